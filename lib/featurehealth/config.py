@@ -1,0 +1,210 @@
+"""Paths and parameter profiles: the one place that knows where things live.
+
+Every path the pipeline reads or writes comes from here, so notebooks run from any folder.
+A profile is one YAML file in ``params/``. ``params/default.yaml`` is complete and is the schema:
+another profile may say ``extends: default`` and override only what differs; a key that is not in
+``default.yaml`` is an error that lists the allowed keys.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+#: Repository root: ``lib/featurehealth/config.py`` -> two levels up from the package.
+REPO_ROOT = Path(__file__).resolve().parents[2]
+PARAMS_DIR = REPO_ROOT / "params"
+NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
+#: Notebooks of a pipeline run, in order.
+PIPELINE_NOTEBOOKS = ("01_ingest.ipynb", "02_aggregate.ipynb", "03_model.ipynb", "04_drift.ipynb")
+
+_PROFILE_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+class ProfileError(ValueError):
+    """A parameter profile is missing, unreadable or holds keys the pipeline does not know."""
+
+
+def output_root() -> Path:
+    """Folder holding one sub-folder per profile (``FEATUREHEALTH_OUTPUT_ROOT`` overrides)."""
+    return Path(os.environ.get("FEATUREHEALTH_OUTPUT_ROOT", REPO_ROOT / "outputs")).resolve()
+
+
+def data_root() -> Path:
+    """Folder for simulated raw telemetry (``FEATUREHEALTH_DATA_ROOT`` overrides)."""
+    return Path(os.environ.get("FEATUREHEALTH_DATA_ROOT", REPO_ROOT / "data")).resolve()
+
+
+@dataclass(frozen=True)
+class RunPaths:
+    """Where one run of a profile reads and writes.
+
+    ``root`` is the published folder ``outputs/<profile>`` or, during a run, its staging copy.
+    """
+
+    root: Path
+
+    @property
+    def models(self) -> Path:
+        return self.root / "models"
+
+    @property
+    def reports(self) -> Path:
+        return self.root / "reports"
+
+    @property
+    def tables(self) -> Path:
+        return self.root / "tables"
+
+    @property
+    def quarantine(self) -> Path:
+        return self.root / "quarantine"
+
+    @property
+    def work(self) -> Path:
+        """Hand-over files between notebooks of one run (e.g. validated events)."""
+        return self.root / "work"
+
+    @property
+    def runs(self) -> Path:
+        return self.root / "runs"
+
+    @property
+    def warehouse(self) -> Path:
+        """Embedded DuckDB database holding the star schema for SQL access."""
+        return self.root / "featurehealth.duckdb"
+
+    def ensure(self) -> "RunPaths":
+        """Create the standard sub-folders and return self."""
+        for folder in (self.models, self.reports, self.tables, self.quarantine, self.work):
+            folder.mkdir(parents=True, exist_ok=True)
+        return self
+
+
+def check_profile_name(profile: str) -> str:
+    """Return ``profile`` if it is a safe file stem, else raise :class:`ProfileError`."""
+    if not isinstance(profile, str) or not _PROFILE_NAME.match(profile):
+        raise ProfileError(
+            f"Profile name {profile!r} is not valid: use letters, digits, '-' or '_' "
+            f"(a file params/<name>.yaml)."
+        )
+    return profile
+
+
+def run_paths(profile: str, output_dir: str | os.PathLike[str] | None = None) -> RunPaths:
+    """Paths for ``profile``; ``output_dir`` (set by the runner to its staging folder) wins."""
+    if output_dir:
+        return RunPaths(Path(output_dir).resolve())
+    return RunPaths(output_root() / check_profile_name(profile))
+
+
+def simulated_data_dir(profile: str) -> Path:
+    """Folder where the simulator writes raw telemetry for ``profile``."""
+    return data_root() / check_profile_name(profile)
+
+
+def available_profiles() -> list[str]:
+    """Names of the profiles in ``params/``, sorted."""
+    return sorted(p.stem for p in PARAMS_DIR.glob("*.yaml"))
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    import yaml
+
+    if not path.is_file():
+        raise ProfileError(
+            f"Profile file {path} does not exist; available profiles: "
+            f"{', '.join(available_profiles()) or 'none'}."
+        )
+    try:
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ProfileError(f"Profile file {path} is not valid YAML: {exc}") from exc
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        raise ProfileError(f"Profile file {path} must hold a mapping of parameter groups.")
+    return loaded
+
+
+def _merge_checked(base: dict[str, Any], override: dict[str, Any], *, where: str, source: Path) -> dict[str, Any]:
+    """Deep-merge ``override`` into a copy of ``base``; unknown keys raise ProfileError."""
+    merged = copy.deepcopy(base)
+    for key, value in override.items():
+        if key not in base:
+            allowed = ", ".join(sorted(base))
+            raise ProfileError(
+                f"Unknown parameter '{where}{key}' in {source.name}; allowed keys here: {allowed}."
+            )
+        # Mappings whose default is empty (e.g. column_map) are free-form.
+        if isinstance(base[key], dict) and base[key] and isinstance(value, dict):
+            merged[key] = _merge_checked(base[key], value, where=f"{where}{key}.", source=source)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def load_profile(profile: str) -> dict[str, Any]:
+    """Load ``params/<profile>.yaml`` merged over what it extends, with every key checked.
+
+    Parameters
+    ----------
+    profile : str
+        Profile name, e.g. ``"default"`` or ``"ci"``.
+
+    Returns
+    -------
+    dict
+        Parameter groups (``simulate``, ``ingest``, ...), complete: every key of
+        ``default.yaml`` is present.
+
+    Raises
+    ------
+    ProfileError
+        If the file is missing or invalid, or holds a key ``default.yaml`` does not have.
+    """
+    check_profile_name(profile)
+    default_path = PARAMS_DIR / "default.yaml"
+    schema = _read_yaml(default_path)
+    schema.pop("extends", None)
+    if profile == "default":
+        return schema
+    path = PARAMS_DIR / f"{profile}.yaml"
+    raw = _read_yaml(path)
+    parent = raw.pop("extends", "default")
+    base = load_profile(parent) if parent != profile else schema
+    return _merge_checked(base, raw, where="", source=path)
+
+
+def params_hash(params: dict[str, Any]) -> str:
+    """Stable sha256 of a parameter mapping (key order does not matter)."""
+    blob = json.dumps(params, sort_keys=True, default=str).encode("utf-8")
+    return hashlib.sha256(blob).hexdigest()
+
+
+def resolve_params(profile: str, **groups: dict[str, Any]) -> dict[str, Any]:
+    """Parameter groups for a notebook: those injected by the runner, else the profile's.
+
+    A notebook run by hand has empty groups in its ``parameters`` cell; they are filled from
+    ``params/<profile>.yaml``. Groups injected by the runner are used as given.
+    """
+    loaded: dict[str, Any] | None = None
+    resolved: dict[str, Any] = {}
+    for name, value in groups.items():
+        if value:
+            resolved[name] = value
+            continue
+        if loaded is None:
+            loaded = load_profile(profile)
+        if name not in loaded:
+            raise ProfileError(
+                f"Parameter group {name!r} is not in the profiles; known groups: {', '.join(sorted(loaded))}."
+            )
+        resolved[name] = loaded[name]
+    return resolved

@@ -1,0 +1,30 @@
+"""Shared test set-up: keep $HOME clean and send all outputs to temporary folders."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+# Set before any test module imports matplotlib, IPython or Jupyter.
+_SANDBOX = Path(tempfile.mkdtemp(prefix="featurehealth-tests-"))
+for _var, _sub in {
+    "MPLCONFIGDIR": "mpl",
+    "IPYTHONDIR": "ipython",
+    "JUPYTER_CONFIG_DIR": "jupyter/config",
+    "JUPYTER_DATA_DIR": "jupyter/data",
+    "JUPYTER_RUNTIME_DIR": "jupyter/runtime",
+    "FEATUREHEALTH_OUTPUT_ROOT": "outputs",
+    "FEATUREHEALTH_DATA_ROOT": "data",
+}.items():
+    os.environ[_var] = str(_SANDBOX / _sub)
+    (_SANDBOX / _sub).mkdir(parents=True, exist_ok=True)
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Path:
+    """Temporary folder that stands in for $HOME-level state during the test session."""
+    return _SANDBOX
