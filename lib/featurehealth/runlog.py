@@ -1,0 +1,107 @@
+"""Small, safe file writers shared by every step: atomic JSON/Parquet writes, hashes, step logs.
+
+A step never leaves a half-written artifact: it writes a temporary file beside the target and
+renames it over the target (``os.replace`` is atomic on one file system).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from featurehealth.config import RunPaths
+
+
+def _clean_for_json(value: Any) -> Any:
+    """Make numpy scalars, NaN and paths JSON-safe (NaN -> null), recursively."""
+    if isinstance(value, dict):
+        return {str(k): _clean_for_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean_for_json(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Write ``data`` to ``path`` through a temporary file and an atomic rename."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def write_json(path: str | os.PathLike[str], obj: Any) -> Path:
+    """Write ``obj`` as sorted, indented JSON (NaN as null), atomically."""
+    text = json.dumps(_clean_for_json(obj), sort_keys=True, indent=2, allow_nan=False)
+    return atomic_write_bytes(path, (text + "\n").encode("utf-8"))
+
+
+def read_json(path: str | os.PathLike[str]) -> Any:
+    """Read a JSON file written by :func:`write_json`."""
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def write_parquet(frame: "pd.DataFrame", path: str | os.PathLike[str]) -> Path:
+    """Write ``frame`` to Parquet (zstd, no index) through a temporary file, atomically."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    try:
+        frame.to_parquet(tmp, index=False, compression="zstd")
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def sha256_file(path: str | os.PathLike[str], *, chunk_size: int = 1 << 20) -> str:
+    """Hex sha256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(chunk_size), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def record_step(paths: "RunPaths", step: str, **facts: Any) -> Path:
+    """Record facts about one notebook step (row counts etc.) for the run report.
+
+    Parameters
+    ----------
+    paths : RunPaths
+        The run's folders.
+    step : str
+        Notebook stem, e.g. ``"01_ingest"``.
+    **facts
+        JSON-serialisable facts, conventionally ``rows_in`` and ``rows_out``.
+
+    Returns
+    -------
+    Path
+        The file written, ``reports/steps/<step>.json``.
+    """
+    if not step:
+        raise ValueError("step must be a non-empty notebook stem such as '01_ingest'.")
+    return write_json(paths.reports / "steps" / f"{step}.json", facts)
