@@ -1,0 +1,74 @@
+"""Profiles: merging over default.yaml, unknown keys rejected with the allowed ones listed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from featurehealth import config
+
+
+@pytest.fixture
+def params_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    (tmp_path / "default.yaml").write_text(
+        "model:\n  horizon_days: 7\n  risk_buckets: [0.3, 0.6]\ningest:\n  column_map: {}\n"
+    )
+    monkeypatch.setattr(config, "PARAMS_DIR", tmp_path)
+    return tmp_path
+
+
+def test_profile_overrides_only_what_it_names(params_dir: Path) -> None:
+    (params_dir / "small.yaml").write_text(
+        "extends: default\nmodel:\n  horizon_days: 3\ningest:\n  column_map: {crash_flag: is_crash}\n"
+    )
+    loaded = config.load_profile("small")
+    assert loaded["model"] == {"horizon_days": 3, "risk_buckets": [0.3, 0.6]}
+    assert loaded["ingest"]["column_map"] == {"crash_flag": "is_crash"}
+
+
+def test_unknown_nested_key_lists_allowed_keys(params_dir: Path) -> None:
+    (params_dir / "typo.yaml").write_text("model:\n  horizon_dayz: 3\n")
+    with pytest.raises(config.ProfileError, match=r"'model\.horizon_dayz'.*allowed keys here: horizon_days, risk_buckets"):
+        config.load_profile("typo")
+
+
+def test_unknown_group_is_rejected(params_dir: Path) -> None:
+    (params_dir / "extra.yaml").write_text("modle:\n  horizon_days: 3\n")
+    with pytest.raises(config.ProfileError, match="Unknown parameter 'modle'"):
+        config.load_profile("extra")
+
+
+def test_missing_profile_names_available_ones(params_dir: Path) -> None:
+    with pytest.raises(config.ProfileError, match="available profiles: default"):
+        config.load_profile("nope")
+
+
+@pytest.mark.parametrize("bad", ["../etc/passwd", "a b", "", "x/y"])
+def test_profile_names_cannot_escape_params_dir(bad: str) -> None:
+    with pytest.raises(config.ProfileError, match="not valid"):
+        config.run_paths(bad)
+
+
+def test_params_hash_ignores_key_order() -> None:
+    assert config.params_hash({"a": 1, "b": [1, 2]}) == config.params_hash({"b": [1, 2], "a": 1})
+    assert config.params_hash({"a": 1}) != config.params_hash({"a": 2})
+
+
+def test_resolve_params_prefers_injected_groups(params_dir: Path) -> None:
+    resolved = config.resolve_params("default", model={"horizon_days": 1}, ingest={})
+    assert resolved == {"model": {"horizon_days": 1}, "ingest": {"column_map": {}}}
+
+
+def test_shipped_profiles_load() -> None:
+    for name in config.available_profiles():
+        loaded = config.load_profile(name)
+        assert set(loaded) == set(config.load_profile("default"))
+
+
+def test_run_paths_follow_output_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FEATUREHEALTH_OUTPUT_ROOT", str(tmp_path))
+    paths = config.run_paths("ci").ensure()
+    assert paths.root == tmp_path / "ci"
+    assert paths.reports.is_dir() and paths.models.is_dir()
+    assert config.run_paths("ci", tmp_path / "staging").root == tmp_path / "staging"

@@ -1,0 +1,48 @@
+"""The conda environment file and the pip lock pin the same top-level versions."""
+
+from __future__ import annotations
+
+import re
+
+from featurehealth import config
+
+# conda-forge names that differ from PyPI names
+CONDA_TO_PYPI = {"python-duckdb": "duckdb"}
+
+
+def _lock_pins() -> dict[str, str]:
+    text = (config.REPO_ROOT / "requirements.lock").read_text(encoding="utf-8")
+    return {m[0].lower(): m[1] for m in re.findall(r"^([A-Za-z0-9_.-]+)==([^\s\\;]+)", text, re.M)}
+
+
+def _environment_pins() -> dict[str, str]:
+    import yaml
+
+    env = yaml.safe_load((config.REPO_ROOT / "environment.yml").read_text(encoding="utf-8"))
+    pins: dict[str, str] = {}
+    for dep in env["dependencies"]:
+        specs = dep["pip"] if isinstance(dep, dict) else [dep]
+        for spec in specs:
+            match = re.match(r"^([A-Za-z0-9_.-]+)==?([^=\s]+)$", spec)
+            if match and match[1] != "python":
+                pins[CONDA_TO_PYPI.get(match[1], match[1]).lower()] = match[2]
+    return pins
+
+
+def test_environment_yml_matches_lock() -> None:
+    lock, env = _lock_pins(), _environment_pins()
+    assert len(env) >= 15
+    mismatched = {name: (version, lock.get(name)) for name, version in env.items() if lock.get(name) != version}
+    assert mismatched == {}, f"environment.yml vs requirements.lock (env, lock): {mismatched}"
+
+
+def test_every_top_level_requirement_is_in_environment_yml() -> None:
+    wanted = re.findall(r"^([A-Za-z0-9_.-]+)==", (config.REPO_ROOT / "requirements.in").read_text(), re.M)
+    assert sorted(n.lower() for n in wanted) == sorted(_environment_pins())
+
+
+def test_lock_has_hashes_for_every_pin() -> None:
+    text = (config.REPO_ROOT / "requirements.lock").read_text(encoding="utf-8")
+    blocks = re.split(r"\n(?=[A-Za-z0-9_.-]+==)", text.split("\n", 3)[-1])
+    unhashed = [b.split()[0] for b in blocks if "==" in b.split("\n")[0] and "--hash=sha256:" not in b]
+    assert unhashed == []

@@ -1,0 +1,48 @@
+"""Atomic writers and step records."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from featurehealth import config, runlog
+
+
+def test_write_json_is_sorted_and_nan_safe(tmp_path: Path) -> None:
+    target = runlog.write_json(tmp_path / "a" / "r.json", {"b": np.float64(math.nan), "a": np.int64(3)})
+    assert target.read_text() == '{\n  "a": 3,\n  "b": null\n}\n'
+    assert [p.name for p in target.parent.iterdir()] == ["r.json"]
+
+
+def test_failed_write_keeps_previous_file(tmp_path: Path) -> None:
+    target = runlog.write_json(tmp_path / "r.json", {"ok": 1})
+    with pytest.raises(TypeError):
+        runlog.write_json(target, {"bad": object()})
+    assert runlog.read_json(target) == {"ok": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["r.json"]
+
+
+def test_write_parquet_round_trips(tmp_path: Path) -> None:
+    frame = pd.DataFrame({"x": [1, 2], "y": ["a", "b"]})
+    path = runlog.write_parquet(frame, tmp_path / "t.parquet")
+    pd.testing.assert_frame_equal(pd.read_parquet(path), frame)
+
+
+def test_sha256_file_matches_hashlib(tmp_path: Path) -> None:
+    import hashlib
+
+    (tmp_path / "f").write_bytes(b"featurehealth" * 1000)
+    assert runlog.sha256_file(tmp_path / "f", chunk_size=7) == hashlib.sha256(b"featurehealth" * 1000).hexdigest()
+
+
+def test_record_step(tmp_path: Path) -> None:
+    paths = config.RunPaths(tmp_path)
+    written = runlog.record_step(paths, "01_ingest", rows_in=10, rows_out=9)
+    assert written == tmp_path / "reports" / "steps" / "01_ingest.json"
+    assert runlog.read_json(written) == {"rows_in": 10, "rows_out": 9}
+    with pytest.raises(ValueError, match="non-empty"):
+        runlog.record_step(paths, "")

@@ -1,0 +1,111 @@
+"""Runner: parameter planning, staging and publishing, failure handling (on tiny notebooks)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from featurehealth import config, runlog, runner
+
+WRITE_CELL = (
+    "from featurehealth import config, runlog\n"
+    "paths = config.run_paths(profile, output_dir).ensure()\n"
+    "runlog.write_json(paths.reports / f'{step}.json', {'value': model['value']})\n"
+    "runlog.record_step(paths, step, rows_in=3, rows_out=2)\n"
+)
+
+
+def _notebook(path: Path, body: str, *, step: str) -> Path:
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell(
+        f'profile = "ci"  # profile\noutput_dir = ""  # folder\nmodel = {{}}  # group\nstep = "{step}"  # name'
+    )
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [nbformat.v4.new_markdown_cell("# test"), params, nbformat.v4.new_code_cell(body)]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A tiny project: two notebooks and a profile with a 'model' group and the runner's 'run'."""
+    notebooks, params = tmp_path / "notebooks", tmp_path / "params"
+    notebooks.mkdir()
+    params.mkdir()
+    _notebook(notebooks / "a.ipynb", WRITE_CELL, step="a")
+    _notebook(notebooks / "b.ipynb", WRITE_CELL, step="b")
+    _notebook(notebooks / "boom.ipynb", "raise ValueError('input file x.csv lacks feature_id')", step="boom")
+    (params / "default.yaml").write_text(
+        "run:\n  html: false\n  retrain_on_drift: false\nmodel:\n  value: 1\n  retrain: auto\n"
+    )
+    monkeypatch.setattr(config, "NOTEBOOKS_DIR", notebooks)
+    monkeypatch.setattr(config, "PARAMS_DIR", params)
+    monkeypatch.setenv("FEATUREHEALTH_OUTPUT_ROOT", str(tmp_path / "outputs"))
+    return tmp_path
+
+
+def test_declared_parameters_reads_the_tagged_cell(project: Path) -> None:
+    assert runner.declared_parameters(project / "notebooks" / "a.ipynb") == ["profile", "output_dir", "model", "step"]
+
+
+def test_notebook_without_parameters_cell_is_an_error(tmp_path: Path) -> None:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("x = 1")]
+    nbformat.write(nb, tmp_path / "n.ipynb")
+    with pytest.raises(ValueError, match="no cell tagged 'parameters'"):
+        runner.declared_parameters(tmp_path / "n.ipynb")
+
+
+def test_group_no_notebook_declares_is_an_error(project: Path) -> None:
+    nb = project / "notebooks" / "a.ipynb"
+    with pytest.raises(config.ProfileError, match=r"sets 'drift', which no notebook declares"):
+        runner.plan_parameters({"model": {}, "drift": {}}, [nb], profile="p", output_dir="/x")
+    plan = runner.plan_parameters({"model": {"value": 2}, "run": {}}, [nb], profile="p", output_dir="/x")
+    assert plan == {"a.ipynb": {"profile": "p", "output_dir": "/x", "model": {"value": 2}}}
+
+
+def test_successful_run_publishes_and_reports(project: Path) -> None:
+    lines: list[str] = []
+    report = runner.run_pipeline("default", notebooks=["a.ipynb", "b.ipynb"], progress=lines.append)
+    published = project / "outputs" / "default"
+    assert report["status"] == "succeeded"
+    assert [s["step"] for s in report["steps"]] == ["a", "b"]
+    assert report["steps"][0]["rows_in"] == 3 and report["steps"][0]["status"] == "succeeded"
+    assert runlog.read_json(published / "reports" / "a.json") == {"value": 1}
+    saved = runlog.read_json(published / "reports" / "run_report.json")
+    assert saved["run_id"] == report["run_id"] and saved["params_hash"] == report["params_hash"]
+    assert "reports/a.json" in saved["artifacts"]
+    assert (published / "runs" / report["run_id"] / "a.ipynb").is_file()
+    assert not (project / "outputs" / ".staging" / f"default-{report['run_id']}").exists()
+    assert any("a ok" in line for line in lines)
+
+
+def test_failed_run_keeps_last_good_outputs(project: Path) -> None:
+    good = runner.run_pipeline("default", notebooks=["a.ipynb"], progress=lambda _: None)
+    published = project / "outputs" / "default"
+    before = (published / "reports" / "run_report.json").read_bytes()
+    with pytest.raises(runner.RunFailed, match=r"^boom.ipynb failed: ValueError: input file x.csv lacks feature_id$"):
+        runner.run_pipeline("default", notebooks=["a.ipynb", "boom.ipynb"], progress=lambda _: None)
+    assert (published / "reports" / "run_report.json").read_bytes() == before
+    failed = [d for d in (published / "runs").iterdir() if d.name != good["run_id"]]
+    assert len(failed) == 1
+    failed_report = runlog.read_json(failed[0] / "run_report.json")
+    assert failed_report["status"] == "failed"
+    assert [s["status"] for s in failed_report["steps"]] == ["succeeded", "failed"]
+    assert "boom.ipynb" in failed_report["error"]
+
+
+def test_main_reports_unknown_profile_key_in_one_line(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (project / "params" / "typo.yaml").write_text("model:\n  valu: 2\n")
+    assert runner.main(["typo"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "Unknown parameter 'model.valu' in typo.yaml" in err
+
+
+def test_main_exit_code_on_failure(project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(config, "PIPELINE_NOTEBOOKS", ("boom.ipynb",))
+    assert runner.main(["default"]) == 1
+    assert "FAILED: boom.ipynb failed: ValueError" in capsys.readouterr().err
