@@ -28,3 +28,14 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 def sandbox() -> Path:
     """Temporary folder that stands in for $HOME-level state during the test session."""
     return _SANDBOX
+
+
+@pytest.fixture(scope="session")
+def ci_run() -> dict:
+    """Run the ``ci`` profile end to end once per test session; returns its run report.
+
+    Outputs land under the sandboxed FEATUREHEALTH_OUTPUT_ROOT, never in the repository.
+    """
+    from featurehealth import runner
+
+    return runner.run_pipeline("ci", progress=lambda _line: None)
