@@ -32,10 +32,18 @@ def sandbox() -> Path:
 
 @pytest.fixture(scope="session")
 def ci_run() -> dict:
-    """Run the ``ci`` profile end to end once per test session; returns its run report.
+    """Run the ``ci`` profile end to end once per test session.
 
-    Outputs land under the sandboxed FEATUREHEALTH_OUTPUT_ROOT, never in the repository.
+    It publishes under its own output root (``report["output_root"]``), apart from the root the
+    notebook (nbval) tests use, so each sees a fresh start whatever the test order.
     """
     from featurehealth import runner
 
-    return runner.run_pipeline("ci", progress=lambda _line: None)
+    root = _SANDBOX / "pipeline-outputs"
+    previous = os.environ["FEATUREHEALTH_OUTPUT_ROOT"]
+    os.environ["FEATUREHEALTH_OUTPUT_ROOT"] = str(root)
+    try:
+        report = runner.run_pipeline("ci", progress=lambda _line: None)
+    finally:
+        os.environ["FEATUREHEALTH_OUTPUT_ROOT"] = previous
+    return {**report, "output_root": str(root)}
