@@ -47,3 +47,9 @@ def ci_run() -> dict:
     finally:
         os.environ["FEATUREHEALTH_OUTPUT_ROOT"] = previous
     return {**report, "output_root": str(root)}
+
+
+def pytest_collectstart(collector: pytest.Collector) -> None:
+    """nbval compares a notebook's text/plain outputs; HTML and widget views carry volatile ids."""
+    if getattr(collector, "path", None) is not None and collector.path.suffix == ".ipynb":
+        collector.skip_compare += ("text/html", "application/vnd.jupyter.widget-view+json")
