@@ -1,0 +1,91 @@
+"""The ci profile end to end through ./run_all.sh's runner: artifacts, accounting, determinism."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from featurehealth import config, runlog, runner
+
+pytestmark = pytest.mark.pipeline
+
+EXPECTED_ARTIFACTS = [
+    "tables/fact_feature_metrics.parquet",
+    "tables/dim_feature_metadata.parquet",
+    "quarantine/quarantine.parquet",
+    "reports/ingest_summary.json",
+    "reports/data_quality.json",
+    "reports/metrics.json",
+    "reports/feature_importance.csv",
+    "reports/risk_ranking.csv",
+    "reports/baseline_stats.json",
+    "reports/data_drift.json",
+    "reports/run_report.json",
+    "models/risk_model.joblib",
+    "models/risk_model.card.json",
+    "featurehealth.duckdb",
+]
+
+
+def _published(ci_run: dict) -> Path:
+    return Path(ci_run["output_root"]) / "ci"
+
+
+def test_run_succeeds_with_every_step_recorded(ci_run: dict) -> None:
+    assert ci_run["status"] == "succeeded"
+    assert [s["step"] for s in ci_run["steps"]][:4] == [n.removesuffix(".ipynb") for n in config.PIPELINE_NOTEBOOKS]
+    assert all(s["status"] == "succeeded" and s["duration_s"] > 0 for s in ci_run["steps"])
+    saved = runlog.read_json(_published(ci_run) / "reports" / "run_report.json")
+    assert saved["run_id"] == ci_run["run_id"] and saved["params_hash"] == config.params_hash(config.load_profile("ci"))
+
+
+def test_artifacts_exist_and_hashes_match(ci_run: dict) -> None:
+    published = _published(ci_run)
+    for artifact in EXPECTED_ARTIFACTS:
+        assert (published / artifact).is_file(), artifact
+    for relative, digest in ci_run["artifacts"].items():
+        if relative != "reports/run_report.json":
+            assert runlog.sha256_file(published / relative) == digest, relative
+
+
+def test_executed_notebooks_and_html_are_kept(ci_run: dict) -> None:
+    run_dir = _published(ci_run) / "runs" / ci_run["run_id"]
+    for notebook in config.PIPELINE_NOTEBOOKS:
+        assert (run_dir / notebook).is_file()
+        assert (run_dir / notebook).with_suffix(".html").stat().st_size > 10_000
+
+
+def test_row_accounting_holds(ci_run: dict) -> None:
+    summary = runlog.read_json(_published(ci_run) / "reports" / "ingest_summary.json")
+    assert summary["rows_in"] == summary["rows_valid"] + summary["rows_quarantined"]
+    assert summary["rows_quarantined"] > 0  # the ci simulation injects malformed rows
+    quarantine = pd.read_parquet(_published(ci_run) / "quarantine" / "quarantine.parquet")
+    assert len(quarantine) == summary["rows_quarantined"]
+
+
+def test_fact_table_has_one_row_per_feature_day(ci_run: dict) -> None:
+    fact = pd.read_parquet(_published(ci_run) / "tables" / "fact_feature_metrics.parquet")
+    assert not fact.duplicated(["feature_id", "date"]).any()
+    assert fact["risk_probability"].notna().any()
+
+
+def test_same_inputs_give_identical_tables(ci_run: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FEATUREHEALTH_OUTPUT_ROOT", str(tmp_path))
+    again = runner.run_pipeline("ci", progress=lambda _line: None)
+    stable = [a for a in EXPECTED_ARTIFACTS if a.startswith(("tables/", "quarantine/")) or a.endswith(".csv")]
+    for artifact in stable:
+        assert again["artifacts"][artifact] == ci_run["artifacts"][artifact], artifact
+
+
+def test_run_all_rejects_unknown_profile_with_one_sentence() -> None:
+    result = subprocess.run(
+        [str(config.REPO_ROOT / "run_all.sh"), "no_such_profile"],
+        capture_output=True, text=True, timeout=120, env={**os.environ},
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1].startswith("run_all: Profile file")
+    assert "available profiles: ci, default" in result.stderr
