@@ -72,3 +72,21 @@ def test_run_paths_follow_output_root(tmp_path: Path, monkeypatch: pytest.Monkey
     assert paths.root == tmp_path / "ci"
     assert paths.reports.is_dir() and paths.models.is_dir()
     assert config.run_paths("ci", tmp_path / "staging").root == tmp_path / "staging"
+
+
+def test_overrides_parse_yaml_values_and_check_keys(params_dir: Path) -> None:
+    base = config.load_profile("default")
+    changed = config.apply_overrides(base, ["model.horizon_days=3", "model.risk_buckets=[0.2, 0.5]"])
+    assert changed["model"] == {"horizon_days": 3, "risk_buckets": [0.2, 0.5]}
+    assert base["model"]["horizon_days"] == 7  # input untouched
+    with pytest.raises(config.ProfileError, match=r"'model\.horizon' in --set"):
+        config.apply_overrides(base, ["model.horizon=3"])
+    with pytest.raises(config.ProfileError, match="group.key=value"):
+        config.apply_overrides(base, ["model.horizon_days"])
+
+
+def test_date_overrides_stay_strings(params_dir: Path) -> None:
+    (params_dir / "default.yaml").write_text("ingest:\n  as_of: ''\n")
+    assert config.apply_overrides(config.load_profile("default"), ["ingest.as_of=2026-06-30"]) == {
+        "ingest": {"as_of": "2026-06-30"}
+    }

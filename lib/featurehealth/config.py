@@ -133,14 +133,14 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return loaded
 
 
-def _merge_checked(base: dict[str, Any], override: dict[str, Any], *, where: str, source: Path) -> dict[str, Any]:
+def _merge_checked(base: dict[str, Any], override: dict[str, Any], *, where: str, source: str) -> dict[str, Any]:
     """Deep-merge ``override`` into a copy of ``base``; unknown keys raise ProfileError."""
     merged = copy.deepcopy(base)
     for key, value in override.items():
         if key not in base:
             allowed = ", ".join(sorted(base))
             raise ProfileError(
-                f"Unknown parameter '{where}{key}' in {source.name}; allowed keys here: {allowed}."
+                f"Unknown parameter '{where}{key}' in {source}; allowed keys here: {allowed}."
             )
         # Mappings whose default is empty (e.g. column_map) are free-form.
         if isinstance(base[key], dict) and base[key] and isinstance(value, dict):
@@ -179,7 +179,29 @@ def load_profile(profile: str) -> dict[str, Any]:
     raw = _read_yaml(path)
     parent = raw.pop("extends", "default")
     base = load_profile(parent) if parent != profile else schema
-    return _merge_checked(base, raw, where="", source=path)
+    return _merge_checked(base, raw, where="", source=path.name)
+
+
+def apply_overrides(params: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Return ``params`` with ``group.key=value`` overrides applied (values parsed as YAML).
+
+    Used by ``run_all.sh PROFILE --set ingest.as_of=2026-06-30`` for scheduled daily runs and
+    backfills without editing the profile. Unknown keys raise :class:`ProfileError`.
+    """
+    import yaml
+
+    merged = params
+    for item in overrides:
+        dotted, sep, text = item.partition("=")
+        if not sep or not dotted or any(not part for part in dotted.split(".")):
+            raise ProfileError(f"Override {item!r} is not of the form group.key=value.")
+        nested: Any = yaml.safe_load(text) if text else ""
+        # YAML reads 2026-06-30 as a date; profiles hold dates as strings.
+        nested = nested.isoformat() if hasattr(nested, "isoformat") else nested
+        for part in reversed(dotted.split(".")):
+            nested = {part: nested}
+        merged = _merge_checked(merged, nested, where="", source="--set")
+    return merged
 
 
 def params_hash(params: dict[str, Any]) -> str:

@@ -217,6 +217,7 @@ def run_pipeline(
     profile: str,
     *,
     notebooks: Iterable[str] | None = None,
+    overrides: Iterable[str] = (),
     progress: Callable[[str], None] = print,
 ) -> dict[str, Any]:
     """Execute the pipeline notebooks for ``profile`` and publish the outputs on success.
@@ -227,6 +228,8 @@ def run_pipeline(
         Name of a file in ``params/``.
     notebooks : iterable of str, optional
         Notebook file names under ``notebooks/``, in order; default the whole pipeline.
+    overrides : iterable of str
+        ``group.key=value`` items applied over the profile (see :func:`config.apply_overrides`).
     progress : callable
         Receives one line per event (start of run, each step's result).
 
@@ -243,7 +246,7 @@ def run_pipeline(
         If a notebook fails; the last published outputs are untouched and the failed run's
         report is under ``runs/<run_id>/``.
     """
-    params = config.load_profile(profile)
+    params = config.apply_overrides(config.load_profile(profile), list(overrides))
     run_options = params["run"]
     digest = config.params_hash(params)
     notebook_paths = [config.NOTEBOOKS_DIR / name for name in notebooks or config.PIPELINE_NOTEBOOKS]
@@ -259,6 +262,7 @@ def run_pipeline(
         "run_id": run_id,
         "profile": profile,
         "params_hash": digest,
+        "overrides": list(overrides),
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "status": "running",
         "steps": [],
@@ -349,15 +353,22 @@ def _finish_report(report: dict[str, Any], staging: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command-line entry point; returns the process exit code."""
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) > 1 or (args and args[0] in ("-h", "--help")):
-        print("usage: python -m featurehealth.runner [PROFILE]   (default: default)")
-        print(f"profiles: {', '.join(config.available_profiles())}")
-        return 0 if args and args[0] in ("-h", "--help") else 2
-    profile = args[0] if args else "default"
+    """Command-line entry point; returns the process exit code (0 ok, 1 run failed, 2 bad usage)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="run_all.sh",
+        description="Run the featurehealth notebooks for one profile and publish outputs/PROFILE/.",
+        epilog=f"profiles: {', '.join(config.available_profiles())}",
+    )
+    parser.add_argument("profile", nargs="?", default="default", help="file stem in params/ (default: default)")
+    parser.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="GROUP.KEY=VALUE",
+        help="override one parameter, e.g. --set ingest.as_of=2026-06-30 (repeatable)",
+    )
+    args = parser.parse_args(argv)
     try:
-        run_pipeline(profile)
+        run_pipeline(args.profile, overrides=args.overrides)
     except config.ProfileError as exc:
         print(f"run_all: {exc}", file=sys.stderr)
         return 2
