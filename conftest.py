@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -22,6 +24,7 @@ for _var, _sub in {
     os.environ[_var] = str(_SANDBOX / _sub)
     (_SANDBOX / _sub).mkdir(parents=True, exist_ok=True)
 os.environ.setdefault("MPLBACKEND", "Agg")
+atexit.register(shutil.rmtree, _SANDBOX, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
