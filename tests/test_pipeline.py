@@ -88,4 +88,4 @@ def test_run_all_rejects_unknown_profile_with_one_sentence() -> None:
     )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1].startswith("run_all: Profile file")
-    assert "available profiles: ci, default" in result.stderr
+    assert "available profiles: ci, default, year" in result.stderr
