@@ -193,7 +193,13 @@ def render_html(executed: Path) -> Path:
 
 
 def _execute(notebook: Path, executed: Path, parameters: dict[str, Any]) -> None:
+    import logging
+
     import papermill
+
+    # The runner checks parameters itself (plan_parameters); papermill's own parser misreads
+    # comments holding quotes and would print misleading "unknown parameter" warnings.
+    logging.getLogger("papermill").setLevel(logging.ERROR)
 
     papermill.execute_notebook(
         str(notebook),
@@ -279,7 +285,7 @@ def run_pipeline(
                 steps, staging=staging, run_dir=run_dir, report=report, progress=progress,
                 html=run_options["html"],
             )
-            if _retrain_advised(staging, params, run_options):
+            if "03_model.ipynb" in plan and _retrain_advised(staging, params, run_options, report):
                 retrain = dict(plan["03_model.ipynb"], model={**params["model"], "retrain": "always"})
                 progress("drift recommends retraining: re-running 03_model with retrain=always")
                 _run_steps(
@@ -302,13 +308,17 @@ def run_pipeline(
     return report
 
 
-def _retrain_advised(staging: Path, params: dict[str, Any], run_options: dict[str, Any]) -> bool:
-    """Whether drift advised retraining and the profile lets the runner act on it."""
+def _retrain_advised(
+    staging: Path, params: dict[str, Any], run_options: dict[str, Any], report: dict[str, Any]
+) -> bool:
+    """Whether drift advised retraining, the profile lets the runner act, and no model was just trained."""
     advice = _read_optional_json(staging / "reports" / "retrain.json") or {}
+    trained_now = any(s.get("step") == "03_model" and s.get("trained") for s in report["steps"])
     return bool(
         advice.get("retrain_recommended")
         and params["model"]["retrain"] == "auto"
         and run_options["retrain_on_drift"]
+        and not trained_now
     )
 
 

@@ -1,0 +1,270 @@
+"""Feature-day star schema: fact_feature_metrics from valid events, dim_feature_metadata.
+
+The fact table is computed by DuckDB from the valid-events relation, with exact statistics:
+percentiles are ``quantile_cont`` (linear interpolation between order statistics, as numpy's
+default), active users an exact count of distinct ids, and average latency and feedback are sums in
+fixed-point decimals (micro-units) divided once, so a re-run gives identical bits whatever the
+thread scheduling. Days are cut at UTC midnight.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+from featurehealth import ingest
+from featurehealth.validate import DAY_US
+
+if TYPE_CHECKING:
+    import duckdb
+    import pandas as pd
+
+#: fact_feature_metrics columns of DESIGN.md and their pandas dtypes (``date`` holds datetime.date).
+FACT_COLUMNS: dict[str, str] = {
+    "feature_id": "str",
+    "date": "object",
+    "usage_count": "int64",
+    "active_users": "int64",
+    "avg_latency": "float64",
+    "p50_latency": "float64",
+    "p95_latency": "float64",
+    "p99_latency": "float64",
+    "crash_count": "int64",
+    "crash_rate": "float64",
+    "avg_feedback": "float64",
+    "feedback_count": "int64",
+    "is_degraded": "bool",
+}
+FACT_KEY = ("feature_id", "date")
+#: Columns the model step adds to the fact table.
+RISK_COLUMNS = ("risk_probability", "risk_bucket")
+DIM_COLUMNS = (*ingest.METADATA_COLUMNS, "in_metadata")
+UNASSIGNED_OWNER = "unassigned"
+
+
+def aggregate_sql(relation: str) -> str:
+    """SELECT computing fact_feature_metrics (without ``is_degraded``) from an events relation.
+
+    Parameters
+    ----------
+    relation : str
+        Table, view or table function with the canonical event columns, e.g. ``valid_events``
+        or ``read_parquet('events/*.parquet')``.
+
+    Returns
+    -------
+    str
+        A SELECT ordered by ``feature_id``, ``date``.
+    """
+    # The day comes from epoch arithmetic: casting a TIMESTAMPTZ to DATE goes through the
+    # time-zone library and costs more than the rest of the grouping. Distinct users are counted
+    # from each group's list of ids: exact, and faster than count(DISTINCT), whose global hash
+    # table over (feature, day, user) is the most expensive part of the query.
+    return f"""
+        SELECT feature_id, CAST(DATE '1970-01-01' + day AS DATE) AS date, usage_count,
+               CAST(list_unique(users) AS BIGINT) AS active_users,
+               avg_latency, q[1] AS p50_latency, q[2] AS p95_latency, q[3] AS p99_latency,
+               crash_count, crash_count / usage_count AS crash_rate, avg_feedback, feedback_count
+        FROM (
+            SELECT feature_id,
+                   CAST(epoch_us(event_time) // {DAY_US} AS INTEGER) AS day,
+                   count(*) AS usage_count,
+                   list(user_id) AS users,
+                   CAST(avg(CAST(latency_ms AS DECIMAL(18, 6))) AS DOUBLE) AS avg_latency,
+                   quantile_cont(latency_ms, [0.5, 0.95, 0.99]) AS q,
+                   count(*) FILTER (WHERE is_crash) AS crash_count,
+                   CAST(avg(CAST(feedback_score AS DECIMAL(18, 6))) AS DOUBLE) AS avg_feedback,
+                   count(feedback_score) AS feedback_count
+            FROM {relation}
+            GROUP BY ALL
+        )
+        ORDER BY feature_id, date"""
+
+
+def aggregate_events(con: "duckdb.DuckDBPyConnection", relation: str) -> "pd.DataFrame":
+    """Feature-day metrics of the events in ``relation`` (see :func:`aggregate_sql`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The :data:`FACT_COLUMNS` but ``is_degraded``, one row per feature and day with events,
+        sorted by ``feature_id``, ``date``; ``avg_feedback`` is NaN on days without feedback.
+    """
+    frame = con.sql(aggregate_sql(relation)).to_arrow_table().to_pandas()
+    columns = [c for c in FACT_COLUMNS if c != "is_degraded"]
+    return frame[columns].astype({c: FACT_COLUMNS[c] for c in columns if c != "date"})
+
+
+def check_valid_count(fact: "pd.DataFrame", *, rows_valid: int) -> None:
+    """Check that the aggregates count exactly the rows validation passed.
+
+    Raises
+    ------
+    RuntimeError
+        If ``fact``'s ``usage_count`` does not add up to ``rows_valid`` (a bug, never bad data).
+    """
+    counted = int(fact["usage_count"].sum())
+    if counted != rows_valid:
+        raise RuntimeError(
+            f"Row accounting failed: the aggregates count {counted} events but ingest passed {rows_valid}; "
+            f"re-run 01_ingest with the same output_dir, and report this bug if it persists."
+        )
+
+
+def window_of(summary: "dict[str, object]") -> tuple[date, date]:
+    """The processed window (first, last day) recorded in the ingest summary."""
+    return date.fromisoformat(str(summary["window_start"])), date.fromisoformat(str(summary["window_end"]))
+
+
+def as_dates(values: "pd.Series") -> list[date]:
+    """datetime.date values from dates, datetimes, Timestamps or ISO strings."""
+    import pandas as pd
+
+    return [
+        v if isinstance(v, date) and not isinstance(v, datetime) else pd.Timestamp(v).date()
+        for v in values
+    ]
+
+
+def merge_window(previous: "pd.DataFrame | None", new: "pd.DataFrame", *, start: date, end: date) -> "pd.DataFrame":
+    """Replace the days ``start``..``end`` of the previous fact table with ``new``.
+
+    Days outside the window are kept as they were (with any columns a later step added, which
+    the new rows lack); days inside it are exactly ``new``'s, so re-running a window never
+    duplicates a feature-day and a new day is appended.
+
+    Parameters
+    ----------
+    previous : pandas.DataFrame or None
+        The fact table of the last published run, if any.
+    new : pandas.DataFrame
+        Aggregates of this run's window.
+    start, end : date
+        The processed window, inclusive.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Sorted by ``feature_id``, ``date``, index 0..n-1.
+
+    Raises
+    ------
+    ValueError
+        If ``new`` has days outside the window or ``start`` > ``end``.
+    """
+    import pandas as pd
+
+    if start > end:
+        raise ValueError(f"Window start {start} is after its end {end}.")
+    new_days = pd.Series(as_dates(new["date"]), dtype="object")
+    outside = new_days[(new_days < start) | (new_days > end)]
+    if len(outside):
+        raise ValueError(f"New aggregates hold day {outside.iloc[0]}, outside the window {start}..{end}.")
+    new = new.assign(date=new_days.to_numpy())
+    if previous is None or previous.empty:
+        merged = new
+    else:
+        old_days = pd.Series(as_dates(previous["date"]), dtype="object", index=previous.index)
+        kept = previous.assign(date=old_days)[(old_days < start) | (old_days > end)]
+        merged = pd.concat([kept, new], ignore_index=True) if len(kept) else new
+    return merged.sort_values(list(FACT_KEY), kind="stable").reset_index(drop=True)
+
+
+def check_fact(frame: "pd.DataFrame") -> "pd.DataFrame":
+    """Check a fact table against the contract and return it normalised.
+
+    The contract: every :data:`FACT_COLUMNS` column (risk columns optional), no missing key,
+    one row per ``feature_id``/``date``, non-negative counts, ``crash_rate`` in [0, 1].
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy with ``date`` as datetime.date values, the contract columns first in
+        DESIGN.md order, sorted by ``feature_id``, ``date``.
+
+    Raises
+    ------
+    ValueError
+        Listing every broken rule.
+    """
+    import pandas as pd
+
+    missing = [c for c in FACT_COLUMNS if c not in frame.columns]
+    if missing:
+        raise ValueError(
+            f"fact_feature_metrics lacks column(s) {', '.join(missing)}; expected {', '.join(FACT_COLUMNS)}."
+        )
+    problems = []
+    if frame["feature_id"].isna().any() or frame["date"].isna().any():
+        problems.append("a feature_id or date is missing")
+    dates = pd.Series(as_dates(frame["date"].fillna(date(1970, 1, 1))), index=frame.index, dtype="object")
+    fact = frame.assign(date=dates)
+    if fact.duplicated(list(FACT_KEY)).any():
+        problems.append("a feature-day appears more than once")
+    counts = ["usage_count", "active_users", "crash_count", "feedback_count"]
+    if (fact[counts] < 0).any().any():
+        problems.append("a count is negative")
+    if not fact["crash_rate"].between(0, 1).all():
+        problems.append("a crash_rate is outside [0, 1]")
+    if problems:
+        raise ValueError(f"fact_feature_metrics breaks its contract: {'; '.join(problems)}.")
+    ordered = [*FACT_COLUMNS, *(c for c in fact.columns if c not in FACT_COLUMNS)]
+    return fact[ordered].sort_values(list(FACT_KEY), kind="stable").reset_index(drop=True)
+
+
+def build_dim(metadata: "pd.DataFrame | None", feature_ids: Iterable[str]) -> "pd.DataFrame":
+    """dim_feature_metadata: the metadata rows plus features seen only in telemetry.
+
+    Parameters
+    ----------
+    metadata : pandas.DataFrame or None
+        From :func:`featurehealth.ingest.read_metadata`; None when there is no metadata file.
+    feature_ids : iterable of str
+        Features present in the fact table.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`DIM_COLUMNS`, sorted by ``feature_id``. A feature missing from the metadata has
+        ``owner_team`` "unassigned", its id as ``feature_name``, nulls elsewhere and
+        ``in_metadata`` False.
+    """
+    import pandas as pd
+
+    known = (
+        metadata[list(ingest.METADATA_COLUMNS)].assign(in_metadata=True)
+        if metadata is not None
+        else pd.DataFrame({c: pd.Series(dtype="object") for c in DIM_COLUMNS}).astype({"in_metadata": "bool"})
+    )
+    unknown = sorted(set(feature_ids) - set(known["feature_id"]))
+    extra = pd.DataFrame({
+        "feature_id": unknown,
+        "feature_name": unknown,
+        "owner_team": [UNASSIGNED_OWNER] * len(unknown),
+        "lifecycle_stage": [None] * len(unknown),
+        "tier": [None] * len(unknown),
+        "launch_date": [None] * len(unknown),
+        "in_metadata": [False] * len(unknown),
+    })
+    dim = pd.concat([known, extra], ignore_index=True) if len(extra) else known
+    return check_dim(dim)
+
+
+def check_dim(frame: "pd.DataFrame") -> "pd.DataFrame":
+    """Check dim_feature_metadata (columns, one row per feature) and return it sorted.
+
+    Raises
+    ------
+    ValueError
+        If a column is missing or a feature_id is missing or repeated.
+    """
+    missing = [c for c in DIM_COLUMNS if c not in frame.columns]
+    if missing:
+        raise ValueError(
+            f"dim_feature_metadata lacks column(s) {', '.join(missing)}; expected {', '.join(DIM_COLUMNS)}."
+        )
+    if frame["feature_id"].isna().any() or frame["feature_id"].duplicated().any():
+        raise ValueError("dim_feature_metadata breaks its contract: each feature_id must appear exactly once.")
+    dim = frame.astype({"feature_id": "str", "in_metadata": "bool"})
+    return dim.sort_values("feature_id", kind="stable").reset_index(drop=True)

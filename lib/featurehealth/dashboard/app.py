@@ -1,0 +1,398 @@
+"""The ipywidgets application that ``notebooks/dashboard.ipynb`` shows through Voila.
+
+One tab per question a stakeholder asks; a tab is drawn the first time it is selected, so the
+page is ready as soon as the Overview tiles are. Each callback redraws only its own Output, by
+assigning the Output's ``outputs`` (atomic, and testable without a kernel). Errors in a callback
+are shown in the status area at the top, never as a traceback; a missing or corrupt artifact is
+a note in its tab.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import ipywidgets as widgets
+
+from featurehealth import config, earlywarning
+from featurehealth.dashboard import data, plots, views
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+# Debug level: a warning would print its traceback into the page through the kernel's stderr.
+LOG = logging.getLogger(__name__)
+#: Tab slug (also its CSS class ``fh-tab-<slug>`` and screenshot name) -> title, in page order.
+TABS = {
+    "overview": "Overview", "ranking": "Risk ranking", "drilldown": "Feature drill-down", "drift": "Drift",
+    "model": "Model", "quality": "Data quality", "history": "Run history",
+}
+#: Above this many features the drift heatmap starts with the flagged ones only.
+MAX_HEATMAP_FEATURES = 25
+#: Fact columns the drill-down and drift tabs read.
+FACT_COLUMNS = ("feature_id", "date", "feedback_count", *plots.DRILLDOWN_METRICS)
+_STYLE = (
+    "<style>.fh-table{border-collapse:collapse;font-size:12px}.fh-table th,.fh-table td"
+    "{border-bottom:1px solid #ddd;padding:3px 8px;text-align:left}.fh-table th{background:#f5f5f5}</style>"
+)
+
+
+def html_output(markup: str) -> dict[str, Any]:
+    """An nbformat display_data output holding ``markup`` (already escaped HTML)."""
+    return {"output_type": "display_data", "data": {"text/html": markup, "text/plain": ""}, "metadata": {}}
+
+
+def png_output(png: bytes, *, alt: str) -> dict[str, Any]:
+    """An nbformat display_data output holding a PNG image."""
+    return {"output_type": "display_data",
+            "data": {"image/png": base64.b64encode(png).decode("ascii"), "text/plain": alt}, "metadata": {}}
+
+
+def figure_output(fig: "Figure", *, alt: str) -> dict[str, Any]:
+    """A figure as a PNG output (the figure is not kept anywhere afterwards)."""
+    return png_output(plots.figure_png(fig), alt=alt)
+
+
+def notes_output(messages: list[str]) -> list[dict[str, Any]]:
+    """Warning notes for the non-empty ``messages`` (none when all are empty)."""
+    return [html_output(views.status_html(m, tone="warn")) for m in messages if m]
+
+
+class Dashboard:
+    """Widgets and callbacks of the dashboard for the profiles that have outputs.
+
+    Parameters
+    ----------
+    profile : str
+        Preferred profile; if it has no outputs the first profile that has is shown.
+    """
+
+    def __init__(self, *, profile: str) -> None:
+        self.profiles = data.profiles_with_outputs()
+        self.status = widgets.HTML(layout=widgets.Layout(min_height="1.5em"))
+        self.status.add_class("fh-status")
+        self.profile = widgets.Dropdown(
+            options=self.profiles, value=profile if profile in self.profiles else (self.profiles or [None])[0],
+            description="Profile", layout=widgets.Layout(width="220px"),
+        )
+        boxes = [widgets.VBox() for _ in TABS]
+        for box, slug in zip(boxes, TABS, strict=True):
+            box.add_class(f"fh-tab-{slug}")
+        self.tabs = widgets.Tab(children=boxes, titles=tuple(TABS.values()))
+        self._cache: dict[tuple[str, tuple[str, ...]], tuple[Any, str]] = {}
+        self._drawn: set[int] = set()
+        self.widget = widgets.VBox([
+            widgets.HTML(f"{_STYLE}<h2 style='margin:4px 0'>Feature health</h2>"),
+            widgets.HBox([self.profile, self.status]),
+            self.tabs,
+        ])
+        self.widget.add_class("fh-app")
+        if not self.profiles:
+            self.say(f"No published outputs under {config.output_root()}: run ./run_all.sh ci first.", tone="bad")
+            self.tabs.layout.display = "none"
+            return
+        self.profile.observe(self.guarded("switching profile", self.on_profile), names="value")
+        self.tabs.observe(self.guarded("opening the tab", self.on_tab), names="selected_index")
+        self.draw_tab(0)
+
+    # -- plumbing ---------------------------------------------------------------------------
+    def say(self, message: str, *, tone: str = "neutral") -> None:
+        """Show ``message`` in the status area ("" clears it)."""
+        self.status.value = views.status_html(message, tone=tone) if message else ""
+
+    def guarded(self, action: str, callback: Callable[..., None]) -> Callable[..., None]:
+        """``callback`` wrapped so an exception becomes a status message naming ``action``."""
+
+        @functools.wraps(callback)
+        def run(*args: Any, **kwargs: Any) -> None:
+            try:
+                callback(*args, **kwargs)
+            except Exception as exc:  # noqa: BLE001 - the page shows the error instead of a traceback
+                LOG.debug("dashboard: error while %s", action, exc_info=True)
+                self.say(f"Error while {action}: {type(exc).__name__}: {exc}", tone="bad")
+
+        return run
+
+    def load(self, name: str, *, required: tuple[str, ...] = ()) -> tuple[Any, str]:
+        """:func:`data.load_artifact` for the selected profile, read once per profile."""
+        key = (name, required)
+        if key not in self._cache:
+            self._cache[key] = data.load_artifact(self.profile.value, name, required=required)
+        return self._cache[key]
+
+    def runs(self) -> tuple[Any, str]:
+        """Run history of the selected profile, read once per profile."""
+        key = ("runs", ())
+        if key not in self._cache:
+            self._cache[key] = data.run_history(self.profile.value)
+        return self._cache[key]
+
+    def on_profile(self, _change: dict[str, Any]) -> None:
+        """Forget everything read for the previous profile and redraw the open tab."""
+        self._cache.clear()
+        self._drawn.clear()
+        for box in self.tabs.children:
+            box.children = ()
+        self.say("")
+        self.draw_tab(self.tabs.selected_index or 0)
+
+    def on_tab(self, change: dict[str, Any]) -> None:
+        """Draw a tab the first time it is opened."""
+        self.draw_tab(change["new"])
+
+    def draw_tab(self, index: int) -> None:
+        """Fill tab ``index`` (once per profile)."""
+        if index in self._drawn:
+            return
+        self._drawn.add(index)
+        builders = (self.overview, self.ranking, self.drilldown, self.drift, self.model, self.quality, self.history)
+        self.tabs.children[index].children = builders[index]()
+
+    def section(self, action: str, build: Callable[[], list[dict[str, Any]]]) -> widgets.Output:
+        """A new Output filled by ``build``; an error becomes a note there and in the status area."""
+        out = widgets.Output()
+        self.fill(out, action, build)
+        return out
+
+    def fill(self, out: widgets.Output, action: str, build: Callable[[], list[dict[str, Any]]]) -> None:
+        """Replace the content of ``out`` with ``build()`` (a list of outputs)."""
+        try:
+            out.outputs = tuple(build())
+        except Exception as exc:  # noqa: BLE001 - the page shows the error instead of a traceback
+            LOG.debug("dashboard: error while %s", action, exc_info=True)
+            message = f"Error while {action}: {type(exc).__name__}: {exc}"
+            out.outputs = (html_output(views.status_html(message, tone="bad")),)
+            self.say(message, tone="bad")
+
+    # -- tabs -------------------------------------------------------------------------------
+    def overview(self) -> tuple[widgets.Widget, ...]:
+        """Tiles and the five features with the highest impact."""
+
+        def build() -> list[dict[str, Any]]:
+            loaded = {name: self.load(name) for name in ("ranking", "metrics", "drift", "quality")}
+            runs, runs_message = self.runs()
+            tiles = views.overview_tiles(**{k: v for k, (v, _) in loaded.items()}, runs=runs)
+            ranking = loaded["ranking"][0]
+            top = [] if ranking is None else [html_output(views.html_table(
+                views.ranking_view(ranking).head(5), caption="Highest impact today (risk x active users)"))]
+            return [html_output(views.tiles_html(tiles)), *top,
+                    *notes_output([m for _, m in loaded.values()] + [runs_message])]
+
+        return (self.section("drawing the overview", build),)
+
+    def ranking(self) -> tuple[widgets.Widget, ...]:
+        """Filters and the impact-ranked table (only the table redraws on a filter change)."""
+        ranking, message = self.load("ranking", required=("feature_id", "risk_probability"))
+        if ranking is None:
+            return (self.section("reading the ranking", lambda: notes_output([message])),)
+        filters = {
+            column: widgets.Dropdown(options=views.filter_options(ranking, column), value=views.ALL,
+                                     description=column.replace("_", " "), style={"description_width": "initial"},
+                                     layout=widgets.Layout(width="230px"))
+            for column in views.FILTER_COLUMNS
+        }
+        table = widgets.Output()
+
+        def build() -> list[dict[str, Any]]:
+            chosen = views.filter_ranking(ranking, filters={c: w.value for c, w in filters.items()})
+            caption = f"{len(chosen)} of {len(ranking)} features"
+            return [html_output(views.html_table(views.ranking_view(chosen), caption=caption))]
+
+        def redraw(_change: dict[str, Any]) -> None:
+            self.fill(table, "filtering the ranking", build)
+
+        for dropdown in filters.values():
+            dropdown.observe(self.guarded("filtering the ranking", redraw), names="value")
+        self.fill(table, "filtering the ranking", build)
+        return widgets.HBox(list(filters.values()), layout=widgets.Layout(flex_flow="row wrap")), table
+
+    def drilldown(self) -> tuple[widgets.Widget, ...]:
+        """Feature picker, its time series with limits and incidents, and today's drivers."""
+        fact, message = self.load("fact", required=FACT_COLUMNS)
+        if fact is None:
+            return (self.section("reading the fact table", lambda: notes_output([message])),)
+        dim, _ = self.load("dim")
+        ranking, ranking_message = self.load("ranking", required=("feature_id",))
+        incidents, incidents_message = self.load("incidents", required=("feature_id", "start", "end"))
+        choices = views.feature_choices(dim, fact)
+        first = str(ranking["feature_id"].iloc[0]) if ranking is not None and len(ranking) else choices[0][1]
+        picker = widgets.Dropdown(options=choices, value=first if first in dict(choices).values() else choices[0][1],
+                                  description="Feature", layout=widgets.Layout(width="360px"))
+        plot, drivers = widgets.Output(), widgets.Output()
+        params = config.load_profile(self.profile.value)
+
+        def build_plot() -> list[dict[str, Any]]:
+            series = views.feature_series(fact, picker.value)
+            own = None if incidents is None else incidents[incidents["feature_id"].astype(str) == picker.value]
+            fig = plots.drilldown_figure(
+                series, thresholds=views.threshold_lines(series, degradation=params["degradation"]),
+                incidents=own, cutoffs=params["model"]["risk_buckets"], title=picker.label,
+            )
+            return [figure_output(fig, alt=f"time series of {picker.value}"),
+                    *notes_output([incidents_message and "Known incidents: " + incidents_message])]
+
+        def build_drivers() -> list[dict[str, Any]]:
+            if ranking is None:
+                return notes_output([ranking_message])
+            table = views.drivers(ranking, picker.value)
+            if table.empty:
+                return notes_output([f"No score today for {picker.value}: it has no data on the latest day."])
+            return [html_output(views.html_table(table, caption="Signals driving today's score "
+                                                                 "(contribution to the risk probability)"))]
+
+        def redraw(_change: dict[str, Any]) -> None:
+            self.fill(plot, "drawing the feature", build_plot)
+            self.fill(drivers, "listing the drivers", build_drivers)
+
+        picker.observe(self.guarded("choosing the feature", redraw), names="value")
+        redraw({})
+        return picker, drivers, plot
+
+    def drift(self) -> tuple[widgets.Widget, ...]:
+        """Status heatmap (score selectable) and the details of a chosen cell."""
+        report, message = self.load("drift", required=("cells",))
+        cells = None if report is None else views.drift_cells(report)
+        if cells is None:
+            return (self.section("reading the drift report", lambda: notes_output(
+                [message or "reports/data_drift.json holds no drift cells."])),)
+        features = sorted(cells["feature_id"].astype(str).unique())
+        score = widgets.Dropdown(options=plots.DRIFT_SCORES, value="psi", description="Score")
+        # Dozens of features make a tall heatmap: then start with the features that need a look.
+        flagged_only = widgets.Checkbox(value=len(features) > MAX_HEATMAP_FEATURES, indent=False,
+                                        description="only features with a warn or alert")
+        first = views.first_flagged_cell(cells)
+        feature = widgets.Dropdown(options=features, value=first[0], description="Feature")
+        metric = widgets.Dropdown(options=list(dict.fromkeys(cells["metric"])), value=first[1], description="Metric")
+        heatmap, details = widgets.Output(), widgets.Output()
+        windows = data.lookup(report, "summary.windows")
+
+        def build_heatmap() -> list[dict[str, Any]]:
+            shown = views.flagged_cells(cells) if flagged_only.value else cells
+            if shown.empty:
+                return [html_output(views.status_html("No feature has a drift warn or alert.", tone="ok"))]
+            return [figure_output(plots.drift_heatmap(shown, score=score.value), alt="drift heatmap")]
+
+        def build_details() -> list[dict[str, Any]]:
+            table = views.cell_details(cells, feature_id=feature.value, metric=metric.value)
+            shown = [html_output(views.html_table(table, caption=f"{feature.value} x {metric.value}"))]
+            fact, fact_message = self.load("fact", required=FACT_COLUMNS)
+            if fact is not None and metric.value in fact:
+                series = views.feature_series(fact, feature.value)
+                shown.append(figure_output(plots.drift_cell_figure(
+                    series, metric=metric.value, windows=windows, title=f"{feature.value}: {metric.value}"),
+                    alt="drift cell series"))
+            return shown + notes_output([fact_message])
+
+        def redraw_heatmap(_change: dict[str, Any]) -> None:
+            self.fill(heatmap, "drawing the heatmap", build_heatmap)
+
+        def redraw_details(_change: dict[str, Any]) -> None:
+            self.fill(details, "showing the cell", build_details)
+
+        for control in (score, flagged_only):
+            control.observe(self.guarded("drawing the heatmap", redraw_heatmap), names="value")
+        for dropdown in (feature, metric):
+            dropdown.observe(self.guarded("choosing the cell", redraw_details), names="value")
+        header = self.section("summarising drift",
+                              lambda: [html_output(views.status_html(views.drift_summary(report)))])
+        redraw_heatmap({})
+        redraw_details({})
+        return header, widgets.HBox([score, flagged_only]), heatmap, widgets.HBox([feature, metric]), details
+
+    def model(self) -> tuple[widgets.Widget, ...]:
+        """Metrics beside the baselines, ROC/PR, calibration, importance and lead times."""
+        metrics, metrics_message = self.load("metrics")
+        predictions, predictions_message = self.load("predictions", required=("y_true", "probability"))
+        importance, importance_message = self.load("importance", required=("signal", "permutation_importance"))
+
+        def build_metrics() -> list[dict[str, Any]]:
+            if metrics is None:
+                return notes_output([metrics_message])
+            table = views.metrics_table(metrics)
+            return [html_output(views.html_table(table, caption="Test-period metrics: model beside naive baselines"))]
+
+        def build_warning() -> list[dict[str, Any]]:
+            summary = None if metrics is None else metrics.get("early_warning")
+            if not isinstance(summary, dict) or not summary.get("available"):
+                reason = data.lookup(summary, "reason") or "reports/metrics.json has no early_warning section"
+                return notes_output([f"Early-warning figures {data.NOT_AVAILABLE}: {reason}."])
+            table = earlywarning.summary_table(summary).reset_index(names="incidents")
+            return [html_output(views.html_table(table, caption="Early warning on the test period "
+                                                                "(warned = flagged 1..horizon days before onset)"))]
+
+        def build_curves() -> list[dict[str, Any]]:
+            if predictions is None:
+                return notes_output([predictions_message])
+            return [figure_output(plots.curves_figure(predictions), alt="ROC and PR curves")]
+
+        def build_calibration() -> list[dict[str, Any]]:
+            if predictions is None:
+                return notes_output([predictions_message])
+            return [figure_output(plots.calibration_figure(predictions), alt="calibration")]
+
+        def build_importance() -> list[dict[str, Any]]:
+            if importance is None:
+                return notes_output([importance_message])
+            return [figure_output(plots.importance_figure(importance), alt="signal importance")]
+
+        def build_lead_times() -> list[dict[str, Any]]:
+            days = None if metrics is None else views.lead_times(metrics)
+            if not days:
+                return notes_output([f"Lead-time distribution {data.NOT_AVAILABLE} in reports/metrics.json."])
+            return [figure_output(plots.lead_time_figure(days), alt="lead times")]
+
+        small = [self.section("drawing the calibration", build_calibration),
+                 self.section("drawing the importance", build_importance),
+                 self.section("drawing the lead times", build_lead_times)]
+        # Output areas stretch to the row, so side-by-side figures need a width (theirs at 90 dpi).
+        for out, width in zip(small, ("470px", "560px", "470px"), strict=True):
+            out.layout = widgets.Layout(width=width, max_width="100%")
+        return (self.section("showing the metrics", build_metrics),
+                self.section("showing early warning", build_warning),
+                self.section("drawing the curves", build_curves),
+                widgets.HBox(small, layout=widgets.Layout(flex_flow="row wrap", align_items="flex-start")))
+
+    def quality(self) -> tuple[widgets.Widget, ...]:
+        """Checks table and quarantined rows by reason."""
+
+        def build_checks() -> list[dict[str, Any]]:
+            report, message = self.load("quality", required=("checks",))
+            if report is None:
+                return notes_output([message])
+            status = data.lookup(report, "summary.status") or data.NOT_AVAILABLE
+            table = views.quality_checks(report)
+            return [html_output(views.html_table(table, caption=f"Data-quality checks: {status}"))]
+
+        def build_quarantine() -> list[dict[str, Any]]:
+            ingest, message = self.load("ingest", required=("by_reason",))
+            if ingest is None:
+                return notes_output([message])
+            counts = views.quarantine_counts(ingest)
+            rows = data.lookup(ingest, "rows_in")
+            caption = f"{int(counts.sum())} of {rows if rows is not None else data.NOT_AVAILABLE} rows quarantined"
+            if counts.empty:
+                return [html_output(views.status_html(caption + ": none", tone="ok"))]
+            return [html_output(views.status_html(caption)),
+                    figure_output(plots.quarantine_figure(counts), alt="quarantine")]
+
+        return (self.section("showing the checks", build_checks),
+                self.section("showing the quarantine", build_quarantine))
+
+    def history(self) -> tuple[widgets.Widget, ...]:
+        """Recent runs with status, duration and alerts."""
+        def build() -> list[dict[str, Any]]:
+            runs, message = self.runs()
+            if runs is None:
+                return notes_output([message])
+            return [html_output(views.html_table(runs, caption=f"Last {len(runs)} runs, newest first")),
+                    figure_output(plots.run_history_figure(runs), alt="run durations"), *notes_output([message])]
+
+        return (self.section("showing the run history", build),)
+
+
+def build_app(*, profile: str = "ci") -> widgets.VBox:
+    """The dashboard's root widget for ``profile`` (display it as a notebook cell's last value)."""
+    return Dashboard(profile=profile).widget

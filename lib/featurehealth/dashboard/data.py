@@ -1,0 +1,206 @@
+"""Read a run's published artifacts for the dashboard, safely.
+
+Every loader returns ``(value, message)``: the value (None when unusable) and a sentence for the
+page ("" when all is well). A missing or corrupt file is a message, never an exception, so the
+page always renders. Paths are built only from a known artifact name and a profile that has an
+outputs folder, and must resolve inside :func:`featurehealth.config.output_root`: nothing taken
+from the URL or the UI is used as a path.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from featurehealth import config
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+#: Artifact name -> path relative to ``outputs/<profile>/``.
+ARTIFACTS = {
+    "fact": "tables/fact_feature_metrics.parquet",
+    "dim": "tables/dim_feature_metadata.parquet",
+    "incidents": "tables/incidents.parquet",
+    "ranking": "reports/risk_ranking.csv",
+    "metrics": "reports/metrics.json",
+    "predictions": "reports/test_predictions.parquet",
+    "importance": "reports/feature_importance.csv",
+    "quality": "reports/data_quality.json",
+    "ingest": "reports/ingest_summary.json",
+    "quarantine": "quarantine/quarantine.parquet",
+    "drift": "reports/data_drift.json",
+    "retrain": "reports/retrain.json",
+    "run_report": "reports/run_report.json",
+    "card": "models/risk_model.card.json",
+}
+#: Shown wherever a figure is absent, instead of any stand-in value.
+NOT_AVAILABLE = "not available"
+
+
+def profiles_with_outputs() -> list[str]:
+    """Profiles of ``params/`` that have a published outputs folder, sorted."""
+    root = config.output_root()
+    return [p for p in config.available_profiles() if (root / p).is_dir()]
+
+
+def _inside(path: Path, root: Path) -> Path:
+    resolved = path.resolve()
+    if not resolved.is_relative_to(root):
+        raise ValueError(f"Path {resolved} is outside the outputs folder {root}.")
+    return resolved
+
+
+def profile_root(profile: str) -> Path:
+    """Published folder of ``profile``, checked to lie inside the outputs root.
+
+    Raises
+    ------
+    ValueError
+        If ``profile`` is not one of :func:`profiles_with_outputs` (the allowed values are listed).
+    """
+    allowed = profiles_with_outputs()
+    if profile not in allowed:
+        raise ValueError(f"Profile {profile!r} has no outputs; allowed: {', '.join(allowed) or 'none'}.")
+    root = config.output_root()
+    return _inside(root / config.check_profile_name(profile), root)
+
+
+def artifact_path(profile: str, name: str) -> Path:
+    """Path of artifact ``name`` (a key of :data:`ARTIFACTS`) of ``profile``.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not a known artifact or ``profile`` has no outputs.
+    """
+    if name not in ARTIFACTS:
+        raise ValueError(f"Unknown artifact {name!r}; allowed: {', '.join(ARTIFACTS)}.")
+    return _inside(profile_root(profile) / ARTIFACTS[name], config.output_root())
+
+
+def _read(path: Path) -> Any:
+    import pandas as pd
+
+    if path.suffix == ".json":
+        return json.loads(path.read_text(encoding="utf-8"))
+    if path.suffix == ".csv":
+        # Feature ids such as "0012" must stay text to match the Parquet tables.
+        return pd.read_csv(path, dtype={"feature_id": str})
+    return pd.read_parquet(path)
+
+
+def _problem(value: Any, *, required: tuple[str, ...]) -> str:
+    """Why a parsed artifact cannot be used ("" if it can)."""
+    import pandas as pd
+
+    if isinstance(value, pd.DataFrame):
+        missing = [c for c in required if c not in value.columns]
+        return f"lacks column(s) {', '.join(missing)}" if missing else ""
+    if not isinstance(value, dict):
+        return "does not hold a JSON object"
+    missing = [k for k in required if k not in value]
+    return f"lacks key(s) {', '.join(missing)}" if missing else ""
+
+
+def load_artifact(profile: str, name: str, *, required: tuple[str, ...] = ()) -> tuple[Any, str]:
+    """Read one artifact: a DataFrame (Parquet, CSV) or a dict (JSON).
+
+    Parameters
+    ----------
+    profile : str
+        A profile with outputs.
+    name : str
+        Key of :data:`ARTIFACTS`.
+    required : tuple of str
+        Columns (tables) or top-level keys (JSON) without which the artifact is unusable.
+
+    Returns
+    -------
+    tuple
+        ``(value, "")``, or ``(None, message)`` when the file is missing, unreadable or lacks
+        something required.
+    """
+    relative = ARTIFACTS.get(name, name)
+    try:
+        path = artifact_path(profile, name)
+    except ValueError as exc:
+        return None, str(exc)
+    if not path.is_file():
+        return None, f"{relative} is {NOT_AVAILABLE}: run ./run_all.sh {profile} to produce it."
+    try:
+        value = _read(path)
+    except Exception as exc:  # noqa: BLE001 - any unreadable file becomes a message, never a traceback
+        return None, f"{relative} could not be read ({type(exc).__name__}); re-run ./run_all.sh {profile}."
+    problem = _problem(value, required=required)
+    if problem:
+        return None, f"{relative} {problem}; re-run ./run_all.sh {profile}."
+    return value, ""
+
+
+def lookup(mapping: Any, dotted: str) -> Any:
+    """Value at ``dotted`` (``"model.pr_auc"``) in nested dicts, None wherever a level is absent."""
+    value = mapping
+    for key in dotted.split("."):
+        if not isinstance(value, dict) or key not in value:
+            return None
+        value = value[key]
+    return value
+
+
+#: Columns of :func:`run_history`, newest run first.
+RUN_COLUMNS = ("run_id", "status", "started_at", "finished_at", "duration_s", "drift_alerts", "quality", "error")
+
+
+def _run_row(report: dict[str, Any]) -> dict[str, Any]:
+    alerts = lookup(report, "drift.alerts")
+    return {
+        "run_id": report.get("run_id"),
+        "status": report.get("status"),
+        "started_at": report.get("started_at"),
+        "finished_at": report.get("finished_at"),
+        "duration_s": report.get("duration_s"),
+        "drift_alerts": len(alerts) if isinstance(alerts, list) else None,
+        "quality": lookup(report, "quality.status"),
+        "error": report.get("error") or "",  # blank, not "not available": no error was reported
+    }
+
+
+def run_history(profile: str, *, limit: int = 20) -> tuple["pd.DataFrame | None", str]:
+    """The ``limit`` most recent readable runs of ``profile`` (``runs/<run_id>/run_report.json``).
+
+    Returns
+    -------
+    tuple
+        A frame with :data:`RUN_COLUMNS` (newest first) and a message naming the unreadable
+        reports met on the way;
+        ``(None, message)`` when there is no run at all.
+    """
+    import pandas as pd
+
+    if limit < 1:
+        raise ValueError(f"limit must be >= 1, got {limit!r}.")
+    try:
+        runs = profile_root(profile) / "runs"
+    except ValueError as exc:
+        return None, str(exc)
+    # Run ids start with the UTC start time, so the name order is the time order.
+    folders = sorted((p for p in runs.glob("*") if p.is_dir()), reverse=True) if runs.is_dir() else []
+    rows, unreadable = [], []
+    for folder in folders:
+        if len(rows) == limit:
+            break
+        try:
+            report = json.loads((folder / "run_report.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            unreadable.append(folder.name)
+            continue
+        if isinstance(report, dict):
+            rows.append(_run_row({"run_id": folder.name, **report}))
+        else:
+            unreadable.append(folder.name)
+    message = f"Run report(s) not readable: {', '.join(unreadable)}." if unreadable else ""
+    if not rows:
+        return None, message or f"No runs recorded under runs/ yet: run ./run_all.sh {profile}."
+    return pd.DataFrame(rows, columns=list(RUN_COLUMNS)), message

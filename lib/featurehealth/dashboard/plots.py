@@ -1,0 +1,270 @@
+"""Figures of the dashboard (matplotlib and seaborn), built without pyplot.
+
+Each builder takes already-loaded frames and returns a :class:`matplotlib.figure.Figure` that
+no global figure manager holds, so callbacks can redraw often without leaking memory;
+:func:`figure_png` turns it into the PNG the page shows.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+#: Drift statuses in colour order, and their colours (shared by heatmap and legend).
+DRIFT_STATUSES = ("ok", "warn", "alert", "insufficient_data")
+STATUS_COLOURS = {"ok": "#66bb6a", "warn": "#ffca28", "alert": "#e53935", "insufficient_data": "#bdbdbd"}
+#: Drift scores a heatmap can print in its cells.
+DRIFT_SCORES = ("psi", "mean_change", "wasserstein_norm", "ks_pvalue")
+#: Drill-down panels: fact column -> axis label.
+DRILLDOWN_METRICS = {
+    "p95_latency": "p95 latency (ms)",
+    "crash_rate": "crash rate",
+    "avg_feedback": "avg feedback (1-5)",
+    "usage_count": "events per day",
+}
+SCORERS = {"probability": "model", "persistence_score": "persistence", "rule_score": "z-score rule"}
+
+
+def _figure(width: float, height: float, *, rows: int = 1, cols: int = 1, **kwargs: Any) -> tuple["Figure", Any]:
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), layout="constrained")
+    return fig, fig.subplots(rows, cols, squeeze=False, **kwargs)
+
+
+def figure_png(fig: "Figure", *, dpi: int = 90) -> bytes:
+    """PNG bytes of ``fig``."""
+    if dpi < 20:
+        raise ValueError(f"dpi must be >= 20, got {dpi!r}.")
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    return buffer.getvalue()
+
+
+def message_figure(text: str) -> "Figure":
+    """A small figure that only says ``text`` (for a panel whose data is absent)."""
+    fig, axes = _figure(6, 1.2)
+    axes[0, 0].axis("off")
+    axes[0, 0].text(0.5, 0.5, text, ha="center", va="center", wrap=True)
+    return fig
+
+
+def _shade_incidents(ax: "Axes", incidents: "pd.DataFrame | None", *, label: bool) -> None:
+    import pandas as pd
+
+    if incidents is None:
+        return
+    for i, row in enumerate(incidents.itertuples(index=False)):
+        ax.axvspan(pd.Timestamp(row.start), pd.Timestamp(row.end) + pd.Timedelta(days=1), color="#ef9a9a",
+                   alpha=0.35, lw=0, label="known incident" if label and i == 0 else None)
+
+
+def drilldown_figure(
+    series: "pd.DataFrame",
+    *,
+    thresholds: Mapping[str, Mapping[str, Any]],
+    incidents: "pd.DataFrame | None",
+    cutoffs: Sequence[float],
+    title: str,
+) -> "Figure":
+    """Time series of one feature with its degradation limits, incidents and risk score.
+
+    Parameters
+    ----------
+    series : DataFrame
+        :func:`featurehealth.dashboard.views.feature_series` rows.
+    thresholds : mapping
+        :func:`featurehealth.dashboard.views.threshold_lines` of the same rows.
+    incidents : DataFrame or None
+        The feature's known incidents (``start``, ``end``), shaded in every panel.
+    cutoffs : sequence of float
+        Risk bucket cut-offs, drawn on the risk panel.
+    title : str
+        Figure title.
+    """
+    fig, axes = _figure(10, 9.5, rows=len(DRILLDOWN_METRICS) + 1, sharex=True)
+    dates = series["date"]
+    degraded = series["is_degraded"].fillna(False).astype(bool) if "is_degraded" in series else None
+    for ax, (column, label) in zip(axes[:-1, 0], DRILLDOWN_METRICS.items(), strict=True):
+        _shade_incidents(ax, incidents, label=ax is axes[0, 0])
+        ax.plot(dates, series[column], color="#1565c0", lw=1.2, label=label)
+        limits = thresholds.get(column, {})
+        if limits.get("absolute") is not None:
+            ax.axhline(limits["absolute"], color="#c62828", ls="--", lw=1, label="absolute limit")
+        if limits.get("relative") is not None:
+            ax.plot(dates, limits["relative"], color="#ef6c00", ls=":", lw=1.2, label="relative limit")
+        if degraded is not None and degraded.any():
+            ax.scatter(dates[degraded], series.loc[degraded, column], color="#c62828", s=12, zorder=3,
+                       label="degraded day")
+        ax.set_ylabel(label)
+        ax.legend(loc="upper left", fontsize=7, ncols=5, frameon=False)
+    risk_ax = axes[-1, 0]
+    _shade_incidents(risk_ax, incidents, label=False)
+    risk = series["risk_probability"] if "risk_probability" in series else None
+    if risk is None or risk.isna().all():
+        risk_ax.text(0.5, 0.5, "risk score not available for this feature", transform=risk_ax.transAxes, ha="center")
+    else:
+        risk_ax.plot(dates, risk, color="#6a1b9a", marker=".", lw=1.2, label="risk score")
+        for cut in cutoffs:
+            risk_ax.axhline(cut, color="#757575", ls="--", lw=0.8)
+        risk_ax.set_ylim(0, 1)
+        risk_ax.legend(loc="upper left", fontsize=7, frameon=False)
+    risk_ax.set_ylabel("risk score")
+    fig.suptitle(title)
+    return fig
+
+
+def _status_codes(cells: "pd.DataFrame") -> "pd.DataFrame":
+    metrics = list(dict.fromkeys(cells["metric"]))
+    matrix = cells.pivot(index="feature_id", columns="metric", values="status")[metrics]
+    return matrix.apply(lambda column: column.map({s: i for i, s in enumerate(DRIFT_STATUSES)})).astype("float64")
+
+
+def drift_heatmap(cells: "pd.DataFrame", *, score: str) -> "Figure":
+    """Feature x metric heatmap coloured by drift status, each cell printing ``score``.
+
+    Raises
+    ------
+    ValueError
+        If ``score`` is not one of :data:`DRIFT_SCORES`.
+    """
+    import seaborn as sns
+    from matplotlib.colors import ListedColormap
+    from matplotlib.patches import Patch
+
+    if score not in DRIFT_SCORES:
+        raise ValueError(f"score must be one of {', '.join(DRIFT_SCORES)}, got {score!r}.")
+    codes = _status_codes(cells)
+    values = cells.pivot(index="feature_id", columns="metric", values=score)[codes.columns] if score in cells else None
+    blank = codes.map(lambda _v: "")
+    labels = blank if values is None else values.map(lambda v: "" if v is None or v != v else f"{v:.2f}")
+    fig, axes = _figure(1.3 * codes.shape[1] + 3.5, 0.32 * codes.shape[0] + 1.8)
+    ax = axes[0, 0]
+    sns.heatmap(codes, ax=ax, cmap=ListedColormap([STATUS_COLOURS[s] for s in DRIFT_STATUSES]), vmin=-0.5,
+                vmax=len(DRIFT_STATUSES) - 0.5, cbar=False, annot=labels.to_numpy(), fmt="", linewidths=0.5,
+                linecolor="white", annot_kws={"fontsize": 7})
+    ax.set_xlabel("metric")
+    ax.set_ylabel("feature")
+    ax.legend(handles=[Patch(color=STATUS_COLOURS[s], label=s) for s in DRIFT_STATUSES],
+              loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False, fontsize=8)
+    ax.set_title(f"Drift status (colour) and {score} (number)")
+    return fig
+
+
+def drift_cell_figure(
+    series: "pd.DataFrame", *, metric: str, windows: Mapping[str, Any] | None, title: str
+) -> "Figure":
+    """One feature's ``metric`` over time with the drift reference and current windows shaded."""
+    import pandas as pd
+
+    fig, axes = _figure(9, 2.8)
+    ax = axes[0, 0]
+    ax.plot(series["date"], series[metric], color="#1565c0", lw=1.2, label=metric)
+    for name, colour in (("reference", "#90caf9"), ("current", "#ffcc80")):
+        window = (windows or {}).get(name)
+        if isinstance(window, dict) and window.get("start") and window.get("end"):
+            ax.axvspan(pd.Timestamp(window["start"]), pd.Timestamp(window["end"]) + pd.Timedelta(days=1),
+                       color=colour, alpha=0.4, lw=0, label=f"{name} window")
+    ax.set_ylabel(metric)
+    ax.legend(loc="upper left", fontsize=8, frameon=False)
+    ax.set_title(title)
+    return fig
+
+
+def curves_figure(predictions: "pd.DataFrame") -> "Figure":
+    """ROC and precision-recall curves of the model and of each baseline score present."""
+    from sklearn.metrics import precision_recall_curve, roc_curve
+
+    labelled = predictions[predictions["y_true"].notna()]
+    y = labelled["y_true"].to_numpy(dtype=int)
+    fig, axes = _figure(10, 4, cols=2)
+    roc_ax, pr_ax = axes[0]
+    for column, name in SCORERS.items():
+        if column not in labelled:
+            continue
+        score = labelled[column].to_numpy(dtype=float)
+        fpr, tpr, _ = roc_curve(y, score)
+        precision, recall, _ = precision_recall_curve(y, score)
+        roc_ax.plot(fpr, tpr, label=name)
+        pr_ax.step(recall, precision, where="post", label=name)
+    roc_ax.plot([0, 1], [0, 1], color="#9e9e9e", ls=":", lw=1)
+    pr_ax.axhline(y.mean(), color="#9e9e9e", ls=":", lw=1, label="base rate")
+    roc_ax.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC (test period)")
+    pr_ax.set(xlabel="recall", ylabel="precision", title="Precision-recall (test period)")
+    for ax in (roc_ax, pr_ax):
+        ax.legend(fontsize=8, frameon=False)
+    return fig
+
+
+def calibration_figure(predictions: "pd.DataFrame", *, n_bins: int = 10) -> "Figure":
+    """Reliability diagram of the model's probability (quantile bins) with the bin sizes."""
+    from sklearn.calibration import calibration_curve
+
+    if n_bins < 2:
+        raise ValueError(f"n_bins must be >= 2, got {n_bins!r}.")
+    labelled = predictions[predictions["y_true"].notna()]
+    observed, predicted = calibration_curve(labelled["y_true"].to_numpy(dtype=int),
+                                            labelled["probability"].to_numpy(dtype=float),
+                                            n_bins=n_bins, strategy="quantile")
+    fig, axes = _figure(5, 4)
+    ax = axes[0, 0]
+    ax.plot([0, 1], [0, 1], color="#9e9e9e", ls=":", lw=1, label="perfect")
+    ax.plot(predicted, observed, marker="o", color="#6a1b9a", label="model")
+    ax.set(xlabel="predicted probability", ylabel="observed share degraded", title="Calibration (test period)",
+           xlim=(0, 1), ylim=(0, 1))
+    ax.legend(fontsize=8, frameon=False)
+    return fig
+
+
+def importance_figure(importance: "pd.DataFrame", *, top: int = 15) -> "Figure":
+    """The ``top`` signals by permutation importance (with its spread) as horizontal bars."""
+    if top < 1:
+        raise ValueError(f"top must be >= 1, got {top!r}.")
+    shown = importance.sort_values("permutation_importance", ascending=False).head(top).iloc[::-1]
+    fig, axes = _figure(6, 0.28 * len(shown) + 1.2)
+    ax = axes[0, 0]
+    spread = shown["permutation_std"] if "permutation_std" in shown else None
+    ax.barh(shown["signal"], shown["permutation_importance"], xerr=spread, color="#42a5f5")
+    ax.set(xlabel="drop in PR-AUC when shuffled", title=f"Top {len(shown)} signals")
+    return fig
+
+
+def lead_time_figure(days: Sequence[float]) -> "Figure":
+    """Histogram of early-warning lead times (days from first warning to incident start)."""
+    import seaborn as sns
+
+    fig, axes = _figure(5, 3)
+    ax = axes[0, 0]
+    sns.histplot(list(days), discrete=True, ax=ax, color="#26a69a")
+    ax.set(xlabel="lead time (days before incident start)", ylabel="incidents", title="Lead-time distribution")
+    return fig
+
+
+def quarantine_figure(counts: "pd.Series") -> "Figure":
+    """Quarantined rows by reason, as horizontal bars."""
+    fig, axes = _figure(6, 0.35 * len(counts) + 1.2)
+    ax = axes[0, 0]
+    ordered = counts.iloc[::-1]
+    ax.barh(ordered.index, ordered.to_numpy(), color="#8d6e63")
+    ax.set(xlabel="rows quarantined", title="Quarantined rows by reason")
+    return fig
+
+
+def run_history_figure(runs: "pd.DataFrame") -> "Figure":
+    """Duration of recent runs (oldest left), coloured by status."""
+    ordered = runs.iloc[::-1]
+    colours = ["#66bb6a" if s == "succeeded" else "#e53935" for s in ordered["status"]]
+    fig, axes = _figure(8, 2.8)
+    ax = axes[0, 0]
+    ax.bar(range(len(ordered)), ordered["duration_s"].astype("float64").fillna(0.0), color=colours)
+    labels = [started[:16].replace("T", " ") if isinstance(started, str) else str(run_id)
+              for started, run_id in zip(ordered["started_at"], ordered["run_id"], strict=True)]
+    ax.set_xticks(range(len(ordered)), labels, rotation=30, ha="right", fontsize=7)
+    ax.set(ylabel="duration (s)", title="Recent runs (green: succeeded, red: failed)")
+    return fig

@@ -1,0 +1,375 @@
+"""Shape loaded artifacts into what the dashboard shows: tiles, filtered tables, HTML.
+
+Pure functions of frames and dicts (see :mod:`.data` for loading). A figure that an artifact
+does not hold is shown as :data:`~featurehealth.dashboard.data.NOT_AVAILABLE`, never guessed.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from featurehealth.dashboard.data import NOT_AVAILABLE, lookup
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+#: Choice meaning "no filter" in the ranking filters.
+ALL = "All"
+#: Ranking columns the Risk ranking tab filters on.
+FILTER_COLUMNS = ("owner_team", "lifecycle_stage", "tier", "risk_bucket")
+TONES = ("ok", "warn", "bad", "neutral")
+#: Ranking columns shown, in order, when present.
+RANKING_COLUMNS = (
+    "rank", "feature_id", "feature_name", "owner_team", "lifecycle_stage", "tier",
+    "risk_probability", "risk_bucket", "active_users", "impact", "driver_1", "driver_2", "driver_3",
+)
+#: Metrics of the Model tab, as named in ``reports/metrics.json``.
+MODEL_METRICS = ("pr_auc", "roc_auc", "precision", "recall", "f1", "brier", "base_rate", "flagged_share")
+
+
+@dataclass(frozen=True)
+class Tile:
+    """One Overview tile: a label, the headline value, a detail line and a tone for its colour."""
+
+    label: str
+    value: str
+    detail: str = ""
+    tone: str = "neutral"
+
+    def __post_init__(self) -> None:
+        if self.tone not in TONES:
+            raise ValueError(f"tone must be one of {', '.join(TONES)}, got {self.tone!r}.")
+
+
+def _count_tile(label: str, count: int | None, *, detail: str, bad_from: int = 1) -> Tile:
+    if count is None:
+        return Tile(label, NOT_AVAILABLE, detail)
+    return Tile(label, str(count), detail, "bad" if count >= bad_from else "ok")
+
+
+def _status_tone(status: Any) -> str:
+    return {"pass": "ok", "succeeded": "ok", "warn": "warn", "fail": "bad", "failed": "bad"}.get(status, "neutral")
+
+
+def _early_warning_tile(metrics: Mapping[str, Any] | None) -> Tile:
+    detected = lookup(metrics, "early_warning.incidents_detected")
+    total = lookup(metrics, "early_warning.n_incidents")
+    if detected is None or not total:
+        reason = lookup(metrics, "early_warning.reason")
+        return Tile("Incidents predicted", NOT_AVAILABLE, reason or "early warning on the test period")
+    lead = lookup(metrics, "early_warning.median_lead_days")
+    detail = f"warned ahead, of {total} in the test period" + (f"; median {lead:g} days" if lead is not None else "")
+    return Tile("Incidents predicted", str(detected), detail, "ok" if detected / total >= 0.5 else "warn")
+
+
+def overview_tiles(
+    *,
+    ranking: "pd.DataFrame | None",
+    metrics: Mapping[str, Any] | None,
+    drift: Mapping[str, Any] | None,
+    quality: Mapping[str, Any] | None,
+    runs: "pd.DataFrame | None",
+) -> list[Tile]:
+    """The six Overview tiles from the loaded artifacts (any of which may be None).
+
+    Parameters
+    ----------
+    ranking : DataFrame or None
+        ``reports/risk_ranking.csv``.
+    metrics, drift, quality : dict or None
+        ``reports/metrics.json``, ``reports/data_drift.json``, ``reports/data_quality.json``.
+    runs : DataFrame or None
+        :func:`featurehealth.dashboard.data.run_history` (newest first).
+
+    Returns
+    -------
+    list of Tile
+        Features monitored, high-risk features, incidents predicted, drift alerts, data
+        quality, last run.
+    """
+    scored_on = str(ranking["date"].max())[:10] if ranking is not None and "date" in ranking else ""
+    monitored = None if ranking is None else len(ranking)
+    high = None if ranking is None or "risk_bucket" not in ranking else int((ranking["risk_bucket"] == "high").sum())
+    alerts = lookup(drift, "summary.n_alert")
+    judged = lookup(drift, "summary.n_cells")
+    quality_status = lookup(quality, "summary.status")
+    tiles = [
+        Tile("Features monitored", NOT_AVAILABLE if monitored is None else str(monitored),
+             f"scored on {scored_on}" if scored_on else ""),
+        _count_tile("High-risk features", high, detail="risk bucket 'high' today"),
+        _early_warning_tile(metrics),
+        _count_tile("Drift alerts", alerts, detail=f"of {judged} feature x metric cells" if judged else ""),
+        Tile("Data quality", quality_status or NOT_AVAILABLE,
+             ", ".join(f"{lookup(quality, f'summary.{s}')} {s}" for s in ("warn", "fail")
+                       if lookup(quality, f"summary.{s}") is not None),
+             _status_tone(quality_status)),
+    ]
+    if runs is None or runs.empty:
+        tiles.append(Tile("Last run", NOT_AVAILABLE, "no run recorded"))
+    else:
+        last = runs.iloc[0]
+        when = last["finished_at"] if isinstance(last["finished_at"], str) else last["started_at"]
+        tiles.append(Tile("Last run", str(last["status"]), f"{when} ({last['run_id']})", _status_tone(last["status"])))
+    return tiles
+
+
+def filter_options(frame: "pd.DataFrame", column: str) -> list[str]:
+    """``[ALL, *sorted distinct values]`` of ``column`` (just ``[ALL]`` if it is absent)."""
+    if column not in frame:
+        return [ALL]
+    return [ALL, *sorted(str(v) for v in frame[column].dropna().unique())]
+
+
+def filter_ranking(frame: "pd.DataFrame", *, filters: Mapping[str, str]) -> "pd.DataFrame":
+    """Rows of the ranking matching every filter (``ALL`` matches anything), in rank order.
+
+    Raises
+    ------
+    ValueError
+        If a filter names a column other than :data:`FILTER_COLUMNS`.
+    """
+    unknown = [c for c in filters if c not in FILTER_COLUMNS]
+    if unknown:
+        raise ValueError(f"Cannot filter on {', '.join(unknown)}; allowed: {', '.join(FILTER_COLUMNS)}.")
+    import numpy as np
+
+    keep = np.ones(len(frame), dtype=bool)
+    for column, choice in filters.items():
+        if choice != ALL:
+            keep &= (frame[column].astype(str) == choice).to_numpy()
+    return frame.loc[keep]
+
+
+def _cell(value: Any, *, digits: int) -> str:
+    import pandas as pd
+
+    if not isinstance(value, (list, tuple, dict)) and pd.isna(value):
+        return NOT_AVAILABLE
+    if isinstance(value, float):
+        return f"{value:.{digits}g}" if abs(value) < 1e4 else f"{value:,.0f}"
+    return str(value)
+
+
+def html_table(frame: "pd.DataFrame", *, max_rows: int = 200, digits: int = 3, caption: str = "") -> str:
+    """An escaped HTML table of the first ``max_rows`` rows; absent values read "not available"."""
+    if max_rows < 1:
+        raise ValueError(f"max_rows must be >= 1, got {max_rows!r}.")
+    shown = frame.head(max_rows)
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in shown.columns)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(_cell(v, digits=digits))}</td>" for v in row) + "</tr>"
+        for row in shown.astype(object).itertuples(index=False)
+    )
+    more = f"<caption>{html.escape(caption)}</caption>" if caption else ""
+    if len(frame) > max_rows:
+        more += f"<caption style='caption-side:bottom'>first {max_rows} of {len(frame)} rows</caption>"
+    # Wide tables scroll inside their own box instead of being cut at the page edge.
+    return (f"<div style='overflow-x:auto'><table class='fh-table'>{more}<thead><tr>{head}</tr></thead>"
+            f"<tbody>{body}</tbody></table></div>")
+
+
+def ranking_view(frame: "pd.DataFrame") -> "pd.DataFrame":
+    """The ranking's display columns, in :data:`RANKING_COLUMNS` order."""
+    return frame[[c for c in RANKING_COLUMNS if c in frame.columns]]
+
+
+def feature_choices(dim: "pd.DataFrame | None", fact: "pd.DataFrame") -> list[tuple[str, str]]:
+    """``(label, feature_id)`` for every feature of the fact table, labelled with its name."""
+    ids = sorted(str(f) for f in fact["feature_id"].dropna().unique())
+    names: dict[str, str] = {}
+    if dim is not None and {"feature_id", "feature_name"} <= set(dim.columns):
+        names = {str(k): str(v) for k, v in zip(dim["feature_id"], dim["feature_name"], strict=True) if v == v}
+    return [(f"{names[f]} ({f})" if f in names and names[f] != f else f, f) for f in ids]
+
+
+def feature_series(fact: "pd.DataFrame", feature_id: str) -> "pd.DataFrame":
+    """One feature's fact rows, by date, with ``date`` as datetime64.
+
+    Raises
+    ------
+    ValueError
+        If ``feature_id`` is not in the fact table.
+    """
+    import pandas as pd
+
+    rows = fact[fact["feature_id"].astype(str) == feature_id]
+    if rows.empty:
+        raise ValueError(f"Feature {feature_id!r} is not in the fact table.")
+    return rows.assign(date=pd.to_datetime(rows["date"])).sort_values("date").reset_index(drop=True)
+
+
+def threshold_lines(series: "pd.DataFrame", *, degradation: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """The degradation limits of the drill-down plots, per metric.
+
+    Parameters
+    ----------
+    series : DataFrame
+        One feature's rows from :func:`feature_series`.
+    degradation : mapping
+        The profile's ``degradation`` group.
+
+    Returns
+    -------
+    dict
+        ``{metric: {"absolute": float, "relative": Series or None}}`` for ``p95_latency``,
+        ``crash_rate`` and ``avg_feedback`` (the relative limit is the rule's multiple of the
+        trailing median, as :mod:`featurehealth.degradation` applies it), and ``usage_count``
+        with the ``min_usage`` floor.
+    """
+    from featurehealth.degradation import trailing_median
+
+    d = degradation
+    judged = series["usage_count"] >= d["min_usage"]
+    window = {"days": d["baseline_days"], "min_periods": d["min_baseline_days"]}
+
+    def relative(column: str, multiple: float, mask: "pd.Series") -> "pd.Series":
+        basis = series.assign(_basis=series[column].where(mask))
+        return multiple * trailing_median(basis, "_basis", **window)
+
+    rated = judged & (series["feedback_count"] >= d["min_feedback"])
+    return {
+        "p95_latency": {"absolute": d["p95_latency_abs_ms"],
+                        "relative": relative("p95_latency", d["p95_latency_rel"], judged)},
+        "crash_rate": {
+            "absolute": d["crash_rate_abs"],
+            "relative": relative("crash_rate", d["crash_rate_rel"], judged).clip(lower=d["crash_rate_rel_floor"]),
+        },
+        "avg_feedback": {"absolute": d["feedback_abs"],
+                         "relative": relative("avg_feedback", d["feedback_rel_drop"], rated)},
+        "usage_count": {"absolute": d["min_usage"], "relative": None},
+    }
+
+
+def drivers(ranking: "pd.DataFrame", feature_id: str) -> "pd.DataFrame":
+    """Signals driving the feature's latest score: ``signal``, ``value``, ``contribution``.
+
+    Empty when the feature is not ranked or the ranking carries no ``driver_<i>`` columns.
+    """
+    import pandas as pd
+
+    row = ranking[ranking["feature_id"].astype(str) == feature_id]
+    count = sum(1 for c in ranking.columns if c.startswith("driver_") and c.removeprefix("driver_").isdigit())
+    records = [
+        {"signal": row.iloc[0][f"driver_{i}"], "value": row.iloc[0].get(f"driver_{i}_value"),
+         "contribution": row.iloc[0].get(f"driver_{i}_contribution")}
+        for i in range(1, count + 1)
+    ] if not row.empty else []
+    return pd.DataFrame(records, columns=["signal", "value", "contribution"])
+
+
+def metrics_table(metrics: Mapping[str, Any]) -> "pd.DataFrame":
+    """Model metrics beside the naive baselines: one row per scorer, :data:`MODEL_METRICS` columns.
+
+    Scorers are ``model`` and each entry of ``baselines``; an absent metric is NaN.
+    """
+    import pandas as pd
+
+    scorers = {"model": metrics.get("model")}
+    baselines = metrics.get("baselines")
+    scorers.update(baselines if isinstance(baselines, dict) else {})
+    rows = [
+        {"scorer": name, **{m: lookup(values, m) for m in MODEL_METRICS}}
+        for name, values in scorers.items() if isinstance(values, dict)
+    ]
+    return pd.DataFrame(rows, columns=["scorer", *MODEL_METRICS]).astype({m: "float64" for m in MODEL_METRICS})
+
+
+def lead_times(metrics: Mapping[str, Any]) -> list[float] | None:
+    """Days between each detected incident's first warning and its start, or None if not reported."""
+    values = lookup(metrics, "early_warning.lead_times_days")
+    if not isinstance(values, list):
+        return None
+    return [float(v) for v in values if isinstance(v, (int, float))]
+
+
+def drift_cells(drift: Mapping[str, Any]) -> "pd.DataFrame | None":
+    """The drift report's cells as a frame (None when it has no usable cells)."""
+    import pandas as pd
+
+    cells = drift.get("cells")
+    if not isinstance(cells, list) or not cells:
+        return None
+    frame = pd.DataFrame([c for c in cells if isinstance(c, dict)])
+    return frame if {"feature_id", "metric", "status"} <= set(frame.columns) else None
+
+
+def flagged_cells(cells: "pd.DataFrame") -> "pd.DataFrame":
+    """Cells of the features that have at least one cell at ``warn`` or ``alert``."""
+    flagged = cells.loc[cells["status"].isin(["warn", "alert"]), "feature_id"]
+    return cells[cells["feature_id"].isin(flagged)]
+
+
+def first_flagged_cell(cells: "pd.DataFrame") -> tuple[str, str]:
+    """``(feature_id, metric)`` of the first alert cell, else the first warn, else the first cell."""
+    for status in ("alert", "warn"):
+        hits = cells[cells["status"] == status]
+        if not hits.empty:
+            return str(hits["feature_id"].iloc[0]), str(hits["metric"].iloc[0])
+    return str(cells["feature_id"].iloc[0]), str(cells["metric"].iloc[0])
+
+
+def drift_summary(report: Mapping[str, Any]) -> str:
+    """One line: cells per status and the drifted share, from the report's ``summary``."""
+    counts = ", ".join(
+        f"{lookup(report, f'summary.{key}')} {key.removeprefix('n_')}"
+        for key in ("n_ok", "n_warn", "n_alert", "n_insufficient") if lookup(report, f"summary.{key}") is not None
+    )
+    share = lookup(report, "summary.drifted_share")
+    return f"Cells: {counts or NOT_AVAILABLE}; drifted share: {NOT_AVAILABLE if share is None else f'{share:.1%}'}"
+
+
+def cell_details(cells: "pd.DataFrame", *, feature_id: str, metric: str) -> "pd.DataFrame":
+    """All reported fields of one drift cell as ``field``/``value`` rows (empty if absent)."""
+    import pandas as pd
+
+    row = cells[(cells["feature_id"].astype(str) == feature_id) & (cells["metric"] == metric)]
+    if row.empty:
+        return pd.DataFrame(columns=["field", "value"])
+    return pd.DataFrame({"field": row.columns, "value": list(row.iloc[0].astype(object))})
+
+
+def quality_checks(quality: Mapping[str, Any]) -> "pd.DataFrame":
+    """Checks of ``data_quality.json``: ``check``, ``status``, ``observed``, ``warn``, ``fail``, ``rule``."""
+    import pandas as pd
+
+    checks = quality.get("checks")
+    rows = [
+        {"check": c.get("name"), "status": c.get("status"), "observed": c.get("observed"),
+         "warn": lookup(c, "threshold.warn"), "fail": lookup(c, "threshold.fail"), "rule": c.get("rule")}
+        for c in (checks if isinstance(checks, list) else []) if isinstance(c, dict)
+    ]
+    return pd.DataFrame(rows, columns=["check", "status", "observed", "warn", "fail", "rule"])
+
+
+def quarantine_counts(ingest: Mapping[str, Any]) -> "pd.Series":
+    """Quarantined rows by reason (``ingest_summary.json`` ``by_reason``), largest first."""
+    import pandas as pd
+
+    by_reason = ingest.get("by_reason")
+    pairs = by_reason.items() if isinstance(by_reason, dict) else []
+    counts = {str(k): int(v) for k, v in pairs if isinstance(v, (int, float))}
+    return pd.Series(counts, name="rows", dtype="int64").sort_values(ascending=False)
+
+
+def status_html(message: str, *, tone: str = "neutral") -> str:
+    """A message for a status or note area, escaped and coloured by ``tone`` (one of :data:`TONES`)."""
+    colours = {"ok": "#2e7d32", "warn": "#b26a00", "bad": "#c62828", "neutral": "#455a64"}
+    if tone not in colours:
+        raise ValueError(f"tone must be one of {', '.join(TONES)}, got {tone!r}.")
+    return f"<div class='fh-note' style='color:{colours[tone]}'>{html.escape(message)}</div>"
+
+
+def tiles_html(tiles: Sequence[Tile]) -> str:
+    """The Overview tiles as one HTML block (a flex row of cards)."""
+    backgrounds = {"ok": "#e8f5e9", "warn": "#fff8e1", "bad": "#ffebee", "neutral": "#eceff1"}
+    cards = "".join(
+        f"<div class='fh-tile' style='background:{backgrounds[t.tone]};padding:10px 14px;border-radius:6px;"
+        f"flex:1 1 150px;min-width:150px'><div style='font-size:12px;color:#555'>{html.escape(t.label)}</div>"
+        f"<div class='fh-tile-value' style='font-size:26px;font-weight:600'>{html.escape(t.value)}</div>"
+        f"<div style='font-size:11px;color:#666'>{html.escape(t.detail)}</div></div>"
+        for t in tiles
+    )
+    return f"<div class='fh-tiles' style='display:flex;flex-wrap:wrap;gap:10px'>{cards}</div>"

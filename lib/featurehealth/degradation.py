@@ -1,0 +1,153 @@
+"""Which feature-days are degraded: absolute thresholds and rules relative to the feature's past.
+
+A relative rule compares a day with the median of the same feature over the ``baseline_days``
+calendar days before it (the day itself excluded), using only days with at least
+``min_usage`` events; with fewer than ``min_baseline_days`` such days only the absolute rules
+apply. A day with fewer than ``min_usage`` events is never judged degraded.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+#: One boolean column per rule, in the order :func:`degradation_rules` returns them.
+RULE_COLUMNS = (
+    "latency_abs", "latency_rel", "crash_abs", "crash_rel", "feedback_abs", "feedback_rel",
+)
+
+
+def trailing_median(
+    frame: "pd.DataFrame", column: str, *, days: int, min_periods: int, by: str = "feature_id", on: str = "date"
+) -> "pd.Series":
+    """Median of ``column`` over each group's previous ``days`` calendar days, the day excluded.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        One row per (``by``, ``on``); NaN values are ignored (they do not count towards
+        ``min_periods``).
+    column : str
+        Numeric column.
+    days : int
+        Window length in calendar days.
+    min_periods : int
+        Fewer non-NaN values in the window give NaN.
+    by, on : str
+        Group and date columns.
+
+    Returns
+    -------
+    pandas.Series
+        Aligned with ``frame.index``.
+
+    Raises
+    ------
+    ValueError
+        If ``days`` < 1 or ``min_periods`` is not in 1..``days``.
+    """
+    import pandas as pd
+
+    if days < 1 or not 1 <= min_periods <= days:
+        raise ValueError(f"Need days >= 1 and 1 <= min_periods <= days; got days={days}, min_periods={min_periods}.")
+    work = pd.DataFrame({
+        "group": frame[by].to_numpy(),
+        "ts": pd.to_datetime(pd.Series(frame[on].to_numpy())).to_numpy(),
+        "value": pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype="float64"),
+    }).sort_values(["group", "ts"], kind="stable")
+    rolled = (
+        work.groupby("group", sort=False)
+        .rolling(f"{days}D", on="ts", closed="left", min_periods=min_periods)["value"]
+        .median()
+    )
+    # The result follows ``work``'s sorted order (groups in order of appearance); ``work``'s
+    # index is each row's position in ``frame``.
+    by_position = pd.Series(rolled.to_numpy(), index=work.index).sort_index()
+    return pd.Series(by_position.to_numpy(), index=frame.index, name=f"{column}_baseline")
+
+
+def degradation_rules(
+    fact: "pd.DataFrame",
+    *,
+    baseline_days: int,
+    min_baseline_days: int,
+    min_usage: int,
+    p95_latency_abs_ms: float,
+    p95_latency_rel: float,
+    crash_rate_abs: float,
+    crash_rate_rel: float,
+    crash_rate_rel_floor: float,
+    feedback_abs: float,
+    feedback_rel_drop: float,
+    min_feedback: int,
+) -> "pd.DataFrame":
+    """Evaluate each degradation rule on each feature-day (keyword names = the ``degradation`` group).
+
+    Parameters
+    ----------
+    fact : pandas.DataFrame
+        fact_feature_metrics rows (``feature_id``, ``date``, ``usage_count``, ``p95_latency``,
+        ``crash_rate``, ``avg_feedback``, ``feedback_count``); one row per feature and day.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``feature_id``, ``date`` and the boolean :data:`RULE_COLUMNS`, aligned with ``fact``.
+
+    Raises
+    ------
+    ValueError
+        If a threshold is out of its range.
+    """
+    import pandas as pd
+
+    if min_usage < 0 or min_feedback < 0 or p95_latency_rel <= 0 or crash_rate_rel <= 0 or feedback_rel_drop <= 0:
+        raise ValueError("degradation: min_usage and min_feedback must be >= 0 and the relative multiples > 0.")
+    judged = fact["usage_count"] >= min_usage
+    rated = judged & (fact["feedback_count"] >= min_feedback) & fact["avg_feedback"].notna()
+    # Baselines only learn from days that could themselves be judged.
+    basis = fact.assign(
+        p95=fact["p95_latency"].where(judged),
+        crash=fact["crash_rate"].where(judged),
+        feedback=fact["avg_feedback"].where(rated),
+    )
+    window = {"days": baseline_days, "min_periods": min_baseline_days}
+    p95_base = trailing_median(basis, "p95", **window)
+    crash_base = trailing_median(basis, "crash", **window)
+    feedback_base = trailing_median(basis, "feedback", **window)
+    crash_limit = (crash_rate_rel * crash_base).clip(lower=crash_rate_rel_floor)
+    rules = pd.DataFrame({
+        "feature_id": fact["feature_id"],
+        "date": fact["date"],
+        "latency_abs": judged & (fact["p95_latency"] > p95_latency_abs_ms),
+        "latency_rel": judged & p95_base.notna() & (fact["p95_latency"] > p95_latency_rel * p95_base),
+        "crash_abs": judged & (fact["crash_rate"] > crash_rate_abs),
+        "crash_rel": judged & crash_base.notna() & (fact["crash_rate"] > crash_limit),
+        "feedback_abs": rated & (fact["avg_feedback"] < feedback_abs),
+        "feedback_rel": rated & feedback_base.notna() & (fact["avg_feedback"] < feedback_rel_drop * feedback_base),
+    }, index=fact.index)
+    return rules.astype({c: "bool" for c in RULE_COLUMNS})
+
+
+def flag_degraded(fact: "pd.DataFrame", **degradation: float) -> "pd.DataFrame":
+    """``fact`` with ``is_degraded`` (any rule of :func:`degradation_rules` true) recomputed.
+
+    Every day is recomputed, so days whose trailing window changed (after a window was
+    re-processed or a day appended) are always up to date.
+
+    Parameters
+    ----------
+    fact : pandas.DataFrame
+        fact_feature_metrics rows.
+    **degradation
+        The ``degradation`` parameter group.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy of ``fact`` with a boolean ``is_degraded`` column.
+    """
+    rules = degradation_rules(fact, **degradation)
+    return fact.assign(is_degraded=rules[list(RULE_COLUMNS)].any(axis=1).to_numpy())

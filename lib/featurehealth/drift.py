@@ -1,0 +1,760 @@
+"""Drift monitoring: a reference window against the current window, per feature and metric.
+
+The shape follows NannyML: :func:`fit_reference` learns everything a comparison needs from the
+reference window once (summary statistics, the reference sample and PSI bin edges fixed there);
+:func:`calculate_drift` compares one current window (a chunk) with it. :func:`monitor` plans the
+windows, runs one comparison per daily evaluation and applies the persistence rule.
+
+Unit of observation. The value of a metric on one feature-day; a cell's sample size is the number
+of days with a value in the window.
+
+Weekly seasonality. Every window is a whole number of weeks, so both sides hold the same mix of
+weekdays and a purely weekly pattern cannot move the distribution of a cell.
+
+Statuses. A cell is ``insufficient_data`` when either side has fewer than ``min_samples`` values.
+Otherwise the effect sizes (PSI, ``|mean change|``, Wasserstein distance over the reference
+standard deviation) say *how much* the metric moved and the KS p-value says whether that is more
+than the sampling noise of a few dozen days: ``warn`` needs an effect at or above its warn
+threshold *and* ``ks_pvalue < ks_pvalue_warn``; ``alert`` the same with the alert thresholds and
+``ks_pvalue_alert``. Neither side alone decides because, on samples this small, PSI is biased
+upward (about ``(k - 1)(1/n_ref + 1/n_cur)`` with no change at all) while a p-value alone flags
+changes too small to matter.
+
+Persistence (alert fatigue). A cell at ``alert`` today stays an alert only if it was at alert on
+each of the last ``persist_days`` daily evaluations (the current window ending today, yesterday,
+...) and, when ``short_window_days > 0``, the short window ending today is at alert as well (the
+long window proves the change is sustained, the short one that it is still happening, as in
+multi-window burn-rate alerting). Otherwise it is reported as ``warn``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+#: Numeric fact_feature_metrics columns a profile may monitor (``drift.metrics``).
+METRIC_COLUMNS = (
+    "usage_count", "active_users", "avg_latency", "p50_latency", "p95_latency", "p99_latency",
+    "crash_count", "crash_rate", "avg_feedback", "feedback_count",
+)
+STATUSES = ("ok", "warn", "alert", "insufficient_data")
+REFERENCE_KINDS = ("training", "trailing")
+#: Reference quantiles kept in baseline_stats.json.
+QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+#: Floor on a bin's proportion in PSI, so an empty bin gives a large but finite term.
+PSI_EPSILON = 1e-4
+#: Column of risk scores in the fact table.
+SCORE_COLUMN = "risk_probability"
+#: Score columns accepted in reports/test_predictions.parquet, first found wins.
+HISTORY_SCORE_COLUMNS = ("risk_probability", "probability")
+_KEY = ["feature_id", "metric"]
+_COMPARISON = ("mean_ref", "mean_cur", "mean_change", "psi", "ks_stat", "ks_pvalue", "wasserstein_norm")
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Numeric limits of the profile's ``drift`` group that decide statuses and retraining."""
+
+    min_samples: int
+    psi_warn: float
+    psi_alert: float
+    mean_change_warn: float
+    mean_change_alert: float
+    ks_pvalue_warn: float
+    ks_pvalue_alert: float
+    wasserstein_warn: float
+    wasserstein_alert: float
+    drift_share_retrain: float
+    prediction_psi_retrain: float
+    max_model_age_days: int
+
+    def __post_init__(self) -> None:
+        if self.min_samples < 2:
+            raise ValueError(f"drift.min_samples must be >= 2 (a spread needs two values), got {self.min_samples}.")
+        for name in ("psi", "mean_change", "wasserstein"):
+            if getattr(self, f"{name}_warn") > getattr(self, f"{name}_alert"):
+                raise ValueError(f"drift.{name}_warn must not exceed drift.{name}_alert.")
+        if not 0 < self.ks_pvalue_alert <= self.ks_pvalue_warn <= 1:
+            raise ValueError("drift p-values must satisfy 0 < ks_pvalue_alert <= ks_pvalue_warn <= 1.")
+
+    @classmethod
+    def from_params(cls, drift: Mapping[str, Any]) -> Thresholds:
+        """Pick the thresholds out of a ``drift`` parameter group.
+
+        Raises
+        ------
+        ValueError
+            If a threshold is missing, naming the keys expected.
+        """
+        names = [f.name for f in fields(cls)]
+        missing = [name for name in names if name not in drift]
+        if missing:
+            raise ValueError(f"drift group lacks {', '.join(missing)}; expected keys: {', '.join(names)}.")
+        return cls(**{name: drift[name] for name in names})
+
+
+@dataclass(frozen=True)
+class DriftWindows:
+    """The days compared by one drift run (all bounds inclusive)."""
+
+    as_of: date
+    current_days: int
+    reference_start: date
+    reference_end: date
+    reference_source: str
+    short_window_days: int
+    persist_days: int
+    note: str = ""
+
+    @property
+    def current_start(self) -> date:
+        return self.as_of - timedelta(days=self.current_days - 1)
+
+    def evaluation_windows(self) -> list[tuple[date, date]]:
+        """Current windows of the daily evaluations, ending today, yesterday, ... (persistence)."""
+        span = timedelta(days=self.current_days - 1)
+        ends = [self.as_of - timedelta(days=k) for k in range(self.persist_days)]
+        return [(end - span, end) for end in ends]
+
+    def short_window(self) -> tuple[date, date] | None:
+        """The short window ending today, or None when the profile disables it."""
+        if not self.short_window_days:
+            return None
+        return self.as_of - timedelta(days=self.short_window_days - 1), self.as_of
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready description, dates as ISO strings."""
+        short = self.short_window()
+        return {
+            "as_of": self.as_of.isoformat(),
+            "current": {"start": self.current_start.isoformat(), "end": self.as_of.isoformat(), "days": self.current_days},
+            "reference": {
+                "start": self.reference_start.isoformat(),
+                "end": self.reference_end.isoformat(),
+                "days": max((self.reference_end - self.reference_start).days + 1, 0),
+                "source": self.reference_source,
+            },
+            "short": None if short is None else {
+                "start": short[0].isoformat(), "end": short[1].isoformat(), "days": self.short_window_days,
+            },
+            "persist_days": self.persist_days,
+            "note": self.note,
+        }
+
+
+@dataclass(frozen=True, eq=False)
+class Reference:
+    """What :func:`fit_reference` learnt: per-cell statistics and the reference samples.
+
+    ``stats`` has one row per feature x metric (``count``, ``mean``, ``std``, ``min``, the
+    :data:`QUANTILES` as ``q05``..., ``max``, ``bin_edges``); ``samples`` maps
+    ``(feature_id, metric)`` to the sorted reference values KS and Wasserstein need.
+    """
+
+    stats: pd.DataFrame
+    samples: Mapping[tuple[str, str], np.ndarray]
+    metrics: tuple[str, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class DriftResult:
+    """Outcome of :func:`monitor`: windows, the fitted reference and today's cells."""
+
+    windows: DriftWindows
+    reference: Reference
+    cells: pd.DataFrame
+    thresholds: Thresholds
+
+
+def _whole_weeks(name: str, days: int, *, allow_zero: bool = False) -> None:
+    if (days == 0 and allow_zero) or (days > 0 and days % 7 == 0):
+        return
+    allowed = "0 (off) or a positive multiple of 7" if allow_zero else "a positive multiple of 7"
+    raise ValueError(
+        f"drift.{name} must be {allowed}, got {days}: whole weeks give both windows the same weekday mix."
+    )
+
+
+def plan_windows(
+    *,
+    as_of: date,
+    data_start: date,
+    reference: str,
+    reference_days: int,
+    current_days: int,
+    short_window_days: int,
+    persist_days: int,
+    training_window: tuple[date, date] | None = None,
+) -> DriftWindows:
+    """Place the reference, current and short windows, all in whole weeks.
+
+    The reference ends the day before the earliest current window the persistence rule
+    evaluates, so no evaluated window overlaps it. ``reference="training"`` uses the model's
+    training window cut to that end and to whole weeks (keeping its latest days); without a
+    training window, or if less than a week of it is left, the trailing window is used and
+    ``note`` says why. A reference reaching before ``data_start`` is shortened to whole weeks.
+
+    Parameters
+    ----------
+    as_of : date
+        Last day of the current window.
+    data_start : date
+        First day with data.
+    reference : {"training", "trailing"}
+        Where the reference window comes from.
+    reference_days, current_days : int
+        Window lengths in days, multiples of 7.
+    short_window_days : int
+        Short confirming window, a multiple of 7 not above ``current_days``; 0 turns it off.
+    persist_days : int
+        Daily evaluations an alert must hold on, >= 1.
+    training_window : (date, date), optional
+        First and last training day from the model card.
+
+    Returns
+    -------
+    DriftWindows
+
+    Raises
+    ------
+    ValueError
+        If an option is outside its allowed values.
+    """
+    if reference not in REFERENCE_KINDS:
+        raise ValueError(f"drift.reference must be one of {', '.join(REFERENCE_KINDS)}, got {reference!r}.")
+    _whole_weeks("current_days", current_days)
+    _whole_weeks("reference_days", reference_days)
+    _whole_weeks("short_window_days", short_window_days, allow_zero=True)
+    if short_window_days > current_days:
+        raise ValueError(f"drift.short_window_days ({short_window_days}) must not exceed current_days ({current_days}).")
+    if persist_days < 1:
+        raise ValueError(f"drift.persist_days must be >= 1 (1 = no persistence), got {persist_days}.")
+    latest_end = as_of - timedelta(days=current_days + persist_days - 1)
+    source, note = "trailing", ""
+    start, end = latest_end - timedelta(days=reference_days - 1), latest_end
+    if reference == "training" and training_window is None:
+        note = "the model card has no training window; used the trailing reference"
+    elif reference == "training":
+        train_end = min(training_window[1], latest_end)
+        train_start = max(training_window[0], data_start)
+        weeks = ((train_end - train_start).days + 1) // 7
+        if weeks >= 1:
+            source, start, end = "training", train_end - timedelta(days=7 * weeks - 1), train_end
+        else:
+            note = "less than a whole week of the training window precedes the current windows; used the trailing reference"
+    if start < data_start:
+        weeks = max(((end - data_start).days + 1) // 7, 0)
+        start = end - timedelta(days=7 * weeks - 1)
+        note = "; ".join(filter(None, [note, f"data starts {data_start.isoformat()}: reference cut to {7 * weeks} days"]))
+    return DriftWindows(
+        as_of=as_of, current_days=current_days, reference_start=start, reference_end=end,
+        reference_source=source, short_window_days=short_window_days, persist_days=persist_days, note=note,
+    )
+
+
+def window_slice(frame: pd.DataFrame, start: date | None, end: date) -> pd.DataFrame:
+    """Rows of a feature-day frame dated from ``start`` (None: the first) to ``end``, inclusive."""
+    days = pd.to_datetime(frame["date"]).dt.normalize()
+    keep = days <= pd.Timestamp(end)
+    if start is not None:
+        keep &= days >= pd.Timestamp(start)
+    return frame.loc[keep].reset_index(drop=True)
+
+
+def _finite_sorted(values: pd.Series) -> np.ndarray:
+    """Finite numeric values of a column, sorted (text and missing values dropped)."""
+    numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    return np.sort(numbers[np.isfinite(numbers)])
+
+
+def _samples(frame: pd.DataFrame, metrics: Sequence[str]) -> dict[tuple[str, str], np.ndarray]:
+    """Finite values per (feature, metric), sorted; a feature with no value has an empty array."""
+    unknown = [m for m in metrics if m not in METRIC_COLUMNS]
+    if unknown:
+        raise ValueError(f"Unknown drift metric(s) {', '.join(unknown)}; allowed: {', '.join(METRIC_COLUMNS)}.")
+    missing = [c for c in ("feature_id", "date", *metrics) if c not in frame.columns]
+    if missing:
+        raise ValueError(f"The fact table lacks column(s) {', '.join(missing)}.")
+    samples = {}
+    for feature, group in frame.groupby(frame["feature_id"].astype(str), sort=True):
+        for metric in metrics:
+            samples[(feature, metric)] = _finite_sorted(group[metric])
+    return samples
+
+
+def bin_edges(values: np.ndarray, *, n_bins: int) -> np.ndarray:
+    """Inner PSI bin edges: the reference's quantiles at 1/n_bins, 2/n_bins, ..., deduplicated.
+
+    The outer bins are open (``(-inf, e_1]`` and ``(e_last, inf)``), so current values outside
+    the reference range still count. Ties (e.g. many zero crash rates) merge bins, so a cell
+    may have fewer than ``n_bins`` bins; no values gives no edges (a single bin).
+    """
+    if n_bins < 2:
+        raise ValueError(f"drift.n_bins must be >= 2, got {n_bins}.")
+    if len(values) == 0:
+        return np.array([], dtype=float)
+    return np.unique(np.quantile(values, np.arange(1, n_bins) / n_bins))
+
+
+def bin_proportions(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Share of ``values`` in each bin ``(e_{i-1}, e_i]`` of the open-ended binning on ``edges``."""
+    counts = np.bincount(np.searchsorted(edges, values, side="left"), minlength=len(edges) + 1)
+    return counts / max(len(values), 1)
+
+
+def population_stability_index(
+    reference: np.ndarray, current: np.ndarray, *, edges: np.ndarray, epsilon: float = PSI_EPSILON
+) -> float:
+    """PSI = sum over bins of ``(p_cur - p_ref) * ln(p_cur / p_ref)``.
+
+    Bins are fixed on the reference (:func:`bin_edges`) and open-ended at both sides. Empty bins:
+    a proportion below ``epsilon`` is raised to ``epsilon`` (no renormalisation), so a bin empty
+    on one side adds a large but finite term, about ``p * ln(p / epsilon)``.
+
+    Parameters
+    ----------
+    reference, current : numpy.ndarray
+        Values of the two windows.
+    edges : numpy.ndarray
+        Inner bin edges, increasing.
+    epsilon : float
+        Floor on a bin's proportion, > 0.
+
+    Returns
+    -------
+    float
+        NaN if either side is empty.
+    """
+    if epsilon <= 0:
+        raise ValueError(f"epsilon must be > 0, got {epsilon}.")
+    if len(reference) == 0 or len(current) == 0:
+        return float("nan")
+    expected = np.maximum(bin_proportions(reference, edges), epsilon)
+    actual = np.maximum(bin_proportions(current, edges), epsilon)
+    return float(np.sum((actual - expected) * np.log(actual / expected)))
+
+
+def fit_reference(frame: pd.DataFrame, *, metrics: Sequence[str], n_bins: int) -> Reference:
+    """Learn the reference: per feature x metric statistics, sample and PSI bin edges.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Feature-day rows of the reference window (fact_feature_metrics columns).
+    metrics : sequence of str
+        Metric columns to monitor, from :data:`METRIC_COLUMNS`.
+    n_bins : int
+        Requested PSI bins (quantile edges, see :func:`bin_edges`).
+
+    Returns
+    -------
+    Reference
+
+    Raises
+    ------
+    ValueError
+        On an unknown metric, a missing column or ``n_bins < 2``.
+    """
+    samples = _samples(frame, metrics)
+    rows = []
+    for (feature, metric), values in samples.items():
+        present = len(values) > 0
+        quantiles = np.quantile(values, QUANTILES) if present else [np.nan] * len(QUANTILES)
+        rows.append({
+            "feature_id": feature,
+            "metric": metric,
+            "count": len(values),
+            "mean": values.mean() if present else np.nan,
+            "std": values.std(ddof=1) if len(values) > 1 else np.nan,
+            "min": values[0] if present else np.nan,
+            **{f"q{round(q * 100):02d}": v for q, v in zip(QUANTILES, quantiles, strict=True)},
+            "max": values[-1] if present else np.nan,
+            "bin_edges": bin_edges(values, n_bins=n_bins).tolist(),
+        })
+    columns = ["feature_id", "metric", "count", "mean", "std", "min", *(f"q{round(q * 100):02d}" for q in QUANTILES), "max", "bin_edges"]
+    return Reference(stats=pd.DataFrame(rows, columns=columns), samples=samples, metrics=tuple(metrics))
+
+
+def compare_samples(reference: np.ndarray, current: np.ndarray, *, edges: np.ndarray) -> dict[str, float]:
+    """Drift statistics of ``current`` against ``reference`` (all NaN if a side is empty).
+
+    ``mean_change`` is relative to ``|mean_ref|`` (NaN when that is 0); ``wasserstein_norm`` is
+    the Wasserstein-1 distance divided by the reference standard deviation (NaN when that is 0,
+    where PSI still sees a change); KS is scipy's two-sample test.
+    """
+    if len(reference) == 0 or len(current) == 0:
+        return dict.fromkeys(_COMPARISON, float("nan"))
+    mean_ref, mean_cur = float(np.mean(reference)), float(np.mean(current))
+    spread = float(np.std(reference, ddof=1)) if len(reference) > 1 else float("nan")
+    ks = stats.ks_2samp(reference, current)
+    distance = float(stats.wasserstein_distance(reference, current))
+    return {
+        "mean_ref": mean_ref,
+        "mean_cur": mean_cur,
+        "mean_change": (mean_cur - mean_ref) / abs(mean_ref) if mean_ref != 0 else float("nan"),
+        "psi": population_stability_index(reference, current, edges=edges),
+        "ks_stat": float(ks.statistic),
+        "ks_pvalue": float(ks.pvalue),
+        "wasserstein_norm": distance / spread if spread > 0 else float("nan"),
+    }
+
+
+def classify(cells: pd.DataFrame, *, thresholds: Thresholds) -> pd.DataFrame:
+    """Return ``cells`` with ``status`` (see the module docstring) and ``triggered`` added.
+
+    ``triggered`` names the effect sizes at or above the threshold of the cell's status,
+    comma-separated (empty for ok and insufficient_data).
+    """
+    t = thresholds
+    effects = {
+        "psi": (cells["psi"], t.psi_warn, t.psi_alert),
+        "mean_change": (cells["mean_change"].abs(), t.mean_change_warn, t.mean_change_alert),
+        "wasserstein": (cells["wasserstein_norm"], t.wasserstein_warn, t.wasserstein_alert),
+    }
+    values = {name: v.to_numpy(dtype=float, na_value=np.nan) for name, (v, _, _) in effects.items()}
+    warn_hits = {name: values[name] >= warn for name, (_, warn, _) in effects.items()}
+    alert_hits = {name: values[name] >= alert for name, (_, _, alert) in effects.items()}
+    pvalue = cells["ks_pvalue"].to_numpy(dtype=float, na_value=np.nan)
+    enough = (cells["n_ref"].to_numpy() >= t.min_samples) & (cells["n_cur"].to_numpy() >= t.min_samples)
+    is_alert = np.logical_or.reduce(list(alert_hits.values())) & (pvalue < t.ks_pvalue_alert)
+    is_warn = np.logical_or.reduce(list(warn_hits.values())) & (pvalue < t.ks_pvalue_warn)
+    status = np.select([~enough, is_alert, is_warn], ["insufficient_data", "alert", "warn"], "ok")
+    hits = {"alert": alert_hits, "warn": warn_hits}
+    triggered = [
+        ",".join(name for name, hit in hits[s].items() if hit[i]) if s in hits else ""
+        for i, s in enumerate(status)
+    ]
+    return cells.assign(status=status, triggered=triggered)
+
+
+def calculate_drift(reference: Reference, current: pd.DataFrame, *, thresholds: Thresholds) -> pd.DataFrame:
+    """Compare one current window with the reference, cell by cell.
+
+    Parameters
+    ----------
+    reference : Reference
+        From :func:`fit_reference`.
+    current : pandas.DataFrame
+        Feature-day rows of the current window.
+    thresholds : Thresholds
+        Status limits.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per feature (in either window) x metric, sorted: ``feature_id``, ``metric``,
+        ``n_ref``, ``n_cur``, the statistics of :func:`compare_samples`, ``status`` (before
+        persistence) and ``triggered``.
+    """
+    current_samples = _samples(current, reference.metrics)
+    edges = {(r.feature_id, r.metric): np.asarray(r.bin_edges, dtype=float) for r in reference.stats.itertuples()}
+    empty = np.array([], dtype=float)
+    features = sorted({f for f, _ in reference.samples} | {f for f, _ in current_samples})
+    rows = []
+    for feature in features:
+        for metric in reference.metrics:
+            ref = reference.samples.get((feature, metric), empty)
+            cur = current_samples.get((feature, metric), empty)
+            rows.append({
+                "feature_id": feature, "metric": metric, "n_ref": len(ref), "n_cur": len(cur),
+                **compare_samples(ref, cur, edges=edges.get((feature, metric), empty)),
+            })
+    cells = pd.DataFrame(rows, columns=[*_KEY, "n_ref", "n_cur", *_COMPARISON])
+    return classify(cells, thresholds=thresholds)
+
+
+def _statuses_on(keys: pd.DataFrame, frame: pd.DataFrame) -> np.ndarray:
+    """Status of each ``keys`` cell in ``frame``, aligned with ``keys``."""
+    merged = keys.merge(frame[[*_KEY, "status"]], on=_KEY, how="left")
+    # A cell missing from an evaluation had no data there, so it cannot have been alerting.
+    return merged["status"].fillna("insufficient_data").to_numpy(dtype=object)
+
+
+def apply_persistence(daily: Sequence[pd.DataFrame], *, short: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Keep an alert only when it persisted and the short window agrees; else report a warn.
+
+    Parameters
+    ----------
+    daily : sequence of pandas.DataFrame
+        :func:`calculate_drift` results of the daily evaluations, today first; an alert must
+        hold on all of them.
+    short : pandas.DataFrame, optional
+        :func:`calculate_drift` result of the short window ending today; when given it must be
+        at alert too.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Today's cells with ``raw_status`` (before this rule), ``days_in_alert`` (consecutive
+        evaluations at alert, counting back from today), ``short_status`` and the final
+        ``status``.
+    """
+    if not daily:
+        raise ValueError("daily needs at least today's evaluation.")
+    today = daily[0]
+    keys = today[_KEY]
+    streak = np.ones(len(today), dtype=bool)
+    days_in_alert = np.zeros(len(today), dtype=int)
+    for frame in daily:
+        streak &= _statuses_on(keys, frame) == "alert"
+        days_in_alert += streak
+    confirmed = days_in_alert == len(daily)
+    short_status = _statuses_on(keys, short) if short is not None else np.full(len(today), None, dtype=object)
+    if short is not None:
+        confirmed &= short_status == "alert"
+    raw = today["status"].to_numpy(dtype=object)
+    status = np.where((raw == "alert") & ~confirmed, "warn", raw)
+    return today.assign(raw_status=raw, days_in_alert=days_in_alert, short_status=short_status, status=status)
+
+
+def monitor(
+    fact: pd.DataFrame, *, settings: Mapping[str, Any], training_window: tuple[date, date] | None = None
+) -> DriftResult:
+    """Run the drift comparison of a fact table as of its latest day.
+
+    Parameters
+    ----------
+    fact : pandas.DataFrame
+        fact_feature_metrics (feature-day grain).
+    settings : mapping
+        The profile's ``drift`` group.
+    training_window : (date, date), optional
+        The model's training window (:func:`training_window`), used when
+        ``settings["reference"] == "training"``.
+
+    Returns
+    -------
+    DriftResult
+        Today's cells carry the final statuses after :func:`apply_persistence`.
+
+    Raises
+    ------
+    ValueError
+        If the fact table is empty or a setting is outside its allowed values.
+    """
+    if fact.empty:
+        raise ValueError("The fact table has no rows; run 02_aggregate first.")
+    thresholds = Thresholds.from_params(settings)
+    days = pd.to_datetime(fact["date"])
+    windows = plan_windows(
+        as_of=days.max().date(), data_start=days.min().date(), reference=settings["reference"],
+        reference_days=settings["reference_days"], current_days=settings["current_days"],
+        short_window_days=settings["short_window_days"], persist_days=settings["persist_days"],
+        training_window=training_window,
+    )
+    reference = fit_reference(
+        window_slice(fact, windows.reference_start, windows.reference_end),
+        metrics=settings["metrics"], n_bins=settings["n_bins"],
+    )
+    daily = [
+        calculate_drift(reference, window_slice(fact, start, end), thresholds=thresholds)
+        for start, end in windows.evaluation_windows()
+    ]
+    short_window = windows.short_window()
+    short = None
+    if short_window is not None:
+        short = calculate_drift(reference, window_slice(fact, *short_window), thresholds=thresholds)
+    cells = apply_persistence(daily, short=short)
+    return DriftResult(windows=windows, reference=reference, cells=cells, thresholds=thresholds)
+
+
+def _parse_day(value: Any) -> date | None:
+    """The day of an ISO date/timestamp string or date, None for anything else."""
+    if not isinstance(value, (str, date)):
+        return None
+    try:
+        stamp = pd.Timestamp(value)
+    except ValueError:
+        return None
+    return None if pd.isna(stamp) else stamp.date()
+
+
+def training_window(card: Mapping[str, Any]) -> tuple[date, date] | None:
+    """First and last training day from a model card, or None when it does not say.
+
+    Reads, first found: ``training_window: {start, end}``, ``split: {train_start, train_end}``,
+    top-level ``train_start`` / ``train_end``. An unreadable or reversed window counts as absent.
+    """
+    candidates = (
+        (card.get("training_window"), "start", "end"),
+        (card.get("split"), "train_start", "train_end"),
+        (card, "train_start", "train_end"),
+    )
+    for holder, start_key, end_key in candidates:
+        if isinstance(holder, Mapping):
+            start, end = _parse_day(holder.get(start_key)), _parse_day(holder.get(end_key))
+            if start is not None and end is not None and start <= end:
+                return start, end
+    return None
+
+
+def model_age_days(card: Mapping[str, Any], *, as_of: date) -> int | None:
+    """Days from the model's last training day to ``as_of``, or None when the card lacks it."""
+    window = training_window(card)
+    return None if window is None else (as_of - window[1]).days
+
+
+def prediction_drift(
+    fact: pd.DataFrame,
+    test_predictions: pd.DataFrame | None,
+    *,
+    windows: DriftWindows,
+    n_bins: int,
+    thresholds: Thresholds,
+) -> dict[str, Any]:
+    """Distribution of risk scores in the current window against out-of-sample history.
+
+    The reference is the model step's held-out predictions (column ``risk_probability`` or
+    ``probability``) dated before the current window, never in-sample training scores; the current side is ``risk_probability`` in the fact
+    table over the current window. Bins are fixed on the reference scores.
+
+    Returns
+    -------
+    dict
+        ``available`` and, if False, ``reason``; else ``n_ref``, ``n_cur``, the statistics of
+        :func:`compare_samples` and ``status`` (ok|warn|alert|insufficient_data).
+    """
+    if test_predictions is None:
+        return {"available": False, "reason": "reports/test_predictions.parquet not found"}
+    column = next((c for c in HISTORY_SCORE_COLUMNS if c in test_predictions.columns), None)
+    if column is None or "date" not in test_predictions.columns:
+        return {"available": False, "reason": f"test predictions lack 'date' or one of {', '.join(HISTORY_SCORE_COLUMNS)}"}
+    if SCORE_COLUMN not in fact.columns:
+        return {"available": False, "reason": f"the fact table has no '{SCORE_COLUMN}' (run 03_model first)"}
+    history = window_slice(test_predictions, None, windows.current_start - timedelta(days=1))
+    ref = _finite_sorted(history[column])
+    cur = _finite_sorted(window_slice(fact, windows.current_start, windows.as_of)[SCORE_COLUMN])
+    cell = pd.DataFrame([{
+        "n_ref": len(ref), "n_cur": len(cur), **compare_samples(ref, cur, edges=bin_edges(ref, n_bins=n_bins)),
+    }])
+    return {"available": True, **_records(classify(cell, thresholds=thresholds).drop(columns="triggered"))[0]}
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    # Rounded so that reports do not change with the last bits of floating-point sums.
+    return frame.round(6).astype(object).where(frame.notna(), None).to_dict(orient="records")
+
+
+def baseline_report(result: DriftResult) -> dict[str, Any]:
+    """Content of reports/baseline_stats.json: the reference window and its per-cell statistics."""
+    return {
+        "reference": result.windows.to_dict()["reference"],
+        "metrics": list(result.reference.metrics),
+        "quantiles": list(QUANTILES),
+        "bins": "inner edges at reference quantiles; outer bins open-ended; bins (e[i-1], e[i]]",
+        "cells": _records(result.reference.stats),
+    }
+
+
+def drift_report(result: DriftResult, *, prediction: Mapping[str, Any]) -> dict[str, Any]:
+    """Content of reports/data_drift.json: summary, alerts and every cell.
+
+    ``drifted_share`` is the share of cells at alert (after persistence) among the cells with
+    enough data, None when none has.
+    """
+    cells = result.cells
+    counts = cells["status"].value_counts()
+    judged = int(len(cells) - counts.get("insufficient_data", 0))
+    alerts = cells.loc[cells["status"] == "alert"]
+    return {
+        "summary": {
+            "n_cells": len(cells),
+            **{f"n_{s.removesuffix('_data')}": int(counts.get(s, 0)) for s in STATUSES},
+            "drifted_share": round(int(counts.get("alert", 0)) / judged, 6) if judged else None,
+            "prediction_drift": dict(prediction),
+            "windows": result.windows.to_dict(),
+        },
+        "alerts": _records(alerts[[*_KEY, "triggered", "mean_change", "psi", "ks_pvalue", "wasserstein_norm"]]),
+        "thresholds": {f.name: getattr(result.thresholds, f.name) for f in fields(result.thresholds)},
+        "cells": _records(cells),
+    }
+
+
+def retrain_recommendation(
+    *,
+    drifted_share: float | None,
+    prediction: Mapping[str, Any],
+    model_age_days: int | None,
+    thresholds: Thresholds,
+) -> dict[str, Any]:
+    """Whether to retrain the risk model, with the reasons.
+
+    Reasons: the share of drifted cells reaches ``drift_share_retrain``; prediction PSI reaches
+    ``prediction_psi_retrain`` with a KS p-value below ``ks_pvalue_alert``; the model is older
+    than ``max_model_age_days``. A check whose input is missing is "not available" and never a
+    reason.
+
+    Returns
+    -------
+    dict
+        ``retrain_recommended`` (bool), ``reasons`` (list of str) and ``checks`` (value,
+        threshold and whether it fired, per check).
+    """
+    t = thresholds
+    psi, pvalue = prediction.get("psi"), prediction.get("ks_pvalue")
+    usable_psi = prediction.get("available") and psi is not None and np.isfinite(psi)
+    checks = {
+        "drifted_share": {
+            "value": drifted_share, "threshold": t.drift_share_retrain,
+            "fired": drifted_share is not None and drifted_share >= t.drift_share_retrain,
+        },
+        "prediction_psi": {
+            "value": psi if usable_psi else None, "threshold": t.prediction_psi_retrain,
+            "fired": bool(usable_psi and psi >= t.prediction_psi_retrain and pvalue < t.ks_pvalue_alert),
+        },
+        "model_age_days": {
+            "value": model_age_days, "threshold": t.max_model_age_days,
+            "fired": model_age_days is not None and model_age_days > t.max_model_age_days,
+        },
+    }
+    reasons = []
+    if checks["drifted_share"]["fired"]:
+        reasons.append(f"{drifted_share:.0%} of drift cells alert (limit {t.drift_share_retrain:.0%})")
+    if checks["prediction_psi"]["fired"]:
+        reasons.append(f"risk scores drifted: PSI {psi:.3f} (limit {t.prediction_psi_retrain}), KS p={pvalue:.2g}")
+    if checks["model_age_days"]["fired"]:
+        reasons.append(f"model trained on data ending {model_age_days} days ago (limit {t.max_model_age_days})")
+    for check in checks.values():
+        if check["value"] is None:
+            check["note"] = "not available"
+    return {"retrain_recommended": bool(reasons), "reasons": reasons, "checks": checks}
+
+
+def status_matrix(cells: pd.DataFrame) -> pd.DataFrame:
+    """Feature x metric table of statuses (metrics in monitoring order)."""
+    metrics = list(dict.fromkeys(cells["metric"]))
+    return cells.pivot(index="feature_id", columns="metric", values="status")[metrics]
+
+
+def plot_status_heatmap(cells: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
+    """Heatmap of :func:`status_matrix`, one colour per status, on ``ax`` (a new figure if None)."""
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import ListedColormap
+    from matplotlib.patches import Patch
+
+    matrix = status_matrix(cells)
+    colours = ("#4caf50", "#ffc107", "#e53935", "#bdbdbd")
+    codes = matrix.apply(lambda column: column.map(STATUSES.index)).to_numpy(dtype=float)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(1.2 * matrix.shape[1] + 3, 0.25 * matrix.shape[0] + 1.5))
+    ax.imshow(codes, cmap=ListedColormap(colours), vmin=-0.5, vmax=len(STATUSES) - 0.5, aspect="auto")
+    ax.set_xticks(range(matrix.shape[1]), matrix.columns, rotation=30, ha="right")
+    ax.set_yticks(range(matrix.shape[0]), matrix.index)
+    # White lines between cells keep neighbouring cells of one status apart.
+    ax.set_xticks(np.arange(matrix.shape[1] + 1) - 0.5, minor=True)
+    ax.set_yticks(np.arange(matrix.shape[0] + 1) - 0.5, minor=True)
+    ax.grid(which="minor", color="white", linewidth=1)
+    ax.tick_params(which="minor", length=0)
+    ax.legend(handles=[Patch(color=c, label=s) for c, s in zip(colours, STATUSES, strict=True)],
+              loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
+    ax.set_title("Drift status per feature and metric")
+    return ax

@@ -1,0 +1,208 @@
+"""Early-warning evaluation of risk scores against ground-truth incidents.
+
+An incident (feature, onset = ``start``) counts as *warned d days ahead* when its feature was
+flagged (risk >= the operating threshold) on some day in ``[onset - horizon, onset - 1]`` and
+the earliest such day is ``d`` days before the onset: a flag on day ``t`` claims "degraded
+within ``horizon`` days", so only flags within the horizon before the onset are warnings for it.
+Only incidents whose whole warning window lies in the scored period are judged, so each has
+the same chance.
+
+An *alert* is a run of consecutive flagged days of one feature; it is *false* when no incident
+of that feature is under way during the alert or begins within ``horizon`` days after its end.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from featurehealth import signals as sig
+
+#: Days in a feature-month for the false-alert rate.
+DAYS_PER_MONTH = 30
+INCIDENT_COLUMNS = ("feature_id", "start", "end", "kind")
+LEAD_DAYS = (1, 3)
+
+
+def _check_inputs(predictions: pd.DataFrame, incidents: pd.DataFrame, horizon_days: int) -> None:
+    missing = [c for c in ("feature_id", "date", "probability") if c not in predictions.columns]
+    missing += [c for c in INCIDENT_COLUMNS if c not in incidents.columns]
+    if missing:
+        raise ValueError(
+            f"Missing columns {missing}: predictions need feature_id, date, probability; "
+            f"incidents need {', '.join(INCIDENT_COLUMNS)}."
+        )
+    if horizon_days < 1:
+        raise ValueError(f"horizon_days must be >= 1, got {horizon_days!r}.")
+
+
+def _normalised(predictions: pd.DataFrame, incidents: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    scored = predictions.assign(
+        feature_id=predictions["feature_id"].astype(str), date=sig.normalise_dates(predictions["date"])
+    )
+    truth = incidents.assign(
+        feature_id=incidents["feature_id"].astype(str),
+        start=sig.normalise_dates(incidents["start"]),
+        end=sig.normalise_dates(incidents["end"]),
+        kind=incidents["kind"].fillna("unknown").astype(str),
+    )
+    return scored, truth.sort_values(["feature_id", "start", "kind"], kind="stable").reset_index(drop=True)
+
+
+def incident_warnings(
+    predictions: pd.DataFrame, incidents: pd.DataFrame, *, threshold: float, horizon_days: int
+) -> pd.DataFrame:
+    """Lead time of the first warning before each judged incident.
+
+    Parameters
+    ----------
+    predictions : pandas.DataFrame
+        ``feature_id``, ``date``, ``probability`` for every scored feature-day of the
+        evaluation period (out-of-sample days only).
+    incidents : pandas.DataFrame
+        Ground truth: ``feature_id``, ``start``, ``end`` (inclusive), ``kind`` and optionally
+        ``severity``, ``precursor_days``.
+    threshold : float
+        Risk at or above which a feature-day is flagged.
+    horizon_days : int
+        The model's horizon: how far before the onset a flag counts.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per incident whose window ``[start - horizon, start - 1]`` lies in the scored
+        period: the incident columns, ``first_flag`` (date or NaT), ``lead_days`` (NaN when not
+        warned) and ``warned_1d``, ``warned_3d``; sorted by start, feature_id.
+    """
+    _check_inputs(predictions, incidents, horizon_days)
+    scored, truth = _normalised(predictions, incidents)
+    horizon = pd.Timedelta(days=horizon_days)
+    first, last = scored["date"].min(), scored["date"].max()
+    judged = truth[(truth["start"] - horizon >= first) & (truth["start"] <= last)].reset_index(drop=True)
+    flagged = scored.loc[scored["probability"] >= threshold, ["feature_id", "date"]]
+    pairs = judged.reset_index(names="incident")[["incident", "feature_id", "start"]].merge(flagged, on="feature_id")
+    pairs = pairs[(pairs["date"] >= pairs["start"] - horizon) & (pairs["date"] < pairs["start"])]
+    first_flag = pairs.groupby("incident")["date"].min().reindex(judged.index).astype("datetime64[ns]")
+    out = judged.assign(first_flag=first_flag, lead_days=(judged["start"] - first_flag).dt.days.astype("float64"))
+    for days in LEAD_DAYS:
+        out[f"warned_{days}d"] = (out["lead_days"] >= days).to_numpy()
+    return out.sort_values(["start", "feature_id"], kind="stable").reset_index(drop=True)
+
+
+def alert_episodes(predictions: pd.DataFrame, *, threshold: float) -> pd.DataFrame:
+    """Runs of consecutive flagged days per feature: ``feature_id``, ``start``, ``end``, ``days``."""
+    flagged = predictions.loc[predictions["probability"] >= threshold, ["feature_id", "date"]]
+    flagged = flagged.assign(
+        feature_id=flagged["feature_id"].astype(str), date=sig.normalise_dates(flagged["date"])
+    ).sort_values(["feature_id", "date"], kind="stable")
+    gap = flagged["date"].diff().dt.days.ne(1) | flagged["feature_id"].ne(flagged["feature_id"].shift())
+    episodes = flagged.assign(episode=gap.cumsum()).groupby("episode").agg(
+        feature_id=("feature_id", "first"), start=("date", "min"), end=("date", "max")
+    )
+    episodes["days"] = (episodes["end"] - episodes["start"]).dt.days + 1
+    return episodes.reset_index(drop=True)
+
+
+def false_alerts(
+    predictions: pd.DataFrame, incidents: pd.DataFrame, *, threshold: float, horizon_days: int
+) -> dict[str, Any]:
+    """Alerts with no incident during them or within ``horizon_days`` after, per feature-month.
+
+    Returns
+    -------
+    dict
+        ``n_alerts``, ``n_false_alerts``, ``feature_months`` and ``false_alerts_per_feature_month``.
+    """
+    _check_inputs(predictions, incidents, horizon_days)
+    scored, truth = _normalised(predictions, incidents)
+    episodes = alert_episodes(scored, threshold=threshold).reset_index(names="alert")
+    pairs = episodes.merge(truth[["feature_id", "start", "end"]], on="feature_id", suffixes=("", "_incident"))
+    hit = (pairs["start_incident"] <= pairs["end"] + pd.Timedelta(days=horizon_days)) & (
+        pairs["end_incident"] >= pairs["start"]
+    )
+    true_alerts = set(pairs.loc[hit, "alert"])
+    n_false = int((~episodes["alert"].isin(true_alerts)).sum())
+    months = len(scored) / DAYS_PER_MONTH
+    return {
+        "n_alerts": len(episodes),
+        "n_false_alerts": n_false,
+        "feature_months": months,
+        "false_alerts_per_feature_month": n_false / months if months else None,
+    }
+
+
+def _summary(warnings: pd.DataFrame) -> dict[str, Any]:
+    n = len(warnings)
+    lead = warnings["lead_days"].dropna()
+    out: dict[str, Any] = {"n_incidents": n}
+    for days in LEAD_DAYS:
+        out[f"share_warned_{days}d"] = float(warnings[f"warned_{days}d"].mean()) if n else None
+    out["incidents_detected"] = int(warnings["warned_1d"].sum())
+    out["median_lead_days"] = float(lead.median()) if len(lead) else None
+    out["lead_times_days"] = [int(days) for days in lead]
+    if "precursor_days" in warnings.columns:
+        precursor = pd.to_numeric(warnings["precursor_days"], errors="coerce").dropna()
+        out["median_precursor_days"] = float(precursor.median()) if len(precursor) else None
+    return out
+
+
+def evaluate_early_warning(
+    predictions: pd.DataFrame, incidents: pd.DataFrame | None, *, threshold: float, horizon_days: int
+) -> tuple[dict[str, Any], pd.DataFrame | None]:
+    """Early-warning figures of a scored period against ground-truth incidents.
+
+    Without incidents (no simulator ground truth), the figures are reported as not available,
+    never estimated.
+
+    Returns
+    -------
+    tuple
+        Summary dict (``available``; ``n_incidents``, ``incidents_detected`` (warned >= 1 day
+        ahead), shares warned >= 1 and >= 3 days ahead, ``lead_times_days`` of the warned
+        incidents and their median, the false-alert rate, and the same per incident ``kind``) and
+        the per-incident table of :func:`incident_warnings` (None when not available).
+    """
+    if incidents is None:
+        return {"available": False, "reason": "no ground-truth incidents for this data"}, None
+    warnings = incident_warnings(predictions, incidents, threshold=threshold, horizon_days=horizon_days)
+    summary: dict[str, Any] = {
+        "available": True,
+        "threshold": threshold,
+        "horizon_days": horizon_days,
+        "period": {
+            "start": sig.normalise_dates(predictions["date"]).min().date().isoformat(),
+            "end": sig.normalise_dates(predictions["date"]).max().date().isoformat(),
+        },
+        **_summary(warnings),
+        **false_alerts(predictions, incidents, threshold=threshold, horizon_days=horizon_days),
+        "by_kind": {kind: _summary(group) for kind, group in warnings.groupby("kind", sort=True)},
+    }
+    if not len(warnings):
+        summary["note"] = "no incident has its whole warning window in the evaluation period"
+    return summary, warnings
+
+
+def lead_time_distribution(warnings: pd.DataFrame, *, horizon_days: int) -> pd.DataFrame:
+    """Incidents per lead time (0 = not warned, 1..horizon days ahead), for a bar chart."""
+    lead = warnings["lead_days"].fillna(0).astype("int64")
+    counts = lead.value_counts().reindex(np.arange(horizon_days + 1), fill_value=0)
+    return counts.rename_axis("lead_days").reset_index(name="incidents")
+
+
+def summary_table(summary: dict[str, Any]) -> pd.DataFrame:
+    """The early-warning summary as rows ``all`` and one per incident kind (for display).
+
+    False alerts are not tied to an incident, so their columns are filled on ``all`` only. When
+    the figures are not available, one row ``not available`` carries the reason.
+    """
+    if not summary.get("available"):
+        return pd.DataFrame({"reason": [summary.get("reason", "")]}, index=["not available"])
+    columns = [
+        "n_incidents", "incidents_detected", "share_warned_1d", "share_warned_3d", "median_lead_days",
+        "median_precursor_days", "n_alerts", "n_false_alerts", "false_alerts_per_feature_month",
+    ]
+    rows = {"all": summary, **summary.get("by_kind", {})}
+    table = pd.DataFrame.from_dict(rows, orient="index").reindex(columns=columns)
+    return table.astype("float64")

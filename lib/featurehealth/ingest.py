@@ -1,0 +1,758 @@
+"""Find and open raw telemetry: CSV or Parquet, one file, a folder or a glob, read with DuckDB.
+
+Nothing here loads the events into pandas: :func:`open_events` defines a DuckDB relation over
+the files with the canonical column names of DESIGN.md (after ``column_map``), and the
+validation step (:mod:`featurehealth.validate`) works on that relation in SQL.
+
+A file-level problem (missing file, empty file, missing required column, bytes that are not in
+the expected encoding, no rows at all) raises :class:`InputError` with one sentence naming the
+file and the fix, before anything is written.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from featurehealth import config, runlog
+from featurehealth.warehouse import sql_string
+
+if TYPE_CHECKING:
+    import duckdb
+    import pandas as pd
+
+    from featurehealth.config import RunPaths
+
+#: Canonical telemetry columns and the DuckDB type each has after validation.
+CANONICAL_TYPES: dict[str, str] = {
+    "event_time": "TIMESTAMPTZ",
+    "feature_id": "VARCHAR",
+    "user_id": "VARCHAR",
+    "latency_ms": "DOUBLE",
+    "is_crash": "BOOLEAN",
+    "feedback_score": "DOUBLE",
+    "platform": "VARCHAR",
+    "app_version": "VARCHAR",
+    "error_count": "BIGINT",
+}
+REQUIRED_COLUMNS = ("event_time", "feature_id", "user_id", "latency_ms", "is_crash")
+#: Encodings DuckDB's CSV reader decodes without extensions.
+ENCODINGS = ("utf-8", "latin-1")
+METADATA_COLUMNS = ("feature_id", "feature_name", "owner_team", "lifecycle_stage", "tier", "launch_date")
+INCIDENT_COLUMNS = ("feature_id", "start", "end", "kind", "severity", "precursor_days")
+#: DuckDB relation holding the raw events of one run, and the table naming its files.
+RAW_RELATION = "raw_events"
+FILES_TABLE = "source_files"
+#: Side tables handed from ingest to aggregation, as ``work/<name>.parquet``.
+SIDE_TABLES = ("metadata", "incidents")
+
+
+class InputError(ValueError):
+    """A file-level input problem; the message is one sentence naming the file and the fix."""
+
+
+@dataclass(frozen=True)
+class InputLocations:
+    """Where one run's inputs are: the events source and the optional side files.
+
+    ``last_day`` is the last day a simulated source covers (None for real telemetry).
+    """
+
+    events: str
+    metadata: Path | None
+    incidents: Path | None
+    last_day: date | None = None
+
+
+@dataclass(frozen=True)
+class RawEvents:
+    """Raw telemetry opened in a DuckDB session.
+
+    ``relation`` has the canonical columns (in the files' own types, or VARCHAR for CSV) and
+    ``file_id``, an index into ``files``; the database also holds table ``source_files``
+    (``file_id``, ``source_file``). ``malformed`` lists CSV lines the reader could not split
+    into fields (``file_id``, ``line``, ``raw_line``, ``error``).
+    """
+
+    relation: str
+    types: dict[str, str]
+    files: tuple[str, ...]
+    paths: tuple[Path, ...]
+    file_format: str
+    mapped: dict[str, str]
+    extra_columns: tuple[str, ...]
+    malformed: "pd.DataFrame"
+
+
+def file_format(path: Path) -> str | None:
+    """``"csv"`` or ``"parquet"`` from the file name (``.csv``, ``.csv.gz``, ``.parquet``, ``.pq``), else None."""
+    name = path.name.lower()
+    if name.endswith((".csv", ".csv.gz")):
+        return "csv"
+    if name.endswith((".parquet", ".pq")):
+        return "parquet"
+    return None
+
+
+def _absolute(text: str) -> Path:
+    # Relative paths in a profile mean "from the repository root", wherever the notebook runs.
+    path = Path(text).expanduser()
+    return path if path.is_absolute() else config.REPO_ROOT / path
+
+
+def resolve_sources(source: str | os.PathLike[str]) -> list[Path]:
+    """The telemetry files named by ``source``: a file, a folder (searched recursively) or a glob.
+
+    Parameters
+    ----------
+    source : str or path-like
+        Relative paths are taken from the repository root.
+
+    Returns
+    -------
+    list of Path
+        Absolute paths, sorted; hidden files and files that are neither CSV nor Parquet in a
+        folder are skipped.
+
+    Raises
+    ------
+    InputError
+        If nothing matches, the path does not exist, a single file is neither CSV nor Parquet,
+        or CSV and Parquet files are mixed.
+    """
+    text = str(source).strip()
+    if not text:
+        raise InputError(
+            "ingest.source is empty; set it to a CSV/Parquet file, folder or glob, or to 'simulated'."
+        )
+    target = _absolute(text)
+    if glob.has_magic(text):
+        candidates = [Path(p) for p in glob.glob(str(target), recursive=True)]
+        files = [p for p in candidates if p.is_file() and file_format(p)]
+        if not files:
+            raise InputError(f"No CSV or Parquet file matches {target}; fix the pattern in ingest.source.")
+    elif target.is_dir():
+        files = [
+            p for p in target.rglob("*")
+            if p.is_file() and file_format(p) and not any(part.startswith(".") for part in p.relative_to(target).parts)
+        ]
+        if not files:
+            raise InputError(
+                f"Folder {target} holds no .csv or .parquet file; point ingest.source at the telemetry files."
+            )
+    elif target.is_file():
+        if file_format(target) is None:
+            raise InputError(
+                f"File {target} is neither CSV nor Parquet (by its name); export the telemetry as .csv or .parquet."
+            )
+        files = [target]
+    else:
+        raise InputError(f"Input {target} does not exist; set ingest.source to an existing file, folder or glob.")
+    formats = {file_format(p) for p in files}
+    if len(formats) > 1:
+        raise InputError(
+            f"Input {target} mixes CSV and Parquet files; point ingest.source at one format "
+            f"(a glob ending in *.parquet, say)."
+        )
+    return sorted((p.resolve() for p in files), key=str)
+
+
+def display_names(files: Sequence[Path]) -> list[str]:
+    """Short names of ``files`` for reports: paths relative to their common folder (posix)."""
+    if not files:
+        return []
+    base = Path(os.path.commonpath([str(p.parent) for p in files]))
+    return [p.relative_to(base).as_posix() for p in files]
+
+
+def resolve_inputs(
+    *,
+    source: str,
+    metadata_path: str,
+    incidents_path: str,
+    simulated_dir: str | os.PathLike[str] | None,
+    simulation: Mapping[str, object] | None = None,
+) -> InputLocations:
+    """Where the events, the feature metadata and the incidents of a run are.
+
+    Parameters
+    ----------
+    source, metadata_path, incidents_path : str
+        The ``ingest`` parameters of the same names.
+    simulated_dir : path-like, optional
+        The simulator's output folder; used when ``source`` is ``"simulated"`` (its events,
+        and its metadata and incidents unless the paths are set).
+    simulation : mapping, optional
+        The ``simulate`` parameters (``start_date``, ``n_days``), giving a simulated source's
+        last day.
+
+    Returns
+    -------
+    InputLocations
+        ``metadata`` and ``incidents`` are None when no file applies.
+
+    Raises
+    ------
+    ValueError
+        If ``source`` is ``"simulated"`` without ``simulated_dir`` and ``simulation``.
+    """
+    metadata = _absolute(metadata_path) if metadata_path else None
+    incidents = _absolute(incidents_path) if incidents_path else None
+    if source != "simulated":
+        return InputLocations(events=source, metadata=metadata, incidents=incidents)
+    if simulated_dir is None or simulation is None:
+        raise ValueError(
+            "ingest.source is 'simulated': pass simulated_dir=config.simulated_data_dir(profile) "
+            "and simulation=params['simulate']."
+        )
+    folder = Path(simulated_dir)
+    first = date.fromisoformat(str(simulation["start_date"]))
+    return InputLocations(
+        events=str(folder / "events"),
+        metadata=metadata or folder / "dim_feature_metadata.csv",
+        incidents=incidents or folder / "incidents.csv",
+        last_day=first + timedelta(days=int(simulation["n_days"]) - 1),
+    )
+
+
+def map_columns(columns: Sequence[str], *, column_map: Mapping[str, str], file: str) -> dict[str, str]:
+    """Which column of one file feeds each canonical column.
+
+    Names match case-insensitively and ignoring surrounding spaces. A column named in
+    ``column_map`` wins over a column that already has the canonical name.
+
+    Parameters
+    ----------
+    columns : sequence of str
+        The file's column names.
+    column_map : mapping
+        ``{their_name: canonical_name}``.
+    file : str
+        File name for error messages.
+
+    Returns
+    -------
+    dict
+        canonical name -> the file's column name, for the canonical columns present.
+
+    Raises
+    ------
+    ValueError
+        If ``column_map`` maps onto a name that is not canonical.
+    InputError
+        If a required column is missing.
+    """
+    wanted = {str(k).strip().lower(): v for k, v in column_map.items()}
+    unknown = sorted({v for v in wanted.values() if v not in CANONICAL_TYPES})
+    if unknown:
+        raise ValueError(
+            f"ingest.column_map maps onto {', '.join(map(repr, unknown))}; "
+            f"allowed targets: {', '.join(CANONICAL_TYPES)}."
+        )
+    found: dict[str, str] = {}
+    for name in columns:
+        key = name.strip().lower()
+        if key in wanted:
+            found[wanted[key]] = name
+    for name in columns:
+        key = name.strip().lower()
+        if key in CANONICAL_TYPES and key not in wanted and key not in found:
+            found[key] = name
+    missing = [c for c in REQUIRED_COLUMNS if c not in found]
+    if missing:
+        raise InputError(
+            f"File {file} has no column '{missing[0]}' (it has: {', '.join(columns) or 'none'}); add it or map "
+            f"your column onto it with ingest.column_map ({{your_name: {missing[0]}}})."
+        )
+    return {c: found[c] for c in CANONICAL_TYPES if c in found}
+
+
+#: Field separators recognised in a CSV header line, most likely first.
+DELIMITERS = (",", ";", "\t", "|")
+
+
+def csv_delimiter(header: str) -> str:
+    """The separator of a CSV header line: the most frequent of :data:`DELIMITERS` (``,`` on ties)."""
+    counts = {d: header.count(d) for d in DELIMITERS}
+    best = max(DELIMITERS, key=lambda d: (counts[d], -DELIMITERS.index(d)))
+    return best if counts[best] else ","
+
+
+def _header_line(path: Path, *, name: str, encoding: str) -> str:
+    """First line of a (possibly gzipped) CSV file, decoded; undecodable bytes raise InputError."""
+    import gzip
+
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    with opener(path, "rb") as handle:
+        head = handle.readline(1 << 20)
+    # utf-8-sig drops a byte-order mark.
+    codec = {"utf-8": "utf-8-sig"}.get(encoding, encoding)
+    try:
+        return head.decode(codec)
+    except UnicodeDecodeError:
+        raise _read_error(name, "csv", encoding, ValueError("invalid unicode"), line=1) from None
+
+
+def csv_header(line: str, *, name: str) -> list[str]:
+    """Column names of a CSV header line (separator from :func:`csv_delimiter`).
+
+    Raises
+    ------
+    InputError
+        If two columns share a name.
+    """
+    import csv
+
+    fields = next(csv.reader([line.rstrip("\r\n")], delimiter=csv_delimiter(line)), [])
+    names = [field.strip() or f"column{i}" for i, field in enumerate(fields)]
+    seen = {n.lower() for n in names}
+    if len(seen) != len(names):
+        twice = next(n for n in names if sum(m.lower() == n.lower() for m in names) > 1)
+        raise InputError(f"File {name} has two columns named '{twice}'; rename or drop one and re-export it.")
+    return names
+
+
+def _reader(
+    fmt: str,
+    files: Sequence[Path],
+    *,
+    encoding: str,
+    delimiter: str = ",",
+    header: Sequence[str] = (),
+    rejects: str | None = None,
+) -> str:
+    listed = "[" + ", ".join(sql_string(str(p)) for p in files) + "]"
+    if fmt == "parquet":
+        return f"read_parquet({listed})"
+    # Dialect and columns are given, not sniffed: on a ragged file the sniffer fails, or picks
+    # another separator or a "header" further down.
+    columns = "{" + ", ".join(f"{sql_string(c)}: 'VARCHAR'" for c in header) + "}"
+    options = (
+        f"auto_detect = false, header = true, skip = 0, columns = {columns}, delim = {sql_string(delimiter)}, "
+        f"quote = '\"', escape = '\"', encoding = {sql_string(encoding)}"
+    )
+    if rejects:
+        # Lines that do not split into the header's fields are kept (as rejects), not fatal.
+        options += f", store_rejects = true, rejects_table = '{rejects}', rejects_scan = '{rejects}_scan'"
+    return f"read_csv({listed}, {options})"
+
+
+def _check_not_empty(path: Path, name: str) -> None:
+    if path.stat().st_size == 0:
+        raise InputError(f"File {name} is empty (0 bytes); delete it or re-export it with a header row and data.")
+
+
+def csv_columns(path: Path, *, name: str, encoding: str) -> tuple[dict[str, str], str]:
+    """Columns of one CSV file (all VARCHAR: the row rules parse values) and its separator.
+
+    Raises
+    ------
+    InputError
+        If the file is empty, its header is not in ``encoding`` or names a column twice.
+    """
+    _check_not_empty(path, name)
+    line = _header_line(path, name=name, encoding=encoding)
+    return {c: "VARCHAR" for c in csv_header(line, name=name)}, csv_delimiter(line)
+
+
+def parquet_columns(
+    con: "duckdb.DuckDBPyConnection", paths: Sequence[Path], names: Sequence[str]
+) -> list[dict[str, str]]:
+    """Column names and DuckDB types of each Parquet file.
+
+    One metadata query covers all files and DuckDB describes each distinct schema once, so a
+    year of daily files opens in milliseconds.
+
+    Raises
+    ------
+    InputError
+        If a file is empty or not readable as Parquet.
+    """
+    import duckdb
+
+    for path, name in zip(paths, names, strict=True):
+        _check_not_empty(path, name)
+    listed = "[" + ", ".join(sql_string(str(p)) for p in paths) + "]"
+    try:
+        rows = con.execute(
+            f"SELECT file_name, name, type, converted_type, logical_type FROM parquet_schema({listed})"
+        ).fetchall()
+    except duckdb.Error as exc:
+        # The batch error does not say which file is broken: find it to name it.
+        broken = next((n for p, n in zip(paths, names, strict=True) if not _parquet_readable(con, p)), names[0])
+        raise _read_error(broken, "parquet", "utf-8", exc) from None
+    signatures: dict[str, list[tuple[object, ...]]] = {str(p): [] for p in paths}
+    for file_name, *element in rows:
+        signatures[file_name].append(tuple(element))
+    described: dict[tuple[tuple[object, ...], ...], dict[str, str]] = {}
+    result = []
+    for path, name in zip(paths, names, strict=True):
+        # The first schema element is the root, not a column.
+        signature = tuple(signatures[str(path)][1:])
+        if signature not in described:
+            try:
+                found = con.execute(f"DESCRIBE SELECT * FROM read_parquet({sql_string(str(path))})").fetchall()
+            except duckdb.Error as exc:
+                raise _read_error(name, "parquet", "utf-8", exc) from None
+            described[signature] = {row[0]: row[1] for row in found}
+        result.append(described[signature])
+    return result
+
+
+def _parquet_readable(con: "duckdb.DuckDBPyConnection", path: Path) -> bool:
+    import duckdb
+
+    try:
+        con.execute(f"SELECT * FROM parquet_schema({sql_string(str(path))})").fetchall()
+    except duckdb.Error:
+        return False
+    return True
+
+
+def _read_error(name: str, fmt: str, encoding: str, exc: Exception, *, line: int | None = None) -> InputError:
+    """The one-sentence InputError for a file the reader rejected (``exc`` is the reader's error)."""
+    if "unicode" in str(exc).lower():
+        where = f" (line {line})" if line else ""
+        return InputError(
+            f"File {name} has bytes that are not valid {encoding}{where}; re-save it as UTF-8 or set "
+            f"ingest.encoding to its encoding ({', '.join(ENCODINGS)})."
+        )
+    label = {"csv": "CSV", "parquet": "Parquet"}.get(fmt, fmt)
+    return InputError(
+        f"File {name} cannot be read as {label} (it is damaged or not {label}); "
+        f"re-export it or remove it from ingest.source."
+    )
+
+
+Layout = tuple[tuple[str, str, str], ...]
+
+
+def _group_files(
+    described: Sequence[tuple[Path, str, dict[str, str], dict[str, str]]],
+) -> list[tuple[str, Layout, list[int]]]:
+    """Group file indices by identical header (names, order, types) and separator, in file order.
+
+    Returns (separator, layout, indices) per group; a layout lists (canonical, source column,
+    type) for the canonical columns present.
+    """
+    groups: dict[tuple[str, tuple[tuple[str, str], ...]], list[int]] = {}
+    layouts: dict[tuple[str, tuple[tuple[str, str], ...]], Layout] = {}
+    for index, (_path, delimiter, types, mapping) in enumerate(described):
+        key = (delimiter, tuple(types.items()))
+        groups.setdefault(key, []).append(index)
+        layouts[key] = tuple((canon, source, types[source]) for canon, source in mapping.items())
+    return [(key[0], layouts[key], indices) for key, indices in groups.items()]
+
+
+def _unified_types(layouts: Sequence[Layout], fmt: str) -> dict[str, str]:
+    """One type per canonical column across file layouts; VARCHAR where they disagree."""
+    unified: dict[str, str] = {}
+    for canon, default in CANONICAL_TYPES.items():
+        seen = {t for layout in layouts for c, _s, t in layout if c == canon}
+        if not seen:
+            seen = {"VARCHAR" if fmt == "csv" else default}
+        unified[canon] = seen.pop() if len(seen) == 1 else "VARCHAR"
+    return unified
+
+
+def _file_id_expression(indices: Sequence[int]) -> str:
+    """SQL mapping a group's ``file_index`` (0..n-1, in the order given) to global file ids."""
+    if list(indices) == list(range(indices[0], indices[0] + len(indices))):
+        return f"CAST(file_index AS INTEGER) + {indices[0]}"
+    lookup = "[" + ", ".join(str(i) for i in indices) + "]"
+    return f"CAST(list_extract({lookup}, CAST(file_index AS INTEGER) + 1) AS INTEGER)"
+
+
+def _group_select(
+    layout: Layout, reader: str, *, types: Mapping[str, str], indices: Sequence[int]
+) -> str:
+    """SELECT projecting one group of files onto the canonical columns (absent ones NULL) and ``file_id``."""
+    sources = {canon: (source, kind) for canon, source, kind in layout}
+    parts = []
+    for canon, kind in types.items():
+        if canon not in sources:
+            parts.append(f"CAST(NULL AS {kind}) AS {canon}")
+            continue
+        source, own = sources[canon]
+        ident = '"' + source.replace('"', '""') + '"'
+        parts.append(f"{ident} AS {canon}" if own == kind else f"CAST({ident} AS {kind}) AS {canon}")
+    parts.append(f"{_file_id_expression(indices)} AS file_id")
+    return f"SELECT {', '.join(parts)} FROM {reader}"
+
+
+def open_events(
+    con: "duckdb.DuckDBPyConnection",
+    source: str | os.PathLike[str],
+    *,
+    column_map: Mapping[str, str],
+    encoding: str = "utf-8",
+) -> RawEvents:
+    """Open the telemetry of ``source`` as a DuckDB relation with canonical column names.
+
+    Parquet stays where it is (a view the later queries scan); CSV is read once, as text, into
+    a table so that lines the reader cannot split are captured, not fatal. The objects are
+    created in ``con``'s database (not as temporaries) so a later step can reopen them.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        Session from :func:`featurehealth.warehouse.connect`, usually on a work database file.
+    source : str or path-like
+        File, folder or glob (see :func:`resolve_sources`).
+    column_map : mapping
+        ``ingest.column_map``: ``{their_name: canonical_name}``.
+    encoding : str
+        Text encoding of CSV files, one of :data:`ENCODINGS`.
+
+    Returns
+    -------
+    RawEvents
+
+    Raises
+    ------
+    ValueError
+        If ``encoding`` or ``column_map`` is not valid.
+    InputError
+        For a file-level problem (see the module docstring).
+    """
+    import duckdb
+    import pandas as pd
+
+    if encoding not in ENCODINGS:
+        raise ValueError(f"ingest.encoding {encoding!r} is not supported; allowed: {', '.join(ENCODINGS)}.")
+    paths = resolve_sources(source)
+    names = display_names(paths)
+    fmt = file_format(paths[0]) or ""
+    if fmt == "parquet":
+        columns = [(types, "") for types in parquet_columns(con, paths, names)]
+    else:
+        columns = [csv_columns(path, name=name, encoding=encoding) for path, name in zip(paths, names, strict=True)]
+    described = []
+    extras: set[str] = set()
+    for path, name, (types, delimiter) in zip(paths, names, columns, strict=True):
+        mapping = map_columns(list(types), column_map=column_map, file=name)
+        extras.update(c for c in types if c not in mapping.values())
+        described.append((path, delimiter, types, mapping))
+    groups = _group_files(described)
+    unified = _unified_types([layout for _d, layout, _i in groups], fmt)
+
+    con.execute(f"CREATE OR REPLACE TABLE {FILES_TABLE} (file_id INTEGER, source_file VARCHAR)")
+    con.executemany(f"INSERT INTO {FILES_TABLE} VALUES (?, ?)", list(enumerate(names)))
+    selects, malformed = [], []
+    for number, (delimiter, layout, indices) in enumerate(groups):
+        group_paths = [paths[i] for i in indices]
+        if fmt == "parquet":
+            reader = _reader(fmt, group_paths, encoding=encoding)
+            selects.append(_group_select(layout, reader, types=unified, indices=indices))
+            continue
+        rejects = f"fh_rejects_{number}"
+        header = list(described[indices[0]][2])
+        reader = _reader(fmt, group_paths, encoding=encoding, delimiter=delimiter, header=header, rejects=rejects)
+        select = _group_select(layout, reader, types=unified, indices=indices)
+        statement = (
+            f"CREATE OR REPLACE TABLE {RAW_RELATION} AS {select}"
+            if number == 0
+            else f"INSERT INTO {RAW_RELATION} {select}"
+        )
+        try:
+            con.execute(statement)
+        except duckdb.Error as exc:
+            raise _read_error(names[indices[0]], fmt, encoding, exc) from None
+        malformed.append(_rejects(con, rejects, indices=indices, names=names, encoding=encoding))
+    if fmt == "parquet":
+        con.execute(f"CREATE OR REPLACE VIEW {RAW_RELATION} AS {' UNION ALL '.join(selects)}")
+    bad_lines = (
+        pd.concat(malformed, ignore_index=True)
+        if malformed
+        else pd.DataFrame({"file_id": pd.Series(dtype="int64"), "line": pd.Series(dtype="int64"),
+                           "raw_line": pd.Series(dtype="str"), "error": pd.Series(dtype="str")})
+    )
+    total = con.execute(f"SELECT count(*) FROM {RAW_RELATION}").fetchall()[0][0]
+    if total == 0 and bad_lines.empty:
+        where = names[0] if len(names) == 1 else f"{len(names)} files from {source}"
+        raise InputError(f"Input {where} holds no rows (a header at most); point ingest.source at files with events.")
+    mapped = {src: canon for _p, _n, _t, mapping in described for canon, src in mapping.items() if src != canon}
+    return RawEvents(
+        relation=RAW_RELATION,
+        types=unified,
+        files=tuple(names),
+        paths=tuple(paths),
+        file_format=fmt,
+        mapped=dict(sorted(mapped.items())),
+        extra_columns=tuple(sorted(extras)),
+        malformed=bad_lines,
+    )
+
+
+def _rejects(
+    con: "duckdb.DuckDBPyConnection", table: str, *, indices: Sequence[int], names: Sequence[str], encoding: str
+) -> "pd.DataFrame":
+    """Lines of one CSV group that did not split into fields; undecodable bytes raise InputError."""
+    frame = con.execute(
+        f"""SELECT DISTINCT CAST(file_id AS INTEGER) AS file_index, CAST(line AS BIGINT) AS line,
+                   csv_line AS raw_line, error_type AS error
+            FROM {table} ORDER BY file_index, line, error"""
+    ).df()
+    frame["file_id"] = [indices[i] for i in frame["file_index"]]
+    encoding_errors = frame[frame["error"].str.contains("ENCODING")]
+    if not encoding_errors.empty:
+        first = encoding_errors.iloc[0]
+        raise _read_error(
+            names[int(first["file_id"])], "csv", encoding, ValueError("invalid unicode"), line=int(first["line"])
+        )
+    # One line can be reported once per missing field; keep one row per line.
+    frame = frame.drop_duplicates(["file_id", "line"], keep="first")
+    return frame[["file_id", "line", "raw_line", "error"]].reset_index(drop=True)
+
+
+def _read_small_csv(path: Path, *, what: str, required: Sequence[str], columns: Sequence[str]) -> "pd.DataFrame":
+    """A small side file (metadata, incidents) as strings, with file-level errors as InputError."""
+    import pandas as pd
+
+    if not path.is_file():
+        raise InputError(f"The {what} file {path} does not exist; create it or set its path in the ingest parameters.")
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+    except UnicodeDecodeError:
+        raise InputError(f"The {what} file {path} is not valid UTF-8; re-save it as UTF-8.") from None
+    except (pd.errors.EmptyDataError, pd.errors.ParserError) as exc:
+        raise InputError(
+            f"The {what} file {path} cannot be read as CSV ({exc}); re-export it with a header row."
+        ) from None
+    frame.columns = [str(c).strip().lower() for c in frame.columns]
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise InputError(
+            f"The {what} file {path} has no column '{missing[0]}' (it has: {', '.join(frame.columns)}); add it."
+        )
+    frame = frame.apply(lambda s: s.str.strip())
+    for column in columns:
+        if column not in frame.columns:
+            frame[column] = ""
+    return frame
+
+
+def read_metadata(path: str | os.PathLike[str]) -> "pd.DataFrame":
+    """Feature metadata (dim_feature_metadata) from a CSV file.
+
+    Parameters
+    ----------
+    path : path-like
+        CSV with at least ``feature_id``; absent optional columns become empty strings.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`METADATA_COLUMNS` as strings but ``launch_date`` (dates, None where it
+        does not parse); one row per feature (the first wins), sorted by ``feature_id``; rows
+        without an id are dropped.
+
+    Raises
+    ------
+    InputError
+        If the file is missing, unreadable or lacks ``feature_id``.
+    """
+    import pandas as pd
+
+    frame = _read_small_csv(Path(path), what="feature metadata", required=["feature_id"], columns=METADATA_COLUMNS)
+    frame = frame[frame["feature_id"] != ""].drop_duplicates("feature_id", keep="first")
+    launch = pd.to_datetime(frame["launch_date"], errors="coerce", format="mixed")
+    frame = frame.assign(launch_date=[d.date() if pd.notna(d) else None for d in launch])
+    return frame[list(METADATA_COLUMNS)].sort_values("feature_id", kind="stable").reset_index(drop=True)
+
+
+def read_incidents(path: str | os.PathLike[str]) -> "pd.DataFrame":
+    """Ground-truth incidents (feature_id, start, end, kind, severity, precursor_days) from a CSV file.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``start``/``end`` as dates, ``severity``/``precursor_days`` numeric where they parse,
+        sorted by ``feature_id``, ``start``; rows whose dates do not parse are dropped.
+
+    Raises
+    ------
+    InputError
+        If the file is missing, unreadable or lacks ``feature_id``, ``start`` or ``end``.
+    """
+    import pandas as pd
+
+    frame = _read_small_csv(
+        Path(path), what="incidents", required=["feature_id", "start", "end"], columns=INCIDENT_COLUMNS
+    )
+    start = pd.to_datetime(frame["start"], errors="coerce", format="mixed")
+    end = pd.to_datetime(frame["end"], errors="coerce", format="mixed")
+    keep = (start.notna() & end.notna() & (frame["feature_id"] != "")).to_numpy()
+    frame = frame[keep].assign(
+        start=[d.date() for d in start[keep]],
+        end=[d.date() for d in end[keep]],
+        severity=pd.to_numeric(frame["severity"][keep], errors="coerce"),
+        precursor_days=pd.to_numeric(frame["precursor_days"][keep], errors="coerce"),
+    )
+    return frame[list(INCIDENT_COLUMNS)].sort_values(["feature_id", "start"], kind="stable").reset_index(drop=True)
+
+
+def input_fingerprint(paths: Sequence[Path], names: Sequence[str]) -> str:
+    """sha256 over the names and byte hashes of the input files: equal inputs, equal fingerprint."""
+    digest = hashlib.sha256()
+    for path, name in sorted(zip(paths, names, strict=True), key=lambda item: item[1]):
+        digest.update(f"{name}\t{runlog.sha256_file(path)}\n".encode())
+    return digest.hexdigest()
+
+
+def input_facts(raw: RawEvents, inputs: InputLocations) -> dict[str, object]:
+    """Where the run's inputs came from, for the ingest summary: source, side files, fingerprint.
+
+    ``input_data_hash`` covers the bytes of every events file and of the side files used, so
+    two runs on the same inputs report the same hash.
+    """
+    side = [p for p in (inputs.metadata, inputs.incidents) if p is not None and p.is_file()]
+    names = [*raw.files, *(p.name for p in side)]
+    return {
+        "source": inputs.events,
+        "metadata_file": inputs.metadata.name if inputs.metadata else None,
+        "incidents_file": inputs.incidents.name if inputs.incidents else None,
+        "input_data_hash": input_fingerprint([*raw.paths, *side], names),
+    }
+
+
+def write_side_tables(paths: "RunPaths", **tables: "pd.DataFrame | None") -> list[Path]:
+    """Hand the metadata and incidents to the aggregation step as ``work/<name>.parquet``.
+
+    Parameters
+    ----------
+    paths : RunPaths
+        The run's folders.
+    **tables : pandas.DataFrame or None
+        ``metadata`` and/or ``incidents``; None removes a stale hand-over file.
+
+    Raises
+    ------
+    ValueError
+        If a name is not one of :data:`SIDE_TABLES`.
+    """
+    unknown = sorted(set(tables) - set(SIDE_TABLES))
+    if unknown:
+        raise ValueError(f"Unknown side table(s) {', '.join(unknown)}; allowed: {', '.join(SIDE_TABLES)}.")
+    written = []
+    for name, frame in sorted(tables.items()):
+        target = paths.work / f"{name}.parquet"
+        if frame is None:
+            target.unlink(missing_ok=True)
+        else:
+            written.append(runlog.write_parquet(frame, target))
+    return written
+
+
+def read_side_tables(paths: "RunPaths") -> dict[str, "pd.DataFrame | None"]:
+    """The side tables handed over by :func:`write_side_tables` (None where absent)."""
+    import pandas as pd
+
+    files = {name: paths.work / f"{name}.parquet" for name in SIDE_TABLES}
+    return {name: pd.read_parquet(path) if path.is_file() else None for name, path in files.items()}

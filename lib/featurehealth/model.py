@@ -1,0 +1,614 @@
+"""Early-warning risk model: time split, random forest, calibration, metrics beside baselines,
+importance, scoring of the latest day and the risk ranking.
+
+The model answers "will this feature be degraded on any of the next ``horizon_days`` days?"
+from the signals of :mod:`featurehealth.signals`. It is judged only on later days than it was
+trained on, with a gap of ``horizon_days`` so no training label reads a test day, and always
+next to two naive baselines: persistence ("degraded today => degraded soon") and a z-score rule.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from featurehealth import signals as sig
+
+CALIBRATION_METHODS = ("none", "sigmoid", "isotonic")
+#: Keys of the ``model`` group handed to the forest.
+FOREST_KEYS = ("n_estimators", "max_depth", "min_samples_leaf", "max_samples", "max_features", "class_weight")
+#: The baselines' own decision point: persistence is 0/1 and the rule's score is 0.5 at z = rule_z.
+BASELINE_THRESHOLD = 0.5
+#: Signals the z-score rule reads, with the sign that points to "worse".
+RULE_SIGNALS = {"p95_latency_z": 1.0, "crash_rate_z": 1.0, "avg_feedback_z": -1.0}
+RISK_BUCKETS = ("low", "medium", "high")
+BASELINE_DESCRIPTIONS = {
+    "persistence": "degraded today => degraded within the horizon",
+    "rule": "worst z-score of the day (p95 latency, crash rate, feedback) against the baseline >= baseline_rule_z",
+}
+
+
+@dataclass(frozen=True)
+class TimeSplit:
+    """Training and test days (inclusive); ``train_end + horizon_days < test_start``."""
+
+    train_start: pd.Timestamp
+    train_end: pd.Timestamp
+    test_start: pd.Timestamp
+    test_end: pd.Timestamp
+
+    def as_dict(self) -> dict[str, str]:
+        """ISO dates of the four bounds."""
+        return {name: getattr(self, name).date().isoformat() for name in self.__dataclass_fields__}
+
+
+@dataclass
+class RiskModel:
+    """A fitted forest, the signal list it reads and the calibration applied to its output."""
+
+    forest: Any
+    signals: tuple[str, ...]
+    calibration: str = "none"
+    calibrator: Any = None
+
+    def raw_proba(self, frame: pd.DataFrame) -> np.ndarray:
+        """Forest probability of degrading within the horizon (before calibration)."""
+        return self.forest.predict_proba(signal_matrix(frame, self.signals))[:, 1]
+
+    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+        """Calibrated probability of degrading within the horizon, one per row of ``frame``."""
+        return apply_calibration(self.raw_proba(frame), self.calibrator, method=self.calibration)
+
+
+def signal_matrix(frame: pd.DataFrame, names: Sequence[str]) -> np.ndarray:
+    """The columns ``names`` of ``frame`` as a float matrix, in that order.
+
+    Raises
+    ------
+    ValueError
+        If a signal the model needs is missing (the model was trained on other signals).
+    """
+    missing = [n for n in names if n not in frame.columns]
+    if missing:
+        raise ValueError(
+            f"Signals {missing} are missing; the model was trained on a different signal set. "
+            f"Retrain it (model.retrain=always)."
+        )
+    return frame[list(names)].to_numpy(dtype="float64")
+
+
+def time_split(dates: pd.Series, *, horizon_days: int, test_share: float) -> TimeSplit:
+    """Split labelled days by time: the last ``test_share`` of days for test, a gap, then training.
+
+    Parameters
+    ----------
+    dates : pandas.Series
+        Dates of the labelled rows (target known).
+    horizon_days : int
+        Gap in days between the last training day and the first test day, so that no training
+        label reads a test day.
+    test_share : float
+        Share of the distinct labelled days held out, in (0, 1).
+
+    Returns
+    -------
+    TimeSplit
+
+    Raises
+    ------
+    ValueError
+        If ``test_share`` is outside (0, 1) or no training day is left before the gap.
+    """
+    if not 0 < test_share < 1:
+        raise ValueError(f"test_share must be in (0, 1), got {test_share!r}.")
+    if horizon_days < 1:
+        raise ValueError(f"horizon_days must be >= 1, got {horizon_days!r}.")
+    days = pd.DatetimeIndex(sorted(sig.normalise_dates(pd.Series(dates)).unique()))
+    n_test = max(1, math.ceil(len(days) * test_share))
+    test_start = days[-n_test]
+    train_days = days[days < test_start - pd.Timedelta(days=horizon_days)]
+    if len(train_days) == 0:
+        raise ValueError(
+            f"No training days are left: {len(days)} labelled days, {n_test} for test and a gap of "
+            f"{horizon_days}; use more days of data or a smaller test_share."
+        )
+    return TimeSplit(train_days[0], train_days[-1], test_start, days[-1])
+
+
+def in_window(dates: pd.Series, start: pd.Timestamp, end: pd.Timestamp) -> np.ndarray:
+    """Boolean mask of ``start <= date <= end``."""
+    return ((dates >= start) & (dates <= end)).to_numpy()
+
+
+def make_forest(params: Mapping[str, Any]) -> Any:
+    """An unfitted RandomForestClassifier from the ``model`` group (fixed ``random_state``)."""
+    from sklearn.ensemble import RandomForestClassifier
+
+    return RandomForestClassifier(
+        **{key: params[key] for key in FOREST_KEYS},
+        random_state=params["random_state"],
+        n_jobs=params["n_jobs"],
+    )
+
+
+def fit_calibration(raw: np.ndarray, y: np.ndarray, *, method: str) -> Any:
+    """Fit a map from forest probability to calibrated probability.
+
+    ``sigmoid`` is Platt scaling on the log-odds; ``isotonic`` a monotone step function;
+    ``none`` returns None.
+    """
+    if method not in CALIBRATION_METHODS:
+        raise ValueError(f"calibration method {method!r} is not one of {', '.join(CALIBRATION_METHODS)}.")
+    if method == "none":
+        return None
+    if method == "isotonic":
+        from sklearn.isotonic import IsotonicRegression
+
+        return IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(raw, y)
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(C=1e6).fit(_logit(raw)[:, None], y)
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    clipped = np.clip(p, 1e-6, 1 - 1e-6)
+    return np.log(clipped / (1 - clipped))
+
+
+def apply_calibration(raw: np.ndarray, calibrator: Any, *, method: str) -> np.ndarray:
+    """Calibrated probabilities for forest probabilities ``raw``."""
+    if method == "none":
+        return np.asarray(raw, dtype="float64")
+    if method == "isotonic":
+        return calibrator.predict(raw)
+    return calibrator.predict_proba(_logit(raw)[:, None])[:, 1]
+
+
+def choose_calibration(raw: np.ndarray, y: np.ndarray, dates: pd.Series) -> tuple[str, dict[str, float | None]]:
+    """Pick the calibration with the lowest Brier score on later days than it was fitted on.
+
+    Each method is fitted on the first half of the calibration days and scored on the second;
+    ``none`` wins ties, so calibration is used only where it improves the Brier score.
+
+    Returns
+    -------
+    tuple
+        Chosen method and the Brier score of each method on the second half (None when a half
+        lacks one class and nothing can be fitted).
+    """
+    days = np.sort(dates.unique())
+    later = (dates >= days[len(days) // 2]).to_numpy()
+    scores: dict[str, float | None] = dict.fromkeys(CALIBRATION_METHODS)
+    if len(np.unique(y[~later])) < 2 or later.sum() == 0:
+        return "none", scores
+    for method in CALIBRATION_METHODS:
+        fitted = fit_calibration(raw[~later], y[~later], method=method)
+        predicted = apply_calibration(raw[later], fitted, method=method)
+        scores[method] = float(np.mean((predicted - y[later]) ** 2))
+    best = min(CALIBRATION_METHODS, key=lambda m: (scores[m], CALIBRATION_METHODS.index(m)))
+    return best, scores
+
+
+@dataclass
+class TrainingResult:
+    """A fitted model with its split, calibration choice and the rows it was trained on."""
+
+    model: RiskModel
+    split: TimeSplit
+    calibration_brier: dict[str, float | None]
+    n_train_rows: int
+    n_calibration_rows: int
+    training_data_hash: str
+
+
+def frame_hash(frame: pd.DataFrame) -> str:
+    """Stable sha256 of a frame's values and column names (row order matters)."""
+    import hashlib
+
+    digest = hashlib.sha256("\x1f".join(map(str, frame.columns)).encode("utf-8"))
+    digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return digest.hexdigest()
+
+
+def labelled_dataset(signal_frame: pd.DataFrame, target: pd.DataFrame) -> pd.DataFrame:
+    """Signals joined with the target, one row per feature-day (target NaN where unknown)."""
+    return signal_frame.merge(target, on=list(sig.KEYS), how="left", validate="one_to_one")
+
+
+def train_model(dataset: pd.DataFrame, *, params: Mapping[str, Any]) -> TrainingResult:
+    """Fit the forest on the training days and choose its calibration on held-back later days.
+
+    With ``calibrate``, the last ``calibration_share`` of training days (after a gap of
+    ``horizon_days``) fit no trees: they choose and fit the calibration, so its Brier score is
+    measured on days the forest has not seen.
+
+    Parameters
+    ----------
+    dataset : pandas.DataFrame
+        :func:`labelled_dataset` output.
+    params : mapping
+        The ``model`` group.
+
+    Returns
+    -------
+    TrainingResult
+    """
+    names = tuple(sig.signal_columns(dataset.drop(columns="target")))
+    labelled = dataset[dataset["target"].notna()]
+    split = time_split(labelled["date"], horizon_days=params["horizon_days"], test_share=params["test_share"])
+    train = labelled[in_window(labelled["date"], split.train_start, split.train_end)]
+    fit_rows, calibration_rows = train, train.iloc[0:0]
+    if params["calibrate"]:
+        inner = time_split(train["date"], horizon_days=params["horizon_days"], test_share=params["calibration_share"])
+        fit_rows = train[in_window(train["date"], inner.train_start, inner.train_end)]
+        calibration_rows = train[in_window(train["date"], inner.test_start, inner.test_end)]
+    forest = make_forest(params).fit(signal_matrix(fit_rows, names), fit_rows["target"].to_numpy(dtype="int8"))
+    # Predicting on threads costs more than it saves at scoring sizes (a day is ~100 rows), and
+    # the stored model should not depend on the cores of the machine that trained it.
+    forest.set_params(n_jobs=1)
+    model = RiskModel(forest=forest, signals=names)
+    method, brier = "none", dict.fromkeys(CALIBRATION_METHODS)
+    if len(calibration_rows):
+        y_cal = calibration_rows["target"].to_numpy(dtype="int8")
+        raw = model.raw_proba(calibration_rows)
+        method, brier = choose_calibration(raw, y_cal, calibration_rows["date"])
+        model = RiskModel(forest, names, method, fit_calibration(raw, y_cal, method=method))
+    return TrainingResult(
+        model=model,
+        split=split,
+        calibration_brier=brier,
+        n_train_rows=len(fit_rows),
+        n_calibration_rows=len(calibration_rows),
+        training_data_hash=frame_hash(train[[*sig.KEYS, *names, "target"]]),
+    )
+
+
+def baseline_scores(frame: pd.DataFrame, *, rule_z: float) -> pd.DataFrame:
+    """Scores of the two naive baselines for each row of a signal frame.
+
+    ``persistence`` is 1 when the feature is degraded today. ``rule`` is a logistic of the
+    worst z-score of the day (p95 latency, crash rate up; feedback down) minus ``rule_z``, so it
+    crosses 0.5 where the worst z-score reaches ``rule_z``.
+    """
+    worst = np.max(
+        np.column_stack([frame[name].fillna(0.0).to_numpy() * sign for name, sign in RULE_SIGNALS.items()]), axis=1
+    )
+    return pd.DataFrame(
+        {
+            "persistence": frame["degraded_today"].fillna(0.0).to_numpy(),
+            "rule": 1.0 / (1.0 + np.exp(-(worst - rule_z))),
+        },
+        index=frame.index,
+    )
+
+
+def classification_metrics(y_true: np.ndarray, score: np.ndarray, *, threshold: float) -> dict[str, Any]:
+    """ROC-AUC, PR-AUC (average precision), precision/recall/F1 at ``threshold``, Brier, base rate.
+
+    AUCs are None when ``y_true`` holds one class only.
+    """
+    from sklearn.metrics import average_precision_score, brier_score_loss, precision_recall_fscore_support, roc_auc_score
+
+    y = np.asarray(y_true, dtype="int8")
+    p = np.asarray(score, dtype="float64")
+    if len(y) == 0:
+        raise ValueError("classification_metrics needs at least one row.")
+    flagged = (p >= threshold).astype("int8")
+    precision, recall, f1, _ = precision_recall_fscore_support(
+        y, flagged, average="binary", zero_division=0.0
+    )
+    both = len(np.unique(y)) == 2
+    return {
+        "roc_auc": float(roc_auc_score(y, p)) if both else None,
+        "pr_auc": float(average_precision_score(y, p)) if both else None,
+        "precision": float(precision),
+        "recall": float(recall),
+        "f1": float(f1),
+        "brier": float(brier_score_loss(y, p)),
+        "base_rate": float(y.mean()),
+        "threshold": float(threshold),
+        "flagged_share": float(flagged.mean()),
+        "n_rows": int(len(y)),
+        "n_positive": int(y.sum()),
+    }
+
+
+def holdout_predictions(result: TrainingResult, dataset: pd.DataFrame, *, rule_z: float) -> pd.DataFrame:
+    """Predictions of the model and both baselines on every day from the test start on.
+
+    Days after the test window (horizon not yet over) are included with ``y_true`` NaN: they
+    count for the early-warning evaluation, never for the classification metrics.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``feature_id``, ``date``, ``y_true``, ``probability``, ``persistence_score``,
+        ``rule_score``, ``is_degraded``.
+    """
+    rows = dataset[(dataset["date"] >= result.split.test_start).to_numpy()]
+    baselines = baseline_scores(rows, rule_z=rule_z)
+    return pd.DataFrame(
+        {
+            "feature_id": rows["feature_id"].to_numpy(),
+            "date": rows["date"].to_numpy(),
+            "y_true": rows["target"].to_numpy(dtype="float64"),
+            "probability": result.model.predict_proba(rows),
+            "persistence_score": baselines["persistence"].to_numpy(),
+            "rule_score": baselines["rule"].to_numpy(),
+            "is_degraded": rows["degraded_today"].to_numpy(),
+        }
+    )
+
+
+def evaluate(predictions: pd.DataFrame, *, threshold: float) -> dict[str, Any]:
+    """Metrics of the model and of both baselines on the labelled rows of ``predictions``."""
+    labelled = predictions[predictions["y_true"].notna()]
+    y = labelled["y_true"].to_numpy()
+    model = classification_metrics(y, labelled["probability"].to_numpy(), threshold=threshold)
+    baselines = {
+        name: {
+            "description": description,
+            **classification_metrics(y, labelled[f"{name}_score"].to_numpy(), threshold=BASELINE_THRESHOLD),
+        }
+        for name, description in BASELINE_DESCRIPTIONS.items()
+    }
+    return {
+        "model": model,
+        "baselines": baselines,
+        "comparison": {
+            "pr_auc_over_base_rate": _ratio(model["pr_auc"], model["base_rate"]),
+            "pr_auc_minus_persistence": _difference(model["pr_auc"], baselines["persistence"]["pr_auc"]),
+            "pr_auc_minus_rule": _difference(model["pr_auc"], baselines["rule"]["pr_auc"]),
+        },
+    }
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return None if a is None or not b else a / b
+
+
+def _difference(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None else a - b
+
+
+def feature_importance(
+    result: TrainingResult, test_rows: pd.DataFrame, *, random_state: int, n_repeats: int, max_rows: int
+) -> pd.DataFrame:
+    """Impurity importance and permutation importance (drop in PR-AUC on test rows) per signal.
+
+    Permutation uses the forest before calibration: a monotone calibration leaves the ranking,
+    and so the PR-AUC, (nearly) unchanged, and skipping it saves time.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``signal``, ``impurity_importance``, ``permutation_importance``, ``permutation_std``,
+        ``rank`` (1 = most important by permutation, impurity breaking ties), sorted by rank.
+    """
+    from sklearn.inspection import permutation_importance
+
+    names = list(result.model.signals)
+    labelled = test_rows[test_rows["target"].notna()]
+    y = labelled["target"].to_numpy(dtype="int8")
+    if len(np.unique(y)) < 2:
+        raise ValueError("Permutation importance needs both classes among the labelled test rows.")
+    share = min(1.0, max_rows / len(labelled))
+    permuted = permutation_importance(
+        result.model.forest, signal_matrix(labelled, names), y, scoring="average_precision",
+        n_repeats=n_repeats, random_state=random_state, max_samples=share,
+    )
+    table = pd.DataFrame(
+        {
+            "signal": names,
+            "impurity_importance": result.model.forest.feature_importances_,
+            "permutation_importance": permuted.importances_mean,
+            "permutation_std": permuted.importances_std,
+        }
+    ).sort_values(["permutation_importance", "impurity_importance", "signal"], ascending=[False, False, True], kind="stable")
+    return table.assign(rank=np.arange(1, len(table) + 1)).reset_index(drop=True)
+
+
+def tree_contributions(forest: Any, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-prediction contributions of each signal to the forest's probability of class 1.
+
+    Following each row's path from root to leaf, the change in the node's class-1 share at a
+    split is credited to the split's signal; averaged over trees,
+    ``bias + contributions.sum(axis=1)`` equals ``forest.predict_proba(matrix)[:, 1]``.
+
+    Returns
+    -------
+    tuple
+        ``bias`` (n_rows,) and ``contributions`` (n_rows, n_signals).
+    """
+    n_rows, n_signals = matrix.shape
+    bias = np.zeros(n_rows)
+    contributions = np.zeros((n_rows, n_signals))
+    for estimator in forest.estimators_:
+        tree = estimator.tree_
+        share = tree.value[:, 0, 1] / tree.value[:, 0, :].sum(axis=1)
+        path = estimator.decision_path(matrix).tocsr()
+        path.sort_indices()
+        # Node ids grow from parent to child, so each row's sorted indices run root -> leaf.
+        nodes = path.indices
+        row = np.repeat(np.arange(n_rows), np.diff(path.indptr))
+        step = row[1:] == row[:-1]
+        parent, child = nodes[:-1][step], nodes[1:][step]
+        np.add.at(contributions, (row[1:][step], tree.feature[parent]), share[child] - share[parent])
+        bias += share[0]
+    count = len(forest.estimators_)
+    return bias / count, contributions / count
+
+
+def risk_bucket(probability: np.ndarray, *, cutoffs: Sequence[float]) -> np.ndarray:
+    """``low`` below ``cutoffs[0]``, ``medium`` below ``cutoffs[1]``, else ``high``.
+
+    Raises
+    ------
+    ValueError
+        If ``cutoffs`` are not two increasing numbers in (0, 1).
+    """
+    if len(cutoffs) != 2 or not 0 < cutoffs[0] < cutoffs[1] < 1:
+        raise ValueError(f"risk_buckets must be two increasing cut-offs in (0, 1), got {list(cutoffs)!r}.")
+    return np.asarray(RISK_BUCKETS, dtype=object)[np.searchsorted(np.asarray(cutoffs), probability, side="right")]
+
+
+def score_rows(model: RiskModel, frame: pd.DataFrame, *, cutoffs: Sequence[float]) -> pd.DataFrame:
+    """Risk probability and bucket for each row of a signal frame.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``feature_id``, ``date``, ``risk_probability``, ``risk_bucket``, in ``frame``'s order.
+    """
+    probability = model.predict_proba(frame) if len(frame) else np.zeros(0)
+    return pd.DataFrame(
+        {
+            "feature_id": frame["feature_id"].to_numpy(),
+            "date": frame["date"].to_numpy(),
+            "risk_probability": probability,
+            "risk_bucket": pd.array(risk_bucket(probability, cutoffs=cutoffs), dtype=str),
+        }
+    )
+
+
+def with_risk(fact: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``fact`` whose risk columns hold ``scores`` (missing on rows not scored).
+
+    Any earlier risk columns are replaced, so every score in the table comes from one model.
+    """
+    keyed = scores[[*sig.KEYS, "risk_probability", "risk_bucket"]].rename(
+        columns={"feature_id": "_feature", "date": "_day"}
+    )
+    base = fact.drop(columns=["risk_probability", "risk_bucket"], errors="ignore")
+    out = base.assign(_day=sig.normalise_dates(base["date"]), _feature=base["feature_id"].astype(str))
+    out = out.merge(keyed, on=["_day", "_feature"], how="left", validate="one_to_one")
+    return out.astype({"risk_probability": "float64", "risk_bucket": str}).drop(columns=["_day", "_feature"])
+
+
+def risk_ranking(
+    model: RiskModel,
+    latest: pd.DataFrame,
+    fact: pd.DataFrame,
+    metadata: pd.DataFrame | None = None,
+    *,
+    cutoffs: Sequence[float],
+    top_signals: int = 3,
+) -> pd.DataFrame:
+    """Features ranked by impact (risk x active users) with the signals that drove each score.
+
+    Drivers are the signals with the largest positive per-prediction tree contributions
+    (:func:`tree_contributions`), i.e. what pushed this feature's risk above the average.
+
+    Parameters
+    ----------
+    model : RiskModel
+        The model in use.
+    latest : pandas.DataFrame
+        Signal rows to rank (normally every feature on the latest date).
+    fact : pandas.DataFrame
+        ``fact_feature_metrics`` (for ``active_users``).
+    metadata : pandas.DataFrame, optional
+        ``dim_feature_metadata`` (name, owner, tier, lifecycle stage are added when given).
+    cutoffs : sequence of float
+        Risk bucket cut-offs.
+    top_signals : int
+        Drivers listed per feature.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``rank``, ``feature_id``, metadata columns when given, ``date``, ``risk_probability``,
+        ``risk_bucket``, ``active_users``, ``impact``, then ``driver_<i>``,
+        ``driver_<i>_value``, ``driver_<i>_contribution`` for i = 1..top_signals.
+    """
+    if top_signals < 1:
+        raise ValueError(f"top_signals must be >= 1, got {top_signals!r}.")
+    keyed = fact.assign(date=sig.normalise_dates(fact["date"]), feature_id=fact["feature_id"].astype(str))
+    scores = score_rows(model, latest, cutoffs=cutoffs)
+    table = scores.merge(
+        keyed[[*sig.KEYS, "active_users"]], on=list(sig.KEYS), how="left", validate="one_to_one"
+    )
+    table["active_users"] = table["active_users"].fillna(0).astype("int64")
+    table["impact"] = table["risk_probability"] * table["active_users"]
+    if metadata is not None:
+        columns = [c for c in ("feature_name", "owner_team", "tier", "lifecycle_stage") if c in metadata.columns]
+        meta = metadata.assign(feature_id=metadata["feature_id"].astype(str))[["feature_id", *columns]]
+        table = table.merge(meta.drop_duplicates("feature_id"), on="feature_id", how="left")
+    matrix = signal_matrix(latest, model.signals)
+    _, contributions = tree_contributions(model.forest, matrix)
+    order = np.argsort(-contributions, axis=1, kind="stable")[:, :top_signals]
+    rows = np.arange(len(latest))
+    names = np.asarray(model.signals, dtype=object)
+    for i in range(top_signals):
+        table[f"driver_{i + 1}"] = names[order[:, i]]
+        table[f"driver_{i + 1}_value"] = matrix[rows, order[:, i]]
+        table[f"driver_{i + 1}_contribution"] = contributions[rows, order[:, i]]
+    table = table.sort_values(["impact", "risk_probability", "feature_id"], ascending=[False, False, True], kind="stable")
+    table.insert(0, "rank", np.arange(1, len(table) + 1))
+    return table.reset_index(drop=True)
+
+
+@dataclass
+class TrainingReport:
+    """Everything a training run produces before anything is written."""
+
+    result: TrainingResult
+    predictions: pd.DataFrame
+    metrics: dict[str, Any]
+    importance: pd.DataFrame
+    incident_warnings: pd.DataFrame | None
+
+
+def train_and_evaluate(
+    dataset: pd.DataFrame, incidents: pd.DataFrame | None, *, params: Mapping[str, Any]
+) -> TrainingReport:
+    """Train on earlier days and judge on later ones: metrics, baselines, importance, early warning.
+
+    Parameters
+    ----------
+    dataset : pandas.DataFrame
+        :func:`labelled_dataset` output.
+    incidents : pandas.DataFrame or None
+        Ground-truth incidents; None reports the early-warning figures as not available.
+    params : mapping
+        The ``model`` group.
+
+    Returns
+    -------
+    TrainingReport
+        ``metrics`` holds the split, row counts, the calibration choice, the model's and the
+        baselines' metrics on the labelled test rows and the early-warning summary.
+    """
+    from featurehealth import earlywarning
+
+    result = train_model(dataset, params=params)
+    predictions = holdout_predictions(result, dataset, rule_z=params["baseline_rule_z"])
+    threshold = params["operating_threshold"]
+    early, warnings = earlywarning.evaluate_early_warning(
+        predictions, incidents, threshold=threshold, horizon_days=params["horizon_days"]
+    )
+    test_rows = dataset[in_window(dataset["date"], result.split.test_start, result.split.test_end)]
+    importance = feature_importance(
+        result, test_rows, random_state=params["random_state"],
+        n_repeats=params["permutation_repeats"], max_rows=params["permutation_max_rows"],
+    )
+    metrics = {
+        "horizon_days": params["horizon_days"],
+        "operating_threshold": threshold,
+        "split": {
+            **result.split.as_dict(),
+            "gap_days": params["horizon_days"],
+            "n_train_rows": result.n_train_rows,
+            "n_calibration_rows": result.n_calibration_rows,
+            "n_test_rows": len(test_rows),
+        },
+        "calibration": {"method": result.model.calibration, "brier_on_later_days": result.calibration_brier},
+        **evaluate(predictions, threshold=threshold),
+        "early_warning": early,
+    }
+    return TrainingReport(result, predictions, metrics, importance, warnings)

@@ -1,0 +1,351 @@
+"""Model registry: every trained model under ``models/<version>/`` with its card, and the one in use.
+
+Layout under ``RunPaths.models``::
+
+    <version>/risk_model.joblib   the pickled model
+    <version>/card.json           its model card (file sha256 included)
+    <version>/reports/            metrics.json, feature_importance.csv, test_predictions.parquet,
+                                  early_warning_incidents.csv (when ground truth exists)
+    risk_model.joblib             copy of the promoted version's model ...
+    risk_model.card.json          ... and of its card
+    registry.json                 versions on disk and the one in use
+
+A version id is the last training day plus a hash of the training data and the parameters that
+shape the fit, so the same inputs give the same id. A new version replaces the model in use only
+when its PR-AUC on the held-out days neither model trained on is not below the current one's
+(minus ``promote_tolerance``). Loading checks the file's sha256 against its card first, because
+unpickling a file is running code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from featurehealth import config, runlog
+from featurehealth import model as mdl
+
+if TYPE_CHECKING:
+    from featurehealth.config import RunPaths
+
+MODEL_FILE = "risk_model.joblib"
+CARD_FILE = "card.json"
+CURRENT_CARD = "risk_model.card.json"
+INDEX_FILE = "registry.json"
+REPORTS_DIR = "reports"
+#: Reports of a version, copied into ``RunPaths.reports`` while it is the model in use.
+REPORT_FILES = (
+    "metrics.json", "feature_importance.csv", "test_predictions.parquet", "early_warning_incidents.csv",
+)
+RETRAIN_MODES = ("auto", "always", "never")
+#: ``model`` keys that do not change the fitted model, kept out of the version id.
+RUN_ONLY_KEYS = ("retrain", "n_jobs", "promote_tolerance")
+
+
+class ModelIntegrityError(RuntimeError):
+    """A model file does not match its card (or has none); it is never unpickled."""
+
+
+def model_version(result: mdl.TrainingResult, *, params: Mapping[str, Any]) -> str:
+    """Deterministic id: last training day and a hash of training data, signals and fit parameters."""
+    shaping = {k: v for k, v in params.items() if k not in RUN_ONLY_KEYS}
+    blob = json.dumps(
+        {"data": result.training_data_hash, "params": config.params_hash(shaping), "signals": result.model.signals},
+        sort_keys=True,
+    )
+    digest = hashlib.sha256(blob.encode("utf-8")).hexdigest()
+    return f"{result.split.train_end:%Y%m%d}-{digest[:12]}"
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of Python and the libraries a pickled model depends on."""
+    import joblib
+    import sklearn
+
+    return {
+        "python": platform.python_version(),
+        "scikit-learn": sklearn.__version__,
+        "numpy": np.__version__,
+        "pandas": pd.__version__,
+        "joblib": joblib.__version__,
+    }
+
+
+def build_card(report: mdl.TrainingReport, *, params: Mapping[str, Any], version: str) -> dict[str, Any]:
+    """Model card of a training run, without the file hash (added when the file is written)."""
+    result, metrics = report.result, report.metrics
+    split = result.split.as_dict()
+    return {
+        "version": version,
+        "model_file": MODEL_FILE,
+        "training_window": {"start": split["train_start"], "end": split["train_end"]},
+        "test_window": {"start": split["test_start"], "end": split["test_end"]},
+        "horizon_days": params["horizon_days"],
+        "params": dict(params),
+        "signals": list(result.model.signals),
+        "calibration": metrics["calibration"],
+        "n_train_rows": result.n_train_rows,
+        "n_calibration_rows": result.n_calibration_rows,
+        "training_data_hash": result.training_data_hash,
+        "library_versions": library_versions(),
+        "metrics": {
+            "model": metrics["model"],
+            "baselines": {name: {k: v for k, v in m.items() if k != "description"} for name, m in metrics["baselines"].items()},
+            "early_warning": {k: v for k, v in metrics["early_warning"].items() if k not in ("by_kind", "lead_times_days")},
+        },
+    }
+
+
+def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
+    """Write ``frame`` as CSV (floats rounded to 6 decimals, ``\\n`` line ends), atomically."""
+    floats = frame.select_dtypes("float").columns
+    text = frame.round({c: 6 for c in floats}).to_csv(index=False, lineterminator="\n")
+    return runlog.atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def save_version(paths: "RunPaths", report: mdl.TrainingReport, *, params: Mapping[str, Any]) -> dict[str, Any]:
+    """Write a trained model, its reports and its card under ``models/<version>/``.
+
+    Returns
+    -------
+    dict
+        The card, including ``file_sha256`` of the model file.
+    """
+    import joblib
+
+    version = model_version(report.result, params=params)
+    folder = paths.models / version
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f".{MODEL_FILE}.tmp"
+    joblib.dump(report.result.model, tmp)
+    tmp.replace(folder / MODEL_FILE)
+    card = {**build_card(report, params=params, version=version), "file_sha256": runlog.sha256_file(folder / MODEL_FILE)}
+    reports = folder / REPORTS_DIR
+    runlog.write_json(reports / "metrics.json", {**report.metrics, "model_version": version})
+    write_csv(report.importance, reports / "feature_importance.csv")
+    runlog.write_parquet(report.predictions, reports / "test_predictions.parquet")
+    (reports / "early_warning_incidents.csv").unlink(missing_ok=True)
+    if report.incident_warnings is not None:
+        write_csv(report.incident_warnings, reports / "early_warning_incidents.csv")
+    runlog.write_json(folder / CARD_FILE, card)
+    return card
+
+
+def load_model(model_path: str | Path, card_path: str | Path) -> tuple[mdl.RiskModel, dict[str, Any]]:
+    """Unpickle a model only after its sha256 matches the one in its card.
+
+    Raises
+    ------
+    ModelIntegrityError
+        If the card is missing or unreadable, or the file's sha256 differs from the card's.
+    FileNotFoundError
+        If the model file does not exist.
+    """
+    import joblib
+
+    model_path, card_path = Path(model_path), Path(card_path)
+    if not model_path.is_file():
+        raise FileNotFoundError(f"Model file {model_path} does not exist; train one with model.retrain=always.")
+    try:
+        card = runlog.read_json(card_path)
+        expected = card["file_sha256"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ModelIntegrityError(
+            f"Refusing to load {model_path}: its card {card_path} is missing or has no file_sha256 ({exc}). "
+            f"Loading a pickle runs code, so only files a card vouches for are loaded; retrain with model.retrain=always."
+        ) from None
+    actual = runlog.sha256_file(model_path)
+    if actual != expected:
+        raise ModelIntegrityError(
+            f"Refusing to load {model_path}: its sha256 {actual[:16]}... does not match {expected[:16]}... in "
+            f"{card_path.name}. The file was changed or replaced after training, and loading a pickle runs code; "
+            f"restore the file or retrain with model.retrain=always."
+        )
+    loaded = joblib.load(model_path)
+    if not isinstance(loaded, mdl.RiskModel):
+        raise ModelIntegrityError(f"{model_path} does not hold a featurehealth RiskModel.")
+    return loaded, card
+
+
+def has_current(paths: "RunPaths") -> bool:
+    """Whether a promoted model (file and card) exists."""
+    return (paths.models / MODEL_FILE).is_file() and (paths.models / CURRENT_CARD).is_file()
+
+
+def load_current(paths: "RunPaths") -> tuple[mdl.RiskModel, dict[str, Any]]:
+    """The model in use and its card, sha256-checked (see :func:`load_model`)."""
+    return load_model(paths.models / MODEL_FILE, paths.models / CURRENT_CARD)
+
+
+def decide_training(paths: "RunPaths", *, retrain: str) -> dict[str, Any]:
+    """Whether this run trains a model, from ``model.retrain`` and the drift step's advice.
+
+    ``auto`` trains when no model is in use or ``reports/retrain.json`` recommends it (advice
+    naming another ``model_version`` than the one in use is stale and ignored); ``always``
+    trains; ``never`` only scores.
+
+    Returns
+    -------
+    dict
+        ``train`` (bool) and ``reason`` (one sentence).
+
+    Raises
+    ------
+    ValueError
+        If ``retrain`` is not one of auto, always, never.
+    FileNotFoundError
+        If ``retrain`` is never and no model is in use.
+    """
+    if retrain not in RETRAIN_MODES:
+        raise ValueError(f"model.retrain must be one of {', '.join(RETRAIN_MODES)}; got {retrain!r}.")
+    if retrain == "always":
+        return {"train": True, "reason": "model.retrain is 'always'."}
+    if not has_current(paths):
+        if retrain == "never":
+            raise FileNotFoundError(
+                f"model.retrain is 'never' but no model is in use under {paths.models}; "
+                f"run once with model.retrain=auto or always to train one."
+            )
+        return {"train": True, "reason": "no model is in use yet."}
+    version = runlog.read_json(paths.models / CURRENT_CARD).get("version")
+    advice_path = paths.reports / "retrain.json"
+    advice = runlog.read_json(advice_path) if advice_path.is_file() else {}
+    current_advice = advice.get("model_version") in (None, version)
+    if retrain == "auto" and advice.get("retrain_recommended") and current_advice:
+        reasons = "; ".join(advice.get("reasons", [])) or "see reports/retrain.json"
+        return {"train": True, "reason": f"the drift step recommends retraining ({reasons})."}
+    return {"train": False, "reason": f"scoring with model {version} in use (model.retrain is {retrain!r})."}
+
+
+def compare_on_holdout(
+    candidate: mdl.RiskModel,
+    current: tuple[mdl.RiskModel, Mapping[str, Any]] | None,
+    dataset: pd.DataFrame,
+    *,
+    test_start: pd.Timestamp,
+    test_end: pd.Timestamp,
+    horizon_days: int,
+) -> dict[str, Any]:
+    """PR-AUC of the candidate and the current model on the same held-out rows.
+
+    The rows are the candidate's labelled test days that are also after the current model's
+    training labels (its last training day + its horizon), so neither model has seen them.
+
+    Returns
+    -------
+    dict
+        ``comparable`` (bool), ``reason`` when not, else ``candidate_pr_auc``,
+        ``current_pr_auc``, ``n_rows`` and ``holdout_start``/``holdout_end``.
+    """
+    if current is None:
+        return {"comparable": False, "reason": "no model is in use"}
+    current_model, card = current
+    if card.get("horizon_days") != horizon_days:
+        return {"comparable": False, "reason": f"the model in use predicts a {card.get('horizon_days')}-day horizon"}
+    seen_until = pd.Timestamp(card["training_window"]["end"]) + pd.Timedelta(days=horizon_days)
+    start = max(test_start, seen_until + pd.Timedelta(days=1))
+    rows = dataset[dataset["target"].notna().to_numpy() & mdl.in_window(dataset["date"], start, test_end)]
+    y = rows["target"].to_numpy(dtype="int8")
+    if len(np.unique(y)) < 2:
+        return {"comparable": False, "reason": "the held-out days unseen by both models lack one class"}
+    try:
+        current_scores = current_model.predict_proba(rows)
+    except ValueError as exc:
+        return {"comparable": False, "reason": f"the model in use cannot score today's signals ({exc})"}
+    return {
+        "comparable": True,
+        "candidate_pr_auc": mdl.classification_metrics(y, candidate.predict_proba(rows), threshold=0.5)["pr_auc"],
+        "current_pr_auc": mdl.classification_metrics(y, current_scores, threshold=0.5)["pr_auc"],
+        "n_rows": len(rows),
+        "holdout_start": start.date().isoformat(),
+        "holdout_end": test_end.date().isoformat(),
+    }
+
+
+def promotion_decision(comparison: Mapping[str, Any], *, tolerance: float) -> tuple[bool, str]:
+    """Promote unless the candidate is worse than the current model by more than ``tolerance``."""
+    if not comparison["comparable"]:
+        return True, f"promoted: {comparison['reason']}, so there is nothing to compare against."
+    new, old = comparison["candidate_pr_auc"], comparison["current_pr_auc"]
+    if new >= old - tolerance:
+        return True, f"promoted: PR-AUC {new:.4f} >= {old:.4f} of the model in use (tolerance {tolerance})."
+    return False, f"kept the model in use: its PR-AUC {old:.4f} beats {new:.4f} (tolerance {tolerance})."
+
+
+def _write_index(paths: "RunPaths", current: str) -> Path:
+    versions = []
+    for card_path in sorted(paths.models.glob(f"*/{CARD_FILE}")):
+        card = runlog.read_json(card_path)
+        versions.append({
+            "version": card["version"],
+            "training_window": card["training_window"],
+            "pr_auc": card["metrics"]["model"]["pr_auc"],
+        })
+    return runlog.write_json(paths.models / INDEX_FILE, {"current": current, "versions": versions})
+
+
+def promote(paths: "RunPaths", version: str) -> Path:
+    """Make ``version`` the model in use: copy its model file and card to the top of ``models/``."""
+    folder = paths.models / version
+    if not (folder / MODEL_FILE).is_file():
+        raise FileNotFoundError(f"Model version {version} does not exist under {paths.models}.")
+    runlog.atomic_write_bytes(paths.models / MODEL_FILE, (folder / MODEL_FILE).read_bytes())
+    runlog.atomic_write_bytes(paths.models / CURRENT_CARD, (folder / CARD_FILE).read_bytes())
+    _write_index(paths, version)
+    return paths.models / MODEL_FILE
+
+
+def register(
+    paths: "RunPaths", report: mdl.TrainingReport, dataset: pd.DataFrame, *, params: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Save a trained model as a new version and promote it if it is not worse than the one in use.
+
+    Returns
+    -------
+    dict
+        ``version``, ``promoted``, ``reason``, ``previous_version`` and the holdout comparison;
+        also written to ``reports/promotion.json``.
+    """
+    card = save_version(paths, report, params=params)
+    current = load_current(paths) if has_current(paths) else None
+    previous = current[1]["version"] if current else None
+    split = report.result.split
+    if previous == card["version"]:
+        comparison = {"comparable": False, "reason": "the model in use is this same version"}
+    else:
+        comparison = compare_on_holdout(
+            report.result.model, current, dataset,
+            test_start=split.test_start, test_end=split.test_end, horizon_days=params["horizon_days"],
+        )
+    promoted, reason = promotion_decision(comparison, tolerance=params["promote_tolerance"])
+    if promoted:
+        promote(paths, card["version"])
+    else:
+        _write_index(paths, previous)
+    decision = {
+        "version": card["version"], "promoted": promoted, "reason": reason,
+        "previous_version": previous, "comparison": comparison,
+    }
+    runlog.write_json(paths.reports / "promotion.json", decision)
+    return decision
+
+
+def publish_reports(paths: "RunPaths", card: Mapping[str, Any]) -> list[Path]:
+    """Copy the reports of the model in use into ``RunPaths.reports`` (stale ones removed)."""
+    source = paths.models / card["version"] / REPORTS_DIR
+    written = []
+    for name in REPORT_FILES:
+        target = paths.reports / name
+        if (source / name).is_file():
+            written.append(runlog.atomic_write_bytes(target, (source / name).read_bytes()))
+        else:
+            target.unlink(missing_ok=True)
+    return written
+

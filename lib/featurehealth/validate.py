@@ -1,0 +1,523 @@
+"""Row rules of DESIGN.md in DuckDB SQL: valid events out, bad rows to quarantine with a reason.
+
+Each row of the raw relation (:func:`featurehealth.ingest.open_events`) gets at most one
+``reason`` (the first rule it breaks, in :data:`RULES` order); exact duplicates of a valid row
+(same values in every canonical column) keep their first copy and quarantine the others as
+``duplicate_event``; CSV lines the reader could not split are ``malformed_line``. Rows dated
+outside the processed window are not part of the run (``rows_outside_window``); every other row
+is either valid or quarantined, and :func:`validate_events` checks
+``rows_in = rows_valid + rows_quarantined`` (the aggregation step checks the valid count again).
+
+The valid events are not copied: :func:`validate_events` leaves a view ``valid_events`` (over
+the raw files, minus quarantined rows and extra duplicate copies) in the work database, which
+the aggregation step opens. Only the quarantine is written out, as Parquet.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from featurehealth import ingest
+from featurehealth.warehouse import export_parquet, sql_string
+
+if TYPE_CHECKING:
+    import duckdb
+    import pandas as pd
+
+LATENCY_MAX_MS = 600_000
+FEEDBACK_RANGE = (1.0, 5.0)
+#: Strings that mean "no value" in text files, compared case-insensitively after trimming.
+NULL_TOKENS = ("", "null", "none", "nan", "na", "n/a", "nat")
+#: Rule order: (reason, column at fault). A row is quarantined for the first rule it breaks.
+RULES: tuple[tuple[str, str | None], ...] = (
+    ("missing_event_time", "event_time"),
+    ("invalid_event_time", "event_time"),
+    ("future_event_time", "event_time"),
+    ("missing_feature_id", "feature_id"),
+    ("missing_user_id", "user_id"),
+    ("missing_is_crash", "is_crash"),
+    ("invalid_is_crash", "is_crash"),
+    ("missing_latency", "latency_ms"),
+    ("invalid_number", "latency_ms"),
+    ("negative_latency", "latency_ms"),
+    ("latency_out_of_range", "latency_ms"),
+    ("invalid_number", "feedback_score"),
+    ("feedback_out_of_range", "feedback_score"),
+    ("invalid_number", "error_count"),
+    ("negative_error_count", "error_count"),
+    ("duplicate_event", None),
+    ("malformed_line", None),
+)
+REASONS = tuple(dict.fromkeys(reason for reason, _ in RULES))
+#: Reasons that leave a row without a usable date, so it is in every window.
+UNDATED_REASONS = ("missing_event_time", "invalid_event_time", "future_event_time", "malformed_line")
+#: Reasons counted by the quality check ``out_of_range``.
+OUT_OF_RANGE_REASONS = ("negative_latency", "latency_out_of_range", "feedback_out_of_range", "future_event_time")
+QUARANTINE_COLUMNS = ("source_file", "line", "reason", "field", *ingest.CANONICAL_TYPES, "raw_line")
+QUARANTINE_FILE = "quarantine.parquet"
+#: Microseconds per day: event days are cut by epoch arithmetic (UTC).
+DAY_US = 86_400_000_000
+_INTEGER_TYPES = (
+    "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT",
+    "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT",
+)
+_TOKENS = ", ".join(sql_string(t) for t in NULL_TOKENS)
+_MACROS = (
+    # Text from CSV: trimmed, null tokens become NULL.
+    f"CREATE OR REPLACE MACRO fh_clean(x) AS CASE WHEN lower(trim(x)) IN ({_TOKENS}) THEN NULL ELSE trim(x) END",
+    # Typed strings (Parquet) are kept as they are but for null tokens; the length test spares
+    # lower() on the millions of ordinary ids.
+    f"CREATE OR REPLACE MACRO fh_token(x) AS CASE WHEN strlen(x) <= 4 AND lower(x) IN ({_TOKENS}) THEN NULL ELSE x END",
+    "CREATE OR REPLACE MACRO fh_bool(x) AS "
+    "CASE WHEN lower(x) IN ('true', 't', '1', '1.0', 'yes', 'y') THEN true "
+    "WHEN lower(x) IN ('false', 'f', '0', '0.0', 'no', 'n') THEN false END",
+    "CREATE OR REPLACE MACRO fh_int(v) AS CASE WHEN v = floor(v) AND abs(v) < 9.2e18 THEN CAST(v AS BIGINT) END",
+)
+#: Objects :func:`validate_events` leaves in the work database.
+CHECKED_VIEW = "checked_events"
+VALID_VIEW = "valid_events"
+DUPLICATE_KEYS = "duplicate_keys"
+DUPLICATE_ROWS = "duplicate_rows"
+
+
+@dataclass(frozen=True)
+class Window:
+    """The run's as-of date and the days it (re)processes, inclusive."""
+
+    as_of: date
+    start: date
+    end: date
+
+
+@dataclass(frozen=True)
+class ValidationResult:
+    """What :func:`validate_events` wrote and counted.
+
+    ``summary`` is the content of ``reports/ingest_summary.json`` (without input hashes);
+    ``daily_counts`` has one row per feature and day with valid events (``feature_id``,
+    ``date``, ``events``).
+    """
+
+    summary: dict[str, Any]
+    daily_counts: "pd.DataFrame"
+    quarantine_path: Path
+
+
+def _kind(duck_type: str) -> str:
+    upper = duck_type.upper()
+    if upper == "VARCHAR":
+        return "text"
+    if upper in ("FLOAT", "DOUBLE"):
+        return "float"
+    if upper in _INTEGER_TYPES or upper.startswith("DECIMAL"):
+        return "number"
+    if upper == "BOOLEAN":
+        return "bool"
+    if upper.startswith(("TIMESTAMP", "DATE")):
+        return "time"
+    return "other"
+
+
+def column_expressions(column: str, duck_type: str, *, from_text: bool) -> dict[str, str]:
+    """SQL for one canonical column read as ``duck_type``: typed value, presence, raw text.
+
+    Parameters
+    ----------
+    column : str
+        Canonical column name (a key of :data:`featurehealth.ingest.CANONICAL_TYPES`).
+    duck_type : str
+        Its DuckDB type in the raw relation.
+    from_text : bool
+        Values come from a text file (CSV): strings are trimmed as well as cleared of null
+        tokens; typed strings (Parquet) only lose null tokens.
+
+    Returns
+    -------
+    dict
+        ``typed`` (the value in the canonical type, NULL when absent or unparseable),
+        ``present`` (the raw value is not empty, a null token or NaN) and ``raw`` (VARCHAR).
+
+    Raises
+    ------
+    ValueError
+        If ``column`` is not canonical.
+    """
+    if column not in ingest.CANONICAL_TYPES:
+        raise ValueError(f"Column {column!r} is not canonical; allowed: {', '.join(ingest.CANONICAL_TYPES)}.")
+    target = ingest.CANONICAL_TYPES[column]
+    kind = _kind(duck_type)
+    ident = f'"{column}"'
+    as_text = ident if kind == "text" else f"CAST({ident} AS VARCHAR)"
+    text = f"fh_clean({as_text})"
+    if target == "TIMESTAMPTZ":
+        typed = f"CAST({ident} AS TIMESTAMPTZ)" if kind == "time" else f"TRY_CAST({text} AS TIMESTAMPTZ)"
+    elif target == "VARCHAR":
+        typed = text if from_text else f"fh_token({as_text})"
+    elif target == "BOOLEAN":
+        typed = {
+            "bool": ident,
+            "number": f"CASE WHEN {ident} = 1 THEN true WHEN {ident} = 0 THEN false END",
+        }.get(kind, f"fh_bool({text})")
+    elif target == "DOUBLE":
+        typed = {
+            "float": f"CASE WHEN isnan({ident}) THEN NULL ELSE CAST({ident} AS DOUBLE) END",
+            "number": f"CAST({ident} AS DOUBLE)",
+        }.get(kind, f"TRY_CAST({text} AS DOUBLE)")
+    else:
+        typed = {
+            "number": f"TRY_CAST({ident} AS BIGINT)",
+            "float": f"fh_int(CAST({ident} AS DOUBLE))",
+        }.get(kind, f"fh_int(TRY_CAST({text} AS DOUBLE))")
+    if target == "VARCHAR":
+        present = f"{typed} IS NOT NULL"
+    elif kind == "text":
+        present = f"{text} IS NOT NULL"
+    elif kind == "float":
+        present = f"({ident} IS NOT NULL AND NOT isnan({ident}))"
+    else:
+        present = f"{ident} IS NOT NULL"
+    return {"typed": typed, "present": present, "raw": as_text}
+
+
+def _rule_conditions(now: datetime) -> list[tuple[str, str | None, str]]:
+    """(reason, field, SQL condition over the typed/present columns) in :data:`RULES` order."""
+    cutoff = sql_string(now.astimezone(UTC).isoformat())
+    low, high = FEEDBACK_RANGE
+    conditions = {
+        ("missing_event_time", "event_time"): "NOT has_event_time",
+        # Dates are cut by epoch arithmetic; no product telemetry predates 1970.
+        ("invalid_event_time", "event_time"): "event_time IS NULL OR event_time < TIMESTAMPTZ '1970-01-01 00:00:00+00'",
+        ("future_event_time", "event_time"): f"event_time > CAST({cutoff} AS TIMESTAMPTZ)",
+        ("missing_feature_id", "feature_id"): "NOT has_feature_id",
+        ("missing_user_id", "user_id"): "NOT has_user_id",
+        ("missing_is_crash", "is_crash"): "NOT has_is_crash",
+        ("invalid_is_crash", "is_crash"): "is_crash IS NULL",
+        ("missing_latency", "latency_ms"): "NOT has_latency_ms",
+        ("invalid_number", "latency_ms"): "latency_ms IS NULL",
+        ("negative_latency", "latency_ms"): "latency_ms < 0",
+        ("latency_out_of_range", "latency_ms"): f"latency_ms > {LATENCY_MAX_MS}",
+        ("invalid_number", "feedback_score"): "has_feedback_score AND feedback_score IS NULL",
+        ("feedback_out_of_range", "feedback_score"): f"feedback_score < {low} OR feedback_score > {high}",
+        ("invalid_number", "error_count"): "has_error_count AND error_count IS NULL",
+        ("negative_error_count", "error_count"): "error_count < 0",
+    }
+    return [(reason, field, conditions[(reason, field)]) for reason, field in RULES if (reason, field) in conditions]
+
+
+def checked_sql(relation: str, types: Mapping[str, str], *, now: datetime, from_text: bool) -> str:
+    """SELECT over ``relation`` adding typed columns, ``has_*``, ``raw_*``, ``reason``, ``field``, ``day``.
+
+    Parameters
+    ----------
+    relation : str
+        The raw relation (canonical columns and ``file_id``).
+    types : mapping
+        Canonical column -> its DuckDB type in ``relation``.
+    from_text : bool
+        The relation was read from CSV (see :func:`column_expressions`).
+    now : datetime
+        Events later than this instant are ``future_event_time``.
+
+    Returns
+    -------
+    str
+        A SELECT statement; ``day`` is days since 1970-01-01 (UTC) of ``event_time``.
+    """
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware, like datetime.now(UTC).")
+    parts = []
+    for column, duck_type in types.items():
+        sql = column_expressions(column, duck_type, from_text=from_text)
+        parts += [f"{sql['typed']} AS {column}", f"{sql['present']} AS has_{column}", f"{sql['raw']} AS raw_{column}"]
+    rules = _rule_conditions(now)
+    reason = " ".join(f"WHEN {cond} THEN '{name}'" for name, _f, cond in rules)
+    field = " ".join(f"WHEN {cond} THEN '{f}'" for _n, f, cond in rules)
+    return (
+        f"SELECT *, CASE {reason} END AS reason, CASE {field} END AS field, "
+        f"CAST(epoch_us(event_time) // {DAY_US} AS INTEGER) AS day "
+        f"FROM (SELECT {', '.join(parts)}, file_id FROM {relation})"
+    )
+
+
+def reference_time(*, as_of: str, last_day: date | None, now: datetime) -> datetime:
+    """The run's present: events after it are ``future_event_time``.
+
+    Parameters
+    ----------
+    as_of : str
+        ``ingest.as_of``; when set, the end of that day (a run as of day D has seen nothing later).
+    last_day : date or None
+        The last day the source is meant to cover, e.g. a simulation's last day (its injected
+        future timestamps lie after it, not after the wall clock); used when ``as_of`` is empty.
+    now : datetime
+        The wall clock (timezone-aware), used when neither is given.
+
+    Returns
+    -------
+    datetime
+        Timezone-aware, the last microsecond of the day when derived from a date.
+
+    Raises
+    ------
+    ValueError
+        If ``as_of`` is not a date or ``now`` is naive.
+    """
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware, like datetime.now(UTC).")
+    day = _parse_day(as_of, name="as_of") or last_day
+    if day is None:
+        return now
+    return datetime.combine(day + timedelta(days=1), time.min, UTC) - timedelta(microseconds=1)
+
+
+def _parse_day(text: str, *, name: str) -> date | None:
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(str(text))
+    except ValueError:
+        raise ValueError(f"ingest.{name} {text!r} is not a date; use YYYY-MM-DD or \"\".") from None
+
+
+def resolve_window(
+    *, first_day: date | None, last_day: date | None, as_of: str = "", window_start: str = "", window_end: str = ""
+) -> Window:
+    """The run's as-of date and processed days from the profile and the data's date range.
+
+    Parameters
+    ----------
+    first_day, last_day : date or None
+        Earliest and latest dated event of the input (not in the future).
+    as_of, window_start, window_end : str
+        ``ingest`` parameters, ``YYYY-MM-DD`` or ``""``: as-of defaults to ``last_day``, the
+        window to [``first_day``, as-of].
+
+    Raises
+    ------
+    ValueError
+        If a date does not parse, the window is empty or ends after as-of, or no date can be
+        derived because no row has a usable ``event_time``.
+    """
+    as_of_day = _parse_day(as_of, name="as_of") or last_day
+    start = _parse_day(window_start, name="window_start") or first_day
+    if as_of_day is None or start is None:
+        raise ValueError(
+            "No event has a usable event_time, so the run has no as-of date; fix event_time "
+            "(or ingest.column_map) or set ingest.as_of and ingest.window_start."
+        )
+    end = _parse_day(window_end, name="window_end") or as_of_day
+    if end > as_of_day:
+        raise ValueError(
+            f"ingest.window_end {end} is after the as-of date {as_of_day}; end the window on or before it."
+        )
+    if start > end:
+        raise ValueError(f"ingest.window_start {start} is after the window end {end}; swap or fix the dates.")
+    return Window(as_of=as_of_day, start=start, end=end)
+
+
+def _day_number(day: date) -> int:
+    return (day - date(1970, 1, 1)).days
+
+
+def _profile(con: "duckdb.DuckDBPyConnection") -> "pd.DataFrame":
+    """Row counts by file, day, reason and (valid rows only) feature, with null counts of required columns."""
+    nulls = ", ".join(f"count(*) FILTER (WHERE NOT has_{c}) AS null_{c}" for c in ingest.REQUIRED_COLUMNS)
+    return con.execute(
+        f"""SELECT file_id, day, reason, CASE WHEN reason IS NULL THEN feature_id END AS feature_id,
+                   count(*) AS rows, {nulls}
+            FROM {CHECKED_VIEW} GROUP BY ALL"""
+    ).df()
+
+
+def _typed_columns() -> str:
+    return ", ".join(ingest.CANONICAL_TYPES)
+
+
+def _raw_columns() -> str:
+    return ", ".join(f"raw_{c}" for c in ingest.CANONICAL_TYPES)
+
+
+def _first_and_last(profile: "pd.DataFrame") -> tuple[date | None, date | None]:
+    """Earliest and latest day of the valid rows (of all dated rows when none is valid)."""
+    dated = profile.loc[~profile["reason"].isin(UNDATED_REASONS) & profile["day"].notna(), "day"]
+    valid = profile.loc[profile["reason"].isna(), "day"]
+    days = valid if not valid.empty else dated
+    if days.empty:
+        return None, None
+    return _from_day_number(days.min()), _from_day_number(days.max())
+
+
+def _from_day_number(day: float) -> date:
+    return date(1970, 1, 1) + timedelta(days=int(day))
+
+
+def _define_duplicates(con: "duckdb.DuckDBPyConnection", keep: str) -> None:
+    """Tables of duplicate keys and of every copy (numbered) among the kept rows, and the valid view."""
+    hashed = f"SELECT *, hash({_typed_columns()}) AS row_hash FROM {CHECKED_VIEW} WHERE {keep}"
+    con.execute(
+        f"CREATE OR REPLACE TABLE {DUPLICATE_KEYS} AS "
+        f"SELECT row_hash FROM ({hashed}) GROUP BY row_hash HAVING count(*) > 1"
+    )
+    # Partitioning by the values (not the hash) makes a hash collision harmless; the order
+    # makes "first copy" reproducible.
+    con.execute(
+        f"""CREATE OR REPLACE TABLE {DUPLICATE_ROWS} AS
+            SELECT *, row_number() OVER (PARTITION BY {_typed_columns()} ORDER BY file_id, {_raw_columns()}) AS copy
+            FROM ({hashed}) SEMI JOIN {DUPLICATE_KEYS} USING (row_hash)"""
+    )
+    has_duplicates = con.execute(f"SELECT count(*) FROM {DUPLICATE_KEYS}").fetchall()[0][0] > 0
+    valid = (
+        f"SELECT {_typed_columns()} FROM ({hashed}) ANTI JOIN {DUPLICATE_KEYS} USING (row_hash) "
+        f"UNION ALL SELECT {_typed_columns()} FROM {DUPLICATE_ROWS} WHERE copy = 1"
+        if has_duplicates
+        else f"SELECT {_typed_columns()} FROM {CHECKED_VIEW} WHERE {keep}"
+    )
+    con.execute(f"CREATE OR REPLACE VIEW {VALID_VIEW} AS {valid}")
+
+
+def _quarantine_sql(lo: int, hi: int) -> str:
+    """Quarantined rows (raw values as text), sorted by every column for reproducible bytes."""
+    undated = ", ".join(map(sql_string, UNDATED_REASONS))
+    rows = f"""
+        SELECT file_id, NULL::BIGINT AS line, reason, field, {_raw_columns()}, NULL::VARCHAR AS raw_line
+        FROM {CHECKED_VIEW} WHERE reason IS NOT NULL AND (reason IN ({undated}) OR day BETWEEN {lo} AND {hi})
+        UNION ALL
+        SELECT file_id, NULL, 'duplicate_event', NULL, {_raw_columns()}, NULL FROM {DUPLICATE_ROWS} WHERE copy > 1
+        UNION ALL
+        SELECT CAST(file_id AS INTEGER), CAST(line AS BIGINT), 'malformed_line', NULL,
+               {', '.join('NULL' for _ in ingest.CANONICAL_TYPES)}, raw_line FROM fh_malformed"""
+    raw_names = ", ".join(f"q.raw_{c} AS {c}" for c in ingest.CANONICAL_TYPES)
+    return f"""SELECT s.source_file, q.line, q.reason, q.field, {raw_names}, q.raw_line
+               FROM ({rows}) AS q JOIN {ingest.FILES_TABLE} AS s USING (file_id) ORDER BY ALL"""
+
+
+def validate_events(
+    con: "duckdb.DuckDBPyConnection",
+    raw: "ingest.RawEvents",
+    *,
+    quarantine_dir: str | os.PathLike[str],
+    now: datetime,
+    as_of: str = "",
+    window_start: str = "",
+    window_end: str = "",
+) -> ValidationResult:
+    """Apply the row rules, define the valid events, write the quarantine, count everything.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        The session holding ``raw`` (a work database file, so the next step can reopen
+        :data:`VALID_VIEW`).
+    raw : ingest.RawEvents
+        Opened telemetry.
+    quarantine_dir : path-like
+        Receives ``quarantine.parquet``: :data:`QUARANTINE_COLUMNS`, raw values as strings,
+        sorted by every column so equal inputs give equal bytes.
+    now : datetime
+        Timezone-aware instant after which an event is ``future_event_time``, from
+        :func:`reference_time`.
+    as_of, window_start, window_end : str
+        ``ingest`` parameters (see :func:`resolve_window`).
+
+    Returns
+    -------
+    ValidationResult
+
+    Raises
+    ------
+    ValueError
+        For invalid window parameters.
+    RuntimeError
+        If the counts do not account for every row (a bug, never bad data).
+    """
+    for statement in _MACROS:
+        con.execute(statement)
+    checked = checked_sql(raw.relation, raw.types, now=now, from_text=raw.file_format == "csv")
+    con.execute(f"CREATE OR REPLACE VIEW {CHECKED_VIEW} AS {checked}")
+    profile = _profile(con)
+    first, last = _first_and_last(profile)
+    window = resolve_window(
+        first_day=first, last_day=last, as_of=as_of, window_start=window_start, window_end=window_end
+    )
+    lo, hi = _day_number(window.start), _day_number(window.end)
+    scoped = profile[profile["reason"].isin(UNDATED_REASONS) | profile["day"].between(lo, hi)]
+
+    _define_duplicates(con, f"reason IS NULL AND day BETWEEN {lo} AND {hi}")
+    duplicates = con.execute(
+        f"SELECT feature_id, day, count(*) AS n FROM {DUPLICATE_ROWS} WHERE copy > 1 GROUP BY ALL"
+    ).df()
+    con.register("fh_malformed", raw.malformed)
+    quarantine_path = export_parquet(con, _quarantine_sql(lo, hi), Path(quarantine_dir) / QUARANTINE_FILE)
+    con.unregister("fh_malformed")
+
+    summary = _summarise(profile, scoped, duplicates, malformed=len(raw.malformed), raw=raw, window=window)
+    written = con.execute(f"SELECT count(*) FROM read_parquet({sql_string(str(quarantine_path))})").fetchall()[0][0]
+    if written != summary["rows_quarantined"] or summary["rows_in"] != summary["rows_valid"] + written:
+        raise RuntimeError(
+            f"Row accounting failed: {summary['rows_in']} rows in, {summary['rows_valid']} valid, "
+            f"{written} in quarantine (expected {summary['rows_quarantined']}); please report this bug."
+        )
+    return ValidationResult(
+        summary=summary, daily_counts=_daily_counts(scoped, duplicates), quarantine_path=quarantine_path
+    )
+
+
+def _daily_counts(scoped: "pd.DataFrame", duplicates: "pd.DataFrame") -> "pd.DataFrame":
+    """Valid events per feature and day: the rule-clean rows minus quarantined duplicates."""
+    import pandas as pd
+
+    clean = scoped[scoped["reason"].isna()].groupby(["feature_id", "day"], as_index=False)["rows"].sum()
+    merged = clean.merge(duplicates, on=["feature_id", "day"], how="left")
+    events = merged["rows"] - merged["n"].fillna(0).astype("int64")
+    frame = pd.DataFrame({
+        "feature_id": merged["feature_id"].astype("str"),
+        "date": [_from_day_number(d) for d in merged["day"]],
+        "events": events.astype("int64"),
+    })
+    return frame[frame["events"] > 0].sort_values(["feature_id", "date"], kind="stable").reset_index(drop=True)
+
+
+def _summarise(
+    profile: "pd.DataFrame",
+    scoped: "pd.DataFrame",
+    duplicates: "pd.DataFrame",
+    *,
+    malformed: int,
+    raw: "ingest.RawEvents",
+    window: Window,
+) -> dict[str, Any]:
+    """Counts for ``reports/ingest_summary.json``."""
+    by_reason = scoped.dropna(subset=["reason"]).groupby("reason")["rows"].sum().to_dict()
+    if len(duplicates):
+        by_reason["duplicate_event"] = int(duplicates["n"].sum())
+    if malformed:
+        by_reason["malformed_line"] = malformed
+    rows_quarantined = int(sum(by_reason.values()))
+    rows_valid = int(scoped.loc[scoped["reason"].isna(), "rows"].sum()) - by_reason.get("duplicate_event", 0)
+    rows_read = int(profile["rows"].sum()) + malformed
+    rows_in = int(scoped["rows"].sum()) + malformed
+    per_file = profile.groupby("file_id")["rows"].sum()
+    valid_days = scoped.loc[scoped["reason"].isna(), "day"]
+    return {
+        "file_format": raw.file_format,
+        "files": [{"name": name, "rows": int(per_file.get(i, 0))} for i, name in enumerate(raw.files)],
+        "columns_mapped": raw.mapped,
+        "extra_columns": list(raw.extra_columns),
+        "as_of": window.as_of.isoformat(),
+        "window_start": window.start.isoformat(),
+        "window_end": window.end.isoformat(),
+        "first_event_date": _from_day_number(valid_days.min()).isoformat() if len(valid_days) else None,
+        "last_event_date": _from_day_number(valid_days.max()).isoformat() if len(valid_days) else None,
+        "rows_read": rows_read,
+        "rows_outside_window": rows_read - rows_in,
+        "rows_in": rows_in,
+        "rows_valid": rows_valid,
+        "rows_quarantined": rows_quarantined,
+        "by_reason": {r: int(by_reason[r]) for r in REASONS if by_reason.get(r)},
+        "null_counts": {c: int(scoped[f"null_{c}"].sum()) for c in ingest.REQUIRED_COLUMNS},
+    }

@@ -1,0 +1,267 @@
+"""The star schema on disk: Parquet tables under ``tables/`` and an embedded DuckDB database.
+
+Every table is one Parquet file ``tables/<name>.parquet``; the DuckDB file
+(``RunPaths.warehouse``) is rebuilt from all of them after each write so analysts can query the
+star schema with SQL. Both are replaced atomically: a reader sees the old or the new version,
+never half of one.
+
+This module also opens the DuckDB sessions the pipeline computes with (:func:`connect`), so that
+every step agrees on the time zone and the memory cap.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from featurehealth import runlog
+
+if TYPE_CHECKING:
+    import duckdb
+    import pandas as pd
+
+    from featurehealth.config import RunPaths
+
+_TABLE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+#: Hand-over database of one run, under ``RunPaths.work``.
+WORK_DATABASE = "events.duckdb"
+#: View joining each feature-day with its feature's metadata, created when both tables exist.
+FEATURE_DAY_VIEW = """
+CREATE VIEW feature_day AS
+SELECT f.*, d.* EXCLUDE (feature_id)
+FROM fact_feature_metrics AS f LEFT JOIN dim_feature_metadata AS d USING (feature_id)
+"""
+
+
+def connect(
+    database: str | os.PathLike[str] = ":memory:",
+    *,
+    read_only: bool = False,
+    threads: int | None = None,
+    memory_limit: str = "2GB",
+    temp_dir: str | os.PathLike[str] | None = None,
+) -> "duckdb.DuckDBPyConnection":
+    """Open a DuckDB session working in UTC, without a progress bar.
+
+    Parameters
+    ----------
+    database : str or path-like
+        Database file, or ``":memory:"``.
+    read_only : bool
+        Open an existing database file for reading only.
+    threads : int, optional
+        Worker threads; default all cores.
+    memory_limit : str
+        DuckDB spills to ``temp_dir`` beyond this, which keeps a year of events under the
+        3 GB peak the pipeline promises on a small machine.
+    temp_dir : path-like, optional
+        Folder for spill files; default DuckDB's own.
+
+    Returns
+    -------
+    duckdb.DuckDBPyConnection
+    """
+    import duckdb
+
+    con = duckdb.connect(str(database), read_only=read_only)
+    # Dates are cut at UTC midnight whatever the machine's zone.
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET enable_progress_bar = false")
+    # Parquet writers leave NaN out of a column's min/max statistics, and DuckDB's statistics
+    # propagation then folds isnan(x) to false: NaN latencies would pass validation.
+    con.execute("SET disabled_optimizers = 'statistics_propagation'")
+    con.execute(f"SET memory_limit = {sql_string(memory_limit)}")
+    if threads:
+        con.execute(f"SET threads = {int(threads)}")
+    if temp_dir is not None:
+        con.execute(f"SET temp_directory = {sql_string(str(temp_dir))}")
+    return con
+
+
+def work_connection(paths: "RunPaths", *, fresh: bool = False) -> "duckdb.DuckDBPyConnection":
+    """Session on the run's work database (``work/events.duckdb``), where ingest leaves its views.
+
+    Parameters
+    ----------
+    paths : RunPaths
+        The run's folders.
+    fresh : bool
+        Start a new database (ingest); otherwise open the existing one read-only (aggregation).
+
+    Raises
+    ------
+    FileNotFoundError
+        If not ``fresh`` and ingest has not run.
+    """
+    path = paths.work / WORK_DATABASE
+    if fresh:
+        for stale in (path, path.with_name(path.name + ".wal")):
+            stale.unlink(missing_ok=True)
+        paths.work.mkdir(parents=True, exist_ok=True)
+        return connect(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"Work database {path} does not exist; run notebook 01_ingest first (same output_dir).")
+    return connect(path, read_only=True)
+
+
+def sql_string(value: str) -> str:
+    """``value`` as a single-quoted SQL string literal."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def export_parquet(con: "duckdb.DuckDBPyConnection", query: str, path: str | os.PathLike[str]) -> Path:
+    """Write the result of ``query`` to Parquet (zstd) through a temporary file, atomically.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        Session in which ``query`` runs.
+    query : str
+        A SELECT statement; order it explicitly when the file's bytes must be reproducible.
+    path : path-like
+        Target file; replaced only when the whole result is written.
+
+    Returns
+    -------
+    Path
+        The file written.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    try:
+        con.execute(f"COPY ({query}) TO {sql_string(tmp)} (FORMAT parquet, COMPRESSION zstd)")
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def _check_name(name: str) -> str:
+    if not _TABLE_NAME.match(name):
+        raise ValueError(
+            f"Table name {name!r} is not valid: use lower-case letters, digits and '_', "
+            f"starting with a letter, like 'fact_feature_metrics'."
+        )
+    return name
+
+
+def table_path(paths: "RunPaths", name: str) -> Path:
+    """Parquet file of table ``name`` under ``paths.tables``."""
+    return paths.tables / f"{_check_name(name)}.parquet"
+
+
+def write_tables(paths: "RunPaths", **frames: "pd.DataFrame | None") -> dict[str, Path]:
+    """Write tables to Parquet and rebuild the DuckDB database from every table on disk.
+
+    Writing some tables keeps the others: the database always holds all ``tables/*.parquet``.
+    ``fact_feature_metrics`` and ``dim_feature_metadata`` are checked against their contracts
+    (see :mod:`featurehealth.aggregate`) and stored in their canonical column order and sort.
+
+    Parameters
+    ----------
+    paths : RunPaths
+        The run's folders.
+    **frames : pandas.DataFrame or None
+        Table name -> rows, e.g. ``fact_feature_metrics=fact``; None skips a table (a copy
+        already on disk stays).
+
+    Returns
+    -------
+    dict
+        Table name -> Parquet file written.
+
+    Raises
+    ------
+    ValueError
+        If no table is given, a name is not a plain lower-case identifier, or a table breaks
+        its contract.
+    """
+    from featurehealth import aggregate
+
+    given = {name: frame for name, frame in sorted(frames.items()) if frame is not None}
+    if not given:
+        raise ValueError("write_tables needs at least one table, like write_tables(paths, fact_feature_metrics=fact).")
+    contracts = {"fact_feature_metrics": aggregate.check_fact, "dim_feature_metadata": aggregate.check_dim}
+    checked = {name: contracts[name](frame) if name in contracts else frame for name, frame in given.items()}
+    written = {name: runlog.write_parquet(frame, table_path(paths, name)) for name, frame in checked.items()}
+    build_database(paths)
+    return written
+
+
+def query(paths: "RunPaths", sql: str) -> "pd.DataFrame":
+    """Run a read-only SQL query against the star schema database (``paths.warehouse``)."""
+    con = connect(paths.warehouse, read_only=True)
+    try:
+        return con.sql(sql).df()
+    finally:
+        con.close()
+
+
+def build_database(paths: "RunPaths") -> Path:
+    """Rebuild ``paths.warehouse`` from all ``tables/*.parquet`` under a temporary name, then swap it in.
+
+    Returns
+    -------
+    Path
+        The database file.
+    """
+    target = paths.warehouse
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    # DuckDB refuses to open an existing empty file as a database.
+    Path(tmp).unlink()
+    try:
+        con = connect(tmp)
+        try:
+            names = sorted(p.stem for p in paths.tables.glob("*.parquet") if _TABLE_NAME.match(p.stem))
+            for name in names:
+                con.execute(
+                    f"CREATE TABLE {name} AS SELECT * FROM read_parquet({sql_string(str(table_path(paths, name)))})"
+                )
+            if {"fact_feature_metrics", "dim_feature_metadata"} <= set(names):
+                con.execute(FEATURE_DAY_VIEW)
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+        os.replace(tmp, target)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+        Path(tmp + ".wal").unlink(missing_ok=True)
+    return target
+
+
+def read_table(paths: "RunPaths", name: str, *, missing_ok: bool = False) -> "pd.DataFrame | None":
+    """Read table ``name`` from ``paths.tables``.
+
+    Parameters
+    ----------
+    paths : RunPaths
+        The run's folders.
+    name : str
+        Table name, e.g. ``"fact_feature_metrics"``.
+    missing_ok : bool
+        Return None instead of raising when the table was never written.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the table does not exist and ``missing_ok`` is false; the message names the step
+        that writes it.
+    """
+    import pandas as pd
+
+    path = table_path(paths, name)
+    if not path.is_file():
+        if missing_ok:
+            return None
+        raise FileNotFoundError(
+            f"Table {name} does not exist at {path}; run notebooks 01_ingest and 02_aggregate first."
+        )
+    return pd.read_parquet(path)

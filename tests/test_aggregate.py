@@ -1,0 +1,154 @@
+"""Exact feature-day aggregates, window merges, contracts and the incremental, idempotent step."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from featurehealth import aggregate, config, ingest, runlog, validate, warehouse
+
+NOW = datetime(2026, 6, 1, tzinfo=UTC)
+
+
+def _events(seed: int, days: list[str], n: int = 300) -> pa.Table:
+    rng = np.random.default_rng(seed)
+    day = rng.choice(np.array(days, dtype="datetime64[us]"), n)
+    times = day + rng.integers(0, 86_400_000_000, n).astype("timedelta64[us]")
+    feedback = np.where(rng.random(n) < 0.3, rng.integers(1, 6, n).astype(float), np.nan)
+    return pa.table({
+        "event_time": pa.array(times, pa.timestamp("us")).cast(pa.timestamp("us", tz="UTC")),
+        "feature_id": rng.choice(["login", "search", "pay"], n),
+        "user_id": [f"u{i}" for i in rng.integers(0, 40, n)],
+        "latency_ms": rng.lognormal(4, 1, n),
+        "is_crash": rng.random(n) < 0.05,
+        "feedback_score": pa.array(feedback, from_pandas=True),
+    })
+
+
+def _write_day_files(folder: Path, table: pa.Table) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    days = pd.Series(table["event_time"].to_pandas()).dt.strftime("%Y-%m-%d")
+    for day in sorted(days.unique()):
+        pq.write_table(table.filter(pa.array((days == day).to_numpy())), folder / f"events_{day}.parquet")
+    return folder
+
+
+def test_aggregates_are_exact(tmp_path: Path) -> None:
+    table = _events(1, ["2026-03-01", "2026-03-02"])
+    pq.write_table(table, tmp_path / "e.parquet")
+    fact = aggregate.aggregate_events(warehouse.connect(), f"read_parquet('{tmp_path / 'e.parquet'}')")
+    frame = table.to_pandas()
+    frame["date"] = frame["event_time"].dt.date
+    for (feature, day), group in frame.groupby(["feature_id", "date"]):
+        row = fact[(fact["feature_id"] == feature) & (fact["date"] == day)].iloc[0]
+        latency = group["latency_ms"].to_numpy()
+        assert row["usage_count"] == len(group)
+        assert row["active_users"] == group["user_id"].nunique()
+        assert row[["p50_latency", "p95_latency", "p99_latency"]].tolist() == pytest.approx(
+            np.percentile(latency, [50, 95, 99]), rel=1e-12)
+        assert row["avg_latency"] == pytest.approx(latency.mean(), abs=1e-6)
+        assert row["crash_count"] == group["is_crash"].sum()
+        assert row["crash_rate"] == pytest.approx(group["is_crash"].mean())
+        assert row["feedback_count"] == group["feedback_score"].notna().sum()
+        assert row["avg_feedback"] == pytest.approx(group["feedback_score"].mean(), nan_ok=True)
+    assert list(fact.columns) == [c for c in aggregate.FACT_COLUMNS if c != "is_degraded"]
+    assert fact.equals(fact.sort_values(["feature_id", "date"]).reset_index(drop=True))
+
+
+def _fact(rows: list[tuple[str, str, int]], **extra: list) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=["feature_id", "date", "usage_count"])
+    n = len(frame)
+    return frame.assign(
+        date=[date.fromisoformat(d) for d in frame["date"]], active_users=frame["usage_count"],
+        avg_latency=1.0, p50_latency=1.0, p95_latency=2.0, p99_latency=3.0, crash_count=0, crash_rate=0.0,
+        avg_feedback=np.nan, feedback_count=0, is_degraded=[False] * n, **extra,
+    )
+
+
+def test_merge_window_replaces_days_and_appends_new_ones() -> None:
+    previous = _fact([("a", "2026-03-01", 5), ("a", "2026-03-02", 5), ("b", "2026-03-02", 7)],
+                     risk_probability=[0.1, 0.2, 0.3])
+    new = _fact([("a", "2026-03-02", 9), ("a", "2026-03-03", 4)]).drop(columns="is_degraded")
+    merged = aggregate.merge_window(previous, new, start=date(2026, 3, 2), end=date(2026, 3, 3))
+    assert merged[["feature_id", "date", "usage_count"]].values.tolist() == [
+        ["a", date(2026, 3, 1), 5], ["a", date(2026, 3, 2), 9], ["a", date(2026, 3, 3), 4]]
+    assert merged["risk_probability"].tolist()[0] == 0.1 and merged["risk_probability"].isna().sum() == 2
+    assert previous["usage_count"].tolist() == [5, 5, 7]
+
+
+def test_merge_window_rejects_new_days_outside_the_window() -> None:
+    new = _fact([("a", "2026-03-05", 1)])
+    with pytest.raises(ValueError, match="outside the window"):
+        aggregate.merge_window(None, new, start=date(2026, 3, 1), end=date(2026, 3, 2))
+
+
+def test_check_fact_normalises_and_rejects_duplicates() -> None:
+    fact = _fact([("b", "2026-03-02", 1), ("a", "2026-03-01", 2)])
+    checked = aggregate.check_fact(fact.assign(date=pd.to_datetime(fact["date"])))
+    assert checked["feature_id"].tolist() == ["a", "b"] and checked["date"].tolist()[0] == date(2026, 3, 1)
+    with pytest.raises(ValueError, match="more than once"):
+        aggregate.check_fact(pd.concat([fact, fact]))
+    with pytest.raises(ValueError, match="lacks column"):
+        aggregate.check_fact(fact.drop(columns="crash_rate"))
+
+
+def test_build_dim_flags_features_missing_from_metadata() -> None:
+    metadata = pd.DataFrame({c: ["b"] if c == "feature_id" else ["x"] for c in ingest.METADATA_COLUMNS})
+    dim = aggregate.build_dim(metadata, ["c", "b", "a"])
+    assert dim["feature_id"].tolist() == ["a", "b", "c"]
+    assert dim["in_metadata"].tolist() == [False, True, False]
+    assert dim.loc[dim["feature_id"] == "a", "owner_team"].item() == aggregate.UNASSIGNED_OWNER
+    assert aggregate.build_dim(None, ["a"])["in_metadata"].tolist() == [False]
+
+
+def test_check_valid_count() -> None:
+    aggregate.check_valid_count(_fact([("a", "2026-03-01", 3)]), rows_valid=3)
+    with pytest.raises(RuntimeError, match="Row accounting failed"):
+        aggregate.check_valid_count(_fact([("a", "2026-03-01", 3)]), rows_valid=4)
+
+
+def _run(source: Path, paths: config.RunPaths, **window: str) -> pd.DataFrame:
+    """01 then 02 in miniature: validate a window, aggregate it, merge, store."""
+    con = warehouse.work_connection(paths, fresh=True)
+    raw = ingest.open_events(con, source, column_map={})
+    result = validate.validate_events(con, raw, quarantine_dir=paths.quarantine, now=NOW, **window)
+    con.close()
+    con = warehouse.work_connection(paths)
+    new = aggregate.aggregate_events(con, validate.VALID_VIEW)
+    con.close()
+    aggregate.check_valid_count(new, rows_valid=result.summary["rows_valid"])
+    previous = warehouse.read_table(paths, "fact_feature_metrics", missing_ok=True)
+    start, end = aggregate.window_of(result.summary)
+    fact = aggregate.merge_window(previous, new, start=start, end=end).assign(is_degraded=False)
+    warehouse.write_tables(paths, fact_feature_metrics=fact)
+    return warehouse.read_table(paths, "fact_feature_metrics")
+
+
+def test_rerunning_a_window_replaces_it_and_a_new_day_appends(tmp_path: Path) -> None:
+    days = ["2026-03-01", "2026-03-02", "2026-03-03"]
+    source = _write_day_files(tmp_path / "events", _events(2, days, n=600))
+    paths = config.RunPaths(tmp_path / "run").ensure()
+    full = _run(source / "events_2026-03-0[12].parquet", paths)
+    assert sorted({d.isoformat() for d in full["date"]}) == days[:2]
+    again = _run(source, paths, window_start="2026-03-02", window_end="2026-03-02", as_of="2026-03-02")
+    pd.testing.assert_frame_equal(again, full)
+    appended = _run(source / "events_2026-03-03.parquet", paths)
+    assert not appended.duplicated(["feature_id", "date"]).any()
+    assert len(appended) == len(full) + appended["date"].eq(date(2026, 3, 3)).sum()
+    pd.testing.assert_frame_equal(appended[appended["date"] < date(2026, 3, 3)].reset_index(drop=True), full)
+
+
+def test_same_inputs_give_identical_tables(tmp_path: Path) -> None:
+    source = _write_day_files(tmp_path / "events", _events(3, ["2026-03-01", "2026-03-02"]))
+    digests = []
+    for name in ("one", "two"):
+        paths = config.RunPaths(tmp_path / name).ensure()
+        _run(source, paths)
+        digests.append(runlog.sha256_file(warehouse.table_path(paths, "fact_feature_metrics")))
+    assert digests[0] == digests[1]

@@ -1,0 +1,171 @@
+"""The ipywidgets application of the dashboard (featurehealth.dashboard.app), without a browser.
+
+Outputs are filled by assigning ``Output.outputs``, so what each tab shows can be read here.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from featurehealth.dashboard import app, plots
+
+
+def _write_outputs(root: Path, profile: str) -> None:
+    """A small published run: fact, dim, ranking, quality report and one run report."""
+    base = root / profile
+    for sub in ("tables", "reports", "runs/20260301T000000Z-x"):
+        (base / sub).mkdir(parents=True)
+    days = pd.date_range("2026-01-01", periods=20)
+    fact = pd.DataFrame([
+        {"feature_id": f, "date": d, "usage_count": 300, "active_users": 100 + i, "p95_latency": 1000.0 + 40 * j,
+         "crash_rate": 0.01, "avg_feedback": 4.0, "feedback_count": 20, "is_degraded": j > 17,
+         "risk_probability": 0.1 * i + 0.01 * j}
+        for i, f in enumerate(["A", "B", "C"]) for j, d in enumerate(days)
+    ])
+    fact.to_parquet(base / "tables" / "fact_feature_metrics.parquet")
+    pd.DataFrame({"feature_id": ["A", "B", "C"], "feature_name": ["Login", "Search", "Pay"]}).to_parquet(
+        base / "tables" / "dim_feature_metadata.parquet")
+    pd.DataFrame({
+        "rank": [1, 2, 3], "feature_id": ["C", "B", "A"], "date": "2026-01-20", "owner_team": ["pay", "core", "core"],
+        "lifecycle_stage": "ga", "tier": "critical", "risk_probability": [0.9, 0.5, 0.1],
+        "risk_bucket": ["high", "medium", "low"], "driver_1": ["p95_latency_z", "crash_rate_z", "usage_count_z"],
+        "driver_1_value": [3.0, 2.0, 1.0], "driver_1_contribution": [0.3, 0.2, 0.1],
+    }).to_csv(base / "reports" / "risk_ranking.csv", index=False)
+    (base / "reports" / "data_quality.json").write_text(json.dumps(
+        {"checks": [{"name": "freshness", "status": "pass", "observed": 0}], "summary": {"status": "pass"}}))
+    cells = [{"feature_id": f, "metric": m, "status": status, "psi": 0.1}
+             for f, status in (("A", "ok"), ("B", "alert"), ("C", "ok")) for m in ("p95_latency", "crash_rate")]
+    (base / "reports" / "data_drift.json").write_text(json.dumps({"summary": {"n_alert": 2}, "cells": cells}))
+    (base / "runs" / "20260301T000000Z-x" / "run_report.json").write_text(json.dumps(
+        {"status": "succeeded", "finished_at": "2026-03-01T00:01:00+00:00", "duration_s": 60.0}))
+
+
+@pytest.fixture
+def outputs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("FEATUREHEALTH_OUTPUT_ROOT", str(tmp_path))
+    _write_outputs(tmp_path, "ci")
+    return tmp_path
+
+
+def _html(output) -> str:
+    return "".join(o["data"].get("text/html", "") for o in output.outputs)
+
+
+def _outputs(dashboard: app.Dashboard, slug: str) -> list:
+    box = dashboard.tabs.children[list(app.TABS).index(slug)]
+    return [w for w in box.children if hasattr(w, "outputs")]
+
+
+def _select(dashboard: app.Dashboard, slug: str) -> None:
+    dashboard.tabs.selected_index = list(app.TABS).index(slug)
+
+
+def test_overview_is_drawn_first_and_other_tabs_lazily(outputs: Path) -> None:
+    dashboard = app.Dashboard(profile="default")  # no outputs for it: the first profile with outputs
+    assert dashboard.profile.value == "ci" and dashboard.profile.options == ("ci",)
+    overview = _html(_outputs(dashboard, "overview")[0])
+    assert "Features monitored" in overview and ">3<" in overview
+    assert "reports/metrics.json is not available" in overview  # the model step's report is absent
+    assert all(not box.children for box in dashboard.tabs.children[1:])
+    _select(dashboard, "quality")
+    assert "freshness" in _html(_outputs(dashboard, "quality")[0])
+    assert dashboard.status.value == ""
+
+
+def test_a_filter_redraws_only_the_ranking_table(outputs: Path) -> None:
+    dashboard = app.Dashboard(profile="ci")
+    _select(dashboard, "ranking")
+    filters, table = dashboard.tabs.children[1].children
+    assert "3 of 3 features" in _html(table)
+    overview_before = _outputs(dashboard, "overview")[0].outputs
+    owner = next(w for w in filters.children if w.description == "owner team")
+    owner.value = "core"
+    assert "2 of 3 features" in _html(table) and ">pay<" not in _html(table)
+    assert _outputs(dashboard, "overview")[0].outputs is overview_before
+
+
+def test_choosing_a_feature_redraws_its_plot_and_drivers(outputs: Path) -> None:
+    dashboard = app.Dashboard(profile="ci")
+    _select(dashboard, "drilldown")
+    picker, drivers, plot = dashboard.tabs.children[2].children
+    assert picker.value == "C"  # the highest-impact feature first
+    assert picker.options == (("Login (A)", "A"), ("Search (B)", "B"), ("Pay (C)", "C"))
+    first_png = plot.outputs[0]["data"]["image/png"]
+    assert "p95_latency_z" in _html(drivers)
+    picker.value = "A"
+    assert plot.outputs[0]["data"]["image/png"] != first_png
+    assert "usage_count_z" in _html(drivers)
+    assert "Known incidents: tables/incidents.parquet is not available" in _html(plot)
+
+
+def test_drift_starts_on_an_alert_and_the_toggle_redraws_only_the_heatmap(outputs: Path) -> None:
+    dashboard = app.Dashboard(profile="ci")
+    _select(dashboard, "drift")
+    _, controls, heatmap, cell, details = dashboard.tabs.children[3].children
+    _, flagged_only = controls.children
+    feature, metric = cell.children
+    assert (feature.value, metric.value) == ("B", "p95_latency") and not flagged_only.value
+    assert "B x p95_latency" in _html(details) and details.outputs[1]["data"]["image/png"]
+    before, details_before = heatmap.outputs, details.outputs
+    flagged_only.value = True
+    assert heatmap.outputs != before and details.outputs is details_before
+    metric.value = "crash_rate"
+    assert "B x crash_rate" in _html(details)
+
+
+def test_a_failing_callback_reports_in_the_status_area(outputs: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    dashboard = app.Dashboard(profile="ci")
+    _select(dashboard, "drilldown")
+    picker, _, plot = dashboard.tabs.children[2].children
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(plots, "drilldown_figure", broken)
+    picker.value = "B"
+    assert "Error while drawing the feature: RuntimeError: boom" in dashboard.status.value
+    assert "RuntimeError: boom" in _html(plot) and "Traceback" not in _html(plot)
+
+
+def test_missing_and_corrupt_artifacts_become_notes(outputs: Path) -> None:
+    (outputs / "ci" / "tables" / "fact_feature_metrics.parquet").write_bytes(b"garbage")
+    (outputs / "ci" / "reports" / "data_drift.json").unlink()
+    dashboard = app.Dashboard(profile="ci")
+    for slug, expected in [
+        ("drilldown", "tables/fact_feature_metrics.parquet could not be read"),
+        ("drift", "reports/data_drift.json is not available"),
+        ("model", "reports/test_predictions.parquet is not available"),
+        ("history", "Last 1 runs"),
+    ]:
+        _select(dashboard, slug)
+        assert expected in "".join(_html(o) for o in _outputs(dashboard, slug)), slug
+    assert dashboard.status.value == ""
+
+
+def test_switching_profile_rereads_its_outputs(outputs: Path) -> None:
+    _write_outputs(outputs, "year")
+    ranking = outputs / "year" / "reports" / "risk_ranking.csv"
+    pd.read_csv(ranking).head(1).to_csv(ranking, index=False)
+    dashboard = app.Dashboard(profile="ci")
+    _select(dashboard, "ranking")
+    dashboard.profile.value = "year"
+    assert not dashboard.tabs.children[0].children  # drawn again only when reopened
+    assert "1 of 1 features" in _html(dashboard.tabs.children[1].children[1])
+
+
+def test_without_any_outputs_the_page_says_what_to_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FEATUREHEALTH_OUTPUT_ROOT", str(tmp_path))
+    dashboard = app.Dashboard(profile="ci")
+    assert "run ./run_all.sh ci first" in dashboard.status.value
+    assert dashboard.tabs.layout.display == "none"
+
+
+def test_output_records_are_nbformat_display_data() -> None:
+    record = app.png_output(b"\x89PNG", alt="x")
+    assert record["output_type"] == "display_data" and record["data"]["image/png"] == "iVBORw=="
+    assert app.notes_output(["", "missing"]) == [app.html_output(app.views.status_html("missing", tone="warn"))]
+    assert isinstance(app.build_app(profile="ci"), app.widgets.VBox)

@@ -1,0 +1,106 @@
+"""Safe artifact loading for the dashboard (featurehealth.dashboard.data)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from featurehealth.dashboard import data
+
+
+@pytest.fixture
+def outputs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """outputs/ci with a good metrics.json and ranking, a corrupt fact table and two runs."""
+    monkeypatch.setenv("FEATUREHEALTH_OUTPUT_ROOT", str(tmp_path))
+    ci = tmp_path / "ci"
+    (ci / "reports").mkdir(parents=True)
+    (ci / "tables").mkdir()
+    (ci / "reports" / "metrics.json").write_text(json.dumps({"model": {"pr_auc": 0.5}}))
+    pd.DataFrame({"feature_id": ["A"], "risk_probability": [0.4]}).to_csv(ci / "reports" / "risk_ranking.csv", index=False)
+    (ci / "tables" / "fact_feature_metrics.parquet").write_bytes(b"PAR1 not really")
+    for run_id, report in {"20260101T000000Z-a": {"status": "failed", "error": "boom"},
+                           "20260102T000000Z-b": {"status": "succeeded", "duration_s": 12.5,
+                                                  "drift": {"alerts": [{}, {}]}, "quality": {"status": "pass"}}}.items():
+        (ci / "runs" / run_id).mkdir(parents=True)
+        (ci / "runs" / run_id / "run_report.json").write_text(json.dumps(report))
+    (tmp_path / "not-a-profile").mkdir()
+    return tmp_path
+
+
+def test_only_profiles_with_outputs_are_offered(outputs: Path) -> None:
+    assert data.profiles_with_outputs() == ["ci"]
+
+
+def test_artifact_paths_stay_inside_the_outputs_root(outputs: Path) -> None:
+    assert data.artifact_path("ci", "metrics") == outputs / "ci" / "reports" / "metrics.json"
+    with pytest.raises(ValueError, match="allowed: fact, dim"):
+        data.artifact_path("ci", "../../etc/passwd")
+    for profile in ("../ci", "default", "not-a-profile", "/etc"):
+        with pytest.raises(ValueError, match="allowed: ci"):
+            data.artifact_path(profile, "metrics")
+
+
+def test_a_symlink_out_of_the_outputs_root_is_refused(outputs: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    secret = tmp_path_factory.mktemp("elsewhere") / "secret.json"
+    secret.write_text("{}")
+    (outputs / "ci" / "reports" / "data_quality.json").symlink_to(secret)
+    value, message = data.load_artifact("ci", "quality")
+    assert value is None and "outside the outputs folder" in message
+
+
+def test_load_reads_json_and_csv(outputs: Path) -> None:
+    metrics, message = data.load_artifact("ci", "metrics", required=("model",))
+    assert metrics == {"model": {"pr_auc": 0.5}} and message == ""
+    ranking, message = data.load_artifact("ci", "ranking", required=("feature_id",))
+    assert ranking["feature_id"].tolist() == ["A"] and message == ""
+
+
+@pytest.mark.parametrize(
+    ("name", "required", "expected"),
+    [
+        ("drift", (), "reports/data_drift.json is not available: run ./run_all.sh ci"),
+        ("fact", (), "tables/fact_feature_metrics.parquet could not be read"),
+        ("metrics", ("baselines",), "reports/metrics.json lacks key(s) baselines"),
+        ("ranking", ("impact",), "reports/risk_ranking.csv lacks column(s) impact"),
+        ("nonsense", (), "Unknown artifact 'nonsense'"),
+    ],
+)
+def test_unusable_artifacts_give_a_message_not_an_exception(
+    outputs: Path, name: str, required: tuple[str, ...], expected: str
+) -> None:
+    value, message = data.load_artifact("ci", name, required=required)
+    assert value is None and message.startswith(expected)
+
+
+def test_json_that_is_not_an_object_is_unusable(outputs: Path) -> None:
+    (outputs / "ci" / "reports" / "metrics.json").write_text("[1, 2]")
+    assert data.load_artifact("ci", "metrics") == (None, "reports/metrics.json does not hold a JSON object; "
+                                                         "re-run ./run_all.sh ci.")
+
+
+def test_lookup_walks_nested_keys() -> None:
+    assert data.lookup({"a": {"b": 1}}, "a.b") == 1
+    assert data.lookup({"a": {"b": 1}}, "a.c") is None
+    assert data.lookup({"a": [1]}, "a.b") is None
+    assert data.lookup(None, "a") is None
+
+
+def test_run_history_newest_first_with_unreadable_reports_named(outputs: Path) -> None:
+    (outputs / "ci" / "runs" / "20260103T000000Z-c").mkdir()
+    (outputs / "ci" / "runs" / "20260103T000000Z-c" / "run_report.json").write_text("{")
+    runs, message = data.run_history("ci")
+    assert runs["run_id"].tolist() == ["20260102T000000Z-b", "20260101T000000Z-a"]
+    assert runs.iloc[0][["status", "duration_s", "drift_alerts", "quality"]].tolist() == ["succeeded", 12.5, 2, "pass"]
+    assert runs.iloc[1]["error"] == "boom" and pd.isna(runs.iloc[1]["drift_alerts"]) and runs.iloc[0]["error"] == ""
+    assert message == "Run report(s) not readable: 20260103T000000Z-c."
+    assert data.run_history("ci", limit=1)[0]["run_id"].tolist() == ["20260102T000000Z-b"]
+
+
+def test_run_history_without_runs_or_with_bad_limit(outputs: Path) -> None:
+    (outputs / "year").mkdir()
+    assert data.run_history("year") == (None, "No runs recorded under runs/ yet: run ./run_all.sh year.")
+    with pytest.raises(ValueError, match="limit"):
+        data.run_history("ci", limit=0)

@@ -1,0 +1,107 @@
+"""Figures of the dashboard (featurehealth.dashboard.plots)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from featurehealth.dashboard import plots
+
+
+@pytest.fixture
+def series() -> pd.DataFrame:
+    days = pd.date_range("2026-01-01", periods=10)
+    return pd.DataFrame({
+        "date": days, "p95_latency": np.linspace(900, 1900, 10), "crash_rate": 0.01, "avg_feedback": 4.0,
+        "usage_count": 200, "is_degraded": [False] * 8 + [True, True], "risk_probability": np.linspace(0.1, 0.8, 10),
+    })
+
+
+def _texts(fig) -> list[str]:
+    return [t.get_text() for ax in fig.axes for t in ax.texts]
+
+
+def test_png_bytes_and_dpi_check(series: pd.DataFrame) -> None:
+    png = plots.figure_png(plots.message_figure("nothing here"))
+    assert png.startswith(b"\x89PNG")
+    with pytest.raises(ValueError, match="dpi"):
+        plots.figure_png(plots.message_figure("x"), dpi=5)
+
+
+def test_drilldown_draws_limits_incidents_degraded_days_and_risk(series: pd.DataFrame) -> None:
+    incidents = pd.DataFrame({"start": ["2026-01-08"], "end": ["2026-01-09"]})
+    thresholds = {"p95_latency": {"absolute": 1500.0, "relative": pd.Series(np.full(10, 1800.0))}}
+    fig = plots.drilldown_figure(series, thresholds=thresholds, incidents=incidents, cutoffs=[0.3, 0.6], title="Login")
+    axes = fig.axes
+    assert len(axes) == len(plots.DRILLDOWN_METRICS) + 1
+    labels = [line.get_label() for line in axes[0].lines]
+    assert {"absolute limit", "relative limit"} <= set(labels)
+    assert all(len(ax.patches) == 1 for ax in axes)  # the incident is shaded in every panel
+    assert len(axes[0].collections[0].get_offsets()) == 2  # two degraded days marked
+    assert [line.get_label() for line in axes[-1].lines][0] == "risk score"
+    assert fig._suptitle.get_text() == "Login"
+
+
+def test_drilldown_without_scores_says_so(series: pd.DataFrame) -> None:
+    fig = plots.drilldown_figure(series.assign(risk_probability=np.nan), thresholds={}, incidents=None,
+                                 cutoffs=[0.3, 0.6], title="x")
+    assert "risk score not available for this feature" in _texts(fig)
+
+
+def test_drift_heatmap_prints_the_chosen_score() -> None:
+    cells = pd.DataFrame({"feature_id": ["A", "A", "B", "B"], "metric": ["m1", "m2", "m1", "m2"],
+                          "status": ["ok", "alert", "warn", "insufficient_data"], "psi": [0.01, 0.5, 0.2, None]})
+    fig = plots.drift_heatmap(cells, score="psi")
+    assert sorted(t for t in _texts(fig) if t) == ["0.01", "0.20", "0.50"]
+    with pytest.raises(ValueError, match="psi, mean_change, wasserstein_norm, ks_pvalue"):
+        plots.drift_heatmap(cells, score="status")
+
+
+def test_drift_cell_shades_both_windows(series: pd.DataFrame) -> None:
+    windows = {"reference": {"start": "2026-01-01", "end": "2026-01-05"}, "current": {"start": "2026-01-06", "end": "2026-01-10"}}
+    fig = plots.drift_cell_figure(series, metric="crash_rate", windows=windows, title="A")
+    assert len(fig.axes[0].patches) == 2
+    assert len(plots.drift_cell_figure(series, metric="crash_rate", windows=None, title="A").axes[0].patches) == 0
+
+
+@pytest.fixture
+def predictions() -> pd.DataFrame:
+    rng = np.random.default_rng(3)
+    y = (rng.random(200) < 0.3).astype(float)
+    return pd.DataFrame({"y_true": np.r_[y, np.nan], "probability": np.r_[np.clip(0.5 * y + 0.5 * rng.random(200), 0, 1), 0.5],
+                         "persistence_score": np.r_[y * (rng.random(200) < 0.5), 0.0]})
+
+
+def test_curves_show_model_and_the_baselines_present(predictions: pd.DataFrame) -> None:
+    fig = plots.curves_figure(predictions)
+    roc, pr = fig.axes
+    assert [line.get_label() for line in roc.lines[:2]] == ["model", "persistence"]
+    assert "base rate" in [line.get_label() for line in pr.lines]
+
+
+def test_calibration_checks_bins(predictions: pd.DataFrame) -> None:
+    assert [line.get_label() for line in plots.calibration_figure(predictions, n_bins=5).axes[0].lines] == ["perfect", "model"]
+    with pytest.raises(ValueError, match="n_bins"):
+        plots.calibration_figure(predictions, n_bins=1)
+
+
+def test_importance_keeps_the_top_signals() -> None:
+    table = pd.DataFrame({"signal": list("abcd"), "permutation_importance": [0.1, 0.4, 0.2, 0.3], "permutation_std": 0.01})
+    ax = plots.importance_figure(table, top=2).axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["d", "b"]
+    with pytest.raises(ValueError, match="top"):
+        plots.importance_figure(table, top=0)
+
+
+def test_small_bar_charts() -> None:
+    assert len(plots.lead_time_figure([1, 2, 2, 5]).axes[0].patches) >= 3
+    counts = pd.Series({"bad_latency": 5, "duplicate_event": 2})
+    assert [t.get_text() for t in plots.quarantine_figure(counts).axes[0].get_yticklabels()] == ["duplicate_event", "bad_latency"]
+    runs = pd.DataFrame({"run_id": ["r2", "r1"], "status": ["failed", "succeeded"], "duration_s": [None, 4.0],
+                         "started_at": [None, "2026-03-01T10:20:30+00:00"]})
+    ax = plots.run_history_figure(runs).axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["2026-03-01 10:20", "r2"]
+    bars = ax.patches
+    assert [b.get_height() for b in bars] == [4.0, 0.0]
+    assert bars[1].get_facecolor()[0] > bars[1].get_facecolor()[1]  # the failed run is red

@@ -1,0 +1,60 @@
+"""Serving the dashboard on 127.0.0.1 and the browser set-up (featurehealth.dashboard.serve)."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from featurehealth.dashboard import serve
+
+
+@pytest.mark.parametrize("port", [0, 65536, True, "8866", 80.0])
+def test_check_port_refuses_non_ports(port: object) -> None:
+    with pytest.raises(ValueError, match="1..65535"):
+        serve.check_port(port)  # type: ignore[arg-type]
+
+
+def test_voila_serves_only_the_dashboard_on_localhost() -> None:
+    command = serve.voila_command(port=9999, python="py")
+    assert command[:4] == ["py", "-m", "voila", str(serve.NOTEBOOK)]
+    assert {"--Voila.ip=127.0.0.1", "--port=9999", "--no-browser", "--Voila.port_retries=0",
+            "--VoilaConfiguration.show_tracebacks=False"} <= set(command)
+
+
+def test_environment_pins_the_outputs_root_without_touching_the_base(tmp_path: Path) -> None:
+    base = {"FEATUREHEALTH_OUTPUT_ROOT": "/elsewhere", "HOME": "/home/x"}
+    env = serve.voila_environment(base, output_root=tmp_path)
+    assert env["FEATUREHEALTH_OUTPUT_ROOT"] == str(tmp_path) and env["HOME"] == "/home/x"
+    assert base["FEATUREHEALTH_OUTPUT_ROOT"] == "/elsewhere"
+
+
+def test_wait_for_port_sees_a_listener_and_times_out_without_one() -> None:
+    with socket.socket() as listener:
+        listener.bind((serve.HOST, 0))
+        listener.listen()
+        serve.wait_for_port(listener.getsockname()[1], timeout=5)
+    with pytest.raises(TimeoutError, match="Nothing listens"):
+        serve.wait_for_port(serve.free_port(), timeout=0.3)
+
+
+def test_wait_for_port_stops_when_the_server_exits() -> None:
+    process = subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"])
+    process.wait()
+    with pytest.raises(RuntimeError, match="exited with code 3"):
+        serve.wait_for_port(serve.free_port(), timeout=5, process=process)
+
+
+def test_only_the_dashboard_server_is_reachable_from_the_page() -> None:
+    assert serve.is_local("http://127.0.0.1:8866/voila/static/x.js", port=8866)
+    assert serve.is_local("data:image/png;base64,AAAA", port=8866)
+    assert not serve.is_local("https://cdn.jsdelivr.net/npm/x.css", port=8866)
+    assert not serve.is_local("http://127.0.0.1:8867/", port=8866)
+
+
+def test_main_rejects_a_bad_port(capsys: pytest.CaptureFixture[str]) -> None:
+    assert serve.main(["http"]) == 2
+    assert "port must be an integer in 1..65535, got 'http'" in capsys.readouterr().err

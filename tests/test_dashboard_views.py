@@ -1,0 +1,176 @@
+"""Tiles, filters and tables of the dashboard (featurehealth.dashboard.views)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from featurehealth import config
+from featurehealth.dashboard import views
+from featurehealth.dashboard.data import NOT_AVAILABLE
+
+
+@pytest.fixture
+def ranking() -> pd.DataFrame:
+    return pd.DataFrame({
+        "rank": [1, 2, 3], "feature_id": ["F1", "F2", "F3"], "date": ["2026-03-01"] * 3,
+        "owner_team": ["core", "search", "core"], "lifecycle_stage": ["ga", "beta", "ga"],
+        "tier": ["critical", "standard", "standard"], "risk_probability": [0.9, 0.5, 0.1],
+        "risk_bucket": ["high", "medium", "low"], "active_users": [100, 50, 10], "impact": [90.0, 25.0, 1.0],
+        "driver_1": ["p95_latency_z", "crash_rate_z", "usage_count_change7"], "driver_1_value": [3.0, 2.0, 0.1],
+        "driver_1_contribution": [0.3, 0.2, 0.01], "driver_2": ["a", "b", "c"], "driver_2_value": [1.0, 1.0, 1.0],
+        "driver_2_contribution": [0.1, 0.1, 0.0],
+    })
+
+
+def test_tiles_quote_the_artifacts(ranking: pd.DataFrame) -> None:
+    runs = pd.DataFrame({"run_id": ["r2", "r1"], "status": ["failed", "succeeded"],
+                         "started_at": ["t2", "t1"], "finished_at": ["t2e", "t1e"]})
+    tiles = views.overview_tiles(
+        ranking=ranking,
+        metrics={"early_warning": {"incidents_detected": 3, "n_incidents": 4, "median_lead_days": 2.0}},
+        drift={"summary": {"n_alert": 2, "n_cells": 30}},
+        quality={"summary": {"status": "warn", "warn": 1, "fail": 0}},
+        runs=runs,
+    )
+    values = {t.label: (t.value, t.tone) for t in tiles}
+    assert values == {
+        "Features monitored": ("3", "neutral"), "High-risk features": ("1", "bad"),
+        "Incidents predicted": ("3", "ok"), "Drift alerts": ("2", "bad"), "Data quality": ("warn", "warn"),
+        "Last run": ("failed", "bad"),
+    }
+    assert "r2" in tiles[-1].detail and "2026-03-01" in tiles[0].detail
+
+
+def test_absent_artifacts_read_not_available_never_zero() -> None:
+    tiles = views.overview_tiles(ranking=None, metrics=None, drift={}, quality=None, runs=None)
+    assert [t.value for t in tiles] == [NOT_AVAILABLE] * 6
+    assert {t.tone for t in tiles} == {"neutral"}
+
+
+def test_tile_rejects_unknown_tone() -> None:
+    with pytest.raises(ValueError, match="ok, warn, bad, neutral"):
+        views.Tile("x", "1", tone="green")
+
+
+def test_filters_narrow_the_ranking_without_touching_it(ranking: pd.DataFrame) -> None:
+    before = ranking.copy()
+    assert views.filter_options(ranking, "owner_team") == [views.ALL, "core", "search"]
+    assert views.filter_options(ranking, "missing") == [views.ALL]
+    chosen = views.filter_ranking(ranking, filters={"owner_team": "core", "tier": views.ALL, "risk_bucket": "low"})
+    assert chosen["feature_id"].tolist() == ["F3"]
+    assert len(views.filter_ranking(ranking, filters={c: views.ALL for c in views.FILTER_COLUMNS})) == 3
+    pd.testing.assert_frame_equal(ranking, before)
+
+
+def test_filter_on_other_column_is_refused(ranking: pd.DataFrame) -> None:
+    with pytest.raises(ValueError, match="owner_team, lifecycle_stage, tier, risk_bucket"):
+        views.filter_ranking(ranking, filters={"feature_id": "F1"})
+
+
+def test_html_table_escapes_and_marks_missing_values() -> None:
+    frame = pd.DataFrame({"name": ["<script>alert(1)</script>", None], "score": [np.nan, 0.123456]})
+    assert "&lt;NA&gt;" not in views.html_table(frame)
+    markup = views.html_table(frame, max_rows=1, caption="a & b")
+    assert "<script>" not in markup and "&lt;script&gt;" in markup
+    assert NOT_AVAILABLE in markup and "a &amp; b" in markup and "first 1 of 2 rows" in markup
+    assert "0.123" in views.html_table(frame)
+    with pytest.raises(ValueError, match="max_rows"):
+        views.html_table(frame, max_rows=0)
+
+
+def test_ranking_view_orders_known_columns(ranking: pd.DataFrame) -> None:
+    assert list(views.ranking_view(ranking.assign(extra=1)).columns)[:3] == ["rank", "feature_id", "owner_team"]
+
+
+def test_feature_choices_and_series() -> None:
+    fact = pd.DataFrame({"feature_id": ["B", "A", "A"], "date": ["2026-01-02", "2026-01-02", "2026-01-01"], "v": [1, 2, 3]})
+    dim = pd.DataFrame({"feature_id": ["A"], "feature_name": ["Login"]})
+    assert views.feature_choices(dim, fact) == [("Login (A)", "A"), ("B", "B")]
+    series = views.feature_series(fact, "A")
+    assert series["v"].tolist() == [3, 2] and str(series["date"].dtype).startswith("datetime64")
+    with pytest.raises(ValueError, match="'C' is not in the fact table"):
+        views.feature_series(fact, "C")
+
+
+def test_threshold_lines_follow_the_degradation_rules() -> None:
+    degradation = config.load_profile("ci")["degradation"]
+    days = pd.date_range("2026-01-01", periods=12)
+    series = pd.DataFrame({
+        "feature_id": "A", "date": days, "usage_count": [100] * 11 + [10],
+        "p95_latency": [1000.0] * 12, "crash_rate": [0.0] * 12, "avg_feedback": [4.0] * 12, "feedback_count": [20] * 12,
+    })
+    lines = views.threshold_lines(series, degradation=degradation)
+    assert lines["p95_latency"]["absolute"] == degradation["p95_latency_abs_ms"]
+    relative = lines["p95_latency"]["relative"]
+    assert relative.iloc[: degradation["min_baseline_days"]].isna().all()  # too little history
+    assert relative.iloc[-1] == pytest.approx(1000.0 * degradation["p95_latency_rel"])
+    assert (lines["crash_rate"]["relative"].dropna() == degradation["crash_rate_rel_floor"]).all()
+    assert lines["usage_count"] == {"absolute": degradation["min_usage"], "relative": None}
+
+
+def test_drivers_of_a_feature(ranking: pd.DataFrame) -> None:
+    table = views.drivers(ranking, "F2")
+    assert table.to_dict("records") == [
+        {"signal": "crash_rate_z", "value": 2.0, "contribution": 0.2},
+        {"signal": "b", "value": 1.0, "contribution": 0.1},
+    ]
+    assert views.drivers(ranking, "nope").empty
+
+
+def test_metrics_table_puts_baselines_beside_the_model() -> None:
+    table = views.metrics_table({"model": {"pr_auc": 0.5, "recall": 0.4},
+                                 "baselines": {"persistence": {"pr_auc": 0.2}, "rule": "broken"}})
+    assert table["scorer"].tolist() == ["model", "persistence"]
+    assert table.loc[0, "pr_auc"] == 0.5 and np.isnan(table.loc[1, "recall"])
+
+
+def test_lead_times_only_when_reported() -> None:
+    assert views.lead_times({"early_warning": {"lead_times_days": [1, 2.5, "x"]}}) == [1.0, 2.5]
+    assert views.lead_times({"model": {}}) is None
+
+
+def test_drift_cells_and_details() -> None:
+    report = {"cells": [{"feature_id": "A", "metric": "crash_rate", "status": "alert", "psi": 0.4}]}
+    cells = views.drift_cells(report)
+    details = views.cell_details(cells, feature_id="A", metric="crash_rate")
+    assert dict(zip(details["field"], details["value"], strict=True))["psi"] == 0.4
+    assert views.cell_details(cells, feature_id="A", metric="usage_count").empty
+    assert views.drift_cells({"cells": []}) is None
+    assert views.drift_cells({"cells": [{"feature_id": "A"}]}) is None
+
+
+def test_flagged_cells_and_the_first_one_to_show() -> None:
+    cells = pd.DataFrame({"feature_id": ["A", "A", "B", "C"], "metric": ["m1", "m2", "m1", "m1"],
+                          "status": ["ok", "warn", "ok", "alert"]})
+    assert views.flagged_cells(cells)["feature_id"].tolist() == ["A", "A", "C"]
+    assert views.first_flagged_cell(cells) == ("C", "m1")
+    assert views.first_flagged_cell(cells.iloc[:3]) == ("A", "m2")
+    assert views.first_flagged_cell(cells.iloc[[0, 2]]) == ("A", "m1")
+
+
+def test_drift_summary_line() -> None:
+    report = {"summary": {"n_ok": 5, "n_warn": 1, "n_alert": 2, "n_insufficient": 0, "drifted_share": 0.25}}
+    assert views.drift_summary(report) == "Cells: 5 ok, 1 warn, 2 alert, 0 insufficient; drifted share: 25.0%"
+    assert views.drift_summary({}) == f"Cells: {NOT_AVAILABLE}; drifted share: {NOT_AVAILABLE}"
+
+
+def test_quality_checks_and_quarantine_counts() -> None:
+    checks = views.quality_checks({"checks": [
+        {"name": "freshness", "status": "warn", "observed": 1, "threshold": {"warn": 1, "fail": 3}, "rule": "r"},
+        "junk",
+    ]})
+    assert checks.to_dict("records") == [
+        {"check": "freshness", "status": "warn", "observed": 1, "warn": 1, "fail": 3, "rule": "r"}
+    ]
+    counts = views.quarantine_counts({"by_reason": {"a": 1, "b": 5, "c": "x"}})
+    assert counts.to_dict() == {"b": 5, "a": 1}
+    assert views.quarantine_counts({"by_reason": None}).empty
+
+
+def test_status_html_escapes_and_checks_tone() -> None:
+    assert "&lt;b&gt;" in views.status_html("<b>", tone="bad")
+    with pytest.raises(ValueError, match="tone"):
+        views.status_html("x", tone="red")
+    assert views.tiles_html([views.Tile("<x>", "1")]).count("fh-tile'") == 1

@@ -1,0 +1,81 @@
+"""Degradation rules: absolute thresholds and trailing baselines that exclude the day."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from featurehealth import config, degradation
+
+PARAMS = config.load_profile("default")["degradation"]
+
+
+def _history(n: int = 20, **changes: dict[int, float]) -> pd.DataFrame:
+    """One feature, ``n`` calm days; ``changes`` sets column values on given day numbers."""
+    frame = pd.DataFrame({
+        "feature_id": "login",
+        "date": [date(2026, 1, 1) + timedelta(days=i) for i in range(n)],
+        "usage_count": 500,
+        "p95_latency": 400.0,
+        "crash_rate": 0.004,
+        "avg_feedback": 4.2,
+        "feedback_count": 30,
+    })
+    for column, by_day in changes.items():
+        for day, value in by_day.items():
+            frame.loc[day, column] = value
+    return frame
+
+
+def test_trailing_median_excludes_the_day_and_needs_history() -> None:
+    frame = pd.DataFrame({"feature_id": ["a"] * 4 + ["b"], "date": pd.date_range("2026-01-01", periods=5).date,
+                          "v": [1.0, 3.0, np.nan, 100.0, 7.0]})
+    baseline = degradation.trailing_median(frame, "v", days=2, min_periods=1)
+    assert baseline.tolist()[:4] == [pytest.approx(x, nan_ok=True) for x in [np.nan, 1.0, 2.0, 3.0]]
+    assert np.isnan(baseline.iloc[4])  # another feature's history never leaks in
+    with pytest.raises(ValueError, match="min_periods"):
+        degradation.trailing_median(frame, "v", days=2, min_periods=3)
+
+
+def test_calm_history_is_never_degraded() -> None:
+    flagged = degradation.flag_degraded(_history(), **PARAMS)
+    assert not flagged["is_degraded"].any()
+
+
+def test_relative_latency_rule_fires_only_with_enough_baseline() -> None:
+    early = degradation.degradation_rules(_history(p95_latency={3: 900.0}), **PARAMS)
+    assert not early.loc[3, "latency_rel"]  # 3 days of history < min_baseline_days
+    late = degradation.degradation_rules(_history(p95_latency={15: 900.0}), **PARAMS)
+    assert late.loc[15, "latency_rel"] and not late.loc[15, "latency_abs"]
+    assert late["latency_rel"].sum() == 1  # the spike does not move the next days' median enough
+
+
+def test_absolute_rules_and_minimum_usage() -> None:
+    frame = _history(crash_rate={2: 0.2}, avg_feedback={4: 2.0}, p95_latency={6: 5000.0}, usage_count={6: 10})
+    rules = degradation.degradation_rules(frame, **PARAMS)
+    assert rules.loc[2, "crash_abs"] and rules.loc[4, "feedback_abs"]
+    assert not rules.loc[6].drop(["feature_id", "date"]).any()  # too few events to judge
+
+
+def test_feedback_rules_need_enough_ratings() -> None:
+    frame = _history(avg_feedback={12: 1.5}, feedback_count={12: 2})
+    assert not degradation.degradation_rules(frame, **PARAMS).loc[12, ["feedback_abs", "feedback_rel"]].any()
+
+
+def test_crash_relative_rule_respects_the_floor() -> None:
+    calm = {day: 0.002 for day in range(20)}
+    frame = _history(crash_rate={**calm, 14: 0.008})  # 4x the median but under the 0.01 floor
+    assert not degradation.degradation_rules(frame, **PARAMS).loc[14, "crash_rel"]
+    frame = _history(crash_rate={**calm, 14: 0.012})
+    assert degradation.degradation_rules(frame, **PARAMS).loc[14, "crash_rel"]
+
+
+def test_flag_degraded_returns_a_new_frame_and_checks_params() -> None:
+    frame = _history(crash_rate={2: 0.2})
+    flagged = degradation.flag_degraded(frame, **PARAMS)
+    assert "is_degraded" not in frame.columns and flagged["is_degraded"].sum() == 1
+    with pytest.raises(ValueError, match="relative multiples"):
+        degradation.flag_degraded(frame, **{**PARAMS, "p95_latency_rel": 0})

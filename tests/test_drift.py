@@ -1,0 +1,351 @@
+"""Drift monitoring: hand-checked PSI, scipy cross-checks, windows, persistence, retraining."""
+
+from __future__ import annotations
+
+import math
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from featurehealth import config, drift, runlog
+
+METRICS = ["p50_latency", "p95_latency", "p99_latency", "crash_rate", "avg_feedback", "usage_count"]
+
+
+def _settings(**changes: object) -> dict:
+    """The default profile's drift group with a trailing reference, plus ``changes``."""
+    return {**config.load_profile("default")["drift"], "reference": "trailing", **changes}
+
+
+def _thresholds(**changes: object) -> drift.Thresholds:
+    return drift.Thresholds.from_params(_settings(**changes))
+
+
+def _fact(*, n_features: int = 4, weeks: int = 12, seed: int = 0, weekend_factor: float = 1.0) -> pd.DataFrame:
+    """Feature-day rows from Monday 2026-01-05 with 5% noise; weekend days scaled by ``weekend_factor``."""
+    rng = np.random.default_rng(seed)
+    days = pd.date_range("2026-01-05", periods=7 * weeks, freq="D")
+    season = np.where(days.day_of_week >= 5, weekend_factor, 1.0)
+    columns = {"usage_count": 1000, "p50_latency": 100, "p95_latency": 300, "p99_latency": 600, "crash_rate": 0.01}
+    frames = []
+    for i in range(n_features):
+        values = {name: level * season * rng.normal(1, 0.05, len(days)) for name, level in columns.items()}
+        frames.append(pd.DataFrame({
+            "feature_id": f"f{i}", "date": days, **values, "avg_feedback": rng.normal(4, 0.2, len(days)),
+        }))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _cells(**columns: list) -> pd.DataFrame:
+    """Comparison cells for classify/persistence tests; unspecified statistics are neutral."""
+    n = len(next(iter(columns.values())))
+    base = {"feature_id": [f"f{i}" for i in range(n)], "metric": ["p95_latency"] * n, "n_ref": [56] * n,
+            "n_cur": [14] * n, "mean_change": [0.0] * n, "psi": [0.0] * n, "ks_pvalue": [1.0] * n,
+            "wasserstein_norm": [0.0] * n}
+    return pd.DataFrame({**base, **columns})
+
+
+# --- PSI, bins, scipy cross-checks ---------------------------------------------------------------
+
+def test_psi_matches_hand_computed_example() -> None:
+    edges = np.array([10.0, 20.0])  # bins (-inf, 10], (10, 20], (20, inf)
+    reference = np.array([5, 10, 15, 15, 25, 25, 30, 40], dtype=float)  # 2/8, 2/8, 4/8
+    current = np.array([1, 12, 20, 20], dtype=float)  # 20 is an edge: lower bin -> 1/4, 3/4, 0
+    # By hand, the empty bin floored at 1e-4:
+    # (0.25-0.25)ln(1) + (0.75-0.25)ln(3) + (1e-4-0.5)ln(1e-4/0.5) = 0 + 0.549306 + 4.257745 = 4.807051
+    assert drift.population_stability_index(reference, current, edges=edges) == pytest.approx(4.807051, abs=1e-6)
+
+
+def test_psi_counts_values_beyond_the_reference_range() -> None:
+    edges = drift.bin_edges(np.arange(1.0, 11.0), n_bins=2)
+    far = np.array([1e6, 1e6])
+    assert edges.tolist() == [5.5]
+    assert drift.bin_proportions(far, edges).tolist() == [0.0, 1.0]
+    assert drift.population_stability_index(np.arange(1.0, 11.0), far, edges=edges) > 4
+    assert math.isnan(drift.population_stability_index(np.array([]), far, edges=edges))
+
+
+def test_psi_and_bins_reject_bad_options() -> None:
+    with pytest.raises(ValueError, match="epsilon must be > 0"):
+        drift.population_stability_index(np.ones(3), np.ones(3), edges=np.array([1.0]), epsilon=0)
+    with pytest.raises(ValueError, match="n_bins must be >= 2"):
+        drift.bin_edges(np.ones(3), n_bins=1)
+
+
+def test_bin_edges_merge_ties() -> None:
+    crash_rates = np.array([0.0] * 8 + [0.1, 0.2])
+    assert drift.bin_edges(crash_rates, n_bins=5).tolist() == pytest.approx([0.0, 0.02])
+
+
+def test_ks_and_wasserstein_match_scipy_on_the_window_samples() -> None:
+    fact = _fact(n_features=2, weeks=4, seed=3)
+    reference = drift.fit_reference(drift.window_slice(fact, date(2026, 1, 5), date(2026, 1, 18)), metrics=METRICS, n_bins=4)
+    current = drift.window_slice(fact, date(2026, 1, 19), date(2026, 2, 1))
+    cells = drift.calculate_drift(reference, current, thresholds=_thresholds())
+    assert len(cells) == 2 * len(METRICS)
+    for cell in cells.itertuples():
+        ref = fact.loc[(fact.feature_id == cell.feature_id) & (fact.date < "2026-01-19"), cell.metric].to_numpy()
+        cur = fact.loc[(fact.feature_id == cell.feature_id) & (fact.date >= "2026-01-19"), cell.metric].to_numpy()
+        expected = stats.ks_2samp(ref, cur)
+        assert (cell.n_ref, cell.n_cur) == (14, 14)
+        assert cell.ks_stat == pytest.approx(expected.statistic)
+        assert cell.ks_pvalue == pytest.approx(expected.pvalue)
+        assert cell.wasserstein_norm == pytest.approx(stats.wasserstein_distance(ref, cur) / np.std(ref, ddof=1))
+        assert cell.mean_change == pytest.approx(cur.mean() / ref.mean() - 1)
+
+
+# --- reference --------------------------------------------------------------------------------------
+
+def test_fit_reference_keeps_stats_and_edges_per_cell() -> None:
+    frame = pd.DataFrame({
+        "feature_id": ["a"] * 5 + ["b"] * 2,
+        "date": pd.date_range("2026-01-01", periods=7, freq="D"),
+        "crash_rate": [0.1, 0.2, 0.3, 0.4, None, 1.0, 1.0],
+    })
+    stats_ = drift.fit_reference(frame, metrics=["crash_rate"], n_bins=2).stats.set_index("feature_id")
+    assert stats_.loc["a", "count"] == 4  # the missing day is no observation
+    assert stats_.loc["a", "mean"] == pytest.approx(0.25)
+    assert stats_.loc["a", "std"] == pytest.approx(np.std([0.1, 0.2, 0.3, 0.4], ddof=1))
+    assert stats_.loc["a", "q50"] == pytest.approx(0.25)
+    assert stats_.loc["a", "bin_edges"] == pytest.approx([0.25])
+    assert stats_.loc["b", "bin_edges"] == [1.0]
+    assert frame["crash_rate"].isna().sum() == 1  # input untouched
+
+
+def test_fit_reference_rejects_unknown_metric_and_missing_column() -> None:
+    frame = _fact(n_features=1, weeks=1)
+    with pytest.raises(ValueError, match="allowed: usage_count"):
+        drift.fit_reference(frame, metrics=["latency"], n_bins=5)
+    with pytest.raises(ValueError, match="lacks column"):
+        drift.fit_reference(frame.drop(columns="crash_rate"), metrics=["crash_rate"], n_bins=5)
+
+
+# --- statuses ----------------------------------------------------------------------------------------
+
+def test_status_needs_effect_and_significance() -> None:
+    cells = _cells(
+        psi=[3.0, 3.0, 0.0, 0.15, 3.0],
+        ks_pvalue=[1e-4, 0.5, 1e-6, 0.03, 0.03],
+        mean_change=[0.0, 0.9, 0.0, 0.0, 0.0],
+    )
+    classified = drift.classify(cells, thresholds=_thresholds())
+    assert classified["status"].tolist() == ["alert", "ok", "ok", "warn", "warn"]
+    assert classified["triggered"].tolist() == ["psi", "", "", "psi", "psi"]
+    assert "status" not in cells
+
+
+def test_small_samples_are_insufficient_never_alert() -> None:
+    cells = _cells(n_cur=[6, 7], psi=[9.0, 9.0], ks_pvalue=[1e-9, 1e-9])
+    assert drift.classify(cells, thresholds=_thresholds())["status"].tolist() == ["insufficient_data", "alert"]
+
+
+def test_thresholds_are_checked() -> None:
+    with pytest.raises(ValueError, match="lacks ks_pvalue_warn"):
+        drift.Thresholds.from_params({k: v for k, v in _settings().items() if k != "ks_pvalue_warn"})
+    with pytest.raises(ValueError, match="psi_warn must not exceed"):
+        _thresholds(psi_warn=0.5, psi_alert=0.25)
+
+
+# --- windows, seasonality, persistence --------------------------------------------------------------
+
+def _windows(**changes: object) -> drift.DriftWindows:
+    options = dict(as_of=date(2026, 6, 30), data_start=date(2026, 1, 1), reference="trailing", reference_days=56,
+                   current_days=14, short_window_days=7, persist_days=3)
+    return drift.plan_windows(**{**options, **changes})
+
+
+def test_windows_are_whole_weeks_and_reference_precedes_every_evaluation() -> None:
+    windows = _windows()
+    earliest = min(start for start, _ in windows.evaluation_windows())
+    assert windows.current_start == date(2026, 6, 17)
+    assert windows.reference_end == earliest - timedelta(days=1) == date(2026, 6, 14)
+    assert (windows.reference_end - windows.reference_start).days + 1 == 56
+    assert windows.short_window() == (date(2026, 6, 24), date(2026, 6, 30))
+    assert _windows(short_window_days=0).short_window() is None
+
+
+def test_training_reference_is_cut_to_whole_weeks_or_falls_back() -> None:
+    windows = _windows(reference="training", training_window=(date(2026, 1, 10), date(2026, 4, 2)))
+    assert (windows.reference_source, windows.reference_end) == ("training", date(2026, 4, 2))
+    assert ((windows.reference_end - windows.reference_start).days + 1) % 7 == 0
+    assert windows.reference_start >= date(2026, 1, 10)
+    missing = _windows(reference="training")
+    assert missing.reference_source == "trailing" and "no training window" in missing.note
+    late = _windows(reference="training", training_window=(date(2026, 6, 10), date(2026, 6, 30)))
+    assert late.reference_source == "trailing" and "less than a whole week" in late.note
+    short_data = _windows(data_start=date(2026, 5, 20))
+    assert (short_data.reference_start, short_data.reference_end) == (date(2026, 5, 25), date(2026, 6, 14))
+    assert "reference cut to 21 days" in short_data.note
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"current_days": 10}, "current_days must be a positive multiple of 7"),
+        ({"reference_days": 30}, "reference_days must be"),
+        ({"short_window_days": 21}, "must not exceed current_days"),
+        ({"short_window_days": 3}, r"0 \(off\) or a positive multiple of 7"),
+        ({"persist_days": 0}, "persist_days must be >= 1"),
+        ({"reference": "rolling"}, "must be one of training, trailing"),
+    ],
+)
+def test_plan_windows_rejects_bad_options(changes: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        _windows(**changes)
+
+
+def test_window_slice_reads_date_objects_as_the_fact_table_stores_them() -> None:
+    fact = _fact(n_features=1, weeks=2)
+    as_dates = fact.assign(date=fact["date"].dt.date.astype(object))
+    picked = drift.window_slice(as_dates, date(2026, 1, 10), date(2026, 1, 12))
+    assert picked["date"].tolist() == [date(2026, 1, 10), date(2026, 1, 11), date(2026, 1, 12)]
+    assert drift.window_slice(as_dates, date(2026, 2, 1), date(2026, 1, 1)).empty
+
+
+def test_pure_weekly_seasonality_raises_no_alert() -> None:
+    fact = _fact(n_features=6, weeks=12, seed=11, weekend_factor=3.0)
+    result = drift.monitor(fact, settings=_settings())
+    assert len(result.cells) == 6 * len(METRICS)
+    assert (result.cells["status"] == "ok").mean() > 0.9
+    assert not result.cells["raw_status"].eq("alert").any()
+    # The same data compared without whole weeks (weekends only) does alert: the windows matter.
+    weekends = fact.loc[fact["date"].dt.day_of_week >= 5]
+    unaligned = drift.calculate_drift(result.reference, weekends, thresholds=result.thresholds)
+    assert unaligned.loc[unaligned["metric"] == "p95_latency", "status"].eq("alert").all()
+
+
+def test_injected_shift_alerts_on_that_feature_and_metric_only() -> None:
+    fact = _fact(n_features=5, weeks=12, seed=5)
+    recent = fact["date"] > fact["date"].max() - pd.Timedelta(days=21)
+    shifted = fact.assign(p95_latency=fact["p95_latency"].where(~(recent & (fact["feature_id"] == "f2")), fact["p95_latency"] * 2))
+    cells = drift.monitor(shifted, settings=_settings()).cells
+    alerts = cells.loc[cells["status"] == "alert", ["feature_id", "metric"]].to_numpy().tolist()
+    assert alerts == [["f2", "p95_latency"]]
+    assert drift.monitor(fact, settings=_settings()).cells["status"].ne("alert").all()
+    assert fact["p95_latency"].equals(_fact(n_features=5, weeks=12, seed=5)["p95_latency"])  # input untouched
+
+
+def test_recent_change_is_a_warn_until_it_persists() -> None:
+    fact = _fact(n_features=2, weeks=12, seed=5)
+    recent = fact["date"] > fact["date"].max() - pd.Timedelta(days=7)
+    shifted = fact.assign(p95_latency=fact["p95_latency"].where(~recent, fact["p95_latency"] * 3))
+    strict = drift.monitor(shifted, settings=_settings(persist_days=7)).cells.set_index(["feature_id", "metric"])
+    assert strict.loc[("f0", "p95_latency"), ["raw_status", "status"]].tolist() == ["alert", "warn"]
+    assert strict.loc[("f0", "p95_latency"), "days_in_alert"] < 7
+    loose = drift.monitor(shifted, settings=_settings(persist_days=1)).cells.set_index(["feature_id", "metric"])
+    assert loose.loc[("f0", "p95_latency"), "status"] == "alert"
+
+
+def test_apply_persistence_needs_every_day_and_the_short_window() -> None:
+    thresholds = _thresholds()
+    alert = drift.classify(_cells(psi=[3.0, 3.0], ks_pvalue=[1e-6, 1e-6]), thresholds=thresholds)
+    mixed = drift.classify(_cells(psi=[3.0, 0.0], ks_pvalue=[1e-6, 1.0]), thresholds=thresholds)
+    held = drift.apply_persistence([alert, alert, mixed])
+    assert held["status"].tolist() == ["alert", "warn"]
+    assert held["days_in_alert"].tolist() == [3, 2]
+    disagree = drift.apply_persistence([alert, alert], short=mixed)
+    assert disagree["status"].tolist() == ["alert", "warn"]
+    assert disagree["short_status"].tolist() == ["alert", "ok"]
+    with pytest.raises(ValueError, match="at least today's"):
+        drift.apply_persistence([])
+
+
+# --- prediction drift, model age, retraining, reports -----------------------------------------------
+
+def _scores(start: str, days: int, level: float, n_features: int = 3) -> pd.DataFrame:
+    dates = pd.date_range(start, periods=days, freq="D")
+    rng = np.random.default_rng(1)
+    return pd.DataFrame({
+        "feature_id": np.repeat([f"f{i}" for i in range(n_features)], days),
+        "date": np.tile(dates, n_features),
+        "risk_probability": np.clip(level + 0.05 * rng.standard_normal(days * n_features), 0, 1),
+    })
+
+
+def test_prediction_drift_compares_scores_with_history_before_the_current_window() -> None:
+    windows = _windows()
+    history = pd.concat([_scores("2026-05-01", 47, 0.2), _scores("2026-06-17", 14, 0.8)], ignore_index=True)
+    calm = drift.prediction_drift(_scores("2026-06-17", 14, 0.2), history, windows=windows, n_bins=10, thresholds=_thresholds())
+    assert calm["available"] and calm["n_ref"] == 3 * 47 and calm["n_cur"] == 3 * 14
+    assert calm["status"] == "ok"
+    risen = drift.prediction_drift(_scores("2026-06-17", 14, 0.6), history, windows=windows, n_bins=10, thresholds=_thresholds())
+    assert risen["status"] == "alert" and risen["psi"] > 1
+    renamed = history.rename(columns={"risk_probability": "probability"})  # the model step's holdout file
+    assert drift.prediction_drift(_scores("2026-06-17", 14, 0.6), renamed, windows=windows, n_bins=10, thresholds=_thresholds()) == risen
+
+
+def test_prediction_drift_not_available_without_inputs() -> None:
+    windows, thresholds = _windows(), _thresholds()
+    absent = drift.prediction_drift(_scores("2026-06-17", 14, 0.2), None, windows=windows, n_bins=10, thresholds=thresholds)
+    assert absent == {"available": False, "reason": "reports/test_predictions.parquet not found"}
+    unscored = _scores("2026-06-17", 14, 0.2).drop(columns="risk_probability")
+    history = _scores("2026-05-01", 40, 0.2)
+    missing_fact = drift.prediction_drift(unscored, history, windows=windows, n_bins=10, thresholds=thresholds)
+    assert not missing_fact["available"] and "run 03_model first" in missing_fact["reason"]
+    missing_history = drift.prediction_drift(unscored, history.drop(columns="date"), windows=windows, n_bins=10, thresholds=thresholds)
+    assert not missing_history["available"] and "lack 'date'" in missing_history["reason"]
+
+
+def test_training_window_and_model_age_read_the_card_defensively() -> None:
+    nested = {"training_window": {"start": "2026-01-01", "end": "2026-04-30"}}
+    flat = {"train_start": "2026-01-01", "train_end": "2026-04-30T00:00:00"}
+    split = {"split": {"train_start": "2026-01-01", "train_end": "2026-04-30", "test_start": "2026-05-08"}}
+    expected = (date(2026, 1, 1), date(2026, 4, 30))
+    assert drift.training_window(nested) == drift.training_window(flat) == drift.training_window(split) == expected
+    assert drift.model_age_days(nested, as_of=date(2026, 6, 30)) == 61
+    unreadable = ({}, {"training_window": "soon"}, {"train_start": "2026-05-01", "train_end": "2026-01-01"},
+                  {"train_start": 3, "train_end": None}, {"split": {"train_start": "never", "train_end": "2026-01-01"}})
+    for card in unreadable:
+        assert drift.training_window(card) is None
+        assert drift.model_age_days(card, as_of=date(2026, 6, 30)) is None
+
+
+def test_retrain_recommendation_gives_reasons() -> None:
+    thresholds = _thresholds()
+    calm = {"available": True, "psi": 0.05, "ks_pvalue": 0.5}
+    quiet = drift.retrain_recommendation(drifted_share=0.05, prediction=calm, model_age_days=10, thresholds=thresholds)
+    assert quiet["retrain_recommended"] is False and quiet["reasons"] == []
+    shifted = {"available": True, "psi": 0.9, "ks_pvalue": 1e-5}
+    loud = drift.retrain_recommendation(drifted_share=0.25, prediction=shifted, model_age_days=45, thresholds=thresholds)
+    assert loud["retrain_recommended"] is True
+    assert [r.split()[0] for r in loud["reasons"]] == ["25%", "risk", "model"]
+    unknown = drift.retrain_recommendation(drifted_share=None, prediction={"available": False}, model_age_days=None, thresholds=thresholds)
+    assert unknown["retrain_recommended"] is False
+    assert {c["note"] for c in unknown["checks"].values()} == {"not available"}
+
+
+def test_reports_are_json_ready(tmp_path: Path) -> None:
+    fact = _fact(n_features=2, weeks=12, seed=5)
+    recent = fact["date"] > fact["date"].max() - pd.Timedelta(days=21)
+    fact = fact.assign(crash_rate=fact["crash_rate"].where(~recent, fact["crash_rate"] * 4))
+    result = drift.monitor(fact, settings=_settings())
+    report = drift.drift_report(result, prediction={"available": False, "reason": "x"})
+    summary = report["summary"]
+    assert summary["n_cells"] == 12 == summary["n_ok"] + summary["n_warn"] + summary["n_alert"] + summary["n_insufficient"]
+    assert summary["n_alert"] == 2 and summary["drifted_share"] == pytest.approx(2 / 12, abs=1e-6)
+    assert [(a["feature_id"], a["metric"]) for a in report["alerts"]] == [("f0", "crash_rate"), ("f1", "crash_rate")]
+    baseline = drift.baseline_report(result)
+    assert baseline["reference"]["days"] == 56 and len(baseline["cells"]) == 12
+    written = runlog.write_json(tmp_path / "d.json", report)
+    assert runlog.read_json(written)["summary"]["windows"]["current"]["days"] == 14
+    runlog.write_json(tmp_path / "b.json", baseline)
+
+
+def test_monitor_rejects_empty_fact() -> None:
+    with pytest.raises(ValueError, match="no rows"):
+        drift.monitor(_fact(n_features=1, weeks=1).iloc[:0], settings=_settings())
+
+
+def test_status_heatmap_has_one_row_per_feature() -> None:
+    import matplotlib.pyplot as plt
+
+    cells = drift.classify(_cells(psi=[3.0, 0.0], ks_pvalue=[1e-6, 1.0]), thresholds=_thresholds())
+    assert drift.status_matrix(cells).to_numpy().tolist() == [["alert"], ["ok"]]
+    ax = drift.plot_status_heatmap(cells)
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["f0", "f1"]
+    plt.close(ax.figure)
+

@@ -1,0 +1,81 @@
+"""Lead times and false alerts against hand-made incidents."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from featurehealth import earlywarning
+
+DAYS = pd.date_range("2026-03-01", periods=30, freq="D")
+
+
+def _predictions(flags: dict[str, list[str]]) -> pd.DataFrame:
+    """Risk 0.9 on the listed days of each feature, 0.1 elsewhere, over 30 days."""
+    rows = [
+        {"feature_id": fid, "date": day, "probability": 0.9 if day.strftime("%Y-%m-%d") in days else 0.1}
+        for fid, days in flags.items() for day in DAYS
+    ]
+    return pd.DataFrame(rows)
+
+
+def _incidents(*rows: tuple[str, str, str, str]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["feature_id", "start", "end", "kind"]).assign(precursor_days=[3] * len(rows))
+
+
+def test_lead_time_counts_the_earliest_flag_within_the_horizon() -> None:
+    predictions = _predictions({
+        "a": ["2026-03-10", "2026-03-13", "2026-03-14"],  # 2026-03-10 is 6 days early: outside a 5-day horizon
+        "b": ["2026-03-20", "2026-03-21"],  # flags only after the onset
+    })
+    incidents = _incidents(("a", "2026-03-16", "2026-03-17", "creep"), ("b", "2026-03-20", "2026-03-22", "spike"))
+    out = earlywarning.incident_warnings(predictions, incidents, threshold=0.5, horizon_days=5).set_index("feature_id")
+    assert out.loc["a", "lead_days"] == 3 and out.loc["a", "warned_3d"] and out.loc["a", "warned_1d"]
+    assert math.isnan(out.loc["b", "lead_days"]) and not out.loc["b", "warned_1d"]
+
+
+def test_incidents_without_a_whole_warning_window_are_not_judged() -> None:
+    predictions = _predictions({"a": ["2026-03-02"]})
+    incidents = _incidents(("a", "2026-03-03", "2026-03-04", "early"), ("a", "2026-04-15", "2026-04-16", "late"))
+    assert earlywarning.incident_warnings(predictions, incidents, threshold=0.5, horizon_days=5).empty
+
+
+def test_false_alerts_are_alerts_with_no_incident_soon_after() -> None:
+    predictions = _predictions({"a": ["2026-03-05", "2026-03-06", "2026-03-20"], "b": ["2026-03-10"]})
+    incidents = _incidents(("a", "2026-03-09", "2026-03-10", "creep"))
+    out = earlywarning.false_alerts(predictions, incidents, threshold=0.5, horizon_days=3)
+    # a's first run (05-06) precedes the incident by 3 days: true. a on 03-20 and b: false.
+    assert out["n_alerts"] == 3 and out["n_false_alerts"] == 2
+    assert out["false_alerts_per_feature_month"] == pytest.approx(2 / (60 / 30))
+
+
+def test_summary_reports_per_kind_and_not_available_without_truth() -> None:
+    predictions = _predictions({"a": ["2026-03-14"], "b": []})
+    incidents = _incidents(("a", "2026-03-16", "2026-03-17", "creep"), ("b", "2026-03-20", "2026-03-22", "spike"))
+    summary, table = earlywarning.evaluate_early_warning(predictions, incidents, threshold=0.5, horizon_days=5)
+    assert summary["n_incidents"] == 2 and summary["share_warned_1d"] == 0.5 and summary["share_warned_3d"] == 0.0
+    assert summary["median_lead_days"] == 2.0
+    assert summary["by_kind"]["spike"]["share_warned_1d"] == 0.0 and summary["by_kind"]["creep"]["n_incidents"] == 1
+    assert len(table) == 2 and summary["lead_times_days"] == [2] and summary["incidents_detected"] == 1
+    shown = earlywarning.summary_table(summary)
+    assert shown.index.tolist() == ["all", "creep", "spike"] and shown.loc["spike", "share_warned_1d"] == 0.0
+    assert shown.loc["all", "n_alerts"] == 1 and shown["n_alerts"].isna().sum() == 2
+    absent, none = earlywarning.evaluate_early_warning(predictions, None, threshold=0.5, horizon_days=5)
+    assert absent == {"available": False, "reason": "no ground-truth incidents for this data"} and none is None
+    assert earlywarning.summary_table(absent).index.tolist() == ["not available"]
+
+
+def test_lead_time_distribution_has_a_bar_per_day() -> None:
+    table = pd.DataFrame({"lead_days": [float("nan"), 2.0, 2.0, 5.0]})
+    out = earlywarning.lead_time_distribution(table, horizon_days=5)
+    assert out["lead_days"].tolist() == [0, 1, 2, 3, 4, 5] and out["incidents"].tolist() == [1, 0, 2, 0, 0, 1]
+
+
+def test_rejects_missing_columns_and_bad_horizon() -> None:
+    predictions = _predictions({"a": []})
+    with pytest.raises(ValueError, match="probability"):
+        earlywarning.incident_warnings(predictions.drop(columns="probability"), _incidents(), threshold=0.5, horizon_days=3)
+    with pytest.raises(ValueError, match="horizon_days"):
+        earlywarning.false_alerts(predictions, _incidents(), threshold=0.5, horizon_days=0)

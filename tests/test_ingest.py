@@ -1,0 +1,194 @@
+"""Source resolution, column mapping and opening raw telemetry with DuckDB."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from featurehealth import config, ingest, warehouse
+
+HEADER = "event_time,feature_id,user_id,latency_ms,is_crash\n"
+
+
+def _write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_resolve_sources_file_folder_and_glob(tmp_path: Path) -> None:
+    a = _write(tmp_path / "d" / "events_2026-01-01.csv", HEADER)
+    b = _write(tmp_path / "d" / "sub" / "events_2026-01-02.csv", HEADER)
+    _write(tmp_path / "d" / "README.md", "notes")
+    _write(tmp_path / "d" / ".hidden" / "x.csv", HEADER)
+    assert ingest.resolve_sources(a) == [a.resolve()]
+    assert ingest.resolve_sources(tmp_path / "d") == [a.resolve(), b.resolve()]
+    assert ingest.resolve_sources(str(tmp_path / "d" / "**" / "*.csv")) == [a.resolve(), b.resolve()]
+    assert ingest.display_names([a, b]) == ["events_2026-01-01.csv", "sub/events_2026-01-02.csv"]
+
+
+def test_resolve_sources_relative_to_repo_root() -> None:
+    files = ingest.resolve_sources("tests/bad_inputs/bom.csv")
+    assert files == [(config.REPO_ROOT / "tests" / "bad_inputs" / "bom.csv").resolve()]
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda d: d / "nope.csv", "does not exist"),
+        (lambda d: str(d / "*.parquet"), "No CSV or Parquet file matches"),
+        (lambda d: _write(d / "x.json", "{}"), "neither CSV nor Parquet"),
+        (lambda d: (_write(d / "m" / "a.csv", HEADER), _write(d / "m" / "b.parquet", ""))[0].parent,
+         "mixes CSV and Parquet"),
+        (lambda d: " ", "ingest.source is empty"),
+    ],
+)
+def test_resolve_sources_errors_name_the_fix(tmp_path: Path, make, message: str) -> None:
+    with pytest.raises(ingest.InputError, match=message):
+        ingest.resolve_sources(make(tmp_path))
+
+
+def test_map_columns_is_case_insensitive_and_mapping_wins() -> None:
+    mapping = ingest.map_columns(
+        ["Timestamp", "feature_id", "Feature_Name", "user_id", "latency_ms", "crash_flag", "x"],
+        column_map={"timestamp": "event_time", "feature_name": "feature_id", "CRASH_FLAG": "is_crash"},
+        file="export.csv",
+    )
+    assert mapping == {
+        "event_time": "Timestamp", "feature_id": "Feature_Name", "user_id": "user_id",
+        "latency_ms": "latency_ms", "is_crash": "crash_flag",
+    }
+
+
+def test_map_columns_rejects_missing_required_and_unknown_target() -> None:
+    with pytest.raises(ingest.InputError, match=r"File export.csv has no column 'user_id'.*ingest.column_map"):
+        ingest.map_columns(["event_time", "feature_id", "latency_ms", "is_crash"], column_map={}, file="export.csv")
+    with pytest.raises(ValueError, match="allowed targets: event_time"):
+        ingest.map_columns(["a"], column_map={"a": "feature"}, file="export.csv")
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"), [("a,b,c", ","), ("a;b;c", ";"), ("a\tb", "\t"), ("a|b", "|"), ("ab", ",")]
+)
+def test_csv_delimiter(line: str, expected: str) -> None:
+    assert ingest.csv_delimiter(line) == expected
+
+
+def test_open_events_maps_a_users_export_without_code_changes(tmp_path: Path) -> None:
+    export = _write(
+        tmp_path / "export.csv",
+        "timestamp,feature_name,user_id,latency_ms,crash_flag,session_duration\n"
+        "2026-03-01,Search,u1,12.5,0,33\n2026-03-02,Login,u2,40,1,12\n",
+    )
+    con = warehouse.connect()
+    raw = ingest.open_events(
+        con, export, column_map={"feature_name": "feature_id", "crash_flag": "is_crash", "timestamp": "event_time"}
+    )
+    assert raw.mapped == {"crash_flag": "is_crash", "feature_name": "feature_id", "timestamp": "event_time"}
+    assert raw.extra_columns == ("session_duration",)
+    rows = con.sql(f"SELECT event_time, feature_id, is_crash, file_id FROM {raw.relation} ORDER BY 1").fetchall()
+    assert rows == [("2026-03-01", "Search", "0", 0), ("2026-03-02", "Login", "1", 0)]
+
+
+def test_open_events_unions_parquet_files_with_different_layouts(tmp_path: Path) -> None:
+    times = pa.array(pd.to_datetime(["2026-03-01T10:00:00Z"]), pa.timestamp("us", tz="UTC"))
+    first = pa.table(
+        {"event_time": times, "feature_id": ["a"], "user_id": ["u1"], "latency_ms": [1.0], "is_crash": [False]}
+    )
+    second = pa.table({"user_id": ["u2"], "feature_id": ["b"], "event_time": times, "latency_ms": [2.0],
+                       "is_crash": [True], "error_count": pa.array([3], pa.int64())})
+    (tmp_path / "p").mkdir()
+    pq.write_table(first, tmp_path / "p" / "day1.parquet")
+    pq.write_table(second, tmp_path / "p" / "day2.parquet")
+    con = warehouse.connect()
+    raw = ingest.open_events(con, tmp_path / "p", column_map={})
+    assert raw.types["latency_ms"] == "DOUBLE" and raw.types["is_crash"] == "BOOLEAN"
+    rows = con.sql(f"SELECT feature_id, user_id, error_count, file_id FROM {raw.relation} ORDER BY 1").fetchall()
+    assert rows == [("a", "u1", None, 0), ("b", "u2", 3, 1)]
+
+
+def test_open_events_rejects_input_without_rows(tmp_path: Path) -> None:
+    with pytest.raises(ingest.InputError, match="holds no rows"):
+        ingest.open_events(warehouse.connect(), _write(tmp_path / "h.csv", HEADER), column_map={})
+
+
+def test_open_events_rejects_unknown_encoding(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="allowed: utf-8, latin-1"):
+        ingest.open_events(warehouse.connect(), tmp_path, column_map={}, encoding="cp1252")
+
+
+def test_latin1_file_reads_with_its_encoding(tmp_path: Path) -> None:
+    path = tmp_path / "latin.csv"
+    path.write_bytes((HEADER + "2026-03-01,caf\xe9,u1,1,0\n").encode("latin-1"))
+    con = warehouse.connect()
+    raw = ingest.open_events(con, path, column_map={}, encoding="latin-1")
+    assert con.sql(f"SELECT feature_id FROM {raw.relation}").fetchall() == [("caf\u00e9",)]
+
+
+def test_resolve_inputs_for_simulated_and_own_files(tmp_path: Path) -> None:
+    simulation = {"start_date": "2026-01-01", "n_days": 120}
+    sim = ingest.resolve_inputs(
+        source="simulated", metadata_path="", incidents_path="", simulated_dir=tmp_path, simulation=simulation
+    )
+    assert sim == ingest.InputLocations(
+        str(tmp_path / "events"), tmp_path / "dim_feature_metadata.csv", tmp_path / "incidents.csv", date(2026, 4, 30)
+    )
+    own = ingest.resolve_inputs(source="x.csv", metadata_path="m.csv", incidents_path="", simulated_dir=tmp_path)
+    assert own.metadata == config.REPO_ROOT / "m.csv" and own.incidents is None and own.last_day is None
+    with pytest.raises(ValueError, match="simulated_dir"):
+        ingest.resolve_inputs(source="simulated", metadata_path="", incidents_path="", simulated_dir=tmp_path)
+
+
+def test_read_metadata_normalises_and_keeps_first_row(tmp_path: Path) -> None:
+    path = _write(tmp_path / "m.csv", "Feature_ID,owner_team,launch_date\n b ,core,2026-01-05\na,,bad\nb,other,\n,x,\n")
+    meta = ingest.read_metadata(path)
+    assert list(meta.columns) == list(ingest.METADATA_COLUMNS)
+    assert meta["feature_id"].tolist() == ["a", "b"]
+    assert meta["owner_team"].tolist() == ["", "core"]
+    assert meta["launch_date"].tolist() == [None, date(2026, 1, 5)]
+
+
+def test_read_metadata_and_incidents_file_errors(tmp_path: Path) -> None:
+    with pytest.raises(ingest.InputError, match="does not exist"):
+        ingest.read_metadata(tmp_path / "none.csv")
+    with pytest.raises(ingest.InputError, match="has no column 'feature_id'"):
+        ingest.read_metadata(_write(tmp_path / "m.csv", "name\nx\n"))
+    with pytest.raises(ingest.InputError, match="has no column 'end'"):
+        ingest.read_incidents(_write(tmp_path / "i.csv", "feature_id,start\na,2026-01-01\n"))
+
+
+def test_read_incidents_parses_dates_and_drops_unparseable(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path / "i.csv",
+        "feature_id,start,end,kind,severity,precursor_days\n"
+        "b,2026-02-01,2026-02-03,latency,0.5,3\na,x,2026-01-01,crash,1,2\n",
+    )
+    incidents = ingest.read_incidents(path)
+    assert incidents.to_dict("records") == [
+        {"feature_id": "b", "start": date(2026, 2, 1), "end": date(2026, 2, 3), "kind": "latency",
+         "severity": 0.5, "precursor_days": 3.0}
+    ]
+
+
+def test_input_fingerprint_follows_bytes(tmp_path: Path) -> None:
+    path = _write(tmp_path / "a.csv", HEADER)
+    before = ingest.input_fingerprint([path], ["a.csv"])
+    assert ingest.input_fingerprint([path], ["a.csv"]) == before
+    _write(path, HEADER + "2026-01-01,a,u,1,0\n")
+    assert ingest.input_fingerprint([path], ["a.csv"]) != before
+
+
+def test_side_tables_round_trip_and_none_removes(tmp_path: Path) -> None:
+    paths = config.RunPaths(tmp_path).ensure()
+    ingest.write_side_tables(paths, metadata=pd.DataFrame({"feature_id": ["a"]}), incidents=None)
+    tables = ingest.read_side_tables(paths)
+    assert tables["metadata"]["feature_id"].tolist() == ["a"] and tables["incidents"] is None
+    ingest.write_side_tables(paths, metadata=None)
+    assert ingest.read_side_tables(paths)["metadata"] is None
+    with pytest.raises(ValueError, match="allowed: metadata, incidents"):
+        ingest.write_side_tables(paths, events=pd.DataFrame())

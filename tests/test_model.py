@@ -1,0 +1,161 @@
+"""Time split, training, calibration, metrics beside baselines, contributions, scoring, ranking."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from featurehealth import config, model, signals
+
+PROFILE = config.load_profile("default")
+PARAMS = {**PROFILE["model"], "n_estimators": 25, "n_jobs": 1, "permutation_repeats": 1, "permutation_max_rows": 400}
+
+
+def _fact(n_features: int = 6, n_days: int = 150) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Features whose p95 latency creeps up for 4 days before each 3-day degradation."""
+    rng = np.random.default_rng(11)
+    rows, incidents = [], []
+    for f in range(n_features):
+        ramp = np.ones(n_days)
+        degraded = np.zeros(n_days, dtype=bool)
+        for start in range(30 + 4 * f, n_days - 4, 29):
+            ramp[start - 4:start] = [1.15, 1.3, 1.45, 1.6]
+            ramp[start:start + 3] = 2.2
+            degraded[start:start + 3] = True
+            incidents.append({"feature_id": f"f{f}", "start": pd.Timestamp("2026-01-01") + pd.Timedelta(days=start),
+                              "end": pd.Timestamp("2026-01-01") + pd.Timedelta(days=start + 2), "kind": "creep"})
+        for d in range(n_days):
+            p95 = 500 * ramp[d] * rng.lognormal(0, 0.05)
+            rows.append({
+                "feature_id": f"f{f}", "date": (pd.Timestamp("2026-01-01") + pd.Timedelta(days=d)).date(),
+                "usage_count": 300, "active_users": 100 + 10 * f, "avg_latency": p95 / 2, "p50_latency": p95 / 3,
+                "p95_latency": p95, "p99_latency": p95 * 1.3, "crash_count": 3, "crash_rate": 0.01,
+                "avg_feedback": 4.0, "feedback_count": 20, "is_degraded": bool(degraded[d]),
+            })
+    return pd.DataFrame(rows), pd.DataFrame(incidents)
+
+
+@pytest.fixture(scope="module")
+def trained() -> tuple[pd.DataFrame, pd.DataFrame, model.TrainingReport]:
+    fact, incidents = _fact()
+    frame = signals.build_signals(fact, degradation=PROFILE["degradation"])
+    dataset = model.labelled_dataset(frame, signals.build_target(fact, horizon_days=PARAMS["horizon_days"]))
+    return fact, dataset, model.train_and_evaluate(dataset, incidents, params=PARAMS)
+
+
+def test_time_split_keeps_a_gap_of_the_horizon() -> None:
+    dates = pd.Series(pd.date_range("2026-01-01", periods=100, freq="D"))
+    split = model.time_split(dates, horizon_days=7, test_share=0.3)
+    assert split.test_start == pd.Timestamp("2026-03-12") and split.test_end == pd.Timestamp("2026-04-10")
+    assert split.train_end == pd.Timestamp("2026-03-04")  # 7 days strictly between train and test
+    assert split.as_dict()["train_start"] == "2026-01-01"
+
+
+def test_time_split_rejects_impossible_requests() -> None:
+    dates = pd.Series(pd.date_range("2026-01-01", periods=10, freq="D"))
+    with pytest.raises(ValueError, match="test_share"):
+        model.time_split(dates, horizon_days=1, test_share=1.0)
+    with pytest.raises(ValueError, match="No training days"):
+        model.time_split(dates, horizon_days=7, test_share=0.5)
+
+
+def test_training_never_reads_test_labels(trained) -> None:
+    _, _, report = trained
+    split = report.result.split
+    assert split.train_end + pd.Timedelta(days=PARAMS["horizon_days"]) < split.test_start
+    assert report.metrics["split"]["n_test_rows"] == report.metrics["model"]["n_rows"]
+
+
+def test_model_beats_both_baselines_on_a_learnable_precursor(trained) -> None:
+    _, _, report = trained
+    metrics = report.metrics
+    assert metrics["model"]["roc_auc"] > 0.9
+    assert metrics["model"]["pr_auc"] > metrics["baselines"]["persistence"]["pr_auc"] + 0.2
+    assert metrics["comparison"]["pr_auc_over_base_rate"] > 2
+    assert metrics["early_warning"]["available"] and metrics["early_warning"]["share_warned_1d"] > 0.7
+
+
+def test_importance_ranks_the_precursor_signals_first(trained) -> None:
+    _, _, report = trained
+    importance = report.importance
+    assert importance["rank"].tolist() == list(range(1, len(importance) + 1))
+    top = importance.head(5)["signal"].str.contains("latency|degraded").all()
+    assert top and importance["impurity_importance"].sum() == pytest.approx(1.0)
+
+
+def test_classification_metrics_known_values() -> None:
+    out = model.classification_metrics(np.array([0, 0, 1, 1]), np.array([0.1, 0.6, 0.4, 0.9]), threshold=0.5)
+    assert out["roc_auc"] == 0.75 and out["precision"] == 0.5 and out["recall"] == 0.5
+    assert out["brier"] == pytest.approx((0.01 + 0.36 + 0.36 + 0.01) / 4) and out["base_rate"] == 0.5
+    single = model.classification_metrics(np.array([0, 0]), np.array([0.1, 0.2]), threshold=0.5)
+    assert single["roc_auc"] is None and single["pr_auc"] is None
+    with pytest.raises(ValueError, match="at least one row"):
+        model.classification_metrics(np.array([]), np.array([]), threshold=0.5)
+
+
+def test_baselines_persistence_and_rule() -> None:
+    frame = pd.DataFrame({
+        "degraded_today": [1.0, 0.0, np.nan], "p95_latency_z": [0.0, 2.0, np.nan],
+        "crash_rate_z": [0.0, 0.0, 5.0], "avg_feedback_z": [-4.0, 0.0, 0.0],
+    })
+    out = model.baseline_scores(frame, rule_z=2.0)
+    assert out["persistence"].tolist() == [1.0, 0.0, 0.0]
+    assert out["rule"].iloc[1] == 0.5 and out["rule"].iloc[0] > 0.8 and out["rule"].iloc[2] > 0.9
+
+
+def test_calibration_is_chosen_only_when_it_lowers_brier() -> None:
+    rng = np.random.default_rng(0)
+    dates = pd.Series(np.repeat(pd.date_range("2026-01-01", periods=20, freq="D"), 200))
+    truth = rng.uniform(0.0, 1.0, len(dates))
+    y = (rng.uniform(size=len(dates)) < truth).astype("int8")
+    method, scores = model.choose_calibration(np.sqrt(truth), y, dates)  # over-confident raw scores
+    assert method in ("sigmoid", "isotonic") and scores[method] < scores["none"]
+    one_class, _ = model.choose_calibration(truth, np.zeros(len(dates), dtype="int8"), dates)
+    assert one_class == "none"
+    with pytest.raises(ValueError, match="calibration method"):
+        model.fit_calibration(truth, y, method="beta")
+
+
+def test_tree_contributions_add_up_to_the_forest_probability(trained) -> None:
+    _, dataset, report = trained
+    forest = report.result.model.forest
+    matrix = model.signal_matrix(dataset.tail(50), report.result.model.signals)
+    bias, contributions = model.tree_contributions(forest, matrix)
+    np.testing.assert_allclose(bias + contributions.sum(axis=1), forest.predict_proba(matrix)[:, 1], atol=1e-9)
+
+
+def test_risk_bucket_edges_and_bad_cutoffs() -> None:
+    out = model.risk_bucket(np.array([0.0, 0.29, 0.3, 0.59, 0.6, 1.0]), cutoffs=[0.3, 0.6])
+    assert out.tolist() == ["low", "low", "medium", "medium", "high", "high"]
+    with pytest.raises(ValueError, match="risk_buckets"):
+        model.risk_bucket(np.array([0.5]), cutoffs=[0.6, 0.3])
+
+
+def test_with_risk_replaces_columns_without_touching_the_input(trained) -> None:
+    fact, dataset, report = trained
+    latest = dataset[dataset["date"] == dataset["date"].max()]
+    scores = model.score_rows(report.result.model, latest, cutoffs=PARAMS["risk_buckets"])
+    before = fact.copy()
+    out = model.with_risk(fact.assign(risk_probability=0.123, risk_bucket="low"), scores)
+    pd.testing.assert_frame_equal(fact, before)
+    assert out["risk_probability"].notna().sum() == len(latest) and (out["risk_probability"] != 0.123).all()
+    assert list(out["date"]) == list(fact["date"]) and set(out["risk_bucket"].dropna()) <= {"low", "medium", "high"}
+
+
+def test_ranking_orders_by_impact_with_drivers(trained) -> None:
+    fact, dataset, report = trained
+    latest = dataset[dataset["date"] == dataset["date"].max()]
+    ranking = model.risk_ranking(report.result.model, latest, fact, cutoffs=PARAMS["risk_buckets"], top_signals=2)
+    assert ranking["rank"].tolist() == list(range(1, 7))
+    assert ranking["impact"].is_monotonic_decreasing
+    assert np.allclose(ranking["impact"], ranking["risk_probability"] * ranking["active_users"])
+    assert set(ranking["driver_1"]) <= set(report.result.model.signals) and "driver_3" not in ranking
+    with pytest.raises(ValueError, match="top_signals"):
+        model.risk_ranking(report.result.model, latest, fact, cutoffs=PARAMS["risk_buckets"], top_signals=0)
+
+
+def test_model_refuses_frames_without_its_signals(trained) -> None:
+    _, dataset, report = trained
+    with pytest.raises(ValueError, match="Retrain"):
+        report.result.model.predict_proba(dataset.drop(columns="p95_latency_z"))

@@ -1,0 +1,102 @@
+"""Data-quality checks: statuses, thresholds and which failures stop the run."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pandas as pd
+import pytest
+
+from featurehealth import config, quality
+
+PARAMS = config.load_profile("default")["quality"]
+
+
+def _counts(
+    days: int, *, features: tuple[str, ...] = ("a", "b"), skip: tuple = (), low: dict | None = None
+) -> pd.DataFrame:
+    rows = [
+        {"feature_id": f, "date": date(2026, 1, 1) + timedelta(days=i), "events": (low or {}).get((f, i), 100)}
+        for f in features for i in range(days) if (f, i) not in skip
+    ]
+    return pd.DataFrame(rows)
+
+
+def _summary(days: int, **changes: object) -> dict:
+    summary = {
+        "as_of": (date(2026, 1, 1) + timedelta(days=days - 1)).isoformat(),
+        "window_start": "2026-01-01",
+        "window_end": (date(2026, 1, 1) + timedelta(days=days - 1)).isoformat(),
+        "last_event_date": (date(2026, 1, 1) + timedelta(days=days - 1)).isoformat(),
+        "rows_in": 10_000,
+        "by_reason": {},
+        "null_counts": {},
+    }
+    return {**summary, **changes}
+
+
+def _by_name(report: dict) -> dict:
+    return {c["name"]: c for c in report["checks"]}
+
+
+@pytest.mark.parametrize(
+    ("observed", "below", "expected"),
+    [(0.0, False, "pass"), (0.01, False, "warn"), (0.1, False, "fail"), (0.6, True, "pass"), (0.4, True, "warn"),
+     (0.05, True, "fail"), (None, False, "pass")],
+)
+def test_grade(observed: float | None, below: bool, expected: str) -> None:
+    warn, fail = (0.5, 0.1) if below else (0.01, 0.1)
+    assert quality.grade(observed, warn=warn, fail=fail, below=below) == expected
+
+
+def test_clean_input_passes_every_check() -> None:
+    report = quality.run_checks(_summary(30), _counts(30), history=None, known_features=["a", "b"], **PARAMS)
+    assert [c["name"] for c in report["checks"]] == list(quality.CHECKS)
+    assert report["summary"] == {"pass": 7, "warn": 0, "fail": 0, "status": "pass", "stopping": []}
+    assert set(report["checks"][0]) == {"name", "status", "observed", "threshold", "rule", "details"}
+
+
+def test_problems_are_detected() -> None:
+    counts = _counts(30, skip=tuple(("b", d) for d in range(18, 22)), low={("a", 25): 5, ("a", 26): 40})
+    summary = _summary(30, by_reason={"duplicate_event": 200, "negative_latency": 600},
+                       null_counts={"user_id": 500}, last_event_date="2026-01-28")
+    checks = _by_name(quality.run_checks(summary, counts, history=None, known_features=["a"], **PARAMS))
+    assert checks["missing_days"]["status"] == "warn" and checks["missing_days"]["details"]["missing_feature_days"] == 4
+    assert checks["volume_drop"]["status"] == "fail" and checks["volume_drop"]["observed"] == 0.05
+    assert checks["volume_drop"]["details"]["below_warn"] == 2
+    assert checks["duplicate_events"]["status"] == "warn"
+    assert checks["null_rate"]["status"] == "warn" and checks["null_rate"]["details"]["by_column"]["user_id"] == 0.05
+    assert checks["out_of_range"]["status"] == "fail"
+    assert checks["freshness"]["status"] == "warn" and checks["freshness"]["observed"] == 2
+    assert checks["unknown_features"]["details"]["features"] == ["b"]
+
+
+def test_history_outside_the_window_gives_baselines() -> None:
+    history = _counts(30).rename(columns={"events": "usage_count"})
+    window = _counts(31, low={("a", 30): 20})
+    window = window[window["date"] == date(2026, 1, 31)]
+    summary = _summary(31, window_start="2026-01-31")
+    checks = _by_name(quality.run_checks(summary, window, history=history, known_features=["a", "b"], **PARAMS))
+    assert checks["volume_drop"]["observed"] == 0.2 and checks["volume_drop"]["details"]["judged_feature_days"] == 2
+    assert checks["missing_days"]["details"]["expected_feature_days"] == 2
+
+
+def test_stop_on_fail_and_enforce() -> None:
+    summary = _summary(30, last_event_date="2026-01-20")
+    report = quality.run_checks(summary, _counts(20), history=None, known_features=["a", "b"], **PARAMS)
+    assert report["summary"]["stopping"] == ["freshness"]
+    with pytest.raises(quality.QualityError, match=r"freshness observed 10 \(fail threshold 3\).*quality.stop_on_fail"):
+        quality.enforce(report)
+    relaxed = quality.run_checks(summary, _counts(20), history=None, known_features=["a", "b"],
+                                 **{**PARAMS, "stop_on_fail": []})
+    quality.enforce(relaxed)
+    with pytest.raises(ValueError, match="allowed: missing_days"):
+        quality.run_checks(
+            summary, _counts(20), history=None, known_features=[], **{**PARAMS, "stop_on_fail": ["speed"]}
+        )
+
+
+def test_checks_table_has_one_row_per_check() -> None:
+    report = quality.run_checks(_summary(10), _counts(10), history=None, known_features=["a", "b"], **PARAMS)
+    table = quality.checks_table(report)
+    assert table["check"].tolist() == list(quality.CHECKS) and set(table["status"]) == {"pass"}

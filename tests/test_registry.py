@@ -1,0 +1,117 @@
+"""Versions, cards, sha256 checks before unpickling, promotion and the retrain decision."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from featurehealth import config, model, registry, runlog
+
+PARAMS = {
+    **config.load_profile("default")["model"],
+    "n_estimators": 15, "n_jobs": 1, "permutation_repeats": 1, "permutation_max_rows": 200,
+}
+
+
+def _dataset(*, noisy: bool = False) -> pd.DataFrame:
+    """Signal rows of 4 features x 80 days; the target follows ``lead`` unless ``noisy``."""
+    rng = np.random.default_rng(5)
+    days = pd.date_range("2026-01-01", periods=80, freq="D")
+    frame = pd.DataFrame({
+        "feature_id": np.tile(["a", "b", "c", "d"], len(days)),
+        "date": np.repeat(days, 4),
+    })
+    lead = rng.normal(size=len(frame))
+    target = (lead + rng.normal(scale=0.5, size=len(frame)) > 1.0).astype(float)
+    return frame.assign(
+        lead=rng.normal(size=len(frame)) if noisy else lead,
+        degraded_today=rng.integers(0, 2, len(frame)).astype(float),
+        p95_latency_z=rng.normal(size=len(frame)), crash_rate_z=0.0, avg_feedback_z=0.0,
+        target=np.where(frame["date"] > days[-8], np.nan, target),
+    )
+
+
+def _report(dataset: pd.DataFrame, **overrides: object) -> model.TrainingReport:
+    return model.train_and_evaluate(dataset, None, params={**PARAMS, **overrides})
+
+
+@pytest.fixture()
+def paths(tmp_path: Path) -> config.RunPaths:
+    return config.RunPaths(tmp_path / "run").ensure()
+
+
+def test_first_model_is_promoted_and_loads_after_its_hash_is_checked(paths: config.RunPaths) -> None:
+    dataset = _dataset()
+    decision = registry.register(paths, _report(dataset), dataset, params=PARAMS)
+    assert decision["promoted"] and decision["previous_version"] is None
+    loaded, card = registry.load_current(paths)
+    assert card["version"] == decision["version"] and card["signals"] == list(loaded.signals)
+    assert card["file_sha256"] == runlog.sha256_file(paths.models / decision["version"] / "risk_model.joblib")
+    assert {"training_window", "params", "library_versions", "training_data_hash", "metrics"} <= set(card)
+    assert runlog.read_json(paths.reports / "promotion.json")["version"] == decision["version"]
+    written = registry.publish_reports(paths, card)
+    assert {p.name for p in written} == {"metrics.json", "feature_importance.csv", "test_predictions.parquet"}
+    assert runlog.read_json(paths.reports / "metrics.json")["model_version"] == card["version"]
+
+
+def test_same_inputs_give_the_same_version_and_bytes(tmp_path: Path) -> None:
+    dataset = _dataset()
+    first = registry.save_version(config.RunPaths(tmp_path / "one"), _report(dataset), params=PARAMS)
+    again = registry.save_version(config.RunPaths(tmp_path / "two"), _report(dataset), params={**PARAMS, "retrain": "always"})
+    assert first["version"] == again["version"] and first["file_sha256"] == again["file_sha256"]
+    other = registry.save_version(config.RunPaths(tmp_path / "three"), _report(dataset, max_depth=3), params={**PARAMS, "max_depth": 3})
+    assert other["version"] != first["version"]
+
+
+def test_tampered_or_unvouched_model_file_is_refused(paths: config.RunPaths) -> None:
+    dataset = _dataset()
+    registry.register(paths, _report(dataset), dataset, params=PARAMS)
+    target = paths.models / "risk_model.joblib"
+    target.write_bytes(target.read_bytes() + b"\x00")
+    with pytest.raises(registry.ModelIntegrityError, match="does not match"):
+        registry.load_current(paths)
+    (paths.models / "risk_model.card.json").unlink()
+    with pytest.raises(registry.ModelIntegrityError, match="card"):
+        registry.load_model(target, paths.models / "risk_model.card.json")
+
+
+def test_worse_candidate_is_kept_out_and_better_one_promoted(paths: config.RunPaths) -> None:
+    good, noisy = _dataset(), _dataset(noisy=True)
+    first = registry.register(paths, _report(good), good, params=PARAMS)
+    # A model trained on a signal that says nothing is judged on the same rows: it loses.
+    worse = registry.register(paths, _report(noisy), good, params=PARAMS)
+    assert not worse["promoted"] and worse["comparison"]["comparable"]
+    assert worse["comparison"]["candidate_pr_auc"] < worse["comparison"]["current_pr_auc"]
+    assert registry.load_current(paths)[1]["version"] == first["version"]
+    index = runlog.read_json(paths.models / "registry.json")
+    assert index["current"] == first["version"] and len(index["versions"]) == 2
+    assert (paths.models / worse["version"] / "card.json").is_file()
+
+
+def test_promotion_decision_respects_tolerance() -> None:
+    comparison = {"comparable": True, "candidate_pr_auc": 0.50, "current_pr_auc": 0.52}
+    assert not registry.promotion_decision(comparison, tolerance=0.0)[0]
+    assert registry.promotion_decision(comparison, tolerance=0.05)[0]
+    assert registry.promotion_decision({"comparable": False, "reason": "no model is in use"}, tolerance=0.0)[0]
+
+
+def test_decide_training_modes(paths: config.RunPaths) -> None:
+    assert registry.decide_training(paths, retrain="auto")["train"]
+    with pytest.raises(FileNotFoundError, match="no model is in use"):
+        registry.decide_training(paths, retrain="never")
+    with pytest.raises(ValueError, match="auto, always, never"):
+        registry.decide_training(paths, retrain="sometimes")
+    dataset = _dataset()
+    version = registry.register(paths, _report(dataset), dataset, params=PARAMS)["version"]
+    assert not registry.decide_training(paths, retrain="auto")["train"]
+    assert not registry.decide_training(paths, retrain="never")["train"]
+    assert registry.decide_training(paths, retrain="always")["train"]
+    runlog.write_json(paths.reports / "retrain.json", {"retrain_recommended": True, "reasons": ["drift"], "model_version": "old"})
+    assert not registry.decide_training(paths, retrain="auto")["train"]  # advice about another model
+    runlog.write_json(paths.reports / "retrain.json", {"retrain_recommended": True, "reasons": ["drift"], "model_version": version})
+    decision = registry.decide_training(paths, retrain="auto")
+    assert decision["train"] and "drift" in decision["reason"]
+    assert not registry.decide_training(paths, retrain="never")["train"]

@@ -1,0 +1,118 @@
+"""Signals use only the past; the target looks exactly horizon_days ahead."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from featurehealth import config, signals
+
+DEGRADATION = config.load_profile("default")["degradation"]
+
+
+def _fact(n_days: int = 50, features: tuple[str, ...] = ("login", "search")) -> pd.DataFrame:
+    rng = np.random.default_rng(3)
+    rows = []
+    for fid in features:
+        for day in pd.date_range("2026-01-01", periods=n_days, freq="D"):
+            p95 = 400 * rng.lognormal(0, 0.1)
+            usage = int(rng.integers(200, 300))
+            rows.append({
+                "feature_id": fid, "date": day.date(), "usage_count": usage, "active_users": usage // 2,
+                "avg_latency": p95 / 2, "p50_latency": p95 / 3, "p95_latency": p95, "p99_latency": p95 * 1.4,
+                "crash_count": 2, "crash_rate": 2 / usage, "avg_feedback": 4.0 + rng.normal(0, 0.1),
+                "feedback_count": 10, "is_degraded": False,
+            })
+    return pd.DataFrame(rows)
+
+
+def _metadata() -> pd.DataFrame:
+    return pd.DataFrame({
+        "feature_id": ["login", "search"], "lifecycle_stage": ["ga", "mystery"], "tier": ["critical", "standard"],
+        "launch_date": [pd.Timestamp("2025-12-01").date(), None],
+    })
+
+
+@pytest.mark.parametrize("cut", [10, 30, 48])
+def test_perturbing_later_days_leaves_earlier_signals_unchanged(cut: int) -> None:
+    fact = _fact()
+    later = pd.to_datetime(fact["date"]) > pd.Timestamp("2026-01-01") + pd.Timedelta(days=cut)
+    numeric = fact.select_dtypes("number").columns
+    perturbed = fact.copy()
+    perturbed.loc[later, numeric] = perturbed.loc[later, numeric] * 7.0 + 1.0
+    perturbed.loc[later, "is_degraded"] = True
+    before = signals.build_signals(fact, _metadata(), degradation=DEGRADATION)
+    after = signals.build_signals(perturbed, _metadata(), degradation=DEGRADATION)
+    keep = before["date"] <= pd.Timestamp("2026-01-01") + pd.Timedelta(days=cut)
+    pd.testing.assert_frame_equal(before[keep], after[keep])
+    # The perturbation is visible on its own day, so the comparison above is not vacuous.
+    assert not before[~keep]["p95_latency_level"].equals(after[~keep]["p95_latency_level"])
+
+
+def test_one_row_per_fact_row_sorted_and_finite() -> None:
+    fact = _fact()
+    out = signals.build_signals(fact.sample(frac=1.0, random_state=1), _metadata(), degradation=DEGRADATION)
+    assert len(out) == len(fact)
+    assert list(out[["date", "feature_id"]].itertuples(index=False)) == sorted(out[["date", "feature_id"]].itertuples(index=False))
+    assert np.isfinite(out[signals.signal_columns(out)].to_numpy(dtype=float)[~out[signals.signal_columns(out)].isna().to_numpy()]).all()
+    assert {"p95_latency_mean7", "crash_rate_mean28", "usage_count_change7", "day_of_week", "tier_code"} <= set(out.columns)
+
+
+def test_jump_shows_in_z_score_and_rule_distance() -> None:
+    fact = _fact()
+    jump = (fact["feature_id"] == "login") & (pd.to_datetime(fact["date"]) == pd.Timestamp("2026-02-10"))
+    fact.loc[jump, "p95_latency"] = 400 * 2.0  # twice the usual p95: beyond the 1.6x rule
+    out = signals.build_signals(fact, _metadata(), degradation=DEGRADATION)
+    row = out[(out["feature_id"] == "login") & (out["date"] == pd.Timestamp("2026-02-10"))].iloc[0]
+    calm = out[(out["feature_id"] == "search") & (out["date"] == pd.Timestamp("2026-02-10"))].iloc[0]
+    assert row["p95_latency_z"] > 5 and abs(calm["p95_latency_z"]) < 3
+    assert row["p95_latency_to_threshold"] > 1.0 > calm["p95_latency_to_threshold"]
+
+
+def test_missing_days_are_gaps_not_zeros() -> None:
+    fact = _fact()
+    days = pd.to_datetime(fact["date"])
+    gone = (fact["feature_id"] == "login") & days.between(pd.Timestamp("2026-01-18"), pd.Timestamp("2026-01-20"))
+    out = signals.build_signals(fact[~gone], _metadata(), degradation=DEGRADATION)
+    row = out[(out["feature_id"] == "login") & (out["date"] == pd.Timestamp("2026-01-21"))].iloc[0]
+    # Zeros for the three missing days would pull the 7-day mean down to about 4/7 of 400.
+    assert 330 <= row["p95_latency_mean7"] <= 480
+    assert len(out) == len(fact) - 3
+
+
+def test_metadata_codes_and_history() -> None:
+    fact = _fact()
+    fact.loc[(fact["feature_id"] == "search") & (pd.to_datetime(fact["date"]) == pd.Timestamp("2026-01-05")), "is_degraded"] = True
+    out = signals.build_signals(fact, _metadata(), degradation=DEGRADATION).set_index(["feature_id", "date"])
+    login = out.loc[("login", pd.Timestamp("2026-01-11"))]
+    search = out.loc[("search", pd.Timestamp("2026-01-11"))]
+    assert login["tier_code"] == 1.0 and login["lifecycle_stage_code"] == 2.0 and login["feature_age_days"] == 41
+    assert np.isnan(search["lifecycle_stage_code"]) and np.isnan(search["feature_age_days"])
+    assert search["degraded_days_7"] == 1 and search["days_since_degraded"] == 6 and login["days_since_degraded"] == 28
+    assert signals.build_signals(fact, None, degradation=DEGRADATION)["tier_code"].isna().all()
+
+
+def test_build_signals_rejects_bad_fact() -> None:
+    with pytest.raises(ValueError, match="lacks columns"):
+        signals.build_signals(_fact().drop(columns="p95_latency"), degradation=DEGRADATION)
+    fact = _fact()
+    with pytest.raises(ValueError, match="more than one row"):
+        signals.build_signals(pd.concat([fact, fact.head(1)]), degradation=DEGRADATION)
+
+
+def test_target_looks_exactly_horizon_days_ahead() -> None:
+    fact = _fact(n_days=20, features=("login",))
+    fact.loc[10, "is_degraded"] = True  # 2026-01-11
+    target = signals.build_target(fact, horizon_days=3).set_index("date")["target"]
+    positives = target[target == 1].index
+    assert list(positives) == list(pd.date_range("2026-01-08", "2026-01-10"))
+    assert target.loc["2026-01-11"] == 0  # degraded today is not the target
+    assert target.loc["2026-01-17"] == 0 and target.loc["2026-01-18":].isna().all()
+
+
+def test_target_rejects_bad_horizon() -> None:
+    with pytest.raises(ValueError, match="horizon_days"):
+        signals.build_target(_fact(), horizon_days=0)
+    with pytest.raises(ValueError, match="is_degraded"):
+        signals.build_target(_fact().drop(columns="is_degraded"), horizon_days=3)

@@ -1,0 +1,149 @@
+"""Row rules, quarantine, duplicates, windows and row accounting."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from featurehealth import ingest, runlog, validate, warehouse
+
+NOW = datetime(2026, 6, 1, tzinfo=UTC)
+ROWS = (
+    "event_time,feature_id,user_id,latency_ms,is_crash,feedback_score\n"
+    "2026-03-01T10:00:00Z,search,u1,10,0,\n"
+    "2026-03-01T10:00:00Z,search,u1,10,0,\n"       # duplicate of the row above
+    "2026-03-01T11:00:00Z,search,u2,-1,0,\n"       # negative_latency
+    "2026-03-02T09:00:00Z,login,u1,20,yes,4\n"
+    "2026-03-02T09:30:00Z,login,u3,20,1,9\n"       # feedback_out_of_range
+    "2026-03-03T09:00:00Z,login,u4,30,0,\n"
+    "2030-01-01T00:00:00Z,login,u5,30,0,\n"        # future_event_time
+    "garbage,login,u6,30,0,\n"                     # invalid_event_time
+)
+
+
+def _validate(tmp_path: Path, text: str = ROWS, **window: str) -> tuple[validate.ValidationResult, object]:
+    source = tmp_path / "in" / "events.csv"
+    source.parent.mkdir(parents=True, exist_ok=True)
+    source.write_text(text, encoding="utf-8")
+    con = warehouse.connect(tmp_path / "work.duckdb")
+    raw = ingest.open_events(con, source, column_map={})
+    result = validate.validate_events(con, raw, quarantine_dir=tmp_path / "q", now=NOW, **window)
+    return result, con
+
+
+def test_rows_are_valid_or_quarantined_with_a_reason(tmp_path: Path) -> None:
+    result, con = _validate(tmp_path)
+    summary = result.summary
+    assert (summary["rows_in"], summary["rows_valid"], summary["rows_quarantined"]) == (8, 3, 5)
+    assert summary["by_reason"] == {
+        "invalid_event_time": 1, "future_event_time": 1, "negative_latency": 1,
+        "feedback_out_of_range": 1, "duplicate_event": 1,
+    }
+    quarantine = pd.read_parquet(result.quarantine_path)
+    assert list(quarantine.columns) == list(validate.QUARANTINE_COLUMNS)
+    assert sorted(quarantine["reason"]) == sorted(["invalid_event_time", "future_event_time", "negative_latency",
+                                                   "feedback_out_of_range", "duplicate_event"])
+    negative = quarantine[quarantine["reason"] == "negative_latency"].iloc[0]
+    assert (negative["field"], negative["latency_ms"], negative["source_file"]) == ("latency_ms", "-1", "events.csv")
+    valid = con.sql(f"SELECT feature_id, user_id, is_crash FROM {validate.VALID_VIEW} ORDER BY 1, 2").fetchall()
+    assert valid == [("login", "u1", True), ("login", "u4", False), ("search", "u1", False)]
+
+
+def test_as_of_and_window_default_to_the_data(tmp_path: Path) -> None:
+    result, _ = _validate(tmp_path)
+    assert (result.summary["as_of"], result.summary["window_start"], result.summary["window_end"]) == (
+        "2026-03-03", "2026-03-01", "2026-03-03")
+    assert result.daily_counts.to_dict("records") == [
+        {"feature_id": "login", "date": date(2026, 3, 2), "events": 1},
+        {"feature_id": "login", "date": date(2026, 3, 3), "events": 1},
+        {"feature_id": "search", "date": date(2026, 3, 1), "events": 1},
+    ]
+
+
+def test_rows_outside_the_window_are_counted_apart(tmp_path: Path) -> None:
+    result, con = _validate(tmp_path, window_start="2026-03-02", window_end="2026-03-02", as_of="2026-03-03")
+    summary = result.summary
+    # 3 rows dated 2026-03-01 and 1 dated 2026-03-03 are outside; undated/future rows are always in.
+    assert (summary["rows_read"], summary["rows_outside_window"], summary["rows_in"]) == (8, 4, 4)
+    assert summary["rows_in"] == summary["rows_valid"] + summary["rows_quarantined"]
+    assert con.sql(f"SELECT count(*) FROM {validate.VALID_VIEW}").fetchall() == [(summary["rows_valid"],)]
+
+
+def test_duplicates_keep_the_first_copy(tmp_path: Path) -> None:
+    text = "event_time,feature_id,user_id,latency_ms,is_crash\n" + "2026-03-01,a,u,1.0,0\n2026-03-01,a,u,1,false\n" * 2
+    result, con = _validate(tmp_path, text)
+    # "1.0"/"1" and "0"/"false" parse to equal values: four copies of one event.
+    assert result.summary["by_reason"] == {"duplicate_event": 3}
+    assert con.sql(f"SELECT count(*) FROM {validate.VALID_VIEW}").fetchall() == [(1,)]
+
+
+def test_parquet_typed_columns(tmp_path: Path) -> None:
+    table = pa.table({
+        "event_time": pa.array(pd.to_datetime(["2026-03-01T23:30:00Z"] * 4), pa.timestamp("us", tz="UTC")),
+        "feature_id": ["a", "", "a", "null"],
+        "user_id": ["u1", "u2", "u3", "u4"],
+        "latency_ms": [1.0, 2.0, float("nan"), 4.0],
+        "is_crash": pa.array([0, 1, 0, 2], pa.int64()),
+        "feedback_score": [float("nan"), 3.0, None, None],
+    })
+    (tmp_path / "p").mkdir()
+    pq.write_table(table, tmp_path / "p" / "e.parquet")
+    con = warehouse.connect()
+    raw = ingest.open_events(con, tmp_path / "p", column_map={})
+    result = validate.validate_events(con, raw, quarantine_dir=tmp_path / "q", now=NOW)
+    assert result.summary["by_reason"] == {"missing_feature_id": 2, "missing_latency": 1}
+    rows = con.sql(
+        f"SELECT feature_id, is_crash, feedback_score, CAST(event_time AS VARCHAR) FROM {validate.VALID_VIEW}"
+    ).fetchall()
+    assert rows == [("a", False, None, "2026-03-01 23:30:00+00")]
+
+
+def test_quarantine_bytes_are_reproducible(tmp_path: Path) -> None:
+    first, _ = _validate(tmp_path / "one")
+    second, _ = _validate(tmp_path / "two")
+    assert runlog.sha256_file(first.quarantine_path) == runlog.sha256_file(second.quarantine_path)
+
+
+def test_resolve_window_rules() -> None:
+    window = validate.resolve_window(first_day=date(2026, 1, 1), last_day=date(2026, 1, 31), window_start="2026-01-10")
+    assert window == validate.Window(as_of=date(2026, 1, 31), start=date(2026, 1, 10), end=date(2026, 1, 31))
+    with pytest.raises(ValueError, match="after the as-of date"):
+        validate.resolve_window(
+            first_day=None, last_day=None, as_of="2026-01-05", window_start="2026-01-01", window_end="2026-01-06"
+        )
+    with pytest.raises(ValueError, match="is not a date"):
+        validate.resolve_window(first_day=None, last_day=None, as_of="5/1/2026")
+    with pytest.raises(ValueError, match="no as-of date"):
+        validate.resolve_window(first_day=None, last_day=None)
+
+
+def test_reference_time_prefers_as_of_then_last_day_then_clock() -> None:
+    end_of_day = datetime(2026, 3, 5, 23, 59, 59, 999999, tzinfo=UTC)
+    assert validate.reference_time(as_of="2026-03-05", last_day=date(2026, 1, 1), now=NOW) == end_of_day
+    assert validate.reference_time(as_of="", last_day=date(2026, 3, 5), now=NOW) == end_of_day
+    assert validate.reference_time(as_of="", last_day=None, now=NOW) == NOW
+    with pytest.raises(ValueError, match="timezone-aware"):
+        validate.reference_time(as_of="", last_day=None, now=datetime(2026, 1, 1))
+
+
+def test_events_after_the_as_of_day_are_future(tmp_path: Path) -> None:
+    text = "event_time,feature_id,user_id,latency_ms,is_crash\n2026-03-01T23:59:59Z,a,u,1,0\n2026-03-02T00:00:00Z,a,u,1,0\n"
+    source = tmp_path / "e.csv"
+    source.write_text(text, encoding="utf-8")
+    con = warehouse.connect()
+    raw = ingest.open_events(con, source, column_map={})
+    now = validate.reference_time(as_of="2026-03-01", last_day=None, now=NOW)
+    result = validate.validate_events(con, raw, quarantine_dir=tmp_path / "q", now=now, as_of="2026-03-01")
+    assert result.summary["by_reason"] == {"future_event_time": 1} and result.summary["rows_valid"] == 1
+
+
+def test_column_expressions_reject_unknown_column_and_naive_now() -> None:
+    with pytest.raises(ValueError, match="allowed: event_time"):
+        validate.column_expressions("latency", "VARCHAR", from_text=True)
+    with pytest.raises(ValueError, match="timezone-aware"):
+        validate.checked_sql("raw_events", {"event_time": "VARCHAR"}, now=datetime(2026, 1, 1), from_text=True)

@@ -1,0 +1,87 @@
+"""Star-schema storage: Parquet tables, the DuckDB database, atomic writes, work sessions."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from featurehealth import aggregate, config, warehouse
+
+
+def _fact() -> pd.DataFrame:
+    return pd.DataFrame({
+        "feature_id": ["b", "a"], "date": [date(2026, 3, 2), date(2026, 3, 1)], "usage_count": [3, 4],
+        "active_users": [2, 3], "avg_latency": [1.0, 2.0], "p50_latency": [1.0, 2.0], "p95_latency": [1.5, 2.5],
+        "p99_latency": [1.9, 2.9], "crash_count": [0, 1], "crash_rate": [0.0, 0.25], "avg_feedback": [None, 4.0],
+        "feedback_count": [0, 1], "is_degraded": [False, True],
+    })
+
+
+def _dim() -> pd.DataFrame:
+    return aggregate.build_dim(None, ["a", "b"])
+
+
+def test_connect_works_in_utc(tmp_path: Path) -> None:
+    con = warehouse.connect(tmp_path / "x.duckdb", threads=1)
+    day = con.sql("SELECT CAST(TIMESTAMPTZ '2026-03-01 23:30:00-05:00' AS DATE)").fetchall()
+    assert day == [(date(2026, 3, 2),)]
+
+
+def test_sql_string_escapes_quotes() -> None:
+    assert warehouse.sql_string("it's") == "'it''s'"
+
+
+def test_write_tables_keeps_other_tables_and_builds_the_database(tmp_path: Path) -> None:
+    paths = config.RunPaths(tmp_path).ensure()
+    warehouse.write_tables(paths, fact_feature_metrics=_fact(), dim_feature_metadata=_dim())
+    warehouse.write_tables(paths, fact_feature_metrics=_fact().assign(risk_probability=[0.1, 0.9]), incidents=None)
+    stored = warehouse.read_table(paths, "fact_feature_metrics")
+    assert stored["feature_id"].tolist() == ["a", "b"] and stored["risk_probability"].tolist() == [0.9, 0.1]
+    rows = warehouse.query(paths, "SELECT feature_id, owner_team, risk_probability FROM feature_day ORDER BY 1")
+    assert rows.values.tolist() == [["a", "unassigned", 0.9], ["b", "unassigned", 0.1]]
+    tables = warehouse.query(paths, "SELECT table_name FROM information_schema.tables ORDER BY 1")["table_name"]
+    assert tables.tolist() == ["dim_feature_metadata", "fact_feature_metrics", "feature_day"]
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+def test_write_tables_rejects_bad_names_and_broken_contracts(tmp_path: Path) -> None:
+    paths = config.RunPaths(tmp_path).ensure()
+    with pytest.raises(ValueError, match="not valid"):
+        warehouse.write_tables(paths, **{"Fact-Table": _fact()})
+    with pytest.raises(ValueError, match="more than once"):
+        warehouse.write_tables(paths, fact_feature_metrics=pd.concat([_fact(), _fact()]))
+    with pytest.raises(ValueError, match="at least one table"):
+        warehouse.write_tables(paths, incidents=None)
+    assert not warehouse.table_path(paths, "fact_feature_metrics").exists()
+
+
+def test_read_table_missing(tmp_path: Path) -> None:
+    paths = config.RunPaths(tmp_path).ensure()
+    assert warehouse.read_table(paths, "fact_feature_metrics", missing_ok=True) is None
+    with pytest.raises(FileNotFoundError, match="run notebooks 01_ingest and 02_aggregate"):
+        warehouse.read_table(paths, "fact_feature_metrics")
+
+
+def test_export_parquet_failure_keeps_previous_file(tmp_path: Path) -> None:
+    con = warehouse.connect()
+    target = warehouse.export_parquet(con, "SELECT 1 AS x", tmp_path / "t.parquet")
+    with pytest.raises(Exception, match="no_such_table"):
+        warehouse.export_parquet(con, "SELECT * FROM no_such_table", target)
+    assert pd.read_parquet(target)["x"].tolist() == [1]
+    assert [p.name for p in tmp_path.iterdir()] == ["t.parquet"]
+
+
+def test_work_connection_fresh_then_read_only(tmp_path: Path) -> None:
+    paths = config.RunPaths(tmp_path)
+    with pytest.raises(FileNotFoundError, match="run notebook 01_ingest first"):
+        warehouse.work_connection(paths)
+    con = warehouse.work_connection(paths, fresh=True)
+    con.execute("CREATE VIEW v AS SELECT 42 AS answer")
+    con.close()
+    reader = warehouse.work_connection(paths)
+    assert reader.sql("SELECT answer FROM v").fetchall() == [(42,)]
+    with pytest.raises(Exception, match="read-only"):
+        reader.execute("CREATE TABLE t (x INTEGER)")
