@@ -83,7 +83,8 @@ def test_bin_edges_merge_ties() -> None:
 
 def test_ks_and_wasserstein_match_scipy_on_the_window_samples() -> None:
     fact = _fact(n_features=2, weeks=4, seed=3)
-    reference = drift.fit_reference(drift.window_slice(fact, date(2026, 1, 5), date(2026, 1, 18)), metrics=METRICS, n_bins=4)
+    first_weeks = drift.window_slice(fact, date(2026, 1, 5), date(2026, 1, 18))
+    reference = drift.fit_reference(first_weeks, metrics=METRICS, n_bins=4)
     current = drift.window_slice(fact, date(2026, 1, 19), date(2026, 2, 1))
     cells = drift.calculate_drift(reference, current, thresholds=_thresholds())
     assert len(cells) == 2 * len(METRICS)
@@ -221,7 +222,8 @@ def test_pure_weekly_seasonality_raises_no_alert() -> None:
 def test_injected_shift_alerts_on_that_feature_and_metric_only() -> None:
     fact = _fact(n_features=5, weeks=12, seed=5)
     recent = fact["date"] > fact["date"].max() - pd.Timedelta(days=21)
-    shifted = fact.assign(p95_latency=fact["p95_latency"].where(~(recent & (fact["feature_id"] == "f2")), fact["p95_latency"] * 2))
+    target = recent & (fact["feature_id"] == "f2")
+    shifted = fact.assign(p95_latency=fact["p95_latency"].where(~target, fact["p95_latency"] * 2))
     cells = drift.monitor(shifted, settings=_settings()).cells
     alerts = cells.loc[cells["status"] == "alert", ["feature_id", "metric"]].to_numpy().tolist()
     assert alerts == [["f2", "p95_latency"]]
@@ -269,39 +271,47 @@ def _scores(start: str, days: int, level: float, n_features: int = 3) -> pd.Data
 def test_prediction_drift_compares_scores_with_history_before_the_current_window() -> None:
     windows = _windows()
     history = pd.concat([_scores("2026-05-01", 47, 0.2), _scores("2026-06-17", 14, 0.8)], ignore_index=True)
-    calm = drift.prediction_drift(_scores("2026-06-17", 14, 0.2), history, windows=windows, n_bins=10, thresholds=_thresholds())
+    options = {"windows": windows, "n_bins": 10, "thresholds": _thresholds()}
+    calm = drift.prediction_drift(_scores("2026-06-17", 14, 0.2), history, **options)
     assert calm["available"] and calm["n_ref"] == 3 * 47 and calm["n_cur"] == 3 * 14
     assert calm["status"] == "ok"
-    risen = drift.prediction_drift(_scores("2026-06-17", 14, 0.6), history, windows=windows, n_bins=10, thresholds=_thresholds())
+    risen = drift.prediction_drift(_scores("2026-06-17", 14, 0.6), history, **options)
     assert risen["status"] == "alert" and risen["psi"] > 1
     renamed = history.rename(columns={"risk_probability": "probability"})  # the model step's holdout file
-    assert drift.prediction_drift(_scores("2026-06-17", 14, 0.6), renamed, windows=windows, n_bins=10, thresholds=_thresholds()) == risen
+    assert drift.prediction_drift(_scores("2026-06-17", 14, 0.6), renamed, **options) == risen
 
 
 def test_prediction_drift_not_available_without_inputs() -> None:
-    windows, thresholds = _windows(), _thresholds()
-    absent = drift.prediction_drift(_scores("2026-06-17", 14, 0.2), None, windows=windows, n_bins=10, thresholds=thresholds)
+    options = {"windows": _windows(), "n_bins": 10, "thresholds": _thresholds()}
+    absent = drift.prediction_drift(_scores("2026-06-17", 14, 0.2), None, **options)
     assert absent == {"available": False, "reason": "reports/test_predictions.parquet not found"}
     unscored = _scores("2026-06-17", 14, 0.2).drop(columns="risk_probability")
     history = _scores("2026-05-01", 40, 0.2)
-    missing_fact = drift.prediction_drift(unscored, history, windows=windows, n_bins=10, thresholds=thresholds)
+    missing_fact = drift.prediction_drift(unscored, history, **options)
     assert not missing_fact["available"] and "run 03_model first" in missing_fact["reason"]
-    missing_history = drift.prediction_drift(unscored, history.drop(columns="date"), windows=windows, n_bins=10, thresholds=thresholds)
+    missing_history = drift.prediction_drift(unscored, history.drop(columns="date"), **options)
     assert not missing_history["available"] and "lack 'date'" in missing_history["reason"]
 
 
-def test_training_window_and_model_age_read_the_card_defensively() -> None:
+def test_training_window_reads_the_card_defensively() -> None:
     nested = {"training_window": {"start": "2026-01-01", "end": "2026-04-30"}}
     flat = {"train_start": "2026-01-01", "train_end": "2026-04-30T00:00:00"}
     split = {"split": {"train_start": "2026-01-01", "train_end": "2026-04-30", "test_start": "2026-05-08"}}
     expected = (date(2026, 1, 1), date(2026, 4, 30))
     assert drift.training_window(nested) == drift.training_window(flat) == drift.training_window(split) == expected
-    assert drift.model_age_days(nested, as_of=date(2026, 6, 30)) == 61
     unreadable = ({}, {"training_window": "soon"}, {"train_start": "2026-05-01", "train_end": "2026-01-01"},
                   {"train_start": 3, "train_end": None}, {"split": {"train_start": "never", "train_end": "2026-01-01"}})
     for card in unreadable:
         assert drift.training_window(card) is None
-        assert drift.model_age_days(card, as_of=date(2026, 6, 30)) is None
+
+
+def test_model_age_counts_days_since_the_model_was_built() -> None:
+    card = {"training_window": {"start": "2026-01-01", "end": "2026-03-13"},
+            "test_window": {"start": "2026-03-21", "end": "2026-04-23"}, "horizon_days": 7}
+    assert drift.model_age_days(card, as_of=date(2026, 4, 30)) == 0  # the run that trained it
+    assert drift.model_age_days(card, as_of=date(2026, 5, 31)) == 31
+    for broken in ({}, {**card, "horizon_days": None}, {**card, "test_window": {"end": "soon"}}):
+        assert drift.model_age_days(broken, as_of=date(2026, 5, 31)) is None
 
 
 def test_retrain_recommendation_gives_reasons() -> None:
@@ -310,10 +320,14 @@ def test_retrain_recommendation_gives_reasons() -> None:
     quiet = drift.retrain_recommendation(drifted_share=0.05, prediction=calm, model_age_days=10, thresholds=thresholds)
     assert quiet["retrain_recommended"] is False and quiet["reasons"] == []
     shifted = {"available": True, "psi": 0.9, "ks_pvalue": 1e-5}
-    loud = drift.retrain_recommendation(drifted_share=0.25, prediction=shifted, model_age_days=45, thresholds=thresholds)
+    loud = drift.retrain_recommendation(
+        drifted_share=0.25, prediction=shifted, model_age_days=45, thresholds=thresholds
+    )
     assert loud["retrain_recommended"] is True
     assert [r.split()[0] for r in loud["reasons"]] == ["25%", "risk", "model"]
-    unknown = drift.retrain_recommendation(drifted_share=None, prediction={"available": False}, model_age_days=None, thresholds=thresholds)
+    unknown = drift.retrain_recommendation(
+        drifted_share=None, prediction={"available": False}, model_age_days=None, thresholds=thresholds
+    )
     assert unknown["retrain_recommended"] is False
     assert {c["note"] for c in unknown["checks"].values()} == {"not available"}
 
@@ -325,7 +339,7 @@ def test_reports_are_json_ready(tmp_path: Path) -> None:
     result = drift.monitor(fact, settings=_settings())
     report = drift.drift_report(result, prediction={"available": False, "reason": "x"})
     summary = report["summary"]
-    assert summary["n_cells"] == 12 == summary["n_ok"] + summary["n_warn"] + summary["n_alert"] + summary["n_insufficient"]
+    assert summary["n_cells"] == 12 == sum(summary[f"n_{s}"] for s in ("ok", "warn", "alert", "insufficient"))
     assert summary["n_alert"] == 2 and summary["drifted_share"] == pytest.approx(2 / 12, abs=1e-6)
     assert [(a["feature_id"], a["metric"]) for a in report["alerts"]] == [("f0", "crash_rate"), ("f1", "crash_rate")]
     baseline = drift.baseline_report(result)

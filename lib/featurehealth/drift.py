@@ -136,7 +136,9 @@ class DriftWindows:
         short = self.short_window()
         return {
             "as_of": self.as_of.isoformat(),
-            "current": {"start": self.current_start.isoformat(), "end": self.as_of.isoformat(), "days": self.current_days},
+            "current": {
+                "start": self.current_start.isoformat(), "end": self.as_of.isoformat(), "days": self.current_days,
+            },
             "reference": {
                 "start": self.reference_start.isoformat(),
                 "end": self.reference_end.isoformat(),
@@ -235,7 +237,9 @@ def plan_windows(
     _whole_weeks("reference_days", reference_days)
     _whole_weeks("short_window_days", short_window_days, allow_zero=True)
     if short_window_days > current_days:
-        raise ValueError(f"drift.short_window_days ({short_window_days}) must not exceed current_days ({current_days}).")
+        raise ValueError(
+            f"drift.short_window_days ({short_window_days}) must not exceed current_days ({current_days})."
+        )
     if persist_days < 1:
         raise ValueError(f"drift.persist_days must be >= 1 (1 = no persistence), got {persist_days}.")
     latest_end = as_of - timedelta(days=current_days + persist_days - 1)
@@ -250,11 +254,13 @@ def plan_windows(
         if weeks >= 1:
             source, start, end = "training", train_end - timedelta(days=7 * weeks - 1), train_end
         else:
-            note = "less than a whole week of the training window precedes the current windows; used the trailing reference"
+            note = ("less than a whole week of the training window precedes the current windows; "
+                    "used the trailing reference")
     if start < data_start:
         weeks = max(((end - data_start).days + 1) // 7, 0)
         start = end - timedelta(days=7 * weeks - 1)
-        note = "; ".join(filter(None, [note, f"data starts {data_start.isoformat()}: reference cut to {7 * weeks} days"]))
+        cut = f"data starts {data_start.isoformat()}: reference cut to {7 * weeks} days"
+        note = "; ".join(filter(None, [note, cut]))
     return DriftWindows(
         as_of=as_of, current_days=current_days, reference_start=start, reference_end=end,
         reference_source=source, short_window_days=short_window_days, persist_days=persist_days, note=note,
@@ -365,6 +371,7 @@ def fit_reference(frame: pd.DataFrame, *, metrics: Sequence[str], n_bins: int) -
         On an unknown metric, a missing column or ``n_bins < 2``.
     """
     samples = _samples(frame, metrics)
+    quantile_names = [f"q{round(q * 100):02d}" for q in QUANTILES]
     rows = []
     for (feature, metric), values in samples.items():
         present = len(values) > 0
@@ -376,11 +383,11 @@ def fit_reference(frame: pd.DataFrame, *, metrics: Sequence[str], n_bins: int) -
             "mean": values.mean() if present else np.nan,
             "std": values.std(ddof=1) if len(values) > 1 else np.nan,
             "min": values[0] if present else np.nan,
-            **{f"q{round(q * 100):02d}": v for q, v in zip(QUANTILES, quantiles, strict=True)},
+            **dict(zip(quantile_names, quantiles, strict=True)),
             "max": values[-1] if present else np.nan,
             "bin_edges": bin_edges(values, n_bins=n_bins).tolist(),
         })
-    columns = ["feature_id", "metric", "count", "mean", "std", "min", *(f"q{round(q * 100):02d}" for q in QUANTILES), "max", "bin_edges"]
+    columns = [*_KEY, "count", "mean", "std", "min", *quantile_names, "max", "bin_edges"]
     return Reference(stats=pd.DataFrame(rows, columns=columns), samples=samples, metrics=tuple(metrics))
 
 
@@ -598,9 +605,18 @@ def training_window(card: Mapping[str, Any]) -> tuple[date, date] | None:
 
 
 def model_age_days(card: Mapping[str, Any], *, as_of: date) -> int | None:
-    """Days from the model's last training day to ``as_of``, or None when the card lacks it."""
-    window = training_window(card)
-    return None if window is None else (as_of - window[1]).days
+    """Days of data that arrived after the model was built, up to ``as_of``; None if unknown.
+
+    The model was built when the data reached ``test_window.end + horizon_days`` (the last test
+    day's label needs that horizon). The training window's end is not used: it lags by the whole
+    holdout, so a fresh model would already look weeks old.
+    """
+    test_window = card.get("test_window")
+    test_end = _parse_day(test_window.get("end")) if isinstance(test_window, Mapping) else None
+    horizon = card.get("horizon_days")
+    if test_end is None or not isinstance(horizon, int) or isinstance(horizon, bool):
+        return None
+    return (as_of - (test_end + timedelta(days=horizon))).days
 
 
 def prediction_drift(
@@ -614,8 +630,9 @@ def prediction_drift(
     """Distribution of risk scores in the current window against out-of-sample history.
 
     The reference is the model step's held-out predictions (column ``risk_probability`` or
-    ``probability``) dated before the current window, never in-sample training scores; the current side is ``risk_probability`` in the fact
-    table over the current window. Bins are fixed on the reference scores.
+    ``probability``) dated before the current window, never in-sample training scores; the
+    current side is ``risk_probability`` in the fact table over the current window. Bins are
+    fixed on the reference scores.
 
     Returns
     -------
@@ -627,7 +644,8 @@ def prediction_drift(
         return {"available": False, "reason": "reports/test_predictions.parquet not found"}
     column = next((c for c in HISTORY_SCORE_COLUMNS if c in test_predictions.columns), None)
     if column is None or "date" not in test_predictions.columns:
-        return {"available": False, "reason": f"test predictions lack 'date' or one of {', '.join(HISTORY_SCORE_COLUMNS)}"}
+        wanted = ", ".join(HISTORY_SCORE_COLUMNS)
+        return {"available": False, "reason": f"test predictions lack 'date' or one of {wanted}"}
     if SCORE_COLUMN not in fact.columns:
         return {"available": False, "reason": f"the fact table has no '{SCORE_COLUMN}' (run 03_model first)"}
     history = window_slice(test_predictions, None, windows.current_start - timedelta(days=1))
@@ -722,7 +740,7 @@ def retrain_recommendation(
     if checks["prediction_psi"]["fired"]:
         reasons.append(f"risk scores drifted: PSI {psi:.3f} (limit {t.prediction_psi_retrain}), KS p={pvalue:.2g}")
     if checks["model_age_days"]["fired"]:
-        reasons.append(f"model trained on data ending {model_age_days} days ago (limit {t.max_model_age_days})")
+        reasons.append(f"model built {model_age_days} days of data ago (limit {t.max_model_age_days})")
     for check in checks.values():
         if check["value"] is None:
             check["note"] = "not available"

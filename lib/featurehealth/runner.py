@@ -121,7 +121,8 @@ def prepare_staging(published: Path, staging: Path) -> None:
     if published.is_dir():
         shutil.copytree(published, staging, ignore=shutil.ignore_patterns("runs", "work"))
     staging.mkdir(parents=True, exist_ok=True)
-    # Step records and retrain advice describe one run only; never carry them into the next.
+    # Step records describe one run only. reports/retrain.json is kept on purpose: the model step
+    # of the next run reads the last drift advice (model.retrain: auto).
     shutil.rmtree(staging / "reports" / "steps", ignore_errors=True)
 
 
