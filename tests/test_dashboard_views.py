@@ -76,6 +76,8 @@ def test_html_table_escapes_and_marks_missing_values() -> None:
     assert "<script>" not in markup and "&lt;script&gt;" in markup
     assert NOT_AVAILABLE in markup and "a &amp; b" in markup and "first 1 of 2 rows" in markup
     assert "0.123" in views.html_table(frame)
+    assert ">1,043<" in views.html_table(pd.DataFrame({"impact": [1042.6]}))
+    assert NOT_AVAILABLE not in views.html_table(frame, missing="")
     with pytest.raises(ValueError, match="max_rows"):
         views.html_table(frame, max_rows=0)
 
@@ -167,6 +169,14 @@ def test_quality_checks_and_quarantine_counts() -> None:
     counts = views.quarantine_counts({"by_reason": {"a": 1, "b": 5, "c": "x"}})
     assert counts.to_dict() == {"b": 5, "a": 1}
     assert views.quarantine_counts({"by_reason": None}).empty
+
+
+def test_quarantine_examples_per_reason() -> None:
+    rows = pd.DataFrame({"reason": ["b", "a", "b", "b"], "line": [1, 2, 3, 4], "raw_line": None, "private": 0})
+    examples = views.quarantine_examples(rows, per_reason=2)
+    assert examples.to_dict("list") == {"reason": ["a", "b", "b"], "line": [2, 1, 3]}
+    with pytest.raises(ValueError, match="per_reason"):
+        views.quarantine_examples(rows, per_reason=0)
 
 
 def test_status_html_escapes_and_checks_tone() -> None:

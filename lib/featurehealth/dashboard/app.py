@@ -34,9 +34,11 @@ TABS = {
 MAX_HEATMAP_FEATURES = 25
 #: Fact columns the drill-down and drift tabs read.
 FACT_COLUMNS = ("feature_id", "date", "feedback_count", *plots.DRILLDOWN_METRICS)
+# Selectors start at .fh-app to outrank JupyterLab's rendered-HTML table rules.
 _STYLE = (
-    "<style>.fh-table{border-collapse:collapse;font-size:12px}.fh-table th,.fh-table td"
-    "{border-bottom:1px solid #ddd;padding:3px 8px;text-align:left}.fh-table th{background:#f5f5f5}</style>"
+    "<style>.fh-app table.fh-table{border-collapse:collapse;font-size:12px}"
+    ".fh-app table.fh-table th,.fh-app table.fh-table td{border-bottom:1px solid #ddd;padding:3px 8px;"
+    "text-align:left;white-space:nowrap}.fh-app table.fh-table th{background:#f5f5f5}</style>"
 )
 
 
@@ -340,8 +342,13 @@ class Dashboard:
 
         def build_lead_times() -> list[dict[str, Any]]:
             days = None if metrics is None else views.lead_times(metrics)
-            if not days:
+            if days is None:
                 return notes_output([f"Lead-time distribution {data.NOT_AVAILABLE} in reports/metrics.json."])
+            if not days:
+                total = data.lookup(metrics, "early_warning.n_incidents")
+                return [html_output(views.status_html(
+                    f"No incident of the test period ({total if total is not None else data.NOT_AVAILABLE}) "
+                    f"was warned ahead, so there is no lead time to show."))]
             return [figure_output(plots.lead_time_figure(days), alt="lead times")]
 
         small = [self.section("drawing the calibration", build_calibration),
@@ -375,8 +382,13 @@ class Dashboard:
             caption = f"{int(counts.sum())} of {rows if rows is not None else data.NOT_AVAILABLE} rows quarantined"
             if counts.empty:
                 return [html_output(views.status_html(caption + ": none", tone="ok"))]
+            rows, rows_message = self.load("quarantine", required=("reason",))
+            examples = [] if rows is None else [html_output(views.html_table(
+                views.quarantine_examples(rows), caption="Examples per reason (quarantine/quarantine.parquet)",
+                missing=""))]
             return [html_output(views.status_html(caption)),
-                    figure_output(plots.quarantine_figure(counts), alt="quarantine")]
+                    figure_output(plots.quarantine_figure(counts), alt="quarantine"),
+                    *examples, *notes_output([rows_message])]
 
         return (self.section("showing the checks", build_checks),
                 self.section("showing the quarantine", build_quarantine))

@@ -88,7 +88,7 @@ def drilldown_figure(
     title : str
         Figure title.
     """
-    fig, axes = _figure(10, 9.5, rows=len(DRILLDOWN_METRICS) + 1, sharex=True)
+    fig, axes = _figure(11, 9.5, rows=len(DRILLDOWN_METRICS) + 1, sharex=True)
     dates = series["date"]
     degraded = series["is_degraded"].fillna(False).astype(bool) if "is_degraded" in series else None
     for ax, (column, label) in zip(axes[:-1, 0], DRILLDOWN_METRICS.items(), strict=True):
@@ -103,7 +103,8 @@ def drilldown_figure(
             ax.scatter(dates[degraded], series.loc[degraded, column], color="#c62828", s=12, zorder=3,
                        label="degraded day")
         ax.set_ylabel(label)
-        ax.legend(loc="upper left", fontsize=7, ncols=5, frameon=False)
+        # Outside the axes, so the legend never hides a spike.
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=7, frameon=False)
     risk_ax = axes[-1, 0]
     _shade_incidents(risk_ax, incidents, label=False)
     risk = series["risk_probability"] if "risk_probability" in series else None
@@ -114,7 +115,7 @@ def drilldown_figure(
         for cut in cutoffs:
             risk_ax.axhline(cut, color="#757575", ls="--", lw=0.8)
         risk_ax.set_ylim(0, 1)
-        risk_ax.legend(loc="upper left", fontsize=7, frameon=False)
+        risk_ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=7, frameon=False)
     risk_ax.set_ylabel("risk score")
     fig.suptitle(title)
     return fig

@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -127,12 +128,14 @@ def local_page(*, port: int, width: int = 1280, height: int = 900) -> Iterator["
     """A headless chromium page that may only reach the dashboard server on ``port``.
 
     Voila's template asks a CDN for icon fonts; those requests are refused so nothing but
-    127.0.0.1 is ever contacted.
+    127.0.0.1 is ever contacted. Chromium's own state (crash reports, dconf) goes to a temporary
+    home, not the user's.
     """
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_ARGS))
+    with tempfile.TemporaryDirectory(prefix="featurehealth-chromium-") as home, sync_playwright() as playwright:
+        env = {**os.environ, "HOME": home, "XDG_CONFIG_HOME": f"{home}/config", "XDG_CACHE_HOME": f"{home}/cache"}
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_ARGS), env=env)
         try:
             page = browser.new_page(viewport={"width": width, "height": height})
             page.route("**/*", lambda route: route.continue_() if is_local(route.request.url, port=port)

@@ -143,24 +143,26 @@ def filter_ranking(frame: "pd.DataFrame", *, filters: Mapping[str, str]) -> "pd.
     return frame.loc[keep]
 
 
-def _cell(value: Any, *, digits: int) -> str:
+def _cell(value: Any, *, digits: int, missing: str) -> str:
     import pandas as pd
 
     if not isinstance(value, (list, tuple, dict)) and pd.isna(value):
-        return NOT_AVAILABLE
+        return missing
     if isinstance(value, float):
-        return f"{value:.{digits}g}" if abs(value) < 1e4 else f"{value:,.0f}"
+        return f"{value:.{digits}g}" if abs(value) < 1000 else f"{value:,.0f}"
     return str(value)
 
 
-def html_table(frame: "pd.DataFrame", *, max_rows: int = 200, digits: int = 3, caption: str = "") -> str:
-    """An escaped HTML table of the first ``max_rows`` rows; absent values read "not available"."""
+def html_table(
+    frame: "pd.DataFrame", *, max_rows: int = 200, digits: int = 3, caption: str = "", missing: str = NOT_AVAILABLE
+) -> str:
+    """An escaped HTML table of the first ``max_rows`` rows; absent values read ``missing``."""
     if max_rows < 1:
         raise ValueError(f"max_rows must be >= 1, got {max_rows!r}.")
     shown = frame.head(max_rows)
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in shown.columns)
     body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(_cell(v, digits=digits))}</td>" for v in row) + "</tr>"
+        "<tr>" + "".join(f"<td>{html.escape(_cell(v, digits=digits, missing=missing))}</td>" for v in row) + "</tr>"
         for row in shown.astype(object).itertuples(index=False)
     )
     more = f"<caption>{html.escape(caption)}</caption>" if caption else ""
@@ -352,6 +354,21 @@ def quarantine_counts(ingest: Mapping[str, Any]) -> "pd.Series":
     pairs = by_reason.items() if isinstance(by_reason, dict) else []
     counts = {str(k): int(v) for k, v in pairs if isinstance(v, (int, float))}
     return pd.Series(counts, name="rows", dtype="int64").sort_values(ascending=False)
+
+
+#: Quarantine columns shown as examples, when present.
+QUARANTINE_COLUMNS = ("reason", "field", "source_file", "line", "feature_id", "event_time", "latency_ms",
+                      "feedback_score", "raw_line")
+
+
+def quarantine_examples(rows: "pd.DataFrame", *, per_reason: int = 2) -> "pd.DataFrame":
+    """The first ``per_reason`` quarantined rows of each reason, with those of
+    :data:`QUARANTINE_COLUMNS` that hold a value in any of them."""
+    if per_reason < 1:
+        raise ValueError(f"per_reason must be >= 1, got {per_reason!r}.")
+    columns = [c for c in QUARANTINE_COLUMNS if c in rows.columns]
+    examples = rows.groupby("reason", sort=True).head(per_reason).sort_values("reason", kind="stable")[columns]
+    return examples.dropna(axis="columns", how="all")
 
 
 def status_html(message: str, *, tone: str = "neutral") -> str:
