@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from featurehealth import config, ingest, warehouse
+from featurehealth import config, ingest, validate, warehouse
 
 HEADER = "event_time,feature_id,user_id,latency_ms,is_crash\n"
 
@@ -93,6 +93,19 @@ def test_open_events_maps_a_users_export_without_code_changes(tmp_path: Path) ->
     assert raw.extra_columns == ("session_duration",)
     rows = con.sql(f"SELECT event_time, feature_id, is_crash, file_id FROM {raw.relation} ORDER BY 1").fetchall()
     assert rows == [("2026-03-01", "Search", "0", 0), ("2026-03-02", "Login", "1", 0)]
+    result = validate.validate_events(con, raw, quarantine_dir=tmp_path / "q", now=datetime(2026, 6, 1, tzinfo=UTC))
+    assert (result.summary["rows_valid"], result.summary["rows_quarantined"]) == (2, 0)
+
+
+def test_file_problems_leave_published_outputs_untouched(tmp_path: Path) -> None:
+    paths = config.RunPaths(tmp_path / "run").ensure()
+    warehouse.write_tables(paths, incidents=pd.DataFrame({"feature_id": ["a"]}))
+    before = {p.name: p.read_bytes() for p in paths.root.rglob("*") if p.is_file() and "work" not in p.parts}
+    bad = _write(tmp_path / "bad.csv", "event_time,feature_id\n2026-03-01,a\n")
+    with pytest.raises(ingest.InputError, match="bad.csv has no column 'user_id'"):
+        ingest.open_events(warehouse.work_connection(paths, fresh=True), bad, column_map={})
+    after = {p.name: p.read_bytes() for p in paths.root.rglob("*") if p.is_file() and "work" not in p.parts}
+    assert after == before
 
 
 def test_open_events_unions_parquet_files_with_different_layouts(tmp_path: Path) -> None:

@@ -74,6 +74,23 @@ def test_rows_outside_the_window_are_counted_apart(tmp_path: Path) -> None:
     assert con.sql(f"SELECT count(*) FROM {validate.VALID_VIEW}").fetchall() == [(summary["rows_valid"],)]
 
 
+def test_undated_rows_belong_to_their_files_window(tmp_path: Path) -> None:
+    header = "event_time,feature_id,user_id,latency_ms,is_crash\n"
+    for day in ("01", "02"):
+        path = tmp_path / "daily" / f"events_2026-03-{day}.csv"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(header + f"2026-03-{day}T10:00:00Z,a,u,1,0\nnot-a-time,a,u,1,0\n2099-01-01,a,u,1,0\n")
+    (tmp_path / "daily" / "undatable.csv").write_text(header + ",a,u,1,0\n")
+    con = warehouse.connect()
+    raw = ingest.open_events(con, tmp_path / "daily", column_map={})
+    result = validate.validate_events(con, raw, quarantine_dir=tmp_path / "q", now=NOW, window_start="2026-03-02")
+    summary = result.summary
+    assert summary["by_reason"] == {"missing_event_time": 1, "invalid_event_time": 1, "future_event_time": 1}
+    assert (summary["rows_in"], summary["rows_outside_window"]) == (4, 3)
+    quarantine = pd.read_parquet(result.quarantine_path)
+    assert sorted(quarantine["source_file"]) == ["events_2026-03-02.csv"] * 2 + ["undatable.csv"]
+
+
 def test_duplicates_keep_the_first_copy(tmp_path: Path) -> None:
     text = "event_time,feature_id,user_id,latency_ms,is_crash\n" + "2026-03-01,a,u,1.0,0\n2026-03-01,a,u,1,false\n" * 2
     result, con = _validate(tmp_path, text)
@@ -122,24 +139,28 @@ def test_resolve_window_rules() -> None:
         validate.resolve_window(first_day=None, last_day=None)
 
 
-def test_reference_time_prefers_as_of_then_last_day_then_clock() -> None:
+def test_reference_time_is_the_simulated_end_or_the_clock() -> None:
     end_of_day = datetime(2026, 3, 5, 23, 59, 59, 999999, tzinfo=UTC)
-    assert validate.reference_time(as_of="2026-03-05", last_day=date(2026, 1, 1), now=NOW) == end_of_day
-    assert validate.reference_time(as_of="", last_day=date(2026, 3, 5), now=NOW) == end_of_day
-    assert validate.reference_time(as_of="", last_day=None, now=NOW) == NOW
+    assert validate.reference_time(last_day=date(2026, 3, 5), now=NOW) == end_of_day
+    assert validate.reference_time(last_day=None, now=NOW) == NOW
     with pytest.raises(ValueError, match="timezone-aware"):
-        validate.reference_time(as_of="", last_day=None, now=datetime(2026, 1, 1))
+        validate.reference_time(last_day=None, now=datetime(2026, 1, 1))
 
 
-def test_events_after_the_as_of_day_are_future(tmp_path: Path) -> None:
-    text = "event_time,feature_id,user_id,latency_ms,is_crash\n2026-03-01T23:59:59Z,a,u,1,0\n2026-03-02T00:00:00Z,a,u,1,0\n"
+def test_events_after_the_as_of_day_are_outside_the_window_not_errors(tmp_path: Path) -> None:
     source = tmp_path / "e.csv"
-    source.write_text(text, encoding="utf-8")
+    source.write_text(
+        "event_time,feature_id,user_id,latency_ms,is_crash\n2026-03-01T23:59:59Z,a,u,1,0\n"
+        "2026-03-02T00:00:00Z,a,u,1,0\n2026-03-03T00:00:00Z,a,u,1,0\n",
+        encoding="utf-8",
+    )
     con = warehouse.connect()
     raw = ingest.open_events(con, source, column_map={})
-    now = validate.reference_time(as_of="2026-03-01", last_day=None, now=NOW)
+    now = validate.reference_time(last_day=date(2026, 3, 2), now=NOW)
     result = validate.validate_events(con, raw, quarantine_dir=tmp_path / "q", now=now, as_of="2026-03-01")
-    assert result.summary["by_reason"] == {"future_event_time": 1} and result.summary["rows_valid"] == 1
+    summary = result.summary
+    assert summary["by_reason"] == {"future_event_time": 1}
+    assert (summary["rows_valid"], summary["rows_outside_window"]) == (1, 1)
 
 
 def test_column_expressions_reject_unknown_column_and_naive_now() -> None:

@@ -37,8 +37,6 @@ FACT_COLUMNS: dict[str, str] = {
     "is_degraded": "bool",
 }
 FACT_KEY = ("feature_id", "date")
-#: Columns the model step adds to the fact table.
-RISK_COLUMNS = ("risk_probability", "risk_bucket")
 DIM_COLUMNS = (*ingest.METADATA_COLUMNS, "in_metadata")
 UNASSIGNED_OWNER = "unassigned"
 

@@ -46,9 +46,11 @@ REQUIRED_COLUMNS = ("event_time", "feature_id", "user_id", "latency_ms", "is_cra
 ENCODINGS = ("utf-8", "latin-1")
 METADATA_COLUMNS = ("feature_id", "feature_name", "owner_team", "lifecycle_stage", "tier", "launch_date")
 INCIDENT_COLUMNS = ("feature_id", "start", "end", "kind", "severity", "precursor_days")
-#: DuckDB relation holding the raw events of one run, and the table naming its files.
+#: DuckDB view of the raw events of one run, the table naming its files, and the table that
+#: holds CSV input as read.
 RAW_RELATION = "raw_events"
 FILES_TABLE = "source_files"
+CSV_TABLE = "raw_csv"
 #: Side tables handed from ingest to aggregation, as ``work/<name>.parquet``.
 SIDE_TABLES = ("metadata", "incidents")
 
@@ -74,8 +76,9 @@ class InputLocations:
 class RawEvents:
     """Raw telemetry opened in a DuckDB session.
 
-    ``relation`` has the canonical columns (in the files' own types, or VARCHAR for CSV) and
-    ``file_id``, an index into ``files``; the database also holds table ``source_files``
+    ``relation`` has the canonical columns (in the files' own types, or VARCHAR for CSV),
+    ``file_id``, an index into ``files``, and ``row_no``, which with ``file_id`` identifies a row
+    and follows the files' order; the database also holds table ``source_files``
     (``file_id``, ``source_file``). ``malformed`` lists CSV lines the reader could not split
     into fields (``file_id``, ``line``, ``raw_line``, ``error``).
     """
@@ -483,6 +486,8 @@ def _group_select(
         ident = '"' + source.replace('"', '""') + '"'
         parts.append(f"{ident} AS {canon}" if own == kind else f"CAST({ident} AS {kind}) AS {canon}")
     parts.append(f"{_file_id_expression(indices)} AS file_id")
+    if reader.startswith("read_parquet"):
+        parts.append("file_row_number AS row_no")
     return f"SELECT {', '.join(parts)} FROM {reader}"
 
 
@@ -556,17 +561,16 @@ def open_events(
         reader = _reader(fmt, group_paths, encoding=encoding, delimiter=delimiter, header=header, rejects=rejects)
         select = _group_select(layout, reader, types=unified, indices=indices)
         statement = (
-            f"CREATE OR REPLACE TABLE {RAW_RELATION} AS {select}"
-            if number == 0
-            else f"INSERT INTO {RAW_RELATION} {select}"
+            f"CREATE OR REPLACE TABLE {CSV_TABLE} AS {select}" if number == 0 else f"INSERT INTO {CSV_TABLE} {select}"
         )
         try:
             con.execute(statement)
         except duckdb.Error as exc:
             raise _read_error(names[indices[0]], fmt, encoding, exc) from None
         malformed.append(_rejects(con, rejects, indices=indices, names=names, encoding=encoding))
-    if fmt == "parquet":
-        con.execute(f"CREATE OR REPLACE VIEW {RAW_RELATION} AS {' UNION ALL '.join(selects)}")
+    # rowid follows the order of insertion, that is of the files' lines.
+    union = " UNION ALL ".join(selects) if fmt == "parquet" else f"SELECT *, rowid AS row_no FROM {CSV_TABLE}"
+    con.execute(f"CREATE OR REPLACE VIEW {RAW_RELATION} AS {union}")
     bad_lines = (
         pd.concat(malformed, ignore_index=True)
         if malformed

@@ -4,8 +4,10 @@ Each row of the raw relation (:func:`featurehealth.ingest.open_events`) gets at 
 ``reason`` (the first rule it breaks, in :data:`RULES` order); exact duplicates of a valid row
 (same values in every canonical column) keep their first copy and quarantine the others as
 ``duplicate_event``; CSV lines the reader could not split are ``malformed_line``. Rows dated
-outside the processed window are not part of the run (``rows_outside_window``); every other row
-is either valid or quarantined, and :func:`validate_events` checks
+outside the processed window are not part of the run (``rows_outside_window``), nor are rows
+without a usable date in files holding no row of the window (with daily files, an undated row
+belongs to its file's day); every other row is either valid or quarantined, and
+:func:`validate_events` checks
 ``rows_in = rows_valid + rows_quarantined`` (the aggregation step checks the valid count again).
 
 The valid events are not copied: :func:`validate_events` leaves a view ``valid_events`` (over
@@ -54,7 +56,7 @@ RULES: tuple[tuple[str, str | None], ...] = (
     ("malformed_line", None),
 )
 REASONS = tuple(dict.fromkeys(reason for reason, _ in RULES))
-#: Reasons that leave a row without a usable date, so it is in every window.
+#: Reasons that leave a row without a usable date: it belongs to the windows its file is in.
 UNDATED_REASONS = ("missing_event_time", "invalid_event_time", "future_event_time", "malformed_line")
 #: Reasons counted by the quality check ``out_of_range``.
 OUT_OF_RANGE_REASONS = ("negative_latency", "latency_out_of_range", "feedback_out_of_range", "future_event_time")
@@ -139,8 +141,8 @@ def column_expressions(column: str, duck_type: str, *, from_text: bool) -> dict[
     Returns
     -------
     dict
-        ``typed`` (the value in the canonical type, NULL when absent or unparseable),
-        ``present`` (the raw value is not empty, a null token or NaN) and ``raw`` (VARCHAR).
+        ``typed`` (the value in the canonical type, NULL when absent or unparseable) and
+        ``present`` (the raw value is not empty, a null token or NaN).
 
     Raises
     ------
@@ -181,7 +183,7 @@ def column_expressions(column: str, duck_type: str, *, from_text: bool) -> dict[
         present = f"({ident} IS NOT NULL AND NOT isnan({ident}))"
     else:
         present = f"{ident} IS NOT NULL"
-    return {"typed": typed, "present": present, "raw": as_text}
+    return {"typed": typed, "present": present}
 
 
 def _rule_conditions(now: datetime) -> list[tuple[str, str | None, str]]:
@@ -210,12 +212,12 @@ def _rule_conditions(now: datetime) -> list[tuple[str, str | None, str]]:
 
 
 def checked_sql(relation: str, types: Mapping[str, str], *, now: datetime, from_text: bool) -> str:
-    """SELECT over ``relation`` adding typed columns, ``has_*``, ``raw_*``, ``reason``, ``field``, ``day``.
+    """SELECT over ``relation``: typed columns, ``has_*``, ``src_*`` (as read), ``reason``, ``field``, ``day``.
 
     Parameters
     ----------
     relation : str
-        The raw relation (canonical columns and ``file_id``).
+        The raw relation (canonical columns, ``file_id`` and ``row_no``).
     types : mapping
         Canonical column -> its DuckDB type in ``relation``.
     from_text : bool
@@ -233,46 +235,46 @@ def checked_sql(relation: str, types: Mapping[str, str], *, now: datetime, from_
     parts = []
     for column, duck_type in types.items():
         sql = column_expressions(column, duck_type, from_text=from_text)
-        parts += [f"{sql['typed']} AS {column}", f"{sql['present']} AS has_{column}", f"{sql['raw']} AS raw_{column}"]
+        parts += [f"{sql['typed']} AS {column}", f"{sql['present']} AS has_{column}", f'"{column}" AS src_{column}']
     rules = _rule_conditions(now)
     reason = " ".join(f"WHEN {cond} THEN '{name}'" for name, _f, cond in rules)
     field = " ".join(f"WHEN {cond} THEN '{f}'" for _n, f, cond in rules)
     return (
         f"SELECT *, CASE {reason} END AS reason, CASE {field} END AS field, "
         f"CAST(epoch_us(event_time) // {DAY_US} AS INTEGER) AS day "
-        f"FROM (SELECT {', '.join(parts)}, file_id FROM {relation})"
+        f"FROM (SELECT {', '.join(parts)}, file_id, row_no FROM {relation})"
     )
 
 
-def reference_time(*, as_of: str, last_day: date | None, now: datetime) -> datetime:
-    """The run's present: events after it are ``future_event_time``.
+def reference_time(*, last_day: date | None, now: datetime) -> datetime:
+    """The source's present: events after it are ``future_event_time``.
+
+    Events after the run's as-of date but not after the present are not errors, only outside
+    the processed window (a replay as of an earlier day ignores them).
 
     Parameters
     ----------
-    as_of : str
-        ``ingest.as_of``; when set, the end of that day (a run as of day D has seen nothing later).
     last_day : date or None
-        The last day the source is meant to cover, e.g. a simulation's last day (its injected
-        future timestamps lie after it, not after the wall clock); used when ``as_of`` is empty.
+        The last day a simulated source covers: its present is the end of that day (the
+        simulator's injected future timestamps lie after it, not after the wall clock).
     now : datetime
-        The wall clock (timezone-aware), used when neither is given.
+        The wall clock (timezone-aware): the present of real telemetry.
 
     Returns
     -------
     datetime
-        Timezone-aware, the last microsecond of the day when derived from a date.
+        Timezone-aware; the last microsecond of ``last_day`` when given.
 
     Raises
     ------
     ValueError
-        If ``as_of`` is not a date or ``now`` is naive.
+        If ``now`` is naive.
     """
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware, like datetime.now(UTC).")
-    day = _parse_day(as_of, name="as_of") or last_day
-    if day is None:
+    if last_day is None:
         return now
-    return datetime.combine(day + timedelta(days=1), time.min, UTC) - timedelta(microseconds=1)
+    return datetime.combine(last_day + timedelta(days=1), time.min, UTC) - timedelta(microseconds=1)
 
 
 def _parse_day(text: str, *, name: str) -> date | None:
@@ -324,22 +326,44 @@ def _day_number(day: date) -> int:
     return (day - date(1970, 1, 1)).days
 
 
-def _profile(con: "duckdb.DuckDBPyConnection") -> "pd.DataFrame":
-    """Row counts by file, day, reason and (valid rows only) feature, with null counts of required columns."""
+def _profile(con: "duckdb.DuckDBPyConnection", *, candidates: str) -> "tuple[pd.DataFrame, pd.DataFrame]":
+    """One pass over the events: row counts and duplicate keys.
+
+    ``candidates`` is an SQL condition on ``day`` bounding the rows searched for duplicates (the
+    window when the profile fixes it), which spares a daily run hashing the whole history.
+
+    Returns
+    -------
+    tuple of pandas.DataFrame
+        Counts by file, day, reason and (valid rows only) feature, with null counts of the
+        required columns; and the hashes of the valid rows' values that occur more than once.
+    """
     nulls = ", ".join(f"count(*) FILTER (WHERE NOT has_{c}) AS null_{c}" for c in ingest.REQUIRED_COLUMNS)
-    return con.execute(
-        f"""SELECT file_id, day, reason, CASE WHEN reason IS NULL THEN feature_id END AS feature_id,
-                   count(*) AS rows, {nulls}
-            FROM {CHECKED_VIEW} GROUP BY ALL"""
+    # Two grouping sets share the one scan that computes every row's reason.
+    both = con.execute(
+        f"""SELECT file_id, day, reason, valid_feature AS feature_id, row_hash, count(*) AS rows, {nulls},
+                   GROUPING(row_hash) = 0 AS is_key
+            FROM (SELECT *, CASE WHEN reason IS NULL THEN feature_id END AS valid_feature,
+                         CASE WHEN reason IS NULL AND {candidates} THEN hash({_typed_columns()}) END AS row_hash
+                  FROM {CHECKED_VIEW})
+            GROUP BY GROUPING SETS ((file_id, day, reason, valid_feature), (row_hash))
+            HAVING GROUPING(row_hash) = 1 OR (row_hash IS NOT NULL AND count(*) > 1)"""
     ).df()
+    keys = both.loc[both["is_key"], ["row_hash"]].reset_index(drop=True)
+    return both[~both["is_key"]].drop(columns=["row_hash", "is_key"]).reset_index(drop=True), keys
 
 
 def _typed_columns() -> str:
     return ", ".join(ingest.CANONICAL_TYPES)
 
 
-def _raw_columns() -> str:
-    return ", ".join(f"raw_{c}" for c in ingest.CANONICAL_TYPES)
+def _raw_text() -> str:
+    """The row's values as read, as text; applied after filtering, as casting every row is costly."""
+    return ", ".join(f"CAST(src_{c} AS VARCHAR) AS {c}" for c in ingest.CANONICAL_TYPES)
+
+
+def _source_columns() -> str:
+    return ", ".join(f"src_{c}" for c in ingest.CANONICAL_TYPES)
 
 
 def _first_and_last(profile: "pd.DataFrame") -> tuple[date | None, date | None]:
@@ -356,43 +380,61 @@ def _from_day_number(day: float) -> date:
     return date(1970, 1, 1) + timedelta(days=int(day))
 
 
-def _define_duplicates(con: "duckdb.DuckDBPyConnection", keep: str) -> None:
-    """Tables of duplicate keys and of every copy (numbered) among the kept rows, and the valid view."""
-    hashed = f"SELECT *, hash({_typed_columns()}) AS row_hash FROM {CHECKED_VIEW} WHERE {keep}"
-    con.execute(
-        f"CREATE OR REPLACE TABLE {DUPLICATE_KEYS} AS "
-        f"SELECT row_hash FROM ({hashed}) GROUP BY row_hash HAVING count(*) > 1"
-    )
-    # Partitioning by the values (not the hash) makes a hash collision harmless; the order
-    # makes "first copy" reproducible.
+def _define_duplicates(con: "duckdb.DuckDBPyConnection", keys: "pd.DataFrame", keep: str) -> None:
+    """Number every copy of a duplicated valid row in the window; define the valid-events view."""
+    con.register("fh_keys", keys)
+    con.execute(f"CREATE OR REPLACE TABLE {DUPLICATE_KEYS} AS SELECT DISTINCT row_hash FROM fh_keys")
+    con.unregister("fh_keys")
+    # Only the columns needed are selected from the view, so the others are never computed.
+    # Partitioning by the values (not the hash) makes a hash collision harmless; the first copy
+    # in file order is the one kept.
+    rows = f"SELECT {_typed_columns()}, {_source_columns()}, feature_id, day, file_id, row_no"
     con.execute(
         f"""CREATE OR REPLACE TABLE {DUPLICATE_ROWS} AS
-            SELECT *, row_number() OVER (PARTITION BY {_typed_columns()} ORDER BY file_id, {_raw_columns()}) AS copy
-            FROM ({hashed}) SEMI JOIN {DUPLICATE_KEYS} USING (row_hash)"""
+            SELECT *, row_number() OVER (PARTITION BY {_typed_columns()} ORDER BY file_id, row_no) AS copy
+            FROM ({rows}, hash({_typed_columns()}) AS row_hash FROM {CHECKED_VIEW} WHERE {keep})
+            SEMI JOIN {DUPLICATE_KEYS} USING (row_hash)"""
     )
-    has_duplicates = con.execute(f"SELECT count(*) FROM {DUPLICATE_KEYS}").fetchall()[0][0] > 0
-    valid = (
-        f"SELECT {_typed_columns()} FROM ({hashed}) ANTI JOIN {DUPLICATE_KEYS} USING (row_hash) "
-        f"UNION ALL SELECT {_typed_columns()} FROM {DUPLICATE_ROWS} WHERE copy = 1"
-        if has_duplicates
-        else f"SELECT {_typed_columns()} FROM {CHECKED_VIEW} WHERE {keep}"
-    )
+    valid = f"SELECT {_typed_columns()} FROM {CHECKED_VIEW} WHERE {keep}"
+    if len(keys):
+        # Extra copies are dropped by their position, so reading the view needs no hashing.
+        valid = (
+            f"SELECT {_typed_columns()} FROM (SELECT {_typed_columns()}, file_id, row_no FROM {CHECKED_VIEW} "
+            f"WHERE {keep}) ANTI JOIN (SELECT file_id, row_no FROM {DUPLICATE_ROWS} WHERE copy > 1) "
+            f"USING (file_id, row_no)"
+        )
     con.execute(f"CREATE OR REPLACE VIEW {VALID_VIEW} AS {valid}")
 
 
-def _quarantine_sql(lo: int, hi: int) -> str:
-    """Quarantined rows (raw values as text), sorted by every column for reproducible bytes."""
+def files_in_window(profile: "pd.DataFrame", *, n_files: int, lo: int, hi: int) -> list[int]:
+    """Ids of the files whose undated rows belong to the window ``lo``..``hi`` (day numbers).
+
+    A file belongs when one of its dated rows falls in the window, or when it has no dated row
+    at all (nothing places it elsewhere, so it is never skipped).
+    """
+    dated = profile[~profile["reason"].isin(UNDATED_REASONS) & profile["day"].notna()]
+    inside = set(dated.loc[dated["day"].between(lo, hi), "file_id"].astype(int))
+    placed_elsewhere = set(dated["file_id"].astype(int)) - inside
+    return [i for i in range(n_files) if i not in placed_elsewhere]
+
+
+def _quarantine_sql(lo: int, hi: int, files: list[int]) -> str:
+    """Quarantined rows (values as read, as text), sorted by every column for reproducible bytes."""
     undated = ", ".join(map(sql_string, UNDATED_REASONS))
+    in_files = ", ".join(map(str, files)) or "NULL"
+    nothing = ", ".join(f"NULL AS {c}" for c in ingest.CANONICAL_TYPES)
     rows = f"""
-        SELECT file_id, NULL::BIGINT AS line, reason, field, {_raw_columns()}, NULL::VARCHAR AS raw_line
-        FROM {CHECKED_VIEW} WHERE reason IS NOT NULL AND (reason IN ({undated}) OR day BETWEEN {lo} AND {hi})
+        SELECT file_id, NULL::BIGINT AS line, reason, field, {_raw_text()}, NULL::VARCHAR AS raw_line
+        FROM {CHECKED_VIEW}
+        WHERE reason IS NOT NULL
+          AND ((reason IN ({undated}) AND file_id IN ({in_files})) OR day BETWEEN {lo} AND {hi})
         UNION ALL
-        SELECT file_id, NULL, 'duplicate_event', NULL, {_raw_columns()}, NULL FROM {DUPLICATE_ROWS} WHERE copy > 1
+        SELECT file_id, NULL, 'duplicate_event', NULL, {_raw_text()}, NULL FROM {DUPLICATE_ROWS} WHERE copy > 1
         UNION ALL
-        SELECT CAST(file_id AS INTEGER), CAST(line AS BIGINT), 'malformed_line', NULL,
-               {', '.join('NULL' for _ in ingest.CANONICAL_TYPES)}, raw_line FROM fh_malformed"""
-    raw_names = ", ".join(f"q.raw_{c} AS {c}" for c in ingest.CANONICAL_TYPES)
-    return f"""SELECT s.source_file, q.line, q.reason, q.field, {raw_names}, q.raw_line
+        SELECT CAST(file_id AS INTEGER), CAST(line AS BIGINT), 'malformed_line', NULL, {nothing}, raw_line
+        FROM fh_malformed"""
+    columns = ", ".join(f"q.{c}" for c in ingest.CANONICAL_TYPES)
+    return f"""SELECT s.source_file, q.line, q.reason, q.field, {columns}, q.raw_line
                FROM ({rows}) AS q JOIN {ingest.FILES_TABLE} AS s USING (file_id) ORDER BY ALL"""
 
 
@@ -439,23 +481,32 @@ def validate_events(
         con.execute(statement)
     checked = checked_sql(raw.relation, raw.types, now=now, from_text=raw.file_format == "csv")
     con.execute(f"CREATE OR REPLACE VIEW {CHECKED_VIEW} AS {checked}")
-    profile = _profile(con)
+    # Window bounds the profile fixes already; the rest follow from the data below.
+    start = _parse_day(window_start, name="window_start")
+    end = _parse_day(window_end, name="window_end") or _parse_day(as_of, name="as_of")
+    known = ([f"day >= {_day_number(start)}"] if start else []) + ([f"day <= {_day_number(end)}"] if end else [])
+    profile, keys = _profile(con, candidates=" AND ".join(known) or "true")
     first, last = _first_and_last(profile)
     window = resolve_window(
         first_day=first, last_day=last, as_of=as_of, window_start=window_start, window_end=window_end
     )
     lo, hi = _day_number(window.start), _day_number(window.end)
-    scoped = profile[profile["reason"].isin(UNDATED_REASONS) | profile["day"].between(lo, hi)]
+    files = files_in_window(profile, n_files=len(raw.files), lo=lo, hi=hi)
+    undated = profile["reason"].isin(UNDATED_REASONS) & profile["file_id"].isin(files)
+    scoped = profile[undated | profile["day"].between(lo, hi)]
+    malformed = raw.malformed[raw.malformed["file_id"].isin(files)]
 
-    _define_duplicates(con, f"reason IS NULL AND day BETWEEN {lo} AND {hi}")
+    _define_duplicates(con, keys, f"reason IS NULL AND day BETWEEN {lo} AND {hi}")
     duplicates = con.execute(
         f"SELECT feature_id, day, count(*) AS n FROM {DUPLICATE_ROWS} WHERE copy > 1 GROUP BY ALL"
     ).df()
-    con.register("fh_malformed", raw.malformed)
-    quarantine_path = export_parquet(con, _quarantine_sql(lo, hi), Path(quarantine_dir) / QUARANTINE_FILE)
+    con.register("fh_malformed", malformed)
+    quarantine_path = export_parquet(con, _quarantine_sql(lo, hi, files), Path(quarantine_dir) / QUARANTINE_FILE)
     con.unregister("fh_malformed")
 
-    summary = _summarise(profile, scoped, duplicates, malformed=len(raw.malformed), raw=raw, window=window)
+    summary = _summarise(
+        profile, scoped, duplicates, malformed=len(malformed), unread=len(raw.malformed), raw=raw, window=window
+    )
     written = con.execute(f"SELECT count(*) FROM read_parquet({sql_string(str(quarantine_path))})").fetchall()[0][0]
     if written != summary["rows_quarantined"] or summary["rows_in"] != summary["rows_valid"] + written:
         raise RuntimeError(
@@ -488,10 +539,11 @@ def _summarise(
     duplicates: "pd.DataFrame",
     *,
     malformed: int,
+    unread: int,
     raw: "ingest.RawEvents",
     window: Window,
 ) -> dict[str, Any]:
-    """Counts for ``reports/ingest_summary.json``."""
+    """Counts for ``reports/ingest_summary.json`` (``malformed``: unsplittable lines in scope, ``unread``: all)."""
     by_reason = scoped.dropna(subset=["reason"]).groupby("reason")["rows"].sum().to_dict()
     if len(duplicates):
         by_reason["duplicate_event"] = int(duplicates["n"].sum())
@@ -499,7 +551,7 @@ def _summarise(
         by_reason["malformed_line"] = malformed
     rows_quarantined = int(sum(by_reason.values()))
     rows_valid = int(scoped.loc[scoped["reason"].isna(), "rows"].sum()) - by_reason.get("duplicate_event", 0)
-    rows_read = int(profile["rows"].sum()) + malformed
+    rows_read = int(profile["rows"].sum()) + unread
     rows_in = int(scoped["rows"].sum()) + malformed
     per_file = profile.groupby("file_id")["rows"].sum()
     valid_days = scoped.loc[scoped["reason"].isna(), "day"]

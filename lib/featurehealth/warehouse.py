@@ -42,7 +42,6 @@ def connect(
     read_only: bool = False,
     threads: int | None = None,
     memory_limit: str = "2GB",
-    temp_dir: str | os.PathLike[str] | None = None,
 ) -> "duckdb.DuckDBPyConnection":
     """Open a DuckDB session working in UTC, without a progress bar.
 
@@ -55,10 +54,8 @@ def connect(
     threads : int, optional
         Worker threads; default all cores.
     memory_limit : str
-        DuckDB spills to ``temp_dir`` beyond this, which keeps a year of events under the
-        3 GB peak the pipeline promises on a small machine.
-    temp_dir : path-like, optional
-        Folder for spill files; default DuckDB's own.
+        DuckDB spills to disk beyond this, which keeps a year of events under the 3 GB peak
+        the pipeline promises on a small machine.
 
     Returns
     -------
@@ -76,8 +73,6 @@ def connect(
     con.execute(f"SET memory_limit = {sql_string(memory_limit)}")
     if threads:
         con.execute(f"SET threads = {int(threads)}")
-    if temp_dir is not None:
-        con.execute(f"SET temp_directory = {sql_string(str(temp_dir))}")
     return con
 
 
