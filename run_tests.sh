@@ -5,4 +5,5 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 "$ROOT/scripts/setup_env.sh" --with-browser
 cd "$ROOT"
-exec "$ROOT/.venv/bin/python" -m pytest --nbval -p no:cacheprovider "${@:-tests notebooks}"
+# testpaths (pyproject.toml) are tests/ and notebooks/; --nbval re-runs the notebooks and compares outputs.
+exec "$ROOT/.venv/bin/python" -m pytest --nbval -p no:cacheprovider "$@"
