@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from featurehealth import aggregate, config, ingest, registry, signals, validate, warehouse
+from featurehealth import aggregate, config, ingest, registry, runlog, signals, validate, warehouse
 from featurehealth import degradation as degradation_rules
 from featurehealth import model as risk_model
 
@@ -37,17 +37,25 @@ FAR_FUTURE = datetime(2100, 1, 1, tzinfo=UTC)
 
 
 def year_tables(days: int) -> dict[str, pd.DataFrame]:
-    """fact, dim and incidents of ``days`` days of the default simulation (cached as Parquet)."""
+    """fact, dim and incidents of ``days`` days of the default simulation (cached as Parquet).
+
+    The cache is tied to the simulation's summary file, so a changed simulation rebuilds it.
+    """
     from featurehealth import simulate
 
-    cache = config.data_root() / f"bench-model-{days}d"
-    names = ("fact_feature_metrics", "dim_feature_metadata", "incidents")
-    if all((cache / f"{n}.parquet").is_file() for n in names):
-        return {n: pd.read_parquet(cache / f"{n}.parquet") for n in names}
     profile = config.load_profile("default")
     folder = config.data_root() / f"bench-default-{days}d"
-    simulate.ensure_simulation(folder, **{**profile["simulate"], "n_days": days, "file_format": "parquet"})
-    located = ingest.resolve_inputs(source="simulated", metadata_path="", incidents_path="", simulated_dir=folder)
+    simulation = {**profile["simulate"], "n_days": days, "file_format": "parquet"}
+    simulate.ensure_simulation(folder, **simulation)
+    source_hash = runlog.sha256_file(folder / "simulation.json")
+    cache = config.data_root() / f"bench-model-{days}d"
+    names = ("fact_feature_metrics", "dim_feature_metadata", "incidents")
+    stamp = cache / "simulation.sha256"
+    if stamp.is_file() and stamp.read_text() == source_hash:
+        return {n: pd.read_parquet(cache / f"{n}.parquet") for n in names}
+    located = ingest.resolve_inputs(
+        source="simulated", metadata_path="", incidents_path="", simulated_dir=folder, simulation=simulation
+    )
     with tempfile.TemporaryDirectory(prefix="bench-model-") as work:
         paths = config.RunPaths(Path(work)).ensure()
         con = warehouse.work_connection(paths, fresh=True)
@@ -60,12 +68,15 @@ def year_tables(days: int) -> dict[str, pd.DataFrame]:
     fact = aggregate.check_fact(degradation_rules.flag_degraded(fact, **profile["degradation"]))
     tables = {
         "fact_feature_metrics": fact,
-        "dim_feature_metadata": aggregate.build_dim(ingest.read_metadata(located.metadata), fact["feature_id"].unique()),
+        "dim_feature_metadata": aggregate.build_dim(
+            ingest.read_metadata(located.metadata), fact["feature_id"].unique()
+        ),
         "incidents": ingest.read_incidents(located.incidents),
     }
     cache.mkdir(parents=True, exist_ok=True)
     for name, frame in tables.items():
         frame.to_parquet(cache / f"{name}.parquet", index=False)
+    stamp.write_text(source_hash)
     return tables
 
 

@@ -49,6 +49,7 @@ def test_false_alerts_are_alerts_with_no_incident_soon_after() -> None:
     # a's first run (05-06) precedes the incident by 3 days: true. a on 03-20 and b: false.
     assert out["n_alerts"] == 3 and out["n_false_alerts"] == 2
     assert out["false_alerts_per_feature_month"] == pytest.approx(2 / (60 / 30))
+    assert out["flagged_share"] == pytest.approx(4 / 60)
 
 
 def test_summary_reports_per_kind_and_not_available_without_truth() -> None:
@@ -67,15 +68,21 @@ def test_summary_reports_per_kind_and_not_available_without_truth() -> None:
     assert earlywarning.summary_table(absent).index.tolist() == ["not available"]
 
 
-def test_lead_time_distribution_has_a_bar_per_day() -> None:
-    table = pd.DataFrame({"lead_days": [float("nan"), 2.0, 2.0, 5.0]})
-    out = earlywarning.lead_time_distribution(table, horizon_days=5)
-    assert out["lead_days"].tolist() == [0, 1, 2, 3, 4, 5] and out["incidents"].tolist() == [1, 0, 2, 0, 0, 1]
-
-
 def test_rejects_missing_columns_and_bad_horizon() -> None:
     predictions = _predictions({"a": []})
     with pytest.raises(ValueError, match="probability"):
-        earlywarning.incident_warnings(predictions.drop(columns="probability"), _incidents(), threshold=0.5, horizon_days=3)
+        earlywarning.incident_warnings(
+            predictions.drop(columns="probability"), _incidents(), threshold=0.5, horizon_days=3
+        )
     with pytest.raises(ValueError, match="horizon_days"):
         earlywarning.false_alerts(predictions, _incidents(), threshold=0.5, horizon_days=0)
+
+
+def test_threshold_tradeoff_warns_more_and_flags_more_as_the_threshold_falls() -> None:
+    predictions = _predictions({"a": ["2026-03-14"], "b": []})
+    predictions.loc[(predictions["feature_id"] == "b") & (predictions["date"] == "2026-03-17"), "probability"] = 0.4
+    incidents = _incidents(("a", "2026-03-16", "2026-03-17", "creep"), ("b", "2026-03-20", "2026-03-22", "spike"))
+    out = earlywarning.threshold_tradeoff(predictions, incidents, thresholds=[0.5, 0.3], horizon_days=5)
+    assert out.index.tolist() == [0.5, 0.3]
+    assert out.loc[0.5, "share_warned_1d"] == 0.5 and out.loc[0.3, "share_warned_1d"] == 1.0
+    assert out.loc[0.3, "flagged_share"] > out.loc[0.5, "flagged_share"]

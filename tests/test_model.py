@@ -9,7 +9,10 @@ import pytest
 from featurehealth import config, model, signals
 
 PROFILE = config.load_profile("default")
-PARAMS = {**PROFILE["model"], "n_estimators": 25, "n_jobs": 1, "permutation_repeats": 1, "permutation_max_rows": 400}
+PARAMS = {
+    **PROFILE["model"], "n_estimators": 25, "min_samples_leaf": 3, "max_samples": 0.5, "n_jobs": 1,
+    "permutation_repeats": 1, "permutation_max_rows": 400,
+}
 
 
 def _fact(n_features: int = 6, n_days: int = 150) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -84,6 +87,21 @@ def test_importance_ranks_the_precursor_signals_first(trained) -> None:
     assert top and importance["impurity_importance"].sum() == pytest.approx(1.0)
 
 
+def test_forest_draws_a_share_of_rows_but_never_too_few() -> None:
+    params = {**PROFILE["model"], "max_samples": 0.1, "min_rows_per_tree": 2000}
+    assert model.make_forest(params, n_rows=100_000).max_samples == 0.1
+    assert model.make_forest(params, n_rows=8000).max_samples == 0.25
+    assert model.make_forest(params, n_rows=500).max_samples == 1.0
+    with pytest.raises(ValueError, match="at least one"):
+        model.make_forest(params, n_rows=0)
+
+
+def test_missing_signals_become_a_sentinel_below_every_value() -> None:
+    frame = pd.DataFrame({"a": [1.0, np.nan], "b": [-5.0, 2.0]})
+    matrix = model.signal_matrix(frame, ["b", "a"])
+    assert matrix.tolist() == [[-5.0, 1.0], [2.0, model.MISSING]] and model.MISSING < -1e6
+
+
 def test_classification_metrics_known_values() -> None:
     out = model.classification_metrics(np.array([0, 0, 1, 1]), np.array([0.1, 0.6, 0.4, 0.9]), threshold=0.5)
     assert out["roc_auc"] == 0.75 and out["precision"] == 0.5 and out["recall"] == 0.5
@@ -110,11 +128,11 @@ def test_calibration_is_chosen_only_when_it_lowers_brier() -> None:
     truth = rng.uniform(0.0, 1.0, len(dates))
     y = (rng.uniform(size=len(dates)) < truth).astype("int8")
     method, scores = model.choose_calibration(np.sqrt(truth), y, dates)  # over-confident raw scores
-    assert method in ("sigmoid", "isotonic") and scores[method] < scores["none"]
+    assert method == "sigmoid" and scores["sigmoid"] < scores["none"]
     one_class, _ = model.choose_calibration(truth, np.zeros(len(dates), dtype="int8"), dates)
     assert one_class == "none"
     with pytest.raises(ValueError, match="calibration method"):
-        model.fit_calibration(truth, y, method="beta")
+        model.fit_calibration(truth, y, method="isotonic")
 
 
 def test_tree_contributions_add_up_to_the_forest_probability(trained) -> None:

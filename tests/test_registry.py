@@ -12,7 +12,8 @@ from featurehealth import config, model, registry, runlog
 
 PARAMS = {
     **config.load_profile("default")["model"],
-    "n_estimators": 15, "n_jobs": 1, "permutation_repeats": 1, "permutation_max_rows": 200,
+    "n_estimators": 15, "min_samples_leaf": 3, "max_samples": 0.5, "n_jobs": 1,
+    "permutation_repeats": 1, "permutation_max_rows": 200,
 }
 
 
@@ -60,9 +61,11 @@ def test_first_model_is_promoted_and_loads_after_its_hash_is_checked(paths: conf
 def test_same_inputs_give_the_same_version_and_bytes(tmp_path: Path) -> None:
     dataset = _dataset()
     first = registry.save_version(config.RunPaths(tmp_path / "one"), _report(dataset), params=PARAMS)
-    again = registry.save_version(config.RunPaths(tmp_path / "two"), _report(dataset), params={**PARAMS, "retrain": "always"})
+    run_only = {**PARAMS, "retrain": "always", "n_jobs": 2}
+    again = registry.save_version(config.RunPaths(tmp_path / "two"), _report(dataset), params=run_only)
     assert first["version"] == again["version"] and first["file_sha256"] == again["file_sha256"]
-    other = registry.save_version(config.RunPaths(tmp_path / "three"), _report(dataset, max_depth=3), params={**PARAMS, "max_depth": 3})
+    shallow = {**PARAMS, "max_depth": 3}
+    other = registry.save_version(config.RunPaths(tmp_path / "three"), _report(dataset, max_depth=3), params=shallow)
     assert other["version"] != first["version"]
 
 
@@ -109,9 +112,10 @@ def test_decide_training_modes(paths: config.RunPaths) -> None:
     assert not registry.decide_training(paths, retrain="auto")["train"]
     assert not registry.decide_training(paths, retrain="never")["train"]
     assert registry.decide_training(paths, retrain="always")["train"]
-    runlog.write_json(paths.reports / "retrain.json", {"retrain_recommended": True, "reasons": ["drift"], "model_version": "old"})
+    advice = {"retrain_recommended": True, "reasons": ["drift"], "model_version": "old"}
+    runlog.write_json(paths.reports / "retrain.json", advice)
     assert not registry.decide_training(paths, retrain="auto")["train"]  # advice about another model
-    runlog.write_json(paths.reports / "retrain.json", {"retrain_recommended": True, "reasons": ["drift"], "model_version": version})
+    runlog.write_json(paths.reports / "retrain.json", {**advice, "model_version": version})
     decision = registry.decide_training(paths, retrain="auto")
     assert decision["train"] and "drift" in decision["reason"]
     assert not registry.decide_training(paths, retrain="never")["train"]

@@ -54,9 +54,11 @@ def test_one_row_per_fact_row_sorted_and_finite() -> None:
     fact = _fact()
     out = signals.build_signals(fact.sample(frac=1.0, random_state=1), _metadata(), degradation=DEGRADATION)
     assert len(out) == len(fact)
-    assert list(out[["date", "feature_id"]].itertuples(index=False)) == sorted(out[["date", "feature_id"]].itertuples(index=False))
-    assert np.isfinite(out[signals.signal_columns(out)].to_numpy(dtype=float)[~out[signals.signal_columns(out)].isna().to_numpy()]).all()
-    assert {"p95_latency_mean7", "crash_rate_mean28", "usage_count_change7", "day_of_week", "tier_code"} <= set(out.columns)
+    keys = list(out[["date", "feature_id"]].itertuples(index=False))
+    assert keys == sorted(keys)
+    values = out[signals.signal_columns(out)].to_numpy(dtype=float)
+    assert not np.isinf(values).any()
+    assert {"p95_latency_mean7", "crash_rate_mean28", "usage_count_change7", "day_of_week", "tier_code"} <= set(out)
 
 
 def test_jump_shows_in_z_score_and_rule_distance() -> None:
@@ -83,7 +85,8 @@ def test_missing_days_are_gaps_not_zeros() -> None:
 
 def test_metadata_codes_and_history() -> None:
     fact = _fact()
-    fact.loc[(fact["feature_id"] == "search") & (pd.to_datetime(fact["date"]) == pd.Timestamp("2026-01-05")), "is_degraded"] = True
+    day = pd.to_datetime(fact["date"]) == pd.Timestamp("2026-01-05")
+    fact.loc[(fact["feature_id"] == "search") & day, "is_degraded"] = True
     out = signals.build_signals(fact, _metadata(), degradation=DEGRADATION).set_index(["feature_id", "date"])
     login = out.loc[("login", pd.Timestamp("2026-01-11"))]
     search = out.loc[("search", pd.Timestamp("2026-01-11"))]
@@ -91,6 +94,17 @@ def test_metadata_codes_and_history() -> None:
     assert np.isnan(search["lifecycle_stage_code"]) and np.isnan(search["feature_age_days"])
     assert search["degraded_days_7"] == 1 and search["days_since_degraded"] == 6 and login["days_since_degraded"] == 28
     assert signals.build_signals(fact, None, degradation=DEGRADATION)["tier_code"].isna().all()
+
+
+def test_optional_error_rate_is_used_only_when_present() -> None:
+    fact = _fact()
+    assert not any(c.startswith("error_rate") for c in signals.build_signals(fact, degradation=DEGRADATION))
+    days = pd.to_datetime(fact["date"])
+    rising = (fact["feature_id"] == "login") & (days >= pd.Timestamp("2026-02-08"))
+    with_errors = fact.assign(error_rate=np.where(rising, 0.3, 0.05) + 0.01 * (days.dt.day % 3).to_numpy())
+    out = signals.build_signals(with_errors, degradation=DEGRADATION).set_index(["feature_id", "date"])
+    assert out.loc[("login", pd.Timestamp("2026-02-10")), "error_rate_z3"] > 5
+    assert abs(out.loc[("search", pd.Timestamp("2026-02-10")), "error_rate_z3"]) < 3
 
 
 def test_build_signals_rejects_bad_fact() -> None:

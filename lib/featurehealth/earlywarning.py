@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from featurehealth import signals as sig
@@ -113,7 +112,8 @@ def false_alerts(
     Returns
     -------
     dict
-        ``n_alerts``, ``n_false_alerts``, ``feature_months`` and ``false_alerts_per_feature_month``.
+        ``n_alerts``, ``n_false_alerts``, ``feature_months``, ``false_alerts_per_feature_month``
+        and ``flagged_share`` (share of scored feature-days flagged).
     """
     _check_inputs(predictions, incidents, horizon_days)
     scored, truth = _normalised(predictions, incidents)
@@ -130,6 +130,8 @@ def false_alerts(
         "n_false_alerts": n_false,
         "feature_months": months,
         "false_alerts_per_feature_month": n_false / months if months else None,
+        # A low threshold warns of every incident by flagging everything; this shows it.
+        "flagged_share": float((scored["probability"] >= threshold).mean()) if len(scored) else None,
     }
 
 
@@ -184,11 +186,21 @@ def evaluate_early_warning(
     return summary, warnings
 
 
-def lead_time_distribution(warnings: pd.DataFrame, *, horizon_days: int) -> pd.DataFrame:
-    """Incidents per lead time (0 = not warned, 1..horizon days ahead), for a bar chart."""
-    lead = warnings["lead_days"].fillna(0).astype("int64")
-    counts = lead.value_counts().reindex(np.arange(horizon_days + 1), fill_value=0)
-    return counts.rename_axis("lead_days").reset_index(name="incidents")
+def threshold_tradeoff(
+    predictions: pd.DataFrame, incidents: pd.DataFrame, *, thresholds: list[float], horizon_days: int
+) -> pd.DataFrame:
+    """Early warning against alert load for several flag thresholds (one row per threshold).
+
+    Columns: ``share_warned_1d``, ``share_warned_3d``, ``median_lead_days``,
+    ``false_alerts_per_feature_month`` and ``flagged_share``.
+    """
+    rows = {}
+    for threshold in thresholds:
+        summary, _ = evaluate_early_warning(predictions, incidents, threshold=threshold, horizon_days=horizon_days)
+        rows[threshold] = {key: summary[key] for key in (
+            "share_warned_1d", "share_warned_3d", "median_lead_days", "false_alerts_per_feature_month", "flagged_share",
+        )}
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("threshold").astype("float64")
 
 
 def summary_table(summary: dict[str, Any]) -> pd.DataFrame:
@@ -201,7 +213,7 @@ def summary_table(summary: dict[str, Any]) -> pd.DataFrame:
         return pd.DataFrame({"reason": [summary.get("reason", "")]}, index=["not available"])
     columns = [
         "n_incidents", "incidents_detected", "share_warned_1d", "share_warned_3d", "median_lead_days",
-        "median_precursor_days", "n_alerts", "n_false_alerts", "false_alerts_per_feature_month",
+        "median_precursor_days", "n_alerts", "n_false_alerts", "false_alerts_per_feature_month", "flagged_share",
     ]
     rows = {"all": summary, **summary.get("by_kind", {})}
     table = pd.DataFrame.from_dict(rows, orient="index").reindex(columns=columns)

@@ -9,6 +9,7 @@ next to two naive baselines: persistence ("degraded today => degraded soon") and
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -17,9 +18,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from featurehealth import earlywarning
 from featurehealth import signals as sig
 
-CALIBRATION_METHODS = ("none", "sigmoid", "isotonic")
+#: Platt scaling only: isotonic regression, fitted on a calibration window of a few weeks, ties
+#: most days at one of a few steps, which erases the ranking that early warning lives on.
+CALIBRATION_METHODS = ("none", "sigmoid")
 #: Keys of the ``model`` group handed to the forest.
 FOREST_KEYS = ("n_estimators", "max_depth", "min_samples_leaf", "max_samples", "max_features", "class_weight")
 #: The baselines' own decision point: persistence is 0/1 and the rule's score is 0.5 at z = rule_z.
@@ -27,6 +31,10 @@ BASELINE_THRESHOLD = 0.5
 #: Signals the z-score rule reads, with the sign that points to "worse".
 RULE_SIGNALS = {"p95_latency_z": 1.0, "crash_rate_z": 1.0, "avg_feedback_z": -1.0}
 RISK_BUCKETS = ("low", "medium", "high")
+#: Stand-in for a missing signal (too little history yet): below every real value, so a tree can
+#: still split missing from present. The forest's native missing-value handling would cost
+#: about half again the fitting time.
+MISSING = -1e9
 BASELINE_DESCRIPTIONS = {
     "persistence": "degraded today => degraded within the horizon",
     "rule": "worst z-score of the day (p95 latency, crash rate, feedback) against the baseline >= baseline_rule_z",
@@ -66,7 +74,7 @@ class RiskModel:
 
 
 def signal_matrix(frame: pd.DataFrame, names: Sequence[str]) -> np.ndarray:
-    """The columns ``names`` of ``frame`` as a float matrix, in that order.
+    """The columns ``names`` of ``frame`` as a float matrix, in that order, missing as :data:`MISSING`.
 
     Raises
     ------
@@ -79,7 +87,7 @@ def signal_matrix(frame: pd.DataFrame, names: Sequence[str]) -> np.ndarray:
             f"Signals {missing} are missing; the model was trained on a different signal set. "
             f"Retrain it (model.retrain=always)."
         )
-    return frame[list(names)].to_numpy(dtype="float64")
+    return np.nan_to_num(frame[list(names)].to_numpy(dtype="float64"), nan=MISSING)
 
 
 def time_split(dates: pd.Series, *, horizon_days: int, test_share: float) -> TimeSplit:
@@ -125,12 +133,21 @@ def in_window(dates: pd.Series, start: pd.Timestamp, end: pd.Timestamp) -> np.nd
     return ((dates >= start) & (dates <= end)).to_numpy()
 
 
-def make_forest(params: Mapping[str, Any]) -> Any:
-    """An unfitted RandomForestClassifier from the ``model`` group (fixed ``random_state``)."""
+def make_forest(params: Mapping[str, Any], *, n_rows: int) -> Any:
+    """An unfitted RandomForestClassifier from the ``model`` group (fixed ``random_state``).
+
+    Each tree draws ``max_samples`` of the ``n_rows`` training rows, but at least
+    ``min_rows_per_tree`` of them (all when there are fewer): on a year of data a small share
+    keeps fitting fast, while a small data set needs every row to grow useful trees.
+    """
     from sklearn.ensemble import RandomForestClassifier
 
+    if n_rows < 1:
+        raise ValueError("make_forest needs at least one training row.")
+    share = min(1.0, max(params["max_samples"], params["min_rows_per_tree"] / n_rows))
     return RandomForestClassifier(
-        **{key: params[key] for key in FOREST_KEYS},
+        **{key: params[key] for key in FOREST_KEYS if key != "max_samples"},
+        max_samples=share,
         random_state=params["random_state"],
         n_jobs=params["n_jobs"],
     )
@@ -139,17 +156,13 @@ def make_forest(params: Mapping[str, Any]) -> Any:
 def fit_calibration(raw: np.ndarray, y: np.ndarray, *, method: str) -> Any:
     """Fit a map from forest probability to calibrated probability.
 
-    ``sigmoid`` is Platt scaling on the log-odds; ``isotonic`` a monotone step function;
-    ``none`` returns None.
+    ``sigmoid`` is Platt scaling on the log-odds (monotone, so the ranking is kept); ``none``
+    returns None.
     """
     if method not in CALIBRATION_METHODS:
         raise ValueError(f"calibration method {method!r} is not one of {', '.join(CALIBRATION_METHODS)}.")
     if method == "none":
         return None
-    if method == "isotonic":
-        from sklearn.isotonic import IsotonicRegression
-
-        return IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(raw, y)
     from sklearn.linear_model import LogisticRegression
 
     return LogisticRegression(C=1e6).fit(_logit(raw)[:, None], y)
@@ -164,8 +177,6 @@ def apply_calibration(raw: np.ndarray, calibrator: Any, *, method: str) -> np.nd
     """Calibrated probabilities for forest probabilities ``raw``."""
     if method == "none":
         return np.asarray(raw, dtype="float64")
-    if method == "isotonic":
-        return calibrator.predict(raw)
     return calibrator.predict_proba(_logit(raw)[:, None])[:, 1]
 
 
@@ -208,8 +219,6 @@ class TrainingResult:
 
 def frame_hash(frame: pd.DataFrame) -> str:
     """Stable sha256 of a frame's values and column names (row order matters)."""
-    import hashlib
-
     digest = hashlib.sha256("\x1f".join(map(str, frame.columns)).encode("utf-8"))
     digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
     return digest.hexdigest()
@@ -220,12 +229,24 @@ def labelled_dataset(signal_frame: pd.DataFrame, target: pd.DataFrame) -> pd.Dat
     return signal_frame.merge(target, on=list(sig.KEYS), how="left", validate="one_to_one")
 
 
-def train_model(dataset: pd.DataFrame, *, params: Mapping[str, Any]) -> TrainingResult:
-    """Fit the forest on the training days and choose its calibration on held-back later days.
+def fit_forest(rows: pd.DataFrame, names: Sequence[str], *, params: Mapping[str, Any]) -> Any:
+    """A forest fitted on ``rows`` (signals ``names``, column ``target``), predicting single-threaded."""
+    forest = make_forest(params, n_rows=len(rows))
+    forest.fit(signal_matrix(rows, names), rows["target"].to_numpy(dtype="int8"))
+    # Predicting on threads costs more than it saves at scoring sizes (a day is ~100 rows), and
+    # the stored model should not depend on the cores of the machine that trained it.
+    return forest.set_params(n_jobs=1)
 
-    With ``calibrate``, the last ``calibration_share`` of training days (after a gap of
-    ``horizon_days``) fit no trees: they choose and fit the calibration, so its Brier score is
-    measured on days the forest has not seen.
+
+def train_model(dataset: pd.DataFrame, *, params: Mapping[str, Any]) -> TrainingResult:
+    """Fit the forest on the training days, with a calibration chosen on later held-back days.
+
+    With ``calibrate``, a first forest is fitted without the last ``calibration_share`` of
+    training days (and a gap of ``horizon_days``); its scores on those days choose the
+    calibration (:func:`choose_calibration`) and fit it. The final forest is then refitted on
+    all training days, because the latest days predict the future best, and keeps that
+    calibration (as scikit-learn's ``CalibratedClassifierCV(ensemble=False)`` does with
+    cross-validated scores).
 
     Parameters
     ----------
@@ -242,27 +263,21 @@ def train_model(dataset: pd.DataFrame, *, params: Mapping[str, Any]) -> Training
     labelled = dataset[dataset["target"].notna()]
     split = time_split(labelled["date"], horizon_days=params["horizon_days"], test_share=params["test_share"])
     train = labelled[in_window(labelled["date"], split.train_start, split.train_end)]
-    fit_rows, calibration_rows = train, train.iloc[0:0]
+    method, calibrator, brier = "none", None, dict.fromkeys(CALIBRATION_METHODS)
+    calibration_rows = train.iloc[0:0]
     if params["calibrate"]:
         inner = time_split(train["date"], horizon_days=params["horizon_days"], test_share=params["calibration_share"])
-        fit_rows = train[in_window(train["date"], inner.train_start, inner.train_end)]
+        early = train[in_window(train["date"], inner.train_start, inner.train_end)]
         calibration_rows = train[in_window(train["date"], inner.test_start, inner.test_end)]
-    forest = make_forest(params).fit(signal_matrix(fit_rows, names), fit_rows["target"].to_numpy(dtype="int8"))
-    # Predicting on threads costs more than it saves at scoring sizes (a day is ~100 rows), and
-    # the stored model should not depend on the cores of the machine that trained it.
-    forest.set_params(n_jobs=1)
-    model = RiskModel(forest=forest, signals=names)
-    method, brier = "none", dict.fromkeys(CALIBRATION_METHODS)
-    if len(calibration_rows):
         y_cal = calibration_rows["target"].to_numpy(dtype="int8")
-        raw = model.raw_proba(calibration_rows)
+        raw = RiskModel(fit_forest(early, names, params=params), names).raw_proba(calibration_rows)
         method, brier = choose_calibration(raw, y_cal, calibration_rows["date"])
-        model = RiskModel(forest, names, method, fit_calibration(raw, y_cal, method=method))
+        calibrator = fit_calibration(raw, y_cal, method=method)
     return TrainingResult(
-        model=model,
+        model=RiskModel(fit_forest(train, names, params=params), names, method, calibrator),
         split=split,
         calibration_brier=brier,
-        n_train_rows=len(fit_rows),
+        n_train_rows=len(train),
         n_calibration_rows=len(calibration_rows),
         training_data_hash=frame_hash(train[[*sig.KEYS, *names, "target"]]),
     )
@@ -292,7 +307,9 @@ def classification_metrics(y_true: np.ndarray, score: np.ndarray, *, threshold: 
 
     AUCs are None when ``y_true`` holds one class only.
     """
-    from sklearn.metrics import average_precision_score, brier_score_loss, precision_recall_fscore_support, roc_auc_score
+    from sklearn.metrics import (
+        average_precision_score, brier_score_loss, precision_recall_fscore_support, roc_auc_score,
+    )
 
     y = np.asarray(y_true, dtype="int8")
     p = np.asarray(score, dtype="float64")
@@ -381,8 +398,10 @@ def feature_importance(
 ) -> pd.DataFrame:
     """Impurity importance and permutation importance (drop in PR-AUC on test rows) per signal.
 
-    Permutation uses the forest before calibration: a monotone calibration leaves the ranking,
-    and so the PR-AUC, (nearly) unchanged, and skipping it saves time.
+    Permutation shuffles each signal ``n_repeats`` times on at most ``max_rows`` labelled test
+    rows (a fixed sample), in this process: worker processes cost more to start than they save
+    here. It uses the forest before calibration: a monotone calibration leaves the ranking, and
+    so the PR-AUC, (nearly) unchanged, and skipping it saves time.
 
     Returns
     -------
@@ -397,10 +416,14 @@ def feature_importance(
     y = labelled["target"].to_numpy(dtype="int8")
     if len(np.unique(y)) < 2:
         raise ValueError("Permutation importance needs both classes among the labelled test rows.")
-    share = min(1.0, max_rows / len(labelled))
+    # Sample the rows once, so the unshuffled score that each shuffle is compared with is
+    # computed on the same rows (permutation_importance's max_samples would not).
+    rows = np.sort(np.random.default_rng(random_state).permutation(len(labelled))[:max_rows])
+    if len(np.unique(y[rows])) < 2:
+        rows = np.arange(len(labelled))
     permuted = permutation_importance(
-        result.model.forest, signal_matrix(labelled, names), y, scoring="average_precision",
-        n_repeats=n_repeats, random_state=random_state, max_samples=share,
+        result.model.forest, signal_matrix(labelled, names)[rows], y[rows], scoring="average_precision",
+        n_repeats=n_repeats, random_state=random_state,
     )
     table = pd.DataFrame(
         {
@@ -409,7 +432,9 @@ def feature_importance(
             "permutation_importance": permuted.importances_mean,
             "permutation_std": permuted.importances_std,
         }
-    ).sort_values(["permutation_importance", "impurity_importance", "signal"], ascending=[False, False, True], kind="stable")
+    ).sort_values(
+        ["permutation_importance", "impurity_importance", "signal"], ascending=[False, False, True], kind="stable"
+    )
     return table.assign(rank=np.arange(1, len(table) + 1)).reset_index(drop=True)
 
 
@@ -539,16 +564,18 @@ def risk_ranking(
         columns = [c for c in ("feature_name", "owner_team", "tier", "lifecycle_stage") if c in metadata.columns]
         meta = metadata.assign(feature_id=metadata["feature_id"].astype(str))[["feature_id", *columns]]
         table = table.merge(meta.drop_duplicates("feature_id"), on="feature_id", how="left")
-    matrix = signal_matrix(latest, model.signals)
-    _, contributions = tree_contributions(model.forest, matrix)
+    _, contributions = tree_contributions(model.forest, signal_matrix(latest, model.signals))
+    values = latest[list(model.signals)].to_numpy(dtype="float64")
     order = np.argsort(-contributions, axis=1, kind="stable")[:, :top_signals]
     rows = np.arange(len(latest))
     names = np.asarray(model.signals, dtype=object)
     for i in range(top_signals):
         table[f"driver_{i + 1}"] = names[order[:, i]]
-        table[f"driver_{i + 1}_value"] = matrix[rows, order[:, i]]
+        table[f"driver_{i + 1}_value"] = values[rows, order[:, i]]
         table[f"driver_{i + 1}_contribution"] = contributions[rows, order[:, i]]
-    table = table.sort_values(["impact", "risk_probability", "feature_id"], ascending=[False, False, True], kind="stable")
+    table = table.sort_values(
+        ["impact", "risk_probability", "feature_id"], ascending=[False, False, True], kind="stable"
+    )
     table.insert(0, "rank", np.arange(1, len(table) + 1))
     return table.reset_index(drop=True)
 
@@ -584,8 +611,6 @@ def train_and_evaluate(
         ``metrics`` holds the split, row counts, the calibration choice, the model's and the
         baselines' metrics on the labelled test rows and the early-warning summary.
     """
-    from featurehealth import earlywarning
-
     result = train_model(dataset, params=params)
     predictions = holdout_predictions(result, dataset, rule_z=params["baseline_rule_z"])
     threshold = params["operating_threshold"]

@@ -97,8 +97,12 @@ def build_card(report: mdl.TrainingReport, *, params: Mapping[str, Any], version
         "library_versions": library_versions(),
         "metrics": {
             "model": metrics["model"],
-            "baselines": {name: {k: v for k, v in m.items() if k != "description"} for name, m in metrics["baselines"].items()},
-            "early_warning": {k: v for k, v in metrics["early_warning"].items() if k not in ("by_kind", "lead_times_days")},
+            "baselines": {
+                name: {k: v for k, v in m.items() if k != "description"} for name, m in metrics["baselines"].items()
+            },
+            "early_warning": {
+                k: v for k, v in metrics["early_warning"].items() if k not in ("by_kind", "lead_times_days")
+            },
         },
     }
 
@@ -126,7 +130,8 @@ def save_version(paths: "RunPaths", report: mdl.TrainingReport, *, params: Mappi
     tmp = folder / f".{MODEL_FILE}.tmp"
     joblib.dump(report.result.model, tmp)
     tmp.replace(folder / MODEL_FILE)
-    card = {**build_card(report, params=params, version=version), "file_sha256": runlog.sha256_file(folder / MODEL_FILE)}
+    card = build_card(report, params=params, version=version)
+    card["file_sha256"] = runlog.sha256_file(folder / MODEL_FILE)
     reports = folder / REPORTS_DIR
     runlog.write_json(reports / "metrics.json", {**report.metrics, "model_version": version})
     write_csv(report.importance, reports / "feature_importance.csv")
@@ -159,7 +164,8 @@ def load_model(model_path: str | Path, card_path: str | Path) -> tuple[mdl.RiskM
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ModelIntegrityError(
             f"Refusing to load {model_path}: its card {card_path} is missing or has no file_sha256 ({exc}). "
-            f"Loading a pickle runs code, so only files a card vouches for are loaded; retrain with model.retrain=always."
+            f"Loading a pickle runs code, so only files a card vouches for are loaded; "
+            f"retrain with model.retrain=always."
         ) from None
     actual = runlog.sha256_file(model_path)
     if actual != expected:

@@ -10,20 +10,30 @@ Signal families (names are ``<metric>_<kind>``):
 - levels of the day (``_level``) and 7-/28-day means including the day (``_mean7``, ``_mean28``);
 - z-scores of the day and of the 7-day mean against the feature's own baseline, the 28 days
   that end a week before ``t`` (``_z``, ``_z7``), so a slow precursor does not leak into the
-  baseline it is compared with;
+  baseline it is compared with; 3-day relative change of latencies (``_change3``);
 - trend: least-squares slope over the last 7 days in baseline standard deviations per day
   (``_slope7``);
+- pooled changes weighted by volume: crashes of the last 3/7 days against the baseline rate
+  (``crash_excess_z3``/``_z7``, Poisson z) and the feedback mean of the last 3/7 days
+  (``feedback_shift_z3``/``_z7``); ``worst_shift_z`` puts the latency, crash and feedback
+  precursors on one scale;
 - distance to the degradation rule (``_to_threshold``: the day's value over the threshold of
-  the ``degradation`` profile group, > 1 means the rule fires);
+  the ``degradation`` profile group, > 1 means the rule fires) and the chance that the crash or
+  feedback rule fires within a week from sampling noise alone (``crash_rule_noise_week``,
+  ``feedback_rule_noise_week``, with ``crash_limit_over_rate`` and ``crash_expected_per_day``):
+  on small features most degraded days are such noise, and it is predictable;
 - usage change (``usage_count_change7``: 7-day mean over baseline mean, minus one);
 - degradation history (``degraded_today``, ``degraded_days_7``, ``degraded_days_28``,
   ``days_since_degraded``);
 - calendar and metadata (``day_of_week``, ``lifecycle_stage_code``, ``tier_code``,
-  ``feature_age_days``, capped at :data:`MAX_AGE_DAYS`).
+  ``feature_age_days``, capped at :data:`MAX_AGE_DAYS`);
+- when the fact table carries them, the :data:`OPTIONAL_METRICS` (``error_rate``,
+  ``new_version_share``): level, 3-day change and z-score against the baseline.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -31,9 +41,10 @@ import numpy as np
 import pandas as pd
 
 KEYS = ("feature_id", "date")
-#: Days of history a signal of day t reads, t included: baseline of 28 days ending 7 days before t.
-LOOKBACK_DAYS = 35
 BASELINE_DAYS = 28
+#: Window of the noise model's pooled rates: a feature's ordinary crash rate and feedback
+#: mean change slowly, and a longer pool halves the sampling error of a small feature's rate.
+NOISE_POOL_DAYS = 56
 BASELINE_GAP_DAYS = 7
 #: Fewest observations for a rolling statistic; fewer gives NaN (the forest handles missing values).
 MIN_PERIODS = 4
@@ -43,6 +54,12 @@ RULE_METRICS = {"p95_latency": 1, "crash_rate": 1, "avg_feedback": -1}
 TREND_METRICS = ("p99_latency", "avg_latency", "p50_latency", "usage_count")
 #: Plain levels of the day.
 LEVEL_ONLY = ("active_users", "feedback_count", "crash_count")
+#: Optional fact columns (not in DESIGN.md's fact table yet) used when present: in the simulator
+#: every precursor raises errors and a crash rollout ramps up the share of events on a new app
+#: version, while daily crash and feedback aggregates bury both in noise.
+OPTIONAL_METRICS = ("error_rate", "new_version_share")
+#: Latency metrics also get their 3-day change against the baseline (``_change3``).
+LATENCY_METRICS = ("p95_latency", "p99_latency", "avg_latency", "p50_latency")
 LIFECYCLE_STAGES = ("experimental", "beta", "ga", "deprecated")
 TIERS = ("standard", "critical")
 #: Feature age is capped: beyond it, age would mostly encode the calendar date, which a model
@@ -68,88 +85,213 @@ def normalise_dates(values: pd.Series) -> pd.Series:
     return pd.to_datetime(values).dt.normalize().astype("datetime64[ns]")
 
 
-def _grid(fact: pd.DataFrame, column: str, days: pd.DatetimeIndex, features: pd.Index) -> pd.DataFrame:
-    """``column`` as a days x features frame; missing feature-days are NaN."""
+def _grid(fact: pd.DataFrame, column: str, days: pd.DatetimeIndex, features: pd.Index) -> np.ndarray:
+    """``column`` as a days x features array; missing feature-days are NaN."""
     wide = fact.assign(value=fact[column].astype("float64")).pivot(index="date", columns="feature_id", values="value")
-    return wide.reindex(index=days, columns=features).astype("float64")
+    return wide.reindex(index=days, columns=features).to_numpy(dtype="float64")
 
 
-def _baseline(wide: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+# Rolling statistics over days (axis 0) for all features at once. Each is built from prefix
+# sums, so the value of day t reads rows <= t only, whatever comes later.
+
+
+def _shift(values: np.ndarray, days: int) -> np.ndarray:
+    """``values`` moved ``days`` rows later (the first rows become NaN)."""
+    out = np.full_like(values, np.nan)
+    out[days:] = values[: len(values) - days]
+    return out
+
+
+def _window_sum(values: np.ndarray, days: int) -> np.ndarray:
+    """Sum over the last ``days`` rows, the row itself included; NaN adds nothing."""
+    total = np.cumsum(np.nan_to_num(values), axis=0)
+    total[days:] = total[days:] - total[:-days]
+    return total
+
+
+def _window_count(values: np.ndarray, days: int) -> np.ndarray:
+    """Non-missing values among the last ``days`` rows."""
+    return _window_sum((~np.isnan(values)).astype("float64"), days)
+
+
+def _rolling_mean(values: np.ndarray, days: int, *, min_periods: int = MIN_PERIODS) -> np.ndarray:
+    """Mean of the non-missing values of the last ``days`` rows (NaN below ``min_periods``)."""
+    n = _window_count(values, days)
+    return np.where(n >= min_periods, _window_sum(values, days) / n, np.nan)
+
+
+def _rolling_std(values: np.ndarray, days: int, *, min_periods: int = MIN_PERIODS) -> np.ndarray:
+    """Sample standard deviation (ddof 1) of the last ``days`` rows (NaN below ``min_periods``)."""
+    n = _window_count(values, days)
+    mean = _window_sum(values, days) / n
+    squares = _window_sum(values**2, days) / n
+    variance = np.clip(squares - mean**2, 0.0, None) * n / (n - 1)
+    return np.where(n >= max(min_periods, 2), np.sqrt(variance), np.nan)
+
+
+def _rolling_median(values: np.ndarray, days: int, *, min_periods: int) -> np.ndarray:
+    """Median of the non-missing values of the last ``days`` rows, the row itself included."""
+    padded = np.vstack([np.full((days - 1, values.shape[1]), np.nan), values])
+    windows = np.lib.stride_tricks.sliding_window_view(padded, days, axis=0)
+    n = (~np.isnan(windows)).sum(axis=-1)
+    with warnings.catch_warnings():
+        # Windows without any value give NaN, which is what is wanted here.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        median = np.nanmedian(windows, axis=-1)
+    return np.where(n >= min_periods, median, np.nan)
+
+
+def _baseline(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Mean and floored std of the 28 days ending ``BASELINE_GAP_DAYS`` before each day."""
-    rolling = wide.rolling(BASELINE_DAYS, min_periods=MIN_PERIODS)
-    mean = rolling.mean().shift(BASELINE_GAP_DAYS)
-    std = rolling.std().shift(BASELINE_GAP_DAYS)
-    floor = (mean.abs() * STD_FLOOR_SHARE).clip(lower=1e-9)
-    return mean, std.where(std > floor, floor)
+    mean = _shift(_rolling_mean(values, BASELINE_DAYS), BASELINE_GAP_DAYS)
+    std = _shift(_rolling_std(values, BASELINE_DAYS), BASELINE_GAP_DAYS)
+    floor = np.clip(np.abs(mean) * STD_FLOOR_SHARE, 1e-9, None)
+    return mean, np.where(std > floor, std, floor)
 
 
-def _slope(wide: pd.DataFrame, window: int) -> pd.DataFrame:
-    """Least-squares slope per day over a trailing ``window``, skipping gaps."""
-    t = pd.DataFrame(
-        np.broadcast_to(np.arange(len(wide), dtype="float64")[:, None], wide.shape),
-        index=wide.index, columns=wide.columns,
-    )
-    present = wide.notna()
-    t = t.where(present)
-
-    def rsum(frame: pd.DataFrame) -> pd.DataFrame:
-        return frame.fillna(0.0).rolling(window, min_periods=1).sum()
-
-    n = present.astype("float64").rolling(window, min_periods=1).sum()
-    sum_t, sum_y = rsum(t), rsum(wide)
-    denominator = n * rsum(t * t) - sum_t**2
-    slope = (n * rsum(t * wide) - sum_t * sum_y) / denominator.where(denominator > 0)
-    return slope.where(n >= MIN_PERIODS)
+def _slope(values: np.ndarray, days: int) -> np.ndarray:
+    """Least-squares slope per day over the last ``days`` days, skipping gaps."""
+    present = ~np.isnan(values)
+    t = np.where(present, np.arange(len(values), dtype="float64")[:, None], np.nan)
+    n = _window_count(values, days)
+    sum_t, sum_y = _window_sum(t, days), _window_sum(values, days)
+    denominator = n * _window_sum(t * t, days) - sum_t**2
+    slope = (n * _window_sum(t * values, days) - sum_t * sum_y) / np.where(denominator > 0, denominator, np.nan)
+    return np.where(n >= MIN_PERIODS, slope, np.nan)
 
 
-def _rule_threshold(wide: pd.DataFrame, metric: str, degradation: Mapping[str, Any]) -> pd.DataFrame:
+def _rule_threshold(values: np.ndarray, metric: str, degradation: Mapping[str, Any]) -> np.ndarray:
     """The degradation rule's threshold per feature-day, as in the ``degradation`` group."""
-    median = wide.rolling(degradation["baseline_days"], min_periods=degradation["min_baseline_days"]).median().shift(1)
+    median = _shift(
+        _rolling_median(values, degradation["baseline_days"], min_periods=degradation["min_baseline_days"]), 1
+    )
     if metric == "p95_latency":
-        return (median * degradation["p95_latency_rel"]).clip(upper=degradation["p95_latency_abs_ms"]).fillna(
-            degradation["p95_latency_abs_ms"]
-        )
+        limit = np.minimum(median * degradation["p95_latency_rel"], degradation["p95_latency_abs_ms"])
+        return np.where(np.isnan(median), degradation["p95_latency_abs_ms"], limit)
     if metric == "crash_rate":
-        relative = (median * degradation["crash_rate_rel"]).clip(lower=degradation["crash_rate_rel_floor"])
-        return relative.clip(upper=degradation["crash_rate_abs"]).fillna(degradation["crash_rate_abs"])
-    relative = median * degradation["feedback_rel_drop"]
-    return relative.clip(lower=degradation["feedback_abs"]).fillna(degradation["feedback_abs"])
+        relative = np.maximum(median * degradation["crash_rate_rel"], degradation["crash_rate_rel_floor"])
+        limit = np.minimum(relative, degradation["crash_rate_abs"])
+        return np.where(np.isnan(median), degradation["crash_rate_abs"], limit)
+    relative = np.maximum(median * degradation["feedback_rel_drop"], degradation["feedback_abs"])
+    return np.where(np.isnan(median), degradation["feedback_abs"], relative)
 
 
 def _metric_signals(
-    wide: pd.DataFrame, metric: str, *, full: bool, degradation: Mapping[str, Any]
-) -> dict[str, pd.DataFrame]:
-    mean7 = wide.rolling(7, min_periods=MIN_PERIODS).mean()
-    base_mean, base_std = _baseline(wide)
+    values: np.ndarray, metric: str, *, full: bool, degradation: Mapping[str, Any]
+) -> dict[str, np.ndarray]:
+    """Level, z-scores, trend and changes of one metric; ``full`` adds means and rule distance."""
+    mean7 = _rolling_mean(values, 7)
+    base_mean, base_std = _baseline(values)
     out = {
-        f"{metric}_level": wide,
-        f"{metric}_z": (wide - base_mean) / base_std,
+        f"{metric}_level": values,
+        f"{metric}_z": (values - base_mean) / base_std,
         f"{metric}_z7": (mean7 - base_mean) / base_std,
-        f"{metric}_slope7": _slope(wide, 7) / base_std,
+        f"{metric}_slope7": _slope(values, 7) / base_std,
     }
     if full:
         out[f"{metric}_mean7"] = mean7
-        out[f"{metric}_mean28"] = wide.rolling(28, min_periods=MIN_PERIODS).mean()
-        threshold = _rule_threshold(wide, metric, degradation)
-        ratio = wide / threshold if RULE_METRICS[metric] > 0 else threshold / wide
-        out[f"{metric}_to_threshold"] = ratio
+        out[f"{metric}_mean28"] = _rolling_mean(values, 28)
+        threshold = _rule_threshold(values, metric, degradation)
+        out[f"{metric}_to_threshold"] = values / threshold if RULE_METRICS[metric] > 0 else threshold / values
+    if metric in LATENCY_METRICS:
+        out[f"{metric}_change3"] = _rolling_mean(values, 3, min_periods=1) / base_mean - 1.0
     if metric == "usage_count":
         out["usage_count_change7"] = mean7 / base_mean - 1.0
     return out
 
 
-def _history_signals(degraded: pd.DataFrame) -> dict[str, pd.DataFrame]:
+def _short_shift_signals(values: np.ndarray, metric: str) -> dict[str, np.ndarray]:
+    """Level, and the last 3 days' mean against the baseline: difference and z-score."""
+    base_mean, base_std = _baseline(values)
+    shift = _rolling_mean(values, 3, min_periods=1) - base_mean
+    return {f"{metric}_level": values, f"{metric}_change3": shift, f"{metric}_z3": shift / base_std}
+
+
+def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    """``numerator / denominator``, NaN where the denominator is not positive."""
+    return numerator / np.where(denominator > 0, denominator, np.nan)
+
+
+def _baseline_sum(values: np.ndarray) -> np.ndarray:
+    """Sum over the baseline window (28 days ending ``BASELINE_GAP_DAYS`` before each day)."""
+    return _shift(_window_sum(values, BASELINE_DAYS), BASELINE_GAP_DAYS)
+
+
+def _pooled_signals(
+    usage: np.ndarray, crashes: np.ndarray, feedback_n: np.ndarray, feedback_avg: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Changes pooled over the last 3 and 7 days, weighted by how much data each day holds.
+
+    Daily crash rates and feedback means of a small feature are mostly noise; pooling events
+    over days and scaling by the expected spread (Poisson for crashes, the baseline's per-score
+    spread for feedback) lets a weak but steady precursor stand out.
+    """
+    base_rate = _ratio(_baseline_sum(crashes), _baseline_sum(usage))
+    feedback_sum = np.nan_to_num(feedback_avg * feedback_n)
+    base_n = _baseline_sum(feedback_n)
+    base_feedback = _ratio(_baseline_sum(feedback_sum), base_n)
+    # Per-score spread: the spread of daily means times the square root of a day's feedback count.
+    score_sd = _shift(_rolling_std(feedback_avg, BASELINE_DAYS), BASELINE_GAP_DAYS) * np.sqrt(base_n / BASELINE_DAYS)
+    out = {}
+    for days in (3, 7):
+        expected = base_rate * _window_sum(usage, days)
+        out[f"crash_excess_z{days}"] = (_window_sum(crashes, days) - expected) / np.sqrt(np.clip(expected, 1.0, None))
+        n = _window_sum(feedback_n, days)
+        shift = _ratio(_window_sum(feedback_sum, days), n) - base_feedback
+        out[f"feedback_shift_z{days}"] = shift / (score_sd / np.sqrt(n))
+    return out
+
+
+def _rule_noise_signals(
+    usage: np.ndarray, crashes: np.ndarray, feedback_n: np.ndarray, feedback_avg: np.ndarray,
+    *, degradation: Mapping[str, Any],
+) -> dict[str, np.ndarray]:
+    """Chance that the crash or feedback rule fires within a week from sampling noise alone.
+
+    A small feature's daily crash count or feedback mean crosses the rule's threshold now and
+    then with nothing wrong, and such days count as degraded too. With the pooled crash rate and
+    feedback mean of the last :data:`NOISE_POOL_DAYS` days and the rule's current threshold
+    (judged days only, as the rule itself), each of the next 7 days is given the volume of the
+    same weekday last week; its chance to cross is a Poisson (crashes) or normal (feedback mean)
+    tail, and the week's chance combines the seven.
+    """
+    from scipy import stats
+
+    volume_ok = np.nan_to_num(usage) >= degradation["min_usage"]
+    rate = _ratio(_window_sum(crashes, NOISE_POOL_DAYS), _window_sum(usage, NOISE_POOL_DAYS))
+    limit = _rule_threshold(np.where(volume_ok, _ratio(crashes, usage), np.nan), "crash_rate", degradation)
+    pooled_n = _window_sum(feedback_n, NOISE_POOL_DAYS)
+    mean = _ratio(_window_sum(np.nan_to_num(feedback_avg * feedback_n), NOISE_POOL_DAYS), pooled_n)
+    rated = np.where(volume_ok & (np.nan_to_num(feedback_n) >= degradation["min_feedback"]), feedback_avg, np.nan)
+    score_sd = _rolling_std(rated, NOISE_POOL_DAYS) * np.sqrt(pooled_n / NOISE_POOL_DAYS)
+    limit_feedback = _rule_threshold(rated, "avg_feedback", degradation)
+    quiet_crash = np.ones(usage.shape)
+    quiet_feedback = np.ones(usage.shape)
+    for lag in range(7):
+        volume, n = np.nan_to_num(_shift(usage, lag)), np.nan_to_num(_shift(feedback_n, lag))
+        crash_tail = np.nan_to_num(stats.poisson.sf(np.floor(limit * volume), rate * volume))
+        feedback_tail = np.nan_to_num(stats.norm.cdf((limit_feedback - mean) / (score_sd / np.sqrt(n))))
+        judged = volume >= degradation["min_usage"]
+        quiet_crash *= 1 - np.where(judged, crash_tail, 0.0)
+        quiet_feedback *= 1 - np.where(judged & (n >= degradation["min_feedback"]), feedback_tail, 0.0)
+    return {
+        "crash_limit_over_rate": _ratio(limit, rate),
+        "crash_expected_per_day": rate * _rolling_mean(usage, 7, min_periods=1),
+        "crash_rule_noise_week": 1 - quiet_crash,
+        "feedback_rule_noise_week": 1 - quiet_feedback,
+    }
+
+
+def _history_signals(degraded: np.ndarray) -> dict[str, np.ndarray]:
     """Counts of degraded days and days since the last one (capped at ``BASELINE_DAYS``)."""
-    flag = degraded.fillna(0.0)
+    flag = np.nan_to_num(degraded)
     day = np.arange(len(flag), dtype="float64")[:, None]
-    last = np.where(flag.to_numpy() > 0, day, -np.inf)
-    last = np.maximum.accumulate(last, axis=0)
-    since = np.minimum(day - last, BASELINE_DAYS)
+    last = np.maximum.accumulate(np.where(flag > 0, day, -np.inf), axis=0)
     return {
         "degraded_today": degraded,
-        "degraded_days_7": flag.rolling(7, min_periods=1).sum(),
-        "degraded_days_28": flag.rolling(BASELINE_DAYS, min_periods=1).sum(),
-        "days_since_degraded": pd.DataFrame(since, index=flag.index, columns=flag.columns),
+        "degraded_days_7": _window_sum(flag, 7),
+        "degraded_days_28": _window_sum(flag, BASELINE_DAYS),
+        "days_since_degraded": np.minimum(day - last, BASELINE_DAYS),
     }
 
 
@@ -170,6 +312,31 @@ def _metadata_codes(metadata: pd.DataFrame | None, features: pd.Index) -> pd.Dat
         },
         index=features,
     )
+
+
+def _wide_signals(
+    rows: pd.DataFrame, days: pd.DatetimeIndex, features: pd.Index, *, degradation: Mapping[str, Any]
+) -> dict[str, np.ndarray]:
+    """Every grid-based signal as a days x features array."""
+    wide: dict[str, np.ndarray] = {}
+    # Gaps, zero volumes and flat baselines give NaN or infinities here; build_signals maps both to NaN.
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for metric in (*RULE_METRICS, *TREND_METRICS):
+            values = _grid(rows, metric, days, features)
+            wide.update(_metric_signals(values, metric, full=metric in RULE_METRICS, degradation=degradation))
+        for metric in LEVEL_ONLY:
+            wide[f"{metric}_level"] = _grid(rows, metric, days, features)
+        volumes = [wide[f"{m}_level"] for m in ("usage_count", "crash_count", "feedback_count", "avg_feedback")]
+        wide.update(_pooled_signals(*volumes))
+        # One scale for the precursors of every incident kind, so rare kinds pool their evidence.
+        latency, feedback, crashes = wide["p95_latency_z7"], -wide["feedback_shift_z3"], wide["crash_excess_z3"]
+        wide["worst_shift_z"] = np.fmax(np.fmax(latency, feedback), crashes)
+        wide.update(_rule_noise_signals(*volumes, degradation=degradation))
+        wide.update(_history_signals(_grid(rows, "is_degraded", days, features)))
+        for metric in OPTIONAL_METRICS:
+            if metric in rows.columns:
+                wide.update(_short_shift_signals(_grid(rows, metric, days, features), metric))
+    return wide
 
 
 def build_signals(
@@ -201,19 +368,11 @@ def build_signals(
     rows = fact.assign(date=normalise_dates(fact["date"]), feature_id=fact["feature_id"].astype(str))
     days = pd.date_range(rows["date"].min(), rows["date"].max(), freq="D")
     features = pd.Index(sorted(rows["feature_id"].unique()), dtype=str)
-    wide: dict[str, pd.DataFrame] = {}
-    for metric in RULE_METRICS:
-        wide.update(_metric_signals(_grid(rows, metric, days, features), metric, full=True, degradation=degradation))
-    for metric in TREND_METRICS:
-        wide.update(_metric_signals(_grid(rows, metric, days, features), metric, full=False, degradation=degradation))
-    for metric in LEVEL_ONLY:
-        wide[f"{metric}_level"] = _grid(rows, metric, days, features)
-    wide.update(_history_signals(_grid(rows, "is_degraded", days, features)))
-
+    wide = _wide_signals(rows, days, features, degradation=degradation)
     ordered = rows.sort_values(["date", "feature_id"], kind="stable")[list(KEYS)].reset_index(drop=True)
     day_index = days.get_indexer(ordered["date"])
     feature_index = features.get_indexer(ordered["feature_id"])
-    columns = {name: frame.to_numpy()[day_index, feature_index] for name, frame in wide.items()}
+    columns = {name: values[day_index, feature_index] for name, values in wide.items()}
     meta = _metadata_codes(metadata, features).iloc[feature_index]
     columns["day_of_week"] = ordered["date"].dt.day_of_week.to_numpy(dtype="float64")
     columns["lifecycle_stage_code"] = meta["lifecycle_stage_code"].to_numpy()
@@ -255,7 +414,7 @@ def build_target(fact: pd.DataFrame, *, horizon_days: int) -> pd.DataFrame:
     rows = fact.assign(date=normalise_dates(fact["date"]), feature_id=fact["feature_id"].astype(str))
     days = pd.date_range(rows["date"].min(), rows["date"].max(), freq="D")
     features = pd.Index(sorted(rows["feature_id"].unique()), dtype=str)
-    degraded = _grid(rows, "is_degraded", days, features).fillna(0.0).to_numpy()
+    degraded = np.nan_to_num(_grid(rows, "is_degraded", days, features))
     # Maximum over the next `horizon_days` rows; rows beyond the data end stay unknown.
     padded = np.vstack([degraded, np.full((horizon_days, degraded.shape[1]), np.nan)])
     windows = np.lib.stride_tricks.sliding_window_view(padded[1:], horizon_days, axis=0)
