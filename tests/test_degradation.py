@@ -27,7 +27,7 @@ def _history(n: int = 20, **changes: dict[int, float]) -> pd.DataFrame:
     for column, by_day in changes.items():
         for day, value in by_day.items():
             frame.loc[day, column] = value
-    return frame
+    return frame.assign(crash_count=(frame["crash_rate"] * frame["usage_count"]).round().astype(int))
 
 
 def test_trailing_median_excludes_the_day_and_needs_history() -> None:
@@ -71,6 +71,16 @@ def test_crash_relative_rule_respects_the_floor() -> None:
     assert not degradation.degradation_rules(frame, **PARAMS).loc[14, "crash_rel"]
     frame = _history(crash_rate={**calm, 14: 0.012})
     assert degradation.degradation_rules(frame, **PARAMS).loc[14, "crash_rel"]
+
+
+def test_crash_rules_need_a_minimum_number_of_crashes() -> None:
+    calm = {day: 0.002 for day in range(20)}
+    frame = _history(crash_rate={**calm, 14: 2 / 150}, usage_count={14: 150})  # two chance crashes
+    assert PARAMS["min_crashes"] == 3
+    assert not degradation.degradation_rules(frame, **PARAMS).loc[14, ["crash_rel", "crash_abs"]].any()
+    assert degradation.degradation_rules(frame, **{**PARAMS, "min_crashes": 2}).loc[14, "crash_rel"]
+    with pytest.raises(ValueError, match="min_crashes must be >= 1"):
+        degradation.degradation_rules(frame, **{**PARAMS, "min_crashes": 0})
 
 
 def test_flag_degraded_returns_a_new_frame_and_checks_params() -> None:

@@ -82,6 +82,7 @@ def degradation_rules(
     feedback_abs: float,
     feedback_rel_drop: float,
     min_feedback: int,
+    min_crashes: int = 1,
 ) -> "pd.DataFrame":
     """Evaluate each degradation rule on each feature-day (keyword names = the ``degradation`` group).
 
@@ -103,6 +104,8 @@ def degradation_rules(
     """
     import pandas as pd
 
+    if min_crashes < 1:
+        raise ValueError(f"degradation: min_crashes must be >= 1; got {min_crashes}.")
     if min_usage < 0 or min_feedback < 0 or p95_latency_rel <= 0 or crash_rate_rel <= 0 or feedback_rel_drop <= 0:
         raise ValueError("degradation: min_usage and min_feedback must be >= 0 and the relative multiples > 0.")
     judged = fact["usage_count"] >= min_usage
@@ -118,13 +121,16 @@ def degradation_rules(
     crash_base = trailing_median(basis, "crash", **window)
     feedback_base = trailing_median(basis, "feedback", **window)
     crash_limit = (crash_rate_rel * crash_base).clip(lower=crash_rate_rel_floor)
+    # On a small feature one or two chance crashes already cross the floor; a minimum count
+    # keeps such noise out of the target the model learns.
+    crashed = judged & (fact["crash_count"] >= min_crashes)
     rules = pd.DataFrame({
         "feature_id": fact["feature_id"],
         "date": fact["date"],
         "latency_abs": judged & (fact["p95_latency"] > p95_latency_abs_ms),
         "latency_rel": judged & p95_base.notna() & (fact["p95_latency"] > p95_latency_rel * p95_base),
-        "crash_abs": judged & (fact["crash_rate"] > crash_rate_abs),
-        "crash_rel": judged & crash_base.notna() & (fact["crash_rate"] > crash_limit),
+        "crash_abs": crashed & (fact["crash_rate"] > crash_rate_abs),
+        "crash_rel": crashed & crash_base.notna() & (fact["crash_rate"] > crash_limit),
         "feedback_abs": rated & (fact["avg_feedback"] < feedback_abs),
         "feedback_rel": rated & feedback_base.notna() & (fact["avg_feedback"] < feedback_rel_drop * feedback_base),
     }, index=fact.index)
