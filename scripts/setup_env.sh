@@ -29,7 +29,7 @@ if [ "${1:-}" = "--with-browser" ] && [ ! -x /usr/bin/chromium ]; then
     echo "setup: installing Debian's chromium for the browser tests..."
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    apt-get install -y -qq --no-install-recommends chromium fonts-liberation fonts-dejavu-core >/dev/null
+    apt-get install -y -qq chromium fonts-liberation fonts-dejavu-core >/dev/null
   else
     echo "setup: the browser tests need /usr/bin/chromium; install it with 'sudo apt-get install chromium'." >&2
     exit 1
