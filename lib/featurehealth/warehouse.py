@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -124,17 +123,9 @@ def export_parquet(con: "duckdb.DuckDBPyConnection", query: str, path: str | os.
     Path
         The file written.
     """
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    try:
-        con.execute(f"COPY ({query}) TO {sql_string(tmp)} (FORMAT parquet, COMPRESSION zstd)")
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    with runlog.replacing(path) as tmp:
+        con.execute(f"COPY ({query}) TO {sql_string(str(tmp))} (FORMAT parquet, COMPRESSION zstd)")
+    return Path(path)
 
 
 def _check_name(name: str) -> str:
@@ -206,14 +197,8 @@ def build_database(paths: "RunPaths") -> Path:
     Path
         The database file.
     """
-    target = paths.warehouse
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    # DuckDB refuses to open an existing empty file as a database.
-    Path(tmp).unlink()
-    try:
-        con = connect(tmp)
+    with runlog.replacing(paths.warehouse) as tmp:
+        con = connect(str(tmp))
         try:
             names = sorted(p.stem for p in paths.tables.glob("*.parquet") if _TABLE_NAME.match(p.stem))
             for name in names:
@@ -225,11 +210,8 @@ def build_database(paths: "RunPaths") -> Path:
             con.execute("CHECKPOINT")
         finally:
             con.close()
-        os.replace(tmp, target)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-        Path(tmp + ".wal").unlink(missing_ok=True)
-    return target
+            Path(f"{tmp}.wal").unlink(missing_ok=True)
+    return paths.warehouse
 
 
 def read_table(paths: "RunPaths", name: str, *, missing_ok: bool = False) -> "pd.DataFrame | None":
