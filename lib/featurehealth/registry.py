@@ -19,8 +19,6 @@ unpickling a file is running code.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import platform
 from collections.abc import Mapping
 from pathlib import Path
@@ -56,11 +54,9 @@ class ModelIntegrityError(RuntimeError):
 def model_version(result: mdl.TrainingResult, *, params: Mapping[str, Any]) -> str:
     """Deterministic id: last training day and a hash of training data, signals and fit parameters."""
     shaping = {k: v for k, v in params.items() if k not in RUN_ONLY_KEYS}
-    blob = json.dumps(
-        {"data": result.training_data_hash, "params": config.params_hash(shaping), "signals": result.model.signals},
-        sort_keys=True,
+    digest = config.params_hash(
+        {"data": result.training_data_hash, "params": shaping, "signals": list(result.model.signals)}
     )
-    digest = hashlib.sha256(blob.encode("utf-8")).hexdigest()
     return f"{result.split.train_end:%Y%m%d}-{digest[:12]}"
 
 
