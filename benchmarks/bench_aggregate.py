@@ -7,9 +7,9 @@ fresh process: the first run is reported as ``cold`` (it also pays the first tou
 memory, slow on small VMs), the next ``--repeats`` runs give the ``warm`` median. Paths:
 
 * ``raw``: aggregation straight from the Parquet files (``read_parquet``) -- the target;
-* ``pipeline``: aggregation through the ``valid_events`` view left by validation, as
-  02_aggregate runs (the row rules are evaluated again on the fly); the validation itself, as
-  01_ingest runs it (quarantine written), is timed once as ``validate``.
+* ``validate``: validation with aggregation of each day partition, as 01_ingest runs it on the
+  local engine (quarantine and window aggregates written), timed once (see bench_engines.py
+  for the engines at several sizes).
 
 Prints wall seconds, events/s, CPU seconds (all threads; a check on wall times taken while other
 work shares the machine) and the process's peak resident memory. Target for ``raw`` on the
@@ -32,7 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from featurehealth import aggregate, config, ingest, validate, warehouse
+from featurehealth import aggregate, config, engine, ingest, warehouse
 
 if TYPE_CHECKING:
     import duckdb
@@ -88,24 +88,23 @@ def time_raw(source: str, repeats: int) -> dict[str, Any]:
 
 
 def time_pipeline(source: str, repeats: int) -> dict[str, Any]:
-    """Timings of validation (once), then of aggregating the ``valid_events`` view."""
+    """Timing of validation with per-partition aggregation (once), as 01_ingest runs it."""
     import pandas  # noqa: F401 - imported before timing: the result is a pandas frame
 
     with tempfile.TemporaryDirectory(prefix="bench-aggregate-") as folder:
         paths = config.RunPaths(Path(folder)).ensure()
 
         def run_validation() -> int:
-            con = warehouse.work_connection(paths, fresh=True)
+            con = warehouse.connect()
             raw = ingest.open_events(con, source, column_map={})
-            result = validate.validate_events(con, raw, quarantine_dir=paths.quarantine, now=FAR_FUTURE)
+            result = engine.validate_and_aggregate(
+                con, raw, quarantine_dir=paths.quarantine, work_dir=paths.work, now=FAR_FUTURE
+            )
             con.close()
             return int(result.summary["rows_in"])
 
         validation = [_timed(run_validation)]
-        con = warehouse.work_connection(paths)
-        runs = _aggregate_runs(con, validate.VALID_VIEW, repeats + 1)
-        con.close()
-    return {"validate": validation, "pipeline": runs, "peak_gb": _peak_gb()}
+    return {"validate": validation, "peak_gb": _peak_gb()}
 
 
 def _line(name: str, runs: list[Run], peak_gb: float) -> str:

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from featurehealth import aggregate, config, ingest, registry, runlog, signals, validate, warehouse
+from featurehealth import aggregate, config, engine, ingest, registry, runlog, signals, warehouse
 from featurehealth import degradation as degradation_rules
 from featurehealth import model as risk_model
 
@@ -39,7 +39,9 @@ FAR_FUTURE = datetime(2100, 1, 1, tzinfo=UTC)
 def year_tables(days: int) -> dict[str, pd.DataFrame]:
     """fact, dim and incidents of ``days`` days of the default simulation (cached as Parquet).
 
-    The cache is tied to the simulation's summary file, so a changed simulation rebuilds it.
+    The cache holds the aggregates and is tied to the simulation's summary file and the fact
+    columns, so a changed simulation or aggregation rebuilds it; degraded days are flagged on
+    every call, with the default profile's current rules.
     """
     from featurehealth import simulate
 
@@ -47,27 +49,27 @@ def year_tables(days: int) -> dict[str, pd.DataFrame]:
     folder = config.data_root() / f"bench-default-{days}d"
     simulation = {**profile["simulate"], "n_days": days, "file_format": "parquet"}
     simulate.ensure_simulation(folder, **simulation)
-    source_hash = runlog.sha256_file(folder / "simulation.json")
+    source_hash = runlog.sha256_file(folder / "simulation.json") + " " + ",".join(aggregate.FACT_COLUMNS)
     cache = config.data_root() / f"bench-model-{days}d"
     names = ("fact_feature_metrics", "dim_feature_metadata", "incidents")
     stamp = cache / "simulation.sha256"
     if stamp.is_file() and stamp.read_text() == source_hash:
-        return {n: pd.read_parquet(cache / f"{n}.parquet") for n in names}
+        tables = {n: pd.read_parquet(cache / f"{n}.parquet") for n in names}
+        fact = tables["fact_feature_metrics"]
+        return {**tables, "fact_feature_metrics": degradation_rules.flag_degraded(fact, **profile["degradation"])}
     located = ingest.resolve_inputs(
         source="simulated", metadata_path="", incidents_path="", simulated_dir=folder, simulation=simulation
     )
     with tempfile.TemporaryDirectory(prefix="bench-model-") as work:
         paths = config.RunPaths(Path(work)).ensure()
-        con = warehouse.work_connection(paths, fresh=True)
+        con = warehouse.connect()
         raw = ingest.open_events(con, located.events, column_map={})
-        validate.validate_events(con, raw, quarantine_dir=paths.quarantine, now=FAR_FUTURE)
+        engine.validate_and_aggregate(con, raw, quarantine_dir=paths.quarantine, work_dir=paths.work, now=FAR_FUTURE)
         con.close()
-        con = warehouse.work_connection(paths)
-        fact = aggregate.aggregate_events(con, validate.VALID_VIEW)
-        con.close()
+        fact = aggregate.read_window_fact(paths.work)
     fact = aggregate.check_fact(degradation_rules.flag_degraded(fact, **profile["degradation"]))
     tables = {
-        "fact_feature_metrics": fact,
+        "fact_feature_metrics": fact.drop(columns="is_degraded"),
         "dim_feature_metadata": aggregate.build_dim(
             ingest.read_metadata(located.metadata), fact["feature_id"].unique()
         ),
@@ -77,7 +79,7 @@ def year_tables(days: int) -> dict[str, pd.DataFrame]:
     for name, frame in tables.items():
         frame.to_parquet(cache / f"{name}.parquet", index=False)
     stamp.write_text(source_hash)
-    return tables
+    return {**tables, "fact_feature_metrics": fact}
 
 
 def train_stage(paths: config.RunPaths, tables: dict[str, pd.DataFrame], params: dict) -> dict[str, float]:

@@ -7,33 +7,51 @@
 2. Incremental daily run: the last day only, existing model, no retraining
    (``--set ingest.as_of=<last day> --set ingest.window_start=<last day> --set model.retrain=never``).
 
-Outputs go to a temporary folder; figures are printed, medians when ``--repeats`` > 1.
-Peak memory is the largest resident set of the runner process or any notebook kernel.
+Each run is a fresh ``python -m featurehealth.runner`` process, as ``run_all.sh`` starts it, so
+the runner's own imports count. Outputs go to a temporary folder; figures are medians when
+``--repeats`` > 1. CPU seconds are those of the runner and its kernels (on a shared machine they
+vary less than wall time). Peak memory is the largest resident set of the runner or any kernel.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
 
 
 def _peak_rss_mb() -> float:
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return max(own, children) / 1024
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
-def _timed_run(profile: str, overrides: list[str]) -> tuple[float, dict]:
-    from featurehealth import runner
-
+def _timed_run(profile: str, overrides: list[str], *, output_root: str) -> tuple[float, float, dict[str, Any]]:
+    """Wall seconds, CPU seconds (runner and kernels) and run report of one run in a fresh process."""
+    command = [sys.executable, "-m", "featurehealth.runner", profile, *(f"--set={item}" for item in overrides)]
+    before = os.times()
     started = time.perf_counter()
-    report = runner.run_pipeline(profile, overrides=overrides, progress=lambda _line: None)
-    return time.perf_counter() - started, report
+    subprocess.run(
+        command, check=True, stdout=subprocess.DEVNULL, env={**os.environ, "FEATUREHEALTH_OUTPUT_ROOT": output_root}
+    )
+    seconds = time.perf_counter() - started
+    after = os.times()
+    cpu = (after.children_user - before.children_user) + (after.children_system - before.children_system)
+    report = json.loads((Path(output_root) / profile / "reports" / "run_report.json").read_text(encoding="utf-8"))
+    return seconds, cpu, report
+
+
+def _print_steps(title: str, step_times: dict[str, list[float]]) -> None:
+    print(title)
+    for step, values in step_times.items():
+        print(f"  {step:<16} {statistics.median(values):7.2f} s")
 
 
 def main() -> None:
@@ -50,36 +68,40 @@ def main() -> None:
     simulate.ensure_simulation(config.simulated_data_dir(args.profile), **sim)
     last_day = date.fromisoformat(sim["start_date"]) + timedelta(days=sim["n_days"] - 1)
     previous_day = (last_day - timedelta(days=1)).isoformat()
-    full_overrides = [f"ingest.as_of={previous_day}", f"ingest.window_end={previous_day}"]
-    daily_overrides = [
-        f"ingest.as_of={last_day.isoformat()}",
-        f"ingest.window_start={last_day.isoformat()}",
-        f"ingest.window_end={last_day.isoformat()}",
-        "model.retrain=never",
-    ]
+    runs = {
+        "full": [f"ingest.as_of={previous_day}", f"ingest.window_end={previous_day}"],
+        "daily": [
+            f"ingest.as_of={last_day.isoformat()}",
+            f"ingest.window_start={last_day.isoformat()}",
+            f"ingest.window_end={last_day.isoformat()}",
+            "model.retrain=never",
+        ],
+    }
 
-    full_times: list[float] = []
-    daily_times: list[float] = []
-    step_times: dict[str, list[float]] = {}
+    wall: dict[str, list[float]] = {name: [] for name in runs}
+    cpu: dict[str, list[float]] = {name: [] for name in runs}
+    step_times: dict[str, dict[str, list[float]]] = {name: {} for name in runs}
     for repeat in range(args.repeats):
         with tempfile.TemporaryDirectory(prefix="fh-bench-") as root:
-            os.environ["FEATUREHEALTH_OUTPUT_ROOT"] = root
-            seconds, report = _timed_run(args.profile, full_overrides)
-            full_times.append(seconds)
-            for step in report["steps"]:
-                step_times.setdefault(step["step"], []).append(step["duration_s"])
-            seconds, _ = _timed_run(args.profile, daily_overrides)
-            daily_times.append(seconds)
-        print(f"repeat {repeat + 1}: full {full_times[-1]:.1f}s, daily {daily_times[-1]:.1f}s", flush=True)
+            for name, overrides in runs.items():
+                seconds, cpu_seconds, report = _timed_run(args.profile, overrides, output_root=root)
+                wall[name].append(seconds)
+                cpu[name].append(cpu_seconds)
+                for step in report["steps"]:
+                    step_times[name].setdefault(step["step"], []).append(step["duration_s"])
+                if name == "full":
+                    rows = report.get("rows", {}).get("rows_in")
+        print(f"repeat {repeat + 1}: " + ", ".join(
+            f"{name} {wall[name][-1]:.1f}s ({cpu[name][-1]:.1f} CPU s)" for name in runs), flush=True)
 
-    rows = report.get("rows", {}).get("rows_in")
     print(f"\nprofile {args.profile}: {rows} events, {sim['n_features']} features x {sim['n_days']} days")
-    for step, values in step_times.items():
-        print(f"  {step:<16} {statistics.median(values):7.2f} s")
-    full = statistics.median(full_times)
-    print(f"full pipeline      {full:7.2f} s (median of {args.repeats})"
+    _print_steps("full run, per step:", step_times["full"])
+    _print_steps("daily increment, per step:", step_times["daily"])
+    full = statistics.median(wall["full"])
+    print(f"full pipeline      {full:7.2f} s, {statistics.median(cpu['full']):6.1f} CPU s (median of {args.repeats})"
           + (f", {rows / full / 1e6:.2f} M events/s" if rows else ""))
-    print(f"daily increment    {statistics.median(daily_times):7.2f} s (median of {args.repeats})")
+    print(f"daily increment    {statistics.median(wall['daily']):7.2f} s, "
+          f"{statistics.median(cpu['daily']):6.1f} CPU s (median of {args.repeats})")
     print(f"peak memory        {_peak_rss_mb():7.0f} MB (largest process: runner or a kernel)")
 
 

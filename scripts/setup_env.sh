@@ -8,7 +8,8 @@ VENV="$ROOT/.venv"
 STAMP="$VENV/.featurehealth-lock"
 UV_VERSION=0.13.8
 
-want=$(cat "$ROOT/requirements.lock" "$ROOT/pyproject.toml" | sha256sum | cut -d' ' -f1)
+# This script is part of the stamp, so a change in how the environment is built rebuilds it.
+want=$(cat "$ROOT/requirements.lock" "$ROOT/pyproject.toml" "${BASH_SOURCE[0]}" | sha256sum | cut -d' ' -f1)
 if [ ! -x "$VENV/bin/python" ] || [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$want" ]; then
   PY=${PYTHON:-python3}
   if ! "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
@@ -20,6 +21,10 @@ if [ ! -x "$VENV/bin/python" ] || [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "uv==$UV_VERSION"
   "$VENV/bin/uv" pip install --quiet --python "$VENV/bin/python" --require-hashes -r "$ROOT/requirements.lock"
   "$VENV/bin/uv" pip install --quiet --python "$VENV/bin/python" --no-deps -e "$ROOT"
+  # uv leaves bytecode to the first import, and where PYTHONDONTWRITEBYTECODE is set (CI,
+  # containers) no import ever writes it: every notebook kernel would recompile pandas,
+  # scikit-learn... from source, seconds per notebook.
+  "$VENV/bin/python" -m compileall -q -j 0 "$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_path("purelib"))')"
   echo "$want" > "$STAMP"
   echo "setup: environment ready."
 fi

@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from featurehealth import aggregate, config, ingest, runlog, validate, warehouse
+from featurehealth import aggregate, config, engine, ingest, runlog, warehouse
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 
@@ -28,6 +28,10 @@ def _events(seed: int, days: list[str], n: int = 300) -> pa.Table:
         "latency_ms": rng.lognormal(4, 1, n),
         "is_crash": rng.random(n) < 0.05,
         "feedback_score": pa.array(feedback, from_pandas=True),
+        "platform": rng.choice(["ios", "web"], n),
+        # "5.10.0" is newer than "5.9.0" though it sorts first as text.
+        "app_version": rng.choice(["5.9.0", "5.10.0", "4.12.3"], n, p=[0.6, 0.1, 0.3]),
+        "error_count": rng.integers(0, 3, n),
     })
 
 
@@ -57,6 +61,10 @@ def test_aggregates_are_exact(tmp_path: Path) -> None:
         assert row["crash_rate"] == pytest.approx(group["is_crash"].mean())
         assert row["feedback_count"] == group["feedback_score"].notna().sum()
         assert row["avg_feedback"] == pytest.approx(group["feedback_score"].mean(), nan_ok=True)
+        assert row["error_rate"] == pytest.approx(group["error_count"].mean())
+        newest = group["app_version"] == "5.10.0"
+        assert row["new_version_events"] == newest.sum()
+        assert row["new_version_crashes"] == (newest & group["is_crash"]).sum()
     assert list(fact.columns) == [c for c in aggregate.FACT_COLUMNS if c != "is_degraded"]
     assert fact.equals(fact.sort_values(["feature_id", "date"]).reset_index(drop=True))
 
@@ -67,7 +75,8 @@ def _fact(rows: list[tuple[str, str, int]], **extra: list) -> pd.DataFrame:
     return frame.assign(
         date=[date.fromisoformat(d) for d in frame["date"]], active_users=frame["usage_count"],
         avg_latency=1.0, p50_latency=1.0, p95_latency=2.0, p99_latency=3.0, crash_count=0, crash_rate=0.0,
-        avg_feedback=np.nan, feedback_count=0, is_degraded=[False] * n, **extra,
+        avg_feedback=np.nan, feedback_count=0, error_rate=0.0, new_version_events=0, new_version_crashes=0,
+        is_degraded=[False] * n, **extra,
     )
 
 
@@ -80,12 +89,25 @@ def test_merge_window_replaces_days_and_appends_new_ones() -> None:
         ["a", date(2026, 3, 1), 5], ["a", date(2026, 3, 2), 9], ["a", date(2026, 3, 3), 4]]
     assert merged["risk_probability"].tolist()[0] == 0.1 and merged["risk_probability"].isna().sum() == 2
     assert previous["usage_count"].tolist() == [5, 5, 7]
+    with pytest.raises(ValueError, match="lacks column.s. error_rate .* rebuild it"):
+        aggregate.merge_window(previous.drop(columns="error_rate"), new, start=date(2026, 3, 2), end=date(2026, 3, 3))
 
 
 def test_merge_window_rejects_new_days_outside_the_window() -> None:
     new = _fact([("a", "2026-03-05", 1)])
     with pytest.raises(ValueError, match="outside the window"):
         aggregate.merge_window(None, new, start=date(2026, 3, 1), end=date(2026, 3, 2))
+
+
+def test_optional_columns_absent_give_nan_errors_and_no_new_version() -> None:
+    con = warehouse.connect()
+    con.execute(
+        "CREATE TABLE e AS SELECT TIMESTAMPTZ '2026-03-01 10:00:00+00' AS event_time, 'a' AS feature_id, "
+        "'u1' AS user_id, 5.0 AS latency_ms, true AS is_crash, NULL::DOUBLE AS feedback_score, "
+        "NULL::VARCHAR AS app_version, NULL::BIGINT AS error_count"
+    )
+    row = aggregate.aggregate_events(con, "e").iloc[0]
+    assert np.isnan(row["error_rate"]) and row["new_version_events"] == 0 and row["new_version_crashes"] == 0
 
 
 def test_check_fact_normalises_and_rejects_duplicates() -> None:
@@ -115,13 +137,12 @@ def test_check_valid_count() -> None:
 
 def _run(source: Path, paths: config.RunPaths, **window: str) -> pd.DataFrame:
     """01 then 02 in miniature: validate a window, aggregate it, merge, store."""
-    con = warehouse.work_connection(paths, fresh=True)
+    con = warehouse.connect()
     raw = ingest.open_events(con, source, column_map={})
-    result = validate.validate_events(con, raw, quarantine_dir=paths.quarantine, now=NOW, **window)
+    result = engine.validate_and_aggregate(
+        con, raw, quarantine_dir=paths.quarantine, work_dir=paths.work, now=NOW, partition_days=1, **window)
     con.close()
-    con = warehouse.work_connection(paths)
-    new = aggregate.aggregate_events(con, validate.VALID_VIEW)
-    con.close()
+    new = aggregate.read_window_fact(paths.work)
     aggregate.check_valid_count(new, rows_valid=result.summary["rows_valid"])
     previous = warehouse.read_table(paths, "fact_feature_metrics", missing_ok=True)
     start, end = aggregate.window_of(result.summary)

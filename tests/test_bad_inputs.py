@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from featurehealth import ingest, validate, warehouse
+from featurehealth import aggregate, engine, ingest, validate, warehouse
 
 CORPUS = Path(__file__).parent / "bad_inputs"
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
@@ -58,13 +58,13 @@ def test_corpus_is_fully_covered() -> None:
 def test_row_problems_are_quarantined_with_a_reason(name: str, tmp_path: Path) -> None:
     con = warehouse.connect()
     raw = ingest.open_events(con, CORPUS / name, column_map={})
-    result = validate.validate_events(con, raw, quarantine_dir=tmp_path, now=NOW)
+    result = engine.validate_and_aggregate(con, raw, quarantine_dir=tmp_path, work_dir=tmp_path, now=NOW)
     summary = result.summary
     expected_valid, expected_reasons = QUARANTINED[name]
     assert summary["by_reason"] == expected_reasons
     assert summary["rows_valid"] == expected_valid
     assert summary["rows_in"] == summary["rows_valid"] + summary["rows_quarantined"] == summary["rows_read"]
-    assert con.sql(f"SELECT count(*) FROM {validate.VALID_VIEW}").fetchall() == [(expected_valid,)]
+    assert aggregate.read_window_fact(tmp_path)["usage_count"].sum() == expected_valid
     quarantine = pd.read_parquet(result.quarantine_path)
     assert quarantine["reason"].value_counts().to_dict() == expected_reasons
     assert set(quarantine["source_file"]) <= {name}
@@ -73,13 +73,18 @@ def test_row_problems_are_quarantined_with_a_reason(name: str, tmp_path: Path) -
 def test_specific_values_survive_parsing(tmp_path: Path) -> None:
     con = warehouse.connect()
     raw = ingest.open_events(con, CORPUS / "quoted_newlines.csv", column_map={})
-    validate.validate_events(con, raw, quarantine_dir=tmp_path, now=NOW)
-    rows = con.sql(f"SELECT user_id, platform FROM {validate.VALID_VIEW} ORDER BY user_id").fetchall()
+    rows = _clean_rows(con, raw, "user_id, platform")
     assert rows == [("u,2", "web"), ("u1", "ios\nbeta")]
     raw = ingest.open_events(con, CORPUS / "timestamp_forms.csv", column_map={})
-    validate.validate_events(con, raw, quarantine_dir=tmp_path, now=NOW)
-    times = con.sql(f"SELECT CAST(event_time AS VARCHAR) FROM {validate.VALID_VIEW} ORDER BY 1").fetchall()
+    times = _clean_rows(con, raw, "CAST(event_time AS VARCHAR)")
     assert times == [("2026-03-01 00:00:00+00",), ("2026-03-01 08:00:00+00",)]
+
+
+def _clean_rows(con: object, raw: ingest.RawEvents, columns: str) -> list[tuple]:
+    """Rows that pass every rule, as parsed."""
+    validate.install_macros(con)
+    checked = validate.checked_sql(raw.relation, raw.types, now=NOW, from_text=raw.file_format == "csv")
+    return con.sql(f"SELECT {columns} FROM ({checked}) WHERE reason IS NULL ORDER BY ALL").fetchall()
 
 
 @pytest.mark.parametrize("name", sorted(REJECTED))

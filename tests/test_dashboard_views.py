@@ -29,7 +29,8 @@ def test_tiles_quote_the_artifacts(ranking: pd.DataFrame) -> None:
                          "started_at": ["t2", "t1"], "finished_at": ["t2e", "t1e"]})
     tiles = views.overview_tiles(
         ranking=ranking,
-        metrics={"early_warning": {"incidents_detected": 3, "n_incidents": 4, "median_lead_days": 2.0}},
+        metrics={"early_warning": {"incidents_detected": 3, "n_incidents": 4, "median_lead_days": 2.0,
+                                   "chance_share_warned_1d": 0.084}},
         drift={"summary": {"n_alert": 2, "n_cells": 30}},
         quality={"summary": {"status": "warn", "warn": 1, "fail": 0}},
         runs=runs,
@@ -41,6 +42,7 @@ def test_tiles_quote_the_artifacts(ranking: pd.DataFrame) -> None:
         "Last run": ("failed", "bad"),
     }
     assert "r2" in tiles[-1].detail and "2026-03-01" in tiles[0].detail
+    assert "median 2 days; random flags would warn 8%" in tiles[2].detail
 
 
 def test_absent_artifacts_read_not_available_never_zero() -> None:

@@ -78,9 +78,27 @@ def test_crash_rules_need_a_minimum_number_of_crashes() -> None:
     frame = _history(crash_rate={**calm, 14: 2 / 150}, usage_count={14: 150})  # two chance crashes
     assert PARAMS["min_crashes"] == 3
     assert not degradation.degradation_rules(frame, **PARAMS).loc[14, ["crash_rel", "crash_abs"]].any()
-    assert degradation.degradation_rules(frame, **{**PARAMS, "min_crashes": 2}).loc[14, "crash_rel"]
+    assert degradation.degradation_rules(frame, **{**PARAMS, "min_crashes": 2, "crash_max_pvalue": 1.0}).loc[14, "crash_rel"]
     with pytest.raises(ValueError, match="min_crashes must be >= 1"):
         degradation.degradation_rules(frame, **{**PARAMS, "min_crashes": 0})
+
+
+def test_relative_crash_rule_needs_an_unlikely_count() -> None:
+    calm = {day: 0.002 for day in range(20)}  # one crash a day in 500 events
+    # 3 crashes in 150 events: twice the floor, but P(>= 3) at the pooled rate is about 0.005.
+    frame = _history(crash_rate={**calm, 14: 3 / 150}, usage_count={14: 150})
+    assert not degradation.degradation_rules(frame, **PARAMS).loc[14, "crash_rel"]
+    assert degradation.degradation_rules(frame, **{**PARAMS, "crash_max_pvalue": 0.01}).loc[14, "crash_rel"]
+    with pytest.raises(ValueError, match="crash_max_pvalue must be in"):
+        degradation.degradation_rules(frame, **{**PARAMS, "crash_max_pvalue": 0})
+
+
+def test_trailing_sum_and_unknown_statistic() -> None:
+    frame = pd.DataFrame({"feature_id": ["a"] * 3, "date": pd.date_range("2026-01-01", periods=3).date,
+                          "v": [1.0, 2.0, 4.0]})
+    assert degradation.trailing_median(frame, "v", days=2, min_periods=1, statistic="sum").tolist()[1:] == [1.0, 3.0]
+    with pytest.raises(ValueError, match="median, sum"):
+        degradation.trailing_median(frame, "v", days=2, min_periods=1, statistic="mean")
 
 
 def test_flag_degraded_returns_a_new_frame_and_checks_params() -> None:

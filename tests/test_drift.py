@@ -99,6 +99,22 @@ def test_ks_and_wasserstein_match_scipy_on_the_window_samples() -> None:
         assert cell.mean_change == pytest.approx(cur.mean() / ref.mean() - 1)
 
 
+@pytest.mark.parametrize(("n_ref", "n_cur", "ties"), [(14, 14, False), (56, 7, True), (3, 40, False), (400, 300, True)])
+def test_compare_samples_ks_is_scipys_public_test_exactly(n_ref: int, n_cur: int, ties: bool) -> None:
+    rng = np.random.default_rng(n_ref + n_cur)
+    ref, cur = np.sort(rng.normal(size=n_ref)), np.sort(rng.normal(0.3, size=n_cur))
+    if ties:
+        ref, cur = np.round(ref, 1), np.round(cur, 1)
+    cell = drift.compare_samples(ref, cur, edges=drift.bin_edges(ref, n_bins=4))
+    expected = stats.ks_2samp(ref, cur)
+    assert (cell["ks_stat"], cell["ks_pvalue"]) == (float(expected.statistic), float(expected.pvalue))
+
+
+def test_compare_samples_with_an_empty_side_is_all_nan() -> None:
+    cell = drift.compare_samples(np.array([1.0, 2.0]), np.array([]), edges=np.array([1.5]))
+    assert all(math.isnan(value) for value in cell.values())
+
+
 # --- reference --------------------------------------------------------------------------------------
 
 def test_fit_reference_keeps_stats_and_edges_per_cell() -> None:
@@ -361,5 +377,7 @@ def test_status_heatmap_has_one_row_per_feature() -> None:
     assert drift.status_matrix(cells).to_numpy().tolist() == [["alert"], ["ok"]]
     ax = drift.plot_status_heatmap(cells)
     assert [t.get_text() for t in ax.get_yticklabels()] == ["f0", "f1"]
+    # White separators on every cell boundary: 3 horizontal and 2 vertical lines.
+    assert sorted(len(lines.get_segments()) for lines in ax.collections) == [2, 3]
     plt.close(ax.figure)
 

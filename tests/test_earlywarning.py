@@ -68,6 +68,18 @@ def test_summary_reports_per_kind_and_not_available_without_truth() -> None:
     assert earlywarning.summary_table(absent).index.tolist() == ["not available"]
 
 
+def test_chance_is_judged_on_days_not_yet_degraded() -> None:
+    predictions = _predictions({"a": ["2026-03-16", "2026-03-17"], "b": []})
+    incidents = _incidents(("a", "2026-03-16", "2026-03-17", "creep"))
+    degraded = (predictions["feature_id"] == "a") & predictions["date"].between("2026-03-16", "2026-03-17")
+    summary, _ = earlywarning.evaluate_early_warning(
+        predictions.assign(is_degraded=degraded.astype(float)), incidents, threshold=0.5, horizon_days=5
+    )
+    # Both flags fall on degraded days: they warn of nothing, and chance is what flagging no healthy day gives.
+    assert summary["flagged_share"] == pytest.approx(2 / 60) and summary["flagged_share_not_degraded"] == 0.0
+    assert summary["chance_share_warned_1d"] == 0.0 == summary["share_warned_1d"]
+
+
 def test_rejects_missing_columns_and_bad_horizon() -> None:
     predictions = _predictions({"a": []})
     with pytest.raises(ValueError, match="probability"):
@@ -86,3 +98,25 @@ def test_threshold_tradeoff_warns_more_and_flags_more_as_the_threshold_falls() -
     assert out.index.tolist() == [0.5, 0.3]
     assert out.loc[0.5, "share_warned_1d"] == 0.5 and out.loc[0.3, "share_warned_1d"] == 1.0
     assert out.loc[0.3, "flagged_share"] > out.loc[0.5, "flagged_share"]
+
+
+def test_chance_share_warned_matches_random_flags() -> None:
+    assert earlywarning.chance_share_warned(0.1, lead_days=1, horizon_days=7) == pytest.approx(1 - 0.9**7)
+    assert earlywarning.chance_share_warned(0.1, lead_days=3, horizon_days=7) == pytest.approx(1 - 0.9**5)
+    assert earlywarning.chance_share_warned(0.0, lead_days=1, horizon_days=7) == 0.0
+    with pytest.raises(ValueError, match="flagged_share must be in"):
+        earlywarning.chance_share_warned(1.5, lead_days=1, horizon_days=7)
+
+
+def test_ceiling_knows_precursor_and_incident_days_only() -> None:
+    predictions = _predictions({"a": []})
+    incidents = _incidents(("a", "2026-03-16", "2026-03-18", "creep"))  # precursor 03-13..03-15
+    # Target with a 5-day horizon: 03-11..03-17 are positive; 03-11 and 03-12 precede the precursor.
+    target = predictions["date"].between("2026-03-11", "2026-03-17")
+    ceiling = earlywarning.signal_ceiling(predictions.assign(y_true=target.astype(float)), incidents)
+    assert ceiling["share_of_positives_visible"] == pytest.approx(5 / 7)  # 03-13..03-17
+    assert ceiling["roc_auc"] == pytest.approx((5 / 7 + 1) / 2)
+    assert not earlywarning.signal_ceiling(predictions.assign(y_true=1.0), incidents)["available"]
+    assert not earlywarning.signal_ceiling(
+        predictions.assign(y_true=target.astype(float)), incidents.drop(columns="precursor_days")
+    )["available"]

@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from featurehealth import config, ingest, validate, warehouse
+from featurehealth import config, engine, ingest, warehouse
 
 HEADER = "event_time,feature_id,user_id,latency_ms,is_crash\n"
 
@@ -93,7 +93,8 @@ def test_open_events_maps_a_users_export_without_code_changes(tmp_path: Path) ->
     assert raw.extra_columns == ("session_duration",)
     rows = con.sql(f"SELECT event_time, feature_id, is_crash, file_id FROM {raw.relation} ORDER BY 1").fetchall()
     assert rows == [("2026-03-01", "Search", "0", 0), ("2026-03-02", "Login", "1", 0)]
-    result = validate.validate_events(con, raw, quarantine_dir=tmp_path / "q", now=datetime(2026, 6, 1, tzinfo=UTC))
+    result = engine.validate_and_aggregate(
+        con, raw, quarantine_dir=tmp_path / "q", work_dir=tmp_path, now=datetime(2026, 6, 1, tzinfo=UTC))
     assert (result.summary["rows_valid"], result.summary["rows_quarantined"]) == (2, 0)
 
 
@@ -103,7 +104,7 @@ def test_file_problems_leave_published_outputs_untouched(tmp_path: Path) -> None
     before = {p.name: p.read_bytes() for p in paths.root.rglob("*") if p.is_file() and "work" not in p.parts}
     bad = _write(tmp_path / "bad.csv", "event_time,feature_id\n2026-03-01,a\n")
     with pytest.raises(ingest.InputError, match="bad.csv has no column 'user_id'"):
-        ingest.open_events(warehouse.work_connection(paths, fresh=True), bad, column_map={})
+        ingest.open_events(warehouse.connect(), bad, column_map={})
     after = {p.name: p.read_bytes() for p in paths.root.rglob("*") if p.is_file() and "work" not in p.parts}
     assert after == before
 

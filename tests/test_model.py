@@ -135,6 +135,30 @@ def test_calibration_is_chosen_only_when_it_lowers_brier() -> None:
         model.fit_calibration(truth, y, method="isotonic")
 
 
+def test_threshold_best_f1_and_bad_values() -> None:
+    y = np.array([0, 0, 0, 1, 1, 0, 1])
+    p = np.array([0.1, 0.2, 0.3, 0.35, 0.6, 0.65, 0.9])
+    assert model.choose_threshold(p, y) == 0.35  # flags 4 rows, 3 of them positive: F1 6/7
+    with pytest.raises(ValueError, match="both classes"):
+        model.choose_threshold(p, np.zeros(7))
+    dataset = pd.DataFrame({"feature_id": ["a"], "date": [pd.Timestamp("2026-01-01")], "s": [1.0], "target": [1.0]})
+    with pytest.raises(ValueError, match="set model.calibrate"):
+        model.train_model(dataset, params={**PARAMS, "operating_threshold": "auto", "calibrate": False})
+    with pytest.raises(ValueError, match="probability in"):
+        model.train_model(dataset, params={**PARAMS, "operating_threshold": 1.5})
+
+
+def test_auto_threshold_comes_from_training_days(trained) -> None:
+    _, dataset, report = trained
+    assert PARAMS["operating_threshold"] == "auto"
+    chosen = report.result.operating_threshold
+    assert 0 < chosen < 1 and report.metrics["operating_threshold"] == chosen
+    # Flipping every test label changes nothing the training saw, so neither the threshold.
+    test_days = dataset["date"] >= report.result.split.test_start
+    flipped = dataset.assign(target=dataset["target"].where(~test_days, 1 - dataset["target"]))
+    assert model.train_model(flipped, params=PARAMS).operating_threshold == chosen
+
+
 def test_tree_contributions_add_up_to_the_forest_probability(trained) -> None:
     _, dataset, report = trained
     forest = report.result.model.forest

@@ -73,6 +73,21 @@ def test_fact_table_has_one_row_per_feature_day(ci_run: dict) -> None:
     assert fact["risk_probability"].notna().any()
 
 
+def test_degraded_days_are_the_injected_incidents(ci_run: dict) -> None:
+    published = _published(ci_run)
+    fact = pd.read_parquet(published / "tables" / "fact_feature_metrics.parquet")
+    incidents = pd.read_parquet(published / "tables" / "incidents.parquet")
+    days = pd.to_datetime(fact["date"])
+    in_incident = pd.Series(False, index=fact.index)
+    for incident in incidents.itertuples():
+        in_incident |= (fact["feature_id"] == incident.feature_id) & days.between(
+            pd.Timestamp(incident.start), pd.Timestamp(incident.end)
+        )
+    assert fact.loc[in_incident, "is_degraded"].all()
+    # Chance days (sampling noise on small features) stay rare: under 1 % of the other days.
+    assert fact.loc[~in_incident, "is_degraded"].mean() < 0.01
+
+
 def test_same_inputs_give_identical_tables(ci_run: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FEATUREHEALTH_OUTPUT_ROOT", str(tmp_path))
     again = runner.run_pipeline("ci", progress=lambda _line: None)

@@ -22,7 +22,8 @@ def _fact(n_days: int = 50, features: tuple[str, ...] = ("login", "search")) -> 
                 "feature_id": fid, "date": day.date(), "usage_count": usage, "active_users": usage // 2,
                 "avg_latency": p95 / 2, "p50_latency": p95 / 3, "p95_latency": p95, "p99_latency": p95 * 1.4,
                 "crash_count": 2, "crash_rate": 2 / usage, "avg_feedback": 4.0 + rng.normal(0, 0.1),
-                "feedback_count": 10, "is_degraded": False,
+                "feedback_count": 10, "error_rate": 0.05, "new_version_events": usage // 10,
+                "new_version_crashes": int(rng.random() < 0.2), "is_degraded": False,
             })
     return pd.DataFrame(rows)
 
@@ -96,15 +97,33 @@ def test_metadata_codes_and_history() -> None:
     assert signals.build_signals(fact, None, degradation=DEGRADATION)["tier_code"].isna().all()
 
 
-def test_optional_error_rate_is_used_only_when_present() -> None:
-    fact = _fact()
-    assert not any(c.startswith("error_rate") for c in signals.build_signals(fact, degradation=DEGRADATION))
+def test_optional_columns_are_used_only_when_present() -> None:
+    fact = _fact().drop(columns=list(signals.OPTIONAL_COLUMNS))
+    names = signals.build_signals(fact, degradation=DEGRADATION).columns
+    assert not any(c.startswith(("error_", "new_version_")) for c in names) and "feedback_rate_excess_z3" in names
+    out = signals.build_signals(fact, degradation=DEGRADATION)
+    pd.testing.assert_series_equal(out["crash_evidence"], out["crash_excess_z3"], check_names=False)
     days = pd.to_datetime(fact["date"])
     rising = (fact["feature_id"] == "login") & (days >= pd.Timestamp("2026-02-08"))
     with_errors = fact.assign(error_rate=np.where(rising, 0.3, 0.05) + 0.01 * (days.dt.day % 3).to_numpy())
     out = signals.build_signals(with_errors, degradation=DEGRADATION).set_index(["feature_id", "date"])
     assert out.loc[("login", pd.Timestamp("2026-02-10")), "error_rate_z3"] > 5
     assert abs(out.loc[("search", pd.Timestamp("2026-02-10")), "error_rate_z3"]) < 3
+
+
+def test_crashes_on_a_new_version_stand_out_before_the_totals_do() -> None:
+    fact = _fact()
+    staged = (fact["feature_id"] == "login") & (pd.to_datetime(fact["date"]) >= pd.Timestamp("2026-02-15"))
+    # 10 % of login's events on a version crashing 5x as often: 2 more crashes a day, spread over the day's totals.
+    bad = fact.assign(
+        new_version_crashes=np.where(staged, 3, fact["new_version_crashes"]),
+        crash_count=np.where(staged, 4, fact["crash_count"]),
+    )
+    out = signals.build_signals(bad.assign(crash_rate=bad["crash_count"] / bad["usage_count"]), degradation=DEGRADATION)
+    day = out[out["date"] == pd.Timestamp("2026-02-17")].set_index("feature_id")
+    assert day.loc["login", "new_version_crash_excess_z3"] > 4 > abs(day.loc["search", "new_version_crash_excess_z3"])
+    assert day.loc["login", "new_version_crash_ratio3"] > 5 * day.loc["search", "new_version_crash_ratio3"]
+    assert day.loc["login", "worst_shift_z"] >= day.loc["login", "crash_evidence"] > 4
 
 
 def test_build_signals_rejects_bad_fact() -> None:

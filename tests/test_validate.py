@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from featurehealth import ingest, runlog, validate, warehouse
+from featurehealth import aggregate, engine, ingest, runlog, validate, warehouse
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 ROWS = (
@@ -30,10 +30,16 @@ def _validate(tmp_path: Path, text: str = ROWS, **window: str) -> tuple[validate
     source = tmp_path / "in" / "events.csv"
     source.parent.mkdir(parents=True, exist_ok=True)
     source.write_text(text, encoding="utf-8")
-    con = warehouse.connect(tmp_path / "work.duckdb")
+    con = warehouse.connect()
     raw = ingest.open_events(con, source, column_map={})
-    result = validate.validate_events(con, raw, quarantine_dir=tmp_path / "q", now=NOW, **window)
+    result = engine.validate_and_aggregate(con, raw, quarantine_dir=tmp_path / "q", work_dir=tmp_path, now=NOW, **window)
     return result, con
+
+
+def _clean_rows(con: object, raw: ingest.RawEvents, columns: str) -> list[tuple]:
+    """Rows that pass every rule (duplicates included), as parsed."""
+    checked = validate.checked_sql(raw.relation, raw.types, now=NOW, from_text=raw.file_format == "csv")
+    return con.sql(f"SELECT DISTINCT {columns} FROM ({checked}) WHERE reason IS NULL ORDER BY ALL").fetchall()
 
 
 def test_rows_are_valid_or_quarantined_with_a_reason(tmp_path: Path) -> None:
@@ -50,8 +56,9 @@ def test_rows_are_valid_or_quarantined_with_a_reason(tmp_path: Path) -> None:
                                                    "feedback_out_of_range", "duplicate_event"])
     negative = quarantine[quarantine["reason"] == "negative_latency"].iloc[0]
     assert (negative["field"], negative["latency_ms"], negative["source_file"]) == ("latency_ms", "-1", "events.csv")
-    valid = con.sql(f"SELECT feature_id, user_id, is_crash FROM {validate.VALID_VIEW} ORDER BY 1, 2").fetchall()
-    assert valid == [("login", "u1", True), ("login", "u4", False), ("search", "u1", False)]
+    fact = aggregate.read_window_fact(tmp_path)
+    assert fact[["feature_id", "usage_count", "crash_count"]].values.tolist() == [
+        ["login", 1, 1], ["login", 1, 0], ["search", 1, 0]]
 
 
 def test_as_of_and_window_default_to_the_data(tmp_path: Path) -> None:
@@ -71,7 +78,7 @@ def test_rows_outside_the_window_are_counted_apart(tmp_path: Path) -> None:
     # 3 rows dated 2026-03-01 and 1 dated 2026-03-03 are outside; undated/future rows are always in.
     assert (summary["rows_read"], summary["rows_outside_window"], summary["rows_in"]) == (8, 4, 4)
     assert summary["rows_in"] == summary["rows_valid"] + summary["rows_quarantined"]
-    assert con.sql(f"SELECT count(*) FROM {validate.VALID_VIEW}").fetchall() == [(summary["rows_valid"],)]
+    assert aggregate.read_window_fact(tmp_path)["usage_count"].sum() == summary["rows_valid"]
 
 
 def test_undated_rows_belong_to_their_files_window(tmp_path: Path) -> None:
@@ -83,7 +90,8 @@ def test_undated_rows_belong_to_their_files_window(tmp_path: Path) -> None:
     (tmp_path / "daily" / "undatable.csv").write_text(header + ",a,u,1,0\n")
     con = warehouse.connect()
     raw = ingest.open_events(con, tmp_path / "daily", column_map={})
-    result = validate.validate_events(con, raw, quarantine_dir=tmp_path / "q", now=NOW, window_start="2026-03-02")
+    result = engine.validate_and_aggregate(
+        con, raw, quarantine_dir=tmp_path / "q", work_dir=tmp_path, now=NOW, window_start="2026-03-02")
     summary = result.summary
     assert summary["by_reason"] == {"missing_event_time": 1, "invalid_event_time": 1, "future_event_time": 1}
     assert (summary["rows_in"], summary["rows_outside_window"]) == (4, 3)
@@ -96,7 +104,7 @@ def test_duplicates_keep_the_first_copy(tmp_path: Path) -> None:
     result, con = _validate(tmp_path, text)
     # "1.0"/"1" and "0"/"false" parse to equal values: four copies of one event.
     assert result.summary["by_reason"] == {"duplicate_event": 3}
-    assert con.sql(f"SELECT count(*) FROM {validate.VALID_VIEW}").fetchall() == [(1,)]
+    assert aggregate.read_window_fact(tmp_path)["usage_count"].tolist() == [1]
 
 
 def test_parquet_typed_columns(tmp_path: Path) -> None:
@@ -112,11 +120,9 @@ def test_parquet_typed_columns(tmp_path: Path) -> None:
     pq.write_table(table, tmp_path / "p" / "e.parquet")
     con = warehouse.connect()
     raw = ingest.open_events(con, tmp_path / "p", column_map={})
-    result = validate.validate_events(con, raw, quarantine_dir=tmp_path / "q", now=NOW)
+    result = engine.validate_and_aggregate(con, raw, quarantine_dir=tmp_path / "q", work_dir=tmp_path, now=NOW)
     assert result.summary["by_reason"] == {"missing_feature_id": 2, "missing_latency": 1}
-    rows = con.sql(
-        f"SELECT feature_id, is_crash, feedback_score, CAST(event_time AS VARCHAR) FROM {validate.VALID_VIEW}"
-    ).fetchall()
+    rows = _clean_rows(con, raw, "feature_id, is_crash, feedback_score, CAST(event_time AS VARCHAR)")
     assert rows == [("a", False, None, "2026-03-01 23:30:00+00")]
 
 
@@ -157,7 +163,8 @@ def test_events_after_the_as_of_day_are_outside_the_window_not_errors(tmp_path: 
     con = warehouse.connect()
     raw = ingest.open_events(con, source, column_map={})
     now = validate.reference_time(last_day=date(2026, 3, 2), now=NOW)
-    result = validate.validate_events(con, raw, quarantine_dir=tmp_path / "q", now=now, as_of="2026-03-01")
+    result = engine.validate_and_aggregate(
+        con, raw, quarantine_dir=tmp_path / "q", work_dir=tmp_path, now=now, as_of="2026-03-01")
     summary = result.summary
     assert summary["by_reason"] == {"future_event_time": 1}
     assert (summary["rows_valid"], summary["rows_outside_window"]) == (1, 1)

@@ -16,7 +16,8 @@ def _fact() -> pd.DataFrame:
         "feature_id": ["b", "a"], "date": [date(2026, 3, 2), date(2026, 3, 1)], "usage_count": [3, 4],
         "active_users": [2, 3], "avg_latency": [1.0, 2.0], "p50_latency": [1.0, 2.0], "p95_latency": [1.5, 2.5],
         "p99_latency": [1.9, 2.9], "crash_count": [0, 1], "crash_rate": [0.0, 0.25], "avg_feedback": [None, 4.0],
-        "feedback_count": [0, 1], "is_degraded": [False, True],
+        "feedback_count": [0, 1], "error_rate": [0.0, 0.5], "new_version_events": [0, 2], "new_version_crashes": [0, 1],
+        "is_degraded": [False, True],
     })
 
 
@@ -73,15 +74,3 @@ def test_export_parquet_failure_keeps_previous_file(tmp_path: Path) -> None:
     assert pd.read_parquet(target)["x"].tolist() == [1]
     assert [p.name for p in tmp_path.iterdir()] == ["t.parquet"]
 
-
-def test_work_connection_fresh_then_read_only(tmp_path: Path) -> None:
-    paths = config.RunPaths(tmp_path)
-    with pytest.raises(FileNotFoundError, match="run notebook 01_ingest first"):
-        warehouse.work_connection(paths)
-    con = warehouse.work_connection(paths, fresh=True)
-    con.execute("CREATE VIEW v AS SELECT 42 AS answer")
-    con.close()
-    reader = warehouse.work_connection(paths)
-    assert reader.sql("SELECT answer FROM v").fetchall() == [(42,)]
-    with pytest.raises(Exception, match="read-only"):
-        reader.execute("CREATE TABLE t (x INTEGER)")

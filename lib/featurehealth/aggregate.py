@@ -1,16 +1,19 @@
 """Feature-day star schema: fact_feature_metrics from valid events, dim_feature_metadata.
 
-The fact table is computed by DuckDB from the valid-events relation, with exact statistics:
+The fact table is computed by DuckDB from the valid events, with exact statistics:
 percentiles are ``quantile_cont`` (linear interpolation between order statistics, as numpy's
 default), active users an exact count of distinct ids, and average latency and feedback are sums in
 fixed-point decimals (micro-units) divided once, so a re-run gives identical bits whatever the
-thread scheduling. Days are cut at UTC midnight.
+thread scheduling. Days are cut at UTC midnight. 01_ingest runs :func:`aggregate_sql` on each day
+partition of the valid events (:mod:`featurehealth.engine`) and leaves the window's aggregates in
+``work/window_fact.parquet``; a feature-day lies in one partition, so the parts simply stack.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from featurehealth import ingest
@@ -19,8 +22,10 @@ from featurehealth.validate import DAY_US
 if TYPE_CHECKING:
     import duckdb
     import pandas as pd
+    import pyarrow as pa
 
-#: fact_feature_metrics columns of DESIGN.md and their pandas dtypes (``date`` holds datetime.date).
+#: fact_feature_metrics columns and their pandas dtypes (``date`` holds datetime.date): DESIGN.md's,
+#: plus three the risk model reads (:func:`aggregate_sql` says what they hold).
 FACT_COLUMNS: dict[str, str] = {
     "feature_id": "str",
     "date": "object",
@@ -34,9 +39,14 @@ FACT_COLUMNS: dict[str, str] = {
     "crash_rate": "float64",
     "avg_feedback": "float64",
     "feedback_count": "int64",
+    "error_rate": "float64",
+    "new_version_events": "int64",
+    "new_version_crashes": "int64",
     "is_degraded": "bool",
 }
 FACT_KEY = ("feature_id", "date")
+#: The window's aggregates handed from 01_ingest to 02_aggregate, under ``RunPaths.work``.
+WINDOW_FACT_FILE = "window_fact.parquet"
 DIM_COLUMNS = (*ingest.METADATA_COLUMNS, "in_metadata")
 UNASSIGNED_OWNER = "unassigned"
 
@@ -44,11 +54,19 @@ UNASSIGNED_OWNER = "unassigned"
 def aggregate_sql(relation: str) -> str:
     """SELECT computing fact_feature_metrics (without ``is_degraded``) from an events relation.
 
+    Beyond DESIGN.md's columns it computes ``error_rate`` (errors per event with a known
+    ``error_count``; NaN when the input has none) and ``new_version_events`` /
+    ``new_version_crashes``: events and crashes on the day's newest app version, the highest
+    version (compared as dot-separated numbers) seen that day on any feature, 0 without versions.
+    A staged rollout shows there first: a version that crashes a feature does so on a few percent
+    of its events days before the full rollout makes it an incident.
+
     Parameters
     ----------
     relation : str
         Table, view or table function with the canonical event columns, e.g. ``valid_events``
-        or ``read_parquet('events/*.parquet')``.
+        or ``read_parquet('events/*.parquet')``. Every event of a day must be in it, since the
+        newest version is the day's.
 
     Returns
     -------
@@ -58,13 +76,10 @@ def aggregate_sql(relation: str) -> str:
     # The day comes from epoch arithmetic: casting a TIMESTAMPTZ to DATE goes through the
     # time-zone library and costs more than the rest of the grouping. Distinct users are counted
     # from each group's list of ids: exact, and faster than count(DISTINCT), whose global hash
-    # table over (feature, day, user) is the most expensive part of the query.
+    # table over (feature, day, user) is the most expensive part of the query. Versions are
+    # counted per feature-day first, so the version order is parsed on a few keys, not every event.
     return f"""
-        SELECT feature_id, CAST(DATE '1970-01-01' + day AS DATE) AS date, usage_count,
-               CAST(list_unique(users) AS BIGINT) AS active_users,
-               avg_latency, q[1] AS p50_latency, q[2] AS p95_latency, q[3] AS p99_latency,
-               crash_count, crash_count / usage_count AS crash_rate, avg_feedback, feedback_count
-        FROM (
+        WITH feature_days AS (
             SELECT feature_id,
                    CAST(epoch_us(event_time) // {DAY_US} AS INTEGER) AS day,
                    count(*) AS usage_count,
@@ -73,10 +88,29 @@ def aggregate_sql(relation: str) -> str:
                    quantile_cont(latency_ms, [0.5, 0.95, 0.99]) AS q,
                    count(*) FILTER (WHERE is_crash) AS crash_count,
                    CAST(avg(CAST(feedback_score AS DECIMAL(18, 6))) AS DOUBLE) AS avg_feedback,
-                   count(feedback_score) AS feedback_count
+                   count(feedback_score) AS feedback_count,
+                   CASE WHEN count(error_count) > 0 THEN CAST(sum(error_count) AS DOUBLE) / count(error_count) END
+                       AS error_rate,
+                   histogram(app_version) AS versions,
+                   histogram(app_version) FILTER (WHERE is_crash) AS version_crashes
             FROM {relation}
             GROUP BY ALL
+        ),
+        newest AS (
+            SELECT day, arg_max(version, (
+                       list_transform(string_split(version, '.'), lambda part: TRY_CAST(part AS BIGINT)), version
+                   )) AS newest_version
+            FROM (SELECT DISTINCT day, unnest(map_keys(versions)) AS version FROM feature_days)
+            GROUP BY day
         )
+        SELECT feature_id, CAST(DATE '1970-01-01' + day AS DATE) AS date, usage_count,
+               CAST(list_unique(users) AS BIGINT) AS active_users,
+               avg_latency, q[1] AS p50_latency, q[2] AS p95_latency, q[3] AS p99_latency,
+               crash_count, crash_count / usage_count AS crash_rate, avg_feedback, feedback_count,
+               error_rate,
+               CAST(coalesce(versions[newest_version], 0) AS BIGINT) AS new_version_events,
+               CAST(coalesce(version_crashes[newest_version], 0) AS BIGINT) AS new_version_crashes
+        FROM feature_days LEFT JOIN newest USING (day)
         ORDER BY feature_id, date"""
 
 
@@ -89,9 +123,30 @@ def aggregate_events(con: "duckdb.DuckDBPyConnection", relation: str) -> "pd.Dat
         The :data:`FACT_COLUMNS` but ``is_degraded``, one row per feature and day with events,
         sorted by ``feature_id``, ``date``; ``avg_feedback`` is NaN on days without feedback.
     """
-    frame = con.sql(aggregate_sql(relation)).to_arrow_table().to_pandas()
+    return fact_frame(con.sql(aggregate_sql(relation)).to_arrow_table())
+
+
+def fact_frame(table: "pa.Table") -> "pd.DataFrame":
+    """The result of :func:`aggregate_sql` as a frame: the fact columns but ``is_degraded``, in their dtypes."""
+    frame = table.to_pandas()
     columns = [c for c in FACT_COLUMNS if c != "is_degraded"]
     return frame[columns].astype({c: FACT_COLUMNS[c] for c in columns if c != "date"})
+
+
+def read_window_fact(work: "Path") -> "pd.DataFrame":
+    """The window's aggregates left by 01_ingest in ``work`` (see :data:`WINDOW_FACT_FILE`).
+
+    Raises
+    ------
+    FileNotFoundError
+        If 01_ingest has not run with the same output folder.
+    """
+    import pyarrow.parquet as pq
+
+    path = work / WINDOW_FACT_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"Window aggregates {path} do not exist; run notebook 01_ingest first (same output_dir).")
+    return fact_frame(pq.read_table(path))
 
 
 def check_valid_count(fact: "pd.DataFrame", *, rows_valid: int) -> None:
@@ -149,7 +204,8 @@ def merge_window(previous: "pd.DataFrame | None", new: "pd.DataFrame", *, start:
     Raises
     ------
     ValueError
-        If ``new`` has days outside the window or ``start`` > ``end``.
+        If ``new`` has days outside the window, ``start`` > ``end``, or ``previous`` lacks fact
+        columns ``new`` has (an older version built it).
     """
     import pandas as pd
 
@@ -163,6 +219,12 @@ def merge_window(previous: "pd.DataFrame | None", new: "pd.DataFrame", *, start:
     if previous is None or previous.empty:
         merged = new
     else:
+        outdated = [c for c in FACT_COLUMNS if c not in previous.columns and c in new.columns]
+        if outdated:
+            raise ValueError(
+                f"The published fact table lacks column(s) {', '.join(outdated)} (built by an older version); "
+                f"re-run the whole window (leave ingest.window_start empty) to rebuild it."
+            )
         old_days = pd.Series(as_dates(previous["date"]), dtype="object", index=previous.index)
         kept = previous.assign(date=old_days)[(old_days < start) | (old_days > end)]
         merged = pd.concat([kept, new], ignore_index=True) if len(kept) else new

@@ -4,6 +4,13 @@ A relative rule compares a day with the median of the same feature over the ``ba
 calendar days before it (the day itself excluded), using only days with at least
 ``min_usage`` events; with fewer than ``min_baseline_days`` such days only the absolute rules
 apply. A day with fewer than ``min_usage`` events is never judged degraded.
+
+"Degraded" should mean something went wrong, not that a small sample was unlucky: the crash
+rules need ``min_crashes`` crashes, the relative crash rule also a count that the feature's own
+pooled crash rate makes unlikely (``crash_max_pvalue``), and the feedback rules
+``min_feedback`` ratings. On the simulations these keep chance days out of the model's
+target while every injected incident day stays degraded (tests/test_pipeline.py checks it on
+the ``ci`` profile).
 """
 
 from __future__ import annotations
@@ -19,10 +26,15 @@ RULE_COLUMNS = (
 )
 
 
+#: Statistics :func:`trailing_median` computes over the trailing window.
+TRAILING_STATISTICS = ("median", "sum")
+
+
 def trailing_median(
-    frame: "pd.DataFrame", column: str, *, days: int, min_periods: int, by: str = "feature_id", on: str = "date"
+    frame: "pd.DataFrame", column: str, *, days: int, min_periods: int, by: str = "feature_id", on: str = "date",
+    statistic: str = "median",
 ) -> "pd.Series":
-    """Median of ``column`` over each group's previous ``days`` calendar days, the day excluded.
+    """Median (or sum) of ``column`` over each group's previous ``days`` calendar days, the day excluded.
 
     Parameters
     ----------
@@ -37,6 +49,8 @@ def trailing_median(
         Fewer non-NaN values in the window give NaN.
     by, on : str
         Group and date columns.
+    statistic : {"median", "sum"}
+        What is computed over the window.
 
     Returns
     -------
@@ -46,9 +60,12 @@ def trailing_median(
     Raises
     ------
     ValueError
-        If ``days`` < 1 or ``min_periods`` is not in 1..``days``.
+        If ``days`` < 1, ``min_periods`` is not in 1..``days`` or ``statistic`` is unknown.
     """
     import pandas as pd
+
+    if statistic not in TRAILING_STATISTICS:
+        raise ValueError(f"statistic must be one of {', '.join(TRAILING_STATISTICS)}; got {statistic!r}.")
 
     if days < 1 or not 1 <= min_periods <= days:
         raise ValueError(f"Need days >= 1 and 1 <= min_periods <= days; got days={days}, min_periods={min_periods}.")
@@ -60,12 +77,12 @@ def trailing_median(
     rolled = (
         work.groupby("group", sort=False)
         .rolling(f"{days}D", on="ts", closed="left", min_periods=min_periods)["value"]
-        .median()
+        .agg(statistic)
     )
     # The result follows ``work``'s sorted order (groups in order of appearance); ``work``'s
     # index is each row's position in ``frame``.
     by_position = pd.Series(rolled.to_numpy(), index=work.index).sort_index()
-    return pd.Series(by_position.to_numpy(), index=frame.index, name=f"{column}_baseline")
+    return pd.Series(by_position.to_numpy(), index=frame.index, name=f"{column}_{statistic}")
 
 
 def degradation_rules(
@@ -83,6 +100,7 @@ def degradation_rules(
     feedback_rel_drop: float,
     min_feedback: int,
     min_crashes: int = 1,
+    crash_max_pvalue: float = 1.0,
 ) -> "pd.DataFrame":
     """Evaluate each degradation rule on each feature-day (keyword names = the ``degradation`` group).
 
@@ -106,6 +124,8 @@ def degradation_rules(
 
     if min_crashes < 1:
         raise ValueError(f"degradation: min_crashes must be >= 1; got {min_crashes}.")
+    if not 0 < crash_max_pvalue <= 1:
+        raise ValueError(f"degradation: crash_max_pvalue must be in (0, 1]; got {crash_max_pvalue}.")
     if min_usage < 0 or min_feedback < 0 or p95_latency_rel <= 0 or crash_rate_rel <= 0 or feedback_rel_drop <= 0:
         raise ValueError("degradation: min_usage and min_feedback must be >= 0 and the relative multiples > 0.")
     judged = fact["usage_count"] >= min_usage
@@ -124,17 +144,36 @@ def degradation_rules(
     # On a small feature one or two chance crashes already cross the floor; a minimum count
     # keeps such noise out of the target the model learns.
     crashed = judged & (fact["crash_count"] >= min_crashes)
+    unlikely = crash_pvalue(basis, window=window, judged=judged) <= crash_max_pvalue
     rules = pd.DataFrame({
         "feature_id": fact["feature_id"],
         "date": fact["date"],
         "latency_abs": judged & (fact["p95_latency"] > p95_latency_abs_ms),
         "latency_rel": judged & p95_base.notna() & (fact["p95_latency"] > p95_latency_rel * p95_base),
         "crash_abs": crashed & (fact["crash_rate"] > crash_rate_abs),
-        "crash_rel": crashed & crash_base.notna() & (fact["crash_rate"] > crash_limit),
+        "crash_rel": crashed & crash_base.notna() & (fact["crash_rate"] > crash_limit) & unlikely,
         "feedback_abs": rated & (fact["avg_feedback"] < feedback_abs),
         "feedback_rel": rated & feedback_base.notna() & (fact["avg_feedback"] < feedback_rel_drop * feedback_base),
     }, index=fact.index)
     return rules.astype({c: "bool" for c in RULE_COLUMNS})
+
+
+def crash_pvalue(fact: "pd.DataFrame", *, window: dict[str, int], judged: "pd.Series") -> "pd.Series":
+    """Chance of at least the day's crashes at the feature's pooled trailing crash rate (Poisson).
+
+    The rate pools the crashes and events of the judged days in the trailing ``window``, plus
+    half a crash, so that a clean history does not make a single crash look impossible. A day
+    crossing the relative crash threshold by sampling noise alone, common on small features with
+    rare crashes, gets a large value; NaN where the history is too short.
+    """
+    import pandas as pd
+    from scipy import stats
+
+    pool = fact.assign(crashes=fact["crash_count"].where(judged), events=fact["usage_count"].where(judged))
+    crashes = trailing_median(pool, "crashes", statistic="sum", **window)
+    events = trailing_median(pool, "events", statistic="sum", **window)
+    expected = fact["usage_count"] * (crashes + 0.5) / events.where(events > 0)
+    return pd.Series(stats.poisson.sf(fact["crash_count"] - 1, expected), index=fact.index)
 
 
 def flag_degraded(fact: "pd.DataFrame", **degradation: float) -> "pd.DataFrame":

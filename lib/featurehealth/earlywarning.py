@@ -9,6 +9,16 @@ the same chance.
 
 An *alert* is a run of consecutive flagged days of one feature; it is *false* when no incident
 of that feature is under way during the alert or begins within ``horizon`` days after its end.
+
+Two references keep the figures honest. *Chance*: flagging the same share of feature-days at
+random warns of an incident ``d`` days ahead with probability ``1 - (1 - share) ** (horizon -
+d + 1)``; a threshold that flags much warns of many incidents without knowing anything. The
+share is taken over the days a feature is not degraded when predictions say which those are
+(``is_degraded``): a warning is a flag on a day still healthy, and flags on days already
+degraded cannot warn of anything.
+*Ceiling*, when the ground truth gives ``precursor_days``: the ROC-AUC of an oracle that knows
+which feature-days show a precursor or an incident that goes on the next day. Target days
+before a precursor starts carry no signal by construction, so no model can rank them.
 """
 
 from __future__ import annotations
@@ -135,6 +145,13 @@ def false_alerts(
     }
 
 
+def chance_share_warned(flagged_share: float, *, lead_days: int, horizon_days: int) -> float:
+    """Share of incidents warned ``lead_days`` ahead by flagging ``flagged_share`` of days at random."""
+    if not 0 <= flagged_share <= 1:
+        raise ValueError(f"flagged_share must be in [0, 1], got {flagged_share!r}.")
+    return 1.0 - (1.0 - flagged_share) ** max(horizon_days - lead_days + 1, 0)
+
+
 def _summary(warnings: pd.DataFrame) -> dict[str, Any]:
     n = len(warnings)
     lead = warnings["lead_days"].dropna()
@@ -145,9 +162,50 @@ def _summary(warnings: pd.DataFrame) -> dict[str, Any]:
     out["median_lead_days"] = float(lead.median()) if len(lead) else None
     out["lead_times_days"] = [int(days) for days in lead]
     if "precursor_days" in warnings.columns:
-        precursor = pd.to_numeric(warnings["precursor_days"], errors="coerce").dropna()
-        out["median_precursor_days"] = float(precursor.median()) if len(precursor) else None
+        precursor = pd.to_numeric(warnings["precursor_days"], errors="coerce")
+        out["median_precursor_days"] = float(precursor.median()) if precursor.notna().any() else None
+        with_precursor = warnings[precursor > 0]
+        out["n_with_precursor"] = len(with_precursor)
+        out["share_warned_1d_with_precursor"] = (
+            float(with_precursor["warned_1d"].mean()) if len(with_precursor) else None
+        )
     return out
+
+
+def signal_ceiling(predictions: pd.DataFrame, incidents: pd.DataFrame) -> dict[str, Any]:
+    """ROC-AUC of the ground-truth oracle (see the module doc) on the labelled rows of ``predictions``.
+
+    Parameters
+    ----------
+    predictions : pandas.DataFrame
+        ``feature_id``, ``date`` and ``y_true`` (NaN rows are skipped).
+    incidents : pandas.DataFrame
+        Ground truth with ``precursor_days``.
+
+    Returns
+    -------
+    dict
+        ``available``; ``roc_auc`` of the oracle and ``share_of_positives_visible`` (target rows
+        with a precursor or an ongoing incident), or the reason they are not available.
+    """
+    from sklearn.metrics import roc_auc_score
+
+    if "precursor_days" not in incidents.columns or "y_true" not in predictions.columns:
+        return {"available": False, "reason": "the ground truth gives no precursor_days"}
+    scored, truth = _normalised(predictions[predictions["y_true"].notna()], incidents)
+    pairs = scored.reset_index(names="row")[["row", "feature_id", "date"]].merge(truth, on="feature_id")
+    precursor = pd.to_timedelta(pd.to_numeric(pairs["precursor_days"], errors="coerce").fillna(0), unit="D")
+    visible = ((pairs["date"] >= pairs["start"] - precursor) & (pairs["date"] < pairs["end"]))
+    oracle = pd.Series(False, index=scored.index)
+    oracle.loc[pairs.loc[visible, "row"].unique()] = True
+    y = scored["y_true"].to_numpy(dtype="int8")
+    if len(set(y)) < 2:
+        return {"available": False, "reason": "the labelled rows hold one class only"}
+    return {
+        "available": True,
+        "roc_auc": float(roc_auc_score(y, oracle.to_numpy(dtype="float64"))),
+        "share_of_positives_visible": float(oracle[y == 1].mean()),
+    }
 
 
 def evaluate_early_warning(
@@ -180,7 +238,16 @@ def evaluate_early_warning(
         **_summary(warnings),
         **false_alerts(predictions, incidents, threshold=threshold, horizon_days=horizon_days),
         "by_kind": {kind: _summary(group) for kind, group in warnings.groupby("kind", sort=True)},
+        "ceiling": signal_ceiling(predictions, incidents),
     }
+    healthy = predictions["is_degraded"] == 0 if "is_degraded" in predictions.columns else None
+    if healthy is not None and healthy.any():
+        summary["flagged_share_not_degraded"] = float((predictions.loc[healthy, "probability"] >= threshold).mean())
+    chance_basis = summary.get("flagged_share_not_degraded", summary["flagged_share"]) or 0.0
+    for days in LEAD_DAYS:
+        summary[f"chance_share_warned_{days}d"] = chance_share_warned(
+            chance_basis, lead_days=days, horizon_days=horizon_days
+        )
     if not len(warnings):
         summary["note"] = "no incident has its whole warning window in the evaluation period"
     return summary, warnings
@@ -191,14 +258,16 @@ def threshold_tradeoff(
 ) -> pd.DataFrame:
     """Early warning against alert load for several flag thresholds (one row per threshold).
 
-    Columns: ``share_warned_1d``, ``share_warned_3d``, ``median_lead_days``,
-    ``false_alerts_per_feature_month`` and ``flagged_share``.
+    Columns: ``share_warned_1d``, ``chance_share_warned_1d``, ``share_warned_3d``,
+    ``median_lead_days``, ``false_alerts_per_feature_month``, ``flagged_share`` and
+    ``flagged_share_not_degraded`` (NaN without ``is_degraded``).
     """
     rows = {}
     for threshold in thresholds:
         summary, _ = evaluate_early_warning(predictions, incidents, threshold=threshold, horizon_days=horizon_days)
-        rows[threshold] = {key: summary[key] for key in (
-            "share_warned_1d", "share_warned_3d", "median_lead_days", "false_alerts_per_feature_month", "flagged_share",
+        rows[threshold] = {key: summary.get(key) for key in (
+            "share_warned_1d", "chance_share_warned_1d", "share_warned_3d", "median_lead_days",
+            "false_alerts_per_feature_month", "flagged_share", "flagged_share_not_degraded",
         )}
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("threshold").astype("float64")
 
@@ -212,8 +281,9 @@ def summary_table(summary: dict[str, Any]) -> pd.DataFrame:
     if not summary.get("available"):
         return pd.DataFrame({"reason": [summary.get("reason", "")]}, index=["not available"])
     columns = [
-        "n_incidents", "incidents_detected", "share_warned_1d", "share_warned_3d", "median_lead_days",
-        "median_precursor_days", "n_alerts", "n_false_alerts", "false_alerts_per_feature_month", "flagged_share",
+        "n_incidents", "incidents_detected", "share_warned_1d", "chance_share_warned_1d", "share_warned_3d",
+        "median_lead_days", "n_with_precursor", "share_warned_1d_with_precursor", "median_precursor_days",
+        "n_alerts", "n_false_alerts", "false_alerts_per_feature_month", "flagged_share", "flagged_share_not_degraded",
     ]
     rows = {"all": summary, **summary.get("by_kind", {})}
     table = pd.DataFrame.from_dict(rows, orient="index").reindex(columns=columns)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import glob
 import hashlib
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -80,7 +80,8 @@ class RawEvents:
     ``file_id``, an index into ``files``, and ``row_no``, which with ``file_id`` identifies a row
     and follows the files' order; the database also holds table ``source_files``
     (``file_id``, ``source_file``). ``malformed`` lists CSV lines the reader could not split
-    into fields (``file_id``, ``line``, ``raw_line``, ``error``).
+    into fields (``file_id``, ``line``, ``raw_line``, ``error``). ``layouts`` (Parquet only)
+    lets :func:`parquet_relation` read any subset of the files in another session.
     """
 
     relation: str
@@ -91,6 +92,7 @@ class RawEvents:
     mapped: dict[str, str]
     extra_columns: tuple[str, ...]
     malformed: "pd.DataFrame"
+    layouts: tuple[tuple["Layout", tuple[int, ...]], ...] = ()
 
 
 def file_format(path: Path) -> str | None:
@@ -549,13 +551,12 @@ def open_events(
 
     con.execute(f"CREATE OR REPLACE TABLE {FILES_TABLE} (file_id INTEGER, source_file VARCHAR)")
     con.executemany(f"INSERT INTO {FILES_TABLE} VALUES (?, ?)", list(enumerate(names)))
-    selects, malformed = [], []
+    layouts = tuple((layout, tuple(indices)) for _d, layout, indices in groups) if fmt == "parquet" else ()
+    malformed = []
     for number, (delimiter, layout, indices) in enumerate(groups):
-        group_paths = [paths[i] for i in indices]
         if fmt == "parquet":
-            reader = _reader(fmt, group_paths, encoding=encoding)
-            selects.append(_group_select(layout, reader, types=unified, indices=indices))
             continue
+        group_paths = [paths[i] for i in indices]
         rejects = f"fh_rejects_{number}"
         header = list(described[indices[0]][2])
         reader = _reader(fmt, group_paths, encoding=encoding, delimiter=delimiter, header=header, rejects=rejects)
@@ -569,7 +570,11 @@ def open_events(
             raise _read_error(names[indices[0]], fmt, encoding, exc) from None
         malformed.append(_rejects(con, rejects, indices=indices, names=names, encoding=encoding))
     # rowid follows the order of insertion, that is of the files' lines.
-    union = " UNION ALL ".join(selects) if fmt == "parquet" else f"SELECT *, rowid AS row_no FROM {CSV_TABLE}"
+    union = (
+        _parquet_union(layouts, paths, unified, range(len(paths)))
+        if fmt == "parquet"
+        else f"SELECT *, rowid AS row_no FROM {CSV_TABLE}"
+    )
     con.execute(f"CREATE OR REPLACE VIEW {RAW_RELATION} AS {union}")
     bad_lines = (
         pd.concat(malformed, ignore_index=True)
@@ -591,7 +596,108 @@ def open_events(
         mapped=dict(sorted(mapped.items())),
         extra_columns=tuple(sorted(extras)),
         malformed=bad_lines,
+        layouts=layouts,
     )
+
+
+def _parquet_union(
+    layouts: Sequence[tuple[Layout, tuple[int, ...]]],
+    paths: Sequence[Path],
+    types: Mapping[str, str],
+    file_ids: Iterable[int],
+) -> str:
+    """UNION ALL of one SELECT per layout over the files ``file_ids`` that have it."""
+    wanted = set(file_ids)
+    selects = []
+    for layout, indices in layouts:
+        chosen = [i for i in indices if i in wanted]
+        if chosen:
+            reader = _reader("parquet", [paths[i] for i in chosen], encoding="utf-8")
+            selects.append(_group_select(layout, reader, types=types, indices=chosen))
+    return " UNION ALL ".join(selects)
+
+
+def parquet_relation(raw: RawEvents, file_ids: Iterable[int]) -> str:
+    """SQL over the raw events of some Parquet files of ``raw``, runnable in any DuckDB session.
+
+    The columns, ``file_id`` and ``row_no`` are those of ``raw.relation``, so a worker process
+    can validate a subset of the files without the session that opened them.
+
+    Raises
+    ------
+    ValueError
+        If ``raw`` is not Parquet or ``file_ids`` selects no file.
+    """
+    if raw.file_format != "parquet":
+        raise ValueError(f"parquet_relation needs Parquet input; this input is {raw.file_format}.")
+    union = _parquet_union(raw.layouts, raw.paths, raw.types, file_ids)
+    if not union:
+        raise ValueError("parquet_relation needs at least one file id of the input.")
+    return union
+
+
+@dataclass(frozen=True)
+class FooterStats:
+    """What a Parquet footer says about one file's event times (microseconds since 1970, UTC)."""
+
+    rows: int
+    nulls: int
+    low_us: int
+    high_us: int
+
+
+def epoch_us(value: object) -> int | None:
+    """Microseconds since 1970 (UTC) of a footer statistic: a date, a datetime (naive = UTC)."""
+    from datetime import UTC, datetime
+
+    if isinstance(value, datetime):
+        moment = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return (moment - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+    if isinstance(value, date):
+        return (value - date(1970, 1, 1)).days * 86_400_000_000
+    return None
+
+
+def footer_stats(path: Path, column: str) -> FooterStats | None:
+    """Row count, null count and min/max of ``column`` from a Parquet footer, without reading data.
+
+    Returns
+    -------
+    FooterStats or None
+        None when the column is not a timestamp or date, or a row group lacks statistics.
+    """
+    import pyarrow.parquet as pq
+
+    meta = pq.read_metadata(path)
+    names = [meta.schema.column(i).name for i in range(meta.num_columns)]
+    if column not in names:
+        return None
+    index = names.index(column)
+    if meta.schema.column(index).logical_type.type not in ("TIMESTAMP", "DATE"):
+        return None
+    nulls, lows, highs = 0, [], []
+    for group in range(meta.num_row_groups):
+        chunk = meta.row_group(group).column(index)
+        stats = chunk.statistics
+        if stats is None or not stats.has_null_count:
+            return None
+        nulls += stats.null_count
+        if stats.has_min_max:
+            lows.append(epoch_us(stats.min))
+            highs.append(epoch_us(stats.max))
+        elif stats.null_count != chunk.num_values:
+            return None
+    if not lows or None in lows or None in highs:
+        return None
+    return FooterStats(rows=meta.num_rows, nulls=nulls, low_us=min(lows), high_us=max(highs))
+
+
+def event_time_column(raw: RawEvents, file_id: int) -> tuple[str, str] | None:
+    """The file's own column feeding ``event_time`` and its DuckDB type (None for CSV input)."""
+    for layout, indices in raw.layouts:
+        if file_id in indices:
+            return next((source, kind) for canon, source, kind in layout if canon == "event_time")
+    return None
 
 
 def _rejects(

@@ -31,6 +31,8 @@ BASELINE_THRESHOLD = 0.5
 #: Signals the z-score rule reads, with the sign that points to "worse".
 RULE_SIGNALS = {"p95_latency_z": 1.0, "crash_rate_z": 1.0, "avg_feedback_z": -1.0}
 RISK_BUCKETS = ("low", "medium", "high")
+#: ``operating_threshold`` value that picks the threshold with the best F1 on the calibration days.
+AUTO_THRESHOLD = "auto"
 #: Stand-in for a missing signal (too little history yet): below every real value, so a tree can
 #: still split missing from present. The forest's native missing-value handling would cost
 #: about half again the fitting time.
@@ -205,9 +207,36 @@ def choose_calibration(raw: np.ndarray, y: np.ndarray, dates: pd.Series) -> tupl
     return best, scores
 
 
+def choose_threshold(probability: np.ndarray, y: np.ndarray) -> float:
+    """The probability at or above which flagging gives the best F1 on these rows.
+
+    Raises
+    ------
+    ValueError
+        If ``y`` holds one class only (no threshold can be judged).
+    """
+    from sklearn.metrics import precision_recall_curve
+
+    if len(np.unique(y)) < 2:
+        raise ValueError(
+            "operating_threshold 'auto' needs both classes on the calibration days; give a number instead."
+        )
+    precision, recall, thresholds = precision_recall_curve(y, probability)
+    total = precision + recall
+    f1 = 2 * precision * recall / np.where(total > 0, total, 1.0)
+    # The curve's last point (recall 0) has no threshold.
+    return float(thresholds[int(np.argmax(f1[:-1]))])
+
+
+def _fixed_threshold(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
+        raise ValueError(f"model.operating_threshold must be a probability in (0, 1) or {AUTO_THRESHOLD!r}; got {value!r}.")
+    return float(value)
+
+
 @dataclass
 class TrainingResult:
-    """A fitted model with its split, calibration choice and the rows it was trained on."""
+    """A fitted model with its split, calibration and threshold choices and the rows it was trained on."""
 
     model: RiskModel
     split: TimeSplit
@@ -215,6 +244,7 @@ class TrainingResult:
     n_train_rows: int
     n_calibration_rows: int
     training_data_hash: str
+    operating_threshold: float
 
 
 def frame_hash(frame: pd.DataFrame) -> str:
@@ -246,7 +276,8 @@ def train_model(dataset: pd.DataFrame, *, params: Mapping[str, Any]) -> Training
     calibration (:func:`choose_calibration`) and fit it. The final forest is then refitted on
     all training days, because the latest days predict the future best, and keeps that
     calibration (as scikit-learn's ``CalibratedClassifierCV(ensemble=False)`` does with
-    cross-validated scores).
+    cross-validated scores). With ``operating_threshold: auto`` the same calibrated scores of
+    those days choose the threshold (:func:`choose_threshold`), never the test days.
 
     Parameters
     ----------
@@ -258,8 +289,21 @@ def train_model(dataset: pd.DataFrame, *, params: Mapping[str, Any]) -> Training
     Returns
     -------
     TrainingResult
+
+    Raises
+    ------
+    ValueError
+        For an ``operating_threshold`` that is neither a probability nor ``auto`` (or ``auto``
+        without calibration days).
     """
     names = tuple(sig.signal_columns(dataset.drop(columns="target")))
+    auto_threshold = params["operating_threshold"] == AUTO_THRESHOLD
+    if auto_threshold and not params["calibrate"]:
+        raise ValueError(
+            "model.operating_threshold 'auto' is chosen on the calibration days; set model.calibrate: true "
+            "or give a number."
+        )
+    threshold = None if auto_threshold else _fixed_threshold(params["operating_threshold"])
     labelled = dataset[dataset["target"].notna()]
     split = time_split(labelled["date"], horizon_days=params["horizon_days"], test_share=params["test_share"])
     train = labelled[in_window(labelled["date"], split.train_start, split.train_end)]
@@ -273,6 +317,8 @@ def train_model(dataset: pd.DataFrame, *, params: Mapping[str, Any]) -> Training
         raw = RiskModel(fit_forest(early, names, params=params), names).raw_proba(calibration_rows)
         method, brier = choose_calibration(raw, y_cal, calibration_rows["date"])
         calibrator = fit_calibration(raw, y_cal, method=method)
+        if auto_threshold:
+            threshold = choose_threshold(apply_calibration(raw, calibrator, method=method), y_cal)
     return TrainingResult(
         model=RiskModel(fit_forest(train, names, params=params), names, method, calibrator),
         split=split,
@@ -280,6 +326,7 @@ def train_model(dataset: pd.DataFrame, *, params: Mapping[str, Any]) -> Training
         n_train_rows=len(train),
         n_calibration_rows=len(calibration_rows),
         training_data_hash=frame_hash(train[[*sig.KEYS, *names, "target"]]),
+        operating_threshold=threshold,
     )
 
 
@@ -613,7 +660,7 @@ def train_and_evaluate(
     """
     result = train_model(dataset, params=params)
     predictions = holdout_predictions(result, dataset, rule_z=params["baseline_rule_z"])
-    threshold = params["operating_threshold"]
+    threshold = result.operating_threshold
     early, warnings = earlywarning.evaluate_early_warning(
         predictions, incidents, threshold=threshold, horizon_days=params["horizon_days"]
     )

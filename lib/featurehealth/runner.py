@@ -5,6 +5,12 @@ moves its results into ``outputs/<profile>/`` when every notebook succeeded, so 
 interrupted run leaves the last good outputs in place. Every run, good or failed, keeps its
 executed notebooks, their HTML rendering and its run report under ``outputs/<profile>/runs/<run_id>/``.
 
+A daily run is mostly fixed costs per notebook, so they are kept off the critical path. Each
+notebook still gets its own fresh kernel, but that kernel is launched while earlier notebooks run
+and imports the notebook's modules as it boots (:func:`launch_kernel`); it is killed as soon as
+the last cell has finished; the HTML rendering of an executed notebook happens in a background
+thread while the next notebook runs.
+
 Command line: ``python -m featurehealth.runner PROFILE`` (what ``run_all.sh`` calls).
 """
 
@@ -13,12 +19,16 @@ from __future__ import annotations
 import ast
 import contextlib
 import fcntl
+import functools
+import importlib
 import json
 import shutil
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from datetime import UTC, datetime
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +38,31 @@ from featurehealth import config, runlog
 RUNNER_GROUPS = ("run",)
 #: Parameters every pipeline notebook receives from the runner.
 RUNNER_INJECTED = ("profile", "output_dir")
+KERNEL_NAME = "python3"
+#: Papermill engine running a notebook on a kernel the runner launched ahead (see _register_engine).
+ENGINE_NAME = "featurehealth-launched-kernel"
+#: Kernels launched ahead of the running notebook: a kernel importing scikit-learn and friends
+#: needs more than one short notebook's time to boot.
+KERNELS_AHEAD = 2
+#: Heavy libraries a pipeline notebook needs that featurehealth imports inside functions (to keep
+#: the dashboard light), so no import cell names them; the notebook's kernel imports them as it
+#: boots too. An entry that goes stale only costs time, never a result.
+LAZY_IMPORTS = {
+    "01_ingest.ipynb": ("duckdb", "pyarrow.parquet"),
+    "02_aggregate.ipynb": ("duckdb", "pyarrow.parquet", "scipy.stats"),
+    "03_model.ipynb": (
+        "duckdb", "pyarrow.parquet", "scipy.stats", "sklearn.ensemble", "sklearn.metrics", "matplotlib.pyplot",
+    ),
+    "04_drift.ipynb": ("pyarrow.parquet",),
+}
 
 
 class RunFailed(RuntimeError):
     """A notebook of the run failed; the message is one line naming the notebook and the error."""
+
+
+def _source(cell: dict[str, Any]) -> str:
+    return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
 
 
 def declared_parameters(notebook: str | Path) -> list[str]:
@@ -51,7 +82,7 @@ def declared_parameters(notebook: str | Path) -> list[str]:
     cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
     for cell in cells:
         if "parameters" in cell.get("metadata", {}).get("tags", []):
-            source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+            source = _source(cell)
             names: list[str] = []
             for node in ast.parse(source).body:
                 if isinstance(node, ast.Assign):
@@ -60,6 +91,42 @@ def declared_parameters(notebook: str | Path) -> list[str]:
                     names.append(node.target.id)
             return names
     raise ValueError(f"Notebook {path.name} has no cell tagged 'parameters'; tag one in Jupyter.")
+
+
+def notebook_imports(notebook: str | Path) -> list[str]:
+    """Modules named by the top-level import statements of the notebook's code cells, in order.
+
+    ``from a import b`` names both ``a`` and ``a.b`` (``b`` may be a submodule); IPython magics
+    and cells that are not plain Python are skipped. These, with the notebook's
+    :data:`LAZY_IMPORTS`, are what its kernel imports while it boots (:func:`launch_kernel`).
+    """
+    cells = json.loads(Path(notebook).read_text(encoding="utf-8"))["cells"]
+    modules: list[str] = []
+    for cell in cells:
+        if cell.get("cell_type") != "code":
+            continue
+        lines = [line for line in _source(cell).splitlines() if not line.lstrip().startswith(("%", "!"))]
+        try:
+            body = ast.parse("\n".join(lines)).body
+        except SyntaxError:
+            continue
+        for node in body:
+            if isinstance(node, ast.Import):
+                modules += [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                modules += [node.module, *(f"{node.module}.{alias.name}" for alias in node.names)]
+    return list(dict.fromkeys(modules))
+
+
+def preload_modules(names: Iterable[str]) -> None:
+    """Import ``names`` without binding any name; run by a notebook's kernel as it boots.
+
+    A name that is not a module (``datetime.UTC``) or fails to import is skipped: the notebook's
+    own import cell then raises the real error in the notebook, where it belongs.
+    """
+    for name in names:
+        with contextlib.suppress(Exception):
+            importlib.import_module(name)
 
 
 def plan_parameters(
@@ -94,6 +161,18 @@ def new_run_id(params_digest: str, *, now: datetime | None = None) -> str:
     """Run id: UTC start time plus the first characters of the parameter hash."""
     moment = now or datetime.now(UTC)
     return f"{moment.strftime('%Y%m%dT%H%M%SZ')}-{params_digest[:8]}"
+
+
+def unused_run_id(runs: Path, params_digest: str, *, now: datetime | None = None) -> str:
+    """:func:`new_run_id`, a second later for each id ``runs`` already holds.
+
+    A daily run can take less than a second when nothing changed, and two runs must never share
+    a run folder.
+    """
+    moment = now or datetime.now(UTC)
+    while (runs / (run_id := new_run_id(params_digest, now=moment))).exists():
+        moment += timedelta(seconds=1)
+    return run_id
 
 
 @contextlib.contextmanager
@@ -185,15 +264,97 @@ def summarise_outputs(root: Path) -> dict[str, Any]:
     }
 
 
+_THREAD = threading.local()
+
+
+def _html_exporter() -> Any:
+    # One exporter per thread (a run renders in one worker thread): building its template
+    # environment costs as much as rendering a notebook.
+    if not hasattr(_THREAD, "html_exporter"):
+        from nbconvert import HTMLExporter
+
+        _THREAD.html_exporter = HTMLExporter()
+    return _THREAD.html_exporter
+
+
 def render_html(executed: Path) -> Path:
     """Write a static HTML rendering beside an executed notebook, for readers without Jupyter."""
-    from nbconvert import HTMLExporter
-
-    body, _ = HTMLExporter().from_filename(str(executed))
+    body, _ = _html_exporter().from_filename(str(executed))
     return runlog.atomic_write_bytes(executed.with_suffix(".html"), body.encode("utf-8"))
 
 
-def _execute(notebook: Path, executed: Path, parameters: dict[str, Any]) -> None:
+def _render_or_report(executed: Path, progress: Callable[[str], None]) -> None:
+    # The HTML is a convenience copy of the executed notebook, which is kept anyway: a rendering
+    # failure is reported, and never fails a run whose outputs are good.
+    try:
+        render_html(executed)
+    except Exception as exc:  # noqa: BLE001
+        progress(f"  HTML of {executed.name} not written: {type(exc).__name__}: {exc}")
+
+
+def launch_kernel(notebook: Path) -> Any:
+    """Launch a fresh kernel for ``notebook`` in its folder, importing the notebook's modules as it boots.
+
+    The modules are :func:`notebook_imports` and the notebook's :data:`LAZY_IMPORTS`.
+
+    Returns as soon as the process is started (a ``jupyter_client`` AsyncKernelManager), so the
+    kernel boots while earlier notebooks run.
+    """
+    from jupyter_client.manager import AsyncKernelManager
+    from jupyter_core.utils import run_sync
+
+    # An expression returning None: no output, no name bound, execution count untouched.
+    modules = [*notebook_imports(notebook), *LAZY_IMPORTS.get(notebook.name, ())]
+    preload = f"__import__('featurehealth.runner').runner.preload_modules({modules!r})"
+    manager = AsyncKernelManager(kernel_name=KERNEL_NAME)
+    run_sync(manager.start_kernel)(
+        cwd=str(notebook.parent),
+        # History in memory, as nbclient sets for the kernels it starts itself.
+        extra_arguments=["--HistoryManager.hist_file=:memory:", f"--IPKernelApp.exec_lines={preload}"],
+    )
+    return manager
+
+
+def stop_kernel(manager: Any) -> None:
+    """Kill ``manager``'s kernel if it still runs (launched for a step that never ran, say)."""
+    from jupyter_core.utils import run_sync
+
+    if manager.has_kernel:
+        run_sync(manager.shutdown_kernel)(now=True)
+
+
+@functools.cache
+def _register_engine() -> str:
+    """Register (once) and name a papermill engine running the notebook on the kernel given as ``km``."""
+    from papermill.clientwrap import PapermillNotebookClient
+    from papermill.engines import NBClientEngine, papermill_engines
+    from papermill.log import logger
+
+    class LaunchedKernelEngine(NBClientEngine):
+        @classmethod
+        def execute_managed_notebook(
+            cls, nb_man: Any, kernel_name: str, *, km: Any, input_path: Any = None, start_timeout: int = 60,
+            **options: Any,
+        ) -> Any:
+            client = PapermillNotebookClient(
+                nb_man, km=km, kernel_name=kernel_name, startup_timeout=start_timeout, log=logger,
+                shutdown_kernel="immediate", **options,
+            )
+            # Papermill saves the whole notebook at every cell start and end (a second per notebook);
+            # it saves it once more when the notebook ends, failed or not, which is all the runner reads.
+            output_path, nb_man.output_path = nb_man.output_path, None
+            try:
+                # Stop the kernel after the last cell as if the client had started it; at once, since
+                # nothing is left to run and a graceful exit costs up to a second.
+                return client.execute(cleanup_kc=True)
+            finally:
+                nb_man.output_path = output_path
+
+    papermill_engines.register(ENGINE_NAME, LaunchedKernelEngine)
+    return ENGINE_NAME
+
+
+def _execute(notebook: Path, executed: Path, parameters: dict[str, Any], *, kernel: Any) -> None:
     import logging
 
     import papermill
@@ -206,9 +367,10 @@ def _execute(notebook: Path, executed: Path, parameters: dict[str, Any]) -> None
         str(notebook),
         str(executed),
         parameters=parameters,
-        kernel_name="python3",
+        engine_name=_register_engine(),
+        kernel_name=KERNEL_NAME,
         progress_bar=False,
-        cwd=str(notebook.parent),
+        km=kernel,
     )
 
 
@@ -262,7 +424,7 @@ def run_pipeline(
         raise RunFailed(f"Notebook {missing[0]} does not exist; restore it from git.")
 
     published = config.output_root() / profile
-    run_id = new_run_id(digest)
+    run_id = unused_run_id(published / "runs", digest)
     staging = config.output_root() / ".staging" / f"{profile}-{run_id}"
     run_dir = published / "runs" / run_id
     report: dict[str, Any] = {
@@ -276,23 +438,24 @@ def run_pipeline(
     }
     plan = plan_parameters(params, notebook_paths, profile=profile, output_dir=str(staging))
 
-    with profile_lock(profile):
+    # Leaving the executor waits for the last HTML renderings, so a returned run is complete.
+    with profile_lock(profile), ThreadPoolExecutor(max_workers=1, thread_name_prefix="html") as renderer:
         prepare_staging(published, staging)
         run_dir.mkdir(parents=True, exist_ok=True)
         progress(f"run {run_id}: profile '{profile}', {len(notebook_paths)} notebooks -> {published}")
         steps = [(p, plan[p.name]) for p in notebook_paths]
+        render = (
+            functools.partial(renderer.submit, _render_or_report, progress=progress) if run_options["html"] else None
+        )
         try:
-            _run_steps(
-                steps, staging=staging, run_dir=run_dir, report=report, progress=progress,
-                html=run_options["html"],
-            )
+            _run_steps(steps, staging=staging, run_dir=run_dir, report=report, progress=progress, render=render)
             if "03_model.ipynb" in plan and _retrain_advised(staging, params, run_options, report):
                 retrain = dict(plan["03_model.ipynb"], model={**params["model"], "retrain": "always"})
                 progress("drift recommends retraining: re-running 03_model with retrain=always")
                 _run_steps(
                     [(config.NOTEBOOKS_DIR / "03_model.ipynb", retrain)],
                     staging=staging, run_dir=run_dir, report=report, progress=progress,
-                    html=run_options["html"], suffix="_retrain",
+                    render=render, suffix="_retrain",
                 )
         except RunFailed as failure:
             report.update(status="failed", error=str(failure))
@@ -330,30 +493,41 @@ def _run_steps(
     run_dir: Path,
     report: dict[str, Any],
     progress: Callable[[str], None],
-    html: bool,
+    render: Callable[[Path], Any] | None,
     suffix: str = "",
 ) -> None:
-    for notebook, parameters in steps:
-        step = notebook.stem + suffix
-        executed = run_dir / f"{step}.ipynb"
-        started = time.perf_counter()
-        entry: dict[str, Any] = {"step": step, "notebook": notebook.name}
-        report["steps"].append(entry)
-        progress(f"  {step} ...")
-        try:
-            _execute(notebook, executed, parameters)
-        except Exception as exc:  # noqa: BLE001 - every failure becomes one reported line
-            entry.update(status="failed", duration_s=round(time.perf_counter() - started, 3))
-            entry["error"] = _step_error(exc)
-            with contextlib.suppress(Exception):
-                render_html(executed)
-            raise RunFailed(f"{notebook.name} failed: {entry['error']}") from None
-        facts = _read_optional_json(staging / "reports" / "steps" / f"{notebook.stem}.json") or {}
-        entry.update(status="succeeded", duration_s=round(time.perf_counter() - started, 3), **facts)
-        if html:
-            render_html(executed)
-        rows = ", ".join(f"{k}={v}" for k, v in facts.items() if k.startswith("rows"))
-        progress(f"  {step} ok in {entry['duration_s']:.1f}s{' (' + rows + ')' if rows else ''}")
+    """Execute ``steps`` in order, each on its own kernel, launched while earlier steps run.
+
+    ``render`` (None: no HTML) is handed each executed notebook, failed ones included.
+    """
+    kernels: list[Any] = []
+    try:
+        for index, (notebook, parameters) in enumerate(steps):
+            while len(kernels) < min(index + 1 + KERNELS_AHEAD, len(steps)):
+                kernels.append(launch_kernel(steps[len(kernels)][0]))
+            step = notebook.stem + suffix
+            executed = run_dir / f"{step}.ipynb"
+            started = time.perf_counter()
+            entry: dict[str, Any] = {"step": step, "notebook": notebook.name}
+            report["steps"].append(entry)
+            progress(f"  {step} ...")
+            try:
+                _execute(notebook, executed, parameters, kernel=kernels[index])
+            except Exception as exc:  # noqa: BLE001 - every failure becomes one reported line
+                entry.update(status="failed", duration_s=round(time.perf_counter() - started, 3))
+                entry["error"] = _step_error(exc)
+                if render and executed.is_file():
+                    render(executed)
+                raise RunFailed(f"{notebook.name} failed: {entry['error']}") from None
+            facts = _read_optional_json(staging / "reports" / "steps" / f"{notebook.stem}.json") or {}
+            entry.update(status="succeeded", duration_s=round(time.perf_counter() - started, 3), **facts)
+            if render:
+                render(executed)
+            rows = ", ".join(f"{k}={v}" for k, v in facts.items() if k.startswith("rows"))
+            progress(f"  {step} ok in {entry['duration_s']:.1f}s{' (' + rows + ')' if rows else ''}")
+    finally:
+        for kernel in kernels:
+            stop_kernel(kernel)
 
 
 def _finish_report(report: dict[str, Any], staging: Path) -> None:
@@ -378,6 +552,10 @@ def main(argv: list[str] | None = None) -> int:
         help="override one parameter, e.g. --set ingest.as_of=2026-06-30 (repeatable)",
     )
     args = parser.parse_args(argv)
+    # jsonschema (imported by papermill through nbformat) imports rfc3987_syntax, which compiles a
+    # grammar for over a second, only to check "iri" formats that notebook schemas never use;
+    # without it jsonschema skips that check. Done here, in the command's own process only.
+    sys.modules.setdefault("rfc3987_syntax", None)
     try:
         run_pipeline(args.profile, overrides=args.overrides)
     except config.ProfileError as exc:

@@ -15,8 +15,7 @@ Signal families (names are ``<metric>_<kind>``):
   (``_slope7``);
 - pooled changes weighted by volume: crashes of the last 3/7 days against the baseline rate
   (``crash_excess_z3``/``_z7``, Poisson z) and the feedback mean of the last 3/7 days
-  (``feedback_shift_z3``/``_z7``); ``worst_shift_z`` puts the latency, crash and feedback
-  precursors on one scale;
+  (``feedback_shift_z3``/``_z7``);
 - distance to the degradation rule (``_to_threshold``: the day's value over the threshold of
   the ``degradation`` profile group, > 1 means the rule fires) and the chance that the crash or
   feedback rule fires within a week from sampling noise alone (``crash_rule_noise_week``,
@@ -27,8 +26,17 @@ Signal families (names are ``<metric>_<kind>``):
   ``days_since_degraded``);
 - calendar and metadata (``day_of_week``, ``lifecycle_stage_code``, ``tier_code``,
   ``feature_age_days``, capped at :data:`MAX_AGE_DAYS`);
-- when the fact table carries them, the :data:`OPTIONAL_METRICS` (``error_rate``,
-  ``new_version_share``): level, 3-day change and z-score against the baseline.
+- counts pooled over the last 1, 3 and 7 days against what the baseline rate predicts for the
+  volume seen (Poisson z): feedback given (``feedback_rate_excess_z*``: unhappy users write
+  more), errors (``error_excess_z*``) and crashes on the day's newest app version
+  (``new_version_crash_excess_z*``), with that version's crash rate over the older versions'
+  (``new_version_crash_ratio*``), since a staged rollout shows a bad version days before the
+  full rollout; ``error_rate`` and ``new_version_share`` also get level, 3-day change and
+  z-score. These need the fact columns ``error_rate``, ``new_version_events`` and
+  ``new_version_crashes`` (:data:`OPTIONAL_COLUMNS`) and are left out without them;
+- evidence per precursor pattern (``latency_evidence``, ``feedback_evidence``,
+  ``crash_evidence``: two z-scores that move together, combined) and the largest of them,
+  ``worst_shift_z``, which puts every kind on one scale.
 """
 
 from __future__ import annotations
@@ -54,10 +62,11 @@ RULE_METRICS = {"p95_latency": 1, "crash_rate": 1, "avg_feedback": -1}
 TREND_METRICS = ("p99_latency", "avg_latency", "p50_latency", "usage_count")
 #: Plain levels of the day.
 LEVEL_ONLY = ("active_users", "feedback_count", "crash_count")
-#: Optional fact columns (not in DESIGN.md's fact table yet) used when present: in the simulator
-#: every precursor raises errors and a crash rollout ramps up the share of events on a new app
-#: version, while daily crash and feedback aggregates bury both in noise.
-OPTIONAL_METRICS = ("error_rate", "new_version_share")
+#: Fact columns beyond DESIGN.md's (see featurehealth.aggregate) whose signals are left out when
+#: a fact table lacks them.
+OPTIONAL_COLUMNS = ("error_rate", "new_version_events", "new_version_crashes")
+#: Days over which counts are pooled against their baseline rate.
+POOLED_DAYS = (1, 3, 7)
 #: Latency metrics also get their 3-day change against the baseline (``_change3``).
 LATENCY_METRICS = ("p95_latency", "p99_latency", "avg_latency", "p50_latency")
 LIFECYCLE_STAGES = ("experimental", "beta", "ga", "deprecated")
@@ -242,6 +251,40 @@ def _pooled_signals(
     return out
 
 
+def _count_excess_z(counts: np.ndarray, exposure: np.ndarray, base_rate: np.ndarray, days: int) -> np.ndarray:
+    """Poisson z of the last ``days`` days' counts against ``base_rate`` times their exposure."""
+    expected = base_rate * _window_sum(exposure, days)
+    return (_window_sum(counts, days) - expected) / np.sqrt(np.clip(expected, 1.0, None))
+
+
+def _excess_signals(
+    usage: np.ndarray, crashes: np.ndarray, feedback_n: np.ndarray,
+    errors: np.ndarray | None, new_events: np.ndarray | None, new_crashes: np.ndarray | None,
+) -> dict[str, np.ndarray]:
+    """Counts pooled over :data:`POOLED_DAYS` against the feature's baseline rates (see module doc).
+
+    Rates per event come from the baseline window, so a feature's size and its usual feedback,
+    error and crash rates are taken out; a new version's crashes are judged against the feature's
+    overall crash rate and against the older versions' crashes on the same days (0.5 is added to
+    both counts so that a crash-free window gives a finite ratio).
+    """
+    usage_base = _baseline_sum(usage)
+    out = {}
+    for days in POOLED_DAYS:
+        out[f"feedback_rate_excess_z{days}"] = _count_excess_z(
+            feedback_n, usage, _ratio(_baseline_sum(feedback_n), usage_base), days
+        )
+        if errors is not None:
+            out[f"error_excess_z{days}"] = _count_excess_z(errors, usage, _ratio(_baseline_sum(errors), usage_base), days)
+        if new_events is not None and new_crashes is not None:
+            crash_rate = _ratio(_baseline_sum(crashes), usage_base)
+            out[f"new_version_crash_excess_z{days}"] = _count_excess_z(new_crashes, new_events, crash_rate, days)
+            new_n, new_c = _window_sum(new_events, days), _window_sum(new_crashes, days)
+            old_n, old_c = _window_sum(usage, days) - new_n, _window_sum(crashes, days) - new_c
+            out[f"new_version_crash_ratio{days}"] = _ratio(_ratio(new_c + 0.5, new_n), _ratio(old_c + 0.5, old_n))
+    return out
+
+
 def _rule_noise_signals(
     usage: np.ndarray, crashes: np.ndarray, feedback_n: np.ndarray, feedback_avg: np.ndarray,
     *, degradation: Mapping[str, Any],
@@ -328,15 +371,45 @@ def _wide_signals(
             wide[f"{metric}_level"] = _grid(rows, metric, days, features)
         volumes = [wide[f"{m}_level"] for m in ("usage_count", "crash_count", "feedback_count", "avg_feedback")]
         wide.update(_pooled_signals(*volumes))
-        # One scale for the precursors of every incident kind, so rare kinds pool their evidence.
-        latency, feedback, crashes = wide["p95_latency_z7"], -wide["feedback_shift_z3"], wide["crash_excess_z3"]
-        wide["worst_shift_z"] = np.fmax(np.fmax(latency, feedback), crashes)
         wide.update(_rule_noise_signals(*volumes, degradation=degradation))
         wide.update(_history_signals(_grid(rows, "is_degraded", days, features)))
-        for metric in OPTIONAL_METRICS:
-            if metric in rows.columns:
-                wide.update(_short_shift_signals(_grid(rows, metric, days, features), metric))
+        optional = {c: _grid(rows, c, days, features) for c in OPTIONAL_COLUMNS if c in rows.columns}
+        errors = optional["error_rate"] * volumes[0] if "error_rate" in optional else None
+        new_events, new_crashes = optional.get("new_version_events"), optional.get("new_version_crashes")
+        wide.update(_excess_signals(*volumes[:3], errors, new_events, new_crashes))
+        if errors is not None:
+            wide.update(_short_shift_signals(optional["error_rate"], "error_rate"))
+        if new_events is not None:
+            wide.update(_short_shift_signals(_ratio(new_events, volumes[0]), "new_version_share"))
+        wide.update(_evidence_signals(wide))
     return wide
+
+
+def _stouffer(*z: np.ndarray) -> np.ndarray:
+    """Independent z-scores combined into one (their sum over the square root of their number)."""
+    return sum(z) / np.sqrt(len(z))
+
+
+def _evidence_signals(wide: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """One z-like score per precursor pattern, and the largest of them (``worst_shift_z``).
+
+    Each pattern moves two things at once, latency and errors, or feedback scores and how many
+    users give feedback; a single pooled score lets a tree find a weak joint move with one
+    split instead of two, on the few precursor rows a training window holds. A crash rollout
+    shows as crashes on the newest version (overall crashes without version data).
+    """
+    latency = wide["avg_latency_z"]
+    if "error_excess_z1" in wide:
+        latency = _stouffer(latency, wide["error_excess_z1"])
+    feedback = _stouffer(-wide["feedback_shift_z3"], wide["feedback_rate_excess_z3"])
+    crashes = wide.get("new_version_crash_excess_z3", wide["crash_excess_z3"])
+    return {
+        "latency_evidence": latency,
+        "feedback_evidence": feedback,
+        "crash_evidence": crashes,
+        # One scale for every kind, so rare kinds pool their evidence.
+        "worst_shift_z": np.fmax(np.fmax(latency, feedback), crashes),
+    }
 
 
 def build_signals(

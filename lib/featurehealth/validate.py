@@ -7,25 +7,24 @@ Each row of the raw relation (:func:`featurehealth.ingest.open_events`) gets at 
 outside the processed window are not part of the run (``rows_outside_window``), nor are rows
 without a usable date in files holding no row of the window (with daily files, an undated row
 belongs to its file's day); every other row is either valid or quarantined, and
-:func:`validate_events` checks
-``rows_in = rows_valid + rows_quarantined`` (the aggregation step checks the valid count again).
+``rows_in = rows_valid + rows_quarantined`` is checked on the quarantine written.
 
-The valid events are not copied: :func:`validate_events` leaves a view ``valid_events`` (over
-the raw files, minus quarantined rows and extra duplicate copies) in the work database, which
-the aggregation step opens. Only the quarantine is written out, as Parquet.
+This module holds the rules as SQL and the bookkeeping of windows and counts; running them over
+day partitions (in-process or on Dask) is :mod:`featurehealth.engine`. Every rule depends on one
+row only and duplicates share their ``event_time``, so a partition holding whole days judges its
+rows exactly as one pass over all files would.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from featurehealth import ingest
-from featurehealth.warehouse import export_parquet, sql_string
+from featurehealth.warehouse import sql_string
 
 if TYPE_CHECKING:
     import duckdb
@@ -80,11 +79,6 @@ _MACROS = (
     "WHEN lower(x) IN ('false', 'f', '0', '0.0', 'no', 'n') THEN false END",
     "CREATE OR REPLACE MACRO fh_int(v) AS CASE WHEN v = floor(v) AND abs(v) < 9.2e18 THEN CAST(v AS BIGINT) END",
 )
-#: Objects :func:`validate_events` leaves in the work database.
-CHECKED_VIEW = "checked_events"
-VALID_VIEW = "valid_events"
-DUPLICATE_KEYS = "duplicate_keys"
-DUPLICATE_ROWS = "duplicate_rows"
 
 
 @dataclass(frozen=True)
@@ -98,19 +92,24 @@ class Window:
 
 @dataclass(frozen=True)
 class ValidationResult:
-    """What :func:`validate_events` wrote and counted.
+    """What :func:`featurehealth.engine.validate_and_aggregate` wrote and counted.
 
     ``summary`` is the content of ``reports/ingest_summary.json`` (without input hashes);
     ``daily_counts`` has one row per feature and day with valid events (``feature_id``,
-    ``date``, ``events``).
+    ``date``, ``events``); ``fact_path`` holds the window's feature-day aggregates for
+    02_aggregate; ``files_read`` counts the files the partitions read (fewer than the input's
+    when pruning skipped some).
     """
 
     summary: dict[str, Any]
     daily_counts: "pd.DataFrame"
     quarantine_path: Path
+    fact_path: Path
+    files_read: int
 
 
-def _kind(duck_type: str) -> str:
+def kind_of(duck_type: str) -> str:
+    """The family of a DuckDB type: text, float, number, bool, time or other."""
     upper = duck_type.upper()
     if upper == "VARCHAR":
         return "text"
@@ -152,7 +151,7 @@ def column_expressions(column: str, duck_type: str, *, from_text: bool) -> dict[
     if column not in ingest.CANONICAL_TYPES:
         raise ValueError(f"Column {column!r} is not canonical; allowed: {', '.join(ingest.CANONICAL_TYPES)}.")
     target = ingest.CANONICAL_TYPES[column]
-    kind = _kind(duck_type)
+    kind = kind_of(duck_type)
     ident = f'"{column}"'
     as_text = ident if kind == "text" else f"CAST({ident} AS VARCHAR)"
     text = f"fh_clean({as_text})"
@@ -228,7 +227,8 @@ def checked_sql(relation: str, types: Mapping[str, str], *, now: datetime, from_
     Returns
     -------
     str
-        A SELECT statement; ``day`` is days since 1970-01-01 (UTC) of ``event_time``.
+        A SELECT statement; ``day`` is days since 1970-01-01 (UTC) of ``event_time``, NULL
+        when the row has no usable date (see :data:`UNDATED_REASONS`).
     """
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware, like datetime.now(UTC).")
@@ -240,10 +240,15 @@ def checked_sql(relation: str, types: Mapping[str, str], *, now: datetime, from_
     reason = " ".join(f"WHEN {cond} THEN '{name}'" for name, _f, cond in rules)
     field = " ".join(f"WHEN {cond} THEN '{f}'" for _n, f, cond in rules)
     return (
-        f"SELECT *, CASE {reason} END AS reason, CASE {field} END AS field, "
-        f"CAST(epoch_us(event_time) // {DAY_US} AS INTEGER) AS day "
+        f"SELECT *, CASE {reason} END AS reason, CASE {field} END AS field, {_day_expression(now)} AS day "
         f"FROM (SELECT {', '.join(parts)}, file_id, row_no FROM {relation})"
     )
+
+
+def _day_expression(now: datetime) -> str:
+    """SQL for the day number of ``event_time``, NULL when an event-time rule leaves the row undated."""
+    undated = " OR ".join(f"({cond})" for _r, field, cond in _rule_conditions(now) if field == "event_time")
+    return f"CASE WHEN {undated} THEN NULL ELSE CAST(epoch_us(event_time) // {DAY_US} AS INTEGER) END"
 
 
 def reference_time(*, last_day: date | None, now: datetime) -> datetime:
@@ -277,7 +282,7 @@ def reference_time(*, last_day: date | None, now: datetime) -> datetime:
     return datetime.combine(last_day + timedelta(days=1), time.min, UTC) - timedelta(microseconds=1)
 
 
-def _parse_day(text: str, *, name: str) -> date | None:
+def parse_day(text: str, *, name: str) -> date | None:
     if not text:
         return None
     try:
@@ -305,14 +310,14 @@ def resolve_window(
         If a date does not parse, the window is empty or ends after as-of, or no date can be
         derived because no row has a usable ``event_time``.
     """
-    as_of_day = _parse_day(as_of, name="as_of") or last_day
-    start = _parse_day(window_start, name="window_start") or first_day
+    as_of_day = parse_day(as_of, name="as_of") or last_day
+    start = parse_day(window_start, name="window_start") or first_day
     if as_of_day is None or start is None:
         raise ValueError(
             "No event has a usable event_time, so the run has no as-of date; fix event_time "
             "(or ingest.column_map) or set ingest.as_of and ingest.window_start."
         )
-    end = _parse_day(window_end, name="window_end") or as_of_day
+    end = parse_day(window_end, name="window_end") or as_of_day
     if end > as_of_day:
         raise ValueError(
             f"ingest.window_end {end} is after the as-of date {as_of_day}; end the window on or before it."
@@ -322,35 +327,52 @@ def resolve_window(
     return Window(as_of=as_of_day, start=start, end=end)
 
 
-def _day_number(day: date) -> int:
+def day_number(day: date) -> int:
     return (day - date(1970, 1, 1)).days
 
 
-def _profile(con: "duckdb.DuckDBPyConnection", *, candidates: str) -> "tuple[pd.DataFrame, pd.DataFrame]":
-    """One pass over the events: row counts and duplicate keys.
+def install_macros(con: "duckdb.DuckDBPyConnection") -> None:
+    """Create the SQL macros the rule expressions call in ``con``."""
+    for statement in _MACROS:
+        con.execute(statement)
 
-    ``candidates`` is an SQL condition on ``day`` bounding the rows searched for duplicates (the
-    window when the profile fixes it), which spares a daily run hashing the whole history.
 
-    Returns
-    -------
-    tuple of pandas.DataFrame
-        Counts by file, day, reason and (valid rows only) feature, with null counts of the
-        required columns; and the hashes of the valid rows' values that occur more than once.
+def dated_day_sql(relation: str, types: Mapping[str, str], *, now: datetime, from_text: bool) -> str:
+    """SELECT ``file_id``, ``day`` over ``relation``: the day of a row with a usable date, else NULL.
+
+    Only ``event_time`` is read, so on Parquet this scans one column; it decides the same rules
+    as :func:`checked_sql` (missing, invalid or future event time leave a row undated).
     """
+    sql = column_expressions("event_time", types["event_time"], from_text=from_text)
+    return (
+        f"SELECT file_id, {_day_expression(now)} AS day "
+        f"FROM (SELECT file_id, {sql['typed']} AS event_time, {sql['present']} AS has_event_time FROM {relation})"
+    )
+
+
+def _in_list(values: Sequence[int]) -> str:
+    return ", ".join(str(int(v)) for v in values) or "NULL"
+
+
+def partition_rows_sql(checked: str, *, lo: int, hi: int, owned: Sequence[int]) -> str:
+    """Rows of one partition from a :func:`checked_sql` SELECT: dated rows of days ``lo``..``hi``
+    and the undated rows of the files ``owned``."""
+    return f"SELECT * FROM ({checked}) WHERE day BETWEEN {lo} AND {hi} OR (day IS NULL AND file_id IN ({_in_list(owned)}))"
+
+
+#: Columns a partition keeps of each row (:func:`partition_rows_sql`) for counting and aggregating.
+KEPT_COLUMNS = (
+    *ingest.CANONICAL_TYPES, "reason", "day", "file_id", "row_no", *(f"has_{c}" for c in ingest.REQUIRED_COLUMNS)
+)
+
+
+def counts_sql(table: str) -> str:
+    """Rows of ``table`` by file, day, reason and (valid rows only) feature, with nulls of the required columns."""
     nulls = ", ".join(f"count(*) FILTER (WHERE NOT has_{c}) AS null_{c}" for c in ingest.REQUIRED_COLUMNS)
-    # Two grouping sets share the one scan that computes every row's reason.
-    both = con.execute(
-        f"""SELECT file_id, day, reason, valid_feature AS feature_id, row_hash, count(*) AS rows, {nulls},
-                   GROUPING(row_hash) = 0 AS is_key
-            FROM (SELECT *, CASE WHEN reason IS NULL THEN feature_id END AS valid_feature,
-                         CASE WHEN reason IS NULL AND {candidates} THEN hash({_typed_columns()}) END AS row_hash
-                  FROM {CHECKED_VIEW})
-            GROUP BY GROUPING SETS ((file_id, day, reason, valid_feature), (row_hash))
-            HAVING GROUPING(row_hash) = 1 OR (row_hash IS NOT NULL AND count(*) > 1)"""
-    ).df()
-    keys = both.loc[both["is_key"], ["row_hash"]].reset_index(drop=True)
-    return both[~both["is_key"]].drop(columns=["row_hash", "is_key"]).reset_index(drop=True), keys
+    return (
+        f"SELECT file_id, day, reason, CASE WHEN reason IS NULL THEN feature_id END AS feature_id, "
+        f"count(*) AS rows, {nulls} FROM {table} GROUP BY ALL"
+    )
 
 
 def _typed_columns() -> str:
@@ -362,163 +384,93 @@ def _raw_text() -> str:
     return ", ".join(f"CAST(src_{c} AS VARCHAR) AS {c}" for c in ingest.CANONICAL_TYPES)
 
 
-def _source_columns() -> str:
-    return ", ".join(f"src_{c}" for c in ingest.CANONICAL_TYPES)
+def duplicates_sql(table: str) -> str:
+    """Extra copies (all but the first in file order) of the valid rows of ``table`` that occur twice or more.
+
+    Copies share their ``event_time``: repeated instants (one cheap key) pick the candidates, and
+    partitioning those by every value finds the true copies.
+    """
+    typed = _typed_columns()
+    return f"""
+        SELECT file_id, row_no, feature_id, day FROM (
+            SELECT *, row_number() OVER (PARTITION BY {typed} ORDER BY file_id, row_no) AS copy
+            FROM {table}
+            WHERE reason IS NULL AND event_time IN (
+                SELECT event_time FROM {table} WHERE reason IS NULL GROUP BY 1 HAVING count(*) > 1)
+        ) WHERE copy > 1"""
 
 
-def _first_and_last(profile: "pd.DataFrame") -> tuple[date | None, date | None]:
-    """Earliest and latest day of the valid rows (of all dated rows when none is valid)."""
-    dated = profile.loc[~profile["reason"].isin(UNDATED_REASONS) & profile["day"].notna(), "day"]
-    valid = profile.loc[profile["reason"].isna(), "day"]
-    days = valid if not valid.empty else dated
+def valid_sql(table: str, duplicates: str) -> str:
+    """The valid events of ``table``: rule-clean rows but the extra copies listed in ``duplicates``."""
+    return (
+        f"(SELECT {_typed_columns()} FROM {table} ANTI JOIN (SELECT file_id, row_no FROM {duplicates}) "
+        f"USING (file_id, row_no) WHERE reason IS NULL)"
+    )
+
+
+def quarantine_rows_sql(rows: str, duplicates: str) -> str:
+    """Quarantined rows of a partition (values as read, as text) with their ``day``.
+
+    ``rows`` is the partition's :func:`partition_rows_sql` (it has the values as read);
+    ``duplicates`` lists the extra copies, which are valid by the rules.
+    """
+    return f"""
+        SELECT file_id, NULL::BIGINT AS line, coalesce(reason, 'duplicate_event') AS reason, field, {_raw_text()},
+               NULL::VARCHAR AS raw_line, day
+        FROM ({rows})
+        WHERE reason IS NOT NULL OR (file_id, row_no) IN (SELECT (file_id, row_no) FROM {duplicates})"""
+
+
+def first_and_last(counts: "pd.DataFrame", index: "pd.DataFrame") -> tuple[date | None, date | None]:
+    """Earliest and latest day of the valid rows (of all dated rows when none is valid).
+
+    ``counts`` comes from :func:`counts_sql`, ``index`` from :func:`dated_day_sql` (``day`` NULL
+    when undated).
+    """
+    valid = counts.loc[counts["reason"].isna(), "day"]
+    days = valid if not valid.empty else index["day"].dropna()
     if days.empty:
         return None, None
-    return _from_day_number(days.min()), _from_day_number(days.max())
+    return _fromday_number(days.min()), _fromday_number(days.max())
 
 
-def _from_day_number(day: float) -> date:
+def _fromday_number(day: float) -> date:
     return date(1970, 1, 1) + timedelta(days=int(day))
 
 
-def _define_duplicates(con: "duckdb.DuckDBPyConnection", keys: "pd.DataFrame", keep: str) -> None:
-    """Number every copy of a duplicated valid row in the window; define the valid-events view."""
-    con.register("fh_keys", keys)
-    con.execute(f"CREATE OR REPLACE TABLE {DUPLICATE_KEYS} AS SELECT DISTINCT row_hash FROM fh_keys")
-    con.unregister("fh_keys")
-    # Only the columns needed are selected from the view, so the others are never computed.
-    # Partitioning by the values (not the hash) makes a hash collision harmless; the first copy
-    # in file order is the one kept.
-    rows = f"SELECT {_typed_columns()}, {_source_columns()}, feature_id, day, file_id, row_no"
-    con.execute(
-        f"""CREATE OR REPLACE TABLE {DUPLICATE_ROWS} AS
-            SELECT *, row_number() OVER (PARTITION BY {_typed_columns()} ORDER BY file_id, row_no) AS copy
-            FROM ({rows}, hash({_typed_columns()}) AS row_hash FROM {CHECKED_VIEW} WHERE {keep})
-            SEMI JOIN {DUPLICATE_KEYS} USING (row_hash)"""
-    )
-    valid = f"SELECT {_typed_columns()} FROM {CHECKED_VIEW} WHERE {keep}"
-    if len(keys):
-        # Extra copies are dropped by their position, so reading the view needs no hashing.
-        valid = (
-            f"SELECT {_typed_columns()} FROM (SELECT {_typed_columns()}, file_id, row_no FROM {CHECKED_VIEW} "
-            f"WHERE {keep}) ANTI JOIN (SELECT file_id, row_no FROM {DUPLICATE_ROWS} WHERE copy > 1) "
-            f"USING (file_id, row_no)"
-        )
-    con.execute(f"CREATE OR REPLACE VIEW {VALID_VIEW} AS {valid}")
-
-
-def files_in_window(profile: "pd.DataFrame", *, n_files: int, lo: int, hi: int) -> list[int]:
+def files_in_window(index: "pd.DataFrame", *, n_files: int, lo: int, hi: int) -> list[int]:
     """Ids of the files whose undated rows belong to the window ``lo``..``hi`` (day numbers).
 
     A file belongs when one of its dated rows falls in the window, or when it has no dated row
-    at all (nothing places it elsewhere, so it is never skipped).
+    at all (nothing places it elsewhere, so it is never skipped). ``index`` has ``file_id`` and
+    ``day`` (NULL for undated rows).
     """
-    dated = profile[~profile["reason"].isin(UNDATED_REASONS) & profile["day"].notna()]
+    dated = index[index["day"].notna()]
     inside = set(dated.loc[dated["day"].between(lo, hi), "file_id"].astype(int))
     placed_elsewhere = set(dated["file_id"].astype(int)) - inside
     return [i for i in range(n_files) if i not in placed_elsewhere]
 
 
-def _quarantine_sql(lo: int, hi: int, files: list[int]) -> str:
-    """Quarantined rows (values as read, as text), sorted by every column for reproducible bytes."""
-    undated = ", ".join(map(sql_string, UNDATED_REASONS))
-    in_files = ", ".join(map(str, files)) or "NULL"
+def in_scope(frame: "pd.DataFrame", *, files: Sequence[int], lo: int, hi: int) -> "pd.Series":
+    """Which rows (``file_id``, ``day``; NaN day: undated) belong to the run of the window ``lo``..``hi``."""
+    return (frame["day"].isna() & frame["file_id"].isin(files)) | frame["day"].between(lo, hi)
+
+
+def quarantine_sql(rows: str, malformed: str) -> str:
+    """The quarantine file's SELECT: partitions' ``rows`` in scope plus ``malformed`` lines, named by file,
+    sorted by every column for reproducible bytes."""
     nothing = ", ".join(f"NULL AS {c}" for c in ingest.CANONICAL_TYPES)
-    rows = f"""
-        SELECT file_id, NULL::BIGINT AS line, reason, field, {_raw_text()}, NULL::VARCHAR AS raw_line
-        FROM {CHECKED_VIEW}
-        WHERE reason IS NOT NULL
-          AND ((reason IN ({undated}) AND file_id IN ({in_files})) OR day BETWEEN {lo} AND {hi})
-        UNION ALL
-        SELECT file_id, NULL, 'duplicate_event', NULL, {_raw_text()}, NULL FROM {DUPLICATE_ROWS} WHERE copy > 1
+    columns = ", ".join(f"q.{c}" for c in ingest.CANONICAL_TYPES)
+    union = f"""
+        SELECT file_id, line, reason, field, {_typed_columns()}, raw_line FROM {rows}
         UNION ALL
         SELECT CAST(file_id AS INTEGER), CAST(line AS BIGINT), 'malformed_line', NULL, {nothing}, raw_line
-        FROM fh_malformed"""
-    columns = ", ".join(f"q.{c}" for c in ingest.CANONICAL_TYPES)
+        FROM {malformed}"""
     return f"""SELECT s.source_file, q.line, q.reason, q.field, {columns}, q.raw_line
-               FROM ({rows}) AS q JOIN {ingest.FILES_TABLE} AS s USING (file_id) ORDER BY ALL"""
+               FROM ({union}) AS q JOIN {ingest.FILES_TABLE} AS s USING (file_id) ORDER BY ALL"""
 
 
-def validate_events(
-    con: "duckdb.DuckDBPyConnection",
-    raw: "ingest.RawEvents",
-    *,
-    quarantine_dir: str | os.PathLike[str],
-    now: datetime,
-    as_of: str = "",
-    window_start: str = "",
-    window_end: str = "",
-) -> ValidationResult:
-    """Apply the row rules, define the valid events, write the quarantine, count everything.
-
-    Parameters
-    ----------
-    con : duckdb.DuckDBPyConnection
-        The session holding ``raw`` (a work database file, so the next step can reopen
-        :data:`VALID_VIEW`).
-    raw : ingest.RawEvents
-        Opened telemetry.
-    quarantine_dir : path-like
-        Receives ``quarantine.parquet``: :data:`QUARANTINE_COLUMNS`, raw values as strings,
-        sorted by every column so equal inputs give equal bytes.
-    now : datetime
-        Timezone-aware instant after which an event is ``future_event_time``, from
-        :func:`reference_time`.
-    as_of, window_start, window_end : str
-        ``ingest`` parameters (see :func:`resolve_window`).
-
-    Returns
-    -------
-    ValidationResult
-
-    Raises
-    ------
-    ValueError
-        For invalid window parameters.
-    RuntimeError
-        If the counts do not account for every row (a bug, never bad data).
-    """
-    for statement in _MACROS:
-        con.execute(statement)
-    checked = checked_sql(raw.relation, raw.types, now=now, from_text=raw.file_format == "csv")
-    con.execute(f"CREATE OR REPLACE VIEW {CHECKED_VIEW} AS {checked}")
-    # Window bounds the profile fixes already; the rest follow from the data below.
-    start = _parse_day(window_start, name="window_start")
-    end = _parse_day(window_end, name="window_end") or _parse_day(as_of, name="as_of")
-    known = ([f"day >= {_day_number(start)}"] if start else []) + ([f"day <= {_day_number(end)}"] if end else [])
-    profile, keys = _profile(con, candidates=" AND ".join(known) or "true")
-    first, last = _first_and_last(profile)
-    window = resolve_window(
-        first_day=first, last_day=last, as_of=as_of, window_start=window_start, window_end=window_end
-    )
-    lo, hi = _day_number(window.start), _day_number(window.end)
-    files = files_in_window(profile, n_files=len(raw.files), lo=lo, hi=hi)
-    undated = profile["reason"].isin(UNDATED_REASONS) & profile["file_id"].isin(files)
-    scoped = profile[undated | profile["day"].between(lo, hi)]
-    malformed = raw.malformed[raw.malformed["file_id"].isin(files)]
-
-    _define_duplicates(con, keys, f"reason IS NULL AND day BETWEEN {lo} AND {hi}")
-    duplicates = con.execute(
-        f"SELECT feature_id, day, count(*) AS n FROM {DUPLICATE_ROWS} WHERE copy > 1 GROUP BY ALL"
-    ).df()
-    con.register("fh_malformed", malformed)
-    quarantine_path = export_parquet(con, _quarantine_sql(lo, hi, files), Path(quarantine_dir) / QUARANTINE_FILE)
-    con.unregister("fh_malformed")
-
-    summary = _summarise(
-        profile, scoped, duplicates, malformed=len(malformed), unread=len(raw.malformed), raw=raw, window=window
-    )
-    written = con.execute(f"SELECT count(*) FROM read_parquet({sql_string(str(quarantine_path))})").fetchall()[0][0]
-    if written != summary["rows_quarantined"] or summary["rows_in"] != summary["rows_valid"] + written:
-        raise RuntimeError(
-            f"Row accounting failed: {summary['rows_in']} rows in, {summary['rows_valid']} valid, "
-            f"{written} in quarantine (expected {summary['rows_quarantined']}); please report this bug."
-        )
-    return ValidationResult(
-        summary=summary, daily_counts=_daily_counts(scoped, duplicates), quarantine_path=quarantine_path
-    )
-
-
-def _daily_counts(scoped: "pd.DataFrame", duplicates: "pd.DataFrame") -> "pd.DataFrame":
+def daily_counts(scoped: "pd.DataFrame", duplicates: "pd.DataFrame") -> "pd.DataFrame":
     """Valid events per feature and day: the rule-clean rows minus quarantined duplicates."""
     import pandas as pd
 
@@ -527,14 +479,14 @@ def _daily_counts(scoped: "pd.DataFrame", duplicates: "pd.DataFrame") -> "pd.Dat
     events = merged["rows"] - merged["n"].fillna(0).astype("int64")
     frame = pd.DataFrame({
         "feature_id": merged["feature_id"].astype("str"),
-        "date": [_from_day_number(d) for d in merged["day"]],
+        "date": [_fromday_number(d) for d in merged["day"]],
         "events": events.astype("int64"),
     })
     return frame[frame["events"] > 0].sort_values(["feature_id", "date"], kind="stable").reset_index(drop=True)
 
 
-def _summarise(
-    profile: "pd.DataFrame",
+def summarise(
+    index: "pd.DataFrame",
     scoped: "pd.DataFrame",
     duplicates: "pd.DataFrame",
     *,
@@ -543,7 +495,12 @@ def _summarise(
     raw: "ingest.RawEvents",
     window: Window,
 ) -> dict[str, Any]:
-    """Counts for ``reports/ingest_summary.json`` (``malformed``: unsplittable lines in scope, ``unread``: all)."""
+    """Counts for ``reports/ingest_summary.json``.
+
+    ``index`` holds every input row (``file_id``, ``day``, ``rows``), ``scoped`` the counts of
+    the window's rows (:func:`counts_sql`), ``duplicates`` extra copies by feature and day (``n``);
+    ``malformed`` counts unsplittable lines in scope, ``unread`` all of them.
+    """
     by_reason = scoped.dropna(subset=["reason"]).groupby("reason")["rows"].sum().to_dict()
     if len(duplicates):
         by_reason["duplicate_event"] = int(duplicates["n"].sum())
@@ -551,9 +508,9 @@ def _summarise(
         by_reason["malformed_line"] = malformed
     rows_quarantined = int(sum(by_reason.values()))
     rows_valid = int(scoped.loc[scoped["reason"].isna(), "rows"].sum()) - by_reason.get("duplicate_event", 0)
-    rows_read = int(profile["rows"].sum()) + unread
+    rows_read = int(index["rows"].sum()) + unread
     rows_in = int(scoped["rows"].sum()) + malformed
-    per_file = profile.groupby("file_id")["rows"].sum()
+    per_file = index.groupby("file_id")["rows"].sum()
     valid_days = scoped.loc[scoped["reason"].isna(), "day"]
     return {
         "file_format": raw.file_format,
@@ -563,8 +520,8 @@ def _summarise(
         "as_of": window.as_of.isoformat(),
         "window_start": window.start.isoformat(),
         "window_end": window.end.isoformat(),
-        "first_event_date": _from_day_number(valid_days.min()).isoformat() if len(valid_days) else None,
-        "last_event_date": _from_day_number(valid_days.max()).isoformat() if len(valid_days) else None,
+        "first_event_date": _fromday_number(valid_days.min()).isoformat() if len(valid_days) else None,
+        "last_event_date": _fromday_number(valid_days.max()).isoformat() if len(valid_days) else None,
         "rows_read": rows_read,
         "rows_outside_window": rows_read - rows_in,
         "rows_in": rows_in,

@@ -25,8 +25,6 @@ if TYPE_CHECKING:
     from featurehealth.config import RunPaths
 
 _TABLE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-#: Hand-over database of one run, under ``RunPaths.work``.
-WORK_DATABASE = "events.duckdb"
 #: View joining each feature-day with its feature's metadata, created when both tables exist.
 FEATURE_DAY_VIEW = """
 CREATE VIEW feature_day AS
@@ -73,32 +71,6 @@ def connect(
     if threads:
         con.execute(f"SET threads = {int(threads)}")
     return con
-
-
-def work_connection(paths: "RunPaths", *, fresh: bool = False) -> "duckdb.DuckDBPyConnection":
-    """Session on the run's work database (``work/events.duckdb``), where ingest leaves its views.
-
-    Parameters
-    ----------
-    paths : RunPaths
-        The run's folders.
-    fresh : bool
-        Start a new database (ingest); otherwise open the existing one read-only (aggregation).
-
-    Raises
-    ------
-    FileNotFoundError
-        If not ``fresh`` and ingest has not run.
-    """
-    path = paths.work / WORK_DATABASE
-    if fresh:
-        for stale in (path, path.with_name(path.name + ".wal")):
-            stale.unlink(missing_ok=True)
-        paths.work.mkdir(parents=True, exist_ok=True)
-        return connect(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"Work database {path} does not exist; run notebook 01_ingest first (same output_dir).")
-    return connect(path, read_only=True)
 
 
 def sql_string(value: str) -> str:

@@ -61,7 +61,12 @@ def _early_warning_tile(metrics: Mapping[str, Any] | None) -> Tile:
         reason = lookup(metrics, "early_warning.reason")
         return Tile("Incidents predicted", NOT_AVAILABLE, reason or "early warning on the test period")
     lead = lookup(metrics, "early_warning.median_lead_days")
-    detail = f"warned ahead, of {total} in the test period" + (f"; median {lead:g} days" if lead is not None else "")
+    chance = lookup(metrics, "early_warning.chance_share_warned_1d")
+    detail = (
+        f"warned ahead, of {total} in the test period"
+        + (f"; median {lead:g} days" if lead is not None else "")
+        + (f"; random flags would warn {chance:.0%}" if chance is not None else "")
+    )
     return Tile("Incidents predicted", str(detected), detail, "ok" if detected / total >= 0.5 else "warn")
 
 

@@ -1,0 +1,406 @@
+"""Validation and aggregation of raw events over day partitions, in-process or on Dask.
+
+One function, :func:`run_partition`, validates the rows of a range of days (plus the undated
+rows of the files it owns), drops extra duplicate copies and aggregates the valid events with
+:func:`featurehealth.aggregate.aggregate_sql`. Both engines map it over the same partitions:
+
+* ``local`` calls it in this process, one partition after another (DuckDB uses every core);
+* ``dask`` submits the partitions to a ``distributed`` cluster: the scheduler at
+  ``engine.scheduler_address``, or a ``LocalCluster`` of worker processes on 127.0.0.1 started
+  (and closed) for the run. Workers read the input files themselves, so on an existing cluster
+  they must see them at the same paths (and, for CSV input, the run's ``work/`` folder).
+
+Events of one day always fall in one partition: duplicates (equal values, so equal
+``event_time``), exact percentiles and distinct users stay exact, and the parts stack into the
+same tables one pass over all files would give. Before partitioning, a cheap index of each
+file's dated days (its ``event_time`` column only) plans which files each partition reads; with
+a known window start, Parquet files whose footer statistics prove they hold no row of the window
+are not read at all (their row counts come from the footer). CSV input is always scanned whole.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from featurehealth import aggregate, ingest, validate, warehouse
+
+if TYPE_CHECKING:
+    import duckdb
+    import pandas as pd
+    import pyarrow as pa
+
+#: Engine names accepted in ``engine.name``.
+ENGINES = ("local", "dask")
+#: Staged copy of CSV input (as read, with ``file_id`` and ``row_no``) under the run's work folder.
+STAGED_CSV_FILE = "raw_csv.parquet"
+#: A function mapping a one-argument function over items, returning the results in order.
+Mapper = Callable[[Callable[[Any], Any], Sequence[Any]], list[Any]]
+
+
+class EngineError(RuntimeError):
+    """The engine cannot start (e.g. the scheduler is unreachable); the message is one sentence."""
+
+
+@dataclass(frozen=True)
+class Partition:
+    """One unit of work: the days ``lo``..``hi`` (day numbers, inclusive; lo > hi means none) of
+    the files ``relation`` reads, plus the undated rows of the files in ``owned``."""
+
+    relation: str
+    types: dict[str, str]
+    from_text: bool
+    now: datetime
+    lo: int
+    hi: int
+    owned: tuple[int, ...]
+    threads: int | None = None
+
+
+@dataclass(frozen=True)
+class PartitionResult:
+    """Arrow tables of one partition: row ``counts`` (:func:`validate.counts_sql`), extra
+    ``duplicates`` by feature and day, ``quarantine`` rows and the ``fact`` aggregates."""
+
+    counts: "pa.Table"
+    duplicates: "pa.Table"
+    quarantine: "pa.Table"
+    fact: "pa.Table"
+
+
+def check_engine(
+    *, name: str, scheduler_address: str = "", n_workers: int = 2, threads_per_worker: int = 1,
+    partition_days: int = 31, connect_timeout_s: float = 10,
+) -> dict[str, Any]:
+    """Check the ``engine`` parameter group and return it.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not one of :data:`ENGINES` or a count is not positive.
+    """
+    if name not in ENGINES:
+        raise ValueError(f"engine.name {name!r} is not supported; allowed: {', '.join(ENGINES)}.")
+    for key, value in (("n_workers", n_workers), ("threads_per_worker", threads_per_worker),
+                       ("partition_days", partition_days), ("connect_timeout_s", connect_timeout_s)):
+        if not isinstance(value, int | float) or value <= 0:
+            raise ValueError(f"engine.{key} must be a positive number, not {value!r}.")
+    return {
+        "name": name, "scheduler_address": str(scheduler_address or ""), "n_workers": int(n_workers),
+        "threads_per_worker": int(threads_per_worker), "partition_days": int(partition_days),
+        "connect_timeout_s": float(connect_timeout_s),
+    }
+
+
+def run_locally(function: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
+    """The local engine: call ``function`` on each item in this process, in order."""
+    return [function(item) for item in items]
+
+
+def _dask_mapper(client: Any) -> Mapper:
+    def run(function: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
+        return client.gather(client.map(function, list(items), pure=False))
+
+    return run
+
+
+@contextlib.contextmanager
+def open_engine(**settings: Any) -> Iterator[tuple[Mapper, int | None]]:
+    """Start the engine of the ``engine`` parameter group; yield (mapper, DuckDB threads per partition).
+
+    ``dask`` connects to ``scheduler_address`` or starts a ``LocalCluster`` (worker processes on
+    127.0.0.1, no dashboard) and closes what it started on exit.
+
+    Raises
+    ------
+    ValueError
+        For invalid settings (see :func:`check_engine`).
+    EngineError
+        If the scheduler cannot be reached within ``connect_timeout_s``.
+    """
+    checked = check_engine(**settings)
+    if checked["name"] == "local":
+        yield run_locally, None
+        return
+    import logging
+
+    from distributed import Client, LocalCluster
+
+    address = checked["scheduler_address"]
+    with contextlib.ExitStack() as stack:
+        if not address:
+            cluster = stack.enter_context(LocalCluster(
+                n_workers=checked["n_workers"], threads_per_worker=checked["threads_per_worker"],
+                processes=True, host="127.0.0.1", dashboard_address=None, silence_logs=logging.ERROR,
+            ))
+            address = cluster.scheduler_address
+        try:
+            client = stack.enter_context(Client(address, timeout=checked["connect_timeout_s"]))
+        except (OSError, TimeoutError) as exc:
+            raise EngineError(
+                f"Cannot reach the Dask scheduler at {address} within {checked['connect_timeout_s']:g} s; "
+                f"start it, fix engine.scheduler_address, or set it to \"\" for a local cluster ({exc})."
+            ) from None
+        yield _dask_mapper(client), checked["threads_per_worker"]
+
+
+def run_partition(part: Partition) -> PartitionResult:
+    """Validate and aggregate one partition in a fresh DuckDB session (the engines' unit of work).
+
+    Returns
+    -------
+    PartitionResult
+    """
+    con = warehouse.connect(threads=part.threads)
+    try:
+        validate.install_macros(con)
+        checked = validate.checked_sql(f"({part.relation})", part.types, now=part.now, from_text=part.from_text)
+        rows = validate.partition_rows_sql(checked, lo=part.lo, hi=part.hi, owned=part.owned)
+        # The rules run once; counting, duplicates and aggregation read the kept columns (an Arrow
+        # table: cheaper to build than a DuckDB one), the rare quarantined rows are read again.
+        kept = con.sql(f"SELECT {', '.join(validate.KEPT_COLUMNS)} FROM ({rows})").to_arrow_table()
+        con.register("part", kept)
+        con.execute(f"CREATE TEMP TABLE dups AS {validate.duplicates_sql('part')}")
+        return PartitionResult(
+            counts=con.sql(validate.counts_sql("part")).to_arrow_table(),
+            duplicates=con.sql("SELECT feature_id, day, count(*) AS n FROM dups GROUP BY ALL").to_arrow_table(),
+            quarantine=con.sql(validate.quarantine_rows_sql(rows, "dups")).to_arrow_table(),
+            fact=con.sql(aggregate.aggregate_sql(validate.valid_sql("part", "dups"))).to_arrow_table(),
+        )
+    finally:
+        con.close()
+
+
+def provably_outside(stats: ingest.FooterStats | None, *, lo: int, hi: int | None, now: datetime) -> bool:
+    """Whether footer statistics prove a file holds dated rows, all outside the days ``lo``..``hi``.
+
+    Such a file is placed outside the window by its dated rows, so its undated rows are outside
+    too. A file whose range reaches before 1970 or after ``now`` may hold only undated rows
+    there, and a file of nulls only has no date at all: neither is provable.
+    """
+    if stats is None or stats.rows <= stats.nulls:
+        return False
+    if stats.low_us < 0 or stats.high_us > ingest.epoch_us(now):
+        return False
+    return stats.high_us // validate.DAY_US < lo or (hi is not None and stats.low_us // validate.DAY_US > hi)
+
+
+def pruned_files(raw: ingest.RawEvents, *, lo: int | None, hi: int | None, now: datetime) -> "pd.DataFrame":
+    """Files skipped by their footers: ``file_id``, ``day`` (their last dated day) and ``rows``.
+
+    Only typed (timestamp or date) Parquet ``event_time`` columns are judged, and only when the
+    window start is known.
+    """
+    import pandas as pd
+
+    rows = []
+    if lo is not None and raw.file_format == "parquet" and validate.kind_of(raw.types["event_time"]) == "time":
+        for file_id, path in enumerate(raw.paths):
+            column = ingest.event_time_column(raw, file_id)
+            stats = ingest.footer_stats(path, column[0]) if column else None
+            if provably_outside(stats, lo=lo, hi=hi, now=now):
+                rows.append((file_id, float(stats.high_us // validate.DAY_US), stats.rows))
+    return pd.DataFrame(rows, columns=["file_id", "day", "rows"]).astype({"file_id": "int64", "day": "float64",
+                                                                         "rows": "int64"})
+
+
+def file_index(
+    con: "duckdb.DuckDBPyConnection", raw: ingest.RawEvents, *, now: datetime, lo: int | None, hi: int | None
+) -> "pd.DataFrame":
+    """Rows of every input file by dated day: ``file_id``, ``day`` (NaN: undated), ``rows``.
+
+    Pruned files (:func:`pruned_files`) are not read: each appears once, with its last dated day
+    and its footer's row count.
+    """
+    import pandas as pd
+
+    pruned = pruned_files(raw, lo=lo, hi=hi, now=now)
+    rest = [i for i in range(len(raw.files)) if i not in set(pruned["file_id"])]
+    relation = f"({ingest.parquet_relation(raw, rest)})" if raw.file_format == "parquet" and rest else raw.relation
+    dated = validate.dated_day_sql(relation, raw.types, now=now, from_text=raw.file_format == "csv")
+    scanned = con.sql(f"SELECT file_id, day, count(*) AS rows FROM ({dated}) GROUP BY ALL").df() if rest else None
+    parts = [p for p in (scanned, pruned) if p is not None and len(p)]
+    index = pd.concat(parts, ignore_index=True) if parts else pruned
+    index = index.astype({"file_id": "int64", "day": "float64", "rows": "int64"})
+    return index.sort_values(["file_id", "day"], kind="stable").reset_index(drop=True)
+
+
+def plan_partitions(
+    index: "pd.DataFrame", *, lo: int | None, hi: int | None, partition_days: int
+) -> list[tuple[int, int, list[int], list[int]]]:
+    """Day ranges and their files: (first day, last day, files to read, files whose undated rows it judges).
+
+    Ranges are blocks of ``partition_days`` days on a fixed grid (so a day's partition does not
+    depend on the window), cut to ``lo``..``hi`` where known. A file's undated rows go with the
+    partition of its first dated day in range, or the first partition when it has no dated row;
+    files dated only outside the range are not read. An empty plan still reads the first file
+    (selecting no row), so the results have their columns.
+    """
+    low = -(2**31) if lo is None else lo
+    high = 2**31 - 1 if hi is None else hi
+    dated = index[index["day"].notna()]
+    inside = dated[dated["day"].between(low, high)]
+    blocks: dict[int, set[int]] = {}
+    for file_id, day in zip(inside["file_id"], inside["day"], strict=True):
+        blocks.setdefault(int(day) // partition_days, set()).add(int(file_id))
+    plan = [
+        [max(low, b * partition_days), min(high, (b + 1) * partition_days - 1), sorted(files), []]
+        for b, files in sorted(blocks.items())
+    ]
+    first_day = inside.groupby("file_id")["day"].min()
+    has_dates = set(dated["file_id"])
+    for file_id in sorted(set(index.loc[index["day"].isna(), "file_id"])):
+        if file_id in first_day.index:
+            block = next(p for p in plan if p[0] <= first_day[file_id] <= p[1])
+        elif file_id in has_dates:
+            continue
+        else:
+            if not plan:
+                plan.append([1, 0, [], []])
+            block = plan[0]
+            block[2] = sorted({*block[2], int(file_id)})
+        block[3].append(int(file_id))
+    return [(a, b, files, owned) for a, b, files, owned in plan] or [(1, 0, [0], [])]
+
+
+def _stage_csv(con: "duckdb.DuckDBPyConnection", raw: ingest.RawEvents, files: Sequence[int], work: Path) -> Path:
+    """Write the CSV rows of ``files`` as read (text, ``file_id``, ``row_no``) where workers can read them."""
+    query = f"SELECT * FROM {raw.relation} WHERE file_id IN ({', '.join(map(str, files))}) ORDER BY file_id, row_no"
+    return warehouse.export_parquet(con, query, work / STAGED_CSV_FILE)
+
+
+def _partitions(
+    con: "duckdb.DuckDBPyConnection", raw: ingest.RawEvents,
+    plan: Sequence[tuple[int, int, list[int], list[int]]], *, now: datetime, threads: int | None, work: Path,
+) -> list[Partition]:
+    csv = raw.file_format == "csv"
+    staged = _stage_csv(con, raw, sorted({f for p in plan for f in p[2]}), work) if csv and plan else None
+
+    def relation(files: list[int]) -> str:
+        if staged is None:
+            return ingest.parquet_relation(raw, files)
+        return f"SELECT * FROM read_parquet({warehouse.sql_string(str(staged))}) WHERE file_id IN ({', '.join(map(str, files))})"
+
+    return [
+        Partition(relation=relation(files), types=dict(raw.types), from_text=csv, now=now, lo=lo, hi=hi,
+                  owned=tuple(owned), threads=threads)
+        for lo, hi, files, owned in plan
+    ]
+
+
+def _frame(tables: Sequence["pa.Table"]) -> "pd.DataFrame":
+    """Partition results stacked, with ``day`` as float (NaN: undated) whatever the parts held."""
+    import pyarrow as pa
+
+    return pa.concat_tables(tables).to_pandas().astype({"day": "float64"})
+
+
+def validate_and_aggregate(
+    con: "duckdb.DuckDBPyConnection",
+    raw: ingest.RawEvents,
+    *,
+    quarantine_dir: str | os.PathLike[str],
+    work_dir: str | os.PathLike[str],
+    now: datetime,
+    as_of: str = "",
+    window_start: str = "",
+    window_end: str = "",
+    mapper: Mapper = run_locally,
+    threads: int | None = None,
+    partition_days: int = 31,
+) -> validate.ValidationResult:
+    """Apply the row rules, write the quarantine and the window's aggregates, count everything.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        The session holding ``raw`` (it plans the partitions and writes the outputs).
+    raw : ingest.RawEvents
+        Opened telemetry.
+    quarantine_dir : path-like
+        Receives ``quarantine.parquet``: :data:`validate.QUARANTINE_COLUMNS`, raw values as
+        strings, sorted by every column so equal inputs give equal bytes.
+    work_dir : path-like
+        Receives the window's aggregates (:data:`aggregate.WINDOW_FACT_FILE`) and, for CSV
+        input, the staged rows the partitions read.
+    now : datetime
+        Timezone-aware instant after which an event is ``future_event_time``.
+    as_of, window_start, window_end : str
+        ``ingest`` parameters (see :func:`validate.resolve_window`).
+    mapper, threads : optional
+        From :func:`open_engine`; default in-process with all cores.
+    partition_days : int
+        Days per partition.
+
+    Returns
+    -------
+    validate.ValidationResult
+
+    Raises
+    ------
+    ValueError
+        For invalid window parameters.
+    RuntimeError
+        If the counts do not account for every row (a bug, never bad data).
+    """
+    import pyarrow as pa
+
+    validate.install_macros(con)
+    start = validate.parse_day(window_start, name="window_start")
+    end = validate.parse_day(window_end, name="window_end") or validate.parse_day(as_of, name="as_of")
+    # Without as_of the run's present is the last valid day, which may lie after window_end.
+    lo = validate.day_number(start) if start else None
+    hi = validate.day_number(end) if end and as_of else None
+    index = file_index(con, raw, now=now, lo=lo, hi=hi)
+    plan = plan_partitions(index, lo=lo, hi=hi, partition_days=partition_days)
+    results = mapper(run_partition, _partitions(con, raw, plan, now=now, threads=threads, work=Path(work_dir)))
+
+    counts = _frame([r.counts for r in results])
+    first, last = validate.first_and_last(counts, index)
+    window = validate.resolve_window(
+        first_day=first, last_day=last, as_of=as_of, window_start=window_start, window_end=window_end
+    )
+    w_lo, w_hi = validate.day_number(window.start), validate.day_number(window.end)
+    files = validate.files_in_window(index, n_files=len(raw.files), lo=w_lo, hi=w_hi)
+    scoped = counts[validate.in_scope(counts, files=files, lo=w_lo, hi=w_hi)]
+    duplicates = _frame([r.duplicates for r in results])
+    duplicates = duplicates[duplicates["day"].between(w_lo, w_hi)]
+    malformed = raw.malformed[raw.malformed["file_id"].isin(files)]
+    rows = pa.concat_tables([r.quarantine for r in results])
+    keep = validate.in_scope(rows.select(["file_id", "day"]).to_pandas(), files=files, lo=w_lo, hi=w_hi)
+    con.register("fh_rows", rows.filter(pa.array(keep.to_numpy())))
+    con.register("fh_malformed", malformed)
+    con.register("fh_fact", pa.concat_tables([r.fact for r in results]))
+    quarantine_path = warehouse.export_parquet(
+        con, validate.quarantine_sql("fh_rows", "fh_malformed"), Path(quarantine_dir) / validate.QUARANTINE_FILE
+    )
+    # Only the window's days: a partition may reach past it while the window is being found.
+    fact_path = warehouse.export_parquet(
+        con,
+        f"SELECT * FROM fh_fact WHERE date BETWEEN DATE '{window.start}' AND DATE '{window.end}' "
+        f"ORDER BY feature_id, date",
+        Path(work_dir) / aggregate.WINDOW_FACT_FILE,
+    )
+    for name in ("fh_rows", "fh_malformed", "fh_fact"):
+        con.unregister(name)
+
+    summary = validate.summarise(
+        index, scoped, duplicates, malformed=len(malformed), unread=len(raw.malformed), raw=raw, window=window
+    )
+    written = con.execute(
+        f"SELECT count(*) FROM read_parquet({warehouse.sql_string(str(quarantine_path))})"
+    ).fetchall()[0][0]
+    if written != summary["rows_quarantined"] or summary["rows_in"] != summary["rows_valid"] + written:
+        raise RuntimeError(
+            f"Row accounting failed: {summary['rows_in']} rows in, {summary['rows_valid']} valid, "
+            f"{written} in quarantine (expected {summary['rows_quarantined']}); please report this bug."
+        )
+    return validate.ValidationResult(
+        summary=summary, daily_counts=validate.daily_counts(scoped, duplicates), quarantine_path=quarantine_path,
+        fact_path=fact_path, files_read=len({f for _lo, _hi, read, _owned in plan for f in read}),
+    )

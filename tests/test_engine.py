@@ -1,0 +1,212 @@
+"""Day partitions, file pruning and the local and Dask engines (equal results, clear errors)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from featurehealth import aggregate, config, engine, ingest, runlog, runner, warehouse
+
+NOW = datetime(2026, 6, 1, tzinfo=UTC)
+DAY = 86_400_000_000
+
+
+def _day(text: str) -> int:
+    return (pd.Timestamp(text).date() - pd.Timestamp("1970-01-01").date()).days
+
+
+def _index(rows: list[tuple[int, float | None, int]]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["file_id", "day", "rows"]).astype({"day": "float64"})
+
+
+def test_check_engine_lists_allowed_values() -> None:
+    assert engine.check_engine(name="dask")["partition_days"] == 31
+    with pytest.raises(ValueError, match="allowed: local, dask"):
+        engine.check_engine(name="spark")
+    with pytest.raises(ValueError, match="engine.partition_days must be a positive number"):
+        engine.check_engine(name="local", partition_days=0)
+
+
+def test_run_locally_keeps_order() -> None:
+    assert engine.run_locally(lambda x: x * 2, [3, 1, 2]) == [6, 2, 4]
+
+
+def test_plan_partitions_keeps_days_whole_and_places_undated_rows_once() -> None:
+    index = _index([
+        (0, 10, 5), (0, None, 1),   # days 10, plus an undated row
+        (1, 11, 5), (1, 12, 5),     # crosses into the next block
+        (2, 3, 5), (2, None, 1),    # dated only before the range: not read
+        (3, None, 2),               # no dated row at all: read by the first partition
+    ])
+    plan = engine.plan_partitions(index, lo=9, hi=None, partition_days=12)
+    assert plan == [(9, 11, [0, 1, 3], [0, 3]), (12, 23, [1], [])]
+    assert engine.plan_partitions(_index([(0, 3, 1)]), lo=9, hi=9, partition_days=5) == [(1, 0, [0], [])]
+
+
+def test_provably_outside_needs_dated_rows_all_before_or_after() -> None:
+    start = _day("2026-03-02")
+    before = ingest.FooterStats(rows=3, nulls=1, low_us=(start - 2) * DAY, high_us=start * DAY - 1)
+    assert engine.provably_outside(before, lo=start, hi=None, now=NOW)
+    assert engine.provably_outside(
+        ingest.FooterStats(rows=1, nulls=0, low_us=(start + 5) * DAY, high_us=(start + 5) * DAY), lo=start, hi=start,
+        now=NOW)
+    # A future value may be the only "dated-looking" row: future rows are undated.
+    future = ingest.FooterStats(rows=2, nulls=0, low_us=(start - 2) * DAY, high_us=(start + 10_000) * DAY)
+    assert not engine.provably_outside(future, lo=start, hi=None, now=NOW)
+    assert not engine.provably_outside(ingest.FooterStats(rows=2, nulls=2, low_us=0, high_us=0), lo=start, hi=None,
+                                       now=NOW)
+    assert not engine.provably_outside(None, lo=start, hi=None, now=NOW)
+
+
+def _write_days(folder: Path) -> Path:
+    """Daily files, one with an undated row beside in-window days, one of future rows only."""
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def table(times: list[str | None], users: list[str]) -> pa.Table:
+        stamps = pa.array([None if t is None else pd.Timestamp(t) for t in times], pa.timestamp("us", tz="UTC"))
+        n = len(times)
+        return pa.table({"event_time": stamps, "feature_id": ["a"] * n, "user_id": users,
+                         "latency_ms": [10.0 + i for i in range(n)], "is_crash": [False] * n})
+
+    pq.write_table(table(["2026-03-01T10:00Z", "2026-03-01T11:00Z", None], ["u1", "u2", "u3"]),
+                   folder / "e_2026-03-01.parquet")
+    pq.write_table(table(["2026-03-02T10:00Z", "2026-03-02T10:00Z", "2026-03-03T09:00Z", None],
+                         ["u1", "u1", "u2", "u4"]), folder / "e_2026-03-02.parquet")
+    pq.write_table(table(["2099-01-01T00:00Z"], ["u9"]), folder / "e_future.parquet")
+    return folder
+
+
+def _ingest(source: Path, out: Path, **window: str) -> tuple[dict, bytes, pd.DataFrame, int]:
+    con = warehouse.connect()
+    raw = ingest.open_events(con, source, column_map={})
+    result = engine.validate_and_aggregate(con, raw, quarantine_dir=out, work_dir=out, now=NOW, **window)
+    return result.summary, result.quarantine_path.read_bytes(), aggregate.read_window_fact(out), result.files_read
+
+
+def test_pruned_daily_run_equals_an_unpruned_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    source = _write_days(tmp_path / "in")
+    window = {"as_of": "2026-03-02", "window_start": "2026-03-02", "window_end": "2026-03-02"}
+    raw = ingest.open_events(warehouse.connect(), source, column_map={})
+    # Only the first day's file is skipped by its footer: the future-only file and the file with
+    # an undated row beside in-window days are read.
+    day = _day("2026-03-02")
+    assert engine.pruned_files(raw, lo=day, hi=day, now=NOW)["file_id"].tolist() == [0]
+    pruned = _ingest(source, tmp_path / "pruned", **window)
+    monkeypatch.setattr(ingest, "footer_stats", lambda _path, _column: None)
+    assert engine.pruned_files(raw, lo=day, hi=day, now=NOW).empty
+    full = _ingest(source, tmp_path / "full", **window)
+    assert pruned[0] == full[0] and pruned[1] == full[1]
+    pd.testing.assert_frame_equal(pruned[2], full[2], check_exact=True)
+    assert (pruned[3], full[3]) == (2, 2)
+    assert pruned[0]["by_reason"] == {"missing_event_time": 1, "future_event_time": 1}
+    assert pruned[0]["rows_outside_window"] == 4 and pruned[0]["files"][0] == {"name": "e_2026-03-01.parquet", "rows": 3}
+
+
+def test_footer_stats_reads_timestamps_only(tmp_path: Path) -> None:
+    source = _write_days(tmp_path / "in")
+    stats = ingest.footer_stats(source / "e_2026-03-01.parquet", "event_time")
+    assert (stats.rows, stats.nulls, stats.low_us // DAY) == (3, 1, _day("2026-03-01"))
+    assert ingest.footer_stats(source / "e_2026-03-01.parquet", "user_id") is None
+    assert ingest.footer_stats(source / "e_2026-03-01.parquet", "no_such_column") is None
+
+
+def test_unreachable_scheduler_is_one_sentence_naming_it() -> None:
+    started = time.perf_counter()
+    with pytest.raises(engine.EngineError, match=r"Cannot reach the Dask scheduler at tcp://127\.0\.0\.1:9 within 1 s"):
+        with engine.open_engine(name="dask", scheduler_address="tcp://127.0.0.1:9", connect_timeout_s=1):
+            pass
+    assert time.perf_counter() - started < 30
+
+
+@pytest.fixture(scope="module")
+def dask_scheduler(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A scheduler and two workers on 127.0.0.1, started with the dask CLI and stopped after the tests."""
+    from distributed import Client
+
+    folder = tmp_path_factory.mktemp("dask")
+    scheduler_file = folder / "scheduler.json"
+    bin_dir = Path(sys.executable).parent
+    common = ["--no-dashboard", "--host", "127.0.0.1"]
+    processes = [subprocess.Popen(
+        [str(bin_dir / "dask"), "scheduler", "--port", "0", "--scheduler-file", str(scheduler_file), *common],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )]
+    try:
+        deadline = time.monotonic() + 60
+        while not scheduler_file.is_file() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        for number in range(2):
+            processes.append(subprocess.Popen(
+                [str(bin_dir / "dask"), "worker", "--scheduler-file", str(scheduler_file), "--nthreads", "1",
+                 "--local-directory", str(folder / f"worker{number}"), *common],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ},
+            ))
+        with Client(scheduler_file=str(scheduler_file), timeout=30) as client:
+            client.wait_for_workers(2, timeout=60)
+            address = client.scheduler.address
+        yield address
+    finally:
+        for process in reversed(processes):
+            process.terminate()
+        for process in reversed(processes):
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def _run_notebooks(names: list[str], output_dir: Path, overrides: list[str]) -> None:
+    """Execute pipeline notebooks of the ci profile into ``output_dir``, as the runner injects them."""
+    import papermill
+
+    params = config.apply_overrides(config.load_profile("ci"), overrides)
+    for name in names:
+        notebook = config.NOTEBOOKS_DIR / name
+        injected = {"profile": "ci", "output_dir": str(output_dir)}
+        injected.update({g: params[g] for g in runner.declared_parameters(notebook) if g in params})
+        papermill.execute_notebook(str(notebook), str(output_dir / name), parameters=injected,
+                                   kernel_name="python3", progress_bar=False, cwd=str(notebook.parent))
+
+
+@pytest.mark.pipeline
+def test_dask_engine_gives_the_local_engines_outputs(ci_run: dict, dask_scheduler: str, tmp_path: Path) -> None:
+    distributed = tmp_path / "ci"
+    distributed.mkdir()
+    _run_notebooks(["01_ingest.ipynb", "02_aggregate.ipynb"], distributed,
+                   ["engine.name=dask", f"engine.scheduler_address={dask_scheduler}", "engine.partition_days=16"])
+    local = Path(ci_run["output_root"]) / "ci"
+    remote_fact = pd.read_parquet(distributed / "tables" / "fact_feature_metrics.parquet")
+    local_fact = pd.read_parquet(local / "tables" / "fact_feature_metrics.parquet")
+    # Every column 02 writes, whatever columns aggregation gains; 03 adds its own afterwards.
+    pd.testing.assert_frame_equal(local_fact[list(remote_fact.columns)], remote_fact, check_exact=True)
+    quarantine = "quarantine/quarantine.parquet"
+    assert runlog.sha256_file(local / quarantine) == runlog.sha256_file(distributed / quarantine)
+    summary = "reports/ingest_summary.json"
+    assert runlog.read_json(local / summary) == runlog.read_json(distributed / summary)
+
+
+def test_failed_scheduler_leaves_published_outputs_untouched(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FEATUREHEALTH_OUTPUT_ROOT", str(tmp_path))
+    published = tmp_path / "ci" / "reports"
+    published.mkdir(parents=True)
+    (published / "marker.json").write_text("{}")
+    with pytest.raises(runner.RunFailed, match=r"01_ingest.ipynb failed: EngineError: Cannot reach the Dask scheduler at "
+                                               r"tcp://127\.0\.0\.1:9"):
+        runner.run_pipeline(
+            "ci", progress=lambda _line: None,
+            overrides=["engine.name=dask", "engine.scheduler_address=tcp://127.0.0.1:9", "engine.connect_timeout_s=1",
+                       "run.html=false"],
+        )
+    assert sorted(p.name for p in (tmp_path / "ci").iterdir()) == ["reports", "runs"]
+    assert [p.name for p in published.iterdir()] == ["marker.json"]
+    assert config.load_profile("ci")["engine"]["name"] == "local"
