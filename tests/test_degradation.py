@@ -93,6 +93,16 @@ def test_relative_crash_rule_needs_an_unlikely_count() -> None:
         degradation.degradation_rules(frame, **{**PARAMS, "crash_max_pvalue": 0})
 
 
+def test_poisson_tail_matches_scipy_stats() -> None:
+    from scipy import stats
+
+    counts = np.array([0, 1, 3, 6, 2, 0])
+    expected = np.array([0.5, 0.0, 1.2, 1.0, np.nan, np.nan])
+    tail = degradation.poisson_tail(counts, expected)
+    np.testing.assert_array_equal(tail[:4], stats.poisson.sf(counts[:4] - 1, expected[:4]))
+    assert tail[0] == 1.0 and np.isnan(tail[4]) and np.isnan(tail[5])
+
+
 def test_trailing_sum_and_unknown_statistic() -> None:
     frame = pd.DataFrame({"feature_id": ["a"] * 3, "date": pd.date_range("2026-01-01", periods=3).date,
                           "v": [1.0, 2.0, 4.0]})

@@ -380,4 +380,15 @@ def test_status_heatmap_has_one_row_per_feature() -> None:
     # White separators on every cell boundary: 3 horizontal and 2 vertical lines.
     assert sorted(len(lines.get_segments()) for lines in ax.collections) == [2, 3]
     plt.close(ax.figure)
+    ax = drift.plot_status_heatmap(cells, max_rows=1)
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["f0"] and "1 of 2 features" in ax.get_title()
+    plt.close(ax.figure)
+
+
+def test_most_severe_ranks_alerts_then_warnings() -> None:
+    matrix = pd.DataFrame({"m1": ["ok", "warn", "alert", "ok"], "m2": ["ok", "warn", "ok", "insufficient_data"]},
+                          index=pd.Index(["a", "b", "c", "d"], name="feature_id"))
+    assert drift.most_severe(matrix, max_rows=3).index.tolist() == ["c", "b", "d"]
+    with pytest.raises(ValueError, match="max_rows must be >= 1"):
+        drift.most_severe(matrix, max_rows=0)
 

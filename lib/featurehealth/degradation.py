@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
 #: One boolean column per rule, in the order :func:`degradation_rules` returns them.
@@ -158,6 +159,20 @@ def degradation_rules(
     return rules.astype({c: "bool" for c in RULE_COLUMNS})
 
 
+def poisson_tail(count: "np.ndarray | pd.Series", expected: "np.ndarray | pd.Series") -> "np.ndarray":
+    """P(X >= ``count``) for X Poisson with mean ``expected`` (1 where ``count`` <= 0; NaN stays NaN).
+
+    scipy.special rather than scipy.stats: the same function underneath, and importing
+    scipy.stats costs a daily run's kernels most of a second.
+    """
+    import numpy as np
+    from scipy import special
+
+    count = np.asarray(count, dtype="float64")
+    expected = np.asarray(expected, dtype="float64")
+    return np.where(count <= 0, np.where(np.isnan(expected), np.nan, 1.0), special.pdtrc(count - 1, expected))
+
+
 def crash_pvalue(fact: "pd.DataFrame", *, window: dict[str, int], judged: "pd.Series") -> "pd.Series":
     """Chance of at least the day's crashes at the feature's pooled trailing crash rate (Poisson).
 
@@ -167,13 +182,12 @@ def crash_pvalue(fact: "pd.DataFrame", *, window: dict[str, int], judged: "pd.Se
     rare crashes, gets a large value; NaN where the history is too short.
     """
     import pandas as pd
-    from scipy import stats
 
     pool = fact.assign(crashes=fact["crash_count"].where(judged), events=fact["usage_count"].where(judged))
     crashes = trailing_median(pool, "crashes", statistic="sum", **window)
     events = trailing_median(pool, "events", statistic="sum", **window)
     expected = fact["usage_count"] * (crashes + 0.5) / events.where(events > 0)
-    return pd.Series(stats.poisson.sf(fact["crash_count"] - 1, expected), index=fact.index)
+    return pd.Series(poisson_tail(fact["crash_count"], expected), index=fact.index)
 
 
 def flag_degraded(fact: "pd.DataFrame", **degradation: float) -> "pd.DataFrame":

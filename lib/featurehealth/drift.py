@@ -757,13 +757,38 @@ def status_matrix(cells: pd.DataFrame) -> pd.DataFrame:
     return cells.pivot(index="feature_id", columns="metric", values="status")[metrics]
 
 
-def plot_status_heatmap(cells: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
-    """Heatmap of :func:`status_matrix`, one colour per status, on ``ax`` (a new figure if None)."""
+#: Statuses from the most to the least pressing, for choosing the heatmap's rows.
+SEVERITY = ("alert", "warn", "insufficient_data", "ok")
+
+
+def most_severe(matrix: pd.DataFrame, *, max_rows: int) -> pd.DataFrame:
+    """The ``max_rows`` features of a :func:`status_matrix` with the most pressing statuses.
+
+    Features are ranked by their count of alerts, then warnings, then cells with too little
+    data, ties by feature id; the rows keep that order.
+    """
+    if max_rows < 1:
+        raise ValueError(f"max_rows must be >= 1, got {max_rows!r}.")
+    counts = pd.DataFrame({status: (matrix == status).sum(axis=1).to_numpy() for status in SEVERITY[:-1]})
+    ranked = counts.assign(feature=matrix.index.to_numpy()).sort_values(
+        [*SEVERITY[:-1], "feature"], ascending=[False] * (len(SEVERITY) - 1) + [True], kind="stable"
+    )
+    return matrix.loc[ranked["feature"].iloc[:max_rows]]
+
+
+def plot_status_heatmap(cells: pd.DataFrame, *, ax: Axes | None = None, max_rows: int = 30) -> Axes:
+    """Heatmap of :func:`status_matrix`, one colour per status, on ``ax`` (a new figure if None).
+
+    With more than ``max_rows`` features only the most pressing are drawn (:func:`most_severe`)
+    and the title says so: a row per feature of a large product would not be read, and drawing
+    it is the slowest part of a daily run's drift step.
+    """
     import matplotlib.pyplot as plt
     from matplotlib.colors import ListedColormap
     from matplotlib.patches import Patch
 
-    matrix = status_matrix(cells)
+    full = status_matrix(cells)
+    matrix = most_severe(full, max_rows=max_rows)
     colours = ("#4caf50", "#ffc107", "#e53935", "#bdbdbd")
     codes = matrix.apply(lambda column: column.map(STATUSES.index)).to_numpy(dtype=float)
     if ax is None:
@@ -778,5 +803,6 @@ def plot_status_heatmap(cells: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     ax.vlines(np.arange(columns + 1) - 0.5, -0.5, rows - 0.5, color="white", linewidth=1)
     ax.legend(handles=[Patch(color=c, label=s) for c, s in zip(colours, STATUSES, strict=True)],
               loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
-    ax.set_title("Drift status per feature and metric")
+    shown = "" if len(matrix) == len(full) else f" ({len(matrix)} of {len(full)} features, most pressing first)"
+    ax.set_title(f"Drift status per feature and metric{shown}")
     return ax

@@ -49,9 +49,9 @@ KERNELS_AHEAD = 2
 #: boots too. An entry that goes stale only costs time, never a result.
 LAZY_IMPORTS = {
     "01_ingest.ipynb": ("duckdb", "pyarrow.parquet"),
-    "02_aggregate.ipynb": ("duckdb", "pyarrow.parquet", "scipy.stats"),
+    "02_aggregate.ipynb": ("duckdb", "pyarrow.parquet", "scipy.special"),
     "03_model.ipynb": (
-        "duckdb", "pyarrow.parquet", "scipy.stats", "sklearn.ensemble", "sklearn.metrics", "matplotlib.pyplot",
+        "duckdb", "pyarrow.parquet", "scipy.special", "sklearn.ensemble", "sklearn.metrics", "matplotlib.pyplot",
     ),
     "04_drift.ipynb": ("pyarrow.parquet",),
 }
@@ -315,6 +315,18 @@ def launch_kernel(notebook: Path) -> Any:
     return manager
 
 
+def wait_until_ready(manager: Any, *, timeout: float = 60) -> None:
+    """Block until ``manager``'s kernel answers (it has booted and run its imports)."""
+    from jupyter_core.utils import run_sync
+
+    client = manager.client()
+    client.start_channels()
+    try:
+        run_sync(client.wait_for_ready)(timeout=timeout)
+    finally:
+        client.stop_channels()
+
+
 def stop_kernel(manager: Any) -> None:
     """Kill ``manager``'s kernel if it still runs (launched for a step that never ran, say)."""
     from jupyter_core.utils import run_sync
@@ -503,8 +515,6 @@ def _run_steps(
     kernels: list[Any] = []
     try:
         for index, (notebook, parameters) in enumerate(steps):
-            while len(kernels) < min(index + 1 + KERNELS_AHEAD, len(steps)):
-                kernels.append(launch_kernel(steps[len(kernels)][0]))
             step = notebook.stem + suffix
             executed = run_dir / f"{step}.ipynb"
             started = time.perf_counter()
@@ -512,6 +522,13 @@ def _run_steps(
             report["steps"].append(entry)
             progress(f"  {step} ...")
             try:
+                if len(kernels) == index:
+                    kernels.append(launch_kernel(notebook))
+                    # Kernels launched ahead would compete with this boot, which nothing overlaps;
+                    # they boot while this notebook runs instead.
+                    wait_until_ready(kernels[index])
+                while len(kernels) < min(index + 1 + KERNELS_AHEAD, len(steps)):
+                    kernels.append(launch_kernel(steps[len(kernels)][0]))
                 _execute(notebook, executed, parameters, kernel=kernels[index])
             except Exception as exc:  # noqa: BLE001 - every failure becomes one reported line
                 entry.update(status="failed", duration_s=round(time.perf_counter() - started, 3))

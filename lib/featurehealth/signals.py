@@ -298,7 +298,9 @@ def _rule_noise_signals(
     same weekday last week; its chance to cross is a Poisson (crashes) or normal (feedback mean)
     tail, and the week's chance combines the seven.
     """
-    from scipy import stats
+    from scipy import special
+
+    from featurehealth.degradation import poisson_tail
 
     volume_ok = np.nan_to_num(usage) >= degradation["min_usage"]
     rate = _ratio(_window_sum(crashes, NOISE_POOL_DAYS), _window_sum(usage, NOISE_POOL_DAYS))
@@ -312,8 +314,8 @@ def _rule_noise_signals(
     quiet_feedback = np.ones(usage.shape)
     for lag in range(7):
         volume, n = np.nan_to_num(_shift(usage, lag)), np.nan_to_num(_shift(feedback_n, lag))
-        crash_tail = np.nan_to_num(stats.poisson.sf(np.floor(limit * volume), rate * volume))
-        feedback_tail = np.nan_to_num(stats.norm.cdf((limit_feedback - mean) / (score_sd / np.sqrt(n))))
+        crash_tail = np.nan_to_num(poisson_tail(np.floor(limit * volume) + 1, rate * volume))
+        feedback_tail = np.nan_to_num(special.ndtr((limit_feedback - mean) / (score_sd / np.sqrt(n))))
         judged = volume >= degradation["min_usage"]
         quiet_crash *= 1 - np.where(judged, crash_tail, 0.0)
         quiet_feedback *= 1 - np.where(judged & (n >= degradation["min_feedback"]), feedback_tail, 0.0)
