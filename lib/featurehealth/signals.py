@@ -243,8 +243,7 @@ def _pooled_signals(
     score_sd = _shift(_rolling_std(feedback_avg, BASELINE_DAYS), BASELINE_GAP_DAYS) * np.sqrt(base_n / BASELINE_DAYS)
     out = {}
     for days in (3, 7):
-        expected = base_rate * _window_sum(usage, days)
-        out[f"crash_excess_z{days}"] = (_window_sum(crashes, days) - expected) / np.sqrt(np.clip(expected, 1.0, None))
+        out[f"crash_excess_z{days}"] = _count_excess_z(crashes, usage, base_rate, days)
         n = _window_sum(feedback_n, days)
         shift = _ratio(_window_sum(feedback_sum, days), n) - base_feedback
         out[f"feedback_shift_z{days}"] = shift / (score_sd / np.sqrt(n))
@@ -269,15 +268,15 @@ def _excess_signals(
     both counts so that a crash-free window gives a finite ratio).
     """
     usage_base = _baseline_sum(usage)
+    feedback_rate = _ratio(_baseline_sum(feedback_n), usage_base)
+    error_rate = None if errors is None else _ratio(_baseline_sum(errors), usage_base)
+    crash_rate = _ratio(_baseline_sum(crashes), usage_base)
     out = {}
     for days in POOLED_DAYS:
-        out[f"feedback_rate_excess_z{days}"] = _count_excess_z(
-            feedback_n, usage, _ratio(_baseline_sum(feedback_n), usage_base), days
-        )
+        out[f"feedback_rate_excess_z{days}"] = _count_excess_z(feedback_n, usage, feedback_rate, days)
         if errors is not None:
-            out[f"error_excess_z{days}"] = _count_excess_z(errors, usage, _ratio(_baseline_sum(errors), usage_base), days)
+            out[f"error_excess_z{days}"] = _count_excess_z(errors, usage, error_rate, days)
         if new_events is not None and new_crashes is not None:
-            crash_rate = _ratio(_baseline_sum(crashes), usage_base)
             out[f"new_version_crash_excess_z{days}"] = _count_excess_z(new_crashes, new_events, crash_rate, days)
             new_n, new_c = _window_sum(new_events, days), _window_sum(new_crashes, days)
             old_n, old_c = _window_sum(usage, days) - new_n, _window_sum(crashes, days) - new_c
