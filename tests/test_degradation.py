@@ -30,14 +30,14 @@ def _history(n: int = 20, **changes: dict[int, float]) -> pd.DataFrame:
     return frame.assign(crash_count=(frame["crash_rate"] * frame["usage_count"]).round().astype(int))
 
 
-def test_trailing_median_excludes_the_day_and_needs_history() -> None:
+def test_trailing_statistic_excludes_the_day_and_needs_history() -> None:
     frame = pd.DataFrame({"feature_id": ["a"] * 4 + ["b"], "date": pd.date_range("2026-01-01", periods=5).date,
                           "v": [1.0, 3.0, np.nan, 100.0, 7.0]})
-    baseline = degradation.trailing_median(frame, "v", days=2, min_periods=1)
+    baseline = degradation.trailing_statistic(frame, "v", days=2, min_periods=1)
     assert baseline.tolist()[:4] == [pytest.approx(x, nan_ok=True) for x in [np.nan, 1.0, 2.0, 3.0]]
     assert np.isnan(baseline.iloc[4])  # another feature's history never leaks in
     with pytest.raises(ValueError, match="min_periods"):
-        degradation.trailing_median(frame, "v", days=2, min_periods=3)
+        degradation.trailing_statistic(frame, "v", days=2, min_periods=3)
 
 
 def test_calm_history_is_never_degraded() -> None:
@@ -106,9 +106,9 @@ def test_poisson_tail_matches_scipy_stats() -> None:
 def test_trailing_sum_and_unknown_statistic() -> None:
     frame = pd.DataFrame({"feature_id": ["a"] * 3, "date": pd.date_range("2026-01-01", periods=3).date,
                           "v": [1.0, 2.0, 4.0]})
-    assert degradation.trailing_median(frame, "v", days=2, min_periods=1, statistic="sum").tolist()[1:] == [1.0, 3.0]
+    assert degradation.trailing_statistic(frame, "v", days=2, min_periods=1, statistic="sum").tolist()[1:] == [1.0, 3.0]
     with pytest.raises(ValueError, match="median, sum"):
-        degradation.trailing_median(frame, "v", days=2, min_periods=1, statistic="mean")
+        degradation.trailing_statistic(frame, "v", days=2, min_periods=1, statistic="mean")
 
 
 def test_flag_degraded_returns_a_new_frame_and_checks_params() -> None:

@@ -27,11 +27,11 @@ RULE_COLUMNS = (
 )
 
 
-#: Statistics :func:`trailing_median` computes over the trailing window.
+#: Statistics :func:`trailing_statistic` computes over the trailing window.
 TRAILING_STATISTICS = ("median", "sum")
 
 
-def trailing_median(
+def trailing_statistic(
     frame: "pd.DataFrame", column: str, *, days: int, min_periods: int, by: str = "feature_id", on: str = "date",
     statistic: str = "median",
 ) -> "pd.Series":
@@ -138,9 +138,9 @@ def degradation_rules(
         feedback=fact["avg_feedback"].where(rated),
     )
     window = {"days": baseline_days, "min_periods": min_baseline_days}
-    p95_base = trailing_median(basis, "p95", **window)
-    crash_base = trailing_median(basis, "crash", **window)
-    feedback_base = trailing_median(basis, "feedback", **window)
+    p95_base = trailing_statistic(basis, "p95", **window)
+    crash_base = trailing_statistic(basis, "crash", **window)
+    feedback_base = trailing_statistic(basis, "feedback", **window)
     crash_limit = (crash_rate_rel * crash_base).clip(lower=crash_rate_rel_floor)
     # On a small feature one or two chance crashes already cross the floor; a minimum count
     # keeps such noise out of the target the model learns.
@@ -184,8 +184,8 @@ def crash_pvalue(fact: "pd.DataFrame", *, window: dict[str, int], judged: "pd.Se
     import pandas as pd
 
     pool = fact.assign(crashes=fact["crash_count"].where(judged), events=fact["usage_count"].where(judged))
-    crashes = trailing_median(pool, "crashes", statistic="sum", **window)
-    events = trailing_median(pool, "events", statistic="sum", **window)
+    crashes = trailing_statistic(pool, "crashes", statistic="sum", **window)
+    events = trailing_statistic(pool, "events", statistic="sum", **window)
     expected = fact["usage_count"] * (crashes + 0.5) / events.where(events > 0)
     return pd.Series(poisson_tail(fact["crash_count"], expected), index=fact.index)
 

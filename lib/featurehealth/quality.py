@@ -98,7 +98,7 @@ def check_volume_drop(
     fail: float,
 ) -> dict[str, Any]:
     """Lowest ratio of a window feature-day's events to the feature's trailing median."""
-    baseline = degradation.trailing_median(counts, "events", days=baseline_days, min_periods=min_baseline_days)
+    baseline = degradation.trailing_statistic(counts, "events", days=baseline_days, min_periods=min_baseline_days)
     ratio = counts["events"] / baseline
     judged = counts.assign(ratio=ratio)[ratio.notna() & counts["date"].between(start, end)]
     worst = judged.sort_values(["ratio", "feature_id", "date"], kind="stable").head(_WORST_SHOWN)

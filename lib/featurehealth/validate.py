@@ -431,10 +431,10 @@ def first_and_last(counts: "pd.DataFrame", index: "pd.DataFrame") -> tuple[date 
     days = valid if not valid.empty else index["day"].dropna()
     if days.empty:
         return None, None
-    return _fromday_number(days.min()), _fromday_number(days.max())
+    return _from_day_number(days.min()), _from_day_number(days.max())
 
 
-def _fromday_number(day: float) -> date:
+def _from_day_number(day: float) -> date:
     return date(1970, 1, 1) + timedelta(days=int(day))
 
 
@@ -479,7 +479,7 @@ def daily_counts(scoped: "pd.DataFrame", duplicates: "pd.DataFrame") -> "pd.Data
     events = merged["rows"] - merged["n"].fillna(0).astype("int64")
     frame = pd.DataFrame({
         "feature_id": merged["feature_id"].astype("str"),
-        "date": [_fromday_number(d) for d in merged["day"]],
+        "date": [_from_day_number(d) for d in merged["day"]],
         "events": events.astype("int64"),
     })
     return frame[frame["events"] > 0].sort_values(["feature_id", "date"], kind="stable").reset_index(drop=True)
@@ -520,8 +520,8 @@ def summarise(
         "as_of": window.as_of.isoformat(),
         "window_start": window.start.isoformat(),
         "window_end": window.end.isoformat(),
-        "first_event_date": _fromday_number(valid_days.min()).isoformat() if len(valid_days) else None,
-        "last_event_date": _fromday_number(valid_days.max()).isoformat() if len(valid_days) else None,
+        "first_event_date": _from_day_number(valid_days.min()).isoformat() if len(valid_days) else None,
+        "last_event_date": _from_day_number(valid_days.max()).isoformat() if len(valid_days) else None,
         "rows_read": rows_read,
         "rows_outside_window": rows_read - rows_in,
         "rows_in": rows_in,

@@ -226,7 +226,7 @@ def threshold_lines(series: "pd.DataFrame", *, degradation: Mapping[str, Any]) -
         trailing median, as :mod:`featurehealth.degradation` applies it), and ``usage_count``
         with the ``min_usage`` floor.
     """
-    from featurehealth.degradation import trailing_median
+    from featurehealth.degradation import trailing_statistic
 
     d = degradation
     judged = series["usage_count"] >= d["min_usage"]
@@ -234,7 +234,7 @@ def threshold_lines(series: "pd.DataFrame", *, degradation: Mapping[str, Any]) -
 
     def relative(column: str, multiple: float, mask: "pd.Series") -> "pd.Series":
         basis = series.assign(_basis=series[column].where(mask))
-        return multiple * trailing_median(basis, "_basis", **window)
+        return multiple * trailing_statistic(basis, "_basis", **window)
 
     rated = judged & (series["feedback_count"] >= d["min_feedback"])
     return {
