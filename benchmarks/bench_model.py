@@ -37,15 +37,25 @@ FAR_FUTURE = datetime(2100, 1, 1, tzinfo=UTC)
 
 
 def year_tables(days: int) -> dict[str, pd.DataFrame]:
-    """fact, dim and incidents of ``days`` days of the default simulation (cached as Parquet).
+    """fact, dim and incidents of ``days`` days of the default simulation.
 
-    The cache holds the aggregates and is tied to the simulation's summary file and the fact
-    columns, so a changed simulation or aggregation rebuilds it; degraded days are flagged on
-    every call, with the default profile's current rules.
+    The aggregates come from :func:`cached_aggregates`; degraded days are flagged on every call,
+    with the default profile's current rules.
+    """
+    profile = config.load_profile("default")
+    tables = cached_aggregates(days, profile)
+    fact = degradation_rules.flag_degraded(tables["fact_feature_metrics"], **profile["degradation"])
+    return {**tables, "fact_feature_metrics": aggregate.check_fact(fact)}
+
+
+def cached_aggregates(days: int, profile: dict) -> dict[str, pd.DataFrame]:
+    """Window aggregates (no ``is_degraded``), dim and incidents of the simulation, cached as Parquet.
+
+    The cache is tied to the simulation's summary file and the fact columns, so a changed
+    simulation or aggregation rebuilds it.
     """
     from featurehealth import simulate
 
-    profile = config.load_profile("default")
     folder = config.data_root() / f"bench-default-{days}d"
     simulation = {**profile["simulate"], "n_days": days, "file_format": "parquet"}
     simulate.ensure_simulation(folder, **simulation)
@@ -54,9 +64,7 @@ def year_tables(days: int) -> dict[str, pd.DataFrame]:
     names = ("fact_feature_metrics", "dim_feature_metadata", "incidents")
     stamp = cache / "simulation.sha256"
     if stamp.is_file() and stamp.read_text() == source_hash:
-        tables = {n: pd.read_parquet(cache / f"{n}.parquet") for n in names}
-        fact = tables["fact_feature_metrics"]
-        return {**tables, "fact_feature_metrics": degradation_rules.flag_degraded(fact, **profile["degradation"])}
+        return {n: pd.read_parquet(cache / f"{n}.parquet") for n in names}
     located = ingest.resolve_inputs(
         source="simulated", metadata_path="", incidents_path="", simulated_dir=folder, simulation=simulation
     )
@@ -67,9 +75,8 @@ def year_tables(days: int) -> dict[str, pd.DataFrame]:
         engine.validate_and_aggregate(con, raw, quarantine_dir=paths.quarantine, work_dir=paths.work, now=FAR_FUTURE)
         con.close()
         fact = aggregate.read_window_fact(paths.work)
-    fact = aggregate.check_fact(degradation_rules.flag_degraded(fact, **profile["degradation"]))
     tables = {
-        "fact_feature_metrics": fact.drop(columns="is_degraded"),
+        "fact_feature_metrics": fact,
         "dim_feature_metadata": aggregate.build_dim(
             ingest.read_metadata(located.metadata), fact["feature_id"].unique()
         ),
@@ -79,7 +86,7 @@ def year_tables(days: int) -> dict[str, pd.DataFrame]:
     for name, frame in tables.items():
         frame.to_parquet(cache / f"{name}.parquet", index=False)
     stamp.write_text(source_hash)
-    return {**tables, "fact_feature_metrics": fact}
+    return tables
 
 
 def train_stage(paths: config.RunPaths, tables: dict[str, pd.DataFrame], params: dict) -> dict[str, float]:
