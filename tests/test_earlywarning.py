@@ -100,6 +100,18 @@ def test_threshold_tradeoff_warns_more_and_flags_more_as_the_threshold_falls() -
     assert out.loc[0.3, "flagged_share"] > out.loc[0.5, "flagged_share"]
 
 
+def test_summary_stores_the_tradeoff_with_the_operating_threshold_row_matching_it() -> None:
+    predictions = _predictions({"a": ["2026-03-14"], "b": []})
+    incidents = _incidents(("a", "2026-03-16", "2026-03-17", "creep"), ("b", "2026-03-20", "2026-03-22", "spike"))
+    summary, _ = earlywarning.evaluate_early_warning(predictions, incidents, threshold=0.45, horizon_days=5)
+    table = earlywarning.tradeoff_table(summary["tradeoff"])
+    assert table.index.tolist() == [0.1, 0.2, 0.3, 0.45, 0.5]
+    assert table.loc[0.45, "share_warned_1d"] == summary["share_warned_1d"] == 0.5
+    assert table.loc[0.45, "flagged_share"] == summary["flagged_share"]
+    # JSON-ready: plain floats or None, never NaN.
+    assert all(v is None or v == v for row in summary["tradeoff"] for v in row.values())
+
+
 def test_chance_share_warned_matches_random_flags() -> None:
     assert earlywarning.chance_share_warned(0.1, lead_days=1, horizon_days=7) == pytest.approx(1 - 0.9**7)
     assert earlywarning.chance_share_warned(0.1, lead_days=3, horizon_days=7) == pytest.approx(1 - 0.9**5)

@@ -54,7 +54,11 @@ def test_first_model_is_promoted_and_loads_after_its_hash_is_checked(paths: conf
     assert {"training_window", "params", "library_versions", "training_data_hash", "metrics"} <= set(card)
     assert runlog.read_json(paths.reports / "promotion.json")["version"] == decision["version"]
     written = registry.publish_reports(paths, card)
-    assert {p.name for p in written} == {"metrics.json", "feature_importance.csv", "test_predictions.parquet"}
+    # No ground truth here: no lead-time figure, no per-incident table.
+    assert {p.name for p in written} == {
+        "metrics.json", "feature_importance.csv", "test_predictions.parquet", "model_curves.png", "model_calibration.png",
+    }
+    assert (paths.reports / "model_curves.png").read_bytes().startswith(b"\x89PNG")
     assert runlog.read_json(paths.reports / "metrics.json")["model_version"] == card["version"]
 
 
@@ -64,9 +68,22 @@ def test_same_inputs_give_the_same_version_and_bytes(tmp_path: Path) -> None:
     run_only = {**PARAMS, "retrain": "always", "n_jobs": 2}
     again = registry.save_version(config.RunPaths(tmp_path / "two"), _report(dataset), params=run_only)
     assert first["version"] == again["version"] and first["file_sha256"] == again["file_sha256"]
+    figures = [config.RunPaths(tmp_path / run).models / first["version"] / "reports" / "model_curves.png"
+               for run in ("one", "two")]
+    assert figures[0].read_bytes() == figures[1].read_bytes()
     shallow = {**PARAMS, "max_depth": 3}
     other = registry.save_version(config.RunPaths(tmp_path / "three"), _report(dataset, max_depth=3), params=shallow)
     assert other["version"] != first["version"]
+
+
+def test_a_version_saved_without_figures_gets_them_drawn_when_published(paths: config.RunPaths) -> None:
+    card = registry.register(paths, _report(_dataset()), _dataset(), params=PARAMS)
+    figures = paths.models / card["version"] / "reports"
+    drawn = {name: (figures / name).read_bytes() for name in ("model_curves.png", "model_calibration.png")}
+    for name in drawn:
+        (figures / name).unlink()
+    registry.publish_reports(paths, registry.load_current(paths)[1])
+    assert {name: (paths.reports / name).read_bytes() for name in drawn} == drawn
 
 
 def test_tampered_or_unvouched_model_file_is_refused(paths: config.RunPaths) -> None:

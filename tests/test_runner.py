@@ -206,3 +206,21 @@ def test_run_ids_stay_unique_within_one_second(tmp_path: Path) -> None:
     (tmp_path / first).mkdir()
     assert runner.unused_run_id(tmp_path, "ab" * 32, now=moment) == "20260630T040507Z-abababab"
     assert runner.unused_run_id(tmp_path, "cd" * 32, now=moment) == "20260630T040506Z-cdcdcdcd"
+
+
+def test_html_renderer_thread_runs_at_a_lower_priority_than_the_run() -> None:
+    import threading
+
+    seen: dict[str, int] = {}
+
+    def probe() -> None:
+        runner._lower_priority()
+        seen["nice"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    before = os.getpriority(os.PRIO_PROCESS, 0)
+    thread = threading.Thread(target=probe)
+    thread.start()
+    thread.join()
+    assert seen["nice"] == min(before + runner.HTML_NICENESS, 19)
+    # Only that thread: the run itself keeps its priority.
+    assert os.getpriority(os.PRIO_PROCESS, 0) == before

@@ -33,6 +33,12 @@ from featurehealth import signals as sig
 DAYS_PER_MONTH = 30
 INCIDENT_COLUMNS = ("feature_id", "start", "end", "kind")
 LEAD_DAYS = (1, 3)
+#: Thresholds of the trade-off table stored with the early-warning summary (plus the operating one).
+TRADEOFF_THRESHOLDS = (0.1, 0.2, 0.3, 0.5)
+TRADEOFF_COLUMNS = (
+    "share_warned_1d", "chance_share_warned_1d", "share_warned_3d", "median_lead_days",
+    "false_alerts_per_feature_month", "flagged_share", "flagged_share_not_degraded",
+)
 
 
 def _check_inputs(predictions: pd.DataFrame, incidents: pd.DataFrame, horizon_days: int) -> None:
@@ -208,6 +214,26 @@ def signal_ceiling(predictions: pd.DataFrame, incidents: pd.DataFrame) -> dict[s
     }
 
 
+def _flag_figures(
+    predictions: pd.DataFrame, incidents: pd.DataFrame, *, threshold: float, horizon_days: int
+) -> tuple[dict[str, Any], pd.DataFrame]:
+    """What flagging at ``threshold`` gives: warned shares, lead times, alert load and chance."""
+    warnings = incident_warnings(predictions, incidents, threshold=threshold, horizon_days=horizon_days)
+    figures = {
+        **_summary(warnings),
+        **false_alerts(predictions, incidents, threshold=threshold, horizon_days=horizon_days),
+    }
+    healthy = predictions["is_degraded"] == 0 if "is_degraded" in predictions.columns else None
+    if healthy is not None and healthy.any():
+        figures["flagged_share_not_degraded"] = float((predictions.loc[healthy, "probability"] >= threshold).mean())
+    chance_basis = figures.get("flagged_share_not_degraded", figures["flagged_share"]) or 0.0
+    for days in LEAD_DAYS:
+        figures[f"chance_share_warned_{days}d"] = chance_share_warned(
+            chance_basis, lead_days=days, horizon_days=horizon_days
+        )
+    return figures, warnings
+
+
 def evaluate_early_warning(
     predictions: pd.DataFrame, incidents: pd.DataFrame | None, *, threshold: float, horizon_days: int
 ) -> tuple[dict[str, Any], pd.DataFrame | None]:
@@ -221,36 +247,45 @@ def evaluate_early_warning(
     tuple
         Summary dict (``available``; ``n_incidents``, ``incidents_detected`` (warned >= 1 day
         ahead), shares warned >= 1 and >= 3 days ahead, ``lead_times_days`` of the warned
-        incidents and their median, the false-alert rate, and the same per incident ``kind``) and
-        the per-incident table of :func:`incident_warnings` (None when not available).
+        incidents and their median, the false-alert rate, the chance references, the same per
+        incident ``kind``, the ``ceiling`` and the ``tradeoff`` rows of :func:`threshold_tradeoff`
+        at :data:`TRADEOFF_THRESHOLDS` and ``threshold``) and the per-incident table of
+        :func:`incident_warnings` (None when not available).
     """
     if incidents is None:
         return {"available": False, "reason": "no ground-truth incidents for this data"}, None
-    warnings = incident_warnings(predictions, incidents, threshold=threshold, horizon_days=horizon_days)
+    figures, warnings = _flag_figures(predictions, incidents, threshold=threshold, horizon_days=horizon_days)
+    dates = sig.normalise_dates(predictions["date"])
+    thresholds = sorted({*TRADEOFF_THRESHOLDS, round(threshold, 3)})
     summary: dict[str, Any] = {
         "available": True,
         "threshold": threshold,
         "horizon_days": horizon_days,
-        "period": {
-            "start": sig.normalise_dates(predictions["date"]).min().date().isoformat(),
-            "end": sig.normalise_dates(predictions["date"]).max().date().isoformat(),
-        },
-        **_summary(warnings),
-        **false_alerts(predictions, incidents, threshold=threshold, horizon_days=horizon_days),
+        "period": {"start": dates.min().date().isoformat(), "end": dates.max().date().isoformat()},
+        **figures,
         "by_kind": {kind: _summary(group) for kind, group in warnings.groupby("kind", sort=True)},
         "ceiling": signal_ceiling(predictions, incidents),
+        "tradeoff": _tradeoff_rows(predictions, incidents, thresholds=thresholds, horizon_days=horizon_days),
     }
-    healthy = predictions["is_degraded"] == 0 if "is_degraded" in predictions.columns else None
-    if healthy is not None and healthy.any():
-        summary["flagged_share_not_degraded"] = float((predictions.loc[healthy, "probability"] >= threshold).mean())
-    chance_basis = summary.get("flagged_share_not_degraded", summary["flagged_share"]) or 0.0
-    for days in LEAD_DAYS:
-        summary[f"chance_share_warned_{days}d"] = chance_share_warned(
-            chance_basis, lead_days=days, horizon_days=horizon_days
-        )
     if not len(warnings):
         summary["note"] = "no incident has its whole warning window in the evaluation period"
     return summary, warnings
+
+
+def _tradeoff_rows(
+    predictions: pd.DataFrame, incidents: pd.DataFrame, *, thresholds: list[float], horizon_days: int
+) -> list[dict[str, Any]]:
+    rows = []
+    for threshold in thresholds:
+        figures, _ = _flag_figures(predictions, incidents, threshold=threshold, horizon_days=horizon_days)
+        rows.append({"threshold": threshold, **{key: figures.get(key) for key in TRADEOFF_COLUMNS}})
+    return rows
+
+
+def tradeoff_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """Trade-off rows (``summary["tradeoff"]`` or :func:`_tradeoff_rows`) as a frame indexed by threshold."""
+    frame = pd.DataFrame(rows, columns=["threshold", *TRADEOFF_COLUMNS]).set_index("threshold")
+    return frame.astype("float64")
 
 
 def threshold_tradeoff(
@@ -258,18 +293,10 @@ def threshold_tradeoff(
 ) -> pd.DataFrame:
     """Early warning against alert load for several flag thresholds (one row per threshold).
 
-    Columns: ``share_warned_1d``, ``chance_share_warned_1d``, ``share_warned_3d``,
-    ``median_lead_days``, ``false_alerts_per_feature_month``, ``flagged_share`` and
-    ``flagged_share_not_degraded`` (NaN without ``is_degraded``).
+    Columns: :data:`TRADEOFF_COLUMNS` (``flagged_share_not_degraded`` is NaN without
+    ``is_degraded``).
     """
-    rows = {}
-    for threshold in thresholds:
-        summary, _ = evaluate_early_warning(predictions, incidents, threshold=threshold, horizon_days=horizon_days)
-        rows[threshold] = {key: summary.get(key) for key in (
-            "share_warned_1d", "chance_share_warned_1d", "share_warned_3d", "median_lead_days",
-            "false_alerts_per_feature_month", "flagged_share", "flagged_share_not_degraded",
-        )}
-    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("threshold").astype("float64")
+    return tradeoff_table(_tradeoff_rows(predictions, incidents, thresholds=thresholds, horizon_days=horizon_days))
 
 
 def summary_table(summary: dict[str, Any]) -> pd.DataFrame:

@@ -5,7 +5,8 @@ Layout under ``RunPaths.models``::
     <version>/risk_model.joblib   the pickled model
     <version>/card.json           its model card (file sha256 included)
     <version>/reports/            metrics.json, feature_importance.csv, test_predictions.parquet,
-                                  early_warning_incidents.csv (when ground truth exists)
+                                  early_warning_incidents.csv (when ground truth exists) and the
+                                  held-out figures (PNG: curves, calibration, lead times)
     risk_model.joblib             copy of the promoted version's model ...
     risk_model.card.json          ... and of its card
     registry.json                 versions on disk and the one in use
@@ -29,6 +30,7 @@ import pandas as pd
 
 from featurehealth import config, runlog
 from featurehealth import model as mdl
+from featurehealth.dashboard import plots
 
 if TYPE_CHECKING:
     from featurehealth.config import RunPaths
@@ -41,6 +43,7 @@ REPORTS_DIR = "reports"
 #: Reports of a version, copied into ``RunPaths.reports`` while it is the model in use.
 REPORT_FILES = (
     "metrics.json", "feature_importance.csv", "test_predictions.parquet", "early_warning_incidents.csv",
+    *plots.MODEL_FIGURES,
 )
 RETRAIN_MODES = ("auto", "always", "never")
 #: ``model`` keys that do not change the fitted model, kept out of the version id.
@@ -135,8 +138,21 @@ def save_version(paths: "RunPaths", report: mdl.TrainingReport, *, params: Mappi
     (reports / "early_warning_incidents.csv").unlink(missing_ok=True)
     if report.incident_warnings is not None:
         write_csv(report.incident_warnings, reports / "early_warning_incidents.csv")
+    write_figures(reports, report.predictions, report.metrics["early_warning"])
     runlog.write_json(folder / CARD_FILE, card)
     return card
+
+
+def write_figures(reports: Path, predictions: pd.DataFrame, early_warning: Mapping[str, Any]) -> list[Path]:
+    """Draw a version's held-out figures into its ``reports`` folder (PNG; stale ones removed).
+
+    Drawn once, when the version is saved, so a run that only scores shows them without
+    importing matplotlib.
+    """
+    figures = plots.model_report_figures(predictions, early_warning)
+    for name in plots.MODEL_FIGURES:
+        (reports / name).unlink(missing_ok=True)
+    return [runlog.atomic_write_bytes(reports / name, plots.figure_png(fig)) for name, fig in figures.items()]
 
 
 def load_model(model_path: str | Path, card_path: str | Path) -> tuple[mdl.RiskModel, dict[str, Any]]:
@@ -340,8 +356,14 @@ def register(
 
 
 def publish_reports(paths: "RunPaths", card: Mapping[str, Any]) -> list[Path]:
-    """Copy the reports of the model in use into ``RunPaths.reports`` (stale ones removed)."""
+    """Copy the reports of the model in use into ``RunPaths.reports`` (stale ones removed).
+
+    A version saved before figures were kept gets them drawn from its own reports first.
+    """
     source = paths.models / card["version"] / REPORTS_DIR
+    if not (source / plots.MODEL_FIGURES[0]).is_file() and (source / "test_predictions.parquet").is_file():
+        metrics = runlog.read_json(source / "metrics.json")
+        write_figures(source, pd.read_parquet(source / "test_predictions.parquet"), metrics["early_warning"])
     written = []
     for name in REPORT_FILES:
         target = paths.reports / name

@@ -22,6 +22,7 @@ import fcntl
 import functools
 import importlib
 import json
+import os
 import shutil
 import sys
 import threading
@@ -44,15 +45,16 @@ ENGINE_NAME = "featurehealth-launched-kernel"
 #: Kernels launched ahead of the running notebook: a kernel importing scikit-learn and friends
 #: needs more than one short notebook's time to boot.
 KERNELS_AHEAD = 2
+#: Niceness added to the thread rendering HTML copies (see :func:`_lower_priority`).
+HTML_NICENESS = 10
 #: Heavy libraries a pipeline notebook needs that featurehealth imports inside functions (to keep
 #: the dashboard light), so no import cell names them; the notebook's kernel imports them as it
 #: boots too. An entry that goes stale only costs time, never a result.
 LAZY_IMPORTS = {
     "01_ingest.ipynb": ("duckdb", "pyarrow.parquet"),
     "02_aggregate.ipynb": ("duckdb", "pyarrow.parquet", "scipy.special"),
-    "03_model.ipynb": (
-        "duckdb", "pyarrow.parquet", "scipy.special", "sklearn.ensemble", "sklearn.metrics", "matplotlib.pyplot",
-    ),
+    # Not matplotlib: a run that only scores shows the figures the registry drew at training.
+    "03_model.ipynb": ("duckdb", "pyarrow.parquet", "scipy.special", "sklearn.ensemble", "sklearn.metrics"),
     "04_drift.ipynb": ("pyarrow.parquet",),
 }
 
@@ -267,6 +269,17 @@ def summarise_outputs(root: Path) -> dict[str, Any]:
 _THREAD = threading.local()
 
 
+def _lower_priority() -> None:
+    """Give the calling thread a lower CPU priority (Linux: a thread has its own nice value).
+
+    The HTML copies are not on the run's critical path; the kernels executing and booting are,
+    and on a small machine they would otherwise share the cores with the renderer evenly.
+    """
+    with contextlib.suppress(AttributeError, OSError):
+        thread = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, thread, min(os.getpriority(os.PRIO_PROCESS, thread) + HTML_NICENESS, 19))
+
+
 def _html_exporter() -> Any:
     # One exporter per thread (a run renders in one worker thread): building its template
     # environment costs as much as rendering a notebook.
@@ -451,7 +464,9 @@ def run_pipeline(
     plan = plan_parameters(params, notebook_paths, profile=profile, output_dir=str(staging))
 
     # Leaving the executor waits for the last HTML renderings, so a returned run is complete.
-    with profile_lock(profile), ThreadPoolExecutor(max_workers=1, thread_name_prefix="html") as renderer:
+    with profile_lock(profile), ThreadPoolExecutor(
+        max_workers=1, thread_name_prefix="html", initializer=_lower_priority
+    ) as renderer:
         prepare_staging(published, staging)
         run_dir.mkdir(parents=True, exist_ok=True)
         progress(f"run {run_id}: profile '{profile}', {len(notebook_paths)} notebooks -> {published}")
@@ -524,6 +539,8 @@ def _run_steps(
             try:
                 if len(kernels) == index:
                     kernels.append(launch_kernel(notebook))
+                    # Papermill's imports (0.6 s) run on the other core while this kernel boots.
+                    _register_engine()
                     # Kernels launched ahead would compete with this boot, which nothing overlaps;
                     # they boot while this notebook runs instead.
                     wait_until_ready(kernels[index])

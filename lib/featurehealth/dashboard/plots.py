@@ -247,6 +247,22 @@ def lead_time_figure(days: Sequence[float]) -> "Figure":
     return fig
 
 
+#: PNG files of a model version's held-out figures (see :func:`model_report_figures`).
+MODEL_FIGURES = ("model_curves.png", "model_calibration.png", "lead_times.png")
+
+
+def model_report_figures(predictions: "pd.DataFrame", early_warning: Mapping[str, Any]) -> dict[str, "Figure"]:
+    """The held-out figures of a model version, by file name from :data:`MODEL_FIGURES`.
+
+    Curves and calibration always; the lead-time histogram only when the early-warning figures
+    are available (ground truth was given).
+    """
+    figures = {"model_curves.png": curves_figure(predictions), "model_calibration.png": calibration_figure(predictions)}
+    if early_warning.get("available"):
+        figures["lead_times.png"] = lead_time_figure(early_warning["lead_times_days"])
+    return figures
+
+
 def quarantine_figure(counts: "pd.Series") -> "Figure":
     """Quarantined rows by reason, as horizontal bars."""
     fig, axes = _figure(6, 0.35 * len(counts) + 1.2)
