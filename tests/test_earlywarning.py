@@ -132,3 +132,38 @@ def test_ceiling_knows_precursor_and_incident_days_only() -> None:
     assert not earlywarning.signal_ceiling(
         predictions.assign(y_true=target.astype(float)), incidents.drop(columns="precursor_days")
     )["available"]
+
+
+def _signal_rows(peaks: dict[str, dict[str, float]]) -> pd.DataFrame:
+    """Evidence 0 on every day of features a and b (noise 0..1 on ordinary days), with given peaks."""
+    rows = []
+    for i, day in enumerate(DAYS):
+        for fid in ("a", "b"):
+            row = {"feature_id": fid, "date": day, "degraded_today": 0.0, "worst_shift_z": 0.0,
+                   **{column: (i % 10) / 10 for column in earlywarning.PRECURSOR_EVIDENCE.values()}}
+            row.update(peaks.get(f"{fid} {day:%Y-%m-%d}", {}))
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def test_visibility_counts_precursors_above_the_noise_of_ordinary_days() -> None:
+    incidents = _incidents(("a", "2026-03-16", "2026-03-17", "latency_creep"),
+                           ("b", "2026-03-20", "2026-03-22", "latency_creep"),
+                           ("b", "2026-03-10", "2026-03-11", "crash_spike_rollout"))
+    # a's precursor (03-13..03-15) peaks far above ordinary days; b's latency and crash precursors do not.
+    signal_rows = _signal_rows({"a 2026-03-14": {"latency_evidence": 5.0}})
+    summary = earlywarning.precursor_visibility(signal_rows, incidents)
+    assert summary["available"] and summary["by_kind"]["latency_creep"]["n_with_precursor"] == 2
+    assert summary["by_kind"]["latency_creep"]["visible_q99"] == 0.5
+    assert summary["by_kind"]["crash_spike_rollout"] == {
+        "evidence": "crash_evidence", "n_with_precursor": 1, "visible_q95": 0.0, "visible_q99": 0.0,
+    }
+    table = earlywarning.visibility_table({"precursor_visibility": summary})
+    assert table.index.tolist() == ["crash_spike_rollout", "latency_creep"]
+
+
+def test_visibility_needs_precursor_days_and_evidence_signals() -> None:
+    incidents = _incidents(("a", "2026-03-16", "2026-03-17", "latency_creep"))
+    assert not earlywarning.precursor_visibility(_signal_rows({}), incidents.drop(columns="precursor_days"))["available"]
+    assert not earlywarning.precursor_visibility(_signal_rows({}).drop(columns="crash_evidence"), incidents)["available"]
+    assert earlywarning.visibility_table({"available": False, "reason": "no truth"}).index.tolist() == ["not available"]

@@ -159,6 +159,45 @@ def test_auto_threshold_comes_from_training_days(trained) -> None:
     assert model.train_model(flipped, params=PARAMS).operating_threshold == chosen
 
 
+def _alert_rows() -> tuple[np.ndarray, np.ndarray, np.ndarray, pd.Series]:
+    """Two features over 30 days: one true alert of A, false alerts of B at 0.6, 0.6 and 0.3."""
+    dates = pd.Series(pd.date_range("2026-01-01", periods=30).tolist() * 2)
+    features = np.array(["A"] * 30 + ["B"] * 30)
+    probability, y = np.zeros(60), np.zeros(60, dtype="int8")
+    probability[[3, 4]], y[[3, 4]] = 0.9, 1
+    probability[[40, 45]] = 0.6
+    probability[50] = 0.3
+    return probability, y, features, dates
+
+
+def test_false_alert_rate_counts_runs_with_no_positive_day_in_any_row_order() -> None:
+    probability, y, features, dates = _alert_rows()
+    # 60 feature-days are 2 feature-months.
+    rates = [model.false_alert_rate(probability, y, features, dates, threshold=t) for t in (0.8, 0.5, 0.2)]
+    assert rates == [0.0, pytest.approx(1.0), pytest.approx(1.5)]
+    order = np.random.default_rng(0).permutation(60)
+    shuffled = dates.iloc[order].reset_index(drop=True)
+    assert model.false_alert_rate(probability[order], y[order], features[order], shuffled, threshold=0.2) == pytest.approx(1.5)
+
+
+def test_budget_threshold_is_the_lowest_within_the_budget_and_checked() -> None:
+    probability, y, features, dates = _alert_rows()
+    assert 0.6 < model.choose_threshold_budget(probability, y, features, dates, budget=0.0) <= 0.9
+    assert 0.3 < model.choose_threshold_budget(probability, y, features, dates, budget=1.0) <= 0.6
+    with pytest.raises(ValueError, match="alert_budget must be a number >= 0"):
+        model.choose_threshold_budget(probability, y, features, dates, budget=-1)
+    dataset = pd.DataFrame({"feature_id": ["a"], "date": [pd.Timestamp("2026-01-01")], "s": [1.0], "target": [1.0]})
+    with pytest.raises(ValueError, match="alert_budget"):
+        model.train_model(dataset, params={**PARAMS, "alert_budget": "high"})
+
+
+def test_alert_budget_threshold_flags_more_than_best_f1_with_a_looser_budget(trained) -> None:
+    _, dataset, report = trained
+    loose = model.train_model(dataset, params={**PARAMS, "alert_budget": 5.0}).operating_threshold
+    strict = model.train_model(dataset, params={**PARAMS, "alert_budget": 0.0}).operating_threshold
+    assert 0 < loose <= strict < 1
+
+
 def test_tree_contributions_add_up_to_the_forest_probability(trained) -> None:
     _, dataset, report = trained
     forest = report.result.model.forest

@@ -19,6 +19,10 @@ degraded cannot warn of anything.
 *Ceiling*, when the ground truth gives ``precursor_days``: the ROC-AUC of an oracle that knows
 which feature-days show a precursor or an incident that goes on the next day. Target days
 before a precursor starts carry no signal by construction, so no model can rank them.
+*Visibility*, likewise: the share of each kind's precursors whose evidence signal (see
+:data:`PRECURSOR_EVIDENCE`) rises above what ordinary feature-days reach now and then (their 95th
+and 99th percentiles); a precursor that does not stand out of the noise cannot be warned of
+without flagging many ordinary days too.
 """
 
 from __future__ import annotations
@@ -33,6 +37,13 @@ from featurehealth import signals as sig
 DAYS_PER_MONTH = 30
 INCIDENT_COLUMNS = ("feature_id", "start", "end", "kind")
 LEAD_DAYS = (1, 3)
+#: The evidence signal of each simulated incident kind's precursor (other kinds: ``worst_shift_z``).
+PRECURSOR_EVIDENCE = {
+    "latency_creep": "latency_evidence",
+    "feedback_decline": "feedback_evidence",
+    "crash_spike_rollout": "crash_evidence",
+}
+VISIBILITY_QUANTILES = (0.95, 0.99)
 #: Thresholds of the trade-off table stored with the early-warning summary (plus the operating one).
 TRADEOFF_THRESHOLDS = (0.1, 0.2, 0.3, 0.5)
 TRADEOFF_COLUMNS = (
@@ -234,6 +245,55 @@ def _flag_figures(
     return figures, warnings
 
 
+def precursor_visibility(signal_rows: pd.DataFrame, incidents: pd.DataFrame) -> dict[str, Any]:
+    """How many precursors stand out of the noise of ordinary days, per incident kind.
+
+    Parameters
+    ----------
+    signal_rows : pandas.DataFrame
+        ``feature_id``, ``date``, ``degraded_today`` and the evidence signals of
+        :data:`PRECURSOR_EVIDENCE` for the evaluated days.
+    incidents : pandas.DataFrame
+        Ground truth with ``precursor_days``.
+
+    Returns
+    -------
+    dict
+        ``available``; ``quantiles``; per kind with a precursor in the period: the evidence
+        signal, ``n_with_precursor`` and ``visible_q95`` / ``visible_q99``, the shares whose
+        largest evidence on a precursor day reaches that percentile of ordinary days (feature-days
+        not degraded and outside every incident's precursor and incident days).
+    """
+    columns = {*PRECURSOR_EVIDENCE.values(), "worst_shift_z", "degraded_today"}
+    if "precursor_days" not in incidents.columns or not columns <= set(signal_rows.columns):
+        return {"available": False, "reason": "the ground truth gives no precursor_days or the signals lack evidence"}
+    rows, truth = _normalised(signal_rows, incidents)
+    truth = truth.assign(precursor_days=pd.to_numeric(truth["precursor_days"], errors="coerce").fillna(0))
+    pairs = rows.reset_index(names="row")[["row", "feature_id", "date"]].merge(
+        truth.reset_index(names="incident"), on="feature_id"
+    )
+    before = pd.to_timedelta(pairs["precursor_days"], unit="D")
+    in_episode = (pairs["date"] >= pairs["start"] - before) & (pairs["date"] <= pairs["end"])
+    on_precursor = pairs[(pairs["date"] >= pairs["start"] - before) & (pairs["date"] < pairs["start"])]
+    ordinary = rows.drop(index=pairs.loc[in_episode, "row"].unique())
+    ordinary = ordinary[ordinary["degraded_today"] == 0]
+    by_kind: dict[str, Any] = {}
+    for kind, group in on_precursor.groupby("kind", sort=True):
+        column = PRECURSOR_EVIDENCE.get(kind, "worst_shift_z")
+        peaks = rows.loc[group["row"], column].groupby(group["incident"].to_numpy()).max()
+        # Only precursors whose every day lies in the period, as for the warnings.
+        whole = group.groupby("incident")["row"].size() == truth.loc[peaks.index, "precursor_days"]
+        peaks = peaks[whole.to_numpy()]
+        if not len(peaks):
+            continue
+        entry: dict[str, Any] = {"evidence": column, "n_with_precursor": len(peaks)}
+        for q in VISIBILITY_QUANTILES:
+            limit = float(ordinary[column].quantile(q))
+            entry[f"visible_q{round(q * 100)}"] = float((peaks.fillna(-float("inf")) >= limit).mean())
+        by_kind[kind] = entry
+    return {"available": True, "quantiles": list(VISIBILITY_QUANTILES), "by_kind": by_kind}
+
+
 def evaluate_early_warning(
     predictions: pd.DataFrame, incidents: pd.DataFrame | None, *, threshold: float, horizon_days: int
 ) -> tuple[dict[str, Any], pd.DataFrame | None]:
@@ -297,6 +357,21 @@ def threshold_tradeoff(
     ``is_degraded``).
     """
     return tradeoff_table(_tradeoff_rows(predictions, incidents, thresholds=thresholds, horizon_days=horizon_days))
+
+
+def visibility_table(summary: dict[str, Any]) -> pd.DataFrame:
+    """``summary["precursor_visibility"]`` as one row per incident kind (for display).
+
+    A summary without it (no ground truth, or no precursor in the period) gives one row
+    ``not available`` with the reason.
+    """
+    visibility = summary.get("precursor_visibility") or {
+        "available": False, "reason": summary.get("reason", "not computed for this model"),
+    }
+    if not visibility.get("available"):
+        return pd.DataFrame({"reason": [visibility.get("reason", "")]}, index=["not available"])
+    table = pd.DataFrame.from_dict(visibility["by_kind"], orient="index")
+    return table.rename_axis("kind")
 
 
 def summary_table(summary: dict[str, Any]) -> pd.DataFrame:

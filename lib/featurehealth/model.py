@@ -228,6 +228,64 @@ def choose_threshold(probability: np.ndarray, y: np.ndarray) -> float:
     return float(thresholds[int(np.argmax(f1[:-1]))])
 
 
+def _alert_rows(features: np.ndarray, dates: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Row order by feature then date, with each row's feature code and day number in that order."""
+    codes = pd.factorize(np.asarray(features))[0]
+    days = (sig.normalise_dates(pd.Series(dates)).to_numpy() - np.datetime64("1970-01-01")) // np.timedelta64(1, "D")
+    order = np.lexsort((days, codes))
+    return order, codes[order], days[order]
+
+
+def _false_alerts(flagged: np.ndarray, y: np.ndarray, codes: np.ndarray, days: np.ndarray) -> int:
+    """Runs of consecutive flagged days of one feature with target 0 on every day (rows in alert order)."""
+    rows = np.flatnonzero(flagged)
+    if not len(rows):
+        return 0
+    starts = np.r_[True, (np.diff(days[rows]) != 1) | (np.diff(codes[rows]) != 0)]
+    return int((np.maximum.reduceat(y[rows], np.flatnonzero(starts)) == 0).sum())
+
+
+def false_alert_rate(
+    probability: np.ndarray, y: np.ndarray, features: np.ndarray, dates: pd.Series, *, threshold: float
+) -> float:
+    """False alerts per feature-month on labelled rows, from the target alone (no incident table).
+
+    An alert is a run of consecutive flagged days of one feature; it is false when none of its
+    days is followed by degradation within the horizon (target 0 on every day of the run).
+    """
+    order, codes, days = _alert_rows(features, dates)
+    n = _false_alerts(np.asarray(probability)[order] >= threshold, np.asarray(y)[order], codes, days)
+    return n / (len(order) / earlywarning.DAYS_PER_MONTH) if len(order) else 0.0
+
+
+def _check_budget(budget: Any) -> None:
+    if isinstance(budget, bool) or not isinstance(budget, (int, float)) or not budget >= 0:
+        raise ValueError(f"model.alert_budget must be a number >= 0 (false alerts per feature-month) or null, got {budget!r}.")
+
+
+def choose_threshold_budget(
+    probability: np.ndarray, y: np.ndarray, features: np.ndarray, dates: pd.Series, *, budget: float
+) -> float:
+    """The lowest threshold at and above which the false-alert rate on these rows stays within ``budget``.
+
+    ``budget`` is in false alerts per feature-month (:func:`false_alert_rate`). Candidates are 300
+    quantiles (50 % to 99.9 %) of ``probability``, scanned from the top down, stopping at the first
+    one over budget: flagging (nearly) everything merges alerts into a few long ones and could
+    meet a budget by accident. The highest candidate is returned when none meets the budget.
+    """
+    _check_budget(budget)
+    order, codes, days = _alert_rows(features, dates)
+    p, labels = np.asarray(probability, dtype="float64")[order], np.asarray(y)[order]
+    months = len(order) / earlywarning.DAYS_PER_MONTH
+    candidates = np.unique(np.quantile(p, np.linspace(0.5, 0.999, 300)))[::-1]
+    chosen = candidates[0]
+    for threshold in candidates:
+        if _false_alerts(p >= threshold, labels, codes, days) / months > budget:
+            break
+        chosen = threshold
+    return float(chosen)
+
+
 def _fixed_threshold(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
         raise ValueError(f"model.operating_threshold must be a probability in (0, 1) or {AUTO_THRESHOLD!r}; got {value!r}.")
@@ -277,7 +335,8 @@ def train_model(dataset: pd.DataFrame, *, params: Mapping[str, Any]) -> Training
     all training days, because the latest days predict the future best, and keeps that
     calibration (as scikit-learn's ``CalibratedClassifierCV(ensemble=False)`` does with
     cross-validated scores). With ``operating_threshold: auto`` the same calibrated scores of
-    those days choose the threshold (:func:`choose_threshold`), never the test days.
+    those days choose the threshold (:func:`choose_threshold`, or :func:`choose_threshold_budget`
+    when the optional ``alert_budget`` is set), never the test days.
 
     Parameters
     ----------
@@ -294,7 +353,7 @@ def train_model(dataset: pd.DataFrame, *, params: Mapping[str, Any]) -> Training
     ------
     ValueError
         For an ``operating_threshold`` that is neither a probability nor ``auto`` (or ``auto``
-        without calibration days).
+        without calibration days), or a negative ``alert_budget``.
     """
     names = tuple(sig.signal_columns(dataset.drop(columns="target")))
     auto_threshold = params["operating_threshold"] == AUTO_THRESHOLD
@@ -304,6 +363,9 @@ def train_model(dataset: pd.DataFrame, *, params: Mapping[str, Any]) -> Training
             "or give a number."
         )
     threshold = None if auto_threshold else _fixed_threshold(params["operating_threshold"])
+    budget = params.get("alert_budget")
+    if budget is not None:
+        _check_budget(budget)
     labelled = dataset[dataset["target"].notna()]
     split = time_split(labelled["date"], horizon_days=params["horizon_days"], test_share=params["test_share"])
     train = labelled[in_window(labelled["date"], split.train_start, split.train_end)]
@@ -317,7 +379,14 @@ def train_model(dataset: pd.DataFrame, *, params: Mapping[str, Any]) -> Training
         raw = RiskModel(fit_forest(early, names, params=params), names).raw_proba(calibration_rows)
         method, brier = choose_calibration(raw, y_cal, calibration_rows["date"])
         calibrator = fit_calibration(raw, y_cal, method=method)
-        if auto_threshold:
+        if auto_threshold and budget is not None:
+            # An alert budget (false alerts per feature-month) instead of the best F1, judged on
+            # the calibration days' labels, never the test days.
+            threshold = choose_threshold_budget(
+                apply_calibration(raw, calibrator, method=method), y_cal,
+                calibration_rows["feature_id"].to_numpy(), calibration_rows["date"], budget=budget,
+            )
+        elif auto_threshold:
             threshold = choose_threshold(apply_calibration(raw, calibrator, method=method), y_cal)
     return TrainingResult(
         model=RiskModel(fit_forest(train, names, params=params), names, method, calibrator),
@@ -665,6 +734,8 @@ def train_and_evaluate(
         predictions, incidents, threshold=threshold, horizon_days=params["horizon_days"]
     )
     test_rows = dataset[in_window(dataset["date"], result.split.test_start, result.split.test_end)]
+    if early["available"]:
+        early["precursor_visibility"] = earlywarning.precursor_visibility(test_rows, incidents)
     importance = feature_importance(
         result, test_rows, random_state=params["random_state"],
         n_repeats=params["permutation_repeats"], max_rows=params["permutation_max_rows"],
