@@ -169,3 +169,19 @@ def test_output_records_are_nbformat_display_data() -> None:
     assert record["output_type"] == "display_data" and record["data"]["image/png"] == "iVBORw=="
     assert app.notes_output(["", "missing"]) == [app.html_output(app.views.status_html("missing", tone="warn"))]
     assert isinstance(app.build_app(profile="ci"), app.widgets.VBox)
+
+
+def test_model_tab_shows_precursor_visibility_only_when_reported(outputs: Path) -> None:
+    summary = {"available": True, "n_incidents": 2, "incidents_detected": 1, "share_warned_1d": 0.5,
+               "lead_times_days": [2], "by_kind": {}}
+    visible = {"available": True, "quantiles": [0.95, 0.99], "by_kind": {
+        "latency_creep": {"evidence": "latency_evidence", "n_with_precursor": 2, "visible_q95": 1.0, "visible_q99": 0.5}}}
+    metrics_path = outputs / "ci" / "reports" / "metrics.json"
+    shown = {}
+    for name, early in (("without", summary), ("with", {**summary, "precursor_visibility": visible})):
+        metrics_path.write_text(json.dumps({"early_warning": early}))
+        dashboard = app.Dashboard(profile="ci")
+        _select(dashboard, "model")
+        shown[name] = _html(_outputs(dashboard, "model")[1])
+    assert "Early warning on the test period" in shown["without"] and "Precursors standing out" not in shown["without"]
+    assert "Precursors standing out" in shown["with"] and "latency_evidence" in shown["with"]

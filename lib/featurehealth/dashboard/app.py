@@ -322,8 +322,14 @@ class Dashboard:
                 reason = data.lookup(summary, "reason") or "reports/metrics.json has no early_warning section"
                 return notes_output([f"Early-warning figures {data.NOT_AVAILABLE}: {reason}."])
             table = earlywarning.summary_table(summary).reset_index(names="incidents")
-            return [html_output(views.html_table(table, caption="Early warning on the test period "
-                                                                "(warned = flagged 1..horizon days before onset)"))]
+            shown = [html_output(views.html_table(table, caption="Early warning on the test period "
+                                                                 "(warned = flagged 1..horizon days before onset)"))]
+            visibility = earlywarning.visibility_table(summary)
+            if "not available" not in visibility.index:
+                shown.append(html_output(views.html_table(
+                    visibility.reset_index(), caption="Precursors standing out of ordinary feature-days "
+                                                      "(share reaching their 95th / 99th percentile)")))
+            return shown
 
         def build_curves() -> list[dict[str, Any]]:
             if predictions is None:
