@@ -91,6 +91,9 @@ def test_merge_window_replaces_days_and_appends_new_ones() -> None:
     assert previous["usage_count"].tolist() == [5, 5, 7]
     with pytest.raises(ValueError, match="lacks column.s. error_rate .* rebuild it"):
         aggregate.merge_window(previous.drop(columns="error_rate"), new, start=date(2026, 3, 2), end=date(2026, 3, 3))
+    # A window covering every published day replaces the older table whole: the way to rebuild it.
+    rebuilt = aggregate.merge_window(previous.drop(columns="error_rate"), new, start=date(2026, 3, 1), end=date(2026, 3, 3))
+    assert rebuilt["date"].tolist() == [date(2026, 3, 2), date(2026, 3, 3)] and "error_rate" in rebuilt
 
 
 def test_merge_window_rejects_new_days_outside_the_window() -> None:

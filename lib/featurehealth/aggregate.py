@@ -204,8 +204,8 @@ def merge_window(previous: "pd.DataFrame | None", new: "pd.DataFrame", *, start:
     Raises
     ------
     ValueError
-        If ``new`` has days outside the window, ``start`` > ``end``, or ``previous`` lacks fact
-        columns ``new`` has (an older version built it).
+        If ``new`` has days outside the window, ``start`` > ``end``, or ``previous`` keeps days
+        outside the window but lacks fact columns ``new`` has (an older version built it).
     """
     import pandas as pd
 
@@ -219,14 +219,17 @@ def merge_window(previous: "pd.DataFrame | None", new: "pd.DataFrame", *, start:
     if previous is None or previous.empty:
         merged = new
     else:
-        outdated = [c for c in FACT_COLUMNS if c not in previous.columns and c in new.columns]
-        if outdated:
-            raise ValueError(
-                f"The published fact table lacks column(s) {', '.join(outdated)} (built by an older version); "
-                f"re-run the whole window (leave ingest.window_start empty) to rebuild it."
-            )
         old_days = pd.Series(as_dates(previous["date"]), dtype="object", index=previous.index)
         kept = previous.assign(date=old_days)[(old_days < start) | (old_days > end)]
+        # Kept days would lack columns an older version did not build; a window covering them
+        # all replaces the whole table, which is how such a table is rebuilt.
+        outdated = [c for c in FACT_COLUMNS if c not in previous.columns and c in new.columns]
+        if outdated and len(kept):
+            raise ValueError(
+                f"The published fact table lacks column(s) {', '.join(outdated)} (built by an older version) "
+                f"on days outside the window {start}..{end}; re-run with ingest.window_start and "
+                f"ingest.window_end empty to rebuild it from every input day."
+            )
         merged = pd.concat([kept, new], ignore_index=True) if len(kept) else new
     return merged.sort_values(list(FACT_KEY), kind="stable").reset_index(drop=True)
 
