@@ -90,6 +90,10 @@ def test_stop_on_fail_and_enforce() -> None:
     relaxed = quality.run_checks(summary, _counts(20), history=None, known_features=["a", "b"],
                                  **{**PARAMS, "stop_on_fail": []})
     quality.enforce(relaxed)
+    # A backfill whose window ended on 2026-01-20 of a feed that is current: fresh.
+    backfill = quality.run_checks({**summary, "latest_input_date": "2026-01-30"}, _counts(20), history=None,
+                                  known_features=["a", "b"], **PARAMS)
+    assert next(c for c in backfill["checks"] if c["name"] == "freshness")["observed"] == 0
     with pytest.raises(ValueError, match="allowed: missing_days"):
         quality.run_checks(
             summary, _counts(20), history=None, known_features=[], **{**PARAMS, "stop_on_fail": ["speed"]}

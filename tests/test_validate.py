@@ -77,6 +77,8 @@ def test_rows_outside_the_window_are_counted_apart(tmp_path: Path) -> None:
     summary = result.summary
     # 3 rows dated 2026-03-01 and 1 dated 2026-03-03 are outside; undated/future rows are always in.
     assert (summary["rows_read"], summary["rows_outside_window"], summary["rows_in"]) == (8, 4, 4)
+    # The window ends before the as-of date; the feed itself has the as-of day (freshness judges that).
+    assert (summary["last_event_date"], summary["latest_input_date"]) == ("2026-03-02", "2026-03-03")
     assert summary["rows_in"] == summary["rows_valid"] + summary["rows_quarantined"]
     assert aggregate.read_window_fact(tmp_path)["usage_count"].sum() == summary["rows_valid"]
 

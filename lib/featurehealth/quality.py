@@ -122,7 +122,11 @@ def check_null_rate(null_counts: Mapping[str, int], *, rows_in: int, warn: float
 
 
 def check_freshness(last_event: date | None, *, as_of: date, warn: float, fail: float) -> dict[str, Any]:
-    """Days between the as-of date and the latest valid event (the whole window when none)."""
+    """Days between the as-of date and the latest input day (``fail`` when there is none).
+
+    The latest input day is the summary's ``latest_input_date``: the feed's freshness, so a
+    backfill of an old window on current input is fresh.
+    """
     lag = (as_of - last_event).days if last_event else None
     check = _check("freshness", lag, warn=warn, fail=fail, as_of=as_of.isoformat(),
                    latest_event=last_event.isoformat() if last_event else None)
@@ -208,7 +212,8 @@ def run_checks(
     by_reason = summary["by_reason"]
     out_of_range = sum(int(by_reason.get(r, 0)) for r in validate.OUT_OF_RANGE_REASONS)
     duplicates = int(by_reason.get("duplicate_event", 0))
-    last_event = summary.get("last_event_date")
+    # Older summaries lack latest_input_date; their window's last valid day is the nearest figure.
+    last_event = summary.get("latest_input_date") or summary.get("last_event_date")
     checks = [
         check_missing_days(counts, start=start, end=end, warn=missing_days_warn, fail=missing_days_fail),
         check_volume_drop(

@@ -499,7 +499,9 @@ def summarise(
 
     ``index`` holds every input row (``file_id``, ``day``, ``rows``), ``scoped`` the counts of
     the window's rows (:func:`counts_sql`), ``duplicates`` extra copies by feature and day (``n``);
-    ``malformed`` counts unsplittable lines in scope, ``unread`` all of them.
+    ``malformed`` counts unsplittable lines in scope, ``unread`` all of them. ``last_event_date``
+    is the window's latest valid day; ``latest_input_date`` the latest day any input row is dated,
+    up to the as-of date (what data-quality freshness judges).
     """
     by_reason = scoped.dropna(subset=["reason"]).groupby("reason")["rows"].sum().to_dict()
     if len(duplicates):
@@ -512,6 +514,8 @@ def summarise(
     rows_in = int(scoped["rows"].sum()) + malformed
     per_file = index.groupby("file_id")["rows"].sum()
     valid_days = scoped.loc[scoped["reason"].isna(), "day"]
+    input_days = index["day"].dropna()
+    input_days = input_days[input_days <= day_number(window.as_of)]
     return {
         "file_format": raw.file_format,
         "files": [{"name": name, "rows": int(per_file.get(i, 0))} for i, name in enumerate(raw.files)],
@@ -522,6 +526,8 @@ def summarise(
         "window_end": window.end.isoformat(),
         "first_event_date": _from_day_number(valid_days.min()).isoformat() if len(valid_days) else None,
         "last_event_date": _from_day_number(valid_days.max()).isoformat() if len(valid_days) else None,
+        # The feed's freshness, wherever the window lies: a backfill of old days on current input is fresh.
+        "latest_input_date": _from_day_number(input_days.max()).isoformat() if len(input_days) else None,
         "rows_read": rows_read,
         "rows_outside_window": rows_read - rows_in,
         "rows_in": rows_in,
