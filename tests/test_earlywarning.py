@@ -90,11 +90,13 @@ def test_rejects_missing_columns_and_bad_horizon() -> None:
         earlywarning.false_alerts(predictions, _incidents(), threshold=0.5, horizon_days=0)
 
 
-def test_threshold_tradeoff_warns_more_and_flags_more_as_the_threshold_falls() -> None:
+def test_tradeoff_warns_more_and_flags_more_as_the_threshold_falls() -> None:
     predictions = _predictions({"a": ["2026-03-14"], "b": []})
     predictions.loc[(predictions["feature_id"] == "b") & (predictions["date"] == "2026-03-17"), "probability"] = 0.4
     incidents = _incidents(("a", "2026-03-16", "2026-03-17", "creep"), ("b", "2026-03-20", "2026-03-22", "spike"))
-    out = earlywarning.threshold_tradeoff(predictions, incidents, thresholds=[0.5, 0.3], horizon_days=5)
+    out = earlywarning.tradeoff_table(
+        earlywarning.tradeoff_rows(predictions, incidents, thresholds=[0.5, 0.3], horizon_days=5)
+    )
     assert out.index.tolist() == [0.5, 0.3]
     assert out.loc[0.5, "share_warned_1d"] == 0.5 and out.loc[0.3, "share_warned_1d"] == 1.0
     assert out.loc[0.3, "flagged_share"] > out.loc[0.5, "flagged_share"]

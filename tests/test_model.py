@@ -189,6 +189,8 @@ def test_budget_threshold_is_the_lowest_within_the_budget_and_checked() -> None:
     dataset = pd.DataFrame({"feature_id": ["a"], "date": [pd.Timestamp("2026-01-01")], "s": [1.0], "target": [1.0]})
     with pytest.raises(ValueError, match="alert_budget"):
         model.train_model(dataset, params={**PARAMS, "alert_budget": "high"})
+    with pytest.raises(ValueError, match="needs operating_threshold 'auto'"):
+        model.train_model(dataset, params={**PARAMS, "alert_budget": 0.3, "operating_threshold": 0.4})
 
 
 def test_alert_budget_threshold_flags_more_than_best_f1_with_a_looser_budget(trained) -> None:

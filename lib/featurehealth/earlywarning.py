@@ -308,7 +308,7 @@ def evaluate_early_warning(
         Summary dict (``available``; ``n_incidents``, ``incidents_detected`` (warned >= 1 day
         ahead), shares warned >= 1 and >= 3 days ahead, ``lead_times_days`` of the warned
         incidents and their median, the false-alert rate, the chance references, the same per
-        incident ``kind``, the ``ceiling`` and the ``tradeoff`` rows of :func:`threshold_tradeoff`
+        incident ``kind``, the ``ceiling`` and the ``tradeoff`` rows of :func:`tradeoff_rows`
         at :data:`TRADEOFF_THRESHOLDS` and ``threshold``) and the per-incident table of
         :func:`incident_warnings` (None when not available).
     """
@@ -325,16 +325,21 @@ def evaluate_early_warning(
         **figures,
         "by_kind": {kind: _summary(group) for kind, group in warnings.groupby("kind", sort=True)},
         "ceiling": signal_ceiling(predictions, incidents),
-        "tradeoff": _tradeoff_rows(predictions, incidents, thresholds=thresholds, horizon_days=horizon_days),
+        "tradeoff": tradeoff_rows(predictions, incidents, thresholds=thresholds, horizon_days=horizon_days),
     }
     if not len(warnings):
         summary["note"] = "no incident has its whole warning window in the evaluation period"
     return summary, warnings
 
 
-def _tradeoff_rows(
+def tradeoff_rows(
     predictions: pd.DataFrame, incidents: pd.DataFrame, *, thresholds: list[float], horizon_days: int
 ) -> list[dict[str, Any]]:
+    """Early warning against alert load at each threshold: one JSON-ready row each.
+
+    Keys: ``threshold`` and :data:`TRADEOFF_COLUMNS` (``flagged_share_not_degraded`` absent, so
+    None, without ``is_degraded``); see :func:`tradeoff_table` for a frame.
+    """
     rows = []
     for threshold in thresholds:
         figures, _ = _flag_figures(predictions, incidents, threshold=threshold, horizon_days=horizon_days)
@@ -343,20 +348,9 @@ def _tradeoff_rows(
 
 
 def tradeoff_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    """Trade-off rows (``summary["tradeoff"]`` or :func:`_tradeoff_rows`) as a frame indexed by threshold."""
+    """Trade-off rows (``summary["tradeoff"]`` or :func:`tradeoff_rows`) as a frame indexed by threshold."""
     frame = pd.DataFrame(rows, columns=["threshold", *TRADEOFF_COLUMNS]).set_index("threshold")
     return frame.astype("float64")
-
-
-def threshold_tradeoff(
-    predictions: pd.DataFrame, incidents: pd.DataFrame, *, thresholds: list[float], horizon_days: int
-) -> pd.DataFrame:
-    """Early warning against alert load for several flag thresholds (one row per threshold).
-
-    Columns: :data:`TRADEOFF_COLUMNS` (``flagged_share_not_degraded`` is NaN without
-    ``is_degraded``).
-    """
-    return tradeoff_table(_tradeoff_rows(predictions, incidents, thresholds=thresholds, horizon_days=horizon_days))
 
 
 def visibility_table(summary: dict[str, Any]) -> pd.DataFrame:

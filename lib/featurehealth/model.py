@@ -353,7 +353,8 @@ def train_model(dataset: pd.DataFrame, *, params: Mapping[str, Any]) -> Training
     ------
     ValueError
         For an ``operating_threshold`` that is neither a probability nor ``auto`` (or ``auto``
-        without calibration days), or a negative ``alert_budget``.
+        without calibration days), or an ``alert_budget`` that is negative or set beside a fixed
+        threshold.
     """
     names = tuple(sig.signal_columns(dataset.drop(columns="target")))
     auto_threshold = params["operating_threshold"] == AUTO_THRESHOLD
@@ -366,6 +367,11 @@ def train_model(dataset: pd.DataFrame, *, params: Mapping[str, Any]) -> Training
     budget = params.get("alert_budget")
     if budget is not None:
         _check_budget(budget)
+        if not auto_threshold:
+            raise ValueError(
+                f"model.alert_budget chooses the threshold, so it needs operating_threshold 'auto'; "
+                f"got operating_threshold {params['operating_threshold']!r} (set alert_budget to null to keep it)."
+            )
     labelled = dataset[dataset["target"].notna()]
     split = time_split(labelled["date"], horizon_days=params["horizon_days"], test_share=params["test_share"])
     train = labelled[in_window(labelled["date"], split.train_start, split.train_end)]
