@@ -189,6 +189,26 @@ def _summary(warnings: pd.DataFrame) -> dict[str, Any]:
     return out
 
 
+def _episode_pairs(
+    rows: pd.DataFrame, incidents: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Rows and incidents normalised, and each row paired with every incident of its feature.
+
+    Incidents get ``precursor_days`` as a number (missing: 0) and ``precursor_start``, their
+    first precursor day; a pair holds the row's position ``row``, ``date`` and the incident's
+    columns with its position ``incident``.
+    """
+    scored, truth = _normalised(rows, incidents)
+    precursor = pd.to_numeric(truth["precursor_days"], errors="coerce").fillna(0)
+    truth = truth.assign(
+        precursor_days=precursor, precursor_start=truth["start"] - pd.to_timedelta(precursor, unit="D")
+    )
+    pairs = scored.reset_index(names="row")[["row", "feature_id", "date"]].merge(
+        truth.reset_index(names="incident"), on="feature_id"
+    )
+    return scored, truth, pairs
+
+
 def signal_ceiling(predictions: pd.DataFrame, incidents: pd.DataFrame) -> dict[str, Any]:
     """ROC-AUC of the ground-truth oracle (see the module doc) on the labelled rows of ``predictions``.
 
@@ -209,10 +229,8 @@ def signal_ceiling(predictions: pd.DataFrame, incidents: pd.DataFrame) -> dict[s
 
     if "precursor_days" not in incidents.columns or "y_true" not in predictions.columns:
         return {"available": False, "reason": "the ground truth gives no precursor_days"}
-    scored, truth = _normalised(predictions[predictions["y_true"].notna()], incidents)
-    pairs = scored.reset_index(names="row")[["row", "feature_id", "date"]].merge(truth, on="feature_id")
-    precursor = pd.to_timedelta(pd.to_numeric(pairs["precursor_days"], errors="coerce").fillna(0), unit="D")
-    visible = ((pairs["date"] >= pairs["start"] - precursor) & (pairs["date"] < pairs["end"]))
+    scored, _truth, pairs = _episode_pairs(predictions[predictions["y_true"].notna()], incidents)
+    visible = (pairs["date"] >= pairs["precursor_start"]) & (pairs["date"] < pairs["end"])
     oracle = pd.Series(False, index=scored.index)
     oracle.loc[pairs.loc[visible, "row"].unique()] = True
     y = scored["y_true"].to_numpy(dtype="int8")
@@ -267,14 +285,9 @@ def precursor_visibility(signal_rows: pd.DataFrame, incidents: pd.DataFrame) -> 
     columns = {*PRECURSOR_EVIDENCE.values(), "worst_shift_z", "degraded_today"}
     if "precursor_days" not in incidents.columns or not columns <= set(signal_rows.columns):
         return {"available": False, "reason": "the ground truth gives no precursor_days or the signals lack evidence"}
-    rows, truth = _normalised(signal_rows, incidents)
-    truth = truth.assign(precursor_days=pd.to_numeric(truth["precursor_days"], errors="coerce").fillna(0))
-    pairs = rows.reset_index(names="row")[["row", "feature_id", "date"]].merge(
-        truth.reset_index(names="incident"), on="feature_id"
-    )
-    before = pd.to_timedelta(pairs["precursor_days"], unit="D")
-    in_episode = (pairs["date"] >= pairs["start"] - before) & (pairs["date"] <= pairs["end"])
-    on_precursor = pairs[(pairs["date"] >= pairs["start"] - before) & (pairs["date"] < pairs["start"])]
+    rows, truth, pairs = _episode_pairs(signal_rows, incidents)
+    in_episode = (pairs["date"] >= pairs["precursor_start"]) & (pairs["date"] <= pairs["end"])
+    on_precursor = pairs[(pairs["date"] >= pairs["precursor_start"]) & (pairs["date"] < pairs["start"])]
     ordinary = rows.drop(index=pairs.loc[in_episode, "row"].unique())
     ordinary = ordinary[ordinary["degraded_today"] == 0]
     by_kind: dict[str, Any] = {}
@@ -353,6 +366,11 @@ def tradeoff_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
     return frame.astype("float64")
 
 
+def _not_available(section: dict[str, Any]) -> pd.DataFrame:
+    """One display row ``not available`` with the section's reason."""
+    return pd.DataFrame({"reason": [section.get("reason", "")]}, index=["not available"])
+
+
 def visibility_table(summary: dict[str, Any]) -> pd.DataFrame:
     """``summary["precursor_visibility"]`` as one row per incident kind (for display).
 
@@ -363,7 +381,7 @@ def visibility_table(summary: dict[str, Any]) -> pd.DataFrame:
         "available": False, "reason": summary.get("reason", "not computed for this model"),
     }
     if not visibility.get("available"):
-        return pd.DataFrame({"reason": [visibility.get("reason", "")]}, index=["not available"])
+        return _not_available(visibility)
     table = pd.DataFrame.from_dict(visibility["by_kind"], orient="index")
     return table.rename_axis("kind")
 
@@ -375,7 +393,7 @@ def summary_table(summary: dict[str, Any]) -> pd.DataFrame:
     the figures are not available, one row ``not available`` carries the reason.
     """
     if not summary.get("available"):
-        return pd.DataFrame({"reason": [summary.get("reason", "")]}, index=["not available"])
+        return _not_available(summary)
     columns = [
         "n_incidents", "incidents_detected", "share_warned_1d", "chance_share_warned_1d", "share_warned_3d",
         "median_lead_days", "n_with_precursor", "share_warned_1d_with_precursor", "median_precursor_days",

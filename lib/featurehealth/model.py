@@ -385,15 +385,13 @@ def train_model(dataset: pd.DataFrame, *, params: Mapping[str, Any]) -> Training
         raw = RiskModel(fit_forest(early, names, params=params), names).raw_proba(calibration_rows)
         method, brier = choose_calibration(raw, y_cal, calibration_rows["date"])
         calibrator = fit_calibration(raw, y_cal, method=method)
-        if auto_threshold and budget is not None:
-            # An alert budget (false alerts per feature-month) instead of the best F1, judged on
-            # the calibration days' labels, never the test days.
-            threshold = choose_threshold_budget(
-                apply_calibration(raw, calibrator, method=method), y_cal,
-                calibration_rows["feature_id"].to_numpy(), calibration_rows["date"], budget=budget,
+        if auto_threshold:
+            calibrated = apply_calibration(raw, calibrator, method=method)
+            # An alert budget (false alerts per feature-month) replaces the best F1 when set;
+            # either is judged on the calibration days' labels, never the test days.
+            threshold = choose_threshold(calibrated, y_cal) if budget is None else choose_threshold_budget(
+                calibrated, y_cal, calibration_rows["feature_id"].to_numpy(), calibration_rows["date"], budget=budget
             )
-        elif auto_threshold:
-            threshold = choose_threshold(apply_calibration(raw, calibrator, method=method), y_cal)
     return TrainingResult(
         model=RiskModel(fit_forest(train, names, params=params), names, method, calibrator),
         split=split,
