@@ -136,6 +136,27 @@ def test_ceiling_knows_precursor_and_incident_days_only() -> None:
     )["available"]
 
 
+def test_ceiling_breaks_the_model_down_by_type_of_positive_row() -> None:
+    # Shuffled, with a non-default index: rows are matched by label, not position.
+    predictions = _predictions({"a": ["2026-03-14"]}).sample(frac=1.0, random_state=0).set_axis(range(100, 130))
+    incidents = _incidents(("a", "2026-03-16", "2026-03-18", "creep"))  # precursor 03-13..03-15
+    target = predictions["date"].between("2026-03-11", "2026-03-17").astype(float)
+    ceiling = earlywarning.signal_ceiling(predictions.assign(y_true=target), incidents)
+    by_type = ceiling["by_positive_type"]
+    # Every score is 0.1 (a tie with every negative: 0.5) except the precursor day 03-14 (0.9: 1.0).
+    assert by_type == {
+        "incident_ongoing": {"n_rows": 2, "share_of_positives": pytest.approx(2 / 7), "model_roc_auc": 0.5},
+        "nothing_visible": {"n_rows": 2, "share_of_positives": pytest.approx(2 / 7), "model_roc_auc": 0.5},
+        "precursor:creep": {"n_rows": 3, "share_of_positives": pytest.approx(3 / 7), "model_roc_auc": pytest.approx(2 / 3)},
+    }
+    assert ceiling["model_roc_auc_perfect_precursors"] == pytest.approx((3 * 1.0 + 4 * 0.5) / 7)
+    without_scores = earlywarning.signal_ceiling(predictions.drop(columns="probability").assign(y_true=target), incidents)
+    assert without_scores["available"] and "by_positive_type" not in without_scores
+    table = earlywarning.ceiling_table({"ceiling": ceiling})
+    assert table.index.tolist() == ["incident_ongoing", "nothing_visible", "precursor:creep"]
+    assert earlywarning.ceiling_table({"ceiling": without_scores}).index.tolist() == ["not available"]
+
+
 def _signal_rows(peaks: dict[str, dict[str, float]]) -> pd.DataFrame:
     """Evidence 0 on every day of features a and b (noise 0..1 on ordinary days), with given peaks."""
     rows = []

@@ -18,7 +18,10 @@ share is taken over the days a feature is not degraded when predictions say whic
 degraded cannot warn of anything.
 *Ceiling*, when the ground truth gives ``precursor_days``: the ROC-AUC of an oracle that knows
 which feature-days show a precursor or an incident that goes on the next day. Target days
-before a precursor starts carry no signal by construction, so no model can rank them.
+before a precursor starts carry no signal by construction, so no model can rank them. Beside it,
+the model's own ranking of each type of positive row (ongoing incident, precursor of each kind,
+nothing visible) against the negatives shows where its ROC-AUC is lost, and what it would reach
+if it detected every precursor perfectly.
 *Visibility*, likewise: the share of each kind's precursors whose evidence signal (see
 :data:`PRECURSOR_EVIDENCE`) rises above what ordinary feature-days reach now and then (their 95th
 and 99th percentiles); a precursor that does not stand out of the noise cannot be warned of
@@ -29,6 +32,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from featurehealth import signals as sig
@@ -44,6 +48,9 @@ PRECURSOR_EVIDENCE = {
     "crash_spike_rollout": "crash_evidence",
 }
 VISIBILITY_QUANTILES = (0.95, 0.99)
+#: Types of positive rows in the ceiling's breakdown (with ``precursor:<kind>``).
+POSITIVE_ONGOING = "incident_ongoing"
+POSITIVE_NOTHING_VISIBLE = "nothing_visible"
 #: Thresholds of the trade-off table stored with the early-warning summary (plus the operating one).
 TRADEOFF_THRESHOLDS = (0.1, 0.2, 0.3, 0.5)
 TRADEOFF_COLUMNS = (
@@ -215,7 +222,8 @@ def signal_ceiling(predictions: pd.DataFrame, incidents: pd.DataFrame) -> dict[s
     Parameters
     ----------
     predictions : pandas.DataFrame
-        ``feature_id``, ``date`` and ``y_true`` (NaN rows are skipped).
+        ``feature_id``, ``date`` and ``y_true`` (NaN rows are skipped); with ``probability``, the
+        model's scores are broken down against the oracle too.
     incidents : pandas.DataFrame
         Ground truth with ``precursor_days``.
 
@@ -223,24 +231,73 @@ def signal_ceiling(predictions: pd.DataFrame, incidents: pd.DataFrame) -> dict[s
     -------
     dict
         ``available``; ``roc_auc`` of the oracle and ``share_of_positives_visible`` (target rows
-        with a precursor or an ongoing incident), or the reason they are not available.
+        with a precursor or an ongoing incident), or the reason they are not available. With
+        scores also ``by_positive_type`` and ``model_roc_auc_perfect_precursors`` (see
+        :func:`_model_against_ceiling`).
     """
     from sklearn.metrics import roc_auc_score
 
     if "precursor_days" not in incidents.columns or "y_true" not in predictions.columns:
         return {"available": False, "reason": "the ground truth gives no precursor_days"}
-    scored, _truth, pairs = _episode_pairs(predictions[predictions["y_true"].notna()], incidents)
+    labelled = predictions[predictions["y_true"].notna()].reset_index(drop=True)
+    scored, _truth, pairs = _episode_pairs(labelled, incidents)
     visible = (pairs["date"] >= pairs["precursor_start"]) & (pairs["date"] < pairs["end"])
     oracle = pd.Series(False, index=scored.index)
     oracle.loc[pairs.loc[visible, "row"].unique()] = True
     y = scored["y_true"].to_numpy(dtype="int8")
     if len(set(y)) < 2:
         return {"available": False, "reason": "the labelled rows hold one class only"}
-    return {
+    ceiling: dict[str, Any] = {
         "available": True,
         "roc_auc": float(roc_auc_score(y, oracle.to_numpy(dtype="float64"))),
         "share_of_positives_visible": float(oracle[y == 1].mean()),
     }
+    if "probability" in scored.columns:
+        ceiling.update(_model_against_ceiling(scored, pairs))
+    return ceiling
+
+
+def _positive_row_types(scored: pd.DataFrame, pairs: pd.DataFrame) -> pd.Series:
+    """Each positive row's type: ``incident_ongoing`` (it goes on the next day), ``precursor:<kind>``
+    or ``nothing_visible`` (before the precursor starts, an incident without one, or a degraded
+    day that no incident explains)."""
+    types = pd.Series(POSITIVE_NOTHING_VISIBLE, index=scored.index)
+    on_precursor = pairs[(pairs["date"] >= pairs["precursor_start"]) & (pairs["date"] < pairs["start"])]
+    types.loc[on_precursor["row"].to_numpy()] = "precursor:" + on_precursor["kind"].astype(str).to_numpy()
+    ongoing = pairs[(pairs["date"] >= pairs["start"]) & (pairs["date"] < pairs["end"])]
+    types.loc[ongoing["row"].unique()] = POSITIVE_ONGOING
+    return types[scored["y_true"] == 1]
+
+
+def _model_against_ceiling(scored: pd.DataFrame, pairs: pd.DataFrame) -> dict[str, Any]:
+    """Where the model's ROC-AUC is lost: each type of positive row ranked against every negative.
+
+    ``by_positive_type`` holds, per type of :func:`_positive_row_types`, its rows, their share of
+    the positives and ``model_roc_auc``: the chance that the model scores such a row above a
+    random negative row (ROC-AUC is the positives' average of it). ``model_roc_auc_perfect_precursors``
+    is the model's ROC-AUC if it ranked every precursor row above every other row and kept its
+    scores elsewhere: what perfect precursor detection alone would add.
+    """
+    from sklearn.metrics import roc_auc_score
+
+    scores = scored["probability"].to_numpy(dtype="float64")
+    y = scored["y_true"].to_numpy(dtype="int8")
+    negatives = np.sort(scores[y == 0])
+    types = _positive_row_types(scored, pairs)
+    by_type: dict[str, Any] = {}
+    for row_type, rows in types.groupby(types, sort=True):
+        positive = scores[rows.index.to_numpy()]
+        below = np.searchsorted(negatives, positive, side="left")
+        ties = np.searchsorted(negatives, positive, side="right") - below
+        by_type[str(row_type)] = {
+            "n_rows": len(rows),
+            "share_of_positives": len(rows) / len(types),
+            "model_roc_auc": float(np.mean((below + 0.5 * ties) / len(negatives))),
+        }
+    precursor_rows = types.index[types.str.startswith("precursor:")].to_numpy()
+    perfect = scores.copy()
+    perfect[precursor_rows] = scores.max() + 1.0
+    return {"by_positive_type": by_type, "model_roc_auc_perfect_precursors": float(roc_auc_score(y, perfect))}
 
 
 def _flag_figures(
@@ -384,6 +441,19 @@ def visibility_table(summary: dict[str, Any]) -> pd.DataFrame:
         return _not_available(visibility)
     table = pd.DataFrame.from_dict(visibility["by_kind"], orient="index")
     return table.rename_axis("kind")
+
+
+def ceiling_table(summary: dict[str, Any]) -> pd.DataFrame:
+    """``summary["ceiling"]["by_positive_type"]`` as one row per type of positive row (for display).
+
+    A summary without it (no ground truth, no scores, or a model saved before it existed) gives
+    one row ``not available`` with the reason.
+    """
+    ceiling = summary.get("ceiling") or {"available": False, "reason": summary.get("reason", "")}
+    if "by_positive_type" not in ceiling:
+        return _not_available({"reason": ceiling.get("reason", "not computed for this model")})
+    table = pd.DataFrame.from_dict(ceiling["by_positive_type"], orient="index")
+    return table.reindex(columns=["n_rows", "share_of_positives", "model_roc_auc"]).rename_axis("positive rows")
 
 
 def summary_table(summary: dict[str, Any]) -> pd.DataFrame:
