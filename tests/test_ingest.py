@@ -144,6 +144,45 @@ def test_latin1_file_reads_with_its_encoding(tmp_path: Path) -> None:
     assert con.sql(f"SELECT feature_id FROM {raw.relation}").fetchall() == [("caf\u00e9",)]
 
 
+def test_line_census_counts_non_empty_lines_and_open_quotes(tmp_path: Path) -> None:
+    plain = _write(tmp_path / "plain.csv", HEADER + "a,b\r\n\n\r\nc,d\ne,f")  # CRLF, empty lines, no final break
+    assert ingest.csv_line_census(plain) == (3, False)
+    quoted = _write(tmp_path / "quoted.csv", HEADER + 'a,"b, c"\nd,"e\nf"\n')
+    assert ingest.csv_line_census(quoted) == (3, True)
+
+
+def test_split_records_lets_a_stray_quote_spoil_its_own_line_only() -> None:
+    data = (HEADER + 't1,f,u1,1,0\n' + 't2,f,"u2,2,0\n' + 't3,f,u3,3,0\n' + 't4,f,"u\n4",4,0\n'
+            + 't5,f,u5,5\n' + 't6,f,"u6,6,0\n').encode()
+    split = ingest.split_records(data, encoding="utf-8", delimiter=",", n_fields=5)
+    # The stray quotes of lines 3 and 8 do not swallow the lines after them; the quoted value
+    # with a line break (lines 5-6) stays one record; line 7 is left for the reader to judge.
+    assert split.malformed == [(3, 't2,f,"u2,2,0', "UNQUOTED VALUE"), (8, 't6,f,"u6,6,0', "UNQUOTED VALUE")]
+    assert split.text.splitlines()[1:] == ["t1,f,u1,1,0", "t3,f,u3,3,0", 't4,f,"u', '4",4,0', "t5,f,u5,5"]
+    assert split.records == 4 and split.original_line(6) == 7
+
+
+def test_open_events_accounts_for_every_line_of_many_csv_files(tmp_path: Path) -> None:
+    # DuckDB 2.0 dropped the reject of a quote left open at the end of the last of several files.
+    for day in range(1, 7):
+        rows = "".join(f"2026-01-0{day}T00:00:{i:02d},A,u{i},10,0\n" for i in range(5))
+        tail = '"oops,A,u9,10,0\n2026-01-06T01:00:00,A,u99,10,0\n2026-01-06T02:00:00,A,u100,10\n' if day == 6 else ""
+        _write(tmp_path / "in" / f"day{day}.csv", HEADER + rows + tail)
+    con = warehouse.connect()
+    raw = ingest.open_events(con, tmp_path / "in", column_map={})
+    assert con.execute(f"SELECT count(*) FROM {raw.relation}").fetchone()[0] == 31
+    assert raw.malformed[["file_id", "line", "error"]].values.tolist() == [
+        [5, 7, "UNQUOTED VALUE"], [5, 9, "MISSING COLUMNS"],
+    ]
+
+
+def test_open_events_refuses_a_csv_file_whose_lines_are_not_all_accounted_for(tmp_path: Path, monkeypatch) -> None:
+    _write(tmp_path / "a.csv", HEADER + "2026-01-01T00:00:00,A,u1,10,0\n")
+    monkeypatch.setattr(ingest, "csv_line_census", lambda path: (2, False))  # as if the reader lost a line
+    with pytest.raises(ingest.InputError, match="a.csv has 2 lines after its header but the CSV reader accounted for 1"):
+        ingest.open_events(warehouse.connect(), tmp_path / "a.csv", column_map={})
+
+
 def test_resolve_inputs_for_simulated_and_own_files(tmp_path: Path) -> None:
     simulation = {"start_date": "2026-01-01", "n_days": 120}
     sim = ingest.resolve_inputs(

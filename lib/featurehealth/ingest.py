@@ -7,6 +7,11 @@ validation step (:mod:`featurehealth.validate`) works on that relation in SQL.
 A file-level problem (missing file, empty file, missing required column, bytes that are not in
 the expected encoding, no rows at all) raises :class:`InputError` with one sentence naming the
 file and the fix, before anything is written.
+
+CSV lines are never lost: every non-empty line after the header becomes a row or a malformed
+line (:func:`csv_line_census` counts them and the count is checked after reading). A quote left
+open would make the reader swallow the lines after it into one bad record, so a file with such
+a line is first cut by :func:`split_records`, where it costs that line only.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import glob
 import hashlib
 import os
+import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -25,6 +31,7 @@ from featurehealth.warehouse import sql_string
 
 if TYPE_CHECKING:
     import duckdb
+    import numpy as np
     import pandas as pd
 
     from featurehealth.config import RunPaths
@@ -435,6 +442,119 @@ def _read_error(name: str, fmt: str, encoding: str, exc: Exception, *, line: int
     )
 
 
+#: Bytes of a CSV file counted at a time.
+CENSUS_BLOCK = 1 << 26
+#: Most lines one record may span: a quoted value with line breaks is short; a stray quote is not.
+MAX_RECORD_LINES = 20
+
+
+def _line_flags(block: bytes | memoryview) -> tuple["np.ndarray", "np.ndarray"]:
+    """Per line of ``block`` (split at ``\\n``): is it non-empty, and does it hold an odd number of ``"``."""
+    import numpy as np
+
+    content = np.frombuffer(block, dtype=np.uint8)
+    breaks = np.flatnonzero(content == 10)
+    starts = np.concatenate(([0], breaks + 1))
+    ends = np.concatenate((breaks, [len(content)]))
+    carriage = (ends > starts) & (content[np.maximum(ends - 1, 0)] == 13) if len(content) else ends > starts
+    filled = ends - carriage > starts
+    quotes = np.flatnonzero(content == 34)
+    odd = (np.searchsorted(quotes, ends) - np.searchsorted(quotes, starts)) % 2 == 1
+    return filled, odd & filled
+
+
+def csv_line_census(path: Path) -> tuple[int, bool]:
+    """Non-empty lines after the header of a (possibly gzipped) CSV file, and whether a quoted
+    value may run on over a line break.
+
+    The reader skips empty lines and reads every other line as one record, unless a quoted
+    value runs on: a line with an odd number of ``"`` is where that starts (see :func:`split_records`).
+    """
+    import gzip
+
+    lines, odd, carry = 0, False, b""
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    with opener(path, "rb") as handle:
+        while True:
+            block = handle.read(CENSUS_BLOCK)
+            whole = carry + block
+            cut = whole.rfind(b"\n") + 1 if block else len(whole)
+            plain = all(whole.find(mark, 0, cut) < 0 for mark in (b'"', b"\n\n", b"\n\r\n"))
+            if plain and not whole.startswith((b"\n", b"\r")):  # every line break ends a non-empty line
+                lines += whole.count(b"\n", 0, cut) + (0 < cut and whole[cut - 1] != 10)
+            else:
+                filled, odd_lines = _line_flags(memoryview(whole)[:cut])
+                lines, odd = lines + int(filled.sum()), odd or bool(odd_lines.any())
+            carry = whole[cut:]
+            if not block:
+                break
+    return max(lines - 1, 0), odd
+
+
+@dataclass(frozen=True)
+class SplitCsv:
+    """A CSV file re-cut so that a quote left open spoils its own line only (see :func:`split_records`)."""
+
+    text: str  # the file without its malformed lines, to be read again
+    dropped: list[int]  # 0-based indices of the lines left out of ``text``
+    records: int  # records in ``text`` after its header
+    malformed: list[tuple[int, str, str]]  # (line number, text, error name of the CSV reader)
+
+    def original_line(self, line: int) -> int:
+        """The file's own number of line ``line`` (1-based) of ``text``."""
+        for dropped in self.dropped:
+            if dropped < line:
+                line += 1
+        return line
+
+
+def _record_fields(record: str, delimiter: str) -> int | None:
+    """Fields of one CSV record, or None if its quoting is broken."""
+    import csv
+
+    try:
+        return len(next(csv.reader([record], delimiter=delimiter, quotechar='"', strict=True)))
+    except csv.Error:
+        return None
+
+
+def split_records(data: bytes, *, encoding: str, delimiter: str, n_fields: int) -> SplitCsv:
+    """Cut CSV ``data`` into records without letting a stray quote swallow the lines after it.
+
+    A line with an odd number of ``"`` opens a quoted value that runs on: it joins the next
+    lines until the quotes balance (at most :data:`MAX_RECORD_LINES` lines) and is a record if
+    that gives ``n_fields`` well-quoted fields. Otherwise the line alone is malformed and left
+    out, and the lines after it are read as usual: a stray quote costs one line, not the rest
+    of the file. Lines without that problem are kept as they are, for the CSV reader to judge.
+
+    Raises
+    ------
+    UnicodeDecodeError
+        If ``data`` is not in ``encoding``.
+    """
+    lines = data.decode({"utf-8": "utf-8-sig"}.get(encoding, encoding)).split("\n")
+    filled, odd = _line_flags(data)
+    dropped, malformed, continued, joined_until = [], [], 0, 0
+    for start in (int(i) for i in odd.nonzero()[0] if i > 0):
+        if start <= joined_until:
+            continue
+        end, record = start, lines[start].removesuffix("\r")
+        while record.count('"') % 2 and end + 1 < len(lines) and end - start + 1 < MAX_RECORD_LINES:
+            end += 1
+            record += "\n" + lines[end].removesuffix("\r")
+        if record.count('"') % 2 == 0 and _record_fields(record, delimiter) == n_fields:
+            joined_until, continued = end, continued + int(filled[start + 1:end + 1].sum())
+            continue
+        record = lines[start].removesuffix("\r")
+        fields = _record_fields(record, delimiter)
+        error = "UNQUOTED VALUE" if fields is None else "TOO MANY COLUMNS" if fields > n_fields else "MISSING COLUMNS"
+        dropped.append(start)
+        malformed.append((start + 1, record, error))
+    skip = set(dropped)
+    text = "\n".join(line for index, line in enumerate(lines) if index not in skip)
+    return SplitCsv(text, dropped, int(filled[1:].sum()) - len(dropped) - continued, malformed)
+
+
 Layout = tuple[tuple[str, str, str], ...]
 
 
@@ -553,22 +673,39 @@ def open_events(
     con.executemany(f"INSERT INTO {FILES_TABLE} VALUES (?, ?)", list(enumerate(names)))
     layouts = tuple((layout, tuple(indices)) for _d, layout, indices in groups) if fmt == "parquet" else ()
     malformed = []
-    for number, (delimiter, layout, indices) in enumerate(groups):
-        if fmt == "parquet":
-            continue
-        group_paths = [paths[i] for i in indices]
-        rejects = f"fh_rejects_{number}"
-        header = list(described[indices[0]][2])
-        reader = _reader(fmt, group_paths, encoding=encoding, delimiter=delimiter, header=header, rejects=rejects)
-        select = _group_select(layout, reader, types=unified, indices=indices)
-        statement = (
-            f"CREATE OR REPLACE TABLE {CSV_TABLE} AS {select}" if number == 0 else f"INSERT INTO {CSV_TABLE} {select}"
-        )
-        try:
-            con.execute(statement)
-        except duckdb.Error as exc:
-            raise _read_error(names[indices[0]], fmt, encoding, exc) from None
-        malformed.append(_rejects(con, rejects, indices=indices, names=names, encoding=encoding))
+    census: dict[int, int] = {}
+    with tempfile.TemporaryDirectory(prefix="featurehealth-csv-") as scratch:
+        for number, (delimiter, layout, indices) in enumerate(groups):
+            if fmt == "parquet":
+                continue
+            header = list(described[indices[0]][2])
+            group_paths, renumbered = [], {}
+            for i in indices:
+                census[i], runs_on = csv_line_census(paths[i])
+                if not runs_on:
+                    group_paths.append(paths[i])
+                    continue
+                # A quote left open would swallow the lines after it into one record (and DuckDB
+                # 2.0 can drop that record's reject in multi-file reads): judge each line alone.
+                copy = Path(scratch) / f"{i}.csv"
+                split = _split_copy(paths[i], names[i], copy, encoding=encoding, delimiter=delimiter, n_fields=len(header))
+                group_paths.append(copy)
+                renumbered[i], census[i] = split, split.records + len(split.malformed)
+                frame = pd.DataFrame(split.malformed, columns=["line", "raw_line", "error"]).astype({"line": "int64"})
+                malformed.append(frame.assign(file_id=i)[["file_id", "line", "raw_line", "error"]])
+            rejects = f"fh_rejects_{number}"
+            reader = _reader(fmt, group_paths, encoding=encoding, delimiter=delimiter, header=header, rejects=rejects)
+            select = _group_select(layout, reader, types=unified, indices=indices)
+            statement = (
+                f"CREATE OR REPLACE TABLE {CSV_TABLE} AS {select}" if number == 0
+                else f"INSERT INTO {CSV_TABLE} {select}"
+            )
+            try:
+                con.execute(statement)
+            except duckdb.Error as exc:
+                raise _read_error(names[indices[0]], fmt, encoding, exc) from None
+            found = _rejects(con, rejects, indices=indices, names=names, encoding=encoding)
+            malformed.append(_original_lines(found, renumbered))
     # rowid follows the order of insertion, that is of the files' lines.
     union = (
         _parquet_union(layouts, paths, unified, range(len(paths)))
@@ -578,10 +715,14 @@ def open_events(
     con.execute(f"CREATE OR REPLACE VIEW {RAW_RELATION} AS {union}")
     bad_lines = (
         pd.concat(malformed, ignore_index=True)
+        .astype({"file_id": "int64", "line": "int64"})
+        .sort_values(["file_id", "line"], kind="stable", ignore_index=True)
         if malformed
         else pd.DataFrame({"file_id": pd.Series(dtype="int64"), "line": pd.Series(dtype="int64"),
                            "raw_line": pd.Series(dtype="str"), "error": pd.Series(dtype="str")})
     )
+    if fmt != "parquet":
+        _check_census(con, census, bad_lines, names)
     total = con.execute(f"SELECT count(*) FROM {RAW_RELATION}").fetchall()[0][0]
     if total == 0 and bad_lines.empty:
         where = names[0] if len(names) == 1 else f"{len(names)} files from {source}"
@@ -719,6 +860,48 @@ def _rejects(
     # One line can be reported once per missing field; keep one row per line.
     frame = frame.drop_duplicates(["file_id", "line"], keep="first")
     return frame[["file_id", "line", "raw_line", "error"]].reset_index(drop=True)
+
+
+def _split_copy(path: Path, name: str, copy: Path, *, encoding: str, delimiter: str, n_fields: int) -> SplitCsv:
+    """Write the records of one CSV file, cut by :func:`split_records`, to ``copy``."""
+    import gzip
+
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    with opener(path, "rb") as handle:
+        data = handle.read()
+    try:
+        split = split_records(data, encoding=encoding, delimiter=delimiter, n_fields=n_fields)
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise _read_error(name, "csv", encoding, ValueError("invalid unicode"), line=line) from None
+    copy.write_text(split.text, encoding=encoding)
+    return split
+
+
+def _original_lines(rejects: "pd.DataFrame", renumbered: Mapping[int, SplitCsv]) -> "pd.DataFrame":
+    """``rejects`` with the line numbers of split copies mapped back to their files' own lines."""
+    if rejects.empty or not renumbered:
+        return rejects
+    lines = [
+        renumbered[file_id].original_line(line) if file_id in renumbered else line
+        for file_id, line in zip(rejects["file_id"], rejects["line"], strict=True)
+    ]
+    return rejects.assign(line=lines)
+
+
+def _check_census(
+    con: "duckdb.DuckDBPyConnection", census: Mapping[int, int], malformed: "pd.DataFrame", names: Sequence[str]
+) -> None:
+    """Every non-empty line of every CSV file is a row or a malformed line, or InputError names the file."""
+    rows = dict(con.execute(f"SELECT file_id, count(*) FROM {CSV_TABLE} GROUP BY file_id").fetchall())
+    rejected = malformed.groupby("file_id").size()
+    for file_id, lines in sorted(census.items()):
+        accounted = rows.get(file_id, 0) + int(rejected.get(file_id, 0))
+        if accounted != lines:
+            raise InputError(
+                f"File {names[file_id]} has {lines} lines after its header but the CSV reader accounted for "
+                f"{accounted}; check its quotes and line breaks (or re-export it) so that no line is lost."
+            )
 
 
 def _read_small_csv(path: Path, *, what: str, required: Sequence[str], columns: Sequence[str]) -> "pd.DataFrame":
