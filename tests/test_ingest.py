@@ -98,6 +98,14 @@ def test_open_events_maps_a_users_export_without_code_changes(tmp_path: Path) ->
     assert (result.summary["rows_valid"], result.summary["rows_quarantined"]) == (2, 0)
 
 
+def test_a_column_map_key_that_names_no_column_is_an_error(tmp_path: Path) -> None:
+    export = _write(tmp_path / "export.csv", HEADER.rstrip("\n") + ",rating\n2026-03-01,Search,u1,12.5,0,4\n")
+    with pytest.raises(ingest.InputError, match="maps 'ratingz', but export.csv has no such column"):
+        ingest.open_events(warehouse.connect(), export, column_map={"ratingz": "feedback_score"})
+    raw = ingest.open_events(warehouse.connect(), export, column_map={" Rating ": "feedback_score"})
+    assert raw.mapped == {"rating": "feedback_score"}
+
+
 def test_file_problems_leave_published_outputs_untouched(tmp_path: Path) -> None:
     paths = config.RunPaths(tmp_path / "run").ensure()
     warehouse.write_tables(paths, incidents=pd.DataFrame({"feature_id": ["a"]}))
@@ -215,17 +223,21 @@ def test_read_metadata_and_incidents_file_errors(tmp_path: Path) -> None:
         ingest.read_incidents(_write(tmp_path / "i.csv", "feature_id,start\na,2026-01-01\n"))
 
 
-def test_read_incidents_parses_dates_and_drops_unparseable(tmp_path: Path) -> None:
-    path = _write(
-        tmp_path / "i.csv",
-        "feature_id,start,end,kind,severity,precursor_days\n"
-        "b,2026-02-01,2026-02-03,latency,0.5,3\na,x,2026-01-01,crash,1,2\n",
-    )
+def test_read_incidents_parses_dates_and_refuses_bad_rows(tmp_path: Path) -> None:
+    header = "feature_id,start,end,kind,severity,precursor_days\n"
+    path = _write(tmp_path / "i.csv", header + "b,2026-02-01,2026-02-03,latency,0.5,3\na,2026-01-01,2026-01-01,crash,1,\n")
     incidents = ingest.read_incidents(path)
-    assert incidents.to_dict("records") == [
-        {"feature_id": "b", "start": date(2026, 2, 1), "end": date(2026, 2, 3), "kind": "latency",
-         "severity": 0.5, "precursor_days": 3.0}
-    ]
+    assert incidents.to_dict("records")[1] == {
+        "feature_id": "b", "start": date(2026, 2, 1), "end": date(2026, 2, 3), "kind": "latency",
+        "severity": 0.5, "precursor_days": 3.0,
+    }
+    for row, problem in (("a,03/15/2026,2026-03-16,crash,1,2", "a start that is not a YYYY-MM-DD date, first on line 3"),
+                         ("a,2026-02-30,2026-03-01,crash,1,2", "a start that is not"),
+                         ("a,2026-04-10,2026-04-05,crash,1,2", "an end before its start"),
+                         (",2026-04-10,2026-04-12,crash,1,2", "no feature_id")):
+        bad = _write(tmp_path / "bad.csv", header + "b,2026-02-01,2026-02-03,latency,0.5,3\n" + row + "\n")
+        with pytest.raises(ingest.InputError, match=problem):
+            ingest.read_incidents(bad)
 
 
 def test_input_fingerprint_follows_bytes(tmp_path: Path) -> None:

@@ -61,6 +61,16 @@ def test_rows_are_valid_or_quarantined_with_a_reason(tmp_path: Path) -> None:
         ["login", 1, 1], ["login", 1, 0], ["search", 1, 0]]
 
 
+def test_a_window_without_one_valid_row_stops_with_the_reasons(tmp_path: Path) -> None:
+    # A semicolon export with decimal commas read as ... every latency is "10,5": not a number.
+    text = "event_time,feature_id,user_id,latency_ms,is_crash\n" + "".join(
+        f'2026-03-01T10:0{i}:00Z,search,u{i},"10,5",0\n' for i in range(3)
+    )
+    with pytest.raises(ingest.InputError, match=r"None of the 3 rows in the window is valid \(3 invalid_number\)"):
+        _validate(tmp_path, text)
+    validate.check_some_valid({"rows_in": 0, "rows_valid": 0, "by_reason": {}}, mapped={})  # no rows: no verdict here
+
+
 def test_as_of_and_window_default_to_the_data(tmp_path: Path) -> None:
     result, _ = _validate(tmp_path)
     assert (result.summary["as_of"], result.summary["window_start"], result.summary["window_end"]) == (

@@ -400,6 +400,7 @@ def validate_and_aggregate(
             f"Row accounting failed: {summary['rows_in']} rows in, {summary['rows_valid']} valid, "
             f"{written} in quarantine (expected {summary['rows_quarantined']}); please report this bug."
         )
+    validate.check_some_valid(summary, mapped=raw.mapped)
     return validate.ValidationResult(
         summary=summary, daily_counts=validate.daily_counts(scoped, duplicates), quarantine_path=quarantine_path,
         fact_path=fact_path, files_read=len({f for _lo, _hi, read, _owned in plan for f in read}),

@@ -285,6 +285,20 @@ def map_columns(columns: Sequence[str], *, column_map: Mapping[str, str], file: 
     return {c: found[c] for c in CANONICAL_TYPES if c in found}
 
 
+def _check_map_keys(column_map: Mapping[str, str], columns: Sequence[Iterable[str]], names: Sequence[str]) -> None:
+    """Every ``column_map`` key names a column of at least one file, or InputError says which does not."""
+    present = {str(c).strip().lower() for file_columns in columns for c in file_columns}
+    unmatched = [key for key in column_map if str(key).strip().lower() not in present]
+    if unmatched:
+        where = names[0] if len(names) == 1 else f"any of the {len(names)} input files"
+        shown = sorted(present)
+        listed = ", ".join(shown[:20]) + (", ..." if len(shown) > 20 else "")
+        raise InputError(
+            f"ingest.column_map maps '{unmatched[0]}', but {where} has no such column (columns: {listed}); "
+            f"fix the name in the profile's column_map."
+        )
+
+
 #: Field separators recognised in a CSV header line, most likely first.
 DELIMITERS = (",", ";", "\t", "|")
 
@@ -660,6 +674,7 @@ def open_events(
         columns = [(types, "") for types in parquet_columns(con, paths, names)]
     else:
         columns = [csv_columns(path, name=name, encoding=encoding) for path, name in zip(paths, names, strict=True)]
+    _check_map_keys(column_map, [types for types, _delimiter in columns], names)
     described = []
     extras: set[str] = set()
     for path, name, (types, delimiter) in zip(paths, names, columns, strict=True):
@@ -967,26 +982,40 @@ def read_incidents(path: str | os.PathLike[str]) -> "pd.DataFrame":
     -------
     pandas.DataFrame
         ``start``/``end`` as dates, ``severity``/``precursor_days`` numeric where they parse,
-        sorted by ``feature_id``, ``start``; rows whose dates do not parse are dropped.
+        sorted by ``feature_id``, ``start``.
 
     Raises
     ------
     InputError
-        If the file is missing, unreadable or lacks ``feature_id``, ``start`` or ``end``.
+        If the file is missing, unreadable or lacks ``feature_id``, ``start`` or ``end``, or a
+        row has no feature, a date that is not YYYY-MM-DD or ends before it starts: ground truth
+        that is silently cut or guessed would make every lead-time figure wrong.
     """
     import pandas as pd
 
     frame = _read_small_csv(
         Path(path), what="incidents", required=["feature_id", "start", "end"], columns=INCIDENT_COLUMNS
     )
-    start = pd.to_datetime(frame["start"], errors="coerce", format="mixed")
-    end = pd.to_datetime(frame["end"], errors="coerce", format="mixed")
-    keep = (start.notna() & end.notna() & (frame["feature_id"] != "")).to_numpy()
-    frame = frame[keep].assign(
-        start=[d.date() for d in start[keep]],
-        end=[d.date() for d in end[keep]],
-        severity=pd.to_numeric(frame["severity"][keep], errors="coerce"),
-        precursor_days=pd.to_numeric(frame["precursor_days"][keep], errors="coerce"),
+    start = pd.to_datetime(frame["start"].str.strip(), errors="coerce", format="%Y-%m-%d")
+    end = pd.to_datetime(frame["end"].str.strip(), errors="coerce", format="%Y-%m-%d")
+    problems = {
+        "no feature_id": (frame["feature_id"] == "").to_numpy(),
+        "a start that is not a YYYY-MM-DD date": start.isna().to_numpy(),
+        "an end that is not a YYYY-MM-DD date": end.isna().to_numpy(),
+        "an end before its start": (end < start).to_numpy(),
+    }
+    for problem, rows in problems.items():
+        if rows.any():
+            first = int(rows.argmax())
+            raise InputError(
+                f"The incidents file {path} has {int(rows.sum())} row(s) with {problem}, first on line {first + 2} "
+                f"({frame['start'].iloc[first]} to {frame['end'].iloc[first]}); fix them or remove those rows."
+            )
+    frame = frame.assign(
+        start=[d.date() for d in start],
+        end=[d.date() for d in end],
+        severity=pd.to_numeric(frame["severity"], errors="coerce"),
+        precursor_days=pd.to_numeric(frame["precursor_days"], errors="coerce"),
     )
     return frame[list(INCIDENT_COLUMNS)].sort_values(["feature_id", "start"], kind="stable").reset_index(drop=True)
 

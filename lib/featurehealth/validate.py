@@ -485,6 +485,26 @@ def daily_counts(scoped: "pd.DataFrame", duplicates: "pd.DataFrame") -> "pd.Data
     return frame[frame["events"] > 0].sort_values(["feature_id", "date"], kind="stable").reset_index(drop=True)
 
 
+def check_some_valid(summary: Mapping[str, Any], *, mapped: Mapping[str, str]) -> None:
+    """Refuse a run in which rows came in but none is valid: the input is misread, not bad.
+
+    Raises
+    ------
+    ingest.InputError
+        Naming the most frequent reasons and the mapped columns, when ``rows_valid`` is 0 of
+        ``rows_in`` > 0.
+    """
+    if summary["rows_valid"] or not summary["rows_in"]:
+        return
+    reasons = sorted(summary["by_reason"].items(), key=lambda item: (-item[1], item[0]))[:3]
+    listed = ", ".join(f"{count:,} {reason}" for reason, count in reasons)
+    columns = "; mapped columns: " + ", ".join(f"{src} -> {canon}" for src, canon in mapped.items()) if mapped else ""
+    raise ingest.InputError(
+        f"None of the {summary['rows_in']:,} rows in the window is valid ({listed}{columns}); check "
+        f"ingest.column_map and the files' separator and number format (a decimal comma is not read as a number)."
+    )
+
+
 def summarise(
     index: "pd.DataFrame",
     scoped: "pd.DataFrame",
