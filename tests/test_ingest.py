@@ -206,12 +206,20 @@ def test_resolve_inputs_for_simulated_and_own_files(tmp_path: Path) -> None:
 
 
 def test_read_metadata_normalises_and_keeps_first_row(tmp_path: Path) -> None:
-    path = _write(tmp_path / "m.csv", "Feature_ID,owner_team,launch_date\n b ,core,2026-01-05\na,,bad\nb,other,\n,x,\n")
+    path = _write(tmp_path / "m.csv", "Feature_ID,owner_team,lifecycle_stage,launch_date\n"
+                  " b ,core, GA ,2026-01-05\na,,,\nb,other,beta,\n,x,,\n")
     meta = ingest.read_metadata(path)
     assert list(meta.columns) == list(ingest.METADATA_COLUMNS)
     assert meta["feature_id"].tolist() == ["a", "b"]
-    assert meta["owner_team"].tolist() == ["", "core"]
+    assert meta["owner_team"].tolist() == ["unassigned", "core"]
+    assert meta["feature_name"].tolist() == ["a", "b"]
+    assert meta["lifecycle_stage"].tolist() == ["", "ga"]
     assert meta["launch_date"].tolist() == [None, date(2026, 1, 5)]
+    for row, message in (("c,t,production,", "lifecycle_stage 'production' on line 3 .* allowed: experimental, beta"),
+                         ("c,t,ga,05/01/2026", "launch_date '05/01/2026' on line 3")):
+        with pytest.raises(ingest.InputError, match=message):
+            ingest.read_metadata(_write(tmp_path / "bad.csv", "feature_id,owner_team,lifecycle_stage,launch_date\n"
+                                        "a,t,ga,\n" + row + "\n"))
 
 
 def test_read_metadata_and_incidents_file_errors(tmp_path: Path) -> None:

@@ -153,6 +153,10 @@ def test_resolve_window_rules() -> None:
         )
     with pytest.raises(ValueError, match="is not a date"):
         validate.resolve_window(first_day=None, last_day=None, as_of="5/1/2026")
+    with pytest.raises(ValueError, match="as_of 2025-06-01 is before the input's first day 2026-01-01"):
+        validate.resolve_window(first_day=date(2026, 1, 1), last_day=date(2026, 1, 31), as_of="2025-06-01")
+    with pytest.raises(ValueError, match="window_start 2026-01-01 is after ingest.window_end 2025-12-01"):
+        validate.resolve_window(first_day=date(2026, 1, 1), last_day=date(2026, 1, 31), window_end="2025-12-01")
     with pytest.raises(ValueError, match="no as-of date"):
         validate.resolve_window(first_day=None, last_day=None)
 

@@ -48,7 +48,7 @@ FACT_KEY = ("feature_id", "date")
 #: The window's aggregates handed from 01_ingest to 02_aggregate, under ``RunPaths.work``.
 WINDOW_FACT_FILE = "window_fact.parquet"
 DIM_COLUMNS = (*ingest.METADATA_COLUMNS, "in_metadata")
-UNASSIGNED_OWNER = "unassigned"
+UNASSIGNED_OWNER = ingest.UNASSIGNED_OWNER
 
 
 def aggregate_sql(relation: str) -> str:

@@ -52,6 +52,13 @@ REQUIRED_COLUMNS = ("event_time", "feature_id", "user_id", "latency_ms", "is_cra
 #: Encodings DuckDB's CSV reader decodes without extensions.
 ENCODINGS = ("utf-8", "latin-1")
 METADATA_COLUMNS = ("feature_id", "feature_name", "owner_team", "lifecycle_stage", "tier", "launch_date")
+#: Allowed values of the coded metadata columns (DESIGN.md); their order is the signals' coding.
+METADATA_VALUES = {
+    "lifecycle_stage": ("experimental", "beta", "ga", "deprecated"),
+    "tier": ("standard", "critical"),
+}
+#: Owner of a feature that its metadata does not assign to a team.
+UNASSIGNED_OWNER = "unassigned"
 INCIDENT_COLUMNS = ("feature_id", "start", "end", "kind", "severity", "precursor_days")
 #: DuckDB view of the raw events of one run, the table naming its files, and the table that
 #: holds CSV input as read.
@@ -957,21 +964,39 @@ def read_metadata(path: str | os.PathLike[str]) -> "pd.DataFrame":
     Returns
     -------
     pandas.DataFrame
-        Columns :data:`METADATA_COLUMNS` as strings but ``launch_date`` (dates, None where it
-        does not parse); one row per feature (the first wins), sorted by ``feature_id``; rows
-        without an id are dropped.
+        Columns :data:`METADATA_COLUMNS` as strings but ``launch_date`` (dates, None when
+        empty); an empty ``owner_team`` is "unassigned" and an empty ``feature_name`` the id;
+        ``lifecycle_stage`` and ``tier`` lower-cased. One row per feature (the first wins), sorted
+        by ``feature_id``; rows without an id are dropped.
 
     Raises
     ------
     InputError
-        If the file is missing, unreadable or lacks ``feature_id``.
+        If the file is missing, unreadable or lacks ``feature_id``, or a row has a lifecycle
+        stage or tier outside :data:`METADATA_VALUES` or a launch date that is not YYYY-MM-DD.
     """
     import pandas as pd
 
     frame = _read_small_csv(Path(path), what="feature metadata", required=["feature_id"], columns=METADATA_COLUMNS)
+    frame = frame.assign(**{column: frame[column].str.strip().str.lower() for column in METADATA_VALUES})
+    launch = pd.to_datetime(frame["launch_date"].str.strip(), errors="coerce", format="%Y-%m-%d")
+    problems = {
+        column: ~frame[column].isin(("", *allowed)) for column, allowed in METADATA_VALUES.items()
+    } | {"launch_date": launch.isna() & (frame["launch_date"].str.strip() != "")}
+    for column, rows in problems.items():
+        if rows.any():
+            first = int(rows.to_numpy().argmax())
+            allowed = ", ".join(METADATA_VALUES.get(column, ("a YYYY-MM-DD date",)))
+            raise InputError(
+                f"The feature metadata file {path} has {column} '{frame[column].iloc[first]}' on line {first + 2} "
+                f"({int(rows.sum())} row(s) in all); allowed: {allowed} or empty."
+            )
+    frame = frame.assign(
+        launch_date=[d.date() if pd.notna(d) else None for d in launch],
+        owner_team=frame["owner_team"].mask(frame["owner_team"].str.strip() == "", UNASSIGNED_OWNER),
+        feature_name=frame["feature_name"].mask(frame["feature_name"].str.strip() == "", frame["feature_id"]),
+    )
     frame = frame[frame["feature_id"] != ""].drop_duplicates("feature_id", keep="first")
-    launch = pd.to_datetime(frame["launch_date"], errors="coerce", format="mixed")
-    frame = frame.assign(launch_date=[d.date() if pd.notna(d) else None for d in launch])
     return frame[list(METADATA_COLUMNS)].sort_values("feature_id", kind="stable").reset_index(drop=True)
 
 

@@ -48,6 +48,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from featurehealth import ingest
+
 KEYS = ("feature_id", "date")
 BASELINE_DAYS = 28
 #: Window of the noise model's pooled rates: a feature's ordinary crash rate and feedback
@@ -69,8 +71,8 @@ OPTIONAL_COLUMNS = ("error_rate", "new_version_events", "new_version_crashes")
 POOLED_DAYS = (1, 3, 7)
 #: Latency metrics also get their 3-day change against the baseline (``_change3``).
 LATENCY_METRICS = ("p95_latency", "p99_latency", "avg_latency", "p50_latency")
-LIFECYCLE_STAGES = ("experimental", "beta", "ga", "deprecated")
-TIERS = ("standard", "critical")
+LIFECYCLE_STAGES = ingest.METADATA_VALUES["lifecycle_stage"]
+TIERS = ingest.METADATA_VALUES["tier"]
 #: Feature age is capped: beyond it, age would mostly encode the calendar date, which a model
 #: judged on later days must not lean on.
 MAX_AGE_DAYS = 90

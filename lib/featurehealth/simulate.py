@@ -75,7 +75,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from featurehealth import runlog
+from featurehealth import ingest, runlog
 
 #: Bumped whenever the generator changes what a given set of parameters produces.
 FORMAT_VERSION = 1
@@ -120,7 +120,7 @@ _FUTURE_SHIFT_US = 100 * 365 * 86_400_000_000
 PLATFORMS = ("ios", "android", "web")
 _PLATFORM_MIX = np.array([0.42, 0.43, 0.15])
 _PLATFORM_LATENCY = np.array([1.0, 1.12, 0.92])
-LIFECYCLE_STAGES = ("experimental", "beta", "ga", "deprecated")
+LIFECYCLE_STAGES = ingest.METADATA_VALUES["lifecycle_stage"]
 _STAGE_PROBABILITY = (0.10, 0.15, 0.65, 0.10)
 _STAGE_GROWTH = (0.40, 0.25, 0.05, -0.30)
 _WEEKEND_FACTOR = 0.75

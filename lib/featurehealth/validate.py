@@ -322,8 +322,13 @@ def resolve_window(
         raise ValueError(
             f"ingest.window_end {end} is after the as-of date {as_of_day}; end the window on or before it."
         )
+    if start > end and not (window_start or window_end):
+        raise ValueError(
+            f"ingest.as_of {as_of_day} is before the input's first day {first_day}; set an as-of date the input covers."
+        )
     if start > end:
-        raise ValueError(f"ingest.window_start {start} is after the window end {end}; swap or fix the dates.")
+        source = "ingest.window_end" if window_end else "the as-of date"
+        raise ValueError(f"ingest.window_start {start} is after {source} {end}; swap or fix the dates.")
     return Window(as_of=as_of_day, start=start, end=end)
 
 
