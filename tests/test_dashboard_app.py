@@ -102,6 +102,15 @@ def test_choosing_a_feature_redraws_its_plot_and_drivers(outputs: Path) -> None:
     assert "Known incidents: tables/incidents.parquet is not available" in _html(plot)
 
 
+def test_drilldown_says_no_ground_truth_when_the_run_had_no_incidents(outputs: Path) -> None:
+    (outputs / "ci" / "reports" / "ingest_summary.json").write_text(json.dumps({"incidents_file": None}))
+    dashboard = app.Dashboard(profile="ci")
+    _select(dashboard, "drilldown")
+    _, _, plot = dashboard.tabs.children[2].children
+    assert "Known incidents: no ground-truth incidents for this data." in _html(plot)
+    assert "incidents.parquet" not in _html(plot)
+
+
 def test_drift_starts_on_an_alert_and_the_toggle_redraws_only_the_heatmap(outputs: Path) -> None:
     dashboard = app.Dashboard(profile="ci")
     _select(dashboard, "drift")

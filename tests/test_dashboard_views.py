@@ -186,3 +186,17 @@ def test_status_html_escapes_and_checks_tone() -> None:
     with pytest.raises(ValueError, match="tone"):
         views.status_html("x", tone="red")
     assert views.tiles_html([views.Tile("<x>", "1")]).count("fh-tile'") == 1
+
+
+def test_incidents_note_says_when_the_run_had_no_ground_truth() -> None:
+    missing = "tables/incidents.parquet is not available: run ./run_all.sh real to produce it."
+    no_truth = "Known incidents: no ground-truth incidents for this data."
+    assert views.incidents_note(missing, ingest={"incidents_file": None}, metrics=None) == no_truth
+    metrics = {"early_warning": {"available": False, "reason": "no ground-truth incidents for this data"}}
+    assert views.incidents_note(missing, ingest=None, metrics=metrics) == no_truth
+    # The run had an incidents file: the table is missing for another reason, which re-running fixes.
+    assert views.incidents_note(missing, ingest={"incidents_file": "incidents.csv"}, metrics=None) == (
+        "Known incidents: " + missing)
+    assert views.incidents_note(missing, ingest={}, metrics={"early_warning": {"available": True}}) == (
+        "Known incidents: " + missing)
+    assert views.incidents_note("", ingest={"incidents_file": None}, metrics=None) == ""

@@ -48,6 +48,8 @@ PRECURSOR_EVIDENCE = {
     "crash_spike_rollout": "crash_evidence",
 }
 VISIBILITY_QUANTILES = (0.95, 0.99)
+#: Reason given when a run has no ground truth (real telemetry); the dashboard quotes it.
+NO_GROUND_TRUTH = "no ground-truth incidents for this data"
 #: Types of positive rows in the ceiling's breakdown (with ``precursor:<kind>``).
 POSITIVE_ONGOING = "incident_ongoing"
 POSITIVE_NOTHING_VISIBLE = "nothing_visible"
@@ -383,7 +385,7 @@ def evaluate_early_warning(
         :func:`incident_warnings` (None when not available).
     """
     if incidents is None:
-        return {"available": False, "reason": "no ground-truth incidents for this data"}, None
+        return {"available": False, "reason": NO_GROUND_TRUTH}, None
     figures, warnings = _flag_figures(predictions, incidents, threshold=threshold, horizon_days=horizon_days)
     dates = sig.normalise_dates(predictions["date"])
     thresholds = sorted({*TRADEOFF_THRESHOLDS, round(threshold, 3)})

@@ -219,6 +219,8 @@ class Dashboard:
         dim, _ = self.load("dim")
         ranking, ranking_message = self.load("ranking", required=("feature_id",))
         incidents, incidents_message = self.load("incidents", required=("feature_id", "start", "end"))
+        incidents_message = views.incidents_note(
+            incidents_message, ingest=self.load("ingest")[0], metrics=self.load("metrics")[0])
         choices = views.feature_choices(dim, fact)
         first = str(ranking["feature_id"].iloc[0]) if ranking is not None and len(ranking) else choices[0][1]
         picker = widgets.Dropdown(options=choices, value=first if first in dict(choices).values() else choices[0][1],
@@ -234,7 +236,7 @@ class Dashboard:
                 incidents=own, cutoffs=params["model"]["risk_buckets"], title=picker.label,
             )
             return [figure_output(fig, alt=f"time series of {picker.value}"),
-                    *notes_output([incidents_message and "Known incidents: " + incidents_message])]
+                    *notes_output([incidents_message])]
 
         def build_drivers() -> list[dict[str, Any]]:
             if ranking is None:

@@ -192,6 +192,35 @@ def feature_choices(dim: "pd.DataFrame | None", fact: "pd.DataFrame") -> list[tu
     return [(f"{names[f]} ({f})" if f in names and names[f] != f else f, f) for f in ids]
 
 
+def incidents_note(
+    message: str, *, ingest: Mapping[str, Any] | None, metrics: Mapping[str, Any] | None
+) -> str:
+    """The drill-down's note on known incidents ("" when ``tables/incidents.parquet`` was read).
+
+    Parameters
+    ----------
+    message : str
+        The loader's message for the incidents table ("" when it was read).
+    ingest, metrics : dict or None
+        ``reports/ingest_summary.json`` and ``reports/metrics.json``.
+
+    Returns
+    -------
+    str
+        The Overview's "no ground-truth incidents" wording when the run had none (the ingest
+        summary names no incidents file, or the model step reported no ground truth), since
+        re-running cannot produce the table then; otherwise the loader's message.
+    """
+    from featurehealth.earlywarning import NO_GROUND_TRUTH
+
+    if not message:
+        return ""
+    no_file = isinstance(ingest, Mapping) and "incidents_file" in ingest and not ingest["incidents_file"]
+    if no_file or lookup(metrics, "early_warning.reason") == NO_GROUND_TRUTH:
+        return f"Known incidents: {NO_GROUND_TRUTH}."
+    return f"Known incidents: {message}"
+
+
 def feature_series(fact: "pd.DataFrame", feature_id: str) -> "pd.DataFrame":
     """One feature's fact rows, by date, with ``date`` as datetime64.
 
