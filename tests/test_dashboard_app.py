@@ -40,8 +40,9 @@ def _write_outputs(root: Path, profile: str) -> None:
     cells = [{"feature_id": f, "metric": m, "status": status, "psi": 0.1}
              for f, status in (("A", "ok"), ("B", "alert"), ("C", "ok")) for m in ("p95_latency", "crash_rate")]
     (base / "reports" / "data_drift.json").write_text(json.dumps({"summary": {"n_alert": 2}, "cells": cells}))
-    (base / "runs" / "20260301T000000Z-x" / "run_report.json").write_text(json.dumps(
-        {"status": "succeeded", "finished_at": "2026-03-01T00:01:00+00:00", "duration_s": 60.0}))
+    report = json.dumps({"status": "succeeded", "finished_at": "2026-03-01T00:01:00+00:00", "duration_s": 60.0})
+    (base / "runs" / "20260301T000000Z-x" / "run_report.json").write_text(report)
+    (base / "reports" / "run_report.json").write_text(report)
 
 
 @pytest.fixture
@@ -66,7 +67,7 @@ def _select(dashboard: app.Dashboard, slug: str) -> None:
 
 def test_overview_is_drawn_first_and_other_tabs_lazily(outputs: Path) -> None:
     dashboard = app.Dashboard(profile="default")  # no outputs for it: the first profile with outputs
-    assert dashboard.profile.value == "ci" and dashboard.profile.options == ("ci",)
+    assert dashboard.profile.value == "ci" and dashboard.profile.options == (("ci", "ci"),)
     overview = _html(_outputs(dashboard, "overview")[0])
     assert "Features monitored" in overview and ">3<" in overview
     assert "reports/metrics.json is not available" in overview  # the model step's report is absent
@@ -74,6 +75,24 @@ def test_overview_is_drawn_first_and_other_tabs_lazily(outputs: Path) -> None:
     _select(dashboard, "quality")
     assert "freshness" in _html(_outputs(dashboard, "quality")[0])
     assert dashboard.status.value == ""
+
+
+def test_a_folder_without_a_published_run_is_listed_but_never_opened_first(outputs: Path) -> None:
+    for sub in ("tables", "reports", "models"):  # the skeleton a failed hand run of a notebook leaves
+        (outputs / "default" / sub).mkdir(parents=True)
+    _write_outputs(outputs, "copied")  # published outputs under a name params/ does not hold
+    dashboard = app.Dashboard(profile="default")
+    assert dashboard.profile.value == "ci"
+    assert dashboard.profile.options == (("ci", "ci"), ("copied", "copied"), ("default (no outputs)", "default"))
+    dashboard.profile.value = "copied"
+    _select(dashboard, "drilldown")
+    _, _, plot = dashboard.tabs.children[2].children
+    assert plot.outputs[0]["data"]["image/png"]
+    assert "Degradation limits and risk buckets not available" in _html(plot)
+    assert dashboard.status.value == ""
+    dashboard.profile.value = "ci"
+    _, _, plot = dashboard.tabs.children[2].children
+    assert "Degradation limits" not in _html(plot)
 
 
 def test_a_filter_redraws_only_the_ranking_table(outputs: Path) -> None:
@@ -168,6 +187,7 @@ def test_switching_profile_rereads_its_outputs(outputs: Path) -> None:
 
 def test_without_any_outputs_the_page_says_what_to_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FEATUREHEALTH_OUTPUT_ROOT", str(tmp_path))
+    (tmp_path / "ci" / "reports").mkdir(parents=True)  # a skeleton is no published run
     dashboard = app.Dashboard(profile="ci")
     assert "run ./run_all.sh ci first" in dashboard.status.value
     assert dashboard.tabs.layout.display == "none"

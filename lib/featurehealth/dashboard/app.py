@@ -73,12 +73,12 @@ class Dashboard:
     """
 
     def __init__(self, *, profile: str) -> None:
-        self.profiles = data.profiles_with_outputs()
+        chosen = data.default_profile(profile)
         self.status = widgets.HTML(layout=widgets.Layout(min_height="1.5em"))
         self.status.add_class("fh-status")
         self.profile = widgets.Dropdown(
-            options=self.profiles, value=profile if profile in self.profiles else (self.profiles or [None])[0],
-            description="Profile", layout=widgets.Layout(width="220px"),
+            options=data.profile_options() if chosen else [], value=chosen,
+            description="Profile", layout=widgets.Layout(width="260px"),
         )
         boxes = [widgets.VBox() for _ in TABS]
         for box, slug in zip(boxes, TABS, strict=True):
@@ -92,7 +92,7 @@ class Dashboard:
             self.tabs,
         ])
         self.widget.add_class("fh-app")
-        if not self.profiles:
+        if chosen is None:
             self.say(f"No published outputs under {config.output_root()}: run ./run_all.sh ci first.", tone="bad")
             self.tabs.layout.display = "none"
             return
@@ -226,17 +226,21 @@ class Dashboard:
         picker = widgets.Dropdown(options=choices, value=first if first in dict(choices).values() else choices[0][1],
                                   description="Feature", layout=widgets.Layout(width="360px"))
         plot, drivers = widgets.Output(), widgets.Output()
-        params = config.load_profile(self.profile.value)
+        try:
+            params, params_message = config.load_profile(self.profile.value), ""
+        except config.ProfileError as exc:  # outputs copied under a name that params/ does not hold
+            params, params_message = None, f"Degradation limits and risk buckets {data.NOT_AVAILABLE}: {exc}"
 
         def build_plot() -> list[dict[str, Any]]:
             series = views.feature_series(fact, picker.value)
             own = None if incidents is None else incidents[incidents["feature_id"].astype(str) == picker.value]
             fig = plots.drilldown_figure(
-                series, thresholds=views.threshold_lines(series, degradation=params["degradation"]),
-                incidents=own, cutoffs=params["model"]["risk_buckets"], title=picker.label,
+                series, thresholds={} if params is None else views.threshold_lines(
+                    series, degradation=params["degradation"]),
+                incidents=own, cutoffs=() if params is None else params["model"]["risk_buckets"], title=picker.label,
             )
             return [figure_output(fig, alt=f"time series of {picker.value}"),
-                    *notes_output([incidents_message])]
+                    *notes_output([incidents_message, params_message])]
 
         def build_drivers() -> list[dict[str, Any]]:
             if ranking is None:
