@@ -88,7 +88,7 @@ def test_a_folder_without_a_published_run_is_listed_but_never_opened_first(outpu
     _select(dashboard, "drilldown")
     _, _, plot = dashboard.tabs.children[2].children
     assert plot.outputs[0]["data"]["image/png"]
-    assert "Degradation limits and risk buckets not available" in _html(plot)
+    assert "Degradation limits and risk buckets not available: no params/copied.yaml for these outputs." in _html(plot)
     assert dashboard.status.value == ""
     dashboard.profile.value = "ci"
     _, _, plot = dashboard.tabs.children[2].children
@@ -134,15 +134,18 @@ def test_drift_starts_on_an_alert_and_the_toggle_redraws_only_the_heatmap(output
     dashboard = app.Dashboard(profile="ci")
     _select(dashboard, "drift")
     _, controls, heatmap, cell, details = dashboard.tabs.children[3].children
-    _, flagged_only = controls.children
+    score, flagged_only = controls.children
     feature, metric = cell.children
     assert (feature.value, metric.value) == ("B", "p95_latency") and not flagged_only.value
-    assert "B x p95_latency" in _html(details) and details.outputs[1]["data"]["image/png"]
+    assert feature.options == (("Login (A)", "A"), ("Search (B)", "B"), ("Pay (C)", "C"))
+    # The number shown by default is the KS p-value that gates the colour, and the caption says how.
+    assert score.value == "ks_pvalue" and "decided by the KS test together with an effect size" in _html(heatmap)
+    assert "Search (B) x p95_latency" in _html(details) and details.outputs[1]["data"]["image/png"]
     before, details_before = heatmap.outputs, details.outputs
     flagged_only.value = True
     assert heatmap.outputs != before and details.outputs is details_before
     metric.value = "crash_rate"
-    assert "B x crash_rate" in _html(details)
+    assert "Search (B) x crash_rate" in _html(details)
 
 
 def test_a_failing_callback_reports_in_the_status_area(outputs: Path, monkeypatch: pytest.MonkeyPatch) -> None:

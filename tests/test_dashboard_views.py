@@ -200,3 +200,17 @@ def test_incidents_note_says_when_the_run_had_no_ground_truth() -> None:
     assert views.incidents_note(missing, ingest={}, metrics={"early_warning": {"available": True}}) == (
         "Known incidents: " + missing)
     assert views.incidents_note("", ingest={"incidents_file": None}, metrics=None) == ""
+
+
+def test_drift_rule_caption_quotes_the_reports_thresholds() -> None:
+    report = {
+        "thresholds": {"psi_warn": 0.1, "psi_alert": 0.25, "mean_change_warn": 0.2, "mean_change_alert": 0.5,
+                       "wasserstein_warn": 0.5, "wasserstein_alert": 1.0, "ks_pvalue_warn": 0.05, "ks_pvalue_alert": 0.01},
+        "summary": {"windows": {"current": {"days": 14}, "short": {"days": 7}, "persist_days": 3}},
+    }
+    caption = views.drift_rule_caption(report)
+    assert "warn when PSI ≥ 0.1, |mean change| ≥ 0.2 or Wasserstein ≥ 0.5 with KS p-value < 0.05" in caption
+    assert "with KS p-value < 0.01, held on 3 daily evaluations and in the last 7 days" in caption
+    assert "On 14 daily values PSI is noisy" in caption
+    bare = views.drift_rule_caption({})
+    assert f"PSI ≥ {NOT_AVAILABLE}" in bare and "held on" not in bare and "0.1" not in bare

@@ -229,7 +229,9 @@ class Dashboard:
         try:
             params, params_message = config.load_profile(self.profile.value), ""
         except config.ProfileError as exc:  # outputs copied under a name that params/ does not hold
-            params, params_message = None, f"Degradation limits and risk buckets {data.NOT_AVAILABLE}: {exc}"
+            reason = (f"no params/{self.profile.value}.yaml for these outputs"
+                      if self.profile.value not in config.available_profiles() else str(exc))
+            params, params_message = None, f"Degradation limits and risk buckets {data.NOT_AVAILABLE}: {reason}."
 
         def build_plot() -> list[dict[str, Any]]:
             series = views.feature_series(fact, picker.value)
@@ -266,31 +268,34 @@ class Dashboard:
         if cells is None:
             return (self.section("reading the drift report", lambda: notes_output(
                 [message or "reports/data_drift.json holds no drift cells."])),)
-        features = sorted(cells["feature_id"].astype(str).unique())
-        score = widgets.Dropdown(options=plots.DRIFT_SCORES, value="psi", description="Score")
+        features = views.feature_choices(self.load("dim")[0], cells)
+        # The KS p-value gates every status: shown first so numbers and colours agree.
+        score = widgets.Dropdown(options=plots.DRIFT_SCORES, value="ks_pvalue", description="Score")
         # Dozens of features make a tall heatmap: then start with the features that need a look.
         flagged_only = widgets.Checkbox(value=len(features) > MAX_HEATMAP_FEATURES, indent=False,
                                         description="only features with a warn or alert")
         first = views.first_flagged_cell(cells)
-        feature = widgets.Dropdown(options=features, value=first[0], description="Feature")
+        feature = widgets.Dropdown(options=features, value=first[0], description="Feature",
+                                   layout=widgets.Layout(width="360px"))
         metric = widgets.Dropdown(options=list(dict.fromkeys(cells["metric"])), value=first[1], description="Metric")
         heatmap, details = widgets.Output(), widgets.Output()
         windows = data.lookup(report, "summary.windows")
 
         def build_heatmap() -> list[dict[str, Any]]:
             shown = views.flagged_cells(cells) if flagged_only.value else cells
+            rule = html_output(views.status_html(views.drift_rule_caption(report)))
             if shown.empty:
-                return [html_output(views.status_html("No feature has a drift warn or alert.", tone="ok"))]
-            return [figure_output(plots.drift_heatmap(shown, score=score.value), alt="drift heatmap")]
+                return [rule, html_output(views.status_html("No feature has a drift warn or alert.", tone="ok"))]
+            return [rule, figure_output(plots.drift_heatmap(shown, score=score.value), alt="drift heatmap")]
 
         def build_details() -> list[dict[str, Any]]:
             table = views.cell_details(cells, feature_id=feature.value, metric=metric.value)
-            shown = [html_output(views.html_table(table, caption=f"{feature.value} x {metric.value}"))]
+            shown = [html_output(views.html_table(table, caption=f"{feature.label} x {metric.value}"))]
             fact, fact_message = self.load("fact", required=FACT_COLUMNS)
             if fact is not None and metric.value in fact:
                 series = views.feature_series(fact, feature.value)
                 shown.append(figure_output(plots.drift_cell_figure(
-                    series, metric=metric.value, windows=windows, title=f"{feature.value}: {metric.value}"),
+                    series, metric=metric.value, windows=windows, title=f"{feature.label}: {metric.value}"),
                     alt="drift cell series"))
             return shown + notes_output([fact_message])
 

@@ -357,6 +357,39 @@ def drift_summary(report: Mapping[str, Any]) -> str:
     return f"Cells: {counts or NOT_AVAILABLE}; drifted share: {NOT_AVAILABLE if share is None else f'{share:.1%}'}"
 
 
+def _limit(thresholds: Mapping[str, Any] | None, key: str) -> str:
+    value = lookup(thresholds, key)
+    return NOT_AVAILABLE if not isinstance(value, (int, float)) else f"{value:g}"
+
+
+def drift_rule_caption(report: Mapping[str, Any]) -> str:
+    """How a drift cell's colour is decided, with the report's own thresholds and windows.
+
+    The status needs an effect size (PSI, ``|mean change|``, normalised Wasserstein) at its
+    threshold *and* a KS p-value below its limit; an alert must also persist. A large PSI alone
+    does not colour a cell, which the caption says so that the numbers and colours agree.
+    """
+    t = report.get("thresholds")
+    windows = lookup(report, "summary.windows")
+    days = lookup(windows, "current.days")
+    persist = lookup(windows, "persist_days")
+    short = lookup(windows, "short.days")
+
+    def effects(level: str) -> str:
+        return (f"PSI ≥ {_limit(t, f'psi_{level}')}, |mean change| ≥ {_limit(t, f'mean_change_{level}')} "
+                f"or Wasserstein ≥ {_limit(t, f'wasserstein_{level}')}")
+
+    held = (f", held on {persist} daily evaluations" if persist is not None else "") + (
+        f" and in the last {short} days" if short else "")
+    sample = f"{days} daily values" if days is not None else "a few weeks of daily values"
+    return (
+        f"Colour = status, decided by the KS test together with an effect size: warn when "
+        f"{effects('warn')} with KS p-value < {_limit(t, 'ks_pvalue_warn')}; alert when {effects('alert')} "
+        f"with KS p-value < {_limit(t, 'ks_pvalue_alert')}{held}. On {sample} PSI is noisy, so a cell "
+        f"can show PSI above its threshold and still be ok."
+    )
+
+
 def cell_details(cells: "pd.DataFrame", *, feature_id: str, metric: str) -> "pd.DataFrame":
     """All reported fields of one drift cell as ``field``/``value`` rows (empty if absent)."""
     import pandas as pd
