@@ -99,7 +99,9 @@ def test_a_filter_redraws_only_the_ranking_table(outputs: Path) -> None:
     dashboard = app.Dashboard(profile="ci")
     _select(dashboard, "ranking")
     filters, table = dashboard.tabs.children[1].children
-    assert "3 of 3 features" in _html(table)
+    assert "3 of 3 features, sorted by impact = risk × active users" in _html(table)
+    bucket = next(w for w in filters.children if w.description == "risk bucket")
+    assert bucket.options == ("All", "low", "medium", "high")
     overview_before = _outputs(dashboard, "overview")[0].outputs
     owner = next(w for w in filters.children if w.description == "owner team")
     owner.value = "core"
@@ -170,7 +172,7 @@ def test_missing_and_corrupt_artifacts_become_notes(outputs: Path) -> None:
         ("drilldown", "tables/fact_feature_metrics.parquet could not be read"),
         ("drift", "reports/data_drift.json is not available"),
         ("model", "reports/test_predictions.parquet is not available"),
-        ("history", "Last 1 runs"),
+        ("history", "Last run"),
     ]:
         _select(dashboard, slug)
         assert expected in "".join(_html(o) for o in _outputs(dashboard, slug)), slug
@@ -217,3 +219,26 @@ def test_model_tab_shows_precursor_visibility_only_when_reported(outputs: Path) 
         shown[name] = _html(_outputs(dashboard, "model")[1])
     assert "Early warning on the test period" in shown["without"] and "Precursors standing out" not in shown["without"]
     assert "Precursors standing out" in shown["with"] and "latency_evidence" in shown["with"]
+
+
+def test_model_tab_without_metrics_says_so_once(outputs: Path) -> None:
+    dashboard = app.Dashboard(profile="ci")  # no metrics.json, no test predictions
+    _select(dashboard, "model")
+    shown = [_html(o) for o in _outputs(dashboard, "model")]
+    shown += [_html(o) for o in dashboard.tabs.children[list(app.TABS).index("model")].children[-1].children]
+    page = "".join(shown)
+    assert page.count("reports/metrics.json") == 1 and page.count("reports/test_predictions.parquet") == 1
+    assert "Early-warning figures" not in page and "Lead-time distribution" not in page
+    (outputs / "ci" / "reports" / "metrics.json").write_text(json.dumps({"model": {"pr_auc": 0.5}}))
+    dashboard = app.Dashboard(profile="ci")
+    _select(dashboard, "model")
+    page = "".join(_html(o) for o in _outputs(dashboard, "model"))
+    assert "Early-warning figures not available: reports/metrics.json has no early_warning section." in page
+
+
+def test_quarantine_caption_groups_thousands(outputs: Path) -> None:
+    (outputs / "ci" / "reports" / "ingest_summary.json").write_text(json.dumps(
+        {"rows_in": 450436, "by_reason": {"duplicate_event": 2000, "negative_latency": 281}}))
+    dashboard = app.Dashboard(profile="ci")
+    _select(dashboard, "quality")
+    assert "2,281 of 450,436 rows quarantined" in _html(_outputs(dashboard, "quality")[1])

@@ -60,6 +60,9 @@ def test_filters_narrow_the_ranking_without_touching_it(ranking: pd.DataFrame) -
     before = ranking.copy()
     assert views.filter_options(ranking, "owner_team") == [views.ALL, "core", "search"]
     assert views.filter_options(ranking, "missing") == [views.ALL]
+    # every bucket is offered, low to high, even when no feature is in it today
+    assert views.filter_options(ranking.iloc[2:], "risk_bucket") == [views.ALL, "low", "medium", "high"]
+    assert views.filter_options(ranking.iloc[2:], "tier") == [views.ALL, "standard"]
     chosen = views.filter_ranking(ranking, filters={"owner_team": "core", "tier": views.ALL, "risk_bucket": "low"})
     assert chosen["feature_id"].tolist() == ["F3"]
     assert len(views.filter_ranking(ranking, filters={c: views.ALL for c in views.FILTER_COLUMNS})) == 3
@@ -163,10 +166,12 @@ def test_drift_summary_line() -> None:
 def test_quality_checks_and_quarantine_counts() -> None:
     checks = views.quality_checks({"checks": [
         {"name": "freshness", "status": "warn", "observed": 1, "threshold": {"warn": 1, "fail": 3}, "rule": "r"},
+        {"name": "unknown_features", "status": "pass", "observed": 0, "threshold": {"warn": 1, "fail": 1000000}, "rule": "u"},
         "junk",
     ]})
     assert checks.to_dict("records") == [
-        {"check": "freshness", "status": "warn", "observed": 1, "warn": 1, "fail": 3, "rule": "r"}
+        {"check": "freshness", "status": "warn", "observed": 1, "warn": "1", "fail": "3", "rule": "r"},
+        {"check": "unknown_features", "status": "pass", "observed": 0, "warn": "1", "fail": "none", "rule": "u"},
     ]
     counts = views.quarantine_counts({"by_reason": {"a": 1, "b": 5, "c": "x"}})
     assert counts.to_dict() == {"b": 5, "a": 1}
@@ -214,3 +219,11 @@ def test_drift_rule_caption_quotes_the_reports_thresholds() -> None:
     assert "On 14 daily values PSI is noisy" in caption
     bare = views.drift_rule_caption({})
     assert f"PSI ≥ {NOT_AVAILABLE}" in bare and "held on" not in bare and "0.1" not in bare
+
+
+def test_captions_and_cells_group_thousands() -> None:
+    assert views.quarantine_caption(2281, 450436) == "2,281 of 450,436 rows quarantined"
+    assert views.quarantine_caption(0, None) == f"0 of {NOT_AVAILABLE} rows quarantined"
+    assert views.runs_caption(1) == "Last run" and views.runs_caption(3) == "Last 3 runs, newest first"
+    table = views.html_table(pd.DataFrame({"n": [450436, 7], "flag": [True, False]}))
+    assert ">450,436<" in table and ">7<" in table and ">True<" in table

@@ -200,7 +200,7 @@ class Dashboard:
 
         def build() -> list[dict[str, Any]]:
             chosen = views.filter_ranking(ranking, filters={c: w.value for c, w in filters.items()})
-            caption = f"{len(chosen)} of {len(ranking)} features"
+            caption = f"{len(chosen):,} of {len(ranking):,} features, sorted by impact = risk × active users"
             return [html_output(views.html_table(views.ranking_view(chosen), caption=caption))]
 
         def redraw(_change: dict[str, Any]) -> None:
@@ -328,7 +328,9 @@ class Dashboard:
             return [html_output(views.html_table(table, caption="Test-period metrics: model beside naive baselines"))]
 
         def build_warning() -> list[dict[str, Any]]:
-            summary = None if metrics is None else metrics.get("early_warning")
+            if metrics is None:
+                return []  # the metrics section above already says why
+            summary = metrics.get("early_warning")
             if not isinstance(summary, dict) or not summary.get("available"):
                 reason = data.lookup(summary, "reason") or "reports/metrics.json has no early_warning section"
                 return notes_output([f"Early-warning figures {data.NOT_AVAILABLE}: {reason}."])
@@ -349,7 +351,7 @@ class Dashboard:
 
         def build_calibration() -> list[dict[str, Any]]:
             if predictions is None:
-                return notes_output([predictions_message])
+                return []  # the curves section above already says why
             return [figure_output(plots.calibration_figure(predictions), alt="calibration")]
 
         def build_importance() -> list[dict[str, Any]]:
@@ -358,7 +360,9 @@ class Dashboard:
             return [figure_output(plots.importance_figure(importance), alt="signal importance")]
 
         def build_lead_times() -> list[dict[str, Any]]:
-            days = None if metrics is None else views.lead_times(metrics)
+            if metrics is None:
+                return []  # the metrics section above already says why
+            days = views.lead_times(metrics)
             if days is None:
                 return notes_output([f"Lead-time distribution {data.NOT_AVAILABLE} in reports/metrics.json."])
             if not days:
@@ -395,8 +399,7 @@ class Dashboard:
             if ingest is None:
                 return notes_output([message])
             counts = views.quarantine_counts(ingest)
-            rows = data.lookup(ingest, "rows_in")
-            caption = f"{int(counts.sum())} of {rows if rows is not None else data.NOT_AVAILABLE} rows quarantined"
+            caption = views.quarantine_caption(int(counts.sum()), data.lookup(ingest, "rows_in"))
             if counts.empty:
                 return [html_output(views.status_html(caption + ": none", tone="ok"))]
             rows, rows_message = self.load("quarantine", required=("reason",))
@@ -416,7 +419,7 @@ class Dashboard:
             runs, message = self.runs()
             if runs is None:
                 return notes_output([message])
-            return [html_output(views.html_table(runs, caption=f"Last {len(runs)} runs, newest first")),
+            return [html_output(views.html_table(runs, caption=views.runs_caption(len(runs)))),
                     figure_output(plots.run_history_figure(runs), alt="run durations"), *notes_output([message])]
 
         return (self.section("showing the run history", build),)

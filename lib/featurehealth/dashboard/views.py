@@ -7,11 +7,13 @@ does not hold is shown as :data:`~featurehealth.dashboard.data.NOT_AVAILABLE`, n
 from __future__ import annotations
 
 import html
+import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from featurehealth.dashboard.data import NOT_AVAILABLE, lookup
+from featurehealth.display import threshold_text
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -47,7 +49,7 @@ class Tile:
 def _count_tile(label: str, count: int | None, *, detail: str, bad_from: int = 1) -> Tile:
     if count is None:
         return Tile(label, NOT_AVAILABLE, detail)
-    return Tile(label, str(count), detail, "bad" if count >= bad_from else "ok")
+    return Tile(label, f"{count:,}", detail, "bad" if count >= bad_from else "ok")
 
 
 def _status_tone(status: Any) -> str:
@@ -102,11 +104,11 @@ def overview_tiles(
     judged = lookup(drift, "summary.n_cells")
     quality_status = lookup(quality, "summary.status")
     tiles = [
-        Tile("Features monitored", NOT_AVAILABLE if monitored is None else str(monitored),
+        Tile("Features monitored", NOT_AVAILABLE if monitored is None else f"{monitored:,}",
              f"scored on {scored_on}" if scored_on else ""),
         _count_tile("High-risk features", high, detail="risk bucket 'high' today"),
         _early_warning_tile(metrics),
-        _count_tile("Drift alerts", alerts, detail=f"of {judged} feature x metric cells" if judged else ""),
+        _count_tile("Drift alerts", alerts, detail=f"of {judged:,} feature x metric cells" if judged else ""),
         Tile("Data quality", quality_status or NOT_AVAILABLE,
              ", ".join(f"{lookup(quality, f'summary.{s}')} {s}" for s in ("warn", "fail")
                        if lookup(quality, f"summary.{s}") is not None),
@@ -122,7 +124,15 @@ def overview_tiles(
 
 
 def filter_options(frame: "pd.DataFrame", column: str) -> list[str]:
-    """``[ALL, *sorted distinct values]`` of ``column`` (just ``[ALL]`` if it is absent)."""
+    """``[ALL, *sorted distinct values]`` of ``column`` (just ``[ALL]`` if it is absent).
+
+    ``risk_bucket`` always offers every bucket, low to high, even one that no feature is in today.
+    """
+    if column == "risk_bucket":
+        from featurehealth.model import RISK_BUCKETS
+
+        present = [] if column not in frame else sorted(str(v) for v in frame[column].dropna().unique())
+        return [ALL, *RISK_BUCKETS, *(v for v in present if v not in RISK_BUCKETS)]
     if column not in frame:
         return [ALL]
     return [ALL, *sorted(str(v) for v in frame[column].dropna().unique())]
@@ -155,6 +165,8 @@ def _cell(value: Any, *, digits: int, missing: str) -> str:
         return missing
     if isinstance(value, float):
         return f"{value:.{digits}g}" if abs(value) < 1000 else f"{value:,.0f}"
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return f"{value:,}"
     return str(value)
 
 
@@ -401,13 +413,17 @@ def cell_details(cells: "pd.DataFrame", *, feature_id: str, metric: str) -> "pd.
 
 
 def quality_checks(quality: Mapping[str, Any]) -> "pd.DataFrame":
-    """Checks of ``data_quality.json``: ``check``, ``status``, ``observed``, ``warn``, ``fail``, ``rule``."""
+    """Checks of ``data_quality.json``: ``check``, ``status``, ``observed``, ``warn``, ``fail``, ``rule``.
+
+    Thresholds are text, a "never" sentinel reading ``none`` (:func:`featurehealth.display.threshold_text`).
+    """
     import pandas as pd
 
     checks = quality.get("checks")
     rows = [
         {"check": c.get("name"), "status": c.get("status"), "observed": c.get("observed"),
-         "warn": lookup(c, "threshold.warn"), "fail": lookup(c, "threshold.fail"), "rule": c.get("rule")}
+         "warn": threshold_text(lookup(c, "threshold.warn")), "fail": threshold_text(lookup(c, "threshold.fail")),
+         "rule": c.get("rule")}
         for c in (checks if isinstance(checks, list) else []) if isinstance(c, dict)
     ]
     return pd.DataFrame(rows, columns=["check", "status", "observed", "warn", "fail", "rule"])
@@ -436,6 +452,17 @@ def quarantine_examples(rows: "pd.DataFrame", *, per_reason: int = 2) -> "pd.Dat
     columns = [c for c in QUARANTINE_COLUMNS if c in rows.columns]
     examples = rows.groupby("reason", sort=True).head(per_reason).sort_values("reason", kind="stable")[columns]
     return examples.dropna(axis="columns", how="all")
+
+
+def quarantine_caption(quarantined: int, rows_in: Any) -> str:
+    """"2,281 of 450,436 rows quarantined" (the total reads not available when unknown)."""
+    total = f"{rows_in:,}" if isinstance(rows_in, int) and not isinstance(rows_in, bool) else NOT_AVAILABLE
+    return f"{quarantined:,} of {total} rows quarantined"
+
+
+def runs_caption(count: int) -> str:
+    """Caption of the run history table: "Last run" or "Last 5 runs", newest first."""
+    return "Last run" if count == 1 else f"Last {count:,} runs, newest first"
 
 
 def status_html(message: str, *, tone: str = "neutral") -> str:
