@@ -13,9 +13,12 @@ def test_readable_rounds_floats_and_leaves_counts_and_text() -> None:
     series = pd.Series({"n_cells": 72, "drifted_share": 0.013889, "available": True, "status": "ok"}, dtype=object)
     assert display.readable(series).to_dict() == {"n_cells": 72, "drifted_share": 0.014, "available": True,
                                                    "status": "ok"}
-    frame = pd.DataFrame({"value": [0.013889, 0.372799, 0], "fired": [False, True, False], "x": [np.nan, 1.23456, 2.0]})
+    assert "72.0" not in display.readable(series).to_string()
+    frame = pd.DataFrame({"value": [0.013889, 0.372799, 0], "fired": [False, True, False], "x": [np.nan, 1.23456, 2.0]},
+                         dtype=object).astype({"x": "float64"})
     shown = display.readable(frame)
     assert shown["value"].tolist() == [0.014, 0.373, 0] and shown["fired"].tolist() == [False, True, False]
+    assert type(shown["value"].iloc[2]) is int  # a count beside shares stays a count
     assert shown["x"].tolist()[1:] == [1.235, 2.0] and np.isnan(shown["x"].iloc[0])
     assert frame["value"].iloc[0] == 0.013889  # the input is not changed
     with pytest.raises(ValueError, match="digits"):

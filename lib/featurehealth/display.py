@@ -38,8 +38,13 @@ def readable(table: pd.DataFrame | pd.Series, *, digits: int = DIGITS) -> pd.Dat
     if digits < 0:
         raise ValueError(f"digits must be >= 0, got {digits!r}.")
     if isinstance(table, pd.Series):
-        return table.round(digits) if table.dtype.kind == "f" else table.map(lambda v: _rounded(v, digits))
-    return table.apply(lambda column: readable(column, digits=digits))
+        if table.dtype.kind == "f":
+            return table.round(digits)
+        if table.dtype != object:
+            return table.copy()
+        # Element by element, keeping dtype object: map() would turn 72 into 72.0 beside a float.
+        return pd.Series([_rounded(v, digits) for v in table], index=table.index, name=table.name, dtype=object)
+    return pd.DataFrame({c: readable(table[c], digits=digits) for c in table.columns}, index=table.index)
 
 
 def number_text(value: Any, *, digits: int = DIGITS) -> str:

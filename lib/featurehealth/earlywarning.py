@@ -472,5 +472,6 @@ def summary_table(summary: dict[str, Any]) -> pd.DataFrame:
         "n_alerts", "n_false_alerts", "false_alerts_per_feature_month", "flagged_share", "flagged_share_not_degraded",
     ]
     rows = {"all": summary, **summary.get("by_kind", {})}
-    table = pd.DataFrame.from_dict(rows, orient="index").reindex(columns=columns)
-    return table.astype("float64")
+    table = pd.DataFrame.from_dict(rows, orient="index").reindex(columns=columns).astype("float64")
+    # Counts print as whole numbers (5, not 5.0); absent ones stay missing.
+    return table.astype({c: "Int64" for c in columns if c.startswith("n_") or c == "incidents_detected"})
