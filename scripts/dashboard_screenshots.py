@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pause", type=float, default=10.0, help="seconds before each timed load (default: 10)")
     parser.add_argument("--out", type=Path, default=DOCS, help=f"folder for the PNGs (default: {DOCS})")
     args = parser.parse_args(argv)
-    if args.profile not in data.profiles_with_outputs():
+    if args.profile not in data.published_profiles():
         print(f"dashboard_screenshots: no outputs for profile {args.profile!r} under {config.output_root()}; "
               f"run ./run_all.sh {args.profile} first.", file=sys.stderr)
         return 2

@@ -40,8 +40,9 @@ def _write_outputs(root: Path, profile: str) -> None:
     cells = [{"feature_id": f, "metric": m, "status": status, "psi": 0.1}
              for f, status in (("A", "ok"), ("B", "alert"), ("C", "ok")) for m in ("p95_latency", "crash_rate")]
     (base / "reports" / "data_drift.json").write_text(json.dumps({"summary": {"n_alert": 2}, "cells": cells}))
-    (base / "runs" / "20260301T000000Z-x" / "run_report.json").write_text(json.dumps(
-        {"status": "succeeded", "finished_at": "2026-03-01T00:01:00+00:00", "duration_s": 60.0}))
+    report = json.dumps({"status": "succeeded", "finished_at": "2026-03-01T00:01:00+00:00", "duration_s": 60.0})
+    (base / "runs" / "20260301T000000Z-x" / "run_report.json").write_text(report)
+    (base / "reports" / "run_report.json").write_text(report)
 
 
 @pytest.fixture
@@ -66,7 +67,7 @@ def _select(dashboard: app.Dashboard, slug: str) -> None:
 
 def test_overview_is_drawn_first_and_other_tabs_lazily(outputs: Path) -> None:
     dashboard = app.Dashboard(profile="default")  # no outputs for it: the first profile with outputs
-    assert dashboard.profile.value == "ci" and dashboard.profile.options == ("ci",)
+    assert dashboard.profile.value == "ci" and dashboard.profile.options == (("ci", "ci"),)
     overview = _html(_outputs(dashboard, "overview")[0])
     assert "Features monitored" in overview and ">3<" in overview
     assert "reports/metrics.json is not available" in overview  # the model step's report is absent
@@ -76,11 +77,31 @@ def test_overview_is_drawn_first_and_other_tabs_lazily(outputs: Path) -> None:
     assert dashboard.status.value == ""
 
 
+def test_a_folder_without_a_published_run_is_listed_but_never_opened_first(outputs: Path) -> None:
+    for sub in ("tables", "reports", "models"):  # the skeleton a failed hand run of a notebook leaves
+        (outputs / "default" / sub).mkdir(parents=True)
+    _write_outputs(outputs, "copied")  # published outputs under a name params/ does not hold
+    dashboard = app.Dashboard(profile="default")
+    assert dashboard.profile.value == "ci"
+    assert dashboard.profile.options == (("ci", "ci"), ("copied", "copied"), ("default (no outputs)", "default"))
+    dashboard.profile.value = "copied"
+    _select(dashboard, "drilldown")
+    _, _, plot = dashboard.tabs.children[2].children
+    assert plot.outputs[0]["data"]["image/png"]
+    assert "Degradation limits and risk buckets not available: no params/copied.yaml for these outputs." in _html(plot)
+    assert dashboard.status.value == ""
+    dashboard.profile.value = "ci"
+    _, _, plot = dashboard.tabs.children[2].children
+    assert "Degradation limits" not in _html(plot)
+
+
 def test_a_filter_redraws_only_the_ranking_table(outputs: Path) -> None:
     dashboard = app.Dashboard(profile="ci")
     _select(dashboard, "ranking")
     filters, table = dashboard.tabs.children[1].children
-    assert "3 of 3 features" in _html(table)
+    assert "3 of 3 features, sorted by impact = risk × active users" in _html(table)
+    bucket = next(w for w in filters.children if w.description == "risk bucket")
+    assert bucket.options == ("All", "low", "medium", "high")
     overview_before = _outputs(dashboard, "overview")[0].outputs
     owner = next(w for w in filters.children if w.description == "owner team")
     owner.value = "core"
@@ -102,19 +123,31 @@ def test_choosing_a_feature_redraws_its_plot_and_drivers(outputs: Path) -> None:
     assert "Known incidents: tables/incidents.parquet is not available" in _html(plot)
 
 
+def test_drilldown_says_no_ground_truth_when_the_run_had_no_incidents(outputs: Path) -> None:
+    (outputs / "ci" / "reports" / "ingest_summary.json").write_text(json.dumps({"incidents_file": None}))
+    dashboard = app.Dashboard(profile="ci")
+    _select(dashboard, "drilldown")
+    _, _, plot = dashboard.tabs.children[2].children
+    assert "Known incidents: no ground-truth incidents for this data." in _html(plot)
+    assert "incidents.parquet" not in _html(plot)
+
+
 def test_drift_starts_on_an_alert_and_the_toggle_redraws_only_the_heatmap(outputs: Path) -> None:
     dashboard = app.Dashboard(profile="ci")
     _select(dashboard, "drift")
     _, controls, heatmap, cell, details = dashboard.tabs.children[3].children
-    _, flagged_only = controls.children
+    score, flagged_only = controls.children
     feature, metric = cell.children
     assert (feature.value, metric.value) == ("B", "p95_latency") and not flagged_only.value
-    assert "B x p95_latency" in _html(details) and details.outputs[1]["data"]["image/png"]
+    assert feature.options == (("Login (A)", "A"), ("Search (B)", "B"), ("Pay (C)", "C"))
+    # The number shown by default is the KS p-value that gates the colour, and the caption says how.
+    assert score.value == "ks_pvalue" and "decided by the KS test together with an effect size" in _html(heatmap)
+    assert "Search (B) x p95_latency" in _html(details) and details.outputs[1]["data"]["image/png"]
     before, details_before = heatmap.outputs, details.outputs
     flagged_only.value = True
     assert heatmap.outputs != before and details.outputs is details_before
     metric.value = "crash_rate"
-    assert "B x crash_rate" in _html(details)
+    assert "Search (B) x crash_rate" in _html(details)
 
 
 def test_a_failing_callback_reports_in_the_status_area(outputs: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -139,7 +172,7 @@ def test_missing_and_corrupt_artifacts_become_notes(outputs: Path) -> None:
         ("drilldown", "tables/fact_feature_metrics.parquet could not be read"),
         ("drift", "reports/data_drift.json is not available"),
         ("model", "reports/test_predictions.parquet is not available"),
-        ("history", "Last 1 runs"),
+        ("history", "Last run"),
     ]:
         _select(dashboard, slug)
         assert expected in "".join(_html(o) for o in _outputs(dashboard, slug)), slug
@@ -159,6 +192,7 @@ def test_switching_profile_rereads_its_outputs(outputs: Path) -> None:
 
 def test_without_any_outputs_the_page_says_what_to_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FEATUREHEALTH_OUTPUT_ROOT", str(tmp_path))
+    (tmp_path / "ci" / "reports").mkdir(parents=True)  # a skeleton is no published run
     dashboard = app.Dashboard(profile="ci")
     assert "run ./run_all.sh ci first" in dashboard.status.value
     assert dashboard.tabs.layout.display == "none"
@@ -185,3 +219,26 @@ def test_model_tab_shows_precursor_visibility_only_when_reported(outputs: Path) 
         shown[name] = _html(_outputs(dashboard, "model")[1])
     assert "Early warning on the test period" in shown["without"] and "Precursors standing out" not in shown["without"]
     assert "Precursors standing out" in shown["with"] and "latency_evidence" in shown["with"]
+
+
+def test_model_tab_without_metrics_says_so_once(outputs: Path) -> None:
+    dashboard = app.Dashboard(profile="ci")  # no metrics.json, no test predictions
+    _select(dashboard, "model")
+    shown = [_html(o) for o in _outputs(dashboard, "model")]
+    shown += [_html(o) for o in dashboard.tabs.children[list(app.TABS).index("model")].children[-1].children]
+    page = "".join(shown)
+    assert page.count("reports/metrics.json") == 1 and page.count("reports/test_predictions.parquet") == 1
+    assert "Early-warning figures" not in page and "Lead-time distribution" not in page
+    (outputs / "ci" / "reports" / "metrics.json").write_text(json.dumps({"model": {"pr_auc": 0.5}}))
+    dashboard = app.Dashboard(profile="ci")
+    _select(dashboard, "model")
+    page = "".join(_html(o) for o in _outputs(dashboard, "model"))
+    assert "Early-warning figures not available: reports/metrics.json has no early_warning section." in page
+
+
+def test_quarantine_caption_groups_thousands(outputs: Path) -> None:
+    (outputs / "ci" / "reports" / "ingest_summary.json").write_text(json.dumps(
+        {"rows_in": 450436, "by_reason": {"duplicate_event": 2000, "negative_latency": 281}}))
+    dashboard = app.Dashboard(profile="ci")
+    _select(dashboard, "quality")
+    assert "2,281 of 450,436 rows quarantined" in _html(_outputs(dashboard, "quality")[1])

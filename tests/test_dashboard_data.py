@@ -32,6 +32,22 @@ def outputs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def test_only_profiles_with_outputs_are_offered(outputs: Path) -> None:
     assert data.profiles_with_outputs() == ["ci"]
+    assert data.published_profiles() == [] and data.default_profile("ci") is None
+    (outputs / "ci" / "reports" / "run_report.json").write_text("{}")
+    assert data.published_profiles() == ["ci"] and data.default_profile("default") == "ci"
+
+
+def test_published_runs_come_first_and_copies_under_other_names_are_offered(outputs: Path) -> None:
+    (outputs / "ci" / "reports" / "run_report.json").write_text("{}")
+    (outputs / "year" / "reports").mkdir(parents=True)  # skeleton of a failed hand run
+    (outputs / "copy" / "reports").mkdir(parents=True)
+    (outputs / "copy" / "reports" / "run_report.json").write_text("{}")
+    (outputs / "bad name" / "reports").mkdir(parents=True)
+    (outputs / "bad name" / "reports" / "run_report.json").write_text("{}")
+    assert data.profiles_with_outputs() == ["ci", "copy", "year"]
+    assert data.profile_options() == [("ci", "ci"), ("copy", "copy"), ("year (no outputs)", "year")]
+    assert data.default_profile("year") == "ci" and data.default_profile("copy") == "copy"
+    assert data.artifact_path("copy", "metrics") == outputs / "copy" / "reports" / "metrics.json"
 
 
 def test_artifact_paths_stay_inside_the_outputs_root(outputs: Path) -> None:

@@ -51,10 +51,13 @@ def test_drilldown_without_scores_says_so(series: pd.DataFrame) -> None:
 
 def test_drift_heatmap_prints_the_chosen_score() -> None:
     cells = pd.DataFrame({"feature_id": ["A", "A", "B", "B"], "metric": ["m1", "m2", "m1", "m2"],
-                          "status": ["ok", "alert", "warn", "insufficient_data"], "psi": [0.01, 0.5, 0.2, None]})
+                          "status": ["ok", "alert", "warn", "insufficient_data"], "psi": [0.01, 0.5, 0.2, None],
+                          "ks_pvalue": [0.8, 0.004, 0.0004, None]})
     fig = plots.drift_heatmap(cells, score="psi")
     assert sorted(t for t in _texts(fig) if t) == ["0.01", "0.20", "0.50"]
-    with pytest.raises(ValueError, match="psi, mean_change, wasserstein_norm, ks_pvalue"):
+    # p-values keep two significant digits, so a small one never reads 0.00
+    assert sorted(t for t in _texts(plots.drift_heatmap(cells, score="ks_pvalue")) if t) == ["0.0004", "0.004", "0.8"]
+    with pytest.raises(ValueError, match="ks_pvalue, psi, mean_change, wasserstein_norm"):
         plots.drift_heatmap(cells, score="status")
 
 

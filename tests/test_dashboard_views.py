@@ -60,6 +60,9 @@ def test_filters_narrow_the_ranking_without_touching_it(ranking: pd.DataFrame) -
     before = ranking.copy()
     assert views.filter_options(ranking, "owner_team") == [views.ALL, "core", "search"]
     assert views.filter_options(ranking, "missing") == [views.ALL]
+    # every bucket is offered, low to high, even when no feature is in it today
+    assert views.filter_options(ranking.iloc[2:], "risk_bucket") == [views.ALL, "low", "medium", "high"]
+    assert views.filter_options(ranking.iloc[2:], "tier") == [views.ALL, "standard"]
     chosen = views.filter_ranking(ranking, filters={"owner_team": "core", "tier": views.ALL, "risk_bucket": "low"})
     assert chosen["feature_id"].tolist() == ["F3"]
     assert len(views.filter_ranking(ranking, filters={c: views.ALL for c in views.FILTER_COLUMNS})) == 3
@@ -163,10 +166,12 @@ def test_drift_summary_line() -> None:
 def test_quality_checks_and_quarantine_counts() -> None:
     checks = views.quality_checks({"checks": [
         {"name": "freshness", "status": "warn", "observed": 1, "threshold": {"warn": 1, "fail": 3}, "rule": "r"},
+        {"name": "unknown_features", "status": "pass", "observed": 0, "threshold": {"warn": 1, "fail": 1000000}, "rule": "u"},
         "junk",
     ]})
     assert checks.to_dict("records") == [
-        {"check": "freshness", "status": "warn", "observed": 1, "warn": 1, "fail": 3, "rule": "r"}
+        {"check": "freshness", "status": "warn", "observed": 1, "warn": "1", "fail": "3", "rule": "r"},
+        {"check": "unknown_features", "status": "pass", "observed": 0, "warn": "1", "fail": "none", "rule": "u"},
     ]
     counts = views.quarantine_counts({"by_reason": {"a": 1, "b": 5, "c": "x"}})
     assert counts.to_dict() == {"b": 5, "a": 1}
@@ -186,3 +191,39 @@ def test_status_html_escapes_and_checks_tone() -> None:
     with pytest.raises(ValueError, match="tone"):
         views.status_html("x", tone="red")
     assert views.tiles_html([views.Tile("<x>", "1")]).count("fh-tile'") == 1
+
+
+def test_incidents_note_says_when_the_run_had_no_ground_truth() -> None:
+    missing = "tables/incidents.parquet is not available: run ./run_all.sh real to produce it."
+    no_truth = "Known incidents: no ground-truth incidents for this data."
+    assert views.incidents_note(missing, ingest={"incidents_file": None}, metrics=None) == no_truth
+    metrics = {"early_warning": {"available": False, "reason": "no ground-truth incidents for this data"}}
+    assert views.incidents_note(missing, ingest=None, metrics=metrics) == no_truth
+    # The run had an incidents file: the table is missing for another reason, which re-running fixes.
+    assert views.incidents_note(missing, ingest={"incidents_file": "incidents.csv"}, metrics=None) == (
+        "Known incidents: " + missing)
+    assert views.incidents_note(missing, ingest={}, metrics={"early_warning": {"available": True}}) == (
+        "Known incidents: " + missing)
+    assert views.incidents_note("", ingest={"incidents_file": None}, metrics=None) == ""
+
+
+def test_drift_rule_caption_quotes_the_reports_thresholds() -> None:
+    report = {
+        "thresholds": {"psi_warn": 0.1, "psi_alert": 0.25, "mean_change_warn": 0.2, "mean_change_alert": 0.5,
+                       "wasserstein_warn": 0.5, "wasserstein_alert": 1.0, "ks_pvalue_warn": 0.05, "ks_pvalue_alert": 0.01},
+        "summary": {"windows": {"current": {"days": 14}, "short": {"days": 7}, "persist_days": 3}},
+    }
+    caption = views.drift_rule_caption(report)
+    assert "warn when PSI ≥ 0.1, |mean change| ≥ 0.2 or Wasserstein ≥ 0.5 with KS p-value < 0.05" in caption
+    assert "with KS p-value < 0.01, held on 3 daily evaluations and in the last 7 days" in caption
+    assert "On 14 daily values PSI is noisy" in caption
+    bare = views.drift_rule_caption({})
+    assert f"PSI ≥ {NOT_AVAILABLE}" in bare and "held on" not in bare and "0.1" not in bare
+
+
+def test_captions_and_cells_group_thousands() -> None:
+    assert views.quarantine_caption(2281, 450436) == "2,281 of 450,436 rows quarantined"
+    assert views.quarantine_caption(0, None) == f"0 of {NOT_AVAILABLE} rows quarantined"
+    assert views.runs_caption(1) == "Last run" and views.runs_caption(3) == "Last 3 runs, newest first"
+    table = views.html_table(pd.DataFrame({"n": [450436, 7], "flag": [True, False]}))
+    assert ">450,436<" in table and ">7<" in table and ">True<" in table

@@ -63,6 +63,9 @@ def test_summary_reports_per_kind_and_not_available_without_truth() -> None:
     shown = earlywarning.summary_table(summary)
     assert shown.index.tolist() == ["all", "creep", "spike"] and shown.loc["spike", "share_warned_1d"] == 0.0
     assert shown.loc["all", "n_alerts"] == 1 and shown["n_alerts"].isna().sum() == 2
+    assert str(shown["n_incidents"].dtype) == "Int64" and shown["share_warned_1d"].dtype == "float64"
+    counts = shown[["n_incidents", "incidents_detected", "n_alerts"]].to_string()
+    assert ".0" not in counts and "<NA>" in counts  # 2, not 2.0; no count for a kind stays missing
     absent, none = earlywarning.evaluate_early_warning(predictions, None, threshold=0.5, horizon_days=5)
     assert absent == {"available": False, "reason": "no ground-truth incidents for this data"} and none is None
     assert earlywarning.summary_table(absent).index.tolist() == ["not available"]

@@ -48,6 +48,8 @@ PRECURSOR_EVIDENCE = {
     "crash_spike_rollout": "crash_evidence",
 }
 VISIBILITY_QUANTILES = (0.95, 0.99)
+#: Reason given when a run has no ground truth (real telemetry); the dashboard quotes it.
+NO_GROUND_TRUTH = "no ground-truth incidents for this data"
 #: Types of positive rows in the ceiling's breakdown (with ``precursor:<kind>``).
 POSITIVE_ONGOING = "incident_ongoing"
 POSITIVE_NOTHING_VISIBLE = "nothing_visible"
@@ -383,7 +385,7 @@ def evaluate_early_warning(
         :func:`incident_warnings` (None when not available).
     """
     if incidents is None:
-        return {"available": False, "reason": "no ground-truth incidents for this data"}, None
+        return {"available": False, "reason": NO_GROUND_TRUTH}, None
     figures, warnings = _flag_figures(predictions, incidents, threshold=threshold, horizon_days=horizon_days)
     dates = sig.normalise_dates(predictions["date"])
     thresholds = sorted({*TRADEOFF_THRESHOLDS, round(threshold, 3)})
@@ -470,5 +472,6 @@ def summary_table(summary: dict[str, Any]) -> pd.DataFrame:
         "n_alerts", "n_false_alerts", "false_alerts_per_feature_month", "flagged_share", "flagged_share_not_degraded",
     ]
     rows = {"all": summary, **summary.get("by_kind", {})}
-    table = pd.DataFrame.from_dict(rows, orient="index").reindex(columns=columns)
-    return table.astype("float64")
+    table = pd.DataFrame.from_dict(rows, orient="index").reindex(columns=columns).astype("float64")
+    # Counts print as whole numbers (5, not 5.0); absent ones stay missing.
+    return table.astype({c: "Int64" for c in columns if c.startswith("n_") or c == "incidents_detected"})

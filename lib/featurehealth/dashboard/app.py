@@ -73,12 +73,12 @@ class Dashboard:
     """
 
     def __init__(self, *, profile: str) -> None:
-        self.profiles = data.profiles_with_outputs()
+        chosen = data.default_profile(profile)
         self.status = widgets.HTML(layout=widgets.Layout(min_height="1.5em"))
         self.status.add_class("fh-status")
         self.profile = widgets.Dropdown(
-            options=self.profiles, value=profile if profile in self.profiles else (self.profiles or [None])[0],
-            description="Profile", layout=widgets.Layout(width="220px"),
+            options=data.profile_options() if chosen else [], value=chosen,
+            description="Profile", layout=widgets.Layout(width="260px"),
         )
         boxes = [widgets.VBox() for _ in TABS]
         for box, slug in zip(boxes, TABS, strict=True):
@@ -92,7 +92,7 @@ class Dashboard:
             self.tabs,
         ])
         self.widget.add_class("fh-app")
-        if not self.profiles:
+        if chosen is None:
             self.say(f"No published outputs under {config.output_root()}: run ./run_all.sh ci first.", tone="bad")
             self.tabs.layout.display = "none"
             return
@@ -200,7 +200,7 @@ class Dashboard:
 
         def build() -> list[dict[str, Any]]:
             chosen = views.filter_ranking(ranking, filters={c: w.value for c, w in filters.items()})
-            caption = f"{len(chosen)} of {len(ranking)} features"
+            caption = f"{len(chosen):,} of {len(ranking):,} features, sorted by impact = risk × active users"
             return [html_output(views.html_table(views.ranking_view(chosen), caption=caption))]
 
         def redraw(_change: dict[str, Any]) -> None:
@@ -219,22 +219,30 @@ class Dashboard:
         dim, _ = self.load("dim")
         ranking, ranking_message = self.load("ranking", required=("feature_id",))
         incidents, incidents_message = self.load("incidents", required=("feature_id", "start", "end"))
+        incidents_message = views.incidents_note(
+            incidents_message, ingest=self.load("ingest")[0], metrics=self.load("metrics")[0])
         choices = views.feature_choices(dim, fact)
         first = str(ranking["feature_id"].iloc[0]) if ranking is not None and len(ranking) else choices[0][1]
         picker = widgets.Dropdown(options=choices, value=first if first in dict(choices).values() else choices[0][1],
                                   description="Feature", layout=widgets.Layout(width="360px"))
         plot, drivers = widgets.Output(), widgets.Output()
-        params = config.load_profile(self.profile.value)
+        try:
+            params, params_message = config.load_profile(self.profile.value), ""
+        except config.ProfileError as exc:  # outputs copied under a name that params/ does not hold
+            reason = (f"no params/{self.profile.value}.yaml for these outputs"
+                      if self.profile.value not in config.available_profiles() else str(exc))
+            params, params_message = None, f"Degradation limits and risk buckets {data.NOT_AVAILABLE}: {reason}."
 
         def build_plot() -> list[dict[str, Any]]:
             series = views.feature_series(fact, picker.value)
             own = None if incidents is None else incidents[incidents["feature_id"].astype(str) == picker.value]
             fig = plots.drilldown_figure(
-                series, thresholds=views.threshold_lines(series, degradation=params["degradation"]),
-                incidents=own, cutoffs=params["model"]["risk_buckets"], title=picker.label,
+                series, thresholds={} if params is None else views.threshold_lines(
+                    series, degradation=params["degradation"]),
+                incidents=own, cutoffs=() if params is None else params["model"]["risk_buckets"], title=picker.label,
             )
             return [figure_output(fig, alt=f"time series of {picker.value}"),
-                    *notes_output([incidents_message and "Known incidents: " + incidents_message])]
+                    *notes_output([incidents_message, params_message])]
 
         def build_drivers() -> list[dict[str, Any]]:
             if ranking is None:
@@ -260,31 +268,34 @@ class Dashboard:
         if cells is None:
             return (self.section("reading the drift report", lambda: notes_output(
                 [message or "reports/data_drift.json holds no drift cells."])),)
-        features = sorted(cells["feature_id"].astype(str).unique())
-        score = widgets.Dropdown(options=plots.DRIFT_SCORES, value="psi", description="Score")
+        features = views.feature_choices(self.load("dim")[0], cells)
+        # The KS p-value gates every status: shown first so numbers and colours agree.
+        score = widgets.Dropdown(options=plots.DRIFT_SCORES, value="ks_pvalue", description="Score")
         # Dozens of features make a tall heatmap: then start with the features that need a look.
         flagged_only = widgets.Checkbox(value=len(features) > MAX_HEATMAP_FEATURES, indent=False,
                                         description="only features with a warn or alert")
         first = views.first_flagged_cell(cells)
-        feature = widgets.Dropdown(options=features, value=first[0], description="Feature")
+        feature = widgets.Dropdown(options=features, value=first[0], description="Feature",
+                                   layout=widgets.Layout(width="360px"))
         metric = widgets.Dropdown(options=list(dict.fromkeys(cells["metric"])), value=first[1], description="Metric")
         heatmap, details = widgets.Output(), widgets.Output()
         windows = data.lookup(report, "summary.windows")
 
         def build_heatmap() -> list[dict[str, Any]]:
             shown = views.flagged_cells(cells) if flagged_only.value else cells
+            rule = html_output(views.status_html(views.drift_rule_caption(report)))
             if shown.empty:
-                return [html_output(views.status_html("No feature has a drift warn or alert.", tone="ok"))]
-            return [figure_output(plots.drift_heatmap(shown, score=score.value), alt="drift heatmap")]
+                return [rule, html_output(views.status_html("No feature has a drift warn or alert.", tone="ok"))]
+            return [rule, figure_output(plots.drift_heatmap(shown, score=score.value), alt="drift heatmap")]
 
         def build_details() -> list[dict[str, Any]]:
             table = views.cell_details(cells, feature_id=feature.value, metric=metric.value)
-            shown = [html_output(views.html_table(table, caption=f"{feature.value} x {metric.value}"))]
+            shown = [html_output(views.html_table(table, caption=f"{feature.label} x {metric.value}"))]
             fact, fact_message = self.load("fact", required=FACT_COLUMNS)
             if fact is not None and metric.value in fact:
                 series = views.feature_series(fact, feature.value)
                 shown.append(figure_output(plots.drift_cell_figure(
-                    series, metric=metric.value, windows=windows, title=f"{feature.value}: {metric.value}"),
+                    series, metric=metric.value, windows=windows, title=f"{feature.label}: {metric.value}"),
                     alt="drift cell series"))
             return shown + notes_output([fact_message])
 
@@ -317,7 +328,9 @@ class Dashboard:
             return [html_output(views.html_table(table, caption="Test-period metrics: model beside naive baselines"))]
 
         def build_warning() -> list[dict[str, Any]]:
-            summary = None if metrics is None else metrics.get("early_warning")
+            if metrics is None:
+                return []  # the metrics section above already says why
+            summary = metrics.get("early_warning")
             if not isinstance(summary, dict) or not summary.get("available"):
                 reason = data.lookup(summary, "reason") or "reports/metrics.json has no early_warning section"
                 return notes_output([f"Early-warning figures {data.NOT_AVAILABLE}: {reason}."])
@@ -338,7 +351,7 @@ class Dashboard:
 
         def build_calibration() -> list[dict[str, Any]]:
             if predictions is None:
-                return notes_output([predictions_message])
+                return []  # the curves section above already says why
             return [figure_output(plots.calibration_figure(predictions), alt="calibration")]
 
         def build_importance() -> list[dict[str, Any]]:
@@ -347,7 +360,9 @@ class Dashboard:
             return [figure_output(plots.importance_figure(importance), alt="signal importance")]
 
         def build_lead_times() -> list[dict[str, Any]]:
-            days = None if metrics is None else views.lead_times(metrics)
+            if metrics is None:
+                return []  # the metrics section above already says why
+            days = views.lead_times(metrics)
             if days is None:
                 return notes_output([f"Lead-time distribution {data.NOT_AVAILABLE} in reports/metrics.json."])
             if not days:
@@ -384,8 +399,7 @@ class Dashboard:
             if ingest is None:
                 return notes_output([message])
             counts = views.quarantine_counts(ingest)
-            rows = data.lookup(ingest, "rows_in")
-            caption = f"{int(counts.sum())} of {rows if rows is not None else data.NOT_AVAILABLE} rows quarantined"
+            caption = views.quarantine_caption(int(counts.sum()), data.lookup(ingest, "rows_in"))
             if counts.empty:
                 return [html_output(views.status_html(caption + ": none", tone="ok"))]
             rows, rows_message = self.load("quarantine", required=("reason",))
@@ -405,7 +419,7 @@ class Dashboard:
             runs, message = self.runs()
             if runs is None:
                 return notes_output([message])
-            return [html_output(views.html_table(runs, caption=f"Last {len(runs)} runs, newest first")),
+            return [html_output(views.html_table(runs, caption=views.runs_caption(len(runs)))),
                     figure_output(plots.run_history_figure(runs), alt="run durations"), *notes_output([message])]
 
         return (self.section("showing the run history", build),)

@@ -39,10 +39,58 @@ ARTIFACTS = {
 NOT_AVAILABLE = "not available"
 
 
+#: Written by ``./run_all.sh`` when it publishes a run: a folder without it holds no published run.
+PUBLISHED_MARK = "reports/run_report.json"
+#: Appended to a profile's name in the picker when its folder holds no published run.
+NO_OUTPUTS = "(no outputs)"
+
+
+def _is_published(folder: Path) -> bool:
+    return (folder / PUBLISHED_MARK).is_file()
+
+
+def _valid_name(name: str) -> bool:
+    try:
+        config.check_profile_name(name)
+    except config.ProfileError:
+        return False
+    return True
+
+
 def profiles_with_outputs() -> list[str]:
-    """Profiles of ``params/`` that have a published outputs folder, sorted."""
+    """Profiles that have an outputs folder, sorted.
+
+    Those of ``params/`` with a folder (published or not), and any other ``outputs/<name>/``
+    with a valid name that holds a published run (outputs copied under another name).
+    """
     root = config.output_root()
-    return [p for p in config.available_profiles() if (root / p).is_dir()]
+    known = set(config.available_profiles())
+    folders = (p for p in root.iterdir() if p.is_dir()) if root.is_dir() else ()
+    names = {
+        p.name for p in folders
+        if _valid_name(p.name) and (p.name in known or _is_published(p))
+    }
+    return sorted(names)
+
+
+def published_profiles() -> list[str]:
+    """Profiles of :func:`profiles_with_outputs` whose folder holds a published run, sorted."""
+    root = config.output_root()
+    return [p for p in profiles_with_outputs() if _is_published(root / p)]
+
+
+def profile_options() -> list[tuple[str, str]]:
+    """``(label, profile)`` for the picker: published profiles first, then the others marked
+    :data:`NO_OUTPUTS` (a folder left by a failed hand run, say)."""
+    published = published_profiles()
+    others = [p for p in profiles_with_outputs() if p not in published]
+    return [(p, p) for p in published] + [(f"{p} {NO_OUTPUTS}", p) for p in others]
+
+
+def default_profile(preferred: str) -> str | None:
+    """``preferred`` if it has a published run, else the first profile that has one (None if none)."""
+    published = published_profiles()
+    return preferred if preferred in published else next(iter(published), None)
 
 
 def _inside(path: Path, root: Path) -> Path:

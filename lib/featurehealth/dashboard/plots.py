@@ -19,8 +19,8 @@ if TYPE_CHECKING:
 #: Drift statuses in colour order, and their colours (shared by heatmap and legend).
 DRIFT_STATUSES = ("ok", "warn", "alert", "insufficient_data")
 STATUS_COLOURS = {"ok": "#66bb6a", "warn": "#ffca28", "alert": "#e53935", "insufficient_data": "#bdbdbd"}
-#: Drift scores a heatmap can print in its cells.
-DRIFT_SCORES = ("psi", "mean_change", "wasserstein_norm", "ks_pvalue")
+#: Drift scores a heatmap can print in its cells; the KS p-value, which gates every status, first.
+DRIFT_SCORES = ("ks_pvalue", "psi", "mean_change", "wasserstein_norm")
 #: Drill-down panels: fact column -> axis label.
 DRILLDOWN_METRICS = {
     "p95_latency": "p95 latency (ms)",
@@ -144,7 +144,9 @@ def drift_heatmap(cells: "pd.DataFrame", *, score: str) -> "Figure":
     codes = _status_codes(cells)
     values = cells.pivot(index="feature_id", columns="metric", values=score)[codes.columns] if score in cells else None
     blank = codes.map(lambda _v: "")
-    labels = blank if values is None else values.map(lambda v: "" if v is None or v != v else f"{v:.2f}")
+    # Two significant digits for p-values: 0.004 and 0.0004 must not both read 0.00.
+    spec = ".2g" if score == "ks_pvalue" else ".2f"
+    labels = blank if values is None else values.map(lambda v: "" if v is None or v != v else f"{v:{spec}}")
     fig, axes = _figure(1.3 * codes.shape[1] + 3.5, 0.32 * codes.shape[0] + 1.8)
     ax = axes[0, 0]
     sns.heatmap(codes, ax=ax, cmap=ListedColormap([STATUS_COLOURS[s] for s in DRIFT_STATUSES]), vmin=-0.5,

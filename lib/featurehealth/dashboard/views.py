@@ -7,11 +7,13 @@ does not hold is shown as :data:`~featurehealth.dashboard.data.NOT_AVAILABLE`, n
 from __future__ import annotations
 
 import html
+import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from featurehealth.dashboard.data import NOT_AVAILABLE, lookup
+from featurehealth.display import threshold_text
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -47,7 +49,7 @@ class Tile:
 def _count_tile(label: str, count: int | None, *, detail: str, bad_from: int = 1) -> Tile:
     if count is None:
         return Tile(label, NOT_AVAILABLE, detail)
-    return Tile(label, str(count), detail, "bad" if count >= bad_from else "ok")
+    return Tile(label, f"{count:,}", detail, "bad" if count >= bad_from else "ok")
 
 
 def _status_tone(status: Any) -> str:
@@ -102,11 +104,11 @@ def overview_tiles(
     judged = lookup(drift, "summary.n_cells")
     quality_status = lookup(quality, "summary.status")
     tiles = [
-        Tile("Features monitored", NOT_AVAILABLE if monitored is None else str(monitored),
+        Tile("Features monitored", NOT_AVAILABLE if monitored is None else f"{monitored:,}",
              f"scored on {scored_on}" if scored_on else ""),
         _count_tile("High-risk features", high, detail="risk bucket 'high' today"),
         _early_warning_tile(metrics),
-        _count_tile("Drift alerts", alerts, detail=f"of {judged} feature x metric cells" if judged else ""),
+        _count_tile("Drift alerts", alerts, detail=f"of {judged:,} feature x metric cells" if judged else ""),
         Tile("Data quality", quality_status or NOT_AVAILABLE,
              ", ".join(f"{lookup(quality, f'summary.{s}')} {s}" for s in ("warn", "fail")
                        if lookup(quality, f"summary.{s}") is not None),
@@ -122,7 +124,15 @@ def overview_tiles(
 
 
 def filter_options(frame: "pd.DataFrame", column: str) -> list[str]:
-    """``[ALL, *sorted distinct values]`` of ``column`` (just ``[ALL]`` if it is absent)."""
+    """``[ALL, *sorted distinct values]`` of ``column`` (just ``[ALL]`` if it is absent).
+
+    ``risk_bucket`` always offers every bucket, low to high, even one that no feature is in today.
+    """
+    if column == "risk_bucket":
+        from featurehealth.model import RISK_BUCKETS
+
+        present = [] if column not in frame else sorted(str(v) for v in frame[column].dropna().unique())
+        return [ALL, *RISK_BUCKETS, *(v for v in present if v not in RISK_BUCKETS)]
     if column not in frame:
         return [ALL]
     return [ALL, *sorted(str(v) for v in frame[column].dropna().unique())]
@@ -155,6 +165,8 @@ def _cell(value: Any, *, digits: int, missing: str) -> str:
         return missing
     if isinstance(value, float):
         return f"{value:.{digits}g}" if abs(value) < 1000 else f"{value:,.0f}"
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return f"{value:,}"
     return str(value)
 
 
@@ -190,6 +202,35 @@ def feature_choices(dim: "pd.DataFrame | None", fact: "pd.DataFrame") -> list[tu
     if dim is not None and {"feature_id", "feature_name"} <= set(dim.columns):
         names = {str(k): str(v) for k, v in zip(dim["feature_id"], dim["feature_name"], strict=True) if v == v}
     return [(f"{names[f]} ({f})" if f in names and names[f] != f else f, f) for f in ids]
+
+
+def incidents_note(
+    message: str, *, ingest: Mapping[str, Any] | None, metrics: Mapping[str, Any] | None
+) -> str:
+    """The drill-down's note on known incidents ("" when ``tables/incidents.parquet`` was read).
+
+    Parameters
+    ----------
+    message : str
+        The loader's message for the incidents table ("" when it was read).
+    ingest, metrics : dict or None
+        ``reports/ingest_summary.json`` and ``reports/metrics.json``.
+
+    Returns
+    -------
+    str
+        The Overview's "no ground-truth incidents" wording when the run had none (the ingest
+        summary names no incidents file, or the model step reported no ground truth), since
+        re-running cannot produce the table then; otherwise the loader's message.
+    """
+    from featurehealth.earlywarning import NO_GROUND_TRUTH
+
+    if not message:
+        return ""
+    no_file = isinstance(ingest, Mapping) and "incidents_file" in ingest and not ingest["incidents_file"]
+    if no_file or lookup(metrics, "early_warning.reason") == NO_GROUND_TRUTH:
+        return f"Known incidents: {NO_GROUND_TRUTH}."
+    return f"Known incidents: {message}"
 
 
 def feature_series(fact: "pd.DataFrame", feature_id: str) -> "pd.DataFrame":
@@ -328,6 +369,39 @@ def drift_summary(report: Mapping[str, Any]) -> str:
     return f"Cells: {counts or NOT_AVAILABLE}; drifted share: {NOT_AVAILABLE if share is None else f'{share:.1%}'}"
 
 
+def _limit(thresholds: Mapping[str, Any] | None, key: str) -> str:
+    value = lookup(thresholds, key)
+    return NOT_AVAILABLE if not isinstance(value, (int, float)) else f"{value:g}"
+
+
+def drift_rule_caption(report: Mapping[str, Any]) -> str:
+    """How a drift cell's colour is decided, with the report's own thresholds and windows.
+
+    The status needs an effect size (PSI, ``|mean change|``, normalised Wasserstein) at its
+    threshold *and* a KS p-value below its limit; an alert must also persist. A large PSI alone
+    does not colour a cell, which the caption says so that the numbers and colours agree.
+    """
+    t = report.get("thresholds")
+    windows = lookup(report, "summary.windows")
+    days = lookup(windows, "current.days")
+    persist = lookup(windows, "persist_days")
+    short = lookup(windows, "short.days")
+
+    def effects(level: str) -> str:
+        return (f"PSI ≥ {_limit(t, f'psi_{level}')}, |mean change| ≥ {_limit(t, f'mean_change_{level}')} "
+                f"or Wasserstein ≥ {_limit(t, f'wasserstein_{level}')}")
+
+    held = (f", held on {persist} daily evaluations" if persist is not None else "") + (
+        f" and in the last {short} days" if short else "")
+    sample = f"{days} daily values" if days is not None else "a few weeks of daily values"
+    return (
+        f"Colour = status, decided by the KS test together with an effect size: warn when "
+        f"{effects('warn')} with KS p-value < {_limit(t, 'ks_pvalue_warn')}; alert when {effects('alert')} "
+        f"with KS p-value < {_limit(t, 'ks_pvalue_alert')}{held}. On {sample} PSI is noisy, so a cell "
+        f"can show PSI above its threshold and still be ok."
+    )
+
+
 def cell_details(cells: "pd.DataFrame", *, feature_id: str, metric: str) -> "pd.DataFrame":
     """All reported fields of one drift cell as ``field``/``value`` rows (empty if absent)."""
     import pandas as pd
@@ -339,13 +413,17 @@ def cell_details(cells: "pd.DataFrame", *, feature_id: str, metric: str) -> "pd.
 
 
 def quality_checks(quality: Mapping[str, Any]) -> "pd.DataFrame":
-    """Checks of ``data_quality.json``: ``check``, ``status``, ``observed``, ``warn``, ``fail``, ``rule``."""
+    """Checks of ``data_quality.json``: ``check``, ``status``, ``observed``, ``warn``, ``fail``, ``rule``.
+
+    Thresholds are text, a "never" sentinel reading ``none`` (:func:`featurehealth.display.threshold_text`).
+    """
     import pandas as pd
 
     checks = quality.get("checks")
     rows = [
         {"check": c.get("name"), "status": c.get("status"), "observed": c.get("observed"),
-         "warn": lookup(c, "threshold.warn"), "fail": lookup(c, "threshold.fail"), "rule": c.get("rule")}
+         "warn": threshold_text(lookup(c, "threshold.warn")), "fail": threshold_text(lookup(c, "threshold.fail")),
+         "rule": c.get("rule")}
         for c in (checks if isinstance(checks, list) else []) if isinstance(c, dict)
     ]
     return pd.DataFrame(rows, columns=["check", "status", "observed", "warn", "fail", "rule"])
@@ -374,6 +452,17 @@ def quarantine_examples(rows: "pd.DataFrame", *, per_reason: int = 2) -> "pd.Dat
     columns = [c for c in QUARANTINE_COLUMNS if c in rows.columns]
     examples = rows.groupby("reason", sort=True).head(per_reason).sort_values("reason", kind="stable")[columns]
     return examples.dropna(axis="columns", how="all")
+
+
+def quarantine_caption(quarantined: int, rows_in: Any) -> str:
+    """"2,281 of 450,436 rows quarantined" (the total reads not available when unknown)."""
+    total = f"{rows_in:,}" if isinstance(rows_in, int) and not isinstance(rows_in, bool) else NOT_AVAILABLE
+    return f"{quarantined:,} of {total} rows quarantined"
+
+
+def runs_caption(count: int) -> str:
+    """Caption of the run history table: "Last run" or "Last 5 runs", newest first."""
+    return "Last run" if count == 1 else f"Last {count:,} runs, newest first"
 
 
 def status_html(message: str, *, tone: str = "neutral") -> str:

@@ -1,0 +1,84 @@
+"""Readable numbers for the tables that notebooks and the dashboard print.
+
+Pure functions: they round what is shown, never the values the pipeline writes to its reports.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+#: Decimals kept in printed tables.
+DIGITS = 3
+#: A threshold at or above this is a "never" sentinel (``unknown_features_fail: 1000000``).
+NO_LIMIT = 1_000_000
+#: How a sentinel threshold is printed.
+NO_LIMIT_TEXT = "none"
+
+
+def _rounded(value: Any, digits: int) -> Any:
+    if isinstance(value, float) and value == value and abs(value) != float("inf"):
+        return round(value, digits)
+    return value
+
+
+def readable(table: pd.DataFrame | pd.Series, *, digits: int = DIGITS) -> pd.DataFrame | pd.Series:
+    """``table`` with every float (in float or mixed-type columns) rounded to ``digits`` decimals.
+
+    Integers, booleans and text are left alone, so a count stays a count.
+
+    Raises
+    ------
+    ValueError
+        If ``digits`` is negative.
+    """
+    if digits < 0:
+        raise ValueError(f"digits must be >= 0, got {digits!r}.")
+    if isinstance(table, pd.Series):
+        if table.dtype.kind == "f":
+            return table.round(digits)
+        if table.dtype != object:
+            return table.copy()
+        # Element by element, keeping dtype object: map() would turn 72 into 72.0 beside a float.
+        return pd.Series([_rounded(v, digits) for v in table], index=table.index, name=table.name, dtype=object)
+    return pd.DataFrame({c: readable(table[c], digits=digits) for c in table.columns}, index=table.index)
+
+
+def number_text(value: Any, *, digits: int = DIGITS) -> str:
+    """A number with ``digits`` significant digits (0.000542 stays 0.000542; 0.528846 is 0.529).
+
+    Whole numbers print without decimals and with thousands separators; None or NaN print "".
+    """
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return str(value)
+    if float(value).is_integer():
+        return f"{int(value):,}"
+    return f"{value:.{digits}g}"
+
+
+def threshold_text(value: Any, *, digits: int = DIGITS) -> str:
+    """A threshold as :func:`number_text`, or :data:`NO_LIMIT_TEXT` for a "never" sentinel."""
+    if isinstance(value, numbers.Real) and not isinstance(value, bool) and value >= NO_LIMIT:
+        return NO_LIMIT_TEXT
+    return number_text(value, digits=digits)
+
+
+def quality_table(report: Mapping[str, Any]) -> pd.DataFrame:
+    """The data-quality checks for printing: ``check``, ``status``, ``observed``, ``warn``, ``fail``.
+
+    Numbers as text with :data:`DIGITS` significant digits (a share of 0.000542 must not read as
+    the 0.001 warn threshold); a sentinel threshold reads :data:`NO_LIMIT_TEXT`.
+    """
+    checks = report.get("checks")
+    rows = [
+        {"check": c.get("name"), "status": c.get("status"), "observed": number_text(c.get("observed")),
+         "warn": threshold_text((c.get("threshold") or {}).get("warn")),
+         "fail": threshold_text((c.get("threshold") or {}).get("fail"))}
+        for c in (checks if isinstance(checks, list) else []) if isinstance(c, dict)
+    ]
+    return pd.DataFrame(rows, columns=["check", "status", "observed", "warn", "fail"])

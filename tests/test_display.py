@@ -1,0 +1,46 @@
+"""Readable numbers for printed tables (featurehealth.display)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from featurehealth import display
+
+
+def test_readable_rounds_floats_and_leaves_counts_and_text() -> None:
+    series = pd.Series({"n_cells": 72, "drifted_share": 0.013889, "available": True, "status": "ok"}, dtype=object)
+    assert display.readable(series).to_dict() == {"n_cells": 72, "drifted_share": 0.014, "available": True,
+                                                   "status": "ok"}
+    assert "72.0" not in display.readable(series).to_string()
+    frame = pd.DataFrame({"value": [0.013889, 0.372799, 0], "fired": [False, True, False], "x": [np.nan, 1.23456, 2.0]},
+                         dtype=object).astype({"x": "float64"})
+    shown = display.readable(frame)
+    assert shown["value"].tolist() == [0.014, 0.373, 0] and shown["fired"].tolist() == [False, True, False]
+    assert type(shown["value"].iloc[2]) is int  # a count beside shares stays a count
+    assert shown["x"].tolist()[1:] == [1.235, 2.0] and np.isnan(shown["x"].iloc[0])
+    assert frame["value"].iloc[0] == 0.013889  # the input is not changed
+    with pytest.raises(ValueError, match="digits"):
+        display.readable(frame, digits=-1)
+
+
+def test_number_and_threshold_text() -> None:
+    assert display.number_text(0.528846) == "0.529" and display.number_text(0.000542) == "0.000542"
+    assert display.number_text(0.0) == "0" and display.number_text(450436) == "450,436"
+    assert display.number_text(None) == "" and display.number_text(float("nan")) == ""
+    assert display.threshold_text(1000000) == "none" and display.threshold_text(999999.0) == "999,999"
+    assert display.threshold_text(0.05) == "0.05" and display.threshold_text(True) == "True"
+
+
+def test_quality_table_prints_sentinels_as_none() -> None:
+    report = {"checks": [
+        {"name": "volume_drop", "status": "pass", "observed": 0.528846, "threshold": {"warn": 0.5, "fail": 0.1}},
+        {"name": "unknown_features", "status": "pass", "observed": 0, "threshold": {"warn": 1, "fail": 1000000}},
+        "junk",
+    ]}
+    assert display.quality_table(report).to_dict("records") == [
+        {"check": "volume_drop", "status": "pass", "observed": "0.529", "warn": "0.5", "fail": "0.1"},
+        {"check": "unknown_features", "status": "pass", "observed": "0", "warn": "1", "fail": "none"},
+    ]
+    assert display.quality_table({}).empty
