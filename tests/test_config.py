@@ -85,8 +85,36 @@ def test_overrides_parse_yaml_values_and_check_keys(params_dir: Path) -> None:
         config.apply_overrides(base, ["model.horizon_days"])
 
 
-def test_date_overrides_stay_strings(params_dir: Path) -> None:
+@pytest.mark.parametrize("day", ["2026-06-30", "2026-13-01", "2026-02-30"])
+def test_dates_stay_strings_even_when_impossible(params_dir: Path, day: str) -> None:
     (params_dir / "default.yaml").write_text("ingest:\n  as_of: ''\n")
-    assert config.apply_overrides(config.load_profile("default"), ["ingest.as_of=2026-06-30"]) == {
-        "ingest": {"as_of": "2026-06-30"}
+    (params_dir / "dated.yaml").write_text(f"ingest:\n  as_of: {day}\n")
+    assert config.load_profile("dated") == {"ingest": {"as_of": day}}
+    assert config.apply_overrides(config.load_profile("default"), [f"ingest.as_of={day}"]) == {
+        "ingest": {"as_of": day}
     }
+
+
+def test_a_group_must_stay_a_mapping(params_dir: Path) -> None:
+    base = config.load_profile("default")
+    with pytest.raises(config.ProfileError, match=r"group 'model' in --set must be a mapping, not 5;.*horizon_days, risk_buckets"):
+        config.apply_overrides(base, ["model=5"])
+    (params_dir / "flat.yaml").write_text("model: 7\n")
+    with pytest.raises(config.ProfileError, match=r"group 'model' in params/flat.yaml must be a mapping"):
+        config.load_profile("flat")
+    assert config.apply_overrides(base, ["model={horizon_days: 3}"])["model"] == {"horizon_days": 3, "risk_buckets": [0.3, 0.6]}
+
+
+def test_set_adds_one_entry_to_a_free_form_mapping(params_dir: Path) -> None:
+    (params_dir / "mapped.yaml").write_text("ingest:\n  column_map: {crash_flag: is_crash}\n")
+    changed = config.apply_overrides(config.load_profile("mapped"), ["ingest.column_map.uid=user_id"])
+    assert changed["ingest"]["column_map"] == {"crash_flag": "is_crash", "uid": "user_id"}
+    replaced = config.apply_overrides(config.load_profile("mapped"), ["ingest.column_map={uid: user_id}"])
+    assert replaced["ingest"]["column_map"] == {"uid": "user_id"}
+    with pytest.raises(config.ProfileError, match=r"Unknown parameter 'model\.horizon' in --set"):
+        config.apply_overrides(config.load_profile("mapped"), ["model.horizon.x=1"])
+
+
+def test_override_that_is_not_yaml_is_a_profile_error(params_dir: Path) -> None:
+    with pytest.raises(config.ProfileError, match=r"'model.risk_buckets=\[0.2' holds a value that is not valid YAML"):
+        config.apply_overrides(config.load_profile("default"), ["model.risk_buckets=[0.2"])

@@ -3,16 +3,19 @@
 Every path the pipeline reads or writes comes from here, so notebooks run from any folder.
 A profile is one YAML file in ``params/``. ``params/default.yaml`` is complete and is the schema:
 another profile may say ``extends: default`` and override only what differs; a key that is not in
-``default.yaml`` is an error that lists the allowed keys.
+``default.yaml`` is an error that lists the allowed keys. Dates stay text (``2026-06-30``), as
+written. :func:`load_run_params` also checks the values, so a run stops before its first notebook.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import json
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -114,6 +117,21 @@ def available_profiles() -> list[str]:
     return sorted(p.stem for p in PARAMS_DIR.glob("*.yaml"))
 
 
+@functools.cache
+def _loader() -> type:
+    """A safe YAML loader that keeps date-like scalars (``2026-06-30``, ``2026-13-01``) as strings."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.yaml_implicit_resolvers = {
+        first: [(tag, pattern) for tag, pattern in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    return Loader
+
+
 def _read_yaml(path: Path) -> dict[str, Any]:
     import yaml
 
@@ -123,7 +141,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
             f"{', '.join(available_profiles()) or 'none'}."
         )
     try:
-        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        loaded = yaml.load(path.read_text(encoding="utf-8"), Loader=_loader())
     except yaml.YAMLError as exc:
         raise ProfileError(f"Profile file {path} is not valid YAML: {exc}") from exc
     if loaded is None:
@@ -133,18 +151,44 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return loaded
 
 
-def _merge_checked(base: dict[str, Any], override: dict[str, Any], *, where: str, source: str) -> dict[str, Any]:
-    """Deep-merge ``override`` into a copy of ``base``; unknown keys raise ProfileError."""
+def _lookup(tree: Any, parts: Sequence[str], missing: Any = None) -> Any:
+    """The value at ``parts`` (a dotted key split) in nested mappings, else ``missing``."""
+    for part in parts:
+        if not isinstance(tree, dict) or part not in tree:
+            return missing
+        tree = tree[part]
+    return tree
+
+
+def _merge_checked(
+    base: dict[str, Any], override: dict[str, Any], *, schema: dict[str, Any], where: str, source: str
+) -> dict[str, Any]:
+    """Deep-merge ``override`` into a copy of ``base``; keys are checked against ``schema``.
+
+    A group (a non-empty mapping in ``schema``) is merged key by key and must stay a mapping;
+    anything else, free-form mappings included (empty in ``default.yaml``, e.g. ``column_map``),
+    is replaced whole.
+
+    Raises
+    ------
+    ProfileError
+        If a key is not in ``schema`` or a group is given a value that is not a mapping.
+    """
     merged = copy.deepcopy(base)
     for key, value in override.items():
-        if key not in base:
-            allowed = ", ".join(sorted(base))
+        if key not in schema:
+            allowed = ", ".join(sorted(schema))
             raise ProfileError(
                 f"Unknown parameter '{where}{key}' in {source}; allowed keys here: {allowed}."
             )
-        # Mappings whose default is empty (e.g. column_map) are free-form.
-        if isinstance(base[key], dict) and base[key] and isinstance(value, dict):
-            merged[key] = _merge_checked(base[key], value, where=f"{where}{key}.", source=source)
+        default = schema[key]
+        if isinstance(default, dict) and default:
+            if not isinstance(value, dict):
+                raise ProfileError(
+                    f"Parameter group '{where}{key}' in {source} must be a mapping, not {value!r}; "
+                    f"set its keys one by one ({where}{key}.KEY=VALUE), keys: {', '.join(sorted(default))}."
+                )
+            merged[key] = _merge_checked(base[key], value, schema=default, where=f"{where}{key}.", source=source)
         else:
             merged[key] = copy.deepcopy(value)
     return merged
@@ -179,28 +223,37 @@ def load_profile(profile: str) -> dict[str, Any]:
     raw = _read_yaml(path)
     parent = raw.pop("extends", "default")
     base = load_profile(parent) if parent != profile else schema
-    return _merge_checked(base, raw, where="", source=path.name)
+    return _merge_checked(base, raw, schema=schema, where="", source=f"params/{path.name}")
 
 
 def apply_overrides(params: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
     """Return ``params`` with ``group.key=value`` overrides applied (values parsed as YAML).
 
     Used by ``run_all.sh PROFILE --set ingest.as_of=2026-06-30`` for scheduled daily runs and
-    backfills without editing the profile. Unknown keys raise :class:`ProfileError`.
+    backfills without editing the profile. ``group.mapping.name=value`` sets one entry of a
+    free-form mapping (``ingest.column_map.crash_flag=is_crash``). Unknown keys raise
+    :class:`ProfileError`.
     """
     import yaml
 
+    schema = load_profile("default")
     merged = params
     for item in overrides:
         dotted, sep, text = item.partition("=")
-        if not sep or not dotted or any(not part for part in dotted.split(".")):
+        parts = dotted.split(".")
+        if not sep or not dotted or any(not part for part in parts):
             raise ProfileError(f"Override {item!r} is not of the form group.key=value.")
-        nested: Any = yaml.safe_load(text) if text else ""
-        # YAML reads 2026-06-30 as a date; profiles hold dates as strings.
-        nested = nested.isoformat() if hasattr(nested, "isoformat") else nested
-        for part in reversed(dotted.split(".")):
+        try:
+            nested: Any = yaml.load(text, Loader=_loader()) if text else ""
+        except yaml.YAMLError:
+            raise ProfileError(f"Override {item!r} holds a value that is not valid YAML; quote it.") from None
+        if len(parts) > 1 and _lookup(schema, parts[:-1]) == {}:
+            entries = _lookup(merged, parts[:-1])
+            nested = {**(entries if isinstance(entries, dict) else {}), parts[-1]: nested}
+            parts = parts[:-1]
+        for part in reversed(parts):
             nested = {part: nested}
-        merged = _merge_checked(merged, nested, where="", source="--set")
+        merged = _merge_checked(merged, nested, schema=schema, where="", source="--set")
     return merged
 
 
