@@ -141,6 +141,14 @@ def test_resolve_window_rules() -> None:
         validate.resolve_window(
             first_day=None, last_day=None, as_of="2026-01-05", window_start="2026-01-01", window_end="2026-01-06"
         )
+    with pytest.raises(ValueError, match="^ingest.as_of 2025-06-01 is before the data's first day 2026-01-01;"):
+        validate.resolve_window(first_day=date(2026, 1, 1), last_day=date(2026, 1, 31), as_of="2025-06-01")
+    with pytest.raises(ValueError, match="^ingest.window_end 2025-06-01 is before the data's first day"):
+        validate.resolve_window(first_day=date(2026, 1, 1), last_day=date(2026, 1, 31), window_end="2025-06-01")
+    with pytest.raises(ValueError, match="window_start 2026-01-20 is after the window end 2026-01-10"):
+        validate.resolve_window(
+            first_day=date(2026, 1, 1), last_day=date(2026, 1, 31), window_start="2026-01-20", window_end="2026-01-10"
+        )
     with pytest.raises(ValueError, match="is not a date"):
         validate.resolve_window(first_day=None, last_day=None, as_of="5/1/2026")
     with pytest.raises(ValueError, match="no as-of date"):

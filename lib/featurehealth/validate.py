@@ -322,6 +322,9 @@ def resolve_window(
         raise ValueError(
             f"ingest.window_end {end} is after the as-of date {as_of_day}; end the window on or before it."
         )
+    if start > end and not window_start:
+        name = "window_end" if window_end else "as_of"
+        raise ValueError(f"ingest.{name} {end} is before the data's first day {start}; set a day on or after it.")
     if start > end:
         raise ValueError(f"ingest.window_start {start} is after the window end {end}; swap or fix the dates.")
     return Window(as_of=as_of_day, start=start, end=end)
