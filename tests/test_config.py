@@ -101,7 +101,7 @@ def test_a_group_must_stay_a_mapping(params_dir: Path) -> None:
     with pytest.raises(config.ProfileError, match=r"group 'model' in --set must be a mapping, not 5;.*horizon_days, risk_buckets"):
         config.apply_overrides(base, ["model=5"])
     (params_dir / "flat.yaml").write_text("model: 7\n")
-    with pytest.raises(config.ProfileError, match=r"group 'model' in params/flat.yaml must be a mapping"):
+    with pytest.raises(config.ProfileError, match=r"group 'model' in flat.yaml must be a mapping"):
         config.load_profile("flat")
     assert config.apply_overrides(base, ["model={horizon_days: 3}"])["model"] == {"horizon_days": 3, "risk_buckets": [0.3, 0.6]}
 
@@ -174,11 +174,11 @@ def test_good_values_pass(real_params: Path) -> None:
 def test_a_bad_value_names_the_profile_file_that_set_it(real_params: Path) -> None:
     (real_params / "bad.yaml").write_text("extends: default\ningest:\n  as_of: 2026-02-30\n")
     (real_params / "child.yaml").write_text("extends: bad\nmodel:\n  horizon_days: 3\n")
-    with pytest.raises(config.ProfileError, match=r"ingest\.as_of '2026-02-30' is not a date.*\(from params/bad\.yaml\)\.$"):
+    with pytest.raises(config.ProfileError, match=r"ingest\.as_of '2026-02-30' is not a date.*\(from bad\.yaml\)\.$"):
         config.load_run_params("child")
-    assert config.value_source("child", [], "model.horizon_days") == "params/child.yaml"
+    assert config.value_source("child", [], "model.horizon_days") == "child.yaml"
     assert config.value_source("child", ["model.horizon_days=2"], "model.horizon_days") == "--set model.horizon_days=2"
-    assert config.value_source("child", [], "model.test_share") == "params/default.yaml"
+    assert config.value_source("child", [], "model.test_share") == "default.yaml"
 
 
 @pytest.mark.parametrize(
