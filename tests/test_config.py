@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 import pytest
@@ -85,8 +86,115 @@ def test_overrides_parse_yaml_values_and_check_keys(params_dir: Path) -> None:
         config.apply_overrides(base, ["model.horizon_days"])
 
 
-def test_date_overrides_stay_strings(params_dir: Path) -> None:
+@pytest.mark.parametrize("day", ["2026-06-30", "2026-13-01", "2026-02-30"])
+def test_dates_stay_strings_even_when_impossible(params_dir: Path, day: str) -> None:
     (params_dir / "default.yaml").write_text("ingest:\n  as_of: ''\n")
-    assert config.apply_overrides(config.load_profile("default"), ["ingest.as_of=2026-06-30"]) == {
-        "ingest": {"as_of": "2026-06-30"}
+    (params_dir / "dated.yaml").write_text(f"ingest:\n  as_of: {day}\n")
+    assert config.load_profile("dated") == {"ingest": {"as_of": day}}
+    assert config.apply_overrides(config.load_profile("default"), [f"ingest.as_of={day}"]) == {
+        "ingest": {"as_of": day}
     }
+
+
+def test_a_group_must_stay_a_mapping(params_dir: Path) -> None:
+    base = config.load_profile("default")
+    with pytest.raises(config.ProfileError, match=r"group 'model' in --set must be a mapping, not 5;.*horizon_days, risk_buckets"):
+        config.apply_overrides(base, ["model=5"])
+    (params_dir / "flat.yaml").write_text("model: 7\n")
+    with pytest.raises(config.ProfileError, match=r"group 'model' in flat.yaml must be a mapping"):
+        config.load_profile("flat")
+    assert config.apply_overrides(base, ["model={horizon_days: 3}"])["model"] == {"horizon_days": 3, "risk_buckets": [0.3, 0.6]}
+
+
+def test_set_adds_one_entry_to_a_free_form_mapping(params_dir: Path) -> None:
+    (params_dir / "mapped.yaml").write_text("ingest:\n  column_map: {crash_flag: is_crash}\n")
+    changed = config.apply_overrides(config.load_profile("mapped"), ["ingest.column_map.uid=user_id"])
+    assert changed["ingest"]["column_map"] == {"crash_flag": "is_crash", "uid": "user_id"}
+    replaced = config.apply_overrides(config.load_profile("mapped"), ["ingest.column_map={uid: user_id}"])
+    assert replaced["ingest"]["column_map"] == {"uid": "user_id"}
+    with pytest.raises(config.ProfileError, match=r"Unknown parameter 'model\.horizon' in --set"):
+        config.apply_overrides(config.load_profile("mapped"), ["model.horizon.x=1"])
+
+
+def test_override_that_is_not_yaml_is_a_profile_error(params_dir: Path) -> None:
+    with pytest.raises(config.ProfileError, match=r"'model.risk_buckets=\[0.2' holds a value that is not valid YAML"):
+        config.apply_overrides(config.load_profile("default"), ["model.risk_buckets=[0.2"])
+
+
+@pytest.fixture
+def real_params(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    (tmp_path / "default.yaml").write_text((config.PARAMS_DIR / "default.yaml").read_text())
+    monkeypatch.setattr(config, "PARAMS_DIR", tmp_path)
+    return tmp_path
+
+
+def test_shipped_profiles_pass_the_value_checks() -> None:
+    for name in config.available_profiles():
+        assert config.load_run_params(name) == config.load_profile(name)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["model.horizon_days=seven"], r"^model\.horizon_days 'seven' is not valid; use a number like the default 7 \(from --set model\.horizon_days=seven\)\.$"),
+        (["model.retrain=sometimes"], r"model\.retrain 'sometimes' is not valid; use one of auto, always, never \(from --set"),
+        (["ingest.as_of=2026-13-01"], r"ingest\.as_of '2026-13-01' is not a date; use YYYY-MM-DD .*\(from --set ingest\.as_of=2026-13-01\)"),
+        (["ingest.as_of=2026-4-28"], r"ingest\.as_of '2026-4-28' is not a date"),
+        (["ingest.window_end=2026-02-01", "ingest.window_start=2026-03-01"],
+         r"window_start 2026-03-01 is after ingest.window_end 2026-02-01.*\(from --set ingest\.window_start=2026-03-01 and --set ingest\.window_end=2026-02-01\)"),
+        (["ingest.as_of=2026-02-01", "ingest.window_end=2026-03-01"], r"window_end 2026-03-01 is after the as-of date 2026-02-01"),
+        (["ingest.column_map=[feature_name, feature_id]"], r"column_map \['feature_name', 'feature_id'\] is not a mapping; use \{their_name: canonical_name\} with canonical names event_time, "),
+        (["ingest.column_map={crash_flag: is_crash, session_id: is_crash}"], r"maps both 'crash_flag' and 'session_id' onto 'is_crash'"),
+        (["ingest.column_map.ts=timestamp"], r"maps 'ts' onto 'timestamp'; use one of event_time, feature_id"),
+        (["ingest.encoding=utf-16"], r"ingest\.encoding 'utf-16' is not valid; use one of utf-8, latin-1"),
+        (["engine.n_workers=0"], r"engine\.n_workers must be a positive number, not 0 \(from --set engine\.n_workers=0\)"),
+        (["drift.metrics=[p95]"], r"drift\.metrics \['p95'\] is not valid; use a list of some of usage_count"),
+        (["quality.stop_on_fail=[fresh]"], r"quality\.stop_on_fail \['fresh'\] is not valid; use a list of some of missing_days"),
+        (["model.operating_threshold=1.5"], r"model\.operating_threshold 1\.5 is not valid; use auto or a probability"),
+        (["model.alert_budget=-1"], r"model\.alert_budget -1 is not valid; use null or a number >= 0"),
+        (["model.risk_buckets=[0.6, 0.3]"], r"model\.risk_buckets \[0\.6, 0\.3\] is not valid; use two increasing"),
+        (["run.html=1"], r"run\.html 1 is not valid; use true or false"),
+        (["simulate.start_date=2026-02-30"], r"simulate\.start_date '2026-02-30' is not valid; use a date YYYY-MM-DD"),
+    ],
+)
+def test_bad_values_name_key_value_allowed_and_source(real_params: Path, overrides: list[str], message: str) -> None:
+    with pytest.raises(config.ProfileError, match=message):
+        config.load_run_params("default", overrides)
+
+
+def test_good_values_pass(real_params: Path) -> None:
+    params = config.load_run_params("default", [
+        "ingest.as_of=2026-04-28", "ingest.window_start=2026-04-01", "ingest.column_map.crash_flag=is_crash",
+        "model.operating_threshold=0.4", "model.alert_budget=0.3", "drift.metrics=[crash_rate]",
+    ])
+    assert params["ingest"]["column_map"] == {"crash_flag": "is_crash"}
+    assert params["model"]["operating_threshold"] == 0.4
+
+
+def test_a_bad_value_names_the_profile_file_that_set_it(real_params: Path) -> None:
+    (real_params / "bad.yaml").write_text("extends: default\ningest:\n  as_of: 2026-02-30\n")
+    (real_params / "child.yaml").write_text("extends: bad\nmodel:\n  horizon_days: 3\n")
+    with pytest.raises(config.ProfileError, match=r"ingest\.as_of '2026-02-30' is not a date.*\(from bad\.yaml\)\.$"):
+        config.load_run_params("child")
+    assert config.value_source("child", [], "model.horizon_days") == "child.yaml"
+    assert config.value_source("child", ["model.horizon_days=2"], "model.horizon_days") == "--set model.horizon_days=2"
+    assert config.value_source("child", [], "model.test_share") == "default.yaml"
+
+
+@pytest.mark.parametrize(
+    ("module", "name", "copy"),
+    [
+        ("registry", "RETRAIN_MODES", config.RETRAIN_MODES),
+        ("drift", "REFERENCE_KINDS", config.DRIFT_REFERENCES),
+        ("drift", "METRIC_COLUMNS", config.DRIFT_METRICS),
+        ("simulate", "FILE_FORMATS", config.SIMULATED_FILE_FORMATS),
+    ],
+)
+def test_choices_repeated_from_heavy_modules_stay_equal(module: str, name: str, copy: tuple[str, ...]) -> None:
+    # Read from the source: importing these modules would take seconds (numpy, pandas, scipy).
+    tree = ast.parse((Path(config.__file__).parent / f"{module}.py").read_text(encoding="utf-8"))
+    values = [
+        ast.literal_eval(node.value) for node in tree.body
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == name for t in node.targets)
+    ]
+    assert values == [copy]

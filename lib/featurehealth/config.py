@@ -3,17 +3,21 @@
 Every path the pipeline reads or writes comes from here, so notebooks run from any folder.
 A profile is one YAML file in ``params/``. ``params/default.yaml`` is complete and is the schema:
 another profile may say ``extends: default`` and override only what differs; a key that is not in
-``default.yaml`` is an error that lists the allowed keys.
+``default.yaml`` is an error that lists the allowed keys. Dates stay text (``2026-06-30``), as
+written. :func:`load_run_params` also checks the values, so a run stops before its first notebook.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import json
 import os
 import re
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +29,18 @@ NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
 PIPELINE_NOTEBOOKS = ("01_ingest.ipynb", "02_aggregate.ipynb", "03_model.ipynb", "04_drift.ipynb")
 
 _PROFILE_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
+_MISSING = object()
+
+#: Choices defined in modules that import numpy, pandas or scipy (registry.RETRAIN_MODES,
+#: drift.REFERENCE_KINDS, drift.METRIC_COLUMNS, simulate.FILE_FORMATS), repeated so that checking
+#: a profile stays light; tests/test_config.py keeps them equal.
+RETRAIN_MODES = ("auto", "always", "never")
+DRIFT_REFERENCES = ("training", "trailing")
+DRIFT_METRICS = (
+    "usage_count", "active_users", "avg_latency", "p50_latency", "p95_latency", "p99_latency",
+    "crash_count", "crash_rate", "avg_feedback", "feedback_count",
+)
+SIMULATED_FILE_FORMATS = ("parquet", "csv")
 
 
 class ProfileError(ValueError):
@@ -114,6 +130,26 @@ def available_profiles() -> list[str]:
     return sorted(p.stem for p in PARAMS_DIR.glob("*.yaml"))
 
 
+@functools.cache
+def _loader() -> type:
+    """A safe YAML loader that keeps date-like scalars (``2026-06-30``, ``2026-13-01``) as strings.
+
+    It is libyaml's where PyYAML has it: a profile then parses in 0.6 ms instead of 10 ms.
+    """
+    import yaml
+
+    safe = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    class Loader(safe):  # type: ignore[misc, valid-type]
+        pass
+
+    Loader.yaml_implicit_resolvers = {
+        first: [(tag, pattern) for tag, pattern in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in safe.yaml_implicit_resolvers.items()
+    }
+    return Loader
+
+
 def _read_yaml(path: Path) -> dict[str, Any]:
     import yaml
 
@@ -123,7 +159,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
             f"{', '.join(available_profiles()) or 'none'}."
         )
     try:
-        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        loaded = yaml.load(path.read_text(encoding="utf-8"), Loader=_loader())
     except yaml.YAMLError as exc:
         raise ProfileError(f"Profile file {path} is not valid YAML: {exc}") from exc
     if loaded is None:
@@ -133,18 +169,44 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return loaded
 
 
-def _merge_checked(base: dict[str, Any], override: dict[str, Any], *, where: str, source: str) -> dict[str, Any]:
-    """Deep-merge ``override`` into a copy of ``base``; unknown keys raise ProfileError."""
+def _lookup(tree: Any, parts: Sequence[str], missing: Any = None) -> Any:
+    """The value at ``parts`` (a dotted key split) in nested mappings, else ``missing``."""
+    for part in parts:
+        if not isinstance(tree, dict) or part not in tree:
+            return missing
+        tree = tree[part]
+    return tree
+
+
+def _merge_checked(
+    base: dict[str, Any], override: dict[str, Any], *, schema: dict[str, Any], where: str, source: str
+) -> dict[str, Any]:
+    """Deep-merge ``override`` into a copy of ``base``; keys are checked against ``schema``.
+
+    A group (a non-empty mapping in ``schema``) is merged key by key and must stay a mapping;
+    anything else, free-form mappings included (empty in ``default.yaml``, e.g. ``column_map``),
+    is replaced whole.
+
+    Raises
+    ------
+    ProfileError
+        If a key is not in ``schema`` or a group is given a value that is not a mapping.
+    """
     merged = copy.deepcopy(base)
     for key, value in override.items():
-        if key not in base:
-            allowed = ", ".join(sorted(base))
+        if key not in schema:
+            allowed = ", ".join(sorted(schema))
             raise ProfileError(
                 f"Unknown parameter '{where}{key}' in {source}; allowed keys here: {allowed}."
             )
-        # Mappings whose default is empty (e.g. column_map) are free-form.
-        if isinstance(base[key], dict) and base[key] and isinstance(value, dict):
-            merged[key] = _merge_checked(base[key], value, where=f"{where}{key}.", source=source)
+        default = schema[key]
+        if isinstance(default, dict) and default:
+            if not isinstance(value, dict):
+                raise ProfileError(
+                    f"Parameter group '{where}{key}' in {source} must be a mapping, not {value!r}; "
+                    f"set its keys one by one ({where}{key}.KEY=VALUE), keys: {', '.join(sorted(default))}."
+                )
+            merged[key] = _merge_checked(base[key], value, schema=default, where=f"{where}{key}.", source=source)
         else:
             merged[key] = copy.deepcopy(value)
     return merged
@@ -179,29 +241,203 @@ def load_profile(profile: str) -> dict[str, Any]:
     raw = _read_yaml(path)
     parent = raw.pop("extends", "default")
     base = load_profile(parent) if parent != profile else schema
-    return _merge_checked(base, raw, where="", source=path.name)
+    return _merge_checked(base, raw, schema=schema, where="", source=path.name)
 
 
 def apply_overrides(params: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
     """Return ``params`` with ``group.key=value`` overrides applied (values parsed as YAML).
 
     Used by ``run_all.sh PROFILE --set ingest.as_of=2026-06-30`` for scheduled daily runs and
-    backfills without editing the profile. Unknown keys raise :class:`ProfileError`.
+    backfills without editing the profile. ``group.mapping.name=value`` sets one entry of a
+    free-form mapping (``ingest.column_map.crash_flag=is_crash``). Unknown keys raise
+    :class:`ProfileError`.
     """
     import yaml
 
+    schema = load_profile("default")
     merged = params
     for item in overrides:
         dotted, sep, text = item.partition("=")
-        if not sep or not dotted or any(not part for part in dotted.split(".")):
+        parts = dotted.split(".")
+        if not sep or not dotted or any(not part for part in parts):
             raise ProfileError(f"Override {item!r} is not of the form group.key=value.")
-        nested: Any = yaml.safe_load(text) if text else ""
-        # YAML reads 2026-06-30 as a date; profiles hold dates as strings.
-        nested = nested.isoformat() if hasattr(nested, "isoformat") else nested
-        for part in reversed(dotted.split(".")):
+        try:
+            nested: Any = yaml.load(text, Loader=_loader()) if text else ""
+        except yaml.YAMLError:
+            raise ProfileError(f"Override {item!r} holds a value that is not valid YAML; quote it.") from None
+        if len(parts) > 1 and _lookup(schema, parts[:-1]) == {}:
+            entries = _lookup(merged, parts[:-1])
+            nested = {**(entries if isinstance(entries, dict) else {}), parts[-1]: nested}
+            parts = parts[:-1]
+        for part in reversed(parts):
             nested = {part: nested}
-        merged = _merge_checked(merged, nested, where="", source="--set")
+        merged = _merge_checked(merged, nested, schema=schema, where="", source="--set")
     return merged
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _is_date(value: Any) -> bool:
+    try:
+        date.fromisoformat(str(value))
+    except ValueError:
+        return False
+    return True
+
+
+def _subset_rule(choices: Sequence[str]) -> tuple[Callable[[Any], bool], str]:
+    return (
+        lambda value: isinstance(value, list) and all(isinstance(v, str) and v in choices for v in value),
+        f"a list of some of {', '.join(choices)}",
+    )
+
+
+def _one_of_rule(choices: Sequence[str]) -> tuple[Callable[[Any], bool], str]:
+    return (lambda value: isinstance(value, str) and value in choices, f"one of {', '.join(choices)}")
+
+
+@functools.cache
+def _value_rules() -> dict[str, tuple[Callable[[Any], bool], str]]:
+    """Keys whose allowed values the type of their default does not tell: key -> (test, allowed)."""
+    from featurehealth import ingest, quality
+
+    return {
+        "simulate.start_date": (_is_date, "a date YYYY-MM-DD"),
+        "simulate.file_format": _one_of_rule(SIMULATED_FILE_FORMATS),
+        "ingest.encoding": _one_of_rule(ingest.ENCODINGS),
+        "quality.stop_on_fail": _subset_rule(quality.CHECKS),
+        "model.operating_threshold": (
+            lambda value: value == "auto" or (_is_number(value) and 0 < value < 1), "auto or a probability in (0, 1)"
+        ),
+        "model.alert_budget": (
+            lambda value: value is None or (_is_number(value) and value >= 0),
+            "null or a number >= 0 (false alerts per feature-month)",
+        ),
+        "model.risk_buckets": (
+            lambda value: isinstance(value, list) and len(value) == 2 and all(map(_is_number, value))
+            and 0 < value[0] < value[1] < 1,
+            "two increasing cut-offs in (0, 1), e.g. [0.3, 0.6]",
+        ),
+        "model.retrain": _one_of_rule(RETRAIN_MODES),
+        "drift.reference": _one_of_rule(DRIFT_REFERENCES),
+        "drift.metrics": _subset_rule(DRIFT_METRICS),
+    }
+
+
+def _type_rule(default: Any) -> tuple[Callable[[Any], bool], str] | None:
+    """What a value must be, judged from its default in ``default.yaml`` (None: not judged)."""
+    if isinstance(default, bool):
+        return lambda value: isinstance(value, bool), "true or false"
+    if _is_number(default):
+        return _is_number, f"a number like the default {default!r}"
+    if isinstance(default, list):
+        return lambda value: isinstance(value, list), f"a list like the default {default!r}"
+    return None
+
+
+def _leaves(tree: dict[str, Any], where: str = "") -> Iterator[tuple[str, Any]]:
+    for key, value in tree.items():
+        if isinstance(value, dict) and value:
+            yield from _leaves(value, f"{where}{key}.")
+        else:
+            yield f"{where}{key}", value
+
+
+def _check_value(key: str, value: Any, default: Any) -> None:
+    rule = _value_rules().get(key) or _type_rule(default)
+    if rule is not None and not rule[0](value):
+        raise ValueError(f"{key} {value!r} is not valid; use {rule[1]}.")
+
+
+def check_column_map(column_map: Any) -> dict[str, str]:
+    """Return ``ingest.column_map`` if it maps each of the user's column names onto a distinct canonical column.
+
+    Raises
+    ------
+    ValueError
+        If it is not a mapping, names a target that is not in
+        :data:`featurehealth.ingest.CANONICAL_TYPES`, or maps two columns onto one target.
+    """
+    from featurehealth import ingest
+
+    canonical = ", ".join(ingest.CANONICAL_TYPES)
+    if not isinstance(column_map, dict):
+        raise ValueError(
+            f"ingest.column_map {column_map!r} is not a mapping; use {{their_name: canonical_name}} "
+            f"with canonical names {canonical}."
+        )
+    sources: dict[Any, list[str]] = {}
+    for theirs, target in column_map.items():
+        if not isinstance(target, str) or target not in ingest.CANONICAL_TYPES:
+            raise ValueError(f"ingest.column_map maps {theirs!r} onto {target!r}; use one of {canonical}.")
+        sources.setdefault(target, []).append(str(theirs))
+    for target, names in sources.items():
+        if len(names) > 1:
+            raise ValueError(
+                f"ingest.column_map maps both {' and '.join(map(repr, names))} onto {target!r}; "
+                f"map one column onto each canonical column."
+            )
+    return column_map
+
+
+def _value_checks(params: dict[str, Any], schema: dict[str, Any]) -> Iterator[tuple[tuple[str, ...], Callable[[], Any]]]:
+    """Each up-front check of ``params``: the keys it reads and a call raising ValueError."""
+    from featurehealth import engine, validate
+
+    for key, default in _leaves(schema):
+        yield (key,), functools.partial(_check_value, key, _lookup(params, key.split(".")), default)
+    # Group checks apply to the groups the schema has (a test's small default.yaml may lack them).
+    if "ingest" in schema:
+        ingest = params["ingest"]
+        yield ("ingest.column_map",), functools.partial(check_column_map, ingest["column_map"])
+        # With the data's range unknown, the window's own order is all that can be checked here.
+        window = {key: ingest[key] for key in ("as_of", "window_start", "window_end")}
+        yield tuple(f"ingest.{k}" for k in window), functools.partial(
+            validate.resolve_window, first_day=date.min, last_day=date.max, **window
+        )
+    if "engine" in schema:
+        yield tuple(f"engine.{k}" for k in params["engine"]), functools.partial(engine.check_engine, **params["engine"])
+
+
+def value_source(profile: str, overrides: Sequence[str], key: str) -> str:
+    """Where the value of dotted ``key`` comes from: the last ``--set`` naming it, else the nearest profile file."""
+    for item in reversed(overrides):
+        dotted = item.partition("=")[0]
+        if dotted == key or dotted.startswith(f"{key}.") or key.startswith(f"{dotted}."):
+            return f"--set {item}"
+    name = profile
+    while name != "default":
+        raw = _read_yaml(PARAMS_DIR / f"{name}.yaml")
+        if _lookup(raw, key.split("."), _MISSING) is not _MISSING:
+            return f"{name}.yaml"
+        name = raw.get("extends", "default")
+    return "default.yaml"
+
+
+def load_run_params(profile: str, overrides: Sequence[str] = ()) -> dict[str, Any]:
+    """The profile with ``overrides`` applied and every value checked: what a run uses.
+
+    Values are checked with the pipeline modules' own checks where those are light to import,
+    else in plain Python (:data:`RETRAIN_MODES` and the like), so a bad value stops a run
+    before its first notebook.
+
+    Raises
+    ------
+    ProfileError
+        If a key is unknown or a value is not allowed; the message names the key, the value,
+        the allowed values and where the value was set (profile file or ``--set``).
+    """
+    params = apply_overrides(load_profile(profile), list(overrides))
+    for keys, check in _value_checks(params, load_profile("default")):
+        try:
+            check()
+        except ValueError as exc:
+            found = dict.fromkeys(value_source(profile, overrides, key) for key in keys)
+            where = " and ".join(s for s in found if s != "default.yaml" or len(found) == 1)
+            raise ProfileError(f"{str(exc).rstrip('.')} (from {where}).") from None
+    return params
 
 
 def params_hash(params: dict[str, Any]) -> str:

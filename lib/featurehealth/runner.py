@@ -435,12 +435,12 @@ def run_pipeline(
     Raises
     ------
     config.ProfileError
-        If the profile is missing or has unknown keys (nothing is run).
+        If the profile is missing, has unknown keys or a value not allowed (nothing is run).
     RunFailed
         If a notebook fails; the last published outputs are untouched and the failed run's
         report is under ``runs/<run_id>/``.
     """
-    params = config.apply_overrides(config.load_profile(profile), list(overrides))
+    params = config.load_run_params(profile, list(overrides))
     run_options = params["run"]
     digest = config.params_hash(params)
     notebook_paths = [config.NOTEBOOKS_DIR / name for name in notebooks or config.PIPELINE_NOTEBOOKS]
