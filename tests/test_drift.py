@@ -434,7 +434,7 @@ def test_retrain_recommendation_gives_reasons() -> None:
     loud = drift.retrain_recommendation(
         drifted_share=0.25, prediction=shifted, model_age_days=45, thresholds=thresholds
     )
-    assert loud["retrain_recommended"] is True
+    assert loud["retrain_recommended"] is True and loud["withheld"] is None
     assert [r.split()[0] for r in loud["reasons"]] == ["25%", "risk", "model"]
     assert loud["checks"]["prediction_psi"]["pvalue"] == 0.002
     # The same PSI that chance alone reaches as often is no reason.
@@ -447,6 +447,15 @@ def test_retrain_recommendation_gives_reasons() -> None:
     )
     assert unknown["retrain_recommended"] is False
     assert {c["note"] for c in unknown["checks"].values()} == {"not available"}
+
+
+def test_retrain_is_withheld_for_a_model_built_on_all_the_data() -> None:
+    shifted = {"available": True, "psi": 0.9, "psi_pvalue": 0.002, "psi_null_median": 0.02, "status": "alert"}
+    fresh = _advice(shifted, model_age_days=0, drifted_share=0.5)
+    assert fresh["retrain_recommended"] is False and fresh["reasons"] == []
+    assert "reproduce the same version" in fresh["withheld"] and len(fresh["withheld_reasons"]) == 2
+    day_old = _advice(shifted, model_age_days=1, drifted_share=0.5)
+    assert day_old["retrain_recommended"] is True and day_old["withheld_reasons"] == []
 
 
 def test_drifted_share_needs_min_samples_judged_cells() -> None:

@@ -31,7 +31,9 @@ the whole weeks before it (:func:`prediction_drift`). A feature's scores on near
 together (an incident raises them for days), so the rows are not independent and neither KS nor
 PSI's own small-sample bias says what chance gives: the p-value is a block permutation test that
 shuffles whole feature-weeks between the windows with a fixed seed. Too few scored rows per PSI
-bin, or too few feature-weeks to shuffle, is ``insufficient_data``, never an alert.
+bin, or too few feature-weeks to shuffle, is ``insufficient_data``, never an alert. Retraining
+(:func:`retrain_recommendation`) is not advised for a model built on all the data up to as-of:
+it would only reproduce the model in use.
 """
 
 from __future__ import annotations
@@ -880,11 +882,16 @@ def retrain_recommendation(
     input is missing is "not available", and prediction drift on insufficient data is
     "insufficient data": neither is ever a reason.
 
+    A model built on all the data up to as-of (``model_age_days`` 0) is not retrained: training
+    on the same data reproduces the same version, so the advice is withheld (``withheld`` says
+    why, ``withheld_reasons`` what fired) rather than retraining to the model in use on every run.
+
     Returns
     -------
     dict
-        ``retrain_recommended`` (bool), ``reasons`` (list of str) and ``checks`` (value,
-        threshold and whether it fired, per check).
+        ``retrain_recommended`` (bool), ``reasons`` (list of str), ``withheld`` (str or None),
+        ``withheld_reasons`` (list of str) and ``checks`` (value, threshold and whether it fired,
+        per check).
     """
     t = thresholds
     psi, pvalue = prediction.get("psi"), prediction.get("psi_pvalue")
@@ -923,7 +930,17 @@ def retrain_recommendation(
             check["note"] = "not available"
     if usable_psi and not judged:
         checks["prediction_psi"]["note"] = f"insufficient data: {prediction.get('reason') or 'see prediction drift'}"
-    return {"retrain_recommended": bool(reasons), "reasons": reasons, "checks": checks}
+    withheld = None
+    if reasons and model_age_days is not None and model_age_days <= 0:
+        withheld = ("the model in use was built on all the data up to as-of: "
+                    "retraining now would reproduce the same version")
+    return {
+        "retrain_recommended": bool(reasons) and withheld is None,
+        "reasons": [] if withheld else reasons,
+        "withheld": withheld,
+        "withheld_reasons": reasons if withheld else [],
+        "checks": checks,
+    }
 
 
 def status_matrix(cells: pd.DataFrame) -> pd.DataFrame:
