@@ -165,6 +165,8 @@ def test_thresholds_are_checked() -> None:
         drift.Thresholds.from_params({k: v for k, v in _settings().items() if k != "ks_pvalue_warn"})
     with pytest.raises(ValueError, match="psi_warn must not exceed"):
         _thresholds(psi_warn=0.5, psi_alert=0.25)
+    with pytest.raises(ValueError, match="prediction_min_rows_per_bin must be >= 1"):
+        _thresholds(prediction_min_rows_per_bin=0)
 
 
 # --- windows, seasonality, persistence --------------------------------------------------------------
@@ -274,7 +276,7 @@ def test_apply_persistence_needs_every_day_and_the_short_window() -> None:
 
 # --- prediction drift, model age, retraining, reports -----------------------------------------------
 
-def _scores(start: str, days: int, level: float, n_features: int = 3) -> pd.DataFrame:
+def _scores(start: str, days: int, level: float, n_features: int = 20) -> pd.DataFrame:
     dates = pd.date_range(start, periods=days, freq="D")
     rng = np.random.default_rng(1)
     return pd.DataFrame({
@@ -284,21 +286,112 @@ def _scores(start: str, days: int, level: float, n_features: int = 3) -> pd.Data
     })
 
 
+def _prediction_options(**changes: object) -> dict:
+    return {"windows": _windows(), "n_bins": 10, "thresholds": _thresholds(**changes)}
+
+
+def _advice(prediction: dict, *, model_age_days: int = 5, drifted_share: float = 0.0) -> dict:
+    return drift.retrain_recommendation(
+        drifted_share=drifted_share, prediction=prediction, model_age_days=model_age_days, thresholds=_thresholds()
+    )
+
+
 def test_prediction_drift_compares_scores_with_history_before_the_current_window() -> None:
-    windows = _windows()
+    # The current window is 2026-06-17..30; history also holds high scores inside it, which must not count.
     history = pd.concat([_scores("2026-05-01", 47, 0.2), _scores("2026-06-17", 14, 0.8)], ignore_index=True)
-    options = {"windows": windows, "n_bins": 10, "thresholds": _thresholds()}
-    calm = drift.prediction_drift(_scores("2026-06-17", 14, 0.2), history, **options)
-    assert calm["available"] and calm["n_ref"] == 3 * 47 and calm["n_cur"] == 3 * 14
-    assert calm["status"] == "ok"
-    risen = drift.prediction_drift(_scores("2026-06-17", 14, 0.6), history, **options)
-    assert risen["status"] == "alert" and risen["psi"] > 1
+    calm = drift.prediction_drift(_scores("2026-06-17", 14, 0.2), history, **_prediction_options())
+    # Whole weeks back from 2026-06-16: six of them (05-06..06-16); 05-01..05-05 are left out.
+    assert calm["available"] and (calm["n_ref"], calm["n_cur"]) == (20 * 42, 20 * 14)
+    assert (calm["n_blocks_ref"], calm["n_blocks_cur"]) == (20 * 6, 20 * 2)
+    assert calm["status"] == "ok" and calm["psi_pvalue"] > 0.05 and calm["reason"] is None
+    risen = drift.prediction_drift(_scores("2026-06-17", 14, 0.6), history, **_prediction_options())
+    assert risen["status"] == "alert" and risen["psi"] > 1 and risen["psi_pvalue"] == 1 / (1 + drift.PERMUTATIONS)
     renamed = history.rename(columns={"risk_probability": "probability"})  # the model step's holdout file
-    assert drift.prediction_drift(_scores("2026-06-17", 14, 0.6), renamed, **options) == risen
+    assert drift.prediction_drift(_scores("2026-06-17", 14, 0.6), renamed, **_prediction_options()) == risen
+
+
+def _episodes(*, shift: float = 0.0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Current window (2026-06-17..30) and 5 reference weeks before it of 12 features' scores.
+
+    Each feature has its own level; 6 features have a one-week incident (scores 0.6) in the
+    reference weeks and none in the current window: the ci profile's situation. ``shift`` is
+    added to every current score.
+    """
+    days = pd.date_range("2026-05-13", "2026-06-30", freq="D")
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame({"feature_id": np.repeat([f"f{i:02d}" for i in range(12)], len(days)),
+                          "date": np.tile(days, 12)})
+    index = frame["feature_id"].str[1:].astype(int)
+    week = (pd.Timestamp("2026-06-30") - frame["date"]).dt.days // 7
+    incident = (index < 6) & (week == index % 5 + 2)
+    scores = np.where(incident, 0.6, 0.1 + 0.02 * index) + 0.03 * rng.standard_normal(len(frame))
+    current = frame["date"] >= pd.Timestamp("2026-06-17")
+    frame["risk_probability"] = np.clip(scores + np.where(current, shift, 0.0), 0, 1)
+    return frame.loc[current].reset_index(drop=True), frame.loc[~current].reset_index(drop=True)
+
+
+def test_prediction_drift_tells_incident_timing_from_drift() -> None:
+    current, history = _episodes()
+    quiet = drift.prediction_drift(current, history, **_prediction_options())
+    # Counted as independent rows, the gap looks significant: what made ci recommend retraining.
+    iid = stats.ks_2samp(history["risk_probability"], current["risk_probability"])
+    assert quiet["psi"] >= 0.25 and iid.pvalue < 0.01
+    assert quiet["status"] == "ok" and quiet["psi_pvalue"] > 0.05 and 0 < quiet["psi_null_median"] < quiet["psi"]
+    advice = _advice(quiet)
+    assert advice["retrain_recommended"] is False and not advice["checks"]["prediction_psi"]["fired"]
+    # The same feature-weeks with every current score raised is drift.
+    shifted = drift.prediction_drift(*_episodes(shift=0.3), **_prediction_options())
+    assert shifted["status"] == "alert" and shifted["psi_pvalue"] < 0.01
+    advice = _advice(shifted)
+    assert advice["retrain_recommended"] is True and advice["reasons"][0].startswith("risk scores drifted")
+
+
+def test_prediction_drift_is_deterministic() -> None:
+    current, history = _episodes()
+    first = drift.prediction_drift(current, history, **_prediction_options())
+    assert drift.prediction_drift(current, history, **_prediction_options()) == first
+    other_seed = drift.prediction_drift(current, history, seed=1, **_prediction_options())
+    assert other_seed["psi"] == first["psi"] and other_seed["psi_null_median"] != first["psi_null_median"]
+
+
+def test_block_permutation_keeps_each_feature_on_both_sides() -> None:
+    # Each feature constant: any shuffle of a feature's own weeks leaves both windows as they were,
+    # while a shuffle mixing features (or rows) would not.
+    blocks = pd.DataFrame({
+        "feature_id": np.repeat(["a", "b", "c"], 28), "block": np.tile(np.repeat([0, 1, 2, 3], 7), 3),
+        "value": np.repeat([0.1, 0.5, 0.9], 28),
+    })
+    blocks["current"] = blocks["block"] == 0
+    blocks.loc[(blocks["feature_id"] == "c") & (blocks["block"] == 1), "current"] = True
+    observed = drift.population_stability_index(
+        np.sort(blocks.loc[~blocks["current"], "value"].to_numpy()), blocks.loc[blocks["current"], "value"].to_numpy(),
+        edges=drift.bin_edges(np.sort(blocks.loc[~blocks["current"], "value"].to_numpy()), n_bins=4),
+    )
+    null = drift.block_permutation_psi(blocks, n_bins=4, n_permutations=50)
+    assert observed > 0.1 and null == pytest.approx(np.full(50, observed))
+    assert drift.block_arrangements(blocks) == pytest.approx(np.log10(4 * 4 * 6))
+
+
+def test_prediction_drift_on_few_rows_or_weeks_is_insufficient_never_alert() -> None:
+    history = _scores("2026-05-01", 47, 0.2, n_features=3)
+    few_rows = drift.prediction_drift(_scores("2026-06-17", 14, 0.9, n_features=3), history, **_prediction_options())
+    assert few_rows["status"] == "insufficient_data" and few_rows["psi"] > 1
+    assert few_rows["reason"] == "42 scored rows in the current window: fewer than 10 per bin x 10 bins"
+    assert few_rows["psi_pvalue"] is None
+    advice = _advice(few_rows)
+    assert advice["retrain_recommended"] is False and advice["checks"]["prediction_psi"]["value"] > 1
+    assert advice["checks"]["prediction_psi"]["note"].startswith("insufficient data: 42 scored rows")
+    # Enough rows per bin, but 2 features x 3 weeks allow only 3 x 3 arrangements: p could not go below 0.01.
+    options = _prediction_options(prediction_min_rows_per_bin=1)
+    risen = _scores("2026-06-17", 14, 0.9, n_features=2)
+    short = drift.prediction_drift(risen, _scores("2026-06-10", 7, 0.2, n_features=2), **options)
+    assert short["status"] == "insufficient_data" and "too few feature-weeks" in short["reason"]
+    longer = drift.prediction_drift(risen, _scores("2026-05-20", 28, 0.2, n_features=2), **options)
+    assert longer["status"] == "alert"
 
 
 def test_prediction_drift_not_available_without_inputs() -> None:
-    options = {"windows": _windows(), "n_bins": 10, "thresholds": _thresholds()}
+    options = _prediction_options()
     absent = drift.prediction_drift(_scores("2026-06-17", 14, 0.2), None, **options)
     assert absent == {"available": False, "reason": "reports/test_predictions.parquet not found"}
     unscored = _scores("2026-06-17", 14, 0.2).drop(columns="risk_probability")
@@ -307,6 +400,8 @@ def test_prediction_drift_not_available_without_inputs() -> None:
     assert not missing_fact["available"] and "run 03_model first" in missing_fact["reason"]
     missing_history = drift.prediction_drift(unscored, history.drop(columns="date"), **options)
     assert not missing_history["available"] and "lack 'date'" in missing_history["reason"]
+    no_feature = drift.prediction_drift(unscored, history.drop(columns="feature_id"), **options)
+    assert no_feature["reason"] == "test predictions lack 'feature_id'"
 
 
 def test_training_window_reads_the_card_defensively() -> None:
@@ -332,20 +427,46 @@ def test_model_age_counts_days_since_the_model_was_built() -> None:
 
 def test_retrain_recommendation_gives_reasons() -> None:
     thresholds = _thresholds()
-    calm = {"available": True, "psi": 0.05, "ks_pvalue": 0.5}
+    calm = {"available": True, "psi": 0.05, "psi_pvalue": 0.5, "psi_null_median": 0.02, "status": "ok"}
     quiet = drift.retrain_recommendation(drifted_share=0.05, prediction=calm, model_age_days=10, thresholds=thresholds)
     assert quiet["retrain_recommended"] is False and quiet["reasons"] == []
-    shifted = {"available": True, "psi": 0.9, "ks_pvalue": 1e-5}
+    shifted = {"available": True, "psi": 0.9, "psi_pvalue": 0.002, "psi_null_median": 0.02, "status": "alert"}
     loud = drift.retrain_recommendation(
         drifted_share=0.25, prediction=shifted, model_age_days=45, thresholds=thresholds
     )
-    assert loud["retrain_recommended"] is True
+    assert loud["retrain_recommended"] is True and loud["withheld"] is None
     assert [r.split()[0] for r in loud["reasons"]] == ["25%", "risk", "model"]
+    assert loud["checks"]["prediction_psi"]["pvalue"] == 0.002
+    # The same PSI that chance alone reaches as often is no reason.
+    noisy = {**shifted, "psi_pvalue": 0.05, "status": "ok"}
+    assert not drift.retrain_recommendation(
+        drifted_share=None, prediction=noisy, model_age_days=10, thresholds=thresholds
+    )["checks"]["prediction_psi"]["fired"]
     unknown = drift.retrain_recommendation(
         drifted_share=None, prediction={"available": False}, model_age_days=None, thresholds=thresholds
     )
     assert unknown["retrain_recommended"] is False
     assert {c["note"] for c in unknown["checks"].values()} == {"not available"}
+
+
+def test_retrain_is_withheld_for_a_model_built_on_all_the_data() -> None:
+    shifted = {"available": True, "psi": 0.9, "psi_pvalue": 0.002, "psi_null_median": 0.02, "status": "alert"}
+    fresh = _advice(shifted, model_age_days=0, drifted_share=0.5)
+    assert fresh["retrain_recommended"] is False and fresh["reasons"] == []
+    assert "reproduce the same version" in fresh["withheld"] and len(fresh["withheld_reasons"]) == 2
+    day_old = _advice(shifted, model_age_days=1, drifted_share=0.5)
+    assert day_old["retrain_recommended"] is True and day_old["withheld_reasons"] == []
+
+
+def test_drifted_share_needs_min_samples_judged_cells() -> None:
+    settings = _settings(metrics=["p95_latency", "crash_rate", "usage_count"])
+    fact = _fact(n_features=2, weeks=12, seed=5)
+    recent = fact["date"] > fact["date"].max() - pd.Timedelta(days=21)
+    fact = fact.assign(crash_rate=fact["crash_rate"].where(~recent, fact["crash_rate"] * 4))
+    few = drift.drift_report(drift.monitor(fact, settings=settings), prediction={"available": False})
+    assert few["summary"]["n_alert"] == 2 and few["summary"]["drifted_share"] is None  # 2 of 6 cells
+    enough = drift.drift_report(drift.monitor(fact, settings=settings | {"min_samples": 6}), prediction={})
+    assert enough["summary"]["drifted_share"] == pytest.approx(2 / 6, abs=1e-6)
 
 
 def test_reports_are_json_ready(tmp_path: Path) -> None:

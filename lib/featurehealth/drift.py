@@ -25,10 +25,20 @@ each of the last ``persist_days`` daily evaluations (the current window ending t
 ...) and, when ``short_window_days > 0``, the short window ending today is at alert as well (the
 long window proves the change is sustained, the short one that it is still happening, as in
 multi-window burn-rate alerting). Otherwise it is reported as ``warn``.
+
+Prediction drift. The risk scores of the current window against the model's held-out scores of
+the whole weeks before it (:func:`prediction_drift`). A feature's scores on nearby days move
+together (an incident raises them for days), so the rows are not independent and neither KS nor
+PSI's own small-sample bias says what chance gives: the p-value is a block permutation test that
+shuffles whole feature-weeks between the windows with a fixed seed. Too few scored rows per PSI
+bin, or too few feature-weeks to shuffle, is ``insufficient_data``, never an alert. Retraining
+(:func:`retrain_recommendation`) is not advised for a model built on all the data up to as-of:
+it would only reproduce the model in use.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import date, timedelta
@@ -62,6 +72,10 @@ _COMPARISON = ("mean_ref", "mean_cur", "mean_change", "psi", "ks_stat", "ks_pval
 #: test itself on a few dozen values (most of a second per daily run). The samples here are 1-D and
 #: finite, all the wrapper would handle; tests/test_drift.py checks both give the same numbers.
 _KS_2SAMP = getattr(stats.ks_2samp, "__wrapped__", stats.ks_2samp)
+#: Shuffles of the block permutation test of prediction drift; minimum p-value 1 / (1 + 499) = 0.002.
+PERMUTATIONS = 499
+#: Seed of those shuffles: a report does not change between runs on the same data.
+PERMUTATION_SEED = 20260101
 
 
 @dataclass(frozen=True)
@@ -79,9 +93,14 @@ class Thresholds:
     wasserstein_alert: float
     drift_share_retrain: float
     prediction_psi_retrain: float
+    prediction_min_rows_per_bin: int
     max_model_age_days: int
 
     def __post_init__(self) -> None:
+        if self.prediction_min_rows_per_bin < 1:
+            raise ValueError(
+                f"drift.prediction_min_rows_per_bin must be >= 1, got {self.prediction_min_rows_per_bin}."
+            )
         if self.min_samples < 2:
             raise ValueError(f"drift.min_samples must be >= 2 (a spread needs two values), got {self.min_samples}.")
         for name in ("psi", "mean_change", "wasserstein"):
@@ -623,6 +642,105 @@ def model_age_days(card: Mapping[str, Any], *, as_of: date) -> int | None:
     return (as_of - (test_end + timedelta(days=horizon))).days
 
 
+def _week_blocks(frame: pd.DataFrame, column: str, *, end: date, first_block: int = 0) -> pd.DataFrame:
+    """Finite ``column`` values of ``frame`` (up to ``end``) in whole weeks counted back from ``end``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``feature_id``, ``block`` (``first_block`` for the week ending at ``end``, one more per
+        week before) and ``value``. A week is kept only when each of its seven days has a row, so
+        every block holds the same weekday mix.
+    """
+    days = pd.to_datetime(frame["date"]).dt.normalize()
+    values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    age = (pd.Timestamp(end) - days).dt.days.to_numpy()
+    keep = np.isfinite(values) & (age >= 0)
+    blocks = pd.DataFrame({
+        "feature_id": frame["feature_id"].astype(str).to_numpy()[keep],
+        "block": age[keep] // 7 + first_block,
+        "day": days.to_numpy()[keep],
+        "value": values[keep],
+    })
+    whole = blocks.groupby("block")["day"].nunique()
+    return blocks.loc[blocks["block"].isin(whole.index[whole == 7]), ["feature_id", "block", "value"]]
+
+
+def block_arrangements(blocks: pd.DataFrame) -> float:
+    """log10 of the number of ways to choose each feature's current blocks among its blocks.
+
+    ``blocks`` has one row per scored row with ``feature_id``, ``block`` and ``current`` (bool);
+    a feature keeps its own number of current blocks. This bounds the smallest p-value a block
+    permutation test can give: ``1 / arrangements``.
+    """
+    units = blocks.drop_duplicates(["feature_id", "block"])
+    per_feature = units.groupby("feature_id")["current"].agg(["size", "sum"])
+    return float(sum(np.log10(math.comb(int(n), int(k))) for n, k in per_feature.to_numpy()))
+
+
+def block_permutation_psi(
+    blocks: pd.DataFrame, *, n_bins: int, n_permutations: int = PERMUTATIONS, seed: int = PERMUTATION_SEED
+) -> np.ndarray:
+    """PSI of the reference and current windows with whole feature-weeks shuffled between them.
+
+    The null distribution of prediction PSI when nothing changed. A feature's scores on nearby
+    days move together (an incident raises them for days), so rows are not exchangeable; a
+    feature's weeks are, roughly. Each shuffle picks, for every feature, which of its weeks are
+    "current" (as many as it really has there), then computes PSI exactly as for the real split
+    (bins refit on the shuffled reference).
+
+    Parameters
+    ----------
+    blocks : pandas.DataFrame
+        One row per score: ``feature_id``, ``block`` (week), ``current`` (bool) and ``value``.
+    n_bins : int
+        Requested PSI bins.
+    n_permutations : int
+        Shuffles.
+    seed : int
+        Seed of the shuffles: the same input gives the same null.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``n_permutations`` PSI values.
+    """
+    # Rows sorted by score once, so every shuffled reference is sorted already.
+    blocks = blocks.sort_values("value", kind="stable")
+    # Units (feature-weeks) numbered in (feature, week) order: a feature's units are one run.
+    unit_codes = blocks.groupby(["feature_id", "block"], sort=True).ngroup().to_numpy()
+    n_units = int(unit_codes.max()) + 1 if len(unit_codes) else 0
+    unit_feature = np.zeros(n_units, dtype=int)
+    unit_feature[unit_codes] = pd.factorize(blocks["feature_id"], sort=True)[0]
+    is_current = np.zeros(n_units, dtype=bool)
+    is_current[unit_codes[blocks["current"].to_numpy(dtype=bool)]] = True
+    group_start = np.searchsorted(unit_feature, unit_feature, side="left")
+    current_per_feature = np.bincount(unit_feature, weights=is_current).astype(int)
+    values = blocks["value"].to_numpy(dtype=float)
+    rng = np.random.default_rng(seed)
+    null = np.empty(n_permutations)
+    for i in range(n_permutations):
+        order = np.lexsort((rng.random(n_units), unit_feature))
+        rank = np.empty(n_units, dtype=int)
+        rank[order] = np.arange(n_units) - group_start[order]
+        current_rows = (rank < current_per_feature[unit_feature])[unit_codes]
+        reference = values[~current_rows]
+        null[i] = population_stability_index(
+            reference, values[current_rows], edges=bin_edges(reference, n_bins=n_bins)
+        )
+    return null
+
+
+def prediction_status(psi: float, pvalue: float, *, thresholds: Thresholds) -> str:
+    """Status of prediction drift: PSI at or above its warn/alert limit and a p-value below that level's."""
+    t = thresholds
+    if psi >= t.psi_alert and pvalue < t.ks_pvalue_alert:
+        return "alert"
+    if psi >= t.psi_warn and pvalue < t.ks_pvalue_warn:
+        return "warn"
+    return "ok"
+
+
 def prediction_drift(
     fact: pd.DataFrame,
     test_predictions: pd.DataFrame | None,
@@ -630,35 +748,81 @@ def prediction_drift(
     windows: DriftWindows,
     n_bins: int,
     thresholds: Thresholds,
+    n_permutations: int = PERMUTATIONS,
+    seed: int = PERMUTATION_SEED,
 ) -> dict[str, Any]:
     """Distribution of risk scores in the current window against out-of-sample history.
 
     The reference is the model step's held-out predictions (column ``risk_probability`` or
-    ``probability``) dated before the current window, never in-sample training scores; the
-    current side is ``risk_probability`` in the fact table over the current window. Bins are
-    fixed on the reference scores.
+    ``probability``) in the whole weeks before the current window, never in-sample training
+    scores; the current side is ``risk_probability`` in the fact table over the current window.
+    Bins are fixed on the reference scores.
+
+    Noise. The scores of one feature on nearby days are not independent draws (an incident
+    raises them for days), so a test counting rows as independent (KS) calls the chance timing
+    of a few incidents drift. The p-value here is a block permutation test
+    (:func:`block_permutation_psi`: whole feature-weeks shuffled between the windows, fixed seed).
+    ``insufficient_data`` (never an alert) when either window has fewer than
+    ``prediction_min_rows_per_bin`` rows per PSI bin, or when the feature-weeks allow too few
+    arrangements for a p-value below ``ks_pvalue_alert``.
 
     Returns
     -------
     dict
-        ``available`` and, if False, ``reason``; else ``n_ref``, ``n_cur``, the statistics of
-        :func:`compare_samples` and ``status`` (ok|warn|alert|insufficient_data).
+        ``available`` and, if False, ``reason``; else ``n_ref``, ``n_cur``, ``n_bins``,
+        ``n_blocks_ref``/``n_blocks_cur`` (feature-weeks), ``mean_ref``, ``mean_cur``,
+        ``mean_change``, ``psi``, ``wasserstein_norm``, ``psi_null_median`` (PSI expected with no
+        change at these sizes), ``psi_pvalue``, ``status`` (ok|warn|alert|insufficient_data) and
+        ``reason`` (why the data is insufficient, else None).
     """
     if test_predictions is None:
         return {"available": False, "reason": "reports/test_predictions.parquet not found"}
     column = next((c for c in HISTORY_SCORE_COLUMNS if c in test_predictions.columns), None)
-    if column is None or "date" not in test_predictions.columns:
-        wanted = ", ".join(HISTORY_SCORE_COLUMNS)
-        return {"available": False, "reason": f"test predictions lack 'date' or one of {wanted}"}
+    lacking = [f"'{c}'" for c in ("feature_id", "date") if c not in test_predictions.columns]
+    if column is None:
+        lacking.append(f"one of {', '.join(HISTORY_SCORE_COLUMNS)}")
+    if lacking:
+        return {"available": False, "reason": f"test predictions lack {', '.join(lacking)}"}
     if SCORE_COLUMN not in fact.columns:
         return {"available": False, "reason": f"the fact table has no '{SCORE_COLUMN}' (run 03_model first)"}
-    history = window_slice(test_predictions, None, windows.current_start - timedelta(days=1))
-    ref = _finite_sorted(history[column])
-    cur = _finite_sorted(window_slice(fact, windows.current_start, windows.as_of)[SCORE_COLUMN])
-    cell = pd.DataFrame([{
-        "n_ref": len(ref), "n_cur": len(cur), **compare_samples(ref, cur, edges=bin_edges(ref, n_bins=n_bins)),
-    }])
-    return {"available": True, **_records(classify(cell, thresholds=thresholds).drop(columns="triggered"))[0]}
+    t = thresholds
+    reference_end = windows.current_start - timedelta(days=1)
+    blocks = pd.concat([
+        _week_blocks(window_slice(test_predictions, None, reference_end), column, end=reference_end,
+                     first_block=windows.current_days // 7).assign(current=False),
+        _week_blocks(window_slice(fact, windows.current_start, windows.as_of), SCORE_COLUMN,
+                     end=windows.as_of).assign(current=True),
+    ], ignore_index=True)
+    current_rows = blocks["current"].to_numpy(dtype=bool)
+    ref, cur = np.sort(blocks["value"].to_numpy()[~current_rows]), np.sort(blocks["value"].to_numpy()[current_rows])
+    edges = bin_edges(ref, n_bins=n_bins)
+    comparison = compare_samples(ref, cur, edges=edges)
+    units = blocks.drop_duplicates(["feature_id", "block"])["current"]
+    cell = {
+        "n_ref": len(ref), "n_cur": len(cur), "n_bins": len(edges) + 1,
+        "n_blocks_ref": int((~units).sum()), "n_blocks_cur": int(units.sum()),
+        **{k: v for k, v in comparison.items() if not k.startswith("ks_")},
+        "psi_null_median": np.nan, "psi_pvalue": np.nan, "status": "insufficient_data", "reason": None,
+    }
+    if not len(ref):
+        cell["n_bins"] = n_bins  # no reference, no edges: the bins it would have
+    need = t.prediction_min_rows_per_bin * cell["n_bins"]
+    short = [f"{n} scored rows in the {side} window" for side, n in (("reference", len(ref)), ("current", len(cur)))
+             if n < need]
+    if short:
+        cell["reason"] = (f"{' and '.join(short)}: fewer than {t.prediction_min_rows_per_bin} per bin "
+                          f"x {cell['n_bins']} bins")
+    elif block_arrangements(blocks) < np.log10(1 / t.ks_pvalue_alert):
+        cell["reason"] = ("too few feature-weeks to shuffle: no arrangement could give a p-value "
+                          f"below {t.ks_pvalue_alert}")
+    else:
+        null = block_permutation_psi(blocks, n_bins=n_bins, n_permutations=n_permutations, seed=seed)
+        psi = comparison["psi"]
+        # A shuffle reproducing the real split gives the same PSI: count ties as reaching it.
+        pvalue = (1 + int(np.sum(null >= psi - 1e-12))) / (1 + len(null))
+        cell.update(psi_null_median=float(np.median(null)), psi_pvalue=pvalue,
+                    status=prediction_status(psi, pvalue, thresholds=t))
+    return {"available": True, **_records(pd.DataFrame([cell]))[0]}
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -681,17 +845,19 @@ def drift_report(result: DriftResult, *, prediction: Mapping[str, Any]) -> dict[
     """Content of reports/data_drift.json: summary, alerts and every cell.
 
     ``drifted_share`` is the share of cells at alert (after persistence) among the cells with
-    enough data, None when none has.
+    enough data, None when fewer than ``min_samples`` cells have (one alert among a handful of
+    cells would be a large share that says little).
     """
     cells = result.cells
     counts = cells["status"].value_counts()
     judged = int(len(cells) - counts.get("insufficient_data", 0))
+    share = round(int(counts.get("alert", 0)) / judged, 6) if judged >= result.thresholds.min_samples else None
     alerts = cells.loc[cells["status"] == "alert"]
     return {
         "summary": {
             "n_cells": len(cells),
             **{f"n_{s.removesuffix('_data')}": int(counts.get(s, 0)) for s in STATUSES},
-            "drifted_share": round(int(counts.get("alert", 0)) / judged, 6) if judged else None,
+            "drifted_share": share,
             "prediction_drift": dict(prediction),
             "windows": result.windows.to_dict(),
         },
@@ -711,19 +877,26 @@ def retrain_recommendation(
     """Whether to retrain the risk model, with the reasons.
 
     Reasons: the share of drifted cells reaches ``drift_share_retrain``; prediction PSI reaches
-    ``prediction_psi_retrain`` with a KS p-value below ``ks_pvalue_alert``; the model is older
-    than ``max_model_age_days``. A check whose input is missing is "not available" and never a
-    reason.
+    ``prediction_psi_retrain`` with a block permutation p-value below ``ks_pvalue_alert``
+    (:func:`prediction_drift`); the model is older than ``max_model_age_days``. A check whose
+    input is missing is "not available", and prediction drift on insufficient data is
+    "insufficient data": neither is ever a reason.
+
+    A model built on all the data up to as-of (``model_age_days`` 0) is not retrained: training
+    on the same data reproduces the same version, so the advice is withheld (``withheld`` says
+    why, ``withheld_reasons`` what fired) rather than retraining to the model in use on every run.
 
     Returns
     -------
     dict
-        ``retrain_recommended`` (bool), ``reasons`` (list of str) and ``checks`` (value,
-        threshold and whether it fired, per check).
+        ``retrain_recommended`` (bool), ``reasons`` (list of str), ``withheld`` (str or None),
+        ``withheld_reasons`` (list of str) and ``checks`` (value, threshold and whether it fired,
+        per check).
     """
     t = thresholds
-    psi, pvalue = prediction.get("psi"), prediction.get("ks_pvalue")
-    usable_psi = prediction.get("available") and psi is not None and np.isfinite(psi)
+    psi, pvalue = prediction.get("psi"), prediction.get("psi_pvalue")
+    usable_psi = bool(prediction.get("available")) and psi is not None and np.isfinite(psi)
+    judged = usable_psi and prediction.get("status") != "insufficient_data" and pvalue is not None
     checks = {
         "drifted_share": {
             "value": drifted_share, "threshold": t.drift_share_retrain,
@@ -731,7 +904,9 @@ def retrain_recommendation(
         },
         "prediction_psi": {
             "value": psi if usable_psi else None, "threshold": t.prediction_psi_retrain,
-            "fired": bool(usable_psi and psi >= t.prediction_psi_retrain and pvalue < t.ks_pvalue_alert),
+            "fired": bool(judged and psi >= t.prediction_psi_retrain and pvalue < t.ks_pvalue_alert),
+            "psi_expected_by_chance": prediction.get("psi_null_median") if judged else None,
+            "pvalue": pvalue if judged else None, "pvalue_threshold": t.ks_pvalue_alert,
         },
         "model_age_days": {
             "value": model_age_days, "threshold": t.max_model_age_days,
@@ -742,13 +917,30 @@ def retrain_recommendation(
     if checks["drifted_share"]["fired"]:
         reasons.append(f"{drifted_share:.0%} of drift cells alert (limit {t.drift_share_retrain:.0%})")
     if checks["prediction_psi"]["fired"]:
-        reasons.append(f"risk scores drifted: PSI {psi:.3f} (limit {t.prediction_psi_retrain}), KS p={pvalue:.2g}")
+        expected = prediction.get("psi_null_median")
+        chance = "" if expected is None else f"; {expected:.3f} expected by chance"
+        reasons.append(
+            f"risk scores drifted: PSI {psi:.3f} (limit {t.prediction_psi_retrain}{chance}), "
+            f"block permutation p={pvalue:.2g}"
+        )
     if checks["model_age_days"]["fired"]:
         reasons.append(f"model built {model_age_days} days of data ago (limit {t.max_model_age_days})")
     for check in checks.values():
         if check["value"] is None:
             check["note"] = "not available"
-    return {"retrain_recommended": bool(reasons), "reasons": reasons, "checks": checks}
+    if usable_psi and not judged:
+        checks["prediction_psi"]["note"] = f"insufficient data: {prediction.get('reason') or 'see prediction drift'}"
+    withheld = None
+    if reasons and model_age_days is not None and model_age_days <= 0:
+        withheld = ("the model in use was built on all the data up to as-of: "
+                    "retraining now would reproduce the same version")
+    return {
+        "retrain_recommended": bool(reasons) and withheld is None,
+        "reasons": [] if withheld else reasons,
+        "withheld": withheld,
+        "withheld_reasons": reasons if withheld else [],
+        "checks": checks,
+    }
 
 
 def status_matrix(cells: pd.DataFrame) -> pd.DataFrame:
