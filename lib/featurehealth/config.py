@@ -31,9 +31,8 @@ PIPELINE_NOTEBOOKS = ("01_ingest.ipynb", "02_aggregate.ipynb", "03_model.ipynb",
 _PROFILE_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 _MISSING = object()
 
-#: Choices defined in modules that import numpy, pandas or scipy (registry.RETRAIN_MODES,
-#: drift.REFERENCE_KINDS, drift.METRIC_COLUMNS, simulate.FILE_FORMATS), repeated so that checking
-#: a profile stays light; tests/test_config.py keeps them equal.
+#: Choices of modules that import numpy, pandas or scipy (registry, drift, simulate take them from
+#: here), so that checking a profile stays light.
 RETRAIN_MODES = ("auto", "always", "never")
 DRIFT_REFERENCES = ("training", "trailing")
 DRIFT_METRICS = (

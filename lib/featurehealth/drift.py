@@ -48,16 +48,15 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from featurehealth import config
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 #: Numeric fact_feature_metrics columns a profile may monitor (``drift.metrics``).
-METRIC_COLUMNS = (
-    "usage_count", "active_users", "avg_latency", "p50_latency", "p95_latency", "p99_latency",
-    "crash_count", "crash_rate", "avg_feedback", "feedback_count",
-)
+METRIC_COLUMNS = config.DRIFT_METRICS
 STATUSES = ("ok", "warn", "alert", "insufficient_data")
-REFERENCE_KINDS = ("training", "trailing")
+REFERENCE_KINDS = config.DRIFT_REFERENCES
 #: Reference quantiles kept in baseline_stats.json.
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 #: Floor on a bin's proportion in PSI, so an empty bin gives a large but finite term.

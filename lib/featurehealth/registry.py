@@ -45,7 +45,7 @@ REPORT_FILES = (
     "metrics.json", "feature_importance.csv", "test_predictions.parquet", "early_warning_incidents.csv",
     *plots.MODEL_FIGURES,
 )
-RETRAIN_MODES = ("auto", "always", "never")
+RETRAIN_MODES = config.RETRAIN_MODES
 #: ``model`` keys that do not change the fitted model, kept out of the version id.
 RUN_ONLY_KEYS = ("retrain", "n_jobs", "promote_tolerance")
 

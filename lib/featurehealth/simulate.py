@@ -75,7 +75,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from featurehealth import ingest, runlog
+from featurehealth import config, ingest, runlog
 
 #: Bumped whenever the generator changes what a given set of parameters produces.
 FORMAT_VERSION = 1
@@ -83,7 +83,7 @@ SUMMARY_FILE = "simulation.json"
 METADATA_FILE = "dim_feature_metadata.csv"
 INCIDENTS_FILE = "incidents.csv"
 EVENTS_DIR = "events"
-FILE_FORMATS = ("parquet", "csv")
+FILE_FORMATS = config.SIMULATED_FILE_FORMATS
 
 EVENT_SCHEMA = pa.schema([
     ("event_time", pa.timestamp("us", tz="UTC")),
