@@ -52,8 +52,8 @@ def test_grade(observed: float | None, below: bool, expected: str) -> None:
 def test_clean_input_passes_every_check() -> None:
     report = quality.run_checks(_summary(30), _counts(30), history=None, known_features=["a", "b"], **PARAMS)
     assert [c["name"] for c in report["checks"]] == list(quality.CHECKS)
-    assert report["summary"] == {"pass": 7, "warn": 0, "fail": 0, "status": "pass", "stopping": []}
-    assert set(report["checks"][0]) == {"name", "status", "observed", "threshold", "rule", "details"}
+    assert report["summary"] == {"pass": 8, "warn": 0, "fail": 0, "status": "pass", "stopping": [], "message": ""}
+    assert set(report["checks"][0]) == {"name", "status", "observed", "threshold", "rule", "message", "details"}
 
 
 def test_problems_are_detected() -> None:
@@ -104,3 +104,50 @@ def test_checks_table_has_one_row_per_check() -> None:
     report = quality.run_checks(_summary(10), _counts(10), history=None, known_features=["a", "b"], **PARAMS)
     table = quality.checks_table(report)
     assert table["check"].tolist() == list(quality.CHECKS) and set(table["status"]) == {"pass"}
+
+
+def test_a_missed_day_before_the_window_is_a_published_gap() -> None:
+    # Published up to 2026-01-28; the run of 2026-01-30 skips 2026-01-29.
+    history = _counts(28).rename(columns={"events": "usage_count"})
+    window = _counts(30)
+    window = window[window["date"] == date(2026, 1, 30)]
+    summary = _summary(30, window_start="2026-01-30")
+    report = quality.run_checks(summary, window, history=history, known_features=["a", "b"], profile="ci", **PARAMS)
+    gap = _by_name(report)["published_gap"]
+    assert (gap["status"], gap["observed"], gap["details"]["days"]) == ("warn", 1, ["2026-01-29"])
+    assert "no data for 2026-01-29" in gap["message"]
+    assert ("`./run_all.sh ci --set ingest.as_of=2026-01-30 --set ingest.window_start=2026-01-29 "
+            "--set ingest.window_end=2026-01-29`") in gap["message"]
+    assert report["summary"]["message"].startswith("published_gap warn: The published fact table has no data")
+    # Backfilled: the next daily run sees no gap; an old hole is reported until then (here: a run further on).
+    filled = _counts(29).rename(columns={"events": "usage_count"})
+    assert _by_name(quality.run_checks(summary, window, history=filled, known_features=["a", "b"],
+                                       **PARAMS))["published_gap"]["observed"] == 0
+    later = {**summary, "window_start": "2026-01-31", "window_end": "2026-01-31", "as_of": "2026-01-31"}
+    holed = pd.concat([history, window.rename(columns={"events": "usage_count"})])
+    next_day = _counts(31)[lambda f: f["date"] == date(2026, 1, 31)]
+    assert _by_name(quality.run_checks(later, next_day, history=holed, known_features=["a", "b"],
+                                       **PARAMS))["published_gap"]["details"]["days"] == ["2026-01-29"]
+
+
+def test_a_window_past_the_input_says_it_has_no_rows() -> None:
+    history = _counts(30).rename(columns={"events": "usage_count"})
+    summary = _summary(31, window_start="2026-01-31", latest_input_date="2026-01-30", rows_in=0)
+    empty = _counts(1).iloc[:0]
+    checks = _by_name(quality.run_checks(summary, empty, history=history, known_features=["a", "b"], **PARAMS))
+    missing = checks["missing_days"]
+    assert (missing["status"], missing["observed"]) == ("fail", 1.0)
+    assert missing["message"] == "No rows for 2026-01-31 in the input (latest input day 2026-01-30)."
+    # Without history nothing is expected, yet an empty window still misses everything.
+    alone = _by_name(quality.run_checks(summary, empty, history=None, known_features=[], **PARAMS))
+    assert alone["missing_days"]["status"] == "fail"
+    # A day inside the input with no valid event is told apart.
+    holed = _counts(31, skip=(("a", 29), ("b", 29)))
+    checks = _by_name(quality.run_checks(_summary(31, latest_input_date="2026-01-31"), holed, history=None,
+                                         known_features=["a", "b"], **PARAMS))
+    assert checks["missing_days"]["message"].startswith("No valid event on 2026-01-30:")
+
+
+def test_day_lists_merge_consecutive_days() -> None:
+    days = [date(2026, 1, d) for d in (1, 2, 3, 5, 7, 9, 11, 13)]
+    assert quality._day_list(days) == "2026-01-01..2026-01-03, 2026-01-05, 2026-01-07, 2026-01-09, 2026-01-11 and 1 more"

@@ -111,6 +111,76 @@ def test_undated_rows_belong_to_their_files_window(tmp_path: Path) -> None:
     assert sorted(quarantine["source_file"]) == ["events_2026-03-02.csv"] * 2 + ["undatable.csv"]
 
 
+def _quarantine(*rows: tuple[str, str | None, str]) -> pd.DataFrame:
+    """Quarantine rows (source_file, event_date or None, reason); the other columns empty."""
+    frame = pd.DataFrame([dict.fromkeys(validate.QUARANTINE_COLUMNS)] * len(rows)).astype("object")
+    frame[["source_file", "event_date", "reason"]] = pd.DataFrame(rows, dtype="object").to_numpy()
+    return frame.assign(event_date=pd.to_datetime(frame["event_date"]).dt.date, line=pd.Series(dtype="Int64"))
+
+
+def _merged(previous: pd.DataFrame, window: pd.DataFrame, *, files: list[str]) -> list[tuple]:
+    con = warehouse.connect()
+    con.register("previous", previous)
+    con.register("window_rows", window)
+    query = validate.merge_quarantine_sql(
+        "previous", "window_rows", start=date(2026, 3, 2), end=date(2026, 3, 3), files=files)
+    return con.sql(f"SELECT source_file, CAST(event_date AS VARCHAR), reason FROM ({query})").fetchall()
+
+
+def test_merge_quarantine_replaces_what_the_window_rejudged_and_keeps_the_rest() -> None:
+    previous = _quarantine(
+        ("d1.csv", "2026-03-01", "negative_latency"),      # before the window: kept
+        ("d2.csv", "2026-03-02", "negative_latency"),      # in the window: replaced
+        ("d2.csv", None, "invalid_event_time"),            # undated, its file re-read: replaced
+        ("d1.csv", None, "invalid_event_time"),            # undated, its file not read: kept
+        ("d4.csv", "2026-03-04", "duplicate_event"),       # after the window: kept
+    )
+    window = _quarantine(("d2.csv", "2026-03-02", "missing_user_id"), ("d2.csv", None, "malformed_line"))
+    assert _merged(previous, window, files=["d2.csv", "d3.csv"]) == [
+        ("d1.csv", None, "invalid_event_time"),
+        ("d1.csv", "2026-03-01", "negative_latency"),
+        ("d2.csv", None, "malformed_line"),
+        ("d2.csv", "2026-03-02", "missing_user_id"),
+        ("d4.csv", "2026-03-04", "duplicate_event"),
+    ]
+    # A window that judged no file's undated rows keeps them all.
+    assert ("d2.csv", None, "invalid_event_time") in _merged(previous, window.iloc[:0], files=[])
+
+
+def test_quarantine_without_event_date_gets_it_from_event_time() -> None:
+    old = _quarantine(("a.csv", None, "negative_latency"), ("a.csv", None, "future_event_time")).drop(
+        columns="event_date").assign(event_time=" 2026-03-01T23:30:00Z", line=[1, 2])
+    con = warehouse.connect()
+    con.register("old", old)
+    query = validate.published_quarantine_sql("old", list(old.columns))
+    assert con.sql(f"SELECT reason, CAST(event_date AS VARCHAR) FROM ({query}) ORDER BY 1").fetchall() == [
+        ("future_event_time", None), ("negative_latency", "2026-03-01")]
+
+
+def test_later_windows_add_to_the_published_quarantine(tmp_path: Path) -> None:
+    header = "event_time,feature_id,user_id,latency_ms,is_crash\n"
+    for day in ("01", "02"):
+        path = tmp_path / "daily" / f"events_2026-03-{day}.csv"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(header + f"2026-03-{day}T10:00:00Z,a,u,1,0\n2026-03-{day}T11:00:00Z,a,u,-1,0\nbad,a,u,1,0\n")
+    con = warehouse.connect()
+    raw = ingest.open_events(con, tmp_path / "daily", column_map={})
+
+    def run(day: str) -> pd.DataFrame:
+        result = engine.validate_and_aggregate(con, raw, quarantine_dir=tmp_path / "q", work_dir=tmp_path, now=NOW,
+                                               as_of=day, window_start=day)
+        assert result.summary["rows_quarantined"] == 2
+        return pd.read_parquet(result.quarantine_path)
+
+    run("2026-03-01")
+    run("2026-03-02")
+    rerun = run("2026-03-02")
+    assert sorted(zip(rerun["source_file"], rerun["reason"], strict=True)) == [
+        ("events_2026-03-01.csv", "invalid_event_time"), ("events_2026-03-01.csv", "negative_latency"),
+        ("events_2026-03-02.csv", "invalid_event_time"), ("events_2026-03-02.csv", "negative_latency"),
+    ]
+
+
 def test_duplicates_keep_the_first_copy(tmp_path: Path) -> None:
     text = "event_time,feature_id,user_id,latency_ms,is_crash\n" + "2026-03-01,a,u,1.0,0\n2026-03-01,a,u,1,false\n" * 2
     result, con = _validate(tmp_path, text)

@@ -24,7 +24,7 @@ import contextlib
 import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -300,6 +300,25 @@ def _frame(tables: Sequence["pa.Table"]) -> "pd.DataFrame":
     return pa.concat_tables(tables).to_pandas().astype({"day": "float64"})
 
 
+def merge_quarantine(
+    con: "duckdb.DuckDBPyConnection", window: Path, published: Path, *, start: date, end: date, files: Sequence[str]
+) -> Path:
+    """Merge a window's quarantined rows into the published quarantine (started when absent); return its path.
+
+    See :func:`validate.merge_quarantine_sql` for which rows the window replaces.
+    """
+    window_rows = f"read_parquet({warehouse.sql_string(str(window))})"
+    if published.is_file():
+        previous = f"read_parquet({warehouse.sql_string(str(published))})"
+        columns = [row[0] for row in con.sql(f"DESCRIBE SELECT * FROM {previous}").fetchall()]
+        previous = f"({validate.published_quarantine_sql(previous, columns)})"
+    else:
+        # The same query on no previous rows, so a first run writes the bytes a re-run would.
+        previous = f"(SELECT * FROM {window_rows} WHERE false)"
+    query = validate.merge_quarantine_sql(previous, window_rows, start=start, end=end, files=files)
+    return warehouse.export_parquet(con, query, published)
+
+
 def validate_and_aggregate(
     con: "duckdb.DuckDBPyConnection",
     raw: ingest.RawEvents,
@@ -323,11 +342,13 @@ def validate_and_aggregate(
     raw : ingest.RawEvents
         Opened telemetry.
     quarantine_dir : path-like
-        Receives ``quarantine.parquet``: :data:`validate.QUARANTINE_COLUMNS`, raw values as
-        strings, sorted by every column so equal inputs give equal bytes.
+        Holds the published ``quarantine.parquet``: :data:`validate.QUARANTINE_COLUMNS`, raw
+        values as strings, sorted by every column so equal inputs give equal bytes. The window's
+        rows replace those it re-judged and the others are kept (:func:`merge_quarantine`).
     work_dir : path-like
-        Receives the window's aggregates (:data:`aggregate.WINDOW_FACT_FILE`) and, for CSV
-        input, the staged rows the partitions read.
+        Receives the window's aggregates (:data:`aggregate.WINDOW_FACT_FILE`), its quarantined
+        rows (:data:`validate.WINDOW_QUARANTINE_FILE`) and, for CSV input, the staged rows the
+        partitions read.
     now : datetime
         Timezone-aware instant after which an event is ``future_event_time``.
     as_of, window_start, window_end : str
@@ -376,8 +397,8 @@ def validate_and_aggregate(
     con.register("fh_rows", rows.filter(pa.array(keep.to_numpy())))
     con.register("fh_malformed", malformed)
     con.register("fh_fact", pa.concat_tables([r.fact for r in results]))
-    quarantine_path = warehouse.export_parquet(
-        con, validate.quarantine_sql("fh_rows", "fh_malformed"), Path(quarantine_dir) / validate.QUARANTINE_FILE
+    window_quarantine = warehouse.export_parquet(
+        con, validate.quarantine_sql("fh_rows", "fh_malformed"), Path(work_dir) / validate.WINDOW_QUARANTINE_FILE
     )
     # Only the window's days: a partition may reach past it while the window is being found.
     fact_path = warehouse.export_parquet(
@@ -393,7 +414,7 @@ def validate_and_aggregate(
         index, scoped, duplicates, malformed=len(malformed), unread=len(raw.malformed), raw=raw, window=window
     )
     written = con.execute(
-        f"SELECT count(*) FROM read_parquet({warehouse.sql_string(str(quarantine_path))})"
+        f"SELECT count(*) FROM read_parquet({warehouse.sql_string(str(window_quarantine))})"
     ).fetchall()[0][0]
     if written != summary["rows_quarantined"] or summary["rows_in"] != summary["rows_valid"] + written:
         raise RuntimeError(
@@ -401,6 +422,11 @@ def validate_and_aggregate(
             f"{written} in quarantine (expected {summary['rows_quarantined']}); please report this bug."
         )
     validate.check_some_valid(summary, mapped=raw.mapped)
+    # Checked before publishing, so a failed check leaves the published quarantine as it was.
+    quarantine_path = merge_quarantine(
+        con, window_quarantine, Path(quarantine_dir) / validate.QUARANTINE_FILE,
+        start=window.start, end=window.end, files=[raw.files[i] for i in files],
+    )
     return validate.ValidationResult(
         summary=summary, daily_counts=validate.daily_counts(scoped, duplicates), quarantine_path=quarantine_path,
         fact_path=fact_path, files_read=len({f for _lo, _hi, read, _owned in plan for f in read}),

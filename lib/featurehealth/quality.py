@@ -1,7 +1,8 @@
 """Data-quality checks of one ingest run -> ``reports/data_quality.json``.
 
-Each check reports its name, status (pass, warn or fail), observed value, thresholds and the
-rule comparing them. For "above" checks a value at or above the warn (fail) threshold warns
+Each check reports its name, status (pass, warn or fail), observed value, thresholds, the
+rule comparing them and a one-sentence ``message``; the summary's ``message`` joins those of the
+checks that did not pass, failures first. For "above" checks a value at or above the warn (fail) threshold warns
 (fails); for "below" checks (volume ratio) a value under the threshold does. Which failures stop
 the run is the profile's ``quality.stop_on_fail``.
 """
@@ -18,10 +19,13 @@ if TYPE_CHECKING:
     import pandas as pd
 
 CHECKS = (
-    "missing_days", "volume_drop", "duplicate_events", "null_rate", "out_of_range", "freshness", "unknown_features",
+    "missing_days", "published_gap", "volume_drop", "duplicate_events", "null_rate", "out_of_range", "freshness",
+    "unknown_features",
 )
 STATUSES = ("pass", "warn", "fail")
 _WORST_SHOWN = 5
+#: Days named in a message before "and N more".
+_DAYS_SHOWN = 5
 
 
 class QualityError(ValueError):
@@ -47,15 +51,18 @@ def grade(observed: float | None, *, warn: float, fail: float, below: bool = Fal
 
 
 def _check(
-    name: str, observed: Any, *, warn: float, fail: float, below: bool = False, **details: Any
+    name: str, observed: Any, *, warn: float, fail: float, below: bool = False, message: str = "", **details: Any
 ) -> dict[str, Any]:
     rule = "below" if below else "at or above"
+    status = grade(observed, warn=warn, fail=fail, below=below)
+    shown = round(observed, 6) if isinstance(observed, float) else observed
     return {
         "name": name,
-        "status": grade(observed, warn=warn, fail=fail, below=below),
-        "observed": round(observed, 6) if isinstance(observed, float) else observed,
+        "status": status,
+        "observed": shown,
         "threshold": {"warn": warn, "fail": fail},
         "rule": f"warn {rule} warn, fail {rule} fail",
+        "message": message or f"{name} observed {shown} ({status}; warn {rule} {warn}, fail {rule} {fail}).",
         "details": details,
     }
 
@@ -68,23 +75,88 @@ def _days(start: date, end: date) -> list[date]:
     return [start + timedelta(days=i) for i in range((end - start).days + 1)]
 
 
+def _day_list(days: Sequence[date]) -> str:
+    """Sorted days as text, runs of consecutive days as ``first..last``, at most :data:`_DAYS_SHOWN` items."""
+    runs: list[list[date]] = []
+    for day in sorted(days):
+        if runs and day == runs[-1][1] + timedelta(days=1):
+            runs[-1][1] = day
+        else:
+            runs.append([day, day])
+    shown = [f"{a}" if a == b else f"{a}..{b}" for a, b in runs[:_DAYS_SHOWN]]
+    more = len(runs) - _DAYS_SHOWN
+    return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
+
+
 def check_missing_days(
-    counts: "pd.DataFrame", *, start: date, end: date, warn: float, fail: float
+    counts: "pd.DataFrame", *, start: date, end: date, latest_input: date | None, warn: float, fail: float
 ) -> dict[str, Any]:
     """Share of expected feature-days in the window without any valid event.
 
     A feature is expected on each window day from its first day with events (in ``counts``,
-    which may include earlier history) to ``end``.
+    which may include earlier history) to ``end``; a window without any event and no feature
+    seen before misses everything (1.0). The message names the window days without any valid
+    event, saying which lie after ``latest_input`` (the latest input day up to the as-of date):
+    those have no row in the input yet.
     """
     first_seen = counts.groupby("feature_id")["date"].min()
     present = set(zip(counts["feature_id"], counts["date"], strict=True))
     expected = [(f, d) for f, first in first_seen.items() for d in _days(max(first, start), end)]
     missing = sorted(key for key in expected if key not in present)
+    with_events = set(counts.loc[counts["date"].between(start, end), "date"])
+    empty = [d for d in _days(start, end) if d not in with_events]
+    share = _share(len(missing), len(expected)) if expected else float(bool(empty))
+    not_yet = [d for d in empty if latest_input is None or d > latest_input]
+    no_valid = [d for d in empty if d not in not_yet]
+    latest = f"latest input day {latest_input}" if latest_input else "no dated input row up to the as-of date"
+    sentences = [f"No rows for {_day_list(not_yet)} in the input ({latest})."] if not_yet else []
+    if no_valid:
+        sentences.append(f"No valid event on {_day_list(no_valid)}: the input has no row there or only "
+                         f"quarantined ones.")
+    if missing and not sentences:
+        first_f, first_d = missing[0]
+        sentences.append(f"{len(missing)} of {len(expected)} expected feature-days in the window have no valid "
+                         f"event (first: {first_f} on {first_d}).")
     return _check(
-        "missing_days", _share(len(missing), len(expected)), warn=warn, fail=fail,
+        "missing_days", share, warn=warn, fail=fail,
+        message=" ".join(sentences) or f"Every expected feature-day of {start}..{end} has events.",
         expected_feature_days=len(expected), missing_feature_days=len(missing),
+        days_without_events=[d.isoformat() for d in empty],
         examples=[{"feature_id": f, "date": d.isoformat()} for f, d in missing[:_WORST_SHOWN]],
     )
+
+
+def check_published_gap(
+    published: Iterable[date], *, start: date, end: date, as_of: date, profile: str, warn: float, fail: float
+) -> dict[str, Any]:
+    """Days without data that the fact table will hold between its first and last day, outside the window.
+
+    A missed daily run leaves such a hole (``missing_days`` only judges the window); it is
+    reported on every run until a backfill fills it.
+
+    Parameters
+    ----------
+    published : iterable of date
+        Days of the previous fact table outside the window (the run keeps them).
+    start, end, as_of : date
+        The run's window and as-of date (the backfill command's as-of covers the hole).
+    profile : str
+        Named in the backfill command.
+    """
+    days = set(published)
+    gaps = []
+    if days:
+        span = _days(min(min(days), start), max(max(days), end))
+        gaps = [d for d in span if d not in days and not start <= d <= end]
+    message = f"The published fact table has no day missing around the window {start}..{end}."
+    if gaps:
+        message = (
+            f"The published fact table has no data for {_day_list(gaps)} (a missed run?); backfill with "
+            f"`./run_all.sh {profile or 'PROFILE'} --set ingest.as_of={max(as_of, gaps[-1])} "
+            f"--set ingest.window_start={gaps[0]} --set ingest.window_end={gaps[-1]}`."
+        )
+    return _check("published_gap", len(gaps), warn=warn, fail=fail, message=message,
+                  days=[d.isoformat() for d in gaps])
 
 
 def check_volume_drop(
@@ -128,7 +200,9 @@ def check_freshness(last_event: date | None, *, as_of: date, warn: float, fail: 
     backfill of an old window on current input is fresh.
     """
     lag = (as_of - last_event).days if last_event else None
-    check = _check("freshness", lag, warn=warn, fail=fail, as_of=as_of.isoformat(),
+    message = (f"The latest input day is {last_event}, {lag} day(s) before the as-of date {as_of}." if last_event
+               else f"The input has no dated row up to the as-of date {as_of}.")
+    check = _check("freshness", lag, warn=warn, fail=fail, message=message, as_of=as_of.isoformat(),
                    latest_event=last_event.isoformat() if last_event else None)
     if lag is None:
         check["status"] = "fail"
@@ -155,6 +229,8 @@ def run_checks(
     volume_min_baseline_days: int,
     missing_days_warn: float,
     missing_days_fail: float,
+    published_gap_warn_days: float,
+    published_gap_fail_days: float,
     duplicate_share_warn: float,
     duplicate_share_fail: float,
     null_rate_warn: float,
@@ -166,8 +242,9 @@ def run_checks(
     unknown_features_warn: float,
     unknown_features_fail: float,
     stop_on_fail: Sequence[str],
+    profile: str = "",
 ) -> dict[str, Any]:
-    """All quality checks of a run (keyword names = the ``quality`` group).
+    """All quality checks of a run (keyword names = the ``quality`` group, and ``profile``).
 
     Parameters
     ----------
@@ -180,12 +257,15 @@ def run_checks(
         the window give volume baselines and first-seen days.
     known_features : iterable of str
         Feature ids of the metadata.
+    profile : str
+        The run's profile, named in the backfill command of ``published_gap``.
 
     Returns
     -------
     dict
         ``checks`` (one dict per :data:`CHECKS` entry, in that order) and ``summary``
-        (counts per status, ``status`` the worst, ``stopping`` the failed checks that stop the run).
+        (counts per status, ``status`` the worst, ``stopping`` the failed checks that stop the run,
+        ``message`` the messages of the checks that failed, then of those that warned).
 
     Raises
     ------
@@ -200,9 +280,11 @@ def run_checks(
     start, end = date.fromisoformat(summary["window_start"]), date.fromisoformat(summary["window_end"])
     as_of = date.fromisoformat(summary["as_of"])
     counts = daily_counts
+    past_days: list[date] = []
     if history is not None and len(history):
         past = history.assign(date=aggregate.as_dates(history["date"]))
         past = past[(past["date"] < start) | (past["date"] > end)]
+        past_days = list(past["date"])
         counts = pd.concat(
             [past[["feature_id", "date"]].assign(events=past["usage_count"].to_numpy()), daily_counts],
             ignore_index=True,
@@ -214,8 +296,12 @@ def run_checks(
     duplicates = int(by_reason.get("duplicate_event", 0))
     # Older summaries lack latest_input_date; their window's last valid day is the nearest figure.
     last_event = summary.get("latest_input_date") or summary.get("last_event_date")
+    latest_input = date.fromisoformat(last_event) if last_event else None
     checks = [
-        check_missing_days(counts, start=start, end=end, warn=missing_days_warn, fail=missing_days_fail),
+        check_missing_days(counts, start=start, end=end, latest_input=latest_input,
+                           warn=missing_days_warn, fail=missing_days_fail),
+        check_published_gap(past_days, start=start, end=end, as_of=as_of, profile=profile,
+                            warn=published_gap_warn_days, fail=published_gap_fail_days),
         check_volume_drop(
             counts, start=start, end=end, baseline_days=volume_baseline_days,
             min_baseline_days=volume_min_baseline_days, warn=volume_drop_warn, fail=volume_drop_fail,
@@ -225,19 +311,19 @@ def run_checks(
         check_null_rate(summary["null_counts"], rows_in=rows_in, warn=null_rate_warn, fail=null_rate_fail),
         _check("out_of_range", _share(out_of_range, rows_in), warn=out_of_range_warn, fail=out_of_range_fail,
                rows=out_of_range, reasons=list(validate.OUT_OF_RANGE_REASONS)),
-        check_freshness(date.fromisoformat(last_event) if last_event else None, as_of=as_of,
-                        warn=freshness_warn_days, fail=freshness_fail_days),
+        check_freshness(latest_input, as_of=as_of, warn=freshness_warn_days, fail=freshness_fail_days),
         check_unknown_features(daily_counts["feature_id"], known_features,
                                warn=unknown_features_warn, fail=unknown_features_fail),
     ]
     tally = {s: sum(c["status"] == s for c in checks) for s in STATUSES}
     worst = next((s for s in reversed(STATUSES) if tally[s]), "pass")
     stopping = [c["name"] for c in checks if c["status"] == "fail" and c["name"] in stop_on_fail]
+    flagged = [f"{c['name']} {s}: {c['message']}" for s in ("fail", "warn") for c in checks if c["status"] == s]
     return {
         "as_of": summary["as_of"],
         "window": {"start": summary["window_start"], "end": summary["window_end"]},
         "checks": checks,
-        "summary": {**tally, "status": worst, "stopping": stopping},
+        "summary": {**tally, "status": worst, "stopping": stopping, "message": " ".join(flagged)},
     }
 
 

@@ -7,7 +7,11 @@ Each row of the raw relation (:func:`featurehealth.ingest.open_events`) gets at 
 outside the processed window are not part of the run (``rows_outside_window``), nor are rows
 without a usable date in files holding no row of the window (with daily files, an undated row
 belongs to its file's day); every other row is either valid or quarantined, and
-``rows_in = rows_valid + rows_quarantined`` is checked on the quarantine written.
+``rows_in = rows_valid + rows_quarantined`` is checked on the window's quarantine.
+
+The published quarantine accumulates like the fact table (:func:`merge_quarantine_sql`): a run
+replaces the rows dated in its window and the undated rows of the files it judged (re-reading a
+file re-judges its undated rows), and keeps every other row.
 
 This module holds the rules as SQL and the bookkeeping of windows and counts; running them over
 day partitions (in-process or on Dask) is :mod:`featurehealth.engine`. Every rule depends on one
@@ -59,8 +63,11 @@ REASONS = tuple(dict.fromkeys(reason for reason, _ in RULES))
 UNDATED_REASONS = ("missing_event_time", "invalid_event_time", "future_event_time", "malformed_line")
 #: Reasons counted by the quality check ``out_of_range``.
 OUT_OF_RANGE_REASONS = ("negative_latency", "latency_out_of_range", "feedback_out_of_range", "future_event_time")
-QUARANTINE_COLUMNS = ("source_file", "line", "reason", "field", *ingest.CANONICAL_TYPES, "raw_line")
+#: ``event_date`` is the row's UTC day, null when it has no usable date (:data:`UNDATED_REASONS`).
+QUARANTINE_COLUMNS = ("source_file", "line", "reason", "field", "event_date", *ingest.CANONICAL_TYPES, "raw_line")
 QUARANTINE_FILE = "quarantine.parquet"
+#: The window's quarantined rows under ``RunPaths.work``, before they join the published quarantine.
+WINDOW_QUARANTINE_FILE = "window_quarantine.parquet"
 #: Microseconds per day: event days are cut by epoch arithmetic (UTC).
 DAY_US = 86_400_000_000
 _INTEGER_TYPES = (
@@ -462,17 +469,67 @@ def in_scope(frame: "pd.DataFrame", *, files: Sequence[int], lo: int, hi: int) -
 
 
 def quarantine_sql(rows: str, malformed: str) -> str:
-    """The quarantine file's SELECT: partitions' ``rows`` in scope plus ``malformed`` lines, named by file,
+    """The window's quarantine SELECT: partitions' ``rows`` in scope plus ``malformed`` lines, named by file,
     sorted by every column for reproducible bytes."""
     nothing = ", ".join(f"NULL AS {c}" for c in ingest.CANONICAL_TYPES)
     columns = ", ".join(f"q.{c}" for c in ingest.CANONICAL_TYPES)
     union = f"""
-        SELECT file_id, line, reason, field, {_typed_columns()}, raw_line FROM {rows}
+        SELECT file_id, line, reason, field, day, {_typed_columns()}, raw_line FROM {rows}
         UNION ALL
-        SELECT CAST(file_id AS INTEGER), CAST(line AS BIGINT), 'malformed_line', NULL, {nothing}, raw_line
+        SELECT CAST(file_id AS INTEGER), CAST(line AS BIGINT), 'malformed_line', NULL, NULL, {nothing}, raw_line
         FROM {malformed}"""
-    return f"""SELECT s.source_file, q.line, q.reason, q.field, {columns}, q.raw_line
+    return f"""SELECT s.source_file, q.line, q.reason, q.field, CAST(DATE '1970-01-01' + q.day AS DATE) AS event_date,
+                      {columns}, q.raw_line
                FROM ({union}) AS q JOIN {ingest.FILES_TABLE} AS s USING (file_id) ORDER BY ALL"""
+
+
+def published_quarantine_sql(relation: str, columns: Sequence[str]) -> str:
+    """SELECT of a published quarantine with its ``columns``, as :data:`QUARANTINE_COLUMNS`.
+
+    A file written before ``event_date`` existed gets it from its ``event_time`` text (the row's
+    UTC day, in a UTC session), null for the reasons that leave a row undated.
+    """
+    if "event_date" in columns:
+        return f"SELECT {', '.join(QUARANTINE_COLUMNS)} FROM {relation}"
+    undated = ", ".join(sql_string(r) for r in UNDATED_REASONS)
+    derived = (
+        f"CASE WHEN reason IN ({undated}) THEN NULL "
+        f"ELSE CAST(TRY_CAST(trim(event_time) AS TIMESTAMPTZ) AS DATE) END AS event_date"
+    )
+    return f"SELECT {', '.join(derived if c == 'event_date' else c for c in QUARANTINE_COLUMNS)} FROM {relation}"
+
+
+def merge_quarantine_sql(previous: str, window: str, *, start: date, end: date, files: Sequence[str]) -> str:
+    """The published quarantine after a run: ``window``'s rows replace the rows of ``previous`` it re-judged.
+
+    A previous row is replaced when it is dated in ``start``..``end``, or when it is undated and
+    its ``source_file`` is in ``files`` (those whose undated rows the run judged, see
+    :func:`files_in_window`); every other row is kept. So re-running a window never duplicates a
+    row, and a run never drops the rows of days or files it did not read.
+
+    Parameters
+    ----------
+    previous, window : str
+        Relations with :data:`QUARANTINE_COLUMNS` (see :func:`published_quarantine_sql`).
+    start, end : date
+        The processed window, inclusive.
+    files : sequence of str
+        ``source_file`` names whose undated rows the run judged.
+
+    Returns
+    -------
+    str
+        A SELECT sorted by every column, for reproducible bytes.
+    """
+    columns = ", ".join(QUARANTINE_COLUMNS)
+    judged = f"source_file IN ({', '.join(sql_string(f) for f in files)})" if files else "false"
+    return f"""
+        SELECT {columns} FROM {previous}
+        WHERE CASE WHEN event_date IS NULL THEN NOT ({judged})
+                   ELSE event_date NOT BETWEEN DATE '{start.isoformat()}' AND DATE '{end.isoformat()}' END
+        UNION ALL
+        SELECT {columns} FROM {window}
+        ORDER BY ALL"""
 
 
 def daily_counts(scoped: "pd.DataFrame", duplicates: "pd.DataFrame") -> "pd.DataFrame":
