@@ -100,12 +100,6 @@ def test_stop_on_fail_and_enforce() -> None:
         )
 
 
-def test_checks_table_has_one_row_per_check() -> None:
-    report = quality.run_checks(_summary(10), _counts(10), history=None, known_features=["a", "b"], **PARAMS)
-    table = quality.checks_table(report)
-    assert table["check"].tolist() == list(quality.CHECKS) and set(table["status"]) == {"pass"}
-
-
 def test_a_missed_day_before_the_window_is_a_published_gap() -> None:
     # Published up to 2026-01-28; the run of 2026-01-30 skips 2026-01-29.
     history = _counts(28).rename(columns={"events": "usage_count"})

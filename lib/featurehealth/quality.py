@@ -327,17 +327,6 @@ def run_checks(
     }
 
 
-def checks_table(report: Mapping[str, Any]) -> "pd.DataFrame":
-    """One row per check (name, status, observed, warn, fail) for display."""
-    import pandas as pd
-
-    return pd.DataFrame([
-        {"check": c["name"], "status": c["status"], "observed": c["observed"],
-         "warn": c["threshold"]["warn"], "fail": c["threshold"]["fail"]}
-        for c in report["checks"]
-    ])
-
-
 def enforce(report: Mapping[str, Any]) -> None:
     """Stop the run when a check of ``quality.stop_on_fail`` failed.
 
