@@ -68,8 +68,10 @@ def test_map_columns_is_case_insensitive_and_mapping_wins() -> None:
 def test_map_columns_rejects_missing_required_and_unknown_target() -> None:
     with pytest.raises(ingest.InputError, match=r"File export.csv has no column 'user_id'.*ingest.column_map"):
         ingest.map_columns(["event_time", "feature_id", "latency_ms", "is_crash"], column_map={}, file="export.csv")
-    with pytest.raises(ValueError, match="allowed targets: event_time"):
+    with pytest.raises(ValueError, match="maps 'a' onto 'feature'; use one of event_time"):
         ingest.map_columns(["a"], column_map={"a": "feature"}, file="export.csv")
+    with pytest.raises(ValueError, match="maps both 'a' and 'b' onto 'is_crash'"):
+        ingest.map_columns(["a", "b"], column_map={"a": "is_crash", "b": "is_crash"}, file="export.csv")
 
 
 @pytest.mark.parametrize(

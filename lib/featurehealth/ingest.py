@@ -263,17 +263,11 @@ def map_columns(columns: Sequence[str], *, column_map: Mapping[str, str], file: 
     Raises
     ------
     ValueError
-        If ``column_map`` maps onto a name that is not canonical.
+        If ``column_map`` is not valid (:func:`featurehealth.config.check_column_map`).
     InputError
         If a required column is missing.
     """
-    wanted = {str(k).strip().lower(): v for k, v in column_map.items()}
-    unknown = sorted({v for v in wanted.values() if v not in CANONICAL_TYPES})
-    if unknown:
-        raise ValueError(
-            f"ingest.column_map maps onto {', '.join(map(repr, unknown))}; "
-            f"allowed targets: {', '.join(CANONICAL_TYPES)}."
-        )
+    wanted = {str(k).strip().lower(): v for k, v in config.check_column_map(dict(column_map)).items()}
     found: dict[str, str] = {}
     for name in columns:
         key = name.strip().lower()
