@@ -126,8 +126,10 @@ def test_decide_training_modes(paths: config.RunPaths) -> None:
         registry.decide_training(paths, retrain="sometimes")
     dataset = _dataset()
     version = registry.register(paths, _report(dataset), dataset, params=PARAMS)["version"]
+    assert (paths.reports / registry.PROMOTION_FILE).is_file()
     assert not registry.decide_training(paths, retrain="auto")["train"]
     assert not registry.decide_training(paths, retrain="never")["train"]
+    assert not (paths.reports / registry.PROMOTION_FILE).exists()  # an earlier run's decision is not this run's
     assert registry.decide_training(paths, retrain="always")["train"]
     advice = {"retrain_recommended": True, "reasons": ["drift"], "model_version": "old"}
     runlog.write_json(paths.reports / "retrain.json", advice)

@@ -48,6 +48,8 @@ REPORT_FILES = (
 RETRAIN_MODES = config.RETRAIN_MODES
 #: ``model`` keys that do not change the fitted model, kept out of the version id.
 RUN_ONLY_KEYS = ("retrain", "n_jobs", "promote_tolerance")
+#: The promotion decision of the run that trained, under ``reports/``.
+PROMOTION_FILE = "promotion.json"
 
 
 class ModelIntegrityError(RuntimeError):
@@ -207,7 +209,8 @@ def decide_training(paths: "RunPaths", *, retrain: str) -> dict[str, Any]:
 
     ``auto`` trains when no model is in use or ``reports/retrain.json`` recommends it (advice
     naming another ``model_version`` than the one in use is stale and ignored); ``always``
-    trains; ``never`` only scores.
+    trains; ``never`` only scores. It starts the model step, so a ``reports/promotion.json`` left
+    by an earlier run is removed: only a run that trains writes one.
 
     Returns
     -------
@@ -223,6 +226,7 @@ def decide_training(paths: "RunPaths", *, retrain: str) -> dict[str, Any]:
     """
     if retrain not in RETRAIN_MODES:
         raise ValueError(f"model.retrain must be one of {', '.join(RETRAIN_MODES)}; got {retrain!r}.")
+    (paths.reports / PROMOTION_FILE).unlink(missing_ok=True)
     if retrain == "always":
         return {"train": True, "reason": "model.retrain is 'always'."}
     if not has_current(paths):
@@ -351,7 +355,7 @@ def register(
         "version": card["version"], "promoted": promoted, "reason": reason,
         "previous_version": previous, "comparison": comparison,
     }
-    runlog.write_json(paths.reports / "promotion.json", decision)
+    runlog.write_json(paths.reports / PROMOTION_FILE, decision)
     return decision
 
 
