@@ -110,7 +110,7 @@ def test_successful_run_publishes_and_reports(project: Path) -> None:
     assert saved["run_id"] == report["run_id"] and saved["params_hash"] == report["params_hash"]
     assert "reports/a.json" in saved["artifacts"]
     assert (published / "runs" / report["run_id"] / "a.ipynb").is_file()
-    assert not (project / "outputs" / ".staging" / f"default-{report['run_id']}").exists()
+    assert [p.name for p in (project / "outputs" / ".staging").iterdir()] == ["default.lock"]
     assert any("a ok" in line for line in lines)
 
 

@@ -339,7 +339,8 @@ def publish(staging: Path, published: Path, journal: Path) -> None:
     Each entry is swapped with two renames on the same file system, so a reader sees either the
     old or the new version of a folder, never a half-written one. The plan is written to
     ``journal`` first: if a swap fails the swapped entries are put back (:func:`undo_publish`),
-    and a publish killed half-way is put back by the next run (:func:`recover_publish`).
+    and a publish killed half-way is put back by the next run (:func:`recover_publish`). The
+    caller removes what is left: ``staging`` (hand-over files) and the old versions in ``<staging>.old``.
     """
     published.mkdir(parents=True, exist_ok=True)
     trash = staging.with_name(staging.name + ".old")
@@ -359,8 +360,6 @@ def publish(staging: Path, published: Path, journal: Path) -> None:
         raise
     # The publish is complete once the journal is gone.
     journal.unlink()
-    shutil.rmtree(trash, ignore_errors=True)
-    shutil.rmtree(staging, ignore_errors=True)
 
 
 def undo_publish(plan: dict[str, Any]) -> None:
