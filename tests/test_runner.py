@@ -7,6 +7,7 @@ import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import nbformat
 import pytest
@@ -18,6 +19,18 @@ WRITE_CELL = (
     "paths = config.run_paths(profile, output_dir).ensure()\n"
     "runlog.write_json(paths.reports / f'{step}.json', {'value': model['value']})\n"
     "runlog.record_step(paths, step, rows_in=3, rows_out=2)\n"
+)
+
+
+#: Writes the reports a run report quotes, as 01_ingest would; a failing quality check when model.value is 0.
+INGEST_CELL = (
+    "from featurehealth import config, runlog\n"
+    "paths = config.run_paths(profile, output_dir).ensure()\n"
+    "status = 'fail' if model['value'] == 0 else 'pass'\n"
+    "runlog.write_json(paths.reports / 'ingest_summary.json', {'rows_in': 3, 'rows_valid': 2, 'rows_quarantined': 1})\n"
+    "runlog.write_json(paths.reports / 'data_quality.json', {'summary': {'status': status, 'stopping': []},\n"
+    "    'checks': [{'name': 'missing_days', 'status': status}, {'name': 'freshness', 'status': 'pass'}]})\n"
+    "runlog.write_json(paths.reports / 'data_drift.json', {'summary': {}, 'alerts': [{'feature_id': 'F1'}]})\n"
 )
 
 
@@ -55,6 +68,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     _notebook(notebooks / "b.ipynb", WRITE_CELL, step="b")
     _notebook(notebooks / "boom.ipynb", "raise ValueError('input file x.csv lacks feature_id')", step="boom")
     _notebook(notebooks / "preload.ipynb", *PRELOAD_CELLS, step="preload")
+    _notebook(notebooks / "ingest.ipynb", INGEST_CELL, step="ingest")
     (params / "default.yaml").write_text(
         "run:\n  html: false\n  retrain_on_drift: false\nmodel:\n  value: 1\n  retrain: auto\n"
     )
@@ -96,8 +110,16 @@ def test_successful_run_publishes_and_reports(project: Path) -> None:
     assert saved["run_id"] == report["run_id"] and saved["params_hash"] == report["params_hash"]
     assert "reports/a.json" in saved["artifacts"]
     assert (published / "runs" / report["run_id"] / "a.ipynb").is_file()
-    assert not (project / "outputs" / ".staging" / f"default-{report['run_id']}").exists()
+    assert [p.name for p in (project / "outputs" / ".staging").iterdir()] == ["default.lock"]
     assert any("a ok" in line for line in lines)
+
+
+def test_artifact_manifest_leaves_out_the_run_report_and_history(tmp_path: Path) -> None:
+    for relative in ("reports/a.json", "reports/run_report.json", "runs/r1/run_report.json", "work/x.parquet"):
+        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / relative).write_text(relative)
+    # The report cannot hold its own hash: a listed one would be the previous run's (the staging copy's).
+    assert list(runner.artifact_hashes(tmp_path)) == ["reports/a.json"]
 
 
 def test_failed_run_keeps_last_good_outputs(project: Path) -> None:
@@ -224,3 +246,181 @@ def test_html_renderer_thread_runs_at_a_lower_priority_than_the_run() -> None:
     assert seen["nice"] == min(before + runner.HTML_NICENESS, 19)
     # Only that thread: the run itself keeps its priority.
     assert os.getpriority(os.PRIO_PROCESS, 0) == before
+
+
+def _snapshot(folder: Path) -> dict[str, tuple[int, bytes]]:
+    """Inode and bytes of every file under ``folder`` but the run history."""
+    return {
+        p.relative_to(folder).as_posix(): (p.stat().st_ino, p.read_bytes())
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.relative_to(folder).parts[0] != "runs"
+    }
+
+
+def _failing_rename(monkeypatch: pytest.MonkeyPatch, name: str, error: BaseException) -> None:
+    """Make moving the published entry ``name`` aside fail, as a busy mount point does."""
+    original = Path.rename
+
+    def rename(self: Path, target: Any) -> Any:
+        if self.name == name and self.parent.name == "default":
+            raise error
+        return original(self, target)
+
+    monkeypatch.setattr(Path, "rename", rename)
+
+
+def test_failed_publish_puts_every_entry_back(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    runner.run_pipeline("default", notebooks=["a.ipynb", "ingest.ipynb"], progress=lambda _: None)
+    published = project / "outputs" / "default"
+    (published / "models" / "model.bin").write_bytes(b"old model")
+    before = _snapshot(published)
+    _failing_rename(monkeypatch, "reports", OSError(16, "Device or resource busy", str(published / "reports")))
+    with pytest.raises(runner.RunFailed, match=r"^Publishing to .*default failed: Device or resource busy") as failed:
+        runner.run_pipeline("default", notebooks=["a.ipynb", "ingest.ipynb"], progress=lambda _: None)
+    # Entries sorted before reports/ (models/, quarantine/) had been swapped: all are back.
+    assert _snapshot(published) == before
+    assert [p.name for p in (project / "outputs" / ".staging").iterdir()] == ["default.lock"]
+    report = runlog.read_json(failed.value.run_dir / "run_report.json")
+    assert report["status"] == "failed" and report["error"].startswith("Publishing to")
+    assert report["artifacts"] is None
+
+
+def test_publish_killed_half_way_is_undone_by_the_next_run(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    runner.run_pipeline("default", notebooks=["a.ipynb", "ingest.ipynb"], progress=lambda _: None)
+    published = project / "outputs" / "default"
+    (published / "models" / "model.bin").write_bytes(b"old model")
+    before = _snapshot(published)
+
+    def killed(plan: dict[str, Any]) -> None:
+        raise SystemExit("killed before undoing")
+
+    with monkeypatch.context() as patch:
+        # Swapping reports/ fails after models/ and quarantine/, and the process "dies" before undoing them.
+        patch.setattr(runner, "undo_publish", killed)
+        _failing_rename(patch, "reports", OSError(16, "Device or resource busy"))
+        with pytest.raises(SystemExit):
+            runner.run_pipeline("default", notebooks=["a.ipynb", "ingest.ipynb"], progress=lambda _: None)
+    assert runner.publish_journal("default").is_file()
+    assert _snapshot(published) != before
+
+    # The next run (failing, so that it publishes nothing itself) finds the journal and undoes the swaps.
+    lines: list[str] = []
+    with pytest.raises(runner.RunFailed):
+        runner.run_pipeline("default", notebooks=["boom.ipynb"], progress=lines.append)
+    assert lines[0] == f"an interrupted publish to {published} was undone; the previous outputs are back"
+    assert _snapshot(published) == before
+    assert [p.name for p in (project / "outputs" / ".staging").iterdir()] == ["default.lock"]
+
+
+def test_failed_run_reports_only_what_it_wrote(project: Path) -> None:
+    good = runner.run_pipeline("default", notebooks=["ingest.ipynb"], progress=lambda _: None)
+    assert good["quality"]["status"] == "pass" and good["rows"]["rows_in"] == 3 and len(good["drift"]["alerts"]) == 1
+    with pytest.raises(runner.RunFailed) as failed:
+        runner.run_pipeline("default", notebooks=["boom.ipynb", "ingest.ipynb"], progress=lambda _: None)
+    report = runlog.read_json(failed.value.run_dir / "run_report.json")
+    # The staging copy held the last good run's reports: none of them is this run's.
+    sections = ("rows", "input_data_hash", "quality", "drift", "model", "retrain", "artifacts")
+    assert {k: report[k] for k in sections} == dict.fromkeys(sections)
+    assert not (failed.value.run_dir / "reports").exists()
+
+
+def test_failed_run_keeps_the_reports_it_wrote(project: Path) -> None:
+    runner.run_pipeline("default", notebooks=["ingest.ipynb"], progress=lambda _: None)
+    lines: list[str] = []
+    with pytest.raises(runner.RunFailed) as failed:
+        runner.run_pipeline(
+            "default", notebooks=["ingest.ipynb", "boom.ipynb"], overrides=["model.value=0"], progress=lines.append
+        )
+    run_dir = failed.value.run_dir
+    assert runlog.read_json(run_dir / "reports" / "data_quality.json")["summary"]["status"] == "fail"
+    assert runlog.read_json(run_dir / "reports" / "ingest_summary.json")["rows_in"] == 3
+    assert runlog.read_json(run_dir / "run_report.json")["quality"]["status"] == "fail"
+    assert "data quality: fail (missing_days fail)" in lines
+    published = project / "outputs" / "default" / "reports" / "data_quality.json"
+    assert runlog.read_json(published)["summary"]["status"] == "pass"
+
+
+def test_quality_line_names_failed_and_warned_checks() -> None:
+    checks = [{"name": "missing_days", "status": "fail"}, {"name": "freshness", "status": "warn"},
+              {"name": "volume", "status": "pass"}]
+    assert runner.quality_line({"summary": {"status": "fail"}, "checks": checks}) == (
+        "data quality: fail (missing_days fail, freshness warn)"
+    )
+    assert runner.quality_line({"summary": {"status": "pass"}, "checks": checks[2:]}) == "data quality: pass"
+    assert runner.quality_line(None) is None
+
+
+def test_sigterm_writes_an_interrupted_report_and_stops_kernels(
+    project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import signal
+
+    good = runner.run_pipeline("default", notebooks=["a.ipynb"], progress=lambda _: None)
+    published = project / "outputs" / "default"
+    before = _snapshot(published)
+    execute = runner._execute
+
+    def terminated_during_b(notebook: Path, *args: Any, **kwargs: Any) -> None:
+        if notebook.name == "b.ipynb":
+            os.kill(os.getpid(), signal.SIGTERM)
+        execute(notebook, *args, **kwargs)
+
+    monkeypatch.setattr(runner, "_execute", terminated_during_b)
+    monkeypatch.setattr(config, "PIPELINE_NOTEBOOKS", ("a.ipynb", "b.ipynb", "preload.ipynb"))
+    children = _children()
+    assert runner.main(["default"]) == 128 + signal.SIGTERM
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("run_all: INTERRUPTED: interrupted by SIGTERM; outputs unchanged")
+    assert _children() - children == set()
+    assert _snapshot(published) == before
+    assert [p.name for p in (project / "outputs" / ".staging").iterdir()] == ["default.lock"]
+    interrupted = next(d for d in (published / "runs").iterdir() if d.name != good["run_id"])
+    report = runlog.read_json(interrupted / "run_report.json")
+    assert report["status"] == "interrupted"
+    assert [s["status"] for s in report["steps"]] == ["succeeded", "interrupted"]
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+
+
+def test_next_run_cleans_up_after_a_killed_run(project: Path) -> None:
+    good = runner.run_pipeline("default", notebooks=["a.ipynb"], progress=lambda _: None)
+    published, staging = project / "outputs" / "default", project / "outputs" / ".staging"
+    killed = "20260101T000000Z-0123abcd"
+    (published / "runs" / killed).mkdir()
+    (staging / f"default-{killed}" / "reports").mkdir(parents=True)
+    (staging / f"default-{killed}.old").mkdir()
+    # Another profile's staging folder, whose name starts with this profile's: not ours to remove.
+    (staging / f"default-x-{killed}").mkdir()
+    lines: list[str] = []
+    runner.run_pipeline("default", notebooks=["a.ipynb"], progress=lines.append)
+    assert sorted(p.name for p in staging.iterdir()) == ["default-x-" + killed, "default.lock"]
+    assert runlog.read_json(published / "runs" / killed / "run_report.json")["status"] == "interrupted"
+    assert runlog.read_json(published / "runs" / good["run_id"] / "run_report.json")["status"] == "succeeded"
+    assert f"run {killed} had no report: marked interrupted" in lines
+
+
+def test_unwritable_output_folder_is_one_sentence_and_leaves_nothing(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    published = project / "outputs" / "default"
+    original = Path.mkdir
+
+    def read_only(self: Path, *args: Any, **kwargs: Any) -> None:
+        if self == published:
+            raise PermissionError(13, "Permission denied", str(self))
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "mkdir", read_only)
+    expected = rf"^Output folder {project / 'outputs'} is not writable: Permission denied;"
+    with pytest.raises(runner.RunFailed, match=expected):
+        runner.run_pipeline("default", notebooks=["a.ipynb"], progress=lambda _: None)
+    assert [p.name for p in (project / "outputs" / ".staging").iterdir()] == ["default.lock"]
+    assert not published.exists()
+
+
+def test_busy_profile_has_its_own_exit_code(
+    project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(config, "PIPELINE_NOTEBOOKS", ("a.ipynb",))
+    with runner.profile_lock("default"):
+        assert runner.main(["default"]) == runner.EXIT_BUSY
+    assert "Another run of profile 'default' is in progress" in capsys.readouterr().err

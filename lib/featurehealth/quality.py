@@ -343,6 +343,6 @@ def enforce(report: Mapping[str, Any]) -> None:
         f"{c['name']} observed {c['observed']} (fail threshold {c['threshold']['fail']})" for c in failed
     )
     raise QualityError(
-        f"Data quality stopped the run: {observed}; fix the input (see reports/data_quality.json) "
-        f"or remove the check from quality.stop_on_fail."
+        f"Data quality stopped the run: {observed}; fix the input (see reports/data_quality.json in the "
+        f"run's folder runs/<run_id>/) or remove the check from quality.stop_on_fail."
     )

@@ -1,9 +1,11 @@
 """Run the pipeline notebooks of one profile with Papermill and publish the outputs safely.
 
 A run works in a staging copy of the last published outputs (``outputs/.staging/``) and only
-moves its results into ``outputs/<profile>/`` when every notebook succeeded, so a failed or
-interrupted run leaves the last good outputs in place. Every run, good or failed, keeps its
-executed notebooks, their HTML rendering and its run report under ``outputs/<profile>/runs/<run_id>/``.
+moves its results into ``outputs/<profile>/`` when every notebook succeeded, all or nothing
+(:func:`publish`), so a failed or interrupted run leaves the last good outputs in place. Every
+run, good or failed, keeps its executed notebooks, their HTML rendering and its run report under
+``outputs/<profile>/runs/<run_id>/``; a failed run keeps there the reports it wrote too. A run
+holds a lock per profile, and first repairs what killed runs left behind (:func:`recover_profile`).
 
 A daily run is mostly fixed costs per notebook, so they are kept off the critical path. Each
 notebook still gets its own fresh kernel, but that kernel is launched while earlier notebooks run
@@ -23,7 +25,10 @@ import functools
 import importlib
 import json
 import os
+import re
 import shutil
+import signal
+import stat
 import sys
 import threading
 import time
@@ -59,8 +64,37 @@ LAZY_IMPORTS = {
 }
 
 
+#: Exit codes of the command line besides 0 (succeeded): see :func:`main`.
+EXIT_FAILED, EXIT_USAGE, EXIT_BUSY = 1, 2, 75
+_RUN_ID = r"\d{8}T\d{6}Z-[0-9a-f]{8}"
+
+
 class RunFailed(RuntimeError):
-    """A notebook of the run failed; the message is one line naming the notebook and the error."""
+    """A run failed; the message is one line naming the notebook (or folder) and the error.
+
+    ``run_dir`` is the failed run's folder (its report and the reports it wrote), if it has one.
+    """
+
+    def __init__(self, message: str, *, run_dir: Path | None = None) -> None:
+        super().__init__(message)
+        self.run_dir = run_dir
+
+
+class RunBusy(RunFailed):
+    """Another run of the same profile holds the profile's lock."""
+
+
+class RunInterrupted(BaseException):
+    """The run was stopped by a signal (SIGINT, SIGTERM).
+
+    A BaseException, like KeyboardInterrupt, so that no ``except Exception`` takes it for a
+    notebook failure.
+    """
+
+    def __init__(self, signum: int, *, run_dir: Path | None = None) -> None:
+        super().__init__(f"interrupted by {signal.Signals(signum).name}")
+        self.signum = signum
+        self.run_dir = run_dir
 
 
 def _source(cell: dict[str, Any]) -> str:
@@ -181,18 +215,105 @@ def unused_run_id(runs: Path, params_digest: str, *, now: datetime | None = None
 def profile_lock(profile: str) -> Iterator[None]:
     """Hold an exclusive lock for one profile so two runs never publish over each other."""
     lock_dir = config.output_root() / ".staging"
-    lock_dir.mkdir(parents=True, exist_ok=True)
-    with open(lock_dir / f"{profile}.lock", "w") as handle:
+    try:
+        lock_dir.mkdir(parents=True, exist_ok=True)
+        handle = open(lock_dir / f"{profile}.lock", "w")  # noqa: SIM115 - closed by the with below
+    except OSError as exc:
+        raise not_writable(exc) from None
+    with handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise RunFailed(
-                f"Another run of profile '{profile}' is in progress; wait for it to finish."
-            ) from None
+            raise RunBusy(f"Another run of profile '{profile}' is in progress; wait for it to finish.") from None
         try:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def not_writable(exc: OSError) -> RunFailed:
+    """The one-line failure for an output folder the run cannot write (``exc`` from creating something in it)."""
+    folder = Path(exc.filename).parent if exc.filename else config.output_root()
+    return RunFailed(
+        f"Output folder {folder} is not writable: {exc.strerror or exc}; make it writable "
+        f"or point FEATUREHEALTH_OUTPUT_ROOT at a writable folder."
+    )
+
+
+@contextlib.contextmanager
+def interrupts_raise() -> Iterator[None]:
+    """Turn the first SIGINT or SIGTERM into :class:`RunInterrupted` in the main thread.
+
+    Later signals are ignored, so that the run can stop its kernels and write its report.
+    """
+    received: list[int] = []
+
+    def handler(signum: int, _frame: Any) -> None:
+        if not received:
+            received.append(signum)
+            raise RunInterrupted(signum)
+
+    previous = {signum: signal.signal(signum, handler) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for signum, action in previous.items():
+            signal.signal(signum, action)
+
+
+def remove_stale_staging(profile: str) -> list[Path]:
+    """Remove the staging folders earlier runs of ``profile`` left behind (killed); hold the lock.
+
+    Returns
+    -------
+    list of Path
+        The folders removed.
+    """
+    own = re.compile(rf"{re.escape(profile)}-{_RUN_ID}(\.old)?")
+    staging_root = config.output_root() / ".staging"
+    stale = [p for p in sorted(staging_root.iterdir()) if p.is_dir() and own.fullmatch(p.name)]
+    for folder in stale:
+        shutil.rmtree(folder)
+    return stale
+
+
+def close_unfinished_runs(published: Path) -> list[str]:
+    """Write a report for every run folder of ``published`` that has none (the run was killed).
+
+    A run killed after publishing gets the published report; any other gets a minimal report
+    with status ``interrupted``. Hold the profile's lock.
+
+    Returns
+    -------
+    list of str
+        The ids of the runs given a report.
+    """
+    current = _read_optional_json(published / "reports" / "run_report.json") or {}
+    runs = published / "runs"
+    closed = []
+    for folder in sorted(runs.iterdir()) if runs.is_dir() else []:
+        if not folder.is_dir() or (folder / "run_report.json").exists():
+            continue
+        report = current if current.get("run_id") == folder.name else {
+            "run_id": folder.name,
+            "profile": published.name,
+            "status": "interrupted",
+            "error": "The run stopped without writing its report (killed, or the machine went down); "
+            "it published nothing.",
+        }
+        runlog.write_json(folder / "run_report.json", report)
+        closed.append(folder.name)
+    return closed
+
+
+def recover_profile(profile: str, published: Path) -> list[str]:
+    """Clean up after runs of ``profile`` that were killed; hold the lock. Returns one line per repair."""
+    lines = []
+    if recover_publish(publish_journal(profile)):
+        lines.append(f"an interrupted publish to {published} was undone; the previous outputs are back")
+    lines += [f"removed the staging folder {p} of a killed run" for p in remove_stale_staging(profile)]
+    lines += [f"run {run_id} had no report: marked interrupted" for run_id in close_unfinished_runs(published)]
+    return lines
 
 
 def prepare_staging(published: Path, staging: Path) -> None:
@@ -207,34 +328,99 @@ def prepare_staging(published: Path, staging: Path) -> None:
     shutil.rmtree(staging / "reports" / "steps", ignore_errors=True)
 
 
-def publish(staging: Path, published: Path) -> None:
-    """Move every top-level entry of ``staging`` (but hand-over files) over ``published``.
+def publish_journal(profile: str) -> Path:
+    """Journal of a publish of ``profile`` in progress: it exists only while entries are being swapped."""
+    return config.output_root() / ".staging" / f"{profile}.publish.json"
+
+
+def publish(staging: Path, published: Path, journal: Path) -> None:
+    """Move every top-level entry of ``staging`` (but hand-over files) over ``published``, all or nothing.
 
     Each entry is swapped with two renames on the same file system, so a reader sees either the
-    old or the new version of a folder, never a half-written one.
+    old or the new version of a folder, never a half-written one. The plan is written to
+    ``journal`` first: if a swap fails the swapped entries are put back (:func:`undo_publish`),
+    and a publish killed half-way is put back by the next run (:func:`recover_publish`). The
+    caller removes what is left: ``staging`` (hand-over files) and the old versions in ``<staging>.old``.
     """
     published.mkdir(parents=True, exist_ok=True)
     trash = staging.with_name(staging.name + ".old")
     trash.mkdir(exist_ok=True)
-    for entry in sorted(staging.iterdir()):
-        if entry.name in ("work", "runs"):
-            continue
-        target = published / entry.name
-        if target.exists():
-            target.rename(trash / entry.name)
-        entry.rename(target)
-    shutil.rmtree(trash, ignore_errors=True)
-    shutil.rmtree(staging, ignore_errors=True)
+    entries = sorted(e.name for e in staging.iterdir() if e.name not in ("work", "runs"))
+    plan = {"staging": str(staging), "published": str(published), "trash": str(trash), "entries": entries}
+    runlog.write_json(journal, plan)
+    try:
+        for name in entries:
+            if os.path.lexists(published / name):
+                (published / name).rename(trash / name)
+            (staging / name).rename(published / name)
+    except BaseException:
+        # Should the undo fail too, the journal stays and the next run finishes the undo.
+        undo_publish(plan)
+        journal.unlink()
+        raise
+    # The publish is complete once the journal is gone.
+    journal.unlink()
+
+
+def undo_publish(plan: dict[str, Any]) -> None:
+    """Put back the entries a :func:`publish` with this ``plan`` had swapped, whatever step it stopped at.
+
+    An entry no longer in staging was moved into the published folder (move it back); an entry in
+    the trash is the old version moved aside (restore it). Entries never touched are left alone.
+    """
+    staging, published, trash = Path(plan["staging"]), Path(plan["published"]), Path(plan["trash"])
+    for name in reversed(plan["entries"]):
+        if not os.path.lexists(staging / name) and os.path.lexists(published / name):
+            (published / name).rename(staging / name)
+        if os.path.lexists(trash / name):
+            (trash / name).rename(published / name)
+
+
+def recover_publish(journal: Path) -> bool:
+    """Undo the publish ``journal`` records if one was interrupted (process killed); True if there was one."""
+    if not journal.is_file():
+        return False
+    undo_publish(runlog.read_json(journal))
+    journal.unlink()
+    return True
+
+
+#: The run report lists the artifacts' hashes, so it cannot list its own.
+RUN_REPORT = "reports/run_report.json"
 
 
 def artifact_hashes(root: Path) -> dict[str, str]:
-    """sha256 of every file under ``root`` (relative posix path -> hex), sorted, runs excluded."""
+    """sha256 of every file under ``root`` (relative posix path -> hex), sorted; runs and the run report excluded."""
     hashes = {}
     for path in sorted(root.rglob("*")):
         relative = path.relative_to(root)
-        if path.is_file() and relative.parts[0] not in ("runs", "work") and not path.name.startswith("."):
+        if (
+            path.is_file()
+            and relative.parts[0] not in ("runs", "work")
+            and not path.name.startswith(".")
+            and relative.as_posix() != RUN_REPORT
+        ):
             hashes[relative.as_posix()] = runlog.sha256_file(path)
     return hashes
+
+
+def file_fingerprints(root: Path) -> dict[str, tuple[int, int]]:
+    """(inode, mtime in ns) of every file under ``root`` by relative posix path.
+
+    A file a step rewrites since (atomically, or in place) has another fingerprint, which tells
+    a run's own reports from those the staging copy inherited from the last good run.
+    """
+    prints = {}
+    for path in root.rglob("*"):
+        info = path.stat()
+        if stat.S_ISREG(info.st_mode):
+            prints[path.relative_to(root).as_posix()] = (info.st_ino, info.st_mtime_ns)
+    return prints
+
+
+def changed_files(before: dict[str, tuple[int, int]], after: dict[str, tuple[int, int]]) -> set[str]:
+    """Files of ``after`` that are new or have another fingerprint than in ``before``."""
+    return {name for name, fingerprint in after.items() if before.get(name) != fingerprint}
 
 
 def _read_optional_json(path: Path) -> Any:
@@ -244,17 +430,24 @@ def _read_optional_json(path: Path) -> Any:
         return None
 
 
-def summarise_outputs(root: Path) -> dict[str, Any]:
-    """What the run report quotes from the steps' own reports (None where a report is absent)."""
-    reports = root / "reports"
-    quality = _read_optional_json(reports / "data_quality.json")
-    metrics = _read_optional_json(reports / "metrics.json")
-    drift = _read_optional_json(reports / "data_drift.json")
-    card = _read_optional_json(root / "models" / "risk_model.card.json")
-    ingest = _read_optional_json(reports / "ingest_summary.json")
+def summarise_outputs(root: Path, *, only: set[str] | None = None) -> dict[str, Any]:
+    """What the run report quotes from the steps' own reports (None where a report is absent).
+
+    ``only`` (relative paths), if given, are the reports that may be read: a failed run quotes
+    only the reports it wrote itself, not those its staging copy inherited.
+    """
+
+    def read(relative: str) -> Any:
+        return None if only is not None and relative not in only else _read_optional_json(root / relative)
+
+    quality = read("reports/data_quality.json")
+    metrics = read("reports/metrics.json")
+    drift = read("reports/data_drift.json")
+    card = read("models/risk_model.card.json")
+    ingest = read("reports/ingest_summary.json")
     return {
         "input_data_hash": (ingest or {}).get("input_data_hash"),
-        "rows": {k: (ingest or {}).get(k) for k in ("rows_in", "rows_valid", "rows_quarantined")},
+        "rows": None if ingest is None else {k: ingest.get(k) for k in ("rows_in", "rows_valid", "rows_quarantined")},
         "quality": (quality or {}).get("summary"),
         "model": None
         if card is None
@@ -262,8 +455,17 @@ def summarise_outputs(root: Path) -> dict[str, Any]:
         "drift": None
         if drift is None
         else {"summary": drift.get("summary"), "alerts": drift.get("alerts")},
-        "retrain": _read_optional_json(reports / "retrain.json"),
+        "retrain": read("reports/retrain.json"),
     }
+
+
+def quality_line(quality: dict[str, Any] | None) -> str | None:
+    """One console line on a data-quality report naming the checks that failed or warned (None: no report)."""
+    if not quality:
+        return None
+    flagged = [f"{c['name']} {c['status']}" for c in quality.get("checks", []) if c.get("status") in ("fail", "warn")]
+    status = (quality.get("summary") or {}).get("status")
+    return f"data quality: {status}" + (f" ({', '.join(flagged)})" if flagged else "")
 
 
 _THREAD = threading.local()
@@ -436,9 +638,15 @@ def run_pipeline(
     ------
     config.ProfileError
         If the profile is missing, has unknown keys or a value not allowed (nothing is run).
+    RunBusy
+        If another run of ``profile`` is in progress (nothing is run).
     RunFailed
-        If a notebook fails; the last published outputs are untouched and the failed run's
-        report is under ``runs/<run_id>/``.
+        If a notebook fails, the output folder is not writable or publishing fails; the last
+        published outputs are in place and the failed run's report (with the reports it wrote)
+        is under ``runs/<run_id>/``.
+    RunInterrupted
+        If a signal stopped the run (see :func:`interrupts_raise`; KeyboardInterrupt becomes
+        this too); as for RunFailed, with status ``interrupted``.
     """
     params = config.load_run_params(profile, list(overrides))
     run_options = params["run"]
@@ -463,18 +671,28 @@ def run_pipeline(
     }
     plan = plan_parameters(params, notebook_paths, profile=profile, output_dir=str(staging))
 
+    journal = publish_journal(profile)
     # Leaving the executor waits for the last HTML renderings, so a returned run is complete.
     with profile_lock(profile), ThreadPoolExecutor(
         max_workers=1, thread_name_prefix="html", initializer=_lower_priority
     ) as renderer:
-        prepare_staging(published, staging)
-        run_dir.mkdir(parents=True, exist_ok=True)
-        progress(f"run {run_id}: profile '{profile}', {len(notebook_paths)} notebooks -> {published}")
-        steps = [(p, plan[p.name]) for p in notebook_paths]
-        render = (
-            functools.partial(renderer.submit, _render_or_report, progress=progress) if run_options["html"] else None
-        )
+        # Set once staging holds the copy of the last good outputs.
+        inherited: dict[str, tuple[int, int]] | None = None
         try:
+            try:
+                for line in recover_profile(profile, published):
+                    progress(line)
+                run_dir.mkdir(parents=True, exist_ok=True)
+                prepare_staging(published, staging)
+            except OSError as exc:
+                raise not_writable(exc) from None
+            inherited = file_fingerprints(staging)
+            progress(f"run {run_id}: profile '{profile}', {len(notebook_paths)} notebooks -> {published}")
+            steps = [(p, plan[p.name]) for p in notebook_paths]
+            render = (
+                functools.partial(renderer.submit, _render_or_report, progress=progress)
+                if run_options["html"] else None
+            )
             _run_steps(steps, staging=staging, run_dir=run_dir, report=report, progress=progress, render=render)
             if "03_model.ipynb" in plan and _retrain_advised(staging, params, run_options, report):
                 retrain = dict(plan["03_model.ipynb"], model={**params["model"], "retrain": "always"})
@@ -484,19 +702,81 @@ def run_pipeline(
                     staging=staging, run_dir=run_dir, report=report, progress=progress,
                     render=render, suffix="_retrain",
                 )
-        except RunFailed as failure:
-            report.update(status="failed", error=str(failure))
+            _progress_quality(staging, changed_files(inherited, file_fingerprints(staging)), progress)
+            # The published copy of the report says "succeeded" only once the publish is complete:
+            # it is swapped in with the other outputs, or not at all.
+            report["status"] = "succeeded"
             _finish_report(report, staging)
-            runlog.write_json(run_dir / "run_report.json", report)
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
-        report["status"] = "succeeded"
-        _finish_report(report, staging)
-        runlog.write_json(staging / "reports" / "run_report.json", report)
+            runlog.write_json(staging / RUN_REPORT, report)
+            try:
+                publish(staging, published, journal)
+            except OSError as exc:
+                raise RunFailed(
+                    f"Publishing to {published} failed: {exc.strerror or exc}: {exc.filename}; "
+                    "the previous outputs are kept."
+                ) from None
+        except BaseException as stop:
+            _close_stopped_run(stop, report, staging=staging, run_dir=run_dir, inherited=inherited, progress=progress)
+            run_folder = run_dir if run_dir.is_dir() else None
+            if isinstance(stop, RunFailed):
+                raise type(stop)(str(stop), run_dir=run_folder) from None
+            if isinstance(stop, (RunInterrupted, KeyboardInterrupt)):
+                raise RunInterrupted(getattr(stop, "signum", signal.SIGINT), run_dir=run_folder) from None
+            raise  # A bug: its traceback is wanted.
+        finally:
+            # A publish whose undo failed leaves its journal and folders for the next run to undo.
+            if not journal.exists():
+                shutil.rmtree(staging, ignore_errors=True)
+                shutil.rmtree(staging.with_name(staging.name + ".old"), ignore_errors=True)
         runlog.write_json(run_dir / "run_report.json", report)
-        publish(staging, published)
     progress(f"run {run_id}: succeeded in {report['duration_s']:.1f}s; outputs in {published}")
     return report
+
+
+def _progress_quality(staging: Path, written: set[str], progress: Callable[[str], None]) -> None:
+    """Show the data-quality line if the run wrote a quality report (so cron mail shows a FAIL that did not stop it)."""
+    if "reports/data_quality.json" in written:
+        line = quality_line(_read_optional_json(staging / "reports" / "data_quality.json"))
+        if line:
+            progress(line)
+
+
+def _close_stopped_run(
+    stop: BaseException,
+    report: dict[str, Any],
+    *,
+    staging: Path,
+    run_dir: Path,
+    inherited: dict[str, tuple[int, int]] | None,
+    progress: Callable[[str], None],
+) -> None:
+    """Write the report of a failed or interrupted run, with the reports it wrote, into its run folder.
+
+    It quotes only what the run itself wrote (nothing its staging copy inherited) and lists no
+    artifacts, since it published nothing. Writing is best effort: the run's own error matters more.
+    """
+    interrupted = isinstance(stop, (RunInterrupted, KeyboardInterrupt))
+    # A run stopped while publishing has shown its quality line already.
+    show_quality = not interrupted and report["status"] == "running"
+    report["status"] = "interrupted" if interrupted else "failed"
+    if isinstance(stop, KeyboardInterrupt):
+        report["error"] = "interrupted by SIGINT"
+    else:
+        report["error"] = str(stop) if isinstance(stop, (RunFailed, RunInterrupted)) else _step_error(stop)
+    written: set[str] = set()
+    with contextlib.suppress(OSError):
+        if inherited is not None:
+            written = changed_files(inherited, file_fingerprints(staging)) - {RUN_REPORT}
+    if show_quality:
+        _progress_quality(staging, written, progress)
+    _finish_report(report, staging, written=written)
+    with contextlib.suppress(OSError):
+        for relative in sorted(written):
+            # The steps' reports (quality, ingest summary...) tell why the run failed.
+            if relative.startswith("reports/") and relative.count("/") == 1 and relative.endswith(".json"):
+                (run_dir / "reports").mkdir(parents=True, exist_ok=True)
+                shutil.copy2(staging / relative, run_dir / relative)
+        runlog.write_json(run_dir / "run_report.json", report)
 
 
 def _retrain_advised(
@@ -553,6 +833,10 @@ def _run_steps(
                 if render and executed.is_file():
                     render(executed)
                 raise RunFailed(f"{notebook.name} failed: {entry['error']}") from None
+            except BaseException:
+                entry.update(status="interrupted", duration_s=round(time.perf_counter() - started, 3))
+                _cancel_abandoned_tasks()
+                raise
             facts = _read_optional_json(staging / "reports" / "steps" / f"{notebook.stem}.json") or {}
             entry.update(status="succeeded", duration_s=round(time.perf_counter() - started, 3), **facts)
             if render:
@@ -564,15 +848,42 @@ def _run_steps(
             stop_kernel(kernel)
 
 
-def _finish_report(report: dict[str, Any], staging: Path) -> None:
+def _cancel_abandoned_tasks(*, timeout: float = 5) -> None:
+    """Cancel the tasks an interrupt left pending on this thread's event loop (the cell being run).
+
+    Left alone, they would resume when the kernels are stopped and print a traceback ("Task
+    exception was never retrieved: DeadKernelError") as the process exits.
+    """
+    import asyncio
+
+    from jupyter_core.utils import ensure_event_loop
+
+    loop = ensure_event_loop()
+    pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        done, _ = loop.run_until_complete(asyncio.wait(pending, timeout=timeout))
+        for task in done:
+            if not task.cancelled():
+                task.exception()
+
+
+def _finish_report(report: dict[str, Any], staging: Path, *, written: set[str] | None = None) -> None:
+    """Complete ``report`` from ``staging``: all of it for a run that publishes, else only ``written``."""
     report["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     report["duration_s"] = round(sum(s.get("duration_s", 0.0) for s in report["steps"]), 3)
-    report.update(summarise_outputs(staging))
-    report["artifacts"] = artifact_hashes(staging) if staging.exists() else {}
+    report.update(summarise_outputs(staging, only=written))
+    report["artifacts"] = artifact_hashes(staging) if written is None else None
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command-line entry point; returns the process exit code (0 ok, 1 run failed, 2 bad usage)."""
+    """Command-line entry point; returns the process exit code.
+
+    0 succeeded, 1 (:data:`EXIT_FAILED`) the run failed, 2 (:data:`EXIT_USAGE`) bad usage or
+    profile, 75 (:data:`EXIT_BUSY`) another run of the profile is in progress, 128 + the signal
+    number (130 SIGINT, 143 SIGTERM) interrupted.
+    """
     import argparse
 
     parser = argparse.ArgumentParser(
@@ -591,14 +902,25 @@ def main(argv: list[str] | None = None) -> int:
     # without it jsonschema skips that check. Done here, in the command's own process only.
     sys.modules.setdefault("rfc3987_syntax", None)
     try:
-        run_pipeline(args.profile, overrides=args.overrides)
+        with interrupts_raise():
+            run_pipeline(args.profile, overrides=args.overrides)
     except config.ProfileError as exc:
         print(f"run_all: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
+    except RunBusy as exc:
+        print(f"run_all: {exc}", file=sys.stderr)
+        return EXIT_BUSY
     except RunFailed as exc:
-        print(f"run_all: FAILED: {exc}", file=sys.stderr)
-        return 1
+        print(f"run_all: FAILED: {exc}{_run_folder_note(exc.run_dir)}", file=sys.stderr)
+        return EXIT_FAILED
+    except RunInterrupted as exc:
+        print(f"run_all: INTERRUPTED: {exc}; outputs unchanged{_run_folder_note(exc.run_dir)}", file=sys.stderr)
+        return 128 + exc.signum
     return 0
+
+
+def _run_folder_note(run_dir: Path | None) -> str:
+    return f" (run report in {run_dir}/)" if run_dir else ""
 
 
 if __name__ == "__main__":
