@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import stat
 import os
 import sys
 from datetime import UTC, datetime
@@ -192,6 +193,21 @@ def test_kernel_preloads_the_notebooks_imports_but_binds_no_name(project: Path) 
     executed = json.loads((published / "runs" / report["run_id"] / "preload.ipynb").read_text())
     counts = [cell["execution_count"] for cell in executed["cells"] if cell["cell_type"] == "code"]
     assert counts == list(range(1, len(counts) + 1))
+
+
+def test_kernels_talk_over_sockets_in_a_private_folder(tmp_path: Path) -> None:
+    from jupyter_core.utils import run_sync
+
+    notebook = tmp_path / "x.ipynb"
+    notebook.write_text(json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    manager = runner.launch_kernel(notebook)
+    try:
+        runner.wait_until_ready(manager)
+        folder = Path(manager.ip).parent
+        assert manager.transport == "ipc" and folder.parent == runner._socket_folder()
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700 and any(folder.iterdir())
+    finally:
+        run_sync(manager.shutdown_kernel)(now=True)
 
 
 def test_no_kernel_outlives_a_failed_run(project: Path) -> None:

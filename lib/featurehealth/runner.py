@@ -507,6 +507,17 @@ def _render_or_report(executed: Path, progress: Callable[[str], None]) -> None:
         progress(f"  HTML of {executed.name} not written: {type(exc).__name__}: {exc}")
 
 
+@functools.cache
+def _socket_folder() -> Path:
+    """A private temporary folder for this process's kernel sockets, removed when it exits."""
+    import atexit
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="featurehealth-kernels-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
+
+
 def launch_kernel(notebook: Path) -> Any:
     """Launch a fresh kernel for ``notebook`` in its folder, importing the notebook's modules as it boots.
 
@@ -515,13 +526,18 @@ def launch_kernel(notebook: Path) -> Any:
     Returns as soon as the process is started (a ``jupyter_client`` AsyncKernelManager), so the
     kernel boots while earlier notebooks run.
     """
+    import tempfile
+
     from jupyter_client.manager import AsyncKernelManager
     from jupyter_core.utils import run_sync
 
     # An expression returning None: no output, no name bound, execution count untouched.
     modules = [*notebook_imports(notebook), *LAZY_IMPORTS.get(notebook.name, ())]
     preload = f"__import__('featurehealth.runner').runner.preload_modules({modules!r})"
-    manager = AsyncKernelManager(kernel_name=KERNEL_NAME)
+    # Unix sockets in a folder only this user can open: no TCP port for other local users to reach.
+    # One folder per kernel: socket names are numbered per folder, and kernels start side by side.
+    sockets = tempfile.mkdtemp(prefix=f"{notebook.stem}-", dir=_socket_folder())
+    manager = AsyncKernelManager(kernel_name=KERNEL_NAME, transport="ipc", ip=str(Path(sockets) / "kernel"))
     run_sync(manager.start_kernel)(
         cwd=str(notebook.parent),
         # History in memory, as nbclient sets for the kernels it starts itself.
