@@ -33,7 +33,7 @@ QUARANTINED = {
     "huge_numbers.csv": (1, {"latency_out_of_range": 3, "invalid_number": 1, "feedback_out_of_range": 1}),
     "ragged_rows.csv": (2, {"malformed_line": 2}),
     "semicolon.csv": (1, {"invalid_number": 1}),
-    "missing_values.csv": (0, {"missing_event_time": 1, "missing_feature_id": 2, "missing_user_id": 1,
+    "missing_values.csv": (1, {"missing_event_time": 1, "missing_feature_id": 2, "missing_user_id": 1,
                                "missing_is_crash": 1, "missing_latency": 1}),
     "timestamp_forms.csv": (2, {"invalid_event_time": 1}),
 }
@@ -45,6 +45,7 @@ REJECTED = {
     "non_utf8.csv": "not valid utf-8 (line 3); re-save it as UTF-8",
     "not_parquet.parquet": "cannot be read as Parquet",
     "duplicate_header.csv": "has two columns named 'event_time'",
+    "all_rows_invalid.csv": "has 2 rows in the window but none is valid (2 invalid_number)",
 }
 
 
@@ -88,9 +89,11 @@ def _clean_rows(con: object, raw: ingest.RawEvents, columns: str) -> list[tuple]
 
 
 @pytest.mark.parametrize("name", sorted(REJECTED))
-def test_file_problems_stop_with_one_sentence(name: str) -> None:
+def test_file_problems_stop_with_one_sentence(name: str, tmp_path: Path) -> None:
     with pytest.raises(ingest.InputError) as caught:
-        ingest.open_events(warehouse.connect(), CORPUS / name, column_map={})
+        con = warehouse.connect()
+        raw = ingest.open_events(con, CORPUS / name, column_map={})
+        engine.validate_and_aggregate(con, raw, quarantine_dir=tmp_path, work_dir=tmp_path, now=NOW)
     message = str(caught.value)
     assert message.startswith(("File " + name, "Input " + name))
     assert REJECTED[name] in message

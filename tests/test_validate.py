@@ -66,9 +66,9 @@ def test_a_window_without_one_valid_row_stops_with_the_reasons(tmp_path: Path) -
     text = "event_time,feature_id,user_id,latency_ms,is_crash\n" + "".join(
         f'2026-03-01T10:0{i}:00Z,search,u{i},"10,5",0\n' for i in range(3)
     )
-    with pytest.raises(ingest.InputError, match=r"None of the 3 rows in the window is valid \(3 invalid_number\)"):
+    with pytest.raises(ingest.InputError, match=r"Input events.csv has 3 rows in the window but none is valid \(3 invalid_number\)"):
         _validate(tmp_path, text)
-    validate.check_some_valid({"rows_in": 0, "rows_valid": 0, "by_reason": {}}, mapped={})  # no rows: no verdict here
+    validate.check_some_valid({"rows_in": 0, "rows_valid": 0, "by_reason": {}}, mapped={}, files=["a"])  # no rows: no verdict
 
 
 def test_as_of_and_window_default_to_the_data(tmp_path: Path) -> None:

@@ -421,7 +421,7 @@ def validate_and_aggregate(
             f"Row accounting failed: {summary['rows_in']} rows in, {summary['rows_valid']} valid, "
             f"{written} in quarantine (expected {summary['rows_quarantined']}); please report this bug."
         )
-    validate.check_some_valid(summary, mapped=raw.mapped)
+    validate.check_some_valid(summary, mapped=raw.mapped, files=raw.files)
     # Checked before publishing, so a failed check leaves the published quarantine as it was.
     quarantine_path = merge_quarantine(
         con, window_quarantine, Path(quarantine_dir) / validate.QUARANTINE_FILE,

@@ -547,7 +547,7 @@ def daily_counts(scoped: "pd.DataFrame", duplicates: "pd.DataFrame") -> "pd.Data
     return frame[frame["events"] > 0].sort_values(["feature_id", "date"], kind="stable").reset_index(drop=True)
 
 
-def check_some_valid(summary: Mapping[str, Any], *, mapped: Mapping[str, str]) -> None:
+def check_some_valid(summary: Mapping[str, Any], *, mapped: Mapping[str, str], files: Sequence[str]) -> None:
     """Refuse a run in which rows came in but none is valid: the input is misread, not bad.
 
     Raises
@@ -561,8 +561,9 @@ def check_some_valid(summary: Mapping[str, Any], *, mapped: Mapping[str, str]) -
     reasons = sorted(summary["by_reason"].items(), key=lambda item: (-item[1], item[0]))[:3]
     listed = ", ".join(f"{count:,} {reason}" for reason, count in reasons)
     columns = "; mapped columns: " + ", ".join(f"{src} -> {canon}" for src, canon in mapped.items()) if mapped else ""
+    where = files[0] if len(files) == 1 else f"of {len(files)} files"
     raise ingest.InputError(
-        f"None of the {summary['rows_in']:,} rows in the window is valid ({listed}{columns}); check "
+        f"Input {where} has {summary['rows_in']:,} rows in the window but none is valid ({listed}{columns}); check "
         f"ingest.column_map and the files' separator and number format (a decimal comma is not read as a number)."
     )
 
