@@ -71,7 +71,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     _notebook(notebooks / "preload.ipynb", *PRELOAD_CELLS, step="preload")
     _notebook(notebooks / "ingest.ipynb", INGEST_CELL, step="ingest")
     (params / "default.yaml").write_text(
-        "run:\n  html: false\n  retrain_on_drift: false\nmodel:\n  value: 1\n  retrain: auto\n"
+        "run:\n  html: false\n  retrain_on_drift: false\n  keep_runs: 0\nmodel:\n  value: 1\n  retrain: auto\n"
     )
     monkeypatch.setattr(config, "NOTEBOOKS_DIR", notebooks)
     monkeypatch.setattr(config, "PARAMS_DIR", params)
@@ -109,10 +109,21 @@ def test_successful_run_publishes_and_reports(project: Path) -> None:
     assert runlog.read_json(published / "reports" / "a.json") == {"value": 1}
     saved = runlog.read_json(published / "reports" / "run_report.json")
     assert saved["run_id"] == report["run_id"] and saved["params_hash"] == report["params_hash"]
+    assert saved["params"]["model"] == {"value": 1, "retrain": "auto"} and saved["code_version"].startswith("0.")
     assert "reports/a.json" in saved["artifacts"]
     assert (published / "runs" / report["run_id"] / "a.ipynb").is_file()
     assert [p.name for p in (project / "outputs" / ".staging").iterdir()] == ["default.lock"]
     assert any("a ok" in line for line in lines)
+
+
+def test_old_run_folders_beyond_keep_runs_are_removed(project: Path) -> None:
+    runs = project / "outputs" / "default" / "runs"
+    for name in ("20260101T000000Z-a", "20260102T000000Z-a", "20260103T000000Z-a"):
+        (runs / name).mkdir(parents=True)
+    assert runner.prune_runs(runs, keep=0, current="x") == []  # 0 keeps all
+    report = runner.run_pipeline("default", notebooks=["a.ipynb"], overrides=["run.keep_runs=2"], progress=lambda _: None)
+    assert sorted(p.name for p in runs.iterdir()) == ["20260103T000000Z-a", report["run_id"]]
+    assert runner.prune_runs(runs, keep=1, current=report["run_id"]) == ["20260103T000000Z-a"]
 
 
 def test_artifact_manifest_leaves_out_the_run_report_and_history(tmp_path: Path) -> None:

@@ -320,6 +320,10 @@ def _value_rules() -> dict[str, tuple[Callable[[Any], bool], str]]:
             "two increasing cut-offs in (0, 1), e.g. [0.3, 0.6]",
         ),
         "model.retrain": _one_of_rule(RETRAIN_MODES),
+        "run.keep_runs": (
+            lambda value: isinstance(value, int) and not isinstance(value, bool) and value >= 0,
+            "a whole number >= 0 (0 keeps every run folder)",
+        ),
         "model.max_depth": (
             lambda value: value is None or (isinstance(value, int) and not isinstance(value, bool) and value >= 1),
             "null (no limit) or a whole number >= 1",

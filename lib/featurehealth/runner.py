@@ -211,6 +211,37 @@ def unused_run_id(runs: Path, params_digest: str, *, now: datetime | None = None
     return run_id
 
 
+def prune_runs(runs: Path, *, keep: int, current: str) -> list[str]:
+    """Remove the oldest run folders of ``runs`` beyond the newest ``keep`` (0 keeps all).
+
+    Run ids start with their UTC start time, so name order is age order; the ``current`` run is
+    never removed. Returns the removed run ids.
+    """
+    if keep <= 0 or not runs.is_dir():
+        return []
+    folders = sorted(p.name for p in runs.iterdir() if p.is_dir() and p.name != current)
+    removed = folders[: max(len(folders) - (keep - 1), 0)]
+    for name in removed:
+        shutil.rmtree(runs / name, ignore_errors=True)
+    return removed
+
+
+def code_version() -> str:
+    """The package version and, in a git checkout, its commit (``+dirty`` with local changes)."""
+    import subprocess
+
+    from featurehealth import __version__
+
+    try:
+        described = subprocess.run(
+            ["git", "-C", str(config.REPO_ROOT), "describe", "--always", "--dirty=+dirty", "--abbrev=12"],
+            capture_output=True, text=True, timeout=5, check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return __version__
+    return f"{__version__} ({described})" if described else __version__
+
+
 @contextlib.contextmanager
 def profile_lock(profile: str) -> Iterator[None]:
     """Hold an exclusive lock for one profile so two runs never publish over each other."""
@@ -681,6 +712,8 @@ def run_pipeline(
         "profile": profile,
         "params_hash": digest,
         "overrides": list(overrides),
+        "params": params,
+        "code_version": code_version(),
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "status": "running",
         "steps": [],
@@ -745,6 +778,9 @@ def run_pipeline(
                 shutil.rmtree(staging, ignore_errors=True)
                 shutil.rmtree(staging.with_name(staging.name + ".old"), ignore_errors=True)
         runlog.write_json(run_dir / "run_report.json", report)
+        removed = prune_runs(published / "runs", keep=run_options["keep_runs"], current=run_id)
+        if removed:
+            progress(f"removed {len(removed)} old run folder(s) beyond run.keep_runs={run_options['keep_runs']}")
     progress(f"run {run_id}: succeeded in {report['duration_s']:.1f}s; outputs in {published}")
     return report
 
