@@ -102,8 +102,12 @@ def test_open_events_maps_a_users_export_without_code_changes(tmp_path: Path) ->
 
 def test_a_column_map_key_that_names_no_column_is_an_error(tmp_path: Path) -> None:
     export = _write(tmp_path / "export.csv", HEADER.rstrip("\n") + ",rating\n2026-03-01,Search,u1,12.5,0,4\n")
-    with pytest.raises(ingest.InputError, match="maps 'ratingz', but export.csv has no such column"):
+    with pytest.raises(ingest.InputError, match="maps 'ratingz', but export.csv has no column of that name"):
         ingest.open_events(warehouse.connect(), export, column_map={"ratingz": "feedback_score"})
+    second = _write(tmp_path / "more" / "b.csv", HEADER)
+    _write(tmp_path / "more" / "a.csv", HEADER)
+    with pytest.raises(ingest.InputError, match="maps 'x' and 'y', but none of the 2 input files has a column of that"):
+        ingest.open_events(warehouse.connect(), second.parent, column_map={"x": "feedback_score", "y": "platform"})
     raw = ingest.open_events(warehouse.connect(), export, column_map={" Rating ": "feedback_score"})
     assert raw.mapped == {"rating": "feedback_score"}
 

@@ -61,6 +61,8 @@ def test_time_split_rejects_impossible_requests() -> None:
         model.time_split(dates, horizon_days=1, test_share=1.0)
     with pytest.raises(ValueError, match="No training days"):
         model.time_split(dates, horizon_days=7, test_share=0.5)
+    with pytest.raises(ValueError, match="No day has a known target yet"):
+        model.time_split(dates[:0], horizon_days=7, test_share=0.5)
 
 
 def test_training_never_reads_test_labels(trained) -> None:
@@ -85,6 +87,15 @@ def test_importance_ranks_the_precursor_signals_first(trained) -> None:
     assert importance["rank"].tolist() == list(range(1, len(importance) + 1))
     top = importance.head(5)["signal"].str.contains("latency|degraded").all()
     assert top and importance["impurity_importance"].sum() == pytest.approx(1.0)
+
+
+def test_training_days_without_a_degradation_are_refused_in_one_sentence() -> None:
+    fact, _ = _fact(n_days=60)
+    fact = fact.assign(is_degraded=False, p95_latency=500.0)
+    frame = signals.build_signals(fact, degradation=PROFILE["degradation"])
+    dataset = model.labelled_dataset(frame, signals.build_target(fact, horizon_days=PARAMS["horizon_days"]))
+    with pytest.raises(ValueError, match=r"none of its \d+ training feature-days from 2026-01-01 .* degrades within"):
+        model.train_model(dataset, params=PARAMS)
 
 
 def test_forest_draws_a_share_of_rows_but_never_too_few() -> None:

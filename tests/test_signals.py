@@ -62,6 +62,11 @@ def test_one_row_per_fact_row_sorted_and_finite() -> None:
     assert {"p95_latency_mean7", "crash_rate_mean28", "usage_count_change7", "day_of_week", "tier_code"} <= set(out)
 
 
+def test_a_few_days_give_signals_with_gaps_not_an_error() -> None:
+    out = signals.build_signals(_fact(n_days=3), _metadata(), degradation=DEGRADATION)
+    assert len(out) == 6 and out["p95_latency_level"].notna().all() and out["p95_latency_z"].isna().all()
+
+
 def test_jump_shows_in_z_score_and_rule_distance() -> None:
     fact = _fact()
     jump = (fact["feature_id"] == "login") & (pd.to_datetime(fact["date"]) == pd.Timestamp("2026-02-10"))

@@ -291,11 +291,12 @@ def _check_map_keys(column_map: Mapping[str, str], columns: Sequence[Iterable[st
     present = {str(c).strip().lower() for file_columns in columns for c in file_columns}
     unmatched = [key for key in column_map if str(key).strip().lower() not in present]
     if unmatched:
-        where = names[0] if len(names) == 1 else f"any of the {len(names)} input files"
+        where = f"{names[0]} has no" if len(names) == 1 else f"none of the {len(names)} input files has a"
         shown = sorted(present)
         listed = ", ".join(shown[:20]) + (", ..." if len(shown) > 20 else "")
+        keys = " and ".join(f"'{key}'" for key in unmatched)
         raise InputError(
-            f"ingest.column_map maps '{unmatched[0]}', but {where} has no such column (columns: {listed}); "
+            f"ingest.column_map maps {keys}, but {where} column of that name (columns: {listed}); "
             f"fix the name in the profile's column_map."
         )
 

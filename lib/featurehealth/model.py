@@ -119,6 +119,11 @@ def time_split(dates: pd.Series, *, horizon_days: int, test_share: float) -> Tim
     if horizon_days < 1:
         raise ValueError(f"horizon_days must be >= 1, got {horizon_days!r}.")
     days = pd.DatetimeIndex(sorted(sig.normalise_dates(pd.Series(dates)).unique()))
+    if not len(days):
+        raise ValueError(
+            f"No day has a known target yet: a day's target needs the {horizon_days} days after it "
+            f"(model.horizon_days); use more days of data."
+        )
     n_test = max(1, math.ceil(len(days) * test_share))
     test_start = days[-n_test]
     train_days = days[days < test_start - pd.Timedelta(days=horizon_days)]
@@ -318,9 +323,25 @@ def labelled_dataset(signal_frame: pd.DataFrame, target: pd.DataFrame) -> pd.Dat
 
 
 def fit_forest(rows: pd.DataFrame, names: Sequence[str], *, params: Mapping[str, Any]) -> Any:
-    """A forest fitted on ``rows`` (signals ``names``, column ``target``), predicting single-threaded."""
+    """A forest fitted on ``rows`` (signals ``names``, column ``target``), predicting single-threaded.
+
+    Raises
+    ------
+    ValueError
+        If ``rows`` hold one target class only: nothing to learn (a product with no degraded day).
+    """
+    target = rows["target"].to_numpy(dtype="int8")
+    if len(np.unique(target)) < 2:
+        dates = sig.normalise_dates(rows["date"])
+        span = f" from {dates.min():%Y-%m-%d} to {dates.max():%Y-%m-%d}" if len(rows) else ""
+        what = "degrades within the horizon" if not target.any() else "stays healthy"
+        raise ValueError(
+            f"The risk model cannot be trained: none of its {len(rows)} training feature-days{span} "
+            f"{what}, so there is nothing to tell apart; train on a longer window (ingest.window_start) "
+            f"or check the degradation rules."
+        )
     forest = make_forest(params, n_rows=len(rows))
-    forest.fit(signal_matrix(rows, names), rows["target"].to_numpy(dtype="int8"))
+    forest.fit(signal_matrix(rows, names), target)
     # Predicting on threads costs more than it saves at scoring sizes (a day is ~100 rows), and
     # the stored model should not depend on the cores of the machine that trained it.
     return forest.set_params(n_jobs=1)

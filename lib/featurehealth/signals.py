@@ -109,7 +109,8 @@ def _grid(fact: pd.DataFrame, column: str, days: pd.DatetimeIndex, features: pd.
 def _shift(values: np.ndarray, days: int) -> np.ndarray:
     """``values`` moved ``days`` rows later (the first rows become NaN)."""
     out = np.full_like(values, np.nan)
-    out[days:] = values[: len(values) - days]
+    if days < len(values):
+        out[days:] = values[: len(values) - days]
     return out
 
 
