@@ -135,7 +135,10 @@ def test_shipped_profiles_pass_the_value_checks() -> None:
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        (["model.horizon_days=seven"], r"^model\.horizon_days 'seven' is not valid; use a number like the default 7 \(from --set model\.horizon_days=seven\)\.$"),
+        (["model.horizon_days=seven"], r"^model\.horizon_days 'seven' is not valid; use a whole number >= 1 \(from --set model\.horizon_days=seven\)\.$"),
+        (["model.horizon_days=-3"], r"^model\.horizon_days -3 is not valid; use a whole number >= 1"),
+        (["model.test_share=1.5"], r"^model\.test_share 1\.5 is not valid; use a share in \(0, 1\)"),
+        (["model.max_samples=0"], r"^model\.max_samples 0 is not valid; use a share in \(0, 1\]"),
         (["model.retrain=sometimes"], r"model\.retrain 'sometimes' is not valid; use one of auto, always, never \(from --set"),
         (["ingest.as_of=2026-13-01"], r"ingest\.as_of '2026-13-01' is not a date; use YYYY-MM-DD .*\(from --set ingest\.as_of=2026-13-01\)"),
         (["ingest.as_of=2026-4-28"], r"ingest\.as_of '2026-4-28' is not a date"),
@@ -146,7 +149,7 @@ def test_shipped_profiles_pass_the_value_checks() -> None:
         (["ingest.column_map={crash_flag: is_crash, session_id: is_crash}"], r"maps both 'crash_flag' and 'session_id' onto 'is_crash'"),
         (["ingest.column_map.ts=timestamp"], r"maps 'ts' onto 'timestamp'; use one of event_time, feature_id"),
         (["ingest.encoding=utf-16"], r"ingest\.encoding 'utf-16' is not valid; use one of utf-8, latin-1"),
-        (["engine.n_workers=0"], r"engine\.n_workers must be a positive number, not 0 \(from --set engine\.n_workers=0\)"),
+        (["engine.n_workers=0"], r"engine\.n_workers 0 is not valid; use a whole number >= 1 \(from --set engine\.n_workers=0\)"),
         (["drift.metrics=[p95]"], r"drift\.metrics \['p95'\] is not valid; use a list of some of usage_count"),
         (["quality.stop_on_fail=[fresh]"], r"quality\.stop_on_fail \['fresh'\] is not valid; use a list of some of missing_days"),
         (["model.operating_threshold=1.5"], r"model\.operating_threshold 1\.5 is not valid; use auto or a probability"),

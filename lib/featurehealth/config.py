@@ -293,6 +293,30 @@ def _subset_rule(choices: Sequence[str]) -> tuple[Callable[[Any], bool], str]:
     )
 
 
+def _whole_rule(minimum: int) -> tuple[Callable[[Any], bool], str]:
+    return (
+        lambda value: isinstance(value, int) and not isinstance(value, bool) and value >= minimum,
+        f"a whole number >= {minimum}",
+    )
+
+
+def _share_rule(*, one: bool = False) -> tuple[Callable[[Any], bool], str]:
+    return (
+        lambda value: _is_number(value) and 0 < value and (value <= 1 if one else value < 1),
+        "a share in (0, 1]" if one else "a share in (0, 1)",
+    )
+
+
+#: Keys that must be whole numbers of at least 1 (counts and lengths).
+_COUNTS = (
+    "simulate.n_features", "simulate.n_days", "simulate.events_per_day", "engine.n_workers",
+    "engine.threads_per_worker", "engine.partition_days", "degradation.baseline_days", "model.horizon_days",
+    "model.n_estimators", "model.min_samples_leaf", "model.min_rows_per_tree", "model.permutation_repeats",
+    "model.permutation_max_rows", "drift.reference_days", "drift.current_days", "drift.min_samples", "drift.n_bins",
+    "drift.persist_days", "drift.short_window_days",
+)
+
+
 def _one_of_rule(choices: Sequence[str]) -> tuple[Callable[[Any], bool], str]:
     return (lambda value: isinstance(value, str) and value in choices, f"one of {', '.join(choices)}")
 
@@ -303,6 +327,10 @@ def _value_rules() -> dict[str, tuple[Callable[[Any], bool], str]]:
     from featurehealth import ingest, quality
 
     return {
+        **{key: _whole_rule(1) for key in _COUNTS},
+        "model.test_share": _share_rule(),
+        "model.calibration_share": _share_rule(),
+        "model.max_samples": _share_rule(one=True),
         "simulate.start_date": (_is_date, "a date YYYY-MM-DD"),
         "simulate.file_format": _one_of_rule(SIMULATED_FILE_FORMATS),
         "ingest.encoding": _one_of_rule(ingest.ENCODINGS),
