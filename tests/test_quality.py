@@ -64,6 +64,7 @@ def test_problems_are_detected() -> None:
     assert checks["missing_days"]["status"] == "warn" and checks["missing_days"]["details"]["missing_feature_days"] == 4
     assert checks["volume_drop"]["status"] == "fail" and checks["volume_drop"]["observed"] == 0.05
     assert checks["volume_drop"]["details"]["below_warn"] == 2
+    assert checks["volume_drop"]["message"].startswith("2 feature-day(s) had fewer than 50% of their usual events, the lowest a on")
     assert checks["duplicate_events"]["status"] == "warn"
     assert checks["null_rate"]["status"] == "warn" and checks["null_rate"]["details"]["by_column"]["user_id"] == 0.05
     assert checks["out_of_range"]["status"] == "fail"

@@ -368,10 +368,10 @@ def test_failed_run_keeps_the_reports_it_wrote(project: Path) -> None:
 
 
 def test_quality_line_names_failed_and_warned_checks() -> None:
-    checks = [{"name": "missing_days", "status": "fail"}, {"name": "freshness", "status": "warn"},
-              {"name": "volume", "status": "pass"}]
+    checks = [{"name": "missing_days", "status": "fail", "message": "No rows for 2026-05-01 in the input."},
+              {"name": "freshness", "status": "warn"}, {"name": "volume", "status": "pass", "message": "Fine."}]
     assert runner.quality_line({"summary": {"status": "fail"}, "checks": checks}) == (
-        "data quality: fail (missing_days fail, freshness warn)"
+        "data quality: fail (missing_days fail, freshness warn)\n  missing_days: No rows for 2026-05-01 in the input."
     )
     assert runner.quality_line({"summary": {"status": "pass"}, "checks": checks[2:]}) == "data quality: pass"
     assert runner.quality_line(None) is None

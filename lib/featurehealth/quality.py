@@ -175,9 +175,17 @@ def check_volume_drop(
     judged = counts.assign(ratio=ratio)[ratio.notna() & counts["date"].between(start, end)]
     worst = judged.sort_values(["ratio", "feature_id", "date"], kind="stable").head(_WORST_SHOWN)
     observed = float(judged["ratio"].min()) if len(judged) else None
+    below_warn = int((judged["ratio"] < warn).sum())
+    message = ""
+    if below_warn:
+        first = worst.iloc[0]
+        message = (
+            f"{below_warn} feature-day(s) had fewer than {warn:.0%} of their usual events, the lowest "
+            f"{first['feature_id']} on {first['date']:%Y-%m-%d} at {first['ratio']:.0%} of its {baseline_days}-day median."
+        )
     return _check(
-        "volume_drop", observed, warn=warn, fail=fail, below=True,
-        judged_feature_days=len(judged), below_warn=int((judged["ratio"] < warn).sum()),
+        "volume_drop", observed, warn=warn, fail=fail, below=True, message=message,
+        judged_feature_days=len(judged), below_warn=below_warn,
         worst=[
             {"feature_id": r.feature_id, "date": r.date.isoformat(), "ratio": round(r.ratio, 4)}
             for r in worst.itertuples()

@@ -491,12 +491,18 @@ def summarise_outputs(root: Path, *, only: set[str] | None = None) -> dict[str, 
 
 
 def quality_line(quality: dict[str, Any] | None) -> str | None:
-    """One console line on a data-quality report naming the checks that failed or warned (None: no report)."""
+    """A data-quality report for the console: a line naming the checks that failed or warned, then
+    each one's message on its own line (what is wrong and the fix, e.g. a backfill command), so
+    cron mail shows it. None without a report.
+    """
     if not quality:
         return None
-    flagged = [f"{c['name']} {c['status']}" for c in quality.get("checks", []) if c.get("status") in ("fail", "warn")]
+    checks = [c for c in quality.get("checks", []) if c.get("status") in ("fail", "warn")]
+    flagged = [f"{c['name']} {c['status']}" for c in checks]
     status = (quality.get("summary") or {}).get("status")
-    return f"data quality: {status}" + (f" ({', '.join(flagged)})" if flagged else "")
+    lines = [f"data quality: {status}" + (f" ({', '.join(flagged)})" if flagged else "")]
+    lines += [f"  {c['name']}: {c['message']}" for c in checks if c.get("message")]
+    return "\n".join(lines)
 
 
 _THREAD = threading.local()
