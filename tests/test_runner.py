@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-import stat
 import os
+import signal
+import stat
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -377,10 +378,10 @@ def test_quality_line_names_failed_and_warned_checks() -> None:
     assert runner.quality_line(None) is None
 
 
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
 def test_sigterm_writes_an_interrupted_report_and_stops_kernels(
-    project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], signum: int
 ) -> None:
-    import signal
 
     good = runner.run_pipeline("default", notebooks=["a.ipynb"], progress=lambda _: None)
     published = project / "outputs" / "default"
@@ -389,15 +390,16 @@ def test_sigterm_writes_an_interrupted_report_and_stops_kernels(
 
     def terminated_during_b(notebook: Path, *args: Any, **kwargs: Any) -> None:
         if notebook.name == "b.ipynb":
-            os.kill(os.getpid(), signal.SIGTERM)
+            os.kill(os.getpid(), signum)
         execute(notebook, *args, **kwargs)
 
     monkeypatch.setattr(runner, "_execute", terminated_during_b)
     monkeypatch.setattr(config, "PIPELINE_NOTEBOOKS", ("a.ipynb", "b.ipynb", "preload.ipynb"))
     children = _children()
-    assert runner.main(["default"]) == 128 + signal.SIGTERM
+    assert runner.main(["default"]) == 128 + signum
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and err.startswith("run_all: INTERRUPTED: interrupted by SIGTERM; outputs unchanged")
+    name = signal.Signals(signum).name
+    assert err.count("\n") == 1 and err.startswith(f"run_all: INTERRUPTED: interrupted by {name}; outputs unchanged")
     assert _children() - children == set()
     assert _snapshot(published) == before
     assert [p.name for p in (project / "outputs" / ".staging").iterdir()] == ["default.lock"]
@@ -405,7 +407,18 @@ def test_sigterm_writes_an_interrupted_report_and_stops_kernels(
     report = runlog.read_json(interrupted / "run_report.json")
     assert report["status"] == "interrupted"
     assert [s["status"] for s in report["steps"]] == ["succeeded", "interrupted"]
-    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+    assert signal.getsignal(signum) == signal.SIG_DFL
+
+
+def test_a_closed_standard_output_only_silences_progress(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def closed_pipe(*_args: Any, **_kwargs: Any) -> None:
+        raise BrokenPipeError
+
+    with open(tmp_path / "stdout", "w") as stdout:
+        monkeypatch.setattr(sys, "stdout", stdout)
+        monkeypatch.setattr("builtins.print", closed_pipe)
+        runner._print_while_read("run ...")  # no exception
+        assert os.path.realpath(f"/proc/self/fd/{stdout.fileno()}") == os.devnull
 
 
 def test_next_run_cleans_up_after_a_killed_run(project: Path) -> None:

@@ -84,8 +84,12 @@ class RunBusy(RunFailed):
     """Another run of the same profile holds the profile's lock."""
 
 
+#: Signals that stop a run cleanly: Ctrl-C, a service manager's stop, a closed terminal.
+INTERRUPTING_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
 class RunInterrupted(BaseException):
-    """The run was stopped by a signal (SIGINT, SIGTERM).
+    """The run was stopped by a signal (:data:`INTERRUPTING_SIGNALS`).
 
     A BaseException, like KeyboardInterrupt, so that no ``except Exception`` takes it for a
     notebook failure.
@@ -273,7 +277,7 @@ def not_writable(exc: OSError) -> RunFailed:
 
 @contextlib.contextmanager
 def interrupts_raise() -> Iterator[None]:
-    """Turn the first SIGINT or SIGTERM into :class:`RunInterrupted` in the main thread.
+    """Turn the first of :data:`INTERRUPTING_SIGNALS` into :class:`RunInterrupted` in the main thread.
 
     Later signals are ignored, so that the run can stop its kernels and write its report.
     """
@@ -284,7 +288,7 @@ def interrupts_raise() -> Iterator[None]:
             received.append(signum)
             raise RunInterrupted(signum)
 
-    previous = {signum: signal.signal(signum, handler) for signum in (signal.SIGINT, signal.SIGTERM)}
+    previous = {signum: signal.signal(signum, handler) for signum in INTERRUPTING_SIGNALS}
     try:
         yield
     finally:
@@ -940,7 +944,7 @@ def main(argv: list[str] | None = None) -> int:
 
     0 succeeded, 1 (:data:`EXIT_FAILED`) the run failed, 2 (:data:`EXIT_USAGE`) bad usage or
     profile, 75 (:data:`EXIT_BUSY`) another run of the profile is in progress, 128 + the signal
-    number (130 SIGINT, 143 SIGTERM) interrupted.
+    number (130 SIGINT, 143 SIGTERM, 129 SIGHUP) interrupted.
     """
     import argparse
 
@@ -961,7 +965,7 @@ def main(argv: list[str] | None = None) -> int:
     sys.modules.setdefault("rfc3987_syntax", None)
     try:
         with interrupts_raise():
-            run_pipeline(args.profile, overrides=args.overrides)
+            run_pipeline(args.profile, overrides=args.overrides, progress=_print_while_read)
     except config.ProfileError as exc:
         print(f"run_all: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -975,6 +979,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"run_all: INTERRUPTED: {exc}; outputs unchanged{_run_folder_note(exc.run_dir)}", file=sys.stderr)
         return 128 + exc.signum
     return 0
+
+
+def _print_while_read(line: str) -> None:
+    """Print a progress line; once nobody reads standard output (``run_all.sh | head``), drop them.
+
+    A closed pipe must not fail the run: its outputs, report and exit code are what count.
+    """
+    try:
+        print(line, flush=True)
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 def _run_folder_note(run_dir: Path | None) -> str:
