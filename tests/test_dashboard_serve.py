@@ -58,3 +58,14 @@ def test_only_the_dashboard_server_is_reachable_from_the_page() -> None:
 def test_main_rejects_a_bad_port(capsys: pytest.CaptureFixture[str]) -> None:
     assert serve.main(["http"]) == 2
     assert "port must be an integer in 1..65535, got 'http'" in capsys.readouterr().err
+
+
+def test_main_refuses_a_busy_port_before_starting_voila(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as busy:
+        busy.bind((serve.HOST, 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert not serve.port_is_free(port)
+        assert serve.main([str(port)]) == 1
+    assert f"port {port} on 127.0.0.1 is in use" in capsys.readouterr().err
+    assert serve.port_is_free(port)

@@ -45,6 +45,18 @@ def check_port(port: int) -> int:
     return port
 
 
+def port_is_free(port: int) -> bool:
+    """Whether a server could listen on ``HOST:port`` now (checked before Voila starts, to say so plainly)."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((HOST, port))
+        except OSError:
+            return False
+    return True
+
+
 def voila_command(*, port: int, python: str = sys.executable) -> list[str]:
     """Voila serving only the dashboard notebook on ``HOST:port``, no browser, no tracebacks.
 
@@ -162,6 +174,10 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError:
         print(f"serve_dashboard: the port must be an integer in 1..65535, got {text!r}.", file=sys.stderr)
         return 2
+    if not port_is_free(port):
+        print(f"serve_dashboard: port {port} on {HOST} is in use; stop what serves it or give another port "
+              f"(scripts/serve_dashboard.sh PORT).", file=sys.stderr)
+        return 1
     environment = voila_environment(os.environ, output_root=config.output_root())
     print(f"serve_dashboard: http://{HOST}:{port}/ (outputs: {environment['FEATUREHEALTH_OUTPUT_ROOT']}; Ctrl-C stops)",
           flush=True)
