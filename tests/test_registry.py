@@ -93,6 +93,13 @@ def test_tampered_or_unvouched_model_file_is_refused(paths: config.RunPaths) -> 
     target.write_bytes(target.read_bytes() + b"\x00")
     with pytest.raises(registry.ModelIntegrityError, match="does not match"):
         registry.load_current(paths)
+    # Retraining, as the message advises, replaces the tampered model: it is never loaded.
+    decision = registry.register(paths, _report(dataset, max_depth=3), dataset, params={**PARAMS, "max_depth": 3})
+    assert decision["promoted"] and "failed its integrity check" in decision["reason"]
+    assert registry.load_current(paths)[1]["version"] == decision["version"]
+    (paths.models / "risk_model.card.json").write_text('{"version": "x", "file_sha')
+    with pytest.raises(registry.ModelIntegrityError, match="risk_model.card.json of the model in use is not valid JSON"):
+        registry.decide_training(paths, retrain="auto")
     (paths.models / "risk_model.card.json").unlink()
     with pytest.raises(registry.ModelIntegrityError, match="card"):
         registry.load_model(target, paths.models / "risk_model.card.json")

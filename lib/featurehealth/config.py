@@ -119,6 +119,23 @@ def run_paths(profile: str, output_dir: str | os.PathLike[str] | None = None) ->
     return RunPaths(output_root() / check_profile_name(profile))
 
 
+def published_path(path: str | os.PathLike[str]) -> Path:
+    """Where ``path`` lives once published: a file of a run's staging copy
+    (``<output root>/.staging/<profile>-<run id>/...``) maps to ``<output root>/<profile>/...``,
+    which is the file a user can look at or fix; any other path is returned as it is.
+    """
+    path = Path(path)
+    staging = output_root() / ".staging"
+    try:
+        inside = path.resolve().relative_to(staging.resolve())
+    except ValueError:
+        return path
+    if len(inside.parts) < 2 or inside.parts[0].count("-") < 2:
+        return path
+    profile = inside.parts[0].rsplit("-", 2)[0]
+    return output_root() / profile / Path(*inside.parts[1:])
+
+
 def simulated_data_dir(profile: str) -> Path:
     """Folder where the simulator writes raw telemetry for ``profile``."""
     return data_root() / check_profile_name(profile)

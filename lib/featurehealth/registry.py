@@ -170,33 +170,49 @@ def load_model(model_path: str | Path, card_path: str | Path) -> tuple[mdl.RiskM
     import joblib
 
     model_path, card_path = Path(model_path), Path(card_path)
+    shown, shown_card = config.published_path(model_path), config.published_path(card_path)
     if not model_path.is_file():
-        raise FileNotFoundError(f"Model file {model_path} does not exist; train one with model.retrain=always.")
+        raise FileNotFoundError(f"Model file {shown} does not exist; train one with model.retrain=always.")
     try:
         card = runlog.read_json(card_path)
         expected = card["file_sha256"]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ModelIntegrityError(
-            f"Refusing to load {model_path}: its card {card_path} is missing or has no file_sha256 ({exc}). "
-            f"Loading a pickle runs code, so only files a card vouches for are loaded; "
-            f"retrain with model.retrain=always."
+            f"Refusing to load {shown}: its card {shown_card} is missing, not valid JSON or has no file_sha256 "
+            f"({type(exc).__name__}: {exc}). Loading a pickle runs code, so only files a card vouches for are "
+            f"loaded; restore both files or retrain with model.retrain=always, which replaces them."
         ) from None
     actual = runlog.sha256_file(model_path)
     if actual != expected:
         raise ModelIntegrityError(
-            f"Refusing to load {model_path}: its sha256 {actual[:16]}... does not match {expected[:16]}... in "
+            f"Refusing to load {shown}: its sha256 {actual[:16]}... does not match {expected[:16]}... in "
             f"{card_path.name}. The file was changed or replaced after training, and loading a pickle runs code; "
-            f"restore the file or retrain with model.retrain=always."
+            f"restore the file or retrain with model.retrain=always, which replaces it."
         )
     loaded = joblib.load(model_path)
     if not isinstance(loaded, mdl.RiskModel):
-        raise ModelIntegrityError(f"{model_path} does not hold a featurehealth RiskModel.")
+        raise ModelIntegrityError(f"{shown} does not hold a featurehealth RiskModel.")
     return loaded, card
 
 
 def has_current(paths: "RunPaths") -> bool:
     """Whether a promoted model (file and card) exists."""
     return (paths.models / MODEL_FILE).is_file() and (paths.models / CURRENT_CARD).is_file()
+
+
+def _current_card(paths: "RunPaths") -> dict[str, Any]:
+    """The card of the model in use, or ModelIntegrityError naming it when it is not valid JSON."""
+    card_path = paths.models / CURRENT_CARD
+    try:
+        card = runlog.read_json(card_path)
+    except ValueError as exc:
+        raise ModelIntegrityError(
+            f"The card {config.published_path(card_path)} of the model in use is not valid JSON ({exc}); restore "
+            f"it or retrain with model.retrain=always, which replaces it."
+        ) from None
+    if not isinstance(card, dict):
+        raise ModelIntegrityError(f"The card {config.published_path(card_path)} of the model in use is not a JSON object.")
+    return card
 
 
 def load_current(paths: "RunPaths") -> tuple[mdl.RiskModel, dict[str, Any]]:
@@ -236,7 +252,7 @@ def decide_training(paths: "RunPaths", *, retrain: str) -> dict[str, Any]:
                 f"run once with model.retrain=auto or always to train one."
             )
         return {"train": True, "reason": "no model is in use yet."}
-    version = runlog.read_json(paths.models / CURRENT_CARD).get("version")
+    version = _current_card(paths).get("version")
     advice_path = paths.reports / "retrain.json"
     advice = runlog.read_json(advice_path) if advice_path.is_file() else {}
     current_advice = advice.get("model_version") in (None, version)
@@ -336,10 +352,18 @@ def register(
         also written to ``reports/promotion.json``.
     """
     card = save_version(paths, report, params=params)
-    current = load_current(paths) if has_current(paths) else None
+    try:
+        current = load_current(paths) if has_current(paths) else None
+    except ModelIntegrityError as exc:
+        # Retraining is the documented way out of a tampered model in use: it is replaced, never loaded.
+        current, refused = None, str(exc)
+    else:
+        refused = ""
     previous = current[1]["version"] if current else None
     split = report.result.split
-    if previous == card["version"]:
+    if refused:
+        comparison = {"comparable": False, "reason": f"the model in use failed its integrity check: {refused}"}
+    elif previous == card["version"]:
         comparison = {"comparable": False, "reason": "the model in use is this same version"}
     else:
         comparison = compare_on_holdout(
