@@ -154,7 +154,7 @@ def test_shipped_profiles_pass_the_value_checks() -> None:
         (["quality.stop_on_fail=[fresh]"], r"quality\.stop_on_fail \['fresh'\] is not valid; use a list of some of missing_days"),
         (["model.operating_threshold=1.5"], r"model\.operating_threshold 1\.5 is not valid; use auto or a probability"),
         (["model.alert_budget=-1"], r"model\.alert_budget -1 is not valid; use null or a number >= 0"),
-        (["model.risk_buckets=[0.6, 0.3]"], r"model\.risk_buckets \[0\.6, 0\.3\] is not valid; use two increasing"),
+        (["model.risk_buckets=[0.6, 0.3]"], r"model\.risk_buckets \[0\.6, 0\.3\] is not valid; use auto or two increasing"),
         (["run.html=1"], r"run\.html 1 is not valid; use true or false"),
         (["model.max_depth=0"], r"model\.max_depth 0 is not valid; use null \(no limit\) or a whole number >= 1"),
         (["simulate.start_date=2026-02-30"], r"simulate\.start_date '2026-02-30' is not valid; use a date YYYY-MM-DD"),

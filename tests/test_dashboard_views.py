@@ -101,6 +101,12 @@ def test_feature_choices_and_series() -> None:
         views.feature_series(fact, "C")
 
 
+def test_bucket_cutoffs_resolve_auto_or_say_nothing() -> None:
+    assert views.bucket_cutoffs("auto", {"operating_threshold": 0.2}) == (0.2, 0.6)
+    assert views.bucket_cutoffs([0.3, 0.6], None) == (0.3, 0.6)
+    assert views.bucket_cutoffs("auto", None) == ()  # no metrics: no lines rather than guessed ones
+
+
 def test_threshold_lines_follow_the_degradation_rules() -> None:
     degradation = config.load_profile("ci")["degradation"]
     days = pd.date_range("2026-01-01", periods=12)

@@ -226,10 +226,22 @@ def test_risk_bucket_edges_and_bad_cutoffs() -> None:
         model.risk_bucket(np.array([0.5]), cutoffs=[0.6, 0.3])
 
 
+def test_auto_buckets_start_medium_at_the_operating_threshold() -> None:
+    cutoffs = model.bucket_cutoffs("auto", operating_threshold=0.25)
+    assert cutoffs == (0.25, 0.625)
+    assert model.risk_bucket(np.array([0.249, 0.25, 0.62, 0.7]), cutoffs=cutoffs).tolist() == [
+        "low", "medium", "medium", "high"]  # every flagged score (>= 0.25) is at least medium
+    assert model.bucket_cutoffs([0.3, 0.6], operating_threshold=None) == (0.3, 0.6)
+    with pytest.raises(ValueError, match="operating threshold"):
+        model.bucket_cutoffs("auto", operating_threshold=None)
+    with pytest.raises(ValueError, match="'auto' or two increasing"):
+        model.bucket_cutoffs("fixed", operating_threshold=0.3)
+
+
 def test_with_risk_replaces_columns_without_touching_the_input(trained) -> None:
     fact, dataset, report = trained
     latest = dataset[dataset["date"] == dataset["date"].max()]
-    scores = model.score_rows(report.result.model, latest, cutoffs=PARAMS["risk_buckets"])
+    scores = model.score_rows(report.result.model, latest, cutoffs=(0.3, 0.6))
     before = fact.copy()
     out = model.with_risk(fact.assign(risk_probability=0.123, risk_bucket="low"), scores)
     pd.testing.assert_frame_equal(fact, before)
@@ -240,13 +252,13 @@ def test_with_risk_replaces_columns_without_touching_the_input(trained) -> None:
 def test_ranking_orders_by_impact_with_drivers(trained) -> None:
     fact, dataset, report = trained
     latest = dataset[dataset["date"] == dataset["date"].max()]
-    ranking = model.risk_ranking(report.result.model, latest, fact, cutoffs=PARAMS["risk_buckets"], top_signals=2)
+    ranking = model.risk_ranking(report.result.model, latest, fact, cutoffs=(0.3, 0.6), top_signals=2)
     assert ranking["rank"].tolist() == list(range(1, 7))
     assert ranking["impact"].is_monotonic_decreasing
     assert np.allclose(ranking["impact"], ranking["risk_probability"] * ranking["active_users"])
     assert set(ranking["driver_1"]) <= set(report.result.model.signals) and "driver_3" not in ranking
     with pytest.raises(ValueError, match="top_signals"):
-        model.risk_ranking(report.result.model, latest, fact, cutoffs=PARAMS["risk_buckets"], top_signals=0)
+        model.risk_ranking(report.result.model, latest, fact, cutoffs=(0.3, 0.6), top_signals=0)
 
 
 def test_model_refuses_frames_without_its_signals(trained) -> None:

@@ -360,9 +360,10 @@ def _value_rules() -> dict[str, tuple[Callable[[Any], bool], str]]:
             "null or a number >= 0 (false alerts per feature-month)",
         ),
         "model.risk_buckets": (
-            lambda value: isinstance(value, list) and len(value) == 2 and all(map(_is_number, value))
-            and 0 < value[0] < value[1] < 1,
-            "two increasing cut-offs in (0, 1), e.g. [0.3, 0.6]",
+            lambda value: value == "auto" or (
+                isinstance(value, list) and len(value) == 2 and all(map(_is_number, value)) and 0 < value[0] < value[1] < 1
+            ),
+            "auto or two increasing cut-offs in (0, 1), e.g. [0.3, 0.6]",
         ),
         "model.retrain": _one_of_rule(RETRAIN_MODES),
         "run.keep_runs": (

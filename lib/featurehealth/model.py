@@ -610,6 +610,33 @@ def tree_contributions(forest: Any, matrix: np.ndarray) -> tuple[np.ndarray, np.
     return bias / count, contributions / count
 
 
+def bucket_cutoffs(setting: str | Sequence[float], *, operating_threshold: float | None) -> tuple[float, float]:
+    """The two risk-bucket cut-offs of ``model.risk_buckets``.
+
+    ``auto`` ties the buckets to the alerts: ``medium`` starts at the operating threshold, so
+    every flagged feature is at least medium, and ``high`` halfway from it to 1. Fixed cut-offs
+    that ignore the threshold would show most warnings as ``low``.
+
+    Raises
+    ------
+    ValueError
+        If ``setting`` is neither ``auto`` nor two increasing numbers in (0, 1), or is ``auto``
+        without an operating threshold.
+    """
+    if isinstance(setting, str):
+        if setting != AUTO_THRESHOLD:
+            raise ValueError(f"risk_buckets must be 'auto' or two increasing cut-offs in (0, 1), got {setting!r}.")
+        if operating_threshold is None or not 0 < operating_threshold < 1:
+            raise ValueError(
+                f"risk_buckets 'auto' starts 'medium' at the model's operating threshold, which is "
+                f"{operating_threshold!r}; give two cut-offs instead."
+            )
+        return float(operating_threshold), (float(operating_threshold) + 1.0) / 2.0
+    cutoffs = tuple(float(c) for c in setting)
+    risk_bucket(np.empty(0), cutoffs=cutoffs)  # checks them
+    return cutoffs[0], cutoffs[1]
+
+
 def risk_bucket(probability: np.ndarray, *, cutoffs: Sequence[float]) -> np.ndarray:
     """``low`` below ``cutoffs[0]``, ``medium`` below ``cutoffs[1]``, else ``high``.
 
@@ -668,7 +695,11 @@ def risk_ranking(
     """Features ranked by impact (risk x active users) with the signals that drove each score.
 
     Drivers are the signals with the largest positive per-prediction tree contributions
-    (:func:`tree_contributions`), i.e. what pushed this feature's risk above the average.
+    (:func:`tree_contributions`): what raised the forest's raw score of this feature-day from the
+    forest's starting value (its training rows' class-balanced share, 0.5 with
+    ``class_weight: balanced_subsample``). Contributions are in those raw units, before the
+    calibration that gives ``risk_probability``; they rank signals, they do not add up to the
+    risk shown.
 
     Parameters
     ----------

@@ -239,7 +239,8 @@ class Dashboard:
             fig = plots.drilldown_figure(
                 series, thresholds={} if params is None else views.threshold_lines(
                     series, degradation=params["degradation"]),
-                incidents=own, cutoffs=() if params is None else params["model"]["risk_buckets"], title=picker.label,
+                incidents=own, title=picker.label,
+                cutoffs=() if params is None else views.bucket_cutoffs(params["model"]["risk_buckets"], self.load("metrics")[0]),
             )
             return [figure_output(fig, alt=f"time series of {picker.value}"),
                     *notes_output([incidents_message, params_message])]
@@ -250,8 +251,8 @@ class Dashboard:
             table = views.drivers(ranking, picker.value)
             if table.empty:
                 return notes_output([f"No score today for {picker.value}: it has no data on the latest day."])
-            return [html_output(views.html_table(table, caption="Signals driving today's score "
-                                                                 "(contribution to the risk probability)"))]
+            return [html_output(views.html_table(table, caption="Signals raising today's score most "
+                                                                 "(contribution to the forest's raw score, before calibration)"))]
 
         def redraw(_change: dict[str, Any]) -> None:
             self.fill(plot, "drawing the feature", build_plot)

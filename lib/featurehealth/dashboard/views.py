@@ -249,6 +249,18 @@ def feature_series(fact: "pd.DataFrame", feature_id: str) -> "pd.DataFrame":
     return rows.assign(date=pd.to_datetime(rows["date"])).sort_values("date").reset_index(drop=True)
 
 
+def bucket_cutoffs(setting: Any, metrics: Mapping[str, Any] | None) -> tuple[float, ...]:
+    """The risk-bucket lines of the drill-down: ``model.risk_buckets`` resolved against the model's
+    operating threshold (``auto``), or none when they cannot be known (no metrics, bad setting).
+    """
+    from featurehealth import model
+
+    try:
+        return model.bucket_cutoffs(setting, operating_threshold=lookup(metrics, "operating_threshold"))
+    except (TypeError, ValueError):
+        return ()
+
+
 def threshold_lines(series: "pd.DataFrame", *, degradation: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """The degradation limits of the drill-down plots, per metric.
 
