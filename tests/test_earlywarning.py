@@ -175,10 +175,12 @@ def _signal_rows(peaks: dict[str, dict[str, float]]) -> pd.DataFrame:
 def test_visibility_counts_precursors_above_the_noise_of_ordinary_days() -> None:
     incidents = _incidents(("a", "2026-03-16", "2026-03-17", "latency_creep"),
                            ("b", "2026-03-20", "2026-03-22", "latency_creep"),
-                           ("b", "2026-03-10", "2026-03-11", "crash_spike_rollout"))
+                           ("b", "2026-03-10", "2026-03-11", "crash_spike_rollout"),
+                           ("b", "2026-03-04", "2026-03-05", "latency_creep"))
     # a's precursor (03-13..03-15) peaks far above ordinary days; b's latency and crash precursors do not.
-    signal_rows = _signal_rows({"a 2026-03-14": {"latency_evidence": 5.0}})
-    summary = earlywarning.precursor_visibility(signal_rows, incidents)
+    # b's first incident starts before a whole 5-day warning window fits: not judged, as for the warnings.
+    signal_rows = _signal_rows({"a 2026-03-14": {"latency_evidence": 5.0}, "b 2026-03-02": {"latency_evidence": 9.0}})
+    summary = earlywarning.precursor_visibility(signal_rows, incidents, horizon_days=5)
     assert summary["available"] and summary["by_kind"]["latency_creep"]["n_with_precursor"] == 2
     assert summary["by_kind"]["latency_creep"]["visible_q99"] == 0.5
     assert summary["by_kind"]["crash_spike_rollout"] == {
@@ -190,6 +192,8 @@ def test_visibility_counts_precursors_above_the_noise_of_ordinary_days() -> None
 
 def test_visibility_needs_precursor_days_and_evidence_signals() -> None:
     incidents = _incidents(("a", "2026-03-16", "2026-03-17", "latency_creep"))
-    assert not earlywarning.precursor_visibility(_signal_rows({}), incidents.drop(columns="precursor_days"))["available"]
-    assert not earlywarning.precursor_visibility(_signal_rows({}).drop(columns="crash_evidence"), incidents)["available"]
+    assert not earlywarning.precursor_visibility(
+        _signal_rows({}), incidents.drop(columns="precursor_days"), horizon_days=5)["available"]
+    assert not earlywarning.precursor_visibility(
+        _signal_rows({}).drop(columns="crash_evidence"), incidents, horizon_days=5)["available"]
     assert earlywarning.visibility_table({"available": False, "reason": "no truth"}).index.tolist() == ["not available"]

@@ -86,6 +86,12 @@ def _normalised(predictions: pd.DataFrame, incidents: pd.DataFrame) -> tuple[pd.
     return scored, truth.sort_values(["feature_id", "start", "kind"], kind="stable").reset_index(drop=True)
 
 
+def _judged(truth: pd.DataFrame, dates: pd.Series, *, horizon_days: int) -> pd.Series:
+    """Incidents whose whole warning window ``[start - horizon, start - 1]`` lies in the period of ``dates``."""
+    horizon = pd.Timedelta(days=horizon_days)
+    return (truth["start"] - horizon >= dates.min()) & (truth["start"] <= dates.max())
+
+
 def incident_warnings(
     predictions: pd.DataFrame, incidents: pd.DataFrame, *, threshold: float, horizon_days: int
 ) -> pd.DataFrame:
@@ -114,8 +120,7 @@ def incident_warnings(
     _check_inputs(predictions, incidents, horizon_days)
     scored, truth = _normalised(predictions, incidents)
     horizon = pd.Timedelta(days=horizon_days)
-    first, last = scored["date"].min(), scored["date"].max()
-    judged = truth[(truth["start"] - horizon >= first) & (truth["start"] <= last)].reset_index(drop=True)
+    judged = truth[_judged(truth, scored["date"], horizon_days=horizon_days)].reset_index(drop=True)
     flagged = scored.loc[scored["probability"] >= threshold, ["feature_id", "date"]]
     pairs = judged.reset_index(names="incident")[["incident", "feature_id", "start"]].merge(flagged, on="feature_id")
     pairs = pairs[(pairs["date"] >= pairs["start"] - horizon) & (pairs["date"] < pairs["start"])]
@@ -322,24 +327,27 @@ def _flag_figures(
     return figures, warnings
 
 
-def precursor_visibility(signal_rows: pd.DataFrame, incidents: pd.DataFrame) -> dict[str, Any]:
+def precursor_visibility(signal_rows: pd.DataFrame, incidents: pd.DataFrame, *, horizon_days: int) -> dict[str, Any]:
     """How many precursors stand out of the noise of ordinary days, per incident kind.
 
     Parameters
     ----------
     signal_rows : pandas.DataFrame
         ``feature_id``, ``date``, ``degraded_today`` and the evidence signals of
-        :data:`PRECURSOR_EVIDENCE` for the evaluated days.
+        :data:`PRECURSOR_EVIDENCE` for the scored days.
     incidents : pandas.DataFrame
         Ground truth with ``precursor_days``.
+    horizon_days : int
+        The model's horizon: the incidents judged are those :func:`incident_warnings` judges.
 
     Returns
     -------
     dict
-        ``available``; ``quantiles``; per kind with a precursor in the period: the evidence
-        signal, ``n_with_precursor`` and ``visible_q95`` / ``visible_q99``, the shares whose
-        largest evidence on a precursor day reaches that percentile of ordinary days (feature-days
-        not degraded and outside every incident's precursor and incident days).
+        ``available``; ``quantiles``; per kind with a judged incident that has a precursor: the
+        evidence signal, ``n_with_precursor`` and ``visible_q95`` / ``visible_q99``, the shares
+        whose largest evidence on a precursor day in the period reaches that percentile of
+        ordinary days (feature-days not degraded and outside every incident's precursor and
+        incident days).
     """
     columns = {*PRECURSOR_EVIDENCE.values(), "worst_shift_z", "degraded_today"}
     if "precursor_days" not in incidents.columns or not columns <= set(signal_rows.columns):
@@ -350,14 +358,11 @@ def precursor_visibility(signal_rows: pd.DataFrame, incidents: pd.DataFrame) -> 
     ordinary = rows.drop(index=pairs.loc[in_episode, "row"].unique())
     ordinary = ordinary[ordinary["degraded_today"] == 0]
     by_kind: dict[str, Any] = {}
+    judged = _judged(truth, rows["date"], horizon_days=horizon_days)
+    on_precursor = on_precursor[judged.to_numpy()[on_precursor["incident"].to_numpy()]]
     for kind, group in on_precursor.groupby("kind", sort=True):
         column = PRECURSOR_EVIDENCE.get(kind, "worst_shift_z")
         peaks = rows.loc[group["row"], column].groupby(group["incident"].to_numpy()).max()
-        # Only precursors whose every day lies in the period, as for the warnings.
-        whole = group.groupby("incident")["row"].size() == truth.loc[peaks.index, "precursor_days"]
-        peaks = peaks[whole.to_numpy()]
-        if not len(peaks):
-            continue
         entry: dict[str, Any] = {"evidence": column, "n_with_precursor": len(peaks)}
         for q in VISIBILITY_QUANTILES:
             limit = float(ordinary[column].quantile(q))

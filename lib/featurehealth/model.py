@@ -791,7 +791,10 @@ def train_and_evaluate(
     )
     test_rows = dataset[in_window(dataset["date"], result.split.test_start, result.split.test_end)]
     if early["available"]:
-        early["precursor_visibility"] = earlywarning.precursor_visibility(test_rows, incidents)
+        # Every scored day, as for the warnings (test_rows stop at the last labelled day).
+        early["precursor_visibility"] = earlywarning.precursor_visibility(
+            dataset[dataset["date"] >= result.split.test_start], incidents, horizon_days=params["horizon_days"]
+        )
     importance = feature_importance(
         result, test_rows, random_state=params["random_state"],
         n_repeats=params["permutation_repeats"], max_rows=params["permutation_max_rows"],
