@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 from featurehealth import config, runlog
 from featurehealth.warehouse import sql_string
@@ -240,6 +240,11 @@ def resolve_inputs(
     )
 
 
+def _column_key(name: object) -> str:
+    """A column name as matched: case-insensitive, surrounding spaces ignored."""
+    return str(name).strip().lower()
+
+
 def map_columns(columns: Sequence[str], *, column_map: Mapping[str, str], file: str) -> dict[str, str]:
     """Which column of one file feeds each canonical column.
 
@@ -267,14 +272,14 @@ def map_columns(columns: Sequence[str], *, column_map: Mapping[str, str], file: 
     InputError
         If a required column is missing.
     """
-    wanted = {str(k).strip().lower(): v for k, v in config.check_column_map(dict(column_map)).items()}
+    wanted = {_column_key(k): v for k, v in config.check_column_map(dict(column_map)).items()}
     found: dict[str, str] = {}
     for name in columns:
-        key = name.strip().lower()
+        key = _column_key(name)
         if key in wanted:
             found[wanted[key]] = name
     for name in columns:
-        key = name.strip().lower()
+        key = _column_key(name)
         if key in CANONICAL_TYPES and key not in wanted and key not in found:
             found[key] = name
     missing = [c for c in REQUIRED_COLUMNS if c not in found]
@@ -288,8 +293,8 @@ def map_columns(columns: Sequence[str], *, column_map: Mapping[str, str], file: 
 
 def _check_map_keys(column_map: Mapping[str, str], columns: Sequence[Iterable[str]], names: Sequence[str]) -> None:
     """Every ``column_map`` key names a column of at least one file, or InputError says which does not."""
-    present = {str(c).strip().lower() for file_columns in columns for c in file_columns}
-    unmatched = [key for key in column_map if str(key).strip().lower() not in present]
+    present = {_column_key(c) for file_columns in columns for c in file_columns}
+    unmatched = [key for key in column_map if _column_key(key) not in present]
     if unmatched:
         where = f"{names[0]} has no" if len(names) == 1 else f"none of the {len(names)} input files has a"
         shown = sorted(present)
@@ -312,17 +317,24 @@ def csv_delimiter(header: str) -> str:
     return best if counts[best] else ","
 
 
-def _header_line(path: Path, *, name: str, encoding: str) -> str:
-    """First line of a (possibly gzipped) CSV file, decoded; undecodable bytes raise InputError."""
+def _open_bytes(path: Path) -> IO[bytes]:
+    """``path`` opened for reading bytes, decompressed when its name ends in ``.gz``."""
     import gzip
 
-    opener = gzip.open if path.name.lower().endswith(".gz") else open
-    with opener(path, "rb") as handle:
+    return gzip.open(path, "rb") if path.name.lower().endswith(".gz") else open(path, "rb")
+
+
+def _codec(encoding: str) -> str:
+    """The codec that decodes CSV text in ``encoding``: utf-8-sig drops a byte-order mark."""
+    return {"utf-8": "utf-8-sig"}.get(encoding, encoding)
+
+
+def _header_line(path: Path, *, name: str, encoding: str) -> str:
+    """First line of a (possibly gzipped) CSV file, decoded; undecodable bytes raise InputError."""
+    with _open_bytes(path) as handle:
         head = handle.readline(1 << 20)
-    # utf-8-sig drops a byte-order mark.
-    codec = {"utf-8": "utf-8-sig"}.get(encoding, encoding)
     try:
-        return head.decode(codec)
+        return head.decode(_codec(encoding))
     except UnicodeDecodeError:
         raise _read_error(name, "csv", encoding, ValueError("invalid unicode"), line=1) from None
 
@@ -486,11 +498,8 @@ def csv_line_census(path: Path) -> tuple[int, bool]:
     The reader skips empty lines and reads every other line as one record, unless a quoted
     value runs on: a line with an odd number of ``"`` is where that starts (see :func:`split_records`).
     """
-    import gzip
-
     lines, odd, carry = 0, False, b""
-    opener = gzip.open if path.name.lower().endswith(".gz") else open
-    with opener(path, "rb") as handle:
+    with _open_bytes(path) as handle:
         while True:
             block = handle.read(CENSUS_BLOCK)
             whole = carry + block
@@ -548,7 +557,7 @@ def split_records(data: bytes, *, encoding: str, delimiter: str, n_fields: int) 
     UnicodeDecodeError
         If ``data`` is not in ``encoding``.
     """
-    lines = data.decode({"utf-8": "utf-8-sig"}.get(encoding, encoding)).split("\n")
+    lines = data.decode(_codec(encoding)).split("\n")
     filled, odd = _line_flags(data)
     dropped, malformed, continued, joined_until = [], [], 0, 0
     for start in (int(i) for i in odd.nonzero()[0] if i > 0):
@@ -881,10 +890,7 @@ def _rejects(
 
 def _split_copy(path: Path, name: str, copy: Path, *, encoding: str, delimiter: str, n_fields: int) -> SplitCsv:
     """Write the records of one CSV file, cut by :func:`split_records`, to ``copy``."""
-    import gzip
-
-    opener = gzip.open if path.name.lower().endswith(".gz") else open
-    with opener(path, "rb") as handle:
+    with _open_bytes(path) as handle:
         data = handle.read()
     try:
         split = split_records(data, encoding=encoding, delimiter=delimiter, n_fields=n_fields)
