@@ -310,11 +310,12 @@ def _subset_rule(choices: Sequence[str]) -> tuple[Callable[[Any], bool], str]:
     )
 
 
+def _is_whole(value: Any, minimum: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
+
+
 def _whole_rule(minimum: int) -> tuple[Callable[[Any], bool], str]:
-    return (
-        lambda value: isinstance(value, int) and not isinstance(value, bool) and value >= minimum,
-        f"a whole number >= {minimum}",
-    )
+    return (lambda value: _is_whole(value, minimum), f"a whole number >= {minimum}")
 
 
 def _share_rule(*, one: bool = False) -> tuple[Callable[[Any], bool], str]:
@@ -366,14 +367,8 @@ def _value_rules() -> dict[str, tuple[Callable[[Any], bool], str]]:
             "auto or two increasing cut-offs in (0, 1), e.g. [0.3, 0.6]",
         ),
         "model.retrain": _one_of_rule(RETRAIN_MODES),
-        "run.keep_runs": (
-            lambda value: isinstance(value, int) and not isinstance(value, bool) and value >= 0,
-            "a whole number >= 0 (0 keeps every run folder)",
-        ),
-        "model.max_depth": (
-            lambda value: value is None or (isinstance(value, int) and not isinstance(value, bool) and value >= 1),
-            "null (no limit) or a whole number >= 1",
-        ),
+        "run.keep_runs": (lambda value: _is_whole(value, 0), "a whole number >= 0 (0 keeps every run folder)"),
+        "model.max_depth": (lambda value: value is None or _is_whole(value, 1), "null (no limit) or a whole number >= 1"),
         "drift.reference": _one_of_rule(DRIFT_REFERENCES),
         "drift.metrics": _subset_rule(DRIFT_METRICS),
     }
