@@ -209,8 +209,9 @@ def _episode_pairs(
     """Rows and incidents normalised, and each row paired with every incident of its feature.
 
     Incidents get ``precursor_days`` as a number (missing: 0) and ``precursor_start``, their
-    first precursor day; a pair holds the row's position ``row``, ``date`` and the incident's
-    columns with its position ``incident``.
+    first precursor day; a pair holds the row's position ``row``, ``date``, the incident's
+    columns with its position ``incident``, and where the row lies in that episode:
+    ``on_precursor`` (a precursor day) and ``goes_on`` (an incident day with another after it).
     """
     scored, truth = _normalised(rows, incidents)
     precursor = pd.to_numeric(truth["precursor_days"], errors="coerce").fillna(0)
@@ -219,6 +220,10 @@ def _episode_pairs(
     )
     pairs = scored.reset_index(names="row")[["row", "feature_id", "date"]].merge(
         truth.reset_index(names="incident"), on="feature_id"
+    )
+    pairs = pairs.assign(
+        on_precursor=(pairs["date"] >= pairs["precursor_start"]) & (pairs["date"] < pairs["start"]),
+        goes_on=(pairs["date"] >= pairs["start"]) & (pairs["date"] < pairs["end"]),
     )
     return scored, truth, pairs
 
@@ -248,7 +253,7 @@ def signal_ceiling(predictions: pd.DataFrame, incidents: pd.DataFrame) -> dict[s
         return {"available": False, "reason": "the ground truth gives no precursor_days"}
     labelled = predictions[predictions["y_true"].notna()].reset_index(drop=True)
     scored, _truth, pairs = _episode_pairs(labelled, incidents)
-    visible = (pairs["date"] >= pairs["precursor_start"]) & (pairs["date"] < pairs["end"])
+    visible = pairs["on_precursor"] | pairs["goes_on"]
     oracle = pd.Series(False, index=scored.index)
     oracle.loc[pairs.loc[visible, "row"].unique()] = True
     y = scored["y_true"].to_numpy(dtype="int8")
@@ -269,10 +274,9 @@ def _positive_row_types(scored: pd.DataFrame, pairs: pd.DataFrame) -> pd.Series:
     or ``nothing_visible`` (before the precursor starts, an incident without one, or a degraded
     day that no incident explains)."""
     types = pd.Series(POSITIVE_NOTHING_VISIBLE, index=scored.index)
-    on_precursor = pairs[(pairs["date"] >= pairs["precursor_start"]) & (pairs["date"] < pairs["start"])]
+    on_precursor = pairs[pairs["on_precursor"]]
     types.loc[on_precursor["row"].to_numpy()] = "precursor:" + on_precursor["kind"].astype(str).to_numpy()
-    ongoing = pairs[(pairs["date"] >= pairs["start"]) & (pairs["date"] < pairs["end"])]
-    types.loc[ongoing["row"].unique()] = POSITIVE_ONGOING
+    types.loc[pairs.loc[pairs["goes_on"], "row"].unique()] = POSITIVE_ONGOING
     return types[scored["y_true"] == 1]
 
 
@@ -354,7 +358,7 @@ def precursor_visibility(signal_rows: pd.DataFrame, incidents: pd.DataFrame, *, 
         return {"available": False, "reason": "the ground truth gives no precursor_days or the signals lack evidence"}
     rows, truth, pairs = _episode_pairs(signal_rows, incidents)
     in_episode = (pairs["date"] >= pairs["precursor_start"]) & (pairs["date"] <= pairs["end"])
-    on_precursor = pairs[(pairs["date"] >= pairs["precursor_start"]) & (pairs["date"] < pairs["start"])]
+    on_precursor = pairs[pairs["on_precursor"]]
     ordinary = rows.drop(index=pairs.loc[in_episode, "row"].unique())
     ordinary = ordinary[ordinary["degraded_today"] == 0]
     by_kind: dict[str, Any] = {}
