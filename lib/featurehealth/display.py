@@ -68,17 +68,30 @@ def threshold_text(value: Any, *, digits: int = DIGITS) -> str:
     return number_text(value, digits=digits)
 
 
+def quality_rows(report: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One dict per check of a ``data_quality.json`` report: ``check``, ``status``, ``observed``
+    (as reported), ``warn`` and ``fail`` (text, a sentinel reading :data:`NO_LIMIT_TEXT`) and
+    ``rule``; entries that are not checks are skipped.
+    """
+    checks = report.get("checks")
+    rows = []
+    for check in checks if isinstance(checks, list) else []:
+        if not isinstance(check, dict):
+            continue
+        threshold = check.get("threshold") if isinstance(check.get("threshold"), dict) else {}
+        rows.append({
+            "check": check.get("name"), "status": check.get("status"), "observed": check.get("observed"),
+            "warn": threshold_text(threshold.get("warn")), "fail": threshold_text(threshold.get("fail")),
+            "rule": check.get("rule"),
+        })
+    return rows
+
+
 def quality_table(report: Mapping[str, Any]) -> pd.DataFrame:
     """The data-quality checks for printing: ``check``, ``status``, ``observed``, ``warn``, ``fail``.
 
     Numbers as text with :data:`DIGITS` significant digits (a share of 0.000542 must not read as
     the 0.001 warn threshold); a sentinel threshold reads :data:`NO_LIMIT_TEXT`.
     """
-    checks = report.get("checks")
-    rows = [
-        {"check": c.get("name"), "status": c.get("status"), "observed": number_text(c.get("observed")),
-         "warn": threshold_text((c.get("threshold") or {}).get("warn")),
-         "fail": threshold_text((c.get("threshold") or {}).get("fail"))}
-        for c in (checks if isinstance(checks, list) else []) if isinstance(c, dict)
-    ]
+    rows = [{**row, "observed": number_text(row["observed"])} for row in quality_rows(report)]
     return pd.DataFrame(rows, columns=["check", "status", "observed", "warn", "fail"])

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from featurehealth.dashboard.data import NOT_AVAILABLE, lookup
-from featurehealth.display import threshold_text
+from featurehealth.display import quality_rows
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -427,18 +427,11 @@ def cell_details(cells: "pd.DataFrame", *, feature_id: str, metric: str) -> "pd.
 def quality_checks(quality: Mapping[str, Any]) -> "pd.DataFrame":
     """Checks of ``data_quality.json``: ``check``, ``status``, ``observed``, ``warn``, ``fail``, ``rule``.
 
-    Thresholds are text, a "never" sentinel reading ``none`` (:func:`featurehealth.display.threshold_text`).
+    Thresholds are text, a "never" sentinel reading ``none`` (:func:`featurehealth.display.quality_rows`).
     """
     import pandas as pd
 
-    checks = quality.get("checks")
-    rows = [
-        {"check": c.get("name"), "status": c.get("status"), "observed": c.get("observed"),
-         "warn": threshold_text(lookup(c, "threshold.warn")), "fail": threshold_text(lookup(c, "threshold.fail")),
-         "rule": c.get("rule")}
-        for c in (checks if isinstance(checks, list) else []) if isinstance(c, dict)
-    ]
-    return pd.DataFrame(rows, columns=["check", "status", "observed", "warn", "fail", "rule"])
+    return pd.DataFrame(quality_rows(quality), columns=["check", "status", "observed", "warn", "fail", "rule"])
 
 
 def quarantine_counts(ingest: Mapping[str, Any]) -> "pd.Series":
