@@ -368,6 +368,11 @@ def publish_journal(profile: str) -> Path:
     return config.output_root() / ".staging" / f"{profile}.publish.json"
 
 
+def trash_folder(staging: Path) -> Path:
+    """Where :func:`publish` moves the old versions of the entries it replaces: ``<staging>.old``."""
+    return staging.with_name(staging.name + ".old")
+
+
 def publish(staging: Path, published: Path, journal: Path) -> None:
     """Move every top-level entry of ``staging`` (but hand-over files) over ``published``, all or nothing.
 
@@ -378,7 +383,7 @@ def publish(staging: Path, published: Path, journal: Path) -> None:
     caller removes what is left: ``staging`` (hand-over files) and the old versions in ``<staging>.old``.
     """
     published.mkdir(parents=True, exist_ok=True)
-    trash = staging.with_name(staging.name + ".old")
+    trash = trash_folder(staging)
     trash.mkdir(exist_ok=True)
     entries = sorted(e.name for e in staging.iterdir() if e.name not in ("work", "runs"))
     plan = {"staging": str(staging), "published": str(published), "trash": str(trash), "entries": entries}
@@ -786,7 +791,7 @@ def run_pipeline(
             # A publish whose undo failed leaves its journal and folders for the next run to undo.
             if not journal.exists():
                 shutil.rmtree(staging, ignore_errors=True)
-                shutil.rmtree(staging.with_name(staging.name + ".old"), ignore_errors=True)
+                shutil.rmtree(trash_folder(staging), ignore_errors=True)
         runlog.write_json(run_dir / "run_report.json", report)
         removed = prune_runs(published / "runs", keep=run_options["keep_runs"], current=run_id)
         if removed:
