@@ -36,6 +36,16 @@ def _validate(tmp_path: Path, text: str = ROWS, **window: str) -> tuple[validate
     return result, con
 
 
+DAILY_HEADER = "event_time,feature_id,user_id,latency_ms,is_crash\n"
+
+
+def _daily_files(folder: Path, rows_of_day: str) -> None:
+    """events_2026-03-01.csv and events_2026-03-02.csv under ``folder``: ``rows_of_day`` with ``{day}`` filled in."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for day in ("01", "02"):
+        (folder / f"events_2026-03-{day}.csv").write_text(DAILY_HEADER + rows_of_day.format(day=day))
+
+
 def _clean_rows(con: object, raw: ingest.RawEvents, columns: str) -> list[tuple]:
     """Rows that pass every rule (duplicates included), as parsed."""
     checked = validate.checked_sql(raw.relation, raw.types, now=NOW, from_text=raw.file_format == "csv")
@@ -94,12 +104,8 @@ def test_rows_outside_the_window_are_counted_apart(tmp_path: Path) -> None:
 
 
 def test_undated_rows_belong_to_their_files_window(tmp_path: Path) -> None:
-    header = "event_time,feature_id,user_id,latency_ms,is_crash\n"
-    for day in ("01", "02"):
-        path = tmp_path / "daily" / f"events_2026-03-{day}.csv"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(header + f"2026-03-{day}T10:00:00Z,a,u,1,0\nnot-a-time,a,u,1,0\n2099-01-01,a,u,1,0\n")
-    (tmp_path / "daily" / "undatable.csv").write_text(header + ",a,u,1,0\n")
+    _daily_files(tmp_path / "daily", "2026-03-{day}T10:00:00Z,a,u,1,0\nnot-a-time,a,u,1,0\n2099-01-01,a,u,1,0\n")
+    (tmp_path / "daily" / "undatable.csv").write_text(DAILY_HEADER + ",a,u,1,0\n")
     con = warehouse.connect()
     raw = ingest.open_events(con, tmp_path / "daily", column_map={})
     result = engine.validate_and_aggregate(
@@ -158,11 +164,7 @@ def test_quarantine_without_event_date_gets_it_from_event_time() -> None:
 
 
 def test_later_windows_add_to_the_published_quarantine(tmp_path: Path) -> None:
-    header = "event_time,feature_id,user_id,latency_ms,is_crash\n"
-    for day in ("01", "02"):
-        path = tmp_path / "daily" / f"events_2026-03-{day}.csv"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(header + f"2026-03-{day}T10:00:00Z,a,u,1,0\n2026-03-{day}T11:00:00Z,a,u,-1,0\nbad,a,u,1,0\n")
+    _daily_files(tmp_path / "daily", "2026-03-{day}T10:00:00Z,a,u,1,0\n2026-03-{day}T11:00:00Z,a,u,-1,0\nbad,a,u,1,0\n")
     con = warehouse.connect()
     raw = ingest.open_events(con, tmp_path / "daily", column_map={})
 
