@@ -17,7 +17,7 @@ follow a daily curve (peak around 17:00 UTC) and are sorted within a day.
 *Event values.* Latency is lognormal with a feature-specific median (80-900 ms) and spread
 (p95 kept below ~1.8 s), times a platform factor. Crashes are Bernoulli with a baseline rate
 of 0.2-1.5 %, higher on busier features (see :func:`crash_rates`). About 4 % of events carry
-feedback, integers 1-5 with a baseline mean of about 4.0-4.5. ``error_count`` is a small
+feedback, integers 1-5 with a baseline mean of about 4.2-4.6. ``error_count`` is a small
 Poisson count (+1 on a crash). Platforms are ios/android/web with a per-feature mix. The app
 ships a new version every 12-21 days: a staged rollout of 3-7 days (share growing from 3 % to
 25 %), then a full rollout (50 %, 75 %, 90 %, then 97 % of events); older versions keep the rest.
@@ -27,13 +27,13 @@ rate set by ``incidents_per_feature_year`` (the realised rate is a little lower:
 must fit in the period and at least 7 quiet days separate two episodes, so incidents never
 overlap on a feature); none starts in a feature's first 21 days, so every feature has a trailing
 baseline first. ``start`` is the onset, the first clearly degraded day; ``end`` is inclusive;
-``severity`` in (0.3, 1] scales the effect:
+``severity`` in [0.3, 1] scales the effect (the ranges below are over that span):
 
-- ``latency_creep``: latency x(1.9-3.3), still creeping, more errors (timeouts);
+- ``latency_creep``: latency x(2.3-3.3), still creeping, 2.6-4x the errors (timeouts);
 - ``crash_spike_rollout``: onset is the full rollout of a new app version whose crash rate on
-  the feature becomes 6-30 %;
-- ``feedback_decline``: mean feedback falls by 1.4-2.6 points, 2.5x as many users leave feedback;
-- ``partial_outage``: sudden: usage x(0.6-0.85), crash rate 6-25 %, latency x(2.2-3.7), many errors.
+  the feature becomes 13-30 %;
+- ``feedback_decline``: mean feedback falls by 1.8-2.6 points, 2.5x as many users leave feedback;
+- ``partial_outage``: sudden: usage x(0.6-0.78), crash rate 12-25 %, latency x(2.65-3.7), many errors.
 
 About 77 % of incidents have a weak precursor of 3-7 days before onset (``precursor_days``):
 latency creeping up to +10-35 % with more errors, the buggy version's staged rollout with a
@@ -114,7 +114,8 @@ MALFORMED_KINDS = (
     "missing_feature_id", "empty_feature_id", "missing_user_id", "missing_event_time",
     "future_event_time", "duplicate_row",
 )
-#: Validation judges "future" against the wall clock, so a century keeps these rows future.
+#: Validation judges "future" against the end of the simulated period (the wall clock for real
+#: telemetry); a century keeps these rows future against either.
 _FUTURE_SHIFT_US = 100 * 365 * 86_400_000_000
 
 PLATFORMS = ("ios", "android", "web")
