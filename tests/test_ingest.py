@@ -203,12 +203,55 @@ def test_resolve_inputs_for_simulated_and_own_files(tmp_path: Path) -> None:
         source="simulated", metadata_path="", incidents_path="", simulated_dir=tmp_path, simulation=simulation
     )
     assert sim == ingest.InputLocations(
-        str(tmp_path / "events"), tmp_path / "dim_feature_metadata.csv", tmp_path / "incidents.csv", date(2026, 4, 30)
+        str(tmp_path / "events"), tmp_path / "dim_feature_metadata.csv", tmp_path / "incidents.csv", date(2026, 4, 30),
+        identity="simulated n_days=120 start_date=2026-01-01",
     )
     own = ingest.resolve_inputs(source="x.csv", metadata_path="m.csv", incidents_path="", simulated_dir=tmp_path)
     assert own.metadata == config.REPO_ROOT / "m.csv" and own.incidents is None and own.last_day is None
     with pytest.raises(ValueError, match="simulated_dir"):
         ingest.resolve_inputs(source="simulated", metadata_path="", incidents_path="", simulated_dir=tmp_path)
+
+
+def test_source_identity_names_the_simulation_or_the_absolute_path(tmp_path: Path) -> None:
+    simulation = {"seed": 1, "n_days": 30, "start_date": "2026-01-01"}
+    elsewhere = ingest.resolve_inputs(source="simulated", metadata_path="", incidents_path="",
+                                      simulated_dir=tmp_path / "other", simulation=simulation)
+    assert elsewhere.identity == ingest.source_identity("simulated", simulation=simulation) == "simulated n_days=30 seed=1 start_date=2026-01-01"
+    assert ingest.source_identity("simulated", simulation={**simulation, "seed": 2}) != elsewhere.identity
+    assert ingest.source_identity("exports/../x.csv") == ingest.source_identity(str(config.REPO_ROOT / "x.csv"))
+    assert ingest.source_identity("exports/*.csv") == str(config.REPO_ROOT / "exports" / "*.csv")
+
+
+def _summary(identity: str, source: str, start: str, end: str) -> dict[str, str]:
+    return {"source_identity": identity, "source": source, "window_start": start, "window_end": end}
+
+
+def test_same_source_or_unknown_previous_source_passes() -> None:
+    days = [date(2026, 1, 1), date(2026, 1, 2)]
+    now = _summary("/data/a.csv", "/data/a.csv", "2026-01-02", "2026-01-02")
+    ingest.check_same_source(_summary("/data/a.csv", "/data/a.csv", "2026-01-01", "2026-01-01"), now,
+                             published_days=days, profile="p")
+    ingest.check_same_source(None, now, published_days=days, profile="p")
+    ingest.check_same_source({"source": "/data/b.csv"}, now, published_days=days, profile="p")  # an older summary
+
+
+def test_another_source_may_only_replace_every_published_day() -> None:
+    days = [date(2026, 1, 1), date(2026, 1, 2), date(2026, 1, 3)]
+    previous = _summary("/data/a.csv", "/data/a.csv", "2026-01-01", "2026-01-03")
+    covering = _summary("/data/b.csv", "/data/b.csv", "2026-01-01", "2026-01-05")
+    ingest.check_same_source(previous, covering, published_days=days, profile="p")
+    partial = _summary("/data/b.csv", "/data/b.csv", "2026-01-03", "2026-01-05")
+    with pytest.raises(ingest.InputError, match=r"hold 2 day\(s\) \(2026-01-01..2026-01-02\) outside this run's window "
+                                                r"2026-01-03..2026-01-05 that were read from /data/a.csv, and this run "
+                                                r"reads /data/b.csv; give the new source a profile of its own"):
+        ingest.check_same_source(previous, partial, published_days=days, profile="p")
+
+
+def test_changed_simulation_names_the_parameters_that_changed() -> None:
+    previous = _summary("simulated n_days=3 seed=1", "/d/events", "2026-01-01", "2026-01-03")
+    now = _summary("simulated n_days=1 seed=2", "/d/events", "2026-01-01", "2026-01-01")
+    with pytest.raises(ingest.InputError, match=r"other simulate parameters \(n_days 3 -> 1, seed 1 -> 2\)"):
+        ingest.check_same_source(previous, now, published_days=[date(2026, 1, 1), date(2026, 1, 3)], profile="p")
 
 
 def test_read_metadata_normalises_and_keeps_first_row(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -94,6 +95,17 @@ def test_same_inputs_give_identical_tables(ci_run: dict, tmp_path: Path, monkeyp
     stable = [a for a in EXPECTED_ARTIFACTS if a.startswith(("tables/", "quarantine/")) or a.endswith(".csv")]
     for artifact in stable:
         assert again["artifacts"][artifact] == ci_run["artifacts"][artifact], artifact
+
+
+def test_a_run_that_would_mix_two_sources_is_refused(ci_run: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    shutil.copytree(_published(ci_run), tmp_path / "outputs" / "ci", ignore=shutil.ignore_patterns("runs"))
+    monkeypatch.setenv("FEATUREHEALTH_OUTPUT_ROOT", str(tmp_path / "outputs"))
+    monkeypatch.setenv("FEATUREHEALTH_DATA_ROOT", str(tmp_path / "data"))
+    before = runner.artifact_hashes(tmp_path / "outputs" / "ci")
+    with pytest.raises(runner.RunFailed, match=r"01_ingest.*hold 60 day\(s\) \(2026-03-02..2026-04-30\) outside this "
+                                               r"run's window .* other simulate parameters \(n_days 120 -> 60\)"):
+        runner.run_pipeline("ci", overrides=["simulate.n_days=60"], progress=lambda _line: None)
+    assert runner.artifact_hashes(tmp_path / "outputs" / "ci") == before
 
 
 def test_run_all_rejects_unknown_profile_with_one_sentence() -> None:

@@ -46,3 +46,11 @@ def test_record_step(tmp_path: Path) -> None:
     assert runlog.read_json(written) == {"rows_in": 10, "rows_out": 9}
     with pytest.raises(ValueError, match="non-empty"):
         runlog.record_step(paths, "")
+
+
+def test_read_json_if_present_is_none_for_a_missing_or_broken_file(tmp_path: Path) -> None:
+    assert runlog.read_json_if_present(tmp_path / "missing.json") is None
+    (tmp_path / "broken.json").write_text("{not json", encoding="utf-8")
+    assert runlog.read_json_if_present(tmp_path / "broken.json") is None
+    runlog.write_json(tmp_path / "ok.json", {"a": 1})
+    assert runlog.read_json_if_present(tmp_path / "ok.json") == {"a": 1}

@@ -77,13 +77,15 @@ class InputError(ValueError):
 class InputLocations:
     """Where one run's inputs are: the events source and the optional side files.
 
-    ``last_day`` is the last day a simulated source covers (None for real telemetry).
+    ``last_day`` is the last day a simulated source covers (None for real telemetry);
+    ``identity`` tells sources apart (see :func:`source_identity`).
     """
 
     events: str
     metadata: Path | None
     incidents: Path | None
     last_day: date | None = None
+    identity: str = ""
 
 
 @dataclass(frozen=True)
@@ -224,7 +226,8 @@ def resolve_inputs(
     metadata = _absolute(metadata_path) if metadata_path else None
     incidents = _absolute(incidents_path) if incidents_path else None
     if source != "simulated":
-        return InputLocations(events=source, metadata=metadata, incidents=incidents)
+        return InputLocations(events=source, metadata=metadata, incidents=incidents,
+                              identity=source_identity(source))
     if simulated_dir is None or simulation is None:
         raise ValueError(
             "ingest.source is 'simulated': pass simulated_dir=config.simulated_data_dir(profile) "
@@ -237,7 +240,84 @@ def resolve_inputs(
         metadata=metadata or folder / "dim_feature_metadata.csv",
         incidents=incidents or folder / "incidents.csv",
         last_day=first + timedelta(days=int(simulation["n_days"]) - 1),
+        identity=source_identity(source, simulation=simulation),
     )
+
+
+def source_identity(source: str, *, simulation: Mapping[str, object] | None = None) -> str:
+    """What makes two runs' telemetry the same source, as recorded in the ingest summary.
+
+    Simulated telemetry is the simulator with its ``simulate`` parameters (whatever folder it
+    is written to); other telemetry is the absolute path or glob of ``ingest.source``.
+
+    Examples
+    --------
+    >>> source_identity("simulated", simulation={"seed": 42, "n_days": 30})
+    'simulated n_days=30 seed=42'
+    """
+    if source == "simulated":
+        settings = " ".join(f"{key}={value}" for key, value in sorted((simulation or {}).items()))
+        return f"simulated {settings}".strip()
+    return os.path.normpath(_absolute(str(source).strip()))
+
+
+def check_same_source(
+    previous: Mapping[str, object] | None,
+    summary: Mapping[str, object],
+    *,
+    published_days: Iterable[date],
+    profile: str,
+) -> None:
+    """Refuse a run that would leave days of another source in the published fact table.
+
+    A run replaces the days of its window and keeps the others, so after ``ingest.source`` (or a
+    simulated source's parameters) changes, the kept days would come from the old source beside
+    the new one's. That is allowed only when the window covers every published day.
+
+    Parameters
+    ----------
+    previous : mapping or None
+        The published ingest summary (None, or one without ``source_identity``, is not checked).
+    summary : mapping
+        This run's ingest summary: ``source``, ``source_identity``, ``window_start``, ``window_end``.
+    published_days : iterable of date
+        Days of the published fact table.
+    profile : str
+        The profile, for the message.
+
+    Raises
+    ------
+    InputError
+        If the sources differ and published days outside the window would be kept.
+    """
+    before = (previous or {}).get("source_identity")
+    if before is None or before == summary["source_identity"]:
+        return
+    start, end = (date.fromisoformat(str(summary[key])) for key in ("window_start", "window_end"))
+    kept = sorted({day for day in published_days if not start <= day <= end})
+    if not kept:
+        return
+    raise InputError(
+        f"The published outputs of profile {profile!r} hold {len(kept)} day(s) ({kept[0]}..{kept[-1]}) "
+        f"outside this run's window {start}..{end} that were read from {_describe_source(previous, summary)}; "
+        f"give the new source a profile of its own, re-run over a window that covers those days, "
+        f"or move outputs/{profile} away to start the profile afresh."
+    )
+
+
+def _describe_source(previous: Mapping[str, object], summary: Mapping[str, object]) -> str:
+    """"X, and this run reads Y" for the message of :func:`check_same_source`."""
+    before, now = str(previous["source_identity"]), str(summary["source_identity"])
+    if before.startswith("simulated") and now.startswith("simulated"):
+        old, new = (dict(part.split("=", 1) for part in text.split()[1:]) for text in (before, now))
+        changed = ", ".join(f"{key} {old.get(key)} -> {new.get(key)}" for key in sorted(old.keys() | new.keys())
+                            if old.get(key) != new.get(key))
+        return f"simulated telemetry with other simulate parameters ({changed})"
+    return f"{_source_name(before)}, and this run reads {_source_name(now)}"
+
+
+def _source_name(identity: str) -> str:
+    return "simulated telemetry" if identity.startswith("simulated") else identity
 
 
 def _column_key(name: object) -> str:
@@ -1064,6 +1144,7 @@ def input_facts(raw: RawEvents, inputs: InputLocations) -> dict[str, object]:
     names = [*raw.files, *(p.name for p in side)]
     return {
         "source": inputs.events,
+        "source_identity": inputs.identity,
         "metadata_file": inputs.metadata.name if inputs.metadata else None,
         "incidents_file": inputs.incidents.name if inputs.incidents else None,
         "input_data_hash": input_fingerprint([*raw.paths, *side], names),

@@ -74,6 +74,14 @@ def read_json(path: str | os.PathLike[str]) -> Any:
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
+def read_json_if_present(path: str | os.PathLike[str]) -> Any:
+    """:func:`read_json`, or None when the file is missing or not JSON (an optional report)."""
+    try:
+        return read_json(path)
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+
+
 def write_parquet(frame: "pd.DataFrame", path: str | os.PathLike[str]) -> Path:
     """Write ``frame`` to Parquet (zstd, no index) through a temporary file, atomically."""
     with replacing(path) as tmp:

@@ -323,7 +323,7 @@ def close_unfinished_runs(published: Path) -> list[str]:
     list of str
         The ids of the runs given a report.
     """
-    current = _read_optional_json(published / "reports" / "run_report.json") or {}
+    current = runlog.read_json_if_present(published / "reports" / "run_report.json") or {}
     runs = published / "runs"
     closed = []
     for folder in sorted(runs.iterdir()) if runs.is_dir() else []:
@@ -463,13 +463,6 @@ def changed_files(before: dict[str, tuple[int, int]], after: dict[str, tuple[int
     return {name for name, fingerprint in after.items() if before.get(name) != fingerprint}
 
 
-def _read_optional_json(path: Path) -> Any:
-    try:
-        return runlog.read_json(path)
-    except (FileNotFoundError, json.JSONDecodeError):
-        return None
-
-
 def summarise_outputs(root: Path, *, only: set[str] | None = None) -> dict[str, Any]:
     """What the run report quotes from the steps' own reports (None where a report is absent).
 
@@ -478,7 +471,7 @@ def summarise_outputs(root: Path, *, only: set[str] | None = None) -> dict[str, 
     """
 
     def read(relative: str) -> Any:
-        return None if only is not None and relative not in only else _read_optional_json(root / relative)
+        return None if only is not None and relative not in only else runlog.read_json_if_present(root / relative)
 
     quality = read("reports/data_quality.json")
     metrics = read("reports/metrics.json")
@@ -803,7 +796,7 @@ def run_pipeline(
 def _progress_quality(staging: Path, written: set[str], progress: Callable[[str], None]) -> None:
     """Show the data-quality line if the run wrote a quality report (so cron mail shows a FAIL that did not stop it)."""
     if "reports/data_quality.json" in written:
-        line = quality_line(_read_optional_json(staging / "reports" / "data_quality.json"))
+        line = quality_line(runlog.read_json_if_present(staging / "reports" / "data_quality.json"))
         if line:
             progress(line)
 
@@ -850,7 +843,7 @@ def _retrain_advised(
     staging: Path, params: dict[str, Any], run_options: dict[str, Any], report: dict[str, Any]
 ) -> bool:
     """Whether drift advised retraining, the profile lets the runner act, and no model was just trained."""
-    advice = _read_optional_json(staging / "reports" / "retrain.json") or {}
+    advice = runlog.read_json_if_present(staging / "reports" / "retrain.json") or {}
     trained_now = any(s.get("step") == "03_model" and s.get("trained") for s in report["steps"])
     return bool(
         advice.get("retrain_recommended")
@@ -904,7 +897,7 @@ def _run_steps(
                 entry.update(status="interrupted", duration_s=round(time.perf_counter() - started, 3))
                 _cancel_abandoned_tasks()
                 raise
-            facts = _read_optional_json(staging / "reports" / "steps" / f"{notebook.stem}.json") or {}
+            facts = runlog.read_json_if_present(staging / "reports" / "steps" / f"{notebook.stem}.json") or {}
             entry.update(status="succeeded", duration_s=round(time.perf_counter() - started, 3), **facts)
             if render:
                 render(executed)
