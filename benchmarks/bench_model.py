@@ -99,7 +99,7 @@ def train_stage(paths: config.RunPaths, tables: dict[str, pd.DataFrame], params:
     clock["signals"] = time.perf_counter()
     report = risk_model.train_and_evaluate(dataset, incidents, params=settings)
     clock["train_and_evaluate"] = time.perf_counter()
-    registry.register(paths, report, dataset, params=settings)
+    registry.register(paths, report, dataset, params=settings, degradation=params["degradation"])
     clock["register"] = time.perf_counter()
     score_stage(paths, tables, params, frame=frame)
     clock["score_and_write"] = time.perf_counter()

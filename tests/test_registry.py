@@ -15,6 +15,8 @@ PARAMS = {
     "n_estimators": 15, "min_samples_leaf": 3, "max_samples": 0.5, "n_jobs": 1,
     "permutation_repeats": 1, "permutation_max_rows": 200,
 }
+DEGRADATION = config.load_profile("default")["degradation"]
+SETTINGS = registry.training_settings(PARAMS, DEGRADATION)
 
 
 def _dataset(*, noisy: bool = False) -> pd.DataFrame:
@@ -46,7 +48,7 @@ def paths(tmp_path: Path) -> config.RunPaths:
 
 def test_first_model_is_promoted_and_loads_after_its_hash_is_checked(paths: config.RunPaths) -> None:
     dataset = _dataset()
-    decision = registry.register(paths, _report(dataset), dataset, params=PARAMS)
+    decision = registry.register(paths, _report(dataset), dataset, params=PARAMS, degradation=DEGRADATION)
     assert decision["promoted"] and decision["previous_version"] is None
     loaded, card = registry.load_current(paths)
     assert card["version"] == decision["version"] and card["signals"] == list(loaded.signals)
@@ -64,20 +66,20 @@ def test_first_model_is_promoted_and_loads_after_its_hash_is_checked(paths: conf
 
 def test_same_inputs_give_the_same_version_and_bytes(tmp_path: Path) -> None:
     dataset = _dataset()
-    first = registry.save_version(config.RunPaths(tmp_path / "one"), _report(dataset), params=PARAMS)
+    first = registry.save_version(config.RunPaths(tmp_path / "one"), _report(dataset), params=PARAMS, degradation=DEGRADATION)
     run_only = {**PARAMS, "retrain": "always", "n_jobs": 2}
-    again = registry.save_version(config.RunPaths(tmp_path / "two"), _report(dataset), params=run_only)
+    again = registry.save_version(config.RunPaths(tmp_path / "two"), _report(dataset), params=run_only, degradation=DEGRADATION)
     assert first["version"] == again["version"] and first["file_sha256"] == again["file_sha256"]
     figures = [config.RunPaths(tmp_path / run).models / first["version"] / "reports" / "model_curves.png"
                for run in ("one", "two")]
     assert figures[0].read_bytes() == figures[1].read_bytes()
     shallow = {**PARAMS, "max_depth": 3}
-    other = registry.save_version(config.RunPaths(tmp_path / "three"), _report(dataset, max_depth=3), params=shallow)
+    other = registry.save_version(config.RunPaths(tmp_path / "three"), _report(dataset, max_depth=3), params=shallow, degradation=DEGRADATION)
     assert other["version"] != first["version"]
 
 
 def test_a_version_saved_without_figures_gets_them_drawn_when_published(paths: config.RunPaths) -> None:
-    card = registry.register(paths, _report(_dataset()), _dataset(), params=PARAMS)
+    card = registry.register(paths, _report(_dataset()), _dataset(), params=PARAMS, degradation=DEGRADATION)
     figures = paths.models / card["version"] / "reports"
     drawn = {name: (figures / name).read_bytes() for name in ("model_curves.png", "model_calibration.png")}
     for name in drawn:
@@ -88,18 +90,18 @@ def test_a_version_saved_without_figures_gets_them_drawn_when_published(paths: c
 
 def test_tampered_or_unvouched_model_file_is_refused(paths: config.RunPaths) -> None:
     dataset = _dataset()
-    registry.register(paths, _report(dataset), dataset, params=PARAMS)
+    registry.register(paths, _report(dataset), dataset, params=PARAMS, degradation=DEGRADATION)
     target = paths.models / "risk_model.joblib"
     target.write_bytes(target.read_bytes() + b"\x00")
     with pytest.raises(registry.ModelIntegrityError, match="does not match"):
         registry.load_current(paths)
     # Retraining, as the message advises, replaces the tampered model: it is never loaded.
-    decision = registry.register(paths, _report(dataset, max_depth=3), dataset, params={**PARAMS, "max_depth": 3})
+    decision = registry.register(paths, _report(dataset, max_depth=3), dataset, params={**PARAMS, "max_depth": 3}, degradation=DEGRADATION)
     assert decision["promoted"] and "failed its integrity check" in decision["reason"]
     assert registry.load_current(paths)[1]["version"] == decision["version"]
     (paths.models / "risk_model.card.json").write_text('{"version": "x", "file_sha')
     with pytest.raises(registry.ModelIntegrityError, match="risk_model.card.json of the model in use is not valid JSON"):
-        registry.decide_training(paths, retrain="auto")
+        registry.decide_training(paths, retrain="auto", settings=SETTINGS)
     (paths.models / "risk_model.card.json").unlink()
     with pytest.raises(registry.ModelIntegrityError, match="card"):
         registry.load_model(target, paths.models / "risk_model.card.json")
@@ -107,9 +109,9 @@ def test_tampered_or_unvouched_model_file_is_refused(paths: config.RunPaths) -> 
 
 def test_worse_candidate_is_kept_out_and_better_one_promoted(paths: config.RunPaths) -> None:
     good, noisy = _dataset(), _dataset(noisy=True)
-    first = registry.register(paths, _report(good), good, params=PARAMS)
+    first = registry.register(paths, _report(good), good, params=PARAMS, degradation=DEGRADATION)
     # A model trained on a signal that says nothing is judged on the same rows: it loses.
-    worse = registry.register(paths, _report(noisy), good, params=PARAMS)
+    worse = registry.register(paths, _report(noisy), good, params=PARAMS, degradation=DEGRADATION)
     assert not worse["promoted"] and worse["comparison"]["comparable"]
     assert worse["comparison"]["candidate_pr_auc"] < worse["comparison"]["current_pr_auc"]
     assert registry.load_current(paths)[1]["version"] == first["version"]
@@ -126,22 +128,54 @@ def test_promotion_decision_respects_tolerance() -> None:
 
 
 def test_decide_training_modes(paths: config.RunPaths) -> None:
-    assert registry.decide_training(paths, retrain="auto")["train"]
+    assert registry.decide_training(paths, retrain="auto", settings=SETTINGS)["train"]
     with pytest.raises(FileNotFoundError, match="no model is in use"):
-        registry.decide_training(paths, retrain="never")
+        registry.decide_training(paths, retrain="never", settings=SETTINGS)
     with pytest.raises(ValueError, match="auto, always, never"):
-        registry.decide_training(paths, retrain="sometimes")
+        registry.decide_training(paths, retrain="sometimes", settings=SETTINGS)
     dataset = _dataset()
-    version = registry.register(paths, _report(dataset), dataset, params=PARAMS)["version"]
+    version = registry.register(paths, _report(dataset), dataset, params=PARAMS, degradation=DEGRADATION)["version"]
     assert (paths.reports / registry.PROMOTION_FILE).is_file()
-    assert not registry.decide_training(paths, retrain="auto")["train"]
-    assert not registry.decide_training(paths, retrain="never")["train"]
+    assert not registry.decide_training(paths, retrain="auto", settings=SETTINGS)["train"]
+    assert not registry.decide_training(paths, retrain="never", settings=SETTINGS)["train"]
     assert not (paths.reports / registry.PROMOTION_FILE).exists()  # an earlier run's decision is not this run's
-    assert registry.decide_training(paths, retrain="always")["train"]
+    assert registry.decide_training(paths, retrain="always", settings=SETTINGS)["train"]
     advice = {"retrain_recommended": True, "reasons": ["drift"], "model_version": "old"}
     runlog.write_json(paths.reports / "retrain.json", advice)
-    assert not registry.decide_training(paths, retrain="auto")["train"]  # advice about another model
+    assert not registry.decide_training(paths, retrain="auto", settings=SETTINGS)["train"]  # advice about another model
     runlog.write_json(paths.reports / "retrain.json", {**advice, "model_version": version})
-    decision = registry.decide_training(paths, retrain="auto")
+    decision = registry.decide_training(paths, retrain="auto", settings=SETTINGS)
     assert decision["train"] and "drift" in decision["reason"]
-    assert not registry.decide_training(paths, retrain="never")["train"]
+    assert not registry.decide_training(paths, retrain="never", settings=SETTINGS)["train"]
+
+
+def test_changed_training_settings_retrain_once_under_auto(paths: config.RunPaths) -> None:
+    dataset = _dataset()
+    registry.register(paths, _report(dataset), dataset, params=PARAMS, degradation=DEGRADATION)
+    deeper = registry.training_settings({**PARAMS, "max_depth": 4, "n_jobs": 2}, {**DEGRADATION, "min_usage": 10})
+    decision = registry.decide_training(paths, retrain="auto", settings=deeper)
+    assert decision["train"]
+    assert decision["reason"].endswith("model.max_depth 10 -> 4, degradation.min_usage 50 -> 10.")  # n_jobs: run-only
+    assert not registry.decide_training(paths, retrain="never", settings=deeper)["train"]
+    # Run-only keys (and the risk buckets, cut when scoring) never ask for a model.
+    buckets = registry.training_settings({**PARAMS, "risk_buckets": [0.2, 0.5], "promote_tolerance": 0.1}, DEGRADATION)
+    assert not registry.decide_training(paths, retrain="auto", settings=buckets)["train"]
+    # A version trained with the new settings but not promoted is not trained again on every run.
+    noisy = _dataset(noisy=True)
+    params = {**PARAMS, "max_depth": 4}
+    kept_out = registry.register(paths, _report(noisy, max_depth=4), dataset, params=params,
+                                 degradation={**DEGRADATION, "min_usage": 10})
+    assert not kept_out["promoted"]
+    decision = registry.decide_training(paths, retrain="auto", settings=deeper)
+    assert not decision["train"] and f"version {kept_out['version']} was already trained with these settings" in decision["reason"]
+
+
+def test_card_without_degradation_rules_is_judged_on_its_model_parameters(paths: config.RunPaths) -> None:
+    dataset = _dataset()
+    registry.register(paths, _report(dataset), dataset, params=PARAMS, degradation=DEGRADATION)
+    card_path = paths.models / registry.CURRENT_CARD
+    card = runlog.read_json(card_path)
+    del card["degradation"]  # as written before cards kept the rules
+    runlog.write_json(card_path, card)
+    other_rules = registry.training_settings(PARAMS, {**DEGRADATION, "min_usage": 10})
+    assert not registry.decide_training(paths, retrain="auto", settings=other_rules)["train"]

@@ -14,7 +14,10 @@ Layout under ``RunPaths.models``::
 A version id is the last training day plus a hash of the training data and the parameters that
 shape the fit, so the same inputs give the same id. A new version replaces the model in use only
 when its PR-AUC on the held-out days neither model trained on is not below the current one's
-(minus ``promote_tolerance``). Loading checks the file's sha256 against its card first, because
+(minus ``promote_tolerance``). With ``model.retrain: auto`` a model is trained when none is in use,
+when the drift step recommends it, or when the profile's training settings (the ``model`` group
+but its run-only keys, and the ``degradation`` rules, which define the target) differ from the
+model in use and no version on disk was trained with them. Loading checks the file's sha256 against its card first, because
 unpickling a file is running code.
 """
 
@@ -46,8 +49,9 @@ REPORT_FILES = (
     *plots.MODEL_FIGURES,
 )
 RETRAIN_MODES = config.RETRAIN_MODES
-#: ``model`` keys that do not change the fitted model, kept out of the version id.
-RUN_ONLY_KEYS = ("retrain", "n_jobs", "promote_tolerance")
+#: ``model`` keys that do not change the fitted model, kept out of the version id (the risk
+#: buckets are cut when scoring).
+RUN_ONLY_KEYS = ("retrain", "n_jobs", "promote_tolerance", "risk_buckets")
 #: The promotion decision of the run that trained, under ``reports/``.
 PROMOTION_FILE = "promotion.json"
 
@@ -79,7 +83,37 @@ def library_versions() -> dict[str, str]:
     }
 
 
-def build_card(report: mdl.TrainingReport, *, params: Mapping[str, Any], version: str) -> dict[str, Any]:
+def training_settings(model_params: Mapping[str, Any], degradation: Mapping[str, Any]) -> dict[str, Any]:
+    """What a trained model depends on besides its data: the ``model`` parameters that shape the
+    fit and its evaluation (not :data:`RUN_ONLY_KEYS`) and the ``degradation`` rules (the target)."""
+    return {
+        "model": {k: v for k, v in sorted(model_params.items()) if k not in RUN_ONLY_KEYS},
+        "degradation": dict(sorted(degradation.items())),
+    }
+
+
+def _card_settings(card: Mapping[str, Any]) -> dict[str, Any]:
+    # A card written before cards kept the degradation rules has none to compare.
+    return training_settings(card.get("params", {}), card.get("degradation", {}))
+
+
+def _settings_changes(card: Mapping[str, Any], settings: Mapping[str, Any]) -> list[str]:
+    """``group.key old -> new`` for each training setting of ``settings`` the card's model lacks."""
+    before = _card_settings(card)
+    changes = []
+    for group, values in settings.items():
+        if group == "degradation" and not before[group]:
+            continue
+        changes += [
+            f"{group}.{key} {before[group].get(key)!r} -> {value!r}"
+            for key, value in values.items() if before[group].get(key) != value
+        ]
+    return changes
+
+
+def build_card(
+    report: mdl.TrainingReport, *, params: Mapping[str, Any], degradation: Mapping[str, Any], version: str
+) -> dict[str, Any]:
     """Model card of a training run, without the file hash (added when the file is written)."""
     result, metrics = report.result, report.metrics
     split = result.split.as_dict()
@@ -90,6 +124,7 @@ def build_card(report: mdl.TrainingReport, *, params: Mapping[str, Any], version
         "test_window": {"start": split["test_start"], "end": split["test_end"]},
         "horizon_days": params["horizon_days"],
         "params": dict(params),
+        "degradation": dict(degradation),
         "signals": list(result.model.signals),
         "calibration": metrics["calibration"],
         "n_train_rows": result.n_train_rows,
@@ -115,7 +150,9 @@ def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
     return runlog.atomic_write_bytes(path, text.encode("utf-8"))
 
 
-def save_version(paths: "RunPaths", report: mdl.TrainingReport, *, params: Mapping[str, Any]) -> dict[str, Any]:
+def save_version(
+    paths: "RunPaths", report: mdl.TrainingReport, *, params: Mapping[str, Any], degradation: Mapping[str, Any]
+) -> dict[str, Any]:
     """Write a trained model, its reports and its card under ``models/<version>/``.
 
     Returns
@@ -131,7 +168,7 @@ def save_version(paths: "RunPaths", report: mdl.TrainingReport, *, params: Mappi
     tmp = folder / f".{MODEL_FILE}.tmp"
     joblib.dump(report.result.model, tmp)
     tmp.replace(folder / MODEL_FILE)
-    card = build_card(report, params=params, version=version)
+    card = build_card(report, params=params, degradation=degradation, version=version)
     card["file_sha256"] = runlog.sha256_file(folder / MODEL_FILE)
     reports = folder / REPORTS_DIR
     runlog.write_json(reports / "metrics.json", {**report.metrics, "model_version": version})
@@ -220,13 +257,24 @@ def load_current(paths: "RunPaths") -> tuple[mdl.RiskModel, dict[str, Any]]:
     return load_model(paths.models / MODEL_FILE, paths.models / CURRENT_CARD)
 
 
-def decide_training(paths: "RunPaths", *, retrain: str) -> dict[str, Any]:
-    """Whether this run trains a model, from ``model.retrain`` and the drift step's advice.
+def decide_training(paths: "RunPaths", *, retrain: str, settings: Mapping[str, Any]) -> dict[str, Any]:
+    """Whether this run trains a model, from ``model.retrain``, the drift step's advice and the settings.
 
-    ``auto`` trains when no model is in use or ``reports/retrain.json`` recommends it (advice
-    naming another ``model_version`` than the one in use is stale and ignored); ``always``
-    trains; ``never`` only scores. It starts the model step, so a ``reports/promotion.json`` left
-    by an earlier run is removed: only a run that trains writes one.
+    ``auto`` trains when no model is in use, when ``reports/retrain.json`` recommends it (advice
+    naming another ``model_version`` than the one in use is stale and ignored), or when
+    ``settings`` differ from the model in use's and no version under ``models/`` was trained
+    with them (a version that was, but is not in use, is not trained again); ``always`` trains;
+    ``never`` only scores. It starts the model step, so a ``reports/promotion.json`` left by an
+    earlier run is removed: only a run that trains writes one.
+
+    Parameters
+    ----------
+    paths : RunPaths
+        The run's folders.
+    retrain : str
+        ``model.retrain``: auto, always or never.
+    settings : mapping
+        The profile's :func:`training_settings`.
 
     Returns
     -------
@@ -252,14 +300,30 @@ def decide_training(paths: "RunPaths", *, retrain: str) -> dict[str, Any]:
                 f"run once with model.retrain=auto or always to train one."
             )
         return {"train": True, "reason": "no model is in use yet."}
-    version = _current_card(paths).get("version")
+    card = _current_card(paths)
+    version = card.get("version")
     advice_path = paths.reports / "retrain.json"
     advice = runlog.read_json(advice_path) if advice_path.is_file() else {}
     current_advice = advice.get("model_version") in (None, version)
     if retrain == "auto" and advice.get("retrain_recommended") and current_advice:
         reasons = "; ".join(advice.get("reasons", [])) or "see reports/retrain.json"
         return {"train": True, "reason": f"the drift step recommends retraining ({reasons})."}
-    return {"train": False, "reason": f"scoring with model {version} in use (model.retrain is {retrain!r})."}
+    changes = _settings_changes(card, settings)
+    scoring = f"scoring with model {version} in use (model.retrain is {retrain!r})"
+    if retrain == "auto" and changes:
+        tried = [c["version"] for c in _version_cards(paths) if not _settings_changes(c, settings)]
+        if not tried:
+            return {"train": True, "reason": f"the training settings differ from model {version}'s: {', '.join(changes)}."}
+        return {"train": False, "reason": f"{scoring}; version {tried[-1]} was already trained with these settings "
+                                          f"and is not in use (see models/registry.json); model.retrain=always trains "
+                                          f"again."}
+    return {"train": False, "reason": f"{scoring}."}
+
+
+def _version_cards(paths: "RunPaths") -> list[dict[str, Any]]:
+    """Cards of the versions under ``models/``, oldest training window first."""
+    cards = [runlog.read_json(path) for path in sorted(paths.models.glob(f"*/{CARD_FILE}"))]
+    return sorted(cards, key=lambda card: (card["training_window"]["end"], card["version"]))
 
 
 def compare_on_holdout(
@@ -319,8 +383,7 @@ def promotion_decision(comparison: Mapping[str, Any], *, tolerance: float) -> tu
 
 def _write_index(paths: "RunPaths", current: str) -> Path:
     versions = []
-    for card_path in sorted(paths.models.glob(f"*/{CARD_FILE}")):
-        card = runlog.read_json(card_path)
+    for card in _version_cards(paths):
         versions.append({
             "version": card["version"],
             "training_window": card["training_window"],
@@ -341,7 +404,12 @@ def promote(paths: "RunPaths", version: str) -> Path:
 
 
 def register(
-    paths: "RunPaths", report: mdl.TrainingReport, dataset: pd.DataFrame, *, params: Mapping[str, Any]
+    paths: "RunPaths",
+    report: mdl.TrainingReport,
+    dataset: pd.DataFrame,
+    *,
+    params: Mapping[str, Any],
+    degradation: Mapping[str, Any],
 ) -> dict[str, Any]:
     """Save a trained model as a new version and promote it if it is not worse than the one in use.
 
@@ -351,7 +419,7 @@ def register(
         ``version``, ``promoted``, ``reason``, ``previous_version`` and the holdout comparison;
         also written to ``reports/promotion.json``.
     """
-    card = save_version(paths, report, params=params)
+    card = save_version(paths, report, params=params, degradation=degradation)
     try:
         current = load_current(paths) if has_current(paths) else None
     except ModelIntegrityError as exc:
