@@ -55,9 +55,20 @@ def test_params_hash_ignores_key_order() -> None:
     assert config.params_hash({"a": 1}) != config.params_hash({"a": 2})
 
 
-def test_resolve_params_prefers_injected_groups(params_dir: Path) -> None:
+def test_resolve_params_sets_given_keys_over_the_profile(params_dir: Path) -> None:
+    # A hand-edited parameters cell names one key; the group's other keys stay the profile's.
     resolved = config.resolve_params("default", model={"horizon_days": 1}, ingest={})
-    assert resolved == {"model": {"horizon_days": 1}, "ingest": {"column_map": {}}}
+    assert resolved == {"model": {"horizon_days": 1, "risk_buckets": [0.3, 0.6]}, "ingest": {"column_map": {}}}
+
+
+def test_resolve_params_rejects_a_key_typo_in_the_parameters_cell(params_dir: Path) -> None:
+    with pytest.raises(config.ProfileError, match=r"'model\.horizon_dayz' in the notebook's parameters cell; allowed keys here: horizon_days"):
+        config.resolve_params("default", model={"horizon_dayz": 1})
+
+
+def test_resolve_params_checks_values_like_a_run(params_dir: Path) -> None:
+    with pytest.raises(config.ProfileError, match=r"model\.horizon_days 0 is not valid; use a whole number >= 1 \(from the notebook's"):
+        config.resolve_params("default", model={"horizon_days": 0})
 
 
 def test_shipped_profiles_load() -> None:

@@ -494,23 +494,49 @@ def params_hash(params: dict[str, Any]) -> str:
     return hashlib.sha256(blob).hexdigest()
 
 
-def resolve_params(profile: str, **groups: dict[str, Any]) -> dict[str, Any]:
-    """Parameter groups for a notebook: those injected by the runner, else the profile's.
+#: Where :func:`resolve_params` says a notebook's own values come from.
+PARAMETERS_CELL = "the notebook's parameters cell"
 
-    A notebook run by hand has empty groups in its ``parameters`` cell; they are filled from
-    ``params/<profile>.yaml``. Groups injected by the runner are used as given.
+
+def resolve_params(profile: str, **groups: dict[str, Any]) -> dict[str, Any]:
+    """Parameter groups for a notebook: the profile's, with the keys given in ``groups`` set over them.
+
+    The runner injects whole groups; a notebook run by hand has empty groups in its ``parameters``
+    cell, or the few keys a user set there (``model = {"n_estimators": 30}``), which change only
+    those keys: the group's other keys keep the profile's values. Keys and values are checked as
+    a run checks them, so a typo is an error rather than a silently ignored key.
+
+    Parameters
+    ----------
+    profile : str
+        Profile whose ``params/<profile>.yaml`` fills what ``groups`` leave out.
+    **groups : dict
+        Group name -> the keys to set (empty: all from the profile).
+
+    Returns
+    -------
+    dict
+        Each group of ``groups``, complete.
+
+    Raises
+    ------
+    ProfileError
+        If a group is not in the profiles or not a mapping, a key is not in ``default.yaml`` or a
+        value is not allowed; the message names the key and the allowed keys or values.
     """
-    loaded: dict[str, Any] | None = None
+    loaded = load_profile(profile)
+    schema = load_profile("default")
     resolved: dict[str, Any] = {}
     for name, value in groups.items():
-        if value:
-            resolved[name] = value
-            continue
-        if loaded is None:
-            loaded = load_profile(profile)
         if name not in loaded:
             raise ProfileError(
                 f"Parameter group {name!r} is not in the profiles; known groups: {', '.join(sorted(loaded))}."
             )
-        resolved[name] = loaded[name]
+        merged = _merge_checked(loaded, {name: value or {}}, schema=schema, where="", source=PARAMETERS_CELL)
+        for key, default in _leaves({name: schema[name]}):
+            try:
+                _check_value(key, _lookup(merged, key.split(".")), default)
+            except ValueError as exc:
+                raise ProfileError(f"{str(exc).rstrip('.')} (from {PARAMETERS_CELL}).") from None
+        resolved[name] = merged[name]
     return resolved
