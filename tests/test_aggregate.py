@@ -176,3 +176,14 @@ def test_same_inputs_give_identical_tables(tmp_path: Path) -> None:
         _run(source, paths)
         digests.append(runlog.sha256_file(warehouse.table_path(paths, "fact_feature_metrics")))
     assert digests[0] == digests[1]
+
+
+def test_ingest_summary_is_read_from_the_reports_folder(tmp_path: Path) -> None:
+    runlog.write_json(tmp_path / aggregate.INGEST_SUMMARY_FILE, {"window_start": "2026-03-01", "window_end": "2026-03-02"})
+    assert aggregate.window_of(aggregate.read_ingest_summary(tmp_path)) == (date(2026, 3, 1), date(2026, 3, 2))
+
+
+def test_a_missing_ingest_summary_says_to_run_01_ingest_first(tmp_path: Path) -> None:
+    # 02_aggregate run by hand before 01_ingest: one sentence naming the step, not a bare errno.
+    with pytest.raises(FileNotFoundError, match=r"ingest_summary\.json does not exist; run notebook 01_ingest first"):
+        aggregate.read_ingest_summary(tmp_path)

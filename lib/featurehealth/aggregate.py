@@ -16,7 +16,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from featurehealth import ingest
+from featurehealth import ingest, runlog
 from featurehealth.validate import DAY_US
 
 if TYPE_CHECKING:
@@ -131,6 +131,34 @@ def fact_frame(table: "pa.Table") -> "pd.DataFrame":
     frame = table.to_pandas()
     columns = [c for c in FACT_COLUMNS if c != "is_degraded"]
     return frame[columns].astype({c: FACT_COLUMNS[c] for c in columns if c != "date"})
+
+
+#: The ingest summary 01_ingest writes under ``reports/`` (rows, window, input hash).
+INGEST_SUMMARY_FILE = "ingest_summary.json"
+
+
+def read_ingest_summary(reports: "Path") -> "dict[str, object]":
+    """The ingest summary 01_ingest wrote in ``reports`` (see :data:`INGEST_SUMMARY_FILE`).
+
+    Parameters
+    ----------
+    reports : Path
+        The run folder's ``reports/``.
+
+    Returns
+    -------
+    dict
+        The summary, e.g. ``window_start``, ``window_end`` and ``rows_valid``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If 01_ingest has not run with the same output folder; the message says so.
+    """
+    path = reports / INGEST_SUMMARY_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"Ingest summary {path} does not exist; run notebook 01_ingest first (same output_dir).")
+    return runlog.read_json(path)
 
 
 def read_window_fact(work: "Path") -> "pd.DataFrame":
