@@ -56,3 +56,21 @@ def pytest_collectstart(collector: pytest.Collector) -> None:
     """nbval compares a notebook's text/plain outputs; HTML and widget views carry volatile ids."""
     if getattr(collector, "path", None) is not None and collector.path.suffix == ".ipynb":
         collector.skip_compare += ("text/html", "application/vnd.jupyter.widget-view+json")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Stop at once, with the command to use, when nbval would run a pipeline notebook without those before it.
+
+    nbval runs the notebooks by hand in this session's fresh output folder, so
+    ``./run_tests.sh notebooks/03_model.ipynb`` alone would fail every cell after the first read.
+    """
+    from featurehealth import config as fh_config
+
+    order = [item.path.name for item in items if item.path.suffix == ".ipynb"]
+    problem = fh_config.pipeline_order_problem(order)
+    if problem:
+        chosen = [name for name in dict.fromkeys(order) if name in fh_config.PIPELINE_NOTEBOOKS]
+        last = max(fh_config.PIPELINE_NOTEBOOKS.index(name) for name in chosen)
+        command = " ".join(f"notebooks/{name}" for name in fh_config.PIPELINE_NOTEBOOKS[: last + 1])
+        raise pytest.UsageError(f"{problem} For example: ./run_tests.sh {command}")

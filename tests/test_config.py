@@ -203,3 +203,19 @@ def test_published_path_maps_a_staging_file_to_the_published_one(tmp_path: Path,
     assert config.published_path(staged) == tmp_path / "my-profile" / "models" / "risk_model.joblib"
     assert config.published_path(tmp_path / "ci" / "x.json") == tmp_path / "ci" / "x.json"
     assert config.published_path(tmp_path / ".staging" / "ci.lock") == tmp_path / ".staging" / "ci.lock"
+
+
+def test_pipeline_order_allows_a_prefix_of_the_pipeline_and_the_dashboard() -> None:
+    assert config.pipeline_order_problem(list(config.PIPELINE_NOTEBOOKS[:2])) is None
+    assert config.pipeline_order_problem([*config.PIPELINE_NOTEBOOKS, "dashboard.ipynb"]) is None
+    assert config.pipeline_order_problem(["dashboard.ipynb"]) is None
+
+
+def test_pipeline_order_names_the_notebooks_one_needs_first() -> None:
+    # ./run_tests.sh notebooks/03_model.ipynb alone: 03 reads the tables 01 and 02 write.
+    problem = config.pipeline_order_problem(["03_model.ipynb"])
+    assert problem == (
+        "03_model.ipynb: pipeline notebooks read what the ones before them wrote; "
+        "run 01_ingest.ipynb, 02_aggregate.ipynb, 03_model.ipynb in this order."
+    )
+    assert config.pipeline_order_problem(["02_aggregate.ipynb", "01_ingest.ipynb"]) is not None

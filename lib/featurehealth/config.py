@@ -56,6 +56,34 @@ def data_root() -> Path:
     return Path(os.environ.get("FEATUREHEALTH_DATA_ROOT", REPO_ROOT / "data")).resolve()
 
 
+def pipeline_order_problem(names: Sequence[str]) -> str | None:
+    """Why running the notebooks ``names`` by hand, in this order, in a fresh output folder fails; None if it works.
+
+    Each pipeline notebook reads what the ones before it wrote (:data:`PIPELINE_NOTEBOOKS`), so
+    running one needs all those before it, earlier. Other notebooks (the dashboard) are ignored.
+
+    Parameters
+    ----------
+    names : sequence of str
+        Notebook file names in the order they will run, e.g. ``["03_model.ipynb"]``.
+
+    Returns
+    -------
+    str or None
+        One sentence naming the notebooks to run and their order, or None.
+    """
+    chosen = [name for name in dict.fromkeys(names) if name in PIPELINE_NOTEBOOKS]
+    if not chosen:
+        return None
+    needed = list(PIPELINE_NOTEBOOKS[: max(PIPELINE_NOTEBOOKS.index(name) for name in chosen) + 1])
+    if chosen == needed:
+        return None
+    return (
+        f"{', '.join(chosen)}: pipeline notebooks read what the ones before them wrote; "
+        f"run {', '.join(needed)} in this order."
+    )
+
+
 @dataclass(frozen=True)
 class RunPaths:
     """Where one run of a profile reads and writes.
