@@ -127,6 +127,49 @@ def test_old_run_folders_beyond_keep_runs_are_removed(project: Path) -> None:
     assert runner.prune_runs(runs, keep=1, current=report["run_id"]) == ["20260103T000000Z-a"]
 
 
+#: A model step that trains ("new") only with retrain=always, and a drift step advising to retrain the "old" one.
+MODEL_STEP_CELL = (
+    "from featurehealth import config, runlog\n"
+    "paths = config.run_paths(profile, output_dir).ensure()\n"
+    "trained = model['retrain'] == 'always'\n"
+    "if trained or not (paths.reports / 'in_use.json').is_file():\n"
+    "    runlog.write_json(paths.reports / 'in_use.json', {'version': 'new' if trained else 'old'})\n"
+    "runlog.record_step(paths, step, rows_in=1, rows_out=1, trained=trained)\n"
+)
+DRIFT_STEP_CELL = (
+    "from featurehealth import config, runlog\n"
+    "paths = config.run_paths(profile, output_dir).ensure()\n"
+    "version = runlog.read_json(paths.reports / 'in_use.json')['version']\n"
+    "runlog.write_json(paths.reports / 'retrain.json', {'retrain_recommended': version == 'old', 'model_version': version})\n"
+    "runlog.record_step(paths, step, rows_in=1, rows_out=1)\n"
+)
+
+
+def test_retraining_on_drift_runs_drift_again_on_the_model_in_use(project: Path) -> None:
+    notebooks = project / "notebooks"
+    _notebook(notebooks / "03_model.ipynb", MODEL_STEP_CELL, step="03_model")
+    _notebook(notebooks / "04_drift.ipynb", DRIFT_STEP_CELL, step="04_drift")
+    report = runner.run_pipeline(
+        "default", notebooks=["03_model.ipynb", "04_drift.ipynb"], overrides=["run.retrain_on_drift=true"],
+        progress=lambda _: None,
+    )
+    assert [s["step"] for s in report["steps"]] == ["03_model", "04_drift", "03_model_retrain", "04_drift_retrain"]
+    # The published advice is about the model just trained, not the one it replaced.
+    published = project / "outputs" / "default" / "reports"
+    assert runlog.read_json(published / "retrain.json") == {"retrain_recommended": False, "model_version": "new"}
+    assert report["retrain"] == {"retrain_recommended": False, "model_version": "new"}
+
+
+def test_retrain_steps_rerun_drift_only_when_the_run_has_it() -> None:
+    plan = {"03_model.ipynb": {"profile": "p", "model": {"retrain": "auto"}}, "04_drift.ipynb": {"profile": "p"}}
+    steps = runner.retrain_steps(plan, model={"retrain": "auto", "n_estimators": 5})
+    assert [path.name for path, _ in steps] == ["03_model.ipynb", "04_drift.ipynb"]
+    assert steps[0][1] == {"profile": "p", "model": {"retrain": "always", "n_estimators": 5}}
+    assert plan["03_model.ipynb"]["model"] == {"retrain": "auto"}  # the plan is not changed
+    only_model = runner.retrain_steps({"03_model.ipynb": {"profile": "p"}}, model={"retrain": "auto"})
+    assert [path.name for path, _ in only_model] == ["03_model.ipynb"]
+
+
 def test_artifact_manifest_leaves_out_the_run_report_and_history(tmp_path: Path) -> None:
     for relative in ("reports/a.json", "reports/run_report.json", "runs/r1/run_report.json", "work/x.parquet"):
         (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)

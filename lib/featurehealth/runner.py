@@ -752,11 +752,11 @@ def run_pipeline(
             )
             _run_steps(steps, staging=staging, run_dir=run_dir, report=report, progress=progress, render=render)
             if "03_model.ipynb" in plan and _retrain_advised(staging, params, run_options, report):
-                retrain = dict(plan["03_model.ipynb"], model={**params["model"], "retrain": "always"})
-                progress("drift recommends retraining: re-running 03_model with retrain=always")
+                again = retrain_steps(plan, model=params["model"])
+                progress(f"drift recommends retraining: re-running {' and '.join(p.stem for p, _ in again)} "
+                         f"with retrain=always")
                 _run_steps(
-                    [(config.NOTEBOOKS_DIR / "03_model.ipynb", retrain)],
-                    staging=staging, run_dir=run_dir, report=report, progress=progress,
+                    again, staging=staging, run_dir=run_dir, report=report, progress=progress,
                     render=render, suffix="_retrain",
                 )
             _progress_quality(staging, changed_files(inherited, file_fingerprints(staging)), progress)
@@ -851,6 +851,36 @@ def _retrain_advised(
         and run_options["retrain_on_drift"]
         and not trained_now
     )
+
+
+def retrain_steps(
+    plan: dict[str, dict[str, Any]], *, model: dict[str, Any]
+) -> list[tuple[Path, dict[str, Any]]]:
+    """The steps a run executes again when drift advises retraining (``run.retrain_on_drift``).
+
+    ``03_model`` with ``model.retrain`` set to ``always``, then ``04_drift`` if the run has it,
+    so the published drift report, baseline and retraining advice describe the model in use
+    after the retraining (its training window as reference, its scores), not the model it
+    replaced: advice to retrain a model that was just replaced would stay published until the
+    next run.
+
+    Parameters
+    ----------
+    plan : dict
+        Notebook file name -> its parameters (:func:`plan_parameters`); must hold ``03_model.ipynb``.
+    model : dict
+        The run's resolved ``model`` group.
+
+    Returns
+    -------
+    list of (Path, dict)
+        Notebook path and parameters of each step, in order; ``plan`` is not changed.
+    """
+    retrain = {**plan["03_model.ipynb"], "model": {**model, "retrain": "always"}}
+    steps = [(config.NOTEBOOKS_DIR / "03_model.ipynb", retrain)]
+    if "04_drift.ipynb" in plan:
+        steps.append((config.NOTEBOOKS_DIR / "04_drift.ipynb", dict(plan["04_drift.ipynb"])))
+    return steps
 
 
 def _run_steps(
