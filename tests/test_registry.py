@@ -117,6 +117,10 @@ def test_worse_candidate_is_kept_out_and_better_one_promoted(paths: config.RunPa
     assert registry.load_current(paths)[1]["version"] == first["version"]
     index = runlog.read_json(paths.models / "registry.json")
     assert index["current"] == first["version"] and len(index["versions"]) == 2
+    refused = next(v for v in index["versions"] if v["version"] == worse["version"])
+    assert refused["promoted"] is False and refused["promotion_reason"].startswith("kept the model in use: its PR-AUC")
+    kept = runlog.read_json(paths.models / worse["version"] / registry.PROMOTION_FILE)
+    assert kept == runlog.read_json(paths.reports / registry.PROMOTION_FILE) == worse
     assert (paths.models / worse["version"] / "card.json").is_file()
 
 

@@ -4,12 +4,13 @@ Layout under ``RunPaths.models``::
 
     <version>/risk_model.joblib   the pickled model
     <version>/card.json           its model card (file sha256 included)
+    <version>/promotion.json      whether it replaced the model in use when it was trained, and why
     <version>/reports/            metrics.json, feature_importance.csv, test_predictions.parquet,
                                   early_warning_incidents.csv (when ground truth exists) and the
                                   held-out figures (PNG: curves, calibration, lead times)
     risk_model.joblib             copy of the promoted version's model ...
     risk_model.card.json          ... and of its card
-    registry.json                 versions on disk and the one in use
+    registry.json                 versions on disk (with their promotion decisions) and the one in use
 
 A version id is the last training day plus a hash of the training data and the parameters that
 shape the fit, so the same inputs give the same id. A new version replaces the model in use only
@@ -384,10 +385,13 @@ def promotion_decision(comparison: Mapping[str, Any], *, tolerance: float) -> tu
 def _write_index(paths: "RunPaths", current: str) -> Path:
     versions = []
     for card in _version_cards(paths):
+        decision = runlog.read_json_if_present(paths.models / card["version"] / PROMOTION_FILE) or {}
         versions.append({
             "version": card["version"],
             "training_window": card["training_window"],
             "pr_auc": card["metrics"]["model"]["pr_auc"],
+            "promoted": decision.get("promoted"),
+            "promotion_reason": decision.get("reason"),
         })
     return runlog.write_json(paths.models / INDEX_FILE, {"current": current, "versions": versions})
 
@@ -417,7 +421,8 @@ def register(
     -------
     dict
         ``version``, ``promoted``, ``reason``, ``previous_version`` and the holdout comparison;
-        also written to ``reports/promotion.json``.
+        also written to ``reports/promotion.json`` (this run's) and ``models/<version>/promotion.json``
+        (kept), and quoted in ``models/registry.json``.
     """
     card = save_version(paths, report, params=params, degradation=degradation)
     try:
@@ -439,14 +444,16 @@ def register(
             test_start=split.test_start, test_end=split.test_end, horizon_days=params["horizon_days"],
         )
     promoted, reason = promotion_decision(comparison, tolerance=params["promote_tolerance"])
-    if promoted:
-        promote(paths, card["version"])
-    else:
-        _write_index(paths, previous)
     decision = {
         "version": card["version"], "promoted": promoted, "reason": reason,
         "previous_version": previous, "comparison": comparison,
     }
+    # Kept with the version too: the report is replaced by the next run, the audit trail must not be.
+    runlog.write_json(paths.models / card["version"] / PROMOTION_FILE, decision)
+    if promoted:
+        promote(paths, card["version"])
+    else:
+        _write_index(paths, previous)
     runlog.write_json(paths.reports / PROMOTION_FILE, decision)
     return decision
 
