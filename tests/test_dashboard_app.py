@@ -216,7 +216,7 @@ def test_model_tab_shows_precursor_visibility_only_when_reported(outputs: Path) 
         metrics_path.write_text(json.dumps({"early_warning": early}))
         dashboard = app.Dashboard(profile="ci")
         _select(dashboard, "model")
-        shown[name] = _html(_outputs(dashboard, "model")[1])
+        shown[name] = _html(_outputs(dashboard, "model")[2])
     assert "Early warning on the test period" in shown["without"] and "Precursors standing out" not in shown["without"]
     assert "Precursors standing out" in shown["with"] and "latency_evidence" in shown["with"]
 
@@ -242,3 +242,20 @@ def test_quarantine_caption_groups_thousands(outputs: Path) -> None:
     dashboard = app.Dashboard(profile="ci")
     _select(dashboard, "quality")
     assert "2,281 of 450,436 rows quarantined" in _html(_outputs(dashboard, "quality")[1])
+
+
+def test_model_tab_lists_the_versions_with_the_one_in_use(outputs: Path) -> None:
+    dashboard = app.Dashboard(profile="ci")  # no models/registry.json yet
+    _select(dashboard, "model")
+    assert "models/registry.json is not available" in _html(_outputs(dashboard, "model")[0])
+    (outputs / "ci" / "models").mkdir()
+    (outputs / "ci" / "models" / "registry.json").write_text(json.dumps({"current": "v1", "versions": [
+        {"version": "v1", "training_window": {"start": "2026-01-01", "end": "2026-02-01"}, "pr_auc": 0.5,
+         "promoted": True, "promotion_reason": "promoted: no model is in use"},
+        {"version": "v2", "training_window": {"start": "2026-01-01", "end": "2026-02-08"}, "pr_auc": 0.4,
+         "promoted": False, "promotion_reason": "kept the model in use: its PR-AUC 0.5 beats 0.4"}]}))
+    dashboard = app.Dashboard(profile="ci")
+    _select(dashboard, "model")
+    page = _html(_outputs(dashboard, "model")[0])
+    assert "Model in use: v1; 2 versions kept under models/, newest first" in page
+    assert page.index("<td>v2</td>") < page.index("<td>v1</td>") and "kept the model in use" in page

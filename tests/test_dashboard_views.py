@@ -233,3 +233,21 @@ def test_captions_and_cells_group_thousands() -> None:
     assert views.runs_caption(1) == "Last run" and views.runs_caption(3) == "Last 3 runs, newest first"
     table = views.html_table(pd.DataFrame({"n": [450436, 7], "flag": [True, False]}))
     assert ">450,436<" in table and ">7<" in table and ">True<" in table
+
+
+def test_model_versions_newest_first_with_decisions_or_not_available() -> None:
+    registry = {"current": "a", "versions": [
+        {"version": "a", "training_window": {"start": "2026-01-01", "end": "2026-01-31"}, "pr_auc": 0.51,
+         "promoted": True, "promotion_reason": "promoted: no model is in use"},
+        {"version": "b", "training_window": {"start": "2026-01-01", "end": "2026-02-28"}, "pr_auc": 0.49}]}
+    table = views.model_versions(registry)
+    assert list(table.columns) == list(views.VERSION_COLUMNS)
+    assert table["version"].tolist() == ["b", "a"] and table["in use"].tolist() == ["", "yes"]
+    assert table["promotion when trained"].tolist() == ["not available", "promoted: no model is in use"]
+    assert table.loc[1, "training days"] == "2026-01-01 .. 2026-01-31"
+    assert views.model_versions_caption(registry) == "Model in use: a; 2 versions kept under models/, newest first"
+
+
+def test_model_versions_of_a_registry_without_versions_is_empty() -> None:
+    assert views.model_versions({"current": None, "versions": "broken"}).empty
+    assert views.model_versions_caption({}) == "Model in use: not available; 0 versions kept under models/, newest first"

@@ -317,10 +317,17 @@ class Dashboard:
         return header, widgets.HBox([score, flagged_only]), heatmap, widgets.HBox([feature, metric]), details
 
     def model(self) -> tuple[widgets.Widget, ...]:
-        """Metrics beside the baselines, ROC/PR, calibration, importance and lead times."""
+        """Model versions, metrics beside the baselines, ROC/PR, calibration, importance and lead times."""
         metrics, metrics_message = self.load("metrics")
         predictions, predictions_message = self.load("predictions", required=("y_true", "probability"))
         importance, importance_message = self.load("importance", required=("signal", "permutation_importance"))
+
+        def build_versions() -> list[dict[str, Any]]:
+            registry, message = self.load("registry", required=("versions",))
+            if registry is None:
+                return notes_output([message])
+            return [html_output(views.html_table(views.model_versions(registry), max_rows=10,
+                                                 caption=views.model_versions_caption(registry)))]
 
         def build_metrics() -> list[dict[str, Any]]:
             if metrics is None:
@@ -379,7 +386,8 @@ class Dashboard:
         # Output areas stretch to the row, so side-by-side figures need a width (theirs at 90 dpi).
         for out, width in zip(small, ("470px", "560px", "470px"), strict=True):
             out.layout = widgets.Layout(width=width, max_width="100%")
-        return (self.section("showing the metrics", build_metrics),
+        return (self.section("showing the model versions", build_versions),
+                self.section("showing the metrics", build_metrics),
                 self.section("showing early warning", build_warning),
                 self.section("drawing the curves", build_curves),
                 widgets.HBox(small, layout=widgets.Layout(flex_flow="row wrap", align_items="flex-start")))

@@ -33,7 +33,7 @@ ARTIFACTS = {
     "drift": "reports/data_drift.json",
     "retrain": "reports/retrain.json",
     "run_report": "reports/run_report.json",
-    "card": "models/risk_model.card.json",
+    "registry": "models/registry.json",
 }
 #: Shown wherever a figure is absent, instead of any stand-in value.
 NOT_AVAILABLE = "not available"

@@ -465,6 +465,40 @@ def quarantine_caption(quarantined: int, rows_in: Any) -> str:
     return f"{quarantined:,} of {total} rows quarantined"
 
 
+#: Columns of :func:`model_versions`.
+VERSION_COLUMNS = ("version", "training days", "PR-AUC on its test days", "in use", "promotion when trained")
+
+
+def model_versions(registry: Mapping[str, Any]) -> "pd.DataFrame":
+    """The versions of ``models/registry.json``, newest training window first (:data:`VERSION_COLUMNS`).
+
+    A version trained before promotion decisions were kept has its decision "not available".
+    """
+    import pandas as pd
+
+    versions = registry.get("versions")
+    rows = [
+        {
+            "version": str(v.get("version")),
+            "training days": f"{lookup(v, 'training_window.start')} .. {lookup(v, 'training_window.end')}",
+            "PR-AUC on its test days": v.get("pr_auc"),
+            "in use": "yes" if v.get("version") == registry.get("current") else "",
+            "promotion when trained": v.get("promotion_reason") or NOT_AVAILABLE,
+        }
+        for v in (versions if isinstance(versions, list) else []) if isinstance(v, dict)
+    ]
+    frame = pd.DataFrame(rows, columns=list(VERSION_COLUMNS))
+    return frame.iloc[::-1].reset_index(drop=True)
+
+
+def model_versions_caption(registry: Mapping[str, Any]) -> str:
+    """"Model in use: V; N versions kept under models/" for the versions table."""
+    versions = registry.get("versions")
+    count = len(versions) if isinstance(versions, list) else 0
+    kept = "1 version" if count == 1 else f"{count:,} versions"
+    return f"Model in use: {registry.get('current') or NOT_AVAILABLE}; {kept} kept under models/, newest first"
+
+
 def runs_caption(count: int) -> str:
     """Caption of the run history table: "Last run" or "Last 5 runs", newest first."""
     return "Last run" if count == 1 else f"Last {count:,} runs, newest first"
