@@ -435,7 +435,7 @@ def test_retrain_recommendation_gives_reasons() -> None:
         drifted_share=0.25, prediction=shifted, model_age_days=45, thresholds=thresholds
     )
     assert loud["retrain_recommended"] is True and loud["withheld"] is None
-    assert [r.split()[0] for r in loud["reasons"]] == ["25%", "risk", "model"]
+    assert [r.split()[0] for r in loud["reasons"]] == ["25%", "risk", "newest"]
     assert loud["checks"]["prediction_psi"]["pvalue"] == 0.002
     # The same PSI that chance alone reaches as often is no reason.
     noisy = {**shifted, "psi_pvalue": 0.05, "status": "ok"}
@@ -453,7 +453,7 @@ def test_retrain_is_withheld_for_a_model_built_on_all_the_data() -> None:
     shifted = {"available": True, "psi": 0.9, "psi_pvalue": 0.002, "psi_null_median": 0.02, "status": "alert"}
     fresh = _advice(shifted, model_age_days=0, drifted_share=0.5)
     assert fresh["retrain_recommended"] is False and fresh["reasons"] == []
-    assert "reproduce the same version" in fresh["withheld"] and len(fresh["withheld_reasons"]) == 2
+    assert "newest model version was built on all the data" in fresh["withheld"] and len(fresh["withheld_reasons"]) == 2
     day_old = _advice(shifted, model_age_days=1, drifted_share=0.5)
     assert day_old["retrain_recommended"] is True and day_old["withheld_reasons"] == []
 

@@ -19,10 +19,10 @@ DEGRADATION = config.load_profile("default")["degradation"]
 SETTINGS = registry.training_settings(PARAMS, DEGRADATION)
 
 
-def _dataset(*, noisy: bool = False) -> pd.DataFrame:
-    """Signal rows of 4 features x 80 days; the target follows ``lead`` unless ``noisy``."""
+def _dataset(*, noisy: bool = False, n_days: int = 80) -> pd.DataFrame:
+    """Signal rows of 4 features x ``n_days`` days; the target follows ``lead`` unless ``noisy``."""
     rng = np.random.default_rng(5)
-    days = pd.date_range("2026-01-01", periods=80, freq="D")
+    days = pd.date_range("2026-01-01", periods=n_days, freq="D")
     frame = pd.DataFrame({
         "feature_id": np.tile(["a", "b", "c", "d"], len(days)),
         "date": np.repeat(days, 4),
@@ -183,3 +183,14 @@ def test_card_without_degradation_rules_is_judged_on_its_model_parameters(paths:
     runlog.write_json(card_path, card)
     other_rules = registry.training_settings(PARAMS, {**DEGRADATION, "min_usage": 10})
     assert not registry.decide_training(paths, retrain="auto", settings=other_rules)["train"]
+
+
+def test_version_cards_end_with_the_newest_version_promoted_or_not(paths: config.RunPaths) -> None:
+    good = _dataset()
+    first = registry.register(paths, _report(good), good, params=PARAMS, degradation=DEGRADATION)
+    later = _dataset(n_days=90)  # ten more days; the candidate learns from noise
+    refused = registry.register(paths, _report(_dataset(noisy=True, n_days=90)), later, params=PARAMS,
+                                degradation=DEGRADATION)
+    assert not refused["promoted"] and registry.load_current(paths)[1]["version"] == first["version"]
+    # The drift step counts the model's age from the newest version: a refused one restarts the clock.
+    assert [c["version"] for c in registry.version_cards(paths)] == [first["version"], refused["version"]]

@@ -32,8 +32,10 @@ together (an incident raises them for days), so the rows are not independent and
 PSI's own small-sample bias says what chance gives: the p-value is a block permutation test that
 shuffles whole feature-weeks between the windows with a fixed seed. Too few scored rows per PSI
 bin, or too few feature-weeks to shuffle, is ``insufficient_data``, never an alert. Retraining
-(:func:`retrain_recommendation`) is not advised for a model built on all the data up to as-of:
-it would only reproduce the model in use.
+(:func:`retrain_recommendation`) is not advised when the newest model version was built on all
+the data up to as-of: it would only reproduce that version. The model's age is that of the newest
+version, promoted or not, so a candidate the holdout comparison refused is not retrained every
+day until one wins.
 """
 
 from __future__ import annotations
@@ -881,9 +883,10 @@ def retrain_recommendation(
     input is missing is "not available", and prediction drift on insufficient data is
     "insufficient data": neither is ever a reason.
 
-    A model built on all the data up to as-of (``model_age_days`` 0) is not retrained: training
-    on the same data reproduces the same version, so the advice is withheld (``withheld`` says
-    why, ``withheld_reasons`` what fired) rather than retraining to the model in use on every run.
+    ``model_age_days`` is that of the newest model version (promoted or not). When it was built
+    on all the data up to as-of (age 0) nothing is retrained: training on the same data
+    reproduces the same version, so the advice is withheld (``withheld`` says why,
+    ``withheld_reasons`` what fired) rather than retraining to that version on every run.
 
     Returns
     -------
@@ -923,7 +926,7 @@ def retrain_recommendation(
             f"block permutation p={pvalue:.2g}"
         )
     if checks["model_age_days"]["fired"]:
-        reasons.append(f"model built {model_age_days} days of data ago (limit {t.max_model_age_days})")
+        reasons.append(f"newest model built {model_age_days} days of data ago (limit {t.max_model_age_days})")
     for check in checks.values():
         if check["value"] is None:
             check["note"] = "not available"
@@ -931,8 +934,8 @@ def retrain_recommendation(
         checks["prediction_psi"]["note"] = f"insufficient data: {prediction.get('reason') or 'see prediction drift'}"
     withheld = None
     if reasons and model_age_days is not None and model_age_days <= 0:
-        withheld = ("the model in use was built on all the data up to as-of: "
-                    "retraining now would reproduce the same version")
+        withheld = ("the newest model version was built on all the data up to as-of: "
+                    "retraining now would reproduce it")
     return {
         "retrain_recommended": bool(reasons) and withheld is None,
         "reasons": [] if withheld else reasons,

@@ -312,7 +312,7 @@ def decide_training(paths: "RunPaths", *, retrain: str, settings: Mapping[str, A
     changes = _settings_changes(card, settings)
     scoring = f"scoring with model {version} in use (model.retrain is {retrain!r})"
     if retrain == "auto" and changes:
-        tried = [c["version"] for c in _version_cards(paths) if not _settings_changes(c, settings)]
+        tried = [c["version"] for c in version_cards(paths) if not _settings_changes(c, settings)]
         if not tried:
             return {"train": True, "reason": f"the training settings differ from model {version}'s: {', '.join(changes)}."}
         return {"train": False, "reason": f"{scoring}; version {tried[-1]} was already trained with these settings "
@@ -321,8 +321,8 @@ def decide_training(paths: "RunPaths", *, retrain: str, settings: Mapping[str, A
     return {"train": False, "reason": f"{scoring}."}
 
 
-def _version_cards(paths: "RunPaths") -> list[dict[str, Any]]:
-    """Cards of the versions under ``models/``, oldest training window first."""
+def version_cards(paths: "RunPaths") -> list[dict[str, Any]]:
+    """Cards of the versions under ``models/`` (promoted or not), oldest training window first."""
     cards = [runlog.read_json(path) for path in sorted(paths.models.glob(f"*/{CARD_FILE}"))]
     return sorted(cards, key=lambda card: (card["training_window"]["end"], card["version"]))
 
@@ -384,7 +384,7 @@ def promotion_decision(comparison: Mapping[str, Any], *, tolerance: float) -> tu
 
 def _write_index(paths: "RunPaths", current: str) -> Path:
     versions = []
-    for card in _version_cards(paths):
+    for card in version_cards(paths):
         decision = runlog.read_json_if_present(paths.models / card["version"] / PROMOTION_FILE) or {}
         versions.append({
             "version": card["version"],
