@@ -100,6 +100,8 @@ def test_a_filter_redraws_only_the_ranking_table(outputs: Path) -> None:
     _select(dashboard, "ranking")
     filters, table = dashboard.tabs.children[1].children
     assert "3 of 3 features, sorted by impact = risk × active users" in _html(table)
+    # what risk and its buckets mean, from params/ci.yaml (auto buckets) and the absent metrics.json
+    assert "risk_bucket: cut-offs not available" in _html(table)
     bucket = next(w for w in filters.children if w.description == "risk bucket")
     assert bucket.options == ("All", "low", "medium", "high")
     overview_before = _outputs(dashboard, "overview")[0].outputs
@@ -259,3 +261,15 @@ def test_model_tab_lists_the_versions_with_the_one_in_use(outputs: Path) -> None
     page = _html(_outputs(dashboard, "model")[0])
     assert "Model in use: v1; 2 versions kept under models/, newest first" in page
     assert page.index("<td>v2</td>") < page.index("<td>v1</td>") and "kept the model in use" in page
+
+
+def test_overview_and_ranking_say_what_risk_and_buckets_mean(outputs: Path) -> None:
+    (outputs / "ci" / "reports" / "metrics.json").write_text(json.dumps(
+        {"horizon_days": 7, "operating_threshold": 0.3}))
+    dashboard = app.Dashboard(profile="ci")
+    overview = _html(_outputs(dashboard, "overview")[0])
+    assert "Features at risk" in overview and "1 high, 1 medium today" in overview
+    _select(dashboard, "ranking")
+    _, table = dashboard.tabs.children[1].children
+    # params/ci.yaml has auto buckets: medium from the operating threshold, high halfway to 1
+    assert "degrades in the next 7 days; risk_bucket: low below 0.30, medium from 0.30, high from 0.65" in _html(table)

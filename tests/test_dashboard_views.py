@@ -37,12 +37,31 @@ def test_tiles_quote_the_artifacts(ranking: pd.DataFrame) -> None:
     )
     values = {t.label: (t.value, t.tone) for t in tiles}
     assert values == {
-        "Features monitored": ("3", "neutral"), "High-risk features": ("1", "bad"),
+        "Features monitored": ("3", "neutral"), "Features at risk": ("2", "bad"),
         "Incidents predicted": ("3", "ok"), "Drift alerts": ("2", "bad"), "Data quality": ("warn", "warn"),
         "Last run": ("failed", "bad"),
     }
     assert "r2" in tiles[-1].detail and "2026-03-01" in tiles[0].detail
     assert "median 2 days; random flags would warn 8%" in tiles[2].detail
+
+
+def test_at_risk_tile_counts_medium_so_a_flagged_feature_is_not_all_clear(ranking: pd.DataFrame) -> None:
+    metrics = {"horizon_days": 7}
+    medium_only = views.at_risk_tile(ranking.iloc[1:], metrics)
+    assert (medium_only.value, medium_only.tone) == ("1", "warn")
+    assert medium_only.detail == "0 high, 1 medium today: chance of degrading in the next 7 days"
+    calm = views.at_risk_tile(ranking.iloc[2:], None)
+    assert (calm.value, calm.tone) == ("0", "ok") and "horizon (not available)" in calm.detail
+    assert views.at_risk_tile(ranking.drop(columns="risk_bucket"), metrics).value == NOT_AVAILABLE
+
+
+def test_risk_caption_quotes_horizon_cutoffs_and_threshold() -> None:
+    caption = views.risk_caption({"horizon_days": 7, "operating_threshold": 0.2492}, (0.2492, 0.6246))
+    assert "degrades in the next 7 days" in caption
+    assert "low below 0.25, medium from 0.25, high from 0.62 (the model alerts from 0.25)" in caption
+    assert "impact = risk × active users" in caption
+    bare = views.risk_caption(None, ())
+    assert "cut-offs not available" in bare and "horizon (not available)" in bare and "alerts from" not in bare
 
 
 def test_absent_artifacts_read_not_available_never_zero() -> None:

@@ -72,6 +72,69 @@ def _early_warning_tile(metrics: Mapping[str, Any] | None) -> Tile:
     return Tile("Incidents predicted", str(detected), detail, "ok" if detected / total >= 0.5 else "warn")
 
 
+def _horizon_text(metrics: Mapping[str, Any] | None) -> str:
+    horizon = lookup(metrics, "horizon_days")
+    if isinstance(horizon, numbers.Real) and not isinstance(horizon, bool):
+        return f"in the next {horizon:g} days"
+    return f"within the model's horizon ({NOT_AVAILABLE})"
+
+
+def at_risk_tile(ranking: "pd.DataFrame | None", metrics: Mapping[str, Any] | None) -> Tile:
+    """The "Features at risk" tile: features in the ``medium`` or ``high`` risk bucket today.
+
+    A "high" count alone read 0 on a green tile while the model flagged features at
+    ``medium`` (its alerts start there when ``model.risk_buckets`` is ``auto``).
+
+    Parameters
+    ----------
+    ranking : DataFrame or None
+        ``reports/risk_ranking.csv`` (``risk_bucket`` column).
+    metrics : dict or None
+        ``reports/metrics.json`` (``horizon_days`` for the detail line).
+
+    Returns
+    -------
+    Tile
+        Bad with any ``high``, warn with only ``medium``, ok with none; not available
+        without a bucket column.
+    """
+    if ranking is None or "risk_bucket" not in ranking:
+        return Tile("Features at risk", NOT_AVAILABLE, "risk buckets medium and high today")
+    buckets = ranking["risk_bucket"].astype(str)
+    high, medium = int((buckets == "high").sum()), int((buckets == "medium").sum())
+    tone = "bad" if high else "warn" if medium else "ok"
+    detail = f"{high:,} high, {medium:,} medium today: chance of degrading {_horizon_text(metrics)}"
+    return Tile("Features at risk", f"{high + medium:,}", detail, tone)
+
+
+def risk_caption(metrics: Mapping[str, Any] | None, cutoffs: Sequence[float]) -> str:
+    """What ``risk_probability``, ``risk_bucket`` and ``impact`` of the ranking mean.
+
+    Parameters
+    ----------
+    metrics : dict or None
+        ``reports/metrics.json`` (``horizon_days``, ``operating_threshold``).
+    cutoffs : sequence of float
+        The two bucket cut-offs (:func:`bucket_cutoffs`); empty when unknown.
+
+    Returns
+    -------
+    str
+        One sentence; a figure the artifacts do not hold reads "not available".
+    """
+    if len(cutoffs) == 2:
+        low, high = cutoffs
+        buckets = f"low below {low:.2f}, medium from {low:.2f}, high from {high:.2f}"
+    else:
+        buckets = f"cut-offs {NOT_AVAILABLE}"
+    threshold = lookup(metrics, "operating_threshold")
+    known = isinstance(threshold, numbers.Real) and not isinstance(threshold, bool)
+    alerts = f" (the model alerts from {threshold:.2f})" if known else ""
+    return (f"risk_probability: the model's chance (0 to 1) that the feature degrades {_horizon_text(metrics)}; "
+            f"risk_bucket: {buckets}{alerts}; impact = risk × active users of the scored day "
+            f"(users likely to be hit).")
+
+
 def overview_tiles(
     *,
     ranking: "pd.DataFrame | None",
@@ -94,19 +157,18 @@ def overview_tiles(
     Returns
     -------
     list of Tile
-        Features monitored, high-risk features, incidents predicted, drift alerts, data
-        quality, last run.
+        Features monitored, features at risk (:func:`at_risk_tile`), incidents predicted, drift
+        alerts, data quality, last run.
     """
     scored_on = str(ranking["date"].max())[:10] if ranking is not None and "date" in ranking else ""
     monitored = None if ranking is None else len(ranking)
-    high = None if ranking is None or "risk_bucket" not in ranking else int((ranking["risk_bucket"] == "high").sum())
     alerts = lookup(drift, "summary.n_alert")
     judged = lookup(drift, "summary.n_cells")
     quality_status = lookup(quality, "summary.status")
     tiles = [
         Tile("Features monitored", NOT_AVAILABLE if monitored is None else f"{monitored:,}",
              f"scored on {scored_on}" if scored_on else ""),
-        _count_tile("High-risk features", high, detail="risk bucket 'high' today"),
+        at_risk_tile(ranking, metrics),
         _early_warning_tile(metrics),
         _count_tile("Drift alerts", alerts, detail=f"of {judged:,} feature x metric cells" if judged else ""),
         Tile("Data quality", quality_status or NOT_AVAILABLE,
