@@ -236,6 +236,8 @@ def test_model_tab_without_metrics_says_so_once(outputs: Path) -> None:
     _select(dashboard, "model")
     page = "".join(_html(o) for o in _outputs(dashboard, "model"))
     assert "Early-warning figures not available: reports/metrics.json has no early_warning section." in page
+    # the metrics say in words whether the model beats a naive rule, and what the columns mean
+    assert "PR-AUC: model 0.500, baselines not available." in page and "brier: error of the probabilities" in page
 
 
 def test_quarantine_caption_groups_thousands(outputs: Path) -> None:

@@ -270,3 +270,17 @@ def test_model_versions_newest_first_with_decisions_or_not_available() -> None:
 def test_model_versions_of_a_registry_without_versions_is_empty() -> None:
     assert views.model_versions({"current": None, "versions": "broken"}).empty
     assert views.model_versions_caption({}) == "Model in use: not available; 0 versions kept under models/, newest first"
+
+
+def test_model_verdict_compares_pr_auc_with_the_best_baseline() -> None:
+    metrics = {"split": {"test_start": "2026-05-02", "test_end": "2026-06-22"},
+               "model": {"pr_auc": 0.55, "n_rows": 6240, "base_rate": 0.126},
+               "baselines": {"persistence": {"pr_auc": 0.429}, "rule": {"pr_auc": 0.509, "description": "z >= 3"}}}
+    assert views.model_verdict(metrics) == (
+        "Test days 2026-05-02 .. 2026-06-22 (6,240 feature-days, 12.6% followed by a degradation). "
+        "PR-AUC: model 0.550, persistence 0.429, rule 0.509: better than every naive baseline (+0.041 over rule).")
+    worse = {**metrics, "model": {"pr_auc": 0.5}}
+    assert views.model_verdict(worse).endswith("rule 0.509: not better than the naive baseline rule.")
+    assert views.model_verdict({}) == "Test days not available. PR-AUC: model not available, baselines not available."
+    notes = views.metrics_notes(metrics)
+    assert "brier: error of the probabilities" in notes and notes.endswith("Baselines: rule = z >= 3.")

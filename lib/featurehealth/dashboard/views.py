@@ -399,6 +399,66 @@ def metrics_table(metrics: Mapping[str, Any]) -> "pd.DataFrame":
     return pd.DataFrame(rows, columns=["scorer", *MODEL_METRICS]).astype({m: "float64" for m in MODEL_METRICS})
 
 
+#: What each column of :func:`metrics_table` means, for readers who are not data scientists.
+METRIC_NOTES = {
+    "pr_auc": "how well the highest scores catch the feature-days that go on to degrade (1 = perfect, "
+              "base_rate = guessing)",
+    "roc_auc": "chance that a feature-day that degrades scores above one that does not (0.5 = guessing)",
+    "precision": "share of alerts that were right",
+    "recall": "share of degradations that were alerted",
+    "f1": "balance of precision and recall",
+    "brier": "error of the probabilities (0 = perfect, lower is better)",
+    "base_rate": "share of feature-days followed by a degradation",
+    "flagged_share": "share of feature-days alerted",
+}
+
+
+def _real(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and value == value
+
+
+def model_verdict(metrics: Mapping[str, Any]) -> str:
+    """One sentence: the test days and whether the model's PR-AUC beats each naive baseline's.
+
+    Parameters
+    ----------
+    metrics : mapping
+        ``reports/metrics.json`` (``split``, ``horizon_days``, ``model``, ``baselines``).
+
+    Returns
+    -------
+    str
+        The period, its size and base rate, the PR-AUC of the model and of each baseline, and
+        "better than" / "not better than" the best baseline; "not available" for what is absent.
+    """
+    start, end = lookup(metrics, "split.test_start"), lookup(metrics, "split.test_end")
+    period = f"{start} .. {end}" if start and end else NOT_AVAILABLE
+    rows, base = lookup(metrics, "model.n_rows"), lookup(metrics, "model.base_rate")
+    parts = ([f"{rows:,} feature-days"] if isinstance(rows, int) and not isinstance(rows, bool) else []) + (
+        [f"{base:.1%} followed by a degradation"] if _real(base) else [])
+    size = f" ({', '.join(parts)})" if parts else ""
+    model = lookup(metrics, "model.pr_auc")
+    baselines = metrics.get("baselines") if isinstance(metrics.get("baselines"), dict) else {}
+    others = {name: lookup(v, "pr_auc") for name, v in baselines.items() if _real(lookup(v, "pr_auc"))}
+    scores = ", ".join(f"{name} {value:.3f}" for name, value in others.items()) or f"baselines {NOT_AVAILABLE}"
+    head = f"Test days {period}{size}. PR-AUC: model {f'{model:.3f}' if _real(model) else NOT_AVAILABLE}, {scores}"
+    if not _real(model) or not others:
+        return head + "."
+    best = max(others, key=others.get)
+    verdict = (f"better than every naive baseline (+{model - others[best]:.3f} over {best})" if model > others[best]
+               else f"not better than the naive baseline {best}")
+    return f"{head}: {verdict}."
+
+
+def metrics_notes(metrics: Mapping[str, Any]) -> str:
+    """What the metric columns and the baselines mean (baselines as the report describes them)."""
+    baselines = metrics.get("baselines") if isinstance(metrics.get("baselines"), dict) else {}
+    described = [f"{name} = {lookup(v, 'description')}" for name, v in baselines.items()
+                 if isinstance(lookup(v, "description"), str)]
+    notes = "; ".join(f"{name}: {text}" for name, text in METRIC_NOTES.items())
+    return notes + (f". Baselines: {'; '.join(described)}." if described else ".")
+
+
 def lead_times(metrics: Mapping[str, Any]) -> list[float] | None:
     """Days between each detected incident's first warning and its start, or None if not reported."""
     values = lookup(metrics, "early_warning.lead_times_days")
