@@ -284,3 +284,18 @@ def test_model_verdict_compares_pr_auc_with_the_best_baseline() -> None:
     assert views.model_verdict({}) == "Test days not available. PR-AUC: model not available, baselines not available."
     notes = views.metrics_notes(metrics)
     assert "brier: error of the probabilities" in notes and notes.endswith("Baselines: rule = z >= 3.")
+
+
+def test_quality_findings_quote_the_checks_own_words_failures_first() -> None:
+    report = {"as_of": "2026-06-29", "summary": {"status": "fail", "warn": 1, "fail": 1}, "checks": [
+        {"name": "missing_days", "status": "pass", "message": "Every day has events."},
+        {"name": "volume_drop", "status": "warn", "message": "7 feature-day(s) had fewer than 50% of their usual events."},
+        {"name": "freshness", "status": "fail", "observed": 3}, "junk"]}
+    assert views.quality_findings(report) == [
+        ("bad", "freshness (fail): observed 3"),
+        ("warn", "volume_drop (warn): 7 feature-day(s) had fewer than 50% of their usual events.")]
+    assert views.quality_findings({"checks": [{"name": "x", "status": "pass"}]}) == []
+    assert views.quality_caption(report) == "Data-quality checks of the data up to 2026-06-29: fail"
+    assert views.quality_caption({}) == "Data-quality checks: not available"
+    tile = views.overview_tiles(ranking=None, metrics=None, drift=None, quality=report, runs=None)[4]
+    assert tile.detail == "1 warn (volume_drop), 1 fail (freshness)"

@@ -417,9 +417,9 @@ class Dashboard:
             report, message = self.load("quality", required=("checks",))
             if report is None:
                 return notes_output([message])
-            status = data.lookup(report, "summary.status") or data.NOT_AVAILABLE
             table = views.quality_checks(report)
-            return [html_output(views.html_table(table, caption=f"Data-quality checks: {status}"))]
+            findings = [html_output(views.status_html(text, tone=tone)) for tone, text in views.quality_findings(report)]
+            return [*findings, html_output(views.html_table(table, caption=views.quality_caption(report)))]
 
         def build_quarantine() -> list[dict[str, Any]]:
             ingest, message = self.load("ingest", required=("by_reason",))

@@ -56,6 +56,20 @@ def _status_tone(status: Any) -> str:
     return {"pass": "ok", "succeeded": "ok", "warn": "warn", "fail": "bad", "failed": "bad"}.get(status, "neutral")
 
 
+def _quality_detail(quality: Mapping[str, Any] | None) -> str:
+    """"1 warn (volume_drop), 0 fail": the summary's counts with the checks behind them."""
+    checks = lookup(quality, "checks")
+    named = [c for c in (checks if isinstance(checks, list) else []) if isinstance(c, dict)]
+    parts = []
+    for level in ("warn", "fail"):
+        count = lookup(quality, f"summary.{level}")
+        if count is None:
+            continue
+        names = [str(c.get("name")) for c in named if c.get("status") == level]
+        parts.append(f"{count} {level}" + (f" ({', '.join(names)})" if names else ""))
+    return ", ".join(parts)
+
+
 def _early_warning_tile(metrics: Mapping[str, Any] | None) -> Tile:
     detected = lookup(metrics, "early_warning.incidents_detected")
     total = lookup(metrics, "early_warning.n_incidents")
@@ -171,10 +185,7 @@ def overview_tiles(
         at_risk_tile(ranking, metrics),
         _early_warning_tile(metrics),
         _count_tile("Drift alerts", alerts, detail=f"of {judged:,} feature x metric cells" if judged else ""),
-        Tile("Data quality", quality_status or NOT_AVAILABLE,
-             ", ".join(f"{lookup(quality, f'summary.{s}')} {s}" for s in ("warn", "fail")
-                       if lookup(quality, f"summary.{s}") is not None),
-             _status_tone(quality_status)),
+        Tile("Data quality", quality_status or NOT_AVAILABLE, _quality_detail(quality), _status_tone(quality_status)),
     ]
     if runs is None or runs.empty:
         tiles.append(Tile("Last run", NOT_AVAILABLE, "no run recorded"))
@@ -554,6 +565,30 @@ def quality_checks(quality: Mapping[str, Any]) -> "pd.DataFrame":
     import pandas as pd
 
     return pd.DataFrame(quality_rows(quality), columns=["check", "status", "observed", "warn", "fail", "rule"])
+
+
+def quality_findings(quality: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """``(tone, sentence)`` for each check at ``warn`` or ``fail``, in its own words.
+
+    The sentence is the check's ``message`` (what it found, with dates and features), or its
+    observed value when it has none; failures first.
+    """
+    checks = quality.get("checks")
+    found = [c for c in (checks if isinstance(checks, list) else [])
+             if isinstance(c, dict) and c.get("status") in ("warn", "fail")]
+    found.sort(key=lambda c: c["status"] != "fail")
+    findings = []
+    for check in found:
+        said = check.get("message") or f"observed {check.get('observed', NOT_AVAILABLE)}"
+        findings.append((_status_tone(check["status"]), f"{check.get('name')} ({check['status']}): {said}"))
+    return findings
+
+
+def quality_caption(quality: Mapping[str, Any]) -> str:
+    """"Data-quality checks of the data up to DATE: STATUS" for the checks table."""
+    status = lookup(quality, "summary.status") or NOT_AVAILABLE
+    as_of = quality.get("as_of")
+    return f"Data-quality checks of the data up to {as_of}: {status}" if as_of else f"Data-quality checks: {status}"
 
 
 def quarantine_counts(ingest: Mapping[str, Any]) -> "pd.Series":
