@@ -137,7 +137,8 @@ def test_drilldown_says_no_ground_truth_when_the_run_had_no_incidents(outputs: P
 def test_drift_starts_on_an_alert_and_the_toggle_redraws_only_the_heatmap(outputs: Path) -> None:
     dashboard = app.Dashboard(profile="ci")
     _select(dashboard, "drift")
-    _, controls, heatmap, cell, details = dashboard.tabs.children[3].children
+    header, controls, heatmap, cell, details = dashboard.tabs.children[3].children
+    assert "Drift alerts: Search (B): p95_latency, crash_rate." in _html(header)
     score, flagged_only = controls.children
     feature, metric = cell.children
     assert (feature.value, metric.value) == ("B", "p95_latency") and not flagged_only.value

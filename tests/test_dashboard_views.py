@@ -299,3 +299,14 @@ def test_quality_findings_quote_the_checks_own_words_failures_first() -> None:
     assert views.quality_caption({}) == "Data-quality checks: not available"
     tile = views.overview_tiles(ranking=None, metrics=None, drift=None, quality=report, runs=None)[4]
     assert tile.detail == "1 warn (volume_drop), 1 fail (freshness)"
+
+
+def test_drift_alerts_text_names_the_features_and_windows() -> None:
+    cells = pd.DataFrame({"feature_id": ["F2", "F1", "F2", "F3"], "metric": ["p50", "usage", "p95", "usage"],
+                          "status": ["alert", "alert", "alert", "warn"]})
+    windows = {"current": {"start": "2026-06-16", "end": "2026-06-29"},
+               "reference": {"start": "2026-01-03", "end": "2026-04-24"}}
+    assert views.drift_alerts_text(cells, labels={"F1": "Onboarding (F1)"}, windows=windows) == (
+        "Drift alerts (days 2026-06-16 .. 2026-06-29 against 2026-01-03 .. 2026-04-24): "
+        "Onboarding (F1): usage; F2: p50, p95.")
+    assert views.drift_alerts_text(cells.iloc[3:], labels={}, windows=None) == "No drift alert."

@@ -326,8 +326,13 @@ class Dashboard:
             control.observe(self.guarded("drawing the heatmap", redraw_heatmap), names="value")
         for dropdown in (feature, metric):
             dropdown.observe(self.guarded("choosing the cell", redraw_details), names="value")
-        header = self.section("summarising drift",
-                              lambda: [html_output(views.status_html(views.drift_summary(report)))])
+        def build_header() -> list[dict[str, Any]]:
+            alerts = views.drift_alerts_text(cells, labels={f: label for label, f in features}, windows=windows)
+            tone = "bad" if (cells["status"] == "alert").any() else "ok"
+            return [html_output(views.status_html(views.drift_summary(report))),
+                    html_output(views.status_html(alerts, tone=tone))]
+
+        header = self.section("summarising drift", build_header)
         redraw_heatmap({})
         redraw_details({})
         return header, widgets.HBox([score, flagged_only]), heatmap, widgets.HBox([feature, metric]), details

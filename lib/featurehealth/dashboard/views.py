@@ -514,6 +514,38 @@ def drift_summary(report: Mapping[str, Any]) -> str:
     return f"Cells: {counts or NOT_AVAILABLE}; drifted share: {NOT_AVAILABLE if share is None else f'{share:.1%}'}"
 
 
+def drift_alerts_text(cells: "pd.DataFrame", *, labels: Mapping[str, str], windows: Mapping[str, Any] | None) -> str:
+    """Which features drift (status ``alert``), by name, and over which days against which.
+
+    Parameters
+    ----------
+    cells : DataFrame
+        :func:`drift_cells`.
+    labels : mapping
+        feature_id -> label shown ("Onboarding (F014)"); an id without one is shown as is.
+    windows : mapping or None
+        The report's ``summary.windows`` (``current`` and ``reference`` start/end).
+
+    Returns
+    -------
+    str
+        "Drift alerts: Onboarding (F014): usage_count; ... (days A .. B against C .. D)", or
+        that no metric of any feature is in alert.
+    """
+    def span(name: str) -> str | None:
+        start, end = lookup(windows, f"{name}.start"), lookup(windows, f"{name}.end")
+        return f"{start} .. {end}" if start and end else None
+
+    current, reference = span("current"), span("reference")
+    period = f" (days {current} against {reference})" if current and reference else ""
+    alerts = cells[cells["status"] == "alert"]
+    if alerts.empty:
+        return f"No drift alert{period}."
+    by_feature = alerts.groupby(alerts["feature_id"].astype(str), sort=True)["metric"].agg(lambda m: ", ".join(map(str, m)))
+    listed = "; ".join(f"{labels.get(f, f)}: {metrics}" for f, metrics in by_feature.items())
+    return f"Drift alerts{period}: {listed}."
+
+
 def _limit(thresholds: Mapping[str, Any] | None, key: str) -> str:
     value = lookup(thresholds, key)
     return NOT_AVAILABLE if not isinstance(value, (int, float)) else f"{value:g}"
