@@ -310,3 +310,12 @@ def test_drift_alerts_text_names_the_features_and_windows() -> None:
         "Drift alerts (days 2026-06-16 .. 2026-06-29 against 2026-01-03 .. 2026-04-24): "
         "Onboarding (F1): usage; F2: p50, p95.")
     assert views.drift_alerts_text(cells.iloc[3:], labels={}, windows=None) == "No drift alert."
+
+
+def test_table_numbers_never_use_scientific_notation() -> None:
+    assert [views.number_cell(v) for v in (9.8e-05, 7.9e-05, 0.000203, -0.00021, 0.0773, 0.5, 168.0, 1042.6)] == [
+        "0.000098", "0.000079", "0.000203", "-0.00021", "0.0773", "0.5", "168", "1,043"]
+    assert views.number_cell(1e-12) == "< 0.000001" and views.number_cell(-1e-12) == "> -0.000001"
+    assert views.number_cell(0.0) == "0"
+    markup = views.html_table(pd.DataFrame({"ks_pvalue": [7.9e-05], "observed": [9.8e-05]}))
+    assert ">0.000079<" in markup and ">0.000098<" in markup and "e-05" not in markup

@@ -231,13 +231,34 @@ def filter_ranking(frame: "pd.DataFrame", *, filters: Mapping[str, str]) -> "pd.
     return frame.loc[keep]
 
 
+#: Below this a table cell reads "< SMALLEST" instead of a long run of zeros.
+SMALLEST = 1e-6
+
+
+def number_cell(value: float, *, digits: int = 3) -> str:
+    """A float for a table: ``digits`` significant digits and never scientific notation.
+
+    ``9.8e-05`` reads ``0.000098``; 1,000 and above read as whole numbers with thousands
+    separators; a magnitude below :data:`SMALLEST` (a p-value of 1e-12) reads ``< 0.000001``.
+    """
+    import numpy as np
+
+    if value != value or value in (float("inf"), float("-inf")):
+        return str(value)
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    if value != 0 and abs(value) < SMALLEST:
+        return f"{'> -' if value < 0 else '< '}{np.format_float_positional(SMALLEST, trim='-')}"
+    return np.format_float_positional(value, precision=digits, unique=False, fractional=False, trim="-")
+
+
 def _cell(value: Any, *, digits: int, missing: str) -> str:
     import pandas as pd
 
     if not isinstance(value, (list, tuple, dict)) and pd.isna(value):
         return missing
     if isinstance(value, float):
-        return f"{value:.{digits}g}" if abs(value) < 1000 else f"{value:,.0f}"
+        return number_cell(value, digits=digits)
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
         return f"{value:,}"
     return str(value)
