@@ -119,6 +119,7 @@ def test_choosing_a_feature_redraws_its_plot_and_drivers(outputs: Path) -> None:
     assert picker.options == (("Login (A)", "A"), ("Search (B)", "B"), ("Pay (C)", "C"))
     first_png = plot.outputs[0]["data"]["image/png"]
     assert "p95_latency_z" in _html(drivers)
+    assert "p95_latency_z: the day against the feature&#x27;s usual level (z-score)" in _html(drivers)
     picker.value = "A"
     assert plot.outputs[0]["data"]["image/png"] != first_png
     assert "usage_count_z" in _html(drivers)

@@ -319,3 +319,14 @@ def test_table_numbers_never_use_scientific_notation() -> None:
     assert views.number_cell(0.0) == "0"
     markup = views.html_table(pd.DataFrame({"ks_pvalue": [7.9e-05], "observed": [9.8e-05]}))
     assert ">0.000079<" in markup and ">0.000098<" in markup and "e-05" not in markup
+
+
+def test_signals_note_reads_the_driver_names() -> None:
+    note = views.signals_note(["usage_count_z7", "crash_rate_level", "error_excess_z1", "usage_count_z7", "mystery"])
+    assert note == (
+        "usage_count_z7: mean of the last 7 days against the feature's usual level (z-score); "
+        "crash_rate_level: value of the day; "
+        "error_excess_z1: count of the last 1 day(s) above what the usual rate predicts (z-score). "
+        "A z-score counts standard deviations from the usual level (0 = usual).")
+    assert views.signals_note(["p95_latency_slope7"]) == "p95_latency_slope7: trend over the last 7 days."
+    assert views.signals_note(["mystery"]) == "" and views.signals_note([]) == ""

@@ -267,8 +267,10 @@ class Dashboard:
             table = views.drivers(ranking, picker.value)
             if table.empty:
                 return notes_output([f"No score today for {picker.value}: it has no data on the latest day."])
+            note = views.signals_note(table["signal"].tolist())
             return [html_output(views.html_table(table, caption="Signals raising today's score most "
-                                                                 "(contribution to the forest's raw score, before calibration)"))]
+                                                                 "(contribution to the forest's raw score, before calibration)")),
+                    *([html_output(views.status_html(note))] if note else [])]
 
         def redraw(_change: dict[str, Any]) -> None:
             self.fill(plot, "drawing the feature", build_plot)

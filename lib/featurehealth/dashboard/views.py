@@ -414,6 +414,46 @@ def drivers(ranking: "pd.DataFrame", feature_id: str) -> "pd.DataFrame":
     return pd.DataFrame(records, columns=["signal", "value", "contribution"])
 
 
+#: How a signal name reads, by its ending (first match wins; ``{n}`` is the number the ending
+#: carries); see :mod:`featurehealth.signals`.
+SIGNAL_ENDINGS = (
+    (r"_rule_noise_week$", "chance that the degradation rule fires within a week from noise alone"),
+    (r"_to_threshold$", "the day's value over its degradation limit (above 1 = degraded)"),
+    (r"_evidence$|^worst_shift_z$", "strength of a known warning pattern (z-scores that move together)"),
+    (r"_excess_z(\d+)$", "count of the last {n} day(s) above what the usual rate predicts (z-score)"),
+    (r"_ratio(\d+)$", "crash rate of the newest app version over the older versions', last {n} days"),
+    (r"_z(\d+)$", "mean of the last {n} days against the feature's usual level (z-score)"),
+    (r"_z$", "the day against the feature's usual level (z-score)"),
+    (r"_change(\d+)$", "relative change over the last {n} days"),
+    (r"_slope(\d+)$", "trend over the last {n} days"),
+    (r"_mean(\d+)$", "mean of the last {n} days"),
+    (r"_level$", "value of the day"),
+    (r"^degraded_|^days_since_degraded$", "recent degraded days of the feature"),
+    (r"_expected_per_day$", "count expected per day"),
+    (r"_code$|^day_of_week$", "feature metadata or calendar"),
+)
+
+
+def signals_note(signals: Sequence[str]) -> str:
+    """What the named signals measure, by their endings (:data:`SIGNAL_ENDINGS`); "" if none is known.
+
+    When a z-score is named, the note adds that it counts standard deviations from usual.
+    """
+    import re
+
+    said = []
+    for signal in dict.fromkeys(str(s) for s in signals):
+        for pattern, text in SIGNAL_ENDINGS:
+            found = re.search(pattern, signal)
+            if found:
+                said.append(f"{signal}: {text.format(n=found.group(1) if found.groups() else '')}")
+                break
+    if not said:
+        return ""
+    z = " A z-score counts standard deviations from the usual level (0 = usual)." if "z-score" in "".join(said) else ""
+    return "; ".join(said) + "." + z
+
+
 def metrics_table(metrics: Mapping[str, Any]) -> "pd.DataFrame":
     """Model metrics beside the naive baselines: one row per scorer, :data:`MODEL_METRICS` columns.
 
