@@ -100,6 +100,8 @@ def test_a_filter_redraws_only_the_ranking_table(outputs: Path) -> None:
     _select(dashboard, "ranking")
     filters, table = dashboard.tabs.children[1].children
     assert "3 of 3 features, sorted by impact = risk × active users" in _html(table)
+    # what risk and its buckets mean, from params/ci.yaml (auto buckets) and the absent metrics.json
+    assert "risk_bucket: cut-offs not available" in _html(table)
     bucket = next(w for w in filters.children if w.description == "risk bucket")
     assert bucket.options == ("All", "low", "medium", "high")
     overview_before = _outputs(dashboard, "overview")[0].outputs
@@ -117,6 +119,7 @@ def test_choosing_a_feature_redraws_its_plot_and_drivers(outputs: Path) -> None:
     assert picker.options == (("Login (A)", "A"), ("Search (B)", "B"), ("Pay (C)", "C"))
     first_png = plot.outputs[0]["data"]["image/png"]
     assert "p95_latency_z" in _html(drivers)
+    assert "p95_latency_z: the day against the feature&#x27;s usual level (z-score)" in _html(drivers)
     picker.value = "A"
     assert plot.outputs[0]["data"]["image/png"] != first_png
     assert "usage_count_z" in _html(drivers)
@@ -135,7 +138,8 @@ def test_drilldown_says_no_ground_truth_when_the_run_had_no_incidents(outputs: P
 def test_drift_starts_on_an_alert_and_the_toggle_redraws_only_the_heatmap(outputs: Path) -> None:
     dashboard = app.Dashboard(profile="ci")
     _select(dashboard, "drift")
-    _, controls, heatmap, cell, details = dashboard.tabs.children[3].children
+    header, controls, heatmap, cell, details = dashboard.tabs.children[3].children
+    assert "Drift alerts: Search (B): p95_latency, crash_rate." in _html(header)
     score, flagged_only = controls.children
     feature, metric = cell.children
     assert (feature.value, metric.value) == ("B", "p95_latency") and not flagged_only.value
@@ -234,6 +238,8 @@ def test_model_tab_without_metrics_says_so_once(outputs: Path) -> None:
     _select(dashboard, "model")
     page = "".join(_html(o) for o in _outputs(dashboard, "model"))
     assert "Early-warning figures not available: reports/metrics.json has no early_warning section." in page
+    # the metrics say in words whether the model beats a naive rule, and what the columns mean
+    assert "PR-AUC: model 0.500, baselines not available." in page and "brier: error of the probabilities" in page
 
 
 def test_quarantine_caption_groups_thousands(outputs: Path) -> None:
@@ -259,3 +265,15 @@ def test_model_tab_lists_the_versions_with_the_one_in_use(outputs: Path) -> None
     page = _html(_outputs(dashboard, "model")[0])
     assert "Model in use: v1; 2 versions kept under models/, newest first" in page
     assert page.index("<td>v2</td>") < page.index("<td>v1</td>") and "kept the model in use" in page
+
+
+def test_overview_and_ranking_say_what_risk_and_buckets_mean(outputs: Path) -> None:
+    (outputs / "ci" / "reports" / "metrics.json").write_text(json.dumps(
+        {"horizon_days": 7, "operating_threshold": 0.3}))
+    dashboard = app.Dashboard(profile="ci")
+    overview = _html(_outputs(dashboard, "overview")[0])
+    assert "Features at risk" in overview and "1 high, 1 medium today" in overview
+    _select(dashboard, "ranking")
+    _, table = dashboard.tabs.children[1].children
+    # params/ci.yaml has auto buckets: medium from the operating threshold, high halfway to 1
+    assert "degrades in the next 7 days; risk_bucket: low below 0.30, medium from 0.30, high from 0.65" in _html(table)

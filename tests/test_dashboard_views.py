@@ -37,12 +37,31 @@ def test_tiles_quote_the_artifacts(ranking: pd.DataFrame) -> None:
     )
     values = {t.label: (t.value, t.tone) for t in tiles}
     assert values == {
-        "Features monitored": ("3", "neutral"), "High-risk features": ("1", "bad"),
+        "Features monitored": ("3", "neutral"), "Features at risk": ("2", "bad"),
         "Incidents predicted": ("3", "ok"), "Drift alerts": ("2", "bad"), "Data quality": ("warn", "warn"),
         "Last run": ("failed", "bad"),
     }
     assert "r2" in tiles[-1].detail and "2026-03-01" in tiles[0].detail
     assert "median 2 days; random flags would warn 8%" in tiles[2].detail
+
+
+def test_at_risk_tile_counts_medium_so_a_flagged_feature_is_not_all_clear(ranking: pd.DataFrame) -> None:
+    metrics = {"horizon_days": 7}
+    medium_only = views.at_risk_tile(ranking.iloc[1:], metrics)
+    assert (medium_only.value, medium_only.tone) == ("1", "warn")
+    assert medium_only.detail == "0 high, 1 medium today: chance of degrading in the next 7 days"
+    calm = views.at_risk_tile(ranking.iloc[2:], None)
+    assert (calm.value, calm.tone) == ("0", "ok") and "horizon (not available)" in calm.detail
+    assert views.at_risk_tile(ranking.drop(columns="risk_bucket"), metrics).value == NOT_AVAILABLE
+
+
+def test_risk_caption_quotes_horizon_cutoffs_and_threshold() -> None:
+    caption = views.risk_caption({"horizon_days": 7, "operating_threshold": 0.2492}, (0.2492, 0.6246))
+    assert "degrades in the next 7 days" in caption
+    assert "low below 0.25, medium from 0.25, high from 0.62 (the model alerts from 0.25)" in caption
+    assert "impact = risk × active users" in caption
+    bare = views.risk_caption(None, ())
+    assert "cut-offs not available" in bare and "horizon (not available)" in bare and "alerts from" not in bare
 
 
 def test_absent_artifacts_read_not_available_never_zero() -> None:
@@ -251,3 +270,63 @@ def test_model_versions_newest_first_with_decisions_or_not_available() -> None:
 def test_model_versions_of_a_registry_without_versions_is_empty() -> None:
     assert views.model_versions({"current": None, "versions": "broken"}).empty
     assert views.model_versions_caption({}) == "Model in use: not available; 0 versions kept under models/, newest first"
+
+
+def test_model_verdict_compares_pr_auc_with_the_best_baseline() -> None:
+    metrics = {"split": {"test_start": "2026-05-02", "test_end": "2026-06-22"},
+               "model": {"pr_auc": 0.55, "n_rows": 6240, "base_rate": 0.126},
+               "baselines": {"persistence": {"pr_auc": 0.429}, "rule": {"pr_auc": 0.509, "description": "z >= 3"}}}
+    assert views.model_verdict(metrics) == (
+        "Test days 2026-05-02 .. 2026-06-22 (6,240 feature-days, 12.6% followed by a degradation). "
+        "PR-AUC: model 0.550, persistence 0.429, rule 0.509: better than every naive baseline (+0.041 over rule).")
+    worse = {**metrics, "model": {"pr_auc": 0.5}}
+    assert views.model_verdict(worse).endswith("rule 0.509: not better than the naive baseline rule.")
+    assert views.model_verdict({}) == "Test days not available. PR-AUC: model not available, baselines not available."
+    notes = views.metrics_notes(metrics)
+    assert "brier: error of the probabilities" in notes and notes.endswith("Baselines: rule = z >= 3.")
+
+
+def test_quality_findings_quote_the_checks_own_words_failures_first() -> None:
+    report = {"as_of": "2026-06-29", "summary": {"status": "fail", "warn": 1, "fail": 1}, "checks": [
+        {"name": "missing_days", "status": "pass", "message": "Every day has events."},
+        {"name": "volume_drop", "status": "warn", "message": "7 feature-day(s) had fewer than 50% of their usual events."},
+        {"name": "freshness", "status": "fail", "observed": 3}, "junk"]}
+    assert views.quality_findings(report) == [
+        ("bad", "freshness (fail): observed 3"),
+        ("warn", "volume_drop (warn): 7 feature-day(s) had fewer than 50% of their usual events.")]
+    assert views.quality_findings({"checks": [{"name": "x", "status": "pass"}]}) == []
+    assert views.quality_caption(report) == "Data-quality checks of the data up to 2026-06-29: fail"
+    assert views.quality_caption({}) == "Data-quality checks: not available"
+    tile = views.overview_tiles(ranking=None, metrics=None, drift=None, quality=report, runs=None)[4]
+    assert tile.detail == "1 warn (volume_drop), 1 fail (freshness)"
+
+
+def test_drift_alerts_text_names_the_features_and_windows() -> None:
+    cells = pd.DataFrame({"feature_id": ["F2", "F1", "F2", "F3"], "metric": ["p50", "usage", "p95", "usage"],
+                          "status": ["alert", "alert", "alert", "warn"]})
+    windows = {"current": {"start": "2026-06-16", "end": "2026-06-29"},
+               "reference": {"start": "2026-01-03", "end": "2026-04-24"}}
+    assert views.drift_alerts_text(cells, labels={"F1": "Onboarding (F1)"}, windows=windows) == (
+        "Drift alerts (days 2026-06-16 .. 2026-06-29 against 2026-01-03 .. 2026-04-24): "
+        "Onboarding (F1): usage; F2: p50, p95.")
+    assert views.drift_alerts_text(cells.iloc[3:], labels={}, windows=None) == "No drift alert."
+
+
+def test_table_numbers_never_use_scientific_notation() -> None:
+    assert [views.number_cell(v) for v in (9.8e-05, 7.9e-05, 0.000203, -0.00021, 0.0773, 0.5, 168.0, 1042.6)] == [
+        "0.000098", "0.000079", "0.000203", "-0.00021", "0.0773", "0.5", "168", "1,043"]
+    assert views.number_cell(1e-12) == "< 0.000001" and views.number_cell(-1e-12) == "> -0.000001"
+    assert views.number_cell(0.0) == "0"
+    markup = views.html_table(pd.DataFrame({"ks_pvalue": [7.9e-05], "observed": [9.8e-05]}))
+    assert ">0.000079<" in markup and ">0.000098<" in markup and "e-05" not in markup
+
+
+def test_signals_note_reads_the_driver_names() -> None:
+    note = views.signals_note(["usage_count_z7", "crash_rate_level", "error_excess_z1", "usage_count_z7", "mystery"])
+    assert note == (
+        "usage_count_z7: mean of the last 7 days against the feature's usual level (z-score); "
+        "crash_rate_level: value of the day; "
+        "error_excess_z1: count of the last 1 day(s) above what the usual rate predicts (z-score). "
+        "A z-score counts standard deviations from the usual level (0 = usual).")
+    assert views.signals_note(["p95_latency_slope7"]) == "p95_latency_slope7: trend over the last 7 days."
+    assert views.signals_note(["mystery"]) == "" and views.signals_note([]) == ""

@@ -132,6 +132,25 @@ class Dashboard:
             self._cache[key] = data.run_history(self.profile.value)
         return self._cache[key]
 
+    def params(self) -> tuple[dict[str, Any] | None, str]:
+        """The selected profile's parameters, or None and why (outputs copied under another name)."""
+        key = ("params", ())
+        if key not in self._cache:
+            try:
+                self._cache[key] = config.load_profile(self.profile.value), ""
+            except config.ProfileError as exc:
+                reason = (f"no params/{self.profile.value}.yaml for these outputs"
+                          if self.profile.value not in config.available_profiles() else str(exc))
+                self._cache[key] = None, reason
+        return self._cache[key]
+
+    def risk_note(self) -> dict[str, Any]:
+        """The caption saying what risk, bucket and impact mean, with this run's horizon and cut-offs."""
+        params, _ = self.params()
+        metrics = self.load("metrics")[0]
+        cutoffs = () if params is None else views.bucket_cutoffs(params["model"]["risk_buckets"], metrics)
+        return html_output(views.status_html(views.risk_caption(metrics, cutoffs)))
+
     def on_profile(self, _change: dict[str, Any]) -> None:
         """Forget everything read for the previous profile and redraw the open tab."""
         self._cache.clear()
@@ -179,7 +198,8 @@ class Dashboard:
             tiles = views.overview_tiles(**{k: v for k, (v, _) in loaded.items()}, runs=runs)
             ranking = loaded["ranking"][0]
             top = [] if ranking is None else [html_output(views.html_table(
-                views.ranking_view(ranking).head(5), caption="Highest impact today (risk x active users)"))]
+                views.ranking_view(ranking).head(5), caption="Highest impact today (risk x active users)")),
+                self.risk_note()]
             return [html_output(views.tiles_html(tiles)), *top,
                     *notes_output([m for _, m in loaded.values()] + [runs_message])]
 
@@ -201,7 +221,7 @@ class Dashboard:
         def build() -> list[dict[str, Any]]:
             chosen = views.filter_ranking(ranking, filters={c: w.value for c, w in filters.items()})
             caption = f"{len(chosen):,} of {len(ranking):,} features, sorted by impact = risk × active users"
-            return [html_output(views.html_table(views.ranking_view(chosen), caption=caption))]
+            return [self.risk_note(), html_output(views.html_table(views.ranking_view(chosen), caption=caption))]
 
         def redraw(_change: dict[str, Any]) -> None:
             self.fill(table, "filtering the ranking", build)
@@ -226,12 +246,8 @@ class Dashboard:
         picker = widgets.Dropdown(options=choices, value=first if first in dict(choices).values() else choices[0][1],
                                   description="Feature", layout=widgets.Layout(width="360px"))
         plot, drivers = widgets.Output(), widgets.Output()
-        try:
-            params, params_message = config.load_profile(self.profile.value), ""
-        except config.ProfileError as exc:  # outputs copied under a name that params/ does not hold
-            reason = (f"no params/{self.profile.value}.yaml for these outputs"
-                      if self.profile.value not in config.available_profiles() else str(exc))
-            params, params_message = None, f"Degradation limits and risk buckets {data.NOT_AVAILABLE}: {reason}."
+        params, reason = self.params()
+        params_message = f"Degradation limits and risk buckets {data.NOT_AVAILABLE}: {reason}." if reason else ""
 
         def build_plot() -> list[dict[str, Any]]:
             series = views.feature_series(fact, picker.value)
@@ -251,8 +267,10 @@ class Dashboard:
             table = views.drivers(ranking, picker.value)
             if table.empty:
                 return notes_output([f"No score today for {picker.value}: it has no data on the latest day."])
+            note = views.signals_note(table["signal"].tolist())
             return [html_output(views.html_table(table, caption="Signals raising today's score most "
-                                                                 "(contribution to the forest's raw score, before calibration)"))]
+                                                                 "(contribution to the forest's raw score, before calibration)")),
+                    *([html_output(views.status_html(note))] if note else [])]
 
         def redraw(_change: dict[str, Any]) -> None:
             self.fill(plot, "drawing the feature", build_plot)
@@ -310,8 +328,13 @@ class Dashboard:
             control.observe(self.guarded("drawing the heatmap", redraw_heatmap), names="value")
         for dropdown in (feature, metric):
             dropdown.observe(self.guarded("choosing the cell", redraw_details), names="value")
-        header = self.section("summarising drift",
-                              lambda: [html_output(views.status_html(views.drift_summary(report)))])
+        def build_header() -> list[dict[str, Any]]:
+            alerts = views.drift_alerts_text(cells, labels={f: label for label, f in features}, windows=windows)
+            tone = "bad" if (cells["status"] == "alert").any() else "ok"
+            return [html_output(views.status_html(views.drift_summary(report))),
+                    html_output(views.status_html(alerts, tone=tone))]
+
+        header = self.section("summarising drift", build_header)
         redraw_heatmap({})
         redraw_details({})
         return header, widgets.HBox([score, flagged_only]), heatmap, widgets.HBox([feature, metric]), details
@@ -333,7 +356,9 @@ class Dashboard:
             if metrics is None:
                 return notes_output([metrics_message])
             table = views.metrics_table(metrics)
-            return [html_output(views.html_table(table, caption="Test-period metrics: model beside naive baselines"))]
+            return [html_output(views.status_html(views.model_verdict(metrics))),
+                    html_output(views.html_table(table, caption="Test-period metrics: model beside naive baselines")),
+                    html_output(views.status_html(views.metrics_notes(metrics)))]
 
         def build_warning() -> list[dict[str, Any]]:
             if metrics is None:
@@ -399,9 +424,9 @@ class Dashboard:
             report, message = self.load("quality", required=("checks",))
             if report is None:
                 return notes_output([message])
-            status = data.lookup(report, "summary.status") or data.NOT_AVAILABLE
             table = views.quality_checks(report)
-            return [html_output(views.html_table(table, caption=f"Data-quality checks: {status}"))]
+            findings = [html_output(views.status_html(text, tone=tone)) for tone, text in views.quality_findings(report)]
+            return [*findings, html_output(views.html_table(table, caption=views.quality_caption(report)))]
 
         def build_quarantine() -> list[dict[str, Any]]:
             ingest, message = self.load("ingest", required=("by_reason",))

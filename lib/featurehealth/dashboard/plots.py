@@ -84,7 +84,7 @@ def drilldown_figure(
     incidents : DataFrame or None
         The feature's known incidents (``start``, ``end``), shaded in every panel.
     cutoffs : sequence of float
-        Risk bucket cut-offs, drawn on the risk panel.
+        Risk bucket cut-offs (medium, high), drawn and named on the risk panel.
     title : str
         Figure title.
     """
@@ -112,8 +112,9 @@ def drilldown_figure(
         risk_ax.text(0.5, 0.5, "risk score not available for this feature", transform=risk_ax.transAxes, ha="center")
     else:
         risk_ax.plot(dates, risk, color="#6a1b9a", marker=".", lw=1.2, label="risk score")
-        for cut in cutoffs:
-            risk_ax.axhline(cut, color="#757575", ls="--", lw=0.8)
+        # Named in the legend: two bare dashed lines did not say which bucket starts where.
+        for cut, bucket, style in zip(cutoffs, ("medium", "high"), ("--", "-."), strict=False):
+            risk_ax.axhline(cut, color="#757575", ls=style, lw=0.8, label=f"{bucket} from {cut:.2f}")
         risk_ax.set_ylim(0, 1)
         risk_ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=7, frameon=False)
     risk_ax.set_ylabel("risk score")

@@ -56,6 +56,20 @@ def _status_tone(status: Any) -> str:
     return {"pass": "ok", "succeeded": "ok", "warn": "warn", "fail": "bad", "failed": "bad"}.get(status, "neutral")
 
 
+def _quality_detail(quality: Mapping[str, Any] | None) -> str:
+    """"1 warn (volume_drop), 0 fail": the summary's counts with the checks behind them."""
+    checks = lookup(quality, "checks")
+    named = [c for c in (checks if isinstance(checks, list) else []) if isinstance(c, dict)]
+    parts = []
+    for level in ("warn", "fail"):
+        count = lookup(quality, f"summary.{level}")
+        if count is None:
+            continue
+        names = [str(c.get("name")) for c in named if c.get("status") == level]
+        parts.append(f"{count} {level}" + (f" ({', '.join(names)})" if names else ""))
+    return ", ".join(parts)
+
+
 def _early_warning_tile(metrics: Mapping[str, Any] | None) -> Tile:
     detected = lookup(metrics, "early_warning.incidents_detected")
     total = lookup(metrics, "early_warning.n_incidents")
@@ -70,6 +84,69 @@ def _early_warning_tile(metrics: Mapping[str, Any] | None) -> Tile:
         + (f"; random flags would warn {chance:.0%}" if chance is not None else "")
     )
     return Tile("Incidents predicted", str(detected), detail, "ok" if detected / total >= 0.5 else "warn")
+
+
+def _horizon_text(metrics: Mapping[str, Any] | None) -> str:
+    horizon = lookup(metrics, "horizon_days")
+    if isinstance(horizon, numbers.Real) and not isinstance(horizon, bool):
+        return f"in the next {horizon:g} days"
+    return f"within the model's horizon ({NOT_AVAILABLE})"
+
+
+def at_risk_tile(ranking: "pd.DataFrame | None", metrics: Mapping[str, Any] | None) -> Tile:
+    """The "Features at risk" tile: features in the ``medium`` or ``high`` risk bucket today.
+
+    A "high" count alone read 0 on a green tile while the model flagged features at
+    ``medium`` (its alerts start there when ``model.risk_buckets`` is ``auto``).
+
+    Parameters
+    ----------
+    ranking : DataFrame or None
+        ``reports/risk_ranking.csv`` (``risk_bucket`` column).
+    metrics : dict or None
+        ``reports/metrics.json`` (``horizon_days`` for the detail line).
+
+    Returns
+    -------
+    Tile
+        Bad with any ``high``, warn with only ``medium``, ok with none; not available
+        without a bucket column.
+    """
+    if ranking is None or "risk_bucket" not in ranking:
+        return Tile("Features at risk", NOT_AVAILABLE, "risk buckets medium and high today")
+    buckets = ranking["risk_bucket"].astype(str)
+    high, medium = int((buckets == "high").sum()), int((buckets == "medium").sum())
+    tone = "bad" if high else "warn" if medium else "ok"
+    detail = f"{high:,} high, {medium:,} medium today: chance of degrading {_horizon_text(metrics)}"
+    return Tile("Features at risk", f"{high + medium:,}", detail, tone)
+
+
+def risk_caption(metrics: Mapping[str, Any] | None, cutoffs: Sequence[float]) -> str:
+    """What ``risk_probability``, ``risk_bucket`` and ``impact`` of the ranking mean.
+
+    Parameters
+    ----------
+    metrics : dict or None
+        ``reports/metrics.json`` (``horizon_days``, ``operating_threshold``).
+    cutoffs : sequence of float
+        The two bucket cut-offs (:func:`bucket_cutoffs`); empty when unknown.
+
+    Returns
+    -------
+    str
+        One sentence; a figure the artifacts do not hold reads "not available".
+    """
+    if len(cutoffs) == 2:
+        low, high = cutoffs
+        buckets = f"low below {low:.2f}, medium from {low:.2f}, high from {high:.2f}"
+    else:
+        buckets = f"cut-offs {NOT_AVAILABLE}"
+    threshold = lookup(metrics, "operating_threshold")
+    known = isinstance(threshold, numbers.Real) and not isinstance(threshold, bool)
+    alerts = f" (the model alerts from {threshold:.2f})" if known else ""
+    return (f"risk_probability: the model's chance (0 to 1) that the feature degrades {_horizon_text(metrics)}; "
+            f"risk_bucket: {buckets}{alerts}; impact = risk × active users of the scored day "
+            f"(users likely to be hit).")
 
 
 def overview_tiles(
@@ -94,25 +171,21 @@ def overview_tiles(
     Returns
     -------
     list of Tile
-        Features monitored, high-risk features, incidents predicted, drift alerts, data
-        quality, last run.
+        Features monitored, features at risk (:func:`at_risk_tile`), incidents predicted, drift
+        alerts, data quality, last run.
     """
     scored_on = str(ranking["date"].max())[:10] if ranking is not None and "date" in ranking else ""
     monitored = None if ranking is None else len(ranking)
-    high = None if ranking is None or "risk_bucket" not in ranking else int((ranking["risk_bucket"] == "high").sum())
     alerts = lookup(drift, "summary.n_alert")
     judged = lookup(drift, "summary.n_cells")
     quality_status = lookup(quality, "summary.status")
     tiles = [
         Tile("Features monitored", NOT_AVAILABLE if monitored is None else f"{monitored:,}",
              f"scored on {scored_on}" if scored_on else ""),
-        _count_tile("High-risk features", high, detail="risk bucket 'high' today"),
+        at_risk_tile(ranking, metrics),
         _early_warning_tile(metrics),
         _count_tile("Drift alerts", alerts, detail=f"of {judged:,} feature x metric cells" if judged else ""),
-        Tile("Data quality", quality_status or NOT_AVAILABLE,
-             ", ".join(f"{lookup(quality, f'summary.{s}')} {s}" for s in ("warn", "fail")
-                       if lookup(quality, f"summary.{s}") is not None),
-             _status_tone(quality_status)),
+        Tile("Data quality", quality_status or NOT_AVAILABLE, _quality_detail(quality), _status_tone(quality_status)),
     ]
     if runs is None or runs.empty:
         tiles.append(Tile("Last run", NOT_AVAILABLE, "no run recorded"))
@@ -158,13 +231,34 @@ def filter_ranking(frame: "pd.DataFrame", *, filters: Mapping[str, str]) -> "pd.
     return frame.loc[keep]
 
 
+#: Below this a table cell reads "< SMALLEST" instead of a long run of zeros.
+SMALLEST = 1e-6
+
+
+def number_cell(value: float, *, digits: int = 3) -> str:
+    """A float for a table: ``digits`` significant digits and never scientific notation.
+
+    ``9.8e-05`` reads ``0.000098``; 1,000 and above read as whole numbers with thousands
+    separators; a magnitude below :data:`SMALLEST` (a p-value of 1e-12) reads ``< 0.000001``.
+    """
+    import numpy as np
+
+    if value != value or value in (float("inf"), float("-inf")):
+        return str(value)
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    if value != 0 and abs(value) < SMALLEST:
+        return f"{'> -' if value < 0 else '< '}{np.format_float_positional(SMALLEST, trim='-')}"
+    return np.format_float_positional(value, precision=digits, unique=False, fractional=False, trim="-")
+
+
 def _cell(value: Any, *, digits: int, missing: str) -> str:
     import pandas as pd
 
     if not isinstance(value, (list, tuple, dict)) and pd.isna(value):
         return missing
     if isinstance(value, float):
-        return f"{value:.{digits}g}" if abs(value) < 1000 else f"{value:,.0f}"
+        return number_cell(value, digits=digits)
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
         return f"{value:,}"
     return str(value)
@@ -320,6 +414,46 @@ def drivers(ranking: "pd.DataFrame", feature_id: str) -> "pd.DataFrame":
     return pd.DataFrame(records, columns=["signal", "value", "contribution"])
 
 
+#: How a signal name reads, by its ending (first match wins; ``{n}`` is the number the ending
+#: carries); see :mod:`featurehealth.signals`.
+SIGNAL_ENDINGS = (
+    (r"_rule_noise_week$", "chance that the degradation rule fires within a week from noise alone"),
+    (r"_to_threshold$", "the day's value over its degradation limit (above 1 = degraded)"),
+    (r"_evidence$|^worst_shift_z$", "strength of a known warning pattern (z-scores that move together)"),
+    (r"_excess_z(\d+)$", "count of the last {n} day(s) above what the usual rate predicts (z-score)"),
+    (r"_ratio(\d+)$", "crash rate of the newest app version over the older versions', last {n} days"),
+    (r"_z(\d+)$", "mean of the last {n} days against the feature's usual level (z-score)"),
+    (r"_z$", "the day against the feature's usual level (z-score)"),
+    (r"_change(\d+)$", "relative change over the last {n} days"),
+    (r"_slope(\d+)$", "trend over the last {n} days"),
+    (r"_mean(\d+)$", "mean of the last {n} days"),
+    (r"_level$", "value of the day"),
+    (r"^degraded_|^days_since_degraded$", "recent degraded days of the feature"),
+    (r"_expected_per_day$", "count expected per day"),
+    (r"_code$|^day_of_week$", "feature metadata or calendar"),
+)
+
+
+def signals_note(signals: Sequence[str]) -> str:
+    """What the named signals measure, by their endings (:data:`SIGNAL_ENDINGS`); "" if none is known.
+
+    When a z-score is named, the note adds that it counts standard deviations from usual.
+    """
+    import re
+
+    said = []
+    for signal in dict.fromkeys(str(s) for s in signals):
+        for pattern, text in SIGNAL_ENDINGS:
+            found = re.search(pattern, signal)
+            if found:
+                said.append(f"{signal}: {text.format(n=found.group(1) if found.groups() else '')}")
+                break
+    if not said:
+        return ""
+    z = " A z-score counts standard deviations from the usual level (0 = usual)." if "z-score" in "".join(said) else ""
+    return "; ".join(said) + "." + z
+
+
 def metrics_table(metrics: Mapping[str, Any]) -> "pd.DataFrame":
     """Model metrics beside the naive baselines: one row per scorer, :data:`MODEL_METRICS` columns.
 
@@ -335,6 +469,66 @@ def metrics_table(metrics: Mapping[str, Any]) -> "pd.DataFrame":
         for name, values in scorers.items() if isinstance(values, dict)
     ]
     return pd.DataFrame(rows, columns=["scorer", *MODEL_METRICS]).astype({m: "float64" for m in MODEL_METRICS})
+
+
+#: What each column of :func:`metrics_table` means, for readers who are not data scientists.
+METRIC_NOTES = {
+    "pr_auc": "how well the highest scores catch the feature-days that go on to degrade (1 = perfect, "
+              "base_rate = guessing)",
+    "roc_auc": "chance that a feature-day that degrades scores above one that does not (0.5 = guessing)",
+    "precision": "share of alerts that were right",
+    "recall": "share of degradations that were alerted",
+    "f1": "balance of precision and recall",
+    "brier": "error of the probabilities (0 = perfect, lower is better)",
+    "base_rate": "share of feature-days followed by a degradation",
+    "flagged_share": "share of feature-days alerted",
+}
+
+
+def _real(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and value == value
+
+
+def model_verdict(metrics: Mapping[str, Any]) -> str:
+    """One sentence: the test days and whether the model's PR-AUC beats each naive baseline's.
+
+    Parameters
+    ----------
+    metrics : mapping
+        ``reports/metrics.json`` (``split``, ``horizon_days``, ``model``, ``baselines``).
+
+    Returns
+    -------
+    str
+        The period, its size and base rate, the PR-AUC of the model and of each baseline, and
+        "better than" / "not better than" the best baseline; "not available" for what is absent.
+    """
+    start, end = lookup(metrics, "split.test_start"), lookup(metrics, "split.test_end")
+    period = f"{start} .. {end}" if start and end else NOT_AVAILABLE
+    rows, base = lookup(metrics, "model.n_rows"), lookup(metrics, "model.base_rate")
+    parts = ([f"{rows:,} feature-days"] if isinstance(rows, int) and not isinstance(rows, bool) else []) + (
+        [f"{base:.1%} followed by a degradation"] if _real(base) else [])
+    size = f" ({', '.join(parts)})" if parts else ""
+    model = lookup(metrics, "model.pr_auc")
+    baselines = metrics.get("baselines") if isinstance(metrics.get("baselines"), dict) else {}
+    others = {name: lookup(v, "pr_auc") for name, v in baselines.items() if _real(lookup(v, "pr_auc"))}
+    scores = ", ".join(f"{name} {value:.3f}" for name, value in others.items()) or f"baselines {NOT_AVAILABLE}"
+    head = f"Test days {period}{size}. PR-AUC: model {f'{model:.3f}' if _real(model) else NOT_AVAILABLE}, {scores}"
+    if not _real(model) or not others:
+        return head + "."
+    best = max(others, key=others.get)
+    verdict = (f"better than every naive baseline (+{model - others[best]:.3f} over {best})" if model > others[best]
+               else f"not better than the naive baseline {best}")
+    return f"{head}: {verdict}."
+
+
+def metrics_notes(metrics: Mapping[str, Any]) -> str:
+    """What the metric columns and the baselines mean (baselines as the report describes them)."""
+    baselines = metrics.get("baselines") if isinstance(metrics.get("baselines"), dict) else {}
+    described = [f"{name} = {lookup(v, 'description')}" for name, v in baselines.items()
+                 if isinstance(lookup(v, "description"), str)]
+    notes = "; ".join(f"{name}: {text}" for name, text in METRIC_NOTES.items())
+    return notes + (f". Baselines: {'; '.join(described)}." if described else ".")
 
 
 def lead_times(metrics: Mapping[str, Any]) -> list[float] | None:
@@ -379,6 +573,38 @@ def drift_summary(report: Mapping[str, Any]) -> str:
     )
     share = lookup(report, "summary.drifted_share")
     return f"Cells: {counts or NOT_AVAILABLE}; drifted share: {NOT_AVAILABLE if share is None else f'{share:.1%}'}"
+
+
+def drift_alerts_text(cells: "pd.DataFrame", *, labels: Mapping[str, str], windows: Mapping[str, Any] | None) -> str:
+    """Which features drift (status ``alert``), by name, and over which days against which.
+
+    Parameters
+    ----------
+    cells : DataFrame
+        :func:`drift_cells`.
+    labels : mapping
+        feature_id -> label shown ("Onboarding (F014)"); an id without one is shown as is.
+    windows : mapping or None
+        The report's ``summary.windows`` (``current`` and ``reference`` start/end).
+
+    Returns
+    -------
+    str
+        "Drift alerts: Onboarding (F014): usage_count; ... (days A .. B against C .. D)", or
+        that no metric of any feature is in alert.
+    """
+    def span(name: str) -> str | None:
+        start, end = lookup(windows, f"{name}.start"), lookup(windows, f"{name}.end")
+        return f"{start} .. {end}" if start and end else None
+
+    current, reference = span("current"), span("reference")
+    period = f" (days {current} against {reference})" if current and reference else ""
+    alerts = cells[cells["status"] == "alert"]
+    if alerts.empty:
+        return f"No drift alert{period}."
+    by_feature = alerts.groupby(alerts["feature_id"].astype(str), sort=True)["metric"].agg(lambda m: ", ".join(map(str, m)))
+    listed = "; ".join(f"{labels.get(f, f)}: {metrics}" for f, metrics in by_feature.items())
+    return f"Drift alerts{period}: {listed}."
 
 
 def _limit(thresholds: Mapping[str, Any] | None, key: str) -> str:
@@ -432,6 +658,30 @@ def quality_checks(quality: Mapping[str, Any]) -> "pd.DataFrame":
     import pandas as pd
 
     return pd.DataFrame(quality_rows(quality), columns=["check", "status", "observed", "warn", "fail", "rule"])
+
+
+def quality_findings(quality: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """``(tone, sentence)`` for each check at ``warn`` or ``fail``, in its own words.
+
+    The sentence is the check's ``message`` (what it found, with dates and features), or its
+    observed value when it has none; failures first.
+    """
+    checks = quality.get("checks")
+    found = [c for c in (checks if isinstance(checks, list) else [])
+             if isinstance(c, dict) and c.get("status") in ("warn", "fail")]
+    found.sort(key=lambda c: c["status"] != "fail")
+    findings = []
+    for check in found:
+        said = check.get("message") or f"observed {check.get('observed', NOT_AVAILABLE)}"
+        findings.append((_status_tone(check["status"]), f"{check.get('name')} ({check['status']}): {said}"))
+    return findings
+
+
+def quality_caption(quality: Mapping[str, Any]) -> str:
+    """"Data-quality checks of the data up to DATE: STATUS" for the checks table."""
+    status = lookup(quality, "summary.status") or NOT_AVAILABLE
+    as_of = quality.get("as_of")
+    return f"Data-quality checks of the data up to {as_of}: {status}" if as_of else f"Data-quality checks: {status}"
 
 
 def quarantine_counts(ingest: Mapping[str, Any]) -> "pd.Series":
