@@ -330,3 +330,22 @@ def test_signals_note_reads_the_driver_names() -> None:
         "A z-score counts standard deviations from the usual level (0 = usual).")
     assert views.signals_note(["p95_latency_slope7"]) == "p95_latency_slope7: trend over the last 7 days."
     assert views.signals_note(["mystery"]) == "" and views.signals_note([]) == ""
+
+
+def test_incidents_tile_is_green_only_well_above_chance() -> None:
+    def tone(detected: int, chance: float | None) -> str:
+        early = {"incidents_detected": detected, "n_incidents": 10, "chance_share_warned_1d": chance}
+        tiles = views.overview_tiles(ranking=None, metrics={"early_warning": early}, drift=None, quality=None, runs=None)
+        return next(t.tone for t in tiles if t.label == "Incidents predicted")
+
+    assert tone(6, 0.1) == "ok" and tone(6, None) == "ok"
+    assert tone(6, 0.48) == "warn"  # 60 % warned where random flags would warn 48 %
+    assert tone(4, 0.05) == "warn"
+
+
+def test_early_warning_view_keeps_the_readable_columns() -> None:
+    table = pd.DataFrame({"n_incidents": [3], "share_warned_1d": [0.5], "median_precursor_days": [4.0]},
+                         index=pd.Index(["all"]))
+    view = views.early_warning_view(table)
+    assert list(view.columns) == ["incidents", "n_incidents", "share_warned_1d"]
+    assert view.loc[0, "incidents"] == "all"

@@ -87,7 +87,7 @@ class Dashboard:
         self._cache: dict[tuple[str, tuple[str, ...]], tuple[Any, str]] = {}
         self._drawn: set[int] = set()
         self.widget = widgets.VBox([
-            widgets.HTML(f"{_STYLE}<h2 style='margin:4px 0'>Feature health</h2>"),
+            widgets.HTML(_STYLE),  # the page's title is the notebook's heading
             widgets.HBox([self.profile, self.status]),
             self.tabs,
         ])
@@ -367,7 +367,7 @@ class Dashboard:
             if not isinstance(summary, dict) or not summary.get("available"):
                 reason = data.lookup(summary, "reason") or "reports/metrics.json has no early_warning section"
                 return notes_output([f"Early-warning figures {data.NOT_AVAILABLE}: {reason}."])
-            table = earlywarning.summary_table(summary).reset_index(names="incidents")
+            table = views.early_warning_view(earlywarning.summary_table(summary))
             shown = [html_output(views.html_table(table, caption="Early warning on the test period "
                                                                  "(warned = flagged 1..horizon days before onset)"))]
             visibility = earlywarning.visibility_table(summary)

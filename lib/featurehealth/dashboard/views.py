@@ -83,7 +83,13 @@ def _early_warning_tile(metrics: Mapping[str, Any] | None) -> Tile:
         + (f"; median {lead:g} days" if lead is not None else "")
         + (f"; random flags would warn {chance:.0%}" if chance is not None else "")
     )
-    return Tile("Incidents predicted", str(detected), detail, "ok" if detected / total >= 0.5 else "warn")
+    return Tile("Incidents predicted", str(detected), detail, _warning_tone(detected / total, chance))
+
+
+def _warning_tone(share: float, chance: float | None) -> str:
+    """"ok" when half the incidents were warned and at least twice what random flags would warn."""
+    beats_chance = chance is None or share >= 2 * chance
+    return "ok" if share >= 0.5 and beats_chance else "warn"
 
 
 def _horizon_text(metrics: Mapping[str, Any] | None) -> str:
@@ -713,6 +719,18 @@ def quarantine_caption(quarantined: int, rows_in: Any) -> str:
     """"2,281 of 450,436 rows quarantined" (the total reads not available when unknown)."""
     total = f"{rows_in:,}" if isinstance(rows_in, int) and not isinstance(rows_in, bool) else NOT_AVAILABLE
     return f"{quarantined:,} of {total} rows quarantined"
+
+
+#: Columns of the early-warning table the dashboard shows (the notebook shows them all).
+EARLY_WARNING_COLUMNS = (
+    "n_incidents", "incidents_detected", "share_warned_1d", "chance_share_warned_1d", "share_warned_3d",
+    "median_lead_days", "n_with_precursor", "false_alerts_per_feature_month",
+)
+
+
+def early_warning_view(table: "pd.DataFrame") -> "pd.DataFrame":
+    """The :data:`EARLY_WARNING_COLUMNS` of an early-warning summary table, its index as ``incidents``."""
+    return table[[c for c in EARLY_WARNING_COLUMNS if c in table.columns]].reset_index(names="incidents")
 
 
 #: Columns of :func:`model_versions`.
