@@ -125,6 +125,36 @@ def test_a_missed_day_before_the_window_is_a_published_gap() -> None:
                                        **PARAMS))["published_gap"]["details"]["days"] == ["2026-01-29"]
 
 
+
+def test_a_day_the_export_lacks_is_named_but_not_a_gap_on_later_runs() -> None:
+    # The first run reads 2026-01-01..30; the export has no row on 2026-01-10 (nor on 2026-01-30, its last
+    # day, which therefore never enters the fact table either: the input ends on the 29th).
+    holed = _counts(30, skip=(("a", 9), ("b", 9), ("a", 29), ("b", 29)))
+    first = quality.run_checks(_summary(30, latest_input_date="2026-01-29"), holed, history=None,
+                               known_features=["a", "b"], profile="mine", **PARAMS)
+    assert _by_name(first)["published_gap"]["details"]["empty_in_input"] == ["2026-01-10"]
+    # The next daily run: 2026-01-10 cannot be backfilled, so it is named, not counted; 2026-01-30 (after
+    # the input's last day when it was read) is still a hole a backfill may fill.
+    history = holed.rename(columns={"events": "usage_count"})
+    day = _counts(31)[lambda f: f["date"] == date(2026, 1, 31)]
+    summary = _summary(31, window_start="2026-01-31", latest_input_date="2026-01-31")
+    gap = _by_name(quality.run_checks(summary, day, history=history, known_features=["a", "b"], previous=first,
+                                      profile="mine", **PARAMS))["published_gap"]
+    assert (gap["status"], gap["observed"], gap["details"]["days"]) == ("warn", 1, ["2026-01-30"])
+    assert gap["message"].endswith("2026-01-10 had no valid event in the input when a run read them (not counted).")
+    # Without the previous report (as before) both count; a re-run over 2026-01-10 that finds rows clears it.
+    assert _by_name(quality.run_checks(summary, day, history=history, known_features=["a", "b"],
+                                       **PARAMS))["published_gap"]["observed"] == 2
+    refilled = quality.empty_in_input(first, start=date(2026, 1, 10), end=date(2026, 1, 10), window_empty=[])
+    assert refilled == []
+    # Only the excused day: the check passes and says why.
+    filled = pd.concat([history, _counts(30)[lambda f: f["date"] == date(2026, 1, 30)].rename(
+        columns={"events": "usage_count"})])
+    excused = _by_name(quality.run_checks(summary, day, history=filled, known_features=["a", "b"], previous=first,
+                                          **PARAMS))["published_gap"]
+    assert (excused["status"], excused["details"]["empty_in_input"]) == ("pass", ["2026-01-10"])
+    assert excused["message"].startswith("The published fact table has no data for 2026-01-10, where the input")
+
 def test_a_window_past_the_input_says_it_has_no_rows() -> None:
     history = _counts(30).rename(columns={"events": "usage_count"})
     summary = _summary(31, window_start="2026-01-31", latest_input_date="2026-01-30", rows_in=0)

@@ -126,13 +126,55 @@ def check_missing_days(
     )
 
 
+def empty_in_input(
+    previous: Mapping[str, Any] | None, *, start: date, end: date, window_empty: Iterable[date]
+) -> list[date]:
+    """Days a run read and found without any valid event: this window's, and those kept by earlier runs.
+
+    A day the export itself lacks is judged by ``missing_days`` of the run whose window holds
+    it; later runs keep it out of ``published_gap``'s count, since no backfill can fill it. The
+    list goes from run to run in ``published_gap``'s ``details.empty_in_input``.
+
+    Parameters
+    ----------
+    previous : mapping or None
+        The published ``reports/data_quality.json`` (None, or one written before the list was
+        kept: nothing is carried).
+    start, end : date
+        The run's window: its days are judged again, so earlier verdicts on them are dropped.
+    window_empty : iterable of date
+        Window days without a valid event although the input reaches past them (days after the
+        latest input day are not judged: their rows may still arrive).
+
+    Returns
+    -------
+    list of date
+        Sorted, without duplicates.
+    """
+    checks = (previous or {}).get("checks") or []
+    carried = next((c.get("details", {}).get("empty_in_input", []) for c in checks
+                    if isinstance(c, Mapping) and c.get("name") == "published_gap"), [])
+    kept = {d for d in (date.fromisoformat(str(text)) for text in carried) if not start <= d <= end}
+    return sorted(kept | set(window_empty))
+
+
 def check_published_gap(
-    published: Iterable[date], *, start: date, end: date, as_of: date, profile: str, warn: float, fail: float
+    published: Iterable[date],
+    *,
+    start: date,
+    end: date,
+    as_of: date,
+    profile: str,
+    warn: float,
+    fail: float,
+    empty: Iterable[date] = (),
 ) -> dict[str, Any]:
     """Days without data that the fact table will hold between its first and last day, outside the window.
 
     A missed daily run leaves such a hole (``missing_days`` only judges the window); it is
-    reported on every run until a backfill fills it.
+    reported on every run until a backfill fills it. A hole that a run read and found without
+    any valid event in the input (``empty``, see :func:`empty_in_input`) is named but not
+    counted: the backfill command cannot fill it, and counting it would fail every later run.
 
     Parameters
     ----------
@@ -142,21 +184,31 @@ def check_published_gap(
         The run's window and as-of date (the backfill command's as-of covers the hole).
     profile : str
         Named in the backfill command.
+    empty : iterable of date
+        Days found without a valid event by the runs that read them; those still without data
+        are kept in ``details.empty_in_input``.
     """
     days = set(published)
-    gaps = []
+    holes = []
     if days:
         span = _days(min(min(days), start), max(max(days), end))
-        gaps = [d for d in span if d not in days and not start <= d <= end]
+        holes = [d for d in span if d not in days and not start <= d <= end]
+    known_empty = sorted(set(empty) - days)
+    gaps = [d for d in holes if d not in known_empty]
+    excused = [d for d in holes if d in known_empty]
     message = f"The published fact table has no day missing around the window {start}..{end}."
+    if excused:
+        message = (f"The published fact table has no data for {_day_list(excused)}, where the input had no valid "
+                   f"event when a run read them (not counted; re-run those days if the export now has them).")
     if gaps:
         message = (
             f"The published fact table has no data for {_day_list(gaps)} (a missed run?); backfill with "
             f"`./run_all.sh {profile or 'PROFILE'} --set ingest.as_of={max(as_of, gaps[-1])} "
             f"--set ingest.window_start={gaps[0]} --set ingest.window_end={gaps[-1]}`."
-        )
+        ) + (f" {_day_list(excused)} had no valid event in the input when a run read them (not counted)."
+             if excused else "")
     return _check("published_gap", len(gaps), warn=warn, fail=fail, message=message,
-                  days=[d.isoformat() for d in gaps])
+                  days=[d.isoformat() for d in gaps], empty_in_input=[d.isoformat() for d in known_empty])
 
 
 def check_volume_drop(
@@ -251,6 +303,7 @@ def run_checks(
     unknown_features_fail: float,
     stop_on_fail: Sequence[str],
     profile: str = "",
+    previous: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """All quality checks of a run (keyword names = the ``quality`` group, and ``profile``).
 
@@ -267,6 +320,9 @@ def run_checks(
         Feature ids of the metadata.
     profile : str
         The run's profile, named in the backfill command of ``published_gap``.
+    previous : mapping, optional
+        The published ``reports/data_quality.json`` of the last run: the days earlier runs found
+        without any valid event, which ``published_gap`` names but does not count.
 
     Returns
     -------
@@ -305,11 +361,15 @@ def run_checks(
     # Older summaries lack latest_input_date; their window's last valid day is the nearest figure.
     last_event = summary.get("latest_input_date") or summary.get("last_event_date")
     latest_input = date.fromisoformat(last_event) if last_event else None
+    missing = check_missing_days(counts, start=start, end=end, latest_input=latest_input,
+                                 warn=missing_days_warn, fail=missing_days_fail)
+    read_empty = [d for d in map(date.fromisoformat, missing["details"]["days_without_events"])
+                  if latest_input is not None and d <= latest_input]
+    empty = empty_in_input(previous, start=start, end=end, window_empty=read_empty)
     checks = [
-        check_missing_days(counts, start=start, end=end, latest_input=latest_input,
-                           warn=missing_days_warn, fail=missing_days_fail),
+        missing,
         check_published_gap(past_days, start=start, end=end, as_of=as_of, profile=profile,
-                            warn=published_gap_warn_days, fail=published_gap_fail_days),
+                            warn=published_gap_warn_days, fail=published_gap_fail_days, empty=empty),
         check_volume_drop(
             counts, start=start, end=end, baseline_days=volume_baseline_days,
             min_baseline_days=volume_min_baseline_days, warn=volume_drop_warn, fail=volume_drop_fail,
