@@ -72,6 +72,20 @@ def test_problems_are_detected() -> None:
     assert checks["unknown_features"]["details"]["features"] == ["b"]
 
 
+
+def test_unknown_features_are_named_with_their_near_match_in_the_metadata() -> None:
+    counts = _counts(10, features=("Checkout Flow", "login", "Smart Reply ✨"))
+    check = _by_name(quality.run_checks(_summary(10), counts, history=None, known_features=["Checkout Flow", "Login"],
+                                        **PARAMS))["unknown_features"]
+    assert (check["status"], check["observed"], check["details"]["features"]) == ("warn", 2, ["Smart Reply ✨", "login"])
+    assert check["message"] == (
+        "2 feature(s) with events have no row in the feature metadata: Smart Reply ✨, login (the metadata has "
+        "'Login'); add them (or fix their ids) in the metadata file, until then their owner is 'unassigned'."
+    )
+    known = _by_name(quality.run_checks(_summary(10), counts, history=None,
+                                        known_features=["Checkout Flow", "login", "Smart Reply ✨"], **PARAMS))
+    assert known["unknown_features"]["status"] == "pass" and known["unknown_features"]["observed"] == 0
+
 def test_history_outside_the_window_gives_baselines() -> None:
     history = _counts(30).rename(columns={"events": "usage_count"})
     window = _counts(31, low={("a", 30): 20})

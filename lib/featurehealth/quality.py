@@ -272,9 +272,27 @@ def check_freshness(last_event: date | None, *, as_of: date, warn: float, fail: 
 def check_unknown_features(
     features: Iterable[str], known: Iterable[str], *, warn: float, fail: float
 ) -> dict[str, Any]:
-    """Number of features with events but no row in the feature metadata."""
-    unknown = sorted(set(features) - set(known))
-    return _check("unknown_features", len(unknown), warn=warn, fail=fail, features=unknown[:50])
+    """Number of features with events but no row in the feature metadata.
+
+    The message names them (at most :data:`_WORST_SHOWN`), each with the metadata id it matches
+    but for case and surrounding spaces, if any: ids are compared exactly, so ``login`` in the
+    telemetry is not ``Login`` in the metadata.
+    """
+    listed = [str(k) for k in known]
+    unknown = sorted(set(map(str, features)) - set(listed))
+    near = {_id_key(k): k for k in listed}
+    named = [f"{f} (the metadata has {near[_id_key(f)]!r})" if _id_key(f) in near else f
+             for f in unknown[:_WORST_SHOWN]]
+    more = f" and {len(unknown) - _WORST_SHOWN} more" if len(unknown) > _WORST_SHOWN else ""
+    message = (f"{len(unknown)} feature(s) with events have no row in the feature metadata: {', '.join(named)}{more}; "
+               f"add them (or fix their ids) in the metadata file, until then their owner is 'unassigned'."
+               if unknown else "")
+    return _check("unknown_features", len(unknown), warn=warn, fail=fail, message=message, features=unknown[:50])
+
+
+def _id_key(feature_id: str) -> str:
+    """A feature id as a person reads it: case and surrounding spaces ignored."""
+    return feature_id.strip().casefold()
 
 
 def run_checks(
