@@ -159,6 +159,24 @@ def test_threshold_best_f1_and_bad_values() -> None:
         model.train_model(dataset, params={**PARAMS, "operating_threshold": 1.5})
 
 
+
+def test_auto_threshold_without_a_degradation_on_the_calibration_days_names_the_key_and_days(trained) -> None:
+    # Own telemetry: degradations early on, then a calm stretch on the calibration days (nothing to choose on).
+    _, dataset, _ = trained
+    labelled = dataset[dataset["target"].notna()]
+    split = model.time_split(labelled["date"], horizon_days=PARAMS["horizon_days"], test_share=PARAMS["test_share"])
+    train_days = labelled.loc[labelled["date"] <= split.train_end, "date"]
+    inner = model.time_split(train_days, horizon_days=PARAMS["horizon_days"], test_share=PARAMS["calibration_share"])
+    calm = dataset["date"].between(inner.test_start, inner.test_end)
+    quiet = dataset.assign(target=dataset["target"].mask(calm, 0.0))
+    span = f"{inner.test_start:%Y-%m-%d}..{inner.test_end:%Y-%m-%d}"
+    with pytest.raises(ValueError, match=rf"^model.operating_threshold 'auto' is chosen on the calibration days {span}, "
+                                         rf"but none of their {int(calm.sum())} feature-days .*"
+                                         rf"--set model.operating_threshold=0.3"):
+        model.train_model(quiet, params=PARAMS)
+    assert model.train_model(quiet, params={**PARAMS, "operating_threshold": 0.3}).operating_threshold == 0.3
+
+
 def test_auto_threshold_comes_from_training_days(trained) -> None:
     _, dataset, report = trained
     assert PARAMS["operating_threshold"] == "auto"

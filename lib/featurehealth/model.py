@@ -291,6 +291,32 @@ def choose_threshold_budget(
     return float(chosen)
 
 
+
+def _check_threshold_days(rows: pd.DataFrame, *, horizon_days: int) -> None:
+    """Refuse ``operating_threshold: auto`` when the calibration days hold one class only.
+
+    Own telemetry often has no degraded day in that stretch (a first export, a calm quarter):
+    nothing there tells a good threshold from a bad one.
+
+    Raises
+    ------
+    ValueError
+        Naming the days, their count and the two ways out.
+    """
+    y = rows["target"].to_numpy()
+    if len(np.unique(y)) > 1:
+        return
+    days = sig.normalise_dates(rows["date"]) if len(rows) else pd.Series(dtype="datetime64[ns]")
+    span = f"{days.min():%Y-%m-%d}..{days.max():%Y-%m-%d}" if len(days) else "(none)"
+    which = "none" if not len(y) or y.max() == 0 else "all"
+    raise ValueError(
+        f"model.operating_threshold 'auto' is chosen on the calibration days {span}, but {which} of their "
+        f"{len(rows)} feature-days are followed by a degraded day within {horizon_days} days; set a probability "
+        f"instead "
+        f"(model.operating_threshold: 0.3 in the profile, or --set model.operating_threshold=0.3) "
+        f"or train on more history."
+    )
+
 def _fixed_threshold(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
         raise ValueError(f"model.operating_threshold must be a probability in (0, 1) or {AUTO_THRESHOLD!r}; got {value!r}.")
@@ -374,8 +400,8 @@ def train_model(dataset: pd.DataFrame, *, params: Mapping[str, Any]) -> Training
     ------
     ValueError
         For an ``operating_threshold`` that is neither a probability nor ``auto`` (or ``auto``
-        without calibration days), or an ``alert_budget`` that is negative or set beside a fixed
-        threshold.
+        without calibration, or with calibration days of one class only, naming them), or an
+        ``alert_budget`` that is negative or set beside a fixed threshold.
     """
     names = tuple(sig.signal_columns(dataset.drop(columns="target")))
     auto_threshold = params["operating_threshold"] == AUTO_THRESHOLD
@@ -407,6 +433,7 @@ def train_model(dataset: pd.DataFrame, *, params: Mapping[str, Any]) -> Training
         method, brier = choose_calibration(raw, y_cal, calibration_rows["date"])
         calibrator = fit_calibration(raw, y_cal, method=method)
         if auto_threshold:
+            _check_threshold_days(calibration_rows, horizon_days=params["horizon_days"])
             calibrated = apply_calibration(raw, calibrator, method=method)
             # An alert budget (false alerts per feature-month) replaces the best F1 when set;
             # either is judged on the calibration days' labels, never the test days.
