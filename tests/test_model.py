@@ -98,6 +98,19 @@ def test_training_days_without_a_degradation_are_refused_in_one_sentence() -> No
         model.train_model(dataset, params=PARAMS)
 
 
+
+def test_a_calm_test_period_gives_metrics_and_importance_not_available(trained) -> None:
+    # Own telemetry without a degradation ahead on the test days: AUCs and permutation importance are
+    # undefined, so they are missing (the impurity ranks the signals), and the run goes on.
+    _, dataset, report = trained
+    test_days = dataset["date"] >= report.result.split.test_start
+    calm = dataset.assign(target=dataset["target"].mask(test_days & dataset["target"].notna(), 0.0))
+    quiet = model.train_and_evaluate(calm, None, params=PARAMS)
+    assert quiet.metrics["model"]["pr_auc"] is None and quiet.metrics["comparison"]["pr_auc_over_base_rate"] is None
+    importance = quiet.importance
+    assert importance["permutation_importance"].isna().all() and importance["rank"].tolist()[:2] == [1, 2]
+    assert importance["impurity_importance"].is_monotonic_decreasing
+
 def test_forest_draws_a_share_of_rows_but_never_too_few() -> None:
     params = {**PROFILE["model"], "max_samples": 0.1, "min_rows_per_tree": 2000}
     assert model.make_forest(params, n_rows=100_000).max_samples == 0.1

@@ -582,8 +582,12 @@ def feature_importance(
     names = list(result.model.signals)
     labelled = test_rows[test_rows["target"].notna()]
     y = labelled["target"].to_numpy(dtype="int8")
+    impurity = result.model.forest.feature_importances_
     if len(np.unique(y)) < 2:
-        raise ValueError("Permutation importance needs both classes among the labelled test rows.")
+        # PR-AUC is undefined without a degraded day ahead on the test days (a calm period of
+        # one's own telemetry): no permutation importance, the impurity ranks alone.
+        return _ranked(pd.DataFrame({"signal": names, "impurity_importance": impurity,
+                                     "permutation_importance": np.nan, "permutation_std": np.nan}))
     # Sample the rows once, so the unshuffled score that each shuffle is compared with is
     # computed on the same rows (permutation_importance's max_samples would not).
     rows = np.sort(np.random.default_rng(random_state).permutation(len(labelled))[:max_rows])
@@ -593,17 +597,23 @@ def feature_importance(
         result.model.forest, signal_matrix(labelled, names)[rows], y[rows], scoring="average_precision",
         n_repeats=n_repeats, random_state=random_state,
     )
-    table = pd.DataFrame(
+    return _ranked(pd.DataFrame(
         {
             "signal": names,
-            "impurity_importance": result.model.forest.feature_importances_,
+            "impurity_importance": impurity,
             "permutation_importance": permuted.importances_mean,
             "permutation_std": permuted.importances_std,
         }
-    ).sort_values(
-        ["permutation_importance", "impurity_importance", "signal"], ascending=[False, False, True], kind="stable"
+    ))
+
+
+def _ranked(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` sorted by permutation importance (missing last), impurity breaking ties, with ``rank``."""
+    ordered = table.sort_values(
+        ["permutation_importance", "impurity_importance", "signal"], ascending=[False, False, True],
+        kind="stable", na_position="last",
     )
-    return table.assign(rank=np.arange(1, len(table) + 1)).reset_index(drop=True)
+    return ordered.assign(rank=np.arange(1, len(ordered) + 1)).reset_index(drop=True)
 
 
 def tree_contributions(forest: Any, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
