@@ -52,7 +52,7 @@ def test_grade(observed: float | None, below: bool, expected: str) -> None:
 def test_clean_input_passes_every_check() -> None:
     report = quality.run_checks(_summary(30), _counts(30), history=None, known_features=["a", "b"], **PARAMS)
     assert [c["name"] for c in report["checks"]] == list(quality.CHECKS)
-    assert report["summary"] == {"pass": 8, "warn": 0, "fail": 0, "status": "pass", "stopping": [], "message": ""}
+    assert report["summary"] == {"pass": 9, "warn": 0, "fail": 0, "status": "pass", "stopping": [], "message": ""}
     assert set(report["checks"][0]) == {"name", "status", "observed", "threshold", "rule", "message", "details"}
 
 
@@ -168,6 +168,28 @@ def test_a_day_the_export_lacks_is_named_but_not_a_gap_on_later_runs() -> None:
                                           **PARAMS))["published_gap"]
     assert (excused["status"], excused["details"]["empty_in_input"]) == ("pass", ["2026-01-10"])
     assert excused["message"].startswith("The published fact table has no data for 2026-01-10, where the input")
+
+
+def test_rows_of_the_published_day_before_the_window_that_its_run_missed_are_late_rows() -> None:
+    # Published up to 2026-01-30 with 100 events per feature and day; the daily run of 2026-01-31 finds
+    # 230 rows dated 2026-01-30 in the input (the next file of an export cut at local midnight holds 25).
+    history = _counts(30).rename(columns={"events": "usage_count"})
+    day = _counts(31)[lambda f: f["date"] == date(2026, 1, 31)]
+    before = {"date": "2026-01-30", "input_rows": 230, "quarantined_rows": 5}
+    summary = _summary(31, window_start="2026-01-31", day_before_window=before)
+    late = _by_name(quality.run_checks(summary, day, history=history, known_features=["a", "b"], profile="mine",
+                                       **PARAMS))["late_rows"]
+    assert (late["status"], late["observed"], late["details"]["date"]) == ("warn", 25, "2026-01-30")
+    assert late["message"].startswith("The input holds 25 rows dated 2026-01-30 that the published outputs do not count")
+    assert late["message"].endswith("`./run_all.sh mine --set ingest.as_of=2026-01-31 --set ingest.window_start=2026-01-30`.")
+    # Every row counted (valid or quarantined): pass; no published day before, or an older summary: not judged.
+    counted = {**summary, "day_before_window": {**before, "input_rows": 205}}
+    assert _by_name(quality.run_checks(counted, day, history=history, known_features=["a", "b"],
+                                       **PARAMS))["late_rows"]["observed"] == 0
+    for changes in ({"day_before_window": {**before, "date": "2026-02-20"}}, {"day_before_window": None}):
+        check = _by_name(quality.run_checks({**summary, **changes}, day, history=history, known_features=["a", "b"],
+                                            **PARAMS))["late_rows"]
+        assert (check["status"], check["observed"]) == ("pass", None)
 
 def test_a_window_past_the_input_says_it_has_no_rows() -> None:
     history = _counts(30).rename(columns={"events": "usage_count"})

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 CHECKS = (
-    "missing_days", "published_gap", "volume_drop", "duplicate_events", "null_rate", "out_of_range", "freshness",
+    "missing_days", "published_gap", "late_rows", "volume_drop", "duplicate_events", "null_rate", "out_of_range", "freshness",
     "unknown_features",
 )
 STATUSES = ("pass", "warn", "fail")
@@ -211,6 +211,53 @@ def check_published_gap(
                   days=[d.isoformat() for d in gaps], empty_in_input=[d.isoformat() for d in known_empty])
 
 
+def check_late_rows(
+    day_before: Mapping[str, Any] | None,
+    history: "pd.DataFrame | None",
+    *,
+    as_of: date,
+    profile: str,
+    warn: float,
+    fail: float,
+) -> dict[str, Any]:
+    """Rows dated on the published day before the window that its run did not see.
+
+    The published fact table and quarantine of that day account for the rows its run read
+    (valid events, and quarantined ones, duplicates included). The input holding more rows of
+    that day now means they arrived later, e.g. in the next day's file of an export cut at local
+    midnight: this run's window does not count them, so the message gives the re-run.
+
+    Parameters
+    ----------
+    day_before : mapping or None
+        The summary's ``day_before_window`` (``date``, ``input_rows``, ``quarantined_rows``);
+        None (a summary written before it existed) is not judged.
+    history : pandas.DataFrame or None
+        The previous fact table (``date``, ``usage_count``).
+    as_of : date
+        The run's as-of date, for the re-run command.
+    profile : str
+        Named in the re-run command.
+    """
+    late, day = None, None
+    if day_before is not None:
+        day = date.fromisoformat(str(day_before["date"]))
+        on_day = [] if history is None else history.loc[[d == day for d in aggregate.as_dates(history["date"])],
+                                                         "usage_count"]
+        if len(on_day):
+            counted = int(on_day.sum()) + int(day_before["quarantined_rows"])
+            late = max(int(day_before["input_rows"]) - counted, 0)
+    message = f"The published day before the window ({day}) counts every row the input holds for it." if late == 0 else ""
+    if late:
+        message = (
+            f"The input holds {late:,} rows dated {day} that the published outputs do not count (they arrived after "
+            f"that day's run, e.g. in a file cut at local midnight); re-run from that day: `./run_all.sh "
+            f"{profile or 'PROFILE'} --set ingest.as_of={as_of} --set ingest.window_start={day}`."
+        )
+    return _check("late_rows", late, warn=warn, fail=fail, message=message,
+                  date=None if day is None else day.isoformat(), rows=late)
+
+
 def check_volume_drop(
     counts: "pd.DataFrame",
     *,
@@ -309,6 +356,8 @@ def run_checks(
     missing_days_fail: float,
     published_gap_warn_days: float,
     published_gap_fail_days: float,
+    late_rows_warn: float,
+    late_rows_fail: float,
     duplicate_share_warn: float,
     duplicate_share_fail: float,
     null_rate_warn: float,
@@ -388,6 +437,8 @@ def run_checks(
         missing,
         check_published_gap(past_days, start=start, end=end, as_of=as_of, profile=profile,
                             warn=published_gap_warn_days, fail=published_gap_fail_days, empty=empty),
+        check_late_rows(summary.get("day_before_window"), history, as_of=as_of, profile=profile,
+                        warn=late_rows_warn, fail=late_rows_fail),
         check_volume_drop(
             counts, start=start, end=end, baseline_days=volume_baseline_days,
             min_baseline_days=volume_min_baseline_days, warn=volume_drop_warn, fail=volume_drop_fail,
