@@ -84,6 +84,17 @@ def test_curves_show_model_and_the_baselines_present(predictions: pd.DataFrame) 
     assert "base rate" in [line.get_label() for line in pr.lines]
 
 
+
+def test_curves_without_a_positive_test_day_say_not_available(predictions: pd.DataFrame) -> None:
+    calm = predictions.assign(y_true=predictions["y_true"].where(predictions["y_true"].isna(), 0.0))
+    roc, pr = plots.curves_figure(calm).axes
+    assert not roc.lines and not pr.lines
+    assert all(ax.texts[0].get_text().startswith("not available: no test day") for ax in (roc, pr))
+    importance = pd.DataFrame({"signal": ["a", "b"], "impurity_importance": [0.6, 0.4],
+                               "permutation_importance": np.nan, "permutation_std": np.nan})
+    ax = plots.importance_figure(importance).axes[0]
+    assert not ax.patches and ax.texts[0].get_text().startswith("permutation importance not available")
+
 def test_calibration_checks_bins(predictions: pd.DataFrame) -> None:
     assert [line.get_label() for line in plots.calibration_figure(predictions, n_bins=5).axes[0].lines] == ["perfect", "model"]
     with pytest.raises(ValueError, match="n_bins"):

@@ -112,6 +112,26 @@ def test_pruned_daily_run_equals_an_unpruned_one(tmp_path: Path, monkeypatch: py
     assert pruned[0]["rows_outside_window"] == 4 and pruned[0]["files"][0] == {"name": "e_2026-03-01.parquet", "rows": 3}
 
 
+
+def test_the_day_before_the_window_is_counted_exactly_beside_pruned_files(tmp_path: Path) -> None:
+    # Files cut at local midnight: each holds the evening before its day. The daily run of 03-03 must
+    # count the rows of 03-02 exactly (for late_rows), not all of a skipped file's rows on its last day.
+    folder = tmp_path / "in"
+    folder.mkdir()
+
+    def write(name: str, times: list[str]) -> None:
+        n = len(times)
+        pq.write_table(pa.table({"event_time": pa.array([pd.Timestamp(t) for t in times], pa.timestamp("us", tz="UTC")),
+                                 "feature_id": ["a"] * n, "user_id": [f"u{i}" for i in range(n)],
+                                 "latency_ms": [10.0] * n, "is_crash": [False] * n}), folder / name)
+
+    write("local_2026-03-01.parquet", ["2026-02-28T23:00Z", "2026-03-01T10:00Z"])
+    write("local_2026-03-02.parquet", ["2026-03-01T23:00Z", "2026-03-01T23:30Z", "2026-03-02T10:00Z"])
+    write("local_2026-03-03.parquet", ["2026-03-02T23:30Z", "2026-03-03T10:00Z", "2026-03-03T11:00Z"])
+    summary = _ingest(folder, tmp_path / "out", as_of="2026-03-03", window_start="2026-03-03")[0]
+    assert summary["day_before_window"] == {"date": "2026-03-02", "input_rows": 2, "quarantined_rows": 0}
+    assert summary["rows_in"] == 2 and summary["rows_outside_window"] == 6
+
 def test_footer_stats_reads_timestamps_only(tmp_path: Path) -> None:
     source = _write_days(tmp_path / "in")
     stats = ingest.footer_stats(source / "e_2026-03-01.parquet", "event_time")

@@ -140,6 +140,21 @@ def test_open_events_unions_parquet_files_with_different_layouts(tmp_path: Path)
     assert rows == [("a", "u1", None, 0), ("b", "u2", 3, 1)]
 
 
+
+def test_parquet_event_time_as_epoch_numbers_is_refused_in_one_sentence(tmp_path: Path) -> None:
+    rows = {"feature_id": ["a"], "user_id": ["u1"], "latency_ms": [1.0], "crash": pa.array([0], pa.int8())}
+    (tmp_path / "p").mkdir()
+    pq.write_table(pa.table({"ts": pa.array([1772373731000], pa.int64()), **rows}), tmp_path / "p" / "ms.parquet")
+    with pytest.raises(ingest.InputError, match=r"^File ms.parquet has event_time in column 'ts' as numbers \(BIGINT, "
+                                                r"epoch seconds or milliseconds\?\).*ISO 8601 text"):
+        ingest.open_events(warehouse.connect(), tmp_path / "p", column_map={"ts": "event_time", "crash": "is_crash"})
+    # A timestamp column, and 0/1 integers for is_crash, are read.
+    times = pa.array(pd.to_datetime(["2026-03-01T10:00:00Z"]), pa.timestamp("ms", tz="UTC"))
+    pq.write_table(pa.table({"ts": times, **rows}), tmp_path / "p" / "ms.parquet")
+    con = warehouse.connect()
+    raw = ingest.open_events(con, tmp_path / "p", column_map={"ts": "event_time", "crash": "is_crash"})
+    assert raw.types["event_time"] == "TIMESTAMP WITH TIME ZONE" and raw.types["is_crash"] == "TINYINT"
+
 def test_open_events_rejects_input_without_rows(tmp_path: Path) -> None:
     with pytest.raises(ingest.InputError, match="holds no rows"):
         ingest.open_events(warehouse.connect(), _write(tmp_path / "h.csv", HEADER), column_map={})

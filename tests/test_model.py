@@ -98,6 +98,19 @@ def test_training_days_without_a_degradation_are_refused_in_one_sentence() -> No
         model.train_model(dataset, params=PARAMS)
 
 
+
+def test_a_calm_test_period_gives_metrics_and_importance_not_available(trained) -> None:
+    # Own telemetry without a degradation ahead on the test days: AUCs and permutation importance are
+    # undefined, so they are missing (the impurity ranks the signals), and the run goes on.
+    _, dataset, report = trained
+    test_days = dataset["date"] >= report.result.split.test_start
+    calm = dataset.assign(target=dataset["target"].mask(test_days & dataset["target"].notna(), 0.0))
+    quiet = model.train_and_evaluate(calm, None, params=PARAMS)
+    assert quiet.metrics["model"]["pr_auc"] is None and quiet.metrics["comparison"]["pr_auc_over_base_rate"] is None
+    importance = quiet.importance
+    assert importance["permutation_importance"].isna().all() and importance["rank"].tolist()[:2] == [1, 2]
+    assert importance["impurity_importance"].is_monotonic_decreasing
+
 def test_forest_draws_a_share_of_rows_but_never_too_few() -> None:
     params = {**PROFILE["model"], "max_samples": 0.1, "min_rows_per_tree": 2000}
     assert model.make_forest(params, n_rows=100_000).max_samples == 0.1
@@ -157,6 +170,24 @@ def test_threshold_best_f1_and_bad_values() -> None:
         model.train_model(dataset, params={**PARAMS, "operating_threshold": "auto", "calibrate": False})
     with pytest.raises(ValueError, match="probability in"):
         model.train_model(dataset, params={**PARAMS, "operating_threshold": 1.5})
+
+
+
+def test_auto_threshold_without_a_degradation_on_the_calibration_days_names_the_key_and_days(trained) -> None:
+    # Own telemetry: degradations early on, then a calm stretch on the calibration days (nothing to choose on).
+    _, dataset, _ = trained
+    labelled = dataset[dataset["target"].notna()]
+    split = model.time_split(labelled["date"], horizon_days=PARAMS["horizon_days"], test_share=PARAMS["test_share"])
+    train_days = labelled.loc[labelled["date"] <= split.train_end, "date"]
+    inner = model.time_split(train_days, horizon_days=PARAMS["horizon_days"], test_share=PARAMS["calibration_share"])
+    calm = dataset["date"].between(inner.test_start, inner.test_end)
+    quiet = dataset.assign(target=dataset["target"].mask(calm, 0.0))
+    span = f"{inner.test_start:%Y-%m-%d}..{inner.test_end:%Y-%m-%d}"
+    with pytest.raises(ValueError, match=rf"^model.operating_threshold 'auto' is chosen on the calibration days {span}, "
+                                         rf"but none of their {int(calm.sum())} feature-days .*"
+                                         rf"--set model.operating_threshold=0.3"):
+        model.train_model(quiet, params=PARAMS)
+    assert model.train_model(quiet, params={**PARAMS, "operating_threshold": 0.3}).operating_threshold == 0.3
 
 
 def test_auto_threshold_comes_from_training_days(trained) -> None:

@@ -52,7 +52,7 @@ def test_grade(observed: float | None, below: bool, expected: str) -> None:
 def test_clean_input_passes_every_check() -> None:
     report = quality.run_checks(_summary(30), _counts(30), history=None, known_features=["a", "b"], **PARAMS)
     assert [c["name"] for c in report["checks"]] == list(quality.CHECKS)
-    assert report["summary"] == {"pass": 8, "warn": 0, "fail": 0, "status": "pass", "stopping": [], "message": ""}
+    assert report["summary"] == {"pass": 9, "warn": 0, "fail": 0, "status": "pass", "stopping": [], "message": ""}
     assert set(report["checks"][0]) == {"name", "status", "observed", "threshold", "rule", "message", "details"}
 
 
@@ -71,6 +71,20 @@ def test_problems_are_detected() -> None:
     assert checks["freshness"]["status"] == "warn" and checks["freshness"]["observed"] == 2
     assert checks["unknown_features"]["details"]["features"] == ["b"]
 
+
+
+def test_unknown_features_are_named_with_their_near_match_in_the_metadata() -> None:
+    counts = _counts(10, features=("Checkout Flow", "login", "Smart Reply ✨"))
+    check = _by_name(quality.run_checks(_summary(10), counts, history=None, known_features=["Checkout Flow", "Login"],
+                                        **PARAMS))["unknown_features"]
+    assert (check["status"], check["observed"], check["details"]["features"]) == ("warn", 2, ["Smart Reply ✨", "login"])
+    assert check["message"] == (
+        "2 feature(s) with events have no row in the feature metadata: Smart Reply ✨, login (the metadata has "
+        "'Login'); add them (or fix their ids) in the metadata file, until then their owner is 'unassigned'."
+    )
+    known = _by_name(quality.run_checks(_summary(10), counts, history=None,
+                                        known_features=["Checkout Flow", "login", "Smart Reply ✨"], **PARAMS))
+    assert known["unknown_features"]["status"] == "pass" and known["unknown_features"]["observed"] == 0
 
 def test_history_outside_the_window_gives_baselines() -> None:
     history = _counts(30).rename(columns={"events": "usage_count"})
@@ -124,6 +138,58 @@ def test_a_missed_day_before_the_window_is_a_published_gap() -> None:
     assert _by_name(quality.run_checks(later, next_day, history=holed, known_features=["a", "b"],
                                        **PARAMS))["published_gap"]["details"]["days"] == ["2026-01-29"]
 
+
+
+def test_a_day_the_export_lacks_is_named_but_not_a_gap_on_later_runs() -> None:
+    # The first run reads 2026-01-01..30; the export has no row on 2026-01-10 (nor on 2026-01-30, its last
+    # day, which therefore never enters the fact table either: the input ends on the 29th).
+    holed = _counts(30, skip=(("a", 9), ("b", 9), ("a", 29), ("b", 29)))
+    first = quality.run_checks(_summary(30, latest_input_date="2026-01-29"), holed, history=None,
+                               known_features=["a", "b"], profile="mine", **PARAMS)
+    assert _by_name(first)["published_gap"]["details"]["empty_in_input"] == ["2026-01-10"]
+    # The next daily run: 2026-01-10 cannot be backfilled, so it is named, not counted; 2026-01-30 (after
+    # the input's last day when it was read) is still a hole a backfill may fill.
+    history = holed.rename(columns={"events": "usage_count"})
+    day = _counts(31)[lambda f: f["date"] == date(2026, 1, 31)]
+    summary = _summary(31, window_start="2026-01-31", latest_input_date="2026-01-31")
+    gap = _by_name(quality.run_checks(summary, day, history=history, known_features=["a", "b"], previous=first,
+                                      profile="mine", **PARAMS))["published_gap"]
+    assert (gap["status"], gap["observed"], gap["details"]["days"]) == ("warn", 1, ["2026-01-30"])
+    assert gap["message"].endswith("2026-01-10 had no valid event in the input when a run read them (not counted).")
+    # Without the previous report (as before) both count; a re-run over 2026-01-10 that finds rows clears it.
+    assert _by_name(quality.run_checks(summary, day, history=history, known_features=["a", "b"],
+                                       **PARAMS))["published_gap"]["observed"] == 2
+    refilled = quality.empty_in_input(first, start=date(2026, 1, 10), end=date(2026, 1, 10), window_empty=[])
+    assert refilled == []
+    # Only the excused day: the check passes and says why.
+    filled = pd.concat([history, _counts(30)[lambda f: f["date"] == date(2026, 1, 30)].rename(
+        columns={"events": "usage_count"})])
+    excused = _by_name(quality.run_checks(summary, day, history=filled, known_features=["a", "b"], previous=first,
+                                          **PARAMS))["published_gap"]
+    assert (excused["status"], excused["details"]["empty_in_input"]) == ("pass", ["2026-01-10"])
+    assert excused["message"].startswith("The published fact table has no data for 2026-01-10, where the input")
+
+
+def test_rows_of_the_published_day_before_the_window_that_its_run_missed_are_late_rows() -> None:
+    # Published up to 2026-01-30 with 100 events per feature and day; the daily run of 2026-01-31 finds
+    # 230 rows dated 2026-01-30 in the input (the next file of an export cut at local midnight holds 25).
+    history = _counts(30).rename(columns={"events": "usage_count"})
+    day = _counts(31)[lambda f: f["date"] == date(2026, 1, 31)]
+    before = {"date": "2026-01-30", "input_rows": 230, "quarantined_rows": 5}
+    summary = _summary(31, window_start="2026-01-31", day_before_window=before)
+    late = _by_name(quality.run_checks(summary, day, history=history, known_features=["a", "b"], profile="mine",
+                                       **PARAMS))["late_rows"]
+    assert (late["status"], late["observed"], late["details"]["date"]) == ("warn", 25, "2026-01-30")
+    assert late["message"].startswith("The input holds 25 rows dated 2026-01-30 that the published outputs do not count")
+    assert late["message"].endswith("`./run_all.sh mine --set ingest.as_of=2026-01-31 --set ingest.window_start=2026-01-30`.")
+    # Every row counted (valid or quarantined): pass; no published day before, or an older summary: not judged.
+    counted = {**summary, "day_before_window": {**before, "input_rows": 205}}
+    assert _by_name(quality.run_checks(counted, day, history=history, known_features=["a", "b"],
+                                       **PARAMS))["late_rows"]["observed"] == 0
+    for changes in ({"day_before_window": {**before, "date": "2026-02-20"}}, {"day_before_window": None}):
+        check = _by_name(quality.run_checks({**summary, **changes}, day, history=history, known_features=["a", "b"],
+                                            **PARAMS))["late_rows"]
+        assert (check["status"], check["observed"]) == ("pass", None)
 
 def test_a_window_past_the_input_says_it_has_no_rows() -> None:
     history = _counts(30).rename(columns={"events": "usage_count"})

@@ -377,7 +377,9 @@ def validate_and_aggregate(
     # Without as_of the run's present is the last valid day, which may lie after window_end.
     lo = validate.day_number(start) if start else None
     hi = validate.day_number(end) if end and as_of else None
-    index = file_index(con, raw, now=now, lo=lo, hi=hi)
+    # Files that may hold rows of the day before the window are scanned too (their event_time
+    # column only), so that day's input rows are exact for the data-quality check late_rows.
+    index = file_index(con, raw, now=now, lo=None if lo is None else lo - 1, hi=hi)
     plan = plan_partitions(index, lo=lo, hi=hi, partition_days=partition_days)
     results = mapper(run_partition, _partitions(con, raw, plan, now=now, threads=threads, work=Path(work_dir)))
 
@@ -427,6 +429,9 @@ def validate_and_aggregate(
         con, window_quarantine, Path(quarantine_dir) / validate.QUARANTINE_FILE,
         start=window.start, end=window.end, files=[raw.files[i] for i in files],
     )
+    summary = {**summary, "day_before_window": validate.day_before_window(
+        index, con.execute(f"SELECT event_date, count(*) AS rows FROM read_parquet("
+                           f"{warehouse.sql_string(str(quarantine_path))}) GROUP BY ALL").df(), window=window)}
     return validate.ValidationResult(
         summary=summary, daily_counts=validate.daily_counts(scoped, duplicates), quarantine_path=quarantine_path,
         fact_path=fact_path, files_read=len({f for _lo, _hi, read, _owned in plan for f in read}),

@@ -371,6 +371,40 @@ def map_columns(columns: Sequence[str], *, column_map: Mapping[str, str], file: 
     return {c: found[c] for c in CANONICAL_TYPES if c in found}
 
 
+
+#: DuckDB types of numbers: an ``event_time`` column of such a type holds no time DuckDB reads.
+NUMBER_TYPES = (
+    "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT",
+    "UHUGEINT", "FLOAT", "DOUBLE",
+)
+
+
+def check_event_time_type(duck_type: str, *, column: str, file: str) -> None:
+    """Refuse an ``event_time`` column stored as numbers (epoch seconds or milliseconds, say).
+
+    Its unit cannot be told from the values with certainty, so no row of it would have a usable
+    time: every one would be quarantined as ``invalid_event_time``.
+
+    Parameters
+    ----------
+    duck_type : str
+        The column's DuckDB type (VARCHAR for CSV input, which the row rules judge).
+    column, file : str
+        The file's column feeding ``event_time``, and the file, for the message.
+
+    Raises
+    ------
+    InputError
+        If ``duck_type`` is a number type (:data:`NUMBER_TYPES` or DECIMAL).
+    """
+    upper = duck_type.upper()
+    if upper in NUMBER_TYPES or upper.startswith("DECIMAL"):
+        raise InputError(
+            f"File {file} has event_time in column '{column}' as numbers ({duck_type}, epoch seconds or "
+            f"milliseconds?), which are not read as times; export it as a Parquet timestamp or as ISO 8601 text "
+            f"such as 2026-03-01T14:02:11Z."
+        )
+
 def _check_map_keys(column_map: Mapping[str, str], columns: Sequence[Iterable[str]], names: Sequence[str]) -> None:
     """Every ``column_map`` key names a column of at least one file, or InputError says which does not."""
     present = {_column_key(c) for file_columns in columns for c in file_columns}
@@ -770,6 +804,7 @@ def open_events(
     extras: set[str] = set()
     for path, name, (types, delimiter) in zip(paths, names, columns, strict=True):
         mapping = map_columns(list(types), column_map=column_map, file=name)
+        check_event_time_type(types[mapping["event_time"]], column=mapping["event_time"], file=name)
         extras.update(c for c in types if c not in mapping.values())
         described.append((path, delimiter, types, mapping))
     groups = _group_files(described)

@@ -291,6 +291,32 @@ def choose_threshold_budget(
     return float(chosen)
 
 
+
+def _check_threshold_days(rows: pd.DataFrame, *, horizon_days: int) -> None:
+    """Refuse ``operating_threshold: auto`` when the calibration days hold one class only.
+
+    Own telemetry often has no degraded day in that stretch (a first export, a calm quarter):
+    nothing there tells a good threshold from a bad one.
+
+    Raises
+    ------
+    ValueError
+        Naming the days, their count and the two ways out.
+    """
+    y = rows["target"].to_numpy()
+    if len(np.unique(y)) > 1:
+        return
+    days = sig.normalise_dates(rows["date"]) if len(rows) else pd.Series(dtype="datetime64[ns]")
+    span = f"{days.min():%Y-%m-%d}..{days.max():%Y-%m-%d}" if len(days) else "(none)"
+    which = "none" if not len(y) or y.max() == 0 else "all"
+    raise ValueError(
+        f"model.operating_threshold 'auto' is chosen on the calibration days {span}, but {which} of their "
+        f"{len(rows)} feature-days are followed by a degraded day within {horizon_days} days; set a probability "
+        f"instead "
+        f"(model.operating_threshold: 0.3 in the profile, or --set model.operating_threshold=0.3) "
+        f"or train on more history."
+    )
+
 def _fixed_threshold(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
         raise ValueError(f"model.operating_threshold must be a probability in (0, 1) or {AUTO_THRESHOLD!r}; got {value!r}.")
@@ -374,8 +400,8 @@ def train_model(dataset: pd.DataFrame, *, params: Mapping[str, Any]) -> Training
     ------
     ValueError
         For an ``operating_threshold`` that is neither a probability nor ``auto`` (or ``auto``
-        without calibration days), or an ``alert_budget`` that is negative or set beside a fixed
-        threshold.
+        without calibration, or with calibration days of one class only, naming them), or an
+        ``alert_budget`` that is negative or set beside a fixed threshold.
     """
     names = tuple(sig.signal_columns(dataset.drop(columns="target")))
     auto_threshold = params["operating_threshold"] == AUTO_THRESHOLD
@@ -407,6 +433,7 @@ def train_model(dataset: pd.DataFrame, *, params: Mapping[str, Any]) -> Training
         method, brier = choose_calibration(raw, y_cal, calibration_rows["date"])
         calibrator = fit_calibration(raw, y_cal, method=method)
         if auto_threshold:
+            _check_threshold_days(calibration_rows, horizon_days=params["horizon_days"])
             calibrated = apply_calibration(raw, calibrator, method=method)
             # An alert budget (false alerts per feature-month) replaces the best F1 when set;
             # either is judged on the calibration days' labels, never the test days.
@@ -555,8 +582,12 @@ def feature_importance(
     names = list(result.model.signals)
     labelled = test_rows[test_rows["target"].notna()]
     y = labelled["target"].to_numpy(dtype="int8")
+    impurity = result.model.forest.feature_importances_
     if len(np.unique(y)) < 2:
-        raise ValueError("Permutation importance needs both classes among the labelled test rows.")
+        # PR-AUC is undefined without a degraded day ahead on the test days (a calm period of
+        # one's own telemetry): no permutation importance, the impurity ranks alone.
+        return _ranked(pd.DataFrame({"signal": names, "impurity_importance": impurity,
+                                     "permutation_importance": np.nan, "permutation_std": np.nan}))
     # Sample the rows once, so the unshuffled score that each shuffle is compared with is
     # computed on the same rows (permutation_importance's max_samples would not).
     rows = np.sort(np.random.default_rng(random_state).permutation(len(labelled))[:max_rows])
@@ -566,17 +597,23 @@ def feature_importance(
         result.model.forest, signal_matrix(labelled, names)[rows], y[rows], scoring="average_precision",
         n_repeats=n_repeats, random_state=random_state,
     )
-    table = pd.DataFrame(
+    return _ranked(pd.DataFrame(
         {
             "signal": names,
-            "impurity_importance": result.model.forest.feature_importances_,
+            "impurity_importance": impurity,
             "permutation_importance": permuted.importances_mean,
             "permutation_std": permuted.importances_std,
         }
-    ).sort_values(
-        ["permutation_importance", "impurity_importance", "signal"], ascending=[False, False, True], kind="stable"
+    ))
+
+
+def _ranked(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` sorted by permutation importance (missing last), impurity breaking ties, with ``rank``."""
+    ordered = table.sort_values(
+        ["permutation_importance", "impurity_importance", "signal"], ascending=[False, False, True],
+        kind="stable", na_position="last",
     )
-    return table.assign(rank=np.arange(1, len(table) + 1)).reset_index(drop=True)
+    return ordered.assign(rank=np.arange(1, len(ordered) + 1)).reset_index(drop=True)
 
 
 def tree_contributions(forest: Any, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

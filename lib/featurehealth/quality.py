@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 CHECKS = (
-    "missing_days", "published_gap", "volume_drop", "duplicate_events", "null_rate", "out_of_range", "freshness",
+    "missing_days", "published_gap", "late_rows", "volume_drop", "duplicate_events", "null_rate", "out_of_range", "freshness",
     "unknown_features",
 )
 STATUSES = ("pass", "warn", "fail")
@@ -126,13 +126,55 @@ def check_missing_days(
     )
 
 
+def empty_in_input(
+    previous: Mapping[str, Any] | None, *, start: date, end: date, window_empty: Iterable[date]
+) -> list[date]:
+    """Days a run read and found without any valid event: this window's, and those kept by earlier runs.
+
+    A day the export itself lacks is judged by ``missing_days`` of the run whose window holds
+    it; later runs keep it out of ``published_gap``'s count, since no backfill can fill it. The
+    list goes from run to run in ``published_gap``'s ``details.empty_in_input``.
+
+    Parameters
+    ----------
+    previous : mapping or None
+        The published ``reports/data_quality.json`` (None, or one written before the list was
+        kept: nothing is carried).
+    start, end : date
+        The run's window: its days are judged again, so earlier verdicts on them are dropped.
+    window_empty : iterable of date
+        Window days without a valid event although the input reaches past them (days after the
+        latest input day are not judged: their rows may still arrive).
+
+    Returns
+    -------
+    list of date
+        Sorted, without duplicates.
+    """
+    checks = (previous or {}).get("checks") or []
+    carried = next((c.get("details", {}).get("empty_in_input", []) for c in checks
+                    if isinstance(c, Mapping) and c.get("name") == "published_gap"), [])
+    kept = {d for d in (date.fromisoformat(str(text)) for text in carried) if not start <= d <= end}
+    return sorted(kept | set(window_empty))
+
+
 def check_published_gap(
-    published: Iterable[date], *, start: date, end: date, as_of: date, profile: str, warn: float, fail: float
+    published: Iterable[date],
+    *,
+    start: date,
+    end: date,
+    as_of: date,
+    profile: str,
+    warn: float,
+    fail: float,
+    empty: Iterable[date] = (),
 ) -> dict[str, Any]:
     """Days without data that the fact table will hold between its first and last day, outside the window.
 
     A missed daily run leaves such a hole (``missing_days`` only judges the window); it is
-    reported on every run until a backfill fills it.
+    reported on every run until a backfill fills it. A hole that a run read and found without
+    any valid event in the input (``empty``, see :func:`empty_in_input`) is named but not
+    counted: the backfill command cannot fill it, and counting it would fail every later run.
 
     Parameters
     ----------
@@ -142,21 +184,78 @@ def check_published_gap(
         The run's window and as-of date (the backfill command's as-of covers the hole).
     profile : str
         Named in the backfill command.
+    empty : iterable of date
+        Days found without a valid event by the runs that read them; those still without data
+        are kept in ``details.empty_in_input``.
     """
     days = set(published)
-    gaps = []
+    holes = []
     if days:
         span = _days(min(min(days), start), max(max(days), end))
-        gaps = [d for d in span if d not in days and not start <= d <= end]
+        holes = [d for d in span if d not in days and not start <= d <= end]
+    known_empty = sorted(set(empty) - days)
+    gaps = [d for d in holes if d not in known_empty]
+    excused = [d for d in holes if d in known_empty]
     message = f"The published fact table has no day missing around the window {start}..{end}."
+    if excused:
+        message = (f"The published fact table has no data for {_day_list(excused)}, where the input had no valid "
+                   f"event when a run read them (not counted; re-run those days if the export now has them).")
     if gaps:
         message = (
             f"The published fact table has no data for {_day_list(gaps)} (a missed run?); backfill with "
             f"`./run_all.sh {profile or 'PROFILE'} --set ingest.as_of={max(as_of, gaps[-1])} "
             f"--set ingest.window_start={gaps[0]} --set ingest.window_end={gaps[-1]}`."
-        )
+        ) + (f" {_day_list(excused)} had no valid event in the input when a run read them (not counted)."
+             if excused else "")
     return _check("published_gap", len(gaps), warn=warn, fail=fail, message=message,
-                  days=[d.isoformat() for d in gaps])
+                  days=[d.isoformat() for d in gaps], empty_in_input=[d.isoformat() for d in known_empty])
+
+
+def check_late_rows(
+    day_before: Mapping[str, Any] | None,
+    history: "pd.DataFrame | None",
+    *,
+    as_of: date,
+    profile: str,
+    warn: float,
+    fail: float,
+) -> dict[str, Any]:
+    """Rows dated on the published day before the window that its run did not see.
+
+    The published fact table and quarantine of that day account for the rows its run read
+    (valid events, and quarantined ones, duplicates included). The input holding more rows of
+    that day now means they arrived later, e.g. in the next day's file of an export cut at local
+    midnight: this run's window does not count them, so the message gives the re-run.
+
+    Parameters
+    ----------
+    day_before : mapping or None
+        The summary's ``day_before_window`` (``date``, ``input_rows``, ``quarantined_rows``);
+        None (a summary written before it existed) is not judged.
+    history : pandas.DataFrame or None
+        The previous fact table (``date``, ``usage_count``).
+    as_of : date
+        The run's as-of date, for the re-run command.
+    profile : str
+        Named in the re-run command.
+    """
+    late, day = None, None
+    if day_before is not None:
+        day = date.fromisoformat(str(day_before["date"]))
+        on_day = [] if history is None else history.loc[[d == day for d in aggregate.as_dates(history["date"])],
+                                                         "usage_count"]
+        if len(on_day):
+            counted = int(on_day.sum()) + int(day_before["quarantined_rows"])
+            late = max(int(day_before["input_rows"]) - counted, 0)
+    message = f"The published day before the window ({day}) counts every row the input holds for it." if late == 0 else ""
+    if late:
+        message = (
+            f"The input holds {late:,} rows dated {day} that the published outputs do not count (they arrived after "
+            f"that day's run, e.g. in a file cut at local midnight); re-run from that day: `./run_all.sh "
+            f"{profile or 'PROFILE'} --set ingest.as_of={as_of} --set ingest.window_start={day}`."
+        )
+    return _check("late_rows", late, warn=warn, fail=fail, message=message,
+                  date=None if day is None else day.isoformat(), rows=late)
 
 
 def check_volume_drop(
@@ -220,9 +319,27 @@ def check_freshness(last_event: date | None, *, as_of: date, warn: float, fail: 
 def check_unknown_features(
     features: Iterable[str], known: Iterable[str], *, warn: float, fail: float
 ) -> dict[str, Any]:
-    """Number of features with events but no row in the feature metadata."""
-    unknown = sorted(set(features) - set(known))
-    return _check("unknown_features", len(unknown), warn=warn, fail=fail, features=unknown[:50])
+    """Number of features with events but no row in the feature metadata.
+
+    The message names them (at most :data:`_WORST_SHOWN`), each with the metadata id it matches
+    but for case and surrounding spaces, if any: ids are compared exactly, so ``login`` in the
+    telemetry is not ``Login`` in the metadata.
+    """
+    listed = [str(k) for k in known]
+    unknown = sorted(set(map(str, features)) - set(listed))
+    near = {_id_key(k): k for k in listed}
+    named = [f"{f} (the metadata has {near[_id_key(f)]!r})" if _id_key(f) in near else f
+             for f in unknown[:_WORST_SHOWN]]
+    more = f" and {len(unknown) - _WORST_SHOWN} more" if len(unknown) > _WORST_SHOWN else ""
+    message = (f"{len(unknown)} feature(s) with events have no row in the feature metadata: {', '.join(named)}{more}; "
+               f"add them (or fix their ids) in the metadata file, until then their owner is 'unassigned'."
+               if unknown else "")
+    return _check("unknown_features", len(unknown), warn=warn, fail=fail, message=message, features=unknown[:50])
+
+
+def _id_key(feature_id: str) -> str:
+    """A feature id as a person reads it: case and surrounding spaces ignored."""
+    return feature_id.strip().casefold()
 
 
 def run_checks(
@@ -239,6 +356,8 @@ def run_checks(
     missing_days_fail: float,
     published_gap_warn_days: float,
     published_gap_fail_days: float,
+    late_rows_warn: float,
+    late_rows_fail: float,
     duplicate_share_warn: float,
     duplicate_share_fail: float,
     null_rate_warn: float,
@@ -251,6 +370,7 @@ def run_checks(
     unknown_features_fail: float,
     stop_on_fail: Sequence[str],
     profile: str = "",
+    previous: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """All quality checks of a run (keyword names = the ``quality`` group, and ``profile``).
 
@@ -267,6 +387,9 @@ def run_checks(
         Feature ids of the metadata.
     profile : str
         The run's profile, named in the backfill command of ``published_gap``.
+    previous : mapping, optional
+        The published ``reports/data_quality.json`` of the last run: the days earlier runs found
+        without any valid event, which ``published_gap`` names but does not count.
 
     Returns
     -------
@@ -305,11 +428,17 @@ def run_checks(
     # Older summaries lack latest_input_date; their window's last valid day is the nearest figure.
     last_event = summary.get("latest_input_date") or summary.get("last_event_date")
     latest_input = date.fromisoformat(last_event) if last_event else None
+    missing = check_missing_days(counts, start=start, end=end, latest_input=latest_input,
+                                 warn=missing_days_warn, fail=missing_days_fail)
+    read_empty = [d for d in map(date.fromisoformat, missing["details"]["days_without_events"])
+                  if latest_input is not None and d <= latest_input]
+    empty = empty_in_input(previous, start=start, end=end, window_empty=read_empty)
     checks = [
-        check_missing_days(counts, start=start, end=end, latest_input=latest_input,
-                           warn=missing_days_warn, fail=missing_days_fail),
+        missing,
         check_published_gap(past_days, start=start, end=end, as_of=as_of, profile=profile,
-                            warn=published_gap_warn_days, fail=published_gap_fail_days),
+                            warn=published_gap_warn_days, fail=published_gap_fail_days, empty=empty),
+        check_late_rows(summary.get("day_before_window"), history, as_of=as_of, profile=profile,
+                        warn=late_rows_warn, fail=late_rows_fail),
         check_volume_drop(
             counts, start=start, end=end, baseline_days=volume_baseline_days,
             min_baseline_days=volume_min_baseline_days, warn=volume_drop_warn, fail=volume_drop_fail,

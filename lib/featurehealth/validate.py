@@ -568,6 +568,40 @@ def check_some_valid(summary: Mapping[str, Any], *, mapped: Mapping[str, str], f
     )
 
 
+def day_before_window(index: "pd.DataFrame", quarantined: "pd.DataFrame", *, window: Window) -> dict[str, Any]:
+    """The input's dated rows and the published quarantine's rows on the day before the window.
+
+    A daily run publishes its day from the rows the input holds then; rows of that day that
+    arrive later (in the next day's file of an export cut at local midnight, say) are outside
+    the next run's window. Comparing these counts with the published fact table (the data-quality
+    check ``late_rows``) finds them.
+
+    Parameters
+    ----------
+    index : pandas.DataFrame
+        Every input row by ``file_id`` and ``day`` (:func:`featurehealth.engine.file_index`,
+        exact for the day before the window).
+    quarantined : pandas.DataFrame
+        The published quarantine after this run, as ``event_date``, ``rows``.
+    window : Window
+        The run's window.
+
+    Returns
+    -------
+    dict
+        ``date`` (ISO), ``input_rows`` and ``quarantined_rows``.
+    """
+    import pandas as pd
+
+    day = window.start - timedelta(days=1)
+    dated = pd.to_datetime(quarantined["event_date"]).dt.date == day
+    return {
+        "date": day.isoformat(),
+        "input_rows": int(index.loc[index["day"] == day_number(day), "rows"].sum()),
+        "quarantined_rows": int(quarantined.loc[dated.to_numpy(), "rows"].sum()),
+    }
+
+
 def summarise(
     index: "pd.DataFrame",
     scoped: "pd.DataFrame",

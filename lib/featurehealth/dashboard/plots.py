@@ -182,13 +182,23 @@ def drift_cell_figure(
 
 
 def curves_figure(predictions: "pd.DataFrame") -> "Figure":
-    """ROC and precision-recall curves of the model and of each baseline score present."""
+    """ROC and precision-recall curves of the model and of each baseline score present.
+
+    Without both classes among the labelled rows (own telemetry with no degraded day ahead on
+    the test days) the curves are undefined: each panel says "not available" instead.
+    """
     from sklearn.metrics import precision_recall_curve, roc_curve
 
     labelled = predictions[predictions["y_true"].notna()]
     y = labelled["y_true"].to_numpy(dtype=int)
     fig, axes = _figure(10, 4, cols=2)
     roc_ax, pr_ax = axes[0]
+    if labelled["y_true"].nunique() < 2:
+        for ax, title in ((roc_ax, "ROC (test period)"), (pr_ax, "Precision-recall (test period)")):
+            ax.text(0.5, 0.5, "not available: no test day is followed\nby a degraded day within the horizon",
+                    transform=ax.transAxes, ha="center", va="center")
+            ax.set(title=title, xticks=[], yticks=[])
+        return fig
     for column, name in SCORERS.items():
         if column not in labelled:
             continue
@@ -227,9 +237,18 @@ def calibration_figure(predictions: "pd.DataFrame", *, n_bins: int = 10) -> "Fig
 
 
 def importance_figure(importance: "pd.DataFrame", *, top: int = 15) -> "Figure":
-    """The ``top`` signals by permutation importance (with its spread) as horizontal bars."""
+    """The ``top`` signals by permutation importance (with its spread) as horizontal bars.
+
+    When no signal has one (no test day followed by a degraded day), the panel says so.
+    """
     if top < 1:
         raise ValueError(f"top must be >= 1, got {top!r}.")
+    if importance["permutation_importance"].isna().all():
+        fig, axes = _figure(6, 1.6)
+        axes[0, 0].text(0.5, 0.5, "permutation importance not available: no test day is followed\n"
+                        "by a degraded day within the horizon", transform=axes[0, 0].transAxes, ha="center", va="center")
+        axes[0, 0].set(title="Signals", xticks=[], yticks=[])
+        return fig
     shown = importance.sort_values("permutation_importance", ascending=False).head(top).iloc[::-1]
     fig, axes = _figure(6, 0.28 * len(shown) + 1.2)
     ax = axes[0, 0]
