@@ -194,3 +194,18 @@ def test_version_cards_end_with_the_newest_version_promoted_or_not(paths: config
     assert not refused["promoted"] and registry.load_current(paths)[1]["version"] == first["version"]
     # The drift step counts the model's age from the newest version: a refused one restarts the clock.
     assert [c["version"] for c in registry.version_cards(paths)] == [first["version"], refused["version"]]
+
+
+def test_retraining_the_version_in_use_keeps_its_promotion_decision(paths: config.RunPaths) -> None:
+    # model.retrain=always on unchanged data reproduces the version in use: that is no new decision,
+    # so the one kept with the version (and quoted in registry.json) must survive it.
+    dataset = _dataset()
+    first = registry.register(paths, _report(dataset), dataset, params=PARAMS, degradation=DEGRADATION)
+    kept = paths.models / first["version"] / registry.PROMOTION_FILE
+    before = kept.read_bytes()
+    again = registry.register(paths, _report(dataset), dataset, params=PARAMS, degradation=DEGRADATION)
+    assert again["version"] == first["version"] and "this same version" in again["reason"]
+    assert runlog.read_json(paths.reports / registry.PROMOTION_FILE) == again  # this run's report says what it did
+    assert kept.read_bytes() == before
+    listed = runlog.read_json(paths.models / "registry.json")["versions"]
+    assert [v["promotion_reason"] for v in listed] == [first["reason"]]

@@ -422,7 +422,8 @@ def register(
     dict
         ``version``, ``promoted``, ``reason``, ``previous_version`` and the holdout comparison;
         also written to ``reports/promotion.json`` (this run's) and ``models/<version>/promotion.json``
-        (kept), and quoted in ``models/registry.json``.
+        (kept, and quoted in ``models/registry.json``; retraining the version in use, which reproduces
+        it, leaves the decision it was first given there).
     """
     card = save_version(paths, report, params=params, degradation=degradation)
     try:
@@ -449,7 +450,10 @@ def register(
         "previous_version": previous, "comparison": comparison,
     }
     # Kept with the version too: the report is replaced by the next run, the audit trail must not be.
-    runlog.write_json(paths.models / card["version"] / PROMOTION_FILE, decision)
+    # Retraining the version in use (same data and settings) decides nothing: its decision stays.
+    kept = paths.models / card["version"] / PROMOTION_FILE
+    if previous != card["version"] or not kept.is_file():
+        runlog.write_json(kept, decision)
     if promoted:
         promote(paths, card["version"])
     else:
