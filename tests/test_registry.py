@@ -209,3 +209,21 @@ def test_retraining_the_version_in_use_keeps_its_promotion_decision(paths: confi
     assert kept.read_bytes() == before
     listed = runlog.read_json(paths.models / "registry.json")["versions"]
     assert [v["promotion_reason"] for v in listed] == [first["reason"]]
+
+
+def test_version_cards_order_by_the_day_a_version_was_built_not_its_training_end(paths: config.RunPaths) -> None:
+    # After horizon_days went from 7 to 14, the version built on 05-06 ends its training before the one
+    # built on 04-29: the drift step, which takes the last card as the newest, must still get it (age 0).
+    from datetime import date
+
+    from featurehealth import drift
+
+    built = {"older": ("2026-03-13", 7), "newer": ("2026-03-06", 14)}
+    for version, (train_end, horizon) in built.items():
+        runlog.write_json(paths.models / version / registry.CARD_FILE, {
+            "version": version, "training_window": {"start": "2026-01-01", "end": train_end},
+            "test_window": {"start": "2026-03-21", "end": "2026-04-22"}, "horizon_days": horizon,
+        })
+    cards = registry.version_cards(paths)
+    assert [c["version"] for c in cards] == ["older", "newer"]
+    assert drift.model_age_days(cards[-1], as_of=date(2026, 5, 6)) == 0

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import platform
 from collections.abc import Mapping
+from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -322,9 +323,24 @@ def decide_training(paths: "RunPaths", *, retrain: str, settings: Mapping[str, A
 
 
 def version_cards(paths: "RunPaths") -> list[dict[str, Any]]:
-    """Cards of the versions under ``models/`` (promoted or not), oldest training window first."""
+    """Cards of the versions under ``models/`` (promoted or not), oldest first.
+
+    A version's place is the day the data reached when it was built (its last test day plus
+    ``horizon_days``, the day :func:`featurehealth.drift.model_age_days` counts from), then its
+    training window's end: the training window alone lags by the holdout and the horizon, so
+    after ``model.horizon_days`` or ``model.test_share`` changes a version built later can end
+    its training earlier, and the last card would not be the newest version.
+    """
     cards = [runlog.read_json(path) for path in sorted(paths.models.glob(f"*/{CARD_FILE}"))]
-    return sorted(cards, key=lambda card: (card["training_window"]["end"], card["version"]))
+    return sorted(cards, key=lambda card: (_built_on(card), card["training_window"]["end"], card["version"]))
+
+
+def _built_on(card: Mapping[str, Any]) -> str:
+    """ISO day the data reached when ``card``'s version was built ("" when the card does not say)."""
+    end, horizon = (card.get("test_window") or {}).get("end"), card.get("horizon_days")
+    if not end or not isinstance(horizon, int) or isinstance(horizon, bool):
+        return ""
+    return (date.fromisoformat(str(end)[:10]) + timedelta(days=horizon)).isoformat()
 
 
 def compare_on_holdout(
