@@ -227,3 +227,15 @@ def test_version_cards_order_by_the_day_a_version_was_built_not_its_training_end
     cards = registry.version_cards(paths)
     assert [c["version"] for c in cards] == ["older", "newer"]
     assert drift.model_age_days(cards[-1], as_of=date(2026, 5, 6)) == 0
+
+
+def test_settings_reverted_to_a_replaced_version_s_train_again_under_auto(paths: config.RunPaths) -> None:
+    # Model A (max_depth 10) is replaced by B (max_depth 4, promoted); the profile goes back to A's settings.
+    # A was not refused by the holdout comparison, it was superseded: the reverted settings must take effect.
+    dataset = _dataset()
+    first = registry.register(paths, _report(dataset), dataset, params=PARAMS, degradation=DEGRADATION)
+    deeper = {**PARAMS, "max_depth": 4, "promote_tolerance": 1.0}  # promoted whatever its PR-AUC
+    second = registry.register(paths, _report(dataset, max_depth=4), dataset, params=deeper, degradation=DEGRADATION)
+    assert second["promoted"] and second["version"] != first["version"]
+    decision = registry.decide_training(paths, retrain="auto", settings=SETTINGS)
+    assert decision["train"] and decision["reason"].endswith("model.max_depth 4 -> 10.")

@@ -264,8 +264,10 @@ def decide_training(paths: "RunPaths", *, retrain: str, settings: Mapping[str, A
 
     ``auto`` trains when no model is in use, when ``reports/retrain.json`` recommends it (advice
     naming another ``model_version`` than the one in use is stale and ignored), or when
-    ``settings`` differ from the model in use's and no version under ``models/`` was trained
-    with them (a version that was, but is not in use, is not trained again); ``always`` trains;
+    ``settings`` differ from the model in use's and no version under ``models/`` with them was
+    refused by the holdout comparison (such a candidate is not trained again on every run; a
+    version with them that was promoted and later replaced, as when settings are changed back,
+    is no reason not to train); ``always`` trains;
     ``never`` only scores. It starts the model step, so a ``reports/promotion.json`` left by an
     earlier run is removed: only a run that trains writes one.
 
@@ -313,13 +315,20 @@ def decide_training(paths: "RunPaths", *, retrain: str, settings: Mapping[str, A
     changes = _settings_changes(card, settings)
     scoring = f"scoring with model {version} in use (model.retrain is {retrain!r})"
     if retrain == "auto" and changes:
-        tried = [c["version"] for c in version_cards(paths) if not _settings_changes(c, settings)]
+        tried = [c["version"] for c in version_cards(paths)
+                 if not _settings_changes(c, settings) and _refused(paths, c["version"])]
         if not tried:
             return {"train": True, "reason": f"the training settings differ from model {version}'s: {', '.join(changes)}."}
         return {"train": False, "reason": f"{scoring}; version {tried[-1]} was already trained with these settings "
-                                          f"and is not in use (see models/registry.json); model.retrain=always trains "
-                                          f"again."}
+                                          f"and the holdout comparison kept the model in use (see models/registry.json); "
+                                          f"model.retrain=always trains again."}
     return {"train": False, "reason": f"{scoring}."}
+
+
+def _refused(paths: "RunPaths", version: str) -> bool:
+    """Whether ``version`` lost its holdout comparison (a version saved before decisions were kept counts as one)."""
+    decision = runlog.read_json_if_present(paths.models / version / PROMOTION_FILE)
+    return not isinstance(decision, Mapping) or decision.get("promoted") is not True
 
 
 def version_cards(paths: "RunPaths") -> list[dict[str, Any]]:
