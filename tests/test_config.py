@@ -71,6 +71,16 @@ def test_resolve_params_checks_values_like_a_run(params_dir: Path) -> None:
         config.resolve_params("default", model={"horizon_days": 0})
 
 
+def test_resolve_params_runs_a_run_s_group_checks_too() -> None:
+    # A column_map onto no canonical column stops a run up front; the parameters cell is checked alike.
+    with pytest.raises(config.ProfileError, match=r"^ingest\.column_map maps 'x' onto 'bogus'; use one of event_time, .*"
+                                                  r"\(from the notebook's parameters cell\)\.$"):
+        config.resolve_params("ci", ingest={"column_map": {"x": "bogus"}})
+    with pytest.raises(config.ProfileError, match=r"window_start.*\(from the notebook's parameters cell\)\.$"):
+        config.resolve_params("ci", ingest={"window_start": "2026-05-01", "window_end": "2026-04-01"})
+    assert config.resolve_params("ci", ingest={"column_map": {"x": "feature_id"}})["ingest"]["column_map"] == {"x": "feature_id"}
+
+
 def test_shipped_profiles_load() -> None:
     for name in config.available_profiles():
         loaded = config.load_profile(name)

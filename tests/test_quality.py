@@ -190,6 +190,20 @@ def test_rows_of_the_published_day_before_the_window_that_its_run_missed_are_lat
         check = _by_name(quality.run_checks({**summary, **changes}, day, history=history, known_features=["a", "b"],
                                             **PARAMS))["late_rows"]
         assert (check["status"], check["observed"]) == ("pass", None)
+        assert check["message"].startswith("Not judged: ") and "observed None" not in check["message"]
+
+
+def test_late_rows_not_judged_says_why_in_one_sentence() -> None:
+    # A first run (window from the input's first day) or a day the fact table lacks: a sentence, not
+    # "late_rows observed None (pass; ...)".
+    history = _counts(30).rename(columns={"events": "usage_count"})
+    absent = quality.check_late_rows({"date": "2026-02-20", "input_rows": 9, "quarantined_rows": 0}, history,
+                                     as_of=date(2026, 2, 21), profile="mine", warn=1, fail=10)
+    assert absent["message"] == ("Not judged: the published fact table has no day 2026-02-20 (the day before "
+                                 "the window) to compare the input's rows with.")
+    older = quality.check_late_rows(None, history, as_of=date(2026, 2, 21), profile="mine", warn=1, fail=10)
+    assert older["message"] == ("Not judged: the ingest summary does not count the input's rows of the day "
+                                "before the window (written before that count existed).")
 
 def test_a_window_past_the_input_says_it_has_no_rows() -> None:
     history = _counts(30).rename(columns={"events": "usage_count"})

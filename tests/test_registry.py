@@ -194,3 +194,48 @@ def test_version_cards_end_with_the_newest_version_promoted_or_not(paths: config
     assert not refused["promoted"] and registry.load_current(paths)[1]["version"] == first["version"]
     # The drift step counts the model's age from the newest version: a refused one restarts the clock.
     assert [c["version"] for c in registry.version_cards(paths)] == [first["version"], refused["version"]]
+
+
+def test_retraining_the_version_in_use_keeps_its_promotion_decision(paths: config.RunPaths) -> None:
+    # model.retrain=always on unchanged data reproduces the version in use: that is no new decision,
+    # so the one kept with the version (and quoted in registry.json) must survive it.
+    dataset = _dataset()
+    first = registry.register(paths, _report(dataset), dataset, params=PARAMS, degradation=DEGRADATION)
+    kept = paths.models / first["version"] / registry.PROMOTION_FILE
+    before = kept.read_bytes()
+    again = registry.register(paths, _report(dataset), dataset, params=PARAMS, degradation=DEGRADATION)
+    assert again["version"] == first["version"] and "this same version" in again["reason"]
+    assert runlog.read_json(paths.reports / registry.PROMOTION_FILE) == again  # this run's report says what it did
+    assert kept.read_bytes() == before
+    listed = runlog.read_json(paths.models / "registry.json")["versions"]
+    assert [v["promotion_reason"] for v in listed] == [first["reason"]]
+
+
+def test_version_cards_order_by_the_day_a_version_was_built_not_its_training_end(paths: config.RunPaths) -> None:
+    # After horizon_days went from 7 to 14, the version built on 05-06 ends its training before the one
+    # built on 04-29: the drift step, which takes the last card as the newest, must still get it (age 0).
+    from datetime import date
+
+    from featurehealth import drift
+
+    built = {"older": ("2026-03-13", 7), "newer": ("2026-03-06", 14)}
+    for version, (train_end, horizon) in built.items():
+        runlog.write_json(paths.models / version / registry.CARD_FILE, {
+            "version": version, "training_window": {"start": "2026-01-01", "end": train_end},
+            "test_window": {"start": "2026-03-21", "end": "2026-04-22"}, "horizon_days": horizon,
+        })
+    cards = registry.version_cards(paths)
+    assert [c["version"] for c in cards] == ["older", "newer"]
+    assert drift.model_age_days(cards[-1], as_of=date(2026, 5, 6)) == 0
+
+
+def test_settings_reverted_to_a_replaced_version_s_train_again_under_auto(paths: config.RunPaths) -> None:
+    # Model A (max_depth 10) is replaced by B (max_depth 4, promoted); the profile goes back to A's settings.
+    # A was not refused by the holdout comparison, it was superseded: the reverted settings must take effect.
+    dataset = _dataset()
+    first = registry.register(paths, _report(dataset), dataset, params=PARAMS, degradation=DEGRADATION)
+    deeper = {**PARAMS, "max_depth": 4, "promote_tolerance": 1.0}  # promoted whatever its PR-AUC
+    second = registry.register(paths, _report(dataset, max_depth=4), dataset, params=deeper, degradation=DEGRADATION)
+    assert second["promoted"] and second["version"] != first["version"]
+    decision = registry.decide_training(paths, retrain="auto", settings=SETTINGS)
+    assert decision["train"] and decision["reason"].endswith("model.max_depth 4 -> 10.")

@@ -465,11 +465,12 @@ def _value_checks(params: dict[str, Any], schema: dict[str, Any]) -> Iterator[tu
     for key, default in _leaves(schema):
         yield (key,), functools.partial(_check_value, key, _lookup(params, key.split(".")), default)
     # Group checks apply to the groups the schema has (a test's small default.yaml may lack them).
-    if "ingest" in schema:
-        ingest = params["ingest"]
-        yield ("ingest.column_map",), functools.partial(check_column_map, ingest["column_map"])
+    ingest_keys = schema.get("ingest", {})
+    if "column_map" in ingest_keys:
+        yield ("ingest.column_map",), functools.partial(check_column_map, params["ingest"]["column_map"])
+    if {"as_of", "window_start", "window_end"} <= set(ingest_keys):
         # With the data's range unknown, the window's own order is all that can be checked here.
-        window = {key: ingest[key] for key in ("as_of", "window_start", "window_end")}
+        window = {key: params["ingest"][key] for key in ("as_of", "window_start", "window_end")}
         yield tuple(f"ingest.{k}" for k in window), functools.partial(
             validate.resolve_window, first_day=date.min, last_day=date.max, **window
         )
@@ -560,11 +561,11 @@ def resolve_params(profile: str, **groups: dict[str, Any]) -> dict[str, Any]:
             raise ProfileError(
                 f"Parameter group {name!r} is not in the profiles; known groups: {', '.join(sorted(loaded))}."
             )
-        merged = _merge_checked(loaded, {name: value or {}}, schema=schema, where="", source=PARAMETERS_CELL)
-        for key, default in _leaves({name: schema[name]}):
-            try:
-                _check_value(key, _lookup(merged, key.split(".")), default)
-            except ValueError as exc:
-                raise ProfileError(f"{str(exc).rstrip('.')} (from {PARAMETERS_CELL}).") from None
-        resolved[name] = merged[name]
+        resolved[name] = _merge_checked(loaded, {name: value or {}}, schema=schema, where="", source=PARAMETERS_CELL)[name]
+    # The checks of a run (load_run_params), group checks such as ingest.column_map's included.
+    for _keys, check in _value_checks(resolved, {name: schema[name] for name in resolved}):
+        try:
+            check()
+        except ValueError as exc:
+            raise ProfileError(f"{str(exc).rstrip('.')} (from {PARAMETERS_CELL}).") from None
     return resolved

@@ -231,7 +231,8 @@ def check_late_rows(
     ----------
     day_before : mapping or None
         The summary's ``day_before_window`` (``date``, ``input_rows``, ``quarantined_rows``);
-        None (a summary written before it existed) is not judged.
+        None (a summary written before it existed) is not judged, nor is a day the published fact
+        table lacks (a first run, or a gap); the message says which.
     history : pandas.DataFrame or None
         The previous fact table (``date``, ``usage_count``).
     as_of : date
@@ -247,7 +248,14 @@ def check_late_rows(
         if len(on_day):
             counted = int(on_day.sum()) + int(day_before["quarantined_rows"])
             late = max(int(day_before["input_rows"]) - counted, 0)
-    message = f"The published day before the window ({day}) counts every row the input holds for it." if late == 0 else ""
+    if day_before is None:
+        message = ("Not judged: the ingest summary does not count the input's rows of the day before the window "
+                   "(written before that count existed).")
+    elif late is None:
+        message = (f"Not judged: the published fact table has no day {day} (the day before the window) to compare "
+                   f"the input's rows with.")
+    else:
+        message = f"The published day before the window ({day}) counts every row the input holds for it."
     if late:
         message = (
             f"The input holds {late:,} rows dated {day} that the published outputs do not count (they arrived after "

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import platform
 from collections.abc import Mapping
+from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -263,8 +264,10 @@ def decide_training(paths: "RunPaths", *, retrain: str, settings: Mapping[str, A
 
     ``auto`` trains when no model is in use, when ``reports/retrain.json`` recommends it (advice
     naming another ``model_version`` than the one in use is stale and ignored), or when
-    ``settings`` differ from the model in use's and no version under ``models/`` was trained
-    with them (a version that was, but is not in use, is not trained again); ``always`` trains;
+    ``settings`` differ from the model in use's and no version under ``models/`` with them was
+    refused by the holdout comparison (such a candidate is not trained again on every run; a
+    version with them that was promoted and later replaced, as when settings are changed back,
+    is no reason not to train); ``always`` trains;
     ``never`` only scores. It starts the model step, so a ``reports/promotion.json`` left by an
     earlier run is removed: only a run that trains writes one.
 
@@ -312,19 +315,41 @@ def decide_training(paths: "RunPaths", *, retrain: str, settings: Mapping[str, A
     changes = _settings_changes(card, settings)
     scoring = f"scoring with model {version} in use (model.retrain is {retrain!r})"
     if retrain == "auto" and changes:
-        tried = [c["version"] for c in version_cards(paths) if not _settings_changes(c, settings)]
+        tried = [c["version"] for c in version_cards(paths)
+                 if not _settings_changes(c, settings) and _refused(paths, c["version"])]
         if not tried:
             return {"train": True, "reason": f"the training settings differ from model {version}'s: {', '.join(changes)}."}
         return {"train": False, "reason": f"{scoring}; version {tried[-1]} was already trained with these settings "
-                                          f"and is not in use (see models/registry.json); model.retrain=always trains "
-                                          f"again."}
+                                          f"and the holdout comparison kept the model in use (see models/registry.json); "
+                                          f"model.retrain=always trains again."}
     return {"train": False, "reason": f"{scoring}."}
 
 
+def _refused(paths: "RunPaths", version: str) -> bool:
+    """Whether ``version`` lost its holdout comparison (a version saved before decisions were kept counts as one)."""
+    decision = runlog.read_json_if_present(paths.models / version / PROMOTION_FILE)
+    return not isinstance(decision, Mapping) or decision.get("promoted") is not True
+
+
 def version_cards(paths: "RunPaths") -> list[dict[str, Any]]:
-    """Cards of the versions under ``models/`` (promoted or not), oldest training window first."""
+    """Cards of the versions under ``models/`` (promoted or not), oldest first.
+
+    A version's place is the day the data reached when it was built (its last test day plus
+    ``horizon_days``, the day :func:`featurehealth.drift.model_age_days` counts from), then its
+    training window's end: the training window alone lags by the holdout and the horizon, so
+    after ``model.horizon_days`` or ``model.test_share`` changes a version built later can end
+    its training earlier, and the last card would not be the newest version.
+    """
     cards = [runlog.read_json(path) for path in sorted(paths.models.glob(f"*/{CARD_FILE}"))]
-    return sorted(cards, key=lambda card: (card["training_window"]["end"], card["version"]))
+    return sorted(cards, key=lambda card: (_built_on(card), card["training_window"]["end"], card["version"]))
+
+
+def _built_on(card: Mapping[str, Any]) -> str:
+    """ISO day the data reached when ``card``'s version was built ("" when the card does not say)."""
+    end, horizon = (card.get("test_window") or {}).get("end"), card.get("horizon_days")
+    if not end or not isinstance(horizon, int) or isinstance(horizon, bool):
+        return ""
+    return (date.fromisoformat(str(end)[:10]) + timedelta(days=horizon)).isoformat()
 
 
 def compare_on_holdout(
@@ -422,7 +447,8 @@ def register(
     dict
         ``version``, ``promoted``, ``reason``, ``previous_version`` and the holdout comparison;
         also written to ``reports/promotion.json`` (this run's) and ``models/<version>/promotion.json``
-        (kept), and quoted in ``models/registry.json``.
+        (kept, and quoted in ``models/registry.json``; retraining the version in use, which reproduces
+        it, leaves the decision it was first given there).
     """
     card = save_version(paths, report, params=params, degradation=degradation)
     try:
@@ -449,7 +475,10 @@ def register(
         "previous_version": previous, "comparison": comparison,
     }
     # Kept with the version too: the report is replaced by the next run, the audit trail must not be.
-    runlog.write_json(paths.models / card["version"] / PROMOTION_FILE, decision)
+    # Retraining the version in use (same data and settings) decides nothing: its decision stays.
+    kept = paths.models / card["version"] / PROMOTION_FILE
+    if previous != card["version"] or not kept.is_file():
+        runlog.write_json(kept, decision)
     if promoted:
         promote(paths, card["version"])
     else:

@@ -738,7 +738,9 @@ VERSION_COLUMNS = ("version", "training days", "PR-AUC on its test days", "in us
 
 
 def model_versions(registry: Mapping[str, Any]) -> "pd.DataFrame":
-    """The versions of ``models/registry.json``, newest training window first (:data:`VERSION_COLUMNS`).
+    """The versions of ``models/registry.json`` as :data:`VERSION_COLUMNS`, newest first.
+
+    The registry lists them oldest first (:func:`featurehealth.registry.version_cards`).
 
     A version trained before promotion decisions were kept has its decision "not available".
     """
