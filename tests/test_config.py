@@ -211,6 +211,7 @@ def test_published_path_maps_a_staging_file_to_the_published_one(tmp_path: Path,
     monkeypatch.setenv("FEATUREHEALTH_OUTPUT_ROOT", str(tmp_path))
     staged = tmp_path / ".staging" / "my-profile-20261127T082512Z-6f41fa05" / "models" / "risk_model.joblib"
     assert config.published_path(staged) == tmp_path / "my-profile" / "models" / "risk_model.joblib"
+    assert config.published_path(staged.parent.parent) == tmp_path / "my-profile"  # the staging copy itself
     assert config.published_path(tmp_path / "ci" / "x.json") == tmp_path / "ci" / "x.json"
     assert config.published_path(tmp_path / ".staging" / "ci.lock") == tmp_path / ".staging" / "ci.lock"
 

@@ -277,3 +277,15 @@ def test_overview_and_ranking_say_what_risk_and_buckets_mean(outputs: Path) -> N
     _, table = dashboard.tabs.children[1].children
     # params/ci.yaml has auto buckets: medium from the operating threshold, high halfway to 1
     assert "degrades in the next 7 days; risk_bucket: low below 0.30, medium from 0.30, high from 0.65" in _html(table)
+
+
+def test_risk_caption_uses_the_run_s_own_bucket_cut_offs(outputs: Path) -> None:
+    (outputs / "ci" / "reports" / "metrics.json").write_text(json.dumps({"horizon_days": 7, "operating_threshold": 0.3}))
+    report_path = outputs / "ci" / "reports" / "run_report.json"
+    report = json.loads(report_path.read_text())
+    params = {"model": {"risk_buckets": [0.2, 0.5]}, "degradation": {}}
+    report_path.write_text(json.dumps({**report, "params": params}))  # as run with --set model.risk_buckets=[0.2,0.5]
+    dashboard = app.Dashboard(profile="ci")
+    _select(dashboard, "ranking")
+    _, table = dashboard.tabs.children[1].children
+    assert "risk_bucket: low below 0.20, medium from 0.20, high from 0.50" in _html(table)

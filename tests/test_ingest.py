@@ -245,28 +245,28 @@ def test_same_source_or_unknown_previous_source_passes() -> None:
     days = [date(2026, 1, 1), date(2026, 1, 2)]
     now = _summary("/data/a.csv", "/data/a.csv", "2026-01-02", "2026-01-02")
     ingest.check_same_source(_summary("/data/a.csv", "/data/a.csv", "2026-01-01", "2026-01-01"), now,
-                             published_days=days, profile="p")
-    ingest.check_same_source(None, now, published_days=days, profile="p")
-    ingest.check_same_source({"source": "/data/b.csv"}, now, published_days=days, profile="p")  # an older summary
+                             published_days=days, published="/out/p")
+    ingest.check_same_source(None, now, published_days=days, published="/out/p")
+    ingest.check_same_source({"source": "/data/b.csv"}, now, published_days=days, published="/out/p")  # an older summary
 
 
 def test_another_source_may_only_replace_every_published_day() -> None:
     days = [date(2026, 1, 1), date(2026, 1, 2), date(2026, 1, 3)]
     previous = _summary("/data/a.csv", "/data/a.csv", "2026-01-01", "2026-01-03")
     covering = _summary("/data/b.csv", "/data/b.csv", "2026-01-01", "2026-01-05")
-    ingest.check_same_source(previous, covering, published_days=days, profile="p")
+    ingest.check_same_source(previous, covering, published_days=days, published="/out/p")
     partial = _summary("/data/b.csv", "/data/b.csv", "2026-01-03", "2026-01-05")
-    with pytest.raises(ingest.InputError, match=r"hold 2 day\(s\) \(2026-01-01..2026-01-02\) outside this run's window "
+    with pytest.raises(ingest.InputError, match=r"outputs in /out/p hold 2 day\(s\) \(2026-01-01..2026-01-02\) outside this run's window "
                                                 r"2026-01-03..2026-01-05 that were read from /data/a.csv, and this run "
                                                 r"reads /data/b.csv; give the new source a profile of its own"):
-        ingest.check_same_source(previous, partial, published_days=days, profile="p")
+        ingest.check_same_source(previous, partial, published_days=days, published="/out/p")
 
 
 def test_changed_simulation_names_the_parameters_that_changed() -> None:
     previous = _summary("simulated n_days=3 seed=1", "/d/events", "2026-01-01", "2026-01-03")
     now = _summary("simulated n_days=1 seed=2", "/d/events", "2026-01-01", "2026-01-01")
     with pytest.raises(ingest.InputError, match=r"other simulate parameters \(n_days 3 -> 1, seed 1 -> 2\)"):
-        ingest.check_same_source(previous, now, published_days=[date(2026, 1, 1), date(2026, 1, 3)], profile="p")
+        ingest.check_same_source(previous, now, published_days=[date(2026, 1, 1), date(2026, 1, 3)], published="/out/p")
 
 
 def test_read_metadata_normalises_and_keeps_first_row(tmp_path: Path) -> None:

@@ -148,9 +148,10 @@ def run_paths(profile: str, output_dir: str | os.PathLike[str] | None = None) ->
 
 
 def published_path(path: str | os.PathLike[str]) -> Path:
-    """Where ``path`` lives once published: a file of a run's staging copy
-    (``<output root>/.staging/<profile>-<run id>/...``) maps to ``<output root>/<profile>/...``,
-    which is the file a user can look at or fix; any other path is returned as it is.
+    """Where ``path`` lives once published: a run's staging copy
+    (``<output root>/.staging/<profile>-<run id>``) or a file in it maps to
+    ``<output root>/<profile>/...``, which is what a user can look at or fix; any other path is
+    returned as it is.
     """
     path = Path(path)
     staging = output_root() / ".staging"
@@ -158,7 +159,7 @@ def published_path(path: str | os.PathLike[str]) -> Path:
         inside = path.resolve().relative_to(staging.resolve())
     except ValueError:
         return path
-    if len(inside.parts) < 2 or inside.parts[0].count("-") < 2:
+    if not inside.parts or inside.parts[0].count("-") < 2:
         return path
     profile = inside.parts[0].rsplit("-", 2)[0]
     return output_root() / profile / Path(*inside.parts[1:])

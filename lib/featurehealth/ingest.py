@@ -266,7 +266,7 @@ def check_same_source(
     summary: Mapping[str, object],
     *,
     published_days: Iterable[date],
-    profile: str,
+    published: str | os.PathLike[str],
 ) -> None:
     """Refuse a run that would leave days of another source in the published fact table.
 
@@ -282,8 +282,8 @@ def check_same_source(
         This run's ingest summary: ``source``, ``source_identity``, ``window_start``, ``window_end``.
     published_days : iterable of date
         Days of the published fact table.
-    profile : str
-        The profile, for the message.
+    published : path-like
+        The profile's published folder, named in the message.
 
     Raises
     ------
@@ -298,10 +298,10 @@ def check_same_source(
     if not kept:
         return
     raise InputError(
-        f"The published outputs of profile {profile!r} hold {len(kept)} day(s) ({kept[0]}..{kept[-1]}) "
+        f"The published outputs in {published} hold {len(kept)} day(s) ({kept[0]}..{kept[-1]}) "
         f"outside this run's window {start}..{end} that were read from {_describe_source(previous, summary)}; "
         f"give the new source a profile of its own, re-run over a window that covers those days, "
-        f"or move outputs/{profile} away to start the profile afresh."
+        f"or move {published} away to start the profile afresh."
     )
 
 

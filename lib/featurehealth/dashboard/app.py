@@ -133,9 +133,18 @@ class Dashboard:
         return self._cache[key]
 
     def params(self) -> tuple[dict[str, Any] | None, str]:
-        """The selected profile's parameters, or None and why (outputs copied under another name)."""
+        """The parameters of the published run, or None and why.
+
+        They come from ``reports/run_report.json`` (the run's own values, ``--set`` included);
+        a report without them falls back to ``params/<profile>.yaml``.
+        """
         key = ("params", ())
         if key not in self._cache:
+            report = self.load("run_report")[0]
+            resolved = data.lookup(report, "params")
+            if isinstance(resolved, dict) and {"model", "degradation"} <= resolved.keys():
+                self._cache[key] = resolved, ""
+                return self._cache[key]
             try:
                 self._cache[key] = config.load_profile(self.profile.value), ""
             except config.ProfileError as exc:
