@@ -16,7 +16,8 @@ PARAMS = {
     "permutation_repeats": 1, "permutation_max_rows": 200,
 }
 DEGRADATION = config.load_profile("default")["degradation"]
-SETTINGS = registry.training_settings(PARAMS, DEGRADATION)
+SIGNALS = ["lead", "degraded_today", "p95_latency_z", "crash_rate_z", "avg_feedback_z"]  # those of _dataset
+SETTINGS = registry.training_settings(PARAMS, DEGRADATION, signals=SIGNALS)
 
 
 def _dataset(*, noisy: bool = False, n_days: int = 80) -> pd.DataFrame:
@@ -156,13 +157,15 @@ def test_decide_training_modes(paths: config.RunPaths) -> None:
 def test_changed_training_settings_retrain_once_under_auto(paths: config.RunPaths) -> None:
     dataset = _dataset()
     registry.register(paths, _report(dataset), dataset, params=PARAMS, degradation=DEGRADATION)
-    deeper = registry.training_settings({**PARAMS, "max_depth": 4, "n_jobs": 2}, {**DEGRADATION, "min_usage": 10})
+    deeper = registry.training_settings({**PARAMS, "max_depth": 4, "n_jobs": 2}, {**DEGRADATION, "min_usage": 10},
+                                        signals=SIGNALS)
     decision = registry.decide_training(paths, retrain="auto", settings=deeper)
     assert decision["train"]
     assert decision["reason"].endswith("model.max_depth 10 -> 4, degradation.min_usage 50 -> 10.")  # n_jobs: run-only
     assert not registry.decide_training(paths, retrain="never", settings=deeper)["train"]
     # Run-only keys (and the risk buckets, cut when scoring) never ask for a model.
-    buckets = registry.training_settings({**PARAMS, "risk_buckets": [0.2, 0.5], "promote_tolerance": 0.1}, DEGRADATION)
+    buckets = registry.training_settings({**PARAMS, "risk_buckets": [0.2, 0.5], "promote_tolerance": 0.1}, DEGRADATION,
+                                         signals=SIGNALS)
     assert not registry.decide_training(paths, retrain="auto", settings=buckets)["train"]
     # A version trained with the new settings but not promoted is not trained again on every run.
     noisy = _dataset(noisy=True)
@@ -181,7 +184,7 @@ def test_card_without_degradation_rules_is_judged_on_its_model_parameters(paths:
     card = runlog.read_json(card_path)
     del card["degradation"]  # as written before cards kept the rules
     runlog.write_json(card_path, card)
-    other_rules = registry.training_settings(PARAMS, {**DEGRADATION, "min_usage": 10})
+    other_rules = registry.training_settings(PARAMS, {**DEGRADATION, "min_usage": 10}, signals=SIGNALS)
     assert not registry.decide_training(paths, retrain="auto", settings=other_rules)["train"]
 
 
@@ -239,3 +242,14 @@ def test_settings_reverted_to_a_replaced_version_s_train_again_under_auto(paths:
     assert second["promoted"] and second["version"] != first["version"]
     decision = registry.decide_training(paths, retrain="auto", settings=SETTINGS)
     assert decision["train"] and decision["reason"].endswith("model.max_depth 4 -> 10.")
+
+
+def test_a_new_or_dropped_signal_trains_under_auto(paths: config.RunPaths) -> None:
+    dataset = _dataset()
+    report = _report(dataset)
+    assert sorted(report.result.model.signals) == sorted(SIGNALS)
+    registry.register(paths, report, dataset, params=PARAMS, degradation=DEGRADATION)
+    assert not registry.decide_training(paths, retrain="auto", settings=SETTINGS)["train"]
+    grown = registry.training_settings(PARAMS, DEGRADATION, signals=[*SIGNALS[1:], "new_z", "other_z"])
+    decision = registry.decide_training(paths, retrain="auto", settings=grown)
+    assert decision["train"] and decision["reason"].endswith("signals +new_z, other_z, signals -lead.")

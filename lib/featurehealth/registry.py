@@ -16,16 +16,17 @@ A version id is the last training day plus a hash of the training data and the p
 shape the fit, so the same inputs give the same id. A new version replaces the model in use only
 when its PR-AUC on the held-out days neither model trained on is not below the current one's
 (minus ``promote_tolerance``). With ``model.retrain: auto`` a model is trained when none is in use,
-when the drift step recommends it, or when the profile's training settings (the ``model`` group
-but its run-only keys, and the ``degradation`` rules, which define the target) differ from the
-model in use and no version on disk was trained with them. Loading checks the file's sha256 against its card first, because
+when the drift step recommends it, or when the run's training settings (the ``model`` group
+but its run-only keys, the ``degradation`` rules, which define the target, and the signals the
+code builds) differ from the model in use and no version on disk with them was refused by the
+holdout comparison. Loading checks the file's sha256 against its card first, because
 unpickling a file is running code.
 """
 
 from __future__ import annotations
 
 import platform
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -85,32 +86,46 @@ def library_versions() -> dict[str, str]:
     }
 
 
-def training_settings(model_params: Mapping[str, Any], degradation: Mapping[str, Any]) -> dict[str, Any]:
+def training_settings(
+    model_params: Mapping[str, Any], degradation: Mapping[str, Any], *, signals: Sequence[str]
+) -> dict[str, Any]:
     """What a trained model depends on besides its data: the ``model`` parameters that shape the
-    fit and its evaluation (not :data:`RUN_ONLY_KEYS`) and the ``degradation`` rules (the target)."""
+    fit and its evaluation (not :data:`RUN_ONLY_KEYS`), the ``degradation`` rules (the target) and
+    the signals the code builds (a signal added to :mod:`featurehealth.signals` is used once a
+    model is trained with it)."""
     return {
         "model": {k: v for k, v in sorted(model_params.items()) if k not in RUN_ONLY_KEYS},
         "degradation": dict(sorted(degradation.items())),
+        "signals": sorted(signals),
     }
 
 
 def _card_settings(card: Mapping[str, Any]) -> dict[str, Any]:
     # A card written before cards kept the degradation rules has none to compare.
-    return training_settings(card.get("params", {}), card.get("degradation", {}))
+    return training_settings(card.get("params", {}), card.get("degradation", {}), signals=card.get("signals", []))
 
 
 def _settings_changes(card: Mapping[str, Any], settings: Mapping[str, Any]) -> list[str]:
     """``group.key old -> new`` for each training setting of ``settings`` the card's model lacks."""
     before = _card_settings(card)
     changes = []
-    for group, values in settings.items():
+    for group in ("model", "degradation"):
         if group == "degradation" and not before[group]:
             continue
         changes += [
             f"{group}.{key} {before[group].get(key)!r} -> {value!r}"
-            for key, value in values.items() if before[group].get(key) != value
+            for key, value in settings[group].items() if before[group].get(key) != value
         ]
+    added = sorted(set(settings["signals"]) - set(before["signals"]))
+    removed = sorted(set(before["signals"]) - set(settings["signals"]))
+    changes += [f"signals {sign}{_listed(names)}" for sign, names in (("+", added), ("-", removed)) if names]
     return changes
+
+
+def _listed(names: Sequence[str], *, shown: int = 3) -> str:
+    """Up to ``shown`` names, then how many more."""
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more
 
 
 def build_card(
