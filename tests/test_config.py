@@ -230,3 +230,24 @@ def test_pipeline_order_names_the_notebooks_one_needs_first() -> None:
         "run 01_ingest.ipynb, 02_aggregate.ipynb, 03_model.ipynb in this order."
     )
     assert config.pipeline_order_problem(["02_aggregate.ipynb", "01_ingest.ipynb"]) is not None
+
+
+def test_rerun_overrides_repeat_what_differs_from_the_profile_but_the_window() -> None:
+    profile = config.load_profile("ci")
+    run = config.apply_overrides(profile, [
+        "ingest.source=/data/my export", "ingest.as_of=2026-04-21", "ingest.window_start=2026-04-21",
+        "ingest.column_map.ts=event_time", "simulate.seed=8", "model.risk_buckets=[0.2, 0.5]", "ingest.encoding=latin-1",
+    ])
+    groups = {name: run[name] for name in ("simulate", "ingest", "model")}
+    items = config.rerun_overrides(profile, groups)
+    assert items == [
+        "--set simulate.seed=8", "--set 'ingest.source=/data/my export'", "--set ingest.column_map.ts=event_time",
+        "--set ingest.encoding=latin-1", "--set 'model.risk_buckets=[0.2, 0.5]'",
+    ]
+    # Each item reads back as the run's value; the profile's own run needs none.
+    import shlex
+    values = [shlex.split(item)[1] for item in items]
+    assert config.apply_overrides(profile, values + ["ingest.as_of=2026-04-21", "ingest.window_start=2026-04-21"]) == run
+    assert config.rerun_overrides(profile, {name: profile[name] for name in ("simulate", "ingest")}) == []
+    assert config.rerun_overrides({"ingest": {"source": "simulated"}}, {"ingest": {"source": "true"}}) == [
+        "--set 'ingest.source=\"true\"'"]

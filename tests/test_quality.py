@@ -193,6 +193,23 @@ def test_rows_of_the_published_day_before_the_window_that_its_run_missed_are_lat
         assert check["message"].startswith("Not judged: ") and "observed None" not in check["message"]
 
 
+def test_re_run_and_backfill_commands_repeat_the_run_s_other_settings() -> None:
+    # A daily run with --set ingest.source=...: the command it suggests must read the same source, or
+    # running it is refused by the source-change check (the late_rows re-run of an own export was).
+    history = _counts(30).rename(columns={"events": "usage_count"})
+    day = _counts(31)[lambda f: f["date"] == date(2026, 1, 31)]
+    before = {"date": "2026-01-30", "input_rows": 230, "quarantined_rows": 5}
+    summary = _summary(31, window_start="2026-01-31", day_before_window=before)
+    rerun = ["--set ingest.source=/data/export"]
+    checks = _by_name(quality.run_checks(summary, day, history=history[history["date"] != date(2026, 1, 20)],
+                                         known_features=["a", "b"], profile="mine", rerun=rerun, **PARAMS))
+    assert checks["late_rows"]["message"].endswith(
+        "`./run_all.sh mine --set ingest.as_of=2026-01-31 --set ingest.window_start=2026-01-30 "
+        "--set ingest.source=/data/export`.")
+    assert checks["published_gap"]["message"].endswith(
+        "--set ingest.window_start=2026-01-20 --set ingest.window_end=2026-01-20 --set ingest.source=/data/export`.")
+
+
 def test_late_rows_not_judged_says_why_in_one_sentence() -> None:
     # A first run (window from the input's first day) or a day the fact table lacks: a sentence, not
     # "late_rows observed None (pass; ...)".

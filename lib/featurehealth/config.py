@@ -518,6 +518,61 @@ def load_run_params(profile: str, overrides: Sequence[str] = ()) -> dict[str, An
     return params
 
 
+#: Keys a re-run or backfill command sets itself: the run's other differing values are repeated.
+WINDOW_KEYS = ("ingest.as_of", "ingest.window_start", "ingest.window_end")
+
+
+def _set_value(value: Any) -> str:
+    """``value`` as ``--set`` reads it back (YAML): text as is unless YAML would read it otherwise."""
+    if isinstance(value, str):
+        import yaml
+
+        try:
+            plain = yaml.load(value, Loader=_loader()) == value
+        except yaml.YAMLError:
+            plain = False
+        return value if plain and value else json.dumps(value)
+    return json.dumps(value)
+
+
+def rerun_overrides(profile_params: dict[str, Any], run_params: dict[str, Any]) -> list[str]:
+    """The ``--set`` arguments that repeat a run's values differing from its profile's, window aside.
+
+    A command the run suggests (``late_rows``'s re-run, ``published_gap``'s backfill) must read
+    the same source as the run: given only the new window, a run whose ``ingest.source`` or
+    ``simulate`` settings came from ``--set`` would read the profile's source and be refused by
+    the source-change check.
+
+    Parameters
+    ----------
+    profile_params : dict
+        The profile's groups (:func:`load_profile`).
+    run_params : dict
+        The run's groups (some or all of them), resolved.
+
+    Returns
+    -------
+    list of str
+        Shell-quoted ``--set group.key=value`` items in the order of ``run_params``, without
+        :data:`WINDOW_KEYS`; one item per changed entry of a mapping such as ``ingest.column_map``.
+    """
+    import shlex
+
+    items = []
+    for group, values in run_params.items():
+        profile_values = profile_params.get(group) or {}
+        for key, value in values.items():
+            dotted, before = f"{group}.{key}", profile_values.get(key, _MISSING)
+            if dotted in WINDOW_KEYS or value == before:
+                continue
+            if isinstance(value, dict) and isinstance(before, dict):
+                changed = [(f"{dotted}.{k}", v) for k, v in value.items() if before.get(k, _MISSING) != v]
+            else:
+                changed = [(dotted, value)]
+            items += [f"--set {shlex.quote(f'{name}={_set_value(v)}')}" for name, v in changed]
+    return items
+
+
 def params_hash(params: dict[str, Any]) -> str:
     """Stable sha256 of a parameter mapping (key order does not matter)."""
     blob = json.dumps(params, sort_keys=True, default=str).encode("utf-8")

@@ -158,6 +158,11 @@ def empty_in_input(
     return sorted(kept | set(window_empty))
 
 
+def _also(rerun: Sequence[str]) -> str:
+    """The run's other ``--set`` items, each after a space (nothing without any)."""
+    return "".join(f" {item}" for item in rerun)
+
+
 def check_published_gap(
     published: Iterable[date],
     *,
@@ -168,6 +173,7 @@ def check_published_gap(
     warn: float,
     fail: float,
     empty: Iterable[date] = (),
+    rerun: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Days without data that the fact table will hold between its first and last day, outside the window.
 
@@ -187,6 +193,9 @@ def check_published_gap(
     empty : iterable of date
         Days found without a valid event by the runs that read them; those still without data
         are kept in ``details.empty_in_input``.
+    rerun : sequence of str
+        The run's other ``--set`` items (:func:`featurehealth.config.rerun_overrides`), which
+        the backfill command repeats so that it reads the same source.
     """
     days = set(published)
     holes = []
@@ -204,7 +213,7 @@ def check_published_gap(
         message = (
             f"The published fact table has no data for {_day_list(gaps)} (a missed run?); backfill with "
             f"`./run_all.sh {profile or 'PROFILE'} --set ingest.as_of={max(as_of, gaps[-1])} "
-            f"--set ingest.window_start={gaps[0]} --set ingest.window_end={gaps[-1]}`."
+            f"--set ingest.window_start={gaps[0]} --set ingest.window_end={gaps[-1]}{_also(rerun)}`."
         ) + (f" {_day_list(excused)} had no valid event in the input when a run read them (not counted)."
              if excused else "")
     return _check("published_gap", len(gaps), warn=warn, fail=fail, message=message,
@@ -219,6 +228,7 @@ def check_late_rows(
     profile: str,
     warn: float,
     fail: float,
+    rerun: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Rows dated on the published day before the window that its run did not see.
 
@@ -239,6 +249,9 @@ def check_late_rows(
         The run's as-of date, for the re-run command.
     profile : str
         Named in the re-run command.
+    rerun : sequence of str
+        The run's other ``--set`` items, repeated by the re-run command (see
+        :func:`check_published_gap`).
     """
     late, day = None, None
     if day_before is not None:
@@ -260,7 +273,7 @@ def check_late_rows(
         message = (
             f"The input holds {late:,} rows dated {day} that the published outputs do not count (they arrived after "
             f"that day's run, e.g. in a file cut at local midnight); re-run from that day: `./run_all.sh "
-            f"{profile or 'PROFILE'} --set ingest.as_of={as_of} --set ingest.window_start={day}`."
+            f"{profile or 'PROFILE'} --set ingest.as_of={as_of} --set ingest.window_start={day}{_also(rerun)}`."
         )
     return _check("late_rows", late, warn=warn, fail=fail, message=message,
                   date=None if day is None else day.isoformat(), rows=late)
@@ -379,6 +392,7 @@ def run_checks(
     stop_on_fail: Sequence[str],
     profile: str = "",
     previous: Mapping[str, Any] | None = None,
+    rerun: Sequence[str] = (),
 ) -> dict[str, Any]:
     """All quality checks of a run (keyword names = the ``quality`` group, and ``profile``).
 
@@ -398,6 +412,9 @@ def run_checks(
     previous : mapping, optional
         The published ``reports/data_quality.json`` of the last run: the days earlier runs found
         without any valid event, which ``published_gap`` names but does not count.
+    rerun : sequence of str
+        The run's ``--set`` items besides its window (:func:`featurehealth.config.rerun_overrides`),
+        repeated by the commands of ``published_gap`` and ``late_rows``.
 
     Returns
     -------
@@ -444,9 +461,10 @@ def run_checks(
     checks = [
         missing,
         check_published_gap(past_days, start=start, end=end, as_of=as_of, profile=profile,
-                            warn=published_gap_warn_days, fail=published_gap_fail_days, empty=empty),
+                            warn=published_gap_warn_days, fail=published_gap_fail_days, empty=empty,
+                            rerun=rerun),
         check_late_rows(summary.get("day_before_window"), history, as_of=as_of, profile=profile,
-                        warn=late_rows_warn, fail=late_rows_fail),
+                        warn=late_rows_warn, fail=late_rows_fail, rerun=rerun),
         check_volume_drop(
             counts, start=start, end=end, baseline_days=volume_baseline_days,
             min_baseline_days=volume_min_baseline_days, warn=volume_drop_warn, fail=volume_drop_fail,
