@@ -628,19 +628,25 @@ def training_window(card: Mapping[str, Any]) -> tuple[date, date] | None:
     return None
 
 
-def model_age_days(card: Mapping[str, Any], *, as_of: date) -> int | None:
-    """Days of data that arrived after the model was built, up to ``as_of``; None if unknown.
+def built_on(card: Mapping[str, Any]) -> date | None:
+    """The day the data reached when ``card``'s model was built; None if the card does not say.
 
-    The model was built when the data reached ``test_window.end + horizon_days`` (the last test
-    day's label needs that horizon). The training window's end is not used: it lags by the whole
-    holdout, so a fresh model would already look weeks old.
+    That is ``test_window.end + horizon_days`` (the last test day's label needs that horizon).
+    The training window's end is not used: it lags by the whole holdout, so a fresh model would
+    already look weeks old.
     """
     test_window = card.get("test_window")
     test_end = _parse_day(test_window.get("end")) if isinstance(test_window, Mapping) else None
     horizon = card.get("horizon_days")
     if test_end is None or not isinstance(horizon, int) or isinstance(horizon, bool):
         return None
-    return (as_of - (test_end + timedelta(days=horizon))).days
+    return test_end + timedelta(days=horizon)
+
+
+def model_age_days(card: Mapping[str, Any], *, as_of: date) -> int | None:
+    """Days of data that arrived after the model was built (:func:`built_on`), up to ``as_of``; None if unknown."""
+    built = built_on(card)
+    return None if built is None else (as_of - built).days
 
 
 def _week_blocks(frame: pd.DataFrame, column: str, *, end: date, first_block: int = 0) -> pd.DataFrame:

@@ -27,14 +27,14 @@ from __future__ import annotations
 
 import platform
 from collections.abc import Mapping, Sequence
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from featurehealth import config, runlog
+from featurehealth import config, drift, runlog
 from featurehealth import model as mdl
 from featurehealth.dashboard import plots
 
@@ -350,21 +350,15 @@ def version_cards(paths: "RunPaths") -> list[dict[str, Any]]:
     """Cards of the versions under ``models/`` (promoted or not), oldest first.
 
     A version's place is the day the data reached when it was built (its last test day plus
-    ``horizon_days``, the day :func:`featurehealth.drift.model_age_days` counts from), then its
+    ``horizon_days``: :func:`featurehealth.drift.built_on`, which the model age counts from), then its
     training window's end: the training window alone lags by the holdout and the horizon, so
     after ``model.horizon_days`` or ``model.test_share`` changes a version built later can end
     its training earlier, and the last card would not be the newest version.
     """
     cards = [runlog.read_json(path) for path in sorted(paths.models.glob(f"*/{CARD_FILE}"))]
-    return sorted(cards, key=lambda card: (_built_on(card), card["training_window"]["end"], card["version"]))
-
-
-def _built_on(card: Mapping[str, Any]) -> str:
-    """ISO day the data reached when ``card``'s version was built ("" when the card does not say)."""
-    end, horizon = (card.get("test_window") or {}).get("end"), card.get("horizon_days")
-    if not end or not isinstance(horizon, int) or isinstance(horizon, bool):
-        return ""
-    return (date.fromisoformat(str(end)[:10]) + timedelta(days=horizon)).isoformat()
+    # A card that does not say when it was built sorts first.
+    return sorted(cards, key=lambda card: (drift.built_on(card) or date.min, card["training_window"]["end"],
+                                           card["version"]))
 
 
 def compare_on_holdout(
