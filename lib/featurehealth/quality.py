@@ -222,7 +222,7 @@ def check_published_gap(
 
 def check_late_rows(
     day_before: Mapping[str, Any] | None,
-    history: "pd.DataFrame | None",
+    published: "pd.DataFrame | None",
     *,
     as_of: date,
     profile: str,
@@ -243,8 +243,9 @@ def check_late_rows(
         The summary's ``day_before_window`` (``date``, ``input_rows``, ``quarantined_rows``);
         None (a summary written before it existed) is not judged, nor is a day the published fact
         table lacks (a first run, or a gap); the message says which.
-    history : pandas.DataFrame or None
-        The previous fact table (``date``, ``usage_count``).
+    published : pandas.DataFrame or None
+        The previous fact table's rows (``date`` as :class:`datetime.date`, ``usage_count``);
+        those of the window may be left out.
     as_of : date
         The run's as-of date, for the re-run command.
     profile : str
@@ -256,8 +257,7 @@ def check_late_rows(
     late, day = None, None
     if day_before is not None:
         day = date.fromisoformat(str(day_before["date"]))
-        on_day = [] if history is None else history.loc[[d == day for d in aggregate.as_dates(history["date"])],
-                                                         "usage_count"]
+        on_day = [] if published is None else published.loc[published["date"] == day, "usage_count"]
         if len(on_day):
             counted = int(on_day.sum()) + int(day_before["quarantined_rows"])
             late = max(int(day_before["input_rows"]) - counted, 0)
@@ -437,6 +437,7 @@ def run_checks(
     as_of = date.fromisoformat(summary["as_of"])
     counts = daily_counts
     past_days: list[date] = []
+    past = None
     if history is not None and len(history):
         past = history.assign(date=aggregate.as_dates(history["date"]))
         past = past[(past["date"] < start) | (past["date"] > end)]
@@ -463,7 +464,7 @@ def run_checks(
         check_published_gap(past_days, start=start, end=end, as_of=as_of, profile=profile,
                             warn=published_gap_warn_days, fail=published_gap_fail_days, empty=empty,
                             rerun=rerun),
-        check_late_rows(summary.get("day_before_window"), history, as_of=as_of, profile=profile,
+        check_late_rows(summary.get("day_before_window"), past, as_of=as_of, profile=profile,
                         warn=late_rows_warn, fail=late_rows_fail, rerun=rerun),
         check_volume_drop(
             counts, start=start, end=end, baseline_days=volume_baseline_days,
