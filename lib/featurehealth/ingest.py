@@ -371,7 +371,6 @@ def map_columns(columns: Sequence[str], *, column_map: Mapping[str, str], file: 
     return {c: found[c] for c in CANONICAL_TYPES if c in found}
 
 
-
 #: DuckDB types of numbers: an ``event_time`` column of such a type holds no time DuckDB reads.
 NUMBER_TYPES = (
     "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT",
@@ -404,6 +403,7 @@ def check_event_time_type(duck_type: str, *, column: str, file: str) -> None:
             f"milliseconds?), which are not read as times; export it as a Parquet timestamp or as ISO 8601 text "
             f"such as 2026-03-01T14:02:11Z."
         )
+
 
 def _check_map_keys(column_map: Mapping[str, str], columns: Sequence[Iterable[str]], names: Sequence[str]) -> None:
     """Every ``column_map`` key names a column of at least one file, or InputError says which does not."""
