@@ -508,14 +508,24 @@ def load_run_params(profile: str, overrides: Sequence[str] = ()) -> dict[str, An
         the allowed values and where the value was set (profile file or ``--set``).
     """
     params = apply_overrides(load_profile(profile), list(overrides))
-    for keys, check in _value_checks(params, load_profile("default")):
+
+    def source(keys: tuple[str, ...]) -> str:
+        found = dict.fromkeys(value_source(profile, overrides, key) for key in keys)
+        return " and ".join(s for s in found if s != "default.yaml" or len(found) == 1)
+
+    _raise_on_bad_value(params, load_profile("default"), source=source)
+    return params
+
+
+def _raise_on_bad_value(
+    params: dict[str, Any], schema: dict[str, Any], *, source: Callable[[tuple[str, ...]], str]
+) -> None:
+    """Run every check of :func:`_value_checks`; the first failure is a ProfileError saying where the value came from."""
+    for keys, check in _value_checks(params, schema):
         try:
             check()
         except ValueError as exc:
-            found = dict.fromkeys(value_source(profile, overrides, key) for key in keys)
-            where = " and ".join(s for s in found if s != "default.yaml" or len(found) == 1)
-            raise ProfileError(f"{str(exc).rstrip('.')} (from {where}).") from None
-    return params
+            raise ProfileError(f"{str(exc).rstrip('.')} (from {source(keys)}).") from None
 
 
 #: Keys a re-run or backfill command sets itself: the run's other differing values are repeated.
@@ -619,9 +629,5 @@ def resolve_params(profile: str, **groups: dict[str, Any]) -> dict[str, Any]:
             )
         resolved[name] = _merge_checked(loaded, {name: value or {}}, schema=schema, where="", source=PARAMETERS_CELL)[name]
     # The checks of a run (load_run_params), group checks such as ingest.column_map's included.
-    for _keys, check in _value_checks(resolved, {name: schema[name] for name in resolved}):
-        try:
-            check()
-        except ValueError as exc:
-            raise ProfileError(f"{str(exc).rstrip('.')} (from {PARAMETERS_CELL}).") from None
+    _raise_on_bad_value(resolved, {name: schema[name] for name in resolved}, source=lambda _keys: PARAMETERS_CELL)
     return resolved
