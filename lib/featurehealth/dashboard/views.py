@@ -94,7 +94,7 @@ def _warning_tone(share: float, chance: float | None) -> str:
 
 def _horizon_text(metrics: Mapping[str, Any] | None) -> str:
     horizon = lookup(metrics, "horizon_days")
-    if isinstance(horizon, numbers.Real) and not isinstance(horizon, bool):
+    if _real(horizon):
         return f"in the next {horizon:g} days"
     return f"within the model's horizon ({NOT_AVAILABLE})"
 
@@ -148,8 +148,7 @@ def risk_caption(metrics: Mapping[str, Any] | None, cutoffs: Sequence[float]) ->
     else:
         buckets = f"cut-offs {NOT_AVAILABLE}"
     threshold = lookup(metrics, "operating_threshold")
-    known = isinstance(threshold, numbers.Real) and not isinstance(threshold, bool)
-    alerts = f" (the model alerts from {threshold:.2f})" if known else ""
+    alerts = f" (the model alerts from {threshold:.2f})" if _real(threshold) else ""
     return (f"risk_probability: the model's chance (0 to 1) that the feature degrades {_horizon_text(metrics)}; "
             f"risk_bucket: {buckets}{alerts}; impact = risk × active users of the scored day "
             f"(users likely to be hit).")
