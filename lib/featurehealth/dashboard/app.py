@@ -153,12 +153,14 @@ class Dashboard:
                 self._cache[key] = None, reason
         return self._cache[key]
 
+    def cutoffs(self) -> tuple[float, ...]:
+        """This run's two risk-bucket cut-offs (:func:`views.bucket_cutoffs`), empty when unknown."""
+        params, _ = self.params()
+        return () if params is None else views.bucket_cutoffs(params["model"]["risk_buckets"], self.load("metrics")[0])
+
     def risk_note(self) -> dict[str, Any]:
         """The caption saying what risk, bucket and impact mean, with this run's horizon and cut-offs."""
-        params, _ = self.params()
-        metrics = self.load("metrics")[0]
-        cutoffs = () if params is None else views.bucket_cutoffs(params["model"]["risk_buckets"], metrics)
-        return html_output(views.status_html(views.risk_caption(metrics, cutoffs)))
+        return html_output(views.status_html(views.risk_caption(self.load("metrics")[0], self.cutoffs())))
 
     def on_profile(self, _change: dict[str, Any]) -> None:
         """Forget everything read for the previous profile and redraw the open tab."""
@@ -265,7 +267,7 @@ class Dashboard:
                 series, thresholds={} if params is None else views.threshold_lines(
                     series, degradation=params["degradation"]),
                 incidents=own, title=picker.label,
-                cutoffs=() if params is None else views.bucket_cutoffs(params["model"]["risk_buckets"], self.load("metrics")[0]),
+                cutoffs=self.cutoffs(),
             )
             return [figure_output(fig, alt=f"time series of {picker.value}"),
                     *notes_output([incidents_message, params_message])]
