@@ -29,6 +29,8 @@ NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
 PIPELINE_NOTEBOOKS = ("01_ingest.ipynb", "02_aggregate.ipynb", "03_model.ipynb", "04_drift.ipynb")
 
 _PROFILE_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
+#: A run id (UTC start time and parameter hash); a run's staging copy is ``<profile>-<run id>``.
+RUN_ID_PATTERN = r"\d{8}T\d{6}Z-[0-9a-f]{8}"
 _MISSING = object()
 
 #: Choices of modules that import numpy, pandas or scipy (registry, drift, simulate take them from
@@ -159,10 +161,10 @@ def published_path(path: str | os.PathLike[str]) -> Path:
         inside = path.resolve().relative_to(staging.resolve())
     except ValueError:
         return path
-    if not inside.parts or inside.parts[0].count("-") < 2:
+    copy = re.fullmatch(rf"(.+)-{RUN_ID_PATTERN}", inside.parts[0]) if inside.parts else None
+    if copy is None:
         return path
-    profile = inside.parts[0].rsplit("-", 2)[0]
-    return output_root() / profile / Path(*inside.parts[1:])
+    return output_root() / copy.group(1) / Path(*inside.parts[1:])
 
 
 def simulated_data_dir(profile: str) -> Path:

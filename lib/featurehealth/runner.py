@@ -66,7 +66,6 @@ LAZY_IMPORTS = {
 
 #: Exit codes of the command line besides 0 (succeeded): see :func:`main`.
 EXIT_FAILED, EXIT_USAGE, EXIT_BUSY = 1, 2, 75
-_RUN_ID = r"\d{8}T\d{6}Z-[0-9a-f]{8}"
 
 
 class RunFailed(RuntimeError):
@@ -304,7 +303,7 @@ def remove_stale_staging(profile: str) -> list[Path]:
     list of Path
         The folders removed.
     """
-    own = re.compile(rf"{re.escape(profile)}-{_RUN_ID}(\.old)?")
+    own = re.compile(rf"{re.escape(profile)}-{config.RUN_ID_PATTERN}(\.old)?")
     staging_root = config.output_root() / ".staging"
     stale = [p for p in sorted(staging_root.iterdir()) if p.is_dir() and own.fullmatch(p.name)]
     for folder in stale:
