@@ -112,6 +112,23 @@ def test_pruned_daily_run_equals_an_unpruned_one(tmp_path: Path, monkeypatch: py
     assert pruned[0]["rows_outside_window"] == 4 and pruned[0]["files"][0] == {"name": "e_2026-03-01.parquet", "rows": 3}
 
 
+def test_a_refused_window_leaves_the_published_quarantine_as_it_was(tmp_path: Path) -> None:
+    source = _write_days(tmp_path / "in")
+    out = tmp_path / "out"
+    published = _ingest(source, out)[1]
+    seen: list[object] = []
+
+    def refuse(window: object) -> None:
+        seen.append(window)
+        raise ingest.InputError("another source")
+
+    con = warehouse.connect()
+    with pytest.raises(ingest.InputError, match="another source"):
+        engine.validate_and_aggregate(con, ingest.open_events(con, source, column_map={}), quarantine_dir=out,
+                                      work_dir=tmp_path / "work", now=NOW, window_start="2026-03-02", check_window=refuse)
+    assert [(w.start.isoformat(), w.end.isoformat()) for w in seen] == [("2026-03-02", "2026-03-03")]
+    assert (out / "quarantine.parquet").read_bytes() == published
+
 
 def test_the_day_before_the_window_is_counted_exactly_beside_pruned_files(tmp_path: Path) -> None:
     # Files cut at local midnight: each holds the evening before its day. The daily run of 03-03 must

@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from featurehealth import config, engine, ingest, warehouse
+from featurehealth import config, engine, ingest, validate, warehouse
 
 HEADER = "event_time,feature_id,user_id,latency_ms,is_crash\n"
 
@@ -237,36 +237,34 @@ def test_source_identity_names_the_simulation_or_the_absolute_path(tmp_path: Pat
     assert ingest.source_identity("exports/*.csv") == str(config.REPO_ROOT / "exports" / "*.csv")
 
 
-def _summary(identity: str, source: str, start: str, end: str) -> dict[str, str]:
-    return {"source_identity": identity, "source": source, "window_start": start, "window_end": end}
+def _window(start: str, end: str) -> validate.Window:
+    return validate.Window(as_of=date.fromisoformat(end), start=date.fromisoformat(start), end=date.fromisoformat(end))
 
 
 def test_same_source_or_unknown_previous_source_passes() -> None:
     days = [date(2026, 1, 1), date(2026, 1, 2)]
-    now = _summary("/data/a.csv", "/data/a.csv", "2026-01-02", "2026-01-02")
-    ingest.check_same_source(_summary("/data/a.csv", "/data/a.csv", "2026-01-01", "2026-01-01"), now,
-                             published_days=days, published="/out/p")
-    ingest.check_same_source(None, now, published_days=days, published="/out/p")
-    ingest.check_same_source({"source": "/data/b.csv"}, now, published_days=days, published="/out/p")  # an older summary
+    for previous in ({"source_identity": "/data/a.csv"}, None, {"source": "/data/b.csv"}):  # the last: an older summary
+        ingest.check_same_source(_window("2026-01-02", "2026-01-02"), previous=previous, identity="/data/a.csv",
+                                 published_days=days, published="/out/p")
 
 
 def test_another_source_may_only_replace_every_published_day() -> None:
     days = [date(2026, 1, 1), date(2026, 1, 2), date(2026, 1, 3)]
-    previous = _summary("/data/a.csv", "/data/a.csv", "2026-01-01", "2026-01-03")
-    covering = _summary("/data/b.csv", "/data/b.csv", "2026-01-01", "2026-01-05")
-    ingest.check_same_source(previous, covering, published_days=days, published="/out/p")
-    partial = _summary("/data/b.csv", "/data/b.csv", "2026-01-03", "2026-01-05")
+    previous = {"source_identity": "/data/a.csv"}
+    ingest.check_same_source(_window("2026-01-01", "2026-01-05"), previous=previous, identity="/data/b.csv",
+                             published_days=days, published="/out/p")
     with pytest.raises(ingest.InputError, match=r"outputs in /out/p hold 2 day\(s\) \(2026-01-01..2026-01-02\) outside this run's window "
                                                 r"2026-01-03..2026-01-05 that were read from /data/a.csv, and this run "
                                                 r"reads /data/b.csv; give the new source a profile of its own"):
-        ingest.check_same_source(previous, partial, published_days=days, published="/out/p")
+        ingest.check_same_source(_window("2026-01-03", "2026-01-05"), previous=previous, identity="/data/b.csv",
+                                 published_days=days, published="/out/p")
 
 
 def test_changed_simulation_names_the_parameters_that_changed() -> None:
-    previous = _summary("simulated n_days=3 seed=1", "/d/events", "2026-01-01", "2026-01-03")
-    now = _summary("simulated n_days=1 seed=2", "/d/events", "2026-01-01", "2026-01-01")
     with pytest.raises(ingest.InputError, match=r"other simulate parameters \(n_days 3 -> 1, seed 1 -> 2\)"):
-        ingest.check_same_source(previous, now, published_days=[date(2026, 1, 1), date(2026, 1, 3)], published="/out/p")
+        ingest.check_same_source(_window("2026-01-01", "2026-01-01"), previous={"source_identity": "simulated n_days=3 seed=1"},
+                                 identity="simulated n_days=1 seed=2", published_days=[date(2026, 1, 1), date(2026, 1, 3)],
+                                 published="/out/p")
 
 
 def test_read_metadata_normalises_and_keeps_first_row(tmp_path: Path) -> None:

@@ -332,6 +332,7 @@ def validate_and_aggregate(
     mapper: Mapper = run_locally,
     threads: int | None = None,
     partition_days: int = 31,
+    check_window: Callable[[validate.Window], None] | None = None,
 ) -> validate.ValidationResult:
     """Apply the row rules, write the quarantine and the window's aggregates, count everything.
 
@@ -357,6 +358,10 @@ def validate_and_aggregate(
         From :func:`open_engine`; default in-process with all cores.
     partition_days : int
         Days per partition.
+    check_window : callable, optional
+        Called with the run's window as soon as it is known, before anything is written to
+        ``quarantine_dir``; an exception it raises leaves the published quarantine as it was
+        (e.g. :func:`featurehealth.ingest.check_same_source`).
 
     Returns
     -------
@@ -388,6 +393,8 @@ def validate_and_aggregate(
     window = validate.resolve_window(
         first_day=first, last_day=last, as_of=as_of, window_start=window_start, window_end=window_end
     )
+    if check_window is not None:
+        check_window(window)
     w_lo, w_hi = validate.day_number(window.start), validate.day_number(window.end)
     files = validate.files_in_window(index, n_files=len(raw.files), lo=w_lo, hi=w_hi)
     scoped = counts[validate.in_scope(counts, files=files, lo=w_lo, hi=w_hi)]

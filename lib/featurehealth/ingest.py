@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from featurehealth.config import RunPaths
+    from featurehealth.validate import Window
 
 #: Canonical telemetry columns and the DuckDB type each has after validation.
 CANONICAL_TYPES: dict[str, str] = {
@@ -262,9 +263,10 @@ def source_identity(source: str, *, simulation: Mapping[str, object] | None = No
 
 
 def check_same_source(
-    previous: Mapping[str, object] | None,
-    summary: Mapping[str, object],
+    window: Window,
     *,
+    previous: Mapping[str, object] | None,
+    identity: str,
     published_days: Iterable[date],
     published: str | os.PathLike[str],
 ) -> None:
@@ -272,14 +274,19 @@ def check_same_source(
 
     A run replaces the days of its window and keeps the others, so after ``ingest.source`` (or a
     simulated source's parameters) changes, the kept days would come from the old source beside
-    the new one's. That is allowed only when the window covers every published day.
+    the new one's. That is allowed only when the window covers every published day. Meant as the
+    ``check_window`` check of :func:`featurehealth.engine.validate_and_aggregate` (bind the
+    keywords with :func:`functools.partial`), so a refused run leaves the published quarantine as
+    it was.
 
     Parameters
     ----------
+    window : validate.Window
+        This run's window (``start``, ``end``).
     previous : mapping or None
         The published ingest summary (None, or one without ``source_identity``, is not checked).
-    summary : mapping
-        This run's ingest summary: ``source``, ``source_identity``, ``window_start``, ``window_end``.
+    identity : str
+        This run's source identity (``source_identity`` of :func:`input_facts`).
     published_days : iterable of date
         Days of the published fact table.
     published : path-like
@@ -291,23 +298,22 @@ def check_same_source(
         If the sources differ and published days outside the window would be kept.
     """
     before = (previous or {}).get("source_identity")
-    if before is None or before == summary["source_identity"]:
+    if before is None or before == identity:
         return
-    start, end = (date.fromisoformat(str(summary[key])) for key in ("window_start", "window_end"))
-    kept = sorted({day for day in published_days if not start <= day <= end})
+    kept = sorted({day for day in published_days if not window.start <= day <= window.end})
     if not kept:
         return
     raise InputError(
         f"The published outputs in {published} hold {len(kept)} day(s) ({kept[0]}..{kept[-1]}) "
-        f"outside this run's window {start}..{end} that were read from {_describe_source(previous, summary)}; "
+        f"outside this run's window {window.start}..{window.end} that were read from "
+        f"{_describe_source(str(before), identity)}; "
         f"give the new source a profile of its own, re-run over a window that covers those days, "
         f"or move {published} away to start the profile afresh."
     )
 
 
-def _describe_source(previous: Mapping[str, object], summary: Mapping[str, object]) -> str:
+def _describe_source(before: str, now: str) -> str:
     """"X, and this run reads Y" for the message of :func:`check_same_source`."""
-    before, now = str(previous["source_identity"]), str(summary["source_identity"])
     if before.startswith("simulated") and now.startswith("simulated"):
         old, new = (dict(part.split("=", 1) for part in text.split()[1:]) for text in (before, now))
         changed = ", ".join(f"{key} {old.get(key)} -> {new.get(key)}" for key in sorted(old.keys() | new.keys())
