@@ -130,6 +130,22 @@ def test_a_refused_window_leaves_the_published_quarantine_as_it_was(tmp_path: Pa
     assert (out / "quarantine.parquet").read_bytes() == published
 
 
+def test_a_window_replacing_another_source_drops_its_quarantined_rows(tmp_path: Path) -> None:
+    source = _write_days(tmp_path / "in")
+    out = tmp_path / "out"
+    _ingest(source, out)
+    con = warehouse.connect()
+    raw = ingest.open_events(con, source, column_map={})
+    kept = engine.validate_and_aggregate(con, raw, quarantine_dir=out, work_dir=out, now=NOW, window_start="2026-03-02",
+                                         check_window=lambda _window: False)
+    # The first day's file holds no row of the window: its undated row stays unless the source changed.
+    assert "e_2026-03-01.parquet" in set(pd.read_parquet(kept.quarantine_path)["source_file"])
+    replaced = engine.validate_and_aggregate(con, raw, quarantine_dir=out, work_dir=out, now=NOW,
+                                             window_start="2026-03-02", check_window=lambda _window: True)
+    assert "e_2026-03-01.parquet" not in set(pd.read_parquet(replaced.quarantine_path)["source_file"])
+    assert len(pd.read_parquet(replaced.quarantine_path)) == replaced.summary["rows_quarantined"]
+
+
 def test_the_day_before_the_window_is_counted_exactly_beside_pruned_files(tmp_path: Path) -> None:
     # Files cut at local midnight: each holds the evening before its day. The daily run of 03-03 must
     # count the rows of 03-02 exactly (for late_rows), not all of a skipped file's rows on its last day.

@@ -244,15 +244,15 @@ def _window(start: str, end: str) -> validate.Window:
 def test_same_source_or_unknown_previous_source_passes() -> None:
     days = [date(2026, 1, 1), date(2026, 1, 2)]
     for previous in ({"source_identity": "/data/a.csv"}, None, {"source": "/data/b.csv"}):  # the last: an older summary
-        ingest.check_same_source(_window("2026-01-02", "2026-01-02"), previous=previous, identity="/data/a.csv",
-                                 published_days=days, published="/out/p")
+        assert not ingest.check_same_source(_window("2026-01-02", "2026-01-02"), previous=previous,
+                                            identity="/data/a.csv", published_days=days, published="/out/p")
 
 
 def test_another_source_may_only_replace_every_published_day() -> None:
     days = [date(2026, 1, 1), date(2026, 1, 2), date(2026, 1, 3)]
     previous = {"source_identity": "/data/a.csv"}
-    ingest.check_same_source(_window("2026-01-01", "2026-01-05"), previous=previous, identity="/data/b.csv",
-                             published_days=days, published="/out/p")
+    assert ingest.check_same_source(_window("2026-01-01", "2026-01-05"), previous=previous, identity="/data/b.csv",
+                                    published_days=days, published="/out/p")  # replaces them all
     with pytest.raises(ingest.InputError, match=r"outputs in /out/p hold 2 day\(s\) \(2026-01-01..2026-01-02\) outside this run's window "
                                                 r"2026-01-03..2026-01-05 that were read from /data/a.csv, and this run "
                                                 r"reads /data/b.csv; give the new source a profile of its own"):

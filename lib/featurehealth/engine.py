@@ -301,14 +301,23 @@ def _frame(tables: Sequence["pa.Table"]) -> "pd.DataFrame":
 
 
 def merge_quarantine(
-    con: "duckdb.DuckDBPyConnection", window: Path, published: Path, *, start: date, end: date, files: Sequence[str]
+    con: "duckdb.DuckDBPyConnection",
+    window: Path,
+    published: Path,
+    *,
+    start: date,
+    end: date,
+    files: Sequence[str],
+    keep_published: bool = True,
 ) -> Path:
     """Merge a window's quarantined rows into the published quarantine (started when absent); return its path.
 
-    See :func:`validate.merge_quarantine_sql` for which rows the window replaces.
+    See :func:`validate.merge_quarantine_sql` for which rows the window replaces. With
+    ``keep_published=False`` the window's rows replace all the published ones (which came from
+    another source).
     """
     window_rows = f"read_parquet({warehouse.sql_string(str(window))})"
-    if published.is_file():
+    if published.is_file() and keep_published:
         previous = f"read_parquet({warehouse.sql_string(str(published))})"
         columns = [row[0] for row in con.sql(f"DESCRIBE SELECT * FROM {previous}").fetchall()]
         previous = f"({validate.published_quarantine_sql(previous, columns)})"
@@ -332,7 +341,7 @@ def validate_and_aggregate(
     mapper: Mapper = run_locally,
     threads: int | None = None,
     partition_days: int = 31,
-    check_window: Callable[[validate.Window], None] | None = None,
+    check_window: Callable[[validate.Window], bool] | None = None,
 ) -> validate.ValidationResult:
     """Apply the row rules, write the quarantine and the window's aggregates, count everything.
 
@@ -360,8 +369,9 @@ def validate_and_aggregate(
         Days per partition.
     check_window : callable, optional
         Called with the run's window as soon as it is known, before anything is written to
-        ``quarantine_dir``; an exception it raises leaves the published quarantine as it was
-        (e.g. :func:`featurehealth.ingest.check_same_source`).
+        ``quarantine_dir``; an exception it raises leaves the published quarantine as it was.
+        It returns True when the published outputs came from another source, whose quarantined
+        rows the run then drops (e.g. :func:`featurehealth.ingest.check_same_source`).
 
     Returns
     -------
@@ -393,8 +403,7 @@ def validate_and_aggregate(
     window = validate.resolve_window(
         first_day=first, last_day=last, as_of=as_of, window_start=window_start, window_end=window_end
     )
-    if check_window is not None:
-        check_window(window)
+    other_source = check_window(window) if check_window is not None else False
     w_lo, w_hi = validate.day_number(window.start), validate.day_number(window.end)
     files = validate.files_in_window(index, n_files=len(raw.files), lo=w_lo, hi=w_hi)
     scoped = counts[validate.in_scope(counts, files=files, lo=w_lo, hi=w_hi)]
@@ -434,7 +443,7 @@ def validate_and_aggregate(
     # Checked before publishing, so a failed check leaves the published quarantine as it was.
     quarantine_path = merge_quarantine(
         con, window_quarantine, Path(quarantine_dir) / validate.QUARANTINE_FILE,
-        start=window.start, end=window.end, files=[raw.files[i] for i in files],
+        start=window.start, end=window.end, files=[raw.files[i] for i in files], keep_published=not other_source,
     )
     summary = {**summary, "day_before_window": validate.day_before_window(
         index, con.execute(f"SELECT event_date, count(*) AS rows FROM read_parquet("

@@ -269,7 +269,7 @@ def check_same_source(
     identity: str,
     published_days: Iterable[date],
     published: str | os.PathLike[str],
-) -> None:
+) -> bool:
     """Refuse a run that would leave days of another source in the published fact table.
 
     A run replaces the days of its window and keeps the others, so after ``ingest.source`` (or a
@@ -292,6 +292,11 @@ def check_same_source(
     published : path-like
         The profile's published folder, named in the message.
 
+    Returns
+    -------
+    bool
+        True when the published outputs came from another source and the run replaces them all.
+
     Raises
     ------
     InputError
@@ -299,10 +304,10 @@ def check_same_source(
     """
     before = (previous or {}).get("source_identity")
     if before is None or before == identity:
-        return
+        return False
     kept = sorted({day for day in published_days if not window.start <= day <= window.end})
     if not kept:
-        return
+        return True
     raise InputError(
         f"The published outputs in {published} hold {len(kept)} day(s) ({kept[0]}..{kept[-1]}) "
         f"outside this run's window {window.start}..{window.end} that were read from "
