@@ -507,3 +507,19 @@ def test_busy_profile_has_its_own_exit_code(
     with runner.profile_lock("default"):
         assert runner.main(["default"]) == runner.EXIT_BUSY
     assert "Another run of profile 'default' is in progress" in capsys.readouterr().err
+
+
+def test_heartbeat_names_the_running_cell_and_stays_quiet_on_a_quick_step() -> None:
+    lines: list[str] = []
+    heartbeat = runner.Heartbeat("01_ingest", progress=lines.append, started=0.0, interval=0.01)
+    heartbeat.cell_started(nbformat.v4.new_code_cell("# why\n\nresult = engines.validate_and_aggregate(con, raw)"), 8)
+    with heartbeat:
+        deadline = runner.time.perf_counter() + 10
+        while not lines and runner.time.perf_counter() < deadline:
+            runner.time.sleep(0.01)
+    assert lines[0].startswith("  01_ingest still running after ")
+    assert lines[0].endswith("s (cell 9: result = engines.validate_and_aggregate(con, raw))")
+    quiet: list[str] = []
+    with runner.Heartbeat("02_aggregate", progress=quiet.append, started=0.0, interval=60):
+        pass
+    assert quiet == []

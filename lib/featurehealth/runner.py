@@ -52,6 +52,8 @@ ENGINE_NAME = "featurehealth-launched-kernel"
 KERNELS_AHEAD = 2
 #: Niceness added to the thread rendering HTML copies (see :func:`_lower_priority`).
 HTML_NICENESS = 10
+#: Seconds between "still running" lines while one notebook runs (a long backfill's ingest, say).
+HEARTBEAT_SECONDS = 30
 #: Heavy libraries a pipeline notebook needs that featurehealth imports inside functions (to keep
 #: the dashboard light), so no import cell names them; the notebook's kernel imports them as it
 #: boots too. An entry that goes stale only costs time, never a result.
@@ -635,7 +637,45 @@ def _register_engine() -> str:
     return ENGINE_NAME
 
 
-def _execute(notebook: Path, executed: Path, parameters: dict[str, Any], *, kernel: Any) -> None:
+class Heartbeat:
+    """Prints "still running" every ``interval`` seconds while a step runs, naming its current cell.
+
+    ``started`` is the step's start (``time.perf_counter()``); ``cell_started`` is the nbclient
+    ``on_cell_start`` hook. The lines come from a daemon thread, so a quick step prints none.
+    """
+
+    def __init__(
+        self, step: str, *, progress: Callable[[str], None], started: float, interval: float = HEARTBEAT_SECONDS
+    ) -> None:
+        self.step, self.progress, self.started, self.interval = step, progress, started, interval
+        self.cell = ""
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name=f"heartbeat-{step}", daemon=True)
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stopped.set()
+        self._thread.join()
+
+    def cell_started(self, cell: Any, cell_index: int, **_: Any) -> None:
+        """Remember the cell now running: its number and its first line of code."""
+        code = next((line.strip() for line in str(cell.source).splitlines()
+                     if line.strip() and not line.lstrip().startswith("#")), "")
+        self.cell = f"cell {cell_index + 1}: {code[:60]}{'...' if len(code) > 60 else ''}"
+
+    def _beat(self) -> None:
+        while not self._stopped.wait(self.interval):
+            elapsed = time.perf_counter() - self.started
+            self.progress(f"  {self.step} still running after {elapsed:.0f}s" + (f" ({self.cell})" if self.cell else ""))
+
+
+def _execute(
+    notebook: Path, executed: Path, parameters: dict[str, Any], *, kernel: Any,
+    on_cell_start: Callable[..., None] | None = None,
+) -> None:
     import logging
 
     import papermill
@@ -652,6 +692,7 @@ def _execute(notebook: Path, executed: Path, parameters: dict[str, Any], *, kern
         kernel_name=KERNEL_NAME,
         progress_bar=False,
         km=kernel,
+        on_cell_start=on_cell_start,
     )
 
 
@@ -915,7 +956,8 @@ def _run_steps(
                     wait_until_ready(kernels[index])
                 while len(kernels) < min(index + 1 + KERNELS_AHEAD, len(steps)):
                     kernels.append(launch_kernel(steps[len(kernels)][0]))
-                _execute(notebook, executed, parameters, kernel=kernels[index])
+                with Heartbeat(step, progress=progress, started=started) as heartbeat:
+                    _execute(notebook, executed, parameters, kernel=kernels[index], on_cell_start=heartbeat.cell_started)
             except Exception as exc:  # noqa: BLE001 - every failure becomes one reported line
                 entry.update(status="failed", duration_s=round(time.perf_counter() - started, 3))
                 entry["error"] = _step_error(exc)
