@@ -154,3 +154,13 @@ def test_target_rejects_bad_horizon() -> None:
         signals.build_target(_fact(), horizon_days=0)
     with pytest.raises(ValueError, match="is_degraded"):
         signals.build_target(_fact().drop(columns="is_degraded"), horizon_days=3)
+
+
+def test_metadata_matches_features_whatever_the_id_dtype() -> None:
+    # Integer ids (a CSV of numeric feature ids) are text in the signals; the metadata's must match them.
+    ids = {"login": 101, "search": 202}
+    fact = _fact().assign(feature_id=lambda f: f["feature_id"].map(ids))
+    metadata = _metadata().assign(feature_id=lambda m: m["feature_id"].map(ids))
+    out = signals.build_signals(fact, metadata, degradation=DEGRADATION).set_index(["feature_id", "date"])
+    login = out.loc[("101", pd.Timestamp("2026-01-11"))]
+    assert login["tier_code"] == 1.0 and login["lifecycle_stage_code"] == 2.0 and login["feature_age_days"] == 41

@@ -347,7 +347,9 @@ def _metadata_codes(metadata: pd.DataFrame | None, features: pd.Index) -> pd.Dat
     columns = ["lifecycle_stage", "tier", "launch_date"]
     meta = pd.DataFrame(index=features, columns=columns, dtype="object")
     if metadata is not None and len(metadata):
-        known = metadata.drop_duplicates("feature_id").set_index("feature_id")
+        # Matched on text, as the fact's ids are (an integer id would otherwise match nothing).
+        known = metadata.assign(feature_id=metadata["feature_id"].astype(str))
+        known = known.drop_duplicates("feature_id").set_index("feature_id")
         meta = known.reindex(features)[[c for c in columns if c in known.columns]].reindex(columns=columns)
     stage = {name: float(code) for code, name in enumerate(LIFECYCLE_STAGES)}
     tier = {name: float(code) for code, name in enumerate(TIERS)}
@@ -426,7 +428,8 @@ def build_signals(
     fact : pandas.DataFrame
         ``fact_feature_metrics`` (one row per feature and day; see DESIGN.md).
     metadata : pandas.DataFrame, optional
-        ``dim_feature_metadata``; lifecycle stage, tier and age are NaN without it.
+        ``dim_feature_metadata``, matched on ``feature_id`` as text (as the result's); lifecycle
+        stage, tier and age are NaN without it.
     degradation : mapping
         The profile's ``degradation`` group (thresholds behind ``*_to_threshold``).
 
