@@ -164,3 +164,10 @@ def test_metadata_matches_features_whatever_the_id_dtype() -> None:
     out = signals.build_signals(fact, metadata, degradation=DEGRADATION).set_index(["feature_id", "date"])
     login = out.loc[("101", pd.Timestamp("2026-01-11"))]
     assert login["tier_code"] == 1.0 and login["lifecycle_stage_code"] == 2.0 and login["feature_age_days"] == 41
+
+
+def test_empty_fact_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="no rows"):
+        signals.build_signals(_fact().iloc[0:0], degradation=DEGRADATION)
+    with pytest.raises(ValueError, match="no rows"):
+        signals.build_target(_fact().iloc[0:0], horizon_days=3)

@@ -87,8 +87,14 @@ def _check_fact(fact: pd.DataFrame) -> None:
         raise ValueError(
             f"fact table lacks columns {missing}; required: {', '.join(REQUIRED_FACT_COLUMNS)}."
         )
+    _check_not_empty(fact)
     if fact.duplicated(list(KEYS)).any():
         raise ValueError("fact table has more than one row per (feature_id, date); expected one.")
+
+
+def _check_not_empty(fact: pd.DataFrame) -> None:
+    if fact.empty:
+        raise ValueError("fact table has no rows; signals and targets need at least one feature-day.")
 
 
 def normalise_dates(values: pd.Series) -> pd.Series:
@@ -442,7 +448,7 @@ def build_signals(
     Raises
     ------
     ValueError
-        If a required column is missing or a feature-day appears twice.
+        If ``fact`` has no rows, a required column is missing or a feature-day appears twice.
     """
     _check_fact(fact)
     rows = fact.assign(date=normalise_dates(fact["date"]), feature_id=fact["feature_id"].astype(str))
@@ -485,12 +491,18 @@ def build_target(fact: pd.DataFrame, *, horizon_days: int) -> pd.DataFrame:
     -------
     pandas.DataFrame
         ``feature_id``, ``date`` and ``target`` (float 0/1 or NaN), in :func:`build_signals` order.
+
+    Raises
+    ------
+    ValueError
+        If ``horizon_days`` is not an integer >= 1, ``fact`` has no rows or lacks a column.
     """
     if not isinstance(horizon_days, (int, np.integer)) or isinstance(horizon_days, bool) or horizon_days < 1:
         raise ValueError(f"horizon_days must be an integer >= 1, got {horizon_days!r}.")
     missing = [c for c in (*KEYS, "is_degraded") if c not in fact.columns]
     if missing:
         raise ValueError(f"fact table lacks columns {missing}; required: feature_id, date, is_degraded.")
+    _check_not_empty(fact)
     rows = fact.assign(date=normalise_dates(fact["date"]), feature_id=fact["feature_id"].astype(str))
     days = pd.date_range(rows["date"].min(), rows["date"].max(), freq="D")
     features = pd.Index(sorted(rows["feature_id"].unique()), dtype=str)
