@@ -171,3 +171,11 @@ def test_empty_fact_is_a_clear_error() -> None:
         signals.build_signals(_fact().iloc[0:0], degradation=DEGRADATION)
     with pytest.raises(ValueError, match="no rows"):
         signals.build_target(_fact().iloc[0:0], horizon_days=3)
+
+
+def test_timezone_aware_dates_are_days_in_utc() -> None:
+    fact = _fact(n_days=10)
+    aware = fact.assign(date=pd.to_datetime(fact["date"]).dt.tz_localize("UTC").dt.tz_convert("Europe/Berlin"))
+    pd.testing.assert_frame_equal(
+        signals.build_signals(aware, degradation=DEGRADATION), signals.build_signals(fact, degradation=DEGRADATION)
+    )

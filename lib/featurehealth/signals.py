@@ -98,8 +98,14 @@ def _check_not_empty(fact: pd.DataFrame) -> None:
 
 
 def normalise_dates(values: pd.Series) -> pd.Series:
-    """Dates (``datetime.date``, strings or timestamps) as midnight ``datetime64[ns]``."""
-    return pd.to_datetime(values).dt.normalize().astype("datetime64[ns]")
+    """Dates (``datetime.date``, strings or timestamps) as midnight ``datetime64[ns]``.
+
+    A timezone-aware timestamp gives its day in UTC, where the fact table cuts its days.
+    """
+    stamps = pd.to_datetime(values)
+    if stamps.dt.tz is not None:
+        stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
+    return stamps.dt.normalize().astype("datetime64[ns]")
 
 
 def _grid(fact: pd.DataFrame, column: str, days: pd.DatetimeIndex, features: pd.Index) -> np.ndarray:
