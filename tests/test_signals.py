@@ -179,3 +179,19 @@ def test_timezone_aware_dates_are_days_in_utc() -> None:
     pd.testing.assert_frame_equal(
         signals.build_signals(aware, degradation=DEGRADATION), signals.build_signals(fact, degradation=DEGRADATION)
     )
+
+
+@pytest.mark.parametrize("cut", [0, 3, 20, 40])
+def test_signals_of_a_day_equal_those_computed_without_the_later_days(cut: int) -> None:
+    # Gaps in a feature's days and a feature that starts mid-window: each signal of day t is the
+    # same whether or not the days after t exist.
+    fact = _fact(features=("login", "search", "late"))
+    days = pd.to_datetime(fact["date"])
+    gaps = (fact["feature_id"] == "search") & (days.dt.day % 4 == 0)
+    late = (fact["feature_id"] == "late") & (days < pd.Timestamp("2026-01-15"))
+    fact = fact[~gaps & ~late].reset_index(drop=True)
+    fact["is_degraded"] = (pd.to_datetime(fact["date"]).dt.day % 9 == 0).to_numpy()
+    day = pd.Timestamp("2026-01-01") + pd.Timedelta(days=cut)
+    full = signals.build_signals(fact, _metadata(), degradation=DEGRADATION)
+    upto = signals.build_signals(fact[pd.to_datetime(fact["date"]) <= day], _metadata(), degradation=DEGRADATION)
+    pd.testing.assert_frame_equal(upto, full[full["date"] <= day].reset_index(drop=True))
