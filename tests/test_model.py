@@ -296,3 +296,14 @@ def test_model_refuses_frames_without_its_signals(trained) -> None:
     _, dataset, report = trained
     with pytest.raises(ValueError, match="Retrain"):
         report.result.model.predict_proba(dataset.drop(columns="p95_latency_z"))
+
+
+def test_too_few_training_days_for_the_calibration_days_names_calibration_share() -> None:
+    # 25 days: 18 labelled, 6 held out, a gap of 7 and 5 training days, too few to split a
+    # quarter off for calibration with another gap of 7.
+    fact, _ = _fact(n_features=2, n_days=25)
+    frame = signals.build_signals(fact, degradation=PROFILE["degradation"])
+    dataset = model.labelled_dataset(frame, signals.build_target(fact, horizon_days=PARAMS["horizon_days"]))
+    with pytest.raises(ValueError, match="calibration_share") as error:
+        model.train_model(dataset, params=PARAMS)
+    assert "5 training days" in str(error.value) and "test_share" not in str(error.value)

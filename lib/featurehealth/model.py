@@ -292,6 +292,29 @@ def choose_threshold_budget(
 
 
 
+def _calibration_split(dates: pd.Series, *, horizon_days: int, share: float) -> TimeSplit:
+    """The training days split into days that fit the first forest and later calibration days.
+
+    Raises
+    ------
+    ValueError
+        Naming ``model.calibration_share`` (not the test split's ``test_share``) when the
+        training days are too few to split.
+    """
+    if not 0 < share < 1:
+        raise ValueError(f"model.calibration_share must be in (0, 1), got {share!r}.")
+    try:
+        return time_split(dates, horizon_days=horizon_days, test_share=share)
+    except ValueError:
+        days = sig.normalise_dates(pd.Series(dates)).drop_duplicates()
+        raise ValueError(
+            f"The calibration days cannot be split off the {len(days)} training days "
+            f"({days.min():%Y-%m-%d}..{days.max():%Y-%m-%d}): their last {share:g} and a gap of {horizon_days} "
+            f"days (model.horizon_days) leave none to fit on; use more days of data, a smaller "
+            f"model.calibration_share or model.calibrate: false with a numeric model.operating_threshold."
+        ) from None
+
+
 def _check_threshold_days(rows: pd.DataFrame, *, horizon_days: int) -> None:
     """Refuse ``operating_threshold: auto`` when the calibration days hold one class only.
 
@@ -401,7 +424,9 @@ def train_model(dataset: pd.DataFrame, *, params: Mapping[str, Any]) -> Training
     ValueError
         For an ``operating_threshold`` that is neither a probability nor ``auto`` (or ``auto``
         without calibration, or with calibration days of one class only, naming them), or an
-        ``alert_budget`` that is negative or set beside a fixed threshold.
+        ``alert_budget`` that is negative or set beside a fixed threshold; when the days leave no
+        training day before the test days (:func:`time_split`) or, with ``calibrate``, before the
+        calibration days (naming ``calibration_share``).
     """
     names = tuple(sig.signal_columns(dataset.drop(columns="target")))
     auto_threshold = params["operating_threshold"] == AUTO_THRESHOLD
@@ -425,7 +450,7 @@ def train_model(dataset: pd.DataFrame, *, params: Mapping[str, Any]) -> Training
     method, calibrator, brier = "none", None, dict.fromkeys(CALIBRATION_METHODS)
     calibration_rows = train.iloc[0:0]
     if params["calibrate"]:
-        inner = time_split(train["date"], horizon_days=params["horizon_days"], test_share=params["calibration_share"])
+        inner = _calibration_split(train["date"], horizon_days=params["horizon_days"], share=params["calibration_share"])
         early = train[in_window(train["date"], inner.train_start, inner.train_end)]
         calibration_rows = train[in_window(train["date"], inner.test_start, inner.test_end)]
         y_cal = calibration_rows["target"].to_numpy(dtype="int8")
