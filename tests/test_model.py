@@ -307,3 +307,14 @@ def test_too_few_training_days_for_the_calibration_days_names_calibration_share(
     with pytest.raises(ValueError, match="calibration_share") as error:
         model.train_model(dataset, params=PARAMS)
     assert "5 training days" in str(error.value) and "test_share" not in str(error.value)
+
+
+def test_ranking_of_no_rows_is_an_empty_table_and_top_signals_is_checked(trained) -> None:
+    fact, dataset, report = trained
+    latest = dataset[dataset["date"] == dataset["date"].max()]
+    full = model.risk_ranking(report.result.model, latest, fact, cutoffs=(0.3, 0.6), top_signals=2)
+    empty = model.risk_ranking(report.result.model, latest.iloc[0:0], fact, cutoffs=(0.3, 0.6), top_signals=2)
+    assert empty.empty and list(empty.columns) == list(full.columns)
+    n_signals = len(report.result.model.signals)
+    with pytest.raises(ValueError, match=f"between 1 and {n_signals}"):
+        model.risk_ranking(report.result.model, latest, fact, cutoffs=(0.3, 0.6), top_signals=n_signals + 1)

@@ -776,17 +776,25 @@ def risk_ranking(
     cutoffs : sequence of float
         Risk bucket cut-offs.
     top_signals : int
-        Drivers listed per feature.
+        Drivers listed per feature, 1 to the number of the model's signals.
 
     Returns
     -------
     pandas.DataFrame
         ``rank``, ``feature_id``, metadata columns when given, ``date``, ``risk_probability``,
         ``risk_bucket``, ``active_users``, ``impact``, then ``driver_<i>``,
-        ``driver_<i>_value``, ``driver_<i>_contribution`` for i = 1..top_signals.
+        ``driver_<i>_value``, ``driver_<i>_contribution`` for i = 1..top_signals; no rows when
+        ``latest`` has none.
+
+    Raises
+    ------
+    ValueError
+        If ``top_signals`` is outside 1..number of the model's signals.
     """
-    if top_signals < 1:
-        raise ValueError(f"top_signals must be >= 1, got {top_signals!r}.")
+    if not 1 <= top_signals <= len(model.signals):
+        raise ValueError(
+            f"top_signals must be between 1 and {len(model.signals)} (the model's signals), got {top_signals!r}."
+        )
     keyed = fact.assign(date=sig.normalise_dates(fact["date"]), feature_id=fact["feature_id"].astype(str))
     scores = score_rows(model, latest, cutoffs=cutoffs)
     table = scores.merge(
@@ -798,7 +806,11 @@ def risk_ranking(
         columns = [c for c in ("feature_name", "owner_team", "tier", "lifecycle_stage") if c in metadata.columns]
         meta = metadata.assign(feature_id=metadata["feature_id"].astype(str))[["feature_id", *columns]]
         table = table.merge(meta.drop_duplicates("feature_id"), on="feature_id", how="left")
-    _, contributions = tree_contributions(model.forest, signal_matrix(latest, model.signals))
+    if len(latest):
+        _, contributions = tree_contributions(model.forest, signal_matrix(latest, model.signals))
+    else:
+        # scikit-learn refuses to predict zero rows; nothing to rank gives an empty table.
+        contributions = np.zeros((0, len(model.signals)))
     values = latest[list(model.signals)].to_numpy(dtype="float64")
     order = np.argsort(-contributions, axis=1, kind="stable")[:, :top_signals]
     rows = np.arange(len(latest))
