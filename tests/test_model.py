@@ -318,3 +318,8 @@ def test_ranking_of_no_rows_is_an_empty_table_and_top_signals_is_checked(trained
     n_signals = len(report.result.model.signals)
     with pytest.raises(ValueError, match=f"between 1 and {n_signals}"):
         model.risk_ranking(report.result.model, latest, fact, cutoffs=(0.3, 0.6), top_signals=n_signals + 1)
+
+
+def test_apply_calibration_names_the_allowed_methods() -> None:
+    with pytest.raises(ValueError, match="none, sigmoid"):
+        model.apply_calibration(np.array([0.2, 0.8]), None, method="isotonic")

@@ -166,13 +166,17 @@ def fit_calibration(raw: np.ndarray, y: np.ndarray, *, method: str) -> Any:
     ``sigmoid`` is Platt scaling on the log-odds (monotone, so the ranking is kept); ``none``
     returns None.
     """
-    if method not in CALIBRATION_METHODS:
-        raise ValueError(f"calibration method {method!r} is not one of {', '.join(CALIBRATION_METHODS)}.")
+    _check_method(method)
     if method == "none":
         return None
     from sklearn.linear_model import LogisticRegression
 
     return LogisticRegression(C=1e6).fit(_logit(raw)[:, None], y)
+
+
+def _check_method(method: str) -> None:
+    if method not in CALIBRATION_METHODS:
+        raise ValueError(f"calibration method {method!r} is not one of {', '.join(CALIBRATION_METHODS)}.")
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -181,7 +185,14 @@ def _logit(p: np.ndarray) -> np.ndarray:
 
 
 def apply_calibration(raw: np.ndarray, calibrator: Any, *, method: str) -> np.ndarray:
-    """Calibrated probabilities for forest probabilities ``raw``."""
+    """Calibrated probabilities for forest probabilities ``raw``.
+
+    Raises
+    ------
+    ValueError
+        If ``method`` is not one of :data:`CALIBRATION_METHODS`.
+    """
+    _check_method(method)
     if method == "none":
         return np.asarray(raw, dtype="float64")
     return calibrator.predict_proba(_logit(raw)[:, None])[:, 1]
