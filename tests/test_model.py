@@ -323,3 +323,12 @@ def test_ranking_of_no_rows_is_an_empty_table_and_top_signals_is_checked(trained
 def test_apply_calibration_names_the_allowed_methods() -> None:
     with pytest.raises(ValueError, match="none, sigmoid"):
         model.apply_calibration(np.array([0.2, 0.8]), None, method="isotonic")
+
+
+def test_training_does_not_depend_on_the_row_order_of_the_dataset(trained) -> None:
+    _, dataset, report = trained
+    shuffled = dataset.sample(frac=1.0, random_state=5)
+    again = model.train_model(shuffled, params=PARAMS)
+    assert again.training_data_hash == report.result.training_data_hash
+    assert again.operating_threshold == report.result.operating_threshold
+    np.testing.assert_array_equal(again.model.predict_proba(dataset), report.result.model.predict_proba(dataset))

@@ -422,7 +422,7 @@ def train_model(dataset: pd.DataFrame, *, params: Mapping[str, Any]) -> Training
     Parameters
     ----------
     dataset : pandas.DataFrame
-        :func:`labelled_dataset` output.
+        :func:`labelled_dataset` output, in any row order (rows are taken by date, then feature).
     params : mapping
         The ``model`` group.
 
@@ -455,7 +455,10 @@ def train_model(dataset: pd.DataFrame, *, params: Mapping[str, Any]) -> Training
                 f"model.alert_budget chooses the threshold, so it needs operating_threshold 'auto'; "
                 f"got operating_threshold {params['operating_threshold']!r} (set alert_budget to null to keep it)."
             )
-    labelled = dataset[dataset["target"].notna()]
+    # In build_signals order whatever the caller's: the forest's row draws and the training-data
+    # hash (part of the version id) follow row order, so the same feature-days reordered would
+    # give another model.
+    labelled = dataset[dataset["target"].notna()].sort_values(["date", "feature_id"], kind="stable")
     split = time_split(labelled["date"], horizon_days=params["horizon_days"], test_share=params["test_share"])
     train = labelled[in_window(labelled["date"], split.train_start, split.train_end)]
     method, calibrator, brier = "none", None, dict.fromkeys(CALIBRATION_METHODS)
