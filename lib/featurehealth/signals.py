@@ -17,7 +17,10 @@ Signal families (names are ``<metric>_<kind>``):
   (``crash_excess_z3``/``_z7``, Poisson z) and the feedback mean of the last 3/7 days
   (``feedback_shift_z3``/``_z7``);
 - distance to the degradation rule (``_to_threshold``: the day's value over the threshold of
-  the ``degradation`` profile group, > 1 means the rule fires) and the chance that the crash or
+  the ``degradation`` profile group, > 1 means the value crosses it; the rule itself also needs
+  ``min_usage`` events, ``min_feedback`` ratings, ``min_crashes`` crashes and, relative to the
+  feature's past, ``crash_max_pvalue``, and its relative thresholds learn from judged days only,
+  this one from every day) and the chance that the crash or
   feedback rule fires within a week from sampling noise alone (``crash_rule_noise_week``,
   ``feedback_rule_noise_week``, with ``crash_limit_over_rate`` and ``crash_expected_per_day``):
   on small features most degraded days are such noise, and it is predictable;
