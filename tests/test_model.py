@@ -296,3 +296,39 @@ def test_model_refuses_frames_without_its_signals(trained) -> None:
     _, dataset, report = trained
     with pytest.raises(ValueError, match="Retrain"):
         report.result.model.predict_proba(dataset.drop(columns="p95_latency_z"))
+
+
+def test_too_few_training_days_for_the_calibration_days_names_calibration_share() -> None:
+    # 25 days: 18 labelled, 6 held out, a gap of 7 and 5 training days, too few to split a
+    # quarter off for calibration with another gap of 7.
+    fact, _ = _fact(n_features=2, n_days=25)
+    frame = signals.build_signals(fact, degradation=PROFILE["degradation"])
+    dataset = model.labelled_dataset(frame, signals.build_target(fact, horizon_days=PARAMS["horizon_days"]))
+    with pytest.raises(ValueError, match="calibration_share") as error:
+        model.train_model(dataset, params=PARAMS)
+    assert "5 training days" in str(error.value) and "test_share" not in str(error.value)
+
+
+def test_ranking_of_no_rows_is_an_empty_table_and_top_signals_is_checked(trained) -> None:
+    fact, dataset, report = trained
+    latest = dataset[dataset["date"] == dataset["date"].max()]
+    full = model.risk_ranking(report.result.model, latest, fact, cutoffs=(0.3, 0.6), top_signals=2)
+    empty = model.risk_ranking(report.result.model, latest.iloc[0:0], fact, cutoffs=(0.3, 0.6), top_signals=2)
+    assert empty.empty and list(empty.columns) == list(full.columns)
+    n_signals = len(report.result.model.signals)
+    with pytest.raises(ValueError, match=f"between 1 and {n_signals}"):
+        model.risk_ranking(report.result.model, latest, fact, cutoffs=(0.3, 0.6), top_signals=n_signals + 1)
+
+
+def test_apply_calibration_names_the_allowed_methods() -> None:
+    with pytest.raises(ValueError, match="none, sigmoid"):
+        model.apply_calibration(np.array([0.2, 0.8]), None, method="isotonic")
+
+
+def test_training_does_not_depend_on_the_row_order_of_the_dataset(trained) -> None:
+    _, dataset, report = trained
+    shuffled = dataset.sample(frac=1.0, random_state=5)
+    again = model.train_model(shuffled, params=PARAMS)
+    assert again.training_data_hash == report.result.training_data_hash
+    assert again.operating_threshold == report.result.operating_threshold
+    np.testing.assert_array_equal(again.model.predict_proba(dataset), report.result.model.predict_proba(dataset))

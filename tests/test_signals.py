@@ -154,3 +154,44 @@ def test_target_rejects_bad_horizon() -> None:
         signals.build_target(_fact(), horizon_days=0)
     with pytest.raises(ValueError, match="is_degraded"):
         signals.build_target(_fact().drop(columns="is_degraded"), horizon_days=3)
+
+
+def test_metadata_matches_features_whatever_the_id_dtype() -> None:
+    # Integer ids (a CSV of numeric feature ids) are text in the signals; the metadata's must match them.
+    ids = {"login": 101, "search": 202}
+    fact = _fact().assign(feature_id=lambda f: f["feature_id"].map(ids))
+    metadata = _metadata().assign(feature_id=lambda m: m["feature_id"].map(ids))
+    out = signals.build_signals(fact, metadata, degradation=DEGRADATION).set_index(["feature_id", "date"])
+    login = out.loc[("101", pd.Timestamp("2026-01-11"))]
+    assert login["tier_code"] == 1.0 and login["lifecycle_stage_code"] == 2.0 and login["feature_age_days"] == 41
+
+
+def test_empty_fact_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="no rows"):
+        signals.build_signals(_fact().iloc[0:0], degradation=DEGRADATION)
+    with pytest.raises(ValueError, match="no rows"):
+        signals.build_target(_fact().iloc[0:0], horizon_days=3)
+
+
+def test_timezone_aware_dates_are_days_in_utc() -> None:
+    fact = _fact(n_days=10)
+    aware = fact.assign(date=pd.to_datetime(fact["date"]).dt.tz_localize("UTC").dt.tz_convert("Europe/Berlin"))
+    pd.testing.assert_frame_equal(
+        signals.build_signals(aware, degradation=DEGRADATION), signals.build_signals(fact, degradation=DEGRADATION)
+    )
+
+
+@pytest.mark.parametrize("cut", [0, 3, 20, 40])
+def test_signals_of_a_day_equal_those_computed_without_the_later_days(cut: int) -> None:
+    # Gaps in a feature's days and a feature that starts mid-window: each signal of day t is the
+    # same whether or not the days after t exist.
+    fact = _fact(features=("login", "search", "late"))
+    days = pd.to_datetime(fact["date"])
+    gaps = (fact["feature_id"] == "search") & (days.dt.day % 4 == 0)
+    late = (fact["feature_id"] == "late") & (days < pd.Timestamp("2026-01-15"))
+    fact = fact[~gaps & ~late].reset_index(drop=True)
+    fact["is_degraded"] = (pd.to_datetime(fact["date"]).dt.day % 9 == 0).to_numpy()
+    day = pd.Timestamp("2026-01-01") + pd.Timedelta(days=cut)
+    full = signals.build_signals(fact, _metadata(), degradation=DEGRADATION)
+    upto = signals.build_signals(fact[pd.to_datetime(fact["date"]) <= day], _metadata(), degradation=DEGRADATION)
+    pd.testing.assert_frame_equal(upto, full[full["date"] <= day].reset_index(drop=True))

@@ -166,13 +166,17 @@ def fit_calibration(raw: np.ndarray, y: np.ndarray, *, method: str) -> Any:
     ``sigmoid`` is Platt scaling on the log-odds (monotone, so the ranking is kept); ``none``
     returns None.
     """
-    if method not in CALIBRATION_METHODS:
-        raise ValueError(f"calibration method {method!r} is not one of {', '.join(CALIBRATION_METHODS)}.")
+    _check_method(method)
     if method == "none":
         return None
     from sklearn.linear_model import LogisticRegression
 
     return LogisticRegression(C=1e6).fit(_logit(raw)[:, None], y)
+
+
+def _check_method(method: str) -> None:
+    if method not in CALIBRATION_METHODS:
+        raise ValueError(f"calibration method {method!r} is not one of {', '.join(CALIBRATION_METHODS)}.")
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -181,7 +185,14 @@ def _logit(p: np.ndarray) -> np.ndarray:
 
 
 def apply_calibration(raw: np.ndarray, calibrator: Any, *, method: str) -> np.ndarray:
-    """Calibrated probabilities for forest probabilities ``raw``."""
+    """Calibrated probabilities for forest probabilities ``raw``.
+
+    Raises
+    ------
+    ValueError
+        If ``method`` is not one of :data:`CALIBRATION_METHODS`.
+    """
+    _check_method(method)
     if method == "none":
         return np.asarray(raw, dtype="float64")
     return calibrator.predict_proba(_logit(raw)[:, None])[:, 1]
@@ -292,6 +303,29 @@ def choose_threshold_budget(
 
 
 
+def _calibration_split(dates: pd.Series, *, horizon_days: int, share: float) -> TimeSplit:
+    """The training days split into days that fit the first forest and later calibration days.
+
+    Raises
+    ------
+    ValueError
+        Naming ``model.calibration_share`` (not the test split's ``test_share``) when the
+        training days are too few to split.
+    """
+    if not 0 < share < 1:
+        raise ValueError(f"model.calibration_share must be in (0, 1), got {share!r}.")
+    try:
+        return time_split(dates, horizon_days=horizon_days, test_share=share)
+    except ValueError:
+        days = sig.normalise_dates(pd.Series(dates)).drop_duplicates()
+        raise ValueError(
+            f"The calibration days cannot be split off the {len(days)} training days "
+            f"({days.min():%Y-%m-%d}..{days.max():%Y-%m-%d}): their last {share:g} and a gap of {horizon_days} "
+            f"days (model.horizon_days) leave none to fit on; use more days of data, a smaller "
+            f"model.calibration_share or model.calibrate: false with a numeric model.operating_threshold."
+        ) from None
+
+
 def _check_threshold_days(rows: pd.DataFrame, *, horizon_days: int) -> None:
     """Refuse ``operating_threshold: auto`` when the calibration days hold one class only.
 
@@ -388,7 +422,7 @@ def train_model(dataset: pd.DataFrame, *, params: Mapping[str, Any]) -> Training
     Parameters
     ----------
     dataset : pandas.DataFrame
-        :func:`labelled_dataset` output.
+        :func:`labelled_dataset` output, in any row order (rows are taken by date, then feature).
     params : mapping
         The ``model`` group.
 
@@ -401,7 +435,9 @@ def train_model(dataset: pd.DataFrame, *, params: Mapping[str, Any]) -> Training
     ValueError
         For an ``operating_threshold`` that is neither a probability nor ``auto`` (or ``auto``
         without calibration, or with calibration days of one class only, naming them), or an
-        ``alert_budget`` that is negative or set beside a fixed threshold.
+        ``alert_budget`` that is negative or set beside a fixed threshold; when the days leave no
+        training day before the test days (:func:`time_split`) or, with ``calibrate``, before the
+        calibration days (naming ``calibration_share``).
     """
     names = tuple(sig.signal_columns(dataset.drop(columns="target")))
     auto_threshold = params["operating_threshold"] == AUTO_THRESHOLD
@@ -419,13 +455,16 @@ def train_model(dataset: pd.DataFrame, *, params: Mapping[str, Any]) -> Training
                 f"model.alert_budget chooses the threshold, so it needs operating_threshold 'auto'; "
                 f"got operating_threshold {params['operating_threshold']!r} (set alert_budget to null to keep it)."
             )
-    labelled = dataset[dataset["target"].notna()]
+    # In build_signals order whatever the caller's: the forest's row draws and the training-data
+    # hash (part of the version id) follow row order, so the same feature-days reordered would
+    # give another model.
+    labelled = dataset[dataset["target"].notna()].sort_values(["date", "feature_id"], kind="stable")
     split = time_split(labelled["date"], horizon_days=params["horizon_days"], test_share=params["test_share"])
     train = labelled[in_window(labelled["date"], split.train_start, split.train_end)]
     method, calibrator, brier = "none", None, dict.fromkeys(CALIBRATION_METHODS)
     calibration_rows = train.iloc[0:0]
     if params["calibrate"]:
-        inner = time_split(train["date"], horizon_days=params["horizon_days"], test_share=params["calibration_share"])
+        inner = _calibration_split(train["date"], horizon_days=params["horizon_days"], share=params["calibration_share"])
         early = train[in_window(train["date"], inner.train_start, inner.train_end)]
         calibration_rows = train[in_window(train["date"], inner.test_start, inner.test_end)]
         y_cal = calibration_rows["target"].to_numpy(dtype="int8")
@@ -751,17 +790,25 @@ def risk_ranking(
     cutoffs : sequence of float
         Risk bucket cut-offs.
     top_signals : int
-        Drivers listed per feature.
+        Drivers listed per feature, 1 to the number of the model's signals.
 
     Returns
     -------
     pandas.DataFrame
         ``rank``, ``feature_id``, metadata columns when given, ``date``, ``risk_probability``,
         ``risk_bucket``, ``active_users``, ``impact``, then ``driver_<i>``,
-        ``driver_<i>_value``, ``driver_<i>_contribution`` for i = 1..top_signals.
+        ``driver_<i>_value``, ``driver_<i>_contribution`` for i = 1..top_signals; no rows when
+        ``latest`` has none.
+
+    Raises
+    ------
+    ValueError
+        If ``top_signals`` is outside 1..number of the model's signals.
     """
-    if top_signals < 1:
-        raise ValueError(f"top_signals must be >= 1, got {top_signals!r}.")
+    if not 1 <= top_signals <= len(model.signals):
+        raise ValueError(
+            f"top_signals must be between 1 and {len(model.signals)} (the model's signals), got {top_signals!r}."
+        )
     keyed = fact.assign(date=sig.normalise_dates(fact["date"]), feature_id=fact["feature_id"].astype(str))
     scores = score_rows(model, latest, cutoffs=cutoffs)
     table = scores.merge(
@@ -773,7 +820,11 @@ def risk_ranking(
         columns = [c for c in ("feature_name", "owner_team", "tier", "lifecycle_stage") if c in metadata.columns]
         meta = metadata.assign(feature_id=metadata["feature_id"].astype(str))[["feature_id", *columns]]
         table = table.merge(meta.drop_duplicates("feature_id"), on="feature_id", how="left")
-    _, contributions = tree_contributions(model.forest, signal_matrix(latest, model.signals))
+    if len(latest):
+        _, contributions = tree_contributions(model.forest, signal_matrix(latest, model.signals))
+    else:
+        # scikit-learn refuses to predict zero rows; nothing to rank gives an empty table.
+        contributions = np.zeros((0, len(model.signals)))
     values = latest[list(model.signals)].to_numpy(dtype="float64")
     order = np.argsort(-contributions, axis=1, kind="stable")[:, :top_signals]
     rows = np.arange(len(latest))

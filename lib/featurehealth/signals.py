@@ -17,7 +17,10 @@ Signal families (names are ``<metric>_<kind>``):
   (``crash_excess_z3``/``_z7``, Poisson z) and the feedback mean of the last 3/7 days
   (``feedback_shift_z3``/``_z7``);
 - distance to the degradation rule (``_to_threshold``: the day's value over the threshold of
-  the ``degradation`` profile group, > 1 means the rule fires) and the chance that the crash or
+  the ``degradation`` profile group, > 1 means the value crosses it; the rule itself also needs
+  ``min_usage`` events, ``min_feedback`` ratings, ``min_crashes`` crashes and, relative to the
+  feature's past, ``crash_max_pvalue``, and its relative thresholds learn from judged days only,
+  this one from every day) and the chance that the crash or
   feedback rule fires within a week from sampling noise alone (``crash_rule_noise_week``,
   ``feedback_rule_noise_week``, with ``crash_limit_over_rate`` and ``crash_expected_per_day``):
   on small features most degraded days are such noise, and it is predictable;
@@ -87,13 +90,25 @@ def _check_fact(fact: pd.DataFrame) -> None:
         raise ValueError(
             f"fact table lacks columns {missing}; required: {', '.join(REQUIRED_FACT_COLUMNS)}."
         )
+    _check_not_empty(fact)
     if fact.duplicated(list(KEYS)).any():
         raise ValueError("fact table has more than one row per (feature_id, date); expected one.")
 
 
+def _check_not_empty(fact: pd.DataFrame) -> None:
+    if fact.empty:
+        raise ValueError("fact table has no rows; signals and targets need at least one feature-day.")
+
+
 def normalise_dates(values: pd.Series) -> pd.Series:
-    """Dates (``datetime.date``, strings or timestamps) as midnight ``datetime64[ns]``."""
-    return pd.to_datetime(values).dt.normalize().astype("datetime64[ns]")
+    """Dates (``datetime.date``, strings or timestamps) as midnight ``datetime64[ns]``.
+
+    A timezone-aware timestamp gives its day in UTC, where the fact table cuts its days.
+    """
+    stamps = pd.to_datetime(values)
+    if stamps.dt.tz is not None:
+        stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
+    return stamps.dt.normalize().astype("datetime64[ns]")
 
 
 def _grid(fact: pd.DataFrame, column: str, days: pd.DatetimeIndex, features: pd.Index) -> np.ndarray:
@@ -347,7 +362,9 @@ def _metadata_codes(metadata: pd.DataFrame | None, features: pd.Index) -> pd.Dat
     columns = ["lifecycle_stage", "tier", "launch_date"]
     meta = pd.DataFrame(index=features, columns=columns, dtype="object")
     if metadata is not None and len(metadata):
-        known = metadata.drop_duplicates("feature_id").set_index("feature_id")
+        # Matched on text, as the fact's ids are (an integer id would otherwise match nothing).
+        known = metadata.assign(feature_id=metadata["feature_id"].astype(str))
+        known = known.drop_duplicates("feature_id").set_index("feature_id")
         meta = known.reindex(features)[[c for c in columns if c in known.columns]].reindex(columns=columns)
     stage = {name: float(code) for code, name in enumerate(LIFECYCLE_STAGES)}
     tier = {name: float(code) for code, name in enumerate(TIERS)}
@@ -426,7 +443,8 @@ def build_signals(
     fact : pandas.DataFrame
         ``fact_feature_metrics`` (one row per feature and day; see DESIGN.md).
     metadata : pandas.DataFrame, optional
-        ``dim_feature_metadata``; lifecycle stage, tier and age are NaN without it.
+        ``dim_feature_metadata``, matched on ``feature_id`` as text (as the result's); lifecycle
+        stage, tier and age are NaN without it.
     degradation : mapping
         The profile's ``degradation`` group (thresholds behind ``*_to_threshold``).
 
@@ -439,7 +457,7 @@ def build_signals(
     Raises
     ------
     ValueError
-        If a required column is missing or a feature-day appears twice.
+        If ``fact`` has no rows, a required column is missing or a feature-day appears twice.
     """
     _check_fact(fact)
     rows = fact.assign(date=normalise_dates(fact["date"]), feature_id=fact["feature_id"].astype(str))
@@ -482,12 +500,18 @@ def build_target(fact: pd.DataFrame, *, horizon_days: int) -> pd.DataFrame:
     -------
     pandas.DataFrame
         ``feature_id``, ``date`` and ``target`` (float 0/1 or NaN), in :func:`build_signals` order.
+
+    Raises
+    ------
+    ValueError
+        If ``horizon_days`` is not an integer >= 1, ``fact`` has no rows or lacks a column.
     """
     if not isinstance(horizon_days, (int, np.integer)) or isinstance(horizon_days, bool) or horizon_days < 1:
         raise ValueError(f"horizon_days must be an integer >= 1, got {horizon_days!r}.")
     missing = [c for c in (*KEYS, "is_degraded") if c not in fact.columns]
     if missing:
         raise ValueError(f"fact table lacks columns {missing}; required: feature_id, date, is_degraded.")
+    _check_not_empty(fact)
     rows = fact.assign(date=normalise_dates(fact["date"]), feature_id=fact["feature_id"].astype(str))
     days = pd.date_range(rows["date"].min(), rows["date"].max(), freq="D")
     features = pd.Index(sorted(rows["feature_id"].unique()), dtype=str)
