@@ -257,6 +257,12 @@ def test_risk_bucket_edges_and_bad_cutoffs() -> None:
         model.risk_bucket(np.array([0.5]), cutoffs=[0.6, 0.3])
 
 
+def test_risk_bucket_refuses_a_missing_probability_rather_than_calling_it_high() -> None:
+    # NaN sorts after every cut-off, so it used to land in "high": a measured high risk.
+    with pytest.raises(ValueError, match="1 of 2 risk probabilities are missing"):
+        model.risk_bucket(np.array([0.1, np.nan]), cutoffs=(0.3, 0.6))
+
+
 def test_auto_buckets_start_medium_at_the_operating_threshold() -> None:
     cutoffs = model.bucket_cutoffs("auto", operating_threshold=0.25)
     assert cutoffs == (0.25, 0.625)

@@ -719,10 +719,21 @@ def risk_bucket(probability: np.ndarray, *, cutoffs: Sequence[float]) -> np.ndar
     Raises
     ------
     ValueError
-        If ``cutoffs`` are not two increasing numbers in (0, 1).
+        If ``cutoffs`` are not two increasing numbers in (0, 1), or a probability is missing
+        (NaN): the model always gives a number, so a missing one is a defect upstream and must
+        not be shown as a bucket.
     """
     if len(cutoffs) != 2 or not 0 < cutoffs[0] < cutoffs[1] < 1:
         raise ValueError(f"risk_buckets must be two increasing cut-offs in (0, 1), got {list(cutoffs)!r}.")
+    probability = np.asarray(probability, dtype="float64")
+    # searchsorted puts NaN after every cut-off, i.e. "high": a missing score would read as a
+    # measured high risk on the ranking and the dashboard.
+    n_missing = int(np.isnan(probability).sum())
+    if n_missing:
+        raise ValueError(
+            f"{n_missing} of {probability.size} risk probabilities are missing (NaN); a bucket needs a "
+            f"probability: score those rows again or drop them before bucketing."
+        )
     return np.asarray(RISK_BUCKETS, dtype=object)[np.searchsorted(np.asarray(cutoffs), probability, side="right")]
 
 
