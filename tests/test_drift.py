@@ -225,6 +225,26 @@ def test_window_slice_reads_date_objects_as_the_fact_table_stores_them() -> None
     assert drift.window_slice(as_dates, date(2026, 2, 1), date(2026, 1, 1)).empty
 
 
+def _in_new_york(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with each midnight-UTC day as a timezone-aware New York timestamp (19:00 the day before)."""
+    return frame.assign(date=frame["date"].dt.tz_localize("UTC").dt.tz_convert("America/New_York"))
+
+
+def test_window_slice_and_monitor_read_timezone_aware_dates_as_their_day_in_utc() -> None:
+    fact = _fact(n_features=2, weeks=12, seed=1)
+    aware = _in_new_york(fact)
+    picked = drift.window_slice(aware, date(2026, 1, 10), date(2026, 1, 12))
+    # Local clocks say 9..11 January; the fact table cuts days in UTC, as signals does.
+    assert picked["date"].dt.tz_convert("UTC").dt.date.unique().tolist() == [
+        date(2026, 1, 10), date(2026, 1, 11), date(2026, 1, 12)]
+    naive_result, aware_result = drift.monitor(fact, settings=_settings()), drift.monitor(aware, settings=_settings())
+    assert aware_result.windows == naive_result.windows
+    pd.testing.assert_frame_equal(aware_result.cells, naive_result.cells)
+    current, history = _episodes(shift=0.3)
+    assert drift.prediction_drift(_in_new_york(current), _in_new_york(history), **_prediction_options()) == (
+        drift.prediction_drift(current, history, **_prediction_options()))
+
+
 def test_pure_weekly_seasonality_raises_no_alert() -> None:
     fact = _fact(n_features=6, weeks=12, seed=11, weekend_factor=3.0)
     result = drift.monitor(fact, settings=_settings())

@@ -51,6 +51,7 @@ import pandas as pd
 from scipy import stats
 
 from featurehealth import config
+from featurehealth.signals import normalise_dates
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -292,8 +293,12 @@ def plan_windows(
 
 
 def window_slice(frame: pd.DataFrame, start: date | None, end: date) -> pd.DataFrame:
-    """Rows of a feature-day frame dated from ``start`` (None: the first) to ``end``, inclusive."""
-    days = pd.to_datetime(frame["date"]).dt.normalize()
+    """Rows of a feature-day frame dated from ``start`` (None: the first) to ``end``, inclusive.
+
+    ``date`` may hold dates, strings or timestamps; a timezone-aware one counts on its day in UTC
+    (:func:`featurehealth.signals.normalise_dates`), where the fact table cuts its days.
+    """
+    days = normalise_dates(frame["date"])
     keep = days <= pd.Timestamp(end)
     if start is not None:
         keep &= days >= pd.Timestamp(start)
@@ -555,7 +560,7 @@ def monitor(
     Parameters
     ----------
     fact : pandas.DataFrame
-        fact_feature_metrics (feature-day grain).
+        fact_feature_metrics (feature-day grain); a timezone-aware ``date`` counts on its day in UTC.
     settings : mapping
         The profile's ``drift`` group.
     training_window : (date, date), optional
@@ -575,7 +580,7 @@ def monitor(
     if fact.empty:
         raise ValueError("The fact table has no rows; run 02_aggregate first.")
     thresholds = Thresholds.from_params(settings)
-    days = pd.to_datetime(fact["date"])
+    days = normalise_dates(fact["date"])
     windows = plan_windows(
         as_of=days.max().date(), data_start=days.min().date(), reference=settings["reference"],
         reference_days=settings["reference_days"], current_days=settings["current_days"],
@@ -659,7 +664,7 @@ def _week_blocks(frame: pd.DataFrame, column: str, *, end: date, first_block: in
         week before) and ``value``. A week is kept only when each of its seven days has a row, so
         every block holds the same weekday mix.
     """
-    days = pd.to_datetime(frame["date"]).dt.normalize()
+    days = normalise_dates(frame["date"])
     values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     age = (pd.Timestamp(end) - days).dt.days.to_numpy()
     keep = np.isfinite(values) & (age >= 0)
