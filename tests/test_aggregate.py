@@ -123,6 +123,17 @@ def test_check_fact_normalises_and_rejects_duplicates() -> None:
         aggregate.check_fact(fact.drop(columns="crash_rate"))
 
 
+def test_check_fact_says_which_values_are_missing_rather_than_out_of_range() -> None:
+    fact = _fact([("a", "2026-03-01", 2), ("a", "2026-03-02", 2), ("b", "2026-03-02", 1)])
+    with pytest.raises(ValueError) as caught:
+        aggregate.check_fact(fact.assign(crash_rate=[np.nan, np.nan, 0.1], usage_count=[2, np.nan, 1]))
+    message = str(caught.value)
+    assert "crash_rate is missing on 2 rows" in message and "usage_count is missing on 1 row" in message
+    assert "outside [0, 1]" not in message and "negative" not in message
+    with pytest.raises(ValueError, match="crash_rate is outside \\[0, 1\\] on 1 row"):
+        aggregate.check_fact(fact.assign(crash_rate=[0.0, 1.5, np.nan]).fillna({"crash_rate": 0.2}))
+
+
 def test_build_dim_flags_features_missing_from_metadata() -> None:
     metadata = pd.DataFrame({c: ["b"] if c == "feature_id" else ["x"] for c in ingest.METADATA_COLUMNS})
     dim = aggregate.build_dim(metadata, ["c", "b", "a"])

@@ -262,11 +262,17 @@ def merge_window(previous: "pd.DataFrame | None", new: "pd.DataFrame", *, start:
     return merged.sort_values(list(FACT_KEY), kind="stable").reset_index(drop=True)
 
 
+def _rows(n: int) -> str:
+    """``"1 row"`` or ``"n rows"``."""
+    return f"{n} row" if n == 1 else f"{n} rows"
+
+
 def check_fact(frame: "pd.DataFrame") -> "pd.DataFrame":
     """Check a fact table against the contract and return it normalised.
 
     The contract: every :data:`FACT_COLUMNS` column (risk columns optional), no missing key,
-    one row per ``feature_id``/``date``, non-negative counts, ``crash_rate`` in [0, 1].
+    one row per ``feature_id``/``date``, counts present and non-negative, ``crash_rate`` present
+    and in [0, 1].
 
     Returns
     -------
@@ -277,7 +283,7 @@ def check_fact(frame: "pd.DataFrame") -> "pd.DataFrame":
     Raises
     ------
     ValueError
-        Listing every broken rule.
+        Listing every broken rule (a missing value by its column and number of rows).
     """
     import pandas as pd
 
@@ -294,10 +300,17 @@ def check_fact(frame: "pd.DataFrame") -> "pd.DataFrame":
     if fact.duplicated(list(FACT_KEY)).any():
         problems.append("a feature-day appears more than once")
     counts = ["usage_count", "active_users", "crash_count", "feedback_count"]
+    # A missing value compares False with every bound, so it is named as missing rather than
+    # read as out of range (or, for a count, let through).
+    for column in [*counts, "crash_rate"]:
+        n_missing = int(fact[column].isna().sum())
+        if n_missing:
+            problems.append(f"{column} is missing on {_rows(n_missing)}")
     if (fact[counts] < 0).any().any():
         problems.append("a count is negative")
-    if not fact["crash_rate"].between(0, 1).all():
-        problems.append("a crash_rate is outside [0, 1]")
+    n_outside = int((fact["crash_rate"].notna() & ~fact["crash_rate"].between(0, 1)).sum())
+    if n_outside:
+        problems.append(f"crash_rate is outside [0, 1] on {_rows(n_outside)}")
     if problems:
         raise ValueError(f"fact_feature_metrics breaks its contract: {'; '.join(problems)}.")
     ordered = [*FACT_COLUMNS, *(c for c in fact.columns if c not in FACT_COLUMNS)]
