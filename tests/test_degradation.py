@@ -117,3 +117,21 @@ def test_flag_degraded_returns_a_new_frame_and_checks_params() -> None:
     assert "is_degraded" not in frame.columns and flagged["is_degraded"].sum() == 1
     with pytest.raises(ValueError, match="relative multiples"):
         degradation.flag_degraded(frame, **{**PARAMS, "p95_latency_rel": 0})
+
+
+def test_flag_degraded_names_missing_and_unknown_keys_of_the_group() -> None:
+    frame = _history()
+    partial = {k: v for k, v in PARAMS.items() if k != "baseline_days"}
+    with pytest.raises(ValueError, match="degradation group lacks baseline_days;"):
+        degradation.flag_degraded(frame, **partial)
+    with pytest.raises(ValueError, match="unknown key baseline_day;"):
+        degradation.flag_degraded(frame, **partial, baseline_day=28)
+
+
+def test_the_group_keys_are_the_default_profiles_and_the_rules_keywords() -> None:
+    import inspect
+
+    keywords = inspect.signature(degradation.degradation_rules).parameters
+    required = [k for k, p in keywords.items() if p.kind is p.KEYWORD_ONLY and p.default is p.empty]
+    assert list(degradation.REQUIRED_SETTINGS) == required
+    assert set(degradation.REQUIRED_SETTINGS) | set(degradation.OPTIONAL_SETTINGS) == set(PARAMS)

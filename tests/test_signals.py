@@ -139,6 +139,14 @@ def test_build_signals_rejects_bad_fact() -> None:
         signals.build_signals(pd.concat([fact, fact.head(1)]), degradation=DEGRADATION)
 
 
+def test_build_signals_names_the_missing_keys_of_the_degradation_group() -> None:
+    with pytest.raises(ValueError, match="degradation group lacks baseline_days, min_baseline_days, .*min_feedback"):
+        signals.build_signals(_fact(), degradation={})
+    partial = {k: v for k, v in DEGRADATION.items() if k not in ("min_usage", "feedback_abs")}
+    with pytest.raises(ValueError, match="degradation group lacks min_usage, feedback_abs;"):
+        signals.build_signals(_fact(), degradation=partial)
+
+
 def test_target_looks_exactly_horizon_days_ahead() -> None:
     fact = _fact(n_days=20, features=("login",))
     fact.loc[10, "is_degraded"] = True  # 2026-01-11

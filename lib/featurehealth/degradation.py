@@ -15,7 +15,8 @@ the ``ci`` profile).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import numpy as np
@@ -25,6 +26,36 @@ if TYPE_CHECKING:
 RULE_COLUMNS = (
     "latency_abs", "latency_rel", "crash_abs", "crash_rel", "feedback_abs", "feedback_rel",
 )
+
+
+#: Keys of the ``degradation`` group every rule needs (keywords of :func:`degradation_rules`).
+REQUIRED_SETTINGS = (
+    "baseline_days", "min_baseline_days", "min_usage", "p95_latency_abs_ms", "p95_latency_rel",
+    "crash_rate_abs", "crash_rate_rel", "crash_rate_rel_floor", "feedback_abs", "feedback_rel_drop",
+    "min_feedback",
+)
+#: Keys of the group with a default (:func:`degradation_rules`).
+OPTIONAL_SETTINGS = ("min_crashes", "crash_max_pvalue")
+
+
+def check_settings(settings: Mapping[str, Any]) -> None:
+    """Check that ``settings`` holds every required key of the ``degradation`` group and no other.
+
+    Raises
+    ------
+    ValueError
+        One sentence naming the missing and the unknown keys.
+    """
+    missing = [k for k in REQUIRED_SETTINGS if k not in settings]
+    unknown = sorted(str(k) for k in settings if k not in REQUIRED_SETTINGS + OPTIONAL_SETTINGS)
+    problems = [f"lacks {', '.join(missing)}"] if missing else []
+    if unknown:
+        problems.append(f"has unknown key{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}")
+    if problems:
+        raise ValueError(
+            f"The degradation group {' and '.join(problems)}; give every key of params/default.yaml's "
+            f"degradation group ({' and '.join(OPTIONAL_SETTINGS)} may be left out)."
+        )
 
 
 #: Statistics :func:`trailing_statistic` computes over the trailing window.
@@ -207,6 +238,13 @@ def flag_degraded(fact: "pd.DataFrame", **degradation: float) -> "pd.DataFrame":
     -------
     pandas.DataFrame
         A copy of ``fact`` with a boolean ``is_degraded`` column.
+
+    Raises
+    ------
+    ValueError
+        If a key of the group is missing or unknown (:func:`check_settings`), or a threshold is
+        out of its range.
     """
+    check_settings(degradation)
     rules = degradation_rules(fact, **degradation)
     return fact.assign(is_degraded=rules[list(RULE_COLUMNS)].any(axis=1).to_numpy())

@@ -52,6 +52,7 @@ import numpy as np
 import pandas as pd
 
 from featurehealth import ingest
+from featurehealth.degradation import check_settings as check_degradation_settings
 
 KEYS = ("feature_id", "date")
 BASELINE_DAYS = 28
@@ -446,7 +447,8 @@ def build_signals(
         ``dim_feature_metadata``, matched on ``feature_id`` as text (as the result's); lifecycle
         stage, tier and age are NaN without it.
     degradation : mapping
-        The profile's ``degradation`` group (thresholds behind ``*_to_threshold``).
+        The profile's ``degradation`` group (thresholds behind ``*_to_threshold``), every
+        required key present (:data:`featurehealth.degradation.REQUIRED_SETTINGS`).
 
     Returns
     -------
@@ -457,8 +459,10 @@ def build_signals(
     Raises
     ------
     ValueError
-        If ``fact`` has no rows, a required column is missing or a feature-day appears twice.
+        If ``fact`` has no rows, a required column is missing, a feature-day appears twice, or
+        a key of ``degradation`` is missing or unknown.
     """
+    check_degradation_settings(degradation)
     _check_fact(fact)
     rows = fact.assign(date=normalise_dates(fact["date"]), feature_id=fact["feature_id"].astype(str))
     days = pd.date_range(rows["date"].min(), rows["date"].max(), freq="D")
