@@ -42,6 +42,33 @@ def test_incidents_without_a_whole_warning_window_are_not_judged() -> None:
     assert earlywarning.incident_warnings(predictions, incidents, threshold=0.5, horizon_days=5).empty
 
 
+def _partly_scored() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Predictions of a (scored from 03-12, launched then), b (no score on 03-18) and c (every day),
+    never flagged, and one incident each after those days, plus one on c too early in the period."""
+    full = _predictions({"a": [], "b": [], "c": []})
+    scored = full[~(((full["feature_id"] == "a") & (full["date"] < "2026-03-12"))
+                    | ((full["feature_id"] == "b") & (full["date"] == "2026-03-18")))].reset_index(drop=True)
+    incidents = _incidents(("a", "2026-03-14", "2026-03-15", "creep"), ("b", "2026-03-20", "2026-03-21", "creep"),
+                           ("c", "2026-03-20", "2026-03-21", "spike"), ("c", "2026-03-03", "2026-03-04", "spike"))
+    return scored, incidents
+
+
+def test_incidents_whose_feature_lacks_scores_in_their_window_are_left_out_and_counted() -> None:
+    # a's window (03-09..03-13) starts before a was scored and b's misses 03-18: unscored days
+    # are no evidence of a missed warning, so only c's 03-20 incident is judged (not warned).
+    predictions, incidents = _partly_scored()
+    table = earlywarning.incident_warnings(predictions, incidents, threshold=0.5, horizon_days=5)
+    assert table[["feature_id", "start"]].astype(str).values.tolist() == [["c", "2026-03-20"]]
+    summary, _ = earlywarning.evaluate_early_warning(predictions, incidents, threshold=0.5, horizon_days=5)
+    assert summary["n_incidents"] == 1 and summary["share_warned_1d"] == 0.0
+    assert summary["n_incidents_not_judged"] == 3
+    assert summary["not_judged"] == {"window_before_period": 1, "feature_not_scored_whole_window": 2}
+    creep = summary["by_kind"]["creep"]  # both left out: the kind still shows, with 0 judged
+    assert creep["n_incidents"] == 0 and creep["n_incidents_not_judged"] == 2
+    shown = earlywarning.summary_table(summary)
+    assert shown.loc["all", "n_incidents_not_judged"] == 3 and shown.loc["spike", "n_incidents_not_judged"] == 1
+
+
 def test_false_alerts_are_alerts_with_no_incident_soon_after() -> None:
     predictions = _predictions({"a": ["2026-03-05", "2026-03-06", "2026-03-20"], "b": ["2026-03-10"]})
     incidents = _incidents(("a", "2026-03-09", "2026-03-10", "creep"))
@@ -188,6 +215,16 @@ def test_visibility_counts_precursors_above_the_noise_of_ordinary_days() -> None
     }
     table = earlywarning.visibility_table({"precursor_visibility": summary})
     assert table.index.tolist() == ["crash_spike_rollout", "latency_creep"]
+
+
+def test_visibility_judges_the_incidents_the_warnings_judge() -> None:
+    incidents = _incidents(("a", "2026-03-16", "2026-03-17", "latency_creep"),
+                           ("b", "2026-03-20", "2026-03-22", "latency_creep"))
+    rows = _signal_rows({})
+    # b has no signal row on 03-17, inside its 5-day warning window: not judged.
+    gap = rows[~((rows["feature_id"] == "b") & (rows["date"] == "2026-03-17"))]
+    assert earlywarning.precursor_visibility(gap, incidents, horizon_days=5)["by_kind"]["latency_creep"][
+        "n_with_precursor"] == 1
 
 
 def test_visibility_needs_precursor_days_and_evidence_signals() -> None:

@@ -4,8 +4,11 @@ An incident (feature, onset = ``start``) counts as *warned d days ahead* when it
 flagged (risk >= the operating threshold) on some day in ``[onset - horizon, onset - 1]`` and
 the earliest such day is ``d`` days before the onset: a flag on day ``t`` claims "degraded
 within ``horizon`` days", so only flags within the horizon before the onset are warnings for it.
-Only incidents whose whole warning window lies in the scored period are judged, so each has
-the same chance.
+Only incidents whose feature has a score on every day of that warning window are judged, so
+each has the same chance: a day without a score (before the period, before the feature was
+launched or first scored, a day without data) is no evidence that a warning was missed. The
+incidents with an onset in the period that are left out are counted by reason
+(:data:`NOT_JUDGED_REASONS`) beside the judged ones.
 
 An *alert* is a run of consecutive flagged days of one feature; it is *false* when no incident
 of that feature is under way during the alert or begins within ``horizon`` days after its end.
@@ -55,6 +58,11 @@ POSITIVE_ONGOING = "incident_ongoing"
 POSITIVE_NOTHING_VISIBLE = "nothing_visible"
 #: Thresholds of the trade-off table stored with the early-warning summary (plus the operating one).
 TRADEOFF_THRESHOLDS = (0.1, 0.2, 0.3, 0.5)
+#: Why an incident with its onset in the scored period is not judged (keys of ``not_judged``).
+NOT_JUDGED_REASONS = {
+    "window_before_period": "its warning window starts before the scored period",
+    "feature_not_scored_whole_window": "its feature has no score on some day of its warning window",
+}
 TRADEOFF_COLUMNS = (
     "share_warned_1d", "chance_share_warned_1d", "share_warned_3d", "median_lead_days",
     "false_alerts_per_feature_month", "flagged_share", "flagged_share_not_degraded",
@@ -86,10 +94,38 @@ def _normalised(predictions: pd.DataFrame, incidents: pd.DataFrame) -> tuple[pd.
     return scored, truth.sort_values(["feature_id", "start", "kind"], kind="stable").reset_index(drop=True)
 
 
-def _judged(truth: pd.DataFrame, dates: pd.Series, *, horizon_days: int) -> pd.Series:
-    """Incidents whose whole warning window ``[start - horizon, start - 1]`` lies in the period of ``dates``."""
+def _judgement(truth: pd.DataFrame, scored: pd.DataFrame, *, horizon_days: int) -> pd.Series:
+    """Per incident of ``truth``: ``judged``, the key of :data:`NOT_JUDGED_REASONS` that leaves it
+    out, or ``outside`` (onset outside the period of ``scored``, not counted).
+
+    Judged: the onset lies in the period and ``scored`` (normalised ``feature_id``, ``date``) has
+    a row of the incident's feature on every day of ``[start - horizon, start - 1]``.
+    """
+    out = pd.Series("outside", index=truth.index, dtype=object)
+    if scored.empty:
+        return out
     horizon = pd.Timedelta(days=horizon_days)
-    return (truth["start"] - horizon >= dates.min()) & (truth["start"] <= dates.max())
+    pairs = truth.reset_index(names="incident")[["incident", "feature_id", "start"]].merge(
+        scored[["feature_id", "date"]].drop_duplicates(), on="feature_id"
+    )
+    in_window = (pairs["date"] >= pairs["start"] - horizon) & (pairs["date"] < pairs["start"])
+    covered = pairs[in_window].groupby("incident")["date"].nunique().reindex(truth.index, fill_value=0)
+    first, last = scored["date"].min(), scored["date"].max()
+    out[:] = np.where(covered.to_numpy() >= horizon_days, "judged", "feature_not_scored_whole_window")
+    out[truth["start"] - horizon < first] = "window_before_period"
+    out[(truth["start"] < first) | (truth["start"] > last)] = "outside"
+    return out
+
+
+def _not_judged(judgement: pd.Series) -> dict[str, Any]:
+    """``n_incidents_not_judged`` and ``not_judged`` (count per reason) of a :func:`_judgement`."""
+    counts = {reason: int((judgement == reason).sum()) for reason in NOT_JUDGED_REASONS}
+    return {"n_incidents_not_judged": sum(counts.values()), "not_judged": counts}
+
+
+def _scored_rows(scored: pd.DataFrame) -> pd.DataFrame:
+    """The rows of normalised predictions that hold a score."""
+    return scored[scored["probability"].notna()]
 
 
 def incident_warnings(
@@ -113,14 +149,16 @@ def incident_warnings(
     Returns
     -------
     pandas.DataFrame
-        One row per incident whose window ``[start - horizon, start - 1]`` lies in the scored
-        period: the incident columns, ``first_flag`` (date or NaT), ``lead_days`` (NaN when not
-        warned) and ``warned_1d``, ``warned_3d``; sorted by start, feature_id.
+        One row per judged incident (onset in the scored period, its feature scored on every
+        day of ``[start - horizon, start - 1]``; see the module doc): the incident columns,
+        ``first_flag`` (date or NaT), ``lead_days`` (NaN when not warned) and ``warned_1d``,
+        ``warned_3d``; sorted by start, feature_id.
     """
     _check_inputs(predictions, incidents, horizon_days)
     scored, truth = _normalised(predictions, incidents)
     horizon = pd.Timedelta(days=horizon_days)
-    judged = truth[_judged(truth, scored["date"], horizon_days=horizon_days)].reset_index(drop=True)
+    judgement = _judgement(truth, _scored_rows(scored), horizon_days=horizon_days)
+    judged = truth[(judgement == "judged").to_numpy()].reset_index(drop=True)
     flagged = scored.loc[scored["probability"] >= threshold, ["feature_id", "date"]]
     pairs = judged.reset_index(names="incident")[["incident", "feature_id", "start"]].merge(flagged, on="feature_id")
     pairs = pairs[(pairs["date"] >= pairs["start"] - horizon) & (pairs["date"] < pairs["start"])]
@@ -362,8 +400,8 @@ def precursor_visibility(signal_rows: pd.DataFrame, incidents: pd.DataFrame, *, 
     ordinary = rows.drop(index=pairs.loc[in_episode, "row"].unique())
     ordinary = ordinary[ordinary["degraded_today"] == 0]
     by_kind: dict[str, Any] = {}
-    judged = _judged(truth, rows["date"], horizon_days=horizon_days)
-    on_precursor = on_precursor[judged.to_numpy()[on_precursor["incident"].to_numpy()]]
+    judged = (_judgement(truth, rows, horizon_days=horizon_days) == "judged").to_numpy()
+    on_precursor = on_precursor[judged[on_precursor["incident"].to_numpy()]]
     for kind, group in on_precursor.groupby("kind", sort=True):
         column = PRECURSOR_EVIDENCE.get(kind, "worst_shift_z")
         peaks = rows.loc[group["row"], column].groupby(group["incident"].to_numpy()).max()
@@ -386,30 +424,43 @@ def evaluate_early_warning(
     Returns
     -------
     tuple
-        Summary dict (``available``; ``n_incidents``, ``incidents_detected`` (warned >= 1 day
-        ahead), shares warned >= 1 and >= 3 days ahead, ``lead_times_days`` of the warned
-        incidents and their median, the false-alert rate, the chance references, the same per
-        incident ``kind``, the ``ceiling`` and the ``tradeoff`` rows of :func:`tradeoff_rows`
-        at :data:`TRADEOFF_THRESHOLDS` and ``threshold``) and the per-incident table of
-        :func:`incident_warnings` (None when not available).
+        Summary dict (``available``; ``n_incidents`` (judged), ``n_incidents_not_judged`` and
+        ``not_judged`` (count per reason of :data:`NOT_JUDGED_REASONS` of the incidents with an
+        onset in the period left out), ``incidents_detected`` (warned >= 1 day ahead), shares
+        warned >= 1 and >= 3 days ahead, ``lead_times_days`` of the warned incidents and their
+        median, the false-alert rate, the chance references, the same per incident ``kind``
+        (every kind with an onset in the period), the ``ceiling`` and the ``tradeoff`` rows of
+        :func:`tradeoff_rows` at :data:`TRADEOFF_THRESHOLDS` and ``threshold``) and the
+        per-incident table of :func:`incident_warnings` (None when not available).
     """
     if incidents is None:
         return {"available": False, "reason": NO_GROUND_TRUTH}, None
     figures, warnings = _flag_figures(predictions, incidents, threshold=threshold, horizon_days=horizon_days)
     dates = sig.normalise_dates(predictions["date"])
     thresholds = sorted({*TRADEOFF_THRESHOLDS, round(threshold, 3)})
+    scored, truth = _normalised(predictions, incidents)
+    judgement = _judgement(truth, _scored_rows(scored), horizon_days=horizon_days)
+    # Every kind with an onset in the period, judged or not, so a kind left out entirely shows.
+    kinds = sorted({*warnings["kind"], *truth.loc[(judgement != "outside").to_numpy(), "kind"]})
     summary: dict[str, Any] = {
         "available": True,
         "threshold": threshold,
         "horizon_days": horizon_days,
         "period": {"start": dates.min().date().isoformat(), "end": dates.max().date().isoformat()},
         **figures,
-        "by_kind": {kind: _summary(group) for kind, group in warnings.groupby("kind", sort=True)},
+        **_not_judged(judgement),
+        "by_kind": {
+            kind: {
+                **_summary(warnings[warnings["kind"] == kind]),
+                **_not_judged(judgement[(truth["kind"] == kind).to_numpy()]),
+            }
+            for kind in kinds
+        },
         "ceiling": signal_ceiling(predictions, incidents),
         "tradeoff": tradeoff_rows(predictions, incidents, thresholds=thresholds, horizon_days=horizon_days),
     }
     if not len(warnings):
-        summary["note"] = "no incident has its whole warning window in the evaluation period"
+        summary["note"] = "no incident has a score of its feature on every day of its warning window in the period"
     return summary, warnings
 
 
@@ -476,8 +527,9 @@ def summary_table(summary: dict[str, Any]) -> pd.DataFrame:
     if not summary.get("available"):
         return _not_available(summary)
     columns = [
-        "n_incidents", "incidents_detected", "share_warned_1d", "chance_share_warned_1d", "share_warned_3d",
-        "median_lead_days", "n_with_precursor", "share_warned_1d_with_precursor", "median_precursor_days",
+        "n_incidents", "n_incidents_not_judged", "incidents_detected", "share_warned_1d",
+        "chance_share_warned_1d", "share_warned_3d", "median_lead_days", "n_with_precursor",
+        "share_warned_1d_with_precursor", "median_precursor_days",
         "n_alerts", "n_false_alerts", "false_alerts_per_feature_month", "flagged_share", "flagged_share_not_degraded",
     ]
     rows = {"all": summary, **summary.get("by_kind", {})}
