@@ -289,3 +289,21 @@ def test_risk_caption_uses_the_run_s_own_bucket_cut_offs(outputs: Path) -> None:
     _select(dashboard, "ranking")
     _, table = dashboard.tabs.children[1].children
     assert "risk_bucket: low below 0.20, medium from 0.20, high from 0.50" in _html(table)
+
+
+def test_a_failed_newest_run_is_named_above_the_outputs_it_did_not_replace(outputs: Path) -> None:
+    published = json.loads((outputs / "ci" / "reports" / "run_report.json").read_text())
+    (outputs / "ci" / "reports" / "run_report.json").write_text(json.dumps({**published, "run_id": "20260301T000000Z-x"}))
+    failed = outputs / "ci" / "runs" / "20260302T000000Z-y"
+    failed.mkdir()
+    (failed / "run_report.json").write_text(json.dumps(
+        {"status": "failed", "error": "01_ingest.ipynb failed: ValueError: no rows.", "duration_s": 3.0}))
+    dashboard = app.Dashboard(profile="ci")
+    overview = _html(_outputs(dashboard, "overview")[0])
+    assert "The newest run, 20260302T000000Z-y, failed and published nothing (01_ingest.ipynb failed" in overview
+    assert "outputs of the earlier run 20260301T000000Z-x, finished 2026-03-01T00:01:00+00:00" in overview
+    _select(dashboard, "quality")
+    assert "The newest run, 20260302T000000Z-y, failed" in _html(_outputs(dashboard, "quality")[0])
+    (failed / "run_report.json").write_text(json.dumps({"status": "succeeded"}))
+    dashboard = app.Dashboard(profile="ci")
+    assert "published nothing" not in _html(_outputs(dashboard, "overview")[0])

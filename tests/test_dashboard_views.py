@@ -349,3 +349,16 @@ def test_early_warning_view_keeps_the_readable_columns() -> None:
     view = views.early_warning_view(table)
     assert list(view.columns) == ["incidents", "n_incidents", "share_warned_1d"]
     assert view.loc[0, "incidents"] == "all"
+
+
+def test_unpublished_run_note_names_the_failed_run_and_the_run_shown() -> None:
+    runs = pd.DataFrame({"run_id": ["r2", "r1"], "status": ["failed", "succeeded"],
+                         "error": ["01_ingest.ipynb failed: ValueError: bad as-of.", ""]})
+    note = views.unpublished_run_note(runs, {"run_id": "r1", "finished_at": "2026-03-01T00:01:00+00:00"})
+    assert note.startswith("The newest run, r2, failed and published nothing (01_ingest.ipynb failed: ValueError: bad as-of); ")
+    assert "runs/r2/" in note and "the earlier run r1, finished 2026-03-01T00:01:00+00:00" in note
+    assert "does not name it" in views.unpublished_run_note(runs, None)
+    interrupted = runs.assign(status=["interrupted", "succeeded"], error=[None, ""])
+    assert "r2, interrupted and published nothing;" in views.unpublished_run_note(interrupted, {"run_id": "r1"})
+    assert views.unpublished_run_note(runs.iloc[1:], {"run_id": "r1"}) == ""
+    assert views.unpublished_run_note(None, None) == ""

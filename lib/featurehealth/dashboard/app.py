@@ -162,6 +162,11 @@ class Dashboard:
         """The caption saying what risk, bucket and impact mean, with this run's horizon and cut-offs."""
         return html_output(views.status_html(views.risk_caption(self.load("metrics")[0], self.cutoffs())))
 
+    def unpublished_note(self) -> list[dict[str, Any]]:
+        """A warning when the newest run published nothing (:func:`views.unpublished_run_note`), else nothing."""
+        note = views.unpublished_run_note(self.runs()[0], self.load("run_report")[0])
+        return [html_output(views.status_html(note, tone="bad"))] if note else []
+
     def on_profile(self, _change: dict[str, Any]) -> None:
         """Forget everything read for the previous profile and redraw the open tab."""
         self._cache.clear()
@@ -211,7 +216,7 @@ class Dashboard:
             top = [] if ranking is None else [html_output(views.html_table(
                 views.ranking_view(ranking).head(5), caption="Highest impact today (risk x active users)")),
                 self.risk_note()]
-            return [html_output(views.tiles_html(tiles)), *top,
+            return [*self.unpublished_note(), html_output(views.tiles_html(tiles)), *top,
                     *notes_output([m for _, m in loaded.values()] + [runs_message])]
 
         return (self.section("drawing the overview", build),)
@@ -434,10 +439,11 @@ class Dashboard:
         def build_checks() -> list[dict[str, Any]]:
             report, message = self.load("quality", required=("checks",))
             if report is None:
-                return notes_output([message])
+                return [*self.unpublished_note(), *notes_output([message])]
             table = views.quality_checks(report)
             findings = [html_output(views.status_html(text, tone=tone)) for tone, text in views.quality_findings(report)]
-            return [*findings, html_output(views.html_table(table, caption=views.quality_caption(report)))]
+            return [*self.unpublished_note(), *findings,
+                    html_output(views.html_table(table, caption=views.quality_caption(report)))]
 
         def build_quarantine() -> list[dict[str, Any]]:
             ingest, message = self.load("ingest", required=("by_reason",))

@@ -768,6 +768,39 @@ def model_versions_caption(registry: Mapping[str, Any]) -> str:
     return f"Model in use: {registry.get('current') or NOT_AVAILABLE}; {kept} kept under models/, newest first"
 
 
+def unpublished_run_note(runs: "pd.DataFrame | None", published: Mapping[str, Any] | None) -> str:
+    """The warning shown when the newest run published nothing, so the page shows an earlier run.
+
+    A failed or interrupted run leaves the last good outputs in place: without this note its
+    Data quality "pass" or risk ranking read as today's, next to a "failed" Last run tile.
+
+    Parameters
+    ----------
+    runs : DataFrame or None
+        :func:`featurehealth.dashboard.data.run_history` (newest first).
+    published : dict or None
+        ``reports/run_report.json``: the report of the run whose outputs are published.
+
+    Returns
+    -------
+    str
+        "" when the newest run succeeded or none is recorded; otherwise the newest run, its status,
+        error and run folder, and the run whose outputs every tab shows.
+    """
+    if runs is None or runs.empty or runs.iloc[0]["status"] == "succeeded":
+        return ""
+    last = runs.iloc[0]
+    status = last["status"] if isinstance(last["status"], str) else "did not succeed"
+    error = f" ({last['error'].rstrip('.')})" if isinstance(last["error"], str) and last["error"] else ""
+    shown_id, shown_at = lookup(published, "run_id"), lookup(published, "finished_at")
+    if isinstance(shown_id, str) and shown_id != last["run_id"]:
+        shown = f"the earlier run {shown_id}" + (f", finished {shown_at}" if isinstance(shown_at, str) else "")
+    else:
+        shown = "an earlier run (reports/run_report.json does not name it)"
+    return (f"The newest run, {last['run_id']}, {status} and published nothing{error}; what it wrote is in "
+            f"runs/{last['run_id']}/. Every tab shows the outputs of {shown}.")
+
+
 def runs_caption(count: int) -> str:
     """Caption of the run history table: "Last run" or "Last 5 runs", newest first."""
     return "Last run" if count == 1 else f"Last {count:,} runs, newest first"
