@@ -362,3 +362,12 @@ def test_unpublished_run_note_names_the_failed_run_and_the_run_shown() -> None:
     assert "r2, interrupted and published nothing;" in views.unpublished_run_note(interrupted, {"run_id": "r1"})
     assert views.unpublished_run_note(runs.iloc[1:], {"run_id": "r1"}) == ""
     assert views.unpublished_run_note(None, None) == ""
+
+
+def test_an_empty_ranking_is_no_all_clear_and_has_no_scored_day(ranking: pd.DataFrame) -> None:
+    tiles = views.overview_tiles(ranking=ranking.iloc[:0], metrics=None, drift=None, quality=None, runs=None)
+    monitored, at_risk = tiles[0], tiles[1]
+    assert (monitored.value, monitored.detail) == ("0", "")
+    assert (at_risk.value, at_risk.tone) == (NOT_AVAILABLE, "neutral") and "no feature was scored" in at_risk.detail
+    assert views.overview_tiles(ranking=ranking, metrics=None, drift=None, quality=None, runs=None)[0].detail == (
+        "scored on 2026-03-01")

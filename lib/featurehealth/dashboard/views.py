@@ -116,10 +116,13 @@ def at_risk_tile(ranking: "pd.DataFrame | None", metrics: Mapping[str, Any] | No
     -------
     Tile
         Bad with any ``high``, warn with only ``medium``, ok with none; not available
-        without a bucket column.
+        without a bucket column or a scored feature.
     """
     if ranking is None or "risk_bucket" not in ranking:
         return Tile("Features at risk", NOT_AVAILABLE, "risk buckets medium and high today")
+    if ranking.empty:
+        # Nothing scored is not an all-clear: a green 0 would say every feature is fine.
+        return Tile("Features at risk", NOT_AVAILABLE, "no feature was scored on the latest day")
     buckets = ranking["risk_bucket"].astype(str)
     high, medium = int((buckets == "high").sum()), int((buckets == "medium").sum())
     tone = "bad" if high else "warn" if medium else "ok"
@@ -179,7 +182,9 @@ def overview_tiles(
         Features monitored, features at risk (:func:`at_risk_tile`), incidents predicted, drift
         alerts, data quality, last run.
     """
-    scored_on = str(ranking["date"].max())[:10] if ranking is not None and "date" in ranking else ""
+    # An empty ranking has no latest day (its max is NaN, which read "scored on nan").
+    dated = ranking is not None and "date" in ranking and ranking["date"].notna().any()
+    scored_on = str(ranking["date"].max())[:10] if dated else ""
     monitored = None if ranking is None else len(ranking)
     alerts = lookup(drift, "summary.n_alert")
     judged = lookup(drift, "summary.n_cells")
