@@ -307,3 +307,14 @@ def test_a_failed_newest_run_is_named_above_the_outputs_it_did_not_replace(outpu
     (failed / "run_report.json").write_text(json.dumps({"status": "succeeded"}))
     dashboard = app.Dashboard(profile="ci")
     assert "published nothing" not in _html(_outputs(dashboard, "overview")[0])
+
+
+def test_a_corrupt_run_report_gives_no_limits_rather_than_the_profile_s(outputs: Path) -> None:
+    (outputs / "ci" / "reports" / "run_report.json").write_text('{"status": "succ')
+    dashboard = app.Dashboard(profile="ci")
+    assert dashboard.params()[0] is None and dashboard.cutoffs() == ()
+    _select(dashboard, "drilldown")
+    _, _, plot = dashboard.tabs.children[2].children
+    assert ("Degradation limits and risk buckets not available: reports/run_report.json could not be read "
+            "(JSONDecodeError); re-run ./run_all.sh ci.") in _html(plot)
+    assert dashboard.status.value == ""

@@ -136,11 +136,16 @@ class Dashboard:
         """The parameters of the published run, or None and why.
 
         They come from ``reports/run_report.json`` (the run's own values, ``--set`` included);
-        a report without them falls back to ``params/<profile>.yaml``.
+        a report without them (none was written, or an older one) falls back to
+        ``params/<profile>.yaml``. A report that exists but cannot be read gives None and why:
+        the run's values are unknown then, and the profile's may differ from them.
         """
         key = ("params", ())
         if key not in self._cache:
-            report = self.load("run_report")[0]
+            report, message = self.load("run_report")
+            if report is None and data.artifact_path(self.profile.value, "run_report").is_file():
+                self._cache[key] = None, message.rstrip(".")
+                return self._cache[key]
             resolved = data.lookup(report, "params")
             if isinstance(resolved, dict) and {"model", "degradation"} <= resolved.keys():
                 self._cache[key] = resolved, ""
