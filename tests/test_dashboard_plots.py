@@ -120,3 +120,12 @@ def test_small_bar_charts() -> None:
     bars = ax.patches
     assert [b.get_height() for b in bars] == [4.0, 0.0]
     assert bars[1].get_facecolor()[0] > bars[1].get_facecolor()[1]  # the failed run is red
+
+
+def test_the_events_floor_is_not_labelled_a_degradation_limit(series: pd.DataFrame) -> None:
+    thresholds = {"usage_count": {"absolute": 50, "relative": None}, "p95_latency": {"absolute": 1500.0, "relative": None}}
+    fig = plots.drilldown_figure(series, thresholds=thresholds, incidents=None, cutoffs=[0.3, 0.6], title="x")
+    usage = fig.axes[list(plots.DRILLDOWN_METRICS).index("usage_count")]
+    assert "absolute limit" not in [line.get_label() for line in usage.lines]
+    assert "min events for a day to be judged" in [line.get_label() for line in usage.lines]
+    assert "absolute limit" in [line.get_label() for line in fig.axes[0].lines]

@@ -28,6 +28,9 @@ DRILLDOWN_METRICS = {
     "avg_feedback": "avg feedback (1-5)",
     "usage_count": "events per day",
 }
+#: Legend of a panel's flat limit line where it is not a degradation threshold: the events floor
+#: (``degradation.min_usage``) only decides whether a day is judged at all.
+ABSOLUTE_LABELS = {"usage_count": "min events for a day to be judged"}
 SCORERS = {"probability": "model", "persistence_score": "persistence", "rule_score": "z-score rule"}
 
 
@@ -96,7 +99,8 @@ def drilldown_figure(
         ax.plot(dates, series[column], color="#1565c0", lw=1.2, label=label)
         limits = thresholds.get(column, {})
         if limits.get("absolute") is not None:
-            ax.axhline(limits["absolute"], color="#c62828", ls="--", lw=1, label="absolute limit")
+            ax.axhline(limits["absolute"], color="#c62828", ls="--", lw=1,
+                       label=ABSOLUTE_LABELS.get(column, "absolute limit"))
         if limits.get("relative") is not None:
             ax.plot(dates, limits["relative"], color="#ef6c00", ls=":", lw=1.2, label="relative limit")
         if degraded is not None and degraded.any():
