@@ -276,7 +276,7 @@ def test_overview_and_ranking_say_what_risk_and_buckets_mean(outputs: Path) -> N
     _select(dashboard, "ranking")
     _, table = dashboard.tabs.children[1].children
     # params/ci.yaml has auto buckets: medium from the operating threshold, high halfway to 1
-    assert "degrades in the next 7 days; risk_bucket: low below 0.30, medium from 0.30, high from 0.65" in _html(table)
+    assert "degrades in the next 7 days; risk_bucket: low below 0.3, medium from 0.3, high from 0.65" in _html(table)
 
 
 def test_risk_caption_uses_the_run_s_own_bucket_cut_offs(outputs: Path) -> None:
@@ -288,7 +288,7 @@ def test_risk_caption_uses_the_run_s_own_bucket_cut_offs(outputs: Path) -> None:
     dashboard = app.Dashboard(profile="ci")
     _select(dashboard, "ranking")
     _, table = dashboard.tabs.children[1].children
-    assert "risk_bucket: low below 0.20, medium from 0.20, high from 0.50" in _html(table)
+    assert "risk_bucket: low below 0.2, medium from 0.2, high from 0.5" in _html(table)
 
 
 def test_a_failed_newest_run_is_named_above_the_outputs_it_did_not_replace(outputs: Path) -> None:

@@ -39,8 +39,8 @@ def test_drilldown_draws_limits_incidents_degraded_days_and_risk(series: pd.Data
     assert {"absolute limit", "relative limit"} <= set(labels)
     assert all(len(ax.patches) == 1 for ax in axes)  # the incident is shaded in every panel
     assert len(axes[0].collections[0].get_offsets()) == 2  # two degraded days marked
-    assert [line.get_label() for line in axes[-1].lines] == ["risk score", "medium from 0.30", "high from 0.60"]
-    assert [t.get_text() for t in axes[-1].get_legend().get_texts()][1:] == ["medium from 0.30", "high from 0.60"]
+    assert [line.get_label() for line in axes[-1].lines] == ["risk score", "medium from 0.3", "high from 0.6"]
+    assert [t.get_text() for t in axes[-1].get_legend().get_texts()][1:] == ["medium from 0.3", "high from 0.6"]
     assert fig._suptitle.get_text() == "Login"
 
 

@@ -116,9 +116,12 @@ def drilldown_figure(
         risk_ax.text(0.5, 0.5, "risk score not available for this feature", transform=risk_ax.transAxes, ha="center")
     else:
         risk_ax.plot(dates, risk, color="#6a1b9a", marker=".", lw=1.2, label="risk score")
-        # Named in the legend: two bare dashed lines did not say which bucket starts where.
+        from featurehealth.dashboard.views import number_cell
+
+        # Named in the legend: two bare dashed lines did not say which bucket starts where. Written
+        # as the ranking writes a risk, so a feature's score and its bucket's start compare.
         for cut, bucket, style in zip(cutoffs, ("medium", "high"), ("--", "-."), strict=False):
-            risk_ax.axhline(cut, color="#757575", ls=style, lw=0.8, label=f"{bucket} from {cut:.2f}")
+            risk_ax.axhline(cut, color="#757575", ls=style, lw=0.8, label=f"{bucket} from {number_cell(cut)}")
         risk_ax.set_ylim(0, 1)
         risk_ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=7, frameon=False)
     risk_ax.set_ylabel("risk score")

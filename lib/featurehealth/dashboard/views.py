@@ -145,13 +145,15 @@ def risk_caption(metrics: Mapping[str, Any] | None, cutoffs: Sequence[float]) ->
     str
         One sentence; a figure the artifacts do not hold reads "not available".
     """
+    # Cut-offs read as the ranking's risk_probability does (number_cell): at two decimals a
+    # feature at 0.358 showed "medium" under "medium from 0.36".
     if len(cutoffs) == 2:
-        low, high = cutoffs
-        buckets = f"low below {low:.2f}, medium from {low:.2f}, high from {high:.2f}"
+        low, high = (number_cell(c) for c in cutoffs)
+        buckets = f"low below {low}, medium from {low}, high from {high}"
     else:
         buckets = f"cut-offs {NOT_AVAILABLE}"
     threshold = lookup(metrics, "operating_threshold")
-    alerts = f" (the model alerts from {threshold:.2f})" if _real(threshold) else ""
+    alerts = f" (the model alerts from {number_cell(threshold)})" if _real(threshold) else ""
     return (f"risk_probability: the model's chance (0 to 1) that the feature degrades {_horizon_text(metrics)}; "
             f"risk_bucket: {buckets}{alerts}; impact = risk × active users of the scored day "
             f"(users likely to be hit).")
