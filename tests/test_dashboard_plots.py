@@ -120,6 +120,7 @@ def test_small_bar_charts() -> None:
     bars = ax.patches
     assert [b.get_height() for b in bars] == [4.0, 0.0]
     assert bars[1].get_facecolor()[0] > bars[1].get_facecolor()[1]  # the failed run is red
+    assert [(t.get_text(), t.get_position()[0]) for t in ax.texts] == [("duration not available", 1)]
 
 
 def test_the_events_floor_is_not_labelled_a_degradation_limit(series: pd.DataFrame) -> None:

@@ -31,6 +31,8 @@ DRILLDOWN_METRICS = {
 #: Legend of a panel's flat limit line where it is not a degradation threshold: the events floor
 #: (``degradation.min_usage``) only decides whether a day is judged at all.
 ABSOLUTE_LABELS = {"usage_count": "min events for a day to be judged"}
+#: Written on a run's bar when its duration is unknown.
+NOT_AVAILABLE_SHORT = "duration not available"
 SCORERS = {"probability": "model", "persistence_score": "persistence", "rule_score": "z-score rule"}
 
 
@@ -303,14 +305,18 @@ def quarantine_figure(counts: "pd.Series") -> "Figure":
 
 
 def run_history_figure(runs: "pd.DataFrame") -> "Figure":
-    """Duration of recent runs (oldest left), coloured by status."""
+    """Duration of recent runs (oldest left), coloured by status; an unknown duration is written, not drawn as 0."""
     ordered = runs.iloc[::-1]
     colours = ["#66bb6a" if s == "succeeded" else "#e53935" for s in ordered["status"]]
     fig, axes = _figure(8, 2.8)
     ax = axes[0, 0]
-    ax.bar(range(len(ordered)), ordered["duration_s"].astype("float64").fillna(0.0), color=colours)
+    durations = ordered["duration_s"].astype("float64")
+    ax.bar(range(len(ordered)), durations.fillna(0.0), color=colours)
+    # A run killed before writing its report has no duration: say so, an empty bar reads "0 s".
+    for x in (i for i, unknown in enumerate(durations.isna()) if unknown):
+        ax.text(x, 0, NOT_AVAILABLE_SHORT, ha="center", va="bottom", rotation=90, fontsize=7, color="#555")
     labels = [started[:16].replace("T", " ") if isinstance(started, str) else str(run_id)
               for started, run_id in zip(ordered["started_at"], ordered["run_id"], strict=True)]
     ax.set_xticks(range(len(ordered)), labels, rotation=30, ha="right", fontsize=7)
-    ax.set(ylabel="duration (s)", title="Recent runs (green: succeeded, red: failed)")
+    ax.set(ylabel="duration (s)", title="Recent runs (green: succeeded, red: failed or interrupted)")
     return fig
