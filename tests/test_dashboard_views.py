@@ -250,6 +250,8 @@ def test_drift_rule_caption_quotes_the_reports_thresholds() -> None:
 def test_captions_and_cells_group_thousands() -> None:
     assert views.quarantine_caption(2281, 450436) == "2,281 of 450,436 rows quarantined"
     assert views.quarantine_caption(0, None) == f"0 of {NOT_AVAILABLE} rows quarantined"
+    assert views.quarantine_caption(23, 3808, window=("2026-04-30", "2026-04-30")) == (
+        "23 of 3,808 rows of the run's window 2026-04-30 .. 2026-04-30 quarantined")
     assert views.runs_caption(1) == "Last run" and views.runs_caption(3) == "Last 3 runs, newest first"
     table = views.html_table(pd.DataFrame({"n": [450436, 7], "flag": [True, False]}))
     assert ">450,436<" in table and ">7<" in table and ">True<" in table
@@ -298,6 +300,9 @@ def test_quality_findings_quote_the_checks_own_words_failures_first() -> None:
     assert views.quality_findings({"checks": [{"name": "x", "status": "pass"}]}) == []
     assert views.quality_caption(report) == "Data-quality checks of the data up to 2026-06-29: fail"
     assert views.quality_caption({}) == "Data-quality checks: not available"
+    # a daily run judges its one day, not all the data up to as-of
+    daily = {**report, "window": {"start": "2026-06-29", "end": "2026-06-29"}}
+    assert views.quality_caption(daily) == "Data-quality checks of the run's window 2026-06-29 .. 2026-06-29: fail"
     tile = views.overview_tiles(ranking=None, metrics=None, drift=None, quality=report, runs=None)[4]
     assert tile.detail == "1 warn (volume_drop), 1 fail (freshness)"
 

@@ -455,7 +455,8 @@ class Dashboard:
             if ingest is None:
                 return notes_output([message])
             counts = views.quarantine_counts(ingest)
-            caption = views.quarantine_caption(int(counts.sum()), data.lookup(ingest, "rows_in"))
+            caption = views.quarantine_caption(int(counts.sum()), data.lookup(ingest, "rows_in"),
+                                               window=(ingest.get("window_start"), ingest.get("window_end")))
             if counts.empty:
                 return [html_output(views.status_html(caption + ": none", tone="ok"))]
             rows, rows_message = self.load("quarantine", required=("reason",))

@@ -689,9 +689,21 @@ def quality_findings(quality: Mapping[str, Any]) -> list[tuple[str, str]]:
     return findings
 
 
+def _window_text(start: Any, end: Any) -> str:
+    """" of the run's window START .. END" when both days are known, else ""."""
+    return f" of the run's window {start} .. {end}" if isinstance(start, str) and isinstance(end, str) else ""
+
+
 def quality_caption(quality: Mapping[str, Any]) -> str:
-    """"Data-quality checks of the data up to DATE: STATUS" for the checks table."""
+    """"Data-quality checks of the run's window START .. END: STATUS" for the checks table.
+
+    The checks judge the run's window (``window`` of the report): one day on a daily run, so
+    "the data up to" the as-of date, used only when the report names no window, overstated them.
+    """
     status = lookup(quality, "summary.status") or NOT_AVAILABLE
+    window = _window_text(lookup(quality, "window.start"), lookup(quality, "window.end"))
+    if window:
+        return f"Data-quality checks{window}: {status}"
     as_of = quality.get("as_of")
     return f"Data-quality checks of the data up to {as_of}: {status}" if as_of else f"Data-quality checks: {status}"
 
@@ -721,10 +733,15 @@ def quarantine_examples(rows: "pd.DataFrame", *, per_reason: int = 2) -> "pd.Dat
     return examples.dropna(axis="columns", how="all")
 
 
-def quarantine_caption(quarantined: int, rows_in: Any) -> str:
-    """"2,281 of 450,436 rows quarantined" (the total reads not available when unknown)."""
+def quarantine_caption(quarantined: int, rows_in: Any, *, window: tuple[Any, Any] = (None, None)) -> str:
+    """"2,281 of 450,436 rows of the run's window START .. END quarantined".
+
+    The counts are the run's (``ingest_summary.json``), not the accumulated quarantine, so the
+    window (``window_start``, ``window_end``) is named when known; the total reads not available
+    when unknown.
+    """
     total = f"{rows_in:,}" if isinstance(rows_in, int) and not isinstance(rows_in, bool) else NOT_AVAILABLE
-    return f"{quarantined:,} of {total} rows quarantined"
+    return f"{quarantined:,} of {total} rows{_window_text(*window)} quarantined"
 
 
 #: Columns of the early-warning table the dashboard shows (the notebook shows them all).
