@@ -276,7 +276,7 @@ def test_overview_and_ranking_say_what_risk_and_buckets_mean(outputs: Path) -> N
     _select(dashboard, "ranking")
     _, table = dashboard.tabs.children[1].children
     # params/ci.yaml has auto buckets: medium from the operating threshold, high halfway to 1
-    assert "degrades in the next 7 days; risk_bucket: low below 0.30, medium from 0.30, high from 0.65" in _html(table)
+    assert "degrades in the next 7 days; risk_bucket: low below 0.3, medium from 0.3, high from 0.65" in _html(table)
 
 
 def test_risk_caption_uses_the_run_s_own_bucket_cut_offs(outputs: Path) -> None:
@@ -288,4 +288,33 @@ def test_risk_caption_uses_the_run_s_own_bucket_cut_offs(outputs: Path) -> None:
     dashboard = app.Dashboard(profile="ci")
     _select(dashboard, "ranking")
     _, table = dashboard.tabs.children[1].children
-    assert "risk_bucket: low below 0.20, medium from 0.20, high from 0.50" in _html(table)
+    assert "risk_bucket: low below 0.2, medium from 0.2, high from 0.5" in _html(table)
+
+
+def test_a_failed_newest_run_is_named_above_the_outputs_it_did_not_replace(outputs: Path) -> None:
+    published = json.loads((outputs / "ci" / "reports" / "run_report.json").read_text())
+    (outputs / "ci" / "reports" / "run_report.json").write_text(json.dumps({**published, "run_id": "20260301T000000Z-x"}))
+    failed = outputs / "ci" / "runs" / "20260302T000000Z-y"
+    failed.mkdir()
+    (failed / "run_report.json").write_text(json.dumps(
+        {"status": "failed", "error": "01_ingest.ipynb failed: ValueError: no rows.", "duration_s": 3.0}))
+    dashboard = app.Dashboard(profile="ci")
+    overview = _html(_outputs(dashboard, "overview")[0])
+    assert "The newest run, 20260302T000000Z-y, failed and published nothing (01_ingest.ipynb failed" in overview
+    assert "outputs of the earlier run 20260301T000000Z-x, finished 2026-03-01T00:01:00+00:00" in overview
+    _select(dashboard, "quality")
+    assert "The newest run, 20260302T000000Z-y, failed" in _html(_outputs(dashboard, "quality")[0])
+    (failed / "run_report.json").write_text(json.dumps({"status": "succeeded"}))
+    dashboard = app.Dashboard(profile="ci")
+    assert "published nothing" not in _html(_outputs(dashboard, "overview")[0])
+
+
+def test_a_corrupt_run_report_gives_no_limits_rather_than_the_profile_s(outputs: Path) -> None:
+    (outputs / "ci" / "reports" / "run_report.json").write_text('{"status": "succ')
+    dashboard = app.Dashboard(profile="ci")
+    assert dashboard.params()[0] is None and dashboard.cutoffs() == ()
+    _select(dashboard, "drilldown")
+    _, _, plot = dashboard.tabs.children[2].children
+    assert ("Degradation limits and risk buckets not available: reports/run_report.json could not be read "
+            "(JSONDecodeError); re-run ./run_all.sh ci.") in _html(plot)
+    assert dashboard.status.value == ""

@@ -120,3 +120,11 @@ def test_run_history_without_runs_or_with_bad_limit(outputs: Path) -> None:
     assert data.run_history("year") == (None, "No runs recorded under runs/ yet: run ./run_all.sh year.")
     with pytest.raises(ValueError, match="limit"):
         data.run_history("ci", limit=0)
+
+
+def test_run_history_names_a_run_in_progress_as_such_not_as_unreadable(outputs: Path) -> None:
+    (outputs / "ci" / "runs" / "20260104T000000Z-d").mkdir()  # the runner writes the report when the run ends
+    runs, message = data.run_history("ci")
+    assert runs["run_id"].tolist() == ["20260102T000000Z-b", "20260101T000000Z-a"]
+    assert message == ("Run(s) without a report yet (still running, or stopped before writing it): "
+                       "20260104T000000Z-d.")

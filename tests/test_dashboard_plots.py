@@ -39,8 +39,8 @@ def test_drilldown_draws_limits_incidents_degraded_days_and_risk(series: pd.Data
     assert {"absolute limit", "relative limit"} <= set(labels)
     assert all(len(ax.patches) == 1 for ax in axes)  # the incident is shaded in every panel
     assert len(axes[0].collections[0].get_offsets()) == 2  # two degraded days marked
-    assert [line.get_label() for line in axes[-1].lines] == ["risk score", "medium from 0.30", "high from 0.60"]
-    assert [t.get_text() for t in axes[-1].get_legend().get_texts()][1:] == ["medium from 0.30", "high from 0.60"]
+    assert [line.get_label() for line in axes[-1].lines] == ["risk score", "medium from 0.3", "high from 0.6"]
+    assert [t.get_text() for t in axes[-1].get_legend().get_texts()][1:] == ["medium from 0.3", "high from 0.6"]
     assert fig._suptitle.get_text() == "Login"
 
 
@@ -120,3 +120,13 @@ def test_small_bar_charts() -> None:
     bars = ax.patches
     assert [b.get_height() for b in bars] == [4.0, 0.0]
     assert bars[1].get_facecolor()[0] > bars[1].get_facecolor()[1]  # the failed run is red
+    assert [(t.get_text(), t.get_position()[0]) for t in ax.texts] == [("duration not available", 1)]
+
+
+def test_the_events_floor_is_not_labelled_a_degradation_limit(series: pd.DataFrame) -> None:
+    thresholds = {"usage_count": {"absolute": 50, "relative": None}, "p95_latency": {"absolute": 1500.0, "relative": None}}
+    fig = plots.drilldown_figure(series, thresholds=thresholds, incidents=None, cutoffs=[0.3, 0.6], title="x")
+    usage = fig.axes[list(plots.DRILLDOWN_METRICS).index("usage_count")]
+    assert "absolute limit" not in [line.get_label() for line in usage.lines]
+    assert "min events for a day to be judged" in [line.get_label() for line in usage.lines]
+    assert "absolute limit" in [line.get_label() for line in fig.axes[0].lines]

@@ -58,7 +58,8 @@ def test_at_risk_tile_counts_medium_so_a_flagged_feature_is_not_all_clear(rankin
 def test_risk_caption_quotes_horizon_cutoffs_and_threshold() -> None:
     caption = views.risk_caption({"horizon_days": 7, "operating_threshold": 0.2492}, (0.2492, 0.6246))
     assert "degrades in the next 7 days" in caption
-    assert "low below 0.25, medium from 0.25, high from 0.62 (the model alerts from 0.25)" in caption
+    # the ranking shows a risk of 0.2495 as 0.25 and 0.2493 as 0.249: the cut-offs read the same way
+    assert "low below 0.249, medium from 0.249, high from 0.625 (the model alerts from 0.249)" in caption
     assert "impact = risk × active users" in caption
     bare = views.risk_caption(None, ())
     assert "cut-offs not available" in bare and "horizon (not available)" in bare and "alerts from" not in bare
@@ -249,6 +250,8 @@ def test_drift_rule_caption_quotes_the_reports_thresholds() -> None:
 def test_captions_and_cells_group_thousands() -> None:
     assert views.quarantine_caption(2281, 450436) == "2,281 of 450,436 rows quarantined"
     assert views.quarantine_caption(0, None) == f"0 of {NOT_AVAILABLE} rows quarantined"
+    assert views.quarantine_caption(23, 3808, window=("2026-04-30", "2026-04-30")) == (
+        "23 of 3,808 rows of the run's window 2026-04-30 .. 2026-04-30 quarantined")
     assert views.runs_caption(1) == "Last run" and views.runs_caption(3) == "Last 3 runs, newest first"
     table = views.html_table(pd.DataFrame({"n": [450436, 7], "flag": [True, False]}))
     assert ">450,436<" in table and ">7<" in table and ">True<" in table
@@ -297,6 +300,9 @@ def test_quality_findings_quote_the_checks_own_words_failures_first() -> None:
     assert views.quality_findings({"checks": [{"name": "x", "status": "pass"}]}) == []
     assert views.quality_caption(report) == "Data-quality checks of the data up to 2026-06-29: fail"
     assert views.quality_caption({}) == "Data-quality checks: not available"
+    # a daily run judges its one day, not all the data up to as-of
+    daily = {**report, "window": {"start": "2026-06-29", "end": "2026-06-29"}}
+    assert views.quality_caption(daily) == "Data-quality checks of the run's window 2026-06-29 .. 2026-06-29: fail"
     tile = views.overview_tiles(ranking=None, metrics=None, drift=None, quality=report, runs=None)[4]
     assert tile.detail == "1 warn (volume_drop), 1 fail (freshness)"
 
@@ -349,3 +355,25 @@ def test_early_warning_view_keeps_the_readable_columns() -> None:
     view = views.early_warning_view(table)
     assert list(view.columns) == ["incidents", "n_incidents", "share_warned_1d"]
     assert view.loc[0, "incidents"] == "all"
+
+
+def test_unpublished_run_note_names_the_failed_run_and_the_run_shown() -> None:
+    runs = pd.DataFrame({"run_id": ["r2", "r1"], "status": ["failed", "succeeded"],
+                         "error": ["01_ingest.ipynb failed: ValueError: bad as-of.", ""]})
+    note = views.unpublished_run_note(runs, {"run_id": "r1", "finished_at": "2026-03-01T00:01:00+00:00"})
+    assert note.startswith("The newest run, r2, failed and published nothing (01_ingest.ipynb failed: ValueError: bad as-of); ")
+    assert "runs/r2/" in note and "the earlier run r1, finished 2026-03-01T00:01:00+00:00" in note
+    assert "does not name it" in views.unpublished_run_note(runs, None)
+    interrupted = runs.assign(status=["interrupted", "succeeded"], error=[None, ""])
+    assert "r2, interrupted and published nothing;" in views.unpublished_run_note(interrupted, {"run_id": "r1"})
+    assert views.unpublished_run_note(runs.iloc[1:], {"run_id": "r1"}) == ""
+    assert views.unpublished_run_note(None, None) == ""
+
+
+def test_an_empty_ranking_is_no_all_clear_and_has_no_scored_day(ranking: pd.DataFrame) -> None:
+    tiles = views.overview_tiles(ranking=ranking.iloc[:0], metrics=None, drift=None, quality=None, runs=None)
+    monitored, at_risk = tiles[0], tiles[1]
+    assert (monitored.value, monitored.detail) == ("0", "")
+    assert (at_risk.value, at_risk.tone) == (NOT_AVAILABLE, "neutral") and "no feature was scored" in at_risk.detail
+    assert views.overview_tiles(ranking=ranking, metrics=None, drift=None, quality=None, runs=None)[0].detail == (
+        "scored on 2026-03-01")

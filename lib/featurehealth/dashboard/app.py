@@ -136,11 +136,16 @@ class Dashboard:
         """The parameters of the published run, or None and why.
 
         They come from ``reports/run_report.json`` (the run's own values, ``--set`` included);
-        a report without them falls back to ``params/<profile>.yaml``.
+        a report without them (none was written, or an older one) falls back to
+        ``params/<profile>.yaml``. A report that exists but cannot be read gives None and why:
+        the run's values are unknown then, and the profile's may differ from them.
         """
         key = ("params", ())
         if key not in self._cache:
-            report = self.load("run_report")[0]
+            report, message = self.load("run_report")
+            if report is None and data.artifact_path(self.profile.value, "run_report").is_file():
+                self._cache[key] = None, message.rstrip(".")
+                return self._cache[key]
             resolved = data.lookup(report, "params")
             if isinstance(resolved, dict) and {"model", "degradation"} <= resolved.keys():
                 self._cache[key] = resolved, ""
@@ -161,6 +166,11 @@ class Dashboard:
     def risk_note(self) -> dict[str, Any]:
         """The caption saying what risk, bucket and impact mean, with this run's horizon and cut-offs."""
         return html_output(views.status_html(views.risk_caption(self.load("metrics")[0], self.cutoffs())))
+
+    def unpublished_note(self) -> list[dict[str, Any]]:
+        """A warning when the newest run published nothing (:func:`views.unpublished_run_note`), else nothing."""
+        note = views.unpublished_run_note(self.runs()[0], self.load("run_report")[0])
+        return [html_output(views.status_html(note, tone="bad"))] if note else []
 
     def on_profile(self, _change: dict[str, Any]) -> None:
         """Forget everything read for the previous profile and redraw the open tab."""
@@ -211,7 +221,7 @@ class Dashboard:
             top = [] if ranking is None else [html_output(views.html_table(
                 views.ranking_view(ranking).head(5), caption="Highest impact today (risk x active users)")),
                 self.risk_note()]
-            return [html_output(views.tiles_html(tiles)), *top,
+            return [*self.unpublished_note(), html_output(views.tiles_html(tiles)), *top,
                     *notes_output([m for _, m in loaded.values()] + [runs_message])]
 
         return (self.section("drawing the overview", build),)
@@ -434,17 +444,19 @@ class Dashboard:
         def build_checks() -> list[dict[str, Any]]:
             report, message = self.load("quality", required=("checks",))
             if report is None:
-                return notes_output([message])
+                return [*self.unpublished_note(), *notes_output([message])]
             table = views.quality_checks(report)
             findings = [html_output(views.status_html(text, tone=tone)) for tone, text in views.quality_findings(report)]
-            return [*findings, html_output(views.html_table(table, caption=views.quality_caption(report)))]
+            return [*self.unpublished_note(), *findings,
+                    html_output(views.html_table(table, caption=views.quality_caption(report)))]
 
         def build_quarantine() -> list[dict[str, Any]]:
             ingest, message = self.load("ingest", required=("by_reason",))
             if ingest is None:
                 return notes_output([message])
             counts = views.quarantine_counts(ingest)
-            caption = views.quarantine_caption(int(counts.sum()), data.lookup(ingest, "rows_in"))
+            caption = views.quarantine_caption(int(counts.sum()), data.lookup(ingest, "rows_in"),
+                                               window=(ingest.get("window_start"), ingest.get("window_end")))
             if counts.empty:
                 return [html_output(views.status_html(caption + ": none", tone="ok"))]
             rows, rows_message = self.load("quarantine", required=("reason",))

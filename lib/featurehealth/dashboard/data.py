@@ -221,8 +221,8 @@ def run_history(profile: str, *, limit: int = 20) -> tuple["pd.DataFrame | None"
     Returns
     -------
     tuple
-        A frame with :data:`RUN_COLUMNS` (newest first) and a message naming the unreadable
-        reports met on the way;
+        A frame with :data:`RUN_COLUMNS` (newest first) and a message naming the run folders met
+        on the way without a report yet (a run in progress) and those whose report is unreadable;
         ``(None, message)`` when there is no run at all.
     """
     import pandas as pd
@@ -235,10 +235,14 @@ def run_history(profile: str, *, limit: int = 20) -> tuple["pd.DataFrame | None"
         return None, str(exc)
     # Run ids start with the UTC start time, so the name order is the time order.
     folders = sorted((p for p in runs.glob("*") if p.is_dir()), reverse=True) if runs.is_dir() else []
-    rows, unreadable = [], []
+    rows, unreadable, pending = [], [], []
     for folder in folders:
         if len(rows) == limit:
             break
+        if not (folder / "run_report.json").exists():
+            # The runner writes a run's report when it ends: until then the run is in progress.
+            pending.append(folder.name)
+            continue
         try:
             report = json.loads((folder / "run_report.json").read_text(encoding="utf-8"))
         except (OSError, ValueError):
@@ -248,7 +252,11 @@ def run_history(profile: str, *, limit: int = 20) -> tuple["pd.DataFrame | None"
             rows.append(_run_row({"run_id": folder.name, **report}))
         else:
             unreadable.append(folder.name)
-    message = f"Run report(s) not readable: {', '.join(unreadable)}." if unreadable else ""
+    message = " ".join(
+        ([f"Run(s) without a report yet (still running, or stopped before writing it): {', '.join(pending)}."]
+         if pending else [])
+        + ([f"Run report(s) not readable: {', '.join(unreadable)}."] if unreadable else [])
+    )
     if not rows:
         return None, message or f"No runs recorded under runs/ yet: run ./run_all.sh {profile}."
     return pd.DataFrame(rows, columns=list(RUN_COLUMNS)), message

@@ -28,6 +28,11 @@ DRILLDOWN_METRICS = {
     "avg_feedback": "avg feedback (1-5)",
     "usage_count": "events per day",
 }
+#: Legend of a panel's flat limit line where it is not a degradation threshold: the events floor
+#: (``degradation.min_usage``) only decides whether a day is judged at all.
+ABSOLUTE_LABELS = {"usage_count": "min events for a day to be judged"}
+#: Written on a run's bar when its duration is unknown.
+NOT_AVAILABLE_SHORT = "duration not available"
 SCORERS = {"probability": "model", "persistence_score": "persistence", "rule_score": "z-score rule"}
 
 
@@ -96,7 +101,8 @@ def drilldown_figure(
         ax.plot(dates, series[column], color="#1565c0", lw=1.2, label=label)
         limits = thresholds.get(column, {})
         if limits.get("absolute") is not None:
-            ax.axhline(limits["absolute"], color="#c62828", ls="--", lw=1, label="absolute limit")
+            ax.axhline(limits["absolute"], color="#c62828", ls="--", lw=1,
+                       label=ABSOLUTE_LABELS.get(column, "absolute limit"))
         if limits.get("relative") is not None:
             ax.plot(dates, limits["relative"], color="#ef6c00", ls=":", lw=1.2, label="relative limit")
         if degraded is not None and degraded.any():
@@ -112,9 +118,12 @@ def drilldown_figure(
         risk_ax.text(0.5, 0.5, "risk score not available for this feature", transform=risk_ax.transAxes, ha="center")
     else:
         risk_ax.plot(dates, risk, color="#6a1b9a", marker=".", lw=1.2, label="risk score")
-        # Named in the legend: two bare dashed lines did not say which bucket starts where.
+        from featurehealth.dashboard.views import number_cell
+
+        # Named in the legend: two bare dashed lines did not say which bucket starts where. Written
+        # as the ranking writes a risk, so a feature's score and its bucket's start compare.
         for cut, bucket, style in zip(cutoffs, ("medium", "high"), ("--", "-."), strict=False):
-            risk_ax.axhline(cut, color="#757575", ls=style, lw=0.8, label=f"{bucket} from {cut:.2f}")
+            risk_ax.axhline(cut, color="#757575", ls=style, lw=0.8, label=f"{bucket} from {number_cell(cut)}")
         risk_ax.set_ylim(0, 1)
         risk_ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=7, frameon=False)
     risk_ax.set_ylabel("risk score")
@@ -296,14 +305,18 @@ def quarantine_figure(counts: "pd.Series") -> "Figure":
 
 
 def run_history_figure(runs: "pd.DataFrame") -> "Figure":
-    """Duration of recent runs (oldest left), coloured by status."""
+    """Duration of recent runs (oldest left), coloured by status; an unknown duration is written, not drawn as 0."""
     ordered = runs.iloc[::-1]
     colours = ["#66bb6a" if s == "succeeded" else "#e53935" for s in ordered["status"]]
     fig, axes = _figure(8, 2.8)
     ax = axes[0, 0]
-    ax.bar(range(len(ordered)), ordered["duration_s"].astype("float64").fillna(0.0), color=colours)
+    durations = ordered["duration_s"].astype("float64")
+    ax.bar(range(len(ordered)), durations.fillna(0.0), color=colours)
+    # A run killed before writing its report has no duration: say so, an empty bar reads "0 s".
+    for x in (i for i, unknown in enumerate(durations.isna()) if unknown):
+        ax.text(x, 0, NOT_AVAILABLE_SHORT, ha="center", va="bottom", rotation=90, fontsize=7, color="#555")
     labels = [started[:16].replace("T", " ") if isinstance(started, str) else str(run_id)
               for started, run_id in zip(ordered["started_at"], ordered["run_id"], strict=True)]
     ax.set_xticks(range(len(ordered)), labels, rotation=30, ha="right", fontsize=7)
-    ax.set(ylabel="duration (s)", title="Recent runs (green: succeeded, red: failed)")
+    ax.set(ylabel="duration (s)", title="Recent runs (green: succeeded, red: failed or interrupted)")
     return fig

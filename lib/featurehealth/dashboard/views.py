@@ -116,10 +116,13 @@ def at_risk_tile(ranking: "pd.DataFrame | None", metrics: Mapping[str, Any] | No
     -------
     Tile
         Bad with any ``high``, warn with only ``medium``, ok with none; not available
-        without a bucket column.
+        without a bucket column or a scored feature.
     """
     if ranking is None or "risk_bucket" not in ranking:
         return Tile("Features at risk", NOT_AVAILABLE, "risk buckets medium and high today")
+    if ranking.empty:
+        # Nothing scored is not an all-clear: a green 0 would say every feature is fine.
+        return Tile("Features at risk", NOT_AVAILABLE, "no feature was scored on the latest day")
     buckets = ranking["risk_bucket"].astype(str)
     high, medium = int((buckets == "high").sum()), int((buckets == "medium").sum())
     tone = "bad" if high else "warn" if medium else "ok"
@@ -142,13 +145,15 @@ def risk_caption(metrics: Mapping[str, Any] | None, cutoffs: Sequence[float]) ->
     str
         One sentence; a figure the artifacts do not hold reads "not available".
     """
+    # Cut-offs read as the ranking's risk_probability does (number_cell): at two decimals a
+    # feature at 0.358 showed "medium" under "medium from 0.36".
     if len(cutoffs) == 2:
-        low, high = cutoffs
-        buckets = f"low below {low:.2f}, medium from {low:.2f}, high from {high:.2f}"
+        low, high = (number_cell(c) for c in cutoffs)
+        buckets = f"low below {low}, medium from {low}, high from {high}"
     else:
         buckets = f"cut-offs {NOT_AVAILABLE}"
     threshold = lookup(metrics, "operating_threshold")
-    alerts = f" (the model alerts from {threshold:.2f})" if _real(threshold) else ""
+    alerts = f" (the model alerts from {number_cell(threshold)})" if _real(threshold) else ""
     return (f"risk_probability: the model's chance (0 to 1) that the feature degrades {_horizon_text(metrics)}; "
             f"risk_bucket: {buckets}{alerts}; impact = risk × active users of the scored day "
             f"(users likely to be hit).")
@@ -179,7 +184,9 @@ def overview_tiles(
         Features monitored, features at risk (:func:`at_risk_tile`), incidents predicted, drift
         alerts, data quality, last run.
     """
-    scored_on = str(ranking["date"].max())[:10] if ranking is not None and "date" in ranking else ""
+    # An empty ranking has no latest day (its max is NaN, which read "scored on nan").
+    dated = ranking is not None and "date" in ranking and ranking["date"].notna().any()
+    scored_on = str(ranking["date"].max())[:10] if dated else ""
     monitored = None if ranking is None else len(ranking)
     alerts = lookup(drift, "summary.n_alert")
     judged = lookup(drift, "summary.n_cells")
@@ -682,9 +689,21 @@ def quality_findings(quality: Mapping[str, Any]) -> list[tuple[str, str]]:
     return findings
 
 
+def _window_text(start: Any, end: Any) -> str:
+    """" of the run's window START .. END" when both days are known, else ""."""
+    return f" of the run's window {start} .. {end}" if isinstance(start, str) and isinstance(end, str) else ""
+
+
 def quality_caption(quality: Mapping[str, Any]) -> str:
-    """"Data-quality checks of the data up to DATE: STATUS" for the checks table."""
+    """"Data-quality checks of the run's window START .. END: STATUS" for the checks table.
+
+    The checks judge the run's window (``window`` of the report): one day on a daily run, so
+    "the data up to" the as-of date, used only when the report names no window, overstated them.
+    """
     status = lookup(quality, "summary.status") or NOT_AVAILABLE
+    window = _window_text(lookup(quality, "window.start"), lookup(quality, "window.end"))
+    if window:
+        return f"Data-quality checks{window}: {status}"
     as_of = quality.get("as_of")
     return f"Data-quality checks of the data up to {as_of}: {status}" if as_of else f"Data-quality checks: {status}"
 
@@ -714,10 +733,15 @@ def quarantine_examples(rows: "pd.DataFrame", *, per_reason: int = 2) -> "pd.Dat
     return examples.dropna(axis="columns", how="all")
 
 
-def quarantine_caption(quarantined: int, rows_in: Any) -> str:
-    """"2,281 of 450,436 rows quarantined" (the total reads not available when unknown)."""
+def quarantine_caption(quarantined: int, rows_in: Any, *, window: tuple[Any, Any] = (None, None)) -> str:
+    """"2,281 of 450,436 rows of the run's window START .. END quarantined".
+
+    The counts are the run's (``ingest_summary.json``), not the accumulated quarantine, so the
+    window (``window_start``, ``window_end``) is named when known; the total reads not available
+    when unknown.
+    """
     total = f"{rows_in:,}" if isinstance(rows_in, int) and not isinstance(rows_in, bool) else NOT_AVAILABLE
-    return f"{quarantined:,} of {total} rows quarantined"
+    return f"{quarantined:,} of {total} rows{_window_text(*window)} quarantined"
 
 
 #: Columns of the early-warning table the dashboard shows (the notebook shows them all).
@@ -766,6 +790,39 @@ def model_versions_caption(registry: Mapping[str, Any]) -> str:
     count = len(versions) if isinstance(versions, list) else 0
     kept = "1 version" if count == 1 else f"{count:,} versions"
     return f"Model in use: {registry.get('current') or NOT_AVAILABLE}; {kept} kept under models/, newest first"
+
+
+def unpublished_run_note(runs: "pd.DataFrame | None", published: Mapping[str, Any] | None) -> str:
+    """The warning shown when the newest run published nothing, so the page shows an earlier run.
+
+    A failed or interrupted run leaves the last good outputs in place: without this note its
+    Data quality "pass" or risk ranking read as today's, next to a "failed" Last run tile.
+
+    Parameters
+    ----------
+    runs : DataFrame or None
+        :func:`featurehealth.dashboard.data.run_history` (newest first).
+    published : dict or None
+        ``reports/run_report.json``: the report of the run whose outputs are published.
+
+    Returns
+    -------
+    str
+        "" when the newest run succeeded or none is recorded; otherwise the newest run, its status,
+        error and run folder, and the run whose outputs every tab shows.
+    """
+    if runs is None or runs.empty or runs.iloc[0]["status"] == "succeeded":
+        return ""
+    last = runs.iloc[0]
+    status = last["status"] if isinstance(last["status"], str) else "did not succeed"
+    error = f" ({last['error'].rstrip('.')})" if isinstance(last["error"], str) and last["error"] else ""
+    shown_id, shown_at = lookup(published, "run_id"), lookup(published, "finished_at")
+    if isinstance(shown_id, str) and shown_id != last["run_id"]:
+        shown = f"the earlier run {shown_id}" + (f", finished {shown_at}" if isinstance(shown_at, str) else "")
+    else:
+        shown = "an earlier run (reports/run_report.json does not name it)"
+    return (f"The newest run, {last['run_id']}, {status} and published nothing{error}; what it wrote is in "
+            f"runs/{last['run_id']}/. Every tab shows the outputs of {shown}.")
 
 
 def runs_caption(count: int) -> str:
