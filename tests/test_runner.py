@@ -453,6 +453,31 @@ def test_sigterm_writes_an_interrupted_report_and_stops_kernels(
     assert signal.getsignal(signum) == signal.SIG_DFL
 
 
+@pytest.mark.parametrize("hook", ["publish", "prune_runs"])
+def test_a_signal_once_the_run_publishes_lets_it_finish(
+    project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], hook: str
+) -> None:
+    # During the swap, or after it (last HTML copy, run report, pruning): the outputs are the
+    # run's, so "INTERRUPTED ... outputs unchanged" with no report in the run folder would be false.
+    original = getattr(runner, hook)
+
+    def terminated(*args: Any, **kwargs: Any) -> Any:
+        os.kill(os.getpid(), signal.SIGTERM)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(runner, hook, terminated)
+    monkeypatch.setattr(config, "PIPELINE_NOTEBOOKS", ("a.ipynb",))
+    assert runner.main(["default"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    assert "SIGTERM arrived while the run was publishing; it finished first" in captured.out
+    published = project / "outputs" / "default"
+    run_id = runlog.read_json(published / "reports" / "run_report.json")["run_id"]
+    assert runlog.read_json(published / "runs" / run_id / "run_report.json")["status"] == "succeeded"
+    assert [p.name for p in (project / "outputs" / ".staging").iterdir()] == ["default.lock"]
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+
+
 def test_a_closed_standard_output_only_silences_progress(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     def closed_pipe(*_args: Any, **_kwargs: Any) -> None:
         raise BrokenPipeError

@@ -297,6 +297,32 @@ def interrupts_raise() -> Iterator[None]:
             signal.signal(signum, action)
 
 
+@contextlib.contextmanager
+def interrupts_deferred() -> Iterator[list[int]]:
+    """Hold back :data:`INTERRUPTING_SIGNALS` in the main thread: record them instead of stopping.
+
+    Once a run publishes, its outcome is decided: a signal during the swap would undo a complete
+    run, and one after it (while the last HTML copy is rendered, the run report written, old run
+    folders pruned) would report "outputs unchanged" over published outputs. Yields the numbers
+    of the signals received, for the caller to mention; elsewhere than in the main thread,
+    where no handler can be set, nothing is held back.
+    """
+    received: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+
+    def handler(signum: int, _frame: Any) -> None:
+        received.append(signum)
+
+    previous = {signum: signal.signal(signum, handler) for signum in INTERRUPTING_SIGNALS}
+    try:
+        yield received
+    finally:
+        for signum, action in previous.items():
+            signal.signal(signum, action)
+
+
 def remove_stale_staging(profile: str) -> list[Path]:
     """Remove the staging folders earlier runs of ``profile`` left behind (killed); hold the lock.
 
@@ -741,7 +767,8 @@ def run_pipeline(
         is under ``runs/<run_id>/``.
     RunInterrupted
         If a signal stopped the run (see :func:`interrupts_raise`; KeyboardInterrupt becomes
-        this too); as for RunFailed, with status ``interrupted``.
+        this too); as for RunFailed, with status ``interrupted``. A signal arriving once the
+        run publishes lets it finish (:func:`interrupts_deferred`).
     """
     params = config.load_run_params(profile, list(overrides))
     run_options = params["run"]
@@ -769,8 +796,10 @@ def run_pipeline(
     plan = plan_parameters(params, notebook_paths, profile=profile, output_dir=str(staging))
 
     journal = publish_journal(profile)
-    # Leaving the executor waits for the last HTML renderings, so a returned run is complete.
-    with profile_lock(profile), ThreadPoolExecutor(
+    # Signals held back from the publish on (see interrupts_deferred); the stack outlives the
+    # executor, whose exit waits for the last HTML renderings, so a returned run is complete.
+    held: list[int] = []
+    with contextlib.ExitStack() as publishing, profile_lock(profile), ThreadPoolExecutor(
         max_workers=1, thread_name_prefix="html", initializer=_lower_priority
     ) as renderer:
         # Set once staging holds the copy of the last good outputs.
@@ -805,6 +834,7 @@ def run_pipeline(
             report["status"] = "succeeded"
             _finish_report(report, staging)
             runlog.write_json(staging / RUN_REPORT, report)
+            held = publishing.enter_context(interrupts_deferred())
             try:
                 publish(staging, published, journal)
             except OSError as exc:
@@ -829,6 +859,8 @@ def run_pipeline(
         removed = prune_runs(published / "runs", keep=run_options["keep_runs"], current=run_id)
         if removed:
             progress(f"removed {len(removed)} old run folder(s) beyond run.keep_runs={run_options['keep_runs']}")
+    if held:
+        progress(f"{signal.Signals(held[0]).name} arrived while the run was publishing; it finished first")
     progress(f"run {run_id}: succeeded in {report['duration_s']:.1f}s; outputs in {published}")
     return report
 
