@@ -273,6 +273,23 @@ def test_no_kernel_outlives_a_failed_run(project: Path) -> None:
     assert _children() - before == set()
 
 
+def test_kernels_see_relative_roots_as_the_command_does(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Kernels start in notebooks/: a relative root read there would name notebooks/<root>.
+    cell = (
+        "from featurehealth import config, runlog\n"
+        "paths = config.run_paths(profile, output_dir).ensure()\n"
+        "runlog.write_json(paths.reports / 'roots.json', {'data': str(config.data_root()), 'out': str(config.output_root())})"
+    )
+    _notebook(project / "notebooks" / "roots.ipynb", cell, step="roots")
+    (project / "cwd").mkdir()
+    monkeypatch.chdir(project / "cwd")
+    monkeypatch.setenv("FEATUREHEALTH_DATA_ROOT", "telemetry")
+    monkeypatch.setenv("FEATUREHEALTH_OUTPUT_ROOT", "../outputs")
+    runner.run_pipeline("default", notebooks=["roots.ipynb"], progress=lambda _: None)
+    roots = runlog.read_json(project / "outputs" / "default" / "reports" / "roots.json")
+    assert roots == {"data": str(project / "cwd" / "telemetry"), "out": str(project / "outputs")}
+
+
 def test_html_is_rendered_for_every_step_before_the_run_returns(project: Path) -> None:
     (project / "params" / "html.yaml").write_text("extends: default\nrun:\n  html: true\n")
     report = runner.run_pipeline("html", notebooks=["a.ipynb", "b.ipynb"], progress=lambda _: None)

@@ -32,7 +32,7 @@ import stat
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -584,6 +584,20 @@ def _socket_folder() -> Path:
     return folder
 
 
+def kernel_environment(base: Mapping[str, str]) -> dict[str, str]:
+    """``base`` with the output and data roots pinned as absolute paths, for a notebook's kernel.
+
+    A kernel starts in ``notebooks/``, not in the folder ``run_all.sh`` was started from: a
+    relative ``FEATUREHEALTH_DATA_ROOT`` (or ``FEATUREHEALTH_OUTPUT_ROOT``) would name another
+    folder there, and the simulator would write its telemetry under ``notebooks/``.
+    """
+    return {
+        **base,
+        "FEATUREHEALTH_OUTPUT_ROOT": str(config.output_root()),
+        "FEATUREHEALTH_DATA_ROOT": str(config.data_root()),
+    }
+
+
 def launch_kernel(notebook: Path) -> Any:
     """Launch a fresh kernel for ``notebook`` in its folder, importing the notebook's modules as it boots.
 
@@ -606,6 +620,7 @@ def launch_kernel(notebook: Path) -> Any:
     manager = AsyncKernelManager(kernel_name=KERNEL_NAME, transport="ipc", ip=str(Path(sockets) / "kernel"))
     run_sync(manager.start_kernel)(
         cwd=str(notebook.parent),
+        env=kernel_environment(os.environ),
         # History in memory, as nbclient sets for the kernels it starts itself.
         extra_arguments=["--HistoryManager.hist_file=:memory:", f"--IPKernelApp.exec_lines={preload}"],
     )
