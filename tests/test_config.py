@@ -44,6 +44,13 @@ def test_missing_profile_names_available_ones(params_dir: Path) -> None:
         config.load_profile("nope")
 
 
+def test_an_extends_cycle_is_a_profile_error(params_dir: Path) -> None:
+    (params_dir / "a.yaml").write_text("extends: b\n")
+    (params_dir / "b.yaml").write_text("extends: a\nmodel:\n  horizon_days: 3\n")
+    with pytest.raises(config.ProfileError, match=r"^Profile 'a' extends itself \(a.yaml -> b.yaml -> a.yaml\);"):
+        config.load_profile("a")
+
+
 @pytest.mark.parametrize("bad", ["../etc/passwd", "a b", "", "x/y"])
 def test_profile_names_cannot_escape_params_dir(bad: str) -> None:
     with pytest.raises(config.ProfileError, match="not valid"):

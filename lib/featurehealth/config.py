@@ -259,13 +259,15 @@ def _merge_checked(
     return merged
 
 
-def load_profile(profile: str) -> dict[str, Any]:
+def load_profile(profile: str, *, extended_by: tuple[str, ...] = ()) -> dict[str, Any]:
     """Load ``params/<profile>.yaml`` merged over what it extends, with every key checked.
 
     Parameters
     ----------
     profile : str
         Profile name, e.g. ``"default"`` or ``"ci"``.
+    extended_by : tuple of str
+        The profiles being loaded that extend this one, nearest last (to catch a cycle).
 
     Returns
     -------
@@ -276,9 +278,15 @@ def load_profile(profile: str) -> dict[str, Any]:
     Raises
     ------
     ProfileError
-        If the file is missing or invalid, or holds a key ``default.yaml`` does not have.
+        If the file is missing or invalid, holds a key ``default.yaml`` does not have, or its
+        ``extends`` chain comes back to a profile in it.
     """
     check_profile_name(profile)
+    if profile in extended_by:
+        chain = " -> ".join(f"{name}.yaml" for name in (*extended_by, profile))
+        raise ProfileError(
+            f"Profile {extended_by[0]!r} extends itself ({chain}); let one of them extend default."
+        )
     default_path = PARAMS_DIR / "default.yaml"
     schema = _read_yaml(default_path)
     schema.pop("extends", None)
@@ -287,7 +295,7 @@ def load_profile(profile: str) -> dict[str, Any]:
     path = PARAMS_DIR / f"{profile}.yaml"
     raw = _read_yaml(path)
     parent = raw.pop("extends", "default")
-    base = load_profile(parent) if parent != profile else schema
+    base = load_profile(parent, extended_by=(*extended_by, profile)) if parent != profile else schema
     return _merge_checked(base, raw, schema=schema, where="", source=path.name)
 
 
