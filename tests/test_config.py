@@ -51,6 +51,16 @@ def test_an_extends_cycle_is_a_profile_error(params_dir: Path) -> None:
         config.load_profile("a")
 
 
+def test_invalid_yaml_is_one_line_naming_file_line_and_problem(params_dir: Path) -> None:
+    (params_dir / "broken.yaml").write_text("extends: default\nmodel: [1\n")
+    with pytest.raises(config.ProfileError) as caught:
+        config.load_profile("broken")
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.startswith(f"Profile file {params_dir / 'broken.yaml'} is not valid YAML: ")
+    assert "at line 3, column 1" in message and message.endswith("; fix the file.")
+
+
 @pytest.mark.parametrize("bad", ["../etc/passwd", "a b", "", "x/y"])
 def test_profile_names_cannot_escape_params_dir(bad: str) -> None:
     with pytest.raises(config.ProfileError, match="not valid"):

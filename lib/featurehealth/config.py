@@ -197,6 +197,14 @@ def _loader() -> type:
     return Loader
 
 
+def _yaml_problem(exc: Exception) -> str:
+    """A YAML parse error on one line: what is wrong and where (PyYAML's own text spans four)."""
+    problem, mark = getattr(exc, "problem", None), getattr(exc, "problem_mark", None)
+    if problem and mark is not None:
+        return f"{problem} at line {mark.line + 1}, column {mark.column + 1}"
+    return " ".join(str(exc).split())
+
+
 def _read_yaml(path: Path) -> dict[str, Any]:
     import yaml
 
@@ -208,7 +216,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     try:
         loaded = yaml.load(path.read_text(encoding="utf-8"), Loader=_loader())
     except yaml.YAMLError as exc:
-        raise ProfileError(f"Profile file {path} is not valid YAML: {exc}") from exc
+        raise ProfileError(f"Profile file {path} is not valid YAML: {_yaml_problem(exc)}; fix the file.") from exc
     if loaded is None:
         return {}
     if not isinstance(loaded, dict):
