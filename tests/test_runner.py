@@ -193,6 +193,16 @@ def test_failed_run_keeps_last_good_outputs(project: Path) -> None:
     assert "boom.ipynb" in failed_report["error"]
 
 
+def test_a_failed_step_names_published_files_not_their_staging_copies(project: Path) -> None:
+    # The staging copy is gone when the message is read; the published file is the one to fix.
+    _notebook(project / "notebooks" / "damaged.ipynb", "raise OSError(f'{output_dir}/tables/fact.parquet is damaged')", step="x")
+    published = project / "outputs" / "default"
+    with pytest.raises(runner.RunFailed) as caught:
+        runner.run_pipeline("default", notebooks=["damaged.ipynb"], progress=lambda _: None)
+    assert str(caught.value) == f"damaged.ipynb failed: OSError: {published}/tables/fact.parquet is damaged"
+    assert runlog.read_json(caught.value.run_dir / "run_report.json")["steps"][0]["error"].startswith(f"OSError: {published}/")
+
+
 def test_main_reports_unknown_profile_key_in_one_line(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (project / "params" / "typo.yaml").write_text("model:\n  valu: 2\n")
     assert runner.main(["typo"]) == 2

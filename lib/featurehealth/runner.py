@@ -745,6 +745,16 @@ def _step_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}".strip()
 
 
+def named_as_published(text: str, *, staging: Path) -> str:
+    """``text`` (an error) with the run's ``staging`` folder named as the published folder it copies.
+
+    A library's error about a file the run inherited (a damaged fact table, say) names its
+    staging copy, which is removed when the run ends; the published file is the one to look at
+    and fix (:func:`config.published_path`).
+    """
+    return text.replace(str(staging), str(config.published_path(staging)))
+
+
 def run_pipeline(
     profile: str,
     *,
@@ -1007,7 +1017,7 @@ def _run_steps(
                     _execute(notebook, executed, parameters, kernel=kernels[index], on_cell_start=heartbeat.cell_started)
             except Exception as exc:  # noqa: BLE001 - every failure becomes one reported line
                 entry.update(status="failed", duration_s=round(time.perf_counter() - started, 3))
-                entry["error"] = _step_error(exc)
+                entry["error"] = named_as_published(_step_error(exc), staging=staging)
                 if render and executed.is_file():
                     render(executed)
                 raise RunFailed(f"{notebook.name} failed: {entry['error']}") from None
