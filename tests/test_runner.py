@@ -383,6 +383,27 @@ def test_failed_publish_puts_every_entry_back(project: Path, monkeypatch: pytest
     assert report["artifacts"] is None
 
 
+def test_a_profile_folder_on_another_file_system_fails_before_any_notebook(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # outputs/<profile> linked to another disk: publishing renames cannot cross it.
+    runner.run_pipeline("default", notebooks=["a.ipynb"], progress=lambda _: None)
+    published = project / "outputs" / "default"
+    real_stat = os.stat
+
+    def other_disk(path: Any, *args: Any, **kwargs: Any) -> Any:
+        info = real_stat(path, *args, **kwargs)
+        if Path(path) == published:
+            return os.stat_result((*info[:2], info.st_dev + 1, *info[3:]))
+        return info
+
+    monkeypatch.setattr(runner.os, "stat", other_disk)
+    steps: list[str] = []
+    with pytest.raises(runner.RunFailed, match=rf"^Output folder {published} is on another file system than .*FEATUREHEALTH_OUTPUT_ROOT"):
+        runner.run_pipeline("default", notebooks=["a.ipynb"], progress=steps.append)
+    assert not any("a ..." in line for line in steps)
+
+
 def test_publish_killed_half_way_is_undone_by_the_next_run(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     runner.run_pipeline("default", notebooks=["a.ipynb", "ingest.ipynb"], progress=lambda _: None)
     published = project / "outputs" / "default"

@@ -378,6 +378,21 @@ def recover_profile(profile: str, published: Path) -> list[str]:
     return lines
 
 
+def check_same_file_system(published: Path, staging_root: Path) -> None:
+    """Raise :class:`RunFailed` if ``published`` is on another file system than ``staging_root``.
+
+    A run publishes by renaming its staged folders into ``published``, which cannot cross file
+    systems: with ``outputs/<profile>`` a symlink to another disk, every run would fail at its
+    very end. Both folders must exist.
+    """
+    if os.stat(published).st_dev != os.stat(staging_root).st_dev:
+        raise RunFailed(
+            f"Output folder {published} is on another file system than {staging_root}, where runs stage "
+            f"their outputs, so a run cannot publish into it; set FEATUREHEALTH_OUTPUT_ROOT to a folder "
+            f"on the file system of {os.path.realpath(published)} instead of linking to it."
+        )
+
+
 def prepare_staging(published: Path, staging: Path) -> None:
     """Make ``staging`` a copy of the published outputs without run history or hand-over files."""
     if staging.exists():
@@ -834,6 +849,7 @@ def run_pipeline(
                 for line in recover_profile(profile, published):
                     progress(line)
                 run_dir.mkdir(parents=True, exist_ok=True)
+                check_same_file_system(published, staging.parent)
                 prepare_staging(published, staging)
             except OSError as exc:
                 raise not_writable(exc) from None
