@@ -415,6 +415,11 @@ def _value_rules() -> dict[str, tuple[Callable[[Any], bool], str]]:
         ),
         "model.retrain": _one_of_rule(RETRAIN_MODES),
         "run.keep_runs": (lambda value: _is_whole(value, 0), "a whole number >= 0 (0 keeps every run folder)"),
+        # joblib's convention: -1 all cores, -2 all but one...; 0 has no meaning and failed 03_model.
+        "model.n_jobs": (
+            lambda value: _is_whole(value, 1) or (_is_number(value) and _is_whole(-value, 1)),
+            "a whole number >= 1, or -1 for all cores (-2 all but one...)",
+        ),
         "model.max_depth": (lambda value: value is None or _is_whole(value, 1), "null (no limit) or a whole number >= 1"),
         "drift.reference": _one_of_rule(DRIFT_REFERENCES),
         "drift.metrics": _subset_rule(DRIFT_METRICS),
