@@ -573,6 +573,27 @@ def test_unwritable_output_folder_is_one_sentence_and_leaves_nothing(
     assert not published.exists()
 
 
+def test_a_full_disk_while_staging_is_one_sentence_saying_so(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+    import shutil
+
+    runner.run_pipeline("default", notebooks=["a.ipynb"], progress=lambda _: None)
+    published = project / "outputs" / "default"
+    before = _snapshot(published)
+
+    def disk_full(source: str, target: str, **_kwargs: Any) -> str:
+        raise OSError(errno.ENOSPC, "No space left on device", target)
+
+    monkeypatch.setattr(shutil, "copyfile", disk_full)
+    with pytest.raises(runner.RunFailed) as caught:
+        runner.run_pipeline("default", notebooks=["a.ipynb"], progress=lambda _: None)
+    message = str(caught.value)
+    assert message.startswith(f"No space left for the outputs under {project / 'outputs'} (No space left on device); ")
+    assert "not writable" not in message and "[(" not in message
+    assert _snapshot(published) == before
+    assert [p.name for p in (project / "outputs" / ".staging").iterdir()] == ["default.lock"]
+
+
 def test_busy_profile_has_its_own_exit_code(
     project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

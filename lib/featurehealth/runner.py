@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import errno
 import fcntl
 import functools
 import importlib
@@ -268,7 +269,15 @@ def profile_lock(profile: str) -> Iterator[None]:
 
 
 def not_writable(exc: OSError) -> RunFailed:
-    """The one-line failure for an output folder the run cannot write (``exc`` from creating something in it)."""
+    """The one-line failure for an output folder the run cannot write (``exc`` from creating something in it).
+
+    A full file system is said as such: the folder is writable, and the fix is room.
+    """
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return RunFailed(
+            f"No space left for the outputs under {config.output_root()} ({exc.strerror}); free some "
+            f"(run.keep_runs prunes old run folders) or point FEATUREHEALTH_OUTPUT_ROOT at a folder with room."
+        )
     folder = Path(exc.filename).parent if exc.filename else config.output_root()
     return RunFailed(
         f"Output folder {folder} is not writable: {exc.strerror or exc}; make it writable "
@@ -393,12 +402,37 @@ def check_same_file_system(published: Path, staging_root: Path) -> None:
         )
 
 
+class _CopyFailed(Exception):
+    """The first error of a staging copy, carried past ``shutil.copytree``'s ``except OSError``.
+
+    Left to itself, copytree goes on copying (onto a full disk, say) and then raises one
+    ``shutil.Error`` listing every failure as text, without the errno that tells a full disk
+    from a folder that is not writable.
+    """
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _copy_or_stop(source: str, target: str, *, follow_symlinks: bool = True) -> str:
+    try:
+        return shutil.copy2(source, target, follow_symlinks=follow_symlinks)
+    except OSError as exc:
+        raise _CopyFailed(exc) from exc
+
+
 def prepare_staging(published: Path, staging: Path) -> None:
     """Make ``staging`` a copy of the published outputs without run history or hand-over files."""
     if staging.exists():
         shutil.rmtree(staging)
     if published.is_dir():
-        shutil.copytree(published, staging, ignore=shutil.ignore_patterns("runs", "work"))
+        try:
+            shutil.copytree(
+                published, staging, ignore=shutil.ignore_patterns("runs", "work"), copy_function=_copy_or_stop
+            )
+        except _CopyFailed as failed:
+            raise failed.error from None
     staging.mkdir(parents=True, exist_ok=True)
     # Step records describe one run only. reports/retrain.json is kept on purpose: the model step
     # of the next run reads the last drift advice (model.retrain: auto).
