@@ -100,6 +100,29 @@ def test_group_no_notebook_declares_is_an_error(project: Path) -> None:
     assert plan == {"a.ipynb": {"profile": "p", "output_dir": "/x", "model": {"value": 2}}}
 
 
+def test_a_notebook_declaring_rerun_gets_every_set_item_besides_the_window(project: Path) -> None:
+    # 01_ingest's backfill and re-run commands repeat them: a run with --set model.* that dropped
+    # them would train with the profile's settings.
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell('profile = "ci"  # profile\noutput_dir = ""  # folder\nrerun = []  # items')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell(
+        "from featurehealth import config, runlog\n"
+        "runlog.write_json(config.run_paths(profile, output_dir).ensure().reports / 'rerun.json', rerun)"
+    )]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, project / "notebooks" / "rerun.ipynb")
+    runner.run_pipeline(
+        "default", notebooks=["rerun.ipynb", "a.ipynb"], overrides=["model.value=5", "run.keep_runs=3"],
+        progress=lambda _: None,
+    )
+    published = project / "outputs" / "default"
+    assert runlog.read_json(published / "reports" / "rerun.json") == ["--set run.keep_runs=3", "--set model.value=5"]
+    assert "rerun" not in runner.plan_parameters(
+        {"model": {}}, [project / "notebooks" / "a.ipynb"], profile="p", output_dir="/x", rerun=["--set x.y=1"]
+    )["a.ipynb"]
+
+
 def test_successful_run_publishes_and_reports(project: Path) -> None:
     lines: list[str] = []
     report = runner.run_pipeline("default", notebooks=["a.ipynb", "b.ipynb"], progress=lines.append)

@@ -45,6 +45,10 @@ from featurehealth import config, runlog
 RUNNER_GROUPS = ("run",)
 #: Parameters every pipeline notebook receives from the runner.
 RUNNER_INJECTED = ("profile", "output_dir")
+#: Parameter a notebook may declare to receive the run's ``--set`` items besides its window, over
+#: every group (:func:`config.rerun_overrides`): the commands it suggests (a backfill, a re-run)
+#: must repeat them all, ``model`` and ``degradation`` ones included, not only its own groups'.
+RERUN_PARAMETER = "rerun"
 KERNEL_NAME = "python3"
 #: Papermill engine running a notebook on a kernel the runner launched ahead (see _register_engine).
 ENGINE_NAME = "featurehealth-launched-kernel"
@@ -172,9 +176,11 @@ def preload_modules(names: Iterable[str]) -> None:
 
 
 def plan_parameters(
-    params: dict[str, Any], notebooks: Iterable[str | Path], *, profile: str, output_dir: str
+    params: dict[str, Any], notebooks: Iterable[str | Path], *, profile: str, output_dir: str,
+    rerun: Iterable[str] = (),
 ) -> dict[str, dict[str, Any]]:
-    """Parameters to inject into each notebook: the groups it declares, plus profile and folder.
+    """Parameters to inject into each notebook: the groups it declares, plus profile and folder,
+    and ``rerun`` (the run's other ``--set`` items) if it declares :data:`RERUN_PARAMETER`.
 
     Raises
     ------
@@ -189,12 +195,14 @@ def plan_parameters(
         declared_anywhere.update(names)
         injected: dict[str, Any] = {"profile": profile, "output_dir": output_dir}
         injected.update({name: params[name] for name in names if name in params})
+        if RERUN_PARAMETER in names:
+            injected[RERUN_PARAMETER] = list(rerun)
         plan[Path(notebook).name] = injected
     unknown = sorted(set(params) - declared_anywhere)
     if unknown:
         raise config.ProfileError(
             f"Profile '{profile}' sets {', '.join(repr(u) for u in unknown)}, which no notebook "
-            f"declares; declared groups: {', '.join(sorted(declared_anywhere - set(RUNNER_INJECTED)))}."
+            f"declares; declared groups: {', '.join(sorted(declared_anywhere - {*RUNNER_INJECTED, RERUN_PARAMETER}))}."
         )
     return plan
 
@@ -867,7 +875,10 @@ def run_pipeline(
         "status": "running",
         "steps": [],
     }
-    plan = plan_parameters(params, notebook_paths, profile=profile, output_dir=str(staging))
+    plan = plan_parameters(
+        params, notebook_paths, profile=profile, output_dir=str(staging),
+        rerun=config.rerun_overrides(config.load_profile(profile), params),
+    )
 
     journal = publish_journal(profile)
     # Signals held back from the publish on (see interrupts_deferred); the stack outlives the
