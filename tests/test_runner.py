@@ -549,6 +549,29 @@ def test_a_signal_once_the_run_publishes_lets_it_finish(
     assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
 
 
+def test_a_run_folder_report_not_written_after_publishing_does_not_fail_the_run(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    runs = project / "outputs" / "default" / "runs"
+    write_json = runlog.write_json
+
+    def full_runs_folder(path: Any, obj: Any) -> Path:
+        if Path(path).parent.parent == runs:
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        return write_json(path, obj)
+
+    monkeypatch.setattr(runlog, "write_json", full_runs_folder)
+    lines: list[str] = []
+    report = runner.run_pipeline("default", notebooks=["a.ipynb"], progress=lines.append)
+    assert report["status"] == "succeeded"
+    assert any(line.startswith(f"run report not written to {runs / report['run_id']}: No space left") for line in lines)
+    monkeypatch.setattr(runlog, "write_json", write_json)
+    runner.run_pipeline("default", notebooks=["a.ipynb"], progress=lambda _: None)
+    assert runlog.read_json(runs / report["run_id"] / "run_report.json")["status"] == "succeeded"
+
+
 def test_a_closed_standard_output_only_silences_progress(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     def closed_pipe(*_args: Any, **_kwargs: Any) -> None:
         raise BrokenPipeError

@@ -941,7 +941,13 @@ def run_pipeline(
             if not journal.exists():
                 shutil.rmtree(staging, ignore_errors=True)
                 shutil.rmtree(trash_folder(staging), ignore_errors=True)
-        runlog.write_json(run_dir / "run_report.json", report)
+        try:
+            runlog.write_json(run_dir / "run_report.json", report)
+        except OSError as exc:
+            # The outputs are published: a traceback and exit 1 would say otherwise. The next run
+            # gives this run folder the published report (close_unfinished_runs).
+            progress(f"run report not written to {run_dir}: {exc.strerror or exc}; "
+                     "the next run copies the published one there")
         removed = prune_runs(published / "runs", keep=run_options["keep_runs"], current=run_id)
         if removed:
             progress(f"removed {len(removed)} old run folder(s) beyond run.keep_runs={run_options['keep_runs']}")
