@@ -44,6 +44,23 @@ def test_missing_profile_names_available_ones(params_dir: Path) -> None:
         config.load_profile("nope")
 
 
+def test_an_extends_cycle_is_a_profile_error(params_dir: Path) -> None:
+    (params_dir / "a.yaml").write_text("extends: b\n")
+    (params_dir / "b.yaml").write_text("extends: a\nmodel:\n  horizon_days: 3\n")
+    with pytest.raises(config.ProfileError, match=r"^Profile 'a' extends itself \(a.yaml -> b.yaml -> a.yaml\);"):
+        config.load_profile("a")
+
+
+def test_invalid_yaml_is_one_line_naming_file_line_and_problem(params_dir: Path) -> None:
+    (params_dir / "broken.yaml").write_text("extends: default\nmodel: [1\n")
+    with pytest.raises(config.ProfileError) as caught:
+        config.load_profile("broken")
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.startswith(f"Profile file {params_dir / 'broken.yaml'} is not valid YAML: ")
+    assert "at line 3, column 1" in message and message.endswith("; fix the file.")
+
+
 @pytest.mark.parametrize("bad", ["../etc/passwd", "a b", "", "x/y"])
 def test_profile_names_cannot_escape_params_dir(bad: str) -> None:
     with pytest.raises(config.ProfileError, match="not valid"):
@@ -177,6 +194,8 @@ def test_shipped_profiles_pass_the_value_checks() -> None:
         (["model.alert_budget=-1"], r"model\.alert_budget -1 is not valid; use null or a number >= 0"),
         (["model.risk_buckets=[0.6, 0.3]"], r"model\.risk_buckets \[0\.6, 0\.3\] is not valid; use auto or two increasing"),
         (["run.html=1"], r"run\.html 1 is not valid; use true or false"),
+        (["model.n_jobs=0"], r"^model\.n_jobs 0 is not valid; use a whole number >= 1, or -1 for all cores"),
+        (["model.n_jobs=1.5"], r"^model\.n_jobs 1\.5 is not valid"),
         (["model.max_depth=0"], r"model\.max_depth 0 is not valid; use null \(no limit\) or a whole number >= 1"),
         (["simulate.start_date=2026-02-30"], r"simulate\.start_date '2026-02-30' is not valid; use a date YYYY-MM-DD"),
     ],
@@ -190,6 +209,7 @@ def test_good_values_pass(real_params: Path) -> None:
     params = config.load_run_params("default", [
         "ingest.as_of=2026-04-28", "ingest.window_start=2026-04-01", "ingest.column_map.crash_flag=is_crash",
         "model.operating_threshold=0.4", "model.alert_budget=0.3", "drift.metrics=[crash_rate]", "model.max_depth=null",
+        "model.n_jobs=-2",
     ])
     assert params["ingest"]["column_map"] == {"crash_flag": "is_crash"}
     assert params["model"]["operating_threshold"] == 0.4

@@ -140,6 +140,23 @@ def test_a_missed_day_before_the_window_is_a_published_gap() -> None:
 
 
 
+def test_days_missed_after_the_table_s_last_day_are_a_gap_for_a_backfill_of_an_older_window() -> None:
+    # Published up to 2026-01-27, daily runs of 01-28..01-30 missed, then a backfill of 01-05..01-09
+    # whose as-of is the input's latest day, 2026-01-30: its outputs would be as of a day the table lacks.
+    history = _counts(27).rename(columns={"events": "usage_count"})
+    window = _counts(9)[lambda f: f["date"] >= date(2026, 1, 5)]
+    summary = _summary(30, window_start="2026-01-05", window_end="2026-01-09", latest_input_date="2026-01-30")
+    gap = _by_name(quality.run_checks(summary, window, history=history, known_features=["a", "b"], profile="ci",
+                                      **PARAMS))["published_gap"]
+    assert (gap["status"], gap["details"]["days"]) == ("fail", ["2026-01-28", "2026-01-29", "2026-01-30"])
+    assert gap["message"].endswith("`./run_all.sh ci --set ingest.as_of=2026-01-30 --set ingest.window_start=2026-01-28 "
+                                   "--set ingest.window_end=2026-01-30`.")
+    # Only as far as the input reaches: an as-of past its latest day is freshness's to judge.
+    short = {**summary, "latest_input_date": "2026-01-28"}
+    assert _by_name(quality.run_checks(short, window, history=history, known_features=["a", "b"],
+                                       **PARAMS))["published_gap"]["details"]["days"] == ["2026-01-28"]
+
+
 def test_a_day_the_export_lacks_is_named_but_not_a_gap_on_later_runs() -> None:
     # The first run reads 2026-01-01..30; the export has no row on 2026-01-10 (nor on 2026-01-30, its last
     # day, which therefore never enters the fact table either: the input ends on the 29th).

@@ -100,6 +100,29 @@ def test_group_no_notebook_declares_is_an_error(project: Path) -> None:
     assert plan == {"a.ipynb": {"profile": "p", "output_dir": "/x", "model": {"value": 2}}}
 
 
+def test_a_notebook_declaring_rerun_gets_every_set_item_besides_the_window(project: Path) -> None:
+    # 01_ingest's backfill and re-run commands repeat them: a run with --set model.* that dropped
+    # them would train with the profile's settings.
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell('profile = "ci"  # profile\noutput_dir = ""  # folder\nrerun = []  # items')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell(
+        "from featurehealth import config, runlog\n"
+        "runlog.write_json(config.run_paths(profile, output_dir).ensure().reports / 'rerun.json', rerun)"
+    )]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, project / "notebooks" / "rerun.ipynb")
+    runner.run_pipeline(
+        "default", notebooks=["rerun.ipynb", "a.ipynb"], overrides=["model.value=5", "run.keep_runs=3"],
+        progress=lambda _: None,
+    )
+    published = project / "outputs" / "default"
+    assert runlog.read_json(published / "reports" / "rerun.json") == ["--set run.keep_runs=3", "--set model.value=5"]
+    assert "rerun" not in runner.plan_parameters(
+        {"model": {}}, [project / "notebooks" / "a.ipynb"], profile="p", output_dir="/x", rerun=["--set x.y=1"]
+    )["a.ipynb"]
+
+
 def test_successful_run_publishes_and_reports(project: Path) -> None:
     lines: list[str] = []
     report = runner.run_pipeline("default", notebooks=["a.ipynb", "b.ipynb"], progress=lines.append)
@@ -193,6 +216,16 @@ def test_failed_run_keeps_last_good_outputs(project: Path) -> None:
     assert "boom.ipynb" in failed_report["error"]
 
 
+def test_a_failed_step_names_published_files_not_their_staging_copies(project: Path) -> None:
+    # The staging copy is gone when the message is read; the published file is the one to fix.
+    _notebook(project / "notebooks" / "damaged.ipynb", "raise OSError(f'{output_dir}/tables/fact.parquet is damaged')", step="x")
+    published = project / "outputs" / "default"
+    with pytest.raises(runner.RunFailed) as caught:
+        runner.run_pipeline("default", notebooks=["damaged.ipynb"], progress=lambda _: None)
+    assert str(caught.value) == f"damaged.ipynb failed: OSError: {published}/tables/fact.parquet is damaged"
+    assert runlog.read_json(caught.value.run_dir / "run_report.json")["steps"][0]["error"].startswith(f"OSError: {published}/")
+
+
 def test_main_reports_unknown_profile_key_in_one_line(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (project / "params" / "typo.yaml").write_text("model:\n  valu: 2\n")
     assert runner.main(["typo"]) == 2
@@ -271,6 +304,23 @@ def test_no_kernel_outlives_a_failed_run(project: Path) -> None:
         # b's kernel is launched ahead while boom runs, and must not be left behind.
         runner.run_pipeline("default", notebooks=["a.ipynb", "boom.ipynb", "b.ipynb"], progress=lambda _: None)
     assert _children() - before == set()
+
+
+def test_kernels_see_relative_roots_as_the_command_does(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Kernels start in notebooks/: a relative root read there would name notebooks/<root>.
+    cell = (
+        "from featurehealth import config, runlog\n"
+        "paths = config.run_paths(profile, output_dir).ensure()\n"
+        "runlog.write_json(paths.reports / 'roots.json', {'data': str(config.data_root()), 'out': str(config.output_root())})"
+    )
+    _notebook(project / "notebooks" / "roots.ipynb", cell, step="roots")
+    (project / "cwd").mkdir()
+    monkeypatch.chdir(project / "cwd")
+    monkeypatch.setenv("FEATUREHEALTH_DATA_ROOT", "telemetry")
+    monkeypatch.setenv("FEATUREHEALTH_OUTPUT_ROOT", "../outputs")
+    runner.run_pipeline("default", notebooks=["roots.ipynb"], progress=lambda _: None)
+    roots = runlog.read_json(project / "outputs" / "default" / "reports" / "roots.json")
+    assert roots == {"data": str(project / "cwd" / "telemetry"), "out": str(project / "outputs")}
 
 
 def test_html_is_rendered_for_every_step_before_the_run_returns(project: Path) -> None:
@@ -354,6 +404,27 @@ def test_failed_publish_puts_every_entry_back(project: Path, monkeypatch: pytest
     report = runlog.read_json(failed.value.run_dir / "run_report.json")
     assert report["status"] == "failed" and report["error"].startswith("Publishing to")
     assert report["artifacts"] is None
+
+
+def test_a_profile_folder_on_another_file_system_fails_before_any_notebook(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # outputs/<profile> linked to another disk: publishing renames cannot cross it.
+    runner.run_pipeline("default", notebooks=["a.ipynb"], progress=lambda _: None)
+    published = project / "outputs" / "default"
+    real_stat = os.stat
+
+    def other_disk(path: Any, *args: Any, **kwargs: Any) -> Any:
+        info = real_stat(path, *args, **kwargs)
+        if Path(path) == published:
+            return os.stat_result((*info[:2], info.st_dev + 1, *info[3:]))
+        return info
+
+    monkeypatch.setattr(runner.os, "stat", other_disk)
+    steps: list[str] = []
+    with pytest.raises(runner.RunFailed, match=rf"^Output folder {published} is on another file system than .*FEATUREHEALTH_OUTPUT_ROOT"):
+        runner.run_pipeline("default", notebooks=["a.ipynb"], progress=steps.append)
+    assert not any("a ..." in line for line in steps)
 
 
 def test_publish_killed_half_way_is_undone_by_the_next_run(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -453,6 +524,54 @@ def test_sigterm_writes_an_interrupted_report_and_stops_kernels(
     assert signal.getsignal(signum) == signal.SIG_DFL
 
 
+@pytest.mark.parametrize("hook", ["publish", "prune_runs"])
+def test_a_signal_once_the_run_publishes_lets_it_finish(
+    project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], hook: str
+) -> None:
+    # During the swap, or after it (last HTML copy, run report, pruning): the outputs are the
+    # run's, so "INTERRUPTED ... outputs unchanged" with no report in the run folder would be false.
+    original = getattr(runner, hook)
+
+    def terminated(*args: Any, **kwargs: Any) -> Any:
+        os.kill(os.getpid(), signal.SIGTERM)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(runner, hook, terminated)
+    monkeypatch.setattr(config, "PIPELINE_NOTEBOOKS", ("a.ipynb",))
+    assert runner.main(["default"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    assert "SIGTERM arrived while the run was publishing; it finished first" in captured.out
+    published = project / "outputs" / "default"
+    run_id = runlog.read_json(published / "reports" / "run_report.json")["run_id"]
+    assert runlog.read_json(published / "runs" / run_id / "run_report.json")["status"] == "succeeded"
+    assert [p.name for p in (project / "outputs" / ".staging").iterdir()] == ["default.lock"]
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+
+
+def test_a_run_folder_report_not_written_after_publishing_does_not_fail_the_run(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    runs = project / "outputs" / "default" / "runs"
+    write_json = runlog.write_json
+
+    def full_runs_folder(path: Any, obj: Any) -> Path:
+        if Path(path).parent.parent == runs:
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        return write_json(path, obj)
+
+    monkeypatch.setattr(runlog, "write_json", full_runs_folder)
+    lines: list[str] = []
+    report = runner.run_pipeline("default", notebooks=["a.ipynb"], progress=lines.append)
+    assert report["status"] == "succeeded"
+    assert any(line.startswith(f"run report not written to {runs / report['run_id']}: No space left") for line in lines)
+    monkeypatch.setattr(runlog, "write_json", write_json)
+    runner.run_pipeline("default", notebooks=["a.ipynb"], progress=lambda _: None)
+    assert runlog.read_json(runs / report["run_id"] / "run_report.json")["status"] == "succeeded"
+
+
 def test_a_closed_standard_output_only_silences_progress(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     def closed_pipe(*_args: Any, **_kwargs: Any) -> None:
         raise BrokenPipeError
@@ -498,6 +617,27 @@ def test_unwritable_output_folder_is_one_sentence_and_leaves_nothing(
         runner.run_pipeline("default", notebooks=["a.ipynb"], progress=lambda _: None)
     assert [p.name for p in (project / "outputs" / ".staging").iterdir()] == ["default.lock"]
     assert not published.exists()
+
+
+def test_a_full_disk_while_staging_is_one_sentence_saying_so(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+    import shutil
+
+    runner.run_pipeline("default", notebooks=["a.ipynb"], progress=lambda _: None)
+    published = project / "outputs" / "default"
+    before = _snapshot(published)
+
+    def disk_full(source: str, target: str, **_kwargs: Any) -> str:
+        raise OSError(errno.ENOSPC, "No space left on device", target)
+
+    monkeypatch.setattr(shutil, "copyfile", disk_full)
+    with pytest.raises(runner.RunFailed) as caught:
+        runner.run_pipeline("default", notebooks=["a.ipynb"], progress=lambda _: None)
+    message = str(caught.value)
+    assert message.startswith(f"No space left for the outputs under {project / 'outputs'} (No space left on device); ")
+    assert "not writable" not in message and "[(" not in message
+    assert _snapshot(published) == before
+    assert [p.name for p in (project / "outputs" / ".staging").iterdir()] == ["default.lock"]
 
 
 def test_busy_profile_has_its_own_exit_code(

@@ -197,6 +197,14 @@ def _loader() -> type:
     return Loader
 
 
+def _yaml_problem(exc: Exception) -> str:
+    """A YAML parse error on one line: what is wrong and where (PyYAML's own text spans four)."""
+    problem, mark = getattr(exc, "problem", None), getattr(exc, "problem_mark", None)
+    if problem and mark is not None:
+        return f"{problem} at line {mark.line + 1}, column {mark.column + 1}"
+    return " ".join(str(exc).split())
+
+
 def _read_yaml(path: Path) -> dict[str, Any]:
     import yaml
 
@@ -208,7 +216,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     try:
         loaded = yaml.load(path.read_text(encoding="utf-8"), Loader=_loader())
     except yaml.YAMLError as exc:
-        raise ProfileError(f"Profile file {path} is not valid YAML: {exc}") from exc
+        raise ProfileError(f"Profile file {path} is not valid YAML: {_yaml_problem(exc)}; fix the file.") from exc
     if loaded is None:
         return {}
     if not isinstance(loaded, dict):
@@ -259,13 +267,15 @@ def _merge_checked(
     return merged
 
 
-def load_profile(profile: str) -> dict[str, Any]:
+def load_profile(profile: str, *, extended_by: tuple[str, ...] = ()) -> dict[str, Any]:
     """Load ``params/<profile>.yaml`` merged over what it extends, with every key checked.
 
     Parameters
     ----------
     profile : str
         Profile name, e.g. ``"default"`` or ``"ci"``.
+    extended_by : tuple of str
+        The profiles being loaded that extend this one, nearest last (to catch a cycle).
 
     Returns
     -------
@@ -276,9 +286,15 @@ def load_profile(profile: str) -> dict[str, Any]:
     Raises
     ------
     ProfileError
-        If the file is missing or invalid, or holds a key ``default.yaml`` does not have.
+        If the file is missing or invalid, holds a key ``default.yaml`` does not have, or its
+        ``extends`` chain comes back to a profile in it.
     """
     check_profile_name(profile)
+    if profile in extended_by:
+        chain = " -> ".join(f"{name}.yaml" for name in (*extended_by, profile))
+        raise ProfileError(
+            f"Profile {extended_by[0]!r} extends itself ({chain}); let one of them extend default."
+        )
     default_path = PARAMS_DIR / "default.yaml"
     schema = _read_yaml(default_path)
     schema.pop("extends", None)
@@ -287,7 +303,7 @@ def load_profile(profile: str) -> dict[str, Any]:
     path = PARAMS_DIR / f"{profile}.yaml"
     raw = _read_yaml(path)
     parent = raw.pop("extends", "default")
-    base = load_profile(parent) if parent != profile else schema
+    base = load_profile(parent, extended_by=(*extended_by, profile)) if parent != profile else schema
     return _merge_checked(base, raw, schema=schema, where="", source=path.name)
 
 
@@ -399,6 +415,11 @@ def _value_rules() -> dict[str, tuple[Callable[[Any], bool], str]]:
         ),
         "model.retrain": _one_of_rule(RETRAIN_MODES),
         "run.keep_runs": (lambda value: _is_whole(value, 0), "a whole number >= 0 (0 keeps every run folder)"),
+        # joblib's convention: -1 all cores, -2 all but one...; 0 has no meaning and failed 03_model.
+        "model.n_jobs": (
+            lambda value: _is_whole(value, 1) or (_is_number(value) and _is_whole(-value, 1)),
+            "a whole number >= 1, or -1 for all cores (-2 all but one...)",
+        ),
         "model.max_depth": (lambda value: value is None or _is_whole(value, 1), "null (no limit) or a whole number >= 1"),
         "drift.reference": _one_of_rule(DRIFT_REFERENCES),
         "drift.metrics": _subset_rule(DRIFT_METRICS),

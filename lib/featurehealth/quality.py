@@ -174,11 +174,16 @@ def check_published_gap(
     fail: float,
     empty: Iterable[date] = (),
     rerun: Sequence[str] = (),
+    latest_input: date | None = None,
 ) -> dict[str, Any]:
-    """Days without data that the fact table will hold between its first and last day, outside the window.
+    """Days without data that the fact table will hold between its first and last day, outside the
+    window, and after its last day up to the as-of date the input reaches.
 
     A missed daily run leaves such a hole (``missing_days`` only judges the window); it is
-    reported on every run until a backfill fills it. A hole that a run read and found without
+    reported on every run until a backfill fills it. The days after the table's last day count
+    too: a backfill of an older window after missed daily runs gets the input's latest day as
+    as-of, and would otherwise publish outputs as of that day from a table that stops before it.
+    A hole that a run read and found without
     any valid event in the input (``empty``, see :func:`empty_in_input`) is named but not
     counted: the backfill command cannot fill it, and counting it would fail every later run.
 
@@ -196,11 +201,14 @@ def check_published_gap(
     rerun : sequence of str
         The run's other ``--set`` items (:func:`featurehealth.config.rerun_overrides`), which
         the backfill command repeats so that it reads the same source.
+    latest_input : date, optional
+        The input's latest day; the days up to as-of count only as far as it (None: none count).
     """
     days = set(published)
     holes = []
     if days:
-        span = _days(min(min(days), start), max(max(days), end))
+        reached = min(as_of, latest_input) if latest_input is not None else end
+        span = _days(min(min(days), start), max(max(days), end, reached))
         holes = [d for d in span if d not in days and not start <= d <= end]
     known_empty = sorted(set(empty) - days)
     gaps = [d for d in holes if d not in known_empty]
@@ -463,7 +471,7 @@ def run_checks(
         missing,
         check_published_gap(past_days, start=start, end=end, as_of=as_of, profile=profile,
                             warn=published_gap_warn_days, fail=published_gap_fail_days, empty=empty,
-                            rerun=rerun),
+                            rerun=rerun, latest_input=latest_input),
         check_late_rows(summary.get("day_before_window"), past, as_of=as_of, profile=profile,
                         warn=late_rows_warn, fail=late_rows_fail, rerun=rerun),
         check_volume_drop(

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import errno
 import fcntl
 import functools
 import importlib
@@ -32,7 +33,7 @@ import stat
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -44,6 +45,10 @@ from featurehealth import config, runlog
 RUNNER_GROUPS = ("run",)
 #: Parameters every pipeline notebook receives from the runner.
 RUNNER_INJECTED = ("profile", "output_dir")
+#: Parameter a notebook may declare to receive the run's ``--set`` items besides its window, over
+#: every group (:func:`config.rerun_overrides`): the commands it suggests (a backfill, a re-run)
+#: must repeat them all, ``model`` and ``degradation`` ones included, not only its own groups'.
+RERUN_PARAMETER = "rerun"
 KERNEL_NAME = "python3"
 #: Papermill engine running a notebook on a kernel the runner launched ahead (see _register_engine).
 ENGINE_NAME = "featurehealth-launched-kernel"
@@ -171,9 +176,11 @@ def preload_modules(names: Iterable[str]) -> None:
 
 
 def plan_parameters(
-    params: dict[str, Any], notebooks: Iterable[str | Path], *, profile: str, output_dir: str
+    params: dict[str, Any], notebooks: Iterable[str | Path], *, profile: str, output_dir: str,
+    rerun: Iterable[str] = (),
 ) -> dict[str, dict[str, Any]]:
-    """Parameters to inject into each notebook: the groups it declares, plus profile and folder.
+    """Parameters to inject into each notebook: the groups it declares, plus profile and folder,
+    and ``rerun`` (the run's other ``--set`` items) if it declares :data:`RERUN_PARAMETER`.
 
     Raises
     ------
@@ -188,12 +195,14 @@ def plan_parameters(
         declared_anywhere.update(names)
         injected: dict[str, Any] = {"profile": profile, "output_dir": output_dir}
         injected.update({name: params[name] for name in names if name in params})
+        if RERUN_PARAMETER in names:
+            injected[RERUN_PARAMETER] = list(rerun)
         plan[Path(notebook).name] = injected
     unknown = sorted(set(params) - declared_anywhere)
     if unknown:
         raise config.ProfileError(
             f"Profile '{profile}' sets {', '.join(repr(u) for u in unknown)}, which no notebook "
-            f"declares; declared groups: {', '.join(sorted(declared_anywhere - set(RUNNER_INJECTED)))}."
+            f"declares; declared groups: {', '.join(sorted(declared_anywhere - {*RUNNER_INJECTED, RERUN_PARAMETER}))}."
         )
     return plan
 
@@ -268,7 +277,15 @@ def profile_lock(profile: str) -> Iterator[None]:
 
 
 def not_writable(exc: OSError) -> RunFailed:
-    """The one-line failure for an output folder the run cannot write (``exc`` from creating something in it)."""
+    """The one-line failure for an output folder the run cannot write (``exc`` from creating something in it).
+
+    A full file system is said as such: the folder is writable, and the fix is room.
+    """
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return RunFailed(
+            f"No space left for the outputs under {config.output_root()} ({exc.strerror}); free some "
+            f"(run.keep_runs prunes old run folders) or point FEATUREHEALTH_OUTPUT_ROOT at a folder with room."
+        )
     folder = Path(exc.filename).parent if exc.filename else config.output_root()
     return RunFailed(
         f"Output folder {folder} is not writable: {exc.strerror or exc}; make it writable "
@@ -292,6 +309,32 @@ def interrupts_raise() -> Iterator[None]:
     previous = {signum: signal.signal(signum, handler) for signum in INTERRUPTING_SIGNALS}
     try:
         yield
+    finally:
+        for signum, action in previous.items():
+            signal.signal(signum, action)
+
+
+@contextlib.contextmanager
+def interrupts_deferred() -> Iterator[list[int]]:
+    """Hold back :data:`INTERRUPTING_SIGNALS` in the main thread: record them instead of stopping.
+
+    Once a run publishes, its outcome is decided: a signal during the swap would undo a complete
+    run, and one after it (while the last HTML copy is rendered, the run report written, old run
+    folders pruned) would report "outputs unchanged" over published outputs. Yields the numbers
+    of the signals received, for the caller to mention; elsewhere than in the main thread,
+    where no handler can be set, nothing is held back.
+    """
+    received: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+
+    def handler(signum: int, _frame: Any) -> None:
+        received.append(signum)
+
+    previous = {signum: signal.signal(signum, handler) for signum in INTERRUPTING_SIGNALS}
+    try:
+        yield received
     finally:
         for signum, action in previous.items():
             signal.signal(signum, action)
@@ -352,12 +395,52 @@ def recover_profile(profile: str, published: Path) -> list[str]:
     return lines
 
 
+def check_same_file_system(published: Path, staging_root: Path) -> None:
+    """Raise :class:`RunFailed` if ``published`` is on another file system than ``staging_root``.
+
+    A run publishes by renaming its staged folders into ``published``, which cannot cross file
+    systems: with ``outputs/<profile>`` a symlink to another disk, every run would fail at its
+    very end. Both folders must exist.
+    """
+    if os.stat(published).st_dev != os.stat(staging_root).st_dev:
+        raise RunFailed(
+            f"Output folder {published} is on another file system than {staging_root}, where runs stage "
+            f"their outputs, so a run cannot publish into it; set FEATUREHEALTH_OUTPUT_ROOT to a folder "
+            f"on the file system of {os.path.realpath(published)} instead of linking to it."
+        )
+
+
+class _CopyFailed(Exception):
+    """The first error of a staging copy, carried past ``shutil.copytree``'s ``except OSError``.
+
+    Left to itself, copytree goes on copying (onto a full disk, say) and then raises one
+    ``shutil.Error`` listing every failure as text, without the errno that tells a full disk
+    from a folder that is not writable.
+    """
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _copy_or_stop(source: str, target: str, *, follow_symlinks: bool = True) -> str:
+    try:
+        return shutil.copy2(source, target, follow_symlinks=follow_symlinks)
+    except OSError as exc:
+        raise _CopyFailed(exc) from exc
+
+
 def prepare_staging(published: Path, staging: Path) -> None:
     """Make ``staging`` a copy of the published outputs without run history or hand-over files."""
     if staging.exists():
         shutil.rmtree(staging)
     if published.is_dir():
-        shutil.copytree(published, staging, ignore=shutil.ignore_patterns("runs", "work"))
+        try:
+            shutil.copytree(
+                published, staging, ignore=shutil.ignore_patterns("runs", "work"), copy_function=_copy_or_stop
+            )
+        except _CopyFailed as failed:
+            raise failed.error from None
     staging.mkdir(parents=True, exist_ok=True)
     # Step records describe one run only. reports/retrain.json is kept on purpose: the model step
     # of the next run reads the last drift advice (model.retrain: auto).
@@ -558,6 +641,20 @@ def _socket_folder() -> Path:
     return folder
 
 
+def kernel_environment(base: Mapping[str, str]) -> dict[str, str]:
+    """``base`` with the output and data roots pinned as absolute paths, for a notebook's kernel.
+
+    A kernel starts in ``notebooks/``, not in the folder ``run_all.sh`` was started from: a
+    relative ``FEATUREHEALTH_DATA_ROOT`` (or ``FEATUREHEALTH_OUTPUT_ROOT``) would name another
+    folder there, and the simulator would write its telemetry under ``notebooks/``.
+    """
+    return {
+        **base,
+        "FEATUREHEALTH_OUTPUT_ROOT": str(config.output_root()),
+        "FEATUREHEALTH_DATA_ROOT": str(config.data_root()),
+    }
+
+
 def launch_kernel(notebook: Path) -> Any:
     """Launch a fresh kernel for ``notebook`` in its folder, importing the notebook's modules as it boots.
 
@@ -580,6 +677,7 @@ def launch_kernel(notebook: Path) -> Any:
     manager = AsyncKernelManager(kernel_name=KERNEL_NAME, transport="ipc", ip=str(Path(sockets) / "kernel"))
     run_sync(manager.start_kernel)(
         cwd=str(notebook.parent),
+        env=kernel_environment(os.environ),
         # History in memory, as nbclient sets for the kernels it starts itself.
         extra_arguments=["--HistoryManager.hist_file=:memory:", f"--IPKernelApp.exec_lines={preload}"],
     )
@@ -704,6 +802,16 @@ def _step_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}".strip()
 
 
+def named_as_published(text: str, *, staging: Path) -> str:
+    """``text`` (an error) with the run's ``staging`` folder named as the published folder it copies.
+
+    A library's error about a file the run inherited (a damaged fact table, say) names its
+    staging copy, which is removed when the run ends; the published file is the one to look at
+    and fix (:func:`config.published_path`).
+    """
+    return text.replace(str(staging), str(config.published_path(staging)))
+
+
 def run_pipeline(
     profile: str,
     *,
@@ -741,7 +849,8 @@ def run_pipeline(
         is under ``runs/<run_id>/``.
     RunInterrupted
         If a signal stopped the run (see :func:`interrupts_raise`; KeyboardInterrupt becomes
-        this too); as for RunFailed, with status ``interrupted``.
+        this too); as for RunFailed, with status ``interrupted``. A signal arriving once the
+        run publishes lets it finish (:func:`interrupts_deferred`).
     """
     params = config.load_run_params(profile, list(overrides))
     run_options = params["run"]
@@ -766,11 +875,16 @@ def run_pipeline(
         "status": "running",
         "steps": [],
     }
-    plan = plan_parameters(params, notebook_paths, profile=profile, output_dir=str(staging))
+    plan = plan_parameters(
+        params, notebook_paths, profile=profile, output_dir=str(staging),
+        rerun=config.rerun_overrides(config.load_profile(profile), params),
+    )
 
     journal = publish_journal(profile)
-    # Leaving the executor waits for the last HTML renderings, so a returned run is complete.
-    with profile_lock(profile), ThreadPoolExecutor(
+    # Signals held back from the publish on (see interrupts_deferred); the stack outlives the
+    # executor, whose exit waits for the last HTML renderings, so a returned run is complete.
+    held: list[int] = []
+    with contextlib.ExitStack() as publishing, profile_lock(profile), ThreadPoolExecutor(
         max_workers=1, thread_name_prefix="html", initializer=_lower_priority
     ) as renderer:
         # Set once staging holds the copy of the last good outputs.
@@ -780,6 +894,7 @@ def run_pipeline(
                 for line in recover_profile(profile, published):
                     progress(line)
                 run_dir.mkdir(parents=True, exist_ok=True)
+                check_same_file_system(published, staging.parent)
                 prepare_staging(published, staging)
             except OSError as exc:
                 raise not_writable(exc) from None
@@ -805,6 +920,7 @@ def run_pipeline(
             report["status"] = "succeeded"
             _finish_report(report, staging)
             runlog.write_json(staging / RUN_REPORT, report)
+            held = publishing.enter_context(interrupts_deferred())
             try:
                 publish(staging, published, journal)
             except OSError as exc:
@@ -825,10 +941,18 @@ def run_pipeline(
             if not journal.exists():
                 shutil.rmtree(staging, ignore_errors=True)
                 shutil.rmtree(trash_folder(staging), ignore_errors=True)
-        runlog.write_json(run_dir / "run_report.json", report)
+        try:
+            runlog.write_json(run_dir / "run_report.json", report)
+        except OSError as exc:
+            # The outputs are published: a traceback and exit 1 would say otherwise. The next run
+            # gives this run folder the published report (close_unfinished_runs).
+            progress(f"run report not written to {run_dir}: {exc.strerror or exc}; "
+                     "the next run copies the published one there")
         removed = prune_runs(published / "runs", keep=run_options["keep_runs"], current=run_id)
         if removed:
             progress(f"removed {len(removed)} old run folder(s) beyond run.keep_runs={run_options['keep_runs']}")
+    if held:
+        progress(f"{signal.Signals(held[0]).name} arrived while the run was publishing; it finished first")
     progress(f"run {run_id}: succeeded in {report['duration_s']:.1f}s; outputs in {published}")
     return report
 
@@ -960,7 +1084,7 @@ def _run_steps(
                     _execute(notebook, executed, parameters, kernel=kernels[index], on_cell_start=heartbeat.cell_started)
             except Exception as exc:  # noqa: BLE001 - every failure becomes one reported line
                 entry.update(status="failed", duration_s=round(time.perf_counter() - started, 3))
-                entry["error"] = _step_error(exc)
+                entry["error"] = named_as_published(_step_error(exc), staging=staging)
                 if render and executed.is_file():
                     render(executed)
                 raise RunFailed(f"{notebook.name} failed: {entry['error']}") from None
