@@ -293,10 +293,12 @@ def test_quality_findings_quote_the_checks_own_words_failures_first() -> None:
     report = {"as_of": "2026-06-29", "summary": {"status": "fail", "warn": 1, "fail": 1}, "checks": [
         {"name": "missing_days", "status": "pass", "message": "Every day has events."},
         {"name": "volume_drop", "status": "warn", "message": "7 feature-day(s) had fewer than 50% of their usual events."},
+        {"name": "late_rows", "status": "not_judged", "message": "Not judged: no day before the window."},
         {"name": "freshness", "status": "fail", "observed": 3}, "junk"]}
     assert views.quality_findings(report) == [
         ("bad", "freshness (fail): observed 3"),
-        ("warn", "volume_drop (warn): 7 feature-day(s) had fewer than 50% of their usual events.")]
+        ("warn", "volume_drop (warn): 7 feature-day(s) had fewer than 50% of their usual events."),
+        ("neutral", "late_rows: Not judged: no day before the window.")]
     assert views.quality_findings({"checks": [{"name": "x", "status": "pass"}]}) == []
     assert views.quality_caption(report) == "Data-quality checks of the data up to 2026-06-29: fail"
     assert views.quality_caption({}) == "Data-quality checks: not available"

@@ -42,17 +42,19 @@ def _by_name(report: dict) -> dict:
 @pytest.mark.parametrize(
     ("observed", "below", "expected"),
     [(0.0, False, "pass"), (0.01, False, "warn"), (0.1, False, "fail"), (0.6, True, "pass"), (0.4, True, "warn"),
-     (0.05, True, "fail"), (None, False, "pass")],
+     (0.05, True, "fail"), (None, False, "not_judged")],
 )
 def test_grade(observed: float | None, below: bool, expected: str) -> None:
     warn, fail = (0.5, 0.1) if below else (0.01, 0.1)
     assert quality.grade(observed, warn=warn, fail=fail, below=below) == expected
 
 
-def test_clean_input_passes_every_check() -> None:
+def test_clean_input_passes_every_judged_check() -> None:
     report = quality.run_checks(_summary(30), _counts(30), history=None, known_features=["a", "b"], **PARAMS)
     assert [c["name"] for c in report["checks"]] == list(quality.CHECKS)
-    assert report["summary"] == {"pass": 9, "warn": 0, "fail": 0, "status": "pass", "stopping": [], "message": ""}
+    # late_rows has no published day before the window to compare with on a first run
+    assert report["summary"] == {"not_judged": 1, "pass": 8, "warn": 0, "fail": 0, "status": "pass", "stopping": [],
+                                 "message": ""}
     assert set(report["checks"][0]) == {"name", "status", "observed", "threshold", "rule", "message", "details"}
 
 
@@ -206,7 +208,7 @@ def test_rows_of_the_published_day_before_the_window_that_its_run_missed_are_lat
     for changes in ({"day_before_window": {**before, "date": "2026-02-20"}}, {"day_before_window": None}):
         check = _by_name(quality.run_checks({**summary, **changes}, day, history=history, known_features=["a", "b"],
                                             **PARAMS))["late_rows"]
-        assert (check["status"], check["observed"]) == ("pass", None)
+        assert (check["status"], check["observed"]) == ("not_judged", None)
         assert check["message"].startswith("Not judged: ") and "observed None" not in check["message"]
 
 
@@ -238,6 +240,16 @@ def test_late_rows_not_judged_says_why_in_one_sentence() -> None:
     older = quality.check_late_rows(None, history, as_of=date(2026, 2, 21), profile="mine", warn=1, fail=10)
     assert older["message"] == ("Not judged: the ingest summary does not count the input's rows of the day "
                                 "before the window (written before that count existed).")
+    assert absent["status"] == older["status"] == "not_judged"  # not a pass
+
+
+def test_a_check_with_nothing_to_judge_is_not_judged_and_leaves_the_status_to_the_others() -> None:
+    # The first days of a profile: no feature has a usual volume yet.
+    report = quality.run_checks(_summary(5), _counts(5), history=None, known_features=["a", "b"], **PARAMS)
+    volume = _by_name(report)["volume_drop"]
+    assert volume["status"] == "not_judged" and volume["observed"] is None
+    assert volume["message"].startswith("Not judged: no feature-day of the window has ")
+    assert report["summary"]["not_judged"] >= 1 and report["summary"]["status"] == "pass"
 
 def test_a_window_past_the_input_says_it_has_no_rows() -> None:
     history = _counts(30).rename(columns={"events": "usage_count"})

@@ -22,7 +22,10 @@ CHECKS = (
     "missing_days", "published_gap", "late_rows", "volume_drop", "duplicate_events", "null_rate", "out_of_range", "freshness",
     "unknown_features",
 )
-STATUSES = ("pass", "warn", "fail")
+#: A check's status, from best to worst; ``not_judged``: nothing to compare yet (a first run, say),
+#: which neither passes nor fails and leaves the run's status to the judged checks.
+NOT_JUDGED = "not_judged"
+STATUSES = (NOT_JUDGED, "pass", "warn", "fail")
 _WORST_SHOWN = 5
 #: Days named in a message before "and N more".
 _DAYS_SHOWN = 5
@@ -33,7 +36,7 @@ class QualityError(ValueError):
 
 
 def grade(observed: float | None, *, warn: float, fail: float, below: bool = False) -> str:
-    """Status of an observed value: ``"fail"``, ``"warn"`` or ``"pass"`` (None -> pass: nothing to judge).
+    """Status of an observed value: ``"fail"``, ``"warn"`` or ``"pass"`` (None: ``"not_judged"``).
 
     Parameters
     ----------
@@ -44,7 +47,7 @@ def grade(observed: float | None, *, warn: float, fail: float, below: bool = Fal
         Low values are bad (e.g. a volume ratio).
     """
     if observed is None:
-        return "pass"
+        return NOT_JUDGED
     if below:
         return "fail" if observed < fail else "warn" if observed < warn else "pass"
     return "fail" if observed >= fail else "warn" if observed >= warn else "pass"
@@ -62,7 +65,8 @@ def _check(
         "observed": shown,
         "threshold": {"warn": warn, "fail": fail},
         "rule": f"warn {rule} warn, fail {rule} fail",
-        "message": message or f"{name} observed {shown} ({status}; warn {rule} {warn}, fail {rule} {fail}).",
+        "message": message or (f"{name}: not judged, nothing to compare yet." if observed is None else
+                               f"{name} observed {shown} ({status}; warn {rule} {warn}, fail {rule} {fail})."),
         "details": details,
     }
 
@@ -304,7 +308,9 @@ def check_volume_drop(
     worst = judged.sort_values(["ratio", "feature_id", "date"], kind="stable").head(_WORST_SHOWN)
     observed = float(judged["ratio"].min()) if len(judged) else None
     below_warn = int((judged["ratio"] < warn).sum())
-    message = ""
+    message = "" if len(judged) else (
+        f"Not judged: no feature-day of the window has {min_baseline_days} earlier days to give its usual volume yet."
+    )
     if below_warn:
         first = worst.iloc[0]
         message = (
@@ -488,7 +494,7 @@ def run_checks(
                                warn=unknown_features_warn, fail=unknown_features_fail),
     ]
     tally = {s: sum(c["status"] == s for c in checks) for s in STATUSES}
-    worst = next((s for s in reversed(STATUSES) if tally[s]), "pass")
+    worst = next((s for s in reversed(STATUSES) if tally[s] and s != NOT_JUDGED), "pass")
     stopping = [c["name"] for c in checks if c["status"] == "fail" and c["name"] in stop_on_fail]
     flagged = [f"{c['name']} {s}: {c['message']}" for s in ("fail", "warn") for c in checks if c["status"] == s]
     return {

@@ -673,19 +673,21 @@ def quality_checks(quality: Mapping[str, Any]) -> "pd.DataFrame":
 
 
 def quality_findings(quality: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """``(tone, sentence)`` for each check at ``warn`` or ``fail``, in its own words.
+    """``(tone, sentence)`` for each check at ``warn`` or ``fail``, or not judged, in its own words.
 
-    The sentence is the check's ``message`` (what it found, with dates and features), or its
-    observed value when it has none; failures first.
+    The sentence is the check's ``message`` (what it found, with dates and features, or why it
+    could not judge), or its observed value when it has none; failures first, not judged last.
     """
+    order = ("fail", "warn", "not_judged")
     checks = quality.get("checks")
     found = [c for c in (checks if isinstance(checks, list) else [])
-             if isinstance(c, dict) and c.get("status") in ("warn", "fail")]
-    found.sort(key=lambda c: c["status"] != "fail")
+             if isinstance(c, dict) and c.get("status") in order]
+    found.sort(key=lambda c: order.index(c["status"]))
     findings = []
     for check in found:
         said = check.get("message") or f"observed {check.get('observed', NOT_AVAILABLE)}"
-        findings.append((_status_tone(check["status"]), f"{check.get('name')} ({check['status']}): {said}"))
+        status = "" if check["status"] == "not_judged" else f" ({check['status']})"
+        findings.append((_status_tone(check["status"]), f"{check.get('name')}{status}: {said}"))
     return findings
 
 
