@@ -271,3 +271,38 @@ def test_rerun_overrides_repeat_what_differs_from_the_profile_but_the_window() -
     assert config.rerun_overrides(profile, {name: profile[name] for name in ("simulate", "ingest")}) == []
     assert config.rerun_overrides({"ingest": {"source": "simulated"}}, {"ingest": {"source": "true"}}) == [
         "--set 'ingest.source=\"true\"'"]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["quality.freshness_fail_days=-3"], r"^quality\.freshness_fail_days -3 is not valid; use a whole number >= 0 .*\(from --set quality\.freshness_fail_days=-3\)\.$"),
+        (["quality.late_rows_warn=-1"], r"^quality\.late_rows_warn -1 is not valid; use a whole number >= 0"),
+        (["quality.missing_days_warn=2"], r"^quality\.missing_days_warn 2 is not valid; use a share in \[0, 1\]"),
+        (["quality.duplicate_share_fail=-0.1"], r"^quality\.duplicate_share_fail -0\.1 is not valid; use a share in \[0, 1\]"),
+        (["quality.volume_baseline_days=0"], r"^quality\.volume_baseline_days 0 is not valid; use a whole number >= 1"),
+        (["quality.null_rate_warn=0.5"], r"^quality\.null_rate_warn 0\.5 is above quality\.null_rate_fail 0\.1; .*\(from --set quality\.null_rate_warn=0\.5\)\.$"),
+        (["quality.volume_drop_warn=0.05"], r"^quality\.volume_drop_warn 0\.05 is below quality\.volume_drop_fail 0\.1; "),
+        (["quality.freshness_warn_days=5"], r"^quality\.freshness_warn_days 5 is above quality\.freshness_fail_days 3; "),
+        (["drift.psi_warn=-0.1"], r"^drift\.psi_warn -0\.1 is not valid; use a number >= 0"),
+        (["drift.psi_warn=0.3"], r"^drift\.psi_warn 0\.3 is above drift\.psi_alert 0\.25; "),
+        (["drift.ks_pvalue_alert=0"], r"^drift\.ks_pvalue_alert 0 is not valid; use a p-value in \(0, 1\]"),
+        (["drift.ks_pvalue_alert=0.1"], r"^drift\.ks_pvalue_warn 0\.05 is below drift\.ks_pvalue_alert 0\.1; .*\(from --set drift\.ks_pvalue_alert=0\.1\)\.$"),
+        (["drift.drift_share_retrain=1.5"], r"^drift\.drift_share_retrain 1\.5 is not valid; use a share in \[0, 1\]"),
+        (["drift.max_model_age_days=-1"], r"^drift\.max_model_age_days -1 is not valid; use a whole number >= 0"),
+        (["drift.min_samples=1"], r"^drift\.min_samples 1 is not valid; use a whole number >= 2"),
+    ],
+)
+def test_quality_and_drift_thresholds_are_range_checked_before_the_run(
+    real_params: Path, overrides: list[str], message: str
+) -> None:
+    with pytest.raises(config.ProfileError, match=message):
+        config.load_run_params("default", overrides)
+
+
+def test_quality_and_drift_thresholds_in_range_pass(real_params: Path) -> None:
+    params = config.load_run_params("default", [
+        "quality.missing_days_warn=0", "quality.missing_days_fail=1", "quality.freshness_warn_days=3",
+        "quality.volume_drop_warn=0.1", "drift.ks_pvalue_warn=1", "drift.psi_warn=0.25", "drift.max_model_age_days=0",
+    ])
+    assert params["quality"]["missing_days_fail"] == 1
