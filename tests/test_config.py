@@ -306,3 +306,18 @@ def test_quality_and_drift_thresholds_in_range_pass(real_params: Path) -> None:
         "quality.volume_drop_warn=0.1", "drift.ks_pvalue_warn=1", "drift.psi_warn=0.25", "drift.max_model_age_days=0",
     ])
     assert params["quality"]["missing_days_fail"] == 1
+
+
+@pytest.mark.parametrize(
+    ("item", "key"),
+    [("ingest.as_of=0", "as_of"), ("ingest.as_of=false", "as_of"), ("ingest.window_start=null", "window_start"),
+     ("ingest.window_end=20260630", "window_end")],
+)
+def test_a_window_key_that_is_not_empty_or_a_date_is_a_usage_error(real_params: Path, item: str, key: str) -> None:
+    with pytest.raises(config.ProfileError, match=rf"^ingest\.{key} .* is not a date; use YYYY-MM-DD or \"\" \(from --set {item}\)\.$"):
+        config.load_run_params("default", [item])
+
+
+def test_simulate_start_date_must_be_text_yyyy_mm_dd(real_params: Path) -> None:
+    with pytest.raises(config.ProfileError, match=r"^simulate\.start_date 20260101 is not valid; use a date YYYY-MM-DD"):
+        config.load_run_params("default", ["simulate.start_date=20260101"])

@@ -343,8 +343,11 @@ def _is_number(value: Any) -> bool:
 
 
 def _is_date(value: Any) -> bool:
+    """Whether ``value`` is text ``YYYY-MM-DD`` naming a real day (``fromisoformat`` alone takes ``20260101``)."""
+    if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        return False
     try:
-        date.fromisoformat(str(value))
+        date.fromisoformat(value)
     except ValueError:
         return False
     return True
