@@ -321,3 +321,32 @@ def test_a_window_key_that_is_not_empty_or_a_date_is_a_usage_error(real_params: 
 def test_simulate_start_date_must_be_text_yyyy_mm_dd(real_params: Path) -> None:
     with pytest.raises(config.ProfileError, match=r"^simulate\.start_date 20260101 is not valid; use a date YYYY-MM-DD"):
         config.load_run_params("default", ["simulate.start_date=20260101"])
+
+
+def _readme_run_commands() -> list[list[str]]:
+    """The ``./run_all.sh PROFILE [--set ...]`` commands of the README's bash blocks, as words."""
+    import re
+    import shlex
+
+    readme = (config.REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```bash\n(.*?)```", readme, flags=re.S)
+    lines = [line.split("#")[0] for block in blocks for line in block.splitlines()]
+    return [shlex.split(line) for line in lines if line.startswith("./run_all.sh ") and "[" not in line]
+
+
+def test_readme_run_examples_are_valid_and_their_days_are_in_the_simulated_input() -> None:
+    from datetime import date, timedelta
+
+    commands = [words for words in _readme_run_commands() if words[1] in config.available_profiles()]
+    assert any("ingest.as_of" in " ".join(words) for words in commands)
+    for words in commands:
+        if words[1] == "year":
+            continue  # needs the year profile's data: not run in tests
+        overrides = [words[i + 1] for i, word in enumerate(words) if word == "--set"]
+        params = config.load_run_params(words[1], overrides)
+        simulate = params["simulate"]
+        first = date.fromisoformat(simulate["start_date"])
+        last = first + timedelta(days=simulate["n_days"] - 1)
+        for key in ("as_of", "window_start", "window_end"):
+            if params["ingest"][key]:
+                assert first <= date.fromisoformat(params["ingest"][key]) <= last, (words, key, last)
