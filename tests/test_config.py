@@ -350,3 +350,9 @@ def test_readme_run_examples_are_valid_and_their_days_are_in_the_simulated_input
         for key in ("as_of", "window_start", "window_end"):
             if params["ingest"][key]:
                 assert first <= date.fromisoformat(params["ingest"][key]) <= last, (words, key, last)
+
+
+def test_drift_short_window_days_zero_turns_the_short_window_off_as_documented(real_params: Path) -> None:
+    assert config.load_run_params("default", ["drift.short_window_days=0"])["drift"]["short_window_days"] == 0
+    with pytest.raises(config.ProfileError, match=r"^drift\.short_window_days -7 is not valid; use a whole number >= 0"):
+        config.load_run_params("default", ["drift.short_window_days=-7"])

@@ -381,7 +381,7 @@ _COUNTS = (
     "engine.threads_per_worker", "engine.partition_days", "degradation.baseline_days", "model.horizon_days",
     "model.n_estimators", "model.min_samples_leaf", "model.min_rows_per_tree", "model.permutation_repeats",
     "model.permutation_max_rows", "drift.reference_days", "drift.current_days", "drift.n_bins",
-    "drift.persist_days", "drift.short_window_days", "drift.prediction_min_rows_per_bin",
+    "drift.persist_days", "drift.prediction_min_rows_per_bin",
     "quality.volume_baseline_days", "quality.volume_min_baseline_days",
 )
 
@@ -460,6 +460,7 @@ def _value_rules() -> dict[str, tuple[Callable[[Any], bool], str]]:
         "drift.prediction_psi_retrain": _range_rule(low=0),
         **{f"drift.ks_pvalue_{level}": (_range_rule(low=0, high=1, low_open=True)[0], "a p-value in (0, 1]")
            for level in ("warn", "alert")},
+        "drift.short_window_days": (lambda value: _is_whole(value, 0), "a whole number >= 0 (0 turns it off)"),
         # drift.Thresholds: a spread needs two values.
         "drift.min_samples": _whole_rule(2),
         "model.test_share": _share_rule(),
