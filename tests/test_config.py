@@ -271,3 +271,88 @@ def test_rerun_overrides_repeat_what_differs_from_the_profile_but_the_window() -
     assert config.rerun_overrides(profile, {name: profile[name] for name in ("simulate", "ingest")}) == []
     assert config.rerun_overrides({"ingest": {"source": "simulated"}}, {"ingest": {"source": "true"}}) == [
         "--set 'ingest.source=\"true\"'"]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["quality.freshness_fail_days=-3"], r"^quality\.freshness_fail_days -3 is not valid; use a whole number >= 0 .*\(from --set quality\.freshness_fail_days=-3\)\.$"),
+        (["quality.late_rows_warn=-1"], r"^quality\.late_rows_warn -1 is not valid; use a whole number >= 0"),
+        (["quality.missing_days_warn=2"], r"^quality\.missing_days_warn 2 is not valid; use a share in \[0, 1\]"),
+        (["quality.duplicate_share_fail=-0.1"], r"^quality\.duplicate_share_fail -0\.1 is not valid; use a share in \[0, 1\]"),
+        (["quality.volume_baseline_days=0"], r"^quality\.volume_baseline_days 0 is not valid; use a whole number >= 1"),
+        (["quality.null_rate_warn=0.5"], r"^quality\.null_rate_warn 0\.5 is above quality\.null_rate_fail 0\.1; .*\(from --set quality\.null_rate_warn=0\.5\)\.$"),
+        (["quality.volume_drop_warn=0.05"], r"^quality\.volume_drop_warn 0\.05 is below quality\.volume_drop_fail 0\.1; "),
+        (["quality.freshness_warn_days=5"], r"^quality\.freshness_warn_days 5 is above quality\.freshness_fail_days 3; "),
+        (["drift.psi_warn=-0.1"], r"^drift\.psi_warn -0\.1 is not valid; use a number >= 0"),
+        (["drift.psi_warn=0.3"], r"^drift\.psi_warn 0\.3 is above drift\.psi_alert 0\.25; "),
+        (["drift.ks_pvalue_alert=0"], r"^drift\.ks_pvalue_alert 0 is not valid; use a p-value in \(0, 1\]"),
+        (["drift.ks_pvalue_alert=0.1"], r"^drift\.ks_pvalue_warn 0\.05 is below drift\.ks_pvalue_alert 0\.1; .*\(from --set drift\.ks_pvalue_alert=0\.1\)\.$"),
+        (["drift.drift_share_retrain=1.5"], r"^drift\.drift_share_retrain 1\.5 is not valid; use a share in \[0, 1\]"),
+        (["drift.max_model_age_days=-1"], r"^drift\.max_model_age_days -1 is not valid; use a whole number >= 0"),
+        (["drift.min_samples=1"], r"^drift\.min_samples 1 is not valid; use a whole number >= 2"),
+    ],
+)
+def test_quality_and_drift_thresholds_are_range_checked_before_the_run(
+    real_params: Path, overrides: list[str], message: str
+) -> None:
+    with pytest.raises(config.ProfileError, match=message):
+        config.load_run_params("default", overrides)
+
+
+def test_quality_and_drift_thresholds_in_range_pass(real_params: Path) -> None:
+    params = config.load_run_params("default", [
+        "quality.missing_days_warn=0", "quality.missing_days_fail=1", "quality.freshness_warn_days=3",
+        "quality.volume_drop_warn=0.1", "drift.ks_pvalue_warn=1", "drift.psi_warn=0.25", "drift.max_model_age_days=0",
+    ])
+    assert params["quality"]["missing_days_fail"] == 1
+
+
+@pytest.mark.parametrize(
+    ("item", "key"),
+    [("ingest.as_of=0", "as_of"), ("ingest.as_of=false", "as_of"), ("ingest.window_start=null", "window_start"),
+     ("ingest.window_end=20260630", "window_end")],
+)
+def test_a_window_key_that_is_not_empty_or_a_date_is_a_usage_error(real_params: Path, item: str, key: str) -> None:
+    with pytest.raises(config.ProfileError, match=rf"^ingest\.{key} .* is not a date; use YYYY-MM-DD or \"\" \(from --set {item}\)\.$"):
+        config.load_run_params("default", [item])
+
+
+def test_simulate_start_date_must_be_text_yyyy_mm_dd(real_params: Path) -> None:
+    with pytest.raises(config.ProfileError, match=r"^simulate\.start_date 20260101 is not valid; use a date YYYY-MM-DD"):
+        config.load_run_params("default", ["simulate.start_date=20260101"])
+
+
+def _readme_run_commands() -> list[list[str]]:
+    """The ``./run_all.sh PROFILE [--set ...]`` commands of the README's bash blocks, as words."""
+    import re
+    import shlex
+
+    readme = (config.REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```bash\n(.*?)```", readme, flags=re.S)
+    lines = [line.split("#")[0] for block in blocks for line in block.splitlines()]
+    return [shlex.split(line) for line in lines if line.startswith("./run_all.sh ") and "[" not in line]
+
+
+def test_readme_run_examples_are_valid_and_their_days_are_in_the_simulated_input() -> None:
+    from datetime import date, timedelta
+
+    commands = [words for words in _readme_run_commands() if words[1] in config.available_profiles()]
+    assert any("ingest.as_of" in " ".join(words) for words in commands)
+    for words in commands:
+        if words[1] == "year":
+            continue  # needs the year profile's data: not run in tests
+        overrides = [words[i + 1] for i, word in enumerate(words) if word == "--set"]
+        params = config.load_run_params(words[1], overrides)
+        simulate = params["simulate"]
+        first = date.fromisoformat(simulate["start_date"])
+        last = first + timedelta(days=simulate["n_days"] - 1)
+        for key in ("as_of", "window_start", "window_end"):
+            if params["ingest"][key]:
+                assert first <= date.fromisoformat(params["ingest"][key]) <= last, (words, key, last)
+
+
+def test_drift_short_window_days_zero_turns_the_short_window_off_as_documented(real_params: Path) -> None:
+    assert config.load_run_params("default", ["drift.short_window_days=0"])["drift"]["short_window_days"] == 0
+    with pytest.raises(config.ProfileError, match=r"^drift\.short_window_days -7 is not valid; use a whole number >= 0"):
+        config.load_run_params("default", ["drift.short_window_days=-7"])

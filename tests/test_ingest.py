@@ -37,6 +37,18 @@ def test_resolve_sources_relative_to_repo_root() -> None:
     assert files == [(config.REPO_ROOT / "tests" / "bad_inputs" / "bom.csv").resolve()]
 
 
+@pytest.mark.parametrize("source", ["exports/no_such_file.csv", "tests/../exports/no_such_file.csv", "exports/*.parquet"])
+def test_a_missing_relative_source_names_the_absolute_path_and_the_repository_root(
+    source: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import re
+
+    monkeypatch.chdir(tmp_path)  # the current folder plays no part
+    expected = str(config.REPO_ROOT / "exports" / Path(source).name)
+    with pytest.raises(ingest.InputError, match=rf"{re.escape(expected)}.*relative ingest\.source is read from the repository root"):
+        ingest.resolve_sources(source)
+
+
 @pytest.mark.parametrize(
     ("make", "message"),
     [

@@ -293,9 +293,53 @@ def test_kernels_talk_over_sockets_in_a_private_folder(tmp_path: Path) -> None:
         runner.wait_until_ready(manager)
         folder = Path(manager.ip).parent
         assert manager.transport == "ipc" and folder.parent == runner._socket_folder()
-        assert stat.S_IMODE(folder.stat().st_mode) == 0o700 and any(folder.iterdir())
+        # (jupyter_client adds the sticky bit to the connection file's folder)
+        assert stat.S_IMODE(folder.stat().st_mode) & 0o777 == 0o700 and any(folder.iterdir())
+        # The connection file too, so removing a killed run's folder leaves nothing in /tmp.
+        assert Path(manager.connection_file).parent == folder
     finally:
         run_sync(manager.shutdown_kernel)(now=True)
+
+
+def _dead_pid() -> int:
+    import subprocess
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_a_killed_run_s_kernel_folder_is_removed_by_the_next_run_a_live_one_kept(tmp_path: Path) -> None:
+    stale = tmp_path / "featurehealth-kernels-stale"
+    (stale / "01_ingest-x").mkdir(parents=True)
+    (stale / "01_ingest-x" / "kernel.json").write_text("{}")
+    (stale / runner.SOCKET_FOLDER_OWNER).write_text(f"{_dead_pid()}\n")
+    live = tmp_path / "featurehealth-kernels-live"
+    live.mkdir()
+    (live / runner.SOCKET_FOLDER_OWNER).write_text(runner._process_token(os.getpid()))
+    fresh_without_owner = tmp_path / "featurehealth-kernels-new"  # just created, owner not written yet
+    fresh_without_owner.mkdir()
+    other = tmp_path / "something-else"
+    other.mkdir()
+
+    folder = runner.make_socket_folder(parent=tmp_path)
+
+    assert not stale.exists()
+    assert live.is_dir() and fresh_without_owner.is_dir() and other.is_dir()
+    assert folder.parent == tmp_path and folder.name.startswith("featurehealth-kernels-")
+    assert (folder / runner.SOCKET_FOLDER_OWNER).read_text() == runner._process_token(os.getpid())
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+
+
+def test_a_reused_pid_does_not_keep_a_stale_kernel_folder(tmp_path: Path) -> None:
+    if not Path(f"/proc/{os.getpid()}/stat").is_file():
+        pytest.skip("needs /proc to tell a process's start time")
+    stale = tmp_path / "featurehealth-kernels-reused"
+    stale.mkdir()
+    # This process's pid, but another start time: the pid was reused after the owner died.
+    (stale / runner.SOCKET_FOLDER_OWNER).write_text(f"{os.getpid()} 1\n")
+    runner.make_socket_folder(parent=tmp_path)
+    assert not stale.exists()
 
 
 def test_no_kernel_outlives_a_failed_run(project: Path) -> None:

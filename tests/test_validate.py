@@ -263,3 +263,11 @@ def test_column_expressions_reject_unknown_column_and_naive_now() -> None:
         validate.column_expressions("latency", "VARCHAR", from_text=True)
     with pytest.raises(ValueError, match="timezone-aware"):
         validate.checked_sql("raw_events", {"event_time": "VARCHAR"}, now=datetime(2026, 1, 1), from_text=True)
+
+
+@pytest.mark.parametrize("value", [0, False, None, 20260630, "20260630", "2026-W26-1", [], {}])
+def test_a_window_date_that_is_not_text_yyyy_mm_dd_is_an_error_not_the_latest_day(value: object) -> None:
+    with pytest.raises(ValueError, match=r"^ingest\.as_of .* is not a date; use YYYY-MM-DD or \"\"\.$"):
+        validate.resolve_window(first_day=date(2026, 1, 1), last_day=date(2026, 1, 31), as_of=value)  # type: ignore[arg-type]
+    assert validate.parse_day("", name="as_of") is None
+    assert validate.parse_day("2026-01-05", name="as_of") == date(2026, 1, 5)

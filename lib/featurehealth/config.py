@@ -343,8 +343,11 @@ def _is_number(value: Any) -> bool:
 
 
 def _is_date(value: Any) -> bool:
+    """Whether ``value`` is text ``YYYY-MM-DD`` naming a real day (``fromisoformat`` alone takes ``20260101``)."""
+    if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        return False
     try:
-        date.fromisoformat(str(value))
+        date.fromisoformat(value)
     except ValueError:
         return False
     return True
@@ -377,9 +380,66 @@ _COUNTS = (
     "simulate.n_features", "simulate.n_days", "simulate.events_per_day", "engine.n_workers",
     "engine.threads_per_worker", "engine.partition_days", "degradation.baseline_days", "model.horizon_days",
     "model.n_estimators", "model.min_samples_leaf", "model.min_rows_per_tree", "model.permutation_repeats",
-    "model.permutation_max_rows", "drift.reference_days", "drift.current_days", "drift.min_samples", "drift.n_bins",
-    "drift.persist_days", "drift.short_window_days",
+    "model.permutation_max_rows", "drift.reference_days", "drift.current_days", "drift.n_bins",
+    "drift.persist_days", "drift.prediction_min_rows_per_bin",
+    "quality.volume_baseline_days", "quality.volume_min_baseline_days",
 )
+
+
+def _range_rule(*, low: float, high: float | None = None, low_open: bool = False) -> tuple[Callable[[Any], bool], str]:
+    """A number from ``low`` (excluded with ``low_open``) up to ``high`` (None: no upper limit)."""
+    def test(value: Any) -> bool:
+        return _is_number(value) and (value > low if low_open else value >= low) and (high is None or value <= high)
+
+    if high is None:
+        return test, f"a number {'>' if low_open else '>='} {low:g}"
+    return test, f"a share in {'(' if low_open else '['}{low:g}, {high:g}]"
+
+
+#: Warn and fail (alert) thresholds that go together: (warn key, fail key, below). An "at or above"
+#: check needs warn <= fail, a "below" check (``quality.grade(below=True)``: volume_drop, and the
+#: KS p-value a drift alert must undercut) warn >= fail, else the fail level is reached before warn.
+_THRESHOLD_PAIRS = (
+    *((f"quality.{name}_warn", f"quality.{name}_fail", False) for name in (
+        "missing_days", "late_rows", "duplicate_share", "null_rate", "out_of_range", "unknown_features",
+    )),
+    *((f"quality.{name}_warn_days", f"quality.{name}_fail_days", False) for name in ("published_gap", "freshness")),
+    ("quality.volume_drop_warn", "quality.volume_drop_fail", True),
+    *((f"drift.{name}_warn", f"drift.{name}_alert", False) for name in ("psi", "mean_change", "wasserstein")),
+    ("drift.ks_pvalue_warn", "drift.ks_pvalue_alert", True),
+)
+#: Threshold keys that are shares of rows or feature-days (the volume ratio included).
+_SHARES = (
+    "quality.volume_drop_warn", "quality.volume_drop_fail", "quality.missing_days_warn", "quality.missing_days_fail",
+    "quality.duplicate_share_warn", "quality.duplicate_share_fail", "quality.null_rate_warn", "quality.null_rate_fail",
+    "quality.out_of_range_warn", "quality.out_of_range_fail", "drift.drift_share_retrain",
+)
+#: Threshold keys that count days, rows or features (0 allowed: the check warns or fails at once).
+_NON_NEGATIVE_COUNTS = (
+    "quality.published_gap_warn_days", "quality.published_gap_fail_days", "quality.late_rows_warn",
+    "quality.late_rows_fail", "quality.freshness_warn_days", "quality.freshness_fail_days",
+    "quality.unknown_features_warn", "quality.unknown_features_fail", "drift.max_model_age_days",
+)
+
+
+def check_threshold_pair(warn_key: str, warn: Any, fail_key: str, fail: Any, *, below: bool) -> None:
+    """Raise ValueError if threshold ``warn`` lies beyond ``fail`` in its check's direction.
+
+    Parameters
+    ----------
+    warn_key, fail_key : str
+        Dotted keys, for the message.
+    warn, fail : number
+        Their values (already checked to be numbers).
+    below : bool
+        Low values are bad (``quality.grade(below=True)``): warn must not be under fail.
+    """
+    if (warn < fail) if below else (warn > fail):
+        relation, rule = ("below", "at or above") if below else ("above", "at or below")
+        raise ValueError(
+            f"{warn_key} {warn!r} is {relation} {fail_key} {fail!r}; set the warn threshold {rule} the "
+            f"{fail_key.rpartition('_')[2]} one, so a value warns before it {fail_key.rpartition('_')[2]}s."
+        )
 
 
 def _one_of_rule(choices: Sequence[str]) -> tuple[Callable[[Any], bool], str]:
@@ -393,6 +453,16 @@ def _value_rules() -> dict[str, tuple[Callable[[Any], bool], str]]:
 
     return {
         **{key: _whole_rule(1) for key in _COUNTS},
+        **{key: _range_rule(low=0, high=1) for key in _SHARES},
+        **{key: _whole_rule(0) for key in _NON_NEGATIVE_COUNTS},
+        **{f"drift.{name}_{level}": _range_rule(low=0)
+           for name in ("psi", "mean_change", "wasserstein") for level in ("warn", "alert")},
+        "drift.prediction_psi_retrain": _range_rule(low=0),
+        **{f"drift.ks_pvalue_{level}": (_range_rule(low=0, high=1, low_open=True)[0], "a p-value in (0, 1]")
+           for level in ("warn", "alert")},
+        "drift.short_window_days": (lambda value: _is_whole(value, 0), "a whole number >= 0 (0 turns it off)"),
+        # drift.Thresholds: a spread needs two values.
+        "drift.min_samples": _whole_rule(2),
         "model.test_share": _share_rule(),
         "model.calibration_share": _share_rule(),
         "model.max_samples": _share_rule(one=True),
@@ -498,6 +568,14 @@ def _value_checks(params: dict[str, Any], schema: dict[str, Any]) -> Iterator[tu
         yield tuple(f"ingest.{k}" for k in window), functools.partial(
             validate.resolve_window, first_day=date.min, last_day=date.max, **window
         )
+    for warn_key, fail_key, below in _THRESHOLD_PAIRS:
+        if _lookup(schema, warn_key.split("."), _MISSING) is not _MISSING and _lookup(
+            schema, fail_key.split("."), _MISSING
+        ) is not _MISSING:
+            yield (warn_key, fail_key), functools.partial(
+                check_threshold_pair, warn_key, _lookup(params, warn_key.split(".")),
+                fail_key, _lookup(params, fail_key.split(".")), below=below,
+            )
     if "engine" in schema:
         yield tuple(f"engine.{k}" for k in params["engine"]), functools.partial(engine.check_engine, **params["engine"])
 

@@ -123,9 +123,17 @@ def file_format(path: Path) -> str | None:
 
 
 def _absolute(text: str) -> Path:
-    # Relative paths in a profile mean "from the repository root", wherever the notebook runs.
+    # Relative paths in a profile mean "from the repository root", wherever the notebook runs
+    # (a kernel starts in notebooks/, run_all.sh anywhere); ".." is folded so messages show the real path.
     path = Path(text).expanduser()
-    return path if path.is_absolute() else config.REPO_ROOT / path
+    return path if path.is_absolute() else Path(os.path.normpath(config.REPO_ROOT / path))
+
+
+def _relative_note(text: str) -> str:
+    """A clause telling where a relative ``ingest.source`` was looked for ("" for an absolute one)."""
+    if Path(text).expanduser().is_absolute():
+        return ""
+    return f" (a relative ingest.source is read from the repository root {config.REPO_ROOT}, not the current folder)"
 
 
 def resolve_sources(source: str | os.PathLike[str]) -> list[Path]:
@@ -134,7 +142,8 @@ def resolve_sources(source: str | os.PathLike[str]) -> list[Path]:
     Parameters
     ----------
     source : str or path-like
-        Relative paths are taken from the repository root.
+        Relative paths are taken from the repository root (:data:`featurehealth.config.REPO_ROOT`),
+        not the current folder; an error about a missing input names the absolute path and says so.
 
     Returns
     -------
@@ -158,7 +167,9 @@ def resolve_sources(source: str | os.PathLike[str]) -> list[Path]:
         candidates = [Path(p) for p in glob.glob(str(target), recursive=True)]
         files = [p for p in candidates if p.is_file() and file_format(p)]
         if not files:
-            raise InputError(f"No CSV or Parquet file matches {target}; fix the pattern in ingest.source.")
+            raise InputError(
+                f"No CSV or Parquet file matches {target}{_relative_note(text)}; fix the pattern in ingest.source."
+            )
     elif target.is_dir():
         files = [
             p for p in target.rglob("*")
@@ -166,7 +177,8 @@ def resolve_sources(source: str | os.PathLike[str]) -> list[Path]:
         ]
         if not files:
             raise InputError(
-                f"Folder {target} holds no .csv or .parquet file; point ingest.source at the telemetry files."
+                f"Folder {target} holds no .csv or .parquet file{_relative_note(text)}; point ingest.source at "
+                f"the telemetry files."
             )
     elif target.is_file():
         if file_format(target) is None:
@@ -175,7 +187,10 @@ def resolve_sources(source: str | os.PathLike[str]) -> list[Path]:
             )
         files = [target]
     else:
-        raise InputError(f"Input {target} does not exist; set ingest.source to an existing file, folder or glob.")
+        raise InputError(
+            f"Input {target} does not exist{_relative_note(text)}; set ingest.source to an existing file, "
+            f"folder or glob."
+        )
     formats = {file_format(p) for p in files}
     if len(formats) > 1:
         raise InputError(

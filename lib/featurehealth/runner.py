@@ -630,13 +630,89 @@ def _render_or_report(executed: Path, progress: Callable[[str], None]) -> None:
         progress(f"  HTML of {executed.name} not written: {type(exc).__name__}: {exc}")
 
 
-@functools.cache
-def _socket_folder() -> Path:
-    """A private temporary folder for this process's kernel sockets, removed when it exits."""
-    import atexit
+#: Prefix of a runner process's kernel-socket folder in the temporary directory.
+SOCKET_FOLDER_PREFIX = "featurehealth-kernels-"
+#: File in that folder naming the process that owns it (:func:`_process_token`).
+SOCKET_FOLDER_OWNER = "owner.pid"
+#: A folder without an owner file younger than this may be one being created right now.
+_UNOWNED_FOLDER_GRACE_S = 24 * 3600
+
+
+def _process_token(pid: int) -> str:
+    """``"<pid> <start time>"`` (start time in clock ticks since boot, from /proc), or ``"<pid>"`` without /proc.
+
+    The start time tells a live owner from another process that later got the same pid.
+    """
+    try:
+        # The command name (field 2) may hold spaces; fields after its closing parenthesis do not.
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        return f"{pid} {fields[19]}"
+    except (OSError, IndexError):
+        return str(pid)
+
+
+def _owner_alive(token: str) -> bool:
+    """Whether the process an owner file names (:func:`_process_token`) still runs."""
+    parts = token.split()
+    if not parts or not parts[0].isdigit():
+        return False
+    pid = int(parts[0])
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return len(parts) < 2 or _process_token(pid) in (token.strip(), str(pid))
+
+
+def remove_stale_socket_folders(parent: Path) -> list[Path]:
+    """Remove the kernel-socket folders in ``parent`` whose runner process is gone; return them.
+
+    A run killed outright (``kill -9``) cannot remove its folder (sockets and kernel connection
+    files) on exit, so each run removes those of dead runs. A live run's folder is never removed:
+    one whose owner still runs, or one without an owner file younger than a day (a folder being
+    created, or one of a run of a version that wrote none).
+    """
+    removed = []
+    for folder in sorted(parent.glob(f"{SOCKET_FOLDER_PREFIX}*")):
+        try:
+            if not folder.is_dir() or folder.is_symlink() or folder.stat().st_uid != os.getuid():
+                continue
+            owner = folder / SOCKET_FOLDER_OWNER
+            if owner.is_file():
+                if _owner_alive(owner.read_text()):
+                    continue
+            elif time.time() - folder.stat().st_mtime < _UNOWNED_FOLDER_GRACE_S:
+                continue
+        except OSError:
+            continue  # vanished meanwhile (its owner exited), or not ours to judge
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(folder)
+    return removed
+
+
+def make_socket_folder(*, parent: Path | None = None) -> Path:
+    """A new private folder (mode 0700) for this process's kernel sockets, its owner recorded.
+
+    The stale folders of killed runs in ``parent`` (the temporary directory by default) are
+    removed first (:func:`remove_stale_socket_folders`).
+    """
     import tempfile
 
-    folder = Path(tempfile.mkdtemp(prefix="featurehealth-kernels-"))
+    parent = Path(parent or tempfile.gettempdir())
+    remove_stale_socket_folders(parent)
+    folder = Path(tempfile.mkdtemp(prefix=SOCKET_FOLDER_PREFIX, dir=parent))
+    (folder / SOCKET_FOLDER_OWNER).write_text(_process_token(os.getpid()))
+    return folder
+
+
+@functools.cache
+def _socket_folder() -> Path:
+    """This process's kernel-socket folder (:func:`make_socket_folder`), removed when it exits."""
+    import atexit
+
+    folder = make_socket_folder()
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
     return folder
 
@@ -674,7 +750,11 @@ def launch_kernel(notebook: Path) -> Any:
     # Unix sockets in a folder only this user can open: no TCP port for other local users to reach.
     # One folder per kernel: socket names are numbered per folder, and kernels start side by side.
     sockets = tempfile.mkdtemp(prefix=f"{notebook.stem}-", dir=_socket_folder())
-    manager = AsyncKernelManager(kernel_name=KERNEL_NAME, transport="ipc", ip=str(Path(sockets) / "kernel"))
+    manager = AsyncKernelManager(
+        kernel_name=KERNEL_NAME, transport="ipc", ip=str(Path(sockets) / "kernel"),
+        # Beside the sockets (not a tempfile in /tmp), so removing the folder removes it too.
+        connection_file=str(Path(sockets) / "kernel.json"),
+    )
     run_sync(manager.start_kernel)(
         cwd=str(notebook.parent),
         env=kernel_environment(os.environ),

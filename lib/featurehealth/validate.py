@@ -21,6 +21,7 @@ rows exactly as one pass over all files would.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -29,6 +30,9 @@ from typing import TYPE_CHECKING, Any
 
 from featurehealth import ingest
 from featurehealth.warehouse import sql_string
+
+#: A day as the ``ingest`` window keys write it (``date.fromisoformat`` alone also takes ``20260630``).
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 if TYPE_CHECKING:
     import duckdb
@@ -290,12 +294,23 @@ def reference_time(*, last_day: date | None, now: datetime) -> datetime:
 
 
 def parse_day(text: str, *, name: str) -> date | None:
-    if not text:
+    """The date an ``ingest`` window key names: None for ``""``, else a ``YYYY-MM-DD`` day.
+
+    Raises
+    ------
+    ValueError
+        If ``text`` is anything else: YAML reads ``--set ingest.as_of=0`` (or ``false``, ``null``)
+        as a number or flag, which must not silently mean "the latest day", and Python's
+        ``date.fromisoformat`` would also take ``20260630`` or ``2026-W26-1``.
+    """
+    if text == "" and isinstance(text, str):
         return None
-    try:
-        return date.fromisoformat(str(text))
-    except ValueError:
-        raise ValueError(f"ingest.{name} {text!r} is not a date; use YYYY-MM-DD or \"\".") from None
+    if isinstance(text, str) and _ISO_DAY.fullmatch(text):
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            pass
+    raise ValueError(f"ingest.{name} {text!r} is not a date; use YYYY-MM-DD or \"\".")
 
 
 def resolve_window(
