@@ -291,6 +291,11 @@ def test_rerun_overrides_repeat_what_differs_from_the_profile_but_the_window() -
         (["drift.drift_share_retrain=1.5"], r"^drift\.drift_share_retrain 1\.5 is not valid; use a share in \[0, 1\]"),
         (["drift.max_model_age_days=-1"], r"^drift\.max_model_age_days -1 is not valid; use a whole number >= 0"),
         (["drift.min_samples=1"], r"^drift\.min_samples 1 is not valid; use a whole number >= 2"),
+        (["drift.current_days=10"], r"^drift\.current_days 10 is not valid; use a positive multiple of 7 \(whole weeks\)"),
+        (["drift.short_window_days=5"], r"^drift\.short_window_days 5 is not valid; use 0 \(off\) or a positive multiple of 7"),
+        (["drift.short_window_days=21"], r"^drift\.short_window_days 21 is above drift\.current_days 14; the short window"),
+        (["quality.volume_min_baseline_days=40"],
+         r"^quality\.volume_min_baseline_days 40 is above quality\.volume_baseline_days 28; .* no feature-day is ever judged"),
     ],
 )
 def test_quality_and_drift_thresholds_are_range_checked_before_the_run(
@@ -304,6 +309,8 @@ def test_quality_and_drift_thresholds_in_range_pass(real_params: Path) -> None:
     params = config.load_run_params("default", [
         "quality.missing_days_warn=0", "quality.missing_days_fail=1", "quality.freshness_warn_days=3",
         "quality.volume_drop_warn=0.1", "drift.ks_pvalue_warn=1", "drift.psi_warn=0.25", "drift.max_model_age_days=0",
+        "drift.short_window_days=0", "drift.current_days=28", "drift.short_window_days=28",
+        "quality.volume_min_baseline_days=28",
     ])
     assert params["quality"]["missing_days_fail"] == 1
 
@@ -354,5 +361,5 @@ def test_readme_run_examples_are_valid_and_their_days_are_in_the_simulated_input
 
 def test_drift_short_window_days_zero_turns_the_short_window_off_as_documented(real_params: Path) -> None:
     assert config.load_run_params("default", ["drift.short_window_days=0"])["drift"]["short_window_days"] == 0
-    with pytest.raises(config.ProfileError, match=r"^drift\.short_window_days -7 is not valid; use a whole number >= 0"):
+    with pytest.raises(config.ProfileError, match=r"^drift\.short_window_days -7 is not valid; use 0 \(off\) or a positive multiple of 7"):
         config.load_run_params("default", ["drift.short_window_days=-7"])

@@ -368,6 +368,14 @@ def _whole_rule(minimum: int) -> tuple[Callable[[Any], bool], str]:
     return (lambda value: _is_whole(value, minimum), f"a whole number >= {minimum}")
 
 
+def _weeks_rule(*, allow_zero: bool = False) -> tuple[Callable[[Any], bool], str]:
+    """Whole weeks, so that drift windows compare the same weekday mix (as ``drift.plan_windows`` needs)."""
+    return (
+        lambda value: _is_whole(value, 0) and value % 7 == 0 and (allow_zero or value > 0),
+        "0 (off) or a positive multiple of 7 (whole weeks)" if allow_zero else "a positive multiple of 7 (whole weeks)",
+    )
+
+
 def _share_rule(*, one: bool = False) -> tuple[Callable[[Any], bool], str]:
     return (
         lambda value: _is_number(value) and 0 < value and (value <= 1 if one else value < 1),
@@ -380,8 +388,7 @@ _COUNTS = (
     "simulate.n_features", "simulate.n_days", "simulate.events_per_day", "engine.n_workers",
     "engine.threads_per_worker", "engine.partition_days", "degradation.baseline_days", "model.horizon_days",
     "model.n_estimators", "model.min_samples_leaf", "model.min_rows_per_tree", "model.permutation_repeats",
-    "model.permutation_max_rows", "drift.reference_days", "drift.current_days", "drift.n_bins",
-    "drift.persist_days", "drift.prediction_min_rows_per_bin",
+    "model.permutation_max_rows", "drift.n_bins", "drift.persist_days", "drift.prediction_min_rows_per_bin",
     "quality.volume_baseline_days", "quality.volume_min_baseline_days",
 )
 
@@ -407,6 +414,12 @@ _THRESHOLD_PAIRS = (
     ("quality.volume_drop_warn", "quality.volume_drop_fail", True),
     *((f"drift.{name}_warn", f"drift.{name}_alert", False) for name in ("psi", "mean_change", "wasserstein")),
     ("drift.ks_pvalue_warn", "drift.ks_pvalue_alert", True),
+)
+#: Settings that must not exceed another: (smaller key, larger key, why).
+_ORDERED_PAIRS = (
+    ("drift.short_window_days", "drift.current_days", "the short window confirms the end of the current one"),
+    ("quality.volume_min_baseline_days", "quality.volume_baseline_days",
+     "a baseline cannot need more days than it spans, or no feature-day is ever judged"),
 )
 #: Threshold keys that are shares of rows or feature-days (the volume ratio included).
 _SHARES = (
@@ -442,6 +455,12 @@ def check_threshold_pair(warn_key: str, warn: Any, fail_key: str, fail: Any, *, 
         )
 
 
+def check_not_above(small_key: str, small: Any, large_key: str, large: Any, *, why: str) -> None:
+    """Raise ValueError if setting ``small`` exceeds ``large`` (both already checked to be numbers)."""
+    if small > large:
+        raise ValueError(f"{small_key} {small!r} is above {large_key} {large!r}; {why}.")
+
+
 def _one_of_rule(choices: Sequence[str]) -> tuple[Callable[[Any], bool], str]:
     return (lambda value: isinstance(value, str) and value in choices, f"one of {', '.join(choices)}")
 
@@ -460,7 +479,9 @@ def _value_rules() -> dict[str, tuple[Callable[[Any], bool], str]]:
         "drift.prediction_psi_retrain": _range_rule(low=0),
         **{f"drift.ks_pvalue_{level}": (_range_rule(low=0, high=1, low_open=True)[0], "a p-value in (0, 1]")
            for level in ("warn", "alert")},
-        "drift.short_window_days": (lambda value: _is_whole(value, 0), "a whole number >= 0 (0 turns it off)"),
+        "drift.reference_days": _weeks_rule(),
+        "drift.current_days": _weeks_rule(),
+        "drift.short_window_days": _weeks_rule(allow_zero=True),
         # drift.Thresholds: a spread needs two values.
         "drift.min_samples": _whole_rule(2),
         "model.test_share": _share_rule(),
@@ -575,6 +596,12 @@ def _value_checks(params: dict[str, Any], schema: dict[str, Any]) -> Iterator[tu
             yield (warn_key, fail_key), functools.partial(
                 check_threshold_pair, warn_key, _lookup(params, warn_key.split(".")),
                 fail_key, _lookup(params, fail_key.split(".")), below=below,
+            )
+    for small_key, large_key, why in _ORDERED_PAIRS:
+        if all(_lookup(schema, key.split("."), _MISSING) is not _MISSING for key in (small_key, large_key)):
+            yield (small_key, large_key), functools.partial(
+                check_not_above, small_key, _lookup(params, small_key.split(".")),
+                large_key, _lookup(params, large_key.split(".")), why=why,
             )
     if "engine" in schema:
         yield tuple(f"engine.{k}" for k in params["engine"]), functools.partial(engine.check_engine, **params["engine"])
