@@ -174,6 +174,16 @@ def test_drift_cells_and_details() -> None:
     assert views.drift_cells({"cells": [{"feature_id": "A"}]}) is None
 
 
+def test_cell_details_never_show_a_pvalue_of_zero() -> None:
+    cells = pd.DataFrame({"feature_id": ["A", "B"], "metric": ["m", "m"], "status": ["alert", "ok"],
+                          "ks_pvalue": [0.0, 3e-09], "psi": [0.0, 0.1]})
+    for feature in ("A", "B"):
+        markup = views.html_table(views.cell_details(cells, feature_id=feature, metric="m"))
+        assert "<td>ks_pvalue</td><td>&lt; 0.000001</td>" in markup
+    assert "<td>psi</td><td>0</td>" in views.html_table(views.cell_details(cells, feature_id="A", metric="m"))
+    assert [views.pvalue_text(v) for v in (0.0, 1e-12, 0.00004, 0.5)] == ["< 0.000001", "< 0.000001", "0.00004", "0.5"]
+
+
 def test_flagged_cells_and_the_first_one_to_show() -> None:
     cells = pd.DataFrame({"feature_id": ["A", "A", "B", "C"], "metric": ["m1", "m2", "m1", "m1"],
                           "status": ["ok", "warn", "ok", "alert"]})

@@ -264,6 +264,15 @@ def number_cell(value: float, *, digits: int = 3) -> str:
     return np.format_float_positional(value, precision=digits, unique=False, fractional=False, trim="-")
 
 
+def pvalue_text(value: float, *, digits: int = 3) -> str:
+    """A p-value as :func:`number_cell` writes it, except that 0 reads ``< 0.000001`` too.
+
+    No test gives a p-value of exactly 0: a stored 0 is one too small for its float or for the
+    rounding of an older report (6 decimals), so it reads as below :data:`SMALLEST`.
+    """
+    return number_cell(SMALLEST / 2 if value == 0 else value, digits=digits)
+
+
 def _cell(value: Any, *, digits: int, missing: str) -> str:
     import pandas as pd
 
@@ -653,13 +662,19 @@ def drift_rule_caption(report: Mapping[str, Any]) -> str:
 
 
 def cell_details(cells: "pd.DataFrame", *, feature_id: str, metric: str) -> "pd.DataFrame":
-    """All reported fields of one drift cell as ``field``/``value`` rows (empty if absent)."""
+    """All reported fields of one drift cell as ``field``/``value`` rows (empty if absent).
+
+    P-values (fields ending in ``pvalue``) are text from :func:`pvalue_text`, so a tiny one
+    reads ``< 0.000001``, never 0.
+    """
     import pandas as pd
 
     row = cells[(cells["feature_id"].astype(str) == feature_id) & (cells["metric"] == metric)]
     if row.empty:
         return pd.DataFrame(columns=["field", "value"])
-    return pd.DataFrame({"field": row.columns, "value": list(row.iloc[0].astype(object))})
+    values = [pvalue_text(v) if str(c).endswith("pvalue") and isinstance(v, float) and v == v else v
+              for c, v in row.iloc[0].astype(object).items()]
+    return pd.DataFrame({"field": row.columns, "value": values})
 
 
 def quality_checks(quality: Mapping[str, Any]) -> "pd.DataFrame":
