@@ -221,8 +221,22 @@ def test_model_tab_shows_precursor_visibility_only_when_reported(outputs: Path) 
         dashboard = app.Dashboard(profile="ci")
         _select(dashboard, "model")
         shown[name] = _html(_outputs(dashboard, "model")[2])
-    assert "Early warning on the test period" in shown["without"] and "Precursors standing out" not in shown["without"]
+    assert "Early warning, incidents: 2 in the test period" in shown["without"] and "Precursors standing out" not in shown["without"]
     assert "Precursors standing out" in shown["with"] and "latency_evidence" in shown["with"]
+
+
+def test_model_tab_says_which_incidents_the_early_warning_judges(outputs: Path) -> None:
+    summary = {"available": True, "n_incidents": 2, "incidents_detected": 0, "share_warned_1d": 0.0,
+               "lead_times_days": [], "by_kind": {}, "n_incidents_not_judged": 1,
+               "not_judged": {"window_before_period": 1, "feature_not_scored_whole_window": 0}}
+    (outputs / "ci" / "reports" / "metrics.json").write_text(json.dumps({"early_warning": summary}))
+    dashboard = app.Dashboard(profile="ci")
+    _select(dashboard, "model")
+    box = dashboard.tabs.children[list(app.TABS).index("model")]
+    small = [w for row in box.children if not hasattr(row, "outputs") for w in row.children]  # lead times
+    shown = "".join(_html(o) for o in [*_outputs(dashboard, "model"), *small])
+    judged = "2 judged in the test period (1 more not judged: warning window before it)"
+    assert f"Early warning, incidents: {judged};" in shown and f"None of the {judged} was warned ahead" in shown
 
 
 def test_model_tab_without_metrics_says_so_once(outputs: Path) -> None:

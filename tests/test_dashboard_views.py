@@ -45,6 +45,22 @@ def test_tiles_quote_the_artifacts(ranking: pd.DataFrame) -> None:
     assert "median 2 days; random flags would warn 8%" in tiles[2].detail
 
 
+def test_incidents_tile_says_how_many_were_judged_and_why_others_were_not() -> None:
+    early = {"incidents_detected": 12, "n_incidents": 58, "n_incidents_not_judged": 6,
+             "not_judged": {"window_before_period": 6, "feature_not_scored_whole_window": 0}}
+    tile = next(t for t in views.overview_tiles(ranking=None, metrics={"early_warning": early}, drift=None,
+                                                quality=None, runs=None) if t.label == "Incidents predicted")
+    assert tile.detail.startswith("warned ahead, of 58 judged in the test period "
+                                  "(6 more not judged: warning window before it)")
+    both = {**early, "n_incidents_not_judged": 7, "not_judged": {"window_before_period": 6,
+                                                                 "feature_not_scored_whole_window": 1}}
+    assert "(7 more not judged: 6 warning window before it, 1 feature not scored every day)" in (
+        views.judged_incidents_text(both))
+    assert views.judged_incidents_text({**early, "n_incidents_not_judged": 0}) == "58 judged in the test period"
+    # A report without the count says no more than it knows.
+    assert views.judged_incidents_text({"n_incidents": 58}) == "58 in the test period"
+
+
 def test_at_risk_tile_counts_medium_so_a_flagged_feature_is_not_all_clear(ranking: pd.DataFrame) -> None:
     metrics = {"horizon_days": 7}
     medium_only = views.at_risk_tile(ranking.iloc[1:], metrics)

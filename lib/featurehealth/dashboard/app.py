@@ -389,8 +389,10 @@ class Dashboard:
                 reason = data.lookup(summary, "reason") or "reports/metrics.json has no early_warning section"
                 return notes_output([f"Early-warning figures {data.NOT_AVAILABLE}: {reason}."])
             table = views.early_warning_view(earlywarning.summary_table(summary))
-            shown = [html_output(views.html_table(table, caption="Early warning on the test period "
-                                                                 "(warned = flagged 1..horizon days before onset)"))]
+            # n_incidents counts the judged incidents only: the caption names those left out and why.
+            caption = (f"Early warning, incidents: {views.judged_incidents_text(summary)}; "
+                       f"warned = flagged 1..horizon days before onset")
+            shown = [html_output(views.html_table(table, caption=caption))]
             visibility = earlywarning.visibility_table(summary)
             if "not available" not in visibility.index:
                 shown.append(html_output(views.html_table(
@@ -420,10 +422,9 @@ class Dashboard:
             if days is None:
                 return notes_output([f"Lead-time distribution {data.NOT_AVAILABLE} in reports/metrics.json."])
             if not days:
-                total = data.lookup(metrics, "early_warning.n_incidents")
+                judged = views.judged_incidents_text(data.lookup(metrics, "early_warning"))
                 return [html_output(views.status_html(
-                    f"No incident of the test period ({total if total is not None else data.NOT_AVAILABLE}) "
-                    f"was warned ahead, so there is no lead time to show."))]
+                    f"None of the {judged} was warned ahead, so there is no lead time to show."))]
             return [figure_output(plots.lead_time_figure(days), alt="lead times")]
 
         small = [self.section("drawing the calibration", build_calibration),

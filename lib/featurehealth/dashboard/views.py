@@ -70,6 +70,39 @@ def _quality_detail(quality: Mapping[str, Any] | None) -> str:
     return ", ".join(parts)
 
 
+#: Short words for the reasons an incident is not judged (keys of ``early_warning.not_judged``).
+NOT_JUDGED_SHORT = {
+    "window_before_period": "warning window before it",
+    "feature_not_scored_whole_window": "feature not scored every day",
+}
+
+
+def judged_incidents_text(early_warning: Mapping[str, Any] | None) -> str:
+    """"58 judged in the test period (6 more not judged: warning window before it)".
+
+    ``n_incidents`` counts only the incidents judged (warning window inside the test period and
+    scored every day); those with their onset in it but not judged are named with their reasons
+    (``n_incidents_not_judged``, ``not_judged``). A summary without these counts says
+    "N in the test period".
+    """
+    total = lookup(early_warning, "n_incidents")
+    shown = NOT_AVAILABLE if total is None else f"{total:,}"
+    left_out = lookup(early_warning, "n_incidents_not_judged")
+    if not isinstance(left_out, int) or isinstance(left_out, bool):
+        return f"{shown} in the test period"
+    text = f"{shown} judged in the test period"
+    if left_out <= 0:
+        return text
+    reasons = lookup(early_warning, "not_judged")
+    counts = [(NOT_JUDGED_SHORT.get(k, str(k)), n) for k, n in (reasons.items() if isinstance(reasons, dict) else [])
+              if isinstance(n, int) and n > 0]
+    if len(counts) == 1 and counts[0][1] == left_out:
+        why = f": {counts[0][0]}"
+    else:
+        why = (": " + ", ".join(f"{n:,} {words}" for words, n in counts)) if counts else ""
+    return f"{text} ({left_out:,} more not judged{why})"
+
+
 def _early_warning_tile(metrics: Mapping[str, Any] | None) -> Tile:
     detected = lookup(metrics, "early_warning.incidents_detected")
     total = lookup(metrics, "early_warning.n_incidents")
@@ -79,7 +112,7 @@ def _early_warning_tile(metrics: Mapping[str, Any] | None) -> Tile:
     lead = lookup(metrics, "early_warning.median_lead_days")
     chance = lookup(metrics, "early_warning.chance_share_warned_1d")
     detail = (
-        f"warned ahead, of {total} in the test period"
+        f"warned ahead, of {judged_incidents_text(lookup(metrics, 'early_warning'))}"
         + (f"; median {lead:g} days" if lead is not None else "")
         + (f"; random flags would warn {chance:.0%}" if chance is not None else "")
     )
@@ -763,7 +796,7 @@ def quarantine_caption(quarantined: int, rows_in: Any, *, window: tuple[Any, Any
 
 #: Columns of the early-warning table the dashboard shows (the notebook shows them all).
 EARLY_WARNING_COLUMNS = (
-    "n_incidents", "incidents_detected", "share_warned_1d", "chance_share_warned_1d", "share_warned_3d",
+    "n_incidents", "n_incidents_not_judged", "incidents_detected", "share_warned_1d", "chance_share_warned_1d", "share_warned_3d",
     "median_lead_days", "n_with_precursor", "false_alerts_per_feature_month",
 )
 
