@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -236,6 +238,28 @@ def test_quarantine_examples_per_reason() -> None:
     assert examples.to_dict("list") == {"reason": ["a", "b", "b"], "line": [2, 1, 3]}
     with pytest.raises(ValueError, match="per_reason"):
         views.quarantine_examples(rows, per_reason=0)
+
+
+def _accumulated_quarantine() -> pd.DataFrame:
+    """An old day's rows, the window day's rows and undated rows of both days' files."""
+    return pd.DataFrame({
+        "source_file": ["d1.csv", "d1.csv", "d2.csv", "d2.csv"],
+        "reason": ["negative_latency", "missing_event_time", "negative_latency", "missing_event_time"],
+        "event_date": [date(2026, 1, 1), None, date(2026, 4, 30), None],
+        "line": [1, 2, 3, 4],
+    })
+
+
+def test_quarantine_examples_are_the_runs_window() -> None:
+    rows = _accumulated_quarantine()
+    window = views.window_quarantine(rows, start="2026-04-30", end="2026-04-30")
+    # The old day's rows stay out; the undated row of the window day's file is the run's.
+    assert window["line"].tolist() == [3, 4]
+    assert views.window_quarantine(rows, start=None, end="2026-04-30") is None
+    assert views.window_quarantine(rows.drop(columns="event_date"), start="2026-04-30", end="2026-04-30") is None
+    caption = views.quarantine_examples_caption(("2026-04-30", "2026-04-30"), whole=False)
+    assert caption.startswith("Examples per reason of the run's window 2026-04-30 .. 2026-04-30")
+    assert "whole accumulated quarantine" in views.quarantine_examples_caption((None, None), whole=True)
 
 
 def test_status_html_escapes_and_checks_tone() -> None:

@@ -456,14 +456,18 @@ class Dashboard:
             if ingest is None:
                 return notes_output([message])
             counts = views.quarantine_counts(ingest)
-            caption = views.quarantine_caption(int(counts.sum()), data.lookup(ingest, "rows_in"),
-                                               window=(ingest.get("window_start"), ingest.get("window_end")))
+            window = (ingest.get("window_start"), ingest.get("window_end"))
+            caption = views.quarantine_caption(int(counts.sum()), data.lookup(ingest, "rows_in"), window=window)
             if counts.empty:
                 return [html_output(views.status_html(caption + ": none", tone="ok"))]
             rows, rows_message = self.load("quarantine", required=("reason",))
-            examples = [] if rows is None else [html_output(views.html_table(
-                views.quarantine_examples(rows), caption="Examples per reason (quarantine/quarantine.parquet)",
-                missing=""))]
+            examples = []
+            if rows is not None:
+                # The quarantine accumulates over runs; the counts above are the run's window only.
+                own = views.window_quarantine(rows, start=window[0], end=window[1])
+                examples = [html_output(views.html_table(
+                    views.quarantine_examples(rows if own is None else own), missing="",
+                    caption=views.quarantine_examples_caption(window, whole=own is None)))]
             return [html_output(views.status_html(caption)),
                     figure_output(plots.quarantine_figure(counts), alt="quarantine"),
                     *examples, *notes_output([rows_message])]

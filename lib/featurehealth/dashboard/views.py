@@ -783,6 +783,34 @@ def quarantine_examples(rows: "pd.DataFrame", *, per_reason: int = 2) -> "pd.Dat
     return examples.dropna(axis="columns", how="all")
 
 
+def window_quarantine(rows: "pd.DataFrame", *, start: Any, end: Any) -> "pd.DataFrame | None":
+    """The rows of the accumulated quarantine that the run of the window ``start``..``end`` judged.
+
+    Those dated in the window (``event_date``), and the undated rows (no valid event time,
+    malformed lines) of the files holding one of them: a file with a row of the window had its
+    undated rows judged by that run. None when the window (ISO days) or ``event_date`` is unknown.
+    """
+    import pandas as pd
+
+    if not (isinstance(start, str) and isinstance(end, str)) or "event_date" not in rows.columns:
+        return None
+    days = pd.to_datetime(rows["event_date"], errors="coerce")
+    dated = days.between(pd.Timestamp(start), pd.Timestamp(end))
+    # Without source_file no undated row can be tied to this run.
+    files = rows["source_file"] if "source_file" in rows.columns else pd.Series(None, index=rows.index)
+    undated = days.isna() & files.notna() & files.isin(set(files[dated].dropna()))
+    return rows.loc[dated | undated]
+
+
+def quarantine_examples_caption(window: tuple[Any, Any], *, whole: bool) -> str:
+    """Caption of the examples table: the run's window, or the whole quarantine when ``whole``."""
+    if whole:
+        return ("Examples per reason from the whole accumulated quarantine (quarantine/quarantine.parquet), "
+                "not only the run's window")
+    return (f"Examples per reason{_window_text(*window)} (quarantine/quarantine.parquet: rows dated in it, "
+            f"and undated rows of the files holding one of them)")
+
+
 def quarantine_caption(quarantined: int, rows_in: Any, *, window: tuple[Any, Any] = (None, None)) -> str:
     """"2,281 of 450,436 rows of the run's window START .. END quarantined".
 
