@@ -6,6 +6,7 @@ Outputs are filled by assigning ``Output.outputs``, so what each tab shows can b
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
@@ -221,8 +222,22 @@ def test_model_tab_shows_precursor_visibility_only_when_reported(outputs: Path) 
         dashboard = app.Dashboard(profile="ci")
         _select(dashboard, "model")
         shown[name] = _html(_outputs(dashboard, "model")[2])
-    assert "Early warning on the test period" in shown["without"] and "Precursors standing out" not in shown["without"]
+    assert "Early warning, incidents: 2 in the test period" in shown["without"] and "Precursors standing out" not in shown["without"]
     assert "Precursors standing out" in shown["with"] and "latency_evidence" in shown["with"]
+
+
+def test_model_tab_says_which_incidents_the_early_warning_judges(outputs: Path) -> None:
+    summary = {"available": True, "n_incidents": 2, "incidents_detected": 0, "share_warned_1d": 0.0,
+               "lead_times_days": [], "by_kind": {}, "n_incidents_not_judged": 1,
+               "not_judged": {"window_before_period": 1, "feature_not_scored_whole_window": 0}}
+    (outputs / "ci" / "reports" / "metrics.json").write_text(json.dumps({"early_warning": summary}))
+    dashboard = app.Dashboard(profile="ci")
+    _select(dashboard, "model")
+    box = dashboard.tabs.children[list(app.TABS).index("model")]
+    small = [w for row in box.children if not hasattr(row, "outputs") for w in row.children]  # lead times
+    shown = "".join(_html(o) for o in [*_outputs(dashboard, "model"), *small])
+    judged = "2 judged in the test period (1 more not judged: warning window before it)"
+    assert f"Early warning, incidents: {judged};" in shown and f"None of the {judged} was warned ahead" in shown
 
 
 def test_model_tab_without_metrics_says_so_once(outputs: Path) -> None:
@@ -240,6 +255,22 @@ def test_model_tab_without_metrics_says_so_once(outputs: Path) -> None:
     assert "Early-warning figures not available: reports/metrics.json has no early_warning section." in page
     # the metrics say in words whether the model beats a naive rule, and what the columns mean
     assert "PR-AUC: model 0.500, baselines not available." in page and "brier: error of the probabilities" in page
+
+
+def test_quarantine_examples_come_from_the_runs_window(outputs: Path) -> None:
+    (outputs / "ci" / "reports" / "ingest_summary.json").write_text(json.dumps(
+        {"rows_in": 3808, "by_reason": {"negative_latency": 1}, "window_start": "2026-04-30",
+         "window_end": "2026-04-30"}))
+    folder = outputs / "ci" / "quarantine"
+    folder.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame({"source_file": ["d1.csv", "d2.csv"], "reason": ["negative_latency"] * 2, "line": [11, 22],
+                  "event_date": [date(2026, 1, 1), date(2026, 4, 30)], "latency_ms": ["-5", "-7"]},
+                 ).to_parquet(folder / "quarantine.parquet")
+    dashboard = app.Dashboard(profile="ci")
+    _select(dashboard, "quality")
+    shown = _html(_outputs(dashboard, "quality")[1])
+    assert "Examples per reason of the run&#x27;s window 2026-04-30 .. 2026-04-30" in shown
+    assert "<td>-7</td>" in shown and "<td>-5</td>" not in shown  # not the row from January
 
 
 def test_quarantine_caption_groups_thousands(outputs: Path) -> None:

@@ -62,6 +62,14 @@ def test_drift_heatmap_prints_the_chosen_score() -> None:
         plots.drift_heatmap(cells, score="status")
 
 
+def test_drift_heatmap_prints_tiny_pvalues_as_plain_text() -> None:
+    cells = pd.DataFrame({"feature_id": ["A", "A", "B"], "metric": ["m1", "m2", "m1"],
+                          "status": ["alert", "alert", "warn"], "ks_pvalue": [7e-12, 0.0, 4e-05]})
+    # 0 is what a p-value below the report's old rounding became; no test gives exactly 0.
+    texts = sorted(t for t in _texts(plots.drift_heatmap(cells, score="ks_pvalue")) if t)
+    assert texts == ["0.00004", "< 0.000001", "< 0.000001"]
+
+
 def test_drift_cell_shades_both_windows(series: pd.DataFrame) -> None:
     windows = {"reference": {"start": "2026-01-01", "end": "2026-01-05"}, "current": {"start": "2026-01-06", "end": "2026-01-10"}}
     fig = plots.drift_cell_figure(series, metric="crash_rate", windows=windows, title="A")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -43,6 +45,22 @@ def test_tiles_quote_the_artifacts(ranking: pd.DataFrame) -> None:
     }
     assert "r2" in tiles[-1].detail and "2026-03-01" in tiles[0].detail
     assert "median 2 days; random flags would warn 8%" in tiles[2].detail
+
+
+def test_incidents_tile_says_how_many_were_judged_and_why_others_were_not() -> None:
+    early = {"incidents_detected": 12, "n_incidents": 58, "n_incidents_not_judged": 6,
+             "not_judged": {"window_before_period": 6, "feature_not_scored_whole_window": 0}}
+    tile = next(t for t in views.overview_tiles(ranking=None, metrics={"early_warning": early}, drift=None,
+                                                quality=None, runs=None) if t.label == "Incidents predicted")
+    assert tile.detail.startswith("warned ahead, of 58 judged in the test period "
+                                  "(6 more not judged: warning window before it)")
+    both = {**early, "n_incidents_not_judged": 7, "not_judged": {"window_before_period": 6,
+                                                                 "feature_not_scored_whole_window": 1}}
+    assert "(7 more not judged: 6 warning window before it, 1 feature not scored every day)" in (
+        views.judged_incidents_text(both))
+    assert views.judged_incidents_text({**early, "n_incidents_not_judged": 0}) == "58 judged in the test period"
+    # A report without the count says no more than it knows.
+    assert views.judged_incidents_text({"n_incidents": 58}) == "58 in the test period"
 
 
 def test_at_risk_tile_counts_medium_so_a_flagged_feature_is_not_all_clear(ranking: pd.DataFrame) -> None:
@@ -174,6 +192,16 @@ def test_drift_cells_and_details() -> None:
     assert views.drift_cells({"cells": [{"feature_id": "A"}]}) is None
 
 
+def test_cell_details_never_show_a_pvalue_of_zero() -> None:
+    cells = pd.DataFrame({"feature_id": ["A", "B"], "metric": ["m", "m"], "status": ["alert", "ok"],
+                          "ks_pvalue": [0.0, 3e-09], "psi": [0.0, 0.1]})
+    for feature in ("A", "B"):
+        markup = views.html_table(views.cell_details(cells, feature_id=feature, metric="m"))
+        assert "<td>ks_pvalue</td><td>&lt; 0.000001</td>" in markup
+    assert "<td>psi</td><td>0</td>" in views.html_table(views.cell_details(cells, feature_id="A", metric="m"))
+    assert [views.pvalue_text(v) for v in (0.0, 1e-12, 0.00004, 0.5)] == ["< 0.000001", "< 0.000001", "0.00004", "0.5"]
+
+
 def test_flagged_cells_and_the_first_one_to_show() -> None:
     cells = pd.DataFrame({"feature_id": ["A", "A", "B", "C"], "metric": ["m1", "m2", "m1", "m1"],
                           "status": ["ok", "warn", "ok", "alert"]})
@@ -210,6 +238,28 @@ def test_quarantine_examples_per_reason() -> None:
     assert examples.to_dict("list") == {"reason": ["a", "b", "b"], "line": [2, 1, 3]}
     with pytest.raises(ValueError, match="per_reason"):
         views.quarantine_examples(rows, per_reason=0)
+
+
+def _accumulated_quarantine() -> pd.DataFrame:
+    """An old day's rows, the window day's rows and undated rows of both days' files."""
+    return pd.DataFrame({
+        "source_file": ["d1.csv", "d1.csv", "d2.csv", "d2.csv"],
+        "reason": ["negative_latency", "missing_event_time", "negative_latency", "missing_event_time"],
+        "event_date": [date(2026, 1, 1), None, date(2026, 4, 30), None],
+        "line": [1, 2, 3, 4],
+    })
+
+
+def test_quarantine_examples_are_the_runs_window() -> None:
+    rows = _accumulated_quarantine()
+    window = views.window_quarantine(rows, start="2026-04-30", end="2026-04-30")
+    # The old day's rows stay out; the undated row of the window day's file is the run's.
+    assert window["line"].tolist() == [3, 4]
+    assert views.window_quarantine(rows, start=None, end="2026-04-30") is None
+    assert views.window_quarantine(rows.drop(columns="event_date"), start="2026-04-30", end="2026-04-30") is None
+    caption = views.quarantine_examples_caption(("2026-04-30", "2026-04-30"), whole=False)
+    assert caption.startswith("Examples per reason of the run's window 2026-04-30 .. 2026-04-30")
+    assert "whole accumulated quarantine" in views.quarantine_examples_caption((None, None), whole=True)
 
 
 def test_status_html_escapes_and_checks_tone() -> None:

@@ -533,3 +533,18 @@ def test_most_severe_ranks_alerts_then_warnings() -> None:
     with pytest.raises(ValueError, match="max_rows must be >= 1"):
         drift.most_severe(matrix, max_rows=0)
 
+
+
+def test_report_keeps_tiny_pvalues_to_significant_figures() -> None:
+    fact = _fact(n_features=2, weeks=12, seed=5)
+    recent = fact["date"] > fact["date"].max() - pd.Timedelta(days=21)
+    # A complete shift: every current value above every reference value, a KS p-value far below 1e-6.
+    fact = fact.assign(crash_rate=fact["crash_rate"].where(~recent, fact["crash_rate"] * 4))
+    result = drift.monitor(fact, settings=_settings())
+    exact = result.cells.set_index(["feature_id", "metric"])["ks_pvalue"]
+    report = drift.drift_report(result, prediction={"available": False, "reason": "x"})
+    for cell in [*report["cells"], *report["alerts"]]:
+        truth = exact[(cell["feature_id"], cell["metric"])]
+        assert cell["ks_pvalue"] == pytest.approx(truth, rel=1e-5)  # six significant figures, not decimals
+    tiny = [c["ks_pvalue"] for c in report["alerts"]]
+    assert tiny and all(0 < p < 5e-7 for p in tiny)

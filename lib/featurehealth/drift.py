@@ -837,9 +837,28 @@ def prediction_drift(
     return {"available": True, **_records(pd.DataFrame([cell]))[0]}
 
 
+#: Significant figures a p-value keeps in the reports.
+PVALUE_DIGITS = 6
+
+
+def round_significant(values: pd.Series, *, digits: int = PVALUE_DIGITS) -> pd.Series:
+    """``values`` rounded to ``digits`` significant figures (0 and missing values unchanged).
+
+    Decimals suit statistics of a known scale; a p-value of 7e-12 rounded to 6 decimals reads
+    0, a p-value no test gives.
+    """
+    numbers = pd.to_numeric(values, errors="coerce").astype("float64")
+    finite = numbers.where(np.isfinite(numbers) & (numbers != 0))
+    scale = 10.0 ** (digits - 1 - np.floor(np.log10(finite.abs())))
+    return numbers.where(finite.isna(), np.round(finite * scale) / scale)
+
+
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    # Rounded so that reports do not change with the last bits of floating-point sums.
-    return frame.round(6).astype(object).where(frame.notna(), None).to_dict(orient="records")
+    # Rounded so that reports do not change with the last bits of floating-point sums; p-values to
+    # significant figures, since the smallest ones are the strongest evidence of drift.
+    pvalues = [c for c in frame.columns if str(c).endswith("pvalue")]
+    rounded = frame.round(6).assign(**{c: round_significant(frame[c]) for c in pvalues})
+    return rounded.astype(object).where(frame.notna(), None).to_dict(orient="records")
 
 
 def baseline_report(result: DriftResult) -> dict[str, Any]:
@@ -858,7 +877,8 @@ def drift_report(result: DriftResult, *, prediction: Mapping[str, Any]) -> dict[
 
     ``drifted_share`` is the share of cells at alert (after persistence) among the cells with
     enough data, None when fewer than ``min_samples`` cells have (one alert among a handful of
-    cells would be a large share that says little).
+    cells would be a large share that says little). Statistics are rounded to 6 decimals,
+    p-values to 6 significant figures (:func:`round_significant`), so a tiny one never reads 0.
     """
     cells = result.cells
     counts = cells["status"].value_counts()

@@ -389,8 +389,10 @@ class Dashboard:
                 reason = data.lookup(summary, "reason") or "reports/metrics.json has no early_warning section"
                 return notes_output([f"Early-warning figures {data.NOT_AVAILABLE}: {reason}."])
             table = views.early_warning_view(earlywarning.summary_table(summary))
-            shown = [html_output(views.html_table(table, caption="Early warning on the test period "
-                                                                 "(warned = flagged 1..horizon days before onset)"))]
+            # n_incidents counts the judged incidents only: the caption names those left out and why.
+            caption = (f"Early warning, incidents: {views.judged_incidents_text(summary)}; "
+                       f"warned = flagged 1..horizon days before onset")
+            shown = [html_output(views.html_table(table, caption=caption))]
             visibility = earlywarning.visibility_table(summary)
             if "not available" not in visibility.index:
                 shown.append(html_output(views.html_table(
@@ -420,10 +422,9 @@ class Dashboard:
             if days is None:
                 return notes_output([f"Lead-time distribution {data.NOT_AVAILABLE} in reports/metrics.json."])
             if not days:
-                total = data.lookup(metrics, "early_warning.n_incidents")
+                judged = views.judged_incidents_text(data.lookup(metrics, "early_warning"))
                 return [html_output(views.status_html(
-                    f"No incident of the test period ({total if total is not None else data.NOT_AVAILABLE}) "
-                    f"was warned ahead, so there is no lead time to show."))]
+                    f"None of the {judged} was warned ahead, so there is no lead time to show."))]
             return [figure_output(plots.lead_time_figure(days), alt="lead times")]
 
         small = [self.section("drawing the calibration", build_calibration),
@@ -455,14 +456,18 @@ class Dashboard:
             if ingest is None:
                 return notes_output([message])
             counts = views.quarantine_counts(ingest)
-            caption = views.quarantine_caption(int(counts.sum()), data.lookup(ingest, "rows_in"),
-                                               window=(ingest.get("window_start"), ingest.get("window_end")))
+            window = (ingest.get("window_start"), ingest.get("window_end"))
+            caption = views.quarantine_caption(int(counts.sum()), data.lookup(ingest, "rows_in"), window=window)
             if counts.empty:
                 return [html_output(views.status_html(caption + ": none", tone="ok"))]
             rows, rows_message = self.load("quarantine", required=("reason",))
-            examples = [] if rows is None else [html_output(views.html_table(
-                views.quarantine_examples(rows), caption="Examples per reason (quarantine/quarantine.parquet)",
-                missing=""))]
+            examples = []
+            if rows is not None:
+                # The quarantine accumulates over runs; the counts above are the run's window only.
+                own = views.window_quarantine(rows, start=window[0], end=window[1])
+                examples = [html_output(views.html_table(
+                    views.quarantine_examples(rows if own is None else own), missing="",
+                    caption=views.quarantine_examples_caption(window, whole=own is None)))]
             return [html_output(views.status_html(caption)),
                     figure_output(plots.quarantine_figure(counts), alt="quarantine"),
                     *examples, *notes_output([rows_message])]

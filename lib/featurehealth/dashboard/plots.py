@@ -137,6 +137,17 @@ def _status_codes(cells: "pd.DataFrame") -> "pd.DataFrame":
     return matrix.apply(lambda column: column.map({s: i for i, s in enumerate(DRIFT_STATUSES)})).astype("float64")
 
 
+def _score_label(value: float, score: str) -> str:
+    """A heatmap cell's number: two decimals, or two significant digits for the KS p-value.
+
+    0.004 and 0.0004 must not both read 0.00, and a tiny p-value reads ``< 0.000001`` rather
+    than 0 or scientific notation (:func:`featurehealth.dashboard.views.pvalue_text`).
+    """
+    from featurehealth.dashboard.views import pvalue_text
+
+    return pvalue_text(value, digits=2) if score == "ks_pvalue" else f"{value:.2f}"
+
+
 def drift_heatmap(cells: "pd.DataFrame", *, score: str) -> "Figure":
     """Feature x metric heatmap coloured by drift status, each cell printing ``score``.
 
@@ -154,9 +165,7 @@ def drift_heatmap(cells: "pd.DataFrame", *, score: str) -> "Figure":
     codes = _status_codes(cells)
     values = cells.pivot(index="feature_id", columns="metric", values=score)[codes.columns] if score in cells else None
     blank = codes.map(lambda _v: "")
-    # Two significant digits for p-values: 0.004 and 0.0004 must not both read 0.00.
-    spec = ".2g" if score == "ks_pvalue" else ".2f"
-    labels = blank if values is None else values.map(lambda v: "" if v is None or v != v else f"{v:{spec}}")
+    labels = blank if values is None else values.map(lambda v: "" if v is None or v != v else _score_label(v, score))
     fig, axes = _figure(1.3 * codes.shape[1] + 3.5, 0.32 * codes.shape[0] + 1.8)
     ax = axes[0, 0]
     sns.heatmap(codes, ax=ax, cmap=ListedColormap([STATUS_COLOURS[s] for s in DRIFT_STATUSES]), vmin=-0.5,

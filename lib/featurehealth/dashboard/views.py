@@ -70,6 +70,39 @@ def _quality_detail(quality: Mapping[str, Any] | None) -> str:
     return ", ".join(parts)
 
 
+#: Short words for the reasons an incident is not judged (keys of ``early_warning.not_judged``).
+NOT_JUDGED_SHORT = {
+    "window_before_period": "warning window before it",
+    "feature_not_scored_whole_window": "feature not scored every day",
+}
+
+
+def judged_incidents_text(early_warning: Mapping[str, Any] | None) -> str:
+    """"58 judged in the test period (6 more not judged: warning window before it)".
+
+    ``n_incidents`` counts only the incidents judged (warning window inside the test period and
+    scored every day); those with their onset in it but not judged are named with their reasons
+    (``n_incidents_not_judged``, ``not_judged``). A summary without these counts says
+    "N in the test period".
+    """
+    total = lookup(early_warning, "n_incidents")
+    shown = NOT_AVAILABLE if total is None else f"{total:,}"
+    left_out = lookup(early_warning, "n_incidents_not_judged")
+    if not isinstance(left_out, int) or isinstance(left_out, bool):
+        return f"{shown} in the test period"
+    text = f"{shown} judged in the test period"
+    if left_out <= 0:
+        return text
+    reasons = lookup(early_warning, "not_judged")
+    counts = [(NOT_JUDGED_SHORT.get(k, str(k)), n) for k, n in (reasons.items() if isinstance(reasons, dict) else [])
+              if isinstance(n, int) and n > 0]
+    if len(counts) == 1 and counts[0][1] == left_out:
+        why = f": {counts[0][0]}"
+    else:
+        why = (": " + ", ".join(f"{n:,} {words}" for words, n in counts)) if counts else ""
+    return f"{text} ({left_out:,} more not judged{why})"
+
+
 def _early_warning_tile(metrics: Mapping[str, Any] | None) -> Tile:
     detected = lookup(metrics, "early_warning.incidents_detected")
     total = lookup(metrics, "early_warning.n_incidents")
@@ -79,7 +112,7 @@ def _early_warning_tile(metrics: Mapping[str, Any] | None) -> Tile:
     lead = lookup(metrics, "early_warning.median_lead_days")
     chance = lookup(metrics, "early_warning.chance_share_warned_1d")
     detail = (
-        f"warned ahead, of {total} in the test period"
+        f"warned ahead, of {judged_incidents_text(lookup(metrics, 'early_warning'))}"
         + (f"; median {lead:g} days" if lead is not None else "")
         + (f"; random flags would warn {chance:.0%}" if chance is not None else "")
     )
@@ -262,6 +295,15 @@ def number_cell(value: float, *, digits: int = 3) -> str:
     if value != 0 and abs(value) < SMALLEST:
         return f"{'> -' if value < 0 else '< '}{np.format_float_positional(SMALLEST, trim='-')}"
     return np.format_float_positional(value, precision=digits, unique=False, fractional=False, trim="-")
+
+
+def pvalue_text(value: float, *, digits: int = 3) -> str:
+    """A p-value as :func:`number_cell` writes it, except that 0 reads ``< 0.000001`` too.
+
+    No test gives a p-value of exactly 0: a stored 0 is one too small for its float or for the
+    rounding of an older report (6 decimals), so it reads as below :data:`SMALLEST`.
+    """
+    return number_cell(SMALLEST / 2 if value == 0 else value, digits=digits)
 
 
 def _cell(value: Any, *, digits: int, missing: str) -> str:
@@ -653,13 +695,19 @@ def drift_rule_caption(report: Mapping[str, Any]) -> str:
 
 
 def cell_details(cells: "pd.DataFrame", *, feature_id: str, metric: str) -> "pd.DataFrame":
-    """All reported fields of one drift cell as ``field``/``value`` rows (empty if absent)."""
+    """All reported fields of one drift cell as ``field``/``value`` rows (empty if absent).
+
+    P-values (fields ending in ``pvalue``) are text from :func:`pvalue_text`, so a tiny one
+    reads ``< 0.000001``, never 0.
+    """
     import pandas as pd
 
     row = cells[(cells["feature_id"].astype(str) == feature_id) & (cells["metric"] == metric)]
     if row.empty:
         return pd.DataFrame(columns=["field", "value"])
-    return pd.DataFrame({"field": row.columns, "value": list(row.iloc[0].astype(object))})
+    values = [pvalue_text(v) if str(c).endswith("pvalue") and isinstance(v, float) and v == v else v
+              for c, v in row.iloc[0].astype(object).items()]
+    return pd.DataFrame({"field": row.columns, "value": values})
 
 
 def quality_checks(quality: Mapping[str, Any]) -> "pd.DataFrame":
@@ -735,6 +783,34 @@ def quarantine_examples(rows: "pd.DataFrame", *, per_reason: int = 2) -> "pd.Dat
     return examples.dropna(axis="columns", how="all")
 
 
+def window_quarantine(rows: "pd.DataFrame", *, start: Any, end: Any) -> "pd.DataFrame | None":
+    """The rows of the accumulated quarantine that the run of the window ``start``..``end`` judged.
+
+    Those dated in the window (``event_date``), and the undated rows (no valid event time,
+    malformed lines) of the files holding one of them: a file with a row of the window had its
+    undated rows judged by that run. None when the window (ISO days) or ``event_date`` is unknown.
+    """
+    import pandas as pd
+
+    if not (isinstance(start, str) and isinstance(end, str)) or "event_date" not in rows.columns:
+        return None
+    days = pd.to_datetime(rows["event_date"], errors="coerce")
+    dated = days.between(pd.Timestamp(start), pd.Timestamp(end))
+    # Without source_file no undated row can be tied to this run.
+    files = rows["source_file"] if "source_file" in rows.columns else pd.Series(None, index=rows.index)
+    undated = days.isna() & files.notna() & files.isin(set(files[dated].dropna()))
+    return rows.loc[dated | undated]
+
+
+def quarantine_examples_caption(window: tuple[Any, Any], *, whole: bool) -> str:
+    """Caption of the examples table: the run's window, or the whole quarantine when ``whole``."""
+    if whole:
+        return ("Examples per reason from the whole accumulated quarantine (quarantine/quarantine.parquet), "
+                "not only the run's window")
+    return (f"Examples per reason{_window_text(*window)} (quarantine/quarantine.parquet: rows dated in it, "
+            f"and undated rows of the files holding one of them)")
+
+
 def quarantine_caption(quarantined: int, rows_in: Any, *, window: tuple[Any, Any] = (None, None)) -> str:
     """"2,281 of 450,436 rows of the run's window START .. END quarantined".
 
@@ -748,7 +824,7 @@ def quarantine_caption(quarantined: int, rows_in: Any, *, window: tuple[Any, Any
 
 #: Columns of the early-warning table the dashboard shows (the notebook shows them all).
 EARLY_WARNING_COLUMNS = (
-    "n_incidents", "incidents_detected", "share_warned_1d", "chance_share_warned_1d", "share_warned_3d",
+    "n_incidents", "n_incidents_not_judged", "incidents_detected", "share_warned_1d", "chance_share_warned_1d", "share_warned_3d",
     "median_lead_days", "n_with_precursor", "false_alerts_per_feature_month",
 )
 
