@@ -331,6 +331,15 @@ def test_a_killed_run_s_kernel_folder_is_removed_by_the_next_run_a_live_one_kept
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
 
 
+def test_a_kernel_folder_whose_owner_file_is_being_written_is_kept(tmp_path: Path) -> None:
+    # Another run's make_socket_folder between creating owner.pid and writing its token: the file is empty.
+    writing = tmp_path / "featurehealth-kernels-writing"
+    writing.mkdir()
+    (writing / runner.SOCKET_FOLDER_OWNER).write_text("")
+    runner.make_socket_folder(parent=tmp_path)
+    assert writing.is_dir()
+
+
 def test_a_reused_pid_does_not_keep_a_stale_kernel_folder(tmp_path: Path) -> None:
     if not Path(f"/proc/{os.getpid()}/stat").is_file():
         pytest.skip("needs /proc to tell a process's start time")

@@ -671,8 +671,8 @@ def remove_stale_socket_folders(parent: Path) -> list[Path]:
 
     A run killed outright (``kill -9``) cannot remove its folder (sockets and kernel connection
     files) on exit, so each run removes those of dead runs. A live run's folder is never removed:
-    one whose owner still runs, or one without an owner file younger than a day (a folder being
-    created, or one of a run of a version that wrote none).
+    one whose owner still runs, or one without an owner named (no owner file, or an empty one)
+    younger than a day (a folder being created, or one of a run of a version that wrote none).
     """
     removed = []
     for folder in sorted(parent.glob(f"{SOCKET_FOLDER_PREFIX}*")):
@@ -680,9 +680,11 @@ def remove_stale_socket_folders(parent: Path) -> list[Path]:
             if not folder.is_dir() or folder.is_symlink() or folder.stat().st_uid != os.getuid():
                 continue
             owner = folder / SOCKET_FOLDER_OWNER
-            if owner.is_file():
-                if _owner_alive(owner.read_text()):
+            token = owner.read_text() if owner.is_file() else ""
+            if token.strip():
+                if _owner_alive(token):
                     continue
+            # No owner named yet: an empty file is one its run is writing right now.
             elif time.time() - folder.stat().st_mtime < _UNOWNED_FOLDER_GRACE_S:
                 continue
         except OSError:
@@ -703,7 +705,9 @@ def make_socket_folder(*, parent: Path | None = None) -> Path:
     parent = Path(parent or tempfile.gettempdir())
     remove_stale_socket_folders(parent)
     folder = Path(tempfile.mkdtemp(prefix=SOCKET_FOLDER_PREFIX, dir=parent))
-    (folder / SOCKET_FOLDER_OWNER).write_text(_process_token(os.getpid()))
+    # Written aside and renamed, so another run never reads a partial owner.
+    (folder / f"{SOCKET_FOLDER_OWNER}.tmp").write_text(_process_token(os.getpid()))
+    os.replace(folder / f"{SOCKET_FOLDER_OWNER}.tmp", folder / SOCKET_FOLDER_OWNER)
     return folder
 
 
