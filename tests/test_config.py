@@ -283,7 +283,9 @@ def test_rerun_overrides_repeat_what_differs_from_the_profile_but_the_window() -
         (["quality.volume_baseline_days=0"], r"^quality\.volume_baseline_days 0 is not valid; use a whole number >= 1"),
         (["quality.null_rate_warn=0.5"], r"^quality\.null_rate_warn 0\.5 is above quality\.null_rate_fail 0\.1; .*\(from --set quality\.null_rate_warn=0\.5\)\.$"),
         (["quality.volume_drop_warn=0.05"], r"^quality\.volume_drop_warn 0\.05 is below quality\.volume_drop_fail 0\.1; "),
-        (["quality.freshness_warn_days=5"], r"^quality\.freshness_warn_days 5 is above quality\.freshness_fail_days 3; "),
+        (["quality.freshness_warn_days=5"],
+         r"^quality\.freshness_warn_days 5 is above quality\.freshness_fail_days 3; set the warn threshold at or "
+         r"below the fail one, so a value warns before it fails "),
         (["drift.psi_warn=-0.1"], r"^drift\.psi_warn -0\.1 is not valid; use a number >= 0"),
         (["drift.psi_warn=0.3"], r"^drift\.psi_warn 0\.3 is above drift\.psi_alert 0\.25; "),
         (["drift.ks_pvalue_alert=0"], r"^drift\.ks_pvalue_alert 0 is not valid; use a p-value in \(0, 1\]"),

@@ -449,9 +449,11 @@ def check_threshold_pair(warn_key: str, warn: Any, fail_key: str, fail: Any, *, 
     """
     if (warn < fail) if below else (warn > fail):
         relation, rule = ("below", "at or above") if below else ("above", "at or below")
+        # The level is the key's last word before a unit: freshness_fail_days is a "fail" threshold.
+        level = next(word for word in reversed(fail_key.split("_")) if word in ("fail", "alert"))
         raise ValueError(
             f"{warn_key} {warn!r} is {relation} {fail_key} {fail!r}; set the warn threshold {rule} the "
-            f"{fail_key.rpartition('_')[2]} one, so a value warns before it {fail_key.rpartition('_')[2]}s."
+            f"{level} one, so a value warns before it {level}s."
         )
 
 
