@@ -1,8 +1,9 @@
 """Data-quality checks of one ingest run -> ``reports/data_quality.json``.
 
-Each check reports its name, status (pass, warn or fail), observed value, thresholds, the
-rule comparing them and a one-sentence ``message``; the summary's ``message`` joins those of the
-checks that did not pass, failures first. For "above" checks a value at or above the warn (fail) threshold warns
+Each check reports its name, status (pass, warn, fail, or not_judged when there is nothing to
+compare yet), observed value, thresholds, the rule comparing them and a one-sentence
+``message``; the summary's ``message`` joins those of the checks that failed or warned, failures
+first, and its ``status`` is the worst of the judged checks. For "above" checks a value at or above the warn (fail) threshold warns
 (fails); for "below" checks (volume ratio) a value under the threshold does. Which failures stop
 the run is the profile's ``quality.stop_on_fail``.
 """
@@ -434,7 +435,8 @@ def run_checks(
     -------
     dict
         ``checks`` (one dict per :data:`CHECKS` entry, in that order) and ``summary``
-        (counts per status, ``status`` the worst, ``stopping`` the failed checks that stop the run,
+        (counts per status of :data:`STATUSES`, ``status`` the worst of the judged checks, "pass"
+        when none is, ``stopping`` the failed checks that stop the run,
         ``message`` the messages of the checks that failed, then of those that warned).
 
     Raises
