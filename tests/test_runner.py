@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
@@ -633,6 +634,18 @@ def test_a_closed_standard_output_only_silences_progress(tmp_path: Path, monkeyp
         monkeypatch.setattr(sys, "stdout", stdout)
         monkeypatch.setattr("builtins.print", closed_pipe)
         runner._print_while_read("run ...")  # no exception
+        assert os.path.realpath(f"/proc/self/fd/{stdout.fileno()}") == os.devnull
+
+
+def test_a_hung_up_terminal_only_silences_progress(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # SIGHUP during the publish is held back, so the run's last lines are written to the closed terminal.
+    def hung_up(*_args: Any, **_kwargs: Any) -> None:
+        raise OSError(errno.EIO, "Input/output error")
+
+    with open(tmp_path / "stdout", "w") as stdout:
+        monkeypatch.setattr(sys, "stdout", stdout)
+        monkeypatch.setattr("builtins.print", hung_up)
+        runner._print_while_read("run ...: succeeded")  # no exception
         assert os.path.realpath(f"/proc/self/fd/{stdout.fileno()}") == os.devnull
 
 

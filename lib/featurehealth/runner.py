@@ -1259,13 +1259,18 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _print_while_read(line: str) -> None:
-    """Print a progress line; once nobody reads standard output (``run_all.sh | head``), drop them.
+    """Print a progress line; once nobody reads standard output (``run_all.sh | head``, or a closed
+    terminal), drop them.
 
-    A closed pipe must not fail the run: its outputs, report and exit code are what count.
+    A closed pipe must not fail the run: its outputs, report and exit code are what count. A
+    terminal that hung up gives EIO instead of EPIPE; its SIGHUP is held back while the run
+    publishes (:func:`interrupts_deferred`), so the run's last lines meet it.
     """
     try:
         print(line, flush=True)
-    except BrokenPipeError:
+    except OSError as exc:
+        if not isinstance(exc, BrokenPipeError) and exc.errno != errno.EIO:
+            raise
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         os.close(devnull)
