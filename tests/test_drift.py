@@ -548,3 +548,13 @@ def test_report_keeps_tiny_pvalues_to_significant_figures() -> None:
         assert cell["ks_pvalue"] == pytest.approx(truth, rel=1e-5)  # six significant figures, not decimals
     tiny = [c["ks_pvalue"] for c in report["alerts"]]
     assert tiny and all(0 < p < 5e-7 for p in tiny)
+
+
+def test_round_significant_keeps_the_tiniest_p_values() -> None:
+    values = pd.Series([0.0123456789, 7.123456789e-12, 1e-305, 5e-324, 0.0, None, 1.0])
+    rounded = drift.round_significant(values, digits=6)
+    assert rounded.iloc[0] == pytest.approx(0.0123457, rel=1e-12)
+    assert rounded.iloc[1] == pytest.approx(7.12346e-12, rel=1e-12)
+    # Far below the float's normal range, a p-value is still a positive number, never missing.
+    assert rounded.iloc[2] > 0 and rounded.iloc[3] > 0
+    assert rounded.iloc[4] == 0 and pd.isna(rounded.iloc[5]) and rounded.iloc[6] == 1.0

@@ -845,12 +845,11 @@ def round_significant(values: pd.Series, *, digits: int = PVALUE_DIGITS) -> pd.S
     """``values`` rounded to ``digits`` significant figures (0 and missing values unchanged).
 
     Decimals suit statistics of a known scale; a p-value of 7e-12 rounded to 6 decimals reads
-    0, a p-value no test gives.
+    0, a p-value no test gives. Each value goes through its decimal text: a scale factor
+    ``10 ** (digits - 1 - exponent)`` overflows to infinity below about 1e-303 and made it NaN.
     """
     numbers = pd.to_numeric(values, errors="coerce").astype("float64")
-    finite = numbers.where(np.isfinite(numbers) & (numbers != 0))
-    scale = 10.0 ** (digits - 1 - np.floor(np.log10(finite.abs())))
-    return numbers.where(finite.isna(), np.round(finite * scale) / scale)
+    return numbers.map(lambda v: float(f"{v:.{digits}g}") if np.isfinite(v) and v != 0 else v)
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
