@@ -359,6 +359,15 @@ def test_quality_findings_quote_the_checks_own_words_failures_first() -> None:
     assert tile.detail == "1 warn (volume_drop), 1 fail (freshness)"
 
 
+def test_quality_tile_names_the_checks_not_judged() -> None:
+    # A first run: late_rows has no published day to compare with; "pass" alone read as all passed.
+    report = {"summary": {"status": "pass", "not_judged": 1, "pass": 8, "warn": 0, "fail": 0}, "checks": [
+        {"name": "missing_days", "status": "pass"}, {"name": "late_rows", "status": "not_judged"}]}
+    tile = views.overview_tiles(ranking=None, metrics=None, drift=None, quality=report, runs=None)[4]
+    assert (tile.value, tile.tone) == ("pass", "ok")
+    assert tile.detail == "0 warn, 0 fail, 1 not judged (late_rows)"
+
+
 def test_drift_alerts_text_names_the_features_and_windows() -> None:
     cells = pd.DataFrame({"feature_id": ["F2", "F1", "F2", "F3"], "metric": ["p50", "usage", "p95", "usage"],
                           "status": ["alert", "alert", "alert", "warn"]})

@@ -57,16 +57,20 @@ def _status_tone(status: Any) -> str:
 
 
 def _quality_detail(quality: Mapping[str, Any] | None) -> str:
-    """"1 warn (volume_drop), 0 fail": the summary's counts with the checks behind them."""
+    """"1 warn (volume_drop), 0 fail": the summary's counts with the checks behind them.
+
+    Checks not judged (nothing to compare yet) are named too when there are any: a "pass" tile
+    must not read as every check having passed on a first run.
+    """
     checks = lookup(quality, "checks")
     named = [c for c in (checks if isinstance(checks, list) else []) if isinstance(c, dict)]
     parts = []
-    for level in ("warn", "fail"):
+    for level in ("warn", "fail", "not_judged"):
         count = lookup(quality, f"summary.{level}")
-        if count is None:
+        if count is None or (level == "not_judged" and not count):
             continue
         names = [str(c.get("name")) for c in named if c.get("status") == level]
-        parts.append(f"{count} {level}" + (f" ({', '.join(names)})" if names else ""))
+        parts.append(f"{count} {level.replace('_', ' ')}" + (f" ({', '.join(names)})" if names else ""))
     return ", ".join(parts)
 
 
