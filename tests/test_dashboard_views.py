@@ -438,3 +438,11 @@ def test_an_empty_ranking_is_no_all_clear_and_has_no_scored_day(ranking: pd.Data
     assert (at_risk.value, at_risk.tone) == (NOT_AVAILABLE, "neutral") and "no feature was scored" in at_risk.detail
     assert views.overview_tiles(ranking=ranking, metrics=None, drift=None, quality=None, runs=None)[0].detail == (
         "scored on 2026-03-01")
+
+
+def test_incidents_tile_without_a_judged_incident_says_why() -> None:
+    early = {"available": True, "n_incidents": 0, "incidents_detected": 0, "n_incidents_not_judged": 6,
+             "not_judged": {"window_before_period": 6, "feature_not_scored_whole_window": 0}}
+    tile = views.overview_tiles(ranking=None, metrics={"early_warning": early}, drift=None, quality=None, runs=None)[2]
+    assert tile.label == "Incidents predicted" and tile.value == NOT_AVAILABLE
+    assert tile.detail == "no incident to judge: 0 judged in the test period (6 more not judged: warning window before it)"

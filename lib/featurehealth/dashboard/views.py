@@ -112,6 +112,9 @@ def _early_warning_tile(metrics: Mapping[str, Any] | None) -> Tile:
     total = lookup(metrics, "early_warning.n_incidents")
     if detected is None or not total:
         reason = lookup(metrics, "early_warning.reason")
+        if detected is not None and total == 0:
+            # Evaluated, but no incident could be judged: say how many were left out and why.
+            reason = f"no incident to judge: {judged_incidents_text(lookup(metrics, 'early_warning'))}"
         return Tile("Incidents predicted", NOT_AVAILABLE, reason or "early warning on the test period")
     lead = lookup(metrics, "early_warning.median_lead_days")
     chance = lookup(metrics, "early_warning.chance_share_warned_1d")
