@@ -626,27 +626,44 @@ def test_a_run_folder_report_not_written_after_publishing_does_not_fail_the_run(
     assert runlog.read_json(runs / report["run_id"] / "run_report.json")["status"] == "succeeded"
 
 
-def test_a_closed_standard_output_only_silences_progress(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    def closed_pipe(*_args: Any, **_kwargs: Any) -> None:
-        raise BrokenPipeError
+class _GoneStream:
+    """A stream whose reader has gone: each write fails with ``error``; its descriptor is a real file."""
 
-    with open(tmp_path / "stdout", "w") as stdout:
-        monkeypatch.setattr(sys, "stdout", stdout)
-        monkeypatch.setattr("builtins.print", closed_pipe)
-        runner._print_while_read("run ...")  # no exception
-        assert os.path.realpath(f"/proc/self/fd/{stdout.fileno()}") == os.devnull
+    def __init__(self, file: Any, error: OSError) -> None:
+        self.file, self.error = file, error
+
+    def write(self, _text: str) -> int:
+        raise self.error
+
+    def flush(self) -> None:
+        pass
+
+    def fileno(self) -> int:
+        return self.file.fileno()
 
 
-def test_a_hung_up_terminal_only_silences_progress(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # SIGHUP during the publish is held back, so the run's last lines are written to the closed terminal.
-    def hung_up(*_args: Any, **_kwargs: Any) -> None:
-        raise OSError(errno.EIO, "Input/output error")
+# A closed pipe (run_all.sh | head) gives EPIPE; a terminal that hung up gives EIO (SIGHUP during
+# the publish is held back, so the run's last lines meet the closed terminal).
+@pytest.mark.parametrize("error", [BrokenPipeError(), OSError(errno.EIO, "Input/output error")], ids=["pipe", "terminal"])
+def test_a_reader_gone_only_silences_the_lines(tmp_path: Path, error: OSError) -> None:
+    for name in ("stdout", "stderr"):
+        with open(tmp_path / name, "w") as file:
+            runner._print_while_read("run ...: succeeded", stream=_GoneStream(file, error))  # no exception
+            assert os.path.realpath(f"/proc/self/fd/{file.fileno()}") == os.devnull
+    with open(tmp_path / "other", "w") as file, pytest.raises(PermissionError):
+        runner._print_while_read("run ...", stream=_GoneStream(file, PermissionError(errno.EACCES, "denied")))
 
-    with open(tmp_path / "stdout", "w") as stdout:
-        monkeypatch.setattr(sys, "stdout", stdout)
-        monkeypatch.setattr("builtins.print", hung_up)
-        runner._print_while_read("run ...: succeeded")  # no exception
-        assert os.path.realpath(f"/proc/self/fd/{stdout.fileno()}") == os.devnull
+
+def test_the_final_line_of_a_run_whose_terminal_hung_up_keeps_the_exit_code(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def busy(*_args: Any, **_kwargs: Any) -> None:
+        raise runner.RunBusy("Another run of profile 'ci' is in progress; wait for it to finish.")
+
+    monkeypatch.setattr(runner, "run_pipeline", busy)
+    with open(tmp_path / "stderr", "w") as file:
+        monkeypatch.setattr(sys, "stderr", _GoneStream(file, OSError(errno.EIO, "Input/output error")))
+        assert runner.main(["ci"]) == runner.EXIT_BUSY
 
 
 def test_next_run_cleans_up_after_a_killed_run(project: Path) -> None:

@@ -592,6 +592,8 @@ def quality_line(quality: dict[str, Any] | None) -> str | None:
 
 
 _THREAD = threading.local()
+#: Serialises the progress lines of the run, heartbeat and HTML threads (see _print_while_read).
+_PRINT_LOCK = threading.Lock()
 
 
 def _lower_priority() -> None:
@@ -1244,35 +1246,40 @@ def main(argv: list[str] | None = None) -> int:
         with interrupts_raise():
             run_pipeline(args.profile, overrides=args.overrides, progress=_print_while_read)
     except config.ProfileError as exc:
-        print(f"run_all: {exc}", file=sys.stderr)
+        _print_while_read(f"run_all: {exc}", stream=sys.stderr)
         return EXIT_USAGE
     except RunBusy as exc:
-        print(f"run_all: {exc}", file=sys.stderr)
+        _print_while_read(f"run_all: {exc}", stream=sys.stderr)
         return EXIT_BUSY
     except RunFailed as exc:
-        print(f"run_all: FAILED: {exc}{_run_folder_note(exc.run_dir)}", file=sys.stderr)
+        _print_while_read(f"run_all: FAILED: {exc}{_run_folder_note(exc.run_dir)}", stream=sys.stderr)
         return EXIT_FAILED
     except RunInterrupted as exc:
-        print(f"run_all: INTERRUPTED: {exc}; outputs unchanged{_run_folder_note(exc.run_dir)}", file=sys.stderr)
+        _print_while_read(f"run_all: INTERRUPTED: {exc}; outputs unchanged{_run_folder_note(exc.run_dir)}",
+                          stream=sys.stderr)
         return 128 + exc.signum
     return 0
 
 
-def _print_while_read(line: str) -> None:
-    """Print a progress line; once nobody reads standard output (``run_all.sh | head``, or a closed
-    terminal), drop them.
+def _print_while_read(line: str, *, stream: Any = None) -> None:
+    """Print a line to ``stream`` (standard output by default); once nobody reads it
+    (``run_all.sh | head``, or a closed terminal), drop the lines.
 
     A closed pipe must not fail the run: its outputs, report and exit code are what count. A
     terminal that hung up gives EIO instead of EPIPE; its SIGHUP is held back while the run
-    publishes (:func:`interrupts_deferred`), so the run's last lines meet it.
+    publishes (:func:`interrupts_deferred`), so the run's last lines meet it. One write per line,
+    under a lock, since the heartbeat and HTML threads print too.
     """
+    stream = stream or sys.stdout
     try:
-        print(line, flush=True)
+        with _PRINT_LOCK:
+            stream.write(f"{line}\n")
+            stream.flush()
     except OSError as exc:
         if not isinstance(exc, BrokenPipeError) and exc.errno != errno.EIO:
             raise
         devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        os.dup2(devnull, stream.fileno())
         os.close(devnull)
 
 
