@@ -543,6 +543,9 @@ def test_quality_line_names_failed_and_warned_checks() -> None:
         "data quality: fail (missing_days fail, freshness warn)\n  missing_days: No rows for 2026-05-01 in the input."
     )
     assert runner.quality_line({"summary": {"status": "pass"}, "checks": checks[2:]}) == "data quality: pass"
+    first_run = [*checks[2:], {"name": "late_rows", "status": "not_judged", "message": "Not judged: no day before."}]
+    assert runner.quality_line({"summary": {"status": "pass"}, "checks": first_run}) == (
+        "data quality: pass (late_rows not judged)")
     assert runner.quality_line(None) is None
 
 

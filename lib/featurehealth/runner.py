@@ -577,14 +577,15 @@ def summarise_outputs(root: Path, *, only: set[str] | None = None) -> dict[str, 
 
 
 def quality_line(quality: dict[str, Any] | None) -> str | None:
-    """A data-quality report for the console: a line naming the checks that failed or warned, then
-    each one's message on its own line (what is wrong and the fix, e.g. a backfill command), so
-    cron mail shows it. None without a report.
+    """A data-quality report for the console: a line naming the checks that failed, warned or could
+    not be judged, then the message of each that failed or warned on its own line (what is wrong
+    and the fix, e.g. a backfill command), so cron mail shows it. None without a report.
     """
     if not quality:
         return None
     checks = [c for c in quality.get("checks", []) if c.get("status") in ("fail", "warn")]
-    flagged = [f"{c['name']} {c['status']}" for c in checks]
+    unjudged = [c for c in quality.get("checks", []) if c.get("status") == "not_judged"]
+    flagged = [f"{c['name']} {c['status']}" for c in checks] + [f"{c['name']} not judged" for c in unjudged]
     status = (quality.get("summary") or {}).get("status")
     lines = [f"data quality: {status}" + (f" ({', '.join(flagged)})" if flagged else "")]
     lines += [f"  {c['name']}: {c['message']}" for c in checks if c.get("message")]
