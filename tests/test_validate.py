@@ -210,6 +210,27 @@ def test_parquet_typed_columns(tmp_path: Path) -> None:
     assert rows == [("a", False, None, "2026-03-01 23:30:00+00")]
 
 
+def test_parquet_strings_are_trimmed_like_csv(tmp_path: Path) -> None:
+    # An id padded with spaces is the same feature, and a blank one is missing, whatever the format.
+    rows = {"feature_id": ["a", " a ", "   ", "b"], "user_id": ["u1", "u1 ", "u2", " "]}
+    csv_text = "event_time,feature_id,user_id,latency_ms,is_crash\n" + "".join(
+        f'2026-03-01T10:0{i}:00Z,"{f}","{u}",1,0\n' for i, (f, u) in enumerate(zip(*rows.values(), strict=True))
+    )
+    csv_result, _ = _validate(tmp_path / "csv", csv_text)
+    table = pa.table({
+        "event_time": pa.array(pd.to_datetime([f"2026-03-01T10:0{i}:00Z" for i in range(4)]), pa.timestamp("us", tz="UTC")),
+        **rows, "latency_ms": [1.0] * 4, "is_crash": [False] * 4,
+    })
+    (tmp_path / "p").mkdir()
+    pq.write_table(table, tmp_path / "p" / "e.parquet")
+    con = warehouse.connect()
+    raw = ingest.open_events(con, tmp_path / "p", column_map={})
+    result = engine.validate_and_aggregate(con, raw, quarantine_dir=tmp_path / "pq", work_dir=tmp_path, now=NOW)
+    assert result.summary["by_reason"] == csv_result.summary["by_reason"] == {"missing_feature_id": 1, "missing_user_id": 1}
+    fact = aggregate.read_window_fact(tmp_path)
+    assert fact[["feature_id", "usage_count", "active_users"]].values.tolist() == [["a", 2, 1]]
+
+
 def test_quarantine_bytes_are_reproducible(tmp_path: Path) -> None:
     first, _ = _validate(tmp_path / "one")
     second, _ = _validate(tmp_path / "two")

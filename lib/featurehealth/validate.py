@@ -82,8 +82,8 @@ _TOKENS = ", ".join(sql_string(t) for t in NULL_TOKENS)
 _MACROS = (
     # Text from CSV: trimmed, null tokens become NULL.
     f"CREATE OR REPLACE MACRO fh_clean(x) AS CASE WHEN lower(trim(x)) IN ({_TOKENS}) THEN NULL ELSE trim(x) END",
-    # Typed strings (Parquet) are kept as they are but for null tokens; the length test spares
-    # lower() on the millions of ordinary ids.
+    # Typed strings (Parquet) are trimmed as CSV text is (a padded id is the same feature, a blank
+    # one is missing), and null tokens cleared; the length test spares lower() on the millions of ordinary ids.
     f"CREATE OR REPLACE MACRO fh_token(x) AS CASE WHEN strlen(x) <= 4 AND lower(x) IN ({_TOKENS}) THEN NULL ELSE x END",
     "CREATE OR REPLACE MACRO fh_bool(x) AS "
     "CASE WHEN lower(x) IN ('true', 't', '1', '1.0', 'yes', 'y') THEN true "
@@ -145,8 +145,8 @@ def column_expressions(column: str, duck_type: str, *, from_text: bool) -> dict[
     duck_type : str
         Its DuckDB type in the raw relation.
     from_text : bool
-        Values come from a text file (CSV): strings are trimmed as well as cleared of null
-        tokens; typed strings (Parquet) only lose null tokens.
+        Values come from a text file (CSV): every value is trimmed and cleared of null tokens
+        before it is parsed; typed strings (Parquet) are trimmed and cleared of null tokens too.
 
     Returns
     -------
@@ -169,7 +169,7 @@ def column_expressions(column: str, duck_type: str, *, from_text: bool) -> dict[
     if target == "TIMESTAMPTZ":
         typed = f"CAST({ident} AS TIMESTAMPTZ)" if kind == "time" else f"TRY_CAST({text} AS TIMESTAMPTZ)"
     elif target == "VARCHAR":
-        typed = text if from_text else f"fh_token({as_text})"
+        typed = text if from_text else f"fh_token(trim({as_text}))"
     elif target == "BOOLEAN":
         typed = {
             "bool": ident,
