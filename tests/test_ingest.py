@@ -296,6 +296,17 @@ def test_read_metadata_normalises_and_keeps_first_row(tmp_path: Path) -> None:
                                         "a,t,ga,\n" + row + "\n"))
 
 
+@pytest.mark.parametrize("delimiter", [";", "\t", "|"])
+def test_side_files_are_read_with_the_separator_of_their_header(tmp_path: Path, delimiter: str) -> None:
+    # The same separators as the events: a semicolon export's metadata is not "a file without feature_id".
+    meta = ingest.read_metadata(_write(tmp_path / "m.csv", delimiter.join(["feature_id", "owner_team", "tier"]) + "\n"
+                                       + delimiter.join(["a", "core, web", "critical"]) + "\n"))
+    assert meta[["feature_id", "owner_team", "tier"]].values.tolist() == [["a", "core, web", "critical"]]
+    incidents = ingest.read_incidents(_write(tmp_path / "i.csv", delimiter.join(["feature_id", "start", "end"]) + "\n"
+                                             + delimiter.join(["a", "2026-01-01", "2026-01-02"]) + "\n"))
+    assert incidents[["feature_id", "start"]].values.tolist() == [["a", date(2026, 1, 1)]]
+
+
 def test_read_metadata_and_incidents_file_errors(tmp_path: Path) -> None:
     with pytest.raises(ingest.InputError, match="does not exist"):
         ingest.read_metadata(tmp_path / "none.csv")

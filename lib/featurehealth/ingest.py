@@ -1069,13 +1069,19 @@ def _check_census(
 
 
 def _read_small_csv(path: Path, *, what: str, required: Sequence[str], columns: Sequence[str]) -> "pd.DataFrame":
-    """A small side file (metadata, incidents) as strings, with file-level errors as InputError."""
+    """A small side file (metadata, incidents) as strings, with file-level errors as InputError.
+
+    Its separator is found from its header line as the events' is (:func:`csv_delimiter`).
+    """
     import pandas as pd
 
     if not path.is_file():
         raise InputError(f"The {what} file {path} does not exist; create it or set its path in the ingest parameters.")
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            header = handle.readline()
+        # The separators of the events files: a semicolon export's side files use it too.
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8", sep=csv_delimiter(header))
     except UnicodeDecodeError:
         raise InputError(f"The {what} file {path} is not valid UTF-8; re-save it as UTF-8.") from None
     except (pd.errors.EmptyDataError, pd.errors.ParserError) as exc:
