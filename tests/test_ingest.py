@@ -93,6 +93,14 @@ def test_csv_delimiter(line: str, expected: str) -> None:
     assert ingest.csv_delimiter(line) == expected
 
 
+def test_a_csv_file_with_carriage_returns_only_is_refused_in_one_sentence(tmp_path: Path) -> None:
+    # "CSV (Macintosh)" from Excel ends lines with CR alone: one sentence naming the file, no traceback.
+    _write(tmp_path / "in" / "good.csv", HEADER + "2026-03-01,a,u,1,0\n")
+    (tmp_path / "in" / "mac.csv").write_bytes((HEADER + "2026-03-01,a,u,1,0\n").replace("\n", "\r").encode())
+    with pytest.raises(ingest.InputError, match=r"File mac.csv ends its lines with a carriage return alone .*line breaks"):
+        ingest.open_events(warehouse.connect(), tmp_path / "in", column_map={})
+
+
 def test_open_events_maps_a_users_export_without_code_changes(tmp_path: Path) -> None:
     export = _write(
         tmp_path / "export.csv",

@@ -534,10 +534,16 @@ def csv_columns(path: Path, *, name: str, encoding: str) -> tuple[dict[str, str]
     Raises
     ------
     InputError
-        If the file is empty, its header is not in ``encoding`` or names a column twice.
+        If the file is empty, its header is not in ``encoding`` or names a column twice, or its
+        lines end with a carriage return alone (the reader and the line count split at line feeds).
     """
     _check_not_empty(path, name)
     line = _header_line(path, name=name, encoding=encoding)
+    if "\r" in line.rstrip("\n").removesuffix("\r"):
+        raise InputError(
+            f"File {name} ends its lines with a carriage return alone (an old Mac export); re-export it with "
+            f"Windows (CRLF) or Unix (LF) line breaks."
+        )
     return {c: "VARCHAR" for c in csv_header(line, name=name)}, csv_delimiter(line)
 
 
