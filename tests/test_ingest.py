@@ -101,6 +101,14 @@ def test_a_csv_file_with_carriage_returns_only_is_refused_in_one_sentence(tmp_pa
         ingest.open_events(warehouse.connect(), tmp_path / "in", column_map={})
 
 
+@pytest.mark.parametrize("encoding", ["utf-8", "latin-1"])
+def test_a_utf16_csv_file_is_named_as_such(tmp_path: Path, encoding: str) -> None:
+    # Excel's "Unicode text" is UTF-16 with a byte-order mark; latin-1 would read it as spaced-out column names.
+    (tmp_path / "u.csv").write_bytes((HEADER + "2026-03-01,a,u,1,0\n").encode("utf-16"))
+    with pytest.raises(ingest.InputError, match=r"File u.csv is UTF-16 text; re-save it as UTF-8"):
+        ingest.open_events(warehouse.connect(), tmp_path / "u.csv", column_map={}, encoding=encoding)
+
+
 def test_open_events_maps_a_users_export_without_code_changes(tmp_path: Path) -> None:
     export = _write(
         tmp_path / "export.csv",
