@@ -30,6 +30,33 @@ def test_resolve_sources_file_folder_and_glob(tmp_path: Path) -> None:
     assert ingest.resolve_sources(tmp_path / "d") == [a.resolve(), b.resolve()]
     assert ingest.resolve_sources(str(tmp_path / "d" / "**" / "*.csv")) == [a.resolve(), b.resolve()]
     assert ingest.display_names([a, b]) == ["events_2026-01-01.csv", "sub/events_2026-01-02.csv"]
+    assert ingest.display_names([b], source=tmp_path / "d") == ["sub/events_2026-01-02.csv"]
+    assert ingest.display_names([a], source=a) == ["events_2026-01-01.csv"]
+
+
+@pytest.mark.parametrize("pattern", ["", "*/*.csv", "**/*.csv", "2026-0*/d*.csv"])
+def test_file_names_stay_the_same_when_a_subfolder_is_added(tmp_path: Path, pattern: str) -> None:
+    # Names key the published quarantine: a new month's folder must not rename last month's files,
+    # or their undated rows would be kept under the old names and added again under the new ones.
+    _write(tmp_path / "src" / "2026-03" / "d1.csv", HEADER)
+    source = str(tmp_path / "src" / pattern) if pattern else tmp_path / "src"
+    before = ingest.display_names(ingest.resolve_sources(source), source=source)
+    _write(tmp_path / "src" / "2026-04" / "d1.csv", HEADER)
+    after = ingest.display_names(ingest.resolve_sources(source), source=source)
+    assert before == ["2026-03/d1.csv"]
+    assert after == ["2026-03/d1.csv", "2026-04/d1.csv"]
+
+
+def test_undated_quarantined_rows_are_not_kept_twice_after_a_subfolder_is_added(tmp_path: Path) -> None:
+    _write(tmp_path / "src" / "2026-03" / "d1.csv", HEADER + "2026-03-01T10:00:00Z,a,u,1,0\ngarbage,a,u,1,0\n")
+    for run in ("one", "two"):
+        con = warehouse.connect()
+        raw = ingest.open_events(con, tmp_path / "src", column_map={})
+        result = engine.validate_and_aggregate(con, raw, quarantine_dir=tmp_path / "q", work_dir=tmp_path,
+                                               now=datetime(2026, 6, 1, tzinfo=UTC))
+        _write(tmp_path / "src" / "2026-04" / "d1.csv", HEADER + "2026-04-01T10:00:00Z,a,u,1,0\n")
+    quarantine = pd.read_parquet(result.quarantine_path)
+    assert quarantine["source_file"].tolist() == ["2026-03/d1.csv"]
 
 
 def test_resolve_sources_relative_to_repo_root() -> None:

@@ -200,12 +200,41 @@ def resolve_sources(source: str | os.PathLike[str]) -> list[Path]:
     return sorted((p.resolve() for p in files), key=str)
 
 
-def display_names(files: Sequence[Path]) -> list[str]:
-    """Short names of ``files`` for reports: paths relative to their common folder (posix)."""
+def source_root(source: str | os.PathLike[str]) -> Path:
+    """The folder ``source`` names files under: the folder itself, a file's folder, or a glob's fixed part.
+
+    Examples
+    --------
+    >>> source_root("/exports/2026-*/events_*.csv").as_posix()
+    '/exports'
+    """
+    text = str(source).strip()
+    target = _absolute(text)
+    if glob.has_magic(text):
+        first_magic = next(i for i, part in enumerate(target.parts) if glob.has_magic(part))
+        return Path(*target.parts[:first_magic])
+    return target if target.is_dir() else target.parent
+
+
+def display_names(files: Sequence[Path], *, source: str | os.PathLike[str] | None = None) -> list[str]:
+    """Short names of ``files`` for reports and the quarantine's ``source_file`` (posix).
+
+    Parameters
+    ----------
+    files : sequence of Path
+        Absolute paths (:func:`resolve_sources`).
+    source : str or path-like, optional
+        ``ingest.source``: names are relative to its folder (:func:`source_root`), so they do not
+        change when a new subfolder (next month's, say) joins the input; the published quarantine
+        keys undated rows by them. Without it, or for files outside it (links), relative to the
+        files' common folder.
+    """
     if not files:
         return []
-    base = Path(os.path.commonpath([str(p.parent) for p in files]))
-    return [p.relative_to(base).as_posix() for p in files]
+    root = source_root(source).resolve() if source is not None else None
+    if root is None or not all(p.is_relative_to(root) for p in files):
+        root = Path(os.path.commonpath([str(p.parent) for p in files]))
+    return [p.relative_to(root).as_posix() for p in files]
 
 
 def resolve_inputs(
@@ -470,9 +499,12 @@ def _codec(encoding: str) -> str:
 
 
 def _header_line(path: Path, *, name: str, encoding: str) -> str:
-    """First line of a (possibly gzipped) CSV file, decoded; undecodable bytes raise InputError."""
+    """First line of a (possibly gzipped) CSV file, decoded; undecodable bytes or UTF-16 raise InputError."""
     with _open_bytes(path) as handle:
         head = handle.readline(1 << 20)
+    # Latin-1 decodes any byte: without this, UTF-16 would read as names with a NUL between letters.
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InputError(f"File {name} is UTF-16 text; re-save it as UTF-8 (or Latin-1 with ingest.encoding: latin-1).")
     try:
         return head.decode(_codec(encoding))
     except UnicodeDecodeError:
@@ -825,7 +857,7 @@ def open_events(
     if encoding not in ENCODINGS:
         raise ValueError(f"ingest.encoding {encoding!r} is not supported; allowed: {', '.join(ENCODINGS)}.")
     paths = resolve_sources(source)
-    names = display_names(paths)
+    names = display_names(paths, source=source)
     fmt = file_format(paths[0]) or ""
     if fmt == "parquet":
         columns = [(types, "") for types in parquet_columns(con, paths, names)]
