@@ -210,6 +210,27 @@ def test_parquet_event_time_as_epoch_numbers_is_refused_in_one_sentence(tmp_path
     raw = ingest.open_events(con, tmp_path / "p", column_map={"ts": "event_time", "crash": "is_crash"})
     assert raw.types["event_time"] == "TIMESTAMP WITH TIME ZONE" and raw.types["is_crash"] == "TINYINT"
 
+def test_a_parquet_file_with_a_damaged_data_page_is_named_in_one_sentence(tmp_path: Path) -> None:
+    # Its footer is sound, so it opens; the damage shows only when its rows are read.
+    table = pa.table({
+        "event_time": pa.array(pd.date_range("2026-03-01", periods=200, freq="min", tz="UTC"), pa.timestamp("us", tz="UTC")),
+        "feature_id": [f"f{i}" for i in range(200)], "user_id": [f"u{i}" for i in range(200)],
+        "latency_ms": [float(i) for i in range(200)], "is_crash": [False] * 200,
+    })
+    (tmp_path / "in").mkdir()
+    pq.write_table(table, tmp_path / "in" / "good.parquet")
+    pq.write_table(table, tmp_path / "in" / "cut.parquet", compression="snappy")
+    data = bytearray((tmp_path / "in" / "cut.parquet").read_bytes())
+    footer = int.from_bytes(data[-8:-4], "little")
+    data[4:len(data) - footer - 8] = bytes(len(data) - footer - 12)
+    (tmp_path / "in" / "cut.parquet").write_bytes(bytes(data))
+    con = warehouse.connect()
+    with pytest.raises(ingest.InputError, match=r"^File cut.parquet cannot be read as Parquet .*remove it from ingest.source"):
+        raw = ingest.open_events(con, tmp_path / "in", column_map={})
+        engine.validate_and_aggregate(con, raw, quarantine_dir=tmp_path / "q", work_dir=tmp_path,
+                                      now=datetime(2026, 6, 1, tzinfo=UTC))
+
+
 def test_open_events_rejects_input_without_rows(tmp_path: Path) -> None:
     with pytest.raises(ingest.InputError, match="holds no rows"):
         ingest.open_events(warehouse.connect(), _write(tmp_path / "h.csv", HEADER), column_map={})

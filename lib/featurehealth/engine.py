@@ -410,9 +410,10 @@ def validate_and_aggregate(
     hi = validate.day_number(end) if end and as_of else None
     # Files that may hold rows of the day before the window are scanned too (their event_time
     # column only), so that day's input rows are exact for the data-quality check late_rows.
-    index = file_index(con, raw, now=now, lo=None if lo is None else lo - 1, hi=hi)
-    plan = plan_partitions(index, lo=lo, hi=hi, partition_days=partition_days)
-    results = mapper(run_partition, _partitions(con, raw, plan, now=now, threads=threads, work=Path(work_dir)))
+    with ingest.naming_damaged_files(raw.paths, raw.files, fmt=raw.file_format):
+        index = file_index(con, raw, now=now, lo=None if lo is None else lo - 1, hi=hi)
+        plan = plan_partitions(index, lo=lo, hi=hi, partition_days=partition_days)
+        results = mapper(run_partition, _partitions(con, raw, plan, now=now, threads=threads, work=Path(work_dir)))
 
     counts = _frame([r.counts for r in results])
     rows = pa.concat_tables([r.quarantine for r in results])

@@ -4,8 +4,8 @@ Nothing here loads the events into pandas: :func:`open_events` defines a DuckDB 
 the files with the canonical column names of DESIGN.md (after ``column_map``), and the
 validation step (:mod:`featurehealth.validate`) works on that relation in SQL.
 
-A file-level problem (missing file, empty file, missing required column, bytes that are not in
-the expected encoding, no rows at all) raises :class:`InputError` with one sentence naming the
+A file-level problem (missing file, empty or damaged file, missing required column, bytes that are
+not in the expected encoding, no rows at all) raises :class:`InputError` with one sentence naming the
 file and the fix, before anything is written.
 
 CSV lines are never lost: every non-empty line after the header becomes a row or a malformed
@@ -16,11 +16,12 @@ a line is first cut by :func:`split_records`, where it costs that line only.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import hashlib
 import os
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -648,6 +649,42 @@ def _read_error(name: str, fmt: str, encoding: str, exc: Exception, *, line: int
     )
 
 
+@contextlib.contextmanager
+def naming_damaged_files(paths: Sequence[Path], names: Sequence[str], *, fmt: str) -> Iterator[None]:
+    """Turn a reader error caused by one of the input files into the InputError naming it.
+
+    A Parquet file whose footer is sound but a data page is not (a copy cut short, a disk
+    error) opens fine and fails only when its rows are read. The file is the one the error
+    quotes, or else (a Thrift error quotes none) the first Parquet file that cannot be read whole.
+    """
+    import duckdb
+
+    try:
+        yield
+    except duckdb.Error as exc:
+        text = str(exc)
+        quoted = next((name for path, name in zip(paths, names, strict=True) if f'"{path}"' in text), None)
+        if quoted is None and fmt == "parquet":
+            con = duckdb.connect()
+            quoted = next((name for path, name in zip(paths, names, strict=True)
+                           if not _parquet_readable_whole(con, path)), None)
+            con.close()
+        if quoted is None:
+            raise
+        raise _read_error(quoted, fmt, "utf-8", exc) from None
+
+
+def _parquet_readable_whole(con: "duckdb.DuckDBPyConnection", path: Path) -> bool:
+    """Whether every value of a Parquet file decodes (hashing every column reads every page)."""
+    import duckdb
+
+    try:
+        con.execute(f"SELECT sum(hash(COLUMNS(*))) FROM read_parquet({sql_string(str(path))})").fetchall()
+    except duckdb.Error:
+        return False
+    return True
+
+
 #: Bytes of a CSV file counted at a time.
 CENSUS_BLOCK = 1 << 26
 #: Most lines one record may span: a quoted value with line breaks is short; a stray quote is not.
@@ -928,7 +965,8 @@ def open_events(
     )
     if fmt != "parquet":
         _check_census(con, census, bad_lines, names)
-    total = con.execute(f"SELECT count(*) FROM {RAW_RELATION}").fetchall()[0][0]
+    with naming_damaged_files(paths, names, fmt=fmt):
+        total = con.execute(f"SELECT count(*) FROM {RAW_RELATION}").fetchall()[0][0]
     if total == 0 and bad_lines.empty:
         where = names[0] if len(names) == 1 else f"{len(names)} files from {source}"
         raise InputError(f"Input {where} holds no rows (a header at most); point ingest.source at files with events.")
