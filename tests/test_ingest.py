@@ -30,6 +30,33 @@ def test_resolve_sources_file_folder_and_glob(tmp_path: Path) -> None:
     assert ingest.resolve_sources(tmp_path / "d") == [a.resolve(), b.resolve()]
     assert ingest.resolve_sources(str(tmp_path / "d" / "**" / "*.csv")) == [a.resolve(), b.resolve()]
     assert ingest.display_names([a, b]) == ["events_2026-01-01.csv", "sub/events_2026-01-02.csv"]
+    assert ingest.display_names([b], source=tmp_path / "d") == ["sub/events_2026-01-02.csv"]
+    assert ingest.display_names([a], source=a) == ["events_2026-01-01.csv"]
+
+
+@pytest.mark.parametrize("pattern", ["", "*/*.csv", "**/*.csv", "2026-0*/d*.csv"])
+def test_file_names_stay_the_same_when_a_subfolder_is_added(tmp_path: Path, pattern: str) -> None:
+    # Names key the published quarantine: a new month's folder must not rename last month's files,
+    # or their undated rows would be kept under the old names and added again under the new ones.
+    _write(tmp_path / "src" / "2026-03" / "d1.csv", HEADER)
+    source = str(tmp_path / "src" / pattern) if pattern else tmp_path / "src"
+    before = ingest.display_names(ingest.resolve_sources(source), source=source)
+    _write(tmp_path / "src" / "2026-04" / "d1.csv", HEADER)
+    after = ingest.display_names(ingest.resolve_sources(source), source=source)
+    assert before == ["2026-03/d1.csv"]
+    assert after == ["2026-03/d1.csv", "2026-04/d1.csv"]
+
+
+def test_undated_quarantined_rows_are_not_kept_twice_after_a_subfolder_is_added(tmp_path: Path) -> None:
+    _write(tmp_path / "src" / "2026-03" / "d1.csv", HEADER + "2026-03-01T10:00:00Z,a,u,1,0\ngarbage,a,u,1,0\n")
+    for run in ("one", "two"):
+        con = warehouse.connect()
+        raw = ingest.open_events(con, tmp_path / "src", column_map={})
+        result = engine.validate_and_aggregate(con, raw, quarantine_dir=tmp_path / "q", work_dir=tmp_path,
+                                               now=datetime(2026, 6, 1, tzinfo=UTC))
+        _write(tmp_path / "src" / "2026-04" / "d1.csv", HEADER + "2026-04-01T10:00:00Z,a,u,1,0\n")
+    quarantine = pd.read_parquet(result.quarantine_path)
+    assert quarantine["source_file"].tolist() == ["2026-03/d1.csv"]
 
 
 def test_resolve_sources_relative_to_repo_root() -> None:
@@ -91,6 +118,22 @@ def test_map_columns_rejects_missing_required_and_unknown_target() -> None:
 )
 def test_csv_delimiter(line: str, expected: str) -> None:
     assert ingest.csv_delimiter(line) == expected
+
+
+def test_a_csv_file_with_carriage_returns_only_is_refused_in_one_sentence(tmp_path: Path) -> None:
+    # "CSV (Macintosh)" from Excel ends lines with CR alone: one sentence naming the file, no traceback.
+    _write(tmp_path / "in" / "good.csv", HEADER + "2026-03-01,a,u,1,0\n")
+    (tmp_path / "in" / "mac.csv").write_bytes((HEADER + "2026-03-01,a,u,1,0\n").replace("\n", "\r").encode())
+    with pytest.raises(ingest.InputError, match=r"File mac.csv ends its lines with a carriage return alone .*line breaks"):
+        ingest.open_events(warehouse.connect(), tmp_path / "in", column_map={})
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "latin-1"])
+def test_a_utf16_csv_file_is_named_as_such(tmp_path: Path, encoding: str) -> None:
+    # Excel's "Unicode text" is UTF-16 with a byte-order mark; latin-1 would read it as spaced-out column names.
+    (tmp_path / "u.csv").write_bytes((HEADER + "2026-03-01,a,u,1,0\n").encode("utf-16"))
+    with pytest.raises(ingest.InputError, match=r"File u.csv is UTF-16 text; re-save it as UTF-8"):
+        ingest.open_events(warehouse.connect(), tmp_path / "u.csv", column_map={}, encoding=encoding)
 
 
 def test_open_events_maps_a_users_export_without_code_changes(tmp_path: Path) -> None:
@@ -166,6 +209,27 @@ def test_parquet_event_time_as_epoch_numbers_is_refused_in_one_sentence(tmp_path
     con = warehouse.connect()
     raw = ingest.open_events(con, tmp_path / "p", column_map={"ts": "event_time", "crash": "is_crash"})
     assert raw.types["event_time"] == "TIMESTAMP WITH TIME ZONE" and raw.types["is_crash"] == "TINYINT"
+
+def test_a_parquet_file_with_a_damaged_data_page_is_named_in_one_sentence(tmp_path: Path) -> None:
+    # Its footer is sound, so it opens; the damage shows only when its rows are read.
+    table = pa.table({
+        "event_time": pa.array(pd.date_range("2026-03-01", periods=200, freq="min", tz="UTC"), pa.timestamp("us", tz="UTC")),
+        "feature_id": [f"f{i}" for i in range(200)], "user_id": [f"u{i}" for i in range(200)],
+        "latency_ms": [float(i) for i in range(200)], "is_crash": [False] * 200,
+    })
+    (tmp_path / "in").mkdir()
+    pq.write_table(table, tmp_path / "in" / "good.parquet")
+    pq.write_table(table, tmp_path / "in" / "cut.parquet", compression="snappy")
+    data = bytearray((tmp_path / "in" / "cut.parquet").read_bytes())
+    footer = int.from_bytes(data[-8:-4], "little")
+    data[4:len(data) - footer - 8] = bytes(len(data) - footer - 12)
+    (tmp_path / "in" / "cut.parquet").write_bytes(bytes(data))
+    con = warehouse.connect()
+    with pytest.raises(ingest.InputError, match=r"^File cut.parquet cannot be read as Parquet .*remove it from ingest.source"):
+        raw = ingest.open_events(con, tmp_path / "in", column_map={})
+        engine.validate_and_aggregate(con, raw, quarantine_dir=tmp_path / "q", work_dir=tmp_path,
+                                      now=datetime(2026, 6, 1, tzinfo=UTC))
+
 
 def test_open_events_rejects_input_without_rows(tmp_path: Path) -> None:
     with pytest.raises(ingest.InputError, match="holds no rows"):
@@ -294,6 +358,17 @@ def test_read_metadata_normalises_and_keeps_first_row(tmp_path: Path) -> None:
         with pytest.raises(ingest.InputError, match=message):
             ingest.read_metadata(_write(tmp_path / "bad.csv", "feature_id,owner_team,lifecycle_stage,launch_date\n"
                                         "a,t,ga,\n" + row + "\n"))
+
+
+@pytest.mark.parametrize("delimiter", [";", "\t", "|"])
+def test_side_files_are_read_with_the_separator_of_their_header(tmp_path: Path, delimiter: str) -> None:
+    # The same separators as the events: a semicolon export's metadata is not "a file without feature_id".
+    meta = ingest.read_metadata(_write(tmp_path / "m.csv", delimiter.join(["feature_id", "owner_team", "tier"]) + "\n"
+                                       + delimiter.join(["a", "core, web", "critical"]) + "\n"))
+    assert meta[["feature_id", "owner_team", "tier"]].values.tolist() == [["a", "core, web", "critical"]]
+    incidents = ingest.read_incidents(_write(tmp_path / "i.csv", delimiter.join(["feature_id", "start", "end"]) + "\n"
+                                             + delimiter.join(["a", "2026-01-01", "2026-01-02"]) + "\n"))
+    assert incidents[["feature_id", "start"]].values.tolist() == [["a", date(2026, 1, 1)]]
 
 
 def test_read_metadata_and_incidents_file_errors(tmp_path: Path) -> None:

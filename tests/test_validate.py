@@ -81,6 +81,27 @@ def test_a_window_without_one_valid_row_stops_with_the_reasons(tmp_path: Path) -
     validate.check_some_valid({"rows_in": 0, "rows_valid": 0, "by_reason": {}}, mapped={}, files=["a"])  # no rows: no verdict
 
 
+@pytest.mark.parametrize("window", [{}, {"as_of": "2026-03-01", "window_start": "2026-03-01"}])
+def test_input_without_one_usable_event_time_names_a_value_and_the_format(tmp_path: Path, window: dict) -> None:
+    # Epoch milliseconds in CSV: setting the window (as the old message advised) cannot help.
+    text = "event_time,feature_id,user_id,latency_ms,is_crash\n" + "".join(
+        f"177232323058{i},search,u{i},10,0\n" for i in range(3))
+    with pytest.raises(ingest.InputError, match=r"No row of events.csv has a usable event_time \(3 invalid_event_time, "
+                                                r"e.g. '1772323230580' in events.csv\).*ISO 8601"):
+        _validate(tmp_path, text, **window)
+
+
+def test_a_window_whose_rows_all_lack_a_usable_time_suggests_the_time_format(tmp_path: Path) -> None:
+    # One file of the export has day-first dates: its window has no valid row.
+    _daily_files(tmp_path / "in", "2026-03-{day}T10:00:00Z,search,u1,10,0\n")
+    (tmp_path / "in" / "events_2026-03-03.csv").write_text(DAILY_HEADER + "03/03/2026 10:00,search,u1,10,0\n")
+    con = warehouse.connect()
+    raw = ingest.open_events(con, tmp_path / "in", column_map={})
+    with pytest.raises(ingest.InputError, match=r"none is valid \(1 invalid_event_time\); export event_time as ISO 8601"):
+        engine.validate_and_aggregate(con, raw, quarantine_dir=tmp_path / "q", work_dir=tmp_path, now=NOW,
+                                      as_of="2026-03-03", window_start="2026-03-03")
+
+
 def test_as_of_and_window_default_to_the_data(tmp_path: Path) -> None:
     result, _ = _validate(tmp_path)
     assert (result.summary["as_of"], result.summary["window_start"], result.summary["window_end"]) == (
@@ -208,6 +229,27 @@ def test_parquet_typed_columns(tmp_path: Path) -> None:
     assert result.summary["by_reason"] == {"missing_feature_id": 2, "missing_latency": 1}
     rows = _clean_rows(con, raw, "feature_id, is_crash, feedback_score, CAST(event_time AS VARCHAR)")
     assert rows == [("a", False, None, "2026-03-01 23:30:00+00")]
+
+
+def test_parquet_strings_are_trimmed_like_csv(tmp_path: Path) -> None:
+    # An id padded with spaces is the same feature, and a blank one is missing, whatever the format.
+    rows = {"feature_id": ["a", " a ", "   ", "b"], "user_id": ["u1", "u1 ", "u2", " "]}
+    csv_text = "event_time,feature_id,user_id,latency_ms,is_crash\n" + "".join(
+        f'2026-03-01T10:0{i}:00Z,"{f}","{u}",1,0\n' for i, (f, u) in enumerate(zip(*rows.values(), strict=True))
+    )
+    csv_result, _ = _validate(tmp_path / "csv", csv_text)
+    table = pa.table({
+        "event_time": pa.array(pd.to_datetime([f"2026-03-01T10:0{i}:00Z" for i in range(4)]), pa.timestamp("us", tz="UTC")),
+        **rows, "latency_ms": [1.0] * 4, "is_crash": [False] * 4,
+    })
+    (tmp_path / "p").mkdir()
+    pq.write_table(table, tmp_path / "p" / "e.parquet")
+    con = warehouse.connect()
+    raw = ingest.open_events(con, tmp_path / "p", column_map={})
+    result = engine.validate_and_aggregate(con, raw, quarantine_dir=tmp_path / "pq", work_dir=tmp_path, now=NOW)
+    assert result.summary["by_reason"] == csv_result.summary["by_reason"] == {"missing_feature_id": 1, "missing_user_id": 1}
+    fact = aggregate.read_window_fact(tmp_path)
+    assert fact[["feature_id", "usage_count", "active_users"]].values.tolist() == [["a", 2, 1]]
 
 
 def test_quarantine_bytes_are_reproducible(tmp_path: Path) -> None:

@@ -328,6 +328,22 @@ def merge_quarantine(
     return warehouse.export_parquet(con, query, published)
 
 
+def _event_time_example(rows: pa.Table, files: Sequence[str]) -> tuple[str, str] | None:
+    """(file, value as read) of a quarantined row with an unreadable ``event_time``, if any.
+
+    The smallest (file, value), not the first found: partitions return rows in no fixed order,
+    and the message must be the same on every run.
+    """
+    import pyarrow.compute as pc
+
+    found = rows.filter(pc.and_(pc.equal(rows["reason"], "invalid_event_time"), pc.is_valid(rows["event_time"])))
+    if found.num_rows == 0:
+        return None
+    first = found.select(["file_id", "event_time"]).sort_by([("file_id", "ascending"), ("event_time", "ascending")])
+    row = first.slice(0, 1).to_pylist()[0]
+    return files[int(row["file_id"])], str(row["event_time"])
+
+
 def validate_and_aggregate(
     con: "duckdb.DuckDBPyConnection",
     raw: ingest.RawEvents,
@@ -394,11 +410,15 @@ def validate_and_aggregate(
     hi = validate.day_number(end) if end and as_of else None
     # Files that may hold rows of the day before the window are scanned too (their event_time
     # column only), so that day's input rows are exact for the data-quality check late_rows.
-    index = file_index(con, raw, now=now, lo=None if lo is None else lo - 1, hi=hi)
-    plan = plan_partitions(index, lo=lo, hi=hi, partition_days=partition_days)
-    results = mapper(run_partition, _partitions(con, raw, plan, now=now, threads=threads, work=Path(work_dir)))
+    with ingest.naming_damaged_files(raw.paths, raw.files, fmt=raw.file_format):
+        index = file_index(con, raw, now=now, lo=None if lo is None else lo - 1, hi=hi)
+        plan = plan_partitions(index, lo=lo, hi=hi, partition_days=partition_days)
+        results = mapper(run_partition, _partitions(con, raw, plan, now=now, threads=threads, work=Path(work_dir)))
 
     counts = _frame([r.counts for r in results])
+    rows = pa.concat_tables([r.quarantine for r in results])
+    validate.check_some_dated(index, counts, malformed=len(raw.malformed), example=_event_time_example(rows, raw.files),
+                              files=raw.files)
     first, last = validate.first_and_last(counts, index)
     window = validate.resolve_window(
         first_day=first, last_day=last, as_of=as_of, window_start=window_start, window_end=window_end
@@ -410,7 +430,6 @@ def validate_and_aggregate(
     duplicates = _frame([r.duplicates for r in results])
     duplicates = duplicates[duplicates["day"].between(w_lo, w_hi)]
     malformed = raw.malformed[raw.malformed["file_id"].isin(files)]
-    rows = pa.concat_tables([r.quarantine for r in results])
     keep = validate.in_scope(rows.select(["file_id", "day"]).to_pandas(), files=files, lo=w_lo, hi=w_hi)
     con.register("fh_rows", rows.filter(pa.array(keep.to_numpy())))
     con.register("fh_malformed", malformed)

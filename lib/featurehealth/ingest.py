@@ -4,8 +4,8 @@ Nothing here loads the events into pandas: :func:`open_events` defines a DuckDB 
 the files with the canonical column names of DESIGN.md (after ``column_map``), and the
 validation step (:mod:`featurehealth.validate`) works on that relation in SQL.
 
-A file-level problem (missing file, empty file, missing required column, bytes that are not in
-the expected encoding, no rows at all) raises :class:`InputError` with one sentence naming the
+A file-level problem (missing file, empty or damaged file, missing required column, bytes that are
+not in the expected encoding, no rows at all) raises :class:`InputError` with one sentence naming the
 file and the fix, before anything is written.
 
 CSV lines are never lost: every non-empty line after the header becomes a row or a malformed
@@ -16,11 +16,12 @@ a line is first cut by :func:`split_records`, where it costs that line only.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import hashlib
 import os
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -200,12 +201,41 @@ def resolve_sources(source: str | os.PathLike[str]) -> list[Path]:
     return sorted((p.resolve() for p in files), key=str)
 
 
-def display_names(files: Sequence[Path]) -> list[str]:
-    """Short names of ``files`` for reports: paths relative to their common folder (posix)."""
+def source_root(source: str | os.PathLike[str]) -> Path:
+    """The folder ``source`` names files under: the folder itself, a file's folder, or a glob's fixed part.
+
+    Examples
+    --------
+    >>> source_root("/exports/2026-*/events_*.csv").as_posix()
+    '/exports'
+    """
+    text = str(source).strip()
+    target = _absolute(text)
+    if glob.has_magic(text):
+        first_magic = next(i for i, part in enumerate(target.parts) if glob.has_magic(part))
+        return Path(*target.parts[:first_magic])
+    return target if target.is_dir() else target.parent
+
+
+def display_names(files: Sequence[Path], *, source: str | os.PathLike[str] | None = None) -> list[str]:
+    """Short names of ``files`` for reports and the quarantine's ``source_file`` (posix).
+
+    Parameters
+    ----------
+    files : sequence of Path
+        Absolute paths (:func:`resolve_sources`).
+    source : str or path-like, optional
+        ``ingest.source``: names are relative to its folder (:func:`source_root`), so they do not
+        change when a new subfolder (next month's, say) joins the input; the published quarantine
+        keys undated rows by them. Without it, or for files outside it (links), relative to the
+        files' common folder.
+    """
     if not files:
         return []
-    base = Path(os.path.commonpath([str(p.parent) for p in files]))
-    return [p.relative_to(base).as_posix() for p in files]
+    root = source_root(source).resolve() if source is not None else None
+    if root is None or not all(p.is_relative_to(root) for p in files):
+        root = Path(os.path.commonpath([str(p.parent) for p in files]))
+    return [p.relative_to(root).as_posix() for p in files]
 
 
 def resolve_inputs(
@@ -470,9 +500,12 @@ def _codec(encoding: str) -> str:
 
 
 def _header_line(path: Path, *, name: str, encoding: str) -> str:
-    """First line of a (possibly gzipped) CSV file, decoded; undecodable bytes raise InputError."""
+    """First line of a (possibly gzipped) CSV file, decoded; undecodable bytes or UTF-16 raise InputError."""
     with _open_bytes(path) as handle:
         head = handle.readline(1 << 20)
+    # Latin-1 decodes any byte: without this, UTF-16 would read as names with a NUL between letters.
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InputError(f"File {name} is UTF-16 text; re-save it as UTF-8 (or Latin-1 with ingest.encoding: latin-1).")
     try:
         return head.decode(_codec(encoding))
     except UnicodeDecodeError:
@@ -534,10 +567,16 @@ def csv_columns(path: Path, *, name: str, encoding: str) -> tuple[dict[str, str]
     Raises
     ------
     InputError
-        If the file is empty, its header is not in ``encoding`` or names a column twice.
+        If the file is empty, its header is not in ``encoding`` or names a column twice, or its
+        lines end with a carriage return alone (the reader and the line count split at line feeds).
     """
     _check_not_empty(path, name)
     line = _header_line(path, name=name, encoding=encoding)
+    if "\r" in line.rstrip("\n").removesuffix("\r"):
+        raise InputError(
+            f"File {name} ends its lines with a carriage return alone (an old Mac export); re-export it with "
+            f"Windows (CRLF) or Unix (LF) line breaks."
+        )
     return {c: "VARCHAR" for c in csv_header(line, name=name)}, csv_delimiter(line)
 
 
@@ -608,6 +647,42 @@ def _read_error(name: str, fmt: str, encoding: str, exc: Exception, *, line: int
         f"File {name} cannot be read as {label} (it is damaged or not {label}); "
         f"re-export it or remove it from ingest.source."
     )
+
+
+@contextlib.contextmanager
+def naming_damaged_files(paths: Sequence[Path], names: Sequence[str], *, fmt: str) -> Iterator[None]:
+    """Turn a reader error caused by one of the input files into the InputError naming it.
+
+    A Parquet file whose footer is sound but a data page is not (a copy cut short, a disk
+    error) opens fine and fails only when its rows are read. The file is the one the error
+    quotes, or else (a Thrift error quotes none) the first Parquet file that cannot be read whole.
+    """
+    import duckdb
+
+    try:
+        yield
+    except duckdb.Error as exc:
+        text = str(exc)
+        quoted = next((name for path, name in zip(paths, names, strict=True) if f'"{path}"' in text), None)
+        if quoted is None and fmt == "parquet":
+            con = duckdb.connect()
+            quoted = next((name for path, name in zip(paths, names, strict=True)
+                           if not _parquet_readable_whole(con, path)), None)
+            con.close()
+        if quoted is None:
+            raise
+        raise _read_error(quoted, fmt, "utf-8", exc) from None
+
+
+def _parquet_readable_whole(con: "duckdb.DuckDBPyConnection", path: Path) -> bool:
+    """Whether every value of a Parquet file decodes (hashing every column reads every page)."""
+    import duckdb
+
+    try:
+        con.execute(f"SELECT sum(hash(COLUMNS(*))) FROM read_parquet({sql_string(str(path))})").fetchall()
+    except duckdb.Error:
+        return False
+    return True
 
 
 #: Bytes of a CSV file counted at a time.
@@ -819,7 +894,7 @@ def open_events(
     if encoding not in ENCODINGS:
         raise ValueError(f"ingest.encoding {encoding!r} is not supported; allowed: {', '.join(ENCODINGS)}.")
     paths = resolve_sources(source)
-    names = display_names(paths)
+    names = display_names(paths, source=source)
     fmt = file_format(paths[0]) or ""
     if fmt == "parquet":
         columns = [(types, "") for types in parquet_columns(con, paths, names)]
@@ -890,7 +965,8 @@ def open_events(
     )
     if fmt != "parquet":
         _check_census(con, census, bad_lines, names)
-    total = con.execute(f"SELECT count(*) FROM {RAW_RELATION}").fetchall()[0][0]
+    with naming_damaged_files(paths, names, fmt=fmt):
+        total = con.execute(f"SELECT count(*) FROM {RAW_RELATION}").fetchall()[0][0]
     if total == 0 and bad_lines.empty:
         where = names[0] if len(names) == 1 else f"{len(names)} files from {source}"
         raise InputError(f"Input {where} holds no rows (a header at most); point ingest.source at files with events.")
@@ -1069,13 +1145,19 @@ def _check_census(
 
 
 def _read_small_csv(path: Path, *, what: str, required: Sequence[str], columns: Sequence[str]) -> "pd.DataFrame":
-    """A small side file (metadata, incidents) as strings, with file-level errors as InputError."""
+    """A small side file (metadata, incidents) as strings, with file-level errors as InputError.
+
+    Its separator is found from its header line as the events' is (:func:`csv_delimiter`).
+    """
     import pandas as pd
 
     if not path.is_file():
         raise InputError(f"The {what} file {path} does not exist; create it or set its path in the ingest parameters.")
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            header = handle.readline()
+        # The separators of the events files: a semicolon export's side files use it too.
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8", sep=csv_delimiter(header))
     except UnicodeDecodeError:
         raise InputError(f"The {what} file {path} is not valid UTF-8; re-save it as UTF-8.") from None
     except (pd.errors.EmptyDataError, pd.errors.ParserError) as exc:

@@ -82,8 +82,8 @@ _TOKENS = ", ".join(sql_string(t) for t in NULL_TOKENS)
 _MACROS = (
     # Text from CSV: trimmed, null tokens become NULL.
     f"CREATE OR REPLACE MACRO fh_clean(x) AS CASE WHEN lower(trim(x)) IN ({_TOKENS}) THEN NULL ELSE trim(x) END",
-    # Typed strings (Parquet) are kept as they are but for null tokens; the length test spares
-    # lower() on the millions of ordinary ids.
+    # Typed strings (Parquet) are trimmed as CSV text is (a padded id is the same feature, a blank
+    # one is missing), and null tokens cleared; the length test spares lower() on the millions of ordinary ids.
     f"CREATE OR REPLACE MACRO fh_token(x) AS CASE WHEN strlen(x) <= 4 AND lower(x) IN ({_TOKENS}) THEN NULL ELSE x END",
     "CREATE OR REPLACE MACRO fh_bool(x) AS "
     "CASE WHEN lower(x) IN ('true', 't', '1', '1.0', 'yes', 'y') THEN true "
@@ -145,8 +145,8 @@ def column_expressions(column: str, duck_type: str, *, from_text: bool) -> dict[
     duck_type : str
         Its DuckDB type in the raw relation.
     from_text : bool
-        Values come from a text file (CSV): strings are trimmed as well as cleared of null
-        tokens; typed strings (Parquet) only lose null tokens.
+        Values come from a text file (CSV): every value is trimmed and cleared of null tokens
+        before it is parsed; typed strings (Parquet) are trimmed and cleared of null tokens too.
 
     Returns
     -------
@@ -169,7 +169,7 @@ def column_expressions(column: str, duck_type: str, *, from_text: bool) -> dict[
     if target == "TIMESTAMPTZ":
         typed = f"CAST({ident} AS TIMESTAMPTZ)" if kind == "time" else f"TRY_CAST({text} AS TIMESTAMPTZ)"
     elif target == "VARCHAR":
-        typed = text if from_text else f"fh_token({as_text})"
+        typed = text if from_text else f"fh_token(trim({as_text}))"
     elif target == "BOOLEAN":
         typed = {
             "bool": ident,
@@ -562,6 +562,18 @@ def daily_counts(scoped: "pd.DataFrame", duplicates: "pd.DataFrame") -> "pd.Data
     return frame[frame["events"] > 0].sort_values(["feature_id", "date"], kind="stable").reset_index(drop=True)
 
 
+#: The fix for rows whose ``event_time`` is not read (README, "Your own telemetry").
+EVENT_TIME_FIX = (
+    "export event_time as ISO 8601 text (2026-03-01T14:02:11Z, 2026-03-01T16:02:11+02:00 or 2026-03-01) or as a "
+    "Parquet timestamp, or map the right column onto it with ingest.column_map"
+)
+
+
+def _top_reasons(by_reason: Mapping[str, int]) -> list[tuple[str, int]]:
+    """The three most frequent reasons, most frequent first (ties by name)."""
+    return sorted(((r, n) for r, n in by_reason.items() if n), key=lambda item: (-item[1], item[0]))[:3]
+
+
 def check_some_valid(summary: Mapping[str, Any], *, mapped: Mapping[str, str], files: Sequence[str]) -> None:
     """Refuse a run in which rows came in but none is valid: the input is misread, not bad.
 
@@ -569,17 +581,63 @@ def check_some_valid(summary: Mapping[str, Any], *, mapped: Mapping[str, str], f
     ------
     ingest.InputError
         Naming the most frequent reasons and the mapped columns, when ``rows_valid`` is 0 of
-        ``rows_in`` > 0.
+        ``rows_in`` > 0; the fix suggested follows the most frequent reason.
     """
     if summary["rows_valid"] or not summary["rows_in"]:
         return
-    reasons = sorted(summary["by_reason"].items(), key=lambda item: (-item[1], item[0]))[:3]
+    reasons = _top_reasons(summary["by_reason"])
     listed = ", ".join(f"{count:,} {reason}" for reason, count in reasons)
     columns = "; mapped columns: " + ", ".join(f"{src} -> {canon}" for src, canon in mapped.items()) if mapped else ""
     where = files[0] if len(files) == 1 else f"of {len(files)} files"
+    fix = (
+        EVENT_TIME_FIX if reasons and reasons[0][0] in UNDATED_REASONS[:2]
+        else "check ingest.column_map and the files' separator and number format (a decimal comma is not read as a number)"
+    )
     raise ingest.InputError(
-        f"Input {where} has {summary['rows_in']:,} rows in the window but none is valid ({listed}{columns}); check "
-        f"ingest.column_map and the files' separator and number format (a decimal comma is not read as a number)."
+        f"Input {where} has {summary['rows_in']:,} rows in the window but none is valid ({listed}{columns}); {fix}."
+    )
+
+
+def check_some_dated(
+    index: "pd.DataFrame",
+    counts: "pd.DataFrame",
+    *,
+    malformed: int,
+    example: tuple[str, str] | None,
+    files: Sequence[str],
+) -> None:
+    """Refuse input in which no row has a usable ``event_time``: it has no day to process.
+
+    Setting the window cannot help (every row would be quarantined), so the message names the
+    reasons, a value as read and how event times must be written.
+
+    Parameters
+    ----------
+    index : pandas.DataFrame
+        Every input row by ``file_id`` and ``day`` (NULL when undated).
+    counts : pandas.DataFrame
+        Rows of the files read by ``reason`` (:func:`counts_sql`).
+    malformed : int
+        CSV lines the reader could not split.
+    example : (file, value) or None
+        One ``event_time`` as read that was not usable, and its file.
+    files : sequence of str
+        The input's file names.
+
+    Raises
+    ------
+    ingest.InputError
+        When no row of ``index`` has a day.
+    """
+    if index["day"].notna().any():
+        return
+    by_reason = counts.groupby("reason")["rows"].sum().to_dict() | {"malformed_line": malformed}
+    listed = ", ".join(f"{count:,} {reason}" for reason, count in _top_reasons(by_reason)) or "no rows"
+    shown = f", e.g. '{example[1][:40]}' in {example[0]}" if example else ""
+    where = files[0] if len(files) == 1 else f"{len(files)} files"
+    raise ingest.InputError(
+        f"No row of {where} has a usable event_time ({listed}{shown}), so the run has no day to process; "
+        f"{EVENT_TIME_FIX}."
     )
 
 
