@@ -143,6 +143,16 @@ def test_a_group_must_stay_a_mapping(params_dir: Path) -> None:
     assert config.apply_overrides(base, ["model={horizon_days: 3}"])["model"] == {"horizon_days": 3, "risk_buckets": [0.3, 0.6]}
 
 
+def test_a_group_given_as_text_in_a_parameters_cell_says_how_to_write_it(params_dir: Path) -> None:
+    # papermill -p model '{"n_estimators": 30}' injects a string; the --set hint model.KEY=VALUE
+    # is no syntax a parameters cell takes.
+    with pytest.raises(config.ProfileError, match=r"parameters cell must be a mapping") as raised:
+        config.resolve_params("default", model='{"horizon_days": 3}')
+    message = str(raised.value)
+    assert 'model = {"KEY": VALUE}' in message and "-y 'model: {KEY: VALUE}'" in message
+    assert "model.KEY=VALUE" not in message
+
+
 def test_set_adds_one_entry_to_a_free_form_mapping(params_dir: Path) -> None:
     (params_dir / "mapped.yaml").write_text("ingest:\n  column_map: {crash_flag: is_crash}\n")
     changed = config.apply_overrides(config.load_profile("mapped"), ["ingest.column_map.uid=user_id"])

@@ -257,9 +257,15 @@ def _merge_checked(
         default = schema[key]
         if isinstance(default, dict) and default:
             if not isinstance(value, dict):
+                # In a notebook the group is a dict literal; papermill's -p passes a dict as text.
+                how = (
+                    f'write {key} = {{"KEY": VALUE}} (with papermill: -y \'{key}: {{KEY: VALUE}}\')'
+                    if source == PARAMETERS_CELL and not where
+                    else f"set its keys one by one ({where}{key}.KEY=VALUE)"
+                )
                 raise ProfileError(
                     f"Parameter group '{where}{key}' in {source} must be a mapping, not {value!r}; "
-                    f"set its keys one by one ({where}{key}.KEY=VALUE), keys: {', '.join(sorted(default))}."
+                    f"{how}, keys: {', '.join(sorted(default))}."
                 )
             merged[key] = _merge_checked(base[key], value, schema=default, where=f"{where}{key}.", source=source)
         else:
