@@ -104,6 +104,14 @@ def test_shipped_profiles_load() -> None:
         assert set(loaded) == set(config.load_profile("default"))
 
 
+def test_a_relative_output_dir_is_taken_from_the_repository_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # JupyterLab starts a notebook's kernel in notebooks/, papermill in the current folder: the
+    # same output_dir = "scratch" named two folders, and 02_aggregate did not find 01_ingest's files.
+    monkeypatch.chdir(tmp_path)
+    assert config.run_paths("ci", "scratch").root == (config.REPO_ROOT / "scratch").resolve()
+    assert config.run_paths("ci", tmp_path / "abs").root == tmp_path / "abs"
+
+
 def test_run_paths_follow_output_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FEATUREHEALTH_OUTPUT_ROOT", str(tmp_path))
     paths = config.run_paths("ci").ensure()

@@ -143,9 +143,13 @@ def check_profile_name(profile: str) -> str:
 
 
 def run_paths(profile: str, output_dir: str | os.PathLike[str] | None = None) -> RunPaths:
-    """Paths for ``profile``; ``output_dir`` (set by the runner to its staging folder) wins."""
+    """Paths for ``profile``; ``output_dir`` (set by the runner to its staging folder) wins.
+
+    A relative ``output_dir`` is taken from the repository root, as a relative ``ingest.source``
+    is: a kernel's working folder depends on where it was started (JupyterLab's is ``notebooks/``).
+    """
     if output_dir:
-        return RunPaths(Path(output_dir).resolve())
+        return RunPaths((REPO_ROOT / Path(output_dir).expanduser()).resolve())
     return RunPaths(output_root() / check_profile_name(profile))
 
 
