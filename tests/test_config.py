@@ -104,6 +104,14 @@ def test_shipped_profiles_load() -> None:
         assert set(loaded) == set(config.load_profile("default"))
 
 
+def test_a_relative_output_dir_is_taken_from_the_repository_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # JupyterLab starts a notebook's kernel in notebooks/, papermill in the current folder: the
+    # same output_dir = "scratch" named two folders, and 02_aggregate did not find 01_ingest's files.
+    monkeypatch.chdir(tmp_path)
+    assert config.run_paths("ci", "scratch").root == (config.REPO_ROOT / "scratch").resolve()
+    assert config.run_paths("ci", tmp_path / "abs").root == tmp_path / "abs"
+
+
 def test_run_paths_follow_output_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FEATUREHEALTH_OUTPUT_ROOT", str(tmp_path))
     paths = config.run_paths("ci").ensure()
@@ -141,6 +149,16 @@ def test_a_group_must_stay_a_mapping(params_dir: Path) -> None:
     with pytest.raises(config.ProfileError, match=r"group 'model' in flat.yaml must be a mapping"):
         config.load_profile("flat")
     assert config.apply_overrides(base, ["model={horizon_days: 3}"])["model"] == {"horizon_days": 3, "risk_buckets": [0.3, 0.6]}
+
+
+def test_a_group_given_as_text_in_a_parameters_cell_says_how_to_write_it(params_dir: Path) -> None:
+    # papermill -p model '{"n_estimators": 30}' injects a string; the --set hint model.KEY=VALUE
+    # is no syntax a parameters cell takes.
+    with pytest.raises(config.ProfileError, match=r"parameters cell must be a mapping") as raised:
+        config.resolve_params("default", model='{"horizon_days": 3}')
+    message = str(raised.value)
+    assert 'model = {"KEY": VALUE}' in message and "-y 'model: {KEY: VALUE}'" in message
+    assert "model.KEY=VALUE" not in message
 
 
 def test_set_adds_one_entry_to_a_free_form_mapping(params_dir: Path) -> None:

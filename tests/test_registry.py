@@ -132,6 +132,15 @@ def test_promotion_decision_respects_tolerance() -> None:
     assert registry.promotion_decision({"comparable": False, "reason": "no model is in use"}, tolerance=0.0)[0]
 
 
+def test_a_promotion_within_the_tolerance_does_not_claim_the_candidate_scored_higher() -> None:
+    # It read "promoted: PR-AUC 0.5000 >= 0.5200 of the model in use (tolerance 0.05)".
+    comparison = {"comparable": True, "candidate_pr_auc": 0.50, "current_pr_auc": 0.52}
+    promoted, reason = registry.promotion_decision(comparison, tolerance=0.05)
+    assert promoted and ">=" not in reason and "within the tolerance 0.05" in reason
+    better = {"comparable": True, "candidate_pr_auc": 0.53, "current_pr_auc": 0.52}
+    assert ">= 0.5200" in registry.promotion_decision(better, tolerance=0.05)[1]
+
+
 def test_decide_training_modes(paths: config.RunPaths) -> None:
     assert registry.decide_training(paths, retrain="auto", settings=SETTINGS)["train"]
     with pytest.raises(FileNotFoundError, match="no model is in use"):

@@ -444,6 +444,18 @@ def _failing_rename(monkeypatch: pytest.MonkeyPatch, name: str, error: BaseExcep
     monkeypatch.setattr(Path, "rename", rename)
 
 
+def test_a_run_removes_the_hand_over_files_a_notebook_run_by_hand_left(project: Path) -> None:
+    # 01_ingest run by hand leaves work/; after a run, 02_aggregate by hand read those with the
+    # run's ingest summary and stopped on "Row accounting failed ... report this bug".
+    runner.run_pipeline("default", notebooks=["a.ipynb"], progress=lambda _: None)
+    published = project / "outputs" / "default"
+    (published / "work").mkdir()
+    (published / "work" / "window_fact.parquet").write_bytes(b"an earlier ingest's aggregates")
+    runner.run_pipeline("default", notebooks=["a.ipynb"], progress=lambda _: None)
+    assert (published / "reports" / "a.json").is_file()
+    assert not (published / "work").exists()
+
+
 def test_failed_publish_puts_every_entry_back(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     runner.run_pipeline("default", notebooks=["a.ipynb", "ingest.ipynb"], progress=lambda _: None)
     published = project / "outputs" / "default"

@@ -143,9 +143,13 @@ def check_profile_name(profile: str) -> str:
 
 
 def run_paths(profile: str, output_dir: str | os.PathLike[str] | None = None) -> RunPaths:
-    """Paths for ``profile``; ``output_dir`` (set by the runner to its staging folder) wins."""
+    """Paths for ``profile``; ``output_dir`` (set by the runner to its staging folder) wins.
+
+    A relative ``output_dir`` is taken from the repository root, as a relative ``ingest.source``
+    is: a kernel's working folder depends on where it was started (JupyterLab's is ``notebooks/``).
+    """
     if output_dir:
-        return RunPaths(Path(output_dir).resolve())
+        return RunPaths((REPO_ROOT / Path(output_dir).expanduser()).resolve())
     return RunPaths(output_root() / check_profile_name(profile))
 
 
@@ -257,9 +261,15 @@ def _merge_checked(
         default = schema[key]
         if isinstance(default, dict) and default:
             if not isinstance(value, dict):
+                # In a notebook the group is a dict literal; papermill's -p passes a dict as text.
+                how = (
+                    f'write {key} = {{"KEY": VALUE}} (with papermill: -y \'{key}: {{KEY: VALUE}}\')'
+                    if source == PARAMETERS_CELL and not where
+                    else f"set its keys one by one ({where}{key}.KEY=VALUE)"
+                )
                 raise ProfileError(
                     f"Parameter group '{where}{key}' in {source} must be a mapping, not {value!r}; "
-                    f"set its keys one by one ({where}{key}.KEY=VALUE), keys: {', '.join(sorted(default))}."
+                    f"{how}, keys: {', '.join(sorted(default))}."
                 )
             merged[key] = _merge_checked(base[key], value, schema=default, where=f"{where}{key}.", source=source)
         else:

@@ -472,7 +472,8 @@ def _check_map_keys(column_map: Mapping[str, str], columns: Sequence[Iterable[st
         keys = " and ".join(f"'{key}'" for key in unmatched)
         raise InputError(
             f"ingest.column_map maps {keys}, but {where} column of that name (columns: {listed}); "
-            f"fix the name in the profile's column_map."
+            # The entry may come from --set or a notebook's parameters cell, not only the profile.
+            f"fix or remove that entry of ingest.column_map where it is set (profile, --set or parameters cell)."
         )
 
 

@@ -411,8 +411,12 @@ def promotion_decision(comparison: Mapping[str, Any], *, tolerance: float) -> tu
     if not comparison["comparable"]:
         return True, f"promoted: {comparison['reason']}, so there is nothing to compare against."
     new, old = comparison["candidate_pr_auc"], comparison["current_pr_auc"]
-    if new >= old - tolerance:
+    if new >= old:
         return True, f"promoted: PR-AUC {new:.4f} >= {old:.4f} of the model in use (tolerance {tolerance})."
+    if new >= old - tolerance:
+        # "0.5195 >= 0.5197" would read as a false statement: say that the tolerance let it through.
+        return True, (f"promoted: PR-AUC {new:.4f}, below {old:.4f} of the model in use "
+                      f"but within the tolerance {tolerance}.")
     return False, f"kept the model in use: its PR-AUC {old:.4f} beats {new:.4f} (tolerance {tolerance})."
 
 

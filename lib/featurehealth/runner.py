@@ -463,8 +463,10 @@ def publish(staging: Path, published: Path, journal: Path) -> None:
     Each entry is swapped with two renames on the same file system, so a reader sees either the
     old or the new version of a folder, never a half-written one. The plan is written to
     ``journal`` first: if a swap fails the swapped entries are put back (:func:`undo_publish`),
-    and a publish killed half-way is put back by the next run (:func:`recover_publish`). The
-    caller removes what is left: ``staging`` (hand-over files) and the old versions in ``<staging>.old``.
+    and a publish killed half-way is put back by the next run (:func:`recover_publish`). Once
+    complete, the published ``work/`` (hand-over files of a notebook run by hand) is removed: it
+    no longer matches the published reports. The caller removes what is left: ``staging``
+    (hand-over files) and the old versions in ``<staging>.old``.
     """
     published.mkdir(parents=True, exist_ok=True)
     trash = trash_folder(staging)
@@ -484,6 +486,9 @@ def publish(staging: Path, published: Path, journal: Path) -> None:
         raise
     # The publish is complete once the journal is gone.
     journal.unlink()
+    # Hand-over files a notebook run by hand left (01_ingest's work/) describe another ingest than
+    # the reports just published: 02_aggregate run by hand would read them with this run's summary.
+    shutil.rmtree(published / "work", ignore_errors=True)
 
 
 def undo_publish(plan: dict[str, Any]) -> None:
