@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -159,6 +160,13 @@ def test_a_group_given_as_text_in_a_parameters_cell_says_how_to_write_it(params_
     message = str(raised.value)
     assert 'model = {"KEY": VALUE}' in message and "-y 'model: {KEY: VALUE}'" in message
     assert "model.KEY=VALUE" not in message
+
+
+@pytest.mark.parametrize("falsy", ["", 0, None, [], False])
+def test_a_falsy_group_in_a_parameters_cell_is_an_error_like_any_non_mapping(params_dir: Path, falsy: object) -> None:
+    # model = "" or model = 0 was taken for {} (all the profile's values) without a word.
+    with pytest.raises(config.ProfileError, match=rf"Parameter group 'model' in the notebook's parameters cell must be a mapping, not {re.escape(repr(falsy))};"):
+        config.resolve_params("default", model=falsy)
 
 
 def test_set_adds_one_entry_to_a_free_form_mapping(params_dir: Path) -> None:

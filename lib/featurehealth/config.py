@@ -767,7 +767,9 @@ def resolve_params(profile: str, **groups: dict[str, Any]) -> dict[str, Any]:
             raise ProfileError(
                 f"Parameter group {name!r} is not in the profiles; known groups: {', '.join(sorted(loaded))}."
             )
-        resolved[name] = _merge_checked(loaded, {name: value or {}}, schema=schema, where="", source=PARAMETERS_CELL)[name]
+        # Only a mapping sets keys: a falsy non-mapping (model = "", 0, None) gets the error any
+        # non-mapping gets rather than passing for {} (all the profile's values).
+        resolved[name] = _merge_checked(loaded, {name: value}, schema=schema, where="", source=PARAMETERS_CELL)[name]
     # The checks of a run (load_run_params), group checks such as ingest.column_map's included.
     _raise_on_bad_value(resolved, {name: schema[name] for name in resolved}, source=lambda _keys: PARAMETERS_CELL)
     return resolved
