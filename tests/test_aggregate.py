@@ -194,6 +194,29 @@ def test_ingest_summary_is_read_from_the_reports_folder(tmp_path: Path) -> None:
     assert aggregate.window_of(aggregate.read_ingest_summary(tmp_path)) == (date(2026, 3, 1), date(2026, 3, 2))
 
 
+def test_03_model_refuses_degradation_the_labels_were_not_flagged_with(tmp_path: Path) -> None:
+    # degradation set in 03_model's parameters cell alone changed its signals and model card, but
+    # not the is_degraded labels 02_aggregate flagged: the card claimed settings the labels lacked.
+    paths = config.RunPaths(tmp_path)
+    flagged = {"min_usage": 50, "p95_latency_rel": 1.6}
+    runlog.record_step(paths, aggregate.AGGREGATE_STEP, rows_in=3, degradation=flagged)
+    aggregate.check_labels_degradation(paths.reports, degradation=dict(flagged))
+    with pytest.raises(config.ProfileError, match=r"flagged by 02_aggregate with degradation min_usage=50, not this "
+                                                  r"notebook's min_usage=80; set the same in 02_aggregate's parameters cell"):
+        aggregate.check_labels_degradation(paths.reports, degradation={**flagged, "min_usage": 80})
+
+
+def test_labels_of_unknown_degradation_are_not_refused(tmp_path: Path) -> None:
+    # A fact table published before 02_aggregate recorded its group, or a key newer than the record.
+    paths = config.RunPaths(tmp_path)
+    aggregate.check_labels_degradation(paths.reports, degradation={"min_usage": 80})
+    runlog.record_step(paths, aggregate.AGGREGATE_STEP, rows_in=3)
+    assert aggregate.labels_degradation(paths.reports) is None
+    aggregate.check_labels_degradation(paths.reports, degradation={"min_usage": 80})
+    runlog.record_step(paths, aggregate.AGGREGATE_STEP, degradation={"min_usage": 50})
+    aggregate.check_labels_degradation(paths.reports, degradation={"min_usage": 50, "min_feedback": 9})
+
+
 def test_a_missing_ingest_summary_says_to_run_01_ingest_first(tmp_path: Path) -> None:
     # 02_aggregate run by hand before 01_ingest: one sentence naming the step, not a bare errno.
     with pytest.raises(FileNotFoundError, match=r"ingest_summary\.json does not exist; run notebook 01_ingest first"):

@@ -11,12 +11,12 @@ partition of the valid events (:mod:`featurehealth.engine`) and leaves the windo
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from featurehealth import ingest, runlog
+from featurehealth import config, ingest, runlog
 from featurehealth.validate import DAY_US
 
 if TYPE_CHECKING:
@@ -159,6 +159,62 @@ def read_ingest_summary(reports: "Path") -> "dict[str, object]":
     if not path.is_file():
         raise FileNotFoundError(f"Ingest summary {path} does not exist; run notebook 01_ingest first (same output_dir).")
     return runlog.read_json(path)
+
+
+#: 02_aggregate's step, recorded under ``reports/steps/`` (:func:`runlog.record_step`); its fact
+#: ``degradation`` is the group the fact table's ``is_degraded`` was flagged with.
+AGGREGATE_STEP = "02_aggregate"
+
+
+def labels_degradation(reports: "Path") -> "dict[str, Any] | None":
+    """The ``degradation`` group 02_aggregate flagged the fact table's ``is_degraded`` with.
+
+    Parameters
+    ----------
+    reports : Path
+        The run folder's ``reports/``.
+
+    Returns
+    -------
+    dict or None
+        The group as 02_aggregate recorded it in its step report, or None when unknown (no
+        report, or one written before the step recorded the group).
+    """
+    record = runlog.read_json_if_present(reports / "steps" / f"{AGGREGATE_STEP}.json")
+    recorded = record.get("degradation") if isinstance(record, dict) else None
+    return recorded if isinstance(recorded, dict) else None
+
+
+def check_labels_degradation(reports: "Path", *, degradation: "Mapping[str, Any]") -> None:
+    """Raise if the fact table's ``is_degraded`` was flagged with other ``degradation`` values.
+
+    03_model builds its signals with its own ``degradation`` group but learns from the labels
+    02_aggregate flagged: set in 03_model's parameters cell alone, a key would change the signals
+    and the settings its model card records, not the labels. A key the record lacks (written by
+    older code) or a missing record is unknown and passes.
+
+    Parameters
+    ----------
+    reports : Path
+        The run folder's ``reports/``.
+    degradation : mapping
+        The notebook's resolved ``degradation`` group.
+
+    Raises
+    ------
+    config.ProfileError
+        Naming the keys that differ, and how to make the labels match.
+    """
+    recorded = labels_degradation(reports) or {}
+    differing = [key for key in sorted(recorded) if key in degradation and recorded[key] != degradation[key]]
+    if differing:
+        here = ", ".join(f"{key}={degradation[key]!r}" for key in differing)
+        there = ", ".join(f"{key}={recorded[key]!r}" for key in differing)
+        raise config.ProfileError(
+            f"The fact table's is_degraded labels were flagged by {AGGREGATE_STEP} with degradation "
+            f"{there}, not this notebook's {here}; set the same in {AGGREGATE_STEP}'s parameters cell "
+            f"too and run {AGGREGATE_STEP} first, or use --set degradation.KEY=VALUE for a whole run."
+        )
 
 
 def read_window_fact(work: "Path") -> "pd.DataFrame":
