@@ -121,6 +121,31 @@ def test_run_paths_follow_output_root(tmp_path: Path, monkeypatch: pytest.Monkey
     assert config.run_paths("ci", tmp_path / "staging").root == tmp_path / "staging"
 
 
+def test_a_notebook_run_by_hand_on_published_outputs_waits_for_a_run_of_the_profile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A hand run writing into outputs/ci while ./run_all.sh ci ran wrote into a folder the
+    # publish then swapped out: its results were lost without a word.
+    from featurehealth import runner
+
+    monkeypatch.setenv("FEATUREHEALTH_OUTPUT_ROOT", str(tmp_path))
+    staging = tmp_path / ".staging" / "ci-20260101T000000Z-0123abcd"
+    with runner.profile_lock("ci"):
+        with pytest.raises(config.OutputsBusy, match=r"^A run of profile 'ci' is in progress .*; wait for it to finish, "
+                                                     r"or work on a copy \(cp -r .* and set output_dir = \"/tmp/ci-scratch\"\)\.$"):
+            config.run_paths("ci")
+        with pytest.raises(config.OutputsBusy):
+            config.run_paths("default", tmp_path / "ci")  # the published folder named as output_dir
+        # The run's own notebooks write into its staging copy; other folders and profiles are free.
+        assert config.run_paths("ci", staging).root == staging
+        assert config.run_paths("ci", tmp_path / "copy").root == tmp_path / "copy"
+        assert config.run_paths("default").root == tmp_path / "default"
+    assert config.run_paths("ci").root == tmp_path / "ci"
+    # The check only looks: a run can start right after it.
+    with runner.profile_lock("ci"):
+        pass
+
+
 def test_overrides_parse_yaml_values_and_check_keys(params_dir: Path) -> None:
     base = config.load_profile("default")
     changed = config.apply_overrides(base, ["model.horizon_days=3", "model.risk_buckets=[0.2, 0.5]"])

@@ -142,15 +142,67 @@ def check_profile_name(profile: str) -> str:
     return profile
 
 
+class OutputsBusy(RuntimeError):
+    """A notebook run by hand would write into published outputs a run of their profile is about to replace."""
+
+
+def profile_lock_path(profile: str) -> Path:
+    """The file a run of ``profile`` holds a lock on while it runs and publishes (``runner.profile_lock``)."""
+    return output_root() / ".staging" / f"{profile}.lock"
+
+
+def run_in_progress(profile: str) -> bool:
+    """Whether a run of ``profile`` holds its lock now.
+
+    The lock is only probed: a shared lock taken and released at once, so that a run starting at
+    that moment is not refused, nor two probes refuse each other. No lock file: no run.
+    """
+    import fcntl
+
+    try:
+        handle = open(profile_lock_path(profile), "rb")  # noqa: SIM115 - closed by the with below
+    except OSError:
+        return False
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    return False
+
+
+def check_not_being_replaced(root: Path) -> Path:
+    """Return ``root``, or raise :class:`OutputsBusy` if it is a profile's published folder that a run of the profile is replacing.
+
+    A run writes into its staging copy and then swaps its folders into ``outputs/<profile>``: what
+    a notebook run by hand writes there meanwhile is swapped out and lost. A staging copy (a run's
+    own notebooks) or any other folder is never refused.
+    """
+    if root.parent != output_root() or not _PROFILE_NAME.match(root.name) or not run_in_progress(root.name):
+        return root
+    raise OutputsBusy(
+        f"A run of profile '{root.name}' is in progress and will replace {root} when it publishes, "
+        f"losing what this notebook writes there; wait for it to finish, or work on a copy "
+        f"(cp -r {root} /tmp/{root.name}-scratch and set output_dir = \"/tmp/{root.name}-scratch\")."
+    )
+
+
 def run_paths(profile: str, output_dir: str | os.PathLike[str] | None = None) -> RunPaths:
     """Paths for ``profile``; ``output_dir`` (set by the runner to its staging folder) wins.
 
     A relative ``output_dir`` is taken from the repository root, as a relative ``ingest.source``
     is: a kernel's working folder depends on where it was started (JupyterLab's is ``notebooks/``).
+
+    Raises
+    ------
+    OutputsBusy
+        If the folder is a profile's published one (a notebook run by hand) and a run of that
+        profile is in progress (:func:`check_not_being_replaced`).
     """
     if output_dir:
-        return RunPaths((REPO_ROOT / Path(output_dir).expanduser()).resolve())
-    return RunPaths(output_root() / check_profile_name(profile))
+        return RunPaths(check_not_being_replaced((REPO_ROOT / Path(output_dir).expanduser()).resolve()))
+    return RunPaths(check_not_being_replaced(output_root() / check_profile_name(profile)))
 
 
 def published_path(path: str | os.PathLike[str]) -> Path:

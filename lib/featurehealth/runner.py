@@ -258,11 +258,14 @@ def code_version() -> str:
 
 @contextlib.contextmanager
 def profile_lock(profile: str) -> Iterator[None]:
-    """Hold an exclusive lock for one profile so two runs never publish over each other."""
-    lock_dir = config.output_root() / ".staging"
+    """Hold an exclusive lock for one profile so two runs never publish over each other.
+
+    A notebook run by hand on the published folder probes it and stops (:func:`config.run_in_progress`).
+    """
+    lock_path = config.profile_lock_path(profile)
     try:
-        lock_dir.mkdir(parents=True, exist_ok=True)
-        handle = open(lock_dir / f"{profile}.lock", "w")  # noqa: SIM115 - closed by the with below
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(lock_path, "w")  # noqa: SIM115 - closed by the with below
     except OSError as exc:
         raise not_writable(exc) from None
     with handle:
