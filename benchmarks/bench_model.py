@@ -112,9 +112,10 @@ def score_stage(
 ) -> None:
     """03_model without training: load, score, write the fact table and the ranking."""
     fact, dim = tables["fact_feature_metrics"], tables["dim_feature_metadata"]
-    cutoffs = params["model"]["risk_buckets"]
     in_use, card = registry.load_current(paths)
     registry.publish_reports(paths, card)
+    threshold = runlog.read_json(paths.reports / "metrics.json")["operating_threshold"]
+    cutoffs = risk_model.bucket_cutoffs(params["model"]["risk_buckets"], operating_threshold=threshold)
     if frame is None:
         frame = signals.build_signals(fact, dim, degradation=params["degradation"])
     scored = risk_model.score_rows(in_use, frame[frame["date"] >= card["test_window"]["start"]], cutoffs=cutoffs)
