@@ -234,3 +234,16 @@ def test_visibility_needs_precursor_days_and_evidence_signals() -> None:
     assert not earlywarning.precursor_visibility(
         _signal_rows({}).drop(columns="crash_evidence"), incidents, horizon_days=5)["available"]
     assert earlywarning.visibility_table({"available": False, "reason": "no truth"}).index.tolist() == ["not available"]
+
+
+def test_tradeoff_operating_row_is_computed_at_the_exact_threshold() -> None:
+    # A score just above the operating threshold but below its 3-decimal rounding must count in
+    # the trade-off row of the operating threshold as it does in the headline figures.
+    predictions = _predictions({"a": ["2026-03-14"], "b": []})
+    predictions.loc[(predictions["feature_id"] == "b") & (predictions["date"] == "2026-03-17"), "probability"] = 0.4998
+    incidents = _incidents(("a", "2026-03-16", "2026-03-17", "creep"), ("b", "2026-03-20", "2026-03-22", "spike"))
+    summary, _ = earlywarning.evaluate_early_warning(predictions, incidents, threshold=0.4996, horizon_days=5)
+    operating = [row for row in summary["tradeoff"] if row["threshold"] == summary["threshold"]]
+    assert len(operating) == 1
+    for key in earlywarning.TRADEOFF_COLUMNS:
+        assert operating[0][key] == summary.get(key)

@@ -430,14 +430,15 @@ def evaluate_early_warning(
         warned >= 1 and >= 3 days ahead, ``lead_times_days`` of the warned incidents and their
         median, the false-alert rate, the chance references, the same per incident ``kind``
         (every kind with an onset in the period), the ``ceiling`` and the ``tradeoff`` rows of
-        :func:`tradeoff_rows` at :data:`TRADEOFF_THRESHOLDS` and ``threshold``) and the
+        :func:`tradeoff_rows` at :data:`TRADEOFF_THRESHOLDS` and ``threshold`` itself, unrounded) and the
         per-incident table of :func:`incident_warnings` (None when not available).
     """
     if incidents is None:
         return {"available": False, "reason": NO_GROUND_TRUTH}, None
     figures, warnings = _flag_figures(predictions, incidents, threshold=threshold, horizon_days=horizon_days)
     dates = sig.normalise_dates(predictions["date"])
-    thresholds = sorted({*TRADEOFF_THRESHOLDS, round(threshold, 3)})
+    # The operating row at the exact threshold: rounded, it could flag other rows than the headline figures.
+    thresholds = sorted({*TRADEOFF_THRESHOLDS, float(threshold)})
     scored, truth = _normalised(predictions, incidents)
     judgement = _judgement(truth, _scored_rows(scored), horizon_days=horizon_days)
     # Every kind with an onset in the period, judged or not, so a kind left out entirely shows.
