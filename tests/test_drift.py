@@ -133,6 +133,58 @@ def test_fit_reference_keeps_stats_and_edges_per_cell() -> None:
     assert frame["crash_rate"].isna().sum() == 1  # input untouched
 
 
+def _normal_fact(*, n_features: int, shift_days: int = 0, seed: int = 0) -> pd.DataFrame:
+    """12 weeks of p50_latency ~ N(100, 5) per feature; the last ``shift_days`` days moved up one sd."""
+    rng = np.random.default_rng(seed)
+    days = pd.date_range("2026-01-05", periods=84, freq="D")
+    values = rng.normal(100, 5, (n_features, len(days)))
+    values[:, len(days) - shift_days:] += 5 * (shift_days > 0)
+    return pd.DataFrame({
+        "feature_id": np.repeat([f"f{i:03d}" for i in range(n_features)], len(days)),
+        "date": np.tile(days, n_features),
+        "p50_latency": values.ravel(),
+    })
+
+
+def test_psi_of_an_unchanged_metric_stays_below_psi_warn_at_the_default_windows() -> None:
+    # 200 features are 200 seeded draws of 56 reference vs 14 current days with no change at all.
+    settings = _settings(metrics=["p50_latency"])
+    cells = drift.monitor(_normal_fact(n_features=200), settings=settings).cells
+    assert (cells["n_cur"] == 14).all()
+    assert cells["psi"].median() < settings["psi_warn"]
+    assert (cells["psi"] >= settings["psi_alert"]).mean() < 0.2
+
+
+def test_psi_still_alerts_on_a_one_standard_deviation_shift() -> None:
+    settings = _settings(metrics=["p50_latency"])
+    cells = drift.monitor(_normal_fact(n_features=50, shift_days=21), settings=settings).cells
+    assert cells["psi"].median() >= settings["psi_alert"]
+    assert (cells["psi"] >= settings["psi_alert"]).mean() > 0.5
+    alerts = cells[cells["raw_status"] == "alert"]  # KS p < ks_pvalue_alert decides which of them alert
+    assert len(alerts) > 0 and alerts["triggered"].str.contains("psi").mean() > 0.5
+
+
+def test_psi_bin_count_keeps_the_chance_psi_within_its_limit() -> None:
+    assert drift.psi_bin_count(70, 14, n_bins=10, max_chance_psi=0.05) == 2  # even 2 bins exceed it: the floor
+    assert drift.psi_bin_count(10_000, 10_000, n_bins=10, max_chance_psi=0.05) == 10  # plenty of data: the cap
+    for n_ref, n_cur in [(182, 56), (364, 91), (1000, 200)]:
+        k = drift.psi_bin_count(n_ref, n_cur, n_bins=50, max_chance_psi=0.05)
+        assert 2 < k < 50
+        assert (k - 1) * (1 / n_ref + 1 / n_cur) <= 0.05 < k * (1 / n_ref + 1 / n_cur)
+    with pytest.raises(ValueError, match="n_bins must be >= 2"):
+        drift.psi_bin_count(70, 14, n_bins=1, max_chance_psi=0.05)
+
+
+def test_fit_reference_bins_follow_the_current_window() -> None:
+    frame = _normal_fact(n_features=1)
+    kwargs = {"metrics": ["p50_latency"], "n_bins": 10}
+    assert len(drift.fit_reference(frame, **kwargs).stats.loc[0, "bin_edges"]) == 9
+    fitted = drift.fit_reference(frame, **kwargs, current_days=14, max_chance_psi=0.05)
+    assert len(fitted.stats.loc[0, "bin_edges"]) == 1
+    with pytest.raises(ValueError, match="both current_days and max_chance_psi"):
+        drift.fit_reference(frame, **kwargs, current_days=14)
+
+
 def test_fit_reference_rejects_unknown_metric_and_missing_column() -> None:
     frame = _fact(n_features=1, weeks=1)
     with pytest.raises(ValueError, match="allowed: usage_count"):

@@ -16,9 +16,28 @@ Otherwise the effect sizes (PSI, ``|mean change|``, Wasserstein distance over th
 standard deviation) say *how much* the metric moved and the KS p-value says whether that is more
 than the sampling noise of a few dozen days: ``warn`` needs an effect at or above its warn
 threshold *and* ``ks_pvalue < ks_pvalue_warn``; ``alert`` the same with the alert thresholds and
-``ks_pvalue_alert``. Neither side alone decides because, on samples this small, PSI is biased
-upward (about ``(k - 1)(1/n_ref + 1/n_cur)`` with no change at all) while a p-value alone flags
-changes too small to matter.
+``ks_pvalue_alert``. Neither side alone decides because effect sizes on a few dozen days are noisy
+while a p-value alone flags changes too small to matter.
+
+PSI bins. With no change at all, PSI on ``k`` bins is biased upward by about
+``(k - 1)(1/n_ref + 1/n_cur)`` (its chi-square approximation), and a bin the current window leaves
+empty adds ``p * ln(p / 1e-4)`` on top (0.69 for a tenth). With ``drift.n_bins`` 10 on 70
+reference and 14 current days that made the median no-change PSI 2.31, and 99 % of such cells
+reached ``psi_alert``. So :func:`fit_reference` caps the bins of each cell
+(:func:`psi_bin_count`) so that the expected no-change PSI is at most half ``psi_warn``, given its
+reference size and ``current_days``. Simulated (1000 draws of normal values, no change vs a shift
+of one reference standard deviation), median PSI and share at or above ``psi_alert`` 0.25:
+
+==================  =====  ===========================  ==========================
+n_ref / n_cur       bins   no change: median, >= 0.25   1-sd shift: median, >= 0.25
+==================  =====  ===========================  ==========================
+70 / 14 (default)   2      0.021, 8 %                   0.64, 81 %
+70 / 7 (short)      2      0.021, 16 %                  0.64, 70 %
+112 / 28            2      0.021, 3 %                   0.64, 91 %
+182 / 56            3      0.035, 0.3 %                 0.77, 99 %
+364 / 91            4      0.034, 0 %                   0.87, 100 %
+70 / 14, old rule   10     2.31, 99 %                   3.47, 100 %
+==================  =====  ===========================  ==========================
 
 Persistence (alert fatigue). A cell at ``alert`` today stays an alert only if it was at alert on
 each of the last ``persist_days`` daily evaluations (the current window ending today, yesterday,
@@ -340,6 +359,23 @@ def bin_edges(values: np.ndarray, *, n_bins: int) -> np.ndarray:
     return np.unique(np.quantile(values, np.arange(1, n_bins) / n_bins))
 
 
+def psi_bin_count(n_ref: int, n_cur: int, *, n_bins: int, max_chance_psi: float) -> int:
+    """PSI bins for ``n_ref`` reference and ``n_cur`` current values: at most ``n_bins``, at least 2.
+
+    The largest ``k`` whose expected no-change PSI, ``(k - 1)(1/n_ref + 1/n_cur)``, stays at or
+    below ``max_chance_psi``; 2 when even two bins exceed it (a median split, the coarsest PSI).
+    Few values per bin also keeps a bin from being empty by chance, which the ``1e-4`` floor
+    would turn into a term of about ``p * ln(p / 1e-4)``. ``n_ref`` 0 gives ``n_bins`` (no edges
+    are drawn from no values anyway).
+    """
+    if n_bins < 2:
+        raise ValueError(f"drift.n_bins must be >= 2, got {n_bins}.")
+    if n_ref < 1 or n_cur < 1:
+        return n_bins
+    chance_per_bin = 1 / n_ref + 1 / n_cur
+    return int(min(max(1 + math.floor(max_chance_psi / chance_per_bin), 2), n_bins))
+
+
 def bin_proportions(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
     """Share of ``values`` in each bin ``(e_{i-1}, e_i]`` of the open-ended binning on ``edges``."""
     counts = np.bincount(np.searchsorted(edges, values, side="left"), minlength=len(edges) + 1)
@@ -353,7 +389,9 @@ def population_stability_index(
 
     Bins are fixed on the reference (:func:`bin_edges`) and open-ended at both sides. Empty bins:
     a proportion below ``epsilon`` is raised to ``epsilon`` (no renormalisation), so a bin empty
-    on one side adds a large but finite term, about ``p * ln(p / epsilon)``.
+    on one side adds a large but finite term, about ``p * ln(p / epsilon)``: a real shift that
+    empties a bin stands out. :func:`psi_bin_count` keeps bins few enough that chance rarely
+    empties one.
 
     Parameters
     ----------
@@ -378,8 +416,19 @@ def population_stability_index(
     return float(np.sum((actual - expected) * np.log(actual / expected)))
 
 
-def fit_reference(frame: pd.DataFrame, *, metrics: Sequence[str], n_bins: int) -> Reference:
+def fit_reference(
+    frame: pd.DataFrame,
+    *,
+    metrics: Sequence[str],
+    n_bins: int,
+    current_days: int | None = None,
+    max_chance_psi: float | None = None,
+) -> Reference:
     """Learn the reference: per feature x metric statistics, sample and PSI bin edges.
+
+    With ``current_days`` and ``max_chance_psi`` each cell gets :func:`psi_bin_count` bins for its
+    reference size and a current window of ``current_days`` values (the most it can hold), so
+    PSI with no change stays near ``max_chance_psi`` or below; without them, ``n_bins``.
 
     Parameters
     ----------
@@ -388,7 +437,11 @@ def fit_reference(frame: pd.DataFrame, *, metrics: Sequence[str], n_bins: int) -
     metrics : sequence of str
         Metric columns to monitor, from :data:`METRIC_COLUMNS`.
     n_bins : int
-        Requested PSI bins (quantile edges, see :func:`bin_edges`).
+        Most PSI bins (quantile edges, see :func:`bin_edges`).
+    current_days : int, optional
+        Length of the current window compared with this reference, in days.
+    max_chance_psi : float, optional
+        Largest expected no-change PSI allowed (:func:`monitor` passes half ``psi_warn``).
 
     Returns
     -------
@@ -397,8 +450,17 @@ def fit_reference(frame: pd.DataFrame, *, metrics: Sequence[str], n_bins: int) -
     Raises
     ------
     ValueError
-        On an unknown metric, a missing column or ``n_bins < 2``.
+        On an unknown metric, a missing column, ``n_bins < 2`` or only one of ``current_days``
+        and ``max_chance_psi``.
     """
+    if (current_days is None) != (max_chance_psi is None):
+        raise ValueError("fit_reference needs both current_days and max_chance_psi, or neither.")
+
+    def bins(n_ref: int) -> int:
+        if current_days is None:
+            return n_bins
+        return psi_bin_count(n_ref, current_days, n_bins=n_bins, max_chance_psi=max_chance_psi)
+
     samples = _samples(frame, metrics)
     quantile_names = [f"q{round(q * 100):02d}" for q in QUANTILES]
     rows = []
@@ -414,7 +476,7 @@ def fit_reference(frame: pd.DataFrame, *, metrics: Sequence[str], n_bins: int) -
             "min": values[0] if present else np.nan,
             **dict(zip(quantile_names, quantiles, strict=True)),
             "max": values[-1] if present else np.nan,
-            "bin_edges": bin_edges(values, n_bins=n_bins).tolist(),
+            "bin_edges": bin_edges(values, n_bins=bins(len(values))).tolist(),
         })
     columns = [*_KEY, "count", "mean", "std", "min", *quantile_names, "max", "bin_edges"]
     return Reference(stats=pd.DataFrame(rows, columns=columns), samples=samples, metrics=tuple(metrics))
@@ -589,7 +651,9 @@ def monitor(
     )
     reference = fit_reference(
         window_slice(fact, windows.reference_start, windows.reference_end),
-        metrics=settings["metrics"], n_bins=settings["n_bins"],
+        metrics=settings["metrics"], n_bins=settings["n_bins"], current_days=windows.current_days,
+        # Half psi_warn: the sampling noise of an unchanged metric alone should not reach a warn.
+        max_chance_psi=thresholds.psi_warn / 2,
     )
     daily = [
         calculate_drift(reference, window_slice(fact, start, end), thresholds=thresholds)
