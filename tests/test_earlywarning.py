@@ -36,6 +36,20 @@ def test_lead_time_counts_the_earliest_flag_within_the_horizon() -> None:
     assert math.isnan(out.loc["b", "lead_days"]) and not out.loc["b", "warned_1d"]
 
 
+
+def test_a_flag_on_a_day_already_degraded_is_no_warning() -> None:
+    # Persistence flags a degraded day too; only a flag while the feature is still healthy warns.
+    predictions = _predictions({"a": ["2026-03-13", "2026-03-15"], "b": ["2026-03-15"]})
+    degraded = predictions["date"].eq(pd.Timestamp("2026-03-15")) | predictions["date"].ge(pd.Timestamp("2026-03-16"))
+    predictions = predictions.assign(is_degraded=degraded.astype(int))
+    incidents = _incidents(("a", "2026-03-16", "2026-03-17", "creep"), ("b", "2026-03-16", "2026-03-17", "spike"))
+    out = earlywarning.incident_warnings(predictions, incidents, threshold=0.5, horizon_days=5).set_index("feature_id")
+    assert out.loc["a", "lead_days"] == 3  # 03-13, healthy; 03-15 was degraded
+    assert math.isnan(out.loc["b", "lead_days"]) and not out.loc["b", "warned_1d"]
+    without = earlywarning.incident_warnings(predictions.drop(columns="is_degraded"), incidents, threshold=0.5,
+                                             horizon_days=5).set_index("feature_id")
+    assert without.loc["b", "lead_days"] == 1  # unknown health: every flag counts
+
 def test_incidents_without_a_whole_warning_window_are_not_judged() -> None:
     predictions = _predictions({"a": ["2026-03-02"]})
     incidents = _incidents(("a", "2026-03-03", "2026-03-04", "early"), ("a", "2026-04-15", "2026-04-16", "late"))

@@ -1,8 +1,9 @@
 """Early-warning evaluation of risk scores against ground-truth incidents.
 
 An incident (feature, onset = ``start``) counts as *warned d days ahead* when its feature was
-flagged (risk >= the operating threshold) on some day in ``[onset - horizon, onset - 1]`` and
-the earliest such day is ``d`` days before the onset: a flag on day ``t`` claims "degraded
+flagged (risk >= the operating threshold) on some day in ``[onset - horizon, onset - 1]`` while
+not degraded (when the predictions carry ``is_degraded``) and the earliest such day is ``d`` days
+before the onset: a flag on day ``t`` claims "degraded
 within ``horizon`` days", so only flags within the horizon before the onset are warnings for it.
 Only incidents whose feature has a score on every day of that warning window are judged, so
 each has the same chance: a day without a score (before the period, before the feature was
@@ -137,7 +138,8 @@ def incident_warnings(
     ----------
     predictions : pandas.DataFrame
         ``feature_id``, ``date``, ``probability`` for every scored feature-day of the
-        evaluation period (out-of-sample days only).
+        evaluation period (out-of-sample days only), and optionally ``is_degraded``: a flag on
+        a day already degraded is no warning (see the module doc), as persistence flags it too.
     incidents : pandas.DataFrame
         Ground truth: ``feature_id``, ``start``, ``end`` (inclusive), ``kind`` and optionally
         ``severity``, ``precursor_days``.
@@ -159,7 +161,10 @@ def incident_warnings(
     horizon = pd.Timedelta(days=horizon_days)
     judgement = _judgement(truth, _scored_rows(scored), horizon_days=horizon_days)
     judged = truth[(judgement == "judged").to_numpy()].reset_index(drop=True)
-    flagged = scored.loc[scored["probability"] >= threshold, ["feature_id", "date"]]
+    warning = scored["probability"] >= threshold
+    if "is_degraded" in scored.columns:
+        warning &= scored["is_degraded"] == 0
+    flagged = scored.loc[warning, ["feature_id", "date"]]
     pairs = judged.reset_index(names="incident")[["incident", "feature_id", "start"]].merge(flagged, on="feature_id")
     pairs = pairs[(pairs["date"] >= pairs["start"] - horizon) & (pairs["date"] < pairs["start"])]
     first_flag = pairs.groupby("incident")["date"].min().reindex(judged.index).astype("datetime64[ns]")

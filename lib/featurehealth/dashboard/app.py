@@ -391,7 +391,7 @@ class Dashboard:
             table = views.early_warning_view(earlywarning.summary_table(summary))
             # n_incidents counts the judged incidents only: the caption names those left out and why.
             caption = (f"Early warning, incidents: {views.judged_incidents_text(summary)}; "
-                       f"warned = flagged 1..horizon days before onset")
+                       f"warned = flagged 1..horizon days before onset, while not yet degraded")
             shown = [html_output(views.html_table(table, caption=caption))]
             visibility = earlywarning.visibility_table(summary)
             if "not available" not in visibility.index:
