@@ -112,6 +112,21 @@ def test_a_filter_redraws_only_the_ranking_table(outputs: Path) -> None:
     assert _outputs(dashboard, "overview")[0].outputs is overview_before
 
 
+
+def test_filters_matching_no_feature_say_so_instead_of_an_empty_table(outputs: Path) -> None:
+    dashboard = app.Dashboard(profile="ci")
+    _select(dashboard, "ranking")
+    filters, table = dashboard.tabs.children[1].children
+    dropdown = {w.description: w for w in filters.children}
+    dropdown["owner team"].value = "pay"
+    dropdown["risk bucket"].value = "low"  # pay's only feature is high
+    shown = _html(table)
+    assert "No feature matches owner team = pay and risk bucket = low" in shown
+    assert "fh-table" not in shown
+    assert dashboard.status.value == ""
+    dropdown["risk bucket"].value = "All"
+    assert "1 of 3 features" in _html(table)
+
 def test_choosing_a_feature_redraws_its_plot_and_drivers(outputs: Path) -> None:
     dashboard = app.Dashboard(profile="ci")
     _select(dashboard, "drilldown")

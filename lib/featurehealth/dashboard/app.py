@@ -240,7 +240,11 @@ class Dashboard:
         table = widgets.Output()
 
         def build() -> list[dict[str, Any]]:
-            chosen = views.filter_ranking(ranking, filters={c: w.value for c, w in filters.items()})
+            choice = {c: w.value for c, w in filters.items()}
+            chosen = views.filter_ranking(ranking, filters=choice)
+            if chosen.empty and len(ranking):
+                # An empty table of headers only reads like a broken page: say which filters exclude all.
+                return [self.risk_note(), html_output(views.status_html(views.no_match_note(choice), tone="warn"))]
             caption = f"{len(chosen):,} of {len(ranking):,} features, sorted by impact = risk × active users"
             return [self.risk_note(), html_output(views.html_table(views.ranking_view(chosen), caption=caption))]
 
