@@ -59,8 +59,12 @@ def figure_output(fig: "Figure", *, alt: str) -> dict[str, Any]:
 
 
 def notes_output(messages: list[str]) -> list[dict[str, Any]]:
-    """Warning notes for the non-empty ``messages`` (none when all are empty)."""
-    return [html_output(views.status_html(m, tone="warn")) for m in messages if m]
+    """Warning notes for the distinct non-empty ``messages``, in order (none when all are empty).
+
+    Artifacts missing for one reason (a profile folder removed) give the same sentence each: it is
+    shown once.
+    """
+    return [html_output(views.status_html(m, tone="warn")) for m in dict.fromkeys(messages) if m]
 
 
 class Dashboard:
