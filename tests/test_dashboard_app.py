@@ -6,6 +6,7 @@ Outputs are filled by assigning ``Output.outputs``, so what each tab shows can b
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import date
 from pathlib import Path
 
@@ -111,6 +112,21 @@ def test_a_filter_redraws_only_the_ranking_table(outputs: Path) -> None:
     assert "2 of 3 features" in _html(table) and ">pay<" not in _html(table)
     assert _outputs(dashboard, "overview")[0].outputs is overview_before
 
+
+
+def test_filters_matching_no_feature_say_so_instead_of_an_empty_table(outputs: Path) -> None:
+    dashboard = app.Dashboard(profile="ci")
+    _select(dashboard, "ranking")
+    filters, table = dashboard.tabs.children[1].children
+    dropdown = {w.description: w for w in filters.children}
+    dropdown["owner team"].value = "pay"
+    dropdown["risk bucket"].value = "low"  # pay's only feature is high
+    shown = _html(table)
+    assert "No feature matches owner team = pay and risk bucket = low" in shown
+    assert "fh-table" not in shown
+    assert dashboard.status.value == ""
+    dropdown["risk bucket"].value = "All"
+    assert "1 of 3 features" in _html(table)
 
 def test_choosing_a_feature_redraws_its_plot_and_drivers(outputs: Path) -> None:
     dashboard = app.Dashboard(profile="ci")
@@ -349,3 +365,15 @@ def test_a_corrupt_run_report_gives_no_limits_rather_than_the_profile_s(outputs:
     assert ("Degradation limits and risk buckets not available: reports/run_report.json could not be read "
             "(JSONDecodeError); re-run ./run_all.sh ci.") in _html(plot)
     assert dashboard.status.value == ""
+
+
+def test_a_profile_folder_removed_while_the_page_is_open_is_said_once_with_its_remedy(outputs: Path) -> None:
+    _write_outputs(outputs, "default")
+    dashboard = app.Dashboard(profile="default")
+    shutil.rmtree(outputs / "default")
+    dashboard.profile.value = "ci"
+    dashboard.profile.value = "default"  # still offered: the picker was filled when the page opened
+    overview = _html(_outputs(dashboard, "overview")[0])
+    assert overview.count("has no outputs") == 1
+    assert "run ./run_all.sh default" in overview
+    assert app.notes_output(["gone", "", "gone", "other"]) == app.notes_output(["gone", "other"])

@@ -125,6 +125,16 @@ def test_choosing_another_feature_redraws_the_plot(page, shots: Path) -> None:
     assert _status(page) == ""
 
 
+def test_tab_titles_are_whole_in_a_narrow_window(page) -> None:
+    page.set_viewport_size({"width": 800, "height": 900})
+    try:
+        clipped = page.locator(".fh-app .lm-TabBar-tabLabel").evaluate_all(
+            "labels => labels.filter(l => l.scrollWidth > l.clientWidth).map(l => l.innerText)")
+    finally:
+        page.set_viewport_size({"width": 1280, "height": 900})
+    assert clipped == []
+
+
 def test_damaged_artifacts_give_messages_not_tracebacks(page, served: dict, shots: Path) -> None:
     _dropdown(page, ".fh-app", "Profile").select_option(served["damaged"])
     _open_tab(page, "Overview")

@@ -57,6 +57,8 @@ def test_artifact_paths_stay_inside_the_outputs_root(outputs: Path) -> None:
     for profile in ("../ci", "default", "not-a-profile", "/etc"):
         with pytest.raises(ValueError, match="allowed: ci"):
             data.artifact_path(profile, "metrics")
+    with pytest.raises(ValueError, match=r"run \./run_all\.sh default to publish"):
+        data.artifact_path("default", "metrics")
 
 
 def test_a_symlink_out_of_the_outputs_root_is_refused(outputs: Path, tmp_path_factory: pytest.TempPathFactory) -> None:

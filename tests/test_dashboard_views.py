@@ -107,6 +107,12 @@ def test_filters_narrow_the_ranking_without_touching_it(ranking: pd.DataFrame) -
     pd.testing.assert_frame_equal(ranking, before)
 
 
+
+def test_no_match_note_names_the_excluding_filters() -> None:
+    note = views.no_match_note({"owner_team": "core", "tier": views.ALL, "risk_bucket": "high"})
+    assert "owner team = core" in note and "risk bucket = high" in note and "tier" not in note
+    assert f"back to {views.ALL}" in note
+
 def test_filter_on_other_column_is_refused(ranking: pd.DataFrame) -> None:
     with pytest.raises(ValueError, match="owner_team, lifecycle_stage, tier, risk_bucket"):
         views.filter_ranking(ranking, filters={"feature_id": "F1"})

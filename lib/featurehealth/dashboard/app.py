@@ -38,7 +38,9 @@ FACT_COLUMNS = ("feature_id", "date", "feedback_count", *plots.DRILLDOWN_METRICS
 _STYLE = (
     "<style>.fh-app table.fh-table{border-collapse:collapse;font-size:12px}"
     ".fh-app table.fh-table th,.fh-app table.fh-table td{border-bottom:1px solid #ddd;padding:3px 8px;"
-    "text-align:left;white-space:nowrap}.fh-app table.fh-table th{background:#f5f5f5}</style>"
+    "text-align:left;white-space:nowrap}.fh-app table.fh-table th{background:#f5f5f5}"
+    # Tabs have a fixed width that cut "Feature drill-down" below ~1000 px: fit the label, wrap the row.
+    ".fh-app .lm-TabBar-content{flex-wrap:wrap}.fh-app .lm-TabBar-tab{flex:0 0 auto;min-width:max-content}</style>"
 )
 
 
@@ -59,8 +61,12 @@ def figure_output(fig: "Figure", *, alt: str) -> dict[str, Any]:
 
 
 def notes_output(messages: list[str]) -> list[dict[str, Any]]:
-    """Warning notes for the non-empty ``messages`` (none when all are empty)."""
-    return [html_output(views.status_html(m, tone="warn")) for m in messages if m]
+    """Warning notes for the distinct non-empty ``messages``, in order (none when all are empty).
+
+    Artifacts missing for one reason (a profile folder removed) give the same sentence each: it is
+    shown once.
+    """
+    return [html_output(views.status_html(m, tone="warn")) for m in dict.fromkeys(messages) if m]
 
 
 class Dashboard:
@@ -240,7 +246,11 @@ class Dashboard:
         table = widgets.Output()
 
         def build() -> list[dict[str, Any]]:
-            chosen = views.filter_ranking(ranking, filters={c: w.value for c, w in filters.items()})
+            choice = {c: w.value for c, w in filters.items()}
+            chosen = views.filter_ranking(ranking, filters=choice)
+            if chosen.empty and len(ranking):
+                # An empty table of headers only reads like a broken page: say which filters exclude all.
+                return [self.risk_note(), html_output(views.status_html(views.no_match_note(choice), tone="warn"))]
             caption = f"{len(chosen):,} of {len(ranking):,} features, sorted by impact = risk × active users"
             return [self.risk_note(), html_output(views.html_table(views.ranking_view(chosen), caption=caption))]
 

@@ -110,7 +110,9 @@ def profile_root(profile: str) -> Path:
     """
     allowed = profiles_with_outputs()
     if profile not in allowed:
-        raise ValueError(f"Profile {profile!r} has no outputs; allowed: {', '.join(allowed) or 'none'}.")
+        # A folder removed while the page is open lands here too: say how to bring it back.
+        remedy = f" (run ./run_all.sh {profile} to publish them)" if _valid_name(profile) else ""
+        raise ValueError(f"Profile {profile!r} has no outputs{remedy}; allowed: {', '.join(allowed) or 'none'}.")
     root = config.output_root()
     return _inside(root / config.check_profile_name(profile), root)
 

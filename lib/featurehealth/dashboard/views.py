@@ -283,6 +283,24 @@ def filter_ranking(frame: "pd.DataFrame", *, filters: Mapping[str, str]) -> "pd.
     return frame.loc[keep]
 
 
+
+def no_match_note(filters: Mapping[str, str]) -> str:
+    """The sentence shown instead of an empty ranking table: the filters that exclude every feature.
+
+    Parameters
+    ----------
+    filters : mapping of str to str
+        Filter column -> chosen value, as given to :func:`filter_ranking`.
+
+    Returns
+    -------
+    str
+        Names the non-``ALL`` choices and how to widen them.
+    """
+    chosen = [f"{column.replace('_', ' ')} = {value}" for column, value in filters.items() if value != ALL]
+    return (f"No feature matches {' and '.join(chosen) or 'these filters'}: "
+            f"set a filter back to {ALL} to see more features.")
+
 #: Below this a table cell reads "< SMALLEST" instead of a long run of zeros.
 SMALLEST = 1e-6
 
