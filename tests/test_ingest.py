@@ -257,6 +257,18 @@ def test_latin1_file_reads_with_its_encoding(tmp_path: Path) -> None:
     assert con.sql(f"SELECT feature_id FROM {raw.relation}").fetchall() == [("caf\u00e9",)]
 
 
+def test_utf8_file_under_latin1_is_refused_instead_of_garbled(tmp_path: Path) -> None:
+    # Latin-1 decodes any byte, so UTF-8's "é" (two bytes) would silently become "Ã©", a feature of its own.
+    path = tmp_path / "utf8.csv"
+    path.write_bytes((HEADER + "2026-03-01,R\u00e9glages,u1,1,0\n").encode("utf-8"))
+    with pytest.raises(ingest.InputError, match=r"^File utf8\.csv is UTF-8 text but ingest\.encoding is latin-1, .* "
+                                                r"set ingest\.encoding: utf-8"):
+        ingest.open_events(warehouse.connect(), path, column_map={}, encoding="latin-1")
+    ascii_only = tmp_path / "ascii.csv"
+    ascii_only.write_bytes((HEADER + "2026-03-01,search,u1,1,0\n").encode("utf-8"))
+    ingest.open_events(warehouse.connect(), ascii_only, column_map={}, encoding="latin-1")  # nothing to garble
+
+
 def test_line_census_counts_non_empty_lines_and_open_quotes(tmp_path: Path) -> None:
     plain = _write(tmp_path / "plain.csv", HEADER + "a,b\r\n\n\r\nc,d\ne,f")  # CRLF, empty lines, no final break
     assert ingest.csv_line_census(plain) == (3, False)

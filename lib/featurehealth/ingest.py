@@ -16,6 +16,7 @@ a line is first cut by :func:`split_records`, where it costs that line only.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import glob
 import hashlib
@@ -500,13 +501,36 @@ def _codec(encoding: str) -> str:
     return {"utf-8": "utf-8-sig"}.get(encoding, encoding)
 
 
+def _looks_like_utf8(sample: bytes) -> bool:
+    """Whether ``sample`` holds non-ASCII bytes that all form UTF-8 sequences (a cut last one allowed).
+
+    Latin-1 text with accented letters is almost never valid UTF-8 (a lone 0xE9 is not), so such a
+    sample is UTF-8 text, which Latin-1 would turn into two characters per letter ("Ã©").
+    """
+    if sample.isascii():
+        return False
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def _header_line(path: Path, *, name: str, encoding: str) -> str:
-    """First line of a (possibly gzipped) CSV file, decoded; undecodable bytes or UTF-16 raise InputError."""
+    """First line of a (possibly gzipped) CSV file, decoded; undecodable bytes, UTF-16, or UTF-8
+    text under ``latin-1`` (judged on the first MiB) raise InputError."""
     with _open_bytes(path) as handle:
-        head = handle.readline(1 << 20)
+        sample = handle.read(1 << 20)
+    head = sample.split(b"\n", 1)[0] + (b"\n" if b"\n" in sample else b"")
     # Latin-1 decodes any byte: without this, UTF-16 would read as names with a NUL between letters.
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise InputError(f"File {name} is UTF-16 text; re-save it as UTF-8 (or Latin-1 with ingest.encoding: latin-1).")
+    if encoding == "latin-1" and _looks_like_utf8(sample):
+        raise InputError(
+            f"File {name} is UTF-8 text but ingest.encoding is latin-1, which would garble its accented "
+            f"letters (and split a feature such as 'Réglages' in two); set ingest.encoding: utf-8, or re-save "
+            f"it as Latin-1 if other files of the input are."
+        )
     try:
         return head.decode(_codec(encoding))
     except UnicodeDecodeError:
