@@ -269,6 +269,23 @@ def test_utf8_file_under_latin1_is_refused_instead_of_garbled(tmp_path: Path) ->
     ingest.open_events(warehouse.connect(), ascii_only, column_map={}, encoding="latin-1")  # nothing to garble
 
 
+def test_latin1_file_with_its_only_accent_last_is_not_taken_for_utf8(tmp_path: Path) -> None:
+    # A lone Latin-1 "é" (0xE9) at the end of the bytes judged looks like a UTF-8 letter cut short:
+    # at the end of a file (no final line break) or of the sample, it proves nothing.
+    con = warehouse.connect()
+    last = tmp_path / "last.csv"
+    last.write_bytes("user_id,latency_ms,is_crash,event_time,feature_id\nu1,1,0,2026-03-01,caf\xe9".encode("latin-1"))
+    raw = ingest.open_events(con, last, column_map={}, encoding="latin-1")
+    assert con.sql(f"SELECT feature_id FROM {raw.relation}").fetchall() == [("caf\u00e9",)]
+    line = "2026-03-01,search,u1,1,0\n"
+    text = HEADER + line * ((ingest.ENCODING_SAMPLE_BYTES - len(HEADER)) // len(line) - 1) + "2026-03-01,"
+    text += "x" * (ingest.ENCODING_SAMPLE_BYTES - 1 - len(text)) + "\xe9,u1,1,0\n"  # 0xE9 ends the sample
+    cut = tmp_path / "cut.csv"
+    cut.write_bytes(text.encode("latin-1"))
+    raw = ingest.open_events(con, cut, column_map={}, encoding="latin-1")
+    assert con.sql(f"SELECT count(*) FROM {raw.relation} WHERE feature_id LIKE '%\u00e9'").fetchall() == [(1,)]
+
+
 def test_line_census_counts_non_empty_lines_and_open_quotes(tmp_path: Path) -> None:
     plain = _write(tmp_path / "plain.csv", HEADER + "a,b\r\n\n\r\nc,d\ne,f")  # CRLF, empty lines, no final break
     assert ingest.csv_line_census(plain) == (3, False)

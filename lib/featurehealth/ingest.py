@@ -501,26 +501,31 @@ def _codec(encoding: str) -> str:
     return {"utf-8": "utf-8-sig"}.get(encoding, encoding)
 
 
+#: Bytes at the start of each CSV file (decompressed) judged for UTF-8 text under ``latin-1``.
+ENCODING_SAMPLE_BYTES = 1 << 20
+
+
 def _looks_like_utf8(sample: bytes) -> bool:
-    """Whether ``sample`` holds non-ASCII bytes that all form UTF-8 sequences (a cut last one allowed).
+    """Whether ``sample`` holds a whole non-ASCII UTF-8 letter and only UTF-8 sequences (a cut last one allowed).
 
     Latin-1 text with accented letters is almost never valid UTF-8 (a lone 0xE9 is not), so such a
-    sample is UTF-8 text, which Latin-1 would turn into two characters per letter ("Ã©").
+    sample is UTF-8 text, which Latin-1 would turn into two characters per letter ("Ã©"). A cut
+    last sequence alone proves nothing: a Latin-1 "é" ending the file or the sample looks like one.
     """
     if sample.isascii():
         return False
     try:
-        codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
+        text = codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
     except UnicodeDecodeError:
         return False
-    return True
+    return not text.isascii()
 
 
 def _header_line(path: Path, *, name: str, encoding: str) -> str:
     """First line of a (possibly gzipped) CSV file, decoded; undecodable bytes, UTF-16, or UTF-8
     text under ``latin-1`` (judged on the first MiB) raise InputError."""
     with _open_bytes(path) as handle:
-        sample = handle.read(1 << 20)
+        sample = handle.read(ENCODING_SAMPLE_BYTES)
     head = sample.split(b"\n", 1)[0] + (b"\n" if b"\n" in sample else b"")
     # Latin-1 decodes any byte: without this, UTF-16 would read as names with a NUL between letters.
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
