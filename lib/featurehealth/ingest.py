@@ -654,11 +654,16 @@ def parquet_columns(
     return result
 
 
-def _parquet_readable(con: "duckdb.DuckDBPyConnection", path: Path) -> bool:
+def _parquet_readable(con: "duckdb.DuckDBPyConnection", path: Path, *, whole: bool = False) -> bool:
+    """Whether a Parquet file's footer reads, or with ``whole`` every value (hashing every column
+    reads every page)."""
     import duckdb
 
+    source = sql_string(str(path))
+    query = (f"SELECT sum(hash(COLUMNS(*))) FROM read_parquet({source})" if whole
+             else f"SELECT * FROM parquet_schema({source})")
     try:
-        con.execute(f"SELECT * FROM parquet_schema({sql_string(str(path))})").fetchall()
+        con.execute(query).fetchall()
     except duckdb.Error:
         return False
     return True
@@ -697,22 +702,11 @@ def naming_damaged_files(paths: Sequence[Path], names: Sequence[str], *, fmt: st
         if quoted is None and fmt == "parquet":
             con = duckdb.connect()
             quoted = next((name for path, name in zip(paths, names, strict=True)
-                           if not _parquet_readable_whole(con, path)), None)
+                           if not _parquet_readable(con, path, whole=True)), None)
             con.close()
         if quoted is None:
             raise
         raise _read_error(quoted, fmt, "utf-8", exc) from None
-
-
-def _parquet_readable_whole(con: "duckdb.DuckDBPyConnection", path: Path) -> bool:
-    """Whether every value of a Parquet file decodes (hashing every column reads every page)."""
-    import duckdb
-
-    try:
-        con.execute(f"SELECT sum(hash(COLUMNS(*))) FROM read_parquet({sql_string(str(path))})").fetchall()
-    except duckdb.Error:
-        return False
-    return True
 
 
 #: Bytes of a CSV file counted at a time.
