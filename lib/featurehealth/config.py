@@ -430,8 +430,9 @@ def _whole_rule(minimum: int) -> tuple[Callable[[Any], bool], str]:
     return (lambda value: _is_whole(value, minimum), f"a whole number >= {minimum}")
 
 
-def _weeks_rule(*, allow_zero: bool = False) -> tuple[Callable[[Any], bool], str]:
-    """Whole weeks, so that drift windows compare the same weekday mix (as ``drift.plan_windows`` needs)."""
+def weeks_rule(*, allow_zero: bool = False) -> tuple[Callable[[Any], bool], str]:
+    """Whole weeks, so that drift windows compare the same weekday mix: (test, allowed values as
+    text), shared by the up-front check and ``drift.plan_windows``."""
     return (
         lambda value: _is_whole(value, 0) and value % 7 == 0 and (allow_zero or value > 0),
         "0 (off) or a positive multiple of 7 (whole weeks)" if allow_zero else "a positive multiple of 7 (whole weeks)",
@@ -543,9 +544,9 @@ def _value_rules() -> dict[str, tuple[Callable[[Any], bool], str]]:
         "drift.prediction_psi_retrain": _range_rule(low=0),
         **{f"drift.ks_pvalue_{level}": (_range_rule(low=0, high=1, low_open=True)[0], "a p-value in (0, 1]")
            for level in ("warn", "alert")},
-        "drift.reference_days": _weeks_rule(),
-        "drift.current_days": _weeks_rule(),
-        "drift.short_window_days": _weeks_rule(allow_zero=True),
+        "drift.reference_days": weeks_rule(),
+        "drift.current_days": weeks_rule(),
+        "drift.short_window_days": weeks_rule(allow_zero=True),
         # drift.Thresholds: a spread needs two values.
         "drift.min_samples": _whole_rule(2),
         "model.test_share": _share_rule(),

@@ -223,12 +223,9 @@ class DriftResult:
 
 
 def _whole_weeks(name: str, days: int, *, allow_zero: bool = False) -> None:
-    if (days == 0 and allow_zero) or (days > 0 and days % 7 == 0):
-        return
-    allowed = "0 (off) or a positive multiple of 7" if allow_zero else "a positive multiple of 7"
-    raise ValueError(
-        f"drift.{name} must be {allowed}, got {days}: whole weeks give both windows the same weekday mix."
-    )
+    in_weeks, allowed = config.weeks_rule(allow_zero=allow_zero)
+    if not in_weeks(days):
+        raise ValueError(f"drift.{name} must be {allowed}, got {days}; the same weekday mix in both windows needs it.")
 
 
 def plan_windows(
