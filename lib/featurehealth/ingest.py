@@ -525,8 +525,9 @@ def _header_line(path: Path, *, name: str, encoding: str) -> str:
     """First line of a (possibly gzipped) CSV file, decoded; undecodable bytes, UTF-16, or UTF-8
     text under ``latin-1`` (judged on the first MiB) raise InputError."""
     with _open_bytes(path) as handle:
-        sample = handle.read(ENCODING_SAMPLE_BYTES)
-    head = sample.split(b"\n", 1)[0] + (b"\n" if b"\n" in sample else b"")
+        head = handle.readline(ENCODING_SAMPLE_BYTES)
+        # Only latin-1 needs more than the header: UTF-8 input is checked as it is decoded.
+        sample = head + handle.read(ENCODING_SAMPLE_BYTES - len(head)) if encoding == "latin-1" else head
     # Latin-1 decodes any byte: without this, UTF-16 would read as names with a NUL between letters.
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise InputError(f"File {name} is UTF-16 text; re-save it as UTF-8 (or Latin-1 with ingest.encoding: latin-1).")
