@@ -309,6 +309,13 @@ def interrupts_raise() -> Iterator[None]:
             received.append(signum)
             raise RunInterrupted(signum)
 
+    with _interrupting_signals_handled_by(handler):
+        yield
+
+
+@contextlib.contextmanager
+def _interrupting_signals_handled_by(handler: Callable[[int, Any], None]) -> Iterator[None]:
+    """Install ``handler`` for :data:`INTERRUPTING_SIGNALS`; restore the previous handlers after."""
     previous = {signum: signal.signal(signum, handler) for signum in INTERRUPTING_SIGNALS}
     try:
         yield
@@ -332,15 +339,8 @@ def interrupts_deferred() -> Iterator[list[int]]:
         yield received
         return
 
-    def handler(signum: int, _frame: Any) -> None:
-        received.append(signum)
-
-    previous = {signum: signal.signal(signum, handler) for signum in INTERRUPTING_SIGNALS}
-    try:
+    with _interrupting_signals_handled_by(lambda signum, _frame: received.append(signum)):
         yield received
-    finally:
-        for signum, action in previous.items():
-            signal.signal(signum, action)
 
 
 def remove_stale_staging(profile: str) -> list[Path]:
