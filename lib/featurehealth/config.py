@@ -654,19 +654,15 @@ def _value_checks(params: dict[str, Any], schema: dict[str, Any]) -> Iterator[tu
         yield tuple(f"ingest.{k}" for k in window), functools.partial(
             validate.resolve_window, first_day=date.min, last_day=date.max, **window
         )
-    for warn_key, fail_key, below in _THRESHOLD_PAIRS:
-        if _lookup(schema, warn_key.split("."), _MISSING) is not _MISSING and _lookup(
-            schema, fail_key.split("."), _MISSING
-        ) is not _MISSING:
-            yield (warn_key, fail_key), functools.partial(
-                check_threshold_pair, warn_key, _lookup(params, warn_key.split(".")),
-                fail_key, _lookup(params, fail_key.split(".")), below=below,
-            )
-    for small_key, large_key, why in _ORDERED_PAIRS:
-        if all(_lookup(schema, key.split("."), _MISSING) is not _MISSING for key in (small_key, large_key)):
-            yield (small_key, large_key), functools.partial(
-                check_not_above, small_key, _lookup(params, small_key.split(".")),
-                large_key, _lookup(params, large_key.split(".")), why=why,
+    pair_checks = [
+        *((check_threshold_pair, warn_key, fail_key, {"below": below}) for warn_key, fail_key, below in _THRESHOLD_PAIRS),
+        *((check_not_above, small_key, large_key, {"why": why}) for small_key, large_key, why in _ORDERED_PAIRS),
+    ]
+    for check, first_key, second_key, options in pair_checks:
+        if all(_lookup(schema, key.split("."), _MISSING) is not _MISSING for key in (first_key, second_key)):
+            yield (first_key, second_key), functools.partial(
+                check, first_key, _lookup(params, first_key.split(".")),
+                second_key, _lookup(params, second_key.split(".")), **options,
             )
     if "engine" in schema:
         yield tuple(f"engine.{k}" for k in params["engine"]), functools.partial(engine.check_engine, **params["engine"])
