@@ -270,20 +270,34 @@ def test_utf8_file_under_latin1_is_refused_instead_of_garbled(tmp_path: Path) ->
 
 
 def test_latin1_file_with_its_only_accent_last_is_not_taken_for_utf8(tmp_path: Path) -> None:
-    # A lone Latin-1 "é" (0xE9) at the end of the bytes judged looks like a UTF-8 letter cut short:
-    # at the end of a file (no final line break) or of the sample, it proves nothing.
+    # A lone Latin-1 "é" (0xE9) at the end of a file without a final line break looks like a
+    # UTF-8 letter cut short: it is Latin-1.
     con = warehouse.connect()
     last = tmp_path / "last.csv"
     last.write_bytes("user_id,latency_ms,is_crash,event_time,feature_id\nu1,1,0,2026-03-01,caf\xe9".encode("latin-1"))
     raw = ingest.open_events(con, last, column_map={}, encoding="latin-1")
     assert con.sql(f"SELECT feature_id FROM {raw.relation}").fetchall() == [("caf\u00e9",)]
-    line = "2026-03-01,search,u1,1,0\n"
-    text = HEADER + line * ((ingest.ENCODING_SAMPLE_BYTES - len(HEADER)) // len(line) - 1) + "2026-03-01,"
-    text += "x" * (ingest.ENCODING_SAMPLE_BYTES - 1 - len(text)) + "\xe9,u1,1,0\n"  # 0xE9 ends the sample
-    cut = tmp_path / "cut.csv"
-    cut.write_bytes(text.encode("latin-1"))
-    raw = ingest.open_events(con, cut, column_map={}, encoding="latin-1")
-    assert con.sql(f"SELECT count(*) FROM {raw.relation} WHERE feature_id LIKE '%\u00e9'").fetchall() == [(1,)]
+
+
+def test_utf8_letters_deep_into_a_file_under_latin1_are_refused(tmp_path: Path, monkeypatch) -> None:
+    # A large export may hold its first accented name far from the start (here after 1.5 MB of
+    # ASCII): the whole file is judged, not a sample of its start.
+    late = tmp_path / "late.csv"
+    ascii_rows = HEADER + "2026-03-01,search,u1,1,0\n" * 60_000
+    late.write_bytes((ascii_rows + "2026-03-02,R\u00e9glages,u1,1,0\n").encode("utf-8"))
+    with pytest.raises(ingest.InputError, match=r"^File late\.csv is UTF-8 text but ingest\.encoding is latin-1"):
+        ingest.open_events(warehouse.connect(), late, column_map={}, encoding="latin-1")
+    # Block by block, also when a letter's two bytes fall into two blocks.
+    monkeypatch.setattr(ingest, "CENSUS_BLOCK", 7)
+    small = tmp_path / "small.csv"
+    small.write_bytes((HEADER + "2026-03-01,search,u1,1,0\n" * 3 + "2026-03-02,R\u00e9glages,u1,1,0\n").encode("utf-8"))
+    with pytest.raises(ingest.InputError, match=r"^File small\.csv is UTF-8 text"):
+        ingest.open_events(warehouse.connect(), small, column_map={}, encoding="latin-1")
+    mixed = tmp_path / "mixed.csv"  # a Latin-1 letter after the UTF-8 one: not UTF-8 text
+    mixed.write_bytes(small.read_bytes() + "2026-03-02,caf\xe9,u1,1,0\n".encode("latin-1"))
+    con = warehouse.connect()
+    raw = ingest.open_events(con, mixed, column_map={}, encoding="latin-1")
+    assert con.sql(f"SELECT count(*) FROM {raw.relation}").fetchall() == [(5,)]
 
 
 def test_line_census_counts_non_empty_lines_and_open_quotes(tmp_path: Path) -> None:
@@ -320,7 +334,7 @@ def test_open_events_accounts_for_every_line_of_many_csv_files(tmp_path: Path) -
 
 def test_open_events_refuses_a_csv_file_whose_lines_are_not_all_accounted_for(tmp_path: Path, monkeypatch) -> None:
     _write(tmp_path / "a.csv", HEADER + "2026-01-01T00:00:00,A,u1,10,0\n")
-    monkeypatch.setattr(ingest, "csv_line_census", lambda path: (2, False))  # as if the reader lost a line
+    monkeypatch.setattr(ingest, "csv_line_census", lambda path, **_: (2, False))  # as if the reader lost a line
     with pytest.raises(ingest.InputError, match="a.csv has 2 lines after its header but the CSV reader accounted for 1"):
         ingest.open_events(warehouse.connect(), tmp_path / "a.csv", column_map={})
 

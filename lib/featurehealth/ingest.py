@@ -501,42 +501,53 @@ def _codec(encoding: str) -> str:
     return {"utf-8": "utf-8-sig"}.get(encoding, encoding)
 
 
-#: Bytes at the start of each CSV file (decompressed) judged for UTF-8 text under ``latin-1``.
-ENCODING_SAMPLE_BYTES = 1 << 20
+class _Utf8Watch:
+    """Judges a file's bytes, block by block, for UTF-8 text with non-ASCII letters.
 
-
-def _looks_like_utf8(sample: bytes) -> bool:
-    """Whether ``sample`` holds a whole non-ASCII UTF-8 letter and only UTF-8 sequences (a cut last one allowed).
-
-    Latin-1 text with accented letters is almost never valid UTF-8 (a lone 0xE9 is not), so such a
-    sample is UTF-8 text, which Latin-1 would turn into two characters per letter ("Ã©"). A cut
-    last sequence alone proves nothing: a Latin-1 "é" ending the file or the sample looks like one.
+    Latin-1 text with accented letters is almost never valid UTF-8 (a lone 0xE9 is not), so a
+    file whose every non-ASCII byte belongs to a UTF-8 letter is UTF-8 text, which Latin-1 would
+    turn into two characters per letter ("Ã©"). The whole file is judged: a new feature's accented
+    name may first appear deep into a large export.
     """
-    if sample.isascii():
-        return False
-    try:
-        text = codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
-    except UnicodeDecodeError:
-        return False
-    return not text.isascii()
+
+    def __init__(self) -> None:
+        self._decoder: codecs.IncrementalDecoder | None = codecs.getincrementaldecoder("utf-8")()
+        self._letters = False
+
+    def feed(self, block: bytes, *, final: bool = False) -> None:
+        """Judge the next ``block``; ``final`` on the last (a UTF-8 letter cut short there is Latin-1)."""
+        if self._decoder is None:
+            return
+        try:
+            self._letters = not self._decoder.decode(block, final=final).isascii() or self._letters
+        except UnicodeDecodeError:
+            self._decoder = None
+
+    @property
+    def utf8_letters(self) -> bool:
+        """Whether the bytes fed hold a non-ASCII UTF-8 letter and nothing that is not UTF-8."""
+        return self._decoder is not None and self._letters
+
+
+def _utf8_under_latin1(name: str) -> InputError:
+    return InputError(
+        f"File {name} is UTF-8 text but ingest.encoding is latin-1, which would garble its accented "
+        f"letters (and split a feature such as 'Réglages' in two); set ingest.encoding: utf-8, or re-save "
+        f"it as Latin-1 if other files of the input are."
+    )
+
+
+#: Most bytes of a CSV header line read.
+HEADER_MAX_BYTES = 1 << 20
 
 
 def _header_line(path: Path, *, name: str, encoding: str) -> str:
-    """First line of a (possibly gzipped) CSV file, decoded; undecodable bytes, UTF-16, or UTF-8
-    text under ``latin-1`` (judged on the first MiB) raise InputError."""
+    """First line of a (possibly gzipped) CSV file, decoded; undecodable bytes or UTF-16 raise InputError."""
     with _open_bytes(path) as handle:
-        head = handle.readline(ENCODING_SAMPLE_BYTES)
-        # Only latin-1 needs more than the header: UTF-8 input is checked as it is decoded.
-        sample = head + handle.read(ENCODING_SAMPLE_BYTES - len(head)) if encoding == "latin-1" else head
+        head = handle.readline(HEADER_MAX_BYTES)
     # Latin-1 decodes any byte: without this, UTF-16 would read as names with a NUL between letters.
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise InputError(f"File {name} is UTF-16 text; re-save it as UTF-8 (or Latin-1 with ingest.encoding: latin-1).")
-    if encoding == "latin-1" and _looks_like_utf8(sample):
-        raise InputError(
-            f"File {name} is UTF-8 text but ingest.encoding is latin-1, which would garble its accented "
-            f"letters (and split a feature such as 'Réglages' in two); set ingest.encoding: utf-8, or re-save "
-            f"it as Latin-1 if other files of the input are."
-        )
     try:
         return head.decode(_codec(encoding))
     except UnicodeDecodeError:
@@ -731,17 +742,26 @@ def _line_flags(block: bytes | memoryview) -> tuple["np.ndarray", "np.ndarray"]:
     return filled, odd & filled
 
 
-def csv_line_census(path: Path) -> tuple[int, bool]:
+def csv_line_census(path: Path, *, name: str = "", encoding: str = "utf-8") -> tuple[int, bool]:
     """Non-empty lines after the header of a (possibly gzipped) CSV file, and whether a quoted
     value may run on over a line break.
 
     The reader skips empty lines and reads every other line as one record, unless a quoted
     value runs on: a line with an odd number of ``"`` is where that starts (see :func:`split_records`).
+
+    Raises
+    ------
+    InputError
+        If ``encoding`` is ``latin-1`` and the file (file name ``name``) is UTF-8 text with
+        accented letters: Latin-1 would garble them. Read anyway, so the whole file is judged.
     """
     lines, odd, carry = 0, False, b""
+    watch = _Utf8Watch() if encoding == "latin-1" else None
     with _open_bytes(path) as handle:
         while True:
             block = handle.read(CENSUS_BLOCK)
+            if watch is not None:
+                watch.feed(block, final=not block)
             whole = carry + block
             cut = whole.rfind(b"\n") + 1 if block else len(whole)
             plain = all(whole.find(mark, 0, cut) < 0 for mark in (b'"', b"\n\n", b"\n\r\n"))
@@ -753,6 +773,8 @@ def csv_line_census(path: Path) -> tuple[int, bool]:
             carry = whole[cut:]
             if not block:
                 break
+    if watch is not None and watch.utf8_letters:
+        raise _utf8_under_latin1(name or path.name)
     return max(lines - 1, 0), odd
 
 
@@ -948,7 +970,7 @@ def open_events(
             header = list(described[indices[0]][2])
             group_paths, renumbered = [], {}
             for i in indices:
-                census[i], runs_on = csv_line_census(paths[i])
+                census[i], runs_on = csv_line_census(paths[i], name=names[i], encoding=encoding)
                 if not runs_on:
                     group_paths.append(paths[i])
                     continue
