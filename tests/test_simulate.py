@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import threading
+import time
 from datetime import date
 from pathlib import Path
 
@@ -201,7 +206,12 @@ def test_ensure_simulation_reuses_and_regenerates(tmp_path: Path) -> None:
     (out / "events" / "events_2026-03-01.parquet").unlink()
     assert simulate.ensure_simulation(out, **{**tiny, "n_days": 3}) == changed  # a missing file: regenerated
     assert (out / "events" / "events_2026-03-01.parquet").is_file()
-    assert [p.name for p in tmp_path.iterdir()] == ["data"]  # no staging folders left
+    assert _folders(tmp_path) == ["data"]  # no staging folders left
+
+
+def _folders(parent: Path) -> list[str]:
+    """The folders in ``parent`` (the generation lock file ``.<name>.lock`` aside)."""
+    return sorted(p.name for p in parent.iterdir() if p.is_dir())
 
 
 def test_a_failed_generation_keeps_the_previous_data_set(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -216,7 +226,105 @@ def test_a_failed_generation_keeps_the_previous_data_set(tmp_path: Path, monkeyp
     with pytest.raises(OSError, match="disk full"):
         simulate.ensure_simulation(out, **{**tiny, "seed": 99})
     assert runlog.read_json(out / "simulation.json") == before
-    assert [p.name for p in tmp_path.iterdir()] == ["data"]
+    assert _folders(tmp_path) == ["data"]
+
+
+#: A child process that starts generating ``argv[1]`` with seed ``argv[2]`` and dies after the first day's file.
+_KILLED_HALF_WAY = """
+import os, sys
+from featurehealth import simulate
+write_day = simulate.write_day
+def write_then_die(plan, day, folder):
+    write_day(plan, day, folder)
+    os._exit(9)
+simulate.write_day = write_then_die
+simulate.ensure_simulation(sys.argv[1], n_features=3, n_days=3, events_per_day=300, seed=int(sys.argv[2]))
+"""
+
+
+def test_a_generation_killed_half_way_keeps_the_previous_data_set_and_its_leftovers_are_removed(tmp_path: Path) -> None:
+    out = tmp_path / "data"
+    tiny = {"n_features": 3, "n_days": 3, "events_per_day": 300}
+    before = simulate.ensure_simulation(out, **tiny, seed=1)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(simulate.__file__).parents[1]), *sys.path])}
+    killed = subprocess.run([sys.executable, "-c", _KILLED_HALF_WAY, str(out), "2"], env=env, check=False)
+    assert killed.returncode == 9
+    # The killed process had no chance to clean up: its partial copy sits beside the data set.
+    assert len(_folders(tmp_path)) == 2
+    assert simulate.existing_summary(out, before["parameters"]) == before
+    # The next call reuses the intact data set and removes the partial copy.
+    assert simulate.ensure_simulation(out, **tiny, seed=1) == before
+    assert _folders(tmp_path) == ["data"]
+    subprocess.run([sys.executable, "-c", _KILLED_HALF_WAY, str(out), "3"], env=env, check=False)
+    after = simulate.ensure_simulation(out, **tiny, seed=3)
+    assert simulate.existing_summary(out, after["parameters"]) == after
+    assert len(list((out / "events").iterdir())) == 3
+    assert _folders(tmp_path) == ["data"]
+
+
+def test_a_folder_without_its_summary_is_generated_again(tmp_path: Path) -> None:
+    out = tmp_path / "data"
+    tiny = {"n_features": 3, "n_days": 3, "events_per_day": 300}
+    before = simulate.ensure_simulation(out, **tiny)
+    # simulation.json is written last: a folder without it was never finished.
+    (out / "simulation.json").unlink()
+    (out / "events" / "events_2026-01-02.parquet").write_bytes(b"half")
+    assert simulate.ensure_simulation(out, **tiny) == before
+    assert pd.read_parquet(out / "events").shape[0] == before["rows_written"]
+
+
+def test_concurrent_generations_of_one_folder_take_turns(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "data"
+    tiny = {"n_features": 3, "n_days": 3, "events_per_day": 300}
+    simulate.ensure_simulation(out, **tiny, seed=1)
+    generated, first_started = [], threading.Event()
+    write_dataset = simulate._write_dataset
+
+    def slow_write(folder: Path, params: dict) -> dict:
+        generated.append(params["seed"])
+        first_started.set()
+        time.sleep(0.3)  # the other thread asks for the data set meanwhile
+        return write_dataset(folder, params)
+
+    monkeypatch.setattr(simulate, "_write_dataset", slow_write)
+    results: dict[str, object] = {}
+
+    def ensure(name: str, seed: int) -> None:
+        try:
+            results[name] = simulate.ensure_simulation(out, **tiny, seed=seed)
+        except Exception as exc:  # noqa: BLE001 - the test reports it
+            results[name] = exc
+
+    first = threading.Thread(target=ensure, args=("first", 2))
+    first.start()
+    first_started.wait(5)
+    second = threading.Thread(target=ensure, args=("second", 2))
+    second.start()
+    first.join()
+    second.join()
+    # The second waited for the first and reused its data set instead of generating it again.
+    assert generated == [2]
+    assert results["first"] == results["second"] == runlog.read_json(out / "simulation.json")
+    assert _folders(tmp_path) == ["data"]
+
+
+def test_the_data_set_is_never_absent_while_it_is_replaced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    if sys.platform != "linux":
+        pytest.skip("only Linux exchanges two folders in one step (renameat2)")
+    out = tmp_path / "data"
+    tiny = {"n_features": 3, "n_days": 3, "events_per_day": 300}
+    simulate.ensure_simulation(out, **tiny, seed=1)
+    seen = []
+    replace = os.replace
+
+    def replace_and_look(*args: object, **kwargs: object) -> None:
+        replace(*args, **kwargs)
+        seen.append((out / "simulation.json").is_file())
+
+    monkeypatch.setattr(os, "replace", replace_and_look)
+    after = simulate.ensure_simulation(out, **tiny, seed=2)
+    assert all(seen)
+    assert runlog.read_json(out / "simulation.json") == after
 
 
 def test_csv_output_holds_the_same_rows(tmp_path: Path) -> None:
@@ -259,3 +367,12 @@ def test_a_day_does_not_depend_on_what_was_generated_before() -> None:
     other, _ = simulate.day_table(plan, 2)
     assert first.equals(again) and not first.equals(other)
     assert sum(counts.values()) <= first.num_rows
+
+
+def test_a_generation_leaves_other_folders_staging_alone(tmp_path: Path) -> None:
+    # Profiles share the data root: ci's generation must not take default's live staging folder for a leftover.
+    others = [tmp_path / ".other.tmp-abcd1234", tmp_path / ".data-2.old-abcd1234"]
+    for folder in others:
+        folder.mkdir()
+    simulate.ensure_simulation(tmp_path / "data", n_features=3, n_days=2, events_per_day=300)
+    assert all(folder.is_dir() for folder in others)

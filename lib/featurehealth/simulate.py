@@ -54,18 +54,34 @@ the columns of :data:`EVENT_SCHEMA`; ``dim_feature_metadata.csv``; ``incidents.c
 ``simulation.json`` (parameters, rows, malformed rows and incidents by kind, files with sha256).
 The same parameters give byte-identical files: every random draw comes from ``seed`` (one
 independent stream per day, so days can be generated in parallel threads).
+
+*Generation is all or nothing.* The files are written into a sibling folder
+``.<name>.tmp-*`` and swapped in by one rename (Linux ``RENAME_EXCHANGE``; elsewhere two
+renames, with a moment when ``out_dir`` is absent), ``simulation.json`` last: a reader sees the
+old complete data set or the new one, and a folder without ``simulation.json`` naming the same
+parameters is never reused. Generations of one folder take turns on the lock file
+``.<name>.lock`` beside it, so two processes never swap over each other (the second reuses
+the first's data set when its parameters match); each removes the ``.<name>.tmp-*`` and
+``.<name>.old-*`` folders that a killed generation left.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import ctypes
+import errno
+import fcntl
 import hashlib
 import io
 import math
 import numbers
 import os
+import re
 import shutil
+import sys
 import tempfile
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -813,19 +829,101 @@ def _write_dataset(folder: Path, params: dict[str, Any]) -> dict[str, Any]:
     return summary
 
 
-def _swap_in(staged: Path, target: Path) -> None:
-    """Put the finished folder ``staged`` at ``target``, moving any previous one out of the way first.
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
 
-    A directory cannot be renamed over a non-empty one, so the old folder is renamed aside and
-    then removed: at any moment ``target`` is absent, the old data set or the new one.
+
+def _exchange(first: Path, second: Path) -> bool:
+    """Swap two existing paths in one atomic step (Linux ``renameat2`` with ``RENAME_EXCHANGE``).
+
+    Returns
+    -------
+    bool
+        False when the system or the file system cannot (nothing was changed).
     """
-    retired = None
-    if target.exists():
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    if renameat2(_AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second), _RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP):
+        return False
+    raise OSError(code, os.strerror(code), str(first), None, str(second))
+
+
+def _swap_in(staged: Path, target: Path) -> None:
+    """Put the finished folder ``staged`` at ``target`` and remove the previous one (call with the lock held).
+
+    Where the file system can exchange two folders, ``target`` is never absent; elsewhere the old
+    folder is renamed aside first (a directory cannot be renamed over a non-empty one), so for a
+    moment ``target`` is absent, but never partial.
+    """
+    if not target.exists():
+        os.replace(staged, target)
+    elif _exchange(staged, target):
+        shutil.rmtree(staged, ignore_errors=True)  # now the old data set
+    else:
         retired = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
         os.replace(target, retired / target.name)
-    os.replace(staged, target)
-    if retired is not None:
+        os.replace(staged, target)
         shutil.rmtree(retired, ignore_errors=True)
+
+
+def _leftovers(target: Path) -> list[Path]:
+    """Staging and retired folders of ``target``: ``.<name>.tmp-*`` and ``.<name>.old-*`` as mkdtemp names them."""
+    pattern = re.compile(rf"\.{re.escape(target.name)}\.(tmp|old)-[a-z0-9_]{{8}}")
+    return sorted(path for path in target.parent.iterdir() if pattern.fullmatch(path.name) and path.is_dir())
+
+
+@contextlib.contextmanager
+def _generation_lock(target: Path, *, wait: bool = True) -> Iterator[bool]:
+    """Hold the lock file ``.<name>.lock`` beside ``target`` while its data set is generated and swapped in.
+
+    A run holds its profile's lock, but a notebook run by hand on a copy of the outputs, or a
+    benchmark, generates the same folder outside it: without a turn each, two swaps could
+    interleave (a traceback, a retired folder left behind) and one could remove the other's
+    staging folder as a leftover. The lock is released when the process dies, however it dies.
+
+    Yields
+    ------
+    bool
+        Whether the lock is held: always with ``wait``, else only when no one else held it.
+    """
+    with open(target.parent / f".{target.name}.lock", "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if not wait:
+                yield False
+                return
+            print(f"Waiting for another process to finish generating {target} ...", file=sys.stderr, flush=True)
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _remove_leftovers(target: Path) -> None:
+    """Remove what killed generations of ``target`` left (call with the lock held: no generation is under way)."""
+    for leftover in _leftovers(target):
+        shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _generate(target: Path, params: dict[str, Any]) -> dict[str, Any]:
+    """Write the data set of ``params`` beside ``target``, swap it in (lock held) and return its summary."""
+    _remove_leftovers(target)
+    staged = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    try:
+        summary = _write_dataset(staged, params)
+        _swap_in(staged, target)
+    except BaseException:
+        shutil.rmtree(staged, ignore_errors=True)
+        raise
+    return summary
 
 
 def simulate_telemetry(
@@ -843,7 +941,8 @@ def simulate_telemetry(
     """Generate the simulated telemetry into ``out_dir`` (replacing it), unconditionally.
 
     The data set is written into a temporary sibling folder and swapped in whole, so ``out_dir``
-    never holds a half-written data set. See the module docstring for what is simulated.
+    never holds a half-written data set; generations of one folder take turns (see the module
+    docstring, which also says what is simulated).
 
     Parameters
     ----------
@@ -868,14 +967,8 @@ def simulate_telemetry(
     )
     target = Path(out_dir).resolve()
     target.parent.mkdir(parents=True, exist_ok=True)
-    staged = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
-    try:
-        summary = _write_dataset(staged, params)
-        _swap_in(staged, target)
-    except BaseException:
-        shutil.rmtree(staged, ignore_errors=True)
-        raise
-    return summary
+    with _generation_lock(target):
+        return _generate(target, params)
 
 
 def existing_summary(out_dir: str | os.PathLike[str], params: dict[str, Any]) -> dict[str, Any] | None:
@@ -905,7 +998,11 @@ def ensure_simulation(
     incidents_per_feature_year: float = 3.0,
     file_format: str = "parquet",
 ) -> dict[str, Any]:
-    """Reuse the data set in ``out_dir`` when it records the same parameters, else generate it.
+    """Reuse the data set in ``out_dir`` when it is complete and records the same parameters, else generate it.
+
+    Complete means ``simulation.json``, written last, is there with these parameters and every
+    file it lists exists: a folder without it (a generation by older code killed half-way, files
+    copied by hand) is generated again, never read.
 
     Parameters are those of :func:`simulate_telemetry` (the ``simulate`` group), so a caller
     writes ``ensure_simulation(folder, **params["simulate"])``.
@@ -920,5 +1017,18 @@ def ensure_simulation(
         "seed": seed, "malformed_share": malformed_share,
         "incidents_per_feature_year": incidents_per_feature_year, "file_format": file_format,
     }
-    summary = existing_summary(out_dir, check_parameters(**options))
-    return summary if summary is not None else simulate_telemetry(out_dir, **options)
+    params = check_parameters(**options)
+    target = Path(out_dir).resolve()
+    summary = existing_summary(target, params)
+    if summary is not None:
+        if _leftovers(target):
+            # A killed generation's partial copy would otherwise stay until the settings change.
+            with _generation_lock(target, wait=False) as idle:
+                if idle:
+                    _remove_leftovers(target)
+        return summary
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with _generation_lock(target):
+        # Another process may have generated the same data set while this one waited for its turn.
+        summary = existing_summary(target, params)
+        return summary if summary is not None else _generate(target, params)
