@@ -52,6 +52,14 @@ def test_an_extends_cycle_is_a_profile_error(params_dir: Path) -> None:
         config.load_profile("a")
 
 
+def test_a_profile_extending_itself_is_a_profile_error(params_dir: Path) -> None:
+    # It used to load silently as if it extended default, and a bad value in it then hung the run
+    # while value_source followed the profile to itself for ever.
+    (params_dir / "loop.yaml").write_text("extends: loop\nmodel:\n  horizon_days: 3\n")
+    with pytest.raises(config.ProfileError, match=r"^Profile 'loop' extends itself \(loop.yaml -> loop.yaml\); let it extend default\.$"):
+        config.load_profile("loop")
+
+
 def test_invalid_yaml_is_one_line_naming_file_line_and_problem(params_dir: Path) -> None:
     (params_dir / "broken.yaml").write_text("extends: default\nmodel: [1\n")
     with pytest.raises(config.ProfileError) as caught:

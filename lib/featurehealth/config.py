@@ -354,9 +354,8 @@ def load_profile(profile: str, *, extended_by: tuple[str, ...] = ()) -> dict[str
     check_profile_name(profile)
     if profile in extended_by:
         chain = " -> ".join(f"{name}.yaml" for name in (*extended_by, profile))
-        raise ProfileError(
-            f"Profile {extended_by[0]!r} extends itself ({chain}); let one of them extend default."
-        )
+        which = "it" if len(extended_by) == 1 else "one of them"
+        raise ProfileError(f"Profile {extended_by[0]!r} extends itself ({chain}); let {which} extend default.")
     default_path = PARAMS_DIR / "default.yaml"
     schema = _read_yaml(default_path)
     schema.pop("extends", None)
@@ -365,7 +364,8 @@ def load_profile(profile: str, *, extended_by: tuple[str, ...] = ()) -> dict[str
     path = PARAMS_DIR / f"{profile}.yaml"
     raw = _read_yaml(path)
     parent = raw.pop("extends", "default")
-    base = load_profile(parent, extended_by=(*extended_by, profile)) if parent != profile else schema
+    # A profile naming itself is a cycle too: load_profile refuses it, as value_source could not end.
+    base = load_profile(parent, extended_by=(*extended_by, profile))
     return _merge_checked(base, raw, schema=schema, where="", source=path.name)
 
 
