@@ -52,6 +52,14 @@ def test_an_extends_cycle_is_a_profile_error(params_dir: Path) -> None:
         config.load_profile("a")
 
 
+def test_a_profile_extending_itself_is_a_profile_error(params_dir: Path) -> None:
+    # It used to load silently as if it extended default, and a bad value in it then hung the run
+    # while value_source followed the profile to itself for ever.
+    (params_dir / "loop.yaml").write_text("extends: loop\nmodel:\n  horizon_days: 3\n")
+    with pytest.raises(config.ProfileError, match=r"^Profile 'loop' extends itself \(loop.yaml -> loop.yaml\); let it extend default\.$"):
+        config.load_profile("loop")
+
+
 def test_invalid_yaml_is_one_line_naming_file_line_and_problem(params_dir: Path) -> None:
     (params_dir / "broken.yaml").write_text("extends: default\nmodel: [1\n")
     with pytest.raises(config.ProfileError) as caught:
@@ -366,6 +374,46 @@ def test_quality_and_drift_thresholds_in_range_pass(real_params: Path) -> None:
         "quality.volume_min_baseline_days=28",
     ])
     assert params["quality"]["missing_days_fail"] == 1
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["degradation.min_crashes=0"], r"^degradation\.min_crashes 0 is not valid; use a number >= 1 \(from --set degradation\.min_crashes=0\)\.$"),
+        (["degradation.crash_max_pvalue=0"], r"^degradation\.crash_max_pvalue 0 is not valid; use a p-value in \(0, 1\]"),
+        (["degradation.min_usage=-1"], r"^degradation\.min_usage -1 is not valid; use a number >= 0"),
+        (["degradation.min_feedback=-1"], r"^degradation\.min_feedback -1 is not valid; use a number >= 0"),
+        (["degradation.p95_latency_rel=0"], r"^degradation\.p95_latency_rel 0 is not valid; use a number > 0"),
+        (["degradation.crash_rate_rel=-2"], r"^degradation\.crash_rate_rel -2 is not valid; use a number > 0"),
+        (["degradation.feedback_rel_drop=0"], r"^degradation\.feedback_rel_drop 0 is not valid; use a number > 0"),
+        (["degradation.min_baseline_days=0"], r"^degradation\.min_baseline_days 0 is not valid; use a whole number >= 1"),
+        (["degradation.min_baseline_days=40"],
+         r"^degradation\.min_baseline_days 40 is above degradation\.baseline_days 28; .*\(from --set degradation\.min_baseline_days=40\)\.$"),
+        (["drift.n_bins=1"], r"^drift\.n_bins 1 is not valid; use a whole number >= 2"),
+        (["model.max_features=foo"], r"^model\.max_features 'foo' is not valid; use sqrt, log2, null"),
+        (["model.max_features=0"], r"^model\.max_features 0 is not valid"),
+        (["model.class_weight=foo"], r"^model\.class_weight 'foo' is not valid; use balanced, balanced_subsample or null"),
+        (["model.random_state=-1"], r"^model\.random_state -1 is not valid; use a whole number in 0\.\.4294967295"),
+        (["model.random_state=1.5"], r"^model\.random_state 1\.5 is not valid"),
+    ],
+)
+def test_values_the_notebooks_refused_are_checked_before_the_run(
+    real_params: Path, overrides: list[str], message: str
+) -> None:
+    # These used to pass the up-front check and stop the run in 02_aggregate, 03_model or
+    # 04_drift (exit 1, after the ingest), although the README promises exit 2 before any notebook.
+    with pytest.raises(config.ProfileError, match=message):
+        config.load_run_params("default", overrides)
+
+
+def test_model_and_degradation_values_in_range_pass(real_params: Path) -> None:
+    params = config.load_run_params("default", [
+        "model.max_features=log2", "model.max_features=0.5", "model.max_features=3", "model.max_features=null",
+        "model.class_weight=null", "model.class_weight=balanced", "model.random_state=0", "drift.n_bins=2",
+        "degradation.min_baseline_days=28", "degradation.crash_max_pvalue=1", "degradation.min_usage=0",
+    ])
+    assert params["model"]["class_weight"] == "balanced"
+    assert params["degradation"]["min_baseline_days"] == 28
 
 
 @pytest.mark.parametrize(

@@ -354,9 +354,8 @@ def load_profile(profile: str, *, extended_by: tuple[str, ...] = ()) -> dict[str
     check_profile_name(profile)
     if profile in extended_by:
         chain = " -> ".join(f"{name}.yaml" for name in (*extended_by, profile))
-        raise ProfileError(
-            f"Profile {extended_by[0]!r} extends itself ({chain}); let one of them extend default."
-        )
+        which = "it" if len(extended_by) == 1 else "one of them"
+        raise ProfileError(f"Profile {extended_by[0]!r} extends itself ({chain}); let {which} extend default.")
     default_path = PARAMS_DIR / "default.yaml"
     schema = _read_yaml(default_path)
     schema.pop("extends", None)
@@ -365,7 +364,8 @@ def load_profile(profile: str, *, extended_by: tuple[str, ...] = ()) -> dict[str
     path = PARAMS_DIR / f"{profile}.yaml"
     raw = _read_yaml(path)
     parent = raw.pop("extends", "default")
-    base = load_profile(parent, extended_by=(*extended_by, profile)) if parent != profile else schema
+    # A profile naming itself is a cycle too: load_profile refuses it, as value_source could not end.
+    base = load_profile(parent, extended_by=(*extended_by, profile))
     return _merge_checked(base, raw, schema=schema, where="", source=path.name)
 
 
@@ -451,9 +451,11 @@ _COUNTS = (
     "simulate.n_features", "simulate.n_days", "simulate.events_per_day", "engine.n_workers",
     "engine.threads_per_worker", "engine.partition_days", "degradation.baseline_days", "model.horizon_days",
     "model.n_estimators", "model.min_samples_leaf", "model.min_rows_per_tree", "model.permutation_repeats",
-    "model.permutation_max_rows", "drift.n_bins", "drift.persist_days", "drift.prediction_min_rows_per_bin",
-    "quality.volume_baseline_days", "quality.volume_min_baseline_days",
+    "model.permutation_max_rows", "drift.persist_days", "drift.prediction_min_rows_per_bin",
+    "quality.volume_baseline_days", "quality.volume_min_baseline_days", "degradation.min_baseline_days",
 )
+#: Largest seed scikit-learn accepts as ``random_state``.
+_MAX_SEED = 2**32 - 1
 
 
 def _range_rule(*, low: float, high: float | None = None, low_open: bool = False) -> tuple[Callable[[Any], bool], str]:
@@ -483,6 +485,8 @@ _ORDERED_PAIRS = (
     ("drift.short_window_days", "drift.current_days", "the short window confirms the end of the current one"),
     ("quality.volume_min_baseline_days", "quality.volume_baseline_days",
      "a baseline cannot need more days than it spans, or no feature-day is ever judged"),
+    ("degradation.min_baseline_days", "degradation.baseline_days",
+     "a baseline cannot need more days than it spans, or the relative rules never apply"),
 )
 #: Threshold keys that are shares of rows or feature-days (the volume ratio included).
 _SHARES = (
@@ -549,6 +553,15 @@ def _value_rules() -> dict[str, tuple[Callable[[Any], bool], str]]:
         "drift.short_window_days": weeks_rule(allow_zero=True),
         # drift.Thresholds: a spread needs two values.
         "drift.min_samples": _whole_rule(2),
+        # PSI compares at least two bins (drift.bin_edges).
+        "drift.n_bins": _whole_rule(2),
+        # The ranges degradation.degradation_rules enforces, checked here so 02_aggregate never stops on them.
+        "degradation.min_usage": _range_rule(low=0),
+        "degradation.min_feedback": _range_rule(low=0),
+        "degradation.min_crashes": _range_rule(low=1),
+        "degradation.crash_max_pvalue": (_range_rule(low=0, high=1, low_open=True)[0], "a p-value in (0, 1]"),
+        **{f"degradation.{name}": _range_rule(low=0, low_open=True)
+           for name in ("p95_latency_rel", "crash_rate_rel", "feedback_rel_drop")},
         "model.test_share": _share_rule(),
         "model.calibration_share": _share_rule(),
         "model.max_samples": _share_rule(one=True),
@@ -577,6 +590,19 @@ def _value_rules() -> dict[str, tuple[Callable[[Any], bool], str]]:
             "a whole number >= 1, or -1 for all cores (-2 all but one...)",
         ),
         "model.max_depth": (lambda value: value is None or _is_whole(value, 1), "null (no limit) or a whole number >= 1"),
+        # What scikit-learn's RandomForestClassifier accepts, which otherwise fails 03_model.
+        "model.max_features": (
+            lambda value: value is None or value in ("sqrt", "log2") or _is_whole(value, 1)
+            or (isinstance(value, float) and 0 < value <= 1),
+            "sqrt, log2, null (all signals), a whole number >= 1 or a share in (0, 1]",
+        ),
+        "model.class_weight": (
+            lambda value: value is None or value in ("balanced", "balanced_subsample"),
+            "balanced, balanced_subsample or null",
+        ),
+        "model.random_state": (
+            lambda value: _is_whole(value, 0) and value <= _MAX_SEED, f"a whole number in 0..{_MAX_SEED}"
+        ),
         "drift.reference": _one_of_rule(DRIFT_REFERENCES),
         "drift.metrics": _subset_rule(DRIFT_METRICS),
     }

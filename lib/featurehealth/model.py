@@ -806,10 +806,11 @@ def risk_ranking(
     Returns
     -------
     pandas.DataFrame
-        ``rank``, ``feature_id``, metadata columns when given, ``date``, ``risk_probability``,
-        ``risk_bucket``, ``active_users``, ``impact``, then ``driver_<i>``,
-        ``driver_<i>_value``, ``driver_<i>_contribution`` for i = 1..top_signals; no rows when
-        ``latest`` has none.
+        ``rank``, ``feature_id``, ``date``, ``risk_probability``, ``risk_bucket``,
+        ``active_users``, ``impact``, the metadata columns when given (``feature_name``,
+        ``owner_team``, ``tier``, ``lifecycle_stage``, those ``metadata`` has), then
+        ``driver_<i>``, ``driver_<i>_value``, ``driver_<i>_contribution`` for
+        i = 1..top_signals; no rows when ``latest`` has none.
 
     Raises
     ------
