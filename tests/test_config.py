@@ -395,6 +395,11 @@ def test_quality_and_drift_thresholds_in_range_pass(real_params: Path) -> None:
         (["model.class_weight=foo"], r"^model\.class_weight 'foo' is not valid; use balanced, balanced_subsample or null"),
         (["model.random_state=-1"], r"^model\.random_state -1 is not valid; use a whole number in 0\.\.4294967295"),
         (["model.random_state=1.5"], r"^model\.random_state 1\.5 is not valid"),
+        (["simulate.seed=-1"], r"^simulate\.seed -1 is not valid; use a whole number >= 0"),
+        (["simulate.malformed_share=2"], r"^simulate\.malformed_share 2 is not valid; use a share in \[0, 0\.5\)"),
+        (["simulate.incidents_per_feature_year=-1"],
+         r"^simulate\.incidents_per_feature_year -1 is not valid; use a finite number >= 0"),
+        (["simulate.incidents_per_feature_year=.inf"], r"^simulate\.incidents_per_feature_year inf is not valid"),
     ],
 )
 def test_values_the_notebooks_refused_are_checked_before_the_run(

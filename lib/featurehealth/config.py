@@ -13,6 +13,7 @@ import copy
 import functools
 import hashlib
 import json
+import math
 import os
 import re
 from collections.abc import Callable, Iterator, Sequence
@@ -566,6 +567,12 @@ def _value_rules() -> dict[str, tuple[Callable[[Any], bool], str]]:
         "model.calibration_share": _share_rule(),
         "model.max_samples": _share_rule(one=True),
         "simulate.start_date": (_is_date, "a date YYYY-MM-DD"),
+        # The ranges simulate.check_parameters enforces, checked here so 01_ingest never stops on them.
+        "simulate.seed": _whole_rule(0),
+        "simulate.malformed_share": (lambda value: _is_number(value) and 0 <= value < 0.5, "a share in [0, 0.5)"),
+        "simulate.incidents_per_feature_year": (
+            lambda value: _is_number(value) and math.isfinite(value) and value >= 0, "a finite number >= 0"
+        ),
         "simulate.file_format": _one_of_rule(SIMULATED_FILE_FORMATS),
         "ingest.encoding": _one_of_rule(ingest.ENCODINGS),
         "quality.stop_on_fail": _subset_rule(quality.CHECKS),
