@@ -91,7 +91,11 @@ def test_degraded_days_are_the_injected_incidents(ci_run: dict) -> None:
 
 def test_same_inputs_give_identical_artifacts(ci_run: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FEATUREHEALTH_OUTPUT_ROOT", str(tmp_path))
-    again = runner.run_pipeline("ci", progress=lambda _line: None)
+    lines: list[str] = []
+    again = runner.run_pipeline("ci", progress=lines.append)
+    # The console ends with what the run found, from the reports it publishes.
+    assert runner.outcome_lines(tmp_path / "ci") == [line for line in lines if line.startswith(("risk", "drift"))]
+    assert len(runner.outcome_lines(tmp_path / "ci")) == 2
     # DuckDB stamps a random id into its file header; the tables it holds are the Parquet ones.
     unstable = {"featurehealth.duckdb"}
     assert set(again["artifacts"]) == set(ci_run["artifacts"])

@@ -561,6 +561,30 @@ def test_quality_line_names_failed_and_warned_checks() -> None:
     assert runner.quality_line(None) is None
 
 
+def test_outcome_lines_say_what_the_run_found(tmp_path: Path) -> None:
+    assert runner.outcome_lines(tmp_path) == []  # no reports, no lines
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    (reports / "risk_ranking.csv").write_text(
+        "rank,feature_id,date,risk_probability,risk_bucket,feature_name\n"
+        "1,F2,2026-04-30,0.4085,medium,Search\n2,F1,2026-04-30,0.7,high,\n3,F3,2026-04-30,0.01,low,Feed\n"
+    )
+    alerts = [{"feature_id": f"F{i}", "metric": "crash_rate"} for i in range(5)]
+    runlog.write_json(reports / "data_drift.json", {"summary": {"n_cells": 30, "n_alert": 5, "n_warn": 2}, "alerts": alerts})
+    runlog.write_json(reports / "retrain.json", {"retrain_recommended": True, "reasons": ["17% of drift cells alert"]})
+    assert runner.outcome_lines(tmp_path) == [
+        "risk on 2026-04-30: 1 high, 1 medium of 3 features scored (highest impact: F2 Search, medium 0.408)",
+        "drift: 5 alert, 2 warn of 30 feature x metric cells (alert: F0 crash_rate, F1 crash_rate, F2 crash_rate "
+        "and 2 more); retraining advised: 17% of drift cells alert",
+    ]
+    (reports / "risk_ranking.csv").write_text("rank,feature_id,date,risk_probability,risk_bucket\n")
+    (reports / "data_drift.json").write_text("{not json")
+    runlog.write_json(reports / "retrain.json", {"retrain_recommended": False, "reasons": []})
+    assert runner.outcome_lines(tmp_path) == [
+        "risk: no feature was scored on the latest day", "retraining not advised",
+    ]
+
+
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
 def test_sigterm_writes_an_interrupted_report_and_stops_kernels(
     project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], signum: int

@@ -600,6 +600,63 @@ def quality_line(quality: dict[str, Any] | None) -> str | None:
     return "\n".join(lines)
 
 
+#: Drift alerts named on the console line before "and N more".
+OUTCOME_ALERTS_SHOWN = 3
+
+
+def _risk_line(ranking: Path) -> str | None:
+    """Features per risk bucket on the scored day and the one with the highest impact, from ``risk_ranking.csv``."""
+    import csv
+
+    try:
+        with ranking.open(newline="", encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle))
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return None
+    if not rows:
+        return "risk: no feature was scored on the latest day"
+    buckets = [row.get("risk_bucket") for row in rows]
+    top = rows[0]  # the ranking is sorted by impact
+    try:
+        probability = f"{float(top['risk_probability']):.3f}"
+    except (KeyError, TypeError, ValueError):
+        return None
+    name = f" {top['feature_name']}" if top.get("feature_name") else ""
+    return (f"risk on {top.get('date')}: {buckets.count('high')} high, {buckets.count('medium')} medium "
+            f"of {len(rows)} features scored (highest impact: {top.get('feature_id')}{name}, "
+            f"{top.get('risk_bucket')} {probability})")
+
+
+def _drift_line(drift: dict[str, Any] | None, advice: dict[str, Any] | None) -> str | None:
+    """Drift cells per status, the alerting ones by name, and the retraining advice."""
+    drift = drift if isinstance(drift, dict) else {}
+    summary = drift.get("summary")
+    parts = []
+    if isinstance(summary, dict) and summary.get("n_cells") is not None:
+        alerts = [f"{a.get('feature_id')} {a.get('metric')}" for a in drift.get("alerts") or [] if isinstance(a, dict)]
+        named = ", ".join(alerts[:OUTCOME_ALERTS_SHOWN]) + (
+            f" and {len(alerts) - OUTCOME_ALERTS_SHOWN} more" if len(alerts) > OUTCOME_ALERTS_SHOWN else "")
+        parts.append(f"drift: {summary.get('n_alert', 0)} alert, {summary.get('n_warn', 0)} warn of "
+                     f"{summary['n_cells']} feature x metric cells" + (f" (alert: {named})" if alerts else ""))
+    if isinstance(advice, dict):
+        reasons = advice.get("reasons") or []
+        parts.append(f"retraining advised: {'; '.join(reasons)}" if advice.get("retrain_recommended")
+                     else "retraining not advised")
+    return "; ".join(parts) or None
+
+
+def outcome_lines(root: Path) -> list[str]:
+    """What a succeeded run publishes from ``root``, for the console and cron mail: features per
+    risk bucket on the scored day, drift alerts and the retraining advice (a report that is
+    missing or unreadable gives no line).
+    """
+    reports = root / "reports"
+    lines = [_risk_line(reports / "risk_ranking.csv"),
+             _drift_line(runlog.read_json_if_present(reports / "data_drift.json"),
+                         runlog.read_json_if_present(reports / "retrain.json"))]
+    return [line for line in lines if line]
+
+
 _THREAD = threading.local()
 #: Serialises the progress lines of the run, heartbeat and HTML threads (see _print_while_read).
 _PRINT_LOCK = threading.Lock()
@@ -1010,6 +1067,8 @@ def run_pipeline(
                     render=render, suffix="_retrain",
                 )
             _progress_quality(staging, changed_files(inherited, file_fingerprints(staging)), progress)
+            for line in outcome_lines(staging):
+                progress(line)
             # The published copy of the report says "succeeded" only once the publish is complete:
             # it is swapped in with the other outputs, or not at all.
             report["status"] = "succeeded"
