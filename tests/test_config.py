@@ -256,6 +256,8 @@ def test_shipped_profiles_pass_the_value_checks() -> None:
         (["model.n_jobs=0"], r"^model\.n_jobs 0 is not valid; use a whole number >= 1, or -1 for all cores"),
         (["model.n_jobs=1.5"], r"^model\.n_jobs 1\.5 is not valid"),
         (["model.max_depth=0"], r"model\.max_depth 0 is not valid; use null \(no limit\) or a whole number >= 1"),
+        (["model.keep_versions=-1"], r"^model\.keep_versions -1 is not valid; use a whole number >= 0 \(0 keeps every model version\) \(from --set model\.keep_versions=-1\)\.$"),
+        (["model.keep_versions=2.5"], r"^model\.keep_versions 2\.5 is not valid; use a whole number >= 0"),
         (["simulate.start_date=2026-02-30"], r"simulate\.start_date '2026-02-30' is not valid; use a date YYYY-MM-DD"),
     ],
 )
@@ -268,10 +270,11 @@ def test_good_values_pass(real_params: Path) -> None:
     params = config.load_run_params("default", [
         "ingest.as_of=2026-04-28", "ingest.window_start=2026-04-01", "ingest.column_map.crash_flag=is_crash",
         "model.operating_threshold=0.4", "model.alert_budget=0.3", "drift.metrics=[crash_rate]", "model.max_depth=null",
-        "model.n_jobs=-2",
+        "model.n_jobs=-2", "model.keep_versions=0",
     ])
     assert params["ingest"]["column_map"] == {"crash_flag": "is_crash"}
     assert params["model"]["operating_threshold"] == 0.4
+    assert params["model"]["keep_versions"] == 0
 
 
 def test_a_bad_value_names_the_profile_file_that_set_it(real_params: Path) -> None:

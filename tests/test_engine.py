@@ -263,3 +263,39 @@ def test_failed_scheduler_leaves_published_outputs_untouched(tmp_path: Path, mon
     assert sorted(p.name for p in (tmp_path / "ci").iterdir()) == ["reports", "runs"]
     assert [p.name for p in published.iterdir()] == ["marker.json"]
     assert config.load_profile("ci")["engine"]["name"] == "local"
+
+
+def _mixed_forms(folder: Path) -> dict[str, Path]:
+    """One CSV and one Parquet folder whose feature ids, users and versions mix NFC and NFD spellings."""
+    nfc, nfd = "R\u00e9glages", "Re\u0301glages"
+    ids, users, versions = [nfc, nfd, nfd, "Reglages"], ["Zo\u00e9", "Zoe\u0301", "u2", "u3"], ["\u00e9", "e\u0301", "1", "1"]
+    times = [f"2026-03-0{1 + i % 2}T10:0{i}:00Z" for i in range(4)]
+    (folder / "csv").mkdir(parents=True)
+    (folder / "csv" / "e.csv").write_text("event_time,feature_id,user_id,app_version,latency_ms,is_crash\n" + "".join(
+        f"{t},{f},{u},{v},1,0\n" for t, f, u, v in zip(times, ids, users, versions, strict=True)
+    ) + f"garbage,{nfd},u9,1,1,0\n", encoding="utf-8")
+    (folder / "parquet").mkdir()
+    pq.write_table(pa.table({
+        "event_time": pa.array(pd.to_datetime(times), pa.timestamp("us", tz="UTC")), "feature_id": ids,
+        "user_id": users, "app_version": versions, "latency_ms": [1.0, 2.0, -1.0, 3.0], "is_crash": [False] * 4,
+    }), folder / "parquet" / "e.parquet")
+    return {"csv": folder / "csv", "parquet": folder / "parquet"}
+
+
+def test_dask_engine_normalises_text_as_the_local_one(dask_scheduler: str, tmp_path: Path) -> None:
+    for fmt, source in _mixed_forms(tmp_path / "in").items():
+        results = {}
+        for name in engine.ENGINES:
+            out = tmp_path / fmt / name
+            out.mkdir(parents=True)
+            settings = {"scheduler_address": dask_scheduler} if name == "dask" else {}
+            with engine.open_engine(name=name, partition_days=1, **settings) as (mapper, threads):
+                con = warehouse.connect()
+                raw = ingest.open_events(con, source, column_map={})
+                result = engine.validate_and_aggregate(con, raw, quarantine_dir=out, work_dir=out, now=NOW,
+                                                       mapper=mapper, threads=threads, partition_days=1)
+            results[name] = (result.summary, result.quarantine_path.read_bytes(), aggregate.read_window_fact(out))
+        (local_summary, local_quarantine, local_fact), (summary, quarantine, fact) = results["local"], results["dask"]
+        assert summary == local_summary and quarantine == local_quarantine
+        pd.testing.assert_frame_equal(fact, local_fact, check_exact=True)
+        assert set(fact["feature_id"]) == {"Reglages", "R\u00e9glages"}  # one Réglages whatever its spelling

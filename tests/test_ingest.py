@@ -465,3 +465,15 @@ def test_side_tables_round_trip_and_none_removes(tmp_path: Path) -> None:
     assert ingest.read_side_tables(paths)["metadata"] is None
     with pytest.raises(ValueError, match="allowed: metadata, incidents"):
         ingest.write_side_tables(paths, events=pd.DataFrame())
+
+
+def test_side_files_normalise_text_to_nfc_so_they_join_the_events(tmp_path: Path) -> None:
+    # Events ids are NFC after validation; a metadata or incidents file exported in NFD must join them.
+    nfc, nfd = "R\u00e9glages", "Re\u0301glages"
+    meta = ingest.read_metadata(_write(tmp_path / "m.csv", "feature_id,feature_name,owner_team\n"
+                                       f"{nfd},{nfd},\u00e9quipe\n{nfc},dup,x\nReglages,,y\n"))
+    assert meta[["feature_id", "feature_name", "owner_team"]].values.tolist() == [
+        ["Reglages", "Reglages", "y"], [nfc, nfc, "\u00e9quipe"],  # one Réglages (the first row), Reglages apart
+    ]
+    incidents = ingest.read_incidents(_write(tmp_path / "i.csv", f"feature_id,start,end\n{nfd},2026-01-01,2026-01-02\n"))
+    assert incidents["feature_id"].tolist() == [nfc]

@@ -262,3 +262,70 @@ def test_a_new_or_dropped_signal_trains_under_auto(paths: config.RunPaths) -> No
     grown = registry.training_settings(PARAMS, DEGRADATION, signals=[*SIGNALS[1:], "new_z", "other_z"])
     decision = registry.decide_training(paths, retrain="auto", settings=grown)
     assert decision["train"] and decision["reason"].endswith("signals +new_z, other_z, signals -lead.")
+
+
+def _fake_card(paths: config.RunPaths, version: str, *, test_end: str) -> Path:
+    """A version folder with a card that says when it was built (``test_end`` + 7 days), as version_cards reads it."""
+    runlog.write_json(paths.models / version / registry.CARD_FILE, {
+        "version": version, "training_window": {"start": "2026-01-01", "end": "2026-02-01"},
+        "test_window": {"start": "2026-02-09", "end": test_end}, "horizon_days": 7,
+    })
+    return paths.models / version
+
+
+def test_prune_versions_removes_the_oldest_beyond_keep_but_never_the_protected_or_newest(paths: config.RunPaths) -> None:
+    # Names sort against age on purpose: age is the day a version was built, as the drift step reads it.
+    for version, test_end in (("e", "2026-03-01"), ("d", "2026-03-02"), ("c", "2026-03-03"), ("b", "2026-03-04"),
+                              ("a", "2026-03-05")):
+        _fake_card(paths, version, test_end=test_end)
+    (paths.models / "being-written").mkdir()  # no card yet: not a version to judge
+    (paths.models / registry.MODEL_FILE).write_bytes(b"model in use")
+    removed = registry.prune_versions(paths, keep=3, protected=["e"])  # e: the model in use, the oldest
+    assert removed == ["d", "c"]
+    assert [c["version"] for c in registry.version_cards(paths)] == ["e", "b", "a"]
+    assert (paths.models / "being-written").is_dir() and (paths.models / registry.MODEL_FILE).is_file()
+    # The limit never beats the version in use or the newest one; 0 keeps every version.
+    assert registry.prune_versions(paths, keep=1, protected=["e"]) == ["b"]
+    assert registry.prune_versions(paths, keep=0, protected=[]) == []
+    assert [c["version"] for c in registry.version_cards(paths)] == ["e", "a"]
+
+
+def test_prune_versions_never_reaches_outside_the_models_folder(paths: config.RunPaths, tmp_path: Path) -> None:
+    elsewhere = _fake_card(config.RunPaths(tmp_path / "elsewhere").ensure(), "linked", test_end="2026-03-01")
+    (paths.models / "linked").symlink_to(elsewhere, target_is_directory=True)
+    # A card naming a version outside models/ removes nothing there: the folder's own name is what counts.
+    traversal = _fake_card(paths, "old", test_end="2026-03-02")
+    runlog.write_json(traversal / registry.CARD_FILE, {**runlog.read_json(traversal / registry.CARD_FILE),
+                                                       "version": "../../elsewhere"})
+    _fake_card(paths, "new", test_end="2026-03-03")
+    assert registry.prune_versions(paths, keep=1, protected=[]) == ["old"]
+    assert (elsewhere / registry.CARD_FILE).is_file() and (paths.models / "linked").is_symlink()
+    assert (tmp_path / "elsewhere").is_dir()
+
+
+def test_register_prunes_old_versions_and_lists_only_those_left(paths: config.RunPaths) -> None:
+    keep_two = {**PARAMS, "keep_versions": 2, "promote_tolerance": 1.0}  # every candidate promoted
+    decisions = [registry.register(paths, _report(data), data, params=keep_two, degradation=DEGRADATION)
+                 for data in (_dataset(n_days=80), _dataset(n_days=85), _dataset(n_days=90))]
+    assert len({d["version"] for d in decisions}) == 3
+    kept = [d["version"] for d in decisions[1:]]
+    assert sorted(p.name for p in paths.models.iterdir() if p.is_dir()) == sorted(kept)
+    index = runlog.read_json(paths.models / "registry.json")
+    assert [v["version"] for v in index["versions"]] == kept and index["current"] == decisions[-1]["version"]
+    assert registry.load_current(paths)[1]["version"] == decisions[-1]["version"]
+
+
+def test_register_keeps_the_model_in_use_and_a_refused_newest_beyond_the_limit(paths: config.RunPaths) -> None:
+    keep_one = {**PARAMS, "keep_versions": 1}
+    good = _dataset()
+    first = registry.register(paths, _report(good), good, params=keep_one, degradation=DEGRADATION)
+    later = _dataset(n_days=90)
+    refused = registry.register(paths, _report(_dataset(noisy=True, n_days=90)), later, params=keep_one,
+                                degradation=DEGRADATION)
+    assert not refused["promoted"]
+    assert [c["version"] for c in registry.version_cards(paths)] == [first["version"], refused["version"]]
+    assert registry.load_current(paths)[1]["version"] == first["version"]
+
+
+def test_keep_versions_is_run_only_it_changes_neither_the_version_nor_the_training_settings() -> None:
+    assert registry.training_settings({**PARAMS, "keep_versions": 3}, DEGRADATION, signals=SIGNALS) == SETTINGS

@@ -313,3 +313,57 @@ def test_a_window_date_that_is_not_text_yyyy_mm_dd_is_an_error_not_the_latest_da
         validate.resolve_window(first_day=date(2026, 1, 1), last_day=date(2026, 1, 31), as_of=value)  # type: ignore[arg-type]
     assert validate.parse_day("", name="as_of") is None
     assert validate.parse_day("2026-01-05", name="as_of") == date(2026, 1, 5)
+
+
+NFC, NFD = "R\u00e9glages", "Re\u0301glages"  # one name, composed and decomposed: equal once normalised
+
+
+def _nfc_rows() -> dict[str, list[str]]:
+    """Four events of one feature spelt both ways (ids, platform and version too), and a different feature."""
+    return {
+        "feature_id": [NFC, NFD, f" {NFD} ", "Reglages"],
+        "user_id": ["Zo\u00e9", "Zoe\u0301", "u2", "u3"],
+        "platform": ["i\u00d6S", "iO\u0308S", "i\u00d6S", "web"],
+        "app_version": ["1.0-\u00e9", "1.0-e\u0301", "1.0-e\u0301", "1.0"],
+    }
+
+
+def test_nfc_and_nfd_spellings_are_one_feature_in_csv_and_parquet_and_quarantine_keeps_them_as_read(
+    tmp_path: Path,
+) -> None:
+    rows = _nfc_rows()
+    events = list(zip(*rows.values(), strict=True))
+    csv_text = "event_time,feature_id,user_id,platform,app_version,latency_ms,is_crash\n" + "".join(
+        f'2026-03-01T10:0{i}:00Z,"{f}",{u},{p},{v},1,{int(i == 1)}\n' for i, (f, u, p, v) in enumerate(events)
+    ) + f"2026-03-01T10:09:00Z,{NFD},u9,web,1.0,-5,0\n"  # negative latency: quarantined as written
+    csv_result, csv_con = _validate(tmp_path / "csv", csv_text)
+    table = pa.table({
+        "event_time": pa.array(pd.to_datetime([f"2026-03-01T10:0{i}:00Z" for i in range(4)]), pa.timestamp("us", tz="UTC")),
+        **rows, "latency_ms": [1.0] * 4, "is_crash": [False, True, False, False],
+    })
+    (tmp_path / "p").mkdir()
+    pq.write_table(table, tmp_path / "p" / "e.parquet")
+    con = warehouse.connect()
+    raw = ingest.open_events(con, tmp_path / "p", column_map={})
+    engine.validate_and_aggregate(con, raw, quarantine_dir=tmp_path / "pq", work_dir=tmp_path / "p_work", now=NOW)
+    for fact in (aggregate.read_window_fact(tmp_path / "csv"), aggregate.read_window_fact(tmp_path / "p_work")):
+        # Two features, not three: the composed, decomposed and padded spellings of Réglages are one,
+        # and "Reglages" without the accent stays another.
+        assert fact[["feature_id", "usage_count", "active_users", "crash_count"]].values.tolist() == [
+            ["Reglages", 1, 1, 0], [NFC, 3, 2, 1],
+        ]
+    # What the user must fix in the export is shown as read, not as normalised.
+    quarantined = pd.read_parquet(csv_result.quarantine_path)
+    assert quarantined["feature_id"].tolist() == [NFD] and quarantined["reason"].tolist() == ["negative_latency"]
+
+
+def test_app_versions_and_platforms_are_compared_normalised(tmp_path: Path) -> None:
+    rows = _nfc_rows()
+    events = list(zip(*rows.values(), strict=True))
+    text = "event_time,feature_id,user_id,platform,app_version,latency_ms,is_crash\n" + "".join(
+        f"2026-03-01T10:0{i}:00Z,a,{u},{p},{v},1,0\n" for i, (_f, u, p, v) in enumerate(events)
+    )
+    _result, con = _validate(tmp_path, text)
+    raw = ingest.open_events(con, tmp_path / "in" / "events.csv", column_map={})
+    # The new-version crash signals count events per app version: one version, not two.
+    assert sorted(_clean_rows(con, raw, "platform, app_version")) == sorted([("web", "1.0"), ("i\u00d6S", "1.0-\u00e9")])

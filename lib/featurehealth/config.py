@@ -591,6 +591,7 @@ def _value_rules() -> dict[str, tuple[Callable[[Any], bool], str]]:
         ),
         "model.retrain": _one_of_rule(RETRAIN_MODES),
         "run.keep_runs": (lambda value: _is_whole(value, 0), "a whole number >= 0 (0 keeps every run folder)"),
+        "model.keep_versions": (lambda value: _is_whole(value, 0), "a whole number >= 0 (0 keeps every model version)"),
         # joblib's convention: -1 all cores, -2 all but one...; 0 has no meaning and failed 03_model.
         "model.n_jobs": (
             lambda value: _is_whole(value, 1) or (_is_number(value) and _is_whole(-value, 1)),

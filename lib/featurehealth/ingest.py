@@ -1192,7 +1192,7 @@ def _check_census(
 
 
 def _read_small_csv(path: Path, *, what: str, required: Sequence[str], columns: Sequence[str]) -> "pd.DataFrame":
-    """A small side file (metadata, incidents) as strings, with file-level errors as InputError.
+    """A small side file (metadata, incidents) as strings (trimmed, NFC), with file-level errors as InputError.
 
     Its separator is found from its header line as the events' is (:func:`csv_delimiter`).
     """
@@ -1217,7 +1217,8 @@ def _read_small_csv(path: Path, *, what: str, required: Sequence[str], columns: 
         raise InputError(
             f"The {what} file {path} has no column '{missing[0]}' (it has: {', '.join(frame.columns)}); add it."
         )
-    frame = frame.apply(lambda s: s.str.strip())
+    # Trimmed and in Unicode NFC, as the events' text is (featurehealth.validate), so ids join them.
+    frame = frame.apply(lambda s: s.str.strip().str.normalize("NFC"))
     for column in columns:
         if column not in frame.columns:
             frame[column] = ""
@@ -1235,8 +1236,8 @@ def read_metadata(path: str | os.PathLike[str]) -> "pd.DataFrame":
     Returns
     -------
     pandas.DataFrame
-        Columns :data:`METADATA_COLUMNS` as strings but ``launch_date`` (dates, None when
-        empty); an empty ``owner_team`` is "unassigned" and an empty ``feature_name`` the id;
+        Columns :data:`METADATA_COLUMNS` as strings (trimmed, in Unicode NFC as the events' ids)
+        but ``launch_date`` (dates, None when empty); an empty ``owner_team`` is "unassigned" and an empty ``feature_name`` the id;
         ``lifecycle_stage`` and ``tier`` lower-cased. One row per feature (the first wins), sorted
         by ``feature_id``; rows without an id are dropped.
 

@@ -12,6 +12,11 @@ Layout under ``RunPaths.models``::
     risk_model.card.json          ... and of its card
     registry.json                 versions on disk (with their promotion decisions) and the one in use
 
+After each registration the oldest versions beyond ``model.keep_versions`` are removed
+(:func:`prune_versions`; 0 keeps all), never the one in use nor the newest one. In a run this
+happens in the run's staging copy, which is published whole, so the published ``models/`` only
+changes when the run succeeds.
+
 A version id is the last training day plus a hash of the training data and the parameters that
 shape the fit, so the same inputs give the same id. A new version replaces the model in use only
 when its PR-AUC on the held-out days neither model trained on is not below the current one's
@@ -54,7 +59,7 @@ REPORT_FILES = (
 RETRAIN_MODES = config.RETRAIN_MODES
 #: ``model`` keys that do not change the fitted model, kept out of the version id (the risk
 #: buckets are cut when scoring).
-RUN_ONLY_KEYS = ("retrain", "n_jobs", "promote_tolerance", "risk_buckets")
+RUN_ONLY_KEYS = ("retrain", "n_jobs", "promote_tolerance", "risk_buckets", "keep_versions")
 #: The promotion decision of the run that trained, under ``reports/``.
 PROMOTION_FILE = "promotion.json"
 
@@ -355,10 +360,43 @@ def version_cards(paths: "RunPaths") -> list[dict[str, Any]]:
     after ``model.horizon_days`` or ``model.test_share`` changes a version built later can end
     its training earlier, and the last card would not be the newest version.
     """
-    cards = [runlog.read_json(path) for path in sorted(paths.models.glob(f"*/{CARD_FILE}"))]
+    return [card for _folder, card in _version_folders(paths)]
+
+
+def _version_folders(paths: "RunPaths") -> list[tuple[Path, dict[str, Any]]]:
+    """(folder, card) of each version under ``models/``, in :func:`version_cards` order."""
+    found = [(path.parent, runlog.read_json(path)) for path in sorted(paths.models.glob(f"*/{CARD_FILE}"))]
     # A card that does not say when it was built sorts first.
-    return sorted(cards, key=lambda card: (drift.built_on(card) or date.min, card["training_window"]["end"],
-                                           card["version"]))
+    return sorted(found, key=lambda item: (drift.built_on(item[1]) or date.min, item[1]["training_window"]["end"],
+                                           item[1]["version"]))
+
+
+def prune_versions(paths: "RunPaths", *, keep: int, protected: Sequence[str]) -> list[str]:
+    """Remove the oldest version folders under ``models/`` beyond the newest ``keep`` (0 keeps all).
+
+    Age is :func:`version_cards` order. The newest version and those named in ``protected`` (the
+    one in use, the one just trained) are never removed, and count towards ``keep``. Only real
+    folders directly under ``models/`` that hold a card are candidates: a symbolic link, a folder
+    without a card (a version being written) or anything else under ``models/`` is left alone.
+
+    Returns
+    -------
+    list of str
+        The names of the removed folders, oldest first.
+    """
+    import shutil
+
+    if keep <= 0:
+        return []
+    folders = [folder for folder, _card in _version_folders(paths)]
+    # Cards name their version, but the folder's own name is what is on disk: never follow a card out of models/.
+    spared = {*protected, *(f.name for f in folders[-1:])}
+    removable = [f for f in folders if f.name not in spared and not f.is_symlink()]
+    excess = len(folders) - keep
+    removed = removable[: max(excess, 0)]
+    for folder in removed:
+        shutil.rmtree(folder)
+    return [folder.name for folder in removed]
 
 
 def compare_on_holdout(
@@ -455,6 +493,9 @@ def register(
 ) -> dict[str, Any]:
     """Save a trained model as a new version and promote it if it is not worse than the one in use.
 
+    Then the oldest versions beyond ``params["keep_versions"]`` are removed (:func:`prune_versions`),
+    never the one in use nor this one, and ``models/registry.json`` lists those left.
+
     Returns
     -------
     dict
@@ -492,10 +533,13 @@ def register(
     kept = paths.models / card["version"] / PROMOTION_FILE
     if previous != card["version"] or not kept.is_file():
         runlog.write_json(kept, decision)
+    in_use = card["version"] if promoted else previous
     if promoted:
         promote(paths, card["version"])
     else:
         _write_index(paths, previous)
+    if prune_versions(paths, keep=params["keep_versions"], protected=[v for v in (in_use, card["version"]) if v]):
+        _write_index(paths, in_use)
     runlog.write_json(paths.reports / PROMOTION_FILE, decision)
     return decision
 

@@ -147,6 +147,8 @@ def column_expressions(column: str, duck_type: str, *, from_text: bool) -> dict[
     from_text : bool
         Values come from a text file (CSV): every value is trimmed and cleared of null tokens
         before it is parsed; typed strings (Parquet) are trimmed and cleared of null tokens too.
+        Either way text columns (ids, platform, app version) are put in Unicode NFC, so that one
+        name written composed in one file and decomposed in another is one key.
 
     Returns
     -------
@@ -169,7 +171,12 @@ def column_expressions(column: str, duck_type: str, *, from_text: bool) -> dict[
     if target == "TIMESTAMPTZ":
         typed = f"CAST({ident} AS TIMESTAMPTZ)" if kind == "time" else f"TRY_CAST({text} AS TIMESTAMPTZ)"
     elif target == "VARCHAR":
-        typed = text if from_text else f"fh_token(trim({as_text}))"
+        # Text keys in Unicode NFC: "Réglages" composed (U+00E9) or decomposed ("e" + U+0301) is one
+        # feature, version or user, as a person reads it. Cheap where it counts: nfc_normalize returns
+        # ASCII as is, and DuckDB applies it once per distinct value of a dictionary-encoded column
+        # (ids, platforms and versions in Parquet and in the staged CSV). Only non-ASCII values of
+        # a column too varied for a dictionary (user ids) are normalised row by row.
+        typed = f"nfc_normalize({text if from_text else f'fh_token(trim({as_text}))'})"
     elif target == "BOOLEAN":
         typed = {
             "bool": ident,
