@@ -138,3 +138,24 @@ def test_the_events_floor_is_not_labelled_a_degradation_limit(series: pd.DataFra
     assert "absolute limit" not in [line.get_label() for line in usage.lines]
     assert "min events for a day to be judged" in [line.get_label() for line in usage.lines]
     assert "absolute limit" in [line.get_label() for line in fig.axes[0].lines]
+
+
+def _drawn(text) -> tuple[str, bool]:
+    """What matplotlib draws for a Text artist and whether it parses it as mathtext."""
+    return text._preprocess_math(text.get_text())
+
+
+def test_feature_names_with_dollars_are_drawn_as_written(series: pd.DataFrame) -> None:
+    """Names come from other teams' exports: a ``$`` is text, never mathtext that fails the figure."""
+    name = r"$\undefinedcmd$ promo"
+    fig = plots.drilldown_figure(series, thresholds={}, incidents=None, cutoffs=[0.3, 0.6], title=name)
+    plots.figure_png(fig)
+    assert _drawn(fig._suptitle) == (name, False)
+    fig = plots.drift_cell_figure(series, metric="crash_rate", windows=None, title=name)
+    plots.figure_png(fig)
+    assert _drawn(fig.axes[0].title) == (name, False)
+    cells = pd.DataFrame({"feature_id": [name, "Pay $5 or $10"], "metric": ["m1", "m1"], "status": ["ok", "warn"],
+                          "psi": [0.01, 0.2]})
+    fig = plots.drift_heatmap(cells, score="psi")
+    plots.figure_png(fig)
+    assert sorted(_drawn(t) for t in fig.axes[0].get_yticklabels()) == [(name, False), ("Pay $5 or $10", False)]

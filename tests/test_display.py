@@ -44,3 +44,15 @@ def test_quality_table_prints_sentinels_as_none() -> None:
         {"check": "unknown_features", "status": "pass", "observed": "0", "warn": "1", "fail": "none"},
     ]
     assert display.quality_table({}).empty
+
+
+def _drawn(label: str) -> tuple[str, bool]:
+    """The text matplotlib draws for ``label`` and whether it parses it as mathtext."""
+    from matplotlib.text import Text
+
+    return Text(text=label)._preprocess_math(label)
+
+
+@pytest.mark.parametrize("value", ["Pay $5 or $10", r"$\undefinedcmd$ promo", r"a\$b", "plain"])
+def test_plain_label_is_drawn_as_written(value: str) -> None:
+    assert _drawn(display.plain_label(value)) == (value, False)

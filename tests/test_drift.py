@@ -610,3 +610,17 @@ def test_round_significant_keeps_the_tiniest_p_values() -> None:
     # Far below the float's normal range, a p-value is still a positive number, never missing.
     assert rounded.iloc[2] > 0 and rounded.iloc[3] > 0
     assert rounded.iloc[4] == 0 and pd.isna(rounded.iloc[5]) and rounded.iloc[6] == 1.0
+
+
+def test_status_heatmap_draws_feature_ids_as_written() -> None:
+    """Feature ids come from other teams' exports: a ``$`` in one is text, never mathtext that fails the run."""
+    import matplotlib.pyplot as plt
+    from matplotlib.text import Text
+
+    ids = [r"$\undefinedcmd$ promo", "Pay $5 or $10"]
+    cells = drift.classify(_cells(psi=[3.0, 0.0], ks_pvalue=[1e-6, 1.0]).assign(feature_id=ids), thresholds=_thresholds())
+    ax = drift.plot_status_heatmap(cells)
+    ax.figure.canvas.draw()
+    drawn = [Text(text=t.get_text())._preprocess_math(t.get_text()) for t in ax.get_yticklabels()]
+    assert drawn == [(i, False) for i in ids]
+    plt.close(ax.figure)

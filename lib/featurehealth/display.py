@@ -61,6 +61,16 @@ def number_text(value: Any, *, digits: int = DIGITS) -> str:
     return f"{value:.{digits}g}"
 
 
+def plain_label(value: Any) -> str:
+    """``value`` as a matplotlib label drawn exactly as written.
+
+    Matplotlib reads text between two ``$`` as mathtext: a feature name like ``Pay $5 or $10``
+    would be drawn garbled, and one that is not valid mathtext makes drawing the figure fail.
+    Every ``$`` is escaped, so names from other teams' exports are always plain text.
+    """
+    return str(value).replace("$", r"\$")
+
+
 def threshold_text(value: Any, *, digits: int = DIGITS) -> str:
     """A threshold as :func:`number_text`, or :data:`NO_LIMIT_TEXT` for a "never" sentinel."""
     if isinstance(value, numbers.Real) and not isinstance(value, bool) and value >= NO_LIMIT:

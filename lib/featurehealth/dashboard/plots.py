@@ -54,9 +54,11 @@ def figure_png(fig: "Figure", *, dpi: int = 90) -> bytes:
 
 def message_figure(text: str) -> "Figure":
     """A small figure that only says ``text`` (for a panel whose data is absent)."""
+    from featurehealth.display import plain_label
+
     fig, axes = _figure(6, 1.2)
     axes[0, 0].axis("off")
-    axes[0, 0].text(0.5, 0.5, text, ha="center", va="center", wrap=True)
+    axes[0, 0].text(0.5, 0.5, plain_label(text), ha="center", va="center", wrap=True)
     return fig
 
 
@@ -93,6 +95,8 @@ def drilldown_figure(
     title : str
         Figure title.
     """
+    from featurehealth.display import plain_label
+
     fig, axes = _figure(11, 9.5, rows=len(DRILLDOWN_METRICS) + 1, sharex=True)
     dates = series["date"]
     degraded = series["is_degraded"].fillna(False).astype(bool) if "is_degraded" in series else None
@@ -127,7 +131,7 @@ def drilldown_figure(
         risk_ax.set_ylim(0, 1)
         risk_ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=7, frameon=False)
     risk_ax.set_ylabel("risk score")
-    fig.suptitle(title)
+    fig.suptitle(plain_label(title))  # a feature's name: drawn as written, never as mathtext
     return fig
 
 
@@ -160,6 +164,8 @@ def drift_heatmap(cells: "pd.DataFrame", *, score: str) -> "Figure":
     from matplotlib.colors import ListedColormap
     from matplotlib.patches import Patch
 
+    from featurehealth.display import plain_label
+
     if score not in DRIFT_SCORES:
         raise ValueError(f"score must be one of {', '.join(DRIFT_SCORES)}, got {score!r}.")
     codes = _status_codes(cells)
@@ -170,7 +176,9 @@ def drift_heatmap(cells: "pd.DataFrame", *, score: str) -> "Figure":
     ax = axes[0, 0]
     sns.heatmap(codes, ax=ax, cmap=ListedColormap([STATUS_COLOURS[s] for s in DRIFT_STATUSES]), vmin=-0.5,
                 vmax=len(DRIFT_STATUSES) - 0.5, cbar=False, annot=labels.to_numpy(), fmt="", linewidths=0.5,
-                linecolor="white", annot_kws={"fontsize": 7})
+                linecolor="white", annot_kws={"fontsize": 7},
+                # Feature ids are the export's text: drawn as written, never as mathtext.
+                xticklabels=[plain_label(c) for c in codes.columns], yticklabels=[plain_label(i) for i in codes.index])
     ax.set_xlabel("metric")
     ax.set_ylabel("feature")
     ax.legend(handles=[Patch(color=STATUS_COLOURS[s], label=s) for s in DRIFT_STATUSES],
@@ -185,6 +193,8 @@ def drift_cell_figure(
     """One feature's ``metric`` over time with the drift reference and current windows shaded."""
     import pandas as pd
 
+    from featurehealth.display import plain_label
+
     fig, axes = _figure(9, 2.8)
     ax = axes[0, 0]
     ax.plot(series["date"], series[metric], color="#1565c0", lw=1.2, label=metric)
@@ -195,7 +205,7 @@ def drift_cell_figure(
                        color=colour, alpha=0.4, lw=0, label=f"{name} window")
     ax.set_ylabel(metric)
     ax.legend(loc="upper left", fontsize=8, frameon=False)
-    ax.set_title(title)
+    ax.set_title(plain_label(title))  # names a feature: drawn as written, never as mathtext
     return fig
 
 
