@@ -130,3 +130,17 @@ def test_run_history_names_a_run_in_progress_as_such_not_as_unreadable(outputs: 
     assert runs["run_id"].tolist() == ["20260102T000000Z-b", "20260101T000000Z-a"]
     assert message == ("Run(s) without a report yet (still running, or stopped before writing it): "
                        "20260104T000000Z-d.")
+
+
+def test_csv_text_that_looks_like_a_missing_value_is_kept(outputs: Path) -> None:
+    """Owner teams and names come from other teams' files: "NA" (North America) is a team, not a gap."""
+    from featurehealth import registry
+
+    ranking = pd.DataFrame({"feature_id": ["0012", "B"], "owner_team": ["NA", "null"], "feature_name": ["None", "n/a"],
+                            "risk_probability": [0.4, float("nan")]})
+    registry.write_csv(ranking, outputs / "ci" / "reports" / "risk_ranking.csv")
+    loaded, message = data.load_artifact("ci", "ranking")
+    assert message == ""
+    assert loaded["owner_team"].tolist() == ["NA", "null"] and loaded["feature_name"].tolist() == ["None", "n/a"]
+    assert loaded["feature_id"].tolist() == ["0012", "B"]
+    assert loaded["risk_probability"].iloc[0] == 0.4 and loaded["risk_probability"].isna().iloc[1]

@@ -136,8 +136,9 @@ def _read(path: Path) -> Any:
     if path.suffix == ".json":
         return json.loads(path.read_text(encoding="utf-8"))
     if path.suffix == ".csv":
-        # Feature ids such as "0012" must stay text to match the Parquet tables.
-        return pd.read_csv(path, dtype={"feature_id": str})
+        # Feature ids such as "0012" must stay text to match the Parquet tables, and only an empty
+        # field is missing: an owner team "NA" (North America) or a name "None" is the input's text.
+        return pd.read_csv(path, dtype={"feature_id": str}, keep_default_na=False, na_values=[""])
     return pd.read_parquet(path)
 
 
