@@ -332,6 +332,23 @@ def test_open_events_accounts_for_every_line_of_many_csv_files(tmp_path: Path) -
     ]
 
 
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+@pytest.mark.parametrize("stray_quote", [False, True])
+def test_malformed_lines_are_numbered_as_lines_of_the_file(tmp_path: Path, newline: str, stray_quote: bool) -> None:
+    """A quoted value with line breaks earlier in the file must not shift a malformed line's number."""
+    lines = [HEADER.strip(), '2026-01-01T00:00:00,A,"user', 'one",10,0', '2026-01-01T00:00:01,A,"u', '2",10,0',
+             "2026-01-01T00:00:02,A,u3,10", "2026-01-01T00:00:03,A,u4,10,0"]
+    if stray_quote:  # a quote left open: the file is re-cut before it is read (split_records)
+        lines.insert(1, '2026-01-01T00:00:00,"A,u0,10,0')
+    path = tmp_path / "a.csv"
+    path.write_bytes(newline.join(lines).encode() + newline.encode())
+    raw = ingest.open_events(warehouse.connect(), path, column_map={})
+    expected = [[lines.index("2026-01-01T00:00:02,A,u3,10") + 1, "MISSING COLUMNS", "2026-01-01T00:00:02,A,u3,10"]]
+    if stray_quote:
+        expected.insert(0, [2, "UNQUOTED VALUE", '2026-01-01T00:00:00,"A,u0,10,0'])
+    assert raw.malformed[["line", "error", "raw_line"]].values.tolist() == expected
+
+
 def test_open_events_refuses_a_csv_file_whose_lines_are_not_all_accounted_for(tmp_path: Path, monkeypatch) -> None:
     _write(tmp_path / "a.csv", HEADER + "2026-01-01T00:00:00,A,u1,10,0\n")
     monkeypatch.setattr(ingest, "csv_line_census", lambda path, **_: (2, False))  # as if the reader lost a line

@@ -994,6 +994,7 @@ def open_events(
             except duckdb.Error as exc:
                 raise _read_error(names[indices[0]], fmt, encoding, exc) from None
             found = _rejects(con, rejects, indices=indices, names=names, encoding=encoding)
+            found = _file_lines(found, dict(zip(indices, group_paths, strict=True)))
             malformed.append(_original_lines(found, renumbered))
     # rowid follows the order of insertion, that is of the files' lines.
     union = (
@@ -1137,7 +1138,7 @@ def _rejects(
     """Lines of one CSV group that did not split into fields; undecodable bytes raise InputError."""
     frame = con.execute(
         f"""SELECT DISTINCT CAST(file_id AS INTEGER) AS file_index, CAST(line AS BIGINT) AS line,
-                   csv_line AS raw_line, error_type AS error
+                   CAST(line_byte_position AS BIGINT) AS byte_position, csv_line AS raw_line, error_type AS error
             FROM {table} ORDER BY file_index, line, error"""
     ).df()
     frame["file_id"] = [indices[i] for i in frame["file_index"]]
@@ -1149,7 +1150,35 @@ def _rejects(
         )
     # One line can be reported once per missing field; keep one row per line.
     frame = frame.drop_duplicates(["file_id", "line"], keep="first")
-    return frame[["file_id", "line", "raw_line", "error"]].reset_index(drop=True)
+    # In a CRLF file DuckDB's line starts with the "\n" of the line before.
+    frame = frame.assign(raw_line=frame["raw_line"].str.lstrip("\r\n"))
+    return frame[["file_id", "line", "byte_position", "raw_line", "error"]].reset_index(drop=True)
+
+
+def physical_lines(data: bytes, positions: Sequence[int]) -> list[int]:
+    """1-based numbers of the lines of ``data`` that a CSV reject's ``line_byte_position`` points at.
+
+    DuckDB's own ``line`` counts records, so a quoted value with line breaks earlier in the file
+    shifts it; the byte position does not. In a CRLF file the position is the ``\\n`` ending the
+    line before, so it is moved onto the line it reports.
+    """
+    import numpy as np
+
+    breaks = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
+    starts = [p + 1 if p > 0 and data[p - 1:p + 1] == b"\r\n" else p for p in positions]
+    return [int(n) + 1 for n in np.searchsorted(breaks, starts, side="left")]
+
+
+def _file_lines(rejects: "pd.DataFrame", read: Mapping[int, Path]) -> "pd.DataFrame":
+    """``rejects`` numbered by the lines of the files the reader read (``read``: file id -> path)."""
+    if rejects.empty:
+        return rejects.drop(columns="byte_position")
+    lines = rejects["line"].to_numpy(copy=True)
+    for file_id in rejects["file_id"].unique():
+        rows = (rejects["file_id"] == file_id).to_numpy()
+        with _open_bytes(read[int(file_id)]) as handle:
+            lines[rows] = physical_lines(handle.read(), rejects.loc[rows, "byte_position"].tolist())
+    return rejects.assign(line=lines).drop(columns="byte_position")
 
 
 def _split_copy(path: Path, name: str, copy: Path, *, encoding: str, delimiter: str, n_fields: int) -> SplitCsv:
