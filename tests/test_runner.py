@@ -585,6 +585,30 @@ def test_outcome_lines_say_what_the_run_found(tmp_path: Path) -> None:
     ]
 
 
+def test_console_lines_cannot_carry_terminal_control_sequences(tmp_path: Path) -> None:
+    """Feature ids and names come from other teams' exports: printed, they must not drive the
+    terminal (escape sequences, carriage returns) nor add lines of their own to cron mail."""
+    import csv
+    import io
+
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    hostile = "F\x1b]0;owned\x07\x1b[2J\rrun x: succeeded\nrun y: succeeded"
+    with open(reports / "risk_ranking.csv", "w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows([["rank", "feature_id", "date", "risk_probability", "risk_bucket", "feature_name"],
+                                      [1, hostile, "2026-04-30", 0.7, "high", "name\x9b31m"]])
+    runlog.write_json(reports / "data_drift.json", {"summary": {"n_cells": 1, "n_alert": 1, "n_warn": 0},
+                                                    "alerts": [{"feature_id": hostile, "metric": "crash_rate"}]})
+    stream = io.StringIO()
+    for line in runner.outcome_lines(tmp_path):
+        runner._print_while_read(line, stream=stream)
+    runner._print_while_read("data quality: warn\n  late_rows: re-run", stream=stream)
+    printed = stream.getvalue()
+    assert not any(c in printed for c in "\x1b\x07\r\x9b")
+    assert printed.count("\n") == 4  # two outcome lines, and the quality report's own two lines
+    assert "F\\x1b]0;owned\\x07\\x1b[2J\\rrun x: succeeded\\nrun y: succeeded" in printed
+
+
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
 def test_sigterm_writes_an_interrupted_report_and_stops_kernels(
     project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], signum: int

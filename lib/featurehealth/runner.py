@@ -604,6 +604,25 @@ def quality_line(quality: dict[str, Any] | None) -> str | None:
 OUTCOME_ALERTS_SHOWN = 3
 
 
+#: Characters a terminal acts on (escape sequences, carriage return, bell; C0 and C1) but the line break.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def console_text(text: object, *, one_line: bool = False) -> str:
+    r"""``text`` safe to print to a terminal or cron mail: control characters written as escapes.
+
+    Ids, names and messages quote other teams' exports; printed raw, an escape sequence in one
+    could retitle or clear the terminal and a carriage return overwrite the line. With
+    ``one_line`` a line break is escaped too, so a value cannot add a line of its own (a fake
+    "succeeded", say) to the run's output.
+
+    >>> console_text("F\x1b[2J\nx", one_line=True)
+    'F\\x1b[2J\\nx'
+    """
+    escaped = _CONTROL.sub(lambda m: repr(m.group())[1:-1], str(text))
+    return escaped.replace("\n", "\\n") if one_line else escaped
+
+
 def _risk_line(ranking: Path) -> str | None:
     """Features per risk bucket on the scored day and the one with the highest impact, from ``risk_ranking.csv``."""
     import csv
@@ -621,9 +640,9 @@ def _risk_line(ranking: Path) -> str | None:
         probability = f"{float(top['risk_probability']):.3f}"
     except (KeyError, TypeError, ValueError):
         return None
-    name = f" {top['feature_name']}" if top.get("feature_name") else ""
+    name = f" {console_text(top['feature_name'], one_line=True)}" if top.get("feature_name") else ""
     return (f"risk on {top.get('date')}: {buckets.count('high')} high, {buckets.count('medium')} medium "
-            f"of {len(rows)} features scored (highest impact: {top.get('feature_id')}{name}, "
+            f"of {len(rows)} features scored (highest impact: {console_text(top.get('feature_id'), one_line=True)}{name}, "
             f"{top.get('risk_bucket')} {probability})")
 
 
@@ -633,7 +652,8 @@ def _drift_line(drift: dict[str, Any] | None, advice: dict[str, Any] | None) -> 
     summary = drift.get("summary")
     parts = []
     if isinstance(summary, dict) and summary.get("n_cells") is not None:
-        alerts = [f"{a.get('feature_id')} {a.get('metric')}" for a in drift.get("alerts") or [] if isinstance(a, dict)]
+        alerts = [console_text(f"{a.get('feature_id')} {a.get('metric')}", one_line=True)
+                  for a in drift.get("alerts") or [] if isinstance(a, dict)]
         named = ", ".join(alerts[:OUTCOME_ALERTS_SHOWN]) + (
             f" and {len(alerts) - OUTCOME_ALERTS_SHOWN} more" if len(alerts) > OUTCOME_ALERTS_SHOWN else "")
         parts.append(f"drift: {summary.get('n_alert', 0)} alert, {summary.get('n_warn', 0)} warn of "
@@ -1339,6 +1359,7 @@ def _print_while_read(line: str, *, stream: Any = None) -> None:
     under a lock, since the heartbeat and HTML threads print too.
     """
     stream = stream or sys.stdout
+    line = console_text(line)  # messages quote input values: they must not drive the terminal
     try:
         with _PRINT_LOCK:
             stream.write(f"{line}\n")
