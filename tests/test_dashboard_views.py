@@ -263,6 +263,12 @@ def test_quarantine_examples_are_the_runs_window() -> None:
     assert window["line"].tolist() == [3, 4]
     assert views.window_quarantine(rows, start=None, end="2026-04-30") is None
     assert views.window_quarantine(rows.drop(columns="event_date"), start="2026-04-30", end="2026-04-30") is None
+    # A window whose only quarantined rows are undated (a malformed line in a clean daily file):
+    # the summary's window_files say which files the run judged, so they are its examples.
+    only_undated = rows.assign(event_date=[date(2026, 1, 1), None, None, None])
+    assert views.window_quarantine(only_undated, start="2026-04-30", end="2026-04-30", files=["d2.csv"])[
+        "line"].tolist() == [3, 4]
+    assert views.window_quarantine(rows, start="2026-04-30", end="2026-04-30", files=[])["line"].tolist() == [3]
     caption = views.quarantine_examples_caption(("2026-04-30", "2026-04-30"), whole=False)
     assert caption.startswith("Examples per reason of the run's window 2026-04-30 .. 2026-04-30")
     assert "whole accumulated quarantine" in views.quarantine_examples_caption((None, None), whole=True)

@@ -110,6 +110,8 @@ def test_pruned_daily_run_equals_an_unpruned_one(tmp_path: Path, monkeypatch: py
     assert (pruned[3], full[3]) == (2, 2)
     assert pruned[0]["by_reason"] == {"missing_event_time": 1, "future_event_time": 1}
     assert pruned[0]["rows_outside_window"] == 4 and pruned[0]["files"][0] == {"name": "e_2026-03-01.parquet", "rows": 3}
+    # The files whose undated rows the run judged (the dashboard's examples of the window's quarantine).
+    assert pruned[0]["window_files"] == ["e_2026-03-02.parquet", "e_future.parquet"]
 
 
 def test_a_refused_window_leaves_the_published_quarantine_as_it_was(tmp_path: Path) -> None:

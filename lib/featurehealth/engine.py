@@ -464,7 +464,8 @@ def validate_and_aggregate(
         con, window_quarantine, Path(quarantine_dir) / validate.QUARANTINE_FILE,
         start=window.start, end=window.end, files=[raw.files[i] for i in files], keep_published=not other_source,
     )
-    summary = {**summary, "day_before_window": validate.day_before_window(
+    # The files whose undated rows this run judged: the dashboard's examples of the window's quarantine.
+    summary = {**summary, "window_files": [raw.files[i] for i in files], "day_before_window": validate.day_before_window(
         index, con.execute(f"SELECT event_date, count(*) AS rows FROM read_parquet("
                            f"{warehouse.sql_string(str(quarantine_path))}) GROUP BY ALL").df(), window=window)}
     return validate.ValidationResult(

@@ -474,7 +474,9 @@ class Dashboard:
             examples = []
             if rows is not None:
                 # The quarantine accumulates over runs; the counts above are the run's window only.
-                own = views.window_quarantine(rows, start=window[0], end=window[1])
+                judged = ingest.get("window_files")
+                own = views.window_quarantine(rows, start=window[0], end=window[1],
+                                              files=judged if isinstance(judged, list) else None)
                 examples = [html_output(views.html_table(
                     views.quarantine_examples(rows if own is None else own), missing="",
                     caption=views.quarantine_examples_caption(window, whole=own is None)))]

@@ -808,12 +808,15 @@ def quarantine_examples(rows: "pd.DataFrame", *, per_reason: int = 2) -> "pd.Dat
     return examples.dropna(axis="columns", how="all")
 
 
-def window_quarantine(rows: "pd.DataFrame", *, start: Any, end: Any) -> "pd.DataFrame | None":
+def window_quarantine(
+    rows: "pd.DataFrame", *, start: Any, end: Any, files: "list[str] | None" = None
+) -> "pd.DataFrame | None":
     """The rows of the accumulated quarantine that the run of the window ``start``..``end`` judged.
 
     Those dated in the window (``event_date``), and the undated rows (no valid event time,
-    malformed lines) of the files holding one of them: a file with a row of the window had its
-    undated rows judged by that run. None when the window (ISO days) or ``event_date`` is unknown.
+    malformed lines) of the files the run judged them for: ``files``, the summary's
+    ``window_files``, or else (a summary written before it existed) the files holding a
+    quarantined row of the window. None when the window (ISO days) or ``event_date`` is unknown.
     """
     import pandas as pd
 
@@ -822,8 +825,9 @@ def window_quarantine(rows: "pd.DataFrame", *, start: Any, end: Any) -> "pd.Data
     days = pd.to_datetime(rows["event_date"], errors="coerce")
     dated = days.between(pd.Timestamp(start), pd.Timestamp(end))
     # Without source_file no undated row can be tied to this run.
-    files = rows["source_file"] if "source_file" in rows.columns else pd.Series(None, index=rows.index)
-    undated = days.isna() & files.notna() & files.isin(set(files[dated].dropna()))
+    sources = rows["source_file"] if "source_file" in rows.columns else pd.Series(None, index=rows.index)
+    judged = set(sources[dated].dropna()) if files is None else set(files)
+    undated = days.isna() & sources.notna() & sources.isin(judged)
     return rows.loc[dated | undated]
 
 
