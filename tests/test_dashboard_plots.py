@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from featurehealth import display
 from featurehealth.dashboard import plots
 
 
@@ -159,3 +160,23 @@ def test_feature_names_with_dollars_are_drawn_as_written(series: pd.DataFrame) -
     fig = plots.drift_heatmap(cells, score="psi")
     plots.figure_png(fig)
     assert sorted(_drawn(t) for t in fig.axes[0].get_yticklabels()) == [(name, False), ("Pay $5 or $10", False)]
+
+
+def test_a_very_long_feature_name_leaves_the_heatmap_readable() -> None:
+    """One 500-character name must not squeeze the heatmap away (its layout gave up and cut every label)."""
+    import warnings
+
+    ids = ["L" * 500, "short"]
+    cells = pd.DataFrame({"feature_id": [i for i in ids for _ in range(2)], "metric": ["m1", "m2"] * 2,
+                          "status": ["ok"] * 4, "psi": [0.5] * 4})
+    fig = plots.drift_heatmap(cells, score="psi")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "constrained_layout not applied" is a UserWarning
+        plots.figure_png(fig)
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert "short" in labels and max(len(t) for t in labels) <= display.MAX_LABEL_CHARS
+    # A title naming it keeps both ends (the metric of a drift cell is the end).
+    fig = plots.drift_cell_figure(pd.DataFrame({"date": pd.date_range("2026-01-01", periods=3), "m1": [1, 2, 3]}),
+                                  metric="m1", windows=None, title="L" * 500 + ": m1")
+    title = fig.axes[0].get_title()
+    assert len(title) <= display.MAX_TITLE_CHARS and title.endswith(": m1")

@@ -56,3 +56,12 @@ def _drawn(label: str) -> tuple[str, bool]:
 @pytest.mark.parametrize("value", ["Pay $5 or $10", r"$\undefinedcmd$ promo", r"a\$b", "plain"])
 def test_plain_label_is_drawn_as_written(value: str) -> None:
     assert _drawn(display.plain_label(value)) == (value, False)
+
+
+def test_plain_label_shortens_long_names_keeping_both_ends() -> None:
+    name = "A" * 30 + "x" * 440 + "Z" * 30
+    short = display.plain_label(name, max_chars=40)
+    assert len(short) == 40 and short.startswith("A" * 20) and short.endswith("Z" * 19) and "\u2026" in short
+    assert display.plain_label("short", max_chars=40) == "short"
+    with pytest.raises(ValueError, match="max_chars"):
+        display.plain_label(name, max_chars=2)

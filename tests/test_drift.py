@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from featurehealth import config, drift, runlog
+from featurehealth import config, display, drift, runlog
 
 METRICS = ["p50_latency", "p95_latency", "p99_latency", "crash_rate", "avg_feedback", "usage_count"]
 
@@ -623,4 +623,15 @@ def test_status_heatmap_draws_feature_ids_as_written() -> None:
     ax.figure.canvas.draw()
     drawn = [Text(text=t.get_text())._preprocess_math(t.get_text()) for t in ax.get_yticklabels()]
     assert drawn == [(i, False) for i in ids]
+    plt.close(ax.figure)
+
+
+def test_status_heatmap_shortens_very_long_feature_ids() -> None:
+    import matplotlib.pyplot as plt
+
+    cells = drift.classify(_cells(psi=[3.0, 0.0], ks_pvalue=[1e-6, 1.0]).assign(feature_id=["L" * 500, "f1"]),
+                           thresholds=_thresholds())
+    ax = drift.plot_status_heatmap(cells)
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels[1] == "f1" and len(labels[0]) <= display.MAX_LABEL_CHARS
     plt.close(ax.figure)

@@ -13,6 +13,10 @@ import pandas as pd
 
 #: Decimals kept in printed tables.
 DIGITS = 3
+#: Most characters of a name drawn as a figure's tick label (see :func:`plain_label`).
+MAX_LABEL_CHARS = 40
+#: Most characters of a figure's title that names a feature (wider ones run off both edges).
+MAX_TITLE_CHARS = 110
 #: A threshold at or above this is a "never" sentinel (``unknown_features_fail: 1000000``).
 NO_LIMIT = 1_000_000
 #: How a sentinel threshold is printed.
@@ -61,14 +65,28 @@ def number_text(value: Any, *, digits: int = DIGITS) -> str:
     return f"{value:.{digits}g}"
 
 
-def plain_label(value: Any) -> str:
-    """``value`` as a matplotlib label drawn exactly as written.
+def plain_label(value: Any, *, max_chars: int | None = None) -> str:
+    """``value`` as a matplotlib label drawn exactly as written, at most ``max_chars`` long.
 
     Matplotlib reads text between two ``$`` as mathtext: a feature name like ``Pay $5 or $10``
     would be drawn garbled, and one that is not valid mathtext makes drawing the figure fail.
-    Every ``$`` is escaped, so names from other teams' exports are always plain text.
+    Every ``$`` is escaped, so names from other teams' exports are always plain text. A longer
+    text keeps its start and end around an ellipsis: one very long name as a tick label would
+    otherwise squeeze the plot away and cut every other label.
+
+    Raises
+    ------
+    ValueError
+        If ``max_chars`` is below 3.
     """
-    return str(value).replace("$", r"\$")
+    text = str(value)
+    if max_chars is not None:
+        if max_chars < 3:
+            raise ValueError(f"max_chars must be >= 3, got {max_chars!r}.")
+        if len(text) > max_chars:
+            head = (max_chars - 1) // 2 + (max_chars - 1) % 2
+            text = text[:head] + "\u2026" + text[len(text) - (max_chars - 1 - head):]
+    return text.replace("$", r"\$")
 
 
 def threshold_text(value: Any, *, digits: int = DIGITS) -> str:

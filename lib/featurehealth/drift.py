@@ -71,7 +71,7 @@ import pandas as pd
 from scipy import stats
 
 from featurehealth import config
-from featurehealth.display import plain_label
+from featurehealth.display import MAX_LABEL_CHARS, plain_label
 from featurehealth.signals import normalise_dates
 
 if TYPE_CHECKING:
@@ -1083,7 +1083,7 @@ def plot_status_heatmap(cells: pd.DataFrame, *, ax: Axes | None = None, max_rows
     ax.imshow(codes, cmap=ListedColormap(colours), vmin=-0.5, vmax=len(STATUSES) - 0.5, aspect="auto")
     # Feature ids are the export's text: drawn as written, never as mathtext (which can fail the run).
     ax.set_xticks(range(matrix.shape[1]), [plain_label(c) for c in matrix.columns], rotation=30, ha="right")
-    ax.set_yticks(range(matrix.shape[0]), [plain_label(i) for i in matrix.index])
+    ax.set_yticks(range(matrix.shape[0]), [plain_label(i, max_chars=MAX_LABEL_CHARS) for i in matrix.index])
     # White lines between cells keep neighbouring cells of one status apart. Two line collections
     # draw the same pixels as a grid on minor ticks, without a tick object per row.
     rows, columns = matrix.shape

@@ -95,7 +95,7 @@ def drilldown_figure(
     title : str
         Figure title.
     """
-    from featurehealth.display import plain_label
+    from featurehealth.display import MAX_TITLE_CHARS, plain_label
 
     fig, axes = _figure(11, 9.5, rows=len(DRILLDOWN_METRICS) + 1, sharex=True)
     dates = series["date"]
@@ -131,7 +131,7 @@ def drilldown_figure(
         risk_ax.set_ylim(0, 1)
         risk_ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=7, frameon=False)
     risk_ax.set_ylabel("risk score")
-    fig.suptitle(plain_label(title))  # a feature's name: drawn as written, never as mathtext
+    fig.suptitle(plain_label(title, max_chars=MAX_TITLE_CHARS))  # a feature's name: drawn as written, never as mathtext
     return fig
 
 
@@ -164,7 +164,7 @@ def drift_heatmap(cells: "pd.DataFrame", *, score: str) -> "Figure":
     from matplotlib.colors import ListedColormap
     from matplotlib.patches import Patch
 
-    from featurehealth.display import plain_label
+    from featurehealth.display import MAX_LABEL_CHARS, plain_label
 
     if score not in DRIFT_SCORES:
         raise ValueError(f"score must be one of {', '.join(DRIFT_SCORES)}, got {score!r}.")
@@ -178,7 +178,8 @@ def drift_heatmap(cells: "pd.DataFrame", *, score: str) -> "Figure":
                 vmax=len(DRIFT_STATUSES) - 0.5, cbar=False, annot=labels.to_numpy(), fmt="", linewidths=0.5,
                 linecolor="white", annot_kws={"fontsize": 7},
                 # Feature ids are the export's text: drawn as written, never as mathtext.
-                xticklabels=[plain_label(c) for c in codes.columns], yticklabels=[plain_label(i) for i in codes.index])
+                xticklabels=[plain_label(c) for c in codes.columns],
+                yticklabels=[plain_label(i, max_chars=MAX_LABEL_CHARS) for i in codes.index])
     ax.set_xlabel("metric")
     ax.set_ylabel("feature")
     ax.legend(handles=[Patch(color=STATUS_COLOURS[s], label=s) for s in DRIFT_STATUSES],
@@ -193,7 +194,7 @@ def drift_cell_figure(
     """One feature's ``metric`` over time with the drift reference and current windows shaded."""
     import pandas as pd
 
-    from featurehealth.display import plain_label
+    from featurehealth.display import MAX_TITLE_CHARS, plain_label
 
     fig, axes = _figure(9, 2.8)
     ax = axes[0, 0]
@@ -205,7 +206,7 @@ def drift_cell_figure(
                        color=colour, alpha=0.4, lw=0, label=f"{name} window")
     ax.set_ylabel(metric)
     ax.legend(loc="upper left", fontsize=8, frameon=False)
-    ax.set_title(plain_label(title))  # names a feature: drawn as written, never as mathtext
+    ax.set_title(plain_label(title, max_chars=MAX_TITLE_CHARS))  # names a feature: drawn as written, never as mathtext
     return fig
 
 
