@@ -329,3 +329,19 @@ def test_register_keeps_the_model_in_use_and_a_refused_newest_beyond_the_limit(p
 
 def test_keep_versions_is_run_only_it_changes_neither_the_version_nor_the_training_settings() -> None:
     assert registry.training_settings({**PARAMS, "keep_versions": 3}, DEGRADATION, signals=SIGNALS) == SETTINGS
+
+
+def test_write_csv_round_trips_text_with_carriage_returns(tmp_path) -> None:
+    """Ids and names come from other teams' files: a bare carriage return in one must not split its row."""
+    import csv
+
+    values = ["a\rb", "x\r\ny", "c\nd", 'q"q', "e,f", "=1+1", "plain"]
+    frame = pd.DataFrame({"feature_id": values, "risk_probability": [0.1234567] * len(values)})
+    path = registry.write_csv(frame, tmp_path / "r.csv")
+    with open(path, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["feature_id"] for r in rows] == values
+    back = pd.read_csv(path, dtype={"feature_id": str}, keep_default_na=False)
+    assert back["feature_id"].tolist() == values and back["risk_probability"].tolist() == [0.123457] * len(values)
+    plain = registry.write_csv(frame.iloc[-1:], tmp_path / "p.csv").read_text(encoding="utf-8")
+    assert plain == "feature_id,risk_probability\nplain,0.123457\n"  # ordinary files keep their look

@@ -166,9 +166,20 @@ def build_card(
 
 
 def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
-    """Write ``frame`` as CSV (floats rounded to 6 decimals, ``\\n`` line ends), atomically."""
+    """Write ``frame`` as CSV (floats rounded to 6 decimals, ``\\n`` line ends), atomically.
+
+    Text holding a bare carriage return (ids and names come from other teams' files) is quoted
+    like any other: with ``\\n`` line ends the CSV writer would leave it bare and a reader would
+    split its row there. Then every text field is quoted; other files keep minimal quoting.
+    """
+    import csv
+
     floats = frame.select_dtypes("float").columns
-    text = frame.round({c: 6 for c in floats}).to_csv(index=False, lineterminator="\n")
+    text_columns = frame.select_dtypes(exclude=["number", "bool"]).columns
+    bare_cr = any(frame[c].map(lambda v: isinstance(v, str) and "\r" in v).any() for c in text_columns)
+    text = frame.round({c: 6 for c in floats}).to_csv(
+        index=False, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC if bare_cr else csv.QUOTE_MINIMAL
+    )
     return runlog.atomic_write_bytes(path, text.encode("utf-8"))
 
 
