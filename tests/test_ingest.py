@@ -301,10 +301,27 @@ def test_utf8_letters_deep_into_a_file_under_latin1_are_refused(tmp_path: Path, 
 
 
 def test_line_census_counts_non_empty_lines_and_open_quotes(tmp_path: Path) -> None:
-    plain = _write(tmp_path / "plain.csv", HEADER + "a,b\r\n\n\r\nc,d\ne,f")  # CRLF, empty lines, no final break
+    plain = _write(tmp_path / "plain.csv", HEADER + "a,b\n\nc,d\n\ne,f")  # empty lines, no final break
     assert ingest.csv_line_census(plain) == (3, False)
+    windows = _write(tmp_path / "windows.csv", (HEADER + "a,b\n\nc,d\ne,f\n").replace("\n", "\r\n"))
+    assert ingest.csv_line_census(windows) == (3, False)
     quoted = _write(tmp_path / "quoted.csv", HEADER + 'a,"b, c"\nd,"e\nf"\n')
     assert ingest.csv_line_census(quoted) == (3, True)
+    # Both CRLF and LF line breaks: the reader refuses such a file, the re-cut copy reads it.
+    mixed = _write(tmp_path / "mixed.csv", HEADER + "a,b\r\n\n\r\nc,d\ne,f")
+    assert ingest.csv_line_census(mixed) == (3, True)
+
+
+def test_a_file_mixing_crlf_and_lf_line_breaks_is_read_line_by_line(tmp_path: Path) -> None:
+    # Two systems' exports joined into one file; the CSV reader calls it invalid CSV.
+    rows = ["2026-03-01T00:00:00,A,u1,10,0\r\n", "2026-03-01T00:00:01,A,u2,10,0\n", "2026-03-01T00:00:02,A,u3\r\n",
+            "2026-03-01T00:00:03,A,u4,10,0\r\n"]
+    _write(tmp_path / "mixed.csv", HEADER.replace("\n", "\r\n") + "".join(rows))
+    con = warehouse.connect()
+    raw = ingest.open_events(con, tmp_path / "mixed.csv", column_map={})
+    assert con.sql(f"SELECT user_id FROM {raw.relation} ORDER BY row_no").fetchall() == [("u1",), ("u2",), ("u4",)]
+    assert raw.malformed[["line", "raw_line", "error"]].values.tolist() == [
+        [4, "2026-03-01T00:00:02,A,u3", "MISSING COLUMNS"]]
 
 
 def test_split_records_lets_a_stray_quote_spoil_its_own_line_only() -> None:

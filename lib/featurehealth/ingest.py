@@ -743,11 +743,13 @@ def _line_flags(block: bytes | memoryview) -> tuple["np.ndarray", "np.ndarray"]:
 
 
 def csv_line_census(path: Path, *, name: str = "", encoding: str = "utf-8") -> tuple[int, bool]:
-    """Non-empty lines after the header of a (possibly gzipped) CSV file, and whether a quoted
-    value may run on over a line break.
+    """Non-empty lines after the header of a (possibly gzipped) CSV file, and whether it must be
+    re-cut (:func:`split_records`) before the reader sees it.
 
     The reader skips empty lines and reads every other line as one record, unless a quoted
-    value runs on: a line with an odd number of ``"`` is where that starts (see :func:`split_records`).
+    value runs on: a line with an odd number of ``"`` is where that starts. Nor can it read a
+    file whose lines end in both CRLF and LF (exports of two systems joined), which it calls
+    invalid CSV. Either needs the re-cut copy.
 
     Raises
     ------
@@ -755,7 +757,7 @@ def csv_line_census(path: Path, *, name: str = "", encoding: str = "utf-8") -> t
         If ``encoding`` is ``latin-1`` and the file (file name ``name``) is UTF-8 text with
         accented letters: Latin-1 would garble them. Read anyway, so the whole file is judged.
     """
-    lines, odd, carry = 0, False, b""
+    lines, odd, carry, breaks, crlf_breaks = 0, False, b"", 0, 0
     watch = _Utf8Watch() if encoding == "latin-1" else None
     with _open_bytes(path) as handle:
         while True:
@@ -764,6 +766,7 @@ def csv_line_census(path: Path, *, name: str = "", encoding: str = "utf-8") -> t
                 watch.feed(block, final=not block)
             whole = carry + block
             cut = whole.rfind(b"\n") + 1 if block else len(whole)
+            breaks, crlf_breaks = breaks + whole.count(b"\n", 0, cut), crlf_breaks + whole.count(b"\r\n", 0, cut)
             plain = all(whole.find(mark, 0, cut) < 0 for mark in (b'"', b"\n\n", b"\n\r\n"))
             if plain and not whole.startswith((b"\n", b"\r")):  # every line break ends a non-empty line
                 lines += whole.count(b"\n", 0, cut) + (0 < cut and whole[cut - 1] != 10)
@@ -775,7 +778,7 @@ def csv_line_census(path: Path, *, name: str = "", encoding: str = "utf-8") -> t
                 break
     if watch is not None and watch.utf8_letters:
         raise _utf8_under_latin1(name or path.name)
-    return max(lines - 1, 0), odd
+    return max(lines - 1, 0), odd or 0 < crlf_breaks < breaks
 
 
 @dataclass(frozen=True)
@@ -812,7 +815,8 @@ def split_records(data: bytes, *, encoding: str, delimiter: str, n_fields: int) 
     lines until the quotes balance (at most :data:`MAX_RECORD_LINES` lines) and is a record if
     that gives ``n_fields`` well-quoted fields. Otherwise the line alone is malformed and left
     out, and the lines after it are read as usual: a stray quote costs one line, not the rest
-    of the file. Lines without that problem are kept as they are, for the CSV reader to judge.
+    of the file. Lines without that problem are kept as they are, for the CSV reader to judge,
+    but for a carriage return ending them: ``text`` ends every line in LF.
 
     Raises
     ------
@@ -838,7 +842,7 @@ def split_records(data: bytes, *, encoding: str, delimiter: str, n_fields: int) 
         dropped.append(start)
         malformed.append((start + 1, record, error))
     skip = set(dropped)
-    text = "\n".join(line for index, line in enumerate(lines) if index not in skip)
+    text = "\n".join(line.removesuffix("\r") for index, line in enumerate(lines) if index not in skip)
     return SplitCsv(text, dropped, int(filled[1:].sum()) - len(dropped) - continued, malformed)
 
 
@@ -970,12 +974,13 @@ def open_events(
             header = list(described[indices[0]][2])
             group_paths, renumbered = [], {}
             for i in indices:
-                census[i], runs_on = csv_line_census(paths[i], name=names[i], encoding=encoding)
-                if not runs_on:
+                census[i], recut = csv_line_census(paths[i], name=names[i], encoding=encoding)
+                if not recut:
                     group_paths.append(paths[i])
                     continue
                 # A quote left open would swallow the lines after it into one record (and DuckDB
                 # 2.0 can drop that record's reject in multi-file reads): judge each line alone.
+                # The copy ends every line in LF, which also reads a file of mixed line breaks.
                 copy = Path(scratch) / f"{i}.csv"
                 split = _split_copy(paths[i], names[i], copy, encoding=encoding, delimiter=delimiter, n_fields=len(header))
                 group_paths.append(copy)
