@@ -269,6 +269,25 @@ def test_utf8_file_under_latin1_is_refused_instead_of_garbled(tmp_path: Path) ->
     ingest.open_events(warehouse.connect(), ascii_only, column_map={}, encoding="latin-1")  # nothing to garble
 
 
+def test_utf8_column_names_under_latin1_are_refused_as_utf8_not_as_missing_columns(tmp_path: Path) -> None:
+    # The column names are matched before the lines are counted: garbled to "fonctionnalitÃ©", a
+    # French export's accented column would be reported as missing from column_map or as a
+    # required column, not as the encoding setting to change.
+    path = tmp_path / "fr.csv"
+    path.write_bytes("horodatage,fonctionnalit\u00e9,user_id,latency_ms,is_crash\n2026-03-01,search,u1,1,0\n".encode())
+    for column_map in ({"horodatage": "event_time", "fonctionnalit\u00e9": "feature_id"}, {"horodatage": "event_time"}):
+        with pytest.raises(ingest.InputError, match=r"^File fr\.csv is UTF-8 text but ingest\.encoding is latin-1"):
+            ingest.open_events(warehouse.connect(), path, column_map=column_map, encoding="latin-1")
+    # A Latin-1 header with a Latin-1 body reads as before.
+    latin = tmp_path / "latin" / "fr.csv"
+    latin.parent.mkdir()
+    latin.write_bytes(path.read_bytes().decode().replace("search", "caf\u00e9").encode("latin-1"))
+    con = warehouse.connect()
+    raw = ingest.open_events(con, latin, column_map={"horodatage": "event_time", "fonctionnalit\u00e9": "feature_id"},
+                             encoding="latin-1")
+    assert con.sql(f"SELECT feature_id FROM {raw.relation}").fetchall() == [("caf\u00e9",)]
+
+
 def test_latin1_file_with_its_only_accent_last_is_not_taken_for_utf8(tmp_path: Path) -> None:
     # A lone Latin-1 "é" (0xE9) at the end of a file without a final line break looks like a
     # UTF-8 letter cut short: it is Latin-1.
