@@ -104,6 +104,18 @@ def test_map_columns_is_case_insensitive_and_mapping_wins() -> None:
     }
 
 
+def test_column_names_match_whatever_unicode_form_each_file_uses(tmp_path: Path) -> None:
+    # As values are (featurehealth.validate): one export writes "fonctionnalité" composed, another
+    # (a macOS tool, say) decomposed, and the profile's column_map key either way.
+    composed, decomposed = "fonctionnalit\u00e9", "fonctionnalite\u0301"
+    for name, value in (("a.csv", composed), ("b.csv", decomposed)):
+        _write(tmp_path / "in" / name, f"event_time,{value},user_id,latency_ms,is_crash\n2026-03-01,search,u1,1,0\n")
+    for key in (composed, decomposed):
+        con = warehouse.connect()
+        raw = ingest.open_events(con, tmp_path / "in", column_map={key: "feature_id"})
+        assert con.sql(f"SELECT feature_id FROM {raw.relation}").fetchall() == [("search",), ("search",)]
+
+
 def test_map_columns_rejects_missing_required_and_unknown_target() -> None:
     with pytest.raises(ingest.InputError, match=r"File export.csv has no column 'user_id'.*ingest.column_map"):
         ingest.map_columns(["event_time", "feature_id", "latency_ms", "is_crash"], column_map={}, file="export.csv")

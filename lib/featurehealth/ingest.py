@@ -22,6 +22,7 @@ import glob
 import hashlib
 import os
 import tempfile
+import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -378,14 +379,15 @@ def _source_name(identity: str) -> str:
 
 
 def _column_key(name: object) -> str:
-    """A column name as matched: case-insensitive, surrounding spaces ignored."""
-    return str(name).strip().lower()
+    """A column name as matched: case-insensitive, surrounding spaces ignored, in Unicode NFC (as
+    text values are: a name written composed in one file or profile and decomposed in another is one)."""
+    return unicodedata.normalize("NFC", str(name)).strip().lower()
 
 
 def map_columns(columns: Sequence[str], *, column_map: Mapping[str, str], file: str) -> dict[str, str]:
     """Which column of one file feeds each canonical column.
 
-    Names match case-insensitively and ignoring surrounding spaces. A column named in
+    Names match case-insensitively, ignoring surrounding spaces and Unicode form (NFC). A column named in
     ``column_map`` wins over a column that already has the canonical name.
 
     Parameters
