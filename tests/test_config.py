@@ -58,6 +58,17 @@ def test_a_profile_extending_itself_is_a_profile_error(params_dir: Path) -> None
     (params_dir / "loop.yaml").write_text("extends: loop\nmodel:\n  horizon_days: 3\n")
     with pytest.raises(config.ProfileError, match=r"^Profile 'loop' extends itself \(loop.yaml -> loop.yaml\); let it extend default\.$"):
         config.load_profile("loop")
+    # Reached through another profile, the message names the one that extends itself, not the one loaded.
+    (params_dir / "child.yaml").write_text("extends: loop\n")
+    with pytest.raises(config.ProfileError,
+                       match=r"^Profile 'loop' extends itself \(child.yaml -> loop.yaml -> loop.yaml\); let it extend default\.$"):
+        config.load_profile("child")
+    (params_dir / "c.yaml").write_text("extends: d\n")
+    (params_dir / "d.yaml").write_text("extends: e\n")
+    (params_dir / "e.yaml").write_text("extends: d\n")
+    with pytest.raises(config.ProfileError,
+                       match=r"^Profile 'd' extends itself \(c.yaml -> d.yaml -> e.yaml -> d.yaml\); let d\.yaml or e\.yaml extend default\.$"):
+        config.load_profile("c")
 
 
 def test_invalid_yaml_is_one_line_naming_file_line_and_problem(params_dir: Path) -> None:

@@ -104,6 +104,18 @@ def test_map_columns_is_case_insensitive_and_mapping_wins() -> None:
     }
 
 
+def test_column_names_match_whatever_unicode_form_each_file_uses(tmp_path: Path) -> None:
+    # As values are (featurehealth.validate): one export writes "fonctionnalité" composed, another
+    # (a macOS tool, say) decomposed, and the profile's column_map key either way.
+    composed, decomposed = "fonctionnalit\u00e9", "fonctionnalite\u0301"
+    for name, value in (("a.csv", composed), ("b.csv", decomposed)):
+        _write(tmp_path / "in" / name, f"event_time,{value},user_id,latency_ms,is_crash\n2026-03-01,search,u1,1,0\n")
+    for key in (composed, decomposed):
+        con = warehouse.connect()
+        raw = ingest.open_events(con, tmp_path / "in", column_map={key: "feature_id"})
+        assert con.sql(f"SELECT feature_id FROM {raw.relation}").fetchall() == [("search",), ("search",)]
+
+
 def test_map_columns_rejects_missing_required_and_unknown_target() -> None:
     with pytest.raises(ingest.InputError, match=r"File export.csv has no column 'user_id'.*ingest.column_map"):
         ingest.map_columns(["event_time", "feature_id", "latency_ms", "is_crash"], column_map={}, file="export.csv")
@@ -267,6 +279,25 @@ def test_utf8_file_under_latin1_is_refused_instead_of_garbled(tmp_path: Path) ->
     ascii_only = tmp_path / "ascii.csv"
     ascii_only.write_bytes((HEADER + "2026-03-01,search,u1,1,0\n").encode("utf-8"))
     ingest.open_events(warehouse.connect(), ascii_only, column_map={}, encoding="latin-1")  # nothing to garble
+
+
+def test_utf8_column_names_under_latin1_are_refused_as_utf8_not_as_missing_columns(tmp_path: Path) -> None:
+    # The column names are matched before the lines are counted: garbled to "fonctionnalitÃ©", a
+    # French export's accented column would be reported as missing from column_map or as a
+    # required column, not as the encoding setting to change.
+    path = tmp_path / "fr.csv"
+    path.write_bytes("horodatage,fonctionnalit\u00e9,user_id,latency_ms,is_crash\n2026-03-01,search,u1,1,0\n".encode())
+    for column_map in ({"horodatage": "event_time", "fonctionnalit\u00e9": "feature_id"}, {"horodatage": "event_time"}):
+        with pytest.raises(ingest.InputError, match=r"^File fr\.csv is UTF-8 text but ingest\.encoding is latin-1"):
+            ingest.open_events(warehouse.connect(), path, column_map=column_map, encoding="latin-1")
+    # A Latin-1 header with a Latin-1 body reads as before.
+    latin = tmp_path / "latin" / "fr.csv"
+    latin.parent.mkdir()
+    latin.write_bytes(path.read_bytes().decode().replace("search", "caf\u00e9").encode("latin-1"))
+    con = warehouse.connect()
+    raw = ingest.open_events(con, latin, column_map={"horodatage": "event_time", "fonctionnalit\u00e9": "feature_id"},
+                             encoding="latin-1")
+    assert con.sql(f"SELECT feature_id FROM {raw.relation}").fetchall() == [("caf\u00e9",)]
 
 
 def test_latin1_file_with_its_only_accent_last_is_not_taken_for_utf8(tmp_path: Path) -> None:

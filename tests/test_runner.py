@@ -472,6 +472,26 @@ def test_failed_publish_puts_every_entry_back(project: Path, monkeypatch: pytest
     assert report["artifacts"] is None
 
 
+def test_the_days_verdict_is_printed_only_once_the_outputs_are_published(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Cron mail must not carry a verdict the dashboard does not show: a run whose publish fails
+    # keeps the previous outputs.
+    _notebook(project / "notebooks" / "advice.ipynb", (
+        "from featurehealth import config, runlog\n"
+        "runlog.write_json(config.run_paths(profile, output_dir).ensure().reports / 'retrain.json', "
+        "{'retrain_recommended': False, 'reasons': []})"
+    ), step="advice")
+    lines: list[str] = []
+    runner.run_pipeline("default", notebooks=["advice.ipynb"], progress=lines.append)
+    assert "retraining not advised" in lines
+    lines.clear()
+    _failing_rename(monkeypatch, "reports", OSError(16, "Device or resource busy", "reports"))
+    with pytest.raises(runner.RunFailed, match=r"^Publishing to "):
+        runner.run_pipeline("default", notebooks=["advice.ipynb"], progress=lines.append)
+    assert "retraining not advised" not in lines
+
+
 def test_a_profile_folder_on_another_file_system_fails_before_any_notebook(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -355,8 +355,10 @@ def load_profile(profile: str, *, extended_by: tuple[str, ...] = ()) -> dict[str
     check_profile_name(profile)
     if profile in extended_by:
         chain = " -> ".join(f"{name}.yaml" for name in (*extended_by, profile))
-        which = "it" if len(extended_by) == 1 else "one of them"
-        raise ProfileError(f"Profile {extended_by[0]!r} extends itself ({chain}); let {which} extend default.")
+        # Name the profile the chain comes back to, and the cycle's files: the one loaded may only lead to it.
+        cycle = extended_by[extended_by.index(profile):]
+        which = "it" if len(cycle) == 1 else " or ".join(f"{name}.yaml" for name in cycle)
+        raise ProfileError(f"Profile {profile!r} extends itself ({chain}); let {which} extend default.")
     default_path = PARAMS_DIR / "default.yaml"
     schema = _read_yaml(default_path)
     schema.pop("extends", None)

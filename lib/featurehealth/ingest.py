@@ -22,6 +22,7 @@ import glob
 import hashlib
 import os
 import tempfile
+import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -378,14 +379,15 @@ def _source_name(identity: str) -> str:
 
 
 def _column_key(name: object) -> str:
-    """A column name as matched: case-insensitive, surrounding spaces ignored."""
-    return str(name).strip().lower()
+    """A column name as matched: case-insensitive, surrounding spaces ignored, in Unicode NFC (as
+    text values are: a name written composed in one file or profile and decomposed in another is one)."""
+    return unicodedata.normalize("NFC", str(name)).strip().lower()
 
 
 def map_columns(columns: Sequence[str], *, column_map: Mapping[str, str], file: str) -> dict[str, str]:
     """Which column of one file feeds each canonical column.
 
-    Names match case-insensitively and ignoring surrounding spaces. A column named in
+    Names match case-insensitively, ignoring surrounding spaces and Unicode form (NFC). A column named in
     ``column_map`` wins over a column that already has the canonical name.
 
     Parameters
@@ -541,13 +543,31 @@ def _utf8_under_latin1(name: str) -> InputError:
 HEADER_MAX_BYTES = 1 << 20
 
 
+def _utf8_text(path: Path) -> bool:
+    """Whether a whole (possibly gzipped) file is UTF-8 text with non-ASCII letters (see :class:`_Utf8Watch`)."""
+    watch = _Utf8Watch()
+    with _open_bytes(path) as handle:
+        while block := handle.read(CENSUS_BLOCK):
+            watch.feed(block)
+    watch.feed(b"", final=True)
+    return watch.utf8_letters
+
+
 def _header_line(path: Path, *, name: str, encoding: str) -> str:
-    """First line of a (possibly gzipped) CSV file, decoded; undecodable bytes or UTF-16 raise InputError."""
+    """First line of a (possibly gzipped) CSV file, decoded; undecodable bytes, UTF-16, or a UTF-8
+    file under ``latin-1`` whose header has UTF-8 letters raise InputError."""
     with _open_bytes(path) as handle:
         head = handle.readline(HEADER_MAX_BYTES)
     # Latin-1 decodes any byte: without this, UTF-16 would read as names with a NUL between letters.
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise InputError(f"File {name} is UTF-16 text; re-save it as UTF-8 (or Latin-1 with ingest.encoding: latin-1).")
+    if encoding == "latin-1" and not head.isascii():
+        # Column names are matched before csv_line_census judges the file: garbled ("fonctionnalitÃ©"),
+        # one would be reported missing instead. Only a header that reads as UTF-8 costs this extra pass.
+        probe = _Utf8Watch()
+        probe.feed(head)
+        if probe.utf8_letters and _utf8_text(path):
+            raise _utf8_under_latin1(name)
     try:
         return head.decode(_codec(encoding))
     except UnicodeDecodeError:

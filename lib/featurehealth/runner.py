@@ -1087,8 +1087,6 @@ def run_pipeline(
                     render=render, suffix="_retrain",
                 )
             _progress_quality(staging, changed_files(inherited, file_fingerprints(staging)), progress)
-            for line in outcome_lines(staging):
-                progress(line)
             # The published copy of the report says "succeeded" only once the publish is complete:
             # it is swapped in with the other outputs, or not at all.
             report["status"] = "succeeded"
@@ -1115,6 +1113,9 @@ def run_pipeline(
             if not journal.exists():
                 shutil.rmtree(staging, ignore_errors=True)
                 shutil.rmtree(trash_folder(staging), ignore_errors=True)
+        # Only once published: a run whose publish fails keeps the previous outputs, which this verdict is not about.
+        for line in outcome_lines(published):
+            progress(line)
         try:
             runlog.write_json(run_dir / "run_report.json", report)
         except OSError as exc:
