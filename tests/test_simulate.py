@@ -309,22 +309,40 @@ def test_concurrent_generations_of_one_folder_take_turns(tmp_path: Path, monkeyp
 
 
 def test_the_data_set_is_never_absent_while_it_is_replaced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    if sys.platform != "linux":
-        pytest.skip("only Linux exchanges two folders in one step (renameat2)")
     out = tmp_path / "data"
     tiny = {"n_features": 3, "n_days": 3, "events_per_day": 300}
     simulate.ensure_simulation(out, **tiny, seed=1)
-    seen = []
-    replace = os.replace
+    seen: list[tuple[str, bool]] = []
+    exchange, replace = simulate._exchange, os.replace
 
-    def replace_and_look(*args: object, **kwargs: object) -> None:
-        replace(*args, **kwargs)
-        seen.append((out / "simulation.json").is_file())
+    def exchange_and_look(*args: Path) -> bool:
+        done = exchange(*args)
+        seen.append(("exchange", done and (out / "simulation.json").is_file()))
+        return done
 
+    def replace_and_look(source: Path, target: Path, **kwargs: object) -> None:
+        replace(source, target, **kwargs)
+        if out in (Path(source), Path(target)):  # not the files written inside the staged copy
+            seen.append(("replace", (out / "simulation.json").is_file()))
+
+    monkeypatch.setattr(simulate, "_exchange", exchange_and_look)
     monkeypatch.setattr(os, "replace", replace_and_look)
     after = simulate.ensure_simulation(out, **tiny, seed=2)
-    assert all(seen)
+    if sys.platform != "linux":
+        pytest.skip("only Linux exchanges two folders in one step (renameat2)")
+    assert seen == [("exchange", True)]  # one step, the folder there before and after it
     assert runlog.read_json(out / "simulation.json") == after
+
+
+def test_without_the_exchange_two_renames_replace_the_data_set(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "data"
+    tiny = {"n_features": 3, "n_days": 3, "events_per_day": 300}
+    simulate.ensure_simulation(out, **tiny, seed=1)
+    monkeypatch.setattr(simulate, "_exchange", lambda *_paths: False)
+    after = simulate.ensure_simulation(out, **tiny, seed=2)
+    assert runlog.read_json(out / "simulation.json") == after and after["parameters"]["seed"] == 2
+    assert simulate.existing_summary(out, after["parameters"]) == after
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".data.lock", "data"]  # nothing left aside
 
 
 def test_csv_output_holds_the_same_rows(tmp_path: Path) -> None:

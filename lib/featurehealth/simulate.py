@@ -70,7 +70,6 @@ from __future__ import annotations
 import contextlib
 import csv
 import ctypes
-import errno
 import fcntl
 import hashlib
 import io
@@ -839,19 +838,16 @@ def _exchange(first: Path, second: Path) -> bool:
     Returns
     -------
     bool
-        False when the system or the file system cannot (nothing was changed).
+        False when it did not (nothing was changed): the system or the file system cannot, or a
+        sandbox refuses the call. The caller then renames twice, which reports a real problem
+        (permissions, a full disk) with the usual error.
     """
     try:
         renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
     except (OSError, AttributeError):
         return False
     renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
-    if renameat2(_AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second), _RENAME_EXCHANGE) == 0:
-        return True
-    code = ctypes.get_errno()
-    if code in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP):
-        return False
-    raise OSError(code, os.strerror(code), str(first), None, str(second))
+    return renameat2(_AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second), _RENAME_EXCHANGE) == 0
 
 
 def _swap_in(staged: Path, target: Path) -> None:
