@@ -338,3 +338,12 @@ def test_training_does_not_depend_on_the_row_order_of_the_dataset(trained) -> No
     assert again.training_data_hash == report.result.training_data_hash
     assert again.operating_threshold == report.result.operating_threshold
     np.testing.assert_array_equal(again.model.predict_proba(dataset), report.result.model.predict_proba(dataset))
+
+
+def test_fit_forest_refuses_more_max_features_than_signals() -> None:
+    rows = pd.DataFrame({"date": pd.date_range("2026-01-01", periods=60), "a": range(60), "b": range(60),
+                         "target": [0, 1] * 30})
+    with pytest.raises(ValueError, match=r"^model\.max_features 3 is more than the 2 signals the model has; use at most 2"):
+        model.fit_forest(rows, ["a", "b"], params={**PARAMS, "max_features": 3})
+    forest = model.fit_forest(rows, ["a", "b"], params={**PARAMS, "max_features": 2})
+    assert forest.n_features_in_ == 2

@@ -290,6 +290,18 @@ def test_prune_versions_removes_the_oldest_beyond_keep_but_never_the_protected_o
     assert [c["version"] for c in registry.version_cards(paths)] == ["e", "a"]
 
 
+def test_prune_versions_leaves_a_folder_it_cannot_remove_for_next_time(paths: config.RunPaths, monkeypatch) -> None:
+    import shutil
+
+    for version, test_end in (("old", "2026-03-01"), ("mid", "2026-03-02"), ("new", "2026-03-03")):
+        _fake_card(paths, version, test_end=test_end)
+    remove = shutil.rmtree
+    # As a folder without write permission for the run's user: nothing removed, no error raised.
+    monkeypatch.setattr(shutil, "rmtree", lambda path, **kw: None if Path(path).name == "old" else remove(path, **kw))
+    assert registry.prune_versions(paths, keep=1, protected=[]) == ["mid"]
+    assert [c["version"] for c in registry.version_cards(paths)] == ["old", "new"]
+
+
 def test_prune_versions_never_reaches_outside_the_models_folder(paths: config.RunPaths, tmp_path: Path) -> None:
     elsewhere = _fake_card(config.RunPaths(tmp_path / "elsewhere").ensure(), "linked", test_end="2026-03-01")
     (paths.models / "linked").symlink_to(elsewhere, target_is_directory=True)

@@ -388,8 +388,15 @@ def fit_forest(rows: pd.DataFrame, names: Sequence[str], *, params: Mapping[str,
     Raises
     ------
     ValueError
-        If ``rows`` hold one target class only: nothing to learn (a product with no degraded day).
+        If ``rows`` hold one target class only: nothing to learn (a product with no degraded day),
+        or ``max_features`` is a count above the number of signals.
     """
+    max_features = params["max_features"]
+    if isinstance(max_features, int) and not isinstance(max_features, bool) and max_features > len(names):
+        raise ValueError(
+            f"model.max_features {max_features} is more than the {len(names)} signals the model has; use at "
+            f"most {len(names)}, a share in (0, 1], sqrt, log2 or null (all signals)."
+        )
     target = rows["target"].to_numpy(dtype="int8")
     if len(np.unique(target)) < 2:
         dates = sig.normalise_dates(rows["date"])

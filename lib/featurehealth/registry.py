@@ -406,8 +406,10 @@ def prune_versions(paths: "RunPaths", *, keep: int, protected: Sequence[str]) ->
     excess = len(folders) - keep
     removed = removable[: max(excess, 0)]
     for folder in removed:
-        shutil.rmtree(folder)
-    return [folder.name for folder in removed]
+        # A folder that cannot be removed (permissions) is tried again by the next registration:
+        # failing the run over it would throw away the model just trained.
+        shutil.rmtree(folder, ignore_errors=True)
+    return [folder.name for folder in removed if not folder.exists()]
 
 
 def compare_on_holdout(
