@@ -231,6 +231,19 @@ def test_parquet_typed_columns(tmp_path: Path) -> None:
     assert rows == [("a", False, None, "2026-03-01 23:30:00+00")]
 
 
+def _validate_parquet(tmp_path: Path, rows: dict[str, list], *, is_crash: list[bool], work_dir: Path):
+    """Validate four events, one a minute from 10:00 on 2026-03-01, given as a Parquet file (quarantine in tmp_path/pq)."""
+    table = pa.table({
+        "event_time": pa.array(pd.to_datetime([f"2026-03-01T10:0{i}:00Z" for i in range(4)]), pa.timestamp("us", tz="UTC")),
+        **rows, "latency_ms": [1.0] * 4, "is_crash": is_crash,
+    })
+    (tmp_path / "p").mkdir()
+    pq.write_table(table, tmp_path / "p" / "e.parquet")
+    con = warehouse.connect()
+    raw = ingest.open_events(con, tmp_path / "p", column_map={})
+    return engine.validate_and_aggregate(con, raw, quarantine_dir=tmp_path / "pq", work_dir=work_dir, now=NOW)
+
+
 def test_parquet_strings_are_trimmed_like_csv(tmp_path: Path) -> None:
     # An id padded with spaces is the same feature, and a blank one is missing, whatever the format.
     rows = {"feature_id": ["a", " a ", "   ", "b"], "user_id": ["u1", "u1 ", "u2", " "]}
@@ -238,15 +251,7 @@ def test_parquet_strings_are_trimmed_like_csv(tmp_path: Path) -> None:
         f'2026-03-01T10:0{i}:00Z,"{f}","{u}",1,0\n' for i, (f, u) in enumerate(zip(*rows.values(), strict=True))
     )
     csv_result, _ = _validate(tmp_path / "csv", csv_text)
-    table = pa.table({
-        "event_time": pa.array(pd.to_datetime([f"2026-03-01T10:0{i}:00Z" for i in range(4)]), pa.timestamp("us", tz="UTC")),
-        **rows, "latency_ms": [1.0] * 4, "is_crash": [False] * 4,
-    })
-    (tmp_path / "p").mkdir()
-    pq.write_table(table, tmp_path / "p" / "e.parquet")
-    con = warehouse.connect()
-    raw = ingest.open_events(con, tmp_path / "p", column_map={})
-    result = engine.validate_and_aggregate(con, raw, quarantine_dir=tmp_path / "pq", work_dir=tmp_path, now=NOW)
+    result = _validate_parquet(tmp_path, rows, is_crash=[False] * 4, work_dir=tmp_path)
     assert result.summary["by_reason"] == csv_result.summary["by_reason"] == {"missing_feature_id": 1, "missing_user_id": 1}
     fact = aggregate.read_window_fact(tmp_path)
     assert fact[["feature_id", "usage_count", "active_users"]].values.tolist() == [["a", 2, 1]]
@@ -337,15 +342,7 @@ def test_nfc_and_nfd_spellings_are_one_feature_in_csv_and_parquet_and_quarantine
         f'2026-03-01T10:0{i}:00Z,"{f}",{u},{p},{v},1,{int(i == 1)}\n' for i, (f, u, p, v) in enumerate(events)
     ) + f"2026-03-01T10:09:00Z,{NFD},u9,web,1.0,-5,0\n"  # negative latency: quarantined as written
     csv_result, csv_con = _validate(tmp_path / "csv", csv_text)
-    table = pa.table({
-        "event_time": pa.array(pd.to_datetime([f"2026-03-01T10:0{i}:00Z" for i in range(4)]), pa.timestamp("us", tz="UTC")),
-        **rows, "latency_ms": [1.0] * 4, "is_crash": [False, True, False, False],
-    })
-    (tmp_path / "p").mkdir()
-    pq.write_table(table, tmp_path / "p" / "e.parquet")
-    con = warehouse.connect()
-    raw = ingest.open_events(con, tmp_path / "p", column_map={})
-    engine.validate_and_aggregate(con, raw, quarantine_dir=tmp_path / "pq", work_dir=tmp_path / "p_work", now=NOW)
+    _validate_parquet(tmp_path, rows, is_crash=[False, True, False, False], work_dir=tmp_path / "p_work")
     for fact in (aggregate.read_window_fact(tmp_path / "csv"), aggregate.read_window_fact(tmp_path / "p_work")):
         # Two features, not three: the composed, decomposed and padded spellings of Réglages are one,
         # and "Reglages" without the accent stays another.
