@@ -371,28 +371,8 @@ def test_rerun_overrides_repeat_what_differs_from_the_profile_but_the_window() -
         (["drift.short_window_days=21"], r"^drift\.short_window_days 21 is above drift\.current_days 14; the short window"),
         (["quality.volume_min_baseline_days=40"],
          r"^quality\.volume_min_baseline_days 40 is above quality\.volume_baseline_days 28; .* no feature-day is ever judged"),
-    ],
-)
-def test_quality_and_drift_thresholds_are_range_checked_before_the_run(
-    real_params: Path, overrides: list[str], message: str
-) -> None:
-    with pytest.raises(config.ProfileError, match=message):
-        config.load_run_params("default", overrides)
-
-
-def test_quality_and_drift_thresholds_in_range_pass(real_params: Path) -> None:
-    params = config.load_run_params("default", [
-        "quality.missing_days_warn=0", "quality.missing_days_fail=1", "quality.freshness_warn_days=3",
-        "quality.volume_drop_warn=0.1", "drift.ks_pvalue_warn=1", "drift.psi_warn=0.25", "drift.max_model_age_days=0",
-        "drift.short_window_days=0", "drift.current_days=28", "drift.short_window_days=28",
-        "quality.volume_min_baseline_days=28",
-    ])
-    assert params["quality"]["missing_days_fail"] == 1
-
-
-@pytest.mark.parametrize(
-    ("overrides", "message"),
-    [
+        # These used to pass the up-front check and stop the run in a notebook (exit 1, after the
+        # ingest), although the README promises exit 2 before any notebook.
         (["degradation.min_crashes=0"], r"^degradation\.min_crashes 0 is not valid; use a number >= 1 \(from --set degradation\.min_crashes=0\)\.$"),
         (["degradation.crash_max_pvalue=0"], r"^degradation\.crash_max_pvalue 0 is not valid; use a p-value in \(0, 1\]"),
         (["degradation.min_usage=-1"], r"^degradation\.min_usage -1 is not valid; use a number >= 0"),
@@ -416,13 +396,21 @@ def test_quality_and_drift_thresholds_in_range_pass(real_params: Path) -> None:
         (["simulate.incidents_per_feature_year=.inf"], r"^simulate\.incidents_per_feature_year inf is not valid"),
     ],
 )
-def test_values_the_notebooks_refused_are_checked_before_the_run(
+def test_values_out_of_range_are_refused_before_the_run(
     real_params: Path, overrides: list[str], message: str
 ) -> None:
-    # These used to pass the up-front check and stop the run in 02_aggregate, 03_model or
-    # 04_drift (exit 1, after the ingest), although the README promises exit 2 before any notebook.
     with pytest.raises(config.ProfileError, match=message):
         config.load_run_params("default", overrides)
+
+
+def test_quality_and_drift_thresholds_in_range_pass(real_params: Path) -> None:
+    params = config.load_run_params("default", [
+        "quality.missing_days_warn=0", "quality.missing_days_fail=1", "quality.freshness_warn_days=3",
+        "quality.volume_drop_warn=0.1", "drift.ks_pvalue_warn=1", "drift.psi_warn=0.25", "drift.max_model_age_days=0",
+        "drift.short_window_days=0", "drift.current_days=28", "drift.short_window_days=28",
+        "quality.volume_min_baseline_days=28",
+    ])
+    assert params["quality"]["missing_days_fail"] == 1
 
 
 def test_model_and_degradation_values_in_range_pass(real_params: Path) -> None:
