@@ -397,6 +397,34 @@ def test_malformed_lines_are_numbered_as_lines_of_the_file(tmp_path: Path, newli
     assert raw.malformed[["line", "error", "raw_line"]].values.tolist() == expected
 
 
+@pytest.mark.parametrize("stray_quote", [False, True])
+def test_malformed_lines_of_a_latin1_file_are_numbered_as_lines_of_the_file(tmp_path: Path, stray_quote: bool) -> None:
+    # The reader reports byte positions in the text it decoded to UTF-8, where each accented
+    # letter takes two bytes: the file's own lines must be counted in the same text.
+    accented = [f"2026-01-01T00:00:0{i},Caf\u00e9 cr\u00e8me br\u00fbl\u00e9e,u{i},10,0" for i in range(5)]
+    lines = [HEADER.strip(), *accented, "2026-01-01T00:00:05,A,u5,10", *accented, "2026-01-01T00:00:06,A,u6,10"]
+    if stray_quote:  # read through the re-cut copy, written in latin-1 too
+        lines.insert(1, '2026-01-01T00:00:00,"A,u0,10,0')
+    path = tmp_path / "a.csv"
+    path.write_bytes(("\n".join(lines) + "\n").encode("latin-1"))
+    raw = ingest.open_events(warehouse.connect(), path, column_map={}, encoding="latin-1")
+    short = raw.malformed[raw.malformed["error"] == "MISSING COLUMNS"]
+    assert short[["line", "raw_line"]].values.tolist() == [
+        [number, line] for number, line in enumerate(lines, start=1) if line.endswith(",10")]
+
+
+def test_physical_lines_counts_line_breaks_across_blocks() -> None:
+    data = b"h\nab\r\ncd\n\nef\r\ngh"
+    # LF file positions point at a line's first byte; CRLF ones at the line break before it.
+    positions = [2, 5, 10, 13]
+    expected = ingest.physical_lines([data], positions)
+    assert expected == [2, 3, 5, 6]
+    for size in (1, 2, 3, 5):
+        blocks = [data[i:i + size] for i in range(0, len(data), size)]
+        assert ingest.physical_lines(blocks, positions) == expected
+        assert ingest.physical_lines(blocks, positions[::-1]) == expected[::-1]  # any order
+
+
 def test_open_events_refuses_a_csv_file_whose_lines_are_not_all_accounted_for(tmp_path: Path, monkeypatch) -> None:
     _write(tmp_path / "a.csv", HEADER + "2026-01-01T00:00:00,A,u1,10,0\n")
     monkeypatch.setattr(ingest, "csv_line_census", lambda path, **_: (2, False))  # as if the reader lost a line

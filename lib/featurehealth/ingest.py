@@ -1019,7 +1019,7 @@ def open_events(
             except duckdb.Error as exc:
                 raise _read_error(names[indices[0]], fmt, encoding, exc) from None
             found = _rejects(con, rejects, indices=indices, names=names, encoding=encoding)
-            found = _file_lines(found, dict(zip(indices, group_paths, strict=True)))
+            found = _file_lines(found, dict(zip(indices, group_paths, strict=True)), encoding=encoding)
             malformed.append(_original_lines(found, renumbered))
     # rowid follows the order of insertion, that is of the files' lines.
     union = (
@@ -1180,29 +1180,53 @@ def _rejects(
     return frame[["file_id", "line", "byte_position", "raw_line", "error"]].reset_index(drop=True)
 
 
-def physical_lines(data: bytes, positions: Sequence[int]) -> list[int]:
-    """1-based numbers of the lines of ``data`` that a CSV reject's ``line_byte_position`` points at.
+def physical_lines(blocks: Iterable[bytes], positions: Sequence[int]) -> list[int]:
+    """1-based numbers of the lines that CSV rejects' ``line_byte_position`` point at, in text read block by block.
 
     DuckDB's own ``line`` counts records, so a quoted value with line breaks earlier in the file
     shifts it; the byte position does not. In a CRLF file the position is the ``\\n`` ending the
-    line before, so it is moved onto the line it reports.
+    line before, so it is moved onto the line it reports. ``blocks`` are the text DuckDB parsed,
+    in order (see :func:`_parsed_blocks`): only one is held at a time, whatever the file's size.
     """
     import numpy as np
 
-    breaks = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
-    starts = [p + 1 if p > 0 and data[p - 1:p + 1] == b"\r\n" else p for p in positions]
-    return [int(n) + 1 for n in np.searchsorted(breaks, starts, side="left")]
+    wanted = np.asarray(positions, dtype=np.int64)
+    order = np.argsort(wanted, kind="stable")
+    ordered = wanted[order]
+    lines = np.empty(len(wanted), dtype=np.int64)
+    offset, seen, done, last = 0, 0, 0, -1  # bytes and line breaks before the block, positions numbered, its last byte
+    for block in blocks:
+        if not block:
+            continue
+        view = np.frombuffer(block, dtype=np.uint8)
+        breaks = np.flatnonzero(view == 10)
+        upto = int(np.searchsorted(ordered, offset + len(view), side="left"))
+        local = ordered[done:upto] - offset
+        before = np.where(local > 0, view[np.maximum(local - 1, 0)], last)  # the byte before each position
+        crlf = (view[local] == 10) & (before == 13)
+        lines[order[done:upto]] = seen + np.searchsorted(breaks, local, side="left") + crlf + 1
+        offset, seen, done, last = offset + len(view), seen + len(breaks), upto, int(view[-1])
+    lines[order[done:]] = seen + 1  # past the end: the last line
+    return lines.tolist()
 
 
-def _file_lines(rejects: "pd.DataFrame", read: Mapping[int, Path]) -> "pd.DataFrame":
+def _parsed_blocks(path: Path, *, encoding: str) -> Iterator[bytes]:
+    """The (possibly gzipped) file as DuckDB parses it, block by block: ``latin-1`` text re-encoded in UTF-8,
+    where an accented letter takes two bytes (its rejects' byte positions count those)."""
+    with _open_bytes(path) as handle:
+        while block := handle.read(CENSUS_BLOCK):
+            yield block.decode("latin-1").encode("utf-8") if encoding == "latin-1" else block
+
+
+def _file_lines(rejects: "pd.DataFrame", read: Mapping[int, Path], *, encoding: str) -> "pd.DataFrame":
     """``rejects`` numbered by the lines of the files the reader read (``read``: file id -> path)."""
     if rejects.empty:
         return rejects.drop(columns="byte_position")
     lines = rejects["line"].to_numpy(copy=True)
     for file_id in rejects["file_id"].unique():
         rows = (rejects["file_id"] == file_id).to_numpy()
-        with _open_bytes(read[int(file_id)]) as handle:
-            lines[rows] = physical_lines(handle.read(), rejects.loc[rows, "byte_position"].tolist())
+        blocks = _parsed_blocks(read[int(file_id)], encoding=encoding)
+        lines[rows] = physical_lines(blocks, rejects.loc[rows, "byte_position"].tolist())
     return rejects.assign(line=lines).drop(columns="byte_position")
 
 
