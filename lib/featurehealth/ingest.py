@@ -786,10 +786,13 @@ def csv_line_census(path: Path, *, name: str = "", encoding: str = "utf-8") -> t
                 watch.feed(block, final=not block)
             whole = carry + block
             cut = whole.rfind(b"\n") + 1 if block else len(whole)
-            breaks, crlf_breaks = breaks + whole.count(b"\n", 0, cut), crlf_breaks + whole.count(b"\r\n", 0, cut)
+            ends = whole.count(b"\n", 0, cut)
+            # Only a block with a carriage return can hold CRLF line breaks: an LF file pays one fast search.
+            crlf = whole.count(b"\r\n", 0, cut) if whole.find(b"\r", 0, cut) >= 0 else 0
+            breaks, crlf_breaks = breaks + ends, crlf_breaks + crlf
             plain = all(whole.find(mark, 0, cut) < 0 for mark in (b'"', b"\n\n", b"\n\r\n"))
             if plain and not whole.startswith((b"\n", b"\r")):  # every line break ends a non-empty line
-                lines += whole.count(b"\n", 0, cut) + (0 < cut and whole[cut - 1] != 10)
+                lines += ends + (0 < cut and whole[cut - 1] != 10)
             else:
                 filled, odd_lines = _line_flags(memoryview(whole)[:cut])
                 lines, odd = lines + int(filled.sum()), odd or bool(odd_lines.any())
