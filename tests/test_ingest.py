@@ -366,6 +366,15 @@ def test_split_records_lets_a_stray_quote_spoil_its_own_line_only() -> None:
     assert split.records == 4 and split.original_line(6) == 7
 
 
+def test_split_copy_lines_map_back_to_the_files_own_lines() -> None:
+    # Lines 2, 3 (in a row) and 6 of a file (0-based 1, 2, 5) were left out of the copy.
+    split = ingest.SplitCsv("", dropped=[1, 2, 5], records=0, malformed=[])
+    kept = [line for line in range(1, 11) if line - 1 not in split.dropped]
+    assert split.original_lines(list(range(1, 8))) == kept[:7]
+    assert split.original_lines([]) == [] and split.original_line(3) == 5
+    assert ingest.SplitCsv("", dropped=[], records=0, malformed=[]).original_lines([1, 4]) == [1, 4]
+
+
 def test_open_events_accounts_for_every_line_of_many_csv_files(tmp_path: Path) -> None:
     # DuckDB 2.0 dropped the reject of a quote left open at the end of the last of several files.
     for day in range(1, 7):

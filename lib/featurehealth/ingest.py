@@ -815,10 +815,20 @@ class SplitCsv:
 
     def original_line(self, line: int) -> int:
         """The file's own number of line ``line`` (1-based) of ``text``."""
-        for dropped in self.dropped:
-            if dropped < line:
-                line += 1
-        return line
+        return self.original_lines([line])[0]
+
+    def original_lines(self, lines: Sequence[int]) -> list[int]:
+        """The file's own numbers of ``lines`` (1-based) of ``text``, all at once.
+
+        Line ``t`` (0-based) of ``text`` moves down by the dropped lines before it: those whose
+        index minus the dropped lines before them is at most ``t``. One binary search per line,
+        so a file with many stray quotes and many other rejects is not numbered in quadratic time.
+        """
+        import numpy as np
+
+        kept_before = np.asarray(self.dropped, dtype=np.int64) - np.arange(len(self.dropped))
+        index = np.asarray(lines, dtype=np.int64) - 1
+        return (index + np.searchsorted(kept_before, index, side="right") + 1).tolist()
 
 
 def _record_fields(record: str, delimiter: str) -> int | None:
@@ -1250,10 +1260,10 @@ def _original_lines(rejects: "pd.DataFrame", renumbered: Mapping[int, SplitCsv])
     """``rejects`` with the line numbers of split copies mapped back to their files' own lines."""
     if rejects.empty or not renumbered:
         return rejects
-    lines = [
-        renumbered[file_id].original_line(line) if file_id in renumbered else line
-        for file_id, line in zip(rejects["file_id"], rejects["line"], strict=True)
-    ]
+    lines = rejects["line"].to_numpy(copy=True)
+    for file_id, split in renumbered.items():
+        rows = (rejects["file_id"] == file_id).to_numpy()
+        lines[rows] = split.original_lines(lines[rows].tolist())
     return rejects.assign(line=lines)
 
 
