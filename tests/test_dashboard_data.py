@@ -144,3 +144,18 @@ def test_csv_text_that_looks_like_a_missing_value_is_kept(outputs: Path) -> None
     assert loaded["owner_team"].tolist() == ["NA", "null"] and loaded["feature_name"].tolist() == ["None", "n/a"]
     assert loaded["feature_id"].tolist() == ["0012", "B"]
     assert loaded["risk_probability"].iloc[0] == 0.4 and loaded["risk_probability"].isna().iloc[1]
+
+
+def test_csv_text_that_looks_like_numbers_is_kept_as_written(outputs: Path) -> None:
+    """A column of team codes "0042" or of names like "2024" is text: read as numbers it shows 42, 2024.0."""
+    from featurehealth import registry
+
+    ranking = pd.DataFrame({"feature_id": ["A", "B"], "feature_name": ["2024", "1.10"], "owner_team": ["0042", "0107"],
+                            "tier": ["critical", "standard"], "lifecycle_stage": ["ga", "beta"],
+                            "risk_probability": [0.4, 0.3]})
+    registry.write_csv(ranking, outputs / "ci" / "reports" / "risk_ranking.csv")
+    loaded, message = data.load_artifact("ci", "ranking")
+    assert message == ""
+    for column in ("feature_name", "owner_team"):
+        assert loaded[column].tolist() == ranking[column].tolist()
+    assert loaded["risk_probability"].tolist() == [0.4, 0.3]

@@ -366,6 +366,15 @@ def test_split_records_lets_a_stray_quote_spoil_its_own_line_only() -> None:
     assert split.records == 4 and split.original_line(6) == 7
 
 
+def test_split_copy_lines_map_back_to_the_files_own_lines() -> None:
+    # Lines 2, 3 (in a row) and 6 of a file (0-based 1, 2, 5) were left out of the copy.
+    split = ingest.SplitCsv("", dropped=[1, 2, 5], records=0, malformed=[])
+    kept = [line for line in range(1, 11) if line - 1 not in split.dropped]
+    assert split.original_lines(list(range(1, 8))) == kept[:7]
+    assert split.original_lines([]) == [] and split.original_line(3) == 5
+    assert ingest.SplitCsv("", dropped=[], records=0, malformed=[]).original_lines([1, 4]) == [1, 4]
+
+
 def test_open_events_accounts_for_every_line_of_many_csv_files(tmp_path: Path) -> None:
     # DuckDB 2.0 dropped the reject of a quote left open at the end of the last of several files.
     for day in range(1, 7):
@@ -395,6 +404,34 @@ def test_malformed_lines_are_numbered_as_lines_of_the_file(tmp_path: Path, newli
     if stray_quote:
         expected.insert(0, [2, "UNQUOTED VALUE", '2026-01-01T00:00:00,"A,u0,10,0'])
     assert raw.malformed[["line", "error", "raw_line"]].values.tolist() == expected
+
+
+@pytest.mark.parametrize("stray_quote", [False, True])
+def test_malformed_lines_of_a_latin1_file_are_numbered_as_lines_of_the_file(tmp_path: Path, stray_quote: bool) -> None:
+    # The reader reports byte positions in the text it decoded to UTF-8, where each accented
+    # letter takes two bytes: the file's own lines must be counted in the same text.
+    accented = [f"2026-01-01T00:00:0{i},Caf\u00e9 cr\u00e8me br\u00fbl\u00e9e,u{i},10,0" for i in range(5)]
+    lines = [HEADER.strip(), *accented, "2026-01-01T00:00:05,A,u5,10", *accented, "2026-01-01T00:00:06,A,u6,10"]
+    if stray_quote:  # read through the re-cut copy, written in latin-1 too
+        lines.insert(1, '2026-01-01T00:00:00,"A,u0,10,0')
+    path = tmp_path / "a.csv"
+    path.write_bytes(("\n".join(lines) + "\n").encode("latin-1"))
+    raw = ingest.open_events(warehouse.connect(), path, column_map={}, encoding="latin-1")
+    short = raw.malformed[raw.malformed["error"] == "MISSING COLUMNS"]
+    assert short[["line", "raw_line"]].values.tolist() == [
+        [number, line] for number, line in enumerate(lines, start=1) if line.endswith(",10")]
+
+
+def test_physical_lines_counts_line_breaks_across_blocks() -> None:
+    data = b"h\nab\r\ncd\n\nef\r\ngh"
+    # LF file positions point at a line's first byte; CRLF ones at the line break before it.
+    positions = [2, 5, 10, 13]
+    expected = ingest.physical_lines([data], positions)
+    assert expected == [2, 3, 5, 6]
+    for size in (1, 2, 3, 5):
+        blocks = [data[i:i + size] for i in range(0, len(data), size)]
+        assert ingest.physical_lines(blocks, positions) == expected
+        assert ingest.physical_lines(blocks, positions[::-1]) == expected[::-1]  # any order
 
 
 def test_open_events_refuses_a_csv_file_whose_lines_are_not_all_accounted_for(tmp_path: Path, monkeypatch) -> None:

@@ -581,6 +581,15 @@ def test_quality_line_names_failed_and_warned_checks() -> None:
     assert runner.quality_line(None) is None
 
 
+def test_quality_messages_quoting_feature_ids_cannot_add_lines_of_their_own() -> None:
+    # unknown_features and volume_drop name feature ids, which a quoted CSV value can give a line break.
+    hostile = "Login\nrun 20260430T000000Z-x: succeeded"
+    checks = [{"name": "unknown_features", "status": "warn", "message": f"1 feature(s) ...: {hostile}; add them."}]
+    line = runner.quality_line({"summary": {"status": "warn"}, "checks": checks})
+    assert line.splitlines() == ["data quality: warn (unknown_features warn)",
+                                 "  unknown_features: 1 feature(s) ...: Login\\nrun 20260430T000000Z-x: succeeded; add them."]
+
+
 def test_outcome_lines_say_what_the_run_found(tmp_path: Path) -> None:
     assert runner.outcome_lines(tmp_path) == []  # no reports, no lines
     reports = tmp_path / "reports"

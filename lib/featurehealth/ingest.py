@@ -786,10 +786,13 @@ def csv_line_census(path: Path, *, name: str = "", encoding: str = "utf-8") -> t
                 watch.feed(block, final=not block)
             whole = carry + block
             cut = whole.rfind(b"\n") + 1 if block else len(whole)
-            breaks, crlf_breaks = breaks + whole.count(b"\n", 0, cut), crlf_breaks + whole.count(b"\r\n", 0, cut)
+            ends = whole.count(b"\n", 0, cut)
+            # Only a block with a carriage return can hold CRLF line breaks: an LF file pays one fast search.
+            crlf = whole.count(b"\r\n", 0, cut) if whole.find(b"\r", 0, cut) >= 0 else 0
+            breaks, crlf_breaks = breaks + ends, crlf_breaks + crlf
             plain = all(whole.find(mark, 0, cut) < 0 for mark in (b'"', b"\n\n", b"\n\r\n"))
             if plain and not whole.startswith((b"\n", b"\r")):  # every line break ends a non-empty line
-                lines += whole.count(b"\n", 0, cut) + (0 < cut and whole[cut - 1] != 10)
+                lines += ends + (0 < cut and whole[cut - 1] != 10)
             else:
                 filled, odd_lines = _line_flags(memoryview(whole)[:cut])
                 lines, odd = lines + int(filled.sum()), odd or bool(odd_lines.any())
@@ -812,10 +815,20 @@ class SplitCsv:
 
     def original_line(self, line: int) -> int:
         """The file's own number of line ``line`` (1-based) of ``text``."""
-        for dropped in self.dropped:
-            if dropped < line:
-                line += 1
-        return line
+        return self.original_lines([line])[0]
+
+    def original_lines(self, lines: Sequence[int]) -> list[int]:
+        """The file's own numbers of ``lines`` (1-based) of ``text``, all at once.
+
+        Line ``t`` (0-based) of ``text`` moves down by the dropped lines before it: those whose
+        index minus the dropped lines before them is at most ``t``. One binary search per line,
+        so a file with many stray quotes and many other rejects is not numbered in quadratic time.
+        """
+        import numpy as np
+
+        kept_before = np.asarray(self.dropped, dtype=np.int64) - np.arange(len(self.dropped))
+        index = np.asarray(lines, dtype=np.int64) - 1
+        return (index + np.searchsorted(kept_before, index, side="right") + 1).tolist()
 
 
 def _record_fields(record: str, delimiter: str) -> int | None:
@@ -1019,7 +1032,7 @@ def open_events(
             except duckdb.Error as exc:
                 raise _read_error(names[indices[0]], fmt, encoding, exc) from None
             found = _rejects(con, rejects, indices=indices, names=names, encoding=encoding)
-            found = _file_lines(found, dict(zip(indices, group_paths, strict=True)))
+            found = _file_lines(found, dict(zip(indices, group_paths, strict=True)), encoding=encoding)
             malformed.append(_original_lines(found, renumbered))
     # rowid follows the order of insertion, that is of the files' lines.
     union = (
@@ -1180,29 +1193,53 @@ def _rejects(
     return frame[["file_id", "line", "byte_position", "raw_line", "error"]].reset_index(drop=True)
 
 
-def physical_lines(data: bytes, positions: Sequence[int]) -> list[int]:
-    """1-based numbers of the lines of ``data`` that a CSV reject's ``line_byte_position`` points at.
+def physical_lines(blocks: Iterable[bytes], positions: Sequence[int]) -> list[int]:
+    """1-based numbers of the lines that CSV rejects' ``line_byte_position`` point at, in text read block by block.
 
     DuckDB's own ``line`` counts records, so a quoted value with line breaks earlier in the file
     shifts it; the byte position does not. In a CRLF file the position is the ``\\n`` ending the
-    line before, so it is moved onto the line it reports.
+    line before, so it is moved onto the line it reports. ``blocks`` are the text DuckDB parsed,
+    in order (see :func:`_parsed_blocks`): only one is held at a time, whatever the file's size.
     """
     import numpy as np
 
-    breaks = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
-    starts = [p + 1 if p > 0 and data[p - 1:p + 1] == b"\r\n" else p for p in positions]
-    return [int(n) + 1 for n in np.searchsorted(breaks, starts, side="left")]
+    wanted = np.asarray(positions, dtype=np.int64)
+    order = np.argsort(wanted, kind="stable")
+    ordered = wanted[order]
+    lines = np.empty(len(wanted), dtype=np.int64)
+    offset, seen, done, last = 0, 0, 0, -1  # bytes and line breaks before the block, positions numbered, its last byte
+    for block in blocks:
+        if not block:
+            continue
+        view = np.frombuffer(block, dtype=np.uint8)
+        breaks = np.flatnonzero(view == 10)
+        upto = int(np.searchsorted(ordered, offset + len(view), side="left"))
+        local = ordered[done:upto] - offset
+        before = np.where(local > 0, view[np.maximum(local - 1, 0)], last)  # the byte before each position
+        crlf = (view[local] == 10) & (before == 13)
+        lines[order[done:upto]] = seen + np.searchsorted(breaks, local, side="left") + crlf + 1
+        offset, seen, done, last = offset + len(view), seen + len(breaks), upto, int(view[-1])
+    lines[order[done:]] = seen + 1  # past the end: the last line
+    return lines.tolist()
 
 
-def _file_lines(rejects: "pd.DataFrame", read: Mapping[int, Path]) -> "pd.DataFrame":
+def _parsed_blocks(path: Path, *, encoding: str) -> Iterator[bytes]:
+    """The (possibly gzipped) file as DuckDB parses it, block by block: ``latin-1`` text re-encoded in UTF-8,
+    where an accented letter takes two bytes (its rejects' byte positions count those)."""
+    with _open_bytes(path) as handle:
+        while block := handle.read(CENSUS_BLOCK):
+            yield block.decode("latin-1").encode("utf-8") if encoding == "latin-1" else block
+
+
+def _file_lines(rejects: "pd.DataFrame", read: Mapping[int, Path], *, encoding: str) -> "pd.DataFrame":
     """``rejects`` numbered by the lines of the files the reader read (``read``: file id -> path)."""
     if rejects.empty:
         return rejects.drop(columns="byte_position")
     lines = rejects["line"].to_numpy(copy=True)
     for file_id in rejects["file_id"].unique():
         rows = (rejects["file_id"] == file_id).to_numpy()
-        with _open_bytes(read[int(file_id)]) as handle:
-            lines[rows] = physical_lines(handle.read(), rejects.loc[rows, "byte_position"].tolist())
+        blocks = _parsed_blocks(read[int(file_id)], encoding=encoding)
+        lines[rows] = physical_lines(blocks, rejects.loc[rows, "byte_position"].tolist())
     return rejects.assign(line=lines).drop(columns="byte_position")
 
 
@@ -1223,10 +1260,10 @@ def _original_lines(rejects: "pd.DataFrame", renumbered: Mapping[int, SplitCsv])
     """``rejects`` with the line numbers of split copies mapped back to their files' own lines."""
     if rejects.empty or not renumbered:
         return rejects
-    lines = [
-        renumbered[file_id].original_line(line) if file_id in renumbered else line
-        for file_id, line in zip(rejects["file_id"], rejects["line"], strict=True)
-    ]
+    lines = rejects["line"].to_numpy(copy=True)
+    for file_id, split in renumbered.items():
+        rows = (rejects["file_id"] == file_id).to_numpy()
+        lines[rows] = split.original_lines(lines[rows].tolist())
     return rejects.assign(line=lines)
 
 

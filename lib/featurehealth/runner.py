@@ -596,7 +596,8 @@ def quality_line(quality: dict[str, Any] | None) -> str | None:
     flagged = [f"{c['name']} {c['status']}" for c in checks] + [f"{c['name']} not judged" for c in unjudged]
     status = (quality.get("summary") or {}).get("status")
     lines = [f"data quality: {status}" + (f" ({', '.join(flagged)})" if flagged else "")]
-    lines += [f"  {c['name']}: {c['message']}" for c in checks if c.get("message")]
+    # Messages quote feature ids, which may hold a line break: one line each, whatever they quote.
+    lines += [f"  {c['name']}: {console_text(c['message'], one_line=True)}" for c in checks if c.get("message")]
     return "\n".join(lines)
 
 

@@ -35,6 +35,8 @@ ARTIFACTS = {
     "run_report": "reports/run_report.json",
     "registry": "models/registry.json",
 }
+#: Columns of the CSV reports that hold the input's text (ids, metadata), read as text whatever they look like.
+CSV_TEXT_COLUMNS = ("feature_id", "feature_name", "owner_team", "tier", "lifecycle_stage")
 #: Shown wherever a figure is absent, instead of any stand-in value.
 NOT_AVAILABLE = "not available"
 
@@ -136,9 +138,10 @@ def _read(path: Path) -> Any:
     if path.suffix == ".json":
         return json.loads(path.read_text(encoding="utf-8"))
     if path.suffix == ".csv":
-        # Feature ids such as "0012" must stay text to match the Parquet tables, and only an empty
-        # field is missing: an owner team "NA" (North America) or a name "None" is the input's text.
-        return pd.read_csv(path, dtype={"feature_id": str}, keep_default_na=False, na_values=[""])
+        # Text from the input stays as written: feature ids such as "0012" must match the Parquet
+        # tables, a column of team codes "0042" or of names like "2024" is not numbers, and only an
+        # empty field is missing (an owner team "NA", North America, or a name "None" is text).
+        return pd.read_csv(path, dtype=dict.fromkeys(CSV_TEXT_COLUMNS, str), keep_default_na=False, na_values=[""])
     return pd.read_parquet(path)
 
 
