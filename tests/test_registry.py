@@ -293,12 +293,20 @@ def test_prune_versions_removes_the_oldest_beyond_keep_but_never_the_protected_o
 def test_prune_versions_leaves_a_folder_it_cannot_remove_for_next_time(paths: config.RunPaths, monkeypatch) -> None:
     import shutil
 
-    for version, test_end in (("old", "2026-03-01"), ("mid", "2026-03-02"), ("new", "2026-03-03")):
+    for version, test_end in (("old", "2026-03-01"), ("half", "2026-03-02"), ("mid", "2026-03-03"), ("new", "2026-03-04")):
         _fake_card(paths, version, test_end=test_end)
     remove = shutil.rmtree
-    # As a folder without write permission for the run's user: nothing removed, no error raised.
-    monkeypatch.setattr(shutil, "rmtree", lambda path, **kw: None if Path(path).name == "old" else remove(path, **kw))
-    assert registry.prune_versions(paths, keep=1, protected=[]) == ["mid"]
+
+    def failing_rmtree(path: Path, **kw: object) -> None:
+        # "old" as a folder the run's user cannot change: nothing removed, no error raised;
+        # "half" loses its card, then fails: no longer a version, so it counts as removed.
+        if Path(path).name == "half":
+            (Path(path) / registry.CARD_FILE).unlink()
+        elif Path(path).name != "old":
+            remove(path, **kw)
+
+    monkeypatch.setattr(shutil, "rmtree", failing_rmtree)
+    assert registry.prune_versions(paths, keep=1, protected=[]) == ["half", "mid"]
     assert [c["version"] for c in registry.version_cards(paths)] == ["old", "new"]
 
 

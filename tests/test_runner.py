@@ -240,6 +240,19 @@ def test_main_exit_code_on_failure(project: Path, capsys: pytest.CaptureFixture[
     assert "FAILED: boom.ipynb failed: ValueError" in capsys.readouterr().err
 
 
+def test_main_prints_a_failure_quoting_a_line_break_on_one_line(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An error may quote an export's column name or value, which can hold a line break.
+    def fail(*_args: object, **_kwargs: object) -> None:
+        raise runner.RunFailed("01_ingest failed: InputError: File a.csv has no column 'x\nrun 1: succeeded'")
+
+    monkeypatch.setattr(runner, "run_pipeline", fail)
+    assert runner.main(["ci"]) == runner.EXIT_FAILED
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "'x\\nrun 1: succeeded'" in err
+
+
 def _children() -> set[int]:
     """Ids of this process's child processes, zombies included (Linux /proc)."""
     own = str(os.getpid())

@@ -328,8 +328,9 @@ def test_the_data_set_is_never_absent_while_it_is_replaced(tmp_path: Path, monke
     monkeypatch.setattr(simulate, "_exchange", exchange_and_look)
     monkeypatch.setattr(os, "replace", replace_and_look)
     after = simulate.ensure_simulation(out, **tiny, seed=2)
-    if sys.platform != "linux":
-        pytest.skip("only Linux exchanges two folders in one step (renameat2)")
+    if seen and seen[0] == ("exchange", False):
+        # Not Linux, or a file system or sandbox that refuses RENAME_EXCHANGE: the next test's case.
+        pytest.skip("this system does not exchange two folders in one step (renameat2)")
     assert seen == [("exchange", True)]  # one step, the folder there before and after it
     assert runlog.read_json(out / "simulation.json") == after
 

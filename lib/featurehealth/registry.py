@@ -409,7 +409,8 @@ def prune_versions(paths: "RunPaths", *, keep: int, protected: Sequence[str]) ->
         # A folder that cannot be removed (permissions) is tried again by the next registration:
         # failing the run over it would throw away the model just trained.
         shutil.rmtree(folder, ignore_errors=True)
-    return [folder.name for folder in removed if not folder.exists()]
+    # A folder whose card went (its version is gone for version_cards) but not the rest counts as removed.
+    return [folder.name for folder in removed if not (folder / CARD_FILE).exists()]
 
 
 def compare_on_holdout(

@@ -1336,16 +1336,17 @@ def main(argv: list[str] | None = None) -> int:
         with interrupts_raise():
             run_pipeline(args.profile, overrides=args.overrides, progress=_print_while_read)
     except config.ProfileError as exc:
-        _print_while_read(f"run_all: {exc}", stream=sys.stderr)
+        _print_while_read(f"run_all: {console_text(exc, one_line=True)}", stream=sys.stderr)
         return EXIT_USAGE
     except RunBusy as exc:
-        _print_while_read(f"run_all: {exc}", stream=sys.stderr)
+        _print_while_read(f"run_all: {console_text(exc, one_line=True)}", stream=sys.stderr)
         return EXIT_BUSY
     except RunFailed as exc:
-        _print_while_read(f"run_all: FAILED: {exc}{_run_folder_note(exc.run_dir)}", stream=sys.stderr)
+        _print_while_read(f"run_all: FAILED: {console_text(exc, one_line=True)}{_run_folder_note(exc.run_dir)}",
+                          stream=sys.stderr)
         return EXIT_FAILED
     except RunInterrupted as exc:
-        _print_while_read(f"run_all: INTERRUPTED: {exc}; outputs unchanged{_run_folder_note(exc.run_dir)}",
+        _print_while_read(f"run_all: INTERRUPTED: {console_text(exc, one_line=True)}; outputs unchanged{_run_folder_note(exc.run_dir)}",
                           stream=sys.stderr)
         return 128 + exc.signum
     return 0
