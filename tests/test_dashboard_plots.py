@@ -180,3 +180,22 @@ def test_a_very_long_feature_name_leaves_the_heatmap_readable() -> None:
                                   metric="m1", windows=None, title="L" * 500 + ": m1")
     title = fig.axes[0].get_title()
     assert len(title) <= display.MAX_TITLE_CHARS and title.endswith(": m1")
+
+
+def _rendered(fig):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    return canvas.get_renderer()
+
+
+def test_drift_cell_legend_never_covers_the_series(series: pd.DataFrame) -> None:
+    """Inside the axes the legend's words were crossed by the line and hid the first days."""
+    windows = {"reference": {"start": "2026-01-01", "end": "2026-01-05"}, "current": {"start": "2026-01-08", "end": "2026-01-10"}}
+    fig = plots.drift_cell_figure(series, metric="p95_latency", windows=windows, title="Login: p95_latency")
+    renderer = _rendered(fig)
+    ax = fig.axes[0]
+    legend, plotted = ax.get_legend().get_window_extent(renderer), ax.get_window_extent(renderer)
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["p95_latency", "reference window", "current window"]
+    assert legend.x0 >= plotted.x1 or legend.y0 >= plotted.y1  # beside or above the plotting area

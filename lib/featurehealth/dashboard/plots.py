@@ -205,7 +205,8 @@ def drift_cell_figure(
             ax.axvspan(pd.Timestamp(window["start"]), pd.Timestamp(window["end"]) + pd.Timedelta(days=1),
                        color=colour, alpha=0.4, lw=0, label=f"{name} window")
     ax.set_ylabel(metric)
-    ax.legend(loc="upper left", fontsize=8, frameon=False)
+    # Outside the axes, as in the drill-down: inside, the line crossed its words and it hid the first days.
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8, frameon=False)
     ax.set_title(plain_label(title, max_chars=MAX_TITLE_CHARS))  # names a feature: drawn as written, never as mathtext
     return fig
 
