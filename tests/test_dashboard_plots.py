@@ -199,3 +199,18 @@ def test_drift_cell_legend_never_covers_the_series(series: pd.DataFrame) -> None
     legend, plotted = ax.get_legend().get_window_extent(renderer), ax.get_window_extent(renderer)
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["p95_latency", "reference window", "current window"]
     assert legend.x0 >= plotted.x1 or legend.y0 >= plotted.y1  # beside or above the plotting area
+
+
+@pytest.mark.parametrize("days", [10, 60, 120])
+def test_date_labels_keep_apart(days: int) -> None:
+    """Full dates (2026-04-01 2026-04-15) ran into each other on the ci profile's 120 days."""
+    span = pd.DataFrame({"date": pd.date_range("2026-01-01", periods=days), "p95_latency": 900.0,
+                         "crash_rate": 0.01, "avg_feedback": 4.0, "usage_count": 200, "risk_probability": 0.2})
+    figures = [(plots.drilldown_figure(span, thresholds={}, incidents=None, cutoffs=[0.3, 0.6], title="x"), -1),
+               (plots.drift_cell_figure(span, metric="crash_rate", windows=None, title="x"), 0)]
+    for fig, axis in figures:
+        fig.set_dpi(90)  # as figure_png writes them
+        renderer = _rendered(fig)
+        boxes = [t.get_window_extent(renderer) for t in fig.axes[axis].get_xticklabels() if t.get_text()]
+        assert len(boxes) >= 3
+        assert min(right.x0 - left.x1 for left, right in zip(boxes, boxes[1:])) >= 10

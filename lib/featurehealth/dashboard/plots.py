@@ -62,6 +62,18 @@ def message_figure(text: str) -> "Figure":
     return fig
 
 
+def _concise_dates(ax: "Axes") -> None:
+    """Date ticks as "Feb", "15", "Mar" with the year once at the end, not full dates.
+
+    Full ISO dates every two weeks ran into each other on a 9-inch figure (ci's 120 days).
+    """
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+
+    locator = AutoDateLocator()
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+
+
 def _shade_incidents(ax: "Axes", incidents: "pd.DataFrame | None", *, label: bool) -> None:
     import pandas as pd
 
@@ -131,6 +143,7 @@ def drilldown_figure(
         risk_ax.set_ylim(0, 1)
         risk_ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=7, frameon=False)
     risk_ax.set_ylabel("risk score")
+    _concise_dates(risk_ax)  # the panels share the x axis, so its ticks
     fig.suptitle(plain_label(title, max_chars=MAX_TITLE_CHARS))  # a feature's name: drawn as written, never as mathtext
     return fig
 
@@ -205,6 +218,7 @@ def drift_cell_figure(
             ax.axvspan(pd.Timestamp(window["start"]), pd.Timestamp(window["end"]) + pd.Timedelta(days=1),
                        color=colour, alpha=0.4, lw=0, label=f"{name} window")
     ax.set_ylabel(metric)
+    _concise_dates(ax)
     # Outside the axes, as in the drill-down: inside, the line crossed its words and it hid the first days.
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8, frameon=False)
     ax.set_title(plain_label(title, max_chars=MAX_TITLE_CHARS))  # names a feature: drawn as written, never as mathtext
