@@ -214,3 +214,11 @@ def test_date_labels_keep_apart(days: int) -> None:
         boxes = [t.get_window_extent(renderer) for t in fig.axes[axis].get_xticklabels() if t.get_text()]
         assert len(boxes) >= 3
         assert min(right.x0 - left.x1 for left, right in zip(boxes, boxes[1:])) >= 10
+
+
+def test_lead_time_counts_read_as_whole_incidents() -> None:
+    """With one incident per lead time the axis read 0.2, 0.4 ... incidents."""
+    fig = plots.lead_time_figure([1, 4, 5])
+    _rendered(fig)
+    ticks = fig.axes[0].get_yticks()
+    assert len(ticks) >= 2 and all(float(t).is_integer() for t in ticks)

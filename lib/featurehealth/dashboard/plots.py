@@ -308,7 +308,10 @@ def lead_time_figure(days: Sequence[float]) -> "Figure":
 
     fig, axes = _figure(5, 3)
     ax = axes[0, 0]
+    from matplotlib.ticker import MaxNLocator
+
     sns.histplot(list(days), discrete=True, ax=ax, color="#26a69a")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts of incidents: never 0.2 of one
     ax.set(xlabel="lead time (days before incident start)", ylabel="incidents", title="Lead-time distribution")
     return fig
 
