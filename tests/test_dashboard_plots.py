@@ -222,3 +222,12 @@ def test_lead_time_counts_read_as_whole_incidents() -> None:
     _rendered(fig)
     ticks = fig.axes[0].get_yticks()
     assert len(ticks) >= 2 and all(float(t).is_integer() for t in ticks)
+
+
+def test_risk_panel_says_why_its_first_days_are_empty(series: pd.DataFrame) -> None:
+    """Only the model's test days on are scored: the empty start of the panel is explained, not blank."""
+    later = series.assign(risk_probability=[np.nan] * 5 + [0.2] * 5)
+    fig = plots.drilldown_figure(later, thresholds={}, incidents=None, cutoffs=[0.3, 0.6], title="x")
+    assert any("no risk score before 2026-01-06" in t for t in _texts(fig))
+    fig = plots.drilldown_figure(series, thresholds={}, incidents=None, cutoffs=[0.3, 0.6], title="x")
+    assert not any("no risk score" in t for t in _texts(fig))

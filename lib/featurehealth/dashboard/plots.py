@@ -134,6 +134,14 @@ def drilldown_figure(
         risk_ax.text(0.5, 0.5, "risk score not available for this feature", transform=risk_ax.transAxes, ha="center")
     else:
         risk_ax.plot(dates, risk, color="#6a1b9a", marker=".", lw=1.2, label="risk score")
+        first = dates[risk.notna()].min()
+        if first - dates.min() >= (dates.max() - dates.min()) / 4:
+            # 03_model scores from its test days on (earlier days built the model): say so rather
+            # than leave most of the panel blank (a narrower gap has no room for the words).
+            risk_ax.text(dates.min() + (first - dates.min()) / 2, 0.5,
+                         f"no risk score before {first:%Y-%m-%d}\n(scores start with the model's test days)",
+                         ha="center", va="center", fontsize=8, color="#757575",
+                         bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85})  # over the bucket lines
         from featurehealth.dashboard.views import number_cell
 
         # Named in the legend: two bare dashed lines did not say which bucket starts where. Written
