@@ -171,6 +171,33 @@ def test_drift_starts_on_an_alert_and_the_toggle_redraws_only_the_heatmap(output
     assert "Search (B) x crash_rate" in _html(details)
 
 
+def test_a_redraw_says_drawing_while_it_works(outputs: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A heatmap of 120 features takes seconds to draw: meanwhile its area says so above the old one."""
+    dashboard = app.Dashboard(profile="ci")
+    _select(dashboard, "drift")
+    _, controls, heatmap, _, _ = dashboard.tabs.children[3].children
+    _select(dashboard, "drilldown")
+    picker, _, plot = dashboard.tabs.children[2].children
+    seen = {}
+    heatmap_figure, drilldown_figure = plots.drift_heatmap, plots.drilldown_figure
+
+    def slow_heatmap(*args, **kwargs):
+        seen["heatmap"] = _html(heatmap)
+        return heatmap_figure(*args, **kwargs)
+
+    def slow_drilldown(*args, **kwargs):
+        seen["drilldown"] = _html(plot)
+        return drilldown_figure(*args, **kwargs)
+
+    monkeypatch.setattr(plots, "drift_heatmap", slow_heatmap)
+    monkeypatch.setattr(plots, "drilldown_figure", slow_drilldown)
+    controls.children[1].value = True
+    picker.value = "A"
+    assert "Drawing the heatmap" in seen["heatmap"] and "Drawing Login (A)" in seen["drilldown"]
+    assert "Drawing" not in _html(heatmap) + _html(plot)
+    assert plot.outputs[0]["data"]["image/png"] and dashboard.status.value == ""
+
+
 def test_a_failing_callback_reports_in_the_status_area(outputs: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     dashboard = app.Dashboard(profile="ci")
     _select(dashboard, "drilldown")

@@ -180,3 +180,54 @@ def test_a_very_long_feature_name_leaves_the_heatmap_readable() -> None:
                                   metric="m1", windows=None, title="L" * 500 + ": m1")
     title = fig.axes[0].get_title()
     assert len(title) <= display.MAX_TITLE_CHARS and title.endswith(": m1")
+
+
+def _rendered(fig):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    return canvas.get_renderer()
+
+
+def test_drift_cell_legend_never_covers_the_series(series: pd.DataFrame) -> None:
+    """Inside the axes the legend's words were crossed by the line and hid the first days."""
+    windows = {"reference": {"start": "2026-01-01", "end": "2026-01-05"}, "current": {"start": "2026-01-08", "end": "2026-01-10"}}
+    fig = plots.drift_cell_figure(series, metric="p95_latency", windows=windows, title="Login: p95_latency")
+    renderer = _rendered(fig)
+    ax = fig.axes[0]
+    legend, plotted = ax.get_legend().get_window_extent(renderer), ax.get_window_extent(renderer)
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["p95_latency", "reference window", "current window"]
+    assert legend.x0 >= plotted.x1 or legend.y0 >= plotted.y1  # beside or above the plotting area
+
+
+@pytest.mark.parametrize("days", [10, 60, 120])
+def test_date_labels_keep_apart(days: int) -> None:
+    """Full dates (2026-04-01 2026-04-15) ran into each other on the ci profile's 120 days."""
+    span = pd.DataFrame({"date": pd.date_range("2026-01-01", periods=days), "p95_latency": 900.0,
+                         "crash_rate": 0.01, "avg_feedback": 4.0, "usage_count": 200, "risk_probability": 0.2})
+    figures = [(plots.drilldown_figure(span, thresholds={}, incidents=None, cutoffs=[0.3, 0.6], title="x"), -1),
+               (plots.drift_cell_figure(span, metric="crash_rate", windows=None, title="x"), 0)]
+    for fig, axis in figures:
+        fig.set_dpi(90)  # as figure_png writes them
+        renderer = _rendered(fig)
+        boxes = [t.get_window_extent(renderer) for t in fig.axes[axis].get_xticklabels() if t.get_text()]
+        assert len(boxes) >= 3
+        assert min(right.x0 - left.x1 for left, right in zip(boxes, boxes[1:])) >= 10
+
+
+def test_lead_time_counts_read_as_whole_incidents() -> None:
+    """With one incident per lead time the axis read 0.2, 0.4 ... incidents."""
+    fig = plots.lead_time_figure([1, 4, 5])
+    _rendered(fig)
+    ticks = fig.axes[0].get_yticks()
+    assert len(ticks) >= 2 and all(float(t).is_integer() for t in ticks)
+
+
+def test_risk_panel_says_why_its_first_days_are_empty(series: pd.DataFrame) -> None:
+    """Only the model's test days on are scored: the empty start of the panel is explained, not blank."""
+    later = series.assign(risk_probability=[np.nan] * 5 + [0.2] * 5)
+    fig = plots.drilldown_figure(later, thresholds={}, incidents=None, cutoffs=[0.3, 0.6], title="x")
+    assert any("no risk score before 2026-01-06" in t for t in _texts(fig))
+    fig = plots.drilldown_figure(series, thresholds={}, incidents=None, cutoffs=[0.3, 0.6], title="x")
+    assert not any("no risk score" in t for t in _texts(fig))

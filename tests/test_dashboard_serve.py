@@ -69,3 +69,19 @@ def test_main_refuses_a_busy_port_before_starting_voila(capsys: pytest.CaptureFi
         assert serve.main([str(port)]) == 1
     assert f"port {port} on 127.0.0.1 is in use" in capsys.readouterr().err
     assert serve.port_is_free(port)
+
+
+def test_a_port_left_in_time_wait_by_a_stopped_server_is_free() -> None:
+    """A dashboard stopped after a visit leaves its side of the connections in TIME_WAIT for a minute;
+    Voila binds over them, so restarting it at once was refused as 'in use' with nothing serving."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as server:
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as Voila's server does
+        server.bind((serve.HOST, 0))
+        server.listen()
+        port = server.getsockname()[1]
+        client = socket.create_connection((serve.HOST, port))
+        accepted, _ = server.accept()
+        accepted.close()  # the server closes first: its end waits in TIME_WAIT
+        client.recv(1)
+        client.close()
+    assert serve.port_is_free(port)

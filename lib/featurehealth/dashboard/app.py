@@ -205,8 +205,17 @@ class Dashboard:
         self.fill(out, action, build)
         return out
 
-    def fill(self, out: widgets.Output, action: str, build: Callable[[], list[dict[str, Any]]]) -> None:
-        """Replace the content of ``out`` with ``build()`` (a list of outputs)."""
+    def fill(self, out: widgets.Output, action: str, build: Callable[[], list[dict[str, Any]]], *,
+             busy: str = "") -> None:
+        """Replace the content of ``out`` with ``build()`` (a list of outputs).
+
+        With ``busy``, that note is shown above the old content while ``build`` runs: a redraw
+        can take seconds (a heatmap of 120 features), and an unchanged figure under a changed
+        control read as the new one. The widget update reaches the page at once, the kernel
+        sending it while it still computes.
+        """
+        if busy:
+            out.outputs = (html_output(views.status_html(busy)), *out.outputs)
         try:
             out.outputs = tuple(build())
         except Exception as exc:  # noqa: BLE001 - the page shows the error instead of a traceback
@@ -304,7 +313,7 @@ class Dashboard:
                     *([html_output(views.status_html(note))] if note else [])]
 
         def redraw(_change: dict[str, Any]) -> None:
-            self.fill(plot, "drawing the feature", build_plot)
+            self.fill(plot, "drawing the feature", build_plot, busy=f"Drawing {picker.label} …")
             self.fill(drivers, "listing the drivers", build_drivers)
 
         picker.observe(self.guarded("choosing the feature", redraw), names="value")
@@ -350,10 +359,10 @@ class Dashboard:
             return shown + notes_output([fact_message])
 
         def redraw_heatmap(_change: dict[str, Any]) -> None:
-            self.fill(heatmap, "drawing the heatmap", build_heatmap)
+            self.fill(heatmap, "drawing the heatmap", build_heatmap, busy="Drawing the heatmap …")
 
         def redraw_details(_change: dict[str, Any]) -> None:
-            self.fill(details, "showing the cell", build_details)
+            self.fill(details, "showing the cell", build_details, busy=f"Drawing {feature.label} x {metric.value} …")
 
         for control in (score, flagged_only):
             control.observe(self.guarded("drawing the heatmap", redraw_heatmap), names="value")

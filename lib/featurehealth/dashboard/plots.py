@@ -62,6 +62,18 @@ def message_figure(text: str) -> "Figure":
     return fig
 
 
+def _concise_dates(ax: "Axes") -> None:
+    """Date ticks as "Feb", "15", "Mar" with the year once at the end, not full dates.
+
+    Full ISO dates every two weeks ran into each other on a 9-inch figure (ci's 120 days).
+    """
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+
+    locator = AutoDateLocator()
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+
+
 def _shade_incidents(ax: "Axes", incidents: "pd.DataFrame | None", *, label: bool) -> None:
     import pandas as pd
 
@@ -122,6 +134,14 @@ def drilldown_figure(
         risk_ax.text(0.5, 0.5, "risk score not available for this feature", transform=risk_ax.transAxes, ha="center")
     else:
         risk_ax.plot(dates, risk, color="#6a1b9a", marker=".", lw=1.2, label="risk score")
+        first = dates[risk.notna()].min()
+        if first - dates.min() >= (dates.max() - dates.min()) / 4:
+            # 03_model scores from its test days on (earlier days built the model): say so rather
+            # than leave most of the panel blank (a narrower gap has no room for the words).
+            risk_ax.text(dates.min() + (first - dates.min()) / 2, 0.5,
+                         f"no risk score before {first:%Y-%m-%d}\n(scores start with the model's test days)",
+                         ha="center", va="center", fontsize=8, color="#757575",
+                         bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85})  # over the bucket lines
         from featurehealth.dashboard.views import number_cell
 
         # Named in the legend: two bare dashed lines did not say which bucket starts where. Written
@@ -131,6 +151,7 @@ def drilldown_figure(
         risk_ax.set_ylim(0, 1)
         risk_ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=7, frameon=False)
     risk_ax.set_ylabel("risk score")
+    _concise_dates(risk_ax)  # the panels share the x axis, so its ticks
     fig.suptitle(plain_label(title, max_chars=MAX_TITLE_CHARS))  # a feature's name: drawn as written, never as mathtext
     return fig
 
@@ -205,7 +226,9 @@ def drift_cell_figure(
             ax.axvspan(pd.Timestamp(window["start"]), pd.Timestamp(window["end"]) + pd.Timedelta(days=1),
                        color=colour, alpha=0.4, lw=0, label=f"{name} window")
     ax.set_ylabel(metric)
-    ax.legend(loc="upper left", fontsize=8, frameon=False)
+    _concise_dates(ax)
+    # Outside the axes, as in the drill-down: inside, the line crossed its words and it hid the first days.
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8, frameon=False)
     ax.set_title(plain_label(title, max_chars=MAX_TITLE_CHARS))  # names a feature: drawn as written, never as mathtext
     return fig
 
@@ -293,7 +316,10 @@ def lead_time_figure(days: Sequence[float]) -> "Figure":
 
     fig, axes = _figure(5, 3)
     ax = axes[0, 0]
+    from matplotlib.ticker import MaxNLocator
+
     sns.histplot(list(days), discrete=True, ax=ax, color="#26a69a")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts of incidents: never 0.2 of one
     ax.set(xlabel="lead time (days before incident start)", ylabel="incidents", title="Lead-time distribution")
     return fig
 

@@ -46,10 +46,15 @@ def check_port(port: int) -> int:
 
 
 def port_is_free(port: int) -> bool:
-    """Whether a server could listen on ``HOST:port`` now (checked before Voila starts, to say so plainly)."""
+    """Whether a server could listen on ``HOST:port`` now (checked before Voila starts, to say so plainly).
+
+    The probe binds as Voila's server does, with ``SO_REUSEADDR``: connections of a dashboard just
+    stopped wait in TIME_WAIT for a minute, which Voila binds over; only a listener makes it busy.
+    """
     import socket
 
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((HOST, port))
         except OSError:

@@ -355,12 +355,14 @@ def html_table(
         "<tr>" + "".join(f"<td>{html.escape(_cell(v, digits=digits, missing=missing))}</td>" for v in row) + "</tr>"
         for row in shown.astype(object).itertuples(index=False)
     )
-    more = f"<caption>{html.escape(caption)}</caption>" if caption else ""
-    if len(frame) > max_rows:
-        more += f"<caption style='caption-side:bottom'>first {max_rows} of {len(frame)} rows</caption>"
-    # Wide tables scroll inside their own box instead of being cut at the page edge.
-    return (f"<div style='overflow-x:auto'><table class='fh-table'>{more}<thead><tr>{head}</tr></thead>"
-            f"<tbody>{body}</tbody></table></div>")
+    note = "<div class='fh-caption' style='font-size:12px;margin:2px 0'>{}</div>"
+    above = note.format(html.escape(caption)) if caption else ""
+    below = note.format(f"first {max_rows:,} of {len(frame):,} rows") if len(frame) > max_rows else ""
+    # Wide tables scroll inside their own box instead of being cut at the page edge; the captions
+    # stay outside it, where they wrap in the page's width (a <caption> spans the whole table, so
+    # its end was hidden off to the right).
+    return (f"{above}<div style='overflow-x:auto'><table class='fh-table'><thead><tr>{head}</tr></thead>"
+            f"<tbody>{body}</tbody></table></div>{below}")
 
 
 def ranking_view(frame: "pd.DataFrame") -> "pd.DataFrame":
