@@ -283,6 +283,15 @@ def test_quarantine_examples_are_the_runs_window() -> None:
     assert "whole accumulated quarantine" in views.quarantine_examples_caption((None, None), whole=True)
 
 
+def test_quarantine_examples_caption_names_the_rule_the_summary_s_era_used() -> None:
+    # window_files (newer summaries) lists the files the run judged, holding a quarantined row of
+    # the window or not; a summary written before it has the examples of the files holding one.
+    window = ("2026-04-30", "2026-04-30")
+    judged = views.quarantine_examples_caption(window, whole=False, judged_files=True)
+    assert "undated rows of the files the run judged" in judged and "holding one of them" not in judged
+    assert "holding one of them" in views.quarantine_examples_caption(window, whole=False)
+
+
 def test_status_html_escapes_and_checks_tone() -> None:
     assert "&lt;b&gt;" in views.status_html("<b>", tone="bad")
     with pytest.raises(ValueError, match="tone"):

@@ -488,7 +488,8 @@ class Dashboard:
                                               files=judged if isinstance(judged, list) else None)
                 examples = [html_output(views.html_table(
                     views.quarantine_examples(rows if own is None else own), missing="",
-                    caption=views.quarantine_examples_caption(window, whole=own is None)))]
+                    caption=views.quarantine_examples_caption(window, whole=own is None,
+                                                              judged_files=isinstance(judged, list))))]
             return [html_output(views.status_html(caption)),
                     figure_output(plots.quarantine_figure(counts), alt="quarantine"),
                     *examples, *notes_output([rows_message])]

@@ -833,13 +833,19 @@ def window_quarantine(
     return rows.loc[dated | undated]
 
 
-def quarantine_examples_caption(window: tuple[Any, Any], *, whole: bool) -> str:
-    """Caption of the examples table: the run's window, or the whole quarantine when ``whole``."""
+def quarantine_examples_caption(window: tuple[Any, Any], *, whole: bool, judged_files: bool = False) -> str:
+    """Caption of the examples table: the run's window, or the whole quarantine when ``whole``.
+
+    Its undated rows are those of the files the run judged when the summary lists them
+    (``judged_files``: ``window_files``), else those of the files holding a row dated in the
+    window (:func:`window_quarantine`).
+    """
     if whole:
         return ("Examples per reason from the whole accumulated quarantine (quarantine/quarantine.parquet), "
                 "not only the run's window")
+    files = "the files the run judged" if judged_files else "the files holding one of them"
     return (f"Examples per reason{_window_text(*window)} (quarantine/quarantine.parquet: rows dated in it, "
-            f"and undated rows of the files holding one of them)")
+            f"and undated rows of {files})")
 
 
 def quarantine_caption(quarantined: int, rows_in: Any, *, window: tuple[Any, Any] = (None, None)) -> str:
