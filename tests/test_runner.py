@@ -651,10 +651,27 @@ def test_console_lines_cannot_carry_terminal_control_sequences(tmp_path: Path) -
     assert "F\\x1b]0;owned\\x07\\x1b[2J\\rrun x: succeeded\\nrun y: succeeded" in printed
 
 
+def test_a_signal_ignored_when_the_run_starts_stays_ignored() -> None:
+    # nohup ./run_all.sh: logging out sends SIGHUP, which must not stop the run.
+    previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        with runner.interrupts_raise():
+            assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+            os.kill(os.getpid(), signal.SIGHUP)  # ignored: no RunInterrupted
+            assert signal.getsignal(signal.SIGTERM) not in (signal.SIG_IGN, signal.SIG_DFL)  # still handled
+        assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGHUP, previous)
+
+
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
 def test_sigterm_writes_an_interrupted_report_and_stops_kernels(
-    project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], signum: int
+    project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], signum: int,
+    request: pytest.FixtureRequest,
 ) -> None:
+    # The signal as a terminal delivers it (under nohup SIGHUP is ignored, and stays so for a run).
+    original = signal.signal(signum, signal.SIG_DFL)
+    request.addfinalizer(lambda: signal.signal(signum, original))
 
     good = runner.run_pipeline("default", notebooks=["a.ipynb"], progress=lambda _: None)
     published = project / "outputs" / "default"

@@ -315,8 +315,14 @@ def interrupts_raise() -> Iterator[None]:
 
 @contextlib.contextmanager
 def _interrupting_signals_handled_by(handler: Callable[[int, Any], None]) -> Iterator[None]:
-    """Install ``handler`` for :data:`INTERRUPTING_SIGNALS`; restore the previous handlers after."""
-    previous = {signum: signal.signal(signum, handler) for signum in INTERRUPTING_SIGNALS}
+    """Install ``handler`` for :data:`INTERRUPTING_SIGNALS`; restore the previous handlers after.
+
+    A signal the run was started ignoring stays ignored: ``nohup ./run_all.sh`` ignores SIGHUP so
+    that logging out does not stop the run, and a shell ignores SIGINT for a job it put in the
+    background.
+    """
+    previous = {signum: signal.signal(signum, handler) for signum in INTERRUPTING_SIGNALS
+                if signal.getsignal(signum) is not signal.SIG_IGN}
     try:
         yield
     finally:
