@@ -273,6 +273,21 @@ def test_a_folder_without_its_summary_is_generated_again(tmp_path: Path) -> None
     assert pd.read_parquet(out / "events").shape[0] == before["rows_written"]
 
 
+def test_a_file_cut_short_since_is_generated_again_not_read_as_damaged(tmp_path: Path) -> None:
+    out = tmp_path / "data"
+    tiny = {"n_features": 3, "n_days": 3, "events_per_day": 300}
+    before = simulate.ensure_simulation(out, **tiny)
+    day = out / "events" / "events_2026-01-02.parquet"
+    day.write_bytes(day.read_bytes()[:10])  # a copy cut short, a full disk
+    assert simulate.existing_summary(out, before["parameters"]) is None
+    assert simulate.ensure_simulation(out, **tiny) == before
+    assert pd.read_parquet(out / "events").shape[0] == before["rows_written"]
+    # A summary written before sizes were recorded is judged on the files being there.
+    old = {**before, "files": [{k: v for k, v in entry.items() if k != "bytes"} for entry in before["files"]]}
+    runlog.write_json(out / "simulation.json", old)
+    assert simulate.existing_summary(out, before["parameters"]) == old
+
+
 def test_concurrent_generations_of_one_folder_take_turns(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     out = tmp_path / "data"
     tiny = {"n_features": 3, "n_days": 3, "events_per_day": 300}

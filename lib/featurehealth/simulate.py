@@ -51,7 +51,7 @@ event-time order except where the event time itself was broken.
 
 Files under ``out_dir``: ``events/events_YYYY-MM-DD.parquet`` (or ``.csv``), one per day, with
 the columns of :data:`EVENT_SCHEMA`; ``dim_feature_metadata.csv``; ``incidents.csv``;
-``simulation.json`` (parameters, rows, malformed rows and incidents by kind, files with sha256).
+``simulation.json`` (parameters, rows, malformed rows and incidents by kind, files with size and sha256).
 The same parameters give byte-identical files: every random draw comes from ``seed`` (one
 independent stream per day, so days can be generated in parallel threads).
 
@@ -753,7 +753,8 @@ def write_day(plan: Plan, day: int, folder: Path) -> dict[str, Any]:
     name = f"{EVENTS_DIR}/events_{(plan.start + timedelta(days=day)).isoformat()}.{plan.file_format}"
     data = encode_events(table, plan.file_format)
     (folder / name).write_bytes(memoryview(data))
-    return {"path": name, "rows": table.num_rows, "sha256": hashlib.sha256(data).hexdigest(), "malformed": malformed}
+    return {"path": name, "rows": table.num_rows, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(),
+            "malformed": malformed}
 
 
 def _csv_bytes(rows: list[tuple[Any, ...]], header: tuple[str, ...]) -> bytes:
@@ -819,8 +820,8 @@ def _write_dataset(folder: Path, params: dict[str, Any]) -> dict[str, Any]:
         "incidents_with_precursor": sum(1 for e in incidents if e.precursor_days),
         "decoys_by_kind": _count_by([e.kind for e in decoys], DECOY_KINDS),
         "features_launched_during_period": int(np.count_nonzero(plan.features.launch_day > 0)),
-        "files": [{"path": d["path"], "rows": d["rows"], "sha256": d["sha256"]} for d in days] + [
-            {"path": name, "rows": data.count(b"\n") - 1, "sha256": hashlib.sha256(data).hexdigest()}
+        "files": [{"path": d["path"], "rows": d["rows"], "bytes": d["bytes"], "sha256": d["sha256"]} for d in days] + [
+            {"path": name, "rows": data.count(b"\n") - 1, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
             for name, data in side_files.items()
         ],
     }
@@ -968,7 +969,12 @@ def simulate_telemetry(
 
 
 def existing_summary(out_dir: str | os.PathLike[str], params: dict[str, Any]) -> dict[str, Any] | None:
-    """The summary of the data set in ``out_dir`` if it was made with ``params`` and is complete, else None."""
+    """The summary of the data set in ``out_dir`` if it was made with ``params`` and is complete, else None.
+
+    Complete means every file it lists is there with the size it was written with (a file cut
+    short or emptied since is generated again rather than read as damaged input; a summary
+    written before sizes were recorded is judged on the files being there).
+    """
     folder = Path(out_dir)
     try:
         summary = runlog.read_json(folder / SUMMARY_FILE)
@@ -977,9 +983,17 @@ def existing_summary(out_dir: str | os.PathLike[str], params: dict[str, Any]) ->
     if not isinstance(summary, dict) or summary.get("format_version") != FORMAT_VERSION \
             or summary.get("parameters") != params:
         return None
-    if not all((folder / entry["path"]).is_file() for entry in summary.get("files", [])):
+    if not all(_intact(folder / entry["path"], entry.get("bytes")) for entry in summary.get("files", [])):
         return None
     return summary
+
+
+def _intact(path: Path, size: int | None) -> bool:
+    """Whether ``path`` is a file of ``size`` bytes (of any size when None)."""
+    try:
+        return path.is_file() and (size is None or path.stat().st_size == size)
+    except OSError:
+        return False
 
 
 def ensure_simulation(
