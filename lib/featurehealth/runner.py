@@ -1342,20 +1342,27 @@ def main(argv: list[str] | None = None) -> int:
         with interrupts_raise():
             run_pipeline(args.profile, overrides=args.overrides, progress=_print_while_read)
     except config.ProfileError as exc:
-        _print_while_read(f"run_all: {console_text(exc, one_line=True)}", stream=sys.stderr)
+        _say_stopped("", exc)
         return EXIT_USAGE
     except RunBusy as exc:
-        _print_while_read(f"run_all: {console_text(exc, one_line=True)}", stream=sys.stderr)
+        _say_stopped("", exc)
         return EXIT_BUSY
     except RunFailed as exc:
-        _print_while_read(f"run_all: FAILED: {console_text(exc, one_line=True)}{_run_folder_note(exc.run_dir)}",
-                          stream=sys.stderr)
+        _say_stopped("FAILED: ", exc, after=_run_folder_note(exc.run_dir))
         return EXIT_FAILED
     except RunInterrupted as exc:
-        _print_while_read(f"run_all: INTERRUPTED: {console_text(exc, one_line=True)}; outputs unchanged{_run_folder_note(exc.run_dir)}",
-                          stream=sys.stderr)
+        _say_stopped("INTERRUPTED: ", exc, after=f"; outputs unchanged{_run_folder_note(exc.run_dir)}")
         return 128 + exc.signum
     return 0
+
+
+def _say_stopped(label: str, exc: BaseException, *, after: str = "") -> None:
+    """Print run_all's one line on standard error for a run that did not succeed.
+
+    The error may quote an export's column name or value, which can hold a line break: it is
+    escaped, so the line stays one line in cron mail.
+    """
+    _print_while_read(f"run_all: {label}{console_text(exc, one_line=True)}{after}", stream=sys.stderr)
 
 
 def _print_while_read(line: str, *, stream: Any = None) -> None:
