@@ -407,7 +407,7 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _is_date(value: Any) -> bool:
+def is_iso_day(value: Any) -> bool:
     """Whether ``value`` is text ``YYYY-MM-DD`` naming a real day (``fromisoformat`` alone takes ``20260101``)."""
     if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
         return False
@@ -568,7 +568,7 @@ def _value_rules() -> dict[str, tuple[Callable[[Any], bool], str]]:
         "model.test_share": _share_rule(),
         "model.calibration_share": _share_rule(),
         "model.max_samples": _share_rule(one=True),
-        "simulate.start_date": (_is_date, "a date YYYY-MM-DD"),
+        "simulate.start_date": (is_iso_day, "a date YYYY-MM-DD"),
         # The ranges simulate.check_parameters enforces, checked here so 01_ingest never stops on them.
         "simulate.seed": _whole_rule(0),
         "simulate.malformed_share": (lambda value: _is_number(value) and 0 <= value < 0.5, "a share in [0, 0.5)"),

@@ -21,18 +21,15 @@ rows exactly as one pass over all files would.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from featurehealth import ingest
+from featurehealth import config, ingest
 from featurehealth.warehouse import sql_string
 
-#: A day as the ``ingest`` window keys write it (``date.fromisoformat`` alone also takes ``20260630``).
-_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 if TYPE_CHECKING:
     import duckdb
@@ -312,11 +309,8 @@ def parse_day(text: str, *, name: str) -> date | None:
     """
     if text == "" and isinstance(text, str):
         return None
-    if isinstance(text, str) and _ISO_DAY.fullmatch(text):
-        try:
-            return date.fromisoformat(text)
-        except ValueError:
-            pass
+    if config.is_iso_day(text):
+        return date.fromisoformat(text)
     raise ValueError(f"ingest.{name} {text!r} is not a date; use YYYY-MM-DD or \"\".")
 
 
