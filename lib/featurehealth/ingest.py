@@ -543,12 +543,18 @@ def _utf8_under_latin1(name: str) -> InputError:
 HEADER_MAX_BYTES = 1 << 20
 
 
+def _blocks(path: Path) -> Iterator[bytes]:
+    """The bytes of a (possibly gzipped) file, :data:`CENSUS_BLOCK` at a time."""
+    with _open_bytes(path) as handle:
+        while block := handle.read(CENSUS_BLOCK):
+            yield block
+
+
 def _utf8_text(path: Path) -> bool:
     """Whether a whole (possibly gzipped) file is UTF-8 text with non-ASCII letters (see :class:`_Utf8Watch`)."""
     watch = _Utf8Watch()
-    with _open_bytes(path) as handle:
-        while block := handle.read(CENSUS_BLOCK):
-            watch.feed(block)
+    for block in _blocks(path):
+        watch.feed(block)
     watch.feed(b"", final=True)
     return watch.utf8_letters
 
@@ -1226,9 +1232,8 @@ def physical_lines(blocks: Iterable[bytes], positions: Sequence[int]) -> list[in
 def _parsed_blocks(path: Path, *, encoding: str) -> Iterator[bytes]:
     """The (possibly gzipped) file as DuckDB parses it, block by block: ``latin-1`` text re-encoded in UTF-8,
     where an accented letter takes two bytes (its rejects' byte positions count those)."""
-    with _open_bytes(path) as handle:
-        while block := handle.read(CENSUS_BLOCK):
-            yield block.decode("latin-1").encode("utf-8") if encoding == "latin-1" else block
+    for block in _blocks(path):
+        yield block.decode("latin-1").encode("utf-8") if encoding == "latin-1" else block
 
 
 def _file_lines(rejects: "pd.DataFrame", read: Mapping[int, Path], *, encoding: str) -> "pd.DataFrame":
