@@ -1011,8 +1011,8 @@ def ensure_simulation(
     """Reuse the data set in ``out_dir`` when it is complete and records the same parameters, else generate it.
 
     Complete means ``simulation.json``, written last, is there with these parameters and every
-    file it lists exists: a folder without it (a generation by older code killed half-way, files
-    copied by hand) is generated again, never read.
+    file it lists is there with its size (:func:`existing_summary`): a folder without it (a
+    generation by older code killed half-way, files copied by hand) is generated again, never read.
 
     Parameters are those of :func:`simulate_telemetry` (the ``simulate`` group), so a caller
     writes ``ensure_simulation(folder, **params["simulate"])``.
