@@ -123,6 +123,8 @@ def test_html_table_escapes_and_marks_missing_values() -> None:
     assert "&lt;NA&gt;" not in views.html_table(frame)
     markup = views.html_table(frame, max_rows=1, caption="a & b")
     assert "<script>" not in markup and "&lt;script&gt;" in markup
+    assert "\u202e" not in views.html_table(pd.DataFrame({"feature_id": ["F\u202e1"]}), caption="G\u202e")
+    assert "\u202e" not in views.status_html("F\u202e1 is healthy")
     assert NOT_AVAILABLE in markup and "a &amp; b" in markup and "first 1 of 2 rows" in markup
     assert "0.123" in views.html_table(frame)
     assert ">1,043<" in views.html_table(pd.DataFrame({"impact": [1042.6]}))
@@ -148,6 +150,9 @@ def test_feature_choices_and_series() -> None:
     fact = pd.DataFrame({"feature_id": ["B", "A", "A"], "date": ["2026-01-02", "2026-01-02", "2026-01-01"], "v": [1, 2, 3]})
     dim = pd.DataFrame({"feature_id": ["A"], "feature_name": ["Login"]})
     assert views.feature_choices(dim, fact) == [("Login (A)", "A"), ("B", "B")]
+    # The label shows an odd name visibly; the value stays the id the tables are matched on.
+    odd = pd.DataFrame({"feature_id": ["A"], "feature_name": ["Log\u202ein\nX"]})
+    assert views.feature_choices(odd, fact)[0] == ("Log\\u202ein\\nX (A)", "A")
     series = views.feature_series(fact, "A")
     assert series["v"].tolist() == [3, 2] and str(series["date"].dtype).startswith("datetime64")
     with pytest.raises(ValueError, match="'C' is not in the fact table"):

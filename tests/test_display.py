@@ -58,6 +58,17 @@ def test_plain_label_is_drawn_as_written(value: str) -> None:
     assert _drawn(display.plain_label(value)) == (value, False)
 
 
+def test_visible_text_escapes_what_would_drive_a_terminal_or_reorder_a_line() -> None:
+    # A right-to-left override in a feature id would make the rest of the sentence read backwards.
+    assert display.visible_text("F\u202e is healthy") == "F\\u202e is healthy"
+    assert display.visible_text("a\u2066b\u200fc\x1b[2J\r") == "a\\u2066b\\u200fc\\x1b[2J\\r"
+    assert display.visible_text("x\ny") == "x\ny"
+    assert display.visible_text("x\ny", one_line=True) == "x\\ny"
+    # Letters of any script, accents and right-to-left words themselves are shown as written.
+    for ordinary in ("Réglages", "e\u0301", "بحث", "検索", "tab\there"):
+        assert display.visible_text(ordinary) == ordinary
+
+
 def test_plain_label_shortens_long_names_keeping_both_ends() -> None:
     name = "A" * 30 + "x" * 440 + "Z" * 30
     short = display.plain_label(name, max_chars=40)

@@ -6,10 +6,12 @@ Pure functions: they round what is shown, never the values the pipeline writes t
 from __future__ import annotations
 
 import numbers
+import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:  # run_all prints with visible_text; importing pandas would slow its start
+    import pandas as pd
 
 #: Decimals kept in printed tables.
 DIGITS = 3
@@ -39,6 +41,8 @@ def readable(table: pd.DataFrame | pd.Series, *, digits: int = DIGITS) -> pd.Dat
     ValueError
         If ``digits`` is negative.
     """
+    import pandas as pd
+
     if digits < 0:
         raise ValueError(f"digits must be >= 0, got {digits!r}.")
     if isinstance(table, pd.Series):
@@ -49,6 +53,30 @@ def readable(table: pd.DataFrame | pd.Series, *, digits: int = DIGITS) -> pd.Dat
         # Element by element, keeping dtype object: map() would turn 72 into 72.0 beside a float.
         return pd.Series([_rounded(v, digits) for v in table], index=table.index, name=table.name, dtype=object)
     return pd.DataFrame({c: readable(table[c], digits=digits) for c in table.columns}, index=table.index)
+
+
+#: Characters a terminal acts on (escape sequences, carriage return, bell; C0 and C1) but the line
+#: break, and the invisible marks that reorder the text around them (bidi embeddings, overrides,
+#: isolates and marks: "Trojan Source"), which could make a line read as something else.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def visible_text(text: object, *, one_line: bool = False) -> str:
+    r"""``text`` safe to show in a terminal, cron mail or web page: control characters written as escapes.
+
+    Ids, names and messages quote other teams' exports; shown raw, an escape sequence in one
+    could retitle or clear the terminal, a carriage return overwrite the line, and a
+    right-to-left override make the rest of a sentence read backwards. With ``one_line`` a line
+    break is escaped too, so a value cannot add a line of its own (a fake "succeeded", say) to
+    the run's output.
+
+    >>> visible_text("F\x1b[2J\nx", one_line=True)
+    'F\\x1b[2J\\nx'
+    >>> visible_text("F\u202eabc")
+    'F\\u202eabc'
+    """
+    escaped = _CONTROL.sub(lambda m: repr(m.group())[1:-1], str(text))
+    return escaped.replace("\n", "\\n") if one_line else escaped
 
 
 def number_text(value: Any, *, digits: int = DIGITS) -> str:
@@ -122,4 +150,6 @@ def quality_table(report: Mapping[str, Any]) -> pd.DataFrame:
     the 0.001 warn threshold); a sentinel threshold reads :data:`NO_LIMIT_TEXT`.
     """
     rows = [{**row, "observed": number_text(row["observed"])} for row in quality_rows(report)]
+    import pandas as pd
+
     return pd.DataFrame(rows, columns=["check", "status", "observed", "warn", "fail"])

@@ -39,7 +39,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from featurehealth import config, runlog
+from featurehealth import config, display, runlog
 
 #: Parameter groups read by the runner itself rather than by a notebook.
 RUNNER_GROUPS = ("run",)
@@ -603,31 +603,12 @@ def quality_line(quality: dict[str, Any] | None) -> str | None:
     status = (quality.get("summary") or {}).get("status")
     lines = [f"data quality: {status}" + (f" ({', '.join(flagged)})" if flagged else "")]
     # Messages quote feature ids, which may hold a line break: one line each, whatever they quote.
-    lines += [f"  {c['name']}: {console_text(c['message'], one_line=True)}" for c in checks if c.get("message")]
+    lines += [f"  {c['name']}: {display.visible_text(c['message'], one_line=True)}" for c in checks if c.get("message")]
     return "\n".join(lines)
 
 
 #: Drift alerts named on the console line before "and N more".
 OUTCOME_ALERTS_SHOWN = 3
-
-
-#: Characters a terminal acts on (escape sequences, carriage return, bell; C0 and C1) but the line break.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-def console_text(text: object, *, one_line: bool = False) -> str:
-    r"""``text`` safe to print to a terminal or cron mail: control characters written as escapes.
-
-    Ids, names and messages quote other teams' exports; printed raw, an escape sequence in one
-    could retitle or clear the terminal and a carriage return overwrite the line. With
-    ``one_line`` a line break is escaped too, so a value cannot add a line of its own (a fake
-    "succeeded", say) to the run's output.
-
-    >>> console_text("F\x1b[2J\nx", one_line=True)
-    'F\\x1b[2J\\nx'
-    """
-    escaped = _CONTROL.sub(lambda m: repr(m.group())[1:-1], str(text))
-    return escaped.replace("\n", "\\n") if one_line else escaped
 
 
 def _risk_line(ranking: Path) -> str | None:
@@ -647,9 +628,9 @@ def _risk_line(ranking: Path) -> str | None:
         probability = f"{float(top['risk_probability']):.3f}"
     except (KeyError, TypeError, ValueError):
         return None
-    name = f" {console_text(top['feature_name'], one_line=True)}" if top.get("feature_name") else ""
+    name = f" {display.visible_text(top['feature_name'], one_line=True)}" if top.get("feature_name") else ""
     return (f"risk on {top.get('date')}: {buckets.count('high')} high, {buckets.count('medium')} medium "
-            f"of {len(rows)} features scored (highest impact: {console_text(top.get('feature_id'), one_line=True)}{name}, "
+            f"of {len(rows)} features scored (highest impact: {display.visible_text(top.get('feature_id'), one_line=True)}{name}, "
             f"{top.get('risk_bucket')} {probability})")
 
 
@@ -659,7 +640,7 @@ def _drift_line(drift: dict[str, Any] | None, advice: dict[str, Any] | None) -> 
     summary = drift.get("summary")
     parts = []
     if isinstance(summary, dict) and summary.get("n_cells") is not None:
-        alerts = [console_text(f"{a.get('feature_id')} {a.get('metric')}", one_line=True)
+        alerts = [display.visible_text(f"{a.get('feature_id')} {a.get('metric')}", one_line=True)
                   for a in drift.get("alerts") or [] if isinstance(a, dict)]
         named = ", ".join(alerts[:OUTCOME_ALERTS_SHOWN]) + (
             f" and {len(alerts) - OUTCOME_ALERTS_SHOWN} more" if len(alerts) > OUTCOME_ALERTS_SHOWN else "")
@@ -1362,7 +1343,7 @@ def _say_stopped(label: str, exc: BaseException, *, after: str = "") -> None:
     The error may quote an export's column name or value, which can hold a line break: it is
     escaped, so the line stays one line in cron mail.
     """
-    _print_while_read(f"run_all: {label}{console_text(exc, one_line=True)}{after}", stream=sys.stderr)
+    _print_while_read(f"run_all: {label}{display.visible_text(exc, one_line=True)}{after}", stream=sys.stderr)
 
 
 def _print_while_read(line: str, *, stream: Any = None) -> None:
@@ -1375,7 +1356,7 @@ def _print_while_read(line: str, *, stream: Any = None) -> None:
     under a lock, since the heartbeat and HTML threads print too.
     """
     stream = stream or sys.stdout
-    line = console_text(line)  # messages quote input values: they must not drive the terminal
+    line = display.visible_text(line)  # messages quote input values: they must not drive the terminal
     try:
         with _PRINT_LOCK:
             stream.write(f"{line}\n")

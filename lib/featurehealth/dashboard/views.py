@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from featurehealth.dashboard.data import NOT_AVAILABLE, lookup
-from featurehealth.display import quality_rows
+from featurehealth.display import quality_rows, visible_text
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -343,6 +343,12 @@ def _cell(value: Any, *, digits: int, missing: str) -> str:
     return str(value)
 
 
+def _escaped(text: str) -> str:
+    """``text`` for HTML: markup escaped, and control and bidi characters written as escapes (see
+    :func:`featurehealth.display.visible_text`), so an id from an export cannot reverse a sentence."""
+    return html.escape(visible_text(text))
+
+
 def html_table(
     frame: "pd.DataFrame", *, max_rows: int = 200, digits: int = 3, caption: str = "", missing: str = NOT_AVAILABLE
 ) -> str:
@@ -350,13 +356,13 @@ def html_table(
     if max_rows < 1:
         raise ValueError(f"max_rows must be >= 1, got {max_rows!r}.")
     shown = frame.head(max_rows)
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in shown.columns)
+    head = "".join(f"<th>{_escaped(str(c))}</th>" for c in shown.columns)
     body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(_cell(v, digits=digits, missing=missing))}</td>" for v in row) + "</tr>"
+        "<tr>" + "".join(f"<td>{_escaped(_cell(v, digits=digits, missing=missing))}</td>" for v in row) + "</tr>"
         for row in shown.astype(object).itertuples(index=False)
     )
     note = "<div class='fh-caption' style='font-size:12px;margin:2px 0'>{}</div>"
-    above = note.format(html.escape(caption)) if caption else ""
+    above = note.format(_escaped(caption)) if caption else ""
     below = note.format(f"first {max_rows:,} of {len(frame):,} rows") if len(frame) > max_rows else ""
     # Wide tables scroll inside their own box instead of being cut at the page edge; the captions
     # stay outside it, where they wrap in the page's width (a <caption> spans the whole table, so
@@ -376,7 +382,8 @@ def feature_choices(dim: "pd.DataFrame | None", fact: "pd.DataFrame") -> list[tu
     names: dict[str, str] = {}
     if dim is not None and {"feature_id", "feature_name"} <= set(dim.columns):
         names = {str(k): str(v) for k, v in zip(dim["feature_id"], dim["feature_name"], strict=True) if v == v}
-    return [(f"{names[f]} ({f})" if f in names and names[f] != f else f, f) for f in ids]
+    labels = {f: f"{names[f]} ({f})" if f in names and names[f] != f else f for f in ids}
+    return [(visible_text(labels[f], one_line=True), f) for f in ids]
 
 
 def incidents_note(
@@ -950,7 +957,7 @@ def status_html(message: str, *, tone: str = "neutral") -> str:
     colours = {"ok": "#2e7d32", "warn": "#b26a00", "bad": "#c62828", "neutral": "#455a64"}
     if tone not in colours:
         raise ValueError(f"tone must be one of {', '.join(TONES)}, got {tone!r}.")
-    return f"<div class='fh-note' style='color:{colours[tone]}'>{html.escape(message)}</div>"
+    return f"<div class='fh-note' style='color:{colours[tone]}'>{_escaped(message)}</div>"
 
 
 def tiles_html(tiles: Sequence[Tile]) -> str:
@@ -958,9 +965,9 @@ def tiles_html(tiles: Sequence[Tile]) -> str:
     backgrounds = {"ok": "#e8f5e9", "warn": "#fff8e1", "bad": "#ffebee", "neutral": "#eceff1"}
     cards = "".join(
         f"<div class='fh-tile' style='background:{backgrounds[t.tone]};padding:10px 14px;border-radius:6px;"
-        f"flex:1 1 150px;min-width:150px'><div style='font-size:12px;color:#555'>{html.escape(t.label)}</div>"
-        f"<div class='fh-tile-value' style='font-size:26px;font-weight:600'>{html.escape(t.value)}</div>"
-        f"<div style='font-size:11px;color:#666'>{html.escape(t.detail)}</div></div>"
+        f"flex:1 1 150px;min-width:150px'><div style='font-size:12px;color:#555'>{_escaped(t.label)}</div>"
+        f"<div class='fh-tile-value' style='font-size:26px;font-weight:600'>{_escaped(t.value)}</div>"
+        f"<div style='font-size:11px;color:#666'>{_escaped(t.detail)}</div></div>"
         for t in tiles
     )
     return f"<div class='fh-tiles' style='display:flex;flex-wrap:wrap;gap:10px'>{cards}</div>"
