@@ -651,6 +651,18 @@ def test_console_lines_cannot_carry_terminal_control_sequences(tmp_path: Path) -
     assert "F\\x1b]0;owned\\x07\\x1b[2J\\rrun x: succeeded\\nrun y: succeeded" in printed
 
 
+def test_console_lines_print_under_a_locale_that_cannot_encode_them() -> None:
+    """A scheduler's locale may not be UTF-8 (LANG=en_US.ISO-8859-1): a feature named in another
+    script must print escaped, not stop a published run with a UnicodeEncodeError traceback."""
+    import io
+
+    raw = io.BytesIO()
+    stream = io.TextIOWrapper(raw, encoding="latin-1", write_through=True)
+    runner._print_while_read("risk on 2026-04-30: (highest impact: F006 \u8a2d\u5b9a R\u00e9glages)", stream=stream)
+    printed = raw.getvalue().decode("latin-1")
+    assert printed == "risk on 2026-04-30: (highest impact: F006 \\u8a2d\\u5b9a R\u00e9glages)\n"
+
+
 def test_a_signal_ignored_when_the_run_starts_stays_ignored() -> None:
     # nohup ./run_all.sh: logging out sends SIGHUP, which must not stop the run.
     previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)

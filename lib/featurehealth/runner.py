@@ -611,6 +611,21 @@ def quality_line(quality: dict[str, Any] | None) -> str | None:
 OUTCOME_ALERTS_SHOWN = 3
 
 
+def encodable_text(text: str, *, encoding: str | None) -> str:
+    r"""``text`` with the characters ``encoding`` cannot write as backslash escapes.
+
+    A scheduler's locale need not be UTF-8 (``LANG=en_US.ISO-8859-1``), and standard output then
+    takes only its characters: a feature named in another script must not stop a published run
+    with a ``UnicodeEncodeError``.
+
+    >>> encodable_text("F006 設定 Réglages", encoding="latin-1")
+    'F006 \\u8a2d\\u5b9a Réglages'
+    """
+    if not encoding:
+        return text
+    return text.encode(encoding, "backslashreplace").decode(encoding)
+
+
 def _risk_line(ranking: Path) -> str | None:
     """Features per risk bucket on the scored day and the one with the highest impact, from ``risk_ranking.csv``."""
     import csv
@@ -1357,6 +1372,7 @@ def _print_while_read(line: str, *, stream: Any = None) -> None:
     """
     stream = stream or sys.stdout
     line = display.visible_text(line)  # messages quote input values: they must not drive the terminal
+    line = encodable_text(line, encoding=getattr(stream, "encoding", None))
     try:
         with _PRINT_LOCK:
             stream.write(f"{line}\n")
