@@ -292,3 +292,21 @@ def test_ids_published_before_unicode_normalisation_are_not_missing_days_but_nam
     reread = history.assign(feature_id=history["feature_id"].replace({old: new}))
     check = _by_name(quality.run_checks(summary, day, history=reread, known_features=[new, "b"], **PARAMS))
     assert check["missing_days"]["status"] == "pass"
+
+
+def test_days_the_input_does_not_reach_are_no_published_gap() -> None:
+    # Published up to the input's last day, 2026-01-30; an operator's as-of (and daily window) of 2026-02-03
+    # adds nothing to the table, so 01-31..02-02 are not a missed run to backfill (freshness judges them).
+    history = _counts(30).rename(columns={"events": "usage_count"})
+    empty = _counts(1).iloc[:0]
+    ahead = _summary(34, window_start="2026-02-03", latest_input_date="2026-01-30", rows_in=0)
+    gap = _by_name(quality.run_checks(ahead, empty, history=history, known_features=["a", "b"], profile="ci",
+                                      **PARAMS))["published_gap"]
+    assert (gap["status"], gap["details"]["days"]) == ("pass", [])
+    assert "backfill" not in gap["message"]
+    # An as-of before the input's first day: the days up to the table's first one are no gap either.
+    before = {**_summary(1, rows_in=0), "as_of": "2025-12-01", "window_start": "2025-12-01",
+              "window_end": "2025-12-01", "latest_input_date": None, "last_event_date": None}
+    gap = _by_name(quality.run_checks(before, empty, history=history, known_features=["a", "b"], profile="ci",
+                                      **PARAMS))["published_gap"]
+    assert (gap["status"], gap["details"]["days"]) == ("pass", [])

@@ -213,6 +213,7 @@ def check_published_gap(
     empty: Iterable[date] = (),
     rerun: Sequence[str] = (),
     latest_input: date | None = None,
+    window_days: Iterable[date] | None = None,
 ) -> dict[str, Any]:
     """Days without data that the fact table will hold between its first and last day, outside the
     window, and after its last day up to the as-of date the input reaches.
@@ -241,12 +242,17 @@ def check_published_gap(
         the backfill command repeats so that it reads the same source.
     latest_input : date, optional
         The input's latest day; the days up to as-of count only as far as it (None: none count).
+    window_days : iterable of date, optional
+        The window's days with a valid event, which the table will hold (None: every window day).
+        A window the input does not reach (an as-of date past its latest day, or before its first)
+        adds no day, so the days between it and the table are no missed run to backfill.
     """
     days = set(published)
     holes = []
     if days:
-        reached = min(as_of, latest_input) if latest_input is not None else end
-        span = _days(min(min(days), start), max(max(days), end, reached))
+        held = days | set(_days(start, end) if window_days is None else window_days)
+        reached = [min(as_of, latest_input)] if latest_input is not None else []
+        span = _days(min(held), max([*held, *reached]))
         holes = [d for d in span if d not in days and not start <= d <= end]
     known_empty = sorted(set(empty) - days)
     gaps = [d for d in holes if d not in known_empty]
@@ -513,7 +519,8 @@ def run_checks(
         missing,
         check_published_gap(past_days, start=start, end=end, as_of=as_of, profile=profile,
                             warn=published_gap_warn_days, fail=published_gap_fail_days, empty=empty,
-                            rerun=rerun, latest_input=latest_input),
+                            rerun=rerun, latest_input=latest_input,
+                            window_days=set(daily_counts.loc[daily_counts["date"].between(start, end), "date"])),
         check_late_rows(summary.get("day_before_window"), past, as_of=as_of, profile=profile,
                         warn=late_rows_warn, fail=late_rows_fail, rerun=rerun),
         check_volume_drop(
