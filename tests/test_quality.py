@@ -310,3 +310,14 @@ def test_days_the_input_does_not_reach_are_no_published_gap() -> None:
     gap = _by_name(quality.run_checks(before, empty, history=history, known_features=["a", "b"], profile="ci",
                                       **PARAMS))["published_gap"]
     assert (gap["status"], gap["details"]["days"]) == ("pass", [])
+
+
+def test_a_stop_without_an_observed_value_quotes_the_check_s_sentence() -> None:
+    # No dated row up to the as-of date: freshness fails with nothing observed ("observed None" said nothing).
+    summary = {**_summary(1, rows_in=0), "as_of": "2025-12-01", "window_start": "2025-12-01",
+               "window_end": "2025-12-01", "latest_input_date": None, "last_event_date": None}
+    report = quality.run_checks(summary, _counts(1).iloc[:0], history=None, known_features=[], **PARAMS)
+    with pytest.raises(quality.QualityError) as stopped:
+        quality.enforce(report)
+    assert "None" not in str(stopped.value)
+    assert "no dated row up to the as-of date 2025-12-01" in str(stopped.value)

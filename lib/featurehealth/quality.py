@@ -548,6 +548,15 @@ def run_checks(
     }
 
 
+def _stop_reason(check: Mapping[str, Any]) -> str:
+    """What a stopping check saw: its value and fail threshold, or its sentence when it observed nothing."""
+    if check["observed"] is None:
+        # e.g. freshness with no dated row up to the as-of date: "observed None" would say nothing.
+        message = str(check["message"]).rstrip(".")
+        return f"{check['name']} failed: {message[:1].lower()}{message[1:]}"
+    return f"{check['name']} observed {check['observed']} (fail threshold {check['threshold']['fail']})"
+
+
 def enforce(report: Mapping[str, Any]) -> None:
     """Stop the run when a check of ``quality.stop_on_fail`` failed.
 
@@ -560,9 +569,7 @@ def enforce(report: Mapping[str, Any]) -> None:
     if not stopping:
         return
     failed = [c for c in report["checks"] if c["name"] in stopping]
-    observed = "; ".join(
-        f"{c['name']} observed {c['observed']} (fail threshold {c['threshold']['fail']})" for c in failed
-    )
+    observed = "; ".join(_stop_reason(c) for c in failed)
     raise QualityError(
         f"Data quality stopped the run: {observed}; fix the input (see reports/data_quality.json in the "
         f"run's folder runs/<run_id>/) or remove the check from quality.stop_on_fail."
