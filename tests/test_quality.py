@@ -321,3 +321,13 @@ def test_a_stop_without_an_observed_value_quotes_the_check_s_sentence() -> None:
         quality.enforce(report)
     assert "None" not in str(stopped.value)
     assert "no dated row up to the as-of date 2025-12-01" in str(stopped.value)
+
+
+def test_volume_drop_of_a_window_without_events_says_so() -> None:
+    # Thirty published days give every feature a usual volume; the window itself has no event.
+    history = _counts(30).rename(columns={"events": "usage_count"})
+    summary = _summary(31, window_start="2026-01-31", latest_input_date="2026-01-30", rows_in=0)
+    volume = _by_name(quality.run_checks(summary, _counts(1).iloc[:0], history=history, known_features=["a", "b"],
+                                         **PARAMS))["volume_drop"]
+    assert volume["status"] == "not_judged"
+    assert "earlier days" not in volume["message"] and "no event" in volume["message"]

@@ -348,8 +348,11 @@ def check_volume_drop(
     worst = judged.sort_values(["ratio", "feature_id", "date"], kind="stable").head(_WORST_SHOWN)
     observed = float(judged["ratio"].min()) if len(judged) else None
     below_warn = int((judged["ratio"] < warn).sum())
+    in_window = counts["date"].between(start, end).any()
+    # A window without any event has no feature-day to judge, whatever the history (missing_days says why).
     message = "" if len(judged) else (
         f"Not judged: no feature-day of the window has {min_baseline_days} earlier days to give its usual volume yet."
+        if in_window else f"Not judged: the window {start}..{end} has no event to compare with the usual volume."
     )
     if below_warn:
         first = worst.iloc[0]
