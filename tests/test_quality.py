@@ -331,3 +331,25 @@ def test_volume_drop_of_a_window_without_events_says_so() -> None:
                                          **PARAMS))["volume_drop"]
     assert volume["status"] == "not_judged"
     assert "earlier days" not in volume["message"] and "no event" in volume["message"]
+
+
+def test_rows_that_arrive_for_a_day_a_run_found_empty_are_late_rows() -> None:
+    # The run of 2026-01-30 found no row for that day (the export's file came late) and published nothing
+    # for it; the next daily run finds 230 rows dated 2026-01-30 in the input: all of them are late.
+    history = _counts(29).rename(columns={"events": "usage_count"})
+    empty_run = quality.run_checks(_summary(30, window_start="2026-01-30", latest_input_date="2026-01-31"),
+                                   _counts(1).iloc[:0], history=history, known_features=["a", "b"], **PARAMS)
+    assert _by_name(empty_run)["published_gap"]["details"]["empty_in_input"] == ["2026-01-30"]
+    day = _counts(31)[lambda f: f["date"] == date(2026, 1, 31)]
+    before = {"date": "2026-01-30", "input_rows": 230, "quarantined_rows": 4}
+    summary = _summary(31, window_start="2026-01-31", day_before_window=before)
+    late = _by_name(quality.run_checks(summary, day, history=history, known_features=["a", "b"], previous=empty_run,
+                                       profile="mine", **PARAMS))["late_rows"]
+    assert (late["status"], late["observed"]) == ("warn", 226)
+    assert late["message"].endswith("`./run_all.sh mine --set ingest.as_of=2026-01-31 --set ingest.window_start=2026-01-30`.")
+    # Still without a row: nothing late, and the sentence does not claim a published day.
+    still = {**summary, "day_before_window": {**before, "input_rows": 4}}
+    check = _by_name(quality.run_checks(still, day, history=history, known_features=["a", "b"], previous=empty_run,
+                                        **PARAMS))["late_rows"]
+    assert (check["status"], check["observed"]) == ("pass", 0)
+    assert check["message"].startswith("The day before the window (2026-01-30) still has no valid event")

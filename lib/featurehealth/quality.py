@@ -281,6 +281,7 @@ def check_late_rows(
     warn: float,
     fail: float,
     rerun: Sequence[str] = (),
+    empty: Iterable[date] = (),
 ) -> dict[str, Any]:
     """Rows dated on the published day before the window that its run did not see.
 
@@ -305,12 +306,18 @@ def check_late_rows(
     rerun : sequence of str
         The run's other ``--set`` items, repeated by the re-run command (see
         :func:`check_published_gap`).
+    empty : iterable of date
+        Days a run read and found without any valid event (:func:`empty_in_input`): the table
+        lacks such a day, yet its run counted the input's rows (none valid), so rows of it in the
+        input now arrived late, e.g. a day's file delivered after its run.
     """
     late, day = None, None
     if day_before is not None:
         day = date.fromisoformat(str(day_before["date"]))
         on_day = [] if published is None else published.loc[published["date"] == day, "usage_count"]
-        if len(on_day):
+        if not len(on_day) and day in set(empty):
+            late = max(int(day_before["input_rows"]) - int(day_before["quarantined_rows"]), 0)
+        elif len(on_day):
             counted = int(on_day.sum()) + int(day_before["quarantined_rows"])
             late = max(int(day_before["input_rows"]) - counted, 0)
     if day_before is None:
@@ -319,6 +326,8 @@ def check_late_rows(
     elif late is None:
         message = (f"Not judged: the published fact table has no day {day} (the day before the window) to compare "
                    f"the input's rows with.")
+    elif not len(on_day):
+        message = f"The day before the window ({day}) still has no valid event in the input, as when a run read it."
     else:
         message = f"The published day before the window ({day}) counts every row the input holds for it."
     if late:
@@ -525,7 +534,7 @@ def run_checks(
                             rerun=rerun, latest_input=latest_input,
                             window_days=set(daily_counts.loc[daily_counts["date"].between(start, end), "date"])),
         check_late_rows(summary.get("day_before_window"), past, as_of=as_of, profile=profile,
-                        warn=late_rows_warn, fail=late_rows_fail, rerun=rerun),
+                        warn=late_rows_warn, fail=late_rows_fail, rerun=rerun, empty=empty),
         check_volume_drop(
             counts, start=start, end=end, baseline_days=volume_baseline_days,
             min_baseline_days=volume_min_baseline_days, warn=volume_drop_warn, fail=volume_drop_fail,
