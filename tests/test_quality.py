@@ -292,3 +292,64 @@ def test_ids_published_before_unicode_normalisation_are_not_missing_days_but_nam
     reread = history.assign(feature_id=history["feature_id"].replace({old: new}))
     check = _by_name(quality.run_checks(summary, day, history=reread, known_features=[new, "b"], **PARAMS))
     assert check["missing_days"]["status"] == "pass"
+
+
+def test_days_the_input_does_not_reach_are_no_published_gap() -> None:
+    # Published up to the input's last day, 2026-01-30; an operator's as-of (and daily window) of 2026-02-03
+    # adds nothing to the table, so 01-31..02-02 are not a missed run to backfill (freshness judges them).
+    history = _counts(30).rename(columns={"events": "usage_count"})
+    empty = _counts(1).iloc[:0]
+    ahead = _summary(34, window_start="2026-02-03", latest_input_date="2026-01-30", rows_in=0)
+    gap = _by_name(quality.run_checks(ahead, empty, history=history, known_features=["a", "b"], profile="ci",
+                                      **PARAMS))["published_gap"]
+    assert (gap["status"], gap["details"]["days"]) == ("pass", [])
+    assert "backfill" not in gap["message"]
+    # An as-of before the input's first day: the days up to the table's first one are no gap either.
+    before = {**_summary(1, rows_in=0), "as_of": "2025-12-01", "window_start": "2025-12-01",
+              "window_end": "2025-12-01", "latest_input_date": None, "last_event_date": None}
+    gap = _by_name(quality.run_checks(before, empty, history=history, known_features=["a", "b"], profile="ci",
+                                      **PARAMS))["published_gap"]
+    assert (gap["status"], gap["details"]["days"]) == ("pass", [])
+
+
+def test_a_stop_without_an_observed_value_quotes_the_check_s_sentence() -> None:
+    # No dated row up to the as-of date: freshness fails with nothing observed ("observed None" said nothing).
+    summary = {**_summary(1, rows_in=0), "as_of": "2025-12-01", "window_start": "2025-12-01",
+               "window_end": "2025-12-01", "latest_input_date": None, "last_event_date": None}
+    report = quality.run_checks(summary, _counts(1).iloc[:0], history=None, known_features=[], **PARAMS)
+    with pytest.raises(quality.QualityError) as stopped:
+        quality.enforce(report)
+    assert "None" not in str(stopped.value)
+    assert "no dated row up to the as-of date 2025-12-01" in str(stopped.value)
+
+
+def test_volume_drop_of_a_window_without_events_says_so() -> None:
+    # Thirty published days give every feature a usual volume; the window itself has no event.
+    history = _counts(30).rename(columns={"events": "usage_count"})
+    summary = _summary(31, window_start="2026-01-31", latest_input_date="2026-01-30", rows_in=0)
+    volume = _by_name(quality.run_checks(summary, _counts(1).iloc[:0], history=history, known_features=["a", "b"],
+                                         **PARAMS))["volume_drop"]
+    assert volume["status"] == "not_judged"
+    assert "earlier days" not in volume["message"] and "no event" in volume["message"]
+
+
+def test_rows_that_arrive_for_a_day_a_run_found_empty_are_late_rows() -> None:
+    # The run of 2026-01-30 found no row for that day (the export's file came late) and published nothing
+    # for it; the next daily run finds 230 rows dated 2026-01-30 in the input: all of them are late.
+    history = _counts(29).rename(columns={"events": "usage_count"})
+    empty_run = quality.run_checks(_summary(30, window_start="2026-01-30", latest_input_date="2026-01-31"),
+                                   _counts(1).iloc[:0], history=history, known_features=["a", "b"], **PARAMS)
+    assert _by_name(empty_run)["published_gap"]["details"]["empty_in_input"] == ["2026-01-30"]
+    day = _counts(31)[lambda f: f["date"] == date(2026, 1, 31)]
+    before = {"date": "2026-01-30", "input_rows": 230, "quarantined_rows": 4}
+    summary = _summary(31, window_start="2026-01-31", day_before_window=before)
+    late = _by_name(quality.run_checks(summary, day, history=history, known_features=["a", "b"], previous=empty_run,
+                                       profile="mine", **PARAMS))["late_rows"]
+    assert (late["status"], late["observed"]) == ("warn", 226)
+    assert late["message"].endswith("`./run_all.sh mine --set ingest.as_of=2026-01-31 --set ingest.window_start=2026-01-30`.")
+    # Still without a row: nothing late, and the sentence does not claim a published day.
+    still = {**summary, "day_before_window": {**before, "input_rows": 4}}
+    check = _by_name(quality.run_checks(still, day, history=history, known_features=["a", "b"], previous=empty_run,
+                                        **PARAMS))["late_rows"]
+    assert (check["status"], check["observed"]) == ("pass", 0)
+    assert check["message"].startswith("The day before the window (2026-01-30) still has no valid event")

@@ -213,6 +213,7 @@ def check_published_gap(
     empty: Iterable[date] = (),
     rerun: Sequence[str] = (),
     latest_input: date | None = None,
+    window_days: Iterable[date] | None = None,
 ) -> dict[str, Any]:
     """Days without data that the fact table will hold between its first and last day, outside the
     window, and after its last day up to the as-of date the input reaches.
@@ -241,12 +242,17 @@ def check_published_gap(
         the backfill command repeats so that it reads the same source.
     latest_input : date, optional
         The input's latest day; the days up to as-of count only as far as it (None: none count).
+    window_days : iterable of date, optional
+        The window's days with a valid event, which the table will hold (None: every window day).
+        A window the input does not reach (an as-of date past its latest day, or before its first)
+        adds no day, so the days between it and the table are no missed run to backfill.
     """
     days = set(published)
     holes = []
     if days:
-        reached = min(as_of, latest_input) if latest_input is not None else end
-        span = _days(min(min(days), start), max(max(days), end, reached))
+        held = days | set(_days(start, end) if window_days is None else window_days)
+        reached = [min(as_of, latest_input)] if latest_input is not None else []
+        span = _days(min(held), max([*held, *reached]))
         holes = [d for d in span if d not in days and not start <= d <= end]
     known_empty = sorted(set(empty) - days)
     gaps = [d for d in holes if d not in known_empty]
@@ -275,6 +281,7 @@ def check_late_rows(
     warn: float,
     fail: float,
     rerun: Sequence[str] = (),
+    empty: Iterable[date] = (),
 ) -> dict[str, Any]:
     """Rows dated on the published day before the window that its run did not see.
 
@@ -299,12 +306,18 @@ def check_late_rows(
     rerun : sequence of str
         The run's other ``--set`` items, repeated by the re-run command (see
         :func:`check_published_gap`).
+    empty : iterable of date
+        Days a run read and found without any valid event (:func:`empty_in_input`): the table
+        lacks such a day, yet its run counted the input's rows (none valid), so rows of it in the
+        input now arrived late, e.g. a day's file delivered after its run.
     """
     late, day = None, None
     if day_before is not None:
         day = date.fromisoformat(str(day_before["date"]))
         on_day = [] if published is None else published.loc[published["date"] == day, "usage_count"]
-        if len(on_day):
+        if not len(on_day) and day in set(empty):
+            late = max(int(day_before["input_rows"]) - int(day_before["quarantined_rows"]), 0)
+        elif len(on_day):
             counted = int(on_day.sum()) + int(day_before["quarantined_rows"])
             late = max(int(day_before["input_rows"]) - counted, 0)
     if day_before is None:
@@ -313,6 +326,8 @@ def check_late_rows(
     elif late is None:
         message = (f"Not judged: the published fact table has no day {day} (the day before the window) to compare "
                    f"the input's rows with.")
+    elif not len(on_day):
+        message = f"The day before the window ({day}) still has no valid event in the input, as when a run read it."
     else:
         message = f"The published day before the window ({day}) counts every row the input holds for it."
     if late:
@@ -342,8 +357,11 @@ def check_volume_drop(
     worst = judged.sort_values(["ratio", "feature_id", "date"], kind="stable").head(_WORST_SHOWN)
     observed = float(judged["ratio"].min()) if len(judged) else None
     below_warn = int((judged["ratio"] < warn).sum())
+    in_window = counts["date"].between(start, end).any()
+    # A window without any event has no feature-day to judge, whatever the history (missing_days says why).
     message = "" if len(judged) else (
         f"Not judged: no feature-day of the window has {min_baseline_days} earlier days to give its usual volume yet."
+        if in_window else f"Not judged: the window {start}..{end} has no event to compare with the usual volume."
     )
     if below_warn:
         first = worst.iloc[0]
@@ -513,9 +531,10 @@ def run_checks(
         missing,
         check_published_gap(past_days, start=start, end=end, as_of=as_of, profile=profile,
                             warn=published_gap_warn_days, fail=published_gap_fail_days, empty=empty,
-                            rerun=rerun, latest_input=latest_input),
+                            rerun=rerun, latest_input=latest_input,
+                            window_days=set(daily_counts.loc[daily_counts["date"].between(start, end), "date"])),
         check_late_rows(summary.get("day_before_window"), past, as_of=as_of, profile=profile,
-                        warn=late_rows_warn, fail=late_rows_fail, rerun=rerun),
+                        warn=late_rows_warn, fail=late_rows_fail, rerun=rerun, empty=empty),
         check_volume_drop(
             counts, start=start, end=end, baseline_days=volume_baseline_days,
             min_baseline_days=volume_min_baseline_days, warn=volume_drop_warn, fail=volume_drop_fail,
@@ -541,6 +560,15 @@ def run_checks(
     }
 
 
+def _stop_reason(check: Mapping[str, Any]) -> str:
+    """What a stopping check saw: its value and fail threshold, or its sentence when it observed nothing."""
+    if check["observed"] is None:
+        # e.g. freshness with no dated row up to the as-of date: "observed None" would say nothing.
+        message = str(check["message"]).rstrip(".")
+        return f"{check['name']} failed: {message[:1].lower()}{message[1:]}"
+    return f"{check['name']} observed {check['observed']} (fail threshold {check['threshold']['fail']})"
+
+
 def enforce(report: Mapping[str, Any]) -> None:
     """Stop the run when a check of ``quality.stop_on_fail`` failed.
 
@@ -553,9 +581,7 @@ def enforce(report: Mapping[str, Any]) -> None:
     if not stopping:
         return
     failed = [c for c in report["checks"] if c["name"] in stopping]
-    observed = "; ".join(
-        f"{c['name']} observed {c['observed']} (fail threshold {c['threshold']['fail']})" for c in failed
-    )
+    observed = "; ".join(_stop_reason(c) for c in failed)
     raise QualityError(
         f"Data quality stopped the run: {observed}; fix the input (see reports/data_quality.json in the "
         f"run's folder runs/<run_id>/) or remove the check from quality.stop_on_fail."

@@ -341,17 +341,21 @@ def resolve_window(
             "(or ingest.column_map) or set ingest.as_of and ingest.window_start."
         )
     end = parse_day(window_end, name="window_end") or as_of_day
+    # An as-of date the operator did not set comes from the data: say so, or "swap the dates" puzzles.
+    as_of_text = (f"the as-of date {as_of_day}" if as_of
+                  else f"the input's latest day {as_of_day} (the as-of date, as ingest.as_of is empty)")
     if end > as_of_day:
-        raise ValueError(
-            f"ingest.window_end {end} is after the as-of date {as_of_day}; end the window on or before it."
-        )
+        raise ValueError(f"ingest.window_end {end} is after {as_of_text}; end the window on or before it.")
     if start > end and not (window_start or window_end):
         raise ValueError(
             f"ingest.as_of {as_of_day} is before the input's first day {first_day}; set an as-of date the input covers."
         )
+    if start > end and not (window_end or as_of):
+        raise ValueError(f"ingest.window_start {start} is after {as_of_text}; the input has no rows of the window "
+                         f"yet: start it on or before that day, or wait for the input.")
     if start > end:
-        source = "ingest.window_end" if window_end else "the as-of date"
-        raise ValueError(f"ingest.window_start {start} is after {source} {end}; swap or fix the dates.")
+        source = f"ingest.window_end {end}" if window_end else as_of_text
+        raise ValueError(f"ingest.window_start {start} is after {source}; swap or fix the dates.")
     return Window(as_of=as_of_day, start=start, end=end)
 
 
