@@ -209,6 +209,16 @@ def test_ensure_simulation_reuses_and_regenerates(tmp_path: Path) -> None:
     assert _folders(tmp_path) == ["data"]  # no staging folders left
 
 
+def test_the_data_folder_has_the_umask_s_permissions(tmp_path: Path) -> None:
+    # Teammates on one machine read the same simulated telemetry; the folder must not be owner-only.
+    previous = os.umask(0o022)
+    try:
+        simulate.ensure_simulation(tmp_path / "data", **{**SMALL, "n_days": 2, "events_per_day": 200})
+    finally:
+        os.umask(previous)
+    assert (tmp_path / "data").stat().st_mode & 0o777 == 0o755
+
+
 def _folders(parent: Path) -> list[str]:
     """The folders in ``parent`` (the generation lock file ``.<name>.lock`` aside)."""
     return sorted(p.name for p in parent.iterdir() if p.is_dir())

@@ -870,7 +870,7 @@ def _swap_in(staged: Path, target: Path) -> None:
 
 
 def _leftovers(target: Path) -> list[Path]:
-    """Staging and retired folders of ``target``: ``.<name>.tmp-*`` and ``.<name>.old-*`` as mkdtemp names them."""
+    """Staging and retired folders of ``target``: ``.<name>.tmp-*`` and ``.<name>.old-*`` (8 characters after the dash)."""
     pattern = re.compile(rf"\.{re.escape(target.name)}\.(tmp|old)-[a-z0-9_]{{8}}")
     return sorted(path for path in target.parent.iterdir() if pattern.fullmatch(path.name) and path.is_dir())
 
@@ -910,10 +910,25 @@ def _remove_leftovers(target: Path) -> None:
         shutil.rmtree(leftover, ignore_errors=True)
 
 
+def _new_folder(parent: Path, *, prefix: str) -> Path:
+    """A new, uniquely named folder in ``parent`` with the umask's permissions.
+
+    ``tempfile.mkdtemp`` makes it readable by its owner alone, and the staged folder becomes the
+    data folder: teammates sharing a machine could not read the simulated telemetry.
+    """
+    while True:
+        folder = parent / f"{prefix}{os.urandom(4).hex()}"  # 8 characters, as mkdtemp names them
+        try:
+            folder.mkdir()
+        except FileExistsError:
+            continue
+        return folder
+
+
 def _generate(target: Path, params: dict[str, Any]) -> dict[str, Any]:
     """Write the data set of ``params`` beside ``target``, swap it in (lock held) and return its summary."""
     _remove_leftovers(target)
-    staged = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    staged = _new_folder(target.parent, prefix=f".{target.name}.tmp-")
     try:
         summary = _write_dataset(staged, params)
         _swap_in(staged, target)
