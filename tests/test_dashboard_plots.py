@@ -126,6 +126,7 @@ def test_small_bar_charts() -> None:
                          "started_at": [None, "2026-03-01T10:20:30+00:00"]})
     ax = plots.run_history_figure(runs).axes[0]
     assert [t.get_text() for t in ax.get_xticklabels()] == ["2026-03-01 10:20", "r2"]
+    assert "UTC" in ax.get_xlabel()
     bars = ax.patches
     assert [b.get_height() for b in bars] == [4.0, 0.0]
     assert bars[1].get_facecolor()[0] > bars[1].get_facecolor()[1]  # the failed run is red

@@ -364,5 +364,6 @@ def run_history_figure(runs: "pd.DataFrame") -> "Figure":
     labels = [started[:16].replace("T", " ") if isinstance(started, str) else str(run_id)
               for started, run_id in zip(ordered["started_at"], ordered["run_id"], strict=True)]
     ax.set_xticks(range(len(ordered)), labels, rotation=30, ha="right", fontsize=7)
-    ax.set(ylabel="duration (s)", title="Recent runs (green: succeeded, red: failed or interrupted)")
+    # Run reports store start times in UTC; unlabelled, a reader elsewhere takes them for local time.
+    ax.set(xlabel="started (UTC)", ylabel="duration (s)", title="Recent runs (green: succeeded, red: failed or interrupted)")
     return fig
