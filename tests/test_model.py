@@ -65,6 +65,15 @@ def test_time_split_rejects_impossible_requests() -> None:
         model.time_split(dates[:0], horizon_days=7, test_share=0.5)
 
 
+def test_a_table_too_short_for_any_target_names_its_days(trained) -> None:
+    # A first run with a daily run's one-day window: say what the table holds, not just "more data".
+    _, dataset, _ = trained
+    one_day = dataset[dataset["date"] == dataset["date"].max()].assign(target=np.nan)
+    day = pd.Timestamp(one_day["date"].iloc[0]).date()
+    with pytest.raises(ValueError, match=f"holds 1 day\\(s\\), {day}..{day}.*ingest.window_start empty"):
+        model.train_model(one_day, params=PARAMS)
+
+
 def test_training_never_reads_test_labels(trained) -> None:
     _, _, report = trained
     split = report.result.split

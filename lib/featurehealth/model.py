@@ -414,6 +414,17 @@ def fit_forest(rows: pd.DataFrame, names: Sequence[str], *, params: Mapping[str,
     return forest.set_params(n_jobs=1)
 
 
+def _no_target_message(dates: pd.Series, *, horizon_days: int) -> str:
+    """Why no row has a target: the days the table holds, against the days a target needs after it."""
+    days = sig.normalise_dates(pd.Series(dates)).drop_duplicates()
+    held = f"{len(days)} day(s), {days.min().date()}..{days.max().date()}" if len(days) else "no day"
+    return (
+        f"No day has a known target yet: the fact table holds {held}, and a day's target needs the "
+        f"{horizon_days} days after it (model.horizon_days). Train on more days: a first run reads the "
+        f"input's history (ingest.window_start empty), and daily runs add their day to it."
+    )
+
+
 def train_model(dataset: pd.DataFrame, *, params: Mapping[str, Any]) -> TrainingResult:
     """Fit the forest on the training days, with a calibration chosen on later held-back days.
 
@@ -466,6 +477,8 @@ def train_model(dataset: pd.DataFrame, *, params: Mapping[str, Any]) -> Training
     # hash (part of the version id) follow row order, so the same feature-days reordered would
     # give another model.
     labelled = dataset[dataset["target"].notna()].sort_values(["date", "feature_id"], kind="stable")
+    if labelled.empty:
+        raise ValueError(_no_target_message(dataset["date"], horizon_days=params["horizon_days"]))
     split = time_split(labelled["date"], horizon_days=params["horizon_days"], test_share=params["test_share"])
     train = labelled[in_window(labelled["date"], split.train_start, split.train_end)]
     method, calibrator, brier = "none", None, dict.fromkeys(CALIBRATION_METHODS)
