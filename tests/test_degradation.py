@@ -135,3 +135,40 @@ def test_the_group_keys_are_the_default_profiles_and_the_rules_keywords() -> Non
     required = [k for k, p in keywords.items() if p.kind is p.KEYWORD_ONLY and p.default is p.empty]
     assert list(degradation.REQUIRED_SETTINGS) == required
     assert set(degradation.REQUIRED_SETTINGS) | set(degradation.OPTIONAL_SETTINGS) == set(PARAMS)
+
+
+def test_thresholds_are_strict_and_minimum_counts_inclusive() -> None:
+    abs_ms = PARAMS["p95_latency_abs_ms"]
+    frame = _history(usage_count={3: PARAMS["min_usage"]}, p95_latency={3: abs_ms + 1, 5: abs_ms},
+                     avg_feedback={8: 2.0}, feedback_count={8: PARAMS["min_feedback"]})
+    rules = degradation.degradation_rules(frame, **PARAMS)
+    assert rules.loc[3, "latency_abs"]  # exactly min_usage events: the day is judged
+    assert not rules.loc[5, "latency_abs"]  # at the threshold is not above it
+    assert rules.loc[8, "feedback_abs"]  # exactly min_feedback ratings are enough
+
+
+def test_crash_floor_alone_holds_back_the_relative_rule() -> None:
+    calm = {day: 0.002 for day in range(20)}
+    any_count = {**PARAMS, "crash_max_pvalue": 1.0}  # only the multiple and the floor decide
+    under_floor = _history(crash_rate={**calm, 14: 0.008})  # 4x the median, 4 crashes, under the floor
+    assert 0.008 > PARAMS["crash_rate_rel"] * 0.002 and 0.008 < PARAMS["crash_rate_rel_floor"]
+    assert not degradation.degradation_rules(under_floor, **any_count).loc[14, "crash_rel"]
+    over_floor = _history(crash_rate={**calm, 14: 0.012})
+    assert degradation.degradation_rules(over_floor, **any_count).loc[14, "crash_rel"]
+
+
+def test_baselines_learn_only_from_days_with_enough_usage() -> None:
+    # Ten early days too small to judge with a slow p95 must not raise the median baseline.
+    frame = _history(usage_count={d: 10 for d in range(10)}, p95_latency={**{d: 2000.0 for d in range(10)}, 19: 900.0})
+    rules = degradation.degradation_rules(frame, **PARAMS)
+    assert 900.0 > PARAMS["p95_latency_rel"] * 400.0
+    assert rules.loc[19, "latency_rel"]
+
+
+def test_crash_pvalue_adds_half_a_crash_to_a_clean_history() -> None:
+    frame = _history(crash_rate={**{d: 0.0 for d in range(20)}, 14: 1 / 500})
+    window = {"days": PARAMS["baseline_days"], "min_periods": PARAMS["min_baseline_days"]}
+    pvalue = degradation.crash_pvalue(frame, window=window, judged=frame["usage_count"] >= PARAMS["min_usage"])
+    # 14 clean days of 500 events: the pooled rate is 0.5 crash in 7000 events.
+    expected = degradation.poisson_tail(np.array([1]), np.array([500 * 0.5 / 7000]))[0]
+    assert 0 < pvalue.loc[14] == pytest.approx(expected)
