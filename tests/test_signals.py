@@ -203,3 +203,62 @@ def test_signals_of_a_day_equal_those_computed_without_the_later_days(cut: int) 
     full = signals.build_signals(fact, _metadata(), degradation=DEGRADATION)
     upto = signals.build_signals(fact[pd.to_datetime(fact["date"]) <= day], _metadata(), degradation=DEGRADATION)
     pd.testing.assert_frame_equal(upto, full[full["date"] <= day].reset_index(drop=True))
+
+
+def _plain_fact(n_days: int = 40, **by_day: dict[int, float]) -> pd.DataFrame:
+    """One feature, ``n_days`` of fixed values (no noise); ``by_day`` sets a column's value on given days."""
+    day = np.arange(n_days)
+    p95 = 400.0 + 100.0 * (day % 2)
+    fact = pd.DataFrame({
+        "feature_id": "login", "date": pd.date_range("2026-01-01", periods=n_days).date,
+        "usage_count": 1000, "active_users": 500, "avg_latency": p95 / 2, "p50_latency": p95 / 3,
+        "p95_latency": p95, "p99_latency": p95 * 1.4, "crash_count": 1, "avg_feedback": 4.0 + 0.1 * (day % 2),
+        "feedback_count": 10, "is_degraded": False,
+    })
+    for column, values in by_day.items():
+        for d, value in values.items():
+            fact.loc[d, column] = value
+    return fact.assign(crash_rate=fact["crash_count"] / fact["usage_count"])
+
+
+def test_rule_distance_crosses_one_exactly_where_the_rule_fires() -> None:
+    from featurehealth import degradation
+
+    fact = _plain_fact(
+        p95_latency={6: 1000.0, 20: 850.0, 30: 700.0},  # day 6: 6 days of history, too few for the relative rule
+        crash_count={15: 6, 25: 20, 35: 60},  # 0.006 is 6x the median but under the floor
+        avg_feedback={12: 3.0, 18: 3.4, 28: 2.0},
+    )
+    # Every day is judged here, so the rule's thresholds are the signal's.
+    params = {**DEGRADATION, "min_crashes": 1, "crash_max_pvalue": 1.0}
+    rules = degradation.degradation_rules(fact, **params)
+    out = signals.build_signals(fact, degradation=params)
+    for metric, kinds in (("p95_latency", "latency"), ("crash_rate", "crash"), ("avg_feedback", "feedback")):
+        fired = (rules[f"{kinds}_abs"] | rules[f"{kinds}_rel"]).to_numpy()
+        crosses = (out[f"{metric}_to_threshold"] > 1.0).to_numpy()
+        assert fired.any() and (~fired).any()
+        np.testing.assert_array_equal(crosses, fired, err_msg=metric)
+
+
+def test_z_score_and_means_follow_their_windows() -> None:
+    day = np.arange(60)
+    values = 300.0 + 37.0 * (day * 7 % 11)  # no period that divides the windows
+    out = signals.build_signals(_plain_fact(60, p95_latency=dict(enumerate(values))), degradation=DEGRADATION)
+    t = 50
+    baseline = values[t - 7 - 27: t - 7 + 1]  # the 28 days ending a week before t
+    assert out.loc[t, "p95_latency_z"] == pytest.approx((values[t] - baseline.mean()) / baseline.std(ddof=1))
+    assert out.loc[t, "p95_latency_mean7"] == pytest.approx(values[t - 6: t + 1].mean())
+    assert out.loc[t, "p95_latency_mean28"] == pytest.approx(values[t - 27: t + 1].mean())
+
+
+def test_target_counts_a_missing_feature_day_as_not_degraded() -> None:
+    fact = _plain_fact(20).drop(index=5)
+    target = signals.build_target(fact, horizon_days=3)["target"]
+    assert (target.iloc[:16] == 0).all() and target.iloc[16:].isna().all()
+
+
+def test_feature_age_is_capped() -> None:
+    metadata = pd.DataFrame({"feature_id": ["login"], "lifecycle_stage": ["ga"], "tier": ["critical"],
+                             "launch_date": [pd.Timestamp("2020-01-01").date()]})
+    out = signals.build_signals(_plain_fact(10), metadata, degradation=DEGRADATION)
+    assert (out["feature_age_days"] == signals.MAX_AGE_DAYS).all()
