@@ -261,3 +261,27 @@ def test_tradeoff_operating_row_is_computed_at_the_exact_threshold() -> None:
     assert len(operating) == 1
     for key in earlywarning.TRADEOFF_COLUMNS:
         assert operating[0][key] == summary.get(key)
+
+
+def test_warning_boundaries_threshold_and_horizon_are_inclusive() -> None:
+    # a: flagged exactly horizon days before its onset; b: a risk exactly at the threshold;
+    # c: an onset whose warning window starts on the first scored day, so it is judged.
+    predictions = _predictions({"a": ["2026-03-11"], "b": [], "c": []})
+    at_threshold = (predictions["feature_id"] == "b") & (predictions["date"] == "2026-03-18")
+    predictions.loc[at_threshold, "probability"] = 0.5
+    incidents = _incidents(("a", "2026-03-16", "2026-03-17", "creep"), ("b", "2026-03-20", "2026-03-21", "creep"),
+                           ("c", "2026-03-06", "2026-03-07", "creep"))
+    out = earlywarning.incident_warnings(predictions, incidents, threshold=0.5, horizon_days=5).set_index("feature_id")
+    assert out.loc["a", "lead_days"] == 5 and out.loc["b", "lead_days"] == 2
+    assert "c" in out.index and math.isnan(out.loc["c", "lead_days"])
+    alerts = earlywarning.false_alerts(predictions, incidents, threshold=0.5, horizon_days=5)
+    assert alerts["n_alerts"] == 2 and alerts["flagged_share"] == pytest.approx(2 / 90)
+
+
+def test_alerts_are_runs_of_one_feature_and_true_during_an_incident() -> None:
+    # a: two runs split by an unflagged day; b's run begins the day after a's second: its own alert;
+    # c's alert starts on its incident's last day: under way, so true.
+    predictions = _predictions({"a": ["2026-03-05", "2026-03-07"], "b": ["2026-03-08"], "c": ["2026-03-17"]})
+    incidents = _incidents(("c", "2026-03-15", "2026-03-17", "spike"))
+    out = earlywarning.false_alerts(predictions, incidents, threshold=0.5, horizon_days=3)
+    assert out["n_alerts"] == 4 and out["n_false_alerts"] == 3
