@@ -635,3 +635,41 @@ def test_status_heatmap_shortens_very_long_feature_ids() -> None:
     labels = [t.get_text() for t in ax.get_yticklabels()]
     assert labels[1] == "f1" and len(labels[0]) <= display.MAX_LABEL_CHARS
     plt.close(ax.figure)
+
+
+def test_calculate_drift_psi_uses_the_bins_fixed_on_the_reference() -> None:
+    days = pd.date_range("2026-01-05", periods=4, freq="D")
+    frame = pd.DataFrame({"feature_id": "f0", "date": days, "p95_latency": [1.0, 2.0, 3.0, 4.0]})
+    reference = drift.fit_reference(frame, metrics=["p95_latency"], n_bins=2)
+    current = frame.assign(date=days + pd.Timedelta(days=7), p95_latency=[2.0, 3.0, 3.0, 3.0])
+    cell = drift.calculate_drift(reference, current, thresholds=_thresholds()).iloc[0]
+    # Two bins split at the reference median 2.5: reference 1/2, 1/2; current 1/4, 3/4.
+    expected = (0.25 - 0.5) * math.log(0.25 / 0.5) + (0.75 - 0.5) * math.log(0.75 / 0.5)
+    assert cell["psi"] == pytest.approx(expected)
+
+
+def test_status_effect_at_its_threshold_counts_but_the_p_value_must_be_below() -> None:
+    t = _thresholds()
+    assert t.ks_pvalue_alert < t.ks_pvalue_warn
+    cells = _cells(psi=[t.psi_alert, t.psi_alert], ks_pvalue=[t.ks_pvalue_alert / 2, t.ks_pvalue_alert])
+    assert drift.classify(cells, thresholds=t)["status"].tolist() == ["alert", "warn"]
+
+
+def test_retrain_checks_at_their_limits() -> None:
+    t = _thresholds()
+    calm = {"available": True, "psi": 0.0, "psi_pvalue": 1.0, "psi_null_median": 0.0, "status": "ok"}
+    at_share = drift.retrain_recommendation(
+        drifted_share=t.drift_share_retrain, prediction=calm, model_age_days=1, thresholds=t)
+    assert at_share["checks"]["drifted_share"]["fired"]  # reaching the share is enough
+    at_age = drift.retrain_recommendation(
+        drifted_share=None, prediction=calm, model_age_days=t.max_model_age_days, thresholds=t)
+    older = drift.retrain_recommendation(
+        drifted_share=None, prediction=calm, model_age_days=t.max_model_age_days + 1, thresholds=t)
+    assert not at_age["checks"]["model_age_days"]["fired"] and older["checks"]["model_age_days"]["fired"]
+
+
+def test_prediction_drift_leaves_out_reference_weeks_missing_a_day() -> None:
+    history = _scores("2026-05-01", 47, 0.2)
+    history = history[history["date"] != pd.Timestamp("2026-05-10")]  # inside the week 05-06..05-12
+    out = drift.prediction_drift(_scores("2026-06-17", 14, 0.2), history, **_prediction_options())
+    assert (out["n_blocks_ref"], out["n_ref"]) == (20 * 5, 20 * 35)
