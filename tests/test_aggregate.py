@@ -221,3 +221,24 @@ def test_a_missing_ingest_summary_says_to_run_01_ingest_first(tmp_path: Path) ->
     # 02_aggregate run by hand before 01_ingest: one sentence naming the step, not a bare errno.
     with pytest.raises(FileNotFoundError, match=r"ingest_summary\.json does not exist; run notebook 01_ingest first"):
         aggregate.read_ingest_summary(tmp_path)
+
+
+def test_error_rate_counts_only_events_with_a_known_error_count() -> None:
+    con = warehouse.connect()
+    con.execute(
+        "CREATE TABLE e AS SELECT TIMESTAMPTZ '2026-03-01 10:00:00+00' AS event_time, 'a' AS feature_id, "
+        "'u1' AS user_id, 5.0 AS latency_ms, false AS is_crash, NULL::DOUBLE AS feedback_score, "
+        "'1.0' AS app_version, n AS error_count FROM (VALUES (2::BIGINT), (NULL), (4)) AS t(n)"
+    )
+    row = aggregate.aggregate_events(con, "e").iloc[0]
+    assert row["usage_count"] == 3 and row["error_rate"] == pytest.approx((2 + 4) / 2)
+
+
+def test_check_fact_rejects_a_repeated_feature_day_negative_counts_and_missing_keys() -> None:
+    fact = _fact([("a", "2026-03-01", 2), ("a", "2026-03-02", 3)])
+    with pytest.raises(ValueError, match="more than once"):
+        aggregate.check_fact(fact.assign(date=[date(2026, 3, 1)] * 2))  # same day, different counts
+    with pytest.raises(ValueError, match="a count is negative"):
+        aggregate.check_fact(fact.assign(crash_count=[0, -1]))
+    with pytest.raises(ValueError, match="a feature_id or date is missing"):
+        aggregate.check_fact(fact.assign(feature_id=["a", None]))
