@@ -42,7 +42,7 @@ def _by_name(report: dict) -> dict:
 @pytest.mark.parametrize(
     ("observed", "below", "expected"),
     [(0.0, False, "pass"), (0.01, False, "warn"), (0.1, False, "fail"), (0.6, True, "pass"), (0.4, True, "warn"),
-     (0.05, True, "fail"), (None, False, "not_judged")],
+     (0.05, True, "fail"), (None, False, "not_judged"), (0.5, True, "pass"), (0.1, True, "warn")],
 )
 def test_grade(observed: float | None, below: bool, expected: str) -> None:
     warn, fail = (0.5, 0.1) if below else (0.01, 0.1)
@@ -353,3 +353,43 @@ def test_rows_that_arrive_for_a_day_a_run_found_empty_are_late_rows() -> None:
                                         **PARAMS))["late_rows"]
     assert (check["status"], check["observed"]) == ("pass", 0)
     assert check["message"].startswith("The day before the window (2026-01-30) still has no valid event")
+
+
+def test_summary_is_the_worst_status_and_only_a_failure_stops() -> None:
+    counts = _counts(30, low={("a", 25): 5, ("a", 26): 40, ("b", 27): 30})
+    summary = _summary(30, null_counts={"user_id": 500}, last_event_date="2026-01-28")
+    report = quality.run_checks(summary, counts, history=None, known_features=["a", "b"], **PARAMS)
+    checks = _by_name(report)
+    assert checks["freshness"]["status"] == "warn" and "freshness" in PARAMS["stop_on_fail"]
+    assert report["summary"]["status"] == "fail" and report["summary"]["stopping"] == []  # volume_drop fails
+    assert checks["null_rate"]["observed"] == 0.05  # the worst column's rate, not an average
+    volume = checks["volume_drop"]
+    assert [w["ratio"] for w in volume["details"]["worst"]] == [0.05, 0.3, 0.4, 1.0, 1.0]
+    assert "the lowest a on 2026-01-26 at 5% of its" in volume["message"]
+
+
+def test_a_feature_is_expected_only_from_its_first_day() -> None:
+    counts = pd.concat([_counts(30), _counts(30, features=("c",))[lambda f: f["date"] >= date(2026, 1, 20)]])
+    check = _by_name(quality.run_checks(_summary(30), counts, history=None, known_features=["a", "b", "c"],
+                                        **PARAMS))["missing_days"]
+    assert check["details"]["expected_feature_days"] == 60 + 11 and check["details"]["missing_feature_days"] == 0
+
+
+def test_published_rows_of_the_window_days_are_replaced_not_counted_again() -> None:
+    # The published table holds the window's day from an earlier, partial read (5 events): the
+    # run re-reads that day (100 events), so only the new count is judged.
+    history = _counts(31, low={("a", 30): 5}).rename(columns={"events": "usage_count"})
+    window = _counts(31)[lambda f: f["date"] == date(2026, 1, 31)]
+    summary = _summary(31, window_start="2026-01-31")
+    checks = _by_name(quality.run_checks(summary, window, history=history, known_features=["a", "b"], **PARAMS))
+    assert checks["volume_drop"]["observed"] == 1.0 and checks["volume_drop"]["details"]["judged_feature_days"] == 2
+
+
+def test_fewer_input_rows_than_published_are_no_late_rows() -> None:
+    history = _counts(30).rename(columns={"events": "usage_count"})
+    day = _counts(31)[lambda f: f["date"] == date(2026, 1, 31)]
+    fewer = {"date": "2026-01-30", "input_rows": 150, "quarantined_rows": 0}  # 200 published
+    late = _by_name(quality.run_checks(_summary(31, window_start="2026-01-31", day_before_window=fewer), day,
+                                       history=history, known_features=["a", "b"], **PARAMS))["late_rows"]
+    assert (late["status"], late["observed"]) == ("pass", 0)
+    assert late["message"].startswith("The published day before the window (2026-01-30) counts every row")
