@@ -356,3 +356,29 @@ def test_fit_forest_refuses_more_max_features_than_signals() -> None:
         model.fit_forest(rows, ["a", "b"], params={**PARAMS, "max_features": 3})
     forest = model.fit_forest(rows, ["a", "b"], params={**PARAMS, "max_features": 2})
     assert forest.n_features_in_ == 2
+
+
+def test_false_alerts_are_runs_split_by_an_unflagged_day_and_by_feature() -> None:
+    dates = pd.Series(pd.date_range("2026-01-01", periods=10).tolist() * 2)
+    features = np.array(["A"] * 10 + ["B"] * 10)
+    probability, y = np.zeros(20), np.zeros(20, dtype="int8")
+    probability[[2, 4]] = 0.9  # A on days 3 and 5: two runs, both false
+    probability[8], y[8] = 0.9, 1  # A on day 9: true
+    probability[19] = 0.9  # B on day 10, the day after A's true alert: its own run, false
+    assert model.false_alert_rate(probability, y, features, dates, threshold=0.5) == pytest.approx(3 / (20 / 30))
+
+
+def test_classification_metrics_flag_a_score_at_the_threshold() -> None:
+    out = model.classification_metrics(np.array([0, 1]), np.array([0.2, 0.5]), threshold=0.5)
+    assert out["precision"] == 1.0 and out["recall"] == 1.0
+
+
+def test_ranking_breaks_impact_ties_by_risk_then_feature_id(trained) -> None:
+    fact, dataset, report = trained
+    latest = dataset[dataset["date"] == dataset["date"].max()]
+    twin = latest.iloc[[0]].assign(feature_id="f0a")  # same signals as f0: the same risk
+    no_users = fact.assign(active_users=0)  # every impact 0
+    ranking = model.risk_ranking(report.result.model, pd.concat([twin, latest]), no_users, cutoffs=(0.3, 0.6))
+    assert ranking["impact"].eq(0).all() and ranking["risk_probability"].is_monotonic_decreasing
+    tied = ranking[ranking["risk_probability"] == ranking.loc[ranking["feature_id"] == "f0", "risk_probability"].item()]
+    assert tied["feature_id"].tolist()[:2] == ["f0", "f0a"]
