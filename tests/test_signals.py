@@ -262,3 +262,18 @@ def test_feature_age_is_capped() -> None:
                              "launch_date": [pd.Timestamp("2020-01-01").date()]})
     out = signals.build_signals(_plain_fact(10), metadata, degradation=DEGRADATION)
     assert (out["feature_age_days"] == signals.MAX_AGE_DAYS).all()
+
+
+def test_pooled_and_short_window_signals_follow_their_definitions() -> None:
+    day = np.arange(60)
+    crashes = 1 + day * 5 % 11  # no period that divides the windows
+    p95 = 300.0 + 37.0 * (day * 7 % 11)
+    fact = _plain_fact(60, crash_count=dict(enumerate(crashes)), p95_latency=dict(enumerate(p95)))
+    out = signals.build_signals(fact, degradation=DEGRADATION)
+    t = 50
+    base = slice(t - 7 - 27, t - 7 + 1)  # the 28 days ending a week before t
+    base_rate = crashes[base].sum() / (1000 * 28)
+    expected = base_rate * 1000 * 3
+    assert out.loc[t, "crash_excess_z3"] == pytest.approx((crashes[t - 2: t + 1].sum() - expected) / np.sqrt(expected))
+    assert out.loc[t, "p95_latency_change3"] == pytest.approx(p95[t - 2: t + 1].mean() / p95[base].mean() - 1.0)
+    assert (out["day_of_week"] == out["date"].dt.day_of_week).all()
