@@ -285,3 +285,22 @@ def test_alerts_are_runs_of_one_feature_and_true_during_an_incident() -> None:
     incidents = _incidents(("c", "2026-03-15", "2026-03-17", "spike"))
     out = earlywarning.false_alerts(predictions, incidents, threshold=0.5, horizon_days=3)
     assert out["n_alerts"] == 4 and out["n_false_alerts"] == 3
+
+
+def test_summary_takes_the_median_lead_and_counts_only_incidents_with_a_precursor() -> None:
+    predictions = _predictions({"a": ["2026-03-15"], "b": ["2026-03-14"], "c": ["2026-03-11"]})
+    incidents = _incidents(("a", "2026-03-16", "2026-03-17", "creep"), ("b", "2026-03-16", "2026-03-17", "creep"),
+                           ("c", "2026-03-16", "2026-03-17", "creep")).assign(precursor_days=[3, 0, 3])
+    summary, _ = earlywarning.evaluate_early_warning(predictions, incidents, threshold=0.5, horizon_days=5)
+    assert summary["lead_times_days"] == [1, 2, 5] and summary["median_lead_days"] == 2.0
+    assert summary["n_with_precursor"] == 2 and summary["share_warned_1d_with_precursor"] == 1.0
+
+
+def test_visibility_compares_with_healthy_ordinary_days_and_counts_reaching_the_percentile() -> None:
+    incidents = _incidents(("a", "2026-03-16", "2026-03-17", "latency_creep"))  # precursor 03-13..03-15
+    rows = _signal_rows({"a 2026-03-14": {"latency_evidence": 0.9}})  # the largest ordinary value
+    # b is degraded (and far above) on 20 days: not ordinary days, so they set no limit.
+    sick = (rows["feature_id"] == "b") & rows["date"].between("2026-03-02", "2026-03-21")
+    rows.loc[sick, ["degraded_today", "latency_evidence"]] = [1.0, 10.0]
+    entry = earlywarning.precursor_visibility(rows, incidents, horizon_days=5)["by_kind"]["latency_creep"]
+    assert entry["visible_q99"] == 1.0
