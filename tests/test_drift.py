@@ -673,3 +673,14 @@ def test_prediction_drift_leaves_out_reference_weeks_missing_a_day() -> None:
     history = history[history["date"] != pd.Timestamp("2026-05-10")]  # inside the week 05-06..05-12
     out = drift.prediction_drift(_scores("2026-06-17", 14, 0.2), history, **_prediction_options())
     assert (out["n_blocks_ref"], out["n_ref"]) == (20 * 5, 20 * 35)
+
+
+def test_days_in_alert_counts_only_the_unbroken_run_back_from_today() -> None:
+    thresholds = _thresholds()
+    alert = drift.classify(_cells(psi=[3.0, 3.0], ks_pvalue=[1e-6, 1e-6]), thresholds=thresholds)
+    mixed = drift.classify(_cells(psi=[3.0, 0.0], ks_pvalue=[1e-6, 1.0]), thresholds=thresholds)
+    broken = drift.apply_persistence([alert, mixed, alert])  # f1: alert today, not yesterday, alert before
+    assert broken["days_in_alert"].tolist() == [3, 1] and broken["status"].tolist() == ["alert", "warn"]
+    # A cell missing from an earlier evaluation had no data there: it was not alerting.
+    gone = drift.apply_persistence([alert, alert.iloc[[0]]])
+    assert gone["days_in_alert"].tolist() == [2, 1] and gone["status"].tolist() == ["alert", "warn"]
