@@ -165,6 +165,21 @@ def test_baselines_learn_only_from_days_with_enough_usage() -> None:
     assert rules.loc[19, "latency_rel"]
 
 
+def test_crash_baseline_and_pooled_rate_learn_only_from_judged_days() -> None:
+    # Ten early days too small to judge, each with 5 crashes in 10 events: neither the median
+    # crash rate nor the pooled rate of the p-value may count them. Day 19: 10 crashes in 500
+    # events against 2 in 500 on the judged days.
+    frame = _history(usage_count={d: 10 for d in range(10)}, crash_rate={**{d: 0.5 for d in range(10)}, 19: 0.02})
+    assert degradation.degradation_rules(frame, **PARAMS).loc[19, "crash_rel"]
+
+
+def test_feedback_baseline_learns_only_from_days_with_enough_ratings() -> None:
+    # Ten early days with too few ratings to judge and a low average must not lower the baseline.
+    frame = _history(feedback_count={d: 2 for d in range(10)}, avg_feedback={**{d: 2.6 for d in range(10)}, 19: 3.3})
+    assert 3.3 < PARAMS["feedback_rel_drop"] * 4.2
+    assert degradation.degradation_rules(frame, **PARAMS).loc[19, "feedback_rel"]
+
+
 def test_crash_pvalue_adds_half_a_crash_to_a_clean_history() -> None:
     frame = _history(crash_rate={**{d: 0.0 for d in range(20)}, 14: 1 / 500})
     window = {"days": PARAMS["baseline_days"], "min_periods": PARAMS["min_baseline_days"]}
