@@ -382,3 +382,23 @@ def test_ranking_breaks_impact_ties_by_risk_then_feature_id(trained) -> None:
     assert ranking["impact"].eq(0).all() and ranking["risk_probability"].is_monotonic_decreasing
     tied = ranking[ranking["risk_probability"] == ranking.loc[ranking["feature_id"] == "f0", "risk_probability"].item()]
     assert tied["feature_id"].tolist()[:2] == ["f0", "f0a"]
+
+
+def test_calibration_forest_never_sees_the_calibration_days_and_the_final_one_sees_all(
+    trained, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, dataset, _ = trained
+    fitted_on = []
+    real_fit = model.fit_forest
+
+    def recording_fit(rows: pd.DataFrame, names: tuple[str, ...], *, params: dict) -> object:
+        fitted_on.append(rows["date"].reset_index(drop=True))
+        return real_fit(rows, names, params=params)
+
+    monkeypatch.setattr(model, "fit_forest", recording_fit)
+    result = model.train_model(dataset, params=PARAMS)
+    first, final = fitted_on
+    assert len(final) == result.n_train_rows  # the final forest: every training day
+    calibration_start = final.iloc[-result.n_calibration_rows]
+    assert result.n_calibration_rows > 0
+    assert first.max() + pd.Timedelta(days=PARAMS["horizon_days"]) < calibration_start  # with the gap
