@@ -353,3 +353,12 @@ def test_rows_that_arrive_for_a_day_a_run_found_empty_are_late_rows() -> None:
                                         **PARAMS))["late_rows"]
     assert (check["status"], check["observed"]) == ("pass", 0)
     assert check["message"].startswith("The day before the window (2026-01-30) still has no valid event")
+
+
+def test_unknown_features_without_metadata_say_to_give_a_metadata_file() -> None:
+    # Own telemetry with ingest.metadata_path empty: there is no metadata file to add rows to.
+    check = _by_name(quality.run_checks(_summary(10), _counts(10), history=None, known_features=[],
+                                        **PARAMS))["unknown_features"]
+    assert (check["status"], check["details"]["features"]) == ("warn", ["a", "b"])
+    assert "ingest.metadata_path" in check["message"] and "'unassigned'" in check["message"]
+    assert "in the metadata file" not in check["message"] and "a, b" in check["message"]
