@@ -404,3 +404,17 @@ def test_a_profile_folder_removed_while_the_page_is_open_is_said_once_with_its_r
     assert overview.count("has no outputs") == 1
     assert "run ./run_all.sh default" in overview
     assert app.notes_output(["gone", "", "gone", "other"]) == app.notes_output(["gone", "other"])
+
+
+def test_model_tab_without_ground_truth_gives_the_reason_not_a_missing_report(outputs: Path) -> None:
+    # Own telemetry without an incidents file: metrics.json says why early warning is not
+    # available; the lead times must not read as if the report were damaged.
+    early = {"available": False, "reason": "no ground-truth incidents for this data"}
+    (outputs / "ci" / "reports" / "metrics.json").write_text(json.dumps({"model": {"pr_auc": 0.5}, "early_warning": early}))
+    dashboard = app.Dashboard(profile="ci")
+    _select(dashboard, "model")
+    box = dashboard.tabs.children[list(app.TABS).index("model")]
+    small = [w for row in box.children if not hasattr(row, "outputs") for w in row.children]
+    page = "".join(_html(o) for o in [*_outputs(dashboard, "model"), *small])
+    assert page.count("no ground-truth incidents for this data") == 1
+    assert "in reports/metrics.json" not in page

@@ -393,3 +393,12 @@ def test_fewer_input_rows_than_published_are_no_late_rows() -> None:
                                        history=history, known_features=["a", "b"], **PARAMS))["late_rows"]
     assert (late["status"], late["observed"]) == ("pass", 0)
     assert late["message"].startswith("The published day before the window (2026-01-30) counts every row")
+
+
+def test_unknown_features_without_metadata_say_to_give_a_metadata_file() -> None:
+    # Own telemetry with ingest.metadata_path empty: there is no metadata file to add rows to.
+    check = _by_name(quality.run_checks(_summary(10), _counts(10), history=None, known_features=[],
+                                        **PARAMS))["unknown_features"]
+    assert (check["status"], check["details"]["features"]) == ("warn", ["a", "b"])
+    assert "ingest.metadata_path" in check["message"] and "'unassigned'" in check["message"]
+    assert "in the metadata file" not in check["message"] and "a, b" in check["message"]

@@ -880,3 +880,13 @@ def test_heartbeat_names_the_running_cell_and_stays_quiet_on_a_quick_step() -> N
     with runner.Heartbeat("02_aggregate", progress=quiet.append, started=0.0, interval=60):
         pass
     assert quiet == []
+
+
+def test_outcome_line_names_a_feature_without_metadata_once(tmp_path: Path) -> None:
+    # Without a metadata file a feature's name is its id: "F006 F006" reads like a glitch.
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    (reports / "risk_ranking.csv").write_text(
+        "rank,feature_id,date,risk_probability,risk_bucket,feature_name\n1,F006,2026-04-30,0.368,low,F006\n")
+    assert runner.outcome_lines(tmp_path) == [
+        "risk on 2026-04-30: 0 high, 0 medium of 1 features scored (highest impact: F006, low 0.368)"]

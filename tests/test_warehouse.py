@@ -74,3 +74,17 @@ def test_export_parquet_failure_keeps_previous_file(tmp_path: Path) -> None:
     assert pd.read_parquet(target)["x"].tolist() == [1]
     assert [p.name for p in tmp_path.iterdir()] == ["t.parquet"]
 
+
+
+def test_dim_without_metadata_keeps_its_column_types(tmp_path: Path) -> None:
+    # No metadata file: every feature is unassigned and lifecycle_stage, tier, launch_date are all
+    # empty; they must still be text and dates in Parquet and DuckDB, not the type NULL that
+    # makes year(launch_date) a binder error.
+    paths = config.RunPaths(tmp_path).ensure()
+    warehouse.write_tables(paths, fact_feature_metrics=_fact(), dim_feature_metadata=_dim())
+    types = dict(warehouse.query(paths, "SELECT column_name, data_type FROM information_schema.columns "
+                                        "WHERE table_name = 'dim_feature_metadata'").values.tolist())
+    assert types == {"feature_id": "VARCHAR", "feature_name": "VARCHAR", "owner_team": "VARCHAR",
+                     "lifecycle_stage": "VARCHAR", "tier": "VARCHAR", "launch_date": "DATE", "in_metadata": "BOOLEAN"}
+    rows = warehouse.query(paths, "SELECT year(launch_date) AS y, lower(tier) AS t FROM feature_day")
+    assert rows["y"].isna().all() and rows["t"].isna().all()

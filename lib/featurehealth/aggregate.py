@@ -48,6 +48,12 @@ FACT_KEY = ("feature_id", "date")
 #: The window's aggregates handed from 01_ingest to 02_aggregate, under ``RunPaths.work``.
 WINDOW_FACT_FILE = "window_fact.parquet"
 DIM_COLUMNS = (*ingest.METADATA_COLUMNS, "in_metadata")
+#: Arrow type of each dim column, whatever the rows hold: without a metadata file lifecycle_stage,
+#: tier and launch_date are all empty, which pandas would store as the type null.
+DIM_ARROW_TYPES = {
+    "feature_id": "large_string", "feature_name": "large_string", "owner_team": "large_string",
+    "lifecycle_stage": "large_string", "tier": "large_string", "launch_date": "date32", "in_metadata": "bool_",
+}
 UNASSIGNED_OWNER = ingest.UNASSIGNED_OWNER
 
 
@@ -409,6 +415,19 @@ def build_dim(metadata: "pd.DataFrame | None", feature_ids: Iterable[str]) -> "p
     })
     dim = pd.concat([known, extra], ignore_index=True) if len(extra) else known
     return check_dim(dim)
+
+
+def dim_schema() -> "pa.Schema":
+    """Arrow schema dim_feature_metadata is stored with (:data:`DIM_ARROW_TYPES`, in order).
+
+    Returns
+    -------
+    pyarrow.Schema
+        Text, dates and booleans even when a column holds no value.
+    """
+    import pyarrow as pa
+
+    return pa.schema([(name, getattr(pa, DIM_ARROW_TYPES[name])()) for name in DIM_COLUMNS])
 
 
 def check_dim(frame: "pd.DataFrame") -> "pd.DataFrame":

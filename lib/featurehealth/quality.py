@@ -410,7 +410,8 @@ def check_unknown_features(
 
     The message names them (at most :data:`_WORST_SHOWN`), each with the metadata id it matches
     but for case and surrounding spaces, if any: ids are compared exactly, so ``login`` in the
-    telemetry is not ``Login`` in the metadata.
+    telemetry is not ``Login`` in the metadata. Without any metadata row (``ingest.metadata_path``
+    empty, as for telemetry of one's own) the message says to give a metadata file instead.
     """
     listed = [str(k) for k in known]
     unknown = sorted(set(map(str, features)) - set(listed))
@@ -418,8 +419,12 @@ def check_unknown_features(
     named = [f"{f} (the metadata has {near[_id_key(f)]!r})" if _id_key(f) in near else f
              for f in unknown[:_WORST_SHOWN]]
     more = f" and {len(unknown) - _WORST_SHOWN} more" if len(unknown) > _WORST_SHOWN else ""
+    # Without metadata there is no file to add rows to: say where to give one.
+    remedy = ("add them (or fix their ids) in the metadata file" if listed else
+              "no metadata lists any feature: give a CSV of feature_id, feature_name, owner_team, lifecycle_stage, "
+              "tier and launch_date in ingest.metadata_path")
     message = (f"{len(unknown)} feature(s) with events have no row in the feature metadata: {', '.join(named)}{more}; "
-               f"add them (or fix their ids) in the metadata file, until then their owner is 'unassigned'."
+               f"{remedy}, until then their owner is 'unassigned'."
                if unknown else "")
     return _check("unknown_features", len(unknown), warn=warn, fail=fail, message=message, features=unknown[:50])
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import pandas as pd
+    import pyarrow as pa
 
     from featurehealth.config import RunPaths
 
@@ -82,10 +83,14 @@ def read_json_if_present(path: str | os.PathLike[str]) -> Any:
         return None
 
 
-def write_parquet(frame: "pd.DataFrame", path: str | os.PathLike[str]) -> Path:
-    """Write ``frame`` to Parquet (zstd, no index) through a temporary file, atomically."""
+def write_parquet(frame: "pd.DataFrame", path: str | os.PathLike[str], *, schema: "pa.Schema | None" = None) -> Path:
+    """Write ``frame`` to Parquet (zstd, no index) through a temporary file, atomically.
+
+    ``schema`` fixes the columns' Arrow types (default: inferred from the rows, so a column
+    without any value would be stored as the type null).
+    """
     with replacing(path) as tmp:
-        frame.to_parquet(tmp, index=False, compression="zstd")
+        frame.to_parquet(tmp, index=False, compression="zstd", schema=schema)
     return Path(path)
 
 

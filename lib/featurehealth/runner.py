@@ -643,7 +643,9 @@ def _risk_line(ranking: Path) -> str | None:
         probability = f"{float(top['risk_probability']):.3f}"
     except (KeyError, TypeError, ValueError):
         return None
-    name = f" {display.visible_text(top['feature_name'], one_line=True)}" if top.get("feature_name") else ""
+    # A feature missing from the metadata has its id as name: print it once.
+    named = top.get("feature_name") and top.get("feature_name") != top.get("feature_id")
+    name = f" {display.visible_text(top['feature_name'], one_line=True)}" if named else ""
     return (f"risk on {top.get('date')}: {buckets.count('high')} high, {buckets.count('medium')} medium "
             f"of {len(rows)} features scored (highest impact: {display.visible_text(top.get('feature_id'), one_line=True)}{name}, "
             f"{top.get('risk_bucket')} {probability})")

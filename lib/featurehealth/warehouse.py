@@ -147,7 +147,12 @@ def write_tables(paths: "RunPaths", **frames: "pd.DataFrame | None") -> dict[str
         raise ValueError("write_tables needs at least one table, like write_tables(paths, fact_feature_metrics=fact).")
     contracts = {"fact_feature_metrics": aggregate.check_fact, "dim_feature_metadata": aggregate.check_dim}
     checked = {name: contracts[name](frame) if name in contracts else frame for name, frame in given.items()}
-    written = {name: runlog.write_parquet(frame, table_path(paths, name)) for name, frame in checked.items()}
+    # The dim's types are fixed: without a metadata file three of its columns hold no value.
+    schemas = {"dim_feature_metadata": aggregate.dim_schema()}
+    written = {
+        name: runlog.write_parquet(frame, table_path(paths, name), schema=schemas.get(name))
+        for name, frame in checked.items()
+    }
     build_database(paths)
     return written
 

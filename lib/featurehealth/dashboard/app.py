@@ -437,6 +437,8 @@ class Dashboard:
         def build_lead_times() -> list[dict[str, Any]]:
             if metrics is None:
                 return []  # the metrics section above already says why
+            if not data.lookup(metrics, "early_warning.available"):
+                return []  # the early-warning section above says why (no ground truth, say)
             days = views.lead_times(metrics)
             if days is None:
                 return notes_output([f"Lead-time distribution {data.NOT_AVAILABLE} in reports/metrics.json."])
