@@ -143,6 +143,17 @@ def test_choosing_a_feature_redraws_its_plot_and_drivers(outputs: Path) -> None:
     assert "Known incidents: tables/incidents.parquet is not available" in _html(plot)
 
 
+def test_drilldown_says_when_no_signal_raised_a_score(outputs: Path) -> None:
+    ranking_path = outputs / "ci" / "reports" / "risk_ranking.csv"
+    ranking = pd.read_csv(ranking_path)
+    ranking.loc[ranking["feature_id"] == "C", ["driver_1", "driver_1_value", "driver_1_contribution"]] = None
+    ranking.to_csv(ranking_path, index=False)
+    dashboard = app.Dashboard(profile="ci")
+    _select(dashboard, "drilldown")
+    _, drivers, _ = dashboard.tabs.children[2].children
+    assert "No signal raised C&#x27;s score today" in _html(drivers) and "no data on the latest day" not in _html(drivers)
+
+
 def test_drilldown_says_no_ground_truth_when_the_run_had_no_incidents(outputs: Path) -> None:
     (outputs / "ci" / "reports" / "ingest_summary.json").write_text(json.dumps({"incidents_file": None}))
     dashboard = app.Dashboard(profile="ci")

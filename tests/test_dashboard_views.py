@@ -188,6 +188,11 @@ def test_drivers_of_a_feature(ranking: pd.DataFrame) -> None:
         {"signal": "b", "value": 1.0, "contribution": 0.1},
     ]
     assert views.drivers(ranking, "nope").empty
+    # A slot no signal filled (it did not raise the score) is no driver, and blank in the ranking.
+    fewer = ranking.assign(driver_2=["a", "b", None], driver_2_value=[1.0, 1.0, np.nan])
+    assert views.drivers(fewer, "F3")["signal"].tolist() == ["usage_count_change7"]
+    assert views.ranking_view(fewer)["driver_2"].tolist() == ["a", "b", ""]
+    assert views.drivers(fewer.assign(driver_1=[None] * 3), "F3").empty
 
 
 def test_metrics_table_puts_baselines_beside_the_model() -> None:

@@ -307,6 +307,16 @@ def test_ranking_orders_by_impact_with_drivers(trained) -> None:
         model.risk_ranking(report.result.model, latest, fact, cutoffs=(0.3, 0.6), top_signals=0)
 
 
+def test_only_signals_that_raised_a_score_are_its_drivers() -> None:
+    contributions = np.array([[0.2, -0.1, 0.05], [-0.3, -0.1, 0.0]])
+    values = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    columns = model.top_drivers(contributions, values, ["a", "b", "c"], top=3)
+    assert list(columns["driver_1"]) == ["a", None] and list(columns["driver_2"]) == ["c", None]
+    assert list(columns["driver_3"]) == [None, None]  # b lowered the score: no driver
+    assert columns["driver_1_value"][0] == 1.0 and columns["driver_2_contribution"][0] == 0.05
+    assert np.isnan(columns["driver_1_value"][1]) and np.isnan(columns["driver_3_contribution"][0])
+
+
 def test_model_refuses_frames_without_its_signals(trained) -> None:
     _, dataset, report = trained
     with pytest.raises(ValueError, match="Retrain"):

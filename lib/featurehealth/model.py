@@ -790,6 +790,32 @@ def with_risk(fact: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFrame:
     return out.astype({"risk_probability": "float64", "risk_bucket": str}).drop(columns=["_day", "_feature"])
 
 
+def top_drivers(
+    contributions: np.ndarray, values: np.ndarray, names: Sequence[str], *, top: int
+) -> dict[str, np.ndarray]:
+    """Per row, the ``top`` signals with the largest positive contributions, as ranking columns.
+
+    A signal whose contribution is zero or negative did not raise the score, so it is no driver:
+    its place is left empty (None, NaN), e.g. on a feature-day scored below the forest's start.
+
+    Returns
+    -------
+    dict
+        ``driver_<i>``, ``driver_<i>_value`` and ``driver_<i>_contribution`` for i = 1..``top``.
+    """
+    order = np.argsort(-contributions, axis=1, kind="stable")[:, :top]
+    rows = np.arange(len(contributions))[:, None]
+    raising = contributions[rows, order] > 0
+    signal_names = np.asarray(names, dtype=object)[order]
+    columns: dict[str, np.ndarray] = {}
+    for i in range(top):
+        kept = raising[:, i]
+        columns[f"driver_{i + 1}"] = np.where(kept, signal_names[:, i], None)
+        columns[f"driver_{i + 1}_value"] = np.where(kept, values[rows[:, 0], order[:, i]], np.nan)
+        columns[f"driver_{i + 1}_contribution"] = np.where(kept, contributions[rows[:, 0], order[:, i]], np.nan)
+    return columns
+
+
 def risk_ranking(
     model: RiskModel,
     latest: pd.DataFrame,
@@ -802,8 +828,8 @@ def risk_ranking(
     """Features ranked by impact (risk x active users) with the signals that drove each score.
 
     Drivers are the signals with the largest positive per-prediction tree contributions
-    (:func:`tree_contributions`): what raised the forest's raw score of this feature-day from the
-    forest's starting value (its training rows' class-balanced share, 0.5 with
+    (:func:`tree_contributions`, :func:`top_drivers`; fewer when fewer are positive): what raised
+    the forest's raw score of this feature-day from the forest's starting value (its training rows' class-balanced share, 0.5 with
     ``class_weight: balanced_subsample``). Contributions are in those raw units, before the
     calibration that gives ``risk_probability``; they rank signals, they do not add up to the
     risk shown.
@@ -858,13 +884,8 @@ def risk_ranking(
         # scikit-learn refuses to predict zero rows; nothing to rank gives an empty table.
         contributions = np.zeros((0, len(model.signals)))
     values = latest[list(model.signals)].to_numpy(dtype="float64")
-    order = np.argsort(-contributions, axis=1, kind="stable")[:, :top_signals]
-    rows = np.arange(len(latest))
-    names = np.asarray(model.signals, dtype=object)
-    for i in range(top_signals):
-        table[f"driver_{i + 1}"] = names[order[:, i]]
-        table[f"driver_{i + 1}_value"] = values[rows, order[:, i]]
-        table[f"driver_{i + 1}_contribution"] = contributions[rows, order[:, i]]
+    for column, filled in top_drivers(contributions, values, model.signals, top=top_signals).items():
+        table[column] = filled
     table = table.sort_values(
         ["impact", "risk_probability", "feature_id"], ascending=[False, False, True], kind="stable"
     )

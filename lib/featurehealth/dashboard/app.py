@@ -305,6 +305,9 @@ class Dashboard:
             if ranking is None:
                 return notes_output([ranking_message])
             table = views.drivers(ranking, picker.value)
+            if table.empty and picker.value in set(ranking["feature_id"].astype(str)):
+                return notes_output([f"No signal raised {picker.value}'s score today: it is at or below the "
+                                     f"forest's starting value, so nothing drives it up."])
             if table.empty:
                 return notes_output([f"No score today for {picker.value}: it has no data on the latest day."])
             note = views.signals_note(table["signal"].tolist())

@@ -372,8 +372,11 @@ def html_table(
 
 
 def ranking_view(frame: "pd.DataFrame") -> "pd.DataFrame":
-    """The ranking's display columns, in :data:`RANKING_COLUMNS` order."""
-    return frame[[c for c in RANKING_COLUMNS if c in frame.columns]]
+    """The ranking's display columns, in :data:`RANKING_COLUMNS` order; a driver slot no signal
+    filled (fewer raised the score) is blank, not "not available"."""
+    shown = frame[[c for c in RANKING_COLUMNS if c in frame.columns]]
+    drivers = [c for c in shown.columns if c.startswith("driver_")]
+    return shown.astype(dict.fromkeys(drivers, object)).fillna(dict.fromkeys(drivers, ""))
 
 
 def feature_choices(dim: "pd.DataFrame | None", fact: "pd.DataFrame") -> list[tuple[str, str]]:
@@ -488,7 +491,8 @@ def threshold_lines(series: "pd.DataFrame", *, degradation: Mapping[str, Any]) -
 def drivers(ranking: "pd.DataFrame", feature_id: str) -> "pd.DataFrame":
     """Signals driving the feature's latest score: ``signal``, ``value``, ``contribution``.
 
-    Empty when the feature is not ranked or the ranking carries no ``driver_<i>`` columns.
+    Empty when the feature is not ranked, the ranking carries no ``driver_<i>`` columns or no
+    signal raised its score (a driver slot left empty, see :func:`featurehealth.model.top_drivers`).
     """
     import pandas as pd
 
@@ -498,6 +502,7 @@ def drivers(ranking: "pd.DataFrame", feature_id: str) -> "pd.DataFrame":
         {"signal": row.iloc[0][f"driver_{i}"], "value": row.iloc[0].get(f"driver_{i}_value"),
          "contribution": row.iloc[0].get(f"driver_{i}_contribution")}
         for i in range(1, count + 1)
+        if pd.notna(row.iloc[0][f"driver_{i}"]) and row.iloc[0][f"driver_{i}"] != ""
     ] if not row.empty else []
     return pd.DataFrame(records, columns=["signal", "value", "contribution"])
 
