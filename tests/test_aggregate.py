@@ -102,14 +102,19 @@ def test_merge_window_rejects_new_days_outside_the_window() -> None:
         aggregate.merge_window(None, new, start=date(2026, 3, 1), end=date(2026, 3, 2))
 
 
-def test_optional_columns_absent_give_nan_errors_and_no_new_version() -> None:
+def _aggregate_one_feature_day(columns: str) -> pd.Series:
+    """Aggregate events of feature ``a`` on 2026-03-01 by user u1 (5 ms, no feedback) plus ``columns``
+    (SQL select items, optionally followed by a FROM clause giving one event per row)."""
     con = warehouse.connect()
     con.execute(
         "CREATE TABLE e AS SELECT TIMESTAMPTZ '2026-03-01 10:00:00+00' AS event_time, 'a' AS feature_id, "
-        "'u1' AS user_id, 5.0 AS latency_ms, true AS is_crash, NULL::DOUBLE AS feedback_score, "
-        "NULL::VARCHAR AS app_version, NULL::BIGINT AS error_count"
+        f"'u1' AS user_id, 5.0 AS latency_ms, NULL::DOUBLE AS feedback_score, {columns}"
     )
-    row = aggregate.aggregate_events(con, "e").iloc[0]
+    return aggregate.aggregate_events(con, "e").iloc[0]
+
+
+def test_optional_columns_absent_give_nan_errors_and_no_new_version() -> None:
+    row = _aggregate_one_feature_day("true AS is_crash, NULL::VARCHAR AS app_version, NULL::BIGINT AS error_count")
     assert np.isnan(row["error_rate"]) and row["new_version_events"] == 0 and row["new_version_crashes"] == 0
 
 
@@ -224,13 +229,9 @@ def test_a_missing_ingest_summary_says_to_run_01_ingest_first(tmp_path: Path) ->
 
 
 def test_error_rate_counts_only_events_with_a_known_error_count() -> None:
-    con = warehouse.connect()
-    con.execute(
-        "CREATE TABLE e AS SELECT TIMESTAMPTZ '2026-03-01 10:00:00+00' AS event_time, 'a' AS feature_id, "
-        "'u1' AS user_id, 5.0 AS latency_ms, false AS is_crash, NULL::DOUBLE AS feedback_score, "
-        "'1.0' AS app_version, n AS error_count FROM (VALUES (2::BIGINT), (NULL), (4)) AS t(n)"
+    row = _aggregate_one_feature_day(
+        "false AS is_crash, '1.0' AS app_version, n AS error_count FROM (VALUES (2::BIGINT), (NULL), (4)) AS t(n)"
     )
-    row = aggregate.aggregate_events(con, "e").iloc[0]
     assert row["usage_count"] == 3 and row["error_rate"] == pytest.approx((2 + 4) / 2)
 
 
