@@ -99,7 +99,18 @@ def test_metadata_codes_and_history() -> None:
     assert login["tier_code"] == 1.0 and login["lifecycle_stage_code"] == 2.0 and login["feature_age_days"] == 41
     assert np.isnan(search["lifecycle_stage_code"]) and np.isnan(search["feature_age_days"])
     assert search["degraded_days_7"] == 1 and search["days_since_degraded"] == 6 and login["days_since_degraded"] == 28
-    assert signals.build_signals(fact, None, degradation=DEGRADATION)["tier_code"].isna().all()
+    # Without metadata they would be constant: left out, not listed as signals fed by nothing.
+    without = signals.build_signals(fact, None, degradation=DEGRADATION).columns
+    assert not {"tier_code", "lifecycle_stage_code", "feature_age_days"} & set(without) and "day_of_week" in without
+
+
+def test_optional_columns_the_input_did_not_feed_give_no_signal() -> None:
+    # No error_count and no app_version in the input: error_rate empty, no event on a new version.
+    unfed = _fact().assign(error_rate=np.nan, new_version_events=0, new_version_crashes=0)
+    names = signals.build_signals(unfed, degradation=DEGRADATION).columns
+    assert not any(c.startswith(("error_", "new_version_")) for c in names) and "crash_excess_z3" in names
+    fed = signals.build_signals(_fact(), degradation=DEGRADATION).columns
+    assert {"error_rate_z3", "error_excess_z1", "new_version_share_z3", "new_version_crash_ratio3"} <= set(fed)
 
 
 def test_optional_columns_are_used_only_when_present() -> None:

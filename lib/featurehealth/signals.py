@@ -28,7 +28,8 @@ Signal families (names are ``<metric>_<kind>``):
 - degradation history (``degraded_today``, ``degraded_days_7``, ``degraded_days_28``,
   ``days_since_degraded``);
 - calendar and metadata (``day_of_week``, ``lifecycle_stage_code``, ``tier_code``,
-  ``feature_age_days``, capped at :data:`MAX_AGE_DAYS`);
+  ``feature_age_days``, capped at :data:`MAX_AGE_DAYS`; each metadata signal is left out when no
+  feature has its value, as without a metadata file);
 - counts pooled over the last 1, 3 and 7 days against what the baseline rate predicts for the
   volume seen (Poisson z): feedback given (``feedback_rate_excess_z*``: unhappy users write
   more), errors (``error_excess_z*``) and crashes on the day's newest app version
@@ -36,7 +37,8 @@ Signal families (names are ``<metric>_<kind>``):
   (``new_version_crash_ratio*``), since a staged rollout shows a bad version days before the
   full rollout; ``error_rate`` and ``new_version_share`` also get level, 3-day change and
   z-score. These need the fact columns ``error_rate``, ``new_version_events`` and
-  ``new_version_crashes`` (:data:`OPTIONAL_COLUMNS`) and are left out without them;
+  ``new_version_crashes`` (:data:`OPTIONAL_COLUMNS`) and are left out without them, or when the
+  input fed them nothing (no ``error_count``, no ``app_version``);
 - evidence per precursor pattern (``latency_evidence``, ``feedback_evidence``,
   ``crash_evidence``: two z-scores that move together, combined) and the largest of them,
   ``worst_shift_z``, which puts every kind on one scale.
@@ -379,6 +381,19 @@ def _metadata_codes(metadata: pd.DataFrame | None, features: pd.Index) -> pd.Dat
     )
 
 
+def _fed_optional_columns(rows: pd.DataFrame) -> list[str]:
+    """The :data:`OPTIONAL_COLUMNS` the input fed: ``error_rate`` is empty without ``error_count``
+    and the new-version counts are 0 without ``app_version``, so their signals would be constant,
+    listed on the model card and in the importance table with nothing behind them."""
+    fed = []
+    if "error_rate" in rows.columns and rows["error_rate"].notna().any():
+        fed.append("error_rate")
+    versions = ["new_version_events", "new_version_crashes"]
+    if set(versions) <= set(rows.columns) and (rows["new_version_events"] > 0).any():
+        fed += versions
+    return fed
+
+
 def _wide_signals(
     rows: pd.DataFrame, days: pd.DatetimeIndex, features: pd.Index, *, degradation: Mapping[str, Any]
 ) -> dict[str, np.ndarray]:
@@ -395,7 +410,7 @@ def _wide_signals(
         wide.update(_pooled_signals(*volumes))
         wide.update(_rule_noise_signals(*volumes, degradation=degradation))
         wide.update(_history_signals(_grid(rows, "is_degraded", days, features)))
-        optional = {c: _grid(rows, c, days, features) for c in OPTIONAL_COLUMNS if c in rows.columns}
+        optional = {c: _grid(rows, c, days, features) for c in _fed_optional_columns(rows)}
         errors = optional["error_rate"] * volumes[0] if "error_rate" in optional else None
         new_events, new_crashes = optional.get("new_version_events"), optional.get("new_version_crashes")
         wide.update(_excess_signals(*volumes[:3], errors, new_events, new_crashes))
@@ -445,7 +460,7 @@ def build_signals(
         ``fact_feature_metrics`` (one row per feature and day; see DESIGN.md).
     metadata : pandas.DataFrame, optional
         ``dim_feature_metadata``, matched on ``feature_id`` as text (as the result's); lifecycle
-        stage, tier and age are NaN without it.
+        stage, tier and age are NaN for a feature it lacks, and left out when it describes none.
     degradation : mapping
         The profile's ``degradation`` group (thresholds behind ``*_to_threshold``), every
         required key present (:data:`featurehealth.degradation.REQUIRED_SETTINGS`).
@@ -474,10 +489,11 @@ def build_signals(
     columns = {name: values[day_index, feature_index] for name, values in wide.items()}
     meta = _metadata_codes(metadata, features).iloc[feature_index]
     columns["day_of_week"] = ordered["date"].dt.day_of_week.to_numpy(dtype="float64")
-    columns["lifecycle_stage_code"] = meta["lifecycle_stage_code"].to_numpy()
-    columns["tier_code"] = meta["tier_code"].to_numpy()
     age = (ordered["date"].to_numpy() - meta["launch_date"].to_numpy()) / np.timedelta64(1, "D")
-    columns["feature_age_days"] = np.clip(age, 0, MAX_AGE_DAYS)
+    described = {"lifecycle_stage_code": meta["lifecycle_stage_code"].to_numpy(),
+                 "tier_code": meta["tier_code"].to_numpy(), "feature_age_days": np.clip(age, 0, MAX_AGE_DAYS)}
+    # Without metadata (telemetry of one's own) these would be constant: no signal at all.
+    columns.update({name: coded for name, coded in described.items() if not np.isnan(coded).all()})
     values = pd.DataFrame(columns, dtype="float64").replace([np.inf, -np.inf], np.nan)
     return pd.concat([ordered, values], axis=1)
 
