@@ -471,3 +471,15 @@ def test_drift_short_window_days_zero_turns_the_short_window_off_as_documented(r
     assert config.load_run_params("default", ["drift.short_window_days=0"])["drift"]["short_window_days"] == 0
     with pytest.raises(config.ProfileError, match=r"^drift\.short_window_days -7 is not valid; use 0 \(off\) or a positive multiple of 7"):
         config.load_run_params("default", ["drift.short_window_days=-7"])
+
+
+@pytest.mark.parametrize("parent", ["nope", "ci.yaml", 3, None, ["default"]])
+def test_a_bad_extends_names_the_profile_file_that_holds_it(params_dir: Path, parent: object) -> None:
+    # It named only the missing params/nope.yaml (or said "Profile name 3 is not valid"), so a
+    # user whose own profile had the typo was not told which file to fix.
+    (params_dir / "mine.yaml").write_text(f"extends: {parent if parent is not None else ''}\nmodel:\n  horizon_days: 3\n")
+    with pytest.raises(config.ProfileError) as raised:
+        config.load_profile("mine")
+    message = str(raised.value)
+    assert message.startswith("mine.yaml: extends: ") and "\n" not in message
+    assert "available profiles: default, mine" in message

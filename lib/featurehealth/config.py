@@ -330,6 +330,30 @@ def _merge_checked(
     return merged
 
 
+def _parent_profile(parent: Any, *, path: Path) -> str:
+    """The profile named by ``extends:`` in the profile file ``path``, checked to exist.
+
+    The error names ``path``, the file to fix, not only the profile looked for.
+
+    Raises
+    ------
+    ProfileError
+        If ``parent`` is not a profile name or names no file in ``params/``.
+    """
+    available = f"available profiles: {', '.join(available_profiles()) or 'none'}"
+    if not isinstance(parent, str) or not _PROFILE_NAME.match(parent):
+        raise ProfileError(
+            f"{path.name}: extends: {parent!r} is not a profile name; write a profile's name without "
+            f".yaml, e.g. extends: default ({available})."
+        )
+    if not (PARAMS_DIR / f"{parent}.yaml").is_file():
+        raise ProfileError(
+            f"{path.name}: extends: {parent!r}, but {PARAMS_DIR / f'{parent}.yaml'} does not exist; "
+            f"fix the name ({available})."
+        )
+    return parent
+
+
 def load_profile(profile: str, *, extended_by: tuple[str, ...] = ()) -> dict[str, Any]:
     """Load ``params/<profile>.yaml`` merged over what it extends, with every key checked.
 
@@ -366,7 +390,7 @@ def load_profile(profile: str, *, extended_by: tuple[str, ...] = ()) -> dict[str
         return schema
     path = PARAMS_DIR / f"{profile}.yaml"
     raw = _read_yaml(path)
-    parent = raw.pop("extends", "default")
+    parent = _parent_profile(raw.pop("extends", "default"), path=path)
     # A profile naming itself is a cycle too: load_profile refuses it, as value_source could not end.
     base = load_profile(parent, extended_by=(*extended_by, profile))
     return _merge_checked(base, raw, schema=schema, where="", source=path.name)
