@@ -483,3 +483,13 @@ def test_a_bad_extends_names_the_profile_file_that_holds_it(params_dir: Path, pa
     message = str(raised.value)
     assert message.startswith("mine.yaml: extends: ") and "\n" not in message
     assert "available profiles: default, mine" in message
+
+
+def test_a_group_that_is_not_a_mapping_in_a_profile_file_says_how_to_write_it_in_yaml(params_dir: Path) -> None:
+    # The hint was --set's model.KEY=VALUE, which is no syntax a YAML file takes.
+    (params_dir / "flat.yaml").write_text("model: 7\n")
+    with pytest.raises(config.ProfileError) as raised:
+        config.load_profile("flat")
+    message = str(raised.value)
+    assert "model.KEY=VALUE" not in message
+    assert "'model:'" in message and "horizon_days, risk_buckets" in message

@@ -315,11 +315,13 @@ def _merge_checked(
         if isinstance(default, dict) and default:
             if not isinstance(value, dict):
                 # In a notebook the group is a dict literal; papermill's -p passes a dict as text.
-                how = (
-                    f'write {key} = {{"KEY": VALUE}} (with papermill: -y \'{key}: {{KEY: VALUE}}\')'
-                    if source == PARAMETERS_CELL and not where
-                    else f"set its keys one by one ({where}{key}.KEY=VALUE)"
-                )
+                if source == PARAMETERS_CELL and not where:
+                    how = f'write {key} = {{"KEY": VALUE}} (with papermill: -y \'{key}: {{KEY: VALUE}}\')'
+                elif source == "--set":
+                    how = f"set its keys one by one ({where}{key}.KEY=VALUE)"
+                else:
+                    # A profile file: --set's dotted syntax is no YAML.
+                    how = f"write each key on its own indented line under '{key}:'"
                 raise ProfileError(
                     f"Parameter group '{where}{key}' in {source} must be a mapping, not {value!r}; "
                     f"{how}, keys: {', '.join(sorted(default))}."
