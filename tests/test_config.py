@@ -493,3 +493,16 @@ def test_a_group_that_is_not_a_mapping_in_a_profile_file_says_how_to_write_it_in
     message = str(raised.value)
     assert "model.KEY=VALUE" not in message
     assert "'model:'" in message and "horizon_days, risk_buckets" in message
+
+
+def test_a_key_written_twice_in_a_profile_is_an_error_not_silently_dropped(params_dir: Path) -> None:
+    # YAML loaders keep the last of two equal keys: the first 'model' group, and its horizon, were lost.
+    (params_dir / "twice.yaml").write_text("model:\n  horizon_days: 3\ningest: {}\nmodel:\n  risk_buckets: [0.2, 0.5]\n")
+    with pytest.raises(config.ProfileError) as raised:
+        config.load_profile("twice")
+    message = str(raised.value)
+    assert message.startswith(f"Profile file {params_dir / 'twice.yaml'} is not valid YAML: ")
+    assert "'model'" in message and "line 1" in message and "line 4" in message and "\n" not in message
+    (params_dir / "nested.yaml").write_text("model:\n  horizon_days: 3\n  horizon_days: 4\n")
+    with pytest.raises(config.ProfileError, match=r"'horizon_days'.*line 2.*line 3"):
+        config.load_profile("nested")

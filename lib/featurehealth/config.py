@@ -238,14 +238,28 @@ def available_profiles() -> list[str]:
 def _loader() -> type:
     """A safe YAML loader that keeps date-like scalars (``2026-06-30``, ``2026-13-01``) as strings.
 
-    It is libyaml's where PyYAML has it: a profile then parses in 0.6 ms instead of 10 ms.
+    It is libyaml's where PyYAML has it: a profile then parses in 0.6 ms instead of 10 ms. A key
+    written twice in one mapping is an error (YAML requires unique keys), not the last one kept:
+    PyYAML would silently drop the first ``model:`` group of a profile that has two.
     """
     import yaml
 
     safe = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
     class Loader(safe):  # type: ignore[misc, valid-type]
-        pass
+        def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
+            seen: dict[Any, int] = {}
+            for key_node, _value in node.value:
+                if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node)
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        problem=f"the key {key!r} appears twice (also at line {seen[key]})",
+                        problem_mark=key_node.start_mark,
+                    )
+                seen[key] = key_node.start_mark.line + 1
+            return super().construct_mapping(node, deep=deep)
 
     Loader.yaml_implicit_resolvers = {
         first: [(tag, pattern) for tag, pattern in resolvers if tag != "tag:yaml.org,2002:timestamp"]
