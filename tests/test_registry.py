@@ -264,6 +264,19 @@ def test_a_new_or_dropped_signal_trains_under_auto(paths: config.RunPaths) -> No
     assert decision["train"] and decision["reason"].endswith("signals +new_z, other_z, signals -lead.")
 
 
+def test_a_candidate_replacing_a_model_whose_signal_was_dropped_says_so_without_retrain_advice(
+    paths: config.RunPaths,
+) -> None:
+    # The reason quoted the scoring error "... Retrain it (model.retrain=always).", advice that made
+    # no sense in the decision of a version just trained (registry.json, the dashboard's Model tab).
+    dataset = _dataset()
+    grown = dataset.assign(extra_z=np.linspace(0.0, 1.0, len(dataset)))
+    registry.register(paths, _report(grown), grown, params=PARAMS, degradation=DEGRADATION)
+    replaced = registry.register(paths, _report(dataset), dataset, params=PARAMS, degradation=DEGRADATION)
+    assert replaced["promoted"] and not replaced["comparison"]["comparable"]
+    assert "extra_z" in replaced["reason"] and "retrain" not in replaced["reason"].lower()
+
+
 def _fake_card(paths: config.RunPaths, version: str, *, test_end: str) -> Path:
     """A version folder with a card that says when it was built (``test_end`` + 7 days), as version_cards reads it."""
     runlog.write_json(paths.models / version / registry.CARD_FILE, {

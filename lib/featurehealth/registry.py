@@ -444,6 +444,11 @@ def compare_on_holdout(
     y = rows["target"].to_numpy(dtype="int8")
     if len(np.unique(y)) < 2:
         return {"comparable": False, "reason": "the held-out days unseen by both models lack one class"}
+    dropped = [name for name in current_model.signals if name not in rows.columns]
+    if dropped:
+        # Said here rather than through signal_matrix's error, whose advice to retrain is for scoring.
+        return {"comparable": False,
+                "reason": f"the model in use needs signals the code no longer builds ({', '.join(dropped)})"}
     try:
         current_scores = current_model.predict_proba(rows)
     except ValueError as exc:
