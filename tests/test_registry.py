@@ -184,6 +184,9 @@ def test_changed_training_settings_retrain_once_under_auto(paths: config.RunPath
     assert not kept_out["promoted"]
     decision = registry.decide_training(paths, retrain="auto", settings=deeper)
     assert not decision["train"] and f"version {kept_out['version']} was already trained with these settings" in decision["reason"]
+    # The hint to train again said nothing of the same data giving the same refused version (training
+    # is deterministic): what lets such a version replace the model in use is the tolerance.
+    assert "same data" in decision["reason"] and "model.promote_tolerance" in decision["reason"]
 
 
 def test_card_without_degradation_rules_is_judged_on_its_model_parameters(paths: config.RunPaths) -> None:

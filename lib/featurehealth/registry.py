@@ -352,7 +352,9 @@ def decide_training(paths: "RunPaths", *, retrain: str, settings: Mapping[str, A
             return {"train": True, "reason": f"the training settings differ from model {version}'s: {', '.join(changes)}."}
         return {"train": False, "reason": f"{scoring}; version {tried[-1]} was already trained with these settings "
                                           f"and the holdout comparison kept the model in use (see models/registry.json); "
-                                          f"model.retrain=always trains again."}
+                                          f"model.retrain=always trains again, but on the same data gives the same version "
+                                          f"and comparison (model.promote_tolerance sets how far below the model in use "
+                                          f"its PR-AUC may be and still replace it)."}
     return {"train": False, "reason": f"{scoring}."}
 
 
