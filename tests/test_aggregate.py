@@ -211,6 +211,22 @@ def test_03_model_refuses_degradation_the_labels_were_not_flagged_with(tmp_path:
         aggregate.check_labels_degradation(paths.reports, degradation={**flagged, "min_usage": 80})
 
 
+def test_labels_unlike_the_profile_s_degradation_say_what_to_set_here_or_to_rerun_both_steps(tmp_path: Path) -> None:
+    # A threshold changed in params/<profile>.yaml after a run (or set in 02_aggregate's cell alone),
+    # then 03_model opened by hand with an empty degradation cell: the message said to set the same
+    # in 02_aggregate's cell and to run 02_aggregate, which stops until 01_ingest has run.
+    paths = config.RunPaths(tmp_path)
+    runlog.record_step(paths, aggregate.AGGREGATE_STEP, rows_in=3, degradation={"min_usage": 50})
+    with pytest.raises(config.ProfileError) as raised:
+        aggregate.check_labels_degradation(paths.reports, degradation={"min_usage": 80}, set_here={})
+    message = str(raised.value)
+    assert "02_aggregate's parameters cell" not in message and "min_usage=50" in message and "min_usage=80" in message
+    assert "profile" in message and "01_ingest and 02_aggregate" in message
+    assert 'set degradation = {"min_usage": 50} in this notebook\'s parameters cell' in message
+    with pytest.raises(config.ProfileError, match=r"set the same in 02_aggregate's parameters cell"):
+        aggregate.check_labels_degradation(paths.reports, degradation={"min_usage": 80}, set_here={"min_usage": 80})
+
+
 def test_labels_of_unknown_degradation_are_not_refused(tmp_path: Path) -> None:
     # A fact table published before 02_aggregate recorded its group, or a key newer than the record.
     paths = config.RunPaths(tmp_path)

@@ -184,6 +184,9 @@ def test_changed_training_settings_retrain_once_under_auto(paths: config.RunPath
     assert not kept_out["promoted"]
     decision = registry.decide_training(paths, retrain="auto", settings=deeper)
     assert not decision["train"] and f"version {kept_out['version']} was already trained with these settings" in decision["reason"]
+    # The hint to train again said nothing of the same data giving the same refused version (training
+    # is deterministic): what lets such a version replace the model in use is the tolerance.
+    assert "same data" in decision["reason"] and "model.promote_tolerance" in decision["reason"]
 
 
 def test_card_without_degradation_rules_is_judged_on_its_model_parameters(paths: config.RunPaths) -> None:
@@ -262,6 +265,19 @@ def test_a_new_or_dropped_signal_trains_under_auto(paths: config.RunPaths) -> No
     grown = registry.training_settings(PARAMS, DEGRADATION, signals=[*SIGNALS[1:], "new_z", "other_z"])
     decision = registry.decide_training(paths, retrain="auto", settings=grown)
     assert decision["train"] and decision["reason"].endswith("signals +new_z, other_z, signals -lead.")
+
+
+def test_a_candidate_replacing_a_model_whose_signal_was_dropped_says_so_without_retrain_advice(
+    paths: config.RunPaths,
+) -> None:
+    # The reason quoted the scoring error "... Retrain it (model.retrain=always).", advice that made
+    # no sense in the decision of a version just trained (registry.json, the dashboard's Model tab).
+    dataset = _dataset()
+    grown = dataset.assign(extra_z=np.linspace(0.0, 1.0, len(dataset)))
+    registry.register(paths, _report(grown), grown, params=PARAMS, degradation=DEGRADATION)
+    replaced = registry.register(paths, _report(dataset), dataset, params=PARAMS, degradation=DEGRADATION)
+    assert replaced["promoted"] and not replaced["comparison"]["comparable"]
+    assert "extra_z" in replaced["reason"] and "retrain" not in replaced["reason"].lower()
 
 
 def _fake_card(paths: config.RunPaths, version: str, *, test_end: str) -> Path:

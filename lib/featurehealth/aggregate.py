@@ -191,7 +191,9 @@ def labels_degradation(reports: "Path") -> "dict[str, Any] | None":
     return recorded if isinstance(recorded, dict) else None
 
 
-def check_labels_degradation(reports: "Path", *, degradation: "Mapping[str, Any]") -> None:
+def check_labels_degradation(
+    reports: "Path", *, degradation: "Mapping[str, Any]", set_here: "Mapping[str, Any] | None" = None
+) -> None:
     """Raise if the fact table's ``is_degraded`` was flagged with other ``degradation`` values.
 
     03_model builds its signals with its own ``degradation`` group but learns from the labels
@@ -205,6 +207,11 @@ def check_labels_degradation(reports: "Path", *, degradation: "Mapping[str, Any]
         The run folder's ``reports/``.
     degradation : mapping
         The notebook's resolved ``degradation`` group.
+    set_here : mapping, optional
+        The keys the notebook's parameters cell set. When none of the differing keys is among
+        them, the values come from the profile, and the message says to set the labels' values
+        in this cell or to run 01_ingest and 02_aggregate again, rather than to edit
+        02_aggregate's cell. None: unknown, the message covers a key set in this cell.
 
     Raises
     ------
@@ -213,14 +220,25 @@ def check_labels_degradation(reports: "Path", *, degradation: "Mapping[str, Any]
     """
     recorded = labels_degradation(reports) or {}
     differing = [key for key in sorted(recorded) if key in degradation and recorded[key] != degradation[key]]
-    if differing:
-        here = ", ".join(f"{key}={degradation[key]!r}" for key in differing)
-        there = ", ".join(f"{key}={recorded[key]!r}" for key in differing)
+    if not differing:
+        return
+    here = ", ".join(f"{key}={degradation[key]!r}" for key in differing)
+    there = ", ".join(f"{key}={recorded[key]!r}" for key in differing)
+    if set_here is not None and not set(differing) & set(set_here):
+        # The values come from the profile: no cell of this notebook is to blame.
+        cell = ", ".join(f'"{key}": {recorded[key]!r}' for key in differing)
         raise config.ProfileError(
-            f"The fact table's is_degraded labels were flagged by {AGGREGATE_STEP} with degradation "
-            f"{there}, not this notebook's {here}; set the same in {AGGREGATE_STEP}'s parameters cell "
-            f"too and run {AGGREGATE_STEP} first, or use --set degradation.KEY=VALUE for a whole run."
+            f"The fact table's is_degraded labels were flagged by {AGGREGATE_STEP} with degradation {there}, "
+            f"not the {here} this notebook takes from its profile ({AGGREGATE_STEP} ran with another value in its "
+            f"parameters cell, before the profile changed, or for another profile); set degradation = {{{cell}}} "
+            f"in this notebook's parameters cell to learn from those labels, or run 01_ingest and {AGGREGATE_STEP} "
+            f"again first ({AGGREGATE_STEP} reads 01_ingest's hand-over files) to flag them with the profile's values."
         )
+    raise config.ProfileError(
+        f"The fact table's is_degraded labels were flagged by {AGGREGATE_STEP} with degradation "
+        f"{there}, not this notebook's {here}; set the same in {AGGREGATE_STEP}'s parameters cell "
+        f"too and run {AGGREGATE_STEP} first, or use --set degradation.KEY=VALUE for a whole run."
+    )
 
 
 def read_window_fact(work: "Path") -> "pd.DataFrame":

@@ -238,14 +238,28 @@ def available_profiles() -> list[str]:
 def _loader() -> type:
     """A safe YAML loader that keeps date-like scalars (``2026-06-30``, ``2026-13-01``) as strings.
 
-    It is libyaml's where PyYAML has it: a profile then parses in 0.6 ms instead of 10 ms.
+    It is libyaml's where PyYAML has it: a profile then parses in 0.6 ms instead of 10 ms. A key
+    written twice in one mapping is an error (YAML requires unique keys), not the last one kept:
+    PyYAML would silently drop the first ``model:`` group of a profile that has two.
     """
     import yaml
 
     safe = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
     class Loader(safe):  # type: ignore[misc, valid-type]
-        pass
+        def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
+            seen: dict[Any, int] = {}
+            for key_node, _value in node.value:
+                if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node)
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        problem=f"the key {key!r} appears twice (also at line {seen[key]})",
+                        problem_mark=key_node.start_mark,
+                    )
+                seen[key] = key_node.start_mark.line + 1
+            return super().construct_mapping(node, deep=deep)
 
     Loader.yaml_implicit_resolvers = {
         first: [(tag, pattern) for tag, pattern in resolvers if tag != "tag:yaml.org,2002:timestamp"]
@@ -315,11 +329,13 @@ def _merge_checked(
         if isinstance(default, dict) and default:
             if not isinstance(value, dict):
                 # In a notebook the group is a dict literal; papermill's -p passes a dict as text.
-                how = (
-                    f'write {key} = {{"KEY": VALUE}} (with papermill: -y \'{key}: {{KEY: VALUE}}\')'
-                    if source == PARAMETERS_CELL and not where
-                    else f"set its keys one by one ({where}{key}.KEY=VALUE)"
-                )
+                if source == PARAMETERS_CELL and not where:
+                    how = f'write {key} = {{"KEY": VALUE}} (with papermill: -y \'{key}: {{KEY: VALUE}}\')'
+                elif source == "--set":
+                    how = f"set its keys one by one ({where}{key}.KEY=VALUE)"
+                else:
+                    # A profile file: --set's dotted syntax is no YAML.
+                    how = f"write each key on its own indented line under '{key}:'"
                 raise ProfileError(
                     f"Parameter group '{where}{key}' in {source} must be a mapping, not {value!r}; "
                     f"{how}, keys: {', '.join(sorted(default))}."
@@ -328,6 +344,30 @@ def _merge_checked(
         else:
             merged[key] = copy.deepcopy(value)
     return merged
+
+
+def _parent_profile(parent: Any, *, path: Path) -> str:
+    """The profile named by ``extends:`` in the profile file ``path``, checked to exist.
+
+    The error names ``path``, the file to fix, not only the profile looked for.
+
+    Raises
+    ------
+    ProfileError
+        If ``parent`` is not a profile name or names no file in ``params/``.
+    """
+    available = f"available profiles: {', '.join(available_profiles()) or 'none'}"
+    if not isinstance(parent, str) or not _PROFILE_NAME.match(parent):
+        raise ProfileError(
+            f"{path.name}: extends: {parent!r} is not a profile name; write a profile's name without "
+            f".yaml, e.g. extends: default ({available})."
+        )
+    if not (PARAMS_DIR / f"{parent}.yaml").is_file():
+        raise ProfileError(
+            f"{path.name}: extends: {parent!r}, but {PARAMS_DIR / f'{parent}.yaml'} does not exist; "
+            f"fix the name ({available})."
+        )
+    return parent
 
 
 def load_profile(profile: str, *, extended_by: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -366,7 +406,7 @@ def load_profile(profile: str, *, extended_by: tuple[str, ...] = ()) -> dict[str
         return schema
     path = PARAMS_DIR / f"{profile}.yaml"
     raw = _read_yaml(path)
-    parent = raw.pop("extends", "default")
+    parent = _parent_profile(raw.pop("extends", "default"), path=path)
     # A profile naming itself is a cycle too: load_profile refuses it, as value_source could not end.
     base = load_profile(parent, extended_by=(*extended_by, profile))
     return _merge_checked(base, raw, schema=schema, where="", source=path.name)

@@ -352,7 +352,9 @@ def decide_training(paths: "RunPaths", *, retrain: str, settings: Mapping[str, A
             return {"train": True, "reason": f"the training settings differ from model {version}'s: {', '.join(changes)}."}
         return {"train": False, "reason": f"{scoring}; version {tried[-1]} was already trained with these settings "
                                           f"and the holdout comparison kept the model in use (see models/registry.json); "
-                                          f"model.retrain=always trains again."}
+                                          f"model.retrain=always trains again, but on the same data gives the same version "
+                                          f"and comparison (model.promote_tolerance sets how far below the model in use "
+                                          f"its PR-AUC may be and still replace it)."}
     return {"train": False, "reason": f"{scoring}."}
 
 
@@ -444,6 +446,11 @@ def compare_on_holdout(
     y = rows["target"].to_numpy(dtype="int8")
     if len(np.unique(y)) < 2:
         return {"comparable": False, "reason": "the held-out days unseen by both models lack one class"}
+    dropped = [name for name in current_model.signals if name not in rows.columns]
+    if dropped:
+        # Said here rather than through signal_matrix's error, whose advice to retrain is for scoring.
+        return {"comparable": False,
+                "reason": f"the model in use needs signals the code no longer builds ({', '.join(dropped)})"}
     try:
         current_scores = current_model.predict_proba(rows)
     except ValueError as exc:
