@@ -914,6 +914,28 @@ def test_a_full_disk_when_the_run_report_is_staged_is_one_sentence_and_publishes
     assert [p.name for p in staging_root.iterdir()] == ["default.lock"]
 
 
+def test_a_failed_run_whose_report_did_not_fit_writes_it_once_its_staging_copy_is_gone(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # On a full disk the report of the failed run cannot be written beside its staging copy; left
+    # without one, the next run would record the run as killed and lose why it failed.
+    staging_root, runs = project / "outputs" / ".staging", project / "outputs" / "default" / "runs"
+    write_json = runlog.write_json
+
+    def full_while_staging(path: Any, obj: Any) -> Path:
+        staged = [p for p in staging_root.iterdir() if p.is_dir()] if staging_root.is_dir() else []
+        if Path(path).parent.parent == runs and staged:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+        return write_json(path, obj)
+
+    monkeypatch.setattr(runlog, "write_json", full_while_staging)
+    with pytest.raises(runner.RunFailed) as caught:
+        runner.run_pipeline("default", notebooks=["boom.ipynb"], progress=lambda _: None)
+    report = runlog.read_json(caught.value.run_dir / "run_report.json")
+    assert report["status"] == "failed"
+    assert "input file x.csv lacks feature_id" in report["error"]
+
+
 def test_busy_profile_has_its_own_exit_code(
     project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

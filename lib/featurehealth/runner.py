@@ -1164,6 +1164,11 @@ def run_pipeline(
             if not journal.exists():
                 shutil.rmtree(staging, ignore_errors=True)
                 shutil.rmtree(trash_folder(staging), ignore_errors=True)
+            if report["status"] in ("failed", "interrupted") and not (run_dir / "run_report.json").exists():
+                # A full disk refused it beside the staging copy, now removed: without it the next
+                # run would record this run as killed and lose why it stopped.
+                with contextlib.suppress(OSError):
+                    runlog.write_json(run_dir / "run_report.json", report)
         # Only once published: a run whose publish fails keeps the previous outputs, which this verdict is not about.
         for line in outcome_lines(published):
             progress(line)
