@@ -92,6 +92,27 @@ def test_resolve_sources_errors_name_the_fix(tmp_path: Path, make, message: str)
         ingest.resolve_sources(make(tmp_path))
 
 
+@pytest.mark.parametrize("kind", ["broken link", "named pipe"])
+@pytest.mark.parametrize("layout", ["folder", "glob", "file"])
+def test_an_input_entry_that_is_not_a_readable_file_stops_the_run_naming_it(
+    tmp_path: Path, kind: str, layout: str
+) -> None:
+    # Skipped, a day's export replaced by a dangling link (or a pipe, which would block a reader)
+    # would vanish from the input without a word, and a run over the window would drop its
+    # published day from the fact table.
+    import os
+
+    _write(tmp_path / "d" / "events_2026-01-01.csv", HEADER)
+    bad = tmp_path / "d" / "events_2026-01-02.csv"
+    if kind == "broken link":
+        bad.symlink_to(tmp_path / "gone" / "events_2026-01-02.csv")
+    else:
+        os.mkfifo(bad)
+    source = {"folder": tmp_path / "d", "glob": str(tmp_path / "d" / "*.csv"), "file": bad}[layout]
+    with pytest.raises(ingest.InputError, match=rf"{bad}.* is a {kind}.*; "):
+        ingest.resolve_sources(source)
+
+
 def test_map_columns_is_case_insensitive_and_mapping_wins() -> None:
     mapping = ingest.map_columns(
         ["Timestamp", "feature_id", "Feature_Name", "user_id", "latency_ms", "crash_flag", "x"],

@@ -857,6 +857,85 @@ def test_a_full_disk_while_staging_is_one_sentence_saying_so(project: Path, monk
     assert [p.name for p in (project / "outputs" / ".staging").iterdir()] == ["default.lock"]
 
 
+def test_a_full_disk_in_a_step_is_one_sentence_saying_where_to_free_room(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Inside the kernel the errno is lost: the runner gets the error as text ("OSError: [Errno 28] ...").
+    _notebook(project / "notebooks" / "full.ipynb",
+              "import errno, os\nraise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))", step="full")
+    runner.run_pipeline("default", notebooks=["a.ipynb"], progress=lambda _: None)
+    published = project / "outputs" / "default"
+    before = _snapshot(published)
+    with pytest.raises(runner.RunFailed) as caught:
+        runner.run_pipeline("default", notebooks=["full.ipynb"], progress=lambda _: None)
+    message = str(caught.value)
+    assert message.startswith("full.ipynb failed: no space left on a device the run writes to (OSError: [Errno 28] ")
+    assert f"; free some under {project / 'outputs'} " in message and "FEATUREHEALTH_OUTPUT_ROOT" in message
+    assert "\n" not in message
+    assert _snapshot(published) == before
+    assert [p.name for p in (project / "outputs" / ".staging").iterdir()] == ["default.lock"]
+
+
+def test_a_full_disk_while_saving_an_executed_notebook_is_one_sentence_without_an_html_error(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Papermill writes the executed notebook into the run folder: cut short there, its HTML
+    # rendering could only add "NotJSONError: Notebook does not appear to be JSON".
+    def disk_full(_notebook: Path, executed: Path, *_args: Any, **_kwargs: Any) -> None:
+        executed.write_text('{\n "cells": [')
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(runner, "_execute", disk_full)
+    lines: list[str] = []
+    with pytest.raises(runner.RunFailed, match=r"^a.ipynb failed: no space left on a device the run writes to \(OSError: "
+                                               r"\[Errno 28\] No space left on device\); free some under "):
+        runner.run_pipeline("default", notebooks=["a.ipynb"], overrides=["run.html=true"], progress=lines.append)
+    assert not [line for line in lines if "HTML of" in line]
+
+
+def test_a_full_disk_when_the_run_report_is_staged_is_one_sentence_and_publishes_nothing(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runner.run_pipeline("default", notebooks=["a.ipynb"], progress=lambda _: None)
+    published = project / "outputs" / "default"
+    before = _snapshot(published)
+    staging_root = project / "outputs" / ".staging"
+    write_json = runlog.write_json
+
+    def full_after_the_steps(path: Any, obj: Any) -> Path:
+        if Path(path).is_relative_to(staging_root) and Path(path).name == "run_report.json":
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+        return write_json(path, obj)
+
+    monkeypatch.setattr(runlog, "write_json", full_after_the_steps)
+    with pytest.raises(runner.RunFailed, match=rf"^No space left for the outputs under {project / 'outputs'} "):
+        runner.run_pipeline("default", notebooks=["b.ipynb"], progress=lambda _: None)
+    assert _snapshot(published) == before
+    assert [p.name for p in staging_root.iterdir()] == ["default.lock"]
+
+
+def test_a_failed_run_whose_report_did_not_fit_writes_it_once_its_staging_copy_is_gone(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # On a full disk the report of the failed run cannot be written beside its staging copy; left
+    # without one, the next run would record the run as killed and lose why it failed.
+    staging_root, runs = project / "outputs" / ".staging", project / "outputs" / "default" / "runs"
+    write_json = runlog.write_json
+
+    def full_while_staging(path: Any, obj: Any) -> Path:
+        staged = [p for p in staging_root.iterdir() if p.is_dir()] if staging_root.is_dir() else []
+        if Path(path).parent.parent == runs and staged:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+        return write_json(path, obj)
+
+    monkeypatch.setattr(runlog, "write_json", full_while_staging)
+    with pytest.raises(runner.RunFailed) as caught:
+        runner.run_pipeline("default", notebooks=["boom.ipynb"], progress=lambda _: None)
+    report = runlog.read_json(caught.value.run_dir / "run_report.json")
+    assert report["status"] == "failed"
+    assert "input file x.csv lacks feature_id" in report["error"]
+
+
 def test_busy_profile_has_its_own_exit_code(
     project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -21,6 +21,7 @@ import contextlib
 import glob
 import hashlib
 import os
+import stat
 import tempfile
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -139,6 +140,39 @@ def _relative_note(text: str) -> str:
     return f" (a relative ingest.source is read from the repository root {config.REPO_ROOT}, not the current folder)"
 
 
+def unreadable_entry(path: Path) -> str | None:
+    """Why ``path``, named like a telemetry file, cannot be read as one; None for a file or a folder.
+
+    A broken link or a named pipe (a socket, a device) in place of a day's export must stop the
+    run: skipped, the day would vanish from the input without a word (a run over the window then
+    drops its published day), and a reader of a pipe would wait for ever.
+
+    Returns
+    -------
+    str or None
+        One sentence naming ``path``, what it is and the fix.
+    """
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        if not path.is_symlink():
+            return None  # gone meanwhile: what is left is judged as usual
+        return (f"Input {path} is a broken link (to {os.readlink(path)}); restore the file it points to "
+                f"or remove the link from the input.")
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    kind = "named pipe" if stat.S_ISFIFO(mode) else "socket" if stat.S_ISSOCK(mode) else "device"
+    return f"Input {path} is a {kind}, not a file; put the exported file there or remove it from the input."
+
+
+def _stop_at_unreadable(entries: Iterable[Path]) -> None:
+    """Raise :class:`InputError` for the first of ``entries`` named like telemetry that is no readable file."""
+    for entry in sorted(entries, key=str):
+        problem = unreadable_entry(entry) if file_format(entry) else None
+        if problem:
+            raise InputError(problem)
+
+
 def resolve_sources(source: str | os.PathLike[str]) -> list[Path]:
     """The telemetry files named by ``source``: a file, a folder (searched recursively) or a glob.
 
@@ -158,7 +192,8 @@ def resolve_sources(source: str | os.PathLike[str]) -> list[Path]:
     ------
     InputError
         If nothing matches, the path does not exist, a single file is neither CSV nor Parquet,
-        or CSV and Parquet files are mixed.
+        CSV and Parquet files are mixed, or an entry named like a CSV or Parquet file is a broken
+        link or a named pipe (:func:`unreadable_entry`).
     """
     text = str(source).strip()
     if not text:
@@ -168,16 +203,16 @@ def resolve_sources(source: str | os.PathLike[str]) -> list[Path]:
     target = _absolute(text)
     if glob.has_magic(text):
         candidates = [Path(p) for p in glob.glob(str(target), recursive=True)]
+        _stop_at_unreadable(candidates)
         files = [p for p in candidates if p.is_file() and file_format(p)]
         if not files:
             raise InputError(
                 f"No CSV or Parquet file matches {target}{_relative_note(text)}; fix the pattern in ingest.source."
             )
     elif target.is_dir():
-        files = [
-            p for p in target.rglob("*")
-            if p.is_file() and file_format(p) and not any(part.startswith(".") for part in p.relative_to(target).parts)
-        ]
+        visible = [p for p in target.rglob("*") if not any(part.startswith(".") for part in p.relative_to(target).parts)]
+        _stop_at_unreadable(visible)
+        files = [p for p in visible if p.is_file() and file_format(p)]
         if not files:
             raise InputError(
                 f"Folder {target} holds no .csv or .parquet file{_relative_note(text)}; point ingest.source at "
@@ -189,6 +224,8 @@ def resolve_sources(source: str | os.PathLike[str]) -> list[Path]:
                 f"File {target} is neither CSV nor Parquet (by its name); export the telemetry as .csv or .parquet."
             )
         files = [target]
+    elif problem := unreadable_entry(target):
+        raise InputError(problem)
     else:
         raise InputError(
             f"Input {target} does not exist{_relative_note(text)}; set ingest.source to an existing file, "

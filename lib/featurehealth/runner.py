@@ -296,6 +296,44 @@ def not_writable(exc: OSError) -> RunFailed:
     )
 
 
+#: Errors of a full file system (or of a user's disk quota).
+_NO_SPACE_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
+
+
+def is_disk_full(error: BaseException | str) -> bool:
+    """Whether ``error`` (an exception, or a step's error as text) is a full file system or quota.
+
+    A kernel's error reaches the runner as text only (``OSError: [Errno 28] No space left on
+    device``, or DuckDB's and Arrow's own wording around the system's message), so text is
+    matched on the system's message for those errors.
+    """
+    if isinstance(error, OSError) and error.errno in _NO_SPACE_ERRNOS:
+        return True
+    text = error if isinstance(error, str) else _step_error(error)
+    return any(os.strerror(code) in text for code in _NO_SPACE_ERRNOS)
+
+
+def no_space_failure(step: str, error: str, *, writes_to: Iterable[Path]) -> str:
+    """The one-line failure of ``step`` stopped by a full disk: where to free room, and the way out.
+
+    Parameters
+    ----------
+    step : str
+        Notebook file name, e.g. ``"01_ingest.ipynb"``.
+    error : str
+        The step's error (:func:`_step_error`), quoted as it names no folder.
+    writes_to : iterable of Path
+        The roots the run writes under: the output root, and the data root when it simulates.
+    """
+    roots = list(dict.fromkeys(writes_to))
+    variables = ["FEATUREHEALTH_OUTPUT_ROOT"] + (["FEATUREHEALTH_DATA_ROOT"] if len(roots) > 1 else [])
+    return (
+        f"{step} failed: no space left on a device the run writes to ({error}); free some under "
+        f"{' or '.join(str(root) for root in roots)} (run.keep_runs prunes old run folders), or point "
+        f"{' or '.join(variables)} at a folder with room."
+    )
+
+
 @contextlib.contextmanager
 def interrupts_raise() -> Iterator[None]:
     """Turn the first of :data:`INTERRUPTING_SIGNALS` into :class:`RunInterrupted` in the main thread.
@@ -1082,21 +1120,29 @@ def run_pipeline(
                 functools.partial(renderer.submit, _render_or_report, progress=progress)
                 if run_options["html"] else None
             )
-            _run_steps(steps, staging=staging, run_dir=run_dir, report=report, progress=progress, render=render)
+            # Where a full disk can stop a step: the simulator writes its telemetry under the data root.
+            simulated = (params.get("ingest") or {}).get("source") == "simulated"
+            writes_to = [config.output_root(), *([config.data_root()] if simulated else [])]
+            _run_steps(steps, staging=staging, run_dir=run_dir, report=report, progress=progress, render=render,
+                       writes_to=writes_to)
             if "03_model.ipynb" in plan and _retrain_advised(staging, params, run_options, report):
                 again = retrain_steps(plan, model=params["model"])
                 progress(f"drift recommends retraining: re-running {' and '.join(p.stem for p, _ in again)} "
                          f"with retrain=always")
                 _run_steps(
                     again, staging=staging, run_dir=run_dir, report=report, progress=progress,
-                    render=render, suffix="_retrain",
+                    render=render, suffix="_retrain", writes_to=writes_to,
                 )
             _progress_quality(staging, changed_files(inherited, file_fingerprints(staging)), progress)
             # The published copy of the report says "succeeded" only once the publish is complete:
             # it is swapped in with the other outputs, or not at all.
             report["status"] = "succeeded"
             _finish_report(report, staging)
-            runlog.write_json(staging / RUN_REPORT, report)
+            try:
+                runlog.write_json(staging / RUN_REPORT, report)
+            except OSError as exc:
+                # A disk that fills up after the last step: one sentence, not a traceback.
+                raise not_writable(exc) from None
             held = publishing.enter_context(interrupts_deferred())
             try:
                 publish(staging, published, journal)
@@ -1118,6 +1164,11 @@ def run_pipeline(
             if not journal.exists():
                 shutil.rmtree(staging, ignore_errors=True)
                 shutil.rmtree(trash_folder(staging), ignore_errors=True)
+            if report["status"] in ("failed", "interrupted") and not (run_dir / "run_report.json").exists():
+                # A full disk refused it beside the staging copy, now removed: without it the next
+                # run would record this run as killed and lose why it stopped.
+                with contextlib.suppress(OSError):
+                    runlog.write_json(run_dir / "run_report.json", report)
         # Only once published: a run whose publish fails keeps the previous outputs, which this verdict is not about.
         for line in outcome_lines(published):
             progress(line)
@@ -1236,10 +1287,13 @@ def _run_steps(
     progress: Callable[[str], None],
     render: Callable[[Path], Any] | None,
     suffix: str = "",
+    writes_to: Iterable[Path] = (),
 ) -> None:
     """Execute ``steps`` in order, each on its own kernel, launched while earlier steps run.
 
-    ``render`` (None: no HTML) is handed each executed notebook, failed ones included.
+    ``render`` (None: no HTML) is handed each executed notebook, failed ones included, but for
+    a step a full disk stopped; ``writes_to`` (the roots the run writes under) are named in its
+    failure (:func:`no_space_failure`).
     """
     kernels: list[Any] = []
     try:
@@ -1265,6 +1319,11 @@ def _run_steps(
             except Exception as exc:  # noqa: BLE001 - every failure becomes one reported line
                 entry.update(status="failed", duration_s=round(time.perf_counter() - started, 3))
                 entry["error"] = named_as_published(_step_error(exc), staging=staging)
+                if is_disk_full(exc):
+                    # No room for an HTML copy, and the executed notebook may be cut short: its
+                    # rendering would only add a misleading "Notebook does not appear to be JSON".
+                    raise RunFailed(no_space_failure(notebook.name, entry["error"],
+                                                     writes_to=writes_to or [config.output_root()])) from None
                 if render and executed.is_file():
                     render(executed)
                 raise RunFailed(f"{notebook.name} failed: {entry['error']}") from None
