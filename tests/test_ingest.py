@@ -517,6 +517,23 @@ def test_changed_simulation_names_the_parameters_that_changed() -> None:
                                  published="/out/p")
 
 
+def test_a_side_file_that_is_a_folder_a_pipe_or_a_broken_link_says_what_it_is(tmp_path: Path) -> None:
+    # "does not exist; create it" would be untrue for each; a pipe would also block the reader.
+    import os
+
+    (tmp_path / "meta.csv").mkdir()
+    with pytest.raises(ingest.InputError, match=r"metadata path .*meta\.csv is a folder"):
+        ingest.read_metadata(tmp_path / "meta.csv")
+    os.mkfifo(tmp_path / "pipe.csv")
+    with pytest.raises(ingest.InputError, match=r"pipe\.csv is a named pipe"):
+        ingest.read_incidents(tmp_path / "pipe.csv")
+    (tmp_path / "link.csv").symlink_to(tmp_path / "gone.csv")
+    with pytest.raises(ingest.InputError, match=r"link\.csv is a broken link"):
+        ingest.read_metadata(tmp_path / "link.csv")
+    with pytest.raises(ingest.InputError, match="does not exist; create it"):
+        ingest.read_metadata(tmp_path / "absent.csv")
+
+
 def test_read_metadata_normalises_and_keeps_first_row(tmp_path: Path) -> None:
     path = _write(tmp_path / "m.csv", "Feature_ID,owner_team,lifecycle_stage,launch_date\n"
                   " b ,core, GA ,2026-01-05\na,,,\nb,other,beta,\n,x,,\n")

@@ -1331,6 +1331,10 @@ def _read_small_csv(path: Path, *, what: str, required: Sequence[str], columns: 
     """
     import pandas as pd
 
+    if path.is_dir():
+        raise InputError(f"The {what} path {path} is a folder; set its path in the ingest parameters to the CSV file.")
+    if problem := unreadable_entry(path):
+        raise InputError(problem)
     if not path.is_file():
         raise InputError(f"The {what} file {path} does not exist; create it or set its path in the ingest parameters.")
     try:
