@@ -298,7 +298,8 @@ def decide_training(paths: "RunPaths", *, retrain: str, settings: Mapping[str, A
     ``settings`` differ from the model in use's and no version under ``models/`` with them was
     refused by the holdout comparison (such a candidate is not trained again on every run; a
     version with them that was promoted and later replaced, as when settings are changed back,
-    is no reason not to train); ``always`` trains;
+    is no reason not to train, and neither is a refused one when the model in use needs a signal
+    that ``settings`` lack, as it could not score); ``always`` trains;
     ``never`` only scores. It starts the model step, so a ``reports/promotion.json`` left by an
     earlier run is removed: only a run that trains writes one.
 
@@ -346,8 +347,11 @@ def decide_training(paths: "RunPaths", *, retrain: str, settings: Mapping[str, A
     changes = _settings_changes(card, settings)
     scoring = f"scoring with model {version} in use (model.retrain is {retrain!r})"
     if retrain == "auto" and changes:
-        tried = [c["version"] for c in version_cards(paths)
-                 if not _settings_changes(c, settings) and _refused(paths, c["version"])]
+        # A model in use that needs a signal the data no longer gives cannot score: keeping it for
+        # a refused candidate would stop the run in scoring.
+        lacking = set(_card_settings(card)["signals"]) - set(settings["signals"])
+        tried = [] if lacking else [c["version"] for c in version_cards(paths)
+                                    if not _settings_changes(c, settings) and _refused(paths, c["version"])]
         if not tried:
             return {"train": True, "reason": f"the training settings differ from model {version}'s: {', '.join(changes)}."}
         return {"train": False, "reason": f"{scoring}; version {tried[-1]} was already trained with these settings "
