@@ -280,6 +280,19 @@ def test_a_candidate_replacing_a_model_whose_signal_was_dropped_says_so_without_
     assert "extra_z" in replaced["reason"] and "retrain" not in replaced["reason"].lower()
 
 
+def test_a_candidate_replacing_a_model_whose_signal_the_input_no_longer_feeds_does_not_blame_the_code(
+    paths: config.RunPaths,
+) -> None:
+    # Without a metadata file build_signals leaves out tier_code: the code still builds it, the
+    # input fed it nothing, yet the reason said "signals the code no longer builds".
+    dataset = _dataset()
+    with_tier = dataset.assign(tier_code=np.tile([0.0, 1.0], len(dataset) // 2))
+    registry.register(paths, _report(with_tier), with_tier, params=PARAMS, degradation=DEGRADATION)
+    replaced = registry.register(paths, _report(dataset), dataset, params=PARAMS, degradation=DEGRADATION)
+    assert replaced["promoted"] and "tier_code" in replaced["reason"]
+    assert "code no longer builds" not in replaced["reason"] and "input" in replaced["reason"]
+
+
 def _fake_card(paths: config.RunPaths, version: str, *, test_end: str) -> Path:
     """A version folder with a card that says when it was built (``test_end`` + 7 days), as version_cards reads it."""
     runlog.write_json(paths.models / version / registry.CARD_FILE, {

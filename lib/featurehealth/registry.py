@@ -454,7 +454,8 @@ def compare_on_holdout(
     if dropped:
         # Said here rather than through signal_matrix's error, whose advice to retrain is for scoring.
         return {"comparable": False,
-                "reason": f"the model in use needs signals the code no longer builds ({', '.join(dropped)})"}
+                "reason": f"the model in use needs signals this run does not build ({', '.join(dropped)}: "
+                          f"dropped from the code, or fed by nothing in the input, e.g. without a metadata file)"}
     try:
         current_scores = current_model.predict_proba(rows)
     except ValueError as exc:
