@@ -96,8 +96,8 @@ def training_settings(
 ) -> dict[str, Any]:
     """What a trained model depends on besides its data: the ``model`` parameters that shape the
     fit and its evaluation (not :data:`RUN_ONLY_KEYS`), the ``degradation`` rules (the target) and
-    the signals the code builds (a signal added to :mod:`featurehealth.signals` is used once a
-    model is trained with it)."""
+    the signals built from the data (a signal added to :mod:`featurehealth.signals`, or one the
+    input starts feeding, is used once a model is trained with it)."""
     return {
         "model": {k: v for k, v in sorted(model_params.items()) if k not in RUN_ONLY_KEYS},
         "degradation": dict(sorted(degradation.items())),
