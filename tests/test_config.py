@@ -228,6 +228,14 @@ def test_override_that_is_not_yaml_is_a_profile_error(params_dir: Path) -> None:
         config.apply_overrides(config.load_profile("default"), ["model.risk_buckets=[0.2"])
 
 
+
+def test_override_repeating_a_key_says_so_rather_than_to_quote_it(params_dir: Path) -> None:
+    # The duplicate-key check made this a YAML error whose only advice, "quote it", would turn the
+    # group into text; the sentence must name the repeated key.
+    with pytest.raises(config.ProfileError) as raised:
+        config.apply_overrides(config.load_profile("default"), ["model={n_estimators: 5, n_estimators: 6}"])
+    assert "'n_estimators' appears twice" in str(raised.value) and "\n" not in str(raised.value)
+
 @pytest.fixture
 def real_params(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (tmp_path / "default.yaml").write_text((config.PARAMS_DIR / "default.yaml").read_text())

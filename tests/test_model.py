@@ -135,6 +135,14 @@ def test_missing_signals_become_a_sentinel_below_every_value() -> None:
     assert matrix.tolist() == [[-5.0, 1.0], [2.0, model.MISSING]] and model.MISSING < -1e6
 
 
+def test_a_signal_the_model_needs_and_the_frame_lacks_names_the_input_as_a_cause() -> None:
+    # build_signals leaves out signals the input feeds nothing (no metadata file): the error blamed
+    # only the model's training, and a run that dropped its metadata file was told just to retrain.
+    frame = pd.DataFrame({"a": [1.0]})
+    with pytest.raises(ValueError, match=r"\['tier_code'\] are missing.*input no longer feeds them.*metadata file"):
+        model.signal_matrix(frame, ["a", "tier_code"])
+
+
 def test_classification_metrics_known_values() -> None:
     out = model.classification_metrics(np.array([0, 0, 1, 1]), np.array([0.1, 0.6, 0.4, 0.9]), threshold=0.5)
     assert out["roc_auc"] == 0.75 and out["precision"] == 0.5 and out["recall"] == 0.5

@@ -280,6 +280,19 @@ def test_a_candidate_replacing_a_model_whose_signal_was_dropped_says_so_without_
     assert "extra_z" in replaced["reason"] and "retrain" not in replaced["reason"].lower()
 
 
+def test_a_candidate_replacing_a_model_whose_signal_the_input_no_longer_feeds_does_not_blame_the_code(
+    paths: config.RunPaths,
+) -> None:
+    # Without a metadata file build_signals leaves out tier_code: the code still builds it, the
+    # input fed it nothing, yet the reason said "signals the code no longer builds".
+    dataset = _dataset()
+    with_tier = dataset.assign(tier_code=np.tile([0.0, 1.0], len(dataset) // 2))
+    registry.register(paths, _report(with_tier), with_tier, params=PARAMS, degradation=DEGRADATION)
+    replaced = registry.register(paths, _report(dataset), dataset, params=PARAMS, degradation=DEGRADATION)
+    assert replaced["promoted"] and "tier_code" in replaced["reason"]
+    assert "code no longer builds" not in replaced["reason"] and "input" in replaced["reason"]
+
+
 def _fake_card(paths: config.RunPaths, version: str, *, test_end: str) -> Path:
     """A version folder with a card that says when it was built (``test_end`` + 7 days), as version_cards reads it."""
     runlog.write_json(paths.models / version / registry.CARD_FILE, {
@@ -381,3 +394,22 @@ def test_write_csv_round_trips_text_with_carriage_returns(tmp_path) -> None:
     assert back["feature_id"].tolist() == values and back["risk_probability"].tolist() == [0.123457] * len(values)
     plain = registry.write_csv(frame.iloc[-1:], tmp_path / "p.csv").read_text(encoding="utf-8")
     assert plain == "feature_id,risk_probability\nplain,0.123457\n"  # ordinary files keep their look
+
+
+def test_auto_trains_when_the_model_in_use_needs_a_signal_today_s_data_lacks_even_after_a_refusal(
+    paths: config.RunPaths,
+) -> None:
+    # A refused version with today's signal set once kept auto from training; but the model in use,
+    # trained on a signal the input no longer feeds (its metadata gone, say), cannot score today's rows.
+    dataset = _dataset()
+    registry.register(paths, _report(dataset), dataset, params=PARAMS, degradation=DEGRADATION)
+    later = _dataset(n_days=90)
+    refused = registry.register(paths, _report(_dataset(noisy=True, n_days=90)), later, params=PARAMS,
+                                degradation=DEGRADATION)
+    assert not refused["promoted"]
+    grown = later.assign(extra_z=np.linspace(0.0, 1.0, len(later)))
+    in_use = registry.register(paths, _report(grown), grown, params={**PARAMS, "promote_tolerance": 1.0},
+                               degradation=DEGRADATION)
+    assert in_use["promoted"] and "extra_z" in registry.load_current(paths)[0].signals
+    decision = registry.decide_training(paths, retrain="auto", settings=SETTINGS)
+    assert decision["train"] and "extra_z" in decision["reason"], decision

@@ -431,8 +431,12 @@ def apply_overrides(params: dict[str, Any], overrides: list[str]) -> dict[str, A
             raise ProfileError(f"Override {item!r} is not of the form group.key=value.")
         try:
             nested: Any = yaml.load(text, Loader=_loader()) if text else ""
-        except yaml.YAMLError:
-            raise ProfileError(f"Override {item!r} holds a value that is not valid YAML; quote it.") from None
+        except yaml.YAMLError as exc:
+            # "Quote it" alone misleads for a mapping that repeats a key: quoted, it is no mapping at all.
+            raise ProfileError(
+                f"Override {item!r} holds a value that is not valid YAML ({_yaml_problem(exc)}); fix it, or quote "
+                f"it if it is text."
+            ) from None
         if len(parts) > 1 and _lookup(schema, parts[:-1]) == {}:
             entries = _lookup(merged, parts[:-1])
             nested = {**(entries if isinstance(entries, dict) else {}), parts[-1]: nested}

@@ -81,13 +81,15 @@ def signal_matrix(frame: pd.DataFrame, names: Sequence[str]) -> np.ndarray:
     Raises
     ------
     ValueError
-        If a signal the model needs is missing (the model was trained on other signals).
+        If a signal the model needs is missing (the model was trained on other signals, or the
+        input no longer feeds one: :func:`featurehealth.signals.build_signals` leaves such out).
     """
     missing = [n for n in names if n not in frame.columns]
     if missing:
         raise ValueError(
-            f"Signals {missing} are missing; the model was trained on a different signal set. "
-            f"Retrain it (model.retrain=always)."
+            f"Signals {missing} are missing; the model was trained on a different signal set (the code "
+            f"no longer builds them, or the input no longer feeds them: a metadata file, error_count, "
+            f"app_version). Retrain it (model.retrain=always), or give back the input that fed them."
         )
     return np.nan_to_num(frame[list(names)].to_numpy(dtype="float64"), nan=MISSING)
 

@@ -96,8 +96,8 @@ def training_settings(
 ) -> dict[str, Any]:
     """What a trained model depends on besides its data: the ``model`` parameters that shape the
     fit and its evaluation (not :data:`RUN_ONLY_KEYS`), the ``degradation`` rules (the target) and
-    the signals the code builds (a signal added to :mod:`featurehealth.signals` is used once a
-    model is trained with it)."""
+    the signals built from the data (a signal added to :mod:`featurehealth.signals`, or one the
+    input starts feeding, is used once a model is trained with it)."""
     return {
         "model": {k: v for k, v in sorted(model_params.items()) if k not in RUN_ONLY_KEYS},
         "degradation": dict(sorted(degradation.items())),
@@ -298,7 +298,8 @@ def decide_training(paths: "RunPaths", *, retrain: str, settings: Mapping[str, A
     ``settings`` differ from the model in use's and no version under ``models/`` with them was
     refused by the holdout comparison (such a candidate is not trained again on every run; a
     version with them that was promoted and later replaced, as when settings are changed back,
-    is no reason not to train); ``always`` trains;
+    is no reason not to train, and neither is a refused one when the model in use needs a signal
+    that ``settings`` lack, as it could not score); ``always`` trains;
     ``never`` only scores. It starts the model step, so a ``reports/promotion.json`` left by an
     earlier run is removed: only a run that trains writes one.
 
@@ -346,8 +347,11 @@ def decide_training(paths: "RunPaths", *, retrain: str, settings: Mapping[str, A
     changes = _settings_changes(card, settings)
     scoring = f"scoring with model {version} in use (model.retrain is {retrain!r})"
     if retrain == "auto" and changes:
-        tried = [c["version"] for c in version_cards(paths)
-                 if not _settings_changes(c, settings) and _refused(paths, c["version"])]
+        # A model in use that needs a signal the data no longer gives cannot score: keeping it for
+        # a refused candidate would stop the run in scoring.
+        lacking = set(_card_settings(card)["signals"]) - set(settings["signals"])
+        tried = [] if lacking else [c["version"] for c in version_cards(paths)
+                                    if not _settings_changes(c, settings) and _refused(paths, c["version"])]
         if not tried:
             return {"train": True, "reason": f"the training settings differ from model {version}'s: {', '.join(changes)}."}
         return {"train": False, "reason": f"{scoring}; version {tried[-1]} was already trained with these settings "
@@ -450,7 +454,8 @@ def compare_on_holdout(
     if dropped:
         # Said here rather than through signal_matrix's error, whose advice to retrain is for scoring.
         return {"comparable": False,
-                "reason": f"the model in use needs signals the code no longer builds ({', '.join(dropped)})"}
+                "reason": f"the model in use needs signals this run does not build ({', '.join(dropped)}: "
+                          f"dropped from the code, or fed by nothing in the input, e.g. without a metadata file)"}
     try:
         current_scores = current_model.predict_proba(rows)
     except ValueError as exc:
