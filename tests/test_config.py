@@ -71,11 +71,16 @@ def test_a_profile_extending_itself_is_a_profile_error(params_dir: Path) -> None
         config.load_profile("c")
 
 
+def _profile_error(params_dir: Path, name: str, text: str) -> str:
+    """The ProfileError message of loading a profile ``name`` written as ``text``."""
+    (params_dir / f"{name}.yaml").write_text(text)
+    with pytest.raises(config.ProfileError) as raised:
+        config.load_profile(name)
+    return str(raised.value)
+
+
 def test_invalid_yaml_is_one_line_naming_file_line_and_problem(params_dir: Path) -> None:
-    (params_dir / "broken.yaml").write_text("extends: default\nmodel: [1\n")
-    with pytest.raises(config.ProfileError) as caught:
-        config.load_profile("broken")
-    message = str(caught.value)
+    message = _profile_error(params_dir, "broken", "extends: default\nmodel: [1\n")
     assert "\n" not in message
     assert message.startswith(f"Profile file {params_dir / 'broken.yaml'} is not valid YAML: ")
     assert "at line 3, column 1" in message and message.endswith("; fix the file.")
@@ -485,30 +490,21 @@ def test_drift_short_window_days_zero_turns_the_short_window_off_as_documented(r
 def test_a_bad_extends_names_the_profile_file_that_holds_it(params_dir: Path, parent: object) -> None:
     # It named only the missing params/nope.yaml (or said "Profile name 3 is not valid"), so a
     # user whose own profile had the typo was not told which file to fix.
-    (params_dir / "mine.yaml").write_text(f"extends: {parent if parent is not None else ''}\nmodel:\n  horizon_days: 3\n")
-    with pytest.raises(config.ProfileError) as raised:
-        config.load_profile("mine")
-    message = str(raised.value)
+    message = _profile_error(params_dir, "mine", f"extends: {parent if parent is not None else ''}\nmodel:\n  horizon_days: 3\n")
     assert message.startswith("mine.yaml: extends: ") and "\n" not in message
     assert "available profiles: default, mine" in message
 
 
 def test_a_group_that_is_not_a_mapping_in_a_profile_file_says_how_to_write_it_in_yaml(params_dir: Path) -> None:
     # The hint was --set's model.KEY=VALUE, which is no syntax a YAML file takes.
-    (params_dir / "flat.yaml").write_text("model: 7\n")
-    with pytest.raises(config.ProfileError) as raised:
-        config.load_profile("flat")
-    message = str(raised.value)
+    message = _profile_error(params_dir, "flat", "model: 7\n")
     assert "model.KEY=VALUE" not in message
     assert "'model:'" in message and "horizon_days, risk_buckets" in message
 
 
 def test_a_key_written_twice_in_a_profile_is_an_error_not_silently_dropped(params_dir: Path) -> None:
     # YAML loaders keep the last of two equal keys: the first 'model' group, and its horizon, were lost.
-    (params_dir / "twice.yaml").write_text("model:\n  horizon_days: 3\ningest: {}\nmodel:\n  risk_buckets: [0.2, 0.5]\n")
-    with pytest.raises(config.ProfileError) as raised:
-        config.load_profile("twice")
-    message = str(raised.value)
+    message = _profile_error(params_dir, "twice", "model:\n  horizon_days: 3\ningest: {}\nmodel:\n  risk_buckets: [0.2, 0.5]\n")
     assert message.startswith(f"Profile file {params_dir / 'twice.yaml'} is not valid YAML: ")
     assert "'model'" in message and "line 1" in message and "line 4" in message and "\n" not in message
     (params_dir / "nested.yaml").write_text("model:\n  horizon_days: 3\n  horizon_days: 4\n")
