@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from featurehealth import config
 from featurehealth.dashboard import app, plots
 
 
@@ -429,3 +430,11 @@ def test_model_tab_without_ground_truth_gives_the_reason_not_a_missing_report(ou
     page = "".join(_html(o) for o in [*_outputs(dashboard, "model"), *small])
     assert page.count("no ground-truth incidents for this data") == 1
     assert "in reports/metrics.json" not in page
+
+
+def test_overview_warns_while_a_killed_publish_left_two_runs_mixed(outputs: Path) -> None:
+    journal = config.publish_journal_path("ci")
+    journal.parent.mkdir(parents=True, exist_ok=True)
+    journal.write_text("{}")
+    overview = _html(_outputs(app.Dashboard(profile="ci"), "overview")[0])
+    assert "A run was killed while publishing its outputs" in overview

@@ -159,3 +159,15 @@ def test_csv_text_that_looks_like_numbers_is_kept_as_written(outputs: Path) -> N
     for column in ("feature_name", "owner_team"):
         assert loaded[column].tolist() == ranking[column].tolist()
     assert loaded["risk_probability"].tolist() == [0.4, 0.3]
+
+
+def test_publish_state_tells_a_publish_under_way_from_one_a_killed_run_left(outputs: Path) -> None:
+    from featurehealth import config, runner
+
+    assert data.publish_state("ci") is None
+    journal = config.publish_journal_path("ci")
+    journal.parent.mkdir(parents=True, exist_ok=True)
+    journal.write_text("{}")
+    assert data.publish_state("ci") == "interrupted"  # no run holds the profile: a killed publish
+    with runner.profile_lock("ci"):
+        assert data.publish_state("ci") == "publishing"

@@ -458,6 +458,12 @@ def test_early_warning_view_keeps_the_readable_columns() -> None:
     assert view.loc[0, "incidents"] == "all"
 
 
+def test_publish_note_says_the_outputs_may_mix_two_runs() -> None:
+    assert "reload the page in a moment" in views.publish_note("publishing")
+    assert "killed while publishing" in views.publish_note("interrupted")
+    assert views.publish_note(None) == ""
+
+
 def test_unpublished_run_note_names_the_failed_run_and_the_run_shown() -> None:
     runs = pd.DataFrame({"run_id": ["r2", "r1"], "status": ["failed", "succeeded"],
                          "error": ["01_ingest.ipynb failed: ValueError: bad as-of.", ""]})

@@ -152,6 +152,12 @@ def profile_lock_path(profile: str) -> Path:
     return output_root() / ".staging" / f"{profile}.lock"
 
 
+def publish_journal_path(profile: str) -> Path:
+    """Journal of a publish of ``profile`` (``runner.publish``): it exists only while entries are being
+    swapped, or after a run was killed doing so, until the profile's next run puts the old ones back."""
+    return output_root() / ".staging" / f"{profile}.publish.json"
+
+
 def run_in_progress(profile: str) -> bool:
     """Whether a run of ``profile`` holds its lock now.
 

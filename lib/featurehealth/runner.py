@@ -435,7 +435,7 @@ def close_unfinished_runs(published: Path) -> list[str]:
 def recover_profile(profile: str, published: Path) -> list[str]:
     """Clean up after runs of ``profile`` that were killed; hold the lock. Returns one line per repair."""
     lines = []
-    if recover_publish(publish_journal(profile)):
+    if recover_publish(config.publish_journal_path(profile)):
         lines.append(f"an interrupted publish to {published} was undone; the previous outputs are back")
     lines += [f"removed the staging folder {p} of a killed run" for p in remove_stale_staging(profile)]
     lines += [f"run {run_id} had no report: marked interrupted" for run_id in close_unfinished_runs(published)]
@@ -492,11 +492,6 @@ def prepare_staging(published: Path, staging: Path) -> None:
     # Step records describe one run only. reports/retrain.json is kept on purpose: the model step
     # of the next run reads the last drift advice (model.retrain: auto).
     shutil.rmtree(staging / "reports" / "steps", ignore_errors=True)
-
-
-def publish_journal(profile: str) -> Path:
-    """Journal of a publish of ``profile`` in progress: it exists only while entries are being swapped."""
-    return config.output_root() / ".staging" / f"{profile}.publish.json"
 
 
 def trash_folder(staging: Path) -> Path:
@@ -1095,7 +1090,7 @@ def run_pipeline(
         rerun=config.rerun_overrides(config.load_profile(profile), params),
     )
 
-    journal = publish_journal(profile)
+    journal = config.publish_journal_path(profile)
     # Signals held back from the publish on (see interrupts_deferred); the stack outlives the
     # executor, whose exit waits for the last HTML renderings, so a returned run is complete.
     held: list[int] = []

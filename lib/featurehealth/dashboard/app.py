@@ -174,9 +174,11 @@ class Dashboard:
         return html_output(views.status_html(views.risk_caption(self.load("metrics")[0], self.cutoffs())))
 
     def unpublished_note(self) -> list[dict[str, Any]]:
-        """A warning when the newest run published nothing (:func:`views.unpublished_run_note`), else nothing."""
-        note = views.unpublished_run_note(self.runs()[0], self.load("run_report")[0])
-        return [html_output(views.status_html(note, tone="bad"))] if note else []
+        """Warnings when the outputs are mid-publish (:func:`views.publish_note`) or the newest run
+        published nothing (:func:`views.unpublished_run_note`), else nothing."""
+        notes = [views.publish_note(data.publish_state(self.profile.value)),
+                 views.unpublished_run_note(self.runs()[0], self.load("run_report")[0])]
+        return [html_output(views.status_html(note, tone="bad")) for note in notes if note]
 
     def on_profile(self, _change: dict[str, Any]) -> None:
         """Forget everything read for the previous profile and redraw the open tab."""

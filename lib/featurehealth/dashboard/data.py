@@ -221,6 +221,15 @@ def _run_row(report: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def publish_state(profile: str) -> str | None:
+    """Whether ``profile``'s outputs are mid-swap: ``"publishing"`` (a run is swapping its folders
+    in), ``"interrupted"`` (a run was killed doing so: until its next run puts the previous folders
+    back, some are of each run), or None."""
+    if not config.publish_journal_path(profile).is_file():
+        return None
+    return "publishing" if config.run_in_progress(profile) else "interrupted"
+
+
 def run_history(profile: str, *, limit: int = 20) -> tuple["pd.DataFrame | None", str]:
     """The ``limit`` most recent readable runs of ``profile`` (``runs/<run_id>/run_report.json``).
 
