@@ -619,6 +619,12 @@ def test_outcome_lines_say_what_the_run_found(tmp_path: Path) -> None:
         "drift: 5 alert, 2 warn of 30 feature x metric cells (alert: F0 crash_rate, F1 crash_rate, F2 crash_rate "
         "and 2 more); retraining advised: 17% of drift cells alert",
     ]
+    runlog.write_json(reports / "promotion.json", {
+        "version": "20260430-ab12", "promoted": False,
+        "reason": "kept the model in use: its PR-AUC 0.5500 beats 0.5100 (tolerance 0.01)."})
+    assert runner.outcome_lines(tmp_path)[1] == (
+        "model: trained 20260430-ab12; kept the model in use: its PR-AUC 0.5500 beats 0.5100 (tolerance 0.01)")
+    (reports / "promotion.json").unlink()  # a run that only scored
     (reports / "risk_ranking.csv").write_text("rank,feature_id,date,risk_probability,risk_bucket\n")
     (reports / "data_drift.json").write_text("{not json")
     runlog.write_json(reports / "retrain.json", {"retrain_recommended": False, "reasons": []})

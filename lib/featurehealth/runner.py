@@ -705,14 +705,24 @@ def _drift_line(drift: dict[str, Any] | None, advice: dict[str, Any] | None) -> 
 
 def outcome_lines(root: Path) -> list[str]:
     """What a succeeded run publishes from ``root``, for the console and cron mail: features per
-    risk bucket on the scored day, drift alerts and the retraining advice (a report that is
+    risk bucket on the scored day, the model version trained and whether it replaced the model in
+    use (only when the run trained one), drift alerts and the retraining advice (a report that is
     missing or unreadable gives no line).
     """
     reports = root / "reports"
     lines = [_risk_line(reports / "risk_ranking.csv"),
+             _model_line(runlog.read_json_if_present(reports / "promotion.json")),
              _drift_line(runlog.read_json_if_present(reports / "data_drift.json"),
                          runlog.read_json_if_present(reports / "retrain.json"))]
     return [line for line in lines if line]
+
+
+def _model_line(promotion: dict[str, Any] | None) -> str | None:
+    """The version the run trained and the holdout comparison's verdict (promoted, or kept the model in use)."""
+    if not isinstance(promotion, dict) or not promotion.get("version"):
+        return None  # the run scored with the model in use (no promotion.json) or the report is unreadable
+    reason = str(promotion.get("reason") or "").rstrip(".")
+    return display.visible_text(f"model: trained {promotion['version']}; {reason}", one_line=True)
 
 
 _THREAD = threading.local()
