@@ -459,9 +459,16 @@ def test_early_warning_view_keeps_the_readable_columns() -> None:
 
 
 def test_publish_note_says_the_outputs_may_mix_two_runs() -> None:
-    assert "reload the page in a moment" in views.publish_note("publishing")
-    assert "killed while publishing" in views.publish_note("interrupted")
-    assert views.publish_note(None) == ""
+    assert "reload the page in a moment" in views.publish_note("publishing", profile="ci")
+    assert "killed while publishing" in views.publish_note("interrupted", profile="ci")
+    assert views.publish_note(None, profile="ci") == ""
+
+
+def test_publish_note_of_a_killed_publish_names_the_command_for_its_profile() -> None:
+    # A bare ./run_all.sh runs the default profile, which leaves the killed ci publish in place.
+    note = views.publish_note("interrupted", profile="ci")
+    assert "./run_all.sh ci" in note
+    assert "(./run_all.sh)" not in note
 
 
 def test_unpublished_run_note_names_the_failed_run_and_the_run_shown() -> None:
