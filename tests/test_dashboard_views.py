@@ -89,6 +89,16 @@ def test_absent_artifacts_read_not_available_never_zero() -> None:
     assert {t.tone for t in tiles} == {"neutral"}
 
 
+def test_filter_choices_show_control_and_bidi_characters_as_escapes() -> None:
+    # An owner team from a metadata export: shown raw, the override reversed the option ("Ops<i/>t<i> evil").
+    ranking = pd.DataFrame({"owner_team": ["Ops\u202elive <i>t</i>", "core"], "risk_bucket": ["low", "high"]})
+    choices = views.filter_choices(ranking, "owner_team")
+    assert choices == [(views.ALL, views.ALL), ("Ops\\u202elive <i>t</i>", "Ops\u202elive <i>t</i>"), ("core", "core")]
+    chosen = views.filter_ranking(ranking, filters={"owner_team": choices[1][1]})
+    assert chosen["owner_team"].tolist() == ["Ops\u202elive <i>t</i>"]
+    assert [v for _, v in views.filter_choices(ranking, "risk_bucket")] == views.filter_options(ranking, "risk_bucket")
+
+
 def test_tile_rejects_unknown_tone() -> None:
     with pytest.raises(ValueError, match="ok, warn, bad, neutral"):
         views.Tile("x", "1", tone="green")

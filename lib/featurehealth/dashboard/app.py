@@ -249,7 +249,7 @@ class Dashboard:
         if ranking is None:
             return (self.section("reading the ranking", lambda: notes_output([message])),)
         filters = {
-            column: widgets.Dropdown(options=views.filter_options(ranking, column), value=views.ALL,
+            column: widgets.Dropdown(options=views.filter_choices(ranking, column), value=views.ALL,
                                      description=column.replace("_", " "), style={"description_width": "initial"},
                                      layout=widgets.Layout(width="230px"))
             for column in views.FILTER_COLUMNS

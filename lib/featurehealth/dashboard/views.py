@@ -263,6 +263,17 @@ def filter_options(frame: "pd.DataFrame", column: str) -> list[str]:
     return [ALL, *sorted(str(v) for v in frame[column].dropna().unique())]
 
 
+def filter_choices(frame: "pd.DataFrame", column: str) -> list[tuple[str, str]]:
+    """``(label, value)`` for a filter's dropdown: the values of :func:`filter_options`, each
+    labelled with :func:`featurehealth.display.visible_text` (one line).
+
+    Teams, stages and tiers come from other teams' exports: a bidi override in one shown raw
+    made its option read backwards, as a feature name would in the feature picker. The value
+    stays as written, so :func:`filter_ranking` still matches it.
+    """
+    return [(visible_text(v, one_line=True), v) for v in filter_options(frame, column)]
+
+
 def filter_ranking(frame: "pd.DataFrame", *, filters: Mapping[str, str]) -> "pd.DataFrame":
     """Rows of the ranking matching every filter (``ALL`` matches anything), in rank order.
 
