@@ -106,13 +106,28 @@ def test_a_filter_redraws_only_the_ranking_table(outputs: Path) -> None:
     # what risk and its buckets mean, from params/ci.yaml (auto buckets) and the absent metrics.json
     assert "risk_bucket: cut-offs not available" in _html(table)
     bucket = next(w for w in filters.children if w.description == "risk bucket")
-    assert bucket.options == ("All", "low", "medium", "high")
+    assert [value for _, value in bucket.options] == ["All", "low", "medium", "high"]
     overview_before = _outputs(dashboard, "overview")[0].outputs
     owner = next(w for w in filters.children if w.description == "owner team")
     owner.value = "core"
     assert "2 of 3 features" in _html(table) and ">pay<" not in _html(table)
     assert _outputs(dashboard, "overview")[0].outputs is overview_before
 
+
+
+def test_filter_options_show_a_bidi_override_as_an_escape_and_still_filter(outputs: Path) -> None:
+    ranking_csv = outputs / "ci" / "reports" / "risk_ranking.csv"
+    ranking = pd.read_csv(ranking_csv)
+    ranking.loc[0, "owner_team"] = "Ops\u202elive"  # would read "Opsevil" in the option, reversed
+    ranking.to_csv(ranking_csv, index=False)
+    dashboard = app.Dashboard(profile="ci")
+    _select(dashboard, "ranking")
+    filters, table = dashboard.tabs.children[1].children
+    owner = next(w for w in filters.children if w.description == "owner team")
+    assert ("Ops\\u202elive", "Ops\u202elive") in owner.options  # label escaped, value as in the ranking
+    owner.value = "Ops\u202elive"
+    assert "1 of 3 features" in _html(table)
+    assert dashboard.status.value == ""
 
 
 def test_filters_matching_no_feature_say_so_instead_of_an_empty_table(outputs: Path) -> None:

@@ -89,6 +89,16 @@ def test_absent_artifacts_read_not_available_never_zero() -> None:
     assert {t.tone for t in tiles} == {"neutral"}
 
 
+def test_filter_choices_show_control_and_bidi_characters_as_escapes() -> None:
+    # An owner team from a metadata export: shown raw, the override reversed the option ("Ops<i/>t<i> evil").
+    ranking = pd.DataFrame({"owner_team": ["Ops\u202elive <i>t</i>", "core"], "risk_bucket": ["low", "high"]})
+    choices = views.filter_choices(ranking, "owner_team")
+    assert choices == [(views.ALL, views.ALL), ("Ops\\u202elive <i>t</i>", "Ops\u202elive <i>t</i>"), ("core", "core")]
+    chosen = views.filter_ranking(ranking, filters={"owner_team": choices[1][1]})
+    assert chosen["owner_team"].tolist() == ["Ops\u202elive <i>t</i>"]
+    assert [v for _, v in views.filter_choices(ranking, "risk_bucket")] == views.filter_options(ranking, "risk_bucket")
+
+
 def test_tile_rejects_unknown_tone() -> None:
     with pytest.raises(ValueError, match="ok, warn, bad, neutral"):
         views.Tile("x", "1", tone="green")
@@ -459,9 +469,16 @@ def test_early_warning_view_keeps_the_readable_columns() -> None:
 
 
 def test_publish_note_says_the_outputs_may_mix_two_runs() -> None:
-    assert "reload the page in a moment" in views.publish_note("publishing")
-    assert "killed while publishing" in views.publish_note("interrupted")
-    assert views.publish_note(None) == ""
+    assert "reload the page in a moment" in views.publish_note("publishing", profile="ci")
+    assert "killed while publishing" in views.publish_note("interrupted", profile="ci")
+    assert views.publish_note(None, profile="ci") == ""
+
+
+def test_publish_note_of_a_killed_publish_names_the_command_for_its_profile() -> None:
+    # A bare ./run_all.sh runs the default profile, which leaves the killed ci publish in place.
+    note = views.publish_note("interrupted", profile="ci")
+    assert "./run_all.sh ci" in note
+    assert "(./run_all.sh)" not in note
 
 
 def test_unpublished_run_note_names_the_failed_run_and_the_run_shown() -> None:

@@ -553,6 +553,23 @@ def test_publish_killed_half_way_is_undone_by_the_next_run(project: Path, monkey
     assert [p.name for p in (project / "outputs" / ".staging").iterdir()] == ["default.lock"]
 
 
+@pytest.mark.parametrize("journal_text", ["", "{}", "{not json"])
+def test_an_unreadable_publish_journal_stops_the_run_with_a_sentence_not_a_traceback(
+    project: Path, journal_text: str
+) -> None:
+    # The journal is written without fsync: a machine that goes down mid-publish can leave it empty.
+    runner.run_pipeline("default", notebooks=["a.ipynb"], progress=lambda _: None)
+    published = project / "outputs" / "default"
+    before = _snapshot(published)
+    journal = config.publish_journal_path("default")
+    journal.write_text(journal_text, encoding="utf-8")
+    with pytest.raises(runner.RunFailed, match=rf"^The journal of an interrupted publish, {journal}, cannot be read "
+                                               rf".*delete {journal}"):
+        runner.run_pipeline("default", notebooks=["a.ipynb"], progress=lambda _: None)
+    assert journal.is_file()  # kept: it is the only record of what the killed publish swapped
+    assert _snapshot(published) == before
+
+
 def test_failed_run_reports_only_what_it_wrote(project: Path) -> None:
     good = runner.run_pipeline("default", notebooks=["ingest.ipynb"], progress=lambda _: None)
     assert good["quality"]["status"] == "pass" and good["rows"]["rows_in"] == 3 and len(good["drift"]["alerts"]) == 1

@@ -547,11 +547,38 @@ def undo_publish(plan: dict[str, Any]) -> None:
             (trash / name).rename(published / name)
 
 
+#: Keys of a publish journal (:func:`publish`), all needed to undo it.
+JOURNAL_KEYS = ("staging", "published", "trash", "entries")
+
+
 def recover_publish(journal: Path) -> bool:
-    """Undo the publish ``journal`` records if one was interrupted (process killed); True if there was one."""
+    """Undo the publish ``journal`` records if one was interrupted (process killed); True if there was one.
+
+    Raises
+    ------
+    RunFailed
+        If the journal cannot be read (written without fsync, a machine that went down can leave
+        it empty): which folders were swapped is unknown then, so nothing is moved and the
+        journal is kept for the person who sorts the folders out.
+    """
     if not journal.is_file():
         return False
-    undo_publish(runlog.read_json(journal))
+    try:
+        plan = runlog.read_json(journal)
+    except (OSError, ValueError) as exc:
+        problem = f"{type(exc).__name__}: {exc}"
+    else:
+        missing = [k for k in JOURNAL_KEYS if not isinstance(plan, dict) or k not in plan]
+        problem = f"it lacks {', '.join(missing)}" if missing else ""
+    if problem:
+        profile = journal.name.removesuffix(".publish.json")
+        raise RunFailed(
+            f"The journal of an interrupted publish, {journal}, cannot be read ({problem}), so which outputs "
+            f"the killed run swapped in is unknown: check {config.output_root() / profile} against the old "
+            f"versions in {journal.parent}/{profile}-*.old, move back what belongs there, then delete {journal} "
+            f"and run again."
+        )
+    undo_publish(plan)
     journal.unlink()
     return True
 

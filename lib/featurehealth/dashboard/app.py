@@ -176,7 +176,7 @@ class Dashboard:
     def unpublished_note(self) -> list[dict[str, Any]]:
         """Warnings when the outputs are mid-publish (:func:`views.publish_note`) or the newest run
         published nothing (:func:`views.unpublished_run_note`), else nothing."""
-        notes = [views.publish_note(data.publish_state(self.profile.value)),
+        notes = [views.publish_note(data.publish_state(self.profile.value), profile=self.profile.value),
                  views.unpublished_run_note(self.runs()[0], self.load("run_report")[0])]
         return [html_output(views.status_html(note, tone="bad")) for note in notes if note]
 
@@ -249,7 +249,7 @@ class Dashboard:
         if ranking is None:
             return (self.section("reading the ranking", lambda: notes_output([message])),)
         filters = {
-            column: widgets.Dropdown(options=views.filter_options(ranking, column), value=views.ALL,
+            column: widgets.Dropdown(options=views.filter_choices(ranking, column), value=views.ALL,
                                      description=column.replace("_", " "), style={"description_width": "initial"},
                                      layout=widgets.Layout(width="230px"))
             for column in views.FILTER_COLUMNS

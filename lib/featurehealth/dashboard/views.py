@@ -263,6 +263,17 @@ def filter_options(frame: "pd.DataFrame", column: str) -> list[str]:
     return [ALL, *sorted(str(v) for v in frame[column].dropna().unique())]
 
 
+def filter_choices(frame: "pd.DataFrame", column: str) -> list[tuple[str, str]]:
+    """``(label, value)`` for a filter's dropdown: the values of :func:`filter_options`, each
+    labelled with :func:`featurehealth.display.visible_text` (one line).
+
+    Teams, stages and tiers come from other teams' exports: a bidi override in one shown raw
+    made its option read backwards, as a feature name would in the feature picker. The value
+    stays as written, so :func:`filter_ranking` still matches it.
+    """
+    return [(visible_text(v, one_line=True), v) for v in filter_options(frame, column)]
+
+
 def filter_ranking(frame: "pd.DataFrame", *, filters: Mapping[str, str]) -> "pd.DataFrame":
     """Rows of the ranking matching every filter (``ALL`` matches anything), in rank order.
 
@@ -919,18 +930,19 @@ def model_versions_caption(registry: Mapping[str, Any]) -> str:
     return f"Model in use: {registry.get('current') or NOT_AVAILABLE}; {kept} kept under models/, newest first"
 
 
-def publish_note(state: str | None) -> str:
-    """The warning shown while a profile's outputs are mid-swap (:func:`featurehealth.dashboard.data.publish_state`).
+def publish_note(state: str | None, *, profile: str) -> str:
+    """The warning shown while ``profile``'s outputs are mid-swap (:func:`featurehealth.dashboard.data.publish_state`).
 
     A run swaps its folders in one by one, so the tabs could show some of the new run and some
-    of the previous one; after a run killed while publishing that lasts until the next run.
+    of the previous one; after a run killed while publishing that lasts until the profile's next
+    run, whose command is named with the profile (a bare ``./run_all.sh`` runs ``default``).
     """
     if state == "publishing":
         return ("A run is publishing new outputs right now: reload the page in a moment, as what it "
                 "shows may mix that run's outputs with the previous ones.")
     if state == "interrupted":
         return ("A run was killed while publishing its outputs: some folders are that run's, others the "
-                "previous run's, until the profile's next run puts the previous ones back (./run_all.sh).")
+                f"previous run's, until the profile's next run puts the previous ones back (./run_all.sh {profile}).")
     return ""
 
 
