@@ -899,6 +899,28 @@ def test_a_full_disk_in_a_step_is_one_sentence_saying_where_to_free_room(
     assert [p.name for p in (project / "outputs" / ".staging").iterdir()] == ["default.lock"]
 
 
+@pytest.mark.parametrize("error", [
+    "OSError: [Errno 28] No space left on device",
+    "OSError: [Errno 28] No space left on device: '/out/ci/tables/x.parquet'",
+    "OSError: [Errno 28] Error writing bytes to file. Detail: [errno 28] No space left on device",
+    'IOException: IO Error: Could not write file "/out/x.duckdb.wal": No space left on device',
+    "OSError: [Errno 122] Disk quota exceeded",
+])
+def test_is_disk_full_knows_the_system_error_in_a_step_error(error: str) -> None:
+    assert runner.is_disk_full(error)
+
+
+@pytest.mark.parametrize("error", [
+    "InputError: The feature metadata file /in/m.csv has no column 'feature_id' "
+    "(it has: No space left on device); add it.",
+    "ValueError: owner team 'Disk quota exceeded' is not known; fix the metadata.",
+])
+def test_is_disk_full_ignores_a_step_error_that_only_quotes_the_system_message(error: str) -> None:
+    # Telling such a run to free disk space (and skipping its HTML copy) would send the reader
+    # after the wrong cause: the input's text merely contains the words.
+    assert not runner.is_disk_full(error)
+
+
 def test_a_full_disk_while_saving_an_executed_notebook_is_one_sentence_without_an_html_error(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -303,14 +303,19 @@ _NO_SPACE_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
 def is_disk_full(error: BaseException | str) -> bool:
     """Whether ``error`` (an exception, or a step's error as text) is a full file system or quota.
 
-    A kernel's error reaches the runner as text only (``OSError: [Errno 28] No space left on
-    device``, or DuckDB's and Arrow's own wording around the system's message), so text is
-    matched on the system's message for those errors.
+    A kernel's error reaches the runner as text only, so text is matched where a system error
+    stands: its errno (``[Errno 28]``, as Python and Arrow write it) or the system's message
+    ending the text after a colon (DuckDB's ``Could not write file "x": No space left on
+    device``). The message alone elsewhere is an input's value quoted in another error (a
+    column or team named so), which room on the disk would not fix.
     """
     if isinstance(error, OSError) and error.errno in _NO_SPACE_ERRNOS:
         return True
-    text = error if isinstance(error, str) else _step_error(error)
-    return any(os.strerror(code) in text for code in _NO_SPACE_ERRNOS)
+    text = (error if isinstance(error, str) else _step_error(error)).rstrip()
+    return any(
+        re.search(rf"\[errno {code}\]|: {re.escape(os.strerror(code))}$", text, flags=re.IGNORECASE)
+        for code in _NO_SPACE_ERRNOS
+    )
 
 
 def no_space_failure(step: str, error: str, *, writes_to: Iterable[Path]) -> str:
