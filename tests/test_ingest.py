@@ -92,6 +92,23 @@ def test_resolve_sources_errors_name_the_fix(tmp_path: Path, make, message: str)
         ingest.resolve_sources(make(tmp_path))
 
 
+@pytest.mark.parametrize("pattern", ["*.csv", "events_*", "*"])
+def test_a_folder_the_glob_matches_is_searched_like_a_folder_source(tmp_path: Path, pattern: str) -> None:
+    # A Spark-style export writes a day as a folder named like a file (events_2026-01-02.csv/part-0000.csv):
+    # left out by the glob, that day would vanish from the input without a word.
+    _write(tmp_path / "d" / "events_2026-01-01.csv", HEADER)
+    _write(tmp_path / "d" / "events_2026-01-02.csv" / "part-0000.csv", HEADER)
+    _write(tmp_path / "d" / "events_2026-01-02.csv" / "_SUCCESS", "")
+    _write(tmp_path / "d" / "events_2026-01-02.csv" / ".part-0000.csv.crc", "")
+    source = str(tmp_path / "d" / pattern)
+    assert ingest.display_names(ingest.resolve_sources(source), source=source) == [
+        "events_2026-01-01.csv", "events_2026-01-02.csv/part-0000.csv"]
+    assert ingest.resolve_sources(source) == ingest.resolve_sources(tmp_path / "d")
+    # Any other folder stays out, as before: exports/* is no way to read exports/archive/.
+    _write(tmp_path / "d" / "archive" / "old.csv", HEADER)
+    assert "archive/old.csv" not in ingest.display_names(ingest.resolve_sources(source), source=source)
+
+
 @pytest.mark.parametrize("kind", ["broken link", "named pipe"])
 @pytest.mark.parametrize("layout", ["folder", "glob", "file"])
 def test_an_input_entry_that_is_not_a_readable_file_stops_the_run_naming_it(

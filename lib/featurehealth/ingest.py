@@ -173,8 +173,14 @@ def _stop_at_unreadable(entries: Iterable[Path]) -> None:
             raise InputError(problem)
 
 
+def _visible_entries(folder: Path) -> list[Path]:
+    """Everything under ``folder``, recursively, but hidden entries and what hidden folders hold."""
+    return [p for p in folder.rglob("*") if not any(part.startswith(".") for part in p.relative_to(folder).parts)]
+
+
 def resolve_sources(source: str | os.PathLike[str]) -> list[Path]:
-    """The telemetry files named by ``source``: a file, a folder (searched recursively) or a glob.
+    """The telemetry files named by ``source``: a file, a folder (searched recursively) or a glob
+    (a folder it matches that is named like a CSV or Parquet file is searched as a folder is).
 
     Parameters
     ----------
@@ -202,15 +208,20 @@ def resolve_sources(source: str | os.PathLike[str]) -> list[Path]:
         )
     target = _absolute(text)
     if glob.has_magic(text):
-        candidates = [Path(p) for p in glob.glob(str(target), recursive=True)]
+        matched = [Path(p) for p in glob.glob(str(target), recursive=True)]
+        # A folder the pattern matches that is named like a telemetry file (a Spark-style day,
+        # events_2026-01-02.csv/part-0000.csv) is searched as a folder source is: left out, its
+        # day would vanish without a word. Other folders stay out (exports/* leaves exports/archive/).
+        exports = [m for m in matched if m.is_dir() and file_format(m)]
+        candidates = [*matched, *(p for m in exports for p in _visible_entries(m))]
         _stop_at_unreadable(candidates)
-        files = [p for p in candidates if p.is_file() and file_format(p)]
+        files = list(dict.fromkeys(p for p in candidates if p.is_file() and file_format(p)))  # "**" matches twice
         if not files:
             raise InputError(
                 f"No CSV or Parquet file matches {target}{_relative_note(text)}; fix the pattern in ingest.source."
             )
     elif target.is_dir():
-        visible = [p for p in target.rglob("*") if not any(part.startswith(".") for part in p.relative_to(target).parts)]
+        visible = _visible_entries(target)
         _stop_at_unreadable(visible)
         files = [p for p in visible if p.is_file() and file_format(p)]
         if not files:
