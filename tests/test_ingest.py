@@ -109,6 +109,18 @@ def test_a_folder_the_glob_matches_is_searched_like_a_folder_source(tmp_path: Pa
     assert "archive/old.csv" not in ingest.display_names(ingest.resolve_sources(source), source=source)
 
 
+@pytest.mark.parametrize("glob_pattern", ["", "*.csv"])
+def test_a_file_reached_through_a_link_as_well_is_read_once(tmp_path: Path, glob_pattern: str) -> None:
+    # latest.csv -> 2026-01-02.csv, as export folders often have: read twice, every event of
+    # that day was counted in again and quarantined as a duplicate.
+    _write(tmp_path / "d" / "2026-01-01.csv", HEADER)
+    _write(tmp_path / "d" / "2026-01-02.csv", HEADER)
+    (tmp_path / "d" / "latest.csv").symlink_to("2026-01-02.csv")
+    source = str(tmp_path / "d" / glob_pattern) if glob_pattern else tmp_path / "d"
+    files = ingest.resolve_sources(source)
+    assert ingest.display_names(files, source=source) == ["2026-01-01.csv", "2026-01-02.csv"]
+
+
 @pytest.mark.parametrize("kind", ["broken link", "named pipe"])
 @pytest.mark.parametrize("layout", ["folder", "glob", "file"])
 def test_an_input_entry_that_is_not_a_readable_file_stops_the_run_naming_it(

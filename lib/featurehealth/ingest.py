@@ -191,7 +191,8 @@ def resolve_sources(source: str | os.PathLike[str]) -> list[Path]:
     Returns
     -------
     list of Path
-        Absolute paths, sorted; hidden files and files that are neither CSV nor Parquet in a
+        Absolute paths with links resolved, each file once (a link to a file of the input is
+        not read twice), sorted; hidden files and files that are neither CSV nor Parquet in a
         folder are skipped.
 
     Raises
@@ -215,7 +216,7 @@ def resolve_sources(source: str | os.PathLike[str]) -> list[Path]:
         exports = [m for m in matched if m.is_dir() and file_format(m)]
         candidates = [*matched, *(p for m in exports for p in _visible_entries(m))]
         _stop_at_unreadable(candidates)
-        files = list(dict.fromkeys(p for p in candidates if p.is_file() and file_format(p)))  # "**" matches twice
+        files = [p for p in candidates if p.is_file() and file_format(p)]
         if not files:
             raise InputError(
                 f"No CSV or Parquet file matches {target}{_relative_note(text)}; fix the pattern in ingest.source."
@@ -248,7 +249,9 @@ def resolve_sources(source: str | os.PathLike[str]) -> list[Path]:
             f"Input {target} mixes CSV and Parquet files; point ingest.source at one format "
             f"(a glob ending in *.parquet, say)."
         )
-    return sorted((p.resolve() for p in files), key=str)
+    # Resolved, each file once: a link to a file of the input (latest.csv) would read its events
+    # twice, and a glob with ** can match a file both itself and in a folder it matched.
+    return sorted({p.resolve() for p in files}, key=str)
 
 
 def source_root(source: str | os.PathLike[str]) -> Path:
