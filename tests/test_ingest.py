@@ -138,8 +138,10 @@ def test_an_input_entry_that_is_not_a_readable_file_stops_the_run_naming_it(
     else:
         os.mkfifo(bad)
     source = {"folder": tmp_path / "d", "glob": str(tmp_path / "d" / "*.csv"), "file": bad}[layout]
-    with pytest.raises(ingest.InputError, match=rf"{bad}.* is a {kind}.*; "):
+    with pytest.raises(ingest.InputError, match=rf"{bad}.* is a {kind}.*; ") as caught:
         ingest.resolve_sources(source)
+    # The file ingest.source names cannot be removed "from the input": it is the input.
+    assert ("set ingest.source" in str(caught.value)) == (layout == "file")
 
 
 def test_map_columns_is_case_insensitive_and_mapping_wins() -> None:
@@ -554,11 +556,16 @@ def test_a_side_file_that_is_a_folder_a_pipe_or_a_broken_link_says_what_it_is(tm
     with pytest.raises(ingest.InputError, match=r"metadata path .*meta\.csv is a folder"):
         ingest.read_metadata(tmp_path / "meta.csv")
     os.mkfifo(tmp_path / "pipe.csv")
-    with pytest.raises(ingest.InputError, match=r"pipe\.csv is a named pipe"):
+    with pytest.raises(ingest.InputError, match=r"pipe\.csv is a named pipe") as pipe:
         ingest.read_incidents(tmp_path / "pipe.csv")
     (tmp_path / "link.csv").symlink_to(tmp_path / "gone.csv")
-    with pytest.raises(ingest.InputError, match=r"link\.csv is a broken link"):
+    with pytest.raises(ingest.InputError, match=r"link\.csv is a broken link") as link:
         ingest.read_metadata(tmp_path / "link.csv")
+    # A side file is no entry of the telemetry input: the sentence names the file it stands for
+    # and the parameter to change, not "remove it from the input".
+    for caught, what in ((pipe, "incidents"), (link, "metadata")):
+        assert what in str(caught.value) and "ingest parameters" in str(caught.value)
+        assert "from the input" not in str(caught.value)
     with pytest.raises(ingest.InputError, match="does not exist; create it"):
         ingest.read_metadata(tmp_path / "absent.csv")
 

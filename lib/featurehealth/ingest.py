@@ -140,12 +140,22 @@ def _relative_note(text: str) -> str:
     return f" (a relative ingest.source is read from the repository root {config.REPO_ROOT}, not the current folder)"
 
 
-def unreadable_entry(path: Path) -> str | None:
+def unreadable_entry(path: Path, *, named: str = "Input", otherwise: str = "remove it from the input") -> str | None:
     """Why ``path``, named like a telemetry file, cannot be read as one; None for a file or a folder.
 
     A broken link or a named pipe (a socket, a device) in place of a day's export must stop the
     run: skipped, the day would vanish from the input without a word (a run over the window then
     drops its published day), and a reader of a pipe would wait for ever.
+
+    Parameters
+    ----------
+    path : Path
+        The entry.
+    named : str, keyword-only
+        How the sentence names it (``"The feature metadata file"`` for a side file).
+    otherwise : str, keyword-only
+        The other fix, after restoring the file: removing an entry of a folder or glob; for a
+        path a parameter names (``ingest.source``, a side file), changing that parameter.
 
     Returns
     -------
@@ -157,12 +167,11 @@ def unreadable_entry(path: Path) -> str | None:
     except OSError:
         if not path.is_symlink():
             return None  # gone meanwhile: what is left is judged as usual
-        return (f"Input {path} is a broken link (to {os.readlink(path)}); restore the file it points to "
-                f"or remove the link from the input.")
+        return f"{named} {path} is a broken link (to {os.readlink(path)}); restore the file it points to or {otherwise}."
     if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
         return None
     kind = "named pipe" if stat.S_ISFIFO(mode) else "socket" if stat.S_ISSOCK(mode) else "device"
-    return f"Input {path} is a {kind}, not a file; put the exported file there or remove it from the input."
+    return f"{named} {path} is a {kind}, not a file; put the exported file there or {otherwise}."
 
 
 def _stop_at_unreadable(entries: Iterable[Path]) -> None:
@@ -236,7 +245,7 @@ def resolve_sources(source: str | os.PathLike[str]) -> list[Path]:
                 f"File {target} is neither CSV nor Parquet (by its name); export the telemetry as .csv or .parquet."
             )
         files = [target]
-    elif problem := unreadable_entry(target):
+    elif problem := unreadable_entry(target, otherwise="set ingest.source to the exported file"):
         raise InputError(problem)
     else:
         raise InputError(
@@ -1347,7 +1356,8 @@ def _read_small_csv(path: Path, *, what: str, required: Sequence[str], columns: 
 
     if path.is_dir():
         raise InputError(f"The {what} path {path} is a folder; set its path in the ingest parameters to the CSV file.")
-    if problem := unreadable_entry(path):
+    if problem := unreadable_entry(path, named=f"The {what} file",
+                                   otherwise="set its path in the ingest parameters to the CSV file"):
         raise InputError(problem)
     if not path.is_file():
         raise InputError(f"The {what} file {path} does not exist; create it or set its path in the ingest parameters.")
