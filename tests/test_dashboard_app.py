@@ -450,6 +450,6 @@ def test_model_tab_without_ground_truth_gives_the_reason_not_a_missing_report(ou
 def test_overview_warns_while_a_killed_publish_left_two_runs_mixed(outputs: Path) -> None:
     journal = config.publish_journal_path("ci")
     journal.parent.mkdir(parents=True, exist_ok=True)
-    journal.write_text("{}")
+    journal.write_text('{"staging": "s", "published": "p", "trash": "t", "entries": ["reports"]}')
     overview = _html(_outputs(app.Dashboard(profile="ci"), "overview")[0])
     assert "A run was killed while publishing its outputs" in overview

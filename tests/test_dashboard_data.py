@@ -167,7 +167,19 @@ def test_publish_state_tells_a_publish_under_way_from_one_a_killed_run_left(outp
     assert data.publish_state("ci") is None
     journal = config.publish_journal_path("ci")
     journal.parent.mkdir(parents=True, exist_ok=True)
-    journal.write_text("{}")
+    journal.write_text('{"staging": "s", "published": "p", "trash": "t", "entries": ["reports"]}')
     assert data.publish_state("ci") == "interrupted"  # no run holds the profile: a killed publish
     with runner.profile_lock("ci"):
         assert data.publish_state("ci") == "publishing"
+
+
+@pytest.mark.parametrize("journal_text", ["", "{}", "{not json"])
+def test_publish_state_tells_a_killed_publish_whose_journal_cannot_be_read(outputs: Path, journal_text: str) -> None:
+    # The next run cannot put such a publish back (it stops, naming the folders to sort out by
+    # hand): "interrupted" would promise that it does.
+    from featurehealth import config
+
+    journal = config.publish_journal_path("ci")
+    journal.parent.mkdir(parents=True, exist_ok=True)
+    journal.write_text(journal_text)
+    assert data.publish_state("ci") == "unreadable"

@@ -474,6 +474,12 @@ def test_publish_note_says_the_outputs_may_mix_two_runs() -> None:
     assert views.publish_note(None, profile="ci") == ""
 
 
+def test_publish_note_of_a_killed_publish_with_an_unreadable_journal_promises_no_repair() -> None:
+    note = views.publish_note("unreadable", profile="ci")
+    assert "killed while publishing" in note and "cannot be read" in note and "./run_all.sh ci" in note
+    assert "puts the previous ones back" not in note
+
+
 def test_publish_note_of_a_killed_publish_names_the_command_for_its_profile() -> None:
     # A bare ./run_all.sh runs the default profile, which leaves the killed ci publish in place.
     note = views.publish_note("interrupted", profile="ci")

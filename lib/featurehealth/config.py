@@ -158,6 +158,29 @@ def publish_journal_path(profile: str) -> Path:
     return output_root() / ".staging" / f"{profile}.publish.json"
 
 
+#: Keys of a publish journal (``runner.publish``), all needed to undo it.
+PUBLISH_JOURNAL_KEYS = ("staging", "published", "trash", "entries")
+
+
+def read_publish_journal(journal: Path) -> tuple[dict[str, Any] | None, str]:
+    """The plan a publish ``journal`` records, or None and why it cannot be read.
+
+    It is written without fsync: a machine that went down mid-publish can leave it empty. Read
+    by the runner, which undoes the publish, and the dashboard, which says whether it can.
+
+    Returns
+    -------
+    tuple
+        The plan (:data:`PUBLISH_JOURNAL_KEYS`) and ""; or None and the problem (the error, or the keys missing).
+    """
+    try:
+        plan = json.loads(journal.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        return None, f"{type(exc).__name__}: {exc}"
+    missing = [k for k in PUBLISH_JOURNAL_KEYS if not isinstance(plan, dict) or k not in plan]
+    return (None, f"it lacks {', '.join(missing)}") if missing else (plan, "")
+
+
 def run_in_progress(profile: str) -> bool:
     """Whether a run of ``profile`` holds its lock now.
 

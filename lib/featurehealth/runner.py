@@ -552,10 +552,6 @@ def undo_publish(plan: dict[str, Any]) -> None:
             (trash / name).rename(published / name)
 
 
-#: Keys of a publish journal (:func:`publish`), all needed to undo it.
-JOURNAL_KEYS = ("staging", "published", "trash", "entries")
-
-
 def recover_publish(journal: Path) -> bool:
     """Undo the publish ``journal`` records if one was interrupted (process killed); True if there was one.
 
@@ -568,14 +564,8 @@ def recover_publish(journal: Path) -> bool:
     """
     if not journal.is_file():
         return False
-    try:
-        plan = runlog.read_json(journal)
-    except (OSError, ValueError) as exc:
-        problem = f"{type(exc).__name__}: {exc}"
-    else:
-        missing = [k for k in JOURNAL_KEYS if not isinstance(plan, dict) or k not in plan]
-        problem = f"it lacks {', '.join(missing)}" if missing else ""
-    if problem:
+    plan, problem = config.read_publish_journal(journal)
+    if plan is None:
         profile = journal.name.removesuffix(".publish.json")
         raise RunFailed(
             f"The journal of an interrupted publish, {journal}, cannot be read ({problem}), so which outputs "

@@ -224,10 +224,14 @@ def _run_row(report: dict[str, Any]) -> dict[str, Any]:
 def publish_state(profile: str) -> str | None:
     """Whether ``profile``'s outputs are mid-swap: ``"publishing"`` (a run is swapping its folders
     in), ``"interrupted"`` (a run was killed doing so: until its next run puts the previous folders
-    back, some are of each run), or None."""
-    if not config.publish_journal_path(profile).is_file():
+    back, some are of each run), ``"unreadable"`` (killed, and its journal cannot be read: the next
+    run stops, naming the folders to sort out by hand), or None."""
+    journal = config.publish_journal_path(profile)
+    if not journal.is_file():
         return None
-    return "publishing" if config.run_in_progress(profile) else "interrupted"
+    if config.run_in_progress(profile):
+        return "publishing"
+    return "interrupted" if config.read_publish_journal(journal)[0] is not None else "unreadable"
 
 
 def run_history(profile: str, *, limit: int = 20) -> tuple["pd.DataFrame | None", str]:

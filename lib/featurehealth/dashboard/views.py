@@ -935,7 +935,8 @@ def publish_note(state: str | None, *, profile: str) -> str:
 
     A run swaps its folders in one by one, so the tabs could show some of the new run and some
     of the previous one; after a run killed while publishing that lasts until the profile's next
-    run, whose command is named with the profile (a bare ``./run_all.sh`` runs ``default``).
+    run, whose command is named with the profile (a bare ``./run_all.sh`` runs ``default``), or,
+    when the journal cannot be read, until someone sorts the folders out as that run says.
     """
     if state == "publishing":
         return ("A run is publishing new outputs right now: reload the page in a moment, as what it "
@@ -943,6 +944,10 @@ def publish_note(state: str | None, *, profile: str) -> str:
     if state == "interrupted":
         return ("A run was killed while publishing its outputs: some folders are that run's, others the "
                 f"previous run's, until the profile's next run puts the previous ones back (./run_all.sh {profile}).")
+    if state == "unreadable":
+        return ("A run was killed while publishing its outputs and its journal cannot be read: some folders "
+                f"may be that run's, others the previous run's, until they are sorted out by hand, as the "
+                f"profile's next run (./run_all.sh {profile}) says.")
     return ""
 
 
