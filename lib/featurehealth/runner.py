@@ -279,12 +279,16 @@ def profile_lock(profile: str) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+#: Errors of a full file system (or of a user's disk quota).
+_NO_SPACE_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
+
+
 def not_writable(exc: OSError) -> RunFailed:
     """The one-line failure for an output folder the run cannot write (``exc`` from creating something in it).
 
     A full file system is said as such: the folder is writable, and the fix is room.
     """
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+    if exc.errno in _NO_SPACE_ERRNOS:
         return RunFailed(
             f"No space left for the outputs under {config.output_root()} ({exc.strerror}); free some "
             f"(run.keep_runs prunes old run folders) or point FEATUREHEALTH_OUTPUT_ROOT at a folder with room."
@@ -295,9 +299,6 @@ def not_writable(exc: OSError) -> RunFailed:
         f"or point FEATUREHEALTH_OUTPUT_ROOT at a writable folder."
     )
 
-
-#: Errors of a full file system (or of a user's disk quota).
-_NO_SPACE_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
 
 
 def is_disk_full(error: BaseException | str) -> bool:
