@@ -31,6 +31,25 @@ def test_connect_works_in_utc(tmp_path: Path) -> None:
     assert day == [(date(2026, 3, 2),)]
 
 
+def test_spilled_data_goes_to_the_temporary_folder_not_the_working_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A run's kernel works in the repository's notebooks/: DuckDB's default ".tmp" put a large
+    # ingest's spill files in the source tree.
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "scratch"))
+    monkeypatch.setattr("tempfile.tempdir", None)  # re-read TMPDIR
+    (tmp_path / "scratch").mkdir()
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    con = warehouse.connect(threads=1, memory_limit="20MB")
+    assert con.execute("SELECT current_setting('temp_directory')").fetchone()[0] == str(warehouse.spill_folder())
+    assert warehouse.spill_folder() == tmp_path / "scratch" / "featurehealth-duckdb"
+    con.execute("CREATE TABLE t AS SELECT range AS a, random() AS b FROM range(3000000)")
+    seen = con.execute("SELECT count(*) FROM (SELECT a FROM t ORDER BY b)").fetchone()[0]
+    assert seen == 3_000_000 and not (work / ".tmp").exists()
+
+
 def test_sql_string_escapes_quotes() -> None:
     assert warehouse.sql_string("it's") == "'it''s'"
 

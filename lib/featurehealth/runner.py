@@ -319,7 +319,7 @@ def is_disk_full(error: BaseException | str) -> bool:
     )
 
 
-def no_space_failure(step: str, error: str, *, writes_to: Iterable[Path]) -> str:
+def no_space_failure(step: str, error: str, *, writes_to: Mapping[str, Path]) -> str:
     """The one-line failure of ``step`` stopped by a full disk: where to free room, and the way out.
 
     Parameters
@@ -327,17 +327,29 @@ def no_space_failure(step: str, error: str, *, writes_to: Iterable[Path]) -> str
     step : str
         Notebook file name, e.g. ``"01_ingest.ipynb"``.
     error : str
-        The step's error (:func:`_step_error`), quoted as it names no folder.
-    writes_to : iterable of Path
-        The roots the run writes under: the output root, and the data root when it simulates.
+        The step's error (:func:`_step_error`), quoted: it may name no folder.
+    writes_to : mapping of str to Path
+        The folders the run writes under, by the environment variable that moves each (see
+        :func:`space_needed_under`).
     """
-    roots = list(dict.fromkeys(writes_to))
-    variables = ["FEATUREHEALTH_OUTPUT_ROOT"] + (["FEATUREHEALTH_DATA_ROOT"] if len(roots) > 1 else [])
+    folders = " or ".join(dict.fromkeys(str(folder) for folder in writes_to.values()))
     return (
-        f"{step} failed: no space left on a device the run writes to ({error}); free some under "
-        f"{' or '.join(str(root) for root in roots)} (run.keep_runs prunes old run folders), or point "
-        f"{' or '.join(variables)} at a folder with room."
+        f"{step} failed: no space left on a device the run writes to ({error}); free some under {folders} "
+        f"(run.keep_runs prunes old run folders), or point {' or '.join(writes_to)} at a folder with room."
     )
+
+
+def space_needed_under(*, simulated: bool) -> dict[str, Path]:
+    """The folders a run writes under, by the environment variable that moves each: the output
+    root, the data root when it simulates its telemetry, and the temporary folder, where CSV
+    input is re-cut and DuckDB spills what exceeds its memory limit."""
+    import tempfile
+
+    folders = {"FEATUREHEALTH_OUTPUT_ROOT": config.output_root()}
+    if simulated:
+        folders["FEATUREHEALTH_DATA_ROOT"] = config.data_root()
+    folders["TMPDIR"] = Path(tempfile.gettempdir())
+    return folders
 
 
 @contextlib.contextmanager
@@ -1148,9 +1160,7 @@ def run_pipeline(
                 functools.partial(renderer.submit, _render_or_report, progress=progress)
                 if run_options["html"] else None
             )
-            # Where a full disk can stop a step: the simulator writes its telemetry under the data root.
-            simulated = (params.get("ingest") or {}).get("source") == "simulated"
-            writes_to = [config.output_root(), *([config.data_root()] if simulated else [])]
+            writes_to = space_needed_under(simulated=(params.get("ingest") or {}).get("source") == "simulated")
             _run_steps(steps, staging=staging, run_dir=run_dir, report=report, progress=progress, render=render,
                        writes_to=writes_to)
             if "03_model.ipynb" in plan and _retrain_advised(staging, params, run_options, report):
@@ -1315,13 +1325,13 @@ def _run_steps(
     progress: Callable[[str], None],
     render: Callable[[Path], Any] | None,
     suffix: str = "",
-    writes_to: Iterable[Path] = (),
+    writes_to: Mapping[str, Path] | None = None,
 ) -> None:
     """Execute ``steps`` in order, each on its own kernel, launched while earlier steps run.
 
     ``render`` (None: no HTML) is handed each executed notebook, failed ones included, but for
-    a step a full disk stopped; ``writes_to`` (the roots the run writes under) are named in its
-    failure (:func:`no_space_failure`).
+    a step a full disk stopped; ``writes_to`` (the folders the run writes under, default
+    :func:`space_needed_under` without simulation) are named in its failure (:func:`no_space_failure`).
     """
     kernels: list[Any] = []
     try:
@@ -1351,7 +1361,7 @@ def _run_steps(
                     # No room for an HTML copy, and the executed notebook may be cut short: its
                     # rendering would only add a misleading "Notebook does not appear to be JSON".
                     raise RunFailed(no_space_failure(notebook.name, entry["error"],
-                                                     writes_to=writes_to or [config.output_root()])) from None
+                                                     writes_to=writes_to or space_needed_under(simulated=False))) from None
                 if render and executed.is_file():
                     render(executed)
                 raise RunFailed(f"{notebook.name} failed: {entry['error']}") from None

@@ -68,9 +68,20 @@ def connect(
     # propagation then folds isnan(x) to false: NaN latencies would pass validation.
     con.execute("SET disabled_optimizers = 'statistics_propagation'")
     con.execute(f"SET memory_limit = {sql_string(memory_limit)}")
+    # DuckDB spills to ".tmp" in the working folder by default, which for a run's kernel is the
+    # repository's notebooks/: gigabytes of a large ingest would land in the source tree.
+    con.execute(f"SET temp_directory = {sql_string(str(spill_folder()))}")
     if threads:
         con.execute(f"SET threads = {int(threads)}")
     return con
+
+
+def spill_folder() -> Path:
+    """Where DuckDB writes what exceeds its memory limit: ``featurehealth-duckdb`` in the system's
+    temporary folder (``$TMPDIR``), made when first needed; each process's files carry its id."""
+    import tempfile
+
+    return Path(tempfile.gettempdir()) / "featurehealth-duckdb"
 
 
 def sql_string(value: str) -> str:
