@@ -984,6 +984,26 @@ def test_a_failed_run_whose_report_did_not_fit_writes_it_once_its_staging_copy_i
     assert "input file x.csv lacks feature_id" in report["error"]
 
 
+def test_a_run_starting_while_its_profile_is_probed_waits_for_the_probe(project: Path) -> None:
+    # The dashboard and notebooks run by hand probe the lock with a shared lock held for an
+    # instant; a run starting just then must not be told another run is in progress.
+    import fcntl
+    import threading
+
+    lock_path = config.profile_lock_path("default")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    probe = open(lock_path, "a")  # noqa: SIM115 - closed by the timer below
+    fcntl.flock(probe, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    releasing = threading.Timer(0.2, lambda: (fcntl.flock(probe, fcntl.LOCK_UN), probe.close()))
+    releasing.start()
+    try:
+        with runner.profile_lock("default"):
+            entered = True
+    finally:
+        releasing.join()
+    assert entered
+
+
 def test_busy_profile_has_its_own_exit_code(
     project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

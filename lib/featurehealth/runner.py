@@ -256,6 +256,24 @@ def code_version() -> str:
     return f"{__version__} ({described})" if described else __version__
 
 
+#: How long a run starting waits for the profile's lock before calling the profile busy: a
+#: probe (a dashboard page, a notebook run by hand) holds it for microseconds, a run for minutes.
+PROBE_PATIENCE_S = 1.0
+
+
+def _take_lock(handle: Any, *, patience_s: float) -> bool:
+    """Take an exclusive lock on ``handle``, trying for ``patience_s`` seconds; whether it was taken."""
+    deadline = time.monotonic() + patience_s
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
+
+
 @contextlib.contextmanager
 def profile_lock(profile: str) -> Iterator[None]:
     """Hold an exclusive lock for one profile so two runs never publish over each other.
@@ -269,10 +287,8 @@ def profile_lock(profile: str) -> Iterator[None]:
     except OSError as exc:
         raise not_writable(exc) from None
     with handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise RunBusy(f"Another run of profile '{profile}' is in progress; wait for it to finish.") from None
+        if not _take_lock(handle, patience_s=PROBE_PATIENCE_S):
+            raise RunBusy(f"Another run of profile '{profile}' is in progress; wait for it to finish.")
         try:
             yield
         finally:
