@@ -699,6 +699,13 @@ def _type_rule(default: Any) -> tuple[Callable[[Any], bool], str] | None:
         return _is_number, f"a number like the default {default!r}"
     if isinstance(default, list):
         return lambda value: isinstance(value, list), f"a list like the default {default!r}"
+    if isinstance(default, str):
+        # YAML reads an unquoted no, on or 2026 as a boolean or a number: a folder named "no"
+        # would be looked for as "False".
+        return lambda value: isinstance(value, str), (
+            f"text like the default {default!r}, quoted where YAML would read a true/false, null or "
+            f"number (ingest.source='no')"
+        )
     return None
 
 
@@ -711,7 +718,8 @@ def _leaves(tree: dict[str, Any], where: str = "") -> Iterator[tuple[str, Any]]:
 
 
 def _check_value(key: str, value: Any, default: Any) -> None:
-    rule = _value_rules().get(key) or _type_rule(default)
+    # The window's dates get their own sentence from validate.resolve_window.
+    rule = _value_rules().get(key) or (None if key in WINDOW_KEYS else _type_rule(default))
     if rule is not None and not rule[0](value):
         raise ValueError(f"{key} {value!r} is not valid; use {rule[1]}.")
 
