@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import date
 from pathlib import Path
 
@@ -44,7 +45,7 @@ def test_spilled_data_goes_to_the_temporary_folder_not_the_working_folder(
     monkeypatch.chdir(work)
     con = warehouse.connect(threads=1, memory_limit="20MB")
     assert con.execute("SELECT current_setting('temp_directory')").fetchone()[0] == str(warehouse.spill_folder())
-    assert warehouse.spill_folder() == tmp_path / "scratch" / "featurehealth-duckdb"
+    assert warehouse.spill_folder() == tmp_path / "scratch" / f"featurehealth-duckdb-{os.getuid()}"
     con.execute("CREATE TABLE t AS SELECT range AS a, random() AS b FROM range(3000000)")
     seen = con.execute("SELECT count(*) FROM (SELECT a FROM t ORDER BY b)").fetchone()[0]
     assert seen == 3_000_000 and not (work / ".tmp").exists()

@@ -77,11 +77,12 @@ def connect(
 
 
 def spill_folder() -> Path:
-    """Where DuckDB writes what exceeds its memory limit: ``featurehealth-duckdb`` in the system's
-    temporary folder (``$TMPDIR``), made when first needed; each process's files carry its id."""
+    """Where DuckDB writes what exceeds its memory limit: ``featurehealth-duckdb-<uid>`` in the
+    system's temporary folder (``$TMPDIR``), made when first needed; each process's files carry
+    its id. One folder per user: in a shared ``/tmp`` another user's would not be writable."""
     import tempfile
 
-    return Path(tempfile.gettempdir()) / "featurehealth-duckdb"
+    return Path(tempfile.gettempdir()) / f"featurehealth-duckdb-{os.getuid()}"
 
 
 def sql_string(value: str) -> str:
