@@ -285,7 +285,8 @@ def test_shipped_profiles_pass_the_value_checks() -> None:
         (["simulate.start_date=2026-02-30"], r"simulate\.start_date '2026-02-30' is not valid; use a date YYYY-MM-DD"),
         # Read as YAML, an unquoted no is false: the run looked for a folder named "False".
         (["ingest.source=no"], r"^ingest\.source False is not valid; use text like the default 'simulated', quoted where YAML"),
-        (["engine.scheduler_address=1"], r"^engine\.scheduler_address 1 is not valid; use text like the default ''"),
+        (["engine.scheduler_address=1"], r"^engine\.scheduler_address 1 is not valid; use text like the default '' or null"),
+        (["ingest.source=null"], r"^ingest\.source None is not valid; use text like the default 'simulated', quoted where YAML would read a true/false, null or number"),
     ],
 )
 def test_bad_values_name_key_value_allowed_and_source(real_params: Path, overrides: list[str], message: str) -> None:
@@ -297,7 +298,7 @@ def test_good_values_pass(real_params: Path) -> None:
     params = config.load_run_params("default", [
         "ingest.as_of=2026-04-28", "ingest.window_start=2026-04-01", "ingest.column_map.crash_flag=is_crash",
         "model.operating_threshold=0.4", "model.alert_budget=0.3", "drift.metrics=[crash_rate]", "model.max_depth=null",
-        "model.n_jobs=-2", "model.keep_versions=0", "ingest.source='no'",
+        "model.n_jobs=-2", "model.keep_versions=0", "ingest.source='no'", "ingest.metadata_path=null",
     ])
     assert params["ingest"]["source"] == "no"
     assert params["ingest"]["column_map"] == {"crash_flag": "is_crash"}

@@ -701,10 +701,11 @@ def _type_rule(default: Any) -> tuple[Callable[[Any], bool], str] | None:
         return lambda value: isinstance(value, list), f"a list like the default {default!r}"
     if isinstance(default, str):
         # YAML reads an unquoted no, on or 2026 as a boolean or a number: a folder named "no"
-        # would be looked for as "False".
-        return lambda value: isinstance(value, str), (
-            f"text like the default {default!r}, quoted where YAML would read a true/false, null or "
-            f"number (ingest.source='no')"
+        # would be looked for as "False". An optional text (default "") may also be null: none.
+        optional = default == ""
+        return lambda value: isinstance(value, str) or (optional and value is None), (
+            f"text like the default {default!r}{' or null' if optional else ''}, quoted where YAML would "
+            f"read a true/false{'' if optional else ', null'} or number (ingest.source='no')"
         )
     return None
 
