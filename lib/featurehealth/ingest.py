@@ -20,6 +20,7 @@ import codecs
 import contextlib
 import glob
 import hashlib
+import itertools
 import os
 import stat
 import tempfile
@@ -845,26 +846,23 @@ def csv_line_census(path: Path, *, name: str = "", encoding: str = "utf-8") -> t
     """
     lines, odd, carry, breaks, crlf_breaks = 0, False, b"", 0, 0
     watch = _Utf8Watch() if encoding == "latin-1" else None
-    with _open_bytes(path) as handle:
-        while True:
-            block = handle.read(CENSUS_BLOCK)
-            if watch is not None:
-                watch.feed(block, final=not block)
-            whole = carry + block
-            cut = whole.rfind(b"\n") + 1 if block else len(whole)
-            ends = whole.count(b"\n", 0, cut)
-            # Only a block with a carriage return can hold CRLF line breaks: an LF file pays one fast search.
-            crlf = whole.count(b"\r\n", 0, cut) if whole.find(b"\r", 0, cut) >= 0 else 0
-            breaks, crlf_breaks = breaks + ends, crlf_breaks + crlf
-            plain = all(whole.find(mark, 0, cut) < 0 for mark in (b'"', b"\n\n", b"\n\r\n"))
-            if plain and not whole.startswith((b"\n", b"\r")):  # every line break ends a non-empty line
-                lines += ends + (0 < cut and whole[cut - 1] != 10)
-            else:
-                filled, odd_lines = _line_flags(memoryview(whole)[:cut])
-                lines, odd = lines + int(filled.sum()), odd or bool(odd_lines.any())
-            carry = whole[cut:]
-            if not block:
-                break
+    # The empty block at the end counts the last line when the file does not end in a line break.
+    for block in itertools.chain(_blocks(path), [b""]):
+        if watch is not None:
+            watch.feed(block, final=not block)
+        whole = carry + block
+        cut = whole.rfind(b"\n") + 1 if block else len(whole)
+        ends = whole.count(b"\n", 0, cut)
+        # Only a block with a carriage return can hold CRLF line breaks: an LF file pays one fast search.
+        crlf = whole.count(b"\r\n", 0, cut) if whole.find(b"\r", 0, cut) >= 0 else 0
+        breaks, crlf_breaks = breaks + ends, crlf_breaks + crlf
+        plain = all(whole.find(mark, 0, cut) < 0 for mark in (b'"', b"\n\n", b"\n\r\n"))
+        if plain and not whole.startswith((b"\n", b"\r")):  # every line break ends a non-empty line
+            lines += ends + (0 < cut and whole[cut - 1] != 10)
+        else:
+            filled, odd_lines = _line_flags(memoryview(whole)[:cut])
+            lines, odd = lines + int(filled.sum()), odd or bool(odd_lines.any())
+        carry = whole[cut:]
     if watch is not None and watch.utf8_letters:
         raise _utf8_under_latin1(name or path.name)
     return max(lines - 1, 0), odd or 0 < crlf_breaks < breaks
