@@ -316,7 +316,6 @@ def not_writable(exc: OSError) -> RunFailed:
     )
 
 
-
 def is_disk_full(error: BaseException | str) -> bool:
     """Whether ``error`` (an exception, or a step's error as text) is a full file system or quota.
 
@@ -1341,13 +1340,13 @@ def _run_steps(
     progress: Callable[[str], None],
     render: Callable[[Path], Any] | None,
     suffix: str = "",
-    writes_to: Mapping[str, Path] | None = None,
+    writes_to: Mapping[str, Path],
 ) -> None:
     """Execute ``steps`` in order, each on its own kernel, launched while earlier steps run.
 
     ``render`` (None: no HTML) is handed each executed notebook, failed ones included, but for
-    a step a full disk stopped; ``writes_to`` (the folders the run writes under, default
-    :func:`space_needed_under` without simulation) are named in its failure (:func:`no_space_failure`).
+    a step a full disk stopped; ``writes_to`` (the folders the run writes under,
+    :func:`space_needed_under`) are named in its failure (:func:`no_space_failure`).
     """
     kernels: list[Any] = []
     try:
@@ -1376,8 +1375,7 @@ def _run_steps(
                 if is_disk_full(exc):
                     # No room for an HTML copy, and the executed notebook may be cut short: its
                     # rendering would only add a misleading "Notebook does not appear to be JSON".
-                    raise RunFailed(no_space_failure(notebook.name, entry["error"],
-                                                     writes_to=writes_to or space_needed_under(simulated=False))) from None
+                    raise RunFailed(no_space_failure(notebook.name, entry["error"], writes_to=writes_to)) from None
                 if render and executed.is_file():
                     render(executed)
                 raise RunFailed(f"{notebook.name} failed: {entry['error']}") from None
