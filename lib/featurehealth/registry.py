@@ -519,8 +519,8 @@ def register(
 ) -> dict[str, Any]:
     """Save a trained model as a new version and promote it if it is not worse than the one in use.
 
-    Then the oldest versions beyond ``params["keep_versions"]`` are removed (:func:`prune_versions`),
-    never the one in use nor this one, and ``models/registry.json`` lists those left.
+    The oldest versions beyond ``params["keep_versions"]`` are removed (:func:`prune_versions`),
+    never the one in use after the decision nor this one, and ``models/registry.json`` lists those left.
 
     Returns
     -------
@@ -560,12 +560,12 @@ def register(
     if previous != card["version"] or not kept.is_file():
         runlog.write_json(kept, decision)
     in_use = card["version"] if promoted else previous
+    # Pruned first (never the one in use nor this one), so the index is written once, listing those left.
+    prune_versions(paths, keep=params["keep_versions"], protected=[v for v in (in_use, card["version"]) if v])
     if promoted:
         promote(paths, card["version"])
     else:
         _write_index(paths, previous)
-    if prune_versions(paths, keep=params["keep_versions"], protected=[v for v in (in_use, card["version"]) if v]):
-        _write_index(paths, in_use)
     runlog.write_json(paths.reports / PROMOTION_FILE, decision)
     return decision
 
