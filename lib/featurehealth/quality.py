@@ -88,8 +88,12 @@ def _day_list(days: Sequence[date]) -> str:
             runs[-1][1] = day
         else:
             runs.append([day, day])
-    shown = [f"{a}" if a == b else f"{a}..{b}" for a, b in runs[:_DAYS_SHOWN]]
-    more = len(runs) - _DAYS_SHOWN
+    return _listed([f"{a}" if a == b else f"{a}..{b}" for a, b in runs[:_DAYS_SHOWN]], total=len(runs))
+
+
+def _listed(shown: Sequence[str], *, total: int) -> str:
+    """``shown`` joined by commas, then how many of ``total`` items were left out ("and 3 more")."""
+    more = total - len(shown)
     return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
 
 
@@ -145,10 +149,9 @@ def check_missing_days(
         sentences.append(f"{len(missing)} of {len(expected)} expected feature-days in the window have no valid "
                          f"event (first: {first_f} on {first_d}).")
     if stale:
-        more = f" and {len(stale) - _WORST_SHOWN} more" if len(stale) > _WORST_SHOWN else ""
         sentences.append(
             f"The published fact table holds {len(stale)} feature id(s) as written before ids were read in "
-            f"Unicode NFC ({', '.join(stale[:_WORST_SHOWN])}{more}: they look the same as the ids read now), so "
+            f"Unicode NFC ({_listed(stale[:_WORST_SHOWN], total=len(stale))}: they look the same as the ids read now), so "
             f"each such feature is split in two (not counted as missing) until its days are re-read with "
             f"`./run_all.sh {profile or 'PROFILE'} --set ingest.as_of={as_of or end} "
             f"--set ingest.window_start={first_day}{_also(rerun)}`."
@@ -418,12 +421,11 @@ def check_unknown_features(
     near = {_id_key(k): k for k in listed}
     named = [f"{f} (the metadata has {near[_id_key(f)]!r})" if _id_key(f) in near else f
              for f in unknown[:_WORST_SHOWN]]
-    more = f" and {len(unknown) - _WORST_SHOWN} more" if len(unknown) > _WORST_SHOWN else ""
     # Without metadata there is no file to add rows to: say where to give one.
     remedy = ("add them (or fix their ids) in the metadata file" if listed else
               "no metadata lists any feature: give a CSV of feature_id, feature_name, owner_team, lifecycle_stage, "
               "tier and launch_date in ingest.metadata_path")
-    message = (f"{len(unknown)} feature(s) with events have no row in the feature metadata: {', '.join(named)}{more}; "
+    message = (f"{len(unknown)} feature(s) with events have no row in the feature metadata: {_listed(named, total=len(unknown))}; "
                f"{remedy}, until then their owner is 'unassigned'."
                if unknown else "")
     return _check("unknown_features", len(unknown), warn=warn, fail=fail, message=message, features=unknown[:50])
