@@ -149,7 +149,7 @@ def quality_table(report: Mapping[str, Any]) -> pd.DataFrame:
     Numbers as text with :data:`DIGITS` significant digits (a share of 0.000542 must not read as
     the 0.001 warn threshold); a sentinel threshold reads :data:`NO_LIMIT_TEXT`.
     """
-    rows = [{**row, "observed": number_text(row["observed"])} for row in quality_rows(report)]
     import pandas as pd
 
+    rows = [{**row, "observed": number_text(row["observed"])} for row in quality_rows(report)]
     return pd.DataFrame(rows, columns=["check", "status", "observed", "warn", "fail"])
