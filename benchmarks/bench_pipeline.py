@@ -35,13 +35,18 @@ def _peak_rss_mb() -> float:
 
 def _timed_run(profile: str, overrides: list[str], *, output_root: str) -> tuple[float, float, dict[str, Any]]:
     """Wall seconds, CPU seconds (runner and kernels) and run report of one run in a fresh process."""
+    from featurehealth.runner import EXIT_QUALITY_FAILED
+
     command = [sys.executable, "-m", "featurehealth.runner", profile, *(f"--set={item}" for item in overrides)]
     before = os.times()
     started = time.perf_counter()
-    subprocess.run(
-        command, check=True, stdout=subprocess.DEVNULL, env={**os.environ, "FEATUREHEALTH_OUTPUT_ROOT": output_root}
+    finished = subprocess.run(
+        command, stdout=subprocess.DEVNULL, env={**os.environ, "FEATUREHEALTH_OUTPUT_ROOT": output_root}
     )
     seconds = time.perf_counter() - started
+    # A data-quality failure still publishes a complete run, whose time counts.
+    if finished.returncode not in (0, EXIT_QUALITY_FAILED):
+        raise subprocess.CalledProcessError(finished.returncode, command)
     after = os.times()
     cpu = (after.children_user - before.children_user) + (after.children_system - before.children_system)
     report = json.loads((Path(output_root) / profile / "reports" / "run_report.json").read_text(encoding="utf-8"))

@@ -241,6 +241,18 @@ def test_main_exit_code_on_failure(project: Path, capsys: pytest.CaptureFixture[
     assert "FAILED: boom.ipynb failed: ValueError" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(("status", "code"), [("fail", 3), ("warn", 0), ("pass", 0)])
+def test_main_exit_code_says_a_published_run_failed_a_quality_check(
+    status: str, code: int, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A scheduler sees only the exit code: a daily run whose day has no rows (missing_days fail,
+    # not in quality.stop_on_fail) publishes, but must not look like a clean day.
+    monkeypatch.setattr(runner, "run_pipeline", lambda *_a, **_k: {"quality": {"status": status}})
+    assert runner.main(["ci"]) == code
+    err = capsys.readouterr().err
+    assert ("data quality failed" in err) == (status == "fail") and err.count("\n") == (status == "fail")
+
+
 def test_main_prints_a_failure_quoting_a_line_break_on_one_line(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

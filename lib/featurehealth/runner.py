@@ -72,7 +72,7 @@ LAZY_IMPORTS = {
 
 
 #: Exit codes of the command line besides 0 (succeeded): see :func:`main`.
-EXIT_FAILED, EXIT_USAGE, EXIT_BUSY = 1, 2, 75
+EXIT_FAILED, EXIT_USAGE, EXIT_QUALITY_FAILED, EXIT_BUSY = 1, 2, 3, 75
 
 
 class RunFailed(RuntimeError):
@@ -1427,8 +1427,10 @@ def main(argv: list[str] | None = None) -> int:
     """Command-line entry point; returns the process exit code.
 
     0 succeeded, 1 (:data:`EXIT_FAILED`) the run failed, 2 (:data:`EXIT_USAGE`) bad usage or
-    profile, 75 (:data:`EXIT_BUSY`) another run of the profile is in progress, 128 + the signal
-    number (130 SIGINT, 143 SIGTERM, 129 SIGHUP) interrupted.
+    profile, 3 (:data:`EXIT_QUALITY_FAILED`) the run succeeded and published its outputs but a
+    data-quality check failed (one not in ``quality.stop_on_fail``, such as ``missing_days`` for
+    a day without rows), 75 (:data:`EXIT_BUSY`) another run of the profile is in progress, 128 +
+    the signal number (130 SIGINT, 143 SIGTERM, 129 SIGHUP) interrupted.
     """
     import argparse
 
@@ -1449,7 +1451,7 @@ def main(argv: list[str] | None = None) -> int:
     sys.modules.setdefault("rfc3987_syntax", None)
     try:
         with interrupts_raise():
-            run_pipeline(args.profile, overrides=args.overrides, progress=_print_while_read)
+            report = run_pipeline(args.profile, overrides=args.overrides, progress=_print_while_read)
     except config.ProfileError as exc:
         _say_stopped("", exc)
         return EXIT_USAGE
@@ -1462,6 +1464,14 @@ def main(argv: list[str] | None = None) -> int:
     except RunInterrupted as exc:
         _say_stopped("INTERRUPTED: ", exc, after=f"; outputs unchanged{_run_folder_note(exc.run_dir)}")
         return 128 + exc.signum
+    if (report.get("quality") or {}).get("status") == "fail":
+        # A scheduler sees only the exit code: a published day that failed a check is no clean day.
+        _print_while_read(
+            f"run_all: the outputs are published, but data quality failed (see 'data quality:' in the "
+            f"output); exit code {EXIT_QUALITY_FAILED}",
+            stream=sys.stderr,
+        )
+        return EXIT_QUALITY_FAILED
     return 0
 
 
