@@ -3,8 +3,11 @@
 nbval (in ``./run_tests.sh``) re-runs the notebooks and compares each cell's text output with
 the stored one, so after changing a notebook or what it prints, refresh the stored outputs:
 
-    .venv/bin/python scripts/refresh_notebooks.py
+    .venv/bin/python scripts/refresh_notebooks.py [NOTEBOOK ...]
 
+With no argument the four pipeline notebooks are refreshed. Arguments are file names under
+notebooks/ (``01_ingest.ipynb``); a pipeline notebook needs those before it in the same command,
+in order, since each reads what they wrote (the script stops with the list to give otherwise).
 The notebooks run in order against fresh temporary output and data folders, exactly as nbval
 runs them, and only their outputs change on disk.
 """
@@ -16,7 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from featurehealth.config import NOTEBOOKS_DIR, PIPELINE_NOTEBOOKS
+from featurehealth.config import NOTEBOOKS_DIR, PIPELINE_NOTEBOOKS, pipeline_order_problem
 
 
 def refresh(names: list[str]) -> None:
@@ -47,5 +50,29 @@ def refresh(names: list[str]) -> None:
             nbformat.write(notebook, path)
 
 
+def argument_problem(names: list[str]) -> str | None:
+    """Why ``names`` cannot be refreshed (an unknown notebook, or pipeline notebooks out of order); None if they can."""
+    unknown = [name for name in names if not (NOTEBOOKS_DIR / name).is_file()]
+    if unknown:
+        available = ", ".join(sorted(path.name for path in NOTEBOOKS_DIR.glob("*.ipynb")))
+        return (f"no notebook {', '.join(unknown)} under {NOTEBOOKS_DIR}; give file names from: {available} "
+                f"(--help explains).")
+    return pipeline_order_problem(names)
+
+
+def main(argv: list[str]) -> int:
+    """Refresh the notebooks named in ``argv`` (all pipeline notebooks when none); 2 on bad arguments."""
+    if {"-h", "--help"} & set(argv):
+        print(__doc__.strip())
+        return 0
+    names = argv or list(PIPELINE_NOTEBOOKS)
+    problem = argument_problem(names)
+    if problem:
+        print(f"refresh_notebooks: {problem}", file=sys.stderr)
+        return 2
+    refresh(names)
+    return 0
+
+
 if __name__ == "__main__":
-    refresh(sys.argv[1:] or list(PIPELINE_NOTEBOOKS))
+    sys.exit(main(sys.argv[1:]))

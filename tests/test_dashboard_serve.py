@@ -60,6 +60,14 @@ def test_main_rejects_a_bad_port(capsys: pytest.CaptureFixture[str]) -> None:
     assert "port must be an integer in 1..65535, got 'http'" in capsys.readouterr().err
 
 
+def test_main_help_prints_the_usage_instead_of_refusing_it_as_a_port(capsys: pytest.CaptureFixture[str]) -> None:
+    # "--help" was read as the port: "the port must be an integer in 1..65535, got '--help'", exit 2.
+    for flag in ("-h", "--help"):
+        assert serve.main([flag]) == 0
+        out = capsys.readouterr()
+        assert "[PORT]" in out.out and str(serve.DEFAULT_PORT) in out.out and not out.err
+
+
 def test_main_refuses_a_busy_port_before_starting_voila(capsys: pytest.CaptureFixture[str]) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as busy:
         busy.bind((serve.HOST, 0))

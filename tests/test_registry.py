@@ -141,6 +141,19 @@ def test_a_promotion_within_the_tolerance_does_not_claim_the_candidate_scored_hi
     assert ">= 0.5200" in registry.promotion_decision(better, tolerance=0.05)[1]
 
 
+def test_03_model_describes_the_promotion_rule_the_registry_applies() -> None:
+    # Its markdown said a new version replaces the model in use "only if its PR-AUC ... is not
+    # lower", while a candidate up to model.promote_tolerance below is promoted (test above).
+    import nbformat
+
+    notebook = nbformat.read(config.NOTEBOOKS_DIR / "03_model.ipynb", as_version=4)
+    text = next(c.source for c in notebook.cells if c.cell_type == "markdown" and "## Train, or keep" in c.source)
+    comparison = {"comparable": True, "candidate_pr_auc": 0.50, "current_pr_auc": 0.505}
+    assert registry.promotion_decision(comparison, tolerance=0.01)[0]
+    assert "promote_tolerance" in " ".join(text.split())
+    assert "is not lower" not in " ".join(text.split())
+
+
 def test_decide_training_modes(paths: config.RunPaths) -> None:
     assert registry.decide_training(paths, retrain="auto", settings=SETTINGS)["train"]
     with pytest.raises(FileNotFoundError, match="no model is in use"):

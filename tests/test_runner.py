@@ -235,6 +235,27 @@ def test_main_reports_unknown_profile_key_in_one_line(project: Path, capsys: pyt
     assert err.count("\n") == 0 and "Unknown parameter 'model.valu' in typo.yaml" in err
 
 
+def test_main_help_example_is_a_day_of_the_default_input_and_exit_codes_are_listed(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # The example was ingest.as_of=2026-06-30, a day after the default simulation's last: taken
+    # literally it set an as-of date the input does not reach. Cron users also need the codes.
+    import re
+    from datetime import date, timedelta
+
+    with pytest.raises(SystemExit) as done:
+        runner.main(["--help"])
+    assert done.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    example = re.search(r"e\.g\. --set (\S+)", text).group(1)
+    params = config.load_run_params("default", [example])
+    simulate = params["simulate"]
+    first = date.fromisoformat(simulate["start_date"])
+    assert first <= date.fromisoformat(params["ingest"]["as_of"]) <= first + timedelta(days=simulate["n_days"] - 1)
+    for code in (runner.EXIT_FAILED, runner.EXIT_USAGE, runner.EXIT_BUSY, 130):
+        assert re.search(rf"\b{code}\b", text.split("Exit codes:")[1])
+
+
 def test_main_exit_code_on_failure(project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(config, "PIPELINE_NOTEBOOKS", ("boom.ipynb",))
     assert runner.main(["default"]) == 1

@@ -1437,12 +1437,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="run_all.sh",
         description="Run the featurehealth notebooks for one profile and publish outputs/PROFILE/.",
-        epilog=f"profiles: {', '.join(config.available_profiles())}",
+        epilog=(f"profiles: {', '.join(config.available_profiles())}. Exit codes: 0 succeeded, {EXIT_FAILED} failed, "
+                f"{EXIT_USAGE} unknown profile or bad --set or parameter value, {EXIT_BUSY} another run of the profile "
+                f"is in progress, 130/143/129 interrupted by SIGINT/SIGTERM/SIGHUP."),
     )
     parser.add_argument("profile", nargs="?", default="default", help="file stem in params/ (default: default)")
+    # The example is a day the default simulation holds (its last, 2026-06-29): a later as-of
+    # date is past the input, which the freshness check warns about.
     parser.add_argument(
         "--set", dest="overrides", action="append", default=[], metavar="GROUP.KEY=VALUE",
-        help="override one parameter, e.g. --set ingest.as_of=2026-06-30 (repeatable)",
+        help="override one parameter, e.g. --set ingest.as_of=2026-06-29 (repeatable; VALUE is read as YAML, "
+             "so quote text YAML reads otherwise: --set \"ingest.source='no'\")",
     )
     args = parser.parse_args(argv)
     # jsonschema (imported by papermill through nbformat) imports rfc3987_syntax, which compiles a

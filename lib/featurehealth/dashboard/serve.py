@@ -38,6 +38,14 @@ CULL_IDLE_S = 300
 FIRST_VIEW_SELECTOR = ".fh-tiles"
 
 
+USAGE = (
+    "usage: scripts/serve_dashboard.sh [PORT]   (or python -m featurehealth.dashboard.serve [PORT])\n\n"
+    f"Serve the dashboard (notebooks/dashboard.ipynb) with Voila on http://{HOST}:PORT/, no browser opened.\n"
+    f"PORT: the first argument, else $PORT, else {DEFAULT_PORT}; a busy port is an error.\n"
+    "It reads the published outputs under $FEATUREHEALTH_OUTPUT_ROOT (default: outputs/) and never runs the pipeline."
+)
+
+
 def check_port(port: int) -> int:
     """Return ``port`` if it is an integer in 1..65535, else raise ValueError."""
     if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
@@ -171,8 +179,14 @@ def open_dashboard(page: "Page", url: str, *, timeout_s: float = 60.0) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Serve the dashboard on 127.0.0.1 (port from the first argument, else ``$PORT``, else 8866)."""
+    """Serve the dashboard on 127.0.0.1 (port from the first argument, else ``$PORT``, else 8866).
+
+    ``-h``/``--help`` prints the usage and returns 0 (it was read as a port and refused).
+    """
     args = sys.argv[1:] if argv is None else argv
+    if args and args[0] in ("-h", "--help"):
+        print(USAGE)
+        return 0
     text = args[0] if args else os.environ.get("PORT", str(DEFAULT_PORT))
     try:
         port = check_port(int(text))
