@@ -252,7 +252,7 @@ def test_main_help_example_is_a_day_of_the_default_input_and_exit_codes_are_list
     simulate = params["simulate"]
     first = date.fromisoformat(simulate["start_date"])
     assert first <= date.fromisoformat(params["ingest"]["as_of"]) <= first + timedelta(days=simulate["n_days"] - 1)
-    for code in (runner.EXIT_FAILED, runner.EXIT_USAGE, runner.EXIT_BUSY, 130):
+    for code in (runner.EXIT_FAILED, runner.EXIT_USAGE, runner.EXIT_QUALITY_FAILED, runner.EXIT_BUSY, 130):
         assert re.search(rf"\b{code}\b", text.split("Exit codes:")[1])
 
 

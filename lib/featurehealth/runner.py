@@ -1438,7 +1438,8 @@ def main(argv: list[str] | None = None) -> int:
         prog="run_all.sh",
         description="Run the featurehealth notebooks for one profile and publish outputs/PROFILE/.",
         epilog=(f"profiles: {', '.join(config.available_profiles())}. Exit codes: 0 succeeded, {EXIT_FAILED} failed, "
-                f"{EXIT_USAGE} unknown profile or bad --set or parameter value, {EXIT_BUSY} another run of the profile "
+                f"{EXIT_USAGE} unknown profile or bad --set or parameter value, {EXIT_QUALITY_FAILED} published but a "
+                f"data-quality check failed, {EXIT_BUSY} another run of the profile "
                 f"is in progress, 130/143/129 interrupted by SIGINT/SIGTERM/SIGHUP."),
     )
     parser.add_argument("profile", nargs="?", default="default", help="file stem in params/ (default: default)")
