@@ -244,6 +244,24 @@ def test_a_missing_ingest_summary_says_to_run_01_ingest_first(tmp_path: Path) ->
         aggregate.read_ingest_summary(tmp_path)
 
 
+@pytest.mark.parametrize("placeholder", ["unknown", "dev", "x.1"])
+def test_a_version_without_a_number_is_never_the_newest(placeholder: str) -> None:
+    # 5.10.0 twice (one crash), 5.9.0 once and a placeholder once: the newest version is 5.10.0.
+    row = _aggregate_one_feature_day(
+        "c AS is_crash, v AS app_version, 0::BIGINT AS error_count "
+        f"FROM (VALUES ('5.10.0', true), ('5.10.0', false), ('5.9.0', true), ('{placeholder}', true)) AS t(v, c)"
+    )
+    assert row["new_version_events"] == 2 and row["new_version_crashes"] == 1
+
+
+def test_newest_version_ignores_a_leading_v_and_puts_a_release_after_its_pre_release() -> None:
+    row = _aggregate_one_feature_day(
+        "false AS is_crash, v AS app_version, 0::BIGINT AS error_count "
+        "FROM (VALUES ('v5.10.0'), ('5.9.0'), ('5.9.0'), ('5.10.0-rc1'), ('5.10.0-rc1'), ('5.10.0-rc1')) AS t(v)"
+    )
+    assert row["new_version_events"] == 1
+
+
 def test_error_rate_counts_only_events_with_a_known_error_count() -> None:
     row = _aggregate_one_feature_day(
         "false AS is_crash, '1.0' AS app_version, n AS error_count FROM (VALUES (2::BIGINT), (NULL), (4)) AS t(n)"

@@ -2,13 +2,15 @@
 
 A relative rule compares a day with the median of the same feature over the ``baseline_days``
 calendar days before it (the day itself excluded), using only days with at least
-``min_usage`` events; with fewer than ``min_baseline_days`` such days only the absolute rules
-apply. A day with fewer than ``min_usage`` events is never judged degraded.
+``min_usage`` events (the feedback rule: and ``min_feedback`` ratings); with fewer than
+``min_baseline_days`` such days only the absolute rules apply. A day with fewer than
+``min_usage`` events is never judged degraded.
 
 "Degraded" should mean something went wrong, not that a small sample was unlucky: the crash
 rules need ``min_crashes`` crashes, the relative crash rule also a count that the feature's own
-pooled crash rate makes unlikely (``crash_max_pvalue``), and the feedback rules
-``min_feedback`` ratings. On the simulations these keep chance days out of the model's
+pooled crash rate makes unlikely (``crash_max_pvalue``; the rate is the crashes plus half a
+crash over the events of the judged days in the baseline window, :func:`crash_pvalue`), and the
+feedback rules ``min_feedback`` ratings. On the simulations these keep chance days out of the model's
 target while every injected incident day stays degraded (tests/test_pipeline.py checks it on
 the ``ci`` profile).
 """
