@@ -47,6 +47,20 @@ def test_tiles_quote_the_artifacts(ranking: pd.DataFrame) -> None:
     assert "median 2 days; random flags would warn 8%" in tiles[2].detail
 
 
+def test_drift_tile_is_no_green_zero_when_cells_had_too_little_data() -> None:
+    def tile(summary: dict) -> views.Tile:
+        return next(t for t in views.overview_tiles(ranking=None, metrics=None, drift={"summary": summary},
+                                                    quality=None, runs=None) if t.label == "Drift alerts")
+
+    none_judged = tile({"n_alert": 0, "n_cells": 72, "n_insufficient": 72})
+    assert (none_judged.value, none_judged.tone) == (views.NOT_AVAILABLE, "neutral")
+    assert none_judged.detail == "too little data in all 72 feature x metric cells"
+    some = tile({"n_alert": 0, "n_cells": 30, "n_insufficient": 10})
+    assert (some.value, some.tone) == ("0", "ok")
+    assert some.detail == "of 30 feature x metric cells (10 with too little data)"
+    assert tile({"n_alert": 1, "n_cells": 30, "n_insufficient": 0}).detail == "of 30 feature x metric cells"
+
+
 def test_incidents_tile_says_how_many_were_judged_and_why_others_were_not() -> None:
     early = {"incidents_detected": 12, "n_incidents": 58, "n_incidents_not_judged": 6,
              "not_judged": {"window_before_period": 6, "feature_not_scored_whole_window": 0}}
