@@ -443,6 +443,17 @@ def test_drift_alerts_text_names_the_features_and_windows() -> None:
     assert views.drift_alerts_text(cells.iloc[3:], labels={}, windows=None) == "No drift alert."
 
 
+def test_drift_alerts_text_says_when_the_reference_has_no_day() -> None:
+    # drift.current_days longer than the data: the reference is cut to nothing, its start after its end.
+    cells = pd.DataFrame({"feature_id": ["F1"], "metric": ["usage"], "status": ["insufficient_data"]})
+    windows = {"current": {"start": "2024-05-31", "end": "2026-04-30", "days": 700},
+               "reference": {"start": "2024-05-29", "end": "2024-05-28", "days": 0},
+               "note": "data starts 2026-01-01: reference cut to 0 days"}
+    assert views.drift_alerts_text(cells, labels={}, windows=windows) == (
+        "No drift alert (days 2024-05-31 .. 2026-04-30 against no reference day: "
+        "data starts 2026-01-01: reference cut to 0 days).")
+
+
 def test_table_numbers_never_use_scientific_notation() -> None:
     assert [views.number_cell(v) for v in (9.8e-05, 7.9e-05, 0.000203, -0.00021, 0.0773, 0.5, 168.0, 1042.6)] == [
         "0.000098", "0.000079", "0.000203", "-0.00021", "0.0773", "0.5", "168", "1,043"]

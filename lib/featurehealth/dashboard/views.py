@@ -704,13 +704,18 @@ def drift_alerts_text(cells: "pd.DataFrame", *, labels: Mapping[str, str], windo
     -------
     str
         "Drift alerts: Onboarding (F014): usage_count; ... (days A .. B against C .. D)", or
-        that no metric of any feature is in alert.
+        that no metric of any feature is in alert; a reference cut to no day reads "against no
+        reference day" with the report's note.
     """
     def span(name: str) -> str | None:
         start, end = lookup(windows, f"{name}.start"), lookup(windows, f"{name}.end")
         return f"{start} .. {end}" if start and end else None
 
     current, reference = span("current"), span("reference")
+    if lookup(windows, "reference.days") == 0:
+        # Cut to nothing (the windows reach before the data): its start lies after its end, and the note says why.
+        note = lookup(windows, "note")
+        reference = "no reference day" + (f": {note}" if note else "")
     period = f" (days {current} against {reference})" if current and reference else ""
     alerts = cells[cells["status"] == "alert"]
     if alerts.empty:
