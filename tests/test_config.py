@@ -287,6 +287,12 @@ def test_shipped_profiles_pass_the_value_checks() -> None:
         (["ingest.source=no"], r"^ingest\.source False is not valid; use text like the default 'simulated', quoted where YAML"),
         (["engine.scheduler_address=1"], r"^engine\.scheduler_address 1 is not valid; use text like the default '' or null"),
         (["ingest.source=null"], r"^ingest\.source None is not valid; use text like the default 'simulated', quoted where YAML would read a true/false, null or number"),
+        # YAML 1.1 reads an exponent without a dot and a sign as text: "use a number" alone left the user puzzled.
+        (["model.alert_budget=1e9"], r"^model\.alert_budget '1e9' is not valid; use null or a number >= 0 \(false alerts per feature-month\); "
+                                     r"YAML reads 1e9 as text, not a number: write 1000000000 \(from --set model\.alert_budget=1e9\)\.$"),
+        (["degradation.crash_max_pvalue=1e-7"], r"YAML reads 1e-7 as text, not a number: write 1\.0e-07 \(from"),
+        (["simulate.events_per_day=1e3"], r"YAML reads 1e3 as text, not a number: write 1000 \(from"),
+        (["model.horizon_days=2.5e0"], r"^model\.horizon_days '2\.5e0' is not valid; use a whole number >= 1 \(from"),
     ],
 )
 def test_bad_values_name_key_value_allowed_and_source(real_params: Path, overrides: list[str], message: str) -> None:

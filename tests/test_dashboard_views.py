@@ -47,6 +47,20 @@ def test_tiles_quote_the_artifacts(ranking: pd.DataFrame) -> None:
     assert "median 2 days; random flags would warn 8%" in tiles[2].detail
 
 
+def test_drift_tile_is_no_green_zero_when_cells_had_too_little_data() -> None:
+    def tile(summary: dict) -> views.Tile:
+        return next(t for t in views.overview_tiles(ranking=None, metrics=None, drift={"summary": summary},
+                                                    quality=None, runs=None) if t.label == "Drift alerts")
+
+    none_judged = tile({"n_alert": 0, "n_cells": 72, "n_insufficient": 72})
+    assert (none_judged.value, none_judged.tone) == (views.NOT_AVAILABLE, "neutral")
+    assert none_judged.detail == "too little data in all 72 feature x metric cells"
+    some = tile({"n_alert": 0, "n_cells": 30, "n_insufficient": 10})
+    assert (some.value, some.tone) == ("0", "ok")
+    assert some.detail == "of 30 feature x metric cells (10 with too little data)"
+    assert tile({"n_alert": 1, "n_cells": 30, "n_insufficient": 0}).detail == "of 30 feature x metric cells"
+
+
 def test_incidents_tile_says_how_many_were_judged_and_why_others_were_not() -> None:
     early = {"incidents_detected": 12, "n_incidents": 58, "n_incidents_not_judged": 6,
              "not_judged": {"window_before_period": 6, "feature_not_scored_whole_window": 0}}
@@ -427,6 +441,17 @@ def test_drift_alerts_text_names_the_features_and_windows() -> None:
         "Drift alerts (days 2026-06-16 .. 2026-06-29 against 2026-01-03 .. 2026-04-24): "
         "Onboarding (F1): usage; F2: p50, p95.")
     assert views.drift_alerts_text(cells.iloc[3:], labels={}, windows=None) == "No drift alert."
+
+
+def test_drift_alerts_text_says_when_the_reference_has_no_day() -> None:
+    # drift.current_days longer than the data: the reference is cut to nothing, its start after its end.
+    cells = pd.DataFrame({"feature_id": ["F1"], "metric": ["usage"], "status": ["insufficient_data"]})
+    windows = {"current": {"start": "2024-05-31", "end": "2026-04-30", "days": 700},
+               "reference": {"start": "2024-05-29", "end": "2024-05-28", "days": 0},
+               "note": "data starts 2026-01-01: reference cut to 0 days"}
+    assert views.drift_alerts_text(cells, labels={}, windows=windows) == (
+        "No drift alert (days 2024-05-31 .. 2026-04-30 against no reference day: "
+        "data starts 2026-01-01: reference cut to 0 days).")
 
 
 def test_table_numbers_never_use_scientific_notation() -> None:

@@ -83,6 +83,20 @@ def test_incidents_whose_feature_lacks_scores_in_their_window_are_left_out_and_c
     assert shown.loc["all", "n_incidents_not_judged"] == 3 and shown.loc["spike", "n_incidents_not_judged"] == 1
 
 
+def test_note_says_why_no_incident_was_judged() -> None:
+    predictions = _predictions({"a": ["2026-03-14"]})
+    elsewhere = _incidents(("a", "2026-05-16", "2026-05-17", "creep"))  # after the period: none starts in it
+    summary, _ = earlywarning.evaluate_early_warning(predictions, elsewhere, threshold=0.5, horizon_days=5)
+    assert summary["n_incidents"] == 0 and summary["n_incidents_not_judged"] == 0
+    assert summary["note"] == "no incident starts in the period"
+    summary, _ = earlywarning.evaluate_early_warning(predictions, elsewhere.iloc[0:0], threshold=0.5, horizon_days=5)
+    assert summary["note"] == "no incident starts in the period"
+    too_early = _incidents(("a", "2026-03-03", "2026-03-04", "creep"))  # its warning window begins before the scores
+    summary, _ = earlywarning.evaluate_early_warning(predictions, too_early, threshold=0.5, horizon_days=5)
+    assert summary["n_incidents_not_judged"] == 1
+    assert summary["note"] == "no incident has a score of its feature on every day of its warning window in the period"
+
+
 def test_false_alerts_are_alerts_with_no_incident_soon_after() -> None:
     predictions = _predictions({"a": ["2026-03-05", "2026-03-06", "2026-03-20"], "b": ["2026-03-10"]})
     incidents = _incidents(("a", "2026-03-09", "2026-03-10", "creep"))

@@ -153,6 +153,16 @@ def test_classification_metrics_known_values() -> None:
         model.classification_metrics(np.array([]), np.array([]), threshold=0.5)
 
 
+def test_classification_metrics_leave_out_what_has_no_denominator() -> None:
+    """Precision of no alert, or recall of no degradation, is not 0: a 0 there reads as every alert wrong."""
+    none_flagged = model.classification_metrics(np.array([0, 1, 0]), np.array([0.1, 0.2, 0.3]), threshold=0.9)
+    assert none_flagged["precision"] is None and none_flagged["recall"] == 0.0 and none_flagged["f1"] == 0.0
+    no_positive = model.classification_metrics(np.array([0, 0, 0]), np.array([0.1, 0.95, 0.3]), threshold=0.9)
+    assert no_positive["precision"] == 0.0 and no_positive["recall"] is None and no_positive["f1"] == 0.0
+    neither = model.classification_metrics(np.array([0, 0]), np.array([0.1, 0.2]), threshold=0.9)
+    assert neither["precision"] is None and neither["recall"] is None and neither["f1"] is None
+
+
 def test_baselines_persistence_and_rule() -> None:
     frame = pd.DataFrame({
         "degraded_today": [1.0, 0.0, np.nan], "p95_latency_z": [0.0, 2.0, np.nan],

@@ -409,6 +409,14 @@ def test_write_csv_round_trips_text_with_carriage_returns(tmp_path) -> None:
     assert plain == "feature_id,risk_probability\nplain,0.123457\n"  # ordinary files keep their look
 
 
+def test_write_csv_writes_an_empty_frame_with_date_columns(tmp_path) -> None:
+    """No incident to judge (one feature, a short test period) leaves the early-warning table empty: its header is written."""
+    frame = pd.DataFrame({"feature_id": pd.Series([], dtype=object), "onset": pd.Series([], dtype="datetime64[ns]"),
+                          "lead_days": pd.Series([], dtype="float64")})
+    path = registry.write_csv(frame, tmp_path / "e.csv")
+    assert path.read_text(encoding="utf-8") == "feature_id,onset,lead_days\n"
+
+
 def test_auto_trains_when_the_model_in_use_needs_a_signal_today_s_data_lacks_even_after_a_refusal(
     paths: config.RunPaths,
 ) -> None:

@@ -684,6 +684,16 @@ def test_outcome_lines_say_what_the_run_found(tmp_path: Path) -> None:
     ]
 
 
+def test_outcome_drift_line_says_how_many_cells_had_too_little_data(tmp_path: Path) -> None:
+    """0 alert of 72 cells reads as all clear; when the windows were too short to judge, it must say so."""
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    runlog.write_json(reports / "data_drift.json",
+                      {"summary": {"n_cells": 72, "n_alert": 0, "n_warn": 0, "n_insufficient": 72}, "alerts": []})
+    assert runner.outcome_lines(tmp_path) == [
+        "drift: 0 alert, 0 warn of 72 feature x metric cells, 72 with too little data to judge"]
+
+
 def test_console_lines_cannot_carry_terminal_control_sequences(tmp_path: Path) -> None:
     """Feature ids and names come from other teams' exports: printed, they must not drive the
     terminal (escape sequences, carriage returns) nor add lines of their own to cron mail."""

@@ -718,11 +718,35 @@ def _leaves(tree: dict[str, Any], where: str = "") -> Iterator[tuple[str, Any]]:
             yield f"{where}{key}", value
 
 
+def _yaml_number(text: str, accepts: Callable[[Any], bool]) -> str | None:
+    """How to write ``text``, a number YAML 1.1 reads as text (``1e9``, ``1.0e9``), so that ``accepts`` takes it; else None.
+
+    YAML 1.1 needs a dot and a signed exponent (``1.0e+9``): without them a value the user meant as
+    a number arrives as text, and "use a number" alone does not say why it was refused.
+    """
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    if not math.isfinite(number):
+        return None
+    for candidate in ([int(number)] if number.is_integer() else []) + [number]:
+        if accepts(candidate):
+            written = repr(candidate)
+            if "e" in written:  # repr's 1e-07 is text to YAML again: give it a dot
+                mantissa, exponent = written.split("e")
+                written = f"{mantissa if '.' in mantissa else mantissa + '.0'}e{exponent}"
+            return written
+    return None
+
+
 def _check_value(key: str, value: Any, default: Any) -> None:
     # The window's dates get their own sentence from validate.resolve_window.
     rule = _value_rules().get(key) or (None if key in WINDOW_KEYS else _type_rule(default))
     if rule is not None and not rule[0](value):
-        raise ValueError(f"{key} {value!r} is not valid; use {rule[1]}.")
+        written = _yaml_number(value, rule[0]) if isinstance(value, str) else None
+        hint = f"; YAML reads {value} as text, not a number: write {written}" if written else ""
+        raise ValueError(f"{key} {value!r} is not valid; use {rule[1]}{hint}.")
 
 
 def check_column_map(column_map: Any) -> dict[str, str]:

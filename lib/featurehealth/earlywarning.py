@@ -466,7 +466,11 @@ def evaluate_early_warning(
         "tradeoff": tradeoff_rows(predictions, incidents, thresholds=thresholds, horizon_days=horizon_days),
     }
     if not len(warnings):
-        summary["note"] = "no incident has a score of its feature on every day of its warning window in the period"
+        # Two different reasons: an empty ground truth or a calm period must not read as missing scores.
+        summary["note"] = (
+            "no incident has a score of its feature on every day of its warning window in the period"
+            if summary["n_incidents_not_judged"] else "no incident starts in the period"
+        )
     return summary, warnings
 
 

@@ -534,7 +534,9 @@ def baseline_scores(frame: pd.DataFrame, *, rule_z: float) -> pd.DataFrame:
 def classification_metrics(y_true: np.ndarray, score: np.ndarray, *, threshold: float) -> dict[str, Any]:
     """ROC-AUC, PR-AUC (average precision), precision/recall/F1 at ``threshold``, Brier, base rate.
 
-    AUCs are None when ``y_true`` holds one class only.
+    AUCs are None when ``y_true`` holds one class only; precision is None when nothing is flagged,
+    recall None when nothing degrades, F1 None when neither happens (0/0: there is nothing to
+    score, and a 0 would read as every alert wrong or every degradation missed).
     """
     from sklearn.metrics import (
         average_precision_score, brier_score_loss, precision_recall_fscore_support, roc_auc_score,
@@ -549,12 +551,13 @@ def classification_metrics(y_true: np.ndarray, score: np.ndarray, *, threshold: 
         y, flagged, average="binary", zero_division=0.0
     )
     both = len(np.unique(y)) == 2
+    any_flagged, any_positive = bool(flagged.any()), bool(y.any())
     return {
         "roc_auc": float(roc_auc_score(y, p)) if both else None,
         "pr_auc": float(average_precision_score(y, p)) if both else None,
-        "precision": float(precision),
-        "recall": float(recall),
-        "f1": float(f1),
+        "precision": float(precision) if any_flagged else None,
+        "recall": float(recall) if any_positive else None,
+        "f1": float(f1) if any_flagged or any_positive else None,
         "brier": float(brier_score_loss(y, p)),
         "base_rate": float(y.mean()),
         "threshold": float(threshold),

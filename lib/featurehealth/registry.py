@@ -176,7 +176,9 @@ def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
 
     floats = frame.select_dtypes("float").columns
     text_columns = frame.select_dtypes(exclude=["number", "bool"]).columns
-    bare_cr = any(frame[c].map(lambda v: isinstance(v, str) and "\r" in v).any() for c in text_columns)
+    # Per value, not Series.map(...).any(): an empty date column maps to an empty date column,
+    # whose any() raises (an early-warning table with no incident to judge is empty).
+    bare_cr = any(isinstance(v, str) and "\r" in v for c in text_columns for v in frame[c])
     text = frame.round({c: 6 for c in floats}).to_csv(
         index=False, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC if bare_cr else csv.QUOTE_MINIMAL
     )

@@ -744,8 +744,11 @@ def _drift_line(drift: dict[str, Any] | None, advice: dict[str, Any] | None) -> 
                   for a in drift.get("alerts") or [] if isinstance(a, dict)]
         named = ", ".join(alerts[:OUTCOME_ALERTS_SHOWN]) + (
             f" and {len(alerts) - OUTCOME_ALERTS_SHOWN} more" if len(alerts) > OUTCOME_ALERTS_SHOWN else "")
+        # Without it, "0 alert of 72 cells" reads as all clear when the windows were too short to judge any.
+        insufficient = summary.get("n_insufficient")
         parts.append(f"drift: {summary.get('n_alert', 0)} alert, {summary.get('n_warn', 0)} warn of "
-                     f"{summary['n_cells']} feature x metric cells" + (f" (alert: {named})" if alerts else ""))
+                     f"{summary['n_cells']} feature x metric cells" + (f" (alert: {named})" if alerts else "")
+                     + (f", {insufficient} with too little data to judge" if insufficient else ""))
     if isinstance(advice, dict):
         reasons = advice.get("reasons") or []
         parts.append(f"retraining advised: {'; '.join(reasons)}" if advice.get("retrain_recommended")

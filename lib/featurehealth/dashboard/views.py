@@ -52,6 +52,16 @@ def _count_tile(label: str, count: int | None, *, detail: str, bad_from: int = 1
     return Tile(label, f"{count:,}", detail, "bad" if count >= bad_from else "ok")
 
 
+def _drift_tile(alerts: int | None, *, cells: int | None, insufficient: int | None) -> Tile:
+    """Drift alerts of the report's cells; no green 0 when no cell had enough data to be judged."""
+    if cells and insufficient == cells:
+        return Tile("Drift alerts", NOT_AVAILABLE, f"too little data in all {cells:,} feature x metric cells")
+    detail = f"of {cells:,} feature x metric cells" if cells else ""
+    if detail and insufficient:
+        detail += f" ({insufficient:,} with too little data)"
+    return _count_tile("Drift alerts", alerts, detail=detail)
+
+
 def _status_tone(status: Any) -> str:
     return {"pass": "ok", "succeeded": "ok", "warn": "warn", "fail": "bad", "failed": "bad"}.get(status, "neutral")
 
@@ -229,14 +239,13 @@ def overview_tiles(
     scored_on = str(ranking["date"].max())[:10] if dated else ""
     monitored = None if ranking is None else len(ranking)
     alerts = lookup(drift, "summary.n_alert")
-    judged = lookup(drift, "summary.n_cells")
     quality_status = lookup(quality, "summary.status")
     tiles = [
         Tile("Features monitored", NOT_AVAILABLE if monitored is None else f"{monitored:,}",
              f"scored on {scored_on}" if scored_on else ""),
         at_risk_tile(ranking, metrics),
         _early_warning_tile(metrics),
-        _count_tile("Drift alerts", alerts, detail=f"of {judged:,} feature x metric cells" if judged else ""),
+        _drift_tile(alerts, cells=lookup(drift, "summary.n_cells"), insufficient=lookup(drift, "summary.n_insufficient")),
         Tile("Data quality", quality_status or NOT_AVAILABLE, _quality_detail(quality), _status_tone(quality_status)),
     ]
     if runs is None or runs.empty:
@@ -695,13 +704,18 @@ def drift_alerts_text(cells: "pd.DataFrame", *, labels: Mapping[str, str], windo
     -------
     str
         "Drift alerts: Onboarding (F014): usage_count; ... (days A .. B against C .. D)", or
-        that no metric of any feature is in alert.
+        that no metric of any feature is in alert; a reference cut to no day reads "against no
+        reference day" with the report's note.
     """
     def span(name: str) -> str | None:
         start, end = lookup(windows, f"{name}.start"), lookup(windows, f"{name}.end")
         return f"{start} .. {end}" if start and end else None
 
     current, reference = span("current"), span("reference")
+    if lookup(windows, "reference.days") == 0:
+        # Cut to nothing (the windows reach before the data): its start lies after its end, and the note says why.
+        note = lookup(windows, "note")
+        reference = "no reference day" + (f": {note}" if note else "")
     period = f" (days {current} against {reference})" if current and reference else ""
     alerts = cells[cells["status"] == "alert"]
     if alerts.empty:
