@@ -426,3 +426,22 @@ def test_auto_trains_when_the_model_in_use_needs_a_signal_today_s_data_lacks_eve
     assert in_use["promoted"] and "extra_z" in registry.load_current(paths)[0].signals
     decision = registry.decide_training(paths, retrain="auto", settings=SETTINGS)
     assert decision["train"] and "extra_z" in decision["reason"], decision
+
+
+@pytest.mark.parametrize("vouched", [None, 42, ["abc"], ""])
+def test_a_card_whose_file_sha256_is_not_a_hash_is_refused_in_a_sentence_and_retraining_replaces_it(
+    paths: config.RunPaths, vouched: object
+) -> None:
+    # A null or numeric file_sha256 failed with "TypeError: 'NoneType' object is not subscriptable",
+    # in scoring and in the retraining the message advises.
+    dataset = _dataset()
+    registry.register(paths, _report(dataset), dataset, params=PARAMS, degradation=DEGRADATION)
+    card_path = paths.models / registry.CURRENT_CARD
+    runlog.write_json(card_path, {**runlog.read_json(card_path), "file_sha256": vouched})
+    with pytest.raises(registry.ModelIntegrityError, match=r"Refusing to load .*risk_model\.joblib.*file_sha256.*retrain"):
+        registry.load_current(paths)
+    decision = registry.register(paths, _report(dataset, max_depth=3), dataset, params={**PARAMS, "max_depth": 3},
+                                 degradation=DEGRADATION)
+    assert decision["promoted"] and "failed its integrity check" in decision["reason"]
+    assert registry.load_current(paths)[1]["version"] == decision["version"]
+

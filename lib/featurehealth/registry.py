@@ -31,6 +31,7 @@ unpickling a file is running code.
 from __future__ import annotations
 
 import platform
+import re
 from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
@@ -62,6 +63,8 @@ RETRAIN_MODES = config.RETRAIN_MODES
 RUN_ONLY_KEYS = ("retrain", "n_jobs", "promote_tolerance", "risk_buckets", "keep_versions")
 #: The promotion decision of the run that trained, under ``reports/``.
 PROMOTION_FILE = "promotion.json"
+#: What a card's ``file_sha256`` must be (hashlib's hexdigest).
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 class ModelIntegrityError(RuntimeError):
@@ -233,7 +236,8 @@ def load_model(model_path: str | Path, card_path: str | Path) -> tuple[mdl.RiskM
     Raises
     ------
     ModelIntegrityError
-        If the card is missing or unreadable, or the file's sha256 differs from the card's.
+        If the card is missing or unreadable or has no sha256 (``file_sha256``, 64 hex digits),
+        or the file's sha256 differs from the card's.
     FileNotFoundError
         If the model file does not exist.
     """
@@ -246,6 +250,8 @@ def load_model(model_path: str | Path, card_path: str | Path) -> tuple[mdl.RiskM
     try:
         card = runlog.read_json(card_path)
         expected = card["file_sha256"]
+        if not (isinstance(expected, str) and _SHA256.fullmatch(expected)):
+            raise ValueError(f"file_sha256 is {expected!r}, not 64 hex digits")
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ModelIntegrityError(
             f"Refusing to load {shown}: its card {shown_card} is missing, not valid JSON or has no file_sha256 "
