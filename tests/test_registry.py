@@ -445,3 +445,39 @@ def test_a_card_whose_file_sha256_is_not_a_hash_is_refused_in_a_sentence_and_ret
     assert decision["promoted"] and "failed its integrity check" in decision["reason"]
     assert registry.load_current(paths)[1]["version"] == decision["version"]
 
+
+def test_the_bytes_unpickled_are_the_bytes_whose_sha256_was_checked(
+    paths: config.RunPaths, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The file was hashed, then opened again by joblib.load: one replaced in between was unpickled unchecked.
+    import builtins
+    import io
+    import pickle
+
+    dataset = _dataset()
+    registry.register(paths, _report(dataset), dataset, params=PARAMS, degradation=DEGRADATION)
+    target = paths.models / registry.MODEL_FILE
+    marker = tmp_path / "code-ran"
+
+    class Payload:
+        def __reduce__(self) -> tuple[object, tuple[object, ...]]:
+            return Path.touch, (marker,)
+
+    evil, opened = pickle.dumps(Payload()), []
+    real_open = builtins.open
+
+    def swapping_open(file, mode="r", *args, **kwargs):  # noqa: ANN001, ANN202 - stands in for open
+        if "r" in str(mode) and Path(str(file)) == target:
+            if opened:  # every read after the first sees the file replaced
+                with real_open(target, "wb") as handle:
+                    handle.write(evil)
+            opened.append(mode)
+        return real_open(file, mode, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", swapping_open)
+    monkeypatch.setattr(io, "open", swapping_open)
+    loaded, _card = registry.load_current(paths)
+    monkeypatch.undo()
+    assert not marker.exists()
+    assert isinstance(loaded, model.RiskModel)
+

@@ -25,7 +25,7 @@ when the drift step recommends it, or when the run's training settings (the ``mo
 but its run-only keys, the ``degradation`` rules, which define the target, and the signals the
 code builds) differ from the model in use and no version on disk with them was refused by the
 holdout comparison. Loading checks the file's sha256 against its card first, because
-unpickling a file is running code.
+unpickling a file is running code; the bytes checked are the bytes unpickled (the file is read once).
 """
 
 from __future__ import annotations
@@ -233,6 +233,9 @@ def write_figures(reports: Path, predictions: pd.DataFrame, early_warning: Mappi
 def load_model(model_path: str | Path, card_path: str | Path) -> tuple[mdl.RiskModel, dict[str, Any]]:
     """Unpickle a model only after its sha256 matches the one in its card.
 
+    The file is read once: the bytes hashed are the bytes unpickled, so a file replaced between
+    the check and the load (or a symbolic link pointed elsewhere meanwhile) is never unpickled.
+
     Raises
     ------
     ModelIntegrityError
@@ -241,6 +244,9 @@ def load_model(model_path: str | Path, card_path: str | Path) -> tuple[mdl.RiskM
     FileNotFoundError
         If the model file does not exist.
     """
+    import hashlib
+    import io
+
     import joblib
 
     model_path, card_path = Path(model_path), Path(card_path)
@@ -258,14 +264,15 @@ def load_model(model_path: str | Path, card_path: str | Path) -> tuple[mdl.RiskM
             f"({type(exc).__name__}: {exc}). Loading a pickle runs code, so only files a card vouches for are "
             f"loaded; restore both files or retrain with model.retrain=always, which replaces them."
         ) from None
-    actual = runlog.sha256_file(model_path)
+    data = model_path.read_bytes()
+    actual = hashlib.sha256(data).hexdigest()
     if actual != expected:
         raise ModelIntegrityError(
             f"Refusing to load {shown}: its sha256 {actual[:16]}... does not match {expected[:16]}... in "
             f"{card_path.name}. The file was changed or replaced after training, and loading a pickle runs code; "
             f"restore the file or retrain with model.retrain=always, which replaces it."
         )
-    loaded = joblib.load(model_path)
+    loaded = joblib.load(io.BytesIO(data))
     if not isinstance(loaded, mdl.RiskModel):
         raise ModelIntegrityError(f"{shown} does not hold a featurehealth RiskModel.")
     return loaded, card
