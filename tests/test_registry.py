@@ -481,3 +481,13 @@ def test_the_bytes_unpickled_are_the_bytes_whose_sha256_was_checked(
     assert not marker.exists()
     assert isinstance(loaded, model.RiskModel)
 
+
+def test_an_unreadable_version_card_is_named_in_one_sentence(paths: config.RunPaths) -> None:
+    # A damaged models/<version>/card.json stopped 04_drift with a bare JSONDecodeError naming no file.
+    _fake_card(paths, "old", test_end="2026-03-01")
+    (paths.models / "old" / registry.CARD_FILE).write_text('{"version": "old", trunc', encoding="utf-8")
+    with pytest.raises(registry.ModelIntegrityError, match=r"models/old/card\.json.*restore it.*remove the folder"):
+        registry.version_cards(paths)
+    runlog.write_json(paths.models / "old" / registry.CARD_FILE, {"version": "old"})  # valid JSON, no training window
+    with pytest.raises(registry.ModelIntegrityError, match=r"models/old/card\.json"):
+        registry.version_cards(paths)

@@ -393,9 +393,32 @@ def version_cards(paths: "RunPaths") -> list[dict[str, Any]]:
     return [card for _folder, card in _version_folders(paths)]
 
 
+def _version_card(path: Path) -> dict[str, Any]:
+    """The card at ``path`` (``models/<version>/card.json``), or ModelIntegrityError naming it when
+    it is not a JSON object with a ``version`` and a ``training_window`` end, which the registry reads."""
+    try:
+        card = runlog.read_json(path)
+        if not (isinstance(card, dict) and isinstance(card.get("version"), str)
+                and isinstance(card.get("training_window"), dict) and "end" in card["training_window"]):
+            raise ValueError("it lacks version or training_window.end")
+    except (OSError, ValueError) as exc:
+        raise ModelIntegrityError(
+            f"The model card {config.published_path(path)} cannot be read ({type(exc).__name__}: {exc}); restore it "
+            f"(the model in use's is also models/{CURRENT_CARD}), or remove the folder "
+            f"{config.published_path(path.parent)} if it is not the model in use (models/registry.json names that one)."
+        ) from None
+    return card
+
+
 def _version_folders(paths: "RunPaths") -> list[tuple[Path, dict[str, Any]]]:
-    """(folder, card) of each version under ``models/``, in :func:`version_cards` order."""
-    found = [(path.parent, runlog.read_json(path)) for path in sorted(paths.models.glob(f"*/{CARD_FILE}"))]
+    """(folder, card) of each version under ``models/``, in :func:`version_cards` order.
+
+    Raises
+    ------
+    ModelIntegrityError
+        If a version's card is not valid JSON or lacks what the registry reads (:func:`_version_card`).
+    """
+    found = [(path.parent, _version_card(path)) for path in sorted(paths.models.glob(f"*/{CARD_FILE}"))]
     # A card that does not say when it was built sorts first.
     return sorted(found, key=lambda item: (drift.built_on(item[1]) or date.min, item[1]["training_window"]["end"],
                                            item[1]["version"]))
