@@ -491,3 +491,13 @@ def test_an_unreadable_version_card_is_named_in_one_sentence(paths: config.RunPa
     runlog.write_json(paths.models / "old" / registry.CARD_FILE, {"version": "old"})  # valid JSON, no training window
     with pytest.raises(registry.ModelIntegrityError, match=r"models/old/card\.json"):
         registry.version_cards(paths)
+
+
+def test_never_with_a_model_file_but_no_card_names_the_missing_card_not_a_missing_model(paths: config.RunPaths) -> None:
+    # "no model is in use" sent a user whose models/risk_model.joblib was there looking for the wrong problem.
+    dataset = _dataset()
+    registry.register(paths, _report(dataset), dataset, params=PARAMS, degradation=DEGRADATION)
+    (paths.models / registry.CURRENT_CARD).unlink()
+    with pytest.raises(registry.ModelIntegrityError, match=r"risk_model\.card\.json is missing.*retrain"):
+        registry.decide_training(paths, retrain="never", settings=SETTINGS)
+    assert registry.decide_training(paths, retrain="auto", settings=SETTINGS)["train"]  # auto replaces it

@@ -335,7 +335,9 @@ def decide_training(paths: "RunPaths", *, retrain: str, settings: Mapping[str, A
     ValueError
         If ``retrain`` is not one of auto, always, never.
     FileNotFoundError
-        If ``retrain`` is never and no model is in use.
+        If ``retrain`` is never and no model is in use, or its model file is missing.
+    ModelIntegrityError
+        If ``retrain`` is never and the model in use has a file but no card.
     """
     if retrain not in RETRAIN_MODES:
         raise ValueError(f"model.retrain must be one of {', '.join(RETRAIN_MODES)}; got {retrain!r}.")
@@ -344,6 +346,9 @@ def decide_training(paths: "RunPaths", *, retrain: str, settings: Mapping[str, A
         return {"train": True, "reason": "model.retrain is 'always'."}
     if not has_current(paths):
         if retrain == "never":
+            if (paths.models / MODEL_FILE).exists() or (paths.models / CURRENT_CARD).exists():
+                # Half of the model in use is there: say which half is missing, not "no model".
+                load_current(paths)
             raise FileNotFoundError(
                 f"model.retrain is 'never' but no model is in use under {paths.models}; "
                 f"run once with model.retrain=auto or always to train one."
