@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from featurehealth import config, runlog
-from featurehealth.warehouse import sql_string
+from featurehealth.warehouse import sql_path, sql_string
 
 if TYPE_CHECKING:
     import duckdb
@@ -669,7 +669,7 @@ def _reader(
     header: Sequence[str] = (),
     rejects: str | None = None,
 ) -> str:
-    listed = "[" + ", ".join(sql_string(str(p)) for p in files) + "]"
+    listed = "[" + ", ".join(sql_path(p) for p in files) + "]"
     if fmt == "parquet":
         return f"read_parquet({listed})"
     # Dialect and columns are given, not sniffed: on a ragged file the sniffer fails, or picks
@@ -726,7 +726,7 @@ def parquet_columns(
 
     for path, name in zip(paths, names, strict=True):
         _check_not_empty(path, name)
-    listed = "[" + ", ".join(sql_string(str(p)) for p in paths) + "]"
+    listed = "[" + ", ".join(sql_path(p) for p in paths) + "]"
     try:
         rows = con.execute(
             f"SELECT file_name, name, type, converted_type, logical_type FROM parquet_schema({listed})"
@@ -745,7 +745,7 @@ def parquet_columns(
         signature = tuple(signatures[str(path)][1:])
         if signature not in described:
             try:
-                found = con.execute(f"DESCRIBE SELECT * FROM read_parquet({sql_string(str(path))})").fetchall()
+                found = con.execute(f"DESCRIBE SELECT * FROM read_parquet({sql_path(path)})").fetchall()
             except duckdb.Error as exc:
                 raise _read_error(name, "parquet", "utf-8", exc) from None
             described[signature] = {row[0]: row[1] for row in found}
@@ -758,7 +758,7 @@ def _parquet_readable(con: "duckdb.DuckDBPyConnection", path: Path, *, whole: bo
     reads every page)."""
     import duckdb
 
-    source = sql_string(str(path))
+    source = sql_path(path)
     query = (f"SELECT sum(hash(COLUMNS(*))) FROM read_parquet({source})" if whole
              else f"SELECT * FROM parquet_schema({source})")
     try:
