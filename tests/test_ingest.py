@@ -656,7 +656,7 @@ def test_side_files_normalise_text_to_nfc_so_they_join_the_events(tmp_path: Path
 
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
-@pytest.mark.parametrize("folder", ["in"])
+@pytest.mark.parametrize("folder", ["in", "in [1]", "in?"])
 def test_a_file_or_folder_named_with_glob_characters_is_read_once_as_named(tmp_path: Path, fmt: str, folder: str) -> None:
     # DuckDB reads each path it is given as a pattern: "d*.csv" also read d1.csv, so its events
     # were read twice and the row accounting stopped the run asking for a bug report.
