@@ -301,3 +301,13 @@ def test_dask_engine_normalises_text_as_the_local_one(dask_scheduler: str, tmp_p
         assert summary == local_summary and quarantine == local_quarantine
         pd.testing.assert_frame_equal(fact, local_fact, check_exact=True)
         assert set(fact["feature_id"]) == {"Reglages", "R\u00e9glages"}  # one Réglages whatever its spelling
+
+
+def test_an_output_folder_named_like_a_pattern_reads_only_its_own_files(tmp_path: Path) -> None:
+    # DuckDB reads each path as a pattern: the quarantine of out?/ was merged with out1/'s, a
+    # sibling run's, and the row accounting failed asking for a bug report.
+    source = _write_days(tmp_path / "in")
+    alone = _ingest(source, tmp_path / "out1")
+    beside = _ingest(source, tmp_path / "out?")
+    assert beside[0] == alone[0] and beside[1] == alone[1]
+    pd.testing.assert_frame_equal(beside[2], alone[2], check_exact=True)

@@ -653,3 +653,25 @@ def test_side_files_normalise_text_to_nfc_so_they_join_the_events(tmp_path: Path
     ]
     incidents = ingest.read_incidents(_write(tmp_path / "i.csv", f"feature_id,start,end\n{nfd},2026-01-01,2026-01-02\n"))
     assert incidents["feature_id"].tolist() == [nfc]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+@pytest.mark.parametrize("folder", ["in", "in [1]", "in?"])
+def test_a_file_or_folder_named_with_glob_characters_is_read_once_as_named(tmp_path: Path, fmt: str, folder: str) -> None:
+    # DuckDB reads each path it is given as a pattern: "d*.csv" also read d1.csv, so its events
+    # were read twice and the row accounting stopped the run asking for a bug report.
+    names = {"d1": "a", "d*": "b", "d?": "c"}
+    for stem, feature in names.items():
+        text = HEADER + f"2026-03-01T10:00:00Z,{feature},u,1,0\n"
+        if fmt == "csv":
+            _write(tmp_path / folder / f"{stem}.csv", text)
+        else:
+            (tmp_path / folder).mkdir(exist_ok=True)
+            pq.write_table(pa.Table.from_pandas(pd.read_csv(pd.io.common.StringIO(text), dtype=str)),
+                           tmp_path / folder / f"{stem}.parquet")
+    # A sibling folder the path would match as a pattern must not be read either.
+    _write(tmp_path / "in1" / f"d1.{fmt}", "not read")
+    con = warehouse.connect()
+    raw = ingest.open_events(con, tmp_path / folder, column_map={})
+    rows = con.sql(f"SELECT feature_id, file_id FROM {raw.relation} ORDER BY file_id").fetchall()
+    assert sorted(rows) == sorted((names[Path(name).stem], i) for i, name in enumerate(raw.files))

@@ -434,3 +434,78 @@ def test_auto_trains_when_the_model_in_use_needs_a_signal_today_s_data_lacks_eve
     assert in_use["promoted"] and "extra_z" in registry.load_current(paths)[0].signals
     decision = registry.decide_training(paths, retrain="auto", settings=SETTINGS)
     assert decision["train"] and "extra_z" in decision["reason"], decision
+
+
+@pytest.mark.parametrize("vouched", [None, 42, ["abc"], ""])
+def test_a_card_whose_file_sha256_is_not_a_hash_is_refused_in_a_sentence_and_retraining_replaces_it(
+    paths: config.RunPaths, vouched: object
+) -> None:
+    # A null or numeric file_sha256 failed with "TypeError: 'NoneType' object is not subscriptable",
+    # in scoring and in the retraining the message advises.
+    dataset = _dataset()
+    registry.register(paths, _report(dataset), dataset, params=PARAMS, degradation=DEGRADATION)
+    card_path = paths.models / registry.CURRENT_CARD
+    runlog.write_json(card_path, {**runlog.read_json(card_path), "file_sha256": vouched})
+    with pytest.raises(registry.ModelIntegrityError, match=r"Refusing to load .*risk_model\.joblib.*file_sha256.*retrain"):
+        registry.load_current(paths)
+    decision = registry.register(paths, _report(dataset, max_depth=3), dataset, params={**PARAMS, "max_depth": 3},
+                                 degradation=DEGRADATION)
+    assert decision["promoted"] and "failed its integrity check" in decision["reason"]
+    assert registry.load_current(paths)[1]["version"] == decision["version"]
+
+
+def test_the_bytes_unpickled_are_the_bytes_whose_sha256_was_checked(
+    paths: config.RunPaths, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The file was hashed, then opened again by joblib.load: one replaced in between was unpickled unchecked.
+    import builtins
+    import io
+    import pickle
+
+    dataset = _dataset()
+    registry.register(paths, _report(dataset), dataset, params=PARAMS, degradation=DEGRADATION)
+    target = paths.models / registry.MODEL_FILE
+    marker = tmp_path / "code-ran"
+
+    class Payload:
+        def __reduce__(self) -> tuple[object, tuple[object, ...]]:
+            return Path.touch, (marker,)
+
+    evil, opened = pickle.dumps(Payload()), []
+    real_open = builtins.open
+
+    def swapping_open(file, mode="r", *args, **kwargs):  # noqa: ANN001, ANN202 - stands in for open
+        if "r" in str(mode) and Path(str(file)) == target:
+            if opened:  # every read after the first sees the file replaced
+                with real_open(target, "wb") as handle:
+                    handle.write(evil)
+            opened.append(mode)
+        return real_open(file, mode, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", swapping_open)
+    monkeypatch.setattr(io, "open", swapping_open)
+    loaded, _card = registry.load_current(paths)
+    monkeypatch.undo()
+    assert not marker.exists()
+    assert isinstance(loaded, model.RiskModel)
+
+
+def test_an_unreadable_version_card_is_named_in_one_sentence(paths: config.RunPaths) -> None:
+    # A damaged models/<version>/card.json stopped 04_drift with a bare JSONDecodeError naming no file.
+    _fake_card(paths, "old", test_end="2026-03-01")
+    (paths.models / "old" / registry.CARD_FILE).write_text('{"version": "old", trunc', encoding="utf-8")
+    with pytest.raises(registry.ModelIntegrityError, match=r"models/old/card\.json.*restore it.*remove the folder"):
+        registry.version_cards(paths)
+    runlog.write_json(paths.models / "old" / registry.CARD_FILE, {"version": "old"})  # valid JSON, no training window
+    with pytest.raises(registry.ModelIntegrityError, match=r"models/old/card\.json"):
+        registry.version_cards(paths)
+
+
+def test_never_with_a_model_file_but_no_card_names_the_missing_card_not_a_missing_model(paths: config.RunPaths) -> None:
+    # "no model is in use" sent a user whose models/risk_model.joblib was there looking for the wrong problem.
+    dataset = _dataset()
+    registry.register(paths, _report(dataset), dataset, params=PARAMS, degradation=DEGRADATION)
+    (paths.models / registry.CURRENT_CARD).unlink()
+    with pytest.raises(registry.ModelIntegrityError, match=r"risk_model\.card\.json is missing.*retrain"):
+        registry.decide_training(paths, retrain="never", settings=SETTINGS)
+    assert registry.decide_training(paths, retrain="auto", settings=SETTINGS)["train"]  # auto replaces it

@@ -284,7 +284,7 @@ def _partitions(
     def relation(files: list[int]) -> str:
         if staged is None:
             return ingest.parquet_relation(raw, files)
-        return f"SELECT * FROM read_parquet({warehouse.sql_string(str(staged))}) WHERE file_id IN ({', '.join(map(str, files))})"
+        return f"SELECT * FROM read_parquet({warehouse.sql_path(staged)}) WHERE file_id IN ({', '.join(map(str, files))})"
 
     return [
         Partition(relation=relation(files), types=dict(raw.types), from_text=csv, now=now, lo=lo, hi=hi,
@@ -316,9 +316,9 @@ def merge_quarantine(
     ``keep_published=False`` the window's rows replace all the published ones (which came from
     another source).
     """
-    window_rows = f"read_parquet({warehouse.sql_string(str(window))})"
+    window_rows = f"read_parquet({warehouse.sql_path(window)})"
     if published.is_file() and keep_published:
-        previous = f"read_parquet({warehouse.sql_string(str(published))})"
+        previous = f"read_parquet({warehouse.sql_path(published)})"
         columns = [row[0] for row in con.sql(f"DESCRIBE SELECT * FROM {previous}").fetchall()]
         previous = f"({validate.published_quarantine_sql(previous, columns)})"
     else:
@@ -451,7 +451,7 @@ def validate_and_aggregate(
         index, scoped, duplicates, malformed=len(malformed), unread=len(raw.malformed), raw=raw, window=window
     )
     written = con.execute(
-        f"SELECT count(*) FROM read_parquet({warehouse.sql_string(str(window_quarantine))})"
+        f"SELECT count(*) FROM read_parquet({warehouse.sql_path(window_quarantine)})"
     ).fetchall()[0][0]
     if written != summary["rows_quarantined"] or summary["rows_in"] != summary["rows_valid"] + written:
         raise RuntimeError(
@@ -467,7 +467,7 @@ def validate_and_aggregate(
     # The files whose undated rows this run judged: the dashboard's examples of the window's quarantine.
     summary = {**summary, "window_files": [raw.files[i] for i in files], "day_before_window": validate.day_before_window(
         index, con.execute(f"SELECT event_date, count(*) AS rows FROM read_parquet("
-                           f"{warehouse.sql_string(str(quarantine_path))}) GROUP BY ALL").df(), window=window)}
+                           f"{warehouse.sql_path(quarantine_path)}) GROUP BY ALL").df(), window=window)}
     return validate.ValidationResult(
         summary=summary, daily_counts=validate.daily_counts(scoped, duplicates), quarantine_path=quarantine_path,
         fact_path=fact_path, files_read=len({f for _lo, _hi, read, _owned in plan for f in read}),

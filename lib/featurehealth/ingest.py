@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from featurehealth import config, runlog
-from featurehealth.warehouse import sql_string
+from featurehealth.warehouse import sql_path, sql_string
 
 if TYPE_CHECKING:
     import duckdb
@@ -188,9 +188,17 @@ def _visible_entries(folder: Path) -> list[Path]:
     return [p for p in folder.rglob("*") if not any(part.startswith(".") for part in p.relative_to(folder).parts)]
 
 
+def _is_pattern(text: str, target: Path) -> bool:
+    """Whether ``ingest.source`` (``text``, at ``target``) is a glob: it has ``*``, ``?`` or ``[`` and
+    names no existing entry. A folder named ``exports [2026]`` is that folder, not a pattern matching
+    ``exports 2``."""
+    return glob.has_magic(text) and not os.path.lexists(target)
+
+
 def resolve_sources(source: str | os.PathLike[str]) -> list[Path]:
     """The telemetry files named by ``source``: a file, a folder (searched recursively) or a glob
-    (a folder it matches that is named like a CSV or Parquet file is searched as a folder is).
+    (a folder it matches that is named like a CSV or Parquet file is searched as a folder is). An
+    existing file or folder whose name holds ``*``, ``?`` or ``[`` is read as named, not as a glob.
 
     Parameters
     ----------
@@ -218,7 +226,7 @@ def resolve_sources(source: str | os.PathLike[str]) -> list[Path]:
             "ingest.source is empty; set it to a CSV/Parquet file, folder or glob, or to 'simulated'."
         )
     target = _absolute(text)
-    if glob.has_magic(text):
+    if _is_pattern(text, target):
         matched = [Path(p) for p in glob.glob(str(target), recursive=True)]
         # A folder the pattern matches that is named like a telemetry file (a Spark-style day,
         # events_2026-01-02.csv/part-0000.csv) is searched as a folder source is: left out, its
@@ -274,7 +282,7 @@ def source_root(source: str | os.PathLike[str]) -> Path:
     """
     text = str(source).strip()
     target = _absolute(text)
-    if glob.has_magic(text):
+    if _is_pattern(text, target):
         first_magic = next(i for i, part in enumerate(target.parts) if glob.has_magic(part))
         return Path(*target.parts[:first_magic])
     return target if target.is_dir() else target.parent
@@ -669,7 +677,7 @@ def _reader(
     header: Sequence[str] = (),
     rejects: str | None = None,
 ) -> str:
-    listed = "[" + ", ".join(sql_string(str(p)) for p in files) + "]"
+    listed = "[" + ", ".join(sql_path(p) for p in files) + "]"
     if fmt == "parquet":
         return f"read_parquet({listed})"
     # Dialect and columns are given, not sniffed: on a ragged file the sniffer fails, or picks
@@ -726,7 +734,7 @@ def parquet_columns(
 
     for path, name in zip(paths, names, strict=True):
         _check_not_empty(path, name)
-    listed = "[" + ", ".join(sql_string(str(p)) for p in paths) + "]"
+    listed = "[" + ", ".join(sql_path(p) for p in paths) + "]"
     try:
         rows = con.execute(
             f"SELECT file_name, name, type, converted_type, logical_type FROM parquet_schema({listed})"
@@ -745,7 +753,7 @@ def parquet_columns(
         signature = tuple(signatures[str(path)][1:])
         if signature not in described:
             try:
-                found = con.execute(f"DESCRIBE SELECT * FROM read_parquet({sql_string(str(path))})").fetchall()
+                found = con.execute(f"DESCRIBE SELECT * FROM read_parquet({sql_path(path)})").fetchall()
             except duckdb.Error as exc:
                 raise _read_error(name, "parquet", "utf-8", exc) from None
             described[signature] = {row[0]: row[1] for row in found}
@@ -758,7 +766,7 @@ def _parquet_readable(con: "duckdb.DuckDBPyConnection", path: Path, *, whole: bo
     reads every page)."""
     import duckdb
 
-    source = sql_string(str(path))
+    source = sql_path(path)
     query = (f"SELECT sum(hash(COLUMNS(*))) FROM read_parquet({source})" if whole
              else f"SELECT * FROM parquet_schema({source})")
     try:

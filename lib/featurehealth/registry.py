@@ -25,12 +25,13 @@ when the drift step recommends it, or when the run's training settings (the ``mo
 but its run-only keys, the ``degradation`` rules, which define the target, and the signals the
 code builds) differ from the model in use and no version on disk with them was refused by the
 holdout comparison. Loading checks the file's sha256 against its card first, because
-unpickling a file is running code.
+unpickling a file is running code; the bytes checked are the bytes unpickled (the file is read once).
 """
 
 from __future__ import annotations
 
 import platform
+import re
 from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
@@ -62,6 +63,8 @@ RETRAIN_MODES = config.RETRAIN_MODES
 RUN_ONLY_KEYS = ("retrain", "n_jobs", "promote_tolerance", "risk_buckets", "keep_versions")
 #: The promotion decision of the run that trained, under ``reports/``.
 PROMOTION_FILE = "promotion.json"
+#: What a card's ``file_sha256`` must be (hashlib's hexdigest).
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 class ModelIntegrityError(RuntimeError):
@@ -232,13 +235,20 @@ def write_figures(reports: Path, predictions: pd.DataFrame, early_warning: Mappi
 def load_model(model_path: str | Path, card_path: str | Path) -> tuple[mdl.RiskModel, dict[str, Any]]:
     """Unpickle a model only after its sha256 matches the one in its card.
 
+    The file is read once: the bytes hashed are the bytes unpickled, so a file replaced between
+    the check and the load (or a symbolic link pointed elsewhere meanwhile) is never unpickled.
+
     Raises
     ------
     ModelIntegrityError
-        If the card is missing or unreadable, or the file's sha256 differs from the card's.
+        If the card is missing or unreadable or has no sha256 (``file_sha256``, 64 hex digits),
+        or the file's sha256 differs from the card's.
     FileNotFoundError
         If the model file does not exist.
     """
+    import hashlib
+    import io
+
     import joblib
 
     model_path, card_path = Path(model_path), Path(card_path)
@@ -248,20 +258,23 @@ def load_model(model_path: str | Path, card_path: str | Path) -> tuple[mdl.RiskM
     try:
         card = runlog.read_json(card_path)
         expected = card["file_sha256"]
+        if not (isinstance(expected, str) and _SHA256.fullmatch(expected)):
+            raise ValueError(f"file_sha256 is {expected!r}, not 64 hex digits")
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ModelIntegrityError(
             f"Refusing to load {shown}: its card {shown_card} is missing, not valid JSON or has no file_sha256 "
             f"({type(exc).__name__}: {exc}). Loading a pickle runs code, so only files a card vouches for are "
             f"loaded; restore both files or retrain with model.retrain=always, which replaces them."
         ) from None
-    actual = runlog.sha256_file(model_path)
+    data = model_path.read_bytes()
+    actual = hashlib.sha256(data).hexdigest()
     if actual != expected:
         raise ModelIntegrityError(
             f"Refusing to load {shown}: its sha256 {actual[:16]}... does not match {expected[:16]}... in "
             f"{card_path.name}. The file was changed or replaced after training, and loading a pickle runs code; "
             f"restore the file or retrain with model.retrain=always, which replaces it."
         )
-    loaded = joblib.load(model_path)
+    loaded = joblib.load(io.BytesIO(data))
     if not isinstance(loaded, mdl.RiskModel):
         raise ModelIntegrityError(f"{shown} does not hold a featurehealth RiskModel.")
     return loaded, card
@@ -324,7 +337,9 @@ def decide_training(paths: "RunPaths", *, retrain: str, settings: Mapping[str, A
     ValueError
         If ``retrain`` is not one of auto, always, never.
     FileNotFoundError
-        If ``retrain`` is never and no model is in use.
+        If ``retrain`` is never and no model is in use, or its model file is missing.
+    ModelIntegrityError
+        If ``retrain`` is never and the model in use has a file but no card.
     """
     if retrain not in RETRAIN_MODES:
         raise ValueError(f"model.retrain must be one of {', '.join(RETRAIN_MODES)}; got {retrain!r}.")
@@ -333,6 +348,9 @@ def decide_training(paths: "RunPaths", *, retrain: str, settings: Mapping[str, A
         return {"train": True, "reason": "model.retrain is 'always'."}
     if not has_current(paths):
         if retrain == "never":
+            if (paths.models / MODEL_FILE).exists() or (paths.models / CURRENT_CARD).exists():
+                # Half of the model in use is there: say which half is missing, not "no model".
+                load_current(paths)
             raise FileNotFoundError(
                 f"model.retrain is 'never' but no model is in use under {paths.models}; "
                 f"run once with model.retrain=auto or always to train one."
@@ -382,9 +400,32 @@ def version_cards(paths: "RunPaths") -> list[dict[str, Any]]:
     return [card for _folder, card in _version_folders(paths)]
 
 
+def _version_card(path: Path) -> dict[str, Any]:
+    """The card at ``path`` (``models/<version>/card.json``), or ModelIntegrityError naming it when
+    it is not a JSON object with a ``version`` and a ``training_window`` end, which the registry reads."""
+    try:
+        card = runlog.read_json(path)
+        if not (isinstance(card, dict) and isinstance(card.get("version"), str)
+                and isinstance(card.get("training_window"), dict) and "end" in card["training_window"]):
+            raise ValueError("it lacks version or training_window.end")
+    except (OSError, ValueError) as exc:
+        raise ModelIntegrityError(
+            f"The model card {config.published_path(path)} cannot be read ({type(exc).__name__}: {exc}); restore it "
+            f"(the model in use's is also models/{CURRENT_CARD}), or remove the folder "
+            f"{config.published_path(path.parent)} if it is not the model in use (models/registry.json names that one)."
+        ) from None
+    return card
+
+
 def _version_folders(paths: "RunPaths") -> list[tuple[Path, dict[str, Any]]]:
-    """(folder, card) of each version under ``models/``, in :func:`version_cards` order."""
-    found = [(path.parent, runlog.read_json(path)) for path in sorted(paths.models.glob(f"*/{CARD_FILE}"))]
+    """(folder, card) of each version under ``models/``, in :func:`version_cards` order.
+
+    Raises
+    ------
+    ModelIntegrityError
+        If a version's card is not valid JSON or lacks what the registry reads (:func:`_version_card`).
+    """
+    found = [(path.parent, _version_card(path)) for path in sorted(paths.models.glob(f"*/{CARD_FILE}"))]
     # A card that does not say when it was built sorts first.
     return sorted(found, key=lambda item: (drift.built_on(item[1]) or date.min, item[1]["training_window"]["end"],
                                            item[1]["version"]))

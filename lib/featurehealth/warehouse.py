@@ -90,6 +90,23 @@ def sql_string(value: str) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
+def sql_path(path: str | os.PathLike[str]) -> str:
+    """A file's path as the SQL string literal DuckDB's readers (``read_parquet``, ``read_csv``,
+    ``parquet_schema``) read that file, and only that file, from.
+
+    They take every path as a glob pattern: a file named ``events_*.parquet`` (or one in a folder
+    ``exports?``) would also read its neighbours. ``*``, ``?`` and ``[`` are escaped as
+    :func:`glob.escape` does (``[*]``), which DuckDB's patterns understand.
+
+    >>> sql_path("/in/d*.csv")
+    "'/in/d[*].csv'"
+    """
+    import glob
+
+    text = os.fspath(path)
+    return sql_string(glob.escape(text) if glob.has_magic(text) else text)
+
+
 def export_parquet(con: "duckdb.DuckDBPyConnection", query: str, path: str | os.PathLike[str]) -> Path:
     """Write the result of ``query`` to Parquet (zstd) through a temporary file, atomically.
 
@@ -192,7 +209,7 @@ def build_database(paths: "RunPaths") -> Path:
             names = sorted(p.stem for p in paths.tables.glob("*.parquet") if _TABLE_NAME.match(p.stem))
             for name in names:
                 con.execute(
-                    f"CREATE TABLE {name} AS SELECT * FROM read_parquet({sql_string(str(table_path(paths, name)))})"
+                    f"CREATE TABLE {name} AS SELECT * FROM read_parquet({sql_path(table_path(paths, name))})"
                 )
             if {"fact_feature_metrics", "dim_feature_metadata"} <= set(names):
                 con.execute(FEATURE_DAY_VIEW)
