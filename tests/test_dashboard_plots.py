@@ -232,3 +232,23 @@ def test_risk_panel_says_why_its_first_days_are_empty(series: pd.DataFrame) -> N
     assert any("no risk score before 2026-01-06" in t for t in _texts(fig))
     fig = plots.drilldown_figure(series, thresholds={}, incidents=None, cutoffs=[0.3, 0.6], title="x")
     assert not any("no risk score" in t for t in _texts(fig))
+
+
+def test_drift_heatmap_renders_once_however_many_features(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Seaborn measures every tick label: on a figure without a canvas each measure rendered the whole
+    figure anew, so 100 features took 1.8 GB and 500 were killed for lack of memory."""
+    from matplotlib.backends import backend_agg
+
+    created = []
+    real_init = backend_agg.RendererAgg.__init__
+
+    def counting_init(self, *args, **kwargs):
+        created.append(1)
+        real_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(backend_agg.RendererAgg, "__init__", counting_init)
+    ids = [f"F{i:03d}" for i in range(40)]
+    cells = pd.DataFrame({"feature_id": [i for i in ids for _ in range(2)], "metric": ["m1", "m2"] * 40,
+                          "status": ["ok", "warn"] * 40, "psi": [0.5] * 80})
+    plots.figure_png(plots.drift_heatmap(cells, score="psi"))
+    assert len(created) < 5  # one renderer for the figure and one for the PNG, not one per label

@@ -454,6 +454,20 @@ def test_drift_alerts_text_says_when_the_reference_has_no_day() -> None:
         "data starts 2026-01-01: reference cut to 0 days).")
 
 
+def test_drift_alerts_text_stays_short_when_many_features_drift() -> None:
+    """A drift across hundreds of features (a platform-wide latency regression) named every one of
+    them above the heatmap: 22,000 characters for 500 features."""
+    ids = [f"F{i:03d}" for i in range(300)]
+    cells = pd.DataFrame({"feature_id": ids, "metric": "p95", "status": "alert"})
+    text = views.drift_alerts_text(cells, labels={}, windows=None)
+    shown = views.DRIFT_ALERTS_NAMED
+    assert f"F{shown - 1:03d}: p95" in text and f"F{shown:03d}" not in text
+    assert text.endswith(f"and {300 - shown} more features in alert.")
+    assert len(text) < 40 * shown
+    # Up to the limit every feature is named and nothing is said to be left out.
+    assert "more" not in views.drift_alerts_text(cells.head(shown), labels={}, windows=None)
+
+
 def test_table_numbers_never_use_scientific_notation() -> None:
     assert [views.number_cell(v) for v in (9.8e-05, 7.9e-05, 0.000203, -0.00021, 0.0773, 0.5, 168.0, 1042.6)] == [
         "0.000098", "0.000079", "0.000203", "-0.00021", "0.0773", "0.5", "168", "1,043"]

@@ -37,9 +37,13 @@ SCORERS = {"probability": "model", "persistence_score": "persistence", "rule_sco
 
 
 def _figure(width: float, height: float, *, rows: int = 1, cols: int = 1, **kwargs: Any) -> tuple["Figure", Any]:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(width, height), layout="constrained")
+    # Without a canvas every text measure (seaborn measures each tick label) renders the whole
+    # figure into a new image: quadratic in the rows, 1.8 GB for a heatmap of 100 features.
+    FigureCanvasAgg(fig)
     return fig, fig.subplots(rows, cols, squeeze=False, **kwargs)
 
 

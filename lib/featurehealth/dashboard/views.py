@@ -28,6 +28,8 @@ RANKING_COLUMNS = (
     "rank", "feature_id", "feature_name", "owner_team", "lifecycle_stage", "tier",
     "risk_probability", "risk_bucket", "active_users", "impact", "driver_1", "driver_2", "driver_3",
 )
+#: Features in alert named above the drift heatmap before "and N more" (hundreds can drift at once).
+DRIFT_ALERTS_NAMED = 10
 #: Metrics of the Model tab, as named in ``reports/metrics.json``.
 MODEL_METRICS = ("pr_auc", "roc_auc", "precision", "recall", "f1", "brier", "base_rate", "flagged_share")
 
@@ -703,7 +705,8 @@ def drift_alerts_text(cells: "pd.DataFrame", *, labels: Mapping[str, str], windo
     Returns
     -------
     str
-        "Drift alerts: Onboarding (F014): usage_count; ... (days A .. B against C .. D)", or
+        "Drift alerts (days A .. B against C .. D): Onboarding (F014): usage_count; ...", the
+        first :data:`DRIFT_ALERTS_NAMED` features by id then "and N more features in alert", or
         that no metric of any feature is in alert; a reference cut to no day reads "against no
         reference day" with the report's note.
     """
@@ -721,8 +724,12 @@ def drift_alerts_text(cells: "pd.DataFrame", *, labels: Mapping[str, str], windo
     if alerts.empty:
         return f"No drift alert{period}."
     by_feature = alerts.groupby(alerts["feature_id"].astype(str), sort=True)["metric"].agg(lambda m: ", ".join(map(str, m)))
-    listed = "; ".join(f"{labels.get(f, f)}: {metrics}" for f, metrics in by_feature.items())
-    return f"Drift alerts{period}: {listed}."
+    named = by_feature.head(DRIFT_ALERTS_NAMED)
+    listed = "; ".join(f"{labels.get(f, f)}: {metrics}" for f, metrics in named.items())
+    more = len(by_feature) - len(named)
+    # A platform-wide regression puts hundreds of features in alert: the heatmap shows them all.
+    rest = f"; and {more} more feature{'s' if more > 1 else ''} in alert" if more else ""
+    return f"Drift alerts{period}: {listed}{rest}."
 
 
 def _limit(thresholds: Mapping[str, Any] | None, key: str) -> str:
