@@ -293,6 +293,11 @@ def test_shipped_profiles_pass_the_value_checks() -> None:
         (["degradation.crash_max_pvalue=1e-7"], r"YAML reads 1e-7 as text, not a number: write 1\.0e-07 \(from"),
         (["simulate.events_per_day=1e3"], r"YAML reads 1e3 as text, not a number: write 1000 \(from"),
         (["model.horizon_days=2.5e0"], r"^model\.horizon_days '2\.5e0' is not valid; use a whole number >= 1 \(from"),
+        # Settings that cannot go together failed 03_model only, after the whole ingest.
+        (["model.calibrate=false"], r"^model\.operating_threshold 'auto' is chosen on the calibration days; set "
+                                    r"model\.calibrate: true or give a number \(from --set model\.calibrate=false\)\.$"),
+        (["model.operating_threshold=0.4", "model.alert_budget=0.3"],
+         r"^model\.alert_budget chooses the threshold, so it needs operating_threshold 'auto'; got operating_threshold 0\.4"),
     ],
 )
 def test_bad_values_name_key_value_allowed_and_source(real_params: Path, overrides: list[str], message: str) -> None:
@@ -303,13 +308,14 @@ def test_bad_values_name_key_value_allowed_and_source(real_params: Path, overrid
 def test_good_values_pass(real_params: Path) -> None:
     params = config.load_run_params("default", [
         "ingest.as_of=2026-04-28", "ingest.window_start=2026-04-01", "ingest.column_map.crash_flag=is_crash",
-        "model.operating_threshold=0.4", "model.alert_budget=0.3", "drift.metrics=[crash_rate]", "model.max_depth=null",
+        "model.alert_budget=0.3", "drift.metrics=[crash_rate]", "model.max_depth=null",
         "model.n_jobs=-2", "model.keep_versions=0", "ingest.source='no'", "ingest.metadata_path=null",
     ])
     assert params["ingest"]["source"] == "no"
     assert params["ingest"]["column_map"] == {"crash_flag": "is_crash"}
-    assert params["model"]["operating_threshold"] == 0.4
     assert params["model"]["keep_versions"] == 0
+    fixed = config.load_run_params("default", ["model.operating_threshold=0.4", "model.calibrate=false"])
+    assert fixed["model"]["operating_threshold"] == 0.4 and fixed["model"]["alert_budget"] is None
 
 
 def test_a_bad_value_names_the_profile_file_that_set_it(real_params: Path) -> None:

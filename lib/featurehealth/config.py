@@ -606,6 +606,25 @@ def check_not_above(small_key: str, small: Any, large_key: str, large: Any, *, w
         raise ValueError(f"{small_key} {small!r} is above {large_key} {large!r}; {why}.")
 
 
+def check_threshold_choice(*, operating_threshold: Any, calibrate: Any, alert_budget: Any) -> None:
+    """Raise ValueError if ``model.operating_threshold``, ``calibrate`` and ``alert_budget`` cannot go together.
+
+    ``auto`` is chosen on the calibration days, which only ``calibrate`` sets apart, and an alert
+    budget chooses the threshold, so it needs ``auto``.
+    """
+    auto = operating_threshold == "auto"
+    if auto and not calibrate:
+        raise ValueError(
+            "model.operating_threshold 'auto' is chosen on the calibration days; set model.calibrate: true "
+            "or give a number."
+        )
+    if alert_budget is not None and not auto:
+        raise ValueError(
+            f"model.alert_budget chooses the threshold, so it needs operating_threshold 'auto'; "
+            f"got operating_threshold {operating_threshold!r} (set alert_budget to null to keep it)."
+        )
+
+
 def _one_of_rule(choices: Sequence[str]) -> tuple[Callable[[Any], bool], str]:
     return (lambda value: isinstance(value, str) and value in choices, f"one of {', '.join(choices)}")
 
@@ -806,6 +825,11 @@ def _value_checks(params: dict[str, Any], schema: dict[str, Any]) -> Iterator[tu
                 check, first_key, _lookup(params, first_key.split(".")),
                 second_key, _lookup(params, second_key.split(".")), **options,
             )
+    threshold_keys = ("operating_threshold", "calibrate", "alert_budget")
+    if set(threshold_keys) <= set(schema.get("model", {})):
+        yield tuple(f"model.{k}" for k in threshold_keys), functools.partial(
+            check_threshold_choice, **{k: params["model"][k] for k in threshold_keys}
+        )
     if "engine" in schema:
         yield tuple(f"engine.{k}" for k in params["engine"]), functools.partial(engine.check_engine, **params["engine"])
 

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from featurehealth import earlywarning
+from featurehealth import config, earlywarning
 from featurehealth import signals as sig
 
 #: Platt scaling only: isotonic regression, fitted on a calibration window of a few weeks, ties
@@ -461,20 +461,13 @@ def train_model(dataset: pd.DataFrame, *, params: Mapping[str, Any]) -> Training
     """
     names = tuple(sig.signal_columns(dataset.drop(columns="target")))
     auto_threshold = params["operating_threshold"] == AUTO_THRESHOLD
-    if auto_threshold and not params["calibrate"]:
-        raise ValueError(
-            "model.operating_threshold 'auto' is chosen on the calibration days; set model.calibrate: true "
-            "or give a number."
-        )
-    threshold = None if auto_threshold else _fixed_threshold(params["operating_threshold"])
     budget = params.get("alert_budget")
+    config.check_threshold_choice(
+        operating_threshold=params["operating_threshold"], calibrate=params["calibrate"], alert_budget=budget
+    )
+    threshold = None if auto_threshold else _fixed_threshold(params["operating_threshold"])
     if budget is not None:
         _check_budget(budget)
-        if not auto_threshold:
-            raise ValueError(
-                f"model.alert_budget chooses the threshold, so it needs operating_threshold 'auto'; "
-                f"got operating_threshold {params['operating_threshold']!r} (set alert_budget to null to keep it)."
-            )
     # In build_signals order whatever the caller's: the forest's row draws and the training-data
     # hash (part of the version id) follow row order, so the same feature-days reordered would
     # give another model.
