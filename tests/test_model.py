@@ -386,6 +386,17 @@ def test_fit_forest_refuses_more_max_features_than_signals() -> None:
     assert forest.n_features_in_ == 2
 
 
+@pytest.mark.parametrize(("target", "what"), [(0, "degrades within the horizon"), (1, "stays healthy")])
+def test_fit_forest_refuses_one_class_naming_the_days_and_how_to_get_more(target: int, what: str) -> None:
+    # The forest learns from the whole fact table, not the run's window: "a longer window
+    # (ingest.window_start)" misled when the window was already open and the as-of date was early.
+    rows = pd.DataFrame({"date": pd.date_range("2026-01-01", periods=40), "a": range(40), "target": target})
+    with pytest.raises(ValueError, match=(
+        rf"none of its 40 training feature-days from 2026-01-01 to 2026-02-09 {what}, so there is nothing to tell "
+        r"apart; give it more days \(a later ingest\.as_of, or a backfill of earlier days\)")):
+        model.fit_forest(rows, ["a"], params=PARAMS)
+
+
 def test_false_alerts_are_runs_split_by_an_unflagged_day_and_by_feature() -> None:
     dates = pd.Series(pd.date_range("2026-01-01", periods=10).tolist() * 2)
     features = np.array(["A"] * 10 + ["B"] * 10)

@@ -406,8 +406,8 @@ def fit_forest(rows: pd.DataFrame, names: Sequence[str], *, params: Mapping[str,
         what = "degrades within the horizon" if not target.any() else "stays healthy"
         raise ValueError(
             f"The risk model cannot be trained: none of its {len(rows)} training feature-days{span} "
-            f"{what}, so there is nothing to tell apart; train on a longer window (ingest.window_start) "
-            f"or check the degradation rules."
+            f"{what}, so there is nothing to tell apart; give it more days (a later ingest.as_of, or a "
+            f"backfill of earlier days) or check the degradation rules."
         )
     forest = make_forest(params, n_rows=len(rows))
     forest.fit(signal_matrix(rows, names), target)
