@@ -79,6 +79,22 @@ def test_same_inputs_give_the_same_version_and_bytes(tmp_path: Path) -> None:
     assert other["version"] != first["version"]
 
 
+def test_a_saved_model_is_written_through_no_planted_link_and_vouched_for_by_its_own_bytes(tmp_path: Path) -> None:
+    # A fixed temporary name (.risk_model.joblib.tmp) let a link planted there be written through.
+    dataset = _dataset()
+    paths = config.RunPaths(tmp_path / "out")
+    version = registry.model_version(_report(dataset).result, params=PARAMS)
+    outside = tmp_path / "outside.txt"
+    outside.write_text("keep me")
+    (paths.models / version).mkdir(parents=True)
+    (paths.models / version / f".{registry.MODEL_FILE}.tmp").symlink_to(outside)
+    card = registry.save_version(paths, _report(dataset), params=PARAMS, degradation=DEGRADATION)
+    assert outside.read_text() == "keep me"
+    saved = paths.models / version / registry.MODEL_FILE
+    assert not saved.is_symlink() and card["file_sha256"] == runlog.sha256_file(saved)
+    assert registry.load_model(saved, paths.models / version / registry.CARD_FILE)[1]["version"] == version
+
+
 def test_a_version_saved_without_figures_gets_them_drawn_when_published(paths: config.RunPaths) -> None:
     card = registry.register(paths, _report(_dataset()), _dataset(), params=PARAMS, degradation=DEGRADATION)
     figures = paths.models / card["version"] / "reports"

@@ -198,16 +198,20 @@ def save_version(
     dict
         The card, including ``file_sha256`` of the model file.
     """
+    import hashlib
+    import io
+
     import joblib
 
     version = model_version(report.result, params=params)
     folder = paths.models / version
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / f".{MODEL_FILE}.tmp"
-    joblib.dump(report.result.model, tmp)
-    tmp.replace(folder / MODEL_FILE)
+    # The card vouches for the bytes pickled here, not for whatever the file holds when re-read,
+    # and they go through a fresh temporary name, so a link planted beside them is not written through.
+    pickled = io.BytesIO()
+    joblib.dump(report.result.model, pickled)
+    runlog.atomic_write_bytes(folder / MODEL_FILE, pickled.getvalue())
     card = build_card(report, params=params, degradation=degradation, version=version)
-    card["file_sha256"] = runlog.sha256_file(folder / MODEL_FILE)
+    card["file_sha256"] = hashlib.sha256(pickled.getvalue()).hexdigest()
     reports = folder / REPORTS_DIR
     runlog.write_json(reports / "metrics.json", {**report.metrics, "model_version": version})
     write_csv(report.importance, reports / "feature_importance.csv")
