@@ -114,7 +114,8 @@ def test_tampered_or_unvouched_model_file_is_refused(paths: config.RunPaths) -> 
         registry.load_current(paths)
     # Retraining, as the message advises, replaces the tampered model: it is never loaded.
     decision = registry.register(paths, _report(dataset, max_depth=3), dataset, params={**PARAMS, "max_depth": 3}, degradation=DEGRADATION)
-    assert decision["promoted"] and "failed its integrity check" in decision["reason"]
+    assert decision["promoted"] and "failed its integrity check (Refusing to load" in decision["reason"]
+    assert decision["reason"].endswith("which replaces it), so there is nothing to compare against.")
     assert registry.load_current(paths)[1]["version"] == decision["version"]
     (paths.models / "risk_model.card.json").write_text('{"version": "x", "file_sha')
     with pytest.raises(registry.ModelIntegrityError, match="risk_model.card.json of the model in use is not valid JSON"):

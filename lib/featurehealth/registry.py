@@ -588,7 +588,7 @@ def register(
     previous = current[1]["version"] if current else None
     split = report.result.split
     if refused:
-        comparison = {"comparable": False, "reason": f"the model in use failed its integrity check: {refused}"}
+        comparison = {"comparable": False, "reason": f"the model in use failed its integrity check ({refused.rstrip('.')})"}
     elif previous == card["version"]:
         comparison = {"comparable": False, "reason": "the model in use is this same version"}
     else:
