@@ -373,7 +373,8 @@ def test_overview_and_ranking_say_what_risk_and_buckets_mean(outputs: Path) -> N
         {"horizon_days": 7, "operating_threshold": 0.3}))
     dashboard = app.Dashboard(profile="ci")
     overview = _html(_outputs(dashboard, "overview")[0])
-    assert "Features at risk" in overview and "1 high, 1 medium today" in overview
+    assert "Features at risk" in overview and "1 high, 1 medium on 2026-01-20" in overview
+    assert "Highest impact on 2026-01-20 (risk x active users)" in overview
     _select(dashboard, "ranking")
     _, table = dashboard.tabs.children[1].children
     # params/ci.yaml has auto buckets: medium from the operating threshold, high halfway to 1

@@ -81,7 +81,10 @@ def test_at_risk_tile_counts_medium_so_a_flagged_feature_is_not_all_clear(rankin
     metrics = {"horizon_days": 7}
     medium_only = views.at_risk_tile(ranking.iloc[1:], metrics)
     assert (medium_only.value, medium_only.tone) == ("1", "warn")
-    assert medium_only.detail == "0 high, 1 medium today: chance of degrading in the next 7 days"
+    # The scored day, not "today": a run whose as-of date the input does not reach scores an older day.
+    assert medium_only.detail == "0 high, 1 medium on 2026-03-01: chance of degrading in the next 7 days"
+    undated = views.at_risk_tile(ranking.iloc[1:].drop(columns="date"), metrics)
+    assert undated.detail.startswith("0 high, 1 medium on the latest scored day: ")
     calm = views.at_risk_tile(ranking.iloc[2:], None)
     assert (calm.value, calm.tone) == ("0", "ok") and "horizon (not available)" in calm.detail
     assert views.at_risk_tile(ranking.drop(columns="risk_bucket"), metrics).value == NOT_AVAILABLE

@@ -236,7 +236,8 @@ class Dashboard:
             tiles = views.overview_tiles(**{k: v for k, (v, _) in loaded.items()}, runs=runs)
             ranking = loaded["ranking"][0]
             top = [] if ranking is None else [html_output(views.html_table(
-                views.ranking_view(ranking).head(5), caption="Highest impact today (risk x active users)")),
+                views.ranking_view(ranking).head(5),
+                caption=f"Highest impact on {views.scored_day(ranking) or 'the latest scored day'} (risk x active users)")),
                 self.risk_note()]
             return [*self.unpublished_note(), html_output(views.tiles_html(tiles)), *top,
                     *notes_output([m for _, m in loaded.values()] + [runs_message])]

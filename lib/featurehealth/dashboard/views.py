@@ -151,8 +151,19 @@ def _horizon_text(metrics: Mapping[str, Any] | None) -> str:
     return f"within the model's horizon ({NOT_AVAILABLE})"
 
 
+def scored_day(ranking: "pd.DataFrame | None") -> str:
+    """The day the ranking scored (YYYY-MM-DD), or "" without a dated row.
+
+    Not necessarily today: a run whose as-of date lies past the input scores the input's last day.
+    """
+    # An empty ranking has no latest day (its max is NaN, which read "scored on nan").
+    if ranking is None or "date" not in ranking or not ranking["date"].notna().any():
+        return ""
+    return str(ranking["date"].max())[:10]
+
+
 def at_risk_tile(ranking: "pd.DataFrame | None", metrics: Mapping[str, Any] | None) -> Tile:
-    """The "Features at risk" tile: features in the ``medium`` or ``high`` risk bucket today.
+    """The "Features at risk" tile: features in the ``medium`` or ``high`` risk bucket on the scored day.
 
     A "high" count alone read 0 on a green tile while the model flagged features at
     ``medium`` (its alerts start there when ``model.risk_buckets`` is ``auto``).
@@ -171,14 +182,15 @@ def at_risk_tile(ranking: "pd.DataFrame | None", metrics: Mapping[str, Any] | No
         without a bucket column or a scored feature.
     """
     if ranking is None or "risk_bucket" not in ranking:
-        return Tile("Features at risk", NOT_AVAILABLE, "risk buckets medium and high today")
+        return Tile("Features at risk", NOT_AVAILABLE, "risk buckets medium and high on the latest scored day")
     if ranking.empty:
         # Nothing scored is not an all-clear: a green 0 would say every feature is fine.
         return Tile("Features at risk", NOT_AVAILABLE, "no feature was scored on the latest day")
     buckets = ranking["risk_bucket"].astype(str)
     high, medium = int((buckets == "high").sum()), int((buckets == "medium").sum())
     tone = "bad" if high else "warn" if medium else "ok"
-    detail = f"{high:,} high, {medium:,} medium today: chance of degrading {_horizon_text(metrics)}"
+    day = scored_day(ranking) or "the latest scored day"
+    detail = f"{high:,} high, {medium:,} medium on {day}: chance of degrading {_horizon_text(metrics)}"
     return Tile("Features at risk", f"{high + medium:,}", detail, tone)
 
 
@@ -236,9 +248,7 @@ def overview_tiles(
         Features monitored, features at risk (:func:`at_risk_tile`), incidents predicted, drift
         alerts, data quality, last run.
     """
-    # An empty ranking has no latest day (its max is NaN, which read "scored on nan").
-    dated = ranking is not None and "date" in ranking and ranking["date"].notna().any()
-    scored_on = str(ranking["date"].max())[:10] if dated else ""
+    scored_on = scored_day(ranking)
     monitored = None if ranking is None else len(ranking)
     alerts = lookup(drift, "summary.n_alert")
     quality_status = lookup(quality, "summary.status")
