@@ -453,8 +453,23 @@ def test_drift_alerts_text_says_when_the_reference_has_no_day() -> None:
                "reference": {"start": "2024-05-29", "end": "2024-05-28", "days": 0},
                "note": "data starts 2026-01-01: reference cut to 0 days"}
     assert views.drift_alerts_text(cells, labels={}, windows=windows) == (
-        "No drift alert (days 2024-05-31 .. 2026-04-30 against no reference day: "
-        "data starts 2026-01-01: reference cut to 0 days).")
+        "No drift judged: all 1 feature x metric cells had too little data (days 2024-05-31 .. 2026-04-30 "
+        "against no reference day: data starts 2026-01-01: reference cut to 0 days).")
+
+
+def test_drift_alerts_text_is_no_all_clear_when_no_cell_was_judged() -> None:
+    """drift.min_samples above the window's days: every cell insufficient_data read a green 'No drift
+    alert' above the heatmap, the all-clear the Overview tile no longer gives."""
+    cells = pd.DataFrame({"feature_id": ["F1", "F2"], "metric": ["usage", "usage"],
+                          "status": ["insufficient_data", "insufficient_data"]})
+    text = views.drift_alerts_text(cells, labels={}, windows=None)
+    assert not text.startswith("No drift alert") and "too little data" in text
+    assert views.drift_alerts_tone(cells) == "neutral"
+    # One judged cell is a verdict: green without alert, red with one.
+    judged = cells.assign(status=["ok", "insufficient_data"])
+    assert views.drift_alerts_text(judged, labels={}, windows=None) == "No drift alert."
+    assert views.drift_alerts_tone(judged) == "ok"
+    assert views.drift_alerts_tone(judged.assign(status=["alert", "insufficient_data"])) == "bad"
 
 
 def test_drift_alerts_text_stays_short_when_many_features_drift() -> None:

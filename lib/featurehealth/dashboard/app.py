@@ -376,9 +376,8 @@ class Dashboard:
             dropdown.observe(self.guarded("choosing the cell", redraw_details), names="value")
         def build_header() -> list[dict[str, Any]]:
             alerts = views.drift_alerts_text(cells, labels={f: label for label, f in features}, windows=windows)
-            tone = "bad" if (cells["status"] == "alert").any() else "ok"
             return [html_output(views.status_html(views.drift_summary(report))),
-                    html_output(views.status_html(alerts, tone=tone))]
+                    html_output(views.status_html(alerts, tone=views.drift_alerts_tone(cells)))]
 
         header = self.section("summarising drift", build_header)
         redraw_heatmap({})

@@ -717,8 +717,9 @@ def drift_alerts_text(cells: "pd.DataFrame", *, labels: Mapping[str, str], windo
     str
         "Drift alerts (days A .. B against C .. D): Onboarding (F014): usage_count; ...", the
         first :data:`DRIFT_ALERTS_NAMED` features by id then "and N more features in alert", or
-        that no metric of any feature is in alert; a reference cut to no day reads "against no
-        reference day" with the report's note.
+        that no metric of any feature is in alert, or, when every cell is ``insufficient_data``,
+        that no drift was judged; a reference cut to no day reads "against no reference day"
+        with the report's note.
     """
     def span(name: str) -> str | None:
         start, end = lookup(windows, f"{name}.start"), lookup(windows, f"{name}.end")
@@ -731,6 +732,9 @@ def drift_alerts_text(cells: "pd.DataFrame", *, labels: Mapping[str, str], windo
         reference = "no reference day" + (f": {note}" if note else "")
     period = f" (days {current} against {reference})" if current and reference else ""
     alerts = cells[cells["status"] == "alert"]
+    if alerts.empty and _none_judged(cells):
+        # "No drift alert" in green would read as all clear when no cell could be judged.
+        return f"No drift judged: all {len(cells):,} feature x metric cells had too little data{period}."
     if alerts.empty:
         return f"No drift alert{period}."
     by_feature = alerts.groupby(alerts["feature_id"].astype(str), sort=True)["metric"].agg(lambda m: ", ".join(map(str, m)))
@@ -740,6 +744,19 @@ def drift_alerts_text(cells: "pd.DataFrame", *, labels: Mapping[str, str], windo
     # A platform-wide regression puts hundreds of features in alert: the heatmap shows them all.
     rest = f"; and {more} more feature{'s' if more > 1 else ''} in alert" if more else ""
     return f"Drift alerts{period}: {listed}{rest}."
+
+
+def _none_judged(cells: "pd.DataFrame") -> bool:
+    """Whether ``cells`` has cells and every one had too little data (``insufficient_data``)."""
+    return not cells.empty and bool((cells["status"] == "insufficient_data").all())
+
+
+def drift_alerts_tone(cells: "pd.DataFrame") -> str:
+    """The tone of :func:`drift_alerts_text`: ``bad`` with an alert, ``neutral`` when no cell was
+    judged (not an all-clear), else ``ok``."""
+    if (cells["status"] == "alert").any():
+        return "bad"
+    return "neutral" if _none_judged(cells) else "ok"
 
 
 def _limit(thresholds: Mapping[str, Any] | None, key: str) -> str:
