@@ -675,3 +675,16 @@ def test_a_file_or_folder_named_with_glob_characters_is_read_once_as_named(tmp_p
     raw = ingest.open_events(con, tmp_path / folder, column_map={})
     rows = con.sql(f"SELECT feature_id, file_id FROM {raw.relation} ORDER BY file_id").fetchall()
     assert sorted(rows) == sorted((names[Path(name).stem], i) for i, name in enumerate(raw.files))
+
+
+def test_a_glob_under_a_folder_named_with_brackets_says_how_to_write_it(tmp_path: Path) -> None:
+    """exports [2026]/*.csv: the folder's [2026] is a character class, so the glob matched nothing
+    and the user, who named an existing folder, was told only to "fix the pattern"."""
+    _write(tmp_path / "exports [2026]" / "d1.csv", HEADER + "2026-03-01T10:00:00Z,a,u,1,0\n")
+    with pytest.raises(ingest.InputError) as caught:
+        ingest.resolve_sources(tmp_path / "exports [2026]" / "*.csv")
+    message = str(caught.value)
+    assert "exports [[]2026]" in message and "[" in message
+    # The spelling the message gives does read the folder.
+    written = str(tmp_path / "exports [[]2026]" / "*.csv")
+    assert ingest.resolve_sources(written) == [(tmp_path / "exports [2026]" / "d1.csv").resolve()]

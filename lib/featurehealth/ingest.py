@@ -195,6 +195,19 @@ def _is_pattern(text: str, target: Path) -> bool:
     return glob.has_magic(text) and not os.path.lexists(target)
 
 
+def _escape_hint(pattern: Path) -> str:
+    """How to write ``pattern`` when a folder it names holds ``*``, ``?`` or ``[`` (``exports [2026]/*.csv``),
+    which the glob reads as pattern characters, so it matched nothing; "" otherwise."""
+    parts = pattern.parts
+    named = [i for i in range(1, len(parts)) if glob.has_magic(os.path.join(*parts[: i + 1]))
+             and os.path.lexists(os.path.join(*parts[: i + 1]))]
+    if not named:
+        return ""
+    folder = os.path.join(*parts[: named[-1] + 1])
+    written = os.path.join(glob.escape(folder), *parts[named[-1] + 1:])
+    return f" ({folder} exists, but *, ? and [ in a name are pattern characters: write {written})"
+
+
 def resolve_sources(source: str | os.PathLike[str]) -> list[Path]:
     """The telemetry files named by ``source``: a file, a folder (searched recursively) or a glob
     (a folder it matches that is named like a CSV or Parquet file is searched as a folder is). An
@@ -237,7 +250,8 @@ def resolve_sources(source: str | os.PathLike[str]) -> list[Path]:
         files = [p for p in candidates if p.is_file() and file_format(p)]
         if not files:
             raise InputError(
-                f"No CSV or Parquet file matches {target}{_relative_note(text)}; fix the pattern in ingest.source."
+                f"No CSV or Parquet file matches {target}{_relative_note(text)}; fix the pattern in ingest.source"
+                f"{_escape_hint(target)}."
             )
     elif target.is_dir():
         visible = _visible_entries(target)
