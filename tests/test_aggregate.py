@@ -262,6 +262,21 @@ def test_newest_version_ignores_a_leading_v_and_puts_a_release_after_its_pre_rel
     assert row["new_version_events"] == 1
 
 
+@pytest.mark.parametrize(("versions", "newest_events"), [
+    # 5.10-rc1 (twice) is newer than 5.9 (once): its suffix must not drop the 10.
+    (["5.10-rc1", "5.10-rc1", "5.9"], 2),
+    # A release is newer than its pre-release, whichever part the suffix is on.
+    (["5.10", "5.10-rc1", "5.10-rc1"], 1),
+    (["2.0.1", "2.0.1-beta", "2.0.1-beta", "2.0.0"], 1),
+])
+def test_newest_version_reads_the_number_before_a_suffix(versions: list[str], newest_events: int) -> None:
+    listed = ", ".join(f"('{v}')" for v in versions)
+    row = _aggregate_one_feature_day(
+        f"false AS is_crash, v AS app_version, 0::BIGINT AS error_count FROM (VALUES {listed}) AS t(v)"
+    )
+    assert row["new_version_events"] == newest_events
+
+
 def test_error_rate_counts_only_events_with_a_known_error_count() -> None:
     row = _aggregate_one_feature_day(
         "false AS is_crash, '1.0' AS app_version, n AS error_count FROM (VALUES (2::BIGINT), (NULL), (4)) AS t(n)"

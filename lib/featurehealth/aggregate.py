@@ -65,10 +65,12 @@ def aggregate_sql(relation: str) -> str:
     ``new_version_crashes``: events and crashes on the day's newest app version, the highest
     version (compared as dot-separated numbers) seen that day on any feature, 0 without versions.
     A staged rollout shows there first: a version that crashes a feature does so on a few percent
-    of its events days before the full rollout makes it an incident. A leading ``v`` is ignored
-    and a part that is not a whole number counts below every number, so ``5.10.0`` is newer than
-    ``5.10.0-rc1`` and a placeholder such as ``unknown`` is never the newest (DuckDB orders a
-    NULL part above every number, which made any such text the day's newest version).
+    of its events days before the full rollout makes it an incident. A leading ``v`` is ignored,
+    each part counts by the number it starts with (``10`` of ``10-rc1``) and a part without one
+    below every number, and of equal numbers a release (digits and dots only) is newer than a
+    pre-release: ``5.10-rc1`` is newer than ``5.9``, ``5.10.0`` than ``5.10.0-rc1``, and a
+    placeholder such as ``unknown`` is never the newest (DuckDB orders a NULL part above every
+    number, which made any such text the day's newest version).
 
     Parameters
     ----------
@@ -109,8 +111,10 @@ def aggregate_sql(relation: str) -> str:
             SELECT day, arg_max(version, (
                        list_transform(
                            string_split(regexp_replace(version, '^[vV]', ''), '.'),
-                           lambda part: coalesce(TRY_CAST(part AS BIGINT), -1)
-                       ), version
+                           lambda part: coalesce(TRY_CAST(regexp_extract(part, '^[0-9]+') AS BIGINT), -1)
+                       ),
+                       regexp_full_match(regexp_replace(version, '^[vV]', ''), '[0-9.]+'),
+                       version
                    )) AS newest_version
             FROM (SELECT DISTINCT day, unnest(map_keys(versions)) AS version FROM feature_days)
             GROUP BY day
