@@ -82,7 +82,7 @@ def time_raw(source: str, repeats: int) -> dict[str, Any]:
     import pandas  # noqa: F401 - imported before timing: the result is a pandas frame
 
     files = ingest.resolve_sources(source)
-    relation = "read_parquet([" + ", ".join(warehouse.sql_string(str(p)) for p in files) + "])"
+    relation = "read_parquet([" + ", ".join(warehouse.sql_path(p) for p in files) + "])"
     runs = _aggregate_runs(warehouse.connect(), relation, repeats + 1)
     return {"raw": runs, "peak_gb": _peak_gb()}
 
