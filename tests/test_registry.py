@@ -453,6 +453,16 @@ def test_auto_trains_when_the_model_in_use_needs_a_signal_today_s_data_lacks_eve
     assert decision["train"] and "extra_z" in decision["reason"], decision
 
 
+def test_a_sha256_written_in_capitals_is_still_that_hash(paths: config.RunPaths) -> None:
+    # A card edited by hand (or by a tool writing capitals) names the same digest.
+    dataset = _dataset()
+    registry.register(paths, _report(dataset), dataset, params=PARAMS, degradation=DEGRADATION)
+    card_path = paths.models / registry.CURRENT_CARD
+    card = runlog.read_json(card_path)
+    runlog.write_json(card_path, {**card, "file_sha256": card["file_sha256"].upper()})
+    assert registry.load_current(paths)[1]["version"] == card["version"]
+
+
 @pytest.mark.parametrize("vouched", [None, 42, ["abc"], ""])
 def test_a_card_whose_file_sha256_is_not_a_hash_is_refused_in_a_sentence_and_retraining_replaces_it(
     paths: config.RunPaths, vouched: object

@@ -64,7 +64,7 @@ RUN_ONLY_KEYS = ("retrain", "n_jobs", "promote_tolerance", "risk_buckets", "keep
 #: The promotion decision of the run that trained, under ``reports/``.
 PROMOTION_FILE = "promotion.json"
 #: What a card's ``file_sha256`` must be (hashlib's hexdigest).
-_SHA256 = re.compile(r"[0-9a-f]{64}")
+_SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 
 
 class ModelIntegrityError(RuntimeError):
@@ -272,7 +272,7 @@ def load_model(model_path: str | Path, card_path: str | Path) -> tuple[mdl.RiskM
         ) from None
     data = model_path.read_bytes()
     actual = hashlib.sha256(data).hexdigest()
-    if actual != expected:
+    if actual != expected.lower():
         raise ModelIntegrityError(
             f"Refusing to load {shown}: its sha256 {actual[:16]}... does not match {expected[:16]}... in "
             f"{card_path.name}. The file was changed or replaced after training, and loading a pickle runs code; "
