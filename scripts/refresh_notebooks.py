@@ -52,9 +52,11 @@ def refresh(names: list[str]) -> None:
 
 def argument_problem(names: list[str]) -> str | None:
     """Why ``names`` cannot be refreshed (an unknown notebook, or pipeline notebooks out of order); None if they can."""
-    unknown = [name for name in names if not (NOTEBOOKS_DIR / name).is_file()]
+    available_names = {path.name for path in NOTEBOOKS_DIR.glob("*.ipynb")}
+    # By name in the list, not by path: "../README.md" is a file too, and nbformat would choke on it.
+    unknown = [name for name in names if name not in available_names]
     if unknown:
-        available = ", ".join(sorted(path.name for path in NOTEBOOKS_DIR.glob("*.ipynb")))
+        available = ", ".join(sorted(available_names))
         return (f"no notebook {', '.join(unknown)} under {NOTEBOOKS_DIR}; give file names from: {available} "
                 f"(--help explains).")
     return pipeline_order_problem(names)

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from featurehealth import config
 
 SCRIPT = config.REPO_ROOT / "scripts" / "refresh_notebooks.py"
@@ -22,11 +24,12 @@ def test_help_prints_the_usage_without_running_anything(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
-def test_an_unknown_notebook_is_one_sentence_listing_the_names(tmp_path: Path) -> None:
-    result = _run("05_nothing.ipynb", cwd=tmp_path)
+@pytest.mark.parametrize("name", ["05_nothing.ipynb", "../README.md"])
+def test_an_unknown_notebook_is_one_sentence_listing_the_names(name: str, tmp_path: Path) -> None:
+    result = _run(name, cwd=tmp_path)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
-    assert "05_nothing.ipynb" in result.stderr and "01_ingest.ipynb" in result.stderr
+    assert name in result.stderr and "01_ingest.ipynb" in result.stderr
 
 
 def test_a_pipeline_notebook_alone_names_the_ones_to_run_before_it(tmp_path: Path) -> None:
