@@ -292,6 +292,8 @@ def test_shipped_profiles_pass_the_value_checks() -> None:
                                      r"YAML reads 1e9 as text, not a number: write 1000000000 \(from --set model\.alert_budget=1e9\)\.$"),
         (["degradation.crash_max_pvalue=1e-7"], r"YAML reads 1e-7 as text, not a number: write 1\.0e-07 \(from"),
         (["simulate.events_per_day=1e3"], r"YAML reads 1e3 as text, not a number: write 1000 \(from"),
+        (["model.horizon_days='14'"], r"^model\.horizon_days '14' is not valid; use a whole number >= 1; quoted, it is "
+                                      r"text: write 14 without quotes \(from"),
         (["model.horizon_days=2.5e0"], r"^model\.horizon_days '2\.5e0' is not valid; use a whole number >= 1 \(from"),
         # Settings that cannot go together failed 03_model only, after the whole ingest.
         (["model.calibrate=false"], r"^model\.operating_threshold 'auto' is chosen on the calibration days; set "

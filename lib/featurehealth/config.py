@@ -764,7 +764,10 @@ def _check_value(key: str, value: Any, default: Any) -> None:
     rule = _value_rules().get(key) or (None if key in WINDOW_KEYS else _type_rule(default))
     if rule is not None and not rule[0](value):
         written = _yaml_number(value, rule[0]) if isinstance(value, str) else None
-        hint = f"; YAML reads {value} as text, not a number: write {written}" if written else ""
+        hint = "" if not written else (
+            f"; quoted, it is text: write {written} without quotes" if written == value.strip()
+            else f"; YAML reads {value} as text, not a number: write {written}"
+        )
         raise ValueError(f"{key} {value!r} is not valid; use {rule[1]}{hint}.")
 
 
