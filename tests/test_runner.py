@@ -654,6 +654,19 @@ def test_quality_messages_quoting_feature_ids_cannot_add_lines_of_their_own() ->
                                  "  unknown_features: 1 feature(s) ...: Login\\nrun 20260430T000000Z-x: succeeded; add them."]
 
 
+def test_risk_line_names_three_flagged_features_then_how_many_more_or_the_top_one_when_none(tmp_path: Path) -> None:
+    ranking = tmp_path / "risk_ranking.csv"
+    rows = [f"{i},F{i},2026-04-30,0.{90 - i},{'low' if i < 3 else 'medium'},N{i}" for i in range(1, 9)]
+    ranking.write_text("rank,feature_id,date,risk_probability,risk_bucket,feature_name\n" + "\n".join(rows) + "\n")
+    assert runner._risk_line(ranking) == (
+        "risk on 2026-04-30: 0 high, 6 medium of 8 features scored (at risk, by impact: F3 N3 medium 0.870, "
+        "F4 N4 medium 0.860, F5 N5 medium 0.850 and 3 more)")
+    ranking.write_text("rank,feature_id,date,risk_probability,risk_bucket,feature_name\n"
+                       "1,F9,2026-04-30,0.077,low,Stories\n2,F8,2026-04-30,0.2,low,F8\n")
+    assert runner._risk_line(ranking) == (
+        "risk on 2026-04-30: 0 high, 0 medium of 2 features scored (highest impact: F9 Stories low 0.077)")
+
+
 def test_outcome_lines_say_what_the_run_found(tmp_path: Path) -> None:
     assert runner.outcome_lines(tmp_path) == []  # no reports, no lines
     reports = tmp_path / "reports"
@@ -666,7 +679,9 @@ def test_outcome_lines_say_what_the_run_found(tmp_path: Path) -> None:
     runlog.write_json(reports / "data_drift.json", {"summary": {"n_cells": 30, "n_alert": 5, "n_warn": 2}, "alerts": alerts})
     runlog.write_json(reports / "retrain.json", {"retrain_recommended": True, "reasons": ["17% of drift cells alert"]})
     assert runner.outcome_lines(tmp_path) == [
-        "risk on 2026-04-30: 1 high, 1 medium of 3 features scored (highest impact: F2 Search, medium 0.408)",
+        # The flagged features by impact, so cron mail names those to look at (not a large calm one).
+        "risk on 2026-04-30: 1 high, 1 medium of 3 features scored (at risk, by impact: F2 Search medium 0.408, "
+        "F1 high 0.700)",
         "drift: 5 alert, 2 warn of 30 feature x metric cells (alert: F0 crash_rate, F1 crash_rate, F2 crash_rate "
         "and 2 more); retraining advised: 17% of drift cells alert",
     ]
@@ -1079,4 +1094,4 @@ def test_outcome_line_names_a_feature_without_metadata_once(tmp_path: Path) -> N
     (reports / "risk_ranking.csv").write_text(
         "rank,feature_id,date,risk_probability,risk_bucket,feature_name\n1,F006,2026-04-30,0.368,low,F006\n")
     assert runner.outcome_lines(tmp_path) == [
-        "risk on 2026-04-30: 0 high, 0 medium of 1 features scored (highest impact: F006, low 0.368)"]
+        "risk on 2026-04-30: 0 high, 0 medium of 1 features scored (highest impact: F006 low 0.368)"]

@@ -709,8 +709,17 @@ def encodable_text(text: str, *, encoding: str | None) -> str:
     return text.encode(encoding, "backslashreplace").decode(encoding)
 
 
+#: Flagged features the console's risk line names before "and N more".
+OUTCOME_AT_RISK_SHOWN = 3
+
+
 def _risk_line(ranking: Path) -> str | None:
-    """Features per risk bucket on the scored day and the one with the highest impact, from ``risk_ranking.csv``."""
+    """Features per risk bucket on the scored day and, by impact, the flagged ones (medium or high),
+    else the one with the highest impact, from ``risk_ranking.csv``.
+
+    The flagged ones, not simply the top of the ranking: impact is risk times users, so a large
+    feature at low risk can lead it, and cron mail should name the features to look at.
+    """
     import csv
 
     try:
@@ -721,17 +730,27 @@ def _risk_line(ranking: Path) -> str | None:
     if not rows:
         return "risk: no feature was scored on the latest day"
     buckets = [row.get("risk_bucket") for row in rows]
-    top = rows[0]  # the ranking is sorted by impact
+    flagged = [row for row in rows if row.get("risk_bucket") in ("medium", "high")]  # the ranking is sorted by impact
     try:
-        probability = f"{float(top['risk_probability']):.3f}"
+        shown = [_risk_feature(row) for row in (flagged or rows)[:OUTCOME_AT_RISK_SHOWN if flagged else 1]]
     except (KeyError, TypeError, ValueError):
         return None
+    if flagged:
+        more = len(flagged) - len(shown)
+        found = f"at risk, by impact: {', '.join(shown)}" + (f" and {more} more" if more > 0 else "")
+    else:
+        found = f"highest impact: {shown[0]}"
+    return (f"risk on {rows[0].get('date')}: {buckets.count('high')} high, {buckets.count('medium')} medium "
+            f"of {len(rows)} features scored ({found})")
+
+
+def _risk_feature(row: Mapping[str, Any]) -> str:
+    """"F006 Profile medium 0.409": a ranking row's id, name, bucket and risk for the console."""
+    probability = f"{float(row['risk_probability']):.3f}"
     # A feature missing from the metadata has its id as name: print it once.
-    named = top.get("feature_name") and top.get("feature_name") != top.get("feature_id")
-    name = f" {display.visible_text(top['feature_name'], one_line=True)}" if named else ""
-    return (f"risk on {top.get('date')}: {buckets.count('high')} high, {buckets.count('medium')} medium "
-            f"of {len(rows)} features scored (highest impact: {display.visible_text(top.get('feature_id'), one_line=True)}{name}, "
-            f"{top.get('risk_bucket')} {probability})")
+    named = row.get("feature_name") and row.get("feature_name") != row.get("feature_id")
+    name = f" {display.visible_text(row['feature_name'], one_line=True)}" if named else ""
+    return f"{display.visible_text(row.get('feature_id'), one_line=True)}{name} {row.get('risk_bucket')} {probability}"
 
 
 def _drift_line(drift: dict[str, Any] | None, advice: dict[str, Any] | None) -> str | None:
