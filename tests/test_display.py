@@ -76,3 +76,8 @@ def test_plain_label_shortens_long_names_keeping_both_ends() -> None:
     assert display.plain_label("short", max_chars=40) == "short"
     with pytest.raises(ValueError, match="max_chars"):
         display.plain_label(name, max_chars=2)
+
+
+def test_listed_says_how_many_were_left_out_and_nothing_when_none_were() -> None:
+    assert display.listed(["F1", "F2"], total=5) == "F1, F2 and 3 more"
+    assert display.listed(["F1", "F2"], total=2) == "F1, F2"

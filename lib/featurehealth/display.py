@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numbers
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # run_all prints with visible_text; importing pandas would slow its start
@@ -77,6 +77,16 @@ def visible_text(text: object, *, one_line: bool = False) -> str:
     """
     escaped = _CONTROL.sub(lambda m: repr(m.group())[1:-1], str(text))
     return escaped.replace("\n", "\\n") if one_line else escaped
+
+
+def listed(shown: Sequence[str], *, total: int) -> str:
+    """``shown`` joined by commas, then how many of ``total`` items were left out.
+
+    >>> listed(["F1", "F2"], total=5)
+    'F1, F2 and 3 more'
+    """
+    more = total - len(shown)
+    return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
 
 
 def number_text(value: Any, *, digits: int = DIGITS) -> str:

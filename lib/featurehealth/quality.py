@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
-from featurehealth import aggregate, degradation, ingest, validate
+from featurehealth import aggregate, degradation, display, ingest, validate
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -88,13 +88,7 @@ def _day_list(days: Sequence[date]) -> str:
             runs[-1][1] = day
         else:
             runs.append([day, day])
-    return _listed([f"{a}" if a == b else f"{a}..{b}" for a, b in runs[:_DAYS_SHOWN]], total=len(runs))
-
-
-def _listed(shown: Sequence[str], *, total: int) -> str:
-    """``shown`` joined by commas, then how many of ``total`` items were left out ("and 3 more")."""
-    more = total - len(shown)
-    return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
+    return display.listed([f"{a}" if a == b else f"{a}..{b}" for a, b in runs[:_DAYS_SHOWN]], total=len(runs))
 
 
 def check_missing_days(
@@ -151,7 +145,7 @@ def check_missing_days(
     if stale:
         sentences.append(
             f"The published fact table holds {len(stale)} feature id(s) as written before ids were read in "
-            f"Unicode NFC ({_listed(stale[:_WORST_SHOWN], total=len(stale))}: they look the same as the ids read now), so "
+            f"Unicode NFC ({display.listed(stale[:_WORST_SHOWN], total=len(stale))}: they look the same as the ids read now), so "
             f"each such feature is split in two (not counted as missing) until its days are re-read with "
             f"`./run_all.sh {profile or 'PROFILE'} --set ingest.as_of={as_of or end} "
             f"--set ingest.window_start={first_day}{_also(rerun)}`."
@@ -425,7 +419,7 @@ def check_unknown_features(
     remedy = ("add them (or fix their ids) in the metadata file" if listed else
               "no metadata lists any feature: give a CSV of feature_id, feature_name, owner_team, lifecycle_stage, "
               "tier and launch_date in ingest.metadata_path")
-    message = (f"{len(unknown)} feature(s) with events have no row in the feature metadata: {_listed(named, total=len(unknown))}; "
+    message = (f"{len(unknown)} feature(s) with events have no row in the feature metadata: {display.listed(named, total=len(unknown))}; "
                f"{remedy}, until then their owner is 'unassigned'."
                if unknown else "")
     return _check("unknown_features", len(unknown), warn=warn, fail=fail, message=message, features=unknown[:50])

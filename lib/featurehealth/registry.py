@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from featurehealth import config, drift, runlog
+from featurehealth import config, display, drift, runlog
 from featurehealth import model as mdl
 from featurehealth.dashboard import plots
 
@@ -63,6 +63,8 @@ RETRAIN_MODES = config.RETRAIN_MODES
 RUN_ONLY_KEYS = ("retrain", "n_jobs", "promote_tolerance", "risk_buckets", "keep_versions")
 #: The promotion decision of the run that trained, under ``reports/``.
 PROMOTION_FILE = "promotion.json"
+#: Added or removed signals a retraining reason names before "and N more".
+SIGNAL_CHANGES_SHOWN = 3
 #: What a card's ``file_sha256`` must be (hashlib's hexdigest).
 _SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 
@@ -126,14 +128,9 @@ def _settings_changes(card: Mapping[str, Any], settings: Mapping[str, Any]) -> l
         ]
     added = sorted(set(settings["signals"]) - set(before["signals"]))
     removed = sorted(set(before["signals"]) - set(settings["signals"]))
-    changes += [f"signals {sign}{_listed(names)}" for sign, names in (("+", added), ("-", removed)) if names]
+    changes += [f"signals {sign}{display.listed(names[:SIGNAL_CHANGES_SHOWN], total=len(names))}"
+                for sign, names in (("+", added), ("-", removed)) if names]
     return changes
-
-
-def _listed(names: Sequence[str], *, shown: int = 3) -> str:
-    """Up to ``shown`` names, then how many more."""
-    more = f" and {len(names) - shown} more" if len(names) > shown else ""
-    return ", ".join(names[:shown]) + more
 
 
 def build_card(

@@ -732,14 +732,13 @@ def _risk_line(ranking: Path) -> str | None:
     buckets = [row.get("risk_bucket") for row in rows]
     flagged = [row for row in rows if row.get("risk_bucket") in ("medium", "high")]  # the ranking is sorted by impact
     try:
-        shown = [_risk_feature(row) for row in (flagged or rows)[:OUTCOME_AT_RISK_SHOWN if flagged else 1]]
+        if flagged:
+            found = "at risk, by impact: " + display.listed(
+                [_risk_feature(row) for row in flagged[:OUTCOME_AT_RISK_SHOWN]], total=len(flagged))
+        else:
+            found = f"highest impact: {_risk_feature(rows[0])}"
     except (KeyError, TypeError, ValueError):
         return None
-    if flagged:
-        more = len(flagged) - len(shown)
-        found = f"at risk, by impact: {', '.join(shown)}" + (f" and {more} more" if more > 0 else "")
-    else:
-        found = f"highest impact: {shown[0]}"
     return (f"risk on {rows[0].get('date')}: {buckets.count('high')} high, {buckets.count('medium')} medium "
             f"of {len(rows)} features scored ({found})")
 
@@ -761,8 +760,7 @@ def _drift_line(drift: dict[str, Any] | None, advice: dict[str, Any] | None) -> 
     if isinstance(summary, dict) and summary.get("n_cells") is not None:
         alerts = [display.visible_text(f"{a.get('feature_id')} {a.get('metric')}", one_line=True)
                   for a in drift.get("alerts") or [] if isinstance(a, dict)]
-        named = ", ".join(alerts[:OUTCOME_ALERTS_SHOWN]) + (
-            f" and {len(alerts) - OUTCOME_ALERTS_SHOWN} more" if len(alerts) > OUTCOME_ALERTS_SHOWN else "")
+        named = display.listed(alerts[:OUTCOME_ALERTS_SHOWN], total=len(alerts))
         # Without it, "0 alert of 72 cells" reads as all clear when the windows were too short to judge any.
         insufficient = summary.get("n_insufficient")
         parts.append(f"drift: {summary.get('n_alert', 0)} alert, {summary.get('n_warn', 0)} warn of "
