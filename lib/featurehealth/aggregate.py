@@ -110,13 +110,16 @@ def aggregate_sql(relation: str) -> str:
         newest AS (
             SELECT day, arg_max(version, (
                        list_transform(
-                           string_split(regexp_replace(version, '^[vV]', ''), '.'),
+                           string_split(bare, '.'),
                            lambda part: coalesce(TRY_CAST(regexp_extract(part, '^[0-9]+') AS BIGINT), -1)
                        ),
-                       regexp_full_match(regexp_replace(version, '^[vV]', ''), '[0-9.]+'),
+                       regexp_full_match(bare, '[0-9.]+'),
                        version
                    )) AS newest_version
-            FROM (SELECT DISTINCT day, unnest(map_keys(versions)) AS version FROM feature_days)
+            FROM (
+                SELECT day, version, regexp_replace(version, '^[vV]', '') AS bare
+                FROM (SELECT DISTINCT day, unnest(map_keys(versions)) AS version FROM feature_days)
+            )
             GROUP BY day
         )
         SELECT feature_id, CAST(DATE '1970-01-01' + day AS DATE) AS date, usage_count,

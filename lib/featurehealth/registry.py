@@ -204,11 +204,12 @@ def save_version(
     folder = paths.models / version
     # The card vouches for the bytes pickled here, not for whatever the file holds when re-read,
     # and they go through a fresh temporary name, so a link planted beside them is not written through.
-    pickled = io.BytesIO()
-    joblib.dump(report.result.model, pickled)
-    runlog.atomic_write_bytes(folder / MODEL_FILE, pickled.getvalue())
+    buffer = io.BytesIO()
+    joblib.dump(report.result.model, buffer)
+    pickled = buffer.getvalue()
+    runlog.atomic_write_bytes(folder / MODEL_FILE, pickled)
     card = build_card(report, params=params, degradation=degradation, version=version)
-    card["file_sha256"] = hashlib.sha256(pickled.getvalue()).hexdigest()
+    card["file_sha256"] = hashlib.sha256(pickled).hexdigest()
     reports = folder / REPORTS_DIR
     runlog.write_json(reports / "metrics.json", {**report.metrics, "model_version": version})
     write_csv(report.importance, reports / "feature_importance.csv")
