@@ -237,7 +237,7 @@ class Dashboard:
             ranking = loaded["ranking"][0]
             top = [] if ranking is None else [html_output(views.html_table(
                 views.ranking_view(ranking).head(5),
-                caption=f"Highest impact on {views.scored_day(ranking) or 'the latest scored day'} (risk x active users)")),
+                caption=f"Highest impact on {views.scored_day_text(ranking)} (risk x active users)")),
                 self.risk_note()]
             return [*self.unpublished_note(), html_output(views.tiles_html(tiles)), *top,
                     *notes_output([m for _, m in loaded.values()] + [runs_message])]

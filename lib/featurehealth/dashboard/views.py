@@ -162,6 +162,11 @@ def scored_day(ranking: "pd.DataFrame | None") -> str:
     return str(ranking["date"].max())[:10]
 
 
+def scored_day_text(ranking: "pd.DataFrame | None") -> str:
+    """What follows "on" in a sentence about the scored day: :func:`scored_day`, or "the latest scored day" without one."""
+    return scored_day(ranking) or "the latest scored day"
+
+
 def at_risk_tile(ranking: "pd.DataFrame | None", metrics: Mapping[str, Any] | None) -> Tile:
     """The "Features at risk" tile: features in the ``medium`` or ``high`` risk bucket on the scored day.
 
@@ -189,8 +194,8 @@ def at_risk_tile(ranking: "pd.DataFrame | None", metrics: Mapping[str, Any] | No
     buckets = ranking["risk_bucket"].astype(str)
     high, medium = int((buckets == "high").sum()), int((buckets == "medium").sum())
     tone = "bad" if high else "warn" if medium else "ok"
-    day = scored_day(ranking) or "the latest scored day"
-    detail = f"{high:,} high, {medium:,} medium on {day}: chance of degrading {_horizon_text(metrics)}"
+    detail = (f"{high:,} high, {medium:,} medium on {scored_day_text(ranking)}: "
+              f"chance of degrading {_horizon_text(metrics)}")
     return Tile("Features at risk", f"{high + medium:,}", detail, tone)
 
 
