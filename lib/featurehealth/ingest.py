@@ -199,13 +199,12 @@ def _escape_hint(pattern: Path) -> str:
     """How to write ``pattern`` when a folder it names holds ``*``, ``?`` or ``[`` (``exports [2026]/*.csv``),
     which the glob reads as pattern characters, so it matched nothing; "" otherwise."""
     parts = pattern.parts
-    named = [i for i in range(1, len(parts)) if glob.has_magic(os.path.join(*parts[: i + 1]))
-             and os.path.lexists(os.path.join(*parts[: i + 1]))]
-    if not named:
-        return ""
-    folder = os.path.join(*parts[: named[-1] + 1])
-    written = os.path.join(glob.escape(folder), *parts[named[-1] + 1:])
-    return f" ({folder} exists, but *, ? and [ in a name are pattern characters: write {written})"
+    for end in range(len(parts) - 1, 0, -1):  # the deepest existing entry named with pattern characters
+        folder = os.path.join(*parts[: end + 1])
+        if glob.has_magic(folder) and os.path.lexists(folder):
+            written = os.path.join(glob.escape(folder), *parts[end + 1:])
+            return f" ({folder} exists, but *, ? and [ in a name are pattern characters: write {written})"
+    return ""
 
 
 def resolve_sources(source: str | os.PathLike[str]) -> list[Path]:
