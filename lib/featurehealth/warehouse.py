@@ -103,8 +103,7 @@ def sql_path(path: str | os.PathLike[str]) -> str:
     """
     import glob
 
-    text = os.fspath(path)
-    return sql_string(glob.escape(text) if glob.has_magic(text) else text)
+    return sql_string(glob.escape(os.fspath(path)))
 
 
 def export_parquet(con: "duckdb.DuckDBPyConnection", query: str, path: str | os.PathLike[str]) -> Path:
