@@ -53,6 +53,19 @@ def year_of_telemetry(days: int) -> Path:
     return folder / "events"
 
 
+def check_parquet_source(source: str, parser: argparse.ArgumentParser) -> None:
+    """Stop with one sentence unless ``source`` names Parquet files only: the ``raw`` path reads
+    them with ``read_parquet``, and a CSV there would fail deep inside DuckDB."""
+    try:
+        files = ingest.resolve_sources(source)
+    except ingest.InputError as exc:
+        parser.error(f"--source: {exc}")
+    if ingest.file_format(files[0]) != "parquet":
+        parser.error(f"--source {source} holds CSV files; this benchmark times the aggregation "
+                     "straight from Parquet, so point it at a Parquet folder or glob (or leave "
+                     "--source out to simulate one).")
+
+
 def _cpu_s() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -127,6 +140,10 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=365, help="days of default telemetry to simulate")
     parser.add_argument("--source", default="", help="Parquet folder/glob to use instead of simulating")
     args = parser.parse_args()
+    if args.repeats < 0 or args.days < 1:
+        parser.error("--repeats must be 0 or more and --days 1 or more.")
+    if args.source:
+        check_parquet_source(args.source, parser)
     source = args.source or str(year_of_telemetry(args.days))
     print(f"source: {source}")
     context = multiprocessing.get_context("spawn")

@@ -25,3 +25,14 @@ def test_bench_model_runs_on_a_short_year(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr[-2000:]
     assert "train stage (target <= 15 s): median" in result.stdout
     assert "score-only stage (target ~1 s): median" in result.stdout
+
+
+def test_bench_aggregate_refuses_a_csv_source_in_one_sentence(tmp_path: Path) -> None:
+    # Its raw path reads Parquet only; a CSV folder used to end in a DuckDB traceback.
+    (tmp_path / "events.csv").write_text("timestamp,feature_id\n2026-01-01,F1\n")
+    result = subprocess.run(
+        [sys.executable, str(config.REPO_ROOT / "benchmarks" / "bench_aggregate.py"), "--source", str(tmp_path)],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+    )
+    assert result.returncode == 2
+    assert "holds CSV files" in result.stderr and "Traceback" not in result.stderr
