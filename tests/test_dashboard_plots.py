@@ -78,6 +78,16 @@ def test_drift_cell_shades_both_windows(series: pd.DataFrame) -> None:
     assert len(plots.drift_cell_figure(series, metric="crash_rate", windows=None, title="A").axes[0].patches) == 0
 
 
+def test_drift_cell_leaves_a_reference_of_no_day_unshaded(series: pd.DataFrame) -> None:
+    # A reference of 0 days ends the day before it starts: shading it drew a sliver labelled
+    # "reference window" in the legend, as if a reference had been compared.
+    windows = {"reference": {"start": "2026-01-05", "end": "2026-01-04", "days": 0},
+               "current": {"start": "2026-01-06", "end": "2026-01-10", "days": 5}}
+    fig = plots.drift_cell_figure(series, metric="crash_rate", windows=windows, title="A")
+    labels = [text.get_text() for text in fig.axes[0].get_legend().get_texts()]
+    assert len(fig.axes[0].patches) == 1 and "reference window" not in labels
+
+
 @pytest.fixture
 def predictions() -> pd.DataFrame:
     rng = np.random.default_rng(3)

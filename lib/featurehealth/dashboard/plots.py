@@ -226,9 +226,12 @@ def drift_cell_figure(
     ax.plot(series["date"], series[metric], color="#1565c0", lw=1.2, label=metric)
     for name, colour in (("reference", "#90caf9"), ("current", "#ffcc80")):
         window = (windows or {}).get(name)
-        if isinstance(window, dict) and window.get("start") and window.get("end"):
-            ax.axvspan(pd.Timestamp(window["start"]), pd.Timestamp(window["end"]) + pd.Timedelta(days=1),
-                       color=colour, alpha=0.4, lw=0, label=f"{name} window")
+        if not (isinstance(window, dict) and window.get("start") and window.get("end")):
+            continue
+        start, end = pd.Timestamp(window["start"]), pd.Timestamp(window["end"])
+        # A window of no day (a reference before the data starts) ends before it begins: nothing to shade.
+        if end >= start:
+            ax.axvspan(start, end + pd.Timedelta(days=1), color=colour, alpha=0.4, lw=0, label=f"{name} window")
     ax.set_ylabel(metric)
     _concise_dates(ax)
     # Outside the axes, as in the drill-down: inside, the line crossed its words and it hid the first days.
