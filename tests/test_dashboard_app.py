@@ -5,6 +5,7 @@ Outputs are filled by assigning ``Output.outputs``, so what each tab shows can b
 
 from __future__ import annotations
 
+import html
 import json
 import shutil
 from datetime import date
@@ -18,7 +19,11 @@ from featurehealth.dashboard import app, plots
 
 
 def _write_outputs(root: Path, profile: str) -> None:
-    """A small published run: fact, dim, ranking, quality report and one run report."""
+    """A small published run: fact, dim, ranking, quality report and one run report.
+
+    The run report is an older release's: no ``params``, only the hash of ``params/<profile>.yaml``
+    as it is now (none for a profile params/ does not hold), so the profile gives the run's parameters.
+    """
     base = root / profile
     for sub in ("tables", "reports", "runs/20260301T000000Z-x"):
         (base / sub).mkdir(parents=True)
@@ -43,7 +48,10 @@ def _write_outputs(root: Path, profile: str) -> None:
     cells = [{"feature_id": f, "metric": m, "status": status, "psi": 0.1}
              for f, status in (("A", "ok"), ("B", "alert"), ("C", "ok")) for m in ("p95_latency", "crash_rate")]
     (base / "reports" / "data_drift.json").write_text(json.dumps({"summary": {"n_alert": 2}, "cells": cells}))
-    report = json.dumps({"status": "succeeded", "finished_at": "2026-03-01T00:01:00+00:00", "duration_s": 60.0})
+    recorded = ({"params_hash": config.params_hash(config.load_run_params(profile)), "overrides": []}
+                if profile in config.available_profiles() else {})
+    report = json.dumps({"status": "succeeded", "finished_at": "2026-03-01T00:01:00+00:00", "duration_s": 60.0,
+                         **recorded})
     (base / "runs" / "20260301T000000Z-x" / "run_report.json").write_text(report)
     (base / "reports" / "run_report.json").write_text(report)
 
@@ -91,7 +99,8 @@ def test_a_folder_without_a_published_run_is_listed_but_never_opened_first(outpu
     _select(dashboard, "drilldown")
     _, _, plot = dashboard.tabs.children[2].children
     assert plot.outputs[0]["data"]["image/png"]
-    assert "Degradation limits and risk buckets not available: no params/copied.yaml for these outputs." in _html(plot)
+    assert ("Degradation limits and risk buckets not available: reports/run_report.json does not record the run&#x27;s "
+            "parameters and there is no params/copied.yaml for these outputs.") in _html(plot)
     assert dashboard.status.value == ""
     dashboard.profile.value = "ci"
     _, _, plot = dashboard.tabs.children[2].children
@@ -391,6 +400,38 @@ def test_risk_caption_uses_the_run_s_own_bucket_cut_offs(outputs: Path) -> None:
     _select(dashboard, "ranking")
     _, table = dashboard.tabs.children[1].children
     assert "risk_bucket: low below 0.2, medium from 0.2, high from 0.5" in _html(table)
+
+
+def test_a_report_without_params_uses_the_profile_only_while_it_gives_the_run_s_hash(
+    outputs: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (outputs / "ci" / "reports" / "metrics.json").write_text(json.dumps({"horizon_days": 7, "operating_threshold": 0.3}))
+    assert app.Dashboard(profile="ci").params() == (config.load_profile("ci"), "")
+    params_dir = tmp_path_factory.mktemp("params")
+    shutil.copy(config.PARAMS_DIR / "default.yaml", params_dir)
+    (params_dir / "ci.yaml").write_text("extends: default\nmodel:\n  risk_buckets: [0.2, 0.5]\n")  # edited since
+    monkeypatch.setattr(config, "PARAMS_DIR", params_dir)
+    dashboard = app.Dashboard(profile="ci")
+    reason = ("reports/run_report.json does not record the run's parameters and params/ci.yaml (or a profile it "
+              "extends) has changed since that run; re-run ./run_all.sh ci to record them")
+    assert dashboard.params() == (None, reason) and dashboard.cutoffs() == ()
+    _select(dashboard, "ranking")
+    _, table = dashboard.tabs.children[1].children
+    assert "risk_bucket: cut-offs not available (the model alerts from 0.3)" in _html(table)
+    _select(dashboard, "drilldown")
+    _, _, plot = dashboard.tabs.children[2].children
+    assert plot.outputs[0]["data"]["image/png"]
+    assert f"Degradation limits and risk buckets not available: {html.escape(reason)}." in _html(plot)
+    assert dashboard.status.value == ""
+
+
+def test_a_report_without_params_or_their_hash_gives_no_cut_offs(outputs: Path) -> None:
+    (outputs / "ci" / "reports" / "metrics.json").write_text(json.dumps({"horizon_days": 7, "operating_threshold": 0.3}))
+    (outputs / "ci" / "reports" / "run_report.json").write_text(json.dumps({"status": "succeeded"}))
+    dashboard = app.Dashboard(profile="ci")
+    assert dashboard.params()[0] is None and dashboard.cutoffs() == ()
+    assert "re-run ./run_all.sh ci to record them" in dashboard.params()[1]
+    assert "risk_bucket: cut-offs not available" in _html(_outputs(dashboard, "overview")[0])
 
 
 def test_a_failed_newest_run_is_named_above_the_outputs_it_did_not_replace(outputs: Path) -> None:

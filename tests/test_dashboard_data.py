@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from featurehealth import config
 from featurehealth.dashboard import data
 
 
@@ -104,6 +105,64 @@ def test_lookup_walks_nested_keys() -> None:
     assert data.lookup({"a": {"b": 1}}, "a.c") is None
     assert data.lookup({"a": [1]}, "a.b") is None
     assert data.lookup(None, "a") is None
+
+
+@pytest.fixture
+def params_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """params/ with the real default.yaml and a profile ``small`` whose buckets are [0.2, 0.5]."""
+    folder = tmp_path / "params"
+    folder.mkdir()
+    (folder / "default.yaml").write_text((config.PARAMS_DIR / "default.yaml").read_text())
+    (folder / "small.yaml").write_text("extends: default\nmodel:\n  risk_buckets: [0.2, 0.5]\n")
+    monkeypatch.setattr(config, "PARAMS_DIR", folder)
+    return folder
+
+
+def _old_report(overrides: list[str]) -> dict:
+    """A run report of a release that recorded the hash and overrides but not the parameters."""
+    return {"params_hash": config.params_hash(config.load_run_params("small", overrides)), "overrides": overrides}
+
+
+def test_the_profile_gives_a_run_s_parameters_only_when_it_resolves_to_the_run_s_hash(params_dir: Path) -> None:
+    report = _old_report(["model.horizon_days=3"])
+    params, reason = data.run_params_from_profile(report, "small")
+    assert reason == "" and params["model"]["risk_buckets"] == [0.2, 0.5] and params["model"]["horizon_days"] == 3
+    # without the recorded --set the run's hash is not reached: the profile alone is not that run's
+    assert data.run_params_from_profile({**report, "overrides": []}, "small")[0] is None
+    (params_dir / "small.yaml").write_text("extends: default\nmodel:\n  risk_buckets: [0.3, 0.6]\n")
+    assert data.run_params_from_profile(report, "small") == (None, (
+        "reports/run_report.json does not record the run's parameters and params/small.yaml (or a profile it "
+        "extends) has changed since that run; re-run ./run_all.sh small to record them"))
+
+
+def test_a_report_before_overrides_were_recorded_is_a_run_without_any(params_dir: Path) -> None:
+    report = _old_report([])
+    del report["overrides"]
+    assert data.run_params_from_profile(report, "small")[0] == config.load_profile("small")
+
+
+@pytest.mark.parametrize(
+    ("report", "profile", "reason"),
+    [
+        ({"overrides": []}, "small",
+         "reports/run_report.json records neither the run's parameters nor their hash, so params/small.yaml "
+         "cannot be checked against them; re-run ./run_all.sh small to record them"),
+        ({"params_hash": "0" * 64}, "copied",
+         "reports/run_report.json does not record the run's parameters and there is no params/copied.yaml "
+         "for these outputs"),
+        ({"params_hash": "0" * 64, "overrides": ["model.gone=1"]}, "small",
+         "reports/run_report.json does not record the run's parameters and params/small.yaml cannot be checked "
+         "against them (Unknown parameter 'model.gone' in --set; allowed keys here: alert_budget, "),
+        ({"params_hash": "0" * 64, "overrides": "model.horizon_days=3"}, "small",
+         "reports/run_report.json does not record the run's parameters and params/small.yaml cannot be checked "
+         "against them (its overrides are not a list of text); re-run ./run_all.sh small to record them"),
+    ],
+)
+def test_without_a_hash_to_match_the_profile_gives_no_parameters(
+    params_dir: Path, report: dict, profile: str, reason: str
+) -> None:
+    params, said = data.run_params_from_profile(report, profile)
+    assert params is None and said.startswith(reason)
 
 
 def test_run_history_newest_first_with_unreadable_reports_named(outputs: Path) -> None:

@@ -141,27 +141,22 @@ class Dashboard:
     def params(self) -> tuple[dict[str, Any] | None, str]:
         """The parameters of the published run, or None and why.
 
-        They come from ``reports/run_report.json`` (the run's own values, ``--set`` included);
-        a report without them (none was written, or an older one) falls back to
-        ``params/<profile>.yaml``. A report that exists but cannot be read gives None and why:
-        the run's values are unknown then, and the profile's may differ from them.
+        They come from ``reports/run_report.json`` (the run's own values, ``--set`` included).
+        A report of an older release, without them, gets ``params/<profile>.yaml`` only where
+        that still gives the run's ``params_hash`` (:func:`data.run_params_from_profile`). Else,
+        or with no readable report, it is None and why: the limits and cut-offs then read "not
+        available" rather than values the run may never have used.
         """
         key = ("params", ())
         if key not in self._cache:
             report, message = self.load("run_report")
-            if report is None and data.artifact_path(self.profile.value, "run_report").is_file():
-                self._cache[key] = None, message.rstrip(".")
-                return self._cache[key]
             resolved = data.lookup(report, "params")
-            if isinstance(resolved, dict) and {"model", "degradation"} <= resolved.keys():
+            if report is None:
+                self._cache[key] = None, message.rstrip(".")
+            elif isinstance(resolved, dict) and {"model", "degradation"} <= resolved.keys():
                 self._cache[key] = resolved, ""
-                return self._cache[key]
-            try:
-                self._cache[key] = config.load_profile(self.profile.value), ""
-            except config.ProfileError as exc:
-                reason = (f"no params/{self.profile.value}.yaml for these outputs"
-                          if self.profile.value not in config.available_profiles() else str(exc))
-                self._cache[key] = None, reason
+            else:
+                self._cache[key] = data.run_params_from_profile(report, self.profile.value)
         return self._cache[key]
 
     def cutoffs(self) -> tuple[float, ...]:

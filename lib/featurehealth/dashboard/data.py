@@ -203,6 +203,48 @@ def lookup(mapping: Any, dotted: str) -> Any:
     return value
 
 
+def run_params_from_profile(report: Any, profile: str) -> tuple[dict[str, Any] | None, str]:
+    """The parameters of a run whose report does not record them, from ``params/<profile>.yaml``.
+
+    Reports of older releases hold only ``params_hash`` and the ``--set`` overrides (``overrides``;
+    a report without them is of a release before ``--set``, so of a run without any). The profile
+    with those overrides gives the run's parameters only if it resolves to that hash: edited since,
+    it would show limits and cut-offs the run never used.
+
+    Parameters
+    ----------
+    report : dict or None
+        ``reports/run_report.json``.
+    profile : str
+        The profile the outputs are published under.
+
+    Returns
+    -------
+    tuple
+        ``(params, "")``, or ``(None, reason)`` when the report has no hash, the profile is
+        missing or invalid, or it resolves to another hash.
+    """
+    lead, source = "reports/run_report.json does not record the run's parameters", f"params/{profile}.yaml"
+    unchecked = f"{lead} and {source} cannot be checked against them"
+    remedy = f"; re-run ./run_all.sh {profile} to record them"
+    recorded, overrides = lookup(report, "params_hash"), lookup(report, "overrides")
+    if profile not in config.available_profiles():
+        return None, f"{lead} and there is no {source} for these outputs"
+    if not isinstance(recorded, str) or not recorded:
+        return None, (f"reports/run_report.json records neither the run's parameters nor their hash, "
+                      f"so {source} cannot be checked against them{remedy}")
+    overrides = [] if overrides is None else overrides
+    if not isinstance(overrides, list) or not all(isinstance(item, str) for item in overrides):
+        return None, f"{unchecked} (its overrides are not a list of text){remedy}"
+    try:
+        params = config.load_run_params(profile, overrides)
+    except config.ProfileError as exc:
+        return None, f"{unchecked} ({str(exc).rstrip('.')}){remedy}"
+    if config.params_hash(params) != recorded:
+        return None, f"{lead} and {source} (or a profile it extends) has changed since that run{remedy}"
+    return params, ""
+
+
 #: Columns of :func:`run_history`, newest run first.
 RUN_COLUMNS = ("run_id", "status", "started_at", "finished_at", "duration_s", "drift_alerts", "quality", "error")
 
