@@ -198,8 +198,26 @@ def test_drift_starts_on_an_alert_and_the_toggle_redraws_only_the_heatmap(output
     assert "Search (B) x crash_rate" in _html(details)
 
 
+def test_many_features_draw_the_most_pressing_first_and_say_how_many_are_left_out(
+        outputs: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    drawn = []
+    real = plots.drift_heatmap
+    monkeypatch.setattr(plots, "drift_heatmap", lambda cells, **k: drawn.append(list(dict.fromkeys(cells["feature_id"])))
+                        or real(cells, **k))
+    monkeypatch.setattr(app, "MAX_HEATMAP_FEATURES", 2)
+    dashboard = app.Dashboard(profile="ci")
+    _select(dashboard, "drift")
+    _, controls, heatmap, _, _ = dashboard.tabs.children[3].children
+    _, flagged_only = controls.children
+    assert flagged_only.value and drawn == [["B"]]  # more features than rows: the flagged ones first
+    assert "Top " not in _html(heatmap) and "Features by drift severity" in _html(heatmap)
+    flagged_only.value = False
+    assert drawn[1] == ["B", "A"]  # B in alert, then the first of the quiet ones by id
+    assert "Top 2 of 3 features by drift severity" in _html(heatmap)
+
+
 def test_a_redraw_says_drawing_while_it_works(outputs: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A heatmap of 120 features takes seconds to draw: meanwhile its area says so above the old one."""
+    """A figure takes a second or more to draw: meanwhile its area says so above the old one."""
     dashboard = app.Dashboard(profile="ci")
     _select(dashboard, "drift")
     _, controls, heatmap, _, _ = dashboard.tabs.children[3].children

@@ -186,6 +186,30 @@ def test_feature_choices_and_series() -> None:
         views.feature_series(fact, "C")
 
 
+def test_most_pressing_cells_rank_features_by_alerts_then_warnings() -> None:
+    statuses = {"A": ["ok", "ok"], "B": ["warn", "ok"], "C": ["ok", "alert"], "D": ["warn", "warn"],
+                "E": ["insufficient_data", "ok"]}
+    cells = pd.DataFrame([{"feature_id": f, "metric": m, "status": s}
+                          for f, pair in statuses.items() for m, s in zip(("m1", "m2"), pair, strict=True)])
+    top = views.most_pressing_cells(cells, top=3)
+    assert list(dict.fromkeys(top["feature_id"])) == ["C", "D", "B"]
+    assert top.loc[top["feature_id"] == "C", "metric"].tolist() == ["m1", "m2"]  # each feature whole, metrics in order
+    assert list(dict.fromkeys(views.most_pressing_cells(cells, top=9)["feature_id"])) == ["C", "D", "B", "E", "A"]
+    assert len(cells) == 10  # input untouched
+    with pytest.raises(ValueError, match="top must be >= 1"):
+        views.most_pressing_cells(cells, top=0)
+
+
+def test_heatmap_caption_says_the_order_and_how_many_are_left_out() -> None:
+    assert views.heatmap_caption(shown=25, total=25, flagged_only=False) == (
+        "Features by drift severity (most alert cells, then warn, then too little data; ties by id).")
+    caption = views.heatmap_caption(shown=25, total=1500, flagged_only=False)
+    assert caption.startswith("Top 25 of 1,500 features by drift severity (most alert cells, then warn, ")
+    assert caption.endswith("; every feature is in the Feature list below.")
+    assert views.heatmap_caption(shown=25, total=160, flagged_only=True).startswith(
+        "Top 25 of 160 features with a warn or alert by drift severity")
+
+
 def test_bucket_cutoffs_resolve_auto_or_say_nothing() -> None:
     assert views.bucket_cutoffs("auto", {"operating_threshold": 0.2}) == (0.2, 0.6)
     assert views.bucket_cutoffs([0.3, 0.6], None) == (0.3, 0.6)

@@ -30,7 +30,8 @@ TABS = {
     "overview": "Overview", "ranking": "Risk ranking", "drilldown": "Feature drill-down", "drift": "Drift",
     "model": "Model", "quality": "Data quality", "history": "Run history",
 }
-#: Above this many features the drift heatmap starts with the flagged ones only.
+#: The drift heatmap draws at most this many features, the most pressing (about 900 px high);
+#: above this many it starts with the flagged ones only.
 MAX_HEATMAP_FEATURES = 25
 #: Fact columns the drill-down and drift tabs read.
 FACT_COLUMNS = ("feature_id", "date", "feedback_count", *plots.DRILLDOWN_METRICS)
@@ -212,7 +213,7 @@ class Dashboard:
         """Replace the content of ``out`` with ``build()`` (a list of outputs).
 
         With ``busy``, that note is shown above the old content while ``build`` runs: a redraw
-        can take seconds (a heatmap of 120 features), and an unchanged figure under a changed
+        can take seconds (a drill-down, a heatmap), and an unchanged figure under a changed
         control read as the new one. The widget update reaches the page at once, the kernel
         sending it while it still computes.
         """
@@ -351,7 +352,11 @@ class Dashboard:
             rule = html_output(views.status_html(views.drift_rule_caption(report)))
             if shown.empty:
                 return [rule, html_output(views.status_html("No feature has a drift warn or alert.", tone="ok"))]
-            return [rule, figure_output(plots.drift_heatmap(shown, score=score.value), alt="drift heatmap")]
+            top = views.most_pressing_cells(shown, top=MAX_HEATMAP_FEATURES)
+            caption = views.heatmap_caption(shown=top["feature_id"].nunique(), total=shown["feature_id"].nunique(),
+                                            flagged_only=flagged_only.value)
+            return [rule, html_output(views.status_html(caption)),
+                    figure_output(plots.drift_heatmap(top, score=score.value), alt="drift heatmap")]
 
         def build_details() -> list[dict[str, Any]]:
             table = views.cell_details(cells, feature_id=feature.value, metric=metric.value)

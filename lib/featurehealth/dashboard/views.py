@@ -686,6 +686,40 @@ def flagged_cells(cells: "pd.DataFrame") -> "pd.DataFrame":
     return cells[cells["feature_id"].isin(flagged)]
 
 
+#: How the drift heatmap orders its features (the order of 04_drift's heatmap, :func:`featurehealth.drift.most_severe`).
+SEVERITY_ORDER = "by drift severity (most alert cells, then warn, then too little data; ties by id)"
+
+
+def most_pressing_cells(cells: "pd.DataFrame", *, top: int) -> "pd.DataFrame":
+    """The cells of the ``top`` features with the most pressing drift statuses, feature by feature
+    in that order (each feature's cells in their own order).
+
+    The heatmap colours drift status, so its rows follow it, as :data:`SEVERITY_ORDER` says;
+    the drift report's alerts come first however many features there are.
+
+    Raises
+    ------
+    ValueError
+        If ``top`` is below 1.
+    """
+    from featurehealth.drift import most_severe, status_matrix
+
+    if top < 1:
+        raise ValueError(f"top must be >= 1, got {top!r}.")
+    order = most_severe(status_matrix(cells), max_rows=top).index
+    position = {feature: i for i, feature in enumerate(order)}
+    chosen = cells[cells["feature_id"].isin(list(order))]
+    return chosen.sort_values("feature_id", key=lambda ids: ids.map(position), kind="stable")
+
+
+def heatmap_caption(*, shown: int, total: int, flagged_only: bool) -> str:
+    """The line above the drift heatmap: its row order, and "Top N of M" when features were left out."""
+    if shown >= total:
+        return f"Features {SEVERITY_ORDER}."
+    which = "features with a warn or alert" if flagged_only else "features"
+    return f"Top {shown:,} of {total:,} {which} {SEVERITY_ORDER}; every feature is in the Feature list below."
+
+
 def first_flagged_cell(cells: "pd.DataFrame") -> tuple[str, str]:
     """``(feature_id, metric)`` of the first alert cell, else the first warn, else the first cell."""
     for status in ("alert", "warn"):
@@ -746,7 +780,7 @@ def drift_alerts_text(cells: "pd.DataFrame", *, labels: Mapping[str, str], windo
     named = by_feature.head(DRIFT_ALERTS_NAMED)
     listed = "; ".join(f"{labels.get(f, f)}: {metrics}" for f, metrics in named.items())
     more = len(by_feature) - len(named)
-    # A platform-wide regression puts hundreds of features in alert: the heatmap shows them all.
+    # A platform-wide regression puts hundreds of features in alert: the heatmap shows the most pressing.
     rest = f"; and {more} more feature{'s' if more > 1 else ''} in alert" if more else ""
     return f"Drift alerts{period}: {listed}{rest}."
 
