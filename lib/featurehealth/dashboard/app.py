@@ -276,7 +276,11 @@ class Dashboard:
         return widgets.HBox(list(filters.values()), layout=widgets.Layout(flex_flow="row wrap")), table
 
     def drilldown(self) -> tuple[widgets.Widget, ...]:
-        """Feature picker, its time series with limits and incidents, and today's drivers."""
+        """Feature search and picker, its time series with limits and incidents, and today's drivers.
+
+        Typing in the search (an id, part of a name or a bucket; Enter applies it) narrows the
+        picker to the matches and shows the first; empty, it lists every feature again.
+        """
         fact, message = self.load("fact", required=FACT_COLUMNS)
         if fact is None:
             return (self.section("reading the fact table", lambda: notes_output([message])),)
@@ -285,10 +289,15 @@ class Dashboard:
         incidents, incidents_message = self.load("incidents", required=("feature_id", "start", "end"))
         incidents_message = views.incidents_note(
             incidents_message, ingest=self.load("ingest")[0], metrics=self.load("metrics")[0])
-        choices = views.feature_choices(dim, fact)
+        choices = views.feature_choices(dim, fact, ranking=ranking)
         first = str(ranking["feature_id"].iloc[0]) if ranking is not None and len(ranking) else choices[0][1]
         picker = widgets.Dropdown(options=choices, value=first if first in dict(choices).values() else choices[0][1],
                                   description="Feature", layout=widgets.Layout(width="360px"))
+        # The labels are suggested as the user types; anything else typed is matched on Enter.
+        search = widgets.Combobox(options=[label for label, _ in choices], placeholder="feature id or part of a name",
+                                  description="Find", continuous_update=False, layout=widgets.Layout(width="280px"))
+        search.add_class("fh-feature-search")
+        note = widgets.HTML()
         plot, drivers = widgets.Output(), widgets.Output()
         params, reason = self.params()
         params_message = f"Degradation limits and risk buckets {data.NOT_AVAILABLE}: {reason}." if reason else ""
@@ -323,9 +332,29 @@ class Dashboard:
             self.fill(plot, "drawing the feature", build_plot, busy=f"Drawing {picker.label} …")
             self.fill(drivers, "listing the drivers", build_drivers)
 
-        picker.observe(self.guarded("choosing the feature", redraw), names="value")
+        on_pick = self.guarded("choosing the feature", redraw)
+
+        def find(_change: dict[str, Any]) -> None:
+            matches = views.find_features(choices, search.value)
+            text = views.feature_search_note(search.value, matches=len(matches), total=len(choices))
+            note.value = views.status_html(text, tone="neutral" if matches else "warn") if text else ""
+            shown = picker.value
+            # Observed, new options (which select their first) drew a feature only to draw another.
+            picker.unobserve(on_pick, names="value")
+            try:
+                picker.options = matches or choices
+                # Nothing found, or the search cleared: every feature is listed and the one shown stays.
+                picker.value = matches[0][1] if matches and search.value.strip() else shown
+            finally:
+                picker.observe(on_pick, names="value")
+            if picker.value != shown:
+                redraw({})
+
+        picker.observe(on_pick, names="value")
+        search.observe(self.guarded("finding the feature", find), names="value")
         redraw({})
-        return picker, drivers, plot
+        controls = widgets.HBox([search, picker, note], layout=widgets.Layout(flex_flow="row wrap", align_items="center"))
+        return controls, drivers, plot
 
     def drift(self) -> tuple[widgets.Widget, ...]:
         """Status heatmap (score selectable) and the details of a chosen cell."""
