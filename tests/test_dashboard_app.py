@@ -76,6 +76,13 @@ def _select(dashboard: app.Dashboard, slug: str) -> None:
     dashboard.tabs.selected_index = list(app.TABS).index(slug)
 
 
+def _drilldown(dashboard: app.Dashboard) -> tuple:
+    """``(search, picker, note, drivers, plot)`` of the opened drill-down tab."""
+    _select(dashboard, "drilldown")
+    controls, drivers, plot = dashboard.tabs.children[list(app.TABS).index("drilldown")].children
+    return (*controls.children, drivers, plot)
+
+
 def test_overview_is_drawn_first_and_other_tabs_lazily(outputs: Path) -> None:
     dashboard = app.Dashboard(profile="default")  # no outputs for it: the first profile with outputs
     assert dashboard.profile.value == "ci" and dashboard.profile.options == (("ci", "ci"),)
@@ -155,10 +162,9 @@ def test_filters_matching_no_feature_say_so_instead_of_an_empty_table(outputs: P
 
 def test_choosing_a_feature_redraws_its_plot_and_drivers(outputs: Path) -> None:
     dashboard = app.Dashboard(profile="ci")
-    _select(dashboard, "drilldown")
-    picker, drivers, plot = dashboard.tabs.children[2].children
+    _, picker, _, drivers, plot = _drilldown(dashboard)
     assert picker.value == "C"  # the highest-impact feature first
-    assert picker.options == (("Login (A)", "A"), ("Search (B)", "B"), ("Pay (C)", "C"))
+    assert picker.options == (("Login (A), low risk", "A"), ("Search (B), medium risk", "B"), ("Pay (C), high risk", "C"))
     first_png = plot.outputs[0]["data"]["image/png"]
     assert "p95_latency_z" in _html(drivers)
     assert "p95_latency_z: the day against the feature&#x27;s usual level (z-score)" in _html(drivers)
@@ -166,6 +172,33 @@ def test_choosing_a_feature_redraws_its_plot_and_drivers(outputs: Path) -> None:
     assert plot.outputs[0]["data"]["image/png"] != first_png
     assert "usage_count_z" in _html(drivers)
     assert "Known incidents: tables/incidents.parquet is not available" in _html(plot)
+
+
+def test_typing_an_id_or_part_of_a_name_switches_the_drilldown(outputs: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hundreds of features make a long list: "F042 is at risk" in the cron mail is found by typing F042."""
+    drawn = []
+    real = plots.drilldown_figure
+    monkeypatch.setattr(plots, "drilldown_figure", lambda *a, **k: drawn.append(k["title"]) or real(*a, **k))
+    dashboard = app.Dashboard(profile="ci")
+    search, picker, note, _, plot = _drilldown(dashboard)
+    everything = picker.options
+    assert search.options == tuple(label for label, _ in everything)  # offered as the user types
+    assert drawn == ["Pay (C), high risk"]
+    search.value = "sea"
+    assert picker.value == "B" and picker.options == (("Search (B), medium risk", "B"),)
+    assert drawn[1:] == ["Search (B), medium risk"]  # drawn once, not once per step of the switch
+    assert plot.outputs[0]["data"]["text/plain"] == "time series of B"
+    assert "1 of 3 features matches &#x27;sea&#x27;; clear the search to list all." in note.value
+    search.value = "zzz"  # every feature listed again, the one shown kept
+    assert "No feature id or name contains &#x27;zzz&#x27;; the list still holds all 3 features." in note.value
+    assert picker.options == everything and picker.value == "B" and dashboard.status.value == ""
+    search.value = " a"  # the exact id first, then the labels holding it
+    assert picker.value == "A" and [v for _, v in picker.options] == ["A", "B", "C"]
+    assert "3 of 3 features match" in note.value
+    search.value = "pay"
+    search.value = ""
+    assert picker.options == everything and picker.value == "C" and note.value == ""
+    assert drawn[2:] == ["Login (A), low risk", "Pay (C), high risk"]
 
 
 def test_drilldown_says_when_no_signal_raised_a_score(outputs: Path) -> None:
@@ -207,13 +240,30 @@ def test_drift_starts_on_an_alert_and_the_toggle_redraws_only_the_heatmap(output
     assert "Search (B) x crash_rate" in _html(details)
 
 
-def test_a_redraw_says_drawing_while_it_works(outputs: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A heatmap of 120 features takes seconds to draw: meanwhile its area says so above the old one."""
+def test_many_features_draw_the_most_pressing_first_and_say_how_many_are_left_out(
+        outputs: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    drawn = []
+    real = plots.drift_heatmap
+    monkeypatch.setattr(plots, "drift_heatmap", lambda cells, **k: drawn.append(list(dict.fromkeys(cells["feature_id"])))
+                        or real(cells, **k))
+    monkeypatch.setattr(app, "MAX_HEATMAP_FEATURES", 2)
     dashboard = app.Dashboard(profile="ci")
     _select(dashboard, "drift")
     _, controls, heatmap, _, _ = dashboard.tabs.children[3].children
-    _select(dashboard, "drilldown")
-    picker, _, plot = dashboard.tabs.children[2].children
+    _, flagged_only = controls.children
+    assert flagged_only.value and drawn == [["B"]]  # more features than rows: the flagged ones first
+    assert "Top " not in _html(heatmap) and "Features by drift severity" in _html(heatmap)
+    flagged_only.value = False
+    assert drawn[1] == ["B", "A"]  # B in alert, then the first of the quiet ones by id
+    assert "Top 2 of 3 features by drift severity" in _html(heatmap)
+
+
+def test_a_redraw_says_drawing_while_it_works(outputs: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A figure takes a second or more to draw: meanwhile its area says so above the old one."""
+    dashboard = app.Dashboard(profile="ci")
+    _select(dashboard, "drift")
+    _, controls, heatmap, _, _ = dashboard.tabs.children[3].children
+    _, picker, _, _, plot = _drilldown(dashboard)
     seen = {}
     heatmap_figure, drilldown_figure = plots.drift_heatmap, plots.drilldown_figure
 
@@ -236,8 +286,7 @@ def test_a_redraw_says_drawing_while_it_works(outputs: Path, monkeypatch: pytest
 
 def test_a_failing_callback_reports_in_the_status_area(outputs: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     dashboard = app.Dashboard(profile="ci")
-    _select(dashboard, "drilldown")
-    picker, _, plot = dashboard.tabs.children[2].children
+    _, picker, _, _, plot = _drilldown(dashboard)
 
     def broken(*_args, **_kwargs):
         raise RuntimeError("boom")

@@ -3,8 +3,9 @@
 Voila serves notebooks/dashboard.ipynb on a free 127.0.0.1 port against a copy of the session's
 ci run, beside a second profile whose artifacts are damaged; the page may contact nothing else.
 One page is opened for the module (each page load costs a kernel) and the tests below use it in
-order: first view, ranking filter, feature drill-down, then the damaged profile. Screenshots of
-each step are saved in the test's temporary folder (its path is printed).
+order: first view, ranking filter, feature drill-down (chosen, then found by its id), then the
+damaged profile. Screenshots of each step are saved in the test's temporary folder (its path is
+printed).
 """
 
 from __future__ import annotations
@@ -122,6 +123,35 @@ def test_choosing_another_feature_redraws_the_plot(page, shots: Path) -> None:
     )
     assert picker.evaluate("s => s.options[s.selectedIndex].text") == other
     page.screenshot(path=shots / "drilldown_changed.png", full_page=True)
+    assert _status(page) == ""
+
+
+def test_typing_a_feature_id_switches_the_drilldown(page, served: dict, shots: Path) -> None:
+    ranking = pd.read_csv(served["root"] / "ci" / "reports" / "risk_ranking.csv")
+    image = page.locator(".fh-tab-drilldown .widget-output img").first
+    image.wait_for(timeout=30_000)
+    picker = _dropdown(page, ".fh-tab-drilldown", "Feature")
+    shown = picker.evaluate("s => s.options[s.selectedIndex].text")
+    wanted = next(str(f) for f in ranking["feature_id"].iloc[::-1] if f"({f})" not in shown)
+    before = image.get_attribute("src")
+    search = page.locator(".fh-tab-drilldown .fh-feature-search input")
+    search.fill(wanted.lower())  # case does not matter
+    search.press("Enter")
+    page.wait_for_function(
+        "([wanted, before]) => { const s = document.querySelector('.fh-tab-drilldown .widget-dropdown select');"
+        " const img = document.querySelector('.fh-tab-drilldown .widget-output img');"
+        " return s.options[s.selectedIndex].text.includes('(' + wanted + ')') && img !== null"
+        " && img.getAttribute('src') !== before; }",
+        arg=[wanted, before], timeout=30_000,
+    )
+    page.locator(".fh-tab-drilldown").get_by_text(f"'{wanted.lower()}'; clear the search").wait_for(timeout=15_000)
+    page.screenshot(path=shots / "drilldown_found.png", full_page=True)
+    search.fill("no such feature")
+    search.press("Enter")
+    page.locator(".fh-tab-drilldown").get_by_text("No feature id or name contains 'no such feature'").wait_for(
+        timeout=15_000)
+    assert f"({wanted})" in picker.evaluate("s => s.options[s.selectedIndex].text")
+    assert "Traceback" not in page.content()
     assert _status(page) == ""
 
 

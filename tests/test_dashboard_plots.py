@@ -63,6 +63,14 @@ def test_drift_heatmap_prints_the_chosen_score() -> None:
         plots.drift_heatmap(cells, score="status")
 
 
+def test_drift_heatmap_rows_follow_the_cells_order() -> None:
+    """The caller orders the features (most pressing first); the heatmap must not re-sort them by id."""
+    cells = pd.DataFrame({"feature_id": ["F2", "F2", "F10", "F10", "F1", "F1"], "metric": ["m1", "m2"] * 3,
+                          "status": ["alert", "ok", "warn", "ok", "ok", "ok"], "psi": 0.1})
+    fig = plots.drift_heatmap(cells, score="psi")
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["F2", "F10", "F1"]
+
+
 def test_drift_heatmap_prints_tiny_pvalues_as_plain_text() -> None:
     cells = pd.DataFrame({"feature_id": ["A", "A", "B"], "metric": ["m1", "m2", "m1"],
                           "status": ["alert", "alert", "warn"], "ks_pvalue": [7e-12, 0.0, 4e-05]})

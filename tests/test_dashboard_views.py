@@ -186,6 +186,67 @@ def test_feature_choices_and_series() -> None:
         views.feature_series(fact, "C")
 
 
+def test_feature_choices_name_today_s_risk_bucket() -> None:
+    """"F042 is at risk" in the cron mail: its option says how much, as the ranking does."""
+    fact = pd.DataFrame({"feature_id": ["C", "B", "A"]})
+    dim = pd.DataFrame({"feature_id": ["A", "B"], "feature_name": ["Login", "Search"]})
+    ranking = pd.DataFrame({"feature_id": ["A", "B"], "risk_bucket": ["high", None]})
+    assert views.feature_choices(dim, fact, ranking=ranking) == [
+        ("Login (A), high risk", "A"), ("Search (B)", "B"), ("C", "C")]  # no score today: no bucket
+    assert views.feature_choices(dim, fact, ranking=ranking.drop(columns="risk_bucket"))[0] == ("Login (A)", "A")
+
+
+CHOICES = [("Login (F001), low risk", "F001"), ("Payments (F042), high risk", "F042"),
+           ("Pay later (F420)", "F420"), ("Checkout (F0420)", "F0420")]
+
+
+def test_find_features_by_id_or_part_of_the_label() -> None:
+    def found(text: str) -> list[str]:
+        return [value for _, value in views.find_features(CHOICES, text)]
+
+    assert found(" f042 ") == ["F042", "F0420"]  # the exact id first, whatever the case
+    assert found("F0420") == ["F0420"]
+    assert found("pay") == ["F042", "F420"]
+    assert found("Checkout (F0420)") == ["F0420"]  # a suggestion picked whole
+    assert found("high") == ["F042"]  # the bucket is part of the label
+    assert found("zzz") == []
+    assert views.find_features(CHOICES, "  ") == CHOICES
+
+
+def test_feature_search_note_counts_the_matches_or_says_what_to_type() -> None:
+    assert views.feature_search_note("", matches=4, total=4) == ""
+    assert views.feature_search_note(" F042 ", matches=1, total=1500) == (
+        "1 of 1,500 features matches 'F042'; clear the search to list all.")
+    assert views.feature_search_note("pay", matches=2, total=4) == (
+        "2 of 4 features match 'pay'; clear the search to list all.")
+    assert views.feature_search_note("zzz", matches=0, total=4) == (
+        "No feature id or name contains 'zzz'; the list still holds all 4 features.")
+
+
+def test_most_pressing_cells_rank_features_by_alerts_then_warnings() -> None:
+    statuses = {"A": ["ok", "ok"], "B": ["warn", "ok"], "C": ["ok", "alert"], "D": ["warn", "warn"],
+                "E": ["insufficient_data", "ok"]}
+    cells = pd.DataFrame([{"feature_id": f, "metric": m, "status": s}
+                          for f, pair in statuses.items() for m, s in zip(("m1", "m2"), pair, strict=True)])
+    top = views.most_pressing_cells(cells, top=3)
+    assert list(dict.fromkeys(top["feature_id"])) == ["C", "D", "B"]
+    assert top.loc[top["feature_id"] == "C", "metric"].tolist() == ["m1", "m2"]  # each feature whole, metrics in order
+    assert list(dict.fromkeys(views.most_pressing_cells(cells, top=9)["feature_id"])) == ["C", "D", "B", "E", "A"]
+    assert len(cells) == 10  # input untouched
+    with pytest.raises(ValueError, match="top must be >= 1"):
+        views.most_pressing_cells(cells, top=0)
+
+
+def test_heatmap_caption_says_the_order_and_how_many_are_left_out() -> None:
+    assert views.heatmap_caption(shown=25, total=25, flagged_only=False) == (
+        "Features by drift severity (most alert cells, then warn, then too little data; ties by id).")
+    caption = views.heatmap_caption(shown=25, total=1500, flagged_only=False)
+    assert caption.startswith("Top 25 of 1,500 features by drift severity (most alert cells, then warn, ")
+    assert caption.endswith("; every feature is in the Feature list below.")
+    assert views.heatmap_caption(shown=25, total=160, flagged_only=True).startswith(
+        "Top 25 of 160 features with a warn or alert by drift severity")
+
+
 def test_bucket_cutoffs_resolve_auto_or_say_nothing() -> None:
     assert views.bucket_cutoffs("auto", {"operating_threshold": 0.2}) == (0.2, 0.6)
     assert views.bucket_cutoffs([0.3, 0.6], None) == (0.3, 0.6)

@@ -30,7 +30,8 @@ TABS = {
     "overview": "Overview", "ranking": "Risk ranking", "drilldown": "Feature drill-down", "drift": "Drift",
     "model": "Model", "quality": "Data quality", "history": "Run history",
 }
-#: Above this many features the drift heatmap starts with the flagged ones only.
+#: The drift heatmap draws at most this many features, the most pressing (about 900 px high);
+#: above this many it starts with the flagged ones only.
 MAX_HEATMAP_FEATURES = 25
 #: Fact columns the drill-down and drift tabs read.
 FACT_COLUMNS = ("feature_id", "date", "feedback_count", *plots.DRILLDOWN_METRICS)
@@ -207,7 +208,7 @@ class Dashboard:
         """Replace the content of ``out`` with ``build()`` (a list of outputs).
 
         With ``busy``, that note is shown above the old content while ``build`` runs: a redraw
-        can take seconds (a heatmap of 120 features), and an unchanged figure under a changed
+        can take seconds (a drill-down, a heatmap), and an unchanged figure under a changed
         control read as the new one. The widget update reaches the page at once, the kernel
         sending it while it still computes.
         """
@@ -270,7 +271,11 @@ class Dashboard:
         return widgets.HBox(list(filters.values()), layout=widgets.Layout(flex_flow="row wrap")), table
 
     def drilldown(self) -> tuple[widgets.Widget, ...]:
-        """Feature picker, its time series with limits and incidents, and today's drivers."""
+        """Feature search and picker, its time series with limits and incidents, and today's drivers.
+
+        Typing in the search (an id, part of a name or a bucket; Enter applies it) narrows the
+        picker to the matches and shows the first; empty, it lists every feature again.
+        """
         fact, message = self.load("fact", required=FACT_COLUMNS)
         if fact is None:
             return (self.section("reading the fact table", lambda: notes_output([message])),)
@@ -279,10 +284,15 @@ class Dashboard:
         incidents, incidents_message = self.load("incidents", required=("feature_id", "start", "end"))
         incidents_message = views.incidents_note(
             incidents_message, ingest=self.load("ingest")[0], metrics=self.load("metrics")[0])
-        choices = views.feature_choices(dim, fact)
+        choices = views.feature_choices(dim, fact, ranking=ranking)
         first = str(ranking["feature_id"].iloc[0]) if ranking is not None and len(ranking) else choices[0][1]
         picker = widgets.Dropdown(options=choices, value=first if first in dict(choices).values() else choices[0][1],
                                   description="Feature", layout=widgets.Layout(width="360px"))
+        # The labels are suggested as the user types; anything else typed is matched on Enter.
+        search = widgets.Combobox(options=[label for label, _ in choices], placeholder="feature id or part of a name",
+                                  description="Find", continuous_update=False, layout=widgets.Layout(width="280px"))
+        search.add_class("fh-feature-search")
+        note = widgets.HTML()
         plot, drivers = widgets.Output(), widgets.Output()
         params, reason = self.params()
         params_message = f"Degradation limits and risk buckets {data.NOT_AVAILABLE}: {reason}." if reason else ""
@@ -317,9 +327,29 @@ class Dashboard:
             self.fill(plot, "drawing the feature", build_plot, busy=f"Drawing {picker.label} …")
             self.fill(drivers, "listing the drivers", build_drivers)
 
-        picker.observe(self.guarded("choosing the feature", redraw), names="value")
+        on_pick = self.guarded("choosing the feature", redraw)
+
+        def find(_change: dict[str, Any]) -> None:
+            matches = views.find_features(choices, search.value)
+            text = views.feature_search_note(search.value, matches=len(matches), total=len(choices))
+            note.value = views.status_html(text, tone="neutral" if matches else "warn") if text else ""
+            shown = picker.value
+            # Observed, new options (which select their first) drew a feature only to draw another.
+            picker.unobserve(on_pick, names="value")
+            try:
+                picker.options = matches or choices
+                # Nothing found, or the search cleared: every feature is listed and the one shown stays.
+                picker.value = matches[0][1] if matches and search.value.strip() else shown
+            finally:
+                picker.observe(on_pick, names="value")
+            if picker.value != shown:
+                redraw({})
+
+        picker.observe(on_pick, names="value")
+        search.observe(self.guarded("finding the feature", find), names="value")
         redraw({})
-        return picker, drivers, plot
+        controls = widgets.HBox([search, picker, note], layout=widgets.Layout(flex_flow="row wrap", align_items="center"))
+        return controls, drivers, plot
 
     def drift(self) -> tuple[widgets.Widget, ...]:
         """Status heatmap (score selectable) and the details of a chosen cell."""
@@ -346,7 +376,11 @@ class Dashboard:
             rule = html_output(views.status_html(views.drift_rule_caption(report)))
             if shown.empty:
                 return [rule, html_output(views.status_html("No feature has a drift warn or alert.", tone="ok"))]
-            return [rule, figure_output(plots.drift_heatmap(shown, score=score.value), alt="drift heatmap")]
+            top = views.most_pressing_cells(shown, top=MAX_HEATMAP_FEATURES)
+            caption = views.heatmap_caption(shown=top["feature_id"].nunique(), total=shown["feature_id"].nunique(),
+                                            flagged_only=flagged_only.value)
+            return [rule, html_output(views.status_html(caption)),
+                    figure_output(plots.drift_heatmap(top, score=score.value), alt="drift heatmap")]
 
         def build_details() -> list[dict[str, Any]]:
             table = views.cell_details(cells, feature_id=feature.value, metric=metric.value)

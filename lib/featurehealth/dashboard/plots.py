@@ -161,8 +161,9 @@ def drilldown_figure(
 
 
 def _status_codes(cells: "pd.DataFrame") -> "pd.DataFrame":
-    metrics = list(dict.fromkeys(cells["metric"]))
-    matrix = cells.pivot(index="feature_id", columns="metric", values="status")[metrics]
+    # Rows and columns in the cells' order: the caller ranks the features (pivot sorts them by id).
+    features, metrics = list(dict.fromkeys(cells["feature_id"])), list(dict.fromkeys(cells["metric"]))
+    matrix = cells.pivot(index="feature_id", columns="metric", values="status").loc[features, metrics]
     return matrix.apply(lambda column: column.map({s: i for i, s in enumerate(DRIFT_STATUSES)})).astype("float64")
 
 
@@ -180,6 +181,9 @@ def _score_label(value: float, score: str) -> str:
 def drift_heatmap(cells: "pd.DataFrame", *, score: str) -> "Figure":
     """Feature x metric heatmap coloured by drift status, each cell printing ``score``.
 
+    Features and metrics are drawn in the order of ``cells`` (see
+    :func:`featurehealth.dashboard.views.most_pressing_cells`).
+
     Raises
     ------
     ValueError
@@ -194,7 +198,8 @@ def drift_heatmap(cells: "pd.DataFrame", *, score: str) -> "Figure":
     if score not in DRIFT_SCORES:
         raise ValueError(f"score must be one of {', '.join(DRIFT_SCORES)}, got {score!r}.")
     codes = _status_codes(cells)
-    values = cells.pivot(index="feature_id", columns="metric", values=score)[codes.columns] if score in cells else None
+    values = (cells.pivot(index="feature_id", columns="metric", values=score).loc[codes.index, codes.columns]
+              if score in cells else None)
     blank = codes.map(lambda _v: "")
     labels = blank if values is None else values.map(lambda v: "" if v is None or v != v else _score_label(v, score))
     fig, axes = _figure(1.3 * codes.shape[1] + 3.5, 0.32 * codes.shape[0] + 1.8)

@@ -416,14 +416,52 @@ def ranking_view(frame: "pd.DataFrame") -> "pd.DataFrame":
     return shown.astype(dict.fromkeys(drivers, object)).fillna(dict.fromkeys(drivers, ""))
 
 
-def feature_choices(dim: "pd.DataFrame | None", fact: "pd.DataFrame") -> list[tuple[str, str]]:
-    """``(label, feature_id)`` for every feature of the fact table, labelled with its name."""
+def feature_choices(
+    dim: "pd.DataFrame | None", fact: "pd.DataFrame", *, ranking: "pd.DataFrame | None" = None
+) -> list[tuple[str, str]]:
+    """``(label, feature_id)`` for every feature of the fact table, by id, labelled with its name.
+
+    With ``ranking``, a feature scored on the latest day also names its risk bucket
+    ("Payments (F042), high risk"), so the list says which features the ranking flags.
+    """
     ids = sorted(str(f) for f in fact["feature_id"].dropna().unique())
     names: dict[str, str] = {}
     if dim is not None and {"feature_id", "feature_name"} <= set(dim.columns):
         names = {str(k): str(v) for k, v in zip(dim["feature_id"], dim["feature_name"], strict=True) if v == v}
+    buckets: dict[str, str] = {}
+    if ranking is not None and {"feature_id", "risk_bucket"} <= set(ranking.columns):
+        buckets = {str(k): v for k, v in zip(ranking["feature_id"], ranking["risk_bucket"], strict=True)
+                   if isinstance(v, str) and v}
     labels = {f: f"{names[f]} ({f})" if f in names and names[f] != f else f for f in ids}
+    labels = {f: f"{label}, {buckets[f]} risk" if f in buckets else label for f, label in labels.items()}
     return [(visible_text(labels[f], one_line=True), f) for f in ids]
+
+
+def find_features(choices: Sequence[tuple[str, str]], text: str) -> list[tuple[str, str]]:
+    """The ``(label, feature_id)`` choices whose id or label holds ``text``, ignoring case and
+    surrounding spaces; a choice whose id or whole label is the text comes first.
+
+    Empty text finds every choice. The label holds the name and the risk bucket, so "pay" finds
+    Payments and "high" the features at high risk.
+    """
+    wanted = text.strip().casefold()
+    if not wanted:
+        return list(choices)
+    found = [c for c in choices if wanted in c[0].casefold() or wanted in c[1].casefold()]
+    # sorted() is stable: the exact matches move up, the rest keep the list's id order.
+    return sorted(found, key=lambda c: wanted not in (c[0].casefold(), c[1].casefold()))
+
+
+def feature_search_note(text: str, *, matches: int, total: int) -> str:
+    """The line beside the drill-down's search: how many of ``total`` features match, or that none
+    does and the list keeps them all ("" when the search is empty)."""
+    wanted = text.strip()
+    if not wanted:
+        return ""
+    if not matches:
+        return f"No feature id or name contains {wanted!r}; the list still holds all {total:,} features."
+    verb = "matches" if matches == 1 else "match"
+    return f"{matches:,} of {total:,} features {verb} {wanted!r}; clear the search to list all."
 
 
 def incidents_note(
@@ -686,6 +724,40 @@ def flagged_cells(cells: "pd.DataFrame") -> "pd.DataFrame":
     return cells[cells["feature_id"].isin(flagged)]
 
 
+#: How the drift heatmap orders its features (the order of 04_drift's heatmap, :func:`featurehealth.drift.most_severe`).
+SEVERITY_ORDER = "by drift severity (most alert cells, then warn, then too little data; ties by id)"
+
+
+def most_pressing_cells(cells: "pd.DataFrame", *, top: int) -> "pd.DataFrame":
+    """The cells of the ``top`` features with the most pressing drift statuses, feature by feature
+    in that order (each feature's cells in their own order).
+
+    The heatmap colours drift status, so its rows follow it, as :data:`SEVERITY_ORDER` says;
+    the drift report's alerts come first however many features there are.
+
+    Raises
+    ------
+    ValueError
+        If ``top`` is below 1.
+    """
+    from featurehealth.drift import most_severe, status_matrix
+
+    if top < 1:
+        raise ValueError(f"top must be >= 1, got {top!r}.")
+    order = most_severe(status_matrix(cells), max_rows=top).index
+    position = {feature: i for i, feature in enumerate(order)}
+    chosen = cells[cells["feature_id"].isin(list(order))]
+    return chosen.sort_values("feature_id", key=lambda ids: ids.map(position), kind="stable")
+
+
+def heatmap_caption(*, shown: int, total: int, flagged_only: bool) -> str:
+    """The line above the drift heatmap: its row order, and "Top N of M" when features were left out."""
+    if shown >= total:
+        return f"Features {SEVERITY_ORDER}."
+    which = "features with a warn or alert" if flagged_only else "features"
+    return f"Top {shown:,} of {total:,} {which} {SEVERITY_ORDER}; every feature is in the Feature list below."
+
+
 def first_flagged_cell(cells: "pd.DataFrame") -> tuple[str, str]:
     """``(feature_id, metric)`` of the first alert cell, else the first warn, else the first cell."""
     for status in ("alert", "warn"):
@@ -746,7 +818,7 @@ def drift_alerts_text(cells: "pd.DataFrame", *, labels: Mapping[str, str], windo
     named = by_feature.head(DRIFT_ALERTS_NAMED)
     listed = "; ".join(f"{labels.get(f, f)}: {metrics}" for f, metrics in named.items())
     more = len(by_feature) - len(named)
-    # A platform-wide regression puts hundreds of features in alert: the heatmap shows them all.
+    # A platform-wide regression puts hundreds of features in alert: the heatmap shows the most pressing.
     rest = f"; and {more} more feature{'s' if more > 1 else ''} in alert" if more else ""
     return f"Drift alerts{period}: {listed}{rest}."
 
