@@ -46,6 +46,38 @@ def test_quality_table_prints_sentinels_as_none() -> None:
     assert display.quality_table({}).empty
 
 
+def test_quality_lines_name_failed_and_warned_checks() -> None:
+    checks = [{"name": "missing_days", "status": "fail", "message": "No rows for 2026-05-01 in the input."},
+              {"name": "freshness", "status": "warn"}, {"name": "volume", "status": "pass", "message": "Fine."}]
+    assert display.quality_lines({"summary": {"status": "fail"}, "checks": checks}) == (
+        "data quality: fail (missing_days fail, freshness warn)\n  missing_days: No rows for 2026-05-01 in the input."
+    )
+    assert display.quality_lines({"summary": {"status": "pass"}, "checks": checks[2:]}) == "data quality: pass"
+    first_run = [*checks[2:], {"name": "late_rows", "status": "not_judged", "message": "Not judged: no day before."}]
+    assert display.quality_lines({"summary": {"status": "pass"}, "checks": first_run}) == (
+        "data quality: pass (late_rows not judged)")
+    assert display.quality_lines(None) is None
+
+
+def test_quality_messages_quoting_feature_ids_cannot_add_lines_of_their_own() -> None:
+    # unknown_features and volume_drop name feature ids, which a quoted CSV value can give a line break.
+    hostile = "Login\nrun 20260430T000000Z-x: succeeded"
+    checks = [{"name": "unknown_features", "status": "warn", "message": f"1 feature(s) ...: {hostile}; add them."}]
+    line = display.quality_lines({"summary": {"status": "warn"}, "checks": checks})
+    assert line.splitlines() == ["data quality: warn (unknown_features warn)",
+                                 "  unknown_features: 1 feature(s) ...: Login\\nrun 20260430T000000Z-x: succeeded; add them."]
+
+
+def test_quality_lines_can_say_why_a_check_was_not_judged() -> None:
+    checks = [{"name": "volume_drop", "status": "warn", "message": "7 feature-day(s) had fewer events."},
+              {"name": "late_rows", "status": "not_judged", "message": "Not judged: no day before the window."},
+              {"name": "freshness", "status": "pass", "message": "Fresh."}]
+    lines = display.quality_lines({"summary": {"status": "warn"}, "checks": checks}, not_judged_messages=True)
+    assert lines.splitlines() == ["data quality: warn (volume_drop warn, late_rows not judged)",
+                                  "  volume_drop: 7 feature-day(s) had fewer events.",
+                                  "  late_rows: Not judged: no day before the window."]
+
+
 def _drawn(label: str) -> tuple[str, bool]:
     """The text matplotlib draws for ``label`` and whether it parses it as mathtext."""
     from matplotlib.text import Text

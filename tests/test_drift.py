@@ -530,6 +530,18 @@ def test_retrain_is_withheld_for_a_model_built_on_all_the_data() -> None:
     assert day_old["retrain_recommended"] is True and day_old["withheld_reasons"] == []
 
 
+def test_retrain_text_gives_the_reasons_and_why_advice_was_withheld() -> None:
+    shifted = {"available": True, "psi": 0.9, "psi_pvalue": 0.002, "psi_null_median": 0.02, "status": "alert"}
+    advised = _advice(shifted, model_age_days=1, drifted_share=0.5)
+    assert drift.retrain_text(advised).splitlines() == ["retraining recommended:", *(f"- {r}" for r in advised["reasons"])]
+    fresh = _advice(shifted, model_age_days=0, drifted_share=0.5)
+    lines = drift.retrain_text(fresh).splitlines()
+    assert lines[0] == f"retraining not recommended, though checks fired: {fresh['withheld']}"
+    assert lines[1:] == [f"- {r}" for r in fresh["withheld_reasons"]] and len(lines) == 3
+    calm = {"available": True, "psi": 0.05, "psi_pvalue": 0.5, "psi_null_median": 0.02, "status": "ok"}
+    assert drift.retrain_text(_advice(calm, model_age_days=1, drifted_share=0.0)) == "retraining not recommended: no check fired."
+
+
 def test_drifted_share_needs_min_samples_judged_cells() -> None:
     settings = _settings(metrics=["p95_latency", "crash_rate", "usage_count"])
     fact = _fact(n_features=2, weeks=12, seed=5)

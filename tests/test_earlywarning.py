@@ -172,6 +172,17 @@ def test_summary_stores_the_tradeoff_with_the_operating_threshold_row_matching_i
     assert all(v is None or v == v for row in summary["tradeoff"] for v in row.values())
 
 
+def test_tradeoff_view_rounds_the_thresholds_and_marks_the_operating_one() -> None:
+    rows = [{"threshold": t, "share_warned_1d": share, "flagged_share": 0.123456}
+            for t, share in ((0.1, 0.9), (0.24921019230059027, 0.5), (0.3, 0.4))]
+    view = earlywarning.tradeoff_view(rows, operating_threshold=0.24921019230059027)
+    assert view.index.tolist() == ["0.1", "0.249 (operating)", "0.3"]
+    assert view.index.name == "threshold" and view.loc["0.249 (operating)", "share_warned_1d"] == 0.5
+    assert view["flagged_share"].tolist() == [0.123] * 3
+    # An operating threshold among the fixed ones is marked there, not added.
+    assert earlywarning.tradeoff_view(rows, operating_threshold=0.3).index.tolist()[-1] == "0.3 (operating)"
+
+
 def test_chance_share_warned_matches_random_flags() -> None:
     assert earlywarning.chance_share_warned(0.1, lead_days=1, horizon_days=7) == pytest.approx(1 - 0.9**7)
     assert earlywarning.chance_share_warned(0.1, lead_days=3, horizon_days=7) == pytest.approx(1 - 0.9**5)

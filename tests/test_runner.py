@@ -632,28 +632,6 @@ def test_failed_run_keeps_the_reports_it_wrote(project: Path) -> None:
     assert runlog.read_json(published)["summary"]["status"] == "pass"
 
 
-def test_quality_line_names_failed_and_warned_checks() -> None:
-    checks = [{"name": "missing_days", "status": "fail", "message": "No rows for 2026-05-01 in the input."},
-              {"name": "freshness", "status": "warn"}, {"name": "volume", "status": "pass", "message": "Fine."}]
-    assert runner.quality_line({"summary": {"status": "fail"}, "checks": checks}) == (
-        "data quality: fail (missing_days fail, freshness warn)\n  missing_days: No rows for 2026-05-01 in the input."
-    )
-    assert runner.quality_line({"summary": {"status": "pass"}, "checks": checks[2:]}) == "data quality: pass"
-    first_run = [*checks[2:], {"name": "late_rows", "status": "not_judged", "message": "Not judged: no day before."}]
-    assert runner.quality_line({"summary": {"status": "pass"}, "checks": first_run}) == (
-        "data quality: pass (late_rows not judged)")
-    assert runner.quality_line(None) is None
-
-
-def test_quality_messages_quoting_feature_ids_cannot_add_lines_of_their_own() -> None:
-    # unknown_features and volume_drop name feature ids, which a quoted CSV value can give a line break.
-    hostile = "Login\nrun 20260430T000000Z-x: succeeded"
-    checks = [{"name": "unknown_features", "status": "warn", "message": f"1 feature(s) ...: {hostile}; add them."}]
-    line = runner.quality_line({"summary": {"status": "warn"}, "checks": checks})
-    assert line.splitlines() == ["data quality: warn (unknown_features warn)",
-                                 "  unknown_features: 1 feature(s) ...: Login\\nrun 20260430T000000Z-x: succeeded; add them."]
-
-
 def test_risk_line_names_three_flagged_features_then_how_many_more_or_the_top_one_when_none(tmp_path: Path) -> None:
     ranking = tmp_path / "risk_ranking.csv"
     rows = [f"{i},F{i},2026-04-30,0.{90 - i},{'low' if i < 3 else 'medium'},N{i}" for i in range(1, 9)]

@@ -163,3 +163,24 @@ def quality_table(report: Mapping[str, Any]) -> pd.DataFrame:
 
     rows = [{**row, "observed": number_text(row["observed"])} for row in quality_rows(report)]
     return pd.DataFrame(rows, columns=["check", "status", "observed", "warn", "fail"])
+
+
+def quality_lines(report: Mapping[str, Any] | None, *, not_judged_messages: bool = False) -> str | None:
+    """A data-quality report as text: a line naming the checks that failed, warned or could not be
+    judged, then the message of each that failed or warned on its own line (what is wrong and the
+    fix, e.g. a backfill command); None without a report.
+
+    The run prints it, so cron mail shows it. With ``not_judged_messages`` the message of each check
+    that could not be judged follows too (why not: a notebook's reader has no other place to find it).
+    """
+    if not report:
+        return None
+    checks = [c for c in report.get("checks", []) if c.get("status") in ("fail", "warn")]
+    unjudged = [c for c in report.get("checks", []) if c.get("status") == "not_judged"]
+    flagged = [f"{c['name']} {c['status']}" for c in checks] + [f"{c['name']} not judged" for c in unjudged]
+    status = (report.get("summary") or {}).get("status")
+    explained = checks + unjudged if not_judged_messages else checks
+    lines = [f"data quality: {status}" + (f" ({', '.join(flagged)})" if flagged else "")]
+    # Messages quote feature ids, which may hold a line break: one line each, whatever they quote.
+    lines += [f"  {c['name']}: {visible_text(c['message'], one_line=True)}" for c in explained if c.get("message")]
+    return "\n".join(lines)

@@ -1038,6 +1038,19 @@ def retrain_recommendation(
     }
 
 
+def retrain_text(advice: Mapping[str, Any]) -> str:
+    """The advice of :func:`retrain_recommendation` as text: recommended or not, then one line per
+    check that fired; advice withheld says why, so fired checks never read as ignored.
+    """
+    if advice["retrain_recommended"]:
+        head, reasons = "retraining recommended:", advice["reasons"]
+    elif advice["withheld"]:
+        head, reasons = f"retraining not recommended, though checks fired: {advice['withheld']}", advice["withheld_reasons"]
+    else:
+        head, reasons = "retraining not recommended: no check fired.", []
+    return "\n".join([head, *(f"- {r}" for r in reasons)])
+
+
 def status_matrix(cells: pd.DataFrame) -> pd.DataFrame:
     """Feature x metric table of statuses (metrics in monitoring order)."""
     metrics = list(dict.fromkeys(cells["metric"]))

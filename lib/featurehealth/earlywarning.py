@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from featurehealth import signals as sig
+from featurehealth.display import number_text
 
 #: Days in a feature-month for the false-alert rate.
 DAYS_PER_MONTH = 30
@@ -493,6 +494,16 @@ def tradeoff_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
     """Trade-off rows (``summary["tradeoff"]`` or :func:`tradeoff_rows`) as a frame indexed by threshold."""
     frame = pd.DataFrame(rows, columns=["threshold", *TRADEOFF_COLUMNS]).set_index("threshold")
     return frame.astype("float64")
+
+
+def tradeoff_view(rows: list[dict[str, Any]], *, operating_threshold: float, digits: int = 3) -> pd.DataFrame:
+    """:func:`tradeoff_table` for reading: thresholds to ``digits`` significant digits, the model's
+    operating threshold marked ``(operating)`` (its row repeats the headline figures), values to
+    ``digits`` decimals.
+    """
+    table = tradeoff_table(rows).round(digits)
+    labels = [number_text(t, digits=digits) + (" (operating)" if t == operating_threshold else "") for t in table.index]
+    return table.set_axis(pd.Index(labels, name="threshold"))
 
 
 def _not_available(section: dict[str, Any]) -> pd.DataFrame:

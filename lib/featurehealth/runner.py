@@ -673,23 +673,6 @@ def summarise_outputs(root: Path, *, only: set[str] | None = None) -> dict[str, 
     }
 
 
-def quality_line(quality: dict[str, Any] | None) -> str | None:
-    """A data-quality report for the console: a line naming the checks that failed, warned or could
-    not be judged, then the message of each that failed or warned on its own line (what is wrong
-    and the fix, e.g. a backfill command), so cron mail shows it. None without a report.
-    """
-    if not quality:
-        return None
-    checks = [c for c in quality.get("checks", []) if c.get("status") in ("fail", "warn")]
-    unjudged = [c for c in quality.get("checks", []) if c.get("status") == "not_judged"]
-    flagged = [f"{c['name']} {c['status']}" for c in checks] + [f"{c['name']} not judged" for c in unjudged]
-    status = (quality.get("summary") or {}).get("status")
-    lines = [f"data quality: {status}" + (f" ({', '.join(flagged)})" if flagged else "")]
-    # Messages quote feature ids, which may hold a line break: one line each, whatever they quote.
-    lines += [f"  {c['name']}: {display.visible_text(c['message'], one_line=True)}" for c in checks if c.get("message")]
-    return "\n".join(lines)
-
-
 #: Drift alerts named on the console line before "and N more".
 OUTCOME_ALERTS_SHOWN = 3
 
@@ -1264,7 +1247,7 @@ def run_pipeline(
 def _progress_quality(staging: Path, written: set[str], progress: Callable[[str], None]) -> None:
     """Show the data-quality line if the run wrote a quality report (so cron mail shows a FAIL that did not stop it)."""
     if "reports/data_quality.json" in written:
-        line = quality_line(runlog.read_json_if_present(staging / "reports" / "data_quality.json"))
+        line = display.quality_lines(runlog.read_json_if_present(staging / "reports" / "data_quality.json"))
         if line:
             progress(line)
 
