@@ -26,14 +26,17 @@ reference and 14 current days that made the median no-change PSI 2.31, and 99 % 
 reached ``psi_alert``. So :func:`fit_reference` caps the bins of each cell
 (:func:`psi_bin_count`) so that the expected no-change PSI is at most half ``psi_warn``, given its
 reference size and ``current_days``, but never below 2 bins: on 14 current days even 2 bins expect
-about 0.09 (skewed: median 0.02), above half the default ``psi_warn``. Simulated (1000 draws of normal values, no change vs a shift
-of one reference standard deviation), median PSI and share at or above ``psi_alert`` 0.25:
+about 0.09 (skewed: median 0.02), above half the default ``psi_warn``. Simulated (1000 draws of normal values, 10,000 for the 56-day rows, no change vs a shift
+of one reference standard deviation; ``reference: trailing`` with the default ``reference_days`` is
+56 / 14, and the default ``reference: training`` is the model's training window, usually longer),
+median PSI and share at or above ``psi_alert`` 0.25:
 
 ==================  =====  ===========================  ==========================
 n_ref / n_cur       bins   no change: median, >= 0.25   1-sd shift: median, >= 0.25
 ==================  =====  ===========================  ==========================
-70 / 14 (default)   2      0.021, 8 %                   0.64, 81 %
-70 / 7 (short)      2      0.021, 16 %                  0.64, 70 %
+56 / 14 (trailing)  2      0.021, 9 %                   0.64, 81 %
+56 / 7 (short)      2      0.021, 15 %                  0.64, 69 %
+70 / 14             2      0.021, 8 %                   0.64, 81 %
 112 / 28            2      0.021, 3 %                   0.64, 91 %
 182 / 56            3      0.035, 0.3 %                 0.77, 99 %
 364 / 91            4      0.034, 0 %                   0.87, 100 %
