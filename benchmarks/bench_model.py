@@ -113,7 +113,7 @@ def score_stage(
     """03_model without training: load, score, write the fact table and the ranking."""
     fact, dim = tables["fact_feature_metrics"], tables["dim_feature_metadata"]
     in_use, card = registry.load_current(paths)
-    registry.publish_reports(paths, card)
+    registry.publish_reports(paths, card, degradation=params["degradation"])
     threshold = runlog.read_json(paths.reports / "metrics.json")["operating_threshold"]
     cutoffs = risk_model.bucket_cutoffs(params["model"]["risk_buckets"], operating_threshold=threshold)
     if frame is None:

@@ -262,6 +262,39 @@ def test_newest_version_ignores_a_leading_v_and_puts_a_release_after_its_pre_rel
     assert row["new_version_events"] == 1
 
 
+def _newest_version_counts(feature_versions: list[tuple[str, str, bool]]) -> list[list[int]]:
+    """``[new_version_events, new_version_crashes]`` per feature of one day's events, each given as
+    (feature_id, app_version, is_crash)."""
+    features, versions, crashes = zip(*feature_versions, strict=True)
+    events = pd.DataFrame({
+        "event_time": pd.Timestamp("2026-03-01 10:00", tz="UTC"), "feature_id": features, "user_id": "u1",
+        "latency_ms": 5.0, "is_crash": crashes, "feedback_score": pd.array([None] * len(features), dtype="Float64"),
+        "app_version": versions, "error_count": 0,
+    })
+    con = warehouse.connect()
+    con.register("e", events)
+    return aggregate.aggregate_events(con, "e")[["new_version_events", "new_version_crashes"]].values.tolist()
+
+
+def test_newest_version_counts_its_spellings_with_and_without_a_leading_v_as_one() -> None:
+    # The newest release spelled v5.10.0 and 5.10.0 had its events split between the spellings:
+    # only one counted, and a feature whose events all carried the other counted none.
+    counts = _newest_version_counts([
+        ("a", "v5.10.0", True), ("a", "5.10.0", False), ("a", " V5.10.0 ", True), ("a", "5.9.0", True),
+        ("b", "5.10.0", True), ("b", "5.10.0", False),
+    ])
+    assert counts == [[3, 2], [2, 1]]
+
+
+def test_versions_differing_beyond_a_leading_v_stay_distinct() -> None:
+    # Only the spelling is one: 5.10.0, 5.10 and 5.10.1-rc1 are other versions than the newest 5.10.1.
+    counts = _newest_version_counts([
+        ("a", "5.10.1", False), ("a", "5.10.0", True), ("a", "v5.10.0", True), ("a", "5.10", True),
+        ("a", "5.10.1-rc1", True),
+    ])
+    assert counts == [[1, 0]]
+
+
 @pytest.mark.parametrize(("versions", "newest_events"), [
     # 5.10-rc1 (twice) is newer than 5.9 (once): its suffix must not drop the 10.
     (["5.10-rc1", "5.10-rc1", "5.9"], 2),

@@ -385,6 +385,22 @@ def test_model_tab_without_metrics_says_so_once(outputs: Path) -> None:
     assert "PR-AUC: model 0.500, baselines not available." in page and "brier: error of the probabilities" in page
 
 
+def test_model_tab_says_when_the_metrics_were_measured_under_other_degradation_rules(outputs: Path) -> None:
+    changed = {"p95_latency_rel": {"trained_with": 1.6, "current": 1.3}}
+    (outputs / "ci" / "reports" / "metrics.json").write_text(json.dumps(
+        {"model": {"pr_auc": 0.5}, "model_version": "v1", "degradation_changed": changed}))
+    dashboard = app.Dashboard(profile="ci")
+    _select(dashboard, "model")
+    page = "".join(_html(o) for o in _outputs(dashboard, "model"))
+    assert ("These metrics were measured under degradation.p95_latency_rel=1.6, the rule model v1 was trained "
+            "with; today&#x27;s rule is degradation.p95_latency_rel=1.3") in page
+    (outputs / "ci" / "reports" / "metrics.json").write_text(json.dumps(
+        {"model": {"pr_auc": 0.5}, "model_version": "v1", "degradation_changed": {}}))
+    dashboard = app.Dashboard(profile="ci")
+    _select(dashboard, "model")
+    assert "measured under" not in "".join(_html(o) for o in _outputs(dashboard, "model"))
+
+
 def test_quarantine_examples_come_from_the_runs_window(outputs: Path) -> None:
     (outputs / "ci" / "reports" / "ingest_summary.json").write_text(json.dumps(
         {"rows_in": 3808, "by_reason": {"negative_latency": 1}, "window_start": "2026-04-30",

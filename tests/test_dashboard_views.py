@@ -467,6 +467,22 @@ def test_model_verdict_compares_pr_auc_with_the_best_baseline() -> None:
     assert "brier: error of the probabilities" in notes and notes.endswith("Baselines: rule = z >= 3.")
 
 
+def test_degradation_note_says_the_metrics_were_measured_under_other_rules() -> None:
+    one = {"model_version": "v1", "degradation_changed": {"p95_latency_rel": {"trained_with": 1.6, "current": 1.3}}}
+    assert views.degradation_note(one) == (
+        "These metrics were measured under degradation.p95_latency_rel=1.6, the rule model v1 was trained with; "
+        "today's rule is degradation.p95_latency_rel=1.3: retrain to measure them under today's rule.")
+    two = {"degradation_changed": {"min_crashes": {"trained_with": 3, "current": 5},
+                                   "min_usage": {"trained_with": None, "current": 50}}}
+    assert views.degradation_note(two) == (
+        "These metrics were measured under degradation.min_crashes=3, degradation.min_usage not set, the rules "
+        "the model was trained with; today's rules are degradation.min_crashes=5, "
+        "degradation.min_usage=50: retrain to measure them under today's rules.")
+    # Same rules, a card that did not record them, or an older metrics.json: nothing to say.
+    for metrics in ({"degradation_changed": {}}, {"degradation_changed": None}, {}):
+        assert views.degradation_note(metrics) == ""
+
+
 def test_quality_findings_quote_the_checks_own_words_failures_first() -> None:
     report = {"as_of": "2026-06-29", "summary": {"status": "fail", "warn": 1, "fail": 1}, "checks": [
         {"name": "missing_days", "status": "pass", "message": "Every day has events."},

@@ -56,7 +56,7 @@ def test_first_model_is_promoted_and_loads_after_its_hash_is_checked(paths: conf
     assert card["file_sha256"] == runlog.sha256_file(paths.models / decision["version"] / "risk_model.joblib")
     assert {"training_window", "params", "library_versions", "training_data_hash", "metrics"} <= set(card)
     assert runlog.read_json(paths.reports / "promotion.json")["version"] == decision["version"]
-    written = registry.publish_reports(paths, card)
+    written = registry.publish_reports(paths, card, degradation=DEGRADATION)
     # No ground truth here: no lead-time figure, no per-incident table.
     assert {p.name for p in written} == {
         "metrics.json", "feature_importance.csv", "test_predictions.parquet", "model_curves.png", "model_calibration.png",
@@ -95,13 +95,40 @@ def test_a_saved_model_is_written_through_no_planted_link_and_vouched_for_by_its
     assert registry.load_model(saved, paths.models / version / registry.CARD_FILE)[1]["version"] == version
 
 
+def test_published_metrics_name_the_degradation_rules_changed_since_the_model_was_trained(
+    paths: config.RunPaths,
+) -> None:
+    # A model kept after a rule change (model.retrain=never, or a refused candidate) showed metrics
+    # measured on its own rules' labels with nothing saying they are not today's.
+    dataset = _dataset()
+    registry.register(paths, _report(dataset), dataset, params=PARAMS, degradation=DEGRADATION)
+    card = registry.load_current(paths)[1]
+    registry.publish_reports(paths, card, degradation=DEGRADATION)
+    assert runlog.read_json(paths.reports / "metrics.json")["degradation_changed"] == {}
+    today = {**DEGRADATION, "p95_latency_rel": 1.3, "min_crashes": 5}
+    registry.publish_reports(paths, card, degradation=today)
+    published = runlog.read_json(paths.reports / "metrics.json")
+    assert published["degradation_changed"] == {
+        "min_crashes": {"trained_with": DEGRADATION["min_crashes"], "current": 5},
+        "p95_latency_rel": {"trained_with": DEGRADATION["p95_latency_rel"], "current": 1.3},
+    }
+    # Said, not re-evaluated: every other figure is the version's own.
+    own = runlog.read_json(paths.models / card["version"] / "reports" / "metrics.json")
+    assert "degradation_changed" not in own
+    assert {k: v for k, v in published.items() if k != "degradation_changed"} == own
+    # A card from before cards kept the rules cannot tell: unknown, not "unchanged".
+    unknown = {k: v for k, v in card.items() if k != "degradation"}
+    registry.publish_reports(paths, unknown, degradation=today)
+    assert runlog.read_json(paths.reports / "metrics.json")["degradation_changed"] is None
+
+
 def test_a_version_saved_without_figures_gets_them_drawn_when_published(paths: config.RunPaths) -> None:
     card = registry.register(paths, _report(_dataset()), _dataset(), params=PARAMS, degradation=DEGRADATION)
     figures = paths.models / card["version"] / "reports"
     drawn = {name: (figures / name).read_bytes() for name in ("model_curves.png", "model_calibration.png")}
     for name in drawn:
         (figures / name).unlink()
-    registry.publish_reports(paths, registry.load_current(paths)[1])
+    registry.publish_reports(paths, registry.load_current(paths)[1], degradation=DEGRADATION)
     assert {name: (paths.reports / name).read_bytes() for name in drawn} == drawn
 
 

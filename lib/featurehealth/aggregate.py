@@ -65,12 +65,14 @@ def aggregate_sql(relation: str) -> str:
     ``new_version_crashes``: events and crashes on the day's newest app version, the highest
     version (compared as dot-separated numbers) seen that day on any feature, 0 without versions.
     A staged rollout shows there first: a version that crashes a feature does so on a few percent
-    of its events days before the full rollout makes it an incident. A leading ``v`` is ignored,
-    each part counts by the number it starts with (``10`` of ``10-rc1``) and a part without one
-    below every number, and of equal numbers a release (digits and dots only) is newer than a
-    pre-release: ``5.10-rc1`` is newer than ``5.9``, ``5.10.0`` than ``5.10.0-rc1``, and a
-    placeholder such as ``unknown`` is never the newest (DuckDB orders a NULL part above every
-    number, which made any such text the day's newest version).
+    of its events days before the full rollout makes it an incident. Surrounding spaces and a
+    leading ``v`` or ``V`` are ignored, so ``v5.10.0`` and ``5.10.0`` are one version whose events
+    and crashes count together (any other difference makes another version). Each part counts by
+    the number it starts with (``10`` of ``10-rc1``) and a part without one below every number,
+    and of equal numbers a release (digits and dots only) is newer than a pre-release:
+    ``5.10-rc1`` is newer than ``5.9``, ``5.10.0`` than ``5.10.0-rc1``, and a placeholder such as
+    ``unknown`` is never the newest (DuckDB orders a NULL part above every number, which made any
+    such text the day's newest version).
 
     Parameters
     ----------
@@ -88,7 +90,9 @@ def aggregate_sql(relation: str) -> str:
     # time-zone library and costs more than the rest of the grouping. Distinct users are counted
     # from each group's list of ids: exact, and faster than count(DISTINCT), whose global hash
     # table over (feature, day, user) is the most expensive part of the query. Versions are
-    # counted per feature-day first, so the version order is parsed on a few keys, not every event.
+    # counted per feature-day first, so the version order is parsed and the spellings are merged
+    # on a few keys, not every event.
+    bare = "regexp_replace(trim({}), '^[vV]', '')"
     return f"""
         WITH feature_days AS (
             SELECT feature_id,
@@ -108,16 +112,16 @@ def aggregate_sql(relation: str) -> str:
             GROUP BY ALL
         ),
         newest AS (
-            SELECT day, arg_max(version, (
+            SELECT day, arg_max(bare, (
                        list_transform(
                            string_split(bare, '.'),
                            lambda part: coalesce(TRY_CAST(regexp_extract(part, '^[0-9]+') AS BIGINT), -1)
                        ),
                        regexp_full_match(bare, '[0-9.]+'),
-                       version
+                       bare
                    )) AS newest_version
             FROM (
-                SELECT day, version, regexp_replace(version, '^[vV]', '') AS bare
+                SELECT day, {bare.format('version')} AS bare
                 FROM (SELECT DISTINCT day, unnest(map_keys(versions)) AS version FROM feature_days)
             )
             GROUP BY day
@@ -127,8 +131,12 @@ def aggregate_sql(relation: str) -> str:
                avg_latency, q[1] AS p50_latency, q[2] AS p95_latency, q[3] AS p99_latency,
                crash_count, crash_count / usage_count AS crash_rate, avg_feedback, feedback_count,
                error_rate,
-               CAST(coalesce(versions[newest_version], 0) AS BIGINT) AS new_version_events,
-               CAST(coalesce(version_crashes[newest_version], 0) AS BIGINT) AS new_version_crashes
+               CAST(coalesce(list_sum([e.value FOR e IN map_entries(versions)
+                                       IF {bare.format('e.key')} = newest_version]), 0) AS BIGINT)
+                   AS new_version_events,
+               CAST(coalesce(list_sum([e.value FOR e IN map_entries(version_crashes)
+                                       IF {bare.format('e.key')} = newest_version]), 0) AS BIGINT)
+                   AS new_version_crashes
         FROM feature_days LEFT JOIN newest USING (day)
         ORDER BY feature_id, date"""
 

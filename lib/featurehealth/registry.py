@@ -615,10 +615,29 @@ def register(
     return decision
 
 
-def publish_reports(paths: "RunPaths", card: Mapping[str, Any]) -> list[Path]:
+def degradation_changes(card: Mapping[str, Any], degradation: Mapping[str, Any]) -> dict[str, dict[str, Any]] | None:
+    """Each ``degradation`` rule whose value differs from the one the card's model was trained with.
+
+    Returns
+    -------
+    dict or None
+        ``{key: {"trained_with": old, "current": new}}`` (empty when the rules are the same), or
+        None when the card does not record its rules (saved before cards kept them).
+    """
+    before = card.get("degradation")
+    if not before:
+        return None
+    return {key: {"trained_with": before.get(key), "current": value}
+            for key, value in sorted(degradation.items()) if before.get(key) != value}
+
+
+def publish_reports(paths: "RunPaths", card: Mapping[str, Any], *, degradation: Mapping[str, Any]) -> list[Path]:
     """Copy the reports of the model in use into ``RunPaths.reports`` (stale ones removed).
 
     A version saved before figures were kept gets them drawn from its own reports first.
+    ``metrics.json`` gains ``degradation_changed`` (:func:`degradation_changes` against this run's
+    ``degradation`` rules): a model kept after a rule change shows the metrics measured on the labels of
+    the rules it was trained with, and a reader must not take them for today's.
     """
     source = paths.models / card["version"] / REPORTS_DIR
     if not (source / plots.MODEL_FIGURES[0]).is_file() and (source / "test_predictions.parquet").is_file():
@@ -627,9 +646,11 @@ def publish_reports(paths: "RunPaths", card: Mapping[str, Any]) -> list[Path]:
     written = []
     for name in REPORT_FILES:
         target = paths.reports / name
-        if (source / name).is_file():
-            written.append(runlog.atomic_write_bytes(target, (source / name).read_bytes()))
-        else:
+        if not (source / name).is_file():
             target.unlink(missing_ok=True)
+        elif name == "metrics.json":
+            changed = degradation_changes(card, degradation)
+            written.append(runlog.write_json(target, {**runlog.read_json(source / name), "degradation_changed": changed}))
+        else:
+            written.append(runlog.atomic_write_bytes(target, (source / name).read_bytes()))
     return written
-

@@ -430,7 +430,9 @@ class Dashboard:
             if metrics is None:
                 return notes_output([metrics_message])
             table = views.metrics_table(metrics)
+            note = views.degradation_note(metrics)
             return [html_output(views.status_html(views.model_verdict(metrics))),
+                    *([html_output(views.status_html(note, tone="warn"))] if note else []),
                     html_output(views.html_table(table, caption="Test-period metrics: model beside naive baselines")),
                     html_output(views.status_html(views.metrics_notes(metrics)))]
 

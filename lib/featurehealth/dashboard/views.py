@@ -690,6 +690,29 @@ def model_verdict(metrics: Mapping[str, Any]) -> str:
     return f"{head}: {verdict}."
 
 
+def degradation_note(metrics: Mapping[str, Any]) -> str:
+    """One sentence when the metrics were measured under other degradation rules than today's, else "".
+
+    Parameters
+    ----------
+    metrics : mapping
+        ``reports/metrics.json`` (``degradation_changed``, :func:`featurehealth.registry.degradation_changes`).
+    """
+    changed = metrics.get("degradation_changed")
+    if not isinstance(changed, dict) or not changed:
+        return ""
+
+    def rules(side: str) -> str:
+        return ", ".join(f"degradation.{key}" + (" not set" if values.get(side) is None else f"={values[side]}")
+                         for key, values in changed.items())
+
+    version = metrics.get("model_version")
+    model = f"model {version}" if isinstance(version, str) else "the model"
+    noun, verb = ("rule", "is") if len(changed) == 1 else ("rules", "are")
+    return (f"These metrics were measured under {rules('trained_with')}, the {noun} {model} was trained with; "
+            f"today's {noun} {verb} {rules('current')}: retrain to measure them under today's {noun}.")
+
+
 def metrics_notes(metrics: Mapping[str, Any]) -> str:
     """What the metric columns and the baselines mean (baselines as the report describes them)."""
     baselines = metrics.get("baselines") if isinstance(metrics.get("baselines"), dict) else {}
