@@ -583,6 +583,17 @@ def test_signals_note_reads_the_driver_names() -> None:
     assert views.signals_note(["mystery"]) == "" and views.signals_note([]) == ""
 
 
+def test_signals_note_tells_the_degradation_history_signals_apart() -> None:
+    # All three read "recent degraded days of the feature": days_since_degraded 0 beside
+    # degraded_today 1 then said the feature had no recent degraded day.
+    note = views.signals_note(["degraded_today", "degraded_days_7", "days_since_degraded"])
+    assert note == (
+        "degraded_today: 1 when the feature was degraded on the scored day, else 0; "
+        "degraded_days_7: degraded days among the last 7; "
+        "days_since_degraded: days since the feature was last degraded (0 = degraded on the scored day, "
+        "28 = not in the last 28 days).")
+
+
 def test_incidents_tile_is_green_only_well_above_chance() -> None:
     def tone(detected: int, chance: float | None) -> str:
         early = {"incidents_detected": detected, "n_incidents": 10, "chance_share_warned_1d": chance}

@@ -583,7 +583,7 @@ def drivers(ranking: "pd.DataFrame", feature_id: str) -> "pd.DataFrame":
 
 
 #: How a signal name reads, by its ending (first match wins; ``{n}`` is the number the ending
-#: carries); see :mod:`featurehealth.signals`.
+#: carries, ``{cap}`` the cap of ``days_since_degraded``); see :mod:`featurehealth.signals`.
 SIGNAL_ENDINGS = (
     (r"_rule_noise_week$", "chance that the degradation rule fires within a week from noise alone"),
     (r"_to_threshold$", "the day's value over its degradation limit (above 1 = degraded)"),
@@ -596,7 +596,10 @@ SIGNAL_ENDINGS = (
     (r"_slope(\d+)$", "trend over the last {n} days"),
     (r"_mean(\d+)$", "mean of the last {n} days"),
     (r"_level$", "value of the day"),
-    (r"^degraded_|^days_since_degraded$", "recent degraded days of the feature"),
+    (r"^degraded_today$", "1 when the feature was degraded on the scored day, else 0"),
+    (r"^degraded_days_(\d+)$", "degraded days among the last {n}"),
+    (r"^days_since_degraded$", "days since the feature was last degraded (0 = degraded on the scored day, "
+                               "{cap} = not in the last {cap} days)"),
     (r"_expected_per_day$", "count expected per day"),
     (r"_code$|^day_of_week$", "feature metadata or calendar"),
 )
@@ -609,12 +612,14 @@ def signals_note(signals: Sequence[str]) -> str:
     """
     import re
 
+    from featurehealth.signals import BASELINE_DAYS
+
     said = []
     for signal in dict.fromkeys(str(s) for s in signals):
         for pattern, text in SIGNAL_ENDINGS:
             found = re.search(pattern, signal)
             if found:
-                said.append(f"{signal}: {text.format(n=found.group(1) if found.groups() else '')}")
+                said.append(f"{signal}: {text.format(n=found.group(1) if found.groups() else '', cap=BASELINE_DAYS)}")
                 break
     if not said:
         return ""
