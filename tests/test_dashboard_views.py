@@ -40,7 +40,7 @@ def test_tiles_quote_the_artifacts(ranking: pd.DataFrame) -> None:
     values = {t.label: (t.value, t.tone) for t in tiles}
     assert values == {
         "Features monitored": ("3", "neutral"), "Features at risk": ("2", "bad"),
-        "Incidents predicted": ("3", "ok"), "Drift alerts": ("2", "bad"), "Data quality": ("warn", "warn"),
+        "Incidents predicted": ("3 of 4", "ok"), "Drift alerts": ("2", "bad"), "Data quality": ("warn", "warn"),
         "Last run": ("failed", "bad"),
     }
     assert "r2" in tiles[-1].detail and "2026-03-01" in tiles[0].detail
@@ -66,6 +66,8 @@ def test_incidents_tile_says_how_many_were_judged_and_why_others_were_not() -> N
              "not_judged": {"window_before_period": 6, "feature_not_scored_whole_window": 0}}
     tile = next(t for t in views.overview_tiles(ranking=None, metrics={"early_warning": early}, drift=None,
                                                 quality=None, runs=None) if t.label == "Incidents predicted")
+    # "12" alone beside "Features at risk ... in the next 7 days" read as 12 incidents forecast.
+    assert tile.value == "12 of 58"
     assert tile.detail.startswith("warned ahead, of 58 judged in the test period "
                                   "(6 more not judged: warning window before it)")
     both = {**early, "n_incidents_not_judged": 7, "not_judged": {"window_before_period": 6,

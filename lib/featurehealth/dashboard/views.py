@@ -135,7 +135,8 @@ def _early_warning_tile(metrics: Mapping[str, Any] | None) -> Tile:
         + (f"; median {lead:g} days" if lead is not None else "")
         + (f"; random flags would warn {chance:.0%}" if chance is not None else "")
     )
-    return Tile("Incidents predicted", str(detected), detail, _warning_tone(detected / total, chance))
+    # "11" alone, beside "Features at risk ... in the next 7 days", read as incidents forecast.
+    return Tile("Incidents predicted", f"{detected:,} of {total:,}", detail, _warning_tone(detected / total, chance))
 
 
 def _warning_tone(share: float, chance: float | None) -> str:
