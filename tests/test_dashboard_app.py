@@ -351,6 +351,7 @@ def test_model_tab_shows_precursor_visibility_only_when_reported(outputs: Path) 
         _select(dashboard, "model")
         shown[name] = _html(_outputs(dashboard, "model")[2])
     assert "Early warning, incidents: 2 in the test period" in shown["without"] and "Precursors standing out" not in shown["without"]
+    assert "share_warned_1d: share of them warned at least 1 day before they started" in shown["without"]
     assert "Precursors standing out" in shown["with"] and "latency_evidence" in shown["with"]
 
 

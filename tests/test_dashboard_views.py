@@ -615,6 +615,21 @@ def test_early_warning_view_keeps_the_readable_columns() -> None:
     assert view.loc[0, "incidents"] == "all"
 
 
+def test_early_warning_notes_say_what_each_shown_column_counts() -> None:
+    # The table's columns (share_warned_3d below share_warned_1d, chance_share_warned_1d) had no key;
+    # the notes follow the table's order.
+    note = views.early_warning_notes(["incidents", "n_incidents", "share_warned_1d", "share_warned_3d",
+                                      "chance_share_warned_1d", "false_alerts_per_feature_month", "mystery"])
+    assert note == (
+        "n_incidents: incidents judged; "
+        "share_warned_1d: share of them warned at least 1 day before they started; "
+        "chance_share_warned_1d: share_warned_1d that flagging as many feature-days at random would reach; "
+        "share_warned_3d: share warned at least 3 days before; "
+        "false_alerts_per_feature_month: alerts (runs of flagged days) with no incident during them or "
+        "within the horizon after, per feature and 30 days.")
+    assert views.early_warning_notes(["incidents"]) == ""
+
+
 def test_publish_note_says_the_outputs_may_mix_two_runs() -> None:
     assert "reload the page in a moment" in views.publish_note("publishing", profile="ci")
     assert "killed while publishing" in views.publish_note("interrupted", profile="ci")

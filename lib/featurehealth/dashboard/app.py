@@ -447,7 +447,8 @@ class Dashboard:
             # n_incidents counts the judged incidents only: the caption names those left out and why.
             caption = (f"Early warning, incidents: {views.judged_incidents_text(summary)}; "
                        f"warned = flagged 1..horizon days before onset, while not yet degraded")
-            shown = [html_output(views.html_table(table, caption=caption))]
+            shown = [html_output(views.html_table(table, caption=caption)),
+                     html_output(views.status_html(views.early_warning_notes(list(table.columns))))]
             visibility = earlywarning.visibility_table(summary)
             if "not available" not in visibility.index:
                 shown.append(html_output(views.html_table(

@@ -1043,9 +1043,31 @@ EARLY_WARNING_COLUMNS = (
 )
 
 
+#: What each of :data:`EARLY_WARNING_COLUMNS` counts (see :mod:`featurehealth.earlywarning`).
+EARLY_WARNING_NOTES = {
+    "n_incidents": "incidents judged",
+    "n_incidents_not_judged": "incidents starting in the test period left out (the line above says why)",
+    "incidents_detected": "incidents warned at least 1 day before they started",
+    "share_warned_1d": "share of them warned at least 1 day before they started",
+    "chance_share_warned_1d": "share_warned_1d that flagging as many feature-days at random would reach",
+    "share_warned_3d": "share warned at least 3 days before",
+    "median_lead_days": "median days from the first warning to the start",
+    "n_with_precursor": "incidents whose data showed early signs (a precursor) before they started",
+    "false_alerts_per_feature_month": "alerts (runs of flagged days) with no incident during them or within "
+                                      "the horizon after, per feature and 30 days",
+}
+
+
 def early_warning_view(table: "pd.DataFrame") -> "pd.DataFrame":
     """The :data:`EARLY_WARNING_COLUMNS` of an early-warning summary table, its index as ``incidents``."""
     return table[[c for c in EARLY_WARNING_COLUMNS if c in table.columns]].reset_index(names="incidents")
+
+
+def early_warning_notes(columns: Sequence[str]) -> str:
+    """What the shown early-warning ``columns`` count (:data:`EARLY_WARNING_NOTES`), in table order;
+    "" when none is known."""
+    said = [f"{c}: {EARLY_WARNING_NOTES[c]}" for c in EARLY_WARNING_COLUMNS if c in columns]
+    return "; ".join(said) + "." if said else ""
 
 
 #: Columns of :func:`model_versions`.
