@@ -39,7 +39,7 @@ FACT_COLUMNS = ("feature_id", "date", "feedback_count", *plots.DRILLDOWN_METRICS
 _STYLE = (
     "<style>.fh-app table.fh-table{border-collapse:collapse;font-size:12px}"
     ".fh-app table.fh-table th,.fh-app table.fh-table td{border-bottom:1px solid #ddd;padding:3px 8px;"
-    "text-align:left;white-space:nowrap}.fh-app table.fh-table th{background:#f5f5f5}"
+    "text-align:left;white-space:nowrap}.fh-app table.fh-table th{background:#f5f5f5;position:sticky;top:0}"
     # Tabs have a fixed width that cut "Feature drill-down" below ~1000 px: fit the label, wrap the row.
     ".fh-app .lm-TabBar-content{flex-wrap:wrap}.fh-app .lm-TabBar-tab{flex:0 0 auto;min-width:max-content}</style>"
 )

@@ -404,8 +404,9 @@ def html_table(
     below = note.format(f"first {max_rows:,} of {len(frame):,} rows") if len(frame) > max_rows else ""
     # Wide tables scroll inside their own box instead of being cut at the page edge; the captions
     # stay outside it, where they wrap in the page's width (a <caption> spans the whole table, so
-    # its end was hidden off to the right).
-    return (f"{above}<div style='overflow-x:auto'><table class='fh-table'><thead><tr>{head}</tr></thead>"
+    # its end was hidden off to the right). The box is at most 70 % of the window high, so its
+    # sideways scrollbar is in sight, not under the 120th row (its header row sticks, see app._STYLE).
+    return (f"{above}<div style='overflow:auto;max-height:70vh'><table class='fh-table'><thead><tr>{head}</tr></thead>"
             f"<tbody>{body}</tbody></table></div>{below}")
 
 
