@@ -338,10 +338,17 @@ def test_quality_checks_and_quarantine_counts() -> None:
         {"name": "unknown_features", "status": "pass", "observed": 0, "threshold": {"warn": 1, "fail": 1000000}, "rule": "u"},
         "junk",
     ]})
+    # "observed 0.000098" or "0.408" said nothing of what was counted: each check says what it measures.
     assert checks.to_dict("records") == [
-        {"check": "freshness", "status": "warn", "observed": 1, "warn": "1", "fail": "3", "rule": "r"},
-        {"check": "unknown_features", "status": "pass", "observed": 0, "warn": "1", "fail": "none", "rule": "u"},
+        {"check": "freshness", "measures": "days from the latest input day to the as-of date", "status": "warn",
+         "observed": 1, "warn": "1", "fail": "3", "rule": "r"},
+        {"check": "unknown_features", "measures": "features with events but no row in the feature metadata",
+         "status": "pass", "observed": 0, "warn": "1", "fail": "none", "rule": "u"},
     ]
+    from featurehealth import quality
+
+    assert set(views.QUALITY_MEASURES) == set(quality.CHECKS)
+    assert views.quality_checks({"checks": [{"name": "new_check"}]})["measures"].tolist() == [""]
     counts = views.quarantine_counts({"by_reason": {"a": 1, "b": 5, "c": "x"}})
     assert counts.to_dict() == {"b": 5, "a": 1}
     assert views.quarantine_counts({"by_reason": None}).empty

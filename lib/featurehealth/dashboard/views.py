@@ -915,14 +915,30 @@ def cell_details(cells: "pd.DataFrame", *, feature_id: str, metric: str) -> "pd.
     return pd.DataFrame({"field": row.columns, "value": values})
 
 
+#: What the observed value of each check of :mod:`featurehealth.quality` is.
+QUALITY_MEASURES = {
+    "missing_days": "share of the window's expected feature-days without any valid event",
+    "published_gap": "days without data in the published table outside the window",
+    "late_rows": "rows of the day before the window that arrived after its run",
+    "volume_drop": "lowest feature-day's events over its usual (trailing median; 1 = usual)",
+    "duplicate_events": "share of input rows that repeat an event",
+    "null_rate": "highest share of missing values in a required column",
+    "out_of_range": "share of input rows with an impossible value (say, a negative latency)",
+    "freshness": "days from the latest input day to the as-of date",
+    "unknown_features": "features with events but no row in the feature metadata",
+}
+
+
 def quality_checks(quality: Mapping[str, Any]) -> "pd.DataFrame":
-    """Checks of ``data_quality.json``: ``check``, ``status``, ``observed``, ``warn``, ``fail``, ``rule``.
+    """Checks of ``data_quality.json``: ``check``, ``measures`` (:data:`QUALITY_MEASURES`, "" for
+    a check it does not know), ``status``, ``observed``, ``warn``, ``fail``, ``rule``.
 
     Thresholds are text, a "never" sentinel reading ``none`` (:func:`featurehealth.display.quality_rows`).
     """
     import pandas as pd
 
-    return pd.DataFrame(quality_rows(quality), columns=["check", "status", "observed", "warn", "fail", "rule"])
+    rows = [{**row, "measures": QUALITY_MEASURES.get(str(row["check"]), "")} for row in quality_rows(quality)]
+    return pd.DataFrame(rows, columns=["check", "measures", "status", "observed", "warn", "fail", "rule"])
 
 
 def quality_findings(quality: Mapping[str, Any]) -> list[tuple[str, str]]:
