@@ -271,7 +271,7 @@ class Dashboard:
         return widgets.HBox(list(filters.values()), layout=widgets.Layout(flex_flow="row wrap")), table
 
     def drilldown(self) -> tuple[widgets.Widget, ...]:
-        """Feature search and picker, its time series with limits and incidents, and today's drivers.
+        """Feature search and picker, its time series with limits and incidents, and the scored day's drivers.
 
         Typing in the search (an id, part of a name or a bucket; Enter applies it) narrows the
         picker to the matches and shows the first; empty, it lists every feature again.
@@ -313,13 +313,15 @@ class Dashboard:
             if ranking is None:
                 return notes_output([ranking_message])
             table = views.drivers(ranking, picker.value)
+            # The scored day, not "today": the page may be read long after the data's last day.
+            day = views.scored_day_text(ranking)
             if table.empty and picker.value in set(ranking["feature_id"].astype(str)):
-                return notes_output([f"No signal raised {picker.value}'s score today: it is at or below the "
+                return notes_output([f"No signal raised {picker.value}'s score on {day}: it is at or below the "
                                      f"forest's starting value, so nothing drives it up."])
             if table.empty:
-                return notes_output([f"No score today for {picker.value}: it has no data on the latest day."])
+                return notes_output([f"No score on {day} for {picker.value}: it has no data on that day."])
             note = views.signals_note(table["signal"].tolist())
-            return [html_output(views.html_table(table, caption="Signals raising today's score most "
+            return [html_output(views.html_table(table, caption=f"Signals raising the score of {day} most "
                                                                  "(contribution to the forest's raw score, before calibration)")),
                     *([html_output(views.status_html(note))] if note else [])]
 
