@@ -166,6 +166,8 @@ def test_choosing_a_feature_redraws_its_plot_and_drivers(outputs: Path) -> None:
     assert picker.value == "C"  # the highest-impact feature first
     assert picker.options == (("Login (A), low risk", "A"), ("Search (B), medium risk", "B"), ("Pay (C), high risk", "C"))
     first_png = plot.outputs[0]["data"]["image/png"]
+    # The scored day, not "today": a page read months after the data ends said "today's score".
+    assert "Signals raising the score of 2026-01-20 most" in _html(drivers) and "today" not in _html(drivers)
     assert "p95_latency_z" in _html(drivers)
     assert "p95_latency_z: the day against the feature&#x27;s usual level (z-score)" in _html(drivers)
     picker.value = "A"
@@ -209,7 +211,8 @@ def test_drilldown_says_when_no_signal_raised_a_score(outputs: Path) -> None:
     dashboard = app.Dashboard(profile="ci")
     _select(dashboard, "drilldown")
     _, drivers, _ = dashboard.tabs.children[2].children
-    assert "No signal raised C&#x27;s score today" in _html(drivers) and "no data on the latest day" not in _html(drivers)
+    shown = _html(drivers)
+    assert "No signal raised C&#x27;s score on 2026-01-20" in shown and "no data on that day" not in shown
 
 
 def test_drilldown_says_no_ground_truth_when_the_run_had_no_incidents(outputs: Path) -> None:
@@ -351,6 +354,7 @@ def test_model_tab_shows_precursor_visibility_only_when_reported(outputs: Path) 
         _select(dashboard, "model")
         shown[name] = _html(_outputs(dashboard, "model")[2])
     assert "Early warning, incidents: 2 in the test period" in shown["without"] and "Precursors standing out" not in shown["without"]
+    assert "share_warned_1d: share of them warned at least 1 day before they started" in shown["without"]
     assert "Precursors standing out" in shown["with"] and "latency_evidence" in shown["with"]
 
 

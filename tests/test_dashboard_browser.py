@@ -107,6 +107,29 @@ def test_filter_changes_the_ranking_table(page, served: dict, shots: Path) -> No
     assert _status(page) == ""
 
 
+def test_a_long_wide_table_scrolls_in_a_box_the_window_holds(page, served: dict) -> None:
+    """The ranking's sideways scrollbar sat under its last row, some 2,000 px below the window on 120
+    features: the driver columns cut at the edge looked like the end of the table. The box now fits
+    the window, its scrollbar in sight, and its header row stays on top as its rows scroll."""
+    features = len(pd.read_csv(served["root"] / "ci" / "reports" / "risk_ranking.csv"))
+    _open_tab(page, "Risk ranking")
+    _dropdown(page, ".fh-tab-ranking", "owner team").select_option(label="All")  # the test above chose one team
+    page.wait_for_function(
+        "n => document.querySelectorAll('.fh-tab-ranking table.fh-table tbody tr').length === n",
+        arg=features, timeout=15_000,
+    )
+    page.set_viewport_size({"width": 1280, "height": 250})  # 12 ci features are a long table in 250 px
+    try:
+        box = page.locator(".fh-tab-ranking table.fh-table").evaluate(
+            "t => { const box = t.parentElement; box.scrollTop = box.scrollHeight;"
+            " return {height: box.getBoundingClientRect().height, scrolled: box.scrollTop,"
+            " header: t.querySelector('thead th').getBoundingClientRect().top - box.getBoundingClientRect().top}; }")
+    finally:
+        page.set_viewport_size({"width": 1280, "height": 900})
+    assert box["height"] <= 250 and box["scrolled"] > 0
+    assert abs(box["header"]) < 1
+
+
 def test_choosing_another_feature_redraws_the_plot(page, shots: Path) -> None:
     _open_tab(page, "Feature drill-down")
     image = page.locator(".fh-tab-drilldown .widget-output img").first

@@ -40,7 +40,7 @@ def test_tiles_quote_the_artifacts(ranking: pd.DataFrame) -> None:
     values = {t.label: (t.value, t.tone) for t in tiles}
     assert values == {
         "Features monitored": ("3", "neutral"), "Features at risk": ("2", "bad"),
-        "Incidents predicted": ("3", "ok"), "Drift alerts": ("2", "bad"), "Data quality": ("warn", "warn"),
+        "Incidents predicted": ("3 of 4", "ok"), "Drift alerts": ("2", "bad"), "Data quality": ("warn", "warn"),
         "Last run": ("failed", "bad"),
     }
     assert "r2" in tiles[-1].detail and "2026-03-01" in tiles[0].detail
@@ -66,6 +66,8 @@ def test_incidents_tile_says_how_many_were_judged_and_why_others_were_not() -> N
              "not_judged": {"window_before_period": 6, "feature_not_scored_whole_window": 0}}
     tile = next(t for t in views.overview_tiles(ranking=None, metrics={"early_warning": early}, drift=None,
                                                 quality=None, runs=None) if t.label == "Incidents predicted")
+    # "12" alone beside "Features at risk ... in the next 7 days" read as 12 incidents forecast.
+    assert tile.value == "12 of 58"
     assert tile.detail.startswith("warned ahead, of 58 judged in the test period "
                                   "(6 more not judged: warning window before it)")
     both = {**early, "n_incidents_not_judged": 7, "not_judged": {"window_before_period": 6,
@@ -163,7 +165,7 @@ def test_html_table_escapes_and_marks_missing_values() -> None:
 def test_html_table_captions_stay_outside_the_scrolling_box() -> None:
     """A wide table scrolls sideways; its caption, centred over the whole table, was cut at the page edge."""
     markup = views.html_table(pd.DataFrame({"x": range(3)}), max_rows=2, caption="what warned means")
-    start, end = markup.index("overflow-x:auto"), markup.index("</table>")
+    start, end = markup.index("overflow:auto"), markup.index("</table>")
     for text in ("what warned means", "first 2 of 3 rows"):
         assert not start < markup.index(text) < end, text
     assert markup.index("what warned means") < start < end < markup.index("first 2 of 3 rows")
@@ -336,10 +338,17 @@ def test_quality_checks_and_quarantine_counts() -> None:
         {"name": "unknown_features", "status": "pass", "observed": 0, "threshold": {"warn": 1, "fail": 1000000}, "rule": "u"},
         "junk",
     ]})
+    # "observed 0.000098" or "0.408" said nothing of what was counted: each check says what it measures.
     assert checks.to_dict("records") == [
-        {"check": "freshness", "status": "warn", "observed": 1, "warn": "1", "fail": "3", "rule": "r"},
-        {"check": "unknown_features", "status": "pass", "observed": 0, "warn": "1", "fail": "none", "rule": "u"},
+        {"check": "freshness", "measures": "days from the latest input day to the as-of date", "status": "warn",
+         "observed": 1, "warn": "1", "fail": "3", "rule": "r"},
+        {"check": "unknown_features", "measures": "features with events but no row in the feature metadata",
+         "status": "pass", "observed": 0, "warn": "1", "fail": "none", "rule": "u"},
     ]
+    from featurehealth import quality
+
+    assert set(views.QUALITY_MEASURES) == set(quality.CHECKS)
+    assert views.quality_checks({"checks": [{"name": "new_check"}]})["measures"].tolist() == [""]
     counts = views.quarantine_counts({"by_reason": {"a": 1, "b": 5, "c": "x"}})
     assert counts.to_dict() == {"b": 5, "a": 1}
     assert views.quarantine_counts({"by_reason": None}).empty
@@ -583,6 +592,17 @@ def test_signals_note_reads_the_driver_names() -> None:
     assert views.signals_note(["mystery"]) == "" and views.signals_note([]) == ""
 
 
+def test_signals_note_tells_the_degradation_history_signals_apart() -> None:
+    # All three read "recent degraded days of the feature": days_since_degraded 0 beside
+    # degraded_today 1 then said the feature had no recent degraded day.
+    note = views.signals_note(["degraded_today", "degraded_days_7", "days_since_degraded"])
+    assert note == (
+        "degraded_today: 1 when the feature was degraded on the scored day, else 0; "
+        "degraded_days_7: degraded days among the last 7; "
+        "days_since_degraded: days since the feature was last degraded (0 = degraded on the scored day, "
+        "28 = not in the last 28 days).")
+
+
 def test_incidents_tile_is_green_only_well_above_chance() -> None:
     def tone(detected: int, chance: float | None) -> str:
         early = {"incidents_detected": detected, "n_incidents": 10, "chance_share_warned_1d": chance}
@@ -600,6 +620,21 @@ def test_early_warning_view_keeps_the_readable_columns() -> None:
     view = views.early_warning_view(table)
     assert list(view.columns) == ["incidents", "n_incidents", "share_warned_1d"]
     assert view.loc[0, "incidents"] == "all"
+
+
+def test_early_warning_notes_say_what_each_shown_column_counts() -> None:
+    # The table's columns (share_warned_3d below share_warned_1d, chance_share_warned_1d) had no key;
+    # the notes follow the table's order.
+    note = views.early_warning_notes(["incidents", "n_incidents", "share_warned_1d", "share_warned_3d",
+                                      "chance_share_warned_1d", "false_alerts_per_feature_month", "mystery"])
+    assert note == (
+        "n_incidents: incidents judged; "
+        "share_warned_1d: share of them warned at least 1 day before they started; "
+        "chance_share_warned_1d: share_warned_1d that flagging as many feature-days at random would reach; "
+        "share_warned_3d: share warned at least 3 days before; "
+        "false_alerts_per_feature_month: alerts (runs of flagged days) with no incident during them or "
+        "within the horizon after, per feature and 30 days.")
+    assert views.early_warning_notes(["incidents"]) == ""
 
 
 def test_publish_note_says_the_outputs_may_mix_two_runs() -> None:

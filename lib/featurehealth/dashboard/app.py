@@ -39,7 +39,7 @@ FACT_COLUMNS = ("feature_id", "date", "feedback_count", *plots.DRILLDOWN_METRICS
 _STYLE = (
     "<style>.fh-app table.fh-table{border-collapse:collapse;font-size:12px}"
     ".fh-app table.fh-table th,.fh-app table.fh-table td{border-bottom:1px solid #ddd;padding:3px 8px;"
-    "text-align:left;white-space:nowrap}.fh-app table.fh-table th{background:#f5f5f5}"
+    "text-align:left;white-space:nowrap}.fh-app table.fh-table th{background:#f5f5f5;position:sticky;top:0}"
     # Tabs have a fixed width that cut "Feature drill-down" below ~1000 px: fit the label, wrap the row.
     ".fh-app .lm-TabBar-content{flex-wrap:wrap}.fh-app .lm-TabBar-tab{flex:0 0 auto;min-width:max-content}</style>"
 )
@@ -271,7 +271,7 @@ class Dashboard:
         return widgets.HBox(list(filters.values()), layout=widgets.Layout(flex_flow="row wrap")), table
 
     def drilldown(self) -> tuple[widgets.Widget, ...]:
-        """Feature search and picker, its time series with limits and incidents, and today's drivers.
+        """Feature search and picker, its time series with limits and incidents, and the scored day's drivers.
 
         Typing in the search (an id, part of a name or a bucket; Enter applies it) narrows the
         picker to the matches and shows the first; empty, it lists every feature again.
@@ -313,13 +313,15 @@ class Dashboard:
             if ranking is None:
                 return notes_output([ranking_message])
             table = views.drivers(ranking, picker.value)
+            # The scored day, not "today": the page may be read long after the data's last day.
+            day = views.scored_day_text(ranking)
             if table.empty and picker.value in set(ranking["feature_id"].astype(str)):
-                return notes_output([f"No signal raised {picker.value}'s score today: it is at or below the "
+                return notes_output([f"No signal raised {picker.value}'s score on {day}: it is at or below the "
                                      f"forest's starting value, so nothing drives it up."])
             if table.empty:
-                return notes_output([f"No score today for {picker.value}: it has no data on the latest day."])
+                return notes_output([f"No score on {day} for {picker.value}: it has no data on that day."])
             note = views.signals_note(table["signal"].tolist())
-            return [html_output(views.html_table(table, caption="Signals raising today's score most "
+            return [html_output(views.html_table(table, caption=f"Signals raising the score of {day} most "
                                                                  "(contribution to the forest's raw score, before calibration)")),
                     *([html_output(views.status_html(note))] if note else [])]
 
@@ -447,7 +449,8 @@ class Dashboard:
             # n_incidents counts the judged incidents only: the caption names those left out and why.
             caption = (f"Early warning, incidents: {views.judged_incidents_text(summary)}; "
                        f"warned = flagged 1..horizon days before onset, while not yet degraded")
-            shown = [html_output(views.html_table(table, caption=caption))]
+            shown = [html_output(views.html_table(table, caption=caption)),
+                     html_output(views.status_html(views.early_warning_notes(list(table.columns))))]
             visibility = earlywarning.visibility_table(summary)
             if "not available" not in visibility.index:
                 shown.append(html_output(views.html_table(

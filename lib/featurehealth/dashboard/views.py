@@ -135,7 +135,8 @@ def _early_warning_tile(metrics: Mapping[str, Any] | None) -> Tile:
         + (f"; median {lead:g} days" if lead is not None else "")
         + (f"; random flags would warn {chance:.0%}" if chance is not None else "")
     )
-    return Tile("Incidents predicted", str(detected), detail, _warning_tone(detected / total, chance))
+    # "11" alone, beside "Features at risk ... in the next 7 days", read as incidents forecast.
+    return Tile("Incidents predicted", f"{detected:,} of {total:,}", detail, _warning_tone(detected / total, chance))
 
 
 def _warning_tone(share: float, chance: float | None) -> str:
@@ -403,8 +404,9 @@ def html_table(
     below = note.format(f"first {max_rows:,} of {len(frame):,} rows") if len(frame) > max_rows else ""
     # Wide tables scroll inside their own box instead of being cut at the page edge; the captions
     # stay outside it, where they wrap in the page's width (a <caption> spans the whole table, so
-    # its end was hidden off to the right).
-    return (f"{above}<div style='overflow-x:auto'><table class='fh-table'><thead><tr>{head}</tr></thead>"
+    # its end was hidden off to the right). The box is at most 70 % of the window high, so its
+    # sideways scrollbar is in sight, not under the 120th row (its header row sticks, see app._STYLE).
+    return (f"{above}<div style='overflow:auto;max-height:70vh'><table class='fh-table'><thead><tr>{head}</tr></thead>"
             f"<tbody>{body}</tbody></table></div>{below}")
 
 
@@ -583,7 +585,7 @@ def drivers(ranking: "pd.DataFrame", feature_id: str) -> "pd.DataFrame":
 
 
 #: How a signal name reads, by its ending (first match wins; ``{n}`` is the number the ending
-#: carries); see :mod:`featurehealth.signals`.
+#: carries, ``{cap}`` the cap of ``days_since_degraded``); see :mod:`featurehealth.signals`.
 SIGNAL_ENDINGS = (
     (r"_rule_noise_week$", "chance that the degradation rule fires within a week from noise alone"),
     (r"_to_threshold$", "the day's value over its degradation limit (above 1 = degraded)"),
@@ -596,7 +598,10 @@ SIGNAL_ENDINGS = (
     (r"_slope(\d+)$", "trend over the last {n} days"),
     (r"_mean(\d+)$", "mean of the last {n} days"),
     (r"_level$", "value of the day"),
-    (r"^degraded_|^days_since_degraded$", "recent degraded days of the feature"),
+    (r"^degraded_today$", "1 when the feature was degraded on the scored day, else 0"),
+    (r"^degraded_days_(\d+)$", "degraded days among the last {n}"),
+    (r"^days_since_degraded$", "days since the feature was last degraded (0 = degraded on the scored day, "
+                               "{cap} = not in the last {cap} days)"),
     (r"_expected_per_day$", "count expected per day"),
     (r"_code$|^day_of_week$", "feature metadata or calendar"),
 )
@@ -609,12 +614,14 @@ def signals_note(signals: Sequence[str]) -> str:
     """
     import re
 
+    from featurehealth.signals import BASELINE_DAYS
+
     said = []
     for signal in dict.fromkeys(str(s) for s in signals):
         for pattern, text in SIGNAL_ENDINGS:
             found = re.search(pattern, signal)
             if found:
-                said.append(f"{signal}: {text.format(n=found.group(1) if found.groups() else '')}")
+                said.append(f"{signal}: {text.format(n=found.group(1) if found.groups() else '', cap=BASELINE_DAYS)}")
                 break
     if not said:
         return ""
@@ -908,14 +915,30 @@ def cell_details(cells: "pd.DataFrame", *, feature_id: str, metric: str) -> "pd.
     return pd.DataFrame({"field": row.columns, "value": values})
 
 
+#: What the observed value of each check of :mod:`featurehealth.quality` is.
+QUALITY_MEASURES = {
+    "missing_days": "share of the window's expected feature-days without any valid event",
+    "published_gap": "days without data in the published table outside the window",
+    "late_rows": "rows of the day before the window that arrived after its run",
+    "volume_drop": "lowest feature-day's events over its usual (trailing median; 1 = usual)",
+    "duplicate_events": "share of input rows that repeat an event",
+    "null_rate": "highest share of missing values in a required column",
+    "out_of_range": "share of input rows with an impossible value (say, a negative latency)",
+    "freshness": "days from the latest input day to the as-of date",
+    "unknown_features": "features with events but no row in the feature metadata",
+}
+
+
 def quality_checks(quality: Mapping[str, Any]) -> "pd.DataFrame":
-    """Checks of ``data_quality.json``: ``check``, ``status``, ``observed``, ``warn``, ``fail``, ``rule``.
+    """Checks of ``data_quality.json``: ``check``, ``measures`` (:data:`QUALITY_MEASURES`, "" for
+    a check it does not know), ``status``, ``observed``, ``warn``, ``fail``, ``rule``.
 
     Thresholds are text, a "never" sentinel reading ``none`` (:func:`featurehealth.display.quality_rows`).
     """
     import pandas as pd
 
-    return pd.DataFrame(quality_rows(quality), columns=["check", "status", "observed", "warn", "fail", "rule"])
+    rows = [{**row, "measures": QUALITY_MEASURES.get(str(row["check"]), "")} for row in quality_rows(quality)]
+    return pd.DataFrame(rows, columns=["check", "measures", "status", "observed", "warn", "fail", "rule"])
 
 
 def quality_findings(quality: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -1037,9 +1060,31 @@ EARLY_WARNING_COLUMNS = (
 )
 
 
+#: What each of :data:`EARLY_WARNING_COLUMNS` counts (see :mod:`featurehealth.earlywarning`).
+EARLY_WARNING_NOTES = {
+    "n_incidents": "incidents judged",
+    "n_incidents_not_judged": "incidents starting in the test period left out (the line above says why)",
+    "incidents_detected": "incidents warned at least 1 day before they started",
+    "share_warned_1d": "share of them warned at least 1 day before they started",
+    "chance_share_warned_1d": "share_warned_1d that flagging as many feature-days at random would reach",
+    "share_warned_3d": "share warned at least 3 days before",
+    "median_lead_days": "median days from the first warning to the start",
+    "n_with_precursor": "incidents whose data showed early signs (a precursor) before they started",
+    "false_alerts_per_feature_month": "alerts (runs of flagged days) with no incident during them or within "
+                                      "the horizon after, per feature and 30 days",
+}
+
+
 def early_warning_view(table: "pd.DataFrame") -> "pd.DataFrame":
     """The :data:`EARLY_WARNING_COLUMNS` of an early-warning summary table, its index as ``incidents``."""
     return table[[c for c in EARLY_WARNING_COLUMNS if c in table.columns]].reset_index(names="incidents")
+
+
+def early_warning_notes(columns: Sequence[str]) -> str:
+    """What the shown early-warning ``columns`` count (:data:`EARLY_WARNING_NOTES`), in table order;
+    "" when none is known."""
+    said = [f"{c}: {EARLY_WARNING_NOTES[c]}" for c in EARLY_WARNING_COLUMNS if c in columns]
+    return "; ".join(said) + "." if said else ""
 
 
 #: Columns of :func:`model_versions`.
