@@ -13,15 +13,16 @@ import base64
 import functools
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import ipywidgets as widgets
+# Imported with the app, which the notebook imports while Voila pre-heats its kernel: the first
+# figure of a page (the Drift tab's heatmap, say) waited 0.5-1 s for matplotlib otherwise.
+from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: F401
+from matplotlib.figure import Figure
 
 from featurehealth import config, earlywarning
 from featurehealth.dashboard import data, plots, views
-
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
 
 # Debug level: a warning would print its traceback into the page through the kernel's stderr.
 LOG = logging.getLogger(__name__)
@@ -56,7 +57,7 @@ def png_output(png: bytes, *, alt: str) -> dict[str, Any]:
             "data": {"image/png": base64.b64encode(png).decode("ascii"), "text/plain": alt}, "metadata": {}}
 
 
-def figure_output(fig: "Figure", *, alt: str) -> dict[str, Any]:
+def figure_output(fig: Figure, *, alt: str) -> dict[str, Any]:
     """A figure as a PNG output (the figure is not kept anywhere afterwards)."""
     return png_output(plots.figure_png(fig), alt=alt)
 
