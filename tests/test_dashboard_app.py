@@ -7,13 +7,17 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import shutil
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+import featurehealth
 from featurehealth import config
 from featurehealth.dashboard import app, plots
 
@@ -230,7 +234,7 @@ def test_drift_starts_on_an_alert_and_the_toggle_redraws_only_the_heatmap(output
     header, controls, heatmap, cell, details = dashboard.tabs.children[3].children
     assert "Drift alerts: Search (B): p95_latency, crash_rate." in _html(header)
     score, flagged_only = controls.children
-    feature, metric = cell.children
+    _, feature, metric, _ = cell.children
     assert (feature.value, metric.value) == ("B", "p95_latency") and not flagged_only.value
     assert feature.options == (("Login (A)", "A"), ("Search (B)", "B"), ("Pay (C)", "C"))
     # The number shown by default is the KS p-value that gates the colour, and the caption says how.
@@ -241,6 +245,40 @@ def test_drift_starts_on_an_alert_and_the_toggle_redraws_only_the_heatmap(output
     assert heatmap.outputs != before and details.outputs is details_before
     metric.value = "crash_rate"
     assert "Search (B) x crash_rate" in _html(details)
+
+
+def test_typing_an_id_or_part_of_a_name_picks_the_drift_cell_s_feature(outputs: Path) -> None:
+    """The Drift tab's feature list is as long as the drill-down's: it finds a feature the same way."""
+    dashboard = app.Dashboard(profile="ci")
+    _select(dashboard, "drift")
+    _, _, heatmap, cell, details = dashboard.tabs.children[3].children
+    search, feature, metric, note = cell.children
+    everything, shown_heatmap = feature.options, heatmap.outputs
+    assert search.options == tuple(label for label, _ in everything)
+    search.value = "pay"
+    assert feature.value == "C" and feature.options == (("Pay (C)", "C"),)
+    assert "Pay (C) x p95_latency" in _html(details) and heatmap.outputs is shown_heatmap
+    assert "1 of 3 features matches &#x27;pay&#x27;; clear the search to list all." in note.value
+    search.value = "zzz"  # one line, every feature listed again, the cell shown kept
+    assert "No feature id or name contains &#x27;zzz&#x27;; the list still holds all 3 features." in note.value
+    assert feature.options == everything and feature.value == "C" and "Pay (C) x p95_latency" in _html(details)
+    metric.value = "crash_rate"
+    search.value = ""
+    assert feature.options == everything and note.value == "" and "Pay (C) x crash_rate" in _html(details)
+    assert dashboard.status.value == ""
+
+
+def test_opening_the_drift_tab_imports_neither_seaborn_nor_scipy_stats(outputs: Path) -> None:
+    """Importing them (seaborn for the heatmap, scipy.stats through featurehealth.drift for the row
+    order) was most of the 3-4 s the tab took to open on a fresh page; neither is needed to draw it.
+    matplotlib, which it needs, comes with the app, so while Voila pre-heats the kernel."""
+    code = ("import sys; from featurehealth.dashboard import app; print('matplotlib.figure' in sys.modules); "
+            "d = app.Dashboard(profile='ci'); d.draw_tab(list(app.TABS).index('drift')); "
+            "print(d.status.value or 'drawn', [m for m in ('seaborn', 'scipy.stats', 'matplotlib.pyplot') if m in sys.modules])")
+    env = {**os.environ, "PYTHONPATH": str(Path(featurehealth.__file__).parents[1])}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split("\n")[:2] == ["True", "drawn []"]
 
 
 def test_many_features_draw_the_most_pressing_first_and_say_how_many_are_left_out(

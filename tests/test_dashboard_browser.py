@@ -3,13 +3,14 @@
 Voila serves notebooks/dashboard.ipynb on a free 127.0.0.1 port against a copy of the session's
 ci run, beside a second profile whose artifacts are damaged; the page may contact nothing else.
 One page is opened for the module (each page load costs a kernel) and the tests below use it in
-order: first view, ranking filter, feature drill-down (chosen, then found by its id), then the
-damaged profile. Screenshots of each step are saved in the test's temporary folder (its path is
-printed).
+order: first view, ranking filter, feature drill-down (chosen, then found by its id), the drift
+cell's feature found by its id, then the damaged profile. Screenshots of each step are saved in the
+test's temporary folder (its path is printed).
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -174,6 +175,24 @@ def test_typing_a_feature_id_switches_the_drilldown(page, served: dict, shots: P
     page.locator(".fh-tab-drilldown").get_by_text("No feature id or name contains 'no such feature'").wait_for(
         timeout=15_000)
     assert f"({wanted})" in picker.evaluate("s => s.options[s.selectedIndex].text")
+    assert "Traceback" not in page.content()
+    assert _status(page) == ""
+
+
+def test_typing_a_feature_id_picks_the_drift_cell(page, served: dict, shots: Path) -> None:
+    cells = json.loads((served["root"] / "ci" / "reports" / "data_drift.json").read_text(encoding="utf-8"))["cells"]
+    _open_tab(page, "Drift")
+    picker = _dropdown(page, ".fh-tab-drift", "Feature")
+    picker.wait_for(timeout=30_000)
+    shown = picker.evaluate("s => s.options[s.selectedIndex].text")
+    wanted = next(str(c["feature_id"]) for c in reversed(cells) if f"({c['feature_id']})" not in shown)
+    search = page.locator(".fh-tab-drift .fh-feature-search input")
+    search.fill(wanted.lower())
+    search.press("Enter")
+    page.locator(".fh-tab-drift .fh-caption").filter(has_text=f"({wanted}) x ").wait_for(timeout=30_000)
+    assert f"({wanted})" in picker.evaluate("s => s.options[s.selectedIndex].text")
+    page.locator(".fh-tab-drift").get_by_text(f"'{wanted.lower()}'; clear the search").wait_for(timeout=15_000)
+    page.screenshot(path=shots / "drift_found.png", full_page=True)
     assert "Traceback" not in page.content()
     assert _status(page) == ""
 

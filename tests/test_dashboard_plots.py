@@ -79,6 +79,23 @@ def test_drift_heatmap_prints_tiny_pvalues_as_plain_text() -> None:
     assert texts == ["0.00004", "< 0.000001", "< 0.000001"]
 
 
+def test_drift_heatmap_writes_ids_across_and_numbers_readable_on_each_colour() -> None:
+    """Short ids stood on end (seaborn kept them vertical unless they overlapped), and each number
+    must contrast with its cell: white on green and red, dark on amber and grey; a cell the report
+    lacks stays blank."""
+    from matplotlib.colors import to_hex
+
+    cells = pd.DataFrame({"feature_id": ["A", "A", "B", "B", "C"], "metric": ["m1", "m2", "m1", "m2", "m1"],
+                          "status": ["ok", "alert", "warn", "insufficient_data", "ok"],
+                          "psi": [0.01, 0.5, 0.2, 0.3, 0.4]})
+    fig = plots.drift_heatmap(cells, score="psi")
+    plots.figure_png(fig)
+    ax = fig.axes[0]
+    assert [(t.get_text(), t.get_rotation()) for t in ax.get_yticklabels()] == [("A", 0), ("B", 0), ("C", 0)]
+    colours = {t.get_text(): to_hex(t.get_color()) for t in ax.texts}
+    assert colours == {"0.01": "#ffffff", "0.50": "#ffffff", "0.20": "#262626", "0.30": "#262626", "0.40": "#ffffff"}
+
+
 def test_drift_cell_shades_both_windows(series: pd.DataFrame) -> None:
     windows = {"reference": {"start": "2026-01-01", "end": "2026-01-05"}, "current": {"start": "2026-01-06", "end": "2026-01-10"}}
     fig = plots.drift_cell_figure(series, metric="crash_rate", windows=windows, title="A")

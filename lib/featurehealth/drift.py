@@ -63,6 +63,7 @@ day until one wins.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
@@ -71,7 +72,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from featurehealth import config
 from featurehealth.display import MAX_LABEL_CHARS, plain_label
@@ -94,14 +94,25 @@ SCORE_COLUMN = "risk_probability"
 HISTORY_SCORE_COLUMNS = ("risk_probability", "probability")
 _KEY = ["feature_id", "metric"]
 _COMPARISON = ("mean_ref", "mean_cur", "mean_change", "psi", "ks_stat", "ks_pvalue", "wasserstein_norm")
-#: scipy's two-sample KS test without its axis/NaN-policy wrapper, which costs about three times the
-#: test itself on a few dozen values (most of a second per daily run). The samples here are 1-D and
-#: finite, all the wrapper would handle; tests/test_drift.py checks both give the same numbers.
-_KS_2SAMP = getattr(stats.ks_2samp, "__wrapped__", stats.ks_2samp)
 #: Shuffles of the block permutation test of prediction drift; minimum p-value 1 / (1 + 499) = 0.002.
 PERMUTATIONS = 499
 #: Seed of those shuffles: a report does not change between runs on the same data.
 PERMUTATION_SEED = 20260101
+
+
+@functools.cache
+def _ks_2samp() -> Any:
+    """scipy's two-sample KS test without its axis/NaN-policy wrapper, which costs about three times the
+    test itself on a few dozen values (most of a second per daily run).
+
+    The samples here are 1-D and finite, all the wrapper would handle; tests/test_drift.py checks
+    both give the same numbers. scipy.stats is imported here, not with the module: the dashboard
+    imports this module to order its heatmap, and importing scipy.stats took 1-2 s of opening the
+    Drift tab.
+    """
+    from scipy import stats
+
+    return getattr(stats.ks_2samp, "__wrapped__", stats.ks_2samp)
 
 
 @dataclass(frozen=True)
@@ -495,7 +506,9 @@ def compare_samples(reference: np.ndarray, current: np.ndarray, *, edges: np.nda
         return dict.fromkeys(_COMPARISON, float("nan"))
     mean_ref, mean_cur = float(np.mean(reference)), float(np.mean(current))
     spread = float(np.std(reference, ddof=1)) if len(reference) > 1 else float("nan")
-    ks = _KS_2SAMP(reference, current)
+    from scipy import stats
+
+    ks = _ks_2samp()(reference, current)
     distance = float(stats.wasserstein_distance(reference, current))
     return {
         "mean_ref": mean_ref,

@@ -13,15 +13,16 @@ import base64
 import functools
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import ipywidgets as widgets
+# Imported with the app, which the notebook imports while Voila pre-heats its kernel: the first
+# figure of a page (the Drift tab's heatmap, say) waited 0.5-1 s for matplotlib otherwise.
+from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: F401
+from matplotlib.figure import Figure
 
 from featurehealth import config, earlywarning
 from featurehealth.dashboard import data, plots, views
-
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
 
 # Debug level: a warning would print its traceback into the page through the kernel's stderr.
 LOG = logging.getLogger(__name__)
@@ -56,7 +57,7 @@ def png_output(png: bytes, *, alt: str) -> dict[str, Any]:
             "data": {"image/png": base64.b64encode(png).decode("ascii"), "text/plain": alt}, "metadata": {}}
 
 
-def figure_output(fig: "Figure", *, alt: str) -> dict[str, Any]:
+def figure_output(fig: Figure, *, alt: str) -> dict[str, Any]:
     """A figure as a PNG output (the figure is not kept anywhere afterwards)."""
     return png_output(plots.figure_png(fig), alt=alt)
 
@@ -222,6 +223,45 @@ class Dashboard:
             out.outputs = (html_output(views.status_html(message, tone="bad")),)
             self.say(message, tone="bad")
 
+    def feature_finder(
+        self, picker: widgets.Dropdown, choices: list[tuple[str, str]], *, action: str,
+        redraw: Callable[[dict[str, Any]], None],
+    ) -> tuple[widgets.Combobox, widgets.HTML]:
+        """A Find box for ``picker`` (a feature Dropdown of ``choices``) and the line shown beside it.
+
+        Typing an id or part of a label (a name, or a risk bucket where the labels name one; Enter
+        applies it) narrows the picker to the matches (:func:`views.find_features`) and picks the
+        first; empty, or matching nothing (the line says so), it lists every feature again and keeps
+        the one shown. ``redraw`` runs once per change of feature, picked or found; an error in it
+        is reported as ``action``.
+        """
+        # The labels are suggested as the user types; anything else typed is matched on Enter.
+        search = widgets.Combobox(options=[label for label, _ in choices], placeholder="feature id or part of a name",
+                                  description="Find", continuous_update=False, layout=widgets.Layout(width="280px"))
+        search.add_class("fh-feature-search")
+        note = widgets.HTML()
+        on_pick = self.guarded(action, redraw)
+
+        def find(_change: dict[str, Any]) -> None:
+            matches = views.find_features(choices, search.value)
+            text = views.feature_search_note(search.value, matches=len(matches), total=len(choices))
+            note.value = views.status_html(text, tone="neutral" if matches else "warn") if text else ""
+            shown = picker.value
+            # Observed, new options (which select their first) drew a feature only to draw another.
+            picker.unobserve(on_pick, names="value")
+            try:
+                picker.options = matches or choices
+                # Nothing found, or the search cleared: every feature is listed and the one shown stays.
+                picker.value = matches[0][1] if matches and search.value.strip() else shown
+            finally:
+                picker.observe(on_pick, names="value")
+            if picker.value != shown:
+                redraw({})
+
+        picker.observe(on_pick, names="value")
+        search.observe(self.guarded("finding the feature", find), names="value")
+        return search, note
+
     # -- tabs -------------------------------------------------------------------------------
     def overview(self) -> tuple[widgets.Widget, ...]:
         """Tiles and the five features with the highest impact."""
@@ -271,11 +311,8 @@ class Dashboard:
         return widgets.HBox(list(filters.values()), layout=widgets.Layout(flex_flow="row wrap")), table
 
     def drilldown(self) -> tuple[widgets.Widget, ...]:
-        """Feature search and picker, its time series with limits and incidents, and the scored day's drivers.
-
-        Typing in the search (an id, part of a name or a bucket; Enter applies it) narrows the
-        picker to the matches and shows the first; empty, it lists every feature again.
-        """
+        """Feature search (:meth:`feature_finder`) and picker, its time series with limits and
+        incidents, and the scored day's drivers."""
         fact, message = self.load("fact", required=FACT_COLUMNS)
         if fact is None:
             return (self.section("reading the fact table", lambda: notes_output([message])),)
@@ -288,11 +325,6 @@ class Dashboard:
         first = str(ranking["feature_id"].iloc[0]) if ranking is not None and len(ranking) else choices[0][1]
         picker = widgets.Dropdown(options=choices, value=first if first in dict(choices).values() else choices[0][1],
                                   description="Feature", layout=widgets.Layout(width="360px"))
-        # The labels are suggested as the user types; anything else typed is matched on Enter.
-        search = widgets.Combobox(options=[label for label, _ in choices], placeholder="feature id or part of a name",
-                                  description="Find", continuous_update=False, layout=widgets.Layout(width="280px"))
-        search.add_class("fh-feature-search")
-        note = widgets.HTML()
         plot, drivers = widgets.Output(), widgets.Output()
         params, reason = self.params()
         params_message = f"Degradation limits and risk buckets {data.NOT_AVAILABLE}: {reason}." if reason else ""
@@ -329,32 +361,14 @@ class Dashboard:
             self.fill(plot, "drawing the feature", build_plot, busy=f"Drawing {picker.label} …")
             self.fill(drivers, "listing the drivers", build_drivers)
 
-        on_pick = self.guarded("choosing the feature", redraw)
-
-        def find(_change: dict[str, Any]) -> None:
-            matches = views.find_features(choices, search.value)
-            text = views.feature_search_note(search.value, matches=len(matches), total=len(choices))
-            note.value = views.status_html(text, tone="neutral" if matches else "warn") if text else ""
-            shown = picker.value
-            # Observed, new options (which select their first) drew a feature only to draw another.
-            picker.unobserve(on_pick, names="value")
-            try:
-                picker.options = matches or choices
-                # Nothing found, or the search cleared: every feature is listed and the one shown stays.
-                picker.value = matches[0][1] if matches and search.value.strip() else shown
-            finally:
-                picker.observe(on_pick, names="value")
-            if picker.value != shown:
-                redraw({})
-
-        picker.observe(on_pick, names="value")
-        search.observe(self.guarded("finding the feature", find), names="value")
+        search, note = self.feature_finder(picker, choices, action="choosing the feature", redraw=redraw)
         redraw({})
         controls = widgets.HBox([search, picker, note], layout=widgets.Layout(flex_flow="row wrap", align_items="center"))
         return controls, drivers, plot
 
     def drift(self) -> tuple[widgets.Widget, ...]:
-        """Status heatmap (score selectable) and the details of a chosen cell."""
+        """Status heatmap (score selectable) and the details of a chosen cell, its feature found as in
+        the drill-down (:meth:`feature_finder`)."""
         report, message = self.load("drift", required=("cells",))
         cells = None if report is None else views.drift_cells(report)
         if cells is None:
@@ -403,8 +417,9 @@ class Dashboard:
 
         for control in (score, flagged_only):
             control.observe(self.guarded("drawing the heatmap", redraw_heatmap), names="value")
-        for dropdown in (feature, metric):
-            dropdown.observe(self.guarded("choosing the cell", redraw_details), names="value")
+        search, note = self.feature_finder(feature, features, action="choosing the cell", redraw=redraw_details)
+        metric.observe(self.guarded("choosing the cell", redraw_details), names="value")
+
         def build_header() -> list[dict[str, Any]]:
             alerts = views.drift_alerts_text(cells, labels={f: label for label, f in features}, windows=windows)
             return [html_output(views.status_html(views.drift_summary(report))),
@@ -413,7 +428,9 @@ class Dashboard:
         header = self.section("summarising drift", build_header)
         redraw_heatmap({})
         redraw_details({})
-        return header, widgets.HBox([score, flagged_only]), heatmap, widgets.HBox([feature, metric]), details
+        cell = widgets.HBox([search, feature, metric, note],
+                            layout=widgets.Layout(flex_flow="row wrap", align_items="center"))
+        return header, widgets.HBox([score, flagged_only]), heatmap, cell, details
 
     def model(self) -> tuple[widgets.Widget, ...]:
         """Model versions, metrics beside the baselines, ROC/PR, calibration, importance and lead times."""

@@ -178,18 +178,30 @@ def _score_label(value: float, score: str) -> str:
     return pvalue_text(value, digits=2) if score == "ks_pvalue" else f"{value:.2f}"
 
 
+def _text_colour(colour: str) -> str:
+    """Dark or white text, whichever reads on ``colour`` (by its W3C relative luminance, as seaborn chooses)."""
+    import numpy as np
+    from matplotlib.colors import to_rgb
+
+    rgb = np.asarray(to_rgb(colour))
+    linear = np.where(rgb <= 0.03928, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    return ".15" if float(linear @ [0.2126, 0.7152, 0.0722]) > 0.408 else "white"
+
+
 def drift_heatmap(cells: "pd.DataFrame", *, score: str) -> "Figure":
     """Feature x metric heatmap coloured by drift status, each cell printing ``score``.
 
     Features and metrics are drawn in the order of ``cells`` (see
-    :func:`featurehealth.dashboard.views.most_pressing_cells`).
+    :func:`featurehealth.dashboard.views.most_pressing_cells`); a cell the report lacks is left
+    blank. Drawn with matplotlib alone: seaborn's heatmap imported seaborn (and scipy.stats) when
+    the Drift tab first opened and drew the whole figure once more to decide its labels' angle.
 
     Raises
     ------
     ValueError
         If ``score`` is not one of :data:`DRIFT_SCORES`.
     """
-    import seaborn as sns
+    import numpy as np
     from matplotlib.colors import ListedColormap
     from matplotlib.patches import Patch
 
@@ -200,16 +212,26 @@ def drift_heatmap(cells: "pd.DataFrame", *, score: str) -> "Figure":
     codes = _status_codes(cells)
     values = (cells.pivot(index="feature_id", columns="metric", values=score).loc[codes.index, codes.columns]
               if score in cells else None)
-    blank = codes.map(lambda _v: "")
-    labels = blank if values is None else values.map(lambda v: "" if v is None or v != v else _score_label(v, score))
-    fig, axes = _figure(1.3 * codes.shape[1] + 3.5, 0.32 * codes.shape[0] + 1.8)
+    labels = (codes.map(lambda _v: "") if values is None
+              else values.map(lambda v: "" if v is None or v != v else _score_label(v, score)))
+    rows, columns = codes.shape
+    fig, axes = _figure(1.3 * columns + 3.5, 0.32 * rows + 1.8)
     ax = axes[0, 0]
-    sns.heatmap(codes, ax=ax, cmap=ListedColormap([STATUS_COLOURS[s] for s in DRIFT_STATUSES]), vmin=-0.5,
-                vmax=len(DRIFT_STATUSES) - 0.5, cbar=False, annot=labels.to_numpy(), fmt="", linewidths=0.5,
-                linecolor="white", annot_kws={"fontsize": 7},
-                # Feature ids are the export's text: drawn as written, never as mathtext.
-                xticklabels=[plain_label(c) for c in codes.columns],
-                yticklabels=[plain_label(i, max_chars=MAX_LABEL_CHARS) for i in codes.index])
+    grid = np.ma.masked_invalid(codes.to_numpy())
+    ax.pcolormesh(grid, cmap=ListedColormap([STATUS_COLOURS[s] for s in DRIFT_STATUSES]), vmin=-0.5,
+                  vmax=len(DRIFT_STATUSES) - 0.5, linewidths=0.5, edgecolor="white")
+    ax.set(xlim=(0, columns), ylim=(rows, 0))  # first feature on top
+    ax.spines[:].set_visible(False)
+    # Feature ids are the export's text: drawn as written, never as mathtext.
+    ax.set_xticks(np.arange(columns) + 0.5, [plain_label(c) for c in codes.columns])
+    ax.set_yticks(np.arange(rows) + 0.5, [plain_label(i, max_chars=MAX_LABEL_CHARS) for i in codes.index],
+                  va="center")
+    text_colours = [_text_colour(STATUS_COLOURS[s]) for s in DRIFT_STATUSES]
+    for (row, column), text in np.ndenumerate(labels.to_numpy()):
+        if text and grid[row, column] is not np.ma.masked:
+            # Inside their cells, so the layout need not measure them (150 texts at 25 features).
+            ax.text(column + 0.5, row + 0.5, text, ha="center", va="center", fontsize=7,
+                    color=text_colours[int(grid[row, column])], in_layout=False)
     ax.set_xlabel("metric")
     ax.set_ylabel("feature")
     ax.legend(handles=[Patch(color=STATUS_COLOURS[s], label=s) for s in DRIFT_STATUSES],

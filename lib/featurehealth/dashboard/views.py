@@ -455,8 +455,8 @@ def find_features(choices: Sequence[tuple[str, str]], text: str) -> list[tuple[s
 
 
 def feature_search_note(text: str, *, matches: int, total: int) -> str:
-    """The line beside the drill-down's search: how many of ``total`` features match, or that none
-    does and the list keeps them all ("" when the search is empty)."""
+    """The line beside a feature search (drill-down, Drift): how many of ``total`` features match,
+    or that none does and the list keeps them all ("" when the search is empty)."""
     wanted = text.strip()
     if not wanted:
         return ""
