@@ -794,6 +794,34 @@ def test_sigterm_writes_an_interrupted_report_and_stops_kernels(
     assert signal.getsignal(signum) == signal.SIG_DFL
 
 
+@pytest.mark.parametrize("hook", ["stop_kernel", "_close_stopped_run"])
+def test_a_signal_once_a_notebook_failed_lets_the_run_stop_as_failed(
+    project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], hook: str
+) -> None:
+    # A Ctrl-C (or a scheduler's SIGTERM) while a failed run stops its kernels or writes its report
+    # replaced the failure with "INTERRUPTED ... outputs unchanged" and left b's kernel running.
+    original, calls = getattr(runner, hook), []
+
+    def terminated(*args: Any, **kwargs: Any) -> Any:
+        calls.append(hook)
+        if len(calls) == 1:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(runner, hook, terminated)
+    monkeypatch.setattr(config, "PIPELINE_NOTEBOOKS", ("a.ipynb", "boom.ipynb", "b.ipynb"))
+    children = _children()
+    assert runner.main(["default"]) == runner.EXIT_FAILED
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith("run_all: FAILED: boom.ipynb failed: ValueError: input file x.csv lacks feature_id (run report")
+    assert _children() - children == set()
+    run_dir = next((project / "outputs" / "default" / "runs").iterdir())
+    assert runlog.read_json(run_dir / "run_report.json")["status"] == "failed"
+    assert [p.name for p in (project / "outputs" / ".staging").iterdir()] == ["default.lock"]
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+
+
 @pytest.mark.parametrize("hook", ["publish", "prune_runs"])
 def test_a_signal_once_the_run_publishes_lets_it_finish(
     project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], hook: str

@@ -407,7 +407,9 @@ def interrupts_deferred() -> Iterator[list[int]]:
 
     Once a run publishes, its outcome is decided: a signal during the swap would undo a complete
     run, and one after it (while the last HTML copy is rendered, the run report written, old run
-    folders pruned) would report "outputs unchanged" over published outputs. Yields the numbers
+    folders pruned) would report "outputs unchanged" over published outputs. So is a failed run's:
+    a signal while it stops its kernels and writes its report would leave kernels running and
+    report an interruption instead of the error. Yields the numbers
     of the signals received, for the caller to mention; elsewhere than in the main thread,
     where no handler can be set, nothing is held back.
     """
@@ -1140,7 +1142,8 @@ def run_pipeline(
     RunInterrupted
         If a signal stopped the run (see :func:`interrupts_raise`; KeyboardInterrupt becomes
         this too); as for RunFailed, with status ``interrupted``. A signal arriving once the
-        run publishes lets it finish (:func:`interrupts_deferred`).
+        run publishes lets it finish, and one arriving once it failed lets it stop as failed
+        (:func:`interrupts_deferred`).
     """
     params = config.load_run_params(profile, list(overrides))
     run_options = params["run"]
@@ -1171,10 +1174,11 @@ def run_pipeline(
     )
 
     journal = config.publish_journal_path(profile)
-    # Signals held back from the publish on (see interrupts_deferred); the stack outlives the
-    # executor, whose exit waits for the last HTML renderings, so a returned run is complete.
+    # Signals held back once the outcome is decided, from the publish or the failure on (see
+    # interrupts_deferred); the stack outlives the executor, whose exit waits for the last HTML
+    # renderings, so a returned run is complete.
     held: list[int] = []
-    with contextlib.ExitStack() as publishing, profile_lock(profile), ThreadPoolExecutor(
+    with contextlib.ExitStack() as decided, profile_lock(profile), ThreadPoolExecutor(
         max_workers=1, thread_name_prefix="html", initializer=_lower_priority
     ) as renderer:
         # Set once staging holds the copy of the last good outputs.
@@ -1216,7 +1220,7 @@ def run_pipeline(
             except OSError as exc:
                 # A disk that fills up after the last step: one sentence, not a traceback.
                 raise not_writable(exc) from None
-            held = publishing.enter_context(interrupts_deferred())
+            held = decided.enter_context(interrupts_deferred())
             try:
                 publish(staging, published, journal)
             except OSError as exc:
@@ -1225,6 +1229,9 @@ def run_pipeline(
                     "the previous outputs are kept."
                 ) from None
         except BaseException as stop:
+            # Its outcome is decided, as once it publishes: a signal now must not cut its report
+            # short nor replace its error.
+            decided.enter_context(interrupts_deferred())
             _close_stopped_run(stop, report, staging=staging, run_dir=run_dir, inherited=inherited, progress=progress)
             run_folder = run_dir if run_dir.is_dir() else None
             if isinstance(stop, RunFailed):
@@ -1409,9 +1416,15 @@ def _run_steps(
                 render(executed)
             rows = ", ".join(f"{k}={v}" for k, v in facts.items() if k.startswith("rows"))
             progress(f"  {step} ok in {entry['duration_s']:.1f}s{' (' + rows + ')' if rows else ''}")
-    finally:
-        for kernel in kernels:
-            stop_kernel(kernel)
+    except BaseException:
+        # The run stops, failed or interrupted: a signal arriving now must neither leave kernels
+        # running nor turn a failure into an interruption.
+        with interrupts_deferred():
+            for kernel in kernels:
+                stop_kernel(kernel)
+        raise
+    for kernel in kernels:
+        stop_kernel(kernel)
 
 
 def _cancel_abandoned_tasks(*, timeout: float = 5) -> None:
