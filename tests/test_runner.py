@@ -822,6 +822,36 @@ def test_a_signal_once_a_notebook_failed_lets_the_run_stop_as_failed(
     assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
 
 
+def test_an_interrupted_cell_unwinds_before_its_kernel_is_stopped(
+    project: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # Killed outright, the kernel never ran the cell's with-blocks: its temporary folders (CSV
+    # re-cuts), DuckDB spill files and Dask cluster were left behind.
+    import threading
+
+    held, started = tmp_path / "held", tmp_path / "started"
+    _notebook(project / "notebooks" / "hold.ipynb", (
+        "import pathlib, tempfile, time\n"
+        f"with tempfile.TemporaryDirectory(dir={str(tmp_path)!r}) as folder:\n"
+        f"    pathlib.Path({str(held)!r}).symlink_to(folder)\n"
+        f"    pathlib.Path({str(started)!r}).touch()\n"
+        "    time.sleep(120)"
+    ), step="hold")
+    monkeypatch.setattr(config, "PIPELINE_NOTEBOOKS", ("hold.ipynb",))
+
+    def terminate_once_the_cell_runs() -> None:
+        deadline = runner.time.monotonic() + 60
+        while not started.exists() and runner.time.monotonic() < deadline:
+            runner.time.sleep(0.05)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=terminate_once_the_cell_runs, daemon=True).start()
+    children = _children()
+    assert runner.main(["default"]) == 128 + signal.SIGTERM
+    assert held.is_symlink() and not held.exists()  # the folder was removed by the cell itself
+    assert _children() - children == set()
+
+
 @pytest.mark.parametrize("hook", ["publish", "prune_runs"])
 def test_a_signal_once_the_run_publishes_lets_it_finish(
     project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], hook: str

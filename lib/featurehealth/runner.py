@@ -1003,13 +1003,23 @@ def _register_engine() -> str:
     from papermill.engines import NBClientEngine, papermill_engines
     from papermill.log import logger
 
+    class InterruptibleClient(PapermillNotebookClient):
+        def papermill_execute_cells(self) -> None:
+            try:
+                super().papermill_execute_cells()
+            except BaseException as stop:
+                # A signal, not a cell's error: the cell unwinds before the client kills the kernel.
+                if not isinstance(stop, Exception):
+                    _cancel_abandoned_tasks(kernel=self.km)
+                raise
+
     class LaunchedKernelEngine(NBClientEngine):
         @classmethod
         def execute_managed_notebook(
             cls, nb_man: Any, kernel_name: str, *, km: Any, input_path: Any = None, start_timeout: int = 60,
             **options: Any,
         ) -> Any:
-            client = PapermillNotebookClient(
+            client = InterruptibleClient(
                 nb_man, km=km, kernel_name=kernel_name, startup_timeout=start_timeout, log=logger,
                 shutdown_kernel="immediate", **options,
             )
@@ -1427,11 +1437,19 @@ def _run_steps(
         stop_kernel(kernel)
 
 
-def _cancel_abandoned_tasks(*, timeout: float = 5) -> None:
+#: Seconds the cell an interrupt stopped the run in has to unwind before its kernel is killed.
+INTERRUPT_GRACE_S = 5
+
+
+def _cancel_abandoned_tasks(*, kernel: Any = None, grace: float = INTERRUPT_GRACE_S, timeout: float = 5) -> None:
     """Cancel the tasks an interrupt left pending on this thread's event loop (the cell being run).
 
     Left alone, they would resume when the kernels are stopped and print a traceback ("Task
-    exception was never retrieved: DeadKernelError") as the process exits.
+    exception was never retrieved: DeadKernelError") as the process exits. Given the ``kernel``
+    running that cell, it first interrupts it (SIGINT: the cell raises KeyboardInterrupt) and
+    waits up to ``grace`` seconds for the cell to end: killed at once, the kernel would never run
+    the cell's ``with`` blocks, which remove its temporary folders and close its DuckDB session
+    and Dask cluster.
     """
     import asyncio
 
@@ -1439,6 +1457,13 @@ def _cancel_abandoned_tasks(*, timeout: float = 5) -> None:
 
     loop = ensure_event_loop()
     pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    pid = getattr(getattr(kernel, "provisioner", None), "pid", None)
+    if pending and pid:
+        # The kernel alone, not its process group: the Dask workers it started are closed by the
+        # cell (engine.open_engine), and a worker still booting would print a KeyboardInterrupt.
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGINT)
+        loop.run_until_complete(asyncio.wait(pending, timeout=grace))
     for task in pending:
         task.cancel()
     if pending:
