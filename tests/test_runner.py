@@ -519,6 +519,35 @@ def test_failed_publish_puts_every_entry_back(project: Path, monkeypatch: pytest
     assert report["artifacts"] is None
 
 
+def test_a_publish_whose_undo_fails_too_names_the_first_error_and_who_puts_the_outputs_back(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The message quoted the undo's error and said "the previous outputs are kept" over swapped folders.
+    runner.run_pipeline("default", notebooks=["a.ipynb", "ingest.ipynb"], progress=lambda _: None)
+    published = project / "outputs" / "default"
+    before = _snapshot(published)
+    original = Path.rename
+
+    def rename(self: Path, target: Any) -> Any:
+        if self.name == "reports" and self.parent == published:
+            raise OSError(16, "Device or resource busy", str(self))
+        if self.parent.name.endswith(".old") and self.name == "models":
+            raise OSError(13, "Permission denied", str(self))
+        return original(self, target)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Path, "rename", rename)
+        with pytest.raises(runner.RunFailed) as failed:
+            runner.run_pipeline("default", notebooks=["a.ipynb", "ingest.ipynb"], progress=lambda _: None)
+    message = str(failed.value)
+    assert message.startswith(f"Publishing to {published} failed: Device or resource busy: {published / 'reports'}; ")
+    assert "previous outputs are kept" not in message and "the next run of profile 'default' puts" in message
+    # As said: the next run (failing, so that it publishes nothing itself) puts them back.
+    with pytest.raises(runner.RunFailed):
+        runner.run_pipeline("default", notebooks=["boom.ipynb"], progress=lambda _: None)
+    assert _snapshot(published) == before
+
+
 def test_the_days_verdict_is_printed_only_once_the_outputs_are_published(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -540,7 +540,8 @@ def publish(staging: Path, published: Path, journal: Path) -> None:
     Each entry is swapped with two renames on the same file system, so a reader sees either the
     old or the new version of a folder, never a half-written one. The plan is written to
     ``journal`` first: if a swap fails the swapped entries are put back (:func:`undo_publish`),
-    and a publish killed half-way is put back by the next run (:func:`recover_publish`). Once
+    and a publish killed half-way, or whose undo failed too (the swap's error is raised and the
+    journal kept), is put back by the next run (:func:`recover_publish`). Once
     complete, the published ``work/`` (hand-over files of a notebook run by hand) is removed: it
     no longer matches the published reports. The caller removes what is left: ``staging``
     (hand-over files) and the old versions in ``<staging>.old``.
@@ -556,9 +557,12 @@ def publish(staging: Path, published: Path, journal: Path) -> None:
             if os.path.lexists(published / name):
                 (published / name).rename(trash / name)
             (staging / name).rename(published / name)
-    except BaseException:
-        # Should the undo fail too, the journal stays and the next run finishes the undo.
-        undo_publish(plan)
+    except BaseException as failure:
+        try:
+            undo_publish(plan)
+        except OSError:
+            # The journal stays and the next run finishes the undo; the swap's error is the cause.
+            raise failure from None
         journal.unlink()
         raise
     # The publish is complete once the journal is gone.
@@ -1234,10 +1238,10 @@ def run_pipeline(
             try:
                 publish(staging, published, journal)
             except OSError as exc:
-                raise RunFailed(
-                    f"Publishing to {published} failed: {exc.strerror or exc}: {exc.filename}; "
-                    "the previous outputs are kept."
-                ) from None
+                # A journal left behind is a swap publish could not undo.
+                back = (f"putting the previous outputs back failed too; the next run of profile '{profile}' puts them "
+                        "back" if journal.exists() else "the previous outputs are kept")
+                raise RunFailed(f"Publishing to {published} failed: {exc.strerror or exc}: {exc.filename}; {back}.") from None
         except BaseException as stop:
             # Its outcome is decided, as once it publishes: a signal now must not cut its report
             # short nor replace its error.
