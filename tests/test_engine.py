@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -181,6 +182,16 @@ def test_unreachable_scheduler_is_one_sentence_naming_it() -> None:
         with engine.open_engine(name="dask", scheduler_address="tcp://127.0.0.1:9", connect_timeout_s=1):
             pass
     assert time.perf_counter() - started < 30
+
+
+@pytest.mark.parametrize("address", ["127.0.0.1", "http://127.0.0.1:8786", "localhost:port"])
+def test_a_malformed_scheduler_address_is_one_sentence_saying_how_to_write_it(address: str) -> None:
+    # Dask's own errors ("missing port number in address '127.0.0.1'") named neither the setting nor the fix.
+    expected = rf"^engine\.scheduler_address '{re.escape(address)}' is not an address of a Dask scheduler \(.+\); write it"
+    with pytest.raises(engine.EngineError, match=expected) as caught:
+        with engine.open_engine(name="dask", scheduler_address=address, connect_timeout_s=1):
+            pass
+    assert str(caught.value).endswith('as tcp://host:port, or set it to "" for a local cluster.')
 
 
 @pytest.fixture(scope="module")

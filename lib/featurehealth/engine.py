@@ -121,7 +121,8 @@ def open_engine(**settings: Any) -> Iterator[tuple[Mapper, int | None]]:
     ValueError
         For invalid settings (see :func:`check_engine`).
     EngineError
-        If the scheduler cannot be reached within ``connect_timeout_s``.
+        If ``scheduler_address`` is not an address, or the scheduler cannot be reached within
+        ``connect_timeout_s``.
     """
     checked = check_engine(**settings)
     if checked["name"] == "local":
@@ -145,6 +146,11 @@ def open_engine(**settings: Any) -> Iterator[tuple[Mapper, int | None]]:
             raise EngineError(
                 f"Cannot reach the Dask scheduler at {address} within {checked['connect_timeout_s']:g} s; "
                 f"start it, fix engine.scheduler_address, or set it to \"\" for a local cluster ({exc})."
+            ) from None
+        except ValueError as exc:  # Dask cannot parse it: no port, an unknown scheme...
+            raise EngineError(
+                f"engine.scheduler_address {address!r} is not an address of a Dask scheduler ({exc}); write it "
+                f"as tcp://host:port, or set it to \"\" for a local cluster."
             ) from None
         yield _dask_mapper(client), checked["threads_per_worker"]
 
