@@ -142,6 +142,14 @@ def test_successful_run_publishes_and_reports(project: Path) -> None:
     assert any("a ok" in line for line in lines)
 
 
+def test_overrides_given_as_any_iterable_are_applied_and_reported(project: Path) -> None:
+    # A generator was read once, for the parameters: the report then recorded no --set item.
+    report = runner.run_pipeline(
+        "default", notebooks=["a.ipynb"], overrides=(item for item in ["model.value=5"]), progress=lambda _: None
+    )
+    assert report["overrides"] == ["model.value=5"] and report["params"]["model"]["value"] == 5
+
+
 def test_old_run_folders_beyond_keep_runs_are_removed(project: Path) -> None:
     runs = project / "outputs" / "default" / "runs"
     for name in ("20260101T000000Z-a", "20260102T000000Z-a", "20260103T000000Z-a"):

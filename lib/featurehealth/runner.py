@@ -1159,7 +1159,8 @@ def run_pipeline(
         run publishes lets it finish, and one arriving once it failed lets it stop as failed
         (:func:`interrupts_deferred`).
     """
-    params = config.load_run_params(profile, list(overrides))
+    overrides = list(overrides)  # read twice: a generator would give the report none
+    params = config.load_run_params(profile, overrides)
     run_options = params["run"]
     digest = config.params_hash(params)
     notebook_paths = [config.NOTEBOOKS_DIR / name for name in notebooks or config.PIPELINE_NOTEBOOKS]
@@ -1175,7 +1176,7 @@ def run_pipeline(
         "run_id": run_id,
         "profile": profile,
         "params_hash": digest,
-        "overrides": list(overrides),
+        "overrides": overrides,
         "params": params,
         "code_version": code_version(),
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
