@@ -831,6 +831,26 @@ def test_sigterm_writes_an_interrupted_report_and_stops_kernels(
     assert signal.getsignal(signum) == signal.SIG_DFL
 
 
+def test_a_signal_while_a_kernel_starts_leaves_no_kernel_running(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The kernel process was started but not yet in the run's list of kernels to stop: it ran on
+    # until it saw the runner gone, its connection file removed (it then listened on TCP ports).
+    from jupyter_client.manager import AsyncKernelManager
+
+    started = AsyncKernelManager._async_post_start_kernel
+
+    async def terminated_while_starting(self: Any, **kwargs: Any) -> None:
+        os.kill(os.getpid(), signal.SIGTERM)
+        await started(self, **kwargs)
+
+    monkeypatch.setattr(AsyncKernelManager, "_async_post_start_kernel", terminated_while_starting)
+    monkeypatch.setattr(config, "PIPELINE_NOTEBOOKS", ("a.ipynb",))
+    children = _children()
+    assert runner.main(["default"]) == 128 + signal.SIGTERM
+    assert _children() - children == set()
+
+
 @pytest.mark.parametrize("hook", ["stop_kernel", "_close_stopped_run"])
 def test_a_signal_once_a_notebook_failed_lets_the_run_stop_as_failed(
     project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], hook: str

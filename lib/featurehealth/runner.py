@@ -971,12 +971,18 @@ def launch_kernel(notebook: Path) -> Any:
         # Beside the sockets (not a tempfile in /tmp), so removing the folder removes it too.
         connection_file=str(Path(sockets) / "kernel.json"),
     )
-    run_sync(manager.start_kernel)(
-        cwd=str(notebook.parent),
-        env=kernel_environment(os.environ),
-        # History in memory, as nbclient sets for the kernels it starts itself.
-        extra_arguments=["--HistoryManager.hist_file=:memory:", f"--IPKernelApp.exec_lines={preload}"],
-    )
+    try:
+        run_sync(manager.start_kernel)(
+            cwd=str(notebook.parent),
+            env=kernel_environment(os.environ),
+            # History in memory, as nbclient sets for the kernels it starts itself.
+            extra_arguments=["--HistoryManager.hist_file=:memory:", f"--IPKernelApp.exec_lines={preload}"],
+        )
+    except BaseException:
+        # A signal (or a failure) once its process started: the caller never gets it to stop.
+        with contextlib.suppress(Exception):
+            stop_kernel(manager)
+        raise
     return manager
 
 
