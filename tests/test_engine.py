@@ -314,6 +314,14 @@ def test_dask_engine_normalises_text_as_the_local_one(dask_scheduler: str, tmp_p
         assert set(fact["feature_id"]) == {"Reglages", "R\u00e9glages"}  # one Réglages whatever its spelling
 
 
+def test_the_staged_copy_of_csv_input_is_removed_once_the_partitions_are_read(tmp_path: Path) -> None:
+    # It stayed in work/ (the published one, for 01_ingest run by hand): a fifth of the CSV's size
+    # again, as Parquet, read by nothing after the partitions.
+    summary = _ingest(_mixed_forms(tmp_path / "in")["csv"], tmp_path / "out")[0]
+    assert summary["rows_in"] == 5
+    assert not (tmp_path / "out" / engine.STAGED_CSV_FILE).exists()
+
+
 def test_an_output_folder_named_like_a_pattern_reads_only_its_own_files(tmp_path: Path) -> None:
     # DuckDB reads each path as a pattern: the quarantine of out?/ was merged with out1/'s, a
     # sibling run's, and the row accounting failed asking for a bug report.

@@ -380,7 +380,7 @@ def validate_and_aggregate(
     work_dir : path-like
         Receives the window's aggregates (:data:`aggregate.WINDOW_FACT_FILE`), its quarantined
         rows (:data:`validate.WINDOW_QUARANTINE_FILE`) and, for CSV input, the staged rows the
-        partitions read.
+        partitions read (:data:`STAGED_CSV_FILE`, removed once they are read).
     now : datetime
         Timezone-aware instant after which an event is ``future_event_time``.
     as_of, window_start, window_end : str
@@ -419,7 +419,11 @@ def validate_and_aggregate(
     with ingest.naming_damaged_files(raw.paths, raw.files, fmt=raw.file_format):
         index = file_index(con, raw, now=now, lo=None if lo is None else lo - 1, hi=hi)
         plan = plan_partitions(index, lo=lo, hi=hi, partition_days=partition_days)
-        results = mapper(run_partition, _partitions(con, raw, plan, now=now, threads=threads, work=Path(work_dir)))
+        try:
+            results = mapper(run_partition, _partitions(con, raw, plan, now=now, threads=threads, work=Path(work_dir)))
+        finally:
+            # Only the partitions read this copy of the CSV input; left in work/, it took room for nothing.
+            (Path(work_dir) / STAGED_CSV_FILE).unlink(missing_ok=True)
 
     counts = _frame([r.counts for r in results])
     rows = pa.concat_tables([r.quarantine for r in results])
