@@ -270,6 +270,21 @@ def test_main_exit_code_on_failure(project: Path, capsys: pytest.CaptureFixture[
     assert "FAILED: boom.ipynb failed: ValueError" in capsys.readouterr().err
 
 
+def test_a_kernel_that_dies_is_one_line_naming_the_notebook(
+    project: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The kernel killed (by the system's out-of-memory killer, say): nbclient also logged
+    # "Kernel died while waiting for execute reply.", which Python prints on standard error when
+    # no handler takes it (as in run_all.sh; here pytest's handler does), above run_all's line.
+    _notebook(project / "notebooks" / "die.ipynb", "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)", step="die")
+    monkeypatch.setattr(config, "PIPELINE_NOTEBOOKS", ("die.ipynb",))
+    assert runner.main(["default"]) == runner.EXIT_FAILED
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("run_all: FAILED: die.ipynb failed: DeadKernelError: Kernel died")
+    assert caplog.records == []
+
+
 @pytest.mark.parametrize(("status", "code"), [("fail", 3), ("warn", 0), ("pass", 0)])
 def test_main_exit_code_says_a_published_run_failed_a_quality_check(
     status: str, code: int, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch

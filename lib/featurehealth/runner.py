@@ -1091,8 +1091,10 @@ def _execute(
     import papermill
 
     # The runner checks parameters itself (plan_parameters); papermill's own parser misreads
-    # comments holding quotes and would print misleading "unknown parameter" warnings.
-    logging.getLogger("papermill").setLevel(logging.ERROR)
+    # comments holding quotes and would print misleading "unknown parameter" warnings. It also
+    # reports a step's error itself, in one line: nbclient's own ("Kernel died while waiting for
+    # execute reply.") would add another.
+    logging.getLogger("papermill").setLevel(logging.CRITICAL)
 
     papermill.execute_notebook(
         str(notebook),
