@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -183,6 +184,16 @@ def test_unreachable_scheduler_is_one_sentence_naming_it() -> None:
     assert time.perf_counter() - started < 30
 
 
+@pytest.mark.parametrize("address", ["127.0.0.1", "http://127.0.0.1:8786", "localhost:port"])
+def test_a_malformed_scheduler_address_is_one_sentence_saying_how_to_write_it(address: str) -> None:
+    # Dask's own errors ("missing port number in address '127.0.0.1'") named neither the setting nor the fix.
+    expected = rf"^engine\.scheduler_address '{re.escape(address)}' is not an address of a Dask scheduler \(.+\); write it"
+    with pytest.raises(engine.EngineError, match=expected) as caught:
+        with engine.open_engine(name="dask", scheduler_address=address, connect_timeout_s=1):
+            pass
+    assert str(caught.value).endswith('as tcp://host:port, or set it to "" for a local cluster.')
+
+
 @pytest.fixture(scope="module")
 def dask_scheduler(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A scheduler and two workers on 127.0.0.1, started with the dask CLI and stopped after the tests."""
@@ -301,6 +312,14 @@ def test_dask_engine_normalises_text_as_the_local_one(dask_scheduler: str, tmp_p
         assert summary == local_summary and quarantine == local_quarantine
         pd.testing.assert_frame_equal(fact, local_fact, check_exact=True)
         assert set(fact["feature_id"]) == {"Reglages", "R\u00e9glages"}  # one Réglages whatever its spelling
+
+
+def test_the_staged_copy_of_csv_input_is_removed_once_the_partitions_are_read(tmp_path: Path) -> None:
+    # It stayed in work/ (the published one, for 01_ingest run by hand): a fifth of the CSV's size
+    # again, as Parquet, read by nothing after the partitions.
+    summary = _ingest(_mixed_forms(tmp_path / "in")["csv"], tmp_path / "out")[0]
+    assert summary["rows_in"] == 5
+    assert not (tmp_path / "out" / engine.STAGED_CSV_FILE).exists()
 
 
 def test_an_output_folder_named_like_a_pattern_reads_only_its_own_files(tmp_path: Path) -> None:

@@ -142,6 +142,14 @@ def test_successful_run_publishes_and_reports(project: Path) -> None:
     assert any("a ok" in line for line in lines)
 
 
+def test_overrides_given_as_any_iterable_are_applied_and_reported(project: Path) -> None:
+    # A generator was read once, for the parameters: the report then recorded no --set item.
+    report = runner.run_pipeline(
+        "default", notebooks=["a.ipynb"], overrides=(item for item in ["model.value=5"]), progress=lambda _: None
+    )
+    assert report["overrides"] == ["model.value=5"] and report["params"]["model"]["value"] == 5
+
+
 def test_old_run_folders_beyond_keep_runs_are_removed(project: Path) -> None:
     runs = project / "outputs" / "default" / "runs"
     for name in ("20260101T000000Z-a", "20260102T000000Z-a", "20260103T000000Z-a"):
@@ -260,6 +268,21 @@ def test_main_exit_code_on_failure(project: Path, capsys: pytest.CaptureFixture[
     monkeypatch.setattr(config, "PIPELINE_NOTEBOOKS", ("boom.ipynb",))
     assert runner.main(["default"]) == 1
     assert "FAILED: boom.ipynb failed: ValueError" in capsys.readouterr().err
+
+
+def test_a_kernel_that_dies_is_one_line_naming_the_notebook(
+    project: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The kernel killed (by the system's out-of-memory killer, say): nbclient also logged
+    # "Kernel died while waiting for execute reply.", which Python prints on standard error when
+    # no handler takes it (as in run_all.sh; here pytest's handler does), above run_all's line.
+    _notebook(project / "notebooks" / "die.ipynb", "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)", step="die")
+    monkeypatch.setattr(config, "PIPELINE_NOTEBOOKS", ("die.ipynb",))
+    assert runner.main(["default"]) == runner.EXIT_FAILED
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("run_all: FAILED: die.ipynb failed: DeadKernelError: Kernel died")
+    assert caplog.records == []
 
 
 @pytest.mark.parametrize(("status", "code"), [("fail", 3), ("warn", 0), ("pass", 0)])
@@ -519,6 +542,35 @@ def test_failed_publish_puts_every_entry_back(project: Path, monkeypatch: pytest
     assert report["artifacts"] is None
 
 
+def test_a_publish_whose_undo_fails_too_names_the_first_error_and_who_puts_the_outputs_back(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The message quoted the undo's error and said "the previous outputs are kept" over swapped folders.
+    runner.run_pipeline("default", notebooks=["a.ipynb", "ingest.ipynb"], progress=lambda _: None)
+    published = project / "outputs" / "default"
+    before = _snapshot(published)
+    original = Path.rename
+
+    def rename(self: Path, target: Any) -> Any:
+        if self.name == "reports" and self.parent == published:
+            raise OSError(16, "Device or resource busy", str(self))
+        if self.parent.name.endswith(".old") and self.name == "models":
+            raise OSError(13, "Permission denied", str(self))
+        return original(self, target)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Path, "rename", rename)
+        with pytest.raises(runner.RunFailed) as failed:
+            runner.run_pipeline("default", notebooks=["a.ipynb", "ingest.ipynb"], progress=lambda _: None)
+    message = str(failed.value)
+    assert message.startswith(f"Publishing to {published} failed: Device or resource busy: {published / 'reports'}; ")
+    assert "previous outputs are kept" not in message and "the next run of profile 'default' puts" in message
+    # As said: the next run (failing, so that it publishes nothing itself) puts them back.
+    with pytest.raises(runner.RunFailed):
+        runner.run_pipeline("default", notebooks=["boom.ipynb"], progress=lambda _: None)
+    assert _snapshot(published) == before
+
+
 def test_the_days_verdict_is_printed_only_once_the_outputs_are_published(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -770,6 +822,84 @@ def test_sigterm_writes_an_interrupted_report_and_stops_kernels(
     assert report["status"] == "interrupted"
     assert [s["status"] for s in report["steps"]] == ["succeeded", "interrupted"]
     assert signal.getsignal(signum) == signal.SIG_DFL
+
+
+def test_a_signal_while_a_kernel_starts_leaves_no_kernel_running(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The kernel process was started but not yet in the run's list of kernels to stop: it ran on
+    # until it saw the runner gone, its connection file removed (it then listened on TCP ports).
+    from jupyter_client.manager import AsyncKernelManager
+
+    started = AsyncKernelManager._async_post_start_kernel
+
+    async def terminated_while_starting(self: Any, **kwargs: Any) -> None:
+        os.kill(os.getpid(), signal.SIGTERM)
+        await started(self, **kwargs)
+
+    monkeypatch.setattr(AsyncKernelManager, "_async_post_start_kernel", terminated_while_starting)
+    monkeypatch.setattr(config, "PIPELINE_NOTEBOOKS", ("a.ipynb",))
+    children = _children()
+    assert runner.main(["default"]) == 128 + signal.SIGTERM
+    assert _children() - children == set()
+
+
+@pytest.mark.parametrize("hook", ["stop_kernel", "_close_stopped_run"])
+def test_a_signal_once_a_notebook_failed_lets_the_run_stop_as_failed(
+    project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], hook: str
+) -> None:
+    # A Ctrl-C (or a scheduler's SIGTERM) while a failed run stops its kernels or writes its report
+    # replaced the failure with "INTERRUPTED ... outputs unchanged" and left b's kernel running.
+    original, calls = getattr(runner, hook), []
+
+    def terminated(*args: Any, **kwargs: Any) -> Any:
+        calls.append(hook)
+        if len(calls) == 1:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(runner, hook, terminated)
+    monkeypatch.setattr(config, "PIPELINE_NOTEBOOKS", ("a.ipynb", "boom.ipynb", "b.ipynb"))
+    children = _children()
+    assert runner.main(["default"]) == runner.EXIT_FAILED
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith("run_all: FAILED: boom.ipynb failed: ValueError: input file x.csv lacks feature_id (run report")
+    assert _children() - children == set()
+    run_dir = next((project / "outputs" / "default" / "runs").iterdir())
+    assert runlog.read_json(run_dir / "run_report.json")["status"] == "failed"
+    assert [p.name for p in (project / "outputs" / ".staging").iterdir()] == ["default.lock"]
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+
+
+def test_an_interrupted_cell_unwinds_before_its_kernel_is_stopped(
+    project: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # Killed outright, the kernel never ran the cell's with-blocks: its temporary folders (CSV
+    # re-cuts), DuckDB spill files and Dask cluster were left behind.
+    import threading
+
+    held, started = tmp_path / "held", tmp_path / "started"
+    _notebook(project / "notebooks" / "hold.ipynb", (
+        "import pathlib, tempfile, time\n"
+        f"with tempfile.TemporaryDirectory(dir={str(tmp_path)!r}) as folder:\n"
+        f"    pathlib.Path({str(held)!r}).symlink_to(folder)\n"
+        f"    pathlib.Path({str(started)!r}).touch()\n"
+        "    time.sleep(120)"
+    ), step="hold")
+    monkeypatch.setattr(config, "PIPELINE_NOTEBOOKS", ("hold.ipynb",))
+
+    def terminate_once_the_cell_runs() -> None:
+        deadline = runner.time.monotonic() + 60
+        while not started.exists() and runner.time.monotonic() < deadline:
+            runner.time.sleep(0.05)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=terminate_once_the_cell_runs, daemon=True).start()
+    children = _children()
+    assert runner.main(["default"]) == 128 + signal.SIGTERM
+    assert held.is_symlink() and not held.exists()  # the folder was removed by the cell itself
+    assert _children() - children == set()
 
 
 @pytest.mark.parametrize("hook", ["publish", "prune_runs"])

@@ -121,7 +121,8 @@ def open_engine(**settings: Any) -> Iterator[tuple[Mapper, int | None]]:
     ValueError
         For invalid settings (see :func:`check_engine`).
     EngineError
-        If the scheduler cannot be reached within ``connect_timeout_s``.
+        If ``scheduler_address`` is not an address, or the scheduler cannot be reached within
+        ``connect_timeout_s``.
     """
     checked = check_engine(**settings)
     if checked["name"] == "local":
@@ -145,6 +146,11 @@ def open_engine(**settings: Any) -> Iterator[tuple[Mapper, int | None]]:
             raise EngineError(
                 f"Cannot reach the Dask scheduler at {address} within {checked['connect_timeout_s']:g} s; "
                 f"start it, fix engine.scheduler_address, or set it to \"\" for a local cluster ({exc})."
+            ) from None
+        except ValueError as exc:  # Dask cannot parse it: no port, an unknown scheme...
+            raise EngineError(
+                f"engine.scheduler_address {address!r} is not an address of a Dask scheduler ({exc}); write it "
+                f"as tcp://host:port, or set it to \"\" for a local cluster."
             ) from None
         yield _dask_mapper(client), checked["threads_per_worker"]
 
@@ -374,7 +380,7 @@ def validate_and_aggregate(
     work_dir : path-like
         Receives the window's aggregates (:data:`aggregate.WINDOW_FACT_FILE`), its quarantined
         rows (:data:`validate.WINDOW_QUARANTINE_FILE`) and, for CSV input, the staged rows the
-        partitions read.
+        partitions read (:data:`STAGED_CSV_FILE`, removed once they are read).
     now : datetime
         Timezone-aware instant after which an event is ``future_event_time``.
     as_of, window_start, window_end : str
@@ -413,7 +419,11 @@ def validate_and_aggregate(
     with ingest.naming_damaged_files(raw.paths, raw.files, fmt=raw.file_format):
         index = file_index(con, raw, now=now, lo=None if lo is None else lo - 1, hi=hi)
         plan = plan_partitions(index, lo=lo, hi=hi, partition_days=partition_days)
-        results = mapper(run_partition, _partitions(con, raw, plan, now=now, threads=threads, work=Path(work_dir)))
+        try:
+            results = mapper(run_partition, _partitions(con, raw, plan, now=now, threads=threads, work=Path(work_dir)))
+        finally:
+            # Only the partitions read this copy of the CSV input; left in work/, it took room for nothing.
+            (Path(work_dir) / STAGED_CSV_FILE).unlink(missing_ok=True)
 
     counts = _frame([r.counts for r in results])
     rows = pa.concat_tables([r.quarantine for r in results])

@@ -407,7 +407,9 @@ def interrupts_deferred() -> Iterator[list[int]]:
 
     Once a run publishes, its outcome is decided: a signal during the swap would undo a complete
     run, and one after it (while the last HTML copy is rendered, the run report written, old run
-    folders pruned) would report "outputs unchanged" over published outputs. Yields the numbers
+    folders pruned) would report "outputs unchanged" over published outputs. So is a failed run's:
+    a signal while it stops its kernels and writes its report would leave kernels running and
+    report an interruption instead of the error. Yields the numbers
     of the signals received, for the caller to mention; elsewhere than in the main thread,
     where no handler can be set, nothing is held back.
     """
@@ -538,7 +540,8 @@ def publish(staging: Path, published: Path, journal: Path) -> None:
     Each entry is swapped with two renames on the same file system, so a reader sees either the
     old or the new version of a folder, never a half-written one. The plan is written to
     ``journal`` first: if a swap fails the swapped entries are put back (:func:`undo_publish`),
-    and a publish killed half-way is put back by the next run (:func:`recover_publish`). Once
+    and a publish killed half-way, or whose undo failed too (the swap's error is raised and the
+    journal kept), is put back by the next run (:func:`recover_publish`). Once
     complete, the published ``work/`` (hand-over files of a notebook run by hand) is removed: it
     no longer matches the published reports. The caller removes what is left: ``staging``
     (hand-over files) and the old versions in ``<staging>.old``.
@@ -554,9 +557,12 @@ def publish(staging: Path, published: Path, journal: Path) -> None:
             if os.path.lexists(published / name):
                 (published / name).rename(trash / name)
             (staging / name).rename(published / name)
-    except BaseException:
-        # Should the undo fail too, the journal stays and the next run finishes the undo.
-        undo_publish(plan)
+    except BaseException as failure:
+        try:
+            undo_publish(plan)
+        except OSError:
+            # The journal stays and the next run finishes the undo; the swap's error is the cause.
+            raise failure from None
         journal.unlink()
         raise
     # The publish is complete once the journal is gone.
@@ -948,12 +954,18 @@ def launch_kernel(notebook: Path) -> Any:
         # Beside the sockets (not a tempfile in /tmp), so removing the folder removes it too.
         connection_file=str(Path(sockets) / "kernel.json"),
     )
-    run_sync(manager.start_kernel)(
-        cwd=str(notebook.parent),
-        env=kernel_environment(os.environ),
-        # History in memory, as nbclient sets for the kernels it starts itself.
-        extra_arguments=["--HistoryManager.hist_file=:memory:", f"--IPKernelApp.exec_lines={preload}"],
-    )
+    try:
+        run_sync(manager.start_kernel)(
+            cwd=str(notebook.parent),
+            env=kernel_environment(os.environ),
+            # History in memory, as nbclient sets for the kernels it starts itself.
+            extra_arguments=["--HistoryManager.hist_file=:memory:", f"--IPKernelApp.exec_lines={preload}"],
+        )
+    except BaseException:
+        # A signal (or a failure) once its process started: the caller never gets it to stop.
+        with contextlib.suppress(Exception):
+            stop_kernel(manager)
+        raise
     return manager
 
 
@@ -984,13 +996,23 @@ def _register_engine() -> str:
     from papermill.engines import NBClientEngine, papermill_engines
     from papermill.log import logger
 
+    class InterruptibleClient(PapermillNotebookClient):
+        def papermill_execute_cells(self) -> None:
+            try:
+                super().papermill_execute_cells()
+            except BaseException as stop:
+                # A signal, not a cell's error: the cell unwinds before the client kills the kernel.
+                if not isinstance(stop, Exception):
+                    _cancel_abandoned_tasks(kernel=self.km)
+                raise
+
     class LaunchedKernelEngine(NBClientEngine):
         @classmethod
         def execute_managed_notebook(
             cls, nb_man: Any, kernel_name: str, *, km: Any, input_path: Any = None, start_timeout: int = 60,
             **options: Any,
         ) -> Any:
-            client = PapermillNotebookClient(
+            client = InterruptibleClient(
                 nb_man, km=km, kernel_name=kernel_name, startup_timeout=start_timeout, log=logger,
                 shutdown_kernel="immediate", **options,
             )
@@ -1052,8 +1074,10 @@ def _execute(
     import papermill
 
     # The runner checks parameters itself (plan_parameters); papermill's own parser misreads
-    # comments holding quotes and would print misleading "unknown parameter" warnings.
-    logging.getLogger("papermill").setLevel(logging.ERROR)
+    # comments holding quotes and would print misleading "unknown parameter" warnings. It also
+    # reports a step's error itself, in one line: nbclient's own ("Kernel died while waiting for
+    # execute reply.") would add another.
+    logging.getLogger("papermill").setLevel(logging.CRITICAL)
 
     papermill.execute_notebook(
         str(notebook),
@@ -1123,9 +1147,11 @@ def run_pipeline(
     RunInterrupted
         If a signal stopped the run (see :func:`interrupts_raise`; KeyboardInterrupt becomes
         this too); as for RunFailed, with status ``interrupted``. A signal arriving once the
-        run publishes lets it finish (:func:`interrupts_deferred`).
+        run publishes lets it finish, and one arriving once it failed lets it stop as failed
+        (:func:`interrupts_deferred`).
     """
-    params = config.load_run_params(profile, list(overrides))
+    overrides = list(overrides)  # read twice: a generator would give the report none
+    params = config.load_run_params(profile, overrides)
     run_options = params["run"]
     digest = config.params_hash(params)
     notebook_paths = [config.NOTEBOOKS_DIR / name for name in notebooks or config.PIPELINE_NOTEBOOKS]
@@ -1141,7 +1167,7 @@ def run_pipeline(
         "run_id": run_id,
         "profile": profile,
         "params_hash": digest,
-        "overrides": list(overrides),
+        "overrides": overrides,
         "params": params,
         "code_version": code_version(),
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -1154,10 +1180,11 @@ def run_pipeline(
     )
 
     journal = config.publish_journal_path(profile)
-    # Signals held back from the publish on (see interrupts_deferred); the stack outlives the
-    # executor, whose exit waits for the last HTML renderings, so a returned run is complete.
+    # Signals held back once the outcome is decided, from the publish or the failure on (see
+    # interrupts_deferred); the stack outlives the executor, whose exit waits for the last HTML
+    # renderings, so a returned run is complete.
     held: list[int] = []
-    with contextlib.ExitStack() as publishing, profile_lock(profile), ThreadPoolExecutor(
+    with contextlib.ExitStack() as decided, profile_lock(profile), ThreadPoolExecutor(
         max_workers=1, thread_name_prefix="html", initializer=_lower_priority
     ) as renderer:
         # Set once staging holds the copy of the last good outputs.
@@ -1199,15 +1226,18 @@ def run_pipeline(
             except OSError as exc:
                 # A disk that fills up after the last step: one sentence, not a traceback.
                 raise not_writable(exc) from None
-            held = publishing.enter_context(interrupts_deferred())
+            held = decided.enter_context(interrupts_deferred())
             try:
                 publish(staging, published, journal)
             except OSError as exc:
-                raise RunFailed(
-                    f"Publishing to {published} failed: {exc.strerror or exc}: {exc.filename}; "
-                    "the previous outputs are kept."
-                ) from None
+                # A journal left behind is a swap publish could not undo.
+                back = (f"putting the previous outputs back failed too; the next run of profile '{profile}' puts them "
+                        "back" if journal.exists() else "the previous outputs are kept")
+                raise RunFailed(f"Publishing to {published} failed: {exc.strerror or exc}: {exc.filename}; {back}.") from None
         except BaseException as stop:
+            # Its outcome is decided, as once it publishes: a signal now must not cut its report
+            # short nor replace its error.
+            decided.enter_context(interrupts_deferred())
             _close_stopped_run(stop, report, staging=staging, run_dir=run_dir, inherited=inherited, progress=progress)
             run_folder = run_dir if run_dir.is_dir() else None
             if isinstance(stop, RunFailed):
@@ -1392,16 +1422,30 @@ def _run_steps(
                 render(executed)
             rows = ", ".join(f"{k}={v}" for k, v in facts.items() if k.startswith("rows"))
             progress(f"  {step} ok in {entry['duration_s']:.1f}s{' (' + rows + ')' if rows else ''}")
-    finally:
-        for kernel in kernels:
-            stop_kernel(kernel)
+    except BaseException:
+        # The run stops, failed or interrupted: a signal arriving now must neither leave kernels
+        # running nor turn a failure into an interruption.
+        with interrupts_deferred():
+            for kernel in kernels:
+                stop_kernel(kernel)
+        raise
+    for kernel in kernels:
+        stop_kernel(kernel)
 
 
-def _cancel_abandoned_tasks(*, timeout: float = 5) -> None:
+#: Seconds the cell an interrupt stopped the run in has to unwind before its kernel is killed.
+INTERRUPT_GRACE_S = 5
+
+
+def _cancel_abandoned_tasks(*, kernel: Any = None, grace: float = INTERRUPT_GRACE_S, timeout: float = 5) -> None:
     """Cancel the tasks an interrupt left pending on this thread's event loop (the cell being run).
 
     Left alone, they would resume when the kernels are stopped and print a traceback ("Task
-    exception was never retrieved: DeadKernelError") as the process exits.
+    exception was never retrieved: DeadKernelError") as the process exits. Given the ``kernel``
+    running that cell, it first interrupts it (SIGINT: the cell raises KeyboardInterrupt) and
+    waits up to ``grace`` seconds for the cell to end: killed at once, the kernel would never run
+    the cell's ``with`` blocks, which remove its temporary folders and close its DuckDB session
+    and Dask cluster.
     """
     import asyncio
 
@@ -1409,6 +1453,13 @@ def _cancel_abandoned_tasks(*, timeout: float = 5) -> None:
 
     loop = ensure_event_loop()
     pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    pid = getattr(getattr(kernel, "provisioner", None), "pid", None)
+    if pending and pid:
+        # The kernel alone, not its process group: the Dask workers it started are closed by the
+        # cell (engine.open_engine), and a worker still booting would print a KeyboardInterrupt.
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGINT)
+        loop.run_until_complete(asyncio.wait(pending, timeout=grace))
     for task in pending:
         task.cancel()
     if pending:
