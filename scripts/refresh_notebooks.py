@@ -25,6 +25,7 @@ from featurehealth.config import NOTEBOOKS_DIR, PIPELINE_NOTEBOOKS, pipeline_ord
 def refresh(names: list[str]) -> None:
     """Execute ``names`` (notebook files under notebooks/) in order and save them with outputs."""
     import nbformat
+    from jupyter_client.manager import KernelManager
     from nbclient import NotebookClient
 
     with tempfile.TemporaryDirectory(prefix="featurehealth-refresh-") as sandbox:
@@ -40,10 +41,19 @@ def refresh(names: list[str]) -> None:
             path = NOTEBOOKS_DIR / name
             notebook = nbformat.read(path, as_version=4)
             print(f"executing {name} ...", flush=True)
-            NotebookClient(
-                notebook, kernel_name="python3", timeout=600,
-                resources={"metadata": {"path": str(path.parent)}},
-            ).execute()
+            # Unix sockets in the sandbox, as run_all.sh's kernels use: no TCP port open to other
+            # local users (and no kernel warning about unencrypted TCP on every notebook).
+            kernel = KernelManager(kernel_name="python3", transport="ipc", ip=str(Path(sandbox) / f"kernel-{path.stem}"),
+                                   connection_file=str(Path(sandbox) / f"kernel-{path.stem}.json"))
+            try:
+                NotebookClient(
+                    notebook, km=kernel, kernel_name="python3", timeout=600,
+                    resources={"metadata": {"path": str(path.parent)}},
+                ).execute()
+            finally:
+                # A kernel the client did not create is left running by it.
+                if kernel.has_kernel:
+                    kernel.shutdown_kernel(now=True)
             for cell in notebook.cells:
                 cell.metadata.pop("execution", None)
             notebook.metadata.pop("widgets", None)
