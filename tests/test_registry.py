@@ -589,3 +589,16 @@ def test_a_vouched_model_that_no_longer_unpickles_is_refused_in_a_sentence_and_r
                                  degradation=DEGRADATION)
     assert decision["promoted"] and "cannot be loaded" in decision["reason"]
     assert registry.load_current(paths)[1]["version"] == decision["version"]
+
+
+def test_a_card_in_use_that_is_not_a_json_object_says_how_to_get_out(paths: config.RunPaths) -> None:
+    # "... is not a JSON object." named the problem but not the way out that the other card errors give.
+    dataset = _dataset()
+    registry.register(paths, _report(dataset), dataset, params=PARAMS, degradation=DEGRADATION)
+    (paths.models / registry.CURRENT_CARD).write_text("[]", encoding="utf-8")
+    with pytest.raises(registry.ModelIntegrityError, match=r"not a JSON object; restore it or retrain with model\.retrain=always"):
+        registry.decide_training(paths, retrain="auto", settings=SETTINGS)
+    assert registry.decide_training(paths, retrain="always", settings=SETTINGS)["train"]
+    decision = registry.register(paths, _report(dataset, max_depth=3), dataset, params={**PARAMS, "max_depth": 3},
+                                 degradation=DEGRADATION)
+    assert decision["promoted"] and registry.load_current(paths)[1]["version"] == decision["version"]

@@ -317,7 +317,10 @@ def _current_card(paths: "RunPaths") -> dict[str, Any]:
             f"it or retrain with model.retrain=always, which replaces it."
         ) from None
     if not isinstance(card, dict):
-        raise ModelIntegrityError(f"The card {config.published_path(card_path)} of the model in use is not a JSON object.")
+        raise ModelIntegrityError(
+            f"The card {config.published_path(card_path)} of the model in use is not a JSON object; restore it or "
+            f"retrain with model.retrain=always, which replaces it."
+        )
     return card
 
 
