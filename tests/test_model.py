@@ -55,6 +55,16 @@ def test_time_split_keeps_a_gap_of_the_horizon() -> None:
     assert split.as_dict()["train_start"] == "2026-01-01"
 
 
+@pytest.mark.parametrize(("n_days", "share", "n_test"), [(100, 0.07, 7), (50, 0.14, 7), (25, 0.28, 7), (100, 0.075, 8)])
+def test_time_split_holds_out_the_share_of_days_not_a_day_more_from_float_rounding(
+    n_days: int, share: float, n_test: int
+) -> None:
+    # 100 * 0.07 is 7.000000000000001 in binary floats, whose ceiling held out 8 days.
+    dates = pd.Series(pd.date_range("2026-01-01", periods=n_days, freq="D"))
+    split = model.time_split(dates, horizon_days=1, test_share=share)
+    assert (split.test_end - split.test_start).days + 1 == n_test
+
+
 def test_time_split_rejects_impossible_requests() -> None:
     dates = pd.Series(pd.date_range("2026-01-01", periods=10, freq="D"))
     with pytest.raises(ValueError, match="test_share"):

@@ -126,7 +126,8 @@ def time_split(dates: pd.Series, *, horizon_days: int, test_share: float) -> Tim
             f"No day has a known target yet: a day's target needs the {horizon_days} days after it "
             f"(model.horizon_days); use more days of data."
         )
-    n_test = max(1, math.ceil(len(days) * test_share))
+    # Rounded first: in binary floats 100 * 0.07 is 7.000000000000001, whose ceiling would hold out a day more.
+    n_test = max(1, math.ceil(round(len(days) * test_share, 9)))
     test_start = days[-n_test]
     train_days = days[days < test_start - pd.Timedelta(days=horizon_days)]
     if len(train_days) == 0:
