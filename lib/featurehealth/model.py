@@ -441,8 +441,8 @@ def train_model(dataset: pd.DataFrame, *, params: Mapping[str, Any]) -> Training
 
     With ``calibrate``, a first forest is fitted without the last ``calibration_share`` of
     training days (and a gap of ``horizon_days``); its scores on those days choose the
-    calibration (:func:`choose_calibration`) and fit it. The final forest is then refitted on
-    all training days, because the latest days predict the future best, and keeps that
+    calibration (:func:`choose_calibration`) and fit it. The final forest is fitted on all
+    training days, because the latest days predict the future best, and keeps that
     calibration (as scikit-learn's ``CalibratedClassifierCV(ensemble=False)`` does with
     cross-validated scores). With ``operating_threshold: auto`` the same calibrated scores of
     those days choose the threshold (:func:`choose_threshold`, or :func:`choose_threshold_budget`
@@ -489,8 +489,8 @@ def train_model(dataset: pd.DataFrame, *, params: Mapping[str, Any]) -> Training
     calibration_rows = train.iloc[0:0]
     inner = (_calibration_split(train["date"], horizon_days=params["horizon_days"], share=params["calibration_share"])
              if params["calibrate"] else None)
-    # Fitted before the first forest: training days of one class are the error to name, not the
-    # shorter stretch before the calibration days.
+    # The final forest comes before the calibration one: training days of one class are the error
+    # to name, not the shorter stretch before the calibration days.
     forest = fit_forest(train, names, params=params)
     if inner is not None:
         early = train[in_window(train["date"], inner.train_start, inner.train_end)]
