@@ -55,6 +55,16 @@ def test_time_split_keeps_a_gap_of_the_horizon() -> None:
     assert split.as_dict()["train_start"] == "2026-01-01"
 
 
+@pytest.mark.parametrize(("n_days", "share", "n_test"), [(100, 0.07, 7), (50, 0.14, 7), (25, 0.28, 7), (100, 0.075, 8)])
+def test_time_split_holds_out_the_share_of_days_not_a_day_more_from_float_rounding(
+    n_days: int, share: float, n_test: int
+) -> None:
+    # 100 * 0.07 is 7.000000000000001 in binary floats, whose ceiling held out 8 days.
+    dates = pd.Series(pd.date_range("2026-01-01", periods=n_days, freq="D"))
+    split = model.time_split(dates, horizon_days=1, test_share=share)
+    assert (split.test_end - split.test_start).days + 1 == n_test
+
+
 def test_time_split_rejects_impossible_requests() -> None:
     dates = pd.Series(pd.date_range("2026-01-01", periods=10, freq="D"))
     with pytest.raises(ValueError, match="test_share"):
@@ -393,8 +403,22 @@ def test_fit_forest_refuses_one_class_naming_the_days_and_how_to_get_more(target
     rows = pd.DataFrame({"date": pd.date_range("2026-01-01", periods=40), "a": range(40), "target": target})
     with pytest.raises(ValueError, match=(
         rf"none of its 40 training feature-days from 2026-01-01 to 2026-02-09 {what}, so there is nothing to tell "
-        r"apart; give it more days \(a later ingest\.as_of, or a backfill of earlier days\)")):
+        r"apart; give it more days \(a later ingest\.as_of, a backfill of earlier days or a smaller model\.test_share\)")):
         model.fit_forest(rows, ["a"], params=PARAMS)
+
+
+def test_a_calm_stretch_before_the_calibration_days_names_it_and_calibration_share() -> None:
+    # With model.test_share 0.7 on ci the first forest's 12 days had no degradation ahead: the error called
+    # them "its training feature-days" (the card's training window is longer) and advised only more data.
+    fact, _ = _fact(n_features=2)  # the first degradations start on days 30 and 34
+    frame = signals.build_signals(fact, degradation=PROFILE["degradation"])
+    dataset = model.labelled_dataset(frame, signals.build_target(fact, horizon_days=PARAMS["horizon_days"]))
+    with pytest.raises(ValueError, match=(
+        r"none of its 26 feature-days before the calibration days from 2026-01-01 to 2026-01-13 degrades within the "
+        r"horizon, .*a smaller model\.calibration_share\)")):
+        model.train_model(dataset, params={**PARAMS, "test_share": 0.6, "calibration_share": 0.6})
+    with pytest.raises(ValueError, match=r"none of its \d+ training feature-days .*a smaller model\.test_share\)"):
+        model.train_model(dataset, params={**PARAMS, "test_share": 0.85, "calibrate": False, "operating_threshold": 0.3})
 
 
 def test_false_alerts_are_runs_split_by_an_unflagged_day_and_by_feature() -> None:
@@ -430,13 +454,13 @@ def test_calibration_forest_never_sees_the_calibration_days_and_the_final_one_se
     fitted_on = []
     real_fit = model.fit_forest
 
-    def recording_fit(rows: pd.DataFrame, names: tuple[str, ...], *, params: dict) -> object:
+    def recording_fit(rows: pd.DataFrame, names: tuple[str, ...], **options: object) -> object:
         fitted_on.append(rows["date"].reset_index(drop=True))
-        return real_fit(rows, names, params=params)
+        return real_fit(rows, names, **options)
 
     monkeypatch.setattr(model, "fit_forest", recording_fit)
     result = model.train_model(dataset, params=PARAMS)
-    first, final = fitted_on
+    final, first = fitted_on
     assert len(final) == result.n_train_rows  # the final forest: every training day
     calibration_start = final.iloc[-result.n_calibration_rows]
     assert result.n_calibration_rows > 0

@@ -563,3 +563,42 @@ def test_never_with_a_model_file_but_no_card_names_the_missing_card_not_a_missin
     with pytest.raises(registry.ModelIntegrityError, match=r"risk_model\.card\.json is missing.*retrain"):
         registry.decide_training(paths, retrain="never", settings=SETTINGS)
     assert registry.decide_training(paths, retrain="auto", settings=SETTINGS)["train"]  # auto replaces it
+
+
+@pytest.mark.parametrize("pickled", [b"cnumpy._core_gone\nmultiarray\n.", b"cfeaturehealth.model\nGoneClass\n.", b"\x80\x05junk"],
+                         ids=["module-gone", "class-gone", "truncated"])
+def test_a_vouched_model_that_no_longer_unpickles_is_refused_in_a_sentence_and_retraining_replaces_it(
+    paths: config.RunPaths, pickled: bytes
+) -> None:
+    # A model saved under other library versions (a numpy 2 pickle read by numpy 1, a class renamed since)
+    # matches its card but failed with a bare ModuleNotFoundError, in scoring and in the retraining that
+    # is the way out.
+    import hashlib
+
+    dataset = _dataset()
+    registry.register(paths, _report(dataset), dataset, params=PARAMS, degradation=DEGRADATION)
+    (paths.models / registry.MODEL_FILE).write_bytes(pickled)
+    card_path = paths.models / registry.CURRENT_CARD
+    card = runlog.read_json(card_path)
+    saved = {**card["library_versions"], "scikit-learn": "0.0.1"}
+    runlog.write_json(card_path, {**card, "file_sha256": hashlib.sha256(pickled).hexdigest(), "library_versions": saved})
+    with pytest.raises(registry.ModelIntegrityError,
+                       match=r"risk_model\.joblib: it matches its card but cannot be loaded .*scikit-learn 0\.0\.1 \(now .*retrain"):
+        registry.load_current(paths)
+    decision = registry.register(paths, _report(dataset, max_depth=3), dataset, params={**PARAMS, "max_depth": 3},
+                                 degradation=DEGRADATION)
+    assert decision["promoted"] and "cannot be loaded" in decision["reason"]
+    assert registry.load_current(paths)[1]["version"] == decision["version"]
+
+
+def test_a_card_in_use_that_is_not_a_json_object_says_how_to_get_out(paths: config.RunPaths) -> None:
+    # "... is not a JSON object." named the problem but not the way out that the other card errors give.
+    dataset = _dataset()
+    registry.register(paths, _report(dataset), dataset, params=PARAMS, degradation=DEGRADATION)
+    (paths.models / registry.CURRENT_CARD).write_text("[]", encoding="utf-8")
+    with pytest.raises(registry.ModelIntegrityError, match=r"not a JSON object; restore it or retrain with model\.retrain=always"):
+        registry.decide_training(paths, retrain="auto", settings=SETTINGS)
+    assert registry.decide_training(paths, retrain="always", settings=SETTINGS)["train"]
+    decision = registry.register(paths, _report(dataset, max_depth=3), dataset, params={**PARAMS, "max_depth": 3},
+                                 degradation=DEGRADATION)
+    assert decision["promoted"] and registry.load_current(paths)[1]["version"] == decision["version"]

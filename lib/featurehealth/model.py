@@ -126,7 +126,8 @@ def time_split(dates: pd.Series, *, horizon_days: int, test_share: float) -> Tim
             f"No day has a known target yet: a day's target needs the {horizon_days} days after it "
             f"(model.horizon_days); use more days of data."
         )
-    n_test = max(1, math.ceil(len(days) * test_share))
+    # Rounded first: in binary floats 100 * 0.07 is 7.000000000000001, whose ceiling would hold out a day more.
+    n_test = max(1, math.ceil(round(len(days) * test_share, 9)))
     test_start = days[-n_test]
     train_days = days[days < test_start - pd.Timedelta(days=horizon_days)]
     if len(train_days) == 0:
@@ -384,8 +385,14 @@ def labelled_dataset(signal_frame: pd.DataFrame, target: pd.DataFrame) -> pd.Dat
     return signal_frame.merge(target, on=list(sig.KEYS), how="left", validate="one_to_one")
 
 
-def fit_forest(rows: pd.DataFrame, names: Sequence[str], *, params: Mapping[str, Any]) -> Any:
+def fit_forest(
+    rows: pd.DataFrame, names: Sequence[str], *, params: Mapping[str, Any], before_calibration: bool = False
+) -> Any:
     """A forest fitted on ``rows`` (signals ``names``, column ``target``), predicting single-threaded.
+
+    ``before_calibration`` says that ``rows`` are the days before the calibration days (the first
+    forest of :func:`train_model`), which the one-class error then names, with the share that
+    gives them more days (``model.calibration_share``, else ``model.test_share``).
 
     Raises
     ------
@@ -404,10 +411,12 @@ def fit_forest(rows: pd.DataFrame, names: Sequence[str], *, params: Mapping[str,
         dates = sig.normalise_dates(rows["date"])
         span = f" from {dates.min():%Y-%m-%d} to {dates.max():%Y-%m-%d}" if len(rows) else ""
         what = "degrades within the horizon" if not target.any() else "stays healthy"
+        days, share = (("feature-days before the calibration days", "model.calibration_share") if before_calibration
+                       else ("training feature-days", "model.test_share"))
         raise ValueError(
-            f"The risk model cannot be trained: none of its {len(rows)} training feature-days{span} "
-            f"{what}, so there is nothing to tell apart; give it more days (a later ingest.as_of, or a "
-            f"backfill of earlier days) or check the degradation rules."
+            f"The risk model cannot be trained: none of its {len(rows)} {days}{span} {what}, so there is "
+            f"nothing to tell apart; give it more days (a later ingest.as_of, a backfill of earlier days or a "
+            f"smaller {share}) or check the degradation rules."
         )
     forest = make_forest(params, n_rows=len(rows))
     forest.fit(signal_matrix(rows, names), target)
@@ -432,8 +441,8 @@ def train_model(dataset: pd.DataFrame, *, params: Mapping[str, Any]) -> Training
 
     With ``calibrate``, a first forest is fitted without the last ``calibration_share`` of
     training days (and a gap of ``horizon_days``); its scores on those days choose the
-    calibration (:func:`choose_calibration`) and fit it. The final forest is then refitted on
-    all training days, because the latest days predict the future best, and keeps that
+    calibration (:func:`choose_calibration`) and fit it. The final forest is fitted on all
+    training days, because the latest days predict the future best, and keeps that
     calibration (as scikit-learn's ``CalibratedClassifierCV(ensemble=False)`` does with
     cross-validated scores). With ``operating_threshold: auto`` the same calibrated scores of
     those days choose the threshold (:func:`choose_threshold`, or :func:`choose_threshold_budget`
@@ -478,12 +487,16 @@ def train_model(dataset: pd.DataFrame, *, params: Mapping[str, Any]) -> Training
     train = labelled[in_window(labelled["date"], split.train_start, split.train_end)]
     method, calibrator, brier = "none", None, dict.fromkeys(CALIBRATION_METHODS)
     calibration_rows = train.iloc[0:0]
-    if params["calibrate"]:
-        inner = _calibration_split(train["date"], horizon_days=params["horizon_days"], share=params["calibration_share"])
+    inner = (_calibration_split(train["date"], horizon_days=params["horizon_days"], share=params["calibration_share"])
+             if params["calibrate"] else None)
+    # The final forest comes before the calibration one: training days of one class are the error
+    # to name, not the shorter stretch before the calibration days.
+    forest = fit_forest(train, names, params=params)
+    if inner is not None:
         early = train[in_window(train["date"], inner.train_start, inner.train_end)]
         calibration_rows = train[in_window(train["date"], inner.test_start, inner.test_end)]
         y_cal = calibration_rows["target"].to_numpy(dtype="int8")
-        raw = RiskModel(fit_forest(early, names, params=params), names).raw_proba(calibration_rows)
+        raw = RiskModel(fit_forest(early, names, params=params, before_calibration=True), names).raw_proba(calibration_rows)
         method, brier = choose_calibration(raw, y_cal, calibration_rows["date"])
         calibrator = fit_calibration(raw, y_cal, method=method)
         if auto_threshold:
@@ -495,7 +508,7 @@ def train_model(dataset: pd.DataFrame, *, params: Mapping[str, Any]) -> Training
                 calibrated, y_cal, calibration_rows["feature_id"].to_numpy(), calibration_rows["date"], budget=budget
             )
     return TrainingResult(
-        model=RiskModel(fit_forest(train, names, params=params), names, method, calibrator),
+        model=RiskModel(forest, names, method, calibrator),
         split=split,
         calibration_brier=brier,
         n_train_rows=len(train),

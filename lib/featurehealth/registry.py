@@ -70,7 +70,7 @@ _SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 
 
 class ModelIntegrityError(RuntimeError):
-    """A model file does not match its card (or has none); it is never unpickled."""
+    """A model file does not match its card (or has none), and is never unpickled, or matches it but cannot be loaded."""
 
 
 def model_version(result: mdl.TrainingResult, *, params: Mapping[str, Any]) -> str:
@@ -244,7 +244,8 @@ def load_model(model_path: str | Path, card_path: str | Path) -> tuple[mdl.RiskM
     ------
     ModelIntegrityError
         If the card is missing or unreadable or has no sha256 (``file_sha256``, 64 hex digits),
-        or the file's sha256 differs from the card's.
+        the file's sha256 differs from the card's, or the vouched bytes do not unpickle into a
+        RiskModel (saved under other library versions, which the message names).
     FileNotFoundError
         If the model file does not exist.
     """
@@ -276,10 +277,28 @@ def load_model(model_path: str | Path, card_path: str | Path) -> tuple[mdl.RiskM
             f"{card_path.name}. The file was changed or replaced after training, and loading a pickle runs code; "
             f"restore the file or retrain with model.retrain=always, which replaces it."
         )
-    loaded = joblib.load(io.BytesIO(data))
+    try:
+        loaded = joblib.load(io.BytesIO(data))
+    except Exception as exc:  # noqa: BLE001 - whatever unpickling raises, retraining is the way out
+        raise ModelIntegrityError(
+            f"Refusing to use {shown}: it matches its card but cannot be loaded ({type(exc).__name__}: {exc}); "
+            f"{_versions_saved_with(card)}retrain with model.retrain=always, which replaces it."
+        ) from None
     if not isinstance(loaded, mdl.RiskModel):
-        raise ModelIntegrityError(f"{shown} does not hold a featurehealth RiskModel.")
+        raise ModelIntegrityError(
+            f"{shown} does not hold a featurehealth RiskModel; retrain with model.retrain=always, which replaces it."
+        )
     return loaded, card
+
+
+def _versions_saved_with(card: Mapping[str, Any]) -> str:
+    """``it was saved with <library> <old> (now <new>), ...; `` for each library whose version differs, or ``""``."""
+    saved = card.get("library_versions")
+    if not isinstance(saved, Mapping):
+        return ""
+    now = library_versions()
+    changed = [f"{name} {saved[name]} (now {now[name]})" for name in now if name in saved and saved[name] != now[name]]
+    return f"it was saved with {', '.join(changed)}; " if changed else ""
 
 
 def has_current(paths: "RunPaths") -> bool:
@@ -298,7 +317,10 @@ def _current_card(paths: "RunPaths") -> dict[str, Any]:
             f"it or retrain with model.retrain=always, which replaces it."
         ) from None
     if not isinstance(card, dict):
-        raise ModelIntegrityError(f"The card {config.published_path(card_path)} of the model in use is not a JSON object.")
+        raise ModelIntegrityError(
+            f"The card {config.published_path(card_path)} of the model in use is not a JSON object; restore it or "
+            f"retrain with model.retrain=always, which replaces it."
+        )
     return card
 
 
