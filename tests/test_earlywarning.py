@@ -275,6 +275,22 @@ def test_visibility_needs_precursor_days_and_evidence_signals() -> None:
     assert earlywarning.visibility_table({"available": False, "reason": "no truth"}).index.tolist() == ["not available"]
 
 
+def test_visibility_without_ordinary_days_is_not_available_rather_than_zero() -> None:
+    # Every day degraded: no ordinary day gives the noise level, and 0 % "visible" read as measured.
+    incidents = _incidents(("a", "2026-03-16", "2026-03-17", "latency_creep"))
+    rows = _signal_rows({"a 2026-03-14": {"latency_evidence": 5.0}}).assign(degraded_today=1.0)
+    summary = earlywarning.precursor_visibility(rows, incidents, horizon_days=5)
+    assert not summary["available"] and "ordinary" in summary["reason"]
+    assert earlywarning.visibility_table({"precursor_visibility": summary}).index.tolist() == ["not available"]
+
+
+def test_visibility_of_evidence_the_input_never_feeds_is_none() -> None:
+    incidents = _incidents(("a", "2026-03-16", "2026-03-17", "latency_creep"))
+    rows = _signal_rows({}).assign(latency_evidence=float("nan"))
+    entry = earlywarning.precursor_visibility(rows, incidents, horizon_days=5)["by_kind"]["latency_creep"]
+    assert entry["visible_q95"] is None and entry["visible_q99"] is None
+
+
 def test_tradeoff_operating_row_is_computed_at_the_exact_threshold() -> None:
     # A score just above the operating threshold but below its 3-decimal rounding must count in
     # the trade-off row of the operating threshold as it does in the headline figures.

@@ -391,7 +391,8 @@ def precursor_visibility(signal_rows: pd.DataFrame, incidents: pd.DataFrame, *, 
     Returns
     -------
     dict
-        ``available``; ``quantiles``; per kind with a judged incident that has a precursor: the
+        ``available`` (False, with ``reason``, without ground truth or ordinary days); ``quantiles``;
+        per kind with a judged incident that has a precursor: the
         evidence signal, ``n_with_precursor`` and ``visible_q95`` / ``visible_q99``, the shares
         whose largest evidence on a precursor day in the period reaches that percentile of
         ordinary days (feature-days not degraded and outside every incident's precursor and
@@ -405,6 +406,9 @@ def precursor_visibility(signal_rows: pd.DataFrame, incidents: pd.DataFrame, *, 
     on_precursor = pairs[pairs["on_precursor"]]
     ordinary = rows.drop(index=pairs.loc[in_episode, "row"].unique())
     ordinary = ordinary[ordinary["degraded_today"] == 0]
+    if ordinary.empty:
+        # No noise level to stand out of: every share would read 0 % visible, as if measured.
+        return {"available": False, "reason": "no ordinary feature-day (healthy, outside every incident) to compare with"}
     by_kind: dict[str, Any] = {}
     judged = (_judgement(truth, rows, horizon_days=horizon_days) == "judged").to_numpy()
     on_precursor = on_precursor[judged[on_precursor["incident"].to_numpy()]]
@@ -414,7 +418,9 @@ def precursor_visibility(signal_rows: pd.DataFrame, incidents: pd.DataFrame, *, 
         entry: dict[str, Any] = {"evidence": column, "n_with_precursor": len(peaks)}
         for q in VISIBILITY_QUANTILES:
             limit = float(ordinary[column].quantile(q))
-            entry[f"visible_q{round(q * 100)}"] = float((peaks.fillna(-float("inf")) >= limit).mean())
+            # An evidence signal the input never feeds (NaN on every ordinary day) judges nothing.
+            entry[f"visible_q{round(q * 100)}"] = (None if np.isnan(limit)
+                                                   else float((peaks.fillna(-float("inf")) >= limit).mean()))
         by_kind[kind] = entry
     return {"available": True, "quantiles": list(VISIBILITY_QUANTILES), "by_kind": by_kind}
 
