@@ -29,7 +29,10 @@ Signal families (names are ``<metric>_<kind>``):
   ``days_since_degraded``);
 - calendar and metadata (``day_of_week``, ``lifecycle_stage_code``, ``tier_code``,
   ``feature_age_days``, capped at :data:`MAX_AGE_DAYS`; each metadata signal is left out when no
-  feature has its value, as without a metadata file);
+  feature has its value, as without a metadata file). The metadata is today's snapshot, applied
+  to every past day: on real data, a stage set *because* of an incident (a feature moved to
+  ``deprecated`` after it broke) tells the model about the past from the future, so keep the
+  metadata file's stages as they were or leave it out to test that; the simulator's never change);
 - counts pooled over the last 1, 3 and 7 days against what the baseline rate predicts for the
   volume seen (Poisson z): feedback given (``feedback_rate_excess_z*``: unhappy users write
   more), errors (``error_excess_z*``) and crashes on the day's newest app version
