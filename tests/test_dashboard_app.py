@@ -247,6 +247,17 @@ def test_drift_starts_on_an_alert_and_the_toggle_redraws_only_the_heatmap(output
     assert "Search (B) x crash_rate" in _html(details)
 
 
+def test_drift_tab_words_its_scores_and_the_cell_s_fields(outputs: Path) -> None:
+    dashboard = app.Dashboard(profile="ci")
+    _select(dashboard, "drift")
+    _, controls, heatmap, _, details = dashboard.tabs.children[3].children
+    score, _ = controls.children
+    assert score.options == tuple((label, value) for value, label in plots.DRIFT_SCORES.items())
+    assert score.value == "ks_pvalue" and score.label == "KS p-value"
+    assert html.escape(app.views.DRIFT_SCORE_KEY) in _html(heatmap)
+    assert "<th>meaning</th>" in _html(details) and "<td>PSI (population stability index)</td>" in _html(details)
+
+
 def test_typing_an_id_or_part_of_a_name_picks_the_drift_cell_s_feature(outputs: Path) -> None:
     """The Drift tab's feature list is as long as the drill-down's: it finds a feature the same way."""
     dashboard = app.Dashboard(profile="ci")

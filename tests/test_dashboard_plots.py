@@ -59,6 +59,9 @@ def test_drift_heatmap_prints_the_chosen_score() -> None:
     assert sorted(t for t in _texts(fig) if t) == ["0.01", "0.20", "0.50"]
     # p-values keep two significant digits, so a small one never reads 0.00
     assert sorted(t for t in _texts(plots.drift_heatmap(cells, score="ks_pvalue")) if t) == ["0.0004", "0.004", "0.8"]
+    # in the Score list's own words
+    assert fig.axes[0].get_title() == "Colour: drift status; number: PSI (population stability index)"
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["ok", "warn", "alert", "too little data"]
     with pytest.raises(ValueError, match="ks_pvalue, psi, mean_change, wasserstein_norm"):
         plots.drift_heatmap(cells, score="status")
 

@@ -301,7 +301,7 @@ def test_drift_cells_and_details() -> None:
     report = {"cells": [{"feature_id": "A", "metric": "crash_rate", "status": "alert", "psi": 0.4}]}
     cells = views.drift_cells(report)
     details = views.cell_details(cells, feature_id="A", metric="crash_rate")
-    assert dict(zip(details["field"], details["value"], strict=True))["psi"] == 0.4
+    assert dict(zip(details["field"], details["value"], strict=True))["PSI (population stability index)"] == 0.4
     assert views.cell_details(cells, feature_id="A", metric="usage_count").empty
     assert views.drift_cells({"cells": []}) is None
     assert views.drift_cells({"cells": [{"feature_id": "A"}]}) is None
@@ -312,8 +312,9 @@ def test_cell_details_never_show_a_pvalue_of_zero() -> None:
                           "ks_pvalue": [0.0, 3e-09], "psi": [0.0, 0.1]})
     for feature in ("A", "B"):
         markup = views.html_table(views.cell_details(cells, feature_id=feature, metric="m"))
-        assert "<td>ks_pvalue</td><td>&lt; 0.000001</td>" in markup
-    assert "<td>psi</td><td>0</td>" in views.html_table(views.cell_details(cells, feature_id="A", metric="m"))
+        assert "<td>KS p-value</td><td>&lt; 0.000001</td>" in markup
+    markup = views.html_table(views.cell_details(cells, feature_id="A", metric="m"))
+    assert "<td>PSI (population stability index)</td><td>0</td>" in markup
     assert [views.pvalue_text(v) for v in (0.0, 1e-12, 0.00004, 0.5)] == ["< 0.000001", "< 0.000001", "0.00004", "0.5"]
 
 
@@ -327,9 +328,11 @@ def test_flagged_cells_and_the_first_one_to_show() -> None:
 
 
 def test_drift_summary_line() -> None:
-    report = {"summary": {"n_ok": 5, "n_warn": 1, "n_alert": 2, "n_insufficient": 0, "drifted_share": 0.25}}
-    assert views.drift_summary(report) == "Cells: 5 ok, 1 warn, 2 alert, 0 insufficient; drifted share: 25.0%"
-    assert views.drift_summary({}) == f"Cells: {NOT_AVAILABLE}; drifted share: {NOT_AVAILABLE}"
+    report = {"summary": {"n_ok": 5, "n_warn": 1, "n_alert": 2, "drifted_share": 0.25}}
+    assert views.drift_summary(report) == ("Feature x metric cells: 5 ok, 1 warn, 2 alert; drifted share 25.0%: the "
+                                           "cells in alert among the 8 with enough data (warn cells are not counted)")
+    assert views.drift_summary({}) == (f"Feature x metric cells: {NOT_AVAILABLE}; drifted share {NOT_AVAILABLE}: the "
+                                       "cells in alert among those with enough data (warn cells are not counted)")
 
 
 def test_quality_checks_and_quarantine_counts() -> None:
@@ -684,3 +687,35 @@ def test_incidents_tile_without_a_judged_incident_says_why() -> None:
     tile = views.overview_tiles(ranking=None, metrics={"early_warning": early}, drift=None, quality=None, runs=None)[2]
     assert tile.label == "Incidents predicted" and tile.value == NOT_AVAILABLE
     assert tile.detail == "no incident to judge: 0 judged in the test period (6 more not judged: warning window before it)"
+
+
+def test_drift_summary_says_the_share_counts_alert_cells_only() -> None:
+    report = {"summary": {"n_ok": 655, "n_warn": 58, "n_alert": 7, "n_insufficient": 0, "drifted_share": 0.009722}}
+    assert views.drift_summary(report) == (
+        "Feature x metric cells: 655 ok, 58 warn, 7 alert, 0 with too little data; drifted share 1.0%: "
+        "the cells in alert among the 720 with enough data (warn cells are not counted)")
+
+
+def test_drift_score_key_names_each_score_and_its_bad_direction() -> None:
+    from featurehealth.dashboard import plots
+
+    key = views.DRIFT_SCORE_KEY
+    for label in plots.DRIFT_SCORES.values():
+        assert label in key
+    assert "low is bad" in key and key.count("high is bad") == 2 and "far from 0 is bad" in key
+
+
+def test_cell_details_name_each_field_in_words_with_its_meaning() -> None:
+    cells = pd.DataFrame({"feature_id": ["A"], "metric": ["p95_latency"], "status": ["alert"], "raw_status": ["alert"],
+                          "triggered": ["psi,wasserstein"], "n_ref": [112], "n_cur": [14], "ks_stat": [0.61],
+                          "mean_change": [-0.226], "mean_ref": [250.0], "mean_cur": [193.5], "extra": ["x"]})
+    details = views.cell_details(cells, feature_id="A", metric="p95_latency").set_index("field")
+    assert list(details.columns) == ["value", "meaning"]
+    assert not any("_" in field for field in details.index if field != "extra")  # no raw report names but unknown ones
+    assert details.loc["effect sizes over their limit", "value"] == "PSI, Wasserstein distance"
+    assert details.loc["current days", "value"] == 14 and "current window" in details.loc["current days", "meaning"]
+    change = details.loc["mean change (relative)"]
+    assert change["value"] == -0.226 and "22.6% below the reference mean" in change["meaning"]
+    assert "before the persistence rule" in details.loc["status on the last day alone", "meaning"]
+    assert details.loc["extra", "value"] == "x" and details.loc["extra", "meaning"] == ""
+    assert list(details.index[:3]) == ["feature id", "metric", "status"]  # the known fields first, in a reading order

@@ -376,7 +376,8 @@ class Dashboard:
                 [message or "reports/data_drift.json holds no drift cells."])),)
         features = views.feature_choices(self.load("dim")[0], cells)
         # The KS p-value gates every status: shown first so numbers and colours agree.
-        score = widgets.Dropdown(options=plots.DRIFT_SCORES, value="ks_pvalue", description="Score")
+        score = widgets.Dropdown(options=[(label, value) for value, label in plots.DRIFT_SCORES.items()],
+                                 value="ks_pvalue", description="Score", layout=widgets.Layout(width="360px"))
         # Dozens of features make a tall heatmap: then start with the features that need a look.
         flagged_only = widgets.Checkbox(value=len(features) > MAX_HEATMAP_FEATURES, indent=False,
                                         description="only features with a warn or alert")
@@ -395,7 +396,8 @@ class Dashboard:
             top = views.most_pressing_cells(shown, top=MAX_HEATMAP_FEATURES)
             caption = views.heatmap_caption(shown=top["feature_id"].nunique(), total=shown["feature_id"].nunique(),
                                             flagged_only=flagged_only.value)
-            return [rule, html_output(views.status_html(caption)),
+            return [rule, html_output(views.status_html(views.DRIFT_SCORE_KEY)),
+                    html_output(views.status_html(caption)),
                     figure_output(plots.drift_heatmap(top, score=score.value), alt="drift heatmap")]
 
         def build_details() -> list[dict[str, Any]]:

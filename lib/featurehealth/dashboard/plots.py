@@ -19,8 +19,12 @@ if TYPE_CHECKING:
 #: Drift statuses in colour order, and their colours (shared by heatmap and legend).
 DRIFT_STATUSES = ("ok", "warn", "alert", "insufficient_data")
 STATUS_COLOURS = {"ok": "#66bb6a", "warn": "#ffca28", "alert": "#e53935", "insufficient_data": "#bdbdbd"}
-#: Drift scores a heatmap can print in its cells; the KS p-value, which gates every status, first.
-DRIFT_SCORES = ("ks_pvalue", "psi", "mean_change", "wasserstein_norm")
+#: Drift scores a heatmap can print in its cells (report field -> words of the Score list and the
+#: title); the KS p-value, which gates every status, first.
+DRIFT_SCORES = {
+    "ks_pvalue": "KS p-value", "psi": "PSI (population stability index)", "mean_change": "mean change (relative)",
+    "wasserstein_norm": "Wasserstein distance (normalised)",
+}
 #: Drill-down panels: fact column -> axis label.
 DRILLDOWN_METRICS = {
     "p95_latency": "p95 latency (ms)",
@@ -234,9 +238,10 @@ def drift_heatmap(cells: "pd.DataFrame", *, score: str) -> "Figure":
                     color=text_colours[int(grid[row, column])], in_layout=False)
     ax.set_xlabel("metric")
     ax.set_ylabel("feature")
-    ax.legend(handles=[Patch(color=STATUS_COLOURS[s], label=s) for s in DRIFT_STATUSES],
+    ax.legend(handles=[Patch(color=STATUS_COLOURS[s], label="too little data" if s == "insufficient_data" else s)
+                       for s in DRIFT_STATUSES],
               loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False, fontsize=8)
-    ax.set_title(f"Drift status (colour) and {score} (number)")
+    ax.set_title(f"Colour: drift status; number: {DRIFT_SCORES[score]}")
     return fig
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from featurehealth.dashboard.data import NOT_AVAILABLE, lookup
+from featurehealth.dashboard.plots import DRIFT_SCORES
 from featurehealth.display import quality_rows, visible_text
 
 if TYPE_CHECKING:
@@ -798,13 +799,36 @@ def first_flagged_cell(cells: "pd.DataFrame") -> tuple[str, str]:
 
 
 def drift_summary(report: Mapping[str, Any]) -> str:
-    """One line: cells per status and the drifted share, from the report's ``summary``."""
-    counts = ", ".join(
-        f"{lookup(report, f'summary.{key}')} {key.removeprefix('n_')}"
-        for key in ("n_ok", "n_warn", "n_alert", "n_insufficient") if lookup(report, f"summary.{key}") is not None
-    )
+    """One line: cells per status and the drifted share, from the report's ``summary``.
+
+    The share counts the cells in alert among those with enough data (warn cells not at all,
+    :func:`featurehealth.drift.drift_report`): "1.0%" beside 58 warn cells read as all drift.
+    """
+    counts = {status: lookup(report, f"summary.n_{status}") for status in ("ok", "warn", "alert", "insufficient")}
+    listed = ", ".join(f"{count} {'with too little data' if status == 'insufficient' else status}"
+                       for status, count in counts.items() if count is not None)
+    judged = [counts[status] for status in ("ok", "warn", "alert")]
+    among = f"the {sum(judged):,}" if all(isinstance(n, int) for n in judged) else "those"
     share = lookup(report, "summary.drifted_share")
-    return f"Cells: {counts or NOT_AVAILABLE}; drifted share: {NOT_AVAILABLE if share is None else f'{share:.1%}'}"
+    return (f"Feature x metric cells: {listed or NOT_AVAILABLE}; drifted share "
+            f"{NOT_AVAILABLE if share is None else f'{share:.1%}'}: the cells in alert among {among} with enough "
+            f"data (warn cells are not counted)")
+
+
+#: What each drift score (:data:`~featurehealth.dashboard.plots.DRIFT_SCORES`) measures, and which way is bad.
+DRIFT_SCORE_MEANINGS = {
+    "ks_pvalue": "chance of a difference this large between the two windows if nothing had changed "
+                 "(low is bad: the change is real)",
+    "psi": "how far the share of days in each range of values moved, ranges fixed on the reference (0 = none; "
+           "high is bad)",
+    "mean_change": "current mean against the reference mean, (current - reference) / |reference| "
+                   "(-0.23 = 23% lower; far from 0 is bad)",
+    "wasserstein_norm": "how far the values moved, in standard deviations of the reference window (0 = none; "
+                        "high is bad)",
+}
+#: The line under the Drift tab's Score list: each score in the list's words, what it measures, which way is bad.
+DRIFT_SCORE_KEY = "Scores: " + "; ".join(f"{DRIFT_SCORES[score]} = {meaning}"
+                                         for score, meaning in DRIFT_SCORE_MEANINGS.items()) + "."
 
 
 def drift_alerts_text(cells: "pd.DataFrame", *, labels: Mapping[str, str], windows: Mapping[str, Any] | None) -> str:
@@ -899,20 +923,70 @@ def drift_rule_caption(report: Mapping[str, Any]) -> str:
     )
 
 
-def cell_details(cells: "pd.DataFrame", *, feature_id: str, metric: str) -> "pd.DataFrame":
-    """All reported fields of one drift cell as ``field``/``value`` rows (empty if absent).
+_UNITS = "in the metric's own unit (latencies in ms, crash rate a share of events, feedback 1 to 5)"
+#: Fields of a drift cell (``reports/data_drift.json``) in the order the details show them: name -> (words, meaning).
+DRIFT_FIELDS = {
+    "feature_id": ("feature id", ""),
+    "metric": ("metric", ""),
+    "status": ("status", "the heatmap's colour: after the persistence rule"),
+    "triggered": ("effect sizes over their limit", "those at or above the limit of the cell's status"),
+    "raw_status": ("status on the last day alone", "before the persistence rule, which keeps an alert only if it "
+                                                   "held on the last daily evaluations and in the short window"),
+    "days_in_alert": ("days in alert", "consecutive daily evaluations at alert, counting back from the last day"),
+    "short_status": ("status in the short window", "the same comparison on the last few days only"),
+    "ks_pvalue": (DRIFT_SCORES["ks_pvalue"], DRIFT_SCORE_MEANINGS["ks_pvalue"]),
+    "ks_stat": ("KS statistic", "largest gap between the two windows' cumulative shares of days "
+                                "(0 = same, 1 = no overlap)"),
+    "psi": (DRIFT_SCORES["psi"], DRIFT_SCORE_MEANINGS["psi"]),
+    "mean_change": (DRIFT_SCORES["mean_change"], "(current mean - reference mean) / |reference mean|; far from 0 "
+                                                 "is bad"),
+    "mean_ref": ("reference mean", f"mean of the daily values in the reference window, {_UNITS}"),
+    "mean_cur": ("current mean", f"mean of the daily values in the current window, {_UNITS}"),
+    "wasserstein_norm": (DRIFT_SCORES["wasserstein_norm"], DRIFT_SCORE_MEANINGS["wasserstein_norm"]),
+    "n_ref": ("reference days", "days with a value in the reference window"),
+    "n_cur": ("current days", "days with a value in the current window"),
+}
+#: The effect sizes ``triggered`` names (:func:`featurehealth.drift.classify`), in the Score list's words.
+TRIGGER_NAMES = {"psi": "PSI", "mean_change": "mean change", "wasserstein": "Wasserstein distance"}
 
-    P-values (fields ending in ``pvalue``) are text from :func:`pvalue_text`, so a tiny one
-    reads ``< 0.000001``, never 0.
+
+def _detail_value(field: str, value: Any) -> Any:
+    """A drift cell's ``value`` as the details show it: p-values by :func:`pvalue_text` (never 0), the
+    effect sizes ``triggered`` names in words; other values as reported."""
+    if field.endswith("pvalue") and isinstance(value, float) and value == value:
+        return pvalue_text(value)
+    if field == "triggered" and isinstance(value, str):
+        return ", ".join(TRIGGER_NAMES.get(name, name) for name in value.split(",") if name) or "none"
+    return value
+
+
+def _detail_meaning(field: str, value: Any) -> str:
+    """What ``field`` means (:data:`DRIFT_FIELDS`); for the mean change, also how much that is in per cent."""
+    meaning = DRIFT_FIELDS.get(field, ("", ""))[1]
+    if field == "mean_change" and _real(value) and value:
+        return f"the current mean is {abs(value):.1%} {'below' if value < 0 else 'above'} the reference mean: {meaning}"
+    return meaning
+
+
+def cell_details(cells: "pd.DataFrame", *, feature_id: str, metric: str) -> "pd.DataFrame":
+    """The reported fields of one drift cell as ``field`` (in words), ``value`` and ``meaning`` rows
+    (empty if absent).
+
+    The fields of :data:`DRIFT_FIELDS` come first, in its order, then any other as written. Values
+    stay the report's (:func:`_detail_value`: a tiny p-value reads ``< 0.000001``, never 0).
     """
     import pandas as pd
 
     row = cells[(cells["feature_id"].astype(str) == feature_id) & (cells["metric"] == metric)]
     if row.empty:
-        return pd.DataFrame(columns=["field", "value"])
-    values = [pvalue_text(v) if str(c).endswith("pvalue") and isinstance(v, float) and v == v else v
-              for c, v in row.iloc[0].astype(object).items()]
-    return pd.DataFrame({"field": row.columns, "value": values})
+        return pd.DataFrame(columns=["field", "value", "meaning"])
+    fields = row.iloc[0].astype(object)
+    order = [f for f in DRIFT_FIELDS if f in fields.index] + [f for f in fields.index if f not in DRIFT_FIELDS]
+    return pd.DataFrame({
+        "field": [DRIFT_FIELDS[f][0] if f in DRIFT_FIELDS else str(f) for f in order],
+        "value": [_detail_value(str(f), fields[f]) for f in order],
+        "meaning": [_detail_meaning(str(f), fields[f]) for f in order],
+    })
 
 
 #: What the observed value of each check of :mod:`featurehealth.quality` is.
