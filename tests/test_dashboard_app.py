@@ -228,6 +228,12 @@ def test_drilldown_says_no_ground_truth_when_the_run_had_no_incidents(outputs: P
     assert "incidents.parquet" not in _html(plot)
 
 
+def test_drilldown_caption_says_what_the_degraded_strip_marks(outputs: Path) -> None:
+    dashboard = app.Dashboard(profile="ci")
+    *_, plot = _drilldown(dashboard)
+    assert html.escape(app.views.DRILLDOWN_CAPTION) in _html(plot)
+
+
 def test_drift_starts_on_an_alert_and_the_toggle_redraws_only_the_heatmap(outputs: Path) -> None:
     dashboard = app.Dashboard(profile="ci")
     _select(dashboard, "drift")

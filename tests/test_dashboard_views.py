@@ -719,3 +719,7 @@ def test_cell_details_name_each_field_in_words_with_its_meaning() -> None:
     assert "before the persistence rule" in details.loc["status on the last day alone", "meaning"]
     assert details.loc["extra", "value"] == "x" and details.loc["extra", "meaning"] == ""
     assert list(details.index[:3]) == ["feature id", "metric", "status"]  # the known fields first, in a reading order
+
+
+def test_drilldown_caption_says_the_strip_is_any_rule_and_the_panels_show_which() -> None:
+    assert "degraded (any rule)" in views.DRILLDOWN_CAPTION and "its own limit" in views.DRILLDOWN_CAPTION

@@ -339,6 +339,7 @@ class Dashboard:
                 cutoffs=self.cutoffs(),
             )
             return [figure_output(fig, alt=f"time series of {picker.value}"),
+                    html_output(views.status_html(views.DRILLDOWN_CAPTION)),
                     *notes_output([incidents_message, params_message])]
 
         def build_drivers() -> list[dict[str, Any]]:

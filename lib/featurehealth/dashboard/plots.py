@@ -71,15 +71,33 @@ def message_figure(text: str) -> "Figure":
 
 
 def _concise_dates(ax: "Axes") -> None:
-    """Date ticks as "Feb", "15", "Mar" with the year once at the end, not full dates.
+    """Short date ticks: "Apr 15" for days, "Feb" for months ("Jan 2026" at a new year), and the
+    year, or both years across New Year, in the corner when the ticks do not name it.
 
-    Full ISO dates every two weeks ran into each other on a 9-inch figure (ci's 120 days).
+    Full ISO dates every two weeks ran into each other on a 9-inch figure (ci's 120 days), and
+    matplotlib's concise ticks "Apr 08 15 May 08" beside "2026-Jun" in the corner read as
+    "May / 2026-May": which month "08" is, and that the corner is only the last tick's month.
     """
-    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter, num2date
+
+    class YearsInCorner(ConciseDateFormatter):
+        years: tuple[int, ...] = ()
+
+        def format_ticks(self, values: Any) -> list[str]:
+            self.years = tuple(sorted({num2date(v).year for v in values}))
+            return super().format_ticks(values)
+
+        def get_offset(self) -> str:
+            # Only where the parent writes one (day ticks; month ticks name the year at January).
+            if not super().get_offset() or not self.years:
+                return ""
+            return "-".join(map(str, dict.fromkeys([self.years[0], self.years[-1]])))
 
     locator = AutoDateLocator()
     ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+    ax.xaxis.set_major_formatter(YearsInCorner(
+        locator, formats=["%Y", "%b", "%b %d", "%H:%M", "%H:%M", "%S.%f"],
+        zero_formats=["", "%b %Y", "%b %d", "%b %d", "%H:%M", "%H:%M"]))
 
 
 def _shade_incidents(ax: "Axes", incidents: "pd.DataFrame | None", *, label: bool) -> None:
@@ -100,7 +118,11 @@ def drilldown_figure(
     cutoffs: Sequence[float],
     title: str,
 ) -> "Figure":
-    """Time series of one feature with its degradation limits, incidents and risk score.
+    """Time series of one feature with its degradation limits, incidents, degraded days and risk score.
+
+    The degraded days (``is_degraded``: any rule, on any metric) are red bars in a strip of their
+    own above the risk panel: marked on every metric panel, they made a healthy latency line look
+    degraded on a day its crash rate broke its limit.
 
     Parameters
     ----------
@@ -117,10 +139,11 @@ def drilldown_figure(
     """
     from featurehealth.display import MAX_TITLE_CHARS, plain_label
 
-    fig, axes = _figure(11, 9.5, rows=len(DRILLDOWN_METRICS) + 1, sharex=True)
+    panels = len(DRILLDOWN_METRICS)
+    fig, axes = _figure(11, 10, rows=panels + 2, sharex=True,
+                        gridspec_kw={"height_ratios": [1] * panels + [0.22, 1]})
     dates = series["date"]
-    degraded = series["is_degraded"].fillna(False).astype(bool) if "is_degraded" in series else None
-    for ax, (column, label) in zip(axes[:-1, 0], DRILLDOWN_METRICS.items(), strict=True):
+    for ax, (column, label) in zip(axes[:panels, 0], DRILLDOWN_METRICS.items(), strict=True):
         _shade_incidents(ax, incidents, label=ax is axes[0, 0])
         ax.plot(dates, series[column], color="#1565c0", lw=1.2, label=label)
         limits = thresholds.get(column, {})
@@ -129,12 +152,10 @@ def drilldown_figure(
                        label=ABSOLUTE_LABELS.get(column, "absolute limit"))
         if limits.get("relative") is not None:
             ax.plot(dates, limits["relative"], color="#ef6c00", ls=":", lw=1.2, label="relative limit")
-        if degraded is not None and degraded.any():
-            ax.scatter(dates[degraded], series.loc[degraded, column], color="#c62828", s=12, zorder=3,
-                       label="degraded day")
         ax.set_ylabel(label)
         # Outside the axes, so the legend never hides a spike.
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=7, frameon=False)
+    _degraded_strip(axes[panels, 0], series, incidents=incidents)
     risk_ax = axes[-1, 0]
     _shade_incidents(risk_ax, incidents, label=False)
     risk = series["risk_probability"] if "risk_probability" in series else None
@@ -162,6 +183,27 @@ def drilldown_figure(
     _concise_dates(risk_ax)  # the panels share the x axis, so its ticks
     fig.suptitle(plain_label(title, max_chars=MAX_TITLE_CHARS))  # a feature's name: drawn as written, never as mathtext
     return fig
+
+
+def _degraded_strip(ax: "Axes", series: "pd.DataFrame", *, incidents: "pd.DataFrame | None") -> None:
+    """The feature's degraded days (any rule) as red day-wide bars, or a word when there are none."""
+    from matplotlib.dates import date2num
+
+    _shade_incidents(ax, incidents, label=False)
+    ax.set(yticks=[], ylim=(0, 1))
+    ax.set_ylabel("degraded", rotation=0, ha="right", va="center")
+    if "is_degraded" not in series:
+        message = "degraded days not available"
+    else:
+        days = series.loc[series["is_degraded"].fillna(False).astype(bool), "date"]
+        message = "" if len(days) else "no degraded day"
+    if message:
+        ax.text(0.5, 0.5, message, transform=ax.transAxes, ha="center", va="center", fontsize=8, color="#757575")
+        return
+    # Day-wide, as the incidents are shaded: from the day's start to the next day's.
+    ax.broken_barh([(date2num(day), 1.0) for day in days], (0, 1), color="#c62828",
+                   label="feature degraded (any rule)")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.3), fontsize=7, frameon=False)
 
 
 def _status_codes(cells: "pd.DataFrame") -> "pd.DataFrame":

@@ -566,6 +566,17 @@ def threshold_lines(series: "pd.DataFrame", *, degradation: Mapping[str, Any]) -
     }
 
 
+#: Under the drill-down figure: what its degraded-days strip, limit lines and shading mean.
+DRILLDOWN_CAPTION = (
+    "Red bars in the strip above the risk score: days the feature was degraded (any rule), i.e. its p95 latency, "
+    "crash rate or average feedback broke a limit (dashed: absolute; dotted: relative to the feature's own "
+    "trailing median; the crash rules also need a minimum number of crashes, the relative one a count unlikely "
+    "for the feature, and the feedback rules a minimum number of ratings). The panel whose line crosses its own "
+    "limit shows which metric it was; events per day only decides whether a day is judged. Pink bands: known "
+    "incidents."
+)
+
+
 def drivers(ranking: "pd.DataFrame", feature_id: str) -> "pd.DataFrame":
     """Signals driving the feature's latest score: ``signal``, ``value``, ``contribution``.
 
