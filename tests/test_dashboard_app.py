@@ -285,17 +285,57 @@ def test_typing_an_id_or_part_of_a_name_picks_the_drift_cell_s_feature(outputs: 
     assert dashboard.status.value == ""
 
 
-def test_opening_the_drift_tab_imports_neither_seaborn_nor_scipy_stats(outputs: Path) -> None:
-    """Importing them (seaborn for the heatmap, scipy.stats through featurehealth.drift for the row
-    order) was most of the 3-4 s the tab took to open on a fresh page; neither is needed to draw it.
-    matplotlib, which it needs, comes with the app, so while Voila pre-heats the kernel."""
+def _imported_after_opening(tab: str) -> list[str]:
+    """Lines a fresh interpreter prints on drawing ``tab``: whether matplotlib came with the app, then
+    the status ("drawn" without an error) and which of seaborn, scipy.stats and pyplot it imported."""
     code = ("import sys; from featurehealth.dashboard import app; print('matplotlib.figure' in sys.modules); "
-            "d = app.Dashboard(profile='ci'); d.draw_tab(list(app.TABS).index('drift')); "
+            f"d = app.Dashboard(profile='ci'); d.draw_tab(list(app.TABS).index({tab!r})); "
             "print(d.status.value or 'drawn', [m for m in ('seaborn', 'scipy.stats', 'matplotlib.pyplot') if m in sys.modules])")
     env = {**os.environ, "PYTHONPATH": str(Path(featurehealth.__file__).parents[1])}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.split("\n")[:2] == ["True", "drawn []"]
+    return done.stdout.split("\n")[:2]
+
+
+def test_opening_the_drift_tab_imports_neither_seaborn_nor_scipy_stats(outputs: Path) -> None:
+    """Importing them (seaborn for the heatmap, scipy.stats through featurehealth.drift for the row
+    order) was most of the 3-4 s the tab took to open on a fresh page; neither is needed to draw it.
+    matplotlib, which it needs, comes with the app, so while Voila pre-heats the kernel."""
+    assert _imported_after_opening("drift") == ["True", "drawn []"]
+
+
+def test_opening_the_model_tab_draws_every_figure_without_seaborn(outputs: Path) -> None:
+    """The lead-time chart was the last seaborn figure: opening the Model tab imported seaborn and
+    pyplot (0.35 s) for one histogram. scikit-learn, which the curves need, still brings scipy.stats."""
+    _write_model_reports(outputs / "ci" / "reports")
+    first, drawn = _imported_after_opening("model")
+    assert first == "True" and drawn.startswith("drawn [") and "seaborn" not in drawn and "pyplot" not in drawn
+
+
+def _write_model_reports(reports: Path) -> None:
+    """Metrics with early warning and lead times, test predictions and signal importance: every Model figure."""
+    summary = {"available": True, "n_incidents": 3, "incidents_detected": 2, "share_warned_1d": 0.67,
+               "lead_times_days": [2, 3], "by_kind": {}}
+    (reports / "metrics.json").write_text(json.dumps({
+        "model": {"pr_auc": 0.5}, "baselines": {"rule": {"pr_auc": 0.4, "description": "z >= 3"}},
+        "early_warning": summary}))
+    pd.DataFrame({"y_true": [0.0, 1.0, 0.0, 1.0] * 5, "probability": [0.1, 0.8, 0.3, 0.6] * 5,
+                  "rule_score": [0.2, 0.5, 0.4, 0.7] * 5}).to_parquet(reports / "test_predictions.parquet")
+    pd.DataFrame({"signal": ["p95_latency_z", "crash_rate_z"], "permutation_importance": [0.05, -0.001],
+                  "permutation_std": [0.01, 0.004]}).to_csv(reports / "feature_importance.csv", index=False)
+
+
+def test_model_tab_names_the_z_score_baseline_once_and_explains_importance(outputs: Path) -> None:
+    _write_model_reports(outputs / "ci" / "reports")
+    dashboard = app.Dashboard(profile="ci")
+    _select(dashboard, "model")
+    box = dashboard.tabs.children[list(app.TABS).index("model")]
+    small = [w for row in box.children if not hasattr(row, "outputs") for w in row.children]
+    page = "".join(_html(o) for o in [*_outputs(dashboard, "model"), *small])
+    assert "<td>z-score rule</td>" in page and "<td>rule</td>" not in page
+    assert "z-score rule 0.400" in page and "Baselines: z-score rule = z &gt;= 3." in page
+    assert html.escape(app.views.IMPORTANCE_CAPTION) in page
+    assert all(o.outputs[0]["data"].get("image/png") for o in small) and dashboard.status.value == ""
 
 
 def test_many_features_draw_the_most_pressing_first_and_say_how_many_are_left_out(

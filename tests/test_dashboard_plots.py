@@ -333,3 +333,23 @@ def test_month_ticks_name_the_year_at_january() -> None:
     _rendered(fig)
     labels = [t.get_text() for t in fig.axes[0].get_xticklabels() if t.get_text()]
     assert "Jan 2026" in labels and "Dec" in labels and fig.axes[0].xaxis.get_offset_text().get_text() == ""
+
+
+def test_curves_name_the_z_score_baseline_as_the_metrics_table_does(predictions: pd.DataFrame) -> None:
+    from featurehealth.dashboard import views
+
+    scored = predictions.assign(rule_score=predictions["probability"] * 0.9)
+    labels = [line.get_label() for line in plots.curves_figure(scored).axes[0].lines]
+    assert views.scorer_name("rule") in labels and "model" in labels
+
+
+def test_lead_times_are_drawn_without_seaborn(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rest of the dashboard dropped seaborn (importing it cost each tab's first opening); the
+    lead-time bars count incidents per whole day, as its discrete histogram did."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "seaborn", None)  # importing it now fails
+    ax = plots.lead_time_figure([1, 2, 2, 5.0]).axes[0]
+    bars = {round(p.get_x() + p.get_width() / 2): p.get_height() for p in ax.patches}
+    assert bars == {1: 1, 2: 2, 5: 1}
+    assert ax.get_xlabel() == "lead time (days before incident start)" and ax.get_ylabel() == "incidents"

@@ -471,12 +471,13 @@ def test_model_verdict_compares_pr_auc_with_the_best_baseline() -> None:
                "baselines": {"persistence": {"pr_auc": 0.429}, "rule": {"pr_auc": 0.509, "description": "z >= 3"}}}
     assert views.model_verdict(metrics) == (
         "Test days 2026-05-02 .. 2026-06-22 (6,240 feature-days, 12.6% followed by a degradation). "
-        "PR-AUC: model 0.550, persistence 0.429, rule 0.509: better than every naive baseline (+0.041 over rule).")
+        "PR-AUC: model 0.550, persistence 0.429, z-score rule 0.509: better than every naive baseline "
+        "(+0.041 over z-score rule).")
     worse = {**metrics, "model": {"pr_auc": 0.5}}
-    assert views.model_verdict(worse).endswith("rule 0.509: not better than the naive baseline rule.")
+    assert views.model_verdict(worse).endswith("rule 0.509: not better than the naive baseline z-score rule.")
     assert views.model_verdict({}) == "Test days not available. PR-AUC: model not available, baselines not available."
     notes = views.metrics_notes(metrics)
-    assert "brier: error of the probabilities" in notes and notes.endswith("Baselines: rule = z >= 3.")
+    assert "brier: error of the probabilities" in notes and notes.endswith("Baselines: z-score rule = z >= 3.")
 
 
 def test_degradation_note_says_the_metrics_were_measured_under_other_rules() -> None:
@@ -721,5 +722,19 @@ def test_cell_details_name_each_field_in_words_with_its_meaning() -> None:
     assert list(details.index[:3]) == ["feature id", "metric", "status"]  # the known fields first, in a reading order
 
 
+def test_one_name_for_the_z_score_baseline_in_table_verdict_and_notes() -> None:
+    metrics = {"model": {"pr_auc": 0.55}, "baselines": {"persistence": {"pr_auc": 0.43},
+                                                       "rule": {"pr_auc": 0.51, "description": "z >= 3"}}}
+    assert views.metrics_table(metrics)["scorer"].tolist() == ["model", "persistence", "z-score rule"]
+    assert views.model_verdict(metrics).endswith("z-score rule 0.510: better than every naive baseline "
+                                                 "(+0.040 over z-score rule).")
+    assert views.metrics_notes(metrics).endswith("Baselines: z-score rule = z >= 3.")
+    assert views.scorer_name("rule") == "z-score rule" and views.scorer_name("new") == "new"
+
+
 def test_drilldown_caption_says_the_strip_is_any_rule_and_the_panels_show_which() -> None:
     assert "degraded (any rule)" in views.DRILLDOWN_CAPTION and "its own limit" in views.DRILLDOWN_CAPTION
+
+
+def test_importance_caption_says_a_bar_crossing_zero_is_no_effect() -> None:
+    assert "shuffled" in views.IMPORTANCE_CAPTION and "indistinguishable from no effect" in views.IMPORTANCE_CAPTION

@@ -491,7 +491,8 @@ class Dashboard:
         def build_importance() -> list[dict[str, Any]]:
             if importance is None:
                 return notes_output([importance_message])
-            return [figure_output(plots.importance_figure(importance), alt="signal importance")]
+            return [figure_output(plots.importance_figure(importance), alt="signal importance"),
+                    html_output(views.status_html(views.IMPORTANCE_CAPTION))]
 
         def build_lead_times() -> list[dict[str, Any]]:
             if metrics is None:

@@ -641,10 +641,21 @@ def signals_note(signals: Sequence[str]) -> str:
     return "; ".join(said) + "." + z
 
 
+#: Names of the scorers shown for the keys of ``reports/metrics.json`` (``model``, ``baselines.*``):
+#: the curves' legends, the metrics table and the sentences about them use the same words.
+SCORER_NAMES = {"model": "model", "persistence": "persistence", "rule": "z-score rule"}
+
+
+def scorer_name(key: str) -> str:
+    """The shown name of scorer ``key`` (:data:`SCORER_NAMES`; a key it lacks as written)."""
+    return SCORER_NAMES.get(key, key)
+
+
 def metrics_table(metrics: Mapping[str, Any]) -> "pd.DataFrame":
     """Model metrics beside the naive baselines: one row per scorer, :data:`MODEL_METRICS` columns.
 
-    Scorers are ``model`` and each entry of ``baselines``; an absent metric is NaN.
+    Scorers are ``model`` and each entry of ``baselines``, named by :func:`scorer_name`; an
+    absent metric is NaN.
     """
     import pandas as pd
 
@@ -652,7 +663,7 @@ def metrics_table(metrics: Mapping[str, Any]) -> "pd.DataFrame":
     baselines = metrics.get("baselines")
     scorers.update(baselines if isinstance(baselines, dict) else {})
     rows = [
-        {"scorer": name, **{m: lookup(values, m) for m in MODEL_METRICS}}
+        {"scorer": scorer_name(name), **{m: lookup(values, m) for m in MODEL_METRICS}}
         for name, values in scorers.items() if isinstance(values, dict)
     ]
     return pd.DataFrame(rows, columns=["scorer", *MODEL_METRICS]).astype({m: "float64" for m in MODEL_METRICS})
@@ -698,7 +709,7 @@ def model_verdict(metrics: Mapping[str, Any]) -> str:
     size = f" ({', '.join(parts)})" if parts else ""
     model = lookup(metrics, "model.pr_auc")
     baselines = metrics.get("baselines") if isinstance(metrics.get("baselines"), dict) else {}
-    others = {name: lookup(v, "pr_auc") for name, v in baselines.items() if _real(lookup(v, "pr_auc"))}
+    others = {scorer_name(name): lookup(v, "pr_auc") for name, v in baselines.items() if _real(lookup(v, "pr_auc"))}
     scores = ", ".join(f"{name} {value:.3f}" for name, value in others.items()) or f"baselines {NOT_AVAILABLE}"
     head = f"Test days {period}{size}. PR-AUC: model {f'{model:.3f}' if _real(model) else NOT_AVAILABLE}, {scores}"
     if not _real(model) or not others:
@@ -735,7 +746,7 @@ def degradation_note(metrics: Mapping[str, Any]) -> str:
 def metrics_notes(metrics: Mapping[str, Any]) -> str:
     """What the metric columns and the baselines mean (baselines as the report describes them)."""
     baselines = metrics.get("baselines") if isinstance(metrics.get("baselines"), dict) else {}
-    described = [f"{name} = {lookup(v, 'description')}" for name, v in baselines.items()
+    described = [f"{scorer_name(name)} = {lookup(v, 'description')}" for name, v in baselines.items()
                  if isinstance(lookup(v, "description"), str)]
     notes = "; ".join(f"{name}: {text}" for name, text in METRIC_NOTES.items())
     return notes + (f". Baselines: {'; '.join(described)}." if described else ".")
@@ -747,6 +758,15 @@ def lead_times(metrics: Mapping[str, Any]) -> list[float] | None:
     if not isinstance(values, list):
         return None
     return [float(v) for v in values if isinstance(v, (int, float))]
+
+
+#: Under the signal importance figure: what permutation importance is and when a bar says nothing.
+IMPORTANCE_CAPTION = (
+    "Permutation importance: how much the model's PR-AUC on the test days drops when one signal's values are "
+    "shuffled among the feature-days, which cuts its link to what happened next (bar: the mean over repeated "
+    "shuffles; line: ± one standard deviation of them). A bar whose line crosses zero is indistinguishable from "
+    "no effect: the model does not measurably rely on that signal."
+)
 
 
 def drift_cells(drift: Mapping[str, Any]) -> "pd.DataFrame | None":
