@@ -124,7 +124,7 @@ def test_a_filter_redraws_only_the_ranking_table(outputs: Path) -> None:
     filters, table = dashboard.tabs.children[1].children
     assert "3 of 3 features, sorted by impact = risk × active users" in _html(table)
     # what risk and its buckets mean, from params/ci.yaml (auto buckets) and the absent metrics.json
-    assert "risk_bucket: cut-offs not available" in _html(table)
+    assert "risk bucket: cut-offs not available" in _html(table)
     bucket = next(w for w in filters.children if w.description == "risk bucket")
     assert [value for _, value in bucket.options] == ["All", "low", "medium", "high"]
     overview_before = _outputs(dashboard, "overview")[0].outputs
@@ -551,7 +551,7 @@ def test_overview_and_ranking_say_what_risk_and_buckets_mean(outputs: Path) -> N
     _select(dashboard, "ranking")
     _, table = dashboard.tabs.children[1].children
     # params/ci.yaml has auto buckets: medium from the operating threshold, high halfway to 1
-    assert "degrades in the next 7 days; risk_bucket: low below 0.3, medium from 0.3, high from 0.65" in _html(table)
+    assert "degrades in the next 7 days; risk bucket: low below 0.3, medium from 0.3, high from 0.65" in _html(table)
 
 
 def test_risk_caption_uses_the_run_s_own_bucket_cut_offs(outputs: Path) -> None:
@@ -563,7 +563,7 @@ def test_risk_caption_uses_the_run_s_own_bucket_cut_offs(outputs: Path) -> None:
     dashboard = app.Dashboard(profile="ci")
     _select(dashboard, "ranking")
     _, table = dashboard.tabs.children[1].children
-    assert "risk_bucket: low below 0.2, medium from 0.2, high from 0.5" in _html(table)
+    assert "risk bucket: low below 0.2, medium from 0.2, high from 0.5" in _html(table)
 
 
 def test_a_report_without_params_uses_the_profile_only_while_it_gives_the_run_s_hash(
@@ -581,7 +581,7 @@ def test_a_report_without_params_uses_the_profile_only_while_it_gives_the_run_s_
     assert dashboard.params() == (None, reason) and dashboard.cutoffs() == ()
     _select(dashboard, "ranking")
     _, table = dashboard.tabs.children[1].children
-    assert "risk_bucket: cut-offs not available (the model alerts from 0.3)" in _html(table)
+    assert "risk bucket: cut-offs not available (the model alerts from 0.3)" in _html(table)
     _select(dashboard, "drilldown")
     _, _, plot = dashboard.tabs.children[2].children
     assert plot.outputs[0]["data"]["image/png"]
@@ -595,7 +595,7 @@ def test_a_report_without_params_or_their_hash_gives_no_cut_offs(outputs: Path) 
     dashboard = app.Dashboard(profile="ci")
     assert dashboard.params()[0] is None and dashboard.cutoffs() == ()
     assert "re-run ./run_all.sh ci to record them" in dashboard.params()[1]
-    assert "risk_bucket: cut-offs not available" in _html(_outputs(dashboard, "overview")[0])
+    assert "risk bucket: cut-offs not available" in _html(_outputs(dashboard, "overview")[0])
 
 
 def test_a_failed_newest_run_is_named_above_the_outputs_it_did_not_replace(outputs: Path) -> None:
@@ -608,7 +608,7 @@ def test_a_failed_newest_run_is_named_above_the_outputs_it_did_not_replace(outpu
     dashboard = app.Dashboard(profile="ci")
     overview = _html(_outputs(dashboard, "overview")[0])
     assert "The newest run, 20260302T000000Z-y, failed and published nothing (01_ingest.ipynb failed" in overview
-    assert "outputs of the earlier run 20260301T000000Z-x, finished 2026-03-01T00:01:00+00:00" in overview
+    assert "outputs of the earlier run 20260301T000000Z-x, finished 2026-03-01 00:01 UTC" in overview
     _select(dashboard, "quality")
     assert "The newest run, 20260302T000000Z-y, failed" in _html(_outputs(dashboard, "quality")[0])
     (failed / "run_report.json").write_text(json.dumps({"status": "succeeded"}))

@@ -172,7 +172,7 @@ def test_html_table_captions_stay_outside_the_scrolling_box() -> None:
 
 
 def test_ranking_view_orders_known_columns(ranking: pd.DataFrame) -> None:
-    assert list(views.ranking_view(ranking.assign(extra=1)).columns)[:3] == ["rank", "feature_id", "owner_team"]
+    assert list(views.ranking_view(ranking.assign(extra=1)).columns)[:3] == ["rank", "feature id", "owner team"]
 
 
 def test_feature_choices_and_series() -> None:
@@ -281,7 +281,7 @@ def test_drivers_of_a_feature(ranking: pd.DataFrame) -> None:
     # A slot no signal filled (it did not raise the score) is no driver, and blank in the ranking.
     fewer = ranking.assign(driver_2=["a", "b", None], driver_2_value=[1.0, 1.0, np.nan])
     assert views.drivers(fewer, "F3")["signal"].tolist() == ["usage_count_change7"]
-    assert views.ranking_view(fewer)["driver_2"].tolist() == ["a", "b", ""]
+    assert views.ranking_view(fewer)["driver 2"].tolist() == ["a", "b", ""]
     assert views.drivers(fewer.assign(driver_1=[None] * 3), "F3").empty
 
 
@@ -665,7 +665,7 @@ def test_unpublished_run_note_names_the_failed_run_and_the_run_shown() -> None:
                          "error": ["01_ingest.ipynb failed: ValueError: bad as-of.", ""]})
     note = views.unpublished_run_note(runs, {"run_id": "r1", "finished_at": "2026-03-01T00:01:00+00:00"})
     assert note.startswith("The newest run, r2, failed and published nothing (01_ingest.ipynb failed: ValueError: bad as-of); ")
-    assert "runs/r2/" in note and "the earlier run r1, finished 2026-03-01T00:01:00+00:00" in note
+    assert "runs/r2/" in note and "the earlier run r1, finished 2026-03-01 00:01 UTC" in note
     assert "does not name it" in views.unpublished_run_note(runs, None)
     interrupted = runs.assign(status=["interrupted", "succeeded"], error=[None, ""])
     assert "r2, interrupted and published nothing;" in views.unpublished_run_note(interrupted, {"run_id": "r1"})
@@ -688,6 +688,19 @@ def test_incidents_tile_without_a_judged_incident_says_why() -> None:
     tile = views.overview_tiles(ranking=None, metrics={"early_warning": early}, drift=None, quality=None, runs=None)[2]
     assert tile.label == "Incidents predicted" and tile.value == NOT_AVAILABLE
     assert tile.detail == "no incident to judge: 0 judged in the test period (6 more not judged: warning window before it)"
+
+
+def test_last_run_tile_reads_a_utc_time_with_the_run_id_after_it() -> None:
+    """A raw ISO stamp and the run id side by side read as jargon on the Overview."""
+    runs = pd.DataFrame({"run_id": ["20261127T211503Z-ab12"], "status": ["succeeded"],
+                         "started_at": ["2026-11-27T21:10:00+00:00"], "finished_at": ["2026-11-27T22:15:03+01:00"]})
+    tile = views.overview_tiles(ranking=None, metrics=None, drift=None, quality=None, runs=runs)[-1]
+    assert tile.detail == "finished 2026-11-27 21:15 UTC · run 20261127T211503Z-ab12"
+    unfinished = runs.assign(finished_at=[None])
+    assert views.overview_tiles(ranking=None, metrics=None, drift=None, quality=None, runs=unfinished)[-1].detail == (
+        "started 2026-11-27 21:10 UTC · run 20261127T211503Z-ab12")
+    assert views.utc_time_text("2026-11-27T21:15:03") == "2026-11-27 21:15 UTC"  # no zone: the runner writes UTC
+    assert views.utc_time_text("t2e") == "t2e" and views.utc_time_text(None) == NOT_AVAILABLE
 
 
 def test_drift_summary_says_the_share_counts_alert_cells_only() -> None:
@@ -730,6 +743,15 @@ def test_one_name_for_the_z_score_baseline_in_table_verdict_and_notes() -> None:
                                                  "(+0.040 over z-score rule).")
     assert views.metrics_notes(metrics).endswith("Baselines: z-score rule = z >= 3.")
     assert views.scorer_name("rule") == "z-score rule" and views.scorer_name("new") == "new"
+
+
+def test_ranking_headers_are_words_and_the_caption_explains_the_drivers(ranking: pd.DataFrame) -> None:
+    shown = views.ranking_view(ranking)
+    assert not any("_" in column for column in shown.columns)
+    assert {"owner team", "risk probability", "risk bucket", "active users", "driver 1"} <= set(shown.columns)
+    caption = views.risk_caption({"horizon_days": 7}, (0.3, 0.6))
+    assert "risk probability: the model's chance" in caption and "risk bucket: low below 0.3" in caption
+    assert "driver 1 to 3: the signals that raised the score most" in caption
 
 
 def test_drilldown_caption_says_the_strip_is_any_rule_and_the_panels_show_which() -> None:

@@ -202,7 +202,7 @@ def at_risk_tile(ranking: "pd.DataFrame | None", metrics: Mapping[str, Any] | No
 
 
 def risk_caption(metrics: Mapping[str, Any] | None, cutoffs: Sequence[float]) -> str:
-    """What ``risk_probability``, ``risk_bucket`` and ``impact`` of the ranking mean.
+    """What the ranking's risk probability, risk bucket, impact and drivers mean (:func:`ranking_view`).
 
     Parameters
     ----------
@@ -225,9 +225,10 @@ def risk_caption(metrics: Mapping[str, Any] | None, cutoffs: Sequence[float]) ->
         buckets = f"cut-offs {NOT_AVAILABLE}"
     threshold = lookup(metrics, "operating_threshold")
     alerts = f" (the model alerts from {number_cell(threshold)})" if _real(threshold) else ""
-    return (f"risk_probability: the model's chance (0 to 1) that the feature degrades {_horizon_text(metrics)}; "
-            f"risk_bucket: {buckets}{alerts}; impact = risk × active users of the scored day "
-            f"(users likely to be hit).")
+    return (f"risk probability: the model's chance (0 to 1) that the feature degrades {_horizon_text(metrics)}; "
+            f"risk bucket: {buckets}{alerts}; impact = risk × active users of the scored day "
+            f"(users likely to be hit); driver 1 to 3: the signals that raised the score most, strongest first "
+            f"(the Feature drill-down says what each measures).")
 
 
 def overview_tiles(
@@ -270,10 +271,31 @@ def overview_tiles(
     if runs is None or runs.empty:
         tiles.append(Tile("Last run", NOT_AVAILABLE, "no run recorded"))
     else:
-        last = runs.iloc[0]
-        when = last["finished_at"] if isinstance(last["finished_at"], str) else last["started_at"]
-        tiles.append(Tile("Last run", str(last["status"]), f"{when} ({last['run_id']})", _status_tone(last["status"])))
+        tiles.append(_last_run_tile(runs.iloc[0]))
     return tiles
+
+
+def utc_time_text(stamp: Any) -> str:
+    """"2026-11-27 21:15 UTC" for an ISO timestamp; other text as given, anything else "not available".
+
+    The runner writes its times in UTC (``+00:00``); one without a zone is taken as UTC too.
+    """
+    from datetime import UTC, datetime
+
+    if not isinstance(stamp, str):
+        return NOT_AVAILABLE
+    try:
+        moment = datetime.fromisoformat(stamp)
+    except ValueError:
+        return stamp
+    return f"{(moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+
+
+def _last_run_tile(last: "pd.Series") -> Tile:
+    """The newest run's status, then when it finished (or started, if it never did) and its id."""
+    finished = isinstance(last["finished_at"], str)
+    when = f"{'finished' if finished else 'started'} {utc_time_text(last['finished_at' if finished else 'started_at'])}"
+    return Tile("Last run", str(last["status"]), f"{when} · run {last['run_id']}", _status_tone(last["status"]))
 
 
 def filter_options(frame: "pd.DataFrame", column: str) -> list[str]:
@@ -412,11 +434,13 @@ def html_table(
 
 
 def ranking_view(frame: "pd.DataFrame") -> "pd.DataFrame":
-    """The ranking's display columns, in :data:`RANKING_COLUMNS` order; a driver slot no signal
+    """The ranking's display columns, in :data:`RANKING_COLUMNS` order, headed in words ("owner team",
+    "risk probability", "driver 1"; :func:`risk_caption` explains them); a driver slot no signal
     filled (fewer raised the score) is blank, not "not available"."""
     shown = frame[[c for c in RANKING_COLUMNS if c in frame.columns]]
     drivers = [c for c in shown.columns if c.startswith("driver_")]
-    return shown.astype(dict.fromkeys(drivers, object)).fillna(dict.fromkeys(drivers, ""))
+    shown = shown.astype(dict.fromkeys(drivers, object)).fillna(dict.fromkeys(drivers, ""))
+    return shown.rename(columns=lambda c: c.replace("_", " "))
 
 
 def feature_choices(
@@ -1275,7 +1299,8 @@ def unpublished_run_note(runs: "pd.DataFrame | None", published: Mapping[str, An
     error = f" ({last['error'].rstrip('.')})" if isinstance(last["error"], str) and last["error"] else ""
     shown_id, shown_at = lookup(published, "run_id"), lookup(published, "finished_at")
     if isinstance(shown_id, str) and shown_id != last["run_id"]:
-        shown = f"the earlier run {shown_id}" + (f", finished {shown_at}" if isinstance(shown_at, str) else "")
+        finished = f", finished {utc_time_text(shown_at)}" if isinstance(shown_at, str) else ""
+        shown = f"the earlier run {shown_id}{finished}"
     else:
         shown = "an earlier run (reports/run_report.json does not name it)"
     return (f"The newest run, {last['run_id']}, {status} and published nothing{error}; what it wrote is in "
