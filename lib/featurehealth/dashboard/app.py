@@ -397,7 +397,8 @@ class Dashboard:
             top = views.most_pressing_cells(shown, top=MAX_HEATMAP_FEATURES)
             caption = views.heatmap_caption(shown=top["feature_id"].nunique(), total=shown["feature_id"].nunique(),
                                             flagged_only=flagged_only.value)
-            return [rule, html_output(views.status_html(views.DRIFT_SCORE_KEY)),
+            # The key first, under the Score list it explains; then how the colours are decided.
+            return [html_output(views.status_html(views.DRIFT_SCORE_KEY)), rule,
                     html_output(views.status_html(caption)),
                     figure_output(plots.drift_heatmap(top, score=score.value), alt="drift heatmap")]
 
