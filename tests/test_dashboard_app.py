@@ -124,7 +124,7 @@ def test_a_filter_redraws_only_the_ranking_table(outputs: Path) -> None:
     filters, table = dashboard.tabs.children[1].children
     assert "3 of 3 features, sorted by impact = risk × active users" in _html(table)
     # what risk and its buckets mean, from params/ci.yaml (auto buckets) and the absent metrics.json
-    assert "risk_bucket: cut-offs not available" in _html(table)
+    assert "risk bucket: cut-offs not available" in _html(table)
     bucket = next(w for w in filters.children if w.description == "risk bucket")
     assert [value for _, value in bucket.options] == ["All", "low", "medium", "high"]
     overview_before = _outputs(dashboard, "overview")[0].outputs
@@ -228,6 +228,12 @@ def test_drilldown_says_no_ground_truth_when_the_run_had_no_incidents(outputs: P
     assert "incidents.parquet" not in _html(plot)
 
 
+def test_drilldown_caption_says_what_the_degraded_strip_marks(outputs: Path) -> None:
+    dashboard = app.Dashboard(profile="ci")
+    *_, plot = _drilldown(dashboard)
+    assert html.escape(app.views.DRILLDOWN_CAPTION) in _html(plot)
+
+
 def test_drift_starts_on_an_alert_and_the_toggle_redraws_only_the_heatmap(outputs: Path) -> None:
     dashboard = app.Dashboard(profile="ci")
     _select(dashboard, "drift")
@@ -245,6 +251,17 @@ def test_drift_starts_on_an_alert_and_the_toggle_redraws_only_the_heatmap(output
     assert heatmap.outputs != before and details.outputs is details_before
     metric.value = "crash_rate"
     assert "Search (B) x crash_rate" in _html(details)
+
+
+def test_drift_tab_words_its_scores_and_the_cell_s_fields(outputs: Path) -> None:
+    dashboard = app.Dashboard(profile="ci")
+    _select(dashboard, "drift")
+    _, controls, heatmap, _, details = dashboard.tabs.children[3].children
+    score, _ = controls.children
+    assert score.options == tuple((label, value) for value, label in plots.DRIFT_SCORES.items())
+    assert score.value == "ks_pvalue" and score.label == "KS p-value"
+    assert html.escape(app.views.DRIFT_SCORE_KEY) in _html(heatmap)
+    assert "<th>meaning</th>" in _html(details) and "<td>PSI (population stability index)</td>" in _html(details)
 
 
 def test_typing_an_id_or_part_of_a_name_picks_the_drift_cell_s_feature(outputs: Path) -> None:
@@ -268,17 +285,57 @@ def test_typing_an_id_or_part_of_a_name_picks_the_drift_cell_s_feature(outputs: 
     assert dashboard.status.value == ""
 
 
-def test_opening_the_drift_tab_imports_neither_seaborn_nor_scipy_stats(outputs: Path) -> None:
-    """Importing them (seaborn for the heatmap, scipy.stats through featurehealth.drift for the row
-    order) was most of the 3-4 s the tab took to open on a fresh page; neither is needed to draw it.
-    matplotlib, which it needs, comes with the app, so while Voila pre-heats the kernel."""
+def _imported_after_opening(tab: str) -> list[str]:
+    """Lines a fresh interpreter prints on drawing ``tab``: whether matplotlib came with the app, then
+    the status ("drawn" without an error) and which of seaborn, scipy.stats and pyplot it imported."""
     code = ("import sys; from featurehealth.dashboard import app; print('matplotlib.figure' in sys.modules); "
-            "d = app.Dashboard(profile='ci'); d.draw_tab(list(app.TABS).index('drift')); "
+            f"d = app.Dashboard(profile='ci'); d.draw_tab(list(app.TABS).index({tab!r})); "
             "print(d.status.value or 'drawn', [m for m in ('seaborn', 'scipy.stats', 'matplotlib.pyplot') if m in sys.modules])")
     env = {**os.environ, "PYTHONPATH": str(Path(featurehealth.__file__).parents[1])}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.split("\n")[:2] == ["True", "drawn []"]
+    return done.stdout.split("\n")[:2]
+
+
+def test_opening_the_drift_tab_imports_neither_seaborn_nor_scipy_stats(outputs: Path) -> None:
+    """Importing them (seaborn for the heatmap, scipy.stats through featurehealth.drift for the row
+    order) was most of the 3-4 s the tab took to open on a fresh page; neither is needed to draw it.
+    matplotlib, which it needs, comes with the app, so while Voila pre-heats the kernel."""
+    assert _imported_after_opening("drift") == ["True", "drawn []"]
+
+
+def test_opening_the_model_tab_draws_every_figure_without_seaborn(outputs: Path) -> None:
+    """The lead-time chart was the last seaborn figure: opening the Model tab imported seaborn and
+    pyplot (0.35 s) for one histogram. scikit-learn, which the curves need, still brings scipy.stats."""
+    _write_model_reports(outputs / "ci" / "reports")
+    first, drawn = _imported_after_opening("model")
+    assert first == "True" and drawn.startswith("drawn [") and "seaborn" not in drawn and "pyplot" not in drawn
+
+
+def _write_model_reports(reports: Path) -> None:
+    """Metrics with early warning and lead times, test predictions and signal importance: every Model figure."""
+    summary = {"available": True, "n_incidents": 3, "incidents_detected": 2, "share_warned_1d": 0.67,
+               "lead_times_days": [2, 3], "by_kind": {}}
+    (reports / "metrics.json").write_text(json.dumps({
+        "model": {"pr_auc": 0.5}, "baselines": {"rule": {"pr_auc": 0.4, "description": "z >= 3"}},
+        "early_warning": summary}))
+    pd.DataFrame({"y_true": [0.0, 1.0, 0.0, 1.0] * 5, "probability": [0.1, 0.8, 0.3, 0.6] * 5,
+                  "rule_score": [0.2, 0.5, 0.4, 0.7] * 5}).to_parquet(reports / "test_predictions.parquet")
+    pd.DataFrame({"signal": ["p95_latency_z", "crash_rate_z"], "permutation_importance": [0.05, -0.001],
+                  "permutation_std": [0.01, 0.004]}).to_csv(reports / "feature_importance.csv", index=False)
+
+
+def test_model_tab_names_the_z_score_baseline_once_and_explains_importance(outputs: Path) -> None:
+    _write_model_reports(outputs / "ci" / "reports")
+    dashboard = app.Dashboard(profile="ci")
+    _select(dashboard, "model")
+    box = dashboard.tabs.children[list(app.TABS).index("model")]
+    small = [w for row in box.children if not hasattr(row, "outputs") for w in row.children]
+    page = "".join(_html(o) for o in [*_outputs(dashboard, "model"), *small])
+    assert "<td>z-score rule</td>" in page and "<td>rule</td>" not in page
+    assert "z-score rule 0.400" in page and "Baselines: z-score rule = z &gt;= 3." in page
+    assert html.escape(app.views.IMPORTANCE_CAPTION) in page
+    assert all(o.outputs[0]["data"].get("image/png") for o in small) and dashboard.status.value == ""
 
 
 def test_many_features_draw_the_most_pressing_first_and_say_how_many_are_left_out(
@@ -494,7 +551,7 @@ def test_overview_and_ranking_say_what_risk_and_buckets_mean(outputs: Path) -> N
     _select(dashboard, "ranking")
     _, table = dashboard.tabs.children[1].children
     # params/ci.yaml has auto buckets: medium from the operating threshold, high halfway to 1
-    assert "degrades in the next 7 days; risk_bucket: low below 0.3, medium from 0.3, high from 0.65" in _html(table)
+    assert "degrades in the next 7 days; risk bucket: low below 0.3, medium from 0.3, high from 0.65" in _html(table)
 
 
 def test_risk_caption_uses_the_run_s_own_bucket_cut_offs(outputs: Path) -> None:
@@ -506,7 +563,7 @@ def test_risk_caption_uses_the_run_s_own_bucket_cut_offs(outputs: Path) -> None:
     dashboard = app.Dashboard(profile="ci")
     _select(dashboard, "ranking")
     _, table = dashboard.tabs.children[1].children
-    assert "risk_bucket: low below 0.2, medium from 0.2, high from 0.5" in _html(table)
+    assert "risk bucket: low below 0.2, medium from 0.2, high from 0.5" in _html(table)
 
 
 def test_a_report_without_params_uses_the_profile_only_while_it_gives_the_run_s_hash(
@@ -524,7 +581,7 @@ def test_a_report_without_params_uses_the_profile_only_while_it_gives_the_run_s_
     assert dashboard.params() == (None, reason) and dashboard.cutoffs() == ()
     _select(dashboard, "ranking")
     _, table = dashboard.tabs.children[1].children
-    assert "risk_bucket: cut-offs not available (the model alerts from 0.3)" in _html(table)
+    assert "risk bucket: cut-offs not available (the model alerts from 0.3)" in _html(table)
     _select(dashboard, "drilldown")
     _, _, plot = dashboard.tabs.children[2].children
     assert plot.outputs[0]["data"]["image/png"]
@@ -538,7 +595,7 @@ def test_a_report_without_params_or_their_hash_gives_no_cut_offs(outputs: Path) 
     dashboard = app.Dashboard(profile="ci")
     assert dashboard.params()[0] is None and dashboard.cutoffs() == ()
     assert "re-run ./run_all.sh ci to record them" in dashboard.params()[1]
-    assert "risk_bucket: cut-offs not available" in _html(_outputs(dashboard, "overview")[0])
+    assert "risk bucket: cut-offs not available" in _html(_outputs(dashboard, "overview")[0])
 
 
 def test_a_failed_newest_run_is_named_above_the_outputs_it_did_not_replace(outputs: Path) -> None:
@@ -551,7 +608,7 @@ def test_a_failed_newest_run_is_named_above_the_outputs_it_did_not_replace(outpu
     dashboard = app.Dashboard(profile="ci")
     overview = _html(_outputs(dashboard, "overview")[0])
     assert "The newest run, 20260302T000000Z-y, failed and published nothing (01_ingest.ipynb failed" in overview
-    assert "outputs of the earlier run 20260301T000000Z-x, finished 2026-03-01T00:01:00+00:00" in overview
+    assert "outputs of the earlier run 20260301T000000Z-x, finished 2026-03-01 00:01 UTC" in overview
     _select(dashboard, "quality")
     assert "The newest run, 20260302T000000Z-y, failed" in _html(_outputs(dashboard, "quality")[0])
     (failed / "run_report.json").write_text(json.dumps({"status": "succeeded"}))

@@ -102,7 +102,7 @@ def test_filter_changes_the_ranking_table(page, served: dict, shots: Path) -> No
         arg=expected, timeout=15_000,
     )
     header = [c.strip() for c in page.locator(".fh-tab-ranking table.fh-table thead th").all_inner_texts()]
-    teams = {r.locator("td").nth(header.index("owner_team")).inner_text() for r in rows.all()}
+    teams = {r.locator("td").nth(header.index("owner team")).inner_text() for r in rows.all()}
     assert teams == {team}
     page.screenshot(path=shots / "ranking_filtered.png", full_page=True)
     assert _status(page) == ""

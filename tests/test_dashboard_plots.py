@@ -35,11 +35,10 @@ def test_drilldown_draws_limits_incidents_degraded_days_and_risk(series: pd.Data
     thresholds = {"p95_latency": {"absolute": 1500.0, "relative": pd.Series(np.full(10, 1800.0))}}
     fig = plots.drilldown_figure(series, thresholds=thresholds, incidents=incidents, cutoffs=[0.3, 0.6], title="Login")
     axes = fig.axes
-    assert len(axes) == len(plots.DRILLDOWN_METRICS) + 1
+    assert len(axes) == len(plots.DRILLDOWN_METRICS) + 2  # the metrics, the degraded days' strip, the risk
     labels = [line.get_label() for line in axes[0].lines]
     assert {"absolute limit", "relative limit"} <= set(labels)
     assert all(len(ax.patches) == 1 for ax in axes)  # the incident is shaded in every panel
-    assert len(axes[0].collections[0].get_offsets()) == 2  # two degraded days marked
     assert [line.get_label() for line in axes[-1].lines] == ["risk score", "medium from 0.3", "high from 0.6"]
     assert [t.get_text() for t in axes[-1].get_legend().get_texts()][1:] == ["medium from 0.3", "high from 0.6"]
     assert fig._suptitle.get_text() == "Login"
@@ -59,6 +58,9 @@ def test_drift_heatmap_prints_the_chosen_score() -> None:
     assert sorted(t for t in _texts(fig) if t) == ["0.01", "0.20", "0.50"]
     # p-values keep two significant digits, so a small one never reads 0.00
     assert sorted(t for t in _texts(plots.drift_heatmap(cells, score="ks_pvalue")) if t) == ["0.0004", "0.004", "0.8"]
+    # in the Score list's own words
+    assert fig.axes[0].get_title() == "Colour: drift status; number: PSI (population stability index)"
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["ok", "warn", "alert", "too little data"]
     with pytest.raises(ValueError, match="ks_pvalue, psi, mean_change, wasserstein_norm"):
         plots.drift_heatmap(cells, score="status")
 
@@ -287,3 +289,67 @@ def test_drift_heatmap_renders_once_however_many_features(monkeypatch: pytest.Mo
                           "status": ["ok", "warn"] * 40, "psi": [0.5] * 80})
     plots.figure_png(plots.drift_heatmap(cells, score="psi"))
     assert len(created) < 5  # one renderer for the figure and one for the PNG, not one per label
+
+
+def test_degraded_days_are_marked_once_for_the_feature_not_on_each_metric(series: pd.DataFrame) -> None:
+    """A red dot on every panel made a healthy latency line look degraded: the days are marked in one
+    strip of their own, named for what they are."""
+    fig = plots.drilldown_figure(series, thresholds={}, incidents=None, cutoffs=[0.3, 0.6], title="Login")
+    *metric_axes, strip, _risk = fig.axes
+    for ax in metric_axes:
+        assert not ax.collections  # nothing but the metric's line and limits
+        assert "degraded" not in " ".join(t.get_text() for t in ax.get_legend().get_texts())
+    assert [t.get_text() for t in strip.get_legend().get_texts()] == ["feature degraded (any rule)"]
+    (bars,) = strip.collections
+    starts = sorted(round(path.vertices[:, 0].min()) for path in bars.get_paths())
+    from matplotlib.dates import date2num
+    assert starts == [round(date2num(pd.Timestamp(d))) for d in ("2026-01-09", "2026-01-10")]
+    calm = plots.drilldown_figure(series.assign(is_degraded=False), thresholds={}, incidents=None, cutoffs=[],
+                                  title="x")
+    assert not calm.axes[-2].collections and "no degraded day" in _texts(calm)
+
+
+@pytest.mark.parametrize(("start", "days", "offset"), [("2026-04-20", 30, "2026"), ("2026-05-01", 20, "2026"),
+                                                       ("2026-04-01", 60, "2026"), ("2025-12-10", 45, "2025-2026")])
+def test_day_ticks_name_their_month_and_the_offset_only_the_year(start: str, days: int, offset: str) -> None:
+    """Ticks "Apr 08 15 22 May 08" beside the offset "2026-Jun" read as "May / 2026-May": a day's
+    tick now names its month, and the corner only the year (both years across New Year)."""
+    import re
+
+    span = pd.DataFrame({"date": pd.date_range(start, periods=days), "p95_latency": 900.0, "crash_rate": 0.01,
+                         "avg_feedback": 4.0, "usage_count": 200, "risk_probability": 0.2})
+    for fig, axis in ((plots.drift_cell_figure(span, metric="crash_rate", windows=None, title="x"), 0),
+                      (plots.drilldown_figure(span, thresholds={}, incidents=None, cutoffs=[], title="x"), -1)):
+        _rendered(fig)
+        ax = fig.axes[axis]
+        labels = [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
+        assert labels and all(re.fullmatch(r"[A-Z][a-z]{2} \d{2}", label) for label in labels), labels
+        assert ax.xaxis.get_offset_text().get_text() == offset
+
+
+def test_month_ticks_name_the_year_at_january() -> None:
+    span = pd.DataFrame({"date": pd.date_range("2025-11-01", periods=240), "crash_rate": 0.01})
+    fig = plots.drift_cell_figure(span, metric="crash_rate", windows=None, title="x")
+    _rendered(fig)
+    labels = [t.get_text() for t in fig.axes[0].get_xticklabels() if t.get_text()]
+    assert "Jan 2026" in labels and "Dec" in labels and fig.axes[0].xaxis.get_offset_text().get_text() == ""
+
+
+def test_curves_name_the_z_score_baseline_as_the_metrics_table_does(predictions: pd.DataFrame) -> None:
+    from featurehealth.dashboard import views
+
+    scored = predictions.assign(rule_score=predictions["probability"] * 0.9)
+    labels = [line.get_label() for line in plots.curves_figure(scored).axes[0].lines]
+    assert views.scorer_name("rule") in labels and "model" in labels
+
+
+def test_lead_times_are_drawn_without_seaborn(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rest of the dashboard dropped seaborn (importing it cost each tab's first opening); the
+    lead-time bars count incidents per whole day, as its discrete histogram did."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "seaborn", None)  # importing it now fails
+    ax = plots.lead_time_figure([1, 2, 2, 5.0]).axes[0]
+    bars = {round(p.get_x() + p.get_width() / 2): p.get_height() for p in ax.patches}
+    assert bars == {1: 1, 2: 2, 5: 1}
+    assert ax.get_xlabel() == "lead time (days before incident start)" and ax.get_ylabel() == "incidents"

@@ -172,7 +172,7 @@ def test_html_table_captions_stay_outside_the_scrolling_box() -> None:
 
 
 def test_ranking_view_orders_known_columns(ranking: pd.DataFrame) -> None:
-    assert list(views.ranking_view(ranking.assign(extra=1)).columns)[:3] == ["rank", "feature_id", "owner_team"]
+    assert list(views.ranking_view(ranking.assign(extra=1)).columns)[:3] == ["rank", "feature id", "owner team"]
 
 
 def test_feature_choices_and_series() -> None:
@@ -281,7 +281,7 @@ def test_drivers_of_a_feature(ranking: pd.DataFrame) -> None:
     # A slot no signal filled (it did not raise the score) is no driver, and blank in the ranking.
     fewer = ranking.assign(driver_2=["a", "b", None], driver_2_value=[1.0, 1.0, np.nan])
     assert views.drivers(fewer, "F3")["signal"].tolist() == ["usage_count_change7"]
-    assert views.ranking_view(fewer)["driver_2"].tolist() == ["a", "b", ""]
+    assert views.ranking_view(fewer)["driver 2"].tolist() == ["a", "b", ""]
     assert views.drivers(fewer.assign(driver_1=[None] * 3), "F3").empty
 
 
@@ -301,7 +301,7 @@ def test_drift_cells_and_details() -> None:
     report = {"cells": [{"feature_id": "A", "metric": "crash_rate", "status": "alert", "psi": 0.4}]}
     cells = views.drift_cells(report)
     details = views.cell_details(cells, feature_id="A", metric="crash_rate")
-    assert dict(zip(details["field"], details["value"], strict=True))["psi"] == 0.4
+    assert dict(zip(details["field"], details["value"], strict=True))["PSI (population stability index)"] == 0.4
     assert views.cell_details(cells, feature_id="A", metric="usage_count").empty
     assert views.drift_cells({"cells": []}) is None
     assert views.drift_cells({"cells": [{"feature_id": "A"}]}) is None
@@ -312,8 +312,9 @@ def test_cell_details_never_show_a_pvalue_of_zero() -> None:
                           "ks_pvalue": [0.0, 3e-09], "psi": [0.0, 0.1]})
     for feature in ("A", "B"):
         markup = views.html_table(views.cell_details(cells, feature_id=feature, metric="m"))
-        assert "<td>ks_pvalue</td><td>&lt; 0.000001</td>" in markup
-    assert "<td>psi</td><td>0</td>" in views.html_table(views.cell_details(cells, feature_id="A", metric="m"))
+        assert "<td>KS p-value</td><td>&lt; 0.000001</td>" in markup
+    markup = views.html_table(views.cell_details(cells, feature_id="A", metric="m"))
+    assert "<td>PSI (population stability index)</td><td>0</td>" in markup
     assert [views.pvalue_text(v) for v in (0.0, 1e-12, 0.00004, 0.5)] == ["< 0.000001", "< 0.000001", "0.00004", "0.5"]
 
 
@@ -327,9 +328,11 @@ def test_flagged_cells_and_the_first_one_to_show() -> None:
 
 
 def test_drift_summary_line() -> None:
-    report = {"summary": {"n_ok": 5, "n_warn": 1, "n_alert": 2, "n_insufficient": 0, "drifted_share": 0.25}}
-    assert views.drift_summary(report) == "Cells: 5 ok, 1 warn, 2 alert, 0 insufficient; drifted share: 25.0%"
-    assert views.drift_summary({}) == f"Cells: {NOT_AVAILABLE}; drifted share: {NOT_AVAILABLE}"
+    report = {"summary": {"n_ok": 5, "n_warn": 1, "n_alert": 2, "drifted_share": 0.25}}
+    assert views.drift_summary(report) == ("Feature x metric cells: 5 ok, 1 warn, 2 alert; drifted share 25.0%: the "
+                                           "cells in alert among the 8 with enough data (warn cells are not counted)")
+    assert views.drift_summary({}) == (f"Feature x metric cells: {NOT_AVAILABLE}; drifted share {NOT_AVAILABLE}: the "
+                                       "cells in alert among those with enough data (warn cells are not counted)")
 
 
 def test_quality_checks_and_quarantine_counts() -> None:
@@ -468,12 +471,13 @@ def test_model_verdict_compares_pr_auc_with_the_best_baseline() -> None:
                "baselines": {"persistence": {"pr_auc": 0.429}, "rule": {"pr_auc": 0.509, "description": "z >= 3"}}}
     assert views.model_verdict(metrics) == (
         "Test days 2026-05-02 .. 2026-06-22 (6,240 feature-days, 12.6% followed by a degradation). "
-        "PR-AUC: model 0.550, persistence 0.429, rule 0.509: better than every naive baseline (+0.041 over rule).")
+        "PR-AUC: model 0.550, persistence 0.429, z-score rule 0.509: better than every naive baseline "
+        "(+0.041 over z-score rule).")
     worse = {**metrics, "model": {"pr_auc": 0.5}}
-    assert views.model_verdict(worse).endswith("rule 0.509: not better than the naive baseline rule.")
+    assert views.model_verdict(worse).endswith("rule 0.509: not better than the naive baseline z-score rule.")
     assert views.model_verdict({}) == "Test days not available. PR-AUC: model not available, baselines not available."
     notes = views.metrics_notes(metrics)
-    assert "brier: error of the probabilities" in notes and notes.endswith("Baselines: rule = z >= 3.")
+    assert "brier: error of the probabilities" in notes and notes.endswith("Baselines: z-score rule = z >= 3.")
 
 
 def test_degradation_note_says_the_metrics_were_measured_under_other_rules() -> None:
@@ -661,7 +665,7 @@ def test_unpublished_run_note_names_the_failed_run_and_the_run_shown() -> None:
                          "error": ["01_ingest.ipynb failed: ValueError: bad as-of.", ""]})
     note = views.unpublished_run_note(runs, {"run_id": "r1", "finished_at": "2026-03-01T00:01:00+00:00"})
     assert note.startswith("The newest run, r2, failed and published nothing (01_ingest.ipynb failed: ValueError: bad as-of); ")
-    assert "runs/r2/" in note and "the earlier run r1, finished 2026-03-01T00:01:00+00:00" in note
+    assert "runs/r2/" in note and "the earlier run r1, finished 2026-03-01 00:01 UTC" in note
     assert "does not name it" in views.unpublished_run_note(runs, None)
     interrupted = runs.assign(status=["interrupted", "succeeded"], error=[None, ""])
     assert "r2, interrupted and published nothing;" in views.unpublished_run_note(interrupted, {"run_id": "r1"})
@@ -684,3 +688,75 @@ def test_incidents_tile_without_a_judged_incident_says_why() -> None:
     tile = views.overview_tiles(ranking=None, metrics={"early_warning": early}, drift=None, quality=None, runs=None)[2]
     assert tile.label == "Incidents predicted" and tile.value == NOT_AVAILABLE
     assert tile.detail == "no incident to judge: 0 judged in the test period (6 more not judged: warning window before it)"
+
+
+def test_last_run_tile_reads_a_utc_time_with_the_run_id_after_it() -> None:
+    """A raw ISO stamp and the run id side by side read as jargon on the Overview."""
+    runs = pd.DataFrame({"run_id": ["20261127T211503Z-ab12"], "status": ["succeeded"],
+                         "started_at": ["2026-11-27T21:10:00+00:00"], "finished_at": ["2026-11-27T22:15:03+01:00"]})
+    tile = views.overview_tiles(ranking=None, metrics=None, drift=None, quality=None, runs=runs)[-1]
+    assert tile.detail == "finished 2026-11-27 21:15 UTC · run 20261127T211503Z-ab12"
+    unfinished = runs.assign(finished_at=[None])
+    assert views.overview_tiles(ranking=None, metrics=None, drift=None, quality=None, runs=unfinished)[-1].detail == (
+        "started 2026-11-27 21:10 UTC · run 20261127T211503Z-ab12")
+    assert views.utc_time_text("2026-11-27T21:15:03") == "2026-11-27 21:15 UTC"  # no zone: the runner writes UTC
+    assert views.utc_time_text("t2e") == "t2e" and views.utc_time_text(None) == NOT_AVAILABLE
+
+
+def test_drift_summary_says_the_share_counts_alert_cells_only() -> None:
+    report = {"summary": {"n_ok": 655, "n_warn": 58, "n_alert": 7, "n_insufficient": 0, "drifted_share": 0.009722}}
+    assert views.drift_summary(report) == (
+        "Feature x metric cells: 655 ok, 58 warn, 7 alert, 0 with too little data; drifted share 1.0%: "
+        "the cells in alert among the 720 with enough data (warn cells are not counted)")
+
+
+def test_drift_score_key_names_each_score_and_its_bad_direction() -> None:
+    from featurehealth.dashboard import plots
+
+    key = views.DRIFT_SCORE_KEY
+    for label in plots.DRIFT_SCORES.values():
+        assert label in key
+    assert "low is bad" in key and key.count("high is bad") == 2 and "far from 0 is bad" in key
+
+
+def test_cell_details_name_each_field_in_words_with_its_meaning() -> None:
+    cells = pd.DataFrame({"feature_id": ["A"], "metric": ["p95_latency"], "status": ["alert"], "raw_status": ["alert"],
+                          "triggered": ["psi,wasserstein"], "n_ref": [112], "n_cur": [14], "ks_stat": [0.61],
+                          "mean_change": [-0.226], "mean_ref": [250.0], "mean_cur": [193.5], "extra": ["x"]})
+    details = views.cell_details(cells, feature_id="A", metric="p95_latency").set_index("field")
+    assert list(details.columns) == ["value", "meaning"]
+    assert not any("_" in field for field in details.index if field != "extra")  # no raw report names but unknown ones
+    assert details.loc["effect sizes over their limit", "value"] == "PSI, Wasserstein distance"
+    assert details.loc["current days", "value"] == 14 and "current window" in details.loc["current days", "meaning"]
+    change = details.loc["mean change (relative)"]
+    assert change["value"] == -0.226 and "22.6% below the reference mean" in change["meaning"]
+    assert "before the persistence rule" in details.loc["status on the last day alone", "meaning"]
+    assert details.loc["extra", "value"] == "x" and details.loc["extra", "meaning"] == ""
+    assert list(details.index[:3]) == ["feature id", "metric", "status"]  # the known fields first, in a reading order
+
+
+def test_one_name_for_the_z_score_baseline_in_table_verdict_and_notes() -> None:
+    metrics = {"model": {"pr_auc": 0.55}, "baselines": {"persistence": {"pr_auc": 0.43},
+                                                       "rule": {"pr_auc": 0.51, "description": "z >= 3"}}}
+    assert views.metrics_table(metrics)["scorer"].tolist() == ["model", "persistence", "z-score rule"]
+    assert views.model_verdict(metrics).endswith("z-score rule 0.510: better than every naive baseline "
+                                                 "(+0.040 over z-score rule).")
+    assert views.metrics_notes(metrics).endswith("Baselines: z-score rule = z >= 3.")
+    assert views.scorer_name("rule") == "z-score rule" and views.scorer_name("new") == "new"
+
+
+def test_ranking_headers_are_words_and_the_caption_explains_the_drivers(ranking: pd.DataFrame) -> None:
+    shown = views.ranking_view(ranking)
+    assert not any("_" in column for column in shown.columns)
+    assert {"owner team", "risk probability", "risk bucket", "active users", "driver 1"} <= set(shown.columns)
+    caption = views.risk_caption({"horizon_days": 7}, (0.3, 0.6))
+    assert "risk probability: the model's chance" in caption and "risk bucket: low below 0.3" in caption
+    assert "driver 1 to 3: the signals that raised the score most" in caption
+
+
+def test_drilldown_caption_says_the_strip_is_any_rule_and_the_panels_show_which() -> None:
+    assert "degraded (any rule)" in views.DRILLDOWN_CAPTION and "its own limit" in views.DRILLDOWN_CAPTION
+
+
+def test_importance_caption_says_a_bar_crossing_zero_is_no_effect() -> None:
+    assert "shuffled" in views.IMPORTANCE_CAPTION and "indistinguishable from no effect" in views.IMPORTANCE_CAPTION

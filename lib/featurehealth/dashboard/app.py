@@ -339,6 +339,7 @@ class Dashboard:
                 cutoffs=self.cutoffs(),
             )
             return [figure_output(fig, alt=f"time series of {picker.value}"),
+                    html_output(views.status_html(views.DRILLDOWN_CAPTION)),
                     *notes_output([incidents_message, params_message])]
 
         def build_drivers() -> list[dict[str, Any]]:
@@ -376,7 +377,8 @@ class Dashboard:
                 [message or "reports/data_drift.json holds no drift cells."])),)
         features = views.feature_choices(self.load("dim")[0], cells)
         # The KS p-value gates every status: shown first so numbers and colours agree.
-        score = widgets.Dropdown(options=plots.DRIFT_SCORES, value="ks_pvalue", description="Score")
+        score = widgets.Dropdown(options=[(label, value) for value, label in plots.DRIFT_SCORES.items()],
+                                 value="ks_pvalue", description="Score", layout=widgets.Layout(width="360px"))
         # Dozens of features make a tall heatmap: then start with the features that need a look.
         flagged_only = widgets.Checkbox(value=len(features) > MAX_HEATMAP_FEATURES, indent=False,
                                         description="only features with a warn or alert")
@@ -395,7 +397,9 @@ class Dashboard:
             top = views.most_pressing_cells(shown, top=MAX_HEATMAP_FEATURES)
             caption = views.heatmap_caption(shown=top["feature_id"].nunique(), total=shown["feature_id"].nunique(),
                                             flagged_only=flagged_only.value)
-            return [rule, html_output(views.status_html(caption)),
+            # The key first, under the Score list it explains; then how the colours are decided.
+            return [html_output(views.status_html(views.DRIFT_SCORE_KEY)), rule,
+                    html_output(views.status_html(caption)),
                     figure_output(plots.drift_heatmap(top, score=score.value), alt="drift heatmap")]
 
         def build_details() -> list[dict[str, Any]]:
@@ -488,7 +492,8 @@ class Dashboard:
         def build_importance() -> list[dict[str, Any]]:
             if importance is None:
                 return notes_output([importance_message])
-            return [figure_output(plots.importance_figure(importance), alt="signal importance")]
+            return [figure_output(plots.importance_figure(importance), alt="signal importance"),
+                    html_output(views.status_html(views.IMPORTANCE_CAPTION))]
 
         def build_lead_times() -> list[dict[str, Any]]:
             if metrics is None:

@@ -1,8 +1,10 @@
-"""Figures of the dashboard (matplotlib and seaborn), built without pyplot.
+"""Figures of the dashboard, with matplotlib alone and without pyplot.
 
 Each builder takes already-loaded frames and returns a :class:`matplotlib.figure.Figure` that
 no global figure manager holds, so callbacks can redraw often without leaking memory;
-:func:`figure_png` turns it into the PNG the page shows.
+:func:`figure_png` turns it into the PNG the page shows. No seaborn: importing it, with the
+scipy.stats and pyplot it loads, took seconds of the Drift tab's first opening and 0.35 s of the
+Model tab's (where scikit-learn brings scipy.stats anyway).
 """
 
 from __future__ import annotations
@@ -19,8 +21,12 @@ if TYPE_CHECKING:
 #: Drift statuses in colour order, and their colours (shared by heatmap and legend).
 DRIFT_STATUSES = ("ok", "warn", "alert", "insufficient_data")
 STATUS_COLOURS = {"ok": "#66bb6a", "warn": "#ffca28", "alert": "#e53935", "insufficient_data": "#bdbdbd"}
-#: Drift scores a heatmap can print in its cells; the KS p-value, which gates every status, first.
-DRIFT_SCORES = ("ks_pvalue", "psi", "mean_change", "wasserstein_norm")
+#: Drift scores a heatmap can print in its cells (report field -> words of the Score list and the
+#: title); the KS p-value, which gates every status, first.
+DRIFT_SCORES = {
+    "ks_pvalue": "KS p-value", "psi": "PSI (population stability index)", "mean_change": "mean change (relative)",
+    "wasserstein_norm": "Wasserstein distance (normalised)",
+}
 #: Drill-down panels: fact column -> axis label.
 DRILLDOWN_METRICS = {
     "p95_latency": "p95 latency (ms)",
@@ -33,7 +39,9 @@ DRILLDOWN_METRICS = {
 ABSOLUTE_LABELS = {"usage_count": "min events for a day to be judged"}
 #: Written on a run's bar when its duration is unknown.
 NOT_AVAILABLE_SHORT = "duration not available"
-SCORERS = {"probability": "model", "persistence_score": "persistence", "rule_score": "z-score rule"}
+#: Score columns of the test predictions -> their scorer's key in reports/metrics.json (named by
+#: :func:`featurehealth.dashboard.views.scorer_name`).
+SCORERS = {"probability": "model", "persistence_score": "persistence", "rule_score": "rule"}
 
 
 def _figure(width: float, height: float, *, rows: int = 1, cols: int = 1, **kwargs: Any) -> tuple["Figure", Any]:
@@ -41,8 +49,8 @@ def _figure(width: float, height: float, *, rows: int = 1, cols: int = 1, **kwar
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(width, height), layout="constrained")
-    # Without a canvas every text measure (seaborn measures each tick label) renders the whole
-    # figure into a new image: quadratic in the rows, 1.8 GB for a heatmap of 100 features.
+    # Without a canvas every text measure (of each tick label, say) renders the whole figure into
+    # a new image: quadratic in the rows, 1.8 GB for a heatmap of 100 features.
     FigureCanvasAgg(fig)
     return fig, fig.subplots(rows, cols, squeeze=False, **kwargs)
 
@@ -67,15 +75,33 @@ def message_figure(text: str) -> "Figure":
 
 
 def _concise_dates(ax: "Axes") -> None:
-    """Date ticks as "Feb", "15", "Mar" with the year once at the end, not full dates.
+    """Short date ticks: "Apr 15" for days, "Feb" for months ("Jan 2026" at a new year), and the
+    year, or both years across New Year, in the corner when the ticks do not name it.
 
-    Full ISO dates every two weeks ran into each other on a 9-inch figure (ci's 120 days).
+    Full ISO dates every two weeks ran into each other on a 9-inch figure (ci's 120 days), and
+    matplotlib's concise ticks "Apr 08 15 May 08" beside "2026-Jun" in the corner read as
+    "May / 2026-May": which month "08" is, and that the corner is only the last tick's month.
     """
-    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter, num2date
+
+    class YearsInCorner(ConciseDateFormatter):
+        years: tuple[int, ...] = ()
+
+        def format_ticks(self, values: Any) -> list[str]:
+            self.years = tuple(sorted({num2date(v).year for v in values}))
+            return super().format_ticks(values)
+
+        def get_offset(self) -> str:
+            # Only where the parent writes one (day ticks; month ticks name the year at January).
+            if not super().get_offset() or not self.years:
+                return ""
+            return "-".join(map(str, dict.fromkeys([self.years[0], self.years[-1]])))
 
     locator = AutoDateLocator()
     ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+    ax.xaxis.set_major_formatter(YearsInCorner(
+        locator, formats=["%Y", "%b", "%b %d", "%H:%M", "%H:%M", "%S.%f"],
+        zero_formats=["", "%b %Y", "%b %d", "%b %d", "%H:%M", "%H:%M"]))
 
 
 def _shade_incidents(ax: "Axes", incidents: "pd.DataFrame | None", *, label: bool) -> None:
@@ -96,7 +122,11 @@ def drilldown_figure(
     cutoffs: Sequence[float],
     title: str,
 ) -> "Figure":
-    """Time series of one feature with its degradation limits, incidents and risk score.
+    """Time series of one feature with its degradation limits, incidents, degraded days and risk score.
+
+    The degraded days (``is_degraded``: any rule, on any metric) are red bars in a strip of their
+    own above the risk panel: marked on every metric panel, they made a healthy latency line look
+    degraded on a day its crash rate broke its limit.
 
     Parameters
     ----------
@@ -113,10 +143,11 @@ def drilldown_figure(
     """
     from featurehealth.display import MAX_TITLE_CHARS, plain_label
 
-    fig, axes = _figure(11, 9.5, rows=len(DRILLDOWN_METRICS) + 1, sharex=True)
+    panels = len(DRILLDOWN_METRICS)
+    fig, axes = _figure(11, 10, rows=panels + 2, sharex=True,
+                        gridspec_kw={"height_ratios": [1] * panels + [0.22, 1]})
     dates = series["date"]
-    degraded = series["is_degraded"].fillna(False).astype(bool) if "is_degraded" in series else None
-    for ax, (column, label) in zip(axes[:-1, 0], DRILLDOWN_METRICS.items(), strict=True):
+    for ax, (column, label) in zip(axes[:panels, 0], DRILLDOWN_METRICS.items(), strict=True):
         _shade_incidents(ax, incidents, label=ax is axes[0, 0])
         ax.plot(dates, series[column], color="#1565c0", lw=1.2, label=label)
         limits = thresholds.get(column, {})
@@ -125,12 +156,10 @@ def drilldown_figure(
                        label=ABSOLUTE_LABELS.get(column, "absolute limit"))
         if limits.get("relative") is not None:
             ax.plot(dates, limits["relative"], color="#ef6c00", ls=":", lw=1.2, label="relative limit")
-        if degraded is not None and degraded.any():
-            ax.scatter(dates[degraded], series.loc[degraded, column], color="#c62828", s=12, zorder=3,
-                       label="degraded day")
         ax.set_ylabel(label)
         # Outside the axes, so the legend never hides a spike.
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=7, frameon=False)
+    _degraded_strip(axes[panels, 0], series, incidents=incidents)
     risk_ax = axes[-1, 0]
     _shade_incidents(risk_ax, incidents, label=False)
     risk = series["risk_probability"] if "risk_probability" in series else None
@@ -158,6 +187,27 @@ def drilldown_figure(
     _concise_dates(risk_ax)  # the panels share the x axis, so its ticks
     fig.suptitle(plain_label(title, max_chars=MAX_TITLE_CHARS))  # a feature's name: drawn as written, never as mathtext
     return fig
+
+
+def _degraded_strip(ax: "Axes", series: "pd.DataFrame", *, incidents: "pd.DataFrame | None") -> None:
+    """The feature's degraded days (any rule) as red day-wide bars, or a word when there are none."""
+    from matplotlib.dates import date2num
+
+    _shade_incidents(ax, incidents, label=False)
+    ax.set(yticks=[], ylim=(0, 1))
+    ax.set_ylabel("degraded", rotation=0, ha="right", va="center")
+    if "is_degraded" not in series:
+        message = "degraded days not available"
+    else:
+        days = series.loc[series["is_degraded"].fillna(False).astype(bool), "date"]
+        message = "" if len(days) else "no degraded day"
+    if message:
+        ax.text(0.5, 0.5, message, transform=ax.transAxes, ha="center", va="center", fontsize=8, color="#757575")
+        return
+    # Day-wide, as the incidents are shaded: from the day's start to the next day's.
+    ax.broken_barh([(date2num(day), 1.0) for day in days], (0, 1), color="#c62828",
+                   label="feature degraded (any rule)")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.3), fontsize=7, frameon=False)
 
 
 def _status_codes(cells: "pd.DataFrame") -> "pd.DataFrame":
@@ -234,9 +284,10 @@ def drift_heatmap(cells: "pd.DataFrame", *, score: str) -> "Figure":
                     color=text_colours[int(grid[row, column])], in_layout=False)
     ax.set_xlabel("metric")
     ax.set_ylabel("feature")
-    ax.legend(handles=[Patch(color=STATUS_COLOURS[s], label=s) for s in DRIFT_STATUSES],
+    ax.legend(handles=[Patch(color=STATUS_COLOURS[s], label="too little data" if s == "insufficient_data" else s)
+                       for s in DRIFT_STATUSES],
               loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False, fontsize=8)
-    ax.set_title(f"Drift status (colour) and {score} (number)")
+    ax.set_title(f"Colour: drift status; number: {DRIFT_SCORES[score]}")
     return fig
 
 
@@ -275,6 +326,8 @@ def curves_figure(predictions: "pd.DataFrame") -> "Figure":
     """
     from sklearn.metrics import precision_recall_curve, roc_curve
 
+    from featurehealth.dashboard.views import scorer_name
+
     labelled = predictions[predictions["y_true"].notna()]
     y = labelled["y_true"].to_numpy(dtype=int)
     fig, axes = _figure(10, 4, cols=2)
@@ -285,9 +338,10 @@ def curves_figure(predictions: "pd.DataFrame") -> "Figure":
                     transform=ax.transAxes, ha="center", va="center")
             ax.set(title=title, xticks=[], yticks=[])
         return fig
-    for column, name in SCORERS.items():
+    for column, key in SCORERS.items():
         if column not in labelled:
             continue
+        name = scorer_name(key)
         score = labelled[column].to_numpy(dtype=float)
         fpr, tpr, _ = roc_curve(y, score)
         precision, recall, _ = precision_recall_curve(y, score)
@@ -345,14 +399,16 @@ def importance_figure(importance: "pd.DataFrame", *, top: int = 15) -> "Figure":
 
 
 def lead_time_figure(days: Sequence[float]) -> "Figure":
-    """Histogram of early-warning lead times (days from first warning to incident start)."""
-    import seaborn as sns
+    """Histogram of early-warning lead times (days from first warning to incident start): one bar per
+    lead time, as high as the incidents warned that long ahead."""
+    import numpy as np
+    from matplotlib.ticker import MaxNLocator
 
     fig, axes = _figure(5, 3)
     ax = axes[0, 0]
-    from matplotlib.ticker import MaxNLocator
-
-    sns.histplot(list(days), discrete=True, ax=ax, color="#26a69a")
+    lead, count = np.unique(np.asarray(days, dtype=float), return_counts=True)
+    ax.bar(lead, count, width=1.0, color="#26a69a", edgecolor="white")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # whole days
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts of incidents: never 0.2 of one
     ax.set(xlabel="lead time (days before incident start)", ylabel="incidents", title="Lead-time distribution")
     return fig

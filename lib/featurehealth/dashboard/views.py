@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from featurehealth.dashboard.data import NOT_AVAILABLE, lookup
+from featurehealth.dashboard.plots import DRIFT_SCORES
 from featurehealth.display import quality_rows, visible_text
 
 if TYPE_CHECKING:
@@ -201,7 +202,7 @@ def at_risk_tile(ranking: "pd.DataFrame | None", metrics: Mapping[str, Any] | No
 
 
 def risk_caption(metrics: Mapping[str, Any] | None, cutoffs: Sequence[float]) -> str:
-    """What ``risk_probability``, ``risk_bucket`` and ``impact`` of the ranking mean.
+    """What the ranking's risk probability, risk bucket, impact and drivers mean (:func:`ranking_view`).
 
     Parameters
     ----------
@@ -224,9 +225,10 @@ def risk_caption(metrics: Mapping[str, Any] | None, cutoffs: Sequence[float]) ->
         buckets = f"cut-offs {NOT_AVAILABLE}"
     threshold = lookup(metrics, "operating_threshold")
     alerts = f" (the model alerts from {number_cell(threshold)})" if _real(threshold) else ""
-    return (f"risk_probability: the model's chance (0 to 1) that the feature degrades {_horizon_text(metrics)}; "
-            f"risk_bucket: {buckets}{alerts}; impact = risk × active users of the scored day "
-            f"(users likely to be hit).")
+    return (f"risk probability: the model's chance (0 to 1) that the feature degrades {_horizon_text(metrics)}; "
+            f"risk bucket: {buckets}{alerts}; impact = risk × active users of the scored day "
+            f"(users likely to be hit); driver 1 to 3: the signals that raised the score most, strongest first "
+            f"(the Feature drill-down says what each measures).")
 
 
 def overview_tiles(
@@ -269,10 +271,31 @@ def overview_tiles(
     if runs is None or runs.empty:
         tiles.append(Tile("Last run", NOT_AVAILABLE, "no run recorded"))
     else:
-        last = runs.iloc[0]
-        when = last["finished_at"] if isinstance(last["finished_at"], str) else last["started_at"]
-        tiles.append(Tile("Last run", str(last["status"]), f"{when} ({last['run_id']})", _status_tone(last["status"])))
+        tiles.append(_last_run_tile(runs.iloc[0]))
     return tiles
+
+
+def utc_time_text(stamp: Any) -> str:
+    """"2026-11-27 21:15 UTC" for an ISO timestamp; other text as given, anything else "not available".
+
+    The runner writes its times in UTC (``+00:00``); one without a zone is taken as UTC too.
+    """
+    from datetime import UTC, datetime
+
+    if not isinstance(stamp, str):
+        return NOT_AVAILABLE
+    try:
+        moment = datetime.fromisoformat(stamp)
+    except ValueError:
+        return stamp
+    return f"{(moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+
+
+def _last_run_tile(last: "pd.Series") -> Tile:
+    """The newest run's status, then when it finished (or started, if it never did) and its id."""
+    finished = isinstance(last["finished_at"], str)
+    when = f"{'finished' if finished else 'started'} {utc_time_text(last['finished_at' if finished else 'started_at'])}"
+    return Tile("Last run", str(last["status"]), f"{when} · run {last['run_id']}", _status_tone(last["status"]))
 
 
 def filter_options(frame: "pd.DataFrame", column: str) -> list[str]:
@@ -411,11 +434,13 @@ def html_table(
 
 
 def ranking_view(frame: "pd.DataFrame") -> "pd.DataFrame":
-    """The ranking's display columns, in :data:`RANKING_COLUMNS` order; a driver slot no signal
+    """The ranking's display columns, in :data:`RANKING_COLUMNS` order, headed in words ("owner team",
+    "risk probability", "driver 1"; :func:`risk_caption` explains them); a driver slot no signal
     filled (fewer raised the score) is blank, not "not available"."""
     shown = frame[[c for c in RANKING_COLUMNS if c in frame.columns]]
     drivers = [c for c in shown.columns if c.startswith("driver_")]
-    return shown.astype(dict.fromkeys(drivers, object)).fillna(dict.fromkeys(drivers, ""))
+    shown = shown.astype(dict.fromkeys(drivers, object)).fillna(dict.fromkeys(drivers, ""))
+    return shown.rename(columns=lambda c: c.replace("_", " "))
 
 
 def feature_choices(
@@ -565,6 +590,17 @@ def threshold_lines(series: "pd.DataFrame", *, degradation: Mapping[str, Any]) -
     }
 
 
+#: Under the drill-down figure: what its degraded-days strip, limit lines and shading mean.
+DRILLDOWN_CAPTION = (
+    "Red bars in the strip above the risk score: days the feature was degraded (any rule), i.e. its p95 latency, "
+    "crash rate or average feedback broke a limit (dashed: absolute; dotted: relative to the feature's own "
+    "trailing median; the crash rules also need a minimum number of crashes, the relative one a count unlikely "
+    "for the feature, and the feedback rules a minimum number of ratings). The panel whose line crosses its own "
+    "limit shows which metric it was; events per day only decides whether a day is judged. Pink bands: known "
+    "incidents."
+)
+
+
 def drivers(ranking: "pd.DataFrame", feature_id: str) -> "pd.DataFrame":
     """Signals driving the feature's latest score: ``signal``, ``value``, ``contribution``.
 
@@ -629,10 +665,21 @@ def signals_note(signals: Sequence[str]) -> str:
     return "; ".join(said) + "." + z
 
 
+#: Names of the scorers shown for the keys of ``reports/metrics.json`` (``model``, ``baselines.*``):
+#: the curves' legends, the metrics table and the sentences about them use the same words.
+SCORER_NAMES = {"model": "model", "persistence": "persistence", "rule": "z-score rule"}
+
+
+def scorer_name(key: str) -> str:
+    """The shown name of scorer ``key`` (:data:`SCORER_NAMES`; a key it lacks as written)."""
+    return SCORER_NAMES.get(key, key)
+
+
 def metrics_table(metrics: Mapping[str, Any]) -> "pd.DataFrame":
     """Model metrics beside the naive baselines: one row per scorer, :data:`MODEL_METRICS` columns.
 
-    Scorers are ``model`` and each entry of ``baselines``; an absent metric is NaN.
+    Scorers are ``model`` and each entry of ``baselines``, named by :func:`scorer_name`; an
+    absent metric is NaN.
     """
     import pandas as pd
 
@@ -640,7 +687,7 @@ def metrics_table(metrics: Mapping[str, Any]) -> "pd.DataFrame":
     baselines = metrics.get("baselines")
     scorers.update(baselines if isinstance(baselines, dict) else {})
     rows = [
-        {"scorer": name, **{m: lookup(values, m) for m in MODEL_METRICS}}
+        {"scorer": scorer_name(name), **{m: lookup(values, m) for m in MODEL_METRICS}}
         for name, values in scorers.items() if isinstance(values, dict)
     ]
     return pd.DataFrame(rows, columns=["scorer", *MODEL_METRICS]).astype({m: "float64" for m in MODEL_METRICS})
@@ -686,7 +733,7 @@ def model_verdict(metrics: Mapping[str, Any]) -> str:
     size = f" ({', '.join(parts)})" if parts else ""
     model = lookup(metrics, "model.pr_auc")
     baselines = metrics.get("baselines") if isinstance(metrics.get("baselines"), dict) else {}
-    others = {name: lookup(v, "pr_auc") for name, v in baselines.items() if _real(lookup(v, "pr_auc"))}
+    others = {scorer_name(name): lookup(v, "pr_auc") for name, v in baselines.items() if _real(lookup(v, "pr_auc"))}
     scores = ", ".join(f"{name} {value:.3f}" for name, value in others.items()) or f"baselines {NOT_AVAILABLE}"
     head = f"Test days {period}{size}. PR-AUC: model {f'{model:.3f}' if _real(model) else NOT_AVAILABLE}, {scores}"
     if not _real(model) or not others:
@@ -723,7 +770,7 @@ def degradation_note(metrics: Mapping[str, Any]) -> str:
 def metrics_notes(metrics: Mapping[str, Any]) -> str:
     """What the metric columns and the baselines mean (baselines as the report describes them)."""
     baselines = metrics.get("baselines") if isinstance(metrics.get("baselines"), dict) else {}
-    described = [f"{name} = {lookup(v, 'description')}" for name, v in baselines.items()
+    described = [f"{scorer_name(name)} = {lookup(v, 'description')}" for name, v in baselines.items()
                  if isinstance(lookup(v, "description"), str)]
     notes = "; ".join(f"{name}: {text}" for name, text in METRIC_NOTES.items())
     return notes + (f". Baselines: {'; '.join(described)}." if described else ".")
@@ -735,6 +782,15 @@ def lead_times(metrics: Mapping[str, Any]) -> list[float] | None:
     if not isinstance(values, list):
         return None
     return [float(v) for v in values if isinstance(v, (int, float))]
+
+
+#: Under the signal importance figure: what permutation importance is and when a bar says nothing.
+IMPORTANCE_CAPTION = (
+    "Permutation importance: how much the model's PR-AUC on the test days drops when one signal's values are "
+    "shuffled among the feature-days, which cuts its link to what happened next (bar: the mean over repeated "
+    "shuffles; line: ± one standard deviation of them). A bar whose line crosses zero is indistinguishable from "
+    "no effect: the model does not measurably rely on that signal."
+)
 
 
 def drift_cells(drift: Mapping[str, Any]) -> "pd.DataFrame | None":
@@ -798,13 +854,36 @@ def first_flagged_cell(cells: "pd.DataFrame") -> tuple[str, str]:
 
 
 def drift_summary(report: Mapping[str, Any]) -> str:
-    """One line: cells per status and the drifted share, from the report's ``summary``."""
-    counts = ", ".join(
-        f"{lookup(report, f'summary.{key}')} {key.removeprefix('n_')}"
-        for key in ("n_ok", "n_warn", "n_alert", "n_insufficient") if lookup(report, f"summary.{key}") is not None
-    )
+    """One line: cells per status and the drifted share, from the report's ``summary``.
+
+    The share counts the cells in alert among those with enough data (warn cells not at all,
+    :func:`featurehealth.drift.drift_report`): "1.0%" beside 58 warn cells read as all drift.
+    """
+    counts = {status: lookup(report, f"summary.n_{status}") for status in ("ok", "warn", "alert", "insufficient")}
+    listed = ", ".join(f"{count} {'with too little data' if status == 'insufficient' else status}"
+                       for status, count in counts.items() if count is not None)
+    judged = [counts[status] for status in ("ok", "warn", "alert")]
+    among = f"the {sum(judged):,}" if all(isinstance(n, int) for n in judged) else "those"
     share = lookup(report, "summary.drifted_share")
-    return f"Cells: {counts or NOT_AVAILABLE}; drifted share: {NOT_AVAILABLE if share is None else f'{share:.1%}'}"
+    return (f"Feature x metric cells: {listed or NOT_AVAILABLE}; drifted share "
+            f"{NOT_AVAILABLE if share is None else f'{share:.1%}'}: the cells in alert among {among} with enough "
+            f"data (warn cells are not counted)")
+
+
+#: What each drift score (:data:`~featurehealth.dashboard.plots.DRIFT_SCORES`) measures, and which way is bad.
+DRIFT_SCORE_MEANINGS = {
+    "ks_pvalue": "chance of a difference this large between the two windows if nothing had changed "
+                 "(low is bad: the change is real)",
+    "psi": "how far the share of days in each range of values moved, ranges fixed on the reference (0 = none; "
+           "high is bad)",
+    "mean_change": "current mean against the reference mean, (current - reference) / |reference| "
+                   "(-0.23 = 23% lower; far from 0 is bad)",
+    "wasserstein_norm": "how far the values moved, in standard deviations of the reference window (0 = none; "
+                        "high is bad)",
+}
+#: The line under the Drift tab's Score list: each score in the list's words, what it measures, which way is bad.
+DRIFT_SCORE_KEY = "Scores: " + "; ".join(f"{DRIFT_SCORES[score]} = {meaning}"
+                                         for score, meaning in DRIFT_SCORE_MEANINGS.items()) + "."
 
 
 def drift_alerts_text(cells: "pd.DataFrame", *, labels: Mapping[str, str], windows: Mapping[str, Any] | None) -> str:
@@ -899,20 +978,70 @@ def drift_rule_caption(report: Mapping[str, Any]) -> str:
     )
 
 
-def cell_details(cells: "pd.DataFrame", *, feature_id: str, metric: str) -> "pd.DataFrame":
-    """All reported fields of one drift cell as ``field``/``value`` rows (empty if absent).
+_UNITS = "in the metric's own unit (latencies in ms, crash rate a share of events, feedback 1 to 5)"
+#: Fields of a drift cell (``reports/data_drift.json``) in the order the details show them: name -> (words, meaning).
+DRIFT_FIELDS = {
+    "feature_id": ("feature id", ""),
+    "metric": ("metric", ""),
+    "status": ("status", "the heatmap's colour: after the persistence rule"),
+    "triggered": ("effect sizes over their limit", "those at or above the limit of the cell's status"),
+    "raw_status": ("status on the last day alone", "before the persistence rule, which keeps an alert only if it "
+                                                   "held on the last daily evaluations and in the short window"),
+    "days_in_alert": ("days in alert", "consecutive daily evaluations at alert, counting back from the last day"),
+    "short_status": ("status in the short window", "the same comparison on the last few days only"),
+    "ks_pvalue": (DRIFT_SCORES["ks_pvalue"], DRIFT_SCORE_MEANINGS["ks_pvalue"]),
+    "ks_stat": ("KS statistic", "largest gap between the two windows' cumulative shares of days "
+                                "(0 = same, 1 = no overlap)"),
+    "psi": (DRIFT_SCORES["psi"], DRIFT_SCORE_MEANINGS["psi"]),
+    "mean_change": (DRIFT_SCORES["mean_change"], "(current mean - reference mean) / |reference mean|; far from 0 "
+                                                 "is bad"),
+    "mean_ref": ("reference mean", f"mean of the daily values in the reference window, {_UNITS}"),
+    "mean_cur": ("current mean", f"mean of the daily values in the current window, {_UNITS}"),
+    "wasserstein_norm": (DRIFT_SCORES["wasserstein_norm"], DRIFT_SCORE_MEANINGS["wasserstein_norm"]),
+    "n_ref": ("reference days", "days with a value in the reference window"),
+    "n_cur": ("current days", "days with a value in the current window"),
+}
+#: The effect sizes ``triggered`` names (:func:`featurehealth.drift.classify`), in the Score list's words.
+TRIGGER_NAMES = {"psi": "PSI", "mean_change": "mean change", "wasserstein": "Wasserstein distance"}
 
-    P-values (fields ending in ``pvalue``) are text from :func:`pvalue_text`, so a tiny one
-    reads ``< 0.000001``, never 0.
+
+def _detail_value(field: str, value: Any) -> Any:
+    """A drift cell's ``value`` as the details show it: p-values by :func:`pvalue_text` (never 0), the
+    effect sizes ``triggered`` names in words; other values as reported."""
+    if field.endswith("pvalue") and isinstance(value, float) and value == value:
+        return pvalue_text(value)
+    if field == "triggered" and isinstance(value, str):
+        return ", ".join(TRIGGER_NAMES.get(name, name) for name in value.split(",") if name) or "none"
+    return value
+
+
+def _detail_meaning(field: str, value: Any) -> str:
+    """What ``field`` means (:data:`DRIFT_FIELDS`); for the mean change, also how much that is in per cent."""
+    meaning = DRIFT_FIELDS.get(field, ("", ""))[1]
+    if field == "mean_change" and _real(value) and value:
+        return f"the current mean is {abs(value):.1%} {'below' if value < 0 else 'above'} the reference mean: {meaning}"
+    return meaning
+
+
+def cell_details(cells: "pd.DataFrame", *, feature_id: str, metric: str) -> "pd.DataFrame":
+    """The reported fields of one drift cell as ``field`` (in words), ``value`` and ``meaning`` rows
+    (empty if absent).
+
+    The fields of :data:`DRIFT_FIELDS` come first, in its order, then any other as written. Values
+    stay the report's (:func:`_detail_value`: a tiny p-value reads ``< 0.000001``, never 0).
     """
     import pandas as pd
 
     row = cells[(cells["feature_id"].astype(str) == feature_id) & (cells["metric"] == metric)]
     if row.empty:
-        return pd.DataFrame(columns=["field", "value"])
-    values = [pvalue_text(v) if str(c).endswith("pvalue") and isinstance(v, float) and v == v else v
-              for c, v in row.iloc[0].astype(object).items()]
-    return pd.DataFrame({"field": row.columns, "value": values})
+        return pd.DataFrame(columns=["field", "value", "meaning"])
+    fields = row.iloc[0].astype(object)
+    order = [f for f in DRIFT_FIELDS if f in fields.index] + [f for f in fields.index if f not in DRIFT_FIELDS]
+    return pd.DataFrame({
+        "field": [DRIFT_FIELDS[f][0] if f in DRIFT_FIELDS else str(f) for f in order],
+        "value": [_detail_value(str(f), fields[f]) for f in order],
+        "meaning": [_detail_meaning(str(f), fields[f]) for f in order],
+    })
 
 
 #: What the observed value of each check of :mod:`featurehealth.quality` is.
@@ -1170,7 +1299,8 @@ def unpublished_run_note(runs: "pd.DataFrame | None", published: Mapping[str, An
     error = f" ({last['error'].rstrip('.')})" if isinstance(last["error"], str) and last["error"] else ""
     shown_id, shown_at = lookup(published, "run_id"), lookup(published, "finished_at")
     if isinstance(shown_id, str) and shown_id != last["run_id"]:
-        shown = f"the earlier run {shown_id}" + (f", finished {shown_at}" if isinstance(shown_at, str) else "")
+        finished = f", finished {utc_time_text(shown_at)}" if isinstance(shown_at, str) else ""
+        shown = f"the earlier run {shown_id}{finished}"
     else:
         shown = "an earlier run (reports/run_report.json does not name it)"
     return (f"The newest run, {last['run_id']}, {status} and published nothing{error}; what it wrote is in "
