@@ -688,3 +688,15 @@ def test_a_glob_under_a_folder_named_with_brackets_says_how_to_write_it(tmp_path
     # The spelling the message gives does read the folder.
     written = str(tmp_path / "exports [[]2026]" / "*.csv")
     assert ingest.resolve_sources(written) == [(tmp_path / "exports [2026]" / "d1.csv").resolve()]
+
+
+def test_a_second_input_opened_in_one_session_gets_only_its_own_malformed_lines(tmp_path: Path) -> None:
+    # The reader keeps its rejects in session tables: another file's lines must not be counted again.
+    _write(tmp_path / "a.csv", HEADER + "2026-01-01T00:00:00,A,u1,10,0\nshort,line\n")
+    _write(tmp_path / "b.csv", HEADER + "2026-01-01T00:00:00,B,u1,10,0\n2026-01-01T00:00:01,B,u2,10,0\n")
+    con = warehouse.connect()
+    assert len(ingest.open_events(con, tmp_path / "a.csv", column_map={}).malformed) == 1
+    raw = ingest.open_events(con, tmp_path / "b.csv", column_map={})
+    assert raw.malformed.empty
+    assert con.sql(f"SELECT count(*) FROM {raw.relation}").fetchall() == [(2,)]
+

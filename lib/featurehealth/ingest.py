@@ -1106,6 +1106,8 @@ def open_events(
                 frame = pd.DataFrame(split.malformed, columns=["line", "raw_line", "error"]).astype({"line": "int64"})
                 malformed.append(frame.assign(file_id=i)[["file_id", "line", "raw_line", "error"]])
             rejects = f"fh_rejects_{number}"
+            # The reader adds to reject tables left by an earlier input opened in this session.
+            con.execute(f"DROP TABLE IF EXISTS {rejects}; DROP TABLE IF EXISTS {rejects}_scan")
             reader = _reader(fmt, group_paths, encoding=encoding, delimiter=delimiter, header=header, rejects=rejects)
             select = _group_select(layout, reader, types=unified, indices=indices)
             statement = (
