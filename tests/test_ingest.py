@@ -700,3 +700,16 @@ def test_a_second_input_opened_in_one_session_gets_only_its_own_malformed_lines(
     assert raw.malformed.empty
     assert con.sql(f"SELECT count(*) FROM {raw.relation}").fetchall() == [(2,)]
 
+
+@pytest.mark.parametrize("damage", ["not gzip", "cut short"])
+def test_a_damaged_gzip_file_is_named_in_one_sentence(tmp_path: Path, damage: str) -> None:
+    import gzip
+
+    packed = gzip.compress((HEADER + "2026-01-01T00:00:00,A,u1,10,0\n" * 5000).encode())
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.csv.gz").write_bytes(b"not gzip at all" if damage == "not gzip" else packed[: len(packed) // 2])
+    (tmp_path / "in" / "b.csv.gz").write_bytes(packed)
+    with pytest.raises(ingest.InputError, match=r"^File a\.csv\.gz is not a whole gzip file \(.*\); re-export it or "
+                                                r"remove it from ingest\.source\.$"):
+        ingest.open_events(warehouse.connect(), tmp_path / "in", column_map={})
+

@@ -580,6 +580,18 @@ def _open_bytes(path: Path) -> IO[bytes]:
     return gzip.open(path, "rb") if path.name.lower().endswith(".gz") else open(path, "rb")
 
 
+@contextlib.contextmanager
+def _whole_gzip(name: str) -> Iterator[None]:
+    """Turn the error of reading a damaged gzip file ``name`` (not gzip, or cut short) into the InputError naming it."""
+    import gzip
+    import zlib
+
+    try:
+        yield
+    except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
+        raise InputError(f"File {name} is not a whole gzip file ({exc}); re-export it or remove it from ingest.source.") from None
+
+
 def _codec(encoding: str) -> str:
     """The codec that decodes CSV text in ``encoding``: utf-8-sig drops a byte-order mark."""
     return {"utf-8": "utf-8-sig"}.get(encoding, encoding)
@@ -625,17 +637,18 @@ def _utf8_under_latin1(name: str) -> InputError:
 HEADER_MAX_BYTES = 1 << 20
 
 
-def _blocks(path: Path) -> Iterator[bytes]:
-    """The bytes of a (possibly gzipped) file, :data:`CENSUS_BLOCK` at a time."""
-    with _open_bytes(path) as handle:
+def _blocks(path: Path, *, name: str = "") -> Iterator[bytes]:
+    """The bytes of a (possibly gzipped) file, :data:`CENSUS_BLOCK` at a time; a damaged gzip file raises
+    InputError naming it (``name``, else its file name)."""
+    with _whole_gzip(name or path.name), _open_bytes(path) as handle:
         while block := handle.read(CENSUS_BLOCK):
             yield block
 
 
-def _utf8_text(path: Path) -> bool:
+def _utf8_text(path: Path, *, name: str) -> bool:
     """Whether a whole (possibly gzipped) file is UTF-8 text with non-ASCII letters (see :class:`_Utf8Watch`)."""
     watch = _Utf8Watch()
-    for block in _blocks(path):
+    for block in _blocks(path, name=name):
         watch.feed(block)
     watch.feed(b"", final=True)
     return watch.utf8_letters
@@ -643,8 +656,8 @@ def _utf8_text(path: Path) -> bool:
 
 def _header_line(path: Path, *, name: str, encoding: str) -> str:
     """First line of a (possibly gzipped) CSV file, decoded; undecodable bytes, UTF-16, or a UTF-8
-    file under ``latin-1`` whose header has UTF-8 letters raise InputError."""
-    with _open_bytes(path) as handle:
+    file under ``latin-1`` whose header has UTF-8 letters, or a damaged gzip file, raise InputError."""
+    with _whole_gzip(name), _open_bytes(path) as handle:
         head = handle.readline(HEADER_MAX_BYTES)
     # Latin-1 decodes any byte: without this, UTF-16 would read as names with a NUL between letters.
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -654,7 +667,7 @@ def _header_line(path: Path, *, name: str, encoding: str) -> str:
         # one would be reported missing instead. Only a header that reads as UTF-8 costs this extra pass.
         probe = _Utf8Watch()
         probe.feed(head)
-        if probe.utf8_letters and _utf8_text(path):
+        if probe.utf8_letters and _utf8_text(path, name=name):
             raise _utf8_under_latin1(name)
     try:
         return head.decode(_codec(encoding))
@@ -717,8 +730,9 @@ def csv_columns(path: Path, *, name: str, encoding: str) -> tuple[dict[str, str]
     Raises
     ------
     InputError
-        If the file is empty, its header is not in ``encoding`` or names a column twice, or its
-        lines end with a carriage return alone (the reader and the line count split at line feeds).
+        If the file is empty or a damaged gzip file, its header is not in ``encoding`` or names a
+        column twice, or its lines end with a carriage return alone (the reader and the line count
+        split at line feeds).
     """
     _check_not_empty(path, name)
     line = _header_line(path, name=name, encoding=encoding)
@@ -864,11 +878,12 @@ def csv_line_census(path: Path, *, name: str = "", encoding: str = "utf-8") -> t
     InputError
         If ``encoding`` is ``latin-1`` and the file (file name ``name``) is UTF-8 text with
         accented letters: Latin-1 would garble them. Read anyway, so the whole file is judged.
+        Also if the file is a damaged gzip file.
     """
     lines, odd, carry, breaks, crlf_breaks = 0, False, b"", 0, 0
     watch = _Utf8Watch() if encoding == "latin-1" else None
     # The empty block at the end counts the last line when the file does not end in a line break.
-    for block in itertools.chain(_blocks(path), [b""]):
+    for block in itertools.chain(_blocks(path, name=name), [b""]):
         if watch is not None:
             watch.feed(block, final=not block)
         whole = carry + block
