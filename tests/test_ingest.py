@@ -713,3 +713,17 @@ def test_a_damaged_gzip_file_is_named_in_one_sentence(tmp_path: Path, damage: st
                                                 r"remove it from ingest\.source\.$"):
         ingest.open_events(warehouse.connect(), tmp_path / "in", column_map={})
 
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_a_carriage_return_inside_an_unquoted_value_costs_its_own_line(tmp_path: Path, newline: str) -> None:
+    # The reader stops at such a line ("invalid state"), so it took the whole file down with it;
+    # quoted, a carriage return is text like any other.
+    lines = [HEADER.strip(), "2026-01-01T00:00:00,A,u1,10,0", "2026-01-01T00:00:01,A,u\r2,10,0",
+             '2026-01-01T00:00:02,A,"u\r3",10,0', "2026-01-01T00:00:03,A,u4,10,0"]
+    path = tmp_path / "a.csv"
+    path.write_bytes(newline.join(lines).encode() + newline.encode())
+    assert ingest.csv_line_census(path) == (4, True)
+    con = warehouse.connect()
+    raw = ingest.open_events(con, path, column_map={})
+    assert con.sql(f"SELECT user_id FROM {raw.relation} ORDER BY row_no").fetchall() == [("u1",), ("u\r3",), ("u4",)]
+    assert raw.malformed[["line", "raw_line"]].values.tolist() == [[3, "2026-01-01T00:00:01,A,u\r2,10,0"]]

@@ -10,8 +10,9 @@ file and the fix, before anything is written.
 
 CSV lines are never lost: every non-empty line after the header becomes a row or a malformed
 line (:func:`csv_line_census` counts them and the count is checked after reading). A quote left
-open would make the reader swallow the lines after it into one bad record, so a file with such
-a line is first cut by :func:`split_records`, where it costs that line only.
+open would make the reader swallow the lines after it into one bad record, and a carriage return
+outside quotes inside a line would stop it, so a file with such a line is first cut by
+:func:`split_records`, where it costs that line only.
 """
 
 from __future__ import annotations
@@ -870,8 +871,9 @@ def csv_line_census(path: Path, *, name: str = "", encoding: str = "utf-8") -> t
 
     The reader skips empty lines and reads every other line as one record, unless a quoted
     value runs on: a line with an odd number of ``"`` is where that starts. Nor can it read a
-    file whose lines end in both CRLF and LF (exports of two systems joined), which it calls
-    invalid CSV. Either needs the re-cut copy.
+    file whose lines end in both CRLF and LF (exports of two systems joined), or a line holding
+    a carriage return that does not end it (outside quotes), which it calls invalid CSV. Each
+    needs the re-cut copy.
 
     Raises
     ------
@@ -880,7 +882,7 @@ def csv_line_census(path: Path, *, name: str = "", encoding: str = "utf-8") -> t
         accented letters: Latin-1 would garble them. Read anyway, so the whole file is judged.
         Also if the file is a damaged gzip file.
     """
-    lines, odd, carry, breaks, crlf_breaks = 0, False, b"", 0, 0
+    lines, odd, inner, carry, breaks, crlf_breaks = 0, False, False, b"", 0, 0
     watch = _Utf8Watch() if encoding == "latin-1" else None
     # The empty block at the end counts the last line when the file does not end in a line break.
     for block in itertools.chain(_blocks(path, name=name), [b""]):
@@ -890,7 +892,10 @@ def csv_line_census(path: Path, *, name: str = "", encoding: str = "utf-8") -> t
         cut = whole.rfind(b"\n") + 1 if block else len(whole)
         ends = whole.count(b"\n", 0, cut)
         # Only a block with a carriage return can hold CRLF line breaks: an LF file pays one fast search.
-        crlf = whole.count(b"\r\n", 0, cut) if whole.find(b"\r", 0, cut) >= 0 else 0
+        returns = whole.count(b"\r", 0, cut) if whole.find(b"\r", 0, cut) >= 0 else 0
+        crlf = whole.count(b"\r\n", 0, cut) if returns else 0
+        # Carriage returns ending no line; one ending the file's last line (without a line feed) ends it.
+        inner = inner or returns - crlf > int(not block and whole.endswith(b"\r"))
         breaks, crlf_breaks = breaks + ends, crlf_breaks + crlf
         plain = all(whole.find(mark, 0, cut) < 0 for mark in (b'"', b"\n\n", b"\n\r\n"))
         if plain and not whole.startswith((b"\n", b"\r")):  # every line break ends a non-empty line
@@ -901,7 +906,7 @@ def csv_line_census(path: Path, *, name: str = "", encoding: str = "utf-8") -> t
         carry = whole[cut:]
     if watch is not None and watch.utf8_letters:
         raise _utf8_under_latin1(name or path.name)
-    return max(lines - 1, 0), odd or 0 < crlf_breaks < breaks
+    return max(lines - 1, 0), odd or inner or 0 < crlf_breaks < breaks
 
 
 @dataclass(frozen=True)
@@ -932,13 +937,26 @@ class SplitCsv:
 
 
 def _record_fields(record: str, delimiter: str) -> int | None:
-    """Fields of one CSV record, or None if its quoting is broken."""
+    """Fields of one CSV record, or None if its quoting is broken or a carriage return in it is not quoted."""
     import csv
 
     try:
-        return len(next(csv.reader([record], delimiter=delimiter, quotechar='"', strict=True)))
+        fields = next(csv.reader([record], delimiter=delimiter, quotechar='"', strict=True))
     except csv.Error:
         return None
+    # Python's reader takes a carriage return ending the record for a line break; the CSV reader stops there.
+    return len(fields) if sum(field.count("\r") for field in fields) == record.count("\r") else None
+
+
+def _inner_returns(data: bytes) -> "np.ndarray":
+    """0-based indices of the lines (split at ``\\n``) of ``data`` holding a carriage return that does not end them."""
+    import numpy as np
+
+    content = np.frombuffer(data, dtype=np.uint8)
+    returns = np.flatnonzero(content == 13)
+    after = content[np.minimum(returns + 1, len(content) - 1)]
+    inner = returns[(returns + 1 < len(content)) & (after != 10)]
+    return np.unique(np.searchsorted(np.flatnonzero(content == 10), inner))
 
 
 def split_records(data: bytes, *, encoding: str, delimiter: str, n_fields: int) -> SplitCsv:
@@ -948,8 +966,10 @@ def split_records(data: bytes, *, encoding: str, delimiter: str, n_fields: int) 
     lines until the quotes balance (at most :data:`MAX_RECORD_LINES` lines) and is a record if
     that gives ``n_fields`` well-quoted fields. Otherwise the line alone is malformed and left
     out, and the lines after it are read as usual: a stray quote costs one line, not the rest
-    of the file. Lines without that problem are kept as they are, for the CSV reader to judge,
-    but for a carriage return ending them: ``text`` ends every line in LF.
+    of the file. A line holding a carriage return that does not end it is judged alone the same
+    way: the CSV reader cannot read one outside quotes. Lines without these problems are kept as
+    they are, for the CSV reader to judge, but for a carriage return ending them: ``text`` ends
+    every line in LF.
 
     Raises
     ------
@@ -959,7 +979,7 @@ def split_records(data: bytes, *, encoding: str, delimiter: str, n_fields: int) 
     lines = data.decode(_codec(encoding)).split("\n")
     filled, odd = _line_flags(data)
     dropped, malformed, continued, joined_until = [], [], 0, 0
-    for start in (int(i) for i in odd.nonzero()[0] if i > 0):
+    for start in sorted({*(int(i) for i in odd.nonzero()[0]), *(int(i) for i in _inner_returns(data))} - {0}):
         if start <= joined_until:
             continue
         end, record = start, lines[start].removesuffix("\r")
