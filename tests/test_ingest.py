@@ -727,3 +727,17 @@ def test_a_carriage_return_inside_an_unquoted_value_costs_its_own_line(tmp_path:
     raw = ingest.open_events(con, path, column_map={})
     assert con.sql(f"SELECT user_id FROM {raw.relation} ORDER BY row_no").fetchall() == [("u1",), ("u\r3",), ("u4",)]
     assert raw.malformed[["line", "raw_line"]].values.tolist() == [[3, "2026-01-01T00:00:01,A,u\r2,10,0"]]
+
+
+def test_a_quote_inside_an_unquoted_value_costs_its_own_line(tmp_path: Path) -> None:
+    # Line 3's quotes balance, but the first is text (5" screen) and the second opens a quoted
+    # value that never closes: the reader swallowed the lines after it, and the run stopped.
+    lines = [HEADER.strip(), "2026-01-01T00:00:00,A,u1,10,0", '2026-01-01T00:00:01,5" screen,"u2,10,0',
+             "2026-01-01T00:00:02,A,u3,10,0", '2026-01-01T00:00:03,A,u"4"x,10,0', "2026-01-01T00:00:04,A,u5,10,0"]
+    path = _write(tmp_path / "a.csv", "\n".join(lines) + "\n")
+    assert ingest.csv_line_census(path) == (5, True)
+    con = warehouse.connect()
+    raw = ingest.open_events(con, path, column_map={})
+    assert con.sql(f"SELECT user_id FROM {raw.relation} ORDER BY row_no").fetchall() == [
+        ("u1",), ("u3",), ('u"4"x',), ("u5",)]
+    assert raw.malformed[["line", "raw_line"]].values.tolist() == [[3, lines[2]]]

@@ -850,8 +850,13 @@ CENSUS_BLOCK = 1 << 26
 MAX_RECORD_LINES = 20
 
 
-def _line_flags(block: bytes | memoryview) -> tuple["np.ndarray", "np.ndarray"]:
-    """Per line of ``block`` (split at ``\\n``): is it non-empty, and does it hold an odd number of ``"``."""
+def _line_flags(block: bytes | memoryview, *, delimiter: str = ",") -> tuple["np.ndarray", "np.ndarray"]:
+    """Per line of ``block`` (split at ``\\n``): is it non-empty, and must it be judged alone (:func:`split_records`).
+
+    A line is judged alone when it holds an odd number of ``"``, or a ``"`` inside a value (between two
+    characters that are neither separators, line breaks nor quotes): the reader takes that one as
+    text, so the count no longer tells whether a quoted value opened at another ``"`` of the line runs on.
+    """
     import numpy as np
 
     content = np.frombuffer(block, dtype=np.uint8)
@@ -862,15 +867,22 @@ def _line_flags(block: bytes | memoryview) -> tuple["np.ndarray", "np.ndarray"]:
     filled = ends - carriage > starts
     quotes = np.flatnonzero(content == 34)
     odd = (np.searchsorted(quotes, ends) - np.searchsorted(quotes, starts)) % 2 == 1
-    return filled, odd & filled
+    edges = (ord(delimiter), 10, 34)
+    before = np.where(quotes > 0, content[np.maximum(quotes - 1, 0)], 10)
+    after = np.where(quotes + 1 < len(content), content[np.minimum(quotes + 1, len(content) - 1)], 10)
+    inside = quotes[~np.isin(before, edges) & ~np.isin(after, (*edges, 13))]
+    text_quote = np.zeros(len(starts), dtype=bool)
+    text_quote[np.searchsorted(breaks, inside)] = True
+    return filled, (odd | text_quote) & filled
 
 
-def csv_line_census(path: Path, *, name: str = "", encoding: str = "utf-8") -> tuple[int, bool]:
+def csv_line_census(path: Path, *, name: str = "", encoding: str = "utf-8", delimiter: str = ",") -> tuple[int, bool]:
     """Non-empty lines after the header of a (possibly gzipped) CSV file, and whether it must be
     re-cut (:func:`split_records`) before the reader sees it.
 
     The reader skips empty lines and reads every other line as one record, unless a quoted
-    value runs on: a line with an odd number of ``"`` is where that starts. Nor can it read a
+    value runs on: a line with an odd number of ``"`` is where that starts, or may be one with
+    a ``"`` inside a value (see :func:`_line_flags`; ``delimiter`` separates values). Nor can it read a
     file whose lines end in both CRLF and LF (exports of two systems joined), or a line holding
     a carriage return that does not end it (outside quotes), which it calls invalid CSV. Each
     needs the re-cut copy.
@@ -882,7 +894,7 @@ def csv_line_census(path: Path, *, name: str = "", encoding: str = "utf-8") -> t
         accented letters: Latin-1 would garble them. Read anyway, so the whole file is judged.
         Also if the file is a damaged gzip file.
     """
-    lines, odd, inner, carry, breaks, crlf_breaks = 0, False, False, b"", 0, 0
+    lines, judged, inner, carry, breaks, crlf_breaks = 0, False, False, b"", 0, 0
     watch = _Utf8Watch() if encoding == "latin-1" else None
     # The empty block at the end counts the last line when the file does not end in a line break.
     for block in itertools.chain(_blocks(path, name=name), [b""]):
@@ -901,12 +913,12 @@ def csv_line_census(path: Path, *, name: str = "", encoding: str = "utf-8") -> t
         if plain and not whole.startswith((b"\n", b"\r")):  # every line break ends a non-empty line
             lines += ends + (0 < cut and whole[cut - 1] != 10)
         else:
-            filled, odd_lines = _line_flags(memoryview(whole)[:cut])
-            lines, odd = lines + int(filled.sum()), odd or bool(odd_lines.any())
+            filled, alone = _line_flags(memoryview(whole)[:cut], delimiter=delimiter)
+            lines, judged = lines + int(filled.sum()), judged or bool(alone.any())
         carry = whole[cut:]
     if watch is not None and watch.utf8_letters:
         raise _utf8_under_latin1(name or path.name)
-    return max(lines - 1, 0), odd or inner or 0 < crlf_breaks < breaks
+    return max(lines - 1, 0), judged or inner or 0 < crlf_breaks < breaks
 
 
 @dataclass(frozen=True)
@@ -966,8 +978,10 @@ def split_records(data: bytes, *, encoding: str, delimiter: str, n_fields: int) 
     lines until the quotes balance (at most :data:`MAX_RECORD_LINES` lines) and is a record if
     that gives ``n_fields`` well-quoted fields. Otherwise the line alone is malformed and left
     out, and the lines after it are read as usual: a stray quote costs one line, not the rest
-    of the file. A line holding a carriage return that does not end it is judged alone the same
-    way: the CSV reader cannot read one outside quotes. Lines without these problems are kept as
+    of the file. A line holding a ``"`` inside a value (see :func:`_line_flags`) or a carriage
+    return that does not end it is judged the same way: the CSV reader takes the one for text, so
+    that another ``"`` may open a value that runs on, and cannot read the other outside quotes.
+    Lines without these problems are kept as
     they are, for the CSV reader to judge, but for a carriage return ending them: ``text`` ends
     every line in LF.
 
@@ -977,9 +991,9 @@ def split_records(data: bytes, *, encoding: str, delimiter: str, n_fields: int) 
         If ``data`` is not in ``encoding``.
     """
     lines = data.decode(_codec(encoding)).split("\n")
-    filled, odd = _line_flags(data)
+    filled, alone = _line_flags(data, delimiter=delimiter)
     dropped, malformed, continued, joined_until = [], [], 0, 0
-    for start in sorted({*(int(i) for i in odd.nonzero()[0]), *(int(i) for i in _inner_returns(data))} - {0}):
+    for start in sorted({*(int(i) for i in alone.nonzero()[0]), *(int(i) for i in _inner_returns(data))} - {0}):
         if start <= joined_until:
             continue
         end, record = start, lines[start].removesuffix("\r")
@@ -1127,7 +1141,7 @@ def open_events(
             header = list(described[indices[0]][2])
             group_paths, renumbered = [], {}
             for i in indices:
-                census[i], recut = csv_line_census(paths[i], name=names[i], encoding=encoding)
+                census[i], recut = csv_line_census(paths[i], name=names[i], encoding=encoding, delimiter=delimiter)
                 if not recut:
                     group_paths.append(paths[i])
                     continue
