@@ -741,3 +741,14 @@ def test_a_quote_inside_an_unquoted_value_costs_its_own_line(tmp_path: Path) -> 
     assert con.sql(f"SELECT user_id FROM {raw.relation} ORDER BY row_no").fetchall() == [
         ("u1",), ("u3",), ('u"4"x',), ("u5",)]
     assert raw.malformed[["line", "raw_line"]].values.tolist() == [[3, lines[2]]]
+
+
+@pytest.mark.parametrize("line", ['2026-01-01T00:00:01,""\u00e9t\u00e9,u2,10,0', '""\u00e9'])
+def test_a_badly_quoted_line_of_a_utf8_file_is_not_called_undecodable(tmp_path: Path, line: str) -> None:
+    # The reader also reports an encoding error when an accented letter follows a closing quote.
+    lines = [HEADER.strip(), "2026-01-01T00:00:00,A,u1,10,0", line, "2026-01-01T00:00:02,A,u3,10,0"]
+    path = _write(tmp_path / "a.csv", "\n".join(lines) + "\n")
+    raw = ingest.open_events(warehouse.connect(), path, column_map={})
+    assert raw.malformed[["line", "raw_line"]].values.tolist() == [[3, line]]
+    assert "ENCODING" not in raw.malformed["error"].iloc[0]
+

@@ -646,6 +646,20 @@ def _blocks(path: Path, *, name: str = "") -> Iterator[bytes]:
             yield block
 
 
+def _undecodable_line(path: Path, *, encoding: str) -> int | None:
+    """The 1-based line of a (possibly gzipped) file's first bytes that are not text in ``encoding``; None if none."""
+    decoder = codecs.getincrementaldecoder(_codec(encoding))()
+    lines = 1
+    for block in itertools.chain(_blocks(path), [b""]):
+        try:
+            decoder.decode(block, final=not block)
+        except UnicodeDecodeError as exc:
+            # The decoder's text is the bytes it held back (part of a letter, no line break) and the block.
+            return lines + exc.object.count(b"\n", 0, exc.start)
+        lines += block.count(b"\n")
+    return None
+
+
 def _utf8_text(path: Path, *, name: str) -> bool:
     """Whether a whole (possibly gzipped) file is UTF-8 text with non-ASCII letters (see :class:`_Utf8Watch`)."""
     watch = _Utf8Watch()
@@ -1167,8 +1181,9 @@ def open_events(
                 con.execute(statement)
             except duckdb.Error as exc:
                 raise _read_error(names[indices[0]], fmt, encoding, exc) from None
-            found = _rejects(con, rejects, indices=indices, names=names, encoding=encoding)
-            found = _file_lines(found, dict(zip(indices, group_paths, strict=True)), encoding=encoding)
+            read = dict(zip(indices, group_paths, strict=True))
+            found = _rejects(con, rejects, indices=indices, names=names, read=read, encoding=encoding)
+            found = _file_lines(found, read, encoding=encoding)
             malformed.append(_original_lines(found, renumbered))
     # rowid follows the order of insertion, that is of the files' lines.
     union = (
@@ -1307,22 +1322,33 @@ def event_time_column(raw: RawEvents, file_id: int) -> tuple[str, str] | None:
 
 
 def _rejects(
-    con: "duckdb.DuckDBPyConnection", table: str, *, indices: Sequence[int], names: Sequence[str], encoding: str
+    con: "duckdb.DuckDBPyConnection",
+    table: str,
+    *,
+    indices: Sequence[int],
+    names: Sequence[str],
+    read: Mapping[int, Path],
+    encoding: str,
 ) -> "pd.DataFrame":
-    """Lines of one CSV group that did not split into fields; undecodable bytes raise InputError."""
+    """Lines of one CSV group that did not split into fields; undecodable bytes raise InputError.
+
+    ``read`` maps the group's file ids to the files the reader read (a re-cut copy or the file).
+    """
     frame = con.execute(
         f"""SELECT DISTINCT CAST(file_id AS INTEGER) AS file_index, CAST(line AS BIGINT) AS line,
                    CAST(line_byte_position AS BIGINT) AS byte_position, csv_line AS raw_line, error_type AS error
             FROM {table} ORDER BY file_index, line, error"""
     ).df()
     frame["file_id"] = [indices[i] for i in frame["file_index"]]
-    encoding_errors = frame[frame["error"].str.contains("ENCODING")]
-    if not encoding_errors.empty:
-        first = encoding_errors.iloc[0]
-        raise _read_error(
-            names[int(first["file_id"])], "csv", encoding, ValueError("invalid unicode"), line=int(first["line"])
-        )
-    # One line can be reported once per missing field; keep one row per line.
+    undecodable = frame["error"].str.contains("ENCODING")
+    # The reader also reports an encoding error where an accented letter follows a closing quote:
+    # only bytes that do not decode are one.
+    for file_id in frame.loc[undecodable, "file_id"].unique():
+        line = _undecodable_line(read[int(file_id)], encoding=encoding)
+        if line is not None:
+            raise _read_error(names[int(file_id)], "csv", encoding, ValueError("invalid unicode"), line=line)
+    # One line can be reported once per missing field, and as an encoding error; keep one row per line.
+    frame = frame.assign(spurious=undecodable).sort_values(["file_id", "line", "spurious"], kind="stable")
     frame = frame.drop_duplicates(["file_id", "line"], keep="first")
     # In a CRLF file DuckDB's line starts with the "\n" of the line before.
     frame = frame.assign(raw_line=frame["raw_line"].str.lstrip("\r\n"))
