@@ -752,3 +752,32 @@ def test_a_badly_quoted_line_of_a_utf8_file_is_not_called_undecodable(tmp_path: 
     assert raw.malformed[["line", "raw_line"]].values.tolist() == [[3, line]]
     assert "ENCODING" not in raw.malformed["error"].iloc[0]
 
+
+
+def test_side_files_whose_lines_end_in_a_separator_keep_their_columns(tmp_path: Path) -> None:
+    # Many exports end each line with a separator: the values must stay under their own columns
+    # (the reader once took the first as the row's label, so owner teams became feature ids).
+    meta = ingest.read_metadata(_write(tmp_path / "m.csv", "feature_id,owner_team\nsearch,core,\nlogin,web,\n"))
+    assert meta[["feature_id", "owner_team"]].values.tolist() == [["login", "web"], ["search", "core"]]
+    incidents = ingest.read_incidents(_write(tmp_path / "i.csv", "feature_id;start;end;\na;2026-01-01;2026-01-02;\n"))
+    assert incidents[["feature_id", "start", "end"]].values.tolist() == [["a", date(2026, 1, 1), date(2026, 1, 2)]]
+
+
+@pytest.mark.parametrize("rows", ["search,core,extra\nlogin,web\n", "search,core\n\nlogin,web,extra\n"])
+def test_a_side_file_row_with_more_values_than_columns_is_named_by_its_line(tmp_path: Path, rows: str) -> None:
+    path = _write(tmp_path / "m.csv", "feature_id,owner_team\n" + rows)
+    line = 2 if rows.startswith("search,core,extra") else 4
+    with pytest.raises(ingest.InputError, match=rf"^The feature metadata file {path} has 3 values on line {line} but "
+                                                rf"2 columns in its header; .*\.$") as caught:
+        ingest.read_metadata(path)
+    assert "\n" not in str(caught.value)
+
+
+def test_side_file_problems_are_named_by_the_line_of_the_file(tmp_path: Path) -> None:
+    # Empty lines and quoted values with line breaks come before the bad row.
+    meta = _write(tmp_path / "m.csv", 'feature_id,feature_name,lifecycle_stage\na,"A\nand more",ga\n\nb,B,production\n')
+    with pytest.raises(ingest.InputError, match="lifecycle_stage 'production' on line 5 "):
+        ingest.read_metadata(meta)
+    incidents = _write(tmp_path / "i.csv", "feature_id,start,end\n\na,2026-01-05,2026-01-01\n")
+    with pytest.raises(ingest.InputError, match="an end before its start, first on line 3 "):
+        ingest.read_incidents(incidents)

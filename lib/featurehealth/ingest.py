@@ -1443,11 +1443,26 @@ def _check_census(
             )
 
 
+def _numbered_records(reader: Iterator[list[str]]) -> list[tuple[int, list[str]]]:
+    """The non-empty records of a :func:`csv.reader`, each with the number of the line it starts on."""
+    records, line = [], 1
+    for record in reader:
+        if record:
+            records.append((line, record))
+        line = reader.line_num + 1  # type: ignore[attr-defined]
+    return records
+
+
 def _read_small_csv(path: Path, *, what: str, required: Sequence[str], columns: Sequence[str]) -> "pd.DataFrame":
     """A small side file (metadata, incidents) as strings (trimmed, NFC), with file-level errors as InputError.
 
-    Its separator is found from its header line as the events' is (:func:`csv_delimiter`).
+    Its separator is found from its header line as the events' is (:func:`csv_delimiter`). The
+    frame's index is the line each row starts on; a row with fewer values than the header has
+    empty ones, and one ending in empty values past the header's columns (a separator ending
+    every line) is cut to them.
     """
+    import csv
+
     import pandas as pd
 
     if path.is_dir():
@@ -1459,16 +1474,27 @@ def _read_small_csv(path: Path, *, what: str, required: Sequence[str], columns: 
         raise InputError(f"The {what} file {path} does not exist; create it or set its path in the ingest parameters.")
     try:
         with path.open(encoding="utf-8-sig", newline="") as handle:
-            header = handle.readline()
-        # The separators of the events files: a semicolon export's side files use it too.
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8", sep=csv_delimiter(header))
+            # The separators of the events files: a semicolon export's side files use it too.
+            delimiter = csv_delimiter(handle.readline())
+            handle.seek(0)
+            records = _numbered_records(csv.reader(handle, delimiter=delimiter))
     except UnicodeDecodeError:
         raise InputError(f"The {what} file {path} is not valid UTF-8; re-save it as UTF-8.") from None
-    except (pd.errors.EmptyDataError, pd.errors.ParserError) as exc:
-        raise InputError(
-            f"The {what} file {path} cannot be read as CSV ({exc}); re-export it with a header row."
-        ) from None
-    frame.columns = [str(c).strip().lower() for c in frame.columns]
+    except csv.Error as exc:
+        raise InputError(f"The {what} file {path} cannot be read as CSV ({exc}); re-export it.") from None
+    if not records:
+        raise InputError(f"The {what} file {path} is empty; re-export it with a header row.")
+    (_line, header), rows = records[0], records[1:]
+    width = len(header)
+    for line, row in rows:
+        if any(value.strip() for value in row[width:]):
+            raise InputError(
+                f"The {what} file {path} has {len(row)} values on line {line} but {width} columns in its header; "
+                f"remove the extra values or name their columns in the header."
+            )
+    frame = pd.DataFrame([(row + [""] * width)[:width] for _line, row in rows], index=[line for line, _row in rows],
+                         columns=[name.strip().lower() for name in header], dtype=str)
+    frame = frame.loc[:, ~frame.columns.duplicated()]  # a name given twice: the first column counts
     missing = [c for c in required if c not in frame.columns]
     if missing:
         raise InputError(
@@ -1501,8 +1527,9 @@ def read_metadata(path: str | os.PathLike[str]) -> "pd.DataFrame":
     Raises
     ------
     InputError
-        If the file is missing, unreadable or lacks ``feature_id``, or a row has a lifecycle
-        stage or tier outside :data:`METADATA_VALUES` or a launch date that is not YYYY-MM-DD.
+        If the file is missing, unreadable or lacks ``feature_id``, or a row has more values than
+        the header has columns, a lifecycle stage or tier outside :data:`METADATA_VALUES` or a
+        launch date that is not YYYY-MM-DD.
     """
     import pandas as pd
 
@@ -1517,7 +1544,7 @@ def read_metadata(path: str | os.PathLike[str]) -> "pd.DataFrame":
             first = int(rows.to_numpy().argmax())
             allowed = ", ".join(METADATA_VALUES.get(column, ("a YYYY-MM-DD date",)))
             raise InputError(
-                f"The feature metadata file {path} has {column} '{frame[column].iloc[first]}' on line {first + 2} "
+                f"The feature metadata file {path} has {column} '{frame[column].iloc[first]}' on line {frame.index[first]} "
                 f"({int(rows.sum())} row(s) in all); allowed: {allowed} or empty."
             )
     frame = frame.assign(
@@ -1542,7 +1569,8 @@ def read_incidents(path: str | os.PathLike[str]) -> "pd.DataFrame":
     ------
     InputError
         If the file is missing, unreadable or lacks ``feature_id``, ``start`` or ``end``, or a
-        row has no feature, a date that is not YYYY-MM-DD or ends before it starts: ground truth
+        row has more values than the header has columns, no feature, a date that is not
+        YYYY-MM-DD or ends before it starts: ground truth
         that is silently cut or guessed would make every lead-time figure wrong.
     """
     import pandas as pd
@@ -1562,7 +1590,7 @@ def read_incidents(path: str | os.PathLike[str]) -> "pd.DataFrame":
         if rows.any():
             first = int(rows.argmax())
             raise InputError(
-                f"The incidents file {path} has {int(rows.sum())} row(s) with {problem}, first on line {first + 2} "
+                f"The incidents file {path} has {int(rows.sum())} row(s) with {problem}, first on line {frame.index[first]} "
                 f"({frame['start'].iloc[first]} to {frame['end'].iloc[first]}); fix them or remove those rows."
             )
     frame = frame.assign(
