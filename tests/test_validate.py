@@ -380,3 +380,16 @@ def test_app_versions_and_platforms_are_compared_normalised(tmp_path: Path) -> N
     raw = ingest.open_events(con, tmp_path / "in" / "events.csv", column_map={})
     # The new-version crash signals count events per app version: one version, not two.
     assert sorted(_clean_rows(con, raw, "platform, app_version")) == sorted([("web", "1.0"), ("i\u00d6S", "1.0-\u00e9")])
+
+
+def test_input_whose_lines_do_not_split_into_the_header_s_columns_says_so(tmp_path: Path) -> None:
+    # A header ending in a separator names one column more than each line holds: every line is
+    # malformed, and the time format is not what to fix.
+    text = "event_time,feature_id,user_id,latency_ms,is_crash,\n" + "".join(
+        f"2026-03-01T10:0{i}:00Z,search,u{i},10,0\n" for i in range(3))
+    with pytest.raises(ingest.InputError, match=r"No row of events.csv has a usable event_time \(3 malformed_line\), "
+                                                r"so .*; check the files' separator and that each line has as many "
+                                                r"values as the header has columns") as caught:
+        _validate(tmp_path, text)
+    assert "ISO 8601" not in str(caught.value)
+

@@ -572,6 +572,11 @@ EVENT_TIME_FIX = (
     "export event_time as ISO 8601 text (2026-03-01T14:02:11Z, 2026-03-01T16:02:11+02:00 or 2026-03-01) or as a "
     "Parquet timestamp, or map the right column onto it with ingest.column_map"
 )
+#: The fix for CSV lines the reader could not split into the header's columns.
+MALFORMED_FIX = (
+    "check the files' separator and that each line has as many values as the header has columns (a header "
+    "ending in a separator names one column more)"
+)
 
 
 def _top_reasons(by_reason: Mapping[str, int]) -> list[tuple[str, int]]:
@@ -614,7 +619,8 @@ def check_some_dated(
     """Refuse input in which no row has a usable ``event_time``: it has no day to process.
 
     Setting the window cannot help (every row would be quarantined), so the message names the
-    reasons, a value as read and how event times must be written.
+    reasons, a value as read and how event times must be written (or, when most lines did not
+    split into the header's columns, how lines must be).
 
     Parameters
     ----------
@@ -637,12 +643,13 @@ def check_some_dated(
     if index["day"].notna().any():
         return
     by_reason = counts.groupby("reason")["rows"].sum().to_dict() | {"malformed_line": malformed}
-    listed = ", ".join(f"{count:,} {reason}" for reason, count in _top_reasons(by_reason)) or "no rows"
+    reasons = _top_reasons(by_reason)
+    listed = ", ".join(f"{count:,} {reason}" for reason, count in reasons) or "no rows"
     shown = f", e.g. '{example[1][:40]}' in {example[0]}" if example else ""
     where = files[0] if len(files) == 1 else f"{len(files)} files"
+    fix = MALFORMED_FIX if reasons and reasons[0][0] == "malformed_line" else EVENT_TIME_FIX
     raise ingest.InputError(
-        f"No row of {where} has a usable event_time ({listed}{shown}), so the run has no day to process; "
-        f"{EVENT_TIME_FIX}."
+        f"No row of {where} has a usable event_time ({listed}{shown}), so the run has no day to process; {fix}."
     )
 
 
