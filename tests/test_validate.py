@@ -393,3 +393,12 @@ def test_input_whose_lines_do_not_split_into_the_header_s_columns_says_so(tmp_pa
         _validate(tmp_path, text)
     assert "ISO 8601" not in str(caught.value)
 
+
+def test_a_parquet_float_is_crash_of_negative_zero_is_no_crash(tmp_path: Path) -> None:
+    times = [datetime(2026, 3, 1, 10, i, tzinfo=UTC) for i in range(3)]
+    pq.write_table(pa.table({"event_time": times, "feature_id": ["a"] * 3, "user_id": ["u1", "u2", "u3"],
+                             "latency_ms": [1.0, 2.0, 3.0], "is_crash": [1.0, 0.0, -0.0]}), tmp_path / "e.parquet")
+    con = warehouse.connect()
+    raw = ingest.open_events(con, tmp_path / "e.parquet", column_map={})
+    validate.install_macros(con)
+    assert _clean_rows(con, raw, "user_id, is_crash") == [("u1", True), ("u2", False), ("u3", False)]

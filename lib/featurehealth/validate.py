@@ -175,10 +175,9 @@ def column_expressions(column: str, duck_type: str, *, from_text: bool) -> dict[
         # a column too varied for a dictionary (user ids) are normalised row by row.
         typed = f"nfc_normalize({text if from_text else f'fh_token(trim({as_text}))'})"
     elif target == "BOOLEAN":
-        typed = {
-            "bool": ident,
-            "number": f"CASE WHEN {ident} = 1 THEN true WHEN {ident} = 0 THEN false END",
-        }.get(kind, f"fh_bool({text})")
+        # Numbers are compared as numbers: as text, a float column's -0.0 would be no flag.
+        as_flag = f"CASE WHEN {ident} = 1 THEN true WHEN {ident} = 0 THEN false END"
+        typed = {"bool": ident, "number": as_flag, "float": as_flag}.get(kind, f"fh_bool({text})")
     elif target == "DOUBLE":
         typed = {
             "float": f"CASE WHEN isnan({ident}) THEN NULL ELSE CAST({ident} AS DOUBLE) END",
