@@ -781,3 +781,24 @@ def test_side_file_problems_are_named_by_the_line_of_the_file(tmp_path: Path) ->
     incidents = _write(tmp_path / "i.csv", "feature_id,start,end\n\na,2026-01-05,2026-01-01\n")
     with pytest.raises(ingest.InputError, match="an end before its start, first on line 3 "):
         ingest.read_incidents(incidents)
+
+
+@pytest.mark.parametrize(("fmt", "column"), [("csv", "file_index"), ("parquet", "File_Index"), ("parquet", "file_row_number")])
+def test_a_column_named_like_one_the_reader_adds_is_refused_naming_it(tmp_path: Path, fmt: str, column: str) -> None:
+    # The file's own column would stand in for the reader's, which tells files and rows apart:
+    # rows were charged to the wrong file (and left out) without a word.
+    for day in (1, 2):
+        rows = {"event_time": [datetime(2026, 3, day, 10, tzinfo=UTC)] * 2, "feature_id": ["a", "a"],
+                "user_id": ["u1", "u2"], "latency_ms": [1.0, 2.0], "is_crash": [False, False], column: [0, 0]}
+        target = tmp_path / "in" / f"d{day}.{fmt}"
+        target.parent.mkdir(exist_ok=True)
+        pd.DataFrame(rows).to_csv(target, index=False) if fmt == "csv" else pq.write_table(pa.table(rows), target)
+    with pytest.raises(ingest.InputError, match=rf"^File d1\.{fmt} has a column named '{column}', which the reader "
+                                                rf"adds itself; rename or drop that column and re-export the file\.$"):
+        ingest.open_events(warehouse.connect(), tmp_path / "in", column_map={})
+
+
+def test_a_csv_column_named_file_row_number_is_an_extra_column_like_any_other(tmp_path: Path) -> None:
+    _write(tmp_path / "a.csv", "file_row_number," + HEADER + "7,2026-03-01T10:00:00Z,a,u1,1,0\n")
+    raw = ingest.open_events(warehouse.connect(), tmp_path / "a.csv", column_map={})
+    assert raw.extra_columns == ("file_row_number",)

@@ -547,6 +547,29 @@ def check_event_time_type(duck_type: str, *, column: str, file: str) -> None:
         )
 
 
+#: Columns DuckDB's file readers add that the relation reads, by format: they tell files and rows apart.
+READER_COLUMNS = {"csv": ("file_index",), "parquet": ("file_index", "file_row_number")}
+
+
+def check_reader_columns(columns: Iterable[str], *, fmt: str, file: str) -> None:
+    """Refuse a file with a column named like one the reader adds (:data:`READER_COLUMNS` of ``fmt``, in any case).
+
+    DuckDB resolves the name to the file's own column, so its values would say which file and
+    row each event is: rows would be charged to other files, or judged duplicates of each other.
+
+    Raises
+    ------
+    InputError
+        Naming the file and the column.
+    """
+    clash = next((name for name in columns if _column_key(name) in READER_COLUMNS[fmt]), None)
+    if clash is not None:
+        raise InputError(
+            f"File {file} has a column named '{clash}', which the reader adds itself; rename or drop that column "
+            f"and re-export the file."
+        )
+
+
 def _check_map_keys(column_map: Mapping[str, str], columns: Sequence[Iterable[str]], names: Sequence[str]) -> None:
     """Every ``column_map`` key names a column of at least one file, or InputError says which does not."""
     present = {_column_key(c) for file_columns in columns for c in file_columns}
@@ -1136,6 +1159,7 @@ def open_events(
     described = []
     extras: set[str] = set()
     for path, name, (types, delimiter) in zip(paths, names, columns, strict=True):
+        check_reader_columns(types, fmt=fmt, file=name)
         mapping = map_columns(list(types), column_map=column_map, file=name)
         check_event_time_type(types[mapping["event_time"]], column=mapping["event_time"], file=name)
         extras.update(c for c in types if c not in mapping.values())
