@@ -904,10 +904,11 @@ def _line_flags(block: bytes | memoryview, *, delimiter: str = ",") -> tuple["np
     filled = ends - carriage > starts
     quotes = np.flatnonzero(content == 34)
     odd = (np.searchsorted(quotes, ends) - np.searchsorted(quotes, starts)) % 2 == 1
-    edges = (ord(delimiter), 10, 34)
-    before = np.where(quotes > 0, content[np.maximum(quotes - 1, 0)], 10)
-    after = np.where(quotes + 1 < len(content), content[np.minimum(quotes + 1, len(content) - 1)], 10)
-    inside = quotes[~np.isin(before, edges) & ~np.isin(after, (*edges, 13))]
+    separator = ord(delimiter)
+    before = content[np.maximum(quotes - 1, 0)]
+    maybe = quotes[(quotes > 0) & (before != separator) & (before != 10) & (before != 34)]  # opens no value
+    after = content[np.minimum(maybe + 1, len(content) - 1)]
+    inside = maybe[(maybe + 1 < len(content)) & (after != separator) & (after != 10) & (after != 13) & (after != 34)]
     text_quote = np.zeros(len(starts), dtype=bool)
     text_quote[np.searchsorted(breaks, inside)] = True
     return filled, (odd | text_quote) & filled
