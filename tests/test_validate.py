@@ -402,3 +402,10 @@ def test_a_parquet_float_is_crash_of_negative_zero_is_no_crash(tmp_path: Path) -
     raw = ingest.open_events(con, tmp_path / "e.parquet", column_map={})
     validate.install_macros(con)
     assert _clean_rows(con, raw, "user_id, is_crash") == [("u1", True), ("u2", False), ("u3", False)]
+
+
+def test_each_file_s_rows_count_its_malformed_lines_as_rows_read_does(tmp_path: Path) -> None:
+    text = "event_time,feature_id,user_id,latency_ms,is_crash\n2026-03-01T10:00:00Z,a,u1,1,0\nshort,line\n"
+    result, _ = _validate(tmp_path, text)
+    assert result.summary["files"] == [{"name": "events.csv", "rows": 2}]
+    assert sum(f["rows"] for f in result.summary["files"]) == result.summary["rows_read"]

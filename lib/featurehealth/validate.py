@@ -702,7 +702,8 @@ def summarise(
     the window's rows (:func:`counts_sql`), ``duplicates`` extra copies by feature and day (``n``);
     ``malformed`` counts unsplittable lines in scope, ``unread`` all of them. ``last_event_date``
     is the window's latest valid day; ``latest_input_date`` the latest day any input row is dated,
-    up to the as-of date (what data-quality freshness judges).
+    up to the as-of date (what data-quality freshness judges); ``files`` each file's rows, its
+    malformed lines included, as ``rows_read`` counts them.
     """
     by_reason = scoped.dropna(subset=["reason"]).groupby("reason")["rows"].sum().to_dict()
     if len(duplicates):
@@ -713,7 +714,7 @@ def summarise(
     rows_valid = int(scoped.loc[scoped["reason"].isna(), "rows"].sum()) - by_reason.get("duplicate_event", 0)
     rows_read = int(index["rows"].sum()) + unread
     rows_in = int(scoped["rows"].sum()) + malformed
-    per_file = index.groupby("file_id")["rows"].sum()
+    per_file = index.groupby("file_id")["rows"].sum().add(raw.malformed.groupby("file_id").size(), fill_value=0)
     valid_days = scoped.loc[scoped["reason"].isna(), "day"]
     input_days = index["day"].dropna()
     input_days = input_days[input_days <= day_number(window.as_of)]
