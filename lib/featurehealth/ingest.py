@@ -1468,13 +1468,22 @@ def _check_census(
             )
 
 
-def _numbered_records(reader: Iterator[list[str]]) -> list[tuple[int, list[str]]]:
-    """The non-empty records of a :func:`csv.reader`, each with the number of the line it starts on."""
+def _numbered_records(handle: IO[str], *, delimiter: str) -> list[tuple[int, list[str]]]:
+    """The non-empty CSV records of ``handle``, each with the number of the line it starts on.
+
+    Raises
+    ------
+    csv.Error
+        If the text is not CSV the reader can split.
+    """
+    import csv
+
+    reader = csv.reader(handle, delimiter=delimiter)
     records, line = [], 1
     for record in reader:
         if record:
             records.append((line, record))
-        line = reader.line_num + 1  # type: ignore[attr-defined]
+        line = reader.line_num + 1
     return records
 
 
@@ -1502,7 +1511,7 @@ def _read_small_csv(path: Path, *, what: str, required: Sequence[str], columns: 
             # The separators of the events files: a semicolon export's side files use it too.
             delimiter = csv_delimiter(handle.readline())
             handle.seek(0)
-            records = _numbered_records(csv.reader(handle, delimiter=delimiter))
+            records = _numbered_records(handle, delimiter=delimiter)
     except UnicodeDecodeError:
         raise InputError(f"The {what} file {path} is not valid UTF-8; re-save it as UTF-8.") from None
     except csv.Error as exc:
