@@ -783,7 +783,8 @@ def test_side_file_problems_are_named_by_the_line_of_the_file(tmp_path: Path) ->
         ingest.read_incidents(incidents)
 
 
-@pytest.mark.parametrize(("fmt", "column"), [("csv", "file_index"), ("parquet", "File_Index"), ("parquet", "file_row_number")])
+@pytest.mark.parametrize(("fmt", "column"),
+                         [("csv", "file_index"), ("parquet", "File_Index"), ("parquet", "file_row_number")])
 def test_a_column_named_like_one_the_reader_adds_is_refused_naming_it(tmp_path: Path, fmt: str, column: str) -> None:
     # The file's own column would stand in for the reader's, which tells files and rows apart:
     # rows were charged to the wrong file (and left out) without a word.

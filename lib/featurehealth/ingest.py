@@ -613,7 +613,9 @@ def _whole_gzip(name: str) -> Iterator[None]:
     try:
         yield
     except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
-        raise InputError(f"File {name} is not a whole gzip file ({exc}); re-export it or remove it from ingest.source.") from None
+        raise InputError(
+            f"File {name} is not a whole gzip file ({exc}); re-export it or remove it from ingest.source."
+        ) from None
 
 
 def _codec(encoding: str) -> str:
@@ -890,9 +892,9 @@ MAX_RECORD_LINES = 20
 def _line_flags(block: bytes | memoryview, *, delimiter: str = ",") -> tuple["np.ndarray", "np.ndarray"]:
     """Per line of ``block`` (split at ``\\n``): is it non-empty, and must it be judged alone (:func:`split_records`).
 
-    A line is judged alone when it holds an odd number of ``"``, or a ``"`` inside a value (between two
-    characters that are neither separators, line breaks nor quotes): the reader takes that one as
-    text, so the count no longer tells whether a quoted value opened at another ``"`` of the line runs on.
+    A line is judged alone when it holds an odd number of ``"``, or a ``"`` inside a value (between
+    two characters that are neither separators, line breaks nor quotes): the reader takes that one
+    as text, so the count no longer tells whether a value quoted at another ``"`` of the line runs on.
     """
     import numpy as np
 
@@ -920,10 +922,10 @@ def csv_line_census(path: Path, *, name: str = "", encoding: str = "utf-8", deli
 
     The reader skips empty lines and reads every other line as one record, unless a quoted
     value runs on: a line with an odd number of ``"`` is where that starts, or may be one with
-    a ``"`` inside a value (see :func:`_line_flags`; ``delimiter`` separates values). Nor can it read a
-    file whose lines end in both CRLF and LF (exports of two systems joined), or a line holding
-    a carriage return that does not end it (outside quotes), which it calls invalid CSV. Each
-    needs the re-cut copy.
+    a ``"`` inside a value (see :func:`_line_flags`; ``delimiter`` separates values). Nor can
+    it read a file whose lines end in both CRLF and LF (exports of two systems joined), or a
+    line holding a carriage return that does not end it (outside quotes), which it calls
+    invalid CSV. Each needs the re-cut copy.
 
     Raises
     ------
@@ -1019,9 +1021,8 @@ def split_records(data: bytes, *, encoding: str, delimiter: str, n_fields: int) 
     of the file. A line holding a ``"`` inside a value (see :func:`_line_flags`) or a carriage
     return that does not end it is judged the same way: the CSV reader takes the one for text, so
     that another ``"`` may open a value that runs on, and cannot read the other outside quotes.
-    Lines without these problems are kept as
-    they are, for the CSV reader to judge, but for a carriage return ending them: ``text`` ends
-    every line in LF.
+    Lines without these problems are kept as they are, for the CSV reader to judge, but for a
+    carriage return ending them: ``text`` ends every line in LF.
 
     Raises
     ------
@@ -1578,7 +1579,8 @@ def read_metadata(path: str | os.PathLike[str]) -> "pd.DataFrame":
             first = int(rows.to_numpy().argmax())
             allowed = ", ".join(METADATA_VALUES.get(column, ("a YYYY-MM-DD date",)))
             raise InputError(
-                f"The feature metadata file {path} has {column} '{frame[column].iloc[first]}' on line {frame.index[first]} "
+                f"The feature metadata file {path} has {column} '{frame[column].iloc[first]}' "
+                f"on line {frame.index[first]} "
                 f"({int(rows.sum())} row(s) in all); allowed: {allowed} or empty."
             )
     frame = frame.assign(
@@ -1624,7 +1626,8 @@ def read_incidents(path: str | os.PathLike[str]) -> "pd.DataFrame":
         if rows.any():
             first = int(rows.argmax())
             raise InputError(
-                f"The incidents file {path} has {int(rows.sum())} row(s) with {problem}, first on line {frame.index[first]} "
+                f"The incidents file {path} has {int(rows.sum())} row(s) with {problem}, "
+                f"first on line {frame.index[first]} "
                 f"({frame['start'].iloc[first]} to {frame['end'].iloc[first]}); fix them or remove those rows."
             )
     frame = frame.assign(
