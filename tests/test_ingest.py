@@ -688,3 +688,118 @@ def test_a_glob_under_a_folder_named_with_brackets_says_how_to_write_it(tmp_path
     # The spelling the message gives does read the folder.
     written = str(tmp_path / "exports [[]2026]" / "*.csv")
     assert ingest.resolve_sources(written) == [(tmp_path / "exports [2026]" / "d1.csv").resolve()]
+
+
+def test_a_second_input_opened_in_one_session_gets_only_its_own_malformed_lines(tmp_path: Path) -> None:
+    # The reader keeps its rejects in session tables: another file's lines must not be counted again.
+    _write(tmp_path / "a.csv", HEADER + "2026-01-01T00:00:00,A,u1,10,0\nshort,line\n")
+    _write(tmp_path / "b.csv", HEADER + "2026-01-01T00:00:00,B,u1,10,0\n2026-01-01T00:00:01,B,u2,10,0\n")
+    con = warehouse.connect()
+    assert len(ingest.open_events(con, tmp_path / "a.csv", column_map={}).malformed) == 1
+    raw = ingest.open_events(con, tmp_path / "b.csv", column_map={})
+    assert raw.malformed.empty
+    assert con.sql(f"SELECT count(*) FROM {raw.relation}").fetchall() == [(2,)]
+
+
+@pytest.mark.parametrize("damage", ["not gzip", "cut short"])
+def test_a_damaged_gzip_file_is_named_in_one_sentence(tmp_path: Path, damage: str) -> None:
+    import gzip
+
+    packed = gzip.compress((HEADER + "2026-01-01T00:00:00,A,u1,10,0\n" * 5000).encode())
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.csv.gz").write_bytes(b"not gzip at all" if damage == "not gzip" else packed[: len(packed) // 2])
+    (tmp_path / "in" / "b.csv.gz").write_bytes(packed)
+    with pytest.raises(ingest.InputError, match=r"^File a\.csv\.gz is not a whole gzip file \(.*\); re-export it or "
+                                                r"remove it from ingest\.source\.$"):
+        ingest.open_events(warehouse.connect(), tmp_path / "in", column_map={})
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_a_carriage_return_inside_an_unquoted_value_costs_its_own_line(tmp_path: Path, newline: str) -> None:
+    # The reader stops at such a line ("invalid state"), so it took the whole file down with it;
+    # quoted, a carriage return is text like any other.
+    lines = [HEADER.strip(), "2026-01-01T00:00:00,A,u1,10,0", "2026-01-01T00:00:01,A,u\r2,10,0",
+             '2026-01-01T00:00:02,A,"u\r3",10,0', "2026-01-01T00:00:03,A,u4,10,0"]
+    path = tmp_path / "a.csv"
+    path.write_bytes(newline.join(lines).encode() + newline.encode())
+    assert ingest.csv_line_census(path) == (4, True)
+    con = warehouse.connect()
+    raw = ingest.open_events(con, path, column_map={})
+    assert con.sql(f"SELECT user_id FROM {raw.relation} ORDER BY row_no").fetchall() == [("u1",), ("u\r3",), ("u4",)]
+    assert raw.malformed[["line", "raw_line"]].values.tolist() == [[3, "2026-01-01T00:00:01,A,u\r2,10,0"]]
+
+
+def test_a_quote_inside_an_unquoted_value_costs_its_own_line(tmp_path: Path) -> None:
+    # Line 3's quotes balance, but the first is text (5" screen) and the second opens a quoted
+    # value that never closes: the reader swallowed the lines after it, and the run stopped.
+    lines = [HEADER.strip(), "2026-01-01T00:00:00,A,u1,10,0", '2026-01-01T00:00:01,5" screen,"u2,10,0',
+             "2026-01-01T00:00:02,A,u3,10,0", '2026-01-01T00:00:03,A,u"4"x,10,0', "2026-01-01T00:00:04,A,u5,10,0"]
+    path = _write(tmp_path / "a.csv", "\n".join(lines) + "\n")
+    assert ingest.csv_line_census(path) == (5, True)
+    con = warehouse.connect()
+    raw = ingest.open_events(con, path, column_map={})
+    assert con.sql(f"SELECT user_id FROM {raw.relation} ORDER BY row_no").fetchall() == [
+        ("u1",), ("u3",), ('u"4"x',), ("u5",)]
+    assert raw.malformed[["line", "raw_line"]].values.tolist() == [[3, lines[2]]]
+
+
+@pytest.mark.parametrize("line", ['2026-01-01T00:00:01,""\u00e9t\u00e9,u2,10,0', '""\u00e9'])
+def test_a_badly_quoted_line_of_a_utf8_file_is_not_called_undecodable(tmp_path: Path, line: str) -> None:
+    # The reader also reports an encoding error when an accented letter follows a closing quote.
+    lines = [HEADER.strip(), "2026-01-01T00:00:00,A,u1,10,0", line, "2026-01-01T00:00:02,A,u3,10,0"]
+    path = _write(tmp_path / "a.csv", "\n".join(lines) + "\n")
+    raw = ingest.open_events(warehouse.connect(), path, column_map={})
+    assert raw.malformed[["line", "raw_line"]].values.tolist() == [[3, line]]
+    assert "ENCODING" not in raw.malformed["error"].iloc[0]
+
+
+
+def test_side_files_whose_lines_end_in_a_separator_keep_their_columns(tmp_path: Path) -> None:
+    # Many exports end each line with a separator: the values must stay under their own columns
+    # (the reader once took the first as the row's label, so owner teams became feature ids).
+    meta = ingest.read_metadata(_write(tmp_path / "m.csv", "feature_id,owner_team\nsearch,core,\nlogin,web,\n"))
+    assert meta[["feature_id", "owner_team"]].values.tolist() == [["login", "web"], ["search", "core"]]
+    incidents = ingest.read_incidents(_write(tmp_path / "i.csv", "feature_id;start;end;\na;2026-01-01;2026-01-02;\n"))
+    assert incidents[["feature_id", "start", "end"]].values.tolist() == [["a", date(2026, 1, 1), date(2026, 1, 2)]]
+
+
+@pytest.mark.parametrize("rows", ["search,core,extra\nlogin,web\n", "search,core\n\nlogin,web,extra\n"])
+def test_a_side_file_row_with_more_values_than_columns_is_named_by_its_line(tmp_path: Path, rows: str) -> None:
+    path = _write(tmp_path / "m.csv", "feature_id,owner_team\n" + rows)
+    line = 2 if rows.startswith("search,core,extra") else 4
+    with pytest.raises(ingest.InputError, match=rf"^The feature metadata file {path} has 3 values on line {line} but "
+                                                rf"2 columns in its header; .*\.$") as caught:
+        ingest.read_metadata(path)
+    assert "\n" not in str(caught.value)
+
+
+def test_side_file_problems_are_named_by_the_line_of_the_file(tmp_path: Path) -> None:
+    # Empty lines and quoted values with line breaks come before the bad row.
+    meta = _write(tmp_path / "m.csv", 'feature_id,feature_name,lifecycle_stage\na,"A\nand more",ga\n\nb,B,production\n')
+    with pytest.raises(ingest.InputError, match="lifecycle_stage 'production' on line 5 "):
+        ingest.read_metadata(meta)
+    incidents = _write(tmp_path / "i.csv", "feature_id,start,end\n\na,2026-01-05,2026-01-01\n")
+    with pytest.raises(ingest.InputError, match="an end before its start, first on line 3 "):
+        ingest.read_incidents(incidents)
+
+
+@pytest.mark.parametrize(("fmt", "column"),
+                         [("csv", "file_index"), ("parquet", "File_Index"), ("parquet", "file_row_number")])
+def test_a_column_named_like_one_the_reader_adds_is_refused_naming_it(tmp_path: Path, fmt: str, column: str) -> None:
+    # The file's own column would stand in for the reader's, which tells files and rows apart:
+    # rows were charged to the wrong file (and left out) without a word.
+    for day in (1, 2):
+        rows = {"event_time": [datetime(2026, 3, day, 10, tzinfo=UTC)] * 2, "feature_id": ["a", "a"],
+                "user_id": ["u1", "u2"], "latency_ms": [1.0, 2.0], "is_crash": [False, False], column: [0, 0]}
+        target = tmp_path / "in" / f"d{day}.{fmt}"
+        target.parent.mkdir(exist_ok=True)
+        pd.DataFrame(rows).to_csv(target, index=False) if fmt == "csv" else pq.write_table(pa.table(rows), target)
+    with pytest.raises(ingest.InputError, match=rf"^File d1\.{fmt} has a column named '{column}', which the reader "
+                                                rf"adds itself; rename or drop that column and re-export the file\.$"):
+        ingest.open_events(warehouse.connect(), tmp_path / "in", column_map={})
+
+
+def test_a_csv_column_named_file_row_number_is_an_extra_column_like_any_other(tmp_path: Path) -> None:
+    _write(tmp_path / "a.csv", "file_row_number," + HEADER + "7,2026-03-01T10:00:00Z,a,u1,1,0\n")
+    raw = ingest.open_events(warehouse.connect(), tmp_path / "a.csv", column_map={})
+    assert raw.extra_columns == ("file_row_number",)

@@ -380,3 +380,32 @@ def test_app_versions_and_platforms_are_compared_normalised(tmp_path: Path) -> N
     raw = ingest.open_events(con, tmp_path / "in" / "events.csv", column_map={})
     # The new-version crash signals count events per app version: one version, not two.
     assert sorted(_clean_rows(con, raw, "platform, app_version")) == sorted([("web", "1.0"), ("i\u00d6S", "1.0-\u00e9")])
+
+
+def test_input_whose_lines_do_not_split_into_the_header_s_columns_says_so(tmp_path: Path) -> None:
+    # A header ending in a separator names one column more than each line holds: every line is
+    # malformed, and the time format is not what to fix.
+    text = "event_time,feature_id,user_id,latency_ms,is_crash,\n" + "".join(
+        f"2026-03-01T10:0{i}:00Z,search,u{i},10,0\n" for i in range(3))
+    with pytest.raises(ingest.InputError, match=r"No row of events.csv has a usable event_time \(3 malformed_line\), "
+                                                r"so .*; check the files' separator and that each line has as many "
+                                                r"values as the header has columns") as caught:
+        _validate(tmp_path, text)
+    assert "ISO 8601" not in str(caught.value)
+
+
+def test_a_parquet_float_is_crash_of_negative_zero_is_no_crash(tmp_path: Path) -> None:
+    times = [datetime(2026, 3, 1, 10, i, tzinfo=UTC) for i in range(3)]
+    pq.write_table(pa.table({"event_time": times, "feature_id": ["a"] * 3, "user_id": ["u1", "u2", "u3"],
+                             "latency_ms": [1.0, 2.0, 3.0], "is_crash": [1.0, 0.0, -0.0]}), tmp_path / "e.parquet")
+    con = warehouse.connect()
+    raw = ingest.open_events(con, tmp_path / "e.parquet", column_map={})
+    validate.install_macros(con)
+    assert _clean_rows(con, raw, "user_id, is_crash") == [("u1", True), ("u2", False), ("u3", False)]
+
+
+def test_each_file_s_rows_count_its_malformed_lines_as_rows_read_does(tmp_path: Path) -> None:
+    text = "event_time,feature_id,user_id,latency_ms,is_crash\n2026-03-01T10:00:00Z,a,u1,1,0\nshort,line\n"
+    result, _ = _validate(tmp_path, text)
+    assert result.summary["files"] == [{"name": "events.csv", "rows": 2}]
+    assert sum(f["rows"] for f in result.summary["files"]) == result.summary["rows_read"]

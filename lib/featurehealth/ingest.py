@@ -10,8 +10,9 @@ file and the fix, before anything is written.
 
 CSV lines are never lost: every non-empty line after the header becomes a row or a malformed
 line (:func:`csv_line_census` counts them and the count is checked after reading). A quote left
-open would make the reader swallow the lines after it into one bad record, so a file with such
-a line is first cut by :func:`split_records`, where it costs that line only.
+open would make the reader swallow the lines after it into one bad record, and a carriage return
+outside quotes inside a line would stop it, so a file with such a line is first cut by
+:func:`split_records`, where it costs that line only.
 """
 
 from __future__ import annotations
@@ -546,6 +547,29 @@ def check_event_time_type(duck_type: str, *, column: str, file: str) -> None:
         )
 
 
+#: Columns DuckDB's file readers add that the relation reads, by format: they tell files and rows apart.
+READER_COLUMNS = {"csv": ("file_index",), "parquet": ("file_index", "file_row_number")}
+
+
+def check_reader_columns(columns: Iterable[str], *, fmt: str, file: str) -> None:
+    """Refuse a file with a column named like one the reader adds (:data:`READER_COLUMNS` of ``fmt``, in any case).
+
+    DuckDB resolves the name to the file's own column, so its values would say which file and
+    row each event is: rows would be charged to other files, or judged duplicates of each other.
+
+    Raises
+    ------
+    InputError
+        Naming the file and the column.
+    """
+    clash = next((name for name in columns if _column_key(name) in READER_COLUMNS[fmt]), None)
+    if clash is not None:
+        raise InputError(
+            f"File {file} has a column named '{clash}', which the reader adds itself; rename or drop that column "
+            f"and re-export the file."
+        )
+
+
 def _check_map_keys(column_map: Mapping[str, str], columns: Sequence[Iterable[str]], names: Sequence[str]) -> None:
     """Every ``column_map`` key names a column of at least one file, or InputError says which does not."""
     present = {_column_key(c) for file_columns in columns for c in file_columns}
@@ -578,6 +602,20 @@ def _open_bytes(path: Path) -> IO[bytes]:
     import gzip
 
     return gzip.open(path, "rb") if path.name.lower().endswith(".gz") else open(path, "rb")
+
+
+@contextlib.contextmanager
+def _whole_gzip(name: str) -> Iterator[None]:
+    """Turn the error of reading a damaged gzip file ``name`` (not gzip, or cut short) into the InputError naming it."""
+    import gzip
+    import zlib
+
+    try:
+        yield
+    except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
+        raise InputError(
+            f"File {name} is not a whole gzip file ({exc}); re-export it or remove it from ingest.source."
+        ) from None
 
 
 def _codec(encoding: str) -> str:
@@ -625,17 +663,32 @@ def _utf8_under_latin1(name: str) -> InputError:
 HEADER_MAX_BYTES = 1 << 20
 
 
-def _blocks(path: Path) -> Iterator[bytes]:
-    """The bytes of a (possibly gzipped) file, :data:`CENSUS_BLOCK` at a time."""
-    with _open_bytes(path) as handle:
+def _blocks(path: Path, *, name: str = "") -> Iterator[bytes]:
+    """The bytes of a (possibly gzipped) file, :data:`CENSUS_BLOCK` at a time; a damaged gzip file raises
+    InputError naming it (``name``, else its file name)."""
+    with _whole_gzip(name or path.name), _open_bytes(path) as handle:
         while block := handle.read(CENSUS_BLOCK):
             yield block
 
 
-def _utf8_text(path: Path) -> bool:
+def _undecodable_line(path: Path, *, encoding: str) -> int | None:
+    """The 1-based line of a (possibly gzipped) file's first bytes that are not text in ``encoding``; None if none."""
+    decoder = codecs.getincrementaldecoder(_codec(encoding))()
+    lines = 1
+    for block in itertools.chain(_blocks(path), [b""]):
+        try:
+            decoder.decode(block, final=not block)
+        except UnicodeDecodeError as exc:
+            # The decoder's text is the bytes it held back (part of a letter, no line break) and the block.
+            return lines + exc.object.count(b"\n", 0, exc.start)
+        lines += block.count(b"\n")
+    return None
+
+
+def _utf8_text(path: Path, *, name: str) -> bool:
     """Whether a whole (possibly gzipped) file is UTF-8 text with non-ASCII letters (see :class:`_Utf8Watch`)."""
     watch = _Utf8Watch()
-    for block in _blocks(path):
+    for block in _blocks(path, name=name):
         watch.feed(block)
     watch.feed(b"", final=True)
     return watch.utf8_letters
@@ -643,8 +696,8 @@ def _utf8_text(path: Path) -> bool:
 
 def _header_line(path: Path, *, name: str, encoding: str) -> str:
     """First line of a (possibly gzipped) CSV file, decoded; undecodable bytes, UTF-16, or a UTF-8
-    file under ``latin-1`` whose header has UTF-8 letters raise InputError."""
-    with _open_bytes(path) as handle:
+    file under ``latin-1`` whose header has UTF-8 letters, or a damaged gzip file, raise InputError."""
+    with _whole_gzip(name), _open_bytes(path) as handle:
         head = handle.readline(HEADER_MAX_BYTES)
     # Latin-1 decodes any byte: without this, UTF-16 would read as names with a NUL between letters.
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -654,7 +707,7 @@ def _header_line(path: Path, *, name: str, encoding: str) -> str:
         # one would be reported missing instead. Only a header that reads as UTF-8 costs this extra pass.
         probe = _Utf8Watch()
         probe.feed(head)
-        if probe.utf8_letters and _utf8_text(path):
+        if probe.utf8_letters and _utf8_text(path, name=name):
             raise _utf8_under_latin1(name)
     try:
         return head.decode(_codec(encoding))
@@ -717,8 +770,9 @@ def csv_columns(path: Path, *, name: str, encoding: str) -> tuple[dict[str, str]
     Raises
     ------
     InputError
-        If the file is empty, its header is not in ``encoding`` or names a column twice, or its
-        lines end with a carriage return alone (the reader and the line count split at line feeds).
+        If the file is empty or a damaged gzip file, its header is not in ``encoding`` or names a
+        column twice, or its lines end with a carriage return alone (the reader and the line count
+        split at line feeds).
     """
     _check_not_empty(path, name)
     line = _header_line(path, name=name, encoding=encoding)
@@ -835,8 +889,13 @@ CENSUS_BLOCK = 1 << 26
 MAX_RECORD_LINES = 20
 
 
-def _line_flags(block: bytes | memoryview) -> tuple["np.ndarray", "np.ndarray"]:
-    """Per line of ``block`` (split at ``\\n``): is it non-empty, and does it hold an odd number of ``"``."""
+def _line_flags(block: bytes | memoryview, *, delimiter: str = ",") -> tuple["np.ndarray", "np.ndarray"]:
+    """Per line of ``block`` (split at ``\\n``): is it non-empty, and must it be judged alone (:func:`split_records`).
+
+    A line is judged alone when it holds an odd number of ``"``, or a ``"`` inside a value (between
+    two characters that are neither separators, line breaks nor quotes): the reader takes that one
+    as text, so the count no longer tells whether a value quoted at another ``"`` of the line runs on.
+    """
     import numpy as np
 
     content = np.frombuffer(block, dtype=np.uint8)
@@ -847,46 +906,59 @@ def _line_flags(block: bytes | memoryview) -> tuple["np.ndarray", "np.ndarray"]:
     filled = ends - carriage > starts
     quotes = np.flatnonzero(content == 34)
     odd = (np.searchsorted(quotes, ends) - np.searchsorted(quotes, starts)) % 2 == 1
-    return filled, odd & filled
+    separator = ord(delimiter)
+    before = content[np.maximum(quotes - 1, 0)]
+    maybe = quotes[(quotes > 0) & (before != separator) & (before != 10) & (before != 34)]  # opens no value
+    after = content[np.minimum(maybe + 1, len(content) - 1)]
+    inside = maybe[(maybe + 1 < len(content)) & (after != separator) & (after != 10) & (after != 13) & (after != 34)]
+    text_quote = np.zeros(len(starts), dtype=bool)
+    text_quote[np.searchsorted(breaks, inside)] = True
+    return filled, (odd | text_quote) & filled
 
 
-def csv_line_census(path: Path, *, name: str = "", encoding: str = "utf-8") -> tuple[int, bool]:
+def csv_line_census(path: Path, *, name: str = "", encoding: str = "utf-8", delimiter: str = ",") -> tuple[int, bool]:
     """Non-empty lines after the header of a (possibly gzipped) CSV file, and whether it must be
     re-cut (:func:`split_records`) before the reader sees it.
 
     The reader skips empty lines and reads every other line as one record, unless a quoted
-    value runs on: a line with an odd number of ``"`` is where that starts. Nor can it read a
-    file whose lines end in both CRLF and LF (exports of two systems joined), which it calls
-    invalid CSV. Either needs the re-cut copy.
+    value runs on: a line with an odd number of ``"`` is where that starts, or may be one with
+    a ``"`` inside a value (see :func:`_line_flags`; ``delimiter`` separates values). Nor can
+    it read a file whose lines end in both CRLF and LF (exports of two systems joined), or a
+    line holding a carriage return that does not end it (outside quotes), which it calls
+    invalid CSV. Each needs the re-cut copy.
 
     Raises
     ------
     InputError
         If ``encoding`` is ``latin-1`` and the file (file name ``name``) is UTF-8 text with
         accented letters: Latin-1 would garble them. Read anyway, so the whole file is judged.
+        Also if the file is a damaged gzip file.
     """
-    lines, odd, carry, breaks, crlf_breaks = 0, False, b"", 0, 0
+    lines, judged, inner, carry, breaks, crlf_breaks = 0, False, False, b"", 0, 0
     watch = _Utf8Watch() if encoding == "latin-1" else None
     # The empty block at the end counts the last line when the file does not end in a line break.
-    for block in itertools.chain(_blocks(path), [b""]):
+    for block in itertools.chain(_blocks(path, name=name), [b""]):
         if watch is not None:
             watch.feed(block, final=not block)
         whole = carry + block
         cut = whole.rfind(b"\n") + 1 if block else len(whole)
         ends = whole.count(b"\n", 0, cut)
         # Only a block with a carriage return can hold CRLF line breaks: an LF file pays one fast search.
-        crlf = whole.count(b"\r\n", 0, cut) if whole.find(b"\r", 0, cut) >= 0 else 0
+        returns = whole.count(b"\r", 0, cut) if whole.find(b"\r", 0, cut) >= 0 else 0
+        crlf = whole.count(b"\r\n", 0, cut) if returns else 0
+        # Carriage returns ending no line; one ending the file's last line (without a line feed) ends it.
+        inner = inner or returns - crlf > int(not block and whole.endswith(b"\r"))
         breaks, crlf_breaks = breaks + ends, crlf_breaks + crlf
         plain = all(whole.find(mark, 0, cut) < 0 for mark in (b'"', b"\n\n", b"\n\r\n"))
         if plain and not whole.startswith((b"\n", b"\r")):  # every line break ends a non-empty line
             lines += ends + (0 < cut and whole[cut - 1] != 10)
         else:
-            filled, odd_lines = _line_flags(memoryview(whole)[:cut])
-            lines, odd = lines + int(filled.sum()), odd or bool(odd_lines.any())
+            filled, alone = _line_flags(memoryview(whole)[:cut], delimiter=delimiter)
+            lines, judged = lines + int(filled.sum()), judged or bool(alone.any())
         carry = whole[cut:]
     if watch is not None and watch.utf8_letters:
         raise _utf8_under_latin1(name or path.name)
-    return max(lines - 1, 0), odd or 0 < crlf_breaks < breaks
+    return max(lines - 1, 0), judged or inner or 0 < crlf_breaks < breaks
 
 
 @dataclass(frozen=True)
@@ -917,13 +989,26 @@ class SplitCsv:
 
 
 def _record_fields(record: str, delimiter: str) -> int | None:
-    """Fields of one CSV record, or None if its quoting is broken."""
+    """Fields of one CSV record, or None if its quoting is broken or a carriage return in it is not quoted."""
     import csv
 
     try:
-        return len(next(csv.reader([record], delimiter=delimiter, quotechar='"', strict=True)))
+        fields = next(csv.reader([record], delimiter=delimiter, quotechar='"', strict=True))
     except csv.Error:
         return None
+    # Python's reader takes a carriage return ending the record for a line break; the CSV reader stops there.
+    return len(fields) if sum(field.count("\r") for field in fields) == record.count("\r") else None
+
+
+def _inner_returns(data: bytes) -> "np.ndarray":
+    """0-based indices of the lines (split at ``\\n``) of ``data`` holding a carriage return that does not end them."""
+    import numpy as np
+
+    content = np.frombuffer(data, dtype=np.uint8)
+    returns = np.flatnonzero(content == 13)
+    after = content[np.minimum(returns + 1, len(content) - 1)]
+    inner = returns[(returns + 1 < len(content)) & (after != 10)]
+    return np.unique(np.searchsorted(np.flatnonzero(content == 10), inner))
 
 
 def split_records(data: bytes, *, encoding: str, delimiter: str, n_fields: int) -> SplitCsv:
@@ -933,8 +1018,11 @@ def split_records(data: bytes, *, encoding: str, delimiter: str, n_fields: int) 
     lines until the quotes balance (at most :data:`MAX_RECORD_LINES` lines) and is a record if
     that gives ``n_fields`` well-quoted fields. Otherwise the line alone is malformed and left
     out, and the lines after it are read as usual: a stray quote costs one line, not the rest
-    of the file. Lines without that problem are kept as they are, for the CSV reader to judge,
-    but for a carriage return ending them: ``text`` ends every line in LF.
+    of the file. A line holding a ``"`` inside a value (see :func:`_line_flags`) or a carriage
+    return that does not end it is judged the same way: the CSV reader takes the one for text, so
+    that another ``"`` may open a value that runs on, and cannot read the other outside quotes.
+    Lines without these problems are kept as they are, for the CSV reader to judge, but for a
+    carriage return ending them: ``text`` ends every line in LF.
 
     Raises
     ------
@@ -942,9 +1030,9 @@ def split_records(data: bytes, *, encoding: str, delimiter: str, n_fields: int) 
         If ``data`` is not in ``encoding``.
     """
     lines = data.decode(_codec(encoding)).split("\n")
-    filled, odd = _line_flags(data)
+    filled, alone = _line_flags(data, delimiter=delimiter)
     dropped, malformed, continued, joined_until = [], [], 0, 0
-    for start in (int(i) for i in odd.nonzero()[0] if i > 0):
+    for start in sorted({*(int(i) for i in alone.nonzero()[0]), *(int(i) for i in _inner_returns(data))} - {0}):
         if start <= joined_until:
             continue
         end, record = start, lines[start].removesuffix("\r")
@@ -1073,6 +1161,7 @@ def open_events(
     described = []
     extras: set[str] = set()
     for path, name, (types, delimiter) in zip(paths, names, columns, strict=True):
+        check_reader_columns(types, fmt=fmt, file=name)
         mapping = map_columns(list(types), column_map=column_map, file=name)
         check_event_time_type(types[mapping["event_time"]], column=mapping["event_time"], file=name)
         extras.update(c for c in types if c not in mapping.values())
@@ -1092,7 +1181,7 @@ def open_events(
             header = list(described[indices[0]][2])
             group_paths, renumbered = [], {}
             for i in indices:
-                census[i], recut = csv_line_census(paths[i], name=names[i], encoding=encoding)
+                census[i], recut = csv_line_census(paths[i], name=names[i], encoding=encoding, delimiter=delimiter)
                 if not recut:
                     group_paths.append(paths[i])
                     continue
@@ -1106,6 +1195,8 @@ def open_events(
                 frame = pd.DataFrame(split.malformed, columns=["line", "raw_line", "error"]).astype({"line": "int64"})
                 malformed.append(frame.assign(file_id=i)[["file_id", "line", "raw_line", "error"]])
             rejects = f"fh_rejects_{number}"
+            # The reader adds to reject tables left by an earlier input opened in this session.
+            con.execute(f"DROP TABLE IF EXISTS {rejects}; DROP TABLE IF EXISTS {rejects}_scan")
             reader = _reader(fmt, group_paths, encoding=encoding, delimiter=delimiter, header=header, rejects=rejects)
             select = _group_select(layout, reader, types=unified, indices=indices)
             statement = (
@@ -1116,8 +1207,9 @@ def open_events(
                 con.execute(statement)
             except duckdb.Error as exc:
                 raise _read_error(names[indices[0]], fmt, encoding, exc) from None
-            found = _rejects(con, rejects, indices=indices, names=names, encoding=encoding)
-            found = _file_lines(found, dict(zip(indices, group_paths, strict=True)), encoding=encoding)
+            read = dict(zip(indices, group_paths, strict=True))
+            found = _rejects(con, rejects, indices=indices, names=names, read=read, encoding=encoding)
+            found = _file_lines(found, read, encoding=encoding)
             malformed.append(_original_lines(found, renumbered))
     # rowid follows the order of insertion, that is of the files' lines.
     union = (
@@ -1256,22 +1348,33 @@ def event_time_column(raw: RawEvents, file_id: int) -> tuple[str, str] | None:
 
 
 def _rejects(
-    con: "duckdb.DuckDBPyConnection", table: str, *, indices: Sequence[int], names: Sequence[str], encoding: str
+    con: "duckdb.DuckDBPyConnection",
+    table: str,
+    *,
+    indices: Sequence[int],
+    names: Sequence[str],
+    read: Mapping[int, Path],
+    encoding: str,
 ) -> "pd.DataFrame":
-    """Lines of one CSV group that did not split into fields; undecodable bytes raise InputError."""
+    """Lines of one CSV group that did not split into fields; undecodable bytes raise InputError.
+
+    ``read`` maps the group's file ids to the files the reader read (a re-cut copy or the file).
+    """
     frame = con.execute(
         f"""SELECT DISTINCT CAST(file_id AS INTEGER) AS file_index, CAST(line AS BIGINT) AS line,
                    CAST(line_byte_position AS BIGINT) AS byte_position, csv_line AS raw_line, error_type AS error
             FROM {table} ORDER BY file_index, line, error"""
     ).df()
     frame["file_id"] = [indices[i] for i in frame["file_index"]]
-    encoding_errors = frame[frame["error"].str.contains("ENCODING")]
-    if not encoding_errors.empty:
-        first = encoding_errors.iloc[0]
-        raise _read_error(
-            names[int(first["file_id"])], "csv", encoding, ValueError("invalid unicode"), line=int(first["line"])
-        )
-    # One line can be reported once per missing field; keep one row per line.
+    undecodable = frame["error"].str.contains("ENCODING")
+    # The reader also reports an encoding error where an accented letter follows a closing quote:
+    # only bytes that do not decode are one.
+    for file_id in frame.loc[undecodable, "file_id"].unique():
+        line = _undecodable_line(read[int(file_id)], encoding=encoding)
+        if line is not None:
+            raise _read_error(names[int(file_id)], "csv", encoding, ValueError("invalid unicode"), line=line)
+    # One line can be reported once per missing field, and as an encoding error; keep one row per line.
+    frame = frame.assign(spurious=undecodable).sort_values(["file_id", "line", "spurious"], kind="stable")
     frame = frame.drop_duplicates(["file_id", "line"], keep="first")
     # In a CRLF file DuckDB's line starts with the "\n" of the line before.
     frame = frame.assign(raw_line=frame["raw_line"].str.lstrip("\r\n"))
@@ -1366,11 +1469,35 @@ def _check_census(
             )
 
 
+def _numbered_records(handle: IO[str], *, delimiter: str) -> list[tuple[int, list[str]]]:
+    """The non-empty CSV records of ``handle``, each with the number of the line it starts on.
+
+    Raises
+    ------
+    csv.Error
+        If the text is not CSV the reader can split.
+    """
+    import csv
+
+    reader = csv.reader(handle, delimiter=delimiter)
+    records, line = [], 1
+    for record in reader:
+        if record:
+            records.append((line, record))
+        line = reader.line_num + 1
+    return records
+
+
 def _read_small_csv(path: Path, *, what: str, required: Sequence[str], columns: Sequence[str]) -> "pd.DataFrame":
     """A small side file (metadata, incidents) as strings (trimmed, NFC), with file-level errors as InputError.
 
-    Its separator is found from its header line as the events' is (:func:`csv_delimiter`).
+    Its separator is found from its header line as the events' is (:func:`csv_delimiter`). The
+    frame's index is the line each row starts on; a row with fewer values than the header has
+    empty ones, and one ending in empty values past the header's columns (a separator ending
+    every line) is cut to them.
     """
+    import csv
+
     import pandas as pd
 
     if path.is_dir():
@@ -1382,16 +1509,27 @@ def _read_small_csv(path: Path, *, what: str, required: Sequence[str], columns: 
         raise InputError(f"The {what} file {path} does not exist; create it or set its path in the ingest parameters.")
     try:
         with path.open(encoding="utf-8-sig", newline="") as handle:
-            header = handle.readline()
-        # The separators of the events files: a semicolon export's side files use it too.
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8", sep=csv_delimiter(header))
+            # The separators of the events files: a semicolon export's side files use it too.
+            delimiter = csv_delimiter(handle.readline())
+            handle.seek(0)
+            records = _numbered_records(handle, delimiter=delimiter)
     except UnicodeDecodeError:
         raise InputError(f"The {what} file {path} is not valid UTF-8; re-save it as UTF-8.") from None
-    except (pd.errors.EmptyDataError, pd.errors.ParserError) as exc:
-        raise InputError(
-            f"The {what} file {path} cannot be read as CSV ({exc}); re-export it with a header row."
-        ) from None
-    frame.columns = [str(c).strip().lower() for c in frame.columns]
+    except csv.Error as exc:
+        raise InputError(f"The {what} file {path} cannot be read as CSV ({exc}); re-export it.") from None
+    if not records:
+        raise InputError(f"The {what} file {path} is empty; re-export it with a header row.")
+    (_line, header), rows = records[0], records[1:]
+    width = len(header)
+    for line, row in rows:
+        if any(value.strip() for value in row[width:]):
+            raise InputError(
+                f"The {what} file {path} has {len(row)} values on line {line} but {width} columns in its header; "
+                f"remove the extra values or name their columns in the header."
+            )
+    frame = pd.DataFrame([(row + [""] * width)[:width] for _line, row in rows], index=[line for line, _row in rows],
+                         columns=[name.strip().lower() for name in header], dtype=str)
+    frame = frame.loc[:, ~frame.columns.duplicated()]  # a name given twice: the first column counts
     missing = [c for c in required if c not in frame.columns]
     if missing:
         raise InputError(
@@ -1424,8 +1562,9 @@ def read_metadata(path: str | os.PathLike[str]) -> "pd.DataFrame":
     Raises
     ------
     InputError
-        If the file is missing, unreadable or lacks ``feature_id``, or a row has a lifecycle
-        stage or tier outside :data:`METADATA_VALUES` or a launch date that is not YYYY-MM-DD.
+        If the file is missing, unreadable or lacks ``feature_id``, or a row has more values than
+        the header has columns, a lifecycle stage or tier outside :data:`METADATA_VALUES` or a
+        launch date that is not YYYY-MM-DD.
     """
     import pandas as pd
 
@@ -1440,7 +1579,8 @@ def read_metadata(path: str | os.PathLike[str]) -> "pd.DataFrame":
             first = int(rows.to_numpy().argmax())
             allowed = ", ".join(METADATA_VALUES.get(column, ("a YYYY-MM-DD date",)))
             raise InputError(
-                f"The feature metadata file {path} has {column} '{frame[column].iloc[first]}' on line {first + 2} "
+                f"The feature metadata file {path} has {column} '{frame[column].iloc[first]}' "
+                f"on line {frame.index[first]} "
                 f"({int(rows.sum())} row(s) in all); allowed: {allowed} or empty."
             )
     frame = frame.assign(
@@ -1465,7 +1605,8 @@ def read_incidents(path: str | os.PathLike[str]) -> "pd.DataFrame":
     ------
     InputError
         If the file is missing, unreadable or lacks ``feature_id``, ``start`` or ``end``, or a
-        row has no feature, a date that is not YYYY-MM-DD or ends before it starts: ground truth
+        row has more values than the header has columns, no feature, a date that is not
+        YYYY-MM-DD or ends before it starts: ground truth
         that is silently cut or guessed would make every lead-time figure wrong.
     """
     import pandas as pd
@@ -1485,7 +1626,8 @@ def read_incidents(path: str | os.PathLike[str]) -> "pd.DataFrame":
         if rows.any():
             first = int(rows.argmax())
             raise InputError(
-                f"The incidents file {path} has {int(rows.sum())} row(s) with {problem}, first on line {first + 2} "
+                f"The incidents file {path} has {int(rows.sum())} row(s) with {problem}, "
+                f"first on line {frame.index[first]} "
                 f"({frame['start'].iloc[first]} to {frame['end'].iloc[first]}); fix them or remove those rows."
             )
     frame = frame.assign(

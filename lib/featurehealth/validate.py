@@ -175,10 +175,9 @@ def column_expressions(column: str, duck_type: str, *, from_text: bool) -> dict[
         # a column too varied for a dictionary (user ids) are normalised row by row.
         typed = f"nfc_normalize({text if from_text else f'fh_token(trim({as_text}))'})"
     elif target == "BOOLEAN":
-        typed = {
-            "bool": ident,
-            "number": f"CASE WHEN {ident} = 1 THEN true WHEN {ident} = 0 THEN false END",
-        }.get(kind, f"fh_bool({text})")
+        # Numbers are compared as numbers: as text, a float column's -0.0 would be no flag.
+        as_flag = f"CASE WHEN {ident} = 1 THEN true WHEN {ident} = 0 THEN false END"
+        typed = {"bool": ident, "number": as_flag, "float": as_flag}.get(kind, f"fh_bool({text})")
     elif target == "DOUBLE":
         typed = {
             "float": f"CASE WHEN isnan({ident}) THEN NULL ELSE CAST({ident} AS DOUBLE) END",
@@ -572,6 +571,11 @@ EVENT_TIME_FIX = (
     "export event_time as ISO 8601 text (2026-03-01T14:02:11Z, 2026-03-01T16:02:11+02:00 or 2026-03-01) or as a "
     "Parquet timestamp, or map the right column onto it with ingest.column_map"
 )
+#: The fix for CSV lines the reader could not split into the header's columns.
+MALFORMED_FIX = (
+    "check the files' separator and that each line has as many values as the header has columns (a header "
+    "ending in a separator names one column more)"
+)
 
 
 def _top_reasons(by_reason: Mapping[str, int]) -> list[tuple[str, int]]:
@@ -614,7 +618,8 @@ def check_some_dated(
     """Refuse input in which no row has a usable ``event_time``: it has no day to process.
 
     Setting the window cannot help (every row would be quarantined), so the message names the
-    reasons, a value as read and how event times must be written.
+    reasons, a value as read and how event times must be written (or, when most lines did not
+    split into the header's columns, how lines must be).
 
     Parameters
     ----------
@@ -637,12 +642,13 @@ def check_some_dated(
     if index["day"].notna().any():
         return
     by_reason = counts.groupby("reason")["rows"].sum().to_dict() | {"malformed_line": malformed}
-    listed = ", ".join(f"{count:,} {reason}" for reason, count in _top_reasons(by_reason)) or "no rows"
+    reasons = _top_reasons(by_reason)
+    listed = ", ".join(f"{count:,} {reason}" for reason, count in reasons) or "no rows"
     shown = f", e.g. '{example[1][:40]}' in {example[0]}" if example else ""
     where = files[0] if len(files) == 1 else f"{len(files)} files"
+    fix = MALFORMED_FIX if reasons and reasons[0][0] == "malformed_line" else EVENT_TIME_FIX
     raise ingest.InputError(
-        f"No row of {where} has a usable event_time ({listed}{shown}), so the run has no day to process; "
-        f"{EVENT_TIME_FIX}."
+        f"No row of {where} has a usable event_time ({listed}{shown}), so the run has no day to process; {fix}."
     )
 
 
@@ -696,7 +702,8 @@ def summarise(
     the window's rows (:func:`counts_sql`), ``duplicates`` extra copies by feature and day (``n``);
     ``malformed`` counts unsplittable lines in scope, ``unread`` all of them. ``last_event_date``
     is the window's latest valid day; ``latest_input_date`` the latest day any input row is dated,
-    up to the as-of date (what data-quality freshness judges).
+    up to the as-of date (what data-quality freshness judges); ``files`` each file's rows, its
+    malformed lines included, as ``rows_read`` counts them.
     """
     by_reason = scoped.dropna(subset=["reason"]).groupby("reason")["rows"].sum().to_dict()
     if len(duplicates):
@@ -707,7 +714,7 @@ def summarise(
     rows_valid = int(scoped.loc[scoped["reason"].isna(), "rows"].sum()) - by_reason.get("duplicate_event", 0)
     rows_read = int(index["rows"].sum()) + unread
     rows_in = int(scoped["rows"].sum()) + malformed
-    per_file = index.groupby("file_id")["rows"].sum()
+    per_file = index.groupby("file_id")["rows"].sum().add(raw.malformed.groupby("file_id").size(), fill_value=0)
     valid_days = scoped.loc[scoped["reason"].isna(), "day"]
     input_days = index["day"].dropna()
     input_days = input_days[input_days <= day_number(window.as_of)]
