@@ -566,7 +566,7 @@ class Dashboard:
             runs, message = self.runs()
             if runs is None:
                 return notes_output([message])
-            return [html_output(views.html_table(runs, caption=views.runs_caption(len(runs)))),
+            return [html_output(views.html_table(views.runs_view(runs), caption=views.runs_caption(len(runs)))),
                     figure_output(plots.run_history_figure(runs), alt="run durations"), *notes_output([message])]
 
         return (self.section("showing the run history", build),)

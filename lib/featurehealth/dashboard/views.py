@@ -1307,6 +1307,20 @@ def unpublished_run_note(runs: "pd.DataFrame | None", published: Mapping[str, An
             f"runs/{last['run_id']}/. Every tab shows the outputs of {shown}.")
 
 
+#: Run history columns -> their headers in the page.
+RUN_HEADERS = {"run_id": "run id", "started_at": "started", "finished_at": "finished", "duration_s": "duration (s)",
+               "drift_alerts": "drift alerts"}
+
+
+def runs_view(runs: "pd.DataFrame") -> "pd.DataFrame":
+    """The run history for reading: headers in words (:data:`RUN_HEADERS`), start and finish times as
+    "2026-11-27 21:15 UTC" (:func:`utc_time_text`), a run that has not finished left blank; a new
+    frame, the input (which the duration figure reads) unchanged."""
+    times = [c for c in ("started_at", "finished_at") if c in runs.columns]
+    shown = runs.assign(**{c: runs[c].map(lambda t: utc_time_text(t) if isinstance(t, str) else "") for c in times})
+    return shown.rename(columns=RUN_HEADERS)
+
+
 def runs_caption(count: int) -> str:
     """Caption of the run history table: "Last run" or "Last 5 runs", newest first."""
     return "Last run" if count == 1 else f"Last {count:,} runs, newest first"
