@@ -894,7 +894,8 @@ def _line_flags(block: bytes | memoryview, *, delimiter: str = ",") -> tuple["np
 
     A line is judged alone when it holds an odd number of ``"``, or a ``"`` inside a value (between
     two characters that are neither separators, line breaks nor quotes): the reader takes that one
-    as text, so the count no longer tells whether a value quoted at another ``"`` of the line runs on.
+    as text, so the count no longer tells whether a value quoted at another ``"`` of the line runs on;
+    or when it holds a carriage return that does not end it, which the reader cannot read outside quotes.
     """
     import numpy as np
 
@@ -913,7 +914,11 @@ def _line_flags(block: bytes | memoryview, *, delimiter: str = ",") -> tuple["np
     inside = maybe[(maybe + 1 < len(content)) & (after != separator) & (after != 10) & (after != 13) & (after != 34)]
     text_quote = np.zeros(len(starts), dtype=bool)
     text_quote[np.searchsorted(breaks, inside)] = True
-    return filled, (odd | text_quote) & filled
+    returns = np.flatnonzero(content == 13)
+    lines_of_returns = np.searchsorted(breaks, returns)
+    inner_return = np.zeros(len(starts), dtype=bool)
+    inner_return[lines_of_returns[returns != ends[lines_of_returns] - 1]] = True
+    return filled, (odd | text_quote | inner_return) & filled
 
 
 def csv_line_census(path: Path, *, name: str = "", encoding: str = "utf-8", delimiter: str = ",") -> tuple[int, bool]:
@@ -1000,17 +1005,6 @@ def _record_fields(record: str, delimiter: str) -> int | None:
     return len(fields) if sum(field.count("\r") for field in fields) == record.count("\r") else None
 
 
-def _inner_returns(data: bytes) -> "np.ndarray":
-    """0-based indices of the lines (split at ``\\n``) of ``data`` holding a carriage return that does not end them."""
-    import numpy as np
-
-    content = np.frombuffer(data, dtype=np.uint8)
-    returns = np.flatnonzero(content == 13)
-    after = content[np.minimum(returns + 1, len(content) - 1)]
-    inner = returns[(returns + 1 < len(content)) & (after != 10)]
-    return np.unique(np.searchsorted(np.flatnonzero(content == 10), inner))
-
-
 def split_records(data: bytes, *, encoding: str, delimiter: str, n_fields: int) -> SplitCsv:
     """Cut CSV ``data`` into records without letting a stray quote swallow the lines after it.
 
@@ -1032,7 +1026,7 @@ def split_records(data: bytes, *, encoding: str, delimiter: str, n_fields: int) 
     lines = data.decode(_codec(encoding)).split("\n")
     filled, alone = _line_flags(data, delimiter=delimiter)
     dropped, malformed, continued, joined_until = [], [], 0, 0
-    for start in sorted({*(int(i) for i in alone.nonzero()[0]), *(int(i) for i in _inner_returns(data))} - {0}):
+    for start in (int(i) for i in alone.nonzero()[0] if i > 0):
         if start <= joined_until:
             continue
         end, record = start, lines[start].removesuffix("\r")
