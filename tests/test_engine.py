@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -192,6 +194,30 @@ def test_a_malformed_scheduler_address_is_one_sentence_saying_how_to_write_it(ad
         with engine.open_engine(name="dask", scheduler_address=address, connect_timeout_s=1):
             pass
     assert str(caught.value).endswith('as tcp://host:port, or set it to "" for a local cluster.')
+
+
+def test_a_port_that_accepts_but_never_answers_fails_within_the_timeout() -> None:
+    # Dask's Client waited forever here: its timeout does not cover the handshake.
+    listener = socket.create_server(("127.0.0.1", 0))
+    address = f"tcp://127.0.0.1:{listener.getsockname()[1]}"
+    started = time.perf_counter()
+    try:
+        with pytest.raises(engine.EngineError, match=rf"^{re.escape(address)} accepts connections but no Dask "
+                                                     r"scheduler answered there within 1 s \(TimeoutError\)"):
+            with engine.open_engine(name="dask", scheduler_address=address, connect_timeout_s=1):
+                pass
+    finally:
+        listener.close()
+    assert time.perf_counter() - started < 10
+
+
+def test_refused_addresses_leave_no_dask_event_loop_running() -> None:
+    # A Client whose start failed kept its "IO loop" thread until garbage collection closed it.
+    for address in ("tcp://127.0.0.1:9", "127.0.0.1", "http://127.0.0.1:8786"):
+        with pytest.raises(engine.EngineError):
+            with engine.open_engine(name="dask", scheduler_address=address, connect_timeout_s=1):
+                pass
+    assert [t.name for t in threading.enumerate() if t.name == "IO loop"] == []
 
 
 @pytest.fixture(scope="module")

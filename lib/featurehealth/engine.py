@@ -121,7 +121,7 @@ def open_engine(**settings: Any) -> Iterator[tuple[Mapper, int | None]]:
     ValueError
         For invalid settings (see :func:`check_engine`).
     EngineError
-        If ``scheduler_address`` is not an address, or the scheduler cannot be reached within
+        If ``scheduler_address`` is not an address, or no Dask scheduler answers there within
         ``connect_timeout_s``.
     """
     checked = check_engine(**settings)
@@ -130,9 +130,12 @@ def open_engine(**settings: Any) -> Iterator[tuple[Mapper, int | None]]:
         return
     import logging
 
-    from distributed import Client, LocalCluster
+    from distributed import LocalCluster
 
     address = checked["scheduler_address"]
+    timeout_s = checked["connect_timeout_s"]
+    if address:
+        _check_scheduler(address, timeout_s=timeout_s)
     with contextlib.ExitStack() as stack:
         if not address:
             cluster = stack.enter_context(LocalCluster(
@@ -140,19 +143,85 @@ def open_engine(**settings: Any) -> Iterator[tuple[Mapper, int | None]]:
                 processes=True, host="127.0.0.1", dashboard_address=None, silence_logs=logging.ERROR,
             ))
             address = cluster.scheduler_address
-        try:
-            client = stack.enter_context(Client(address, timeout=checked["connect_timeout_s"]))
-        except (OSError, TimeoutError) as exc:
-            raise EngineError(
-                f"Cannot reach the Dask scheduler at {address} within {checked['connect_timeout_s']:g} s; "
-                f"start it, fix engine.scheduler_address, or set it to \"\" for a local cluster ({exc})."
-            ) from None
-        except ValueError as exc:  # Dask cannot parse it: no port, an unknown scheme...
-            raise EngineError(
-                f"engine.scheduler_address {address!r} is not an address of a Dask scheduler ({exc}); write it "
-                f"as tcp://host:port, or set it to \"\" for a local cluster."
-            ) from None
+        client = stack.enter_context(_connected_client(address, timeout_s=timeout_s))
         yield _dask_mapper(client), checked["threads_per_worker"]
+
+
+def _check_scheduler(address: str, *, timeout_s: float) -> None:
+    """Raise :class:`EngineError` unless a Dask scheduler answers at ``address`` within ``timeout_s``.
+
+    Checked before any ``Client`` exists, because a ``Client`` is no safe probe: its timeout does
+    not cover the handshake (a port that accepts but never answers hangs it for good), and one
+    whose start fails keeps its event-loop thread until garbage collection closes it at some
+    later, arbitrary moment (a CI run once hung right after such failures).
+    """
+    import socket
+
+    from distributed.comm.addressing import get_address_host_port
+
+    try:
+        host, port = get_address_host_port(address)
+    except ValueError as exc:  # no port, an unknown scheme...
+        raise EngineError(
+            f"engine.scheduler_address {address!r} is not an address of a Dask scheduler ({exc}); write it "
+            f"as tcp://host:port, or set it to \"\" for a local cluster."
+        ) from None
+    try:
+        socket.create_connection((host, port), timeout=timeout_s).close()
+    except (OSError, OverflowError) as exc:  # OverflowError: a port beyond 65535
+        raise EngineError(
+            f"Cannot reach the Dask scheduler at {address} within {timeout_s:g} s; start it, fix "
+            f"engine.scheduler_address, or set it to \"\" for a local cluster ({exc})."
+        ) from None
+    answer = _scheduler_identity(address, timeout_s=timeout_s)
+    if not isinstance(answer, dict) or answer.get("type") != "Scheduler":
+        detail = f"{type(answer).__name__}: {answer}".rstrip(": ") if isinstance(answer, Exception) else repr(answer)
+        raise EngineError(
+            f"{address} accepts connections but no Dask scheduler answered there within {timeout_s:g} s "
+            f"({detail}); fix engine.scheduler_address, or set it to \"\" for a local cluster."
+        )
+
+
+def _scheduler_identity(address: str, *, timeout_s: float) -> object:
+    """The answer to Dask's ``identity`` request at ``address``, or the exception that stopped it.
+
+    Runs in a thread of its own, so it works where an event loop already runs (a notebook's kernel).
+    """
+    import asyncio
+    import threading
+
+    from distributed.comm import connect
+    from distributed.core import send_recv
+    from distributed.security import Security
+
+    async def ask() -> object:
+        comm = await connect(address, timeout=timeout_s, **Security().get_connection_args("client"))
+        try:
+            return await send_recv(comm, op="identity")
+        finally:
+            await comm.close()
+
+    outcome: list[object] = [TimeoutError("no answer")]
+
+    def run() -> None:
+        try:
+            outcome[0] = asyncio.run(asyncio.wait_for(ask(), timeout_s))
+        except Exception as exc:  # reported in EngineError's message, whatever the comm raised
+            outcome[0] = exc
+
+    probe = threading.Thread(target=run, name="dask-scheduler-probe", daemon=True)
+    probe.start()
+    probe.join(timeout_s + 5)
+    return outcome[0]
+
+
+@contextlib.contextmanager
+def _connected_client(address: str, *, timeout_s: float) -> Iterator[Any]:
+    """A ``distributed.Client`` of the scheduler at ``address``, closed on exit."""
+    from distributed import Client
+
+    with Client(address, timeout=timeout_s) as client:
+        yield client
 
 
 def run_partition(part: Partition) -> PartitionResult:
