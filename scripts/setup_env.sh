@@ -8,6 +8,14 @@ VENV="$ROOT/.venv"
 STAMP="$VENV/.featurehealth-lock"
 UV_VERSION=0.13.8
 
+# Runs starting together on first use (a scheduled run and the tests, say) would install into one
+# .venv at the same time: the second waits here, then finds the stamp the first wrote.
+mkdir -p "$VENV"
+if command -v flock >/dev/null; then
+  exec 9>"$VENV/.setup-lock"
+  flock 9
+fi
+
 # This script is part of the stamp, so a change in how the environment is built rebuilds it.
 want=$(cat "$ROOT/requirements.lock" "$ROOT/pyproject.toml" "${BASH_SOURCE[0]}" | sha256sum | cut -d' ' -f1)
 if [ ! -x "$VENV/bin/python" ] || [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$want" ]; then

@@ -1,8 +1,13 @@
-"""The conda environment file and the pip lock pin the same top-level versions."""
+"""The conda environment file and the pip lock pin the same top-level versions; setup_env.sh installs them once."""
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 from featurehealth import config
 
@@ -46,3 +51,25 @@ def test_lock_has_hashes_for_every_pin() -> None:
     blocks = re.split(r"\n(?=[A-Za-z0-9_.-]+==)", text.split("\n", 3)[-1])
     unhashed = [b.split()[0] for b in blocks if "==" in b.split("\n")[0] and "--hash=sha256:" not in b]
     assert unhashed == []
+
+
+def test_two_first_runs_at_once_install_the_environment_once(tmp_path: Path) -> None:
+    # Without the lock both saw no stamp and installed into one .venv at the same time.
+    (tmp_path / "scripts").mkdir()
+    setup = tmp_path / "scripts" / "setup_env.sh"
+    shutil.copy(config.REPO_ROOT / "scripts" / "setup_env.sh", setup)
+    for name in ("requirements.lock", "pyproject.toml"):
+        (tmp_path / name).write_text(name)
+    log = tmp_path / "installs.log"
+    fake = f'#!/bin/sh\necho "$(basename "$0") $1" >> {log}\n[ "$1" = -c ] && echo /nonexistent\nsleep 0.5\n'
+    (tmp_path / ".venv" / "bin").mkdir(parents=True)
+    for tool in ("python", "uv"):
+        (tmp_path / ".venv" / "bin" / tool).write_text(fake)
+        (tmp_path / ".venv" / "bin" / tool).chmod(0o755)
+    env = {**os.environ, "PYTHON": sys.executable}
+    runs = [subprocess.Popen(["bash", str(setup)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            for _ in range(2)]
+    outputs = [run.communicate(timeout=60)[0].decode() for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    assert log.read_text().count("python -m") == 2  # one run's pip install of uv and its compileall
+    assert sum("environment ready" in output for output in outputs) == 1
