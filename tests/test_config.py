@@ -567,3 +567,11 @@ def test_an_empty_root_variable_is_unset_not_the_current_folder(
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv(variable, "")
     assert root() == (config.REPO_ROOT / ("outputs" if variable == "FEATUREHEALTH_OUTPUT_ROOT" else "data")).resolve()
+
+
+def test_set_naming_a_mapping_entry_with_a_dot_says_to_use_a_profile_file(params_dir: Path) -> None:
+    # ingest.column_map.event.time=event_time replaced the whole mapping with {event: {time: ...}},
+    # and the check then blamed a column 'event' mapped onto a mapping.
+    with pytest.raises(config.ProfileError, match=r"^--set ingest\.column_map\.event\.time=event_time: .*'event\.time'.*profile file") as raised:
+        config.apply_overrides(config.load_profile("default"), ["ingest.column_map.event.time=event_time"])
+    assert "\n" not in str(raised.value)

@@ -487,6 +487,14 @@ def apply_overrides(params: dict[str, Any], overrides: list[str]) -> dict[str, A
                 f"Override {item!r} holds a value that is not valid YAML ({_yaml_problem(exc)}); fix it, or quote "
                 f"it if it is text."
             ) from None
+        mapping = next((i for i in range(1, len(parts) - 1) if _lookup(schema, parts[:i]) == {}), None)
+        if mapping is not None:
+            # Read as nested keys, the name would replace the whole mapping with a mapping in it.
+            name, group = ".".join(parts[mapping:]), ".".join(parts[:mapping])
+            raise ProfileError(
+                f"--set {item}: the entry name {name!r} holds '.', which --set reads as nesting; write it in a "
+                f"profile file under {group} ({parts[mapping - 1]}: {{{name!r}: {text}}})."
+            )
         if len(parts) > 1 and _lookup(schema, parts[:-1]) == {}:
             entries = _lookup(merged, parts[:-1])
             nested = {**(entries if isinstance(entries, dict) else {}), parts[-1]: nested}
@@ -498,7 +506,8 @@ def apply_overrides(params: dict[str, Any], overrides: list[str]) -> dict[str, A
 
 
 def _is_number(value: Any) -> bool:
-    # NaN is no number to set: every comparison with it is false, so as a threshold it turns its rule off.
+    # NaN (the one value not equal to itself) is no number to set: every comparison with it is
+    # false, so as a threshold it turns its rule off.
     return isinstance(value, int | float) and not isinstance(value, bool) and value == value
 
 
