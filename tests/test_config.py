@@ -529,3 +529,49 @@ def test_a_key_written_twice_in_a_profile_is_an_error_not_silently_dropped(param
     (params_dir / "nested.yaml").write_text("model:\n  horizon_days: 3\n  horizon_days: 4\n")
     with pytest.raises(config.ProfileError, match=r"'horizon_days'.*line 2.*line 3"):
         config.load_profile("nested")
+
+
+@pytest.mark.parametrize("key", ["degradation.p95_latency_abs_ms", "model.promote_tolerance", "engine.connect_timeout_s"])
+def test_a_nan_number_is_refused(real_params: Path, key: str) -> None:
+    # .nan passed as "a number": every comparison with it is false, so a NaN threshold silently
+    # turned its rule off (p95_latency_abs_ms) or a promotion into a refusal (promote_tolerance).
+    with pytest.raises(config.ProfileError, match=rf"^{re.escape(key)} nan is not valid; use "):
+        config.load_run_params("default", [f"{key}=.nan"])
+
+
+@pytest.mark.parametrize(("text", "read_as"), [("010", "8"), ("0042", "34"), ("2:30", "150"), ("1:30.5", "90.5")])
+def test_a_number_yaml_1_1_reads_as_octal_or_base_60_is_an_error_not_another_number(
+    params_dir: Path, text: str, read_as: str
+) -> None:
+    # YAML 1.1 reads 010 as 8 and 2:30 as 150: a seed 0042 silently became 34.
+    with pytest.raises(config.ProfileError, match=rf"YAML 1\.1 reads {re.escape(text)} as (octal )?{re.escape(read_as)}") as raised:
+        config.apply_overrides(config.load_profile("default"), [f"model.horizon_days={text}"])
+    assert f"'{text}' for text" in str(raised.value)
+    assert ("write 42," in str(raised.value)) == (text == "0042")
+    (params_dir / "octal.yaml").write_text(f"model:\n  horizon_days: {text}\n")
+    with pytest.raises(config.ProfileError, match=r"octal.yaml is not valid YAML: .* at line 2"):
+        config.load_profile("octal")
+    # Quoted, it is text as before; 0, 0.5, 0x10 and 1_000 are numbers as before.
+    assert config.apply_overrides(config.load_profile("default"), [f"model.horizon_days='{text}'"])["model"]["horizon_days"] == text
+    for plain, number in (("0", 0), ("0.5", 0.5), ("0x10", 16), ("1_000", 1000), ("-7", -7)):
+        assert config.apply_overrides(config.load_profile("default"), [f"model.horizon_days={plain}"])["model"]["horizon_days"] == number
+
+
+@pytest.mark.parametrize(("variable", "root"), [("FEATUREHEALTH_OUTPUT_ROOT", config.output_root),
+                                                 ("FEATUREHEALTH_DATA_ROOT", config.data_root)])
+def test_an_empty_root_variable_is_unset_not_the_current_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variable: str, root: object
+) -> None:
+    # FEATUREHEALTH_OUTPUT_ROOT= (say, $OUT unset in a cron line) resolved to the current folder:
+    # a run published its profile folders, .staging included, wherever it was started.
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(variable, "")
+    assert root() == (config.REPO_ROOT / ("outputs" if variable == "FEATUREHEALTH_OUTPUT_ROOT" else "data")).resolve()
+
+
+def test_set_naming_a_mapping_entry_with_a_dot_says_to_use_a_profile_file(params_dir: Path) -> None:
+    # ingest.column_map.event.time=event_time replaced the whole mapping with {event: {time: ...}},
+    # and the check then blamed a column 'event' mapped onto a mapping.
+    with pytest.raises(config.ProfileError, match=r"^--set ingest\.column_map\.event\.time=event_time: .*'event\.time'.*profile file") as raised:
+        config.apply_overrides(config.load_profile("default"), ["ingest.column_map.event.time=event_time"])
+    assert "\n" not in str(raised.value)

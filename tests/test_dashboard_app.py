@@ -659,3 +659,20 @@ def test_overview_warns_while_a_killed_publish_left_two_runs_mixed(outputs: Path
     journal.write_text('{"staging": "s", "published": "p", "trash": "t", "entries": ["reports"]}')
     overview = _html(_outputs(app.Dashboard(profile="ci"), "overview")[0])
     assert "A run was killed while publishing its outputs" in overview
+
+
+def test_a_run_published_while_the_page_is_open_is_not_mixed_into_tabs_drawn_before_it(outputs: Path) -> None:
+    # Tabs are drawn when first opened: after a publish, a tab opened then showed the new run
+    # beside tabs still showing the old one, without a word.
+    dashboard = app.Dashboard(profile="ci")
+    assert ">3<" in _html(_outputs(dashboard, "overview")[0])
+    ranking = outputs / "ci" / "reports" / "risk_ranking.csv"
+    pd.read_csv(ranking).head(1).to_csv(ranking, index=False)
+    report = outputs / "ci" / "reports" / "run_report.json"
+    report.write_text(report.read_text().replace("2026-03-01T00:01", "2026-03-02T00:01"))
+    _select(dashboard, "ranking")
+    assert "1 of 1 features" in _html(dashboard.tabs.children[1].children[1])
+    assert not dashboard.tabs.children[0].children  # the old overview is gone, drawn again when reopened
+    assert "A new run was published" in dashboard.status.value
+    _select(dashboard, "overview")
+    assert ">1<" in _html(_outputs(dashboard, "overview")[0])

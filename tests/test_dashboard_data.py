@@ -242,3 +242,16 @@ def test_publish_state_tells_a_killed_publish_whose_journal_cannot_be_read(outpu
     journal.parent.mkdir(parents=True, exist_ok=True)
     journal.write_text(journal_text)
     assert data.publish_state("ci") == "unreadable"
+
+
+def test_published_stamp_changes_when_a_run_publishes_and_is_none_without_a_report(outputs: Path) -> None:
+    assert data.published_stamp("ci") is None  # the fixture's outputs have no reports/run_report.json
+    report = outputs / "ci" / "reports" / "run_report.json"
+    report.write_text("{}")
+    first = data.published_stamp("ci")
+    assert first is not None and data.published_stamp("ci") == first
+    staged = outputs / "ci" / "reports" / "run_report.json.new"
+    staged.write_text("{}")
+    staged.replace(report)  # a publish swaps a new file in
+    assert data.published_stamp("ci") not in (None, first)
+    assert data.published_stamp("gone") is None

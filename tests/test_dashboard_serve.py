@@ -93,3 +93,18 @@ def test_a_port_left_in_time_wait_by_a_stopped_server_is_free() -> None:
         client.recv(1)
         client.close()
     assert serve.port_is_free(port)
+
+
+def test_main_says_why_a_port_it_may_not_use_is_refused_rather_than_calling_it_busy(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Port 80 as a non-root user: bind fails with EACCES, which read "port 80 ... is in use".
+    class NoRight(socket.socket):
+        def bind(self, address: object) -> None:
+            raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(socket, "socket", NoRight)
+    assert serve.main(["80"]) == 1
+    err = capsys.readouterr().err
+    assert "in use" not in err and "cannot listen on 127.0.0.1:80 (Permission denied)" in err
+    assert err.count("\n") == 1

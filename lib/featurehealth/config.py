@@ -4,7 +4,8 @@ Every path the pipeline reads or writes comes from here, so notebooks run from a
 A profile is one YAML file in ``params/``. ``params/default.yaml`` is complete and is the schema:
 another profile may say ``extends: default`` and override only what differs; a key that is not in
 ``default.yaml`` is an error that lists the allowed keys. Dates stay text (``2026-06-30``), as
-written. :func:`load_run_params` also checks the values, so a run stops before its first notebook.
+written; a number YAML 1.1 reads as octal (``010``) or base 60 (``2:30``) is an error.
+:func:`load_run_params` also checks the values, so a run stops before its first notebook.
 """
 
 from __future__ import annotations
@@ -50,13 +51,14 @@ class ProfileError(ValueError):
 
 
 def output_root() -> Path:
-    """Folder holding one sub-folder per profile (``FEATUREHEALTH_OUTPUT_ROOT`` overrides)."""
-    return Path(os.environ.get("FEATUREHEALTH_OUTPUT_ROOT", REPO_ROOT / "outputs")).resolve()
+    """Folder holding one sub-folder per profile (``FEATUREHEALTH_OUTPUT_ROOT`` overrides; empty is unset)."""
+    # An empty value (``$OUT`` unset in a cron line) would resolve to the current folder.
+    return Path(os.environ.get("FEATUREHEALTH_OUTPUT_ROOT") or REPO_ROOT / "outputs").resolve()
 
 
 def data_root() -> Path:
-    """Folder for simulated raw telemetry (``FEATUREHEALTH_DATA_ROOT`` overrides)."""
-    return Path(os.environ.get("FEATUREHEALTH_DATA_ROOT", REPO_ROOT / "data")).resolve()
+    """Folder for simulated raw telemetry (``FEATUREHEALTH_DATA_ROOT`` overrides; empty is unset)."""
+    return Path(os.environ.get("FEATUREHEALTH_DATA_ROOT") or REPO_ROOT / "data").resolve()
 
 
 def pipeline_order_problem(names: Sequence[str]) -> str | None:
@@ -269,11 +271,28 @@ def _loader() -> type:
 
     It is libyaml's where PyYAML has it: a profile then parses in 0.6 ms instead of 10 ms. A key
     written twice in one mapping is an error (YAML requires unique keys), not the last one kept:
-    PyYAML would silently drop the first ``model:`` group of a profile that has two.
+    PyYAML would silently drop the first ``model:`` group of a profile that has two. So is a number
+    YAML 1.1 reads as octal (``010`` is 8) or base 60 (``2:30`` is 150), not another number.
     """
     import yaml
 
     safe = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    def refuse_unexpected_base(construct: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+        def construct_number(loader: Any, node: Any) -> Any:
+            text = str(node.value)
+            digits = text.lstrip("+-").replace("_", "")
+            octal = re.fullmatch(r"0[0-9]+", digits)
+            if octal or ":" in text:
+                meant = f"{text[0] if text[0] in '+-' else ''}{int(digits)}" if octal else ""
+                read = f"octal {construct(loader, node)!r}" if octal else f"{construct(loader, node)!r} (base 60)"
+                raise yaml.constructor.ConstructorError(
+                    problem=f"YAML 1.1 reads {text} as {read} (write {meant + ', or ' if meant else ''}'{text}' for text)",
+                    problem_mark=node.start_mark,
+                )
+            return construct(loader, node)
+
+        return construct_number
 
     class Loader(safe):  # type: ignore[misc, valid-type]
         def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
@@ -294,6 +313,8 @@ def _loader() -> type:
         first: [(tag, pattern) for tag, pattern in resolvers if tag != "tag:yaml.org,2002:timestamp"]
         for first, resolvers in safe.yaml_implicit_resolvers.items()
     }
+    for tag, construct in (("int", safe.construct_yaml_int), ("float", safe.construct_yaml_float)):
+        Loader.add_constructor(f"tag:yaml.org,2002:{tag}", refuse_unexpected_base(construct))
     return Loader
 
 
@@ -466,6 +487,14 @@ def apply_overrides(params: dict[str, Any], overrides: list[str]) -> dict[str, A
                 f"Override {item!r} holds a value that is not valid YAML ({_yaml_problem(exc)}); fix it, or quote "
                 f"it if it is text."
             ) from None
+        mapping = next((i for i in range(1, len(parts) - 1) if _lookup(schema, parts[:i]) == {}), None)
+        if mapping is not None:
+            # Read as nested keys, the name would replace the whole mapping with a mapping in it.
+            name, group = ".".join(parts[mapping:]), ".".join(parts[:mapping])
+            raise ProfileError(
+                f"--set {item}: the entry name {name!r} holds '.', which --set reads as nesting; write it in a "
+                f"profile file under {group} ({parts[mapping - 1]}: {{{name!r}: {text}}})."
+            )
         if len(parts) > 1 and _lookup(schema, parts[:-1]) == {}:
             entries = _lookup(merged, parts[:-1])
             nested = {**(entries if isinstance(entries, dict) else {}), parts[-1]: nested}
@@ -477,7 +506,9 @@ def apply_overrides(params: dict[str, Any], overrides: list[str]) -> dict[str, A
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    # NaN (the one value not equal to itself) is no number to set: every comparison with it is
+    # false, so as a threshold it turns its rule off.
+    return isinstance(value, int | float) and not isinstance(value, bool) and value == value
 
 
 def is_iso_day(value: Any) -> bool:

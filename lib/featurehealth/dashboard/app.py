@@ -94,6 +94,7 @@ class Dashboard:
         self.tabs = widgets.Tab(children=boxes, titles=tuple(TABS.values()))
         self._cache: dict[tuple[str, tuple[str, ...]], tuple[Any, str]] = {}
         self._drawn: set[int] = set()
+        self._stamp: tuple[int, int] | None = None
         self.widget = widgets.VBox([
             widgets.HTML(_STYLE),  # the page's title is the notebook's heading
             widgets.HBox([self.profile, self.status]),
@@ -194,6 +195,13 @@ class Dashboard:
         """Fill tab ``index`` (once per profile)."""
         if index in self._drawn:
             return
+        stamp = data.published_stamp(self.profile.value)
+        if self._drawn and stamp != self._stamp:
+            # Tabs are drawn when first opened: this one would show the new run beside the old one.
+            self.on_profile({})
+            self.say("A new run was published since this page was drawn: every tab now shows it.", tone="warn")
+            return
+        self._stamp = stamp
         self._drawn.add(index)
         builders = (self.overview, self.ranking, self.drilldown, self.drift, self.model, self.quality, self.history)
         self.tabs.children[index].children = builders[index]()

@@ -193,6 +193,16 @@ def load_artifact(profile: str, name: str, *, required: tuple[str, ...] = ()) ->
     return value, ""
 
 
+def published_stamp(profile: str) -> tuple[int, int] | None:
+    """What changes when a run publishes ``profile``'s outputs: the inode and modification time of
+    its ``reports/run_report.json`` (None without one, or without the profile's folder)."""
+    try:
+        stat = artifact_path(profile, "run_report").stat()
+    except (OSError, ValueError):
+        return None
+    return stat.st_ino, stat.st_mtime_ns
+
+
 def lookup(mapping: Any, dotted: str) -> Any:
     """Value at ``dotted`` (``"model.pr_auc"``) in nested dicts, None wherever a level is absent."""
     value = mapping

@@ -10,6 +10,7 @@ Command line: ``python -m featurehealth.dashboard.serve [PORT]``.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import signal
 import socket
@@ -58,15 +59,20 @@ def port_is_free(port: int) -> bool:
 
     The probe binds as Voila's server does, with ``SO_REUSEADDR``: connections of a dashboard just
     stopped wait in TIME_WAIT for a minute, which Voila binds over; only a listener makes it busy.
-    """
-    import socket
 
+    Raises
+    ------
+    OSError
+        If the port cannot be bound for another reason (one below 1024 without the right to, say).
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((HOST, port))
-        except OSError:
-            return False
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return False
+            raise
     return True
 
 
@@ -193,7 +199,13 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError:
         print(f"serve_dashboard: the port must be an integer in 1..65535, got {text!r}.", file=sys.stderr)
         return 2
-    if not port_is_free(port):
+    try:
+        free = port_is_free(port)
+    except OSError as exc:
+        print(f"serve_dashboard: cannot listen on {HOST}:{port} ({exc.strerror}); give another port, above 1023 "
+              f"unless run as root (scripts/serve_dashboard.sh PORT).", file=sys.stderr)
+        return 1
+    if not free:
         print(f"serve_dashboard: port {port} on {HOST} is in use; stop what serves it or give another port "
               f"(scripts/serve_dashboard.sh PORT).", file=sys.stderr)
         return 1
