@@ -222,3 +222,16 @@ def test_damaged_artifacts_give_messages_not_tracebacks(page, served: dict, shot
     page.locator(".fh-tab-ranking table.fh-table").wait_for(timeout=30_000)
     assert "Traceback" not in page.content()
     assert _status(page) == ""
+
+
+def test_a_request_naming_another_host_is_refused(served: dict) -> None:
+    # A web page the user visits could otherwise read the token-less dashboard through a name
+    # that resolves to 127.0.0.1 (DNS rebinding); the pages above, at 127.0.0.1, are served.
+    import http.client
+
+    connection = http.client.HTTPConnection("127.0.0.1", served["port"], timeout=30)
+    try:
+        connection.request("GET", "/", headers={"Host": f"rebound.example.com:{served['port']}"})
+        assert connection.getresponse().status == 403
+    finally:
+        connection.close()

@@ -83,12 +83,15 @@ def voila_command(*, port: int, python: str = sys.executable) -> list[str]:
     pre-heated kernel has started and imported everything before a page is requested; the
     notebook waits for the request before it reads any output, so the page is never stale.
     Kernels of closed pages are culled after ``CULL_IDLE_S`` idle seconds (an open page keeps
-    its kernel).
+    its kernel). Requests must name the host as 127.0.0.1 or localhost: Voila turns Jupyter's Host
+    check off (``allow_remote_access``), which lets any web page the user visits read this
+    token-less server through a DNS-rebinding name; an empty value (the command line gives text,
+    and the text "False" would be true) turns the check back on.
     """
     return [
         python, "-m", "voila", str(NOTEBOOK), "--no-browser", f"--Voila.ip={HOST}",
         f"--port={check_port(port)}", "--Voila.port_retries=0", "--VoilaConfiguration.show_tracebacks=False",
-        "--VoilaConfiguration.preheat_kernel=True",
+        "--VoilaConfiguration.preheat_kernel=True", "--Voila.tornado_settings=allow_remote_access=",
         f"--MappingKernelManager.cull_idle_timeout={CULL_IDLE_S}", "--MappingKernelManager.cull_interval=60",
     ]
 
