@@ -363,13 +363,20 @@ def bin_edges(values: np.ndarray, *, n_bins: int) -> np.ndarray:
 
     The outer bins are open (``(-inf, e_1]`` and ``(e_last, inf)``), so current values outside
     the reference range still count. Ties (e.g. many zero crash rates) merge bins, so a cell
-    may have fewer than ``n_bins`` bins; no values gives no edges (a single bin).
+    may have fewer than ``n_bins`` bins; no values gives no edges (a single bin). A last edge at
+    the reference maximum (a tie there, or a constant reference) gets an edge just below it
+    (``numpy.nextafter``), so the maximum has a bin of its own: otherwise every reference value
+    lies in the bins up to it and a fall from the maximum moves no value between bins.
     """
     if n_bins < 2:
         raise ValueError(f"drift.n_bins must be >= 2, got {n_bins}.")
     if len(values) == 0:
         return np.array([], dtype=float)
-    return np.unique(np.quantile(values, np.arange(1, n_bins) / n_bins))
+    edges = np.unique(np.quantile(values, np.arange(1, n_bins) / n_bins))
+    top = np.max(values)
+    if edges[-1] >= top:
+        edges = np.unique(np.r_[edges[:-1], np.nextafter(top, -np.inf), top])
+    return edges
 
 
 def psi_bin_count(n_ref: int, n_cur: int, *, n_bins: int, max_chance_psi: float) -> int:
@@ -945,7 +952,8 @@ def baseline_report(result: DriftResult) -> dict[str, Any]:
         "reference": result.windows.to_dict()["reference"],
         "metrics": list(result.reference.metrics),
         "quantiles": list(QUANTILES),
-        "bins": "inner edges at reference quantiles; outer bins open-ended; bins (e[i-1], e[i]]",
+        "bins": ("inner edges at reference quantiles, one just below the maximum when the last is the maximum; "
+                 "outer bins open-ended; bins (e[i-1], e[i]]"),
         "cells": _records(result.reference.stats),
     }
 
