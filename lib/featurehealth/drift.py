@@ -616,7 +616,8 @@ def apply_persistence(daily: Sequence[pd.DataFrame], *, short: pd.DataFrame | No
     pandas.DataFrame
         Today's cells with ``raw_status`` (before this rule), ``days_in_alert`` (consecutive
         evaluations at alert, counting back from today), ``short_status`` and the final
-        ``status``.
+        ``status``; ``triggered`` stays that of ``raw_status``, so an alert reported as a warn
+        names the effect sizes at their alert limits.
     """
     if not daily:
         raise ValueError("daily needs at least today's evaluation.")
