@@ -81,6 +81,28 @@ def test_bin_edges_merge_ties() -> None:
     assert drift.bin_edges(crash_rates, n_bins=5).tolist() == pytest.approx([0.0, 0.02])
 
 
+def test_psi_sees_a_fall_from_a_reference_tied_at_its_maximum() -> None:
+    # A small feature rated 5.0 on most reference days: the median edge is the maximum itself, so
+    # every reference value fell in the bin below it and a fall to 3.0 read PSI 0.
+    reference = np.sort(np.r_[np.full(40, 5.0), np.linspace(4.0, 4.9, 30)])
+    edges = drift.bin_edges(reference, n_bins=2)
+    assert drift.bin_proportions(reference, edges).tolist() == pytest.approx([30 / 70, 40 / 70, 0.0])
+    # By hand, bins (-inf, 5) [5] (5, inf), empty ones floored at 1e-4:
+    # (1 - 3/7) ln(7/3) + (1e-4 - 4/7) ln(1e-4 * 7/4) + 0 = 0.484170 + 4.942406 = 5.426576
+    psi = drift.population_stability_index(reference, np.full(14, 3.0), edges=edges)
+    assert psi == pytest.approx(5.426576, abs=1e-6)
+    assert drift.population_stability_index(reference, reference[::5], edges=edges) < 0.1
+
+
+def test_psi_of_a_constant_reference_sees_a_fall_as_it_sees_a_rise() -> None:
+    constant = np.full(70, 2.0)
+    edges = drift.bin_edges(constant, n_bins=2)
+    fall = drift.population_stability_index(constant, np.full(14, 1.0), edges=edges)
+    rise = drift.population_stability_index(constant, np.full(14, 3.0), edges=edges)
+    assert fall == pytest.approx(rise) and fall > 4
+    assert drift.population_stability_index(constant, np.full(14, 2.0), edges=edges) == 0
+
+
 def test_ks_and_wasserstein_match_scipy_on_the_window_samples() -> None:
     fact = _fact(n_features=2, weeks=4, seed=3)
     first_weeks = drift.window_slice(fact, date(2026, 1, 5), date(2026, 1, 18))
@@ -129,7 +151,7 @@ def test_fit_reference_keeps_stats_and_edges_per_cell() -> None:
     assert stats_.loc["a", "std"] == pytest.approx(np.std([0.1, 0.2, 0.3, 0.4], ddof=1))
     assert stats_.loc["a", "q50"] == pytest.approx(0.25)
     assert stats_.loc["a", "bin_edges"] == pytest.approx([0.25])
-    assert stats_.loc["b", "bin_edges"] == [1.0]
+    assert stats_.loc["b", "bin_edges"] == [np.nextafter(1.0, 0.0), 1.0]  # constant: below, at, above 1.0
     assert frame["crash_rate"].isna().sum() == 1  # input untouched
 
 

@@ -402,3 +402,16 @@ def test_unknown_features_without_metadata_say_to_give_a_metadata_file() -> None
     assert (check["status"], check["details"]["features"]) == ("warn", ["a", "b"])
     assert "ingest.metadata_path" in check["message"] and "'unassigned'" in check["message"]
     assert "in the metadata file" not in check["message"] and "a, b" in check["message"]
+
+
+def test_missing_days_names_a_feature_s_missing_days_beside_a_day_without_rows() -> None:
+    # Feature b has no event on 01-05..01-28 while a has; 01-30 has no row yet. The message named only
+    # 01-30, though b's 24 days are most of the share.
+    counts = _counts(29, skip=tuple(("b", i) for i in range(4, 28)))
+    check = _by_name(quality.run_checks(_summary(30, latest_input_date="2026-01-29"), counts, history=None,
+                                        known_features=["a", "b"], **PARAMS))["missing_days"]
+    assert (check["status"], check["details"]["missing_feature_days"]) == ("warn", 26)
+    assert check["message"] == (
+        "No rows for 2026-01-30 in the input (latest input day 2026-01-29). Besides those days, 24 of 60 expected "
+        "feature-days in the window have no valid event (first: b on 2026-01-05)."
+    )

@@ -363,13 +363,20 @@ def bin_edges(values: np.ndarray, *, n_bins: int) -> np.ndarray:
 
     The outer bins are open (``(-inf, e_1]`` and ``(e_last, inf)``), so current values outside
     the reference range still count. Ties (e.g. many zero crash rates) merge bins, so a cell
-    may have fewer than ``n_bins`` bins; no values gives no edges (a single bin).
+    may have fewer than ``n_bins`` bins; no values gives no edges (a single bin). A last edge at
+    the reference maximum (a tie there, or a constant reference) gets an edge just below it
+    (``numpy.nextafter``), so the maximum has a bin of its own: otherwise every reference value
+    lies in the bins up to it and a fall from the maximum moves no value between bins.
     """
     if n_bins < 2:
         raise ValueError(f"drift.n_bins must be >= 2, got {n_bins}.")
     if len(values) == 0:
         return np.array([], dtype=float)
-    return np.unique(np.quantile(values, np.arange(1, n_bins) / n_bins))
+    edges = np.unique(np.quantile(values, np.arange(1, n_bins) / n_bins))
+    top = np.max(values)
+    if edges[-1] >= top:
+        edges = np.unique(np.r_[edges[:-1], np.nextafter(top, -np.inf), top])
+    return edges
 
 
 def psi_bin_count(n_ref: int, n_cur: int, *, n_bins: int, max_chance_psi: float) -> int:
@@ -609,7 +616,8 @@ def apply_persistence(daily: Sequence[pd.DataFrame], *, short: pd.DataFrame | No
     pandas.DataFrame
         Today's cells with ``raw_status`` (before this rule), ``days_in_alert`` (consecutive
         evaluations at alert, counting back from today), ``short_status`` and the final
-        ``status``.
+        ``status``; ``triggered`` stays that of ``raw_status``, so an alert reported as a warn
+        names the effect sizes at their alert limits.
     """
     if not daily:
         raise ValueError("daily needs at least today's evaluation.")
@@ -945,7 +953,8 @@ def baseline_report(result: DriftResult) -> dict[str, Any]:
         "reference": result.windows.to_dict()["reference"],
         "metrics": list(result.reference.metrics),
         "quantiles": list(QUANTILES),
-        "bins": "inner edges at reference quantiles; outer bins open-ended; bins (e[i-1], e[i]]",
+        "bins": ("inner edges at reference quantiles, one just below the maximum when the last is the maximum; "
+                 "outer bins open-ended; bins (e[i-1], e[i]]"),
         "cells": _records(result.reference.stats),
     }
 

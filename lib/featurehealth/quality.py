@@ -109,7 +109,8 @@ def check_missing_days(
     which may include earlier history) to ``end``; a window without any event and no feature
     seen before misses everything (1.0). The message names the window days without any valid
     event, saying which lie after ``latest_input`` (the latest input day up to the as-of date):
-    those have no row in the input yet.
+    those have no row in the input yet; then how many expected feature-days lack events on the
+    other days, and the first of them.
 
     A feature id of the history that is not in Unicode NFC was published by code that kept ids
     as written: ids are now read in NFC, so that spelling can have no event any more and is not
@@ -138,10 +139,13 @@ def check_missing_days(
     if no_valid:
         sentences.append(f"No valid event on {_day_list(no_valid)}: the input has no row there or only "
                          f"quarantined ones.")
-    if missing and not sentences:
-        first_f, first_d = missing[0]
-        sentences.append(f"{len(missing)} of {len(expected)} expected feature-days in the window have no valid "
-                         f"event (first: {first_f} on {first_d}).")
+    # A feature missing on days other features have events is named too, or a day without rows hides it.
+    scattered = [(f, d) for f, d in missing if d not in empty]
+    if scattered:
+        first_f, first_d = scattered[0]
+        besides = "Besides those days, " if sentences else ""
+        sentences.append(f"{besides}{len(scattered)} of {len(expected)} expected feature-days in the window have no "
+                         f"valid event (first: {first_f} on {first_d}).")
     if stale:
         sentences.append(
             f"The published fact table holds {len(stale)} feature id(s) as written before ids were read in "

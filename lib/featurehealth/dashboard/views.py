@@ -984,7 +984,8 @@ DRIFT_FIELDS = {
     "feature_id": ("feature id", ""),
     "metric": ("metric", ""),
     "status": ("status", "the heatmap's colour: after the persistence rule"),
-    "triggered": ("effect sizes over their limit", "those at or above the limit of the cell's status"),
+    "triggered": ("effect sizes over their limit", "those at or above the limit of the status on the last day alone "
+                                                "(at alert for an alert the persistence rule shows as a warn)"),
     "raw_status": ("status on the last day alone", "before the persistence rule, which keeps an alert only if it "
                                                    "held on the last daily evaluations and in the short window"),
     "days_in_alert": ("days in alert", "consecutive daily evaluations at alert, counting back from the last day"),
