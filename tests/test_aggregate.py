@@ -301,6 +301,8 @@ def test_versions_differing_beyond_a_leading_v_stay_distinct() -> None:
     # A release is newer than its pre-release, whichever part the suffix is on.
     (["5.10", "5.10-rc1", "5.10-rc1"], 1),
     (["2.0.1", "2.0.1-beta", "2.0.1-beta", "2.0.0"], 1),
+    # Pre-releases of one version compare by their identifiers, numbers by value.
+    (["5.10.0-beta.10", "5.10.0-beta.2", "5.10.0-beta.2"], 1),
 ])
 def test_newest_version_reads_the_number_before_a_suffix(versions: list[str], newest_events: int) -> None:
     listed = ", ".join(f"('{v}')" for v in versions)
@@ -308,6 +310,30 @@ def test_newest_version_reads_the_number_before_a_suffix(versions: list[str], ne
         f"false AS is_crash, v AS app_version, 0::BIGINT AS error_count FROM (VALUES {listed}) AS t(v)"
     )
     assert row["new_version_events"] == newest_events
+
+
+@pytest.mark.parametrize("versions", [
+    # Dot-separated pre-release identifiers (semver's 1.0.0-beta.2) made the pre-release's list of
+    # numbers longer than its release's, so the straggling beta outranked the full rollout.
+    ["5.10.0", "5.10.0-beta.3", "5.10.0-beta.3"],
+    ["5.10.0", "5.10.0-rc.1", "5.10.0-rc.1", "5.9.0"],
+])
+def test_a_release_is_newer_than_its_dotted_pre_release(versions: list[str]) -> None:
+    listed = ", ".join(f"('{v}')" for v in versions)
+    row = _aggregate_one_feature_day(
+        f"false AS is_crash, v AS app_version, 0::BIGINT AS error_count FROM (VALUES {listed}) AS t(v)"
+    )
+    assert row["new_version_events"] == 1
+
+
+def test_a_day_with_only_placeholder_versions_has_no_newest_version() -> None:
+    # An export writing "unknown" for every missing version made all the day's events and
+    # crashes count as the newest version's.
+    row = _aggregate_one_feature_day(
+        "c AS is_crash, v AS app_version, 0::BIGINT AS error_count "
+        "FROM (VALUES ('unknown', true), ('unknown', false), ('n/a', true)) AS t(v, c)"
+    )
+    assert row["new_version_events"] == 0 and row["new_version_crashes"] == 0
 
 
 def test_error_rate_counts_only_events_with_a_known_error_count() -> None:

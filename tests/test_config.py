@@ -424,7 +424,8 @@ def test_rerun_overrides_repeat_what_differs_from_the_profile_but_the_window() -
         (["simulate.seed=-1"], r"^simulate\.seed -1 is not valid; use a whole number >= 0"),
         (["simulate.malformed_share=2"], r"^simulate\.malformed_share 2 is not valid; use a share in \[0, 0\.5\)"),
         (["simulate.incidents_per_feature_year=-1"],
-         r"^simulate\.incidents_per_feature_year -1 is not valid; use a finite number >= 0"),
+         r"^simulate\.incidents_per_feature_year -1 is not valid; use a number in \[0, 15\]"),
+        (["simulate.incidents_per_feature_year=30"], r"^simulate\.incidents_per_feature_year 30 is not valid"),
         (["simulate.incidents_per_feature_year=.inf"], r"^simulate\.incidents_per_feature_year inf is not valid"),
     ],
 )

@@ -119,6 +119,18 @@ def test_flag_degraded_returns_a_new_frame_and_checks_params() -> None:
         degradation.flag_degraded(frame, **{**PARAMS, "p95_latency_rel": 0})
 
 
+@pytest.mark.parametrize(("baseline_days", "min_baseline_days"), [(28, 40), (28, 0), (0, 0)])
+def test_a_baseline_longer_than_its_window_is_refused_naming_the_group_s_keys(
+    baseline_days: int, min_baseline_days: int
+) -> None:
+    # The message spoke of trailing_statistic's days and min_periods, which no profile has.
+    with pytest.raises(ValueError, match=r"^degradation: need 1 <= min_baseline_days <= baseline_days; got "
+                                         rf"baseline_days={baseline_days}, min_baseline_days={min_baseline_days}\.$"):
+        degradation.flag_degraded(
+            _history(), **{**PARAMS, "baseline_days": baseline_days, "min_baseline_days": min_baseline_days}
+        )
+
+
 def test_flag_degraded_names_missing_and_unknown_keys_of_the_group() -> None:
     frame = _history()
     partial = {k: v for k, v in PARAMS.items() if k != "baseline_days"}

@@ -15,7 +15,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from featurehealth import runlog, simulate
+from featurehealth import config, runlog, simulate
 
 SMALL = dict(n_features=6, n_days=60, events_per_day=3000, start_date="2026-03-01", seed=17,
              malformed_share=0.01, incidents_per_feature_year=12.0, file_format="parquet")
@@ -391,12 +391,21 @@ def test_csv_output_holds_the_same_rows(tmp_path: Path) -> None:
      ({"n_days": 2.5}, "n_days must be an integer >= 1"),
      ({"seed": -1}, "seed must be an integer >= 0"),
      ({"start_date": "01/03/2026"}, "start_date must be a date YYYY-MM-DD"),
-     ({"incidents_per_feature_year": -1.0}, "incidents_per_feature_year must be a finite number >= 0")],
+     ({"incidents_per_feature_year": -1.0}, r"incidents_per_feature_year must be a number in \[0, 15\]"),
+     # Above about 15 a feature's episodes are as close as the quiet days allow: every such value
+     # gave the same data set, the one of 15.2.
+     ({"incidents_per_feature_year": 30.0}, r"incidents_per_feature_year must be a number in \[0, 15\]")],
 )
 def test_invalid_arguments_are_rejected_before_writing(tmp_path: Path, change: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         simulate.ensure_simulation(tmp_path / "x", **{**SMALL, **change})
     assert not list(tmp_path.iterdir())
+
+
+def test_the_largest_incident_rate_still_sets_the_wait_between_episodes() -> None:
+    # Above it the wait between episodes is at its one-day floor: more asked, none more placed.
+    rate = config.SIMULATED_MAX_INCIDENTS_PER_FEATURE_YEAR * (1 + simulate._DECOY_RATIO) / 365
+    assert 1 / rate - simulate._MEAN_OCCUPIED_DAYS - simulate._GAP_DAYS >= 1
 
 
 def test_start_date_may_be_a_date() -> None:

@@ -67,12 +67,14 @@ def aggregate_sql(relation: str) -> str:
     A staged rollout shows there first: a version that crashes a feature does so on a few percent
     of its events days before the full rollout makes it an incident. Surrounding spaces and a
     leading ``v`` or ``V`` are ignored, so ``v5.10.0`` and ``5.10.0`` are one version whose events
-    and crashes count together (any other difference makes another version). Each part counts by
-    the number it starts with (``10`` of ``10-rc1``) and a part without one below every number,
-    and of equal numbers a release (digits and dots only) is newer than a pre-release:
-    ``5.10-rc1`` is newer than ``5.9``, ``5.10.0`` than ``5.10.0-rc1``, and a placeholder such as
-    ``unknown`` is never the newest (DuckDB orders a NULL part above every number, which made any
-    such text the day's newest version).
+    and crashes count together (any other difference makes another version). Versions compare as
+    in semantic versioning: first the dot-separated parts before a ``-`` pre-release or ``+`` build
+    suffix, each by the number it starts with (a part without one below every number); of equal
+    numbers a release (digits and dots only, a build suffix aside) is newer than a pre-release,
+    and pre-releases compare by their dot-separated identifiers (numbers by value, below text):
+    ``5.10-rc1`` is newer than ``5.9``, ``5.10.0`` than ``5.10.0-rc.1``, ``5.10.0-beta.10`` than
+    ``5.10.0-beta.2``. A version without a number, such as ``unknown``, is never the newest: a
+    day with only such versions has none (0 events).
 
     Parameters
     ----------
@@ -113,17 +115,29 @@ def aggregate_sql(relation: str) -> str:
         ),
         newest AS (
             SELECT day, arg_max(bare, (
+                       numbers,
+                       regexp_full_match(core, '[0-9.]+') AND pre = '',
                        list_transform(
-                           string_split(bare, '.'),
-                           lambda part: coalesce(TRY_CAST(regexp_extract(part, '^[0-9]+') AS BIGINT), -1)
+                           string_split(pre, '.'),
+                           lambda id: (TRY_CAST(id AS BIGINT) IS NULL, coalesce(TRY_CAST(id AS BIGINT), -1), id)
                        ),
-                       regexp_full_match(bare, '[0-9.]+'),
                        bare
                    )) AS newest_version
             FROM (
-                SELECT day, {bare.format('version')} AS bare
-                FROM (SELECT DISTINCT day, unnest(map_keys(versions)) AS version FROM feature_days)
+                SELECT day, bare, core, pre, list_transform(
+                           string_split(core, '.'),
+                           lambda part: coalesce(TRY_CAST(regexp_extract(part, '^[0-9]+') AS BIGINT), -1)
+                       ) AS numbers
+                FROM (
+                    SELECT day, bare, regexp_extract(bare, '^[^+-]*') AS core,
+                           regexp_extract(bare, '^[^+-]*-([^+]*)', 1) AS pre
+                    FROM (
+                        SELECT day, {bare.format('version')} AS bare
+                        FROM (SELECT DISTINCT day, unnest(map_keys(versions)) AS version FROM feature_days)
+                    )
+                )
             )
+            WHERE list_max(numbers) >= 0
             GROUP BY day
         )
         SELECT feature_id, CAST(DATE '1970-01-01' + day AS DATE) AS date, usage_count,

@@ -44,6 +44,9 @@ DRIFT_METRICS = (
     "crash_count", "crash_rate", "avg_feedback", "feedback_count",
 )
 SIMULATED_FILE_FORMATS = ("parquet", "csv")
+#: The simulator separates a feature's episodes by 7 quiet days and a wait (tests/test_simulate.py
+#: checks the wait is above its one-day floor here): beyond this rate it could place no more.
+SIMULATED_MAX_INCIDENTS_PER_FEATURE_YEAR = 15.0
 
 
 class ProfileError(ValueError):
@@ -696,7 +699,8 @@ def _value_rules() -> dict[str, tuple[Callable[[Any], bool], str]]:
         "simulate.seed": _whole_rule(0),
         "simulate.malformed_share": (lambda value: _is_number(value) and 0 <= value < 0.5, "a share in [0, 0.5)"),
         "simulate.incidents_per_feature_year": (
-            lambda value: _is_number(value) and math.isfinite(value) and value >= 0, "a finite number >= 0"
+            lambda value: _is_number(value) and 0 <= value <= SIMULATED_MAX_INCIDENTS_PER_FEATURE_YEAR,
+            f"a number in [0, {SIMULATED_MAX_INCIDENTS_PER_FEATURE_YEAR:g}]",
         ),
         "simulate.file_format": _one_of_rule(SIMULATED_FILE_FORMATS),
         "ingest.encoding": _one_of_rule(ingest.ENCODINGS),

@@ -160,6 +160,11 @@ def degradation_rules(
         raise ValueError(f"degradation: min_crashes must be >= 1; got {min_crashes}.")
     if not 0 < crash_max_pvalue <= 1:
         raise ValueError(f"degradation: crash_max_pvalue must be in (0, 1]; got {crash_max_pvalue}.")
+    if not 1 <= min_baseline_days <= baseline_days:
+        raise ValueError(
+            "degradation: need 1 <= min_baseline_days <= baseline_days; "
+            f"got baseline_days={baseline_days}, min_baseline_days={min_baseline_days}."
+        )
     if min_usage < 0 or min_feedback < 0 or p95_latency_rel <= 0 or crash_rate_rel <= 0 or feedback_rel_drop <= 0:
         raise ValueError("degradation: min_usage and min_feedback must be >= 0 and the relative multiples > 0.")
     judged = fact["usage_count"] >= min_usage

@@ -23,9 +23,9 @@ ships a new version every 12-21 days: a staged rollout of 3-7 days (share growin
 25 %), then a full rollout (50 %, 75 %, 90 %, then 97 % of events); older versions keep the rest.
 
 *Incidents* (ground truth in ``incidents.csv``). Per feature, episodes follow one another at a
-rate set by ``incidents_per_feature_year`` (the realised rate is a little lower: an episode
-must fit in the period and at least 7 quiet days separate two episodes, so incidents never
-overlap on a feature); none starts in a feature's first 21 days, so every feature has a trailing
+rate set by ``incidents_per_feature_year``, at most 15 (the realised rate is a little lower,
+about 11 for 12: an episode must fit in the period and at least 7 quiet days separate two
+episodes, so incidents never overlap on a feature); none starts in a feature's first 21 days, so every feature has a trailing
 baseline first. ``start`` is the onset, the first clearly degraded day; ``end`` is inclusive;
 ``severity`` in [0.3, 1] scales the effect (the ranges below are over that span):
 
@@ -99,6 +99,7 @@ METADATA_FILE = "dim_feature_metadata.csv"
 INCIDENTS_FILE = "incidents.csv"
 EVENTS_DIR = "events"
 FILE_FORMATS = config.SIMULATED_FILE_FORMATS
+MAX_INCIDENTS_PER_FEATURE_YEAR = config.SIMULATED_MAX_INCIDENTS_PER_FEATURE_YEAR
 
 EVENT_SCHEMA = pa.schema([
     ("event_time", pa.timestamp("us", tz="UTC")),
@@ -264,9 +265,10 @@ def check_parameters(
             or not 0 <= malformed_share < 0.5:
         raise ValueError(f"malformed_share must be a number in [0, 0.5); got {malformed_share!r}.")
     if isinstance(incidents_per_feature_year, bool) or not isinstance(incidents_per_feature_year, numbers.Real) \
-            or not (math.isfinite(incidents_per_feature_year) and incidents_per_feature_year >= 0):
+            or not 0 <= incidents_per_feature_year <= MAX_INCIDENTS_PER_FEATURE_YEAR:
         raise ValueError(
-            f"incidents_per_feature_year must be a finite number >= 0; got {incidents_per_feature_year!r}."
+            f"incidents_per_feature_year must be a number in [0, {MAX_INCIDENTS_PER_FEATURE_YEAR:g}] (a feature's "
+            f"episodes are at least {_GAP_DAYS} quiet days apart); got {incidents_per_feature_year!r}."
         )
     if file_format not in FILE_FORMATS:
         raise ValueError(f"file_format must be one of {', '.join(FILE_FORMATS)}; got {file_format!r}.")
