@@ -79,6 +79,19 @@ def test_main_refuses_a_busy_port_before_starting_voila(capsys: pytest.CaptureFi
     assert serve.port_is_free(port)
 
 
+def test_an_empty_port_variable_means_the_default_port(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # "PORT= scripts/serve_dashboard.sh" (a variable left empty in a unit file) was refused as "got ''".
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as busy:
+        busy.bind((serve.HOST, 0))
+        busy.listen()
+        monkeypatch.setattr(serve, "DEFAULT_PORT", busy.getsockname()[1])
+        monkeypatch.setenv("PORT", "")
+        assert serve.main([]) == 1  # the default port, busy here, so Voila never starts
+    assert f"port {serve.DEFAULT_PORT} on 127.0.0.1 is in use" in capsys.readouterr().err
+
+
 def test_a_port_left_in_time_wait_by_a_stopped_server_is_free() -> None:
     """A dashboard stopped after a visit leaves its side of the connections in TIME_WAIT for a minute;
     Voila binds over them, so restarting it at once was refused as 'in use' with nothing serving."""

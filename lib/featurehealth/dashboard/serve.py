@@ -42,7 +42,7 @@ FIRST_VIEW_SELECTOR = ".fh-tiles"
 USAGE = (
     "usage: scripts/serve_dashboard.sh [PORT]   (or python -m featurehealth.dashboard.serve [PORT])\n\n"
     f"Serve the dashboard (notebooks/dashboard.ipynb) with Voila on http://{HOST}:PORT/, no browser opened.\n"
-    f"PORT: the first argument, else $PORT, else {DEFAULT_PORT}; a busy port is an error.\n"
+    f"PORT: the first argument, else $PORT (unless empty), else {DEFAULT_PORT}; a busy port is an error.\n"
     "It reads the published outputs under $FEATUREHEALTH_OUTPUT_ROOT (default: outputs/) and never runs the pipeline."
 )
 
@@ -196,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     if args and args[0] in ("-h", "--help"):
         print(USAGE)
         return 0
-    text = args[0] if args else os.environ.get("PORT", str(DEFAULT_PORT))
+    text = args[0] if args else os.environ.get("PORT") or str(DEFAULT_PORT)  # empty is unset
     try:
         port = check_port(int(text))
     except ValueError:
