@@ -21,6 +21,8 @@ def test_readable_rounds_floats_and_leaves_counts_and_text() -> None:
     assert type(shown["value"].iloc[2]) is int  # a count beside shares stays a count
     assert shown["x"].tolist()[1:] == [1.235, 2.0] and np.isnan(shown["x"].iloc[0])
     assert frame["value"].iloc[0] == 0.013889  # the input is not changed
+    # numpy's float32 is no Python float, but as much a float to round.
+    assert display.readable(pd.Series([np.float32(0.123456), 7], dtype=object)).tolist() == [0.123, 7]
     with pytest.raises(ValueError, match="digits"):
         display.readable(frame, digits=-1)
 

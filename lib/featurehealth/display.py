@@ -5,6 +5,7 @@ Pure functions: they round what is shown, never the values the pipeline writes t
 
 from __future__ import annotations
 
+import math
 import numbers
 import re
 from collections.abc import Mapping, Sequence
@@ -26,8 +27,9 @@ NO_LIMIT_TEXT = "none"
 
 
 def _rounded(value: Any, digits: int) -> Any:
-    if isinstance(value, float) and value == value and abs(value) != float("inf"):
-        return round(value, digits)
+    # numbers.Real: numpy's float32 is no Python float; Integral: a count (or bool) stays as it is.
+    if isinstance(value, numbers.Real) and not isinstance(value, numbers.Integral) and math.isfinite(value):
+        return round(float(value), digits)
     return value
 
 
