@@ -60,7 +60,7 @@ def readable(table: pd.DataFrame | pd.Series, *, digits: int = DIGITS) -> pd.Dat
 #: Characters a terminal acts on (escape sequences, carriage return, bell; C0 and C1) but the line
 #: break, and the invisible marks that reorder the text around them (bidi embeddings, overrides,
 #: isolates and marks: "Trojan Source"), which could make a line read as something else.
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def visible_text(text: object, *, one_line: bool = False) -> str:
