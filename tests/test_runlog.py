@@ -53,6 +53,8 @@ def test_read_json_if_present_is_none_for_a_missing_or_broken_file(tmp_path: Pat
     assert runlog.read_json_if_present(tmp_path / "missing.json") is None
     (tmp_path / "broken.json").write_text("{not json", encoding="utf-8")
     assert runlog.read_json_if_present(tmp_path / "broken.json") is None
+    (tmp_path / "binary.json").write_bytes(b'{"a": "\xff"}')  # not UTF-8, so not JSON either
+    assert runlog.read_json_if_present(tmp_path / "binary.json") is None
     runlog.write_json(tmp_path / "ok.json", {"a": 1})
     assert runlog.read_json_if_present(tmp_path / "ok.json") == {"a": 1}
 

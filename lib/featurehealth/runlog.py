@@ -85,7 +85,7 @@ def read_json_if_present(path: str | os.PathLike[str]) -> Any:
     """:func:`read_json`, or None when the file is missing or not JSON (an optional report)."""
     try:
         return read_json(path)
-    except (FileNotFoundError, json.JSONDecodeError):
+    except (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError):
         return None
 
 
