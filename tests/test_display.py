@@ -21,6 +21,8 @@ def test_readable_rounds_floats_and_leaves_counts_and_text() -> None:
     assert type(shown["value"].iloc[2]) is int  # a count beside shares stays a count
     assert shown["x"].tolist()[1:] == [1.235, 2.0] and np.isnan(shown["x"].iloc[0])
     assert frame["value"].iloc[0] == 0.013889  # the input is not changed
+    # numpy's float32 is no Python float, but as much a float to round.
+    assert display.readable(pd.Series([np.float32(0.123456), 7], dtype=object)).tolist() == [0.123, 7]
     with pytest.raises(ValueError, match="digits"):
         display.readable(frame, digits=-1)
 
@@ -94,6 +96,8 @@ def test_visible_text_escapes_what_would_drive_a_terminal_or_reorder_a_line() ->
     # A right-to-left override in a feature id would make the rest of the sentence read backwards.
     assert display.visible_text("F\u202e is healthy") == "F\\u202e is healthy"
     assert display.visible_text("a\u2066b\u200fc\x1b[2J\r") == "a\\u2066b\\u200fc\\x1b[2J\\r"
+    # The Arabic letter mark reorders as the right-to-left mark does (Trojan Source lists both).
+    assert display.visible_text("F\u061c1 ok") == "F\\u061c1 ok"
     assert display.visible_text("x\ny") == "x\ny"
     assert display.visible_text("x\ny", one_line=True) == "x\\ny"
     # Letters of any script, accents and right-to-left words themselves are shown as written.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -52,5 +53,19 @@ def test_read_json_if_present_is_none_for_a_missing_or_broken_file(tmp_path: Pat
     assert runlog.read_json_if_present(tmp_path / "missing.json") is None
     (tmp_path / "broken.json").write_text("{not json", encoding="utf-8")
     assert runlog.read_json_if_present(tmp_path / "broken.json") is None
+    (tmp_path / "binary.json").write_bytes(b'{"a": "\xff"}')  # not UTF-8, so not JSON either
+    assert runlog.read_json_if_present(tmp_path / "binary.json") is None
     runlog.write_json(tmp_path / "ok.json", {"a": 1})
     assert runlog.read_json_if_present(tmp_path / "ok.json") == {"a": 1}
+
+
+def test_written_bytes_reach_the_disk_before_the_rename(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Renamed before its data was flushed, a file can read empty after a power cut (delayed
+    # allocation): the old file gone, the new one without its bytes.
+    events: list[tuple[str, int]] = []
+    fsync, replace = os.fsync, os.replace
+    monkeypatch.setattr(os, "fsync", lambda fd: (events.append(("fsync", os.fstat(fd).st_ino)), fsync(fd))[1])
+    monkeypatch.setattr(os, "replace", lambda a, b: (events.append(("replace", os.stat(a).st_ino)), replace(a, b))[1])
+    target = runlog.write_parquet(pd.DataFrame({"x": [1]}), tmp_path / "t.parquet")
+    inode = target.stat().st_ino
+    assert events[:2] == [("fsync", inode), ("replace", inode)]

@@ -152,12 +152,23 @@ def test_overrides_given_as_any_iterable_are_applied_and_reported(project: Path)
 
 def test_old_run_folders_beyond_keep_runs_are_removed(project: Path) -> None:
     runs = project / "outputs" / "default" / "runs"
-    for name in ("20260101T000000Z-a", "20260102T000000Z-a", "20260103T000000Z-a"):
+    for name in ("20260101T000000Z-0000000a", "20260102T000000Z-0000000a", "20260103T000000Z-0000000a"):
         (runs / name).mkdir(parents=True)
     assert runner.prune_runs(runs, keep=0, current="x") == []  # 0 keeps all
     report = runner.run_pipeline("default", notebooks=["a.ipynb"], overrides=["run.keep_runs=2"], progress=lambda _: None)
-    assert sorted(p.name for p in runs.iterdir()) == ["20260103T000000Z-a", report["run_id"]]
-    assert runner.prune_runs(runs, keep=1, current=report["run_id"]) == ["20260103T000000Z-a"]
+    assert sorted(p.name for p in runs.iterdir()) == ["20260103T000000Z-0000000a", report["run_id"]]
+    assert runner.prune_runs(runs, keep=1, current=report["run_id"]) == ["20260103T000000Z-0000000a"]
+
+
+def test_pruning_removes_only_run_folders(tmp_path: Path) -> None:
+    # Name order is age order only for run ids: a folder of the user's ("+keep", "notes") sorted
+    # before them was removed as the oldest run, or after them took the place of a kept run.
+    runs = tmp_path / "runs"
+    old, new, current = "20260101T000000Z-0123abcd", "20260102T000000Z-0123abcd", "20260103T000000Z-0123abcd"
+    for name in ("+keep", old, new, current, "notes"):
+        (runs / name).mkdir(parents=True)
+    assert runner.prune_runs(runs, keep=2, current=current) == [old]
+    assert sorted(p.name for p in runs.iterdir()) == ["+keep", new, current, "notes"]
 
 
 #: A model step that trains ("new") only with retrain=always, and a drift step advising to retrain the "old" one.
@@ -995,6 +1006,7 @@ def test_next_run_cleans_up_after_a_killed_run(project: Path) -> None:
     published, staging = project / "outputs" / "default", project / "outputs" / ".staging"
     killed = "20260101T000000Z-0123abcd"
     (published / "runs" / killed).mkdir()
+    (published / "runs" / "notes").mkdir()  # the user's own folder: no run of ours, not marked as one
     (staging / f"default-{killed}" / "reports").mkdir(parents=True)
     (staging / f"default-{killed}.old").mkdir()
     # Another profile's staging folder, whose name starts with this profile's: not ours to remove.
@@ -1005,6 +1017,7 @@ def test_next_run_cleans_up_after_a_killed_run(project: Path) -> None:
     assert runlog.read_json(published / "runs" / killed / "run_report.json")["status"] == "interrupted"
     assert runlog.read_json(published / "runs" / good["run_id"] / "run_report.json")["status"] == "succeeded"
     assert f"run {killed} had no report: marked interrupted" in lines
+    assert list((published / "runs" / "notes").iterdir()) == []
 
 
 def test_unwritable_output_folder_is_one_sentence_and_leaves_nothing(

@@ -68,6 +68,20 @@ def test_write_tables_keeps_other_tables_and_builds_the_database(tmp_path: Path)
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
 
 
+def test_a_table_given_as_none_is_removed(tmp_path: Path) -> None:
+    # 02_aggregate hands over incidents=None when the run has none (a profile moved from the
+    # simulator to CSV without an incidents file): the last run's table stayed, and 03_model
+    # judged the model against another source's incidents.
+    paths = config.RunPaths(tmp_path).ensure()
+    incidents = pd.DataFrame({"feature_id": ["a"], "start": [date(2026, 3, 1)]})
+    warehouse.write_tables(paths, fact_feature_metrics=_fact(), dim_feature_metadata=_dim(), incidents=incidents)
+    written = warehouse.write_tables(paths, fact_feature_metrics=_fact(), incidents=None)
+    assert list(written) == ["fact_feature_metrics"]
+    assert warehouse.read_table(paths, "incidents", missing_ok=True) is None
+    tables = warehouse.query(paths, "SELECT table_name FROM information_schema.tables ORDER BY 1")["table_name"]
+    assert tables.tolist() == ["dim_feature_metadata", "fact_feature_metrics", "feature_day"]
+
+
 def test_write_tables_rejects_bad_names_and_broken_contracts(tmp_path: Path) -> None:
     paths = config.RunPaths(tmp_path).ensure()
     with pytest.raises(ValueError, match="not valid"):
@@ -75,7 +89,7 @@ def test_write_tables_rejects_bad_names_and_broken_contracts(tmp_path: Path) -> 
     with pytest.raises(ValueError, match="more than once"):
         warehouse.write_tables(paths, fact_feature_metrics=pd.concat([_fact(), _fact()]))
     with pytest.raises(ValueError, match="at least one table"):
-        warehouse.write_tables(paths, incidents=None)
+        warehouse.write_tables(paths)
     assert not warehouse.table_path(paths, "fact_feature_metrics").exists()
 
 

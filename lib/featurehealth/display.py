@@ -5,6 +5,7 @@ Pure functions: they round what is shown, never the values the pipeline writes t
 
 from __future__ import annotations
 
+import math
 import numbers
 import re
 from collections.abc import Mapping, Sequence
@@ -26,8 +27,9 @@ NO_LIMIT_TEXT = "none"
 
 
 def _rounded(value: Any, digits: int) -> Any:
-    if isinstance(value, float) and value == value and abs(value) != float("inf"):
-        return round(value, digits)
+    # numbers.Real: numpy's float32 is no Python float; Integral: a count (or bool) stays as it is.
+    if isinstance(value, numbers.Real) and not isinstance(value, numbers.Integral) and math.isfinite(value):
+        return round(float(value), digits)
     return value
 
 
@@ -58,7 +60,7 @@ def readable(table: pd.DataFrame | pd.Series, *, digits: int = DIGITS) -> pd.Dat
 #: Characters a terminal acts on (escape sequences, carriage return, bell; C0 and C1) but the line
 #: break, and the invisible marks that reorder the text around them (bidi embeddings, overrides,
 #: isolates and marks: "Trojan Source"), which could make a line read as something else.
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def visible_text(text: object, *, one_line: bool = False) -> str:

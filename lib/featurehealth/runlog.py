@@ -1,7 +1,7 @@
 """Small, safe file writers shared by every step: atomic JSON/Parquet writes, hashes, step logs.
 
-A step never leaves a half-written artifact: it writes a temporary file beside the target and
-renames it over the target (``os.replace`` is atomic on one file system).
+A step never leaves a half-written artifact: it writes a temporary file beside the target, flushes
+it to disk and renames it over the target (``os.replace`` is atomic on one file system).
 """
 
 from __future__ import annotations
@@ -52,6 +52,12 @@ def replacing(path: str | os.PathLike[str]) -> Iterator[Path]:
     os.unlink(tmp)
     try:
         yield Path(tmp)
+        # Renamed before its bytes reach the disk, the file can read empty after a power cut.
+        descriptor = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
         os.replace(tmp, target)
     finally:
         Path(tmp).unlink(missing_ok=True)
@@ -79,7 +85,7 @@ def read_json_if_present(path: str | os.PathLike[str]) -> Any:
     """:func:`read_json`, or None when the file is missing or not JSON (an optional report)."""
     try:
         return read_json(path)
-    except (FileNotFoundError, json.JSONDecodeError):
+    except (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError):
         return None
 
 

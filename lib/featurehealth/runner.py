@@ -225,15 +225,25 @@ def unused_run_id(runs: Path, params_digest: str, *, now: datetime | None = None
     return run_id
 
 
+def run_folders(runs: Path) -> list[Path]:
+    """The folders of ``runs`` named as run ids, in name (start time) order; none if it is missing.
+
+    Other folders there are a user's own: no run of ours, to be neither marked nor removed.
+    """
+    if not runs.is_dir():
+        return []
+    return sorted(p for p in runs.iterdir() if p.is_dir() and re.fullmatch(config.RUN_ID_PATTERN, p.name))
+
+
 def prune_runs(runs: Path, *, keep: int, current: str) -> list[str]:
     """Remove the oldest run folders of ``runs`` beyond the newest ``keep`` (0 keeps all).
 
     Run ids start with their UTC start time, so name order is age order; the ``current`` run is
-    never removed. Returns the removed run ids.
+    never removed, nor is a folder not named as a run id (a user's own). Returns the removed run ids.
     """
-    if keep <= 0 or not runs.is_dir():
+    if keep <= 0:
         return []
-    folders = sorted(p.name for p in runs.iterdir() if p.is_dir() and p.name != current)
+    folders = [p.name for p in run_folders(runs) if p.name != current]
     removed = folders[: max(len(folders) - (keep - 1), 0)]
     for name in removed:
         shutil.rmtree(runs / name, ignore_errors=True)
@@ -452,8 +462,8 @@ def close_unfinished_runs(published: Path) -> list[str]:
     current = runlog.read_json_if_present(published / "reports" / "run_report.json") or {}
     runs = published / "runs"
     closed = []
-    for folder in sorted(runs.iterdir()) if runs.is_dir() else []:
-        if not folder.is_dir() or (folder / "run_report.json").exists():
+    for folder in run_folders(runs):
+        if (folder / "run_report.json").exists():
             continue
         report = current if current.get("run_id") == folder.name else {
             "run_id": folder.name,

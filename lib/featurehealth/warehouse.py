@@ -154,8 +154,8 @@ def write_tables(paths: "RunPaths", **frames: "pd.DataFrame | None") -> dict[str
     paths : RunPaths
         The run's folders.
     **frames : pandas.DataFrame or None
-        Table name -> rows, e.g. ``fact_feature_metrics=fact``; None skips a table (a copy
-        already on disk stays).
+        Table name -> rows, e.g. ``fact_feature_metrics=fact``; None removes that table (a run
+        without incidents must not keep the last run's). A table not named stays as it is.
 
     Returns
     -------
@@ -165,14 +165,15 @@ def write_tables(paths: "RunPaths", **frames: "pd.DataFrame | None") -> dict[str
     Raises
     ------
     ValueError
-        If no table is given, a name is not a plain lower-case identifier, or a table breaks
+        If no table is named, a name is not a plain lower-case identifier, or a table breaks
         its contract.
     """
     from featurehealth import aggregate
 
-    given = {name: frame for name, frame in sorted(frames.items()) if frame is not None}
-    if not given:
+    if not frames:
         raise ValueError("write_tables needs at least one table, like write_tables(paths, fact_feature_metrics=fact).")
+    given = {name: frame for name, frame in sorted(frames.items()) if frame is not None}
+    removed = [table_path(paths, name) for name, frame in sorted(frames.items()) if frame is None]
     contracts = {"fact_feature_metrics": aggregate.check_fact, "dim_feature_metadata": aggregate.check_dim}
     checked = {name: contracts[name](frame) if name in contracts else frame for name, frame in given.items()}
     # The dim's types are fixed: without a metadata file three of its columns hold no value.
@@ -181,6 +182,8 @@ def write_tables(paths: "RunPaths", **frames: "pd.DataFrame | None") -> dict[str
         name: runlog.write_parquet(frame, table_path(paths, name), schema=schemas.get(name))
         for name, frame in checked.items()
     }
+    for path in removed:
+        path.unlink(missing_ok=True)
     build_database(paths)
     return written
 
