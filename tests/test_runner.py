@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import shutil
 import signal
 import stat
 import sys
@@ -154,10 +155,10 @@ def test_old_run_folders_beyond_keep_runs_are_removed(project: Path) -> None:
     runs = project / "outputs" / "default" / "runs"
     for name in ("20260101T000000Z-0000000a", "20260102T000000Z-0000000a", "20260103T000000Z-0000000a"):
         (runs / name).mkdir(parents=True)
-    assert runner.prune_runs(runs, keep=0, current="x") == []  # 0 keeps all
+    assert runner.prune_runs(runs, keep=0, current="x") == ([], [])  # 0 keeps all
     report = runner.run_pipeline("default", notebooks=["a.ipynb"], overrides=["run.keep_runs=2"], progress=lambda _: None)
     assert sorted(p.name for p in runs.iterdir()) == ["20260103T000000Z-0000000a", report["run_id"]]
-    assert runner.prune_runs(runs, keep=1, current=report["run_id"]) == ["20260103T000000Z-0000000a"]
+    assert runner.prune_runs(runs, keep=1, current=report["run_id"]) == (["20260103T000000Z-0000000a"], [])
 
 
 def test_pruning_removes_only_run_folders(tmp_path: Path) -> None:
@@ -167,8 +168,26 @@ def test_pruning_removes_only_run_folders(tmp_path: Path) -> None:
     old, new, current = "20260101T000000Z-0123abcd", "20260102T000000Z-0123abcd", "20260103T000000Z-0123abcd"
     for name in ("+keep", old, new, current, "notes"):
         (runs / name).mkdir(parents=True)
-    assert runner.prune_runs(runs, keep=2, current=current) == [old]
+    assert runner.prune_runs(runs, keep=2, current=current) == ([old], [])
     assert sorted(p.name for p in runs.iterdir()) == ["+keep", new, current, "notes"]
+
+
+def test_a_run_folder_that_cannot_be_removed_is_reported_as_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Removal errors were ignored and the folder still counted as removed: the disk filled unseen.
+    runs = tmp_path / "runs"
+    stuck, old, current = "20260101T000000Z-0123abcd", "20260102T000000Z-0123abcd", "20260103T000000Z-0123abcd"
+    for name in (stuck, old, current):
+        (runs / name).mkdir(parents=True)
+    remove = shutil.rmtree
+
+    def refuse_stuck(path: Path, *args: object, **kwargs: object) -> None:
+        if Path(path).name == stuck:
+            raise PermissionError(13, "Permission denied")
+        remove(path, *args, **kwargs)
+
+    monkeypatch.setattr(runner.shutil, "rmtree", refuse_stuck)
+    assert runner.prune_runs(runs, keep=1, current=current) == ([old], [f"{stuck} (Permission denied)"])
+    assert sorted(p.name for p in runs.iterdir()) == [stuck, current]
 
 
 #: A model step that trains ("new") only with retrain=always, and a drift step advising to retrain the "old" one.

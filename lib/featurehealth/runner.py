@@ -235,19 +235,24 @@ def run_folders(runs: Path) -> list[Path]:
     return sorted(p for p in runs.iterdir() if p.is_dir() and re.fullmatch(config.RUN_ID_PATTERN, p.name))
 
 
-def prune_runs(runs: Path, *, keep: int, current: str) -> list[str]:
+def prune_runs(runs: Path, *, keep: int, current: str) -> tuple[list[str], list[str]]:
     """Remove the oldest run folders of ``runs`` beyond the newest ``keep`` (0 keeps all).
 
     Run ids start with their UTC start time, so name order is age order; the ``current`` run is
-    never removed, nor is a folder not named as a run id (a user's own). Returns the removed run ids.
+    never removed, nor is a folder not named as a run id (a user's own). Returns the removed run
+    ids and, for the folders that could not be removed, "run id (reason)".
     """
     if keep <= 0:
-        return []
+        return [], []
     folders = [p.name for p in run_folders(runs) if p.name != current]
-    removed = folders[: max(len(folders) - (keep - 1), 0)]
-    for name in removed:
-        shutil.rmtree(runs / name, ignore_errors=True)
-    return removed
+    removed, failed = [], []
+    for name in folders[: max(len(folders) - (keep - 1), 0)]:
+        try:
+            shutil.rmtree(runs / name)
+            removed.append(name)
+        except OSError as exc:
+            failed.append(f"{name} ({exc.strerror or exc})")
+    return removed, failed
 
 
 def code_version() -> str:
@@ -1275,9 +1280,12 @@ def run_pipeline(
             # gives this run folder the published report (close_unfinished_runs).
             progress(f"run report not written to {run_dir}: {exc.strerror or exc}; "
                      "the next run copies the published one there")
-        removed = prune_runs(published / "runs", keep=run_options["keep_runs"], current=run_id)
+        removed, failed = prune_runs(published / "runs", keep=run_options["keep_runs"], current=run_id)
         if removed:
             progress(f"removed {len(removed)} old run folder(s) beyond run.keep_runs={run_options['keep_runs']}")
+        if failed:
+            progress(f"could not remove {len(failed)} old run folder(s) under {published / 'runs'} "
+                     f"(first: {failed[0]}); remove them by hand")
     if held:
         progress(f"{signal.Signals(held[0]).name} arrived while the run was publishing; it finished first")
     progress(f"run {run_id}: succeeded in {report['duration_s']:.1f}s; outputs in {published}")
