@@ -100,6 +100,12 @@ def test_read_table_missing(tmp_path: Path) -> None:
         warehouse.read_table(paths, "fact_feature_metrics")
 
 
+def test_query_without_a_database_names_the_steps_that_build_it(tmp_path: Path) -> None:
+    paths = config.RunPaths(tmp_path).ensure()
+    with pytest.raises(FileNotFoundError, match=r"^The star-schema database .+ does not exist; run notebooks 01_ingest"):
+        warehouse.query(paths, "SELECT 1")
+
+
 def test_export_parquet_failure_keeps_previous_file(tmp_path: Path) -> None:
     con = warehouse.connect()
     target = warehouse.export_parquet(con, "SELECT 1 AS x", tmp_path / "t.parquet")

@@ -189,7 +189,18 @@ def write_tables(paths: "RunPaths", **frames: "pd.DataFrame | None") -> dict[str
 
 
 def query(paths: "RunPaths", sql: str) -> "pd.DataFrame":
-    """Run a read-only SQL query against the star schema database (``paths.warehouse``)."""
+    """Run a read-only SQL query against the star schema database (``paths.warehouse``).
+
+    Raises
+    ------
+    FileNotFoundError
+        If the database was never built; the message names the steps that build it.
+    """
+    if not Path(paths.warehouse).is_file():
+        # DuckDB's own error ("Cannot open database ... in read-only mode: database does not exist") names no step.
+        raise FileNotFoundError(
+            f"The star-schema database {paths.warehouse} does not exist; run notebooks 01_ingest and 02_aggregate first."
+        )
     con = connect(paths.warehouse, read_only=True)
     try:
         return con.sql(sql).df()
