@@ -8,6 +8,7 @@ from __future__ import annotations
 import html
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -71,6 +72,14 @@ def _html(output) -> str:
     return "".join(o["data"].get("text/html", "") for o in output.outputs)
 
 
+def _png(record: dict) -> str:
+    """The base64 PNG of a figure output (:func:`app.png_output`); fails on any other output."""
+    found = re.fullmatch(r"<img class='fh-figure' src='data:image/png;base64,([^']+)' alt='[^']+'>",
+                         record["data"].get("text/html", ""))
+    assert found, f"not a figure: {record['data'].get('text/html', '')[:80]!r}"
+    return found.group(1)
+
+
 def _outputs(dashboard: app.Dashboard, slug: str) -> list:
     box = dashboard.tabs.children[list(app.TABS).index(slug)]
     return [w for w in box.children if hasattr(w, "outputs")]
@@ -109,7 +118,7 @@ def test_a_folder_without_a_published_run_is_listed_but_never_opened_first(outpu
     dashboard.profile.value = "copied"
     _select(dashboard, "drilldown")
     _, _, plot = dashboard.tabs.children[2].children
-    assert plot.outputs[0]["data"]["image/png"]
+    assert _png(plot.outputs[0])
     assert ("Degradation limits and risk buckets not available: reports/run_report.json does not record the run&#x27;s "
             "parameters and there is no params/copied.yaml for these outputs.") in _html(plot)
     assert dashboard.status.value == ""
@@ -169,13 +178,13 @@ def test_choosing_a_feature_redraws_its_plot_and_drivers(outputs: Path) -> None:
     _, picker, _, drivers, plot = _drilldown(dashboard)
     assert picker.value == "C"  # the highest-impact feature first
     assert picker.options == (("Login (A), low risk", "A"), ("Search (B), medium risk", "B"), ("Pay (C), high risk", "C"))
-    first_png = plot.outputs[0]["data"]["image/png"]
+    first_png = _png(plot.outputs[0])
     # The scored day, not "today": a page read months after the data ends said "today's score".
     assert "Signals raising the score of 2026-01-20 most" in _html(drivers) and "today" not in _html(drivers)
     assert "p95_latency_z" in _html(drivers)
     assert "p95_latency_z: the day against the feature&#x27;s usual level (z-score)" in _html(drivers)
     picker.value = "A"
-    assert plot.outputs[0]["data"]["image/png"] != first_png
+    assert _png(plot.outputs[0]) != first_png
     assert "usage_count_z" in _html(drivers)
     assert "Known incidents: tables/incidents.parquet is not available" in _html(plot)
 
@@ -193,7 +202,7 @@ def test_typing_an_id_or_part_of_a_name_switches_the_drilldown(outputs: Path, mo
     search.value = "sea"
     assert picker.value == "B" and picker.options == (("Search (B), medium risk", "B"),)
     assert drawn[1:] == ["Search (B), medium risk"]  # drawn once, not once per step of the switch
-    assert plot.outputs[0]["data"]["text/plain"] == "time series of B"
+    assert plot.outputs[0]["data"]["text/plain"].startswith("Search (B), medium risk, 2026-01-01 .. 2026-01-20: ")
     assert "1 of 3 features matches &#x27;sea&#x27;; clear the search to list all." in note.value
     search.value = "zzz"  # every feature listed again, the one shown kept
     assert "No feature id or name contains &#x27;zzz&#x27;; the list still holds all 3 features." in note.value
@@ -245,7 +254,7 @@ def test_drift_starts_on_an_alert_and_the_toggle_redraws_only_the_heatmap(output
     assert feature.options == (("Login (A)", "A"), ("Search (B)", "B"), ("Pay (C)", "C"))
     # The number shown by default is the KS p-value that gates the colour, and the caption says how.
     assert score.value == "ks_pvalue" and "decided by the KS test together with an effect size" in _html(heatmap)
-    assert "Search (B) x p95_latency" in _html(details) and details.outputs[1]["data"]["image/png"]
+    assert "Search (B) x p95_latency" in _html(details) and _png(details.outputs[1])
     before, details_before = heatmap.outputs, details.outputs
     flagged_only.value = True
     assert heatmap.outputs != before and details.outputs is details_before
@@ -335,7 +344,7 @@ def test_model_tab_names_the_z_score_baseline_once_and_explains_importance(outpu
     assert "<td>z-score rule</td>" in page and "<td>rule</td>" not in page
     assert "z-score rule 0.400" in page and "Baselines: z-score rule = z &gt;= 3." in page
     assert html.escape(app.views.IMPORTANCE_CAPTION) in page
-    assert all(o.outputs[0]["data"].get("image/png") for o in small) and dashboard.status.value == ""
+    assert all(_png(o.outputs[0]) for o in small) and dashboard.status.value == ""
 
 
 def test_many_features_draw_the_most_pressing_first_and_say_how_many_are_left_out(
@@ -379,7 +388,7 @@ def test_a_redraw_says_drawing_while_it_works(outputs: Path, monkeypatch: pytest
     picker.value = "A"
     assert "Drawing the heatmap" in seen["heatmap"] and "Drawing Login (A)" in seen["drilldown"]
     assert "Drawing" not in _html(heatmap) + _html(plot)
-    assert plot.outputs[0]["data"]["image/png"] and dashboard.status.value == ""
+    assert _png(plot.outputs[0]) and dashboard.status.value == ""
 
 
 def test_a_failing_callback_reports_in_the_status_area(outputs: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -430,8 +439,13 @@ def test_without_any_outputs_the_page_says_what_to_run(tmp_path: Path, monkeypat
 
 
 def test_output_records_are_nbformat_display_data() -> None:
-    record = app.png_output(b"\x89PNG", alt="x")
-    assert record["output_type"] == "display_data" and record["data"]["image/png"] == "iVBORw=="
+    # An image/png output is drawn as an <img> without alt text, so a screen reader said nothing of
+    # the figure: it is an <img> in HTML carrying its alt text.
+    record = app.png_output(b"\x89PNG", alt="a <b> 'chart'")
+    assert record["output_type"] == "display_data"
+    assert record["data"]["text/html"] == ("<img class='fh-figure' src='data:image/png;base64,iVBORw==' "
+                                           "alt='a &lt;b&gt; &#x27;chart&#x27;'>")
+    assert _png(record) == "iVBORw==" and record["data"]["text/plain"] == "a <b> 'chart'"
     assert app.notes_output(["", "missing"]) == [app.html_output(app.views.status_html("missing", tone="warn"))]
     assert isinstance(app.build_app(profile="ci"), app.widgets.VBox)
 
@@ -584,7 +598,7 @@ def test_a_report_without_params_uses_the_profile_only_while_it_gives_the_run_s_
     assert "risk bucket: cut-offs not available (the model alerts from 0.3)" in _html(table)
     _select(dashboard, "drilldown")
     _, _, plot = dashboard.tabs.children[2].children
-    assert plot.outputs[0]["data"]["image/png"]
+    assert _png(plot.outputs[0])
     assert f"Degradation limits and risk buckets not available: {html.escape(reason)}." in _html(plot)
     assert dashboard.status.value == ""
 
@@ -676,3 +690,20 @@ def test_a_run_published_while_the_page_is_open_is_not_mixed_into_tabs_drawn_bef
     assert "A new run was published" in dashboard.status.value
     _select(dashboard, "overview")
     assert ">1<" in _html(_outputs(dashboard, "overview")[0])
+
+
+def test_figures_say_what_they_show_and_controls_what_they_do(outputs: Path) -> None:
+    """Alt texts read "drift heatmap" or "quarantine": a reader without sight learnt which figure
+    it was, never what it shows. The Find box was labelled "Find" alone, its placeholder (gone
+    once typed in) saying what it finds."""
+    dashboard = app.Dashboard(profile="ci")
+    search, *_ = _drilldown(dashboard)
+    assert search.description == "Find feature"
+    _select(dashboard, "drift")
+    _, _, heatmap, cell, details = dashboard.tabs.children[3].children
+    assert cell.children[0].description == "Find feature"
+    figure = next(o for o in heatmap.outputs if "fh-figure" in o["data"]["text/html"])
+    assert figure["data"]["text/plain"] == ("Drift status of 3 features by 2 metrics, each cell printing its KS p-value. "
+                                            "alert: B p95_latency, B crash_rate; every other cell ok.")
+    assert "<td class='fh-wrap'>the heatmap&#x27;s colour: after the persistence rule</td>" in _html(details)
+    assert details.outputs[1]["data"]["text/plain"].startswith("Search (B): p95_latency per day")

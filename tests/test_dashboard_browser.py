@@ -207,6 +207,17 @@ def test_tab_titles_are_whole_in_a_narrow_window(page) -> None:
     assert clipped == []
 
 
+def test_every_figure_says_what_it_shows_without_sight(page) -> None:
+    """The figures were image/png outputs, which the page draws as an <img> without alt text: a
+    screen reader passed over each in silence. Each now carries an alt text saying what it shows."""
+    for title, slug in (("Model", "model"), ("Data quality", "quality"), ("Run history", "history")):
+        _open_tab(page, title)  # the tests above opened the other tabs
+        page.locator(f".fh-tab-{slug} .widget-output img").first.wait_for(timeout=30_000)
+    alts = page.locator(".fh-app .widget-output img").evaluate_all("images => images.map(i => i.alt)")
+    assert len(alts) >= 8  # drill-down, heatmap, drift cell, curves, calibration, importance, quarantine, runs
+    assert all(len(alt) > 40 for alt in alts), alts
+
+
 def test_damaged_artifacts_give_messages_not_tracebacks(page, served: dict, shots: Path) -> None:
     _dropdown(page, ".fh-app", "Profile").select_option(served["damaged"])
     _open_tab(page, "Overview")

@@ -55,9 +55,10 @@ def test_drift_heatmap_prints_the_chosen_score() -> None:
                           "status": ["ok", "alert", "warn", "insufficient_data"], "psi": [0.01, 0.5, 0.2, None],
                           "ks_pvalue": [0.8, 0.004, 0.0004, None]})
     fig = plots.drift_heatmap(cells, score="psi")
-    assert sorted(t for t in _texts(fig) if t) == ["0.01", "0.20", "0.50"]
+    assert sorted(t for t in _texts(fig) if t) == ["0.01", "alert\n0.50", "too little data", "warn\n0.20"]
     # p-values keep two significant digits, so a small one never reads 0.00
-    assert sorted(t for t in _texts(plots.drift_heatmap(cells, score="ks_pvalue")) if t) == ["0.0004", "0.004", "0.8"]
+    assert sorted(t for t in _texts(plots.drift_heatmap(cells, score="ks_pvalue")) if t) == [
+        "0.8", "alert\n0.004", "too little data", "warn\n0.0004"]
     # in the Score list's own words
     assert fig.axes[0].get_title() == "Colour: drift status; number: PSI (population stability index)"
     assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["ok", "warn", "alert", "too little data"]
@@ -78,12 +79,12 @@ def test_drift_heatmap_prints_tiny_pvalues_as_plain_text() -> None:
                           "status": ["alert", "alert", "warn"], "ks_pvalue": [7e-12, 0.0, 4e-05]})
     # 0 is what a p-value below the report's old rounding became; no test gives exactly 0.
     texts = sorted(t for t in _texts(plots.drift_heatmap(cells, score="ks_pvalue")) if t)
-    assert texts == ["0.00004", "< 0.000001", "< 0.000001"]
+    assert texts == ["alert\n< 0.000001", "alert\n< 0.000001", "warn\n0.00004"]
 
 
 def test_drift_heatmap_writes_ids_across_and_numbers_readable_on_each_colour() -> None:
     """Short ids stood on end (seaborn kept them vertical unless they overlapped), and each number
-    must contrast with its cell: white on green and red, dark on amber and grey; a cell the report
+    must contrast with its cell: white on red, dark on green, amber and grey; a cell the report
     lacks stays blank."""
     from matplotlib.colors import to_hex
 
@@ -95,7 +96,8 @@ def test_drift_heatmap_writes_ids_across_and_numbers_readable_on_each_colour() -
     ax = fig.axes[0]
     assert [(t.get_text(), t.get_rotation()) for t in ax.get_yticklabels()] == [("A", 0), ("B", 0), ("C", 0)]
     colours = {t.get_text(): to_hex(t.get_color()) for t in ax.texts}
-    assert colours == {"0.01": "#ffffff", "0.50": "#ffffff", "0.20": "#262626", "0.30": "#262626", "0.40": "#ffffff"}
+    assert colours == {"0.01": "#262626", "alert\n0.50": "#ffffff", "warn\n0.20": "#262626",
+                       "too little data\n0.30": "#262626", "0.40": "#262626"}
 
 
 def test_drift_cell_shades_both_windows(series: pd.DataFrame) -> None:
@@ -353,3 +355,33 @@ def test_lead_times_are_drawn_without_seaborn(monkeypatch: pytest.MonkeyPatch) -
     bars = {round(p.get_x() + p.get_width() / 2): p.get_height() for p in ax.patches}
     assert bars == {1: 1, 2: 2, 5: 1}
     assert ax.get_xlabel() == "lead time (days before incident start)" and ax.get_ylabel() == "incidents"
+
+
+
+@pytest.mark.parametrize("status", plots.DRIFT_STATUSES)
+def test_heatmap_numbers_reach_aa_contrast_on_their_cell(status: str) -> None:
+    """White on the alert red (#e53935) read 4.23:1, below the 4.5:1 WCAG AA asks of text."""
+    colour = plots.STATUS_COLOURS[status]
+    assert plots.contrast_ratio(plots._text_colour(colour), colour) >= 4.5
+
+
+def test_drift_heatmap_writes_each_flagged_status_in_its_cell() -> None:
+    """Green ok beside red alert was the only sign of a cell's status, which red-green colour-blind
+    readers cannot tell apart: a cell not ok now names its status above its number."""
+    cells = pd.DataFrame({"feature_id": ["A", "A", "B", "B"], "metric": ["m1", "m2", "m1", "m2"],
+                          "status": ["ok", "alert", "warn", "insufficient_data"], "psi": [0.01, 0.5, 0.2, None]})
+    assert sorted(_texts(plots.drift_heatmap(cells, score="psi"))) == [
+        "0.01", "alert\n0.50", "too little data", "warn\n0.20"]
+
+
+def test_run_history_marks_failed_runs_beyond_their_colour() -> None:
+    runs = pd.DataFrame({"run_id": ["r2", "r1"], "status": ["failed", "succeeded"], "duration_s": [3.0, 4.0],
+                         "started_at": [None, "2026-03-01T10:20:30+00:00"]})
+    ax = plots.run_history_figure(runs).axes[0]
+    assert [b.get_hatch() for b in ax.patches] == [None, "//"]
+    assert "hatched" in ax.get_title()
+
+
+def test_contrast_ratio_is_wcag_s() -> None:
+    assert plots.contrast_ratio("#000000", "#ffffff") == pytest.approx(21.0)
+    assert plots.contrast_ratio("#ffffff", "#767676") == pytest.approx(4.54, abs=0.01)

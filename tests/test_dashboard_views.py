@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from featurehealth import config
-from featurehealth.dashboard import views
+from featurehealth.dashboard import plots, views
 from featurehealth.dashboard.data import NOT_AVAILABLE
 
 
@@ -770,3 +770,65 @@ def test_run_history_reads_in_words_with_utc_times_and_a_running_run_has_no_fini
     assert shown["started"].tolist() == ["2026-11-27 21:14 UTC", "2026-11-26 21:14 UTC"]
     assert shown["finished"].tolist() == ["", "2026-11-26 21:15 UTC"]
     assert runs["started_at"].iloc[0] == "2026-11-27T21:14:20+00:00"  # the figure reads the input unchanged
+
+
+
+@pytest.mark.parametrize("tone", views.TONES)
+def test_notes_of_every_tone_reach_aa_contrast_on_the_white_page(tone: str) -> None:
+    """The amber of warn notes (#b26a00) read 4.24:1 on white, below the 4.5:1 WCAG AA asks of text."""
+    import re
+
+    colour = re.search(r"color:(#[0-9a-f]{6})", views.status_html("x", tone=tone)).group(1)
+    assert plots.contrast_ratio(colour, "#ffffff") >= 4.5
+
+
+def test_tiles_say_their_tone_without_colour() -> None:
+    """A red "Drift alerts 1" and a green "Data quality pass" differed by background colour alone,
+    which red-green colour-blind readers cannot tell apart: each judged tile now carries a mark
+    naming its tone, a neutral one none."""
+    marks = {tone: views.tiles_html([views.Tile("Drift alerts", "1", tone=tone)]) for tone in views.TONES}
+    assert "fh-tile-mark" not in marks["neutral"]
+    named = {tone: marks[tone].split("aria-label='")[1].split("'")[0] for tone in ("ok", "warn", "bad")}
+    assert named == {"ok": "fine", "warn": "worth a look", "bad": "needs attention"}
+    shown = {tone: marks[tone].split("fh-tile-mark")[1].split("</span>")[0][-1] for tone in ("ok", "warn", "bad")}
+    assert len(set(shown.values())) == 3
+
+
+def test_long_text_columns_wrap_instead_of_running_off_the_box() -> None:
+    """The drift details' meaning column ran past the table box at 1280 px wide ("feedback 1 t"),
+    its sentences readable only by scrolling sideways: named columns now wrap."""
+    table = views.html_table(pd.DataFrame({"field": ["a"], "meaning": ["a long sentence"]}), wrap=("meaning",))
+    assert "<td>a</td><td class='fh-wrap'>a long sentence</td>" in table
+    with pytest.raises(ValueError, match="no column 'means'"):
+        views.html_table(pd.DataFrame({"meaning": ["x"]}), wrap=("means",))
+
+
+def test_heatmap_alt_names_each_status_a_colour_shows() -> None:
+    cells = pd.DataFrame({"feature_id": ["A", "A", "B", "B"], "metric": ["m1", "m2", "m1", "m2"],
+                          "status": ["ok", "alert", "warn", "insufficient_data"], "psi": [0.01, 0.5, 0.2, None]})
+    alt = views.heatmap_alt(cells, score="psi")
+    assert alt == ("Drift status of 2 features by 2 metrics, each cell printing its PSI (population stability index). "
+                   "alert: A m2 (0.50); warn: B m1 (0.20); too little data: B m2; every other cell ok.")
+    many = pd.DataFrame({"feature_id": [f"F{i}" for i in range(15)], "metric": "m", "status": "alert", "psi": 1.0})
+    assert views.heatmap_alt(many, score="psi").endswith("F9 m (1.00) and 5 more.")
+
+
+def test_figure_alt_texts_say_what_the_figures_show() -> None:
+    importance = pd.DataFrame({"signal": ["a", "b", "c"], "permutation_importance": [0.01, 0.05, float("nan")]})
+    assert views.importance_alt(importance, top=2) == (
+        "Drop in PR-AUC when each signal is shuffled, top 2: b 0.05, a 0.01.")
+    assert views.quarantine_alt(pd.Series({"bad_latency": 5, "duplicate_event": 2})) == (
+        "Quarantined rows by reason: bad_latency 5, duplicate_event 2.")
+    assert views.lead_time_alt([1.0, 4.0, 4.5]) == (
+        "Lead times of the 3 incidents warned ahead, in days before their start: 1, 4, 4.5.")
+    runs = pd.DataFrame({"run_id": ["r2", "r1"], "status": ["failed", "succeeded"], "duration_s": [None, 4.0],
+                         "started_at": [None, "2026-03-01T10:20:30+00:00"]})
+    assert views.run_history_alt(runs) == (
+        "Durations of the last 2 runs, oldest first: 2026-03-01 10:20 UTC succeeded 4 s; r2 failed, "
+        "duration not available.")
+    series = pd.DataFrame({"date": pd.to_datetime(["2026-01-01", "2026-01-02", "2026-01-03"]),
+                           "is_degraded": [False, True, True]})
+    incidents = pd.DataFrame({"start": ["2026-01-02"], "end": ["2026-01-03"]})
+    assert views.drilldown_alt(series, incidents=incidents, label="Pay (C)") == (
+        "Pay (C), 2026-01-01 .. 2026-01-03: p95 latency, crash rate, average feedback and events per day against "
+        "their limits, 2 degraded days, 1 known incident, and the risk score with its bucket cut-offs.")

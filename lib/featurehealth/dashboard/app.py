@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import html
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -41,6 +42,7 @@ _STYLE = (
     "<style>.fh-app table.fh-table{border-collapse:collapse;font-size:12px}"
     ".fh-app table.fh-table th,.fh-app table.fh-table td{border-bottom:1px solid #ddd;padding:3px 8px;"
     "text-align:left;white-space:nowrap}.fh-app table.fh-table th{background:#f5f5f5;position:sticky;top:0}"
+    ".fh-app table.fh-table td.fh-wrap{white-space:normal;min-width:24em}.fh-app img.fh-figure{max-width:100%}"
     # Tabs have a fixed width that cut "Feature drill-down" below ~1000 px: fit the label, wrap the row.
     ".fh-app .lm-TabBar-content{flex-wrap:wrap}.fh-app .lm-TabBar-tab{flex:0 0 auto;min-width:max-content}</style>"
 )
@@ -52,13 +54,18 @@ def html_output(markup: str) -> dict[str, Any]:
 
 
 def png_output(png: bytes, *, alt: str) -> dict[str, Any]:
-    """An nbformat display_data output holding a PNG image."""
-    return {"output_type": "display_data",
-            "data": {"image/png": base64.b64encode(png).decode("ascii"), "text/plain": alt}, "metadata": {}}
+    """An nbformat display_data output showing a PNG image with ``alt`` as its alt text.
+
+    HTML, since the page draws an ``image/png`` output as an ``<img>`` without one: a screen
+    reader said nothing of the figure. ``alt`` says what it shows, not only which figure it is.
+    """
+    source = base64.b64encode(png).decode("ascii")
+    markup = f"<img class='fh-figure' src='data:image/png;base64,{source}' alt='{html.escape(alt, quote=True)}'>"
+    return {"output_type": "display_data", "data": {"text/html": markup, "text/plain": alt}, "metadata": {}}
 
 
 def figure_output(fig: Figure, *, alt: str) -> dict[str, Any]:
-    """A figure as a PNG output (the figure is not kept anywhere afterwards)."""
+    """A figure as a PNG output with its alt text (the figure is not kept anywhere afterwards)."""
     return png_output(plots.figure_png(fig), alt=alt)
 
 
@@ -244,8 +251,10 @@ class Dashboard:
         is reported as ``action``.
         """
         # The labels are suggested as the user types; anything else typed is matched on Enter.
+        # "Find" alone left what it finds to the placeholder, gone once the box holds text.
         search = widgets.Combobox(options=[label for label, _ in choices], placeholder="feature id or part of a name",
-                                  description="Find", continuous_update=False, layout=widgets.Layout(width="280px"))
+                                  description="Find feature", continuous_update=False,
+                                  style={"description_width": "initial"}, layout=widgets.Layout(width="300px"))
         search.add_class("fh-feature-search")
         note = widgets.HTML()
         on_pick = self.guarded(action, redraw)
@@ -346,7 +355,7 @@ class Dashboard:
                 incidents=own, title=picker.label,
                 cutoffs=self.cutoffs(),
             )
-            return [figure_output(fig, alt=f"time series of {picker.value}"),
+            return [figure_output(fig, alt=views.drilldown_alt(series, incidents=own, label=picker.label)),
                     html_output(views.status_html(views.DRILLDOWN_CAPTION)),
                     *notes_output([incidents_message, params_message])]
 
@@ -408,17 +417,19 @@ class Dashboard:
             # The key first, under the Score list it explains; then how the colours are decided.
             return [html_output(views.status_html(views.DRIFT_SCORE_KEY)), rule,
                     html_output(views.status_html(caption)),
-                    figure_output(plots.drift_heatmap(top, score=score.value), alt="drift heatmap")]
+                    figure_output(plots.drift_heatmap(top, score=score.value),
+                                  alt=views.heatmap_alt(top, score=score.value))]
 
         def build_details() -> list[dict[str, Any]]:
             table = views.cell_details(cells, feature_id=feature.value, metric=metric.value)
-            shown = [html_output(views.html_table(table, caption=f"{feature.label} x {metric.value}"))]
+            shown = [html_output(views.html_table(table, caption=f"{feature.label} x {metric.value}",
+                                                  wrap=("meaning",)))]
             fact, fact_message = self.load("fact", required=FACT_COLUMNS)
             if fact is not None and metric.value in fact:
                 series = views.feature_series(fact, feature.value)
                 shown.append(figure_output(plots.drift_cell_figure(
                     series, metric=metric.value, windows=windows, title=f"{feature.label}: {metric.value}"),
-                    alt="drift cell series"))
+                    alt=views.drift_cell_alt(series, metric=metric.value, label=feature.label)))
             return shown + notes_output([fact_message])
 
         def redraw_heatmap(_change: dict[str, Any]) -> None:
@@ -490,17 +501,17 @@ class Dashboard:
         def build_curves() -> list[dict[str, Any]]:
             if predictions is None:
                 return notes_output([predictions_message])
-            return [figure_output(plots.curves_figure(predictions), alt="ROC and PR curves")]
+            return [figure_output(plots.curves_figure(predictions), alt=views.CURVES_ALT)]
 
         def build_calibration() -> list[dict[str, Any]]:
             if predictions is None:
                 return []  # the curves section above already says why
-            return [figure_output(plots.calibration_figure(predictions), alt="calibration")]
+            return [figure_output(plots.calibration_figure(predictions), alt=views.CALIBRATION_ALT)]
 
         def build_importance() -> list[dict[str, Any]]:
             if importance is None:
                 return notes_output([importance_message])
-            return [figure_output(plots.importance_figure(importance), alt="signal importance"),
+            return [figure_output(plots.importance_figure(importance), alt=views.importance_alt(importance)),
                     html_output(views.status_html(views.IMPORTANCE_CAPTION))]
 
         def build_lead_times() -> list[dict[str, Any]]:
@@ -515,7 +526,7 @@ class Dashboard:
                 judged = views.judged_incidents_text(data.lookup(metrics, "early_warning"))
                 return [html_output(views.status_html(
                     f"None of the {judged} was warned ahead, so there is no lead time to show."))]
-            return [figure_output(plots.lead_time_figure(days), alt="lead times")]
+            return [figure_output(plots.lead_time_figure(days), alt=views.lead_time_alt(days))]
 
         small = [self.section("drawing the calibration", build_calibration),
                  self.section("drawing the importance", build_importance),
@@ -562,7 +573,7 @@ class Dashboard:
                     caption=views.quarantine_examples_caption(window, whole=own is None,
                                                               judged_files=isinstance(judged, list))))]
             return [html_output(views.status_html(caption)),
-                    figure_output(plots.quarantine_figure(counts), alt="quarantine"),
+                    figure_output(plots.quarantine_figure(counts), alt=views.quarantine_alt(counts)),
                     *examples, *notes_output([rows_message])]
 
         return (self.section("showing the checks", build_checks),
@@ -575,7 +586,7 @@ class Dashboard:
             if runs is None:
                 return notes_output([message])
             return [html_output(views.html_table(views.runs_view(runs), caption=views.runs_caption(len(runs)))),
-                    figure_output(plots.run_history_figure(runs), alt="run durations"), *notes_output([message])]
+                    figure_output(plots.run_history_figure(runs), alt=views.run_history_alt(runs)), *notes_output([message])]
 
         return (self.section("showing the run history", build),)
 

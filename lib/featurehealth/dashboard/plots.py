@@ -20,7 +20,10 @@ if TYPE_CHECKING:
 
 #: Drift statuses in colour order, and their colours (shared by heatmap and legend).
 DRIFT_STATUSES = ("ok", "warn", "alert", "insufficient_data")
-STATUS_COLOURS = {"ok": "#66bb6a", "warn": "#ffca28", "alert": "#e53935", "insufficient_data": "#bdbdbd"}
+#: The alert red is dark enough for white numbers at 4.5:1 (WCAG AA), as :func:`_text_colour` picks.
+STATUS_COLOURS = {"ok": "#66bb6a", "warn": "#ffca28", "alert": "#c62828", "insufficient_data": "#bdbdbd"}
+#: Words a heatmap cell writes above its number, so its status never rests on colour alone (ok cells write none).
+STATUS_WORDS = {"warn": "warn", "alert": "alert", "insufficient_data": "too little data"}
 #: Drift scores a heatmap can print in its cells (report field -> words of the Score list and the
 #: title); the KS p-value, which gates every status, first.
 DRIFT_SCORES = {
@@ -217,7 +220,7 @@ def _status_codes(cells: "pd.DataFrame") -> "pd.DataFrame":
     return matrix.apply(lambda column: column.map({s: i for i, s in enumerate(DRIFT_STATUSES)})).astype("float64")
 
 
-def _score_label(value: float, score: str) -> str:
+def score_label(value: float, score: str) -> str:
     """A heatmap cell's number: two decimals, or two significant digits for the KS p-value.
 
     0.004 and 0.0004 must not both read 0.00, and a tiny p-value reads ``< 0.000001`` rather
@@ -228,18 +231,33 @@ def _score_label(value: float, score: str) -> str:
     return pvalue_text(value, digits=2) if score == "ks_pvalue" else f"{value:.2f}"
 
 
-def _text_colour(colour: str) -> str:
-    """Dark or white text, whichever reads on ``colour`` (by its W3C relative luminance, as seaborn chooses)."""
+def _luminance(colour: str) -> float:
+    """W3C relative luminance of a matplotlib colour."""
     import numpy as np
     from matplotlib.colors import to_rgb
 
     rgb = np.asarray(to_rgb(colour))
     linear = np.where(rgb <= 0.03928, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
-    return ".15" if float(linear @ [0.2126, 0.7152, 0.0722]) > 0.408 else "white"
+    return float(linear @ [0.2126, 0.7152, 0.0722])
+
+
+def contrast_ratio(foreground: str, background: str) -> float:
+    """WCAG contrast ratio of two matplotlib colours (1 to 21; text needs 4.5 for level AA)."""
+    light, dark = sorted((_luminance(foreground), _luminance(background)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def _text_colour(colour: str) -> str:
+    """Dark or white text, whichever contrasts more with ``colour``.
+
+    Seaborn's rule (white below a luminance of 0.408) wrote white on the ok green at 2.4:1.
+    """
+    return max((".15", "white"), key=lambda text: contrast_ratio(text, colour))
 
 
 def drift_heatmap(cells: "pd.DataFrame", *, score: str) -> "Figure":
-    """Feature x metric heatmap coloured by drift status, each cell printing ``score``.
+    """Feature x metric heatmap coloured by drift status, each cell printing ``score`` below its status
+    in words unless it is ok (:data:`STATUS_WORDS`).
 
     Features and metrics are drawn in the order of ``cells`` (see
     :func:`featurehealth.dashboard.views.most_pressing_cells`); a cell the report lacks is left
@@ -262,8 +280,11 @@ def drift_heatmap(cells: "pd.DataFrame", *, score: str) -> "Figure":
     codes = _status_codes(cells)
     values = (cells.pivot(index="feature_id", columns="metric", values=score).loc[codes.index, codes.columns]
               if score in cells else None)
-    labels = (codes.map(lambda _v: "") if values is None
-              else values.map(lambda v: "" if v is None or v != v else _score_label(v, score)))
+    numbers = (codes.map(lambda _v: "") if values is None
+               else values.map(lambda v: "" if v is None or v != v else score_label(v, score)))
+    words = codes.map(lambda code: "" if code != code else STATUS_WORDS.get(DRIFT_STATUSES[int(code)], ""))
+    labels = np.vectorize(lambda word, number: "\n".join(filter(None, (word, number))), otypes=[object])(
+        words.to_numpy(), numbers.to_numpy())
     rows, columns = codes.shape
     fig, axes = _figure(1.3 * columns + 3.5, 0.32 * rows + 1.8)
     ax = axes[0, 0]
@@ -277,14 +298,14 @@ def drift_heatmap(cells: "pd.DataFrame", *, score: str) -> "Figure":
     ax.set_yticks(np.arange(rows) + 0.5, [plain_label(i, max_chars=MAX_LABEL_CHARS) for i in codes.index],
                   va="center")
     text_colours = [_text_colour(STATUS_COLOURS[s]) for s in DRIFT_STATUSES]
-    for (row, column), text in np.ndenumerate(labels.to_numpy()):
+    for (row, column), text in np.ndenumerate(labels):
         if text and grid[row, column] is not np.ma.masked:
             # Inside their cells, so the layout need not measure them (150 texts at 25 features).
             ax.text(column + 0.5, row + 0.5, text, ha="center", va="center", fontsize=7,
                     color=text_colours[int(grid[row, column])], in_layout=False)
     ax.set_xlabel("metric")
     ax.set_ylabel("feature")
-    ax.legend(handles=[Patch(color=STATUS_COLOURS[s], label="too little data" if s == "insufficient_data" else s)
+    ax.legend(handles=[Patch(color=STATUS_COLOURS[s], label=STATUS_WORDS.get(s, s))
                        for s in DRIFT_STATUSES],
               loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False, fontsize=8)
     ax.set_title(f"Colour: drift status; number: {DRIFT_SCORES[score]}")
@@ -441,13 +462,18 @@ def quarantine_figure(counts: "pd.Series") -> "Figure":
 
 
 def run_history_figure(runs: "pd.DataFrame") -> "Figure":
-    """Duration of recent runs (oldest left), coloured by status; an unknown duration is written, not drawn as 0."""
+    """Duration of recent runs (oldest left), coloured by status, the runs that did not succeed also
+    hatched (red and green alone look alike to red-green colour-blind readers); an unknown duration
+    is written, not drawn as 0."""
     ordered = runs.iloc[::-1]
-    colours = ["#66bb6a" if s == "succeeded" else "#e53935" for s in ordered["status"]]
+    succeeded = (ordered["status"] == "succeeded").tolist()
     fig, axes = _figure(8, 2.8)
     ax = axes[0, 0]
     durations = ordered["duration_s"].astype("float64")
-    ax.bar(range(len(ordered)), durations.fillna(0.0), color=colours)
+    bars = ax.bar(range(len(ordered)), durations.fillna(0.0),
+                  color=["#66bb6a" if ok else "#e53935" for ok in succeeded], edgecolor="white")
+    for bar, ok in zip(bars, succeeded, strict=True):
+        bar.set_hatch(None if ok else "//")
     # A run killed before writing its report has no duration: say so, an empty bar reads "0 s".
     for x in (i for i, unknown in enumerate(durations.isna()) if unknown):
         ax.text(x, 0, NOT_AVAILABLE_SHORT, ha="center", va="bottom", rotation=90, fontsize=7, color="#555")
@@ -455,5 +481,6 @@ def run_history_figure(runs: "pd.DataFrame") -> "Figure":
               for started, run_id in zip(ordered["started_at"], ordered["run_id"], strict=True)]
     ax.set_xticks(range(len(ordered)), labels, rotation=30, ha="right", fontsize=7)
     # Run reports store start times in UTC; unlabelled, a reader elsewhere takes them for local time.
-    ax.set(xlabel="started (UTC)", ylabel="duration (s)", title="Recent runs (green: succeeded, red: failed or interrupted)")
+    ax.set(xlabel="started (UTC)", ylabel="duration (s)",
+           title="Recent runs (green: succeeded; red, hatched: failed or interrupted)")
     return fig

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from featurehealth.dashboard.data import NOT_AVAILABLE, lookup
-from featurehealth.dashboard.plots import DRIFT_SCORES
+from featurehealth.dashboard.plots import DRIFT_SCORES, NOT_AVAILABLE_SHORT, STATUS_WORDS, score_label
 from featurehealth.display import quality_rows, visible_text
 
 if TYPE_CHECKING:
@@ -411,15 +411,25 @@ def _escaped(text: str) -> str:
 
 
 def html_table(
-    frame: "pd.DataFrame", *, max_rows: int = 200, digits: int = 3, caption: str = "", missing: str = NOT_AVAILABLE
+    frame: "pd.DataFrame", *, max_rows: int = 200, digits: int = 3, caption: str = "", missing: str = NOT_AVAILABLE,
+    wrap: Sequence[str] = (),
 ) -> str:
-    """An escaped HTML table of the first ``max_rows`` rows; absent values read ``missing``."""
+    """An escaped HTML table of the first ``max_rows`` rows; absent values read ``missing``.
+
+    Cells stay on one line, except those of the ``wrap`` columns (sentences), which wrap in the
+    page's width (class ``fh-wrap``, see ``app._STYLE``) rather than run off the table's box.
+    """
     if max_rows < 1:
         raise ValueError(f"max_rows must be >= 1, got {max_rows!r}.")
+    unknown = [c for c in wrap if c not in frame.columns]
+    if unknown:
+        raise ValueError(f"Cannot wrap {unknown[0]!r}: the table has no column {unknown[0]!r}.")
     shown = frame.head(max_rows)
     head = "".join(f"<th>{_escaped(str(c))}</th>" for c in shown.columns)
+    opening = ["<td class='fh-wrap'>" if c in wrap else "<td>" for c in shown.columns]
     body = "".join(
-        "<tr>" + "".join(f"<td>{_escaped(_cell(v, digits=digits, missing=missing))}</td>" for v in row) + "</tr>"
+        "<tr>" + "".join(f"{td}{_escaped(_cell(v, digits=digits, missing=missing))}</td>"
+                         for td, v in zip(opening, row, strict=True)) + "</tr>"
         for row in shown.astype(object).itertuples(index=False)
     )
     note = "<div class='fh-caption' style='font-size:12px;margin:2px 0'>{}</div>"
@@ -1327,22 +1337,130 @@ def runs_caption(count: int) -> str:
     return "Last run" if count == 1 else f"Last {count:,} runs, newest first"
 
 
+#: Text colour of each tone, at least 4.5:1 on white (WCAG AA; the amber was #b26a00, 4.2:1).
+TONE_COLOURS = {"ok": "#2e7d32", "warn": "#a65f00", "bad": "#c62828", "neutral": "#455a64"}
+#: The mark before a judged tile's label and what it says: the background colour alone, green
+#: beside red, was lost on red-green colour-blind readers.
+TONE_MARKS = {"ok": ("✓", "fine"), "warn": ("!", "worth a look"), "bad": ("✕", "needs attention")}
+
+
 def status_html(message: str, *, tone: str = "neutral") -> str:
     """A message for a status or note area, escaped and coloured by ``tone`` (one of :data:`TONES`)."""
-    colours = {"ok": "#2e7d32", "warn": "#b26a00", "bad": "#c62828", "neutral": "#455a64"}
-    if tone not in colours:
+    if tone not in TONE_COLOURS:
         raise ValueError(f"tone must be one of {', '.join(TONES)}, got {tone!r}.")
-    return f"<div class='fh-note' style='color:{colours[tone]}'>{_escaped(message)}</div>"
+    return f"<div class='fh-note' style='color:{TONE_COLOURS[tone]}'>{_escaped(message)}</div>"
 
 
 def tiles_html(tiles: Sequence[Tile]) -> str:
-    """The Overview tiles as one HTML block (a flex row of cards)."""
+    """The Overview tiles as one HTML block (a flex row of cards); a judged tile's label starts with
+    its tone's mark (:data:`TONE_MARKS`)."""
     backgrounds = {"ok": "#e8f5e9", "warn": "#fff8e1", "bad": "#ffebee", "neutral": "#eceff1"}
+
+    def mark(tone: str) -> str:
+        if tone not in TONE_MARKS:
+            return ""
+        symbol, words = TONE_MARKS[tone]
+        return (f"<span class='fh-tile-mark' role='img' aria-label='{words}' title='{words}' "
+                f"style='color:{TONE_COLOURS[tone]};font-weight:700'>{symbol}</span> ")
+
     cards = "".join(
         f"<div class='fh-tile' style='background:{backgrounds[t.tone]};padding:10px 14px;border-radius:6px;"
-        f"flex:1 1 150px;min-width:150px'><div style='font-size:12px;color:#555'>{_escaped(t.label)}</div>"
+        f"flex:1 1 150px;min-width:150px'><div style='font-size:12px;color:#555'>{mark(t.tone)}{_escaped(t.label)}</div>"
         f"<div class='fh-tile-value' style='font-size:26px;font-weight:600'>{_escaped(t.value)}</div>"
         f"<div style='font-size:11px;color:#666'>{_escaped(t.detail)}</div></div>"
         for t in tiles
     )
     return f"<div class='fh-tiles' style='display:flex;flex-wrap:wrap;gap:10px'>{cards}</div>"
+
+
+# -- alt texts of the figures: what each shows, for readers who cannot see it -------------------
+#: Alt text of :func:`featurehealth.dashboard.plots.curves_figure`.
+CURVES_ALT = ("ROC and precision-recall curves of the model and the naive baselines on the test days; the areas "
+              "under them (roc_auc, pr_auc) are in the metrics table above.")
+#: Alt text of :func:`featurehealth.dashboard.plots.calibration_figure`.
+CALIBRATION_ALT = ("Calibration on the test days: the model's predicted probability against the share of "
+                   "feature-days that degraded, per tenth of the predictions; points on the diagonal are calibrated.")
+
+
+def _named(items: Sequence[str]) -> str:
+    """The first :data:`DRIFT_ALERTS_NAMED` of ``items``, comma-separated, then "and N more"."""
+    shown = ", ".join(items[:DRIFT_ALERTS_NAMED])
+    more = len(items) - DRIFT_ALERTS_NAMED
+    return f"{shown} and {more} more" if more > 0 else shown
+
+
+def heatmap_alt(cells: "pd.DataFrame", *, score: str) -> str:
+    """Alt text of the drift heatmap of ``cells``: its size, then the cells of each status other
+    than ok (feature id, metric and the printed ``score``), as its colours show them."""
+    import pandas as pd
+
+    parts = []
+    for status in ("alert", "warn", "insufficient_data"):
+        rows = cells[cells["status"] == status]
+        values = rows[score] if score in rows else pd.Series(None, index=rows.index, dtype=object)
+        named = [f"{f} {m}" + ("" if pd.isna(v) else f" ({score_label(v, score)})")
+                 for f, m, v in zip(rows["feature_id"], rows["metric"], values, strict=True)]
+        if named:
+            parts.append(f"{STATUS_WORDS[status]}: {_named(named)}")
+    if (cells["status"] == "ok").any():
+        parts.append("every other cell ok" if parts else "every cell ok")
+    return (f"Drift status of {cells['feature_id'].nunique():,} features by {cells['metric'].nunique():,} metrics, "
+            f"each cell printing its {DRIFT_SCORES[score]}. {'; '.join(parts)}.")
+
+
+def drilldown_alt(series: "pd.DataFrame", *, incidents: "pd.DataFrame | None", label: str) -> str:
+    """Alt text of the drill-down figure of one feature's ``series``: its days, panels, degraded days and incidents."""
+    dates = series["date"]
+    if "is_degraded" in series:
+        degraded = int(series["is_degraded"].fillna(False).astype(bool).sum())
+        days = "no degraded day" if not degraded else f"{degraded:,} degraded day{'s' if degraded > 1 else ''}"
+    else:
+        days = "degraded days not available"
+    known = "" if incidents is None else (
+        ", no known incident" if incidents.empty else
+        f", {len(incidents):,} known incident{'s' if len(incidents) > 1 else ''}")
+    return (f"{label}, {dates.min():%Y-%m-%d} .. {dates.max():%Y-%m-%d}: p95 latency, crash rate, average feedback "
+            f"and events per day against their limits, {days}{known}, and the risk score with its bucket cut-offs.")
+
+
+def drift_cell_alt(series: "pd.DataFrame", *, metric: str, label: str) -> str:
+    """Alt text of the series figure of one drift cell."""
+    dates = series["date"]
+    return (f"{label}: {metric} per day, {dates.min():%Y-%m-%d} .. {dates.max():%Y-%m-%d}, the drift reference "
+            f"and current windows shaded; their means are in the table above.")
+
+
+def importance_alt(importance: "pd.DataFrame", *, top: int = 15) -> str:
+    """Alt text of the signal importance figure: its ``top`` signals, largest drop first."""
+    known = importance.dropna(subset=["permutation_importance"])
+    if known.empty:
+        return "Signal importance not available: no test day is followed by a degraded day within the horizon."
+    shown = known.sort_values("permutation_importance", ascending=False).head(top)
+    listed = ", ".join(f"{s} {number_cell(v)}" for s, v in zip(shown["signal"], shown["permutation_importance"],
+                                                                strict=True))
+    return f"Drop in PR-AUC when each signal is shuffled, top {len(shown)}: {listed}."
+
+
+def quarantine_alt(counts: "pd.Series") -> str:
+    """Alt text of the quarantine figure: rows per reason, largest first."""
+    return "Quarantined rows by reason: " + ", ".join(f"{reason} {n:,}" for reason, n in counts.items()) + "."
+
+
+def lead_time_alt(days: Sequence[float]) -> str:
+    """Alt text of the lead-time histogram: every lead time, shortest first."""
+    noun = "incident" if len(days) == 1 else "incidents"
+    return (f"Lead times of the {len(days):,} {noun} warned ahead, in days before their start: "
+            + ", ".join(f"{d:g}" for d in sorted(days)) + ".")
+
+
+def run_history_alt(runs: "pd.DataFrame") -> str:
+    """Alt text of the run durations figure (``runs`` newest first, as drawn oldest first)."""
+    import pandas as pd
+
+    said = []
+    for row in runs.iloc[::-1].itertuples(index=False):
+        when = utc_time_text(row.started_at) if isinstance(row.started_at, str) else str(row.run_id)
+        took = f", {NOT_AVAILABLE_SHORT}" if pd.isna(row.duration_s) else f" {row.duration_s:g} s"
+        said.append(f"{when} {row.status}{took}")
+    count = "the last run" if len(runs) == 1 else f"the last {len(runs):,} runs, oldest first"
+    return f"Durations of {count}: " + "; ".join(said) + "."
