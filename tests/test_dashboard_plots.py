@@ -401,3 +401,14 @@ def test_metrics_are_named_in_words_on_the_drift_figures(series: pd.DataFrame) -
     drilldown = plots.drilldown_figure(series, thresholds={}, incidents=None, cutoffs=(), title="A")
     assert [ax.get_ylabel().replace("\n", " ") for ax in drilldown.axes[:len(plots.DRILLDOWN_METRICS)]] == [
         views.metric_name(m) for m in plots.DRILLDOWN_METRICS]
+
+
+def test_curves_tell_the_scorers_apart_without_colour(predictions: pd.DataFrame) -> None:
+    """Model, persistence and z-score rule differed by colour alone: each now has its own line style."""
+    fig = plots.curves_figure(predictions.assign(rule_score=predictions["probability"] * 0.9))
+    for ax in fig.axes:
+        scorers = [line for line in ax.lines if line.get_label() in ("model", "persistence", "z-score rule")]
+        assert len(scorers) == 3
+        assert len({(line.get_linestyle(), line.get_marker()) for line in scorers}) == 3
+        legend = {text.get_text() for text in ax.get_legend().get_texts()}
+        assert {"model", "persistence", "z-score rule"} <= legend

@@ -43,6 +43,14 @@ NOT_AVAILABLE_SHORT = "duration not available"
 #: Score columns of the test predictions -> their scorer's key in reports/metrics.json (named by
 #: :func:`featurehealth.dashboard.views.scorer_name`).
 SCORERS = {"probability": "model", "persistence_score": "persistence", "rule_score": "rule"}
+#: Line of each scorer on the ROC and PR curves: a dash pattern and sparse markers of its own, so the
+#: curves are told apart without their colours (the model solid and thicker).
+SCORER_LINES = {
+    "model": {"ls": "-", "lw": 2.0, "marker": "o"},
+    "persistence": {"ls": "--", "lw": 1.5, "marker": "s"},
+    "rule": {"ls": "-.", "lw": 1.5, "marker": "^"},
+}
+
 
 def _metric_text(metric: str) -> str:
     """A metric's name in words (:func:`featurehealth.dashboard.views.metric_name`), broken into lines of
@@ -352,7 +360,8 @@ def drift_cell_figure(
 
 
 def curves_figure(predictions: "pd.DataFrame") -> "Figure":
-    """ROC and precision-recall curves of the model and of each baseline score present.
+    """ROC and precision-recall curves of the model and of each baseline score present, each scorer in
+    its own line style and markers (:data:`SCORER_LINES`) as well as colour.
 
     Without both classes among the labelled rows (own telemetry with no degraded day ahead on
     the test days) the curves are undefined: each panel says "not available" instead.
@@ -378,8 +387,10 @@ def curves_figure(predictions: "pd.DataFrame") -> "Figure":
         score = labelled[column].to_numpy(dtype=float)
         fpr, tpr, _ = roc_curve(y, score)
         precision, recall, _ = precision_recall_curve(y, score)
-        roc_ax.plot(fpr, tpr, label=name)
-        pr_ax.step(recall, precision, where="post", label=name)
+        # markevery as a share of the line's length: a few markers however many thresholds.
+        line = {**SCORER_LINES.get(key, {}), "markevery": 0.1, "markersize": 5, "fillstyle": "none"}
+        roc_ax.plot(fpr, tpr, label=name, **line)
+        pr_ax.step(recall, precision, where="post", label=name, **line)
     roc_ax.plot([0, 1], [0, 1], color="#9e9e9e", ls=":", lw=1)
     pr_ax.axhline(y.mean(), color="#9e9e9e", ls=":", lw=1, label="base rate")
     roc_ax.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC (test period)")
