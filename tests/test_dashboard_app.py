@@ -247,19 +247,21 @@ def test_drift_starts_on_an_alert_and_the_toggle_redraws_only_the_heatmap(output
     dashboard = app.Dashboard(profile="ci")
     _select(dashboard, "drift")
     header, controls, heatmap, cell, details = dashboard.tabs.children[3].children
-    assert "Drift alerts: Search (B): p95_latency, crash_rate." in _html(header)
+    assert "Drift alerts: Search (B): p95 latency (ms), crash rate." in _html(header)
     score, flagged_only = controls.children
     _, feature, metric, _ = cell.children
     assert (feature.value, metric.value) == ("B", "p95_latency") and not flagged_only.value
     assert feature.options == (("Login (A)", "A"), ("Search (B)", "B"), ("Pay (C)", "C"))
     # The number shown by default is the KS p-value that gates the colour, and the caption says how.
     assert score.value == "ks_pvalue" and "decided by the KS test together with an effect size" in _html(heatmap)
-    assert "Search (B) x p95_latency" in _html(details) and _png(details.outputs[1])
+    # The Metric list names the metrics in words; its values stay the report's.
+    assert metric.options == (("p95 latency (ms)", "p95_latency"), ("crash rate", "crash_rate"))
+    assert "Search (B) x p95 latency (ms)" in _html(details) and _png(details.outputs[1])
     before, details_before = heatmap.outputs, details.outputs
     flagged_only.value = True
     assert heatmap.outputs != before and details.outputs is details_before
     metric.value = "crash_rate"
-    assert "Search (B) x crash_rate" in _html(details)
+    assert "Search (B) x crash rate" in _html(details)
 
 
 def test_drift_tab_words_its_scores_and_the_cell_s_fields(outputs: Path) -> None:
@@ -283,14 +285,14 @@ def test_typing_an_id_or_part_of_a_name_picks_the_drift_cell_s_feature(outputs: 
     assert search.options == tuple(label for label, _ in everything)
     search.value = "pay"
     assert feature.value == "C" and feature.options == (("Pay (C)", "C"),)
-    assert "Pay (C) x p95_latency" in _html(details) and heatmap.outputs is shown_heatmap
+    assert "Pay (C) x p95 latency (ms)" in _html(details) and heatmap.outputs is shown_heatmap
     assert "1 of 3 features matches &#x27;pay&#x27;; clear the search to list all." in note.value
     search.value = "zzz"  # one line, every feature listed again, the cell shown kept
     assert "No feature id or name contains &#x27;zzz&#x27;; the list still holds all 3 features." in note.value
-    assert feature.options == everything and feature.value == "C" and "Pay (C) x p95_latency" in _html(details)
+    assert feature.options == everything and feature.value == "C" and "Pay (C) x p95 latency (ms)" in _html(details)
     metric.value = "crash_rate"
     search.value = ""
-    assert feature.options == everything and note.value == "" and "Pay (C) x crash_rate" in _html(details)
+    assert feature.options == everything and note.value == "" and "Pay (C) x crash rate" in _html(details)
     assert dashboard.status.value == ""
 
 
@@ -463,8 +465,10 @@ def test_model_tab_shows_precursor_visibility_only_when_reported(outputs: Path) 
         _select(dashboard, "model")
         shown[name] = _html(_outputs(dashboard, "model")[2])
     assert "Early warning, incidents: 2 in the test period" in shown["without"] and "Precursors standing out" not in shown["without"]
-    assert "share_warned_1d: share of them warned at least 1 day before they started" in shown["without"]
+    assert "warned ≥ 1 day ahead: share of the incidents judged warned at least 1 day before" in shown["without"]
+    assert "<th>incidents judged</th>" in shown["without"] and "<th>n_incidents</th>" not in shown["without"]
     assert "Precursors standing out" in shown["with"] and "latency_evidence" in shown["with"]
+    assert "<td>latency creep</td>" in shown["with"] and "<th>incident kind</th>" in shown["with"]
 
 
 def test_model_tab_says_which_incidents_the_early_warning_judges(outputs: Path) -> None:
@@ -495,7 +499,8 @@ def test_model_tab_without_metrics_says_so_once(outputs: Path) -> None:
     page = "".join(_html(o) for o in _outputs(dashboard, "model"))
     assert "Early-warning figures not available: reports/metrics.json has no early_warning section." in page
     # the metrics say in words whether the model beats a naive rule, and what the columns mean
-    assert "PR-AUC: model 0.500, baselines not available." in page and "brier: error of the probabilities" in page
+    assert "PR-AUC: model 0.500, baselines not available." in page and "Brier score: error of the probabilities" in page
+    assert "<th>PR-AUC</th>" in page and "<th>base rate</th>" in page and "<th>pr_auc</th>" not in page
 
 
 def test_model_tab_says_when_the_metrics_were_measured_under_other_degradation_rules(outputs: Path) -> None:
@@ -528,6 +533,7 @@ def test_quarantine_examples_come_from_the_runs_window(outputs: Path) -> None:
     shown = _html(_outputs(dashboard, "quality")[1])
     assert "Examples per reason of the run&#x27;s window 2026-04-30 .. 2026-04-30" in shown
     assert "<td>-7</td>" in shown and "<td>-5</td>" not in shown  # not the row from January
+    assert "<th>source file</th>" in shown and "<th>latency (ms)</th>" in shown and "<td>negative latency</td>" in shown
 
 
 def test_quarantine_caption_groups_thousands(outputs: Path) -> None:
@@ -704,6 +710,21 @@ def test_figures_say_what_they_show_and_controls_what_they_do(outputs: Path) -> 
     assert cell.children[0].description == "Find feature"
     figure = next(o for o in heatmap.outputs if "fh-figure" in o["data"]["text/html"])
     assert figure["data"]["text/plain"] == ("Drift status of 3 features by 2 metrics, each cell printing its KS p-value. "
-                                            "alert: B p95_latency, B crash_rate; every other cell ok.")
+                                            "alert: B p95 latency (ms), B crash rate; every other cell ok.")
     assert "<td class='fh-wrap'>the heatmap&#x27;s colour: after the persistence rule</td>" in _html(details)
-    assert details.outputs[1]["data"]["text/plain"].startswith("Search (B): p95_latency per day")
+    assert details.outputs[1]["data"]["text/plain"].startswith("Search (B): p95 latency (ms) per day")
+
+
+def test_focused_controls_get_an_outline_of_enough_contrast() -> None:
+    """A focused list or text box got only the widgets' 1 px #64b5f6 border (2.2:1 on white), below the
+    3:1 WCAG asks of a focus indicator; the widgets' own CSS sets outline: none !important."""
+    found = re.search(r"([^{}]*:focus-visible[^{}]*)\{([^}]*)\}", app._STYLE)
+    assert found, "no :focus-visible rule in the page's style"
+    selectors, rule = found.groups()
+    for element in ("select", "input", "button", ".lm-TabBar-tab"):
+        assert f".fh-app {element}:focus-visible" in selectors
+    width, colour = re.search(r"outline:(\d+)px solid (#[0-9a-f]{6}) !important", rule).groups()
+    assert int(width) >= 2
+    for background in ("#ffffff", "#eeeeee"):  # the page, the tab bar
+        assert plots.contrast_ratio(colour, background) >= 3
+    assert plots.contrast_ratio("#64b5f6", "#ffffff") < 3  # what the widgets' border gave

@@ -237,7 +237,7 @@ def test_drift_cell_legend_never_covers_the_series(series: pd.DataFrame) -> None
     renderer = _rendered(fig)
     ax = fig.axes[0]
     legend, plotted = ax.get_legend().get_window_extent(renderer), ax.get_window_extent(renderer)
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["p95_latency", "reference window", "current window"]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["p95 latency (ms)", "reference window", "current window"]
     assert legend.x0 >= plotted.x1 or legend.y0 >= plotted.y1  # beside or above the plotting area
 
 
@@ -385,3 +385,30 @@ def test_run_history_marks_failed_runs_beyond_their_colour() -> None:
 def test_contrast_ratio_is_wcag_s() -> None:
     assert plots.contrast_ratio("#000000", "#ffffff") == pytest.approx(21.0)
     assert plots.contrast_ratio("#ffffff", "#767676") == pytest.approx(4.54, abs=0.01)
+
+
+def test_metrics_are_named_in_words_on_the_drift_figures(series: pd.DataFrame) -> None:
+    from featurehealth.dashboard import views
+
+    cells = pd.DataFrame({"feature_id": ["A", "A"], "metric": ["avg_feedback", "new_metric"], "status": ["ok", "alert"],
+                          "psi": [0.1, 0.4]})
+    fig = plots.drift_heatmap(cells, score="psi")
+    plots.figure_png(fig)
+    assert [t.get_text().replace("\n", " ") for t in fig.axes[0].get_xticklabels()] == [
+        "average feedback rating (1-5)", "new metric"]
+    ax = plots.drift_cell_figure(series, metric="p95_latency", windows=None, title="A").axes[0]
+    assert ax.get_ylabel() == "p95 latency (ms)" and ax.get_legend().get_texts()[0].get_text() == "p95 latency (ms)"
+    drilldown = plots.drilldown_figure(series, thresholds={}, incidents=None, cutoffs=(), title="A")
+    assert [ax.get_ylabel().replace("\n", " ") for ax in drilldown.axes[:len(plots.DRILLDOWN_METRICS)]] == [
+        views.metric_name(m) for m in plots.DRILLDOWN_METRICS]
+
+
+def test_curves_tell_the_scorers_apart_without_colour(predictions: pd.DataFrame) -> None:
+    """Model, persistence and z-score rule differed by colour alone: each now has its own line style."""
+    fig = plots.curves_figure(predictions.assign(rule_score=predictions["probability"] * 0.9))
+    for ax in fig.axes:
+        scorers = [line for line in ax.lines if line.get_label() in ("model", "persistence", "z-score rule")]
+        assert len(scorers) == 3
+        assert len({(line.get_linestyle(), line.get_marker()) for line in scorers}) == 3
+        legend = {text.get_text() for text in ax.get_legend().get_texts()}
+        assert {"model", "persistence", "z-score rule"} <= legend

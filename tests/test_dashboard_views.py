@@ -477,7 +477,7 @@ def test_model_verdict_compares_pr_auc_with_the_best_baseline() -> None:
     assert views.model_verdict(worse).endswith("rule 0.509: not better than the naive baseline z-score rule.")
     assert views.model_verdict({}) == "Test days not available. PR-AUC: model not available, baselines not available."
     notes = views.metrics_notes(metrics)
-    assert "brier: error of the probabilities" in notes and notes.endswith("Baselines: z-score rule = z >= 3.")
+    assert "Brier score: error of the probabilities" in notes and notes.endswith("Baselines: z-score rule = z >= 3.")
 
 
 def test_degradation_note_says_the_metrics_were_measured_under_other_rules() -> None:
@@ -622,7 +622,7 @@ def test_early_warning_view_keeps_the_readable_columns() -> None:
     table = pd.DataFrame({"n_incidents": [3], "share_warned_1d": [0.5], "median_precursor_days": [4.0]},
                          index=pd.Index(["all"]))
     view = views.early_warning_view(table)
-    assert list(view.columns) == ["incidents", "n_incidents", "share_warned_1d"]
+    assert list(view.columns) == ["incidents", "incidents judged", "warned ≥ 1 day ahead"]
     assert view.loc[0, "incidents"] == "all"
 
 
@@ -632,11 +632,13 @@ def test_early_warning_notes_say_what_each_shown_column_counts() -> None:
     note = views.early_warning_notes(["incidents", "n_incidents", "share_warned_1d", "share_warned_3d",
                                       "chance_share_warned_1d", "false_alerts_per_feature_month", "mystery"])
     assert note == (
-        "n_incidents: incidents judged; "
-        "share_warned_1d: share of them warned at least 1 day before they started; "
-        "chance_share_warned_1d: share_warned_1d that flagging as many feature-days at random would reach; "
-        "share_warned_3d: share warned at least 3 days before; "
-        "false_alerts_per_feature_month: alerts (runs of flagged days) with no incident during them or "
+        "incidents judged: incidents whose warning window lies in the test period, their feature scored on "
+        "each of its days; "
+        "warned ≥ 1 day ahead: share of the incidents judged warned at least 1 day before they started; "
+        "warned ≥ 1 day ahead by chance: the share warned ≥ 1 day ahead that flagging as many feature-days at "
+        "random would reach; "
+        "warned ≥ 3 days ahead: share of the incidents judged warned at least 3 days before they started; "
+        "false alerts per feature-month: alerts (runs of flagged days) with no incident during them or "
         "within the horizon after, per feature and 30 days.")
     assert views.early_warning_notes(["incidents"]) == ""
 
@@ -832,3 +834,78 @@ def test_figure_alt_texts_say_what_the_figures_show() -> None:
     assert views.drilldown_alt(series, incidents=incidents, label="Pay (C)") == (
         "Pay (C), 2026-01-01 .. 2026-01-03: p95 latency, crash rate, average feedback and events per day against "
         "their limits, 2 degraded days, 1 known incident, and the risk score with its bucket cut-offs.")
+
+
+def test_raw_names_read_as_words_and_a_new_one_readably() -> None:
+    """Stakeholders read report fields as written ("p95_latency", "share_warned_1d"): each kind of
+    name now has its words in one mapping, and a name it lacks loses its underscores, never fails."""
+    from featurehealth import validate
+
+    assert views.plain_name("p95_latency", words=views.METRIC_NAMES) == "p95 latency (ms)"
+    assert views.plain_name("brand_new_metric", words=views.METRIC_NAMES) == "brand new metric"
+    assert views.plain_name(7, words={}) == "7"
+    assert views.metric_name("avg_feedback") == "average feedback rating (1-5)"
+    assert set(views.METRIC_NAMES) == set(config.DRIFT_METRICS)
+    assert set(views.QUARANTINE_REASONS) == set(validate.REASONS)
+    for words in (views.METRIC_NAMES, views.MODEL_METRICS, views.QUARANTINE_REASONS, views.INPUT_FIELDS,
+                  views.QUARANTINE_COLUMNS, views.INCIDENT_KINDS, views.VISIBILITY_HEADERS):
+        assert not any("_" in word for word in words.values()), words
+
+
+def test_drift_texts_name_metrics_in_words() -> None:
+    cells = pd.DataFrame({"feature_id": ["A", "A", "B"], "metric": ["p95_latency", "avg_feedback", "new_metric"],
+                          "status": ["alert", "ok", "alert"], "psi": [0.5, 0.1, 0.3]})
+    assert views.drift_alerts_text(cells, labels={}, windows=None) == (
+        "Drift alerts: A: p95 latency (ms); B: new metric.")
+    assert views.heatmap_alt(cells, score="psi").endswith(
+        "alert: A p95 latency (ms) (0.50), B new metric (0.30); every other cell ok.")
+    details = views.cell_details(cells, feature_id="A", metric="avg_feedback").set_index("field")
+    assert details.loc["metric", "value"] == "average feedback rating (1-5)"
+    assert details.loc["PSI (population stability index)", "value"] == 0.1  # the numbers as reported
+    series = pd.DataFrame({"date": pd.to_datetime(["2026-01-01", "2026-01-02"])})
+    assert views.drift_cell_alt(series, metric="p95_latency", label="Pay (C)").startswith(
+        "Pay (C): p95 latency (ms) per day, 2026-01-01 .. 2026-01-02")
+
+
+def test_model_tables_are_headed_in_words_with_the_same_numbers() -> None:
+    metrics = {"model": {"pr_auc": 0.5, "base_rate": 0.1}, "baselines": {"rule": {"pr_auc": 0.4}}}
+    table = views.metrics_table(metrics)
+    shown = views.metrics_view(table)
+    assert shown.columns.tolist() == ["scorer", "PR-AUC", "ROC-AUC", "precision", "recall", "F1", "Brier score",
+                                      "base rate", "share flagged"]
+    assert shown["PR-AUC"].tolist() == [0.5, 0.4] and shown.loc[0, "base rate"] == 0.1
+    assert table.columns[1] == "pr_auc"  # 03_model's table keeps the report's names
+    notes = views.metrics_notes(metrics)
+    assert notes.startswith("PR-AUC: how well") and "base rate = guessing" in notes and "_" not in notes
+
+
+def test_early_warning_table_reads_in_words() -> None:
+    table = pd.DataFrame({"n_incidents": [3, 2, 1], "share_warned_1d": [0.5, 0.5, 1.0], "median_precursor_days": 4.0},
+                         index=pd.Index(["all", "latency_creep", "new_kind"]))
+    view = views.early_warning_view(table)
+    assert view.columns.tolist() == ["incidents", "incidents judged", "warned ≥ 1 day ahead"]
+    assert view["incidents"].tolist() == ["all", "latency creep", "new kind"]
+    assert view["warned ≥ 1 day ahead"].tolist() == [0.5, 0.5, 1.0]
+    visibility = pd.DataFrame({"evidence": ["latency_evidence"], "n_with_precursor": [2], "visible_q95": [1.0],
+                               "visible_q99": [0.5]}, index=pd.Index(["crash_spike_rollout"], name="kind"))
+    shown = views.visibility_view(visibility)
+    assert shown.columns.tolist() == ["incident kind", "evidence signal", "incidents with early signs",
+                                      "share reaching the 95th percentile", "share reaching the 99th percentile"]
+    assert shown.iloc[0].tolist() == ["crash spike after a rollout", "latency_evidence", 2, 1.0, 0.5]
+
+
+def test_data_quality_names_statuses_reasons_and_columns_in_words() -> None:
+    checks = views.quality_checks({"checks": [{"name": "late_rows", "status": "not_judged"},
+                                              {"name": "freshness", "status": "pass"}]})
+    assert checks["status"].tolist() == ["not judged", "pass"]
+    counts = views.quarantine_counts({"by_reason": {"negative_latency": 2, "duplicate_event": 5, "odd_reason": 1}})
+    assert counts.to_dict() == {"duplicate event": 5, "negative latency": 2, "odd reason": 1}
+    rows = pd.DataFrame({"reason": ["negative_latency", "malformed_line"], "field": ["latency_ms", None],
+                         "source_file": ["d1.csv", "d1.csv"], "line": [3, 4], "latency_ms": ["-5", None],
+                         "raw_line": ["x", "y"]})
+    examples = views.quarantine_examples(rows)
+    assert examples.columns.tolist() == ["reason", "field at fault", "source file", "line", "latency (ms)",
+                                         "line as read"]
+    assert examples.fillna("-").to_dict("list") == {
+        "reason": ["malformed line", "negative latency"], "field at fault": ["-", "latency (ms)"],
+        "source file": ["d1.csv"] * 2, "line": [4, 3], "latency (ms)": ["-", "-5"], "line as read": ["y", "x"]}

@@ -44,7 +44,11 @@ _STYLE = (
     "text-align:left;white-space:nowrap}.fh-app table.fh-table th{background:#f5f5f5;position:sticky;top:0}"
     ".fh-app table.fh-table td.fh-wrap{white-space:normal;min-width:24em}.fh-app img.fh-figure{max-width:100%}"
     # Tabs have a fixed width that cut "Feature drill-down" below ~1000 px: fit the label, wrap the row.
-    ".fh-app .lm-TabBar-content{flex-wrap:wrap}.fh-app .lm-TabBar-tab{flex:0 0 auto;min-width:max-content}</style>"
+    ".fh-app .lm-TabBar-content{flex-wrap:wrap}.fh-app .lm-TabBar-tab{flex:0 0 auto;min-width:max-content}"
+    # A focused control got only a 1 px #64b5f6 border (2.2:1 on white; WCAG asks 3:1 of a focus
+    # indicator): a 2 px outline at 5.7:1 instead. !important, as the widgets' CSS sets outline: none !important.
+    ".fh-app select:focus-visible,.fh-app input:focus-visible,.fh-app button:focus-visible,"
+    ".fh-app .lm-TabBar-tab:focus-visible{outline:2px solid #1565c0 !important;outline-offset:1px}</style>"
 )
 
 
@@ -402,7 +406,9 @@ class Dashboard:
         first = views.first_flagged_cell(cells)
         feature = widgets.Dropdown(options=features, value=first[0], description="Feature",
                                    layout=widgets.Layout(width="360px"))
-        metric = widgets.Dropdown(options=list(dict.fromkeys(cells["metric"])), value=first[1], description="Metric")
+        # Named in words; the values stay the report's, which the cells are looked up by.
+        metric = widgets.Dropdown(options=[(views.metric_name(m), m) for m in dict.fromkeys(cells["metric"])],
+                                  value=first[1], description="Metric")
         heatmap, details = widgets.Output(), widgets.Output()
         windows = data.lookup(report, "summary.windows")
 
@@ -422,13 +428,13 @@ class Dashboard:
 
         def build_details() -> list[dict[str, Any]]:
             table = views.cell_details(cells, feature_id=feature.value, metric=metric.value)
-            shown = [html_output(views.html_table(table, caption=f"{feature.label} x {metric.value}",
+            shown = [html_output(views.html_table(table, caption=f"{feature.label} x {metric.label}",
                                                   wrap=("meaning",)))]
             fact, fact_message = self.load("fact", required=FACT_COLUMNS)
             if fact is not None and metric.value in fact:
                 series = views.feature_series(fact, feature.value)
                 shown.append(figure_output(plots.drift_cell_figure(
-                    series, metric=metric.value, windows=windows, title=f"{feature.label}: {metric.value}"),
+                    series, metric=metric.value, windows=windows, title=f"{feature.label}: {metric.label}"),
                     alt=views.drift_cell_alt(series, metric=metric.value, label=feature.label)))
             return shown + notes_output([fact_message])
 
@@ -436,7 +442,7 @@ class Dashboard:
             self.fill(heatmap, "drawing the heatmap", build_heatmap, busy="Drawing the heatmap …")
 
         def redraw_details(_change: dict[str, Any]) -> None:
-            self.fill(details, "showing the cell", build_details, busy=f"Drawing {feature.label} x {metric.value} …")
+            self.fill(details, "showing the cell", build_details, busy=f"Drawing {feature.label} x {metric.label} …")
 
         for control in (score, flagged_only):
             control.observe(self.guarded("drawing the heatmap", redraw_heatmap), names="value")
@@ -471,7 +477,7 @@ class Dashboard:
         def build_metrics() -> list[dict[str, Any]]:
             if metrics is None:
                 return notes_output([metrics_message])
-            table = views.metrics_table(metrics)
+            table = views.metrics_view(views.metrics_table(metrics))
             note = views.degradation_note(metrics)
             return [html_output(views.status_html(views.model_verdict(metrics))),
                     *([html_output(views.status_html(note, tone="warn"))] if note else []),
@@ -485,16 +491,17 @@ class Dashboard:
             if not isinstance(summary, dict) or not summary.get("available"):
                 reason = data.lookup(summary, "reason") or "reports/metrics.json has no early_warning section"
                 return notes_output([f"Early-warning figures {data.NOT_AVAILABLE}: {reason}."])
-            table = views.early_warning_view(earlywarning.summary_table(summary))
+            counts = earlywarning.summary_table(summary)
+            table = views.early_warning_view(counts)
             # n_incidents counts the judged incidents only: the caption names those left out and why.
             caption = (f"Early warning, incidents: {views.judged_incidents_text(summary)}; "
                        f"warned = flagged 1..horizon days before onset, while not yet degraded")
             shown = [html_output(views.html_table(table, caption=caption)),
-                     html_output(views.status_html(views.early_warning_notes(list(table.columns))))]
+                     html_output(views.status_html(views.early_warning_notes(list(counts.columns))))]
             visibility = earlywarning.visibility_table(summary)
             if "not available" not in visibility.index:
                 shown.append(html_output(views.html_table(
-                    visibility.reset_index(), caption="Precursors standing out of ordinary feature-days "
+                    views.visibility_view(visibility), caption="Precursors standing out of ordinary feature-days "
                                                       "(share reaching their 95th / 99th percentile)")))
             return shown
 

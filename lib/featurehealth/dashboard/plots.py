@@ -30,13 +30,11 @@ DRIFT_SCORES = {
     "ks_pvalue": "KS p-value", "psi": "PSI (population stability index)", "mean_change": "mean change (relative)",
     "wasserstein_norm": "Wasserstein distance (normalised)",
 }
-#: Drill-down panels: fact column -> axis label.
-DRILLDOWN_METRICS = {
-    "p95_latency": "p95 latency (ms)",
-    "crash_rate": "crash rate",
-    "avg_feedback": "avg feedback (1-5)",
-    "usage_count": "events per day",
-}
+#: Fact columns of the drill-down panels, top to bottom (named by
+#: :func:`featurehealth.dashboard.views.metric_name`).
+DRILLDOWN_METRICS = ("p95_latency", "crash_rate", "avg_feedback", "usage_count")
+#: Characters of a metric's name per line on a heatmap column or a drill-down axis.
+METRIC_LINE_CHARS = 18
 #: Legend of a panel's flat limit line where it is not a degradation threshold: the events floor
 #: (``degradation.min_usage``) only decides whether a day is judged at all.
 ABSOLUTE_LABELS = {"usage_count": "min events for a day to be judged"}
@@ -45,6 +43,25 @@ NOT_AVAILABLE_SHORT = "duration not available"
 #: Score columns of the test predictions -> their scorer's key in reports/metrics.json (named by
 #: :func:`featurehealth.dashboard.views.scorer_name`).
 SCORERS = {"probability": "model", "persistence_score": "persistence", "rule_score": "rule"}
+#: Line of each scorer on the ROC and PR curves: a dash pattern and sparse markers of its own, so the
+#: curves are told apart without their colours (the model solid and thicker).
+SCORER_LINES = {
+    "model": {"ls": "-", "lw": 2.0, "marker": "o"},
+    "persistence": {"ls": "--", "lw": 1.5, "marker": "s"},
+    "rule": {"ls": "-.", "lw": 1.5, "marker": "^"},
+}
+
+
+def _metric_text(metric: str) -> str:
+    """A metric's name in words (:func:`featurehealth.dashboard.views.metric_name`), broken into lines of
+    :data:`METRIC_LINE_CHARS`, drawn as written (:func:`featurehealth.display.plain_label`)."""
+    import textwrap
+
+    from featurehealth.dashboard.views import metric_name
+    from featurehealth.display import plain_label
+
+    # Whole words only: a long one cut in two could split the escape of a "$".
+    return "\n".join(textwrap.wrap(plain_label(metric_name(metric)), METRIC_LINE_CHARS, break_long_words=False))
 
 
 def _figure(width: float, height: float, *, rows: int = 1, cols: int = 1, **kwargs: Any) -> tuple["Figure", Any]:
@@ -150,8 +167,9 @@ def drilldown_figure(
     fig, axes = _figure(11, 10, rows=panels + 2, sharex=True,
                         gridspec_kw={"height_ratios": [1] * panels + [0.22, 1]})
     dates = series["date"]
-    for ax, (column, label) in zip(axes[:panels, 0], DRILLDOWN_METRICS.items(), strict=True):
+    for ax, column in zip(axes[:panels, 0], DRILLDOWN_METRICS, strict=True):
         _shade_incidents(ax, incidents, label=ax is axes[0, 0])
+        label = _metric_text(column)
         ax.plot(dates, series[column], color="#1565c0", lw=1.2, label=label)
         limits = thresholds.get(column, {})
         if limits.get("absolute") is not None:
@@ -294,7 +312,7 @@ def drift_heatmap(cells: "pd.DataFrame", *, score: str) -> "Figure":
     ax.set(xlim=(0, columns), ylim=(rows, 0))  # first feature on top
     ax.spines[:].set_visible(False)
     # Feature ids are the export's text: drawn as written, never as mathtext.
-    ax.set_xticks(np.arange(columns) + 0.5, [plain_label(c) for c in codes.columns])
+    ax.set_xticks(np.arange(columns) + 0.5, [_metric_text(c) for c in codes.columns])
     ax.set_yticks(np.arange(rows) + 0.5, [plain_label(i, max_chars=MAX_LABEL_CHARS) for i in codes.index],
                   va="center")
     text_colours = [_text_colour(STATUS_COLOURS[s]) for s in DRIFT_STATUSES]
@@ -315,14 +333,16 @@ def drift_heatmap(cells: "pd.DataFrame", *, score: str) -> "Figure":
 def drift_cell_figure(
     series: "pd.DataFrame", *, metric: str, windows: Mapping[str, Any] | None, title: str
 ) -> "Figure":
-    """One feature's ``metric`` over time with the drift reference and current windows shaded."""
+    """One feature's ``metric`` over time, named in words, with the drift reference and current windows shaded."""
     import pandas as pd
 
+    from featurehealth.dashboard.views import metric_name
     from featurehealth.display import MAX_TITLE_CHARS, plain_label
 
     fig, axes = _figure(9, 2.8)
     ax = axes[0, 0]
-    ax.plot(series["date"], series[metric], color="#1565c0", lw=1.2, label=metric)
+    words = plain_label(metric_name(metric))
+    ax.plot(series["date"], series[metric], color="#1565c0", lw=1.2, label=words)
     for name, colour in (("reference", "#90caf9"), ("current", "#ffcc80")):
         window = (windows or {}).get(name)
         if not (isinstance(window, dict) and window.get("start") and window.get("end")):
@@ -331,7 +351,7 @@ def drift_cell_figure(
         # A window of no day (a reference before the data starts) ends before it begins: nothing to shade.
         if end >= start:
             ax.axvspan(start, end + pd.Timedelta(days=1), color=colour, alpha=0.4, lw=0, label=f"{name} window")
-    ax.set_ylabel(metric)
+    ax.set_ylabel(words)
     _concise_dates(ax)
     # Outside the axes, as in the drill-down: inside, the line crossed its words and it hid the first days.
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8, frameon=False)
@@ -340,7 +360,8 @@ def drift_cell_figure(
 
 
 def curves_figure(predictions: "pd.DataFrame") -> "Figure":
-    """ROC and precision-recall curves of the model and of each baseline score present.
+    """ROC and precision-recall curves of the model and of each baseline score present, each scorer in
+    its own line style and markers (:data:`SCORER_LINES`) as well as colour.
 
     Without both classes among the labelled rows (own telemetry with no degraded day ahead on
     the test days) the curves are undefined: each panel says "not available" instead.
@@ -366,8 +387,10 @@ def curves_figure(predictions: "pd.DataFrame") -> "Figure":
         score = labelled[column].to_numpy(dtype=float)
         fpr, tpr, _ = roc_curve(y, score)
         precision, recall, _ = precision_recall_curve(y, score)
-        roc_ax.plot(fpr, tpr, label=name)
-        pr_ax.step(recall, precision, where="post", label=name)
+        # markevery as a share of the line's length: a few markers however many thresholds.
+        line = {**SCORER_LINES.get(key, {}), "markevery": 0.1, "markersize": 5, "fillstyle": "none"}
+        roc_ax.plot(fpr, tpr, label=name, **line)
+        pr_ax.step(recall, precision, where="post", label=name, **line)
     roc_ax.plot([0, 1], [0, 1], color="#9e9e9e", ls=":", lw=1)
     pr_ax.axhline(y.mean(), color="#9e9e9e", ls=":", lw=1, label="base rate")
     roc_ax.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC (test period)")

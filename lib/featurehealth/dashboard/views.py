@@ -6,6 +6,7 @@ does not hold is shown as :data:`~featurehealth.dashboard.data.NOT_AVAILABLE`, n
 
 from __future__ import annotations
 
+import functools
 import html
 import numbers
 from collections.abc import Mapping, Sequence
@@ -31,8 +32,32 @@ RANKING_COLUMNS = (
 )
 #: Features in alert named above the drift heatmap before "and N more" (hundreds can drift at once).
 DRIFT_ALERTS_NAMED = 10
-#: Metrics of the Model tab, as named in ``reports/metrics.json``.
-MODEL_METRICS = ("pr_auc", "roc_auc", "precision", "recall", "f1", "brier", "base_rate", "flagged_share")
+#: Metrics of the Model tab, as named in ``reports/metrics.json`` -> the words heading their column.
+MODEL_METRICS = {
+    "pr_auc": "PR-AUC", "roc_auc": "ROC-AUC", "precision": "precision", "recall": "recall", "f1": "F1",
+    "brier": "Brier score", "base_rate": "base rate", "flagged_share": "share flagged",
+}
+#: Daily metrics of a feature (fact columns, the drift report's ``metric``) in words, with their unit.
+METRIC_NAMES = {
+    "usage_count": "events per day", "active_users": "active users", "avg_latency": "average latency (ms)",
+    "p50_latency": "median latency (ms)", "p95_latency": "p95 latency (ms)", "p99_latency": "p99 latency (ms)",
+    "crash_count": "crashes per day", "crash_rate": "crash rate", "avg_feedback": "average feedback rating (1-5)",
+    "feedback_count": "ratings per day",
+}
+
+
+def plain_name(name: Any, *, words: Mapping[str, str]) -> str:
+    """``name`` in ``words``; one it lacks with its underscores as spaces ("new_metric" -> "new metric").
+
+    Report fields, metrics and reasons are written for code: the page shows them in words, and a
+    name added later reads as well as it can rather than failing.
+    """
+    return words.get(str(name)) or str(name).replace("_", " ")
+
+
+def metric_name(metric: Any) -> str:
+    """A feature's daily ``metric`` in words (:data:`METRIC_NAMES`)."""
+    return plain_name(metric, words=METRIC_NAMES)
 
 
 @dataclass(frozen=True)
@@ -83,7 +108,7 @@ def _quality_detail(quality: Mapping[str, Any] | None) -> str:
         if count is None or (level == "not_judged" and not count):
             continue
         names = [str(c.get("name")) for c in named if c.get("status") == level]
-        parts.append(f"{count} {level.replace('_', ' ')}" + (f" ({', '.join(names)})" if names else ""))
+        parts.append(f"{count} {plain_name(level, words=QUALITY_STATUSES)}" + (f" ({', '.join(names)})" if names else ""))
     return ", ".join(parts)
 
 
@@ -703,10 +728,15 @@ def metrics_table(metrics: Mapping[str, Any]) -> "pd.DataFrame":
     return pd.DataFrame(rows, columns=["scorer", *MODEL_METRICS]).astype({m: "float64" for m in MODEL_METRICS})
 
 
+def metrics_view(table: "pd.DataFrame") -> "pd.DataFrame":
+    """:func:`metrics_table` headed in words (:data:`MODEL_METRICS`); a new frame, the numbers unchanged."""
+    return table.rename(columns=lambda c: c if c == "scorer" else plain_name(c, words=MODEL_METRICS))
+
+
 #: What each column of :func:`metrics_table` means, for readers who are not data scientists.
 METRIC_NOTES = {
     "pr_auc": "how well the highest scores catch the feature-days that go on to degrade (1 = perfect, "
-              "base_rate = guessing)",
+              "base rate = guessing)",
     "roc_auc": "chance that a feature-day that degrades scores above one that does not (0.5 = guessing)",
     "precision": "share of alerts that were right",
     "recall": "share of degradations that were alerted",
@@ -778,11 +808,12 @@ def degradation_note(metrics: Mapping[str, Any]) -> str:
 
 
 def metrics_notes(metrics: Mapping[str, Any]) -> str:
-    """What the metric columns and the baselines mean (baselines as the report describes them)."""
+    """What the metric columns (in :func:`metrics_view`'s words) and the baselines mean (baselines as the
+    report describes them)."""
     baselines = metrics.get("baselines") if isinstance(metrics.get("baselines"), dict) else {}
     described = [f"{scorer_name(name)} = {lookup(v, 'description')}" for name, v in baselines.items()
                  if isinstance(lookup(v, "description"), str)]
-    notes = "; ".join(f"{name}: {text}" for name, text in METRIC_NOTES.items())
+    notes = "; ".join(f"{MODEL_METRICS[name]}: {text}" for name, text in METRIC_NOTES.items())
     return notes + (f". Baselines: {'; '.join(described)}." if described else ".")
 
 
@@ -911,7 +942,7 @@ def drift_alerts_text(cells: "pd.DataFrame", *, labels: Mapping[str, str], windo
     Returns
     -------
     str
-        "Drift alerts (days A .. B against C .. D): Onboarding (F014): usage_count; ...", the
+        "Drift alerts (days A .. B against C .. D): Onboarding (F014): events per day; ...", the
         first :data:`DRIFT_ALERTS_NAMED` features by id then "and N more features in alert", or
         that no metric of any feature is in alert, or, when every cell is ``insufficient_data``,
         that no drift was judged; a reference cut to no day reads "against no reference day"
@@ -933,7 +964,8 @@ def drift_alerts_text(cells: "pd.DataFrame", *, labels: Mapping[str, str], windo
         return f"No drift judged: all {len(cells):,} feature x metric cells had too little data{period}."
     if alerts.empty:
         return f"No drift alert{period}."
-    by_feature = alerts.groupby(alerts["feature_id"].astype(str), sort=True)["metric"].agg(lambda m: ", ".join(map(str, m)))
+    by_feature = alerts.groupby(alerts["feature_id"].astype(str), sort=True)["metric"].agg(
+        lambda m: ", ".join(map(metric_name, m)))
     named = by_feature.head(DRIFT_ALERTS_NAMED)
     listed = "; ".join(f"{labels.get(f, f)}: {metrics}" for f, metrics in named.items())
     more = len(by_feature) - len(named)
@@ -1018,7 +1050,9 @@ TRIGGER_NAMES = {"psi": "PSI", "mean_change": "mean change", "wasserstein": "Was
 
 def _detail_value(field: str, value: Any) -> Any:
     """A drift cell's ``value`` as the details show it: p-values by :func:`pvalue_text` (never 0), the
-    effect sizes ``triggered`` names in words; other values as reported."""
+    metric and the effect sizes ``triggered`` names in words; other values as reported."""
+    if field == "metric":
+        return metric_name(value)
     if field.endswith("pvalue") and isinstance(value, float) and value == value:
         return pvalue_text(value)
     if field == "triggered" and isinstance(value, str):
@@ -1069,15 +1103,21 @@ QUALITY_MEASURES = {
 }
 
 
+#: A check's status (:data:`featurehealth.quality.STATUSES`) in words.
+QUALITY_STATUSES = {"not_judged": "not judged"}
+
+
 def quality_checks(quality: Mapping[str, Any]) -> "pd.DataFrame":
     """Checks of ``data_quality.json``: ``check``, ``measures`` (:data:`QUALITY_MEASURES`, "" for
-    a check it does not know), ``status``, ``observed``, ``warn``, ``fail``, ``rule``.
+    a check it does not know), ``status`` (in words, :data:`QUALITY_STATUSES`), ``observed``, ``warn``,
+    ``fail``, ``rule``.
 
     Thresholds are text, a "never" sentinel reading ``none`` (:func:`featurehealth.display.quality_rows`).
     """
     import pandas as pd
 
-    rows = [{**row, "measures": QUALITY_MEASURES.get(str(row["check"]), "")} for row in quality_rows(quality)]
+    rows = [{**row, "measures": QUALITY_MEASURES.get(str(row["check"]), ""),
+             "status": plain_name(row["status"], words=QUALITY_STATUSES)} for row in quality_rows(quality)]
     return pd.DataFrame(rows, columns=["check", "measures", "status", "observed", "warn", "fail", "rule"])
 
 
@@ -1119,29 +1159,57 @@ def quality_caption(quality: Mapping[str, Any]) -> str:
     return f"Data-quality checks of the data up to {as_of}: {status}" if as_of else f"Data-quality checks: {status}"
 
 
+#: Why a row was quarantined (:data:`featurehealth.validate.REASONS`), in words.
+QUARANTINE_REASONS = {
+    "missing_event_time": "no event time", "invalid_event_time": "unreadable event time",
+    "future_event_time": "event time in the future", "missing_feature_id": "no feature id",
+    "missing_user_id": "no user id", "missing_is_crash": "no crash flag", "invalid_is_crash": "unreadable crash flag",
+    "missing_latency": "no latency", "invalid_number": "not a number", "negative_latency": "negative latency",
+    "latency_out_of_range": "latency out of range", "feedback_out_of_range": "feedback rating outside 1-5",
+    "negative_error_count": "negative error count", "duplicate_event": "duplicate event",
+    "malformed_line": "malformed line",
+}
+#: Columns of the input events (:data:`featurehealth.ingest.CANONICAL_TYPES`), in words.
+INPUT_FIELDS = {
+    "event_time": "event time", "feature_id": "feature id", "user_id": "user id", "latency_ms": "latency (ms)",
+    "is_crash": "crash flag", "feedback_score": "feedback rating", "platform": "platform",
+    "app_version": "app version", "error_count": "error count",
+}
+
+
 def quarantine_counts(ingest: Mapping[str, Any]) -> "pd.Series":
-    """Quarantined rows by reason (``ingest_summary.json`` ``by_reason``), largest first."""
+    """Quarantined rows by reason in words (``ingest_summary.json`` ``by_reason``, :data:`QUARANTINE_REASONS`),
+    largest first."""
     import pandas as pd
 
     by_reason = ingest.get("by_reason")
     pairs = by_reason.items() if isinstance(by_reason, dict) else []
-    counts = {str(k): int(v) for k, v in pairs if isinstance(v, (int, float))}
+    counts = {plain_name(k, words=QUARANTINE_REASONS): int(v) for k, v in pairs if isinstance(v, (int, float))}
     return pd.Series(counts, name="rows", dtype="int64").sort_values(ascending=False)
 
 
-#: Quarantine columns shown as examples, when present.
-QUARANTINE_COLUMNS = ("reason", "field", "source_file", "line", "feature_id", "event_time", "latency_ms",
-                      "feedback_score", "raw_line")
+#: Quarantine columns shown as examples, when present -> their headers.
+QUARANTINE_COLUMNS = {
+    "reason": "reason", "field": "field at fault", "source_file": "source file", "line": "line",
+    **{c: INPUT_FIELDS[c] for c in ("feature_id", "event_time", "latency_ms", "feedback_score")},
+    "raw_line": "line as read",
+}
 
 
 def quarantine_examples(rows: "pd.DataFrame", *, per_reason: int = 2) -> "pd.DataFrame":
     """The first ``per_reason`` quarantined rows of each reason, with those of
-    :data:`QUARANTINE_COLUMNS` that hold a value in any of them."""
+    :data:`QUARANTINE_COLUMNS` that hold a value in any of them, headed in its words; the reason and
+    the field at fault in words too (:data:`QUARANTINE_REASONS`, :data:`INPUT_FIELDS`)."""
     if per_reason < 1:
         raise ValueError(f"per_reason must be >= 1, got {per_reason!r}.")
     columns = [c for c in QUARANTINE_COLUMNS if c in rows.columns]
-    examples = rows.groupby("reason", sort=True).head(per_reason).sort_values("reason", kind="stable")[columns]
-    return examples.dropna(axis="columns", how="all")
+    examples = rows.groupby("reason").head(per_reason)[columns]
+    worded = {"reason": QUARANTINE_REASONS, "field": INPUT_FIELDS}
+    examples = examples.assign(**{c: examples[c].map(functools.partial(plain_name, words=words), na_action="ignore")
+                                  for c, words in worded.items() if c in examples})
+    # By reason as shown, so the words read in alphabetical order.
+    examples = examples.sort_values("reason", kind="stable")
+    return examples.dropna(axis="columns", how="all").rename(columns=QUARANTINE_COLUMNS)
 
 
 def window_quarantine(
@@ -1193,38 +1261,63 @@ def quarantine_caption(quarantined: int, rows_in: Any, *, window: tuple[Any, Any
     return f"{quarantined:,} of {total} rows{_window_text(*window)} quarantined"
 
 
-#: Columns of the early-warning table the dashboard shows (the notebook shows them all).
-EARLY_WARNING_COLUMNS = (
-    "n_incidents", "n_incidents_not_judged", "incidents_detected", "share_warned_1d", "chance_share_warned_1d", "share_warned_3d",
-    "median_lead_days", "n_with_precursor", "false_alerts_per_feature_month",
-)
-
-
-#: What each of :data:`EARLY_WARNING_COLUMNS` counts (see :mod:`featurehealth.earlywarning`).
+#: The columns of the early-warning table the dashboard shows (the notebook shows them all), in
+#: order -> (header, what it counts); see :mod:`featurehealth.earlywarning`.
 EARLY_WARNING_NOTES = {
-    "n_incidents": "incidents judged",
-    "n_incidents_not_judged": "incidents starting in the test period left out (the line above says why)",
-    "incidents_detected": "incidents warned at least 1 day before they started",
-    "share_warned_1d": "share of them warned at least 1 day before they started",
-    "chance_share_warned_1d": "share_warned_1d that flagging as many feature-days at random would reach",
-    "share_warned_3d": "share warned at least 3 days before",
-    "median_lead_days": "median days from the first warning to the start",
-    "n_with_precursor": "incidents whose data showed early signs (a precursor) before they started",
-    "false_alerts_per_feature_month": "alerts (runs of flagged days) with no incident during them or within "
-                                      "the horizon after, per feature and 30 days",
+    "n_incidents": ("incidents judged", "incidents whose warning window lies in the test period, their feature "
+                                        "scored on each of its days"),
+    "n_incidents_not_judged": ("incidents not judged", "incidents starting in the test period left out (the line "
+                                                       "above says why)"),
+    "incidents_detected": ("incidents warned", "incidents warned at least 1 day before they started"),
+    "share_warned_1d": ("warned ≥ 1 day ahead", "share of the incidents judged warned at least 1 day before "
+                                                "they started"),
+    "chance_share_warned_1d": ("warned ≥ 1 day ahead by chance", "the share warned ≥ 1 day ahead that flagging "
+                                                                 "as many feature-days at random would reach"),
+    "share_warned_3d": ("warned ≥ 3 days ahead", "share of the incidents judged warned at least 3 days before "
+                                                 "they started"),
+    "median_lead_days": ("median lead (days)", "median days from the first warning to the start"),
+    "n_with_precursor": ("incidents with early signs", "incidents whose data showed early signs (a precursor) "
+                                                       "before they started"),
+    "false_alerts_per_feature_month": ("false alerts per feature-month", "alerts (runs of flagged days) with no "
+                                       "incident during them or within the horizon after, per feature and 30 days"),
+}
+#: Incident kinds (``kind`` of the ground truth, :data:`featurehealth.simulate.INCIDENT_KINDS`) in words.
+INCIDENT_KINDS = {
+    "latency_creep": "latency creep", "crash_spike_rollout": "crash spike after a rollout",
+    "feedback_decline": "feedback decline", "partial_outage": "partial outage",
+}
+#: Columns of :func:`featurehealth.earlywarning.visibility_table` (its index ``kind`` first) -> their headers.
+VISIBILITY_HEADERS = {
+    "kind": "incident kind", "evidence": "evidence signal", "n_with_precursor": "incidents with early signs",
+    "visible_q95": "share reaching the 95th percentile", "visible_q99": "share reaching the 99th percentile",
 }
 
 
+def _kinds_in_words(kinds: "pd.Series") -> "pd.Series":
+    return kinds.map(lambda kind: plain_name(kind, words=INCIDENT_KINDS))
+
+
 def early_warning_view(table: "pd.DataFrame") -> "pd.DataFrame":
-    """The :data:`EARLY_WARNING_COLUMNS` of an early-warning summary table, its index as ``incidents``."""
-    return table[[c for c in EARLY_WARNING_COLUMNS if c in table.columns]].reset_index(names="incidents")
+    """The :data:`EARLY_WARNING_NOTES` columns of an early-warning summary table headed in its words, its
+    index (``all`` and the incident kinds, in words) as ``incidents``; the numbers unchanged."""
+    shown = table[[c for c in EARLY_WARNING_NOTES if c in table.columns]].reset_index(names="incidents")
+    headers = {c: words for c, (words, _) in EARLY_WARNING_NOTES.items()}
+    return shown.assign(incidents=_kinds_in_words(shown["incidents"])).rename(columns=headers)
 
 
 def early_warning_notes(columns: Sequence[str]) -> str:
-    """What the shown early-warning ``columns`` count (:data:`EARLY_WARNING_NOTES`), in table order;
-    "" when none is known."""
-    said = [f"{c}: {EARLY_WARNING_NOTES[c]}" for c in EARLY_WARNING_COLUMNS if c in columns]
+    """What the early-warning ``columns`` among :data:`EARLY_WARNING_NOTES` count, each by its header,
+    in table order; "" when none is known."""
+    said = [f"{words}: {meaning}" for c, (words, meaning) in EARLY_WARNING_NOTES.items() if c in columns]
     return "; ".join(said) + "." if said else ""
+
+
+def visibility_view(table: "pd.DataFrame") -> "pd.DataFrame":
+    """:func:`featurehealth.earlywarning.visibility_table` with its kinds as a column, kinds and headers
+    in words (:data:`INCIDENT_KINDS`, :data:`VISIBILITY_HEADERS`); the numbers unchanged."""
+    shown = table.reset_index(names="kind")
+    shown = shown.assign(kind=_kinds_in_words(shown["kind"]))
+    return shown.rename(columns=lambda c: plain_name(c, words=VISIBILITY_HEADERS))
 
 
 #: Columns of :func:`model_versions`.
@@ -1391,14 +1484,14 @@ def _named(items: Sequence[str]) -> str:
 
 def heatmap_alt(cells: "pd.DataFrame", *, score: str) -> str:
     """Alt text of the drift heatmap of ``cells``: its size, then the cells of each status other
-    than ok (feature id, metric and the printed ``score``), as its colours show them."""
+    than ok (feature id, metric in words and the printed ``score``), as its colours show them."""
     import pandas as pd
 
     parts = []
     for status in ("alert", "warn", "insufficient_data"):
         rows = cells[cells["status"] == status]
         values = rows[score] if score in rows else pd.Series(None, index=rows.index, dtype=object)
-        named = [f"{f} {m}" + ("" if pd.isna(v) else f" ({score_label(v, score)})")
+        named = [f"{f} {metric_name(m)}" + ("" if pd.isna(v) else f" ({score_label(v, score)})")
                  for f, m, v in zip(rows["feature_id"], rows["metric"], values, strict=True)]
         if named:
             parts.append(f"{STATUS_WORDS[status]}: {_named(named)}")
@@ -1426,7 +1519,7 @@ def drilldown_alt(series: "pd.DataFrame", *, incidents: "pd.DataFrame | None", l
 def drift_cell_alt(series: "pd.DataFrame", *, metric: str, label: str) -> str:
     """Alt text of the series figure of one drift cell."""
     dates = series["date"]
-    return (f"{label}: {metric} per day, {dates.min():%Y-%m-%d} .. {dates.max():%Y-%m-%d}, the drift reference "
+    return (f"{label}: {metric_name(metric)} per day, {dates.min():%Y-%m-%d} .. {dates.max():%Y-%m-%d}, the drift reference "
             f"and current windows shaded; their means are in the table above.")
 
 
