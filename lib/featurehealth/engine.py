@@ -130,7 +130,7 @@ def open_engine(**settings: Any) -> Iterator[tuple[Mapper, int | None]]:
         return
     import logging
 
-    from distributed import LocalCluster
+    from distributed import Client, LocalCluster
 
     address = checked["scheduler_address"]
     timeout_s = checked["connect_timeout_s"]
@@ -143,7 +143,7 @@ def open_engine(**settings: Any) -> Iterator[tuple[Mapper, int | None]]:
                 processes=True, host="127.0.0.1", dashboard_address=None, silence_logs=logging.ERROR,
             ))
             address = cluster.scheduler_address
-        client = stack.enter_context(_connected_client(address, timeout_s=timeout_s))
+        client = stack.enter_context(Client(address, timeout=timeout_s))
         yield _dask_mapper(client), checked["threads_per_worker"]
 
 
@@ -213,15 +213,6 @@ def _scheduler_identity(address: str, *, timeout_s: float) -> object:
     probe.start()
     probe.join(timeout_s + 5)
     return outcome[0]
-
-
-@contextlib.contextmanager
-def _connected_client(address: str, *, timeout_s: float) -> Iterator[Any]:
-    """A ``distributed.Client`` of the scheduler at ``address``, closed on exit."""
-    from distributed import Client
-
-    with Client(address, timeout=timeout_s) as client:
-        yield client
 
 
 def run_partition(part: Partition) -> PartitionResult:
