@@ -557,6 +557,25 @@ def test_readme_run_examples_are_valid_and_their_days_are_in_the_simulated_input
                 assert first <= date.fromisoformat(params["ingest"][key]) <= last, (words, key, last)
 
 
+def test_readme_backfills_set_the_as_of_date() -> None:
+    # Without ingest.as_of a backfill read every file from its window's start to the input's end
+    # (121 of default's 180 files for one month, against 31), which the README's example did.
+    windows = [words for words in _readme_run_commands() if any(w.startswith("ingest.window_end=") for w in words)]
+    assert windows and all(any(w.startswith("ingest.as_of=") for w in words) for words in windows)
+
+
+def test_readme_profile_example_for_a_new_feed_is_a_valid_profile(real_params: Path) -> None:
+    import re
+
+    readme = (config.REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    example = re.search(r"```yaml\n# params/myfeed\.yaml\n(.*?)```", readme, flags=re.S)
+    assert example is not None
+    (real_params / "myfeed.yaml").write_text(example[1])
+    ingest = config.load_run_params("myfeed")["ingest"]
+    assert ingest["column_map"] == {"timestamp": "event_time", "feature_name": "feature_id", "crash_flag": "is_crash"}
+    assert ingest["source"].endswith(".csv") and ingest["metadata_path"].endswith(".csv")
+
+
 def test_drift_short_window_days_zero_turns_the_short_window_off_as_documented(real_params: Path) -> None:
     assert config.load_run_params("default", ["drift.short_window_days=0"])["drift"]["short_window_days"] == 0
     with pytest.raises(config.ProfileError, match=r"^drift\.short_window_days -7 is not valid; use 0 \(off\) or a positive multiple of 7"):
