@@ -476,7 +476,8 @@ def apply_overrides(params: dict[str, Any], overrides: list[str]) -> dict[str, A
     Used by ``run_all.sh PROFILE --set ingest.as_of=2026-06-30`` for scheduled daily runs and
     backfills without editing the profile. ``group.mapping.name=value`` sets one entry of a
     free-form mapping (``ingest.column_map.crash_flag=is_crash``). Unknown keys raise
-    :class:`ProfileError`.
+    :class:`ProfileError`, and so does an item without ``=`` or a value YAML cannot read or would
+    misread (``010``, ``1:30``, ``[1, 2``), with one sentence naming the key and the ``--set`` to write.
     """
     import yaml
 
