@@ -135,10 +135,16 @@ def _line(name: str, runs: list[Run], peak_gb: float) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=3, help="warm runs after the cold one (median reported)")
-    parser.add_argument("--days", type=int, default=365, help="days of default telemetry to simulate")
-    parser.add_argument("--source", default="", help="Parquet folder/glob to use instead of simulating")
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="warm runs of the raw path after its cold one, 0 or more; their median is reported "
+                             "(default: %(default)s)")
+    parser.add_argument("--days", type=int, default=365,
+                        help="days of the default profile's telemetry to simulate, 1 or more; ignored with --source "
+                             "(default: %(default)s)")
+    parser.add_argument("--source", default="",
+                        help="Parquet file, folder or glob to time instead of the simulated telemetry "
+                             "(default: none, simulate --days days)")
     args = parser.parse_args()
     if args.repeats < 0 or args.days < 1:
         parser.error("--repeats must be 0 or more and --days 1 or more.")

@@ -105,11 +105,17 @@ def measure(source: str, engine_name: str, repeats: int, workers: int) -> dict[s
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1, 10, 50], help="millions of events")
-    parser.add_argument("--repeats", type=int, default=3, help="runs per engine and size (median reported)")
-    parser.add_argument("--workers", type=int, default=2, help="Dask LocalCluster worker processes")
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1, 10, 50], metavar="MILLIONS",
+                        help="input sizes to time, in millions of events, each 1 or more "
+                             "(default: %(default)s)")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="runs per engine and size, 1 or more; their median is reported (default: %(default)s)")
+    parser.add_argument("--workers", type=int, default=2,
+                        help="worker processes of the Dask LocalCluster, 1 or more (default: %(default)s)")
     args = parser.parse_args()
+    if min(args.sizes) < 1 or args.repeats < 1 or args.workers < 1:
+        parser.error("--sizes, --repeats and --workers must each be 1 or more.")
     context = multiprocessing.get_context("spawn")
     print(f"{'events':>12} {'engine':>6} {'wall s':>8} {'M events/s':>10} {'cpu s':>8} {'peak GB':>8}", flush=True)
     for millions in args.sizes:

@@ -126,10 +126,15 @@ def score_stage(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--days", type=int, default=365)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="timed train and score stages, each in a fresh output folder, 1 or more; their medians "
+                             "are reported (default: %(default)s)")
+    parser.add_argument("--days", type=int, default=365,
+                        help="days of the default profile's telemetry to simulate and train on (default: %(default)s)")
     args = parser.parse_args()
+    if args.repeats < 1 or args.days < 1:
+        parser.error("--repeats and --days must each be 1 or more.")
 
     print(f"preparing {args.days} days of the default profile (not timed)...", flush=True)
     tables = year_tables(args.days)

@@ -60,14 +60,22 @@ def _print_steps(title: str, step_times: dict[str, list[float]]) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--profile", default="year")
-    parser.add_argument("--repeats", type=int, default=1)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--profile", default="year",
+                        help="profile (file stem in params/) whose simulated telemetry is run (default: %(default)s)")
+    parser.add_argument("--repeats", type=int, default=1,
+                        help="full runs and daily increments, each pair in a fresh output folder, 1 or more; "
+                             "figures are their medians (default: %(default)s)")
     args = parser.parse_args()
+    if args.repeats < 1:
+        parser.error("--repeats must be 1 or more.")
 
     from featurehealth import config, simulate
 
-    params = config.load_profile(args.profile)
+    try:
+        params = config.load_profile(args.profile)
+    except config.ProfileError as exc:
+        parser.error(f"--profile: {exc}")
     sim = params["simulate"]
     print(f"preparing simulation for '{args.profile}' (not timed)...", flush=True)
     simulate.ensure_simulation(config.simulated_data_dir(args.profile), **sim)

@@ -5,7 +5,8 @@ events) into a temporary folder, ``--repeats`` times, and prints the median wall
 on the wall clock and per CPU-second (the latter is barely moved by other load on the machine),
 and peak resident memory. A one-day warm-up run first keeps one-off imports out of the figures.
 
-    .venv/bin/python benchmarks/bench_simulate.py [--days 180] [--events-per-day 50000] [--repeats 3]
+    .venv/bin/python benchmarks/bench_simulate.py [--days 180] [--features 120] [--events-per-day 50000]
+        [--format parquet] [--repeats 3]
 """
 
 from __future__ import annotations
@@ -28,13 +29,22 @@ def _cpu_s() -> float:
 
 def main() -> None:
     defaults = config.load_profile("default")["simulate"]
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--days", type=int, default=defaults["n_days"])
-    parser.add_argument("--features", type=int, default=defaults["n_features"])
-    parser.add_argument("--events-per-day", type=int, default=defaults["events_per_day"])
-    parser.add_argument("--format", default=defaults["file_format"], choices=simulate.FILE_FORMATS)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--days", type=int, default=defaults["n_days"],
+                        help="days to simulate (default: %(default)s, the default profile's simulate.n_days)")
+    parser.add_argument("--features", type=int, default=defaults["n_features"],
+                        help="product features (default: %(default)s, the default profile's simulate.n_features)")
+    parser.add_argument("--events-per-day", type=int, default=defaults["events_per_day"],
+                        help="weekday events across all features (default: %(default)s, the default profile's "
+                             "simulate.events_per_day)")
+    parser.add_argument("--format", default=defaults["file_format"], choices=simulate.FILE_FORMATS,
+                        help="file format written, one of %(choices)s (default: %(default)s, the default "
+                             "profile's simulate.file_format)")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="timed simulations, 1 or more; their median is reported (default: %(default)s)")
     args = parser.parse_args()
+    if min(args.days, args.features, args.events_per_day, args.repeats) < 1:
+        parser.error("--days, --features, --events-per-day and --repeats must each be 1 or more.")
     params = {**defaults, "n_days": args.days, "n_features": args.features,
               "events_per_day": args.events_per_day, "file_format": args.format}
     walls, cpus, rows = [], [], 0

@@ -177,7 +177,7 @@ def test_overrides_parse_yaml_values_and_check_keys(params_dir: Path) -> None:
     assert base["model"]["horizon_days"] == 7  # input untouched
     with pytest.raises(config.ProfileError, match=r"'model\.horizon' in --set"):
         config.apply_overrides(base, ["model.horizon=3"])
-    with pytest.raises(config.ProfileError, match="group.key=value"):
+    with pytest.raises(config.ProfileError, match="=VALUE"):
         config.apply_overrides(base, ["model.horizon_days"])
 
 
@@ -228,9 +228,66 @@ def test_set_adds_one_entry_to_a_free_form_mapping(params_dir: Path) -> None:
         config.apply_overrides(config.load_profile("mapped"), ["model.horizon.x=1"])
 
 
-def test_override_that_is_not_yaml_is_a_profile_error(params_dir: Path) -> None:
-    with pytest.raises(config.ProfileError, match=r"'model.risk_buckets=\[0.2' holds a value that is not valid YAML"):
-        config.apply_overrides(config.load_profile("default"), ["model.risk_buckets=[0.2"])
+def _suggested_items(message: str) -> list[str]:
+    """The --set items a message tells the user to write, as the shell would pass them."""
+    import shlex
+
+    words = shlex.split(message.partition("; write ")[2].rstrip("."))
+    return [words[i + 1].rstrip(",") for i, word in enumerate(words[:-1]) if word == "--set"]
+
+
+def test_override_that_is_not_yaml_names_the_key_and_what_to_write(params_dir: Path) -> None:
+    with pytest.raises(config.ProfileError, match=r'^--set "ingest\.column_map=a: b: c": the value is not valid YAML \(') as raised:
+        config.apply_overrides(config.load_profile("default"), ["ingest.column_map=a: b: c"])
+    assert "if it is text" in str(raised.value) and "\n" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("value", "fixed"),
+    [("[0.2, 0.5", [0.2, 0.5]), ("[1,2", [1, 2]), ("{horizon", {"horizon": None}), ("'abc", "abc"), ('"abc', "abc"),
+     ("[0.2, 'a", [0.2, "a"])],
+)
+def test_an_unclosed_bracket_or_quote_says_how_to_close_it(params_dir: Path, value: str, fixed: object) -> None:
+    # "not valid YAML (did not find expected ',' or ']' at line 2, column 1)" named neither the key
+    # nor the fix; the sentence now gives the closed value, which --set reads.
+    with pytest.raises(config.ProfileError) as raised:
+        config.apply_overrides(config.load_profile("default"), [f"model.risk_buckets={value}"])
+    message = str(raised.value)
+    assert message.startswith("--set ") and "model.risk_buckets=" in message and "is not closed; write --set" in message
+    assert "\n" not in message and "line 2" not in message
+    closed = _suggested_items(message)[0]
+    assert config.apply_overrides(config.load_profile("default"), [closed])["model"]["risk_buckets"] == fixed
+    if value.startswith(("[", "{")) and "'" not in value:
+        as_text = _suggested_items(message)[1]
+        assert config.apply_overrides(config.load_profile("default"), [as_text])["model"]["risk_buckets"] == value
+
+
+@pytest.mark.parametrize("text", ["it's", "a[b", "exports [2026]", "don't [x"])
+def test_a_quote_or_bracket_inside_plain_text_is_text_not_an_unclosed_value(params_dir: Path, text: str) -> None:
+    assert config.apply_overrides(config.load_profile("default"), [f"ingest.column_map.a={text}"])["ingest"]["column_map"] == {"a": text}
+
+
+@pytest.mark.parametrize(
+    ("item", "expected", "write"),
+    [
+        ("model.horizon_days", r"^--set model\.horizon_days has no '=VALUE'; write --set model\.horizon_days=VALUE", None),
+        ("model.horizon_days:3", r"^--set model\.horizon_days:3 has no '=' between the key model\.horizon_days and its value",
+         "model.horizon_days=3"),
+        ("model.horizon_days 3", r"^--set \"model\.horizon_days 3\" has no '='", "model.horizon_days=3"),
+        ("7", r"^--set 7 names no parameter as GROUP\.KEY=VALUE; write e\.g\. --set ", None),
+        ("=7", r"^--set =7 names no parameter", None),
+        ("model..horizon_days=7", r"^--set model\.\.horizon_days=7 names no parameter", None),
+    ],
+)
+def test_a_set_item_without_key_or_equals_sign_says_what_to_write(
+    params_dir: Path, item: str, expected: str, write: str | None
+) -> None:
+    with pytest.raises(config.ProfileError, match=expected) as raised:
+        config.apply_overrides(config.load_profile("default"), [item])
+    assert str(raised.value).endswith(".") and "\n" not in str(raised.value)
+    if write is not None:
+        assert _suggested_items(str(raised.value)) == [write]
+        assert config.apply_overrides(config.load_profile("default"), [write])["model"]["horizon_days"] == 3
 
 
 
@@ -500,6 +557,25 @@ def test_readme_run_examples_are_valid_and_their_days_are_in_the_simulated_input
                 assert first <= date.fromisoformat(params["ingest"][key]) <= last, (words, key, last)
 
 
+def test_readme_backfills_set_the_as_of_date() -> None:
+    # Without ingest.as_of a backfill read every file from its window's start to the input's end
+    # (121 of default's 180 files for one month, against 31), which the README's example did.
+    windows = [words for words in _readme_run_commands() if any(w.startswith("ingest.window_end=") for w in words)]
+    assert windows and all(any(w.startswith("ingest.as_of=") for w in words) for words in windows)
+
+
+def test_readme_profile_example_for_a_new_feed_is_a_valid_profile(real_params: Path) -> None:
+    import re
+
+    readme = (config.REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    example = re.search(r"```yaml\n# params/myfeed\.yaml\n(.*?)```", readme, flags=re.S)
+    assert example is not None
+    (real_params / "myfeed.yaml").write_text(example[1])
+    ingest = config.load_run_params("myfeed")["ingest"]
+    assert ingest["column_map"] == {"timestamp": "event_time", "feature_name": "feature_id", "crash_flag": "is_crash"}
+    assert ingest["source"].endswith(".csv") and ingest["metadata_path"].endswith(".csv")
+
+
 def test_drift_short_window_days_zero_turns_the_short_window_off_as_documented(real_params: Path) -> None:
     assert config.load_run_params("default", ["drift.short_window_days=0"])["drift"]["short_window_days"] == 0
     with pytest.raises(config.ProfileError, match=r"^drift\.short_window_days -7 is not valid; use 0 \(off\) or a positive multiple of 7"):
@@ -545,10 +621,16 @@ def test_a_number_yaml_1_1_reads_as_octal_or_base_60_is_an_error_not_another_num
     params_dir: Path, text: str, read_as: str
 ) -> None:
     # YAML 1.1 reads 010 as 8 and 2:30 as 150: a seed 0042 silently became 34.
-    with pytest.raises(config.ProfileError, match=rf"YAML 1\.1 reads {re.escape(text)} as (octal )?{re.escape(read_as)}") as raised:
+    with pytest.raises(config.ProfileError, match=rf"^--set model\.horizon_days={re.escape(text)} is refused, as YAML 1\.1 reads {re.escape(text)} as (octal )?{re.escape(read_as)}") as raised:
         config.apply_overrides(config.load_profile("default"), [f"model.horizon_days={text}"])
-    assert f"'{text}' for text" in str(raised.value)
-    assert ("write 42," in str(raised.value)) == (text == "0042")
+    # Both commands the sentence gives do what they say: the number meant (the decimal one for a
+    # leading zero, the value read for base 60), or the text as written.
+    number, as_text = _suggested_items(str(raised.value))
+    meant = int(text.lstrip("0")) if ":" not in text else float(read_as) if "." in read_as else int(read_as)
+    assert config.apply_overrides(config.load_profile("default"), [number])["model"]["horizon_days"] == meant
+    assert config.apply_overrides(config.load_profile("default"), [as_text])["model"]["horizon_days"] == text
+    with pytest.raises(config.ProfileError, match=r"reads 010 as octal 8; write 10 for the number, or '010' for text\.$"):
+        config.apply_overrides(config.load_profile("default"), ["model.risk_buckets=[010, 0.5]"])
     (params_dir / "octal.yaml").write_text(f"model:\n  horizon_days: {text}\n")
     with pytest.raises(config.ProfileError, match=r"octal.yaml is not valid YAML: .* at line 2"):
         config.load_profile("octal")

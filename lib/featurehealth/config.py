@@ -289,10 +289,13 @@ def _loader() -> type:
             if octal or ":" in text:
                 meant = f"{text[0] if text[0] in '+-' else ''}{int(digits)}" if octal else ""
                 read = f"octal {construct(loader, node)!r}" if octal else f"{construct(loader, node)!r} (base 60)"
-                raise yaml.constructor.ConstructorError(
+                error = yaml.constructor.ConstructorError(
                     problem=f"YAML 1.1 reads {text} as {read} (write {meant + ', or ' if meant else ''}'{text}' for text)",
                     problem_mark=node.start_mark,
                 )
+                # --set words its own sentence from these (see _override_value_error).
+                error.number = (text, read, meant or repr(construct(loader, node)))
+                raise error
             return construct(loader, node)
 
         return construct_number
@@ -305,10 +308,12 @@ def _loader() -> type:
                     continue
                 key = self.construct_object(key_node)
                 if key in seen:
-                    raise yaml.constructor.ConstructorError(
+                    error = yaml.constructor.ConstructorError(
                         problem=f"the key {key!r} appears twice (also at line {seen[key]})",
                         problem_mark=key_node.start_mark,
                     )
+                    error.repeated_key = key
+                    raise error
                 seen[key] = key_node.start_mark.line + 1
             return super().construct_mapping(node, deep=deep)
 
@@ -471,7 +476,8 @@ def apply_overrides(params: dict[str, Any], overrides: list[str]) -> dict[str, A
     Used by ``run_all.sh PROFILE --set ingest.as_of=2026-06-30`` for scheduled daily runs and
     backfills without editing the profile. ``group.mapping.name=value`` sets one entry of a
     free-form mapping (``ingest.column_map.crash_flag=is_crash``). Unknown keys raise
-    :class:`ProfileError`.
+    :class:`ProfileError`, and so does an item without ``=`` or a value YAML cannot read or would
+    misread (``010``, ``1:30``, ``[1, 2``), with one sentence naming the key and the ``--set`` to write.
     """
     import yaml
 
@@ -481,15 +487,11 @@ def apply_overrides(params: dict[str, Any], overrides: list[str]) -> dict[str, A
         dotted, sep, text = item.partition("=")
         parts = dotted.split(".")
         if not sep or not dotted or any(not part for part in parts):
-            raise ProfileError(f"Override {item!r} is not of the form group.key=value.")
+            raise ProfileError(_override_form_error(item))
         try:
             nested: Any = yaml.load(text, Loader=_loader()) if text else ""
         except yaml.YAMLError as exc:
-            # "Quote it" alone misleads for a mapping that repeats a key: quoted, it is no mapping at all.
-            raise ProfileError(
-                f"Override {item!r} holds a value that is not valid YAML ({_yaml_problem(exc)}); fix it, or quote "
-                f"it if it is text."
-            ) from None
+            raise ProfileError(_override_value_error(dotted, text, exc)) from None
         mapping = next((i for i in range(1, len(parts) - 1) if _lookup(schema, parts[:i]) == {}), None)
         if mapping is not None:
             # Read as nested keys, the name would replace the whole mapping with a mapping in it.
@@ -506,6 +508,103 @@ def apply_overrides(params: dict[str, Any], overrides: list[str]) -> dict[str, A
             nested = {part: nested}
         merged = _merge_checked(merged, nested, schema=schema, where="", source="--set")
     return merged
+
+
+#: An example for messages about the form of a --set item.
+_SET_EXAMPLE = "--set model.n_estimators=30"
+
+
+def _set_command(item: str) -> str:
+    """``--set item`` as typed in a shell: bare when no character is special, else in double
+    quotes as the README writes ``--set "ingest.source='no'"`` (single quotes when the item
+    holds a character double quotes would not keep, backslashes before those when it holds both)."""
+    if re.fullmatch(r"[\w.,:/+=@%-]+", item):
+        return f"--set {item}"
+    if not re.search(r'["$`\\!]', item):
+        return f'--set "{item}"'
+    if "'" not in item:
+        return f"--set '{item}'"
+    return '--set "' + re.sub(r'(["$`\\])', r"\\\1", item) + '"'
+
+
+def _yaml_text(text: str) -> str:
+    """``text`` as a single-quoted YAML scalar, which YAML reads back as that text."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _unclosed(text: str) -> str:
+    """What closes the brackets and quote a YAML flow value leaves open (``"[1, 2"`` -> ``"]"``), "" if none.
+
+    Only a value that starts as a flow collection or a quoted scalar is judged: in plain text
+    (``a[b``, ``it's``) brackets and quotes are ordinary characters. A quote opens a quoted
+    scalar only where one can start (after ``[``, ``{``, ``,``, ``:`` or at the beginning).
+    """
+    if not text.lstrip().startswith(("[", "{", "'", '"')):
+        return ""
+    stack: list[str] = []
+    quote, previous, i = "", "", 0
+    while i < len(text):
+        char = text[i]
+        if quote == "'":
+            if char == "'" and text[i + 1:i + 2] == "'":
+                i += 1  # '' is a quote inside single quotes
+            elif char == "'":
+                quote = ""
+        elif quote == '"':
+            if char == "\\":
+                i += 1
+            elif char == '"':
+                quote = ""
+        elif char in "'\"" and previous in ("", "[", "{", ",", ":"):
+            quote = char
+        elif char in "[{":
+            stack.append("]" if char == "[" else "}")
+        elif char in "]}" and stack and stack[-1] == char:
+            stack.pop()
+        if not char.isspace():
+            previous = char if not quote or char in "'\"" else previous
+        i += 1
+    return quote + "".join(reversed(stack))
+
+
+def _override_form_error(item: str) -> str:
+    """The sentence for a ``--set`` item that is not ``group.key=value``: what to write instead."""
+    if "=" not in item:
+        spaced = re.fullmatch(r"\s*([\w-]+(?:\.[\w-]+)+)\s*(?::\s*|\s+)(\S.*)", item)
+        if spaced:
+            return (f"{_set_command(item)} has no '=' between the key {spaced[1]} and its value; "
+                    f"write {_set_command(f'{spaced[1]}={spaced[2]}')}.")
+        if re.fullmatch(r"[\w-]+(?:\.[\w-]+)+", item):
+            return f"{_set_command(item)} has no '=VALUE'; write {_set_command(item)}=VALUE, e.g. {_SET_EXAMPLE}."
+    return f"{_set_command(item)} names no parameter as GROUP.KEY=VALUE; write e.g. {_SET_EXAMPLE}."
+
+
+def _override_value_error(key: str, text: str, exc: Exception) -> str:
+    """The sentence for a ``--set key=text`` whose value YAML cannot read, or would misread: what to write instead."""
+    said = _set_command(f"{key}={text}")
+    as_text = _set_command(f"{key}={_yaml_text(text)}")
+    number = getattr(exc, "number", None)
+    if number is not None:
+        written, read, meant = number
+        if written == text.strip():
+            instead = f"{_set_command(f'{key}={meant}')} for the number, or {as_text} for text"
+        else:
+            instead = f"{meant} for the number, or {_yaml_text(written)} for text"
+        return f"{said} is refused, as YAML 1.1 reads {written} as {read}; write {instead}."
+    repeated = getattr(exc, "repeated_key", None)
+    if repeated is not None:
+        # "Quote it" would mislead here: quoted, the value is no mapping at all.
+        return f"{said}: the key {repeated!r} appears twice in the value; write each key once."
+    missing = _unclosed(text)
+    if missing:
+        closed = _set_command(f"{key}={text}{missing}")
+        if missing[0] in "'\"":
+            return f"{said}: its quote {missing[0]} is not closed; write {closed}."
+        return f"{said}: its {text.lstrip()[0]} is not closed; write {closed}, or {as_text} if it is text."
+    mark = getattr(exc, "problem_mark", None)
+    where = f" at character {mark.index + 1}" if mark is not None and mark.index < len(text) else ""
+    problem = getattr(exc, "problem", None) or " ".join(str(exc).split())
+    return f"{said}: the value is not valid YAML ({problem}{where}); fix it, or write {as_text} if it is text."
 
 
 def _is_number(value: Any) -> bool:
