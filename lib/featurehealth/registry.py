@@ -314,7 +314,9 @@ def _versions_against_card(card: Mapping[str, Any]) -> str:
     here = ", ".join(f"{name} {version}" for name, version in library_versions().items())
     if changed is None:
         return f"its card records no library versions (here: {here})"
-    return f"it was saved with {', '.join(changed)}" if changed else f"its card's library versions are this environment's ({here})"
+    if changed:
+        return f"it was saved with {', '.join(changed)}"
+    return f"its card's library versions are this environment's ({here})"
 
 
 def has_current(paths: "RunPaths") -> bool:
