@@ -328,6 +328,8 @@ def test_shipped_profiles_pass_the_value_checks() -> None:
         (["ingest.column_map.ts=timestamp"], r"maps 'ts' onto 'timestamp'; use one of event_time, feature_id"),
         (["ingest.encoding=utf-16"], r"ingest\.encoding 'utf-16' is not valid; use one of utf-8, latin-1"),
         (["engine.n_workers=0"], r"engine\.n_workers 0 is not valid; use a whole number >= 1 \(from --set engine\.n_workers=0\)"),
+        (["quality.stopped_after_days=0"], r"^quality\.stopped_after_days 0 is not valid; use a whole number >= 1"),
+        (["quality.stopped_after_days=2.5"], r"^quality\.stopped_after_days 2\.5 is not valid; use a whole number >= 1"),
         (["drift.metrics=[p95]"], r"drift\.metrics \['p95'\] is not valid; use a list of some of usage_count"),
         (["quality.stop_on_fail=[fresh]"], r"quality\.stop_on_fail \['fresh'\] is not valid; use a list of some of missing_days"),
         (["model.operating_threshold=1.5"], r"model\.operating_threshold 1\.5 is not valid; use auto or a probability"),

@@ -132,6 +132,28 @@ def test_compare_samples_ks_is_scipys_public_test_exactly(n_ref: int, n_cur: int
     assert (cell["ks_stat"], cell["ks_pvalue"]) == (float(expected.statistic), float(expected.pvalue))
 
 
+@pytest.mark.parametrize("exact_p", [1.0 + 1e-12, float("nan"), -1e-12])
+@pytest.mark.parametrize(("n_ref", "n_cur"), [(56, 14), (28, 28)])
+def test_compare_samples_ks_falls_back_to_the_asymptotic_p_when_the_exact_one_is_invalid(
+    monkeypatch: pytest.MonkeyPatch, exact_p: float, n_ref: int, n_cur: int
+) -> None:
+    # scipy, not drift, switches methods: a p rounded above 1 or NaN by the exact computation
+    # (large samples) must reach data_drift.json as the asymptotic p, never as NaN or > 1.
+    from scipy.stats import _stats_py
+
+    rng = np.random.default_rng(n_ref)
+    ref, cur = np.sort(rng.normal(size=n_ref)), np.sort(rng.normal(0.3, size=n_cur))
+    exact = drift.compare_samples(ref, cur, edges=drift.bin_edges(ref, n_bins=4))["ks_pvalue"]
+    asymptotic = float(stats.ks_2samp(ref, cur, method="asymp").pvalue)
+    assert exact != asymptotic  # valid exact p-values are kept
+    for name in ("_compute_prob_outside_square", "_compute_outer_prob_inside_method"):
+        monkeypatch.setattr(_stats_py, name, lambda *args, **kwargs: exact_p)
+    with pytest.warns(RuntimeWarning, match="Exact calculation unsuccessful"):
+        cell = drift.compare_samples(ref, cur, edges=drift.bin_edges(ref, n_bins=4))
+    # Within rounding: the fallback takes the statistic as the exact attempt rounded it (to 1 / lcm(n_ref, n_cur)).
+    assert cell["ks_pvalue"] == pytest.approx(asymptotic, rel=1e-12) and 0 <= cell["ks_pvalue"] <= 1
+
+
 def test_compare_samples_with_an_empty_side_is_all_nan() -> None:
     cell = drift.compare_samples(np.array([1.0, 2.0]), np.array([]), edges=np.array([1.5]))
     assert all(math.isnan(value) for value in cell.values())

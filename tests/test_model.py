@@ -209,6 +209,17 @@ def test_threshold_best_f1_and_bad_values() -> None:
         model.train_model(dataset, params={**PARAMS, "operating_threshold": 1.5})
 
 
+def test_best_f1_threshold_never_flags_every_row() -> None:
+    # Positives are common: flagging all six rows has the best F1 (10/11), an alert on everything.
+    y = np.array([1, 1, 1, 0, 1, 1])
+    p = np.array([0.1, 0.2, 0.3, 0.4, 0.5, 0.6])
+    chosen = model.choose_threshold(p, y)
+    assert chosen == 0.2 and (p < chosen).sum() == 1  # the best F1 (0.8) that leaves a row unflagged
+    with pytest.raises(ValueError, match=r"^model.operating_threshold 'auto' found no threshold that leaves any of "
+                                         r"the 6 calibration feature-days unflagged \(every score is 0.3\)"):
+        model.choose_threshold(np.full(6, 0.3), y)
+
+
 
 def test_auto_threshold_without_a_degradation_on_the_calibration_days_names_the_key_and_days(trained) -> None:
     # Own telemetry: degradations early on, then a calm stretch on the calibration days (nothing to choose on).
@@ -224,7 +235,8 @@ def test_auto_threshold_without_a_degradation_on_the_calibration_days_names_the_
                                          rf"but none of their {int(calm.sum())} feature-days .*"
                                          rf"--set model.operating_threshold=0.3"):
         model.train_model(quiet, params=PARAMS)
-    assert model.train_model(quiet, params={**PARAMS, "operating_threshold": 0.3}).operating_threshold == 0.3
+    fixed = model.train_model(quiet, params={**PARAMS, "operating_threshold": 0.3})
+    assert (fixed.operating_threshold, fixed.threshold_rule) == (0.3, "fixed by model.operating_threshold")
 
 
 def test_auto_threshold_comes_from_training_days(trained) -> None:
@@ -232,6 +244,9 @@ def test_auto_threshold_comes_from_training_days(trained) -> None:
     assert PARAMS["operating_threshold"] == "auto"
     chosen = report.result.operating_threshold
     assert 0 < chosen < 1 and report.metrics["operating_threshold"] == chosen
+    assert report.metrics["operating_threshold_rule"] == "best F1 on the calibration days"
+    budget = model.train_model(dataset, params={**PARAMS, "alert_budget": 0.3})
+    assert budget.threshold_rule == "false-alert budget on the calibration days"
     # Flipping every test label changes nothing the training saw, so neither the threshold.
     test_days = dataset["date"] >= report.result.split.test_start
     flipped = dataset.assign(target=dataset["target"].where(~test_days, 1 - dataset["target"]))
@@ -265,6 +280,10 @@ def test_budget_threshold_is_the_lowest_within_the_budget_and_checked() -> None:
     assert 0.3 < model.choose_threshold_budget(probability, y, features, dates, budget=1.0) <= 0.6
     with pytest.raises(ValueError, match="alert_budget must be a number >= 0"):
         model.choose_threshold_budget(probability, y, features, dates, budget=-1)
+    # Most scores are 0, so the median candidate is 0, which flags every row and would meet any budget.
+    assert model.choose_threshold_budget(probability, y, features, dates, budget=100.0) > 0
+    with pytest.raises(ValueError, match="found no threshold that leaves any"):
+        model.choose_threshold_budget(np.zeros(60), y, features, dates, budget=100.0)
     dataset = pd.DataFrame({"feature_id": ["a"], "date": [pd.Timestamp("2026-01-01")], "s": [1.0], "target": [1.0]})
     with pytest.raises(ValueError, match="alert_budget"):
         model.train_model(dataset, params={**PARAMS, "alert_budget": "high"})

@@ -415,3 +415,52 @@ def test_missing_days_names_a_feature_s_missing_days_beside_a_day_without_rows()
         "No rows for 2026-01-30 in the input (latest input day 2026-01-29). Besides those days, 24 of 60 expected "
         "feature-days in the window have no valid event (first: b on 2026-01-05)."
     )
+
+
+def _stopped_counts(silent_days: int, *, features: tuple[str, ...] = ("a", "b", "c")) -> pd.DataFrame:
+    """30 days of ``features``; ``c`` sends nothing on the last ``silent_days`` days."""
+    return _counts(30, features=features, skip=tuple(("c", i) for i in range(30 - silent_days, 30)))
+
+
+def test_a_feature_that_stopped_sending_events_is_named_once_and_not_counted_missing() -> None:
+    first = quality.run_checks(_summary(30), _stopped_counts(10), history=None, known_features=["a", "b", "c"], **PARAMS)
+    check = _by_name(first)["missing_days"]
+    # Before: "10 of 90 expected feature-days in the window have no valid event (first: c on 2026-01-21)", on every run.
+    assert (check["observed"], check["status"]) == (0.0, "warn")
+    assert check["message"] == (
+        "c stopped sending events on 2026-01-21 (no event in the 7 days up to 2026-01-30, while other features sent "
+        "some); its days since are not counted as missing (if it is retired, mark it deprecated in the metadata to "
+        "leave it out of this message)."
+    )
+    assert check["details"]["stopped_features"] == [
+        {"feature_id": "c", "last_event": "2026-01-20", "stopped_on": "2026-01-21", "deprecated": False}]
+    assert check["details"]["missing_feature_days"] == 0 and first["summary"]["status"] == "warn"
+    # The next run, which the published report tells of the stop, lists it without warning again.
+    later = _by_name(quality.run_checks(_summary(30), _stopped_counts(10), history=None, known_features=["a", "b", "c"],
+                                        previous=first, **PARAMS))["missing_days"]
+    assert later["status"] == "pass" and later["message"] == check["message"]
+    assert later["details"]["stopped_features"] == check["details"]["stopped_features"]
+
+
+def test_a_deprecated_feature_that_stopped_is_listed_but_not_warned_about() -> None:
+    metadata = pd.DataFrame({"feature_id": ["a", "b", "c"], "lifecycle_stage": ["ga", "beta", "deprecated"]})
+    assert quality.deprecated_features(metadata) == ["c"] and quality.deprecated_features(None) == []
+    check = _by_name(quality.run_checks(_summary(30), _stopped_counts(10), history=None, known_features=["a", "b", "c"],
+                                        deprecated_features=quality.deprecated_features(metadata), **PARAMS))["missing_days"]
+    assert check["status"] == "pass" and check["message"] == "Every expected feature-day of 2026-01-01..2026-01-30 has events."
+    assert check["details"]["stopped_features"][0]["deprecated"] is True
+
+
+def test_a_gap_shorter_than_stopped_after_days_or_a_whole_feed_stopping_is_missing_days_as_before() -> None:
+    short = _by_name(quality.run_checks(_summary(30), _stopped_counts(6), history=None, known_features=["a", "b", "c"],
+                                        **PARAMS))["missing_days"]
+    assert short["status"] == "warn" and short["details"]["stopped_features"] == []
+    assert short["message"] == "6 of 90 expected feature-days in the window have no valid event (first: c on 2026-01-25)."
+    longer = _by_name(quality.run_checks(_summary(30), _stopped_counts(6), history=None, known_features=["a", "b", "c"],
+                                         **{**PARAMS, "stopped_after_days": 5}))["missing_days"]
+    assert [f["feature_id"] for f in longer["details"]["stopped_features"]] == ["c"]
+    # Every feature silent: the feed stopped, not a feature (the days without events say so).
+    quiet = _counts(20, features=("a", "b"))
+    feed = _by_name(quality.run_checks(_summary(30), quiet, history=None, known_features=["a", "b"], **PARAMS))["missing_days"]
+    assert feed["details"]["stopped_features"] == [] and feed["observed"] == pytest.approx(20 / 60)
+    assert feed["message"].startswith("No valid event on 2026-01-21..2026-01-30")

@@ -602,3 +602,58 @@ def test_a_card_in_use_that_is_not_a_json_object_says_how_to_get_out(paths: conf
     decision = registry.register(paths, _report(dataset, max_depth=3), dataset, params={**PARAMS, "max_depth": 3},
                                  degradation=DEGRADATION)
     assert decision["promoted"] and registry.load_current(paths)[1]["version"] == decision["version"]
+
+
+class _FailingModel:
+    """A model in use that cannot score, as a pickle made under another scikit-learn version fails."""
+
+    def __init__(self, error: Exception, signals: list[str]) -> None:
+        self.error, self.signals = error, signals
+
+    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+        raise self.error
+
+
+@pytest.mark.parametrize("error", [AttributeError("'DecisionTreeClassifier' object has no attribute 'monotonic_cst'"),
+                                   TypeError("unsupported operand")])
+def test_a_model_in_use_that_fails_to_score_is_replaced_with_the_exception_and_library_versions(
+    paths: config.RunPaths, monkeypatch: pytest.MonkeyPatch, error: Exception
+) -> None:
+    dataset = _dataset()
+    report = _report(dataset)
+    old = {**registry.library_versions(), "scikit-learn": "0.0.1"}
+    card = {"version": "old", "horizon_days": PARAMS["horizon_days"], "training_window": {"end": "2026-01-10"},
+            "library_versions": old}
+    current = _FailingModel(error, list(report.result.model.signals))
+    monkeypatch.setattr(registry, "has_current", lambda _: True)
+    monkeypatch.setattr(registry, "load_current", lambda _: (current, card))
+    decision = registry.register(paths, report, dataset, params=PARAMS, degradation=DEGRADATION)
+    now = registry.library_versions()["scikit-learn"]
+    assert decision["promoted"] and not decision["comparison"]["comparable"]
+    assert decision["reason"] == (
+        f"promoted: the model in use failed to score ({type(error).__name__}: {error}; it was saved with "
+        f"scikit-learn 0.0.1 (now {now})), so there is nothing to compare against."
+    )
+    # A card that records no versions, or this environment's, says so.
+    split = report.result.split
+    compare = {"test_start": split.test_start, "test_end": split.test_end, "horizon_days": PARAMS["horizon_days"]}
+    bare = registry.compare_on_holdout(report.result.model, (current, {**card, "library_versions": None}), dataset,
+                                       **compare)
+    assert "its card records no library versions (here: python " in bare["reason"]
+    same = registry.compare_on_holdout(
+        report.result.model, (current, {**card, "library_versions": registry.library_versions()}), dataset, **compare
+    )
+    assert f"its card's library versions are this environment's (python {registry.library_versions()['python']}" in same["reason"]
+
+
+def test_a_model_in_use_that_scores_is_compared_and_a_value_error_keeps_its_reason(paths: config.RunPaths) -> None:
+    dataset = _dataset()
+    report = _report(dataset)
+    split = report.result.split
+    compare = {"test_start": split.test_start, "test_end": split.test_end, "horizon_days": PARAMS["horizon_days"]}
+    card = {"horizon_days": PARAMS["horizon_days"], "training_window": {"end": "2026-01-10"}}
+    scored = registry.compare_on_holdout(report.result.model, (report.result.model, card), dataset, **compare)
+    assert scored["comparable"] and scored["candidate_pr_auc"] == scored["current_pr_auc"]
+    wrong = _FailingModel(ValueError("X has 4 features"), list(report.result.model.signals))
+    assert registry.compare_on_holdout(report.result.model, (wrong, card), dataset, **compare) == {
+        "comparable": False, "reason": "the model in use cannot score today's signals (X has 4 features)"}

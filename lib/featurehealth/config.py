@@ -661,7 +661,8 @@ _COUNTS = (
     "engine.threads_per_worker", "engine.partition_days", "degradation.baseline_days", "model.horizon_days",
     "model.n_estimators", "model.min_samples_leaf", "model.min_rows_per_tree", "model.permutation_repeats",
     "model.permutation_max_rows", "drift.persist_days", "drift.prediction_min_rows_per_bin",
-    "quality.volume_baseline_days", "quality.volume_min_baseline_days", "degradation.min_baseline_days",
+    "quality.volume_baseline_days", "quality.volume_min_baseline_days", "quality.stopped_after_days",
+    "degradation.min_baseline_days",
 )
 #: Largest seed scikit-learn accepts as ``random_state``.
 _MAX_SEED = 2**32 - 1

@@ -507,7 +507,11 @@ def compare_samples(reference: np.ndarray, current: np.ndarray, *, edges: np.nda
 
     ``mean_change`` is relative to ``|mean_ref|`` (NaN when that is 0); ``wasserstein_norm`` is
     the Wasserstein-1 distance divided by the reference standard deviation (NaN when that is 0,
-    where PSI still sees a change); KS is scipy's two-sample test.
+    where PSI still sees a change); KS is scipy's two-sample test, with the exact p-value at these
+    sizes. Where the exact computation fails or gives a p-value outside [0, 1] (rounding on large
+    samples, NaN included), scipy itself switches to the asymptotic one (``method='asymp'``, with
+    a RuntimeWarning) and clips p to [0, 1], so no guard is repeated here; tests/test_drift.py
+    checks that it still does.
     """
     if len(reference) == 0 or len(current) == 0:
         return dict.fromkeys(_COMPARISON, float("nan"))

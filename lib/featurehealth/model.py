@@ -33,6 +33,12 @@ RULE_SIGNALS = {"p95_latency_z": 1.0, "crash_rate_z": 1.0, "avg_feedback_z": -1.
 RISK_BUCKETS = ("low", "medium", "high")
 #: ``operating_threshold`` value that picks the threshold with the best F1 on the calibration days.
 AUTO_THRESHOLD = "auto"
+#: How the operating threshold was chosen, as ``reports/metrics.json`` records it (``operating_threshold_rule``).
+THRESHOLD_RULES = {
+    "best_f1": "best F1 on the calibration days",
+    "budget": "false-alert budget on the calibration days",
+    "fixed": "fixed by model.operating_threshold",
+}
 #: Stand-in for a missing signal (too little history yet): below every real value, so a tree can
 #: still split missing from present. The forest's native missing-value handling would cost
 #: about half again the fitting time.
@@ -226,13 +232,27 @@ def choose_calibration(raw: np.ndarray, y: np.ndarray, dates: pd.Series) -> tupl
     return best, scores
 
 
+def _all_flagged_error(probability: np.ndarray) -> ValueError:
+    """Why no threshold of ``operating_threshold: auto`` leaves a calibration row unflagged."""
+    return ValueError(
+        f"model.operating_threshold 'auto' found no threshold that leaves any of the {len(probability)} calibration "
+        f"feature-days unflagged (every score is {float(np.min(probability)):.6g}); set a probability instead "
+        f"(model.operating_threshold: 0.3 in the profile, or --set model.operating_threshold=0.3)."
+    )
+
+
 def choose_threshold(probability: np.ndarray, y: np.ndarray) -> float:
     """The probability at or above which flagging gives the best F1 on these rows.
+
+    The lowest score is never chosen: it flags every row, an "alert on everything" that can have
+    the best F1 when positives are common. The threshold is the best among those that leave at
+    least one row unflagged.
 
     Raises
     ------
     ValueError
-        If ``y`` holds one class only (no threshold can be judged).
+        If ``y`` holds one class only (no threshold can be judged), or every score is the same
+        (no threshold leaves a row unflagged).
     """
     from sklearn.metrics import precision_recall_curve
 
@@ -241,10 +261,13 @@ def choose_threshold(probability: np.ndarray, y: np.ndarray) -> float:
             "operating_threshold 'auto' needs both classes on the calibration days; give a number instead."
         )
     precision, recall, thresholds = precision_recall_curve(y, probability)
+    # thresholds are the distinct scores in ascending order: the first, the lowest score, flags every row.
+    if len(thresholds) < 2:
+        raise _all_flagged_error(probability)
     total = precision + recall
     f1 = 2 * precision * recall / np.where(total > 0, total, 1.0)
     # The curve's last point (recall 0) has no threshold.
-    return float(thresholds[int(np.argmax(f1[:-1]))])
+    return float(thresholds[1 + int(np.argmax(f1[1:-1]))])
 
 
 def _alert_rows(features: np.ndarray, dates: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -290,13 +313,23 @@ def choose_threshold_budget(
     ``budget`` is in false alerts per feature-month (:func:`false_alert_rate`). Candidates are 300
     quantiles (50 % to 99.9 %) of ``probability``, scanned from the top down, stopping at the first
     one over budget: flagging (nearly) everything merges alerts into a few long ones and could
-    meet a budget by accident. The highest candidate is returned when none meets the budget.
+    meet a budget by accident. The highest candidate is returned when none meets the budget. As
+    with :func:`choose_threshold`, the lowest score (which flags every row) is never a candidate.
+
+    Raises
+    ------
+    ValueError
+        If ``budget`` is not a number >= 0, or every score is the same.
     """
     _check_budget(budget)
     order, codes, days = _alert_rows(features, dates)
     p, labels = np.asarray(probability, dtype="float64")[order], np.asarray(y)[order]
     months = len(order) / earlywarning.DAYS_PER_MONTH
     candidates = np.unique(np.quantile(p, np.linspace(0.5, 0.999, 300)))[::-1]
+    # Half the rows or more tied at the lowest score make the median that score.
+    candidates = candidates[candidates > p.min()]
+    if not len(candidates):
+        raise _all_flagged_error(p)
     chosen = candidates[0]
     for threshold in candidates:
         if _false_alerts(p >= threshold, labels, codes, days) / months > budget:
@@ -371,6 +404,8 @@ class TrainingResult:
     n_calibration_rows: int
     training_data_hash: str
     operating_threshold: float
+    #: Which of :data:`THRESHOLD_RULES` chose it (their text).
+    threshold_rule: str
 
 
 def frame_hash(frame: pd.DataFrame) -> str:
@@ -463,7 +498,8 @@ def train_model(dataset: pd.DataFrame, *, params: Mapping[str, Any]) -> Training
     ------
     ValueError
         For an ``operating_threshold`` that is neither a probability nor ``auto`` (or ``auto``
-        without calibration, or with calibration days of one class only, naming them), or an
+        without calibration, with calibration days of one class only, naming them, or with one
+        calibrated score on all of them, which no threshold can leave unflagged), or an
         ``alert_budget`` that is negative or set beside a fixed threshold; when the days leave no
         training day before the test days (:func:`time_split`) or, with ``calibrate``, before the
         calibration days (naming ``calibration_share``).
@@ -515,6 +551,7 @@ def train_model(dataset: pd.DataFrame, *, params: Mapping[str, Any]) -> Training
         n_calibration_rows=len(calibration_rows),
         training_data_hash=frame_hash(train[[*sig.KEYS, *names, "target"]]),
         operating_threshold=threshold,
+        threshold_rule=THRESHOLD_RULES["fixed" if not auto_threshold else "best_f1" if budget is None else "budget"],
     )
 
 
@@ -932,8 +969,10 @@ def train_and_evaluate(
     Returns
     -------
     TrainingReport
-        ``metrics`` holds the split, row counts, the calibration choice, the model's and the
-        baselines' metrics on the labelled test rows and the early-warning summary.
+        ``metrics`` holds the operating threshold and the rule that chose it
+        (``operating_threshold_rule``, one of :data:`THRESHOLD_RULES`' texts), the split, row
+        counts, the calibration choice, the model's and the baselines' metrics on the labelled
+        test rows and the early-warning summary.
     """
     result = train_model(dataset, params=params)
     predictions = holdout_predictions(result, dataset, rule_z=params["baseline_rule_z"])
@@ -954,6 +993,7 @@ def train_and_evaluate(
     metrics = {
         "horizon_days": params["horizon_days"],
         "operating_threshold": threshold,
+        "operating_threshold_rule": result.threshold_rule,
         "split": {
             **result.split.as_dict(),
             "gap_days": params["horizon_days"],

@@ -91,6 +91,46 @@ def _day_list(days: Sequence[date]) -> str:
     return display.listed([f"{a}" if a == b else f"{a}..{b}" for a, b in runs[:_DAYS_SHOWN]], total=len(runs))
 
 
+def stopped_features(counts: "pd.DataFrame", *, after_days: int) -> dict[str, date]:
+    """Features without any event on the last ``after_days`` days that some feature has events on.
+
+    Parameters
+    ----------
+    counts : pandas.DataFrame
+        Feature-days with events (``feature_id``, ``date``), history included.
+    after_days : int
+        Days of silence, counted back from the latest day with any event, that make a feature
+        stopped; a shorter gap is not a stop.
+
+    Returns
+    -------
+    dict
+        Feature id -> its last day with events, sorted by that day then id. A feed that stops
+        as a whole stops no feature: the latest day is then its last.
+    """
+    if not len(counts):
+        return {}
+    last = counts.groupby("feature_id")["date"].max()
+    cut = max(counts["date"]) - timedelta(days=after_days)
+    quiet = last[last <= cut]
+    return dict(sorted(quiet.items(), key=lambda item: (item[1], str(item[0]))))
+
+
+def deprecated_features(metadata: "pd.DataFrame | None") -> list[str]:
+    """Ids the feature metadata marks ``deprecated`` (retired: not expected to send events), sorted."""
+    if metadata is None:
+        return []
+    return sorted(map(str, metadata.loc[metadata["lifecycle_stage"] == "deprecated", "feature_id"]))
+
+
+def _previously_stopped(previous: Mapping[str, Any] | None) -> set[str]:
+    """Feature ids the published report's ``missing_days`` listed as stopped (none before it listed any)."""
+    checks = (previous or {}).get("checks") or []
+    listed = next((c.get("details", {}).get("stopped_features", []) for c in checks
+                   if isinstance(c, Mapping) and c.get("name") == "missing_days"), [])
+    return {str(f.get("feature_id")) for f in listed if isinstance(f, Mapping)}
+
+
 def check_missing_days(
     counts: "pd.DataFrame",
     *,
@@ -99,6 +139,9 @@ def check_missing_days(
     latest_input: date | None,
     warn: float,
     fail: float,
+    stopped_after_days: int,
+    deprecated: Iterable[str] = (),
+    previously_stopped: Iterable[str] = (),
     as_of: date | None = None,
     profile: str = "",
     rerun: Sequence[str] = (),
@@ -111,6 +154,15 @@ def check_missing_days(
     event, saying which lie after ``latest_input`` (the latest input day up to the as-of date):
     those have no row in the input yet; then how many expected feature-days lack events on the
     other days, and the first of them.
+
+    A feature that stopped sending events (none on the last ``stopped_after_days`` days with
+    events, :func:`stopped_features`) is no longer expected after its last day with events, so
+    it does not count as missing day after day: the message names it once, "F stopped sending
+    events on DAY" (the first day without), and ``details.stopped_features`` lists it. The check
+    warns (at least) on the run that first finds it stopped, not on later ones (those whose
+    ``previously_stopped``, the published report's list, holds it). A feature of ``deprecated``
+    (retired in the metadata) that stopped is listed too, but neither named nor warned about.
+    Shorter gaps count as missing as before.
 
     A feature id of the history that is not in Unicode NFC was published by code that kept ids
     as written: ids are now read in NFC, so that spelling can have no event any more and is not
@@ -127,7 +179,11 @@ def check_missing_days(
     counts = counts[~counts["feature_id"].isin(stale)]
     first_seen = counts.groupby("feature_id")["date"].min()
     present = set(zip(counts["feature_id"], counts["date"], strict=True))
-    expected = [(f, d) for f, first in first_seen.items() for d in _days(max(first, start), end)]
+    stopped = stopped_features(counts, after_days=stopped_after_days)
+    # Only stops the window would otherwise count day after day are named.
+    stopped = {f: last for f, last in stopped.items() if last < end}
+    expected = [(f, d) for f, first in first_seen.items()
+                for d in _days(max(first, start), min(end, stopped.get(f, end)))]
     missing = sorted(key for key in expected if key not in present)
     with_events = set(counts.loc[counts["date"].between(start, end), "date"])
     empty = [d for d in _days(start, end) if d not in with_events]
@@ -146,6 +202,17 @@ def check_missing_days(
         besides = "Besides those days, " if sentences else ""
         sentences.append(f"{besides}{len(scattered)} of {len(expected)} expected feature-days in the window have no "
                          f"valid event (first: {first_f} on {first_d}).")
+    retired = set(map(str, deprecated))
+    named = [(f, last + timedelta(days=1)) for f, last in stopped.items() if str(f) not in retired]
+    if named:
+        shown = [f"{f} on {day}" for f, day in named[:_WORST_SHOWN]]
+        shown[0] = shown[0].replace(" on ", " stopped sending events on ", 1)
+        its, it = ("its", "it") if len(named) == 1 else ("their", "one")
+        sentences.append(
+            f"{display.listed(shown, total=len(named))} (no event in the {stopped_after_days} days up to "
+            f"{max(counts['date'])}, while other features sent some); {its} days since are not counted as missing "
+            f"(if {it} is retired, mark it deprecated in the metadata to leave it out of this message)."
+        )
     if stale:
         sentences.append(
             f"The published fact table holds {len(stale)} feature id(s) as written before ids were read in "
@@ -161,8 +228,12 @@ def check_missing_days(
         days_without_events=[d.isoformat() for d in empty],
         examples=[{"feature_id": f, "date": d.isoformat()} for f, d in missing[:_WORST_SHOWN]],
         old_spellings=stale[:50],
+        stopped_features=[{"feature_id": f, "last_event": last.isoformat(),
+                           "stopped_on": (last + timedelta(days=1)).isoformat(), "deprecated": str(f) in retired}
+                          for f, last in stopped.items()],
     )
-    return {**check, "status": "warn"} if stale and check["status"] == "pass" else check
+    newly_stopped = {str(f) for f, _ in named} - set(map(str, previously_stopped))
+    return {**check, "status": "warn"} if (stale or newly_stopped) and check["status"] == "pass" else check
 
 
 def empty_in_input(
@@ -446,6 +517,7 @@ def run_checks(
     volume_min_baseline_days: int,
     missing_days_warn: float,
     missing_days_fail: float,
+    stopped_after_days: int,
     published_gap_warn_days: float,
     published_gap_fail_days: float,
     late_rows_warn: float,
@@ -464,6 +536,7 @@ def run_checks(
     profile: str = "",
     previous: Mapping[str, Any] | None = None,
     rerun: Sequence[str] = (),
+    deprecated_features: Iterable[str] = (),
 ) -> dict[str, Any]:
     """All quality checks of a run (keyword names = the ``quality`` group, and ``profile``).
 
@@ -482,10 +555,14 @@ def run_checks(
         The run's profile, named in the backfill command of ``published_gap``.
     previous : mapping, optional
         The published ``reports/data_quality.json`` of the last run: the days earlier runs found
-        without any valid event, which ``published_gap`` names but does not count.
+        without any valid event, which ``published_gap`` names but does not count, and the
+        features ``missing_days`` found stopped, which it no longer warns about.
     rerun : sequence of str
         The run's ``--set`` items besides its window (:func:`featurehealth.config.rerun_overrides`),
         repeated by the commands of ``published_gap`` and ``late_rows``.
+    deprecated_features : iterable of str
+        Ids the metadata marks deprecated (:func:`deprecated_features`): when they stop sending
+        events, ``missing_days`` does not warn.
 
     Returns
     -------
@@ -527,7 +604,9 @@ def run_checks(
     last_event = summary.get("latest_input_date") or summary.get("last_event_date")
     latest_input = date.fromisoformat(last_event) if last_event else None
     missing = check_missing_days(counts, start=start, end=end, latest_input=latest_input,
-                                 warn=missing_days_warn, fail=missing_days_fail, as_of=as_of, profile=profile,
+                                 warn=missing_days_warn, fail=missing_days_fail,
+                                 stopped_after_days=stopped_after_days, deprecated=deprecated_features,
+                                 previously_stopped=_previously_stopped(previous), as_of=as_of, profile=profile,
                                  rerun=rerun)
     read_empty = [d for d in map(date.fromisoformat, missing["details"]["days_without_events"])
                   if latest_input is not None and d <= latest_input]

@@ -20,8 +20,9 @@ changes when the run succeeds.
 A version id is the last training day plus a hash of the training data and the parameters that
 shape the fit, so the same inputs give the same id. A new version replaces the model in use only
 when its PR-AUC on the held-out days neither model trained on is not below the current one's
-(minus ``promote_tolerance``). With ``model.retrain: auto`` a model is trained when none is in use,
-when the drift step recommends it, or when the run's training settings (the ``model`` group
+(minus ``promote_tolerance``), or when the current one fails to score them
+(:func:`compare_on_holdout`). With ``model.retrain: auto`` a model is trained when none is in
+use, when the drift step recommends it, or when the run's training settings (the ``model`` group
 but its run-only keys, the ``degradation`` rules, which define the target, and the signals the
 code builds) differ from the model in use and no version on disk with them was refused by the
 holdout comparison. Loading checks the file's sha256 against its card first, because
@@ -291,14 +292,31 @@ def load_model(model_path: str | Path, card_path: str | Path) -> tuple[mdl.RiskM
     return loaded, card
 
 
-def _versions_saved_with(card: Mapping[str, Any]) -> str:
-    """``it was saved with <library> <old> (now <new>), ...; `` for each library whose version differs, or ``""``."""
+def _changed_versions(card: Mapping[str, Any]) -> list[str] | None:
+    """``<library> <old> (now <new>)`` for each library whose version on ``card`` differs from this
+    environment's (None: the card records no versions)."""
     saved = card.get("library_versions")
     if not isinstance(saved, Mapping):
-        return ""
+        return None
     now = library_versions()
-    changed = [f"{name} {saved[name]} (now {now[name]})" for name in now if name in saved and saved[name] != now[name]]
+    return [f"{name} {saved[name]} (now {now[name]})" for name in now if name in saved and saved[name] != now[name]]
+
+
+def _versions_saved_with(card: Mapping[str, Any]) -> str:
+    """``it was saved with <library> <old> (now <new>), ...; `` for each library whose version differs, or ``""``."""
+    changed = _changed_versions(card)
     return f"it was saved with {', '.join(changed)}; " if changed else ""
+
+
+def _versions_against_card(card: Mapping[str, Any]) -> str:
+    """The library versions on ``card`` against this environment's, in words, whether or not they differ."""
+    changed = _changed_versions(card)
+    here = ", ".join(f"{name} {version}" for name, version in library_versions().items())
+    if changed is None:
+        return f"its card records no library versions (here: {here})"
+    if changed:
+        return f"it was saved with {', '.join(changed)}"
+    return f"its card's library versions are this environment's ({here})"
 
 
 def has_current(paths: "RunPaths") -> bool:
@@ -500,6 +518,12 @@ def compare_on_holdout(
     The rows are the candidate's labelled test days that are also after the current model's
     training labels (its last training day + its horizon), so neither model has seen them.
 
+    The current model failing to score in any way is not comparable either: a ``ValueError``
+    (today's signals do not fit it) or any other error, such as the ``AttributeError`` or
+    ``TypeError`` of a pickle made under another scikit-learn version, whose reason names the
+    exception and the library versions on its card against this environment's; the candidate
+    is then promoted with that reason rather than the run failing.
+
     Returns
     -------
     dict
@@ -517,16 +541,19 @@ def compare_on_holdout(
     y = rows["target"].to_numpy(dtype="int8")
     if len(np.unique(y)) < 2:
         return {"comparable": False, "reason": "the held-out days unseen by both models lack one class"}
-    dropped = [name for name in current_model.signals if name not in rows.columns]
-    if dropped:
-        # Said here rather than through signal_matrix's error, whose advice to retrain is for scoring.
-        return {"comparable": False,
-                "reason": f"the model in use needs signals this run does not build ({', '.join(dropped)}: "
-                          f"dropped from the code, or fed by nothing in the input, e.g. without a metadata file)"}
     try:
+        dropped = [name for name in current_model.signals if name not in rows.columns]
+        if dropped:
+            # Said here rather than through signal_matrix's error, whose advice to retrain is for scoring.
+            return {"comparable": False,
+                    "reason": f"the model in use needs signals this run does not build ({', '.join(dropped)}: "
+                              f"dropped from the code, or fed by nothing in the input, e.g. without a metadata file)"}
         current_scores = current_model.predict_proba(rows)
     except ValueError as exc:
         return {"comparable": False, "reason": f"the model in use cannot score today's signals ({exc})"}
+    except Exception as exc:  # noqa: BLE001 - a model in use that cannot score is replaced, not a failed run
+        return {"comparable": False, "reason": f"the model in use failed to score ({type(exc).__name__}: {exc}; "
+                                               f"{_versions_against_card(card)})"}
     return {
         "comparable": True,
         "candidate_pr_auc": mdl.classification_metrics(y, candidate.predict_proba(rows), threshold=0.5)["pr_auc"],

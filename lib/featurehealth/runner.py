@@ -1178,6 +1178,9 @@ def run_pipeline(
     run_id = unused_run_id(published / "runs", digest)
     staging = config.output_root() / ".staging" / f"{profile}-{run_id}"
     run_dir = published / "runs" / run_id
+    # The run's wall time counts from here, beside started_at: the staging copy, stopping the
+    # kernels and the checks between steps lie outside the steps' own clocks.
+    clock = time.perf_counter()
     report: dict[str, Any] = {
         "run_id": run_id,
         "profile": profile,
@@ -1235,7 +1238,7 @@ def run_pipeline(
             # The published copy of the report says "succeeded" only once the publish is complete:
             # it is swapped in with the other outputs, or not at all.
             report["status"] = "succeeded"
-            _finish_report(report, staging)
+            _finish_report(report, staging, started=clock)
             try:
                 runlog.write_json(staging / RUN_REPORT, report)
             except OSError as exc:
@@ -1253,7 +1256,8 @@ def run_pipeline(
             # Its outcome is decided, as once it publishes: a signal now must not cut its report
             # short nor replace its error.
             decided.enter_context(interrupts_deferred())
-            _close_stopped_run(stop, report, staging=staging, run_dir=run_dir, inherited=inherited, progress=progress)
+            _close_stopped_run(stop, report, staging=staging, run_dir=run_dir, inherited=inherited, progress=progress,
+                               started=clock)
             run_folder = run_dir if run_dir.is_dir() else None
             if isinstance(stop, RunFailed):
                 raise type(stop)(str(stop), run_dir=run_folder) from None
@@ -1308,11 +1312,13 @@ def _close_stopped_run(
     run_dir: Path,
     inherited: dict[str, tuple[int, int]] | None,
     progress: Callable[[str], None],
+    started: float,
 ) -> None:
     """Write the report of a failed or interrupted run, with the reports it wrote, into its run folder.
 
     It quotes only what the run itself wrote (nothing its staging copy inherited) and lists no
     artifacts, since it published nothing. Writing is best effort: the run's own error matters more.
+    ``started`` is the run's start (``time.perf_counter()``), for its ``duration_s``.
     """
     interrupted = isinstance(stop, (RunInterrupted, KeyboardInterrupt))
     # A run stopped while publishing has shown its quality line already.
@@ -1328,7 +1334,7 @@ def _close_stopped_run(
             written = changed_files(inherited, file_fingerprints(staging)) - {RUN_REPORT}
     if show_quality:
         _progress_quality(staging, written, progress)
-    _finish_report(report, staging, written=written)
+    _finish_report(report, staging, written=written, started=started)
     with contextlib.suppress(OSError):
         for relative in sorted(written):
             # The steps' reports (quality, ingest summary...) tell why the run failed.
@@ -1487,10 +1493,15 @@ def _cancel_abandoned_tasks(*, kernel: Any = None, grace: float = INTERRUPT_GRAC
                 task.exception()
 
 
-def _finish_report(report: dict[str, Any], staging: Path, *, written: set[str] | None = None) -> None:
-    """Complete ``report`` from ``staging``: all of it for a run that publishes, else only ``written``."""
+def _finish_report(report: dict[str, Any], staging: Path, *, started: float, written: set[str] | None = None) -> None:
+    """Complete ``report`` from ``staging``: all of it for a run that publishes, else only ``written``.
+
+    ``duration_s`` is the run's wall time from ``started`` (``time.perf_counter()`` at its start)
+    to now, not the sum of its steps' ``duration_s``, which leaves out the recovery of a killed
+    run, the staging copy, stopping the kernels and the checks between and after the steps.
+    """
     report["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
-    report["duration_s"] = round(sum(s.get("duration_s", 0.0) for s in report["steps"]), 3)
+    report["duration_s"] = round(time.perf_counter() - started, 3)
     report.update(summarise_outputs(staging, only=written))
     report["artifacts"] = artifact_hashes(staging) if written is None else None
 
