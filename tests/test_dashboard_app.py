@@ -346,6 +346,7 @@ def test_model_tab_names_the_z_score_baseline_once_and_explains_importance(outpu
     assert "<td>z-score rule</td>" in page and "<td>rule</td>" not in page
     assert "z-score rule 0.400" in page and "Baselines: z-score rule = z &gt;= 3." in page
     assert html.escape(app.views.IMPORTANCE_CAPTION) in page
+    assert "p95 latency against usual (z-score) = p95_latency_z" in page
     assert all(_png(o.outputs[0]) for o in small) and dashboard.status.value == ""
 
 
@@ -728,3 +729,22 @@ def test_focused_controls_get_an_outline_of_enough_contrast() -> None:
     for background in ("#ffffff", "#eeeeee"):  # the page, the tab bar
         assert plots.contrast_ratio(colour, background) >= 3
     assert plots.contrast_ratio("#64b5f6", "#ffffff") < 3  # what the widgets' border gave
+
+
+def test_a_malformed_quality_report_is_a_warning_on_its_tab(outputs: Path) -> None:
+    """A hand-edited report: an entry that is no object, one without a name; the tab shows the rest."""
+    (outputs / "ci" / "reports" / "data_quality.json").write_text(json.dumps({"summary": {"status": "warn"}, "checks": [
+        {"name": "volume_drop", "status": "warn", "observed": 0.4, "message": "fewer events"}, "junk",
+        {"status": "fail", "message": "who am I"}]}))
+    dashboard = app.Dashboard(profile="ci")
+    _select(dashboard, "quality")
+    shown = _html(_outputs(dashboard, "quality")[0])
+    assert "malformed entries, left out of this tab: check 2 is not an object; check 3 has no name" in shown
+    assert "drop in events (warn): fewer events" in shown and "<span class='fh-id'>volume_drop</span>" in shown
+    assert "who am I" not in shown and "Error" not in shown and dashboard.status.value == ""
+
+
+def test_the_drivers_read_in_words_with_their_ids(outputs: Path) -> None:
+    *_, drivers, _ = _drilldown(app.Dashboard(profile="ci"))
+    shown = _html(drivers)
+    assert "<td>p95 latency against usual (z-score) <span class='fh-id'>p95_latency_z</span></td>" in shown

@@ -3,7 +3,8 @@
 Voila serves notebooks/dashboard.ipynb on a free 127.0.0.1 port against a copy of the session's
 ci run, beside a second profile whose artifacts are damaged; the page may contact nothing else.
 One page is opened for the module (each page load costs a kernel) and the tests below use it in
-order: first view, ranking filter, feature drill-down (chosen, then found by its id), the drift
+order: first view, ranking filter, feature drill-down (chosen, found by its id, then found and chosen
+with the mouse), the drift
 cell's feature found by its id, keyboard focus, then the damaged profile. Screenshots of each step are saved in the
 test's temporary folder (its path is printed).
 """
@@ -11,6 +12,7 @@ test's temporary folder (its path is printed).
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -175,6 +177,56 @@ def test_typing_a_feature_id_switches_the_drilldown(page, served: dict, shots: P
     page.locator(".fh-tab-drilldown").get_by_text("No feature id or name contains 'no such feature'").wait_for(
         timeout=15_000)
     assert f"({wanted})" in picker.evaluate("s => s.options[s.selectedIndex].text")
+    assert "Traceback" not in page.content()
+    assert _status(page) == ""
+
+
+def test_finding_then_choosing_a_feature_with_the_mouse_redraws_the_drilldown(page, served: dict, shots: Path) -> None:
+    """Real Chromium input, not fill() or select_option(): a mouse click into Find feature, typed keys, a
+    click elsewhere (which applies the text, as Enter does), then the narrowed Feature list opened with
+    the mouse and its next entry taken from the open list. (Headless Chromium draws neither the Find
+    box's suggestions nor the list's popup in the page, so they cannot be clicked; keys pick in the open list.)"""
+    ids = sorted(pd.read_csv(served["root"] / "ci" / "reports" / "risk_ranking.csv")["feature_id"].astype(str))
+    fragment = os.path.commonprefix(ids[:2]).casefold()  # "f00": some features, not all
+    image = page.locator(".fh-tab-drilldown .widget-output img").first
+    image.wait_for(timeout=30_000)
+    picker = _dropdown(page, ".fh-tab-drilldown", "Feature")
+    search = page.locator(".fh-tab-drilldown .fh-feature-search input")
+    search.scroll_into_view_if_needed()  # the mouse clicks where the box is in the window, not in the page
+    box = search.bounding_box()
+    page.mouse.click(box["x"] + 20, box["y"] + box["height"] / 2)
+    page.keyboard.press("Control+A")  # the test above left text in the box
+    page.keyboard.press("Delete")
+    page.keyboard.press("Enter")
+    page.wait_for_function("n => document.querySelectorAll('.fh-tab-drilldown .widget-dropdown option').length === n",
+                           arg=len(ids), timeout=15_000)
+    labels = picker.locator("option").all_inner_texts()
+    found = [label for label in labels if fragment in label.casefold()]
+    assert fragment and 2 <= len(found) < len(labels)
+    page.mouse.click(box["x"] + 20, box["y"] + box["height"] / 2)
+    page.keyboard.type(fragment)
+    page.mouse.click(5, 5)  # leaving the box applies what was typed
+    # The list writes its labels' spaces as no-break spaces; the figure's alt text starts with the label.
+    page.wait_for_function(
+        "([n, first]) => { const s = document.querySelector('.fh-tab-drilldown .widget-dropdown select');"
+        " const img = document.querySelector('.fh-tab-drilldown .widget-output img');"
+        " return s.options.length === n && s.options[s.selectedIndex].text === first"
+        " && img !== null && img.alt.startsWith(first.replaceAll('\\u00a0', ' ') + ', '); }",
+        arg=[len(found), found[0]], timeout=30_000)
+    assert picker.locator("option").all_inner_texts() == found
+    before = image.get_attribute("src")
+    picker.scroll_into_view_if_needed()
+    listed = picker.bounding_box()
+    page.mouse.click(listed["x"] + 30, listed["y"] + listed["height"] / 2)  # opens the list
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    page.wait_for_function(
+        "([label, before]) => { const img = document.querySelector('.fh-tab-drilldown .widget-output img');"
+        " return img !== null && img.getAttribute('src') !== before"
+        " && img.alt.startsWith(label.replaceAll('\\u00a0', ' ') + ', '); }",
+        arg=[found[1], before], timeout=30_000)
+    assert picker.evaluate("s => s.options[s.selectedIndex].text") == found[1]
+    page.screenshot(path=shots / "drilldown_mouse.png", full_page=True)
     assert "Traceback" not in page.content()
     assert _status(page) == ""
 

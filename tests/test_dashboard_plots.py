@@ -100,6 +100,34 @@ def test_drift_heatmap_writes_ids_across_and_numbers_readable_on_each_colour() -
                        "too little data\n0.30": "#262626", "0.40": "#262626"}
 
 
+def test_drift_heatmap_cell_text_is_10_pt_inside_its_cell_at_a_reasonable_size() -> None:
+    """7 pt was too small to read; at 10 pt two lines must still fit a row at the 25-feature cap."""
+    import io
+
+    from PIL import Image
+
+    from featurehealth.dashboard.app import MAX_HEATMAP_FEATURES
+
+    metrics = ["usage_count", "p95_latency", "crash_rate", "avg_feedback", "p99_latency", "active_users"]
+    statuses = ["insufficient_data", "alert", "warn", "ok"]
+    cells = pd.DataFrame([{"feature_id": f"F{i:03d}", "metric": m, "status": statuses[(i + j) % 4],
+                           "ks_pvalue": 1e-9 if i % 2 else 0.0123}
+                          for i in range(MAX_HEATMAP_FEATURES) for j, m in enumerate(metrics)])
+    fig = plots.drift_heatmap(cells, score="ks_pvalue")
+    png = plots.figure_png(fig)
+    ax = fig.axes[0]
+    renderer = fig.canvas.get_renderer()
+    assert {t.get_fontsize() for t in ax.texts} == {10.0} and "too little data\n< 0.000001" in _texts(fig)
+    for text in ax.texts:
+        x, y = text.get_position()
+        (x0, y0), (x1, y1) = ax.transData.transform([[x - 0.5, y + 0.5], [x + 0.5, y - 0.5]])
+        box = text.get_window_extent(renderer)
+        assert x0 <= box.x0 and box.x1 <= x1 and y0 <= box.y0 and box.y1 <= y1, text.get_text()
+    width, height = Image.open(io.BytesIO(png)).size
+    # 1017 x 1068 px at 90 dpi, 216 KB (at 7 pt: 882 px high, 162 KB).
+    assert width < 1100 and height < 1100 and len(png) < 400_000
+
+
 def test_drift_cell_shades_both_windows(series: pd.DataFrame) -> None:
     windows = {"reference": {"start": "2026-01-01", "end": "2026-01-05"}, "current": {"start": "2026-01-06", "end": "2026-01-10"}}
     fig = plots.drift_cell_figure(series, metric="crash_rate", windows=windows, title="A")
@@ -155,6 +183,19 @@ def test_importance_keeps_the_top_signals() -> None:
     assert [t.get_text() for t in ax.get_yticklabels()] == ["d", "b"]
     with pytest.raises(ValueError, match="top"):
         plots.importance_figure(table, top=0)
+
+
+def test_importance_names_the_signals_in_words_without_overlap() -> None:
+    signals = ["new_version_share_z3", "p95_latency_slope7", "feedback_rule_noise_week", "mystery_signal"]
+    table = pd.DataFrame({"signal": signals, "permutation_importance": [0.4, 0.3, 0.2, 0.1], "permutation_std": 0.01})
+    fig = plots.importance_figure(table)
+    plots.figure_png(fig)
+    labels = fig.axes[0].get_yticklabels()
+    assert [t.get_text() for t in labels] == [
+        "mystery_signal", "chance the feedback rule fires from\nnoise within a week", "p95 latency, 7-day trend",
+        "newest app version's share of events,\n3-day mean against usual (z-score)"]
+    boxes = [t.get_window_extent(fig.canvas.get_renderer()) for t in labels]
+    assert all(lower.y1 <= upper.y0 for lower, upper in zip(boxes, boxes[1:]))
 
 
 def test_small_bar_charts() -> None:

@@ -343,9 +343,11 @@ def test_quality_checks_and_quarantine_counts() -> None:
     ]})
     # "observed 0.000098" or "0.408" said nothing of what was counted: each check says what it measures.
     assert checks.to_dict("records") == [
-        {"check": "freshness", "measures": "days from the latest input day to the as-of date", "status": "warn",
+        {"check": "data freshness", "check (id)": "freshness",
+         "measures": "days from the latest input day to the as-of date", "status": "warn",
          "observed": 1, "warn": "1", "fail": "3", "rule": "r"},
-        {"check": "unknown_features", "measures": "features with events but no row in the feature metadata",
+        {"check": "features without metadata", "check (id)": "unknown_features",
+         "measures": "features with events but no row in the feature metadata",
          "status": "pass", "observed": 0, "warn": "1", "fail": "none", "rule": "u"},
     ]
     from featurehealth import quality
@@ -503,9 +505,9 @@ def test_quality_findings_quote_the_checks_own_words_failures_first() -> None:
         {"name": "late_rows", "status": "not_judged", "message": "Not judged: no day before the window."},
         {"name": "freshness", "status": "fail", "observed": 3}, "junk"]}
     assert views.quality_findings(report) == [
-        ("bad", "freshness (fail): observed 3"),
-        ("warn", "volume_drop (warn): 7 feature-day(s) had fewer than 50% of their usual events."),
-        ("neutral", "late_rows: Not judged: no day before the window.")]
+        ("bad", "data freshness (fail): observed 3"),
+        ("warn", "drop in events (warn): 7 feature-day(s) had fewer than 50% of their usual events."),
+        ("neutral", "rows that arrived late: Not judged: no day before the window.")]
     assert views.quality_findings({"checks": [{"name": "x", "status": "pass"}]}) == []
     assert views.quality_caption(report) == "Data-quality checks of the data up to 2026-06-29: fail"
     assert views.quality_caption({}) == "Data-quality checks: not available"
@@ -513,7 +515,7 @@ def test_quality_findings_quote_the_checks_own_words_failures_first() -> None:
     daily = {**report, "window": {"start": "2026-06-29", "end": "2026-06-29"}}
     assert views.quality_caption(daily) == "Data-quality checks of the run's window 2026-06-29 .. 2026-06-29: fail"
     tile = views.overview_tiles(ranking=None, metrics=None, drift=None, quality=report, runs=None)[4]
-    assert tile.detail == "1 warn (volume_drop), 1 fail (freshness)"
+    assert tile.detail == "1 warn (drop in events), 1 fail (data freshness)"
 
 
 def test_quality_tile_names_the_checks_not_judged() -> None:
@@ -522,7 +524,7 @@ def test_quality_tile_names_the_checks_not_judged() -> None:
         {"name": "missing_days", "status": "pass"}, {"name": "late_rows", "status": "not_judged"}]}
     tile = views.overview_tiles(ranking=None, metrics=None, drift=None, quality=report, runs=None)[4]
     assert (tile.value, tile.tone) == ("pass", "ok")
-    assert tile.detail == "0 warn, 0 fail, 1 not judged (late_rows)"
+    assert tile.detail == "0 warn, 0 fail, 1 not judged (rows that arrived late)"
 
 
 def test_drift_alerts_text_names_the_features_and_windows() -> None:
@@ -577,12 +579,20 @@ def test_drift_alerts_text_stays_short_when_many_features_drift() -> None:
 
 
 def test_table_numbers_never_use_scientific_notation() -> None:
-    assert [views.number_cell(v) for v in (9.8e-05, 7.9e-05, 0.000203, -0.00021, 0.0773, 0.5, 168.0, 1042.6)] == [
-        "0.000098", "0.000079", "0.000203", "-0.00021", "0.0773", "0.5", "168", "1,043"]
-    assert views.number_cell(1e-12) == "< 0.000001" and views.number_cell(-1e-12) == "> -0.000001"
-    assert views.number_cell(0.0) == "0"
-    markup = views.html_table(pd.DataFrame({"ks_pvalue": [7.9e-05], "observed": [9.8e-05]}))
+    markup = views.html_table(pd.DataFrame({"ks_pvalue": [7.9e-05], "observed": [9.8e-05], "mean": [999.9996]}))
     assert ">0.000079<" in markup and ">0.000098<" in markup and "e-05" not in markup
+    # One formatter for the page and the notebooks: 999.9996 read "1000" here and "1e+03" there.
+    assert ">1,000<" in markup and views.pvalue_text(0.0) == "< 0.000001"
+
+
+def test_html_table_writes_an_id_column_in_grey_after_its_plain_name() -> None:
+    frame = pd.DataFrame({"signal": ["p95 latency, 7-day trend", "mystery"], "signal (id)": ["p95_latency_slope7", "mystery"],
+                          "value": [1.5, 2.0]})
+    markup = views.html_table(frame)
+    assert "<th>signal (id)</th>" not in markup and markup.count("<th>") == 2
+    assert "<td>p95 latency, 7-day trend <span class='fh-id'>p95_latency_slope7</span></td>" in markup
+    # An id the name already is (a signal without words) is not written twice.
+    assert "<td>mystery</td>" in markup
 
 
 def test_signals_note_reads_the_driver_names() -> None:
@@ -819,6 +829,14 @@ def test_figure_alt_texts_say_what_the_figures_show() -> None:
     importance = pd.DataFrame({"signal": ["a", "b", "c"], "permutation_importance": [0.01, 0.05, float("nan")]})
     assert views.importance_alt(importance, top=2) == (
         "Drop in PR-AUC when each signal is shuffled, top 2: b 0.05, a 0.01.")
+    named = pd.DataFrame({"signal": ["p95_latency_slope7", "mystery", "crash_rate_z"],
+                          "permutation_importance": [0.05, 0.03, 0.01]})
+    assert views.importance_alt(named, top=2) == (
+        "Drop in PR-AUC when each signal is shuffled, top 2: p95 latency, 7-day trend 0.05, mystery 0.03.")
+    # The figure names them in words: the ids, for engineers, beneath it (those without words need none).
+    assert views.signal_ids_note(named) == ("Signal ids, largest drop first: p95 latency, 7-day trend = "
+                                            "p95_latency_slope7; crash rate against usual (z-score) = crash_rate_z.")
+    assert views.signal_ids_note(importance) == ""
     assert views.quarantine_alt(pd.Series({"bad_latency": 5, "duplicate_event": 2})) == (
         "Quarantined rows by reason: bad_latency 5, duplicate_event 2.")
     assert views.lead_time_alt([1.0, 4.0, 4.5]) == (
@@ -909,3 +927,74 @@ def test_data_quality_names_statuses_reasons_and_columns_in_words() -> None:
     assert examples.fillna("-").to_dict("list") == {
         "reason": ["malformed line", "negative latency"], "field at fault": ["-", "latency (ms)"],
         "source file": ["d1.csv"] * 2, "line": [4, 3], "latency (ms)": ["-", "-5"], "line as read": ["y", "x"]}
+
+
+def _every_signal() -> list[str]:
+    """Every signal featurehealth.signals builds: a fact with the optional columns, and metadata."""
+    from featurehealth import signals
+
+    days = pd.date_range("2026-01-01", periods=40, freq="D")
+    rng = np.random.default_rng(1)
+    fact = pd.DataFrame({
+        "feature_id": "F1", "date": days, "usage_count": rng.integers(200, 300, 40), "active_users": 100,
+        "avg_latency": 200.0, "p50_latency": 150.0, "p95_latency": rng.normal(400, 20, 40), "p99_latency": 600.0,
+        "crash_count": 2, "crash_rate": 0.008, "avg_feedback": rng.normal(4, 0.1, 40), "feedback_count": 10,
+        "error_rate": 0.05, "new_version_events": 20, "new_version_crashes": 1, "is_degraded": False,
+    })
+    metadata = pd.DataFrame({"feature_id": ["F1"], "lifecycle_stage": ["ga"], "tier": ["critical"],
+                             "launch_date": [date(2025, 12, 1)]})
+    built = signals.build_signals(fact, metadata, degradation=config.load_profile("default")["degradation"])
+    return signals.signal_columns(built)
+
+
+def test_every_signal_the_model_can_use_has_a_plain_name() -> None:
+    names = _every_signal()
+    assert len(names) > 70 and {"feature_age_days", "crash_limit_over_rate", "new_version_crash_ratio7"} <= set(names)
+    plain = {s: views.signal_name(s) for s in names}
+    assert [s for s, words in plain.items() if words == s or "_" in words] == []
+    # Two signals reading alike would make the drivers ambiguous.
+    assert len(set(plain.values())) == len(plain)
+    assert plain["p95_latency_slope7"] == "p95 latency, 7-day trend"
+    assert plain["crash_excess_z3"] == "crash count above expected, last 3 days (z-score)"
+    assert plain["error_excess_z1"] == "error count above expected, last 1 day (z-score)"
+
+
+def test_a_signal_without_words_reads_as_its_id() -> None:
+    # An unknown subject with a known ending, and an id with no known ending at all.
+    assert views.signal_name("mystery_z7") == "mystery_z7" and views.signal_name("mystery") == "mystery"
+    assert views.signal_name("latency_p95_z28") == "latency_p95_z28"
+
+
+def test_drivers_read_in_words_with_their_ids_beside(ranking: pd.DataFrame) -> None:
+    shown = views.drivers_view(views.drivers(ranking, "F1"))
+    assert shown.columns.tolist() == ["signal", "signal (id)", "value", "contribution"]
+    assert shown[["signal", "signal (id)"]].values.tolist() == [
+        ["p95 latency against usual (z-score)", "p95_latency_z"], ["a", "a"]]
+    view = views.ranking_view(ranking)
+    assert view[["driver 1", "driver 1 (id)"]].iloc[2].tolist() == ["events, change over 7 days", "usage_count_change7"]
+    markup = views.html_table(view)
+    assert "<th>driver 1 (id)</th>" not in markup and "<span class='fh-id'>usage_count_change7</span>" in markup
+
+
+def test_every_quality_check_has_plain_words() -> None:
+    from featurehealth import quality
+
+    assert set(views.QUALITY_CHECKS) == set(quality.CHECKS)
+    assert all("_" not in words for words in views.QUALITY_CHECKS.values())
+    assert views.check_name("new_check") == "new_check"
+
+
+def test_malformed_quality_entries_are_named_not_fatal() -> None:
+    report = {"summary": {"status": "warn", "warn": 1}, "checks": [
+        {"name": "volume_drop", "status": "warn", "message": "fewer events"}, 7, None,
+        {"status": "fail", "message": "no name"}, {"name": "", "status": "fail"}, ["x"]]}
+    note = views.quality_malformed_note(report)
+    assert note.startswith("reports/data_quality.json holds malformed entries, left out of this tab: check 2 is not "
+                           "an object; check 3 is not an object; check 4 has no name; check 5 has no name; "
+                           "check 6 is not an object.")
+    assert views.quality_checks(report)["check (id)"].tolist() == ["volume_drop"]
+    assert views.quality_findings(report) == [("warn", "drop in events (warn): fewer events")]
+    tile = views.overview_tiles(ranking=None, metrics=None, drift=None, quality=report, runs=None)[4]
+    assert tile.detail == "1 warn (drop in events)"
+    assert "checks is not a list" in views.quality_malformed_note({"checks": {"name": "freshness"}})
+    assert views.quality_malformed_note({"checks": [{"name": "freshness", "status": "pass"}]}) == ""

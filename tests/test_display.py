@@ -35,6 +35,25 @@ def test_number_and_threshold_text() -> None:
     assert display.threshold_text(0.05) == "0.05" and display.threshold_text(True) == "True"
 
 
+@pytest.mark.parametrize(("value", "digits", "text"), [
+    (999.9996, 3, "1,000"), (-999.9996, 3, "-1,000"), (999.4, 3, "999"), (1042.6, 3, "1,043"),
+    (12345.678, 3, "12,346"), (99.6, 2, "100"), (123.4, 2, "123"), (9.9996, 3, "10"), (168.0, 3, "168"),
+])
+def test_a_number_reaching_the_next_power_of_ten_reads_whole(value: float, digits: int, text: str) -> None:
+    # 999.9996 read "1e+03" in the notebooks and "1000" on the page.
+    assert display.number_text(value, digits=digits) == text
+
+
+def test_tiny_numbers_read_as_decimals_never_in_exponent_form() -> None:
+    assert [display.number_text(v) for v in (9.8e-05, 5.42e-05, 1e-05, -0.00021, np.float32(7.9e-05))] == [
+        "0.000098", "0.0000542", "0.00001", "-0.00021", "0.000079"]
+    assert display.number_text(1e-6) == "0.000001"
+    assert display.number_text(1e-12) == "< 0.000001" and display.number_text(-1e-12) == "> -0.000001"
+    assert display.number_text(float("inf")) == "inf"
+    with pytest.raises(ValueError, match="digits must be >= 1"):
+        display.number_text(0.5, digits=0)
+
+
 def test_quality_table_prints_sentinels_as_none() -> None:
     report = {"checks": [
         {"name": "volume_drop", "status": "pass", "observed": 0.528846, "threshold": {"warn": 0.5, "fail": 0.1}},
@@ -68,6 +87,15 @@ def test_quality_messages_quoting_feature_ids_cannot_add_lines_of_their_own() ->
     line = display.quality_lines({"summary": {"status": "warn"}, "checks": checks})
     assert line.splitlines() == ["data quality: warn (unknown_features warn)",
                                  "  unknown_features: 1 feature(s) ...: Login\\nrun 20260430T000000Z-x: succeeded; add them."]
+
+
+def test_quality_lines_name_malformed_entries_instead_of_failing() -> None:
+    checks = [{"name": "freshness", "status": "fail", "message": "3 days old"}, "junk", {"status": "warn"}]
+    assert display.quality_lines({"summary": {"status": "fail"}, "checks": checks}) == (
+        "data quality: fail (freshness fail)\n  freshness: 3 days old\n"
+        "  malformed report entries left out: check 2 is not an object; check 3 has no name")
+    assert display.quality_entries({"checks": "x"}) == ([], ["checks is not a list"])
+    assert display.quality_entries({}) == ([], [])
 
 
 def test_quality_lines_can_say_why_a_check_was_not_judged() -> None:

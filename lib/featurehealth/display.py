@@ -9,6 +9,7 @@ import math
 import numbers
 import re
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # run_all prints with visible_text; importing pandas would slow its start
@@ -24,6 +25,10 @@ MAX_TITLE_CHARS = 110
 NO_LIMIT = 1_000_000
 #: How a sentinel threshold is printed.
 NO_LIMIT_TEXT = "none"
+#: Below this magnitude a number reads "< 0.000001" instead of a long run of zeros.
+SMALLEST = 1e-6
+#: :data:`SMALLEST` as printed.
+SMALLEST_TEXT = "0.000001"
 
 
 def _rounded(value: Any, digits: int) -> Any:
@@ -92,17 +97,39 @@ def listed(shown: Sequence[str], *, total: int) -> str:
 
 
 def number_text(value: Any, *, digits: int = DIGITS) -> str:
-    """A number with ``digits`` significant digits (0.000542 stays 0.000542; 0.528846 is 0.529).
+    """A number for people: ``digits`` significant digits, never in exponent form.
 
-    Whole numbers print without decimals and with thousands separators; None or NaN print "".
+    0.528846 reads 0.529 and 0.000054 reads 0.000054; from 10**digits up, or where rounding reaches
+    it (999.9996 at 3 digits), a number reads whole with thousands separators (1,000). A magnitude
+    below :data:`SMALLEST` reads "< 0.000001" (a p-value of 1e-12). Whole numbers print without
+    decimals; None or NaN print "".
+
+    >>> [number_text(v) for v in (999.9996, 12345.678, 0.0000542, 1e-12)]
+    ['1,000', '12,346', '0.0000542', '< 0.000001']
+
+    Raises
+    ------
+    ValueError
+        If ``digits`` is below 1.
     """
+    if digits < 1:
+        raise ValueError(f"digits must be >= 1, got {digits!r}.")
     if value is None or (isinstance(value, float) and value != value):
         return ""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         return str(value)
+    if not math.isfinite(value):
+        return str(float(value))
     if float(value).is_integer():
         return f"{int(value):,}"
-    return f"{value:.{digits}g}"
+    if 0 < abs(value) < SMALLEST:
+        return f"{'> -' if value < 0 else '< '}{SMALLEST_TEXT}"
+    significant = f"{value:.{digits}g}"
+    # "1e+03" is what 999.9996 rounds to at 3 digits: past the digits shown, a number reads whole.
+    if abs(float(significant)) >= 10**digits:
+        return f"{value:,.0f}"
+    # Through Decimal, as "g" writes 0.0000542 as "5.42e-05", which stakeholders misread.
+    return format(Decimal(significant), "f")
 
 
 def plain_label(value: Any, *, max_chars: int | None = None) -> str:
@@ -136,19 +163,40 @@ def threshold_text(value: Any, *, digits: int = DIGITS) -> str:
     return number_text(value, digits=digits)
 
 
+def quality_entries(report: Mapping[str, Any]) -> tuple[list[dict[str, Any]], list[str]]:
+    """The checks of a ``data_quality.json`` report that are objects with a name, and a phrase for
+    each entry that is not ("check 3 is not an object", "check 5 has no name").
+
+    A report edited by hand or cut short may hold anything: readers show what they can and say
+    what they left out, rather than fail or drop an entry without a word.
+
+    >>> quality_entries({"checks": [{"name": "freshness"}, 7, {"status": "fail"}]})
+    ([{'name': 'freshness'}], ['check 2 is not an object', 'check 3 has no name'])
+    """
+    checks = report.get("checks", [])
+    if not isinstance(checks, list):
+        return [], ["checks is not a list"]
+    usable, problems = [], []
+    for number, check in enumerate(checks, start=1):
+        if not isinstance(check, dict):
+            problems.append(f"check {number} is not an object")
+        elif not isinstance(check.get("name"), str) or not check["name"]:
+            problems.append(f"check {number} has no name")
+        else:
+            usable.append(check)
+    return usable, problems
+
+
 def quality_rows(report: Mapping[str, Any]) -> list[dict[str, Any]]:
     """One dict per check of a ``data_quality.json`` report: ``check``, ``status``, ``observed``
     (as reported), ``warn`` and ``fail`` (text, a sentinel reading :data:`NO_LIMIT_TEXT`) and
-    ``rule``; entries that are not checks are skipped.
+    ``rule``; entries that are not checks (:func:`quality_entries`) are left out.
     """
-    checks = report.get("checks")
     rows = []
-    for check in checks if isinstance(checks, list) else []:
-        if not isinstance(check, dict):
-            continue
+    for check in quality_entries(report)[0]:
         threshold = check.get("threshold") if isinstance(check.get("threshold"), dict) else {}
         rows.append({
-            "check": check.get("name"), "status": check.get("status"), "observed": check.get("observed"),
+            "check": check["name"], "status": check.get("status"), "observed": check.get("observed"),
             "warn": threshold_text(threshold.get("warn")), "fail": threshold_text(threshold.get("fail")),
             "rule": check.get("rule"),
         })
@@ -174,15 +222,18 @@ def quality_lines(report: Mapping[str, Any] | None, *, not_judged_messages: bool
 
     The run prints it, so cron mail shows it. With ``not_judged_messages`` the message of each check
     that could not be judged follows too (why not: a notebook's reader has no other place to find it).
+    Entries that are not checks (:func:`quality_entries`) are named on a last line.
     """
     if not report:
         return None
-    checks = [c for c in report.get("checks", []) if c.get("status") in ("fail", "warn")]
-    unjudged = [c for c in report.get("checks", []) if c.get("status") == "not_judged"]
+    usable, malformed = quality_entries(report)
+    checks = [c for c in usable if c.get("status") in ("fail", "warn")]
+    unjudged = [c for c in usable if c.get("status") == "not_judged"]
     flagged = [f"{c['name']} {c['status']}" for c in checks] + [f"{c['name']} not judged" for c in unjudged]
     status = (report.get("summary") or {}).get("status")
     explained = checks + unjudged if not_judged_messages else checks
     lines = [f"data quality: {status}" + (f" ({', '.join(flagged)})" if flagged else "")]
     # Messages quote feature ids, which may hold a line break: one line each, whatever they quote.
     lines += [f"  {c['name']}: {visible_text(c['message'], one_line=True)}" for c in explained if c.get("message")]
+    lines += [f"  malformed report entries left out: {'; '.join(malformed)}"] if malformed else []
     return "\n".join(lines)

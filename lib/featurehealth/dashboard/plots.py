@@ -196,12 +196,12 @@ def drilldown_figure(
                          f"no risk score before {first:%Y-%m-%d}\n(scores start with the model's test days)",
                          ha="center", va="center", fontsize=8, color="#757575",
                          bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85})  # over the bucket lines
-        from featurehealth.dashboard.views import number_cell
+        from featurehealth.display import number_text
 
         # Named in the legend: two bare dashed lines did not say which bucket starts where. Written
         # as the ranking writes a risk, so a feature's score and its bucket's start compare.
         for cut, bucket, style in zip(cutoffs, ("medium", "high"), ("--", "-."), strict=False):
-            risk_ax.axhline(cut, color="#757575", ls=style, lw=0.8, label=f"{bucket} from {number_cell(cut)}")
+            risk_ax.axhline(cut, color="#757575", ls=style, lw=0.8, label=f"{bucket} from {number_text(cut)}")
         risk_ax.set_ylim(0, 1)
         risk_ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=7, frameon=False)
     risk_ax.set_ylabel("risk score")
@@ -273,6 +273,10 @@ def _text_colour(colour: str) -> str:
     return max((".15", "white"), key=lambda text: contrast_ratio(text, colour))
 
 
+#: Size of the status and score written in each drift heatmap cell (7 pt was too small to read at 90 dpi).
+HEATMAP_TEXT_PT = 10
+
+
 def drift_heatmap(cells: "pd.DataFrame", *, score: str) -> "Figure":
     """Feature x metric heatmap coloured by drift status, each cell printing ``score`` below its status
     in words unless it is ok (:data:`STATUS_WORDS`).
@@ -304,7 +308,8 @@ def drift_heatmap(cells: "pd.DataFrame", *, score: str) -> "Figure":
     labels = np.vectorize(lambda word, number: "\n".join(filter(None, (word, number))), otypes=[object])(
         words.to_numpy(), numbers.to_numpy())
     rows, columns = codes.shape
-    fig, axes = _figure(1.3 * columns + 3.5, 0.32 * rows + 1.8)
+    # A row holds two lines of HEATMAP_TEXT_PT (status, score) with a margin: 0.4 in at 10 pt.
+    fig, axes = _figure(1.3 * columns + 3.5, 2.9 * HEATMAP_TEXT_PT / 72 * rows + 1.8)
     ax = axes[0, 0]
     grid = np.ma.masked_invalid(codes.to_numpy())
     ax.pcolormesh(grid, cmap=ListedColormap([STATUS_COLOURS[s] for s in DRIFT_STATUSES]), vmin=-0.5,
@@ -319,7 +324,7 @@ def drift_heatmap(cells: "pd.DataFrame", *, score: str) -> "Figure":
     for (row, column), text in np.ndenumerate(labels):
         if text and grid[row, column] is not np.ma.masked:
             # Inside their cells, so the layout need not measure them (150 texts at 25 features).
-            ax.text(column + 0.5, row + 0.5, text, ha="center", va="center", fontsize=7,
+            ax.text(column + 0.5, row + 0.5, text, ha="center", va="center", fontsize=HEATMAP_TEXT_PT,
                     color=text_colours[int(grid[row, column])], in_layout=False)
     ax.set_xlabel("metric")
     ax.set_ylabel("feature")
@@ -420,8 +425,14 @@ def calibration_figure(predictions: "pd.DataFrame", *, n_bins: int = 10) -> "Fig
     return fig
 
 
+#: Characters per line of a signal's name beside its importance bar (wrapped at spaces).
+IMPORTANCE_LABEL_CHARS = 38
+
+
 def importance_figure(importance: "pd.DataFrame", *, top: int = 15) -> "Figure":
-    """The ``top`` signals by permutation importance (with its spread) as horizontal bars.
+    """The ``top`` signals by permutation importance (with its spread) as horizontal bars, each named
+    in words (:func:`featurehealth.dashboard.views.signal_name`; the ids are in
+    :func:`featurehealth.dashboard.views.signal_ids_note`).
 
     When no signal has one (no test day followed by a degraded day), the panel says so.
     """
@@ -433,11 +444,21 @@ def importance_figure(importance: "pd.DataFrame", *, top: int = 15) -> "Figure":
                         "by a degraded day within the horizon", transform=axes[0, 0].transAxes, ha="center", va="center")
         axes[0, 0].set(title="Signals", xticks=[], yticks=[])
         return fig
+    import textwrap
+
+    from featurehealth.dashboard.views import signal_name
+    from featurehealth.display import plain_label
+
     shown = importance.sort_values("permutation_importance", ascending=False).head(top).iloc[::-1]
-    fig, axes = _figure(6, 0.28 * len(shown) + 1.2)
+    # In words, wrapped: "newest app version's share of events, 3-day mean ..." on one line took half the width.
+    labels = [textwrap.fill(plain_label(signal_name(s)), IMPORTANCE_LABEL_CHARS) for s in shown["signal"]]
+    # Rows are evenly spaced: each as high as the name of most lines (8 pt lines, 0.135 in).
+    lines = max(label.count("\n") + 1 for label in labels)
+    fig, axes = _figure(6, (0.135 * lines + 0.06) * len(shown) + 1.2)
     ax = axes[0, 0]
     spread = shown["permutation_std"] if "permutation_std" in shown else None
-    ax.barh(shown["signal"], shown["permutation_importance"], xerr=spread, color="#42a5f5")
+    ax.barh(range(len(shown)), shown["permutation_importance"], xerr=spread, color="#42a5f5")
+    ax.set_yticks(range(len(shown)), labels, fontsize=8)
     ax.set(xlabel="drop in PR-AUC when shuffled", title=f"Top {len(shown)} signals")
     return fig
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 import functools
 import html
 import numbers
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from featurehealth.dashboard.data import NOT_AVAILABLE, lookup
 from featurehealth.dashboard.plots import DRIFT_SCORES, NOT_AVAILABLE_SHORT, STATUS_WORDS, score_label
-from featurehealth.display import quality_rows, visible_text
+from featurehealth.display import SMALLEST, number_text, quality_entries, quality_rows, visible_text
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -95,19 +96,18 @@ def _status_tone(status: Any) -> str:
 
 
 def _quality_detail(quality: Mapping[str, Any] | None) -> str:
-    """"1 warn (volume_drop), 0 fail": the summary's counts with the checks behind them.
+    """"1 warn (drop in events), 0 fail": the summary's counts with the checks behind them, in words.
 
     Checks not judged (nothing to compare yet) are named too when there are any: a "pass" tile
     must not read as every check having passed on a first run.
     """
-    checks = lookup(quality, "checks")
-    named = [c for c in (checks if isinstance(checks, list) else []) if isinstance(c, dict)]
+    named = quality_entries(quality)[0] if isinstance(quality, Mapping) else []
     parts = []
     for level in ("warn", "fail", "not_judged"):
         count = lookup(quality, f"summary.{level}")
         if count is None or (level == "not_judged" and not count):
             continue
-        names = [str(c.get("name")) for c in named if c.get("status") == level]
+        names = [check_name(c["name"]) for c in named if c.get("status") == level]
         parts.append(f"{count} {plain_name(level, words=QUALITY_STATUSES)}" + (f" ({', '.join(names)})" if names else ""))
     return ", ".join(parts)
 
@@ -241,15 +241,15 @@ def risk_caption(metrics: Mapping[str, Any] | None, cutoffs: Sequence[float]) ->
     str
         One sentence; a figure the artifacts do not hold reads "not available".
     """
-    # Cut-offs read as the ranking's risk_probability does (number_cell): at two decimals a
+    # Cut-offs read as the ranking's risk_probability does (number_text): at two decimals a
     # feature at 0.358 showed "medium" under "medium from 0.36".
     if len(cutoffs) == 2:
-        low, high = (number_cell(c) for c in cutoffs)
+        low, high = (number_text(c) for c in cutoffs)
         buckets = f"low below {low}, medium from {low}, high from {high}"
     else:
         buckets = f"cut-offs {NOT_AVAILABLE}"
     threshold = lookup(metrics, "operating_threshold")
-    alerts = f" (the model alerts from {number_cell(threshold)})" if _real(threshold) else ""
+    alerts = f" (the model alerts from {number_text(threshold)})" if _real(threshold) else ""
     return (f"risk probability: the model's chance (0 to 1) that the feature degrades {_horizon_text(metrics)}; "
             f"risk bucket: {buckets}{alerts}; impact = risk × active users of the scored day "
             f"(users likely to be hit); driver 1 to 3: the signals that raised the score most, strongest first "
@@ -387,34 +387,13 @@ def no_match_note(filters: Mapping[str, str]) -> str:
     return (f"No feature matches {' and '.join(chosen) or 'these filters'}: "
             f"set a filter back to {ALL} to see more features.")
 
-#: Below this a table cell reads "< SMALLEST" instead of a long run of zeros.
-SMALLEST = 1e-6
-
-
-def number_cell(value: float, *, digits: int = 3) -> str:
-    """A float for a table: ``digits`` significant digits and never scientific notation.
-
-    ``9.8e-05`` reads ``0.000098``; 1,000 and above read as whole numbers with thousands
-    separators; a magnitude below :data:`SMALLEST` (a p-value of 1e-12) reads ``< 0.000001``.
-    """
-    import numpy as np
-
-    if value != value or value in (float("inf"), float("-inf")):
-        return str(value)
-    if abs(value) >= 1000:
-        return f"{value:,.0f}"
-    if value != 0 and abs(value) < SMALLEST:
-        return f"{'> -' if value < 0 else '< '}{np.format_float_positional(SMALLEST, trim='-')}"
-    return np.format_float_positional(value, precision=digits, unique=False, fractional=False, trim="-")
-
-
 def pvalue_text(value: float, *, digits: int = 3) -> str:
-    """A p-value as :func:`number_cell` writes it, except that 0 reads ``< 0.000001`` too.
+    """A p-value as :func:`featurehealth.display.number_text` writes it, except that 0 reads ``< 0.000001`` too.
 
     No test gives a p-value of exactly 0: a stored 0 is one too small for its float or for the
-    rounding of an older report (6 decimals), so it reads as below :data:`SMALLEST`.
+    rounding of an older report (6 decimals), so it reads as below :data:`featurehealth.display.SMALLEST`.
     """
-    return number_cell(SMALLEST / 2 if value == 0 else value, digits=digits)
+    return number_text(SMALLEST / 2 if value == 0 else value, digits=digits)
 
 
 def _cell(value: Any, *, digits: int, missing: str) -> str:
@@ -422,17 +401,22 @@ def _cell(value: Any, *, digits: int, missing: str) -> str:
 
     if not isinstance(value, (list, tuple, dict)) and pd.isna(value):
         return missing
-    if isinstance(value, float):
-        return number_cell(value, digits=digits)
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
-        return f"{value:,}"
-    return str(value)
+    return number_text(value, digits=digits)
 
 
 def _escaped(text: str) -> str:
     """``text`` for HTML: markup escaped, and control and bidi characters written as escapes (see
     :func:`featurehealth.display.visible_text`), so an id from an export cannot reverse a sentence."""
     return html.escape(visible_text(text))
+
+
+#: The column holding the ids of column ``{}`` (see :func:`id_column` and :func:`html_table`).
+ID_COLUMN = "{} (id)"
+
+
+def id_column(column: str) -> str:
+    """The name of the column that holds the raw ids of ``column``'s plain names (:data:`ID_COLUMN`)."""
+    return ID_COLUMN.format(column)
 
 
 def html_table(
@@ -442,20 +426,32 @@ def html_table(
     """An escaped HTML table of the first ``max_rows`` rows; absent values read ``missing``.
 
     Cells stay on one line, except those of the ``wrap`` columns (sentences), which wrap in the
-    page's width (class ``fh-wrap``, see ``app._STYLE``) rather than run off the table's box.
+    page's width (class ``fh-wrap``, see ``app._STYLE``) rather than run off the table's box. A
+    column named :func:`id_column` of another is not drawn: each of its ids follows that column's
+    plain name in grey (class ``fh-id``), where the two differ, so an engineer finds the raw name
+    with the browser's search.
     """
     if max_rows < 1:
         raise ValueError(f"max_rows must be >= 1, got {max_rows!r}.")
     unknown = [c for c in wrap if c not in frame.columns]
     if unknown:
         raise ValueError(f"Cannot wrap {unknown[0]!r}: the table has no column {unknown[0]!r}.")
+    ids = {c: id_column(c) for c in frame.columns if id_column(c) in frame.columns}
     shown = frame.head(max_rows)
-    head = "".join(f"<th>{_escaped(str(c))}</th>" for c in shown.columns)
-    opening = ["<td class='fh-wrap'>" if c in wrap else "<td>" for c in shown.columns]
+    drawn = [c for c in shown.columns if c not in ids.values()]
+    head = "".join(f"<th>{_escaped(str(c))}</th>" for c in drawn)
+    opening = ["<td class='fh-wrap'>" if c in wrap else "<td>" for c in drawn]
+
+    def text(value: Any, raw: Any = None) -> str:
+        said = _cell(value, digits=digits, missing=missing)
+        grey = "" if raw is None or str(raw) in ("", said) else str(raw)
+        return _escaped(said) + (f" <span class='fh-id'>{_escaped(grey)}</span>" if grey else "")
+
+    rows = shown.astype(object)
     body = "".join(
-        "<tr>" + "".join(f"{td}{_escaped(_cell(v, digits=digits, missing=missing))}</td>"
-                         for td, v in zip(opening, row, strict=True)) + "</tr>"
-        for row in shown.astype(object).itertuples(index=False)
+        "<tr>" + "".join(f"{td}{text(row[c], row[ids[c]] if c in ids else None)}</td>"
+                         for td, c in zip(opening, drawn, strict=True)) + "</tr>"
+        for _, row in rows.iterrows()
     )
     note = "<div class='fh-caption' style='font-size:12px;margin:2px 0'>{}</div>"
     above = note.format(_escaped(caption)) if caption else ""
@@ -470,12 +466,23 @@ def html_table(
 
 def ranking_view(frame: "pd.DataFrame") -> "pd.DataFrame":
     """The ranking's display columns, in :data:`RANKING_COLUMNS` order, headed in words ("owner team",
-    "risk probability", "driver 1"; :func:`risk_caption` explains them); a driver slot no signal
-    filled (fewer raised the score) is blank, not "not available"."""
+    "risk probability", "driver 1"; :func:`risk_caption` explains them); the drivers in words
+    (:func:`signal_name`), each followed by its :func:`id_column` of signal ids; a driver slot no
+    signal filled (fewer raised the score) is blank, not "not available"."""
+    import pandas as pd
+
     shown = frame[[c for c in RANKING_COLUMNS if c in frame.columns]]
     drivers = [c for c in shown.columns if c.startswith("driver_")]
     shown = shown.astype(dict.fromkeys(drivers, object)).fillna(dict.fromkeys(drivers, ""))
-    return shown.rename(columns=lambda c: c.replace("_", " "))
+    columns = {}
+    for column in shown.columns:
+        header = column.replace("_", " ")
+        if column in drivers:
+            columns[header] = shown[column].map(lambda s: signal_name(s) if s else "")
+            columns[id_column(header)] = shown[column]
+        else:
+            columns[header] = shown[column]
+    return pd.DataFrame(columns, index=shown.index)
 
 
 def feature_choices(
@@ -655,45 +662,98 @@ def drivers(ranking: "pd.DataFrame", feature_id: str) -> "pd.DataFrame":
     return pd.DataFrame(records, columns=["signal", "value", "contribution"])
 
 
-#: How a signal name reads, by its ending (first match wins; ``{n}`` is the number the ending
-#: carries, ``{cap}`` the cap of ``days_since_degraded``); see :mod:`featurehealth.signals`.
+def drivers_view(table: "pd.DataFrame") -> "pd.DataFrame":
+    """:func:`drivers` for reading: each ``signal`` in words (:func:`signal_name`), its id in the
+    :func:`id_column` after it; a new frame, the values unchanged."""
+    shown = table.assign(**{"signal": table["signal"].map(signal_name), id_column("signal"): table["signal"]})
+    return shown[["signal", id_column("signal"), "value", "contribution"]]
+
+
+#: The metric or count a signal is about (its name without the ending of :data:`SIGNAL_ENDINGS`),
+#: in words that read before that ending's ("p95 latency, 7-day trend"; "crash count above expected").
+SIGNAL_SUBJECTS = {
+    "p95_latency": "p95 latency", "p99_latency": "p99 latency", "avg_latency": "average latency",
+    "p50_latency": "median latency", "crash_rate": "crash rate", "avg_feedback": "average feedback rating",
+    "usage_count": "events", "active_users": "active users", "feedback_count": "ratings",
+    "crash_count": "crashes", "error_rate": "error rate", "new_version_share": "newest app version's share of events",
+    "feedback_shift": "pooled feedback rating", "crash": "crash", "error": "error", "feedback_rate": "rating",
+    "new_version_crash": "newest-version crash", "feedback": "feedback", "latency": "latency",
+    "lifecycle_stage": "lifecycle stage", "tier": "tier",
+}
+#: How a signal name reads, by its ending (first match wins): ``(pattern, name, meaning)``. The name
+#: puts the subject (:data:`SIGNAL_SUBJECTS`, the text before the ending) in ``{subject}``; a pattern
+#: from ``^`` is a whole name, without subject. ``{n}`` is the number the ending carries, ``{days}``
+#: it in days ("1 day", "3 days"), ``{cap}`` the cap of ``days_since_degraded``, ``{age_cap}`` that of
+#: ``feature_age_days``; see :mod:`featurehealth.signals`.
 SIGNAL_ENDINGS = (
-    (r"_rule_noise_week$", "chance that the degradation rule fires within a week from noise alone"),
-    (r"_to_threshold$", "the day's value over its degradation limit (above 1 = degraded)"),
-    (r"_evidence$|^worst_shift_z$", "strength of a known warning pattern (z-scores that move together)"),
-    (r"_excess_z(\d+)$", "count of the last {n} day(s) above what the usual rate predicts (z-score)"),
-    (r"_ratio(\d+)$", "crash rate of the newest app version over the older versions', last {n} days"),
-    (r"_z(\d+)$", "mean of the last {n} days against the feature's usual level (z-score)"),
-    (r"_z$", "the day against the feature's usual level (z-score)"),
-    (r"_change(\d+)$", "relative change over the last {n} days"),
-    (r"_slope(\d+)$", "trend over the last {n} days"),
-    (r"_mean(\d+)$", "mean of the last {n} days"),
-    (r"_level$", "value of the day"),
-    (r"^degraded_today$", "1 when the feature was degraded on the scored day, else 0"),
-    (r"^degraded_days_(\d+)$", "degraded days among the last {n}"),
-    (r"^days_since_degraded$", "days since the feature was last degraded (0 = degraded on the scored day, "
-                               "{cap} = not in the last {cap} days)"),
-    (r"_expected_per_day$", "count expected per day"),
-    (r"_code$|^day_of_week$", "feature metadata or calendar"),
+    (r"_rule_noise_week$", "chance the {subject} rule fires from noise within a week",
+     "chance that the degradation rule fires within a week from noise alone"),
+    (r"_limit_over_rate$", "{subject} rule's limit over the usual rate",
+     "the degradation rule's limit over the feature's usual rate (how far it is from firing)"),
+    (r"_to_threshold$", "{subject} over its degradation limit",
+     "the day's value over its degradation limit (above 1 = degraded)"),
+    (r"_evidence$", "{subject} warning pattern", "strength of a known warning pattern (z-scores that move together)"),
+    (r"^worst_shift_z$", "strongest warning pattern", "strength of a known warning pattern (z-scores that move together)"),
+    (r"_excess_z(\d+)$", "{subject} count above expected, last {days} (z-score)",
+     "count of the last {n} day(s) above what the usual rate predicts (z-score)"),
+    (r"_ratio(\d+)$", "{subject} rate over older versions', last {days}",
+     "crash rate of the newest app version over the older versions', last {n} days"),
+    (r"_z(\d+)$", "{subject}, {n}-day mean against usual (z-score)",
+     "mean of the last {n} days against the feature's usual level (z-score)"),
+    (r"_z$", "{subject} against usual (z-score)", "the day against the feature's usual level (z-score)"),
+    (r"_change(\d+)$", "{subject}, change over {days}", "relative change over the last {n} days"),
+    (r"_slope(\d+)$", "{subject}, {n}-day trend", "trend over the last {n} days"),
+    (r"_mean(\d+)$", "{subject}, {n}-day mean", "mean of the last {n} days"),
+    (r"_level$", "{subject} on the day", "value of the day"),
+    (r"^degraded_today$", "degraded on the scored day", "1 when the feature was degraded on the scored day, else 0"),
+    (r"^degraded_days_(\d+)$", "degraded days in the last {n}", "degraded days among the last {n}"),
+    (r"^days_since_degraded$", "days since last degraded",
+     "days since the feature was last degraded (0 = degraded on the scored day, {cap} = not in the last {cap} days)"),
+    (r"_expected_per_day$", "{subject} count expected per day", "count expected per day"),
+    (r"_code$", "{subject}", "feature metadata or calendar"),
+    (r"^day_of_week$", "day of the week", "feature metadata or calendar"),
+    (r"^feature_age_days$", "days since launch", "days since the feature was launched (at most {age_cap})"),
 )
 
 
+def _signal_ending(signal: str, *, known_subject: bool) -> tuple[str, str, "re.Match[str]"] | None:
+    """``(name, meaning, match)`` of the first ending of :data:`SIGNAL_ENDINGS` that ``signal`` has
+    (with ``known_subject``, only with a subject :data:`SIGNAL_SUBJECTS` knows); None if none."""
+    for pattern, name, meaning in SIGNAL_ENDINGS:
+        found = re.search(pattern, signal)
+        if found and (not known_subject or pattern.startswith("^") or signal[:found.start()] in SIGNAL_SUBJECTS):
+            return name, meaning, found
+    return None
+
+
+def _filled(template: str, found: "re.Match[str]") -> str:
+    from featurehealth.signals import BASELINE_DAYS, MAX_AGE_DAYS
+
+    n = found.group(1) if found.groups() else ""
+    days = "1 day" if n == "1" else f"{n} days"
+    subject = SIGNAL_SUBJECTS.get(found.string[:found.start()], "")
+    return template.format(subject=subject, n=n, days=days, cap=BASELINE_DAYS, age_cap=MAX_AGE_DAYS)
+
+
+def signal_name(signal: Any) -> str:
+    """A signal of :mod:`featurehealth.signals` in words ("p95_latency_slope7" -> "p95 latency, 7-day trend"),
+    from its subject and ending (:data:`SIGNAL_SUBJECTS`, :data:`SIGNAL_ENDINGS`); one they do not
+    describe reads as written, so a new signal is still shown by its id."""
+    ending = _signal_ending(str(signal), known_subject=True)
+    return str(signal) if ending is None else _filled(ending[0], ending[2])
+
+
 def signals_note(signals: Sequence[str]) -> str:
-    """What the named signals measure, by their endings (:data:`SIGNAL_ENDINGS`); "" if none is known.
+    """What the named signals measure, by their endings (:data:`SIGNAL_ENDINGS`, whatever their subject);
+    "" if none is known.
 
     When a z-score is named, the note adds that it counts standard deviations from usual.
     """
-    import re
-
-    from featurehealth.signals import BASELINE_DAYS
-
     said = []
     for signal in dict.fromkeys(str(s) for s in signals):
-        for pattern, text in SIGNAL_ENDINGS:
-            found = re.search(pattern, signal)
-            if found:
-                said.append(f"{signal}: {text.format(n=found.group(1) if found.groups() else '', cap=BASELINE_DAYS)}")
-                break
+        ending = _signal_ending(signal, known_subject=False)
+        if ending is not None:
+            said.append(f"{signal}: {_filled(ending[1], ending[2])}")
     if not said:
         return ""
     z = " A z-score counts standard deviations from the usual level (0 = usual)." if "z-score" in "".join(said) else ""
@@ -1103,40 +1163,71 @@ QUALITY_MEASURES = {
 }
 
 
+#: The checks of :mod:`featurehealth.quality` in words.
+QUALITY_CHECKS = {
+    "missing_days": "missing feature-days",
+    "published_gap": "gaps in the published table",
+    "late_rows": "rows that arrived late",
+    "volume_drop": "drop in events",
+    "duplicate_events": "duplicate events",
+    "null_rate": "missing values",
+    "out_of_range": "impossible values",
+    "freshness": "data freshness",
+    "unknown_features": "features without metadata",
+}
+
+
+def check_name(check: Any) -> str:
+    """A data-quality check in words (:data:`QUALITY_CHECKS`); one it lacks as written, a new
+    check still being found by its id."""
+    return QUALITY_CHECKS.get(str(check), str(check))
+
+
 #: A check's status (:data:`featurehealth.quality.STATUSES`) in words.
 QUALITY_STATUSES = {"not_judged": "not judged"}
 
 
 def quality_checks(quality: Mapping[str, Any]) -> "pd.DataFrame":
-    """Checks of ``data_quality.json``: ``check``, ``measures`` (:data:`QUALITY_MEASURES`, "" for
-    a check it does not know), ``status`` (in words, :data:`QUALITY_STATUSES`), ``observed``, ``warn``,
-    ``fail``, ``rule``.
+    """Checks of ``data_quality.json``: ``check`` (in words, :func:`check_name`), its id in the
+    :func:`id_column`, ``measures`` (:data:`QUALITY_MEASURES`, "" for a check it does not know),
+    ``status`` (in words, :data:`QUALITY_STATUSES`), ``observed``, ``warn``, ``fail``, ``rule``.
 
     Thresholds are text, a "never" sentinel reading ``none`` (:func:`featurehealth.display.quality_rows`).
     """
     import pandas as pd
 
-    rows = [{**row, "measures": QUALITY_MEASURES.get(str(row["check"]), ""),
+    rows = [{**row, "check": check_name(row["check"]), id_column("check"): row["check"],
+             "measures": QUALITY_MEASURES.get(row["check"], ""),
              "status": plain_name(row["status"], words=QUALITY_STATUSES)} for row in quality_rows(quality)]
-    return pd.DataFrame(rows, columns=["check", "measures", "status", "observed", "warn", "fail", "rule"])
+    return pd.DataFrame(rows, columns=["check", id_column("check"), "measures", "status", "observed", "warn",
+                                       "fail", "rule"])
+
+
+def quality_malformed_note(quality: Mapping[str, Any]) -> str:
+    """The warning shown when ``data_quality.json`` holds entries that are not checks (a report edited
+    by hand or cut short, :func:`featurehealth.display.quality_entries`), "" when it holds none."""
+    problems = quality_entries(quality)[1]
+    if not problems:
+        return ""
+    return (f"reports/data_quality.json holds malformed entries, left out of this tab: {'; '.join(problems)}. "
+            f"Each check should be an object with a name; the profile's next run rewrites the report.")
 
 
 def quality_findings(quality: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """``(tone, sentence)`` for each check at ``warn`` or ``fail``, or not judged, in its own words.
+    """``(tone, sentence)`` for each check at ``warn`` or ``fail``, or not judged, in its own words,
+    named in words (:func:`check_name`; the checks table gives the ids).
 
     The sentence is the check's ``message`` (what it found, with dates and features, or why it
     could not judge), or its observed value when it has none; failures first, not judged last.
     """
     order = ("fail", "warn", "not_judged")
-    checks = quality.get("checks")
-    found = [c for c in (checks if isinstance(checks, list) else [])
-             if isinstance(c, dict) and c.get("status") in order]
+    found = [c for c in quality_entries(quality)[0] if c.get("status") in order]
     found.sort(key=lambda c: order.index(c["status"]))
     findings = []
     for check in found:
         said = check.get("message") or f"observed {check.get('observed', NOT_AVAILABLE)}"
         status = "" if check["status"] == "not_judged" else f" ({check['status']})"
-        findings.append((_status_tone(check["status"]), f"{check.get('name')}{status}: {said}"))
+        findings.append((_status_tone(check["status"]), f"{check_name(check['name'])}{status}: {said}"))
     return findings
 
 
@@ -1524,14 +1615,23 @@ def drift_cell_alt(series: "pd.DataFrame", *, metric: str, label: str) -> str:
 
 
 def importance_alt(importance: "pd.DataFrame", *, top: int = 15) -> str:
-    """Alt text of the signal importance figure: its ``top`` signals, largest drop first."""
+    """Alt text of the signal importance figure: its ``top`` signals in words, largest drop first."""
     known = importance.dropna(subset=["permutation_importance"])
     if known.empty:
         return "Signal importance not available: no test day is followed by a degraded day within the horizon."
     shown = known.sort_values("permutation_importance", ascending=False).head(top)
-    listed = ", ".join(f"{s} {number_cell(v)}" for s, v in zip(shown["signal"], shown["permutation_importance"],
-                                                                strict=True))
+    listed = ", ".join(f"{signal_name(s)} {number_text(v)}"
+                       for s, v in zip(shown["signal"], shown["permutation_importance"], strict=True))
     return f"Drop in PR-AUC when each signal is shuffled, top {len(shown)}: {listed}."
+
+
+def signal_ids_note(importance: "pd.DataFrame", *, top: int = 15) -> str:
+    """The ids of the signals the importance figure names in words, as "words = id" in its order
+    (largest drop first), so an engineer finds the raw names; "" when none has other words."""
+    known = importance.dropna(subset=["permutation_importance"])
+    shown = known.sort_values("permutation_importance", ascending=False).head(top)["signal"].astype(str)
+    pairs = [f"{signal_name(s)} = {s}" for s in shown if signal_name(s) != s]
+    return f"Signal ids, largest drop first: {'; '.join(pairs)}." if pairs else ""
 
 
 def quarantine_alt(counts: "pd.Series") -> str:
