@@ -213,6 +213,16 @@ def test_small_bar_charts() -> None:
     assert [(t.get_text(), t.get_position()[0]) for t in ax.texts] == [("duration not available", 1)]
 
 
+def test_a_single_run_is_drawn_as_a_bar_not_a_slab() -> None:
+    runs = pd.DataFrame({"run_id": ["r1"], "status": ["succeeded"], "started_at": ["2026-03-01T10:20:00+00:00"],
+                         "duration_s": [4.0]})
+    ax = plots.run_history_figure(runs).axes[0]
+    left, right = ax.get_xlim()
+    assert ax.patches[0].get_width() / (right - left) <= 1 / plots.RUN_HISTORY_SLOTS
+    many = pd.concat([runs] * (plots.RUN_HISTORY_SLOTS + 5), ignore_index=True)
+    assert plots.run_history_figure(many).axes[0].get_xlim()[1] == plots.RUN_HISTORY_SLOTS + 4.5
+
+
 def test_the_events_floor_is_not_labelled_a_degradation_limit(series: pd.DataFrame) -> None:
     thresholds = {"usage_count": {"absolute": 50, "relative": None}, "p95_latency": {"absolute": 1500.0, "relative": None}}
     fig = plots.drilldown_figure(series, thresholds=thresholds, incidents=None, cutoffs=[0.3, 0.6], title="x")

@@ -505,6 +505,10 @@ def quarantine_figure(counts: "pd.Series") -> "Figure":
     return fig
 
 
+#: Bar slots the run history figure keeps at least, so one or two runs draw as bars of the usual width.
+RUN_HISTORY_SLOTS = 10
+
+
 def run_history_figure(runs: "pd.DataFrame") -> "Figure":
     """Duration of recent runs (oldest left), coloured by status, the runs that did not succeed also
     hatched (red and green alone look alike to red-green colour-blind readers); an unknown duration
@@ -524,6 +528,8 @@ def run_history_figure(runs: "pd.DataFrame") -> "Figure":
     labels = [started[:16].replace("T", " ") if isinstance(started, str) else str(run_id)
               for started, run_id in zip(ordered["started_at"], ordered["run_id"], strict=True)]
     ax.set_xticks(range(len(ordered)), labels, rotation=30, ha="right", fontsize=7)
+    # Room for at least RUN_HISTORY_SLOTS bars: the first run alone would fill the axis as one slab.
+    ax.set_xlim(-0.5, max(len(ordered), RUN_HISTORY_SLOTS) - 0.5)
     # Run reports store start times in UTC; unlabelled, a reader elsewhere takes them for local time.
     ax.set(xlabel="started (UTC)", ylabel="duration (s)",
            title="Recent runs (green: succeeded; red, hatched: failed or interrupted)")
