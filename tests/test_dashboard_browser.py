@@ -285,8 +285,10 @@ def test_every_figure_says_what_it_shows_without_sight(page) -> None:
 def test_damaged_artifacts_give_messages_not_tracebacks(page, served: dict, shots: Path) -> None:
     _dropdown(page, ".fh-app", "Profile").select_option(served["damaged"])
     _open_tab(page, "Overview")
+    # The ci tiles stay on the page until the damaged profile's are drawn: wait for the new value,
+    # since reading the tile at once read ci's count now and then.
     drift_tile = page.locator(".fh-tile").filter(has_text="Drift alerts").locator(".fh-tile-value")
-    drift_tile.wait_for(timeout=30_000)
+    drift_tile.filter(has_text="not available").wait_for(timeout=30_000)
     assert drift_tile.inner_text() == "not available"
     _open_tab(page, "Model")
     page.locator(".fh-tab-model").get_by_text("reports/metrics.json could not be read").first.wait_for(timeout=30_000)

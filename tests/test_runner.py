@@ -299,6 +299,26 @@ def test_main_reports_unknown_profile_key_in_one_line(project: Path, capsys: pyt
     assert err.count("\n") == 0 and "Unknown parameter 'model.valu' in typo.yaml" in err
 
 
+@pytest.mark.parametrize("words", [
+    ["ci", "--set", "model.n_estimators", "=", "30"],
+    ["--set", "model.n_estimators", "=30", "ci"],
+    ["--set", "model.n_estimators=", "30"],
+])
+def test_main_says_in_one_sentence_that_a_set_item_must_be_one_word(
+    words: list[str], capsys: pytest.CaptureFixture[str],
+) -> None:
+    # argparse said "unrecognized arguments: = 30" under a usage line.
+    assert runner.main(words) == runner.EXIT_USAGE
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and err.endswith("write --set model.n_estimators=30 as one word.")
+
+
+def test_spaced_set_item_leaves_an_empty_value_before_a_profile_alone() -> None:
+    assert runner.spaced_set_item(["--set", "ingest.source=", "ci"]) is None
+    assert runner.spaced_set_item(["--set", "model.n_estimators=30", "ci"]) is None
+    assert runner.spaced_set_item(["--set", "a.b", "--set", "c.d=1"]) is None
+
+
 def test_main_help_example_is_a_day_of_the_default_input_and_exit_codes_are_listed(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

@@ -514,7 +514,7 @@ def apply_overrides(params: dict[str, Any], overrides: list[str]) -> dict[str, A
 _SET_EXAMPLE = "--set model.n_estimators=30"
 
 
-def _set_command(item: str) -> str:
+def set_command(item: str) -> str:
     """``--set item`` as typed in a shell: bare when no character is special, else in double
     quotes as the README writes ``--set "ingest.source='no'"`` (single quotes when the item
     holds a character double quotes would not keep, backslashes before those when it holds both)."""
@@ -572,22 +572,22 @@ def _override_form_error(item: str) -> str:
     if "=" not in item:
         spaced = re.fullmatch(r"\s*([\w-]+(?:\.[\w-]+)+)\s*(?::\s*|\s+)(\S.*)", item)
         if spaced:
-            return (f"{_set_command(item)} has no '=' between the key {spaced[1]} and its value; "
-                    f"write {_set_command(f'{spaced[1]}={spaced[2]}')}.")
+            return (f"{set_command(item)} has no '=' between the key {spaced[1]} and its value; "
+                    f"write {set_command(f'{spaced[1]}={spaced[2]}')}.")
         if re.fullmatch(r"[\w-]+(?:\.[\w-]+)+", item):
-            return f"{_set_command(item)} has no '=VALUE'; write {_set_command(item)}=VALUE, e.g. {_SET_EXAMPLE}."
-    return f"{_set_command(item)} names no parameter as GROUP.KEY=VALUE; write e.g. {_SET_EXAMPLE}."
+            return f"{set_command(item)} has no '=VALUE'; write {set_command(item)}=VALUE, e.g. {_SET_EXAMPLE}."
+    return f"{set_command(item)} names no parameter as GROUP.KEY=VALUE; write e.g. {_SET_EXAMPLE}."
 
 
 def _override_value_error(key: str, text: str, exc: Exception) -> str:
     """The sentence for a ``--set key=text`` whose value YAML cannot read, or would misread: what to write instead."""
-    said = _set_command(f"{key}={text}")
-    as_text = _set_command(f"{key}={_yaml_text(text)}")
+    said = set_command(f"{key}={text}")
+    as_text = set_command(f"{key}={_yaml_text(text)}")
     number = getattr(exc, "number", None)
     if number is not None:
         written, read, meant = number
         if written == text.strip():
-            instead = f"{_set_command(f'{key}={meant}')} for the number, or {as_text} for text"
+            instead = f"{set_command(f'{key}={meant}')} for the number, or {as_text} for text"
         else:
             instead = f"{meant} for the number, or {_yaml_text(written)} for text"
         return f"{said} is refused, as YAML 1.1 reads {written} as {read}; write {instead}."
@@ -597,7 +597,7 @@ def _override_value_error(key: str, text: str, exc: Exception) -> str:
         return f"{said}: the key {repeated!r} appears twice in the value; write each key once."
     missing = _unclosed(text)
     if missing:
-        closed = _set_command(f"{key}={text}{missing}")
+        closed = set_command(f"{key}={text}{missing}")
         if missing[0] in "'\"":
             return f"{said}: its quote {missing[0]} is not closed; write {closed}."
         return f"{said}: its {text.lstrip()[0]} is not closed; write {closed}, or {as_text} if it is text."

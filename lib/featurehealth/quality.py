@@ -157,10 +157,11 @@ def check_missing_days(
 
     A feature that stopped sending events (none on the last ``stopped_after_days`` days with
     events, :func:`stopped_features`) is no longer expected after its last day with events, so
-    it does not count as missing day after day: the message names it once, "F stopped sending
-    events on DAY" (the first day without), and ``details.stopped_features`` lists it. The check
-    warns (at least) on the run that first finds it stopped, not on later ones (those whose
-    ``previously_stopped``, the published report's list, holds it). A feature of ``deprecated``
+    it does not count as missing day after day: the message names it, "F stopped sending events
+    on DAY" (the first day without), and ``details.stopped_features`` lists it. The check warns
+    (at least) on the run that first finds it stopped; later ones (those whose
+    ``previously_stopped``, the published report's list, holds it) neither warn nor explain it
+    again, but say "Still stopped, as an earlier run reported: F since DAY". A feature of ``deprecated``
     (retired in the metadata) that stopped is listed too, but neither named nor warned about.
     Shorter gaps count as missing as before.
 
@@ -202,17 +203,23 @@ def check_missing_days(
         besides = "Besides those days, " if sentences else ""
         sentences.append(f"{besides}{len(scattered)} of {len(expected)} expected feature-days in the window have no "
                          f"valid event (first: {first_f} on {first_d}).")
-    retired = set(map(str, deprecated))
+    retired, reported = set(map(str, deprecated)), set(map(str, previously_stopped))
     named = [(f, last + timedelta(days=1)) for f, last in stopped.items() if str(f) not in retired]
-    if named:
-        shown = [f"{f} on {day}" for f, day in named[:_WORST_SHOWN]]
+    newly_stopped = [(f, day) for f, day in named if str(f) not in reported]
+    if newly_stopped:
+        shown = [f"{f} on {day}" for f, day in newly_stopped[:_WORST_SHOWN]]
         shown[0] = shown[0].replace(" on ", " stopped sending events on ", 1)
-        its, it = ("its", "it") if len(named) == 1 else ("their", "one")
+        its, it = ("its", "it") if len(newly_stopped) == 1 else ("their", "one")
         sentences.append(
-            f"{display.listed(shown, total=len(named))} (no event in the {stopped_after_days} days up to "
+            f"{display.listed(shown, total=len(newly_stopped))} (no event in the {stopped_after_days} days up to "
             f"{max(counts['date'])}, while other features sent some); {its} days since are not counted as missing "
             f"(if {it} is retired, mark it deprecated in the metadata to leave it out of this message)."
         )
+    # An earlier run explained the stop: repeating the whole sentence every day would bury news.
+    still = [f"{f} since {day}" for f, day in named if str(f) in reported]
+    if still:
+        shown_still = display.listed(still[:_WORST_SHOWN], total=len(still))
+        sentences.append(f"Still stopped, as an earlier run reported: {shown_still}.")
     if stale:
         sentences.append(
             f"The published fact table holds {len(stale)} feature id(s) as written before ids were read in "
@@ -232,7 +239,6 @@ def check_missing_days(
                            "stopped_on": (last + timedelta(days=1)).isoformat(), "deprecated": str(f) in retired}
                           for f, last in stopped.items()],
     )
-    newly_stopped = {str(f) for f, _ in named} - set(map(str, previously_stopped))
     return {**check, "status": "warn"} if (stale or newly_stopped) and check["status"] == "pass" else check
 
 

@@ -33,7 +33,7 @@ import stat
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -1533,7 +1533,12 @@ def main(argv: list[str] | None = None) -> int:
         help="override one parameter, e.g. --set ingest.as_of=2026-06-29 (repeatable; VALUE is read as YAML, "
              "so quote text YAML reads otherwise: --set \"ingest.source='no'\")",
     )
-    args = parser.parse_args(argv)
+    words = sys.argv[1:] if argv is None else list(argv)
+    spaced = spaced_set_item(words)
+    if spaced is not None:
+        _say_stopped("", config.ProfileError(spaced))
+        return EXIT_USAGE
+    args = parser.parse_args(words)
     # jsonschema (imported by papermill through nbformat) imports rfc3987_syntax, which compiles a
     # grammar for over a second, only to check "iri" formats that notebook schemas never use;
     # without it jsonschema skips that check. Done here, in the command's own process only.
@@ -1562,6 +1567,36 @@ def main(argv: list[str] | None = None) -> int:
         )
         return EXIT_QUALITY_FAILED
     return 0
+
+
+def spaced_set_item(words: Sequence[str]) -> str | None:
+    """The sentence for a ``--set`` item the shell split at spaces around ``=``, or None.
+
+    ``--set model.n_estimators = 30`` reaches argparse as three words, which it would report as
+    "unrecognized arguments: = 30" under a usage line; the sentence shows the one word to write.
+    ``--set KEY= WORD`` counts only when WORD is no profile (``--set ingest.source= ci`` is an
+    empty value for the ci profile).
+
+    Parameters
+    ----------
+    words : sequence of str
+        The command-line words after the program name.
+    """
+    for at, word in enumerate(words[:-2] if len(words) > 2 else []):
+        item, following = words[at + 1], words[at + 2]
+        if word != "--set" or following.startswith("-"):
+            continue
+        if "=" not in item and following.startswith("="):
+            value = following[1:] or (words[at + 3] if at + 3 < len(words) else "")
+            parts = [item, following] + ([value] if following == "=" and value else [])
+        elif item.endswith("=") and following not in config.available_profiles():
+            value, parts = following, [item, following]
+        else:
+            continue
+        key = item.rstrip("=")
+        return (f"--set {' '.join(parts)} has spaces around '=', so the shell passes it as separate words; "
+                f"write {config.set_command(f'{key}={value}')} as one word.")
+    return None
 
 
 def _say_stopped(label: str, exc: BaseException, *, after: str = "") -> None:
