@@ -102,6 +102,11 @@ class RunPaths:
     root: Path
 
     @property
+    def in_run(self) -> bool:
+        """Whether ``root`` is a run's staging copy (else a notebook run by hand writes in place)."""
+        return published_path(self.root) != self.root
+
+    @property
     def models(self) -> Path:
         return self.root / "models"
 
