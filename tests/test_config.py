@@ -330,8 +330,13 @@ def test_shipped_profiles_pass_the_value_checks() -> None:
         (["engine.n_workers=0"], r"engine\.n_workers 0 is not valid; use a whole number >= 1 \(from --set engine\.n_workers=0\)"),
         (["quality.stopped_after_days=0"], r"^quality\.stopped_after_days 0 is not valid; use a whole number >= 1"),
         (["quality.stopped_after_days=2.5"], r"^quality\.stopped_after_days 2\.5 is not valid; use a whole number >= 1"),
-        (["drift.metrics=[p95]"], r"drift\.metrics \['p95'\] is not valid; use a list of some of usage_count"),
+        (["drift.metrics=[p95]"], r"drift\.metrics \['p95'\] is not valid; use a list of one or more of usage_count"),
         (["quality.stop_on_fail=[fresh]"], r"quality\.stop_on_fail \['fresh'\] is not valid; use a list of some of missing_days"),
+        # An empty list monitored nothing (an empty heatmap and matplotlib warnings); a repeated metric
+        # failed 04_drift with a numpy broadcasting error.
+        (["drift.metrics=[]"], r"^drift\.metrics \[\] is not valid; use a list of one or more of usage_count, .*, each once \(from"),
+        (["drift.metrics=[crash_rate, crash_rate]"], r"^drift\.metrics \['crash_rate', 'crash_rate'\] is not valid; use a list of one or more of"),
+        (["quality.stop_on_fail=[freshness, freshness]"], r"^quality\.stop_on_fail \['freshness', 'freshness'\] is not valid; use a list of some of .*, each once"),
         (["model.operating_threshold=1.5"], r"model\.operating_threshold 1\.5 is not valid; use auto or a probability"),
         (["model.alert_budget=-1"], r"model\.alert_budget -1 is not valid; use null or a number >= 0"),
         (["model.risk_buckets=[0.6, 0.3]"], r"model\.risk_buckets \[0\.6, 0\.3\] is not valid; use auto or two increasing"),

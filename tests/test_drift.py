@@ -740,3 +740,23 @@ def test_days_in_alert_counts_only_the_unbroken_run_back_from_today() -> None:
     # A cell missing from an earlier evaluation had no data there: it was not alerting.
     gone = drift.apply_persistence([alert, alert.iloc[[0]]])
     assert gone["days_in_alert"].tolist() == [2, 1] and gone["status"].tolist() == ["alert", "warn"]
+
+
+def test_windows_text_says_in_words_where_the_reference_comes_from() -> None:
+    # 04_drift printed "reference from training." and a note starting in lower case after it.
+    training = drift.windows_text(_windows(reference="training",
+                                           training_window=(date(2026, 1, 10), date(2026, 4, 2))).to_dict())
+    assert training.startswith("As of 2026-06-30, the reference is the model's training window (")
+    late = drift.windows_text(_windows(reference="training",
+                                       training_window=(date(2026, 6, 10), date(2026, 6, 30))).to_dict())
+    assert "the reference is the 56 days before the current windows. Less than a whole week" in late
+    assert late.endswith("used the trailing reference.")
+
+
+def test_status_heatmap_legend_reads_words() -> None:
+    import matplotlib.pyplot as plt
+
+    cells = drift.classify(_cells(psi=[3.0, 0.0], ks_pvalue=[1e-6, 1.0]), thresholds=_thresholds())
+    ax = drift.plot_status_heatmap(cells)
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["ok", "warn", "alert", "insufficient data"]
+    plt.close(ax.figure)

@@ -10,6 +10,7 @@ import pytest
 from featurehealth import config, quality
 
 PARAMS = config.load_profile("default")["quality"]
+PATHS = config.RunPaths(config.output_root() / "ci")  # a notebook run by hand on the published folder
 
 
 def _counts(
@@ -103,10 +104,10 @@ def test_stop_on_fail_and_enforce() -> None:
     report = quality.run_checks(summary, _counts(20), history=None, known_features=["a", "b"], **PARAMS)
     assert report["summary"]["stopping"] == ["freshness"]
     with pytest.raises(quality.QualityError, match=r"freshness observed 10 \(fail threshold 3\).*quality.stop_on_fail"):
-        quality.enforce(report)
+        quality.enforce(report, paths=PATHS)
     relaxed = quality.run_checks(summary, _counts(20), history=None, known_features=["a", "b"],
                                  **{**PARAMS, "stop_on_fail": []})
-    quality.enforce(relaxed)
+    quality.enforce(relaxed, paths=PATHS)
     # A backfill whose window ended on 2026-01-20 of a feed that is current: fresh.
     backfill = quality.run_checks({**summary, "latest_input_date": "2026-01-30"}, _counts(20), history=None,
                                   known_features=["a", "b"], **PARAMS)
@@ -318,7 +319,7 @@ def test_a_stop_without_an_observed_value_quotes_the_check_s_sentence() -> None:
                "window_end": "2025-12-01", "latest_input_date": None, "last_event_date": None}
     report = quality.run_checks(summary, _counts(1).iloc[:0], history=None, known_features=[], **PARAMS)
     with pytest.raises(quality.QualityError) as stopped:
-        quality.enforce(report)
+        quality.enforce(report, paths=PATHS)
     assert "None" not in str(stopped.value)
     assert "no dated row up to the as-of date 2025-12-01" in str(stopped.value)
 
@@ -466,3 +467,18 @@ def test_a_gap_shorter_than_stopped_after_days_or_a_whole_feed_stopping_is_missi
     feed = _by_name(quality.run_checks(_summary(30), quiet, history=None, known_features=["a", "b"], **PARAMS))["missing_days"]
     assert feed["details"]["stopped_features"] == [] and feed["observed"] == pytest.approx(20 / 60)
     assert feed["message"].startswith("No valid event on 2026-01-21..2026-01-30")
+
+
+def test_a_stop_by_hand_names_the_report_written_and_a_run_its_run_folder(tmp_path, monkeypatch) -> None:
+    # By hand the message sent the user to runs/<run_id>/, which a notebook run by hand never writes.
+    monkeypatch.setenv("FEATUREHEALTH_OUTPUT_ROOT", str(tmp_path))
+    report = quality.run_checks(_summary(30, last_event_date="2026-01-20"), _counts(20), history=None,
+                                known_features=["a", "b"], **PARAMS)
+    by_hand = config.RunPaths(tmp_path / "ci")
+    with pytest.raises(quality.QualityError) as stopped:
+        quality.enforce(report, paths=by_hand)
+    assert f"see {by_hand.reports / 'data_quality.json'})" in str(stopped.value)
+    assert "runs/<run_id>" not in str(stopped.value)
+    in_run = config.RunPaths(tmp_path / ".staging" / "ci-20261129T031059Z-677e389a")
+    with pytest.raises(quality.QualityError, match=r"see reports/data_quality\.json in the run's folder runs/<run_id>/\)"):
+        quality.enforce(report, paths=in_run)

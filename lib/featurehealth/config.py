@@ -102,6 +102,11 @@ class RunPaths:
     root: Path
 
     @property
+    def in_run(self) -> bool:
+        """Whether ``root`` is a run's staging copy (else a notebook run by hand writes in place)."""
+        return published_path(self.root) != self.root
+
+    @property
     def models(self) -> Path:
         return self.root / "models"
 
@@ -624,10 +629,12 @@ def is_iso_day(value: Any) -> bool:
     return True
 
 
-def _subset_rule(choices: Sequence[str]) -> tuple[Callable[[Any], bool], str]:
+def _subset_rule(choices: Sequence[str], *, at_least: int = 0) -> tuple[Callable[[Any], bool], str]:
+    # A repeated name is a slip, and one that the drift step cannot compute with.
     return (
-        lambda value: isinstance(value, list) and all(isinstance(v, str) and v in choices for v in value),
-        f"a list of some of {', '.join(choices)}",
+        lambda value: (isinstance(value, list) and all(isinstance(v, str) and v in choices for v in value)
+                       and len(value) >= at_least and len(set(value)) == len(value)),
+        f"a list of {'one or more' if at_least else 'some'} of {', '.join(choices)}, each once",
     )
 
 
@@ -841,7 +848,7 @@ def _value_rules() -> dict[str, tuple[Callable[[Any], bool], str]]:
             lambda value: _is_whole(value, 0) and value <= _MAX_SEED, f"a whole number in 0..{_MAX_SEED}"
         ),
         "drift.reference": _one_of_rule(DRIFT_REFERENCES),
-        "drift.metrics": _subset_rule(DRIFT_METRICS),
+        "drift.metrics": _subset_rule(DRIFT_METRICS, at_least=1),
     }
 
 

@@ -1067,6 +1067,19 @@ def retrain_recommendation(
     }
 
 
+def windows_text(windows: Mapping[str, Any]) -> str:
+    """The as-of day and where the reference comes from, in words, with its ``note`` as a sentence
+    (``windows`` as :meth:`DriftWindows.to_dict` gives it).
+    """
+    reference = windows["reference"]
+    origin = ("the model's training window" if reference["source"] == "training"
+              else f"the {reference['days']} days before the current windows")
+    text = f"As of {windows['as_of']}, the reference is {origin}"
+    text += f" ({reference['days']} days)." if reference["source"] == "training" else "."
+    note = windows["note"]
+    return f"{text} {note[:1].upper()}{note[1:]}." if note else text
+
+
 def retrain_text(advice: Mapping[str, Any]) -> str:
     """The advice of :func:`retrain_recommendation` as text: recommended or not, then one line per
     check that fired; advice withheld says why, so fired checks never read as ignored.
@@ -1131,7 +1144,7 @@ def plot_status_heatmap(cells: pd.DataFrame, *, ax: Axes | None = None, max_rows
     rows, columns = matrix.shape
     ax.hlines(np.arange(rows + 1) - 0.5, -0.5, columns - 0.5, color="white", linewidth=1)
     ax.vlines(np.arange(columns + 1) - 0.5, -0.5, rows - 0.5, color="white", linewidth=1)
-    ax.legend(handles=[Patch(color=c, label=s) for c, s in zip(colours, STATUSES, strict=True)],
+    ax.legend(handles=[Patch(color=c, label=s.replace("_", " ")) for c, s in zip(colours, STATUSES, strict=True)],
               loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
     shown = "" if len(matrix) == len(full) else f" ({len(matrix)} of {len(full)} features, most pressing first)"
     ax.set_title(f"Drift status per feature and metric{shown}")

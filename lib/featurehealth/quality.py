@@ -19,6 +19,8 @@ from featurehealth import aggregate, degradation, display, ingest, validate
 if TYPE_CHECKING:
     import pandas as pd
 
+    from featurehealth.config import RunPaths
+
 CHECKS = (
     "missing_days", "published_gap", "late_rows", "volume_drop", "duplicate_events", "null_rate", "out_of_range", "freshness",
     "unknown_features",
@@ -659,20 +661,25 @@ def _stop_reason(check: Mapping[str, Any]) -> str:
     return f"{check['name']} observed {check['observed']} (fail threshold {check['threshold']['fail']})"
 
 
-def enforce(report: Mapping[str, Any]) -> None:
+def enforce(report: Mapping[str, Any], *, paths: RunPaths) -> None:
     """Stop the run when a check of ``quality.stop_on_fail`` failed.
+
+    ``paths`` are the notebook's: in a run (a staging copy) the report is kept in the run's folder,
+    by hand it stays where it was written.
 
     Raises
     ------
     QualityError
-        One sentence naming the failed check(s), what was observed and the fix.
+        One sentence naming the failed check(s), what was observed, the report and the fix.
     """
     stopping = report["summary"]["stopping"]
     if not stopping:
         return
     failed = [c for c in report["checks"] if c["name"] in stopping]
     observed = "; ".join(_stop_reason(c) for c in failed)
+    where = ("reports/data_quality.json in the run's folder runs/<run_id>/" if paths.in_run
+             else str(paths.reports / "data_quality.json"))
     raise QualityError(
-        f"Data quality stopped the run: {observed}; fix the input (see reports/data_quality.json in the "
-        f"run's folder runs/<run_id>/) or remove the check from quality.stop_on_fail."
+        f"Data quality stopped the run: {observed}; fix the input (see {where}) or remove the check from "
+        f"quality.stop_on_fail."
     )
