@@ -317,6 +317,10 @@ def plan_windows(
         weeks = max(((end - data_start).days + 1) // 7, 0)
         start = end - timedelta(days=7 * weeks - 1)
         cut = f"data starts {data_start.isoformat()}: reference cut to {7 * weeks} days"
+        if not weeks:
+            # Said plainly: a reference of 0 days reads as a window ending before it starts.
+            cut = (f"data starts {data_start.isoformat()}, so no whole week of it precedes the current windows and "
+                   f"every cell has too little reference data; shorten drift.current_days (or drift.persist_days)")
         note = "; ".join(filter(None, [note, cut]))
     return DriftWindows(
         as_of=as_of, current_days=current_days, reference_start=start, reference_end=end,
