@@ -103,7 +103,7 @@ def test_stop_on_fail_and_enforce() -> None:
     summary = _summary(30, last_event_date="2026-01-20")
     report = quality.run_checks(summary, _counts(20), history=None, known_features=["a", "b"], **PARAMS)
     assert report["summary"]["stopping"] == ["freshness"]
-    with pytest.raises(quality.QualityError, match=r"freshness observed 10 \(fail threshold 3\).*quality.stop_on_fail"):
+    with pytest.raises(quality.QualityError, match=r"freshness observed 10 day\(s\) \(fail threshold 3 day\(s\)\).*quality.stop_on_fail"):
         quality.enforce(report, paths=PATHS)
     relaxed = quality.run_checks(summary, _counts(20), history=None, known_features=["a", "b"],
                                  **{**PARAMS, "stop_on_fail": []})

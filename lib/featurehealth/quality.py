@@ -652,13 +652,19 @@ def run_checks(
     }
 
 
+#: Units of the checks that count things; the others observe a share or a ratio, which needs none.
+_COUNTED_IN = {"published_gap": " day(s)", "freshness": " day(s)", "late_rows": " row(s)",
+               "unknown_features": " feature(s)"}
+
+
 def _stop_reason(check: Mapping[str, Any]) -> str:
     """What a stopping check saw: its value and fail threshold, or its sentence when it observed nothing."""
     if check["observed"] is None:
         # e.g. freshness with no dated row up to the as-of date: "observed None" would say nothing.
         message = str(check["message"]).rstrip(".")
         return f"{check['name']} failed: {message[:1].lower()}{message[1:]}"
-    return f"{check['name']} observed {check['observed']} (fail threshold {check['threshold']['fail']})"
+    unit = _COUNTED_IN.get(check["name"], "")
+    return f"{check['name']} observed {check['observed']}{unit} (fail threshold {check['threshold']['fail']}{unit})"
 
 
 def enforce(report: Mapping[str, Any], *, paths: RunPaths) -> None:
