@@ -259,7 +259,7 @@ def test_a_window_past_the_input_says_it_has_no_rows() -> None:
     checks = _by_name(quality.run_checks(summary, empty, history=history, known_features=["a", "b"], **PARAMS))
     missing = checks["missing_days"]
     assert (missing["status"], missing["observed"]) == ("fail", 1.0)
-    assert missing["message"] == "No rows for 2026-01-31 in the input (latest input day 2026-01-30)."
+    assert missing["message"].startswith("No rows for 2026-01-31 in the input (latest input day 2026-01-30); re-run ")
     # Without history nothing is expected, yet an empty window still misses everything.
     alone = _by_name(quality.run_checks(summary, empty, history=None, known_features=[], **PARAMS))
     assert alone["missing_days"]["status"] == "fail"
@@ -268,6 +268,19 @@ def test_a_window_past_the_input_says_it_has_no_rows() -> None:
     checks = _by_name(quality.run_checks(_summary(31, latest_input_date="2026-01-31"), holed, history=None,
                                          known_features=["a", "b"], **PARAMS))
     assert checks["missing_days"]["message"].startswith("No valid event on 2026-01-30:")
+
+
+def test_a_window_past_the_input_names_the_re_run_for_when_its_rows_arrive() -> None:
+    # A daily run before the day's export (exit 3) said only "No rows for DAY": nothing on what to do.
+    history = _counts(30).rename(columns={"events": "usage_count"})
+    summary = _summary(32, window_start="2026-01-31", latest_input_date="2026-01-30", rows_in=0)
+    checks = _by_name(quality.run_checks(summary, _counts(1).iloc[:0], history=history, known_features=["a", "b"],
+                                         profile="mine", rerun=["--set ingest.source=/data/export"], **PARAMS))
+    assert checks["missing_days"]["message"] == (
+        "No rows for 2026-01-31..2026-02-01 in the input (latest input day 2026-01-30); re-run once the input has "
+        "them: `./run_all.sh mine --set ingest.as_of=2026-02-01 --set ingest.window_start=2026-01-31 "
+        "--set ingest.window_end=2026-02-01 --set ingest.source=/data/export`."
+    )
 
 
 def test_day_lists_merge_consecutive_days() -> None:
@@ -413,8 +426,10 @@ def test_missing_days_names_a_feature_s_missing_days_beside_a_day_without_rows()
                                         known_features=["a", "b"], **PARAMS))["missing_days"]
     assert (check["status"], check["details"]["missing_feature_days"]) == ("warn", 26)
     assert check["message"] == (
-        "No rows for 2026-01-30 in the input (latest input day 2026-01-29). Besides those days, 24 of 60 expected "
-        "feature-days in the window have no valid event (first: b on 2026-01-05)."
+        "No rows for 2026-01-30 in the input (latest input day 2026-01-29); re-run once the input has them: "
+        "`./run_all.sh PROFILE --set ingest.as_of=2026-01-30 --set ingest.window_start=2026-01-30 "
+        "--set ingest.window_end=2026-01-30`. Besides those days, 24 of 60 expected feature-days in the window have "
+        "no valid event (first: b on 2026-01-05)."
     )
 
 

@@ -1003,6 +1003,63 @@ def test_a_signal_once_the_run_publishes_lets_it_finish(
     assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
 
 
+def test_a_signal_while_the_run_says_it_succeeded_lets_it_succeed(
+    project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A SIGTERM as the last line was printed raised in run_pipeline: "INTERRUPTED ... outputs
+    # unchanged" and exit 143 over a run that had published and reported itself succeeded.
+    printed = runner._print_while_read
+
+    def terminated_on_the_last_line(line: str, **kwargs: Any) -> None:
+        if "succeeded in" in line:
+            os.kill(os.getpid(), signal.SIGTERM)
+        printed(line, **kwargs)
+
+    monkeypatch.setattr(runner, "_print_while_read", terminated_on_the_last_line)
+    monkeypatch.setattr(config, "PIPELINE_NOTEBOOKS", ("a.ipynb",))
+    assert runner.main(["default"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    published = project / "outputs" / "default"
+    assert runlog.read_json(published / "reports" / "run_report.json")["status"] == "succeeded"
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+
+
+@pytest.mark.parametrize("code", [0, runner.EXIT_QUALITY_FAILED, runner.EXIT_FAILED])
+def test_a_signal_once_the_command_has_its_exit_code_does_not_replace_it(code: int) -> None:
+    # The interpreter's shutdown with pandas, DuckDB and papermill loaded takes a tenth of a second
+    # or more: a scheduler's SIGTERM then ended a published run with 143, "interrupted".
+    import subprocess
+
+    script = (
+        "import atexit, os, signal, sys\n"
+        "from featurehealth import runner\n"
+        f"runner.main = lambda argv=None: {code}\n"
+        "atexit.register(lambda: os.kill(os.getpid(), signal.SIGTERM))\n"
+        "sys.exit(runner.command())\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert (done.returncode, done.stderr) == (code, "")
+
+
+def test_python_m_featurehealth_runner_keeps_its_exit_code_through_a_late_signal() -> None:
+    # As run_all.sh starts it: a profile error (exit 2), then a SIGTERM while the interpreter shuts down.
+    import subprocess
+
+    script = (
+        "import atexit, os, runpy, signal, sys\n"
+        "from featurehealth import config\n"
+        "def refused(*args, **kwargs):\n"
+        "    raise config.ProfileError('no such profile')\n"
+        "config.load_run_params = refused\n"
+        "atexit.register(lambda: os.kill(os.getpid(), signal.SIGTERM))\n"
+        "sys.argv = ['run_all.sh', 'default']\n"
+        "runpy.run_module('featurehealth.runner', run_name='__main__', alter_sys=True)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert (done.returncode, done.stderr) == (runner.EXIT_USAGE, "run_all: no such profile\n")
+
+
 def test_a_run_folder_report_not_written_after_publishing_does_not_fail_the_run(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

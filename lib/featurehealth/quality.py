@@ -154,8 +154,8 @@ def check_missing_days(
     which may include earlier history) to ``end``; a window without any event and no feature
     seen before misses everything (1.0). The message names the window days without any valid
     event, saying which lie after ``latest_input`` (the latest input day up to the as-of date):
-    those have no row in the input yet; then how many expected feature-days lack events on the
-    other days, and the first of them.
+    those have no row in the input yet, and the message gives their re-run; then how many
+    expected feature-days lack events on the other days, and the first of them.
 
     A feature that stopped sending events (none on the last ``stopped_after_days`` days with
     events, :func:`stopped_features`) is no longer expected after its last day with events, so
@@ -171,7 +171,7 @@ def check_missing_days(
     as written: ids are now read in NFC, so that spelling can have no event any more and is not
     expected. The table then holds such a feature under two ids until its days are re-read, so
     the check warns (at least) and its message names them and the re-run from the history's
-    first day (``as_of``, ``profile`` and ``rerun`` as in :func:`check_published_gap`).
+    first day. ``as_of``, ``profile`` and ``rerun`` make these commands as in :func:`check_published_gap`.
     """
     import unicodedata
 
@@ -194,7 +194,11 @@ def check_missing_days(
     not_yet = [d for d in empty if latest_input is None or d > latest_input]
     no_valid = [d for d in empty if d not in not_yet]
     latest = f"latest input day {latest_input}" if latest_input else "no dated input row up to the as-of date"
-    sentences = [f"No rows for {_day_list(not_yet)} in the input ({latest})."] if not_yet else []
+    sentences = [
+        f"No rows for {_day_list(not_yet)} in the input ({latest}); re-run once the input has them: "
+        f"`./run_all.sh {profile or 'PROFILE'} --set ingest.as_of={as_of or end} --set ingest.window_start="
+        f"{not_yet[0]} --set ingest.window_end={not_yet[-1]}{_also(rerun)}`."
+    ] if not_yet else []
     if no_valid:
         sentences.append(f"No valid event on {_day_list(no_valid)}: the input has no row there or only "
                          f"quarantined ones.")

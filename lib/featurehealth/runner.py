@@ -1199,8 +1199,7 @@ def run_pipeline(
 
     journal = config.publish_journal_path(profile)
     # Signals held back once the outcome is decided, from the publish or the failure on (see
-    # interrupts_deferred); the stack outlives the executor, whose exit waits for the last HTML
-    # renderings, so a returned run is complete.
+    # interrupts_deferred), until the run's last line.
     held: list[int] = []
     with contextlib.ExitStack() as decided, profile_lock(profile), ThreadPoolExecutor(
         max_workers=1, thread_name_prefix="html", initializer=_lower_priority
@@ -1290,9 +1289,12 @@ def run_pipeline(
         if failed:
             progress(f"could not remove {len(failed)} old run folder(s) under {published / 'runs'} "
                      f"(first: {failed[0]}); remove them by hand")
-    if held:
-        progress(f"{signal.Signals(held[0]).name} arrived while the run was publishing; it finished first")
-    progress(f"run {run_id}: succeeded in {report['duration_s']:.1f}s; outputs in {published}")
+        # The last HTML copies here, not on leaving the executor, so that the closing lines come
+        # while signals are still held back: one raised as they print would call a published run interrupted.
+        renderer.shutdown(wait=True)
+        if held:
+            progress(f"{signal.Signals(held[0]).name} arrived while the run was publishing; it finished first")
+        progress(f"run {run_id}: succeeded in {report['duration_s']:.1f}s; outputs in {published}")
     return report
 
 
@@ -1636,5 +1638,19 @@ def _run_folder_note(run_dir: Path | None) -> str:
     return f" (run report in {run_dir}/)" if run_dir else ""
 
 
+def command() -> int:
+    """:func:`main` as the command's own process (``run_all.sh``): its exit code stands.
+
+    Once main has its outcome, a signal has nothing left to interrupt, but the interpreter's
+    shutdown, with pandas, DuckDB and papermill loaded, takes a tenth of a second or more: a
+    scheduler's SIGTERM then ended a published run with 143, "interrupted". So the signals are
+    ignored from then on, here rather than in main, which restores them for a caller that goes on.
+    """
+    code = main()
+    for signum in INTERRUPTING_SIGNALS:
+        signal.signal(signum, signal.SIG_IGN)
+    return code
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(command())
