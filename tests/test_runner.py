@@ -889,7 +889,7 @@ def test_sigterm_writes_an_interrupted_report_and_stops_kernels(
     assert runner.main(["default"]) == 128 + signum
     err = capsys.readouterr().err
     name = signal.Signals(signum).name
-    assert err.count("\n") == 1 and err.startswith(f"run_all: INTERRUPTED: interrupted by {name}; outputs unchanged")
+    assert err.count("\n") == 1 and err.startswith(f"run_all: INTERRUPTED by {name}; outputs unchanged")
     assert _children() - children == set()
     assert _snapshot(published) == before
     assert [p.name for p in (project / "outputs" / ".staging").iterdir()] == ["default.lock"]

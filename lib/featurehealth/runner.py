@@ -1558,7 +1558,9 @@ def main(argv: list[str] | None = None) -> int:
         _say_stopped("FAILED: ", exc, after=_run_folder_note(exc.run_dir))
         return EXIT_FAILED
     except RunInterrupted as exc:
-        _say_stopped("INTERRUPTED: ", exc, after=f"; outputs unchanged{_run_folder_note(exc.run_dir)}")
+        # "INTERRUPTED: interrupted by SIGTERM" said it twice.
+        _say_stopped("INTERRUPTED ", str(exc).removeprefix("interrupted "),
+                     after=f"; outputs unchanged{_run_folder_note(exc.run_dir)}")
         return 128 + exc.signum
     if (report.get("quality") or {}).get("status") == "fail":
         # A scheduler sees only the exit code: a published day that failed a check is no clean day.
@@ -1601,7 +1603,7 @@ def spaced_set_item(words: Sequence[str]) -> str | None:
     return None
 
 
-def _say_stopped(label: str, exc: BaseException, *, after: str = "") -> None:
+def _say_stopped(label: str, exc: BaseException | str, *, after: str = "") -> None:
     """Print run_all's one line on standard error for a run that did not succeed.
 
     The error may quote an export's column name or value, which can hold a line break: it is
