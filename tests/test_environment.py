@@ -73,3 +73,27 @@ def test_two_first_runs_at_once_install_the_environment_once(tmp_path: Path) -> 
     assert [run.returncode for run in runs] == [0, 0], outputs
     assert log.read_text().count("python -m") == 2  # one run's pip install of uv and its compileall
     assert sum("environment ready" in output for output in outputs) == 1
+
+
+def _run_all_with_setup(tmp_path: Path, setup_body: str) -> subprocess.CompletedProcess[str]:
+    """Run a copy of run_all.sh whose scripts/setup_env.sh is ``setup_body``."""
+    (tmp_path / "scripts").mkdir()
+    shutil.copy(config.REPO_ROOT / "run_all.sh", tmp_path / "run_all.sh")
+    (tmp_path / "scripts" / "setup_env.sh").write_text(f"#!/bin/sh\n{setup_body}\n")
+    (tmp_path / "scripts" / "setup_env.sh").chmod(0o755)
+    return subprocess.run(["bash", str(tmp_path / "run_all.sh"), "ci"], capture_output=True, text=True, timeout=60)
+
+
+def test_run_all_exits_1_when_setup_fails_with_another_code(tmp_path: Path) -> None:
+    # uv exits 2 on its errors, which a scheduler read as run_all's "unknown profile or bad --set".
+    result = _run_all_with_setup(tmp_path, "echo 'error: File not found: requirements.lock' >&2\nexit 2")
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert lines[0] == "error: File not found: requirements.lock"
+    assert len(lines) == 2 and lines[1].startswith("run_all: FAILED: scripts/setup_env.sh could not set up .venv")
+
+
+def test_run_all_keeps_the_exit_code_of_a_setup_stopped_by_a_signal(tmp_path: Path) -> None:
+    # A stopped run is an interrupted one (143), not a failed one.
+    result = _run_all_with_setup(tmp_path, "kill -TERM $$")
+    assert result.returncode == 143 and "run_all:" not in result.stderr

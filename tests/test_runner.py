@@ -9,6 +9,7 @@ import os
 import shutil
 import signal
 import stat
+import subprocess
 import sys
 import tempfile
 import time
@@ -1109,6 +1110,28 @@ def test_a_reader_gone_only_silences_the_lines(tmp_path: Path, error: OSError) -
             assert os.path.realpath(f"/proc/self/fd/{file.fileno()}") == os.devnull
     with open(tmp_path / "other", "w") as file, pytest.raises(PermissionError):
         runner._print_while_read("run ...", stream=_GoneStream(file, PermissionError(errno.EACCES, "denied")))
+
+
+# A closed stream is no reader gone: Python makes it None, the file the run opens next takes its
+# descriptor, and a kernel started without it dies as it boots.
+@pytest.mark.parametrize("closing", [">&-", "2>&-"], ids=["stdout", "stderr"])
+def test_a_run_started_with_a_standard_stream_closed_runs_without_it(closing: str) -> None:
+    code = (
+        "import os, sys\n"
+        "from featurehealth import runner\n"
+        "def run(profile, **kwargs):\n"
+        "    kwargs['progress']('run ...: profile ci')\n"
+        "    lock = open(os.devnull)\n"
+        "    assert lock.fileno() > 2, lock.fileno()\n"
+        "    kernel = [sys.executable, '-c', 'import sys; sys.exit(sys.stdout is None or sys.stderr is None)']\n"
+        "    assert __import__('subprocess').run(kernel).returncode == 0\n"
+        "    raise runner.RunBusy('busy')\n"
+        "runner.run_pipeline = run\n"
+        "sys.exit(runner.main(['ci']))\n"
+    )
+    done = subprocess.run(["bash", "-c", f'exec "$0" -c "$1" {closing}', sys.executable, code],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == runner.EXIT_BUSY, done.stderr
 
 
 def test_the_final_line_of_a_run_whose_terminal_hung_up_keeps_the_exit_code(

@@ -1535,6 +1535,7 @@ def main(argv: list[str] | None = None) -> int:
         help="override one parameter, e.g. --set ingest.as_of=2026-06-29 (repeatable; VALUE is read as YAML, "
              "so quote text YAML reads otherwise: --set \"ingest.source='no'\")",
     )
+    open_closed_standard_streams()
     words = sys.argv[1:] if argv is None else list(argv)
     spaced = spaced_set_item(words)
     if spaced is not None:
@@ -1601,6 +1602,29 @@ def spaced_set_item(words: Sequence[str]) -> str | None:
         return (f"--set {' '.join(parts)} has spaces around '=', so the shell passes it as separate words; "
                 f"write {config.set_command(f'{key}={value}')} as one word.")
     return None
+
+
+def open_closed_standard_streams() -> None:
+    """Point standard output and error at ``/dev/null`` if the process started with them closed (``>&-``).
+
+    Python makes such a stream None, which the first progress line would fail on; a kernel
+    started without it dies as it boots, and the next file opened (the profile's lock) would take
+    its descriptor. A closed stream, like a reader gone (:func:`_print_while_read`), only
+    silences the lines.
+    """
+    for fd, name in ((1, "stdout"), (2, "stderr")):
+        if getattr(sys, name) is not None:
+            continue
+        try:
+            os.fstat(fd)
+        except OSError:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            if devnull == fd:
+                os.set_inheritable(fd, True)  # as a standard stream is: the kernels get it too
+            else:
+                os.dup2(devnull, fd)
+                os.close(devnull)
+        setattr(sys, name, open(fd, "w", encoding="utf-8", closefd=False))  # noqa: SIM115 - the process's own stream
 
 
 def _say_stopped(label: str, exc: BaseException | str, *, after: str = "") -> None:
