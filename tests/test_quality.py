@@ -497,3 +497,17 @@ def test_a_stop_by_hand_names_the_report_written_and_a_run_its_run_folder(tmp_pa
     in_run = config.RunPaths(tmp_path / ".staging" / "ci-20261129T031059Z-677e389a")
     with pytest.raises(quality.QualityError, match=r"see reports/data_quality\.json in the run's folder runs/<run_id>/\)"):
         quality.enforce(report, paths=in_run)
+
+
+def test_share_checks_say_in_words_how_many_rows_and_what_became_of_them() -> None:
+    # They read "duplicate_events observed 0.00105 (warn; ...)": no unit, no consequence.
+    nulls = quality.check_null_rate({"feature_id": 3, "event_time": 12}, rows_in=10_000, warn=0.01, fail=0.1)
+    assert nulls["message"] == "12 of 10,000 input rows (0.12 %) have no event_time, the most of the required columns."
+    clean = quality.check_null_rate({}, rows_in=10_000, warn=0.01, fail=0.1)
+    assert clean["message"] == "No required column has a missing value in the 10,000 input rows."
+    report = quality.run_checks(_summary(30), _counts(30), history=None, known_features=["a", "b"], **PARAMS)
+    checks = _by_name(report)
+    assert checks["duplicate_events"]["message"].endswith("repeat a valid row exactly; the copies are quarantined "
+                                                          "as duplicate_event and not counted.")
+    assert " input rows (" in checks["out_of_range"]["message"]
+    assert "observed" not in checks["duplicate_events"]["message"] + checks["out_of_range"]["message"]

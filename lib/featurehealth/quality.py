@@ -465,10 +465,19 @@ def check_volume_drop(
 
 def check_null_rate(null_counts: Mapping[str, int], *, rows_in: int, warn: float, fail: float) -> dict[str, Any]:
     """Highest share of missing values among the required columns."""
-    rates = {c: _share(int(null_counts.get(c, 0)), rows_in) for c in ingest.REQUIRED_COLUMNS}
+    counts = {c: int(null_counts.get(c, 0)) for c in ingest.REQUIRED_COLUMNS}
+    rates = {c: _share(n, rows_in) for c, n in counts.items()}
+    worst = max(rates, key=rates.get)
     return _check(
-        "null_rate", max(rates.values()), warn=warn, fail=fail, by_column={c: round(r, 6) for c, r in rates.items()}
+        "null_rate", rates[worst], warn=warn, fail=fail, by_column={c: round(r, 6) for c, r in rates.items()},
+        message=(f"{_rows_share(counts[worst], rows_in)} have no {worst}, the most of the required columns."
+                 if counts[worst] else f"No required column has a missing value in the {rows_in:,} input rows."),
     )
+
+
+def _rows_share(rows: int, rows_in: int) -> str:
+    """``rows`` of ``rows_in`` input rows in words, with their share as a percentage."""
+    return f"{rows:,} of {rows_in:,} input rows ({display.number_text(100 * _share(rows, rows_in))} %)"
 
 
 def check_freshness(last_event: date | None, *, as_of: date, warn: float, fail: float) -> dict[str, Any]:
@@ -636,10 +645,14 @@ def run_checks(
             min_baseline_days=volume_min_baseline_days, warn=volume_drop_warn, fail=volume_drop_fail,
         ),
         _check("duplicate_events", _share(duplicates, rows_in),
-               warn=duplicate_share_warn, fail=duplicate_share_fail, duplicates=duplicates),
+               warn=duplicate_share_warn, fail=duplicate_share_fail, duplicates=duplicates,
+               message=(f"{_rows_share(duplicates, rows_in)} repeat a valid row exactly; the copies are "
+                        f"quarantined as duplicate_event and not counted.")),
         check_null_rate(summary["null_counts"], rows_in=rows_in, warn=null_rate_warn, fail=null_rate_fail),
         _check("out_of_range", _share(out_of_range, rows_in), warn=out_of_range_warn, fail=out_of_range_fail,
-               rows=out_of_range, reasons=list(validate.OUT_OF_RANGE_REASONS)),
+               rows=out_of_range, reasons=list(validate.OUT_OF_RANGE_REASONS),
+               message=(f"{_rows_share(out_of_range, rows_in)} hold a value outside its allowed range; they are "
+                        f"quarantined (quarantine/ gives each row's reason) and not counted.")),
         check_freshness(latest_input, as_of=as_of, warn=freshness_warn_days, fail=freshness_fail_days),
         check_unknown_features(daily_counts["feature_id"], known_features,
                                warn=unknown_features_warn, fail=unknown_features_fail),
