@@ -30,7 +30,7 @@ def _write_outputs(root: Path, profile: str) -> None:
     as it is now (none for a profile params/ does not hold), so the profile gives the run's parameters.
     """
     base = root / profile
-    for sub in ("tables", "reports", "runs/20260301T000000Z-x"):
+    for sub in ("tables", "reports", "runs/20260301T000000Z-0000000e"):
         (base / sub).mkdir(parents=True)
     days = pd.date_range("2026-01-01", periods=20)
     fact = pd.DataFrame([
@@ -57,7 +57,7 @@ def _write_outputs(root: Path, profile: str) -> None:
                 if profile in config.available_profiles() else {})
     report = json.dumps({"status": "succeeded", "finished_at": "2026-03-01T00:01:00+00:00", "duration_s": 60.0,
                          **recorded})
-    (base / "runs" / "20260301T000000Z-x" / "run_report.json").write_text(report)
+    (base / "runs" / "20260301T000000Z-0000000e" / "run_report.json").write_text(report)
     (base / "reports" / "run_report.json").write_text(report)
 
 
@@ -621,17 +621,17 @@ def test_a_report_without_params_or_their_hash_gives_no_cut_offs(outputs: Path) 
 
 def test_a_failed_newest_run_is_named_above_the_outputs_it_did_not_replace(outputs: Path) -> None:
     published = json.loads((outputs / "ci" / "reports" / "run_report.json").read_text())
-    (outputs / "ci" / "reports" / "run_report.json").write_text(json.dumps({**published, "run_id": "20260301T000000Z-x"}))
-    failed = outputs / "ci" / "runs" / "20260302T000000Z-y"
+    (outputs / "ci" / "reports" / "run_report.json").write_text(json.dumps({**published, "run_id": "20260301T000000Z-0000000e"}))
+    failed = outputs / "ci" / "runs" / "20260302T000000Z-0000000f"
     failed.mkdir()
     (failed / "run_report.json").write_text(json.dumps(
         {"status": "failed", "error": "01_ingest.ipynb failed: ValueError: no rows.", "duration_s": 3.0}))
     dashboard = app.Dashboard(profile="ci")
     overview = _html(_outputs(dashboard, "overview")[0])
-    assert "The newest run, 20260302T000000Z-y, failed and published nothing (01_ingest.ipynb failed" in overview
-    assert "outputs of the earlier run 20260301T000000Z-x, finished 2026-03-01 00:01 UTC" in overview
+    assert "The newest run, 20260302T000000Z-0000000f, failed and published nothing (01_ingest.ipynb failed" in overview
+    assert "outputs of the earlier run 20260301T000000Z-0000000e, finished 2026-03-01 00:01 UTC" in overview
     _select(dashboard, "quality")
-    assert "The newest run, 20260302T000000Z-y, failed" in _html(_outputs(dashboard, "quality")[0])
+    assert "The newest run, 20260302T000000Z-0000000f, failed" in _html(_outputs(dashboard, "quality")[0])
     (failed / "run_report.json").write_text(json.dumps({"status": "succeeded"}))
     dashboard = app.Dashboard(profile="ci")
     assert "published nothing" not in _html(_outputs(dashboard, "overview")[0])

@@ -22,8 +22,8 @@ def outputs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (ci / "reports" / "metrics.json").write_text(json.dumps({"model": {"pr_auc": 0.5}}))
     pd.DataFrame({"feature_id": ["A"], "risk_probability": [0.4]}).to_csv(ci / "reports" / "risk_ranking.csv", index=False)
     (ci / "tables" / "fact_feature_metrics.parquet").write_bytes(b"PAR1 not really")
-    for run_id, report in {"20260101T000000Z-a": {"status": "failed", "error": "boom"},
-                           "20260102T000000Z-b": {"status": "succeeded", "duration_s": 12.5,
+    for run_id, report in {"20260101T000000Z-0000000a": {"status": "failed", "error": "boom"},
+                           "20260102T000000Z-0000000b": {"status": "succeeded", "duration_s": 12.5,
                                                   "drift": {"alerts": [{}, {}]}, "quality": {"status": "pass"}}}.items():
         (ci / "runs" / run_id).mkdir(parents=True)
         (ci / "runs" / run_id / "run_report.json").write_text(json.dumps(report))
@@ -166,14 +166,14 @@ def test_without_a_hash_to_match_the_profile_gives_no_parameters(
 
 
 def test_run_history_newest_first_with_unreadable_reports_named(outputs: Path) -> None:
-    (outputs / "ci" / "runs" / "20260103T000000Z-c").mkdir()
-    (outputs / "ci" / "runs" / "20260103T000000Z-c" / "run_report.json").write_text("{")
+    (outputs / "ci" / "runs" / "20260103T000000Z-0000000c").mkdir()
+    (outputs / "ci" / "runs" / "20260103T000000Z-0000000c" / "run_report.json").write_text("{")
     runs, message = data.run_history("ci")
-    assert runs["run_id"].tolist() == ["20260102T000000Z-b", "20260101T000000Z-a"]
+    assert runs["run_id"].tolist() == ["20260102T000000Z-0000000b", "20260101T000000Z-0000000a"]
     assert runs.iloc[0][["status", "duration_s", "drift_alerts", "quality"]].tolist() == ["succeeded", 12.5, 2, "pass"]
     assert runs.iloc[1]["error"] == "boom" and pd.isna(runs.iloc[1]["drift_alerts"]) and runs.iloc[0]["error"] == ""
-    assert message == "Run report(s) not readable: 20260103T000000Z-c."
-    assert data.run_history("ci", limit=1)[0]["run_id"].tolist() == ["20260102T000000Z-b"]
+    assert message == "Run report(s) not readable: 20260103T000000Z-0000000c."
+    assert data.run_history("ci", limit=1)[0]["run_id"].tolist() == ["20260102T000000Z-0000000b"]
 
 
 def test_run_history_without_runs_or_with_bad_limit(outputs: Path) -> None:
@@ -184,11 +184,13 @@ def test_run_history_without_runs_or_with_bad_limit(outputs: Path) -> None:
 
 
 def test_run_history_names_a_run_in_progress_as_such_not_as_unreadable(outputs: Path) -> None:
-    (outputs / "ci" / "runs" / "20260104T000000Z-d").mkdir()  # the runner writes the report when the run ends
+    (outputs / "ci" / "runs" / "20260104T000000Z-0000000d").mkdir()  # the runner writes the report when the run ends
+    # A folder of the user's own, which the runner leaves alone, read as a run "still running" forever.
+    (outputs / "ci" / "runs" / "notes").mkdir()
     runs, message = data.run_history("ci")
-    assert runs["run_id"].tolist() == ["20260102T000000Z-b", "20260101T000000Z-a"]
+    assert runs["run_id"].tolist() == ["20260102T000000Z-0000000b", "20260101T000000Z-0000000a"]
     assert message == ("Run(s) without a report yet (still running, or stopped before writing it): "
-                       "20260104T000000Z-d.")
+                       "20260104T000000Z-0000000d.")
 
 
 def test_csv_text_that_looks_like_a_missing_value_is_kept(outputs: Path) -> None:
