@@ -1159,7 +1159,9 @@ def test_next_run_cleans_up_after_a_killed_run(project: Path) -> None:
     lines: list[str] = []
     runner.run_pipeline("default", notebooks=["a.ipynb"], progress=lines.append)
     assert sorted(p.name for p in staging.iterdir()) == ["default-x-" + killed, "default.lock"]
-    assert runlog.read_json(published / "runs" / killed / "run_report.json")["status"] == "interrupted"
+    closed = runlog.read_json(published / "runs" / killed / "run_report.json")
+    # Without started_at, the dashboard's run history showed the killed run with no start at all.
+    assert (closed["status"], closed["started_at"]) == ("interrupted", "2026-01-01T00:00:00+00:00")
     assert runlog.read_json(published / "runs" / good["run_id"] / "run_report.json")["status"] == "succeeded"
     assert f"run {killed} had no report: marked interrupted" in lines
     assert list((published / "runs" / "notes").iterdir()) == []

@@ -470,9 +470,12 @@ def close_unfinished_runs(published: Path) -> list[str]:
     for folder in run_folders(runs):
         if (folder / "run_report.json").exists():
             continue
+        # The id begins with the start time: the run history shows when the killed run began.
+        started = datetime.strptime(folder.name[:16], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
         report = current if current.get("run_id") == folder.name else {
             "run_id": folder.name,
             "profile": published.name,
+            "started_at": started.isoformat(timespec="seconds"),
             "status": "interrupted",
             "error": "The run stopped without writing its report (killed, or the machine went down); "
             "it published nothing.",
