@@ -124,6 +124,11 @@ def test_summary_reports_per_kind_and_not_available_without_truth() -> None:
     absent, none = earlywarning.evaluate_early_warning(predictions, None, threshold=0.5, horizon_days=5)
     assert absent == {"available": False, "reason": "no ground-truth incidents for this data"} and none is None
     assert earlywarning.summary_table(absent).index.tolist() == ["not available"]
+    # Read across, the 15 figures wrapped into blocks full of NaN and <NA> for kinds they do not apply to.
+    view = earlywarning.summary_view(summary)
+    assert view.columns.tolist() == ["all", "creep", "spike"] and view.index[0] == "n_incidents"
+    assert view.loc["n_alerts"].tolist() == ["1", "", ""] and view.loc["share_warned_1d", "all"] == "0.5"
+    assert earlywarning.summary_view(absent).index.tolist() == ["not available"]
 
 
 def test_chance_is_judged_on_days_not_yet_degraded() -> None:

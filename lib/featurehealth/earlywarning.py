@@ -512,6 +512,19 @@ def tradeoff_view(rows: list[dict[str, Any]], *, operating_threshold: float, dig
     return table.set_axis(pd.Index(labels, name="threshold"))
 
 
+def summary_view(summary: dict[str, Any], *, digits: int = 3) -> pd.DataFrame:
+    """:func:`summary_table` for reading: one row per figure and one column per incident kind
+    (``all`` first), so its 15 figures fit the width of a notebook; values as text to ``digits``
+    significant digits, blank where a figure does not apply (false alerts and chance for one
+    kind, a median lead without a warned incident).
+    """
+    table = summary_table(summary)
+    if not summary.get("available"):
+        return table
+    shown = table.T.map(lambda value: "" if pd.isna(value) else number_text(value, digits=digits))
+    return shown.rename_axis(index="figure", columns="kind")
+
+
 def _not_available(section: dict[str, Any]) -> pd.DataFrame:
     """One display row ``not available`` with the section's reason."""
     return pd.DataFrame({"reason": [section.get("reason", "")]}, index=["not available"])
