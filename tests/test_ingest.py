@@ -321,6 +321,22 @@ def test_latin1_file_reads_with_its_encoding(tmp_path: Path) -> None:
     assert con.sql(f"SELECT feature_id FROM {raw.relation}").fetchall() == [("caf\u00e9",)]
 
 
+@pytest.mark.parametrize("stray_quote", [False, True])
+def test_windows1252_file_under_latin1_names_the_file_line_and_the_fix(tmp_path: Path, stray_quote: bool) -> None:
+    # Excel on Western Windows saves "CSV" in Windows-1252: its curly quote, euro and dash are bytes
+    # 0x80-0x9f, which Latin-1 leaves unused and the reader refuses; the file is not damaged.
+    good = tmp_path / "in" / "a.csv"
+    good.parent.mkdir()
+    good.write_bytes((HEADER + "2026-03-01,caf\xe9,u1,1,0\n").encode("latin-1"))
+    quote = '"' if stray_quote else ""  # a stray quote has the file read from a re-cut copy
+    (tmp_path / "in" / "b.csv").write_bytes(
+        (HEADER + f"2026-03-01,{quote}search,u1,1,0\n" + "2026-03-01,search,u\u2019s,1,0\n").encode("cp1252")
+    )
+    with pytest.raises(ingest.InputError, match=r"^File b\.csv has bytes 0x80-0x9f \(line 3\), which Latin-1 does not use "
+                       r"\(Windows-1252 text, as Excel saves CSV\); re-save it as UTF-8 .*and set ingest\.encoding: utf-8\.$"):
+        ingest.open_events(warehouse.connect(), tmp_path / "in", column_map={}, encoding="latin-1")
+
+
 def test_utf8_file_under_latin1_is_refused_instead_of_garbled(tmp_path: Path) -> None:
     # Latin-1 decodes any byte, so UTF-8's "é" (two bytes) would silently become "Ã©", a feature of its own.
     path = tmp_path / "utf8.csv"
