@@ -257,6 +257,21 @@ def test_parquet_strings_are_trimmed_like_csv(tmp_path: Path) -> None:
     assert fact[["feature_id", "usage_count", "active_users"]].values.tolist() == [["a", 2, 1]]
 
 
+def test_database_dumps_null_marker_is_no_value(tmp_path: Path) -> None:
+    # MySQL's SELECT ... INTO OUTFILE, Hive and PostgreSQL's COPY write \N for NULL: the events without
+    # feedback (most of them) are not invalid numbers, and a \N id is missing, as "null" is.
+    text = (
+        "event_time,feature_id,user_id,latency_ms,is_crash,feedback_score,error_count\n"
+        "2026-03-01T10:00:00Z,search,u1,10,0,\\N,\\N\n"
+        "2026-03-01T10:01:00Z,search,u2,10,0,4,0\n"
+        "2026-03-01T10:02:00Z,\\N,u3,10,0,\\N,1\n"
+    )
+    result, _con = _validate(tmp_path, text)
+    assert result.summary["by_reason"] == {"missing_feature_id": 1}
+    fact = aggregate.read_window_fact(tmp_path)
+    assert fact[["feature_id", "usage_count", "feedback_count"]].values.tolist() == [["search", 2, 1]]
+
+
 def test_quarantine_bytes_are_reproducible(tmp_path: Path) -> None:
     first, _ = _validate(tmp_path / "one")
     second, _ = _validate(tmp_path / "two")

@@ -37,8 +37,9 @@ if TYPE_CHECKING:
 
 LATENCY_MAX_MS = 600_000
 FEEDBACK_RANGE = (1.0, 5.0)
-#: Strings that mean "no value" in text files, compared case-insensitively after trimming.
-NULL_TOKENS = ("", "null", "none", "nan", "na", "n/a", "nat")
+#: Strings that mean "no value" in text files, compared case-insensitively after trimming; ``\N`` is
+#: the NULL of database dumps (MySQL's INTO OUTFILE, Hive, PostgreSQL's COPY).
+NULL_TOKENS = ("", "null", "none", "nan", "na", "n/a", "nat", "\\n")
 #: Rule order: (reason, column at fault). A row is quarantined for the first rule it breaks.
 RULES: tuple[tuple[str, str | None], ...] = (
     ("missing_event_time", "event_time"),
