@@ -200,6 +200,17 @@ def test_a_utf16_csv_file_is_named_as_such(tmp_path: Path, encoding: str) -> Non
         ingest.open_events(warehouse.connect(), tmp_path / "u.csv", column_map={}, encoding=encoding)
 
 
+@pytest.mark.parametrize("encoding", ["utf-8", "latin-1"])
+def test_a_gzipped_csv_named_csv_is_named_as_such(tmp_path: Path, encoding: str) -> None:
+    # Cloud exports gzip files they name part-0000.csv; only the name .csv.gz has them decompressed.
+    import gzip
+
+    (tmp_path / "part-0000.csv").write_bytes(gzip.compress((HEADER + "2026-03-01,a,u,1,0\n").encode()))
+    with pytest.raises(ingest.InputError, match=r"^File part-0000\.csv is gzip-compressed but named \.csv; "
+                                                r"rename it to part-0000\.csv\.gz\.$"):
+        ingest.open_events(warehouse.connect(), tmp_path / "part-0000.csv", column_map={}, encoding=encoding)
+
+
 def test_open_events_maps_a_users_export_without_code_changes(tmp_path: Path) -> None:
     export = _write(
         tmp_path / "export.csv",

@@ -704,10 +704,14 @@ def _utf8_text(path: Path, *, name: str) -> bool:
 
 
 def _header_line(path: Path, *, name: str, encoding: str) -> str:
-    """First line of a (possibly gzipped) CSV file, decoded; undecodable bytes, UTF-16, or a UTF-8
-    file under ``latin-1`` whose header has UTF-8 letters, or a damaged gzip file, raise InputError."""
+    """First line of a (possibly gzipped) CSV file, decoded; undecodable bytes, UTF-16, gzip under a
+    name without ``.gz``, a UTF-8 file under ``latin-1`` whose header has UTF-8 letters, or a damaged
+    gzip file raise InputError."""
     with _whole_gzip(name), _open_bytes(path) as handle:
         head = handle.readline(HEADER_MAX_BYTES)
+    # gzip's magic number: cloud exports compress files they name part-0000.csv, read as bytes otherwise.
+    if head.startswith(b"\x1f\x8b") and not path.name.lower().endswith(".gz"):
+        raise InputError(f"File {name} is gzip-compressed but named .csv; rename it to {name}.gz.")
     # Latin-1 decodes any byte: without this, UTF-16 would read as names with a NUL between letters.
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise InputError(f"File {name} is UTF-16 text; re-save it as UTF-8 (or Latin-1 with ingest.encoding: latin-1).")
