@@ -211,6 +211,14 @@ def test_a_gzipped_csv_named_csv_is_named_as_such(tmp_path: Path, encoding: str)
         ingest.open_events(warehouse.connect(), tmp_path / "part-0000.csv", column_map={}, encoding=encoding)
 
 
+def test_excels_separator_line_is_named_not_taken_for_the_header(tmp_path: Path) -> None:
+    # Excel writes and reads a first line "sep=;" naming the separator; the column names follow it.
+    (tmp_path / "x.csv").write_text("\ufeffsep=;\r\n" + HEADER.replace(",", ";") + "2026-03-01;a;u;1;0\n")
+    with pytest.raises(ingest.InputError, match=r"^File x\.csv starts with Excel's separator line 'sep=;'; delete "
+                                                r"that line so that the column names come first\.$"):
+        ingest.open_events(warehouse.connect(), tmp_path / "x.csv", column_map={})
+
+
 def test_open_events_maps_a_users_export_without_code_changes(tmp_path: Path) -> None:
     export = _write(
         tmp_path / "export.csv",

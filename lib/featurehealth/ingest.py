@@ -784,11 +784,16 @@ def csv_columns(path: Path, *, name: str, encoding: str) -> tuple[dict[str, str]
     ------
     InputError
         If the file is empty or a damaged gzip file, its header is not in ``encoding`` or names a
-        column twice, or its lines end with a carriage return alone (the reader and the line count
-        split at line feeds).
+        column twice, it starts with Excel's ``sep=;`` line, or its lines end with a carriage return
+        alone (the reader and the line count split at line feeds).
     """
     _check_not_empty(path, name)
     line = _header_line(path, name=name, encoding=encoding)
+    if re.fullmatch(r"sep=.", first := line.rstrip("\r\n"), flags=re.IGNORECASE):
+        raise InputError(
+            f"File {name} starts with Excel's separator line '{first}'; delete that line so that the column names "
+            f"come first."
+        )
     if "\r" in line.rstrip("\n").removesuffix("\r"):
         raise InputError(
             f"File {name} ends its lines with a carriage return alone (an old Mac export); re-export it with "
