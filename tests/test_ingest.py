@@ -200,6 +200,25 @@ def test_a_utf16_csv_file_is_named_as_such(tmp_path: Path, encoding: str) -> Non
         ingest.open_events(warehouse.connect(), tmp_path / "u.csv", column_map={}, encoding=encoding)
 
 
+@pytest.mark.parametrize("encoding", ["utf-8", "latin-1"])
+def test_a_gzipped_csv_named_csv_is_named_as_such(tmp_path: Path, encoding: str) -> None:
+    # Cloud exports gzip files they name part-0000.csv; only the name .csv.gz has them decompressed.
+    import gzip
+
+    (tmp_path / "part-0000.csv").write_bytes(gzip.compress((HEADER + "2026-03-01,a,u,1,0\n").encode()))
+    with pytest.raises(ingest.InputError, match=r"^File part-0000\.csv is gzip-compressed but named \.csv; "
+                                                r"rename it to part-0000\.csv\.gz\.$"):
+        ingest.open_events(warehouse.connect(), tmp_path / "part-0000.csv", column_map={}, encoding=encoding)
+
+
+def test_excels_separator_line_is_named_not_taken_for_the_header(tmp_path: Path) -> None:
+    # Excel writes and reads a first line "sep=;" naming the separator; the column names follow it.
+    (tmp_path / "x.csv").write_text("\ufeffsep=;\r\n" + HEADER.replace(",", ";") + "2026-03-01;a;u;1;0\n")
+    with pytest.raises(ingest.InputError, match=r"^File x\.csv starts with Excel's separator line 'sep=;'; delete "
+                                                r"that line so that the column names come first\.$"):
+        ingest.open_events(warehouse.connect(), tmp_path / "x.csv", column_map={})
+
+
 def test_open_events_maps_a_users_export_without_code_changes(tmp_path: Path) -> None:
     export = _write(
         tmp_path / "export.csv",
@@ -319,6 +338,22 @@ def test_latin1_file_reads_with_its_encoding(tmp_path: Path) -> None:
     con = warehouse.connect()
     raw = ingest.open_events(con, path, column_map={}, encoding="latin-1")
     assert con.sql(f"SELECT feature_id FROM {raw.relation}").fetchall() == [("caf\u00e9",)]
+
+
+@pytest.mark.parametrize("stray_quote", [False, True])
+def test_windows1252_file_under_latin1_names_the_file_line_and_the_fix(tmp_path: Path, stray_quote: bool) -> None:
+    # Excel on Western Windows saves "CSV" in Windows-1252: its curly quote, euro and dash are bytes
+    # 0x80-0x9f, which Latin-1 leaves unused and the reader refuses; the file is not damaged.
+    good = tmp_path / "in" / "a.csv"
+    good.parent.mkdir()
+    good.write_bytes((HEADER + "2026-03-01,caf\xe9,u1,1,0\n").encode("latin-1"))
+    quote = '"' if stray_quote else ""  # a stray quote has the file read from a re-cut copy
+    (tmp_path / "in" / "b.csv").write_bytes(
+        (HEADER + f"2026-03-01,{quote}search,u1,1,0\n" + "2026-03-01,search,u\u2019s,1,0\n").encode("cp1252")
+    )
+    with pytest.raises(ingest.InputError, match=r"^File b\.csv has bytes 0x80-0x9f \(line 3\), which Latin-1 does not use "
+                       r"\(Windows-1252 text, as Excel saves CSV\); re-save it as UTF-8 .*and set ingest\.encoding: utf-8\.$"):
+        ingest.open_events(warehouse.connect(), tmp_path / "in", column_map={}, encoding="latin-1")
 
 
 def test_utf8_file_under_latin1_is_refused_instead_of_garbled(tmp_path: Path) -> None:

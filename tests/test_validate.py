@@ -102,6 +102,21 @@ def test_a_window_whose_rows_all_lack_a_usable_time_suggests_the_time_format(tmp
                                       as_of="2026-03-03", window_start="2026-03-03")
 
 
+def test_a_time_zone_abbreviation_is_invalid_not_read_with_another_offset(tmp_path: Path) -> None:
+    # "PST" is -08:00 but the reader took it as Los Angeles time (-07:00 in April) and refused "PDT":
+    # an export's winter rows were read, its summer rows quarantined, some an hour off. UTC and GMT
+    # mean one offset, and a zone's name (America/Los_Angeles) its rules.
+    text = "event_time,feature_id,user_id,latency_ms,is_crash\n" + "".join(
+        f"{value},search,u{i},10,0\n" for i, value in enumerate([
+            "2026-04-01 23:30:00 PST", "2026-04-01 23:30:00 PDT", "2026-04-01 23:30:00 CET",
+            "2026-04-01 23:30:00 UTC", "2026-04-01 23:30:00 gmt", "2026-04-01 23:30:00 America/Los_Angeles",
+        ]))
+    result, con = _validate(tmp_path, text)
+    assert result.summary["by_reason"] == {"invalid_event_time": 3}
+    fact = aggregate.read_window_fact(tmp_path)
+    assert fact[["date", "usage_count"]].astype(str).values.tolist() == [["2026-04-01", "2"], ["2026-04-02", "1"]]
+
+
 def test_as_of_and_window_default_to_the_data(tmp_path: Path) -> None:
     result, _ = _validate(tmp_path)
     assert (result.summary["as_of"], result.summary["window_start"], result.summary["window_end"]) == (
@@ -255,6 +270,21 @@ def test_parquet_strings_are_trimmed_like_csv(tmp_path: Path) -> None:
     assert result.summary["by_reason"] == csv_result.summary["by_reason"] == {"missing_feature_id": 1, "missing_user_id": 1}
     fact = aggregate.read_window_fact(tmp_path)
     assert fact[["feature_id", "usage_count", "active_users"]].values.tolist() == [["a", 2, 1]]
+
+
+def test_database_dumps_null_marker_is_no_value(tmp_path: Path) -> None:
+    # MySQL's SELECT ... INTO OUTFILE, Hive and PostgreSQL's COPY write \N for NULL: the events without
+    # feedback (most of them) are not invalid numbers, and a \N id is missing, as "null" is.
+    text = (
+        "event_time,feature_id,user_id,latency_ms,is_crash,feedback_score,error_count\n"
+        "2026-03-01T10:00:00Z,search,u1,10,0,\\N,\\N\n"
+        "2026-03-01T10:01:00Z,search,u2,10,0,4,0\n"
+        "2026-03-01T10:02:00Z,\\N,u3,10,0,\\N,1\n"
+    )
+    result, _con = _validate(tmp_path, text)
+    assert result.summary["by_reason"] == {"missing_feature_id": 1}
+    fact = aggregate.read_window_fact(tmp_path)
+    assert fact[["feature_id", "usage_count", "feedback_count"]].values.tolist() == [["search", 2, 1]]
 
 
 def test_quarantine_bytes_are_reproducible(tmp_path: Path) -> None:

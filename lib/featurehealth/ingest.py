@@ -23,6 +23,7 @@ import glob
 import hashlib
 import itertools
 import os
+import re
 import stat
 import tempfile
 import unicodedata
@@ -671,11 +672,19 @@ def _blocks(path: Path, *, name: str = "") -> Iterator[bytes]:
             yield block
 
 
+#: Bytes Latin-1 leaves unused (C1 controls), which the CSV reader refuses under ``latin-1``: Windows-1252,
+#: Excel's "CSV" on Western Windows, puts its curly quotes, euro sign and dashes there.
+_LATIN1_UNUSED = re.compile(rb"[\x80-\x9f]")
+
+
 def _undecodable_line(path: Path, *, encoding: str) -> int | None:
-    """The 1-based line of a (possibly gzipped) file's first bytes that are not text in ``encoding``; None if none."""
+    """The 1-based line of a (possibly gzipped) file's first bytes that are not text in ``encoding``
+    (for ``latin-1``, bytes 0x80-0x9f, as the reader judges); None if none."""
     decoder = codecs.getincrementaldecoder(_codec(encoding))()
     lines = 1
     for block in itertools.chain(_blocks(path), [b""]):
+        if encoding == "latin-1" and (unused := _LATIN1_UNUSED.search(block)):
+            return lines + block.count(b"\n", 0, unused.start())
         try:
             decoder.decode(block, final=not block)
         except UnicodeDecodeError as exc:
@@ -695,10 +704,14 @@ def _utf8_text(path: Path, *, name: str) -> bool:
 
 
 def _header_line(path: Path, *, name: str, encoding: str) -> str:
-    """First line of a (possibly gzipped) CSV file, decoded; undecodable bytes, UTF-16, or a UTF-8
-    file under ``latin-1`` whose header has UTF-8 letters, or a damaged gzip file, raise InputError."""
+    """First line of a (possibly gzipped) CSV file, decoded; undecodable bytes, UTF-16, gzip under a
+    name without ``.gz``, a UTF-8 file under ``latin-1`` whose header has UTF-8 letters, or a damaged
+    gzip file raise InputError."""
     with _whole_gzip(name), _open_bytes(path) as handle:
         head = handle.readline(HEADER_MAX_BYTES)
+    # gzip's magic number: cloud exports compress files they name part-0000.csv, read as bytes otherwise.
+    if head.startswith(b"\x1f\x8b") and not path.name.lower().endswith(".gz"):
+        raise InputError(f"File {name} is gzip-compressed but named .csv; rename it to {name}.gz.")
     # Latin-1 decodes any byte: without this, UTF-16 would read as names with a NUL between letters.
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise InputError(f"File {name} is UTF-16 text; re-save it as UTF-8 (or Latin-1 with ingest.encoding: latin-1).")
@@ -771,11 +784,16 @@ def csv_columns(path: Path, *, name: str, encoding: str) -> tuple[dict[str, str]
     ------
     InputError
         If the file is empty or a damaged gzip file, its header is not in ``encoding`` or names a
-        column twice, or its lines end with a carriage return alone (the reader and the line count
-        split at line feeds).
+        column twice, it starts with Excel's ``sep=;`` line, or its lines end with a carriage return
+        alone (the reader and the line count split at line feeds).
     """
     _check_not_empty(path, name)
     line = _header_line(path, name=name, encoding=encoding)
+    if re.fullmatch(r"sep=.", first := line.rstrip("\r\n"), flags=re.IGNORECASE):
+        raise InputError(
+            f"File {name} starts with Excel's separator line '{first}'; delete that line so that the column names "
+            f"come first."
+        )
     if "\r" in line.rstrip("\n").removesuffix("\r"):
         raise InputError(
             f"File {name} ends its lines with a carriage return alone (an old Mac export); re-export it with "
@@ -847,6 +865,11 @@ def _read_error(name: str, fmt: str, encoding: str, exc: Exception, *, line: int
     """The one-sentence InputError for a file the reader rejected (``exc`` is the reader's error)."""
     if "unicode" in str(exc).lower():
         where = f" (line {line})" if line else ""
+        if encoding == "latin-1":
+            return InputError(
+                f"File {name} has bytes 0x80-0x9f{where}, which Latin-1 does not use (Windows-1252 text, as Excel "
+                f"saves CSV); re-save it as UTF-8 (Excel: CSV UTF-8) and set ingest.encoding: utf-8."
+            )
         return InputError(
             f"File {name} has bytes that are not valid {encoding}{where}; re-save it as UTF-8 or set "
             f"ingest.encoding to its encoding ({', '.join(ENCODINGS)})."
@@ -1200,7 +1223,13 @@ def open_events(
             try:
                 con.execute(statement)
             except duckdb.Error as exc:
-                raise _read_error(names[indices[0]], fmt, encoding, exc) from None
+                # Under latin-1 the reader refuses a whole group for bytes it does not decode, naming no file.
+                refused = next(((i, line) for i in indices if encoding == "latin-1"
+                                and (line := _undecodable_line(paths[i], encoding=encoding)) is not None), None)
+                if refused is None:
+                    raise _read_error(names[indices[0]], fmt, encoding, exc) from None
+                raise _read_error(names[refused[0]], fmt, encoding, ValueError("invalid unicode"),
+                                  line=refused[1]) from None
             read = dict(zip(indices, group_paths, strict=True))
             found = _rejects(con, rejects, indices=indices, names=names, read=read, encoding=encoding)
             found = _file_lines(found, read, encoding=encoding)

@@ -37,8 +37,9 @@ if TYPE_CHECKING:
 
 LATENCY_MAX_MS = 600_000
 FEEDBACK_RANGE = (1.0, 5.0)
-#: Strings that mean "no value" in text files, compared case-insensitively after trimming.
-NULL_TOKENS = ("", "null", "none", "nan", "na", "n/a", "nat")
+#: Strings that mean "no value" in text files, compared case-insensitively after trimming; ``\N`` is
+#: the NULL of database dumps (MySQL's INTO OUTFILE, Hive, PostgreSQL's COPY).
+NULL_TOKENS = ("", "null", "none", "nan", "na", "n/a", "nat", "\\n")
 #: Rule order: (reason, column at fault). A row is quarantined for the first rule it breaks.
 RULES: tuple[tuple[str, str | None], ...] = (
     ("missing_event_time", "event_time"),
@@ -85,6 +86,10 @@ _MACROS = (
     "CREATE OR REPLACE MACRO fh_bool(x) AS "
     "CASE WHEN lower(x) IN ('true', 't', '1', '1.0', 'yes', 'y') THEN true "
     "WHEN lower(x) IN ('false', 'f', '0', '0.0', 'no', 'n') THEN false END",
+    # A zone abbreviation is ambiguous (IST) and read as a zone's rules, not its fixed offset ("PST" in
+    # April as -07:00), or not at all (PDT): refused, but UTC and GMT, which mean one offset.
+    "CREATE OR REPLACE MACRO fh_time(x) AS CASE WHEN regexp_matches(x, ' [A-Za-z]{2,5}$') "
+    "AND upper(right(x, 4)) NOT IN (' UTC', ' GMT') THEN NULL ELSE TRY_CAST(x AS TIMESTAMPTZ) END",
     "CREATE OR REPLACE MACRO fh_int(v) AS CASE WHEN v = floor(v) AND abs(v) < 9.2e18 THEN CAST(v AS BIGINT) END",
 )
 
@@ -166,7 +171,7 @@ def column_expressions(column: str, duck_type: str, *, from_text: bool) -> dict[
     as_text = ident if kind == "text" else f"CAST({ident} AS VARCHAR)"
     text = f"fh_clean({as_text})"
     if target == "TIMESTAMPTZ":
-        typed = f"CAST({ident} AS TIMESTAMPTZ)" if kind == "time" else f"TRY_CAST({text} AS TIMESTAMPTZ)"
+        typed = f"CAST({ident} AS TIMESTAMPTZ)" if kind == "time" else f"fh_time({text})"
     elif target == "VARCHAR":
         # Text keys in Unicode NFC: "Réglages" composed (U+00E9) or decomposed ("e" + U+0301) is one
         # feature, version or user, as a person reads it. Cheap where it counts: nfc_normalize returns
