@@ -725,7 +725,7 @@ def _header_line(path: Path, *, name: str, encoding: str) -> str:
     try:
         return head.decode(_codec(encoding))
     except UnicodeDecodeError:
-        raise _read_error(name, "csv", encoding, ValueError("invalid unicode"), line=1) from None
+        raise _undecodable_error(name, encoding, line=1) from None
 
 
 def csv_header(line: str, *, name: str) -> list[str]:
@@ -861,19 +861,24 @@ def _parquet_readable(con: "duckdb.DuckDBPyConnection", path: Path, *, whole: bo
     return True
 
 
-def _read_error(name: str, fmt: str, encoding: str, exc: Exception, *, line: int | None = None) -> InputError:
+def _undecodable_error(name: str, encoding: str, *, line: int | None = None) -> InputError:
+    """The one-sentence InputError for a file with bytes that are not text in ``encoding``."""
+    where = f" (line {line})" if line else ""
+    if encoding == "latin-1":
+        return InputError(
+            f"File {name} has bytes 0x80-0x9f{where}, which Latin-1 does not use (Windows-1252 text, as Excel "
+            f"saves CSV); re-save it as UTF-8 (Excel: CSV UTF-8) and set ingest.encoding: utf-8."
+        )
+    return InputError(
+        f"File {name} has bytes that are not valid {encoding}{where}; re-save it as UTF-8 or set "
+        f"ingest.encoding to its encoding ({', '.join(ENCODINGS)})."
+    )
+
+
+def _read_error(name: str, fmt: str, encoding: str, exc: Exception) -> InputError:
     """The one-sentence InputError for a file the reader rejected (``exc`` is the reader's error)."""
     if "unicode" in str(exc).lower():
-        where = f" (line {line})" if line else ""
-        if encoding == "latin-1":
-            return InputError(
-                f"File {name} has bytes 0x80-0x9f{where}, which Latin-1 does not use (Windows-1252 text, as Excel "
-                f"saves CSV); re-save it as UTF-8 (Excel: CSV UTF-8) and set ingest.encoding: utf-8."
-            )
-        return InputError(
-            f"File {name} has bytes that are not valid {encoding}{where}; re-save it as UTF-8 or set "
-            f"ingest.encoding to its encoding ({', '.join(ENCODINGS)})."
-        )
+        return _undecodable_error(name, encoding)
     label = {"csv": "CSV", "parquet": "Parquet"}.get(fmt, fmt)
     return InputError(
         f"File {name} cannot be read as {label} (it is damaged or not {label}); "
@@ -1224,12 +1229,10 @@ def open_events(
                 con.execute(statement)
             except duckdb.Error as exc:
                 # Under latin-1 the reader refuses a whole group for bytes it does not decode, naming no file.
-                refused = next(((i, line) for i in indices if encoding == "latin-1"
-                                and (line := _undecodable_line(paths[i], encoding=encoding)) is not None), None)
-                if refused is None:
-                    raise _read_error(names[indices[0]], fmt, encoding, exc) from None
-                raise _read_error(names[refused[0]], fmt, encoding, ValueError("invalid unicode"),
-                                  line=refused[1]) from None
+                for i in indices if encoding == "latin-1" else []:
+                    if (line := _undecodable_line(paths[i], encoding=encoding)) is not None:
+                        raise _undecodable_error(names[i], encoding, line=line) from None
+                raise _read_error(names[indices[0]], fmt, encoding, exc) from None
             read = dict(zip(indices, group_paths, strict=True))
             found = _rejects(con, rejects, indices=indices, names=names, read=read, encoding=encoding)
             found = _file_lines(found, read, encoding=encoding)
@@ -1395,7 +1398,7 @@ def _rejects(
     for file_id in frame.loc[undecodable, "file_id"].unique():
         line = _undecodable_line(read[int(file_id)], encoding=encoding)
         if line is not None:
-            raise _read_error(names[int(file_id)], "csv", encoding, ValueError("invalid unicode"), line=line)
+            raise _undecodable_error(names[int(file_id)], encoding, line=line)
     # One line can be reported once per missing field, and as an encoding error; keep one row per line.
     frame = frame.assign(spurious=undecodable).sort_values(["file_id", "line", "spurious"], kind="stable")
     frame = frame.drop_duplicates(["file_id", "line"], keep="first")
@@ -1461,7 +1464,7 @@ def _split_copy(path: Path, name: str, copy: Path, *, encoding: str, delimiter: 
         split = split_records(data, encoding=encoding, delimiter=delimiter, n_fields=n_fields)
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        raise _read_error(name, "csv", encoding, ValueError("invalid unicode"), line=line) from None
+        raise _undecodable_error(name, encoding, line=line) from None
     copy.write_text(split.text, encoding=encoding)
     return split
 
