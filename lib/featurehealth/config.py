@@ -33,6 +33,8 @@ PIPELINE_NOTEBOOKS = ("01_ingest.ipynb", "02_aggregate.ipynb", "03_model.ipynb",
 _PROFILE_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 #: A run id (UTC start time and parameter hash); a run's staging copy is ``<profile>-<run id>``.
 RUN_ID_PATTERN = r"\d{8}T\d{6}Z-[0-9a-f]{8}"
+#: The start time's format in a run id (the part before its first "-").
+RUN_ID_TIME = "%Y%m%dT%H%M%SZ"
 _MISSING = object()
 
 #: Choices of modules that import numpy, pandas or scipy (registry, drift, simulate take them from
@@ -271,6 +273,16 @@ def simulated_data_dir(profile: str) -> Path:
 def available_profiles() -> list[str]:
     """Names of the profiles in ``params/``, sorted."""
     return sorted(p.stem for p in PARAMS_DIR.glob("*.yaml"))
+
+
+def run_folders(runs: Path) -> list[Path]:
+    """The folders of ``runs`` named as run ids, in name (start time) order; none if it is missing.
+
+    Other folders there are a user's own: no run of ours, to be neither marked nor removed.
+    """
+    if not runs.is_dir():
+        return []
+    return sorted(p for p in runs.iterdir() if p.is_dir() and re.fullmatch(RUN_ID_PATTERN, p.name))
 
 
 @functools.cache

@@ -210,7 +210,7 @@ def plan_parameters(
 def new_run_id(params_digest: str, *, now: datetime | None = None) -> str:
     """Run id: UTC start time plus the first characters of the parameter hash."""
     moment = now or datetime.now(UTC)
-    return f"{moment.strftime('%Y%m%dT%H%M%SZ')}-{params_digest[:8]}"
+    return f"{moment.strftime(config.RUN_ID_TIME)}-{params_digest[:8]}"
 
 
 def unused_run_id(runs: Path, params_digest: str, *, now: datetime | None = None) -> str:
@@ -225,16 +225,6 @@ def unused_run_id(runs: Path, params_digest: str, *, now: datetime | None = None
     return run_id
 
 
-def run_folders(runs: Path) -> list[Path]:
-    """The folders of ``runs`` named as run ids, in name (start time) order; none if it is missing.
-
-    Other folders there are a user's own: no run of ours, to be neither marked nor removed.
-    """
-    if not runs.is_dir():
-        return []
-    return sorted(p for p in runs.iterdir() if p.is_dir() and re.fullmatch(config.RUN_ID_PATTERN, p.name))
-
-
 def prune_runs(runs: Path, *, keep: int, current: str) -> tuple[list[str], list[str]]:
     """Remove the oldest run folders of ``runs`` beyond the newest ``keep`` (0 keeps all).
 
@@ -244,7 +234,7 @@ def prune_runs(runs: Path, *, keep: int, current: str) -> tuple[list[str], list[
     """
     if keep <= 0:
         return [], []
-    folders = [p.name for p in run_folders(runs) if p.name != current]
+    folders = [p.name for p in config.run_folders(runs) if p.name != current]
     removed, failed = [], []
     for name in folders[: max(len(folders) - (keep - 1), 0)]:
         try:
@@ -467,11 +457,11 @@ def close_unfinished_runs(published: Path) -> list[str]:
     current = runlog.read_json_if_present(published / "reports" / "run_report.json") or {}
     runs = published / "runs"
     closed = []
-    for folder in run_folders(runs):
+    for folder in config.run_folders(runs):
         if (folder / "run_report.json").exists():
             continue
         # The id begins with the start time: the run history shows when the killed run began.
-        started = datetime.strptime(folder.name[:16], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+        started = datetime.strptime(folder.name.partition("-")[0], config.RUN_ID_TIME).replace(tzinfo=UTC)
         report = current if current.get("run_id") == folder.name else {
             "run_id": folder.name,
             "profile": published.name,

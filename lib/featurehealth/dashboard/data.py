@@ -10,7 +10,6 @@ from the URL or the UI is used as a path.
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -305,10 +304,8 @@ def run_history(profile: str, *, limit: int = 20) -> tuple["pd.DataFrame | None"
         runs = profile_root(profile) / "runs"
     except ValueError as exc:
         return None, str(exc)
-    # Run ids start with the UTC start time, so the name order is the time order. A folder not
-    # named as a run is the user's own (the runner leaves those alone too), never a run in progress.
-    folders = sorted((p for p in runs.glob("*") if p.is_dir() and re.fullmatch(config.RUN_ID_PATTERN, p.name)),
-                     reverse=True) if runs.is_dir() else []
+    # A folder not named as a run is the user's own (the runner leaves those alone too), never a run in progress.
+    folders = config.run_folders(runs)[::-1]
     rows, unreadable, pending = [], [], []
     for folder in folders:
         if len(rows) == limit:
