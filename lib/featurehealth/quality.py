@@ -196,8 +196,7 @@ def check_missing_days(
     latest = f"latest input day {latest_input}" if latest_input else "no dated input row up to the as-of date"
     sentences = [
         f"No rows for {_day_list(not_yet)} in the input ({latest}); re-run once the input has them: "
-        f"`./run_all.sh {profile or 'PROFILE'} --set ingest.as_of={as_of or end} --set ingest.window_start="
-        f"{not_yet[0]} --set ingest.window_end={not_yet[-1]}{_also(rerun)}`."
+        f"{_rerun_command(profile, as_of=as_of or end, window_start=not_yet[0], window_end=not_yet[-1], rerun=rerun)}."
     ] if not_yet else []
     if no_valid:
         sentences.append(f"No valid event on {_day_list(no_valid)}: the input has no row there or only "
@@ -231,8 +230,7 @@ def check_missing_days(
             f"The published fact table holds {len(stale)} feature id(s) as written before ids were read in "
             f"Unicode NFC ({display.listed(stale[:_WORST_SHOWN], total=len(stale))}: they look the same as the ids read now), so "
             f"each such feature is split in two (not counted as missing) until its days are re-read with "
-            f"`./run_all.sh {profile or 'PROFILE'} --set ingest.as_of={as_of or end} "
-            f"--set ingest.window_start={first_day}{_also(rerun)}`."
+            f"{_rerun_command(profile, as_of=as_of or end, window_start=first_day, rerun=rerun)}."
         )
     check = _check(
         "missing_days", share, warn=warn, fail=fail,
@@ -280,9 +278,15 @@ def empty_in_input(
     return sorted(kept | set(window_empty))
 
 
-def _also(rerun: Sequence[str]) -> str:
-    """The run's other ``--set`` items, each after a space (nothing without any)."""
-    return "".join(f" {item}" for item in rerun)
+def _rerun_command(
+    profile: str, *, as_of: Any, window_start: Any, window_end: Any = None, rerun: Sequence[str] = ()
+) -> str:
+    """The backticked ``./run_all.sh`` that re-reads ``window_start``..``window_end`` (to as-of when
+    None) as of ``as_of``, repeating the run's other ``--set`` items (``rerun``)."""
+    end = "" if window_end is None else f" --set ingest.window_end={window_end}"
+    others = "".join(f" {item}" for item in rerun)
+    return (f"`./run_all.sh {profile or 'PROFILE'} --set ingest.as_of={as_of} "
+            f"--set ingest.window_start={window_start}{end}{others}`")
 
 
 def check_published_gap(
@@ -348,8 +352,7 @@ def check_published_gap(
     if gaps:
         message = (
             f"The published fact table has no data for {_day_list(gaps)} (a missed run?); backfill with "
-            f"`./run_all.sh {profile or 'PROFILE'} --set ingest.as_of={max(as_of, gaps[-1])} "
-            f"--set ingest.window_start={gaps[0]} --set ingest.window_end={gaps[-1]}{_also(rerun)}`."
+            f"{_rerun_command(profile, as_of=max(as_of, gaps[-1]), window_start=gaps[0], window_end=gaps[-1], rerun=rerun)}."
         ) + (f" {_day_list(excused)} had no valid event in the input when a run read them (not counted)."
              if excused else "")
     return _check("published_gap", len(gaps), warn=warn, fail=fail, message=message,
@@ -417,8 +420,8 @@ def check_late_rows(
     if late:
         message = (
             f"The input holds {late:,} rows dated {day} that the published outputs do not count (they arrived after "
-            f"that day's run, e.g. in a file cut at local midnight); re-run from that day: `./run_all.sh "
-            f"{profile or 'PROFILE'} --set ingest.as_of={as_of} --set ingest.window_start={day}{_also(rerun)}`."
+            f"that day's run, e.g. in a file cut at local midnight); re-run from that day: "
+            f"{_rerun_command(profile, as_of=as_of, window_start=day, rerun=rerun)}."
         )
     return _check("late_rows", late, warn=warn, fail=fail, message=message,
                   date=None if day is None else day.isoformat(), rows=late)
