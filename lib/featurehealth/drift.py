@@ -1076,10 +1076,9 @@ def windows_text(windows: Mapping[str, Any]) -> str:
     (``windows`` as :meth:`DriftWindows.to_dict` gives it).
     """
     reference = windows["reference"]
-    origin = ("the model's training window" if reference["source"] == "training"
+    origin = (f"the model's training window ({reference['days']} days)" if reference["source"] == "training"
               else f"the {reference['days']} days before the current windows")
-    text = f"As of {windows['as_of']}, the reference is {origin}"
-    text += f" ({reference['days']} days)." if reference["source"] == "training" else "."
+    text = f"As of {windows['as_of']}, the reference is {origin}."
     note = windows["note"]
     return f"{text} {note[:1].upper()}{note[1:]}." if note else text
 

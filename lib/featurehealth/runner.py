@@ -1553,7 +1553,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_FAILED
     except RunInterrupted as exc:
         # "INTERRUPTED: interrupted by SIGTERM" said it twice.
-        _say_stopped("INTERRUPTED ", str(exc).removeprefix("interrupted "),
+        _say_stopped("INTERRUPTED by ", signal.Signals(exc.signum).name,
                      after=f"; outputs unchanged{_run_folder_note(exc.run_dir)}")
         return 128 + exc.signum
     if (report.get("quality") or {}).get("status") == "fail":
@@ -1580,7 +1580,7 @@ def spaced_set_item(words: Sequence[str]) -> str | None:
     words : sequence of str
         The command-line words after the program name.
     """
-    for at, word in enumerate(words[:-2] if len(words) > 2 else []):
+    for at, word in enumerate(words[:-2]):
         item, following = words[at + 1], words[at + 2]
         if word != "--set" or following.startswith("-"):
             continue
