@@ -465,6 +465,10 @@ def test_rerun_overrides_repeat_what_differs_from_the_profile_but_the_window() -
         (["drift.current_days=10"], r"^drift\.current_days 10 is not valid; use a positive multiple of 7 \(whole weeks\)"),
         (["drift.short_window_days=5"], r"^drift\.short_window_days 5 is not valid; use 0 \(off\) or a positive multiple of 7"),
         (["drift.short_window_days=21"], r"^drift\.short_window_days 21 is above drift\.current_days 14; the short window"),
+        # Else every cell is insufficient data, or no short window confirms an alert and each one reads warn.
+        (["drift.min_samples=15"], r"^drift\.min_samples 15 is above drift\.current_days 14; .*insufficient data"),
+        (["drift.min_samples=10"],
+         r"^drift\.short_window_days 7 is below drift\.min_samples 10; .* or 0 \(off\) \(from --set drift\.min_samples=10\)\.$"),
         (["quality.volume_min_baseline_days=40"],
          r"^quality\.volume_min_baseline_days 40 is above quality\.volume_baseline_days 28; .* no feature-day is ever judged"),
         # These used to pass the up-front check and stop the run in a notebook (exit 1, after the
@@ -504,7 +508,7 @@ def test_quality_and_drift_thresholds_in_range_pass(real_params: Path) -> None:
     params = config.load_run_params("default", [
         "quality.missing_days_warn=0", "quality.missing_days_fail=1", "quality.freshness_warn_days=3",
         "quality.volume_drop_warn=0.1", "drift.ks_pvalue_warn=1", "drift.psi_warn=0.25", "drift.max_model_age_days=0",
-        "drift.short_window_days=0", "drift.current_days=28", "drift.short_window_days=28",
+        "drift.short_window_days=0", "drift.current_days=28", "drift.short_window_days=28", "drift.min_samples=28",
         "quality.volume_min_baseline_days=28",
     ])
     assert params["quality"]["missing_days_fail"] == 1

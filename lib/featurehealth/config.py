@@ -712,6 +712,8 @@ _THRESHOLD_PAIRS = (
 #: Settings that must not exceed another: (smaller key, larger key, why).
 _ORDERED_PAIRS = (
     ("drift.short_window_days", "drift.current_days", "the short window confirms the end of the current one"),
+    ("drift.min_samples", "drift.current_days",
+     "a current window holds at most current_days values, so every cell would be insufficient data"),
     ("quality.volume_min_baseline_days", "quality.volume_baseline_days",
      "a baseline cannot need more days than it spans, or no feature-day is ever judged"),
     ("degradation.min_baseline_days", "degradation.baseline_days",
@@ -757,6 +759,20 @@ def check_not_above(small_key: str, small: Any, large_key: str, large: Any, *, w
     """Raise ValueError if setting ``small`` exceeds ``large`` (both already checked to be numbers)."""
     if small > large:
         raise ValueError(f"{small_key} {small!r} is above {large_key} {large!r}; {why}.")
+
+
+def check_short_window_samples(short_window_days: int, min_samples: int) -> None:
+    """Raise ValueError if a short drift window (0 = off) is too short to hold ``min_samples`` days.
+
+    Such a window is insufficient data on every run, so it never confirms an alert and every
+    alert reads warn.
+    """
+    if 0 < short_window_days < min_samples:
+        raise ValueError(
+            f"drift.short_window_days {short_window_days!r} is below drift.min_samples {min_samples!r}; a short "
+            f"window that can never hold enough days never confirms an alert, so every alert would read warn: "
+            f"use a multiple of 7 at least drift.min_samples, or 0 (off)."
+        )
 
 
 def check_threshold_choice(*, operating_threshold: Any, calibrate: Any, alert_budget: Any) -> None:
@@ -982,6 +998,10 @@ def _value_checks(params: dict[str, Any], schema: dict[str, Any]) -> Iterator[tu
                 check, first_key, _lookup(params, first_key.split(".")),
                 second_key, _lookup(params, second_key.split(".")), **options,
             )
+    if {"short_window_days", "min_samples"} <= set(schema.get("drift", {})):
+        yield ("drift.short_window_days", "drift.min_samples"), functools.partial(
+            check_short_window_samples, params["drift"]["short_window_days"], params["drift"]["min_samples"]
+        )
     threshold_keys = ("operating_threshold", "calibrate", "alert_budget")
     if set(threshold_keys) <= set(schema.get("model", {})):
         yield tuple(f"model.{k}" for k in threshold_keys), functools.partial(
