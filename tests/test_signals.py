@@ -145,6 +145,19 @@ def test_days_without_error_data_are_unknown_not_error_free() -> None:
         assert out.loc[("login", early), name] == pytest.approx(upto[name])
 
 
+def test_days_before_app_versions_were_exported_keep_the_crash_evidence_of_a_feed_without_them() -> None:
+    # app_version exported from day 30 on: before it, no event is on a newest version (0, not missing).
+    fact = _fact()
+    before = (pd.to_datetime(fact["date"]) - pd.Timestamp("2026-01-01")).dt.days < 30
+    fact = fact.assign(new_version_events=np.where(before, 0, fact["new_version_events"]),
+                       new_version_crashes=np.where(before, 0, fact["new_version_crashes"]))
+    early = pd.Timestamp("2026-01-25")
+    full = signals.build_signals(fact, degradation=DEGRADATION).set_index(["feature_id", "date"])
+    upto = signals.build_signals(fact[before], degradation=DEGRADATION).set_index(["feature_id", "date"])
+    for name in ("crash_evidence", "worst_shift_z"):
+        assert full.loc[("login", early), name] == pytest.approx(upto.loc[("login", early), name])
+
+
 def test_crashes_on_a_new_version_stand_out_before_the_totals_do() -> None:
     fact = _fact()
     staged = (fact["feature_id"] == "login") & (pd.to_datetime(fact["date"]) >= pd.Timestamp("2026-02-15"))

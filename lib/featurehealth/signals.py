@@ -426,7 +426,7 @@ def _wide_signals(
             wide.update(_short_shift_signals(optional["error_rate"], "error_rate"))
         if new_events is not None:
             wide.update(_short_shift_signals(_ratio(new_events, volumes[0]), "new_version_share"))
-        wide.update(_evidence_signals(wide))
+        wide.update(_evidence_signals(wide, new_events=new_events))
     return wide
 
 
@@ -435,13 +435,14 @@ def _stouffer(*z: np.ndarray) -> np.ndarray:
     return sum(z) / np.sqrt(len(z))
 
 
-def _evidence_signals(wide: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+def _evidence_signals(wide: Mapping[str, np.ndarray], *, new_events: np.ndarray | None) -> dict[str, np.ndarray]:
     """One z-like score per precursor pattern, and the largest of them (``worst_shift_z``).
 
     Each pattern moves two things at once, latency and errors, or feedback scores and how many
     users give feedback; a single pooled score lets a tree find a weak joint move with one
     split instead of two, on the few precursor rows a training window holds. A crash rollout
-    shows as crashes on the newest version (overall crashes without version data).
+    shows as crashes on the newest version (overall crashes without version data, ``new_events``
+    None, or where the last 3 days hold no event on a newest version).
     """
     latency = wide["avg_latency_z"]
     if "error_excess_z1" in wide:
@@ -450,7 +451,11 @@ def _evidence_signals(wide: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         errors = wide["error_excess_z1"]
         latency = np.where(np.isnan(errors), latency, _stouffer(latency, errors))
     feedback = _stouffer(-wide["feedback_shift_z3"], wide["feedback_rate_excess_z3"])
-    crashes = wide.get("new_version_crash_excess_z3", wide["crash_excess_z3"])
+    crashes = wide["crash_excess_z3"]
+    if new_events is not None:
+        # Before the export had app_version no event is on a newest version: the overall crashes
+        # then, as for a feed that never had it, so a day's evidence does not depend on later days.
+        crashes = np.where(_window_sum(new_events, 3) > 0, wide["new_version_crash_excess_z3"], crashes)
     return {
         "latency_evidence": latency,
         "feedback_evidence": feedback,
