@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -137,8 +138,9 @@ def test_tampered_or_unvouched_model_file_is_refused(paths: config.RunPaths) -> 
     registry.register(paths, _report(dataset), dataset, params=PARAMS, degradation=DEGRADATION)
     target = paths.models / "risk_model.joblib"
     target.write_bytes(target.read_bytes() + b"\x00")
-    with pytest.raises(registry.ModelIntegrityError, match="does not match"):
+    with pytest.raises(registry.ModelIntegrityError, match="does not match") as tampered:
         registry.load_current(paths)
+    assert _sentences(str(tampered.value)) == 1
     # Retraining, as the message advises, replaces the tampered model: it is never loaded.
     decision = registry.register(paths, _report(dataset, max_depth=3), dataset, params={**PARAMS, "max_depth": 3}, degradation=DEGRADATION)
     assert decision["promoted"] and "failed its integrity check (Refusing to load" in decision["reason"]
@@ -148,8 +150,14 @@ def test_tampered_or_unvouched_model_file_is_refused(paths: config.RunPaths) -> 
     with pytest.raises(registry.ModelIntegrityError, match="risk_model.card.json of the model in use is not valid JSON"):
         registry.decide_training(paths, retrain="auto", settings=SETTINGS)
     (paths.models / "risk_model.card.json").unlink()
-    with pytest.raises(registry.ModelIntegrityError, match="card"):
+    with pytest.raises(registry.ModelIntegrityError, match="card") as unvouched:
         registry.load_model(target, paths.models / "risk_model.card.json")
+    assert _sentences(str(unvouched.value)) == 1
+
+
+def _sentences(message: str) -> int:
+    """Full stops that end a sentence (not the "..." of a shortened hash, not one inside a path)."""
+    return len(re.findall(r"(?<!\.)\.(?=\s|$)", message))
 
 
 def test_worse_candidate_is_kept_out_and_better_one_promoted(paths: config.RunPaths) -> None:

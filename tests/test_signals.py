@@ -127,6 +127,37 @@ def test_optional_columns_are_used_only_when_present() -> None:
     assert abs(out.loc[("search", pd.Timestamp("2026-02-10")), "error_rate_z3"]) < 3
 
 
+def test_days_without_error_data_are_unknown_not_error_free() -> None:
+    # error_count exported from day 30 on (error_rate NaN before), at a steady 5 % of events.
+    fact = _fact()
+    day = (pd.to_datetime(fact["date"]) - pd.Timestamp("2026-01-01")).dt.days
+    fact = fact.assign(error_rate=np.where(day >= 30, 0.05, np.nan))
+    out = signals.build_signals(fact, degradation=DEGRADATION).set_index(["feature_id", "date"])
+    # Once the baseline holds error days, a steady rate is no excess; the days before the baseline
+    # held any were read as zero errors against all of the baseline's events.
+    assert abs(out.loc[("login", pd.Timestamp("2026-02-10")), "error_excess_z1"]) < 3
+    assert np.isnan(out.loc[("login", pd.Timestamp("2026-02-05")), "error_excess_z7"])
+    # A day before the export began has the evidence of a feed without error data, whatever comes later.
+    early = pd.Timestamp("2026-01-25")
+    upto = signals.build_signals(fact[pd.to_datetime(fact["date"]) <= early], degradation=DEGRADATION)
+    upto = upto.set_index(["feature_id", "date"]).loc[("login", early)]
+    for name in ("latency_evidence", "worst_shift_z"):
+        assert out.loc[("login", early), name] == pytest.approx(upto[name])
+
+
+def test_days_before_app_versions_were_exported_keep_the_crash_evidence_of_a_feed_without_them() -> None:
+    # app_version exported from day 30 on: before it, no event is on a newest version (0, not missing).
+    fact = _fact()
+    before = (pd.to_datetime(fact["date"]) - pd.Timestamp("2026-01-01")).dt.days < 30
+    fact = fact.assign(new_version_events=np.where(before, 0, fact["new_version_events"]),
+                       new_version_crashes=np.where(before, 0, fact["new_version_crashes"]))
+    early = pd.Timestamp("2026-01-25")
+    full = signals.build_signals(fact, degradation=DEGRADATION).set_index(["feature_id", "date"])
+    upto = signals.build_signals(fact[before], degradation=DEGRADATION).set_index(["feature_id", "date"])
+    for name in ("crash_evidence", "worst_shift_z"):
+        assert full.loc[("login", early), name] == pytest.approx(upto.loc[("login", early), name])
+
+
 def test_crashes_on_a_new_version_stand_out_before_the_totals_do() -> None:
     fact = _fact()
     staged = (fact["feature_id"] == "login") & (pd.to_datetime(fact["date"]) >= pd.Timestamp("2026-02-15"))

@@ -266,16 +266,16 @@ def load_model(model_path: str | Path, card_path: str | Path) -> tuple[mdl.RiskM
             raise ValueError(f"file_sha256 is {expected!r}, not 64 hex digits")
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ModelIntegrityError(
-            f"Refusing to load {shown}: its card {shown_card} is missing, not valid JSON or has no file_sha256 "
-            f"({type(exc).__name__}: {exc}). Loading a pickle runs code, so only files a card vouches for are "
-            f"loaded; restore both files or retrain with model.retrain=always, which replaces them."
+            f"Refusing to load {shown}, since loading a pickle runs code and only files a card vouches for are "
+            f"loaded: its card {shown_card} is missing, not valid JSON or has no file_sha256 "
+            f"({type(exc).__name__}: {exc}); restore both files or retrain with model.retrain=always, which replaces them."
         ) from None
     data = model_path.read_bytes()
     actual = hashlib.sha256(data).hexdigest()
     if actual != expected.lower():
         raise ModelIntegrityError(
-            f"Refusing to load {shown}: its sha256 {actual[:16]}... does not match {expected[:16]}... in "
-            f"{card_path.name}. The file was changed or replaced after training, and loading a pickle runs code; "
+            f"Refusing to load {shown}, since loading a pickle runs code: its sha256 {actual[:16]}... does not match "
+            f"{expected[:16]}... in {card_path.name}, so the file was changed or replaced after training; "
             f"restore the file or retrain with model.retrain=always, which replaces it."
         )
     try:

@@ -275,9 +275,11 @@ def _pooled_signals(
 
 
 def _count_excess_z(counts: np.ndarray, exposure: np.ndarray, base_rate: np.ndarray, days: int) -> np.ndarray:
-    """Poisson z of the last ``days`` days' counts against ``base_rate`` times their exposure."""
+    """Poisson z of the last ``days`` days' counts against ``base_rate`` times their exposure
+    (NaN when none of those days has a count)."""
     expected = base_rate * _window_sum(exposure, days)
-    return (_window_sum(counts, days) - expected) / np.sqrt(np.clip(expected, 1.0, None))
+    z = (_window_sum(counts, days) - expected) / np.sqrt(np.clip(expected, 1.0, None))
+    return np.where(_window_count(counts, days) > 0, z, np.nan)
 
 
 def _excess_signals(
@@ -289,17 +291,20 @@ def _excess_signals(
     Rates per event come from the baseline window, so a feature's size and its usual feedback,
     error and crash rates are taken out; a new version's crashes are judged against the feature's
     overall crash rate and against the older versions' crashes on the same days (0.5 is added to
-    both counts so that a crash-free window gives a finite ratio).
+    both counts so that a crash-free window gives a finite ratio). A day without error data
+    (``error_rate`` NaN: no ``error_count`` exported that day) is unknown, not error-free: its
+    events count in neither the error rate's baseline nor a window's expected errors.
     """
     usage_base = _baseline_sum(usage)
     feedback_rate = _ratio(_baseline_sum(feedback_n), usage_base)
-    error_rate = None if errors is None else _ratio(_baseline_sum(errors), usage_base)
+    error_usage = None if errors is None else np.where(np.isnan(errors), np.nan, usage)
+    error_rate = None if errors is None else _ratio(_baseline_sum(errors), _baseline_sum(error_usage))
     crash_rate = _ratio(_baseline_sum(crashes), usage_base)
     out = {}
     for days in POOLED_DAYS:
         out[f"feedback_rate_excess_z{days}"] = _count_excess_z(feedback_n, usage, feedback_rate, days)
         if errors is not None:
-            out[f"error_excess_z{days}"] = _count_excess_z(errors, usage, error_rate, days)
+            out[f"error_excess_z{days}"] = _count_excess_z(errors, error_usage, error_rate, days)
         if new_events is not None and new_crashes is not None:
             out[f"new_version_crash_excess_z{days}"] = _count_excess_z(new_crashes, new_events, crash_rate, days)
             new_n, new_c = _window_sum(new_events, days), _window_sum(new_crashes, days)
@@ -421,7 +426,7 @@ def _wide_signals(
             wide.update(_short_shift_signals(optional["error_rate"], "error_rate"))
         if new_events is not None:
             wide.update(_short_shift_signals(_ratio(new_events, volumes[0]), "new_version_share"))
-        wide.update(_evidence_signals(wide))
+        wide.update(_evidence_signals(wide, new_events=new_events))
     return wide
 
 
@@ -430,19 +435,27 @@ def _stouffer(*z: np.ndarray) -> np.ndarray:
     return sum(z) / np.sqrt(len(z))
 
 
-def _evidence_signals(wide: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+def _evidence_signals(wide: Mapping[str, np.ndarray], *, new_events: np.ndarray | None) -> dict[str, np.ndarray]:
     """One z-like score per precursor pattern, and the largest of them (``worst_shift_z``).
 
     Each pattern moves two things at once, latency and errors, or feedback scores and how many
     users give feedback; a single pooled score lets a tree find a weak joint move with one
     split instead of two, on the few precursor rows a training window holds. A crash rollout
-    shows as crashes on the newest version (overall crashes without version data).
+    shows as crashes on the newest version (overall crashes without version data, ``new_events``
+    None, or where the last 3 days hold no event on a newest version).
     """
     latency = wide["avg_latency_z"]
     if "error_excess_z1" in wide:
-        latency = _stouffer(latency, wide["error_excess_z1"])
+        # Where the errors are unknown (before the export had error_count), the latency alone, as
+        # for a feed that never had it: a day's evidence must not depend on what later days hold.
+        errors = wide["error_excess_z1"]
+        latency = np.where(np.isnan(errors), latency, _stouffer(latency, errors))
     feedback = _stouffer(-wide["feedback_shift_z3"], wide["feedback_rate_excess_z3"])
-    crashes = wide.get("new_version_crash_excess_z3", wide["crash_excess_z3"])
+    crashes = wide["crash_excess_z3"]
+    if new_events is not None:
+        # Before the export had app_version no event is on a newest version: the overall crashes
+        # then, as for a feed that never had it, so a day's evidence does not depend on later days.
+        crashes = np.where(_window_sum(new_events, 3) > 0, wide["new_version_crash_excess_z3"], crashes)
     return {
         "latency_evidence": latency,
         "feedback_evidence": feedback,
