@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from datetime import date, timedelta
 from pathlib import Path
@@ -121,37 +122,64 @@ def test_ks_and_wasserstein_match_scipy_on_the_window_samples() -> None:
         assert cell.mean_change == pytest.approx(cur.mean() / ref.mean() - 1)
 
 
-@pytest.mark.parametrize(("n_ref", "n_cur", "ties"), [(14, 14, False), (56, 7, True), (3, 40, False), (400, 300, True)])
-def test_compare_samples_ks_is_scipys_public_test_exactly(n_ref: int, n_cur: int, ties: bool) -> None:
+@pytest.mark.parametrize(("n_ref", "n_cur"), [(14, 14), (56, 7), (3, 40), (400, 300), (1, 1)])
+def test_ks_tests_without_ties_is_scipys_exact_test(n_ref: int, n_cur: int) -> None:
     rng = np.random.default_rng(n_ref + n_cur)
     ref, cur = np.sort(rng.normal(size=n_ref)), np.sort(rng.normal(0.3, size=n_cur))
-    if ties:
-        ref, cur = np.round(ref, 1), np.round(cur, 1)
-    cell = drift.compare_samples(ref, cur, edges=drift.bin_edges(ref, n_bins=4))
-    expected = stats.ks_2samp(ref, cur)
-    assert (cell["ks_stat"], cell["ks_pvalue"]) == (float(expected.statistic), float(expected.pvalue))
+    statistic, pvalue = drift.ks_tests([(ref, cur)])
+    expected = stats.ks_2samp(ref, cur, method="exact")
+    assert statistic[0] == pytest.approx(expected.statistic, rel=1e-12)
+    assert pvalue[0] == pytest.approx(expected.pvalue, rel=1e-9)
 
 
-@pytest.mark.parametrize("exact_p", [1.0 + 1e-12, float("nan"), -1e-12])
-@pytest.mark.parametrize(("n_ref", "n_cur"), [(56, 14), (28, 28)])
-def test_compare_samples_ks_falls_back_to_the_asymptotic_p_when_the_exact_one_is_invalid(
-    monkeypatch: pytest.MonkeyPatch, exact_p: float, n_ref: int, n_cur: int
-) -> None:
-    # scipy, not drift, switches methods: a p rounded above 1 or NaN by the exact computation
-    # (large samples) must reach data_drift.json as the asymptotic p, never as NaN or > 1.
-    from scipy.stats import _stats_py
+def _ks_pvalue_by_enumeration(ref: np.ndarray, cur: np.ndarray) -> float:
+    """Share of all splits of the pooled values into the two sizes whose KS statistic reaches the observed one."""
+    pooled = np.r_[ref, cur]
+    observed = stats.ks_2samp(ref, cur).statistic
+    reached = []
+    for chosen in itertools.combinations(range(len(pooled)), len(cur)):
+        is_cur = np.isin(np.arange(len(pooled)), chosen)
+        reached.append(stats.ks_2samp(pooled[~is_cur], pooled[is_cur]).statistic >= observed - 1e-12)
+    return float(np.mean(reached))
 
-    rng = np.random.default_rng(n_ref)
-    ref, cur = np.sort(rng.normal(size=n_ref)), np.sort(rng.normal(0.3, size=n_cur))
-    exact = drift.compare_samples(ref, cur, edges=drift.bin_edges(ref, n_bins=4))["ks_pvalue"]
-    asymptotic = float(stats.ks_2samp(ref, cur, method="asymp").pvalue)
-    assert exact != asymptotic  # valid exact p-values are kept
-    for name in ("_compute_prob_outside_square", "_compute_outer_prob_inside_method"):
-        monkeypatch.setattr(_stats_py, name, lambda *args, **kwargs: exact_p)
-    with pytest.warns(RuntimeWarning, match="Exact calculation unsuccessful"):
-        cell = drift.compare_samples(ref, cur, edges=drift.bin_edges(ref, n_bins=4))
-    # Within rounding: the fallback takes the statistic as the exact attempt rounded it (to 1 / lcm(n_ref, n_cur)).
-    assert cell["ks_pvalue"] == pytest.approx(asymptotic, rel=1e-12) and 0 <= cell["ks_pvalue"] <= 1
+
+@pytest.mark.parametrize(("ref", "cur"), [
+    ([0, 0, 0, 0, 1, 2, 2], [0, 2, 2, 3, 3]),
+    ([1, 1, 1, 1, 1, 1], [1, 1, 2, 2]),
+    ([0.5, 0.5, 1, 2, 2, 2, 3, 4], [2, 2, 4, 4, 4]),
+    ([1, 2, 3], [1, 2, 3]),
+])
+def test_ks_tests_with_ties_is_the_exact_share_of_all_splits(ref: list[float], cur: list[float]) -> None:
+    # Tied values cannot be split, so scipy's exact p-value, which assumes continuous data, overstates it.
+    ref, cur = np.sort(np.array(ref, dtype=float)), np.sort(np.array(cur, dtype=float))
+    statistic, pvalue = drift.ks_tests([(ref, cur)])
+    assert statistic[0] == pytest.approx(stats.ks_2samp(ref, cur).statistic)
+    assert pvalue[0] == pytest.approx(_ks_pvalue_by_enumeration(ref, cur), rel=1e-9)
+
+
+def test_crashes_on_days_of_a_crash_free_reference_are_an_alert() -> None:
+    # 56 crash-free days, then crashes on 4 of 14: only the split putting all four crash days in the
+    # current window is that far apart, p = C(14, 4) / C(70, 4); scipy's p for continuous data says 0.29.
+    ref, cur = np.zeros(56), np.r_[np.zeros(10), np.full(4, 0.02)]
+    statistic, pvalue = drift.ks_tests([(ref, cur)])
+    assert pvalue[0] == pytest.approx(math.comb(14, 4) / math.comb(70, 4), rel=1e-9)
+    cell = {"n_ref": 56, "n_cur": 14, "ks_stat": statistic[0], "ks_pvalue": pvalue[0],
+            **drift.compare_samples(ref, cur, edges=drift.bin_edges(ref, n_bins=2))}
+    cells = drift.classify(pd.DataFrame([cell]), thresholds=_thresholds())
+    assert cells.loc[0, ["status", "triggered"]].tolist() == ["alert", "psi"]
+
+
+def test_ks_tests_counts_pairs_of_any_sizes_together_as_it_counts_them_alone() -> None:
+    rng = np.random.default_rng(5)
+    pairs = [(np.sort(np.round(rng.normal(size=n), 1)), np.sort(np.round(rng.normal(0.5, size=m), 1)))
+             for n, m in [(28, 14), (14, 28), (28, 14), (7, 7), (28, 14)]]
+    pairs.insert(2, (np.array([]), np.array([1.0])))
+    together = drift.ks_tests(pairs)
+    alone = [drift.ks_tests([pair]) for pair in pairs]
+    for index in range(len(pairs)):
+        assert together[0][index] == pytest.approx(alone[index][0][0], nan_ok=True)
+        assert together[1][index] == pytest.approx(alone[index][1][0], nan_ok=True)
+    assert math.isnan(together[0][2]) and math.isnan(together[1][2])  # an empty side is no test
 
 
 def test_compare_samples_with_an_empty_side_is_all_nan() -> None:
