@@ -20,7 +20,7 @@ import pytest
 
 import featurehealth
 from featurehealth import config
-from featurehealth.dashboard import app, plots
+from featurehealth.dashboard import app, data, plots
 
 
 def _write_outputs(root: Path, profile: str) -> None:
@@ -439,6 +439,27 @@ def test_without_any_outputs_the_page_says_what_to_run(tmp_path: Path, monkeypat
     dashboard = app.Dashboard(profile="ci")
     assert "run ./run_all.sh ci first" in dashboard.status.value
     assert dashboard.tabs.layout.display == "none"
+
+
+def test_a_first_run_that_failed_is_named_rather_than_asked_for(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A first run that data quality stopped published nothing: the page hid its tabs and said
+    "run ./run_all.sh ci first" to the user who just had. It now shows the profile's Overview
+    naming the failed run and its error, and the Run history."""
+    monkeypatch.setenv("FEATUREHEALTH_OUTPUT_ROOT", str(tmp_path))
+    run = tmp_path / "ci" / "runs" / "20260301T000000Z-0000000e"
+    run.mkdir(parents=True)
+    (run / "run_report.json").write_text(json.dumps({
+        "status": "failed", "started_at": "2026-03-01T00:00:00+00:00", "finished_at": "2026-03-01T00:00:09+00:00",
+        "error": "01_ingest.ipynb failed: QualityError: Data quality stopped the run."}))
+    dashboard = app.Dashboard(profile="ci")
+    assert dashboard.tabs.layout.display != "none"
+    assert dashboard.profile.value == "ci" and dashboard.profile.options == ((f"ci {data.NO_OUTPUTS}", "ci"),)
+    overview = _html(_outputs(dashboard, "overview")[0])
+    assert "20260301T000000Z-0000000e, failed and published nothing (01_ingest.ipynb failed: QualityError" in overview
+    assert "No run of this profile has published outputs yet" in overview and "earlier run" not in overview
+    _select(dashboard, "history")
+    assert "Data quality stopped the run" in _html(_outputs(dashboard, "history")[0])
+    assert dashboard.status.value == ""
 
 
 def test_output_records_are_nbformat_display_data() -> None:

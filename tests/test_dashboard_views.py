@@ -685,6 +685,15 @@ def test_unpublished_run_note_names_the_failed_run_and_the_run_shown() -> None:
     assert views.unpublished_run_note(None, None) == ""
 
 
+def test_unpublished_run_note_of_a_profile_never_published_promises_no_earlier_outputs() -> None:
+    # A first run that quality stopped: the note told of "an earlier run" whose outputs every tab
+    # showed, on a page where every tile read "not available".
+    runs = pd.DataFrame({"run_id": ["r1"], "status": ["failed"], "error": ["01_ingest.ipynb failed: QualityError: stop."]})
+    note = views.unpublished_run_note(runs, None, ever_published=False)
+    assert note.startswith("The newest run, r1, failed and published nothing (01_ingest.ipynb failed: QualityError: stop)")
+    assert "earlier run" not in note and "No run of this profile has published outputs yet" in note
+
+
 def test_an_empty_ranking_is_no_all_clear_and_has_no_scored_day(ranking: pd.DataFrame) -> None:
     tiles = views.overview_tiles(ranking=ranking.iloc[:0], metrics=None, drift=None, quality=None, runs=None)
     monitored, at_risk = tiles[0], tiles[1]

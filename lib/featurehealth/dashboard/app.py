@@ -90,7 +90,8 @@ class Dashboard:
     Parameters
     ----------
     profile : str
-        Preferred profile; if it has no outputs the first profile that has is shown.
+        Preferred profile; if it has no outputs the first profile that has is shown
+        (:func:`data.default_profile`).
     """
 
     def __init__(self, *, profile: str) -> None:
@@ -188,7 +189,8 @@ class Dashboard:
         """Warnings when the outputs are mid-publish (:func:`views.publish_note`) or the newest run
         published nothing (:func:`views.unpublished_run_note`), else nothing."""
         notes = [views.publish_note(data.publish_state(self.profile.value), profile=self.profile.value),
-                 views.unpublished_run_note(self.runs()[0], self.load("run_report")[0])]
+                 views.unpublished_run_note(self.runs()[0], self.load("run_report")[0],
+                                            ever_published=data.published_stamp(self.profile.value) is not None)]
         return [html_output(views.status_html(note, tone="bad")) for note in notes if note]
 
     def on_profile(self, _change: dict[str, Any]) -> None:

@@ -89,10 +89,21 @@ def profile_options() -> list[tuple[str, str]]:
     return [(p, p) for p in published] + [(f"{p} {NO_OUTPUTS}", p) for p in others]
 
 
+def _records_a_run(profile: str) -> bool:
+    return bool(config.run_folders(config.output_root() / profile / "runs"))
+
+
 def default_profile(preferred: str) -> str | None:
-    """``preferred`` if it has a published run, else the first profile that has one (None if none)."""
+    """``preferred`` if it has a published run, else the first profile that has one.
+
+    Without any published run, ``preferred`` or else the first profile whose ``runs/`` records a
+    run (a first run that failed publishes nothing, and its run report says why); None if none.
+    """
     published = published_profiles()
-    return preferred if preferred in published else next(iter(published), None)
+    if published:
+        return preferred if preferred in published else published[0]
+    recorded = [p for p in profiles_with_outputs() if _records_a_run(p)]
+    return preferred if preferred in recorded else next(iter(recorded), None)
 
 
 def _inside(path: Path, root: Path) -> Path:

@@ -1468,7 +1468,8 @@ def publish_note(state: str | None, *, profile: str) -> str:
     return ""
 
 
-def unpublished_run_note(runs: "pd.DataFrame | None", published: Mapping[str, Any] | None) -> str:
+def unpublished_run_note(runs: "pd.DataFrame | None", published: Mapping[str, Any] | None, *,
+                         ever_published: bool = True) -> str:
     """The warning shown when the newest run published nothing, so the page shows an earlier run.
 
     A failed or interrupted run leaves the last good outputs in place: without this note its
@@ -1480,6 +1481,9 @@ def unpublished_run_note(runs: "pd.DataFrame | None", published: Mapping[str, An
         :func:`featurehealth.dashboard.data.run_history` (newest first).
     published : dict or None
         ``reports/run_report.json``: the report of the run whose outputs are published.
+    ever_published : bool
+        False when the profile holds no published run (no ``reports/run_report.json``): no
+        earlier outputs are shown then.
 
     Returns
     -------
@@ -1492,14 +1496,16 @@ def unpublished_run_note(runs: "pd.DataFrame | None", published: Mapping[str, An
     last = runs.iloc[0]
     status = last["status"] if isinstance(last["status"], str) else "did not succeed"
     error = f" ({last['error'].rstrip('.')})" if isinstance(last["error"], str) and last["error"] else ""
+    told = f"The newest run, {last['run_id']}, {status} and published nothing{error}; what it wrote is in runs/{last['run_id']}/."
+    if not ever_published:
+        return f"{told} No run of this profile has published outputs yet, so the tabs have nothing else to show."
     shown_id, shown_at = lookup(published, "run_id"), lookup(published, "finished_at")
     if isinstance(shown_id, str) and shown_id != last["run_id"]:
         finished = f", finished {utc_time_text(shown_at)}" if isinstance(shown_at, str) else ""
         shown = f"the earlier run {shown_id}{finished}"
     else:
         shown = "an earlier run (reports/run_report.json does not name it)"
-    return (f"The newest run, {last['run_id']}, {status} and published nothing{error}; what it wrote is in "
-            f"runs/{last['run_id']}/. Every tab shows the outputs of {shown}.")
+    return f"{told} Every tab shows the outputs of {shown}."
 
 
 #: Run history columns -> their headers in the page.
