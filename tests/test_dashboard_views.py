@@ -756,6 +756,16 @@ def test_cell_details_name_each_field_in_words_with_its_meaning() -> None:
     assert list(details.index[:3]) == ["feature id", "metric", "status"]  # the known fields first, in a reading order
 
 
+def test_cell_details_give_a_cell_with_too_little_data_its_status_in_the_heatmaps_words() -> None:
+    # The heatmap and its legend said "too little data" while the details below read "insufficient_data"
+    # for status, status on the last day alone and status in the short window.
+    cells = pd.DataFrame({"feature_id": ["A"], "metric": ["p95_latency"], "status": ["insufficient_data"],
+                          "raw_status": ["insufficient_data"], "short_status": ["warn"]})
+    details = views.cell_details(cells, feature_id="A", metric="p95_latency").set_index("field")["value"]
+    assert details["status"] == details["status on the last day alone"] == plots.STATUS_WORDS["insufficient_data"]
+    assert details["status in the short window"] == "warn"
+
+
 def test_one_name_for_the_z_score_baseline_in_table_verdict_and_notes() -> None:
     metrics = {"model": {"pr_auc": 0.55}, "baselines": {"persistence": {"pr_auc": 0.43},
                                                        "rule": {"pr_auc": 0.51, "description": "z >= 3"}}}

@@ -1110,9 +1110,12 @@ TRIGGER_NAMES = {"psi": "PSI", "mean_change": "mean change", "wasserstein": "Was
 
 def _detail_value(field: str, value: Any) -> Any:
     """A drift cell's ``value`` as the details show it: p-values by :func:`pvalue_text` (never 0), the
-    metric and the effect sizes ``triggered`` names in words; other values as reported."""
+    metric, its statuses (as the heatmap words them) and the effect sizes ``triggered`` names in words;
+    other values as reported."""
     if field == "metric":
         return metric_name(value)
+    if field in ("status", "raw_status", "short_status") and isinstance(value, str):
+        return STATUS_WORDS.get(value, value)
     if field.endswith("pvalue") and isinstance(value, float) and value == value:
         return pvalue_text(value)
     if field == "triggered" and isinstance(value, str):
