@@ -47,6 +47,24 @@ def test_tiles_quote_the_artifacts(ranking: pd.DataFrame) -> None:
     assert "median 2 days; random flags would warn 8%" in tiles[2].detail
 
 
+def test_a_feature_without_data_on_the_scored_day_still_counts_as_monitored_and_is_named(
+        ranking: pd.DataFrame) -> None:
+    # Payments had no event on the last day: the tile read "Features monitored 2", the count of the
+    # ranking, and nothing on the Overview said that a feature had gone silent.
+    def tile(monitored: list[str] | None) -> views.Tile:
+        return views.overview_tiles(ranking=ranking.iloc[1:], metrics=None, drift=None, quality=None, runs=None,
+                                    monitored=monitored)[0]
+
+    silent = tile(["F1", "F2", "F3", "F4"])
+    assert (silent.value, silent.tone) == ("4", "warn")
+    assert silent.detail == "2 scored on 2026-03-01; no data that day: F1, F4"
+    every = tile(["F2", "F3"])
+    assert (every.value, every.tone, every.detail) == ("2", "neutral", "scored on 2026-03-01")
+    assert tile(None).value == "2"  # without the fact table, the ranking's count
+    many = tile([f"G{i:02d}" for i in range(12)] + ["F2", "F3"])
+    assert many.detail.endswith("no data that day: G00, G01, G02, G03, G04, G05, G06, G07, G08, G09 and 2 more")
+
+
 def test_drift_tile_is_no_green_zero_when_cells_had_too_little_data() -> None:
     def tile(summary: dict) -> views.Tile:
         return next(t for t in views.overview_tiles(ranking=None, metrics=None, drift={"summary": summary},

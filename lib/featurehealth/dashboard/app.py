@@ -294,7 +294,11 @@ class Dashboard:
         def build() -> list[dict[str, Any]]:
             loaded = {name: self.load(name) for name in ("ranking", "metrics", "drift", "quality")}
             runs, runs_message = self.runs()
-            tiles = views.overview_tiles(**{k: v for k, (v, _) in loaded.items()}, runs=runs)
+            # The drill-down and Drift tabs read the same fact table from the cache; a missing one is
+            # said there, and the tile then counts the ranking.
+            fact = self.load("fact", required=FACT_COLUMNS)[0]
+            tiles = views.overview_tiles(**{k: v for k, (v, _) in loaded.items()}, runs=runs,
+                                         monitored=None if fact is None else fact["feature_id"].astype(str).unique())
             ranking = loaded["ranking"][0]
             top = [] if ranking is None else [html_output(views.html_table(
                 views.ranking_view(ranking).head(5),
