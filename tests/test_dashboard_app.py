@@ -720,6 +720,21 @@ def test_a_run_published_while_the_page_is_open_is_not_mixed_into_tabs_drawn_bef
     assert ">1<" in _html(_outputs(dashboard, "overview")[0])
 
 
+def test_outputs_removed_while_the_page_is_open_are_not_announced_as_a_new_run(outputs: Path) -> None:
+    # The next tab opened said "A new run was published since this page was drawn" of a profile
+    # whose folder was gone, each tab reading "Profile 'copy' has no outputs (run ./run_all.sh copy ...)"
+    # though no params/copy.yaml exists for ./run_all.sh to run.
+    shutil.copytree(outputs / "ci", outputs / "copy")
+    dashboard = app.Dashboard(profile="copy")
+    assert dashboard.profile.value == "copy"
+    shutil.rmtree(outputs / "copy")
+    _select(dashboard, "ranking")
+    assert "A new run was published" not in dashboard.status.value
+    assert "The published outputs of copy are gone since this page was drawn" in dashboard.status.value
+    ranking = _html(dashboard.tabs.children[1].children[0])
+    assert "Profile &#x27;copy&#x27; has no outputs; allowed: ci." in ranking and "run_all.sh copy" not in ranking
+
+
 def test_figures_say_what_they_show_and_controls_what_they_do(outputs: Path) -> None:
     """Alt texts read "drift heatmap" or "quarantine": a reader without sight learnt which figure
     it was, never what it shows. The Find box was labelled "Find" alone, its placeholder (gone

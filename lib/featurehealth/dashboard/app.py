@@ -214,7 +214,9 @@ class Dashboard:
         if self._drawn and stamp != self._stamp:
             # Tabs are drawn when first opened: this one would show the new run beside the old one.
             self.on_profile({})
-            self.say("A new run was published since this page was drawn: every tab now shows it.", tone="warn")
+            self.say("A new run was published since this page was drawn: every tab now shows it." if stamp else
+                     f"The published outputs of {self.profile.value} are gone since this page was drawn (removed, "
+                     f"or a run is swapping its folders in): every tab now shows what is left.", tone="warn")
             return
         self._stamp = stamp
         self._drawn.add(index)

@@ -124,7 +124,8 @@ def profile_root(profile: str) -> Path:
     allowed = profiles_with_outputs()
     if profile not in allowed:
         # A folder removed while the page is open lands here too: say how to bring it back.
-        remedy = f" (run ./run_all.sh {profile} to publish them)" if _valid_name(profile) else ""
+        # Outputs copied under a name params/ does not hold cannot be run again under it.
+        remedy = f" (run ./run_all.sh {profile} to publish them)" if profile in config.available_profiles() else ""
         raise ValueError(f"Profile {profile!r} has no outputs{remedy}; allowed: {', '.join(allowed) or 'none'}.")
     root = config.output_root()
     return _inside(root / config.check_profile_name(profile), root)
