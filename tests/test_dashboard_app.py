@@ -441,7 +441,8 @@ def test_without_any_outputs_the_page_says_what_to_run(tmp_path: Path, monkeypat
     assert dashboard.tabs.layout.display == "none"
 
 
-def test_a_first_run_that_failed_is_named_rather_than_asked_for(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_first_run_that_failed_is_named_rather_than_asked_for(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     """A first run that data quality stopped published nothing: the page hid its tabs and said
     "run ./run_all.sh ci first" to the user who just had. It now shows the profile's Overview
     naming the failed run and its error, and the Run history."""

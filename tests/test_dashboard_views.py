@@ -706,9 +706,11 @@ def test_unpublished_run_note_names_the_failed_run_and_the_run_shown() -> None:
 def test_unpublished_run_note_of_a_profile_never_published_promises_no_earlier_outputs() -> None:
     # A first run that quality stopped: the note told of "an earlier run" whose outputs every tab
     # showed, on a page where every tile read "not available".
-    runs = pd.DataFrame({"run_id": ["r1"], "status": ["failed"], "error": ["01_ingest.ipynb failed: QualityError: stop."]})
+    runs = pd.DataFrame({"run_id": ["r1"], "status": ["failed"],
+                         "error": ["01_ingest.ipynb failed: QualityError: stop."]})
     note = views.unpublished_run_note(runs, None, ever_published=False)
-    assert note.startswith("The newest run, r1, failed and published nothing (01_ingest.ipynb failed: QualityError: stop)")
+    assert note.startswith("The newest run, r1, failed and published nothing (01_ingest.ipynb failed: QualityError: "
+                           "stop); what it wrote is in runs/r1/.")
     assert "earlier run" not in note and "No run of this profile has published outputs yet" in note
 
 

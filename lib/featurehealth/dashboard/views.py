@@ -1532,7 +1532,8 @@ def unpublished_run_note(runs: "pd.DataFrame | None", published: Mapping[str, An
     last = runs.iloc[0]
     status = last["status"] if isinstance(last["status"], str) else "did not succeed"
     error = f" ({last['error'].rstrip('.')})" if isinstance(last["error"], str) and last["error"] else ""
-    told = f"The newest run, {last['run_id']}, {status} and published nothing{error}; what it wrote is in runs/{last['run_id']}/."
+    told = (f"The newest run, {last['run_id']}, {status} and published nothing{error}; what it wrote is in "
+            f"runs/{last['run_id']}/.")
     if not ever_published:
         return f"{told} No run of this profile has published outputs yet, so the tabs have nothing else to show."
     shown_id, shown_at = lookup(published, "run_id"), lookup(published, "finished_at")
