@@ -20,7 +20,7 @@ import pytest
 
 import featurehealth
 from featurehealth import config
-from featurehealth.dashboard import app, plots
+from featurehealth.dashboard import app, data, plots
 
 
 def _write_outputs(root: Path, profile: str) -> None:
@@ -441,6 +441,28 @@ def test_without_any_outputs_the_page_says_what_to_run(tmp_path: Path, monkeypat
     assert dashboard.tabs.layout.display == "none"
 
 
+def test_a_first_run_that_failed_is_named_rather_than_asked_for(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """A first run that data quality stopped published nothing: the page hid its tabs and said
+    "run ./run_all.sh ci first" to the user who just had. It now shows the profile's Overview
+    naming the failed run and its error, and the Run history."""
+    monkeypatch.setenv("FEATUREHEALTH_OUTPUT_ROOT", str(tmp_path))
+    run = tmp_path / "ci" / "runs" / "20260301T000000Z-0000000e"
+    run.mkdir(parents=True)
+    (run / "run_report.json").write_text(json.dumps({
+        "status": "failed", "started_at": "2026-03-01T00:00:00+00:00", "finished_at": "2026-03-01T00:00:09+00:00",
+        "error": "01_ingest.ipynb failed: QualityError: Data quality stopped the run."}))
+    dashboard = app.Dashboard(profile="ci")
+    assert dashboard.tabs.layout.display != "none"
+    assert dashboard.profile.value == "ci" and dashboard.profile.options == ((f"ci {data.NO_OUTPUTS}", "ci"),)
+    overview = _html(_outputs(dashboard, "overview")[0])
+    assert "20260301T000000Z-0000000e, failed and published nothing (01_ingest.ipynb failed: QualityError" in overview
+    assert "No run of this profile has published outputs yet" in overview and "earlier run" not in overview
+    _select(dashboard, "history")
+    assert "Data quality stopped the run" in _html(_outputs(dashboard, "history")[0])
+    assert dashboard.status.value == ""
+
+
 def test_output_records_are_nbformat_display_data() -> None:
     # An image/png output is drawn as an <img> without alt text, so a screen reader said nothing of
     # the figure: it is an <img> in HTML carrying its alt text.
@@ -697,6 +719,21 @@ def test_a_run_published_while_the_page_is_open_is_not_mixed_into_tabs_drawn_bef
     assert "A new run was published" in dashboard.status.value
     _select(dashboard, "overview")
     assert ">1<" in _html(_outputs(dashboard, "overview")[0])
+
+
+def test_outputs_removed_while_the_page_is_open_are_not_announced_as_a_new_run(outputs: Path) -> None:
+    # The next tab opened said "A new run was published since this page was drawn" of a profile
+    # whose folder was gone, each tab reading "Profile 'copy' has no outputs (run ./run_all.sh copy ...)"
+    # though no params/copy.yaml exists for ./run_all.sh to run.
+    shutil.copytree(outputs / "ci", outputs / "copy")
+    dashboard = app.Dashboard(profile="copy")
+    assert dashboard.profile.value == "copy"
+    shutil.rmtree(outputs / "copy")
+    _select(dashboard, "ranking")
+    assert "A new run was published" not in dashboard.status.value
+    assert "The published outputs of copy are gone since this page was drawn" in dashboard.status.value
+    ranking = _html(dashboard.tabs.children[1].children[0])
+    assert "Profile &#x27;copy&#x27; has no outputs; allowed: ci." in ranking and "run_all.sh copy" not in ranking
 
 
 def test_figures_say_what_they_show_and_controls_what_they_do(outputs: Path) -> None:

@@ -33,7 +33,9 @@ def outputs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def test_only_profiles_with_outputs_are_offered(outputs: Path) -> None:
     assert data.profiles_with_outputs() == ["ci"]
-    assert data.published_profiles() == [] and data.default_profile("ci") is None
+    assert data.published_profiles() == []
+    (outputs / "year" / "reports").mkdir(parents=True)  # a skeleton records no run
+    assert data.default_profile("year") == "ci"  # its runs/ say why nothing was published
     (outputs / "ci" / "reports" / "run_report.json").write_text("{}")
     assert data.published_profiles() == ["ci"] and data.default_profile("default") == "ci"
 
@@ -49,6 +51,19 @@ def test_published_runs_come_first_and_copies_under_other_names_are_offered(outp
     assert data.profile_options() == [("ci", "ci"), ("copy", "copy"), ("year (no outputs)", "year")]
     assert data.default_profile("year") == "ci" and data.default_profile("copy") == "copy"
     assert data.artifact_path("copy", "metrics") == outputs / "copy" / "reports" / "metrics.json"
+
+
+def test_without_a_published_run_the_profile_whose_first_run_failed_is_shown(outputs: Path) -> None:
+    """A first run that failed (a quality stop, say) publishes nothing: the page said only "No
+    published outputs: run ./run_all.sh ci first" to a user who had just run it. The profile whose
+    runs/ records it is shown instead, so its Overview and Run history say what went wrong."""
+    (outputs / "year" / "reports").mkdir(parents=True)  # a skeleton: no run recorded
+    assert data.published_profiles() == []
+    assert data.default_profile("year") == "ci" and data.default_profile("default") == "ci"
+    for run in (outputs / "ci" / "runs").iterdir():
+        (run / "run_report.json").unlink()
+        run.rmdir()
+    assert data.default_profile("ci") is None
 
 
 def test_artifact_paths_stay_inside_the_outputs_root(outputs: Path) -> None:

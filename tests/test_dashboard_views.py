@@ -47,6 +47,24 @@ def test_tiles_quote_the_artifacts(ranking: pd.DataFrame) -> None:
     assert "median 2 days; random flags would warn 8%" in tiles[2].detail
 
 
+def test_a_feature_without_data_on_the_scored_day_still_counts_as_monitored_and_is_named(
+        ranking: pd.DataFrame) -> None:
+    # Payments had no event on the last day: the tile read "Features monitored 2", the count of the
+    # ranking, and nothing on the Overview said that a feature had gone silent.
+    def tile(monitored: list[str] | None) -> views.Tile:
+        return views.overview_tiles(ranking=ranking.iloc[1:], metrics=None, drift=None, quality=None, runs=None,
+                                    monitored=monitored)[0]
+
+    silent = tile(["F1", "F2", "F3", "F4"])
+    assert (silent.value, silent.tone) == ("4", "warn")
+    assert silent.detail == "2 scored on 2026-03-01; no data that day: F1, F4"
+    every = tile(["F2", "F3"])
+    assert (every.value, every.tone, every.detail) == ("2", "neutral", "scored on 2026-03-01")
+    assert tile(None).value == "2"  # without the fact table, the ranking's count
+    many = tile([f"G{i:02d}" for i in range(12)] + ["F2", "F3"])
+    assert many.detail.endswith("no data that day: G00, G01, G02, G03, G04, G05, G06, G07, G08, G09 and 2 more")
+
+
 def test_drift_tile_is_no_green_zero_when_cells_had_too_little_data() -> None:
     def tile(summary: dict) -> views.Tile:
         return next(t for t in views.overview_tiles(ranking=None, metrics=None, drift={"summary": summary},
@@ -685,6 +703,17 @@ def test_unpublished_run_note_names_the_failed_run_and_the_run_shown() -> None:
     assert views.unpublished_run_note(None, None) == ""
 
 
+def test_unpublished_run_note_of_a_profile_never_published_promises_no_earlier_outputs() -> None:
+    # A first run that quality stopped: the note told of "an earlier run" whose outputs every tab
+    # showed, on a page where every tile read "not available".
+    runs = pd.DataFrame({"run_id": ["r1"], "status": ["failed"],
+                         "error": ["01_ingest.ipynb failed: QualityError: stop."]})
+    note = views.unpublished_run_note(runs, None, ever_published=False)
+    assert note.startswith("The newest run, r1, failed and published nothing (01_ingest.ipynb failed: QualityError: "
+                           "stop); what it wrote is in runs/r1/.")
+    assert "earlier run" not in note and "No run of this profile has published outputs yet" in note
+
+
 def test_an_empty_ranking_is_no_all_clear_and_has_no_scored_day(ranking: pd.DataFrame) -> None:
     tiles = views.overview_tiles(ranking=ranking.iloc[:0], metrics=None, drift=None, quality=None, runs=None)
     monitored, at_risk = tiles[0], tiles[1]
@@ -745,6 +774,16 @@ def test_cell_details_name_each_field_in_words_with_its_meaning() -> None:
     assert "before the persistence rule" in details.loc["status on the last day alone", "meaning"]
     assert details.loc["extra", "value"] == "x" and details.loc["extra", "meaning"] == ""
     assert list(details.index[:3]) == ["feature id", "metric", "status"]  # the known fields first, in a reading order
+
+
+def test_cell_details_give_a_cell_with_too_little_data_its_status_in_the_heatmaps_words() -> None:
+    # The heatmap and its legend said "too little data" while the details below read "insufficient_data"
+    # for status, status on the last day alone and status in the short window.
+    cells = pd.DataFrame({"feature_id": ["A"], "metric": ["p95_latency"], "status": ["insufficient_data"],
+                          "raw_status": ["insufficient_data"], "short_status": ["warn"]})
+    details = views.cell_details(cells, feature_id="A", metric="p95_latency").set_index("field")["value"]
+    assert details["status"] == details["status on the last day alone"] == plots.STATUS_WORDS["insufficient_data"]
+    assert details["status in the short window"] == "warn"
 
 
 def test_one_name_for_the_z_score_baseline_in_table_verdict_and_notes() -> None:

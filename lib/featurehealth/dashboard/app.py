@@ -90,7 +90,8 @@ class Dashboard:
     Parameters
     ----------
     profile : str
-        Preferred profile; if it has no outputs the first profile that has is shown.
+        Preferred profile; if it has no outputs the first profile that has is shown
+        (:func:`data.default_profile`).
     """
 
     def __init__(self, *, profile: str) -> None:
@@ -188,7 +189,8 @@ class Dashboard:
         """Warnings when the outputs are mid-publish (:func:`views.publish_note`) or the newest run
         published nothing (:func:`views.unpublished_run_note`), else nothing."""
         notes = [views.publish_note(data.publish_state(self.profile.value), profile=self.profile.value),
-                 views.unpublished_run_note(self.runs()[0], self.load("run_report")[0])]
+                 views.unpublished_run_note(self.runs()[0], self.load("run_report")[0],
+                                            ever_published=data.published_stamp(self.profile.value) is not None)]
         return [html_output(views.status_html(note, tone="bad")) for note in notes if note]
 
     def on_profile(self, _change: dict[str, Any]) -> None:
@@ -212,7 +214,9 @@ class Dashboard:
         if self._drawn and stamp != self._stamp:
             # Tabs are drawn when first opened: this one would show the new run beside the old one.
             self.on_profile({})
-            self.say("A new run was published since this page was drawn: every tab now shows it.", tone="warn")
+            self.say("A new run was published since this page was drawn: every tab now shows it." if stamp else
+                     f"The published outputs of {self.profile.value} are gone since this page was drawn (removed, "
+                     f"or a run is swapping its folders in): every tab now shows what is left.", tone="warn")
             return
         self._stamp = stamp
         self._drawn.add(index)
@@ -292,7 +296,11 @@ class Dashboard:
         def build() -> list[dict[str, Any]]:
             loaded = {name: self.load(name) for name in ("ranking", "metrics", "drift", "quality")}
             runs, runs_message = self.runs()
-            tiles = views.overview_tiles(**{k: v for k, (v, _) in loaded.items()}, runs=runs)
+            # The drill-down and Drift tabs read the same fact table from the cache; a missing one is
+            # said there, and the tile then counts the ranking.
+            fact = self.load("fact", required=FACT_COLUMNS)[0]
+            tiles = views.overview_tiles(**{k: v for k, (v, _) in loaded.items()}, runs=runs,
+                                         monitored=None if fact is None else fact["feature_id"].astype(str).unique())
             ranking = loaded["ranking"][0]
             top = [] if ranking is None else [html_output(views.html_table(
                 views.ranking_view(ranking).head(5),

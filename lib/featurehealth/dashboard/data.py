@@ -89,10 +89,21 @@ def profile_options() -> list[tuple[str, str]]:
     return [(p, p) for p in published] + [(f"{p} {NO_OUTPUTS}", p) for p in others]
 
 
+def _records_a_run(profile: str) -> bool:
+    return bool(config.run_folders(config.output_root() / profile / "runs"))
+
+
 def default_profile(preferred: str) -> str | None:
-    """``preferred`` if it has a published run, else the first profile that has one (None if none)."""
+    """``preferred`` if it has a published run, else the first profile that has one.
+
+    Without any published run, ``preferred`` or else the first profile whose ``runs/`` records a
+    run (a first run that failed publishes nothing, and its run report says why); None if none.
+    """
     published = published_profiles()
-    return preferred if preferred in published else next(iter(published), None)
+    if published:
+        return preferred if preferred in published else published[0]
+    recorded = [p for p in profiles_with_outputs() if _records_a_run(p)]
+    return preferred if preferred in recorded else next(iter(recorded), None)
 
 
 def _inside(path: Path, root: Path) -> Path:
@@ -113,7 +124,8 @@ def profile_root(profile: str) -> Path:
     allowed = profiles_with_outputs()
     if profile not in allowed:
         # A folder removed while the page is open lands here too: say how to bring it back.
-        remedy = f" (run ./run_all.sh {profile} to publish them)" if _valid_name(profile) else ""
+        # Outputs copied under a name params/ does not hold cannot be run again under it.
+        remedy = f" (run ./run_all.sh {profile} to publish them)" if profile in config.available_profiles() else ""
         raise ValueError(f"Profile {profile!r} has no outputs{remedy}; allowed: {', '.join(allowed) or 'none'}.")
     root = config.output_root()
     return _inside(root / config.check_profile_name(profile), root)

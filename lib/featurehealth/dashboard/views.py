@@ -10,7 +10,7 @@ import functools
 import html
 import numbers
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -226,6 +226,39 @@ def at_risk_tile(ranking: "pd.DataFrame | None", metrics: Mapping[str, Any] | No
     return Tile("Features at risk", f"{high + medium:,}", detail, tone)
 
 
+def monitored_tile(ranking: "pd.DataFrame | None", monitored: Collection[str] | None) -> Tile:
+    """The "Features monitored" tile: the features of the fact table, naming those the ranking lacks.
+
+    A feature without data on the scored day is not ranked: counting the ranking alone, a feature
+    that went silent (an outage of all its events, say) vanished from the Overview without a word.
+
+    Parameters
+    ----------
+    ranking : DataFrame or None
+        ``reports/risk_ranking.csv``.
+    monitored : collection of str or None
+        The feature ids of the fact table; None without it, when the ranking's features are counted.
+
+    Returns
+    -------
+    Tile
+        Warn when some monitored feature has no score on the scored day; not available without
+        either artifact.
+    """
+    scored_on = scored_day(ranking)
+    plain = f"scored on {scored_on}" if scored_on else ""
+    if monitored is None:
+        return Tile("Features monitored", NOT_AVAILABLE if ranking is None else f"{len(ranking):,}", plain)
+    ids = set(map(str, monitored))
+    scored = set() if ranking is None else set(ranking["feature_id"].astype(str))
+    silent = sorted(ids - scored)
+    # An empty ranking scored no day to be silent on: the "Features at risk" tile says so.
+    if not silent or not scored:
+        return Tile("Features monitored", f"{len(ids):,}", plain)
+    return Tile("Features monitored", f"{len(ids):,}",
+                f"{len(scored):,} scored on {scored_day_text(ranking)}; no data that day: {_named(silent)}", "warn")
+
+
 def risk_caption(metrics: Mapping[str, Any] | None, cutoffs: Sequence[float]) -> str:
     """What the ranking's risk probability, risk bucket, impact and drivers mean (:func:`ranking_view`).
 
@@ -263,6 +296,7 @@ def overview_tiles(
     drift: Mapping[str, Any] | None,
     quality: Mapping[str, Any] | None,
     runs: "pd.DataFrame | None",
+    monitored: Collection[str] | None = None,
 ) -> list[Tile]:
     """The six Overview tiles from the loaded artifacts (any of which may be None).
 
@@ -274,20 +308,19 @@ def overview_tiles(
         ``reports/metrics.json``, ``reports/data_drift.json``, ``reports/data_quality.json``.
     runs : DataFrame or None
         :func:`featurehealth.dashboard.data.run_history` (newest first).
+    monitored : collection of str or None
+        The feature ids of the fact table; None without it (the ranking's features are counted).
 
     Returns
     -------
     list of Tile
-        Features monitored, features at risk (:func:`at_risk_tile`), incidents predicted, drift
+        Features monitored (:func:`monitored_tile`), features at risk (:func:`at_risk_tile`), incidents predicted, drift
         alerts, data quality, last run.
     """
-    scored_on = scored_day(ranking)
-    monitored = None if ranking is None else len(ranking)
     alerts = lookup(drift, "summary.n_alert")
     quality_status = lookup(quality, "summary.status")
     tiles = [
-        Tile("Features monitored", NOT_AVAILABLE if monitored is None else f"{monitored:,}",
-             f"scored on {scored_on}" if scored_on else ""),
+        monitored_tile(ranking, monitored),
         at_risk_tile(ranking, metrics),
         _early_warning_tile(metrics),
         _drift_tile(alerts, cells=lookup(drift, "summary.n_cells"), insufficient=lookup(drift, "summary.n_insufficient")),
@@ -1110,9 +1143,12 @@ TRIGGER_NAMES = {"psi": "PSI", "mean_change": "mean change", "wasserstein": "Was
 
 def _detail_value(field: str, value: Any) -> Any:
     """A drift cell's ``value`` as the details show it: p-values by :func:`pvalue_text` (never 0), the
-    metric and the effect sizes ``triggered`` names in words; other values as reported."""
+    metric, its statuses (as the heatmap words them) and the effect sizes ``triggered`` names in words;
+    other values as reported."""
     if field == "metric":
         return metric_name(value)
+    if field in ("status", "raw_status", "short_status") and isinstance(value, str):
+        return STATUS_WORDS.get(value, value)
     if field.endswith("pvalue") and isinstance(value, float) and value == value:
         return pvalue_text(value)
     if field == "triggered" and isinstance(value, str):
@@ -1468,7 +1504,8 @@ def publish_note(state: str | None, *, profile: str) -> str:
     return ""
 
 
-def unpublished_run_note(runs: "pd.DataFrame | None", published: Mapping[str, Any] | None) -> str:
+def unpublished_run_note(runs: "pd.DataFrame | None", published: Mapping[str, Any] | None, *,
+                         ever_published: bool = True) -> str:
     """The warning shown when the newest run published nothing, so the page shows an earlier run.
 
     A failed or interrupted run leaves the last good outputs in place: without this note its
@@ -1480,6 +1517,9 @@ def unpublished_run_note(runs: "pd.DataFrame | None", published: Mapping[str, An
         :func:`featurehealth.dashboard.data.run_history` (newest first).
     published : dict or None
         ``reports/run_report.json``: the report of the run whose outputs are published.
+    ever_published : bool
+        False when the profile holds no published run (no ``reports/run_report.json``): no
+        earlier outputs are shown then.
 
     Returns
     -------
@@ -1492,14 +1532,17 @@ def unpublished_run_note(runs: "pd.DataFrame | None", published: Mapping[str, An
     last = runs.iloc[0]
     status = last["status"] if isinstance(last["status"], str) else "did not succeed"
     error = f" ({last['error'].rstrip('.')})" if isinstance(last["error"], str) and last["error"] else ""
+    told = (f"The newest run, {last['run_id']}, {status} and published nothing{error}; what it wrote is in "
+            f"runs/{last['run_id']}/.")
+    if not ever_published:
+        return f"{told} No run of this profile has published outputs yet, so the tabs have nothing else to show."
     shown_id, shown_at = lookup(published, "run_id"), lookup(published, "finished_at")
     if isinstance(shown_id, str) and shown_id != last["run_id"]:
         finished = f", finished {utc_time_text(shown_at)}" if isinstance(shown_at, str) else ""
         shown = f"the earlier run {shown_id}{finished}"
     else:
         shown = "an earlier run (reports/run_report.json does not name it)"
-    return (f"The newest run, {last['run_id']}, {status} and published nothing{error}; what it wrote is in "
-            f"runs/{last['run_id']}/. Every tab shows the outputs of {shown}.")
+    return f"{told} Every tab shows the outputs of {shown}."
 
 
 #: Run history columns -> their headers in the page.
