@@ -463,3 +463,11 @@ def test_curves_tell_the_scorers_apart_without_colour(predictions: pd.DataFrame)
         assert len({(line.get_linestyle(), line.get_marker()) for line in scorers}) == 3
         legend = {text.get_text() for text in ax.get_legend().get_texts()}
         assert {"model", "persistence", "z-score rule"} <= legend
+
+
+@pytest.mark.parametrize(("value", "score", "text"), [
+    (-0.0004, "mean_change", "0.00"), (-0.0, "psi", "0.00"), (-0.006, "mean_change", "-0.01"), (0.254, "psi", "0.25"),
+])
+def test_score_label_never_reads_minus_zero(value: float, score: str, text: str) -> None:
+    # A mean change of -0.0004 rounds to zero: "-0.00" reads as a change that is not there.
+    assert plots.score_label(value, score) == text

@@ -100,6 +100,13 @@ def test_model_beats_both_baselines_on_a_learnable_precursor(trained) -> None:
     assert metrics["early_warning"]["available"] and metrics["early_warning"]["share_warned_1d"] > 0.7
 
 
+def test_the_rule_baseline_is_described_with_its_limit(trained) -> None:
+    # The description is read on the dashboard's Model tab: the limit, not the parameter's name.
+    _, _, report = trained
+    described = report.metrics["baselines"]["rule"]["description"]
+    assert described.endswith(f">= {PARAMS['baseline_rule_z']:g}") and "baseline_rule_z" not in described
+
+
 def test_importance_ranks_the_precursor_signals_first(trained) -> None:
     _, _, report = trained
     importance = report.importance

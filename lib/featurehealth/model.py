@@ -45,7 +45,8 @@ THRESHOLD_RULES = {
 MISSING = -1e9
 BASELINE_DESCRIPTIONS = {
     "persistence": "degraded today => degraded within the horizon",
-    "rule": "worst z-score of the day (p95 latency, crash rate, feedback) against the baseline >= baseline_rule_z",
+    # Filled in with the run's model.baseline_rule_z, so a reader sees the value, not the key's name.
+    "rule": "worst z-score of the day (p95 latency, crash rate, feedback) against the baseline >= {rule_z:g}",
 }
 
 
@@ -637,14 +638,15 @@ def holdout_predictions(result: TrainingResult, dataset: pd.DataFrame, *, rule_z
     )
 
 
-def evaluate(predictions: pd.DataFrame, *, threshold: float) -> dict[str, Any]:
-    """Metrics of the model and of both baselines on the labelled rows of ``predictions``."""
+def evaluate(predictions: pd.DataFrame, *, threshold: float, rule_z: float) -> dict[str, Any]:
+    """Metrics of the model and of both baselines on the labelled rows of ``predictions``
+    (``rule_z``: the z-score rule's limit, for its description)."""
     labelled = predictions[predictions["y_true"].notna()]
     y = labelled["y_true"].to_numpy()
     model = classification_metrics(y, labelled["probability"].to_numpy(), threshold=threshold)
     baselines = {
         name: {
-            "description": description,
+            "description": description.format(rule_z=rule_z),
             **classification_metrics(y, labelled[f"{name}_score"].to_numpy(), threshold=BASELINE_THRESHOLD),
         }
         for name, description in BASELINE_DESCRIPTIONS.items()
@@ -1002,7 +1004,7 @@ def train_and_evaluate(
             "n_test_rows": len(test_rows),
         },
         "calibration": {"method": result.model.calibration, "brier_on_later_days": result.calibration_brier},
-        **evaluate(predictions, threshold=threshold),
+        **evaluate(predictions, threshold=threshold, rule_z=params["baseline_rule_z"]),
         "early_warning": early,
     }
     return TrainingReport(result, predictions, metrics, importance, warnings)

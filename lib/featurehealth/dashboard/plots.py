@@ -242,11 +242,12 @@ def score_label(value: float, score: str) -> str:
     """A heatmap cell's number: two decimals, or two significant digits for the KS p-value.
 
     0.004 and 0.0004 must not both read 0.00, and a tiny p-value reads ``< 0.000001`` rather
-    than 0 or scientific notation (:func:`featurehealth.dashboard.views.pvalue_text`).
+    than 0 or scientific notation (:func:`featurehealth.dashboard.views.pvalue_text`); a value that
+    rounds to zero reads 0.00, not -0.00.
     """
     from featurehealth.dashboard.views import pvalue_text
 
-    return pvalue_text(value, digits=2) if score == "ks_pvalue" else f"{value:.2f}"
+    return pvalue_text(value, digits=2) if score == "ks_pvalue" else f"{round(value, 2) + 0.0:.2f}"
 
 
 def _luminance(colour: str) -> float:
