@@ -665,3 +665,38 @@ def test_a_model_in_use_that_scores_is_compared_and_a_value_error_keeps_its_reas
     wrong = _FailingModel(ValueError("X has 4 features"), list(report.result.model.signals))
     assert registry.compare_on_holdout(report.result.model, (wrong, card), dataset, **compare) == {
         "comparable": False, "reason": "the model in use cannot score today's signals (X has 4 features)"}
+
+
+def test_no_held_out_day_unseen_by_both_models_is_said_with_both_windows_not_as_a_missing_class() -> None:
+    dataset = _dataset()
+    report = _report(dataset)
+    split = report.result.split
+    compare = {"test_start": split.test_start, "test_end": split.test_end, "horizon_days": PARAMS["horizon_days"]}
+    # The model in use was trained up to the candidate's last test day: it has seen every held-out day.
+    card = {"horizon_days": PARAMS["horizon_days"],
+            "training_window": {"start": "2026-01-01", "end": split.test_end.date().isoformat()}}
+    reason = registry.compare_on_holdout(report.result.model, (report.result.model, card), dataset, **compare)["reason"]
+    seen = (split.test_end + pd.Timedelta(days=PARAMS["horizon_days"])).date()
+    assert reason == (
+        f"no held-out day is unseen by both models: the model in use, trained on 2026-01-01 .. "
+        f"{split.test_end.date()}, has seen the labels up to {seen}, which covers the candidate's test days "
+        f"{split.test_start.date()} .. {split.test_end.date()}"
+    )
+    _, sentence = registry.promotion_decision({"comparable": False, "reason": reason}, tolerance=0.01)
+    assert _sentences(sentence) == 1
+
+
+def test_held_out_days_unseen_by_both_models_of_one_class_say_how_many_and_which() -> None:
+    dataset = _dataset()
+    report = _report(dataset)
+    split = report.result.split
+    compare = {"test_start": split.test_start, "test_end": split.test_end, "horizon_days": PARAMS["horizon_days"]}
+    last = dataset["date"] == split.test_end
+    calm = dataset.assign(target=np.where(last, 0.0, dataset["target"]))
+    day_before = split.test_end - pd.Timedelta(days=PARAMS["horizon_days"] + 1)
+    card = {"horizon_days": PARAMS["horizon_days"], "training_window": {"end": day_before.date().isoformat()}}
+    reason = registry.compare_on_holdout(report.result.model, (report.result.model, card), calm, **compare)["reason"]
+    assert reason == (
+        f"the 4 held-out feature-days unseen by both models ({split.test_end.date()} .. {split.test_end.date()}) "
+        f"are all negative, and PR-AUC needs both classes"
+    )
