@@ -584,17 +584,21 @@ def _no_unseen_holdout(
 
 
 def promotion_decision(comparison: Mapping[str, Any], *, tolerance: float) -> tuple[bool, str]:
-    """Promote unless the candidate is worse than the current model by more than ``tolerance``."""
+    """Promote unless the candidate is worse than the current model by more than ``tolerance``; the
+    reason names the held-out feature-days the PR-AUCs were measured on."""
     if not comparison["comparable"]:
         return True, f"promoted: {comparison['reason']}, so there is nothing to compare against."
     new, old = comparison["candidate_pr_auc"], comparison["current_pr_auc"]
+    # A verdict on one day's dozen feature-days must not read like one on months of them.
+    rows = (f"on the {comparison['n_rows']} held-out feature-days unseen by both "
+            f"({comparison['holdout_start']} .. {comparison['holdout_end']}")
     if new >= old:
-        return True, f"promoted: PR-AUC {new:.4f} >= {old:.4f} of the model in use (tolerance {tolerance})."
+        return True, f"promoted: PR-AUC {new:.4f} >= {old:.4f} of the model in use {rows}; tolerance {tolerance})."
     if new >= old - tolerance:
         # "0.5195 >= 0.5197" would read as a false statement: say that the tolerance let it through.
-        return True, (f"promoted: PR-AUC {new:.4f}, below {old:.4f} of the model in use "
+        return True, (f"promoted: PR-AUC {new:.4f}, below {old:.4f} of the model in use {rows}) "
                       f"but within the tolerance {tolerance}.")
-    return False, f"kept the model in use: its PR-AUC {old:.4f} beats {new:.4f} (tolerance {tolerance})."
+    return False, f"kept the model in use: its PR-AUC {old:.4f} beats {new:.4f} {rows}; tolerance {tolerance})."
 
 
 def _write_index(paths: "RunPaths", current: str) -> Path:
