@@ -469,6 +469,9 @@ def test_rerun_overrides_repeat_what_differs_from_the_profile_but_the_window() -
         (["drift.min_samples=15"], r"^drift\.min_samples 15 is above drift\.current_days 14; .*insufficient data"),
         (["drift.min_samples=10"],
          r"^drift\.short_window_days 7 is below drift\.min_samples 10; .* or 0 \(off\) \(from --set drift\.min_samples=10\)\.$"),
+        (["drift.reference=trailing", "drift.reference_days=7", "drift.min_samples=14", "drift.short_window_days=14"],
+         r"^drift\.min_samples 14 is above drift\.reference_days 7; .*every cell would be insufficient data "
+         r"\(from --set drift\.min_samples=14 and --set drift\.reference_days=7\)\.$"),
         (["quality.volume_min_baseline_days=40"],
          r"^quality\.volume_min_baseline_days 40 is above quality\.volume_baseline_days 28; .* no feature-day is ever judged"),
         # These used to pass the up-front check and stop the run in a notebook (exit 1, after the
@@ -512,6 +515,9 @@ def test_quality_and_drift_thresholds_in_range_pass(real_params: Path) -> None:
         "quality.volume_min_baseline_days=28",
     ])
     assert params["quality"]["missing_days_fail"] == 1
+    assert config.load_run_params("default", [
+        "drift.reference=trailing", "drift.reference_days=14", "drift.min_samples=14", "drift.short_window_days=14",
+    ])["drift"]["reference_days"] == 14
 
 
 def test_model_and_degradation_values_in_range_pass(real_params: Path) -> None:

@@ -172,9 +172,33 @@ def test_curves_without_a_positive_test_day_say_not_available(predictions: pd.Da
     assert not ax.patches and ax.texts[0].get_text().startswith("permutation importance not available")
 
 def test_calibration_checks_bins(predictions: pd.DataFrame) -> None:
-    assert [line.get_label() for line in plots.calibration_figure(predictions, n_bins=5).axes[0].lines] == ["perfect", "model"]
+    assert [line.get_label() for line in plots.calibration_figure(predictions, n_bins=5).axes[0].lines] == [
+        "perfect", "model (bins of 40 feature-days)"]
     with pytest.raises(ValueError, match="n_bins"):
         plots.calibration_figure(predictions, n_bins=1)
+
+
+def test_calibration_bins_are_scikit_learn_s_quantile_bins_with_their_sizes() -> None:
+    from sklearn.calibration import calibration_curve
+
+    y = np.array([0, 0, 0, 1, 0, 1, 1, 0, 1, 1])
+    p = np.array([0.1, 0.1, 0.1, 0.1, 0.2, 0.3, 0.6, 0.7, 0.8, 0.9])
+    bins = plots.calibration_bins(y, p, n_bins=4)
+    observed, predicted = calibration_curve(y, p, n_bins=4, strategy="quantile")
+    assert np.allclose(bins["observed"], observed) and np.allclose(bins["predicted"], predicted)
+    # The quartile edges are 0.1, 0.1, 0.25, 0.675, 0.9: the four tied 0.1s fill the first bin alone.
+    assert bins["n"].tolist() == [4, 1, 2, 3]
+
+
+def test_calibration_shows_the_bin_sizes_and_where_the_predictions_lie(predictions: pd.DataFrame) -> None:
+    curve, strip = plots.calibration_figure(predictions).axes
+    assert curve.lines[1].get_label() == "model (bins of 20 feature-days)"
+    assert sum(bar.get_height() for bar in strip.patches) == predictions["y_true"].notna().sum()
+    tied = predictions.assign(probability=predictions["probability"].where(predictions.index >= 30, 0.05))
+    sizes = plots.calibration_bins(tied["y_true"].dropna().to_numpy(), tied["probability"][:200].to_numpy(), n_bins=10)["n"]
+    assert sizes.min() < sizes.max()
+    label = f"model (bins of {sizes.min()} to {sizes.max()} feature-days)"
+    assert plots.calibration_figure(tied).axes[0].lines[1].get_label() == label
 
 
 def test_importance_keeps_the_top_signals() -> None:

@@ -69,7 +69,11 @@ def test_time_split_rejects_impossible_requests() -> None:
     dates = pd.Series(pd.date_range("2026-01-01", periods=10, freq="D"))
     with pytest.raises(ValueError, match="test_share"):
         model.time_split(dates, horizon_days=1, test_share=1.0)
-    with pytest.raises(ValueError, match="No training days"):
+    # The gap is the horizon: a horizon too long for the data is named as a way out, with the test share.
+    with pytest.raises(ValueError, match=(
+        r"^No training days are left: 10 labelled days, 5 for test \(model\.test_share 0\.5\) and a gap of 7 days "
+        r"\(model\.horizon_days\); use more days of data, a smaller model\.test_share or a shorter model\.horizon_days\.$"
+    )):
         model.time_split(dates, horizon_days=7, test_share=0.5)
     with pytest.raises(ValueError, match="No day has a known target yet"):
         model.time_split(dates[:0], horizon_days=7, test_share=0.5)

@@ -177,8 +177,24 @@ def test_worse_candidate_is_kept_out_and_better_one_promoted(paths: config.RunPa
     assert (paths.models / worse["version"] / "card.json").is_file()
 
 
+#: The held-out rows of a hand-made comparison, as compare_on_holdout gives them.
+HELD_OUT = {"n_rows": 12, "holdout_start": "2026-04-23", "holdout_end": "2026-04-23"}
+
+
+def test_a_promotion_decision_says_how_many_held_out_rows_it_rests_on() -> None:
+    # A decision on one day of 12 feature-days read like one on months of them.
+    comparison = {"comparable": True, "candidate_pr_auc": 0.1111, "current_pr_auc": 0.125, **HELD_OUT}
+    assert registry.promotion_decision(comparison, tolerance=0.01) == (False, (
+        "kept the model in use: its PR-AUC 0.1250 beats 0.1111 on the 12 held-out feature-days unseen by both "
+        "(2026-04-23 .. 2026-04-23; tolerance 0.01)."))
+    for new in (0.2, 0.12):
+        reason = registry.promotion_decision({**comparison, "candidate_pr_auc": new}, tolerance=0.01)[1]
+        assert "on the 12 held-out feature-days unseen by both (2026-04-23 .. 2026-04-23" in reason
+        assert _sentences(reason) == 1
+
+
 def test_promotion_decision_respects_tolerance() -> None:
-    comparison = {"comparable": True, "candidate_pr_auc": 0.50, "current_pr_auc": 0.52}
+    comparison = {"comparable": True, "candidate_pr_auc": 0.50, "current_pr_auc": 0.52, **HELD_OUT}
     assert not registry.promotion_decision(comparison, tolerance=0.0)[0]
     assert registry.promotion_decision(comparison, tolerance=0.05)[0]
     assert registry.promotion_decision({"comparable": False, "reason": "no model is in use"}, tolerance=0.0)[0]
@@ -186,10 +202,10 @@ def test_promotion_decision_respects_tolerance() -> None:
 
 def test_a_promotion_within_the_tolerance_does_not_claim_the_candidate_scored_higher() -> None:
     # It read "promoted: PR-AUC 0.5000 >= 0.5200 of the model in use (tolerance 0.05)".
-    comparison = {"comparable": True, "candidate_pr_auc": 0.50, "current_pr_auc": 0.52}
+    comparison = {"comparable": True, "candidate_pr_auc": 0.50, "current_pr_auc": 0.52, **HELD_OUT}
     promoted, reason = registry.promotion_decision(comparison, tolerance=0.05)
     assert promoted and ">=" not in reason and "within the tolerance 0.05" in reason
-    better = {"comparable": True, "candidate_pr_auc": 0.53, "current_pr_auc": 0.52}
+    better = {"comparable": True, "candidate_pr_auc": 0.53, "current_pr_auc": 0.52, **HELD_OUT}
     assert ">= 0.5200" in registry.promotion_decision(better, tolerance=0.05)[1]
 
 
@@ -200,7 +216,7 @@ def test_03_model_describes_the_promotion_rule_the_registry_applies() -> None:
 
     notebook = nbformat.read(config.NOTEBOOKS_DIR / "03_model.ipynb", as_version=4)
     text = next(c.source for c in notebook.cells if c.cell_type == "markdown" and "## Train, or keep" in c.source)
-    comparison = {"comparable": True, "candidate_pr_auc": 0.50, "current_pr_auc": 0.505}
+    comparison = {"comparable": True, "candidate_pr_auc": 0.50, "current_pr_auc": 0.505, **HELD_OUT}
     assert registry.promotion_decision(comparison, tolerance=0.01)[0]
     assert "promote_tolerance" in " ".join(text.split())
     assert "is not lower" not in " ".join(text.split())
@@ -665,3 +681,38 @@ def test_a_model_in_use_that_scores_is_compared_and_a_value_error_keeps_its_reas
     wrong = _FailingModel(ValueError("X has 4 features"), list(report.result.model.signals))
     assert registry.compare_on_holdout(report.result.model, (wrong, card), dataset, **compare) == {
         "comparable": False, "reason": "the model in use cannot score today's signals (X has 4 features)"}
+
+
+def test_no_held_out_day_unseen_by_both_models_is_said_with_both_windows_not_as_a_missing_class() -> None:
+    dataset = _dataset()
+    report = _report(dataset)
+    split = report.result.split
+    compare = {"test_start": split.test_start, "test_end": split.test_end, "horizon_days": PARAMS["horizon_days"]}
+    # The model in use was trained up to the candidate's last test day: it has seen every held-out day.
+    card = {"horizon_days": PARAMS["horizon_days"],
+            "training_window": {"start": "2026-01-01", "end": split.test_end.date().isoformat()}}
+    reason = registry.compare_on_holdout(report.result.model, (report.result.model, card), dataset, **compare)["reason"]
+    seen = (split.test_end + pd.Timedelta(days=PARAMS["horizon_days"])).date()
+    assert reason == (
+        f"no held-out day is unseen by both models: the model in use, trained on 2026-01-01 .. "
+        f"{split.test_end.date()}, has seen the labels up to {seen}, which covers the candidate's test days "
+        f"{split.test_start.date()} .. {split.test_end.date()}"
+    )
+    _, sentence = registry.promotion_decision({"comparable": False, "reason": reason}, tolerance=0.01)
+    assert _sentences(sentence) == 1
+
+
+def test_held_out_days_unseen_by_both_models_of_one_class_say_how_many_and_which() -> None:
+    dataset = _dataset()
+    report = _report(dataset)
+    split = report.result.split
+    compare = {"test_start": split.test_start, "test_end": split.test_end, "horizon_days": PARAMS["horizon_days"]}
+    last = dataset["date"] == split.test_end
+    calm = dataset.assign(target=np.where(last, 0.0, dataset["target"]))
+    day_before = split.test_end - pd.Timedelta(days=PARAMS["horizon_days"] + 1)
+    card = {"horizon_days": PARAMS["horizon_days"], "training_window": {"end": day_before.date().isoformat()}}
+    reason = registry.compare_on_holdout(report.result.model, (report.result.model, card), calm, **compare)["reason"]
+    assert reason == (
+        f"the 4 held-out feature-days unseen by both models ({split.test_end.date()} .. {split.test_end.date()}) "
+        f"are all negative, and PR-AUC needs both classes"
+    )

@@ -714,6 +714,10 @@ _ORDERED_PAIRS = (
     ("drift.short_window_days", "drift.current_days", "the short window confirms the end of the current one"),
     ("drift.min_samples", "drift.current_days",
      "a current window holds at most current_days values, so every cell would be insufficient data"),
+    # Checked whatever drift.reference says: the training reference falls back on the trailing one.
+    ("drift.min_samples", "drift.reference_days",
+     "the trailing reference (drift.reference: trailing, and training's fallback without a model's training window) "
+     "holds at most reference_days values, so every cell would be insufficient data"),
     ("quality.volume_min_baseline_days", "quality.volume_baseline_days",
      "a baseline cannot need more days than it spans, or no feature-day is ever judged"),
     ("degradation.min_baseline_days", "degradation.baseline_days",

@@ -139,8 +139,9 @@ def time_split(dates: pd.Series, *, horizon_days: int, test_share: float) -> Tim
     train_days = days[days < test_start - pd.Timedelta(days=horizon_days)]
     if len(train_days) == 0:
         raise ValueError(
-            f"No training days are left: {len(days)} labelled days, {n_test} for test and a gap of "
-            f"{horizon_days}; use more days of data or a smaller test_share."
+            f"No training days are left: {len(days)} labelled days, {n_test} for test (model.test_share {test_share:g}) "
+            f"and a gap of {horizon_days} days (model.horizon_days); use more days of data, a smaller "
+            f"model.test_share or a shorter model.horizon_days."
         )
     return TimeSplit(train_days[0], train_days[-1], test_start, days[-1])
 

@@ -516,7 +516,9 @@ def compare_on_holdout(
     """PR-AUC of the candidate and the current model on the same held-out rows.
 
     The rows are the candidate's labelled test days that are also after the current model's
-    training labels (its last training day + its horizon), so neither model has seen them.
+    training labels (its last training day + its horizon), so neither model has seen them. None
+    left (the model in use was trained on data reaching past the candidate's, as after the input
+    was cut short) or rows of one class only are not comparable, and the reason says which.
 
     The current model failing to score in any way is not comparable either: a ``ValueError``
     (today's signals do not fit it) or any other error, such as the ``AttributeError`` or
@@ -539,8 +541,13 @@ def compare_on_holdout(
     start = max(test_start, seen_until + pd.Timedelta(days=1))
     rows = dataset[dataset["target"].notna().to_numpy() & mdl.in_window(dataset["date"], start, test_end)]
     y = rows["target"].to_numpy(dtype="int8")
+    if not len(y):
+        return {"comparable": False, "reason": _no_unseen_holdout(card["training_window"], seen_until,
+                                                                  test_start=test_start, test_end=test_end)}
     if len(np.unique(y)) < 2:
-        return {"comparable": False, "reason": "the held-out days unseen by both models lack one class"}
+        return {"comparable": False,
+                "reason": f"the {len(y)} held-out feature-days unseen by both models ({start.date()} .. "
+                          f"{test_end.date()}) are all {'positive' if y[0] else 'negative'}, and PR-AUC needs both classes"}
     try:
         dropped = [name for name in current_model.signals if name not in rows.columns]
         if dropped:
@@ -564,18 +571,34 @@ def compare_on_holdout(
     }
 
 
+def _no_unseen_holdout(
+    training_window: Mapping[str, Any], seen_until: pd.Timestamp, *, test_start: pd.Timestamp, test_end: pd.Timestamp
+) -> str:
+    """Why no held-out row is left to compare on, naming the model in use's training window and the candidate's test days."""
+    # A card written before cards kept the training start names only its end.
+    trained = (f"on {training_window['start']} .. {training_window['end']}" if "start" in training_window
+               else f"up to {training_window['end']}")
+    return (f"no held-out day is unseen by both models: the model in use, trained {trained}, has seen the "
+            f"labels up to {seen_until.date()}, which covers the candidate's test days {test_start.date()} .. "
+            f"{test_end.date()}")
+
+
 def promotion_decision(comparison: Mapping[str, Any], *, tolerance: float) -> tuple[bool, str]:
-    """Promote unless the candidate is worse than the current model by more than ``tolerance``."""
+    """Promote unless the candidate is worse than the current model by more than ``tolerance``; the
+    reason names the held-out feature-days the PR-AUCs were measured on."""
     if not comparison["comparable"]:
         return True, f"promoted: {comparison['reason']}, so there is nothing to compare against."
     new, old = comparison["candidate_pr_auc"], comparison["current_pr_auc"]
+    # A verdict on one day's dozen feature-days must not read like one on months of them.
+    rows = (f"on the {comparison['n_rows']} held-out feature-days unseen by both "
+            f"({comparison['holdout_start']} .. {comparison['holdout_end']}")
     if new >= old:
-        return True, f"promoted: PR-AUC {new:.4f} >= {old:.4f} of the model in use (tolerance {tolerance})."
+        return True, f"promoted: PR-AUC {new:.4f} >= {old:.4f} of the model in use {rows}; tolerance {tolerance})."
     if new >= old - tolerance:
         # "0.5195 >= 0.5197" would read as a false statement: say that the tolerance let it through.
-        return True, (f"promoted: PR-AUC {new:.4f}, below {old:.4f} of the model in use "
+        return True, (f"promoted: PR-AUC {new:.4f}, below {old:.4f} of the model in use {rows}) "
                       f"but within the tolerance {tolerance}.")
-    return False, f"kept the model in use: its PR-AUC {old:.4f} beats {new:.4f} (tolerance {tolerance})."
+    return False, f"kept the model in use: its PR-AUC {old:.4f} beats {new:.4f} {rows}; tolerance {tolerance})."
 
 
 def _write_index(paths: "RunPaths", current: str) -> Path:

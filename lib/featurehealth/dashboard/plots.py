@@ -406,23 +406,53 @@ def curves_figure(predictions: "pd.DataFrame") -> "Figure":
     return fig
 
 
-def calibration_figure(predictions: "pd.DataFrame", *, n_bins: int = 10) -> "Figure":
-    """Reliability diagram of the model's probability (quantile bins) with the bin sizes."""
-    from sklearn.calibration import calibration_curve
+#: Equal-width bins over [0, 1] of the histogram of predictions under the calibration curve.
+CALIBRATION_HISTOGRAM_BINS = 20
 
+
+def calibration_bins(y_true: "np.ndarray", probability: "np.ndarray", *, n_bins: int) -> "pd.DataFrame":
+    """Quantile bins of a reliability diagram, as scikit-learn's ``calibration_curve`` cuts them, with their sizes.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per non-empty bin: mean ``predicted`` probability, ``observed`` share of positives
+        and ``n`` rows (tied probabilities merge bins, so sizes differ).
+    """
+    import numpy as np
+    import pandas as pd
+
+    # calibration_curve returns no counts; its binning is repeated here to have them.
+    edges = np.percentile(probability, np.linspace(0, 100, n_bins + 1))
+    ids = np.searchsorted(edges[1:-1], probability)
+    n = np.bincount(ids, minlength=n_bins)
+    kept = n > 0
+    return pd.DataFrame({
+        "predicted": np.bincount(ids, weights=probability, minlength=n_bins)[kept] / n[kept],
+        "observed": np.bincount(ids, weights=y_true, minlength=n_bins)[kept] / n[kept],
+        "n": n[kept],
+    })
+
+
+def calibration_figure(predictions: "pd.DataFrame", *, n_bins: int = 10) -> "Figure":
+    """Reliability diagram of the model's probability (quantile bins, their sizes in the legend) above a
+    histogram of the predictions, which shows how many feature-days each stretch of the curve rests on."""
     if n_bins < 2:
         raise ValueError(f"n_bins must be >= 2, got {n_bins!r}.")
     labelled = predictions[predictions["y_true"].notna()]
-    observed, predicted = calibration_curve(labelled["y_true"].to_numpy(dtype=int),
-                                            labelled["probability"].to_numpy(dtype=float),
-                                            n_bins=n_bins, strategy="quantile")
-    fig, axes = _figure(5, 4)
-    ax = axes[0, 0]
+    probability = labelled["probability"].to_numpy(dtype=float)
+    bins = calibration_bins(labelled["y_true"].to_numpy(dtype=int), probability, n_bins=n_bins)
+    smallest, largest = int(bins["n"].min()), int(bins["n"].max())
+    sizes = f"{smallest}" if smallest == largest else f"{smallest} to {largest}"
+    fig, axes = _figure(5, 5, rows=2, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+    ax, strip = axes[0, 0], axes[1, 0]
     ax.plot([0, 1], [0, 1], color="#9e9e9e", ls=":", lw=1, label="perfect")
-    ax.plot(predicted, observed, marker="o", color="#6a1b9a", label="model")
-    ax.set(xlabel="predicted probability", ylabel="observed share degraded", title="Calibration (test period)",
-           xlim=(0, 1), ylim=(0, 1))
+    ax.plot(bins["predicted"], bins["observed"], marker="o", color="#6a1b9a",
+            label=f"model (bins of {sizes} feature-days)")
+    ax.set(ylabel="observed share degraded", title="Calibration (test period)", xlim=(0, 1), ylim=(0, 1))
     ax.legend(fontsize=8, frameon=False)
+    strip.hist(probability, bins=CALIBRATION_HISTOGRAM_BINS, range=(0, 1), color="#b39ddb")
+    strip.set(xlabel="predicted probability", ylabel="feature-days")
     return fig
 
 

@@ -1606,7 +1606,8 @@ CURVES_ALT = ("ROC and precision-recall curves of the model and the naive baseli
               "under them (roc_auc, pr_auc) are in the metrics table above.")
 #: Alt text of :func:`featurehealth.dashboard.plots.calibration_figure`.
 CALIBRATION_ALT = ("Calibration on the test days: the model's predicted probability against the share of "
-                   "feature-days that degraded, per tenth of the predictions; points on the diagonal are calibrated.")
+                   "feature-days that degraded, per tenth of the predictions (the legend gives their sizes), above "
+                   "a histogram of the predicted probabilities; points on the diagonal are calibrated.")
 
 
 def _named(items: Sequence[str]) -> str:
