@@ -693,6 +693,8 @@ def test_most_severe_ranks_alerts_then_warnings() -> None:
     matrix = pd.DataFrame({"m1": ["ok", "warn", "alert", "ok"], "m2": ["ok", "warn", "ok", "insufficient_data"]},
                           index=pd.Index(["a", "b", "c", "d"], name="feature_id"))
     assert drift.most_severe(matrix, max_rows=3).index.tolist() == ["c", "b", "d"]
+    tied = pd.DataFrame({"m1": ["warn", "ok", "warn"]}, index=pd.Index(["e", "a", "b"], name="feature_id"))
+    assert drift.most_severe(tied, max_rows=3).index.tolist() == ["b", "e", "a"]  # ties by feature id
     with pytest.raises(ValueError, match="max_rows must be >= 1"):
         drift.most_severe(matrix, max_rows=0)
 
@@ -766,6 +768,15 @@ def test_status_effect_at_its_threshold_counts_but_the_p_value_must_be_below() -
     assert drift.classify(cells, thresholds=t)["status"].tolist() == ["alert", "warn"]
     cells = _cells(psi=[t.psi_warn, t.psi_warn], ks_pvalue=[t.ks_pvalue_warn / 2, t.ks_pvalue_warn])
     assert drift.classify(cells, thresholds=t)["status"].tolist() == ["warn", "ok"]
+
+
+def test_prediction_status_at_its_limits() -> None:
+    # The PSI counts at its limit; the p-value must be below that level's.
+    t = _thresholds()
+    assert drift.prediction_status(t.psi_alert, t.ks_pvalue_alert / 2, thresholds=t) == "alert"
+    assert drift.prediction_status(t.psi_alert, t.ks_pvalue_alert, thresholds=t) == "warn"
+    assert drift.prediction_status(t.psi_warn, t.ks_pvalue_warn / 2, thresholds=t) == "warn"
+    assert drift.prediction_status(t.psi_warn, t.ks_pvalue_warn, thresholds=t) == "ok"
 
 
 def test_retrain_checks_at_their_limits() -> None:
