@@ -182,6 +182,15 @@ def test_ks_tests_counts_pairs_of_any_sizes_together_as_it_counts_them_alone() -
     assert math.isnan(together[0][2]) and math.isnan(together[1][2])  # an empty side is no test
 
 
+def test_ks_tests_of_two_windows_of_one_value_is_no_evidence() -> None:
+    # Crash-free in both windows, the commonest cell: every split compares equal, so p is exactly 1,
+    # not 0 (the only point compared is the last value) nor a rounding above 1.
+    pairs = [(np.zeros(n), np.zeros(m)) for n, m in [(56, 14), (1, 4), (2, 3)]]
+    statistic, pvalue = drift.ks_tests(pairs)
+    assert statistic.tolist() == [0.0] * 3
+    assert pvalue == pytest.approx([1.0] * 3) and (pvalue <= 1).all()
+
+
 def test_compare_samples_with_an_empty_side_is_all_nan() -> None:
     cell = drift.compare_samples(np.array([1.0, 2.0]), np.array([]), edges=np.array([1.5]))
     assert all(math.isnan(value) for value in cell.values())
@@ -280,8 +289,19 @@ def test_status_needs_effect_and_significance() -> None:
 
 
 def test_small_samples_are_insufficient_never_alert() -> None:
-    cells = _cells(n_cur=[6, 7], psi=[9.0, 9.0], ks_pvalue=[1e-9, 1e-9])
-    assert drift.classify(cells, thresholds=_thresholds())["status"].tolist() == ["insufficient_data", "alert"]
+    cells = _cells(n_ref=[56, 56, 6], n_cur=[6, 7, 14], psi=[9.0] * 3, ks_pvalue=[1e-9] * 3)
+    assert drift.classify(cells, thresholds=_thresholds())["status"].tolist() == [
+        "insufficient_data", "alert", "insufficient_data"]
+
+
+def test_triggered_names_the_effects_at_the_limit_of_the_status() -> None:
+    # A fall of the mean counts as a rise does; an effect only at its warn limit is not named on an alert.
+    t = _thresholds()
+    cells = _cells(psi=[t.psi_alert, t.psi_warn], mean_change=[-t.mean_change_warn, -t.mean_change_alert],
+                   ks_pvalue=[1e-6, 1e-6])
+    classified = drift.classify(cells, thresholds=t)
+    assert classified["status"].tolist() == ["alert", "alert"]
+    assert classified["triggered"].tolist() == ["psi", "mean_change"]
 
 
 def test_thresholds_are_checked() -> None:
@@ -418,6 +438,9 @@ def test_apply_persistence_needs_every_day_and_the_short_window() -> None:
     disagree = drift.apply_persistence([alert, alert], short=mixed)
     assert disagree["status"].tolist() == ["alert", "warn"]
     assert disagree["short_status"].tolist() == ["alert", "ok"]
+    warned = drift.classify(_cells(psi=[3.0, 0.15], ks_pvalue=[1e-6, 1e-6]), thresholds=thresholds)
+    short_warn = drift.apply_persistence([alert, alert], short=warned)  # a short window at warn does not confirm
+    assert short_warn["status"].tolist() == short_warn["short_status"].tolist() == ["alert", "warn"]
     with pytest.raises(ValueError, match="at least today's"):
         drift.apply_persistence([])
 
@@ -670,6 +693,8 @@ def test_most_severe_ranks_alerts_then_warnings() -> None:
     matrix = pd.DataFrame({"m1": ["ok", "warn", "alert", "ok"], "m2": ["ok", "warn", "ok", "insufficient_data"]},
                           index=pd.Index(["a", "b", "c", "d"], name="feature_id"))
     assert drift.most_severe(matrix, max_rows=3).index.tolist() == ["c", "b", "d"]
+    tied = pd.DataFrame({"m1": ["warn", "ok", "warn"]}, index=pd.Index(["e", "a", "b"], name="feature_id"))
+    assert drift.most_severe(tied, max_rows=3).index.tolist() == ["b", "e", "a"]  # ties by feature id
     with pytest.raises(ValueError, match="max_rows must be >= 1"):
         drift.most_severe(matrix, max_rows=0)
 
@@ -741,6 +766,17 @@ def test_status_effect_at_its_threshold_counts_but_the_p_value_must_be_below() -
     assert t.ks_pvalue_alert < t.ks_pvalue_warn
     cells = _cells(psi=[t.psi_alert, t.psi_alert], ks_pvalue=[t.ks_pvalue_alert / 2, t.ks_pvalue_alert])
     assert drift.classify(cells, thresholds=t)["status"].tolist() == ["alert", "warn"]
+    cells = _cells(psi=[t.psi_warn, t.psi_warn], ks_pvalue=[t.ks_pvalue_warn / 2, t.ks_pvalue_warn])
+    assert drift.classify(cells, thresholds=t)["status"].tolist() == ["warn", "ok"]
+
+
+def test_prediction_status_at_its_limits() -> None:
+    # The PSI counts at its limit; the p-value must be below that level's.
+    t = _thresholds()
+    assert drift.prediction_status(t.psi_alert, t.ks_pvalue_alert / 2, thresholds=t) == "alert"
+    assert drift.prediction_status(t.psi_alert, t.ks_pvalue_alert, thresholds=t) == "warn"
+    assert drift.prediction_status(t.psi_warn, t.ks_pvalue_warn / 2, thresholds=t) == "warn"
+    assert drift.prediction_status(t.psi_warn, t.ks_pvalue_warn, thresholds=t) == "ok"
 
 
 def test_retrain_checks_at_their_limits() -> None:

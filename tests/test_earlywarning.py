@@ -186,6 +186,9 @@ def test_tradeoff_view_rounds_the_thresholds_and_marks_the_operating_one() -> No
     assert view["flagged_share"].tolist() == [0.123] * 3
     # An operating threshold among the fixed ones is marked there, not added.
     assert earlywarning.tradeoff_view(rows, operating_threshold=0.3).index.tolist()[-1] == "0.3 (operating)"
+    # A fixed threshold that only rounds like the operating one is not marked.
+    near = [{"threshold": t, "share_warned_1d": 0.5} for t in (0.1, 0.1004)]
+    assert earlywarning.tradeoff_view(near, operating_threshold=0.1004).index.tolist() == ["0.1", "0.1 (operating)"]
 
 
 def test_chance_share_warned_matches_random_flags() -> None:

@@ -178,7 +178,7 @@ def test_map_columns_rejects_missing_required_and_unknown_target() -> None:
 
 
 @pytest.mark.parametrize(
-    ("line", "expected"), [("a,b,c", ","), ("a;b;c", ";"), ("a\tb", "\t"), ("a|b", "|"), ("ab", ",")]
+    ("line", "expected"), [("a,b,c", ","), ("a;b;c", ";"), ("a\tb", "\t"), ("a|b", "|"), ("ab", ","), ("a;b,c", ",")]
 )
 def test_csv_delimiter(line: str, expected: str) -> None:
     assert ingest.csv_delimiter(line) == expected
@@ -193,9 +193,10 @@ def test_a_csv_file_with_carriage_returns_only_is_refused_in_one_sentence(tmp_pa
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "latin-1"])
-def test_a_utf16_csv_file_is_named_as_such(tmp_path: Path, encoding: str) -> None:
+@pytest.mark.parametrize(("mark", "codec"), [(b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")])
+def test_a_utf16_csv_file_is_named_as_such(tmp_path: Path, encoding: str, mark: bytes, codec: str) -> None:
     # Excel's "Unicode text" is UTF-16 with a byte-order mark; latin-1 would read it as spaced-out column names.
-    (tmp_path / "u.csv").write_bytes((HEADER + "2026-03-01,a,u,1,0\n").encode("utf-16"))
+    (tmp_path / "u.csv").write_bytes(mark + (HEADER + "2026-03-01,a,u,1,0\n").encode(codec))
     with pytest.raises(ingest.InputError, match=r"File u.csv is UTF-16 text; re-save it as UTF-8"):
         ingest.open_events(warehouse.connect(), tmp_path / "u.csv", column_map={}, encoding=encoding)
 
@@ -209,13 +210,20 @@ def test_a_gzipped_csv_named_csv_is_named_as_such(tmp_path: Path, encoding: str)
     with pytest.raises(ingest.InputError, match=r"^File part-0000\.csv is gzip-compressed but named \.csv; "
                                                 r"rename it to part-0000\.csv\.gz\.$"):
         ingest.open_events(warehouse.connect(), tmp_path / "part-0000.csv", column_map={}, encoding=encoding)
+    # A name ending in .GZ is a gzip name as .gz is.
+    (tmp_path / "PART-0001.CSV.GZ").write_bytes(gzip.compress((HEADER + "2026-03-01,a,u,1,0\n").encode()))
+    con = warehouse.connect()
+    raw = ingest.open_events(con, tmp_path / "PART-0001.CSV.GZ", column_map={}, encoding=encoding)
+    assert con.sql(f"SELECT feature_id FROM {raw.relation}").fetchall() == [("a",)]
 
 
-def test_excels_separator_line_is_named_not_taken_for_the_header(tmp_path: Path) -> None:
+@pytest.mark.parametrize("separator", [";", ",", "\t"])
+def test_excels_separator_line_is_named_not_taken_for_the_header(tmp_path: Path, separator: str) -> None:
     # Excel writes and reads a first line "sep=;" naming the separator; the column names follow it.
-    (tmp_path / "x.csv").write_text("\ufeffsep=;\r\n" + HEADER.replace(",", ";") + "2026-03-01;a;u;1;0\n")
-    with pytest.raises(ingest.InputError, match=r"^File x\.csv starts with Excel's separator line 'sep=;'; delete "
-                                                r"that line so that the column names come first\.$"):
+    (tmp_path / "x.csv").write_text(
+        f"\ufeffsep={separator}\r\n" + HEADER.replace(",", separator) + "2026-03-01;a;u;1;0\n".replace(";", separator))
+    with pytest.raises(ingest.InputError, match=rf"^File x\.csv starts with Excel's separator line 'sep={separator}'; "
+                                                r"delete that line so that the column names come first\.$"):
         ingest.open_events(warehouse.connect(), tmp_path / "x.csv", column_map={})
 
 
@@ -340,8 +348,11 @@ def test_latin1_file_reads_with_its_encoding(tmp_path: Path) -> None:
     assert con.sql(f"SELECT feature_id FROM {raw.relation}").fetchall() == [("caf\u00e9",)]
 
 
+@pytest.mark.parametrize("letter", ["\u2019", "\u20ac"])  # bytes 0x92 and 0x80, the first Latin-1 leaves unused
 @pytest.mark.parametrize("stray_quote", [False, True])
-def test_windows1252_file_under_latin1_names_the_file_line_and_the_fix(tmp_path: Path, stray_quote: bool) -> None:
+def test_windows1252_file_under_latin1_names_the_file_line_and_the_fix(
+    tmp_path: Path, stray_quote: bool, letter: str
+) -> None:
     # Excel on Western Windows saves "CSV" in Windows-1252: its curly quote, euro and dash are bytes
     # 0x80-0x9f, which Latin-1 leaves unused and the reader refuses; the file is not damaged.
     good = tmp_path / "in" / "a.csv"
@@ -349,11 +360,20 @@ def test_windows1252_file_under_latin1_names_the_file_line_and_the_fix(tmp_path:
     good.write_bytes((HEADER + "2026-03-01,caf\xe9,u1,1,0\n").encode("latin-1"))
     quote = '"' if stray_quote else ""  # a stray quote has the file read from a re-cut copy
     (tmp_path / "in" / "b.csv").write_bytes(
-        (HEADER + f"2026-03-01,{quote}search,u1,1,0\n" + "2026-03-01,search,u\u2019s,1,0\n").encode("cp1252")
+        (HEADER + f"2026-03-01,{quote}search,u1,1,0\n" + f"2026-03-01,search,u{letter}s,1,0\n").encode("cp1252")
     )
     with pytest.raises(ingest.InputError, match=r"^File b\.csv has bytes 0x80-0x9f \(line 3\), which Latin-1 does not use "
                        r"\(Windows-1252 text, as Excel saves CSV\); re-save it as UTF-8 .*and set ingest\.encoding: utf-8\.$"):
         ingest.open_events(warehouse.connect(), tmp_path / "in", column_map={}, encoding="latin-1")
+
+
+@pytest.mark.parametrize("stray_quote", [False, True])
+def test_a_file_not_in_utf8_names_the_line_of_its_first_undecodable_byte(tmp_path: Path, stray_quote: bool) -> None:
+    quote = '"' if stray_quote else ""  # a stray quote has the file re-cut before it is read
+    (tmp_path / "b.csv").write_bytes(
+        (HEADER + f"2026-03-01,{quote}search,u1,1,0\n" + "2026-03-01,caf\xe9,u2,1,0\n").encode("latin-1"))
+    with pytest.raises(ingest.InputError, match=r"^File b\.csv has bytes that are not valid utf-8 \(line 3\); "):
+        ingest.open_events(warehouse.connect(), tmp_path / "b.csv", column_map={})
 
 
 def test_utf8_file_under_latin1_is_refused_instead_of_garbled(tmp_path: Path) -> None:

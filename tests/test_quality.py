@@ -308,6 +308,25 @@ def test_ids_published_before_unicode_normalisation_are_not_missing_days_but_nam
     assert check["missing_days"]["status"] == "pass"
 
 
+def test_a_gap_after_a_backfill_s_as_of_date_is_backfilled_as_of_that_gap() -> None:
+    # A backfill of 01-01..01-14 as of 01-14, the table holding 01-15..01-31 but 01-20: a re-run as of
+    # 01-14 could not read 01-20. A day once empty in the input and since published is no longer carried.
+    published = [date(2026, 1, 15) + timedelta(days=i) for i in range(17) if i != 5]
+    gap = quality.check_published_gap(published, start=date(2026, 1, 1), end=date(2026, 1, 14), as_of=date(2026, 1, 14),
+                                      profile="ci", warn=1, fail=3, empty=[date(2026, 1, 16)],
+                                      latest_input=date(2026, 1, 31))
+    assert (gap["details"]["days"], gap["details"]["empty_in_input"]) == (["2026-01-20"], [])
+    assert "`./run_all.sh ci --set ingest.as_of=2026-01-20 --set ingest.window_start=2026-01-20 " in gap["message"]
+
+
+def test_volume_drop_at_its_warn_ratio_passes_and_counts_no_day_below_it() -> None:
+    low = {("a", 29): 100 * PARAMS["volume_drop_warn"]}
+    volume = _by_name(quality.run_checks(_summary(30), _counts(30, low=low), history=None, known_features=["a", "b"],
+                                         **PARAMS))["volume_drop"]
+    assert (volume["status"], volume["observed"], volume["details"]["below_warn"]) == (
+        "pass", PARAMS["volume_drop_warn"], 0)
+
+
 def test_days_the_input_does_not_reach_are_no_published_gap() -> None:
     # Published up to the input's last day, 2026-01-30; an operator's as-of (and daily window) of 2026-02-03
     # adds nothing to the table, so 01-31..02-02 are not a missed run to backfill (freshness judges them).
@@ -475,13 +494,21 @@ def test_a_gap_shorter_than_stopped_after_days_or_a_whole_feed_stopping_is_missi
     assert short["status"] == "warn" and short["details"]["stopped_features"] == []
     assert short["message"] == "6 of 90 expected feature-days in the window have no valid event (first: c on 2026-01-25)."
     longer = _by_name(quality.run_checks(_summary(30), _stopped_counts(6), history=None, known_features=["a", "b", "c"],
-                                         **{**PARAMS, "stopped_after_days": 5}))["missing_days"]
-    assert [f["feature_id"] for f in longer["details"]["stopped_features"]] == ["c"]
+                                         **{**PARAMS, "stopped_after_days": 6}))["missing_days"]
+    assert [f["feature_id"] for f in longer["details"]["stopped_features"]] == ["c"]  # silent exactly that long
     # Every feature silent: the feed stopped, not a feature (the days without events say so).
     quiet = _counts(20, features=("a", "b"))
     feed = _by_name(quality.run_checks(_summary(30), quiet, history=None, known_features=["a", "b"], **PARAMS))["missing_days"]
     assert feed["details"]["stopped_features"] == [] and feed["observed"] == pytest.approx(20 / 60)
     assert feed["message"].startswith("No valid event on 2026-01-21..2026-01-30")
+
+
+def test_a_feature_stopping_after_the_window_s_last_day_is_no_stop_of_that_window() -> None:
+    # A backfill of 01-01..01-10 while the table holds later days: c's last event is on the window's last day.
+    counts = pd.concat([_counts(30), _counts(10, features=("c",))], ignore_index=True)
+    check = quality.check_missing_days(counts, start=date(2026, 1, 1), end=date(2026, 1, 10),
+                                       latest_input=date(2026, 1, 30), warn=0.05, fail=0.2, stopped_after_days=7)
+    assert (check["status"], check["details"]["stopped_features"]) == ("pass", [])
 
 
 def test_a_stop_by_hand_names_the_report_written_and_a_run_its_run_folder(tmp_path, monkeypatch) -> None:

@@ -318,6 +318,14 @@ def test_spaced_set_item_leaves_an_empty_value_before_a_profile_alone() -> None:
     assert runner.spaced_set_item(["--set", "ingest.source=", "ci"]) is None
     assert runner.spaced_set_item(["--set", "model.n_estimators=30", "ci"]) is None
     assert runner.spaced_set_item(["--set", "a.b", "--set", "c.d=1"]) is None
+    assert runner.spaced_set_item(["--set", "ingest.source=", "--set", "c.d=1"]) is None  # an option, not a value
+
+
+def test_spaced_set_item_quotes_the_words_as_the_shell_split_them() -> None:
+    assert runner.spaced_set_item(["--set", "model.n_estimators", "=30", "ci"]).startswith(
+        "--set model.n_estimators =30 has spaces around '='")
+    assert runner.spaced_set_item(["--set", "model.n_estimators", "=", "30"]).startswith(
+        "--set model.n_estimators = 30 has spaces around '='")
 
 
 def test_main_help_example_is_a_day_of_the_default_input_and_exit_codes_are_listed(

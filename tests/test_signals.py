@@ -306,6 +306,29 @@ def test_feature_age_is_capped() -> None:
     assert (out["feature_age_days"] == signals.MAX_AGE_DAYS).all()
 
 
+def test_a_day_missing_from_the_error_and_version_exports_is_unknown_amid_days_with_them() -> None:
+    # Errors at a steady 5 % of events and 100 events a day on a newest version, one crash of them
+    # on day 49; day 45 holds no error data and no event on a newest version.
+    fact = _plain_fact(60).assign(error_rate=0.05, new_version_events=100, new_version_crashes=0)
+    fact.loc[45, ["error_rate", "new_version_events"]] = [np.nan, 0]
+    fact.loc[49, "new_version_crashes"] = 1
+    out = signals.build_signals(fact, degradation=DEGRADATION)
+    # No error data is neither an excess nor a deficit, and that day's latency evidence is the latency's alone.
+    assert np.isnan(out.loc[45, "error_excess_z1"])
+    assert out.loc[45, "latency_evidence"] == pytest.approx(out.loc[45, "avg_latency_z"])
+    assert out.loc[47, "error_excess_z7"] == pytest.approx(0.0, abs=1e-9)
+    # The last 3 days still hold newest-version events, so the crash evidence stays theirs.
+    assert out.loc[45, "crash_evidence"] == pytest.approx(out.loc[45, "new_version_crash_excess_z3"])
+    # Days 48-50: the newest version's crash rate over that of the older versions' events.
+    assert out.loc[50, "new_version_crash_ratio3"] == pytest.approx((1.5 / 300) / (2.5 / 2700))
+
+
+def test_a_crash_after_a_crash_free_baseline_is_one_expected_crash_away() -> None:
+    # The Poisson spread is floored at one event: a crash-free baseline expects none.
+    fact = _plain_fact(40, crash_count={**dict.fromkeys(range(40), 0), 38: 1})
+    assert signals.build_signals(fact, degradation=DEGRADATION).loc[38, "crash_excess_z3"] == pytest.approx(1.0)
+
+
 def test_pooled_and_short_window_signals_follow_their_definitions() -> None:
     day = np.arange(60)
     crashes = 1 + day * 5 % 11  # no period that divides the windows

@@ -1005,7 +1005,7 @@ def round_significant(values: pd.Series, *, digits: int = PVALUE_DIGITS) -> pd.S
     ``10 ** (digits - 1 - exponent)`` overflows to infinity below about 1e-303 and made it NaN.
     """
     numbers = pd.to_numeric(values, errors="coerce").astype("float64")
-    return numbers.map(lambda v: float(f"{v:.{digits}g}") if np.isfinite(v) and v != 0 else v)
+    return numbers.map(lambda v: float(f"{v:.{digits}g}") if np.isfinite(v) else v)
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:

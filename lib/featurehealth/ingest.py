@@ -715,9 +715,9 @@ def _header_line(path: Path, *, name: str, encoding: str) -> str:
     # Latin-1 decodes any byte: without this, UTF-16 would read as names with a NUL between letters.
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise InputError(f"File {name} is UTF-16 text; re-save it as UTF-8 (or Latin-1 with ingest.encoding: latin-1).")
-    if encoding == "latin-1" and not head.isascii():
+    if encoding == "latin-1":
         # Column names are matched before csv_line_census judges the file: garbled ("fonctionnalitÃ©"),
-        # one would be reported missing instead. Only a header that reads as UTF-8 costs this extra pass.
+        # one would be reported missing instead. Only a header with UTF-8 letters costs this extra pass.
         probe = _Utf8Watch()
         probe.feed(head)
         if probe.utf8_letters and _utf8_text(path, name=name):
