@@ -582,6 +582,7 @@ def test_readme_backfills_set_the_as_of_date() -> None:
 
 
 def test_readme_profile_example_for_a_new_feed_is_a_valid_profile(real_params: Path) -> None:
+    import fnmatch
     import re
 
     readme = (config.REPO_ROOT / "README.md").read_text(encoding="utf-8")
@@ -591,6 +592,9 @@ def test_readme_profile_example_for_a_new_feed_is_a_valid_profile(real_params: P
     ingest = config.load_run_params("myfeed")["ingest"]
     assert ingest["column_map"] == {"timestamp": "event_time", "feature_name": "feature_id", "crash_flag": "is_crash"}
     assert ingest["source"].endswith(".csv") and ingest["metadata_path"].endswith(".csv")
+    # Its glob /data/exports/myfeed/*.csv matched its own metadata_path
+    # /data/exports/myfeed/features.csv: 01_ingest stopped with "File features.csv has no column 'event_time'".
+    assert not fnmatch.fnmatch(ingest["metadata_path"], ingest["source"])
 
 
 def test_drift_short_window_days_zero_turns_the_short_window_off_as_documented(real_params: Path) -> None:
