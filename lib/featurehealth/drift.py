@@ -93,7 +93,6 @@ SCORE_COLUMN = "risk_probability"
 HISTORY_SCORE_COLUMNS = ("risk_probability", "probability")
 _KEY = ["feature_id", "metric"]
 _COMPARISON = ("mean_ref", "mean_cur", "mean_change", "psi", "wasserstein_norm")
-_KS = ("ks_stat", "ks_pvalue")
 #: Shuffles of the block permutation test of prediction drift; minimum p-value 1 / (1 + 499) = 0.002.
 PERMUTATIONS = 499
 #: Seed of those shuffles: a report does not change between runs on the same data.
