@@ -145,6 +145,14 @@ def test_run_paths_follow_output_root(tmp_path: Path, monkeypatch: pytest.Monkey
     assert config.run_paths("ci", tmp_path / "staging").root == tmp_path / "staging"
 
 
+def test_ensure_leaves_the_hand_over_folder_to_the_notebook_that_writes_it(tmp_path: Path) -> None:
+    # Every notebook called ensure(), so a hand run of 03_model or 04_drift left an empty work/
+    # in the published outputs, which only 01_ingest writes to (and a run never publishes).
+    paths = config.RunPaths(tmp_path / "ci").ensure()
+    assert paths.reports.is_dir() and paths.tables.is_dir()
+    assert not paths.work.exists()
+
+
 def test_a_notebook_run_by_hand_on_published_outputs_waits_for_a_run_of_the_profile(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

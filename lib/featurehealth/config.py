@@ -139,8 +139,12 @@ class RunPaths:
         return self.root / "featurehealth.duckdb"
 
     def ensure(self) -> "RunPaths":
-        """Create the standard sub-folders and return self."""
-        for folder in (self.models, self.reports, self.tables, self.quarantine, self.work):
+        """Create the standard sub-folders and return self.
+
+        Not ``work``: the hand-over files create it as they are written (only 01_ingest writes
+        them), so a notebook run by hand leaves no empty ``work/`` in the published outputs.
+        """
+        for folder in (self.models, self.reports, self.tables, self.quarantine):
             folder.mkdir(parents=True, exist_ok=True)
         return self
 
