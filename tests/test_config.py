@@ -113,6 +113,15 @@ def test_resolve_params_checks_values_like_a_run(params_dir: Path) -> None:
         config.resolve_params("default", model={"horizon_days": 0})
 
 
+def test_a_column_map_written_the_wrong_way_round_says_so() -> None:
+    # {event_time: timestamp} (canonical name first) read "maps 'event_time' onto 'timestamp'; use
+    # one of event_time, ...": it named event_time as allowed and never said to swap the two.
+    with pytest.raises(ValueError, match=r"^ingest\.column_map maps 'event_time' onto 'timestamp', the wrong way round: "
+                                         r"write \{timestamp: event_time\}, your column's name first, then one of "
+                                         r"event_time, feature_id, .*, error_count\.$"):
+        config.check_column_map({"event_time": "timestamp"})
+
+
 def test_resolve_params_runs_a_run_s_group_checks_too() -> None:
     # A column_map onto no canonical column stops a run up front; the parameters cell is checked alike.
     with pytest.raises(config.ProfileError, match=r"^ingest\.column_map maps 'x' onto 'bogus'; use one of event_time, .*"
