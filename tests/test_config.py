@@ -113,6 +113,15 @@ def test_resolve_params_checks_values_like_a_run(params_dir: Path) -> None:
         config.resolve_params("default", model={"horizon_days": 0})
 
 
+def test_a_column_map_written_the_wrong_way_round_says_so() -> None:
+    # {event_time: timestamp} (canonical name first) read "maps 'event_time' onto 'timestamp'; use
+    # one of event_time, ...": it named event_time as allowed and never said to swap the two.
+    with pytest.raises(ValueError, match=r"^ingest\.column_map maps 'event_time' onto 'timestamp', the wrong way round: "
+                                         r"write \{timestamp: event_time\}, your column's name first, then one of "
+                                         r"event_time, feature_id, .*, error_count\.$"):
+        config.check_column_map({"event_time": "timestamp"})
+
+
 def test_resolve_params_runs_a_run_s_group_checks_too() -> None:
     # A column_map onto no canonical column stops a run up front; the parameters cell is checked alike.
     with pytest.raises(config.ProfileError, match=r"^ingest\.column_map maps 'x' onto 'bogus'; use one of event_time, .*"
@@ -143,6 +152,14 @@ def test_run_paths_follow_output_root(tmp_path: Path, monkeypatch: pytest.Monkey
     assert paths.root == tmp_path / "ci"
     assert paths.reports.is_dir() and paths.models.is_dir()
     assert config.run_paths("ci", tmp_path / "staging").root == tmp_path / "staging"
+
+
+def test_ensure_leaves_the_hand_over_folder_to_the_notebook_that_writes_it(tmp_path: Path) -> None:
+    # Every notebook called ensure(), so a hand run of 03_model or 04_drift left an empty work/
+    # in the published outputs, which only 01_ingest writes to (and a run never publishes).
+    paths = config.RunPaths(tmp_path / "ci").ensure()
+    assert paths.reports.is_dir() and paths.tables.is_dir()
+    assert not paths.work.exists()
 
 
 def test_a_notebook_run_by_hand_on_published_outputs_waits_for_a_run_of_the_profile(

@@ -76,6 +76,24 @@ def test_problems_are_detected() -> None:
 
 
 
+def test_null_rate_counts_values_that_cannot_be_read_as_well_as_missing_ones() -> None:
+    # A fifth of a feed's rows with US dates were quarantined as invalid_event_time, and data
+    # quality still read "pass": null_rate counted only empty values.
+    summary = _summary(30, by_reason={"invalid_event_time": 2000}, null_counts={"event_time": 100},
+                       unreadable_counts={"event_time": 2000, "latency_ms": 50})
+    checks = _by_name(quality.run_checks(summary, _counts(30), history=None, known_features=["a", "b"], **PARAMS))
+    assert checks["null_rate"]["status"] == "fail" and checks["null_rate"]["observed"] == 0.21
+    assert checks["null_rate"]["details"]["by_column"]["latency_ms"] == 0.005
+    assert checks["null_rate"]["message"] == (
+        "2,100 of 10,000 input rows (21 %) have no readable event_time (100 missing, 2,000 unreadable), the most of "
+        "the required columns; they are quarantined (quarantine/ gives each row's reason and its values as read) "
+        "and not counted.")
+    # A summary written before unreadable values were counted is judged on its missing ones.
+    older = _by_name(quality.run_checks(_summary(30, null_counts={"event_time": 100}), _counts(30), history=None,
+                                        known_features=["a", "b"], **PARAMS))
+    assert older["null_rate"]["observed"] == 0.01
+
+
 def test_unknown_features_are_named_with_their_near_match_in_the_metadata() -> None:
     counts = _counts(10, features=("Checkout Flow", "login", "Smart Reply ✨"))
     check = _by_name(quality.run_checks(_summary(10), counts, history=None, known_features=["Checkout Flow", "Login"],

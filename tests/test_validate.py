@@ -287,6 +287,24 @@ def test_database_dumps_null_marker_is_no_value(tmp_path: Path) -> None:
     assert fact[["feature_id", "usage_count", "feedback_count"]].values.tolist() == [["search", 2, 1]]
 
 
+def test_unreadable_values_of_required_columns_are_counted_beside_missing_ones(tmp_path: Path) -> None:
+    # An export with US dates or decimal commas in part of its rows lost them to quarantine under
+    # "data quality: pass": null_rate counted only empty values, and no check counted unreadable ones.
+    text = (
+        "event_time,feature_id,user_id,latency_ms,is_crash\n"
+        "2026-03-01T10:00:00Z,search,u1,10,0\n"
+        "03/01/2026 10:01:00,search,u2,10,0\n"
+        '2026-03-01T10:02:00Z,search,u3,"10,5",0\n'
+        "2026-03-01T10:03:00Z,search,u4,10,maybe\n"
+        ",search,u5,10,0\n"
+    )
+    result, _con = _validate(tmp_path, text)
+    assert result.summary["null_counts"] == {"event_time": 1, "feature_id": 0, "user_id": 0, "latency_ms": 0, "is_crash": 0}
+    assert result.summary["unreadable_counts"] == {
+        "event_time": 1, "feature_id": 0, "user_id": 0, "latency_ms": 1, "is_crash": 1,
+    }
+
+
 def test_quarantine_bytes_are_reproducible(tmp_path: Path) -> None:
     first, _ = _validate(tmp_path / "one")
     second, _ = _validate(tmp_path / "two")

@@ -139,8 +139,12 @@ class RunPaths:
         return self.root / "featurehealth.duckdb"
 
     def ensure(self) -> "RunPaths":
-        """Create the standard sub-folders and return self."""
-        for folder in (self.models, self.reports, self.tables, self.quarantine, self.work):
+        """Create the standard sub-folders and return self.
+
+        Not ``work``: the hand-over files create it as they are written (only 01_ingest writes
+        them), so a notebook run by hand leaves no empty ``work/`` in the published outputs.
+        """
+        for folder in (self.models, self.reports, self.tables, self.quarantine):
             folder.mkdir(parents=True, exist_ok=True)
         return self
 
@@ -964,6 +968,11 @@ def check_column_map(column_map: Any) -> dict[str, str]:
         )
     sources: dict[Any, list[str]] = {}
     for theirs, target in column_map.items():
+        if isinstance(target, str) and target not in ingest.CANONICAL_TYPES and theirs in ingest.CANONICAL_TYPES:
+            raise ValueError(
+                f"ingest.column_map maps {theirs!r} onto {target!r}, the wrong way round: write "
+                f"{{{target}: {theirs}}}, your column's name first, then one of {canonical}."
+            )
         if not isinstance(target, str) or target not in ingest.CANONICAL_TYPES:
             raise ValueError(f"ingest.column_map maps {theirs!r} onto {target!r}; use one of {canonical}.")
         sources.setdefault(target, []).append(str(theirs))

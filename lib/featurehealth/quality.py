@@ -466,16 +466,30 @@ def check_volume_drop(
     )
 
 
-def check_null_rate(null_counts: Mapping[str, int], *, rows_in: int, warn: float, fail: float) -> dict[str, Any]:
-    """Highest share of missing values among the required columns."""
-    counts = {c: int(null_counts.get(c, 0)) for c in ingest.REQUIRED_COLUMNS}
+def check_null_rate(
+    null_counts: Mapping[str, int], *, unreadable_counts: Mapping[str, int] | None = None, rows_in: int,
+    warn: float, fail: float,
+) -> dict[str, Any]:
+    """Highest share of missing or unreadable values among the required columns.
+
+    ``unreadable_counts`` are values given but not of the column's type (a US date, a decimal
+    comma); a summary written before they were counted has none.
+    """
+    missing = {c: int(null_counts.get(c, 0)) for c in ingest.REQUIRED_COLUMNS}
+    unreadable = {c: int((unreadable_counts or {}).get(c, 0)) for c in ingest.REQUIRED_COLUMNS}
+    counts = {c: missing[c] + unreadable[c] for c in ingest.REQUIRED_COLUMNS}
     rates = {c: _share(n, rows_in) for c, n in counts.items()}
     worst = max(rates, key=rates.get)
-    return _check(
-        "null_rate", rates[worst], warn=warn, fail=fail, by_column={c: round(r, 6) for c, r in rates.items()},
-        message=(f"{_rows_share(counts[worst], rows_in)} have no {worst}, the most of the required columns."
-                 if counts[worst] else f"No required column has a missing value in the {rows_in:,} input rows."),
-    )
+    if not counts[worst]:
+        message = f"No required column has a missing value in the {rows_in:,} input rows."
+    elif not unreadable[worst]:
+        message = f"{_rows_share(counts[worst], rows_in)} have no {worst}, the most of the required columns."
+    else:
+        message = (f"{_rows_share(counts[worst], rows_in)} have no readable {worst} ({missing[worst]:,} missing, "
+                   f"{unreadable[worst]:,} unreadable), the most of the required columns; they are quarantined "
+                   f"(quarantine/ gives each row's reason and its values as read) and not counted.")
+    return _check("null_rate", rates[worst], warn=warn, fail=fail,
+                  by_column={c: round(r, 6) for c, r in rates.items()}, message=message)
 
 
 def _rows_share(rows: int, rows_in: int) -> str:
@@ -651,7 +665,8 @@ def run_checks(
                warn=duplicate_share_warn, fail=duplicate_share_fail, duplicates=duplicates,
                message=(f"{_rows_share(duplicates, rows_in)} repeat a valid row exactly; the copies are "
                         f"quarantined as duplicate_event and not counted.")),
-        check_null_rate(summary["null_counts"], rows_in=rows_in, warn=null_rate_warn, fail=null_rate_fail),
+        check_null_rate(summary["null_counts"], unreadable_counts=summary.get("unreadable_counts"), rows_in=rows_in,
+                        warn=null_rate_warn, fail=null_rate_fail),
         _check("out_of_range", _share(out_of_range, rows_in), warn=out_of_range_warn, fail=out_of_range_fail,
                rows=out_of_range, reasons=list(validate.OUT_OF_RANGE_REASONS),
                message=(f"{_rows_share(out_of_range, rows_in)} hold a value outside its allowed range; they are "

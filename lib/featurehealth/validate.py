@@ -403,8 +403,12 @@ KEPT_COLUMNS = (
 
 
 def counts_sql(table: str) -> str:
-    """Rows of ``table`` by file, day, reason and (valid rows only) feature, with nulls of the required columns."""
-    nulls = ", ".join(f"count(*) FILTER (WHERE NOT has_{c}) AS null_{c}" for c in ingest.REQUIRED_COLUMNS)
+    """Rows of ``table`` by file, day, reason and (valid rows only) feature, with the missing and the
+    unreadable values (given, but not of the column's type) of each required column."""
+    nulls = ", ".join(
+        f"count(*) FILTER (WHERE NOT has_{c}) AS null_{c}, count(*) FILTER (WHERE has_{c} AND {c} IS NULL) AS unreadable_{c}"
+        for c in ingest.REQUIRED_COLUMNS
+    )
     return (
         f"SELECT file_id, day, reason, CASE WHEN reason IS NULL THEN feature_id END AS feature_id, "
         f"count(*) AS rows, {nulls} FROM {table} GROUP BY ALL"
@@ -742,4 +746,5 @@ def summarise(
         "rows_quarantined": rows_quarantined,
         "by_reason": {r: int(by_reason[r]) for r in REASONS if by_reason.get(r)},
         "null_counts": {c: int(scoped[f"null_{c}"].sum()) for c in ingest.REQUIRED_COLUMNS},
+        "unreadable_counts": {c: int(scoped[f"unreadable_{c}"].sum()) for c in ingest.REQUIRED_COLUMNS},
     }
