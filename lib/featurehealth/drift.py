@@ -1184,9 +1184,9 @@ def most_severe(matrix: pd.DataFrame, *, max_rows: int) -> pd.DataFrame:
 def plot_status_heatmap(cells: pd.DataFrame, *, ax: Axes | None = None, max_rows: int = 30) -> Axes:
     """Heatmap of :func:`status_matrix`, one colour per status, on ``ax`` (a new figure if None).
 
-    With more than ``max_rows`` features only the most pressing are drawn (:func:`most_severe`)
-    and the title says so: a row per feature of a large product would not be read, and drawing
-    it is the slowest part of a daily run's drift step.
+    Rows are ordered most pressing first (:func:`most_severe`). With more than ``max_rows``
+    features only the most pressing are drawn and the title says so: a row per feature of a
+    large product would not be read, and drawing it is the slowest part of a daily run's drift step.
     """
     import matplotlib.pyplot as plt
     from matplotlib.colors import ListedColormap
@@ -1202,6 +1202,8 @@ def plot_status_heatmap(cells: pd.DataFrame, *, ax: Axes | None = None, max_rows
     # Feature ids are the export's text: drawn as written, never as mathtext (which can fail the run).
     ax.set_xticks(range(matrix.shape[1]), [plain_label(c) for c in matrix.columns], rotation=30, ha="right")
     ax.set_yticks(range(matrix.shape[0]), [plain_label(i, max_chars=MAX_LABEL_CHARS) for i in matrix.index])
+    ax.set_xlabel("metric")
+    ax.set_ylabel("feature (most pressing first)")
     # White lines between cells keep neighbouring cells of one status apart. Two line collections
     # draw the same pixels as a grid on minor ticks, without a tick object per row.
     rows, columns = matrix.shape
