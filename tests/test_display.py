@@ -27,6 +27,17 @@ def test_readable_rounds_floats_and_leaves_counts_and_text() -> None:
         display.readable(frame, digits=-1)
 
 
+def test_significant_writes_each_float_to_significant_digits_and_leaves_counts_and_text() -> None:
+    # At 3 decimals a latency read 1188.380 ms and a crash rate 0.000 (its median) or 0.002 (one digit).
+    frame = pd.DataFrame({"count": [70.0, 70.0], "mean": [1188.38, 0.002187], "q50": [0.0, np.nan],
+                          "id": ["p95_latency", "crash_rate"], "n": [3, 4]})
+    shown = display.significant(frame)
+    assert shown.to_dict("list") == {"count": ["70", "70"], "mean": ["1,188", "0.00219"], "q50": ["0", ""],
+                                     "id": ["p95_latency", "crash_rate"], "n": [3, 4]}
+    assert display.significant(pd.Series({"impact": 421.597, "users": 1032}, dtype=object)).tolist() == ["422", 1032]
+    assert frame["mean"].iloc[0] == 1188.38  # the input is not changed
+
+
 def test_number_and_threshold_text() -> None:
     assert display.number_text(0.528846) == "0.529" and display.number_text(0.000542) == "0.000542"
     assert display.number_text(0.0) == "0" and display.number_text(450436) == "450,436"
@@ -60,11 +71,22 @@ def test_quality_table_prints_sentinels_as_none() -> None:
         {"name": "unknown_features", "status": "pass", "observed": 0, "threshold": {"warn": 1, "fail": 1000000}},
         "junk",
     ]}
-    assert display.quality_table(report).to_dict("records") == [
+    assert display.quality_table(report)[["check", "status", "observed", "warn", "fail"]].to_dict("records") == [
         {"check": "volume_drop", "status": "pass", "observed": "0.529", "warn": "0.5", "fail": "0.1"},
         {"check": "unknown_features", "status": "pass", "observed": "0", "warn": "1", "fail": "none"},
     ]
     assert display.quality_table({}).empty
+
+
+def test_quality_table_says_what_each_check_measures() -> None:
+    # "volume_drop pass 0.529, warn 0.5, fail 0.1" read as a value above its warn limit that passed.
+    report = {"checks": [
+        {"name": "volume_drop", "status": "pass", "observed": 0.528846, "threshold": {"warn": 0.5, "fail": 0.1}},
+        {"name": "new_check", "status": "pass", "observed": 1, "threshold": {"warn": 2, "fail": 3}},
+    ]}
+    table = display.quality_table(report)
+    assert list(table.columns) == ["check", "measures", "status", "observed", "warn", "fail"]
+    assert "lower is worse" in table["measures"].iloc[0] and table["measures"].iloc[1] == ""
 
 
 def test_quality_lines_name_failed_and_warned_checks() -> None:

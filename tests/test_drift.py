@@ -689,6 +689,27 @@ def test_status_heatmap_has_one_row_per_feature() -> None:
     plt.close(ax.figure)
 
 
+def test_status_heatmap_names_its_axes_and_the_row_order() -> None:
+    import matplotlib.pyplot as plt
+
+    # Rows are ordered most pressing first (F006, F005, F008, F001, ...), which unlabelled axes left unsaid.
+    cells = drift.classify(_cells(psi=[0.0, 3.0], ks_pvalue=[1.0, 1e-6]), thresholds=_thresholds())
+    ax = drift.plot_status_heatmap(cells)
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["f1", "f0"]
+    assert ax.get_xlabel() == "metric" and ax.get_ylabel() == "feature (most pressing first)"
+    plt.close(ax.figure)
+
+
+def test_status_heatmap_writes_each_status_but_ok_in_its_cell() -> None:
+    import matplotlib.pyplot as plt
+
+    # Told apart by colour alone, red alert and green ok cells look alike to a red-green colour-blind reader.
+    cells = drift.classify(_cells(psi=[3.0, 0.0], ks_pvalue=[1e-6, 1.0]), thresholds=_thresholds())
+    ax = drift.plot_status_heatmap(cells)
+    assert [(t.get_position(), t.get_text()) for t in ax.texts] == [((0, 0), "alert")]
+    plt.close(ax.figure)
+
+
 def test_most_severe_ranks_alerts_then_warnings() -> None:
     matrix = pd.DataFrame({"m1": ["ok", "warn", "alert", "ok"], "m2": ["ok", "warn", "ok", "insufficient_data"]},
                           index=pd.Index(["a", "b", "c", "d"], name="feature_id"))

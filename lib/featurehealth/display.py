@@ -31,9 +31,13 @@ SMALLEST = 1e-6
 SMALLEST_TEXT = "0.000001"
 
 
-def _rounded(value: Any, digits: int) -> Any:
+def _is_float(value: Any) -> bool:
     # numbers.Real: numpy's float32 is no Python float; Integral: a count (or bool) stays as it is.
-    if isinstance(value, numbers.Real) and not isinstance(value, numbers.Integral) and math.isfinite(value):
+    return isinstance(value, numbers.Real) and not isinstance(value, numbers.Integral)
+
+
+def _rounded(value: Any, digits: int) -> Any:
+    if _is_float(value) and math.isfinite(value):
         return round(float(value), digits)
     return value
 
@@ -60,6 +64,21 @@ def readable(table: pd.DataFrame | pd.Series, *, digits: int = DIGITS) -> pd.Dat
         # Element by element, keeping dtype object: map() would turn 72 into 72.0 beside a float.
         return pd.Series([_rounded(v, digits) for v in table], index=table.index, name=table.name, dtype=object)
     return pd.DataFrame({c: readable(table[c], digits=digits) for c in table.columns}, index=table.index)
+
+
+def significant(table: pd.DataFrame | pd.Series, *, digits: int = DIGITS) -> pd.DataFrame | pd.Series:
+    """``table`` with every float written by :func:`number_text` at ``digits`` significant digits.
+
+    For tables whose rows mix units (latencies in ms beside crash rates): fixed decimals would
+    print 1188.380 ms and a crash rate of 0.000. Integers, booleans and text are left alone; NaN
+    reads "".
+    """
+    import pandas as pd
+
+    if isinstance(table, pd.Series):
+        shown = [number_text(v, digits=digits) if _is_float(v) else v for v in table]
+        return pd.Series(shown, index=table.index, name=table.name, dtype=object)
+    return pd.DataFrame({c: significant(table[c], digits=digits) for c in table.columns}, index=table.index)
 
 
 #: Characters a terminal acts on (escape sequences, carriage return, bell; C0 and C1) but the line
@@ -163,6 +182,20 @@ def threshold_text(value: Any, *, digits: int = DIGITS) -> str:
     return number_text(value, digits=digits)
 
 
+#: What the observed value of each check of :mod:`featurehealth.quality` is.
+QUALITY_MEASURES = {
+    "missing_days": "share of the window's expected feature-days without any valid event",
+    "published_gap": "days without data in the published table outside the window",
+    "late_rows": "rows of the day before the window that arrived after its run",
+    "volume_drop": "lowest feature-day's events over its usual (trailing median; 1 = usual, lower is worse)",
+    "duplicate_events": "share of input rows that repeat an event",
+    "null_rate": "highest share of missing or unreadable values in a required column",
+    "out_of_range": "share of input rows with an impossible value (say, a negative latency)",
+    "freshness": "days from the latest input day to the as-of date",
+    "unknown_features": "features with events but no row in the feature metadata",
+}
+
+
 def quality_entries(report: Mapping[str, Any]) -> tuple[list[dict[str, Any]], list[str]]:
     """The checks of a ``data_quality.json`` report that are objects with a name, and a phrase for
     each entry that is not ("check 3 is not an object", "check 5 has no name").
@@ -204,15 +237,17 @@ def quality_rows(report: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def quality_table(report: Mapping[str, Any]) -> pd.DataFrame:
-    """The data-quality checks for printing: ``check``, ``status``, ``observed``, ``warn``, ``fail``.
+    """The data-quality checks for printing: ``check``, ``measures`` (:data:`QUALITY_MEASURES`, "" for
+    a check it does not know), ``status``, ``observed``, ``warn``, ``fail``.
 
     Numbers as text with :data:`DIGITS` significant digits (a share of 0.000542 must not read as
     the 0.001 warn threshold); a sentinel threshold reads :data:`NO_LIMIT_TEXT`.
     """
     import pandas as pd
 
-    rows = [{**row, "observed": number_text(row["observed"])} for row in quality_rows(report)]
-    return pd.DataFrame(rows, columns=["check", "status", "observed", "warn", "fail"])
+    rows = [{**row, "measures": QUALITY_MEASURES.get(row["check"], ""), "observed": number_text(row["observed"])}
+            for row in quality_rows(report)]
+    return pd.DataFrame(rows, columns=["check", "measures", "status", "observed", "warn", "fail"])
 
 
 def quality_lines(report: Mapping[str, Any] | None, *, not_judged_messages: bool = False) -> str | None:

@@ -1182,11 +1182,12 @@ def most_severe(matrix: pd.DataFrame, *, max_rows: int) -> pd.DataFrame:
 
 
 def plot_status_heatmap(cells: pd.DataFrame, *, ax: Axes | None = None, max_rows: int = 30) -> Axes:
-    """Heatmap of :func:`status_matrix`, one colour per status, on ``ax`` (a new figure if None).
+    """Heatmap of :func:`status_matrix`, one colour per status and the status written in each cell
+    that is not ok, on ``ax`` (a new figure if None).
 
-    With more than ``max_rows`` features only the most pressing are drawn (:func:`most_severe`)
-    and the title says so: a row per feature of a large product would not be read, and drawing
-    it is the slowest part of a daily run's drift step.
+    Rows are ordered most pressing first (:func:`most_severe`). With more than ``max_rows``
+    features only the most pressing are drawn and the title says so: a row per feature of a
+    large product would not be read, and drawing it is the slowest part of a daily run's drift step.
     """
     import matplotlib.pyplot as plt
     from matplotlib.colors import ListedColormap
@@ -1202,11 +1203,19 @@ def plot_status_heatmap(cells: pd.DataFrame, *, ax: Axes | None = None, max_rows
     # Feature ids are the export's text: drawn as written, never as mathtext (which can fail the run).
     ax.set_xticks(range(matrix.shape[1]), [plain_label(c) for c in matrix.columns], rotation=30, ha="right")
     ax.set_yticks(range(matrix.shape[0]), [plain_label(i, max_chars=MAX_LABEL_CHARS) for i in matrix.index])
+    ax.set_xlabel("metric")
+    ax.set_ylabel("feature (most pressing first)")
     # White lines between cells keep neighbouring cells of one status apart. Two line collections
     # draw the same pixels as a grid on minor ticks, without a tick object per row.
     rows, columns = matrix.shape
     ax.hlines(np.arange(rows + 1) - 0.5, -0.5, columns - 0.5, color="white", linewidth=1)
     ax.vlines(np.arange(columns + 1) - 0.5, -0.5, rows - 0.5, color="white", linewidth=1)
+    # The status written in every cell but ok: red alert and green ok look alike to a red-green
+    # colour-blind reader. White on red, black on amber and grey, for contrast.
+    for (row, column), status in np.ndenumerate(matrix.to_numpy()):
+        if status != "ok":
+            ax.text(column, row, status.replace("_", " "), ha="center", va="center", fontsize=8,
+                    color="white" if status == "alert" else "black")
     ax.legend(handles=[Patch(color=c, label=s.replace("_", " ")) for c, s in zip(colours, STATUSES, strict=True)],
               loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
     shown = "" if len(matrix) == len(full) else f" ({len(matrix)} of {len(full)} features, most pressing first)"

@@ -558,6 +558,20 @@ def ceiling_table(summary: dict[str, Any]) -> pd.DataFrame:
     return table.reindex(columns=["n_rows", "share_of_positives", "model_roc_auc"]).rename_axis("positive rows")
 
 
+def ceiling_summary(summary: dict[str, Any], *, model_roc_auc: float, digits: int = 3) -> pd.Series:
+    """The model's ROC-AUC beside each figure of ``summary["ceiling"]`` (for display), as text to
+    ``digits`` significant digits; without a ceiling, ``ceiling`` reads "not available" and the reason.
+    """
+    ceiling = summary.get("ceiling") or {"available": False,
+                                         "reason": summary.get("reason", "not computed for this model")}
+    shown = {"model roc_auc": number_text(model_roc_auc, digits=digits)}
+    if not ceiling.get("available"):
+        return pd.Series(shown | {"ceiling": f"not available: {ceiling.get('reason', '')}"}, dtype=object)
+    figures = {f"ceiling {key}": number_text(value, digits=digits) for key, value in ceiling.items()
+               if key != "available" and not isinstance(value, dict)}
+    return pd.Series(shown | figures, dtype=object)
+
+
 def summary_table(summary: dict[str, Any]) -> pd.DataFrame:
     """The early-warning summary as rows ``all`` and one per incident kind (for display).
 

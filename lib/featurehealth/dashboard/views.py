@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from featurehealth.dashboard.data import NOT_AVAILABLE, lookup
 from featurehealth.dashboard.plots import DRIFT_SCORES, NOT_AVAILABLE_SHORT, STATUS_WORDS, score_label
-from featurehealth.display import SMALLEST, number_text, quality_entries, quality_rows, visible_text
+from featurehealth.display import QUALITY_MEASURES, SMALLEST, number_text, quality_entries, quality_rows, visible_text
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -1183,20 +1183,6 @@ def cell_details(cells: "pd.DataFrame", *, feature_id: str, metric: str) -> "pd.
         "value": [_detail_value(str(f), fields[f]) for f in order],
         "meaning": [_detail_meaning(str(f), fields[f]) for f in order],
     })
-
-
-#: What the observed value of each check of :mod:`featurehealth.quality` is.
-QUALITY_MEASURES = {
-    "missing_days": "share of the window's expected feature-days without any valid event",
-    "published_gap": "days without data in the published table outside the window",
-    "late_rows": "rows of the day before the window that arrived after its run",
-    "volume_drop": "lowest feature-day's events over its usual (trailing median; 1 = usual)",
-    "duplicate_events": "share of input rows that repeat an event",
-    "null_rate": "highest share of missing or unreadable values in a required column",
-    "out_of_range": "share of input rows with an impossible value (say, a negative latency)",
-    "freshness": "days from the latest input day to the as-of date",
-    "unknown_features": "features with events but no row in the feature metadata",
-}
 
 
 #: The checks of :mod:`featurehealth.quality` in words.
