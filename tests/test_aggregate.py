@@ -118,6 +118,17 @@ def test_optional_columns_absent_give_nan_errors_and_no_new_version() -> None:
     assert np.isnan(row["error_rate"]) and row["new_version_events"] == 0 and row["new_version_crashes"] == 0
 
 
+def test_per_feature_day_rows_hold_a_user_count_not_every_event_s_user_id() -> None:
+    # Both the newest-version step and the final select read these rows, so DuckDB keeps all of
+    # them in memory: a list of user ids per feature-day there held every event's id at once.
+    con = warehouse.connect()
+    con.execute("CREATE TABLE e AS SELECT * FROM (VALUES (TIMESTAMPTZ '2026-03-01 10:00:00+00', 'a', 'u1', 5.0, "
+                "false, NULL::DOUBLE, '1.0', 0::BIGINT)) AS t(event_time, feature_id, user_id, latency_ms, is_crash, "
+                "feedback_score, app_version, error_count)")
+    types = {name: kind for name, kind, *_ in con.sql(f"DESCRIBE {aggregate.feature_day_sql('e')}").fetchall()}
+    assert types["active_users"] == "BIGINT" and "VARCHAR[]" not in types.values()
+
+
 def test_check_fact_normalises_and_rejects_duplicates() -> None:
     fact = _fact([("b", "2026-03-02", 1), ("a", "2026-03-01", 2)])
     checked = aggregate.check_fact(fact.assign(date=pd.to_datetime(fact["date"])))

@@ -150,6 +150,22 @@ def test_forest_draws_a_share_of_rows_but_never_too_few() -> None:
         model.make_forest(params, n_rows=0)
 
 
+@pytest.mark.parametrize("batch_columns", [1, 2, 8])
+def test_permutation_drops_are_scikit_learn_s_permutation_importances(batch_columns: int) -> None:
+    # The shuffles are scored in batches of columns (one prediction per batch, not per shuffle):
+    # the drops must stay those of sklearn's permutation_importance, bit for bit, whatever the batch.
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.inspection import permutation_importance
+
+    rng = np.random.default_rng(0)
+    matrix = rng.normal(size=(300, 5))
+    y = (matrix[:, 0] + 0.5 * matrix[:, 3] + rng.normal(size=300) > 0.5).astype("int8")
+    forest = RandomForestClassifier(n_estimators=10, max_depth=4, random_state=0).fit(matrix, y)
+    expected = permutation_importance(forest, matrix, y, scoring="average_precision", n_repeats=3, random_state=7)
+    drops = model.permutation_drops(forest, matrix, y, n_repeats=3, random_state=7, batch_columns=batch_columns)
+    np.testing.assert_array_equal(drops, expected.importances)
+
+
 def test_missing_signals_become_a_sentinel_below_every_value() -> None:
     frame = pd.DataFrame({"a": [1.0, np.nan], "b": [-5.0, 2.0]})
     matrix = model.signal_matrix(frame, ["b", "a"])

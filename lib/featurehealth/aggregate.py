@@ -88,31 +88,11 @@ def aggregate_sql(relation: str) -> str:
     str
         A SELECT ordered by ``feature_id``, ``date``.
     """
-    # The day comes from epoch arithmetic: casting a TIMESTAMPTZ to DATE goes through the
-    # time-zone library and costs more than the rest of the grouping. Distinct users are counted
-    # from each group's list of ids: exact, and faster than count(DISTINCT), whose global hash
-    # table over (feature, day, user) is the most expensive part of the query. Versions are
-    # counted per feature-day first, so the version order is parsed and the spellings are merged
-    # on a few keys, not every event.
+    # Versions are counted per feature-day first, so the version order is parsed and the
+    # spellings are merged on a few keys, not every event.
     bare = "regexp_replace(trim({}), '^[vV]', '')"
     return f"""
-        WITH feature_days AS (
-            SELECT feature_id,
-                   CAST(epoch_us(event_time) // {DAY_US} AS INTEGER) AS day,
-                   count(*) AS usage_count,
-                   list(user_id) AS users,
-                   CAST(avg(CAST(latency_ms AS DECIMAL(18, 6))) AS DOUBLE) AS avg_latency,
-                   quantile_cont(latency_ms, [0.5, 0.95, 0.99]) AS q,
-                   count(*) FILTER (WHERE is_crash) AS crash_count,
-                   CAST(avg(CAST(feedback_score AS DECIMAL(18, 6))) AS DOUBLE) AS avg_feedback,
-                   count(feedback_score) AS feedback_count,
-                   CASE WHEN count(error_count) > 0 THEN CAST(sum(error_count) AS DOUBLE) / count(error_count) END
-                       AS error_rate,
-                   histogram(app_version) AS versions,
-                   histogram(app_version) FILTER (WHERE is_crash) AS version_crashes
-            FROM {relation}
-            GROUP BY ALL
-        ),
+        WITH feature_days AS ({feature_day_sql(relation)}),
         newest AS (
             SELECT day, arg_max(bare, (
                        numbers,
@@ -141,8 +121,7 @@ def aggregate_sql(relation: str) -> str:
             GROUP BY day
         )
         SELECT feature_id, CAST(DATE '1970-01-01' + day AS DATE) AS date, usage_count,
-               CAST(list_unique(users) AS BIGINT) AS active_users,
-               avg_latency, q[1] AS p50_latency, q[2] AS p95_latency, q[3] AS p99_latency,
+               active_users, avg_latency, q[1] AS p50_latency, q[2] AS p95_latency, q[3] AS p99_latency,
                crash_count, crash_count / usage_count AS crash_rate, avg_feedback, feedback_count,
                error_rate,
                CAST(coalesce(list_sum([e.value FOR e IN map_entries(versions)
@@ -153,6 +132,45 @@ def aggregate_sql(relation: str) -> str:
                    AS new_version_crashes
         FROM feature_days LEFT JOIN newest USING (day)
         ORDER BY feature_id, date"""
+
+
+def feature_day_sql(relation: str) -> str:
+    """SELECT of one row per feature and UTC day of ``relation``: the metrics and version histograms.
+
+    Two parts of :func:`aggregate_sql` read these rows, so DuckDB keeps all of them in memory:
+    they hold counts, sums, the three latency percentiles (``q``) and each version's events
+    (``versions``) and crashes (``version_crashes``), never a list of every event's values.
+
+    Parameters
+    ----------
+    relation : str
+        Table, view or table function with the canonical event columns.
+
+    Returns
+    -------
+    str
+        A SELECT with ``feature_id`` and ``day`` (days since 1970-01-01) as keys.
+    """
+    # The day comes from epoch arithmetic: casting a TIMESTAMPTZ to DATE goes through the
+    # time-zone library and costs more than the rest of the grouping. Distinct users are counted
+    # from each group's list of ids: exact, and faster than count(DISTINCT), whose global hash
+    # table over (feature, day, user) is the most expensive part of the query.
+    return f"""
+            SELECT feature_id,
+                   CAST(epoch_us(event_time) // {DAY_US} AS INTEGER) AS day,
+                   count(*) AS usage_count,
+                   CAST(list_unique(list(user_id)) AS BIGINT) AS active_users,
+                   CAST(avg(CAST(latency_ms AS DECIMAL(18, 6))) AS DOUBLE) AS avg_latency,
+                   quantile_cont(latency_ms, [0.5, 0.95, 0.99]) AS q,
+                   count(*) FILTER (WHERE is_crash) AS crash_count,
+                   CAST(avg(CAST(feedback_score AS DECIMAL(18, 6))) AS DOUBLE) AS avg_feedback,
+                   count(feedback_score) AS feedback_count,
+                   CASE WHEN count(error_count) > 0 THEN CAST(sum(error_count) AS DOUBLE) / count(error_count) END
+                       AS error_rate,
+                   histogram(app_version) AS versions,
+                   histogram(app_version) FILTER (WHERE is_crash) AS version_crashes
+            FROM {relation}
+            GROUP BY ALL"""
 
 
 def aggregate_events(con: "duckdb.DuckDBPyConnection", relation: str) -> "pd.DataFrame":

@@ -67,7 +67,8 @@ LAZY_IMPORTS = {
     "02_aggregate.ipynb": ("duckdb", "pyarrow.parquet", "scipy.special"),
     # Not matplotlib: a run that only scores shows the figures the registry drew at training.
     "03_model.ipynb": ("duckdb", "pyarrow.parquet", "scipy.special", "sklearn.ensemble", "sklearn.metrics"),
-    "04_drift.ipynb": ("pyarrow.parquet",),
+    # scipy.stats: the drift monitor's Wasserstein distance.
+    "04_drift.ipynb": ("pyarrow.parquet", "scipy.stats"),
 }
 
 
