@@ -49,7 +49,7 @@ def test_file_names_stay_the_same_when_a_subfolder_is_added(tmp_path: Path, patt
 
 def test_undated_quarantined_rows_are_not_kept_twice_after_a_subfolder_is_added(tmp_path: Path) -> None:
     _write(tmp_path / "src" / "2026-03" / "d1.csv", HEADER + "2026-03-01T10:00:00Z,a,u,1,0\ngarbage,a,u,1,0\n")
-    for run in ("one", "two"):
+    for _ in range(2):
         con = warehouse.connect()
         raw = ingest.open_events(con, tmp_path / "src", column_map={})
         result = engine.validate_and_aggregate(con, raw, quarantine_dir=tmp_path / "q", work_dir=tmp_path,

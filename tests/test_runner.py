@@ -399,13 +399,13 @@ def _children() -> set[int]:
     """Ids of this process's child processes, zombies included (Linux /proc)."""
     own = str(os.getpid())
     found = set()
-    for stat in Path("/proc").glob("[0-9]*/stat"):
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
         try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
+            fields = stat_file.read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
         if fields[1] == own:
-            found.add(int(stat.parent.name))
+            found.add(int(stat_file.parent.name))
     return found
 
 
