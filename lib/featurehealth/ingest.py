@@ -783,7 +783,7 @@ def csv_columns(path: Path, *, name: str, encoding: str) -> tuple[dict[str, str]
     Raises
     ------
     InputError
-        If the file is empty or a damaged gzip file, its header is not in ``encoding`` or names a
+        If the file is empty or a damaged gzip file, its header is not in ``encoding``, is blank or names a
         column twice, it starts with Excel's ``sep=;`` line, or its lines end with a carriage return
         alone (the reader and the line count split at line feeds).
     """
@@ -793,6 +793,12 @@ def csv_columns(path: Path, *, name: str, encoding: str) -> tuple[dict[str, str]
         raise InputError(
             f"File {name} starts with Excel's separator line '{first}'; delete that line so that the column names "
             f"come first."
+        )
+    if not line.strip():
+        # The reader would name the blank header's one field "column0" and report the columns missing.
+        raise InputError(
+            f"File {name} starts with a blank line instead of its column names; delete the blank lines before "
+            f"them, or the file if it holds no data."
         )
     if "\r" in line.rstrip("\n").removesuffix("\r"):
         raise InputError(
