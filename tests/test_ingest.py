@@ -340,6 +340,15 @@ def test_a_parquet_file_with_a_damaged_data_page_is_named_in_one_sentence(tmp_pa
                                       now=datetime(2026, 6, 1, tzinfo=UTC))
 
 
+def test_an_empty_parquet_file_is_not_asked_for_a_header_row(tmp_path: Path) -> None:
+    # A 0-byte daily Parquet file was told to be re-exported "with a header row and data", which Parquet has not.
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "e.parquet").write_bytes(b"")
+    with pytest.raises(ingest.InputError) as caught:
+        ingest.open_events(warehouse.connect(), tmp_path / "in", column_map={})
+    assert str(caught.value) == "File e.parquet is empty (0 bytes); delete it or re-export it with its rows."
+
+
 def test_open_events_rejects_input_without_rows(tmp_path: Path) -> None:
     with pytest.raises(ingest.InputError, match="holds no rows"):
         ingest.open_events(warehouse.connect(), _write(tmp_path / "h.csv", HEADER), column_map={})

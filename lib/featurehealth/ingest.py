@@ -772,9 +772,10 @@ def _reader(
     return f"read_csv({listed}, {options})"
 
 
-def _check_not_empty(path: Path, name: str) -> None:
+def _check_not_empty(path: Path, name: str, *, fmt: str) -> None:
     if path.stat().st_size == 0:
-        raise InputError(f"File {name} is empty (0 bytes); delete it or re-export it with a header row and data.")
+        content = "a header row and data" if fmt == "csv" else "its rows"
+        raise InputError(f"File {name} is empty (0 bytes); delete it or re-export it with {content}.")
 
 
 def csv_columns(path: Path, *, name: str, encoding: str) -> tuple[dict[str, str], str]:
@@ -787,7 +788,7 @@ def csv_columns(path: Path, *, name: str, encoding: str) -> tuple[dict[str, str]
         column twice, it starts with Excel's ``sep=;`` line, or its lines end with a carriage return
         alone (the reader and the line count split at line feeds).
     """
-    _check_not_empty(path, name)
+    _check_not_empty(path, name, fmt="csv")
     line = _header_line(path, name=name, encoding=encoding)
     if re.fullmatch(r"sep=.", first := line.rstrip("\r\n"), flags=re.IGNORECASE):
         raise InputError(
@@ -824,7 +825,7 @@ def parquet_columns(
     import duckdb
 
     for path, name in zip(paths, names, strict=True):
-        _check_not_empty(path, name)
+        _check_not_empty(path, name, fmt="parquet")
     listed = "[" + ", ".join(sql_path(p) for p in paths) + "]"
     try:
         rows = con.execute(
