@@ -227,6 +227,16 @@ def test_excels_separator_line_is_named_not_taken_for_the_header(tmp_path: Path,
         ingest.open_events(warehouse.connect(), tmp_path / "x.csv", column_map={})
 
 
+@pytest.mark.parametrize("start", ["\n", "  \r\n", "\ufeff", "\ufeff\n"])
+def test_a_blank_first_line_is_named_not_read_as_a_column(tmp_path: Path, start: str) -> None:
+    # A blank line before the column names (or a file that is a byte-order mark alone) stopped the run with
+    # "has no column 'event_time' (it has: column0)", a name the reader made up.
+    (tmp_path / "x.csv").write_text(start + HEADER + "2026-03-01,a,u,1,0\n" if "\n" in start else start)
+    with pytest.raises(ingest.InputError, match=r"^File x\.csv starts with a blank line instead of its column names; "
+                                                r"delete the blank lines before them, or the file if it holds no data\.$"):
+        ingest.open_events(warehouse.connect(), tmp_path / "x.csv", column_map={})
+
+
 def test_open_events_maps_a_users_export_without_code_changes(tmp_path: Path) -> None:
     export = _write(
         tmp_path / "export.csv",
@@ -328,6 +338,15 @@ def test_a_parquet_file_with_a_damaged_data_page_is_named_in_one_sentence(tmp_pa
         raw = ingest.open_events(con, tmp_path / "in", column_map={})
         engine.validate_and_aggregate(con, raw, quarantine_dir=tmp_path / "q", work_dir=tmp_path,
                                       now=datetime(2026, 6, 1, tzinfo=UTC))
+
+
+def test_an_empty_parquet_file_is_not_asked_for_a_header_row(tmp_path: Path) -> None:
+    # A 0-byte daily Parquet file was told to be re-exported "with a header row and data", which Parquet has not.
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "e.parquet").write_bytes(b"")
+    with pytest.raises(ingest.InputError) as caught:
+        ingest.open_events(warehouse.connect(), tmp_path / "in", column_map={})
+    assert str(caught.value) == "File e.parquet is empty (0 bytes); delete it or re-export it with its rows."
 
 
 def test_open_events_rejects_input_without_rows(tmp_path: Path) -> None:

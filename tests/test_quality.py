@@ -288,6 +288,21 @@ def test_a_window_past_the_input_says_it_has_no_rows() -> None:
     assert checks["missing_days"]["message"].startswith("No valid event on 2026-01-30:")
 
 
+def test_a_day_of_the_input_without_any_valid_event_warns_below_the_share_threshold() -> None:
+    # One daily file of 30 exported as a header only (or all its rows quarantined) is 1/30 of the
+    # feature-days, below missing_days_warn: the run said "data quality: pass" and published without the day.
+    holed = _counts(30, skip=(("a", 9), ("b", 9)))
+    report = quality.run_checks(_summary(30), holed, history=None, known_features=["a", "b"], **PARAMS)
+    check = _by_name(report)["missing_days"]
+    assert check["observed"] < PARAMS["missing_days_warn"]
+    assert (check["status"], report["summary"]["status"]) == ("warn", "warn")
+    assert check["message"].startswith("No valid event on 2026-01-10:")
+    # A day after the input's latest day keeps its share's status: its rows may simply not be exported yet.
+    late = quality.run_checks(_summary(30, last_event_date="2026-01-29"), _counts(29), history=None,
+                              known_features=["a", "b"], **PARAMS)
+    assert _by_name(late)["missing_days"]["status"] == "pass"
+
+
 def test_a_window_past_the_input_names_the_re_run_for_when_its_rows_arrive() -> None:
     # A daily run before the day's export (exit 3) said only "No rows for DAY": nothing on what to do.
     history = _counts(30).rename(columns={"events": "usage_count"})

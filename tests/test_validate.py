@@ -272,6 +272,22 @@ def test_parquet_strings_are_trimmed_like_csv(tmp_path: Path) -> None:
     assert fact[["feature_id", "usage_count", "active_users"]].values.tolist() == [["a", 2, 1]]
 
 
+def test_ids_are_trimmed_of_any_whitespace_as_the_side_files_are(tmp_path: Path) -> None:
+    # A tab or no-break space around an id made a feature of its own ("a\t", even "\t" alone), while the
+    # metadata, trimmed by str.strip, named it "a": its events never joined their metadata.
+    rows = {"feature_id": ["a", "a\t", "\t", "\u00a0a"], "user_id": ["u1", "u1\t", "u2", "\u3000"]}
+    csv_text = "event_time,feature_id,user_id,latency_ms,is_crash\n" + "".join(
+        f'2026-03-01T10:0{i}:00Z,"{f}","{u}",1,0\n' for i, (f, u) in enumerate(zip(*rows.values(), strict=True))
+    )
+    csv_result, _ = _validate(tmp_path / "csv", csv_text)
+    result = _validate_parquet(tmp_path, rows, is_crash=[False] * 4, work_dir=tmp_path)
+    assert result.summary["by_reason"] == csv_result.summary["by_reason"] == {"missing_feature_id": 1, "missing_user_id": 1}
+    fact = aggregate.read_window_fact(tmp_path)
+    assert fact[["feature_id", "usage_count", "active_users"]].values.tolist() == [["a", 2, 1]]
+    assert aggregate.read_window_fact(tmp_path / "csv")["feature_id"].tolist() == ["a"]
+    assert set(validate.WHITESPACE) == {c for c in map(chr, range(0x110000)) if c.isspace()}
+
+
 def test_database_dumps_null_marker_is_no_value(tmp_path: Path) -> None:
     # MySQL's SELECT ... INTO OUTFILE, Hive and PostgreSQL's COPY write \N for NULL: the events without
     # feedback (most of them) are not invalid numbers, and a \N id is missing, as "null" is.

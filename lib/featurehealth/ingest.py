@@ -772,9 +772,10 @@ def _reader(
     return f"read_csv({listed}, {options})"
 
 
-def _check_not_empty(path: Path, name: str) -> None:
+def _check_not_empty(path: Path, name: str, *, fmt: str) -> None:
     if path.stat().st_size == 0:
-        raise InputError(f"File {name} is empty (0 bytes); delete it or re-export it with a header row and data.")
+        content = "a header row and data" if fmt == "csv" else "its rows"
+        raise InputError(f"File {name} is empty (0 bytes); delete it or re-export it with {content}.")
 
 
 def csv_columns(path: Path, *, name: str, encoding: str) -> tuple[dict[str, str], str]:
@@ -783,16 +784,22 @@ def csv_columns(path: Path, *, name: str, encoding: str) -> tuple[dict[str, str]
     Raises
     ------
     InputError
-        If the file is empty or a damaged gzip file, its header is not in ``encoding`` or names a
+        If the file is empty or a damaged gzip file, its header is not in ``encoding``, is blank or names a
         column twice, it starts with Excel's ``sep=;`` line, or its lines end with a carriage return
         alone (the reader and the line count split at line feeds).
     """
-    _check_not_empty(path, name)
+    _check_not_empty(path, name, fmt="csv")
     line = _header_line(path, name=name, encoding=encoding)
     if re.fullmatch(r"sep=.", first := line.rstrip("\r\n"), flags=re.IGNORECASE):
         raise InputError(
             f"File {name} starts with Excel's separator line '{first}'; delete that line so that the column names "
             f"come first."
+        )
+    if not line.strip():
+        # The reader would name the blank header's one field "column0" and report the columns missing.
+        raise InputError(
+            f"File {name} starts with a blank line instead of its column names; delete the blank lines before "
+            f"them, or the file if it holds no data."
         )
     if "\r" in line.rstrip("\n").removesuffix("\r"):
         raise InputError(
@@ -818,7 +825,7 @@ def parquet_columns(
     import duckdb
 
     for path, name in zip(paths, names, strict=True):
-        _check_not_empty(path, name)
+        _check_not_empty(path, name, fmt="parquet")
     listed = "[" + ", ".join(sql_path(p) for p in paths) + "]"
     try:
         rows = con.execute(

@@ -155,7 +155,8 @@ def check_missing_days(
     seen before misses everything (1.0). The message names the window days without any valid
     event, saying which lie after ``latest_input`` (the latest input day up to the as-of date):
     those have no row in the input yet, and the message gives their re-run; then how many
-    expected feature-days lack events on the other days, and the first of them.
+    expected feature-days lack events on the other days, and the first of them. A day up to
+    ``latest_input`` without any valid event warns (at least), whatever its share.
 
     A feature that stopped sending events (none on the last ``stopped_after_days`` days with
     events, :func:`stopped_features`) is no longer expected after its last day with events, so
@@ -243,7 +244,8 @@ def check_missing_days(
                            "stopped_on": (last + timedelta(days=1)).isoformat(), "deprecated": str(f) in retired}
                           for f, last in stopped.items()],
     )
-    return {**check, "status": "warn"} if (stale or newly_stopped) and check["status"] == "pass" else check
+    # A day of the input without any valid event is a lost export or a broken feed, however small its share.
+    return {**check, "status": "warn"} if (stale or newly_stopped or no_valid) and check["status"] == "pass" else check
 
 
 def empty_in_input(
