@@ -259,32 +259,28 @@ def _validate_parquet(tmp_path: Path, rows: dict[str, list], *, is_crash: list[b
     return engine.validate_and_aggregate(con, raw, quarantine_dir=tmp_path / "pq", work_dir=work_dir, now=NOW)
 
 
-def test_parquet_strings_are_trimmed_like_csv(tmp_path: Path) -> None:
+@pytest.mark.parametrize("rows", [
     # An id padded with spaces is the same feature, and a blank one is missing, whatever the format.
-    rows = {"feature_id": ["a", " a ", "   ", "b"], "user_id": ["u1", "u1 ", "u2", " "]}
-    csv_text = "event_time,feature_id,user_id,latency_ms,is_crash\n" + "".join(
-        f'2026-03-01T10:0{i}:00Z,"{f}","{u}",1,0\n' for i, (f, u) in enumerate(zip(*rows.values(), strict=True))
-    )
-    csv_result, _ = _validate(tmp_path / "csv", csv_text)
-    result = _validate_parquet(tmp_path, rows, is_crash=[False] * 4, work_dir=tmp_path)
-    assert result.summary["by_reason"] == csv_result.summary["by_reason"] == {"missing_feature_id": 1, "missing_user_id": 1}
-    fact = aggregate.read_window_fact(tmp_path)
-    assert fact[["feature_id", "usage_count", "active_users"]].values.tolist() == [["a", 2, 1]]
-
-
-def test_ids_are_trimmed_of_any_whitespace_as_the_side_files_are(tmp_path: Path) -> None:
+    {"feature_id": ["a", " a ", "   ", "b"], "user_id": ["u1", "u1 ", "u2", " "]},
     # A tab or no-break space around an id made a feature of its own ("a\t", even "\t" alone), while the
     # metadata, trimmed by str.strip, named it "a": its events never joined their metadata.
-    rows = {"feature_id": ["a", "a\t", "\t", "\u00a0a"], "user_id": ["u1", "u1\t", "u2", "\u3000"]}
+    {"feature_id": ["a", "a\t", "\t", "\u00a0a"], "user_id": ["u1", "u1\t", "u2", "\u3000"]},
+], ids=["spaces", "any-whitespace"])
+def test_ids_are_trimmed_of_any_whitespace_as_the_side_files_are_whatever_the_format(
+    tmp_path: Path, rows: dict[str, list[str]],
+) -> None:
     csv_text = "event_time,feature_id,user_id,latency_ms,is_crash\n" + "".join(
         f'2026-03-01T10:0{i}:00Z,"{f}","{u}",1,0\n' for i, (f, u) in enumerate(zip(*rows.values(), strict=True))
     )
     csv_result, _ = _validate(tmp_path / "csv", csv_text)
     result = _validate_parquet(tmp_path, rows, is_crash=[False] * 4, work_dir=tmp_path)
     assert result.summary["by_reason"] == csv_result.summary["by_reason"] == {"missing_feature_id": 1, "missing_user_id": 1}
-    fact = aggregate.read_window_fact(tmp_path)
-    assert fact[["feature_id", "usage_count", "active_users"]].values.tolist() == [["a", 2, 1]]
-    assert aggregate.read_window_fact(tmp_path / "csv")["feature_id"].tolist() == ["a"]
+    for folder in (tmp_path, tmp_path / "csv"):
+        fact = aggregate.read_window_fact(folder)
+        assert fact[["feature_id", "usage_count", "active_users"]].values.tolist() == [["a", 2, 1]]
+
+
+def test_whitespace_is_every_character_python_strips() -> None:
     assert set(validate.WHITESPACE) == {c for c in map(chr, range(0x110000)) if c.isspace()}
 
 
