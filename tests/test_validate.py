@@ -321,6 +321,21 @@ def test_unreadable_values_of_required_columns_are_counted_beside_missing_ones(t
     }
 
 
+def test_a_date_before_1970_is_counted_as_an_unreadable_event_time(tmp_path: Path) -> None:
+    # Quarantined as invalid_event_time ("unreadable event time") like a US date, but null_rate did not
+    # count it: a feed of zero epochs written as New York time without an offset passed data quality.
+    text = (
+        "event_time,feature_id,user_id,latency_ms,is_crash\n"
+        "2026-03-01T10:00:00Z,search,u1,10,0\n"
+        "1969-12-31 19:00:00,search,u2,10,0\n"
+        "1969-12-31T23:59:59Z,search,u3,10,0\n"
+        "03/01/2026 10:01:00,search,u4,10,0\n"
+    )
+    result, _con = _validate(tmp_path, text)
+    assert result.summary["by_reason"] == {"invalid_event_time": 3}
+    assert result.summary["unreadable_counts"]["event_time"] == 3
+
+
 def test_quarantine_bytes_are_reproducible(tmp_path: Path) -> None:
     first, _ = _validate(tmp_path / "one")
     second, _ = _validate(tmp_path / "two")

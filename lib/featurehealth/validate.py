@@ -103,6 +103,11 @@ _MACROS = (
 )
 
 
+#: ``event_time`` not read, or before 1970: dates are cut by epoch arithmetic, and no product
+#: telemetry predates it.
+_INVALID_TIME = "event_time IS NULL OR event_time < TIMESTAMPTZ '1970-01-01 00:00:00+00'"
+
+
 @dataclass(frozen=True)
 class Window:
     """The run's as-of date and the days it (re)processes, inclusive."""
@@ -220,8 +225,7 @@ def _rule_conditions(now: datetime) -> list[tuple[str, str | None, str]]:
     low, high = FEEDBACK_RANGE
     conditions = {
         ("missing_event_time", "event_time"): "NOT has_event_time",
-        # Dates are cut by epoch arithmetic; no product telemetry predates 1970.
-        ("invalid_event_time", "event_time"): "event_time IS NULL OR event_time < TIMESTAMPTZ '1970-01-01 00:00:00+00'",
+        ("invalid_event_time", "event_time"): _INVALID_TIME,
         ("future_event_time", "event_time"): f"event_time > CAST({cutoff} AS TIMESTAMPTZ)",
         ("missing_feature_id", "feature_id"): "NOT has_feature_id",
         ("missing_user_id", "user_id"): "NOT has_user_id",
@@ -414,9 +418,12 @@ KEPT_COLUMNS = (
 
 def counts_sql(table: str) -> str:
     """Rows of ``table`` by file, day, reason and (valid rows only) feature, with the missing and the
-    unreadable values (given, but not of the column's type) of each required column."""
+    unreadable values (given, but not of the column's type, or an ``event_time`` before 1970: those the
+    ``invalid_*`` rules quarantine) of each required column."""
+    invalid = {c: f"{c} IS NULL" for c in ingest.REQUIRED_COLUMNS} | {"event_time": _INVALID_TIME}
     nulls = ", ".join(
-        f"count(*) FILTER (WHERE NOT has_{c}) AS null_{c}, count(*) FILTER (WHERE has_{c} AND {c} IS NULL) AS unreadable_{c}"
+        f"count(*) FILTER (WHERE NOT has_{c}) AS null_{c}, "
+        f"count(*) FILTER (WHERE has_{c} AND ({invalid[c]})) AS unreadable_{c}"
         for c in ingest.REQUIRED_COLUMNS
     )
     return (
