@@ -712,6 +712,28 @@ def day_before_window(index: "pd.DataFrame", quarantined: "pd.DataFrame", *, win
     }
 
 
+def unjudged_days(
+    index: "pd.DataFrame", malformed: "pd.DataFrame", *, files: Sequence[int], as_of: date
+) -> dict[str, int]:
+    """Input rows of the days after ``as_of`` by day (ISO), when the as-of date comes from the data.
+
+    That as-of date is the latest day with a valid row, so the days after it hold rows none of which
+    is valid (the newest export saved with decimal commas, say), which the run does not judge. A day
+    counts its dated rows, and the undated rows and ``malformed`` lines of the files it places
+    outside the run (not in ``files``, :func:`files_in_window`), with their first day after ``as_of``.
+    ``index`` has ``file_id``, ``day`` (NaN: undated) and ``rows`` for every input row.
+    """
+    after = index[index["day"] > day_number(as_of)]
+    first_after = after.groupby("file_id")["day"].min()
+    outside = first_after[~first_after.index.isin(list(files))]
+    undated = index[index["day"].isna()].groupby("file_id")["rows"].sum()
+    lines = malformed.groupby("file_id").size()
+    by_day = after.groupby("day")["rows"].sum().add(
+        (undated.reindex(outside.index, fill_value=0) + lines.reindex(outside.index, fill_value=0))
+        .groupby(outside).sum(), fill_value=0)
+    return {_from_day_number(day).isoformat(): int(rows) for day, rows in by_day.sort_index().items()}
+
+
 def summarise(
     index: "pd.DataFrame",
     scoped: "pd.DataFrame",
@@ -721,6 +743,7 @@ def summarise(
     unread: int,
     raw: "ingest.RawEvents",
     window: Window,
+    unjudged: Mapping[str, int],
 ) -> dict[str, Any]:
     """Counts for ``reports/ingest_summary.json``.
 
@@ -729,7 +752,9 @@ def summarise(
     ``malformed`` counts unsplittable lines in scope, ``unread`` all of them. ``last_event_date``
     is the window's latest valid day; ``latest_input_date`` the latest day any input row is dated,
     up to the as-of date (what data-quality freshness judges); ``files`` each file's rows, its
-    malformed lines included, as ``rows_read`` counts them.
+    malformed lines included, as ``rows_read`` counts them; ``unjudged_days`` is ``unjudged``
+    (:func:`unjudged_days`, empty when ``ingest.as_of`` is set: a backfill leaves later days out
+    on purpose), part of ``rows_outside_window``.
     """
     by_reason = scoped.dropna(subset=["reason"]).groupby("reason")["rows"].sum().to_dict()
     if len(duplicates):
@@ -758,6 +783,7 @@ def summarise(
         "latest_input_date": _from_day_number(input_days.max()).isoformat() if len(input_days) else None,
         "rows_read": rows_read,
         "rows_outside_window": rows_read - rows_in,
+        "unjudged_days": dict(unjudged),
         "rows_in": rows_in,
         "rows_valid": rows_valid,
         "rows_quarantined": rows_quarantined,
