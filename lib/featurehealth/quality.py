@@ -178,7 +178,8 @@ def check_missing_days(
     ``unjudged`` (the summary's ``unjudged_days``: ISO day -> rows) are the input's days after an
     as-of date taken from the data, the latest day with a valid row: their rows, none valid (the
     newest export saved with decimal commas, say), were not judged. The check warns (at least), and
-    its message names how many rows, their days and the run as of the last of them that judges them.
+    its message names how many rows, their days and the run that judges them: this run's window
+    extended to the last of them (a window of those days alone, without a valid row, stops).
     """
     import unicodedata
 
