@@ -122,6 +122,18 @@ def test_a_column_map_written_the_wrong_way_round_says_so() -> None:
         config.check_column_map({"event_time": "timestamp"})
 
 
+def test_a_column_map_with_a_canonical_name_in_another_case_says_how_to_write_it() -> None:
+    # {Event_Time: ts} read "maps 'Event_Time' onto 'ts'; use one of event_time, ...", the swap unsaid
+    # (names match whatever their case, so Event_Time is the canonical event_time written the wrong way round).
+    with pytest.raises(ValueError, match=r"^ingest\.column_map maps 'Event_Time' onto 'ts', the wrong way round: "
+                                         r"write \{ts: event_time\}, your column's name first"):
+        config.check_column_map({"Event_Time": "ts"})
+    # The right way round but the canonical name capitalised: the entry to write, in lower case.
+    with pytest.raises(ValueError, match=r"^ingest\.column_map maps 'ts' onto 'Event_Time'; canonical names are "
+                                         r"written in lower case: write \{ts: event_time\}\.$"):
+        config.check_column_map({"ts": "Event_Time"})
+
+
 def test_resolve_params_runs_a_run_s_group_checks_too() -> None:
     # A column_map onto no canonical column stops a run up front; the parameters cell is checked alike.
     with pytest.raises(config.ProfileError, match=r"^ingest\.column_map maps 'x' onto 'bogus'; use one of event_time, .*"

@@ -303,6 +303,26 @@ def test_a_day_of_the_input_without_any_valid_event_warns_below_the_share_thresh
     assert _by_name(late)["missing_days"]["status"] == "pass"
 
 
+def test_unjudged_rows_after_an_as_of_date_derived_from_the_data_warn_naming_days_and_the_re_run() -> None:
+    # The newest export saved with decimal commas fell outside a window ending on the latest valid day:
+    # "data quality: pass", fresh, and the dashboard scored the day before.
+    summary = _summary(30, latest_input_date="2026-01-30", unjudged_days={"2026-01-31": 230, "2026-02-01": 7})
+    report = quality.run_checks(summary, _counts(30), history=None, known_features=["a", "b"], profile="mine",
+                                rerun=["--set ingest.source=/data/export"], **PARAMS)
+    check = _by_name(report)["missing_days"]
+    assert (check["status"], check["observed"], report["summary"]["status"]) == ("warn", 0.0, "warn")
+    assert check["message"] == (
+        "237 input row(s) dated after the as-of date 2026-01-30 (2026-01-31..2026-02-01) were not judged: none of "
+        "them is valid, and with ingest.as_of empty the as-of date is the latest day with a valid row; "
+        "`./run_all.sh mine --set ingest.as_of=2026-02-01 --set ingest.window_start=2026-01-01 "
+        "--set ingest.source=/data/export` judges them and quarantines them with their reasons."
+    )
+    # None (a backfill with ingest.as_of set counts none), or a summary written before they were counted.
+    for clean in (_summary(30, unjudged_days={}), _summary(30)):
+        passed = quality.run_checks(clean, _counts(30), history=None, known_features=["a", "b"], **PARAMS)
+        assert _by_name(passed)["missing_days"]["status"] == "pass"
+
+
 def test_a_window_past_the_input_names_the_re_run_for_when_its_rows_arrive() -> None:
     # A daily run before the day's export (exit 3) said only "No rows for DAY": nothing on what to do.
     history = _counts(30).rename(columns={"events": "usage_count"})

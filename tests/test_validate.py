@@ -317,6 +317,63 @@ def test_unreadable_values_of_required_columns_are_counted_beside_missing_ones(t
     }
 
 
+def test_a_date_before_1970_is_counted_as_an_unreadable_event_time(tmp_path: Path) -> None:
+    # Quarantined as invalid_event_time ("unreadable event time") like a US date, but null_rate did not
+    # count it: a feed of zero epochs written as New York time without an offset passed data quality.
+    text = (
+        "event_time,feature_id,user_id,latency_ms,is_crash\n"
+        "2026-03-01T10:00:00Z,search,u1,10,0\n"
+        "1969-12-31 19:00:00,search,u2,10,0\n"
+        "1969-12-31T23:59:59Z,search,u3,10,0\n"
+        "03/01/2026 10:01:00,search,u4,10,0\n"
+    )
+    result, _con = _validate(tmp_path, text)
+    assert result.summary["by_reason"] == {"invalid_event_time": 3}
+    assert result.summary["unreadable_counts"]["event_time"] == 3
+
+
+def _newest_day_unread(folder: Path, newest: str) -> None:
+    """Daily files of 2026-03-01 and 02 (2 valid rows each) and ``newest``, the rows of 2026-03-03."""
+    _daily_files(folder, "2026-03-{day}T10:00:00Z,search,u1,10,0\n2026-03-{day}T11:00:00Z,search,u2,10,0\n")
+    (folder / "events_2026-03-03.csv").write_text(DAILY_HEADER + newest)
+
+
+@pytest.mark.parametrize(("newest", "unjudged"), [
+    # Saved with decimal commas: every row of the day is invalid.
+    ('2026-03-03T10:00:00Z,search,u1,"10,5",0\n2026-03-03T11:00:00Z,search,u2,"10,5",0\n', 2),
+    # Day-first dates, but one row places the file on the day: its undated rows go with it.
+    ('2026-03-03T10:00:00Z,search,u1,"10,5",0\n03/03/2026 11:00,search,u2,10,0\n03/03/2026 12:00,search,u3,10,0\n', 3),
+])
+def test_rows_after_an_as_of_date_derived_from_the_data_are_counted_as_unjudged(
+    tmp_path: Path, newest: str, unjudged: int
+) -> None:
+    # Without ingest.as_of the as-of date is the latest day with a valid row: a newest export none of
+    # whose rows is valid fell outside the window, counted only in rows_outside_window, and data quality passed.
+    _newest_day_unread(tmp_path / "in", newest)
+    con = warehouse.connect()
+    raw = ingest.open_events(con, tmp_path / "in", column_map={})
+    summary = engine.validate_and_aggregate(con, raw, quarantine_dir=tmp_path / "q", work_dir=tmp_path, now=NOW).summary
+    assert (summary["as_of"], summary["rows_outside_window"]) == ("2026-03-02", unjudged)
+    assert summary["unjudged_days"] == {"2026-03-03": unjudged}
+
+
+def test_a_backfill_with_as_of_set_leaves_later_days_unjudged_on_purpose(tmp_path: Path) -> None:
+    _newest_day_unread(tmp_path / "in", '2026-03-03T10:00:00Z,search,u1,"10,5",0\n')
+    (tmp_path / "in" / "events_2026-03-04.csv").write_text(DAILY_HEADER + "2026-03-04T10:00:00Z,search,u1,10,0\n")
+    con = warehouse.connect()
+    raw = ingest.open_events(con, tmp_path / "in", column_map={})
+    summary = engine.validate_and_aggregate(con, raw, quarantine_dir=tmp_path / "q", work_dir=tmp_path, now=NOW,
+                                            as_of="2026-03-02", window_start="2026-03-01").summary
+    assert (summary["rows_outside_window"], summary["unjudged_days"]) == (2, {})
+    # Far-future dates are quarantined as future_event_time: they neither move the as-of date nor go unjudged.
+    (tmp_path / "in" / "events_2026-03-04.csv").write_text(DAILY_HEADER + "2099-01-01T00:00:00Z,search,u1,10,0\n")
+    raw = ingest.open_events(con, tmp_path / "in", column_map={})
+    summary = engine.validate_and_aggregate(con, raw, quarantine_dir=tmp_path / "q2", work_dir=tmp_path,
+                                            now=NOW).summary
+    assert (summary["as_of"], summary["by_reason"]) == ("2026-03-02", {"future_event_time": 1})
+    assert summary["unjudged_days"] == {"2026-03-03": 1}
+
+
 def test_quarantine_bytes_are_reproducible(tmp_path: Path) -> None:
     first, _ = _validate(tmp_path / "one")
     second, _ = _validate(tmp_path / "two")

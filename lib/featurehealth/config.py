@@ -968,11 +968,18 @@ def check_column_map(column_map: Any) -> dict[str, str]:
         )
     sources: dict[Any, list[str]] = {}
     for theirs, target in column_map.items():
-        if isinstance(target, str) and target not in ingest.CANONICAL_TYPES and theirs in ingest.CANONICAL_TYPES:
-            raise ValueError(
-                f"ingest.column_map maps {theirs!r} onto {target!r}, the wrong way round: write "
-                f"{{{target}: {theirs}}}, your column's name first, then one of {canonical}."
-            )
+        # Names match whatever their case (ingest.column_key): Event_Time as a key is event_time.
+        if isinstance(target, str) and target not in ingest.CANONICAL_TYPES:
+            if ingest.column_key(target) in ingest.CANONICAL_TYPES:
+                raise ValueError(
+                    f"ingest.column_map maps {theirs!r} onto {target!r}; canonical names are written in lower "
+                    f"case: write {{{theirs}: {ingest.column_key(target)}}}."
+                )
+            if ingest.column_key(theirs) in ingest.CANONICAL_TYPES:
+                raise ValueError(
+                    f"ingest.column_map maps {theirs!r} onto {target!r}, the wrong way round: write "
+                    f"{{{target}: {ingest.column_key(theirs)}}}, your column's name first, then one of {canonical}."
+                )
         if not isinstance(target, str) or target not in ingest.CANONICAL_TYPES:
             raise ValueError(f"ingest.column_map maps {theirs!r} onto {target!r}; use one of {canonical}.")
         sources.setdefault(target, []).append(str(theirs))

@@ -517,8 +517,11 @@ def validate_and_aggregate(
     for name in ("fh_rows", "fh_malformed", "fh_fact"):
         con.unregister(name)
 
+    # Without ingest.as_of the window ends on the latest valid day: later days' rows went unjudged.
+    unjudged = {} if as_of else validate.unjudged_days(index, raw.malformed, files=files, as_of=window.as_of)
     summary = validate.summarise(
-        index, scoped, duplicates, malformed=len(malformed), unread=len(raw.malformed), raw=raw, window=window
+        index, scoped, duplicates, malformed=len(malformed), unread=len(raw.malformed), raw=raw, window=window,
+        unjudged=unjudged,
     )
     written = con.execute(
         f"SELECT count(*) FROM read_parquet({warehouse.sql_path(window_quarantine)})"

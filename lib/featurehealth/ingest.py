@@ -462,7 +462,7 @@ def _source_name(identity: str) -> str:
     return "simulated telemetry" if identity.startswith("simulated") else identity
 
 
-def _column_key(name: object) -> str:
+def column_key(name: object) -> str:
     """A column name as matched: case-insensitive, surrounding spaces ignored, in Unicode NFC (as
     text values are: a name written composed in one file or profile and decomposed in another is one)."""
     return unicodedata.normalize("NFC", str(name)).strip().lower()
@@ -495,14 +495,14 @@ def map_columns(columns: Sequence[str], *, column_map: Mapping[str, str], file: 
     InputError
         If a required column is missing.
     """
-    wanted = {_column_key(k): v for k, v in config.check_column_map(dict(column_map)).items()}
+    wanted = {column_key(k): v for k, v in config.check_column_map(dict(column_map)).items()}
     found: dict[str, str] = {}
     for name in columns:
-        key = _column_key(name)
+        key = column_key(name)
         if key in wanted:
             found[wanted[key]] = name
     for name in columns:
-        key = _column_key(name)
+        key = column_key(name)
         if key in CANONICAL_TYPES and key not in wanted and key not in found:
             found[key] = name
     missing = [c for c in REQUIRED_COLUMNS if c not in found]
@@ -563,7 +563,7 @@ def check_reader_columns(columns: Iterable[str], *, fmt: str, file: str) -> None
     InputError
         Naming the file and the column.
     """
-    clash = next((name for name in columns if _column_key(name) in READER_COLUMNS[fmt]), None)
+    clash = next((name for name in columns if column_key(name) in READER_COLUMNS[fmt]), None)
     if clash is not None:
         raise InputError(
             f"File {file} has a column named '{clash}', which the reader adds itself; rename or drop that column "
@@ -573,8 +573,8 @@ def check_reader_columns(columns: Iterable[str], *, fmt: str, file: str) -> None
 
 def _check_map_keys(column_map: Mapping[str, str], columns: Sequence[Iterable[str]], names: Sequence[str]) -> None:
     """Every ``column_map`` key names a column of at least one file, or InputError says which does not."""
-    present = {_column_key(c) for file_columns in columns for c in file_columns}
-    unmatched = [key for key in column_map if _column_key(key) not in present]
+    present = {column_key(c) for file_columns in columns for c in file_columns}
+    unmatched = [key for key in column_map if column_key(key) not in present]
     if unmatched:
         where = f"{names[0]} has no" if len(names) == 1 else f"none of the {len(names)} input files has a"
         shown = sorted(present)

@@ -147,6 +147,7 @@ def check_missing_days(
     as_of: date | None = None,
     profile: str = "",
     rerun: Sequence[str] = (),
+    unjudged: Mapping[str, int] | None = None,
 ) -> dict[str, Any]:
     """Share of expected feature-days in the window without any valid event.
 
@@ -173,6 +174,12 @@ def check_missing_days(
     expected. The table then holds such a feature under two ids until its days are re-read, so
     the check warns (at least) and its message names them and the re-run from the history's
     first day. ``as_of``, ``profile`` and ``rerun`` make these commands as in :func:`check_published_gap`.
+
+    ``unjudged`` (the summary's ``unjudged_days``: ISO day -> rows) are the input's days after an
+    as-of date taken from the data, the latest day with a valid row: their rows, none valid (the
+    newest export saved with decimal commas, say), were not judged. The check warns (at least), and
+    its message names how many rows, their days and the run that judges them: this run's window
+    extended to the last of them (a window of those days alone, without a valid row, stops).
     """
     import unicodedata
 
@@ -209,6 +216,16 @@ def check_missing_days(
         besides = "Besides those days, " if sentences else ""
         sentences.append(f"{besides}{len(scattered)} of {len(expected)} expected feature-days in the window have no "
                          f"valid event (first: {first_f} on {first_d}).")
+    after = {date.fromisoformat(d): int(n) for d, n in (unjudged or {}).items()}
+    if after:
+        # Outside the window, so no share counts them: without this sentence the run passed.
+        sentences.append(
+            f"{sum(after.values()):,} input row(s) dated after the as-of date {as_of or end} "
+            f"({_day_list(list(after))}) were not judged: none of them is valid, and with ingest.as_of empty the "
+            f"as-of date is the latest day with a valid row; "
+            f"{_rerun_command(profile, as_of=max(after), window_start=start, rerun=rerun)} judges them and "
+            f"quarantines them with their reasons."
+        )
     retired, reported = set(map(str, deprecated)), set(map(str, previously_stopped))
     named = [(f, last + timedelta(days=1)) for f, last in stopped.items() if str(f) not in retired]
     newly_stopped = [(f, day) for f, day in named if str(f) not in reported]
@@ -245,7 +262,8 @@ def check_missing_days(
                           for f, last in stopped.items()],
     )
     # A day of the input without any valid event is a lost export or a broken feed, however small its share.
-    return {**check, "status": "warn"} if (stale or newly_stopped or no_valid) and check["status"] == "pass" else check
+    return {**check, "status": "warn"} if (stale or newly_stopped or no_valid or after) and check["status"] == "pass" \
+        else check
 
 
 def empty_in_input(
@@ -647,7 +665,7 @@ def run_checks(
                                  warn=missing_days_warn, fail=missing_days_fail,
                                  stopped_after_days=stopped_after_days, deprecated=deprecated_features,
                                  previously_stopped=_previously_stopped(previous), as_of=as_of, profile=profile,
-                                 rerun=rerun)
+                                 rerun=rerun, unjudged=summary.get("unjudged_days"))
     read_empty = [d for d in map(date.fromisoformat, missing["details"]["days_without_events"])
                   if latest_input is not None and d <= latest_input]
     empty = empty_in_input(previous, start=start, end=end, window_empty=read_empty)

@@ -103,6 +103,11 @@ _MACROS = (
 )
 
 
+#: ``event_time`` not read, or before 1970: dates are cut by epoch arithmetic, and no product
+#: telemetry predates it.
+_INVALID_TIME = "event_time IS NULL OR event_time < TIMESTAMPTZ '1970-01-01 00:00:00+00'"
+
+
 @dataclass(frozen=True)
 class Window:
     """The run's as-of date and the days it (re)processes, inclusive."""
@@ -220,8 +225,7 @@ def _rule_conditions(now: datetime) -> list[tuple[str, str | None, str]]:
     low, high = FEEDBACK_RANGE
     conditions = {
         ("missing_event_time", "event_time"): "NOT has_event_time",
-        # Dates are cut by epoch arithmetic; no product telemetry predates 1970.
-        ("invalid_event_time", "event_time"): "event_time IS NULL OR event_time < TIMESTAMPTZ '1970-01-01 00:00:00+00'",
+        ("invalid_event_time", "event_time"): _INVALID_TIME,
         ("future_event_time", "event_time"): f"event_time > CAST({cutoff} AS TIMESTAMPTZ)",
         ("missing_feature_id", "feature_id"): "NOT has_feature_id",
         ("missing_user_id", "user_id"): "NOT has_user_id",
@@ -414,9 +418,12 @@ KEPT_COLUMNS = (
 
 def counts_sql(table: str) -> str:
     """Rows of ``table`` by file, day, reason and (valid rows only) feature, with the missing and the
-    unreadable values (given, but not of the column's type) of each required column."""
+    unreadable values (given, but not of the column's type, or an ``event_time`` before 1970: those the
+    ``invalid_*`` rules quarantine) of each required column."""
+    invalid = {c: f"{c} IS NULL" for c in ingest.REQUIRED_COLUMNS} | {"event_time": _INVALID_TIME}
     nulls = ", ".join(
-        f"count(*) FILTER (WHERE NOT has_{c}) AS null_{c}, count(*) FILTER (WHERE has_{c} AND {c} IS NULL) AS unreadable_{c}"
+        f"count(*) FILTER (WHERE NOT has_{c}) AS null_{c}, "
+        f"count(*) FILTER (WHERE has_{c} AND ({invalid[c]})) AS unreadable_{c}"
         for c in ingest.REQUIRED_COLUMNS
     )
     return (
@@ -705,6 +712,28 @@ def day_before_window(index: "pd.DataFrame", quarantined: "pd.DataFrame", *, win
     }
 
 
+def unjudged_days(
+    index: "pd.DataFrame", malformed: "pd.DataFrame", *, files: Sequence[int], as_of: date
+) -> dict[str, int]:
+    """Input rows of the days after ``as_of`` by day (ISO), when the as-of date comes from the data.
+
+    That as-of date is the latest day with a valid row, so the days after it hold rows none of which
+    is valid (the newest export saved with decimal commas, say), which the run does not judge. A day
+    counts its dated rows, and the undated rows and ``malformed`` lines of the files it places
+    outside the run (not in ``files``, :func:`files_in_window`), with their first day after ``as_of``.
+    ``index`` has ``file_id``, ``day`` (NaN: undated) and ``rows`` for every input row.
+    """
+    after = index[index["day"] > day_number(as_of)]
+    first_after = after.groupby("file_id")["day"].min()
+    outside = first_after[~first_after.index.isin(list(files))]
+    undated = index[index["day"].isna()].groupby("file_id")["rows"].sum()
+    lines = malformed.groupby("file_id").size()
+    by_day = after.groupby("day")["rows"].sum().add(
+        (undated.reindex(outside.index, fill_value=0) + lines.reindex(outside.index, fill_value=0))
+        .groupby(outside).sum(), fill_value=0)
+    return {_from_day_number(day).isoformat(): int(rows) for day, rows in by_day.sort_index().items()}
+
+
 def summarise(
     index: "pd.DataFrame",
     scoped: "pd.DataFrame",
@@ -714,6 +743,7 @@ def summarise(
     unread: int,
     raw: "ingest.RawEvents",
     window: Window,
+    unjudged: Mapping[str, int],
 ) -> dict[str, Any]:
     """Counts for ``reports/ingest_summary.json``.
 
@@ -722,7 +752,9 @@ def summarise(
     ``malformed`` counts unsplittable lines in scope, ``unread`` all of them. ``last_event_date``
     is the window's latest valid day; ``latest_input_date`` the latest day any input row is dated,
     up to the as-of date (what data-quality freshness judges); ``files`` each file's rows, its
-    malformed lines included, as ``rows_read`` counts them.
+    malformed lines included, as ``rows_read`` counts them; ``unjudged_days`` is ``unjudged``
+    (:func:`unjudged_days`, empty when ``ingest.as_of`` is set: a backfill leaves later days out
+    on purpose), part of ``rows_outside_window``.
     """
     by_reason = scoped.dropna(subset=["reason"]).groupby("reason")["rows"].sum().to_dict()
     if len(duplicates):
@@ -751,6 +783,7 @@ def summarise(
         "latest_input_date": _from_day_number(input_days.max()).isoformat() if len(input_days) else None,
         "rows_read": rows_read,
         "rows_outside_window": rows_read - rows_in,
+        "unjudged_days": dict(unjudged),
         "rows_in": rows_in,
         "rows_valid": rows_valid,
         "rows_quarantined": rows_quarantined,
