@@ -864,6 +864,13 @@ def test_heatmap_alt_names_each_status_a_colour_shows() -> None:
     assert views.heatmap_alt(many, score="psi").endswith("F9 m (1.00) and 5 more.")
 
 
+def test_heatmap_alt_refuses_an_unknown_score_and_lists_the_known_ones() -> None:
+    # It raised a bare KeyError 'PSI' (after the cells were described), unlike drift_heatmap.
+    cells = pd.DataFrame({"feature_id": ["A"], "metric": ["m1"], "status": ["ok"], "psi": [0.01]})
+    with pytest.raises(ValueError, match="score must be one of ks_pvalue, psi, mean_change, wasserstein_norm, got 'PSI'"):
+        views.heatmap_alt(cells, score="PSI")
+
+
 def test_figure_alt_texts_say_what_the_figures_show() -> None:
     importance = pd.DataFrame({"signal": ["a", "b", "c"], "permutation_importance": [0.01, 0.05, float("nan")]})
     assert views.importance_alt(importance, top=2) == (

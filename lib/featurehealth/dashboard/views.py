@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from featurehealth.dashboard.data import NOT_AVAILABLE, lookup
-from featurehealth.dashboard.plots import DRIFT_SCORES, NOT_AVAILABLE_SHORT, STATUS_WORDS, score_label
+from featurehealth.dashboard.plots import DRIFT_SCORES, NOT_AVAILABLE_SHORT, STATUS_WORDS, check_score, score_label
 from featurehealth.display import QUALITY_MEASURES, SMALLEST, number_text, quality_entries, quality_rows, visible_text
 
 if TYPE_CHECKING:
@@ -1605,14 +1605,21 @@ def _named(items: Sequence[str]) -> str:
 
 def heatmap_alt(cells: "pd.DataFrame", *, score: str) -> str:
     """Alt text of the drift heatmap of ``cells``: its size, then the cells of each status other
-    than ok (feature id, metric in words and the printed ``score``), as its colours show them."""
+    than ok (feature id, metric in words and the printed ``score``), as its colours show them.
+
+    Raises
+    ------
+    ValueError
+        If ``score`` is not one of :data:`~featurehealth.dashboard.plots.DRIFT_SCORES`.
+    """
     import pandas as pd
 
+    check_score(score)
     parts = []
     for status in ("alert", "warn", "insufficient_data"):
         rows = cells[cells["status"] == status]
         values = rows[score] if score in rows else pd.Series(None, index=rows.index, dtype=object)
-        named = [f"{f} {metric_name(m)}" + ("" if pd.isna(v) else f" ({score_label(v, score)})")
+        named = [f"{f} {metric_name(m)}" + ("" if pd.isna(v) else f" ({score_label(v, score=score)})")
                  for f, m, v in zip(rows["feature_id"], rows["metric"], values, strict=True)]
         if named:
             parts.append(f"{STATUS_WORDS[status]}: {_named(named)}")
