@@ -677,6 +677,12 @@ def test_publish_note_says_the_outputs_may_mix_two_runs() -> None:
     assert views.publish_note(None, profile="ci") == ""
 
 
+def test_publish_note_refuses_an_unknown_state_and_lists_the_known_ones() -> None:
+    # An unknown state read as "not mid-publish": a mistyped one hid the warning.
+    with pytest.raises(ValueError, match="state must be None or one of publishing, interrupted, unreadable, got 'Publishing'"):
+        views.publish_note("Publishing", profile="ci")
+
+
 def test_publish_note_of_a_killed_publish_with_an_unreadable_journal_promises_no_repair() -> None:
     note = views.publish_note("unreadable", profile="ci")
     assert "killed while publishing" in note and "cannot be read" in note and "./run_all.sh ci" in note

@@ -285,6 +285,10 @@ def _run_row(report: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+#: What :func:`publish_state` returns for outputs that are mid-swap (None: they are not).
+PUBLISH_STATES = ("publishing", "interrupted", "unreadable")
+
+
 def publish_state(profile: str) -> str | None:
     """Whether ``profile``'s outputs are mid-swap: ``"publishing"`` (a run is swapping its folders
     in), ``"interrupted"`` (a run was killed doing so: until its next run puts the previous folders

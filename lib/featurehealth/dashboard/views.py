@@ -14,7 +14,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from featurehealth.dashboard.data import NOT_AVAILABLE, lookup
+from featurehealth.dashboard.data import NOT_AVAILABLE, PUBLISH_STATES, lookup
 from featurehealth.dashboard.plots import DRIFT_SCORES, NOT_AVAILABLE_SHORT, STATUS_WORDS, check_score, score_label
 from featurehealth.display import QUALITY_MEASURES, SMALLEST, number_text, quality_entries, quality_rows, visible_text
 
@@ -1476,7 +1476,14 @@ def publish_note(state: str | None, *, profile: str) -> str:
     of the previous one; after a run killed while publishing that lasts until the profile's next
     run, whose command is named with the profile (a bare ``./run_all.sh`` runs ``default``), or,
     when the journal cannot be read, until someone sorts the folders out as that run says.
+
+    Raises
+    ------
+    ValueError
+        If ``state`` is neither None nor one of :data:`~featurehealth.dashboard.data.PUBLISH_STATES`.
     """
+    if state is not None and state not in PUBLISH_STATES:
+        raise ValueError(f"state must be None or one of {', '.join(PUBLISH_STATES)}, got {state!r}.")
     if state == "publishing":
         return ("A run is publishing new outputs right now: reload the page in a moment, as what it "
                 "shows may mix that run's outputs with the previous ones.")
