@@ -259,7 +259,7 @@ def run_params_from_profile(report: Any, profile: str) -> tuple[dict[str, Any] |
     if not isinstance(overrides, list) or not all(isinstance(item, str) for item in overrides):
         return None, f"{unchecked} (its overrides are not a list of text){remedy}"
     try:
-        params = config.load_run_params(profile, overrides)
+        params = config.load_run_params(profile, overrides=overrides)
     except config.ProfileError as exc:
         return None, f"{unchecked} ({str(exc).rstrip('.')}){remedy}"
     if config.params_hash(params) != recorded:
