@@ -110,18 +110,22 @@ class RunPaths:
 
     @property
     def models(self) -> Path:
+        """Model versions, their cards and the registry (:mod:`featurehealth.registry`)."""
         return self.root / "models"
 
     @property
     def reports(self) -> Path:
+        """JSON and CSV reports of the notebooks (ingest summary, data quality, metrics, drift)."""
         return self.root / "reports"
 
     @property
     def tables(self) -> Path:
+        """Parquet tables of the star schema."""
         return self.root / "tables"
 
     @property
     def quarantine(self) -> Path:
+        """Rows that failed validation, with the reason of each."""
         return self.root / "quarantine"
 
     @property
@@ -131,6 +135,7 @@ class RunPaths:
 
     @property
     def runs(self) -> Path:
+        """One folder per run: its executed notebooks and ``run_report.json``."""
         return self.root / "runs"
 
     @property

@@ -239,6 +239,7 @@ class DriftWindows:
 
     @property
     def current_start(self) -> date:
+        """First day of the current window (it ends on ``as_of``)."""
         return self.as_of - timedelta(days=self.current_days - 1)
 
     def evaluation_windows(self) -> list[tuple[date, date]]:

@@ -216,6 +216,7 @@ class Episode:
 
     @property
     def is_decoy(self) -> bool:
+        """Whether the episode is a precursor that never becomes an incident."""
         return self.duration == 0
 
 
