@@ -572,6 +572,7 @@ def fit_reference(
 def compare_samples(reference: np.ndarray, current: np.ndarray, *, edges: np.ndarray) -> dict[str, float]:
     """Effect sizes of ``current`` against ``reference`` (all NaN if a side is empty).
 
+    ``edges`` are the PSI bins' inner edges, fixed on the reference (:func:`bin_edges`).
     ``mean_change`` is relative to ``|mean_ref|`` (NaN when that is 0); ``wasserstein_norm`` is
     the Wasserstein-1 distance divided by the reference standard deviation (NaN when that is 0,
     where PSI still sees a change). The KS test comes from :func:`ks_tests`, which counts the
@@ -929,7 +930,8 @@ def prediction_drift(
     Noise. The scores of one feature on nearby days are not independent draws (an incident
     raises them for days), so a test counting rows as independent (KS) calls the chance timing
     of a few incidents drift. The p-value here is a block permutation test
-    (:func:`block_permutation_psi`: whole feature-weeks shuffled between the windows, fixed seed).
+    (:func:`block_permutation_psi`: whole feature-weeks shuffled between the windows
+    ``n_permutations`` times, drawn from ``seed``).
     ``insufficient_data`` (never an alert) when either window has fewer than
     ``prediction_min_rows_per_bin`` rows per PSI bin, or when the feature-weeks allow too few
     arrangements for a p-value below ``ks_pvalue_alert``.
@@ -1029,7 +1031,8 @@ def baseline_report(result: DriftResult) -> dict[str, Any]:
 
 
 def drift_report(result: DriftResult, *, prediction: Mapping[str, Any]) -> dict[str, Any]:
-    """Content of reports/data_drift.json: summary, alerts and every cell.
+    """Content of reports/data_drift.json: summary, alerts and every cell, with ``prediction``
+    (the result of :func:`prediction_drift`) as its ``prediction_drift`` section.
 
     ``drifted_share`` is the share of cells at alert (after persistence) among the cells with
     enough data, None when fewer than ``min_samples`` cells have (one alert among a handful of
@@ -1064,7 +1067,8 @@ def retrain_recommendation(
 ) -> dict[str, Any]:
     """Whether to retrain the risk model, with the reasons.
 
-    Reasons: the share of drifted cells reaches ``drift_share_retrain``; prediction PSI reaches
+    Reasons: the share of drifted cells (``drifted_share``, from :func:`drift_report`'s summary)
+    reaches ``drift_share_retrain`` of ``thresholds``; prediction PSI reaches
     ``prediction_psi_retrain`` with a block permutation p-value below ``ks_pvalue_alert``
     (:func:`prediction_drift`); the model is older than ``max_model_age_days``. A check whose
     input is missing is "not available", and prediction drift on insufficient data is
