@@ -95,6 +95,9 @@ _KEY = ["feature_id", "metric"]
 _COMPARISON = ("mean_ref", "mean_cur", "mean_change", "psi", "wasserstein_norm")
 #: Shuffles of the block permutation test of prediction drift; minimum p-value 1 / (1 + 499) = 0.002.
 PERMUTATIONS = 499
+#: Fewest (shuffles + 1) x ``ks_pvalue_alert`` of that test: 500 x 0.01 with the defaults. A stricter
+#: alert level gets more shuffles, or no p-value could fall below it and the risk scores never alert.
+PERMUTATIONS_PER_ALERT_LEVEL = 5
 #: Seed of those shuffles: a report does not change between runs on the same data.
 PERMUTATION_SEED = 20260101
 
@@ -865,7 +868,7 @@ def block_permutation_psi(
     n_bins : int
         Requested PSI bins.
     n_permutations : int
-        Shuffles.
+        Shuffles, >= 1.
     seed : int
         Seed of the shuffles: the same input gives the same null.
 
@@ -874,6 +877,8 @@ def block_permutation_psi(
     numpy.ndarray
         ``n_permutations`` PSI values.
     """
+    if n_permutations < 1:
+        raise ValueError(f"n_permutations must be >= 1, got {n_permutations}.")
     # Rows sorted by score once, so every shuffled reference is sorted already.
     blocks = blocks.sort_values("value", kind="stable")
     # Units (feature-weeks) numbered in (feature, week) order: a feature's units are one run.
@@ -917,7 +922,7 @@ def prediction_drift(
     windows: DriftWindows,
     n_bins: int,
     thresholds: Thresholds,
-    n_permutations: int = PERMUTATIONS,
+    n_permutations: int | None = None,
     seed: int = PERMUTATION_SEED,
 ) -> dict[str, Any]:
     """Distribution of risk scores in the current window against out-of-sample history.
@@ -931,7 +936,8 @@ def prediction_drift(
     raises them for days), so a test counting rows as independent (KS) calls the chance timing
     of a few incidents drift. The p-value here is a block permutation test
     (:func:`block_permutation_psi`: whole feature-weeks shuffled between the windows
-    ``n_permutations`` times, drawn from ``seed``).
+    ``n_permutations`` times, drawn from ``seed``; by default :data:`PERMUTATIONS`, or more for an
+    ``ks_pvalue_alert`` below 0.01, see :data:`PERMUTATIONS_PER_ALERT_LEVEL`).
     ``insufficient_data`` (never an alert) when either window has fewer than
     ``prediction_min_rows_per_bin`` rows per PSI bin, or when the feature-weeks allow too few
     arrangements for a p-value below ``ks_pvalue_alert``.
@@ -944,7 +950,20 @@ def prediction_drift(
         ``mean_change``, ``psi``, ``wasserstein_norm``, ``psi_null_median`` (PSI expected with no
         change at these sizes), ``psi_pvalue``, ``status`` (ok|warn|alert|insufficient_data) and
         ``reason`` (why the data is insufficient, else None).
+
+    Raises
+    ------
+    ValueError
+        If ``n_permutations`` is too few for a p-value below ``ks_pvalue_alert``.
     """
+    alert_level = thresholds.ks_pvalue_alert
+    if n_permutations is None:
+        n_permutations = max(PERMUTATIONS, math.ceil(PERMUTATIONS_PER_ALERT_LEVEL / alert_level) - 1)
+    elif 1 / (1 + n_permutations) >= alert_level:
+        raise ValueError(
+            f"n_permutations {n_permutations} cannot give a p-value below ks_pvalue_alert {alert_level}; "
+            f"pass at least {math.floor(1 / alert_level)}, or leave it out."
+        )
     if test_predictions is None:
         return {"available": False, "reason": "reports/test_predictions.parquet not found"}
     column = next((c for c in HISTORY_SCORE_COLUMNS if c in test_predictions.columns), None)
