@@ -868,3 +868,10 @@ def test_status_heatmap_legend_reads_words() -> None:
     ax = drift.plot_status_heatmap(cells)
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["ok", "warn", "alert", "insufficient data"]
     plt.close(ax.figure)
+
+
+@pytest.mark.parametrize("digits", [0, -1])
+def test_round_significant_refuses_fewer_than_one_digit(digits: int) -> None:
+    # 0 rounded to one significant figure without a word, -1 failed inside the string formatting.
+    with pytest.raises(ValueError, match=f"digits must be >= 1, got {digits}"):
+        drift.round_significant(pd.Series([0.1234]), digits=digits)

@@ -1024,7 +1024,14 @@ def round_significant(values: pd.Series, *, digits: int = PVALUE_DIGITS) -> pd.S
     Decimals suit statistics of a known scale; a p-value of 7e-12 rounded to 6 decimals reads
     0, a p-value no test gives. Each value goes through its decimal text: a scale factor
     ``10 ** (digits - 1 - exponent)`` overflows to infinity below about 1e-303 and made it NaN.
+
+    Raises
+    ------
+    ValueError
+        If ``digits`` < 1.
     """
+    if digits < 1:
+        raise ValueError(f"digits must be >= 1, got {digits}.")
     numbers = pd.to_numeric(values, errors="coerce").astype("float64")
     return numbers.map(lambda v: float(f"{v:.{digits}g}") if np.isfinite(v) else v)
 
