@@ -154,8 +154,8 @@ def test_a_relative_output_dir_is_taken_from_the_repository_root(tmp_path: Path,
     # JupyterLab starts a notebook's kernel in notebooks/, papermill in the current folder: the
     # same output_dir = "scratch" named two folders, and 02_aggregate did not find 01_ingest's files.
     monkeypatch.chdir(tmp_path)
-    assert config.run_paths("ci", "scratch").root == (config.REPO_ROOT / "scratch").resolve()
-    assert config.run_paths("ci", tmp_path / "abs").root == tmp_path / "abs"
+    assert config.run_paths("ci", output_dir="scratch").root == (config.REPO_ROOT / "scratch").resolve()
+    assert config.run_paths("ci", output_dir=tmp_path / "abs").root == tmp_path / "abs"
 
 
 def test_run_paths_follow_output_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -163,7 +163,7 @@ def test_run_paths_follow_output_root(tmp_path: Path, monkeypatch: pytest.Monkey
     paths = config.run_paths("ci").ensure()
     assert paths.root == tmp_path / "ci"
     assert paths.reports.is_dir() and paths.models.is_dir()
-    assert config.run_paths("ci", tmp_path / "staging").root == tmp_path / "staging"
+    assert config.run_paths("ci", output_dir=tmp_path / "staging").root == tmp_path / "staging"
 
 
 def test_ensure_leaves_the_hand_over_folder_to_the_notebook_that_writes_it(tmp_path: Path) -> None:
@@ -188,10 +188,10 @@ def test_a_notebook_run_by_hand_on_published_outputs_waits_for_a_run_of_the_prof
                                                      r"or work on a copy \(cp -r .* and set output_dir = \"/tmp/ci-scratch\"\)\.$"):
             config.run_paths("ci")
         with pytest.raises(config.OutputsBusy):
-            config.run_paths("default", tmp_path / "ci")  # the published folder named as output_dir
+            config.run_paths("default", output_dir=tmp_path / "ci")  # the published folder named as output_dir
         # The run's own notebooks write into its staging copy; other folders and profiles are free.
-        assert config.run_paths("ci", staging).root == staging
-        assert config.run_paths("ci", tmp_path / "copy").root == tmp_path / "copy"
+        assert config.run_paths("ci", output_dir=staging).root == staging
+        assert config.run_paths("ci", output_dir=tmp_path / "copy").root == tmp_path / "copy"
         assert config.run_paths("default").root == tmp_path / "default"
     assert config.run_paths("ci").root == tmp_path / "ci"
     # The check only looks: a run can start right after it.
@@ -397,11 +397,11 @@ def test_shipped_profiles_pass_the_value_checks() -> None:
 )
 def test_bad_values_name_key_value_allowed_and_source(real_params: Path, overrides: list[str], message: str) -> None:
     with pytest.raises(config.ProfileError, match=message):
-        config.load_run_params("default", overrides)
+        config.load_run_params("default", overrides=overrides)
 
 
 def test_good_values_pass(real_params: Path) -> None:
-    params = config.load_run_params("default", [
+    params = config.load_run_params("default", overrides=[
         "ingest.as_of=2026-04-28", "ingest.window_start=2026-04-01", "ingest.column_map.crash_flag=is_crash",
         "model.alert_budget=0.3", "drift.metrics=[crash_rate]", "model.max_depth=null",
         "model.n_jobs=-2", "model.keep_versions=0", "ingest.source='no'", "ingest.metadata_path=null",
@@ -409,7 +409,7 @@ def test_good_values_pass(real_params: Path) -> None:
     assert params["ingest"]["source"] == "no"
     assert params["ingest"]["column_map"] == {"crash_flag": "is_crash"}
     assert params["model"]["keep_versions"] == 0
-    fixed = config.load_run_params("default", ["model.operating_threshold=0.4", "model.calibrate=false"])
+    fixed = config.load_run_params("default", overrides=["model.operating_threshold=0.4", "model.calibrate=false"])
     assert fixed["model"]["operating_threshold"] == 0.4 and fixed["model"]["alert_budget"] is None
 
 
@@ -418,9 +418,10 @@ def test_a_bad_value_names_the_profile_file_that_set_it(real_params: Path) -> No
     (real_params / "child.yaml").write_text("extends: bad\nmodel:\n  horizon_days: 3\n")
     with pytest.raises(config.ProfileError, match=r"ingest\.as_of '2026-02-30' is not a date.*\(from bad\.yaml\)\.$"):
         config.load_run_params("child")
-    assert config.value_source("child", [], "model.horizon_days") == "child.yaml"
-    assert config.value_source("child", ["model.horizon_days=2"], "model.horizon_days") == "--set model.horizon_days=2"
-    assert config.value_source("child", [], "model.test_share") == "default.yaml"
+    assert config.value_source("model.horizon_days", profile="child", overrides=[]) == "child.yaml"
+    assert (config.value_source("model.horizon_days", profile="child", overrides=["model.horizon_days=2"])
+            == "--set model.horizon_days=2")
+    assert config.value_source("model.test_share", profile="child", overrides=[]) == "default.yaml"
 
 
 
@@ -533,24 +534,24 @@ def test_values_out_of_range_are_refused_before_the_run(
     real_params: Path, overrides: list[str], message: str
 ) -> None:
     with pytest.raises(config.ProfileError, match=message):
-        config.load_run_params("default", overrides)
+        config.load_run_params("default", overrides=overrides)
 
 
 def test_quality_and_drift_thresholds_in_range_pass(real_params: Path) -> None:
-    params = config.load_run_params("default", [
+    params = config.load_run_params("default", overrides=[
         "quality.missing_days_warn=0", "quality.missing_days_fail=1", "quality.freshness_warn_days=3",
         "quality.volume_drop_warn=0.1", "drift.ks_pvalue_warn=1", "drift.psi_warn=0.25", "drift.max_model_age_days=0",
         "drift.short_window_days=0", "drift.current_days=28", "drift.short_window_days=28", "drift.min_samples=28",
         "quality.volume_min_baseline_days=28",
     ])
     assert params["quality"]["missing_days_fail"] == 1
-    assert config.load_run_params("default", [
+    assert config.load_run_params("default", overrides=[
         "drift.reference=trailing", "drift.reference_days=14", "drift.min_samples=14", "drift.short_window_days=14",
     ])["drift"]["reference_days"] == 14
 
 
 def test_model_and_degradation_values_in_range_pass(real_params: Path) -> None:
-    params = config.load_run_params("default", [
+    params = config.load_run_params("default", overrides=[
         "model.max_features=log2", "model.max_features=0.5", "model.max_features=3", "model.max_features=null",
         "model.class_weight=null", "model.class_weight=balanced", "model.random_state=0", "drift.n_bins=2",
         "degradation.min_baseline_days=28", "degradation.crash_max_pvalue=1", "degradation.min_usage=0",
@@ -566,12 +567,12 @@ def test_model_and_degradation_values_in_range_pass(real_params: Path) -> None:
 )
 def test_a_window_key_that_is_not_empty_or_a_date_is_a_usage_error(real_params: Path, item: str, key: str) -> None:
     with pytest.raises(config.ProfileError, match=rf"^ingest\.{key} .* is not a date; use YYYY-MM-DD or \"\" \(from --set {item}\)\.$"):
-        config.load_run_params("default", [item])
+        config.load_run_params("default", overrides=[item])
 
 
 def test_simulate_start_date_must_be_text_yyyy_mm_dd(real_params: Path) -> None:
     with pytest.raises(config.ProfileError, match=r"^simulate\.start_date 20260101 is not valid; use a date YYYY-MM-DD"):
-        config.load_run_params("default", ["simulate.start_date=20260101"])
+        config.load_run_params("default", overrides=["simulate.start_date=20260101"])
 
 
 def _readme_run_commands() -> list[list[str]]:
@@ -594,7 +595,7 @@ def test_readme_run_examples_are_valid_and_their_days_are_in_the_simulated_input
         if words[1] == "year":
             continue  # needs the year profile's data: not run in tests
         overrides = [words[i + 1] for i, word in enumerate(words) if word == "--set"]
-        params = config.load_run_params(words[1], overrides)
+        params = config.load_run_params(words[1], overrides=overrides)
         simulate = params["simulate"]
         first = date.fromisoformat(simulate["start_date"])
         last = first + timedelta(days=simulate["n_days"] - 1)
@@ -627,9 +628,9 @@ def test_readme_profile_example_for_a_new_feed_is_a_valid_profile(real_params: P
 
 
 def test_drift_short_window_days_zero_turns_the_short_window_off_as_documented(real_params: Path) -> None:
-    assert config.load_run_params("default", ["drift.short_window_days=0"])["drift"]["short_window_days"] == 0
+    assert config.load_run_params("default", overrides=["drift.short_window_days=0"])["drift"]["short_window_days"] == 0
     with pytest.raises(config.ProfileError, match=r"^drift\.short_window_days -7 is not valid; use 0 \(off\) or a positive multiple of 7"):
-        config.load_run_params("default", ["drift.short_window_days=-7"])
+        config.load_run_params("default", overrides=["drift.short_window_days=-7"])
 
 
 @pytest.mark.parametrize("parent", ["nope", "ci.yaml", 3, None, ["default"]])
@@ -663,7 +664,7 @@ def test_a_nan_number_is_refused(real_params: Path, key: str) -> None:
     # .nan passed as "a number": every comparison with it is false, so a NaN threshold silently
     # turned its rule off (p95_latency_abs_ms) or a promotion into a refusal (promote_tolerance).
     with pytest.raises(config.ProfileError, match=rf"^{re.escape(key)} nan is not valid; use "):
-        config.load_run_params("default", [f"{key}=.nan"])
+        config.load_run_params("default", overrides=[f"{key}=.nan"])
 
 
 @pytest.mark.parametrize(("text", "read_as"), [("010", "8"), ("0042", "34"), ("2:30", "150"), ("1:30.5", "90.5")])

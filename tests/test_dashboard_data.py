@@ -135,7 +135,7 @@ def params_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def _old_report(overrides: list[str]) -> dict:
     """A run report of a release that recorded the hash and overrides but not the parameters."""
-    return {"params_hash": config.params_hash(config.load_run_params("small", overrides)), "overrides": overrides}
+    return {"params_hash": config.params_hash(config.load_run_params("small", overrides=overrides)), "overrides": overrides}
 
 
 def test_the_profile_gives_a_run_s_parameters_only_when_it_resolves_to_the_run_s_hash(params_dir: Path) -> None:

@@ -494,4 +494,10 @@ def test_curves_tell_the_scorers_apart_without_colour(predictions: pd.DataFrame)
 ])
 def test_score_label_never_reads_minus_zero(value: float, score: str, text: str) -> None:
     # A mean change of -0.0004 rounds to zero: "-0.00" reads as a change that is not there.
-    assert plots.score_label(value, score) == text
+    assert plots.score_label(value, score=score) == text
+
+
+def test_score_label_refuses_an_unknown_score() -> None:
+    # Any other name than ks_pvalue printed two decimals, so a mistyped "ks_p_value" turned 0.0004 into 0.00.
+    with pytest.raises(ValueError, match="score must be one of ks_pvalue, psi, mean_change, wasserstein_norm, got 'ks_p_value'"):
+        plots.score_label(0.0004, score="ks_p_value")

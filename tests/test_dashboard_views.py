@@ -677,6 +677,12 @@ def test_publish_note_says_the_outputs_may_mix_two_runs() -> None:
     assert views.publish_note(None, profile="ci") == ""
 
 
+def test_publish_note_refuses_an_unknown_state_and_lists_the_known_ones() -> None:
+    # An unknown state read as "not mid-publish": a mistyped one hid the warning.
+    with pytest.raises(ValueError, match="state must be None or one of publishing, interrupted, unreadable, got 'Publishing'"):
+        views.publish_note("Publishing", profile="ci")
+
+
 def test_publish_note_of_a_killed_publish_with_an_unreadable_journal_promises_no_repair() -> None:
     note = views.publish_note("unreadable", profile="ci")
     assert "killed while publishing" in note and "cannot be read" in note and "./run_all.sh ci" in note
@@ -862,6 +868,13 @@ def test_heatmap_alt_names_each_status_a_colour_shows() -> None:
                    "alert: A m2 (0.50); warn: B m1 (0.20); too little data: B m2; every other cell ok.")
     many = pd.DataFrame({"feature_id": [f"F{i}" for i in range(15)], "metric": "m", "status": "alert", "psi": 1.0})
     assert views.heatmap_alt(many, score="psi").endswith("F9 m (1.00) and 5 more.")
+
+
+def test_heatmap_alt_refuses_an_unknown_score_and_lists_the_known_ones() -> None:
+    # It raised a bare KeyError 'PSI' (after the cells were described), unlike drift_heatmap.
+    cells = pd.DataFrame({"feature_id": ["A"], "metric": ["m1"], "status": ["ok"], "psi": [0.01]})
+    with pytest.raises(ValueError, match="score must be one of ks_pvalue, psi, mean_change, wasserstein_norm, got 'PSI'"):
+        views.heatmap_alt(cells, score="PSI")
 
 
 def test_figure_alt_texts_say_what_the_figures_show() -> None:

@@ -481,6 +481,25 @@ def test_prediction_drift_compares_scores_with_history_before_the_current_window
     assert drift.prediction_drift(_scores("2026-06-17", 14, 0.6), renamed, **_prediction_options()) == risen
 
 
+def test_prediction_drift_can_reach_a_stricter_alert_level() -> None:
+    # 499 shuffles give no p-value below 1/500: at ks_pvalue_alert 0.001 a plain rise read warn, never alert.
+    history = _scores("2026-05-01", 47, 0.2)
+    risen = drift.prediction_drift(_scores("2026-06-17", 14, 0.6), history,
+                                   **_prediction_options(ks_pvalue_alert=0.001))
+    assert risen["status"] == "alert" and risen["psi_pvalue"] < 0.001
+    with pytest.raises(ValueError, match="n_permutations 99 cannot give a p-value below ks_pvalue_alert 0.01; pass at "
+                                         "least 100, or leave it out"):
+        drift.prediction_drift(_scores("2026-06-17", 14, 0.6), history, n_permutations=99, **_prediction_options())
+
+
+@pytest.mark.parametrize("n_permutations", [0, -5])
+def test_block_permutation_psi_refuses_no_shuffles(n_permutations: int) -> None:
+    blocks = pd.DataFrame({"feature_id": ["a"] * 4, "block": [0, 1, 2, 3], "current": [False, False, True, True],
+                           "value": [0.1, 0.2, 0.3, 0.4]})
+    with pytest.raises(ValueError, match=f"n_permutations must be >= 1, got {n_permutations}"):
+        drift.block_permutation_psi(blocks, n_bins=2, n_permutations=n_permutations)
+
+
 def _episodes(*, shift: float = 0.0) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Current window (2026-06-17..30) and 5 reference weeks before it of 12 features' scores.
 
@@ -849,3 +868,10 @@ def test_status_heatmap_legend_reads_words() -> None:
     ax = drift.plot_status_heatmap(cells)
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["ok", "warn", "alert", "insufficient data"]
     plt.close(ax.figure)
+
+
+@pytest.mark.parametrize("digits", [0, -1])
+def test_round_significant_refuses_fewer_than_one_digit(digits: int) -> None:
+    # 0 rounded to one significant figure without a word, -1 failed inside the string formatting.
+    with pytest.raises(ValueError, match=f"digits must be >= 1, got {digits}"):
+        drift.round_significant(pd.Series([0.1234]), digits=digits)

@@ -591,3 +591,11 @@ def test_share_checks_say_in_words_how_many_rows_and_what_became_of_them() -> No
                                                           "as duplicate_event and not counted.")
     assert " input rows (" in checks["out_of_range"]["message"]
     assert "observed" not in checks["duplicate_events"]["message"] + checks["out_of_range"]["message"]
+
+
+@pytest.mark.parametrize("after_days", [0, -1])
+def test_stopped_features_refuses_a_silence_shorter_than_a_day(after_days: int) -> None:
+    # 0 days named a feature with events on the latest day stopped.
+    counts = pd.DataFrame({"feature_id": ["F1", "F2"], "date": [date(2026, 3, 1), date(2026, 3, 2)]})
+    with pytest.raises(ValueError, match=f"after_days must be >= 1, got {after_days}"):
+        quality.stopped_features(counts, after_days=after_days)

@@ -24,7 +24,7 @@ from featurehealth import config, runlog, runner
 
 WRITE_CELL = (
     "from featurehealth import config, runlog\n"
-    "paths = config.run_paths(profile, output_dir).ensure()\n"
+    "paths = config.run_paths(profile, output_dir=output_dir).ensure()\n"
     "runlog.write_json(paths.reports / f'{step}.json', {'value': model['value']})\n"
     "runlog.record_step(paths, step, rows_in=3, rows_out=2)\n"
 )
@@ -33,7 +33,7 @@ WRITE_CELL = (
 #: Writes the reports a run report quotes, as 01_ingest would; a failing quality check when model.value is 0.
 INGEST_CELL = (
     "from featurehealth import config, runlog\n"
-    "paths = config.run_paths(profile, output_dir).ensure()\n"
+    "paths = config.run_paths(profile, output_dir=output_dir).ensure()\n"
     "status = 'fail' if model['value'] == 0 else 'pass'\n"
     "runlog.write_json(paths.reports / 'ingest_summary.json', {'rows_in': 3, 'rows_valid': 2, 'rows_quarantined': 1})\n"
     "runlog.write_json(paths.reports / 'data_quality.json', {'summary': {'status': status, 'stopping': []},\n"
@@ -48,7 +48,7 @@ PRELOAD_CELLS = (
     "from featurehealth import config, runlog\n"
     "names = sorted(n for n in dir() if not n.startswith('_'))\n"
     "preloaded = 'colorsys' in sys.modules\n"
-    "paths = config.run_paths(profile, output_dir).ensure()\n"
+    "paths = config.run_paths(profile, output_dir=output_dir).ensure()\n"
     "runlog.write_json(paths.reports / 'kernel.json', {'names': names, 'preloaded': preloaded})",
     "import colorsys",
 )
@@ -114,7 +114,7 @@ def test_a_notebook_declaring_rerun_gets_every_set_item_besides_the_window(proje
     params.metadata["tags"] = ["parameters"]
     nb.cells = [params, nbformat.v4.new_code_cell(
         "from featurehealth import config, runlog\n"
-        "runlog.write_json(config.run_paths(profile, output_dir).ensure().reports / 'rerun.json', rerun)"
+        "runlog.write_json(config.run_paths(profile, output_dir=output_dir).ensure().reports / 'rerun.json', rerun)"
     )]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, project / "notebooks" / "rerun.ipynb")
@@ -220,7 +220,7 @@ def test_a_run_folder_that_cannot_be_removed_is_reported_as_kept(tmp_path: Path,
 #: A model step that trains ("new") only with retrain=always, and a drift step advising to retrain the "old" one.
 MODEL_STEP_CELL = (
     "from featurehealth import config, runlog\n"
-    "paths = config.run_paths(profile, output_dir).ensure()\n"
+    "paths = config.run_paths(profile, output_dir=output_dir).ensure()\n"
     "trained = model['retrain'] == 'always'\n"
     "if trained or not (paths.reports / 'in_use.json').is_file():\n"
     "    runlog.write_json(paths.reports / 'in_use.json', {'version': 'new' if trained else 'old'})\n"
@@ -228,7 +228,7 @@ MODEL_STEP_CELL = (
 )
 DRIFT_STEP_CELL = (
     "from featurehealth import config, runlog\n"
-    "paths = config.run_paths(profile, output_dir).ensure()\n"
+    "paths = config.run_paths(profile, output_dir=output_dir).ensure()\n"
     "version = runlog.read_json(paths.reports / 'in_use.json')['version']\n"
     "runlog.write_json(paths.reports / 'retrain.json', {'retrain_recommended': version == 'old', 'model_version': version})\n"
     "runlog.record_step(paths, step, rows_in=1, rows_out=1)\n"
@@ -341,7 +341,7 @@ def test_main_help_example_is_a_day_of_the_default_input_and_exit_codes_are_list
     assert done.value.code == 0
     text = " ".join(capsys.readouterr().out.split())
     example = re.search(r"e\.g\. --set (\S+)", text).group(1)
-    params = config.load_run_params("default", [example])
+    params = config.load_run_params("default", overrides=[example])
     simulate = params["simulate"]
     first = date.fromisoformat(simulate["start_date"])
     assert first <= date.fromisoformat(params["ingest"]["as_of"]) <= first + timedelta(days=simulate["n_days"] - 1)
@@ -545,7 +545,7 @@ def test_kernels_see_relative_roots_as_the_command_does(project: Path, monkeypat
     # Kernels start in notebooks/: a relative root read there would name notebooks/<root>.
     cell = (
         "from featurehealth import config, runlog\n"
-        "paths = config.run_paths(profile, output_dir).ensure()\n"
+        "paths = config.run_paths(profile, output_dir=output_dir).ensure()\n"
         "runlog.write_json(paths.reports / 'roots.json', {'data': str(config.data_root()), 'out': str(config.output_root())})"
     )
     _notebook(project / "notebooks" / "roots.ipynb", cell, step="roots")
@@ -689,7 +689,7 @@ def test_the_days_verdict_is_printed_only_once_the_outputs_are_published(
     # keeps the previous outputs.
     _notebook(project / "notebooks" / "advice.ipynb", (
         "from featurehealth import config, runlog\n"
-        "runlog.write_json(config.run_paths(profile, output_dir).ensure().reports / 'retrain.json', "
+        "runlog.write_json(config.run_paths(profile, output_dir=output_dir).ensure().reports / 'retrain.json', "
         "{'retrain_recommended': False, 'reasons': []})"
     ), step="advice")
     lines: list[str] = []

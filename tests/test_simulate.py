@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -429,3 +430,10 @@ def test_a_generation_leaves_other_folders_staging_alone(tmp_path: Path) -> None
         folder.mkdir()
     simulate.ensure_simulation(tmp_path / "data", n_features=3, n_days=2, events_per_day=300)
     assert all(folder.is_dir() for folder in others)
+
+
+@pytest.mark.parametrize("file_format", ["Parquet", "csv.gz", "json"])
+def test_encoding_a_day_in_an_unknown_format_is_refused(file_format: str) -> None:
+    # Anything but "parquet" used to be written as CSV without a word.
+    with pytest.raises(ValueError, match=f"file_format must be one of parquet, csv; got '{re.escape(file_format)}'"):
+        simulate.encode_events(simulate.EVENT_SCHEMA.empty_table(), file_format=file_format)

@@ -110,18 +110,22 @@ class RunPaths:
 
     @property
     def models(self) -> Path:
+        """Model versions, their cards and the registry (:mod:`featurehealth.registry`)."""
         return self.root / "models"
 
     @property
     def reports(self) -> Path:
+        """JSON and CSV reports of the notebooks (ingest summary, data quality, metrics, drift)."""
         return self.root / "reports"
 
     @property
     def tables(self) -> Path:
+        """Parquet tables of the star schema."""
         return self.root / "tables"
 
     @property
     def quarantine(self) -> Path:
+        """Rows that failed validation, with the reason of each."""
         return self.root / "quarantine"
 
     @property
@@ -131,6 +135,7 @@ class RunPaths:
 
     @property
     def runs(self) -> Path:
+        """One folder per run: its executed notebooks and ``run_report.json``."""
         return self.root / "runs"
 
     @property
@@ -234,7 +239,7 @@ def check_not_being_replaced(root: Path) -> Path:
     )
 
 
-def run_paths(profile: str, output_dir: str | os.PathLike[str] | None = None) -> RunPaths:
+def run_paths(profile: str, *, output_dir: str | os.PathLike[str] | None = None) -> RunPaths:
     """Paths for ``profile``; ``output_dir`` (set by the runner to its staging folder) wins.
 
     A relative ``output_dir`` is taken from the repository root, as a relative ``ingest.source``
@@ -1031,7 +1036,7 @@ def _value_checks(params: dict[str, Any], schema: dict[str, Any]) -> Iterator[tu
         yield tuple(f"engine.{k}" for k in params["engine"]), functools.partial(engine.check_engine, **params["engine"])
 
 
-def value_source(profile: str, overrides: Sequence[str], key: str) -> str:
+def value_source(key: str, *, profile: str, overrides: Sequence[str]) -> str:
     """Where the value of dotted ``key`` comes from: the last ``--set`` naming it, else the nearest profile file."""
     for item in reversed(overrides):
         dotted = item.partition("=")[0]
@@ -1046,7 +1051,7 @@ def value_source(profile: str, overrides: Sequence[str], key: str) -> str:
     return "default.yaml"
 
 
-def load_run_params(profile: str, overrides: Sequence[str] = ()) -> dict[str, Any]:
+def load_run_params(profile: str, *, overrides: Sequence[str] = ()) -> dict[str, Any]:
     """The profile with ``overrides`` applied and every value checked: what a run uses.
 
     Values are checked with the pipeline modules' own checks where those are light to import,
@@ -1062,7 +1067,7 @@ def load_run_params(profile: str, overrides: Sequence[str] = ()) -> dict[str, An
     params = apply_overrides(load_profile(profile), list(overrides))
 
     def source(keys: tuple[str, ...]) -> str:
-        found = dict.fromkeys(value_source(profile, overrides, key) for key in keys)
+        found = dict.fromkeys(value_source(key, profile=profile, overrides=overrides) for key in keys)
         return " and ".join(s for s in found if s != "default.yaml" or len(found) == 1)
 
     _raise_on_bad_value(params, load_profile("default"), source=source)

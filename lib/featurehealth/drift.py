@@ -95,6 +95,9 @@ _KEY = ["feature_id", "metric"]
 _COMPARISON = ("mean_ref", "mean_cur", "mean_change", "psi", "wasserstein_norm")
 #: Shuffles of the block permutation test of prediction drift; minimum p-value 1 / (1 + 499) = 0.002.
 PERMUTATIONS = 499
+#: Fewest (shuffles + 1) x ``ks_pvalue_alert`` of that test: 500 x 0.01 with the defaults. A stricter
+#: alert level gets more shuffles, or no p-value could fall below it and the risk scores never alert.
+PERMUTATIONS_PER_ALERT_LEVEL = 5
 #: Seed of those shuffles: a report does not change between runs on the same data.
 PERMUTATION_SEED = 20260101
 
@@ -239,6 +242,7 @@ class DriftWindows:
 
     @property
     def current_start(self) -> date:
+        """First day of the current window (it ends on ``as_of``)."""
         return self.as_of - timedelta(days=self.current_days - 1)
 
     def evaluation_windows(self) -> list[tuple[date, date]]:
@@ -571,6 +575,7 @@ def fit_reference(
 def compare_samples(reference: np.ndarray, current: np.ndarray, *, edges: np.ndarray) -> dict[str, float]:
     """Effect sizes of ``current`` against ``reference`` (all NaN if a side is empty).
 
+    ``edges`` are the PSI bins' inner edges, fixed on the reference (:func:`bin_edges`).
     ``mean_change`` is relative to ``|mean_ref|`` (NaN when that is 0); ``wasserstein_norm`` is
     the Wasserstein-1 distance divided by the reference standard deviation (NaN when that is 0,
     where PSI still sees a change). The KS test comes from :func:`ks_tests`, which counts the
@@ -863,7 +868,7 @@ def block_permutation_psi(
     n_bins : int
         Requested PSI bins.
     n_permutations : int
-        Shuffles.
+        Shuffles, >= 1.
     seed : int
         Seed of the shuffles: the same input gives the same null.
 
@@ -872,6 +877,8 @@ def block_permutation_psi(
     numpy.ndarray
         ``n_permutations`` PSI values.
     """
+    if n_permutations < 1:
+        raise ValueError(f"n_permutations must be >= 1, got {n_permutations}.")
     # Rows sorted by score once, so every shuffled reference is sorted already.
     blocks = blocks.sort_values("value", kind="stable")
     # Units (feature-weeks) numbered in (feature, week) order: a feature's units are one run.
@@ -915,7 +922,7 @@ def prediction_drift(
     windows: DriftWindows,
     n_bins: int,
     thresholds: Thresholds,
-    n_permutations: int = PERMUTATIONS,
+    n_permutations: int | None = None,
     seed: int = PERMUTATION_SEED,
 ) -> dict[str, Any]:
     """Distribution of risk scores in the current window against out-of-sample history.
@@ -928,7 +935,9 @@ def prediction_drift(
     Noise. The scores of one feature on nearby days are not independent draws (an incident
     raises them for days), so a test counting rows as independent (KS) calls the chance timing
     of a few incidents drift. The p-value here is a block permutation test
-    (:func:`block_permutation_psi`: whole feature-weeks shuffled between the windows, fixed seed).
+    (:func:`block_permutation_psi`: whole feature-weeks shuffled between the windows
+    ``n_permutations`` times, drawn from ``seed``; by default :data:`PERMUTATIONS`, or more for an
+    ``ks_pvalue_alert`` below 0.01, see :data:`PERMUTATIONS_PER_ALERT_LEVEL`).
     ``insufficient_data`` (never an alert) when either window has fewer than
     ``prediction_min_rows_per_bin`` rows per PSI bin, or when the feature-weeks allow too few
     arrangements for a p-value below ``ks_pvalue_alert``.
@@ -941,7 +950,20 @@ def prediction_drift(
         ``mean_change``, ``psi``, ``wasserstein_norm``, ``psi_null_median`` (PSI expected with no
         change at these sizes), ``psi_pvalue``, ``status`` (ok|warn|alert|insufficient_data) and
         ``reason`` (why the data is insufficient, else None).
+
+    Raises
+    ------
+    ValueError
+        If ``n_permutations`` is too few for a p-value below ``ks_pvalue_alert``.
     """
+    alert_level = thresholds.ks_pvalue_alert
+    if n_permutations is None:
+        n_permutations = max(PERMUTATIONS, math.ceil(PERMUTATIONS_PER_ALERT_LEVEL / alert_level) - 1)
+    elif 1 / (1 + n_permutations) >= alert_level:
+        raise ValueError(
+            f"n_permutations {n_permutations} cannot give a p-value below ks_pvalue_alert {alert_level}; "
+            f"pass at least {math.floor(1 / alert_level)}, or leave it out."
+        )
     if test_predictions is None:
         return {"available": False, "reason": "reports/test_predictions.parquet not found"}
     column = next((c for c in HISTORY_SCORE_COLUMNS if c in test_predictions.columns), None)
@@ -1002,7 +1024,14 @@ def round_significant(values: pd.Series, *, digits: int = PVALUE_DIGITS) -> pd.S
     Decimals suit statistics of a known scale; a p-value of 7e-12 rounded to 6 decimals reads
     0, a p-value no test gives. Each value goes through its decimal text: a scale factor
     ``10 ** (digits - 1 - exponent)`` overflows to infinity below about 1e-303 and made it NaN.
+
+    Raises
+    ------
+    ValueError
+        If ``digits`` < 1.
     """
+    if digits < 1:
+        raise ValueError(f"digits must be >= 1, got {digits}.")
     numbers = pd.to_numeric(values, errors="coerce").astype("float64")
     return numbers.map(lambda v: float(f"{v:.{digits}g}") if np.isfinite(v) else v)
 
@@ -1028,7 +1057,8 @@ def baseline_report(result: DriftResult) -> dict[str, Any]:
 
 
 def drift_report(result: DriftResult, *, prediction: Mapping[str, Any]) -> dict[str, Any]:
-    """Content of reports/data_drift.json: summary, alerts and every cell.
+    """Content of reports/data_drift.json: summary, alerts and every cell, with ``prediction``
+    (the result of :func:`prediction_drift`) as its ``prediction_drift`` section.
 
     ``drifted_share`` is the share of cells at alert (after persistence) among the cells with
     enough data, None when fewer than ``min_samples`` cells have (one alert among a handful of
@@ -1063,7 +1093,8 @@ def retrain_recommendation(
 ) -> dict[str, Any]:
     """Whether to retrain the risk model, with the reasons.
 
-    Reasons: the share of drifted cells reaches ``drift_share_retrain``; prediction PSI reaches
+    Reasons: the share of drifted cells (``drifted_share``, from :func:`drift_report`'s summary)
+    reaches ``drift_share_retrain`` of ``thresholds``; prediction PSI reaches
     ``prediction_psi_retrain`` with a block permutation p-value below ``ks_pvalue_alert``
     (:func:`prediction_drift`); the model is older than ``max_model_age_days``. A check whose
     input is missing is "not available", and prediction drift on insufficient data is

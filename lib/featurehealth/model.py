@@ -174,8 +174,13 @@ def make_forest(params: Mapping[str, Any], *, n_rows: int) -> Any:
 def fit_calibration(raw: np.ndarray, y: np.ndarray, *, method: str) -> Any:
     """Fit a map from forest probability to calibrated probability.
 
-    ``sigmoid`` is Platt scaling on the log-odds (monotone, so the ranking is kept); ``none``
-    returns None.
+    ``method`` (one of :data:`CALIBRATION_METHODS`): ``sigmoid`` is Platt scaling on the log-odds
+    (monotone, so the ranking is kept); ``none`` returns None.
+
+    Raises
+    ------
+    ValueError
+        If ``method`` is not one of :data:`CALIBRATION_METHODS`.
     """
     _check_method(method)
     if method == "none":
@@ -615,6 +620,7 @@ def classification_metrics(y_true: np.ndarray, score: np.ndarray, *, threshold: 
 def holdout_predictions(result: TrainingResult, dataset: pd.DataFrame, *, rule_z: float) -> pd.DataFrame:
     """Predictions of the model and both baselines on every day from the test start on.
 
+    ``rule_z`` is the z-score rule's limit, where ``rule_score`` crosses 0.5 (:func:`baseline_scores`).
     Days after the test window (horizon not yet over) are included with ``y_true`` NaN: they
     count for the early-warning evaluation, never for the classification metrics.
 
@@ -677,10 +683,10 @@ def feature_importance(
     """Impurity importance and permutation importance (drop in PR-AUC on test rows) per signal.
 
     Permutation shuffles each signal ``n_repeats`` times on at most ``max_rows`` labelled test
-    rows (a fixed sample), in this process (:func:`permutation_drops`): worker processes cost
-    more to start than they save here. It uses the forest before calibration: a monotone
-    calibration leaves the ranking, and so the PR-AUC, (nearly) unchanged, and skipping it saves
-    time.
+    rows (a fixed sample; ``random_state`` seeds both the sample and the shuffles), in this
+    process (:func:`permutation_drops`): worker processes cost more to start than they save here.
+    It uses the forest before calibration: a monotone calibration leaves the ranking, and so the
+    PR-AUC, (nearly) unchanged, and skipping it saves time.
 
     Returns
     -------
@@ -847,6 +853,8 @@ def risk_bucket(probability: np.ndarray, *, cutoffs: Sequence[float]) -> np.ndar
 
 def score_rows(model: RiskModel, frame: pd.DataFrame, *, cutoffs: Sequence[float]) -> pd.DataFrame:
     """Risk probability and bucket for each row of a signal frame.
+
+    ``cutoffs`` are the low/medium and medium/high bucket boundaries (:func:`bucket_cutoffs`).
 
     Returns
     -------

@@ -109,7 +109,14 @@ def stopped_features(counts: "pd.DataFrame", *, after_days: int) -> dict[str, da
     dict
         Feature id -> its last day with events, sorted by that day then id. A feed that stops
         as a whole stops no feature: the latest day is then its last.
+
+    Raises
+    ------
+    ValueError
+        If ``after_days`` < 1.
     """
+    if after_days < 1:
+        raise ValueError(f"after_days must be >= 1, got {after_days}.")
     if not len(counts):
         return {}
     last = counts.groupby("feature_id")["date"].max()

@@ -241,6 +241,11 @@ def load_model(model_path: str | Path, card_path: str | Path) -> tuple[mdl.RiskM
     The file is read once: the bytes hashed are the bytes unpickled, so a file replaced between
     the check and the load (or a symbolic link pointed elsewhere meanwhile) is never unpickled.
 
+    Returns
+    -------
+    tuple
+        The :class:`~featurehealth.model.RiskModel` and its card (dict).
+
     Raises
     ------
     ModelIntegrityError

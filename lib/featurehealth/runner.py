@@ -1160,7 +1160,7 @@ def run_pipeline(
         (:func:`interrupts_deferred`).
     """
     overrides = list(overrides)  # read twice: a generator would give the report none
-    params = config.load_run_params(profile, overrides)
+    params = config.load_run_params(profile, overrides=overrides)
     run_options = params["run"]
     digest = config.params_hash(params)
     notebook_paths = [config.NOTEBOOKS_DIR / name for name in notebooks or config.PIPELINE_NOTEBOOKS]

@@ -267,14 +267,14 @@ def _pooled_signals(
     score_sd = _shift(_rolling_std(feedback_avg, BASELINE_DAYS), BASELINE_GAP_DAYS) * np.sqrt(base_n / BASELINE_DAYS)
     out = {}
     for days in (3, 7):
-        out[f"crash_excess_z{days}"] = _count_excess_z(crashes, usage, base_rate, days)
+        out[f"crash_excess_z{days}"] = _count_excess_z(crashes, usage, base_rate, days=days)
         n = _window_sum(feedback_n, days)
         shift = _ratio(_window_sum(feedback_sum, days), n) - base_feedback
         out[f"feedback_shift_z{days}"] = shift / (score_sd / np.sqrt(n))
     return out
 
 
-def _count_excess_z(counts: np.ndarray, exposure: np.ndarray, base_rate: np.ndarray, days: int) -> np.ndarray:
+def _count_excess_z(counts: np.ndarray, exposure: np.ndarray, base_rate: np.ndarray, *, days: int) -> np.ndarray:
     """Poisson z of the last ``days`` days' counts against ``base_rate`` times their exposure
     (NaN when none of those days has a count)."""
     expected = base_rate * _window_sum(exposure, days)
@@ -284,7 +284,7 @@ def _count_excess_z(counts: np.ndarray, exposure: np.ndarray, base_rate: np.ndar
 
 def _excess_signals(
     usage: np.ndarray, crashes: np.ndarray, feedback_n: np.ndarray,
-    errors: np.ndarray | None, new_events: np.ndarray | None, new_crashes: np.ndarray | None,
+    *, errors: np.ndarray | None, new_events: np.ndarray | None, new_crashes: np.ndarray | None,
 ) -> dict[str, np.ndarray]:
     """Counts pooled over :data:`POOLED_DAYS` against the feature's baseline rates (see module doc).
 
@@ -302,11 +302,11 @@ def _excess_signals(
     crash_rate = _ratio(_baseline_sum(crashes), usage_base)
     out = {}
     for days in POOLED_DAYS:
-        out[f"feedback_rate_excess_z{days}"] = _count_excess_z(feedback_n, usage, feedback_rate, days)
+        out[f"feedback_rate_excess_z{days}"] = _count_excess_z(feedback_n, usage, feedback_rate, days=days)
         if errors is not None:
-            out[f"error_excess_z{days}"] = _count_excess_z(errors, error_usage, error_rate, days)
+            out[f"error_excess_z{days}"] = _count_excess_z(errors, error_usage, error_rate, days=days)
         if new_events is not None and new_crashes is not None:
-            out[f"new_version_crash_excess_z{days}"] = _count_excess_z(new_crashes, new_events, crash_rate, days)
+            out[f"new_version_crash_excess_z{days}"] = _count_excess_z(new_crashes, new_events, crash_rate, days=days)
             new_n, new_c = _window_sum(new_events, days), _window_sum(new_crashes, days)
             old_n, old_c = _window_sum(usage, days) - new_n, _window_sum(crashes, days) - new_c
             out[f"new_version_crash_ratio{days}"] = _ratio(_ratio(new_c + 0.5, new_n), _ratio(old_c + 0.5, old_n))
@@ -421,7 +421,7 @@ def _wide_signals(
         optional = {c: _grid(rows, c, days, features) for c in _fed_optional_columns(rows)}
         errors = optional["error_rate"] * volumes[0] if "error_rate" in optional else None
         new_events, new_crashes = optional.get("new_version_events"), optional.get("new_version_crashes")
-        wide.update(_excess_signals(*volumes[:3], errors, new_events, new_crashes))
+        wide.update(_excess_signals(*volumes[:3], errors=errors, new_events=new_events, new_crashes=new_crashes))
         if errors is not None:
             wide.update(_short_shift_signals(optional["error_rate"], "error_rate"))
         if new_events is not None:

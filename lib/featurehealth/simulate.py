@@ -216,6 +216,7 @@ class Episode:
 
     @property
     def is_decoy(self) -> bool:
+        """Whether the episode is a precursor that never becomes an incident."""
         return self.duration == 0
 
 
@@ -270,13 +271,17 @@ def check_parameters(
             f"incidents_per_feature_year must be a number in [0, {MAX_INCIDENTS_PER_FEATURE_YEAR:g}] (a feature's "
             f"episodes are at least {_GAP_DAYS} quiet days apart); got {incidents_per_feature_year!r}."
         )
-    if file_format not in FILE_FORMATS:
-        raise ValueError(f"file_format must be one of {', '.join(FILE_FORMATS)}; got {file_format!r}.")
+    _check_file_format(file_format)
     return {
         "n_features": int(n_features), "n_days": int(n_days), "events_per_day": int(events_per_day),
         "start_date": start.isoformat(), "seed": int(seed), "malformed_share": float(malformed_share),
         "incidents_per_feature_year": float(incidents_per_feature_year), "file_format": file_format,
     }
+
+
+def _check_file_format(file_format: str) -> None:
+    if file_format not in FILE_FORMATS:
+        raise ValueError(f"file_format must be one of {', '.join(FILE_FORMATS)}; got {file_format!r}.")
 
 
 def feature_names(n_features: int) -> list[str]:
@@ -723,12 +728,30 @@ def day_table(plan: Plan, day: int) -> tuple[pa.Table, dict[str, int]]:
     return pa.Table.from_arrays(arrays, names=EVENT_SCHEMA.names), counts
 
 
-def encode_events(table: pa.Table, file_format: str) -> pa.Buffer:
+def encode_events(table: pa.Table, *, file_format: str) -> pa.Buffer:
     """Serialise a day's events with fixed settings (no timestamps), so equal tables give equal bytes.
 
     Dictionary-encoded columns are written as plain strings: Parquet without the Arrow schema
     (read back as ``string``), CSV after a cast to :data:`EVENT_SCHEMA`.
+
+    Parameters
+    ----------
+    table : pyarrow.Table
+        A day's events in :data:`EVENT_SCHEMA`'s columns.
+    file_format : {"parquet", "csv"}
+        One of :data:`FILE_FORMATS`.
+
+    Returns
+    -------
+    pyarrow.Buffer
+        The file's bytes.
+
+    Raises
+    ------
+    ValueError
+        If ``file_format`` is not one of :data:`FILE_FORMATS`.
     """
+    _check_file_format(file_format)
     sink = pa.BufferOutputStream()
     if file_format == "parquet":
         import pyarrow.parquet as pq
@@ -753,7 +776,7 @@ def write_day(plan: Plan, day: int, folder: Path) -> dict[str, Any]:
     """Generate and write one day's events file; return its record and malformed counts."""
     table, malformed = day_table(plan, day)
     name = f"{EVENTS_DIR}/events_{(plan.start + timedelta(days=day)).isoformat()}.{plan.file_format}"
-    data = encode_events(table, plan.file_format)
+    data = encode_events(table, file_format=plan.file_format)
     (folder / name).write_bytes(memoryview(data))
     return {"path": name, "rows": table.num_rows, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(),
             "malformed": malformed}

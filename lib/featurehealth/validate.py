@@ -378,6 +378,7 @@ def resolve_window(
 
 
 def day_number(day: date) -> int:
+    """Days since 1970-01-01: how the validation SQL numbers an event's UTC day (``day`` column)."""
     return (day - date(1970, 1, 1)).days
 
 

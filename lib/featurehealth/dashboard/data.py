@@ -259,7 +259,7 @@ def run_params_from_profile(report: Any, profile: str) -> tuple[dict[str, Any] |
     if not isinstance(overrides, list) or not all(isinstance(item, str) for item in overrides):
         return None, f"{unchecked} (its overrides are not a list of text){remedy}"
     try:
-        params = config.load_run_params(profile, overrides)
+        params = config.load_run_params(profile, overrides=overrides)
     except config.ProfileError as exc:
         return None, f"{unchecked} ({str(exc).rstrip('.')}){remedy}"
     if config.params_hash(params) != recorded:
@@ -283,6 +283,10 @@ def _run_row(report: dict[str, Any]) -> dict[str, Any]:
         "quality": lookup(report, "quality.status"),
         "error": report.get("error") or "",  # blank, not "not available": no error was reported
     }
+
+
+#: What :func:`publish_state` returns for outputs that are mid-swap (None: they are not).
+PUBLISH_STATES = ("publishing", "interrupted", "unreadable")
 
 
 def publish_state(profile: str) -> str | None:

@@ -239,14 +239,27 @@ def _status_codes(cells: "pd.DataFrame") -> "pd.DataFrame":
     return matrix.apply(lambda column: column.map({s: i for i, s in enumerate(DRIFT_STATUSES)})).astype("float64")
 
 
-def score_label(value: float, score: str) -> str:
+def check_score(score: str) -> None:
+    """Raise ValueError if ``score`` is not one of :data:`DRIFT_SCORES`."""
+    if score not in DRIFT_SCORES:
+        raise ValueError(f"score must be one of {', '.join(DRIFT_SCORES)}, got {score!r}.")
+
+
+def score_label(value: float, *, score: str) -> str:
     """A heatmap cell's number: two decimals, or two significant digits for the KS p-value.
 
     0.004 and 0.0004 must not both read 0.00, and a tiny p-value reads ``< 0.000001`` rather
     than 0 or scientific notation (:func:`featurehealth.dashboard.views.pvalue_text`); a value that
     rounds to zero reads 0.00, not -0.00.
+
+    Raises
+    ------
+    ValueError
+        If ``score`` is not one of :data:`DRIFT_SCORES`.
     """
     from featurehealth.dashboard.views import pvalue_text
+
+    check_score(score)
 
     return pvalue_text(value, digits=2) if score == "ks_pvalue" else f"{round(value, 2) + 0.0:.2f}"
 
@@ -299,13 +312,12 @@ def drift_heatmap(cells: "pd.DataFrame", *, score: str) -> "Figure":
 
     from featurehealth.display import MAX_LABEL_CHARS, plain_label
 
-    if score not in DRIFT_SCORES:
-        raise ValueError(f"score must be one of {', '.join(DRIFT_SCORES)}, got {score!r}.")
+    check_score(score)
     codes = _status_codes(cells)
     values = (cells.pivot(index="feature_id", columns="metric", values=score).loc[codes.index, codes.columns]
               if score in cells else None)
     numbers = (codes.map(lambda _v: "") if values is None
-               else values.map(lambda v: "" if v is None or v != v else score_label(v, score)))
+               else values.map(lambda v: "" if v is None or v != v else score_label(v, score=score)))
     words = codes.map(lambda code: "" if code != code else STATUS_WORDS.get(DRIFT_STATUSES[int(code)], ""))
     labels = np.vectorize(lambda word, number: "\n".join(filter(None, (word, number))), otypes=[object])(
         words.to_numpy(), numbers.to_numpy())

@@ -14,8 +14,8 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from featurehealth.dashboard.data import NOT_AVAILABLE, lookup
-from featurehealth.dashboard.plots import DRIFT_SCORES, NOT_AVAILABLE_SHORT, STATUS_WORDS, score_label
+from featurehealth.dashboard.data import NOT_AVAILABLE, PUBLISH_STATES, lookup
+from featurehealth.dashboard.plots import DRIFT_SCORES, NOT_AVAILABLE_SHORT, STATUS_WORDS, check_score, score_label
 from featurehealth.display import QUALITY_MEASURES, SMALLEST, number_text, quality_entries, quality_rows, visible_text
 
 if TYPE_CHECKING:
@@ -1476,7 +1476,14 @@ def publish_note(state: str | None, *, profile: str) -> str:
     of the previous one; after a run killed while publishing that lasts until the profile's next
     run, whose command is named with the profile (a bare ``./run_all.sh`` runs ``default``), or,
     when the journal cannot be read, until someone sorts the folders out as that run says.
+
+    Raises
+    ------
+    ValueError
+        If ``state`` is neither None nor one of :data:`~featurehealth.dashboard.data.PUBLISH_STATES`.
     """
+    if state is not None and state not in PUBLISH_STATES:
+        raise ValueError(f"state must be None or one of {', '.join(PUBLISH_STATES)}, got {state!r}.")
     if state == "publishing":
         return ("A run is publishing new outputs right now: reload the page in a moment, as what it "
                 "shows may mix that run's outputs with the previous ones.")
@@ -1605,14 +1612,21 @@ def _named(items: Sequence[str]) -> str:
 
 def heatmap_alt(cells: "pd.DataFrame", *, score: str) -> str:
     """Alt text of the drift heatmap of ``cells``: its size, then the cells of each status other
-    than ok (feature id, metric in words and the printed ``score``), as its colours show them."""
+    than ok (feature id, metric in words and the printed ``score``), as its colours show them.
+
+    Raises
+    ------
+    ValueError
+        If ``score`` is not one of :data:`~featurehealth.dashboard.plots.DRIFT_SCORES`.
+    """
     import pandas as pd
 
+    check_score(score)
     parts = []
     for status in ("alert", "warn", "insufficient_data"):
         rows = cells[cells["status"] == status]
         values = rows[score] if score in rows else pd.Series(None, index=rows.index, dtype=object)
-        named = [f"{f} {metric_name(m)}" + ("" if pd.isna(v) else f" ({score_label(v, score)})")
+        named = [f"{f} {metric_name(m)}" + ("" if pd.isna(v) else f" ({score_label(v, score=score)})")
                  for f, m, v in zip(rows["feature_id"], rows["metric"], values, strict=True)]
         if named:
             parts.append(f"{STATUS_WORDS[status]}: {_named(named)}")
