@@ -94,6 +94,15 @@ def test_null_rate_counts_values_that_cannot_be_read_as_well_as_missing_ones() -
     assert older["null_rate"]["observed"] == 0.01
 
 
+def test_a_negative_error_count_is_an_impossible_value() -> None:
+    # Quarantined as negative_error_count, but no check counted it: a feed of such rows read "pass".
+    summary = _summary(30, by_reason={"negative_error_count": 100})
+    check = _by_name(quality.run_checks(summary, _counts(30), history=None, known_features=["a", "b"],
+                                        **PARAMS))["out_of_range"]
+    assert (check["status"], check["observed"], check["details"]["rows"]) == ("warn", 0.01, 100)
+    assert "negative_error_count" in check["details"]["reasons"]
+
+
 def test_unknown_features_are_named_with_their_near_match_in_the_metadata() -> None:
     counts = _counts(10, features=("Checkout Flow", "login", "Smart Reply ✨"))
     check = _by_name(quality.run_checks(_summary(10), counts, history=None, known_features=["Checkout Flow", "Login"],

@@ -64,7 +64,9 @@ REASONS = tuple(dict.fromkeys(reason for reason, _ in RULES))
 #: Reasons that leave a row without a usable date: it belongs to the windows its file is in.
 UNDATED_REASONS = ("missing_event_time", "invalid_event_time", "future_event_time", "malformed_line")
 #: Reasons counted by the quality check ``out_of_range``.
-OUT_OF_RANGE_REASONS = ("negative_latency", "latency_out_of_range", "feedback_out_of_range", "future_event_time")
+OUT_OF_RANGE_REASONS = (
+    "negative_latency", "latency_out_of_range", "feedback_out_of_range", "future_event_time", "negative_error_count",
+)
 #: ``event_date`` is the row's UTC day, null when it has no usable date (:data:`UNDATED_REASONS`).
 QUARANTINE_COLUMNS = ("source_file", "line", "reason", "field", "event_date", *ingest.CANONICAL_TYPES, "raw_line")
 QUARANTINE_FILE = "quarantine.parquet"
