@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pandas as pd
 import pytest
 
-from featurehealth import config, quality
+from featurehealth import config, ingest, quality
 
 PARAMS = config.load_profile("default")["quality"]
 PATHS = config.RunPaths(config.output_root() / "ci")  # a notebook run by hand on the published folder
@@ -101,6 +101,49 @@ def test_a_negative_error_count_is_an_impossible_value() -> None:
                                         **PARAMS))["out_of_range"]
     assert (check["status"], check["observed"], check["details"]["rows"]) == ("warn", 0.01, 100)
     assert "negative_error_count" in check["details"]["reasons"]
+
+
+def test_null_rate_counts_unreadable_optional_numbers_but_not_missing_ones() -> None:
+    # A feedback_score or error_count that is not a number is quarantined as invalid_number, which no
+    # check counted; most events carry no feedback, so a missing one counts for nothing.
+    summary = _summary(30, null_counts={"user_id": 10},
+                       unreadable_counts={"feedback_score": 500, "error_count": 20})
+    check = _by_name(quality.run_checks(summary, _counts(30), history=None, known_features=["a", "b"],
+                                        **PARAMS))["null_rate"]
+    assert (check["status"], check["observed"]) == ("warn", 0.05)
+    assert check["details"]["by_column"] == {"event_time": 0.0, "feature_id": 0.0, "user_id": 0.001,
+                                             "latency_ms": 0.0, "is_crash": 0.0, "feedback_score": 0.05,
+                                             "error_count": 0.002}
+    assert check["message"] == (
+        "500 of 10,000 input rows (5 %) hold a value of feedback_score that is not a number, the most of the columns "
+        "null_rate judges; they are quarantined (quarantine/ gives each row's reason and its values as read) and "
+        "not counted.")
+    # Optional columns without an unreadable value are not listed: a feed may lack them by design.
+    clean = quality.check_null_rate({"user_id": 10}, unreadable_counts={"error_count": 0}, rows_in=10_000,
+                                    warn=0.01, fail=0.1)
+    assert list(clean["details"]["by_column"]) == list(ingest.REQUIRED_COLUMNS)
+
+
+def test_null_rate_counts_lines_that_could_not_be_split_in_every_required_column() -> None:
+    # CSV lines the reader could not split were quarantined as malformed_line, which no check counted.
+    summary = _summary(30, by_reason={"malformed_line": 300}, null_counts={"user_id": 100})
+    check = _by_name(quality.run_checks(summary, _counts(30), history=None, known_features=["a", "b"],
+                                        **PARAMS))["null_rate"]
+    assert (check["status"], check["observed"]) == ("warn", 0.04)
+    assert check["details"]["by_column"]["event_time"] == 0.03
+    assert check["message"] == (
+        "400 of 10,000 input rows (4 %) have no readable user_id (100 missing, 300 on lines the reader could not "
+        "split into the header's columns), the most of the required columns; they are quarantined (quarantine/ "
+        "gives each row's reason and its values as read) and not counted; for those lines, check the files' "
+        "separator and that each line has as many values as the header has columns (a header ending in a "
+        "separator names one column more).")
+    # Lines alone give every required column the same count: the message names the lines, not a column.
+    lines = quality.check_null_rate({}, malformed=300, rows_in=10_000, warn=0.01, fail=0.1)
+    assert lines["message"] == (
+        "300 of 10,000 input rows (3 %) are lines the reader could not split into the header's columns, so none "
+        "of their values was read; they are quarantined as malformed_line (quarantine/ gives each its line as "
+        "written) and not counted; check the files' separator and that each line has as many values as the "
+        "header has columns (a header ending in a separator names one column more).")
 
 
 def test_unknown_features_are_named_with_their_near_match_in_the_metadata() -> None:
@@ -593,7 +636,7 @@ def test_share_checks_say_in_words_how_many_rows_and_what_became_of_them() -> No
     nulls = quality.check_null_rate({"feature_id": 3, "event_time": 12}, rows_in=10_000, warn=0.01, fail=0.1)
     assert nulls["message"] == "12 of 10,000 input rows (0.12 %) have no event_time, the most of the required columns."
     clean = quality.check_null_rate({}, rows_in=10_000, warn=0.01, fail=0.1)
-    assert clean["message"] == "No required column has a missing value in the 10,000 input rows."
+    assert clean["message"] == "None of the 10,000 input rows lacks a required value or holds an unreadable one."
     report = quality.run_checks(_summary(30), _counts(30), history=None, known_features=["a", "b"], **PARAMS)
     checks = _by_name(report)
     assert checks["duplicate_events"]["message"].endswith("repeat a valid row exactly; the copies are quarantined "
