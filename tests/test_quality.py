@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from featurehealth import config, ingest, quality
+from featurehealth import config, engine, ingest, quality, validate, warehouse
 
 PARAMS = config.load_profile("default")["quality"]
 PATHS = config.RunPaths(config.output_root() / "ci")  # a notebook run by hand on the published folder
@@ -144,6 +145,60 @@ def test_null_rate_counts_lines_that_could_not_be_split_in_every_required_column
         "of their values was read; they are quarantined as malformed_line (quarantine/ gives each its line as "
         "written) and not counted; check the files' separator and that each line has as many values as the "
         "header has columns (a header ending in a separator names one column more).")
+
+
+#: One CSV line breaking each rule of validate.RULES, after VALID_LINES (the duplicate repeats the first).
+HEADER = "event_time,feature_id,user_id,latency_ms,is_crash,feedback_score,error_count\n"
+VALID_LINES = [f"2026-03-01T10:0{i}:00Z,search,u{i},100,false,4,0" for i in range(3)]
+BAD_LINES = {
+    ("missing_event_time", "event_time"): ",search,u9,100,false,4,0",
+    ("invalid_event_time", "event_time"): "03/01/2026 10:09,search,u9,100,false,4,0",
+    ("future_event_time", "event_time"): "2099-03-01T10:09:00Z,search,u9,100,false,4,0",
+    ("missing_feature_id", "feature_id"): "2026-03-01T10:09:00Z,,u9,100,false,4,0",
+    ("missing_user_id", "user_id"): "2026-03-01T10:09:00Z,search,,100,false,4,0",
+    ("missing_is_crash", "is_crash"): "2026-03-01T10:09:00Z,search,u9,100,,4,0",
+    ("invalid_is_crash", "is_crash"): "2026-03-01T10:09:00Z,search,u9,100,maybe,4,0",
+    ("missing_latency", "latency_ms"): "2026-03-01T10:09:00Z,search,u9,,false,4,0",
+    ("invalid_number", "latency_ms"): '2026-03-01T10:09:00Z,search,u9,"10,5",false,4,0',
+    ("negative_latency", "latency_ms"): "2026-03-01T10:09:00Z,search,u9,-5,false,4,0",
+    ("latency_out_of_range", "latency_ms"): "2026-03-01T10:09:00Z,search,u9,700000,false,4,0",
+    ("invalid_number", "feedback_score"): '2026-03-01T10:09:00Z,search,u9,100,false,"4,5",0',
+    ("feedback_out_of_range", "feedback_score"): "2026-03-01T10:09:00Z,search,u9,100,false,9,0",
+    ("invalid_number", "error_count"): "2026-03-01T10:09:00Z,search,u9,100,false,4,many",
+    ("negative_error_count", "error_count"): "2026-03-01T10:09:00Z,search,u9,100,false,4,-3",
+    ("duplicate_event", None): VALID_LINES[0],
+    ("malformed_line", None): "2026-03-01T10:09:00Z,search,u9,100,false,4,0,extra",
+}
+
+
+def _ingested_checks(folder: Path, lines: list[str]) -> tuple[dict, dict]:
+    """The ingest summary and the checks by name of one CSV file of ``lines``."""
+    folder.mkdir()
+    (folder / "events.csv").write_text(HEADER + "\n".join(lines) + "\n")
+    con = warehouse.connect()
+    raw = ingest.open_events(con, folder / "events.csv", column_map={})
+    result = engine.validate_and_aggregate(con, raw, quarantine_dir=folder, work_dir=folder,
+                                           now=datetime(2026, 3, 2, tzinfo=UTC))
+    report = quality.run_checks(result.summary, result.daily_counts, history=None, known_features=["search"],
+                                **PARAMS)
+    return result.summary, _by_name(report)
+
+
+def test_every_quarantine_reason_has_a_sample_line() -> None:
+    # A new rule needs a line here, so that the test below proves some check counts it.
+    assert list(BAD_LINES) == list(validate.RULES)
+
+
+@pytest.mark.parametrize(("reason", "field"), list(BAD_LINES))
+def test_every_quarantine_reason_is_counted_by_a_check(reason: str, field: str | None, tmp_path: Path) -> None:
+    # negative_error_count, invalid_number of an optional column and malformed_line were counted by
+    # no check: a feed of such rows read "data quality: pass".
+    _clean, clean = _ingested_checks(tmp_path / "clean", VALID_LINES)
+    summary, checks = _ingested_checks(tmp_path / "bad", [*VALID_LINES, BAD_LINES[(reason, field)]])
+    assert summary["by_reason"] == {reason: 1} and summary["rows_in"] == 4
+    counting = [name for name, check in checks.items() if check["observed"] == 0.25 and check["status"] == "fail"]
+    assert counting, f"no check counts the row quarantined as {reason}"
+    assert all(clean[name]["status"] == "pass" for name in counting)
 
 
 def test_unknown_features_are_named_with_their_near_match_in_the_metadata() -> None:
