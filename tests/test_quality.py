@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from featurehealth import config, quality
+from featurehealth import config, engine, ingest, quality, validate, warehouse
 
 PARAMS = config.load_profile("default")["quality"]
 PATHS = config.RunPaths(config.output_root() / "ci")  # a notebook run by hand on the published folder
@@ -92,6 +93,112 @@ def test_null_rate_counts_values_that_cannot_be_read_as_well_as_missing_ones() -
     older = _by_name(quality.run_checks(_summary(30, null_counts={"event_time": 100}), _counts(30), history=None,
                                         known_features=["a", "b"], **PARAMS))
     assert older["null_rate"]["observed"] == 0.01
+
+
+def test_a_negative_error_count_is_an_impossible_value() -> None:
+    # Quarantined as negative_error_count, but no check counted it: a feed of such rows read "pass".
+    summary = _summary(30, by_reason={"negative_error_count": 100})
+    check = _by_name(quality.run_checks(summary, _counts(30), history=None, known_features=["a", "b"],
+                                        **PARAMS))["out_of_range"]
+    assert (check["status"], check["observed"], check["details"]["rows"]) == ("warn", 0.01, 100)
+    assert "negative_error_count" in check["details"]["reasons"]
+
+
+def test_null_rate_counts_unreadable_optional_numbers_but_not_missing_ones() -> None:
+    # A feedback_score or error_count that is not a number is quarantined as invalid_number, which no
+    # check counted; most events carry no feedback, so a missing one counts for nothing.
+    summary = _summary(30, null_counts={"user_id": 10},
+                       unreadable_counts={"feedback_score": 500, "error_count": 20})
+    check = _by_name(quality.run_checks(summary, _counts(30), history=None, known_features=["a", "b"],
+                                        **PARAMS))["null_rate"]
+    assert (check["status"], check["observed"]) == ("warn", 0.05)
+    assert check["details"]["by_column"] == {"event_time": 0.0, "feature_id": 0.0, "user_id": 0.001,
+                                             "latency_ms": 0.0, "is_crash": 0.0, "feedback_score": 0.05,
+                                             "error_count": 0.002}
+    assert check["message"] == (
+        "500 of 10,000 input rows (5 %) hold a value of feedback_score that is not a number, the most of the columns "
+        "null_rate judges; they are quarantined (quarantine/ gives each row's reason and its values as read) and "
+        "not counted.")
+    # Optional columns without an unreadable value are not listed: a feed may lack them by design.
+    clean = quality.check_null_rate({"user_id": 10}, unreadable_counts={"error_count": 0}, rows_in=10_000,
+                                    warn=0.01, fail=0.1)
+    assert list(clean["details"]["by_column"]) == list(ingest.REQUIRED_COLUMNS)
+
+
+def test_null_rate_counts_lines_that_could_not_be_split_in_every_required_column() -> None:
+    # CSV lines the reader could not split were quarantined as malformed_line, which no check counted.
+    summary = _summary(30, by_reason={"malformed_line": 300}, null_counts={"user_id": 100})
+    check = _by_name(quality.run_checks(summary, _counts(30), history=None, known_features=["a", "b"],
+                                        **PARAMS))["null_rate"]
+    assert (check["status"], check["observed"]) == ("warn", 0.04)
+    assert check["details"]["by_column"]["event_time"] == 0.03
+    assert check["message"] == (
+        "400 of 10,000 input rows (4 %) have no readable user_id (100 missing, 300 on lines the reader could not "
+        "split into the header's columns), the most of the required columns; they are quarantined (quarantine/ "
+        "gives each row's reason and its values as read) and not counted; for those lines, check the files' "
+        "separator and that each line has as many values as the header has columns (a header ending in a "
+        "separator names one column more).")
+    # Lines alone give every required column the same count: the message names the lines, not a column.
+    lines = quality.check_null_rate({}, malformed=300, rows_in=10_000, warn=0.01, fail=0.1)
+    assert lines["message"] == (
+        "300 of 10,000 input rows (3 %) are lines the reader could not split into the header's columns, so none "
+        "of their values was read; they are quarantined as malformed_line (quarantine/ gives each its line as "
+        "written) and not counted; check the files' separator and that each line has as many values as the "
+        "header has columns (a header ending in a separator names one column more).")
+
+
+#: One CSV line breaking each rule of validate.RULES, after VALID_LINES (the duplicate repeats the first).
+HEADER = "event_time,feature_id,user_id,latency_ms,is_crash,feedback_score,error_count\n"
+VALID_LINES = [f"2026-03-01T10:0{i}:00Z,search,u{i},100,false,4,0" for i in range(3)]
+BAD_LINES = {
+    ("missing_event_time", "event_time"): ",search,u9,100,false,4,0",
+    ("invalid_event_time", "event_time"): "03/01/2026 10:09,search,u9,100,false,4,0",
+    ("future_event_time", "event_time"): "2099-03-01T10:09:00Z,search,u9,100,false,4,0",
+    ("missing_feature_id", "feature_id"): "2026-03-01T10:09:00Z,,u9,100,false,4,0",
+    ("missing_user_id", "user_id"): "2026-03-01T10:09:00Z,search,,100,false,4,0",
+    ("missing_is_crash", "is_crash"): "2026-03-01T10:09:00Z,search,u9,100,,4,0",
+    ("invalid_is_crash", "is_crash"): "2026-03-01T10:09:00Z,search,u9,100,maybe,4,0",
+    ("missing_latency", "latency_ms"): "2026-03-01T10:09:00Z,search,u9,,false,4,0",
+    ("invalid_number", "latency_ms"): '2026-03-01T10:09:00Z,search,u9,"10,5",false,4,0',
+    ("negative_latency", "latency_ms"): "2026-03-01T10:09:00Z,search,u9,-5,false,4,0",
+    ("latency_out_of_range", "latency_ms"): "2026-03-01T10:09:00Z,search,u9,700000,false,4,0",
+    ("invalid_number", "feedback_score"): '2026-03-01T10:09:00Z,search,u9,100,false,"4,5",0',
+    ("feedback_out_of_range", "feedback_score"): "2026-03-01T10:09:00Z,search,u9,100,false,9,0",
+    ("invalid_number", "error_count"): "2026-03-01T10:09:00Z,search,u9,100,false,4,many",
+    ("negative_error_count", "error_count"): "2026-03-01T10:09:00Z,search,u9,100,false,4,-3",
+    ("duplicate_event", None): VALID_LINES[0],
+    ("malformed_line", None): "2026-03-01T10:09:00Z,search,u9,100,false,4,0,extra",
+}
+
+
+def _ingested_checks(folder: Path, lines: list[str]) -> tuple[dict, dict]:
+    """The ingest summary and the checks by name of one CSV file of ``lines``."""
+    folder.mkdir()
+    (folder / "events.csv").write_text(HEADER + "\n".join(lines) + "\n")
+    con = warehouse.connect()
+    raw = ingest.open_events(con, folder / "events.csv", column_map={})
+    result = engine.validate_and_aggregate(con, raw, quarantine_dir=folder, work_dir=folder,
+                                           now=datetime(2026, 3, 2, tzinfo=UTC))
+    report = quality.run_checks(result.summary, result.daily_counts, history=None, known_features=["search"],
+                                **PARAMS)
+    return result.summary, _by_name(report)
+
+
+def test_every_quarantine_reason_has_a_sample_line() -> None:
+    # A new rule needs a line here, so that the test below proves some check counts it.
+    assert list(BAD_LINES) == list(validate.RULES)
+
+
+@pytest.mark.parametrize(("reason", "field"), list(BAD_LINES))
+def test_every_quarantine_reason_is_counted_by_a_check(reason: str, field: str | None, tmp_path: Path) -> None:
+    # negative_error_count, invalid_number of an optional column and malformed_line were counted by
+    # no check: a feed of such rows read "data quality: pass".
+    _clean, clean = _ingested_checks(tmp_path / "clean", VALID_LINES)
+    summary, checks = _ingested_checks(tmp_path / "bad", [*VALID_LINES, BAD_LINES[(reason, field)]])
+    assert summary["by_reason"] == {reason: 1} and summary["rows_in"] == 4
+    counting = [name for name, check in checks.items() if check["observed"] == 0.25 and check["status"] == "fail"]
+    assert counting, f"no check counts the row quarantined as {reason}"
+    assert all(clean[name]["status"] == "pass" for name in counting)
 
 
 def test_unknown_features_are_named_with_their_near_match_in_the_metadata() -> None:
@@ -584,7 +691,7 @@ def test_share_checks_say_in_words_how_many_rows_and_what_became_of_them() -> No
     nulls = quality.check_null_rate({"feature_id": 3, "event_time": 12}, rows_in=10_000, warn=0.01, fail=0.1)
     assert nulls["message"] == "12 of 10,000 input rows (0.12 %) have no event_time, the most of the required columns."
     clean = quality.check_null_rate({}, rows_in=10_000, warn=0.01, fail=0.1)
-    assert clean["message"] == "No required column has a missing value in the 10,000 input rows."
+    assert clean["message"] == "None of the 10,000 input rows lacks a required value or holds an unreadable one."
     report = quality.run_checks(_summary(30), _counts(30), history=None, known_features=["a", "b"], **PARAMS)
     checks = _by_name(report)
     assert checks["duplicate_events"]["message"].endswith("repeat a valid row exactly; the copies are quarantined "

@@ -317,6 +317,24 @@ def test_unreadable_values_of_required_columns_are_counted_beside_missing_ones(t
     }
 
 
+def test_unreadable_optional_numbers_are_counted_and_missing_ones_are_not(tmp_path: Path) -> None:
+    # A feedback_score or error_count that is not a number was quarantined as invalid_number and
+    # counted by no data-quality check; an empty one is an event without feedback, by design.
+    text = (
+        "event_time,feature_id,user_id,latency_ms,is_crash,feedback_score,error_count\n"
+        "2026-03-01T10:00:00Z,search,u1,10,0,,\n"
+        '2026-03-01T10:01:00Z,search,u2,10,0,"4,5",0\n'
+        "2026-03-01T10:02:00Z,search,u3,10,0,4,many\n"
+        "2026-03-01T10:03:00Z,,u4,10,0,n/a,one\n"
+    )
+    result, _con = _validate(tmp_path, text)
+    assert result.summary["by_reason"] == {"missing_feature_id": 1, "invalid_number": 2}
+    assert result.summary["unreadable_counts"] == {
+        "event_time": 0, "feature_id": 0, "user_id": 0, "latency_ms": 0, "is_crash": 0,
+        "feedback_score": 1, "error_count": 2,
+    }
+
+
 def test_a_date_before_1970_is_counted_as_an_unreadable_event_time(tmp_path: Path) -> None:
     # Quarantined as invalid_event_time ("unreadable event time") like a US date, but null_rate did not
     # count it: a feed of zero epochs written as New York time without an offset passed data quality.

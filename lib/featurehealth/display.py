@@ -189,7 +189,7 @@ QUALITY_MEASURES = {
     "late_rows": "rows of the day before the window that arrived after its run",
     "volume_drop": "lowest feature-day's events over its usual (trailing median; 1 = usual, lower is worse)",
     "duplicate_events": "share of input rows that repeat an event",
-    "null_rate": "highest share of missing or unreadable values in a required column",
+    "null_rate": "highest share of missing or unreadable values in a column (optional ones: unreadable)",
     "out_of_range": "share of input rows with an impossible value (say, a negative latency)",
     "freshness": "days from the latest input day to the as-of date",
     "unknown_features": "features with events but no row in the feature metadata",

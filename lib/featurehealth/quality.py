@@ -494,27 +494,44 @@ def check_volume_drop(
 
 
 def check_null_rate(
-    null_counts: Mapping[str, int], *, unreadable_counts: Mapping[str, int] | None = None, rows_in: int,
-    warn: float, fail: float,
+    null_counts: Mapping[str, int], *, unreadable_counts: Mapping[str, int] | None = None, malformed: int = 0,
+    rows_in: int, warn: float, fail: float,
 ) -> dict[str, Any]:
-    """Highest share of missing or unreadable values among the required columns.
+    """Highest share of missing or unreadable values of a column among the rows in.
 
-    ``unreadable_counts`` are values given but not of the column's type (a US date, a decimal
-    comma); a summary written before they were counted has none.
+    A required column counts its missing values, its ``unreadable_counts`` (values given but not of
+    the column's type: a US date, a decimal comma; a summary written before they were counted has
+    none) and the ``malformed`` CSV lines, which have no readable value at all. A column of
+    :data:`featurehealth.validate.OPTIONAL_NUMBER_COLUMNS` counts its unreadable values only (most
+    events carry no feedback), and is listed in ``details.by_column`` when it has some.
     """
     missing = {c: int(null_counts.get(c, 0)) for c in ingest.REQUIRED_COLUMNS}
-    unreadable = {c: int((unreadable_counts or {}).get(c, 0)) for c in ingest.REQUIRED_COLUMNS}
-    counts = {c: missing[c] + unreadable[c] for c in ingest.REQUIRED_COLUMNS}
+    unreadable = {c: int((unreadable_counts or {}).get(c, 0))
+                  for c in (*ingest.REQUIRED_COLUMNS, *validate.OPTIONAL_NUMBER_COLUMNS)}
+    counts = {c: missing[c] + unreadable[c] + malformed for c in ingest.REQUIRED_COLUMNS} | {
+        c: unreadable[c] for c in validate.OPTIONAL_NUMBER_COLUMNS if unreadable[c]}
     rates = {c: _share(n, rows_in) for c, n in counts.items()}
     worst = max(rates, key=rates.get)
+    share = _rows_share(counts[worst], rows_in)
+    kept = "they are quarantined (quarantine/ gives each row's reason and its values as read) and not counted"
     if not counts[worst]:
-        message = f"No required column has a missing value in the {rows_in:,} input rows."
-    elif not unreadable[worst]:
-        message = f"{_rows_share(counts[worst], rows_in)} have no {worst}, the most of the required columns."
+        message = f"None of the {rows_in:,} input rows lacks a required value or holds an unreadable one."
+    elif worst in validate.OPTIONAL_NUMBER_COLUMNS:
+        message = (f"{share} hold a value of {worst} that is not a number, the most of the columns null_rate judges; "
+                   f"{kept}.")
+    elif counts[worst] == malformed:
+        # Every required column counts these lines alike: naming one column would point at the wrong fix.
+        message = (f"{share} are lines the reader could not split into the header's columns, so none of their values "
+                   f"was read; they are quarantined as malformed_line (quarantine/ gives each its line as written) "
+                   f"and not counted; {validate.MALFORMED_FIX}.")
+    elif not unreadable[worst] and not malformed:
+        message = f"{share} have no {worst}, the most of the required columns."
     else:
-        message = (f"{_rows_share(counts[worst], rows_in)} have no readable {worst} ({missing[worst]:,} missing, "
-                   f"{unreadable[worst]:,} unreadable), the most of the required columns; they are quarantined "
-                   f"(quarantine/ gives each row's reason and its values as read) and not counted.")
+        parts = ", ".join(f"{n:,} {what}" for n, what in (
+            (missing[worst], "missing"), (unreadable[worst], "unreadable"),
+            (malformed, "on lines the reader could not split into the header's columns")) if n)
+        fix = f"; for those lines, {validate.MALFORMED_FIX}" if malformed else ""
+        message = f"{share} have no readable {worst} ({parts}), the most of the required columns; {kept}{fix}."
     return _check("null_rate", rates[worst], warn=warn, fail=fail,
                   by_column={c: round(r, 6) for c, r in rates.items()}, message=message)
 
@@ -692,7 +709,8 @@ def run_checks(
                warn=duplicate_share_warn, fail=duplicate_share_fail, duplicates=duplicates,
                message=(f"{_rows_share(duplicates, rows_in)} repeat a valid row exactly; the copies are "
                         f"quarantined as duplicate_event and not counted.")),
-        check_null_rate(summary["null_counts"], unreadable_counts=summary.get("unreadable_counts"), rows_in=rows_in,
+        check_null_rate(summary["null_counts"], unreadable_counts=summary.get("unreadable_counts"),
+                        malformed=int(by_reason.get("malformed_line", 0)), rows_in=rows_in,
                         warn=null_rate_warn, fail=null_rate_fail),
         _check("out_of_range", _share(out_of_range, rows_in), warn=out_of_range_warn, fail=out_of_range_fail,
                rows=out_of_range, reasons=list(validate.OUT_OF_RANGE_REASONS),

@@ -64,7 +64,12 @@ REASONS = tuple(dict.fromkeys(reason for reason, _ in RULES))
 #: Reasons that leave a row without a usable date: it belongs to the windows its file is in.
 UNDATED_REASONS = ("missing_event_time", "invalid_event_time", "future_event_time", "malformed_line")
 #: Reasons counted by the quality check ``out_of_range``.
-OUT_OF_RANGE_REASONS = ("negative_latency", "latency_out_of_range", "feedback_out_of_range", "future_event_time")
+OUT_OF_RANGE_REASONS = (
+    "negative_latency", "latency_out_of_range", "feedback_out_of_range", "future_event_time", "negative_error_count",
+)
+#: Optional columns whose values are numbers: one given but not read is ``invalid_number``, and the quality
+#: check ``null_rate`` counts it (a missing one is no value, as most events carry no feedback).
+OPTIONAL_NUMBER_COLUMNS = ("feedback_score", "error_count")
 #: ``event_date`` is the row's UTC day, null when it has no usable date (:data:`UNDATED_REASONS`).
 QUARANTINE_COLUMNS = ("source_file", "line", "reason", "field", "event_date", *ingest.CANONICAL_TYPES, "raw_line")
 QUARANTINE_FILE = "quarantine.parquet"
@@ -413,19 +418,21 @@ def partition_rows_sql(checked: str, *, lo: int, hi: int, owned: Sequence[int]) 
 
 #: Columns a partition keeps of each row (:func:`partition_rows_sql`) for counting and aggregating.
 KEPT_COLUMNS = (
-    *ingest.CANONICAL_TYPES, "reason", "day", "file_id", "row_no", *(f"has_{c}" for c in ingest.REQUIRED_COLUMNS)
+    *ingest.CANONICAL_TYPES, "reason", "day", "file_id", "row_no",
+    *(f"has_{c}" for c in (*ingest.REQUIRED_COLUMNS, *OPTIONAL_NUMBER_COLUMNS)),
 )
 
 
 def counts_sql(table: str) -> str:
     """Rows of ``table`` by file, day, reason and (valid rows only) feature, with the missing and the
     unreadable values (given, but not of the column's type, or an ``event_time`` before 1970: those the
-    ``invalid_*`` rules quarantine) of each required column."""
-    invalid = {c: f"{c} IS NULL" for c in ingest.REQUIRED_COLUMNS} | {"event_time": _INVALID_TIME}
+    ``invalid_*`` rules quarantine) of each required column, and the unreadable values of each
+    :data:`OPTIONAL_NUMBER_COLUMNS` column."""
+    columns = (*ingest.REQUIRED_COLUMNS, *OPTIONAL_NUMBER_COLUMNS)
+    invalid = {c: f"{c} IS NULL" for c in columns} | {"event_time": _INVALID_TIME}
     nulls = ", ".join(
-        f"count(*) FILTER (WHERE NOT has_{c}) AS null_{c}, "
-        f"count(*) FILTER (WHERE has_{c} AND ({invalid[c]})) AS unreadable_{c}"
-        for c in ingest.REQUIRED_COLUMNS
+        [f"count(*) FILTER (WHERE NOT has_{c}) AS null_{c}" for c in ingest.REQUIRED_COLUMNS]
+        + [f"count(*) FILTER (WHERE has_{c} AND ({invalid[c]})) AS unreadable_{c}" for c in columns]
     )
     return (
         f"SELECT file_id, day, reason, CASE WHEN reason IS NULL THEN feature_id END AS feature_id, "
@@ -755,7 +762,8 @@ def summarise(
     up to the as-of date (what data-quality freshness judges); ``files`` each file's rows, its
     malformed lines included, as ``rows_read`` counts them; ``unjudged_days`` is ``unjudged``
     (:func:`unjudged_days`, empty when ``ingest.as_of`` is set: a backfill leaves later days out
-    on purpose), part of ``rows_outside_window``.
+    on purpose), part of ``rows_outside_window``. ``unreadable_counts`` has every required column, and
+    each of :data:`OPTIONAL_NUMBER_COLUMNS` that holds an unreadable value.
     """
     by_reason = scoped.dropna(subset=["reason"]).groupby("reason")["rows"].sum().to_dict()
     if len(duplicates):
@@ -770,6 +778,8 @@ def summarise(
     valid_days = scoped.loc[scoped["reason"].isna(), "day"]
     input_days = index["day"].dropna()
     input_days = input_days[input_days <= day_number(window.as_of)]
+    # An optional column may be absent by design: it is named only when it holds a value that is not read.
+    unreadable = {c: int(scoped[f"unreadable_{c}"].sum()) for c in (*ingest.REQUIRED_COLUMNS, *OPTIONAL_NUMBER_COLUMNS)}
     return {
         "file_format": raw.file_format,
         "files": [{"name": name, "rows": int(per_file.get(i, 0))} for i, name in enumerate(raw.files)],
@@ -790,5 +800,5 @@ def summarise(
         "rows_quarantined": rows_quarantined,
         "by_reason": {r: int(by_reason[r]) for r in REASONS if by_reason.get(r)},
         "null_counts": {c: int(scoped[f"null_{c}"].sum()) for c in ingest.REQUIRED_COLUMNS},
-        "unreadable_counts": {c: int(scoped[f"unreadable_{c}"].sum()) for c in ingest.REQUIRED_COLUMNS},
+        "unreadable_counts": {c: n for c, n in unreadable.items() if n or c in ingest.REQUIRED_COLUMNS},
     }
