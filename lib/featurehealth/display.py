@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # run_all prints with visible_text; importing pandas would slow its start
     import pandas as pd
 
-#: Decimals kept in printed tables.
+#: Decimals (:func:`readable`) or significant digits (:func:`significant`, :func:`number_text`) of printed tables.
 DIGITS = 3
 #: Most characters of a name drawn as a figure's tick label (see :func:`plain_label`).
 MAX_LABEL_CHARS = 40

@@ -53,7 +53,8 @@ Prediction drift. The risk scores of the current window against the model's held
 the whole weeks before it (:func:`prediction_drift`). A feature's scores on nearby days move
 together (an incident raises them for days), so the rows are not independent and neither KS nor
 PSI's own small-sample bias says what chance gives: the p-value is a block permutation test that
-shuffles whole feature-weeks between the windows with a fixed seed. Too few scored rows per PSI
+shuffles whole feature-weeks between the windows with a fixed seed, 499 times, more for a
+``ks_pvalue_alert`` below 0.01 (so that a p-value can fall below it). Too few scored rows per PSI
 bin, or too few feature-weeks to shuffle, is ``insufficient_data``, never an alert. Retraining
 (:func:`retrain_recommendation`) is not advised when the newest model version was built on all
 the data up to as-of: it would only reproduce that version. The model's age is that of the newest

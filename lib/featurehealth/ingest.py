@@ -463,7 +463,7 @@ def _source_name(identity: str) -> str:
 
 
 def column_key(name: object) -> str:
-    """A column name as matched: case-insensitive, surrounding spaces ignored, in Unicode NFC (as
+    """A column name as matched: case-insensitive, surrounding whitespace ignored, in Unicode NFC (as
     text values are: a name written composed in one file or profile and decomposed in another is one)."""
     return unicodedata.normalize("NFC", str(name)).strip().lower()
 
@@ -471,7 +471,7 @@ def column_key(name: object) -> str:
 def map_columns(columns: Sequence[str], *, column_map: Mapping[str, str], file: str) -> dict[str, str]:
     """Which column of one file feeds each canonical column.
 
-    Names match case-insensitively, ignoring surrounding spaces and Unicode form (NFC). A column named in
+    Names match case-insensitively, ignoring surrounding whitespace and Unicode form (NFC). A column named in
     ``column_map`` wins over a column that already has the canonical name.
 
     Parameters

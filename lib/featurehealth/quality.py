@@ -500,10 +500,11 @@ def check_null_rate(
     """Highest share of missing or unreadable values of a column among the rows in.
 
     A required column counts its missing values, its ``unreadable_counts`` (values given but not of
-    the column's type: a US date, a decimal comma; a summary written before they were counted has
-    none) and the ``malformed`` CSV lines, which have no readable value at all. A column of
-    :data:`featurehealth.validate.OPTIONAL_NUMBER_COLUMNS` counts its unreadable values only (most
-    events carry no feedback), and is listed in ``details.by_column`` when it has some.
+    the column's type, a US date or a decimal comma, or an ``event_time`` before 1970; a summary
+    written before they were counted has none) and the ``malformed`` CSV lines, which have no
+    readable value at all. A column of :data:`featurehealth.validate.OPTIONAL_NUMBER_COLUMNS`
+    counts its unreadable values only (most events carry no feedback), and is listed in
+    ``details.by_column`` when it has some.
     """
     missing = {c: int(null_counts.get(c, 0)) for c in ingest.REQUIRED_COLUMNS}
     unreadable = {c: int((unreadable_counts or {}).get(c, 0))

@@ -4,7 +4,8 @@ Each row of the raw relation (:func:`featurehealth.ingest.open_events`) gets at 
 ``reason`` (the first rule it breaks, in :data:`RULES` order); exact duplicates of a valid row
 (same values in every canonical column) keep their first copy and quarantine the others as
 ``duplicate_event``; CSV lines the reader could not split are ``malformed_line``. Rows dated
-outside the processed window are not part of the run (``rows_outside_window``), nor are rows
+outside the processed window are not part of the run (``rows_outside_window``; those after an
+as-of date taken from the data, none of them valid, are ``unjudged_days``), nor are rows
 without a usable date in files holding no row of the window (with daily files, an undated row
 belongs to its file's day); every other row is either valid or quarantined, and
 ``rows_in = rows_valid + rows_quarantined`` is checked on the window's quarantine.
@@ -345,7 +346,8 @@ def resolve_window(
     Parameters
     ----------
     first_day, last_day : date or None
-        Earliest and latest dated event of the input (not in the future).
+        Earliest and latest day of the input's valid rows, or of its dated rows when none is valid
+        (:func:`first_and_last`).
     as_of, window_start, window_end : str
         ``ingest`` parameters, ``YYYY-MM-DD`` or ``""``: as-of defaults to ``last_day``, the
         window to [``first_day``, as-of].
