@@ -419,12 +419,12 @@ def test_a_window_after_the_input_s_latest_day_names_where_the_as_of_date_came_f
     # Only the window was set: the as-of date is the input's latest day, which "swap the dates" does not explain.
     with pytest.raises(ValueError) as past:
         validate.resolve_window(first_day=date(2026, 1, 1), last_day=date(2026, 1, 31), window_start="2026-02-02")
-    assert "the input's latest day" in str(past.value) and "ingest.as_of is empty" in str(past.value)
+    assert "the input's latest day with a valid row" in str(past.value) and "ingest.as_of is empty" in str(past.value)
     assert "swap" not in str(past.value)
     with pytest.raises(ValueError) as end:
         validate.resolve_window(first_day=date(2026, 1, 1), last_day=date(2026, 1, 31), window_start="2026-01-31",
                                 window_end="2026-02-02")
-    assert "the input's latest day" in str(end.value) and "ingest.as_of is empty" in str(end.value)
+    assert "the input's latest day with a valid row" in str(end.value) and "ingest.as_of is empty" in str(end.value)
     # A set as-of date keeps the short sentence.
     with pytest.raises(ValueError, match=r"is after the as-of date 2026-01-20; swap or fix the dates\.$"):
         validate.resolve_window(first_day=date(2026, 1, 1), last_day=date(2026, 1, 31), as_of="2026-01-20",

@@ -368,7 +368,7 @@ def resolve_window(
     end = parse_day(window_end, name="window_end") or as_of_day
     # An as-of date the operator did not set comes from the data: say so, or "swap the dates" puzzles.
     as_of_text = (f"the as-of date {as_of_day}" if as_of
-                  else f"the input's latest day {as_of_day} (the as-of date, as ingest.as_of is empty)")
+                  else f"the input's latest day with a valid row, {as_of_day} (the as-of date, as ingest.as_of is empty)")
     if end > as_of_day:
         raise ValueError(f"ingest.window_end {end} is after {as_of_text}; end the window on or before it.")
     if start > end and not (window_start or window_end):
