@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 from pathlib import Path
 
@@ -39,8 +40,24 @@ def _dataset(*, noisy: bool = False, n_days: int = 80) -> pd.DataFrame:
     )
 
 
-def _report(dataset: pd.DataFrame, **overrides: object) -> model.TrainingReport:
+def _train(dataset: pd.DataFrame, **overrides: object) -> model.TrainingReport:
     return model.train_and_evaluate(dataset, None, params={**PARAMS, **overrides})
+
+
+_TRAINED: dict[tuple[object, ...], model.TrainingReport] = {}
+
+
+def _report(dataset: pd.DataFrame, **overrides: object) -> model.TrainingReport:
+    """:func:`_train`'s report, trained once per module for each dataset and overrides; each caller gets a copy.
+
+    Training is deterministic (test_same_inputs_give_the_same_version_and_bytes trains twice to show
+    it), and retraining the same few datasets in almost every test was most of this module's time.
+    """
+    key = (tuple(dataset.columns), tuple(map(str, dataset.dtypes)),
+           pd.util.hash_pandas_object(dataset).to_numpy().tobytes(), tuple(sorted(overrides.items())))
+    if key not in _TRAINED:
+        _TRAINED[key] = _train(dataset, **overrides)
+    return copy.deepcopy(_TRAINED[key])
 
 
 @pytest.fixture()
@@ -68,9 +85,9 @@ def test_first_model_is_promoted_and_loads_after_its_hash_is_checked(paths: conf
 
 def test_same_inputs_give_the_same_version_and_bytes(tmp_path: Path) -> None:
     dataset = _dataset()
-    first = registry.save_version(config.RunPaths(tmp_path / "one"), _report(dataset), params=PARAMS, degradation=DEGRADATION)
+    first = registry.save_version(config.RunPaths(tmp_path / "one"), _train(dataset), params=PARAMS, degradation=DEGRADATION)
     run_only = {**PARAMS, "retrain": "always", "n_jobs": 2}
-    again = registry.save_version(config.RunPaths(tmp_path / "two"), _report(dataset), params=run_only, degradation=DEGRADATION)
+    again = registry.save_version(config.RunPaths(tmp_path / "two"), _train(dataset), params=run_only, degradation=DEGRADATION)
     assert first["version"] == again["version"] and first["file_sha256"] == again["file_sha256"]
     figures = [config.RunPaths(tmp_path / run).models / first["version"] / "reports" / "model_curves.png"
                for run in ("one", "two")]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import errno
 import json
 import os
@@ -66,10 +67,9 @@ def _notebook(path: Path, *bodies: str, step: str) -> Path:
     return path
 
 
-@pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A tiny project: two notebooks and a profile with a 'model' group and the runner's 'run'."""
-    notebooks, params = tmp_path / "notebooks", tmp_path / "params"
+def _make_project(root: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A tiny project in ``root``: two notebooks and a profile with a 'model' group and the runner's 'run'."""
+    notebooks, params = root / "notebooks", root / "params"
     notebooks.mkdir()
     params.mkdir()
     _notebook(notebooks / "a.ipynb", WRITE_CELL, step="a")
@@ -82,8 +82,38 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     )
     monkeypatch.setattr(config, "NOTEBOOKS_DIR", notebooks)
     monkeypatch.setattr(config, "PARAMS_DIR", params)
-    monkeypatch.setenv("FEATUREHEALTH_OUTPUT_ROOT", str(tmp_path / "outputs"))
-    return tmp_path
+    monkeypatch.setenv("FEATUREHEALTH_OUTPUT_ROOT", str(root / "outputs"))
+    return root
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """:func:`_make_project` in the test's folder."""
+    return _make_project(tmp_path, monkeypatch)
+
+
+#: An outputs folder and the report of the run that published it.
+Published = tuple[Path, dict[str, Any]]
+
+
+@pytest.fixture(scope="module")
+def published_a(tmp_path_factory: pytest.TempPathFactory) -> Published:
+    """The outputs folder and report of one successful run of a.ipynb, in a project of its own.
+
+    Many tests start from a published run; each such run costs a kernel, so it is made once and
+    copied (:func:`_after_a_good_run`).
+    """
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        root = _make_project(tmp_path_factory.mktemp("published-a"), monkeypatch)
+        report = runner.run_pipeline("default", notebooks=["a.ipynb"], progress=lambda _: None)
+    return root / "outputs", report
+
+
+def _after_a_good_run(project: Path, published_a: Published) -> dict[str, Any]:
+    """Give ``project`` the outputs of :func:`published_a`'s run of a.ipynb, as if it had run there; its report."""
+    outputs, report = published_a
+    shutil.copytree(outputs, project / "outputs", symlinks=True)
+    return copy.deepcopy(report)
 
 
 def test_declared_parameters_reads_the_tagged_cell(project: Path) -> None:
@@ -153,9 +183,10 @@ def test_duration_is_the_run_s_wall_time_not_the_sum_of_its_steps(
     # Work outside every step's clock (here a slow staging copy; kernel boots, checks, the report in a
     # real run) was left out: the report said 8 s of a run that took 11.
     prepare = runner.prepare_staging
+    slow_s = 0.2  # any pause outside the steps' clocks shows; a longer one only slows the test
 
     def slow_staging(*args: Any, **kwargs: Any) -> Any:
-        time.sleep(1.0)
+        time.sleep(slow_s)
         return prepare(*args, **kwargs)
 
     monkeypatch.setattr(runner, "prepare_staging", slow_staging)
@@ -167,7 +198,7 @@ def test_duration_is_the_run_s_wall_time_not_the_sum_of_its_steps(
     report = runlog.read_json(run_dir / "run_report.json")
     steps = sum(s["duration_s"] for s in report["steps"])
     assert report["status"] == ("succeeded" if len(notebooks) == 1 else "failed")
-    assert steps + 1.0 <= report["duration_s"] <= wall
+    assert steps + slow_s <= report["duration_s"] <= wall
 
 
 def test_overrides_given_as_any_iterable_are_applied_and_reported(project: Path) -> None:
@@ -268,8 +299,8 @@ def test_artifact_manifest_leaves_out_the_run_report_and_history(tmp_path: Path)
     assert list(runner.artifact_hashes(tmp_path)) == ["reports/a.json"]
 
 
-def test_failed_run_keeps_last_good_outputs(project: Path) -> None:
-    good = runner.run_pipeline("default", notebooks=["a.ipynb"], progress=lambda _: None)
+def test_failed_run_keeps_last_good_outputs(project: Path, published_a: Published) -> None:
+    good = _after_a_good_run(project, published_a)
     published = project / "outputs" / "default"
     before = (published / "reports" / "run_report.json").read_bytes()
     with pytest.raises(runner.RunFailed, match=r"^boom.ipynb failed: ValueError: input file x.csv lacks feature_id$"):
@@ -625,10 +656,10 @@ def _failing_rename(monkeypatch: pytest.MonkeyPatch, name: str, error: BaseExcep
     monkeypatch.setattr(Path, "rename", rename)
 
 
-def test_a_run_removes_the_hand_over_files_a_notebook_run_by_hand_left(project: Path) -> None:
+def test_a_run_removes_the_hand_over_files_a_notebook_run_by_hand_left(project: Path, published_a: Published) -> None:
     # 01_ingest run by hand leaves work/; after a run, 02_aggregate by hand read those with the
     # run's ingest summary and stopped on "Row accounting failed ... report this bug".
-    runner.run_pipeline("default", notebooks=["a.ipynb"], progress=lambda _: None)
+    _after_a_good_run(project, published_a)
     published = project / "outputs" / "default"
     (published / "work").mkdir()
     (published / "work" / "window_fact.parquet").write_bytes(b"an earlier ingest's aggregates")
@@ -703,10 +734,10 @@ def test_the_days_verdict_is_printed_only_once_the_outputs_are_published(
 
 
 def test_a_profile_folder_on_another_file_system_fails_before_any_notebook(
-    project: Path, monkeypatch: pytest.MonkeyPatch
+    project: Path, published_a: Published, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # outputs/<profile> linked to another disk: publishing renames cannot cross it.
-    runner.run_pipeline("default", notebooks=["a.ipynb"], progress=lambda _: None)
+    _after_a_good_run(project, published_a)
     published = project / "outputs" / "default"
     real_stat = os.stat
 
@@ -752,10 +783,10 @@ def test_publish_killed_half_way_is_undone_by_the_next_run(project: Path, monkey
 
 @pytest.mark.parametrize("journal_text", ["", "{}", "{not json"])
 def test_an_unreadable_publish_journal_stops_the_run_with_a_sentence_not_a_traceback(
-    project: Path, journal_text: str
+    project: Path, published_a: Published, journal_text: str
 ) -> None:
     # The journal is written without fsync: a machine that goes down mid-publish can leave it empty.
-    runner.run_pipeline("default", notebooks=["a.ipynb"], progress=lambda _: None)
+    _after_a_good_run(project, published_a)
     published = project / "outputs" / "default"
     before = _snapshot(published)
     journal = config.publish_journal_path("default")
@@ -901,14 +932,14 @@ def test_a_signal_ignored_when_the_run_starts_stays_ignored() -> None:
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
 def test_sigterm_writes_an_interrupted_report_and_stops_kernels(
-    project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], signum: int,
+    project: Path, published_a: Published, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], signum: int,
     request: pytest.FixtureRequest,
 ) -> None:
     # The signal as a terminal delivers it (under nohup SIGHUP is ignored, and stays so for a run).
     original = signal.signal(signum, signal.SIG_DFL)
     request.addfinalizer(lambda: signal.signal(signum, original))
 
-    good = runner.run_pipeline("default", notebooks=["a.ipynb"], progress=lambda _: None)
+    good = _after_a_good_run(project, published_a)
     published = project / "outputs" / "default"
     before = _snapshot(published)
     execute = runner._execute
@@ -1180,8 +1211,8 @@ def test_the_final_line_of_a_run_whose_terminal_hung_up_keeps_the_exit_code(
         assert runner.main(["ci"]) == runner.EXIT_BUSY
 
 
-def test_next_run_cleans_up_after_a_killed_run(project: Path) -> None:
-    good = runner.run_pipeline("default", notebooks=["a.ipynb"], progress=lambda _: None)
+def test_next_run_cleans_up_after_a_killed_run(project: Path, published_a: Published) -> None:
+    good = _after_a_good_run(project, published_a)
     published, staging = project / "outputs" / "default", project / "outputs" / ".staging"
     killed = "20260101T000000Z-0123abcd"
     (published / "runs" / killed).mkdir()
@@ -1220,11 +1251,11 @@ def test_unwritable_output_folder_is_one_sentence_and_leaves_nothing(
     assert not published.exists()
 
 
-def test_a_full_disk_while_staging_is_one_sentence_saying_so(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_full_disk_while_staging_is_one_sentence_saying_so(project: Path, published_a: Published, monkeypatch: pytest.MonkeyPatch) -> None:
     import errno
     import shutil
 
-    runner.run_pipeline("default", notebooks=["a.ipynb"], progress=lambda _: None)
+    _after_a_good_run(project, published_a)
     published = project / "outputs" / "default"
     before = _snapshot(published)
 
@@ -1242,12 +1273,12 @@ def test_a_full_disk_while_staging_is_one_sentence_saying_so(project: Path, monk
 
 
 def test_a_full_disk_in_a_step_is_one_sentence_saying_where_to_free_room(
-    project: Path, monkeypatch: pytest.MonkeyPatch
+    project: Path, published_a: Published, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Inside the kernel the errno is lost: the runner gets the error as text ("OSError: [Errno 28] ...").
     _notebook(project / "notebooks" / "full.ipynb",
               "import errno, os\nraise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))", step="full")
-    runner.run_pipeline("default", notebooks=["a.ipynb"], progress=lambda _: None)
+    _after_a_good_run(project, published_a)
     published = project / "outputs" / "default"
     before = _snapshot(published)
     with pytest.raises(runner.RunFailed) as caught:
@@ -1302,9 +1333,9 @@ def test_a_full_disk_while_saving_an_executed_notebook_is_one_sentence_without_a
 
 
 def test_a_full_disk_when_the_run_report_is_staged_is_one_sentence_and_publishes_nothing(
-    project: Path, monkeypatch: pytest.MonkeyPatch
+    project: Path, published_a: Published, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    runner.run_pipeline("default", notebooks=["a.ipynb"], progress=lambda _: None)
+    _after_a_good_run(project, published_a)
     published = project / "outputs" / "default"
     before = _snapshot(published)
     staging_root = project / "outputs" / ".staging"
