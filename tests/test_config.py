@@ -375,6 +375,10 @@ def test_shipped_profiles_pass_the_value_checks() -> None:
         (["model.max_depth=0"], r"model\.max_depth 0 is not valid; use null \(no limit\) or a whole number >= 1"),
         (["model.keep_versions=-1"], r"^model\.keep_versions -1 is not valid; use a whole number >= 0 \(0 keeps every model version\) \(from --set model\.keep_versions=-1\)\.$"),
         (["model.keep_versions=2.5"], r"^model\.keep_versions 2\.5 is not valid; use a whole number >= 0"),
+        # A version names a folder under models/: never one outside it.
+        (["model.use_version=../elsewhere"], r"^model\.use_version '\.\./elsewhere' is not valid; use null or a model "
+                                             r"version under models/ \(models/registry\.json lists them\), e\.g\. 20260430-0123456789ab \(from"),
+        (["model.use_version=20260430"], r"^model\.use_version 20260430 is not valid; use null or a model version"),
         (["simulate.start_date=2026-02-30"], r"simulate\.start_date '2026-02-30' is not valid; use a date YYYY-MM-DD"),
         # Read as YAML, an unquoted no is false: the run looked for a folder named "False".
         (["ingest.source=no"], r"^ingest\.source False is not valid; use text like the default 'simulated', quoted where YAML"),
@@ -405,7 +409,9 @@ def test_good_values_pass(real_params: Path) -> None:
         "ingest.as_of=2026-04-28", "ingest.window_start=2026-04-01", "ingest.column_map.crash_flag=is_crash",
         "model.alert_budget=0.3", "drift.metrics=[crash_rate]", "model.max_depth=null",
         "model.n_jobs=-2", "model.keep_versions=0", "ingest.source='no'", "ingest.metadata_path=null",
+        "model.use_version=20260430-0123456789ab",
     ])
+    assert params["model"]["use_version"] == "20260430-0123456789ab"
     assert params["ingest"]["source"] == "no"
     assert params["ingest"]["column_map"] == {"crash_flag": "is_crash"}
     assert params["model"]["keep_versions"] == 0
@@ -433,6 +439,13 @@ def test_published_path_maps_a_staging_file_to_the_published_one(tmp_path: Path,
     assert config.published_path(staged.parent.parent) == tmp_path / "my-profile"  # the staging copy itself
     assert config.published_path(tmp_path / "ci" / "x.json") == tmp_path / "ci" / "x.json"
     assert config.published_path(tmp_path / ".staging" / "ci.lock") == tmp_path / ".staging" / "ci.lock"
+
+
+def test_run_paths_name_the_run_id_of_a_staging_copy_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FEATUREHEALTH_OUTPUT_ROOT", str(tmp_path))
+    staged = config.RunPaths(tmp_path / ".staging" / "my-profile-20261127T082512Z-6f41fa05")
+    assert staged.run_id == "20261127T082512Z-6f41fa05"
+    assert config.RunPaths(tmp_path / "my-profile").run_id is None  # a notebook run by hand
 
 
 def test_pipeline_order_allows_a_prefix_of_the_pipeline_and_the_dashboard() -> None:

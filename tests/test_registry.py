@@ -733,3 +733,80 @@ def test_held_out_days_unseen_by_both_models_of_one_class_say_how_many_and_which
         f"the 4 held-out feature-days unseen by both models ({split.test_end.date()} .. {split.test_end.date()}) "
         f"are all negative, and PR-AUC needs both classes"
     )
+
+
+def _two_versions(paths: config.RunPaths) -> tuple[dict[str, object], dict[str, object]]:
+    """Version A (the profile's settings), then B (max_depth 4) promoted over it whatever its PR-AUC."""
+    dataset = _dataset()
+    first = registry.register(paths, _report(dataset), dataset, params=PARAMS, degradation=DEGRADATION)
+    deeper = {**PARAMS, "max_depth": 4, "promote_tolerance": 1.0}
+    second = registry.register(paths, _report(dataset, max_depth=4), dataset, params=deeper, degradation=DEGRADATION)
+    assert second["promoted"] and second["version"] != first["version"]
+    return first, second
+
+
+def test_use_version_puts_an_earlier_version_back_in_use_by_hand(paths: config.RunPaths) -> None:
+    first, second = _two_versions(paths)
+    earlier = runlog.read_json(paths.models / first["version"] / registry.PROMOTION_FILE)
+    plan = registry.decide_training(paths, retrain="always", settings=SETTINGS, use_version=first["version"])
+    assert not plan["train"] and plan["reason"].startswith(f"model.use_version is {first['version']}: nothing is trained")
+    decision = registry.put_in_use(paths, first["version"])
+    assert decision["run_id"] is None  # by hand outside a run: no run folder to name
+    assert decision["promoted"] and decision["by_hand"] and decision["previous_version"] == second["version"]
+    assert decision["reason"].startswith(f"put in use by hand with model.use_version, replacing {second['version']}, at ")
+    assert decision["earlier"] == earlier  # the decision it was given when trained stays on record
+    assert registry.load_current(paths)[1]["version"] == first["version"]
+    assert runlog.read_json(paths.models / first["version"] / registry.PROMOTION_FILE) == decision
+    assert runlog.read_json(paths.reports / registry.PROMOTION_FILE) == decision
+    index = runlog.read_json(paths.models / "registry.json")
+    assert index["current"] == first["version"] and len(index["versions"]) == 2
+    listed = next(v for v in index["versions"] if v["version"] == first["version"])
+    assert listed["promotion_reason"] == decision["reason"]
+    # Already in use: nothing is rewritten, so a run that leaves the option set keeps the record of the rollback.
+    again = registry.put_in_use(paths, first["version"])
+    assert not again["by_hand"] and again["reason"] == f"{first['version']} is already in use (model.use_version)."
+    assert runlog.read_json(paths.models / first["version"] / registry.PROMOTION_FILE) == decision
+
+
+def test_auto_does_not_retrain_the_settings_a_rollback_set_aside(paths: config.RunPaths) -> None:
+    first, second = _two_versions(paths)
+    registry.put_in_use(paths, first["version"])
+    profile = registry.training_settings({**PARAMS, "max_depth": 4}, DEGRADATION, signals=SIGNALS)  # B's settings
+    decision = registry.decide_training(paths, retrain="auto", settings=profile)
+    assert not decision["train"]
+    assert f"version {second['version']} has these settings but model {first['version']} was put in use by hand" \
+        in decision["reason"]
+    assert registry.decide_training(paths, retrain="always", settings=profile)["train"]
+    # Settings no version on disk has train as usual.
+    other = registry.training_settings({**PARAMS, "max_depth": 3}, DEGRADATION, signals=SIGNALS)
+    assert registry.decide_training(paths, retrain="auto", settings=other)["train"]
+
+
+def test_use_version_of_a_version_not_on_disk_lists_those_that_are(paths: config.RunPaths) -> None:
+    with pytest.raises(ValueError, match=r"^model\.use_version '20260101-abc' is not a model version on disk; no "
+                                         r"version is under models/ yet, so set it to null\.$"):
+        registry.put_in_use(paths, "20260101-abc")
+    first, second = _two_versions(paths)
+    with pytest.raises(ValueError) as unknown:
+        registry.put_in_use(paths, "20260101-abc")
+    assert str(unknown.value) == (
+        f"model.use_version '20260101-abc' is not a model version on disk; use one of {first['version']}, "
+        f"{second['version']} (models/registry.json lists them), or null to let model.retrain decide.")
+    assert registry.load_current(paths)[1]["version"] == second["version"]
+
+
+def test_use_version_refuses_a_tampered_version_and_keeps_the_model_in_use(paths: config.RunPaths) -> None:
+    first, second = _two_versions(paths)
+    target = paths.models / first["version"] / registry.MODEL_FILE
+    target.write_bytes(target.read_bytes() + b"\x00")
+    with pytest.raises(registry.ModelIntegrityError, match="does not match") as tampered:
+        registry.put_in_use(paths, first["version"])
+    assert _sentences(str(tampered.value)) == 1
+    assert registry.load_current(paths)[1]["version"] == second["version"]
+    assert runlog.read_json(paths.models / "registry.json")["current"] == second["version"]
+    assert not (paths.reports / registry.PROMOTION_FILE).exists() or \
+        runlog.read_json(paths.reports / registry.PROMOTION_FILE)["version"] == second["version"]
+
+
+def test_use_version_is_run_only_it_changes_neither_the_version_nor_the_training_settings() -> None:
+    assert registry.training_settings({**PARAMS, "use_version": "20260101-abc"}, DEGRADATION, signals=SIGNALS) == SETTINGS

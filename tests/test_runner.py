@@ -281,6 +281,16 @@ def test_retraining_on_drift_runs_drift_again_on_the_model_in_use(project: Path)
     assert report["retrain"] == {"retrain_recommended": False, "model_version": "new"}
 
 
+def test_drift_advice_does_not_retrain_over_a_version_put_in_use_by_hand(tmp_path: Path) -> None:
+    runlog.write_json(tmp_path / "reports" / "retrain.json", {"retrain_recommended": True})
+    report = {"steps": [{"step": "03_model", "trained": False}]}
+    params = {"model": {"retrain": "auto", "use_version": None}}
+    assert runner._retrain_advised(tmp_path, params, {"retrain_on_drift": True}, report)
+    # Re-running 03_model with retrain=always would replace the version the operator just chose.
+    params = {"model": {"retrain": "auto", "use_version": "20260301-cd34"}}
+    assert not runner._retrain_advised(tmp_path, params, {"retrain_on_drift": True}, report)
+
+
 def test_retrain_steps_rerun_drift_only_when_the_run_has_it() -> None:
     plan = {"03_model.ipynb": {"profile": "p", "model": {"retrain": "auto"}}, "04_drift.ipynb": {"profile": "p"}}
     steps = runner.retrain_steps(plan, model={"retrain": "auto", "n_estimators": 5})
@@ -862,6 +872,12 @@ def test_outcome_lines_say_what_the_run_found(tmp_path: Path) -> None:
         "reason": "kept the model in use: its PR-AUC 0.5500 beats 0.5100 (tolerance 0.01)."})
     assert runner.outcome_lines(tmp_path)[1] == (
         "model: trained 20260430-ab12; kept the model in use: its PR-AUC 0.5500 beats 0.5100 (tolerance 0.01)")
+    runlog.write_json(reports / "promotion.json", {
+        "version": "20260301-cd34", "promoted": True, "by_hand": True, "previous_version": "20260430-ab12",
+        "reason": "put in use by hand with model.use_version, replacing 20260430-ab12, at 2026-05-01T06:00:00+00:00."})
+    assert runner.outcome_lines(tmp_path)[1] == (
+        "model: 20260301-cd34 put in use by hand with model.use_version, replacing 20260430-ab12, at "
+        "2026-05-01T06:00:00+00:00 (nothing trained)")
     (reports / "promotion.json").unlink()  # a run that only scored
     (reports / "risk_ranking.csv").write_text("rank,feature_id,date,risk_probability,risk_bucket\n")
     (reports / "data_drift.json").write_text("{not json")

@@ -31,6 +31,8 @@ NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
 PIPELINE_NOTEBOOKS = ("01_ingest.ipynb", "02_aggregate.ipynb", "03_model.ipynb", "04_drift.ipynb")
 
 _PROFILE_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
+#: A model version id (:func:`featurehealth.registry.model_version`): last training day, data and settings hash.
+_MODEL_VERSION = re.compile(r"[0-9]{8}-[0-9a-f]{12}")
 #: A run id (UTC start time and parameter hash); a run's staging copy is ``<profile>-<run id>``.
 RUN_ID_PATTERN = r"\d{8}T\d{6}Z-[0-9a-f]{8}"
 #: The start time's format in a run id (the part before its first "-").
@@ -107,6 +109,12 @@ class RunPaths:
     def in_run(self) -> bool:
         """Whether ``root`` is a run's staging copy (else a notebook run by hand writes in place)."""
         return published_path(self.root) != self.root
+
+    @property
+    def run_id(self) -> str | None:
+        """The run's id when ``root`` is its staging copy (``<profile>-<run id>``), else None."""
+        found = re.search(rf"-({RUN_ID_PATTERN})$", self.root.name) if self.in_run else None
+        return found.group(1) if found else None
 
     @property
     def models(self) -> Path:
@@ -869,6 +877,11 @@ def _value_rules() -> dict[str, tuple[Callable[[Any], bool], str]]:
         "model.retrain": _one_of_rule(RETRAIN_MODES),
         "run.keep_runs": (lambda value: _is_whole(value, 0), "a whole number >= 0 (0 keeps every run folder)"),
         "model.keep_versions": (lambda value: _is_whole(value, 0), "a whole number >= 0 (0 keeps every model version)"),
+        # A folder under models/, named as registry.model_version names them: never a path out of it.
+        "model.use_version": (
+            lambda value: value is None or (isinstance(value, str) and _MODEL_VERSION.fullmatch(value) is not None),
+            "null or a model version under models/ (models/registry.json lists them), e.g. 20260430-0123456789ab",
+        ),
         # joblib's convention: -1 all cores, -2 all but one...; 0 has no meaning and failed 03_model.
         "model.n_jobs": (
             lambda value: _is_whole(value, 1) or (_is_number(value) and _is_whole(-value, 1)),

@@ -25,7 +25,8 @@ when its PR-AUC on the held-out days neither model trained on is not below the c
 use, when the drift step recommends it, or when the run's training settings (the ``model`` group
 but its run-only keys, the ``degradation`` rules, which define the target, and the signals the
 code builds) differ from the model in use and no version on disk with them was refused by the
-holdout comparison. Loading checks the file's sha256 against its card first, because
+holdout comparison, or the model in use was put there by hand (``model.use_version``, :func:`put_in_use`).
+Loading checks the file's sha256 against its card first, because
 unpickling a file is running code; the bytes checked are the bytes unpickled (the file is read once).
 """
 
@@ -34,7 +35,7 @@ from __future__ import annotations
 import platform
 import re
 from collections.abc import Mapping, Sequence
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -61,7 +62,7 @@ REPORT_FILES = (
 RETRAIN_MODES = config.RETRAIN_MODES
 #: ``model`` keys that do not change the fitted model, kept out of the version id (the risk
 #: buckets are cut when scoring).
-RUN_ONLY_KEYS = ("retrain", "n_jobs", "promote_tolerance", "risk_buckets", "keep_versions")
+RUN_ONLY_KEYS = ("retrain", "n_jobs", "promote_tolerance", "risk_buckets", "keep_versions", "use_version")
 #: The promotion decision of the run that trained, under ``reports/``.
 PROMOTION_FILE = "promotion.json"
 #: Added or removed signals a retraining reason names before "and N more".
@@ -352,8 +353,12 @@ def load_current(paths: "RunPaths") -> tuple[mdl.RiskModel, dict[str, Any]]:
     return load_model(paths.models / MODEL_FILE, paths.models / CURRENT_CARD)
 
 
-def decide_training(paths: "RunPaths", *, retrain: str, settings: Mapping[str, Any]) -> dict[str, Any]:
+def decide_training(
+    paths: "RunPaths", *, retrain: str, settings: Mapping[str, Any], use_version: str | None = None
+) -> dict[str, Any]:
     """Whether this run trains a model, from ``model.retrain``, the drift step's advice and the settings.
+
+    With ``use_version`` (``model.use_version``) nothing is trained: :func:`put_in_use` puts it in use.
 
     ``auto`` trains when no model is in use, when ``reports/retrain.json`` recommends it (advice
     naming another ``model_version`` than the one in use is stale and ignored), or when
@@ -361,9 +366,10 @@ def decide_training(paths: "RunPaths", *, retrain: str, settings: Mapping[str, A
     refused by the holdout comparison (such a candidate is not trained again on every run; a
     version with them that was promoted and later replaced, as when settings are changed back,
     is no reason not to train, and neither is a refused one when the model in use needs a signal
-    that ``settings`` lack, as it could not score); ``always`` trains;
+    that ``settings`` lack, as it could not score; while the model in use was put there by hand,
+    every version on disk with ``settings`` counts as set aside, like a refused one); ``always`` trains;
     ``never`` only scores. It starts the model step, so a ``reports/promotion.json`` left by an
-    earlier run is removed: only a run that trains writes one.
+    earlier run is removed: only a run that trains, or puts a version in use by hand, writes one.
 
     Parameters
     ----------
@@ -373,6 +379,8 @@ def decide_training(paths: "RunPaths", *, retrain: str, settings: Mapping[str, A
         ``model.retrain``: auto, always or never.
     settings : mapping
         The profile's :func:`training_settings`.
+    use_version : str, optional
+        ``model.use_version``: a version to put in use by hand instead.
 
     Returns
     -------
@@ -391,6 +399,9 @@ def decide_training(paths: "RunPaths", *, retrain: str, settings: Mapping[str, A
     if retrain not in RETRAIN_MODES:
         raise ValueError(f"model.retrain must be one of {', '.join(RETRAIN_MODES)}; got {retrain!r}.")
     (paths.reports / PROMOTION_FILE).unlink(missing_ok=True)
+    if use_version:
+        return {"train": False, "reason": f"model.use_version is {use_version}: nothing is trained, that version is "
+                                          f"put in use by hand (model.retrain is not read)."}
     if retrain == "always":
         return {"train": True, "reason": "model.retrain is 'always'."}
     if not has_current(paths):
@@ -417,16 +428,28 @@ def decide_training(paths: "RunPaths", *, retrain: str, settings: Mapping[str, A
         # A model in use that needs a signal the data no longer gives cannot score: keeping it for
         # a refused candidate would stop the run in scoring.
         lacking = set(_card_settings(card)["signals"]) - set(settings["signals"])
+        by_hand = _put_in_use_by_hand(paths, version)
         tried = [] if lacking else [c["version"] for c in version_cards(paths)
-                                    if not _settings_changes(c, settings) and _refused(paths, c["version"])]
+                                    if not _settings_changes(c, settings) and (by_hand or _refused(paths, c["version"]))]
         if not tried:
             return {"train": True, "reason": f"the training settings differ from model {version}'s: {', '.join(changes)}."}
+        if by_hand:
+            return {"train": False, "reason": f"{scoring}; version {tried[-1]} has these settings but model {version} "
+                                              f"was put in use by hand with model.use_version (see models/registry.json); "
+                                              f"model.retrain=always trains them again and lets the holdout comparison "
+                                              f"decide, model.use_version={tried[-1]} puts that version back."}
         return {"train": False, "reason": f"{scoring}; version {tried[-1]} was already trained with these settings "
                                           f"and the holdout comparison kept the model in use (see models/registry.json); "
                                           f"model.retrain=always trains again, but on the same data gives the same version "
                                           f"and comparison (model.promote_tolerance sets how far below the model in use "
                                           f"its PR-AUC may be and still replace it)."}
     return {"train": False, "reason": f"{scoring}."}
+
+
+def _put_in_use_by_hand(paths: "RunPaths", version: str) -> bool:
+    """Whether ``version`` is in use through ``model.use_version`` (:func:`put_in_use`)."""
+    decision = runlog.read_json_if_present(paths.models / version / PROMOTION_FILE)
+    return isinstance(decision, Mapping) and decision.get("by_hand") is True
 
 
 def _refused(paths: "RunPaths", version: str) -> bool:
@@ -629,6 +652,55 @@ def promote(paths: "RunPaths", version: str) -> Path:
     runlog.atomic_write_bytes(paths.models / CURRENT_CARD, (folder / CARD_FILE).read_bytes())
     _write_index(paths, version)
     return paths.models / MODEL_FILE
+
+
+def put_in_use(paths: "RunPaths", version: str) -> dict[str, Any]:
+    """Put a version on disk back in use by hand (``model.use_version``), training nothing.
+
+    Its model file must match its card (:func:`load_model`), as for scoring. Its ``promotion.json``
+    then says it was put in use by hand, when and by which run (the decision it was given when
+    trained is kept under ``earlier``), and so does ``reports/promotion.json``. A version already
+    in use is left as it is, so a run that keeps the option set does not rewrite the record.
+
+    Returns
+    -------
+    dict
+        ``version``, ``promoted`` (True), ``by_hand`` (False when it was already in use),
+        ``reason``, and when put in use ``previous_version``, ``at``, ``run_id`` and ``earlier``.
+
+    Raises
+    ------
+    ValueError
+        If no version ``version`` is on disk; the message lists those that are.
+    ModelIntegrityError
+        If its model file does not match its card (see :func:`load_model`).
+    """
+    on_disk = {folder.name: folder for folder, _card in _version_folders(paths)}
+    if version not in on_disk:
+        if not on_disk:
+            raise ValueError(f"model.use_version {version!r} is not a model version on disk; no version is under "
+                             f"models/ yet, so set it to null.")
+        raise ValueError(f"model.use_version {version!r} is not a model version on disk; use one of "
+                         f"{', '.join(on_disk)} (models/registry.json lists them), or null to let model.retrain decide.")
+    folder = on_disk[version]
+    load_model(folder / MODEL_FILE, folder / CARD_FILE)
+    current = runlog.read_json_if_present(paths.models / CURRENT_CARD) if has_current(paths) else None
+    previous = current.get("version") if isinstance(current, Mapping) else None
+    if previous == version:
+        decision = {"version": version, "promoted": True, "by_hand": False,
+                    "reason": f"{version} is already in use (model.use_version)."}
+    else:
+        at = datetime.now(UTC).isoformat(timespec="seconds")
+        decision = {
+            "version": version, "promoted": True, "by_hand": True, "previous_version": previous,
+            "reason": f"put in use by hand with model.use_version, replacing {previous or 'no model'}, at {at}.",
+            "at": at, "run_id": paths.run_id,
+            "earlier": runlog.read_json_if_present(folder / PROMOTION_FILE),
+        }
+        runlog.write_json(folder / PROMOTION_FILE, decision)
+        promote(paths, version)
+    runlog.write_json(paths.reports / PROMOTION_FILE, decision)
+    return decision
 
 
 def register(

@@ -786,10 +786,14 @@ def outcome_lines(root: Path) -> list[str]:
 
 
 def _model_line(promotion: dict[str, Any] | None) -> str | None:
-    """The version the run trained and the holdout comparison's verdict (promoted, or kept the model in use)."""
+    """The version the run trained and the holdout comparison's verdict (promoted, or kept the model in use), or
+    the version ``model.use_version`` put in use."""
     if not isinstance(promotion, dict) or not promotion.get("version"):
         return None  # the run scored with the model in use (no promotion.json) or the report is unreadable
     reason = str(promotion.get("reason") or "").rstrip(".")
+    if "by_hand" in promotion:  # model.use_version: put in use, or already in use
+        named = f"{promotion['version']} " if promotion["by_hand"] else ""
+        return display.visible_text(f"model: {named}{reason} (nothing trained)", one_line=True)
     return display.visible_text(f"model: trained {promotion['version']}; {reason}", one_line=True)
 
 
@@ -1349,6 +1353,8 @@ def _retrain_advised(
     return bool(
         advice.get("retrain_recommended")
         and params["model"]["retrain"] == "auto"
+        # Retraining would replace the version put in use by hand in this very run.
+        and not params["model"].get("use_version")
         and run_options["retrain_on_drift"]
         and not trained_now
     )
