@@ -802,6 +802,9 @@ def test_use_version_refuses_a_tampered_version_and_keeps_the_model_in_use(paths
     with pytest.raises(registry.ModelIntegrityError, match="does not match") as tampered:
         registry.put_in_use(paths, first["version"])
     assert _sentences(str(tampered.value)) == 1
+    # Retraining would not give this version back: the way out is the file or another version.
+    assert "retrain" not in str(tampered.value)
+    assert f"restore the file or name another version ({second['version']}" in str(tampered.value)
     assert registry.load_current(paths)[1]["version"] == second["version"]
     assert runlog.read_json(paths.models / "registry.json")["current"] == second["version"]
     assert not (paths.reports / registry.PROMOTION_FILE).exists() or \

@@ -236,11 +236,15 @@ def write_figures(reports: Path, predictions: pd.DataFrame, early_warning: Mappi
     return [runlog.atomic_write_bytes(reports / name, plots.figure_png(fig)) for name, fig in figures.items()]
 
 
-def load_model(model_path: str | Path, card_path: str | Path) -> tuple[mdl.RiskModel, dict[str, Any]]:
+def load_model(
+    model_path: str | Path, card_path: str | Path, *, way_out: str | None = None,
+) -> tuple[mdl.RiskModel, dict[str, Any]]:
     """Unpickle a model only after its sha256 matches the one in its card.
 
     The file is read once: the bytes hashed are the bytes unpickled, so a file replaced between
     the check and the load (or a symbolic link pointed elsewhere meanwhile) is never unpickled.
+    A refusal ends with what to do: restoring or retraining, or ``way_out`` when given (retraining
+    does not give back a version named by hand).
 
     Returns
     -------
@@ -274,7 +278,8 @@ def load_model(model_path: str | Path, card_path: str | Path) -> tuple[mdl.RiskM
         raise ModelIntegrityError(
             f"Refusing to load {shown}, since loading a pickle runs code and only files a card vouches for are "
             f"loaded: its card {shown_card} is missing, not valid JSON or has no file_sha256 "
-            f"({type(exc).__name__}: {exc}); restore both files or retrain with model.retrain=always, which replaces them."
+            f"({type(exc).__name__}: {exc}); "
+            f"{way_out or 'restore both files or retrain with model.retrain=always, which replaces them'}."
         ) from None
     data = model_path.read_bytes()
     actual = hashlib.sha256(data).hexdigest()
@@ -282,18 +287,19 @@ def load_model(model_path: str | Path, card_path: str | Path) -> tuple[mdl.RiskM
         raise ModelIntegrityError(
             f"Refusing to load {shown}, since loading a pickle runs code: its sha256 {actual[:16]}... does not match "
             f"{expected[:16]}... in {card_path.name}, so the file was changed or replaced after training; "
-            f"restore the file or retrain with model.retrain=always, which replaces it."
+            f"{way_out or 'restore the file or retrain with model.retrain=always, which replaces it'}."
         )
     try:
         loaded = joblib.load(io.BytesIO(data))
     except Exception as exc:  # noqa: BLE001 - whatever unpickling raises, retraining is the way out
         raise ModelIntegrityError(
             f"Refusing to use {shown}: it matches its card but cannot be loaded ({type(exc).__name__}: {exc}); "
-            f"{_versions_saved_with(card)}retrain with model.retrain=always, which replaces it."
+            f"{_versions_saved_with(card)}{way_out or 'retrain with model.retrain=always, which replaces it'}."
         ) from None
     if not isinstance(loaded, mdl.RiskModel):
         raise ModelIntegrityError(
-            f"{shown} does not hold a featurehealth RiskModel; retrain with model.retrain=always, which replaces it."
+            f"{shown} does not hold a featurehealth RiskModel; "
+            f"{way_out or 'retrain with model.retrain=always, which replaces it'}."
         )
     return loaded, card
 
@@ -683,7 +689,11 @@ def put_in_use(paths: "RunPaths", version: str) -> dict[str, Any]:
         raise ValueError(f"model.use_version {version!r} is not a model version on disk; use one of "
                          f"{', '.join(on_disk)} (models/registry.json lists them), or null to let model.retrain decide.")
     folder = on_disk[version]
-    load_model(folder / MODEL_FILE, folder / CARD_FILE)
+    others = [name for name in on_disk if name != version]
+    load_model(folder / MODEL_FILE, folder / CARD_FILE, way_out=(
+        f"restore the file or name another version ({', '.join(others)}) in model.use_version" if others
+        else "restore the file, or set model.use_version to null"
+    ))
     current = runlog.read_json_if_present(paths.models / CURRENT_CARD) if has_current(paths) else None
     previous = current.get("version") if isinstance(current, Mapping) else None
     if previous == version:
