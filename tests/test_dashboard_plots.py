@@ -437,7 +437,7 @@ def test_lead_times_are_drawn_without_seaborn(monkeypatch: pytest.MonkeyPatch) -
 def test_heatmap_numbers_reach_aa_contrast_on_their_cell(status: str) -> None:
     """White on the alert red (#e53935) read 4.23:1, below the 4.5:1 WCAG AA asks of text."""
     colour = plots.STATUS_COLOURS[status]
-    assert plots.contrast_ratio(plots._text_colour(colour), colour) >= 4.5
+    assert plots.contrast_ratio(plots.text_colour(colour), colour) >= 4.5
 
 
 def test_drift_heatmap_writes_each_flagged_status_in_its_cell() -> None:

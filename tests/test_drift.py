@@ -13,6 +13,7 @@ import pytest
 from scipy import stats
 
 from featurehealth import config, display, drift, runlog
+from featurehealth.dashboard import plots
 
 METRICS = ["p50_latency", "p95_latency", "p99_latency", "crash_rate", "avg_feedback", "usage_count"]
 
@@ -726,6 +727,10 @@ def test_status_heatmap_writes_each_status_but_ok_in_its_cell() -> None:
     cells = drift.classify(_cells(psi=[3.0, 0.0], ks_pvalue=[1e-6, 1.0]), thresholds=_thresholds())
     ax = drift.plot_status_heatmap(cells)
     assert [(t.get_position(), t.get_text()) for t in ax.texts] == [((0, 0), "alert")]
+    # Readable on its cell as drawn (WCAG AA): white on the former red was 4.2:1.
+    image = ax.get_images()[0]
+    cell = image.cmap(image.norm(image.get_array()[0, 0]))
+    assert plots.contrast_ratio(ax.texts[0].get_color(), cell) >= 4.5
     plt.close(ax.figure)
 
 
@@ -866,7 +871,8 @@ def test_status_heatmap_legend_reads_words() -> None:
 
     cells = drift.classify(_cells(psi=[3.0, 0.0], ks_pvalue=[1e-6, 1.0]), thresholds=_thresholds())
     ax = drift.plot_status_heatmap(cells)
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["ok", "warn", "alert", "insufficient data"]
+    # The dashboard's words (its heatmap's legend reads the same).
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["ok", "warn", "alert", "too little data"]
     plt.close(ax.figure)
 
 

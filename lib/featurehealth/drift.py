@@ -1225,9 +1225,12 @@ def plot_status_heatmap(cells: pd.DataFrame, *, ax: Axes | None = None, max_rows
     from matplotlib.colors import ListedColormap
     from matplotlib.patches import Patch
 
+    # The dashboard's colours and words, so the notebook and the page read a status alike.
+    from featurehealth.dashboard.plots import STATUS_COLOURS, STATUS_WORDS, text_colour
+
     full = status_matrix(cells)
     matrix = most_severe(full, max_rows=max_rows)
-    colours = ("#4caf50", "#ffc107", "#e53935", "#bdbdbd")
+    colours = [STATUS_COLOURS[s] for s in STATUSES]
     codes = matrix.apply(lambda column: column.map(STATUSES.index)).to_numpy(dtype=float)
     if ax is None:
         _, ax = plt.subplots(figsize=(1.2 * matrix.shape[1] + 3, 0.25 * matrix.shape[0] + 1.5))
@@ -1243,12 +1246,12 @@ def plot_status_heatmap(cells: pd.DataFrame, *, ax: Axes | None = None, max_rows
     ax.hlines(np.arange(rows + 1) - 0.5, -0.5, columns - 0.5, color="white", linewidth=1)
     ax.vlines(np.arange(columns + 1) - 0.5, -0.5, rows - 0.5, color="white", linewidth=1)
     # The status written in every cell but ok: red alert and green ok look alike to a red-green
-    # colour-blind reader. White on red, black on amber and grey, for contrast.
+    # colour-blind reader.
     for (row, column), status in np.ndenumerate(matrix.to_numpy()):
-        if status != "ok":
-            ax.text(column, row, status.replace("_", " "), ha="center", va="center", fontsize=8,
-                    color="white" if status == "alert" else "black")
-    ax.legend(handles=[Patch(color=c, label=s.replace("_", " ")) for c, s in zip(colours, STATUSES, strict=True)],
+        if status in STATUS_WORDS:
+            ax.text(column, row, STATUS_WORDS[status], ha="center", va="center", fontsize=8,
+                    color=text_colour(STATUS_COLOURS[status]))
+    ax.legend(handles=[Patch(color=c, label=STATUS_WORDS.get(s, s)) for c, s in zip(colours, STATUSES, strict=True)],
               loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
     shown = "" if len(matrix) == len(full) else f" ({len(matrix)} of {len(full)} features, most pressing first)"
     ax.set_title(f"Drift status per feature and metric{shown}")

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 #: Drift statuses in colour order, and their colours (shared by heatmap and legend).
 DRIFT_STATUSES = ("ok", "warn", "alert", "insufficient_data")
-#: The alert red is dark enough for white numbers at 4.5:1 (WCAG AA), as :func:`_text_colour` picks.
+#: The alert red is dark enough for white numbers at 4.5:1 (WCAG AA), as :func:`text_colour` picks.
 STATUS_COLOURS = {"ok": "#66bb6a", "warn": "#ffca28", "alert": "#c62828", "insufficient_data": "#bdbdbd"}
 #: Words a heatmap cell writes above its number, so its status never rests on colour alone (ok cells write none).
 STATUS_WORDS = {"warn": "warn", "alert": "alert", "insufficient_data": "too little data"}
@@ -280,7 +280,7 @@ def contrast_ratio(foreground: str, background: str) -> float:
     return (light + 0.05) / (dark + 0.05)
 
 
-def _text_colour(colour: str) -> str:
+def text_colour(colour: str) -> str:
     """Dark or white text, whichever contrasts more with ``colour``.
 
     Seaborn's rule (white below a luminance of 0.408) wrote white on the ok green at 2.4:1.
@@ -334,7 +334,7 @@ def drift_heatmap(cells: "pd.DataFrame", *, score: str) -> "Figure":
     ax.set_xticks(np.arange(columns) + 0.5, [_metric_text(c) for c in codes.columns])
     ax.set_yticks(np.arange(rows) + 0.5, [plain_label(i, max_chars=MAX_LABEL_CHARS) for i in codes.index],
                   va="center")
-    text_colours = [_text_colour(STATUS_COLOURS[s]) for s in DRIFT_STATUSES]
+    text_colours = [text_colour(STATUS_COLOURS[s]) for s in DRIFT_STATUSES]
     for (row, column), text in np.ndenumerate(labels):
         if text and grid[row, column] is not np.ma.masked:
             # Inside their cells, so the layout need not measure them (150 texts at 25 features).
