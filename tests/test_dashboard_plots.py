@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from featurehealth import display
+from featurehealth import display, drift
 from featurehealth.dashboard import plots
 
 
@@ -433,7 +433,7 @@ def test_lead_times_are_drawn_without_seaborn(monkeypatch: pytest.MonkeyPatch) -
 
 
 
-@pytest.mark.parametrize("status", plots.DRIFT_STATUSES)
+@pytest.mark.parametrize("status", drift.STATUSES)
 def test_heatmap_numbers_reach_aa_contrast_on_their_cell(status: str) -> None:
     """White on the alert red (#e53935) read 4.23:1, below the 4.5:1 WCAG AA asks of text."""
     colour = plots.STATUS_COLOURS[status]
@@ -495,6 +495,23 @@ def test_curves_tell_the_scorers_apart_without_colour(predictions: pd.DataFrame)
 def test_score_label_never_reads_minus_zero(value: float, score: str, text: str) -> None:
     # A mean change of -0.0004 rounds to zero: "-0.00" reads as a change that is not there.
     assert plots.score_label(value, score=score) == text
+
+
+def test_drift_heatmap_takes_its_statuses_from_the_drift_module(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The heatmap kept its own copy of drift.STATUSES: one source, so a status the report gains is drawn."""
+    monkeypatch.setattr(drift, "STATUSES", ("alert", "warn", "ok", "insufficient_data"))
+    cells = pd.DataFrame({"feature_id": ["A", "A"], "metric": ["m1", "m2"], "status": ["ok", "alert"], "psi": [0.1, 0.4]})
+    legend = plots.drift_heatmap(cells, score="psi").axes[0].get_legend().get_texts()
+    assert [t.get_text() for t in legend] == ["alert", "warn", "ok", "too little data"]
+
+
+def test_drift_heatmap_checks_its_score_once_not_per_cell(monkeypatch: pytest.MonkeyPatch) -> None:
+    checked = []
+    monkeypatch.setattr(plots, "check_score", lambda score: checked.append(score))
+    cells = pd.DataFrame({"feature_id": ["A", "A", "B", "B"], "metric": ["m1", "m2", "m1", "m2"],
+                          "status": ["ok", "alert", "warn", "ok"], "psi": [0.1, 0.4, 0.2, 0.0]})
+    plots.drift_heatmap(cells, score="psi")
+    assert checked == ["psi"]
 
 
 def test_score_label_refuses_an_unknown_score() -> None:

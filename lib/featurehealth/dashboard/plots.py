@@ -13,15 +13,18 @@ import io
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+# For its STATUSES. At no cost to a page load: the app imports this while Voila pre-heats the kernel
+# (10-30 ms more there, numpy and pandas being loaded already), and the Drift tab imports drift anyway.
+from featurehealth import drift
+
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-#: Drift statuses in colour order, and their colours (shared by heatmap and legend).
-DRIFT_STATUSES = ("ok", "warn", "alert", "insufficient_data")
-#: The alert red is dark enough for white numbers at 4.5:1 (WCAG AA), as :func:`text_colour` picks.
+#: Colour of each drift status (:data:`featurehealth.drift.STATUSES`, in whose order heatmap and legend
+#: draw them). The alert red is dark enough for white numbers at 4.5:1 (WCAG AA), as :func:`text_colour` picks.
 STATUS_COLOURS = {"ok": "#66bb6a", "warn": "#ffca28", "alert": "#c62828", "insufficient_data": "#bdbdbd"}
 #: Words a heatmap cell writes above its number, so its status never rests on colour alone (ok cells write none).
 STATUS_WORDS = {"warn": "warn", "alert": "alert", "insufficient_data": "too little data"}
@@ -236,7 +239,7 @@ def _status_codes(cells: "pd.DataFrame") -> "pd.DataFrame":
     # Rows and columns in the cells' order: the caller ranks the features (pivot sorts them by id).
     features, metrics = list(dict.fromkeys(cells["feature_id"])), list(dict.fromkeys(cells["metric"]))
     matrix = cells.pivot(index="feature_id", columns="metric", values="status").loc[features, metrics]
-    return matrix.apply(lambda column: column.map({s: i for i, s in enumerate(DRIFT_STATUSES)})).astype("float64")
+    return matrix.apply(lambda column: column.map({s: i for i, s in enumerate(drift.STATUSES)})).astype("float64")
 
 
 def check_score(score: str) -> None:
@@ -257,9 +260,13 @@ def score_label(value: float, *, score: str) -> str:
     ValueError
         If ``score`` is not one of :data:`DRIFT_SCORES`.
     """
-    from featurehealth.dashboard.views import pvalue_text
-
     check_score(score)
+    return _score_text(value, score=score)
+
+
+def _score_text(value: float, *, score: str) -> str:
+    """:func:`score_label` of a ``score`` already checked (the heatmap checks it once, not per cell)."""
+    from featurehealth.dashboard.views import pvalue_text
 
     return pvalue_text(value, digits=2) if score == "ks_pvalue" else f"{round(value, 2) + 0.0:.2f}"
 
@@ -317,8 +324,9 @@ def drift_heatmap(cells: "pd.DataFrame", *, score: str) -> "Figure":
     values = (cells.pivot(index="feature_id", columns="metric", values=score).loc[codes.index, codes.columns]
               if score in cells else None)
     numbers = (codes.map(lambda _v: "") if values is None
-               else values.map(lambda v: "" if v is None or v != v else score_label(v, score=score)))
-    words = codes.map(lambda code: "" if code != code else STATUS_WORDS.get(DRIFT_STATUSES[int(code)], ""))
+               else values.map(lambda v: "" if v is None or v != v else _score_text(v, score=score)))
+    statuses = drift.STATUSES
+    words = codes.map(lambda code: "" if code != code else STATUS_WORDS.get(statuses[int(code)], ""))
     labels = np.vectorize(lambda word, number: "\n".join(filter(None, (word, number))), otypes=[object])(
         words.to_numpy(), numbers.to_numpy())
     rows, columns = codes.shape
@@ -326,15 +334,15 @@ def drift_heatmap(cells: "pd.DataFrame", *, score: str) -> "Figure":
     fig, axes = _figure(1.3 * columns + 3.5, 2.9 * HEATMAP_TEXT_PT / 72 * rows + 1.8)
     ax = axes[0, 0]
     grid = np.ma.masked_invalid(codes.to_numpy())
-    ax.pcolormesh(grid, cmap=ListedColormap([STATUS_COLOURS[s] for s in DRIFT_STATUSES]), vmin=-0.5,
-                  vmax=len(DRIFT_STATUSES) - 0.5, linewidths=0.5, edgecolor="white")
+    ax.pcolormesh(grid, cmap=ListedColormap([STATUS_COLOURS[s] for s in statuses]), vmin=-0.5,
+                  vmax=len(statuses) - 0.5, linewidths=0.5, edgecolor="white")
     ax.set(xlim=(0, columns), ylim=(rows, 0))  # first feature on top
     ax.spines[:].set_visible(False)
     # Feature ids are the export's text: drawn as written, never as mathtext.
     ax.set_xticks(np.arange(columns) + 0.5, [_metric_text(c) for c in codes.columns])
     ax.set_yticks(np.arange(rows) + 0.5, [plain_label(i, max_chars=MAX_LABEL_CHARS) for i in codes.index],
                   va="center")
-    text_colours = [text_colour(STATUS_COLOURS[s]) for s in DRIFT_STATUSES]
+    text_colours = [text_colour(STATUS_COLOURS[s]) for s in statuses]
     for (row, column), text in np.ndenumerate(labels):
         if text and grid[row, column] is not np.ma.masked:
             # Inside their cells, so the layout need not measure them (150 texts at 25 features).
@@ -343,7 +351,7 @@ def drift_heatmap(cells: "pd.DataFrame", *, score: str) -> "Figure":
     ax.set_xlabel("metric")
     ax.set_ylabel("feature")
     ax.legend(handles=[Patch(color=STATUS_COLOURS[s], label=STATUS_WORDS.get(s, s))
-                       for s in DRIFT_STATUSES],
+                       for s in statuses],
               loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False, fontsize=8)
     ax.set_title(f"Colour: drift status; number: {DRIFT_SCORES[score]}")
     return fig
