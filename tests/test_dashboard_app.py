@@ -781,6 +781,18 @@ def test_a_malformed_quality_report_is_a_warning_on_its_tab(outputs: Path) -> No
     assert "who am I" not in shown and "Error" not in shown and dashboard.status.value == ""
 
 
+def test_the_quality_checks_sentences_wrap_within_the_page(outputs: Path) -> None:
+    """The measures and rule columns stayed on one line: at 1280 px the rule ran past the table's box."""
+    (outputs / "ci" / "reports" / "data_quality.json").write_text(json.dumps({"summary": {"status": "pass"}, "checks": [
+        {"name": "freshness", "status": "pass", "observed": 0, "threshold": {"warn": 1, "fail": 3},
+         "rule": "warn at or above warn, fail at or above fail"}]}))
+    dashboard = app.Dashboard(profile="ci")
+    _select(dashboard, "quality")
+    shown = _html(_outputs(dashboard, "quality")[0])
+    assert "<td class='fh-wrap'>days from the latest input day to the as-of date</td>" in shown
+    assert "<td class='fh-wrap'>warn at or above warn, fail at or above fail</td>" in shown
+
+
 def test_the_drivers_read_in_words_with_their_ids(outputs: Path) -> None:
     *_, drivers, _ = _drilldown(app.Dashboard(profile="ci"))
     shown = _html(drivers)

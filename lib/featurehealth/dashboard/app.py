@@ -570,7 +570,9 @@ class Dashboard:
             table = views.quality_checks(report)
             findings = [html_output(views.status_html(text, tone=tone)) for tone, text in views.quality_findings(report)]
             return [*self.unpublished_note(), *notes_output([views.quality_malformed_note(report)]), *findings,
-                    html_output(views.html_table(table, caption=views.quality_caption(report)))]
+                    # Sentences wrap: on one line the rule ran past the table's box at 1280 px.
+                    html_output(views.html_table(table, caption=views.quality_caption(report),
+                                                 wrap=("measures", "rule")))]
 
         def build_quarantine() -> list[dict[str, Any]]:
             ingest, message = self.load("ingest", required=("by_reason",))
