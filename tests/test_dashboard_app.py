@@ -768,6 +768,19 @@ def test_focused_controls_get_an_outline_of_enough_contrast() -> None:
     assert plots.contrast_ratio("#64b5f6", "#ffffff") < 3  # what the widgets' border gave
 
 
+def test_table_headers_wrap_and_cells_stay_on_one_line() -> None:
+    """Headers stayed on one line too: the Model tab's early-warning table, short numbers under headers
+    such as "warned ≥ 1 day ahead by chance", was 1,723 px wide, past its box at 1280 px."""
+    rules = [([s.strip() for s in selectors.split(",")], body)
+             for selectors, body in re.findall(r"([^{}<>]+)\{([^}]*)\}", app._STYLE)]
+
+    def declared(selector: str) -> str:
+        return ";".join(body for selectors, body in rules if selector in selectors)
+
+    assert "white-space:nowrap" in declared(".fh-app table.fh-table td")
+    assert "white-space" not in declared(".fh-app table.fh-table th")
+
+
 def test_a_malformed_quality_report_is_a_warning_on_its_tab(outputs: Path) -> None:
     """A hand-edited report: an entry that is no object, one without a name; the tab shows the rest."""
     (outputs / "ci" / "reports" / "data_quality.json").write_text(json.dumps({"summary": {"status": "warn"}, "checks": [

@@ -40,8 +40,11 @@ FACT_COLUMNS = ("feature_id", "date", "feedback_count", *plots.DRILLDOWN_METRICS
 # Selectors start at .fh-app to outrank JupyterLab's rendered-HTML table rules.
 _STYLE = (
     "<style>.fh-app table.fh-table{border-collapse:collapse;font-size:12px}"
-    ".fh-app table.fh-table th,.fh-app table.fh-table td{border-bottom:1px solid #ddd;padding:3px 8px;"
-    "text-align:left;white-space:nowrap}.fh-app table.fh-table th{background:#f5f5f5;position:sticky;top:0}"
+    ".fh-app table.fh-table th,.fh-app table.fh-table td{border-bottom:1px solid #ddd;padding:3px 8px;text-align:left}"
+    # Values stay on one line; headers wrap when a table is wider than its box (on one line, the early
+    # warning's short numbers under long headers ran 1,723 px wide), bottom-aligned with one another.
+    ".fh-app table.fh-table td{white-space:nowrap}"
+    ".fh-app table.fh-table th{background:#f5f5f5;position:sticky;top:0;vertical-align:bottom}"
     ".fh-app table.fh-table td.fh-wrap{white-space:normal;min-width:24em}.fh-app img.fh-figure{max-width:100%}"
     # A name's raw id, after its words: 6.2:1 on white, readable but quieter than the words.
     ".fh-app .fh-id{color:#616161;font-size:11px}"
