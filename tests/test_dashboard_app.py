@@ -463,6 +463,19 @@ def test_a_first_run_that_failed_is_named_rather_than_asked_for(tmp_path: Path,
     assert dashboard.status.value == ""
 
 
+def test_a_run_error_wraps_within_the_page_and_no_error_takes_no_room(outputs: Path) -> None:
+    """On one line a failed run's error ran past the run history's box at 1280 px."""
+    dashboard = app.Dashboard(profile="ci")
+    _select(dashboard, "history")
+    assert "fh-wrap" not in _html(_outputs(dashboard, "history")[0])  # its error column is empty
+    run = outputs / "ci" / "runs" / "20260302T000000Z-0000000f"
+    run.mkdir()
+    (run / "run_report.json").write_text(json.dumps({"status": "failed", "error": "03_model failed: ValueError: no."}))
+    dashboard = app.Dashboard(profile="ci")
+    _select(dashboard, "history")
+    assert "<td class='fh-wrap'>03_model failed: ValueError: no.</td>" in _html(_outputs(dashboard, "history")[0])
+
+
 def test_output_records_are_nbformat_display_data() -> None:
     # An image/png output is drawn as an <img> without alt text, so a screen reader said nothing of
     # the figure: it is an <img> in HTML carrying its alt text.

@@ -610,7 +610,9 @@ class Dashboard:
             runs, message = self.runs()
             if runs is None:
                 return notes_output([message])
-            return [html_output(views.html_table(views.runs_view(runs), caption=views.runs_caption(len(runs)))),
+            # An error wraps (on one line it ran past the box); with none, its column takes no room.
+            wrap = ("error",) if runs["error"].astype(bool).any() else ()
+            return [html_output(views.html_table(views.runs_view(runs), caption=views.runs_caption(len(runs)), wrap=wrap)),
                     figure_output(plots.run_history_figure(runs), alt=views.run_history_alt(runs)), *notes_output([message])]
 
         return (self.section("showing the run history", build),)
