@@ -7,8 +7,10 @@ profile's telemetry (the same cache as bench_aggregate.py), validate it, aggrega
 Timed, each repeat in a fresh output folder, with the default profile's ``model`` group:
 
 * ``train``: signals and target, training with calibration, evaluation beside the baselines,
-  permutation importance, early warning, registry (version, card, promotion), scoring of the
-  out-of-sample days, the fact table and DuckDB rewrite, and the risk ranking;
+  permutation importance, early warning, registry (version, card, promotion), the holdout
+  comparison a retrain over a model in use adds (here against itself: the whole test window,
+  the largest holdout, with its bootstrap interval), scoring of the out-of-sample days, the fact
+  table and DuckDB rewrite, and the risk ranking;
 * ``score``: what a daily run without retraining does: load the model in use (sha256
   checked), signals, scoring, fact table rewrite and ranking.
 
@@ -101,6 +103,12 @@ def train_stage(paths: config.RunPaths, tables: dict[str, pd.DataFrame], params:
     clock["train_and_evaluate"] = time.perf_counter()
     registry.register(paths, report, dataset, params=settings, degradation=params["degradation"])
     clock["register"] = time.perf_counter()
+    split = report.result.split
+    registry.compare_on_holdout(report.result.model, registry.load_current(paths), dataset,
+                                test_start=split.test_start, test_end=split.test_end,
+                                horizon_days=settings["horizon_days"], min_positives=settings["promote_min_positives"],
+                                seed=settings["random_state"])
+    clock["compare"] = time.perf_counter()
     score_stage(paths, tables, params, frame=frame)
     clock["score_and_write"] = time.perf_counter()
     marks = list(clock.items())

@@ -375,6 +375,9 @@ def test_shipped_profiles_pass_the_value_checks() -> None:
         (["model.max_depth=0"], r"model\.max_depth 0 is not valid; use null \(no limit\) or a whole number >= 1"),
         (["model.keep_versions=-1"], r"^model\.keep_versions -1 is not valid; use a whole number >= 0 \(0 keeps every model version\) \(from --set model\.keep_versions=-1\)\.$"),
         (["model.keep_versions=2.5"], r"^model\.keep_versions 2\.5 is not valid; use a whole number >= 0"),
+        # PR-AUC needs a positive, and a count of them is whole.
+        (["model.promote_min_positives=0"], r"^model\.promote_min_positives 0 is not valid; use a whole number >= 1"),
+        (["model.promote_min_positives=2.5"], r"^model\.promote_min_positives 2\.5 is not valid; use a whole number >= 1"),
         # A version names a folder under models/: never one outside it.
         (["model.use_version=../elsewhere"], r"^model\.use_version '\.\./elsewhere' is not valid; use null or a model "
                                              r"version under models/ \(models/registry\.json lists them\), e\.g\. 20260430-0123456789ab \(from"),

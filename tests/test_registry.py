@@ -16,6 +16,7 @@ PARAMS = {
     **config.load_profile("default")["model"],
     "n_estimators": 15, "min_samples_leaf": 3, "max_samples": 0.5, "n_jobs": 1,
     "permutation_repeats": 1, "permutation_max_rows": 200,
+    "promote_min_positives": 1,  # the tiny datasets below hold a dozen or two positive held-out feature-days
 }
 DEGRADATION = config.load_profile("default")["degradation"]
 SIGNALS = ["lead", "degraded_today", "p95_latency_z", "crash_rate_z", "avg_feedback_z"]  # those of _dataset
@@ -195,19 +196,81 @@ def test_worse_candidate_is_kept_out_and_better_one_promoted(paths: config.RunPa
 
 
 #: The held-out rows of a hand-made comparison, as compare_on_holdout gives them.
-HELD_OUT = {"n_rows": 12, "holdout_start": "2026-04-23", "holdout_end": "2026-04-23"}
+HELD_OUT = {"n_rows": 12, "n_positives": 5, "holdout_start": "2026-04-23", "holdout_end": "2026-04-23",
+            "pr_auc_difference_interval": [-0.2104, 0.0652]}
 
 
-def test_a_promotion_decision_says_how_many_held_out_rows_it_rests_on() -> None:
-    # A decision on one day of 12 feature-days read like one on months of them.
+def test_a_promotion_decision_says_how_many_held_out_rows_and_positives_it_rests_on_and_its_interval() -> None:
+    # A decision on one day of 12 feature-days read like one on months of them; "0.51 beats 0.50"
+    # did not say that the difference could as well have gone the other way.
     comparison = {"comparable": True, "candidate_pr_auc": 0.1111, "current_pr_auc": 0.125, **HELD_OUT}
     assert registry.promotion_decision(comparison, tolerance=0.01) == (False, (
         "kept the model in use: its PR-AUC 0.1250 beats 0.1111 on the 12 held-out feature-days unseen by both "
-        "(2026-04-23 .. 2026-04-23; tolerance 0.01)."))
+        "(2026-04-23 .. 2026-04-23, 5 of them positive; new minus in use -0.0139, 95% interval -0.2104 .. +0.0652 "
+        "over resampled days; tolerance 0.01)."))
     for new in (0.2, 0.12):
         reason = registry.promotion_decision({**comparison, "candidate_pr_auc": new}, tolerance=0.01)[1]
-        assert "on the 12 held-out feature-days unseen by both (2026-04-23 .. 2026-04-23" in reason
+        assert "on the 12 held-out feature-days unseen by both (2026-04-23 .. 2026-04-23, 5 of them positive" in reason
+        assert "95% interval -0.2104 .. +0.0652" in reason
         assert _sentences(reason) == 1
+
+
+def test_average_precision_of_resampled_groups_is_that_of_their_rows_repeated() -> None:
+    from sklearn.metrics import average_precision_score
+
+    y = np.array([1, 0, 1, 0, 0, 1, 0])
+    scores = np.array([0.9, 0.9, 0.4, 0.4, 0.3, 0.2, 0.9])  # ties, as calibrated scores have
+    groups = np.array([0, 1, 1, 2, 2, 0, 1])  # group 2 holds no positive
+    counts = np.array([[1, 1, 1], [2, 0, 1], [0, 3, 1], [0, 0, 2]])  # the last draws no positive
+    repeats = counts[:, groups]
+    expected = [average_precision_score(np.repeat(y, r), np.repeat(scores, r)) for r in repeats[:3]]
+    measured = registry.resampled_average_precision(y, scores, groups, counts)
+    assert np.allclose(measured[:3], expected) and np.isnan(measured[3])
+
+
+def test_the_pr_auc_difference_interval_resamples_whole_days_with_both_models_together() -> None:
+    days = np.repeat(np.arange(6), 3)
+    y = np.tile([1, 0, 0], 6)
+    same = np.tile([0.8, 0.3, 0.1], 6)
+    # Scores of one model for both: every resample gives the same PR-AUC to both, the difference is 0.
+    assert registry.pr_auc_difference_interval(y, same, same, days, seed=7) == (0.0, 0.0)
+    # One model ranks the positive first on every day, the other on half of them: the paired
+    # interval is above 0 throughout (unpaired, the two spreads would overlap 0).
+    worse = np.where(days % 2 == 0, same, np.tile([0.3, 0.8, 0.1], 6))
+    low, high = registry.pr_auc_difference_interval(y, same, worse, days, seed=7)
+    assert 0 < low <= high <= 1
+    assert registry.pr_auc_difference_interval(y, same, worse, days, seed=7) == (low, high)  # seeded
+
+
+def test_a_comparison_records_the_positives_and_the_interval_and_too_few_positives_are_not_comparable() -> None:
+    dataset = _dataset()
+    report = _report(dataset)
+    split = report.result.split
+    compare = {"test_start": split.test_start, "test_end": split.test_end, "horizon_days": PARAMS["horizon_days"],
+               "seed": 7}
+    card = {"horizon_days": PARAMS["horizon_days"], "training_window": {"end": "2026-01-10"}}
+    scored = registry.compare_on_holdout(report.result.model, (report.result.model, card), dataset,
+                                         min_positives=1, **compare)
+    held_out = dataset[dataset["target"].notna() & (dataset["date"] >= split.test_start)
+                       & (dataset["date"] <= split.test_end)]
+    positives = int(held_out["target"].sum())
+    assert scored["comparable"] and scored["n_rows"] == len(held_out) and scored["n_positives"] == positives
+    assert scored["pr_auc_difference_interval"] == [0.0, 0.0]  # the same model on both sides
+    # Below the minimum the verdict would be noise: not comparable, so the new version is promoted.
+    few = registry.compare_on_holdout(report.result.model, (report.result.model, card), dataset,
+                                      min_positives=positives + 1, **compare)
+    assert few == {
+        "comparable": False, "n_rows": len(held_out), "n_positives": positives,
+        "reason": f"only {positives} of the {len(held_out)} held-out feature-days unseen by both models "
+                  f"({split.test_start.date()} .. {split.test_end.date()}) are positive, fewer than "
+                  f"model.promote_min_positives ({positives + 1}) for a verdict beyond noise",
+    }
+    promoted, sentence = registry.promotion_decision(few, tolerance=0.01)
+    assert promoted and _sentences(sentence) == 1
+
+
+def test_promote_min_positives_is_run_only_it_changes_neither_the_version_nor_the_training_settings() -> None:
+    assert registry.training_settings({**PARAMS, "promote_min_positives": 3}, DEGRADATION, signals=SIGNALS) == SETTINGS
 
 
 def test_promotion_decision_respects_tolerance() -> None:
@@ -677,7 +740,8 @@ def test_a_model_in_use_that_fails_to_score_is_replaced_with_the_exception_and_l
     )
     # A card that records no versions, or this environment's, says so.
     split = report.result.split
-    compare = {"test_start": split.test_start, "test_end": split.test_end, "horizon_days": PARAMS["horizon_days"]}
+    compare = {"test_start": split.test_start, "test_end": split.test_end, "horizon_days": PARAMS["horizon_days"],
+               "min_positives": 1, "seed": 7}
     bare = registry.compare_on_holdout(report.result.model, (current, {**card, "library_versions": None}), dataset,
                                        **compare)
     assert "its card records no library versions (here: python " in bare["reason"]
@@ -691,20 +755,25 @@ def test_a_model_in_use_that_scores_is_compared_and_a_value_error_keeps_its_reas
     dataset = _dataset()
     report = _report(dataset)
     split = report.result.split
-    compare = {"test_start": split.test_start, "test_end": split.test_end, "horizon_days": PARAMS["horizon_days"]}
+    compare = {"test_start": split.test_start, "test_end": split.test_end, "horizon_days": PARAMS["horizon_days"],
+               "min_positives": 1, "seed": 7}
     card = {"horizon_days": PARAMS["horizon_days"], "training_window": {"end": "2026-01-10"}}
     scored = registry.compare_on_holdout(report.result.model, (report.result.model, card), dataset, **compare)
     assert scored["comparable"] and scored["candidate_pr_auc"] == scored["current_pr_auc"]
     wrong = _FailingModel(ValueError("X has 4 features"), list(report.result.model.signals))
     assert registry.compare_on_holdout(report.result.model, (wrong, card), dataset, **compare) == {
         "comparable": False, "reason": "the model in use cannot score today's signals (X has 4 features)"}
+    # However few the positives, a model in use that cannot score says so: that is what to fix.
+    assert registry.compare_on_holdout(report.result.model, (wrong, card), dataset,
+                                       **{**compare, "min_positives": 10**6})["reason"].startswith("the model in use cannot")
 
 
 def test_no_held_out_day_unseen_by_both_models_is_said_with_both_windows_not_as_a_missing_class() -> None:
     dataset = _dataset()
     report = _report(dataset)
     split = report.result.split
-    compare = {"test_start": split.test_start, "test_end": split.test_end, "horizon_days": PARAMS["horizon_days"]}
+    compare = {"test_start": split.test_start, "test_end": split.test_end, "horizon_days": PARAMS["horizon_days"],
+               "min_positives": 1, "seed": 7}
     # The model in use was trained up to the candidate's last test day: it has seen every held-out day.
     card = {"horizon_days": PARAMS["horizon_days"],
             "training_window": {"start": "2026-01-01", "end": split.test_end.date().isoformat()}}
@@ -723,7 +792,8 @@ def test_held_out_days_unseen_by_both_models_of_one_class_say_how_many_and_which
     dataset = _dataset()
     report = _report(dataset)
     split = report.result.split
-    compare = {"test_start": split.test_start, "test_end": split.test_end, "horizon_days": PARAMS["horizon_days"]}
+    compare = {"test_start": split.test_start, "test_end": split.test_end, "horizon_days": PARAMS["horizon_days"],
+               "min_positives": 1, "seed": 7}
     last = dataset["date"] == split.test_end
     calm = dataset.assign(target=np.where(last, 0.0, dataset["target"]))
     day_before = split.test_end - pd.Timedelta(days=PARAMS["horizon_days"] + 1)

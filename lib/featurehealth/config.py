@@ -696,7 +696,7 @@ _COUNTS = (
     "simulate.n_features", "simulate.n_days", "simulate.events_per_day", "engine.n_workers",
     "engine.threads_per_worker", "engine.partition_days", "degradation.baseline_days", "model.horizon_days",
     "model.n_estimators", "model.min_samples_leaf", "model.min_rows_per_tree", "model.permutation_repeats",
-    "model.permutation_max_rows", "drift.persist_days", "drift.prediction_min_rows_per_bin",
+    "model.permutation_max_rows", "model.promote_min_positives", "drift.persist_days", "drift.prediction_min_rows_per_bin",
     "quality.volume_baseline_days", "quality.volume_min_baseline_days", "quality.stopped_after_days",
     "degradation.min_baseline_days",
 )
