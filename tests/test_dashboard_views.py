@@ -480,6 +480,22 @@ def test_model_versions_newest_first_with_decisions_or_not_available() -> None:
     assert views.model_versions_caption(registry) == "Model in use: a; 2 versions kept under models/, newest first"
 
 
+def test_model_versions_show_the_promotion_when_trained_and_apart_a_rollback_by_hand() -> None:
+    # After model.use_version the last column showed "put in use by hand ..." as the promotion "when trained".
+    registry = {"current": "a", "versions": [
+        {"version": "a", "training_window": {"start": "2026-01-01", "end": "2026-01-31"}, "pr_auc": 0.51,
+         "promoted": True, "promotion_reason": "promoted: no model is in use",
+         "put_in_use_by_hand": {"at": "2026-03-02T08:15:00+00:00", "previous_version": "b", "run_id": "r1"}},
+        {"version": "b", "training_window": {"start": "2026-01-01", "end": "2026-02-28"}, "pr_auc": 0.49,
+         "promoted": True, "promotion_reason": "promoted: PR-AUC 0.4900 >= 0.4800", "put_in_use_by_hand": None}]}
+    table = views.model_versions(registry)
+    assert table["promotion when trained"].tolist() == ["promoted: PR-AUC 0.4900 >= 0.4800", "promoted: no model is in use"]
+    assert table["put in use by hand"].tolist() == ["", "at 2026-03-02 08:15 UTC, replacing b"]
+    first = {**registry["versions"][0], "put_in_use_by_hand": {"at": "2026-03-02T08:15:00+00:00", "previous_version": None}}
+    assert views.model_versions({"versions": [first]})["put in use by hand"].tolist() == [
+        "at 2026-03-02 08:15 UTC, replacing no model"]
+
+
 def test_model_versions_of_a_registry_without_versions_is_empty() -> None:
     assert views.model_versions({"current": None, "versions": "broken"}).empty
     assert views.model_versions_caption({}) == "Model in use: not available; 0 versions kept under models/, newest first"

@@ -831,11 +831,30 @@ def test_use_version_puts_an_earlier_version_back_in_use_by_hand(paths: config.R
     index = runlog.read_json(paths.models / "registry.json")
     assert index["current"] == first["version"] and len(index["versions"]) == 2
     listed = next(v for v in index["versions"] if v["version"] == first["version"])
-    assert listed["promotion_reason"] == decision["reason"]
+    # The index lists the decision when trained, and apart from it the rollback (the Model tab's
+    # "promotion when trained" showed "put in use by hand ..." instead).
+    assert (listed["promoted"], listed["promotion_reason"]) == (first["promoted"], first["reason"])
+    assert listed["put_in_use_by_hand"] == {"at": decision["at"], "previous_version": second["version"], "run_id": None}
+    assert next(v for v in index["versions"] if v["version"] == second["version"])["put_in_use_by_hand"] is None
     # Already in use: nothing is rewritten, so a run that leaves the option set keeps the record of the rollback.
     again = registry.put_in_use(paths, first["version"])
     assert not again["by_hand"] and again["reason"] == f"{first['version']} is already in use (model.use_version)."
     assert runlog.read_json(paths.models / first["version"] / registry.PROMOTION_FILE) == decision
+
+
+def test_a_version_put_in_use_by_hand_twice_is_listed_with_the_decision_it_was_given_when_trained(
+    paths: config.RunPaths,
+) -> None:
+    # The second rollback's "earlier" is the first rollback's record, which holds the decision when trained.
+    first, second = _two_versions(paths)
+    registry.put_in_use(paths, first["version"])
+    registry.put_in_use(paths, second["version"])
+    again = registry.put_in_use(paths, first["version"])
+    assert again["earlier"]["by_hand"]
+    listed = {v["version"]: v for v in runlog.read_json(paths.models / "registry.json")["versions"]}
+    assert [listed[d["version"]]["promotion_reason"] for d in (first, second)] == [first["reason"], second["reason"]]
+    assert listed[first["version"]]["put_in_use_by_hand"]["at"] == again["at"]
+    assert listed[second["version"]]["put_in_use_by_hand"]["previous_version"] == first["version"]
 
 
 def test_auto_does_not_retrain_the_settings_a_rollback_set_aside(paths: config.RunPaths) -> None:

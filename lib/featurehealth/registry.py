@@ -10,7 +10,8 @@ Layout under ``RunPaths.models``::
                                   held-out figures (PNG: curves, calibration, lead times)
     risk_model.joblib             copy of the promoted version's model ...
     risk_model.card.json          ... and of its card
-    registry.json                 versions on disk (with their promotion decisions) and the one in use
+    registry.json                 versions on disk (with their promotion decisions when trained and
+                                  their latest rollback by hand) and the one in use
 
 After each registration the oldest versions beyond ``model.keep_versions`` are removed
 (:func:`prune_versions`; 0 keeps all), never the one in use nor the newest one. In a run this
@@ -739,16 +740,32 @@ def promotion_decision(comparison: Mapping[str, Any], *, tolerance: float) -> tu
     return False, f"kept the model in use: its PR-AUC {old:.4f} beats {new:.4f} {rows}; tolerance {tolerance})."
 
 
+def trained_decision(decision: Any) -> Mapping[str, Any] | None:
+    """The promotion decision a version was given when trained, from its ``promotion.json``.
+
+    :func:`put_in_use` keeps it under ``earlier``, and a version put in use by hand again keeps
+    the first rollback's record there, so the chain is followed down (None: none was kept).
+    """
+    while isinstance(decision, Mapping) and decision.get("by_hand") is True:
+        decision = decision.get("earlier")
+    return decision if isinstance(decision, Mapping) else None
+
+
 def _write_index(paths: "RunPaths", current: str) -> Path:
+    """``models/registry.json``: each version with the decision when trained and its latest rollback by hand."""
     versions = []
     for card in version_cards(paths):
-        decision = runlog.read_json_if_present(paths.models / card["version"] / PROMOTION_FILE) or {}
+        decision = runlog.read_json_if_present(paths.models / card["version"] / PROMOTION_FILE)
+        trained = trained_decision(decision) or {}
+        by_hand = isinstance(decision, Mapping) and decision.get("by_hand") is True
         versions.append({
             "version": card["version"],
             "training_window": card["training_window"],
             "pr_auc": card["metrics"]["model"]["pr_auc"],
-            "promoted": decision.get("promoted"),
-            "promotion_reason": decision.get("reason"),
+            "promoted": trained.get("promoted"),
+            "promotion_reason": trained.get("reason"),
+            "put_in_use_by_hand": {key: decision.get(key) for key in ("at", "previous_version", "run_id")}
+                                  if by_hand else None,
         })
     return runlog.write_json(paths.models / INDEX_FILE, {"current": current, "versions": versions})
 

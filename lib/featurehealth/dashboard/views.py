@@ -1434,7 +1434,15 @@ def visibility_view(table: "pd.DataFrame") -> "pd.DataFrame":
 
 
 #: Columns of :func:`model_versions`.
-VERSION_COLUMNS = ("version", "training days", "PR-AUC on its test days", "in use", "promotion when trained")
+VERSION_COLUMNS = ("version", "training days", "PR-AUC on its test days", "in use", "promotion when trained",
+                   "put in use by hand")
+
+
+def _by_hand_text(record: Any) -> str:
+    """"at <UTC time>, replacing <version>" for a version's latest rollback by hand; "" for none."""
+    if not isinstance(record, Mapping):
+        return ""
+    return f"at {utc_time_text(record.get('at'))}, replacing {record.get('previous_version') or 'no model'}"
 
 
 def model_versions(registry: Mapping[str, Any]) -> "pd.DataFrame":
@@ -1442,7 +1450,9 @@ def model_versions(registry: Mapping[str, Any]) -> "pd.DataFrame":
 
     The registry lists them oldest first (:func:`featurehealth.registry.version_cards`).
 
-    A version trained before promotion decisions were kept has its decision "not available".
+    A version trained before promotion decisions were kept has its decision "not available". One
+    put in use by hand (``model.use_version``) says when and replacing which version in its own
+    column, beside the decision it was given when trained.
     """
     import pandas as pd
 
@@ -1454,6 +1464,7 @@ def model_versions(registry: Mapping[str, Any]) -> "pd.DataFrame":
             "PR-AUC on its test days": v.get("pr_auc"),
             "in use": "yes" if v.get("version") == registry.get("current") else "",
             "promotion when trained": v.get("promotion_reason") or NOT_AVAILABLE,
+            "put in use by hand": _by_hand_text(v.get("put_in_use_by_hand")),
         }
         for v in (versions if isinstance(versions, list) else []) if isinstance(v, dict)
     ]
