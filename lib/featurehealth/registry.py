@@ -740,7 +740,7 @@ def promotion_decision(comparison: Mapping[str, Any], *, tolerance: float) -> tu
     return False, f"kept the model in use: its PR-AUC {old:.4f} beats {new:.4f} {rows}; tolerance {tolerance})."
 
 
-def trained_decision(decision: Any) -> Mapping[str, Any] | None:
+def _trained_decision(decision: Any) -> Mapping[str, Any] | None:
     """The promotion decision a version was given when trained, from its ``promotion.json``.
 
     :func:`put_in_use` keeps it under ``earlier``, and a version put in use by hand again keeps
@@ -756,7 +756,7 @@ def _write_index(paths: "RunPaths", current: str) -> Path:
     versions = []
     for card in version_cards(paths):
         decision = runlog.read_json_if_present(paths.models / card["version"] / PROMOTION_FILE)
-        trained = trained_decision(decision) or {}
+        trained = _trained_decision(decision) or {}
         by_hand = isinstance(decision, Mapping) and decision.get("by_hand") is True
         versions.append({
             "version": card["version"],
