@@ -69,11 +69,12 @@ RUN_ONLY_KEYS = ("retrain", "n_jobs", "promote_tolerance", "promote_min_positive
 #: The promotion decision of the run that trained, under ``reports/``.
 PROMOTION_FILE = "promotion.json"
 #: Resamples of the held-out days behind the PR-AUC difference's interval: its percentiles moved by
-#: about 0.001 between two seeds on the default profile's holdout, and a year's (12,000 feature-days) takes
-#: about 0.2 s.
+#: about 0.001 between two seeds on the default profile's holdout, and a year's (13,000 feature-days) takes
+#: under a second on the 2-core machine, busy with other work.
 BOOTSTRAP_RESAMPLES = 1000
-#: Resamples scored at once (a block of weights per row), which bounds the memory a large holdout takes.
-_RESAMPLE_BLOCK = 200
+#: Cells (resamples x positive rows) scored at once: bounds the memory a large holdout takes (a few
+#: arrays of 8 MB), while few, large matrix products keep the threads of BLAS busy rather than waiting.
+_RESAMPLE_CELLS = 1_000_000
 #: Added or removed signals a retraining reason names before "and N more".
 SIGNAL_CHANGES_SHOWN = 3
 #: What a card's ``file_sha256`` must be (hashlib's hexdigest).
@@ -613,9 +614,10 @@ def pr_auc_difference_interval(
     codes, uniques = pd.factorize(days)
     n_days = len(uniques)
     rng = np.random.default_rng(seed)
+    block = max(1, _RESAMPLE_CELLS // max(int(y.sum()), 1))
     differences = []
-    for start in range(0, resamples, _RESAMPLE_BLOCK):
-        counts = rng.multinomial(n_days, np.full(n_days, 1 / n_days), size=min(_RESAMPLE_BLOCK, resamples - start))
+    for start in range(0, resamples, block):
+        counts = rng.multinomial(n_days, np.full(n_days, 1 / n_days), size=min(block, resamples - start))
         differences.append(resampled_average_precision(y, candidate_scores, codes, counts)
                            - resampled_average_precision(y, current_scores, codes, counts))
     low, high = np.nanpercentile(np.concatenate(differences), [2.5, 97.5])
