@@ -589,35 +589,71 @@ def resampled_average_precision(y: np.ndarray, scores: np.ndarray, groups: np.nd
         return (gained * precision).sum(axis=1) / true[:, -1]
 
 
+def circular_block_draws(n_days: int, *, block_days: int, resamples: int, rng: np.random.Generator) -> np.ndarray:
+    """How many times each of ``n_days`` consecutive days is drawn, per resample of a circular block bootstrap.
+
+    A resample joins blocks of ``block_days`` consecutive days (the last day followed by the
+    first), starting at random days, until it holds ``n_days`` days: days whose labels share the
+    same days ahead are drawn together, not taken for independent evidence.
+
+    Parameters
+    ----------
+    n_days : int
+        Days of the holdout, in date order.
+    block_days : int
+        Days per block (at least 1; 1 is the plain bootstrap of days, more than ``n_days`` is cut to it).
+    resamples : int
+        Resamples drawn.
+    rng : numpy.random.Generator
+        The draws' source.
+
+    Returns
+    -------
+    ndarray
+        Shape (resamples, n_days); each row sums to ``n_days``.
+    """
+    if isinstance(block_days, bool) or not isinstance(block_days, (int, np.integer)) or block_days < 1:
+        raise ValueError(f"block_days must be a whole number >= 1; got {block_days!r}.")
+    block = min(int(block_days), n_days)
+    starts = rng.integers(0, n_days, size=(resamples, -(-n_days // block)))
+    drawn = ((starts[:, :, None] + np.arange(block)) % n_days).reshape(resamples, -1)[:, :n_days]
+    offsets = np.arange(resamples)[:, None] * n_days
+    return np.bincount((drawn + offsets).ravel(), minlength=resamples * n_days).reshape(resamples, n_days)
+
+
 def pr_auc_difference_interval(
     y: np.ndarray, candidate_scores: np.ndarray, current_scores: np.ndarray, days: np.ndarray, *,
-    seed: int, resamples: int = BOOTSTRAP_RESAMPLES,
+    block_days: int, seed: int, resamples: int = BOOTSTRAP_RESAMPLES,
 ) -> tuple[float, float]:
-    """95 % paired bootstrap interval of the PR-AUC difference (candidate - current), resampling whole days.
+    """95 % paired bootstrap interval of the PR-AUC difference (candidate - current), resampling runs of whole days.
 
     A drawn day brings both models' scores of all its feature-days: a day hard for both moves
     both PR-AUCs, so only where the models disagree widens the interval, and the feature-days of
-    one day, which share its conditions, are not taken for independent evidence. Resamples
-    without a positive, where PR-AUC is undefined, are left out.
+    one day, which share its conditions, are not taken for independent evidence; nor are
+    neighbouring days, whose targets look at the same days ahead, when ``block_days`` is the
+    horizon (:func:`circular_block_draws`). Resamples without a positive, where PR-AUC is
+    undefined, are left out.
 
     Parameters
     ----------
     y, candidate_scores, current_scores : ndarray
         Labels (both classes present) and both models' scores of the held-out rows.
     days : ndarray
-        Each row's day.
+        Each row's day; the held-out days are consecutive.
+    block_days : int
+        Consecutive days drawn together (the horizon).
     seed : int
         Seed of the draws (``model.random_state``): the same inputs give the same interval.
     resamples : int
         Resamples drawn.
     """
-    codes, uniques = pd.factorize(days)
+    uniques, codes = np.unique(days, return_inverse=True)
     n_days = len(uniques)
     rng = np.random.default_rng(seed)
     block = max(1, _RESAMPLE_CELLS // max(int(y.sum()), 1))
     differences = []
     for start in range(0, resamples, block):
-        counts = rng.multinomial(n_days, np.full(n_days, 1 / n_days), size=min(block, resamples - start))
+        counts = circular_block_draws(n_days, block_days=block_days, resamples=min(block, resamples - start), rng=rng)
         differences.append(resampled_average_precision(y, candidate_scores, codes, counts)
                            - resampled_average_precision(y, current_scores, codes, counts))
     low, high = np.nanpercentile(np.concatenate(differences), [2.5, 97.5])
@@ -704,7 +740,7 @@ def compare_on_holdout(
         "holdout_start": start.date().isoformat(),
         "holdout_end": test_end.date().isoformat(),
         "pr_auc_difference_interval": list(pr_auc_difference_interval(
-            y, candidate_scores, current_scores, rows["date"].to_numpy(), seed=seed)),
+            y, candidate_scores, current_scores, rows["date"].to_numpy(), block_days=horizon_days, seed=seed)),
     }
 
 
