@@ -24,7 +24,9 @@ def outputs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (ci / "tables" / "fact_feature_metrics.parquet").write_bytes(b"PAR1 not really")
     for run_id, report in {"20260101T000000Z-0000000a": {"status": "failed", "error": "boom"},
                            "20260102T000000Z-0000000b": {"status": "succeeded", "duration_s": 12.5,
-                                                  "drift": {"alerts": [{}, {}]}, "quality": {"status": "pass"}}}.items():
+                                                  "drift": {"alerts": [{}, {}]}, "quality": {"status": "pass"},
+                                                  "window": {"as_of": "2026-03-16", "start": "2026-03-16",
+                                                             "end": "2026-03-16"}}}.items():
         (ci / "runs" / run_id).mkdir(parents=True)
         (ci / "runs" / run_id / "run_report.json").write_text(json.dumps(report))
     (tmp_path / "not-a-profile").mkdir()
@@ -187,8 +189,25 @@ def test_run_history_newest_first_with_unreadable_reports_named(outputs: Path) -
     assert runs["run_id"].tolist() == ["20260102T000000Z-0000000b", "20260101T000000Z-0000000a"]
     assert runs.iloc[0][["status", "duration_s", "drift_alerts", "quality"]].tolist() == ["succeeded", 12.5, 2, "pass"]
     assert runs.iloc[1]["error"] == "boom" and pd.isna(runs.iloc[1]["drift_alerts"]) and runs.iloc[0]["error"] == ""
+    assert runs["days"].iloc[0] == "2026-03-16" and pd.isna(runs["days"].iloc[1])  # stopped before ingest read any
     assert message == "Run report(s) not readable: 20260103T000000Z-0000000c."
     assert data.run_history("ci", limit=1)[0]["run_id"].tolist() == ["20260102T000000Z-0000000b"]
+
+
+@pytest.mark.parametrize(
+    ("window", "days"),
+    [
+        ({"as_of": "2026-03-16", "start": "2026-03-16", "end": "2026-03-16"}, "2026-03-16"),
+        ({"as_of": "2026-03-16", "start": "2026-03-14", "end": "2026-03-14"}, "2026-03-14 (as of 2026-03-16)"),
+        ({"as_of": "2026-03-01", "start": "2026-01-01", "end": "2026-03-01"}, "2026-01-01 .. 2026-03-01"),
+        ({"as_of": "2026-03-31", "start": "2026-03-01", "end": "2026-03-07"}, "2026-03-01 .. 2026-03-07 (as of 2026-03-31)"),
+        ({"as_of": "2026-03-16", "start": None, "end": "2026-03-16"}, None),
+        (None, None),
+        ("2026-03-16", None),
+    ],
+)
+def test_run_days_tell_a_daily_run_from_a_backfill_and_a_full_run(window: object, days: str | None) -> None:
+    assert data.run_days(window) == days
 
 
 def test_run_history_without_runs_or_with_bad_limit(outputs: Path) -> None:

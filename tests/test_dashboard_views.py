@@ -838,8 +838,8 @@ def test_importance_caption_says_a_bar_crossing_zero_is_no_effect() -> None:
 def test_run_history_reads_in_words_with_utc_times_and_a_running_run_has_no_finish() -> None:
     runs = pd.DataFrame({"run_id": ["b", "a"], "started_at": ["2026-11-27T21:14:20+00:00", "2026-11-26T21:14:20+00:00"],
                          "finished_at": [None, "2026-11-26T21:15:25+00:00"]})
-    shown = views.runs_view(runs)
-    assert shown.columns.tolist() == ["run id", "started", "finished"]
+    shown = views.runs_view(runs.assign(days=["2026-03-16", "2026-03-14 (as of 2026-03-16)"]))
+    assert shown.columns.tolist() == ["run id", "started", "finished", "days read"]
     assert shown["started"].tolist() == ["2026-11-27 21:14 UTC", "2026-11-26 21:14 UTC"]
     assert shown["finished"].tolist() == ["", "2026-11-26 21:15 UTC"]
     assert runs["started_at"].iloc[0] == "2026-11-27T21:14:20+00:00"  # the figure reads the input unchanged

@@ -808,6 +808,16 @@ def test_an_unreadable_publish_journal_stops_the_run_with_a_sentence_not_a_trace
     assert _snapshot(published) == before
 
 
+def test_run_report_names_the_days_the_run_read(tmp_path: Path) -> None:
+    """Without them a month of daily runs, backfills and re-runs read alike in the run history."""
+    (tmp_path / "reports").mkdir()
+    runlog.write_json(tmp_path / "reports" / "ingest_summary.json",
+                      {"as_of": "2026-03-16", "window_start": "2026-03-14", "window_end": "2026-03-14"})
+    assert runner.summarise_outputs(tmp_path)["window"] == {"as_of": "2026-03-16", "start": "2026-03-14",
+                                                             "end": "2026-03-14"}
+    assert runner.summarise_outputs(tmp_path, only=set())["window"] is None
+
+
 def test_failed_run_reports_only_what_it_wrote(project: Path) -> None:
     good = runner.run_pipeline("default", notebooks=["ingest.ipynb"], progress=lambda _: None)
     assert good["quality"]["status"] == "pass" and good["rows"]["rows_in"] == 3 and len(good["drift"]["alerts"]) == 1
@@ -815,7 +825,7 @@ def test_failed_run_reports_only_what_it_wrote(project: Path) -> None:
         runner.run_pipeline("default", notebooks=["boom.ipynb", "ingest.ipynb"], progress=lambda _: None)
     report = runlog.read_json(failed.value.run_dir / "run_report.json")
     # The staging copy held the last good run's reports: none of them is this run's.
-    sections = ("rows", "input_data_hash", "quality", "drift", "model", "retrain", "artifacts")
+    sections = ("rows", "window", "input_data_hash", "quality", "drift", "model", "retrain", "artifacts")
     assert {k: report[k] for k in sections} == dict.fromkeys(sections)
     assert not (failed.value.run_dir / "reports").exists()
 

@@ -677,6 +677,10 @@ def summarise_outputs(root: Path, *, only: set[str] | None = None) -> dict[str, 
     return {
         "input_data_hash": (ingest or {}).get("input_data_hash"),
         "rows": None if ingest is None else {k: ingest.get(k) for k in ("rows_in", "rows_valid", "rows_quarantined")},
+        # The days read: a daily run, a backfill and a re-run of one day are told apart only by these.
+        "window": None
+        if ingest is None
+        else {"as_of": ingest.get("as_of"), "start": ingest.get("window_start"), "end": ingest.get("window_end")},
         "quality": (quality or {}).get("summary"),
         "model": None
         if card is None

@@ -268,7 +268,22 @@ def run_params_from_profile(report: Any, profile: str) -> tuple[dict[str, Any] |
 
 
 #: Columns of :func:`run_history`, newest run first.
-RUN_COLUMNS = ("run_id", "status", "started_at", "finished_at", "duration_s", "drift_alerts", "quality", "error")
+RUN_COLUMNS = ("run_id", "status", "days", "started_at", "finished_at", "duration_s", "drift_alerts", "quality", "error")
+
+
+def run_days(window: Any) -> str | None:
+    """The days a run read, from its report's ``window`` (``as_of``, ``start``, ``end``).
+
+    ``"2026-03-16"`` for a daily run, ``"2026-03-14 (as of 2026-03-16)"`` for a backfill of one
+    day, ``"2026-01-01 .. 2026-03-01"`` for a run over all the input; None when the report does not
+    record them (a run stopped before it read any, or one of an older release).
+    """
+    days = [lookup(window, key) for key in ("start", "end", "as_of")]
+    if not all(isinstance(day, str) and day for day in days):
+        return None
+    start, end, as_of = days
+    read = start if start == end else f"{start} .. {end}"
+    return read if as_of == end else f"{read} (as of {as_of})"
 
 
 def _run_row(report: dict[str, Any]) -> dict[str, Any]:
@@ -276,6 +291,7 @@ def _run_row(report: dict[str, Any]) -> dict[str, Any]:
     return {
         "run_id": report.get("run_id"),
         "status": report.get("status"),
+        "days": run_days(report.get("window")),
         "started_at": report.get("started_at"),
         "finished_at": report.get("finished_at"),
         "duration_s": report.get("duration_s"),

@@ -1551,7 +1551,7 @@ def unpublished_run_note(runs: "pd.DataFrame | None", published: Mapping[str, An
 
 #: Run history columns -> their headers in the page.
 RUN_HEADERS = {"run_id": "run id", "started_at": "started", "finished_at": "finished", "duration_s": "duration (s)",
-               "drift_alerts": "drift alerts"}
+               "drift_alerts": "drift alerts", "days": "days read"}
 
 
 def runs_view(runs: "pd.DataFrame") -> "pd.DataFrame":
