@@ -578,14 +578,21 @@ def test_published_rows_of_the_window_days_are_replaced_not_counted_again() -> N
     assert checks["volume_drop"]["observed"] == 1.0 and checks["volume_drop"]["details"]["judged_feature_days"] == 2
 
 
-def test_fewer_input_rows_than_published_are_no_late_rows() -> None:
+def test_fewer_input_rows_than_published_say_the_day_s_file_changed_since_its_run() -> None:
+    """A corrected file re-delivered after its day's run, 214 rows removed and 200 added, read as
+    "counts every row the input holds": the published day kept the old file's counts, unflagged."""
     history = _counts(30).rename(columns={"events": "usage_count"})
     day = _counts(31)[lambda f: f["date"] == date(2026, 1, 31)]
     fewer = {"date": "2026-01-30", "input_rows": 150, "quarantined_rows": 0}  # 200 published
     late = _by_name(quality.run_checks(_summary(31, window_start="2026-01-31", day_before_window=fewer), day,
-                                       history=history, known_features=["a", "b"], **PARAMS))["late_rows"]
-    assert (late["status"], late["observed"]) == ("pass", 0)
-    assert late["message"].startswith("The published day before the window (2026-01-30) counts every row")
+                                       history=history, known_features=["a", "b"], profile="mine",
+                                       **PARAMS))["late_rows"]
+    assert (late["status"], late["observed"], late["details"]["rows"], late["details"]["withdrawn"]) == (
+        "warn", 50, 0, 50)
+    assert late["message"] == (
+        "The input now holds 50 rows fewer dated 2026-01-30 than the published outputs count (its file was replaced "
+        "or cut since that day's run); re-run from that day: "
+        "`./run_all.sh mine --set ingest.as_of=2026-01-31 --set ingest.window_start=2026-01-30`.")
 
 
 def test_unknown_features_without_metadata_say_to_give_a_metadata_file() -> None:

@@ -186,7 +186,7 @@ def threshold_text(value: Any, *, digits: int = DIGITS) -> str:
 QUALITY_MEASURES = {
     "missing_days": "share of the window's expected feature-days without any valid event",
     "published_gap": "days without data in the published table outside the window",
-    "late_rows": "rows of the day before the window that arrived after its run",
+    "late_rows": "rows of the day before the window that arrived after its run, or left the input since",
     "volume_drop": "lowest feature-day's events over its usual (trailing median; 1 = usual, lower is worse)",
     "duplicate_events": "share of input rows that repeat an event",
     "null_rate": "highest share of missing or unreadable values in a column (optional ones: unreadable)",

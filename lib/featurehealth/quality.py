@@ -397,12 +397,15 @@ def check_late_rows(
     rerun: Sequence[str] = (),
     empty: Iterable[date] = (),
 ) -> dict[str, Any]:
-    """Rows dated on the published day before the window that its run did not see.
+    """Rows dated on the published day before the window that its run did not see, or that left the input since.
 
     The published fact table and quarantine of that day account for the rows its run read
     (valid events, and quarantined ones, duplicates included). The input holding more rows of
     that day now means they arrived later, e.g. in the next day's file of an export cut at local
-    midnight: this run's window does not count them, so the message gives the re-run.
+    midnight: this run's window does not count them, so the message gives the re-run. Fewer
+    rows (``withdrawn``) mean the day's file was replaced or cut since: the published day still
+    counts the old one, and the same re-run corrects it. Only counts are compared: a file
+    replaced by one with as many rows is not noticed.
 
     Parameters
     ----------
@@ -425,15 +428,15 @@ def check_late_rows(
         lacks such a day, yet its run counted the input's rows (none valid), so rows of it in the
         input now arrived late, e.g. a day's file delivered after its run.
     """
-    late, day = None, None
+    late, withdrawn, day = None, None, None
     if day_before is not None:
         day = date.fromisoformat(str(day_before["date"]))
         on_day = [] if published is None else published.loc[published["date"] == day, "usage_count"]
         if not len(on_day) and day in set(empty):
-            late = max(int(day_before["input_rows"]) - int(day_before["quarantined_rows"]), 0)
+            late, withdrawn = max(int(day_before["input_rows"]) - int(day_before["quarantined_rows"]), 0), 0
         elif len(on_day):
-            counted = int(on_day.sum()) + int(day_before["quarantined_rows"])
-            late = max(int(day_before["input_rows"]) - counted, 0)
+            difference = int(day_before["input_rows"]) - int(on_day.sum()) - int(day_before["quarantined_rows"])
+            late, withdrawn = max(difference, 0), max(-difference, 0)
     if day_before is None:
         message = ("Not judged: the ingest summary does not count the input's rows of the day before the window "
                    "(written before that count existed).")
@@ -444,14 +447,19 @@ def check_late_rows(
         message = f"The day before the window ({day}) still has no valid event in the input, as when a run read it."
     else:
         message = f"The published day before the window ({day}) counts every row the input holds for it."
+    command = _rerun_command(profile, as_of=as_of, window_start=day, rerun=rerun)
     if late:
         message = (
             f"The input holds {late:,} rows dated {day} that the published outputs do not count (they arrived after "
-            f"that day's run, e.g. in a file cut at local midnight); re-run from that day: "
-            f"{_rerun_command(profile, as_of=as_of, window_start=day, rerun=rerun)}."
+            f"that day's run, e.g. in a file cut at local midnight); re-run from that day: {command}."
         )
-    return _check("late_rows", late, warn=warn, fail=fail, message=message,
-                  date=None if day is None else day.isoformat(), rows=late)
+    if withdrawn:
+        message = (
+            f"The input now holds {withdrawn:,} rows fewer dated {day} than the published outputs count (its file "
+            f"was replaced or cut since that day's run); re-run from that day: {command}."
+        )
+    return _check("late_rows", None if late is None else late + withdrawn, warn=warn, fail=fail, message=message,
+                  date=None if day is None else day.isoformat(), rows=late, withdrawn=withdrawn)
 
 
 def check_volume_drop(
