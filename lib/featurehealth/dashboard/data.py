@@ -268,7 +268,9 @@ def run_params_from_profile(report: Any, profile: str) -> tuple[dict[str, Any] |
 
 
 #: Columns of :func:`run_history`, newest run first.
-RUN_COLUMNS = ("run_id", "status", "days", "started_at", "finished_at", "duration_s", "drift_alerts", "quality", "error")
+RUN_COLUMNS = (
+    "run_id", "status", "days", "started_at", "finished_at", "duration_s", "drift_alerts", "quality", "error",
+)
 
 
 def run_days(window: Any) -> str | None:
