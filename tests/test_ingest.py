@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -318,6 +318,48 @@ def test_parquet_event_time_as_epoch_numbers_is_refused_in_one_sentence(tmp_path
     con = warehouse.connect()
     raw = ingest.open_events(con, tmp_path / "p", column_map={"ts": "event_time", "crash": "is_crash"})
     assert raw.types["event_time"] == "TIMESTAMP WITH TIME ZONE" and raw.types["is_crash"] == "TINYINT"
+
+def test_a_parquet_latency_stored_as_a_duration_is_read_in_milliseconds_whatever_its_unit(tmp_path: Path) -> None:
+    # pandas writes a Timedelta column (end - start) as an Arrow duration, which Parquet keeps as a bare
+    # count of its unit: 2 s of duration[s] were read as 2 ms and 250 ms of duration[us] as 250000 ms,
+    # both under the 600000 ms cap, so the fact table's latencies were off by 1000 without a word.
+    (tmp_path / "p").mkdir()
+    latencies = [timedelta(seconds=2), timedelta(milliseconds=250)]
+    for name, unit in [("s", "s"), ("ms", "ms"), ("us", "us"), ("ns", "ns")]:
+        values = latencies[:1] if unit == "s" else latencies  # 250 ms is no whole number of seconds
+        pq.write_table(pa.table({
+            "event_time": pa.array([datetime(2026, 3, 1, 10, tzinfo=UTC)] * len(values), pa.timestamp("us", tz="UTC")),
+            "feature_id": [name] * len(values), "user_id": ["u1", "u2"][:len(values)],
+            "latency_ms": pa.array(values, pa.duration(unit)), "is_crash": [False] * len(values),
+        }), tmp_path / "p" / f"{name}.parquet")
+    con = warehouse.connect()
+    raw = ingest.open_events(con, tmp_path / "p", column_map={})
+    assert raw.types["latency_ms"] == "DOUBLE"
+    rows = con.sql(f"SELECT feature_id, latency_ms FROM {raw.relation} ORDER BY ALL").fetchall()
+    assert rows == [("ms", 250.0), ("ms", 2000.0), ("ns", 250.0), ("ns", 2000.0), ("s", 2000.0),
+                    ("us", 250.0), ("us", 2000.0)]
+    # Beside a file of plain numbers (the column then read as text), a duration keeps its unit.
+    pq.write_table(pa.table({
+        "event_time": pa.array([datetime(2026, 3, 1, 11, tzinfo=UTC)], pa.timestamp("us", tz="UTC")),
+        "feature_id": ["plain"], "user_id": ["u1"], "latency_ms": ["7"], "is_crash": [False],
+    }), tmp_path / "p" / "text.parquet")
+    raw = ingest.open_events(con, tmp_path / "p", column_map={})
+    validate.install_macros(con)
+    checked = validate.checked_sql(raw.relation, raw.types, now=datetime(2026, 6, 1, tzinfo=UTC), from_text=False)
+    assert con.sql(f"SELECT latency_ms FROM ({checked}) WHERE feature_id = 'us' ORDER BY 1").fetchall() == [
+        (250.0,), (2000.0,)]
+
+
+def test_a_parquet_event_time_stored_as_a_duration_is_refused_in_one_sentence(tmp_path: Path) -> None:
+    (tmp_path / "p").mkdir()
+    pq.write_table(pa.table({
+        "event_time": pa.array([timedelta(seconds=1)], pa.duration("ms")), "feature_id": ["a"], "user_id": ["u1"],
+        "latency_ms": [1.0], "is_crash": [False],
+    }), tmp_path / "p" / "d.parquet")
+    with pytest.raises(ingest.InputError, match=r"^File d.parquet has event_time in column 'event_time' as a duration "
+                                                r"\(duration\[ms\]\), not a time; export it as a Parquet timestamp"):
+        ingest.open_events(warehouse.connect(), tmp_path / "p", column_map={})
+
 
 def test_a_parquet_file_with_a_damaged_data_page_is_named_in_one_sentence(tmp_path: Path) -> None:
     # Its footer is sound, so it opens; the damage shows only when its rows are read.

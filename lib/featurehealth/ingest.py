@@ -514,6 +514,41 @@ def map_columns(columns: Sequence[str], *, column_map: Mapping[str, str], file: 
     return {c: found[c] for c in CANONICAL_TYPES if c in found}
 
 
+#: SQL turning a count of an Arrow duration's unit into milliseconds, by unit.
+DURATION_TO_MS = {"s": "* 1000", "ms": "", "us": "/ 1000", "ns": "/ 1000000"}
+
+
+def duration_unit(duck_type: str) -> str | None:
+    """The unit of a column type :func:`parquet_columns` gives an Arrow duration (``DURATION(us)``), else None."""
+    match = re.fullmatch(r"DURATION\((s|ms|us|ns)\)", duck_type)
+    return match[1] if match else None
+
+
+def arrow_durations(con: "duckdb.DuckDBPyConnection", paths: Sequence[Path]) -> list[dict[str, str]]:
+    """Per Parquet file, its columns that the Arrow schema stored beside them types as durations, with their unit.
+
+    pandas and pyarrow write a Timedelta column as a plain INT64 count of its unit and keep the
+    unit in that schema only: DuckDB reads the count, 250 ms of ``duration[us]`` as 250000.
+    Each distinct schema is decoded once.
+    """
+    import base64
+
+    import pyarrow as pa
+
+    listed = "[" + ", ".join(sql_path(p) for p in paths) + "]"
+    rows = con.execute(
+        f"SELECT file_name, value FROM parquet_kv_metadata({listed}) WHERE key = 'ARROW:schema'"
+    ).fetchall()
+    decoded: dict[bytes, dict[str, str]] = {}
+    by_file: dict[str, dict[str, str]] = {}
+    for file_name, value in rows:
+        if value not in decoded:
+            schema = pa.ipc.read_schema(pa.py_buffer(base64.b64decode(value)))
+            decoded[value] = {f.name: f.type.unit for f in schema if pa.types.is_duration(f.type)}
+        by_file[file_name] = decoded[value]
+    return [by_file.get(str(p), {}) for p in paths]
+
+
 #: DuckDB types of numbers: an ``event_time`` column of such a type holds no time DuckDB reads.
 NUMBER_TYPES = (
     "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT",
@@ -537,8 +572,14 @@ def check_event_time_type(duck_type: str, *, column: str, file: str) -> None:
     Raises
     ------
     InputError
-        If ``duck_type`` is a number type (:data:`NUMBER_TYPES` or DECIMAL).
+        If ``duck_type`` is a number type (:data:`NUMBER_TYPES` or DECIMAL) or a duration
+        (:func:`duration_unit`).
     """
+    if (unit := duration_unit(duck_type)) is not None:
+        raise InputError(
+            f"File {file} has event_time in column '{column}' as a duration (duration[{unit}]), not a time; export "
+            f"it as a Parquet timestamp or as ISO 8601 text such as 2026-03-01T14:02:11Z."
+        )
     upper = duck_type.upper()
     if upper in NUMBER_TYPES or upper.startswith("DECIMAL"):
         raise InputError(
@@ -812,7 +853,8 @@ def csv_columns(path: Path, *, name: str, encoding: str) -> tuple[dict[str, str]
 def parquet_columns(
     con: "duckdb.DuckDBPyConnection", paths: Sequence[Path], names: Sequence[str]
 ) -> list[dict[str, str]]:
-    """Column names and DuckDB types of each Parquet file.
+    """Column names and DuckDB types of each Parquet file; an Arrow duration's is ``DURATION(<unit>)``
+    (see :func:`arrow_durations`), read in milliseconds by :func:`_group_select`.
 
     One metadata query covers all files and DuckDB describes each distinct schema once, so a
     year of daily files opens in milliseconds.
@@ -850,7 +892,10 @@ def parquet_columns(
                 raise _read_error(name, "parquet", "utf-8", exc) from None
             described[signature] = {row[0]: row[1] for row in found}
         result.append(described[signature])
-    return result
+    # Two files alike but for a duration's unit share a Parquet schema: the unit is marked per file.
+    durations = arrow_durations(con, paths)
+    return [{name: f"DURATION({units[name]})" if name in units else kind for name, kind in types.items()}
+            for types, units in zip(result, durations, strict=True)]
 
 
 def _parquet_readable(con: "duckdb.DuckDBPyConnection", path: Path, *, whole: bool = False) -> bool:
@@ -1102,10 +1147,10 @@ def _group_files(
 
 
 def _unified_types(layouts: Sequence[Layout], fmt: str) -> dict[str, str]:
-    """One type per canonical column across file layouts; VARCHAR where they disagree."""
+    """One type per canonical column across file layouts (a duration's is DOUBLE); VARCHAR where they disagree."""
     unified: dict[str, str] = {}
     for canon, default in CANONICAL_TYPES.items():
-        seen = {t for layout in layouts for c, _s, t in layout if c == canon}
+        seen = {"DOUBLE" if duration_unit(t) else t for layout in layouts for c, _s, t in layout if c == canon}
         if not seen:
             seen = {"VARCHAR" if fmt == "csv" else default}
         unified[canon] = seen.pop() if len(seen) == 1 else "VARCHAR"
@@ -1123,7 +1168,8 @@ def _file_id_expression(indices: Sequence[int]) -> str:
 def _group_select(
     layout: Layout, reader: str, *, types: Mapping[str, str], indices: Sequence[int]
 ) -> str:
-    """SELECT projecting one group of files onto the canonical columns (absent ones NULL) and ``file_id``."""
+    """SELECT projecting one group of files onto the canonical columns (absent ones NULL, durations in
+    milliseconds) and ``file_id``."""
     sources = {canon: (source, kind) for canon, source, kind in layout}
     parts = []
     for canon, kind in types.items():
@@ -1131,8 +1177,10 @@ def _group_select(
             parts.append(f"CAST(NULL AS {kind}) AS {canon}")
             continue
         source, own = sources[canon]
-        ident = '"' + source.replace('"', '""') + '"'
-        parts.append(f"{ident} AS {canon}" if own == kind else f"CAST({ident} AS {kind}) AS {canon}")
+        value = '"' + source.replace('"', '""') + '"'
+        if unit := duration_unit(own):
+            value, own = f"CAST({value} AS DOUBLE) {DURATION_TO_MS[unit]}", "DOUBLE"
+        parts.append(f"{value} AS {canon}" if own == kind else f"CAST({value} AS {kind}) AS {canon}")
     parts.append(f"{_file_id_expression(indices)} AS file_id")
     if reader.startswith("read_parquet"):
         parts.append("file_row_number AS row_no")
