@@ -144,6 +144,37 @@ def test_an_input_entry_that_is_not_a_readable_file_stops_the_run_naming_it(
     assert ("set ingest.source" in str(caught.value)) == (layout == "file")
 
 
+@pytest.mark.parametrize(("name", "message"), [
+    ("events_2026-01-02.tsv", r"is tab-separated text named \.tsv, which is not read; rename it to "
+                              r"events_2026-01-02\.csv \(its separator is read from the header line\)"),
+    ("events_2026-01-02.tsv.gz", r"is tab-separated text named \.tsv, which is not read; rename it to "
+                                 r"events_2026-01-02\.csv\.gz "),
+    ("events_2026-01-02.csv.bz2", r"is compressed as \.bz2, which is not read; decompress it to "
+                                  r"events_2026-01-02\.csv or recompress it with gzip as events_2026-01-02\.csv\.gz"),
+    ("events_2026-01-02.csv.zip", r"is compressed as \.zip, "),
+    ("part-0001.snappy.parquet.zst", r"is compressed as \.zst, which is not read; decompress it to "
+                                     r"part-0001\.snappy\.parquet[,;]"),
+])
+@pytest.mark.parametrize("layout", ["folder", "glob", "file"])
+def test_an_export_named_tsv_or_compressed_other_than_gzip_is_refused_not_skipped(
+    tmp_path: Path, name: str, message: str, layout: str
+) -> None:
+    # In a folder (or matched by a glob) such a file was skipped like a README: its day vanished from
+    # the input, and missing_days only said that day had no row.
+    _write(tmp_path / "d" / "events_2026-01-01.csv", HEADER)
+    bad = _write(tmp_path / "d" / name, HEADER)
+    source = {"folder": tmp_path / "d", "glob": str(tmp_path / "d" / "*"), "file": bad}[layout]
+    with pytest.raises(ingest.InputError, match=rf"^File {bad} {message}") as caught:
+        ingest.resolve_sources(source)
+    assert str(caught.value).endswith("remove it from the input." if layout != "file" else "set ingest.source to the new file.")
+    # Other names stay out of the input, as before: notes, Spark's markers, backups.
+    bad.unlink()
+    for other in ("README.md", "_SUCCESS", "events_2026-01-01.csv.bak", "export.json"):
+        _write(tmp_path / "d" / other, "x")
+    assert ingest.display_names(ingest.resolve_sources(tmp_path / "d"), source=tmp_path / "d") == [
+        "events_2026-01-01.csv"]
+
+
 def test_map_columns_is_case_insensitive_and_mapping_wins() -> None:
     mapping = ingest.map_columns(
         ["Timestamp", "feature_id", "Feature_Name", "user_id", "latency_ms", "crash_flag", "x"],

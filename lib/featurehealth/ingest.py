@@ -177,10 +177,47 @@ def unreadable_entry(path: Path, *, named: str = "Input", otherwise: str = "remo
     return f"{named} {path} is a {kind}, not a file; put the exported file there or {otherwise}."
 
 
+#: File-name suffixes of compressions the reader does not decompress (it reads gzip, ``.csv.gz``).
+OTHER_COMPRESSIONS = ("bz2", "xz", "zst", "zip", "lz4", "snappy", "deflate", "7z", "br")
+
+
+def unread_export(path: Path, *, then: str = "or remove it from the input") -> str | None:
+    """Why a file named like an export is not read: tab-separated text named ``.tsv``, or a CSV or
+    Parquet file compressed other than with gzip (:data:`OTHER_COMPRESSIONS`); None for other names.
+
+    In a folder or glob such a file must stop the run: skipped like a README, its day would
+    vanish from the input without a word.
+
+    Parameters
+    ----------
+    path : Path
+        The file.
+    then : str, keyword-only
+        The clause after the fix: for a file of a folder or glob, removing it from the input; for
+        the file ``ingest.source`` names, pointing that parameter at the renamed file.
+
+    Returns
+    -------
+    str or None
+        One sentence naming ``path``, what is wrong and the fix.
+    """
+    name = path.name
+    if name.lower().endswith((".tsv", ".tsv.gz")):
+        renamed = re.sub(r"(?i)\.tsv(?=(\.gz)?$)", ".csv", name)
+        return (f"File {path} is tab-separated text named .tsv, which is not read; rename it to {renamed} (its "
+                f"separator is read from the header line), {then}.")
+    stem, _, suffix = name.rpartition(".")
+    if suffix.lower() not in OTHER_COMPRESSIONS or not file_format(Path(stem)):
+        return None
+    gzip_too = f" or recompress it with gzip as {stem}.gz" if file_format(Path(stem)) == "csv" else ""
+    return f"File {path} is compressed as .{suffix}, which is not read; decompress it to {stem}{gzip_too}, {then}."
+
+
 def _stop_at_unreadable(entries: Iterable[Path]) -> None:
-    """Raise :class:`InputError` for the first of ``entries`` named like telemetry that is no readable file."""
+    """Raise :class:`InputError` for the first of ``entries`` named like telemetry that is no readable file,
+    or that is a file named like an export the reader does not take (:func:`unread_export`)."""
     for entry in sorted(entries, key=str):
-        problem = unreadable_entry(entry) if file_format(entry) else None
+        problem = unreadable_entry(entry) if file_format(entry) else unread_export(entry) if entry.is_file() else None
         if problem:
             raise InputError(problem)
 
@@ -225,14 +262,15 @@ def resolve_sources(source: str | os.PathLike[str]) -> list[Path]:
     list of Path
         Absolute paths with links resolved, each file once (a link to a file of the input is
         not read twice), sorted; hidden files and files that are neither CSV nor Parquet in a
-        folder are skipped.
+        folder are skipped, but for those :func:`unread_export` refuses.
 
     Raises
     ------
     InputError
         If nothing matches, the path does not exist, a single file is neither CSV nor Parquet,
-        CSV and Parquet files are mixed, or an entry named like a CSV or Parquet file is a broken
-        link or a named pipe (:func:`unreadable_entry`).
+        CSV and Parquet files are mixed, an entry named like a CSV or Parquet file is a broken
+        link or a named pipe (:func:`unreadable_entry`), or a file is named ``.tsv`` or compressed
+        other than with gzip (:func:`unread_export`).
     """
     text = str(source).strip()
     if not text:
@@ -264,6 +302,8 @@ def resolve_sources(source: str | os.PathLike[str]) -> list[Path]:
                 f"the telemetry files."
             )
     elif target.is_file():
+        if problem := unread_export(target, then="and set ingest.source to the new file"):
+            raise InputError(problem)
         if file_format(target) is None:
             raise InputError(
                 f"File {target} is neither CSV nor Parquet (by its name); export the telemetry as .csv or .parquet."
