@@ -539,6 +539,27 @@ def test_a_parquet_float_is_crash_of_negative_zero_is_no_crash(tmp_path: Path) -
     assert _clean_rows(con, raw, "user_id, is_crash") == [("u1", True), ("u2", False), ("u3", False)]
 
 
+def test_parquet_ids_held_as_floats_read_as_the_whole_numbers_they_are(tmp_path: Path) -> None:
+    # pandas stores an integer id column with one missing value as float64: that day's file said 101.0,
+    # read as the feature "101.0" beside the "101" of the other days (and of the metadata), split in two.
+    times = [datetime(2026, 3, day, 10, tzinfo=UTC) for day in (1, 1, 2, 2, 2)]
+    (tmp_path / "p").mkdir()
+    pq.write_table(pa.table({"event_time": times[:2], "feature_id": pa.array([101, 102], pa.int64()),
+                             "user_id": pa.array([7, 8], pa.int64()), "latency_ms": [1.0, 2.0],
+                             "is_crash": [True, False]}), tmp_path / "p" / "d1.parquet")
+    pq.write_table(pa.table({"event_time": times[2:], "feature_id": [101.0, None, 103.0],
+                             "user_id": pa.array([7.0, 8.0, 9.5], pa.float32()), "latency_ms": [3.0, 4.0, 5.0],
+                             "is_crash": [-0.0, 1.0, 0.0]}), tmp_path / "p" / "d2.parquet")
+    second_day = [("101", "7", False), ("103", "9.5", False)]
+    # Files of both types (the columns read as text), and the floats alone.
+    for source, expected in [(tmp_path / "p", [("101", "7", True), ("102", "8", False), *second_day]),
+                             (tmp_path / "p" / "d2.parquet", second_day)]:
+        con = warehouse.connect()
+        raw = ingest.open_events(con, source, column_map={})
+        validate.install_macros(con)
+        assert sorted(_clean_rows(con, raw, "feature_id, user_id, is_crash")) == sorted(expected)
+
+
 def test_each_file_s_rows_count_its_malformed_lines_as_rows_read_does(tmp_path: Path) -> None:
     text = "event_time,feature_id,user_id,latency_ms,is_crash\n2026-03-01T10:00:00Z,a,u1,1,0\nshort,line\n"
     result, _ = _validate(tmp_path, text)

@@ -1205,11 +1205,23 @@ def _file_id_expression(indices: Sequence[int]) -> str:
     return f"CAST(list_extract({lookup}, CAST(file_index AS INTEGER) + 1) AS INTEGER)"
 
 
+def float_text(value: str) -> str:
+    """SQL writing a float ``value`` as text, a whole number without a fraction: ``101`` for 101.0.
+
+    pandas stores an integer column with a missing value as floats, so a day's file may hold the
+    ids that other days' files (and the metadata) hold as integers: read as ``101.0``, a feature
+    would be split in two, and a crash flag of ``-0.0`` would be no flag. Beyond 2**53 a float
+    holds no exact integer and is written as DuckDB writes it.
+    """
+    return (f"CASE WHEN isfinite({value}) AND {value} = trunc({value}) AND abs({value}) < 9007199254740992 "
+            f"THEN CAST(CAST({value} AS BIGINT) AS VARCHAR) ELSE CAST({value} AS VARCHAR) END")
+
+
 def _group_select(
     layout: Layout, reader: str, *, types: Mapping[str, str], indices: Sequence[int]
 ) -> str:
     """SELECT projecting one group of files onto the canonical columns (absent ones NULL, durations in
-    milliseconds) and ``file_id``."""
+    milliseconds, floats read as text by :func:`float_text`) and ``file_id``."""
     sources = {canon: (source, kind) for canon, source, kind in layout}
     parts = []
     for canon, kind in types.items():
@@ -1220,7 +1232,12 @@ def _group_select(
         value = '"' + source.replace('"', '""') + '"'
         if unit := duration_unit(own):
             value, own = f"CAST({value} AS DOUBLE) {DURATION_TO_MS[unit]}", "DOUBLE"
-        parts.append(f"{value} AS {canon}" if own == kind else f"CAST({value} AS {kind}) AS {canon}")
+        if own == kind:
+            parts.append(f"{value} AS {canon}")
+        elif kind == "VARCHAR" and own in ("FLOAT", "DOUBLE"):
+            parts.append(f"{float_text(value)} AS {canon}")
+        else:
+            parts.append(f"CAST({value} AS {kind}) AS {canon}")
     parts.append(f"{_file_id_expression(indices)} AS file_id")
     if reader.startswith("read_parquet"):
         parts.append("file_row_number AS row_no")

@@ -171,7 +171,8 @@ def column_expressions(column: str, duck_type: str, *, from_text: bool) -> dict[
         before it is parsed; typed strings (Parquet) are trimmed and cleared of null tokens too.
         Text columns are trimmed of any :data:`WHITESPACE`, as the side files are.
         Either way text columns (ids, platform, app version) are put in Unicode NFC, so that one
-        name written composed in one file and decomposed in another is one key.
+        name written composed in one file and decomposed in another is one key, and a float column
+        feeding one is read as :func:`featurehealth.ingest.float_text` writes it (``101`` for 101.0).
 
     Returns
     -------
@@ -189,7 +190,7 @@ def column_expressions(column: str, duck_type: str, *, from_text: bool) -> dict[
     target = ingest.CANONICAL_TYPES[column]
     kind = kind_of(duck_type)
     ident = f'"{column}"'
-    as_text = ident if kind == "text" else f"CAST({ident} AS VARCHAR)"
+    as_text = {"text": ident, "float": ingest.float_text(ident)}.get(kind, f"CAST({ident} AS VARCHAR)")
     text = f"fh_clean({as_text})"
     if target == "TIMESTAMPTZ":
         typed = f"CAST({ident} AS TIMESTAMPTZ)" if kind == "time" else f"fh_time({text})"
