@@ -117,6 +117,20 @@ def test_a_time_zone_abbreviation_is_invalid_not_read_with_another_offset(tmp_pa
     assert fact[["date", "usage_count"]].astype(str).values.tolist() == [["2026-04-01", "2"], ["2026-04-02", "1"]]
 
 
+def test_an_offset_after_a_space_as_sql_server_and_snowflake_write_it_is_read(tmp_path: Path) -> None:
+    # SQL Server's datetimeoffset and Snowflake's default output put a space before the offset: every
+    # row of such an export was quarantined as invalid_event_time.
+    text = "event_time,feature_id,user_id,latency_ms,is_crash\n" + "".join(
+        f"{value},search,u{i},10,0\n" for i, value in enumerate([
+            "2026-04-01 23:30:00.0000000 -07:00", "2026-04-01 23:30:00.000 -0700", "2026-04-01 20:30:00 +02",
+            "2026-04-01 20:30:00 -07:00 PDT", "2026-04-01 23:30:00 - 07:00",
+        ]))
+    result, con = _validate(tmp_path, text)
+    assert result.summary["by_reason"] == {"invalid_event_time": 2}
+    fact = aggregate.read_window_fact(tmp_path)
+    assert fact[["date", "usage_count"]].astype(str).values.tolist() == [["2026-04-01", "1"], ["2026-04-02", "2"]]
+
+
 def test_as_of_and_window_default_to_the_data(tmp_path: Path) -> None:
     result, _ = _validate(tmp_path)
     assert (result.summary["as_of"], result.summary["window_start"], result.summary["window_end"]) == (

@@ -102,9 +102,11 @@ _MACROS = (
     "CASE WHEN lower(x) IN ('true', 't', '1', '1.0', 'yes', 'y') THEN true "
     "WHEN lower(x) IN ('false', 'f', '0', '0.0', 'no', 'n') THEN false END",
     # A zone abbreviation is ambiguous (IST) and read as a zone's rules, not its fixed offset ("PST" in
-    # April as -07:00), or not at all (PDT): refused, but UTC and GMT, which mean one offset.
+    # April as -07:00), or not at all (PDT): refused, but UTC and GMT, which mean one offset. An offset
+    # after a space, as SQL Server's datetimeoffset and Snowflake write it, is read without the space.
     "CREATE OR REPLACE MACRO fh_time(x) AS CASE WHEN regexp_matches(x, ' [A-Za-z]{2,5}$') "
-    "AND upper(right(x, 4)) NOT IN (' UTC', ' GMT') THEN NULL ELSE TRY_CAST(x AS TIMESTAMPTZ) END",
+    "AND upper(right(x, 4)) NOT IN (' UTC', ' GMT') THEN NULL ELSE coalesce(TRY_CAST(x AS TIMESTAMPTZ), "
+    r"TRY_CAST(regexp_replace(x, ' ([+-][0-9]{2}(:?[0-9]{2})?)$', '\1') AS TIMESTAMPTZ)) END",
     "CREATE OR REPLACE MACRO fh_int(v) AS CASE WHEN v = floor(v) AND abs(v) < 9.2e18 THEN CAST(v AS BIGINT) END",
 )
 
