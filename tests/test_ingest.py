@@ -350,6 +350,18 @@ def test_parquet_event_time_as_epoch_numbers_is_refused_in_one_sentence(tmp_path
     raw = ingest.open_events(con, tmp_path / "p", column_map={"ts": "event_time", "crash": "is_crash"})
     assert raw.types["event_time"] == "TIMESTAMP WITH TIME ZONE" and raw.types["is_crash"] == "TINYINT"
 
+def test_a_parquet_file_whose_arrow_schema_is_unreadable_is_refused_in_one_sentence(tmp_path: Path) -> None:
+    # The units of duration columns live in that schema alone; pyarrow's own error was a traceback.
+    table = pa.table({"event_time": pa.array([datetime(2026, 3, 1, 10, tzinfo=UTC)], pa.timestamp("us", tz="UTC")),
+                      "feature_id": ["a"], "user_id": ["u1"], "latency_ms": [1.0], "is_crash": [False]})
+    (tmp_path / "p").mkdir()
+    with pq.ParquetWriter(tmp_path / "p" / "day.parquet", table.schema, store_schema=False) as writer:
+        writer.write_table(table)
+        writer.add_key_value_metadata({"ARROW:schema": "bm90IGEgc2NoZW1h"})
+    with pytest.raises(ingest.InputError, match=r"^File day\.parquet carries an Arrow schema .* re-export it\.$"):
+        ingest.open_events(warehouse.connect(), tmp_path / "p", column_map={})
+
+
 def test_a_parquet_latency_stored_as_a_duration_is_read_in_milliseconds_whatever_its_unit(tmp_path: Path) -> None:
     # pandas writes a Timedelta column (end - start) as an Arrow duration, which Parquet keeps as a bare
     # count of its unit: 2 s of duration[s] were read as 2 ms and 250 ms of duration[us] as 250000 ms,

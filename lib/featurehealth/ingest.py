@@ -583,7 +583,14 @@ def arrow_durations(con: "duckdb.DuckDBPyConnection", paths: Sequence[Path]) -> 
     by_file: dict[str, dict[str, str]] = {}
     for file_name, value in rows:
         if value not in decoded:
-            schema = pa.ipc.read_schema(pa.py_buffer(base64.b64decode(value)))
+            try:
+                schema = pa.ipc.read_schema(pa.py_buffer(base64.b64decode(value)))
+            except (ValueError, pa.ArrowException) as exc:
+                # Read without it, a duration column would be a bare count in an unknown unit.
+                raise InputError(
+                    f"File {Path(file_name).name} carries an Arrow schema in its metadata that cannot be read "
+                    f"({exc}), so the units of its columns are unknown; re-export it."
+                ) from None
             decoded[value] = {f.name: f.type.unit for f in schema if pa.types.is_duration(f.type)}
         by_file[file_name] = decoded[value]
     return [by_file.get(str(p), {}) for p in paths]
