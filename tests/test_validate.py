@@ -423,8 +423,9 @@ def test_resolve_window_rules() -> None:
         validate.resolve_window(first_day=None, last_day=None, as_of="5/1/2026")
     with pytest.raises(ValueError, match="as_of 2025-06-01 is before the input's first day 2026-01-01"):
         validate.resolve_window(first_day=date(2026, 1, 1), last_day=date(2026, 1, 31), as_of="2025-06-01")
-    with pytest.raises(ValueError, match="window_start 2026-01-01 is after ingest.window_end 2025-12-01"):
-        validate.resolve_window(first_day=date(2026, 1, 1), last_day=date(2026, 1, 31), window_end="2025-12-01")
+    with pytest.raises(ValueError, match="window_start 2026-01-10 is after ingest.window_end 2025-12-01"):
+        validate.resolve_window(first_day=date(2026, 1, 1), last_day=date(2026, 1, 31), window_start="2026-01-10",
+                                window_end="2025-12-01")
     with pytest.raises(ValueError, match="no as-of date"):
         validate.resolve_window(first_day=None, last_day=None)
 
@@ -443,6 +444,19 @@ def test_a_window_after_the_input_s_latest_day_names_where_the_as_of_date_came_f
     with pytest.raises(ValueError, match=r"is after the as-of date 2026-01-20; swap or fix the dates\.$"):
         validate.resolve_window(first_day=date(2026, 1, 1), last_day=date(2026, 1, 31), as_of="2026-01-20",
                                 window_start="2026-01-25")
+
+
+def test_a_window_ending_before_the_input_s_first_day_names_where_its_start_came_from() -> None:
+    # Only the end was set: the start is the input's first day, and "swap the dates" would name a
+    # window_start the operator never set.
+    for as_of in ("", "2026-01-20"):
+        with pytest.raises(ValueError) as before:
+            validate.resolve_window(first_day=date(2026, 1, 1), last_day=date(2026, 1, 31), as_of=as_of,
+                                    window_end="2025-12-01")
+        assert str(before.value) == (
+            "ingest.window_end 2025-12-01 is before the input's first day 2026-01-01, where the window starts as "
+            "ingest.window_start is empty; end the window on or after that day."
+        )
 
 
 def test_reference_time_is_the_simulated_end_or_the_clock() -> None:

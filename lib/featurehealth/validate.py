@@ -381,6 +381,10 @@ def resolve_window(
     if start > end and not (window_end or as_of):
         raise ValueError(f"ingest.window_start {start} is after {as_of_text}; the input has no rows of the window "
                          f"yet: start it on or before that day, or wait for the input.")
+    # A start the operator did not set comes from the data: "swap the dates" would name an empty key.
+    if start > end and not window_start:
+        raise ValueError(f"ingest.window_end {end} is before the input's first day {start}, where the window starts "
+                         f"as ingest.window_start is empty; end the window on or after that day.")
     if start > end:
         source = f"ingest.window_end {end}" if window_end else as_of_text
         raise ValueError(f"ingest.window_start {start} is after {source}; swap or fix the dates.")
