@@ -378,7 +378,7 @@ def resolve_inputs(
     ----------
     source, metadata_path, incidents_path : str
         The ``ingest`` parameters of the same names.
-    simulated_dir : path-like, optional
+    simulated_dir : path-like or None
         The simulator's output folder; used when ``source`` is ``"simulated"`` (its events,
         and its metadata and incidents unless the paths are set).
     simulation : mapping, optional

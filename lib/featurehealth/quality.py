@@ -349,6 +349,8 @@ def check_published_gap(
         The run's window and as-of date (the backfill command's as-of covers the hole).
     profile : str
         Named in the backfill command.
+    warn, fail : float
+        Thresholds on the number of days missing (:func:`grade`).
     empty : iterable of date
         Days found without a valid event by the runs that read them; those still without data
         are kept in ``details.empty_in_input``.
@@ -420,6 +422,8 @@ def check_late_rows(
         The run's as-of date, for the re-run command.
     profile : str
         Named in the re-run command.
+    warn, fail : float
+        Thresholds on the number of late rows (:func:`grade`).
     rerun : sequence of str
         The run's other ``--set`` items, repeated by the re-run command (see
         :func:`check_published_gap`).

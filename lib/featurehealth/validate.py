@@ -261,16 +261,21 @@ def checked_sql(relation: str, types: Mapping[str, str], *, now: datetime, from_
         The raw relation (canonical columns, ``file_id`` and ``row_no``).
     types : mapping
         Canonical column -> its DuckDB type in ``relation``.
-    from_text : bool
-        The relation was read from CSV (see :func:`column_expressions`).
     now : datetime
         Events later than this instant are ``future_event_time``.
+    from_text : bool
+        The relation was read from CSV (see :func:`column_expressions`).
 
     Returns
     -------
     str
         A SELECT statement; ``day`` is days since 1970-01-01 (UTC) of ``event_time``, NULL
         when the row has no usable date (see :data:`UNDATED_REASONS`).
+
+    Raises
+    ------
+    ValueError
+        If ``now`` is not timezone-aware.
     """
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware, like datetime.now(UTC).")
