@@ -46,6 +46,11 @@ def test_number_and_threshold_text() -> None:
     assert display.threshold_text(0.05) == "0.05" and display.threshold_text(True) == "True"
 
 
+def test_a_numpy_nan_reads_empty_as_a_python_one() -> None:
+    # numpy's float32 is no Python float: its NaN read "nan" where the docstring promises "".
+    assert [display.number_text(v) for v in (np.float32("nan"), np.float64("nan"), np.float16("nan"))] == ["", "", ""]
+
+
 @pytest.mark.parametrize(("value", "digits", "text"), [
     (999.9996, 3, "1,000"), (-999.9996, 3, "-1,000"), (999.4, 3, "999"), (1042.6, 3, "1,043"),
     (12345.678, 3, "12,346"), (99.6, 2, "100"), (123.4, 2, "123"), (9.9996, 3, "10"), (168.0, 3, "168"),

@@ -133,7 +133,7 @@ def number_text(value: Any, *, digits: int = DIGITS) -> str:
     """
     if digits < 1:
         raise ValueError(f"digits must be >= 1, got {digits!r}.")
-    if value is None or (isinstance(value, float) and value != value):
+    if value is None or (isinstance(value, numbers.Real) and value != value):
         return ""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         return str(value)
