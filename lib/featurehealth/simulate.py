@@ -367,7 +367,7 @@ def simulate_features(
         growth=np.asarray(_STAGE_GROWTH)[stage],
         latency_median=median,
         latency_sigma=sigma,
-        crash_rate=crash_rates(events_per_day * weight, seed=rng.integers(2**63)),
+        crash_rate=crash_rates(events_per_day * weight, seed=int(rng.integers(2**63))),
         feedback_rate=rng.uniform(0.03, 0.05, n_features),
         feedback_mean=rng.uniform(4.3, 4.8, n_features),
         error_rate=_log_uniform(rng, 0.02, 0.2, n_features),
