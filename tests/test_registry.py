@@ -207,7 +207,7 @@ def test_a_promotion_decision_says_how_many_held_out_rows_and_positives_it_rests
     assert registry.promotion_decision(comparison, tolerance=0.01) == (False, (
         "kept the model in use: its PR-AUC 0.1250 beats 0.1111 on the 12 held-out feature-days unseen by both "
         "(2026-04-23 .. 2026-04-23, 5 of them positive; new minus in use -0.0139, 95% interval -0.2104 .. +0.0652 "
-        "over resampled days; tolerance 0.01)."))
+        "over resampled runs of days; tolerance 0.01)."))
     for new in (0.2, 0.12):
         reason = registry.promotion_decision({**comparison, "candidate_pr_auc": new}, tolerance=0.01)[1]
         assert "on the 12 held-out feature-days unseen by both (2026-04-23 .. 2026-04-23, 5 of them positive" in reason

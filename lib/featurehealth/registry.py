@@ -768,7 +768,7 @@ def promotion_decision(comparison: Mapping[str, Any], *, tolerance: float) -> tu
     # like one on months of them.
     rows = (f"on the {comparison['n_rows']} held-out feature-days unseen by both "
             f"({comparison['holdout_start']} .. {comparison['holdout_end']}, {comparison['n_positives']} of them "
-            f"positive; new minus in use {new - old:+.4f}, 95% interval {low:+.4f} .. {high:+.4f} over resampled days")
+            f"positive; new minus in use {new - old:+.4f}, 95% interval {low:+.4f} .. {high:+.4f} over resampled runs of days")
     if new >= old:
         return True, f"promoted: PR-AUC {new:.4f} >= {old:.4f} of the model in use {rows}; tolerance {tolerance})."
     if new >= old - tolerance:
