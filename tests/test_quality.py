@@ -707,6 +707,36 @@ def test_share_checks_say_in_words_how_many_rows_and_what_became_of_them() -> No
     assert "observed" not in checks["duplicate_events"]["message"] + checks["out_of_range"]["message"]
 
 
+def test_duplicates_concentrated_in_a_repeated_file_name_it_and_the_file_it_repeats() -> None:
+    # A day delivered twice said "4,088 of 8,200 input rows (49.9 %) repeat a valid row exactly" and no more:
+    # the operator had to search the quarantine for the file to remove.
+    resend = {"file": "events_2026-03-25_resend.csv", "repeats": "events_2026-03-25.csv", "rows": 4_080}
+    summary = _summary(30, rows_in=8_200, by_reason={"duplicate_event": 4_088},
+                       repeated_files=[resend, {"file": "b.csv", "repeats": "a.csv", "rows": 2}])
+    check = _by_name(quality.run_checks(summary, _counts(30), history=None, known_features=["a", "b"],
+                                        **PARAMS))["duplicate_events"]
+    assert check["status"] == "fail"
+    assert check["message"] == (
+        "4,088 of 8,200 input rows (49.9 %) repeat a valid row exactly, 4,080 of them in "
+        "events_2026-03-25_resend.csv repeating rows of events_2026-03-25.csv (if it is a second delivery, "
+        "remove it from the input and re-run its days); the copies are quarantined as duplicate_event and "
+        "not counted.")
+    assert check["details"]["repeated_files"] == summary["repeated_files"]
+    two = quality.check_duplicate_events(
+        10, rows_in=1_000, warn=0.001, fail=0.01,
+        repeated_files=[{"file": "x2.csv", "repeats": "x.csv", "rows": 4},
+                        {"file": "y2.csv", "repeats": "y.csv", "rows": 3}])
+    assert "4 of them in x2.csv repeating rows of x.csv and 3 in y2.csv repeating rows of y.csv (if they are " \
+           "second deliveries, remove them from the input" in two["message"]
+
+
+@pytest.mark.parametrize("repeated", [None, [], [{"file": "b.csv", "repeats": "a.csv", "rows": 3}]])
+def test_background_duplicates_spread_over_files_keep_the_plain_message(repeated: list | None) -> None:
+    check = quality.check_duplicate_events(12, rows_in=10_000, warn=0.001, fail=0.01, repeated_files=repeated)
+    assert check["message"] == ("12 of 10,000 input rows (0.12 %) repeat a valid row exactly; the copies are "
+                                "quarantined as duplicate_event and not counted.")
+
+
 @pytest.mark.parametrize("after_days", [0, -1])
 def test_stopped_features_refuses_a_silence_shorter_than_a_day(after_days: int) -> None:
     # 0 days named a feature with events on the latest day stopped.

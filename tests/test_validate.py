@@ -241,6 +241,23 @@ def test_duplicates_keep_the_first_copy(tmp_path: Path) -> None:
     assert aggregate.read_window_fact(tmp_path)["usage_count"].tolist() == [1]
 
 
+def test_copies_of_another_files_rows_are_counted_by_the_file_holding_them(tmp_path: Path) -> None:
+    # A day delivered twice under another name: the run said how many copies, not where they were.
+    rows = "".join(f"2026-03-25T10:0{i}:00Z,search,u{i},10,0\n" for i in range(3))
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "events_2026-03-25.csv").write_text(DAILY_HEADER + rows + rows.splitlines(keepends=True)[0])
+    (folder / "events_2026-03-25_resend.csv").write_text(DAILY_HEADER + rows)
+    (folder / "events_2026-03-26.csv").write_text(DAILY_HEADER + "2026-03-26T10:00:00Z,search,u1,10,0\n")
+    con = warehouse.connect()
+    raw = ingest.open_events(con, folder, column_map={})
+    result = engine.validate_and_aggregate(con, raw, quarantine_dir=tmp_path / "q", work_dir=tmp_path, now=NOW)
+    assert result.summary["by_reason"] == {"duplicate_event": 4}
+    # The copy within the first file repeats no other file's row.
+    assert result.summary["repeated_files"] == [
+        {"file": "events_2026-03-25_resend.csv", "repeats": "events_2026-03-25.csv", "rows": 3}]
+
+
 def test_parquet_typed_columns(tmp_path: Path) -> None:
     table = pa.table({
         "event_time": pa.array(pd.to_datetime(["2026-03-01T23:30:00Z"] * 4), pa.timestamp("us", tz="UTC")),

@@ -65,10 +65,12 @@ class Partition:
 @dataclass(frozen=True)
 class PartitionResult:
     """Arrow tables of one partition: row ``counts`` (:func:`validate.counts_sql`), extra
-    ``duplicates`` by feature and day, ``quarantine`` rows and the ``fact`` aggregates."""
+    ``duplicates`` by feature and day, those ``repeated`` from another file (:func:`validate.repeated_sql`),
+    ``quarantine`` rows and the ``fact`` aggregates."""
 
     counts: "pa.Table"
     duplicates: "pa.Table"
+    repeated: "pa.Table"
     quarantine: "pa.Table"
     fact: "pa.Table"
 
@@ -235,6 +237,7 @@ def run_partition(part: Partition) -> PartitionResult:
         return PartitionResult(
             counts=con.sql(validate.counts_sql("part")).to_arrow_table(),
             duplicates=con.sql("SELECT feature_id, day, count(*) AS n FROM dups GROUP BY ALL").to_arrow_table(),
+            repeated=con.sql(validate.repeated_sql("dups")).to_arrow_table(),
             quarantine=con.sql(validate.quarantine_rows_sql(rows, "dups")).to_arrow_table(),
             fact=con.sql(aggregate.aggregate_sql(validate.valid_sql("part", "dups"))).to_arrow_table(),
         )
@@ -499,6 +502,8 @@ def validate_and_aggregate(
     scoped = counts[validate.in_scope(counts, files=files, lo=w_lo, hi=w_hi)]
     duplicates = _frame([r.duplicates for r in results])
     duplicates = duplicates[duplicates["day"].between(w_lo, w_hi)]
+    repeated = _frame([r.repeated for r in results])
+    repeated = repeated[repeated["day"].between(w_lo, w_hi)]
     malformed = raw.malformed[raw.malformed["file_id"].isin(files)]
     keep = validate.in_scope(rows.select(["file_id", "day"]).to_pandas(), files=files, lo=w_lo, hi=w_hi)
     con.register("fh_rows", rows.filter(pa.array(keep.to_numpy())))
@@ -521,7 +526,7 @@ def validate_and_aggregate(
     unjudged = {} if as_of else validate.unjudged_days(index, raw.malformed, files=files, as_of=window.as_of)
     summary = validate.summarise(
         index, scoped, duplicates, malformed=len(malformed), unread=len(raw.malformed), raw=raw, window=window,
-        unjudged=unjudged,
+        unjudged=unjudged, repeated=repeated,
     )
     written = con.execute(
         f"SELECT count(*) FROM read_parquet({warehouse.sql_path(window_quarantine)})"

@@ -549,6 +549,40 @@ def check_null_rate(
                   by_column={c: round(r, 6) for c, r in rates.items()}, message=message)
 
 
+#: Files named by ``duplicate_events`` at most: more than that is no longer one delivery to remove.
+_REPEATED_NAMED = 3
+
+
+def check_duplicate_events(
+    duplicates: int, *, rows_in: int, repeated_files: Sequence[Mapping[str, Any]] | None, warn: float, fail: float
+) -> dict[str, Any]:
+    """Share of the input rows that are extra copies of a valid row.
+
+    ``repeated_files`` (the summary's, :func:`featurehealth.validate.repeated_files`) lists the files
+    holding the most copies of another file's rows, most first. When at most
+    :data:`_REPEATED_NAMED` of them hold more than half of the copies (a file delivered twice under
+    another name), the message names them, each with its count and the file it repeats, so the
+    operator knows which file to remove; copies spread over files keep the plain sentence.
+    ``details.repeated_files`` keeps the list.
+    """
+    listed = list(repeated_files or [])
+    held = [sum(int(p["rows"]) for p in listed[:n]) for n in range(1, min(len(listed), _REPEATED_NAMED) + 1)]
+    # The fewest files holding most of the copies.
+    named = listed[:next((n for n, rows in enumerate(held, start=1) if 2 * rows > duplicates), 0)]
+    where = ""
+    if named:
+        parts = [f"{int(p['rows']):,} in {p['file']} repeating rows of {p['repeats']}" for p in named]
+        parts[0] = parts[0].replace(" in ", " of them in ", 1)
+        advice = ("if it is a second delivery, remove it from the input and re-run its days" if len(named) == 1
+                  else "if they are second deliveries, remove them from the input and re-run their days")
+        joined = ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0]
+        where = f", {joined} ({advice})"
+    return _check("duplicate_events", _share(duplicates, rows_in), warn=warn, fail=fail, duplicates=duplicates,
+                  repeated_files=listed,
+                  message=(f"{_rows_share(duplicates, rows_in)} repeat a valid row exactly{where}; the copies are "
+                           f"quarantined as duplicate_event and not counted."))
+
+
 def _rows_share(rows: int, rows_in: int) -> str:
     """``rows`` of ``rows_in`` input rows in words, with their share as a percentage."""
     return f"{rows:,} of {rows_in:,} input rows ({display.number_text(100 * _share(rows, rows_in))} %)"
@@ -718,10 +752,8 @@ def run_checks(
             counts, start=start, end=end, baseline_days=volume_baseline_days,
             min_baseline_days=volume_min_baseline_days, warn=volume_drop_warn, fail=volume_drop_fail,
         ),
-        _check("duplicate_events", _share(duplicates, rows_in),
-               warn=duplicate_share_warn, fail=duplicate_share_fail, duplicates=duplicates,
-               message=(f"{_rows_share(duplicates, rows_in)} repeat a valid row exactly; the copies are "
-                        f"quarantined as duplicate_event and not counted.")),
+        check_duplicate_events(duplicates, rows_in=rows_in, repeated_files=summary.get("repeated_files"),
+                               warn=duplicate_share_warn, fail=duplicate_share_fail),
         check_null_rate(summary["null_counts"], unreadable_counts=summary.get("unreadable_counts"),
                         malformed=int(by_reason.get("malformed_line", 0)), rows_in=rows_in,
                         warn=null_rate_warn, fail=null_rate_fail),

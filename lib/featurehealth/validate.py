@@ -467,16 +467,43 @@ def duplicates_sql(table: str) -> str:
     """Extra copies (all but the first in file order) of the valid rows of ``table`` that occur twice or more.
 
     Copies share their ``event_time``: repeated instants (one cheap key) pick the candidates, and
-    partitioning those by every value finds the true copies.
+    partitioning those by every value finds the true copies. ``first_file`` is the ``file_id`` of
+    the first copy, the row a copy repeats.
     """
     typed = _typed_columns()
     return f"""
-        SELECT file_id, row_no, feature_id, day FROM (
-            SELECT *, row_number() OVER (PARTITION BY {typed} ORDER BY file_id, row_no) AS copy
+        SELECT file_id, row_no, feature_id, day, first_file FROM (
+            SELECT *, row_number() OVER copies AS copy, first_value(file_id) OVER copies AS first_file
             FROM {table}
             WHERE reason IS NULL AND event_time IN (
                 SELECT event_time FROM {table} WHERE reason IS NULL GROUP BY 1 HAVING count(*) > 1)
+            WINDOW copies AS (PARTITION BY {typed} ORDER BY file_id, row_no)
         ) WHERE copy > 1"""
+
+
+def repeated_sql(duplicates: str) -> str:
+    """Extra copies of :func:`duplicates_sql` that repeat another file's row, by ``file_id``, ``first_file``
+    and ``day`` (``n``): a file delivered twice under another name, which copies within a file are not."""
+    return f"SELECT file_id, first_file, day, count(*) AS n FROM {duplicates} WHERE file_id <> first_file GROUP BY ALL"
+
+
+#: File pairs listed in the summary's ``repeated_files``.
+_REPEATED_SHOWN = 5
+
+
+def repeated_files(repeated: "pd.DataFrame", *, files: Sequence[str]) -> list[dict[str, Any]]:
+    """The files holding the most copies of another file's rows (:func:`repeated_sql`), most first.
+
+    Returns
+    -------
+    list of dict
+        At most five ``file`` (holding the copies), ``repeats`` (the file they repeat) and ``rows``;
+        ties by name.
+    """
+    pairs = repeated.groupby(["file_id", "first_file"])["n"].sum()
+    listed = sorted(((files[int(f)], files[int(o)], int(n)) for (f, o), n in pairs.items()),
+                    key=lambda pair: (-pair[2], pair[0], pair[1]))
+    return [{"file": f, "repeats": o, "rows": n} for f, o, n in listed[:_REPEATED_SHOWN]]
 
 
 def valid_sql(table: str, duplicates: str) -> str:
@@ -766,6 +793,7 @@ def summarise(
     raw: "ingest.RawEvents",
     window: Window,
     unjudged: Mapping[str, int],
+    repeated: "pd.DataFrame",
 ) -> dict[str, Any]:
     """Counts for ``reports/ingest_summary.json``.
 
@@ -777,7 +805,8 @@ def summarise(
     malformed lines included, as ``rows_read`` counts them; ``unjudged_days`` is ``unjudged``
     (:func:`unjudged_days`, empty when ``ingest.as_of`` is set: a backfill leaves later days out
     on purpose), part of ``rows_outside_window``. ``unreadable_counts`` has every required column, and
-    each of :data:`OPTIONAL_NUMBER_COLUMNS` that holds an unreadable value.
+    each of :data:`OPTIONAL_NUMBER_COLUMNS` that holds an unreadable value. ``repeated_files`` names the
+    files holding the most of the ``repeated`` copies, those of another file's rows (:func:`repeated_files`).
     """
     by_reason = scoped.dropna(subset=["reason"]).groupby("reason")["rows"].sum().to_dict()
     if len(duplicates):
@@ -815,4 +844,5 @@ def summarise(
         "by_reason": {r: int(by_reason[r]) for r in REASONS if by_reason.get(r)},
         "null_counts": {c: int(scoped[f"null_{c}"].sum()) for c in ingest.REQUIRED_COLUMNS},
         "unreadable_counts": {c: n for c, n in unreadable.items() if n or c in ingest.REQUIRED_COLUMNS},
+        "repeated_files": repeated_files(repeated, files=raw.files),
     }
