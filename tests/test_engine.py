@@ -69,6 +69,9 @@ def test_provably_outside_needs_dated_rows_all_before_or_after() -> None:
     assert not engine.provably_outside(ingest.FooterStats(rows=2, nulls=2, low_us=0, high_us=0), lo=start, hi=None,
                                        now=NOW)
     assert not engine.provably_outside(None, lo=start, hi=None, now=NOW)
+    # A zero epoch is the null sentinel of many exports: that row is undated, so it places the file nowhere.
+    sentinel = ingest.FooterStats(rows=2, nulls=0, low_us=0, high_us=0)
+    assert not engine.provably_outside(sentinel, lo=start, hi=None, now=NOW)
 
 
 def _write_days(folder: Path) -> Path:

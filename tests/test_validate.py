@@ -381,6 +381,21 @@ def test_a_date_before_1970_is_counted_as_an_unreadable_event_time(tmp_path: Pat
     assert result.summary["unreadable_counts"]["event_time"] == 3
 
 
+@pytest.mark.parametrize("sentinel", ["1970-01-01T00:00:00Z", "1970-01-01", "1970-01-01 01:00:00+01:00"])
+def test_the_zero_epoch_null_sentinel_is_an_unreadable_event_time(tmp_path: Path, sentinel: str) -> None:
+    # An export writing a missing time as epoch 0 had the row accepted: the window started in 1970 and
+    # missing_days failed for 56 years of days.
+    text = (
+        "event_time,feature_id,user_id,latency_ms,is_crash\n"
+        "2026-03-01T10:00:00Z,search,u1,10,0\n"
+        f"{sentinel},search,u2,10,0\n"
+    )
+    result, _con = _validate(tmp_path, text)
+    assert result.summary["by_reason"] == {"invalid_event_time": 1}
+    assert result.summary["unreadable_counts"]["event_time"] == 1
+    assert result.summary["window_start"] == "2026-03-01"
+
+
 def _newest_day_unread(folder: Path, newest: str) -> None:
     """Daily files of 2026-03-01 and 02 (2 valid rows each) and ``newest``, the rows of 2026-03-03."""
     _daily_files(folder, "2026-03-{day}T10:00:00Z,search,u1,10,0\n2026-03-{day}T11:00:00Z,search,u2,10,0\n")

@@ -249,12 +249,12 @@ def provably_outside(stats: ingest.FooterStats | None, *, lo: int, hi: int | Non
     """Whether footer statistics prove a file holds dated rows, all outside the days ``lo``..``hi``.
 
     Such a file is placed outside the window by its dated rows, so its undated rows are outside
-    too. A file whose range reaches before 1970 or after ``now`` may hold only undated rows
-    there, and a file of nulls only has no date at all: neither is provable.
+    too. A file whose range reaches the Unix epoch (or before) or after ``now`` may hold only undated
+    rows there, and a file of nulls only has no date at all: neither is provable.
     """
     if stats is None or stats.rows <= stats.nulls:
         return False
-    if stats.low_us < 0 or stats.high_us > ingest.epoch_us(now):
+    if stats.low_us <= 0 or stats.high_us > ingest.epoch_us(now):
         return False
     return stats.high_us // validate.DAY_US < lo or (hi is not None and stats.low_us // validate.DAY_US > hi)
 

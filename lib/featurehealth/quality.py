@@ -512,7 +512,7 @@ def check_null_rate(
     """Highest share of missing or unreadable values of a column among the rows in.
 
     A required column counts its missing values, its ``unreadable_counts`` (values given but not of
-    the column's type, a US date or a decimal comma, or an ``event_time`` before 1970; a summary
+    the column's type, a US date or a decimal comma, or an ``event_time`` at or before the Unix epoch; a summary
     written before they were counted has none) and the ``malformed`` CSV lines, which have no
     readable value at all. A column of :data:`featurehealth.validate.OPTIONAL_NUMBER_COLUMNS`
     counts its unreadable values only (most events carry no feedback), and is listed in

@@ -111,9 +111,10 @@ _MACROS = (
 )
 
 
-#: ``event_time`` not read, or before 1970: dates are cut by epoch arithmetic, and no product
-#: telemetry predates it.
-_INVALID_TIME = "event_time IS NULL OR event_time < TIMESTAMPTZ '1970-01-01 00:00:00+00'"
+#: ``event_time`` not read, or at or before the Unix epoch: dates are cut by epoch arithmetic, no
+#: product telemetry predates it, and the epoch itself (1970-01-01T00:00:00Z) is the null sentinel of
+#: many exports, which would start the window in 1970.
+_INVALID_TIME = "event_time IS NULL OR event_time <= TIMESTAMPTZ '1970-01-01 00:00:00+00'"
 
 
 @dataclass(frozen=True)
@@ -439,9 +440,9 @@ KEPT_COLUMNS = (
 
 def counts_sql(table: str) -> str:
     """Rows of ``table`` by file, day, reason and (valid rows only) feature, with the missing and the
-    unreadable values (given, but not of the column's type, or an ``event_time`` before 1970: those the
-    ``invalid_*`` rules quarantine) of each required column, and the unreadable values of each
-    :data:`OPTIONAL_NUMBER_COLUMNS` column."""
+    unreadable values (given, but not of the column's type, or an ``event_time`` at or before the
+    Unix epoch: those the ``invalid_*`` rules quarantine) of each required column, and the unreadable
+    values of each :data:`OPTIONAL_NUMBER_COLUMNS` column."""
     columns = (*ingest.REQUIRED_COLUMNS, *OPTIONAL_NUMBER_COLUMNS)
     invalid = {c: f"{c} IS NULL" for c in columns} | {"event_time": _INVALID_TIME}
     nulls = ", ".join(
