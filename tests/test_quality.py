@@ -443,6 +443,27 @@ def test_a_window_past_the_input_names_the_re_run_for_when_its_rows_arrive() -> 
     )
 
 
+def test_a_stray_row_years_before_the_feed_names_its_day_events_and_the_window_start_leaving_it_out() -> None:
+    # One row dated 2019 in a 2026 feed started the window there: "No valid event on 2019-05-04..2026-02-28"
+    # said nothing of the one row responsible nor of ingest.window_start.
+    feed = _counts(10).assign(date=lambda f: f["date"] + timedelta(days=59))  # 2026-03-01..10
+    stray = pd.DataFrame([{"feature_id": "a", "date": date(2019, 5, 3), "events": 1}])
+    summary = _summary(10, window_start="2019-05-03", as_of="2026-03-10", window_end="2026-03-10",
+                       last_event_date="2026-03-10")
+    report = quality.run_checks(summary, pd.concat([stray, feed], ignore_index=True), history=None,
+                                known_features=["a", "b"], profile="mine", **PARAMS)
+    message = _by_name(report)["missing_days"]["message"]
+    assert message.startswith(
+        "The window starts on 2019-05-03 with 1 valid event, 2,494 days before the next day with one, 2026-03-01: "
+        "if that day's rows are stray (a wrong date in the export), remove them from the input or start the window "
+        "on 2026-03-01: `./run_all.sh mine --set ingest.as_of=2026-03-10 --set ingest.window_start=2026-03-01`. "
+        "No valid event on 2019-05-04..2026-02-28:")
+    # A lost second day of a feed is no stray first day: the gap is shorter than the days after it.
+    lost = quality.run_checks(_summary(30), _counts(30, skip=(("a", 1), ("b", 1))), history=None,
+                              known_features=["a", "b"], **PARAMS)
+    assert _by_name(lost)["missing_days"]["message"].startswith("No valid event on 2026-01-02:")
+
+
 def test_day_lists_merge_consecutive_days() -> None:
     days = [date(2026, 1, d) for d in (1, 2, 3, 5, 7, 9, 11, 13)]
     assert quality._day_list(days) == "2026-01-01..2026-01-03, 2026-01-05, 2026-01-07, 2026-01-09, 2026-01-11 and 1 more"

@@ -164,7 +164,10 @@ def check_missing_days(
     event, saying which lie after ``latest_input`` (the latest input day up to the as-of date):
     those have no row in the input yet, and the message gives their re-run; then how many
     expected feature-days lack events on the other days, and the first of them. A day up to
-    ``latest_input`` without any valid event warns (at least), whatever its share.
+    ``latest_input`` without any valid event warns (at least), whatever its share. When such days cut
+    the window's first day off from the rest for longer than the rest lasts (a stray row dated years
+    before the feed, which starts a window taken from the data), the message first names that day,
+    its valid events and the re-run starting the window on the next day with events.
 
     A feature that stopped sending events (none on the last ``stopped_after_days`` days with
     events, :func:`stopped_features`) is no longer expected after its last day with events, so
@@ -213,6 +216,16 @@ def check_missing_days(
         f"No rows for {_day_list(not_yet)} in the input ({latest}); re-run once the input has them: "
         f"{_rerun_command(profile, as_of=as_of or end, window_start=not_yet[0], window_end=not_yet[-1], rerun=rerun)}."
     ] if not_yet else []
+    stray = _stray_first_day(counts, start=start, end=end, empty=no_valid)
+    if stray:
+        day, events, following = stray
+        last = None if end == (as_of or end) else end
+        sentences.append(
+            f"The window starts on {day} with {events:,} valid event{'s' if events != 1 else ''}, "
+            f"{(following - day).days:,} days before the next day with one, {following}: if that day's rows are "
+            f"stray (a wrong date in the export), remove them from the input or start the window on {following}: "
+            f"{_rerun_command(profile, as_of=as_of or end, window_start=following, window_end=last, rerun=rerun)}."
+        )
     if no_valid:
         sentences.append(f"No valid event on {_day_list(no_valid)}: the input has no row there or only "
                          f"quarantined ones.")
@@ -271,6 +284,25 @@ def check_missing_days(
     # A day of the input without any valid event is a lost export or a broken feed, however small its share.
     return {**check, "status": "warn"} if (stale or newly_stopped or no_valid or after) and check["status"] == "pass" \
         else check
+
+
+def _stray_first_day(
+    counts: "pd.DataFrame", *, start: date, end: date, empty: Sequence[date]
+) -> tuple[date, int, date] | None:
+    """The window's first day, its valid events and the next day with some, when days without any valid
+    event cut that day off from the rest of the window for longer than the rest lasts (a stray row
+    dated years before the feed, say); else None. ``empty`` are the window's days without a valid event."""
+    if start + timedelta(days=1) not in set(empty):
+        return None
+    window = counts[counts["date"].between(start, end)]
+    later = window.loc[window["date"] > start, "date"]
+    first = window.loc[window["date"] == start, "events"]
+    if not len(later) or not len(first):
+        return None
+    following = min(later)
+    if (following - start).days - 1 <= (end - following).days + 1:
+        return None
+    return start, int(first.sum()), following
 
 
 def empty_in_input(
