@@ -476,6 +476,22 @@ def test_a_run_error_wraps_within_the_page_and_no_error_takes_no_room(outputs: P
     assert "<td class='fh-wrap'>03_model failed: ValueError: no.</td>" in _html(_outputs(dashboard, "history")[0])
 
 
+def test_the_ranking_s_drivers_are_lines_of_one_why_column_after_the_numbers(outputs: Path) -> None:
+    """At 1280 px the ranking was about 2,500 px wide: team, stage, tier and each driver had a column of
+    their own, so a stakeholder scrolled sideways to see why a feature is at risk. The Overview's top
+    five had the same columns."""
+    dashboard = app.Dashboard(profile="ci")
+    overview = _html(_outputs(dashboard, "overview")[0])
+    _select(dashboard, "ranking")
+    _, table = dashboard.tabs.children[1].children
+    for shown in (overview, _html(table)):
+        assert re.findall(r"<th>(.*?)</th>", shown) == [
+            "rank", "feature (team · stage · tier)", "risk probability", "risk bucket", "why"]
+        assert "<td>C<br>pay · ga · critical</td>" in shown
+        assert ("<td class='fh-wrap'>p95 latency against usual (z-score) <span class='fh-id'>p95_latency_z</span>"
+                "</td>") in shown
+
+
 def test_output_records_are_nbformat_display_data() -> None:
     # An image/png output is drawn as an <img> without alt text, so a screen reader said nothing of
     # the figure: it is an <img> in HTML carrying its alt text.

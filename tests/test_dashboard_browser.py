@@ -104,7 +104,9 @@ def test_filter_changes_the_ranking_table(page, served: dict, shots: Path) -> No
         arg=expected, timeout=15_000,
     )
     header = [c.strip() for c in page.locator(".fh-tab-ranking table.fh-table thead th").all_inner_texts()]
-    teams = {r.locator("td").nth(header.index("owner team")).inner_text() for r in rows.all()}
+    # The feature cell's second line is "team · stage · tier".
+    column = header.index("feature (team · stage · tier)")
+    teams = {r.locator("td").nth(column).inner_text().splitlines()[1].split(" · ")[0] for r in rows.all()}
     assert teams == {team}
     page.screenshot(path=shots / "ranking_filtered.png", full_page=True)
     assert _status(page) == ""
@@ -131,6 +133,18 @@ def test_a_long_wide_table_scrolls_in_a_box_the_window_holds(page, served: dict)
         page.set_viewport_size({"width": 1280, "height": 900})
     assert box["height"] <= 250 and box["scrolled"] > 0
     assert abs(box["header"]) < 1
+
+
+def test_the_ranking_fits_a_1280_px_window(page, shots: Path) -> None:
+    """At 1280 px the ranking was about 2,500 px wide: each driver had a column of its own, past team,
+    stage and tier, so why a feature is at risk was read only by scrolling sideways."""
+    for tab, title in (("ranking", "Risk ranking"), ("overview", "Overview")):  # the Overview's top five too
+        _open_tab(page, title)
+        table = page.locator(f".fh-tab-{tab} table.fh-table").first
+        table.wait_for()
+        page.screenshot(path=shots / f"{tab}_1280.png", full_page=True)
+        wide, box = table.evaluate("t => [t.scrollWidth, t.parentElement.clientWidth]")
+        assert wide <= box, f"{tab}: the ranking is {wide} px wide in a {box} px box"
 
 
 def test_choosing_another_feature_redraws_the_plot(page, shots: Path) -> None:

@@ -189,8 +189,24 @@ def test_html_table_captions_stay_outside_the_scrolling_box() -> None:
     assert markup.index("what warned means") < start < end < markup.index("first 2 of 3 rows")
 
 
-def test_ranking_view_orders_known_columns(ranking: pd.DataFrame) -> None:
-    assert list(views.ranking_view(ranking.assign(extra=1)).columns)[:3] == ["rank", "feature id", "owner team"]
+def test_the_ranking_fits_seven_columns_and_keeps_every_value(ranking: pd.DataFrame) -> None:
+    """At 1280 px the ranking was about 2,500 px wide, team, stage, tier and each driver in a column of
+    its own: why a feature is at risk was off to the right. They are now lines of the feature and
+    why cells, which wrap, and the numbers come before the sentences."""
+    view = views.ranking_view(ranking.assign(extra=1, feature_name=["Pay", None, "F3"]))
+    drawn = [c for c in view.columns if c not in {views.id_column(c) for c in view.columns}]
+    assert drawn == ["rank", views.FEATURE_HEADER, "risk probability", "risk bucket", "active users", "impact", "why"]
+    feature, why = view[views.FEATURE_HEADER], view["why"]
+    assert feature.tolist() == [("Pay", "core · ga · critical"), ("F2", "search · beta · standard"),
+                                ("F3", "core · ga · standard")]
+    assert view[views.id_column(views.FEATURE_HEADER)].tolist() == [("F1", ""), ("F2", ""), ("F3", "")]
+    assert why.iloc[0] == ("p95 latency against usual (z-score)", "a")
+    assert view[views.id_column("why")].iloc[0] == ("p95_latency_z", "a")
+    markup = views.html_table(view, wrap=("why",))
+    assert "<td>Pay <span class='fh-id'>F1</span><br>core · ga · critical</td>" in markup
+    assert ("<td class='fh-wrap'>p95 latency against usual (z-score) <span class='fh-id'>p95_latency_z</span>"
+            "<br>a</td>") in markup
+    assert "<td>F2<br>search · beta · standard</td>" in markup
 
 
 def test_feature_choices_and_series() -> None:
@@ -299,7 +315,9 @@ def test_drivers_of_a_feature(ranking: pd.DataFrame) -> None:
     # A slot no signal filled (it did not raise the score) is no driver, and blank in the ranking.
     fewer = ranking.assign(driver_2=["a", "b", None], driver_2_value=[1.0, 1.0, np.nan])
     assert views.drivers(fewer, "F3")["signal"].tolist() == ["usage_count_change7"]
-    assert views.ranking_view(fewer)["driver 2"].tolist() == ["a", "b", ""]
+    assert views.ranking_view(fewer)["why"].tolist() == [("p95 latency against usual (z-score)", "a"),
+                                                         ("crash rate against usual (z-score)", "b"),
+                                                         ("events, change over 7 days",)]
     assert views.drivers(fewer.assign(driver_1=[None] * 3), "F3").empty
 
 
@@ -821,10 +839,10 @@ def test_one_name_for_the_z_score_baseline_in_table_verdict_and_notes() -> None:
 def test_ranking_headers_are_words_and_the_caption_explains_the_drivers(ranking: pd.DataFrame) -> None:
     shown = views.ranking_view(ranking)
     assert not any("_" in column for column in shown.columns)
-    assert {"owner team", "risk probability", "risk bucket", "active users", "driver 1"} <= set(shown.columns)
+    assert {"risk probability", "risk bucket", "active users", "why"} <= set(shown.columns)
     caption = views.risk_caption({"horizon_days": 7}, (0.3, 0.6))
     assert "risk probability: the model's chance" in caption and "risk bucket: low below 0.3" in caption
-    assert "driver 1 to 3: the signals that raised the score most" in caption
+    assert "why: the signals that raised the score most, strongest first, one a line" in caption
 
 
 def test_drilldown_caption_says_the_strip_is_any_rule_and_the_panels_show_which() -> None:
@@ -1039,9 +1057,10 @@ def test_drivers_read_in_words_with_their_ids_beside(ranking: pd.DataFrame) -> N
     assert shown[["signal", "signal (id)"]].values.tolist() == [
         ["p95 latency against usual (z-score)", "p95_latency_z"], ["a", "a"]]
     view = views.ranking_view(ranking)
-    assert view[["driver 1", "driver 1 (id)"]].iloc[2].tolist() == ["events, change over 7 days", "usage_count_change7"]
+    assert view[["why", "why (id)"]].iloc[2].tolist() == [("events, change over 7 days", "c"),
+                                                          ("usage_count_change7", "c")]
     markup = views.html_table(view)
-    assert "<th>driver 1 (id)</th>" not in markup and "<span class='fh-id'>usage_count_change7</span>" in markup
+    assert "<th>why (id)</th>" not in markup and "<span class='fh-id'>usage_count_change7</span>" in markup
 
 
 def test_every_quality_check_has_plain_words() -> None:

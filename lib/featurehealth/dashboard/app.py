@@ -305,9 +305,8 @@ class Dashboard:
             tiles = views.overview_tiles(**{k: v for k, (v, _) in loaded.items()}, runs=runs,
                                          monitored=None if fact is None else fact["feature_id"].astype(str).unique())
             ranking = loaded["ranking"][0]
-            top = [] if ranking is None else [html_output(views.html_table(
-                views.ranking_view(ranking).head(5),
-                caption=f"Highest impact on {views.scored_day_text(ranking)} (risk x active users)")),
+            top = [] if ranking is None else [html_output(views.ranking_html(
+                ranking.head(5), caption=f"Highest impact on {views.scored_day_text(ranking)} (risk x active users)")),
                 self.risk_note()]
             return [*self.unpublished_note(), html_output(views.tiles_html(tiles)), *top,
                     *notes_output([m for _, m in loaded.values()] + [runs_message])]
@@ -334,7 +333,7 @@ class Dashboard:
                 # An empty table of headers only reads like a broken page: say which filters exclude all.
                 return [self.risk_note(), html_output(views.status_html(views.no_match_note(choice), tone="warn"))]
             caption = f"{len(chosen):,} of {len(ranking):,} features, sorted by impact = risk × active users"
-            return [self.risk_note(), html_output(views.html_table(views.ranking_view(chosen), caption=caption))]
+            return [self.risk_note(), html_output(views.ranking_html(chosen, caption=caption))]
 
         def redraw(_change: dict[str, Any]) -> None:
             self.fill(table, "filtering the ranking", build)

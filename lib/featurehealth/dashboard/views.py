@@ -26,11 +26,12 @@ ALL = "All"
 #: Ranking columns the Risk ranking tab filters on.
 FILTER_COLUMNS = ("owner_team", "lifecycle_stage", "tier", "risk_bucket")
 TONES = ("ok", "warn", "bad", "neutral")
-#: Ranking columns shown, in order, when present.
-RANKING_COLUMNS = (
-    "rank", "feature_id", "feature_name", "owner_team", "lifecycle_stage", "tier",
-    "risk_probability", "risk_bucket", "active_users", "impact", "driver_1", "driver_2", "driver_3",
-)
+#: Header of the ranking's feature cell: its name over its :data:`FEATURE_DETAILS` (:func:`ranking_view`).
+FEATURE_HEADER = "feature (team · stage · tier)"
+#: Ranking columns on the second line of the feature cell, in order, when present.
+FEATURE_DETAILS = ("owner_team", "lifecycle_stage", "tier")
+#: Ranking columns shown between the feature and why, in order, when present.
+RANKING_NUMBERS = ("risk_probability", "risk_bucket", "active_users", "impact")
 #: Features in alert named above the drift heatmap before "and N more" (hundreds can drift at once).
 DRIFT_ALERTS_NAMED = 10
 #: Metrics of the Model tab, as named in ``reports/metrics.json`` -> the words heading their column.
@@ -285,7 +286,7 @@ def risk_caption(metrics: Mapping[str, Any] | None, cutoffs: Sequence[float]) ->
     alerts = f" (the model alerts from {number_text(threshold)})" if _real(threshold) else ""
     return (f"risk probability: the model's chance (0 to 1) that the feature degrades {_horizon_text(metrics)}; "
             f"risk bucket: {buckets}{alerts}; impact = risk × active users of the scored day "
-            f"(users likely to be hit); driver 1 to 3: the signals that raised the score most, strongest first "
+            f"(users likely to be hit); why: the signals that raised the score most, strongest first, one a line "
             f"(the Feature drill-down says what each measures).")
 
 
@@ -462,7 +463,8 @@ def html_table(
     page's width (class ``fh-wrap``, see ``app._STYLE``) rather than run off the table's box. A
     column named :func:`id_column` of another is not drawn: each of its ids follows that column's
     plain name in grey (class ``fh-id``), where the two differ, so an engineer finds the raw name
-    with the browser's search.
+    with the browser's search. A cell holding a tuple is a line per item, each followed by its own
+    id where the id cell holds a tuple too.
     """
     if max_rows < 1:
         raise ValueError(f"max_rows must be >= 1, got {max_rows!r}.")
@@ -476,6 +478,9 @@ def html_table(
     opening = ["<td class='fh-wrap'>" if c in wrap else "<td>" for c in drawn]
 
     def text(value: Any, raw: Any = None) -> str:
+        if isinstance(value, tuple):
+            raws = raw if isinstance(raw, tuple) else (None,) * len(value)
+            return "<br>".join(text(v, r) for v, r in zip(value, raws, strict=True))
         said = _cell(value, digits=digits, missing=missing)
         grey = "" if raw is None or str(raw) in ("", said) else str(raw)
         return _escaped(said) + (f" <span class='fh-id'>{_escaped(grey)}</span>" if grey else "")
@@ -498,24 +503,49 @@ def html_table(
 
 
 def ranking_view(frame: "pd.DataFrame") -> "pd.DataFrame":
-    """The ranking's display columns, in :data:`RANKING_COLUMNS` order, headed in words ("owner team",
-    "risk probability", "driver 1"; :func:`risk_caption` explains them); the drivers in words
-    (:func:`signal_name`), each followed by its :func:`id_column` of signal ids; a driver slot no
-    signal filled (fewer raised the score) is blank, not "not available"."""
+    """The ranking as shown, in a 1280 px window: rank, feature, :data:`RANKING_NUMBERS` headed in words
+    ("risk probability"; :func:`risk_caption` explains them), then why; columns ``frame`` lacks are left out.
+
+    A feature cell is two lines, the feature's name (its :func:`id_column` id after it) over its
+    :data:`FEATURE_DETAILS` ("core · ga · critical"); a why cell is a line per ``driver_<i>``, strongest
+    first, in words (:func:`signal_name`), each followed by its signal id, and a slot no signal filled
+    (fewer raised the score) gives no line. Lines are tuples (:func:`html_table`); why is meant to wrap.
+    """
     import pandas as pd
 
-    shown = frame[[c for c in RANKING_COLUMNS if c in frame.columns]]
-    drivers = [c for c in shown.columns if c.startswith("driver_")]
-    shown = shown.astype(dict.fromkeys(drivers, object)).fillna(dict.fromkeys(drivers, ""))
-    columns = {}
-    for column in shown.columns:
-        header = column.replace("_", " ")
-        if column in drivers:
-            columns[header] = shown[column].map(lambda s: signal_name(s) if s else "")
-            columns[id_column(header)] = shown[column]
-        else:
-            columns[header] = shown[column]
-    return pd.DataFrame(columns, index=shown.index)
+    def text(value: Any) -> str:
+        return NOT_AVAILABLE if pd.isna(value) else str(value)
+
+    columns: dict[str, Any] = {"rank": frame["rank"]} if "rank" in frame else {}
+    if "feature_id" in frame:
+        ids = frame["feature_id"].astype(str)
+        names = frame["feature_name"].where(frame["feature_name"].notna(), ids) if "feature_name" in frame else ids
+        details = [c for c in FEATURE_DETAILS if c in frame]
+        below = [(" · ".join(map(text, row)),) if details else () for row in frame[details].itertuples(index=False)]
+        columns[FEATURE_HEADER] = [(str(name), *line) for name, line in zip(names, below, strict=True)]
+        columns[id_column(FEATURE_HEADER)] = [(i, *("" for _ in line)) for i, line in zip(ids, below, strict=True)]
+    for column in RANKING_NUMBERS:
+        if column in frame:
+            columns[column.replace("_", " ")] = frame[column]
+    drivers = driver_columns(frame)
+    if drivers:
+        signals = [tuple(str(s) for s in row if pd.notna(s) and s != "")
+                   for row in frame[drivers].itertuples(index=False)]
+        columns["why"] = [tuple(map(signal_name, row)) for row in signals]
+        columns[id_column("why")] = signals
+    return pd.DataFrame(columns, index=frame.index)
+
+
+def driver_columns(ranking: "pd.DataFrame") -> list[str]:
+    """The ranking's ``driver_<i>`` columns (signal ids), strongest first."""
+    found = [c for c in ranking.columns if c.startswith("driver_") and c.removeprefix("driver_").isdigit()]
+    return sorted(found, key=lambda c: int(c.removeprefix("driver_")))
+
+
+def ranking_html(frame: "pd.DataFrame", *, caption: str) -> str:
+    """:func:`html_table` of :func:`ranking_view`, its why column wrapping in the page's width."""
+    shown = ranking_view(frame)
+    return html_table(shown, caption=caption, wrap=("why",) if "why" in shown else ())
 
 
 def feature_choices(
@@ -685,7 +715,7 @@ def drivers(ranking: "pd.DataFrame", feature_id: str) -> "pd.DataFrame":
     import pandas as pd
 
     row = ranking[ranking["feature_id"].astype(str) == feature_id]
-    count = sum(1 for c in ranking.columns if c.startswith("driver_") and c.removeprefix("driver_").isdigit())
+    count = len(driver_columns(ranking))
     records = [
         {"signal": row.iloc[0][f"driver_{i}"], "value": row.iloc[0].get(f"driver_{i}_value"),
          "contribution": row.iloc[0].get(f"driver_{i}_contribution")}
