@@ -20,7 +20,7 @@ import pytest
 
 import featurehealth
 from featurehealth import config
-from featurehealth.dashboard import app, data, plots
+from featurehealth.dashboard import app, data, plots, views
 
 
 def _write_outputs(root: Path, profile: str) -> None:
@@ -142,6 +142,31 @@ def test_a_filter_redraws_only_the_ranking_table(outputs: Path) -> None:
     assert "2 of 3 features" in _html(table) and ">pay<" not in _html(table)
     assert _outputs(dashboard, "overview")[0].outputs is overview_before
 
+
+
+def test_a_long_ranking_shows_its_first_rows_and_every_row_on_request(outputs: Path) -> None:
+    """On 600 features the ranking drew its first 200 rows with no way to see the other 400."""
+    dashboard = app.Dashboard(profile="ci")
+    _select(dashboard, "ranking")
+    filters, _ = dashboard.tabs.children[1].children
+    assert "rows shown" not in [w.description for w in filters.children]  # 3 features fit
+    n = views.RANKING_ROWS + 50
+    pd.DataFrame({"rank": range(1, n + 1), "feature_id": [f"F{i:03d}" for i in range(n)], "owner_team": "core",
+                  "risk_probability": 0.1, "risk_bucket": "low"}).to_csv(
+        outputs / "ci" / "reports" / "risk_ranking.csv", index=False)
+    dashboard = app.Dashboard(profile="ci")
+    _select(dashboard, "ranking")
+    filters, table = dashboard.tabs.children[1].children
+    assert _html(table).count("<tr>") == views.RANKING_ROWS + 1
+    rows = next(w for w in filters.children if w.description == "rows shown")
+    rows.label = "all"
+    assert _html(table).count("<tr>") == n + 1 and f"{n} of {n} features" in _html(table)
+    assert dashboard.status.value == ""
+    pd.DataFrame(columns=["rank", "feature_id", "risk_probability"]).to_csv(  # no feature scored
+        outputs / "ci" / "reports" / "risk_ranking.csv", index=False)
+    dashboard = app.Dashboard(profile="ci")
+    _select(dashboard, "ranking")
+    assert "0 of 0 features" in _html(dashboard.tabs.children[1].children[1]) and dashboard.status.value == ""
 
 
 def test_filter_options_show_a_bidi_override_as_an_escape_and_still_filter(outputs: Path) -> None:

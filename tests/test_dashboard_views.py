@@ -836,6 +836,20 @@ def test_one_name_for_the_z_score_baseline_in_table_verdict_and_notes() -> None:
     assert views.scorer_name("rule") == "z-score rule" and views.scorer_name("new") == "new"
 
 
+def test_a_ranking_longer_than_its_table_offers_every_row(ranking: pd.DataFrame) -> None:
+    """On 600 features the table drew the first 200 rows, "first 200 of 600 rows", and nothing on the
+    page reached the other 400: a feature ranked 201st could be neither seen nor searched for."""
+    long = pd.concat([ranking] * 100, ignore_index=True).assign(rank=lambda f: f.index + 1)
+    assert views.ranking_rows_choices(len(ranking)) == []  # a table that fits gets no control
+    assert views.ranking_rows_choices(views.RANKING_ROWS) == []
+    assert views.ranking_rows_choices(len(long)) == [(f"first {views.RANKING_ROWS}", views.RANKING_ROWS), ("all", 300)]
+    first = views.ranking_html(long, caption="")
+    assert first.count("<tr>") == views.RANKING_ROWS + 1
+    assert f"first {views.RANKING_ROWS} of 300 rows; choose rows shown: all, above the table, to list every one" in first
+    every = views.ranking_html(long, caption="", max_rows=len(long))
+    assert every.count("<tr>") == 301 and "first" not in every
+
+
 def test_ranking_headers_are_words_and_the_caption_explains_the_drivers(ranking: pd.DataFrame) -> None:
     shown = views.ranking_view(ranking)
     assert not any("_" in column for column in shown.columns)

@@ -324,6 +324,10 @@ class Dashboard:
                                      layout=widgets.Layout(width="230px"))
             for column in views.FILTER_COLUMNS
         }
+        # Shown only when the ranking is longer than the table (hundreds of features).
+        rows = widgets.Dropdown(options=views.ranking_rows_choices(len(ranking)) or [("all", views.RANKING_ROWS)],
+                                description="rows shown", style={"description_width": "initial"},
+                                layout=widgets.Layout(width="180px"))
         table = widgets.Output()
 
         def build() -> list[dict[str, Any]]:
@@ -333,15 +337,16 @@ class Dashboard:
                 # An empty table of headers only reads like a broken page: say which filters exclude all.
                 return [self.risk_note(), html_output(views.status_html(views.no_match_note(choice), tone="warn"))]
             caption = f"{len(chosen):,} of {len(ranking):,} features, sorted by impact = risk × active users"
-            return [self.risk_note(), html_output(views.ranking_html(chosen, caption=caption))]
+            return [self.risk_note(), html_output(views.ranking_html(chosen, caption=caption, max_rows=rows.value))]
 
         def redraw(_change: dict[str, Any]) -> None:
             self.fill(table, "filtering the ranking", build)
 
-        for dropdown in filters.values():
+        controls = [*filters.values(), rows] if len(rows.options) > 1 else list(filters.values())
+        for dropdown in controls:
             dropdown.observe(self.guarded("filtering the ranking", redraw), names="value")
         self.fill(table, "filtering the ranking", build)
-        return widgets.HBox(list(filters.values()), layout=widgets.Layout(flex_flow="row wrap")), table
+        return widgets.HBox(controls, layout=widgets.Layout(flex_flow="row wrap")), table
 
     def drilldown(self) -> tuple[widgets.Widget, ...]:
         """Feature search (:meth:`feature_finder`) and picker, its time series with limits and

@@ -32,6 +32,8 @@ FEATURE_HEADER = "feature (team · stage · tier)"
 FEATURE_DETAILS = ("owner_team", "lifecycle_stage", "tier")
 #: Ranking columns shown between the feature and why, in order, when present.
 RANKING_NUMBERS = ("risk_probability", "risk_bucket", "active_users", "impact")
+#: Rows the Risk ranking draws until "rows shown" asks for all (:func:`ranking_rows_choices`); 120 features fit.
+RANKING_ROWS = 200
 #: Features in alert named above the drift heatmap before "and N more" (hundreds can drift at once).
 DRIFT_ALERTS_NAMED = 10
 #: Metrics of the Model tab, as named in ``reports/metrics.json`` -> the words heading their column.
@@ -455,9 +457,11 @@ def id_column(column: str) -> str:
 
 def html_table(
     frame: "pd.DataFrame", *, max_rows: int = 200, digits: int = 3, caption: str = "", missing: str = NOT_AVAILABLE,
-    wrap: Sequence[str] = (),
+    wrap: Sequence[str] = (), more: str = "",
 ) -> str:
     """An escaped HTML table of the first ``max_rows`` rows; absent values read ``missing``.
+
+    When rows are left out, the line below says how many, followed by ``more`` (how to see them).
 
     Cells stay on one line, except those of the ``wrap`` columns (sentences), which wrap in the
     page's width (class ``fh-wrap``, see ``app._STYLE``) rather than run off the table's box. A
@@ -493,7 +497,8 @@ def html_table(
     )
     note = "<div class='fh-caption' style='font-size:12px;margin:2px 0'>{}</div>"
     above = note.format(_escaped(caption)) if caption else ""
-    below = note.format(f"first {max_rows:,} of {len(frame):,} rows") if len(frame) > max_rows else ""
+    cut = f"first {max_rows:,} of {len(frame):,} rows" + (f"; {more}" if more else "")
+    below = note.format(_escaped(cut)) if len(frame) > max_rows else ""
     # Wide tables scroll inside their own box instead of being cut at the page edge; the captions
     # stay outside it, where they wrap in the page's width (a <caption> spans the whole table, so
     # its end was hidden off to the right). The box is at most 70 % of the window high, so its
@@ -542,10 +547,18 @@ def driver_columns(ranking: "pd.DataFrame") -> list[str]:
     return sorted(found, key=lambda c: int(c.removeprefix("driver_")))
 
 
-def ranking_html(frame: "pd.DataFrame", *, caption: str) -> str:
-    """:func:`html_table` of :func:`ranking_view`, its why column wrapping in the page's width."""
+def ranking_rows_choices(total: int) -> list[tuple[str, int]]:
+    """``(label, max_rows)`` of the Risk ranking's "rows shown" control for a ranking of ``total``
+    features: the first :data:`RANKING_ROWS`, or all; none when they all fit."""
+    return [] if total <= RANKING_ROWS else [(f"first {RANKING_ROWS:,}", RANKING_ROWS), ("all", total)]
+
+
+def ranking_html(frame: "pd.DataFrame", *, caption: str, max_rows: int = RANKING_ROWS) -> str:
+    """:func:`html_table` of the first ``max_rows`` rows of :func:`ranking_view`, its why column wrapping
+    in the page's width; a cut table says how to list every row (:func:`ranking_rows_choices`)."""
     shown = ranking_view(frame)
-    return html_table(shown, caption=caption, wrap=("why",) if "why" in shown else ())
+    return html_table(shown, caption=caption, max_rows=max_rows, wrap=("why",) if "why" in shown else (),
+                      more="choose rows shown: all, above the table, to list every one")
 
 
 def feature_choices(
