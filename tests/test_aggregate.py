@@ -362,3 +362,13 @@ def test_check_fact_rejects_a_repeated_feature_day_negative_counts_and_missing_k
         aggregate.check_fact(fact.assign(crash_count=[0, -1]))
     with pytest.raises(ValueError, match="a feature_id or date is missing"):
         aggregate.check_fact(fact.assign(feature_id=["a", None]))
+
+
+def test_drop_days_before_removes_published_days_before_the_date_and_names_them() -> None:
+    # A stray row dated 2019 published that day; every later run kept it, as it lies outside their windows.
+    published = _fact([("a", "2019-05-03", 1), ("a", "2026-01-01", 5), ("b", "2026-01-02", 7)])
+    kept, dropped = aggregate.drop_days_before(published, day="2026-01-01")
+    assert kept["date"].tolist() == [date(2026, 1, 1), date(2026, 1, 2)] and list(kept.index) == [0, 1]
+    assert dropped == ["2019-05-03"]
+    assert aggregate.drop_days_before(published, day="")[0] is published
+    assert aggregate.drop_days_before(None, day="2026-01-01") == (None, [])

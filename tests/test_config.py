@@ -725,3 +725,23 @@ def test_set_naming_a_mapping_entry_with_a_dot_says_to_use_a_profile_file(params
     with pytest.raises(config.ProfileError, match=r"^--set ingest\.column_map\.event\.time=event_time: .*'event\.time'.*profile file") as raised:
         config.apply_overrides(config.load_profile("default"), ["ingest.column_map.event.time=event_time"])
     assert "\n" not in str(raised.value)
+
+
+def test_drop_before_needs_a_date_on_or_before_the_window_start() -> None:
+    # The way out of a stray published day: it may drop only days the run's window does not publish.
+    window = {"as_of": "2026-04-29", "window_start": "2026-04-29"}
+    assert config.resolve_params("ci", ingest={**window, "drop_before": "2026-01-01"})["ingest"]["drop_before"] == "2026-01-01"
+    assert config.resolve_params("ci", ingest={**window, "drop_before": "2026-04-29"})
+    with pytest.raises(config.ProfileError, match=r"^ingest\.drop_before 2026-04-30 is after ingest\.window_start "
+                                                  r"2026-04-29: it would drop days this run publishes; set it on or "
+                                                  r"before the window's first day"):
+        config.resolve_params("ci", ingest={**window, "drop_before": "2026-04-30"})
+    with pytest.raises(config.ProfileError, match=r"^ingest\.drop_before 2026-01-01 needs ingest\.window_start set "
+                                                  r"on or after it"):
+        config.resolve_params("ci", ingest={"drop_before": "2026-01-01"})
+    with pytest.raises(config.ProfileError, match=r"^ingest\.drop_before '2026-1-1' is not valid; use \"\" \(none\) "
+                                                  r"or a date YYYY-MM-DD"):
+        config.resolve_params("ci", ingest={**window, "drop_before": "2026-1-1"})
+    # Done once: the commands a run suggests (late_rows's re-run, published_gap's backfill) do not repeat it.
+    profile = config.load_profile("ci")
+    assert config.rerun_overrides(profile, {"ingest": {**profile["ingest"], "drop_before": "2026-01-01"}}) == []

@@ -814,7 +814,8 @@ def test_run_report_names_the_days_the_run_read(tmp_path: Path) -> None:
     runlog.write_json(tmp_path / "reports" / "ingest_summary.json",
                       {"as_of": "2026-03-16", "window_start": "2026-03-14", "window_end": "2026-03-14"})
     assert runner.summarise_outputs(tmp_path)["window"] == {"as_of": "2026-03-16", "start": "2026-03-14",
-                                                             "end": "2026-03-14"}
+                                                             "end": "2026-03-14", "drop_before": None,
+                                                             "dropped_days": None}
     assert runner.summarise_outputs(tmp_path, only=set())["window"] is None
 
 
@@ -1454,3 +1455,18 @@ def test_outcome_line_names_a_feature_without_metadata_once(tmp_path: Path) -> N
         "rank,feature_id,date,risk_probability,risk_bucket,feature_name\n1,F006,2026-04-30,0.368,low,F006\n")
     assert runner.outcome_lines(tmp_path) == [
         "risk on 2026-04-30: 0 high, 0 medium of 1 features scored (highest impact: F006 low 0.368)"]
+
+
+def test_a_run_that_drops_published_days_records_and_prints_them(tmp_path: Path) -> None:
+    # ingest.drop_before removes days from the published tables: the run report and cron mail must say which.
+    (tmp_path / "reports").mkdir()
+    runlog.write_json(tmp_path / "reports" / "ingest_summary.json",
+                      {"as_of": "2026-04-29", "window_start": "2026-04-29", "window_end": "2026-04-29",
+                       "drop_before": "2026-01-01", "dropped_days": ["2019-05-03"]})
+    window = runner.summarise_outputs(tmp_path)["window"]
+    assert (window["drop_before"], window["dropped_days"]) == ("2026-01-01", ["2019-05-03"])
+    assert runner.outcome_lines(tmp_path) == [
+        "dropped: 1 published day before 2026-01-01 (ingest.drop_before): 2019-05-03"]
+    runlog.write_json(tmp_path / "reports" / "ingest_summary.json",
+                      {"as_of": "2026-04-29", "drop_before": "2026-01-01", "dropped_days": []})
+    assert runner.outcome_lines(tmp_path) == ["dropped: no published day before 2026-01-01 (ingest.drop_before)"]

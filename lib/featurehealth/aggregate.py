@@ -341,6 +341,36 @@ def as_dates(values: "pd.Series") -> list[date]:
     ]
 
 
+def drop_days_before(fact: "pd.DataFrame | None", *, day: str) -> "tuple[pd.DataFrame | None, list[str]]":
+    """The published fact table without its days before ``day`` (``ingest.drop_before``).
+
+    Runs replace only the days of their window, so a day a bad export published outside every
+    later window (a stray row dated years before the feed) stays unless dropped by name.
+
+    Parameters
+    ----------
+    fact : pandas.DataFrame or None
+        The published fact table, if any.
+    day : str
+        ``YYYY-MM-DD``, or ``""`` to drop nothing.
+
+    Returns
+    -------
+    tuple
+        The table kept (``fact`` itself when nothing is dropped; index 0..n-1 otherwise) and the
+        dropped days as sorted ISO dates.
+    """
+    if fact is None or not day:
+        return fact, []
+    import pandas as pd
+
+    days = pd.Series(as_dates(fact["date"]), dtype="object", index=fact.index)
+    early = days < date.fromisoformat(day)
+    if not early.any():
+        return fact, []
+    return fact[~early].reset_index(drop=True), sorted({d.isoformat() for d in days[early]})
+
+
 def merge_window(previous: "pd.DataFrame | None", new: "pd.DataFrame", *, start: date, end: date) -> "pd.DataFrame":
     """Replace the days ``start``..``end`` of the previous fact table with ``new``.
 

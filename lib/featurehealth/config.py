@@ -796,6 +796,27 @@ def check_short_window_samples(short_window_days: int, min_samples: int) -> None
         )
 
 
+def check_drop_before(drop_before: Any, *, window_start: Any) -> None:
+    """Refuse an ``ingest.drop_before`` that would drop days the run's own window publishes.
+
+    A window left to start on the input's first day starts on the stray day itself when its row is
+    still in the input, so the start must be given.
+
+    Raises
+    ------
+    ValueError
+        If ``drop_before`` is set and ``window_start`` is empty or earlier.
+    """
+    if not (is_iso_day(drop_before) and isinstance(window_start, str)):
+        return  # no drop, or a value its own rule refuses
+    if not window_start:
+        raise ValueError(f"ingest.drop_before {drop_before} needs ingest.window_start set on or after it, "
+                         f"or the window may start on the days it drops")
+    if is_iso_day(window_start) and drop_before > window_start:
+        raise ValueError(f"ingest.drop_before {drop_before} is after ingest.window_start {window_start}: it would "
+                         f"drop days this run publishes; set it on or before the window's first day")
+
+
 def check_threshold_choice(*, operating_threshold: Any, calibrate: Any, alert_budget: Any) -> None:
     """Raise ValueError if ``model.operating_threshold``, ``calibrate`` and ``alert_budget`` cannot go together.
 
@@ -851,6 +872,7 @@ def _value_rules() -> dict[str, tuple[Callable[[Any], bool], str]]:
         "model.calibration_share": _share_rule(),
         "model.max_samples": _share_rule(one=True),
         "simulate.start_date": (is_iso_day, "a date YYYY-MM-DD"),
+        "ingest.drop_before": (lambda value: value == "" or is_iso_day(value), '"" (none) or a date YYYY-MM-DD'),
         # The ranges simulate.check_parameters enforces, checked here so 01_ingest never stops on them.
         "simulate.seed": _whole_rule(0),
         "simulate.malformed_share": (lambda value: _is_number(value) and 0 <= value < 0.5, "a share in [0, 0.5)"),
@@ -1026,6 +1048,10 @@ def _value_checks(params: dict[str, Any], schema: dict[str, Any]) -> Iterator[tu
         yield tuple(f"ingest.{k}" for k in window), functools.partial(
             validate.resolve_window, first_day=date.min, last_day=date.max, **window
         )
+    if {"drop_before", "window_start"} <= set(ingest_keys):
+        yield ("ingest.drop_before", "ingest.window_start"), functools.partial(
+            check_drop_before, params["ingest"]["drop_before"], window_start=params["ingest"]["window_start"]
+        )
     pair_checks = [
         *((check_threshold_pair, warn_key, fail_key, {"below": below}) for warn_key, fail_key, below in _THRESHOLD_PAIRS),
         *((check_not_above, small_key, large_key, {"why": why}) for small_key, large_key, why in _ORDERED_PAIRS),
@@ -1098,8 +1124,9 @@ def _raise_on_bad_value(
             raise ProfileError(f"{str(exc).rstrip('.')} (from {source(keys)}).") from None
 
 
-#: Keys a re-run or backfill command sets itself: the run's other differing values are repeated.
-WINDOW_KEYS = ("ingest.as_of", "ingest.window_start", "ingest.window_end")
+#: Keys a re-run or backfill command sets itself (a drop is done once, and another window could refuse it):
+#: the run's other differing values are repeated.
+WINDOW_KEYS = ("ingest.as_of", "ingest.window_start", "ingest.window_end", "ingest.drop_before")
 
 
 def _set_value(value: Any) -> str:

@@ -680,7 +680,8 @@ def summarise_outputs(root: Path, *, only: set[str] | None = None) -> dict[str, 
         # The days read: a daily run, a backfill and a re-run of one day are told apart only by these.
         "window": None
         if ingest is None
-        else {"as_of": ingest.get("as_of"), "start": ingest.get("window_start"), "end": ingest.get("window_end")},
+        else {"as_of": ingest.get("as_of"), "start": ingest.get("window_start"), "end": ingest.get("window_end"),
+              "drop_before": ingest.get("drop_before") or None, "dropped_days": ingest.get("dropped_days")},
         "quality": (quality or {}).get("summary"),
         "model": None
         if card is None
@@ -782,11 +783,27 @@ def outcome_lines(root: Path) -> list[str]:
     missing or unreadable gives no line).
     """
     reports = root / "reports"
-    lines = [_risk_line(reports / "risk_ranking.csv"),
+    lines = [_dropped_line(runlog.read_json_if_present(reports / "ingest_summary.json")),
+             _risk_line(reports / "risk_ranking.csv"),
              _model_line(runlog.read_json_if_present(reports / "promotion.json")),
              _drift_line(runlog.read_json_if_present(reports / "data_drift.json"),
                          runlog.read_json_if_present(reports / "retrain.json"))]
     return [line for line in lines if line]
+
+
+#: Dropped days the console's line names before "and N more".
+OUTCOME_DROPPED_SHOWN = 3
+
+
+def _dropped_line(summary: dict[str, Any] | None) -> str | None:
+    """The published days ``ingest.drop_before`` removed, if it was set: a drop no one asked for must not pass unseen."""
+    if not isinstance(summary, dict) or not summary.get("drop_before"):
+        return None
+    days = [str(d) for d in summary.get("dropped_days") or []]
+    before = f"published day{'s' if len(days) > 1 else ''} before {summary['drop_before']} (ingest.drop_before)"
+    if not days:
+        return f"dropped: no {before}"
+    return f"dropped: {len(days)} {before}: {display.listed(days[:OUTCOME_DROPPED_SHOWN], total=len(days))}"
 
 
 def _model_line(promotion: dict[str, Any] | None) -> str | None:
