@@ -445,7 +445,8 @@ def test_a_window_past_the_input_names_the_re_run_for_when_its_rows_arrive() -> 
 
 def test_a_stray_row_years_before_the_feed_names_its_day_events_and_the_window_start_leaving_it_out() -> None:
     # One row dated 2019 in a 2026 feed started the window there: "No valid event on 2019-05-04..2026-02-28"
-    # said nothing of the one row responsible nor of ingest.window_start.
+    # said nothing of the one row responsible nor of ingest.window_start. The run publishes that day (missing_days
+    # does not stop it by default), and a window starting later keeps it: the command drops it too.
     feed = _counts(10).assign(date=lambda f: f["date"] + timedelta(days=59))  # 2026-03-01..10
     stray = pd.DataFrame([{"feature_id": "a", "date": date(2019, 5, 3), "events": 1}])
     summary = _summary(10, window_start="2019-05-03", as_of="2026-03-10", window_end="2026-03-10",
@@ -455,9 +456,10 @@ def test_a_stray_row_years_before_the_feed_names_its_day_events_and_the_window_s
     message = _by_name(report)["missing_days"]["message"]
     assert message.startswith(
         "The window starts on 2019-05-03 with 1 valid event, 2,494 days before the next day with one, 2026-03-01: "
-        "if that day's rows are stray (a wrong date in the export), remove them from the input or start the window "
-        "on 2026-03-01: `./run_all.sh mine --set ingest.as_of=2026-03-10 --set ingest.window_start=2026-03-01`. "
-        "No valid event on 2019-05-04..2026-02-28:")
+        "if that day's rows are stray (a wrong date in the export), start the window on 2026-03-01 and drop the day "
+        "this run publishes: `./run_all.sh mine --set ingest.as_of=2026-03-10 --set ingest.window_start=2026-03-01 "
+        "--set ingest.drop_before=2026-03-01`; remove them from the input too, or a run whose window starts earlier "
+        "reads them again. No valid event on 2019-05-04..2026-02-28:")
     # A lost second day of a feed is no stray first day: the gap is shorter than the days after it.
     lost = quality.run_checks(_summary(30), _counts(30, skip=(("a", 1), ("b", 1))), history=None,
                               known_features=["a", "b"], **PARAMS)
@@ -764,3 +766,33 @@ def test_stopped_features_refuses_a_silence_shorter_than_a_day(after_days: int) 
     counts = pd.DataFrame({"feature_id": ["F1", "F2"], "date": [date(2026, 3, 1), date(2026, 3, 2)]})
     with pytest.raises(ValueError, match=f"after_days must be >= 1, got {after_days}"):
         quality.stopped_features(counts, after_days=after_days)
+
+
+def test_a_published_stray_day_before_days_the_input_lacks_is_named_with_the_drop_that_removes_it() -> None:
+    # After a stray row published 2019-05-03, every later run said "no data for 2019-05-04..2026-02-28 ...
+    # (not counted; re-run those days if the export now has them)", the way out (ingest.drop_before) unsaid.
+    stray = pd.DataFrame([{"feature_id": "a", "date": date(2019, 5, 3), "usage_count": 1}])
+    feed = _counts(10).assign(date=lambda f: f["date"] + timedelta(days=59)).rename(columns={"events": "usage_count"})
+    first = {"checks": [{"name": "published_gap", "details": {
+        "empty_in_input": [d.isoformat() for d in pd.date_range("2019-05-04", "2026-02-28").date]}}]}
+    today = _counts(1).assign(date=date(2026, 3, 11))
+    summary = _summary(1, as_of="2026-03-11", window_start="2026-03-11", window_end="2026-03-11",
+                       last_event_date="2026-03-11")
+    gap = _by_name(quality.run_checks(summary, today, history=pd.concat([stray, feed], ignore_index=True),
+                                      known_features=["a", "b"], previous=first, profile="mine",
+                                      **PARAMS))["published_gap"]
+    assert gap["status"] == "pass"
+    assert gap["message"] == (
+        "The published fact table has no data for 2019-05-04..2026-02-28, where the input had no valid event when a "
+        "run read them (not counted; re-run those days if the export now has them). If the published days before "
+        "2019-05-04 are stray (a wrong date in the export), drop them: `./run_all.sh mine --set ingest.as_of=2026-03-11 "
+        "--set ingest.window_start=2026-03-11 --set ingest.drop_before=2026-03-01`.")
+    # The run that drops them forgets the empty days before the drop too: no later run carries them.
+    dropped = _by_name(quality.run_checks({**summary, "drop_before": "2026-03-01"}, today, history=feed,
+                                          known_features=["a", "b"], previous=first, **PARAMS))["published_gap"]
+    assert (dropped["status"], dropped["details"]["empty_in_input"]) == ("pass", [])
+    # A lost export's day amid the feed is no sign of stray days before it: no drop is suggested.
+    lost = _by_name(quality.run_checks(summary, today, history=feed[feed["date"] != date(2026, 3, 5)],
+                                       known_features=["a", "b"], previous={"checks": [{"name": "published_gap",
+                                       "details": {"empty_in_input": ["2026-03-05"]}}]}, **PARAMS))["published_gap"]
+    assert lost["status"] == "pass" and "drop" not in lost["message"]

@@ -223,8 +223,9 @@ def check_missing_days(
         sentences.append(
             f"The window starts on {day} with {events:,} valid event{'s' if events != 1 else ''}, "
             f"{(following - day).days:,} days before the next day with one, {following}: if that day's rows are "
-            f"stray (a wrong date in the export), remove them from the input or start the window on {following}: "
-            f"{_rerun_command(profile, as_of=as_of or end, window_start=following, window_end=last, rerun=rerun)}."
+            f"stray (a wrong date in the export), start the window on {following} and drop the day this run "
+            f"publishes: {_rerun_command(profile, as_of=as_of or end, window_start=following, window_end=last, drop_before=following, rerun=rerun)}; "
+            f"remove them from the input too, or a run whose window starts earlier reads them again."
         )
     if no_valid:
         sentences.append(f"No valid event on {_day_list(no_valid)}: the input has no row there or only "
@@ -338,14 +339,29 @@ def empty_in_input(
 
 
 def _rerun_command(
-    profile: str, *, as_of: Any, window_start: Any, window_end: Any = None, rerun: Sequence[str] = ()
+    profile: str, *, as_of: Any, window_start: Any, window_end: Any = None, drop_before: Any = None,
+    rerun: Sequence[str] = (),
 ) -> str:
     """The backticked ``./run_all.sh`` that re-reads ``window_start``..``window_end`` (to as-of when
-    None) as of ``as_of``, repeating the run's other ``--set`` items (``rerun``)."""
+    None) as of ``as_of``, dropping the published days before ``drop_before`` (none when None),
+    repeating the run's other ``--set`` items (``rerun``)."""
     end = "" if window_end is None else f" --set ingest.window_end={window_end}"
+    drop = "" if drop_before is None else f" --set ingest.drop_before={drop_before}"
     others = "".join(f" {item}" for item in rerun)
     return (f"`./run_all.sh {profile or 'PROFILE'} --set ingest.as_of={as_of} "
-            f"--set ingest.window_start={window_start}{end}{others}`")
+            f"--set ingest.window_start={window_start}{end}{drop}{others}`")
+
+
+def _stray_days_end(excused: Sequence[date], *, held: set[date], start: date) -> date | None:
+    """The day after the first run of ``excused`` days, when that run lies before the window and is longer
+    than the days ``held`` after it (the days before it look stray, as in :func:`_stray_first_day`); else None."""
+    last, empty = excused[0], set(excused)
+    while last + timedelta(days=1) in empty:
+        last += timedelta(days=1)
+    after = last + timedelta(days=1)
+    if after > start or (after - excused[0]).days <= (max(held) - after).days + 1:
+        return None
+    return after
 
 
 def check_published_gap(
@@ -410,6 +426,10 @@ def check_published_gap(
     if excused:
         message = (f"The published fact table has no data for {_day_list(excused)}, where the input had no valid "
                    f"event when a run read them (not counted; re-run those days if the export now has them).")
+        after = _stray_days_end(excused, held=held, start=start)
+        if after:
+            message += (f" If the published days before {excused[0]} are stray (a wrong date in the export), drop "
+                        f"them: {_rerun_command(profile, as_of=as_of, window_start=start, window_end=None if end == as_of else end, drop_before=after, rerun=rerun)}.")
     if gaps:
         message = (
             f"The published fact table has no data for {_day_list(gaps)} (a missed run?); backfill with "
@@ -704,7 +724,8 @@ def run_checks(
     Parameters
     ----------
     summary : mapping
-        The ingest summary (:class:`featurehealth.validate.ValidationResult`).
+        The ingest summary (:class:`featurehealth.validate.ValidationResult`); its optional
+        ``drop_before`` (``ingest.drop_before``) ends the days without events carried from run to run.
     daily_counts : pandas.DataFrame
         Valid events per ``feature_id`` and ``date`` in the window (column ``events``).
     history : pandas.DataFrame or None
@@ -771,7 +792,9 @@ def run_checks(
                                  rerun=rerun, unjudged=summary.get("unjudged_days"))
     read_empty = [d for d in map(date.fromisoformat, missing["details"]["days_without_events"])
                   if latest_input is not None and d <= latest_input]
-    empty = empty_in_input(previous, start=start, end=end, window_empty=read_empty)
+    # Days before ingest.drop_before left the table for good: none is a hole to excuse any more.
+    drop_before = date.fromisoformat(summary["drop_before"]) if summary.get("drop_before") else date.min
+    empty = [d for d in empty_in_input(previous, start=start, end=end, window_empty=read_empty) if d >= drop_before]
     checks = [
         missing,
         check_published_gap(past_days, start=start, end=end, as_of=as_of, profile=profile,
