@@ -220,11 +220,13 @@ def check_missing_days(
     if stray:
         day, events, following = stray
         last = None if end == (as_of or end) else end
+        command = _rerun_command(profile, as_of=as_of or end, window_start=following, window_end=last,
+                                 drop_before=following, rerun=rerun)
         sentences.append(
             f"The window starts on {day} with {events:,} valid event{'s' if events != 1 else ''}, "
             f"{(following - day).days:,} days before the next day with one, {following}: if that day's rows are "
             f"stray (a wrong date in the export), start the window on {following} and drop the day this run "
-            f"publishes: {_rerun_command(profile, as_of=as_of or end, window_start=following, window_end=last, drop_before=following, rerun=rerun)}; "
+            f"publishes: {command}; "
             f"remove them from the input too, or a run whose window starts earlier reads them again."
         )
     if no_valid:
@@ -428,8 +430,10 @@ def check_published_gap(
                    f"event when a run read them (not counted; re-run those days if the export now has them).")
         after = _stray_days_end(excused, held=held, start=start)
         if after:
+            command = _rerun_command(profile, as_of=as_of, window_start=start, window_end=None if end == as_of else end,
+                                     drop_before=after, rerun=rerun)
             message += (f" If the published days before {excused[0]} are stray (a wrong date in the export), drop "
-                        f"them: {_rerun_command(profile, as_of=as_of, window_start=start, window_end=None if end == as_of else end, drop_before=after, rerun=rerun)}.")
+                        f"them: {command}.")
     if gaps:
         message = (
             f"The published fact table has no data for {_day_list(gaps)} (a missed run?); backfill with "

@@ -796,7 +796,7 @@ OUTCOME_DROPPED_SHOWN = 3
 
 
 def _dropped_line(summary: dict[str, Any] | None) -> str | None:
-    """The published days ``ingest.drop_before`` removed, if it was set: a drop no one asked for must not pass unseen."""
+    """The published days ``ingest.drop_before`` removed, if it was set: a drop must not pass unseen."""
     if not isinstance(summary, dict) or not summary.get("drop_before"):
         return None
     days = [str(d) for d in summary.get("dropped_days") or []]
