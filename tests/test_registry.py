@@ -531,12 +531,14 @@ def test_prune_versions_leaves_a_folder_it_cannot_remove_for_next_time(paths: co
 def test_prune_versions_never_reaches_outside_the_models_folder(paths: config.RunPaths, tmp_path: Path) -> None:
     elsewhere = _fake_card(config.RunPaths(tmp_path / "elsewhere").ensure(), "linked", test_end="2026-03-01")
     (paths.models / "linked").symlink_to(elsewhere, target_is_directory=True)
-    # A card naming a version outside models/ removes nothing there: the folder's own name is what counts.
+    # A card naming a version outside models/ removes nothing there: a folder whose card names
+    # another version is no version (a copy), left alone like the link.
     traversal = _fake_card(paths, "old", test_end="2026-03-02")
     runlog.write_json(traversal / registry.CARD_FILE, {**runlog.read_json(traversal / registry.CARD_FILE),
                                                        "version": "../../elsewhere"})
     _fake_card(paths, "new", test_end="2026-03-03")
-    assert registry.prune_versions(paths, keep=1, protected=[]) == ["old"]
+    assert registry.prune_versions(paths, keep=1, protected=[]) == []
+    assert (traversal / registry.CARD_FILE).is_file()
     assert (elsewhere / registry.CARD_FILE).is_file() and (paths.models / "linked").is_symlink()
     assert (tmp_path / "elsewhere").is_dir()
 
@@ -930,3 +932,149 @@ def test_use_version_refuses_a_tampered_version_and_keeps_the_model_in_use(paths
 
 def test_use_version_is_run_only_it_changes_neither_the_version_nor_the_training_settings() -> None:
     assert registry.training_settings({**PARAMS, "use_version": "20260101-abc"}, DEGRADATION, signals=SIGNALS) == SETTINGS
+
+
+@pytest.mark.parametrize(("key", "value"), [
+    ("version", None), ("version", 5), ("training_window", None), ("training_window", "2026-03-13"),
+    ("training_window", {"start": "2026-01-01"}), ("training_window", {"start": "2026-01-01", "end": 20260313}),
+    ("test_window", None), ("horizon_days", None), ("horizon_days", "7"),
+], ids=lambda v: repr(v))
+def test_a_card_in_use_lacking_what_is_read_off_it_names_the_card_and_retraining_replaces_it(
+    paths: config.RunPaths, key: str, value: object
+) -> None:
+    # A card in use without a version failed decide_training with "TypeError: unsupported operand
+    # type(s) for /: 'PosixPath' and 'NoneType'", one without a training window end with a bare
+    # KeyError in scoring, one without horizon_days was "promoted: the model in use predicts a None-day horizon".
+    first, second = _two_versions(paths)
+    registry.put_in_use(paths, first["version"])
+    card_path = paths.models / registry.CURRENT_CARD
+    card = runlog.read_json(card_path)
+    runlog.write_json(card_path, {k: v for k, v in card.items() if k != key} if value is None else {**card, key: value})
+    profile = registry.training_settings({**PARAMS, "max_depth": 4}, DEGRADATION, signals=SIGNALS)  # B's settings
+    for refused in (lambda: registry.decide_training(paths, retrain="auto", settings=profile),
+                    lambda: registry.load_current(paths)):
+        with pytest.raises(registry.ModelIntegrityError) as error:
+            refused()
+        message = str(error.value)
+        assert message.startswith(f"The card {card_path} of the model in use has no valid {key}")
+        assert "restore it or retrain with model.retrain=always, which replaces it" in message
+        assert _sentences(message) == 1
+    dataset = _dataset()
+    decision = registry.register(paths, _report(dataset, max_depth=3), dataset, params={**PARAMS, "max_depth": 3},
+                                 degradation=DEGRADATION)
+    assert decision["promoted"] and "failed its integrity check" in decision["reason"]
+    assert registry.load_current(paths)[1]["version"] == decision["version"]
+
+
+@pytest.mark.parametrize(("key", "value"), [("horizon_days", "7"), ("test_window", {"start": "2026-02-09"}),
+                                            ("training_window", {"end": "13 March"})], ids=lambda v: repr(v))
+def test_a_version_card_lacking_what_is_read_off_it_is_named_with_the_key(
+    paths: config.RunPaths, key: str, value: object
+) -> None:
+    # A version card whose horizon is text sorted as the oldest version (pruned first), one whose
+    # training end was not a date failed later with "Invalid isoformat string" or a TypeError.
+    folder = _fake_card(paths, "old", test_end="2026-03-01")
+    runlog.write_json(folder / registry.CARD_FILE, {**runlog.read_json(folder / registry.CARD_FILE), key: value})
+    with pytest.raises(registry.ModelIntegrityError, match=rf"models/old/card\.json cannot be read \(it has no valid {key}"):
+        registry.version_cards(paths)
+
+
+def test_a_version_card_without_metrics_is_listed_without_its_pr_auc(paths: config.RunPaths) -> None:
+    # registry.json quotes each version's PR-AUC, for show: a card that lost it failed the training run with KeyError 'metrics'.
+    first, second = _two_versions(paths)
+    card_path = paths.models / first["version"] / registry.CARD_FILE
+    runlog.write_json(card_path, {k: v for k, v in runlog.read_json(card_path).items() if k != "metrics"})
+    registry.put_in_use(paths, first["version"])
+    listed = {v["version"]: v["pr_auc"] for v in runlog.read_json(paths.models / "registry.json")["versions"]}
+    assert listed[first["version"]] is None and listed[second["version"]] is not None
+
+
+@pytest.mark.parametrize("stray", ["backup", "copy of a version", ".DS_Store"])
+def test_a_copy_of_a_version_under_another_name_is_no_version_listed_offered_or_pruned(
+    paths: config.RunPaths, stray: str
+) -> None:
+    # An operator's models/backup/, a copy of a version folder, was listed in registry.json as a second
+    # copy of that version, offered to model.use_version and could be pruned as the oldest version.
+    import shutil
+
+    first, second = _two_versions(paths)
+    shutil.copytree(paths.models / first["version"], paths.models / stray)
+    assert [c["version"] for c in registry.version_cards(paths)] == [first["version"], second["version"]]
+    with pytest.raises(ValueError, match=rf"use one of {first['version']}, {second['version']} \("):
+        registry.put_in_use(paths, "20260101-0123456789ab")
+    assert registry.prune_versions(paths, keep=1, protected=[]) == [first["version"]]
+    assert (paths.models / stray / registry.CARD_FILE).is_file()
+
+
+def test_a_version_folder_whose_card_names_another_version_is_named_in_one_sentence(paths: config.RunPaths) -> None:
+    # A card copied into the wrong version's folder made that version vanish from the listing.
+    first, second = _two_versions(paths)
+    (paths.models / first["version"] / registry.CARD_FILE).write_bytes(
+        (paths.models / second["version"] / registry.CARD_FILE).read_bytes())
+    with pytest.raises(registry.ModelIntegrityError) as error:
+        registry.version_cards(paths)
+    assert f"models/{first['version']}/card.json cannot be read (it names version {second['version']}" in str(error.value)
+    assert _sentences(str(error.value)) == 1
+
+
+def test_retraining_a_version_once_put_in_use_by_hand_keeps_the_record_of_the_rollback(paths: config.RunPaths) -> None:
+    # Its promotion.json was overwritten by the new decision: the record of the rollback was lost.
+    first, second = _two_versions(paths)
+    rollback = registry.put_in_use(paths, first["version"])
+    registry.put_in_use(paths, second["version"])
+    dataset = _dataset()
+    again = registry.register(paths, _report(dataset), dataset, params=PARAMS, degradation=DEGRADATION)
+    assert again["version"] == first["version"]
+    kept = runlog.read_json(paths.models / first["version"] / registry.PROMOTION_FILE)
+    assert kept["reason"] == again["reason"] and kept["earlier"] == rollback
+    listed = {v["version"]: v for v in runlog.read_json(paths.models / "registry.json")["versions"]}
+    assert listed[first["version"]]["promotion_reason"] == again["reason"]
+    assert listed[first["version"]]["put_in_use_by_hand"] == {
+        "at": rollback["at"], "previous_version": second["version"], "run_id": None}
+
+
+def test_use_version_of_a_version_without_its_model_file_says_to_restore_it_or_name_another(
+    paths: config.RunPaths,
+) -> None:
+    # "does not exist; train one with model.retrain=always" sent the user to retrain, which gives no
+    # version back by hand.
+    first, second = _two_versions(paths)
+    (paths.models / first["version"] / registry.MODEL_FILE).unlink()
+    with pytest.raises(FileNotFoundError) as missing:
+        registry.put_in_use(paths, first["version"])
+    message = str(missing.value)
+    assert f"{first['version']}/risk_model.joblib does not exist" in message and "retrain" not in message
+    assert f"restore the file or name another version ({second['version']})" in message and _sentences(message) == 1
+    assert registry.load_current(paths)[1]["version"] == second["version"]
+
+
+@pytest.mark.parametrize("damage", ['{"by_hand": tr', "[]"], ids=["truncated", "not-an-object"])
+def test_a_damaged_promotion_record_of_the_model_in_use_is_named_not_taken_for_no_rollback(
+    paths: config.RunPaths, damage: str
+) -> None:
+    # Read as "no record", the version put in use by hand counted as promoted by the comparison,
+    # and auto trained the settings rolled back from at once, silently undoing the rollback.
+    first, second = _two_versions(paths)
+    registry.put_in_use(paths, first["version"])
+    record = paths.models / first["version"] / registry.PROMOTION_FILE
+    record.write_text(damage, encoding="utf-8")
+    profile = registry.training_settings({**PARAMS, "max_depth": 4}, DEGRADATION, signals=SIGNALS)  # B's settings
+    with pytest.raises(registry.ModelIntegrityError) as damaged:
+        registry.decide_training(paths, retrain="auto", settings=profile)
+    message = str(damaged.value)
+    assert message.startswith(f"The promotion record {record} of version {first['version']} is damaged")
+    assert "restore it, or delete it" in message and _sentences(message) == 1
+    record.unlink()  # the way out the message gives: then it is no version put in use by hand
+    assert registry.decide_training(paths, retrain="auto", settings=profile)["train"]
+
+
+def test_a_run_that_only_scores_rewrites_a_lost_or_hand_edited_registry_index(paths: config.RunPaths) -> None:
+    # registry.json was written only when a version was trained or put in use: one naming a version
+    # not on disk, or cut short, stayed so, and the dashboard's advice to re-run did not mend it.
+    first, second = _two_versions(paths)
+    index = paths.models / "registry.json"
+    expected = runlog.read_json(index)
+    for damage in ('{"current": "20260101-000000000000", "versions": []}', '{"cur', ""):
+        index.write_text(damage, encoding="utf-8")
+        registry.publish_reports(paths, registry.load_current(paths)[1], degradation=DEGRADATION)
+        assert runlog.read_json(index) == expected

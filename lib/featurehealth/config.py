@@ -162,6 +162,11 @@ class RunPaths:
         return self
 
 
+def is_model_version(value: Any) -> bool:
+    """Whether ``value`` is a model version id as :func:`featurehealth.registry.model_version` makes them."""
+    return isinstance(value, str) and _MODEL_VERSION.fullmatch(value) is not None
+
+
 def check_profile_name(profile: str) -> str:
     """Return ``profile`` if it is a safe file stem, else raise :class:`ProfileError`."""
     if not isinstance(profile, str) or not _PROFILE_NAME.match(profile):
@@ -901,7 +906,7 @@ def _value_rules() -> dict[str, tuple[Callable[[Any], bool], str]]:
         "model.keep_versions": (lambda value: _is_whole(value, 0), "a whole number >= 0 (0 keeps every model version)"),
         # A folder under models/, named as registry.model_version names them: never a path out of it.
         "model.use_version": (
-            lambda value: value is None or (isinstance(value, str) and _MODEL_VERSION.fullmatch(value) is not None),
+            lambda value: value is None or is_model_version(value),
             "null or a model version under models/ (models/registry.json lists them), e.g. 20260430-0123456789ab",
         ),
         # joblib's convention: -1 all cores, -2 all but one...; 0 has no meaning and failed 03_model.

@@ -47,6 +47,7 @@ import pandas as pd
 from featurehealth import config, display, drift, runlog
 from featurehealth import model as mdl
 from featurehealth.dashboard import plots
+from featurehealth.dashboard.data import lookup
 
 if TYPE_CHECKING:
     from featurehealth.config import RunPaths
@@ -79,6 +80,9 @@ _RESAMPLE_CELLS = 1_000_000
 SIGNAL_CHANGES_SHOWN = 3
 #: What a card's ``file_sha256`` must be (hashlib's hexdigest).
 _SHA256 = re.compile(r"[0-9a-fA-F]{64}")
+#: What the registry and the model step read off a card besides its sha256, and what each must be.
+_CARD_FIELDS = {"version": "text", "training_window.end": "a date", "test_window.start": "a date",
+                "test_window.end": "a date", "horizon_days": "a whole number"}
 
 
 class ModelIntegrityError(RuntimeError):
@@ -278,7 +282,9 @@ def load_model(
     model_path, card_path = Path(model_path), Path(card_path)
     shown, shown_card = config.published_path(model_path), config.published_path(card_path)
     if not model_path.is_file():
-        raise FileNotFoundError(f"Model file {shown} does not exist; train one with model.retrain=always.")
+        raise FileNotFoundError(
+            f"Model file {shown} does not exist; {way_out or 'train one with model.retrain=always'}."
+        )
     try:
         card = runlog.read_json(card_path)
         expected = card["file_sha256"]
@@ -346,8 +352,41 @@ def has_current(paths: "RunPaths") -> bool:
     return (paths.models / MODEL_FILE).is_file() and (paths.models / CURRENT_CARD).is_file()
 
 
+def _card_problem(card: Any) -> str:
+    """What keeps the registry from going by ``card`` ("is not a JSON object", "has no valid <field> (<kind>), ..."),
+    or "" when nothing does (:data:`_CARD_FIELDS`)."""
+    if not isinstance(card, dict):
+        return "is not a JSON object"
+    invalid = [f"{field} ({kind})" for field, kind in _CARD_FIELDS.items() if not _is_kind(lookup(card, field), kind)]
+    return f"has no valid {', '.join(invalid)}" if invalid else ""
+
+
+def _is_kind(value: Any, kind: str) -> bool:
+    """Whether ``value`` is ``kind``: "text", "a date" (ISO) or "a whole number" (>= 1)."""
+    if kind == "a whole number":
+        return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+    if not (isinstance(value, str) and value):
+        return False
+    try:
+        return kind != "a date" or bool(date.fromisoformat(value))
+    except ValueError:
+        return False
+
+
+def _checked_current_card(card: Any, card_path: Path) -> dict[str, Any]:
+    """``card``, the model in use's, or ModelIntegrityError naming it when the registry cannot go by it."""
+    problem = _card_problem(card)
+    if problem:
+        raise ModelIntegrityError(
+            f"The card {config.published_path(card_path)} of the model in use {problem}; restore it or "
+            f"retrain with model.retrain=always, which replaces it."
+        )
+    return card
+
+
 def _current_card(paths: "RunPaths") -> dict[str, Any]:
-    """The card of the model in use, or ModelIntegrityError naming it when it is not valid JSON."""
+    """The card of the model in use, or ModelIntegrityError naming it when it is not valid JSON or
+    lacks what is read off it (:func:`_card_problem`)."""
     card_path = paths.models / CURRENT_CARD
     try:
         card = runlog.read_json(card_path)
@@ -356,17 +395,19 @@ def _current_card(paths: "RunPaths") -> dict[str, Any]:
             f"The card {config.published_path(card_path)} of the model in use is not valid JSON ({exc}); restore "
             f"it or retrain with model.retrain=always, which replaces it."
         ) from None
-    if not isinstance(card, dict):
-        raise ModelIntegrityError(
-            f"The card {config.published_path(card_path)} of the model in use is not a JSON object; restore it or "
-            f"retrain with model.retrain=always, which replaces it."
-        )
-    return card
+    return _checked_current_card(card, card_path)
 
 
 def load_current(paths: "RunPaths") -> tuple[mdl.RiskModel, dict[str, Any]]:
-    """The model in use and its card, sha256-checked (see :func:`load_model`)."""
-    return load_model(paths.models / MODEL_FILE, paths.models / CURRENT_CARD)
+    """The model in use and its card, sha256-checked (see :func:`load_model`).
+
+    Raises
+    ------
+    ModelIntegrityError
+        As :func:`load_model`, or when the card lacks what the registry and the model step read off it.
+    """
+    loaded, card = load_model(paths.models / MODEL_FILE, paths.models / CURRENT_CARD)
+    return loaded, _checked_current_card(card, paths.models / CURRENT_CARD)
 
 
 def decide_training(
@@ -410,7 +451,8 @@ def decide_training(
     FileNotFoundError
         If ``retrain`` is never and no model is in use, or its model file is missing.
     ModelIntegrityError
-        If ``retrain`` is never and the model in use has a file but no card.
+        If ``retrain`` is never and the model in use has a file but no card, if its card is damaged
+        (:func:`_card_problem`), or if a ``promotion.json`` the decision reads is (:func:`_promotion_record`).
     """
     if retrain not in RETRAIN_MODES:
         raise ValueError(f"model.retrain must be one of {', '.join(RETRAIN_MODES)}; got {retrain!r}.")
@@ -462,16 +504,34 @@ def decide_training(
     return {"train": False, "reason": f"{scoring}."}
 
 
+def _promotion_record(paths: "RunPaths", version: str) -> Mapping[str, Any] | None:
+    """``models/<version>/promotion.json`` (None: there is none), or ModelIntegrityError naming it
+    when it is damaged: taken for none, a version put in use by hand would count as not, and ``auto``
+    would train away the rollback."""
+    path = paths.models / version / PROMOTION_FILE
+    try:
+        record = runlog.read_json(path)
+    except FileNotFoundError:
+        return None
+    except ValueError:
+        record = None
+    if not isinstance(record, Mapping):
+        raise ModelIntegrityError(
+            f"The promotion record {config.published_path(path)} of version {version} is damaged (not a JSON object); "
+            f"restore it, or delete it to have {version} count as neither put in use by hand nor promoted by the "
+            f"holdout comparison."
+        )
+    return record
+
+
 def _put_in_use_by_hand(paths: "RunPaths", version: str) -> bool:
     """Whether ``version`` is in use through ``model.use_version`` (:func:`put_in_use`)."""
-    decision = runlog.read_json_if_present(paths.models / version / PROMOTION_FILE)
-    return isinstance(decision, Mapping) and decision.get("by_hand") is True
+    return (_promotion_record(paths, version) or {}).get("by_hand") is True
 
 
 def _refused(paths: "RunPaths", version: str) -> bool:
     """Whether ``version`` lost its holdout comparison (a version saved before decisions were kept counts as one)."""
-    decision = runlog.read_json_if_present(paths.models / version / PROMOTION_FILE)
-    return not isinstance(decision, Mapping) or decision.get("promoted") is not True
+    return (_promotion_record(paths, version) or {}).get("promoted") is not True
 
 
 def version_cards(paths: "RunPaths") -> list[dict[str, Any]]:
@@ -486,20 +546,27 @@ def version_cards(paths: "RunPaths") -> list[dict[str, Any]]:
     return [card for _folder, card in _version_folders(paths)]
 
 
-def _version_card(path: Path) -> dict[str, Any]:
-    """The card at ``path`` (``models/<version>/card.json``), or ModelIntegrityError naming it when
-    it is not a JSON object with a ``version`` and a ``training_window`` end, which the registry reads."""
+def _version_card(path: Path) -> dict[str, Any] | None:
+    """The card at ``path`` (``models/<version>/card.json``), None when it names another version and
+    its folder is not named as a version (a copy such as ``models/backup/``), or ModelIntegrityError
+    naming it when the registry cannot go by it (:func:`_card_problem`) or it names another version."""
     try:
         card = runlog.read_json(path)
-        if not (isinstance(card, dict) and isinstance(card.get("version"), str)
-                and isinstance(card.get("training_window"), dict) and "end" in card["training_window"]):
-            raise ValueError("it lacks version or training_window.end")
     except (OSError, ValueError) as exc:
+        problem = f"{type(exc).__name__}: {exc}"
+    else:
+        problem = _card_problem(card) and f"it {_card_problem(card)}"
+        if not problem and card["version"] != path.parent.name:
+            if not config.is_model_version(path.parent.name):
+                # A copy kept under another name (models/backup/, "<version> copy") is no version of its own.
+                return None
+            problem = f"it names version {card['version']}, not its folder's"
+    if problem:
         raise ModelIntegrityError(
-            f"The model card {config.published_path(path)} cannot be read ({type(exc).__name__}: {exc}); restore it "
+            f"The model card {config.published_path(path)} cannot be read ({problem}); restore it "
             f"(the model in use's is also models/{CURRENT_CARD}), or remove the folder "
             f"{config.published_path(path.parent)} if it is not the model in use (models/registry.json names that one)."
-        ) from None
+        )
     return card
 
 
@@ -509,9 +576,12 @@ def _version_folders(paths: "RunPaths") -> list[tuple[Path, dict[str, Any]]]:
     Raises
     ------
     ModelIntegrityError
-        If a version's card is not valid JSON or lacks what the registry reads (:func:`_version_card`).
+        If a version's card is not valid JSON, lacks what the registry reads or names another
+        version than its folder's (:func:`_version_card`); a folder not named as a version whose card
+        names another, a copy, is skipped.
     """
-    found = [(path.parent, _version_card(path)) for path in sorted(paths.models.glob(f"*/{CARD_FILE}"))]
+    cards = [(path.parent, _version_card(path)) for path in sorted(paths.models.glob(f"*/{CARD_FILE}"))]
+    found = [(folder, card) for folder, card in cards if card is not None]
     # A card that does not say when it was built sorts first.
     return sorted(found, key=lambda item: (drift.built_on(item[1]) or date.min, item[1]["training_window"]["end"],
                                            item[1]["version"]))
@@ -522,8 +592,9 @@ def prune_versions(paths: "RunPaths", *, keep: int, protected: Sequence[str]) ->
 
     Age is :func:`version_cards` order. The newest version and those named in ``protected`` (the
     one in use, the one just trained) are never removed, and count towards ``keep``. Only real
-    folders directly under ``models/`` that hold a card are candidates: a symbolic link, a folder
-    without a card (a version being written) or anything else under ``models/`` is left alone.
+    folders directly under ``models/`` that hold their version's card are candidates: a symbolic link, a
+    folder without a card (a version being written), a copy under another name (``backup/``) or
+    anything else under ``models/`` is left alone.
 
     Returns
     -------
@@ -789,20 +860,34 @@ def _trained_decision(decision: Any) -> Mapping[str, Any] | None:
     return decision if isinstance(decision, Mapping) else None
 
 
+def _latest_by_hand(decision: Any) -> Mapping[str, Any] | None:
+    """The latest record of putting a version in use by hand in its ``promotion.json`` chain (None: never was).
+
+    A version retrained after a rollback keeps that record under ``earlier`` (:func:`register`).
+    """
+    while isinstance(decision, Mapping) and decision.get("by_hand") is not True:
+        decision = decision.get("earlier")
+    return decision if isinstance(decision, Mapping) else None
+
+
 def _write_index(paths: "RunPaths", current: str) -> Path:
-    """``models/registry.json``: each version with the decision when trained and its latest rollback by hand."""
+    """``models/registry.json``: each version with the decision when trained and its latest rollback by hand.
+
+    A card without its PR-AUC is listed with none, and a damaged ``promotion.json`` with no decision:
+    the index is for reading, and refusing it would stop every run over it.
+    """
     versions = []
     for card in version_cards(paths):
         decision = runlog.read_json_if_present(paths.models / card["version"] / PROMOTION_FILE)
         trained = _trained_decision(decision) or {}
-        by_hand = isinstance(decision, Mapping) and decision.get("by_hand") is True
+        by_hand = _latest_by_hand(decision)
         versions.append({
             "version": card["version"],
             "training_window": card["training_window"],
-            "pr_auc": card["metrics"]["model"]["pr_auc"],
+            "pr_auc": lookup(card, "metrics.model.pr_auc"),
             "promoted": trained.get("promoted"),
             "promotion_reason": trained.get("reason"),
-            "put_in_use_by_hand": {key: decision.get(key) for key in ("at", "previous_version", "run_id")}
+            "put_in_use_by_hand": {key: by_hand.get(key) for key in ("at", "previous_version", "run_id")}
                                   if by_hand else None,
         })
     return runlog.write_json(paths.models / INDEX_FILE, {"current": current, "versions": versions})
@@ -922,6 +1007,10 @@ def register(
     # Retraining the version in use (same data and settings) decides nothing: its decision stays.
     kept = paths.models / card["version"] / PROMOTION_FILE
     if previous != card["version"] or not kept.is_file():
+        earlier = runlog.read_json_if_present(kept)
+        if _latest_by_hand(earlier):
+            # Retraining replays the comparison, not the rollback: the record of it stays on file.
+            decision["earlier"] = earlier
         runlog.write_json(kept, decision)
     in_use = card["version"] if promoted else previous
     # Pruned first (never the one in use nor this one), so the index is written once, listing those left.
@@ -956,7 +1045,8 @@ def publish_reports(paths: "RunPaths", card: Mapping[str, Any], *, degradation: 
     A version saved before figures were kept gets them drawn from its own reports first.
     ``metrics.json`` gains ``degradation_changed`` (:func:`degradation_changes` against this run's
     ``degradation`` rules): a model kept after a rule change shows the metrics measured on the labels of
-    the rules it was trained with, and a reader must not take them for today's.
+    the rules it was trained with, and a reader must not take them for today's. ``models/registry.json``
+    is written again from the versions on disk: one lost or edited by hand is true after the next run.
     """
     source = paths.models / card["version"] / REPORTS_DIR
     if not (source / plots.MODEL_FIGURES[0]).is_file() and (source / "test_predictions.parquet").is_file():
@@ -972,4 +1062,5 @@ def publish_reports(paths: "RunPaths", card: Mapping[str, Any], *, degradation: 
             written.append(runlog.write_json(target, {**runlog.read_json(source / name), "degradation_changed": changed}))
         else:
             written.append(runlog.atomic_write_bytes(target, (source / name).read_bytes()))
+    _write_index(paths, card["version"])
     return written
