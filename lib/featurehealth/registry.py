@@ -555,7 +555,8 @@ def _version_card(path: Path) -> dict[str, Any] | None:
     except (OSError, ValueError) as exc:
         problem = f"{type(exc).__name__}: {exc}"
     else:
-        problem = _card_problem(card) and f"it {_card_problem(card)}"
+        problem = _card_problem(card)
+        problem = problem and f"it {problem}"
         if not problem and card["version"] != path.parent.name:
             if not config.is_model_version(path.parent.name):
                 # A copy kept under another name (models/backup/, "<version> copy") is no version of its own.
