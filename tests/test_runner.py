@@ -7,6 +7,7 @@ import copy
 import errno
 import json
 import os
+import re
 import shutil
 import signal
 import stat
@@ -1276,6 +1277,23 @@ def test_unwritable_output_folder_is_one_sentence_and_leaves_nothing(
         runner.run_pipeline("default", notebooks=["a.ipynb"], progress=lambda _: None)
     assert [p.name for p in (project / "outputs" / ".staging").iterdir()] == ["default.lock"]
     assert not published.exists()
+
+
+def test_a_broken_link_in_the_outputs_is_named_with_its_missing_target(project: Path, published_a: Published) -> None:
+    # A version folder linked from a backup that was since moved: the copy for staging fails on it,
+    # and "not writable: No such file or directory" pointed at permissions instead of the link.
+    _after_a_good_run(project, published_a)
+    published = project / "outputs" / "default"
+    (published / "models").mkdir(exist_ok=True)
+    link = published / "models" / "20260101-0123456789ab"
+    link.symlink_to(project / "moved-away")
+    before = _snapshot(published)
+    expected = (rf"^{re.escape(str(link))} is a symbolic link to {re.escape(str(project / 'moved-away'))}, which does "
+                rf"not exist; restore its target or remove the link\.$")
+    with pytest.raises(runner.RunFailed, match=expected):
+        runner.run_pipeline("default", notebooks=["a.ipynb"], progress=lambda _: None)
+    assert _snapshot(published) == before
+    assert [p.name for p in (project / "outputs" / ".staging").iterdir()] == ["default.lock"]
 
 
 def test_a_full_disk_while_staging_is_one_sentence_saying_so(project: Path, published_a: Published, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -518,6 +518,10 @@ def _copy_or_stop(source: str, target: str, *, follow_symlinks: bool = True) -> 
     try:
         return shutil.copy2(source, target, follow_symlinks=follow_symlinks)
     except OSError as exc:
+        if os.path.islink(source) and not os.path.exists(source):
+            # Its "No such file or directory" would read as an output folder that is not writable.
+            raise RunFailed(f"{source} is a symbolic link to {os.readlink(source)}, which does not exist; "
+                            f"restore its target or remove the link.") from None
         raise _CopyFailed(exc) from exc
 
 
