@@ -508,7 +508,8 @@ def test_model_versions_show_the_promotion_when_trained_and_apart_a_rollback_by_
          "promoted": True, "promotion_reason": "promoted: PR-AUC 0.4900 >= 0.4800", "put_in_use_by_hand": None}]}
     table = views.model_versions(registry)
     assert table["promotion when trained"].tolist() == ["promoted: PR-AUC 0.4900 >= 0.4800", "promoted: no model is in use"]
-    assert table["put in use by hand"].tolist() == ["", "at 2026-03-02 08:15 UTC, replacing b"]
+    # A column left blank for every version read as data missing, not as "never".
+    assert table["put in use by hand"].tolist() == ["never", "at 2026-03-02 08:15 UTC, replacing b"]
     first = {**registry["versions"][0], "put_in_use_by_hand": {"at": "2026-03-02T08:15:00+00:00", "previous_version": None}}
     assert views.model_versions({"versions": [first]})["put in use by hand"].tolist() == [
         "at 2026-03-02 08:15 UTC, replacing no model"]

@@ -1482,9 +1482,9 @@ VERSION_COLUMNS = ("version", "training days", "PR-AUC on its test days", "in us
 
 
 def _by_hand_text(record: Any) -> str:
-    """"at <UTC time>, replacing <version>" for a version's latest rollback by hand; "" for none."""
+    """"at <UTC time>, replacing <version>" for a version's latest rollback by hand; "never" for none."""
     if not isinstance(record, Mapping):
-        return ""
+        return "never"
     return f"at {utc_time_text(record.get('at'))}, replacing {record.get('previous_version') or 'no model'}"
 
 
