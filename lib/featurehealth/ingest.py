@@ -4,8 +4,9 @@ Nothing here loads the events into pandas: :func:`open_events` defines a DuckDB 
 the files with the canonical column names of DESIGN.md (after ``column_map``), and the
 validation step (:mod:`featurehealth.validate`) works on that relation in SQL.
 
-A file-level problem (missing file, empty or damaged file, missing required column, bytes that are
-not in the expected encoding, no rows at all) raises :class:`InputError` with one sentence naming the
+A file-level problem (missing file, empty or damaged file, a file named ``.tsv`` or compressed other
+than with gzip, missing required column, bytes that are not in the expected encoding, an Arrow schema
+that cannot be read, no rows at all) raises :class:`InputError` with one sentence naming the
 file and the fix, before anything is written.
 
 CSV lines are never lost: every non-empty line after the header becomes a row or a malformed
