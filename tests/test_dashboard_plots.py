@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -219,7 +221,7 @@ def test_importance_names_the_signals_in_words_without_overlap() -> None:
         "mystery_signal", "chance the feedback rule fires from\nnoise within a week", "p95 latency, 7-day trend",
         "newest app version's share of events,\n3-day mean against usual (z-score)"]
     boxes = [t.get_window_extent(fig.canvas.get_renderer()) for t in labels]
-    assert all(lower.y1 <= upper.y0 for lower, upper in zip(boxes, boxes[1:]))
+    assert all(lower.y1 <= upper.y0 for lower, upper in pairwise(boxes))
 
 
 def test_small_bar_charts() -> None:
@@ -328,7 +330,7 @@ def test_date_labels_keep_apart(days: int) -> None:
         renderer = _rendered(fig)
         boxes = [t.get_window_extent(renderer) for t in fig.axes[axis].get_xticklabels() if t.get_text()]
         assert len(boxes) >= 3
-        assert min(right.x0 - left.x1 for left, right in zip(boxes, boxes[1:])) >= 10
+        assert min(right.x0 - left.x1 for left, right in pairwise(boxes)) >= 10
 
 
 def test_lead_time_counts_read_as_whole_incidents() -> None:

@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 from datetime import date
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -164,7 +165,7 @@ def test_scheduled_episodes_never_overlap_and_mostly_have_precursors() -> None:
     for feature in range(40):
         own = [e for e in plan.episodes if e.feature == feature]
         spans = sorted((e.onset - e.precursor_days, e.onset + e.duration - 1) for e in own)
-        assert all(later[0] > earlier[1] + 7 for earlier, later in zip(spans, spans[1:]))
+        assert all(later[0] > earlier[1] + 7 for earlier, later in pairwise(spans))
         launch = max(int(plan.features.launch_day[feature]), 0)
         assert all(first >= launch + 21 for first, _ in spans)
 
