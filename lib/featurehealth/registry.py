@@ -850,23 +850,16 @@ def promotion_decision(comparison: Mapping[str, Any], *, tolerance: float) -> tu
     return False, f"kept the model in use: its PR-AUC {old:.4f} beats {new:.4f} {rows}; tolerance {tolerance})."
 
 
-def _trained_decision(decision: Any) -> Mapping[str, Any] | None:
-    """The promotion decision a version was given when trained, from its ``promotion.json``.
+def _first_record(decision: Any, *, by_hand: bool) -> Mapping[str, Any] | None:
+    """The newest record of a version's ``promotion.json`` chain that is (``by_hand``) or is not a
+    putting in use by hand, following ``earlier`` down (None: the chain holds none).
 
-    :func:`put_in_use` keeps it under ``earlier``, and a version put in use by hand again keeps
-    the first rollback's record there, so the chain is followed down (None: none was kept).
+    :func:`put_in_use` keeps the decision a version was given when trained under ``earlier`` (a
+    version put in use by hand again keeps the first rollback's record there), and a version
+    retrained after a rollback keeps that record under ``earlier`` (:func:`register`): the first
+    record not by hand is the decision when trained, the first by hand the latest rollback.
     """
-    while isinstance(decision, Mapping) and decision.get("by_hand") is True:
-        decision = decision.get("earlier")
-    return decision if isinstance(decision, Mapping) else None
-
-
-def _latest_by_hand(decision: Any) -> Mapping[str, Any] | None:
-    """The latest record of putting a version in use by hand in its ``promotion.json`` chain (None: never was).
-
-    A version retrained after a rollback keeps that record under ``earlier`` (:func:`register`).
-    """
-    while isinstance(decision, Mapping) and decision.get("by_hand") is not True:
+    while isinstance(decision, Mapping) and (decision.get("by_hand") is True) != by_hand:
         decision = decision.get("earlier")
     return decision if isinstance(decision, Mapping) else None
 
@@ -880,8 +873,8 @@ def _write_index(paths: "RunPaths", current: str) -> Path:
     versions = []
     for card in version_cards(paths):
         decision = runlog.read_json_if_present(paths.models / card["version"] / PROMOTION_FILE)
-        trained = _trained_decision(decision) or {}
-        by_hand = _latest_by_hand(decision)
+        trained = _first_record(decision, by_hand=False) or {}
+        by_hand = _first_record(decision, by_hand=True)
         versions.append({
             "version": card["version"],
             "training_window": card["training_window"],
@@ -1009,7 +1002,7 @@ def register(
     kept = paths.models / card["version"] / PROMOTION_FILE
     if previous != card["version"] or not kept.is_file():
         earlier = runlog.read_json_if_present(kept)
-        if _latest_by_hand(earlier):
+        if _first_record(earlier, by_hand=True):
             # Retraining replays the comparison, not the rollback: the record of it stays on file.
             decision["earlier"] = earlier
         runlog.write_json(kept, decision)

@@ -71,6 +71,8 @@ OUT_OF_RANGE_REASONS = (
 #: Optional columns whose values are numbers: one given but not read is ``invalid_number``, and the quality
 #: check ``null_rate`` counts it (a missing one is no value, as most events carry no feedback).
 OPTIONAL_NUMBER_COLUMNS = ("feedback_score", "error_count")
+#: Columns whose unreadable values are counted (:func:`counts_sql`, ``unreadable_counts`` of :func:`summarise`).
+READ_CHECKED_COLUMNS = (*ingest.REQUIRED_COLUMNS, *OPTIONAL_NUMBER_COLUMNS)
 #: ``event_date`` is the row's UTC day, null when it has no usable date (:data:`UNDATED_REASONS`).
 QUARANTINE_COLUMNS = ("source_file", "line", "reason", "field", "event_date", *ingest.CANONICAL_TYPES, "raw_line")
 QUARANTINE_FILE = "quarantine.parquet"
@@ -434,7 +436,7 @@ def partition_rows_sql(checked: str, *, lo: int, hi: int, owned: Sequence[int]) 
 #: Columns a partition keeps of each row (:func:`partition_rows_sql`) for counting and aggregating.
 KEPT_COLUMNS = (
     *ingest.CANONICAL_TYPES, "reason", "day", "file_id", "row_no",
-    *(f"has_{c}" for c in (*ingest.REQUIRED_COLUMNS, *OPTIONAL_NUMBER_COLUMNS)),
+    *(f"has_{c}" for c in READ_CHECKED_COLUMNS),
 )
 
 
@@ -443,11 +445,10 @@ def counts_sql(table: str) -> str:
     unreadable values (given, but not of the column's type, or an ``event_time`` at or before the
     Unix epoch: those the ``invalid_*`` rules quarantine) of each required column, and the unreadable
     values of each :data:`OPTIONAL_NUMBER_COLUMNS` column."""
-    columns = (*ingest.REQUIRED_COLUMNS, *OPTIONAL_NUMBER_COLUMNS)
-    invalid = {c: f"{c} IS NULL" for c in columns} | {"event_time": _INVALID_TIME}
+    invalid = {c: f"{c} IS NULL" for c in READ_CHECKED_COLUMNS} | {"event_time": _INVALID_TIME}
     nulls = ", ".join(
         [f"count(*) FILTER (WHERE NOT has_{c}) AS null_{c}" for c in ingest.REQUIRED_COLUMNS]
-        + [f"count(*) FILTER (WHERE has_{c} AND ({invalid[c]})) AS unreadable_{c}" for c in columns]
+        + [f"count(*) FILTER (WHERE has_{c} AND ({invalid[c]})) AS unreadable_{c}" for c in READ_CHECKED_COLUMNS]
     )
     return (
         f"SELECT file_id, day, reason, CASE WHEN reason IS NULL THEN feature_id END AS feature_id, "
@@ -823,7 +824,7 @@ def summarise(
     input_days = index["day"].dropna()
     input_days = input_days[input_days <= day_number(window.as_of)]
     # An optional column may be absent by design: it is named only when it holds a value that is not read.
-    unreadable = {c: int(scoped[f"unreadable_{c}"].sum()) for c in (*ingest.REQUIRED_COLUMNS, *OPTIONAL_NUMBER_COLUMNS)}
+    unreadable = {c: int(scoped[f"unreadable_{c}"].sum()) for c in READ_CHECKED_COLUMNS}
     return {
         "file_format": raw.file_format,
         "files": [{"name": name, "rows": int(per_file.get(i, 0))} for i, name in enumerate(raw.files)],
