@@ -521,7 +521,7 @@ def test_rerun_overrides_repeat_what_differs_from_the_profile_but_the_window() -
         (["quality.volume_min_baseline_days=40"],
          r"^quality\.volume_min_baseline_days 40 is above quality\.volume_baseline_days 28; .* no feature-day is ever judged"),
         # These used to pass the up-front check and stop the run in a notebook (exit 1, after the
-        # ingest), although the README promises exit 2 before any notebook.
+        # ingest), although docs/operations.md ("Interrupts and exit codes") promises exit 2 before any notebook.
         (["degradation.min_crashes=0"], r"^degradation\.min_crashes 0 is not valid; use a number >= 1 \(from --set degradation\.min_crashes=0\)\.$"),
         (["degradation.crash_max_pvalue=0"], r"^degradation\.crash_max_pvalue 0 is not valid; use a p-value in \(0, 1\]"),
         (["degradation.min_usage=-1"], r"^degradation\.min_usage -1 is not valid; use a number >= 0"),
@@ -591,21 +591,26 @@ def test_simulate_start_date_must_be_text_yyyy_mm_dd(real_params: Path) -> None:
         config.load_run_params("default", overrides=["simulate.start_date=20260101"])
 
 
-def _readme_run_commands() -> list[list[str]]:
-    """The ``./run_all.sh PROFILE [--set ...]`` commands of the README's bash blocks, as words."""
-    import re
+def _doc_pages() -> list[Path]:
+    """README.md and the pages under docs/ it links to, whose commands and links are checked."""
+    return [config.REPO_ROOT / "README.md", *sorted((config.REPO_ROOT / "docs").glob("*.md"))]
+
+
+def _doc_run_commands() -> list[list[str]]:
+    """The ``./run_all.sh PROFILE [--set ...]`` commands of the bash blocks of README.md and docs/*.md, as words."""
     import shlex
 
-    readme = (config.REPO_ROOT / "README.md").read_text(encoding="utf-8")
-    blocks = re.findall(r"```bash\n(.*?)```", readme, flags=re.S)
+    blocks = [block for page in _doc_pages() for block in re.findall(r"```bash\n(.*?)```", page.read_text(encoding="utf-8"), flags=re.S)]
     lines = [line.split("#")[0] for block in blocks for line in block.splitlines()]
     return [shlex.split(line) for line in lines if line.startswith("./run_all.sh ") and "[" not in line]
 
 
-def test_readme_run_examples_are_valid_and_their_days_are_in_the_simulated_input() -> None:
+def test_documented_run_examples_are_valid_and_their_days_are_in_the_simulated_input() -> None:
     from datetime import date, timedelta
 
-    commands = [words for words in _readme_run_commands() if words[1] in config.available_profiles()]
+    commands = [words for words in _doc_run_commands() if words[1] in config.available_profiles()]
+    # The daily run and the backfills moved from the README to docs/operations.md, where a check of
+    # the README alone no longer saw them.
     assert any("ingest.as_of" in " ".join(words) for words in commands)
     for words in commands:
         if words[1] == "year":
@@ -620,19 +625,19 @@ def test_readme_run_examples_are_valid_and_their_days_are_in_the_simulated_input
                 assert first <= date.fromisoformat(params["ingest"][key]) <= last, (words, key, last)
 
 
-def test_readme_backfills_set_the_as_of_date() -> None:
+def test_documented_backfills_set_the_as_of_date() -> None:
     # Without ingest.as_of a backfill read every file from its window's start to the input's end
-    # (121 of default's 180 files for one month, against 31), which the README's example did.
-    windows = [words for words in _readme_run_commands() if any(w.startswith("ingest.window_end=") for w in words)]
+    # (121 of default's 180 files for one month, against 31), which the example in
+    # docs/operations.md ("Scheduled daily runs and backfills") did.
+    windows = [words for words in _doc_run_commands() if any(w.startswith("ingest.window_end=") for w in words)]
     assert windows and all(any(w.startswith("ingest.as_of=") for w in words) for words in windows)
 
 
-def test_readme_profile_example_for_a_new_feed_is_a_valid_profile(real_params: Path) -> None:
+def test_documented_profile_example_for_a_new_feed_is_a_valid_profile(real_params: Path) -> None:
     import fnmatch
-    import re
 
-    readme = (config.REPO_ROOT / "README.md").read_text(encoding="utf-8")
-    example = re.search(r"```yaml\n# params/myfeed\.yaml\n(.*?)```", readme, flags=re.S)
+    text = "".join(page.read_text(encoding="utf-8") for page in _doc_pages())
+    example = re.search(r"```yaml\n# params/myfeed\.yaml\n(.*?)```", text, flags=re.S)
     assert example is not None
     (real_params / "myfeed.yaml").write_text(example[1])
     ingest = config.load_run_params("myfeed")["ingest"]
@@ -641,6 +646,56 @@ def test_readme_profile_example_for_a_new_feed_is_a_valid_profile(real_params: P
     # Its glob /data/exports/myfeed/*.csv matched its own metadata_path
     # /data/exports/myfeed/features.csv: 01_ingest stopped with "File features.csv has no column 'event_time'".
     assert not fnmatch.fnmatch(ingest["metadata_path"], ingest["source"])
+
+
+def _prose(text: str) -> str:
+    """Markdown text without its fenced code blocks, whose ``#`` lines are no headings and whose brackets no links."""
+    return re.sub(r"^```.*?^```", "", text, flags=re.S | re.M)
+
+
+def _github_anchor(heading: str) -> str:
+    """The #anchor GitHub gives a heading: lower case, punctuation dropped, spaces to '-'."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def _broken_links(page: Path) -> list[str]:
+    """The relative links and #anchors of a Markdown page that name no file or no heading of it."""
+    broken = []
+    for target in re.findall(r"\]\(([^)\s]+)\)", _prose(page.read_text(encoding="utf-8"))):
+        if re.match(r"[a-z]+:", target):
+            continue  # a URL: not this repository's to check
+        path, _, anchor = target.partition("#")
+        linked = (page.parent / path).resolve() if path else page
+        if not linked.exists():
+            broken.append(target)
+        elif anchor:
+            headings = re.findall(r"^#{1,6} (.+)$", _prose(linked.read_text(encoding="utf-8")), flags=re.M)
+            if anchor not in {_github_anchor(heading) for heading in headings}:
+                broken.append(target)
+    return broken
+
+
+def test_github_anchors_drop_punctuation_and_keep_hyphens() -> None:
+    assert _github_anchor("Changing the model's settings, and the model registry") == (
+        "changing-the-models-settings-and-the-model-registry")
+    assert _github_anchor("Measured speed (2-core machine, shared; medians)") == "measured-speed-2-core-machine-shared-medians"
+
+
+def test_a_link_to_a_moved_section_is_found_broken(tmp_path: Path) -> None:
+    # A section moved to another page left "#your-own-telemetry" pointing at nothing.
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "telemetry.md").write_text("# Telemetry\n\n## Your own telemetry\n\n```\n# params/x.yaml\n```\n")
+    readme = tmp_path / "README.md"
+    readme.write_text(
+        "## Profiles\n\nSee [Your own telemetry](#your-own-telemetry), [it](docs/telemetry.md#your-own-telemetry),\n"
+        "[x](docs/telemetry.md#paramsxyaml), [gone](docs/gone.md), [p](#profiles) and [web](https://example.org/#a).\n"
+    )
+    assert _broken_links(readme) == ["#your-own-telemetry", "docs/telemetry.md#paramsxyaml", "docs/gone.md"]
+
+
+@pytest.mark.parametrize("page", _doc_pages(), ids=lambda page: page.relative_to(config.REPO_ROOT).as_posix())
+def test_documentation_links_and_anchors_resolve(page: Path) -> None:
+    assert _broken_links(page) == []
 
 
 def test_drift_short_window_days_zero_turns_the_short_window_off_as_documented(real_params: Path) -> None:
