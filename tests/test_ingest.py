@@ -300,7 +300,8 @@ def test_a_column_map_key_that_names_no_column_is_an_error(tmp_path: Path) -> No
 
 
 def test_an_unmatched_column_map_key_does_not_send_the_user_to_the_profile(tmp_path: Path) -> None:
-    # README's own example sets the entry with --set; the profile has no column_map entry to fix.
+    # The example in docs/operations.md ("Scheduled daily runs and backfills") sets the entry with
+    # --set; the profile has no column_map entry to fix.
     export = _write(tmp_path / "export.csv", HEADER)
     with pytest.raises(ingest.InputError) as raised:
         ingest.open_events(warehouse.connect(), export, column_map={"crash_flag": "is_crash"})

@@ -643,7 +643,7 @@ def daily_counts(scoped: "pd.DataFrame", duplicates: "pd.DataFrame") -> "pd.Data
     return frame[frame["events"] > 0].sort_values(["feature_id", "date"], kind="stable").reset_index(drop=True)
 
 
-#: The fix for rows whose ``event_time`` is not read (README, "Your own telemetry").
+#: The fix for rows whose ``event_time`` is not read (docs/telemetry.md, "Your own telemetry").
 EVENT_TIME_FIX = (
     "export event_time as ISO 8601 text (2026-03-01T14:02:11Z, 2026-03-01T16:02:11+02:00 or 2026-03-01) or as a "
     "Parquet timestamp, or map the right column onto it with ingest.column_map"
