@@ -1078,3 +1078,18 @@ def test_a_run_that_only_scores_rewrites_a_lost_or_hand_edited_registry_index(pa
         index.write_text(damage, encoding="utf-8")
         registry.publish_reports(paths, registry.load_current(paths)[1], degradation=DEGRADATION)
         assert runlog.read_json(index) == expected
+
+
+def test_a_version_saved_before_decisions_were_kept_is_not_said_to_have_lost_a_comparison(
+    paths: config.RunPaths,
+) -> None:
+    # Versions saved before 2026-11-27 have no promotion.json: auto counts one with the profile's settings
+    # as refused, and the run said "the holdout comparison kept the model in use", which never happened.
+    first, second = _two_versions(paths)
+    (paths.models / first["version"] / registry.PROMOTION_FILE).unlink()
+    decision = registry.decide_training(paths, retrain="auto", settings=SETTINGS)
+    assert not decision["train"]
+    assert "holdout comparison kept" not in decision["reason"]
+    assert f"version {first['version']} was trained with these settings before versions kept their promotion" in (
+        decision["reason"])
+    assert "model.retrain=always" in decision["reason"] and _sentences(decision["reason"]) == 1

@@ -496,6 +496,12 @@ def decide_training(
                                               f"was put in use by hand with model.use_version (see models/registry.json); "
                                               f"model.retrain=always trains them again and lets the holdout comparison "
                                               f"decide, model.use_version={tried[-1]} puts that version back."}
+        if _promotion_record(paths, tried[-1]) is None:
+            # Saying the comparison kept the model in use would claim a comparison nobody recorded.
+            return {"train": False, "reason": f"{scoring}; version {tried[-1]} was trained with these settings before "
+                                              f"versions kept their promotion decision (it has no promotion.json), so it "
+                                              f"counts as refused by the holdout comparison; model.retrain=always trains "
+                                              f"them again and lets the comparison decide and record it."}
         return {"train": False, "reason": f"{scoring}; version {tried[-1]} was already trained with these settings "
                                           f"and the holdout comparison kept the model in use (see models/registry.json); "
                                           f"model.retrain=always trains again, but on the same data gives the same version "
