@@ -498,6 +498,12 @@ def test_model_versions_newest_first_with_decisions_or_not_available() -> None:
     assert views.model_versions_caption(registry) == "Model in use: a; 2 versions kept under models/, newest first"
 
 
+def test_model_versions_say_a_training_start_its_card_does_not_record_is_not_available() -> None:
+    # The registry goes by a card's training end alone: one without its start read "None .. 2026-01-31".
+    registry = {"current": "a", "versions": [{"version": "a", "training_window": {"end": "2026-01-31"}}]}
+    assert views.model_versions(registry)["training days"].tolist() == ["not available .. 2026-01-31"]
+
+
 def test_model_versions_show_the_promotion_when_trained_and_apart_a_rollback_by_hand() -> None:
     # After model.use_version the last column showed "put in use by hand ..." as the promotion "when trained".
     registry = {"current": "a", "versions": [

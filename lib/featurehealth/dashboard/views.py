@@ -1493,7 +1493,8 @@ def model_versions(registry: Mapping[str, Any]) -> "pd.DataFrame":
 
     The registry lists them oldest first (:func:`featurehealth.registry.version_cards`).
 
-    A version trained before promotion decisions were kept has its decision "not available". One
+    A version trained before promotion decisions were kept has its decision "not available", as has a
+    training start its card does not record. One
     put in use by hand (``model.use_version``) says when and replacing which version in its own
     column, beside the decision it was given when trained.
     """
@@ -1503,7 +1504,8 @@ def model_versions(registry: Mapping[str, Any]) -> "pd.DataFrame":
     rows = [
         {
             "version": str(v.get("version")),
-            "training days": f"{lookup(v, 'training_window.start')} .. {lookup(v, 'training_window.end')}",
+            "training days": " .. ".join(str(lookup(v, f"training_window.{day}") or NOT_AVAILABLE)
+                                         for day in ("start", "end")),
             "PR-AUC on its test days": v.get("pr_auc"),
             "in use": "yes" if v.get("version") == registry.get("current") else "",
             "promotion when trained": v.get("promotion_reason") or NOT_AVAILABLE,
