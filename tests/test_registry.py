@@ -352,6 +352,22 @@ def test_decide_training_modes(paths: config.RunPaths) -> None:
     assert not registry.decide_training(paths, retrain="never", settings=SETTINGS)["train"]
 
 
+def test_never_names_the_signals_and_settings_the_model_in_use_was_not_trained_with(paths: config.RunPaths) -> None:
+    dataset = _dataset()
+    version = registry.register(paths, _report(dataset), dataset, params=PARAMS, degradation=DEGRADATION)["version"]
+    assert registry.decide_training(paths, retrain="never", settings=SETTINGS)["reason"] == (
+        f"scoring with model {version} in use (model.retrain is 'never')."
+    )
+    newer = registry.training_settings({**PARAMS, "max_depth": 4}, DEGRADATION, signals=[*SIGNALS, "error_rate_mean14"])
+    decision = registry.decide_training(paths, retrain="never", settings=newer)
+    assert not decision["train"]
+    assert decision["reason"] == (
+        f"scoring with model {version} in use (model.retrain is 'never'), trained with other settings than this "
+        f"run's (model.max_depth 10 -> 4, signals +error_rate_mean14): it scores as trained, on its own signals "
+        f"only; model.retrain=auto or always trains with this run's."
+    )
+
+
 def test_changed_training_settings_retrain_once_under_auto(paths: config.RunPaths) -> None:
     dataset = _dataset()
     registry.register(paths, _report(dataset), dataset, params=PARAMS, degradation=DEGRADATION)

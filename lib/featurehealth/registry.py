@@ -425,8 +425,9 @@ def decide_training(
     is no reason not to train, and neither is a refused one when the model in use needs a signal
     that ``settings`` lack, as it could not score; while the model in use was put there by hand,
     every version on disk with ``settings`` counts as set aside, like a refused one); ``always`` trains;
-    ``never`` only scores. It starts the model step, so a ``reports/promotion.json`` left by an
-    earlier run is removed: only a run that trains, or puts a version in use by hand, writes one.
+    ``never`` only scores, its reason naming the ``settings`` the model in use was not trained with. It
+    starts the model step, so a ``reports/promotion.json`` left by an earlier run is removed: only a
+    run that trains, or puts a version in use by hand, writes one.
 
     Parameters
     ----------
@@ -507,6 +508,12 @@ def decide_training(
                                           f"model.retrain=always trains again, but on the same data gives the same version "
                                           f"and comparison (model.promote_tolerance sets how far below the model in use "
                                           f"its PR-AUC may be and still replace it)."}
+    if changes:
+        # Under never the model in use stays whatever changed: say what it does not reflect, or a signal
+        # added to featurehealth.signals would go unused without a word.
+        return {"train": False, "reason": f"{scoring}, trained with other settings than this run's ({', '.join(changes)}): "
+                                          f"it scores as trained, on its own signals only; model.retrain=auto or always "
+                                          f"trains with this run's."}
     return {"train": False, "reason": f"{scoring}."}
 
 
