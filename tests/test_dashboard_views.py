@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date
 
 import numpy as np
@@ -1058,9 +1059,14 @@ def test_every_signal_the_model_can_use_has_a_plain_name() -> None:
     names = _every_signal()
     assert len(names) > 70 and {"feature_age_days", "crash_limit_over_rate", "new_version_crash_ratio7"} <= set(names)
     plain = {s: views.signal_name(s) for s in names}
-    assert [s for s, words in plain.items() if words == s or "_" in words] == []
+    # The guard a new signal meets first: its message says where its words go.
+    unnamed = [s for s, words in plain.items() if words == s or "_" in words]
+    assert unnamed == [], (f"signals {unnamed} have no words: add their subject to SIGNAL_SUBJECTS or their ending "
+                           f"to SIGNAL_ENDINGS in lib/featurehealth/dashboard/views.py")
     # Two signals reading alike would make the drivers ambiguous.
-    assert len(set(plain.values())) == len(plain)
+    counts = Counter(plain.values())
+    alike = sorted(s for s, words in plain.items() if counts[words] > 1)
+    assert alike == [], f"signals {alike} read alike; give each its own words in lib/featurehealth/dashboard/views.py"
     assert plain["p95_latency_slope7"] == "p95 latency, 7-day trend"
     assert plain["crash_excess_z3"] == "crash count above expected, last 3 days (z-score)"
     assert plain["error_excess_z1"] == "error count above expected, last 1 day (z-score)"
