@@ -240,6 +240,9 @@ def test_the_pr_auc_difference_interval_resamples_whole_days_with_both_models_to
     low, high = registry.pr_auc_difference_interval(y, same, worse, days, block_days=1, seed=7)
     assert 0 < low <= high <= 1
     assert registry.pr_auc_difference_interval(y, same, worse, days, block_days=1, seed=7) == (low, high)  # seeded
+    # As many resamples as asked: one resample is one difference, both ends of the interval.
+    one = registry.pr_auc_difference_interval(y, same, worse, days, block_days=1, seed=7, resamples=1)
+    assert one[0] == one[1]
 
 
 def test_circular_block_draws_take_runs_of_consecutive_days() -> None:
@@ -277,11 +280,12 @@ def test_a_comparison_records_the_positives_and_the_interval_and_too_few_positiv
     compare = {"test_start": split.test_start, "test_end": split.test_end, "horizon_days": PARAMS["horizon_days"],
                "seed": 7}
     card = {"horizon_days": PARAMS["horizon_days"], "training_window": {"end": "2026-01-10"}}
-    scored = registry.compare_on_holdout(report.result.model, (report.result.model, card), dataset,
-                                         min_positives=1, **compare)
     held_out = dataset[dataset["target"].notna() & (dataset["date"] >= split.test_start)
                        & (dataset["date"] <= split.test_end)]
     positives = int(held_out["target"].sum())
+    # Exactly the minimum is enough for a verdict.
+    scored = registry.compare_on_holdout(report.result.model, (report.result.model, card), dataset,
+                                         min_positives=positives, **compare)
     assert scored["comparable"] and scored["n_rows"] == len(held_out) and scored["n_positives"] == positives
     assert scored["pr_auc_difference_interval"] == [0.0, 0.0]  # the same model on both sides
     # Below the minimum the verdict would be noise: not comparable, so the new version is promoted.
@@ -305,6 +309,9 @@ def test_promotion_decision_respects_tolerance() -> None:
     comparison = {"comparable": True, "candidate_pr_auc": 0.50, "current_pr_auc": 0.52, **HELD_OUT}
     assert not registry.promotion_decision(comparison, tolerance=0.0)[0]
     assert registry.promotion_decision(comparison, tolerance=0.05)[0]
+    # Worse by exactly the tolerance is not worse by more than it (binary-exact values).
+    assert registry.promotion_decision({**comparison, "candidate_pr_auc": 0.25, "current_pr_auc": 0.5},
+                                       tolerance=0.25)[0]
     assert registry.promotion_decision({"comparable": False, "reason": "no model is in use"}, tolerance=0.0)[0]
 
 
@@ -392,6 +399,9 @@ def test_changed_training_settings_retrain_once_under_auto(paths: config.RunPath
     # The hint to train again said nothing of the same data giving the same refused version (training
     # is deterministic): what lets such a version replace the model in use is the tolerance.
     assert "same data" in decision["reason"] and "model.promote_tolerance" in decision["reason"]
+    # A version saved before promotion decisions were kept counts as refused too.
+    (paths.models / kept_out["version"] / registry.PROMOTION_FILE).unlink()
+    assert not registry.decide_training(paths, retrain="auto", settings=deeper)["train"]
 
 
 def test_card_without_degradation_rules_is_judged_on_its_model_parameters(paths: config.RunPaths) -> None:
@@ -982,7 +992,8 @@ def test_a_card_in_use_lacking_what_is_read_off_it_names_the_card_and_retraining
     assert registry.load_current(paths)[1]["version"] == decision["version"]
 
 
-@pytest.mark.parametrize(("key", "value"), [("horizon_days", "7"), ("test_window", {"start": "2026-02-09"}),
+@pytest.mark.parametrize(("key", "value"), [("horizon_days", "7"), ("horizon_days", 0), ("horizon_days", True),
+                                            ("version", ""), ("test_window", {"start": "2026-02-09"}),
                                             ("training_window", {"end": "13 March"})], ids=lambda v: repr(v))
 def test_a_version_card_lacking_what_is_read_off_it_is_named_with_the_key(
     paths: config.RunPaths, key: str, value: object
