@@ -169,11 +169,24 @@ def test_an_export_named_tsv_or_compressed_other_than_gzip_is_refused_not_skippe
     assert str(caught.value).endswith("remove it from the input." if layout != "file" else "set ingest.source to the new file.")
     # Other names stay out of the input, as before: notes, Spark's markers, backups.
     bad.unlink()
-    for other in ("README.md", "_SUCCESS", "events_2026-01-01.csv.bak", "export.json"):
+    for other in ("README.md", "_SUCCESS", "events_2026-01-01.csv.bak", "export.json", "notes.txt.zip"):
         _write(tmp_path / "d" / other, "x")
     assert ingest.display_names(ingest.resolve_sources(tmp_path / "d"), source=tmp_path / "d") == [
         "events_2026-01-01.csv"]
 
+
+
+def test_float_text_writes_whole_floats_below_2_53_as_integers_and_others_as_duckdb_does() -> None:
+    # From 2**53 on, a float no longer tells its integer apart from the next one.
+    con = warehouse.connect()
+
+    def text(value: float) -> tuple[str, str]:
+        return con.execute(f"SELECT {ingest.float_text('x')}, CAST(x AS VARCHAR) FROM (SELECT CAST(? AS DOUBLE) AS x)",
+                           [value]).fetchone()
+
+    assert [text(v)[0] for v in (101.0, -0.0, -7.0, 2.0**53 - 1)] == ["101", "0", "-7", "9007199254740991"]
+    for other in (1.5, 2.0**53, float("nan"), float("inf")):
+        assert text(other)[0] == text(other)[1]
 
 def test_map_columns_is_case_insensitive_and_mapping_wins() -> None:
     mapping = ingest.map_columns(
