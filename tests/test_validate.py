@@ -258,6 +258,12 @@ def test_copies_of_another_files_rows_are_counted_by_the_file_holding_them(tmp_p
         {"file": "events_2026-03-25_resend.csv", "repeats": "events_2026-03-25.csv", "rows": 3}]
 
 
+
+def test_repeated_files_list_the_file_holding_most_copies_first() -> None:
+    repeated = pd.DataFrame({"file_id": [1, 2, 2], "first_file": [0, 0, 0], "day": [1, 1, 2], "n": [1, 2, 1]})
+    assert validate.repeated_files(repeated, files=["a.csv", "b.csv", "c.csv"]) == [
+        {"file": "c.csv", "repeats": "a.csv", "rows": 3}, {"file": "b.csv", "repeats": "a.csv", "rows": 1}]
+
 def test_parquet_typed_columns(tmp_path: Path) -> None:
     table = pa.table({
         "event_time": pa.array(pd.to_datetime(["2026-03-01T23:30:00Z"] * 4), pa.timestamp("us", tz="UTC")),
