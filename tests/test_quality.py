@@ -466,6 +466,13 @@ def test_a_stray_row_years_before_the_feed_names_its_day_events_and_the_window_s
     assert _by_name(lost)["missing_days"]["message"].startswith("No valid event on 2026-01-02:")
 
 
+
+def test_a_first_day_cut_off_for_as_long_as_the_rest_lasts_is_no_stray_day() -> None:
+    # Stray means cut off for longer than the rest of the window lasts: 3 empty days before 3 with events are not.
+    skip = tuple((f, i) for f in ("a", "b") for i in (1, 2, 3))
+    report = quality.run_checks(_summary(7), _counts(7, skip=skip), history=None, known_features=["a", "b"], **PARAMS)
+    assert _by_name(report)["missing_days"]["message"].startswith("No valid event on 2026-01-02..2026-01-04:")
+
 def test_day_lists_merge_consecutive_days() -> None:
     days = [date(2026, 1, d) for d in (1, 2, 3, 5, 7, 9, 11, 13)]
     assert quality._day_list(days) == "2026-01-01..2026-01-03, 2026-01-05, 2026-01-07, 2026-01-09, 2026-01-11 and 1 more"
@@ -753,7 +760,9 @@ def test_duplicates_concentrated_in_a_repeated_file_name_it_and_the_file_it_repe
            "second deliveries, remove them from the input" in two["message"]
 
 
-@pytest.mark.parametrize("repeated", [None, [], [{"file": "b.csv", "repeats": "a.csv", "rows": 3}]])
+# Half of the copies in one file is not most of them.
+@pytest.mark.parametrize("repeated", [None, [], [{"file": "b.csv", "repeats": "a.csv", "rows": 3}],
+                                      [{"file": "b.csv", "repeats": "a.csv", "rows": 6}]])
 def test_background_duplicates_spread_over_files_keep_the_plain_message(repeated: list | None) -> None:
     check = quality.check_duplicate_events(12, rows_in=10_000, warn=0.001, fail=0.01, repeated_files=repeated)
     assert check["message"] == ("12 of 10,000 input rows (0.12 %) repeat a valid row exactly; the copies are "
