@@ -1296,6 +1296,14 @@ def test_a_broken_link_in_the_outputs_is_named_with_its_missing_target(project: 
     assert [p.name for p in (project / "outputs" / ".staging").iterdir()] == ["default.lock"]
 
 
+
+def test_a_link_whose_target_exists_is_not_called_broken_when_its_copy_fails(tmp_path: Path) -> None:
+    # Only a missing target makes the link the cause; any other failure keeps its own error.
+    (tmp_path / "real.json").write_text("{}")
+    (tmp_path / "link.json").symlink_to(tmp_path / "real.json")
+    with pytest.raises(runner._CopyFailed):
+        runner._copy_or_stop(str(tmp_path / "link.json"), str(tmp_path / "no-such-folder" / "link.json"))
+
 def test_a_full_disk_while_staging_is_one_sentence_saying_so(project: Path, published_a: Published, monkeypatch: pytest.MonkeyPatch) -> None:
     import errno
     import shutil
