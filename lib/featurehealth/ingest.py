@@ -1219,9 +1219,10 @@ def float_text(value: str) -> str:
     pandas stores an integer column with a missing value as floats, so a day's file may hold the
     ids that other days' files (and the metadata) hold as integers: read as ``101.0``, a feature
     would be split in two, and a crash flag of ``-0.0`` would be no flag. Beyond 2**53 a float
-    holds no exact integer and is written as DuckDB writes it.
+    holds no exact integer and is written as DuckDB writes it, as are NaN and infinities (the bound holds
+    them out: no comparison with NaN is true).
     """
-    return (f"CASE WHEN isfinite({value}) AND {value} = trunc({value}) AND abs({value}) < 9007199254740992 "
+    return (f"CASE WHEN {value} = trunc({value}) AND abs({value}) < 9007199254740992 "
             f"THEN CAST(CAST({value} AS BIGINT) AS VARCHAR) ELSE CAST({value} AS VARCHAR) END")
 
 
