@@ -216,7 +216,7 @@ def check_missing_days(
         f"No rows for {_day_list(not_yet)} in the input ({latest}); re-run once the input has them: "
         f"{_rerun_command(profile, as_of=as_of or end, window_start=not_yet[0], window_end=not_yet[-1], rerun=rerun)}."
     ] if not_yet else []
-    stray = _stray_first_day(counts, start=start, end=end, empty=no_valid)
+    stray = _stray_first_day(counts, start=start, end=end)
     if stray:
         day, events, following = stray
         last = None if end == (as_of or end) else end
@@ -289,14 +289,10 @@ def check_missing_days(
         else check
 
 
-def _stray_first_day(
-    counts: "pd.DataFrame", *, start: date, end: date, empty: Sequence[date]
-) -> tuple[date, int, date] | None:
+def _stray_first_day(counts: "pd.DataFrame", *, start: date, end: date) -> tuple[date, int, date] | None:
     """The window's first day, its valid events and the next day with some, when days without any valid
     event cut that day off from the rest of the window for longer than the rest lasts (a stray row
-    dated years before the feed, say); else None. ``empty`` are the window's days without a valid event."""
-    if start + timedelta(days=1) not in set(empty):
-        return None
+    dated years before the feed, say); else None."""
     window = counts[counts["date"].between(start, end)]
     later = window.loc[window["date"] > start, "date"]
     first = window.loc[window["date"] == start, "events"]
