@@ -527,19 +527,57 @@ def test_model_versions_of_a_registry_without_versions_is_empty() -> None:
     assert views.model_versions_caption({}) == "Model in use: not available; 0 versions kept under models/, newest first"
 
 
-def test_model_verdict_compares_pr_auc_with_the_best_baseline() -> None:
-    metrics = {"split": {"test_start": "2026-05-02", "test_end": "2026-06-22"},
-               "model": {"pr_auc": 0.55, "n_rows": 6240, "base_rate": 0.126},
-               "baselines": {"persistence": {"pr_auc": 0.429}, "rule": {"pr_auc": 0.509, "description": "z >= 3"}}}
-    assert views.model_verdict(metrics) == (
+VERDICT_METRICS = {
+    "horizon_days": 7, "split": {"test_start": "2026-05-02", "test_end": "2026-06-22"},
+    "model": {"pr_auc": 0.55, "n_rows": 6240, "base_rate": 0.126},
+    "baselines": {"persistence": {"pr_auc": 0.429}, "rule": {"pr_auc": 0.509, "description": "z >= 3"}},
+    "comparison": {"pr_auc_minus_persistence_interval": [0.08, 0.16], "pr_auc_minus_rule_interval": [-0.01, 0.09],
+                   "no_interval_reason": None},
+}
+
+
+def test_model_verdict_calls_a_gain_over_a_baseline_only_when_its_interval_is_above_zero() -> None:
+    assert views.model_verdict(VERDICT_METRICS) == (
         "Test days 2026-05-02 .. 2026-06-22 (6,240 feature-days, 12.6% followed by a degradation). "
-        "PR-AUC: model 0.550, persistence 0.429, z-score rule 0.509: better than every naive baseline "
-        "(+0.041 over z-score rule).")
-    worse = {**metrics, "model": {"pr_auc": 0.5}}
-    assert views.model_verdict(worse).endswith("rule 0.509: not better than the naive baseline z-score rule.")
+        "PR-AUC: model 0.550, persistence 0.429, z-score rule 0.509: ahead of persistence (+0.121, 95% interval "
+        "+0.080 .. +0.160); not distinguishable from z-score rule (+0.041, 95% interval -0.010 .. +0.090). "
+        "Each difference is the model's PR-AUC minus the baseline's, its interval over resampled runs of 7 test days.")
+    behind = {**VERDICT_METRICS, "model": {"pr_auc": 0.46},
+              "comparison": {"pr_auc_minus_persistence_interval": [-0.01, 0.07],
+                             "pr_auc_minus_rule_interval": [-0.09, -0.02], "no_interval_reason": None}}
+    assert ("z-score rule 0.509: not distinguishable from persistence (+0.031, 95% interval -0.010 .. +0.070); "
+            "behind z-score rule (-0.049, 95% interval -0.090 .. -0.020).") in views.model_verdict(behind)
     assert views.model_verdict({}) == "Test days not available. PR-AUC: model not available, baselines not available."
-    notes = views.metrics_notes(metrics)
+    notes = views.metrics_notes(VERDICT_METRICS)
     assert "Brier score: error of the probabilities" in notes and notes.endswith("Baselines: z-score rule = z >= 3.")
+
+
+def test_a_noise_sized_gain_over_the_baselines_is_not_called_a_win() -> None:
+    """A healthy run's chance-degraded test days read "better than every naive baseline (+0.001 over
+    persistence)" on PR-AUCs of 0.008 against 0.006: a difference well inside the noise."""
+    healthy = {**VERDICT_METRICS, "model": {"pr_auc": 0.008},
+               "baselines": {"persistence": {"pr_auc": 0.0065}, "rule": {"pr_auc": 0.005}},
+               "comparison": {"pr_auc_minus_persistence_interval": [-0.004, 0.006],
+                              "pr_auc_minus_rule_interval": [-0.002, 0.009], "no_interval_reason": None}}
+    verdict = views.model_verdict(healthy)
+    assert "better" not in verdict and "ahead" not in verdict
+    assert ("not distinguishable from persistence (+0.002, 95% interval -0.004 .. +0.006); not distinguishable "
+            "from z-score rule (+0.003, 95% interval -0.002 .. +0.009).") in verdict
+
+
+def test_without_an_interval_the_verdict_says_why_instead_of_judging() -> None:
+    few = {**VERDICT_METRICS, "comparison": {
+        "pr_auc_minus_persistence_interval": None, "pr_auc_minus_rule_interval": None,
+        "no_interval_reason": "only 12 of the 240 labelled test feature-days are positive, fewer than "
+                              "model.promote_min_positives (30) for an interval beyond noise"}}
+    assert views.model_verdict(few).endswith(
+        "z-score rule 0.509; no verdict beside the baselines: only 12 of the 240 labelled test feature-days are "
+        "positive, fewer than model.promote_min_positives (30) for an interval beyond noise.")
+    # A model trained before the intervals were recorded: its point values alone may be noise.
+    older = {key: value for key, value in VERDICT_METRICS.items() if key != "comparison"}
+    assert views.model_verdict(older).endswith(
+        "z-score rule 0.509; no verdict beside the baselines: this model's reports hold no interval of the "
+        "differences (it was trained before they were recorded); retrain it to have them.")
 
 
 def test_degradation_note_says_the_metrics_were_measured_under_other_rules() -> None:
@@ -838,8 +876,7 @@ def test_one_name_for_the_z_score_baseline_in_table_verdict_and_notes() -> None:
     metrics = {"model": {"pr_auc": 0.55}, "baselines": {"persistence": {"pr_auc": 0.43},
                                                        "rule": {"pr_auc": 0.51, "description": "z >= 3"}}}
     assert views.metrics_table(metrics)["scorer"].tolist() == ["model", "persistence", "z-score rule"]
-    assert views.model_verdict(metrics).endswith("z-score rule 0.510: better than every naive baseline "
-                                                 "(+0.040 over z-score rule).")
+    assert "z-score rule 0.510; no verdict beside the baselines" in views.model_verdict(metrics)
     assert views.metrics_notes(metrics).endswith("Baselines: z-score rule = z >= 3.")
     assert views.scorer_name("rule") == "z-score rule" and views.scorer_name("new") == "new"
 

@@ -511,3 +511,56 @@ def test_calibration_forest_never_sees_the_calibration_days_and_the_final_one_se
     calibration_start = final.iloc[-result.n_calibration_rows]
     assert result.n_calibration_rows > 0
     assert first.max() + pd.Timedelta(days=PARAMS["horizon_days"]) < calibration_start  # with the gap
+
+
+def _predictions(*, model_hits: int, n_days: int = 40, seed: int = 0) -> pd.DataFrame:
+    """Labelled test rows of 10 features x ``n_days`` days, one positive per day (feature f0); the model
+    ranks it first on the first ``model_hits`` days, persistence and the rule on every other day."""
+    rng = np.random.default_rng(seed)
+    days = np.repeat(pd.date_range("2026-05-01", periods=n_days, freq="D"), 10)
+    positive = np.tile(np.arange(10) == 0, n_days)
+    day = np.repeat(np.arange(n_days), 10)
+    noise = rng.random(len(day)) * 0.5
+    return pd.DataFrame({
+        "feature_id": np.tile([f"f{i}" for i in range(10)], n_days), "date": days,
+        "y_true": positive.astype(float),
+        "probability": np.where(positive & (day < model_hits), 0.9, noise),
+        "persistence_score": np.where(positive & (day % 2 == 0), 1.0, 0.0),
+        "rule_score": np.where(positive & (day % 2 == 0), 0.9, noise),
+        "is_degraded": False,
+    })
+
+
+EVALUATE = {"threshold": 0.5, "rule_z": 2.0, "horizon_days": 7, "min_positives": 5, "seed": 7}
+
+
+def test_the_gain_over_each_baseline_has_a_paired_interval_on_the_test_rows() -> None:
+    # The model catches every day's positive, the baselines half of them: far beyond noise.
+    ahead = model.evaluate(_predictions(model_hits=40), **EVALUATE)["comparison"]
+    low, high = ahead["pr_auc_minus_persistence_interval"]
+    assert 0 < low <= ahead["pr_auc_minus_persistence"] <= high and ahead["pr_auc_minus_rule_interval"][0] > 0
+    assert ahead["no_interval_reason"] is None
+    # Ahead on the first 22 days of 40 only, against the baselines' every other day: a noise-sized
+    # gain in PR-AUC whose interval, over runs of 7 days, spans 0.
+    close = model.evaluate(_predictions(model_hits=22), **EVALUATE)["comparison"]
+    low, high = close["pr_auc_minus_persistence_interval"]
+    assert low < 0 < high and close["pr_auc_minus_persistence"] > 0
+
+
+def test_the_baseline_intervals_are_seeded() -> None:
+    predictions = _predictions(model_hits=22)
+    first = model.evaluate(predictions, **EVALUATE)["comparison"]
+    assert model.evaluate(predictions, **EVALUATE)["comparison"] == first
+    other = model.evaluate(predictions, **{**EVALUATE, "seed": 8})["comparison"]
+    assert other["pr_auc_minus_rule_interval"] != first["pr_auc_minus_rule_interval"]
+
+
+def test_too_few_positives_give_no_interval_and_say_why() -> None:
+    few = model.evaluate(_predictions(model_hits=4, n_days=4), **EVALUATE)["comparison"]
+    assert few["pr_auc_minus_persistence_interval"] is None and few["pr_auc_minus_rule_interval"] is None
+    assert few["no_interval_reason"] == (
+        "only 4 of the 40 labelled test feature-days are positive, fewer than model.promote_min_positives (5) "
+        "for an interval beyond noise")
+    calm = _predictions(model_hits=0).assign(y_true=0.0)
+    assert model.evaluate(calm, **EVALUATE)["comparison"]["no_interval_reason"] == (
+        "none of the 400 labelled test feature-days is positive, and PR-AUC needs both classes")

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from featurehealth import config, earlywarning
+from featurehealth import bootstrap, config, earlywarning
 from featurehealth import signals as sig
 
 #: Platt scaling only: isotonic regression, fitted on a calibration window of a few weeks, ties
@@ -645,9 +645,15 @@ def holdout_predictions(result: TrainingResult, dataset: pd.DataFrame, *, rule_z
     )
 
 
-def evaluate(predictions: pd.DataFrame, *, threshold: float, rule_z: float) -> dict[str, Any]:
-    """Metrics of the model and of both baselines on the labelled rows of ``predictions``
-    (``rule_z``: the z-score rule's limit, for its description)."""
+def evaluate(
+    predictions: pd.DataFrame, *, threshold: float, rule_z: float, horizon_days: int, min_positives: int, seed: int
+) -> dict[str, Any]:
+    """Metrics of the model and of both baselines on the labelled rows of ``predictions``, and how
+    far the model's PR-AUC is ahead of each baseline's (:func:`baseline_intervals`).
+
+    ``rule_z`` is the z-score rule's limit, for its description; ``horizon_days``, ``min_positives``
+    and ``seed`` go to :func:`baseline_intervals`.
+    """
     labelled = predictions[predictions["y_true"].notna()]
     y = labelled["y_true"].to_numpy()
     model = classification_metrics(y, labelled["probability"].to_numpy(), threshold=threshold)
@@ -665,8 +671,42 @@ def evaluate(predictions: pd.DataFrame, *, threshold: float, rule_z: float) -> d
             "pr_auc_over_base_rate": _ratio(model["pr_auc"], model["base_rate"]),
             "pr_auc_minus_persistence": _difference(model["pr_auc"], baselines["persistence"]["pr_auc"]),
             "pr_auc_minus_rule": _difference(model["pr_auc"], baselines["rule"]["pr_auc"]),
+            **baseline_intervals(labelled, horizon_days=horizon_days, min_positives=min_positives, seed=seed),
         },
     }
+
+
+def baseline_intervals(labelled: pd.DataFrame, *, horizon_days: int, min_positives: int, seed: int) -> dict[str, Any]:
+    """95 % paired bootstrap interval of the model's PR-AUC minus each baseline's, on the same labelled test rows.
+
+    Resampled in runs of ``horizon_days`` days as the promotion comparison is
+    (:func:`featurehealth.bootstrap.pr_auc_difference_interval`, seeded with ``seed``), so a gain
+    is called one only when it stands out of the noise of the days tested. With fewer positive rows
+    than ``min_positives`` (``model.promote_min_positives``) there is none: on a few positives which
+    scorer ranks them higher is a coin toss.
+
+    Returns
+    -------
+    dict
+        ``pr_auc_minus_<baseline>_interval`` ([low, high] or None) for each of
+        :data:`BASELINE_DESCRIPTIONS`, and ``no_interval_reason`` (None, or one sentence why there are none).
+    """
+    y = labelled["y_true"].to_numpy(dtype="int8")
+    n_positive = int(y.sum())
+    reason = None
+    if n_positive in (0, len(y)):
+        reason = (f"{'none' if n_positive == 0 else 'all'} of the {len(y)} labelled test feature-days "
+                  f"{'is' if n_positive == 0 else 'are'} positive, and PR-AUC needs both classes")
+    elif n_positive < min_positives:
+        reason = (f"only {n_positive} of the {len(y)} labelled test feature-days are positive, fewer than "
+                  f"model.promote_min_positives ({min_positives}) for an interval beyond noise")
+    intervals = {
+        f"pr_auc_minus_{name}_interval": None if reason else list(bootstrap.pr_auc_difference_interval(
+            y, labelled["probability"].to_numpy(), labelled[f"{name}_score"].to_numpy(), labelled["date"].to_numpy(),
+            block_days=horizon_days, seed=seed))
+        for name in BASELINE_DESCRIPTIONS
+    }
+    return {**intervals, "no_interval_reason": reason}
 
 
 def _ratio(a: float | None, b: float | None) -> float | None:
@@ -1020,7 +1060,8 @@ def train_and_evaluate(
         ``metrics`` holds the operating threshold and the rule that chose it
         (``operating_threshold_rule``, one of :data:`THRESHOLD_RULES`' texts), the split, row
         counts, the calibration choice, the model's and the baselines' metrics on the labelled
-        test rows and the early-warning summary.
+        test rows with the intervals of the model's gain over each baseline (``comparison``,
+        :func:`baseline_intervals`) and the early-warning summary.
     """
     result = train_model(dataset, params=params)
     predictions = holdout_predictions(result, dataset, rule_z=params["baseline_rule_z"])
@@ -1050,7 +1091,8 @@ def train_and_evaluate(
             "n_test_rows": len(test_rows),
         },
         "calibration": {"method": result.model.calibration, "brier_on_later_days": result.calibration_brier},
-        **evaluate(predictions, threshold=threshold, rule_z=params["baseline_rule_z"]),
+        **evaluate(predictions, threshold=threshold, rule_z=params["baseline_rule_z"], horizon_days=params["horizon_days"],
+                   min_positives=params["promote_min_positives"], seed=params["random_state"]),
         "early_warning": early,
     }
     return TrainingReport(result, predictions, metrics, importance, warnings)

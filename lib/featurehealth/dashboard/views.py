@@ -888,18 +888,22 @@ def _real(value: Any) -> bool:
 
 
 def model_verdict(metrics: Mapping[str, Any]) -> str:
-    """One sentence: the test days and whether the model's PR-AUC beats each naive baseline's.
+    """The test days, the PR-AUC of the model and of each naive baseline, and whether the model is
+    ahead of each beyond noise.
 
     Parameters
     ----------
     metrics : mapping
-        ``reports/metrics.json`` (``split``, ``horizon_days``, ``model``, ``baselines``).
+        ``reports/metrics.json`` (``split``, ``horizon_days``, ``model``, ``baselines`` and the
+        intervals under ``comparison``, :func:`featurehealth.model.baseline_intervals`).
 
     Returns
     -------
     str
-        The period, its size and base rate, the PR-AUC of the model and of each baseline, and
-        "better than" / "not better than" the best baseline; "not available" for what is absent.
+        The period, its size and base rate, the PR-AUCs, then per baseline "ahead of" (the 95 %
+        interval of the model's gain above 0), "behind" (below 0) or "not distinguishable from" it,
+        with the difference and the interval; without intervals, why there is no verdict.
+        "not available" for what is absent.
     """
     start, end = lookup(metrics, "split.test_start"), lookup(metrics, "split.test_end")
     period = f"{start} .. {end}" if start and end else NOT_AVAILABLE
@@ -909,15 +913,37 @@ def model_verdict(metrics: Mapping[str, Any]) -> str:
     size = f" ({', '.join(parts)})" if parts else ""
     model = lookup(metrics, "model.pr_auc")
     baselines = metrics.get("baselines") if isinstance(metrics.get("baselines"), dict) else {}
-    others = {scorer_name(name): lookup(v, "pr_auc") for name, v in baselines.items() if _real(lookup(v, "pr_auc"))}
-    scores = ", ".join(f"{name} {value:.3f}" for name, value in others.items()) or f"baselines {NOT_AVAILABLE}"
+    others = {name: lookup(v, "pr_auc") for name, v in baselines.items() if _real(lookup(v, "pr_auc"))}
+    scores = ", ".join(f"{scorer_name(name)} {value:.3f}" for name, value in others.items()) or f"baselines {NOT_AVAILABLE}"
     head = f"Test days {period}{size}. PR-AUC: model {f'{model:.3f}' if _real(model) else NOT_AVAILABLE}, {scores}"
     if not _real(model) or not others:
         return head + "."
-    best = max(others, key=others.get)
-    verdict = (f"better than every naive baseline (+{model - others[best]:.3f} over {best})" if model > others[best]
-               else f"not better than the naive baseline {best}")
-    return f"{head}: {verdict}."
+    intervals = {name: _interval(lookup(metrics, f"comparison.pr_auc_minus_{name}_interval")) for name in others}
+    reason = lookup(metrics, "comparison.no_interval_reason")
+    if isinstance(reason, str) or None in intervals.values():
+        why = reason if isinstance(reason, str) else (
+            "this model's reports hold no interval of the differences (it was trained before they were recorded); "
+            "retrain it to have them")
+        return f"{head}; no verdict beside the baselines: {why}."
+    verdicts = "; ".join(_beside_baseline(scorer_name(name), model - others[name], intervals[name]) for name in others)
+    horizon = lookup(metrics, "horizon_days")
+    runs = f"runs of {horizon:g} test days" if _real(horizon) else "runs of test days"
+    return (f"{head}: {verdicts}. Each difference is the model's PR-AUC minus the baseline's, its interval over "
+            f"resampled {runs}.")
+
+
+def _interval(value: Any) -> tuple[float, float] | None:
+    """A recorded [low, high] interval, or None for anything else."""
+    if isinstance(value, list) and len(value) == 2 and all(_real(v) for v in value):
+        return value[0], value[1]
+    return None
+
+
+def _beside_baseline(name: str, difference: float, interval: tuple[float, float]) -> str:
+    """"ahead of" / "behind" / "not distinguishable from" baseline ``name`` as its interval lies above, below or around 0."""
+    low, high = interval
+    words = "ahead of" if low > 0 else "behind" if high < 0 else "not distinguishable from"
+    return f"{words} {name} ({difference:+.3f}, 95% interval {low:+.3f} .. {high:+.3f})"
 
 
 def degradation_note(metrics: Mapping[str, Any]) -> str:
