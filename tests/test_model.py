@@ -564,3 +564,5 @@ def test_too_few_positives_give_no_interval_and_say_why() -> None:
     calm = _predictions(model_hits=0).assign(y_true=0.0)
     assert model.evaluate(calm, **EVALUATE)["comparison"]["no_interval_reason"] == (
         "none of the 400 labelled test feature-days is positive, and PR-AUC needs both classes")
+    assert model.evaluate(calm.assign(y_true=1.0), **EVALUATE)["comparison"]["no_interval_reason"] == (
+        "all of the 400 labelled test feature-days are positive, and PR-AUC needs both classes")
