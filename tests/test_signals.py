@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -342,3 +347,46 @@ def test_pooled_and_short_window_signals_follow_their_definitions() -> None:
     assert out.loc[t, "crash_excess_z3"] == pytest.approx((crashes[t - 2: t + 1].sum() - expected) / np.sqrt(expected))
     assert out.loc[t, "p95_latency_change3"] == pytest.approx(p95[t - 2: t + 1].mean() / p95[base].mean() - 1.0)
     assert (out["day_of_week"] == out["date"].dt.day_of_week).all()
+
+
+def test_the_definitions_fingerprint_is_short_and_the_same_on_every_call_and_in_another_process() -> None:
+    first = signals.definitions_fingerprint()
+    assert first == signals.definitions_fingerprint()
+    assert re.fullmatch(r"[0-9a-f]{16}", first)
+    # Another interpreter, with other string hashes: nothing of the process's state may enter it.
+    code = "from featurehealth import signals; print(signals.definitions_fingerprint())"
+    other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120,
+                           env={**os.environ, "PYTHONHASHSEED": "12345"})
+    assert other.stdout.strip() == first
+
+
+def test_the_definitions_sample_exercises_every_signal() -> None:
+    # A signal the sample left NaN or constant would let a change to its computation go unnoticed.
+    sample = signals.definitions_sample()
+    flat = [c for c in signals.signal_columns(sample) if sample[c].nunique() < 2]
+    assert not flat
+    grown = signals.build_signals(_fact(), _metadata(), degradation=DEGRADATION)
+    assert set(signals.signal_columns(grown)) <= set(signals.signal_columns(sample))
+    assert {"error_rate_z3", "new_version_crash_ratio7", "tier_code", "feature_age_days",
+            "days_since_degraded"} <= set(sample.columns)
+
+
+@pytest.mark.parametrize(("name", "replacement"), [
+    ("_rolling_mean", lambda values, days, *, min_periods=signals.MIN_PERIODS: np.full_like(values, 1.0)),
+    ("NOISE_POOL_DAYS", 28),
+    ("MAX_AGE_DAYS", 30),
+])
+def test_the_definitions_fingerprint_changes_when_a_signal_is_computed_otherwise(
+    monkeypatch: pytest.MonkeyPatch, name: str, replacement: object
+) -> None:
+    before = signals.definitions_fingerprint()
+    monkeypatch.setattr(signals, name, replacement)
+    assert signals.definitions_fingerprint() != before
+
+
+def test_the_definitions_fingerprint_ignores_float_noise(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Another numpy build may sum in another order: differences in the last bits must not count.
+    before = signals.definitions_fingerprint()
+    exact = signals._window_sum
+    monkeypatch.setattr(signals, "_window_sum", lambda values, days: exact(values, days) * (1 + 1e-14))
+    assert signals.definitions_fingerprint() == before

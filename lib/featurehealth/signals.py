@@ -45,6 +45,9 @@ Signal families (names are ``<metric>_<kind>``):
 - evidence per precursor pattern (``latency_evidence``, ``feedback_evidence``,
   ``crash_evidence``: two z-scores that move together, combined) and the largest of them,
   ``worst_shift_z``, which puts every kind on one scale.
+
+A model reads a signal by its name only: :func:`definitions_fingerprint` hashes the signals of a
+fixed sample, so a change to how one is computed shows on the model card and the registry.
 """
 
 from __future__ import annotations
@@ -512,6 +515,73 @@ def build_signals(
     columns.update({name: coded for name, coded in described.items() if not np.isnan(coded).all()})
     values = pd.DataFrame(columns, dtype="float64").replace([np.inf, -np.inf], np.nan)
     return pd.concat([ordered, values], axis=1)
+
+
+#: Settings of the ``degradation`` group the definitions sample is built with (the profile's are
+#: compared apart, on the model card), so the fingerprint depends on this module's code alone.
+_SAMPLE_DEGRADATION = {
+    "baseline_days": 28, "min_baseline_days": 7, "min_usage": 50, "p95_latency_abs_ms": 3000, "p95_latency_rel": 1.6,
+    "crash_rate_abs": 0.05, "crash_rate_rel": 3.0, "crash_rate_rel_floor": 0.01, "min_crashes": 3,
+    "crash_max_pvalue": 0.001, "feedback_abs": 2.5, "feedback_rel_drop": 0.8, "min_feedback": 5,
+}
+#: Days and features of the definitions sample: enough days for every baseline window to fill.
+_SAMPLE_DAYS = 45
+_SAMPLE_FEATURES = ("f0", "f1")
+#: Significant digits of a signal value in the fingerprint, and the magnitude below which a value
+#: counts as 0: another numpy or scipy build may round the last bits otherwise, never the sixth digit.
+_FINGERPRINT_DIGITS = 6
+_FINGERPRINT_ZERO = 1e-9
+
+
+def definitions_sample() -> pd.DataFrame:
+    """Every signal of a small fixed fact table and metadata built here, as :func:`build_signals` gives them.
+
+    The table is made of arithmetic sequences, not random draws, so it is the same everywhere; it
+    feeds every optional column (error data and app versions exported from a later day on, as
+    real feeds start them), the metadata, degraded days and a missing feature-day.
+    """
+    day = np.arange(_SAMPLE_DAYS)
+    rows = []
+    for f, feature_id in enumerate(_SAMPLE_FEATURES):
+        usage = 180 + 37 * f + 13 * ((7 * day + 3 * f) % 11)
+        crashes = (3 * day + f) % 5 + np.where(day % 17 == 16, 9, 0)
+        feedback_n = 4 + (day + 2 * f) % 7
+        p95 = 700 + 90 * f + 23 * ((5 * day + f) % 9) + np.where(day % 13 == 12, 900, 0)
+        new_events = np.where(day >= 30 + 3 * f, 7 * (day - 28), 0)
+        rows.append(pd.DataFrame({
+            "feature_id": feature_id, "date": pd.Timestamp("2026-01-05") + pd.to_timedelta(day, unit="D"),
+            "usage_count": usage, "active_users": usage // 3 + f, "crash_count": crashes, "crash_rate": crashes / usage,
+            "feedback_count": feedback_n, "avg_feedback": 4.1 - 0.17 * ((3 * day + f) % 7) / (1 + day % 5),
+            "p95_latency": p95, "p99_latency": 1.37 * p95 + 11 * (day % 4), "avg_latency": 0.52 * p95 - 7 * (day % 3),
+            "p50_latency": 0.41 * p95 + 5 * (day % 6),
+            "error_rate": np.where(day >= 20 + 5 * f, 0.011 + 0.0023 * ((day + f) % 5), np.nan),
+            "new_version_events": new_events, "new_version_crashes": np.where(new_events > 0, day % 3, 0),
+            "is_degraded": (crashes >= 9) | (p95 >= 1500) | ((day + 5 * f) % 19 == 0),
+        }))
+    fact = pd.concat(rows, ignore_index=True).drop(index=40)  # f0's day 40: a gap, not a zero
+    metadata = pd.DataFrame({"feature_id": list(_SAMPLE_FEATURES), "lifecycle_stage": list(LIFECYCLE_STAGES[1:3]),
+                             "tier": list(TIERS[:2]), "launch_date": ["2025-12-20", "2025-10-01"]})
+    return build_signals(fact, metadata, degradation=_SAMPLE_DEGRADATION)
+
+
+def definitions_fingerprint() -> str:
+    """Short hash of how the signals are computed: of every value of :func:`definitions_sample`.
+
+    The same code gives the same 16 hex digits on every run and machine; a change to the way a
+    signal is computed (a window, a formula, a helper), which keeps its name, changes them. Values
+    are hashed at 6 significant digits and below ``1e-9`` as 0, so only a difference in the
+    computation counts, not float noise.
+    """
+    import hashlib
+
+    sample = definitions_sample()
+    names = sorted(signal_columns(sample))
+    values = sample[names].to_numpy(dtype="float64")
+    # A 0 computed as -1e-17 on one build and 1e-17 on another must print alike.
+    values = np.where(np.abs(values) < _FINGERPRINT_ZERO, 0.0, values)
+    text = "\n".join(f"{name}:" + ",".join(f"{v:.{_FINGERPRINT_DIGITS}g}" for v in values[:, i])
+                     for i, name in enumerate(names))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def signal_columns(signals: pd.DataFrame) -> list[str]:
