@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from featurehealth import config, model, registry, runlog
+from featurehealth import config, model, registry, runlog, signals
 
 PARAMS = {
     **config.load_profile("default")["model"],
@@ -355,6 +355,92 @@ def test_card_without_degradation_rules_is_judged_on_its_model_parameters(paths:
     runlog.write_json(card_path, card)
     other_rules = registry.training_settings(PARAMS, {**DEGRADATION, "min_usage": 10}, signals=SIGNALS)
     assert not registry.decide_training(paths, retrain="auto", settings=other_rules)["train"]
+
+
+def _edit_signals(monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
+    """The training settings after an edit of signals.py that changes what a signal computes, not its name."""
+    mean = signals._rolling_mean
+    monkeypatch.setattr(signals, "_rolling_mean", lambda values, days, **kw: mean(values, days, **kw) * 1.01)
+    return registry.training_settings(PARAMS, DEGRADATION, signals=SIGNALS)
+
+
+def test_the_card_records_the_signal_definitions_the_model_was_trained_with(paths: config.RunPaths) -> None:
+    dataset = _dataset()
+    registry.register(paths, _report(dataset), dataset, params=PARAMS, degradation=DEGRADATION)
+    _, card = registry.load_current(paths)
+    assert card["signal_definitions"] == signals.definitions_fingerprint() == SETTINGS["signal_definitions"]
+
+
+def test_signals_computed_otherwise_under_the_same_names_retrain_once_under_auto(
+    paths: config.RunPaths, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dataset = _dataset()
+    version = registry.register(paths, _report(dataset), dataset, params=PARAMS, degradation=DEGRADATION)["version"]
+    edited = _edit_signals(monkeypatch)
+    assert edited["signals"] == SETTINGS["signals"] and edited != SETTINGS
+    assert registry.decide_training(paths, retrain="auto", settings=edited) == {"train": True, "reason": (
+        f"the signal definitions changed since model {version} was trained (featurehealth upgraded or "
+        f"signals.py edited)."
+    )}
+    # With other settings changed too, both are named.
+    deeper = registry.training_settings({**PARAMS, "max_depth": 4}, DEGRADATION, signals=SIGNALS)
+    assert registry.decide_training(paths, retrain="auto", settings=deeper)["reason"].endswith(
+        "signals.py edited); the training settings differ from model " + version + "'s: model.max_depth 10 -> 4."
+    )
+    # A version trained with the new definitions that the holdout comparison refused is not trained again.
+    noisy = _dataset(noisy=True)
+    refused = registry.register(paths, _report(noisy), noisy, params=PARAMS, degradation=DEGRADATION)
+    assert not refused["promoted"]
+    decision = registry.decide_training(paths, retrain="auto", settings=edited)
+    assert not decision["train"] and f"version {refused['version']} was already trained" in decision["reason"]
+
+
+def test_never_says_the_model_in_use_reads_signals_computed_otherwise_and_that_retraining_fixes_it(
+    paths: config.RunPaths, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dataset = _dataset()
+    version = registry.register(paths, _report(dataset), dataset, params=PARAMS, degradation=DEGRADATION)["version"]
+    edited = _edit_signals(monkeypatch)
+    decision = registry.decide_training(paths, retrain="never", settings=edited)
+    assert decision == {"train": False, "reason": (
+        f"scoring with model {version} in use (model.retrain is 'never'), on signals computed otherwise than in its "
+        f"training (the signal definitions changed since it was trained: featurehealth upgraded or signals.py "
+        f"edited), which it reads as the old ones until retrained; model.retrain=auto or always trains with this run's."
+    )}
+    deeper = {**edited, "model": {**edited["model"], "max_depth": 4}}
+    assert registry.decide_training(paths, retrain="never", settings=deeper)["reason"] == (
+        f"scoring with model {version} in use (model.retrain is 'never'), on signals computed otherwise than in its "
+        f"training (the signal definitions changed since it was trained: featurehealth upgraded or signals.py "
+        f"edited), which it reads as the old ones until retrained, and trained with other settings than this run's "
+        f"(model.max_depth 10 -> 4): it scores as trained, on its own signals only; model.retrain=auto or always "
+        f"trains with this run's."
+    )
+
+
+@pytest.mark.parametrize("recorded", ["absent", None, 7])
+def test_a_card_without_signal_definitions_is_not_retrained_for_that_alone_and_says_they_were_not_checked(
+    paths: config.RunPaths, monkeypatch: pytest.MonkeyPatch, recorded: object
+) -> None:
+    dataset = _dataset()
+    version = registry.register(paths, _report(dataset), dataset, params=PARAMS, degradation=DEGRADATION)["version"]
+    card_path = paths.models / registry.CURRENT_CARD
+    card = runlog.read_json(card_path)
+    if recorded == "absent":
+        del card["signal_definitions"]  # as written by a featurehealth before cards kept them
+    else:
+        card["signal_definitions"] = recorded
+    runlog.write_json(card_path, card)
+    edited = _edit_signals(monkeypatch)
+    for retrain in ("auto", "never"):
+        assert registry.decide_training(paths, retrain=retrain, settings=edited) == {"train": False, "reason": (
+            f"scoring with model {version} in use (model.retrain is {retrain!r}); its card does not record the "
+            f"signal definitions it was trained with (an older featurehealth wrote it), so whether this run "
+            f"computes its signals as its training did could not be checked: model.retrain=always retrains with "
+            f"this run's."
+        )}
+    # Other changes still retrain it.
+    other_rules = registry.training_settings(PARAMS, {**DEGRADATION, "min_usage": 10}, signals=SIGNALS)
+    assert registry.decide_training(paths, retrain="auto", settings=other_rules)["train"]
 
 
 def test_version_cards_end_with_the_newest_version_promoted_or_not(paths: config.RunPaths) -> None:

@@ -25,9 +25,11 @@ when its PR-AUC on the held-out days neither model trained on is not below the c
 positives than ``promote_min_positives`` (:func:`compare_on_holdout`, whose bootstrap interval of the
 difference the reason quotes). With ``model.retrain: auto`` a model is trained when none is in
 use, when the drift step recommends it, or when the run's training settings (the ``model`` group
-but its run-only keys, the ``degradation`` rules, which define the target, and the signals the
-code builds) differ from the model in use and no version on disk with them was refused by the
-holdout comparison, or the model in use was put there by hand (``model.use_version``, :func:`put_in_use`).
+but its run-only keys, the ``degradation`` rules, which define the target, the signals the
+code builds and how it computes them, the card's ``signal_definitions``) differ from the model in
+use and no version on disk with them was refused by the holdout comparison, or the model in use
+was put there by hand (``model.use_version``, :func:`put_in_use`). A card without
+``signal_definitions`` (written by an older featurehealth) is not retrained for that alone.
 Loading checks the file's sha256 against its card first, because
 unpickling a file is running code; the bytes checked are the bytes unpickled (the file is read once).
 """
@@ -46,6 +48,7 @@ import pandas as pd
 
 from featurehealth import bootstrap, config, display, drift, runlog
 from featurehealth import model as mdl
+from featurehealth import signals as sig
 from featurehealth.dashboard import plots
 from featurehealth.dashboard.data import lookup
 
@@ -109,19 +112,29 @@ def training_settings(
     model_params: Mapping[str, Any], degradation: Mapping[str, Any], *, signals: Sequence[str]
 ) -> dict[str, Any]:
     """What a trained model depends on besides its data: the ``model`` parameters that shape the
-    fit and its evaluation (not :data:`RUN_ONLY_KEYS`), the ``degradation`` rules (the target) and
+    fit and its evaluation (not :data:`RUN_ONLY_KEYS`), the ``degradation`` rules (the target),
     the signals built from the data (a signal added to :mod:`featurehealth.signals`, or one the
-    input starts feeding, is used once a model is trained with it)."""
+    input starts feeding, is used once a model is trained with it) and how this code computes them
+    (:func:`featurehealth.signals.definitions_fingerprint`)."""
+    return _settings(model_params, degradation, signals=signals, definitions=sig.definitions_fingerprint())
+
+
+def _settings(
+    model_params: Mapping[str, Any], degradation: Mapping[str, Any], *, signals: Sequence[str], definitions: Any
+) -> dict[str, Any]:
+    """:func:`training_settings` with the signal definitions given."""
     return {
         "model": {k: v for k, v in sorted(model_params.items()) if k not in RUN_ONLY_KEYS},
         "degradation": dict(sorted(degradation.items())),
         "signals": sorted(signals),
+        "signal_definitions": definitions,
     }
 
 
 def _card_settings(card: Mapping[str, Any]) -> dict[str, Any]:
-    # A card written before cards kept the degradation rules has none to compare.
-    return training_settings(card.get("params", {}), card.get("degradation", {}), signals=card.get("signals", []))
+    # A card written before cards kept the degradation rules or the signal definitions has none to compare.
+    return _settings(card.get("params", {}), card.get("degradation", {}), signals=card.get("signals", []),
+                     definitions=card.get("signal_definitions"))
 
 
 def _settings_changes(card: Mapping[str, Any], settings: Mapping[str, Any]) -> list[str]:
@@ -142,6 +155,27 @@ def _settings_changes(card: Mapping[str, Any], settings: Mapping[str, Any]) -> l
     return changes
 
 
+def _definitions_changed(card: Mapping[str, Any], settings: Mapping[str, Any]) -> bool | None:
+    """Whether ``settings`` compute the signals otherwise than when ``card``'s model was trained (None:
+    the card records no signal definitions, as those written before cards kept them)."""
+    recorded = card.get("signal_definitions")
+    return recorded != settings["signal_definitions"] if isinstance(recorded, str) else None
+
+
+def _same_settings(card: Mapping[str, Any], settings: Mapping[str, Any]) -> bool:
+    """Whether ``card``'s model was trained with ``settings`` (as far as the card tells)."""
+    return not _settings_changes(card, settings) and not _definitions_changed(card, settings)
+
+
+def _trained_otherwise(version: str, changes: Sequence[str], *, redefined: bool | None) -> str:
+    """What model ``version`` was trained with that this run differs from (``changes``: :func:`_settings_changes`)."""
+    parts = [f"the signal definitions changed since model {version} was trained (featurehealth upgraded or "
+             f"signals.py edited)"] if redefined else []
+    if changes:
+        parts.append(f"the training settings differ from model {version}'s: {', '.join(changes)}")
+    return "; ".join(parts)
+
+
 def build_card(
     report: mdl.TrainingReport, *, params: Mapping[str, Any], degradation: Mapping[str, Any], version: str
 ) -> dict[str, Any]:
@@ -157,6 +191,8 @@ def build_card(
         "params": dict(params),
         "degradation": dict(degradation),
         "signals": list(result.model.signals),
+        # Computed by the code that built the training signals, in this process.
+        "signal_definitions": sig.definitions_fingerprint(),
         "calibration": metrics["calibration"],
         "n_train_rows": result.n_train_rows,
         "n_calibration_rows": result.n_calibration_rows,
@@ -418,7 +454,8 @@ def decide_training(
     is no reason not to train, and neither is a refused one when the model in use needs a signal
     that ``settings`` lack, as it could not score; while the model in use was put there by hand,
     every version on disk with ``settings`` counts as set aside, like a refused one); ``always`` trains;
-    ``never`` only scores, its reason naming the ``settings`` the model in use was not trained with. It
+    ``never`` only scores, its reason naming the ``settings`` the model in use was not trained with. A
+    card that records no signal definitions cannot tell whether they changed: the reason says so. It
     starts the model step, so a ``reports/promotion.json`` left by an earlier run is removed: only a
     run that trains, or puts a version in use by hand, writes one.
 
@@ -475,16 +512,17 @@ def decide_training(
         reasons = "; ".join(advice.get("reasons", [])) or "see reports/retrain.json"
         return {"train": True, "reason": f"the drift step recommends retraining ({reasons})."}
     changes = _settings_changes(card, settings)
+    redefined = _definitions_changed(card, settings)
     scoring = f"scoring with model {version} in use (model.retrain is {retrain!r})"
-    if retrain == "auto" and changes:
+    if retrain == "auto" and (changes or redefined):
         # A model in use that needs a signal the data no longer gives cannot score: keeping it for
         # a refused candidate would stop the run in scoring.
         lacking = set(_card_settings(card)["signals"]) - set(settings["signals"])
         by_hand = _put_in_use_by_hand(paths, version)
         tried = [] if lacking else [c["version"] for c in version_cards(paths)
-                                    if not _settings_changes(c, settings) and (by_hand or _refused(paths, c["version"]))]
+                                    if _same_settings(c, settings) and (by_hand or _refused(paths, c["version"]))]
         if not tried:
-            return {"train": True, "reason": f"the training settings differ from model {version}'s: {', '.join(changes)}."}
+            return {"train": True, "reason": f"{_trained_otherwise(version, changes, redefined=redefined)}."}
         if by_hand:
             return {"train": False, "reason": f"{scoring}; version {tried[-1]} has these settings but model {version} "
                                               f"was put in use by hand with model.use_version (see models/registry.json); "
@@ -501,12 +539,22 @@ def decide_training(
                                           f"model.retrain=always trains again, but on the same data gives the same version "
                                           f"and comparison (model.promote_tolerance sets how far below the model in use "
                                           f"its PR-AUC may be and still replace it)."}
-    if changes:
+    if changes or redefined:
         # Under never the model in use stays whatever changed: say what it does not reflect, or a signal
-        # added to featurehealth.signals would go unused without a word.
-        return {"train": False, "reason": f"{scoring}, trained with other settings than this run's ({', '.join(changes)}): "
-                                          f"it scores as trained, on its own signals only; model.retrain=auto or always "
-                                          f"trains with this run's."}
+        # added to featurehealth.signals would go unused, or one computed otherwise misread, without a word.
+        otherwise = [f"on signals computed otherwise than in its training (the signal definitions changed since it was "
+                     f"trained: featurehealth upgraded or signals.py edited), which it reads as the old ones until "
+                     f"retrained"] if redefined else []
+        if changes:
+            otherwise.append(f"trained with other settings than this run's ({', '.join(changes)}): it scores as "
+                             f"trained, on its own signals only")
+        return {"train": False, "reason": f"{scoring}, {', and '.join(otherwise)}; model.retrain=auto or always trains "
+                                          f"with this run's."}
+    if redefined is None:
+        return {"train": False, "reason": f"{scoring}; its card does not record the signal definitions it was trained "
+                                          f"with (an older featurehealth wrote it), so whether this run computes its "
+                                          f"signals as its training did could not be checked: model.retrain=always "
+                                          f"retrains with this run's."}
     return {"train": False, "reason": f"{scoring}."}
 
 
