@@ -448,9 +448,14 @@ def test_fit_forest_refuses_one_class_naming_the_days_and_how_to_get_more(target
     # (ingest.window_start)" misled when the window was already open and the as-of date was early.
     rows = pd.DataFrame({"date": pd.date_range("2026-01-01", periods=40), "a": range(40), "target": target})
     with pytest.raises(ValueError, match=(
-        rf"none of its 40 training feature-days from 2026-01-01 to 2026-02-09 {what}, so there is nothing to tell "
-        r"apart; give it more days \(a later ingest\.as_of, a backfill of earlier days or a smaller model\.test_share\)")):
+        rf"^The risk model cannot be trained: none of its 40 training feature-days from 2026-01-01 to 2026-02-09 "
+        rf"{what}, so there is nothing to tell apart; give it more days \(a later ingest\.as_of, a backfill of "
+        r"earlier days or a smaller model\.test_share\)")) as raised:
         model.fit_forest(rows, ["a"], params=PARAMS)
+    # The model step tells this state of the data (a healthy platform) from a fault, and records the why alone.
+    assert isinstance(raised.value, model.OneClassError)
+    assert raised.value.reason == str(raised.value).removeprefix("The risk model cannot be trained: ")
+    assert raised.value.reason.startswith("none of its 40 training feature-days")
 
 
 def test_a_calm_stretch_before_the_calibration_days_names_it_and_calibration_share() -> None:
@@ -459,7 +464,7 @@ def test_a_calm_stretch_before_the_calibration_days_names_it_and_calibration_sha
     fact, _ = _fact(n_features=2)  # the first degradations start on days 30 and 34
     frame = signals.build_signals(fact, degradation=PROFILE["degradation"])
     dataset = model.labelled_dataset(frame, signals.build_target(fact, horizon_days=PARAMS["horizon_days"]))
-    with pytest.raises(ValueError, match=(
+    with pytest.raises(model.OneClassError, match=(
         r"none of its 26 feature-days before the calibration days from 2026-01-01 to 2026-01-13 degrades within the "
         r"horizon, .*a smaller model\.calibration_share\)")):
         model.train_model(dataset, params={**PARAMS, "test_share": 0.6, "calibration_share": 0.6})

@@ -50,6 +50,19 @@ BASELINE_DESCRIPTIONS = {
 }
 
 
+class OneClassError(ValueError):
+    """Training days of one target class only (no degraded day ahead, or no healthy one): nothing to learn yet.
+
+    A state of the data, as on a healthy platform or a new feed, not a fault: the model step keeps
+    the model in use, or publishes none, and records :attr:`reason`, the message without its
+    "The risk model cannot be trained: " opening.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"The risk model cannot be trained: {reason}")
+        self.reason = reason
+
+
 @dataclass(frozen=True)
 class TimeSplit:
     """Training and test days (inclusive); ``train_end + horizon_days < test_start``."""
@@ -438,9 +451,10 @@ def fit_forest(
 
     Raises
     ------
+    OneClassError
+        If ``rows`` hold one target class only: nothing to learn (a product with no degraded day).
     ValueError
-        If ``rows`` hold one target class only: nothing to learn (a product with no degraded day),
-        or ``max_features`` is a count above the number of signals.
+        If ``max_features`` is a count above the number of signals.
     """
     max_features = params["max_features"]
     if isinstance(max_features, int) and not isinstance(max_features, bool) and max_features > len(names):
@@ -455,10 +469,9 @@ def fit_forest(
         what = "degrades within the horizon" if not target.any() else "stays healthy"
         days, share = (("feature-days before the calibration days", "model.calibration_share") if before_calibration
                        else ("training feature-days", "model.test_share"))
-        raise ValueError(
-            f"The risk model cannot be trained: none of its {len(rows)} {days}{span} {what}, so there is "
-            f"nothing to tell apart; give it more days (a later ingest.as_of, a backfill of earlier days or a "
-            f"smaller {share}) or check the degradation rules."
+        raise OneClassError(
+            f"none of its {len(rows)} {days}{span} {what}, so there is nothing to tell apart; give it more days "
+            f"(a later ingest.as_of, a backfill of earlier days or a smaller {share}) or check the degradation rules."
         )
     forest = make_forest(params, n_rows=len(rows))
     forest.fit(signal_matrix(rows, names), target)
@@ -503,6 +516,9 @@ def train_model(dataset: pd.DataFrame, *, params: Mapping[str, Any]) -> Training
 
     Raises
     ------
+    OneClassError
+        When the training days, or those before the calibration days, hold one target class only
+        (:func:`fit_forest`).
     ValueError
         For an ``operating_threshold`` that is neither a probability nor ``auto`` (or ``auto``
         without calibration, with calibration days of one class only, naming them, or with one
