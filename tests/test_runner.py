@@ -899,6 +899,22 @@ def test_outcome_lines_say_what_the_run_found(tmp_path: Path) -> None:
     ]
 
 
+def test_a_run_whose_training_days_hold_one_class_says_not_trained_and_why(tmp_path: Path) -> None:
+    # A healthy platform: cron mail and the run report must say why there is no new model, or no model at all.
+    steps = tmp_path / "reports" / "steps"
+    steps.mkdir(parents=True)
+    why = "none of its 564 training feature-days from 2026-01-01 to 2026-02-16 degrades within the horizon."
+    runlog.write_json(steps / "03_model.json", {"trained": False, "model_version": None, "not_trained": why})
+    assert runner.outcome_lines(tmp_path) == [
+        "model: not trained: none of its 564 training feature-days from 2026-01-01 to 2026-02-16 degrades within the "
+        "horizon; no model is in use, nothing is scored"]
+    assert runner.summarise_outputs(tmp_path)["model"] == {"version": None, "metrics": None, "not_trained": why}
+    runlog.write_json(steps / "03_model.json", {"trained": False, "model_version": "v1", "not_trained": why})
+    assert runner.outcome_lines(tmp_path)[0].endswith("within the horizon; scoring with model v1 in use")
+    runlog.write_json(steps / "03_model.json", {"trained": True, "model_version": "v1"})
+    assert runner.outcome_lines(tmp_path) == []
+
+
 def test_outcome_drift_line_says_how_many_cells_had_too_little_data(tmp_path: Path) -> None:
     """0 alert of 72 cells reads as all clear; when the windows were too short to judge, it must say so."""
     reports = tmp_path / "reports"

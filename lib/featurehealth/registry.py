@@ -65,6 +65,8 @@ REPORT_FILES = (
     "metrics.json", "feature_importance.csv", "test_predictions.parquet", "early_warning_incidents.csv",
     *plots.MODEL_FIGURES,
 )
+#: The latest day's features ranked by impact, written by the model step only while a model is in use.
+RANKING_FILE = "risk_ranking.csv"
 RETRAIN_MODES = config.RETRAIN_MODES
 #: ``model`` keys that do not change the fitted model, kept out of the version id (the risk
 #: buckets are cut when scoring).
@@ -973,6 +975,29 @@ def degradation_changes(card: Mapping[str, Any], degradation: Mapping[str, Any])
         return None
     return {key: {"trained_with": before.get(key), "current": value}
             for key, value in sorted(degradation.items()) if before.get(key) != value}
+
+
+def not_trained_text(reason: str, *, version: str | None) -> str:
+    """The model step's line when its training days hold one class (``reason``, as
+    :class:`featurehealth.model.OneClassError` gives it): the model in use ``version`` scores on, or there is none.
+
+    >>> not_trained_text("none of its 9 training feature-days degrades.", version="2026-02-01-ab12")
+    'not trained: none of its 9 training feature-days degrades; scoring with model 2026-02-01-ab12 in use, as model.retrain=never would.'
+    """
+    then = (f"scoring with model {version} in use, as model.retrain=never would" if version
+            else "no model is in use, so nothing is scored until a run's training days hold both classes")
+    return f"not trained: {reason.rstrip('.')}; {then}."
+
+
+def publish_no_model(paths: "RunPaths", *, reason: str) -> Path:
+    """Publish that no model is in use: ``reports/metrics.json`` holds ``available`` false and ``reason``
+    (why none was trained, one sentence) and no metric; the model reports and ``risk_ranking.csv`` are removed.
+
+    A number there would read as measured, and a ranking of a model that does not exist would pretend.
+    """
+    for name in (*REPORT_FILES, RANKING_FILE):
+        (paths.reports / name).unlink(missing_ok=True)
+    return runlog.write_json(paths.reports / "metrics.json", {"available": False, "reason": reason})
 
 
 def publish_reports(paths: "RunPaths", card: Mapping[str, Any], *, degradation: Mapping[str, Any]) -> list[Path]:

@@ -677,6 +677,8 @@ def summarise_outputs(root: Path, *, only: set[str] | None = None) -> dict[str, 
     metrics = read("reports/metrics.json")
     drift = read("reports/data_drift.json")
     card = read("models/risk_model.card.json")
+    # Why the model step trained nothing (training days of one class), if it did not.
+    not_trained = (read("reports/steps/03_model.json") or {}).get("not_trained")
     ingest = read("reports/ingest_summary.json")
     return {
         "input_data_hash": (ingest or {}).get("input_data_hash"),
@@ -688,8 +690,8 @@ def summarise_outputs(root: Path, *, only: set[str] | None = None) -> dict[str, 
               "drop_before": ingest.get("drop_before") or None, "dropped_days": ingest.get("dropped_days")},
         "quality": (quality or {}).get("summary"),
         "model": None
-        if card is None
-        else {"version": card.get("version"), "metrics": (metrics or {}).get("model")},
+        if card is None and not not_trained
+        else {"version": (card or {}).get("version"), "metrics": (metrics or {}).get("model"), "not_trained": not_trained},
         "drift": None
         if drift is None
         else {"summary": drift.get("summary"), "alerts": drift.get("alerts")},
@@ -783,13 +785,14 @@ def _drift_line(drift: dict[str, Any] | None, advice: dict[str, Any] | None) -> 
 def outcome_lines(root: Path) -> list[str]:
     """What a succeeded run publishes from ``root``, for the console and cron mail: features per
     risk bucket on the scored day, the model version trained and whether it replaced the model in
-    use (only when the run trained one), drift alerts and the retraining advice (a report that is
-    missing or unreadable gives no line).
+    use (only when the run trained one), or why it trained none when its training days held one class,
+    drift alerts and the retraining advice (a report that is missing or unreadable gives no line).
     """
     reports = root / "reports"
     lines = [_dropped_line(runlog.read_json_if_present(reports / "ingest_summary.json")),
              _risk_line(reports / "risk_ranking.csv"),
-             _model_line(runlog.read_json_if_present(reports / "promotion.json")),
+             _model_line(runlog.read_json_if_present(reports / "promotion.json"))
+             or _not_trained_line(runlog.read_json_if_present(reports / "steps" / "03_model.json")),
              _drift_line(runlog.read_json_if_present(reports / "data_drift.json"),
                          runlog.read_json_if_present(reports / "retrain.json"))]
     return [line for line in lines if line]
@@ -820,6 +823,15 @@ def _model_line(promotion: dict[str, Any] | None) -> str | None:
         named = f"{promotion['version']} " if promotion["by_hand"] else ""
         return display.visible_text(f"model: {named}{reason} (nothing trained)", one_line=True)
     return display.visible_text(f"model: trained {promotion['version']}; {reason}", one_line=True)
+
+
+def _not_trained_line(step: dict[str, Any] | None) -> str | None:
+    """Why the model step trained nothing (its training days held one class), and what scores instead, if it did not."""
+    if not isinstance(step, dict) or not step.get("not_trained"):
+        return None
+    version = step.get("model_version")
+    then = f"scoring with model {version} in use" if version else "no model is in use, nothing is scored"
+    return display.visible_text(f"model: not trained: {str(step['not_trained']).rstrip('.')}; {then}", one_line=True)
 
 
 _THREAD = threading.local()
