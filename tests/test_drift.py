@@ -595,6 +595,17 @@ def test_prediction_drift_not_available_without_inputs() -> None:
     assert no_feature["reason"] == "test predictions lack 'feature_id'"
 
 
+def test_without_a_model_prediction_drift_is_not_available_and_never_a_reason_to_retrain() -> None:
+    # Training days of one class (a healthy platform): no model, no scores; data drift is still judged.
+    none = drift.prediction_drift(_scores("2026-06-17", 14, 0.2), None, **_prediction_options(), model_in_use=False)
+    assert none == {"available": False, "reason": "no model (the model step trained none: reports/metrics.json says why)"}
+    advice = drift.retrain_recommendation(drifted_share=0.5, prediction=none, model_age_days=None,
+                                          thresholds=_thresholds(), model_in_use=False)
+    assert advice["retrain_recommended"] is False and advice["reasons"] == []
+    assert advice["withheld"].startswith("no model is in use") and advice["withheld_reasons"][0].startswith("50%")
+    assert advice["checks"]["prediction_psi"]["note"] == "not available"
+
+
 def test_training_window_reads_the_card_defensively() -> None:
     nested = {"training_window": {"start": "2026-01-01", "end": "2026-04-30"}}
     flat = {"train_start": "2026-01-01", "train_end": "2026-04-30T00:00:00"}

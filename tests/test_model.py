@@ -369,6 +369,15 @@ def test_with_risk_replaces_columns_without_touching_the_input(trained) -> None:
     assert list(out["date"]) == list(fact["date"]) and set(out["risk_bucket"].dropna()) <= {"low", "medium", "high"}
 
 
+def test_with_risk_without_scores_leaves_every_risk_null_not_a_stale_one() -> None:
+    # No model in use (training days of one class): no score may survive from an earlier table.
+    fact = pd.DataFrame({"feature_id": ["a", "b"], "date": pd.to_datetime(["2026-01-01", "2026-01-02"]),
+                         "risk_probability": [0.4, 0.9], "risk_bucket": ["medium", "high"]})
+    out = model.with_risk(fact, None)
+    assert out["risk_probability"].isna().all() and out["risk_bucket"].isna().all()
+    assert out["risk_probability"].dtype == "float64" and list(out.columns) == list(fact.columns)
+
+
 def test_ranking_orders_by_impact_with_drivers(trained) -> None:
     fact, dataset, report = trained
     latest = dataset[dataset["date"] == dataset["date"].max()]

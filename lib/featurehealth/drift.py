@@ -925,8 +925,11 @@ def prediction_drift(
     thresholds: Thresholds,
     n_permutations: int | None = None,
     seed: int = PERMUTATION_SEED,
+    model_in_use: bool = True,
 ) -> dict[str, Any]:
     """Distribution of risk scores in the current window against out-of-sample history.
+
+    Not available without a model in use (``model_in_use`` false: the model step trained none).
 
     The reference is the model step's held-out predictions (column ``risk_probability`` or
     ``probability``) in the whole weeks before the current window, never in-sample training
@@ -965,6 +968,8 @@ def prediction_drift(
             f"n_permutations {n_permutations} cannot give a p-value below ks_pvalue_alert {alert_level}; "
             f"pass at least {math.floor(1 / alert_level)}, or leave it out."
         )
+    if not model_in_use:
+        return {"available": False, "reason": "no model (the model step trained none: reports/metrics.json says why)"}
     if test_predictions is None:
         return {"available": False, "reason": "reports/test_predictions.parquet not found"}
     column = next((c for c in HISTORY_SCORE_COLUMNS if c in test_predictions.columns), None)
@@ -1091,6 +1096,7 @@ def retrain_recommendation(
     prediction: Mapping[str, Any],
     model_age_days: int | None,
     thresholds: Thresholds,
+    model_in_use: bool = True,
 ) -> dict[str, Any]:
     """Whether to retrain the risk model, with the reasons.
 
@@ -1104,7 +1110,9 @@ def retrain_recommendation(
     ``model_age_days`` is that of the newest model version (promoted or not). When it was built
     on all the data up to as-of (age 0) nothing is retrained: training on the same data
     reproduces the same version, so the advice is withheld (``withheld`` says why,
-    ``withheld_reasons`` what fired) rather than retraining to that version on every run.
+    ``withheld_reasons`` what fired) rather than retraining to that version on every run. Without a
+    model in use (``model_in_use`` false) it is withheld too: the model step tries to train on every
+    run until its training days hold both classes, so there is nothing to retrain.
 
     Returns
     -------
@@ -1151,7 +1159,9 @@ def retrain_recommendation(
     if usable_psi and not judged:
         checks["prediction_psi"]["note"] = f"insufficient data: {prediction.get('reason') or 'see prediction drift'}"
     withheld = None
-    if reasons and model_age_days is not None and model_age_days <= 0:
+    if reasons and not model_in_use:
+        withheld = "no model is in use: the model step trains one once its training days hold both classes"
+    elif reasons and model_age_days is not None and model_age_days <= 0:
         withheld = ("the newest model version was built on all the data up to as-of: "
                     "retraining now would reproduce it")
     return {

@@ -928,12 +928,14 @@ def score_rows(model: RiskModel, frame: pd.DataFrame, *, cutoffs: Sequence[float
     )
 
 
-def with_risk(fact: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFrame:
-    """A copy of ``fact`` whose risk columns hold ``scores`` (missing on rows not scored).
+def with_risk(fact: pd.DataFrame, scores: pd.DataFrame | None) -> pd.DataFrame:
+    """A copy of ``fact`` whose risk columns hold ``scores`` (missing on rows not scored; on all rows
+    when ``scores`` is None: no model is in use).
 
     Any earlier risk columns are replaced, so every score in the table comes from one model.
     """
-    keyed = scores[[*sig.KEYS, "risk_probability", "risk_bucket"]].rename(
+    columns = [*sig.KEYS, "risk_probability", "risk_bucket"]
+    keyed = (pd.DataFrame(columns=columns) if scores is None else scores[columns]).rename(
         columns={"feature_id": "_feature", "date": "_day"}
     )
     base = fact.drop(columns=["risk_probability", "risk_bucket"], errors="ignore")
