@@ -580,6 +580,28 @@ def test_model_tab_without_metrics_says_so_once(outputs: Path) -> None:
     assert "<th>PR-AUC</th>" in page and "<th>base rate</th>" in page and "<th>pr_auc</th>" not in page
 
 
+def test_without_a_model_every_tab_says_not_available_and_why_without_a_number(outputs: Path) -> None:
+    # Training days of one class (a healthy platform): no model, no ranking, risk columns null.
+    reports = outputs / "ci" / "reports"
+    (reports / "metrics.json").write_text(json.dumps({"available": False, "reason": "none of its 564 training "
+                                                      "feature-days degrades within the horizon."}))
+    (reports / "risk_ranking.csv").unlink()
+    fact_path = outputs / "ci" / "tables" / "fact_feature_metrics.parquet"
+    pd.read_parquet(fact_path).assign(risk_probability=float("nan")).to_parquet(fact_path)
+    why = "The risk model is not available: no model was trained, as none of its 564 training feature-days degrades"
+    dashboard = app.Dashboard(profile="ci")
+    for slug in ("overview", "ranking", "drilldown", "model"):
+        _select(dashboard, slug)
+        box = dashboard.tabs.children[list(app.TABS).index(slug)]
+        page = html.unescape("".join(_html(o) for o in _outputs(dashboard, slug)) + "".join(
+            _html(o) for w in box.children for o in getattr(w, "children", ()) if hasattr(o, "outputs")))
+        assert page.count(why) == 1, slug
+        assert not {"risk_ranking.csv", "metrics.json", "registry.json", "Error"} & set(re.findall(r"[\w.]+", page)), slug
+    overview = html.unescape(_html(_outputs(dashboard, "overview")[0]))
+    assert "Features at risk" in overview and "PR-AUC" not in overview
+    assert dashboard.status.value == ""
+
+
 def test_model_tab_says_when_the_metrics_were_measured_under_other_degradation_rules(outputs: Path) -> None:
     changed = {"p95_latency_rel": {"trained_with": 1.6, "current": 1.3}}
     (outputs / "ci" / "reports" / "metrics.json").write_text(json.dumps(

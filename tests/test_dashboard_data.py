@@ -111,6 +111,18 @@ def test_unusable_artifacts_give_a_message_not_an_exception(
     assert value is None and message.startswith(expected)
 
 
+def test_without_a_model_its_artifacts_say_so_and_why_not_to_run_again(outputs: Path) -> None:
+    # Training days of one class: metrics.json records no model; a ranking of no model is absent by design.
+    reason = "none of its 564 training feature-days degrades within the horizon."
+    (outputs / "ci" / "reports" / "metrics.json").write_text(json.dumps({"available": False, "reason": reason}))
+    (outputs / "ci" / "reports" / "risk_ranking.csv").unlink()
+    for name in ("metrics", "ranking", "predictions", "importance", "registry"):
+        assert data.load_artifact("ci", name) == (None, (
+            "The risk model is not available: no model was trained, as none of its 564 training feature-days "
+            "degrades within the horizon."))
+    assert data.load_artifact("ci", "quality")[1].startswith("reports/data_quality.json is not available: run")
+
+
 def test_json_that_is_not_an_object_is_unusable(outputs: Path) -> None:
     (outputs / "ci" / "reports" / "metrics.json").write_text("[1, 2]")
     assert data.load_artifact("ci", "metrics") == (None, "reports/metrics.json does not hold a JSON object; "

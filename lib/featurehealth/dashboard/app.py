@@ -480,7 +480,11 @@ class Dashboard:
         return header, widgets.HBox([score, flagged_only]), heatmap, cell, details
 
     def model(self) -> tuple[widgets.Widget, ...]:
-        """Model versions, metrics beside the baselines, ROC/PR, calibration, importance and lead times."""
+        """Model versions, metrics beside the baselines, ROC/PR, calibration, importance and lead times,
+        or why there is no model, said once."""
+        no_model = data.no_model_note(self.profile.value)
+        if no_model:
+            return (self.section("showing the model", lambda: notes_output([no_model])),)
         metrics, metrics_message = self.load("metrics")
         predictions, predictions_message = self.load("predictions", required=("y_true", "probability"))
         importance, importance_message = self.load("importance", required=("signal", "permutation_importance"))

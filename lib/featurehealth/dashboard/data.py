@@ -35,6 +35,9 @@ ARTIFACTS = {
     "run_report": "reports/run_report.json",
     "registry": "models/registry.json",
 }
+#: Artifacts of the model in use: when the published metrics.json records that there is none (training
+#: days of one class), each is not available for its reason, not for want of a run.
+MODEL_ARTIFACTS = ("metrics", "ranking", "predictions", "importance", "registry")
 #: Columns of the CSV reports that hold the input's text (ids, metadata), read as text whatever they look like.
 CSV_TEXT_COLUMNS = ("feature_id", "feature_name", "owner_team", "tier", "lifecycle_stage")
 #: Shown wherever a figure is absent, instead of any stand-in value.
@@ -170,6 +173,18 @@ def _problem(value: Any, *, required: tuple[str, ...]) -> str:
     return f"lacks key(s) {', '.join(missing)}" if missing else ""
 
 
+def no_model_note(profile: str) -> str:
+    """Why there is no risk model, when the published ``reports/metrics.json`` records none
+    (``available`` false and its ``reason``), else ""."""
+    try:
+        metrics = _read(artifact_path(profile, "metrics"))
+    except (OSError, ValueError):
+        return ""
+    if not isinstance(metrics, dict) or metrics.get("available") is not False:
+        return ""
+    return f"The risk model is {NOT_AVAILABLE}: no model was trained, as {metrics.get('reason') or 'its reason was not recorded'}"
+
+
 def load_artifact(profile: str, name: str, *, required: tuple[str, ...] = ()) -> tuple[Any, str]:
     """Read one artifact: a DataFrame (Parquet, CSV) or a dict (JSON).
 
@@ -186,13 +201,16 @@ def load_artifact(profile: str, name: str, *, required: tuple[str, ...] = ()) ->
     -------
     tuple
         ``(value, "")``, or ``(None, message)`` when the file is missing, unreadable or lacks
-        something required.
+        something required, or is one of :data:`MODEL_ARTIFACTS` and there is no model (:func:`no_model_note`).
     """
     relative = ARTIFACTS.get(name, name)
     try:
         path = artifact_path(profile, name)
     except ValueError as exc:
         return None, str(exc)
+    no_model = no_model_note(profile) if name in MODEL_ARTIFACTS else ""
+    if no_model:
+        return None, no_model
     if not path.is_file():
         return None, f"{relative} is {NOT_AVAILABLE}: run ./run_all.sh {profile} to produce it."
     try:
