@@ -125,3 +125,30 @@ def test_run_all_rejects_unknown_profile_with_one_sentence() -> None:
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1].startswith("run_all: Profile file")
     assert "available profiles: ci, default, year" in result.stderr
+
+
+def test_a_healthy_platform_publishes_quality_and_drift_without_a_model_until_one_can_be_trained(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No incident: the training days hold no degraded day ahead. That failed every run at 03_model,
+    # and the quality and drift reports never reached the dashboard.
+    monkeypatch.setenv("FEATUREHEALTH_OUTPUT_ROOT", str(tmp_path))
+    lines: list[str] = []
+    healthy = runner.run_pipeline("ci", overrides=["simulate.incidents_per_feature_year=0"], progress=lines.append)
+    published = tmp_path / "ci"
+    assert healthy["status"] == "succeeded" and healthy["quality"]["status"] == "pass"
+    assert healthy["drift"]["summary"]["n_cells"] > 0
+    why = healthy["model"]["not_trained"]
+    assert why.startswith("none of its ") and "degrades within the horizon" in why and healthy["model"]["version"] is None
+    assert runlog.read_json(published / "reports" / "metrics.json") == {"available": False, "reason": why}
+    assert runlog.read_json(published / "reports" / "data_drift.json")["summary"]["prediction_drift"]["reason"].startswith(
+        "no model")
+    assert not runlog.read_json(published / "reports" / "retrain.json")["retrain_recommended"]
+    assert not (published / "reports" / "risk_ranking.csv").exists() and not (published / "models" / "registry.json").exists()
+    assert pd.read_parquet(published / "tables" / "fact_feature_metrics.parquet")["risk_probability"].isna().all()
+    assert [line for line in lines if line.startswith("model:")] == [
+        f"model: not trained: {why.rstrip('.')}; no model is in use, nothing is scored"]
+    # Days with incidents: the next run under model.retrain auto trains as usual.
+    again = runner.run_pipeline("ci", progress=lambda _line: None)
+    assert again["model"]["version"] and again["model"]["not_trained"] is None
+    assert (published / "reports" / "risk_ranking.csv").is_file()
