@@ -537,6 +537,54 @@ def test_prediction_drift_tells_incident_timing_from_drift() -> None:
     assert advice["retrain_recommended"] is True and advice["reasons"][0].startswith("risk scores drifted")
 
 
+def _slow_drift(*, shift: float = 0.0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Current window (2026-06-17..30) and 3 reference weeks before it of 12 features' scores.
+
+    8 features near 0 creep down by 0.001 a week and 4 near 0.4 creep up by 0.002, so the
+    scores as a whole keep their mean and spread (the model's 28-day signals drift slowly);
+    ``shift`` is added to every current score.
+    """
+    days = pd.date_range("2026-05-27", "2026-06-30", freq="D")
+    week = ((pd.Timestamp("2026-06-30") - days).days // 7).to_numpy()
+    rng = np.random.default_rng(0)
+    frames = []
+    for i in range(12):
+        level, step = (0.006 + 0.001 * i, 0.001) if i < 8 else (0.4, -0.002)
+        score = level + step * (week - 2) + 0.0005 * rng.standard_normal(len(days))
+        frames.append(pd.DataFrame({"feature_id": f"f{i:02d}", "date": days, "risk_probability": score}))
+    frame = pd.concat(frames, ignore_index=True)
+    current = frame["date"] >= pd.Timestamp("2026-06-17")
+    frame["risk_probability"] = np.clip(frame["risk_probability"] + np.where(current, shift, 0.0), 0, 1)
+    return frame.loc[current].reset_index(drop=True), frame.loc[~current].reset_index(drop=True)
+
+
+def test_slow_drift_of_each_feature_with_the_scores_unchanged_overall_is_no_alert() -> None:
+    # Each feature's weeks trend, so the real split is the most extreme shuffle (p 0.002), and scores
+    # packed near 0 cross the narrow quantile bins: PSI 2.8 with the mean unchanged advised retraining.
+    creep = drift.prediction_drift(*_slow_drift(), **_prediction_options())
+    assert creep["psi"] > 1 and creep["psi_pvalue"] < 0.01
+    assert abs(creep["mean_change"]) < 0.01 and creep["wasserstein_norm"] < 0.1
+    assert creep["status"] == "ok"
+    advice = _advice(creep)
+    assert advice["retrain_recommended"] is False and not advice["checks"]["prediction_psi"]["fired"]
+    # Every current score raised by 0.1: the mean moves by more than half, which is drift.
+    risen = drift.prediction_drift(*_slow_drift(shift=0.1), **_prediction_options())
+    assert risen["status"] == "alert" and risen["mean_change"] > 0.5
+    advice = _advice(risen)
+    assert advice["retrain_recommended"] is True
+    assert "mean +72% (limit ±50%), Wasserstein 0.55 (limit 1.0), block permutation p=0.002" in advice["reasons"][0]
+
+
+def test_prediction_effect_gate_needs_the_mean_or_wasserstein_at_the_limit() -> None:
+    limits = {"mean_change_limit": 0.5, "wasserstein_limit": 1.0}
+    assert not drift.prediction_effect_reached(-0.03, 0.09, **limits)  # the ci runs that advised retraining
+    assert drift.prediction_effect_reached(-0.5, 0.09, **limits) and drift.prediction_effect_reached(0.0, 1.0, **limits)
+    assert not drift.prediction_effect_reached(float("nan"), 0.9, **limits)  # a reference mean of 0: Wasserstein decides
+    # A constant reference (every held-out score 0) defines neither: PSI and its p-value decide alone.
+    assert drift.prediction_effect_reached(float("nan"), float("nan"), **limits)
+    assert drift.prediction_effect_reached(None, None, **limits)
+
+
 def test_prediction_drift_is_deterministic() -> None:
     current, history = _episodes()
     first = drift.prediction_drift(current, history, **_prediction_options())
@@ -829,10 +877,16 @@ def test_status_effect_at_its_threshold_counts_but_the_p_value_must_be_below() -
 def test_prediction_status_at_its_limits() -> None:
     # The PSI counts at its limit; the p-value must be below that level's.
     t = _thresholds()
-    assert drift.prediction_status(t.psi_alert, t.ks_pvalue_alert / 2, thresholds=t) == "alert"
-    assert drift.prediction_status(t.psi_alert, t.ks_pvalue_alert, thresholds=t) == "warn"
-    assert drift.prediction_status(t.psi_warn, t.ks_pvalue_warn / 2, thresholds=t) == "warn"
-    assert drift.prediction_status(t.psi_warn, t.ks_pvalue_warn, thresholds=t) == "ok"
+    moved = {"mean_change": t.mean_change_alert, "wasserstein_norm": 0.0, "thresholds": t}
+    assert drift.prediction_status(t.psi_alert, t.ks_pvalue_alert / 2, **moved) == "alert"
+    assert drift.prediction_status(t.psi_alert, t.ks_pvalue_alert, **moved) == "warn"
+    assert drift.prediction_status(t.psi_warn, t.ks_pvalue_warn / 2, **moved) == "warn"
+    assert drift.prediction_status(t.psi_warn, t.ks_pvalue_warn, **moved) == "ok"
+    # The effect gate at each level: the warn limits give warn, below them ok.
+    at_warn = {"mean_change": 0.0, "wasserstein_norm": t.wasserstein_warn, "thresholds": t}
+    assert drift.prediction_status(t.psi_alert, t.ks_pvalue_alert / 2, **at_warn) == "warn"
+    still = {"mean_change": -t.mean_change_warn / 2, "wasserstein_norm": t.wasserstein_warn / 2, "thresholds": t}
+    assert drift.prediction_status(t.psi_alert, t.ks_pvalue_alert / 2, **still) == "ok"
 
 
 def test_retrain_checks_at_their_limits() -> None:

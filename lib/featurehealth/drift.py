@@ -54,7 +54,14 @@ the whole weeks before it (:func:`prediction_drift`). A feature's scores on near
 together (an incident raises them for days), so the rows are not independent and neither KS nor
 PSI's own small-sample bias says what chance gives: the p-value is a block permutation test that
 shuffles whole feature-weeks between the windows with a fixed seed, 499 times, more for a
-``ks_pvalue_alert`` below 0.01 (so that a p-value can fall below it). Too few scored rows per PSI
+``ks_pvalue_alert`` below 0.01 (so that a p-value can fall below it). The model's 28-day signals make
+a feature's scores drift slowly over weeks, so its weeks are not quite exchangeable, and most scores
+sit near 0, where quantile bins are narrow: on simulated slowly drifting scores with no change (12
+features, 3 + 2 weeks) PSI and p-value alone alerted on 5.5 % of draws, and two of ten daily ``ci``
+runs advised retraining on a PSI of 0.5 with the mean down 2.8 %. So a level also needs the mean
+change or the Wasserstein distance at that level's limit, as a data-drift cell's effect does
+(:func:`prediction_effect_reached`): 0 % of those draws, while a rise of every score by one logit
+still alerted on 60 % (66 % before). Too few scored rows per PSI
 bin, or too few feature-weeks to shuffle, is ``insufficient_data``, never an alert. Retraining
 (:func:`retrain_recommendation`) is not advised when the newest model version was built on all
 the data up to as-of: it would only reproduce that version. The model's age is that of the newest
@@ -906,13 +913,42 @@ def block_permutation_psi(
     return null
 
 
-def prediction_status(psi: float, pvalue: float, *, thresholds: Thresholds) -> str:
-    """Status of prediction drift: PSI at or above its warn/alert limit and a p-value below that level's."""
+def prediction_effect_reached(
+    mean_change: float | None, wasserstein_norm: float | None, *, mean_change_limit: float, wasserstein_limit: float
+) -> bool:
+    """Whether the risk scores moved enough to matter: ``|mean_change|`` or ``wasserstein_norm`` at its limit.
+
+    PSI alone is no such measure on risk scores: most sit near 0, where quantile bin edges lie
+    close together, so a creep of 0.001 in a few features' scores moves them across edges (a PSI
+    of 2.8 with the mean unchanged). When neither effect size is defined (a constant reference,
+    e.g. every held-out score 0) there is nothing to gate on, and PSI decides alone.
+
+    Parameters
+    ----------
+    mean_change, wasserstein_norm : float or None
+        Change of the mean relative to the reference mean, and Wasserstein distance over the
+        reference standard deviation; None or NaN when undefined.
+    mean_change_limit, wasserstein_limit : float
+        Limits of the status level judged (``mean_change_alert`` and ``wasserstein_alert``, or the warn ones).
+    """
+    effects = [(value, limit) for value, limit in ((mean_change, mean_change_limit), (wasserstein_norm, wasserstein_limit))
+               if value is not None and np.isfinite(value)]
+    return not effects or any(abs(value) >= limit for value, limit in effects)
+
+
+def prediction_status(
+    psi: float, pvalue: float, *, mean_change: float | None, wasserstein_norm: float | None, thresholds: Thresholds
+) -> str:
+    """Status of prediction drift: at a level (alert, then warn) when PSI reaches that level's limit, the
+    p-value is below that level's and the mean change or the Wasserstein distance reaches that level's
+    limit (:func:`prediction_effect_reached`)."""
     t = thresholds
-    if psi >= t.psi_alert and pvalue < t.ks_pvalue_alert:
-        return "alert"
-    if psi >= t.psi_warn and pvalue < t.ks_pvalue_warn:
-        return "warn"
+    levels = (("alert", t.psi_alert, t.ks_pvalue_alert, t.mean_change_alert, t.wasserstein_alert),
+              ("warn", t.psi_warn, t.ks_pvalue_warn, t.mean_change_warn, t.wasserstein_warn))
+    for status, psi_limit, pvalue_limit, mean_limit, wasserstein_limit in levels:
+        if psi >= psi_limit and pvalue < pvalue_limit and prediction_effect_reached(
+                mean_change, wasserstein_norm, mean_change_limit=mean_limit, wasserstein_limit=wasserstein_limit):
+            return status
     return "ok"
 
 
@@ -941,7 +977,8 @@ def prediction_drift(
     of a few incidents drift. The p-value here is a block permutation test
     (:func:`block_permutation_psi`: whole feature-weeks shuffled between the windows
     ``n_permutations`` times, drawn from ``seed``; by default :data:`PERMUTATIONS`, or more for an
-    ``ks_pvalue_alert`` below 0.01, see :data:`PERMUTATIONS_PER_ALERT_LEVEL`).
+    ``ks_pvalue_alert`` below 0.01, see :data:`PERMUTATIONS_PER_ALERT_LEVEL`). A status also needs the
+    mean change or the Wasserstein distance at its limit (:func:`prediction_status`).
     ``insufficient_data`` (never an alert) when either window has fewer than
     ``prediction_min_rows_per_bin`` rows per PSI bin, or when the feature-weeks allow too few
     arrangements for a p-value below ``ks_pvalue_alert``.
@@ -1016,7 +1053,8 @@ def prediction_drift(
         # A shuffle reproducing the real split gives the same PSI: count ties as reaching it.
         pvalue = (1 + int(np.sum(null >= psi - 1e-12))) / (1 + len(null))
         cell.update(psi_null_median=float(np.median(null)), psi_pvalue=pvalue,
-                    status=prediction_status(psi, pvalue, thresholds=t))
+                    status=prediction_status(psi, pvalue, mean_change=comparison["mean_change"],
+                                             wasserstein_norm=comparison["wasserstein_norm"], thresholds=t))
     return {"available": True, **_records(pd.DataFrame([cell]))[0]}
 
 
@@ -1102,8 +1140,10 @@ def retrain_recommendation(
 
     Reasons: the share of drifted cells (``drifted_share``, from :func:`drift_report`'s summary)
     reaches ``drift_share_retrain`` of ``thresholds``; prediction PSI reaches
-    ``prediction_psi_retrain`` with a block permutation p-value below ``ks_pvalue_alert``
-    (:func:`prediction_drift`); the model is older than ``max_model_age_days``. A check whose
+    ``prediction_psi_retrain`` with a block permutation p-value below ``ks_pvalue_alert`` and the
+    mean change or the Wasserstein distance of the scores at its alert limit
+    (:func:`prediction_drift`, :func:`prediction_effect_reached`); the model is older than
+    ``max_model_age_days``. A check whose
     input is missing is "not available", and prediction drift on insufficient data is
     "insufficient data": neither is ever a reason.
 
@@ -1123,8 +1163,11 @@ def retrain_recommendation(
     """
     t = thresholds
     psi, pvalue = prediction.get("psi"), prediction.get("psi_pvalue")
+    mean_change, wasserstein = prediction.get("mean_change"), prediction.get("wasserstein_norm")
     usable_psi = bool(prediction.get("available")) and psi is not None and np.isfinite(psi)
     judged = usable_psi and prediction.get("status") != "insufficient_data" and pvalue is not None
+    moved = prediction_effect_reached(mean_change, wasserstein, mean_change_limit=t.mean_change_alert,
+                                      wasserstein_limit=t.wasserstein_alert)
     checks = {
         "drifted_share": {
             "value": drifted_share, "threshold": t.drift_share_retrain,
@@ -1132,9 +1175,11 @@ def retrain_recommendation(
         },
         "prediction_psi": {
             "value": psi if usable_psi else None, "threshold": t.prediction_psi_retrain,
-            "fired": bool(judged and psi >= t.prediction_psi_retrain and pvalue < t.ks_pvalue_alert),
+            "fired": bool(judged and psi >= t.prediction_psi_retrain and pvalue < t.ks_pvalue_alert and moved),
             "psi_expected_by_chance": prediction.get("psi_null_median") if judged else None,
             "pvalue": pvalue if judged else None, "pvalue_threshold": t.ks_pvalue_alert,
+            "mean_change": mean_change if judged else None, "mean_change_threshold": t.mean_change_alert,
+            "wasserstein_norm": wasserstein if judged else None, "wasserstein_threshold": t.wasserstein_alert,
         },
         "model_age_days": {
             "value": model_age_days, "threshold": t.max_model_age_days,
@@ -1147,10 +1192,14 @@ def retrain_recommendation(
     if checks["prediction_psi"]["fired"]:
         expected = prediction.get("psi_null_median")
         chance = "" if expected is None else f"; {expected:.3f} expected by chance"
-        reasons.append(
-            f"risk scores drifted: PSI {psi:.3f} (limit {t.prediction_psi_retrain}{chance}), "
-            f"block permutation p={pvalue:.2g}"
-        )
+        evidence = []
+        if mean_change is not None and np.isfinite(mean_change):
+            evidence.append(f"mean {mean_change:+.0%} (limit ±{t.mean_change_alert:.0%})")
+        if wasserstein is not None and np.isfinite(wasserstein):
+            evidence.append(f"Wasserstein {wasserstein:.2f} (limit {t.wasserstein_alert})")
+        evidence.append(f"block permutation p={pvalue:.2g}")
+        reasons.append(f"risk scores drifted: PSI {psi:.3f} (limit {t.prediction_psi_retrain}{chance}), "
+                       f"{', '.join(evidence)}")
     if checks["model_age_days"]["fired"]:
         reasons.append(f"newest model built {model_age_days} days of data ago (limit {t.max_model_age_days})")
     for check in checks.values():
