@@ -544,9 +544,9 @@ def decide_training(
     if changes or redefined:
         # Under never the model in use stays whatever changed: say what it does not reflect, or a signal
         # added to featurehealth.signals would go unused, or one computed otherwise misread, without a word.
-        otherwise = [f"on signals computed otherwise than in its training (the signal definitions changed since it was "
-                     f"trained: featurehealth upgraded or signals.py edited), which it reads as the old ones until "
-                     f"retrained"] if redefined else []
+        otherwise = ["on signals computed otherwise than in its training (the signal definitions changed since it was "
+                     "trained: featurehealth upgraded or signals.py edited), which it reads as the old ones until "
+                     "retrained"] if redefined else []
         if changes:
             otherwise.append(f"trained with other settings than this run's ({', '.join(changes)}): it scores as "
                              f"trained, on its own signals only")
