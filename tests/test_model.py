@@ -67,16 +67,75 @@ def test_time_split_holds_out_the_share_of_days_not_a_day_more_from_float_roundi
 
 def test_time_split_rejects_impossible_requests() -> None:
     dates = pd.Series(pd.date_range("2026-01-01", periods=10, freq="D"))
-    with pytest.raises(ValueError, match="test_share"):
+    with pytest.raises(ValueError, match="test_share") as raised:
         model.time_split(dates, horizon_days=1, test_share=1.0)
+    # No amount of data fixes a share of 1: a fault of the settings, which fails the run.
+    assert not isinstance(raised.value, model.NotTrainableYetError)
     # The gap is the horizon: a horizon too long for the data is named as a way out, with the test share.
-    with pytest.raises(ValueError, match=(
-        r"^No training days are left: 10 labelled days, 5 for test \(model\.test_share 0\.5\) and a gap of 7 days "
-        r"\(model\.horizon_days\); use more days of data, a smaller model\.test_share or a shorter model\.horizon_days\.$"
+    with pytest.raises(model.NotTrainableYetError, match=(
+        r"^The risk model cannot be trained: no training day is left: 10 labelled days, 5 for test \(model\.test_share "
+        r"0\.5\) and a gap of 7 days \(model\.horizon_days\); use more days of data, a smaller model\.test_share or a "
+        r"shorter model\.horizon_days\.$"
     )):
         model.time_split(dates, horizon_days=7, test_share=0.5)
-    with pytest.raises(ValueError, match="No day has a known target yet"):
+    with pytest.raises(model.NotTrainableYetError, match="no day has a known target yet"):
         model.time_split(dates[:0], horizon_days=7, test_share=0.5)
+
+
+def test_calibration_days_that_cannot_be_split_off_are_not_trainable_yet() -> None:
+    # Training days with gaps (days missing from the feed) can still be too few for the calibration split.
+    dates = pd.Series(pd.to_datetime(["2026-04-10", "2026-04-11"]))
+    with pytest.raises(model.NotTrainableYetError, match=(
+        r"^The risk model cannot be trained: the calibration days cannot be split off the 2 training days "
+        r"\(2026-04-10\.\.2026-04-11\): their last 0\.25 and a gap of 7 days")):
+        model._calibration_split(dates, horizon_days=7, share=0.25)
+    with pytest.raises(ValueError, match=r"^model\.calibration_share must be in \(0, 1\), got 1\.5\.$") as raised:
+        model._calibration_split(dates, horizon_days=7, share=1.5)
+    assert not isinstance(raised.value, model.NotTrainableYetError)
+
+
+@pytest.mark.parametrize("calibrate", [True, False])
+def test_days_of_data_needed_is_the_fewest_days_whose_splits_leave_days_to_fit_on(calibrate: bool) -> None:
+    params = {**PARAMS, "calibrate": calibrate}
+    needed = model.days_of_data_needed(params)
+    assert needed == (33 if calibrate else 19)  # horizon 7, test_share 0.3, calibration_share 0.25
+
+    def splits(n_days: int) -> bool:
+        # The last horizon_days days of data have no target: n_days - 7 labelled days.
+        labelled = pd.Series(pd.date_range("2026-01-01", periods=max(0, n_days - 7)))
+        try:
+            split = model.time_split(labelled, horizon_days=7, test_share=0.3)
+            if calibrate:
+                model._calibration_split(labelled[labelled <= split.train_end], horizon_days=7, share=0.25)
+        except model.NotTrainableYetError:
+            return False
+        return True
+
+    assert [splits(n) for n in range(1, 60)] == [n >= needed for n in range(1, 60)]
+    with pytest.raises(ValueError, match=r"^model\.test_share must be in \(0, 1\), got 1\.0\.$"):
+        model.days_of_data_needed({**params, "test_share": 1.0})
+
+
+# 25 days split into test and training days, but their 5 training days are too few for the calibration split.
+@pytest.mark.parametrize(("calibrate", "n_days", "needed", "until"), [
+    (True, 21, 33, "2026-02-02"), (True, 25, 33, "2026-02-02"), (False, 15, 19, "2026-01-19"),
+])
+def test_a_new_feed_too_short_to_split_says_how_many_days_it_needs_and_when(
+    calibrate: bool, n_days: int, needed: int, until: str
+) -> None:
+    # A new feed's first weeks failed every run at 03_model; it is a state of the data, not a fault.
+    fact, _ = _fact(n_features=2, n_days=n_days)
+    frame = signals.build_signals(fact, degradation=PROFILE["degradation"])
+    dataset = model.labelled_dataset(frame, signals.build_target(fact, horizon_days=PARAMS["horizon_days"]))
+    params = {**PARAMS, "calibrate": calibrate, "operating_threshold": "auto" if calibrate else 0.3}
+    held_out = ("the test days (model.test_share 0.3) and calibration days (model.calibration_share 0.25)" if calibrate
+                else "the test days (model.test_share 0.3)")
+    with pytest.raises(model.NotTrainableYetError) as raised:
+        model.train_model(dataset, params=params)
+    assert raised.value.reason == (
+        f"it needs {needed} days of data, has {n_days} (2026-01-01..{fact['date'].max()}): a day's target needs the 7 "
+        f"days after it (model.horizon_days), and {held_out} are each held out after a gap of as many days; "
+        f"a model can be trained once the data reaches {until}.")
 
 
 def test_a_table_too_short_for_any_target_names_its_days(trained) -> None:
@@ -84,8 +143,13 @@ def test_a_table_too_short_for_any_target_names_its_days(trained) -> None:
     _, dataset, _ = trained
     one_day = dataset[dataset["date"] == dataset["date"].max()].assign(target=np.nan)
     day = pd.Timestamp(one_day["date"].iloc[0]).date()
-    with pytest.raises(ValueError, match=f"holds 1 day\\(s\\), {day}..{day}.*ingest.window_start empty"):
+    with pytest.raises(model.NotTrainableYetError) as raised:
         model.train_model(one_day, params=PARAMS)
+    until = (pd.Timestamp(day) + pd.Timedelta(days=32)).date()
+    assert raised.value.reason.startswith(f"no day has a known target yet: it needs 33 days of data, has 1 ({day}..{day}): ")
+    assert raised.value.reason.endswith(
+        f"a model can be trained once the data reaches {until} (a first run reads the input's whole history when "
+        f"ingest.window_start is empty).")
 
 
 def test_training_never_reads_test_labels(trained) -> None:
@@ -258,9 +322,11 @@ def test_auto_threshold_without_a_degradation_on_the_calibration_days_names_the_
     calm = dataset["date"].between(inner.test_start, inner.test_end)
     quiet = dataset.assign(target=dataset["target"].mask(calm, 0.0))
     span = f"{inner.test_start:%Y-%m-%d}..{inner.test_end:%Y-%m-%d}"
-    with pytest.raises(ValueError, match=rf"^model.operating_threshold 'auto' is chosen on the calibration days {span}, "
-                                         rf"but none of their {int(calm.sum())} feature-days .*"
-                                         rf"--set model.operating_threshold=0.3"):
+    # Too few degraded days yet: no fault, the model step keeps the model in use or publishes none.
+    with pytest.raises(model.OneClassError, match=rf"^The risk model cannot be trained: model.operating_threshold 'auto' "
+                                                  rf"is chosen on the calibration days {span}, "
+                                                  rf"but none of their {int(calm.sum())} feature-days .*"
+                                                  rf"--set model.operating_threshold=0.3"):
         model.train_model(quiet, params=PARAMS)
     fixed = model.train_model(quiet, params={**PARAMS, "operating_threshold": 0.3})
     assert (fixed.operating_threshold, fixed.threshold_rule) == (0.3, "fixed by model.operating_threshold")
@@ -406,17 +472,6 @@ def test_model_refuses_frames_without_its_signals(trained) -> None:
         report.result.model.predict_proba(dataset.drop(columns="p95_latency_z"))
 
 
-def test_too_few_training_days_for_the_calibration_days_names_calibration_share() -> None:
-    # 25 days: 18 labelled, 6 held out, a gap of 7 and 5 training days, too few to split a
-    # quarter off for calibration with another gap of 7.
-    fact, _ = _fact(n_features=2, n_days=25)
-    frame = signals.build_signals(fact, degradation=PROFILE["degradation"])
-    dataset = model.labelled_dataset(frame, signals.build_target(fact, horizon_days=PARAMS["horizon_days"]))
-    with pytest.raises(ValueError, match="calibration_share") as error:
-        model.train_model(dataset, params=PARAMS)
-    assert "5 training days" in str(error.value) and "test_share" not in str(error.value)
-
-
 def test_ranking_of_no_rows_is_an_empty_table_and_top_signals_is_checked(trained) -> None:
     fact, dataset, report = trained
     latest = dataset[dataset["date"] == dataset["date"].max()]
@@ -462,7 +517,7 @@ def test_fit_forest_refuses_one_class_naming_the_days_and_how_to_get_more(target
         r"earlier days or a smaller model\.test_share\)")) as raised:
         model.fit_forest(rows, ["a"], params=PARAMS)
     # The model step tells this state of the data (a healthy platform) from a fault, and records the why alone.
-    assert isinstance(raised.value, model.OneClassError)
+    assert isinstance(raised.value, model.OneClassError) and issubclass(model.OneClassError, model.NotTrainableYetError)
     assert raised.value.reason == str(raised.value).removeprefix("The risk model cannot be trained: ")
     assert raised.value.reason.startswith("none of its 40 training feature-days")
 

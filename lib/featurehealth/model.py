@@ -50,17 +50,21 @@ BASELINE_DESCRIPTIONS = {
 }
 
 
-class OneClassError(ValueError):
-    """Training days of one target class only (no degraded day ahead, or no healthy one): nothing to learn yet.
+class NotTrainableYetError(ValueError):
+    """Too little data to train yet: too few days to split, no known target, or one class (:class:`OneClassError`).
 
-    A state of the data, as on a healthy platform or a new feed, not a fault: the model step keeps
-    the model in use, or publishes none, and records :attr:`reason`, the message without its
-    "The risk model cannot be trained: " opening.
+    A state of the data, as on a new feed or a healthy platform, that more days fix, not a fault:
+    the model step keeps the model in use, or publishes none, and records :attr:`reason`, the
+    message without its "The risk model cannot be trained: " opening.
     """
 
     def __init__(self, reason: str) -> None:
         super().__init__(f"The risk model cannot be trained: {reason}")
         self.reason = reason
+
+
+class OneClassError(NotTrainableYetError):
+    """Training or calibration days of one target class only (no degraded day ahead, or no healthy one)."""
 
 
 @dataclass(frozen=True)
@@ -134,29 +138,70 @@ def time_split(dates: pd.Series, *, horizon_days: int, test_share: float) -> Tim
     Raises
     ------
     ValueError
-        If ``test_share`` is outside (0, 1) or no training day is left before the gap.
+        If ``test_share`` is outside (0, 1) or ``horizon_days`` below 1.
+    NotTrainableYetError
+        If no day is given, or no training day is left before the gap.
     """
-    if not 0 < test_share < 1:
-        raise ValueError(f"test_share must be in (0, 1), got {test_share!r}.")
+    _check_share(test_share, key="test_share")
     if horizon_days < 1:
         raise ValueError(f"horizon_days must be >= 1, got {horizon_days!r}.")
     days = pd.DatetimeIndex(sorted(sig.normalise_dates(pd.Series(dates)).unique()))
     if not len(days):
-        raise ValueError(
-            f"No day has a known target yet: a day's target needs the {horizon_days} days after it "
+        raise NotTrainableYetError(
+            f"no day has a known target yet: a day's target needs the {horizon_days} days after it "
             f"(model.horizon_days); use more days of data."
         )
-    # Rounded first: in binary floats 100 * 0.07 is 7.000000000000001, whose ceiling would hold out a day more.
-    n_test = max(1, math.ceil(round(len(days) * test_share, 9)))
+    n_test = _n_held_out(len(days), share=test_share)
     test_start = days[-n_test]
     train_days = days[days < test_start - pd.Timedelta(days=horizon_days)]
     if len(train_days) == 0:
-        raise ValueError(
-            f"No training days are left: {len(days)} labelled days, {n_test} for test (model.test_share {test_share:g}) "
+        raise NotTrainableYetError(
+            f"no training day is left: {len(days)} labelled days, {n_test} for test (model.test_share {test_share:g}) "
             f"and a gap of {horizon_days} days (model.horizon_days); use more days of data, a smaller "
             f"model.test_share or a shorter model.horizon_days."
         )
     return TimeSplit(train_days[0], train_days[-1], test_start, days[-1])
+
+
+def _check_share(share: float, *, key: str) -> None:
+    if not 0 < share < 1:
+        raise ValueError(f"{key} must be in (0, 1), got {share!r}.")
+
+
+def _n_held_out(n_days: int, *, share: float) -> int:
+    """Days :func:`time_split` holds out of ``n_days``: the last ``share`` of them, at least one."""
+    # Rounded first: in binary floats 100 * 0.07 is 7.000000000000001, whose ceiling would hold out a day more.
+    return max(1, math.ceil(round(n_days * share, 9)))
+
+
+def days_of_data_needed(params: Mapping[str, Any]) -> int:
+    """The fewest consecutive days of data whose splits leave days to fit on, under the ``model`` group ``params``.
+
+    The last ``horizon_days`` days have no target; of the labelled days, :func:`time_split` holds
+    out the last ``test_share`` after a gap of ``horizon_days``, and with ``calibrate`` the
+    calibration split does the same to the training days with ``calibration_share``.
+
+    Raises
+    ------
+    ValueError
+        If ``test_share`` or (with ``calibrate``) ``calibration_share`` is outside (0, 1), or
+        ``horizon_days`` is below 1.
+    """
+    horizon = params["horizon_days"]
+    if horizon < 1:
+        raise ValueError(f"model.horizon_days must be >= 1, got {horizon!r}.")
+    shares = [("model.test_share", params["test_share"])]
+    if params["calibrate"]:
+        shares.append(("model.calibration_share", params["calibration_share"]))
+    for key, share in shares:
+        _check_share(share, key=key)
+    # Back from the one day to fit on: the fewest days each split needs to leave the days the next one splits.
+    days = 1
+    for _, share in reversed(shares):
+        left, days = days, 1
+        while days - _n_held_out(days, share=share) - horizon < left:
+            days += 1
+    return days + horizon
 
 
 def in_window(dates: pd.Series, start: pd.Timestamp, end: pd.Timestamp) -> np.ndarray:
@@ -365,17 +410,18 @@ def _calibration_split(dates: pd.Series, *, horizon_days: int, share: float) -> 
     Raises
     ------
     ValueError
+        If ``share`` is outside (0, 1).
+    NotTrainableYetError
         Naming ``model.calibration_share`` (not the test split's ``test_share``) when the
         training days are too few to split.
     """
-    if not 0 < share < 1:
-        raise ValueError(f"model.calibration_share must be in (0, 1), got {share!r}.")
+    _check_share(share, key="model.calibration_share")
     try:
         return time_split(dates, horizon_days=horizon_days, test_share=share)
-    except ValueError:
+    except NotTrainableYetError:
         days = sig.normalise_dates(pd.Series(dates)).drop_duplicates()
-        raise ValueError(
-            f"The calibration days cannot be split off the {len(days)} training days "
+        raise NotTrainableYetError(
+            f"the calibration days cannot be split off the {len(days)} training days "
             f"({days.min():%Y-%m-%d}..{days.max():%Y-%m-%d}): their last {share:g} and a gap of {horizon_days} "
             f"days (model.horizon_days) leave none to fit on; use more days of data, a smaller "
             f"model.calibration_share or model.calibrate: false with a numeric model.operating_threshold."
@@ -390,7 +436,7 @@ def _check_threshold_days(rows: pd.DataFrame, *, horizon_days: int) -> None:
 
     Raises
     ------
-    ValueError
+    OneClassError
         Naming the days, their count and the two ways out.
     """
     y = rows["target"].to_numpy()
@@ -399,7 +445,7 @@ def _check_threshold_days(rows: pd.DataFrame, *, horizon_days: int) -> None:
     days = sig.normalise_dates(rows["date"]) if len(rows) else pd.Series(dtype="datetime64[ns]")
     span = f"{days.min():%Y-%m-%d}..{days.max():%Y-%m-%d}" if len(days) else "(none)"
     which = "none" if not len(y) or y.max() == 0 else "all"
-    raise ValueError(
+    raise OneClassError(
         f"model.operating_threshold 'auto' is chosen on the calibration days {span}, but {which} of their "
         f"{len(rows)} feature-days are followed by a degraded day within {horizon_days} days; set a probability "
         f"instead "
@@ -480,14 +526,25 @@ def fit_forest(
     return forest.set_params(n_jobs=1)
 
 
-def _no_target_message(dates: pd.Series, *, horizon_days: int) -> str:
-    """Why no row has a target: the days the table holds, against the days a target needs after it."""
-    days = sig.normalise_dates(pd.Series(dates)).drop_duplicates()
-    held = f"{len(days)} day(s), {days.min().date()}..{days.max().date()}" if len(days) else "no day"
+def _too_few_days_reason(dates: pd.Series, *, params: Mapping[str, Any]) -> str | None:
+    """Why the days of ``dates`` (all rows, labelled or not) are too few for the splits, and until when; None if not."""
+    days = sig.normalise_dates(pd.Series(dates))
+    first, last = days.min(), days.max()
+    has, needed = (last - first).days + 1, days_of_data_needed(params)
+    if has >= needed:
+        return None
+    horizon = params["horizon_days"]
+    held_out = f"the test days (model.test_share {params['test_share']:g})" + (
+        f" and calibration days (model.calibration_share {params['calibration_share']:g})" if params["calibrate"] else "")
+    no_target = has <= horizon
+    # A first run given a daily run's window is the usual way to have no target at all.
+    lead, hint = (("no day has a known target yet: ",
+                   " (a first run reads the input's whole history when ingest.window_start is empty)") if no_target
+                  else ("", ""))
     return (
-        f"No day has a known target yet: the fact table holds {held}, and a day's target needs the "
-        f"{horizon_days} days after it (model.horizon_days). Train on more days: a first run reads the "
-        f"input's history (ingest.window_start empty), and daily runs add their day to it."
+        f"{lead}it needs {needed} days of data, has {has} ({first:%Y-%m-%d}..{last:%Y-%m-%d}): a day's target needs "
+        f"the {horizon} days after it (model.horizon_days), and {held_out} are each held out after a gap of as many "
+        f"days; a model can be trained once the data reaches {first + pd.Timedelta(days=needed - 1):%Y-%m-%d}{hint}."
     )
 
 
@@ -516,16 +573,16 @@ def train_model(dataset: pd.DataFrame, *, params: Mapping[str, Any]) -> Training
 
     Raises
     ------
-    OneClassError
-        When the training days, or those before the calibration days, hold one target class only
-        (:func:`fit_forest`).
+    NotTrainableYetError
+        When the days are fewer than :func:`days_of_data_needed` (saying how many it needs and when
+        it will have them; with gaps, when the splits still leave no day to fit on), or
+        (:class:`OneClassError`) the training days, those before the calibration days or, with
+        ``operating_threshold: auto``, the calibration days hold one target class only.
     ValueError
         For an ``operating_threshold`` that is neither a probability nor ``auto`` (or ``auto``
-        without calibration, with calibration days of one class only, naming them, or with one
-        calibrated score on all of them, which no threshold can leave unflagged), or an
-        ``alert_budget`` that is negative or set beside a fixed threshold; when the days leave no
-        training day before the test days (:func:`time_split`) or, with ``calibrate``, before the
-        calibration days (naming ``calibration_share``).
+        without calibration, or with one calibrated score on all calibration days, which no
+        threshold can leave unflagged), an ``alert_budget`` that is negative or set beside a fixed
+        threshold, or a share outside (0, 1).
     """
     names = tuple(sig.signal_columns(dataset.drop(columns="target")))
     auto_threshold = params["operating_threshold"] == AUTO_THRESHOLD
@@ -539,9 +596,10 @@ def train_model(dataset: pd.DataFrame, *, params: Mapping[str, Any]) -> Training
     # In build_signals order whatever the caller's: the forest's row draws and the training-data
     # hash (part of the version id) follow row order, so the same feature-days reordered would
     # give another model.
+    too_few = _too_few_days_reason(dataset["date"], params=params)
+    if too_few:
+        raise NotTrainableYetError(too_few)
     labelled = dataset[dataset["target"].notna()].sort_values(["date", "feature_id"], kind="stable")
-    if labelled.empty:
-        raise ValueError(_no_target_message(dataset["date"], horizon_days=params["horizon_days"]))
     split = time_split(labelled["date"], horizon_days=params["horizon_days"], test_share=params["test_share"])
     train = labelled[in_window(labelled["date"], split.train_start, split.train_end)]
     method, calibrator, brier = "none", None, dict.fromkeys(CALIBRATION_METHODS)
