@@ -978,14 +978,14 @@ def degradation_changes(card: Mapping[str, Any], degradation: Mapping[str, Any])
 
 
 def not_trained_text(reason: str, *, version: str | None) -> str:
-    """The model step's line when its training days hold one class (``reason``, as
-    :class:`featurehealth.model.OneClassError` gives it): the model in use ``version`` scores on, or there is none.
+    """The model step's line when the data cannot train a model yet (``reason``, as
+    :class:`featurehealth.model.NotTrainableYetError` gives it): the model in use ``version`` scores on, or there is none.
 
     >>> not_trained_text("none of its 9 training feature-days degrades.", version="2026-02-01-ab12")
     'not trained: none of its 9 training feature-days degrades; scoring with model 2026-02-01-ab12 in use, as model.retrain=never would.'
     """
     then = (f"scoring with model {version} in use, as model.retrain=never would" if version
-            else "no model is in use, so nothing is scored until a run's training days hold both classes")
+            else "no model is in use, so nothing is scored until a run has the data to train one")
     return f"not trained: {reason.rstrip('.')}; {then}."
 
 

@@ -677,7 +677,7 @@ def summarise_outputs(root: Path, *, only: set[str] | None = None) -> dict[str, 
     metrics = read("reports/metrics.json")
     drift = read("reports/data_drift.json")
     card = read("models/risk_model.card.json")
-    # Why the model step trained nothing (training days of one class), if it did not.
+    # Why the model step trained nothing (the data could not train a model yet), if it did not.
     not_trained = (read("reports/steps/03_model.json") or {}).get("not_trained")
     ingest = read("reports/ingest_summary.json")
     return {
@@ -785,7 +785,7 @@ def _drift_line(drift: dict[str, Any] | None, advice: dict[str, Any] | None) -> 
 def outcome_lines(root: Path) -> list[str]:
     """What a succeeded run publishes from ``root``, for the console and cron mail: features per
     risk bucket on the scored day, the model version trained and whether it replaced the model in
-    use (only when the run trained one), or why it trained none when its training days held one class,
+    use (only when the run trained one), or why it trained none when the data could not train one yet,
     drift alerts and the retraining advice (a report that is missing or unreadable gives no line).
     """
     reports = root / "reports"
@@ -826,7 +826,7 @@ def _model_line(promotion: dict[str, Any] | None) -> str | None:
 
 
 def _not_trained_line(step: dict[str, Any] | None) -> str | None:
-    """Why the model step trained nothing (its training days held one class), and what scores instead, if it did not."""
+    """Why the model step trained nothing (the data could not train a model yet), and what scores instead, if it did not."""
     if not isinstance(step, dict) or not step.get("not_trained"):
         return None
     version = step.get("model_version")
