@@ -406,7 +406,7 @@ def test_never_says_the_model_in_use_reads_signals_computed_otherwise_and_that_r
         f"scoring with model {version} in use (model.retrain is 'never'), on signals computed otherwise than in its "
         f"training (the signal definitions changed since it was trained: featurehealth upgraded or signals.py "
         f"edited), which it reads as the old ones until retrained; model.retrain=auto or always trains with this run's."
-    )}
+    ), "kept": "model.retrain is 'never'; the signal definitions changed since it was trained"}
     deeper = {**edited, "model": {**edited["model"], "max_depth": 4}}
     assert registry.decide_training(paths, retrain="never", settings=deeper)["reason"] == (
         f"scoring with model {version} in use (model.retrain is 'never'), on signals computed otherwise than in its "
@@ -437,7 +437,7 @@ def test_a_card_without_signal_definitions_is_not_retrained_for_that_alone_and_s
             f"signal definitions it was trained with (an older featurehealth wrote it), so whether this run "
             f"computes its signals as its training did could not be checked: model.retrain=always retrains with "
             f"this run's."
-        )}
+        ), "kept": f"model.retrain is {retrain!r}; its signal definitions could not be checked"}
     # Other changes still retrain it.
     other_rules = registry.training_settings(PARAMS, {**DEGRADATION, "min_usage": 10}, signals=SIGNALS)
     assert registry.decide_training(paths, retrain="auto", settings=other_rules)["train"]
@@ -1167,3 +1167,15 @@ def test_no_model_publishes_its_reason_and_no_metric_nor_ranking_of_an_earlier_r
     assert runlog.read_json(paths.reports / "metrics.json") == {
         "available": False, "reason": "none of its 9 training feature-days degrades."}
     assert not any(path.exists() for path in stale)
+
+
+def test_a_run_that_keeps_the_model_in_use_says_why_in_a_few_words(paths: config.RunPaths) -> None:
+    # The runner's summary prints it; the full reason was only in 03_model's output.
+    dataset = _dataset()
+    registry.register(paths, _report(dataset), dataset, params=PARAMS, degradation=DEGRADATION)
+    assert registry.decide_training(paths, retrain="auto", settings=SETTINGS)["kept"] == "nothing to retrain"
+    assert registry.decide_training(paths, retrain="never", settings=SETTINGS)["kept"] == "model.retrain is 'never'"
+    deeper = {**SETTINGS, "model": {**SETTINGS["model"], "max_depth": 4}}
+    assert registry.decide_training(paths, retrain="never", settings=deeper)["kept"] == (
+        "model.retrain is 'never'; trained with other settings: model.max_depth 10 -> 4")
+    assert "kept" not in registry.decide_training(paths, retrain="always", settings=SETTINGS)

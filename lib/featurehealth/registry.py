@@ -475,7 +475,8 @@ def decide_training(
     Returns
     -------
     dict
-        ``train`` (bool) and ``reason`` (one sentence).
+        ``train`` (bool) and ``reason`` (one sentence); when the model in use is kept (not with
+        ``use_version``), ``kept``: the reason in a few words, for the runner's summary.
 
     Raises
     ------
@@ -526,17 +527,19 @@ def decide_training(
         if not tried:
             return {"train": True, "reason": f"{_trained_otherwise(version, changes, redefined=redefined)}."}
         if by_hand:
-            return {"train": False, "reason": f"{scoring}; version {tried[-1]} has these settings but model {version} "
+            return {"train": False, "kept": "put in use by hand with model.use_version", "reason": f"{scoring}; version {tried[-1]} has these settings but model {version} "
                                               f"was put in use by hand with model.use_version (see models/registry.json); "
                                               f"model.retrain=always trains them again and lets the holdout comparison "
                                               f"decide, model.use_version={tried[-1]} puts that version back."}
         if _promotion_record(paths, tried[-1]) is None:
             # Saying the comparison kept the model in use would claim a comparison nobody recorded.
-            return {"train": False, "reason": f"{scoring}; version {tried[-1]} was trained with these settings before "
+            return {"train": False, "kept": f"version {tried[-1]} with these settings counts as refused",
+                    "reason": f"{scoring}; version {tried[-1]} was trained with these settings before "
                                               f"versions kept their promotion decision (it has no promotion.json), so it "
                                               f"counts as refused by the holdout comparison; model.retrain=always trains "
                                               f"them again and lets the comparison decide and record it."}
-        return {"train": False, "reason": f"{scoring}; version {tried[-1]} was already trained with these settings "
+        return {"train": False, "kept": f"the holdout comparison refused version {tried[-1]} with these settings",
+                "reason": f"{scoring}; version {tried[-1]} was already trained with these settings "
                                           f"and the holdout comparison kept the model in use (see models/registry.json); "
                                           f"model.retrain=always trains again, but on the same data gives the same version "
                                           f"and comparison (model.promote_tolerance sets how far below the model in use "
@@ -550,14 +553,18 @@ def decide_training(
         if changes:
             otherwise.append(f"trained with other settings than this run's ({', '.join(changes)}): it scores as "
                              f"trained, on its own signals only")
-        return {"train": False, "reason": f"{scoring}, {', and '.join(otherwise)}; model.retrain=auto or always trains "
-                                          f"with this run's."}
+        short = ["the signal definitions changed since it was trained"] if redefined else []
+        short += [f"trained with other settings: {', '.join(changes)}"] if changes else []
+        return {"train": False, "kept": "; ".join([f"model.retrain is {retrain!r}", *short]),
+                "reason": f"{scoring}, {', and '.join(otherwise)}; model.retrain=auto or always trains with this run's."}
     if redefined is None:
-        return {"train": False, "reason": f"{scoring}; its card does not record the signal definitions it was trained "
+        return {"train": False, "kept": f"model.retrain is {retrain!r}; its signal definitions could not be checked",
+                "reason": f"{scoring}; its card does not record the signal definitions it was trained "
                                           f"with (an older featurehealth wrote it), so whether this run computes its "
                                           f"signals as its training did could not be checked: model.retrain=always "
                                           f"retrains with this run's."}
-    return {"train": False, "reason": f"{scoring}."}
+    return {"train": False, "kept": "nothing to retrain" if retrain == "auto" else f"model.retrain is {retrain!r}",
+            "reason": f"{scoring}."}
 
 
 def _promotion_record(paths: "RunPaths", version: str) -> Mapping[str, Any] | None:

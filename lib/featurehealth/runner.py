@@ -785,14 +785,15 @@ def _drift_line(drift: dict[str, Any] | None, advice: dict[str, Any] | None) -> 
 def outcome_lines(root: Path) -> list[str]:
     """What a succeeded run publishes from ``root``, for the console and cron mail: features per
     risk bucket on the scored day, the model version trained and whether it replaced the model in
-    use (only when the run trained one), or why it trained none when the data could not train one yet,
-    drift alerts and the retraining advice (a report that is missing or unreadable gives no line).
+    use (only when the run trained one), or why it trained none (the data could not train one yet, or
+    the model in use was kept), drift alerts and the retraining advice (a report that is missing or
+    unreadable gives no line).
     """
     reports = root / "reports"
     lines = [_dropped_line(runlog.read_json_if_present(reports / "ingest_summary.json")),
              _risk_line(reports / "risk_ranking.csv"),
              _model_line(runlog.read_json_if_present(reports / "promotion.json"))
-             or _not_trained_line(runlog.read_json_if_present(reports / "steps" / "03_model.json")),
+             or _untrained_line(runlog.read_json_if_present(reports / "steps" / "03_model.json")),
              _drift_line(runlog.read_json_if_present(reports / "data_drift.json"),
                          runlog.read_json_if_present(reports / "retrain.json"))]
     return [line for line in lines if line]
@@ -825,11 +826,16 @@ def _model_line(promotion: dict[str, Any] | None) -> str | None:
     return display.visible_text(f"model: trained {promotion['version']}; {reason}", one_line=True)
 
 
-def _not_trained_line(step: dict[str, Any] | None) -> str | None:
-    """Why the model step trained nothing (the data could not train a model yet), and what scores instead, if it did not."""
-    if not isinstance(step, dict) or not step.get("not_trained"):
+def _untrained_line(step: dict[str, Any] | None) -> str | None:
+    """Why the model step trained nothing, if it did not: the data could not train a model yet, and what
+    scores instead, or the model in use was kept (``kept``: why, in a few words)."""
+    if not isinstance(step, dict):
         return None
     version = step.get("model_version")
+    if step.get("kept") and version:
+        return display.visible_text(f"model: kept {version} ({str(step['kept']).rstrip('.')})", one_line=True)
+    if not step.get("not_trained"):
+        return None
     then = f"scoring with model {version} in use" if version else "no model is in use, nothing is scored"
     return display.visible_text(f"model: not trained: {str(step['not_trained']).rstrip('.')}; {then}", one_line=True)
 
