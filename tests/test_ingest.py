@@ -313,7 +313,7 @@ def test_a_column_map_key_that_names_no_column_is_an_error(tmp_path: Path) -> No
 
 
 def test_an_unmatched_column_map_key_does_not_send_the_user_to_the_profile(tmp_path: Path) -> None:
-    # The example in docs/operations.md ("Scheduled daily runs and backfills") sets the entry with
+    # The example in docs/operations.md ("Overriding parameters for one run") sets the entry with
     # --set; the profile has no column_map entry to fix.
     export = _write(tmp_path / "export.csv", HEADER)
     with pytest.raises(ingest.InputError) as raised:

@@ -555,7 +555,7 @@ _SET_EXAMPLE = "--set model.n_estimators=30"
 
 def set_command(item: str) -> str:
     """``--set item`` as typed in a shell: bare when no character is special, else in double
-    quotes as docs/operations.md ("Scheduled daily runs and backfills") writes
+    quotes as docs/operations.md ("Overriding parameters for one run") writes
     ``--set "ingest.source='no'"`` (single quotes when the item holds a character double quotes
     would not keep, backslashes before those when it holds both)."""
     if re.fullmatch(r"[\w.,:/+=@%-]+", item):
