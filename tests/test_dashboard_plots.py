@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from itertools import pairwise
 
+import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
 import pytest
@@ -44,6 +45,15 @@ def test_drilldown_draws_limits_incidents_degraded_days_and_risk(series: pd.Data
     assert [line.get_label() for line in axes[-1].lines] == ["risk score", "medium from 0.3", "high from 0.6"]
     assert [t.get_text() for t in axes[-1].get_legend().get_texts()][1:] == ["medium from 0.3", "high from 0.6"]
     assert fig._suptitle.get_text() == "Login"
+
+
+def test_drilldown_spans_the_published_days_not_incidents_outside_them(series: pd.DataFrame) -> None:
+    # A new feed's first weeks beside the simulator's incidents of the months before: the axis
+    # stretched to them, leaving the feature's days squeezed into its last third.
+    incidents = pd.DataFrame({"start": ["2025-10-01", "2026-01-09"], "end": ["2025-10-05", "2026-01-12"]})
+    fig = plots.drilldown_figure(series, thresholds={}, incidents=incidents, cutoffs=[0.3, 0.6], title="x")
+    low, high = fig.axes[-1].get_xlim()
+    assert (low, high) == (mdates.date2num(pd.Timestamp("2026-01-01")), mdates.date2num(pd.Timestamp("2026-01-11")))
 
 
 def test_drilldown_without_scores_says_so(series: pd.DataFrame) -> None:

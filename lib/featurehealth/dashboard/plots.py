@@ -209,6 +209,12 @@ def drilldown_figure(
         risk_ax.set_ylim(0, 1)
         risk_ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=7, frameon=False)
     risk_ax.set_ylabel("risk score")
+    if len(dates):
+        import pandas as pd
+
+        # The feature's days, day-wide bars included: an incident outside them (a new feed beside
+        # the simulator's earlier months) stretched the shared axis and squeezed the days aside.
+        risk_ax.set_xlim(dates.min(), dates.max() + pd.Timedelta(days=1))
     _concise_dates(risk_ax)  # the panels share the x axis, so its ticks
     fig.suptitle(plain_label(title, max_chars=MAX_TITLE_CHARS))  # a feature's name: drawn as written, never as mathtext
     return fig
