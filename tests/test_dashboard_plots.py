@@ -54,6 +54,10 @@ def test_drilldown_spans_the_published_days_not_incidents_outside_them(series: p
     fig = plots.drilldown_figure(series, thresholds={}, incidents=incidents, cutoffs=[0.3, 0.6], title="x")
     low, high = fig.axes[-1].get_xlim()
     assert (low, high) == (mdates.date2num(pd.Timestamp("2026-01-01")), mdates.date2num(pd.Timestamp("2026-01-11")))
+    assert len(fig.axes[0].patches) == 1  # the incident outside is not drawn, nor named in the legend
+    only_outside = plots.drilldown_figure(series, thresholds={}, incidents=incidents.iloc[:1], cutoffs=[0.3, 0.6],
+                                          title="x")
+    assert "known incident" not in [t.get_text() for t in only_outside.axes[0].get_legend().get_texts()]
 
 
 def test_drilldown_without_scores_says_so(series: pd.DataFrame) -> None:

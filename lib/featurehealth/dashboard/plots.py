@@ -167,10 +167,17 @@ def drilldown_figure(
     """
     from featurehealth.display import MAX_TITLE_CHARS, plain_label
 
+    import pandas as pd
+
     panels = len(DRILLDOWN_METRICS)
     fig, axes = _figure(11, 10, rows=panels + 2, sharex=True,
                         gridspec_kw={"height_ratios": [1] * panels + [0.22, 1]})
     dates = series["date"]
+    if incidents is not None and len(dates):
+        # Only those on the feature's days: one outside them (a new feed beside the simulator's
+        # earlier months) stretched the shared axis and was named in a legend with nothing to see.
+        starts, ends = pd.to_datetime(incidents["start"]), pd.to_datetime(incidents["end"])
+        incidents = incidents[(starts <= dates.max()) & (ends >= dates.min())]
     for ax, column in zip(axes[:panels, 0], DRILLDOWN_METRICS, strict=True):
         _shade_incidents(ax, incidents, label=ax is axes[0, 0])
         label = _metric_text(column)
@@ -210,10 +217,7 @@ def drilldown_figure(
         risk_ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=7, frameon=False)
     risk_ax.set_ylabel("risk score")
     if len(dates):
-        import pandas as pd
-
-        # The feature's days, day-wide bars included: an incident outside them (a new feed beside
-        # the simulator's earlier months) stretched the shared axis and squeezed the days aside.
+        # The feature's days, day-wide bars included; an incident running past them is cut there.
         risk_ax.set_xlim(dates.min(), dates.max() + pd.Timedelta(days=1))
     _concise_dates(risk_ax)  # the panels share the x axis, so its ticks
     fig.suptitle(plain_label(title, max_chars=MAX_TITLE_CHARS))  # a feature's name: drawn as written, never as mathtext
