@@ -138,6 +138,13 @@ def test_a_new_feed_too_short_to_split_says_how_many_days_it_needs_and_when(
         f"a model can be trained once the data reaches {until}.")
 
 
+def test_a_table_without_a_day_is_not_trainable_yet_and_says_so(trained) -> None:
+    _, dataset, _ = trained
+    with pytest.raises(model.NotTrainableYetError) as raised:
+        model.train_model(dataset.iloc[:0], params=PARAMS)
+    assert raised.value.reason.startswith("no day of data yet: it needs 33 days of data")
+
+
 def test_a_table_too_short_for_any_target_names_its_days(trained) -> None:
     # A first run with a daily run's one-day window: say what the table holds, not just "more data".
     _, dataset, _ = trained

@@ -529,8 +529,11 @@ def fit_forest(
 def _too_few_days_reason(dates: pd.Series, *, params: Mapping[str, Any]) -> str | None:
     """Why the days of ``dates`` (all rows, labelled or not) are too few for the splits, and until when; None if not."""
     days = sig.normalise_dates(pd.Series(dates))
+    needed = days_of_data_needed(params)
+    if days.empty:
+        return f"no day of data yet: it needs {needed} days of data."
     first, last = days.min(), days.max()
-    has, needed = (last - first).days + 1, days_of_data_needed(params)
+    has = (last - first).days + 1
     if has >= needed:
         return None
     horizon = params["horizon_days"]
