@@ -527,23 +527,24 @@ def decide_training(
         if not tried:
             return {"train": True, "reason": f"{_trained_otherwise(version, changes, redefined=redefined)}."}
         if by_hand:
-            return {"train": False, "kept": "put in use by hand with model.use_version", "reason": f"{scoring}; version {tried[-1]} has these settings but model {version} "
-                                              f"was put in use by hand with model.use_version (see models/registry.json); "
-                                              f"model.retrain=always trains them again and lets the holdout comparison "
-                                              f"decide, model.use_version={tried[-1]} puts that version back."}
+            return {"train": False, "kept": "put in use by hand with model.use_version",
+                    "reason": f"{scoring}; version {tried[-1]} has these settings but model {version} was put in use "
+                              f"by hand with model.use_version (see models/registry.json); model.retrain=always trains "
+                              f"them again and lets the holdout comparison decide, model.use_version={tried[-1]} puts "
+                              f"that version back."}
         if _promotion_record(paths, tried[-1]) is None:
             # Saying the comparison kept the model in use would claim a comparison nobody recorded.
             return {"train": False, "kept": f"version {tried[-1]} with these settings counts as refused",
-                    "reason": f"{scoring}; version {tried[-1]} was trained with these settings before "
-                                              f"versions kept their promotion decision (it has no promotion.json), so it "
-                                              f"counts as refused by the holdout comparison; model.retrain=always trains "
-                                              f"them again and lets the comparison decide and record it."}
+                    "reason": f"{scoring}; version {tried[-1]} was trained with these settings before versions "
+                              f"kept their promotion decision (it has no promotion.json), so it counts as refused by "
+                              f"the holdout comparison; model.retrain=always trains them again and lets the "
+                              f"comparison decide and record it."}
         return {"train": False, "kept": f"the holdout comparison refused version {tried[-1]} with these settings",
-                "reason": f"{scoring}; version {tried[-1]} was already trained with these settings "
-                                          f"and the holdout comparison kept the model in use (see models/registry.json); "
-                                          f"model.retrain=always trains again, but on the same data gives the same version "
-                                          f"and comparison (model.promote_tolerance sets how far below the model in use "
-                                          f"its PR-AUC may be and still replace it)."}
+                "reason": f"{scoring}; version {tried[-1]} was already trained with these settings and the holdout "
+                          f"comparison kept the model in use (see models/registry.json); model.retrain=always trains "
+                          f"again, but on the same data gives the same version and comparison "
+                          f"(model.promote_tolerance sets how far below the model in use its PR-AUC may be and still "
+                          f"replace it)."}
     if changes or redefined:
         # Under never the model in use stays whatever changed: say what it does not reflect, or a signal
         # added to featurehealth.signals would go unused, or one computed otherwise misread, without a word.
@@ -557,14 +558,13 @@ def decide_training(
         short += [f"trained with other settings: {', '.join(changes)}"] if changes else []
         return {"train": False, "kept": "; ".join([f"model.retrain is {retrain!r}", *short]),
                 "reason": f"{scoring}, {', and '.join(otherwise)}; model.retrain=auto or always trains with this run's."}
+    kept = "nothing to retrain" if retrain == "auto" else f"model.retrain is {retrain!r}"
     if redefined is None:
-        return {"train": False, "kept": f"model.retrain is {retrain!r}; its signal definitions could not be checked",
-                "reason": f"{scoring}; its card does not record the signal definitions it was trained "
-                                          f"with (an older featurehealth wrote it), so whether this run computes its "
-                                          f"signals as its training did could not be checked: model.retrain=always "
-                                          f"retrains with this run's."}
-    return {"train": False, "kept": "nothing to retrain" if retrain == "auto" else f"model.retrain is {retrain!r}",
-            "reason": f"{scoring}."}
+        return {"train": False, "kept": f"{kept}; its signal definitions could not be checked",
+                "reason": f"{scoring}; its card does not record the signal definitions it was trained with (an older "
+                          f"featurehealth wrote it), so whether this run computes its signals as its training did "
+                          f"could not be checked: model.retrain=always retrains with this run's."}
+    return {"train": False, "kept": kept, "reason": f"{scoring}."}
 
 
 def _promotion_record(paths: "RunPaths", version: str) -> Mapping[str, Any] | None:
