@@ -130,12 +130,30 @@ def test_a_new_feed_too_short_to_split_says_how_many_days_it_needs_and_when(
     params = {**PARAMS, "calibrate": calibrate, "operating_threshold": "auto" if calibrate else 0.3}
     held_out = ("the test days (model.test_share 0.3) and calibration days (model.calibration_share 0.25)" if calibrate
                 else "the test days (model.test_share 0.3)")
+    first_day = "then the one day before its calibration days" if calibrate else "then its one training day"
     with pytest.raises(model.NotTrainableYetError) as raised:
         model.train_model(dataset, params=params)
     assert raised.value.reason == (
         f"it needs {needed} days of data, has {n_days} (2026-01-01..{fact['date'].max()}): a day's target needs the 7 "
         f"days after it (model.horizon_days), and {held_out} are each held out after a gap of as many days; "
-        f"a model can be trained once the data reaches {until}.")
+        f"a model can be trained at the earliest once the data reaches {until}, and then only if, on its first day "
+        f"2026-01-01 ({first_day}), some features are followed by a degraded day within 7 days and some are not; "
+        f"later data gives it more days.")
+
+
+@pytest.mark.parametrize(("calibrate", "needed"), [(True, 33), (False, 19)])
+def test_a_new_feed_reaching_the_days_it_needs_fits_on_its_first_day_alone(calibrate: bool, needed: int) -> None:
+    # "A model can be trained once the data reaches <day>" was read as a promise; a feed whose first day
+    # has no degraded day ahead then got another refusal, which the first message had not announced.
+    fact, _ = _fact(n_features=2, n_days=needed)
+    frame = signals.build_signals(fact, degradation=PROFILE["degradation"])
+    dataset = model.labelled_dataset(frame, signals.build_target(fact, horizon_days=PARAMS["horizon_days"]))
+    first = dataset["date"] == dataset["date"].min()
+    # Every later day degrades ahead: only the first day's one class can stop the training.
+    dataset["target"] = dataset["target"].where(dataset["target"].isna(), 1.0).mask(first, 0.0)
+    params = {**PARAMS, "calibrate": calibrate, "operating_threshold": "auto" if calibrate else 0.3}
+    with pytest.raises(model.OneClassError, match="from 2026-01-01 to 2026-01-01 degrades within the horizon"):
+        model.train_model(dataset, params=params)
 
 
 def test_a_table_without_a_day_is_not_trainable_yet_and_says_so(trained) -> None:
@@ -155,7 +173,9 @@ def test_a_table_too_short_for_any_target_names_its_days(trained) -> None:
     until = (pd.Timestamp(day) + pd.Timedelta(days=32)).date()
     assert raised.value.reason.startswith(f"no day has a known target yet: it needs 33 days of data, has 1 ({day}..{day}): ")
     assert raised.value.reason.endswith(
-        f"a model can be trained once the data reaches {until} (a first run reads the input's whole history when "
+        f"a model can be trained at the earliest once the data reaches {until}, and then only if, on its first day "
+        f"{day} (then the one day before its calibration days), some features are followed by a degraded day within "
+        f"7 days and some are not; later data gives it more days (a first run reads the input's whole history when "
         f"ingest.window_start is empty).")
 
 

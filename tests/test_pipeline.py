@@ -166,7 +166,9 @@ def test_a_new_feed_publishes_quality_and_drift_from_day_one_and_trains_once_it_
     assert first["drift"]["summary"]["n_cells"] > 0
     why = first["model"]["not_trained"]
     assert why.startswith("it needs 33 days of data, has 21 (2026-04-10..2026-04-30): ") and first["model"]["version"] is None
-    assert why.endswith("a model can be trained once the data reaches 2026-05-12.")
+    assert why.endswith("a model can be trained at the earliest once the data reaches 2026-05-12, and then only if, on "
+                        "its first day 2026-04-10 (then the one day before its calibration days), some features are "
+                        "followed by a degraded day within 7 days and some are not; later data gives it more days.")
     assert runlog.read_json(published / "reports" / "metrics.json") == {"available": False, "reason": why}
     assert not (published / "reports" / "risk_ranking.csv").exists()
     assert pd.read_parquet(published / "tables" / "fact_feature_metrics.parquet")["risk_probability"].isna().all()

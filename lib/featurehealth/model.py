@@ -544,10 +544,15 @@ def _too_few_days_reason(dates: pd.Series, *, params: Mapping[str, Any]) -> str 
     lead, hint = (("no day has a known target yet: ",
                    " (a first run reads the input's whole history when ingest.window_start is empty)") if no_target
                   else ("", ""))
+    # days_of_data_needed leaves one day to fit on, whose one class would refuse the next run: say so now.
+    fitted = "then the one day before its calibration days" if params["calibrate"] else "then its one training day"
     return (
         f"{lead}it needs {needed} days of data, has {has} ({first:%Y-%m-%d}..{last:%Y-%m-%d}): a day's target needs "
         f"the {horizon} days after it (model.horizon_days), and {held_out} are each held out after a gap of as many "
-        f"days; a model can be trained once the data reaches {first + pd.Timedelta(days=needed - 1):%Y-%m-%d}{hint}."
+        f"days; a model can be trained at the earliest once the data reaches "
+        f"{first + pd.Timedelta(days=needed - 1):%Y-%m-%d}, and then only if, on its first day {first:%Y-%m-%d} "
+        f"({fitted}), some features are followed by a degraded day within {horizon} days and some are not; later "
+        f"data gives it more days{hint}."
     )
 
 
