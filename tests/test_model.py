@@ -662,3 +662,17 @@ def test_too_few_positives_give_no_interval_and_say_why() -> None:
         "none of the 400 labelled test feature-days is positive, and PR-AUC needs both classes")
     assert model.evaluate(calm.assign(y_true=1.0), **EVALUATE)["comparison"]["no_interval_reason"] == (
         "all of the 400 labelled test feature-days are positive, and PR-AUC needs both classes")
+
+
+def test_training_days_too_few_for_a_leaf_size_train_no_model_that_scores_every_feature_alike() -> None:
+    # A new feed's first weeks at a fixed threshold "trained" a forest of single leaves: every
+    # feature scored 0.500, all flagged, and the run said "model: trained".
+    fact, _ = _fact(n_features=2, n_days=40)
+    frame = signals.build_signals(fact, degradation=PROFILE["degradation"])
+    dataset = model.labelled_dataset(frame, signals.build_target(fact, horizon_days=PARAMS["horizon_days"]))
+    dataset["target"] = dataset["target"].where(dataset["target"].isna(), (dataset.index % 2).astype(float))
+    params = {**PARAMS, "calibrate": False, "operating_threshold": 0.3, "min_samples_leaf": 1000}
+    with pytest.raises(model.NotTrainableYetError, match=(
+            r"none of the \d+ trees could split its \d+ training feature-days into leaves of model.min_samples_leaf "
+            r"1000, so it would score every feature alike; give it more days or a smaller model.min_samples_leaf.")):
+        model.train_model(dataset, params=params)

@@ -499,6 +499,8 @@ def fit_forest(
     ------
     OneClassError
         If ``rows`` hold one target class only: nothing to learn (a product with no degraded day).
+    NotTrainableYetError
+        If no tree could split the rows (too few for ``min_samples_leaf``): a forest of single leaves.
     ValueError
         If ``max_features`` is a count above the number of signals.
     """
@@ -521,6 +523,12 @@ def fit_forest(
         )
     forest = make_forest(params, n_rows=len(rows))
     forest.fit(signal_matrix(rows, names), target)
+    if all(tree.tree_.node_count == 1 for tree in forest.estimators_):
+        raise NotTrainableYetError(
+            f"none of the {len(forest.estimators_)} trees could split its {len(rows)} training feature-days into "
+            f"leaves of model.min_samples_leaf {params['min_samples_leaf']}, so it would score every feature alike; "
+            f"give it more days or a smaller model.min_samples_leaf."
+        )
     # Predicting on threads costs more than it saves at scoring sizes (a day is ~100 rows), and
     # the stored model should not depend on the cores of the machine that trained it.
     return forest.set_params(n_jobs=1)
