@@ -127,6 +127,25 @@ def test_run_all_rejects_unknown_profile_with_one_sentence() -> None:
     assert "available profiles: ci, default, year" in result.stderr
 
 
+def _published_without_a_model(run: dict, published: Path, lines: list[str]) -> str:
+    """Check that ``run`` published quality and drift but no model, and return why it trained none."""
+    why = run["model"]["not_trained"]
+    assert run["status"] == "succeeded" and run["drift"]["summary"]["n_cells"] > 0 and run["model"]["version"] is None
+    assert runlog.read_json(published / "reports" / "metrics.json") == {"available": False, "reason": why}
+    assert not (published / "reports" / "risk_ranking.csv").exists()
+    assert pd.read_parquet(published / "tables" / "fact_feature_metrics.parquet")["risk_probability"].isna().all()
+    assert [line for line in lines if line.startswith("model:")] == [
+        f"model: not trained: {why.rstrip('.')}; no model is in use, nothing is scored"]
+    return why
+
+
+def _trains_over_the_whole_window(published: Path) -> None:
+    """The next run under model.retrain auto, over the ci profile's whole window, trains as usual."""
+    whole = runner.run_pipeline("ci", progress=lambda _line: None)
+    assert whole["model"]["version"] and whole["model"]["not_trained"] is None
+    assert (published / "reports" / "risk_ranking.csv").is_file()
+
+
 def test_a_healthy_platform_publishes_quality_and_drift_without_a_model_until_one_can_be_trained(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -136,22 +155,15 @@ def test_a_healthy_platform_publishes_quality_and_drift_without_a_model_until_on
     lines: list[str] = []
     healthy = runner.run_pipeline("ci", overrides=["simulate.incidents_per_feature_year=0"], progress=lines.append)
     published = tmp_path / "ci"
-    assert healthy["status"] == "succeeded" and healthy["quality"]["status"] == "pass"
-    assert healthy["drift"]["summary"]["n_cells"] > 0
-    why = healthy["model"]["not_trained"]
-    assert why.startswith("none of its ") and "degrades within the horizon" in why and healthy["model"]["version"] is None
-    assert runlog.read_json(published / "reports" / "metrics.json") == {"available": False, "reason": why}
+    assert healthy["quality"]["status"] == "pass"
+    why = _published_without_a_model(healthy, published, lines)
+    assert why.startswith("none of its ") and "degrades within the horizon" in why
     assert runlog.read_json(published / "reports" / "data_drift.json")["summary"]["prediction_drift"]["reason"].startswith(
         "no model")
     assert not runlog.read_json(published / "reports" / "retrain.json")["retrain_recommended"]
-    assert not (published / "reports" / "risk_ranking.csv").exists() and not (published / "models" / "registry.json").exists()
-    assert pd.read_parquet(published / "tables" / "fact_feature_metrics.parquet")["risk_probability"].isna().all()
-    assert [line for line in lines if line.startswith("model:")] == [
-        f"model: not trained: {why.rstrip('.')}; no model is in use, nothing is scored"]
+    assert not (published / "models" / "registry.json").exists()
     # Days with incidents: the next run under model.retrain auto trains as usual.
-    again = runner.run_pipeline("ci", progress=lambda _line: None)
-    assert again["model"]["version"] and again["model"]["not_trained"] is None
-    assert (published / "reports" / "risk_ranking.csv").is_file()
+    _trains_over_the_whole_window(published)
 
 
 def test_a_new_feed_publishes_quality_and_drift_from_day_one_and_trains_once_it_has_the_days(
@@ -162,19 +174,11 @@ def test_a_new_feed_publishes_quality_and_drift_from_day_one_and_trains_once_it_
     lines: list[str] = []
     first = runner.run_pipeline("ci", overrides=["ingest.window_start=2026-04-10"], progress=lines.append)
     published = tmp_path / "ci"
-    assert first["status"] == "succeeded" and first["quality"]["status"] in ("pass", "warn")
-    assert first["drift"]["summary"]["n_cells"] > 0
-    why = first["model"]["not_trained"]
-    assert why.startswith("it needs 33 days of data, has 21 (2026-04-10..2026-04-30): ") and first["model"]["version"] is None
+    assert first["quality"]["status"] in ("pass", "warn")
+    why = _published_without_a_model(first, published, lines)
+    assert why.startswith("it needs 33 days of data, has 21 (2026-04-10..2026-04-30): ")
     assert why.endswith("a model can be trained at the earliest once the data reaches 2026-05-12, and then only if, on "
                         "its first day 2026-04-10 (then the one day before its calibration days), some features are "
                         "followed by a degraded day within 7 days and some are not; later data gives it more days.")
-    assert runlog.read_json(published / "reports" / "metrics.json") == {"available": False, "reason": why}
-    assert not (published / "reports" / "risk_ranking.csv").exists()
-    assert pd.read_parquet(published / "tables" / "fact_feature_metrics.parquet")["risk_probability"].isna().all()
-    assert [line for line in lines if line.startswith("model:")] == [
-        f"model: not trained: {why.rstrip('.')}; no model is in use, nothing is scored"]
     # The whole window has the days: the next run under model.retrain auto trains.
-    whole = runner.run_pipeline("ci", progress=lambda _line: None)
-    assert whole["model"]["version"] and whole["model"]["not_trained"] is None
-    assert (published / "reports" / "risk_ranking.csv").is_file()
+    _trains_over_the_whole_window(published)
