@@ -332,10 +332,12 @@ def test_drift_cell_legend_never_covers_the_series(series: pd.DataFrame) -> None
     assert legend.x0 >= plotted.x1 or legend.y0 >= plotted.y1  # beside or above the plotting area
 
 
-@pytest.mark.parametrize("days", [10, 60, 120])
-def test_date_labels_keep_apart(days: int) -> None:
-    """Full dates (2026-04-01 2026-04-15) ran into each other on the ci profile's 120 days."""
-    span = pd.DataFrame({"date": pd.date_range("2026-01-01", periods=days), "p95_latency": 900.0,
+@pytest.mark.parametrize(("start", "days"), [("2026-01-01", 10), ("2026-01-01", 60), ("2026-01-01", 120),
+                                           ("2026-09-01", 40), ("2026-04-10", 21)])
+def test_date_labels_keep_apart(start: str, days: int) -> None:
+    """Full dates (2026-04-01 2026-04-15) ran into each other on the ci profile's 120 days, and day
+    ticks counted from each month's first ran "Sep 29" into "Oct 01" on a new feed's first weeks."""
+    span = pd.DataFrame({"date": pd.date_range(start, periods=days), "p95_latency": 900.0,
                          "crash_rate": 0.01, "avg_feedback": 4.0, "usage_count": 200, "risk_probability": 0.2})
     figures = [(plots.drilldown_figure(span, thresholds={}, incidents=None, cutoffs=[0.3, 0.6], title="x"), -1),
                (plots.drift_cell_figure(span, metric="crash_rate", windows=None, title="x"), 0)]

@@ -121,7 +121,19 @@ def _concise_dates(ax: "Axes") -> None:
                 return ""
             return "-".join(map(str, dict.fromkeys([self.years[0], self.years[-1]])))
 
-    locator = AutoDateLocator()
+    import numpy as np
+
+    class EvenDays(AutoDateLocator):
+        # Day ticks count from each month's first (1, 5, ... 29, then 1): a tick closer to the next
+        # than three quarters of the usual step ran into it ("Sep 29Oct 01"); the month's first stays.
+        def __call__(self) -> Any:
+            ticks = np.asarray(super().__call__())
+            if len(ticks) < 3:
+                return ticks
+            gaps = np.diff(ticks)
+            return ticks[np.append(gaps >= 0.75 * np.median(gaps), True)]
+
+    locator = EvenDays()
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(YearsInCorner(
         locator, formats=["%Y", "%b", "%b %d", "%H:%M", "%H:%M", "%S.%f"],
