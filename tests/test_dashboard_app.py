@@ -289,6 +289,20 @@ def test_drift_starts_on_an_alert_and_the_toggle_redraws_only_the_heatmap(output
     assert "Search (B) x crash rate" in _html(details)
 
 
+def test_drift_tab_and_overview_say_whether_to_retrain(outputs: Path) -> None:
+    """The console's drift line gives the advice; the page showed only alerts in red."""
+    checks = {"drifted_share": {"value": 0.3, "threshold": 0.2, "fired": True},
+              "model_age_days": {"value": 3, "threshold": 30, "fired": False}}
+    (outputs / "ci" / "reports" / "retrain.json").write_text(json.dumps(
+        {"retrain_recommended": True, "reasons": ["30% of drift cells alert (limit 20%)"], "withheld": None,
+         "withheld_reasons": [], "checks": checks}))
+    dashboard = app.Dashboard(profile="ci")
+    assert "retraining advised" in _html(_outputs(dashboard, "overview")[0])
+    _select(dashboard, "drift")
+    header = dashboard.tabs.children[3].children[0]
+    assert "Retraining advised: 30% of drift cells alert (limit 20%)." in _html(header)
+
+
 def test_drift_tab_words_its_scores_and_the_cell_s_fields(outputs: Path) -> None:
     dashboard = app.Dashboard(profile="ci")
     _select(dashboard, "drift")

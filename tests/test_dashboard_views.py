@@ -1149,3 +1149,57 @@ def test_malformed_quality_entries_are_named_not_fatal() -> None:
     assert tile.detail == "1 warn (drop in events)"
     assert "checks is not a list" in views.quality_malformed_note({"checks": {"name": "freshness"}})
     assert views.quality_malformed_note({"checks": [{"name": "freshness", "status": "pass"}]}) == ""
+
+
+def _advice(*, share: float | None = 0.01, psi: float | None = 0.013, age: int | None = 0, **changes: object) -> dict:
+    checks = {
+        "drifted_share": {"value": share, "threshold": 0.2, "fired": False},
+        "prediction_psi": {"value": psi, "threshold": 0.25, "fired": False, "psi_expected_by_chance": 0.009,
+                           "pvalue": 0.29, "pvalue_threshold": 0.01},
+        "model_age_days": {"value": age, "threshold": 30, "fired": False},
+    }
+    return {"retrain_recommended": False, "reasons": [], "withheld": None, "withheld_reasons": [], "checks": checks,
+            **changes}
+
+
+def test_retrain_advice_says_whether_to_retrain_and_each_check_against_its_limit() -> None:
+    # The console's drift line says "retraining not advised"; the page, with 7 alerts in red, said nothing.
+    advice = _advice()
+    advice["checks"] = dict(sorted(advice["checks"].items()))  # as the report stores them: keys sorted
+    text, tone = views.retrain_advice(advice)
+    assert tone == "ok"
+    assert text == (
+        "Retraining not advised: 1.0% of feature x metric cells in alert (advised from 20%); the risk scores moved "
+        "by PSI 0.013 (0.009 by chance alone; advised from 0.25 with p-value below 0.01: here 0.29); 0 days of "
+        "data since the newest model was built (advised after 30). Alerts in fewer than 20% of the cells are "
+        "leads on their features, not on the model.")
+    text, tone = views.retrain_advice(_advice(share=None, psi=None, age=None))
+    assert "cells in alert: not available" in text and "risk scores: not available" in text
+    assert "model's age: not available" in text
+
+
+def test_retrain_advice_names_the_reasons_or_why_it_was_withheld() -> None:
+    advised = _advice(retrain_recommended=True, reasons=["25% of drift cells alert (limit 20%)"])
+    text, tone = views.retrain_advice(advised)
+    assert tone == "bad"
+    assert text.startswith("Retraining advised: 25% of drift cells alert (limit 20%).")
+    assert "model.retrain" in text
+    withheld = _advice(withheld="no model is in use", withheld_reasons=["25% of drift cells alert (limit 20%)"])
+    text, tone = views.retrain_advice(withheld)
+    assert tone == "neutral"
+    assert text == ("Retraining not advised, though a check fired (25% of drift cells alert (limit 20%)): "
+                    "no model is in use.")
+    assert views.retrain_advice(None) is None
+    assert views.retrain_advice({"checks": "?"}) is None  # a report edited by hand: no line rather than a guess
+
+
+def test_drift_tile_says_whether_retraining_is_advised() -> None:
+    def tile(advice: dict | None) -> views.Tile:
+        return next(t for t in views.overview_tiles(ranking=None, metrics=None, drift={"summary": {
+            "n_alert": 7, "n_cells": 720, "n_insufficient": 0}}, quality=None, runs=None, retrain=advice)
+            if t.label == "Drift alerts")
+
+    assert tile(_advice()).detail == "of 720 feature x metric cells; retraining not advised"
+    assert tile(_advice(retrain_recommended=True, reasons=["x"])).detail == (
+        "of 720 feature x metric cells; retraining advised")
+    assert tile(None).detail == "of 720 feature x metric cells"

@@ -297,7 +297,7 @@ class Dashboard:
         """Tiles and the five features with the highest impact."""
 
         def build() -> list[dict[str, Any]]:
-            loaded = {name: self.load(name) for name in ("ranking", "metrics", "drift", "quality")}
+            loaded = {name: self.load(name) for name in ("ranking", "metrics", "drift", "quality", "retrain")}
             runs, runs_message = self.runs()
             # The drill-down and Drift tabs read the same fact table from the cache; a missing one is
             # said there, and the tile then counts the ranking.
@@ -469,8 +469,12 @@ class Dashboard:
 
         def build_header() -> list[dict[str, Any]]:
             alerts = views.drift_alerts_text(cells, labels={f: label for label, f in features}, windows=windows)
+            advice, advice_message = self.load("retrain")
+            retrain = views.retrain_advice(advice)
             return [html_output(views.status_html(views.drift_summary(report))),
-                    html_output(views.status_html(alerts, tone=views.drift_alerts_tone(cells)))]
+                    html_output(views.status_html(alerts, tone=views.drift_alerts_tone(cells))),
+                    *([] if retrain is None else [html_output(views.status_html(retrain[0], tone=retrain[1]))]),
+                    *notes_output([advice_message])]
 
         header = self.section("summarising drift", build_header)
         redraw_heatmap({})

@@ -84,14 +84,73 @@ def _count_tile(label: str, count: int | None, *, detail: str, bad_from: int = 1
     return Tile(label, f"{count:,}", detail, "bad" if count >= bad_from else "ok")
 
 
-def _drift_tile(alerts: int | None, *, cells: int | None, insufficient: int | None) -> Tile:
-    """Drift alerts of the report's cells; no green 0 when no cell had enough data to be judged."""
+def _drift_tile(alerts: int | None, *, cells: int | None, insufficient: int | None,
+                advice: Mapping[str, Any] | None = None) -> Tile:
+    """Drift alerts of the report's cells, then whether retraining is advised; no green 0 when no cell had
+    enough data to be judged."""
     if cells and insufficient == cells:
         return Tile("Drift alerts", NOT_AVAILABLE, f"too little data in all {cells:,} feature x metric cells")
     detail = f"of {cells:,} feature x metric cells" if cells else ""
     if detail and insufficient:
         detail += f" ({insufficient:,} with too little data)"
+    if isinstance(advice, Mapping) and "retrain_recommended" in advice:
+        # A red count of alerts alone read as "the model is broken", which the console's drift line denies.
+        detail += f"; retraining {'advised' if advice['retrain_recommended'] else 'not advised'}"
     return _count_tile("Drift alerts", alerts, detail=detail)
+
+
+#: The checks of ``reports/retrain.json`` in the order the Drift tab words them: the drift first.
+_RETRAIN_CHECKS = ("drifted_share", "prediction_psi", "model_age_days")
+
+
+def _retrain_check_text(name: str, check: Mapping[str, Any]) -> str:
+    """One check of ``reports/retrain.json`` in words, against the limit that would advise retraining."""
+    value, limit = check.get("value"), check.get("threshold")
+    if name == "drifted_share":
+        return ("cells in alert: not available" if value is None else
+                f"{value:.1%} of feature x metric cells in alert (advised from {limit:.0%})")
+    if name == "prediction_psi":
+        if value is None:
+            return "risk scores: not available"
+        chance, pvalue = check.get("psi_expected_by_chance"), check.get("pvalue")
+        by_chance = "" if chance is None else f"{chance:.3f} by chance alone; "
+        observed = "" if pvalue is None else f": here {pvalue:.2g}"
+        return (f"the risk scores moved by PSI {value:.3f} ({by_chance}advised from {limit} with p-value below "
+                f"{check.get('pvalue_threshold')}{observed})")
+    return ("the model's age: not available" if value is None else
+            f"{value} days of data since the newest model was built (advised after {limit})")
+
+
+def retrain_advice(advice: Mapping[str, Any] | None) -> tuple[str, str] | None:
+    """The drift step's retraining advice (``reports/retrain.json``) in words, with its tone.
+
+    Parameters
+    ----------
+    advice : mapping or None
+        :func:`featurehealth.drift.retrain_recommendation`'s result as published.
+
+    Returns
+    -------
+    tuple of (str, str) or None
+        "Retraining advised: <reasons>. ...", "Retraining not advised, though a check fired (...): <why>." or
+        "Retraining not advised: <each check against its limit>. ..."; and the tone (bad, neutral, ok). None
+        without a report, or one that lacks its checks.
+    """
+    if not isinstance(advice, Mapping) or not isinstance(advice.get("checks"), Mapping):
+        return None
+    if advice.get("retrain_recommended"):
+        return (f"Retraining advised: {'; '.join(advice.get('reasons') or [])}. A run with model.retrain auto "
+                f"retrains the model; see docs/drift.md.", "bad")
+    if advice.get("withheld"):
+        fired = "; ".join(advice.get("withheld_reasons") or [])
+        return f"Retraining not advised, though a check fired ({fired}): {advice['withheld']}.", "neutral"
+    found = advice["checks"]
+    checks = "; ".join(_retrain_check_text(name, found[name]) for name in _RETRAIN_CHECKS
+                       if isinstance(found.get(name), Mapping))
+    limit = lookup(found, "drifted_share.threshold")
+    leads = "" if limit is None else (f" Alerts in fewer than {limit:.0%} of the cells are leads on their features, "
+                                      f"not on the model.")
+    return f"Retraining not advised: {checks}.{leads}", "ok"
 
 
 def _status_tone(status: Any) -> str:
@@ -300,6 +359,7 @@ def overview_tiles(
     quality: Mapping[str, Any] | None,
     runs: "pd.DataFrame | None",
     monitored: Collection[str] | None = None,
+    retrain: Mapping[str, Any] | None = None,
 ) -> list[Tile]:
     """The six Overview tiles from the loaded artifacts (any of which may be None).
 
@@ -313,6 +373,8 @@ def overview_tiles(
         :func:`featurehealth.dashboard.data.run_history` (newest first).
     monitored : collection of str or None
         The feature ids of the fact table; None without it (the ranking's features are counted).
+    retrain : dict or None
+        ``reports/retrain.json``: the drift tile says whether retraining is advised.
 
     Returns
     -------
@@ -326,7 +388,8 @@ def overview_tiles(
         monitored_tile(ranking, monitored),
         at_risk_tile(ranking, metrics),
         _early_warning_tile(metrics),
-        _drift_tile(alerts, cells=lookup(drift, "summary.n_cells"), insufficient=lookup(drift, "summary.n_insufficient")),
+        _drift_tile(alerts, cells=lookup(drift, "summary.n_cells"), insufficient=lookup(drift, "summary.n_insufficient"),
+                    advice=retrain),
         Tile("Data quality", quality_status or NOT_AVAILABLE, _quality_detail(quality), _status_tone(quality_status)),
     ]
     if runs is None or runs.empty:
