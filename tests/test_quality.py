@@ -805,3 +805,20 @@ def test_a_published_stray_day_before_days_the_input_lacks_is_named_with_the_dro
                                        known_features=["a", "b"], previous={"checks": [{"name": "published_gap",
                                        "details": {"empty_in_input": ["2026-03-05"]}}]}, **PARAMS))["published_gap"]
     assert lost["status"] == "pass" and "drop" not in lost["message"]
+
+
+def test_volume_drop_says_what_to_run_when_the_day_s_export_was_incomplete() -> None:
+    # The warning named the day and stopped there: whoever read it did not know whether to act, nor how.
+    low = {("a", 10): 40, ("b", 29): 45}
+    volume = _by_name(quality.run_checks(_summary(30), _counts(30, low=low), history=None, known_features=["a", "b"],
+                                         profile="ci", rerun=("--set ingest.source=/data/x",), **PARAMS))["volume_drop"]
+    assert volume["status"] == "warn"
+    assert volume["message"].endswith(
+        "the lowest a on 2026-01-11 at 40% of its 28-day median. A real drop in use needs nothing; if a day's export "
+        "was incomplete, re-run that day once the input holds all of it, for the lowest: `./run_all.sh ci --set "
+        "ingest.as_of=2026-01-30 --set ingest.window_start=2026-01-11 --set ingest.window_end=2026-01-11 "
+        "--set ingest.source=/data/x` (details.worst in reports/data_quality.json lists the lowest feature-days).")
+    # The lowest on the as-of day itself: the re-run's window ends there without saying so.
+    latest = _by_name(quality.run_checks(_summary(30), _counts(30, low={("b", 29): 40}), history=None,
+                                         known_features=["a", "b"], profile="ci", **PARAMS))["volume_drop"]
+    assert "--set ingest.window_start=2026-01-30` (details.worst" in latest["message"]

@@ -527,8 +527,13 @@ def check_volume_drop(
     min_baseline_days: int,
     warn: float,
     fail: float,
+    as_of: date,
+    profile: str = "",
+    rerun: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """Lowest ratio of a window feature-day's events to the feature's trailing median."""
+    """Lowest ratio of a window feature-day's events to the feature's trailing median; a warning gives the
+    re-run of the lowest day as of ``as_of`` (with the run's other ``--set`` items, ``rerun``), for an
+    export that was incomplete."""
     baseline = degradation.trailing_statistic(counts, "events", days=baseline_days, min_periods=min_baseline_days)
     ratio = counts["events"] / baseline
     judged = counts.assign(ratio=ratio)[ratio.notna() & counts["date"].between(start, end)]
@@ -547,6 +552,13 @@ def check_volume_drop(
             f"{below_warn} feature-day(s) had fewer than {warn:.0%} of their usual events, the lowest "
             f"{first['feature_id']} on {first['date']:%Y-%m-%d} at {first['ratio']:.0%} of its {baseline_days}-day median."
         )
+        day = first["date"]
+        command = _rerun_command(profile, as_of=as_of, window_start=day, window_end=None if day == as_of else day,
+                                 rerun=rerun)
+        # The count alone cannot tell a partial export from users really leaving: say what each asks for.
+        message += (f" A real drop in use needs nothing; if a day's export was incomplete, re-run that day once the "
+                    f"input holds all of it, for the lowest: {command} (details.worst in reports/data_quality.json "
+                    f"lists the lowest feature-days).")
     return _check(
         "volume_drop", observed, warn=warn, fail=fail, below=True, message=message,
         judged_feature_days=len(judged), below_warn=below_warn,
@@ -741,7 +753,7 @@ def run_checks(
         features ``missing_days`` found stopped, which it no longer warns about.
     rerun : sequence of str
         The run's ``--set`` items besides its window (:func:`featurehealth.config.rerun_overrides`),
-        repeated by the commands of ``published_gap`` and ``late_rows``.
+        repeated by the commands of ``published_gap``, ``late_rows`` and ``volume_drop``.
     deprecated_features : iterable of str
         Ids the metadata marks deprecated (:func:`deprecated_features`): when they stop sending
         events, ``missing_days`` does not warn.
@@ -806,6 +818,7 @@ def run_checks(
         check_volume_drop(
             counts, start=start, end=end, baseline_days=volume_baseline_days,
             min_baseline_days=volume_min_baseline_days, warn=volume_drop_warn, fail=volume_drop_fail,
+            as_of=as_of, profile=profile, rerun=rerun,
         ),
         check_duplicate_events(duplicates, rows_in=rows_in, repeated_files=summary.get("repeated_files"),
                                warn=duplicate_share_warn, fail=duplicate_share_fail),
