@@ -1028,6 +1028,9 @@ def test_drift_texts_name_metrics_in_words() -> None:
     series = pd.DataFrame({"date": pd.to_datetime(["2026-01-01", "2026-01-02"])})
     assert views.drift_cell_alt(series, metric="p95_latency", label="Pay (C)").startswith(
         "Pay (C): p95 latency (ms) per day, 2026-01-01 .. 2026-01-02")
+    # A count already per day is not said twice ("events per day per day").
+    assert views.drift_cell_alt(series, metric="usage_count", label="Pay (C)").startswith(
+        "Pay (C): events per day, 2026-01-01 .. 2026-01-02")
 
 
 def test_model_tables_are_headed_in_words_with_the_same_numbers() -> None:

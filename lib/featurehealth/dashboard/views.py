@@ -1798,8 +1798,9 @@ def drilldown_alt(series: "pd.DataFrame", *, incidents: "pd.DataFrame | None", l
 
 def drift_cell_alt(series: "pd.DataFrame", *, metric: str, label: str) -> str:
     """Alt text of the series figure of one drift cell."""
-    dates = series["date"]
-    return (f"{label}: {metric_name(metric)} per day, {dates.min():%Y-%m-%d} .. {dates.max():%Y-%m-%d}, the drift reference "
+    dates, name = series["date"], metric_name(metric)
+    daily = name if name.endswith("per day") else f"{name} per day"
+    return (f"{label}: {daily}, {dates.min():%Y-%m-%d} .. {dates.max():%Y-%m-%d}, the drift reference "
             f"and current windows shaded; their means are in the table above.")
 
 
