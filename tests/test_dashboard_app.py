@@ -212,6 +212,10 @@ def test_choosing_a_feature_redraws_its_plot_and_drivers(outputs: Path) -> None:
     assert _png(plot.outputs[0]) != first_png
     assert "usage_count_z" in _html(drivers)
     assert "Known incidents: tables/incidents.parquet is not available" in _html(plot)
+    # Who owns it and how its risk went lately, in words above the drivers.
+    picker.value = "C"
+    assert "Owner team pay (ga, critical). Risk score of the last 7 days: Jan 14 0.33," in _html(drivers)
+    assert "Last degraded day: 2026-01-20 (the last day)." in _html(drivers)
 
 
 def test_typing_an_id_or_part_of_a_name_switches_the_drilldown(outputs: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1206,3 +1206,31 @@ def test_drift_tile_says_whether_retraining_is_advised() -> None:
     assert tile(_advice(retrain_recommended=True, reasons=["x"])).detail == (
         "of 720 feature x metric cells; retraining advised")
     assert tile(None).detail == "of 720 feature x metric cells"
+
+
+def test_feature_status_gives_owner_recent_risk_and_last_degraded_day() -> None:
+    # Who owns it and since when its risk rose were only in the ranking and a chart's last few pixels.
+    series = pd.DataFrame({
+        "date": pd.date_range("2026-06-01", periods=10),
+        "risk_probability": [None, 0.05, 0.06, 0.05, 0.07, 0.09, 0.30, 0.24, 0.33, 0.53],
+        "is_degraded": [True, False, False, False, False, False, False, False, False, False],
+    })
+    row = {"owner_team": "Platform", "lifecycle_stage": "beta", "tier": "standard"}
+    assert views.feature_status(series, meta=row, cutoff=0.249) == (
+        "Owner team Platform (beta, standard). Risk score of the last 7 days: Jun 04 0.05, Jun 05 0.07, "
+        "Jun 06 0.09, Jun 07 0.3, Jun 08 0.24, Jun 09 0.33, Jun 10 0.53 (medium from 0.249): at or "
+        "above it since Jun 09, first on Jun 07. Last degraded day: 2026-06-01 (9 days before the last day).")
+    calm = series.assign(risk_probability=0.05, is_degraded=False)
+    assert views.feature_status(calm, meta=None, cutoff=0.249) == (
+        "Risk score of the last 7 days: Jun 04 0.05, Jun 05 0.05, Jun 06 0.05, Jun 07 0.05, Jun 08 0.05, "
+        "Jun 09 0.05, Jun 10 0.05 (medium from 0.249): below it on each. No degraded day.")
+    dipped = series.assign(risk_probability=[None] * 6 + [0.3, 0.3, 0.3, 0.1])
+    assert "(medium from 0.249): at or above it on 3 of them, last on Jun 09." in views.feature_status(
+        dipped, meta=None, cutoff=0.249)
+    assert "Jun 10 0.1 (medium from 0.249): below it on each." not in views.feature_status(
+        dipped, meta=None, cutoff=0.249)
+    high = series.assign(risk_probability=0.7)
+    assert "at or above it on each." in views.feature_status(high, meta=None, cutoff=0.249)
+    today = series.assign(is_degraded=[False] * 9 + [True])
+    assert views.feature_status(today.drop(columns="risk_probability"), meta={}, cutoff=None) == (
+        "Last degraded day: 2026-06-10 (the last day).")

@@ -381,6 +381,15 @@ class Dashboard:
                     *notes_output([incidents_message, params_message])]
 
         def build_drivers() -> list[dict[str, Any]]:
+            cutoffs = self.cutoffs()
+            rows = None if ranking is None else ranking[ranking["feature_id"].astype(str) == picker.value]
+            status = views.feature_status(views.feature_series(fact, picker.value),
+                                          meta=None if rows is None or rows.empty else rows.iloc[0].to_dict(),
+                                          cutoff=cutoffs[0] if cutoffs else None)
+            shown = [html_output(views.status_html(status))] if status else []
+            return shown + build_signals()
+
+        def build_signals() -> list[dict[str, Any]]:
             if ranking is None:
                 return notes_output([ranking_message])
             table = views.drivers(ranking, picker.value)

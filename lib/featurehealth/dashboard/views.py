@@ -729,6 +729,67 @@ def bucket_cutoffs(setting: Any, metrics: Mapping[str, Any] | None) -> tuple[flo
         return ()
 
 
+#: Scored days whose risk the drill-down lists in words above the drivers (:func:`feature_status`).
+RECENT_RISK_DAYS = 7
+
+
+def _risk_trend(scores: "pd.Series", *, cutoff: float) -> str:
+    """When the recent ``scores`` (indexed by day, oldest first) were at or above ``cutoff``."""
+    above = scores >= cutoff
+    if not above.any():
+        return "below it on each"
+    if above.all():
+        return "at or above it on each"
+    days = above[above].index
+    if not above.iloc[-1]:
+        return f"at or above it on {len(days)} of them, last on {days[-1]:%b %d}"
+    streak = days[days > above[~above].index[-1]][0]
+    return f"at or above it since {streak:%b %d}" + ("" if days[0] == streak else f", first on {days[0]:%b %d}")
+
+
+def feature_status(series: "pd.DataFrame", *, meta: Mapping[str, Any] | None, cutoff: float | None) -> str:
+    """The drill-down's line above the drivers: owner, the risk of the last scored days, the last degraded day.
+
+    Parameters
+    ----------
+    series : DataFrame
+        :func:`feature_series` of one feature (``date``, and ``risk_probability``, ``is_degraded`` when present).
+    meta : mapping or None
+        The feature's ranking row (``owner_team``, ``lifecycle_stage``, ``tier``), or None.
+    cutoff : float or None
+        The medium risk bucket's lower bound; None when unknown.
+
+    Returns
+    -------
+    str
+        "Owner team T (stage, tier). Risk score of the last 7 days: Jun 23 0.07, ... (medium from 0.249): at
+        or above it since Jun 28, first on Jun 25. Last degraded day: 2026-03-06 (115 days before the
+        last day)."; each part only when its data is there.
+    """
+    parts = []
+    team = (meta or {}).get("owner_team")
+    if isinstance(team, str) and team:
+        details = [v for v in ((meta or {}).get(k) for k in ("lifecycle_stage", "tier")) if isinstance(v, str) and v]
+        parts.append(f"Owner team {team}" + (f" ({', '.join(details)})." if details else "."))
+    if "risk_probability" in series:
+        scores = series.set_index("date")["risk_probability"].dropna().tail(RECENT_RISK_DAYS)
+        if len(scores):
+            # As the ranking and the cut-offs read (number_text): at two decimals 0.248 read 0.25 under "from 0.249".
+            listed = ", ".join(f"{d:%b %d} {number_text(v)}" for d, v in scores.items())
+            trend = ("" if cutoff is None else
+                     f" (medium from {number_text(cutoff)}): {_risk_trend(scores, cutoff=cutoff)}")
+            parts.append(f"Risk score of the last {len(scores)} days: {listed}{trend}.")
+    if "is_degraded" in series and len(series):
+        degraded = series.loc[series["is_degraded"].fillna(False).astype(bool), "date"]
+        if degraded.empty:
+            parts.append("No degraded day.")
+        else:
+            last, end = degraded.max(), series["date"].max()
+            ago = "the last day" if last == end else f"{(end - last).days} days before the last day"
+            parts.append(f"Last degraded day: {last:%Y-%m-%d} ({ago}).")
+    return " ".join(parts)
+
+
 def threshold_lines(series: "pd.DataFrame", *, degradation: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """The degradation limits of the drill-down plots, per metric.
 
