@@ -6,6 +6,7 @@ Outputs are filled by assigning ``Output.outputs``, so what each tab shows can b
 from __future__ import annotations
 
 import html
+from html.parser import HTMLParser
 import json
 import os
 import re
@@ -904,3 +905,49 @@ def test_the_drivers_read_in_words_with_their_ids(outputs: Path) -> None:
     *_, drivers, _ = _drilldown(app.Dashboard(profile="ci"))
     shown = _html(drivers)
     assert "<td>p95 latency against usual (z-score) <span class='fh-id'>p95_latency_z</span></td>" in shown
+
+
+class _TextOutsideNoMath(HTMLParser):
+    """Collects the text nodes holding ``$`` or ``\\(`` that no element of class ``mathjax_ignore`` encloses."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.open: list[bool] = []
+        self.exposed: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        if tag not in ("br", "img", "input", "meta", "link"):  # void elements have no end tag
+            self.open.append("mathjax_ignore" in (dict(attrs).get("class") or "").split())
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag not in ("br", "img", "input", "meta", "link") and self.open:
+            self.open.pop()
+
+    def handle_data(self, text: str) -> None:
+        if ("$" in text or "\\(" in text) and not any(self.open):
+            self.exposed.append(text)
+
+
+def _widgets(widget) -> list:
+    return [widget, *(w for child in getattr(widget, "children", ()) for w in _widgets(child))]
+
+
+def test_names_from_an_export_are_never_typeset_as_math(outputs: Path) -> None:
+    """The page loads MathJax, which typeset every $...$ and \\(...\\) it found in the HTML it was
+    given: "Plan $5 to $10" read "Plan 5to10" in italics, and "Tax $\\frac$" as a yellow TeX error.
+    Every HTML the app shows now sits in an element of class mathjax_ignore, which MathJax skips."""
+    dim = pd.DataFrame({"feature_id": ["A", "B", "C"], "feature_name": ["Plan $5 to $10", "Tax $\\frac$", "\\(x\\)"]})
+    dim.to_parquet(outputs / "ci" / "tables" / "dim_feature_metadata.parquet")
+    dashboard = app.Dashboard(profile="ci")
+    for slug in app.TABS:
+        _select(dashboard, slug)
+    search, *_ = _drilldown(dashboard)
+    search.value = "$5 to $"  # typed text is echoed in the note below the box
+    markup = [o["data"].get("text/html", "") for w in _widgets(dashboard.widget) for o in getattr(w, "outputs", ())]
+    markup += [w.value for w in _widgets(dashboard.widget) if isinstance(w, app.widgets.HTML)]
+    assert any("Plan $5 to $10" in m for m in markup)
+    parser = _TextOutsideNoMath()
+    for m in markup:
+        parser.open = []
+        parser.feed(m)
+    assert parser.exposed == []

@@ -58,8 +58,9 @@ _STYLE = (
 
 
 def html_output(markup: str) -> dict[str, Any]:
-    """An nbformat display_data output holding ``markup`` (already escaped HTML)."""
-    return {"output_type": "display_data", "data": {"text/html": markup, "text/plain": ""}, "metadata": {}}
+    """An nbformat display_data output holding ``markup`` (already escaped HTML), as text MathJax leaves alone."""
+    wrapped = f"<div class='{views.NO_MATH_CLASS}'>{markup}</div>"
+    return {"output_type": "display_data", "data": {"text/html": wrapped, "text/plain": ""}, "metadata": {}}
 
 
 def png_output(png: bytes, *, alt: str) -> dict[str, Any]:

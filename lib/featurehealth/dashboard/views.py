@@ -1765,6 +1765,9 @@ def runs_caption(count: int) -> str:
 
 #: Text colour of each tone, at least 4.5:1 on white (WCAG AA; the amber was #b26a00, 4.2:1).
 TONE_COLOURS = {"ok": "#2e7d32", "warn": "#a65f00", "bad": "#c62828", "neutral": "#455a64"}
+#: Class of an element whose text MathJax leaves alone. The page loads MathJax, which typeset any $...$ or
+#: \(...\) in the HTML it was given: a feature named "Plan $5 to $10" read "Plan 5to10" in italics.
+NO_MATH_CLASS = "mathjax_ignore"
 #: The mark before a judged tile's label and what it says: the background colour alone, green
 #: beside red, was lost on red-green colour-blind readers.
 TONE_MARKS = {"ok": ("✓", "fine"), "warn": ("!", "worth a look"), "bad": ("✕", "needs attention")}
@@ -1774,7 +1777,7 @@ def status_html(message: str, *, tone: str = "neutral") -> str:
     """A message for a status or note area, escaped and coloured by ``tone`` (one of :data:`TONES`)."""
     if tone not in TONE_COLOURS:
         raise ValueError(f"tone must be one of {', '.join(TONES)}, got {tone!r}.")
-    return f"<div class='fh-note' style='color:{TONE_COLOURS[tone]}'>{_escaped(message)}</div>"
+    return f"<div class='fh-note {NO_MATH_CLASS}' style='color:{TONE_COLOURS[tone]}'>{_escaped(message)}</div>"
 
 
 def tiles_html(tiles: Sequence[Tile]) -> str:
