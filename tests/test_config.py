@@ -800,3 +800,25 @@ def test_drop_before_needs_a_date_on_or_before_the_window_start() -> None:
     # Done once: the commands a run suggests (late_rows's re-run, published_gap's backfill) do not repeat it.
     profile = config.load_profile("ci")
     assert config.rerun_overrides(profile, {"ingest": {**profile["ingest"], "drop_before": "2026-01-01"}}) == []
+
+
+def _nested_aliases(levels: int) -> str:
+    """A YAML flow list whose aliases nest ``levels`` deep, each naming the one before nine times ("billion laughs")."""
+    names = [f"l{i}" for i in range(levels + 1)]
+    lists = ['&l0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    lists += [f"&{name} [{', '.join([f'*{previous}'] * 9)}]" for previous, name in zip(names, names[1:])]
+    return f"[{', '.join(lists)}]"
+
+
+def test_nested_yaml_aliases_are_one_sentence_not_a_hang(params_dir: Path) -> None:
+    # Nine levels expand to 9**10 values: the value check spelled the whole list out, and the run
+    # hung (killed after minutes) before its first notebook.
+    message = _profile_error(params_dir, "laughs", f"model:\n  risk_buckets: {_nested_aliases(9)}\n")
+    assert message == (f"Profile file {params_dir / 'laughs.yaml'} holds more than 10,000 values once its YAML "
+                       f"aliases are expanded; write the values out.")
+    with pytest.raises(config.ProfileError, match=r"^--set model\.risk_buckets: the value holds more than 10,000 "
+                                                  r"values once its YAML aliases are expanded; write the value out\.$"):
+        config.apply_overrides(config.load_profile("default"), [f"model.risk_buckets={_nested_aliases(9)}"])
+    # An alias used a few times is still a value like any other.
+    (params_dir / "shared.yaml").write_text("model:\n  risk_buckets: &cuts [0.2, 0.5]\ningest:\n  column_map: {a: *cuts}\n")
+    assert config.load_profile("shared")["ingest"]["column_map"] == {"a": [0.2, 0.5]}

@@ -373,6 +373,28 @@ def _yaml_problem(exc: Exception) -> str:
     return " ".join(str(exc).split())
 
 
+#: Values a profile file or a ``--set`` value may hold once its YAML aliases are expanded (default.yaml holds
+#: about 150). Aliases nested nine deep held 9**10, and the value check that spelled one out hung the run.
+MAX_YAML_VALUES = 10_000
+
+
+def _expands_beyond(value: Any, *, limit: int) -> bool:
+    """Whether ``value`` holds more than ``limit`` values, a part an alias shares counted wherever it appears
+    (a value holding itself has no end). Stops counting at ``limit``, so it is quick whatever the expansion."""
+    pending, count = [value], 0
+    while pending:
+        item = pending.pop()
+        count += 1
+        if count > limit:
+            return True
+        if isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, (list, tuple, set)):
+            pending.extend(item)
+    return False
+
+
 def _read_yaml(path: Path) -> dict[str, Any]:
     import yaml
 
@@ -385,6 +407,9 @@ def _read_yaml(path: Path) -> dict[str, Any]:
         loaded = yaml.load(path.read_text(encoding="utf-8"), Loader=_loader())
     except yaml.YAMLError as exc:
         raise ProfileError(f"Profile file {path} is not valid YAML: {_yaml_problem(exc)}; fix the file.") from exc
+    if _expands_beyond(loaded, limit=MAX_YAML_VALUES):
+        raise ProfileError(f"Profile file {path} holds more than {MAX_YAML_VALUES:,} values once its YAML aliases "
+                           f"are expanded; write the values out.")
     if loaded is None:
         return {}
     if not isinstance(loaded, dict):
@@ -531,6 +556,9 @@ def apply_overrides(params: dict[str, Any], overrides: list[str]) -> dict[str, A
             nested: Any = yaml.load(text, Loader=_loader()) if text else ""
         except yaml.YAMLError as exc:
             raise ProfileError(_override_value_error(dotted, text, exc)) from None
+        if _expands_beyond(nested, limit=MAX_YAML_VALUES):
+            raise ProfileError(f"--set {dotted}: the value holds more than {MAX_YAML_VALUES:,} values once its "
+                               f"YAML aliases are expanded; write the value out.")
         mapping = next((i for i in range(1, len(parts) - 1) if _lookup(schema, parts[:i]) == {}), None)
         if mapping is not None:
             # Read as nested keys, the name would replace the whole mapping with a mapping in it.
