@@ -303,3 +303,16 @@ def test_published_stamp_changes_when_a_run_publishes_and_is_none_without_a_repo
     staged.replace(report)  # a publish swaps a new file in
     assert data.published_stamp("ci") not in (None, first)
     assert data.published_stamp("gone") is None
+
+
+def test_csv_text_written_as_text_for_spreadsheets_reads_as_it_was(outputs: Path) -> None:
+    """The ' that keeps a spreadsheet from running "=1+1" as a formula is not part of the name on the page."""
+    from featurehealth import registry
+
+    ranking = pd.DataFrame({"feature_id": ["=A1", "B"], "feature_name": ["-2+3", "'@x"], "owner_team": ["@ops", "core"],
+                            "driver_1": ["+z", "p95_latency_z"], "risk_probability": [0.4, 0.3]})
+    registry.write_csv(ranking, outputs / "ci" / "reports" / "risk_ranking.csv")
+    loaded, message = data.load_artifact("ci", "ranking")
+    assert message == ""
+    for column in ("feature_id", "feature_name", "owner_team", "driver_1"):
+        assert loaded[column].tolist() == ranking[column].tolist()

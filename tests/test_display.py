@@ -172,3 +172,14 @@ def test_plain_label_shortens_long_names_keeping_both_ends() -> None:
 def test_listed_says_how_many_were_left_out_and_nothing_when_none_were() -> None:
     assert display.listed(["F1", "F2"], total=5) == "F1, F2 and 3 more"
     assert display.listed(["F1", "F2"], total=2) == "F1, F2"
+
+
+@pytest.mark.parametrize("text", ["=1+1", "+1", "-2", "@A1", "\tx", "\rx", "'=x", "''-x"])
+def test_spreadsheet_text_puts_a_quote_before_a_formula_and_csv_text_takes_it_off(text: str) -> None:
+    written = display.spreadsheet_text(text)
+    assert written == "'" + text and display.csv_text(written) == text
+
+
+@pytest.mark.parametrize("value", ["plain", "a=b", "'quoted'", "", "2024", -1.5, None])
+def test_spreadsheet_text_leaves_other_values_as_they_are(value) -> None:
+    assert display.spreadsheet_text(value) == value and display.csv_text(value) == value

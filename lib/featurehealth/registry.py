@@ -217,12 +217,15 @@ def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
 
     Text holding a bare carriage return (ids and names come from other teams' files) is quoted
     like any other: with ``\\n`` line ends the CSV writer would leave it bare and a reader would
-    split its row there. Then every text field is quoted; other files keep minimal quoting.
+    split its row there. Then every text field is quoted; other files keep minimal quoting. Text a
+    spreadsheet would run as a formula is written after a ``'`` (:func:`display.spreadsheet_text`;
+    :func:`display.csv_text` takes it off); numbers, negative ones too, are written as numbers.
     """
     import csv
 
     floats = frame.select_dtypes("float").columns
     text_columns = frame.select_dtypes(exclude=["number", "bool"]).columns
+    frame = frame.assign(**{str(c): frame[c].map(display.spreadsheet_text) for c in text_columns})
     # Per value, not Series.map(...).any(): an empty date column maps to an empty date column,
     # whose any() raises (an early-warning table with no incident to judge is empty).
     bare_cr = any(isinstance(v, str) and "\r" in v for c in text_columns for v in frame[c])

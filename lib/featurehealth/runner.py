@@ -733,7 +733,7 @@ def _risk_line(ranking: Path) -> str | None:
 
     try:
         with ranking.open(newline="", encoding="utf-8") as handle:
-            rows = list(csv.DictReader(handle))
+            rows = [{k: display.csv_text(v) for k, v in row.items()} for row in csv.DictReader(handle)]
     except (OSError, UnicodeDecodeError, csv.Error):
         return None
     if not rows:

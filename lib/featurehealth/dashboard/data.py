@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from featurehealth import config
+from featurehealth import config, display
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -156,7 +156,9 @@ def _read(path: Path) -> Any:
         # Text from the input stays as written: feature ids such as "0012" must match the Parquet
         # tables, a column of team codes "0042" or of names like "2024" is not numbers, and only an
         # empty field is missing (an owner team "NA", North America, or a name "None" is text).
-        return pd.read_csv(path, dtype=dict.fromkeys(CSV_TEXT_COLUMNS, str), keep_default_na=False, na_values=[""])
+        frame = pd.read_csv(path, dtype=dict.fromkeys(CSV_TEXT_COLUMNS, str), keep_default_na=False, na_values=[""])
+        text = frame.select_dtypes(exclude=["number", "bool"]).columns
+        return frame.assign(**{str(c): frame[c].map(display.csv_text) for c in text})
     return pd.read_parquet(path)
 
 
