@@ -1518,3 +1518,18 @@ def test_a_run_that_drops_published_days_records_and_prints_them(tmp_path: Path)
     runlog.write_json(tmp_path / "reports" / "ingest_summary.json",
                       {"as_of": "2026-04-29", "drop_before": "2026-01-01", "dropped_days": []})
     assert runner.outcome_lines(tmp_path) == ["dropped: no published day before 2026-01-01 (ingest.drop_before)"]
+
+
+def test_a_run_under_umask_0_writes_nothing_others_can_change(capsys: pytest.CaptureFixture[str]) -> None:
+    """Under umask 0 (a container's or a service's default) every output, models/ included, was
+    world-writable: any user of the host could swap in a model and its card, and the next run
+    unpickled it, running their code. A run clears the umask's world-write bit and keeps the rest."""
+    previous = os.umask(0)
+    try:
+        assert runner.main(["typo"]) == 2
+        assert os.umask(0o027) == 0o002
+        runner.main(["typo"])
+        assert os.umask(previous) == 0o027
+    finally:
+        os.umask(previous)
+    capsys.readouterr()

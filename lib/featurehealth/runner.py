@@ -1562,6 +1562,9 @@ def main(argv: list[str] | None = None) -> int:
     """
     import argparse
 
+    # Nothing a run writes may be changed by every user of the host: under umask 0 a model and its
+    # card in models/ could be swapped for a pickle that the next run loads, running its code.
+    os.umask(os.umask(0) | stat.S_IWOTH)
     parser = argparse.ArgumentParser(
         prog="run_all.sh",
         description="Run the featurehealth notebooks for one profile and publish outputs/PROFILE/.",
