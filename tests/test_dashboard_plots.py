@@ -43,7 +43,7 @@ def test_drilldown_draws_limits_incidents_degraded_days_and_risk(series: pd.Data
     assert {"absolute limit", "relative limit"} <= set(labels)
     assert all(len(ax.patches) == 1 for ax in axes)  # the incident is shaded in every panel
     assert [line.get_label() for line in axes[-1].lines] == ["risk score", "medium from 0.3", "high from 0.6"]
-    assert [t.get_text() for t in axes[-1].get_legend().get_texts()][1:] == ["medium from 0.3", "high from 0.6"]
+    assert [t.get_text() for t in fig.legends[0].get_texts()][-2:] == ["medium from 0.3", "high from 0.6"]
     assert fig._suptitle.get_text() == "Login"
 
 
@@ -57,7 +57,7 @@ def test_drilldown_spans_the_published_days_not_incidents_outside_them(series: p
     assert len(fig.axes[0].patches) == 1  # the incident outside is not drawn, nor named in the legend
     only_outside = plots.drilldown_figure(series, thresholds={}, incidents=incidents.iloc[:1], cutoffs=[0.3, 0.6],
                                           title="x")
-    assert "known incident" not in [t.get_text() for t in only_outside.axes[0].get_legend().get_texts()]
+    assert "known incident" not in [t.get_text() for t in only_outside.legends[0].get_texts()]
 
 
 def test_drilldown_without_scores_says_so(series: pd.DataFrame) -> None:
@@ -393,8 +393,8 @@ def test_degraded_days_are_marked_once_for_the_feature_not_on_each_metric(series
     *metric_axes, strip, _risk = fig.axes
     for ax in metric_axes:
         assert not ax.collections  # nothing but the metric's line and limits
-        assert "degraded" not in " ".join(t.get_text() for t in ax.get_legend().get_texts())
-    assert [t.get_text() for t in strip.get_legend().get_texts()] == ["feature degraded (any rule)"]
+        assert "degraded" not in " ".join(ax.get_legend_handles_labels()[1])
+    assert strip.get_legend_handles_labels()[1] == ["feature degraded (any rule)"]
     (bars,) = strip.collections
     starts = sorted(round(path.vertices[:, 0].min()) for path in bars.get_paths())
     from matplotlib.dates import date2num
@@ -536,3 +536,24 @@ def test_score_label_refuses_an_unknown_score() -> None:
     # Any other name than ks_pvalue printed two decimals, so a mistyped "ks_p_value" turned 0.0004 into 0.00.
     with pytest.raises(ValueError, match="score must be one of ks_pvalue, psi, mean_change, wasserstein_norm, got 'ks_p_value'"):
         plots.score_label(0.0004, score="ks_p_value")
+
+
+def test_drilldown_legend_is_readable_in_an_800_px_window(series: pd.DataFrame) -> None:
+    """At 800 px the 990 px drill-down was shrunk to the page's 710 px, its 7 pt legends (one per panel,
+    right of it) 6 px high on screen. Drawn no wider than the page there, with one key of 9 pt below
+    the panels, its words are 11 px at every window width, without the kernel knowing the width."""
+    thresholds = {"p95_latency": {"absolute": 1500.0, "relative": pd.Series(np.full(10, 1800.0))},
+                  "usage_count": {"absolute": 50, "relative": None}}
+    incidents = pd.DataFrame({"start": ["2026-01-08"], "end": ["2026-01-09"]})
+    fig = plots.drilldown_figure(series, thresholds=thresholds, incidents=incidents, cutoffs=[0.3, 0.6], title="x")
+    dpi = plots.DPI
+    shown = min(1.0, plots.NARROWEST_PAGE_PX / (fig.get_figwidth() * dpi))
+    assert all(ax.get_legend() is None for ax in fig.axes)
+    (key,) = fig.legends
+    assert min(t.get_fontsize() for t in key.get_texts()) * dpi / 72 * shown >= 11
+    assert [t.get_text() for t in key.get_texts()] == [
+        "known incident", "absolute limit", "relative limit", "min events for a day to be judged",
+        "feature degraded (any rule)", "risk score", "medium from 0.3", "high from 0.6"]
+    lines = [(h.get_color(), str(h.get_linestyle())) for h in key.legend_handles if hasattr(h, "get_linestyle")
+             and hasattr(h, "get_color")]
+    assert len(set(lines)) == len(lines)  # one key for every panel: no two names share a look

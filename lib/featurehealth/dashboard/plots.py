@@ -39,9 +39,21 @@ DRIFT_SCORES = {
 DRILLDOWN_METRICS = ("p95_latency", "crash_rate", "avg_feedback", "usage_count")
 #: Characters of a metric's name per line on a heatmap column or a drill-down axis.
 METRIC_LINE_CHARS = 18
+#: Dots per inch of the PNGs the page shows (:func:`figure_png`): one dot, one CSS pixel.
+DPI = 90
+#: Width (px) the page leaves a figure in the narrowest window the dashboard is made for, 800 px (710 px,
+#: less a 15 px scrollbar). The page shrinks a wider PNG to it, and its text with it: the drill-down's
+#: 990 px made its 7 pt legends 6 px high.
+NARROWEST_PAGE_PX = 695
+#: Legend text (pt) of the drill-down: 11 px at :data:`DPI`.
+LEGEND_PT = 9
 #: Legend of a panel's flat limit line where it is not a degradation threshold: the events floor
 #: (``degradation.min_usage``) only decides whether a day is judged at all.
 ABSOLUTE_LABELS = {"usage_count": "min events for a day to be judged"}
+#: Line of an absolute limit, and of those of :data:`ABSOLUTE_LABELS`: the panels share one key, where
+#: each name needs a look of its own.
+ABSOLUTE_LINE = {"color": "#c62828", "ls": "--", "lw": 1}
+FLOOR_LINE = {"color": "#616161", "ls": (0, (8, 3)), "lw": 1}
 #: Written on a run's bar when its duration is unknown.
 NOT_AVAILABLE_SHORT = "duration not available"
 #: Score columns of the test predictions -> their scorer's key in reports/metrics.json (named by
@@ -79,7 +91,7 @@ def _figure(width: float, height: float, *, rows: int = 1, cols: int = 1, **kwar
     return fig, fig.subplots(rows, cols, squeeze=False, **kwargs)
 
 
-def figure_png(fig: "Figure", *, dpi: int = 90) -> bytes:
+def figure_png(fig: "Figure", *, dpi: int = DPI) -> bytes:
     """PNG bytes of ``fig``."""
     if dpi < 20:
         raise ValueError(f"dpi must be >= 20, got {dpi!r}.")
@@ -182,7 +194,8 @@ def drilldown_figure(
     import pandas as pd
 
     panels = len(DRILLDOWN_METRICS)
-    fig, axes = _figure(11, 10, rows=panels + 2, sharex=True,
+    # No wider than the narrowest page, which would shrink it (and its text) to fit.
+    fig, axes = _figure(NARROWEST_PAGE_PX / DPI, 10, rows=panels + 2, sharex=True,
                         gridspec_kw={"height_ratios": [1] * panels + [0.22, 1]})
     dates = series["date"]
     if incidents is not None and len(dates):
@@ -192,17 +205,15 @@ def drilldown_figure(
         incidents = incidents[(starts <= dates.max()) & (ends >= dates.min())]
     for ax, column in zip(axes[:panels, 0], DRILLDOWN_METRICS, strict=True):
         _shade_incidents(ax, incidents, label=ax is axes[0, 0])
-        label = _metric_text(column)
-        ax.plot(dates, series[column], color="#1565c0", lw=1.2, label=label)
+        # The metric's line is named by its axis, not in the key.
+        ax.plot(dates, series[column], color="#1565c0", lw=1.2)
         limits = thresholds.get(column, {})
         if limits.get("absolute") is not None:
-            ax.axhline(limits["absolute"], color="#c62828", ls="--", lw=1,
+            ax.axhline(limits["absolute"], **(FLOOR_LINE if column in ABSOLUTE_LABELS else ABSOLUTE_LINE),
                        label=ABSOLUTE_LABELS.get(column, "absolute limit"))
         if limits.get("relative") is not None:
             ax.plot(dates, limits["relative"], color="#ef6c00", ls=":", lw=1.2, label="relative limit")
-        ax.set_ylabel(label)
-        # Outside the axes, so the legend never hides a spike.
-        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=7, frameon=False)
+        ax.set_ylabel(_metric_text(column))
     _degraded_strip(axes[panels, 0], series, incidents=incidents)
     risk_ax = axes[-1, 0]
     _shade_incidents(risk_ax, incidents, label=False)
@@ -226,13 +237,18 @@ def drilldown_figure(
         for cut, bucket, style in zip(cutoffs, ("medium", "high"), ("--", "-."), strict=False):
             risk_ax.axhline(cut, color="#757575", ls=style, lw=0.8, label=f"{bucket} from {number_text(cut)}")
         risk_ax.set_ylim(0, 1)
-        risk_ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=7, frameon=False)
     risk_ax.set_ylabel("risk score")
     if len(dates):
         # The feature's days, day-wide bars included; an incident running past them is cut there.
         risk_ax.set_xlim(dates.min(), dates.max() + pd.Timedelta(days=1))
     _concise_dates(risk_ax)  # the panels share the x axis, so its ticks
     fig.suptitle(plain_label(title, max_chars=MAX_TITLE_CHARS))  # a feature's name: drawn as written, never as mathtext
+    # One key for the panels, each line style once: a legend right of each panel took a fifth of the
+    # width, which the page shrank with the whole figure in a narrow window.
+    key = {label: handle for ax in axes[:, 0] for handle, label in zip(*ax.get_legend_handles_labels(), strict=True)}
+    if key:
+        # Below: above the panels it ran into the title.
+        fig.legend(key.values(), key.keys(), loc="outside lower center", ncols=3, fontsize=LEGEND_PT, frameon=False)
     return fig
 
 
@@ -254,7 +270,6 @@ def _degraded_strip(ax: "Axes", series: "pd.DataFrame", *, incidents: "pd.DataFr
     # Day-wide, as the incidents are shaded: from the day's start to the next day's.
     ax.broken_barh([(date2num(day), 1.0) for day in days], (0, 1), color="#c62828",
                    label="feature degraded (any rule)")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.3), fontsize=7, frameon=False)
 
 
 def _status_codes(cells: "pd.DataFrame") -> "pd.DataFrame":
