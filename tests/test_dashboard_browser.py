@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 
 from featurehealth import config
-from featurehealth.dashboard import serve
+from featurehealth.dashboard import plots, serve
 
 pytestmark = pytest.mark.browser
 
@@ -283,6 +283,46 @@ def test_tab_titles_are_whole_in_a_narrow_window(page) -> None:
     finally:
         page.set_viewport_size({"width": 1280, "height": 900})
     assert clipped == []
+
+
+def _rgb(css: str, *, over: str = "rgb(255, 255, 255)") -> str:
+    """``#rrggbb`` of a computed ``rgb(r, g, b)`` or ``rgba(r, g, b, a)`` colour, laid over ``over``."""
+    def channels(text: str) -> list[float]:
+        return [float(v) for v in text[text.index("(") + 1:text.index(")")].split(",")]
+
+    *colour, alpha = [*channels(css), 1.0][:4]
+    below = channels(over)[:3]
+    return "#" + "".join(f"{round(alpha * c + (1 - alpha) * b):02x}" for c, b in zip(colour, below, strict=True))
+
+
+def test_an_800_px_window_shows_text_at_its_size_and_tables_whole(page, shots: Path) -> None:
+    """At 800 px the 990 px drill-down was shrunk to the page, its legends 6 px high, and the ranking
+    (its why column kept 24em wide) scrolled sideways; axe-core also found the tab titles not yet open
+    at 4.45:1 and the tables' scrolling boxes out of reach of the keyboard."""
+    page.set_viewport_size({"width": 800, "height": 900})
+    try:
+        _open_tab(page, "Feature drill-down")
+        image = page.locator(".fh-tab-drilldown .widget-output img").first
+        image.wait_for(timeout=30_000)
+        natural, shown = image.evaluate("i => [i.naturalWidth, i.getBoundingClientRect().width]")
+        assert plots.LEGEND_PT * plots.DPI / 72 * shown / natural >= 11, f"drawn {natural} px wide, shown {shown} px"
+        page.screenshot(path=shots / "drilldown_800.png", full_page=True)
+        for tab, title in (("ranking", "Risk ranking"), ("overview", "Overview")):
+            _open_tab(page, title)
+            table = page.locator(f".fh-tab-{tab} table.fh-table").first
+            wide, box = table.evaluate("t => [t.scrollWidth, t.parentElement.clientWidth]")
+            assert wide <= box, f"{tab}: the table is {wide} px wide in a {box} px box"
+            assert table.evaluate("t => t.parentElement.tabIndex") == 0  # scrolled by keys once focused
+        page.screenshot(path=shots / "overview_800.png", full_page=True)
+        for label in page.locator(".fh-app .lm-TabBar-tab").all():
+            # The background is the first one drawn at or behind the tab (the open tab's own is transparent).
+            text, back = label.evaluate(
+                "t => { let e = t, c; do { c = getComputedStyle(e).backgroundColor; e = e.parentElement; }"
+                " while (e && c === 'rgba(0, 0, 0, 0)');"
+                " return [getComputedStyle(t.querySelector('.lm-TabBar-tabLabel')).color, c]; }")
+            assert plots.contrast_ratio(_rgb(text, over=back), _rgb(back)) >= 4.5, label.inner_text()
+    finally:
+        page.set_viewport_size({"width": 1280, "height": 900})
 
 
 def test_every_figure_says_what_it_shows_without_sight(page) -> None:

@@ -190,6 +190,13 @@ def test_html_table_captions_stay_outside_the_scrolling_box() -> None:
     assert markup.index("what warned means") < start < end < markup.index("first 2 of 3 rows")
 
 
+def test_a_table_box_that_scrolls_can_be_reached_by_keyboard() -> None:
+    """axe-core: the ranking's scrolling box had nothing focusable, so only a mouse could scroll it (in
+    browsers that do not focus scrolling boxes themselves)."""
+    markup = views.html_table(pd.DataFrame({"x": range(3)}))
+    assert markup.startswith("<div class='fh-scroll' tabindex='0' style='overflow:auto;")
+
+
 def test_the_ranking_fits_seven_columns_and_keeps_every_value(ranking: pd.DataFrame) -> None:
     """At 1280 px the ranking was about 2,500 px wide, team, stage, tier and each driver in a column of
     its own: why a feature is at risk was off to the right. They are now lines of the feature and

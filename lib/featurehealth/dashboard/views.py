@@ -566,7 +566,9 @@ def html_table(
     # stay outside it, where they wrap in the page's width (a <caption> spans the whole table, so
     # its end was hidden off to the right). The box is at most 70 % of the window high, so its
     # sideways scrollbar is in sight, not under the 120th row (its header row sticks, see app._STYLE).
-    return (f"{above}<div style='overflow:auto;max-height:70vh'><table class='fh-table'><thead><tr>{head}</tr></thead>"
+    # Focusable, so the arrow keys scroll it: only some browsers let the keyboard reach a scrolling box.
+    return (f"{above}<div class='fh-scroll' tabindex='0' style='overflow:auto;max-height:70vh'>"
+            f"<table class='fh-table'><thead><tr>{head}</tr></thead>"
             f"<tbody>{body}</tbody></table></div>{below}")
 
 
