@@ -557,3 +557,13 @@ def test_drilldown_legend_is_readable_in_an_800_px_window(series: pd.DataFrame) 
     lines = [(h.get_color(), str(h.get_linestyle())) for h in key.legend_handles if hasattr(h, "get_linestyle")
              and hasattr(h, "get_color")]
     assert len(set(lines)) == len(lines)  # one key for every panel: no two names share a look
+
+
+def test_one_column_figures_are_not_shrunk_in_an_800_px_window(series: pd.DataFrame, predictions: pd.DataFrame) -> None:
+    """The drift cell (810 px) and the ROC and precision-recall curves (900 px) were shrunk to the page at
+    800 px, their 8 pt legends 8 px high; drawn no wider than the page there, their text keeps its size."""
+    figures = {"drift cell": plots.drift_cell_figure(series, metric="p95_latency", windows=None, title="x"),
+               "curves": plots.curves_figure(predictions)}
+    for name, fig in figures.items():
+        assert fig.get_figwidth() * plots.DPI <= plots.NARROWEST_PAGE_PX, name
+        assert len(plots.figure_png(fig)) > 0

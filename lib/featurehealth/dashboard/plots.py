@@ -42,8 +42,8 @@ METRIC_LINE_CHARS = 18
 #: Dots per inch of the PNGs the page shows (:func:`figure_png`): one dot, one CSS pixel.
 DPI = 90
 #: Width (px) the page leaves a figure in the narrowest window the dashboard is made for, 800 px (710 px,
-#: less a 15 px scrollbar). The page shrinks a wider PNG to it, and its text with it: the drill-down's
-#: 990 px made its 7 pt legends 6 px high.
+#: less a 15 px scrollbar), and so the width of the figures that fill a row. The page shrinks a wider PNG
+#: to it, and its text with it: the drill-down's 990 px made its 7 pt legends 6 px high.
 NARROWEST_PAGE_PX = 695
 #: Legend text (pt) of the drill-down: 11 px at :data:`DPI`.
 LEGEND_PT = 9
@@ -403,7 +403,7 @@ def drift_cell_figure(
     from featurehealth.dashboard.views import metric_name
     from featurehealth.display import MAX_TITLE_CHARS, plain_label
 
-    fig, axes = _figure(9, 2.8)
+    fig, axes = _figure(NARROWEST_PAGE_PX / DPI, 2.8)  # as the drill-down: never shrunk with its text
     ax = axes[0, 0]
     words = plain_label(metric_name(metric))
     ax.plot(series["date"], series[metric], color="#1565c0", lw=1.2, label=words)
@@ -436,7 +436,7 @@ def curves_figure(predictions: "pd.DataFrame") -> "Figure":
 
     labelled = predictions[predictions["y_true"].notna()]
     y = labelled["y_true"].to_numpy(dtype=int)
-    fig, axes = _figure(10, 4, cols=2)
+    fig, axes = _figure(NARROWEST_PAGE_PX / DPI, 4, cols=2)  # as the drill-down: never shrunk with its text
     roc_ax, pr_ax = axes[0]
     if labelled["y_true"].nunique() < 2:
         for ax, title in ((roc_ax, "ROC (test period)"), (pr_ax, "Precision-recall (test period)")):
