@@ -43,7 +43,7 @@ def test_drilldown_draws_limits_incidents_degraded_days_and_risk(series: pd.Data
     assert {"absolute limit", "relative limit"} <= set(labels)
     assert all(len(ax.patches) == 1 for ax in axes)  # the incident is shaded in every panel
     assert [line.get_label() for line in axes[-1].lines] == ["risk score", "medium from 0.3", "high from 0.6"]
-    assert [t.get_text() for t in fig.legends[0].get_texts()][-2:] == ["medium from 0.3", "high from 0.6"]
+    assert [t.get_text() for t in axes[0].get_legend().get_texts()][-2:] == ["medium from 0.3", "high from 0.6"]
     assert fig._suptitle.get_text() == "Login"
 
 
@@ -57,7 +57,7 @@ def test_drilldown_spans_the_published_days_not_incidents_outside_them(series: p
     assert len(fig.axes[0].patches) == 1  # the incident outside is not drawn, nor named in the legend
     only_outside = plots.drilldown_figure(series, thresholds={}, incidents=incidents.iloc[:1], cutoffs=[0.3, 0.6],
                                           title="x")
-    assert "known incident" not in [t.get_text() for t in only_outside.legends[0].get_texts()]
+    assert "known incident" not in [t.get_text() for t in only_outside.axes[0].get_legend().get_texts()]
 
 
 def test_drilldown_without_scores_says_so(series: pd.DataFrame) -> None:
@@ -540,7 +540,7 @@ def test_score_label_refuses_an_unknown_score() -> None:
 
 def test_drilldown_legend_is_readable_in_an_800_px_window(series: pd.DataFrame) -> None:
     """At 800 px the 990 px drill-down was shrunk to the page's 710 px, its 7 pt legends (one per panel,
-    right of it) 6 px high on screen. Drawn no wider than the page there, with one key of 9 pt below
+    right of it) 6 px high on screen. Drawn no wider than the page there, with one key of 9 pt above
     the panels, its words are 11 px at every window width, without the kernel knowing the width."""
     thresholds = {"p95_latency": {"absolute": 1500.0, "relative": pd.Series(np.full(10, 1800.0))},
                   "usage_count": {"absolute": 50, "relative": None}}
@@ -548,8 +548,9 @@ def test_drilldown_legend_is_readable_in_an_800_px_window(series: pd.DataFrame) 
     fig = plots.drilldown_figure(series, thresholds=thresholds, incidents=incidents, cutoffs=[0.3, 0.6], title="x")
     dpi = plots.DPI
     shown = min(1.0, plots.NARROWEST_PAGE_PX / (fig.get_figwidth() * dpi))
-    assert all(ax.get_legend() is None for ax in fig.axes)
-    (key,) = fig.legends
+    key = fig.axes[0].get_legend()  # the one key, above the top panel
+    assert all(ax.get_legend() is None for ax in fig.axes[1:])
+    assert key.get_window_extent(_rendered(fig)).y0 >= fig.axes[0].get_window_extent().y1
     assert min(t.get_fontsize() for t in key.get_texts()) * dpi / 72 * shown >= 11
     assert [t.get_text() for t in key.get_texts()] == [
         "known incident", "absolute limit", "relative limit", "min events for a day to be judged",

@@ -243,12 +243,13 @@ def drilldown_figure(
         risk_ax.set_xlim(dates.min(), dates.max() + pd.Timedelta(days=1))
     _concise_dates(risk_ax)  # the panels share the x axis, so its ticks
     fig.suptitle(plain_label(title, max_chars=MAX_TITLE_CHARS))  # a feature's name: drawn as written, never as mathtext
-    # One key for the panels, each line style once: a legend right of each panel took a fifth of the
-    # width, which the page shrank with the whole figure in a narrow window.
+    # One key for the panels, each line style once, above them: a legend right of each panel took a fifth
+    # of the width, which the page shrank with the whole figure in a narrow window. Held by the top panel,
+    # as a figure legend above the panels ran into the title.
     key = {label: handle for ax in axes[:, 0] for handle, label in zip(*ax.get_legend_handles_labels(), strict=True)}
     if key:
-        # Below: above the panels it ran into the title.
-        fig.legend(key.values(), key.keys(), loc="outside lower center", ncols=3, fontsize=LEGEND_PT, frameon=False)
+        axes[0, 0].legend(key.values(), key.keys(), loc="lower center", bbox_to_anchor=(0.5, 1.02), ncols=3,
+                          fontsize=LEGEND_PT, frameon=False)
     return fig
 
 
