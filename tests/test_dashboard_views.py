@@ -1241,3 +1241,29 @@ def test_feature_status_gives_owner_recent_risk_and_last_degraded_day() -> None:
     today = series.assign(is_degraded=[False] * 9 + [True])
     assert views.feature_status(today.drop(columns="risk_probability"), meta={}, cutoff=None) == (
         "Last degraded day: 2026-06-10 (the last day).")
+
+
+def test_feature_status_reads_the_cutoff_and_missing_values_as_the_ranking_does() -> None:
+    # A score at the cut-off is in the medium bucket (model.risk_bucket), so at or above it.
+    series = pd.DataFrame({"date": pd.date_range("2026-06-01", periods=4), "risk_probability": [0.1, 0.1, 0.25, 0.3]})
+    assert views.feature_status(series, meta=None, cutoff=0.25).endswith(
+        "(medium from 0.25): at or above it since Jun 03.")
+    # The ranking CSV reads an empty owner or tier as NaN, and an unscored day has no risk: none is printed.
+    gaps = series.assign(risk_probability=[0.1, 0.1, None, 0.3])
+    meta = {"owner_team": "pay", "lifecycle_stage": "ga", "tier": float("nan")}
+    assert views.feature_status(gaps, meta=meta, cutoff=None) == (
+        "Owner team pay (ga). Risk score of the last 3 days: Jun 01 0.1, Jun 02 0.1, Jun 04 0.3.")
+    assert views.feature_status(gaps, meta={"owner_team": float("nan")}, cutoff=None).startswith("Risk score")
+    # A feature without days has no degraded day to deny.
+    assert views.feature_status(pd.DataFrame({"date": [], "is_degraded": []}), meta=None, cutoff=None) == ""
+
+
+def test_drift_tile_without_a_verdict_in_the_advice_says_nothing_of_it() -> None:
+    tiles = views.overview_tiles(ranking=None, metrics=None, drift={"summary": {"n_alert": 0, "n_cells": 9}},
+                                 quality=None, runs=None, retrain={"checks": {}})
+    assert next(t for t in tiles if t.label == "Drift alerts").detail == "of 9 feature x metric cells"
+
+
+def test_status_html_is_text_mathjax_leaves_alone() -> None:
+    # Status and note widgets show it outside any output, where html_output's wrapper is not.
+    assert f"class='fh-note {views.NO_MATH_CLASS}'" in views.status_html("Plan $5 to $10")
