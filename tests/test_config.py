@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 
 from featurehealth import config
 
@@ -822,3 +823,12 @@ def test_nested_yaml_aliases_are_one_sentence_not_a_hang(params_dir: Path) -> No
     # An alias used a few times is still a value like any other.
     (params_dir / "shared.yaml").write_text("model:\n  risk_buckets: &cuts [0.2, 0.5]\ningest:\n  column_map: {a: *cuts}\n")
     assert config.load_profile("shared")["ingest"]["column_map"] == {"a": [0.2, 0.5]}
+
+
+def test_expands_beyond_counts_each_container_key_and_item_up_to_its_limit() -> None:
+    # Both lists and their three items are five values: at a limit of five, not beyond it.
+    assert not config._expands_beyond([1, 2, [3]], limit=5) and config._expands_beyond([1, 2, [3]], limit=4)
+    # A mapping's keys count as its values do: {a: 1, b: 2} holds five.
+    assert config._expands_beyond({"a": 1, "b": 2}, limit=4) and not config._expands_beyond({"a": 1, "b": 2}, limit=5)
+    # So do a !!set's members.
+    assert config._expands_beyond(yaml.load("!!set {a, b, c}", Loader=config._loader()), limit=3)

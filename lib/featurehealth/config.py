@@ -390,7 +390,7 @@ def _expands_beyond(value: Any, *, limit: int) -> bool:
         if isinstance(item, dict):
             pending.extend(item.keys())
             pending.extend(item.values())
-        elif isinstance(item, (list, tuple, set)):
+        elif isinstance(item, (list, set)):  # the containers a safe YAML loader builds besides dict
             pending.extend(item)
     return False
 
