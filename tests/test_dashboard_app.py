@@ -306,6 +306,11 @@ def test_drift_tab_and_overview_say_whether_to_retrain(outputs: Path) -> None:
     _select(dashboard, "drift")
     header = dashboard.tabs.children[3].children[0]
     assert "Retraining advised: 30% of drift cells alert (limit 20%)." in _html(header)
+    # Without the report the tab says why there is no advice, rather than nothing.
+    (outputs / "ci" / "reports" / "retrain.json").unlink()
+    dashboard = app.Dashboard(profile="ci")
+    _select(dashboard, "drift")
+    assert "reports/retrain.json" in _html(dashboard.tabs.children[3].children[0])
 
 
 def test_drift_tab_words_its_scores_and_the_cell_s_fields(outputs: Path) -> None:
@@ -702,6 +707,9 @@ def test_risk_caption_uses_the_run_s_own_bucket_cut_offs(outputs: Path) -> None:
     _select(dashboard, "ranking")
     _, table = dashboard.tabs.children[1].children
     assert "risk bucket: low below 0.2, medium from 0.2, high from 0.5" in _html(table)
+    # The drill-down's line reads its risk against the same medium cut-off.
+    *_, drivers, _ = _drilldown(dashboard)
+    assert " (medium from 0.2): " in _html(drivers)
 
 
 def test_a_report_without_params_uses_the_profile_only_while_it_gives_the_run_s_hash(
