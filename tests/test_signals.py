@@ -369,6 +369,9 @@ def test_the_definitions_sample_exercises_every_signal() -> None:
     assert set(signals.signal_columns(grown)) <= set(signals.signal_columns(sample))
     assert {"error_rate_z3", "new_version_crash_ratio7", "tier_code", "feature_age_days",
             "days_since_degraded"} <= set(sample.columns)
+    # A missing feature-day amid the others, so that how the windows read a gap counts too.
+    gaps = sample.sort_values("date").groupby("feature_id")["date"].apply(lambda d: int((d.diff().dt.days > 1).sum()))
+    assert gaps.to_dict() == {"f0": 1, "f1": 0}
 
 
 @pytest.mark.parametrize(("name", "replacement"), [
