@@ -64,3 +64,18 @@ def test_the_pr_auc_difference_interval_widens_when_the_models_differ_on_a_run_o
     by_day = bootstrap.pr_auc_difference_interval(y, candidate, current, days, block_days=1, seed=7)
     by_block = bootstrap.pr_auc_difference_interval(y, candidate, current, days, block_days=10, seed=7)
     assert by_block[1] - by_block[0] > by_day[1] - by_day[0]
+
+
+def test_the_pr_auc_difference_interval_is_the_middle_95_percent_of_the_resampled_differences() -> None:
+    from sklearn.metrics import average_precision_score
+
+    # Three days; the model ranks the positive last on day 0 only, the baseline first on each.
+    days = np.repeat(np.arange(3), 2)
+    y = np.tile([1, 0], 3)
+    model = np.array([0.2, 0.8, 0.9, 0.1, 0.9, 0.1])
+    baseline = np.tile([0.9, 0.1], 3)
+    day_0 = average_precision_score(y[:2], model[:2]) - average_precision_score(y[:2], baseline[:2])
+    # 1 resample in 27 (3.7 %) draws day 0 alone, the lowest difference: below the 2.5th percentile of
+    # the differences, not the 5th. The 8 in 27 without day 0 give 0, the highest.
+    low, high = bootstrap.pr_auc_difference_interval(y, model, baseline, days, block_days=1, seed=7, resamples=20_000)
+    assert (low, high) == (pytest.approx(day_0), 0.0)
