@@ -676,3 +676,21 @@ def test_training_days_too_few_for_a_leaf_size_train_no_model_that_scores_every_
             r"none of the \d+ trees could split its \d+ training feature-days into leaves of model.min_samples_leaf "
             r"1000, so it would score every feature alike; give it more days or a smaller model.min_samples_leaf.")):
         model.train_model(dataset, params=params)
+
+
+def test_a_forest_of_single_splits_is_a_model() -> None:
+    # Only trees that could not split at all score every feature alike: stumps tell the rows apart.
+    rows = pd.DataFrame({"date": pd.date_range("2026-01-01", periods=40), "a": range(40), "target": [0] * 20 + [1] * 20})
+    forest = model.fit_forest(rows, ["a"], params={**PARAMS, "max_depth": 1})
+    assert {tree.tree_.node_count for tree in forest.estimators_} == {3}
+    assert len(set(forest.predict_proba(model.signal_matrix(rows, ["a"]))[:, 1])) > 1
+
+
+@pytest.mark.parametrize("calibrate", [True, False])
+def test_too_few_days_to_label_any_says_no_day_has_a_target_yet(calibrate: bool) -> None:
+    # horizon_days 7: on 7 days of data even the first has only 6 after it; on 8 the first has its target.
+    params = {**PARAMS, "calibrate": calibrate}
+    reason = model._too_few_days_reason(pd.Series(pd.date_range("2026-01-01", periods=7)), params=params)
+    assert reason.startswith("no day has a known target yet: it needs ")
+    assert not model._too_few_days_reason(pd.Series(pd.date_range("2026-01-01", periods=8)), params=params).startswith(
+        "no day has a known target yet")
