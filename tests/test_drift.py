@@ -946,3 +946,18 @@ def test_round_significant_refuses_fewer_than_one_digit(digits: int) -> None:
     # 0 rounded to one significant figure without a word, -1 failed inside the string formatting.
     with pytest.raises(ValueError, match=f"digits must be >= 1, got {digits}"):
         drift.round_significant(pd.Series([0.1234]), digits=digits)
+
+
+def test_retrain_reason_words_only_the_defined_effects_and_unjudged_scores_record_none() -> None:
+    t = _thresholds()
+    # A reference mean of 0 leaves the relative mean change undefined: the reason names the Wasserstein alone.
+    moved = {"available": True, "psi": 0.9, "psi_pvalue": 0.002, "status": "alert", "mean_change": float("nan"),
+             "wasserstein_norm": t.wasserstein_alert}
+    advice = drift.retrain_recommendation(drifted_share=None, prediction=moved, model_age_days=5, thresholds=t)
+    assert advice["reasons"] == [f"risk scores drifted: PSI 0.900 (limit {t.prediction_psi_retrain}), Wasserstein "
+                                 f"{t.wasserstein_alert:.2f} (limit {t.wasserstein_alert}), block permutation p=0.002"]
+    # Scores too few to judge give no effect sizes to read beside their limits.
+    few = {**moved, "mean_change": 0.5, "status": "insufficient_data", "reason": "too few scores"}
+    check = drift.retrain_recommendation(drifted_share=None, prediction=few, model_age_days=5,
+                                         thresholds=t)["checks"]["prediction_psi"]
+    assert (check["mean_change"], check["wasserstein_norm"], check["fired"]) == (None, None, False)
