@@ -1267,3 +1267,15 @@ def test_drift_tile_without_a_verdict_in_the_advice_says_nothing_of_it() -> None
 def test_status_html_is_text_mathjax_leaves_alone() -> None:
     # Status and note widgets show it outside any output, where html_output's wrapper is not.
     assert f"class='fh-note {views.NO_MATH_CLASS}'" in views.status_html("Plan $5 to $10")
+
+
+def test_feature_status_leaves_out_what_it_lacks() -> None:
+    # Without a model the risk column is null on every day: no "last 0 days" sentence.
+    unscored = pd.DataFrame({"date": pd.date_range("2026-06-01", periods=3), "risk_probability": [None] * 3})
+    assert views.feature_status(unscored, meta={"owner_team": "pay"}, cutoff=0.25) == "Owner team pay."
+
+
+def test_retrain_advice_words_the_checks_a_report_holds() -> None:
+    checks = {k: v for k, v in _advice()["checks"].items() if k != "prediction_psi"}
+    text, _ = views.retrain_advice(_advice(checks=checks))
+    assert text.startswith("Retraining not advised: 1.0% of feature x metric cells in alert (advised from 20%); 0 days")
