@@ -1273,6 +1273,10 @@ def test_feature_status_leaves_out_what_it_lacks() -> None:
     # Without a model the risk column is null on every day: no "last 0 days" sentence.
     unscored = pd.DataFrame({"date": pd.date_range("2026-06-01", periods=3), "risk_probability": [None] * 3})
     assert views.feature_status(unscored, meta={"owner_team": "pay"}, cutoff=0.25) == "Owner team pay."
+    # A day whose degradation is unknown is no degraded day.
+    unknown = unscored.drop(columns="risk_probability").assign(is_degraded=[True, float("nan"), False])
+    assert views.feature_status(unknown, meta=None, cutoff=None) == (
+        "Last degraded day: 2026-06-01 (2 days before the last day).")
 
 
 def test_retrain_advice_words_the_checks_a_report_holds() -> None:
