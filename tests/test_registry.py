@@ -657,6 +657,13 @@ def test_write_csv_writes_text_a_spreadsheet_would_run_as_a_formula_as_text(tmp_
     assert back["change"].tolist() == [-1.5] * len(names) and back["rank"].iloc[0] == -1
 
 
+def test_write_csv_quotes_formulas_in_string_and_category_columns(tmp_path) -> None:
+    # Text columns need not be of object dtype: a formula in pandas' string or category dtype is text too.
+    frame = pd.DataFrame({"feature_id": pd.array(["=1+1", "a"], dtype="string"), "bucket": pd.Categorical(["-x", "b"])})
+    assert registry.write_csv(frame, tmp_path / "r.csv").read_text(encoding="utf-8").splitlines()[1:] == [
+        "'=1+1,'-x", "a,b"]
+
+
 def test_write_csv_writes_an_empty_frame_with_date_columns(tmp_path) -> None:
     """No incident to judge (one feature, a short test period) leaves the early-warning table empty: its header is written."""
     frame = pd.DataFrame({"feature_id": pd.Series([], dtype=object), "onset": pd.Series([], dtype="datetime64[ns]"),
