@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import csv
 import errno
 import json
 import os
@@ -862,6 +863,9 @@ def test_risk_line_names_three_flagged_features_then_how_many_more_or_the_top_on
     # Text written after a ' for spreadsheets (registry.write_csv) prints as it was.
     ranking.write_text("rank,feature_id,date,risk_probability,risk_bucket,feature_name\n1,'=F9,2026-04-30,0.077,low,'-Stories\n")
     assert runner._risk_line(ranking).endswith("(highest impact: =F9 -Stories low 0.077)")
+    # A ranking the csv module refuses (a field beyond its size limit) gives no line rather than a crash.
+    ranking.write_text("rank,feature_id\n1," + "x" * (csv.field_size_limit() + 1) + "\n")
+    assert runner._risk_line(ranking) is None
 
 
 def test_outcome_lines_say_what_the_run_found(tmp_path: Path) -> None:
