@@ -294,6 +294,24 @@ def test_drift_starts_on_an_alert_and_the_toggle_redraws_only_the_heatmap(output
     assert "Search (B) x crash rate" in _html(details)
 
 
+def test_a_heatmap_wider_than_an_800_px_window_scrolls_at_its_size(
+    outputs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An 800 px window shrank a heatmap of many metrics to its 710 px (to 48 % at 10 metrics, its cell text
+    6 px high): one wider than the page is shown at its own size in a box the arrow keys scroll, as the
+    tables are; one that fits is the usual figure."""
+    dashboard = app.Dashboard(profile="ci")
+    _select(dashboard, "drift")
+    heatmap = dashboard.tabs.children[3].children[2]
+    assert "fh-scroll" not in _html(heatmap) and _png(heatmap.outputs[-1])
+    monkeypatch.setattr(plots, "HEATMAP_COLUMN_IN", 5.0)  # two metrics as wide as ten
+    dashboard.tabs.children[3].children[1].children[0].value = "psi"  # the Score list redraws it
+    shown = heatmap.outputs[-1]["data"]["text/html"]
+    assert shown.startswith("<div class='fh-scroll' tabindex='0' style='overflow-x:auto'>"
+                            "<img class='fh-figure' style='max-width:none' src='data:image/png;base64,")
+    assert shown.endswith("</div>") and "alt='" in shown
+
+
 def test_drift_tab_and_overview_say_whether_to_retrain(outputs: Path) -> None:
     """The console's drift line gives the advice; the page showed only alerts in red."""
     checks = {"drifted_share": {"value": 0.3, "threshold": 0.2, "fired": True},

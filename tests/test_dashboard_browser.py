@@ -296,9 +296,10 @@ def _rgb(css: str, *, over: str = "rgb(255, 255, 255)") -> str:
 
 
 def test_an_800_px_window_shows_text_at_its_size_and_tables_whole(page, shots: Path) -> None:
-    """At 800 px the 990 px drill-down was shrunk to the page, its legends 6 px high, and the ranking
-    (its why column kept 24em wide) and the early warning's ten columns scrolled sideways; axe-core also found the tab titles not yet open
-    at 4.45:1 and the tables' scrolling boxes out of reach of the keyboard."""
+    """At 800 px the 990 px drill-down and the 1,017 px drift heatmap were shrunk to the page, their text 6 and
+    8.7 px high, and the ranking (its why column kept 24em wide) and the early warning's ten columns scrolled
+    sideways; axe-core also found the tab titles not yet open at 4.45:1 and the tables' scrolling boxes out of
+    reach of the keyboard."""
     page.set_viewport_size({"width": 800, "height": 900})
     try:
         _open_tab(page, "Feature drill-down")
@@ -307,6 +308,11 @@ def test_an_800_px_window_shows_text_at_its_size_and_tables_whole(page, shots: P
         natural, shown = image.evaluate("i => [i.naturalWidth, i.getBoundingClientRect().width]")
         assert plots.LEGEND_PT * plots.DPI / 72 * shown / natural >= 11, f"drawn {natural} px wide, shown {shown} px"
         page.screenshot(path=shots / "drilldown_800.png", full_page=True)
+        _open_tab(page, "Drift")  # its heatmap (1,017 px at 6 metrics) was shrunk to 70 %, its cell text 8.7 px
+        heatmap = page.locator(".fh-tab-drift .widget-output img").first
+        heatmap.wait_for(timeout=30_000)
+        natural, shown = heatmap.evaluate("i => [i.naturalWidth, i.getBoundingClientRect().width]")
+        assert plots.HEATMAP_TEXT_PT * plots.DPI / 72 * shown / natural >= 12, f"drawn {natural} px, shown {shown} px"
         for tab, title in (("ranking", "Risk ranking"), ("model", "Model"), ("overview", "Overview")):
             _open_tab(page, title)
             page.locator(f".fh-tab-{tab} table.fh-table").first.wait_for(timeout=30_000)

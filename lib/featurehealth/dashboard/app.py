@@ -32,7 +32,7 @@ TABS = {
     "overview": "Overview", "ranking": "Risk ranking", "drilldown": "Feature drill-down", "drift": "Drift",
     "model": "Model", "quality": "Data quality", "history": "Run history",
 }
-#: The drift heatmap draws at most this many features, the most pressing (about 1,070 px high at 10 metrics);
+#: The drift heatmap draws at most this many features, the most pressing (about 1,095 px high);
 #: above this many it starts with the flagged ones only.
 MAX_HEATMAP_FEATURES = 25
 #: Fact columns the drill-down and drift tabs read.
@@ -72,20 +72,28 @@ def html_output(markup: str) -> dict[str, Any]:
     return {"output_type": "display_data", "data": {"text/html": wrapped, "text/plain": ""}, "metadata": {}}
 
 
-def png_output(png: bytes, *, alt: str) -> dict[str, Any]:
+def png_output(png: bytes, *, alt: str, scroll: bool = False) -> dict[str, Any]:
     """An nbformat display_data output showing a PNG image with ``alt`` as its alt text.
 
     HTML, since the page draws an ``image/png`` output as an ``<img>`` without one: a screen
     reader said nothing of the figure. ``alt`` says what it shows, not only which figure it is.
+    With ``scroll`` the image keeps its own size in a box that scrolls sideways where the page is
+    narrower, focusable as the tables' boxes are (:func:`views.html_table`); else the page shrinks it to fit.
     """
     source = base64.b64encode(png).decode("ascii")
-    markup = f"<img class='fh-figure' src='data:image/png;base64,{source}' alt='{html.escape(alt, quote=True)}'>"
+    size = " style='max-width:none'" if scroll else ""
+    markup = (f"<img class='fh-figure'{size} src='data:image/png;base64,{source}' "
+              f"alt='{html.escape(alt, quote=True)}'>")
+    if scroll:
+        markup = f"<div class='fh-scroll' tabindex='0' style='overflow-x:auto'>{markup}</div>"
     return {"output_type": "display_data", "data": {"text/html": markup, "text/plain": alt}, "metadata": {}}
 
 
-def figure_output(fig: Figure, *, alt: str) -> dict[str, Any]:
-    """A figure as a PNG output with its alt text (the figure is not kept anywhere afterwards)."""
-    return png_output(plots.figure_png(fig), alt=alt)
+def figure_output(fig: Figure, *, alt: str, scroll_if_wide: bool = False) -> dict[str, Any]:
+    """A figure as a PNG output with its alt text (the figure is not kept anywhere afterwards); with
+    ``scroll_if_wide``, one wider than :data:`plots.NARROWEST_PAGE_PX` scrolls (:func:`png_output`)."""
+    wide = fig.get_figwidth() * plots.DPI > plots.NARROWEST_PAGE_PX
+    return png_output(plots.figure_png(fig), alt=alt, scroll=scroll_if_wide and wide)
 
 
 def notes_output(messages: list[str]) -> list[dict[str, Any]]:
@@ -460,8 +468,9 @@ class Dashboard:
             # The key first, under the Score list it explains; then how the colours are decided.
             return [html_output(views.status_html(views.DRIFT_SCORE_KEY)), rule,
                     html_output(views.status_html(caption)),
+                    # Many metrics draw it wider than an 800 px window: shrunk, its 10 pt text read 6 px at ten.
                     figure_output(plots.drift_heatmap(top, score=score.value),
-                                  alt=views.heatmap_alt(top, score=score.value))]
+                                  alt=views.heatmap_alt(top, score=score.value), scroll_if_wide=True)]
 
         def build_details() -> list[dict[str, Any]]:
             table = views.cell_details(cells, feature_id=feature.value, metric=metric.value)

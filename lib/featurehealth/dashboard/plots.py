@@ -68,16 +68,16 @@ SCORER_LINES = {
 }
 
 
-def _metric_text(metric: str) -> str:
+def _metric_text(metric: str, *, chars: int = METRIC_LINE_CHARS) -> str:
     """A metric's name in words (:func:`featurehealth.dashboard.views.metric_name`), broken into lines of
-    :data:`METRIC_LINE_CHARS`, drawn as written (:func:`featurehealth.display.plain_label`)."""
+    ``chars``, drawn as written (:func:`featurehealth.display.plain_label`)."""
     import textwrap
 
     from featurehealth.dashboard.views import metric_name
     from featurehealth.display import plain_label
 
     # Whole words only: a long one cut in two could split the escape of a "$".
-    return "\n".join(textwrap.wrap(plain_label(metric_name(metric)), METRIC_LINE_CHARS, break_long_words=False))
+    return "\n".join(textwrap.wrap(plain_label(metric_name(metric)), chars, break_long_words=False))
 
 
 def _figure(width: float, height: float, *, rows: int = 1, cols: int = 1, **kwargs: Any) -> tuple["Figure", Any]:
@@ -335,6 +335,14 @@ def text_colour(colour: str) -> str:
 
 #: Size of the status and score written in each drift heatmap cell (7 pt was too small to read at 90 dpi).
 HEATMAP_TEXT_PT = 10
+#: Width (in) of a drift heatmap column: "too little data" at :data:`HEATMAP_TEXT_PT` is 88 px, a column 99 px.
+#: With the feature ids beside them, the ``default`` profile's six metrics fit :data:`NARROWEST_PAGE_PX`.
+HEATMAP_COLUMN_IN = 1.1
+#: Characters of a metric's name per line over a heatmap column (:data:`METRIC_LINE_CHARS`' 18 ran
+#: "p95 latency (ms)" 110 px wide, into its neighbour's name).
+HEATMAP_LINE_CHARS = 12
+#: Room (in) beside the columns and the ids' labels: the "feature" axis label and the layout's pads.
+HEATMAP_MARGIN_IN = 0.5
 
 
 def drift_heatmap(cells: "pd.DataFrame", *, score: str) -> "Figure":
@@ -368,8 +376,9 @@ def drift_heatmap(cells: "pd.DataFrame", *, score: str) -> "Figure":
     labels = np.vectorize(lambda word, number: "\n".join(filter(None, (word, number))), otypes=[object])(
         words.to_numpy(), numbers.to_numpy())
     rows, columns = codes.shape
-    # A row holds two lines of HEATMAP_TEXT_PT (status, score) with a margin: 0.4 in at 10 pt.
-    fig, axes = _figure(1.3 * columns + 3.5, 2.9 * HEATMAP_TEXT_PT / 72 * rows + 1.8)
+    # A row holds two lines of HEATMAP_TEXT_PT (status, score) with a margin: 0.4 in at 10 pt. The width is
+    # set once the ids' labels are measured; the key above the cells, not beside them, takes none of it.
+    fig, axes = _figure(HEATMAP_COLUMN_IN * columns, 2.9 * HEATMAP_TEXT_PT / 72 * rows + 2.1)
     ax = axes[0, 0]
     grid = np.ma.masked_invalid(codes.to_numpy())
     ax.pcolormesh(grid, cmap=ListedColormap([STATUS_COLOURS[s] for s in statuses]), vmin=-0.5,
@@ -377,9 +386,9 @@ def drift_heatmap(cells: "pd.DataFrame", *, score: str) -> "Figure":
     ax.set(xlim=(0, columns), ylim=(rows, 0))  # first feature on top
     ax.spines[:].set_visible(False)
     # Feature ids are the export's text: drawn as written, never as mathtext.
-    ax.set_xticks(np.arange(columns) + 0.5, [_metric_text(c) for c in codes.columns])
-    ax.set_yticks(np.arange(rows) + 0.5, [plain_label(i, max_chars=MAX_LABEL_CHARS) for i in codes.index],
-                  va="center")
+    names = [plain_label(i, max_chars=MAX_LABEL_CHARS) for i in codes.index]
+    ax.set_xticks(np.arange(columns) + 0.5, [_metric_text(c, chars=HEATMAP_LINE_CHARS) for c in codes.columns])
+    ax.set_yticks(np.arange(rows) + 0.5, names, va="center")
     text_colours = [text_colour(STATUS_COLOURS[s]) for s in statuses]
     for (row, column), text in np.ndenumerate(labels):
         if text and grid[row, column] is not np.ma.masked:
@@ -388,10 +397,19 @@ def drift_heatmap(cells: "pd.DataFrame", *, score: str) -> "Figure":
                     color=text_colours[int(grid[row, column])], in_layout=False)
     ax.set_xlabel("metric")
     ax.set_ylabel("feature")
-    ax.legend(handles=[Patch(color=STATUS_COLOURS[s], label=STATUS_WORDS.get(s, s))
-                       for s in statuses],
-              loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False, fontsize=8)
-    ax.set_title(f"Colour: drift status; number: {DRIFT_SCORES[score]}")
+    # One row over the cells, as the drill-down's key: beside them it took 1.2 in of the width. Both on the
+    # left, where a heatmap wider than the window (scrolled sideways in its box) shows them whole.
+    key = ax.legend(handles=[Patch(color=STATUS_COLOURS[s], label=STATUS_WORDS.get(s, s)) for s in statuses],
+                    loc="lower left", bbox_to_anchor=(0, 1.0), ncols=len(statuses), frameon=False, fontsize=LEGEND_PT)
+    title = fig.suptitle(f"Colour: drift status; number: {DRIFT_SCORES[score]}", x=0.01, ha="left")
+    # As wide as the columns (or the key over one or two) and the widest id ask, or the title; no wider.
+    renderer = fig.canvas.get_renderer()
+    # Measured from their strings: a tick label gets its text only when drawn.
+    font = ax.yaxis.get_major_ticks()[0].label1.get_fontproperties()
+    widest = max(renderer.get_text_width_height_descent(name, font, ismath=False)[0] for name in names) / fig.dpi
+    cells_in = max(HEATMAP_COLUMN_IN * columns, key.get_window_extent(renderer).width / fig.dpi)
+    title_in = title.get_window_extent(renderer).width / fig.dpi / 0.98  # it starts 1 % in
+    fig.set_figwidth(max(cells_in + widest + HEATMAP_MARGIN_IN, title_in))
     return fig
 
 
