@@ -316,8 +316,8 @@ def test_threshold_lines_follow_the_degradation_rules() -> None:
 def test_drivers_of_a_feature(ranking: pd.DataFrame) -> None:
     table = views.drivers(ranking, "F2")
     assert table.to_dict("records") == [
-        {"signal": "crash_rate_z", "value": 2.0, "contribution": 0.2},
-        {"signal": "b", "value": 1.0, "contribution": 0.1},
+        {"signal": "crash_rate_z", "value": 2.0, "contribution": 0.2, "pattern": None},
+        {"signal": "b", "value": 1.0, "contribution": 0.1, "pattern": None},
     ]
     assert views.drivers(ranking, "nope").empty
     # A slot no signal filled (it did not raise the score) is no driver, and blank in the ranking.
@@ -1283,3 +1283,22 @@ def test_retrain_advice_words_the_checks_a_report_holds() -> None:
     checks = {k: v for k, v in _advice()["checks"].items() if k != "prediction_psi"}
     text, _ = views.retrain_advice(_advice(checks=checks))
     assert text.startswith("Retraining not advised: 1.0% of feature x metric cells in alert (advised from 20%); 0 days")
+
+
+def test_the_strongest_warning_pattern_says_which_pattern(ranking: pd.DataFrame) -> None:
+    """worst_shift_z read "strongest warning pattern" in the ranking and the drill-down: a stakeholder could
+    not tell latency from crashes or feedback. The ranking's strongest_pattern names it; a ranking written
+    before that column, or a day without any pattern's evidence, keeps the words it had."""
+    named = ranking.assign(driver_1=["worst_shift_z", "crash_rate_z", "worst_shift_z"],
+                           strongest_pattern=["latency_evidence", "crash_evidence", None])
+    why = views.ranking_view(named)
+    assert why["why"].iloc[0] == ("strongest warning pattern: latency", "a")
+    assert why["why"].iloc[1][0] == "crash rate against usual (z-score)"  # not worst_shift_z: no pattern named
+    assert why["why"].iloc[2][0] == "strongest warning pattern"
+    assert why[views.id_column("why")].iloc[0] == ("worst_shift_z", "a")
+    shown = views.drivers_view(views.drivers(named, "F1"))
+    assert shown[["signal", "signal (id)"]].values.tolist() == [
+        ["strongest warning pattern: latency", "worst_shift_z"], ["a", "a"]]
+    older = named.drop(columns="strongest_pattern")
+    assert views.ranking_view(older)["why"].iloc[0][0] == "strongest warning pattern"
+    assert views.drivers_view(views.drivers(older, "F1"))["signal"].iloc[0] == "strongest warning pattern"

@@ -694,3 +694,14 @@ def test_too_few_days_to_label_any_says_no_day_has_a_target_yet(calibrate: bool)
     assert reason.startswith("no day has a known target yet: it needs ")
     assert not model._too_few_days_reason(pd.Series(pd.date_range("2026-01-01", periods=8)), params=params).startswith(
         "no day has a known target yet")
+
+
+def test_the_ranking_says_which_warning_pattern_is_strongest_on_the_scored_day(trained) -> None:
+    """A driver worst_shift_z read "strongest warning pattern", without saying of latency, feedback or
+    crashes: the ranking names it from the scored day's evidence, the same for every top_signals."""
+    fact, dataset, report = trained
+    latest = dataset[dataset["date"] == dataset["date"].max()]
+    ranking = model.risk_ranking(report.result.model, latest, fact, cutoffs=(0.3, 0.6), top_signals=1)
+    expected = dict(zip(latest["feature_id"].astype(str), signals.strongest_pattern(latest), strict=True))
+    assert ranking["strongest_pattern"].tolist() == [expected[f] for f in ranking["feature_id"]]
+    assert ranking["strongest_pattern"].notna().any()

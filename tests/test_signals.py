@@ -393,3 +393,18 @@ def test_the_definitions_fingerprint_ignores_float_noise(monkeypatch: pytest.Mon
     exact = signals._window_sum
     monkeypatch.setattr(signals, "_window_sum", lambda values, days: exact(values, days) * (1 + 1e-14))
     assert signals.definitions_fingerprint() == before
+
+
+def test_strongest_pattern_names_the_evidence_worst_shift_z_took() -> None:
+    """worst_shift_z is the largest of three patterns' evidence, and the page said only "strongest warning
+    pattern": which one it was (a missing one is no candidate; none known, none named) must come from the day."""
+    rows = pd.DataFrame({"latency_evidence": [3.0, 1.0, np.nan, np.nan],
+                         "feedback_evidence": [1.0, np.nan, -2.0, np.nan], "crash_evidence": [2.0, 4.0, -5.0, np.nan]})
+    assert signals.strongest_pattern(rows).tolist() == ["latency_evidence", "crash_evidence", "feedback_evidence", None]
+    built = signals.build_signals(_fact(), degradation=DEGRADATION)
+    taken = signals.strongest_pattern(built)
+    assert taken.notna().any()
+    for evidence in signals.PATTERN_EVIDENCE:
+        chosen = taken == evidence
+        assert (built.loc[chosen, evidence] == built.loc[chosen, "worst_shift_z"]).all()
+    assert signals.strongest_pattern(rows.drop(columns="crash_evidence").iloc[1:2]).tolist() == ["latency_evidence"]

@@ -1084,7 +1084,8 @@ def risk_ranking(
         ``active_users``, ``impact``, the metadata columns when given (``feature_name``,
         ``owner_team``, ``tier``, ``lifecycle_stage``, those ``metadata`` has), then
         ``driver_<i>``, ``driver_<i>_value``, ``driver_<i>_contribution`` for
-        i = 1..top_signals; no rows when ``latest`` has none.
+        i = 1..top_signals, ``strongest_pattern`` (the evidence signal of the day's ``worst_shift_z``,
+        :func:`featurehealth.signals.strongest_pattern`); no rows when ``latest`` has none.
 
     Raises
     ------
@@ -1114,6 +1115,8 @@ def risk_ranking(
     values = latest[list(model.signals)].to_numpy(dtype="float64")
     for column, filled in top_drivers(contributions, values, model.signals, top=top_signals).items():
         table[column] = filled
+    # Which pattern a driver worst_shift_z stands for, from the day's own evidence.
+    table["strongest_pattern"] = sig.strongest_pattern(latest).to_numpy()
     table = table.sort_values(
         ["impact", "risk_probability", "feature_id"], ascending=[False, False, True], kind="stable"
     )

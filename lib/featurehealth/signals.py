@@ -468,6 +468,29 @@ def _evidence_signals(wide: Mapping[str, np.ndarray], *, new_events: np.ndarray 
     }
 
 
+#: The evidence signals of the precursor patterns (:func:`_evidence_signals`), whose largest is ``worst_shift_z``.
+PATTERN_EVIDENCE = ("latency_evidence", "feedback_evidence", "crash_evidence")
+
+
+def strongest_pattern(signals: pd.DataFrame) -> pd.Series:
+    """Per row of ``signals``, which of :data:`PATTERN_EVIDENCE` gives its ``worst_shift_z``.
+
+    ``worst_shift_z`` alone does not say whether latency, feedback or crashes stood out. A missing
+    evidence (or a column ``signals`` lacks) is no candidate, as for ``worst_shift_z``; of equal
+    ones the first is named.
+
+    Returns
+    -------
+    pandas.Series
+        The evidence signal's name, or None where no evidence is known; on ``signals``' index.
+    """
+    values = signals.reindex(columns=list(PATTERN_EVIDENCE)).to_numpy(dtype="float64")
+    unknown = np.isnan(values)
+    largest = np.where(unknown, -np.inf, values).argmax(axis=1)
+    names = np.where(unknown.all(axis=1), None, np.asarray(PATTERN_EVIDENCE, dtype=object)[largest])
+    return pd.Series(names, index=signals.index, dtype=object)
+
+
 def build_signals(
     fact: pd.DataFrame, metadata: pd.DataFrame | None = None, *, degradation: Mapping[str, Any]
 ) -> pd.DataFrame:

@@ -601,9 +601,27 @@ def ranking_view(frame: "pd.DataFrame") -> "pd.DataFrame":
     if drivers:
         signals = [tuple(str(s) for s in row if pd.notna(s) and s != "")
                    for row in frame[drivers].itertuples(index=False)]
-        columns["why"] = [tuple(map(signal_name, row)) for row in signals]
+        patterns = frame[PATTERN_COLUMN] if PATTERN_COLUMN in frame else [None] * len(frame)
+        columns["why"] = [tuple(driver_name(s, pattern=pattern) for s in row)
+                          for row, pattern in zip(signals, patterns, strict=True)]
         columns[id_column("why")] = signals
     return pd.DataFrame(columns, index=frame.index)
+
+
+#: Column of ``reports/risk_ranking.csv`` naming the evidence signal of the day's ``worst_shift_z``
+#: (:func:`featurehealth.signals.strongest_pattern`); rankings written before it lack it.
+PATTERN_COLUMN = "strongest_pattern"
+
+
+def driver_name(signal: Any, *, pattern: Any = None) -> str:
+    """A driver in words (:func:`signal_name`); ``worst_shift_z`` adds which pattern it was
+    ("strongest warning pattern: latency") when ``pattern`` names an evidence signal, as
+    :data:`PATTERN_COLUMN` does."""
+    name = signal_name(signal)
+    if str(signal) != "worst_shift_z" or not isinstance(pattern, str) or not pattern.endswith("_evidence"):
+        return name
+    subject = SIGNAL_SUBJECTS.get(pattern.removesuffix("_evidence"))
+    return f"{name}: {subject}" if subject else name
 
 
 def driver_columns(ranking: "pd.DataFrame") -> list[str]:
@@ -846,7 +864,8 @@ DRILLDOWN_CAPTION = (
 
 
 def drivers(ranking: "pd.DataFrame", feature_id: str) -> "pd.DataFrame":
-    """Signals driving the feature's latest score: ``signal``, ``value``, ``contribution``.
+    """Signals driving the feature's latest score: ``signal``, ``value``, ``contribution`` and
+    ``pattern``, the ranking's :data:`PATTERN_COLUMN` (None where it has none).
 
     Empty when the feature is not ranked, the ranking carries no ``driver_<i>`` columns or no
     signal raised its score (a driver slot left empty, see :func:`featurehealth.model.top_drivers`).
@@ -857,17 +876,18 @@ def drivers(ranking: "pd.DataFrame", feature_id: str) -> "pd.DataFrame":
     count = len(driver_columns(ranking))
     records = [
         {"signal": row.iloc[0][f"driver_{i}"], "value": row.iloc[0].get(f"driver_{i}_value"),
-         "contribution": row.iloc[0].get(f"driver_{i}_contribution")}
+         "contribution": row.iloc[0].get(f"driver_{i}_contribution"), "pattern": row.iloc[0].get(PATTERN_COLUMN)}
         for i in range(1, count + 1)
         if pd.notna(row.iloc[0][f"driver_{i}"]) and row.iloc[0][f"driver_{i}"] != ""
     ] if not row.empty else []
-    return pd.DataFrame(records, columns=["signal", "value", "contribution"])
+    return pd.DataFrame(records, columns=["signal", "value", "contribution", "pattern"])
 
 
 def drivers_view(table: "pd.DataFrame") -> "pd.DataFrame":
-    """:func:`drivers` for reading: each ``signal`` in words (:func:`signal_name`), its id in the
+    """:func:`drivers` for reading: each ``signal`` in words (:func:`driver_name`), its id in the
     :func:`id_column` after it; a new frame, the values unchanged."""
-    shown = table.assign(**{"signal": table["signal"].map(signal_name), id_column("signal"): table["signal"]})
+    words = [driver_name(s, pattern=p) for s, p in zip(table["signal"], table["pattern"], strict=True)]
+    shown = table.assign(**{"signal": words, id_column("signal"): table["signal"]})
     return shown[["signal", id_column("signal"), "value", "contribution"]]
 
 
