@@ -1188,6 +1188,13 @@ def test_retrain_advice_says_whether_to_retrain_and_each_check_against_its_limit
     assert "model's age: not available" in text
 
 
+def test_retrain_advice_calls_alerts_leads_only_when_there_are_alerts() -> None:
+    # With no cell judged (or none in alert) there is nothing for "alerts ... are leads" to describe.
+    assert "leads on their features" not in views.retrain_advice(_advice(share=None))[0]
+    assert "leads on their features" not in views.retrain_advice(_advice(share=0.0))[0]
+    assert "leads on their features" in views.retrain_advice(_advice(share=0.01))[0]
+
+
 def test_retrain_advice_names_the_reasons_or_why_it_was_withheld() -> None:
     advised = _advice(retrain_recommended=True, reasons=["25% of drift cells alert (limit 20%)"])
     text, tone = views.retrain_advice(advised)

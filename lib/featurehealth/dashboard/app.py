@@ -50,7 +50,7 @@ _STYLE = (
     ".fh-app .fh-id{color:#616161;font-size:11px}"
     # Tabs have a fixed width that cut "Feature drill-down" below ~1000 px: fit the label, wrap the row.
     ".fh-app .lm-TabBar-content{flex-wrap:wrap}.fh-app .lm-TabBar-tab{flex:0 0 auto;min-width:max-content}"
-    # The titles of the tabs not open were the widgets' 54 % black on #eeeeee, 4.45:1: #555555 is 6.3:1.
+    # The titles of the tabs not open were the widgets' 54 % black on #eeeeee, 4.45:1: #555555 is 6.4:1.
     ".fh-app .lm-TabBar-tab:not(.lm-mod-current) .lm-TabBar-tabLabel{color:#555555}"
     # Below 1280 px the ranking, its why kept 24em wide, and the quality checks scrolled sideways (873 and
     # 1,160 px in the 710 px of an 800 px window): there values wrap too, a sentence keeps 12em, and

@@ -147,9 +147,10 @@ def retrain_advice(advice: Mapping[str, Any] | None) -> tuple[str, str] | None:
     found = advice["checks"]
     checks = "; ".join(_retrain_check_text(name, found[name]) for name in _RETRAIN_CHECKS
                        if isinstance(found.get(name), Mapping))
-    limit = lookup(found, "drifted_share.threshold")
-    leads = "" if limit is None else (f" Alerts in fewer than {limit:.0%} of the cells are leads on their features, "
-                                      f"not on the model.")
+    limit, share = lookup(found, "drifted_share.threshold"), lookup(found, "drifted_share.value")
+    # Only alerts there are need calling leads: with none, or no cell judged, the sentence would describe nothing.
+    leads = "" if limit is None or not share else (f" Alerts in fewer than {limit:.0%} of the cells are leads on "
+                                                   f"their features, not on the model.")
     return f"Retraining not advised: {checks}.{leads}", "ok"
 
 
