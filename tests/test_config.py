@@ -807,7 +807,7 @@ def _nested_aliases(levels: int) -> str:
     """A YAML flow list whose aliases nest ``levels`` deep, each naming the one before nine times ("billion laughs")."""
     names = [f"l{i}" for i in range(levels + 1)]
     lists = ['&l0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
-    lists += [f"&{name} [{', '.join([f'*{previous}'] * 9)}]" for previous, name in zip(names, names[1:])]
+    lists += [f"&{name} [{', '.join([f'*{previous}'] * 9)}]" for previous, name in zip(names, names[1:], strict=False)]
     return f"[{', '.join(lists)}]"
 
 

@@ -116,20 +116,24 @@ def test_drift_heatmap_writes_ids_across_and_numbers_readable_on_each_colour() -
                        "too little data\n0.30": "#262626", "0.40": "#262626"}
 
 
+def _full_heatmap_cells(metrics: list[str]) -> pd.DataFrame:
+    """Drift cells of the most features the Drift tab draws, each status in turn, two KS p-value texts."""
+    from featurehealth.dashboard.app import MAX_HEATMAP_FEATURES
+
+    statuses = ["insufficient_data", "alert", "warn", "ok"]
+    return pd.DataFrame([{"feature_id": f"F{i:03d}", "metric": m, "status": statuses[(i + j) % 4],
+                          "ks_pvalue": 1e-9 if i % 2 else 0.0123}
+                         for i in range(MAX_HEATMAP_FEATURES) for j, m in enumerate(metrics)])
+
+
 def test_drift_heatmap_cell_text_is_10_pt_inside_its_cell_at_a_reasonable_size() -> None:
     """7 pt was too small to read; at 10 pt two lines must still fit a row at the 25-feature cap."""
     import io
 
     from PIL import Image
 
-    from featurehealth.dashboard.app import MAX_HEATMAP_FEATURES
-
-    metrics = ["usage_count", "p95_latency", "crash_rate", "avg_feedback", "p99_latency", "active_users"]
-    statuses = ["insufficient_data", "alert", "warn", "ok"]
-    cells = pd.DataFrame([{"feature_id": f"F{i:03d}", "metric": m, "status": statuses[(i + j) % 4],
-                           "ks_pvalue": 1e-9 if i % 2 else 0.0123}
-                          for i in range(MAX_HEATMAP_FEATURES) for j, m in enumerate(metrics)])
-    fig = plots.drift_heatmap(cells, score="ks_pvalue")
+    fig = plots.drift_heatmap(_full_heatmap_cells(
+        ["usage_count", "p95_latency", "crash_rate", "avg_feedback", "p99_latency", "active_users"]), score="ks_pvalue")
     png = plots.figure_png(fig)
     ax = fig.axes[0]
     renderer = fig.canvas.get_renderer()
@@ -574,14 +578,8 @@ def test_drift_heatmap_of_six_metrics_fits_an_800_px_window_its_text_whole() -> 
     """At 1.3 in a metric and 3.5 in more, the default's six metrics drew 1,017 px, which an 800 px window
     shrank to 70 %: cell text 8.7 px, key 7 px. Now 695 px or less, each cell's text inside its cell, the
     metric names apart and the key at the drill-down's size."""
-    from featurehealth.dashboard.app import MAX_HEATMAP_FEATURES
-
-    metrics = ["p50_latency", "p95_latency", "p99_latency", "crash_rate", "avg_feedback", "usage_count"]
-    statuses = ["insufficient_data", "alert", "warn", "ok"]
-    cells = pd.DataFrame([{"feature_id": f"F{i:03d}", "metric": m, "status": statuses[(i + j) % 4],
-                           "ks_pvalue": 1e-9 if i % 2 else 0.0123}
-                          for i in range(MAX_HEATMAP_FEATURES) for j, m in enumerate(metrics)])
-    fig = plots.drift_heatmap(cells, score="ks_pvalue")
+    fig = plots.drift_heatmap(_full_heatmap_cells(
+        ["p50_latency", "p95_latency", "p99_latency", "crash_rate", "avg_feedback", "usage_count"]), score="ks_pvalue")
     plots.figure_png(fig)
     assert fig.get_figwidth() * plots.DPI <= plots.NARROWEST_PAGE_PX
     ax, renderer = fig.axes[0], fig.canvas.get_renderer()
