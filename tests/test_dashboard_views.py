@@ -1195,6 +1195,14 @@ def test_retrain_advice_calls_alerts_leads_only_when_there_are_alerts() -> None:
     assert "leads on their features" in views.retrain_advice(_advice(share=0.01))[0]
 
 
+def test_retrain_advice_shows_a_limit_below_one_percent() -> None:
+    advice = _advice(share=0.004)
+    advice["checks"]["drifted_share"]["threshold"] = 0.005
+    text, _ = views.retrain_advice(advice)
+    assert "0.4% of feature x metric cells in alert (advised from 0.5%)" in text
+    assert "Alerts in fewer than 0.5% of the cells" in text
+
+
 def test_retrain_advice_names_the_reasons_or_why_it_was_withheld() -> None:
     advised = _advice(retrain_recommended=True, reasons=["25% of drift cells alert (limit 20%)"])
     text, tone = views.retrain_advice(advised)

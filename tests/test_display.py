@@ -189,3 +189,12 @@ def test_spreadsheet_text_leaves_other_values_as_they_are(value) -> None:
 def test_csv_text_leaves_a_formula_written_without_its_quote(text: str) -> None:
     # Reports published before the quote was written hold such text as it was: none of it is cut.
     assert display.csv_text(text) == text
+
+
+def test_percent_text_keeps_a_tenth_where_whole_per_cent_would_hide_it() -> None:
+    # A 0.5 % limit read "0%" and 0.6 % beside it "1%".
+    assert display.percent_text(0.2) == "20%"
+    assert display.percent_text(0.005) == "0.5%"
+    assert display.percent_text(0.006) == "0.6%"
+    assert display.percent_text(0.0) == "0%"
+    assert display.percent_text(0.0125) != "1%"

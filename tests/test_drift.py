@@ -902,6 +902,17 @@ def test_retrain_checks_at_their_limits() -> None:
     assert not at_age["checks"]["model_age_days"]["fired"] and older["checks"]["model_age_days"]["fired"]
 
 
+def test_retrain_reason_shows_shares_finer_than_a_whole_percent() -> None:
+    # At whole per cent, 0.6 % against a 0.5 % limit read "1% of drift cells alert (limit 0%)".
+    calm = {"available": True, "psi": 0.0, "psi_pvalue": 1.0, "psi_null_median": 0.0, "status": "ok"}
+    fine = drift.retrain_recommendation(drifted_share=0.006, prediction=calm, model_age_days=1,
+                                        thresholds=_thresholds(drift_share_retrain=0.005))
+    assert fine["reasons"] == ["0.6% of drift cells alert (limit 0.5%)"]
+    whole = drift.retrain_recommendation(drifted_share=0.25, prediction=calm, model_age_days=1,
+                                         thresholds=_thresholds(drift_share_retrain=0.2))
+    assert whole["reasons"] == ["25% of drift cells alert (limit 20%)"]
+
+
 def test_prediction_drift_leaves_out_reference_weeks_missing_a_day() -> None:
     history = _scores("2026-05-01", 47, 0.2)
     history = history[history["date"] != pd.Timestamp("2026-05-10")]  # inside the week 05-06..05-12

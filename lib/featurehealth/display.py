@@ -178,6 +178,15 @@ def number_text(value: Any, *, digits: int = DIGITS) -> str:
     return format(Decimal(significant), "f")
 
 
+def percent_text(share: float) -> str:
+    """``share`` as a percentage, to a tenth where whole per cent would hide it.
+
+    >>> percent_text(0.2), percent_text(0.005), percent_text(0.0125)
+    ('20%', '0.5%', '1.2%')
+    """
+    return f"{share:.0%}" if round(share * 100, 9).is_integer() else f"{share:.1%}"
+
+
 def plain_label(value: Any, *, max_chars: int | None = None) -> str:
     """``value`` as a matplotlib label drawn exactly as written, at most ``max_chars`` long.
 

@@ -81,7 +81,7 @@ import numpy as np
 import pandas as pd
 
 from featurehealth import config
-from featurehealth.display import MAX_LABEL_CHARS, plain_label
+from featurehealth.display import MAX_LABEL_CHARS, percent_text, plain_label
 from featurehealth.signals import normalise_dates
 
 if TYPE_CHECKING:
@@ -1188,7 +1188,7 @@ def retrain_recommendation(
     }
     reasons = []
     if checks["drifted_share"]["fired"]:
-        reasons.append(f"{drifted_share:.0%} of drift cells alert (limit {t.drift_share_retrain:.0%})")
+        reasons.append(f"{percent_text(drifted_share)} of drift cells alert (limit {percent_text(t.drift_share_retrain)})")
     if checks["prediction_psi"]["fired"]:
         expected = prediction.get("psi_null_median")
         chance = "" if expected is None else f"; {expected:.3f} expected by chance"

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from featurehealth.dashboard.data import NOT_AVAILABLE, PUBLISH_STATES, lookup
 from featurehealth.dashboard.plots import DRIFT_SCORES, NOT_AVAILABLE_SHORT, STATUS_WORDS, check_score, score_label
-from featurehealth.display import QUALITY_MEASURES, SMALLEST, number_text, quality_entries, quality_rows, visible_text
+from featurehealth.display import (QUALITY_MEASURES, SMALLEST, number_text, percent_text, quality_entries, quality_rows,
+                                  visible_text)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -108,7 +109,7 @@ def _retrain_check_text(name: str, check: Mapping[str, Any]) -> str:
     value, limit = check.get("value"), check.get("threshold")
     if name == "drifted_share":
         return ("cells in alert: not available" if value is None else
-                f"{value:.1%} of feature x metric cells in alert (advised from {limit:.0%})")
+                f"{value:.1%} of feature x metric cells in alert (advised from {percent_text(limit)})")
     if name == "prediction_psi":
         if value is None:
             return "risk scores: not available"
@@ -149,8 +150,8 @@ def retrain_advice(advice: Mapping[str, Any] | None) -> tuple[str, str] | None:
                        if isinstance(found.get(name), Mapping))
     limit, share = lookup(found, "drifted_share.threshold"), lookup(found, "drifted_share.value")
     # Only alerts there are need calling leads: with none, or no cell judged, the sentence would describe nothing.
-    leads = "" if limit is None or not share else (f" Alerts in fewer than {limit:.0%} of the cells are leads on "
-                                                   f"their features, not on the model.")
+    leads = "" if limit is None or not share else (f" Alerts in fewer than {percent_text(limit)} of the cells are "
+                                                   f"leads on their features, not on the model.")
     return f"Retraining not advised: {checks}.{leads}", "ok"
 
 
