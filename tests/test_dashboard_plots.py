@@ -567,8 +567,10 @@ def test_drilldown_legend_is_readable_in_an_800_px_window(series: pd.DataFrame) 
 def test_one_column_figures_are_not_shrunk_in_an_800_px_window(series: pd.DataFrame, predictions: pd.DataFrame) -> None:
     """The drift cell (810 px) and the ROC and precision-recall curves (900 px) were shrunk to the page at
     800 px, their 8 pt legends 8 px high; drawn no wider than the page there, their text keeps its size."""
+    runs = pd.DataFrame({"run_id": ["r1"], "status": ["succeeded"], "duration_s": [4.0],
+                         "started_at": ["2026-03-01T10:20:30+00:00"]})
     figures = {"drift cell": plots.drift_cell_figure(series, metric="p95_latency", windows=None, title="x"),
-               "curves": plots.curves_figure(predictions)}
+               "curves": plots.curves_figure(predictions), "run history (720 px)": plots.run_history_figure(runs)}
     for name, fig in figures.items():
         assert fig.get_figwidth() * plots.DPI <= plots.NARROWEST_PAGE_PX, name
         assert len(plots.figure_png(fig)) > 0

@@ -623,7 +623,7 @@ def run_history_figure(runs: "pd.DataFrame") -> "Figure":
     is written, not drawn as 0."""
     ordered = runs.iloc[::-1]
     succeeded = (ordered["status"] == "succeeded").tolist()
-    fig, axes = _figure(8, 2.8)
+    fig, axes = _figure(NARROWEST_PAGE_PX / DPI, 2.8)  # as the drill-down: never shrunk with its text
     ax = axes[0, 0]
     durations = ordered["duration_s"].astype("float64")
     bars = ax.bar(range(len(ordered)), durations.fillna(0.0),
