@@ -127,8 +127,13 @@ def test_run_all_rejects_unknown_profile_with_one_sentence() -> None:
     assert "available profiles: ci, default, year" in result.stderr
 
 
-def _published_without_a_model(run: dict, published: Path, lines: list[str]) -> str:
-    """Check that ``run`` published quality and drift but no model, and return why it trained none."""
+def _run_without_a_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, override: str) -> tuple[dict, Path, str]:
+    """Run the ci profile with ``override`` into ``tmp_path``, check that it published quality and drift but
+    no model, and return the run, its published folder and why it trained none."""
+    monkeypatch.setenv("FEATUREHEALTH_OUTPUT_ROOT", str(tmp_path))
+    lines: list[str] = []
+    run = runner.run_pipeline("ci", overrides=[override], progress=lines.append)
+    published = tmp_path / "ci"
     why = run["model"]["not_trained"]
     assert run["status"] == "succeeded" and run["drift"]["summary"]["n_cells"] > 0 and run["model"]["version"] is None
     assert runlog.read_json(published / "reports" / "metrics.json") == {"available": False, "reason": why}
@@ -136,7 +141,7 @@ def _published_without_a_model(run: dict, published: Path, lines: list[str]) -> 
     assert pd.read_parquet(published / "tables" / "fact_feature_metrics.parquet")["risk_probability"].isna().all()
     assert [line for line in lines if line.startswith("model:")] == [
         f"model: not trained: {why.rstrip('.')}; no model is in use, nothing is scored"]
-    return why
+    return run, published, why
 
 
 def _trains_over_the_whole_window(published: Path) -> None:
@@ -151,12 +156,9 @@ def test_a_healthy_platform_publishes_quality_and_drift_without_a_model_until_on
 ) -> None:
     # No incident: the training days hold no degraded day ahead. That failed every run at 03_model,
     # and the quality and drift reports never reached the dashboard.
-    monkeypatch.setenv("FEATUREHEALTH_OUTPUT_ROOT", str(tmp_path))
-    lines: list[str] = []
-    healthy = runner.run_pipeline("ci", overrides=["simulate.incidents_per_feature_year=0"], progress=lines.append)
-    published = tmp_path / "ci"
+    healthy, published, why = _run_without_a_model(tmp_path, monkeypatch,
+                                                   override="simulate.incidents_per_feature_year=0")
     assert healthy["quality"]["status"] == "pass"
-    why = _published_without_a_model(healthy, published, lines)
     assert why.startswith("none of its ") and "degrades within the horizon" in why
     assert runlog.read_json(published / "reports" / "data_drift.json")["summary"]["prediction_drift"]["reason"].startswith(
         "no model")
@@ -170,12 +172,8 @@ def test_a_new_feed_publishes_quality_and_drift_from_day_one_and_trains_once_it_
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A new feed's first three weeks: too few days for the time and calibration splits failed every run at 03_model.
-    monkeypatch.setenv("FEATUREHEALTH_OUTPUT_ROOT", str(tmp_path))
-    lines: list[str] = []
-    first = runner.run_pipeline("ci", overrides=["ingest.window_start=2026-04-10"], progress=lines.append)
-    published = tmp_path / "ci"
+    first, published, why = _run_without_a_model(tmp_path, monkeypatch, override="ingest.window_start=2026-04-10")
     assert first["quality"]["status"] in ("pass", "warn")
-    why = _published_without_a_model(first, published, lines)
     assert why.startswith("it needs 33 days of data, has 21 (2026-04-10..2026-04-30): ")
     assert why.endswith("a model can be trained at the earliest once the data reaches 2026-05-12, and then only if, on "
                         "its first day 2026-04-10 (then the one day before its calibration days), some features are "

@@ -61,6 +61,12 @@ def _report(dataset: pd.DataFrame, **overrides: object) -> model.TrainingReport:
     return copy.deepcopy(_TRAINED[key])
 
 
+def _register_one(paths: config.RunPaths) -> str:
+    """Register the model trained on :func:`_dataset` under ``paths`` and return its version."""
+    dataset = _dataset()
+    return registry.register(paths, _report(dataset), dataset, params=PARAMS, degradation=DEGRADATION)["version"]
+
+
 @pytest.fixture()
 def paths(tmp_path: Path) -> config.RunPaths:
     return config.RunPaths(tmp_path / "run").ensure()
@@ -285,8 +291,7 @@ def test_decide_training_modes(paths: config.RunPaths) -> None:
         registry.decide_training(paths, retrain="never", settings=SETTINGS)
     with pytest.raises(ValueError, match="auto, always, never"):
         registry.decide_training(paths, retrain="sometimes", settings=SETTINGS)
-    dataset = _dataset()
-    version = registry.register(paths, _report(dataset), dataset, params=PARAMS, degradation=DEGRADATION)["version"]
+    version = _register_one(paths)
     assert (paths.reports / registry.PROMOTION_FILE).is_file()
     assert not registry.decide_training(paths, retrain="auto", settings=SETTINGS)["train"]
     assert not registry.decide_training(paths, retrain="never", settings=SETTINGS)["train"]
@@ -302,8 +307,7 @@ def test_decide_training_modes(paths: config.RunPaths) -> None:
 
 
 def test_never_names_the_signals_and_settings_the_model_in_use_was_not_trained_with(paths: config.RunPaths) -> None:
-    dataset = _dataset()
-    version = registry.register(paths, _report(dataset), dataset, params=PARAMS, degradation=DEGRADATION)["version"]
+    version = _register_one(paths)
     assert registry.decide_training(paths, retrain="never", settings=SETTINGS)["reason"] == (
         f"scoring with model {version} in use (model.retrain is 'never')."
     )
@@ -374,8 +378,7 @@ def test_the_card_records_the_signal_definitions_the_model_was_trained_with(path
 def test_signals_computed_otherwise_under_the_same_names_retrain_once_under_auto(
     paths: config.RunPaths, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    dataset = _dataset()
-    version = registry.register(paths, _report(dataset), dataset, params=PARAMS, degradation=DEGRADATION)["version"]
+    version = _register_one(paths)
     edited = _edit_signals(monkeypatch)
     assert edited["signals"] == SETTINGS["signals"] and edited != SETTINGS
     assert registry.decide_training(paths, retrain="auto", settings=edited) == {"train": True, "reason": (
@@ -398,8 +401,7 @@ def test_signals_computed_otherwise_under_the_same_names_retrain_once_under_auto
 def test_never_says_the_model_in_use_reads_signals_computed_otherwise_and_that_retraining_fixes_it(
     paths: config.RunPaths, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    dataset = _dataset()
-    version = registry.register(paths, _report(dataset), dataset, params=PARAMS, degradation=DEGRADATION)["version"]
+    version = _register_one(paths)
     edited = _edit_signals(monkeypatch)
     decision = registry.decide_training(paths, retrain="never", settings=edited)
     assert decision == {"train": False, "reason": (
@@ -421,8 +423,7 @@ def test_never_says_the_model_in_use_reads_signals_computed_otherwise_and_that_r
 def test_a_card_without_signal_definitions_is_not_retrained_for_that_alone_and_says_they_were_not_checked(
     paths: config.RunPaths, monkeypatch: pytest.MonkeyPatch, recorded: object
 ) -> None:
-    dataset = _dataset()
-    version = registry.register(paths, _report(dataset), dataset, params=PARAMS, degradation=DEGRADATION)["version"]
+    version = _register_one(paths)
     card_path = paths.models / registry.CURRENT_CARD
     card = runlog.read_json(card_path)
     if recorded == "absent":
