@@ -551,16 +551,16 @@ def decide_training(
     if changes or redefined:
         # Under never the model in use stays whatever changed: say what it does not reflect, or a signal
         # added to featurehealth.signals would go unused, or one computed otherwise misread, without a word.
-        otherwise = ["on signals computed otherwise than in its training (the signal definitions changed since it was "
-                     "trained: featurehealth upgraded or signals.py edited), which it reads as the old ones until "
-                     "retrained"] if redefined else []
+        # Each difference in full for the reason and in a few words for the runner's summary.
+        differences = [("on signals computed otherwise than in its training (the signal definitions changed since it "
+                        "was trained: featurehealth upgraded or signals.py edited), which it reads as the old ones "
+                        "until retrained", "the signal definitions changed since it was trained")] if redefined else []
         if changes:
-            otherwise.append(f"trained with other settings than this run's ({', '.join(changes)}): it scores as "
-                             f"trained, on its own signals only")
-        short = ["the signal definitions changed since it was trained"] if redefined else []
-        short += [f"trained with other settings: {', '.join(changes)}"] if changes else []
-        return {"train": False, "kept": "; ".join([f"model.retrain is {retrain!r}", *short]),
-                "reason": f"{scoring}, {', and '.join(otherwise)}; model.retrain=auto or always trains with this run's."}
+            differences.append((f"trained with other settings than this run's ({', '.join(changes)}): it scores as "
+                                f"trained, on its own signals only", f"trained with other settings: {', '.join(changes)}"))
+        return {"train": False, "kept": "; ".join([f"model.retrain is {retrain!r}", *(s for _, s in differences)]),
+                "reason": f"{scoring}, {', and '.join(full for full, _ in differences)}; model.retrain=auto or always "
+                          f"trains with this run's."}
     kept = "nothing to retrain" if retrain == "auto" else f"model.retrain is {retrain!r}"
     if redefined is None:
         return {"train": False, "kept": f"{kept}; its signal definitions could not be checked",
