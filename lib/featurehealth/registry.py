@@ -556,8 +556,9 @@ def decide_training(
                         "was trained: featurehealth upgraded or signals.py edited), which it reads as the old ones "
                         "until retrained", "the signal definitions changed since it was trained")] if redefined else []
         if changes:
-            differences.append((f"trained with other settings than this run's ({', '.join(changes)}): it scores as "
-                                f"trained, on its own signals only", f"trained with other settings: {', '.join(changes)}"))
+            listed = ", ".join(changes)
+            differences.append((f"trained with other settings than this run's ({listed}): it scores as trained, on "
+                                f"its own signals only", f"trained with other settings: {listed}"))
         return {"train": False, "kept": "; ".join([f"model.retrain is {retrain!r}", *(s for _, s in differences)]),
                 "reason": f"{scoring}, {', and '.join(full for full, _ in differences)}; model.retrain=auto or always "
                           f"trains with this run's."}
