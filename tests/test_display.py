@@ -142,6 +142,15 @@ def _drawn(label: str) -> tuple[str, bool]:
     return Text(text=label)._preprocess_math(label)
 
 
+def test_training_days_of_one_class_keep_the_model_in_use_or_say_there_is_none() -> None:
+    reason = "none of its 564 training feature-days from 2026-01-01 to 2026-02-16 degrades within the horizon."
+    assert display.not_trained_text(reason, version="v1") == (
+        "not trained: none of its 564 training feature-days from 2026-01-01 to 2026-02-16 degrades within the "
+        "horizon; scoring with model v1 in use, as model.retrain=never would.")
+    assert display.not_trained_text(reason, version=None).endswith(
+        "horizon; no model is in use, so nothing is scored until a run has the data to train one.")
+
+
 @pytest.mark.parametrize("value", ["Pay $5 or $10", r"$\undefinedcmd$ promo", r"a\$b", "plain"])
 def test_plain_label_is_drawn_as_written(value: str) -> None:
     assert _drawn(display.plain_label(value)) == (value, False)

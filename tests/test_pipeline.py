@@ -140,7 +140,8 @@ def _run_without_a_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, ove
     assert not (published / "reports" / "risk_ranking.csv").exists()
     assert pd.read_parquet(published / "tables" / "fact_feature_metrics.parquet")["risk_probability"].isna().all()
     assert [line for line in lines if line.startswith("model:")] == [
-        f"model: not trained: {why.rstrip('.')}; no model is in use, nothing is scored"]
+        f"model: not trained: {why.rstrip('.')}; no model is in use, so nothing is scored until a run has the data to "
+        "train one"]
     return run, published, why
 
 

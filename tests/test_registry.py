@@ -1174,15 +1174,6 @@ def test_a_version_saved_before_decisions_were_kept_is_not_said_to_have_lost_a_c
     assert "model.retrain=always" in decision["reason"] and _sentences(decision["reason"]) == 1
 
 
-def test_training_days_of_one_class_keep_the_model_in_use_or_say_there_is_none() -> None:
-    reason = "none of its 564 training feature-days from 2026-01-01 to 2026-02-16 degrades within the horizon."
-    assert registry.not_trained_text(reason, version="v1") == (
-        "not trained: none of its 564 training feature-days from 2026-01-01 to 2026-02-16 degrades within the "
-        "horizon; scoring with model v1 in use, as model.retrain=never would.")
-    assert registry.not_trained_text(reason, version=None).endswith(
-        "horizon; no model is in use, so nothing is scored until a run has the data to train one.")
-
-
 def test_no_model_publishes_its_reason_and_no_metric_nor_ranking_of_an_earlier_run(paths: config.RunPaths) -> None:
     stale = [paths.reports / name for name in ("feature_importance.csv", "risk_ranking.csv", "model_curves.png")]
     for path in stale:

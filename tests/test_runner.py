@@ -914,10 +914,11 @@ def test_a_run_whose_training_days_hold_one_class_says_not_trained_and_why(tmp_p
     runlog.write_json(steps / "03_model.json", {"trained": False, "model_version": None, "not_trained": why})
     assert runner.outcome_lines(tmp_path) == [
         "model: not trained: none of its 564 training feature-days from 2026-01-01 to 2026-02-16 degrades within the "
-        "horizon; no model is in use, nothing is scored"]
+        "horizon; no model is in use, so nothing is scored until a run has the data to train one"]
     assert runner.summarise_outputs(tmp_path)["model"] == {"version": None, "metrics": None, "not_trained": why}
     runlog.write_json(steps / "03_model.json", {"trained": False, "model_version": "v1", "not_trained": why})
-    assert runner.outcome_lines(tmp_path)[0].endswith("within the horizon; scoring with model v1 in use")
+    assert runner.outcome_lines(tmp_path)[0].endswith(
+        "within the horizon; scoring with model v1 in use, as model.retrain=never would")
     runlog.write_json(steps / "03_model.json", {"trained": True, "model_version": "v1"})
     assert runner.outcome_lines(tmp_path) == []
     # Nothing trained, the model in use kept: why, in a few words (the full reason is in 03_model's output).

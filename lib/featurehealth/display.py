@@ -187,6 +187,19 @@ def percent_text(share: float) -> str:
     return f"{share:.0%}" if round(share * 100, 9).is_integer() else f"{share:.1%}"
 
 
+def not_trained_text(reason: str, *, version: str | None) -> str:
+    """The model step's line when the data cannot train a model yet (``reason``, as
+    :class:`featurehealth.model.NotTrainableYetError` gives it; the notebook and the run's
+    console line say it alike): the model in use ``version`` scores on, or there is none.
+
+    >>> not_trained_text("none of its 9 training feature-days degrades.", version="2026-02-01-ab12")
+    'not trained: none of its 9 training feature-days degrades; scoring with model 2026-02-01-ab12 in use, as model.retrain=never would.'
+    """
+    then = (f"scoring with model {version} in use, as model.retrain=never would" if version
+            else "no model is in use, so nothing is scored until a run has the data to train one")
+    return f"not trained: {reason.rstrip('.')}; {then}."
+
+
 def plain_label(value: Any, *, max_chars: int | None = None) -> str:
     """``value`` as a matplotlib label drawn exactly as written, at most ``max_chars`` long.
 

@@ -988,18 +988,6 @@ def degradation_changes(card: Mapping[str, Any], degradation: Mapping[str, Any])
             for key, value in sorted(degradation.items()) if before.get(key) != value}
 
 
-def not_trained_text(reason: str, *, version: str | None) -> str:
-    """The model step's line when the data cannot train a model yet (``reason``, as
-    :class:`featurehealth.model.NotTrainableYetError` gives it): the model in use ``version`` scores on, or there is none.
-
-    >>> not_trained_text("none of its 9 training feature-days degrades.", version="2026-02-01-ab12")
-    'not trained: none of its 9 training feature-days degrades; scoring with model 2026-02-01-ab12 in use, as model.retrain=never would.'
-    """
-    then = (f"scoring with model {version} in use, as model.retrain=never would" if version
-            else "no model is in use, so nothing is scored until a run has the data to train one")
-    return f"not trained: {reason.rstrip('.')}; {then}."
-
-
 def publish_no_model(paths: "RunPaths", *, reason: str) -> Path:
     """Publish that no model is in use: ``reports/metrics.json`` holds ``available`` false and ``reason``
     (why none was trained, one sentence) and no metric; the model reports and ``risk_ranking.csv`` are removed.

@@ -836,8 +836,8 @@ def _untrained_line(step: dict[str, Any] | None) -> str | None:
         return display.visible_text(f"model: kept {version} ({str(step['kept']).rstrip('.')})", one_line=True)
     if not step.get("not_trained"):
         return None
-    then = f"scoring with model {version} in use" if version else "no model is in use, nothing is scored"
-    return display.visible_text(f"model: not trained: {str(step['not_trained']).rstrip('.')}; {then}", one_line=True)
+    line = display.not_trained_text(str(step["not_trained"]), version=version).rstrip(".")
+    return display.visible_text(f"model: {line}", one_line=True)
 
 
 _THREAD = threading.local()
