@@ -143,6 +143,22 @@ def test_chance_is_judged_on_days_not_yet_degraded() -> None:
     assert summary["chance_share_warned_1d"] == 0.0 == summary["share_warned_1d"]
 
 
+def test_chance_counts_only_the_healthy_days_of_each_warning_window() -> None:
+    # a is degraded on 03-13 and 03-14, inside its warning window: a random flag there would warn of
+    # nothing, as the model's would not, so chance has 3 days (03-11, 03-12, 03-15) to hit, not 5.
+    predictions = _predictions({"a": [], "b": ["2026-03-05"]})
+    degraded = (predictions["feature_id"] == "a") & predictions["date"].isin(
+        pd.to_datetime(["2026-03-13", "2026-03-14", "2026-03-16", "2026-03-17"]))
+    incidents = _incidents(("a", "2026-03-16", "2026-03-17", "creep"))
+    summary, _ = earlywarning.evaluate_early_warning(
+        predictions.assign(is_degraded=degraded.astype(float)), incidents, threshold=0.5, horizon_days=5
+    )
+    share = summary["flagged_share_not_degraded"]
+    assert share == pytest.approx(1 / 56)
+    assert summary["chance_share_warned_1d"] == pytest.approx(1 - (1 - share) ** 3)
+    assert summary["chance_share_warned_3d"] == pytest.approx(1 - (1 - share) ** 2)  # 03-11, 03-12
+
+
 def test_rejects_missing_columns_and_bad_horizon() -> None:
     predictions = _predictions({"a": []})
     with pytest.raises(ValueError, match="probability"):
@@ -192,11 +208,19 @@ def test_tradeoff_view_rounds_the_thresholds_and_marks_the_operating_one() -> No
 
 
 def test_chance_share_warned_matches_random_flags() -> None:
-    assert earlywarning.chance_share_warned(0.1, lead_days=1, horizon_days=7) == pytest.approx(1 - 0.9**7)
-    assert earlywarning.chance_share_warned(0.1, lead_days=3, horizon_days=7) == pytest.approx(1 - 0.9**5)
-    assert earlywarning.chance_share_warned(0.0, lead_days=1, horizon_days=7) == 0.0
+    assert earlywarning.chance_share_warned(0.1, window_days=[7]) == pytest.approx(1 - 0.9**7)
+    assert earlywarning.chance_share_warned(0.1, window_days=[7, 5]) == pytest.approx(1 - (0.9**7 + 0.9**5) / 2)
+    assert earlywarning.chance_share_warned(0.0, window_days=[7]) == 0.0
+    assert earlywarning.chance_share_warned(0.1, window_days=[]) is None  # no incident judged
     with pytest.raises(ValueError, match="flagged_share must be in"):
-        earlywarning.chance_share_warned(1.5, lead_days=1, horizon_days=7)
+        earlywarning.chance_share_warned(1.5, window_days=[7])
+
+
+def test_chance_window_days_without_health_counts_every_day_far_enough_ahead() -> None:
+    predictions = _predictions({"a": []})
+    warnings = earlywarning.incident_warnings(predictions, _incidents(("a", "2026-03-16", "2026-03-17", "creep")),
+                                              threshold=0.5, horizon_days=5)
+    assert earlywarning.chance_window_days(predictions, warnings, lead_days=3, horizon_days=5).tolist() == [3]
 
 
 def test_ceiling_knows_precursor_and_incident_days_only() -> None:

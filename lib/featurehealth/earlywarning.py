@@ -15,11 +15,12 @@ An *alert* is a run of consecutive flagged days of one feature; it is *false* wh
 of that feature is under way during the alert or begins within ``horizon`` days after its end.
 
 Two references keep the figures honest. *Chance*: flagging the same share of feature-days at
-random warns of an incident ``d`` days ahead with probability ``1 - (1 - share) ** (horizon -
-d + 1)``; a threshold that flags much warns of many incidents without knowing anything. The
-share is taken over the days a feature is not degraded when predictions say which those are
-(``is_degraded``): a warning is a flag on a day still healthy, and flags on days already
-degraded cannot warn of anything.
+random warns of an incident ``d`` days ahead with probability ``1 - (1 - share) ** n``, ``n`` its
+days in ``[onset - horizon, onset - d]``, averaged over the judged incidents; a threshold that
+flags much warns of many incidents without knowing anything. When predictions say which days a
+feature is degraded (``is_degraded``), the share is taken over the days it is not, and ``n``
+counts those days alone: a warning is a flag on a day still healthy, and flags on days already
+degraded cannot warn of anything, the model's or random ones.
 *Ceiling*, when the ground truth gives ``precursor_days``: the ROC-AUC of an oracle that knows
 which feature-days show a precursor or an incident that goes on the next day. Target days
 before a precursor starts carry no signal by construction, so no model can rank them. Beside it,
@@ -34,6 +35,7 @@ without flagging many ordinary days too.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -220,11 +222,42 @@ def false_alerts(
     }
 
 
-def chance_share_warned(flagged_share: float, *, lead_days: int, horizon_days: int) -> float:
-    """Share of incidents warned ``lead_days`` ahead by flagging ``flagged_share`` of days at random."""
+def chance_share_warned(flagged_share: float, *, window_days: Sequence[int]) -> float | None:
+    """Expected share of incidents warned by flagging ``flagged_share`` of days at random.
+
+    Parameters
+    ----------
+    flagged_share : float
+        Share of the days that may warn (the healthy ones, when known) flagged, in [0, 1].
+    window_days : sequence of int
+        Per incident, its days that may warn: those of its warning window far enough ahead and,
+        when known, not degraded (:func:`chance_window_days`).
+
+    Returns
+    -------
+    float or None
+        The mean over the incidents of ``1 - (1 - flagged_share) ** days``; None without incidents.
+    """
     if not 0 <= flagged_share <= 1:
         raise ValueError(f"flagged_share must be in [0, 1], got {flagged_share!r}.")
-    return 1.0 - (1.0 - flagged_share) ** max(horizon_days - lead_days + 1, 0)
+    days = np.asarray(window_days, dtype="float64")
+    return float(np.mean(1.0 - (1.0 - flagged_share) ** days)) if len(days) else None
+
+
+def chance_window_days(
+    predictions: pd.DataFrame, warnings: pd.DataFrame, *, lead_days: int, horizon_days: int
+) -> np.ndarray:
+    """Per incident of ``warnings`` (:func:`incident_warnings`), its days in ``[start - horizon_days,
+    start - lead_days]`` that could warn of it: those not degraded when ``predictions`` carry
+    ``is_degraded``, else all of them (a judged incident's feature is scored on each)."""
+    if "is_degraded" not in predictions.columns:
+        return np.full(len(warnings), max(horizon_days - lead_days + 1, 0))
+    scored = _scored_rows(_normalised(predictions, warnings)[0])
+    healthy = scored.loc[scored["is_degraded"] == 0, ["feature_id", "date"]]
+    pairs = warnings.reset_index(names="incident")[["incident", "feature_id", "start"]].merge(healthy, on="feature_id")
+    ahead = (pairs["start"] - pairs["date"]).dt.days
+    in_window = (ahead >= lead_days) & (ahead <= horizon_days)
+    return pairs[in_window].groupby("incident").size().reindex(range(len(warnings)), fill_value=0).to_numpy()
 
 
 def _summary(warnings: pd.DataFrame) -> dict[str, Any]:
@@ -370,7 +403,7 @@ def _flag_figures(
     chance_basis = figures.get("flagged_share_not_degraded", figures["flagged_share"]) or 0.0
     for days in LEAD_DAYS:
         figures[f"chance_share_warned_{days}d"] = chance_share_warned(
-            chance_basis, lead_days=days, horizon_days=horizon_days
+            chance_basis, window_days=chance_window_days(predictions, warnings, lead_days=days, horizon_days=horizon_days)
         )
     return figures, warnings
 
