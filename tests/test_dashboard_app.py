@@ -590,6 +590,26 @@ def test_model_tab_shows_precursor_visibility_only_when_reported(outputs: Path) 
     assert "<td>latency creep</td>" in shown["with"] and "<th>incident kind</th>" in shown["with"]
 
 
+def test_model_tab_sets_the_model_warnings_beside_the_z_score_rule_at_the_same_alert_load(outputs: Path) -> None:
+    summary = {"available": True, "n_incidents": 58, "incidents_detected": 11, "share_warned_1d": 0.19,
+               "false_alerts_per_feature_month": 0.089, "lead_times_days": [2], "by_kind": {}}
+    rule = {"threshold": 0.83, "incidents_detected": 7, "share_warned_1d": 0.12, "share_warned_3d": 0.05,
+            "median_lead_days": 1.0, "false_alerts_per_feature_month": 0.335, "flagged_share_not_degraded": 0.0125,
+            "by_kind": {"latency_creep": 5}}
+    metrics_path = outputs / "ci" / "reports" / "metrics.json"
+    shown = {}
+    for name, early in (("old model", summary), ("new model", {**summary, "rule_at_model_load": rule})):
+        metrics_path.write_text(json.dumps({"early_warning": early}))
+        dashboard = app.Dashboard(profile="ci")
+        _select(dashboard, "model")
+        shown[name] = _html(_outputs(dashboard, "model")[2])
+    assert ("At the model&#x27;s alert load (1.2% of healthy feature-days flagged) the z-score rule warns of 7 of 58 "
+            "incidents a day or more ahead, with 0.34 false alerts per feature-month (the model: 11, 0.089)"
+            in shown["new model"])
+    assert "persistence flags only days already degraded, so it warns of none" in shown["new model"]
+    assert "the z-score rule at the model&#x27;s alert load: not available" in shown["old model"].lower()
+
+
 def test_model_tab_says_which_incidents_the_early_warning_judges(outputs: Path) -> None:
     summary = {"available": True, "n_incidents": 2, "incidents_detected": 0, "share_warned_1d": 0.0,
                "lead_times_days": [], "by_kind": {}, "n_incidents_not_judged": 1,

@@ -159,6 +159,48 @@ def test_chance_counts_only_the_healthy_days_of_each_warning_window() -> None:
     assert summary["chance_share_warned_3d"] == pytest.approx(1 - (1 - share) ** 2)  # 03-11, 03-12
 
 
+def _with_rule_scores(predictions: pd.DataFrame, peaks: dict[tuple[str, str], float]) -> pd.DataFrame:
+    """Healthy days throughout; the z-score rule's score 0.1 but on the listed (feature, day)s."""
+    keys = list(zip(predictions["feature_id"], predictions["date"].dt.strftime("%Y-%m-%d"), strict=True))
+    return predictions.assign(rule_score=[peaks.get(key, 0.1) for key in keys], is_degraded=0)
+
+
+def test_the_rule_flags_as_many_healthy_days_as_the_model_and_is_judged_alike() -> None:
+    # The model flags 2 of 60 healthy days; the rule's 2 highest: a's 03-13 (warns of a's incident
+    # 3 days ahead) and b's 03-05 (a false alert). Its 0.7 on a's 03-01 stays below the cut.
+    predictions = _with_rule_scores(_predictions({"a": ["2026-03-14"], "b": ["2026-03-20"]}),
+                                    {("a", "2026-03-13"): 0.9, ("b", "2026-03-05"): 0.8, ("a", "2026-03-01"): 0.7})
+    incidents = _incidents(("a", "2026-03-16", "2026-03-17", "creep"))
+    rule = earlywarning.rule_at_model_load(predictions, incidents, flagged_share=2 / 60, horizon_days=5)
+    assert rule["threshold"] == 0.8 and rule["flagged_share_not_degraded"] == pytest.approx(2 / 60)
+    assert rule["incidents_detected"] == 1 and rule["median_lead_days"] == 3 and rule["by_kind"] == {"creep": 1}
+    assert rule["false_alerts_per_feature_month"] == pytest.approx(1 / 2)  # one false alert in 60 feature-days
+    summary, _ = earlywarning.evaluate_early_warning(predictions, incidents, threshold=0.5, horizon_days=5)
+    assert summary["rule_at_model_load"] == rule  # the model's own load: 2 of 60 healthy days
+    text = earlywarning.rule_at_load_text(summary)
+    assert text.startswith("At the model's alert load (3.3% of healthy feature-days flagged) the z-score rule warns of "
+                           "1 of 1 incidents a day or more ahead, with 0.5 false alerts per feature-month (the model: 1,")
+    assert text.endswith("persistence flags only days already degraded, so it warns of none.")
+
+
+def test_the_rule_at_no_load_flags_nothing_and_needs_its_scores() -> None:
+    predictions = _with_rule_scores(_predictions({"a": []}), {("a", "2026-03-13"): 0.9})
+    incidents = _incidents(("a", "2026-03-16", "2026-03-17", "creep"))
+    rule = earlywarning.rule_at_model_load(predictions, incidents, flagged_share=0.0, horizon_days=5)
+    assert rule["threshold"] is None and rule["incidents_detected"] == 0 and rule["flagged_share_not_degraded"] == 0
+    with pytest.raises(ValueError, match="predictions lack rule_score, which the z-score rule"):
+        earlywarning.rule_at_model_load(predictions.drop(columns="rule_score"), incidents, flagged_share=0.1,
+                                        horizon_days=5)
+    with pytest.raises(ValueError, match=r"flagged_share must be in \[0, 1\], got 2"):
+        earlywarning.rule_at_model_load(predictions, incidents, flagged_share=2, horizon_days=5)
+    # Without the rule's scores (a model trained before they were compared) the figure is not available.
+    summary, _ = earlywarning.evaluate_early_warning(predictions.drop(columns="rule_score"), incidents, threshold=0.5,
+                                                     horizon_days=5)
+    assert "rule_at_model_load" not in summary
+    assert "not available (the model in use was trained before" in earlywarning.rule_at_load_text(summary)
+    assert earlywarning.rule_at_load_text({"available": False, "reason": "no ground truth"}) is None
+
+
 def test_rejects_missing_columns_and_bad_horizon() -> None:
     predictions = _predictions({"a": []})
     with pytest.raises(ValueError, match="probability"):

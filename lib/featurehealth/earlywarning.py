@@ -27,6 +27,9 @@ before a precursor starts carry no signal by construction, so no model can rank 
 the model's own ranking of each type of positive row (ongoing incident, precursor of each kind,
 nothing visible) against the negatives shows where its ROC-AUC is lost, and what it would reach
 if it detected every precursor perfectly.
+*The z-score rule at the model's alert load*: the rule's score (``rule_score`` of the predictions)
+flagged on as many healthy feature-days as the model flags, so the two warn at the same cost;
+persistence needs no such figure, since it flags only days already degraded and so warns of none.
 *Visibility*, likewise: the share of each kind's precursors whose evidence signal (see
 :data:`PRECURSOR_EVIDENCE`) rises above what ordinary feature-days reach now and then (their 95th
 and 99th percentiles); a precursor that does not stand out of the noise cannot be warned of
@@ -42,7 +45,7 @@ import numpy as np
 import pandas as pd
 
 from featurehealth import signals as sig
-from featurehealth.display import number_text
+from featurehealth.display import number_text, percent_text
 
 #: Days in a feature-month for the false-alert rate.
 DAYS_PER_MONTH = 30
@@ -408,6 +411,70 @@ def _flag_figures(
     return figures, warnings
 
 
+#: Figures of :func:`rule_at_model_load`, beside the model's own in the early-warning summary.
+RULE_AT_LOAD_FIGURES = (
+    "incidents_detected", "share_warned_1d", "share_warned_3d", "median_lead_days",
+    "false_alerts_per_feature_month", "flagged_share_not_degraded",
+)
+
+
+def rule_at_model_load(
+    predictions: pd.DataFrame, incidents: pd.DataFrame, *, flagged_share: float, horizon_days: int
+) -> dict[str, Any]:
+    """Early warning of the z-score rule flagged on the same share of healthy feature-days as the model.
+
+    Parameters
+    ----------
+    predictions : pandas.DataFrame
+        As for :func:`incident_warnings`, with ``rule_score`` and ``is_degraded``.
+    incidents : pandas.DataFrame
+        Ground truth, as for :func:`incident_warnings`.
+    flagged_share : float
+        The model's share of healthy (not degraded) feature-days flagged, in [0, 1].
+    horizon_days : int
+        The model's horizon.
+
+    Returns
+    -------
+    dict
+        ``threshold`` (the rule's score flagging the ``flagged_share`` highest-scored healthy
+        feature-days, ties included; None when it flags none), :data:`RULE_AT_LOAD_FIGURES` and
+        ``by_kind`` (incidents warned >= 1 day ahead per incident kind).
+    """
+    missing = sorted({"rule_score", "is_degraded"} - set(predictions.columns))
+    if missing:
+        raise ValueError(f"predictions lack {', '.join(missing)}, which the z-score rule's warnings need.")
+    if not 0 <= flagged_share <= 1:
+        raise ValueError(f"flagged_share must be in [0, 1], got {flagged_share!r}.")
+    healthy = np.sort(predictions.loc[predictions["is_degraded"] == 0, "rule_score"].dropna().to_numpy())[::-1]
+    n_flagged = round(flagged_share * len(healthy))
+    threshold = float(healthy[n_flagged - 1]) if n_flagged else None
+    rule = predictions.assign(probability=predictions["rule_score"])
+    figures, warnings = _flag_figures(rule, incidents, threshold=np.inf if threshold is None else threshold,
+                                      horizon_days=horizon_days)
+    by_kind = warnings.groupby("kind", sort=True)["warned_1d"].sum()
+    return {"threshold": threshold, **{key: figures.get(key) for key in RULE_AT_LOAD_FIGURES},
+            "by_kind": {str(kind): int(n) for kind, n in by_kind.items()}}
+
+
+def rule_at_load_text(summary: dict[str, Any]) -> str | None:
+    """One sentence comparing the model's warnings with the z-score rule's at the same alert load
+    (``summary["rule_at_model_load"]``, :func:`rule_at_model_load`); None without ground truth."""
+    if not summary.get("available"):
+        return None
+    rule = summary.get("rule_at_model_load")
+    if not rule:
+        return ("The z-score rule at the model's alert load: not available (the model in use was trained "
+                "before it was measured; retrain it to add it).")
+    return (f"At the model's alert load ({percent_text(rule['flagged_share_not_degraded'])} of healthy feature-days "
+            f"flagged) the z-score rule warns of {rule['incidents_detected']} of {summary['n_incidents']} incidents "
+            f"a day or more ahead, with "
+            f"{number_text(rule['false_alerts_per_feature_month'], digits=2)} false alerts per feature-month "
+            f"(the model: {summary['incidents_detected']}, "
+            f"{number_text(summary['false_alerts_per_feature_month'], digits=2)}); persistence flags only days "
+            f"already degraded, so it warns of none.")
+
+
 def precursor_visibility(signal_rows: pd.DataFrame, incidents: pd.DataFrame, *, horizon_days: int) -> dict[str, Any]:
     """How many precursors stand out of the noise of ordinary days, per incident kind.
 
@@ -505,6 +572,9 @@ def evaluate_early_warning(
         "ceiling": signal_ceiling(predictions, incidents),
         "tradeoff": tradeoff_rows(predictions, incidents, thresholds=thresholds, horizon_days=horizon_days),
     }
+    if {"rule_score", "is_degraded"} <= set(predictions.columns) and "flagged_share_not_degraded" in figures:
+        summary["rule_at_model_load"] = rule_at_model_load(
+            predictions, incidents, flagged_share=figures["flagged_share_not_degraded"], horizon_days=horizon_days)
     if not len(warnings):
         # Two different reasons: an empty ground truth or a calm period must not read as missing scores.
         summary["note"] = (

@@ -551,7 +551,8 @@ class Dashboard:
             caption = (f"Early warning, incidents: {views.judged_incidents_text(summary)}; "
                        f"warned = flagged 1..horizon days before onset, while not yet degraded")
             shown = [html_output(views.html_table(table, caption=caption)),
-                     html_output(views.status_html(views.early_warning_notes(list(counts.columns))))]
+                     html_output(views.status_html(views.early_warning_notes(list(counts.columns)))),
+                     html_output(views.status_html(earlywarning.rule_at_load_text(summary)))]
             visibility = earlywarning.visibility_table(summary)
             if "not available" not in visibility.index:
                 shown.append(html_output(views.html_table(
