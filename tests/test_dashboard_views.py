@@ -1165,7 +1165,8 @@ def _advice(*, share: float | None = 0.01, psi: float | None = 0.013, age: int |
     checks = {
         "drifted_share": {"value": share, "threshold": 0.2, "fired": False},
         "prediction_psi": {"value": psi, "threshold": 0.25, "fired": False, "psi_expected_by_chance": 0.009,
-                           "pvalue": 0.29, "pvalue_threshold": 0.01},
+                           "pvalue": 0.29, "pvalue_threshold": 0.01, "mean_change": -0.121,
+                           "mean_change_threshold": 0.5, "wasserstein_norm": 0.0855, "wasserstein_threshold": 1.0},
         "model_age_days": {"value": age, "threshold": 30, "fired": False},
     }
     return {"retrain_recommended": False, "reasons": [], "withheld": None, "withheld_reasons": [], "checks": checks,
@@ -1180,12 +1181,34 @@ def test_retrain_advice_says_whether_to_retrain_and_each_check_against_its_limit
     assert tone == "ok"
     assert text == (
         "Retraining not advised: 1.0% of feature x metric cells in alert (advised from 20%); the risk scores moved "
-        "by PSI 0.013 (0.009 by chance alone; advised from 0.25 with p-value below 0.01: here 0.29); 0 days of "
+        "by PSI 0.013 (0.009 by chance alone; advised from 0.25 with p-value below 0.01: here 0.29, and |mean "
+        "change| from 50% or Wasserstein from 1: here -12.1% and 0.09); 0 days of "
         "data since the newest model was built (advised after 30). Alerts in fewer than 20% of the cells are "
         "leads on their features, not on the model.")
     text, tone = views.retrain_advice(_advice(share=None, psi=None, age=None))
     assert "cells in alert: not available" in text and "risk scores: not available" in text
     assert "model's age: not available" in text
+
+
+def test_retrain_advice_words_the_effect_the_risk_scores_need_too() -> None:
+    """PSI 0.357 with p 0.036 read "advised from 0.25 with p-value below 0.05: here 0.036" under "Retraining
+    not advised": both limits met on the page, yet no advice, since the scores' mean moved 0.2% and their
+    Wasserstein 0.29, below the limits retrain.json also holds. The sentence names that condition too."""
+    advice = _advice(psi=0.357)
+    advice["checks"]["prediction_psi"].update(pvalue=0.036, pvalue_threshold=0.05, mean_change=0.0016,
+                                              wasserstein_norm=0.29277)
+    text, _ = views.retrain_advice(advice)
+    assert ("the risk scores moved by PSI 0.357 (0.009 by chance alone; advised from 0.25 with p-value below "
+            "0.05: here 0.036, and |mean change| from 50% or Wasserstein from 1: here +0.2% and 0.29)") in text
+    # Without a judged p-value the report holds no mean change or Wasserstein: the limits alone.
+    advice["checks"]["prediction_psi"].update(pvalue=None, mean_change=None, wasserstein_norm=None)
+    assert ("advised from 0.25 with p-value below 0.05, and |mean change| from 50% or Wasserstein from 1)"
+            in views.retrain_advice(advice)[0])
+    # A report written before that condition existed advised on PSI and p-value alone: no condition is added.
+    older = _advice()
+    for key in ("mean_change", "mean_change_threshold", "wasserstein_norm", "wasserstein_threshold"):
+        del older["checks"]["prediction_psi"][key]
+    assert "advised from 0.25 with p-value below 0.01: here 0.29);" in views.retrain_advice(older)[0]
 
 
 def test_retrain_advice_calls_alerts_leads_only_when_there_are_alerts() -> None:

@@ -104,6 +104,22 @@ def _drift_tile(alerts: int | None, *, cells: int | None, insufficient: int | No
 _RETRAIN_CHECKS = ("drifted_share", "prediction_psi", "model_age_days")
 
 
+def _score_effect_text(check: Mapping[str, Any]) -> str:
+    """The effect the risk scores need besides PSI and p-value, with the observed one, from the
+    ``prediction_psi`` check of ``reports/retrain.json``; empty for a report written before that rule."""
+    mean_limit, distance_limit = check.get("mean_change_threshold"), check.get("wasserstein_threshold")
+    if mean_limit is None or distance_limit is None:
+        return ""
+    mean_change, distance = check.get("mean_change"), check.get("wasserstein_norm")
+    seen = []
+    if mean_change is not None:
+        seen.append(f"{'-' if mean_change < 0 else '+'}{percent_text(abs(mean_change))}")
+    if distance is not None:
+        seen.append(f"{distance:.2f}")
+    here = f": here {' and '.join(seen)}" if seen else ""
+    return f", and |mean change| from {percent_text(mean_limit)} or Wasserstein from {distance_limit:g}{here}"
+
+
 def _retrain_check_text(name: str, check: Mapping[str, Any]) -> str:
     """One check of ``reports/retrain.json`` in words, against the limit that would advise retraining."""
     value, limit = check.get("value"), check.get("threshold")
@@ -117,7 +133,7 @@ def _retrain_check_text(name: str, check: Mapping[str, Any]) -> str:
         by_chance = "" if chance is None else f"{chance:.3f} by chance alone; "
         observed = "" if pvalue is None else f": here {pvalue:.2g}"
         return (f"the risk scores moved by PSI {value:.3f} ({by_chance}advised from {limit} with p-value below "
-                f"{check.get('pvalue_threshold')}{observed})")
+                f"{check.get('pvalue_threshold')}{observed}{_score_effect_text(check)})")
     return ("the model's age: not available" if value is None else
             f"{value} days of data since the newest model was built (advised after {limit})")
 
