@@ -869,6 +869,19 @@ def test_cell_details_name_each_field_in_words_with_its_meaning() -> None:
     assert list(details.index[:3]) == ["feature id", "metric", "status"]  # the known fields first, in a reading order
 
 
+def test_cell_details_say_days_in_alert_stop_at_the_persistence_days() -> None:
+    """default's F005 p99 latency had been at alert for 30 days; its "days in alert" read 3 with "consecutive
+    daily evaluations at alert, counting back from the last day", as if it had started 3 days before. The
+    drift step evaluates only drift.persist_days days, so the meaning says the count stops there."""
+    cells = pd.DataFrame({"feature_id": ["A"], "metric": ["p99_latency"], "status": ["warn"],
+                          "raw_status": ["alert"], "days_in_alert": [3]})
+    details = views.cell_details(cells, feature_id="A", metric="p99_latency").set_index("field")
+    assert details.loc["days in alert", "value"] == 3
+    assert details.loc["days in alert", "meaning"] == (
+        "consecutive daily evaluations at alert, counting back from the last day; only the last drift.persist_days "
+        "days are evaluated, so an alert that lasted longer counts that many")
+
+
 def test_cell_details_give_a_cell_with_too_little_data_its_status_in_the_heatmaps_words() -> None:
     # The heatmap and its legend said "too little data" while the details below read "insufficient_data"
     # for status, status on the last day alone and status in the short window.

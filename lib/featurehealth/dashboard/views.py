@@ -1356,7 +1356,9 @@ DRIFT_FIELDS = {
                                                 "(at alert for an alert the persistence rule shows as a warn)"),
     "raw_status": ("status on the last day alone", "before the persistence rule, which keeps an alert only if it "
                                                    "held on the last daily evaluations and in the short window"),
-    "days_in_alert": ("days in alert", "consecutive daily evaluations at alert, counting back from the last day"),
+    "days_in_alert": ("days in alert", "consecutive daily evaluations at alert, counting back from the last day; "
+                                       "only the last drift.persist_days days are evaluated, so an alert that "
+                                       "lasted longer counts that many"),
     "short_status": ("status in the short window", "the same comparison on the last few days only"),
     "ks_pvalue": (DRIFT_SCORES["ks_pvalue"], DRIFT_SCORE_MEANINGS["ks_pvalue"]),
     "ks_stat": ("KS statistic", "largest gap between the two windows' cumulative shares of days "
