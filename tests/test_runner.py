@@ -793,6 +793,23 @@ def test_publish_killed_half_way_is_undone_by_the_next_run(project: Path, monkey
     assert [p.name for p in (project / "outputs" / ".staging").iterdir()] == ["default.lock"]
 
 
+def test_a_run_killed_writing_its_publish_journal_leaves_no_temporary_journal_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # kill -9 between the journal's temporary file and its rename: nothing was swapped yet.
+    monkeypatch.setenv("FEATUREHEALTH_OUTPUT_ROOT", str(tmp_path))
+    journal = config.publish_journal_path("ci")
+    journal.parent.mkdir(parents=True)
+    unfinished = journal.with_name(f".{journal.name}.k3_9xq2a.tmp")
+    unfinished.write_text('{"staging": ')
+    # Another profile's, whose name starts with this one's: not ours to remove.
+    other = config.publish_journal_path("ci-x").with_name(".ci-x.publish.json.k3_9xq2a.tmp")
+    other.write_text("")
+    lines = runner.recover_profile("ci", tmp_path / "ci")
+    assert lines == [f"removed the unfinished publish journal {unfinished} of a killed run"]
+    assert sorted(p.name for p in journal.parent.iterdir()) == [other.name]
+
+
 @pytest.mark.parametrize("journal_text", ["", "{}", "{not json"])
 def test_an_unreadable_publish_journal_stops_the_run_with_a_sentence_not_a_traceback(
     project: Path, published_a: Published, journal_text: str

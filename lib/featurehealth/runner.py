@@ -444,6 +444,25 @@ def remove_stale_staging(profile: str) -> list[Path]:
     return stale
 
 
+def remove_unfinished_journals(profile: str) -> list[Path]:
+    """Remove the temporary copies of ``profile``'s publish journal that killed runs left; hold the lock.
+
+    A run killed while writing its journal (:func:`runlog.replacing`) had swapped nothing yet:
+    the temporary file alone is left over.
+
+    Returns
+    -------
+    list of Path
+        The files removed.
+    """
+    journal = config.publish_journal_path(profile)
+    own = re.compile(rf"\.{re.escape(journal.name)}\.[a-z0-9_]{{8}}\.tmp")
+    unfinished = [p for p in sorted(journal.parent.iterdir()) if p.is_file() and own.fullmatch(p.name)]
+    for path in unfinished:
+        path.unlink()
+    return unfinished
+
+
 def close_unfinished_runs(published: Path) -> list[str]:
     """Write a report for every run folder of ``published`` that has none (the run was killed).
 
@@ -482,6 +501,8 @@ def recover_profile(profile: str, published: Path) -> list[str]:
     if recover_publish(config.publish_journal_path(profile)):
         lines.append(f"an interrupted publish to {published} was undone; the previous outputs are back")
     lines += [f"removed the staging folder {p} of a killed run" for p in remove_stale_staging(profile)]
+    lines += [f"removed the unfinished publish journal {p} of a killed run"
+              for p in remove_unfinished_journals(profile)]
     lines += [f"run {run_id} had no report: marked interrupted" for run_id in close_unfinished_runs(published)]
     return lines
 
