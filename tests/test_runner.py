@@ -1304,6 +1304,24 @@ def test_next_run_cleans_up_after_a_killed_run(project: Path, published_a: Publi
     assert list((published / "runs" / "notes").iterdir()) == []
 
 
+def test_the_next_run_says_which_killed_run_had_published(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # kill -9 after the swap, before the run wrote its report into its run folder: its outputs are
+    # the published ones, and its folder gets their report, which says succeeded.
+    monkeypatch.setenv("FEATUREHEALTH_OUTPUT_ROOT", str(tmp_path))
+    (tmp_path / ".staging").mkdir()
+    published = tmp_path / "ci"
+    done, killed = "20260101T000000Z-0123abcd", "20260102T000000Z-0123abcd"
+    for run_id in (done, killed):
+        (published / "runs" / run_id).mkdir(parents=True)
+    runlog.write_json(published / "reports" / "run_report.json", {"run_id": done, "status": "succeeded"})
+    assert runner.recover_profile("ci", published) == [
+        f"run {done} had no report: it was killed once its outputs were published; given the published report",
+        f"run {killed} had no report: marked interrupted",
+    ]
+    assert runlog.read_json(published / "runs" / done / "run_report.json")["status"] == "succeeded"
+    assert runlog.read_json(published / "runs" / killed / "run_report.json")["status"] == "interrupted"
+
+
 def test_unwritable_output_folder_is_one_sentence_and_leaves_nothing(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

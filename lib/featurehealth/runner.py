@@ -463,7 +463,7 @@ def remove_unfinished_journals(profile: str) -> list[Path]:
     return unfinished
 
 
-def close_unfinished_runs(published: Path) -> list[str]:
+def close_unfinished_runs(published: Path) -> list[tuple[str, str | None]]:
     """Write a report for every run folder of ``published`` that has none (the run was killed).
 
     A run killed after publishing gets the published report; any other gets a minimal report
@@ -471,8 +471,8 @@ def close_unfinished_runs(published: Path) -> list[str]:
 
     Returns
     -------
-    list of str
-        The ids of the runs given a report.
+    list of (str, str or None)
+        The id of each run given a report and the status that report holds.
     """
     current = runlog.read_json_if_present(published / "reports" / "run_report.json") or {}
     runs = published / "runs"
@@ -491,7 +491,7 @@ def close_unfinished_runs(published: Path) -> list[str]:
             "it published nothing.",
         }
         runlog.write_json(folder / "run_report.json", report)
-        closed.append(folder.name)
+        closed.append((folder.name, report.get("status")))
     return closed
 
 
@@ -503,7 +503,10 @@ def recover_profile(profile: str, published: Path) -> list[str]:
     lines += [f"removed the staging folder {p} of a killed run" for p in remove_stale_staging(profile)]
     lines += [f"removed the unfinished publish journal {p} of a killed run"
               for p in remove_unfinished_journals(profile)]
-    lines += [f"run {run_id} had no report: marked interrupted" for run_id in close_unfinished_runs(published)]
+    for run_id, status in close_unfinished_runs(published):
+        # A run killed once it published is no interrupted run: the outputs in place are its own.
+        lines.append(f"run {run_id} had no report: " + ("marked interrupted" if status == "interrupted" else
+                     "it was killed once its outputs were published; given the published report"))
     return lines
 
 
