@@ -862,6 +862,30 @@ def test_a_run_published_while_the_page_is_open_is_not_mixed_into_tabs_drawn_bef
     assert ">1<" in _html(_outputs(dashboard, "overview")[0])
 
 
+def test_a_run_published_while_a_tab_reads_its_files_has_the_tab_drawn_again(
+    outputs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A run swaps its folders in one at a time: a tab reading while it did showed reports/ of one
+    # run beside models/ and tables/ of the other, without a word.
+    dashboard = app.Dashboard(profile="ci")
+    report = outputs / "ci" / "reports" / "run_report.json"
+    ranking = outputs / "ci" / "reports" / "risk_ranking.csv"
+    read, published = data.load_artifact, []
+
+    def published_meanwhile(profile: str, name: str, **kwargs: object) -> tuple[object, str]:
+        loaded = read(profile, name, **kwargs)
+        if name == "ranking" and not published:
+            published.append(name)
+            pd.read_csv(ranking).head(1).to_csv(ranking, index=False)
+            report.write_text(report.read_text().replace("2026-03-01T00:01", "2026-03-02T00:01"))
+        return loaded
+
+    monkeypatch.setattr(data, "load_artifact", published_meanwhile)
+    _select(dashboard, "ranking")
+    assert "1 of 1 features" in _html(dashboard.tabs.children[1].children[1])
+    assert "A new run was published" in dashboard.status.value
+
+
 def test_outputs_removed_while_the_page_is_open_are_not_announced_as_a_new_run(outputs: Path) -> None:
     # The next tab opened said "A new run was published since this page was drawn" of a profile
     # whose folder was gone, each tab reading "Profile 'copy' has no outputs (run ./run_all.sh copy ...)"

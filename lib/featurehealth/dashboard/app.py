@@ -234,15 +234,24 @@ class Dashboard:
         stamp = data.published_stamp(self.profile.value)
         if self._drawn and stamp != self._stamp:
             # Tabs are drawn when first opened: this one would show the new run beside the old one.
-            self.on_profile({})
-            self.say("A new run was published since this page was drawn: every tab now shows it." if stamp else
-                     f"The published outputs of {self.profile.value} are gone since this page was drawn (removed, "
-                     f"or a run is swapping its folders in): every tab now shows what is left.", tone="warn")
+            self.redraw_published(stamp)
             return
         self._stamp = stamp
         self._drawn.add(index)
         builders = (self.overview, self.ranking, self.drilldown, self.drift, self.model, self.quality, self.history)
         self.tabs.children[index].children = builders[index]()
+        after = data.published_stamp(self.profile.value)
+        if after != stamp:
+            # A run swaps its folders in one at a time: this tab may have read files of both runs.
+            self.redraw_published(after)
+
+    def redraw_published(self, stamp: tuple[int, int] | None) -> None:
+        """Draw every tab again for outputs published (``stamp``, :func:`data.published_stamp`) since
+        the page was drawn, or gone (None), and say so."""
+        self.on_profile({})
+        self.say("A new run was published since this page was drawn: every tab now shows it." if stamp else
+                 f"The published outputs of {self.profile.value} are gone since this page was drawn (removed, "
+                 f"or a run is swapping its folders in): every tab now shows what is left.", tone="warn")
 
     def section(self, action: str, build: Callable[[], list[dict[str, Any]]]) -> widgets.Output:
         """A new Output filled by ``build``; an error becomes a note there and in the status area."""
