@@ -1387,6 +1387,19 @@ def test_a_full_disk_while_staging_is_one_sentence_saying_so(project: Path, publ
     assert [p.name for p in (project / "outputs" / ".staging").iterdir()] == ["default.lock"]
 
 
+def test_a_file_size_limit_is_not_called_an_output_folder_that_is_not_writable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # ulimit -f (a service's LimitFSIZE) below the fact table's size: "make it writable" sent the
+    # reader to the folder's permissions.
+    monkeypatch.setenv("FEATUREHEALTH_OUTPUT_ROOT", str(tmp_path))
+    too_large = OSError(errno.EFBIG, os.strerror(errno.EFBIG), str(tmp_path / "ci" / "featurehealth.duckdb"))
+    assert str(runner.not_writable(too_large)) == (
+        f"A file under {tmp_path} is larger than this process may write (File too large); raise its file-size "
+        f"limit (ulimit -f) or point FEATUREHEALTH_OUTPUT_ROOT at a file system that takes larger files."
+    )
+
+
 def test_a_full_disk_in_a_step_is_one_sentence_saying_where_to_free_room(
     project: Path, published_a: Published, monkeypatch: pytest.MonkeyPatch
 ) -> None:

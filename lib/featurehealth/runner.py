@@ -308,12 +308,18 @@ _NO_SPACE_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
 def not_writable(exc: OSError) -> RunFailed:
     """The one-line failure for an output folder the run cannot write (``exc`` from creating something in it).
 
-    A full file system is said as such: the folder is writable, and the fix is room.
+    A full file system is said as such: the folder is writable, and the fix is room. So is a
+    file-size limit (``ulimit -f``, or a file system's largest file).
     """
     if exc.errno in _NO_SPACE_ERRNOS:
         return RunFailed(
             f"No space left for the outputs under {config.output_root()} ({exc.strerror}); free some "
             f"(run.keep_runs prunes old run folders) or point FEATUREHEALTH_OUTPUT_ROOT at a folder with room."
+        )
+    if exc.errno == errno.EFBIG:
+        return RunFailed(
+            f"A file under {config.output_root()} is larger than this process may write ({exc.strerror}); raise its "
+            f"file-size limit (ulimit -f) or point FEATUREHEALTH_OUTPUT_ROOT at a file system that takes larger files."
         )
     folder = Path(exc.filename).parent if exc.filename else config.output_root()
     return RunFailed(
