@@ -199,7 +199,8 @@ PUBLISH_JOURNAL_KEYS = ("staging", "published", "trash", "entries")
 def read_publish_journal(journal: Path) -> tuple[dict[str, Any] | None, str]:
     """The plan a publish ``journal`` records, or None and why it cannot be read.
 
-    It is written without fsync: a machine that went down mid-publish can leave it empty. Read
+    Its bytes are synced before its rename but its folder is not: a machine that went down
+    mid-publish can still leave it missing or unreadable. Read
     by the runner, which undoes the publish, and the dashboard, which says whether it can.
 
     Returns

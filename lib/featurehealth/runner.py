@@ -635,8 +635,8 @@ def recover_publish(journal: Path) -> bool:
     Raises
     ------
     RunFailed
-        If the journal cannot be read (written without fsync, a machine that went down can leave
-        it empty): which folders were swapped is unknown then, so nothing is moved and the
+        If the journal cannot be read (its folder is not synced, so a machine that went down can
+        leave it unreadable): which folders were swapped is unknown then, so nothing is moved and the
         journal is kept for the person who sorts the folders out.
     """
     if not journal.is_file():
