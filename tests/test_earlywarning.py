@@ -240,13 +240,16 @@ def test_tradeoff_view_rounds_the_thresholds_and_marks_the_operating_one() -> No
             for t, share in ((0.1, 0.9), (0.24921019230059027, 0.5), (0.3, 0.4))]
     view = earlywarning.tradeoff_view(rows, operating_threshold=0.24921019230059027)
     assert view.index.tolist() == ["0.1", "0.249 (operating)", "0.3"]
-    assert view.index.name == "threshold" and view.loc["0.249 (operating)", "share_warned_1d"] == 0.5
-    assert view["flagged_share"].tolist() == [0.123] * 3
+    assert view.index.name == "threshold" and view.loc["0.249 (operating)", "share_warned_1d"] == "0.5"
+    assert view["flagged_share"].tolist() == ["0.123"] * 3
     # An operating threshold among the fixed ones is marked there, not added.
     assert earlywarning.tradeoff_view(rows, operating_threshold=0.3).index.tolist()[-1] == "0.3 (operating)"
     # A fixed threshold that only rounds like the operating one is not marked.
     near = [{"threshold": t, "share_warned_1d": 0.5} for t in (0.1, 0.1004)]
     assert earlywarning.tradeoff_view(near, operating_threshold=0.1004).index.tolist() == ["0.1", "0.1 (operating)"]
+    # No incident warned at a threshold: its median lead is blank, as in the summary, not NaN.
+    unwarned = [{"threshold": 0.5, "share_warned_1d": 0.0, "median_lead_days": None}]
+    assert earlywarning.tradeoff_view(unwarned, operating_threshold=0.3).loc["0.5", "median_lead_days"] == ""
 
 
 def test_chance_share_warned_matches_random_flags() -> None:
@@ -309,6 +312,19 @@ def test_ceiling_summary_puts_the_model_beside_the_ceiling_and_says_when_there_i
     unavailable = {"available": False, "reason": "no ground-truth incidents"}
     assert earlywarning.ceiling_summary(unavailable, model_roc_auc=0.7).to_dict() == {
         "model roc_auc": "0.7", "ceiling": "not available: no ground-truth incidents"}
+
+
+def test_ceiling_note_explains_a_model_figure_above_the_ceiling() -> None:
+    # On ci the model's ROC-AUC with perfect precursors read 0.895 above the ceiling 0.858, unexplained.
+    ceiling = {"available": True, "roc_auc": 0.8581, "model_roc_auc_perfect_precursors": 0.89512,
+               "by_positive_type": {"nothing_visible": {"n_rows": 19, "model_roc_auc": 0.6604}}}
+    note = earlywarning.ceiling_note({"ceiling": ceiling}, model_roc_auc=0.77912)
+    assert note is not None
+    assert "0.895" in note and "0.858" in note and "19 positive rows with nothing visible" in note and "0.66" in note
+    assert "0.779" not in note  # the model's own ROC-AUC is below the ceiling: not named
+    below = {**ceiling, "model_roc_auc_perfect_precursors": 0.845}
+    assert earlywarning.ceiling_note({"ceiling": below}, model_roc_auc=0.767) is None
+    assert earlywarning.ceiling_note({"available": False, "reason": "no truth"}, model_roc_auc=0.9) is None
 
 
 def _signal_rows(peaks: dict[str, dict[str, float]]) -> pd.DataFrame:

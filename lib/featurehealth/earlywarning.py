@@ -607,10 +607,11 @@ def tradeoff_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
 
 def tradeoff_view(rows: list[dict[str, Any]], *, operating_threshold: float, digits: int = 3) -> pd.DataFrame:
     """:func:`tradeoff_table` for reading: thresholds to ``digits`` significant digits, the model's
-    operating threshold marked ``(operating)`` (its row repeats the headline figures), values to
-    ``digits`` decimals.
+    operating threshold marked ``(operating)`` (its row repeats the headline figures), values as text
+    to ``digits`` significant digits as :func:`summary_view` writes them, blank where a figure does
+    not apply (a median lead without a warned incident).
     """
-    table = tradeoff_table(rows).round(digits)
+    table = tradeoff_table(rows).map(lambda value: "" if pd.isna(value) else number_text(value, digits=digits))
     labels = [number_text(t, digits=digits) + (" (operating)" if t == operating_threshold else "") for t in table.index]
     return table.set_axis(pd.Index(labels, name="threshold"))
 
@@ -673,6 +674,34 @@ def ceiling_summary(summary: dict[str, Any], *, model_roc_auc: float, digits: in
     figures = {f"ceiling {key}": number_text(value, digits=digits) for key, value in ceiling.items()
                if key != "available" and not isinstance(value, dict)}
     return pd.Series(shown | figures, dtype=object)
+
+
+def ceiling_note(summary: dict[str, Any], *, model_roc_auc: float, digits: int = 3) -> str | None:
+    """Why a figure of the model stands above the oracle ceiling of ``summary["ceiling"]``, when one
+    does (for display); None when none does or there is no ceiling.
+
+    The oracle ranks the positive rows with nothing visible no better than chance. A model can rank
+    them higher, by luck on the few rows of a short test period or from what a feature's past says
+    of its risk, and so pass the ceiling, which bounds what the precursors reveal, not the model.
+    """
+    ceiling = summary.get("ceiling") or {}
+    if not ceiling.get("available"):
+        return None
+    limit = ceiling["roc_auc"]
+    figures = {"the model's ROC-AUC": model_roc_auc,
+               "the model's ROC-AUC with perfect precursors": ceiling.get("model_roc_auc_perfect_precursors")}
+    above = [f"{name}, {number_text(value, digits=digits)}" for name, value in figures.items()
+             if value is not None and value > limit]
+    if not above:
+        return None
+    hidden = ceiling.get("by_positive_type", {}).get(POSITIVE_NOTHING_VISIBLE)
+    ranked = ("" if hidden is None else
+              f" The model ranks the {hidden['n_rows']} positive rows with nothing visible at "
+              f"{number_text(hidden['model_roc_auc'], digits=digits)}, where the oracle ranks them no better than "
+              f"chance; on the rows of a few incidents that can be luck, or what a feature's past says of its risk, "
+              f"and no precursor the model sees.")
+    return (f"Above the ceiling ({number_text(limit, digits=digits)}): {'; '.join(above)}.{ranked} "
+            f"The ceiling bounds what the precursors reveal, not the model.")
 
 
 def summary_table(summary: dict[str, Any]) -> pd.DataFrame:
