@@ -720,6 +720,25 @@ def test_retrain_text_gives_the_reasons_and_why_advice_was_withheld() -> None:
     assert drift.retrain_text(_advice(calm, model_age_days=1, drifted_share=0.0)) == "retraining not recommended: no check fired."
 
 
+def test_retrain_checks_table_has_a_column_per_check_and_blanks_where_an_entry_does_not_apply() -> None:
+    # The checks as rows printed 11 columns, mostly NaN, split by pandas into three blocks.
+    calm = {"available": True, "psi": 0.35312, "psi_pvalue": 0.054, "psi_null_median": 0.159, "status": "ok",
+            "mean_change": -0.2913, "wasserstein_norm": 0.3521}
+    table = drift.retrain_checks_table(_advice(calm, model_age_days=0, drifted_share=0.0139)["checks"])
+    assert table.columns.tolist() == ["drifted_share", "prediction_psi", "model_age_days"]
+    assert table.loc["value"].tolist() == ["0.0139", "0.353", "0"]
+    assert table.loc["fired"].tolist() == ["False", "False", "False"]
+    assert table.loc["pvalue", "drifted_share"] == "" and table.loc["pvalue", "prediction_psi"] == "0.054"
+    assert not table.isna().any().any()
+    assert max(len(line) for line in table.to_string().splitlines()) <= 80
+    # A check without its input says why in the note row.
+    absent = drift.retrain_checks_table(_advice(calm, model_age_days=None, drifted_share=0.0)["checks"])
+    assert absent.loc["note", "model_age_days"] == "not available" and absent.loc["value", "model_age_days"] == ""
+    # As read back from retrain.json, whose keys are sorted: the common entries still come first.
+    read_back = {name: dict(sorted(check.items())) for name, check in sorted(_advice(calm)["checks"].items())}
+    assert drift.retrain_checks_table(read_back).index.tolist()[:3] == ["value", "threshold", "fired"]
+
+
 def test_drifted_share_needs_min_samples_judged_cells() -> None:
     settings = _settings(metrics=["p95_latency", "crash_rate", "usage_count"])
     fact = _fact(n_features=2, weeks=12, seed=5)

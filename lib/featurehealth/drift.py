@@ -81,7 +81,7 @@ import numpy as np
 import pandas as pd
 
 from featurehealth import config
-from featurehealth.display import MAX_LABEL_CHARS, percent_text, plain_label
+from featurehealth.display import MAX_LABEL_CHARS, number_text, percent_text, plain_label
 from featurehealth.signals import normalise_dates
 
 if TYPE_CHECKING:
@@ -1220,6 +1220,19 @@ def retrain_recommendation(
         "withheld_reasons": reasons if withheld else [],
         "checks": checks,
     }
+
+
+def retrain_checks_table(checks: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
+    """The ``checks`` of :func:`retrain_recommendation` for printing: a column per check, a row per
+    entry (``value``, ``threshold``, ``fired``, then those only some checks have), numbers as
+    :func:`featurehealth.display.number_text`, blank where a check has no such entry or no value.
+    """
+    # The three every check has first, whatever order a report read back from JSON holds them in.
+    entries = list(dict.fromkeys(["value", "threshold", "fired", *(key for check in checks.values() for key in check)]))
+    return pd.DataFrame(
+        {name: [number_text(check.get(key)) for key in entries] for name, check in checks.items()},
+        index=pd.Index(entries, name="entry"), dtype=object,
+    )
 
 
 def windows_text(windows: Mapping[str, Any]) -> str:
