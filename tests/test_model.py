@@ -439,6 +439,19 @@ def test_risk_bucket_refuses_a_missing_probability_rather_than_calling_it_high()
         model.risk_bucket(np.array([0.1, np.nan]), cutoffs=(0.3, 0.6))
 
 
+def test_bucket_table_counts_the_day_s_features_per_bucket_from_its_lowest_risk() -> None:
+    scored = pd.DataFrame({
+        "feature_id": ["a", "b", "c", "a"],
+        "date": pd.to_datetime(["2026-04-30", "2026-04-30", "2026-04-30", "2026-04-29"]),
+        "risk_bucket": ["low", "medium", "low", "high"],
+    })
+    table = model.bucket_table(scored, cutoffs=(0.358, 0.679), day=pd.Timestamp("2026-04-30"))
+    assert table.index.tolist() == ["low", "medium", "high"] and table.index.name == "risk_bucket"
+    assert table["risk from"].tolist() == [0.0, 0.358, 0.679]
+    # The day before's high is not the latest day's: high is there, with no feature.
+    assert table["features on 2026-04-30"].tolist() == [2, 1, 0]
+
+
 def test_auto_buckets_start_medium_at_the_operating_threshold() -> None:
     cutoffs = model.bucket_cutoffs("auto", operating_threshold=0.25)
     assert cutoffs == (0.25, 0.625)

@@ -981,6 +981,17 @@ def risk_bucket(probability: np.ndarray, *, cutoffs: Sequence[float]) -> np.ndar
     return np.asarray(RISK_BUCKETS, dtype=object)[np.searchsorted(np.asarray(cutoffs), probability, side="right")]
 
 
+def bucket_table(scored: pd.DataFrame, *, cutoffs: Sequence[float], day: pd.Timestamp) -> pd.DataFrame:
+    """Each risk bucket's lowest risk (``risk from``) and how many features ``scored`` puts in it on
+    ``day`` (every bucket, low to high, even one without a feature).
+
+    ``scored`` as :func:`score_rows` gives it; ``cutoffs`` as :func:`bucket_cutoffs`.
+    """
+    counts = scored.loc[scored["date"] == day, "risk_bucket"].value_counts().reindex(RISK_BUCKETS, fill_value=0)
+    return pd.DataFrame({"risk from": (0.0, *cutoffs), f"features on {day.date()}": counts.to_numpy()},
+                        index=pd.Index(RISK_BUCKETS, name="risk_bucket"))
+
+
 def score_rows(model: RiskModel, frame: pd.DataFrame, *, cutoffs: Sequence[float]) -> pd.DataFrame:
     """Risk probability and bucket for each row of a signal frame.
 
