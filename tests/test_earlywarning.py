@@ -306,8 +306,11 @@ def test_ceiling_breaks_the_model_down_by_type_of_positive_row() -> None:
 def test_ceiling_summary_puts_the_model_beside_the_ceiling_and_says_when_there_is_none() -> None:
     ceiling = {"available": True, "roc_auc": 0.8581, "model_roc_auc_perfect_precursors": 0.89512,
                "by_positive_type": {"nothing_visible": {"n_rows": 19}}}
-    assert earlywarning.ceiling_summary({"ceiling": ceiling}, model_roc_auc=0.77912).to_dict() == {
-        "model roc_auc": "0.779", "ceiling roc_auc": "0.858", "ceiling model_roc_auc_perfect_precursors": "0.895"}
+    # The model's figures first, named as the model's: "ceiling model_roc_auc_perfect_precursors" read
+    # as a second ceiling, above the first.
+    shown = earlywarning.ceiling_summary({"ceiling": ceiling}, model_roc_auc=0.77912)
+    assert shown.index.tolist() == ["model roc_auc", "model roc_auc_perfect_precursors", "ceiling roc_auc"]
+    assert shown.tolist() == ["0.779", "0.895", "0.858"]
     # Real telemetry has no ground truth: the notebook printed the model's ROC-AUC alone, unexplained.
     unavailable = {"available": False, "reason": "no ground-truth incidents"}
     assert earlywarning.ceiling_summary(unavailable, model_roc_auc=0.7).to_dict() == {

@@ -664,16 +664,21 @@ def ceiling_table(summary: dict[str, Any]) -> pd.DataFrame:
 
 def ceiling_summary(summary: dict[str, Any], *, model_roc_auc: float, digits: int = 3) -> pd.Series:
     """The model's ROC-AUC beside each figure of ``summary["ceiling"]`` (for display), as text to
-    ``digits`` significant digits; without a ceiling, ``ceiling`` reads "not available" and the reason.
+    ``digits`` significant digits: the model's figures first (``model_roc_auc_perfect_precursors`` as
+    ``model roc_auc_perfect_precursors``), then the oracle's, each ``ceiling <key>``; without a
+    ceiling, ``ceiling`` reads "not available" and the reason.
     """
     ceiling = summary.get("ceiling") or {"available": False,
                                          "reason": summary.get("reason", "not computed for this model")}
     shown = {"model roc_auc": number_text(model_roc_auc, digits=digits)}
     if not ceiling.get("available"):
         return pd.Series(shown | {"ceiling": f"not available: {ceiling.get('reason', '')}"}, dtype=object)
-    figures = {f"ceiling {key}": number_text(value, digits=digits) for key, value in ceiling.items()
+    figures = {key: number_text(value, digits=digits) for key, value in ceiling.items()
                if key != "available" and not isinstance(value, dict)}
-    return pd.Series(shown | figures, dtype=object)
+    model_figures = {f"model {key.removeprefix('model_')}": text for key, text in figures.items()
+                     if key.startswith("model_")}
+    oracle_figures = {f"ceiling {key}": text for key, text in figures.items() if not key.startswith("model_")}
+    return pd.Series(shown | model_figures | oracle_figures, dtype=object)
 
 
 def ceiling_note(summary: dict[str, Any], *, model_roc_auc: float, digits: int = 3) -> str | None:
