@@ -445,6 +445,37 @@ def test_a_card_without_signal_definitions_is_not_retrained_for_that_alone_and_s
     assert registry.decide_training(paths, retrain="auto", settings=other_rules)["train"]
 
 
+def test_a_card_without_signal_definitions_kept_for_another_reason_still_says_they_were_not_checked(
+    paths: config.RunPaths,
+) -> None:
+    # On an upgrade the model in use had other settings than the profile, and the version with the profile's
+    # was refused: the run kept it and its reason never said its signals could not be checked.
+    dataset, noisy = _dataset(), _dataset(noisy=True)
+    version = _register_one(paths)
+    refused = registry.register(paths, _report(noisy, max_depth=4), dataset, params={**PARAMS, "max_depth": 4},
+                                degradation=DEGRADATION)["version"]
+    for card_path in (paths.models / registry.CURRENT_CARD, *paths.models.glob(f"*/{registry.CARD_FILE}")):
+        card = runlog.read_json(card_path)
+        del card["signal_definitions"]  # as written by a featurehealth before cards kept them
+        runlog.write_json(card_path, card)
+    unchecked = ("its card does not record the signal definitions it was trained with (an older featurehealth "
+                 "wrote it), so whether this run computes its signals as its training did could not be checked")
+    deeper = registry.training_settings({**PARAMS, "max_depth": 4}, DEGRADATION, signals=SIGNALS)
+    kept = registry.decide_training(paths, retrain="auto", settings=deeper)
+    assert not kept["train"] and kept["reason"].startswith(
+        f"scoring with model {version} in use (model.retrain is 'auto'); {unchecked}; version {refused} was already "
+        f"trained with these settings")
+    assert kept["kept"] == (f"the holdout comparison refused version {refused} with these settings; its signal "
+                            f"definitions could not be checked")
+    never = registry.decide_training(paths, retrain="never", settings=deeper)
+    assert never == {"train": False, "reason": (
+        f"scoring with model {version} in use (model.retrain is 'never'), trained with other settings than this "
+        f"run's (model.max_depth 10 -> 4): it scores as trained, on its own signals only; {unchecked}; "
+        f"model.retrain=auto or always trains with this run's."
+    ), "kept": "model.retrain is 'never'; trained with other settings: model.max_depth 10 -> 4; its signal "
+               "definitions could not be checked"}
+
+
 def test_version_cards_end_with_the_newest_version_promoted_or_not(paths: config.RunPaths) -> None:
     good = _dataset()
     first = registry.register(paths, _report(good), good, params=PARAMS, degradation=DEGRADATION)

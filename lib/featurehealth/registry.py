@@ -520,6 +520,12 @@ def decide_training(
     changes = _settings_changes(card, settings)
     redefined = _definitions_changed(card, settings)
     scoring = f"scoring with model {version} in use (model.retrain is {retrain!r})"
+    # A card an older featurehealth wrote cannot tell whether its signals are computed as in its
+    # training: every reason keeping its model says so, not only one with nothing else to say.
+    unchecked, unchecked_kept = (
+        ("; its card does not record the signal definitions it was trained with (an older featurehealth wrote "
+         "it), so whether this run computes its signals as its training did could not be checked",
+         "; its signal definitions could not be checked") if redefined is None else ("", ""))
     if retrain == "auto" and (changes or redefined):
         # A model in use that needs a signal the data no longer gives cannot score: keeping it for
         # a refused candidate would stop the run in scoring.
@@ -530,22 +536,24 @@ def decide_training(
         if not tried:
             return {"train": True, "reason": f"{_trained_otherwise(version, changes, redefined=redefined)}."}
         if by_hand:
-            return {"train": False, "kept": "put in use by hand with model.use_version",
-                    "reason": f"{scoring}; version {tried[-1]} has these settings but model {version} was put in use "
-                              f"by hand with model.use_version (see models/registry.json); model.retrain=always trains "
-                              f"them again and lets the holdout comparison decide, model.use_version={tried[-1]} puts "
-                              f"that version back."}
+            return {"train": False, "kept": f"put in use by hand with model.use_version{unchecked_kept}",
+                    "reason": f"{scoring}{unchecked}; version {tried[-1]} has these settings but model {version} was "
+                              f"put in use by hand with model.use_version (see models/registry.json); "
+                              f"model.retrain=always trains them again and lets the holdout comparison decide, "
+                              f"model.use_version={tried[-1]} puts that version back."}
         if _promotion_record(paths, tried[-1]) is None:
             # Saying the comparison kept the model in use would claim a comparison nobody recorded.
-            return {"train": False, "kept": f"version {tried[-1]} with these settings counts as refused",
-                    "reason": f"{scoring}; version {tried[-1]} was trained with these settings before versions "
-                              f"kept their promotion decision (it has no promotion.json), so it counts as refused by "
-                              f"the holdout comparison; model.retrain=always trains them again and lets the "
+            return {"train": False,
+                    "kept": f"version {tried[-1]} with these settings counts as refused{unchecked_kept}",
+                    "reason": f"{scoring}{unchecked}; version {tried[-1]} was trained with these settings before "
+                              f"versions kept their promotion decision (it has no promotion.json), so it counts as "
+                              f"refused by the holdout comparison; model.retrain=always trains them again and lets the "
                               f"comparison decide and record it."}
-        return {"train": False, "kept": f"the holdout comparison refused version {tried[-1]} with these settings",
-                "reason": f"{scoring}; version {tried[-1]} was already trained with these settings and the holdout "
-                          f"comparison kept the model in use (see models/registry.json); model.retrain=always trains "
-                          f"again, but on the same data gives the same version and comparison "
+        return {"train": False,
+                "kept": f"the holdout comparison refused version {tried[-1]} with these settings{unchecked_kept}",
+                "reason": f"{scoring}{unchecked}; version {tried[-1]} was already trained with these settings and the "
+                          f"holdout comparison kept the model in use (see models/registry.json); model.retrain=always "
+                          f"trains again, but on the same data gives the same version and comparison "
                           f"(model.promote_tolerance sets how far below the model in use its PR-AUC may be and still "
                           f"replace it)."}
     if changes or redefined:
@@ -559,15 +567,14 @@ def decide_training(
             listed = ", ".join(changes)
             differences.append((f"trained with other settings than this run's ({listed}): it scores as trained, on "
                                 f"its own signals only", f"trained with other settings: {listed}"))
-        return {"train": False, "kept": "; ".join([f"model.retrain is {retrain!r}", *(s for _, s in differences)]),
-                "reason": f"{scoring}, {', and '.join(full for full, _ in differences)}; model.retrain=auto or always "
-                          f"trains with this run's."}
+        kept_because = "; ".join([f"model.retrain is {retrain!r}", *(s for _, s in differences)])
+        return {"train": False, "kept": f"{kept_because}{unchecked_kept}",
+                "reason": f"{scoring}, {', and '.join(full for full, _ in differences)}{unchecked}; model.retrain=auto "
+                          f"or always trains with this run's."}
     kept = "nothing to retrain" if retrain == "auto" else f"model.retrain is {retrain!r}"
     if redefined is None:
-        return {"train": False, "kept": f"{kept}; its signal definitions could not be checked",
-                "reason": f"{scoring}; its card does not record the signal definitions it was trained with (an older "
-                          f"featurehealth wrote it), so whether this run computes its signals as its training did "
-                          f"could not be checked: model.retrain=always retrains with this run's."}
+        return {"train": False, "kept": f"{kept}{unchecked_kept}",
+                "reason": f"{scoring}{unchecked}: model.retrain=always retrains with this run's."}
     return {"train": False, "kept": kept, "reason": f"{scoring}."}
 
 
