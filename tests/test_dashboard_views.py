@@ -529,6 +529,15 @@ def test_model_versions_show_the_promotion_when_trained_and_apart_a_rollback_by_
         "at 2026-03-02 08:15 UTC, replacing no model"]
 
 
+def test_model_versions_of_a_registry_written_before_rollbacks_were_listed_say_not_available() -> None:
+    # A registry.json of a featurehealth whose model.use_version left its record in the promotion reason
+    # read "never" in this column beside "put in use by hand with model.use_version ..." in the other.
+    registry = {"current": "a", "versions": [
+        {"version": "a", "training_window": {"start": "2026-01-01", "end": "2026-01-31"}, "pr_auc": 0.51,
+         "promoted": True, "promotion_reason": "put in use by hand with model.use_version, replacing b."}]}
+    assert views.model_versions(registry)["put in use by hand"].tolist() == ["not available"]
+
+
 def test_model_versions_of_a_registry_without_versions_is_empty() -> None:
     assert views.model_versions({"current": None, "versions": "broken"}).empty
     assert views.model_versions_caption({}) == "Model in use: not available; 0 versions kept under models/, newest first"

@@ -1686,7 +1686,8 @@ def model_versions(registry: Mapping[str, Any]) -> "pd.DataFrame":
     The registry lists them oldest first (:func:`featurehealth.registry.version_cards`).
 
     A version trained before promotion decisions were kept has its decision "not available", as has a
-    training start its card does not record. One
+    training start its card does not record, and a rollback by hand a registry written before it
+    listed them does not record. One
     put in use by hand (``model.use_version``) says when and replacing which version in its own
     column, beside the decision it was given when trained.
     """
@@ -1701,7 +1702,9 @@ def model_versions(registry: Mapping[str, Any]) -> "pd.DataFrame":
             "PR-AUC on its test days": v.get("pr_auc"),
             "in use": "yes" if v.get("version") == registry.get("current") else "",
             "promotion when trained": v.get("promotion_reason") or NOT_AVAILABLE,
-            "put in use by hand": _by_hand_text(v.get("put_in_use_by_hand")),
+            # A registry.json written before it listed rollbacks (before 2026-11-29 11:40) cannot say "never".
+            "put in use by hand": _by_hand_text(v["put_in_use_by_hand"]) if "put_in_use_by_hand" in v
+                                  else NOT_AVAILABLE,
         }
         for v in (versions if isinstance(versions, list) else []) if isinstance(v, dict)
     ]
