@@ -474,6 +474,12 @@ def test_a_card_without_signal_definitions_kept_for_another_reason_still_says_th
         f"model.retrain=auto or always trains with this run's."
     ), "kept": "model.retrain is 'never'; trained with other settings: model.max_depth 10 -> 4; its signal "
                "definitions could not be checked"}
+    registry.put_in_use(paths, refused)
+    registry.put_in_use(paths, version)  # back by hand
+    by_hand = registry.decide_training(paths, retrain="auto", settings=deeper)
+    assert by_hand["reason"].startswith(f"scoring with model {version} in use (model.retrain is 'auto'); {unchecked}; "
+                                        f"version {refused} has these settings")
+    assert by_hand["kept"] == "put in use by hand with model.use_version; its signal definitions could not be checked"
 
 
 def test_version_cards_end_with_the_newest_version_promoted_or_not(paths: config.RunPaths) -> None:
