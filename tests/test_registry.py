@@ -987,6 +987,27 @@ def test_use_version_puts_an_earlier_version_back_in_use_by_hand(paths: config.R
     assert runlog.read_json(paths.models / first["version"] / registry.PROMOTION_FILE) == decision
 
 
+def test_use_version_of_a_version_whose_card_predates_signal_definitions_says_they_could_not_be_checked(
+    paths: config.RunPaths,
+) -> None:
+    # A rollback to a model an older featurehealth trained scored on this code's signals without a word.
+    first, second = _two_versions(paths)
+    card_path = paths.models / first["version"] / registry.CARD_FILE
+    card = runlog.read_json(card_path)
+    del card["signal_definitions"]
+    runlog.write_json(card_path, card)
+    unchecked = ("; its card does not record the signal definitions it was trained with (an older featurehealth "
+                 "wrote it), so whether this run computes its signals as its training did could not be checked.")
+    decision = registry.put_in_use(paths, first["version"])
+    assert decision["reason"].startswith(f"put in use by hand with model.use_version, replacing {second['version']}")
+    assert decision["reason"].endswith(unchecked)
+    assert registry.put_in_use(paths, first["version"])["reason"] == (
+        f"{first['version']} is already in use (model.use_version){unchecked}")
+    # A card that records them says nothing of it.
+    back = registry.put_in_use(paths, second["version"])
+    assert back["reason"].endswith(f", at {back['at']}.")
+
+
 def test_a_version_put_in_use_by_hand_twice_is_listed_with_the_decision_it_was_given_when_trained(
     paths: config.RunPaths,
 ) -> None:

@@ -81,6 +81,9 @@ _SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 #: What the registry and the model step read off a card besides its sha256, and what each must be.
 _CARD_FIELDS = {"version": "text", "training_window.end": "a date", "test_window.start": "a date",
                 "test_window.end": "a date", "horizon_days": "a whole number"}
+#: What every reason scoring with a model whose card records no ``signal_definitions`` says of them.
+_UNCHECKED_DEFINITIONS = ("its card does not record the signal definitions it was trained with (an older featurehealth "
+                         "wrote it), so whether this run computes its signals as its training did could not be checked")
 
 
 class ModelIntegrityError(RuntimeError):
@@ -522,10 +525,8 @@ def decide_training(
     scoring = f"scoring with model {version} in use (model.retrain is {retrain!r})"
     # A card an older featurehealth wrote cannot tell whether its signals are computed as in its
     # training: every reason keeping its model says so, not only one with nothing else to say.
-    unchecked, unchecked_kept = (
-        ("; its card does not record the signal definitions it was trained with (an older featurehealth wrote "
-         "it), so whether this run computes its signals as its training did could not be checked",
-         "; its signal definitions could not be checked") if redefined is None else ("", ""))
+    unchecked, unchecked_kept = ((f"; {_UNCHECKED_DEFINITIONS}", "; its signal definitions could not be checked")
+                                 if redefined is None else ("", ""))
     if retrain == "auto" and (changes or redefined):
         # A model in use that needs a signal the data no longer gives cannot score: keeping it for
         # a refused candidate would stop the run in scoring.
@@ -866,7 +867,8 @@ def put_in_use(paths: "RunPaths", version: str) -> dict[str, Any]:
     Its model file must match its card (:func:`load_model`), as for scoring. Its ``promotion.json``
     then says it was put in use by hand, when and by which run (the decision it was given when
     trained is kept under ``earlier``), and so does ``reports/promotion.json``. A version already
-    in use is left as it is, so a run that keeps the option set does not rewrite the record.
+    in use is left as it is, so a run that keeps the option set does not rewrite the record. The
+    reason of a version whose card records no signal definitions says they could not be checked.
 
     Returns
     -------
@@ -890,20 +892,23 @@ def put_in_use(paths: "RunPaths", version: str) -> dict[str, Any]:
                          f"{', '.join(on_disk)} (models/registry.json lists them), or null to let model.retrain decide.")
     folder = on_disk[version]
     others = [name for name in on_disk if name != version]
-    load_model(folder / MODEL_FILE, folder / CARD_FILE, way_out=(
+    _model, card = load_model(folder / MODEL_FILE, folder / CARD_FILE, way_out=(
         f"restore the file or name another version ({', '.join(others)}) in model.use_version" if others
         else "restore the file, or set model.use_version to null"
     ))
     current = runlog.read_json_if_present(paths.models / CURRENT_CARD) if has_current(paths) else None
     previous = current.get("version") if isinstance(current, Mapping) else None
+    # A version an older featurehealth trained scores this code's signals, computed as its training did or not.
+    unchecked = "" if isinstance(card.get("signal_definitions"), str) else f"; {_UNCHECKED_DEFINITIONS}"
     if previous == version:
         decision = {"version": version, "promoted": True, "by_hand": False,
-                    "reason": f"{version} is already in use (model.use_version)."}
+                    "reason": f"{version} is already in use (model.use_version){unchecked}."}
     else:
         at = datetime.now(UTC).isoformat(timespec="seconds")
         decision = {
             "version": version, "promoted": True, "by_hand": True, "previous_version": previous,
-            "reason": f"put in use by hand with model.use_version, replacing {previous or 'no model'}, at {at}.",
+            "reason": f"put in use by hand with model.use_version, replacing {previous or 'no model'}, at "
+                      f"{at}{unchecked}.",
             "at": at, "run_id": paths.run_id,
             "earlier": runlog.read_json_if_present(folder / PROMOTION_FILE),
         }
