@@ -323,7 +323,7 @@ def test_never_names_the_signals_and_settings_the_model_in_use_was_not_trained_w
 
 def test_changed_training_settings_retrain_once_under_auto(paths: config.RunPaths) -> None:
     dataset = _dataset()
-    registry.register(paths, _report(dataset), dataset, params=PARAMS, degradation=DEGRADATION)
+    in_use = registry.register(paths, _report(dataset), dataset, params=PARAMS, degradation=DEGRADATION)["version"]
     deeper = registry.training_settings({**PARAMS, "max_depth": 4, "n_jobs": 2}, {**DEGRADATION, "min_usage": 10},
                                         signals=SIGNALS)
     decision = registry.decide_training(paths, retrain="auto", settings=deeper)
@@ -345,6 +345,10 @@ def test_changed_training_settings_retrain_once_under_auto(paths: config.RunPath
     # The hint to train again said nothing of the same data giving the same refused version (training
     # is deterministic): what lets such a version replace the model in use is the tolerance.
     assert "same data" in decision["reason"] and "model.promote_tolerance" in decision["reason"]
+    # never must not send the user to auto, which keeps the model in use for that refused version.
+    assert registry.decide_training(paths, retrain="never", settings=deeper)["reason"].endswith(
+        f"; model.retrain=always trains with this run's (auto keeps model {in_use}: version "
+        f"{kept_out['version']}, trained with them, was refused by the holdout comparison).")
     # A version saved before promotion decisions were kept counts as refused too.
     (paths.models / kept_out["version"] / registry.PROMOTION_FILE).unlink()
     assert not registry.decide_training(paths, retrain="auto", settings=deeper)["train"]
@@ -471,7 +475,8 @@ def test_a_card_without_signal_definitions_kept_for_another_reason_still_says_th
     assert never == {"train": False, "reason": (
         f"scoring with model {version} in use (model.retrain is 'never'), trained with other settings than this "
         f"run's (model.max_depth 10 -> 4): it scores as trained, on its own signals only; {unchecked}; "
-        f"model.retrain=auto or always trains with this run's."
+        f"model.retrain=always trains with this run's (auto keeps model {version}: version {refused}, trained with "
+        f"them, was refused by the holdout comparison)."
     ), "kept": "model.retrain is 'never'; trained with other settings: model.max_depth 10 -> 4; its signal "
                "definitions could not be checked"}
     registry.put_in_use(paths, refused)

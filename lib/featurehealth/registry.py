@@ -527,13 +527,16 @@ def decide_training(
     # training: every reason keeping its model says so, not only one with nothing else to say.
     unchecked, unchecked_kept = ((f"; {_UNCHECKED_DEFINITIONS}", "; its signal definitions could not be checked")
                                  if redefined is None else ("", ""))
-    if retrain == "auto" and (changes or redefined):
+    tried: list[str] = []
+    by_hand = False
+    if changes or redefined:
         # A model in use that needs a signal the data no longer gives cannot score: keeping it for
         # a refused candidate would stop the run in scoring.
         lacking = set(_card_settings(card)["signals"]) - set(settings["signals"])
         by_hand = _put_in_use_by_hand(paths, version)
         tried = [] if lacking else [c["version"] for c in version_cards(paths)
                                     if _same_settings(c, settings) and (by_hand or _refused(paths, c["version"]))]
+    if retrain == "auto" and (changes or redefined):
         if not tried:
             return {"train": True, "reason": f"{_trained_otherwise(version, changes, redefined=redefined)}."}
         if by_hand:
@@ -569,9 +572,12 @@ def decide_training(
             differences.append((f"trained with other settings than this run's ({listed}): it scores as trained, on "
                                 f"its own signals only", f"trained with other settings: {listed}"))
         kept_because = "; ".join([f"model.retrain is {retrain!r}", *(s for _, s in differences)])
+        # auto keeps the model in use too when a version with this run's settings was refused or set aside.
+        then = ("model.retrain=auto or always trains with this run's" if not tried else
+                f"model.retrain=always trains with this run's (auto keeps model {version}: version {tried[-1]}, "
+                f"trained with them, was {'set aside by hand' if by_hand else 'refused by the holdout comparison'})")
         return {"train": False, "kept": f"{kept_because}{unchecked_kept}",
-                "reason": f"{scoring}, {', and '.join(full for full, _ in differences)}{unchecked}; model.retrain=auto "
-                          f"or always trains with this run's."}
+                "reason": f"{scoring}, {', and '.join(full for full, _ in differences)}{unchecked}; {then}."}
     kept = "nothing to retrain" if retrain == "auto" else f"model.retrain is {retrain!r}"
     if redefined is None:
         return {"train": False, "kept": f"{kept}{unchecked_kept}",
