@@ -953,6 +953,18 @@ def test_outcome_drift_line_says_how_many_cells_had_too_little_data(tmp_path: Pa
         "drift: 0 alert, 0 warn of 72 feature x metric cells, 72 with too little data to judge"]
 
 
+def test_outcome_drift_line_says_what_fired_when_the_advice_was_withheld(tmp_path: Path) -> None:
+    """Cron mail read "retraining not advised" beside 25 % of cells alerting, where retrain.json and the
+    dashboard say a check fired and why the advice was withheld (no model in use, or one just built)."""
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    runlog.write_json(reports / "retrain.json", {
+        "retrain_recommended": False, "reasons": [], "withheld": "no model is in use",
+        "withheld_reasons": ["25% of drift cells alert (limit 20%)"]})
+    assert runner.outcome_lines(tmp_path) == [
+        "retraining not advised, though a check fired (25% of drift cells alert (limit 20%)): no model is in use"]
+
+
 def test_console_lines_cannot_carry_terminal_control_sequences(tmp_path: Path) -> None:
     """Feature ids and names come from other teams' exports: printed, they must not drive the
     terminal (escape sequences, carriage returns) nor add lines of their own to cron mail."""

@@ -200,6 +200,19 @@ def not_trained_text(reason: str, *, version: str | None) -> str:
     return f"not trained: {reason.rstrip('.')}; {then}."
 
 
+def withheld_text(advice: Mapping[str, Any]) -> str:
+    """What the drift step's withheld retraining advice (``reports/retrain.json``) follows "retraining
+    not advised" with, so that the run's console line and the dashboard say it alike; "" when it
+    was not withheld.
+
+    >>> withheld_text({"withheld": "no model is in use", "withheld_reasons": ["25% of drift cells alert"]})
+    ', though a check fired (25% of drift cells alert): no model is in use'
+    """
+    if not advice.get("withheld"):
+        return ""
+    return f", though a check fired ({'; '.join(advice.get('withheld_reasons') or [])}): {advice['withheld']}"
+
+
 def plain_label(value: Any, *, max_chars: int | None = None) -> str:
     """``value`` as a matplotlib label drawn exactly as written, at most ``max_chars`` long.
 

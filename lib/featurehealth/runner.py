@@ -807,8 +807,10 @@ def _drift_line(drift: dict[str, Any] | None, advice: dict[str, Any] | None) -> 
                      + (f", {insufficient} with too little data to judge" if insufficient else ""))
     if isinstance(advice, dict):
         reasons = advice.get("reasons") or []
+        # A withheld advice says what fired, as retrain.json and the dashboard do: alone, "not advised"
+        # beside a quarter of the cells alerting reads as if nothing had.
         parts.append(f"retraining advised: {'; '.join(reasons)}" if advice.get("retrain_recommended")
-                     else "retraining not advised")
+                     else f"retraining not advised{display.withheld_text(advice).rstrip('.')}")
     return "; ".join(parts) or None
 
 

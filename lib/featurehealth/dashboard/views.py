@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from featurehealth.dashboard.data import NOT_AVAILABLE, PUBLISH_STATES, lookup
 from featurehealth.dashboard.plots import DRIFT_SCORES, NOT_AVAILABLE_SHORT, STATUS_WORDS, check_score, score_label
 from featurehealth.display import (QUALITY_MEASURES, SMALLEST, number_text, percent_text, quality_entries, quality_rows,
-                                  visible_text)
+                                  visible_text, withheld_text)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -159,8 +159,7 @@ def retrain_advice(advice: Mapping[str, Any] | None) -> tuple[str, str] | None:
         return (f"Retraining advised: {'; '.join(advice.get('reasons') or [])}. A run with model.retrain auto "
                 f"retrains the model; see docs/drift.md.", "bad")
     if advice.get("withheld"):
-        fired = "; ".join(advice.get("withheld_reasons") or [])
-        return f"Retraining not advised, though a check fired ({fired}): {advice['withheld']}.", "neutral"
+        return f"Retraining not advised{withheld_text(advice)}.", "neutral"
     found = advice["checks"]
     checks = "; ".join(_retrain_check_text(name, found[name]) for name in _RETRAIN_CHECKS
                        if isinstance(found.get(name), Mapping))
