@@ -283,6 +283,21 @@ def test_retraining_on_drift_runs_drift_again_on_the_model_in_use(project: Path)
     assert report["retrain"] == {"retrain_recommended": False, "model_version": "new"}
 
 
+def test_retraining_on_drift_says_why(project: Path) -> None:
+    # Cron mail said "drift recommends retraining: re-running ..." and never why: the reasons were in the
+    # first retrain.json alone, which the retraining's drift step replaces.
+    notebooks = project / "notebooks"
+    _notebook(notebooks / "03_model.ipynb", MODEL_STEP_CELL, step="03_model")
+    _notebook(notebooks / "04_drift.ipynb", DRIFT_STEP_CELL.replace(
+        "'model_version': version}", "'model_version': version, 'reasons': ['model 10 days old (limit 5)', 'x'] * "
+        "(version == 'old')}"), step="04_drift")
+    lines: list[str] = []
+    runner.run_pipeline("default", notebooks=["03_model.ipynb", "04_drift.ipynb"],
+                        overrides=["run.retrain_on_drift=true"], progress=lines.append)
+    assert ("drift recommends retraining (model 10 days old (limit 5); x): re-running 03_model and 04_drift "
+            "with retrain=always") in lines
+
+
 def test_drift_advice_does_not_retrain_over_a_version_put_in_use_by_hand(tmp_path: Path) -> None:
     runlog.write_json(tmp_path / "reports" / "retrain.json", {"retrain_recommended": True})
     report = {"steps": [{"step": "03_model", "trained": False}]}

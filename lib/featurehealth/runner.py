@@ -1300,7 +1300,10 @@ def run_pipeline(
                        writes_to=writes_to)
             if "03_model.ipynb" in plan and _retrain_advised(staging, params, run_options, report):
                 again = retrain_steps(plan, model=params["model"])
-                progress(f"drift recommends retraining: re-running {' and '.join(p.stem for p, _ in again)} "
+                # Said now: the retraining's drift step replaces the advice, and with it the reasons.
+                reasons = (runlog.read_json_if_present(staging / "reports" / "retrain.json") or {}).get("reasons")
+                why = f" ({'; '.join(map(str, reasons))})" if isinstance(reasons, list) and reasons else ""
+                progress(f"drift recommends retraining{why}: re-running {' and '.join(p.stem for p, _ in again)} "
                          f"with retrain=always")
                 _run_steps(
                     again, staging=staging, run_dir=run_dir, report=report, progress=progress,
