@@ -10,7 +10,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -172,6 +172,29 @@ def test_the_day_before_the_window_is_counted_exactly_beside_pruned_files(tmp_pa
     summary = _ingest(folder, tmp_path / "out", as_of="2026-03-03", window_start="2026-03-03")[0]
     assert summary["day_before_window"] == {"date": "2026-03-02", "input_rows": 2, "quarantined_rows": 0}
     assert summary["rows_in"] == 2 and summary["rows_outside_window"] == 6
+
+def test_days_earlier_runs_found_empty_are_counted_exactly_beside_pruned_files(tmp_path: Path) -> None:
+    # 2026-02-28 had no row when a run read it; its rows came later, in a file ending on 03-01 that a
+    # daily run skips by its footer (which would give all 3 rows to 03-01): the run counts 02-28's rows.
+    folder = tmp_path / "in"
+    folder.mkdir()
+
+    def write(name: str, times: list[str]) -> None:
+        n = len(times)
+        pq.write_table(pa.table({"event_time": pa.array([pd.Timestamp(t) for t in times], pa.timestamp("us", tz="UTC")),
+                                 "feature_id": ["a"] * n, "user_id": [f"u{i}" for i in range(n)],
+                                 "latency_ms": [10.0] * n, "is_crash": [False] * n}), folder / name)
+
+    write("late_2026-03-01.parquet", ["2026-02-28T23:00Z", "2026-03-01T10:00Z", "2026-03-01T11:00Z"])
+    write("day_2026-03-03.parquet", ["2026-03-02T23:30Z", "2026-03-03T10:00Z"])
+    con = warehouse.connect()
+    result = engine.validate_and_aggregate(
+        con, ingest.open_events(con, folder, column_map={}), quarantine_dir=tmp_path, work_dir=tmp_path, now=NOW,
+        as_of="2026-03-03", window_start="2026-03-03", watch_days=[date(2026, 2, 28), date(2026, 3, 2)])
+    # The day before the window is late_rows' to count (day_before_window), not counted twice.
+    assert result.summary["empty_days_now"] == {"2026-02-28": {"input_rows": 1, "quarantined_rows": 0}}
+    assert result.files_read == 1
+
 
 def test_footer_stats_reads_timestamps_only(tmp_path: Path) -> None:
     source = _write_days(tmp_path / "in")

@@ -578,6 +578,30 @@ def test_rows_that_arrive_for_a_day_a_run_found_empty_are_late_rows() -> None:
     assert check["message"].startswith("The day before the window (2026-01-30) still has no valid event")
 
 
+def test_rows_that_arrive_for_an_older_day_a_run_found_empty_are_a_gap_to_backfill() -> None:
+    # A backfill found 2026-01-25 without any row (its file was late) and later runs excused it for good:
+    # when the file came, a week later, published_gap passed and nothing said so.
+    history = _counts(30)[lambda f: f["date"] != date(2026, 1, 25)].rename(columns={"events": "usage_count"})
+    day = _counts(31)[lambda f: f["date"] == date(2026, 1, 31)]
+    previous = {"checks": [{"name": "published_gap", "details": {"empty_in_input": ["2026-01-25"]}}]}
+    now = {"2026-01-25": {"input_rows": 230, "quarantined_rows": 4}}
+    gap = _by_name(quality.run_checks(_summary(31, window_start="2026-01-31", empty_days_now=now), day,
+                                      history=history, known_features=["a", "b"], previous=previous, profile="mine",
+                                      **PARAMS))["published_gap"]
+    assert (gap["status"], gap["details"]["days"], gap["details"]["empty_in_input"]) == ("warn", ["2026-01-25"], [])
+    assert gap["message"] == (
+        "The published fact table has no data for 2026-01-25, where a run found no valid event and the input now "
+        "holds 226 rows (a file delivered late?); backfill with "
+        "`./run_all.sh mine --set ingest.as_of=2026-01-31 --set ingest.window_start=2026-01-25 "
+        "--set ingest.window_end=2026-01-25`.")
+    # Only its quarantined rows again (an export of invalid rows): still excused, as before.
+    still = {"2026-01-25": {"input_rows": 4, "quarantined_rows": 4}}
+    gap = _by_name(quality.run_checks(_summary(31, window_start="2026-01-31", empty_days_now=still), day,
+                                      history=history, known_features=["a", "b"], previous=previous,
+                                      **PARAMS))["published_gap"]
+    assert (gap["status"], gap["details"]["empty_in_input"]) == ("pass", ["2026-01-25"])
+
+
 def test_summary_is_the_worst_status_and_only_a_failure_stops() -> None:
     counts = _counts(30, low={("a", 25): 5, ("a", 26): 40, ("b", 27): 30})
     summary = _summary(30, null_counts={"user_id": 500}, last_event_date="2026-01-28")

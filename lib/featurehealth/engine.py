@@ -24,7 +24,7 @@ import contextlib
 import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -259,11 +259,14 @@ def provably_outside(stats: ingest.FooterStats | None, *, lo: int, hi: int | Non
     return stats.high_us // validate.DAY_US < lo or (hi is not None and stats.low_us // validate.DAY_US > hi)
 
 
-def pruned_files(raw: ingest.RawEvents, *, lo: int | None, hi: int | None, now: datetime) -> "pd.DataFrame":
+def pruned_files(
+    raw: ingest.RawEvents, *, lo: int | None, hi: int | None, now: datetime, keep: Sequence[int] = ()
+) -> "pd.DataFrame":
     """Files skipped by their footers: ``file_id``, ``day`` (their last dated day) and ``rows``.
 
     Only typed (timestamp or date) Parquet ``event_time`` columns are judged, and only when the
-    window start is known.
+    window start is known. A file whose range holds a day of ``keep`` is not skipped, so that
+    day's rows are counted exactly.
     """
     import pandas as pd
 
@@ -272,23 +275,25 @@ def pruned_files(raw: ingest.RawEvents, *, lo: int | None, hi: int | None, now: 
         for file_id, path in enumerate(raw.paths):
             column = ingest.event_time_column(raw, file_id)
             stats = ingest.footer_stats(path, column[0]) if column else None
-            if provably_outside(stats, lo=lo, hi=hi, now=now):
+            if provably_outside(stats, lo=lo, hi=hi, now=now) and not any(
+                    stats.low_us // validate.DAY_US <= day <= stats.high_us // validate.DAY_US for day in keep):
                 rows.append((file_id, float(stats.high_us // validate.DAY_US), stats.rows))
     return pd.DataFrame(rows, columns=["file_id", "day", "rows"]).astype({"file_id": "int64", "day": "float64",
                                                                          "rows": "int64"})
 
 
 def file_index(
-    con: "duckdb.DuckDBPyConnection", raw: ingest.RawEvents, *, now: datetime, lo: int | None, hi: int | None
+    con: "duckdb.DuckDBPyConnection", raw: ingest.RawEvents, *, now: datetime, lo: int | None, hi: int | None,
+    keep: Sequence[int] = (),
 ) -> "pd.DataFrame":
     """Rows of every input file by dated day: ``file_id``, ``day`` (NaN: undated), ``rows``.
 
-    Pruned files (:func:`pruned_files`) are not read: each appears once, with its last dated day
-    and its footer's row count.
+    Pruned files (:func:`pruned_files`, which reads the files holding a day of ``keep``) are not
+    read: each appears once, with its last dated day and its footer's row count.
     """
     import pandas as pd
 
-    pruned = pruned_files(raw, lo=lo, hi=hi, now=now)
+    pruned = pruned_files(raw, lo=lo, hi=hi, now=now, keep=keep)
     rest = [i for i in range(len(raw.files)) if i not in set(pruned["file_id"])]
     relation = f"({ingest.parquet_relation(raw, rest)})" if raw.file_format == "parquet" and rest else raw.relation
     dated = validate.dated_day_sql(relation, raw.types, now=now, from_text=raw.file_format == "csv")
@@ -427,6 +432,7 @@ def validate_and_aggregate(
     threads: int | None = None,
     partition_days: int = 31,
     check_window: Callable[[validate.Window], bool] | None = None,
+    watch_days: Sequence[date] = (),
 ) -> validate.ValidationResult:
     """Apply the row rules, write the quarantine and the window's aggregates, count everything.
 
@@ -457,6 +463,10 @@ def validate_and_aggregate(
         ``quarantine_dir``; an exception it raises leaves the published quarantine as it was.
         It returns True when the published outputs came from another source, whose quarantined
         rows the run then drops (e.g. :func:`featurehealth.ingest.check_same_source`).
+    watch_days : sequence of date
+        Days earlier runs found without any valid event: those outside the window and the day
+        before it are counted exactly (their files are scanned, not skipped by their footers) in
+        the summary's ``empty_days_now``, so that rows delivered since are noticed.
 
     Returns
     -------
@@ -480,7 +490,8 @@ def validate_and_aggregate(
     # Files that may hold rows of the day before the window are scanned too (their event_time
     # column only), so that day's input rows are exact for the data-quality check late_rows.
     with ingest.naming_damaged_files(raw.paths, raw.files, fmt=raw.file_format):
-        index = file_index(con, raw, now=now, lo=None if lo is None else lo - 1, hi=hi)
+        index = file_index(con, raw, now=now, lo=None if lo is None else lo - 1, hi=hi,
+                           keep=[validate.day_number(day) for day in watch_days])
         plan = plan_partitions(index, lo=lo, hi=hi, partition_days=partition_days)
         try:
             results = mapper(run_partition, _partitions(con, raw, plan, now=now, threads=threads, work=Path(work_dir)))
@@ -543,9 +554,12 @@ def validate_and_aggregate(
         start=window.start, end=window.end, files=[raw.files[i] for i in files], keep_published=not other_source,
     )
     # The files whose undated rows this run judged: the dashboard's examples of the window's quarantine.
-    summary = {**summary, "window_files": [raw.files[i] for i in files], "day_before_window": validate.day_before_window(
-        index, con.execute(f"SELECT event_date, count(*) AS rows FROM read_parquet("
-                           f"{warehouse.sql_path(quarantine_path)}) GROUP BY ALL").df(), window=window)}
+    quarantined = con.execute(f"SELECT event_date, count(*) AS rows FROM read_parquet("
+                              f"{warehouse.sql_path(quarantine_path)}) GROUP BY ALL").df()
+    watched = sorted(d for d in set(watch_days) if not window.start - timedelta(days=1) <= d <= window.end)
+    summary = {**summary, "window_files": [raw.files[i] for i in files],
+               "day_before_window": validate.day_before_window(index, quarantined, window=window),
+               "empty_days_now": {d.isoformat(): validate.day_rows(index, quarantined, day=d) for d in watched}}
     return validate.ValidationResult(
         summary=summary, daily_counts=validate.daily_counts(scoped, duplicates), quarantine_path=quarantine_path,
         fact_path=fact_path, files_read=len({f for _lo, _hi, read, _owned in plan for f in read}),

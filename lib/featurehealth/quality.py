@@ -329,11 +329,35 @@ def empty_in_input(
     list of date
         Sorted, without duplicates.
     """
+    kept = {d for d in carried_empty_days(previous) if not start <= d <= end}
+    return sorted(kept | set(window_empty))
+
+
+def carried_empty_days(previous: Mapping[str, Any] | None) -> list[date]:
+    """The days earlier runs found without any valid event, as the published ``reports/data_quality.json``
+    carries them (``published_gap``'s ``details.empty_in_input``; none in a report written before it)."""
     checks = (previous or {}).get("checks") or []
     carried = next((c.get("details", {}).get("empty_in_input", []) for c in checks
                     if isinstance(c, Mapping) and c.get("name") == "published_gap"), [])
-    kept = {d for d in (date.fromisoformat(str(text)) for text in carried) if not start <= d <= end}
-    return sorted(kept | set(window_empty))
+    return [date.fromisoformat(str(text)) for text in carried]
+
+
+def late_arrivals(counts: Mapping[str, Mapping[str, Any]] | None) -> dict[date, int]:
+    """Rows the input now holds, beyond the quarantined ones, of days earlier runs found without any valid event.
+
+    Parameters
+    ----------
+    counts : mapping or None
+        The ingest summary's ``empty_days_now``: ISO day -> ``input_rows`` and ``quarantined_rows``
+        (None: a summary written before it existed).
+
+    Returns
+    -------
+    dict
+        Day -> rows, only days whose rows outnumber their quarantined ones (a file delivered late).
+    """
+    rows = {date.fromisoformat(day): int(c["input_rows"]) - int(c["quarantined_rows"]) for day, c in (counts or {}).items()}
+    return {day: n for day, n in sorted(rows.items()) if n > 0}
 
 
 def _rerun_command(
@@ -375,6 +399,7 @@ def check_published_gap(
     rerun: Sequence[str] = (),
     latest_input: date | None = None,
     window_days: Iterable[date] | None = None,
+    arrived: Mapping[date, int] | None = None,
 ) -> dict[str, Any]:
     """Days without data that the fact table will hold between its first and last day, outside the
     window, and after its last day up to the as-of date the input reaches.
@@ -409,6 +434,9 @@ def check_published_gap(
         The window's days with a valid event, which the table will hold (None: every window day).
         A window the input does not reach (an as-of date past its latest day, or before its first)
         adds no day, so the days between it and the table are no missed run to backfill.
+    arrived : mapping of date to int, optional
+        Rows the input now holds of days a run found without any valid event (:func:`late_arrivals`,
+        left out of ``empty``): counted as missing, since a backfill now fills them.
     """
     days = set(published)
     holes = []
@@ -430,9 +458,13 @@ def check_published_gap(
                                      drop_before=after, rerun=rerun)
             message += (f" If the published days before {excused[0]} are stray (a wrong date in the export), drop "
                         f"them: {command}.")
+    late = [d for d in gaps if d in (arrived or {})]
     if gaps:
+        rows = f"the input now holds {sum((arrived or {})[d] for d in late):,} rows"
+        why = (" (a missed run?)" if not late else f", where a run found no valid event and {rows} (a file delivered late?)"
+               if late == gaps else f" (a missed run?; for {_day_list(late)}, found without any valid event, {rows})")
         message = (
-            f"The published fact table has no data for {_day_list(gaps)} (a missed run?); backfill with "
+            f"The published fact table has no data for {_day_list(gaps)}{why}; backfill with "
             f"{_rerun_command(profile, as_of=max(as_of, gaps[-1]), window_start=gaps[0], window_end=gaps[-1], rerun=rerun)}."
         ) + (f" {_day_list(excused)} had no valid event in the input when a run read them (not counted)."
              if excused else "")
@@ -737,7 +769,9 @@ def run_checks(
     ----------
     summary : mapping
         The ingest summary (:class:`featurehealth.validate.ValidationResult`); its optional
-        ``drop_before`` (``ingest.drop_before``) ends the days without events carried from run to run.
+        ``drop_before`` (``ingest.drop_before``) ends the days without events carried from run to run,
+        and its optional ``empty_days_now`` (:func:`late_arrivals`) turns those whose rows came since into
+        ``published_gap``'s missing days.
     daily_counts : pandas.DataFrame
         Valid events per ``feature_id`` and ``date`` in the window (column ``events``).
     history : pandas.DataFrame or None
@@ -807,12 +841,15 @@ def run_checks(
     # Days before ingest.drop_before left the table for good: none is a hole to excuse any more.
     drop_before = date.fromisoformat(summary["drop_before"]) if summary.get("drop_before") else date.min
     empty = [d for d in empty_in_input(previous, start=start, end=end, window_empty=read_empty) if d >= drop_before]
+    # A day excused as empty whose file came later (after a backfill over it, say) is a gap again.
+    arrived = {d: n for d, n in late_arrivals(summary.get("empty_days_now")).items() if d in empty}
     checks = [
         missing,
         check_published_gap(past_days, start=start, end=end, as_of=as_of, profile=profile,
-                            warn=published_gap_warn_days, fail=published_gap_fail_days, empty=empty,
-                            rerun=rerun, latest_input=latest_input,
-                            window_days=set(daily_counts.loc[daily_counts["date"].between(start, end), "date"])),
+                            warn=published_gap_warn_days, fail=published_gap_fail_days,
+                            empty=[d for d in empty if d not in arrived], rerun=rerun, latest_input=latest_input,
+                            window_days=set(daily_counts.loc[daily_counts["date"].between(start, end), "date"]),
+                            arrived=arrived),
         check_late_rows(summary.get("day_before_window"), past, as_of=as_of, profile=profile,
                         warn=late_rows_warn, fail=late_rows_fail, rerun=rerun, empty=empty),
         check_volume_drop(

@@ -752,12 +752,18 @@ def day_before_window(index: "pd.DataFrame", quarantined: "pd.DataFrame", *, win
     dict
         ``date`` (ISO), ``input_rows`` and ``quarantined_rows``.
     """
+    day = window.start - timedelta(days=1)
+    return {"date": day.isoformat(), **day_rows(index, quarantined, day=day)}
+
+
+def day_rows(index: "pd.DataFrame", quarantined: "pd.DataFrame", *, day: date) -> dict[str, int]:
+    """``input_rows`` dated ``day`` in ``index`` (exact only for a day whose files were scanned, see
+    :func:`featurehealth.engine.file_index`) and ``quarantined_rows`` of it in ``quarantined``
+    (``event_date``, ``rows``)."""
     import pandas as pd
 
-    day = window.start - timedelta(days=1)
     dated = pd.to_datetime(quarantined["event_date"]).dt.date == day
     return {
-        "date": day.isoformat(),
         "input_rows": int(index.loc[index["day"] == day_number(day), "rows"].sum()),
         "quarantined_rows": int(quarantined.loc[dated.to_numpy(), "rows"].sum()),
     }
