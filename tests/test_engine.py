@@ -154,24 +154,27 @@ def test_a_window_replacing_another_source_drops_its_quarantined_rows(tmp_path: 
     assert len(pd.read_parquet(replaced.quarantine_path)) == replaced.summary["rows_quarantined"]
 
 
+def _write_events_at(path: Path, times: list[str]) -> None:
+    """A Parquet file of feature ``a``'s valid events at ``times`` (UTC), one user each."""
+    n = len(times)
+    pq.write_table(pa.table({"event_time": pa.array([pd.Timestamp(t) for t in times], pa.timestamp("us", tz="UTC")),
+                             "feature_id": ["a"] * n, "user_id": [f"u{i}" for i in range(n)],
+                             "latency_ms": [10.0] * n, "is_crash": [False] * n}), path)
+
+
 def test_the_day_before_the_window_is_counted_exactly_beside_pruned_files(tmp_path: Path) -> None:
     # Files cut at local midnight: each holds the evening before its day. The daily run of 03-03 must
     # count the rows of 03-02 exactly (for late_rows), not all of a skipped file's rows on its last day.
     folder = tmp_path / "in"
     folder.mkdir()
 
-    def write(name: str, times: list[str]) -> None:
-        n = len(times)
-        pq.write_table(pa.table({"event_time": pa.array([pd.Timestamp(t) for t in times], pa.timestamp("us", tz="UTC")),
-                                 "feature_id": ["a"] * n, "user_id": [f"u{i}" for i in range(n)],
-                                 "latency_ms": [10.0] * n, "is_crash": [False] * n}), folder / name)
-
-    write("local_2026-03-01.parquet", ["2026-02-28T23:00Z", "2026-03-01T10:00Z"])
-    write("local_2026-03-02.parquet", ["2026-03-01T23:00Z", "2026-03-01T23:30Z", "2026-03-02T10:00Z"])
-    write("local_2026-03-03.parquet", ["2026-03-02T23:30Z", "2026-03-03T10:00Z", "2026-03-03T11:00Z"])
+    _write_events_at(folder / "local_2026-03-01.parquet", ["2026-02-28T23:00Z", "2026-03-01T10:00Z"])
+    _write_events_at(folder / "local_2026-03-02.parquet", ["2026-03-01T23:00Z", "2026-03-01T23:30Z", "2026-03-02T10:00Z"])
+    _write_events_at(folder / "local_2026-03-03.parquet", ["2026-03-02T23:30Z", "2026-03-03T10:00Z", "2026-03-03T11:00Z"])
     summary = _ingest(folder, tmp_path / "out", as_of="2026-03-03", window_start="2026-03-03")[0]
     assert summary["day_before_window"] == {"date": "2026-03-02", "input_rows": 2, "quarantined_rows": 0}
     assert summary["rows_in"] == 2 and summary["rows_outside_window"] == 6
+
 
 def test_days_earlier_runs_found_empty_are_counted_exactly_beside_pruned_files(tmp_path: Path) -> None:
     # 2026-02-28 had no row when a run read it; its rows came later, in a file ending on 03-01 that a
@@ -179,14 +182,8 @@ def test_days_earlier_runs_found_empty_are_counted_exactly_beside_pruned_files(t
     folder = tmp_path / "in"
     folder.mkdir()
 
-    def write(name: str, times: list[str]) -> None:
-        n = len(times)
-        pq.write_table(pa.table({"event_time": pa.array([pd.Timestamp(t) for t in times], pa.timestamp("us", tz="UTC")),
-                                 "feature_id": ["a"] * n, "user_id": [f"u{i}" for i in range(n)],
-                                 "latency_ms": [10.0] * n, "is_crash": [False] * n}), folder / name)
-
-    write("late_2026-03-01.parquet", ["2026-02-28T23:00Z", "2026-03-01T10:00Z", "2026-03-01T11:00Z"])
-    write("day_2026-03-03.parquet", ["2026-03-02T23:30Z", "2026-03-03T10:00Z"])
+    _write_events_at(folder / "late_2026-03-01.parquet", ["2026-02-28T23:00Z", "2026-03-01T10:00Z", "2026-03-01T11:00Z"])
+    _write_events_at(folder / "day_2026-03-03.parquet", ["2026-03-02T23:30Z", "2026-03-03T10:00Z"])
     con = warehouse.connect()
     result = engine.validate_and_aggregate(
         con, ingest.open_events(con, folder, column_map={}), quarantine_dir=tmp_path, work_dir=tmp_path, now=NOW,
