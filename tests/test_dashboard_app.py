@@ -571,23 +571,28 @@ def test_output_records_are_nbformat_display_data() -> None:
     assert isinstance(app.build_app(profile="ci"), app.widgets.VBox)
 
 
+def _early_warning_sections(outputs: Path, **summaries: dict) -> dict[str, str]:
+    """The Model tab's early-warning section (HTML) drawn from each early-warning summary, by name."""
+    shown = {}
+    for name, early in summaries.items():
+        (outputs / "ci" / "reports" / "metrics.json").write_text(json.dumps({"early_warning": early}))
+        dashboard = app.Dashboard(profile="ci")
+        _select(dashboard, "model")
+        shown[name] = _html(_outputs(dashboard, "model")[2])
+    return shown
+
+
 def test_model_tab_shows_precursor_visibility_only_when_reported(outputs: Path) -> None:
     summary = {"available": True, "n_incidents": 2, "incidents_detected": 1, "share_warned_1d": 0.5,
                "lead_times_days": [2], "by_kind": {}}
     visible = {"available": True, "quantiles": [0.95, 0.99], "by_kind": {
         "latency_creep": {"evidence": "latency_evidence", "n_with_precursor": 2, "visible_q95": 1.0, "visible_q99": 0.5}}}
-    metrics_path = outputs / "ci" / "reports" / "metrics.json"
-    shown = {}
-    for name, early in (("without", summary), ("with", {**summary, "precursor_visibility": visible})):
-        metrics_path.write_text(json.dumps({"early_warning": early}))
-        dashboard = app.Dashboard(profile="ci")
-        _select(dashboard, "model")
-        shown[name] = _html(_outputs(dashboard, "model")[2])
+    shown = _early_warning_sections(outputs, without=summary, visible={**summary, "precursor_visibility": visible})
     assert "Early warning, incidents: 2 in the test period" in shown["without"] and "Precursors standing out" not in shown["without"]
     assert "warned ≥ 1 day ahead: share of the incidents judged warned at least 1 day before" in shown["without"]
     assert "<th>incidents judged</th>" in shown["without"] and "<th>n_incidents</th>" not in shown["without"]
-    assert "Precursors standing out" in shown["with"] and "latency_evidence" in shown["with"]
-    assert "<td>latency creep</td>" in shown["with"] and "<th>incident kind</th>" in shown["with"]
+    assert "Precursors standing out" in shown["visible"] and "latency_evidence" in shown["visible"]
+    assert "<td>latency creep</td>" in shown["visible"] and "<th>incident kind</th>" in shown["visible"]
 
 
 def test_model_tab_sets_the_model_warnings_beside_the_z_score_rule_at_the_same_alert_load(outputs: Path) -> None:
@@ -596,18 +601,12 @@ def test_model_tab_sets_the_model_warnings_beside_the_z_score_rule_at_the_same_a
     rule = {"threshold": 0.83, "incidents_detected": 7, "share_warned_1d": 0.12, "share_warned_3d": 0.05,
             "median_lead_days": 1.0, "false_alerts_per_feature_month": 0.335, "flagged_share_not_degraded": 0.0125,
             "by_kind": {"latency_creep": 5}}
-    metrics_path = outputs / "ci" / "reports" / "metrics.json"
-    shown = {}
-    for name, early in (("old model", summary), ("new model", {**summary, "rule_at_model_load": rule})):
-        metrics_path.write_text(json.dumps({"early_warning": early}))
-        dashboard = app.Dashboard(profile="ci")
-        _select(dashboard, "model")
-        shown[name] = _html(_outputs(dashboard, "model")[2])
+    shown = _early_warning_sections(outputs, old_model=summary, new_model={**summary, "rule_at_model_load": rule})
     assert ("At the model&#x27;s alert load (1.2% of healthy feature-days flagged) the z-score rule warns of 7 of 58 "
             "incidents a day or more ahead, with 0.34 false alerts per feature-month (the model: 11, 0.089)"
-            in shown["new model"])
-    assert "persistence flags only days already degraded, so it warns of none" in shown["new model"]
-    assert "the z-score rule at the model&#x27;s alert load: not available" in shown["old model"].lower()
+            in shown["new_model"])
+    assert "persistence flags only days already degraded, so it warns of none" in shown["new_model"]
+    assert "the z-score rule at the model&#x27;s alert load: not available" in shown["old_model"].lower()
 
 
 def test_model_tab_says_which_incidents_the_early_warning_judges(outputs: Path) -> None:
