@@ -508,6 +508,10 @@ def test_rerun_overrides_repeat_what_differs_from_the_profile_but_the_window() -
         (["drift.ks_pvalue_alert=0.1"], r"^drift\.ks_pvalue_warn 0\.05 is below drift\.ks_pvalue_alert 0\.1; .*\(from --set drift\.ks_pvalue_alert=0\.1\)\.$"),
         (["drift.drift_share_retrain=1.5"], r"^drift\.drift_share_retrain 1\.5 is not valid; use a share in \[0, 1\]"),
         (["drift.max_model_age_days=-1"], r"^drift\.max_model_age_days -1 is not valid; use a whole number >= 0"),
+        (["drift.retrain_data_growth=0"],
+         r"^drift\.retrain_data_growth 0 is not valid; use null \(off\) or a number > 0 \(a share of the newest "
+         r"model's training days: 0\.5 = 50 % more data\) \(from --set drift\.retrain_data_growth=0\)\.$"),
+        (["drift.retrain_data_growth=half"], r"^drift\.retrain_data_growth 'half' is not valid; use null \(off\) or a number > 0"),
         (["drift.min_samples=1"], r"^drift\.min_samples 1 is not valid; use a whole number >= 2"),
         (["drift.current_days=10"], r"^drift\.current_days 10 is not valid; use a positive multiple of 7 \(whole weeks\)"),
         (["drift.short_window_days=5"], r"^drift\.short_window_days 5 is not valid; use 0 \(off\) or a positive multiple of 7"),
@@ -562,6 +566,10 @@ def test_quality_and_drift_thresholds_in_range_pass(real_params: Path) -> None:
         "quality.volume_min_baseline_days=28",
     ])
     assert params["quality"]["missing_days_fail"] == 1
+    assert config.load_run_params("default", overrides=["drift.retrain_data_growth=null"])["drift"][
+        "retrain_data_growth"] is None
+    assert config.load_run_params("default", overrides=["drift.retrain_data_growth=1.5"])["drift"][
+        "retrain_data_growth"] == 1.5
     assert config.load_run_params("default", overrides=[
         "drift.reference=trailing", "drift.reference_days=14", "drift.min_samples=14", "drift.short_window_days=14",
     ])["drift"]["reference_days"] == 14

@@ -462,10 +462,10 @@ def _prediction_options(**changes: object) -> dict:
     return {"windows": _windows(), "n_bins": 10, "thresholds": _thresholds(**changes)}
 
 
-def _advice(prediction: dict, *, model_age_days: int = 5, drifted_share: float = 0.0) -> dict:
-    return drift.retrain_recommendation(
-        drifted_share=drifted_share, prediction=prediction, model_age_days=model_age_days, thresholds=_thresholds()
-    )
+def _advice(prediction: dict, *, model_age_days: int = 5, drifted_share: float = 0.0,
+            training_days: int | None = None) -> dict:
+    return drift.retrain_recommendation(drifted_share=drifted_share, prediction=prediction, model_age_days=model_age_days,
+                                        training_days=training_days, thresholds=_thresholds())
 
 
 def test_prediction_drift_compares_scores_with_history_before_the_current_window() -> None:
@@ -724,10 +724,11 @@ def test_retrain_checks_table_has_a_column_per_check_and_blanks_where_an_entry_d
     # The checks as rows printed 11 columns, mostly NaN, split by pandas into three blocks.
     calm = {"available": True, "psi": 0.35312, "psi_pvalue": 0.054, "psi_null_median": 0.159, "status": "ok",
             "mean_change": -0.2913, "wasserstein_norm": 0.3521}
-    table = drift.retrain_checks_table(_advice(calm, model_age_days=0, drifted_share=0.0139)["checks"])
-    assert table.columns.tolist() == ["drifted_share", "prediction_psi", "model_age_days"]
-    assert table.loc["value"].tolist() == ["0.0139", "0.353", "0"]
-    assert table.loc["fired"].tolist() == ["False", "False", "False"]
+    table = drift.retrain_checks_table(_advice(calm, model_age_days=0, drifted_share=0.0139, training_days=75)["checks"])
+    assert table.columns.tolist() == ["drifted_share", "prediction_psi", "model_age_days", "data_growth"]
+    assert table.loc["value"].tolist() == ["0.0139", "0.353", "0", "0"]
+    assert table.loc["fired"].tolist() == ["False", "False", "False", "False"]
+    assert table.loc["training_days", "data_growth"] == "75" and table.loc["training_days", "model_age_days"] == ""
     assert table.loc["pvalue", "drifted_share"] == "" and table.loc["pvalue", "prediction_psi"] == "0.054"
     assert not table.isna().any().any()
     assert max(len(line) for line in table.to_string().splitlines()) <= 80
@@ -919,6 +920,58 @@ def test_retrain_checks_at_their_limits() -> None:
     older = drift.retrain_recommendation(
         drifted_share=None, prediction=calm, model_age_days=t.max_model_age_days + 1, thresholds=t)
     assert not at_age["checks"]["model_age_days"]["fired"] and older["checks"]["model_age_days"]["fired"]
+
+
+def test_training_days_counts_the_cards_training_window_inclusive() -> None:
+    assert drift.training_days({"training_window": {"start": "2026-01-01", "end": "2026-02-02"}}) == 33
+    assert drift.training_days({"training_window": {"start": "2026-01-01", "end": "2026-01-01"}}) == 1
+    assert drift.training_days({}) is None and drift.training_days({"training_window": {"end": "2026-02-02"}}) is None
+
+
+def test_data_growth_fires_at_its_share_of_the_training_days_not_below() -> None:
+    # A first model trained on 33 days was kept 30 days (the age limit) while more data trained a better one.
+    t = _thresholds(retrain_data_growth=0.5)
+    calm = {"available": True, "psi": 0.0, "psi_pvalue": 1.0, "psi_null_median": 0.0, "status": "ok"}
+
+    def growth(age: int, days: int) -> dict:
+        return drift.retrain_recommendation(drifted_share=None, prediction=calm, model_age_days=age,
+                                            training_days=days, thresholds=t)
+
+    assert not growth(16, 33)["checks"]["data_growth"]["fired"] and growth(17, 33)["checks"]["data_growth"]["fired"]
+    below, at = growth(16, 34), growth(17, 34)
+    assert below["retrain_recommended"] is False and below["checks"]["data_growth"]["fired"] is False
+    assert at["retrain_recommended"] is True
+    assert at["checks"]["data_growth"] == {"value": 0.5, "threshold": 0.5, "fired": True, "training_days": 34,
+                                           "model_age_days": 17}
+    assert at["reasons"] == ["newest model trained on 34 days, built 17 days of data ago (advised from 50% more data)"]
+    # From 60 training days on the age limit (30) comes first.
+    assert not growth(t.max_model_age_days, 62)["checks"]["data_growth"]["fired"]
+
+
+def test_data_growth_is_off_with_null_and_not_available_without_training_days() -> None:
+    calm = {"available": True, "psi": 0.0, "psi_pvalue": 1.0, "psi_null_median": 0.0, "status": "ok"}
+    off = drift.retrain_recommendation(drifted_share=None, prediction=calm, model_age_days=25, training_days=33,
+                                       thresholds=_thresholds(retrain_data_growth=None))
+    assert off["retrain_recommended"] is False and off["checks"]["data_growth"]["fired"] is False
+    assert off["checks"]["data_growth"]["note"] == "off (drift.retrain_data_growth is null)"
+    for age, days in ((25, None), (None, 33)):
+        unknown = drift.retrain_recommendation(drifted_share=None, prediction=calm, model_age_days=age,
+                                               training_days=days, thresholds=_thresholds())
+        check = unknown["checks"]["data_growth"]
+        assert (check["value"], check["fired"], check["note"]) == (None, False, "not available")
+        assert unknown["retrain_recommended"] is False and unknown["reasons"] == []
+
+
+def test_data_growth_advice_is_withheld_by_the_usual_rules() -> None:
+    calm = {"available": True, "psi": 0.0, "psi_pvalue": 1.0, "psi_null_median": 0.0, "status": "ok"}
+    fresh = drift.retrain_recommendation(drifted_share=None, prediction=calm, model_age_days=0, training_days=1,
+                                         thresholds=_thresholds(retrain_data_growth=0.01))
+    assert fresh["retrain_recommended"] is False and fresh["checks"]["data_growth"]["fired"] is False
+    unused = drift.retrain_recommendation(drifted_share=None, prediction=calm, model_age_days=20, training_days=33,
+                                          thresholds=_thresholds(), model_in_use=False)
+    assert unused["retrain_recommended"] is False and unused["withheld"].startswith("no model is in use")
+    assert unused["withheld_reasons"] == [
+        "newest model trained on 33 days, built 20 days of data ago (advised from 50% more data)"]
 
 
 def test_retrain_reason_shows_shares_finer_than_a_whole_percent() -> None:

@@ -887,6 +887,10 @@ def _value_rules() -> dict[str, tuple[Callable[[Any], bool], str]]:
         **{f"drift.{name}_{level}": _range_rule(low=0)
            for name in ("psi", "mean_change", "wasserstein") for level in ("warn", "alert")},
         "drift.prediction_psi_retrain": _range_rule(low=0),
+        "drift.retrain_data_growth": (
+            lambda value: value is None or (_is_number(value) and value > 0),
+            "null (off) or a number > 0 (a share of the newest model's training days: 0.5 = 50 % more data)",
+        ),
         **{f"drift.ks_pvalue_{level}": (_range_rule(low=0, high=1, low_open=True)[0], "a p-value in (0, 1]")
            for level in ("warn", "alert")},
         "drift.reference_days": weeks_rule(),

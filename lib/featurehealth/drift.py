@@ -205,6 +205,7 @@ class Thresholds:
     prediction_psi_retrain: float
     prediction_min_rows_per_bin: int
     max_model_age_days: int
+    retrain_data_growth: float | None
 
     def __post_init__(self) -> None:
         if self.prediction_min_rows_per_bin < 1:
@@ -822,6 +823,12 @@ def model_age_days(card: Mapping[str, Any], *, as_of: date) -> int | None:
     return None if built is None else (as_of - built).days
 
 
+def training_days(card: Mapping[str, Any]) -> int | None:
+    """Days of ``card``'s training window (:func:`training_window`), both ends counted; None if it does not say."""
+    window = training_window(card)
+    return None if window is None else (window[1] - window[0]).days + 1
+
+
 def _week_blocks(frame: pd.DataFrame, column: str, *, end: date, first_block: int = 0) -> pd.DataFrame:
     """Finite ``column`` values of ``frame`` (up to ``end``) in whole weeks counted back from ``end``.
 
@@ -1134,6 +1141,7 @@ def retrain_recommendation(
     prediction: Mapping[str, Any],
     model_age_days: int | None,
     thresholds: Thresholds,
+    training_days: int | None = None,
     model_in_use: bool = True,
 ) -> dict[str, Any]:
     """Whether to retrain the risk model, with the reasons.
@@ -1143,7 +1151,10 @@ def retrain_recommendation(
     ``prediction_psi_retrain`` with a block permutation p-value below ``ks_pvalue_alert`` and the
     mean change or the Wasserstein distance of the scores at its alert limit
     (:func:`prediction_drift`, :func:`prediction_effect_reached`); the model is older than
-    ``max_model_age_days``. A check whose
+    ``max_model_age_days``; the days of data since the model was built reach
+    ``retrain_data_growth`` times its ``training_days`` (:func:`training_days` of the same card),
+    so a model trained on the few days a new feed had is refreshed as data accumulates (a null
+    share turns that check off). A check whose
     input is missing is "not available", and prediction drift on insufficient data is
     "insufficient data": neither is ever a reason.
 
@@ -1185,6 +1196,7 @@ def retrain_recommendation(
             "value": model_age_days, "threshold": t.max_model_age_days,
             "fired": model_age_days is not None and model_age_days > t.max_model_age_days,
         },
+        "data_growth": _data_growth_check(model_age_days, training_days, share=t.retrain_data_growth),
     }
     reasons = []
     if checks["drifted_share"]["fired"]:
@@ -1202,9 +1214,14 @@ def retrain_recommendation(
                        f"{', '.join(evidence)}")
     if checks["model_age_days"]["fired"]:
         reasons.append(f"newest model built {model_age_days} days of data ago (limit {t.max_model_age_days})")
+    if checks["data_growth"]["fired"]:
+        reasons.append(f"newest model trained on {training_days} days, built {model_age_days} days of data ago "
+                       f"(advised from {percent_text(t.retrain_data_growth)} more data)")
     for check in checks.values():
         if check["value"] is None:
             check["note"] = "not available"
+    if t.retrain_data_growth is None:
+        checks["data_growth"]["note"] = "off (drift.retrain_data_growth is null)"
     if usable_psi and not judged:
         checks["prediction_psi"]["note"] = f"insufficient data: {prediction.get('reason') or 'see prediction drift'}"
     withheld = None
@@ -1219,6 +1236,18 @@ def retrain_recommendation(
         "withheld": withheld,
         "withheld_reasons": reasons if withheld else [],
         "checks": checks,
+    }
+
+
+def _data_growth_check(age: int | None, days: int | None, *, share: float | None) -> dict[str, Any]:
+    """The ``data_growth`` check of :func:`retrain_recommendation`: days of data since the newest model
+    was built over the days it was trained on, against ``share`` (None: off, never fired)."""
+    # The ratio itself is compared: age >= share * days misses the limit by float error (0.1 * 30 > 3).
+    growth = None if age is None or days is None else age / days
+    return {
+        "value": None if growth is None else round(growth, 6), "threshold": share,
+        "fired": growth is not None and share is not None and growth >= share,
+        "training_days": days, "model_age_days": age,
     }
 
 
