@@ -1339,6 +1339,20 @@ def test_feature_status_leaves_out_what_it_lacks() -> None:
         "Last degraded day: 2026-06-01 (2 days before the last day).")
 
 
+def test_retrain_advice_words_the_data_added_since_the_newest_model_against_its_share() -> None:
+    growth = {"value": 0.30303, "threshold": 0.5, "fired": False, "training_days": 33, "model_age_days": 10}
+    checks = _advice(age=10)["checks"]
+    text, _ = views.retrain_advice(_advice(checks={**checks, "data_growth": growth}))
+    assert text.endswith("10 days of data since the newest model was built (advised after 30); 10 days of data "
+                         "since the newest model was built on 33 days: 30.3% more data (advised from 50%). Alerts in "
+                         "fewer than 20% of the cells are leads on their features, not on the model.")
+    off = _advice(checks={**checks, "data_growth": {**growth, "threshold": None}})
+    assert "33 days: 30.3% more data (check off: drift.retrain_data_growth is null)" in views.retrain_advice(off)[0]
+    unknown = {"value": None, "threshold": 0.5, "fired": False, "training_days": None, "model_age_days": 10}
+    text, _ = views.retrain_advice(_advice(checks={**checks, "data_growth": unknown}))
+    assert "; data added since the newest model's training: not available." in text
+
+
 def test_retrain_advice_words_the_checks_a_report_holds() -> None:
     checks = {k: v for k, v in _advice()["checks"].items() if k != "prediction_psi"}
     text, _ = views.retrain_advice(_advice(checks=checks))

@@ -101,7 +101,7 @@ def _drift_tile(alerts: int | None, *, cells: int | None, insufficient: int | No
 
 
 #: The checks of ``reports/retrain.json`` in the order the Drift tab words them: the drift first.
-_RETRAIN_CHECKS = ("drifted_share", "prediction_psi", "model_age_days")
+_RETRAIN_CHECKS = ("drifted_share", "prediction_psi", "model_age_days", "data_growth")
 
 
 def _score_effect_text(check: Mapping[str, Any]) -> str:
@@ -134,6 +134,12 @@ def _retrain_check_text(name: str, check: Mapping[str, Any]) -> str:
         observed = "" if pvalue is None else f": here {pvalue:.2g}"
         return (f"the risk scores moved by PSI {value:.3f} ({by_chance}advised from {limit} with p-value below "
                 f"{check.get('pvalue_threshold')}{observed}{_score_effect_text(check)})")
+    if name == "data_growth":
+        if value is None:
+            return "data added since the newest model's training: not available"
+        advised = "check off: drift.retrain_data_growth is null" if limit is None else f"advised from {percent_text(limit)}"
+        return (f"{check.get('model_age_days')} days of data since the newest model was built on "
+                f"{check.get('training_days')} days: {percent_text(value)} more data ({advised})")
     return ("the model's age: not available" if value is None else
             f"{value} days of data since the newest model was built (advised after {limit})")
 
