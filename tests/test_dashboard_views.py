@@ -1343,11 +1343,11 @@ def test_retrain_advice_words_the_data_added_since_the_newest_model_against_its_
     growth = {"value": 0.30303, "threshold": 0.5, "fired": False, "training_days": 33, "model_age_days": 10}
     checks = _advice(age=10)["checks"]
     text, _ = views.retrain_advice(_advice(checks={**checks, "data_growth": growth}))
-    assert text.endswith("10 days of data since the newest model was built (advised after 30); 10 days of data "
-                         "since the newest model was built on 33 days: 30.3% more data (advised from 50%). Alerts in "
-                         "fewer than 20% of the cells are leads on their features, not on the model.")
+    assert text.endswith("10 days of data since the newest model was built (advised after 30); 30.3% more data "
+                         "than the 33 days it was trained on (advised from 50%). Alerts in fewer than 20% of the "
+                         "cells are leads on their features, not on the model.")
     off = _advice(checks={**checks, "data_growth": {**growth, "threshold": None}})
-    assert "33 days: 30.3% more data (check off: drift.retrain_data_growth is null)" in views.retrain_advice(off)[0]
+    assert "the 33 days it was trained on (check off: drift.retrain_data_growth is null)" in views.retrain_advice(off)[0]
     unknown = {"value": None, "threshold": 0.5, "fired": False, "training_days": None, "model_age_days": 10}
     text, _ = views.retrain_advice(_advice(checks={**checks, "data_growth": unknown}))
     assert "; data added since the newest model's training: not available." in text

@@ -138,8 +138,8 @@ def _retrain_check_text(name: str, check: Mapping[str, Any]) -> str:
         if value is None:
             return "data added since the newest model's training: not available"
         advised = "check off: drift.retrain_data_growth is null" if limit is None else f"advised from {percent_text(limit)}"
-        return (f"{check.get('model_age_days')} days of data since the newest model was built on "
-                f"{check.get('training_days')} days: {percent_text(value)} more data ({advised})")
+        # The age check just before it names the days since the build: say only what they add to.
+        return f"{percent_text(value)} more data than the {check.get('training_days')} days it was trained on ({advised})"
     return ("the model's age: not available" if value is None else
             f"{value} days of data since the newest model was built (advised after {limit})")
 
