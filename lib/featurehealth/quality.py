@@ -458,11 +458,15 @@ def check_published_gap(
                                      drop_before=after, rerun=rerun)
             message += (f" If the published days before {excused[0]} are stray (a wrong date in the export), drop "
                         f"them: {command}.")
-    late = [d for d in gaps if d in (arrived or {})]
+    late = {d: n for d, n in (arrived or {}).items() if d in gaps}
     if gaps:
-        rows = f"the input now holds {sum((arrived or {})[d] for d in late):,} rows"
-        why = (" (a missed run?)" if not late else f", where a run found no valid event and {rows} (a file delivered late?)"
-               if late == gaps else f" (a missed run?; for {_day_list(late)}, found without any valid event, {rows})")
+        rows = f"the input now holds {sum(late.values()):,} rows"
+        if not late:
+            why = " (a missed run?)"
+        elif len(late) == len(gaps):
+            why = f", where a run found no valid event and {rows} (a file delivered late?)"
+        else:
+            why = f" (a missed run?; for {_day_list(sorted(late))}, found without any valid event, {rows})"
         message = (
             f"The published fact table has no data for {_day_list(gaps)}{why}; backfill with "
             f"{_rerun_command(profile, as_of=max(as_of, gaps[-1]), window_start=gaps[0], window_end=gaps[-1], rerun=rerun)}."
