@@ -509,6 +509,17 @@ def test_a_gap_after_a_backfill_s_as_of_date_is_backfilled_as_of_that_gap() -> N
     assert "`./run_all.sh ci --set ingest.as_of=2026-01-20 --set ingest.window_start=2026-01-20 " in gap["message"]
 
 
+def test_a_gap_of_missed_and_late_delivered_days_names_the_late_ones_and_their_rows() -> None:
+    # 01-18 was never run; 01-20 was found empty and its file came since: one backfill, each said for what it is.
+    published = [date(2026, 1, 15) + timedelta(days=i) for i in range(17) if i not in (3, 5)]
+    gap = quality.check_published_gap(published, start=date(2026, 2, 1), end=date(2026, 2, 1), as_of=date(2026, 2, 1),
+                                      profile="ci", warn=1, fail=3, arrived={date(2026, 1, 20): 12})
+    assert gap["details"]["days"] == ["2026-01-18", "2026-01-20"]
+    assert gap["message"].startswith(
+        "The published fact table has no data for 2026-01-18, 2026-01-20 (a missed run?; for 2026-01-20, found "
+        "without any valid event, the input now holds 12 rows); backfill with ")
+
+
 def test_volume_drop_at_its_warn_ratio_passes_and_counts_no_day_below_it() -> None:
     low = {("a", 29): 100 * PARAMS["volume_drop_warn"]}
     volume = _by_name(quality.run_checks(_summary(30), _counts(30, low=low), history=None, known_features=["a", "b"],
