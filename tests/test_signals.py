@@ -304,6 +304,25 @@ def test_target_counts_a_missing_feature_day_as_not_degraded() -> None:
     assert (target.iloc[:16] == 0).all() and target.iloc[16:].isna().all()
 
 
+def test_target_is_unknown_when_no_day_of_the_horizon_has_data() -> None:
+    # Paused on days 10..14 (a kill switch), then back; another feature runs on, so the data go on.
+    fact = pd.concat([_plain_fact(20).drop(index=range(10, 15)),
+                      _plain_fact(20).assign(feature_id="search")], ignore_index=True)
+    target = signals.build_target(fact, horizon_days=3).set_index(["feature_id", "date"])["target"]
+    login = target.loc["login"]
+    # Day 9's next 3 days are all paused: nothing says whether it degraded, as past the data's end.
+    assert np.isnan(login.loc[pd.Timestamp("2026-01-10")])
+    # Day 8 still sees day 9, and day 15 its next days, so both keep their target.
+    assert login.loc[pd.Timestamp("2026-01-09")] == 0 and login.loc[pd.Timestamp("2026-01-16")] == 0
+    assert (target.loc["search"].iloc[:17] == 0).all()
+
+
+def test_target_of_a_feature_that_stopped_ends_with_its_data() -> None:
+    fact = pd.concat([_plain_fact(10), _plain_fact(20).assign(feature_id="search")], ignore_index=True)
+    login = signals.build_target(fact, horizon_days=3).set_index(["feature_id", "date"])["target"].loc["login"]
+    assert (login.iloc[:9] == 0).all() and np.isnan(login.iloc[9])
+
+
 def test_feature_age_is_capped() -> None:
     metadata = pd.DataFrame({"feature_id": ["login"], "lifecycle_stage": ["ga"], "tier": ["critical"],
                              "launch_date": [pd.Timestamp("2020-01-01").date()]})

@@ -615,7 +615,8 @@ def signal_columns(signals: pd.DataFrame) -> list[str]:
 def build_target(fact: pd.DataFrame, *, horizon_days: int) -> pd.DataFrame:
     """Target per feature-day: degraded on any day in ``(t, t + horizon_days]``.
 
-    A missing feature-day counts as not degraded. Days whose horizon runs past the last date
+    A missing feature-day counts as not degraded, but a horizon of missing feature-days only (a
+    feature paused, retired or renamed) is unknown (NaN). Days whose horizon runs past the last date
     of ``fact`` have no target yet (NaN): they are the days to score, never to train on.
 
     Parameters
@@ -644,11 +645,16 @@ def build_target(fact: pd.DataFrame, *, horizon_days: int) -> pd.DataFrame:
     rows = fact.assign(date=normalise_dates(fact["date"]), feature_id=fact["feature_id"].astype(str))
     days = pd.date_range(rows["date"].min(), rows["date"].max(), freq="D")
     features = pd.Index(sorted(rows["feature_id"].unique()), dtype=str)
-    degraded = np.nan_to_num(_grid(rows, "is_degraded", days, features))
+    flags = _grid(rows, "is_degraded", days, features)
     # Maximum over the next `horizon_days` rows; rows beyond the data end stay unknown.
-    padded = np.vstack([degraded, np.full((horizon_days, degraded.shape[1]), np.nan)])
+    padded = np.vstack([np.nan_to_num(flags), np.full((horizon_days, flags.shape[1]), np.nan)])
     windows = np.lib.stride_tricks.sliding_window_view(padded[1:], horizon_days, axis=0)
     ahead = windows.max(axis=-1)
+    # A horizon without a single row of the feature (paused, retired, renamed) was not observed:
+    # unknown, as past the data's end, rather than a "not degraded" no data supports.
+    seen = np.vstack([~np.isnan(flags), np.zeros((horizon_days, flags.shape[1]), dtype=bool)])
+    observed = np.lib.stride_tricks.sliding_window_view(seen[1:], horizon_days, axis=0).any(axis=-1)
+    ahead = np.where(observed, ahead, np.nan)
     ordered = rows.sort_values(["date", "feature_id"], kind="stable")[list(KEYS)].reset_index(drop=True)
     target = ahead[days.get_indexer(ordered["date"]), features.get_indexer(ordered["feature_id"])]
     return ordered.assign(target=target)
