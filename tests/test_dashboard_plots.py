@@ -60,6 +60,23 @@ def test_drilldown_spans_the_published_days_not_incidents_outside_them(series: p
     assert "known incident" not in [t.get_text() for t in only_outside.axes[0].get_legend().get_texts()]
 
 
+def test_drilldown_breaks_its_lines_over_days_without_data_and_runs_to_the_last_day(series: pd.DataFrame) -> None:
+    # Paused on days 3..5 and gone after day 7, while other features go on to Jan 12.
+    from featurehealth.dashboard import views
+
+    fact = series.drop(index=[3, 4, 5, 8, 9]).assign(feature_id="A")
+    fact = pd.concat([fact, fact.iloc[:1].assign(feature_id="B", date=pd.Timestamp("2026-01-12"))])
+    rows = views.feature_series(fact, "A")
+    thresholds = {"p95_latency": {"absolute": 1500.0, "relative": pd.Series(np.full(len(rows), 1800.0))}}
+    fig = plots.drilldown_figure(rows, thresholds=thresholds, incidents=None, cutoffs=[0.3, 0.6], title="x")
+    for ax in (fig.axes[0], fig.axes[-1]):
+        drawn = np.asarray(ax.lines[0].get_ydata(), dtype="float64")
+        assert np.isnan(drawn[3:6]).all() and np.isnan(drawn[8:]).all() and not np.isnan(drawn[:3]).any()
+    relative = next(line for line in fig.axes[0].lines if line.get_label() == "relative limit")
+    assert np.isnan(np.asarray(relative.get_ydata(), dtype="float64")[3:6]).all()  # no limit where nothing was judged
+    assert fig.axes[-1].get_xlim()[1] == mdates.date2num(pd.Timestamp("2026-01-13"))
+
+
 def test_drilldown_without_scores_says_so(series: pd.DataFrame) -> None:
     fig = plots.drilldown_figure(series.assign(risk_probability=np.nan), thresholds={}, incidents=None,
                                  cutoffs=[0.3, 0.6], title="x")

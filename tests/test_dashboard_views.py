@@ -230,6 +230,36 @@ def test_feature_choices_and_series() -> None:
         views.feature_series(fact, "C")
 
 
+def test_feature_series_has_every_day_up_to_the_fact_table_s_last() -> None:
+    # A feature paused on Jan 02 and gone after Jan 03 while B goes on: a line drawn over its rows
+    # alone joined Jan 01 to Jan 03 as if measured between, and ended as if Jan 03 were the last day.
+    fact = pd.DataFrame({"feature_id": ["A", "A", "B", "B"], "usage_count": [5, 7, 1, 1],
+                         "date": ["2026-01-01", "2026-01-03", "2026-01-01", "2026-01-05"]})
+    series = views.feature_series(fact, "A")
+    assert series["date"].tolist() == list(pd.date_range("2026-01-01", "2026-01-05"))
+    assert series["has_data"].tolist() == [True, False, True, False, False]
+    assert series["usage_count"].isna().tolist() == [False, True, False, True, True]
+    assert (series["feature_id"] == "A").all()
+    # A feature that starts late (renamed, new) starts on its own first day.
+    assert views.feature_series(fact, "B")["date"].min() == pd.Timestamp("2026-01-01")
+
+
+def test_feature_status_says_since_when_a_feature_has_no_data() -> None:
+    # A retired feature's last scores read as "the last 7 days" of the data, three weeks stale.
+    series = pd.DataFrame({"date": pd.date_range("2026-06-01", periods=10), "has_data": [True] * 4 + [False] * 6,
+                           "risk_probability": [0.1, 0.2, 0.3, 0.4] + [None] * 6,
+                           "is_degraded": [True, False, False, False] + [None] * 6})
+    assert views.feature_status(series, meta=None, cutoff=None) == (
+        "No data since 2026-06-04 (its last day with events, 6 days before the last day, 2026-06-10): not scored "
+        "since. Risk score of the last 4 days: Jun 01 0.1, Jun 02 0.2, Jun 03 0.3, Jun 04 0.4. "
+        "Last degraded day: 2026-06-01 (9 days before the last day).")
+    # A paused feature that is back has data on the last day: nothing to say of its gap.
+    back = series.assign(has_data=[True] * 4 + [False] * 5 + [True])
+    assert not views.feature_status(back, meta=None, cutoff=None).startswith("No data")
+    assert views.drilldown_alt(series, incidents=None, label="Pay (C)").startswith(
+        "Pay (C), 2026-06-01 .. 2026-06-10 (no data since 2026-06-04): p95 latency")
+
+
 def test_feature_choices_name_today_s_risk_bucket() -> None:
     """"F042 is at risk" in the cron mail: its option says how much, as the ranking does."""
     fact = pd.DataFrame({"feature_id": ["C", "B", "A"]})

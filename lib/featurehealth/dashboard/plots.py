@@ -191,6 +191,7 @@ def drilldown_figure(
     """
     from featurehealth.display import MAX_TITLE_CHARS, plain_label
 
+    import numpy as np
     import pandas as pd
 
     panels = len(DRILLDOWN_METRICS)
@@ -212,7 +213,9 @@ def drilldown_figure(
             ax.axhline(limits["absolute"], **(FLOOR_LINE if column in ABSOLUTE_LABELS else ABSOLUTE_LINE),
                        label=ABSOLUTE_LABELS.get(column, "absolute limit"))
         if limits.get("relative") is not None:
-            ax.plot(dates, limits["relative"], color="#ef6c00", ls=":", lw=1.2, label="relative limit")
+            # A limit on a day without the feature's data judged nothing: drawn there it read as measured.
+            relative = np.where(series.get("has_data", True), np.asarray(limits["relative"], dtype="float64"), np.nan)
+            ax.plot(dates, relative, color="#ef6c00", ls=":", lw=1.2, label="relative limit")
         ax.set_ylabel(_metric_text(column))
     _degraded_strip(axes[panels, 0], series, incidents=incidents)
     risk_ax = axes[-1, 0]

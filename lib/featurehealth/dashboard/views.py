@@ -745,7 +745,17 @@ def incidents_note(
 
 
 def feature_series(fact: "pd.DataFrame", feature_id: str) -> "pd.DataFrame":
-    """One feature's fact rows, by date, with ``date`` as datetime64.
+    """One feature's fact rows, one per calendar day from its first day to the fact table's last.
+
+    A day without the feature's row (paused, retired, renamed, a missed day) is a row of missing
+    values with ``has_data`` False: a line drawn over the rows alone joined the days either side
+    as if measured between them, and a feature that stopped ended its plot as if its last day were
+    the data's.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The fact's columns with ``date`` as datetime64, and ``has_data``, by date.
 
     Raises
     ------
@@ -757,7 +767,18 @@ def feature_series(fact: "pd.DataFrame", feature_id: str) -> "pd.DataFrame":
     rows = fact[fact["feature_id"].astype(str) == feature_id]
     if rows.empty:
         raise ValueError(f"Feature {feature_id!r} is not in the fact table.")
-    return rows.assign(date=pd.to_datetime(rows["date"])).sort_values("date").reset_index(drop=True)
+    own = rows.assign(date=pd.to_datetime(rows["date"]), has_data=True).set_index("date").sort_index()
+    days = pd.date_range(own.index.min(), pd.to_datetime(fact["date"]).max(), freq="D", name="date")
+    series = own.reindex(days).reset_index()
+    return series.assign(feature_id=rows["feature_id"].iloc[0], has_data=series["has_data"].notna())
+
+
+def last_data_day(series: "pd.DataFrame") -> "pd.Timestamp | None":
+    """The last day of a :func:`feature_series` with the feature's data, when days follow it up to
+    the data's last day (the feature stopped); None otherwise."""
+    if "has_data" not in series or series.empty or series["has_data"].iloc[-1] or not series["has_data"].any():
+        return None
+    return series.loc[series["has_data"], "date"].max()
 
 
 def bucket_cutoffs(setting: Any, metrics: Mapping[str, Any] | None) -> tuple[float, ...]:
@@ -791,12 +812,14 @@ def _risk_trend(scores: "pd.Series", *, cutoff: float) -> str:
 
 
 def feature_status(series: "pd.DataFrame", *, meta: Mapping[str, Any] | None, cutoff: float | None) -> str:
-    """The drill-down's line above the drivers: owner, the risk of the last scored days, the last degraded day.
+    """The drill-down's line above the drivers: since when a feature that stopped has no data, owner, the
+    risk of the last scored days, the last degraded day.
 
     Parameters
     ----------
     series : DataFrame
-        :func:`feature_series` of one feature (``date``, and ``risk_probability``, ``is_degraded`` when present).
+        :func:`feature_series` of one feature (``date``, and ``has_data``, ``risk_probability``,
+        ``is_degraded`` when present).
     meta : mapping or None
         The feature's ranking row (``owner_team``, ``lifecycle_stage``, ``tier``), or None.
     cutoff : float or None
@@ -805,11 +828,16 @@ def feature_status(series: "pd.DataFrame", *, meta: Mapping[str, Any] | None, cu
     Returns
     -------
     str
-        "Owner team T (stage, tier). Risk score of the last 7 days: Jun 23 0.07, ... (medium from 0.249): at
-        or above it since Jun 28, first on Jun 25. Last degraded day: 2026-03-06 (115 days before the
-        last day)."; each part only when its data is there.
+        "No data since 2026-06-04 (its last day with events, 6 days before the last day, 2026-06-10): not
+        scored since. Owner team T (stage, tier). Risk score of the last 7 days: Jun 23 0.07, ... (medium
+        from 0.249): at or above it since Jun 28, first on Jun 25. Last degraded day: 2026-03-06 (115 days
+        before the last day)."; each part only when its data is there.
     """
     parts = []
+    if (last := last_data_day(series)) is not None:
+        end = series["date"].max()
+        parts.append(f"No data since {last:%Y-%m-%d} (its last day with events, {(end - last).days} days before "
+                     f"the last day, {end:%Y-%m-%d}): not scored since.")
     team = (meta or {}).get("owner_team")
     if isinstance(team, str) and team:
         details = [v for v in ((meta or {}).get(k) for k in ("lifecycle_stage", "tier")) if isinstance(v, str) and v]
@@ -1906,7 +1934,9 @@ def drilldown_alt(series: "pd.DataFrame", *, incidents: "pd.DataFrame | None", l
     known = "" if incidents is None else (
         ", no known incident" if incidents.empty else
         f", {len(incidents):,} known incident{'s' if len(incidents) > 1 else ''}")
-    return (f"{label}, {dates.min():%Y-%m-%d} .. {dates.max():%Y-%m-%d}: p95 latency, crash rate, average feedback "
+    last = last_data_day(series)
+    stopped = "" if last is None else f" (no data since {last:%Y-%m-%d})"
+    return (f"{label}, {dates.min():%Y-%m-%d} .. {dates.max():%Y-%m-%d}{stopped}: p95 latency, crash rate, average feedback "
             f"and events per day against their limits, {days}{known}, and the risk score with its bucket cut-offs.")
 
 
