@@ -66,6 +66,16 @@ def test_a_feature_without_data_on_the_scored_day_still_counts_as_monitored_and_
     assert many.detail.endswith("no data that day: G00, G01, G02, G03, G04, G05, G06, G07, G08, G09 and 2 more")
 
 
+def test_the_monitored_tile_says_since_when_a_silent_feature_has_no_data(ranking: pd.DataFrame) -> None:
+    # A feature retired three weeks before read as one silent that day only, like an outage of an hour.
+    last_days = {"F1": pd.Timestamp("2026-02-08").date(), "F2": pd.Timestamp("2026-03-01").date(),
+                 "F3": pd.Timestamp("2026-03-01").date(), "F4": pd.Timestamp("2026-02-28").date()}
+    tile = views.overview_tiles(ranking=ranking.iloc[1:], metrics=None, drift=None, quality=None, runs=None,
+                                monitored=last_days)[0]
+    assert (tile.value, tile.tone) == ("4", "warn")
+    assert tile.detail == "2 scored on 2026-03-01; no data that day: F1 (none since 2026-02-08), F4 (none since 2026-02-28)"
+
+
 def test_drift_tile_is_no_green_zero_when_cells_had_too_little_data() -> None:
     def tile(summary: dict) -> views.Tile:
         return next(t for t in views.overview_tiles(ranking=None, metrics=None, drift={"summary": summary},

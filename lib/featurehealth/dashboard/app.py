@@ -330,7 +330,7 @@ class Dashboard:
             # said there, and the tile then counts the ranking.
             fact = self.load("fact", required=FACT_COLUMNS)[0]
             tiles = views.overview_tiles(**{k: v for k, (v, _) in loaded.items()}, runs=runs,
-                                         monitored=None if fact is None else fact["feature_id"].astype(str).unique())
+                                         monitored=None if fact is None else views.last_days(fact))
             ranking = loaded["ranking"][0]
             top = [] if ranking is None else [html_output(views.ranking_html(
                 ranking.head(5), caption=f"Highest impact on {views.scored_day_text(ranking)} (risk x active users)")),

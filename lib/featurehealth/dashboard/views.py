@@ -311,7 +311,7 @@ def at_risk_tile(ranking: "pd.DataFrame | None", metrics: Mapping[str, Any] | No
     return Tile("Features at risk", f"{high + medium:,}", detail, tone)
 
 
-def monitored_tile(ranking: "pd.DataFrame | None", monitored: Collection[str] | None) -> Tile:
+def monitored_tile(ranking: "pd.DataFrame | None", monitored: Collection[str] | Mapping[str, Any] | None) -> Tile:
     """The "Features monitored" tile: the features of the fact table, naming those the ranking lacks.
 
     A feature without data on the scored day is not ranked: counting the ranking alone, a feature
@@ -321,8 +321,9 @@ def monitored_tile(ranking: "pd.DataFrame | None", monitored: Collection[str] | 
     ----------
     ranking : DataFrame or None
         ``reports/risk_ranking.csv``.
-    monitored : collection of str or None
-        The feature ids of the fact table; None without it, when the ranking's features are counted.
+    monitored : collection of str, mapping or None
+        The feature ids of the fact table, or each id's last day with data (a date), which the tile
+        gives for the features without a score; None without it, when the ranking's features are counted.
 
     Returns
     -------
@@ -340,6 +341,10 @@ def monitored_tile(ranking: "pd.DataFrame | None", monitored: Collection[str] | 
     # An empty ranking scored no day to be silent on: the "Features at risk" tile says so.
     if not silent or not scored:
         return Tile("Features monitored", f"{len(ids):,}", plain)
+    if isinstance(monitored, Mapping):
+        # A feature retired weeks ago must not read as one silent for that day only.
+        last = {str(k): v for k, v in monitored.items()}
+        silent = [f"{f} (none since {last[f]:%Y-%m-%d})" for f in silent]
     return Tile("Features monitored", f"{len(ids):,}",
                 f"{len(scored):,} scored on {scored_day_text(ranking)}; no data that day: {_named(silent)}", "warn")
 
@@ -394,8 +399,9 @@ def overview_tiles(
         ``reports/metrics.json``, ``reports/data_drift.json``, ``reports/data_quality.json``.
     runs : DataFrame or None
         :func:`featurehealth.dashboard.data.run_history` (newest first).
-    monitored : collection of str or None
-        The feature ids of the fact table; None without it (the ranking's features are counted).
+    monitored : collection of str, mapping or None
+        The feature ids of the fact table, or each id's last day with data; None without it (the
+        ranking's features are counted).
     retrain : dict or None
         ``reports/retrain.json``: the drift tile says whether retraining is advised.
 
@@ -771,6 +777,14 @@ def feature_series(fact: "pd.DataFrame", feature_id: str) -> "pd.DataFrame":
     days = pd.date_range(own.index.min(), pd.to_datetime(fact["date"]).max(), freq="D", name="date")
     series = own.reindex(days).reset_index()
     return series.assign(feature_id=rows["feature_id"].iloc[0], has_data=series["has_data"].notna())
+
+
+def last_days(fact: "pd.DataFrame") -> dict[str, "pd.Timestamp"]:
+    """Each feature's last day in the fact table (a row is a day with data), by id as text."""
+    import pandas as pd
+
+    days = pd.to_datetime(fact["date"]).groupby(fact["feature_id"].astype(str)).max()
+    return days.to_dict()
 
 
 def last_data_day(series: "pd.DataFrame") -> "pd.Timestamp | None":
