@@ -280,6 +280,15 @@ def test_feature_choices_name_today_s_risk_bucket() -> None:
     assert views.feature_choices(dim, fact, ranking=ranking.drop(columns="risk_bucket"))[0] == ("Login (A)", "A")
 
 
+def test_feature_choices_say_since_when_a_feature_has_no_data() -> None:
+    # A retired feature was listed as any other, its plot ending weeks before the others'.
+    fact = pd.DataFrame({"feature_id": ["A", "A", "B"], "date": ["2026-01-01", "2026-01-05", "2026-01-02"]})
+    dim = pd.DataFrame({"feature_id": ["A", "B"], "feature_name": ["Login", "Wishlist"]})
+    ranking = pd.DataFrame({"feature_id": ["A"], "risk_bucket": ["low"]})
+    assert views.feature_choices(dim, fact, ranking=ranking) == [
+        ("Login (A), low risk", "A"), ("Wishlist (B), no data since 2026-01-02", "B")]
+
+
 CHOICES = [("Login (F001), low risk", "F001"), ("Payments (F042), high risk", "F042"),
            ("Pay later (F420)", "F420"), ("Checkout (F0420)", "F0420")]
 

@@ -679,7 +679,8 @@ def feature_choices(
     """``(label, feature_id)`` for every feature of the fact table, by id, labelled with its name.
 
     With ``ranking``, a feature scored on the latest day also names its risk bucket
-    ("Payments (F042), high risk"), so the list says which features the ranking flags.
+    ("Payments (F042), high risk"), so the list says which features the ranking flags; one whose
+    last day is before the fact table's names it ("Wishlist (F011), no data since 2026-04-15").
     """
     ids = sorted(str(f) for f in fact["feature_id"].dropna().unique())
     names: dict[str, str] = {}
@@ -691,6 +692,11 @@ def feature_choices(
                    if isinstance(v, str) and v}
     labels = {f: f"{names[f]} ({f})" if f in names and names[f] != f else f for f in ids}
     labels = {f: f"{label}, {buckets[f]} risk" if f in buckets else label for f, label in labels.items()}
+    if "date" in fact and ids:
+        last = last_days(fact)
+        end = max(last.values())
+        labels = {f: f"{label}, no data since {last[f]:%Y-%m-%d}" if last[f] < end else label
+                  for f, label in labels.items()}
     return [(visible_text(labels[f], one_line=True), f) for f in ids]
 
 
