@@ -200,6 +200,26 @@ def test_a_notebook_run_by_hand_on_published_outputs_waits_for_a_run_of_the_prof
         pass
 
 
+def test_a_notebook_whose_paths_were_made_before_a_run_started_stops_before_it_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A kernel keeps the paths its third cell made: with a run started since, re-running a later
+    # cell (training, scoring) wrote into the published folder the run's publish then swapped out.
+    from featurehealth import runner
+
+    monkeypatch.setenv("FEATUREHEALTH_OUTPUT_ROOT", str(tmp_path))
+    paths = config.run_paths("ci").ensure()
+    staging = config.RunPaths(tmp_path / ".staging" / "ci-20260101T000000Z-0123abcd")
+    with runner.profile_lock("ci"):
+        for folder in ("models", "reports", "tables", "quarantine", "work", "runs", "warehouse"):
+            with pytest.raises(config.OutputsBusy, match=r"^A run of profile 'ci' is in progress "):
+                getattr(paths, folder)
+        with pytest.raises(config.OutputsBusy):
+            paths.ensure()
+        assert staging.reports == staging.root / "reports"  # the run's own notebooks
+    assert paths.reports == tmp_path / "ci" / "reports"
+
+
 def test_overrides_parse_yaml_values_and_check_keys(params_dir: Path) -> None:
     base = config.load_profile("default")
     changed = config.apply_overrides(base, ["model.horizon_days=3", "model.risk_buckets=[0.2, 0.5]"])

@@ -101,9 +101,15 @@ class RunPaths:
     """Where one run of a profile reads and writes.
 
     ``root`` is the published folder ``outputs/<profile>`` or, during a run, its staging copy.
+    Each folder below is checked with :func:`check_not_being_replaced` when asked for, not only when
+    the paths are made: a notebook's kernel keeps its paths while a run of the profile starts.
     """
 
     root: Path
+
+    def _folder(self, name: str) -> Path:
+        """``root / name``, once :func:`check_not_being_replaced` let ``root`` be written to."""
+        return check_not_being_replaced(self.root) / name
 
     @property
     def in_run(self) -> bool:
@@ -119,37 +125,37 @@ class RunPaths:
     @property
     def models(self) -> Path:
         """Model versions, their cards and the registry (:mod:`featurehealth.registry`)."""
-        return self.root / "models"
+        return self._folder("models")
 
     @property
     def reports(self) -> Path:
         """JSON and CSV reports of the notebooks (ingest summary, data quality, metrics, drift)."""
-        return self.root / "reports"
+        return self._folder("reports")
 
     @property
     def tables(self) -> Path:
         """Parquet tables of the star schema."""
-        return self.root / "tables"
+        return self._folder("tables")
 
     @property
     def quarantine(self) -> Path:
         """Rows that failed validation, with the reason of each."""
-        return self.root / "quarantine"
+        return self._folder("quarantine")
 
     @property
     def work(self) -> Path:
         """Hand-over files between notebooks of one run (e.g. validated events)."""
-        return self.root / "work"
+        return self._folder("work")
 
     @property
     def runs(self) -> Path:
         """One folder per run: its executed notebooks and ``run_report.json``."""
-        return self.root / "runs"
+        return self._folder("runs")
 
     @property
     def warehouse(self) -> Path:
         """Embedded DuckDB database holding the star schema for SQL access."""
-        return self.root / "featurehealth.duckdb"
+        return self._folder("featurehealth.duckdb")
 
     def ensure(self) -> "RunPaths":
         """Create the standard sub-folders and return self.
