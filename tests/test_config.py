@@ -767,6 +767,21 @@ def test_a_nan_number_is_refused(real_params: Path, key: str) -> None:
         config.load_run_params("default", overrides=[f"{key}=.nan"])
 
 
+@pytest.mark.parametrize(("key", "value", "allowed"), [
+    ("crash_rate_abs", 5, r"a share in \[0, 1\]"), ("crash_rate_rel_floor", -0.01, r"a share in \[0, 1\]"),
+    ("feedback_abs", 0, r"a number in \[1, 5\]"), ("p95_latency_abs_ms", 0, r"a number > 0"),
+])
+def test_an_absolute_degradation_limit_off_its_metric_s_scale_is_an_error(
+    real_params: Path, key: str, value: float, allowed: str
+) -> None:
+    # crash_rate_abs: 5 (meant as 5 %) can never be exceeded by a crash rate (crashes per event):
+    # the rule was silently off; feedback_abs: 0 likewise on the 1-5 scale, a limit of 0 ms flagged every day.
+    with pytest.raises(config.ProfileError, match=rf"^degradation\.{key} {value} is not valid; use {allowed}"):
+        config.resolve_params("default", degradation={key: value})
+    with pytest.raises(config.ProfileError, match=rf"^degradation\.{key} {value} is not valid; use {allowed}"):
+        config.load_run_params("default", overrides=[f"degradation.{key}={value}"])
+
+
 @pytest.mark.parametrize(("text", "read_as"), [("010", "8"), ("0042", "34"), ("2:30", "150"), ("1:30.5", "90.5")])
 def test_a_number_yaml_1_1_reads_as_octal_or_base_60_is_an_error_not_another_number(
     params_dir: Path, text: str, read_as: str

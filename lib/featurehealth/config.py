@@ -913,6 +913,13 @@ def _value_rules() -> dict[str, tuple[Callable[[Any], bool], str]]:
         "degradation.crash_max_pvalue": (_range_rule(low=0, high=1, low_open=True)[0], "a p-value in (0, 1]"),
         **{f"degradation.{name}": _range_rule(low=0, low_open=True)
            for name in ("p95_latency_rel", "crash_rate_rel", "feedback_rel_drop")},
+        # Limits on the metric's own scale: beyond it a rule never fires (crash_rate_abs: 5 meant as
+        # 5 %) or fires on every judged day (feedback_abs: 6, p95_latency_abs_ms: 0), without a word.
+        "degradation.p95_latency_abs_ms": _range_rule(low=0, low_open=True),
+        **{f"degradation.{name}": _range_rule(low=0, high=1) for name in ("crash_rate_abs", "crash_rate_rel_floor")},
+        "degradation.feedback_abs": (
+            lambda value: _is_number(value) and 1 <= value <= 5, "a number in [1, 5] (the feedback scale)"
+        ),
         "model.test_share": _share_rule(),
         "model.calibration_share": _share_rule(),
         "model.max_samples": _share_rule(one=True),
