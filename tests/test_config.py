@@ -312,6 +312,25 @@ def test_an_unclosed_bracket_or_quote_says_how_to_close_it(params_dir: Path, val
         assert config.apply_overrides(config.load_profile("default"), [as_text])["model"]["risk_buckets"] == value
 
 
+@pytest.mark.parametrize("text", ["/data/raw #1/events", "/data/exports #old", "#1", "[a, b] # both"])
+def test_a_set_value_holding_a_yaml_comment_is_refused(params_dir: Path, text: str) -> None:
+    # " #" starts a YAML comment: --set "ingest.source=/data/exports #old" read /data/exports, another
+    # folder, and a path with " #1" in it was refused as a path that does not exist.
+    with pytest.raises(config.ProfileError) as raised:
+        config.apply_overrides(config.load_profile("default"), [f"ingest.column_map.a={text}"])
+    message = str(raised.value)
+    assert message.startswith(f"--set \"ingest.column_map.a={text}\": YAML reads '#")
+    assert "as a comment" in message and "\n" not in message
+    as_text = _suggested_items(message)[0]
+    assert config.apply_overrides(config.load_profile("default"), [as_text])["ingest"]["column_map"] == {"a": text}
+
+
+@pytest.mark.parametrize("text", ["/data/a#b", "'/data/raw #1'", '"x #y"', "C#"])
+def test_a_hash_yaml_keeps_in_the_value_is_no_comment(params_dir: Path, text: str) -> None:
+    read = config.apply_overrides(config.load_profile("default"), [f"ingest.column_map.a={text}"])
+    assert read["ingest"]["column_map"] == {"a": text.strip("'\"")}
+
+
 @pytest.mark.parametrize("text", ["it's", "a[b", "exports [2026]", "don't [x"])
 def test_a_quote_or_bracket_inside_plain_text_is_text_not_an_unclosed_value(params_dir: Path, text: str) -> None:
     assert config.apply_overrides(config.load_profile("default"), [f"ingest.column_map.a={text}"])["ingest"]["column_map"] == {"a": text}

@@ -563,6 +563,10 @@ def apply_overrides(params: dict[str, Any], overrides: list[str]) -> dict[str, A
             nested: Any = yaml.load(text, Loader=_loader()) if text else ""
         except yaml.YAMLError as exc:
             raise ProfileError(_override_value_error(dotted, text, exc)) from None
+        comment = yaml_comment(text)
+        if comment:
+            raise ProfileError(f"{set_command(item)}: YAML reads {comment!r} as a comment and drops it; write "
+                               f"{set_command(f'{dotted}={_yaml_text(text)}')} to keep it in the value as text.")
         if _expands_beyond(nested, limit=MAX_YAML_VALUES):
             raise ProfileError(f"--set {dotted}: the value holds more than {MAX_YAML_VALUES:,} values once its "
                                f"YAML aliases are expanded; write the value out.")
@@ -600,6 +604,27 @@ def set_command(item: str) -> str:
     if "'" not in item:
         return f"--set '{item}'"
     return '--set "' + re.sub(r'(["$`\\])', r"\\\1", item) + '"'
+
+
+def yaml_comment(text: str) -> str:
+    """The first comment in YAML ``text`` (from its ``#`` to the end of its line), or "" if none.
+
+    A comment is a ``#`` at the start or after a space, outside quotes: ``a#b`` and ``'a #b'``
+    hold none. ``text`` must be valid YAML.
+
+    >>> yaml_comment("/data/raw #1/events")
+    '#1/events'
+    """
+    import yaml
+
+    end = 0
+    # Tokens hold everything YAML reads; between two of them is only space or a comment.
+    for token in yaml.scan(text, Loader=yaml.SafeLoader):
+        between = text[end:token.start_mark.index].strip()
+        if between.startswith("#"):
+            return between.splitlines()[0]
+        end = token.end_mark.index
+    return ""
 
 
 def _yaml_text(text: str) -> str:
