@@ -75,6 +75,57 @@ def test_two_first_runs_at_once_install_the_environment_once(tmp_path: Path) -> 
     assert sum("environment ready" in output for output in outputs) == 1
 
 
+def _checkout_with_fake_tools(root: Path, *, uv_editable: str, python: str = "") -> list[str]:
+    """A checkout in ``root`` whose .venv's uv runs only the shell command ``uv_editable``, for its ``-e``
+    install, and whose python runs ``python``; the setup command."""
+    (root / "scripts").mkdir(parents=True)
+    shutil.copy(config.REPO_ROOT / "scripts" / "setup_env.sh", root / "scripts" / "setup_env.sh")
+    for name in ("requirements.lock", "pyproject.toml"):
+        (root / name).write_text(name)
+    (root / "lib").mkdir()
+    (root / ".venv" / "bin").mkdir(parents=True)
+    for tool, body in (("python", python), ("uv", f'case "$*" in *" -e "*) {uv_editable};; esac')):
+        (root / ".venv" / "bin" / tool).write_text(f"#!/bin/sh\n{body}\n")
+        (root / ".venv" / "bin" / tool).chmod(0o755)
+    return ["bash", str(root / "scripts" / "setup_env.sh")]
+
+
+def _set_up(command: list[str], **env: str) -> None:
+    result = subprocess.run(command, env={**os.environ, "PYTHON": sys.executable, **env}, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+
+
+def test_python_starts_under_lc_all_c_in_a_checkout_with_a_non_ascii_path(tmp_path: Path) -> None:
+    # Python 3.11 reads .pth files in the locale's encoding, and setuptools writes them so: under
+    # LC_ALL=C (cron) a checkout in /data/équipe/fh could not be set up, and one set up before
+    # stopped every start of Python with a UnicodeDecodeError.
+    root = tmp_path / "feature héalth"
+    site = root / ".venv" / "lib" / "python3.11" / "site-packages"
+    pth = site / "__editable__.featurehealth-0.1.0.pth"
+    python = f"'{sys.executable}' -c"
+    command = _checkout_with_fake_tools(
+        root, uv_editable=f"{python} \"open('{pth}', 'w', encoding='locale').write('{root}/lib')\"",
+        python=f"exec {python} \"import site; site.addsitedir('{site}')\"",  # as Python starts
+    )
+    site.mkdir(parents=True)
+    pth.write_text(f"{root}/lib\n")  # as a setup before this one left it
+    _set_up(command, LC_ALL="C")
+    assert (site / pth.read_text().strip()).resolve() == (root / "lib").resolve()
+
+
+def test_an_environment_set_up_under_umask_0_is_not_writable_by_all(tmp_path: Path) -> None:
+    # Any user of the host could change the code that every run, test and dashboard imports; a
+    # file of a .venv set up before under umask 0 (the python here) is made safe too.
+    root = tmp_path / "fh"
+    site = root / ".venv" / "lib" / "python3.11" / "site-packages"
+    command = _checkout_with_fake_tools(root, uv_editable=f"mkdir -p '{site}' && echo x > '{site}/fake.py'")
+    (root / ".venv" / "bin" / "python").chmod(0o777)
+    _set_up(["bash", "-c", 'umask 000 && exec "$@"', "umask", *command])
+    venv = root / ".venv"
+    assert [p for p in (venv, *venv.rglob("*")) if p.stat().st_mode & 0o002] == []
+
+
 def _run_all_with_setup(tmp_path: Path, setup_body: str) -> subprocess.CompletedProcess[str]:
     """Run a copy of run_all.sh whose scripts/setup_env.sh is ``setup_body``."""
     (tmp_path / "scripts").mkdir()
