@@ -850,6 +850,14 @@ def test_a_file_or_folder_named_with_glob_characters_is_read_once_as_named(tmp_p
     assert sorted(rows) == sorted((names[Path(name).stem], i) for i, name in enumerate(raw.files))
 
 
+def test_a_file_duckdb_cannot_name_says_to_rename_it_rather_than_that_it_is_damaged(tmp_path: Path) -> None:
+    # In a path holding [ DuckDB takes a backslash for a folder separator, found no file, and the
+    # run said "File d1.csv cannot be read as CSV (it is damaged or not CSV)".
+    _write(tmp_path / "exports [2026] \\ eu" / "d1.csv", HEADER + "2026-03-01T10:00:00Z,a,u,1,0\n")
+    with pytest.raises(ValueError, match=r"exports \[2026\] \\ eu/d1\.csv cannot be read: .* rename the file or folder"):
+        ingest.open_events(warehouse.connect(), tmp_path / "exports [2026] \\ eu", column_map={})
+
+
 def test_a_glob_under_a_folder_named_with_brackets_says_how_to_write_it(tmp_path: Path) -> None:
     """exports [2026]/*.csv: the folder's [2026] is a character class, so the glob matched nothing
     and the user, who named an existing folder, was told only to "fix the pattern"."""

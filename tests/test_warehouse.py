@@ -55,6 +55,23 @@ def test_sql_string_escapes_quotes() -> None:
     assert warehouse.sql_string("it's") == "'it''s'"
 
 
+@pytest.mark.parametrize("folder", ["in \\ x", "in [1]", "in*"])
+def test_sql_path_names_a_file_with_a_backslash_or_glob_characters_in_its_path(tmp_path: Path, folder: str) -> None:
+    (tmp_path / folder).mkdir()
+    (tmp_path / folder / "d.csv").write_text("a\n1\n")
+    con = warehouse.connect()
+    assert con.execute(f"SELECT count(*) FROM read_csv({warehouse.sql_path(tmp_path / folder / 'd.csv')})").fetchall() == [(1,)]
+
+
+@pytest.mark.parametrize("path", ["/in [1] \\ x/d.csv", "/in\\d*.csv", "/in\\x/d?.parquet"])
+def test_sql_path_refuses_a_path_with_a_backslash_and_glob_characters(path: str) -> None:
+    # DuckDB reads such a path as a pattern in which a backslash separates folders: it found no
+    # file, and ingest called the CSV damaged.
+    with pytest.raises(ValueError, match=r"^/in.* cannot be read: .*; rename the file or folder") as raised:
+        warehouse.sql_path(path)
+    assert str(raised.value).startswith(f"{path} cannot be read")
+
+
 def test_write_tables_keeps_other_tables_and_builds_the_database(tmp_path: Path) -> None:
     paths = config.RunPaths(tmp_path).ensure()
     warehouse.write_tables(paths, fact_feature_metrics=_fact(), dim_feature_metadata=_dim())

@@ -100,10 +100,21 @@ def sql_path(path: str | os.PathLike[str]) -> str:
 
     >>> sql_path("/in/d*.csv")
     "'/in/d[*].csv'"
+
+    Raises
+    ------
+    ValueError
+        If the path holds a backslash as well: in a pattern DuckDB takes it for a folder separator
+        (on every system), so no escaped path names the file.
     """
     import glob
 
-    return sql_string(glob.escape(os.fspath(path)))
+    text = os.fspath(path)
+    escaped = glob.escape(text)
+    if escaped != text and "\\" in text:
+        raise ValueError(f"{text} cannot be read: DuckDB takes a path holding *, ? or [ for a pattern, in which a "
+                         f"backslash separates folders; rename the file or folder so that its path holds no backslash.")
+    return sql_string(escaped)
 
 
 def export_parquet(con: "duckdb.DuckDBPyConnection", query: str, path: str | os.PathLike[str]) -> Path:
