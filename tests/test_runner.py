@@ -541,6 +541,23 @@ def test_kernels_talk_over_sockets_in_a_private_folder(tmp_path: Path) -> None:
         run_sync(manager.shutdown_kernel)(now=True)
 
 
+def test_kernel_sockets_fit_under_a_long_temporary_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A Unix socket's path is at most 103 bytes on every system: under a long TMPDIR (macOS's
+    # /var/folders/.../T, a batch job's) no kernel started ("ZMQError: File name too long").
+    import zmq
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / ("t" * 60)))
+    Path(tempfile.tempdir).mkdir()
+    folder = runner.make_socket_folder()
+    try:
+        kernel = folder / "02_aggregate-12345678"  # as launch_kernel names a kernel's folder
+        kernel.mkdir()
+        with zmq.Context() as context, context.socket(zmq.REP) as socket:
+            socket.bind(f"ipc://{kernel}/kernel-5")
+    finally:
+        shutil.rmtree(folder)
+
+
 def _dead_pid() -> int:
     import subprocess
 
