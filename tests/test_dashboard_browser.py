@@ -43,7 +43,7 @@ def served(ci_run: dict, tmp_path_factory: pytest.TempPathFactory) -> Iterator[d
     port = serve.free_port()
     log = tmp_path_factory.mktemp("voila") / "voila.log"
     with serve.running_voila(port=port, output_root=root, log_path=log) as url:
-        yield {"url": url, "port": port, "root": root, "damaged": damaged}
+        yield {"url": url, "port": port, "root": root, "damaged": damaged, "log": log}
 
 
 @pytest.fixture(scope="module")
@@ -373,3 +373,12 @@ def test_a_request_naming_another_host_is_refused(served: dict) -> None:
         assert connection.getresponse().status == 403
     finally:
         connection.close()
+
+
+def test_the_kernels_talk_over_unix_sockets_without_a_warning_in_the_log(opened: dict, served: dict) -> None:
+    # Over TCP each kernel (one per page, one pre-heated) logged ipykernel's "running over TCP
+    # without encryption" warning into the server's console, and listened on ports any local user
+    # could reach.
+    log = served["log"].read_text(encoding="utf-8", errors="replace")
+    assert "Kernel started" in log
+    assert "over TCP" not in log

@@ -22,7 +22,7 @@ def test_voila_serves_only_the_dashboard_on_localhost() -> None:
     command = serve.voila_command(port=9999, python="py")
     assert command[:4] == ["py", "-m", "voila", str(serve.NOTEBOOK)]
     assert {"--Voila.ip=127.0.0.1", "--port=9999", "--no-browser", "--Voila.port_retries=0",
-            "--VoilaConfiguration.show_tracebacks=False"} <= set(command)
+            "--VoilaConfiguration.show_tracebacks=False", "--KernelManager.transport=ipc"} <= set(command)
 
 
 def test_environment_pins_the_outputs_root_without_touching_the_base(tmp_path: Path) -> None:

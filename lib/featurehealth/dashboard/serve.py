@@ -86,13 +86,16 @@ def voila_command(*, port: int, python: str = sys.executable) -> list[str]:
     its kernel). Requests must name the host as 127.0.0.1 or localhost: Voila turns Jupyter's Host
     check off (``allow_remote_access``), which lets any web page the user visits read this
     token-less server through a DNS-rebinding name; an empty value (the command line gives text,
-    and the text "False" would be true) turns the check back on.
+    and the text "False" would be true) turns the check back on. Kernels talk to Voila over Unix
+    sockets in its private (0700) folder of connection files, as the runner's do: over TCP each
+    kernel listened on ports any local user could reach, and logged ipykernel's warning about it.
     """
     return [
         python, "-m", "voila", str(NOTEBOOK), "--no-browser", f"--Voila.ip={HOST}",
         f"--port={check_port(port)}", "--Voila.port_retries=0", "--VoilaConfiguration.show_tracebacks=False",
         "--VoilaConfiguration.preheat_kernel=True", "--Voila.tornado_settings=allow_remote_access=",
         f"--MappingKernelManager.cull_idle_timeout={CULL_IDLE_S}", "--MappingKernelManager.cull_interval=60",
+        "--KernelManager.transport=ipc",
     ]
 
 
