@@ -1257,3 +1257,39 @@ def test_a_run_that_keeps_the_model_in_use_says_why_in_a_few_words(paths: config
     assert registry.decide_training(paths, retrain="never", settings=deeper)["kept"] == (
         "model.retrain is 'never'; trained with other settings: model.max_depth 10 -> 4")
     assert "kept" not in registry.decide_training(paths, retrain="always", settings=SETTINGS)
+
+
+def test_a_model_saved_under_another_scikit_learn_loads_without_its_warnings_and_the_note_says_so(
+    paths: config.RunPaths, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # After a scikit-learn upgrade of the lock, each daily run's 03_model printed three raw
+    # InconsistentVersionWarnings ("Trying to unpickle estimator DecisionTreeClassifier from version
+    # ...") into its output; the run now says it once in its own words (library_note).
+    import hashlib
+    import io
+    import warnings
+
+    import joblib
+    import sklearn.base
+
+    dataset = _dataset()
+    registry.register(paths, _report(dataset), dataset, params=PARAMS, degradation=DEGRADATION)
+    loaded, card = registry.load_current(paths)
+    assert registry.library_note(card) == ""
+    # scikit-learn stamps each estimator it pickles with this version, and warns when it differs on loading.
+    monkeypatch.setattr(sklearn.base, "__version__", "0.0.1")
+    buffer = io.BytesIO()
+    joblib.dump(loaded, buffer)
+    monkeypatch.undo()
+    pickled = buffer.getvalue()
+    (paths.models / registry.MODEL_FILE).write_bytes(pickled)
+    card_path = paths.models / registry.CURRENT_CARD
+    saved = {**card["library_versions"], "scikit-learn": "0.0.1"}
+    runlog.write_json(card_path, {**card, "file_sha256": hashlib.sha256(pickled).hexdigest(), "library_versions": saved})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _, card = registry.load_current(paths)
+    now = registry.library_versions()["scikit-learn"]
+    note = registry.library_note(card)
+    assert note.startswith(f"Model {card['version']} was saved with scikit-learn 0.0.1 (now {now});")
+    assert "model.retrain=always" in note and _sentences(note) == 1

@@ -313,8 +313,10 @@ def load_model(
     """
     import hashlib
     import io
+    import warnings
 
     import joblib
+    from sklearn.exceptions import InconsistentVersionWarning
 
     model_path, card_path = Path(model_path), Path(card_path)
     shown, shown_card = config.published_path(model_path), config.published_path(card_path)
@@ -343,7 +345,12 @@ def load_model(
             f"{way_out or 'restore the file or retrain with model.retrain=always, which replaces it'}."
         )
     try:
-        loaded = joblib.load(io.BytesIO(data))
+        with warnings.catch_warnings():
+            # scikit-learn warns once per estimator class of a pickle saved under another version: three
+            # raw warnings in 03_model's output after each upgrade of the lock. The card records the
+            # versions, and library_note says it in one sentence with the way out.
+            warnings.simplefilter("ignore", InconsistentVersionWarning)
+            loaded = joblib.load(io.BytesIO(data))
     except Exception as exc:  # noqa: BLE001 - whatever unpickling raises, retraining is the way out
         raise ModelIntegrityError(
             f"Refusing to use {shown}: it matches its card but cannot be loaded ({type(exc).__name__}: {exc}); "
@@ -371,6 +378,18 @@ def _versions_saved_with(card: Mapping[str, Any]) -> str:
     """``it was saved with <library> <old> (now <new>), ...; `` for each library whose version differs, or ``""``."""
     changed = _changed_versions(card)
     return f"it was saved with {', '.join(changed)}; " if changed else ""
+
+
+def library_note(card: Mapping[str, Any]) -> str:
+    """One sentence when the model on ``card`` was saved under other library versions, else ``""``.
+
+    Such a pickle loads, but neither scikit-learn nor the other libraries promise it scores as it did.
+    """
+    changed = _changed_versions(card)
+    if not changed:
+        return ""
+    return (f"Model {card['version']} was saved with {', '.join(changed)}; a pickle is not promised to score alike "
+            f"under other library versions: retrain with --set model.retrain=always to rebuild it here.")
 
 
 def _versions_against_card(card: Mapping[str, Any]) -> str:
