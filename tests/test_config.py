@@ -894,3 +894,19 @@ def test_expands_beyond_counts_each_container_key_and_item_up_to_its_limit() -> 
     assert config._expands_beyond({"a": 1, "b": 2}, limit=4) and not config._expands_beyond({"a": 1, "b": 2}, limit=5)
     # So do a !!set's members.
     assert config._expands_beyond(yaml.load("!!set {a, b, c}", Loader=config._loader()), limit=3)
+
+
+def test_socket_parent_moves_to_tmp_only_where_the_sockets_would_not_bind(tmp_path: Path) -> None:
+    # Under a long TMPDIR a kernel's socket path passed the limit and no kernel started
+    # ("ZMQError: File name too long"); a short one keeps the temporary directory.
+    import socket
+
+    room = 30
+    longest = Path("/" + "t" * (config.MAX_SOCKET_PATH - room - 1))
+    assert config.socket_parent(longest, room=room) == longest
+    assert config.socket_parent(Path(f"{longest}t"), room=room) == Path("/tmp")
+    assert config.socket_parent(Path("/tmp"), room=room) == Path("/tmp")
+    # The limit binds: a socket path of MAX_SOCKET_PATH bytes works here (Linux allows 107).
+    folder = f"{tmp_path}/"
+    with socket.socket(socket.AF_UNIX) as unix:
+        unix.bind(folder + "s" * (config.MAX_SOCKET_PATH - len(folder)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,18 @@ def test_voila_serves_only_the_dashboard_on_localhost() -> None:
     assert command[:4] == ["py", "-m", "voila", str(serve.NOTEBOOK)]
     assert {"--Voila.ip=127.0.0.1", "--port=9999", "--no-browser", "--Voila.port_retries=0",
             "--VoilaConfiguration.show_tracebacks=False", "--KernelManager.transport=ipc"} <= set(command)
+
+
+def test_voila_s_sockets_go_to_tmp_under_a_temporary_directory_too_long_for_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Under a long $TMPDIR the path of a kernel's socket passed the limit: Voila failed with
+    # "File name too long" and the page never drew.
+    import uuid
+
+    assert len(f"/voila_{'x' * 8}/kernel-{uuid.uuid4()}-ipc-5") == serve.VOILA_SOCKET_ROOM
+    monkeypatch.setattr(tempfile, "tempdir", "/" + "t" * 60)
+    assert "--Voila.connection_dir_root=/tmp" in serve.voila_command(port=9999, python="py")
+    monkeypatch.setattr(tempfile, "tempdir", "/scratch/tmp")
+    assert "--Voila.connection_dir_root=/scratch/tmp" in serve.voila_command(port=9999, python="py")
 
 
 def test_environment_pins_the_outputs_root_without_touching_the_base(tmp_path: Path) -> None:

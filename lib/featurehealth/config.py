@@ -37,6 +37,8 @@ _MODEL_VERSION = re.compile(r"[0-9]{8}-[0-9a-f]{12}")
 RUN_ID_PATTERN = r"\d{8}T\d{6}Z-[0-9a-f]{8}"
 #: The start time's format in a run id (the part before its first "-").
 RUN_ID_TIME = "%Y%m%dT%H%M%SZ"
+#: Longest path of a Unix socket on every system (macOS's sun_path holds 104 bytes with a closing NUL).
+MAX_SOCKET_PATH = 103
 _MISSING = object()
 
 #: Choices of modules that import numpy, pandas or scipy (registry, drift, simulate take them from
@@ -66,6 +68,19 @@ def output_root() -> Path:
 def data_root() -> Path:
     """Folder for simulated raw telemetry (``FEATUREHEALTH_DATA_ROOT`` overrides; empty is unset)."""
     return Path(os.environ.get("FEATUREHEALTH_DATA_ROOT") or REPO_ROOT / "data").resolve()
+
+
+def socket_parent(temp_dir: Path, *, room: int) -> Path:
+    """Where kernel sockets ``room`` bytes long under their folder go: ``temp_dir``, or ``/tmp`` if too long there.
+
+    A long ``TMPDIR`` (macOS's ``/var/folders/.../T``, a batch job's) left no kernel able to start
+    ("ZMQError: File name too long", :data:`MAX_SOCKET_PATH`). The run's and Voila's socket folders
+    are private wherever they are.
+
+    >>> socket_parent(Path("/var/folders/zz/zyxvpxvq6csfxvn_n0000000000000/T"), room=65)
+    PosixPath('/tmp')
+    """
+    return temp_dir if len(os.fsencode(temp_dir)) + room <= MAX_SOCKET_PATH else Path("/tmp")
 
 
 def pipeline_order_problem(names: Sequence[str]) -> str | None:

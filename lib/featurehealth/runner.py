@@ -919,23 +919,9 @@ SOCKET_FOLDER_PREFIX = "featurehealth-kernels-"
 SOCKET_FOLDER_OWNER = "owner.pid"
 #: A folder without an owner file younger than this may be one being created right now.
 _UNOWNED_FOLDER_GRACE_S = 24 * 3600
-#: Longest path of a Unix socket on every system (macOS's sun_path holds 104 bytes with a closing NUL).
-MAX_SOCKET_PATH = 103
-#: Room a kernel's socket paths take under the socket folder: ``/<notebook stem>-<8 characters>/kernel-<port>``.
-_KERNEL_SOCKET_ROOM = 40
-
-
-def socket_parent(temp_dir: Path) -> Path:
-    """Where a run's kernel-socket folder goes: ``temp_dir``, or ``/tmp`` if socket paths under it would be too long.
-
-    A long ``TMPDIR`` (macOS's ``/var/folders/.../T``, a batch job's) left no kernel able to
-    start ("ZMQError: File name too long"). The folder is private wherever it is.
-
-    >>> socket_parent(Path("/var/folders/zz/zyxvpxvq6csfxvn_n0000000000000/T"))
-    PosixPath('/tmp')
-    """
-    folder = len(os.fsencode(temp_dir)) + len(f"/{SOCKET_FOLDER_PREFIX}12345678")
-    return temp_dir if folder + _KERNEL_SOCKET_ROOM <= MAX_SOCKET_PATH else Path("/tmp")
+#: Room a kernel's socket paths take under the temporary directory:
+#: ``/<prefix><8 characters>/<notebook stem>-<8 characters>/kernel-<port>``.
+_KERNEL_SOCKET_ROOM = len(f"/{SOCKET_FOLDER_PREFIX}12345678") + 40
 
 
 def _process_token(pid: int) -> str:
@@ -997,12 +983,13 @@ def remove_stale_socket_folders(parent: Path) -> list[Path]:
 def make_socket_folder(*, parent: Path | None = None) -> Path:
     """A new private folder (mode 0700) for this process's kernel sockets, its owner recorded.
 
-    The stale folders of killed runs in ``parent`` (by default :func:`socket_parent` of the
-    temporary directory) are removed first (:func:`remove_stale_socket_folders`).
+    The stale folders of killed runs in ``parent`` (by default the temporary directory, or
+    ``/tmp`` where socket paths would be too long: :func:`featurehealth.config.socket_parent`)
+    are removed first (:func:`remove_stale_socket_folders`).
     """
     import tempfile
 
-    parent = Path(parent or socket_parent(Path(tempfile.gettempdir())))
+    parent = Path(parent or config.socket_parent(Path(tempfile.gettempdir()), room=_KERNEL_SOCKET_ROOM))
     remove_stale_socket_folders(parent)
     folder = Path(tempfile.mkdtemp(prefix=SOCKET_FOLDER_PREFIX, dir=parent))
     # Written aside and renamed, so another run never reads a partial owner.

@@ -37,6 +37,9 @@ CHROMIUM_ARGS = ("--no-sandbox", "--disable-gpu", "--disable-background-networki
 CULL_IDLE_S = 300
 #: Appears once the Overview tiles are drawn: the page's first view.
 FIRST_VIEW_SELECTOR = ".fh-tiles"
+#: Room Voila's kernel sockets take under its connection folder's parent:
+#: ``/voila_XXXXXXXX/kernel-<uuid>-ipc-<1..5>``.
+VOILA_SOCKET_ROOM = 65
 
 
 USAGE = (
@@ -89,13 +92,16 @@ def voila_command(*, port: int, python: str = sys.executable) -> list[str]:
     and the text "False" would be true) turns the check back on. Kernels talk to Voila over Unix
     sockets in its private (0700) folder of connection files, as the runner's do: over TCP each
     kernel listened on ports any local user could reach, and logged ipykernel's warning about it.
+    That folder is made in ``/tmp`` where socket paths under the temporary directory would be too
+    long (:func:`featurehealth.config.socket_parent`).
     """
+    sockets = config.socket_parent(Path(tempfile.gettempdir()), room=VOILA_SOCKET_ROOM)
     return [
         python, "-m", "voila", str(NOTEBOOK), "--no-browser", f"--Voila.ip={HOST}",
         f"--port={check_port(port)}", "--Voila.port_retries=0", "--VoilaConfiguration.show_tracebacks=False",
         "--VoilaConfiguration.preheat_kernel=True", "--Voila.tornado_settings=allow_remote_access=",
         f"--MappingKernelManager.cull_idle_timeout={CULL_IDLE_S}", "--MappingKernelManager.cull_interval=60",
-        "--KernelManager.transport=ipc",
+        "--KernelManager.transport=ipc", f"--Voila.connection_dir_root={sockets}",
     ]
 
 
