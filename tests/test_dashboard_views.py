@@ -270,6 +270,15 @@ def test_feature_status_says_since_when_a_feature_has_no_data() -> None:
         "Pay (C), 2026-06-01 .. 2026-06-10 (no data since 2026-06-04): p95 latency")
 
 
+def test_feature_status_says_one_day_not_1_days() -> None:
+    # A feature silent on the last day only, scored once and degraded the day before: "1 days" read as a slip.
+    series = pd.DataFrame({"date": pd.date_range("2026-06-01", periods=3), "has_data": [False, True, False],
+                           "risk_probability": [None, 0.2, None], "is_degraded": [None, True, None]})
+    assert views.feature_status(series, meta=None, cutoff=None) == (
+        "No data since 2026-06-02 (its last day with events, 1 day before the last day, 2026-06-03): not scored "
+        "since. Risk score of the last day: Jun 02 0.2. Last degraded day: 2026-06-02 (1 day before the last day).")
+
+
 def test_feature_choices_name_today_s_risk_bucket() -> None:
     """"F042 is at risk" in the cron mail: its option says how much, as the ranking does."""
     fact = pd.DataFrame({"feature_id": ["C", "B", "A"]})

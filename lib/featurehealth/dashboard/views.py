@@ -856,8 +856,8 @@ def feature_status(series: "pd.DataFrame", *, meta: Mapping[str, Any] | None, cu
     parts = []
     if (last := last_data_day(series)) is not None:
         end = series["date"].max()
-        parts.append(f"No data since {last:%Y-%m-%d} (its last day with events, {(end - last).days} days before "
-                     f"the last day, {end:%Y-%m-%d}): not scored since.")
+        parts.append(f"No data since {last:%Y-%m-%d} (its last day with events, {_days_before(last, end)}, "
+                     f"{end:%Y-%m-%d}): not scored since.")
     team = (meta or {}).get("owner_team")
     if isinstance(team, str) and team:
         details = [v for v in ((meta or {}).get(k) for k in ("lifecycle_stage", "tier")) if isinstance(v, str) and v]
@@ -869,16 +869,23 @@ def feature_status(series: "pd.DataFrame", *, meta: Mapping[str, Any] | None, cu
             listed = ", ".join(f"{d:%b %d} {number_text(v)}" for d, v in scores.items())
             trend = ("" if cutoff is None else
                      f" (medium from {number_text(cutoff)}): {_risk_trend(scores, cutoff=cutoff)}")
-            parts.append(f"Risk score of the last {len(scores)} days: {listed}{trend}.")
+            days = "day" if len(scores) == 1 else f"{len(scores)} days"
+            parts.append(f"Risk score of the last {days}: {listed}{trend}.")
     if "is_degraded" in series and len(series):
         degraded = series.loc[series["is_degraded"].fillna(False).astype(bool), "date"]
         if degraded.empty:
             parts.append("No degraded day.")
         else:
             last, end = degraded.max(), series["date"].max()
-            ago = "the last day" if last == end else f"{(end - last).days} days before the last day"
+            ago = "the last day" if last == end else _days_before(last, end)
             parts.append(f"Last degraded day: {last:%Y-%m-%d} ({ago}).")
     return " ".join(parts)
+
+
+def _days_before(day: "pd.Timestamp", end: "pd.Timestamp") -> str:
+    """"N days before the last day", with "1 day" for one."""
+    days = (end - day).days
+    return f"{days} day{'s' if days != 1 else ''} before the last day"
 
 
 def threshold_lines(series: "pd.DataFrame", *, degradation: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
