@@ -159,6 +159,13 @@ def test_a_relative_output_dir_is_taken_from_the_repository_root(tmp_path: Path,
     assert config.run_paths("ci", output_dir=tmp_path / "abs").root == tmp_path / "abs"
 
 
+@pytest.mark.parametrize("bad", [5, ["/tmp/x"], True])
+def test_an_output_dir_that_is_no_path_is_one_sentence(bad: object) -> None:
+    # output_dir = 5 in a parameters cell raised Python's "expected str, bytes or os.PathLike object".
+    with pytest.raises(config.ProfileError, match=r"^output_dir must be a folder path as text .* got "):
+        config.run_paths("ci", output_dir=bad)  # type: ignore[arg-type]
+
+
 def test_run_paths_follow_output_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FEATUREHEALTH_OUTPUT_ROOT", str(tmp_path))
     paths = config.run_paths("ci").ensure()

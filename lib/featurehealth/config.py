@@ -282,10 +282,15 @@ def run_paths(profile: str, *, output_dir: str | os.PathLike[str] | None = None)
 
     Raises
     ------
+    ProfileError
+        If ``output_dir`` is neither None nor a path (a ``parameters`` cell's ``output_dir = 5``).
     OutputsBusy
         If the folder is a profile's published one (a notebook run by hand) and a run of that
         profile is in progress (:func:`check_not_being_replaced`).
     """
+    if output_dir is not None and not isinstance(output_dir, (str, os.PathLike)):
+        raise ProfileError(f"output_dir must be a folder path as text (\"/tmp/ci-scratch\"), or \"\" for the "
+                           f"profile's published outputs; got {output_dir!r}.")
     if output_dir:
         return RunPaths(check_not_being_replaced((REPO_ROOT / Path(output_dir).expanduser()).resolve()))
     return RunPaths(check_not_being_replaced(output_root() / check_profile_name(profile)))
