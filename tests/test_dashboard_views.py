@@ -325,6 +325,65 @@ def test_feature_search_note_counts_the_matches_or_says_what_to_type() -> None:
         "No feature id or name contains 'zzz'; the list still holds all 4 features.")
 
 
+TAB_SLUGS = ("overview", "ranking", "drilldown", "drift")
+FEATURE_IDS = ("F001", "F042", "f042x")
+
+
+def test_link_target_opens_the_tab_and_feature_a_link_names() -> None:
+    def target(query: str) -> tuple:
+        return views.link_target(query, tabs=TAB_SLUGS, features=FEATURE_IDS)
+
+    assert target("") == (None, None, "")
+    assert target("tab=drift") == ("drift", None, "")
+    assert target("?Tab=DRIFT") == ("drift", None, "")  # Voila passes it without "?"; a hand-typed one may have it
+    assert target("feature=f042") == ("drilldown", "F042", "")  # case-insensitive, spelled as the fact table does
+    assert target("feature=F042X") == ("drilldown", "f042x", "")  # an exact id, never a part of one
+    assert target("tab=ranking&feature=F001") == ("ranking", "F001", "")
+    assert target("tab=&feature=") == (None, None, "")
+    assert target("template=lab&theme=dark") == (None, None, "")  # Voila's own keys
+    assert target("tab=drift&tab=drift") == ("drift", None, "")
+
+
+def test_link_target_says_what_of_a_link_it_cannot_follow() -> None:
+    def target(query: str) -> tuple:
+        return views.link_target(query, tabs=TAB_SLUGS, features=FEATURE_IDS)
+
+    assert target("tab=drfit") == (None, None, "The link's tab 'drfit' is not a tab of the dashboard: "
+                                                "use one of overview, ranking, drilldown, drift.")
+    assert target("feature=F999") == ("drilldown", None, (
+        "The link's feature 'F999' is not in this profile's fact table: the drill-down shows its first feature; "
+        "type an id or part of a name in its Find feature box to look for it."))
+    assert target("feature=F04") == ("drilldown", None, target("feature=F999")[2].replace("F999", "F04"))
+    assert target("tab=ranking&tab=drift") == ("ranking", None, "The link gives tab more than once: the first, "
+                                                                "'ranking', is followed.")
+    assert target("feture=F042") == (None, None, "The link's 'feture' is not read: a link gives tab= and "
+                                                 "feature= only.")
+    tab, feature, note = target("%%%&&=x&tab")
+    assert (tab, feature) == (None, None) and note.startswith("The link's '%%%', '' are not read")
+
+
+def test_link_target_values_reach_the_page_escaped() -> None:
+    tab, feature, note = views.link_target("feature=%3Cscript%3Ealert(1)%3C/script%3E&tab=" + "x" * 500,
+                                           tabs=TAB_SLUGS, features=FEATURE_IDS)
+    assert (tab, feature) == ("drilldown", None) and "<script>" in note
+    shown = views.status_html(note, tone="warn")
+    assert "<script>" not in shown and "&lt;script&gt;" in shown
+    assert "x" * 41 not in note and "x" * 40 + "…" in note  # a long value is cut
+
+
+def test_feature_link_html_links_back_to_the_same_feature() -> None:
+    assert views.feature_link_html("F042", profile="ci", home="ci") == (
+        f"<div class='fh-note {views.NO_MATH_CLASS}' style='color:#455a64'>Link to this view: "
+        "<a href='?feature=F042'>?feature=F042</a></div>")
+    odd = "A&B <i>'"
+    shown = views.feature_link_html(odd, profile="ci", home="ci")
+    assert "<i>" not in shown and odd not in shown
+    query = shown.split("href='")[1].split("'")[0]
+    assert views.link_target(query, tabs=TAB_SLUGS, features=(odd,)) == ("drilldown", odd, "")
+    assert views.feature_link_html("F042", profile="ci", home="default").endswith(
+        "</a> (the link opens profile default: choose ci in Profile there)</div>")
+
+
 def test_most_pressing_cells_rank_features_by_alerts_then_warnings() -> None:
     statuses = {"A": ["ok", "ok"], "B": ["warn", "ok"], "C": ["ok", "alert"], "D": ["warn", "warn"],
                 "E": ["insufficient_data", "ok"]}

@@ -727,6 +727,88 @@ def feature_search_note(text: str, *, matches: int, total: int) -> str:
     return f"{matches:,} of {total:,} features {verb} {wanted!r}; clear the search to list all."
 
 
+#: Query keys Voila reads itself (its template and theme): a link may carry them unremarked.
+VOILA_QUERY_KEYS = ("template", "theme")
+#: Characters of a link's value quoted in a note; a longer one is cut with "…".
+LINK_VALUE_SHOWN = 40
+
+
+def _link_value(value: str) -> str:
+    return repr(value if len(value) <= LINK_VALUE_SHOWN else value[:LINK_VALUE_SHOWN] + "…")
+
+
+def link_target(query: str, *, tabs: Sequence[str], features: Collection[str]) -> tuple[str | None, str | None, str]:
+    """The tab and feature a link to the dashboard opens (``?tab=drift``, ``?feature=F042``), and what of it
+    cannot be followed.
+
+    Parameters
+    ----------
+    query : str
+        The page's query string, as Voila passes it in ``QUERY_STRING`` (a leading "?" is allowed).
+    tabs : Sequence[str]
+        The tabs' slugs, in page order; ``tab=`` names one in any case.
+    features : Collection[str]
+        The feature ids of the fact table; ``feature=`` names one exactly, in any case.
+
+    Returns
+    -------
+    tuple
+        ``(tab, feature, note)``: the slug to open (a feature alone opens ``"drilldown"``), the feature id as
+        ``features`` spells it, and sentences naming what is not followed (an unknown tab, feature or key, a key
+        given twice), "" when all is; None where the link names nothing usable. The note quotes the link's
+        values as typed: escape it for HTML (:func:`status_html` does). The first value of a key counts, and
+        an empty one is no value.
+    """
+    from urllib.parse import parse_qsl
+
+    given: dict[str, list[str]] = {}
+    for key, value in parse_qsl(query.strip().removeprefix("?"), keep_blank_values=True):
+        given.setdefault(key.strip().casefold(), []).append(value.strip())
+    notes = []
+    unknown = [k for k in given if k not in ("tab", "feature", *VOILA_QUERY_KEYS)]
+    if unknown:
+        verb = "is" if len(unknown) == 1 else "are"
+        notes.append(f"The link's {', '.join(map(_link_value, unknown))} {verb} not read: a link gives tab= and "
+                     f"feature= only.")
+    wanted = {}
+    for key in ("tab", "feature"):
+        values = [v for v in given.get(key, []) if v]
+        if len(set(values)) > 1:
+            notes.append(f"The link gives {key} more than once: the first, {_link_value(values[0])}, is followed.")
+        wanted[key] = values[0] if values else ""
+    slugs = {t.casefold(): t for t in tabs}
+    tab = slugs.get(wanted["tab"].casefold())
+    if wanted["tab"] and tab is None:
+        notes.append(f"The link's tab {_link_value(wanted['tab'])} is not a tab of the dashboard: use one of "
+                     f"{', '.join(tabs)}.")
+    feature = None
+    if wanted["feature"]:
+        # An exact id first: ids differing only in case stay reachable.
+        same = [f for f in features if f == wanted["feature"]] or [
+            f for f in features if f.casefold() == wanted["feature"].casefold()]
+        feature = same[0] if same else None
+        tab = tab or "drilldown"
+        if feature is None:
+            notes.append(f"The link's feature {_link_value(wanted['feature'])} is not in this profile's fact table: "
+                         f"the drill-down shows its first feature; type an id or part of a name in its Find feature "
+                         f"box to look for it.")
+    return tab, feature, " ".join(notes)
+
+
+def feature_link_html(feature_id: str, *, profile: str, home: str) -> str:
+    """The drill-down's "Link to this view: ?feature=F042" line, the query a link, to copy and share.
+
+    Relative, since the kernel does not know the host the page was reached by. The page opens on
+    ``home`` (its default profile): shown on another ``profile``, the line says to choose it there.
+    """
+    from urllib.parse import urlencode
+
+    query = "?" + urlencode({"feature": feature_id})
+    other = f" (the link opens profile {home}: choose {profile} in Profile there)" if profile != home else ""
+    return (f"<div class='fh-note {NO_MATH_CLASS}' style='color:{TONE_COLOURS['neutral']}'>Link to this view: "
+            f"<a href='{html.escape(query, quote=True)}'>{_escaped(query)}</a>{_escaped(other)}</div>")
+
+
 def incidents_note(
     message: str, *, ingest: Mapping[str, Any] | None, metrics: Mapping[str, Any] | None
 ) -> str:
