@@ -219,6 +219,35 @@ def test_choosing_a_feature_redraws_its_plot_and_drivers(outputs: Path) -> None:
     assert "Last degraded day: 2026-01-20 (the last day)." in _html(drivers)
 
 
+def test_a_link_opens_the_drilldown_on_its_feature_and_gives_the_link_of_the_view(outputs: Path) -> None:
+    """A stakeholder was told "open the drill-down tab, type B": ?feature=b opens it on B, and the
+    drill-down gives the link of the feature it shows, to copy."""
+    _write_outputs(outputs, "copied")
+    dashboard = app.Dashboard(profile="ci", query="feature=b")
+    assert dashboard.tabs.selected_index == list(app.TABS).index("drilldown")
+    assert not dashboard.tabs.children[0].children  # the Overview is drawn when opened, as any tab
+    _, picker, _, drivers, _ = _drilldown(dashboard)
+    assert picker.value == "B"
+    assert "Link to this view: <a href='?feature=B'>?feature=B</a></div>" in _html(drivers)
+    picker.value = "A"
+    assert "<a href='?feature=A'>" in _html(drivers)
+    dashboard.profile.value = "copied"
+    _, picker, _, drivers, _ = _drilldown(dashboard)
+    assert "(the link opens profile ci: choose copied in Profile there)" in _html(drivers)
+    assert dashboard.status.value == ""
+
+
+def test_a_link_naming_what_the_page_lacks_says_so_and_opens_the_rest(outputs: Path) -> None:
+    dashboard = app.Dashboard(profile="ci", query="tab=Drift&feature=<b>Z</b>")
+    assert dashboard.tabs.selected_index == list(app.TABS).index("drift")
+    assert dashboard.tabs.children[list(app.TABS).index("drift")].children
+    assert "The link&#x27;s feature &#x27;&lt;b&gt;Z&lt;/b&gt;&#x27; is not in this profile" in dashboard.status.value
+    _, picker, _, _, _ = _drilldown(dashboard)
+    assert picker.value == "C"  # its usual first feature
+    tab = app.Dashboard(profile="ci", query="tab=nope")
+    assert tab.tabs.selected_index == 0 and "use one of overview, ranking, drilldown, drift" in tab.status.value
+
+
 def test_typing_an_id_or_part_of_a_name_switches_the_drilldown(outputs: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Hundreds of features make a long list: "F042 is at risk" in the cron mail is found by typing F042."""
     drawn = []

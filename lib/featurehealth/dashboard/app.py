@@ -113,10 +113,16 @@ class Dashboard:
     profile : str
         Preferred profile; if it has no outputs the first profile that has is shown
         (:func:`data.default_profile`).
+    query : str
+        The query string of a shared link (``tab=drift``, ``feature=F042``; :meth:`follow_link`).
     """
 
-    def __init__(self, *, profile: str) -> None:
+    def __init__(self, *, profile: str, query: str = "") -> None:
         chosen = data.default_profile(profile)
+        #: The profile the page opens on, which a link's query does not name.
+        self.home = chosen
+        #: The feature a link asks the drill-down to open on (:meth:`follow_link`).
+        self.linked: str | None = None
         self.status = widgets.HTML(layout=widgets.Layout(min_height="1.5em"))
         self.status.add_class("fh-status")
         self.profile = widgets.Dropdown(
@@ -140,9 +146,11 @@ class Dashboard:
             self.say(f"No published outputs under {config.output_root()}: run ./run_all.sh ci first.", tone="bad")
             self.tabs.layout.display = "none"
             return
+        opened = self.follow_link(query)
+        self.tabs.selected_index = opened  # before observing it: the tab is drawn once, below
         self.profile.observe(self.guarded("switching profile", self.on_profile), names="value")
         self.tabs.observe(self.guarded("opening the tab", self.on_tab), names="selected_index")
-        self.draw_tab(0)
+        self.draw_tab(opened)
 
     # -- plumbing ---------------------------------------------------------------------------
     def say(self, message: str, *, tone: str = "neutral") -> None:
@@ -213,6 +221,17 @@ class Dashboard:
                  views.unpublished_run_note(self.runs()[0], self.load("run_report")[0],
                                             ever_published=data.published_stamp(self.profile.value) is not None)]
         return [html_output(views.status_html(note, tone="bad")) for note in notes if note]
+
+    def follow_link(self, query: str) -> int:
+        """The index of the tab a link's ``query`` opens (:func:`views.link_target`), keeping its feature for
+        the drill-down; what of the link cannot be followed is said in the status area."""
+        if not query.strip():
+            return 0
+        fact = self.load("fact", required=FACT_COLUMNS)[0]
+        ids = set() if fact is None else set(fact["feature_id"].dropna().astype(str))
+        tab, self.linked, note = views.link_target(query, tabs=tuple(TABS), features=ids)
+        self.say(note, tone="warn")
+        return list(TABS).index(tab) if tab else 0
 
     def on_profile(self, _change: dict[str, Any]) -> None:
         """Forget everything read for the previous profile and redraw the open tab."""
@@ -387,9 +406,12 @@ class Dashboard:
         incidents_message = views.incidents_note(
             incidents_message, ingest=self.load("ingest")[0], metrics=self.load("metrics")[0])
         choices = views.feature_choices(dim, fact, ranking=ranking)
-        first = str(ranking["feature_id"].iloc[0]) if ranking is not None and len(ranking) else choices[0][1]
-        picker = widgets.Dropdown(options=choices, value=first if first in dict(choices).values() else choices[0][1],
-                                  description="Feature", layout=widgets.Layout(width="360px"))
+        ids = [feature for _, feature in choices]
+        top = str(ranking["feature_id"].iloc[0]) if ranking is not None and len(ranking) else None
+        # A shared link's feature, else the highest-impact one.
+        first = next((f for f in (self.linked, top) if f in ids), ids[0])
+        picker = widgets.Dropdown(options=choices, value=first, description="Feature",
+                                  layout=widgets.Layout(width="360px"))
         plot, drivers = widgets.Output(), widgets.Output()
         params, reason = self.params()
         params_message = f"Degradation limits and risk buckets {data.NOT_AVAILABLE}: {reason}." if reason else ""
@@ -413,8 +435,8 @@ class Dashboard:
             status = views.feature_status(views.feature_series(fact, picker.value),
                                           meta=None if rows is None or rows.empty else rows.iloc[0].to_dict(),
                                           cutoff=cutoffs[0] if cutoffs else None)
-            shown = [html_output(views.status_html(status))] if status else []
-            return shown + build_signals()
+            link = html_output(views.feature_link_html(picker.value, profile=self.profile.value, home=self.home))
+            return [link, *([html_output(views.status_html(status))] if status else []), *build_signals()]
 
         def build_signals() -> list[dict[str, Any]]:
             if ranking is None:
@@ -668,6 +690,7 @@ class Dashboard:
         return (self.section("showing the run history", build),)
 
 
-def build_app(*, profile: str = "ci") -> widgets.VBox:
-    """The dashboard's root widget for ``profile`` (display it as a notebook cell's last value)."""
-    return Dashboard(profile=profile).widget
+def build_app(*, profile: str = "ci", query: str = "") -> widgets.VBox:
+    """The dashboard's root widget for ``profile``, opened where a link's ``query`` says
+    (:meth:`Dashboard.follow_link`); display it as a notebook cell's last value."""
+    return Dashboard(profile=profile, query=query).widget
