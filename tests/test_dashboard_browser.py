@@ -5,7 +5,8 @@ ci run, beside a second profile whose artifacts are damaged; the page may contac
 One page is opened for the module (each page load costs a kernel) and the tests below use it in
 order: first view, ranking filter, feature drill-down (chosen, found by its id, then found and chosen
 with the mouse), the drift
-cell's feature found by its id, keyboard focus, then the damaged profile. Screenshots of each step are saved in the
+cell's feature found by its id, keyboard focus, the damaged profile, then a shared link to a feature's drill-down
+(a second page load). Screenshots of each step are saved in the
 test's temporary folder (its path is printed).
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -358,6 +360,27 @@ def test_damaged_artifacts_give_messages_not_tracebacks(page, served: dict, shot
     page.screenshot(path=shots / "damaged_drift.png", full_page=True)
     _open_tab(page, "Risk ranking")
     page.locator(".fh-tab-ranking table.fh-table").wait_for(timeout=30_000)
+    assert "Traceback" not in page.content()
+    assert _status(page) == ""
+
+
+def test_a_shared_link_opens_the_drilldown_on_its_feature(page, served: dict, shots: Path) -> None:
+    """A stakeholder was told "open the dashboard, go to the Feature drill-down tab, type F042": the link
+    ?feature=f042 now opens it there (one page load, the last: it leaves the page on a new kernel)."""
+    ranking = pd.read_csv(served["root"] / "ci" / "reports" / "risk_ranking.csv")
+    wanted = str(ranking["feature_id"].iloc[-1])  # the drill-down otherwise opens on the first
+    assert wanted != str(ranking["feature_id"].iloc[0])
+    started = time.perf_counter()
+    page.goto(f"{served['url']}?feature={wanted.lower()}")
+    image = page.locator(".fh-tab-drilldown .widget-output img").first
+    image.wait_for(timeout=FIRST_VIEW_LIMIT_S * 1000)
+    print(f"link to the drill-down: its figure after {time.perf_counter() - started:.2f} s")
+    assert page.locator(".fh-app .lm-TabBar-tab.lm-mod-current").inner_text() == "Feature drill-down"
+    label = _dropdown(page, ".fh-tab-drilldown", "Feature").evaluate("s => s.options[s.selectedIndex].text")
+    assert f"({wanted})" in label and image.get_attribute("alt").startswith(label.replace("\u00a0", " ") + ", ")
+    link = page.locator(".fh-tab-drilldown a").filter(has_text=f"?feature={wanted}")
+    assert link.evaluate("a => a.href") == f"{served['url']}?feature={wanted}"  # the page's own address
+    page.screenshot(path=shots / "drilldown_linked.png", full_page=True)
     assert "Traceback" not in page.content()
     assert _status(page) == ""
 
