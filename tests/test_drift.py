@@ -463,9 +463,10 @@ def _prediction_options(**changes: object) -> dict:
 
 
 def _advice(prediction: dict, *, model_age_days: int = 5, drifted_share: float = 0.0,
-            training_days: int | None = None) -> dict:
+            training_days: int | None = None, library_changes: list[str] | None = None) -> dict:
     return drift.retrain_recommendation(drifted_share=drifted_share, prediction=prediction, model_age_days=model_age_days,
-                                        training_days=training_days, thresholds=_thresholds())
+                                        training_days=training_days, library_changes=library_changes,
+                                        thresholds=_thresholds())
 
 
 def test_prediction_drift_compares_scores_with_history_before_the_current_window() -> None:
@@ -724,14 +725,18 @@ def test_retrain_checks_table_has_a_column_per_check_and_blanks_where_an_entry_d
     # The checks as rows printed 11 columns, mostly NaN, split by pandas into three blocks.
     calm = {"available": True, "psi": 0.35312, "psi_pvalue": 0.054, "psi_null_median": 0.159, "status": "ok",
             "mean_change": -0.2913, "wasserstein_norm": 0.3521}
-    table = drift.retrain_checks_table(_advice(calm, model_age_days=0, drifted_share=0.0139, training_days=75)["checks"])
-    assert table.columns.tolist() == ["drifted_share", "prediction_psi", "model_age_days", "data_growth"]
-    assert table.loc["value"].tolist() == ["0.0139", "0.353", "0", "0"]
-    assert table.loc["fired"].tolist() == ["False", "False", "False", "False"]
+    table = drift.retrain_checks_table(_advice(calm, model_age_days=0, drifted_share=0.0139, training_days=75,
+                                               library_changes=[])["checks"])
+    assert table.columns.tolist() == ["drifted_share", "prediction_psi", "model_age_days", "data_growth",
+                                      "library_versions"]
+    assert table.loc["value"].tolist() == ["0.0139", "0.353", "0", "0", "none changed"]
+    assert table.loc["fired"].tolist() == ["False", "False", "False", "False", "False"]
     assert table.loc["training_days", "data_growth"] == "75" and table.loc["training_days", "model_age_days"] == ""
     assert table.loc["pvalue", "drifted_share"] == "" and table.loc["pvalue", "prediction_psi"] == "0.054"
     assert not table.isna().any().any()
-    assert max(len(line) for line in table.to_string().splitlines()) <= 80
+    # One block, as 04_drift prints it (expand_frame_repr off): five checks no longer fit in 80 characters.
+    with pd.option_context("display.expand_frame_repr", False):
+        assert repr(table).splitlines()[0].split() == table.columns.tolist()
     # A check without its input says why in the note row.
     absent = drift.retrain_checks_table(_advice(calm, model_age_days=None, drifted_share=0.0)["checks"])
     assert absent.loc["note", "model_age_days"] == "not available" and absent.loc["value", "model_age_days"] == ""
@@ -1044,3 +1049,54 @@ def test_retrain_reason_words_only_the_defined_effects_and_unjudged_scores_recor
     check = drift.retrain_recommendation(drifted_share=None, prediction=few, model_age_days=5,
                                          thresholds=t)["checks"]["prediction_psi"]
     assert (check["mean_change"], check["wasserstein_norm"], check["fired"]) == (None, None, False)
+
+
+def test_library_versions_fires_when_the_model_in_use_was_saved_under_other_libraries() -> None:
+    # After an upgrade of the lock, model.retrain=auto kept the old pickle, which scikit-learn does not promise
+    # to score alike, and only 03_model's output said so.
+    calm = {"available": True, "psi": 0.0, "psi_pvalue": 1.0, "psi_null_median": 0.0, "status": "ok"}
+
+    def advise(changes: list[str] | None, **options: object) -> dict:
+        return drift.retrain_recommendation(drifted_share=None, prediction=calm, model_age_days=3, training_days=60,
+                                            thresholds=_thresholds(), library_changes=changes, **options)
+
+    changed = advise(["scikit-learn 1.8.0 (now 1.9.0)", "numpy 2.3.0 (now 2.4.0)"])
+    assert changed["retrain_recommended"] is True
+    assert changed["reasons"] == ["model in use saved with scikit-learn 1.8.0 (now 1.9.0), numpy 2.3.0 (now 2.4.0)"]
+    assert changed["checks"]["library_versions"] == {
+        "value": "scikit-learn 1.8.0 (now 1.9.0), numpy 2.3.0 (now 2.4.0)", "threshold": None, "fired": True}
+    same = advise([])
+    assert same["retrain_recommended"] is False and same["reasons"] == []
+    assert same["checks"]["library_versions"] == {"value": "none changed", "threshold": None, "fired": False}
+    unknown = advise(None)["checks"]["library_versions"]
+    assert (unknown["value"], unknown["fired"], unknown["note"]) == (None, False, "not available")
+
+
+def test_library_versions_is_not_a_reason_once_a_newer_version_saved_here_was_not_put_in_use() -> None:
+    # The holdout comparison scored the model in use under these libraries and kept it: retraining every
+    # day to be refused again would be no news.
+    calm = {"available": True, "psi": 0.0, "psi_pvalue": 1.0, "psi_null_median": 0.0, "status": "ok"}
+    kept = drift.retrain_recommendation(drifted_share=None, prediction=calm, model_age_days=1, thresholds=_thresholds(),
+                                        library_changes=["scikit-learn 1.8.0 (now 1.9.0)"],
+                                        saved_here_not_in_use="20260601-abc")
+    check = kept["checks"]["library_versions"]
+    assert kept["retrain_recommended"] is False and check["fired"] is False
+    assert check["value"] == "scikit-learn 1.8.0 (now 1.9.0)"
+    assert check["note"] == ("newer version 20260601-abc, saved with these libraries, is not in use (refused by the "
+                             "holdout comparison or set aside by hand)")
+
+
+def test_library_versions_advice_is_withheld_without_a_model_in_use_not_for_a_model_built_on_all_the_data() -> None:
+    # Retraining a version built on all the data up to as-of gives it again, but pickled under these libraries:
+    # the ci profile's model is, and a run after upgrading the lock said retraining "would reproduce it".
+    calm = {"available": True, "psi": 0.0, "psi_pvalue": 1.0, "psi_null_median": 0.0, "status": "ok"}
+    fresh = drift.retrain_recommendation(drifted_share=None, prediction=calm, model_age_days=0, thresholds=_thresholds(),
+                                         library_changes=["scikit-learn 1.8.0 (now 1.9.0)"])
+    assert fresh["retrain_recommended"] is True and fresh["withheld"] is None
+    assert fresh["reasons"] == ["model in use saved with scikit-learn 1.8.0 (now 1.9.0)"]
+    same = drift.retrain_recommendation(drifted_share=1.0, prediction=calm, model_age_days=0, thresholds=_thresholds(),
+                                        library_changes=[])
+    assert same["retrain_recommended"] is False and same["withheld"].startswith("the newest model version was built")
+    unused = drift.retrain_recommendation(drifted_share=None, prediction=calm, model_age_days=3, thresholds=_thresholds(),
+                                          library_changes=["scikit-learn 1.8.0 (now 1.9.0)"], model_in_use=False)
+    assert unused["retrain_recommended"] is False and unused["withheld"].startswith("no model is in use")

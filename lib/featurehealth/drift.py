@@ -1142,6 +1142,8 @@ def retrain_recommendation(
     model_age_days: int | None,
     thresholds: Thresholds,
     training_days: int | None = None,
+    library_changes: Sequence[str] | None = None,
+    saved_here_not_in_use: str | None = None,
     model_in_use: bool = True,
 ) -> dict[str, Any]:
     """Whether to retrain the risk model, with the reasons.
@@ -1154,14 +1156,18 @@ def retrain_recommendation(
     ``max_model_age_days``; the days of data since the model was built reach
     ``retrain_data_growth`` times its ``training_days`` (:func:`training_days` of the same card),
     so a model trained on the few days a new feed had is refreshed as data accumulates (a null
-    share turns that check off). A check whose
+    share turns that check off); the model in use was saved under other library versions than this
+    environment's (``library_changes``, :func:`featurehealth.registry.library_check`: a pickle is
+    not promised to score alike under them), unless a newer version saved under these, not in use
+    (``saved_here_not_in_use``), shows the holdout comparison has already judged it here. A check whose
     input is missing is "not available", and prediction drift on insufficient data is
     "insufficient data": neither is ever a reason.
 
     ``model_age_days`` is that of the newest model version (promoted or not). When it was built
     on all the data up to as-of (age 0) nothing is retrained: training on the same data
     reproduces the same version, so the advice is withheld (``withheld`` says why,
-    ``withheld_reasons`` what fired) rather than retraining to that version on every run. Without a
+    ``withheld_reasons`` what fired) rather than retraining to that version on every run, unless the
+    model in use was saved under other libraries: retraining rebuilds it under these. Without a
     model in use (``model_in_use`` false) it is withheld too: the model step tries to train on every
     run until its training days hold both classes, so there is nothing to retrain.
 
@@ -1197,6 +1203,10 @@ def retrain_recommendation(
             "fired": model_age_days is not None and model_age_days > t.max_model_age_days,
         },
         "data_growth": _data_growth_check(model_age_days, training_days, share=t.retrain_data_growth),
+        "library_versions": {
+            "value": None if library_changes is None else ", ".join(library_changes) or "none changed",
+            "threshold": None, "fired": bool(library_changes) and saved_here_not_in_use is None,
+        },
     }
     reasons = []
     if checks["drifted_share"]["fired"]:
@@ -1217,17 +1227,23 @@ def retrain_recommendation(
     if checks["data_growth"]["fired"]:
         reasons.append(f"newest model trained on {training_days} days, built {model_age_days} days of data ago "
                        f"(advised from {percent_text(t.retrain_data_growth)} more data)")
+    if checks["library_versions"]["fired"]:
+        reasons.append(f"model in use saved with {checks['library_versions']['value']}")
     for check in checks.values():
         if check["value"] is None:
             check["note"] = "not available"
     if t.retrain_data_growth is None:
         checks["data_growth"]["note"] = "off (drift.retrain_data_growth is null)"
+    if library_changes and saved_here_not_in_use:
+        checks["library_versions"]["note"] = (f"newer version {saved_here_not_in_use}, saved with these libraries, is "
+                                              f"not in use (refused by the holdout comparison or set aside by hand)")
     if usable_psi and not judged:
         checks["prediction_psi"]["note"] = f"insufficient data: {prediction.get('reason') or 'see prediction drift'}"
     withheld = None
     if reasons and not model_in_use:
         withheld = "no model is in use: the model step trains one once its training days hold both classes"
-    elif reasons and model_age_days is not None and model_age_days <= 0:
+    elif reasons and model_age_days is not None and model_age_days <= 0 and not checks["library_versions"]["fired"]:
+        # Retraining on the same data gives the same version id, but pickled under these libraries.
         withheld = ("the newest model version was built on all the data up to as-of: "
                     "retraining now would reproduce it")
     return {
