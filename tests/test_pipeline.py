@@ -181,3 +181,36 @@ def test_a_new_feed_publishes_quality_and_drift_from_day_one_and_trains_once_it_
                         "followed by a degraded day within 7 days and some are not; later data gives it more days.")
     # The whole window has the days: the next run under model.retrain auto trains.
     _trains_over_the_whole_window(published)
+
+
+def test_a_model_in_use_saved_under_an_older_scikit_learn_is_rebuilt_on_the_next_auto_run(
+    ci_run: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # After an upgrade of the lock model.retrain=auto kept the old pickle for good, and only 03_model's output said so.
+    from featurehealth import registry
+
+    shutil.copytree(_published(ci_run), tmp_path / "ci", ignore=shutil.ignore_patterns("runs"))
+    monkeypatch.setenv("FEATUREHEALTH_OUTPUT_ROOT", str(tmp_path))
+    paths = config.run_paths("ci")
+    version = runlog.read_json(paths.models / registry.CURRENT_CARD)["version"]
+    # Nothing hashes a card (its file_sha256 vouches for the model file): the version's card is edited, and
+    # promote copies it to the model in use's as a run does.
+    card = runlog.read_json(paths.models / version / registry.CARD_FILE)
+    here = registry.library_versions()["scikit-learn"]
+    runlog.write_json(paths.models / version / registry.CARD_FILE,
+                      {**card, "library_versions": {**card["library_versions"], "scikit-learn": "0.0.1"}})
+    registry.promote(paths, version)
+    reason = f"model in use saved with scikit-learn 0.0.1 (now {here})"
+    lines: list[str] = []
+    runner.run_pipeline("ci", overrides=["run.retrain_on_drift=false"], progress=lines.append)
+    advice = runlog.read_json(paths.reports / "retrain.json")
+    assert advice["retrain_recommended"] is True and advice["reasons"] == [reason]
+    assert advice["checks"]["library_versions"]["fired"] is True
+    # Cron mail says it.
+    assert f"retraining advised: {reason}" in next(line for line in lines if line.startswith("drift:"))
+    nxt = runner.run_pipeline("ci", progress=lambda _line: None)
+    assert next(s for s in nxt["steps"] if s["step"] == "03_model")["trained"]
+    rebuilt = runlog.read_json(paths.models / registry.CURRENT_CARD)
+    assert rebuilt["version"] == version and rebuilt["library_versions"] == registry.library_versions()
+    assert runlog.read_json(paths.reports / "retrain.json")["checks"]["library_versions"] == {
+        "value": "none changed", "threshold": None, "fired": False}

@@ -1293,3 +1293,30 @@ def test_a_model_saved_under_another_scikit_learn_loads_without_its_warnings_and
     note = registry.library_note(card)
     assert note.startswith(f"Model {card['version']} was saved with scikit-learn 0.0.1 (now {now});")
     assert "model.retrain=always" in note and _sentences(note) == 1
+
+
+def test_library_check_gives_the_model_in_use_s_changed_libraries_unless_a_newer_version_saved_here_is_not_in_use(
+    paths: config.RunPaths, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # After an upgrade of the lock, model.retrain=auto kept the old pickle: 04_drift now checks the card's versions.
+    here = registry.library_versions()
+    older = {**here, "scikit-learn": "0.0.1"}
+    dataset = _dataset()
+    # The card as the registry writes it, under an older scikit-learn.
+    monkeypatch.setattr(registry, "library_versions", lambda: older)
+    registry.register(paths, _report(dataset), dataset, params=PARAMS, degradation=DEGRADATION)
+    monkeypatch.undo()
+    _, card = registry.load_current(paths)
+    changed = [f"scikit-learn 0.0.1 (now {here['scikit-learn']})"]
+    assert registry.library_check(card, newest=card) == {"library_changes": changed, "saved_here_not_in_use": None}
+    # A newer version saved here that is not in use was compared with the model in use under these libraries.
+    newer_here = {**card, "version": "20990101-000000000000", "library_versions": here}
+    assert registry.library_check(card, newest=newer_here) == {"library_changes": changed,
+                                                               "saved_here_not_in_use": "20990101-000000000000"}
+    newer_elsewhere = {**newer_here, "library_versions": older}
+    assert registry.library_check(card, newest=newer_elsewhere)["saved_here_not_in_use"] is None
+    assert registry.library_check({**card, "library_versions": here}, newest=card)["library_changes"] == []
+    # No model in use, or a card that records no versions: nothing to compare.
+    assert registry.library_check({}, newest={}) == {"library_changes": None, "saved_here_not_in_use": None}
+    bare = {k: v for k, v in card.items() if k != "library_versions"}
+    assert registry.library_check(bare, newest=bare)["library_changes"] is None

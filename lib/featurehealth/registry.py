@@ -392,6 +392,22 @@ def library_note(card: Mapping[str, Any]) -> str:
             f"under other library versions: retrain with --set model.retrain=always to rebuild it here.")
 
 
+def library_check(card: Mapping[str, Any], *, newest: Mapping[str, Any]) -> dict[str, Any]:
+    """What the drift step's ``library_versions`` check (:func:`featurehealth.drift.retrain_recommendation`)
+    needs: ``library_changes``, the model in use's (``card``, empty without one) libraries whose versions
+    differ from this environment's (None: no model in use, or its card records none), and
+    ``saved_here_not_in_use``, the version of ``newest`` (the newest version's card) when it is not the one
+    in use and was saved under this environment's versions (else None).
+
+    Such a version was compared with the model in use on the holdout under these libraries, which kept
+    the model in use: retraining again would only be refused again.
+    """
+    changes = _changed_versions(card) if card else None
+    newer = newest.get("version")
+    here = newer if newer != card.get("version") and _changed_versions(newest) == [] else None
+    return {"library_changes": changes, "saved_here_not_in_use": here}
+
+
 def _versions_against_card(card: Mapping[str, Any]) -> str:
     """The library versions on ``card`` against this environment's, in words, whether or not they differ."""
     changed = _changed_versions(card)
