@@ -1493,3 +1493,25 @@ def test_the_strongest_warning_pattern_says_which_pattern(ranking: pd.DataFrame)
     older = named.drop(columns="strongest_pattern")
     assert views.ranking_view(older)["why"].iloc[0][0] == "strongest warning pattern"
     assert views.drivers_view(views.drivers(older, "F1"))["signal"].iloc[0] == "strongest warning pattern"
+
+
+def test_retrain_advice_words_the_library_versions_the_model_in_use_was_saved_with() -> None:
+    # The Drift tab said nothing of a model in use pickled under other libraries than the run's.
+    checks = _advice(age=10, share=0.0)["checks"]
+
+    def words(check: dict) -> str:
+        return views.retrain_advice(_advice(checks={**checks, "library_versions": check}))[0]
+
+    assert words({"value": "none changed", "threshold": None, "fired": False}).endswith(
+        "(advised after 30); the model in use was saved under this environment's library versions.")
+    assert words({"value": None, "threshold": None, "fired": False, "note": "not available"}).endswith(
+        "; the library versions of the model in use: not available.")
+    kept = {"value": "scikit-learn 1.8.0 (now 1.9.0)", "threshold": None, "fired": False,
+            "note": "newer version 20260601-abc, saved with these libraries, is not in use (refused by the holdout "
+                    "comparison or set aside by hand)"}
+    assert words(kept).endswith(
+        "; the model in use was saved with scikit-learn 1.8.0 (now 1.9.0), but newer version 20260601-abc, saved with "
+        "these libraries, is not in use (refused by the holdout comparison or set aside by hand).")
+    advised = {"retrain_recommended": True, "reasons": ["model in use saved with scikit-learn 1.8.0 (now 1.9.0)"]}
+    assert views.retrain_advice(_advice(**advised))[0].startswith(
+        "Retraining advised: model in use saved with scikit-learn 1.8.0 (now 1.9.0).")

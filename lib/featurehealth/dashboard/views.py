@@ -101,7 +101,7 @@ def _drift_tile(alerts: int | None, *, cells: int | None, insufficient: int | No
 
 
 #: The checks of ``reports/retrain.json`` in the order the Drift tab words them: the drift first.
-_RETRAIN_CHECKS = ("drifted_share", "prediction_psi", "model_age_days", "data_growth")
+_RETRAIN_CHECKS = ("drifted_share", "prediction_psi", "model_age_days", "data_growth", "library_versions")
 
 
 def _score_effect_text(check: Mapping[str, Any]) -> str:
@@ -140,6 +140,14 @@ def _retrain_check_text(name: str, check: Mapping[str, Any]) -> str:
         advised = "check off: drift.retrain_data_growth is null" if limit is None else f"advised from {percent_text(limit)}"
         # The age check just before it names the days since the build: say only what they add to.
         return f"{percent_text(value)} more data than the {check.get('training_days')} days it was trained on ({advised})"
+    if name == "library_versions":
+        if value is None:
+            return "the library versions of the model in use: not available"
+        if not check.get("fired") and not check.get("note"):
+            return "the model in use was saved under this environment's library versions"
+        # Not fired with versions that differ: a newer version saved under these lost to it (the note says so).
+        but = f", but {check['note']}" if check.get("note") else ""
+        return f"the model in use was saved with {value}{but}"
     return ("the model's age: not available" if value is None else
             f"{value} days of data since the newest model was built (advised after {limit})")
 
