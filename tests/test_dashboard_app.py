@@ -275,6 +275,20 @@ def test_typing_an_id_or_part_of_a_name_switches_the_drilldown(outputs: Path, mo
     assert drawn[2:] == ["Login (A), low risk", "Pay (C), high risk"]
 
 
+def test_the_find_note_comes_after_the_feature_list_it_describes(outputs: Path) -> None:
+    # The note was set first: the page said "the list still holds all 3 features" while the list still
+    # held the last search's one match, then showed the first feature for a moment (a browser test
+    # reading the list on the note's cue saw "Login (A)" under a heavy load).
+    dashboard = app.Dashboard(profile="ci")
+    search, picker, note, _, _ = _drilldown(dashboard)
+    everything = picker.options
+    search.value = "sea"
+    seen = []
+    note.observe(lambda _: seen.append((picker.options, picker.value)), names="value")
+    search.value = "zzz"
+    assert seen == [(everything, "B")]
+
+
 def test_drilldown_says_when_no_signal_raised_a_score(outputs: Path) -> None:
     ranking_path = outputs / "ci" / "reports" / "risk_ranking.csv"
     ranking = pd.read_csv(ranking_path)

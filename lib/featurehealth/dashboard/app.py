@@ -320,17 +320,20 @@ class Dashboard:
 
         def find(_change: dict[str, Any]) -> None:
             matches = views.find_features(choices, search.value)
-            text = views.feature_search_note(search.value, matches=len(matches), total=len(choices))
-            note.value = views.status_html(text, tone="neutral" if matches else "warn") if text else ""
             shown = picker.value
-            # Observed, new options (which select their first) drew a feature only to draw another.
+            # Observed, new options (which select their first) drew a feature only to draw another;
+            # sent apart, they showed the first feature for a moment.
             picker.unobserve(on_pick, names="value")
             try:
-                picker.options = matches or choices
-                # Nothing found, or the search cleared: every feature is listed and the one shown stays.
-                picker.value = matches[0][1] if matches and search.value.strip() else shown
+                with picker.hold_sync():
+                    picker.options = matches or choices
+                    # Nothing found, or the search cleared: every feature is listed and the one shown stays.
+                    picker.value = matches[0][1] if matches and search.value.strip() else shown
             finally:
                 picker.observe(on_pick, names="value")
+            # After the list it describes: set first, it named a list the page did not show yet.
+            text = views.feature_search_note(search.value, matches=len(matches), total=len(choices))
+            note.value = views.status_html(text, tone="neutral" if matches else "warn") if text else ""
             if picker.value != shown:
                 redraw({})
 
