@@ -183,6 +183,25 @@ def test_the_rule_flags_as_many_healthy_days_as_the_model_and_is_judged_alike() 
     assert text.endswith("persistence flags only days already degraded, so it warns of none.")
 
 
+def test_the_rules_cut_ranks_healthy_days_only_at_the_models_share() -> None:
+    # 58 healthy days scored 0..57 and two degraded days scored above them all; the model flags 31 of
+    # its 58 healthy days, a share whose product with 58 falls short of 31 in floating point.
+    predictions = _predictions({"a": [], "b": []})
+    degraded = predictions["feature_id"].eq("a") & predictions["date"].isin(pd.to_datetime(["2026-03-16", "2026-03-17"]))
+    healthy_scores = iter(range(58))
+    predictions = predictions.assign(is_degraded=degraded.astype(int),
+                                     rule_score=[99.0 if d else float(next(healthy_scores)) for d in degraded])
+    rule = earlywarning.rule_at_model_load(predictions, _incidents(), flagged_share=31 / 58, horizon_days=5)
+    assert rule["threshold"] == 27.0  # the 31st highest healthy score; the degraded days' 99 are no cut
+
+
+def test_the_rules_warnings_per_kind_count_those_a_day_ahead() -> None:
+    predictions = _with_rule_scores(_predictions({"a": []}), {("a", "2026-03-15"): 0.9})
+    incidents = _incidents(("a", "2026-03-16", "2026-03-17", "creep"))
+    rule = earlywarning.rule_at_model_load(predictions, incidents, flagged_share=1 / 30, horizon_days=5)
+    assert rule["by_kind"] == {"creep": 1}  # warned one day ahead, not three
+
+
 def test_the_rule_at_no_load_flags_nothing_and_needs_its_scores() -> None:
     predictions = _with_rule_scores(_predictions({"a": []}), {("a", "2026-03-13"): 0.9})
     incidents = _incidents(("a", "2026-03-16", "2026-03-17", "creep"))
@@ -327,6 +346,7 @@ def test_ceiling_note_explains_a_model_figure_above_the_ceiling() -> None:
     assert "0.779" not in note  # the model's own ROC-AUC is below the ceiling: not named
     below = {**ceiling, "model_roc_auc_perfect_precursors": 0.845}
     assert earlywarning.ceiling_note({"ceiling": below}, model_roc_auc=0.767) is None
+    assert earlywarning.ceiling_note({"ceiling": below}, model_roc_auc=0.8581) is None  # at the ceiling, not above
     assert earlywarning.ceiling_note({"available": False, "reason": "no truth"}, model_roc_auc=0.9) is None
 
 
