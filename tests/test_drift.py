@@ -943,6 +943,7 @@ def test_data_growth_fires_at_its_share_of_the_training_days_not_below() -> None
                                             training_days=days, thresholds=t)
 
     assert not growth(16, 33)["checks"]["data_growth"]["fired"] and growth(17, 33)["checks"]["data_growth"]["fired"]
+    assert growth(16, 33)["checks"]["data_growth"]["value"] == 0.484848  # the report's JSON holds it rounded
     below, at = growth(16, 34), growth(17, 34)
     assert below["retrain_recommended"] is False and below["checks"]["data_growth"]["fired"] is False
     assert at["retrain_recommended"] is True
