@@ -520,6 +520,24 @@ def test_a_gap_of_missed_and_late_delivered_days_names_the_late_ones_and_their_r
         "without any valid event, the input now holds 12 rows); backfill with ")
 
 
+def test_late_rows_of_a_day_the_run_reads_again_are_not_said_of_the_gap() -> None:
+    # 01-20 and 02-01 were found empty and their files came since; the window re-reads 02-01.
+    published = [date(2026, 1, 15) + timedelta(days=i) for i in range(17) if i != 5]
+    gap = quality.check_published_gap(published, start=date(2026, 2, 1), end=date(2026, 2, 1), as_of=date(2026, 2, 1),
+                                      profile="ci", warn=1, fail=3, arrived={date(2026, 1, 20): 12, date(2026, 2, 1): 30})
+    assert gap["message"].startswith("The published fact table has no data for 2026-01-20, where a run found no valid "
+                                     "event and the input now holds 12 rows (a file delivered late?); backfill with ")
+
+
+def test_input_days_after_the_as_of_date_are_no_published_gap() -> None:
+    # A re-run as of 01-14 while the input already reaches 01-20: the outputs stop at 01-14 by design.
+    published = [date(2026, 1, 1) + timedelta(days=i) for i in range(10)]
+    gap = quality.check_published_gap(published, start=date(2026, 1, 11), end=date(2026, 1, 14),
+                                      as_of=date(2026, 1, 14), profile="ci", warn=1, fail=3,
+                                      latest_input=date(2026, 1, 20))
+    assert (gap["status"], gap["details"]["days"]) == ("pass", [])
+
+
 def test_volume_drop_at_its_warn_ratio_passes_and_counts_no_day_below_it() -> None:
     low = {("a", 29): 100 * PARAMS["volume_drop_warn"]}
     volume = _by_name(quality.run_checks(_summary(30), _counts(30, low=low), history=None, known_features=["a", "b"],
