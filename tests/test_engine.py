@@ -187,8 +187,8 @@ def test_days_earlier_runs_found_empty_are_counted_exactly_beside_pruned_files(t
     con = warehouse.connect()
     result = engine.validate_and_aggregate(
         con, ingest.open_events(con, folder, column_map={}), quarantine_dir=tmp_path, work_dir=tmp_path, now=NOW,
-        as_of="2026-03-03", window_start="2026-03-03", watch_days=[date(2026, 2, 28), date(2026, 3, 2)])
-    # The day before the window is late_rows' to count (day_before_window), not counted twice.
+        as_of="2026-03-03", window_start="2026-03-03", watch_days=[date(2026, 2, 28), date(2026, 3, 2), date(2026, 3, 3)])
+    # The day before the window is late_rows' to count (day_before_window), the window's the run's own.
     assert result.summary["empty_days_now"] == {"2026-02-28": {"input_rows": 1, "quarantined_rows": 0}}
     assert result.files_read == 1
 
