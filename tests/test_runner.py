@@ -558,6 +558,15 @@ def test_kernel_sockets_fit_under_a_long_temporary_directory(tmp_path: Path, mon
         shutil.rmtree(folder)
 
 
+def test_the_socket_folder_stays_under_a_temporary_directory_that_leaves_room_for_the_kernels() -> None:
+    assert runner.socket_parent(Path("/scratch/me")) == Path("/scratch/me")
+    # The longest directory whose socket folder leaves a kernel its room; one byte more goes to /tmp.
+    folder_name = f"/{runner.SOCKET_FOLDER_PREFIX}12345678"
+    longest = Path("/" + "t" * (runner.MAX_SOCKET_PATH - runner._KERNEL_SOCKET_ROOM - len(folder_name) - 1))
+    assert runner.socket_parent(longest) == longest
+    assert runner.socket_parent(Path(f"{longest}t")) == Path("/tmp")
+
+
 def _dead_pid() -> int:
     import subprocess
 
@@ -834,12 +843,14 @@ def test_a_run_killed_writing_its_publish_journal_leaves_no_temporary_journal_be
     journal.parent.mkdir(parents=True)
     unfinished = journal.with_name(f".{journal.name}.k3_9xq2a.tmp")
     unfinished.write_text('{"staging": ')
-    # Another profile's, whose name starts with this one's: not ours to remove.
-    other = config.publish_journal_path("ci-x").with_name(".ci-x.publish.json.k3_9xq2a.tmp")
-    other.write_text("")
+    # Other profiles', whose names start or end with this one's: not ours to remove.
+    others = [config.publish_journal_path(name).with_name(f".{name}.publish.json.k3_9xq2a.tmp")
+              for name in ("ci-x", "my-ci")]
+    for other in others:
+        other.write_text("")
     lines = runner.recover_profile("ci", tmp_path / "ci")
     assert lines == [f"removed the unfinished publish journal {unfinished} of a killed run"]
-    assert sorted(p.name for p in journal.parent.iterdir()) == [other.name]
+    assert sorted(p.name for p in journal.parent.iterdir()) == sorted(other.name for other in others)
 
 
 @pytest.mark.parametrize("journal_text", ["", "{}", "{not json"])
