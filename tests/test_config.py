@@ -200,6 +200,7 @@ def test_a_notebook_run_by_hand_on_published_outputs_waits_for_a_run_of_the_prof
         # The run's own notebooks write into its staging copy; other folders and profiles are free.
         assert config.run_paths("ci", output_dir=staging).root == staging
         assert config.run_paths("ci", output_dir=tmp_path / "copy").root == tmp_path / "copy"
+        assert config.run_paths("ci", output_dir=tmp_path / "copy" / "ci").root == tmp_path / "copy" / "ci"
         assert config.run_paths("default").root == tmp_path / "default"
     assert config.run_paths("ci").root == tmp_path / "ci"
     # The check only looks: a run can start right after it.
@@ -330,6 +331,10 @@ def test_a_set_value_holding_a_yaml_comment_is_refused(params_dir: Path, text: s
     assert "as a comment" in message and "\n" not in message
     as_text = _suggested_items(message)[0]
     assert config.apply_overrides(config.load_profile("default"), [as_text])["ingest"]["column_map"] == {"a": text}
+
+
+def test_yaml_comment_is_the_first_comment_to_the_end_of_its_line() -> None:
+    assert config.yaml_comment("x: 1 #one\n# two\ny: 2") == "#one"
 
 
 @pytest.mark.parametrize("text", ["/data/a#b", "'/data/raw #1'", '"x #y"', "C#"])
@@ -795,7 +800,8 @@ def test_a_nan_number_is_refused(real_params: Path, key: str) -> None:
 
 @pytest.mark.parametrize(("key", "value", "allowed"), [
     ("crash_rate_abs", 5, r"a share in \[0, 1\]"), ("crash_rate_rel_floor", -0.01, r"a share in \[0, 1\]"),
-    ("feedback_abs", 0, r"a number in \[1, 5\]"), ("p95_latency_abs_ms", 0, r"a number > 0"),
+    ("feedback_abs", 0, r"a number in \[1, 5\]"), ("feedback_abs", 6, r"a number in \[1, 5\]"),
+    ("p95_latency_abs_ms", 0, r"a number > 0"),
 ])
 def test_an_absolute_degradation_limit_off_its_metric_s_scale_is_an_error(
     real_params: Path, key: str, value: float, allowed: str
