@@ -151,6 +151,15 @@ def test_training_days_of_one_class_keep_the_model_in_use_or_say_there_is_none()
         "horizon; no model is in use, so nothing is scored until a run has the data to train one.")
 
 
+def test_withheld_advice_keeps_its_reasons_apart_and_says_nothing_when_not_withheld() -> None:
+    # A reason holds commas itself ("PSI 0.3, mean +40%"): the reasons are set apart by semicolons.
+    advice = {"withheld": "no model is in use",
+              "withheld_reasons": ["25% of drift cells alert", "risk scores drifted: PSI 0.3, mean +40%"]}
+    assert display.withheld_text(advice) == (", though a check fired (25% of drift cells alert; risk scores drifted: "
+                                             "PSI 0.3, mean +40%): no model is in use")
+    assert display.withheld_text({"withheld": None, "withheld_reasons": []}) == ""
+
+
 @pytest.mark.parametrize("value", ["Pay $5 or $10", r"$\undefinedcmd$ promo", r"a\$b", "plain"])
 def test_plain_label_is_drawn_as_written(value: str) -> None:
     assert _drawn(display.plain_label(value)) == (value, False)
