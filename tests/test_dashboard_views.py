@@ -62,6 +62,9 @@ def test_a_feature_without_data_on_the_scored_day_still_counts_as_monitored_and_
     every = tile(["F2", "F3"])
     assert (every.value, every.tone, every.detail) == ("2", "neutral", "scored on 2026-03-01")
     assert tile(None).value == "2"  # without the fact table, the ranking's count
+    # An empty ranking scored no day for a feature to be silent on (the "Features at risk" tile says so).
+    empty = views.monitored_tile(ranking.iloc[:0], ["F1", "F2"])
+    assert (empty.value, empty.tone) == ("2", "neutral")
     many = tile([f"G{i:02d}" for i in range(12)] + ["F2", "F3"])
     assert many.detail.endswith("no data that day: G00, G01, G02, G03, G04, G05, G06, G07, G08, G09 and 2 more")
 
@@ -287,6 +290,10 @@ def test_feature_choices_name_today_s_risk_bucket() -> None:
     assert views.feature_choices(dim, fact, ranking=ranking) == [
         ("Login (A), high risk", "A"), ("Search (B)", "B"), ("C", "C")]  # no score today: no bucket
     assert views.feature_choices(dim, fact, ranking=ranking.drop(columns="risk_bucket"))[0] == ("Login (A)", "A")
+    # A name that is the id itself is said once; an empty bucket (a CSV's blank cell) names none.
+    same = pd.DataFrame({"feature_id": ["A", "B"], "feature_name": ["A", "Search"]})
+    blank = pd.DataFrame({"feature_id": ["A", "B"], "risk_bucket": ["high", ""]})
+    assert views.feature_choices(same, fact, ranking=blank) == [("A, high risk", "A"), ("Search (B)", "B"), ("C", "C")]
 
 
 def test_feature_choices_say_since_when_a_feature_has_no_data() -> None:
