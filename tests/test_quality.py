@@ -243,6 +243,17 @@ def test_stop_on_fail_and_enforce() -> None:
         )
 
 
+def test_a_stop_names_each_count_s_unit_and_an_observed_zero_as_a_value() -> None:
+    # A feature's events all gone is volume_drop observed 0.0: a value to name, not a check that saw nothing.
+    checks = [{"name": "late_rows", "observed": 5, "threshold": {"fail": 3}, "message": "5 late rows."},
+              {"name": "volume_drop", "observed": 0.0, "threshold": {"fail": 0.2}, "message": "Events dropped."}]
+    report = {"summary": {"stopping": ["late_rows", "volume_drop"]}, "checks": checks}
+    with pytest.raises(quality.QualityError, match=r"^Data quality stopped the run: late_rows observed 5 row\(s\) "
+                                                   r"\(fail threshold 3 row\(s\)\); volume_drop observed 0\.0 "
+                                                   r"\(fail threshold 0\.2\); fix the input"):
+        quality.enforce(report, paths=PATHS)
+
+
 def test_a_missed_day_before_the_window_is_a_published_gap() -> None:
     # Published up to 2026-01-28; the run of 2026-01-30 skips 2026-01-29.
     history = _counts(28).rename(columns={"events": "usage_count"})
