@@ -344,6 +344,10 @@ def test_training_reference_is_cut_to_whole_weeks_or_falls_back() -> None:
     short_data = _windows(data_start=date(2026, 5, 20))
     assert (short_data.reference_start, short_data.reference_end) == (date(2026, 5, 25), date(2026, 6, 14))
     assert "reference cut to 21 days" in short_data.note
+    # Data from exactly three weeks (or one) before the current windows keeps all of them.
+    whole = _windows(data_start=date(2026, 5, 25))
+    assert (whole.reference_start, whole.reference_end) == (date(2026, 5, 25), date(2026, 6, 14))
+    assert "reference cut to 7 days" in _windows(data_start=date(2026, 6, 8)).note
     # A current window longer than the data said "reference cut to 0 days" beside an end before the start.
     no_room = _windows(data_start=date(2026, 6, 10))
     assert "no whole week of it precedes the current windows" in no_room.note
