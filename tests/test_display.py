@@ -216,3 +216,27 @@ def test_percent_text_keeps_a_tenth_where_whole_per_cent_would_hide_it() -> None
     assert display.percent_text(0.006) == "0.6%"
     assert display.percent_text(0.0) == "0%"
     assert display.percent_text(0.0125) != "1%"
+
+
+def test_count_text_is_singular_only_for_one() -> None:
+    assert display.count_text(1, "day") == "1 day"
+    assert display.count_text(1.0, "day") == "1 day"
+    assert display.count_text(0, "day") == "0 days"
+    assert display.count_text(2, "known incident") == "2 known incidents"
+    assert display.count_text(1234, "row") == "1,234 rows"
+    assert display.count_text(1.5, "day") == "1.5 days"
+    assert display.count_text(np.int64(1), "feature") == "1 feature"
+
+
+def test_count_text_takes_an_irregular_plural() -> None:
+    assert display.count_text(1, "entry", plural="entries") == "1 entry"
+    assert display.count_text(3, "entry", plural="entries") == "3 entries"
+
+
+@pytest.mark.parametrize(("n", "noun", "plural"), [
+    (-1, "day", None), (float("nan"), "day", None), (True, "day", None), ("2", "day", None),
+    (2, "", None), (2, " day", None), (2, "entry", ""),
+])
+def test_count_text_refuses_a_negative_or_non_number_and_a_blank_noun(n: object, noun: str, plural: str | None) -> None:
+    with pytest.raises(ValueError, match="must be"):
+        display.count_text(n, noun, plural=plural)  # type: ignore[arg-type]
