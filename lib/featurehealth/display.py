@@ -143,9 +143,11 @@ def listed(shown: Sequence[str], *, total: int) -> str:
 
 
 def count_text(n: numbers.Real, noun: str, *, plural: str | None = None) -> str:
-    """``n`` (as :func:`number_text` writes it) and ``noun``, in the plural unless ``n`` is 1.
+    """``n`` (as :func:`number_text` writes it) and ``noun``, in the plural unless ``n`` is 1 or -1.
 
-    ``plural`` is the plural where adding "s" would be wrong.
+    ``plural`` is the plural where adding "s" would be wrong. A negative ``n`` (a model built after
+    a backfill's as-of date is -3 days old) reads as English does, "-1 day", so that a report's
+    odd value is shown rather than failing the page that shows it.
 
     >>> count_text(1, "day"), count_text(2, "day"), count_text(1234, "row"), count_text(0, "entry", plural="entries")
     ('1 day', '2 days', '1,234 rows', '0 entries')
@@ -153,14 +155,14 @@ def count_text(n: numbers.Real, noun: str, *, plural: str | None = None) -> str:
     Raises
     ------
     ValueError
-        If ``n`` is negative, not a finite number, or ``noun`` or ``plural`` is empty or padded with spaces.
+        If ``n`` is not a finite number, or ``noun`` or ``plural`` is empty or padded with spaces.
     """
-    if isinstance(n, bool) or not isinstance(n, numbers.Real) or not math.isfinite(n) or n < 0:
-        raise ValueError(f"n must be a finite number >= 0 (a count), got {n!r}.")
+    if isinstance(n, bool) or not isinstance(n, numbers.Real) or not math.isfinite(n):
+        raise ValueError(f"n must be a finite number (a count), got {n!r}.")
     for word in (noun, plural):
         if word is not None and (not word or word != word.strip()):
             raise ValueError(f"noun and plural must be words without surrounding spaces, got {word!r}.")
-    return f"{number_text(n)} {noun if n == 1 else plural or noun + 's'}"
+    return f"{number_text(n)} {noun if abs(n) == 1 else plural or noun + 's'}"
 
 
 def number_text(value: Any, *, digits: int = DIGITS) -> str:
