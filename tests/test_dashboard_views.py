@@ -1522,3 +1522,23 @@ def test_retrain_advice_words_the_library_versions_the_model_in_use_was_saved_wi
     advised = {"retrain_recommended": True, "reasons": ["model in use saved with scikit-learn 1.8.0 (now 1.9.0)"]}
     assert views.retrain_advice(_advice(**advised))[0].startswith(
         "Retraining advised: model in use saved with scikit-learn 1.8.0 (now 1.9.0).")
+
+
+def test_texts_with_a_count_of_one_say_it_in_the_singular() -> None:
+    # "0 days of data since the newest model was built" the day after a retraining read "1 days".
+    assert "; 1 day of data since the newest model was built (advised after 30)." in views.retrain_advice(
+        _advice(age=1))[0]
+    tiles = views.overview_tiles(ranking=None, metrics={"horizon_days": 1, "early_warning": {
+        "incidents_detected": 1, "n_incidents": 2, "median_lead_days": 1.0}}, drift=None, quality=None, runs=None)
+    assert "; median 1 day" in tiles[2].detail
+    assert "degrades in the next 1 day" in views.risk_caption({"horizon_days": 1}, ())
+    caption = views.drift_rule_caption({"summary": {"windows": {"current": {"days": 14}, "persist_days": 1}}})
+    assert ", held on 1 daily evaluation." in caption
+
+
+def test_odd_counts_in_reports_are_shown_not_failing_the_page() -> None:
+    # A backfill whose as-of date is before the newest model's build day stores a negative age.
+    assert "; -3 days of data since the newest model was built" in views.retrain_advice(_advice(age=-3))[0]
+    tiles = views.overview_tiles(ranking=None, metrics={"early_warning": {
+        "incidents_detected": 1, "n_incidents": 2, "median_lead_days": float("nan")}}, drift=None, quality=None, runs=None)
+    assert "median" not in tiles[2].detail

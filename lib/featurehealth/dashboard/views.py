@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from featurehealth.dashboard.data import NOT_AVAILABLE, PUBLISH_STATES, lookup
 from featurehealth.dashboard.plots import DRIFT_SCORES, NOT_AVAILABLE_SHORT, STATUS_WORDS, check_score, score_label
-from featurehealth.display import (QUALITY_MEASURES, SMALLEST, number_text, percent_text, quality_entries, quality_rows,
-                                  visible_text, withheld_text)
+from featurehealth.display import (QUALITY_MEASURES, SMALLEST, count_text, number_text, percent_text, quality_entries,
+                                  quality_rows, visible_text, withheld_text)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -149,7 +149,7 @@ def _retrain_check_text(name: str, check: Mapping[str, Any]) -> str:
         but = f", but {check['note']}" if check.get("note") else ""
         return f"the model in use was saved with {value}{but}"
     return ("the model's age: not available" if value is None else
-            f"{value} days of data since the newest model was built (advised after {limit})")
+            f"{count_text(value, 'day')} of data since the newest model was built (advised after {limit})")
 
 
 def retrain_advice(advice: Mapping[str, Any] | None) -> tuple[str, str] | None:
@@ -251,7 +251,7 @@ def _early_warning_tile(metrics: Mapping[str, Any] | None) -> Tile:
     chance = lookup(metrics, "early_warning.chance_share_warned_1d")
     detail = (
         f"warned ahead, of {judged_incidents_text(lookup(metrics, 'early_warning'))}"
-        + (f"; median {lead:g} days" if lead is not None else "")
+        + (f"; median {count_text(lead, 'day')}" if _real(lead) else "")
         + (f"; random flags would warn {chance:.0%}" if chance is not None else "")
     )
     # "11" alone, beside "Features at risk ... in the next 7 days", read as incidents forecast.
@@ -267,7 +267,7 @@ def _warning_tone(share: float, chance: float | None) -> str:
 def _horizon_text(metrics: Mapping[str, Any] | None) -> str:
     horizon = lookup(metrics, "horizon_days")
     if _real(horizon):
-        return f"in the next {horizon:g} days"
+        return f"in the next {count_text(horizon, 'day')}"
     return f"within the model's horizon ({NOT_AVAILABLE})"
 
 
@@ -974,8 +974,7 @@ def feature_status(series: "pd.DataFrame", *, meta: Mapping[str, Any] | None, cu
 
 def _days_before(day: "pd.Timestamp", end: "pd.Timestamp") -> str:
     """"N days before the last day", with "1 day" for one."""
-    days = (end - day).days
-    return f"{days} day{'s' if days != 1 else ''} before the last day"
+    return f"{count_text((end - day).days, 'day')} before the last day"
 
 
 def threshold_lines(series: "pd.DataFrame", *, degradation: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
@@ -1087,13 +1086,13 @@ SIGNAL_ENDINGS = (
     (r"_excess_z(\d+)$", "{subject} count above expected, last {days} (z-score)",
      "count of the last {n} day(s) above what the usual rate predicts (z-score)"),
     (r"_ratio(\d+)$", "{subject} rate over older versions', last {days}",
-     "crash rate of the newest app version over the older versions', last {n} days"),
+     "crash rate of the newest app version over the older versions', last {days}"),
     (r"_z(\d+)$", "{subject}, {n}-day mean against usual (z-score)",
-     "mean of the last {n} days against the feature's usual level (z-score)"),
+     "mean of the last {days} against the feature's usual level (z-score)"),
     (r"_z$", "{subject} against usual (z-score)", "the day against the feature's usual level (z-score)"),
-    (r"_change(\d+)$", "{subject}, change over {days}", "relative change over the last {n} days"),
-    (r"_slope(\d+)$", "{subject}, {n}-day trend", "trend over the last {n} days"),
-    (r"_mean(\d+)$", "{subject}, {n}-day mean", "mean of the last {n} days"),
+    (r"_change(\d+)$", "{subject}, change over {days}", "relative change over the last {days}"),
+    (r"_slope(\d+)$", "{subject}, {n}-day trend", "trend over the last {days}"),
+    (r"_mean(\d+)$", "{subject}, {n}-day mean", "mean of the last {days}"),
     (r"_level$", "{subject} on the day", "value of the day"),
     (r"^degraded_today$", "degraded on the scored day", "1 when the feature was degraded on the scored day, else 0"),
     (r"^degraded_days_(\d+)$", "degraded days in the last {n}", "degraded days among the last {n}"),
@@ -1120,7 +1119,7 @@ def _filled(template: str, found: "re.Match[str]") -> str:
     from featurehealth.signals import BASELINE_DAYS, MAX_AGE_DAYS
 
     n = found.group(1) if found.groups() else ""
-    days = "1 day" if n == "1" else f"{n} days"
+    days = count_text(int(n), "day") if n else ""
     subject = SIGNAL_SUBJECTS.get(found.string[:found.start()], "")
     return template.format(subject=subject, n=n, days=days, cap=BASELINE_DAYS, age_cap=MAX_AGE_DAYS)
 
@@ -1241,7 +1240,7 @@ def model_verdict(metrics: Mapping[str, Any]) -> str:
         return f"{head}; no verdict beside the baselines: {why}."
     verdicts = "; ".join(_beside_baseline(scorer_name(name), model - others[name], intervals[name]) for name in others)
     horizon = lookup(metrics, "horizon_days")
-    runs = f"runs of {horizon:g} test days" if _real(horizon) else "runs of test days"
+    runs = f"runs of {count_text(horizon, 'test day')}" if _real(horizon) else "runs of test days"
     return (f"{head}: {verdicts}. Each difference is the model's PR-AUC minus the baseline's, its interval over "
             f"resampled {runs}.")
 
@@ -1446,7 +1445,7 @@ def drift_alerts_text(cells: "pd.DataFrame", *, labels: Mapping[str, str], windo
     listed = "; ".join(f"{labels.get(f, f)}: {metrics}" for f, metrics in named.items())
     more = len(by_feature) - len(named)
     # A platform-wide regression puts hundreds of features in alert: the heatmap shows the most pressing.
-    rest = f"; and {more} more feature{'s' if more > 1 else ''} in alert" if more else ""
+    rest = f"; and {count_text(more, 'more feature')} in alert" if more else ""
     return f"Drift alerts{period}: {listed}{rest}."
 
 
@@ -1485,7 +1484,7 @@ def drift_rule_caption(report: Mapping[str, Any]) -> str:
         return (f"PSI ≥ {_limit(t, f'psi_{level}')}, |mean change| ≥ {_limit(t, f'mean_change_{level}')} "
                 f"or Wasserstein ≥ {_limit(t, f'wasserstein_{level}')}")
 
-    held = (f", held on {persist} daily evaluations" if persist is not None else "") + (
+    held = (f", held on {count_text(persist, 'daily evaluation')}" if persist is not None else "") + (
         f" and in the last {short} days" if short else "")
     sample = f"{days} daily values" if days is not None else "a few weeks of daily values"
     return (
@@ -1866,8 +1865,8 @@ def model_versions_caption(registry: Mapping[str, Any]) -> str:
     """"Model in use: V; N versions kept under models/" for the versions table."""
     versions = registry.get("versions")
     count = len(versions) if isinstance(versions, list) else 0
-    kept = "1 version" if count == 1 else f"{count:,} versions"
-    return f"Model in use: {registry.get('current') or NOT_AVAILABLE}; {kept} kept under models/, newest first"
+    return (f"Model in use: {registry.get('current') or NOT_AVAILABLE}; {count_text(count, 'version')} kept under "
+            f"models/, newest first")
 
 
 def publish_note(state: str | None, *, profile: str) -> str:
@@ -2045,12 +2044,12 @@ def drilldown_alt(series: "pd.DataFrame", *, incidents: "pd.DataFrame | None", l
     dates = series["date"]
     if "is_degraded" in series:
         degraded = int(series["is_degraded"].fillna(False).astype(bool).sum())
-        days = "no degraded day" if not degraded else f"{degraded:,} degraded day{'s' if degraded > 1 else ''}"
+        days = "no degraded day" if not degraded else count_text(degraded, "degraded day")
     else:
         days = "degraded days not available"
     known = "" if incidents is None else (
         ", no known incident" if incidents.empty else
-        f", {len(incidents):,} known incident{'s' if len(incidents) > 1 else ''}")
+        f", {count_text(len(incidents), 'known incident')}")
     last = last_data_day(series)
     stopped = "" if last is None else f" (no data since {last:%Y-%m-%d})"
     return (f"{label}, {dates.min():%Y-%m-%d} .. {dates.max():%Y-%m-%d}{stopped}: p95 latency, crash rate, average feedback "
