@@ -886,3 +886,18 @@ def test_volume_drop_says_what_to_run_when_the_day_s_export_was_incomplete() -> 
     latest = _by_name(quality.run_checks(_summary(30), _counts(30, low={("b", 29): 40}), history=None,
                                          known_features=["a", "b"], profile="ci", **PARAMS))["volume_drop"]
     assert "--set ingest.window_start=2026-01-30` (details.worst" in latest["message"]
+
+
+def test_quality_messages_with_a_count_of_one_say_it_in_the_singular() -> None:
+    history = _counts(30).rename(columns={"events": "usage_count"})
+    day = _counts(31)[lambda f: f["date"] == date(2026, 1, 31)]
+    before = {"date": "2026-01-30", "input_rows": 206, "quarantined_rows": 5}
+    summary = _summary(31, window_start="2026-01-31", day_before_window=before)
+    late = _by_name(quality.run_checks(summary, day, history=history, known_features=["a", "b"], **PARAMS))["late_rows"]
+    assert late["message"].startswith("The input holds 1 row dated 2026-01-30 that the published outputs do not count")
+    fewer = {**summary, "day_before_window": {**before, "input_rows": 204}}
+    withdrawn = _by_name(quality.run_checks(fewer, day, history=history, known_features=["a", "b"], **PARAMS))["late_rows"]
+    assert withdrawn["message"].startswith("The input now holds 1 row fewer dated 2026-01-30")
+    stopped = _by_name(quality.run_checks(_summary(30), _stopped_counts(1), history=None, known_features=["a", "b", "c"],
+                                          **{**PARAMS, "stopped_after_days": 1}))["missing_days"]
+    assert "(no event in the 1 day up to 2026-01-30," in stopped["message"]

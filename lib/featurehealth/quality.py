@@ -223,7 +223,7 @@ def check_missing_days(
         command = _rerun_command(profile, as_of=as_of or end, window_start=following, window_end=last,
                                  drop_before=following, rerun=rerun)
         sentences.append(
-            f"The window starts on {day} with {events:,} valid event{'s' if events != 1 else ''}, "
+            f"The window starts on {day} with {display.count_text(events, 'valid event')}, "
             f"{(following - day).days:,} days before the next day with one, {following}: if that day's rows are "
             f"stray (a wrong date in the export), start the window on {following} and drop the day this run "
             f"publishes: {command}; "
@@ -257,7 +257,7 @@ def check_missing_days(
         shown[0] = shown[0].replace(" on ", " stopped sending events on ", 1)
         its, it = ("its", "it") if len(newly_stopped) == 1 else ("their", "one")
         sentences.append(
-            f"{display.listed(shown, total=len(newly_stopped))} (no event in the {stopped_after_days} days up to "
+            f"{display.listed(shown, total=len(newly_stopped))} (no event in the {display.count_text(stopped_after_days, 'day')} up to "
             f"{max(counts['date'])}, while other features sent some); {its} days since are not counted as missing "
             f"(if {it} is retired, mark it deprecated in the metadata to leave it out of this message)."
         )
@@ -460,7 +460,7 @@ def check_published_gap(
                         f"them: {command}.")
     late = {d: n for d, n in (arrived or {}).items() if d in gaps}
     if gaps:
-        rows = f"the input now holds {sum(late.values()):,} rows"
+        rows = f"the input now holds {display.count_text(sum(late.values()), 'row')}"
         if not late:
             why = " (a missed run?)"
         elif len(late) == len(gaps):
@@ -542,12 +542,12 @@ def check_late_rows(
     command = _rerun_command(profile, as_of=as_of, window_start=day, rerun=rerun)
     if late:
         message = (
-            f"The input holds {late:,} rows dated {day} that the published outputs do not count (they arrived after "
+            f"The input holds {display.count_text(late, 'row')} dated {day} that the published outputs do not count (they arrived after "
             f"that day's run, e.g. in a file cut at local midnight); re-run from that day: {command}."
         )
     if withdrawn:
         message = (
-            f"The input now holds {withdrawn:,} rows fewer dated {day} than the published outputs count (its file "
+            f"The input now holds {display.count_text(withdrawn, 'row')} fewer dated {day} than the published outputs count (its file "
             f"was replaced or cut since that day's run); re-run from that day: {command}."
         )
     return _check("late_rows", None if late is None else late + withdrawn, warn=warn, fail=fail, message=message,
@@ -579,7 +579,7 @@ def check_volume_drop(
     in_window = counts["date"].between(start, end).any()
     # A window without any event has no feature-day to judge, whatever the history (missing_days says why).
     message = "" if len(judged) else (
-        f"Not judged: no feature-day of the window has {min_baseline_days} earlier days to give its usual volume yet."
+        f"Not judged: no feature-day of the window has {display.count_text(min_baseline_days, 'earlier day')} to give its usual volume yet."
         if in_window else f"Not judged: the window {start}..{end} has no event to compare with the usual volume."
     )
     if below_warn:
