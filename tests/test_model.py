@@ -718,3 +718,18 @@ def test_the_ranking_says_which_warning_pattern_is_strongest_on_the_scored_day(t
     expected = dict(zip(latest["feature_id"].astype(str), signals.strongest_pattern(latest), strict=True))
     assert ranking["strongest_pattern"].tolist() == [expected[f] for f in ranking["feature_id"]]
     assert ranking["strongest_pattern"].notna().any()
+
+
+def test_time_split_says_a_horizon_of_one_day_in_the_singular() -> None:
+    dates = pd.Series(pd.date_range("2026-01-01", periods=2, freq="D"))
+    with pytest.raises(model.NotTrainableYetError, match=r"and a gap of 1 day \(model\.horizon_days\)"):
+        model.time_split(dates, horizon_days=1, test_share=0.5)
+    with pytest.raises(model.NotTrainableYetError, match=r"a day's target needs the 1 day after it"):
+        model.time_split(pd.Series([], dtype="datetime64[ns]"), horizon_days=1, test_share=0.5)
+
+
+def test_a_new_feed_with_a_horizon_of_one_day_is_told_it_in_the_singular() -> None:
+    dates = pd.Series(pd.date_range("2026-01-01", periods=2, freq="D"))
+    reason = model._too_few_days_reason(dates, params={**PARAMS, "horizon_days": 1})
+    assert "a day's target needs the 1 day after it (model.horizon_days)" in reason
+    assert "followed by a degraded day within 1 day and some are not" in reason

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from featurehealth import bootstrap, config, earlywarning
+from featurehealth import bootstrap, config, display, earlywarning
 from featurehealth import signals as sig
 
 #: Platt scaling only: isotonic regression, fitted on a calibration window of a few weeks, ties
@@ -148,7 +148,7 @@ def time_split(dates: pd.Series, *, horizon_days: int, test_share: float) -> Tim
     days = pd.DatetimeIndex(sorted(sig.normalise_dates(pd.Series(dates)).unique()))
     if not len(days):
         raise NotTrainableYetError(
-            f"no day has a known target yet: a day's target needs the {horizon_days} days after it "
+            f"no day has a known target yet: a day's target needs the {display.count_text(horizon_days, 'day')} after it "
             f"(model.horizon_days); use more days of data."
         )
     n_test = _n_held_out(len(days), share=test_share)
@@ -157,7 +157,7 @@ def time_split(dates: pd.Series, *, horizon_days: int, test_share: float) -> Tim
     if len(train_days) == 0:
         raise NotTrainableYetError(
             f"no training day is left: {len(days)} labelled days, {n_test} for test (model.test_share {test_share:g}) "
-            f"and a gap of {horizon_days} days (model.horizon_days); use more days of data, a smaller "
+            f"and a gap of {display.count_text(horizon_days, 'day')} (model.horizon_days); use more days of data, a smaller "
             f"model.test_share or a shorter model.horizon_days."
         )
     return TimeSplit(train_days[0], train_days[-1], test_start, days[-1])
@@ -447,8 +447,8 @@ def _check_threshold_days(rows: pd.DataFrame, *, horizon_days: int) -> None:
     which = "none" if not len(y) or y.max() == 0 else "all"
     raise OneClassError(
         f"model.operating_threshold 'auto' is chosen on the calibration days {span}, but {which} of their "
-        f"{len(rows)} feature-days are followed by a degraded day within {horizon_days} days; set a probability "
-        f"instead "
+        f"{len(rows)} feature-days are followed by a degraded day within {display.count_text(horizon_days, 'day')}; "
+        f"set a probability instead "
         f"(model.operating_threshold: 0.3 in the profile, or --set model.operating_threshold=0.3) "
         f"or train on more history."
     )
@@ -556,10 +556,10 @@ def _too_few_days_reason(dates: pd.Series, *, params: Mapping[str, Any]) -> str 
     fitted = "then the one day before its calibration days" if params["calibrate"] else "then its one training day"
     return (
         f"{lead}it needs {needed} days of data, has {has} ({first:%Y-%m-%d}..{last:%Y-%m-%d}): a day's target needs "
-        f"the {horizon} days after it (model.horizon_days), and {held_out} are each held out after a gap of as many "
+        f"the {display.count_text(horizon, 'day')} after it (model.horizon_days), and {held_out} are each held out after a gap of as many "
         f"days; a model can be trained at the earliest once the data reaches "
         f"{first + pd.Timedelta(days=needed - 1):%Y-%m-%d}, and then only if, on its first day {first:%Y-%m-%d} "
-        f"({fitted}), some features are followed by a degraded day within {horizon} days and some are not; later "
+        f"({fitted}), some features are followed by a degraded day within {display.count_text(horizon, 'day')} and some are not; later "
         f"data gives it more days{hint}."
     )
 
