@@ -1105,3 +1105,10 @@ def test_library_versions_advice_is_withheld_without_a_model_in_use_not_for_a_mo
     unused = drift.retrain_recommendation(drifted_share=None, prediction=calm, model_age_days=3, thresholds=_thresholds(),
                                           library_changes=["scikit-learn 1.8.0 (now 1.9.0)"], model_in_use=False)
     assert unused["retrain_recommended"] is False and unused["withheld"].startswith("no model is in use")
+
+
+def test_retrain_reasons_with_a_count_of_one_say_it_in_the_singular() -> None:
+    calm = {"available": True, "psi": 0.0, "psi_pvalue": 1.0, "psi_null_median": 0.0, "status": "ok"}
+    advice = drift.retrain_recommendation(drifted_share=None, prediction=calm, model_age_days=1, training_days=None,
+                                          thresholds=_thresholds(max_model_age_days=0))
+    assert advice["reasons"] == ["newest model built 1 day of data ago (limit 0)"]

@@ -81,7 +81,7 @@ import numpy as np
 import pandas as pd
 
 from featurehealth import config
-from featurehealth.display import MAX_LABEL_CHARS, number_text, percent_text, plain_label
+from featurehealth.display import MAX_LABEL_CHARS, count_text, number_text, percent_text, plain_label
 from featurehealth.signals import normalise_dates
 
 if TYPE_CHECKING:
@@ -1223,7 +1223,7 @@ def retrain_recommendation(
         reasons.append(f"risk scores drifted: PSI {psi:.3f} (limit {t.prediction_psi_retrain}{chance}), "
                        f"{', '.join(evidence)}")
     if checks["model_age_days"]["fired"]:
-        reasons.append(f"newest model built {model_age_days} days of data ago (limit {t.max_model_age_days})")
+        reasons.append(f"newest model built {count_text(model_age_days, 'day')} of data ago (limit {t.max_model_age_days})")
     if checks["data_growth"]["fired"]:
         reasons.append(f"newest model trained on {training_days} days, built {model_age_days} days of data ago "
                        f"(advised from {percent_text(t.retrain_data_growth)} more data)")
