@@ -16,7 +16,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from featurehealth import config, ingest, runlog
+from featurehealth import config, display, ingest, runlog
 from featurehealth.validate import DAY_US
 
 if TYPE_CHECKING:
@@ -425,11 +425,6 @@ def merge_window(previous: "pd.DataFrame | None", new: "pd.DataFrame", *, start:
     return merged.sort_values(list(FACT_KEY), kind="stable").reset_index(drop=True)
 
 
-def _rows(n: int) -> str:
-    """``"1 row"`` or ``"n rows"``."""
-    return f"{n} row" if n == 1 else f"{n} rows"
-
-
 def check_fact(frame: "pd.DataFrame") -> "pd.DataFrame":
     """Check a fact table against the contract and return it normalised.
 
@@ -468,12 +463,12 @@ def check_fact(frame: "pd.DataFrame") -> "pd.DataFrame":
     for column in [*counts, "crash_rate"]:
         n_missing = int(fact[column].isna().sum())
         if n_missing:
-            problems.append(f"{column} is missing on {_rows(n_missing)}")
+            problems.append(f"{column} is missing on {display.count_text(n_missing, 'row')}")
     if (fact[counts] < 0).any().any():
         problems.append("a count is negative")
     n_outside = int((fact["crash_rate"].notna() & ~fact["crash_rate"].between(0, 1)).sum())
     if n_outside:
-        problems.append(f"crash_rate is outside [0, 1] on {_rows(n_outside)}")
+        problems.append(f"crash_rate is outside [0, 1] on {display.count_text(n_outside, 'row')}")
     if problems:
         raise ValueError(f"fact_feature_metrics breaks its contract: {'; '.join(problems)}.")
     ordered = [*FACT_COLUMNS, *(c for c in fact.columns if c not in FACT_COLUMNS)]
