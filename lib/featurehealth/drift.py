@@ -64,7 +64,8 @@ change or the Wasserstein distance at that level's limit, as a data-drift cell's
 still alerted on 60 % (66 % before). Too few scored rows per PSI
 bin, or too few feature-weeks to shuffle, is ``insufficient_data``, never an alert. Retraining
 (:func:`retrain_recommendation`) is not advised when the newest model version was built on all
-the data up to as-of: it would only reproduce that version. The model's age is that of the newest
+the data up to as-of: it would only reproduce that version, unless the model in use was saved under
+other library versions, which retraining rebuilds under these. The model's age is that of the newest
 version, promoted or not, so a candidate the holdout comparison refused is not retrained every
 day until one wins.
 """
