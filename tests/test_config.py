@@ -560,8 +560,8 @@ def test_rerun_overrides_repeat_what_differs_from_the_profile_but_the_window() -
         (["drift.drift_share_retrain=1.5"], r"^drift\.drift_share_retrain 1\.5 is not valid; use a share in \[0, 1\]"),
         (["drift.max_model_age_days=-1"], r"^drift\.max_model_age_days -1 is not valid; use a whole number >= 0"),
         (["drift.retrain_data_growth=0"],
-         r"^drift\.retrain_data_growth 0 is not valid; use null \(off\) or a number > 0 \(a share of the newest "
-         r"model's training days: 0\.5 = 50 % more data\) \(from --set drift\.retrain_data_growth=0\)\.$"),
+         r"^drift\.retrain_data_growth 0 is not valid; use null \(off\) or a number > 0, a share of the newest "
+         r"model's training days: 0\.5 for 50 % more data \(from --set drift\.retrain_data_growth=0\)\.$"),
         (["drift.retrain_data_growth=half"], r"^drift\.retrain_data_growth 'half' is not valid; use null \(off\) or a number > 0"),
         (["drift.min_samples=1"], r"^drift\.min_samples 1 is not valid; use a whole number >= 2"),
         (["drift.current_days=10"], r"^drift\.current_days 10 is not valid; use a positive multiple of 7 \(whole weeks\)"),
@@ -800,7 +800,7 @@ def test_a_nan_number_is_refused(real_params: Path, key: str) -> None:
 
 @pytest.mark.parametrize(("key", "value", "allowed"), [
     ("crash_rate_abs", 5, r"a share in \[0, 1\]"), ("crash_rate_rel_floor", -0.01, r"a share in \[0, 1\]"),
-    ("feedback_abs", 0, r"a number in \[1, 5\]"), ("feedback_abs", 6, r"a number in \[1, 5\]"),
+    ("feedback_abs", 0, r"a number in \[1, 5\], on the feedback scale \(from"), ("feedback_abs", 6, r"a number in \[1, 5\]"),
     ("p95_latency_abs_ms", 0, r"a number > 0"),
 ])
 def test_an_absolute_degradation_limit_off_its_metric_s_scale_is_an_error(

@@ -940,7 +940,7 @@ def _value_rules() -> dict[str, tuple[Callable[[Any], bool], str]]:
         "drift.prediction_psi_retrain": _range_rule(low=0),
         "drift.retrain_data_growth": (
             lambda value: value is None or (_is_number(value) and value > 0),
-            "null (off) or a number > 0 (a share of the newest model's training days: 0.5 = 50 % more data)",
+            "null (off) or a number > 0, a share of the newest model's training days: 0.5 for 50 % more data",
         ),
         **{f"drift.ks_pvalue_{level}": (_range_rule(low=0, high=1, low_open=True)[0], "a p-value in (0, 1]")
            for level in ("warn", "alert")},
@@ -963,7 +963,7 @@ def _value_rules() -> dict[str, tuple[Callable[[Any], bool], str]]:
         "degradation.p95_latency_abs_ms": _range_rule(low=0, low_open=True),
         **{f"degradation.{name}": _range_rule(low=0, high=1) for name in ("crash_rate_abs", "crash_rate_rel_floor")},
         "degradation.feedback_abs": (
-            lambda value: _is_number(value) and 1 <= value <= 5, "a number in [1, 5] (the feedback scale)"
+            lambda value: _is_number(value) and 1 <= value <= 5, "a number in [1, 5], on the feedback scale"
         ),
         "model.test_share": _share_rule(),
         "model.calibration_share": _share_rule(),
