@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from collections import Counter
 from datetime import date
 
@@ -1542,3 +1543,47 @@ def test_odd_counts_in_reports_are_shown_not_failing_the_page() -> None:
     tiles = views.overview_tiles(ranking=None, metrics={"early_warning": {
         "incidents_detected": 1, "n_incidents": 2, "median_lead_days": float("nan")}}, drift=None, quality=None, runs=None)
     assert "median" not in tiles[2].detail
+
+
+def test_html_table_links_a_column_to_the_view_of_its_id() -> None:
+    """A stakeholder reading the ranking saw a feature but had to type its id in the drill-down to
+    open it: a column given in ``links`` now links each line that has an id to ``?<key>=<id>``."""
+    frame = pd.DataFrame({"feature": [("Pay", "core"), ("F2", "search")], "feature (id)": [("F1", ""), ("F2", "")],
+                          "impact": [3.0, 2.0]})
+    markup = views.html_table(frame, links={"feature": "feature"})
+    assert "<td><a href='?feature=F1'>Pay</a> <span class='fh-id'>F1</span><br>core</td>" in markup
+    assert "<td><a href='?feature=F2'>F2</a><br>search</td>" in markup  # a name that is its id, not written twice
+    assert "<td>3</td>" in markup and markup.count("<a ") == 2  # other cells and the details line stay text
+    # A column without ids links its own values.
+    assert "<td><a href='?tab=drift'>drift</a></td>" in views.html_table(pd.DataFrame({"t": ["drift"]}),
+                                                                       links={"t": "tab"})
+
+
+def test_html_table_links_nothing_unless_asked(ranking: pd.DataFrame) -> None:
+    assert "<a " not in views.html_table(views.ranking_view(ranking))
+    assert "<a " not in views.ranking_html(ranking, caption="", linked=False)
+
+
+def test_html_table_link_of_an_odd_id_is_quoted_and_escaped() -> None:
+    """Raw HTML from the data never reaches the page: the href is URL-quoted then escaped, the text escaped."""
+    odd = "A&B <i>'"
+    frame = pd.DataFrame({"feature": ["Odd <b>name</b>"], "feature (id)": [odd]})
+    markup = views.html_table(frame, links={"feature": "feature"})
+    assert "<i>" not in markup and "<b>" not in markup and odd not in markup
+    assert ">Odd &lt;b&gt;name&lt;/b&gt;</a>" in markup
+    query = html.unescape(markup.split("href='")[1].split("'")[0])
+    assert views.link_target(query, tabs=TAB_SLUGS, features=(odd,)) == ("drilldown", odd, "")
+
+
+def test_html_table_refuses_a_link_it_cannot_make() -> None:
+    frame = pd.DataFrame({"feature": ["F1"]})
+    with pytest.raises(ValueError, match="no column 'name'"):
+        views.html_table(frame, links={"name": "feature"})
+    with pytest.raises(ValueError, match="'profile'.*: use one of tab, feature"):
+        views.html_table(frame, links={"feature": "profile"})
+
+
+def test_ranking_tables_link_each_feature_to_its_drilldown(ranking: pd.DataFrame) -> None:
+    markup = views.ranking_html(ranking.assign(feature_name=["Pay", None, "F3"]), caption="")
+    assert "<td><a href='?feature=F1'>Pay</a> <span class='fh-id'>F1</span><br>core · ga · critical</td>" in markup
+    assert markup.count("<a href='?feature=") == 3

@@ -557,7 +557,7 @@ def id_column(column: str) -> str:
 
 def html_table(
     frame: "pd.DataFrame", *, max_rows: int = 200, digits: int = 3, caption: str = "", missing: str = NOT_AVAILABLE,
-    wrap: Sequence[str] = (), more: str = "",
+    wrap: Sequence[str] = (), more: str = "", links: Mapping[str, str] | None = None,
 ) -> str:
     """An escaped HTML table of the first ``max_rows`` rows; absent values read ``missing``.
 
@@ -569,29 +569,41 @@ def html_table(
     plain name in grey (class ``fh-id``), where the two differ, so an engineer finds the raw name
     with the browser's search. A cell holding a tuple is a line per item, each followed by its own
     id where the id cell holds a tuple too.
+
+    ``links`` maps a column to a link key (one of :data:`LINK_KEYS`): each of its lines with an id (its
+    :func:`id_column` id, else its own value) becomes a link to ``?<key>=<id>`` (:func:`link_query`),
+    the line's text the link's, so ``{"feature": "feature"}`` opens each feature's drill-down.
     """
     if max_rows < 1:
         raise ValueError(f"max_rows must be >= 1, got {max_rows!r}.")
-    unknown = [c for c in wrap if c not in frame.columns]
+    links = dict(links or {})
+    unknown = [c for c in (*wrap, *links) if c not in frame.columns]
     if unknown:
-        raise ValueError(f"Cannot wrap {unknown[0]!r}: the table has no column {unknown[0]!r}.")
+        raise ValueError(f"Cannot wrap or link {unknown[0]!r}: the table has no column {unknown[0]!r}.")
+    odd = [k for k in links.values() if k not in LINK_KEYS]
+    if odd:
+        raise ValueError(f"Cannot link to {odd[0]!r}: use one of {', '.join(LINK_KEYS)}.")
     ids = {c: id_column(c) for c in frame.columns if id_column(c) in frame.columns}
     shown = frame.head(max_rows)
     drawn = [c for c in shown.columns if c not in ids.values()]
     head = "".join(f"<th>{_escaped(str(c))}</th>" for c in drawn)
     opening = ["<td class='fh-wrap'>" if c in wrap else "<td>" for c in drawn]
 
-    def text(value: Any, raw: Any = None) -> str:
+    def text(value: Any, raw: Any = None, key: str | None = None) -> str:
         if isinstance(value, tuple):
             raws = raw if isinstance(raw, tuple) else (None,) * len(value)
-            return "<br>".join(text(v, r) for v, r in zip(value, raws, strict=True))
+            return "<br>".join(text(v, r, key) for v, r in zip(value, raws, strict=True))
         said = _cell(value, digits=digits, missing=missing)
         grey = "" if raw is None or str(raw) in ("", said) else str(raw)
-        return _escaped(said) + (f" <span class='fh-id'>{_escaped(grey)}</span>" if grey else "")
+        words = _escaped(said)
+        target = str(value if raw is None else raw)
+        if key and target and said != missing:
+            words = f"<a href='{html.escape(link_query(key, target), quote=True)}'>{words}</a>"
+        return words + (f" <span class='fh-id'>{_escaped(grey)}</span>" if grey else "")
 
     rows = shown.astype(object)
     body = "".join(
-        "<tr>" + "".join(f"{td}{text(row[c], row[ids[c]] if c in ids else None)}</td>"
+        "<tr>" + "".join(f"{td}{text(row[c], row[ids[c]] if c in ids else None, links.get(c))}</td>"
                          for td, c in zip(opening, drawn, strict=True)) + "</tr>"
         for _, row in rows.iterrows()
     )
@@ -673,12 +685,16 @@ def ranking_rows_choices(total: int) -> list[tuple[str, int]]:
     return [] if total <= RANKING_ROWS else [(f"first {RANKING_ROWS:,}", RANKING_ROWS), ("all", total)]
 
 
-def ranking_html(frame: "pd.DataFrame", *, caption: str, max_rows: int = RANKING_ROWS) -> str:
+def ranking_html(frame: "pd.DataFrame", *, caption: str, max_rows: int = RANKING_ROWS, linked: bool = True) -> str:
     """:func:`html_table` of the first ``max_rows`` rows of :func:`ranking_view`, its why column wrapping
-    in the page's width; a cut table says how to list every row (:func:`ranking_rows_choices`)."""
+    in the page's width; a cut table says how to list every row (:func:`ranking_rows_choices`).
+
+    With ``linked``, each feature's name links to its drill-down (``?feature=F042``, :func:`link_target`).
+    """
     shown = ranking_view(frame)
+    links = {FEATURE_HEADER: "feature"} if linked and FEATURE_HEADER in shown else {}
     return html_table(shown, caption=caption, max_rows=max_rows, wrap=("why",) if "why" in shown else (),
-                      more="choose rows shown: all, above the table, to list every one")
+                      more="choose rows shown: all, above the table, to list every one", links=links)
 
 
 def feature_choices(
@@ -737,6 +753,8 @@ def feature_search_note(text: str, *, matches: int, total: int) -> str:
 
 #: Query keys Voila reads itself (its template and theme): a link may carry them unremarked.
 VOILA_QUERY_KEYS = ("template", "theme")
+#: Query keys of a link to the dashboard (:func:`link_target`).
+LINK_KEYS = ("tab", "feature")
 #: Characters of a link's value quoted in a note; a longer one is cut with "…".
 LINK_VALUE_SHOWN = 40
 
@@ -773,13 +791,13 @@ def link_target(query: str, *, tabs: Sequence[str], features: Collection[str]) -
     for key, value in parse_qsl(query.strip().removeprefix("?"), keep_blank_values=True):
         given.setdefault(key.strip().casefold(), []).append(value.strip())
     notes = []
-    unknown = [k for k in given if k not in ("tab", "feature", *VOILA_QUERY_KEYS)]
+    unknown = [k for k in given if k not in (*LINK_KEYS, *VOILA_QUERY_KEYS)]
     if unknown:
         verb = "is" if len(unknown) == 1 else "are"
         notes.append(f"The link's {', '.join(map(_link_value, unknown))} {verb} not read: a link gives tab= and "
                      f"feature= only.")
     wanted = {}
-    for key in ("tab", "feature"):
+    for key in LINK_KEYS:
         values = [v for v in given.get(key, []) if v]
         if len(set(values)) > 1:
             notes.append(f"The link gives {key} more than once: the first, {_link_value(values[0])}, is followed.")
@@ -803,15 +821,24 @@ def link_target(query: str, *, tabs: Sequence[str], features: Collection[str]) -
     return tab, feature, " ".join(notes)
 
 
-def feature_link_html(feature_id: str, *, profile: str, home: str) -> str:
-    """The drill-down's "Link to this view: ?feature=F042" line, the query a link, to copy and share.
+def link_query(key: str, value: str) -> str:
+    """The relative link ``?<key>=<value>``, the value URL-quoted (escape it for an HTML attribute).
 
-    Relative, since the kernel does not know the host the page was reached by. The page opens on
-    ``home`` (its default profile): shown on another ``profile``, the line says to choose it there.
+    Relative, since the kernel does not know the host the page was reached by.
     """
     from urllib.parse import urlencode
 
-    query = "?" + urlencode({"feature": feature_id})
+    return "?" + urlencode({key: value})
+
+
+def feature_link_html(feature_id: str, *, profile: str, home: str) -> str:
+    """The drill-down's "Link to this view: ?feature=F042" line, the query a link (:func:`link_query`),
+    to copy and share.
+
+    The page opens on ``home`` (its default profile): shown on another ``profile``, the line says to
+    choose it there.
+    """
+    query = link_query("feature", feature_id)
     other = f" (the link opens profile {home}: choose {profile} in Profile there)" if profile != home else ""
     return (f"<div class='fh-note {NO_MATH_CLASS}' style='color:{TONE_COLOURS['neutral']}'>Link to this view: "
             f"<a href='{html.escape(query, quote=True)}'>{_escaped(query)}</a>{_escaped(other)}</div>")
