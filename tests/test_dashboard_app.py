@@ -237,6 +237,23 @@ def test_a_link_opens_the_drilldown_on_its_feature_and_gives_the_link_of_the_vie
     assert dashboard.status.value == ""
 
 
+def test_ranking_tables_link_each_feature_to_its_drilldown_on_the_page_s_own_profile(outputs: Path) -> None:
+    """A stakeholder reading the ranking had to retype a feature's id in the drill-down: its name now links
+    there. A link opens the page's default profile, so another profile's tables have none (its feature
+    could be missing there, or another one)."""
+    _write_outputs(outputs, "copied")
+    dashboard = app.Dashboard(profile="ci")
+    _select(dashboard, "ranking")
+    for shown in (_html(_outputs(dashboard, "overview")[0]), _html(dashboard.tabs.children[1].children[1])):
+        assert "<a href='?feature=A'>" in shown and "<a href='?feature=B'>" in shown
+    dashboard.profile.value = "copied"
+    _select(dashboard, "overview")
+    assert "fh-table" in _html(_outputs(dashboard, "overview")[0])
+    assert "<a " not in _html(_outputs(dashboard, "overview")[0])
+    _select(dashboard, "ranking")
+    assert "<a " not in _html(dashboard.tabs.children[1].children[1])
+
+
 def test_a_link_naming_what_the_page_lacks_says_so_and_opens_the_rest(outputs: Path) -> None:
     dashboard = app.Dashboard(profile="ci", query="tab=Drift&feature=<b>Z</b>")
     assert dashboard.tabs.selected_index == list(app.TABS).index("drift")
@@ -597,7 +614,7 @@ def test_the_ranking_s_drivers_are_lines_of_one_why_column_after_the_numbers(out
     for shown in (overview, _html(table)):
         assert re.findall(r"<th>(.*?)</th>", shown) == [
             "rank", "feature (team · stage · tier)", "risk probability", "risk bucket", "why"]
-        assert "<td>C<br>pay · ga · critical</td>" in shown
+        assert "<td><a href='?feature=C'>C</a><br>pay · ga · critical</td>" in shown
         assert ("<td class='fh-wrap'>p95 latency against usual (z-score) <span class='fh-id'>p95_latency_z</span>"
                 "</td>") in shown
 
