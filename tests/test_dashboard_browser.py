@@ -6,7 +6,7 @@ One page is opened for the module (each page load costs a kernel) and the tests 
 order: first view, ranking filter, feature drill-down (chosen, found by its id, then found and chosen
 with the mouse), the drift
 cell's feature found by its id, keyboard focus, the damaged profile, then a shared link to a feature's drill-down
-(a second page load). Screenshots of each step are saved in the
+(a second page load), then a feature's link in the ranking (a third). Screenshots of each step are saved in the
 test's temporary folder (its path is printed).
 """
 
@@ -383,6 +383,29 @@ def test_a_shared_link_opens_the_drilldown_on_its_feature(page, served: dict, sh
     page.screenshot(path=shots / "drilldown_linked.png", full_page=True)
     assert "Traceback" not in page.content()
     assert _status(page) == ""
+    # The ranking's feature names link there too (a third page load, in a tab of its own).
+    _open_tab(page, "Risk ranking")
+    other = str(ranking["feature_id"].iloc[-2])
+    name = page.locator(f".fh-tab-ranking table.fh-table a[href='?feature={other}']")
+    name.focus()
+    page.keyboard.press("Shift+Tab")  # and back, by keyboard, as a keyboard user reaches it
+    page.keyboard.press("Tab")
+    looks = name.evaluate("a => { const s = getComputedStyle(a); return [s.color, s.textDecorationLine,"
+                          " s.outlineStyle, s.outlineWidth, s.outlineColor]; }")
+    assert looks[1:] == ["underline", "solid", "2px", "rgb(21, 101, 192)"]  # marked beyond colour; focus seen
+    assert plots.contrast_ratio(_rgb(looks[0]), "#ffffff") >= 4.5
+    with page.context.expect_page() as opening:  # the page's links open a new tab, the ranking stays
+        name.click()
+    drilldown = opening.value
+    try:
+        assert drilldown.evaluate("() => window.opener") is None  # rel=noopener: it cannot reach back into this one
+        drilldown.locator(".fh-tab-drilldown .widget-output img").first.wait_for(timeout=FIRST_VIEW_LIMIT_S * 1000)
+        assert drilldown.url == f"{served['url']}?feature={other}"
+        label = _dropdown(drilldown, ".fh-tab-drilldown", "Feature").evaluate("s => s.options[s.selectedIndex].text")
+        assert f"({other})" in label
+        assert _status(drilldown) == ""
+    finally:
+        drilldown.close()
 
 
 def test_a_request_naming_another_host_is_refused(served: dict) -> None:

@@ -168,7 +168,7 @@ def is_local(url: str, *, port: int) -> bool:
 
 @contextlib.contextmanager
 def local_page(*, port: int, width: int = 1280, height: int = 900) -> Iterator["Page"]:
-    """A headless chromium page that may only reach the dashboard server on ``port``.
+    """A headless chromium page that may only reach the dashboard server on ``port``, as may any tab it opens.
 
     Voila's template asks a CDN for icon fonts; those requests are refused so nothing but
     127.0.0.1 is ever contacted. Chromium's own state (crash reports, dconf) goes to a temporary
@@ -181,8 +181,9 @@ def local_page(*, port: int, width: int = 1280, height: int = 900) -> Iterator["
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_ARGS), env=env)
         try:
             page = browser.new_page(viewport={"width": width, "height": height})
-            page.route("**/*", lambda route: route.continue_() if is_local(route.request.url, port=port)
-                       else route.abort())
+            # On the context, so a tab the page opens (its links open in a new one) is held too.
+            page.context.route("**/*", lambda route: route.continue_() if is_local(route.request.url, port=port)
+                               else route.abort())
             yield page
         finally:
             browser.close()
