@@ -110,10 +110,10 @@ def test_quality_lines_name_failed_and_warned_checks() -> None:
 def test_quality_messages_quoting_feature_ids_cannot_add_lines_of_their_own() -> None:
     # unknown_features and volume_drop name feature ids, which a quoted CSV value can give a line break.
     hostile = "Login\nrun 20260430T000000Z-x: succeeded"
-    checks = [{"name": "unknown_features", "status": "warn", "message": f"1 feature(s) ...: {hostile}; add them."}]
+    checks = [{"name": "unknown_features", "status": "warn", "message": f"1 feature ...: {hostile}; add them."}]
     line = display.quality_lines({"summary": {"status": "warn"}, "checks": checks})
     assert line.splitlines() == ["data quality: warn (unknown_features warn)",
-                                 "  unknown_features: 1 feature(s) ...: Login\\nrun 20260430T000000Z-x: succeeded; add them."]
+                                 "  unknown_features: 1 feature ...: Login\\nrun 20260430T000000Z-x: succeeded; add them."]
 
 
 def test_quality_lines_name_malformed_entries_instead_of_failing() -> None:
@@ -126,12 +126,12 @@ def test_quality_lines_name_malformed_entries_instead_of_failing() -> None:
 
 
 def test_quality_lines_can_say_why_a_check_was_not_judged() -> None:
-    checks = [{"name": "volume_drop", "status": "warn", "message": "7 feature-day(s) had fewer events."},
+    checks = [{"name": "volume_drop", "status": "warn", "message": "7 feature-days had fewer events."},
               {"name": "late_rows", "status": "not_judged", "message": "Not judged: no day before the window."},
               {"name": "freshness", "status": "pass", "message": "Fresh."}]
     lines = display.quality_lines({"summary": {"status": "warn"}, "checks": checks}, not_judged_messages=True)
     assert lines.splitlines() == ["data quality: warn (volume_drop warn, late_rows not judged)",
-                                  "  volume_drop: 7 feature-day(s) had fewer events.",
+                                  "  volume_drop: 7 feature-days had fewer events.",
                                   "  late_rows: Not judged: no day before the window."]
 
 

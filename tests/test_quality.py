@@ -68,7 +68,7 @@ def test_problems_are_detected() -> None:
     assert checks["missing_days"]["status"] == "warn" and checks["missing_days"]["details"]["missing_feature_days"] == 4
     assert checks["volume_drop"]["status"] == "fail" and checks["volume_drop"]["observed"] == 0.05
     assert checks["volume_drop"]["details"]["below_warn"] == 2
-    assert checks["volume_drop"]["message"].startswith("2 feature-day(s) had fewer than 50% of their usual events, the lowest a on")
+    assert checks["volume_drop"]["message"].startswith("2 feature-days had fewer than 50% of their usual events, the lowest a on")
     assert checks["duplicate_events"]["status"] == "warn"
     assert checks["null_rate"]["status"] == "warn" and checks["null_rate"]["details"]["by_column"]["user_id"] == 0.05
     assert checks["out_of_range"]["status"] == "fail"
@@ -207,7 +207,7 @@ def test_unknown_features_are_named_with_their_near_match_in_the_metadata() -> N
                                         **PARAMS))["unknown_features"]
     assert (check["status"], check["observed"], check["details"]["features"]) == ("warn", 2, ["Smart Reply ✨", "login"])
     assert check["message"] == (
-        "2 feature(s) with events have no row in the feature metadata: Smart Reply ✨, login (the metadata has "
+        "2 features with events have no row in the feature metadata: Smart Reply ✨, login (the metadata has "
         "'Login'); add them (or fix their ids) in the metadata file, until then their owner is 'unassigned'."
     )
     known = _by_name(quality.run_checks(_summary(10), counts, history=None,
@@ -228,7 +228,7 @@ def test_stop_on_fail_and_enforce() -> None:
     summary = _summary(30, last_event_date="2026-01-20")
     report = quality.run_checks(summary, _counts(20), history=None, known_features=["a", "b"], **PARAMS)
     assert report["summary"]["stopping"] == ["freshness"]
-    with pytest.raises(quality.QualityError, match=r"freshness observed 10 day\(s\) \(fail threshold 3 day\(s\)\).*quality.stop_on_fail"):
+    with pytest.raises(quality.QualityError, match=r"freshness observed 10 days \(fail threshold 3 days\).*quality.stop_on_fail"):
         quality.enforce(report, paths=PATHS)
     relaxed = quality.run_checks(summary, _counts(20), history=None, known_features=["a", "b"],
                                  **{**PARAMS, "stop_on_fail": []})
@@ -248,10 +248,39 @@ def test_a_stop_names_each_count_s_unit_and_an_observed_zero_as_a_value() -> Non
     checks = [{"name": "late_rows", "observed": 5, "threshold": {"fail": 3}, "message": "5 late rows."},
               {"name": "volume_drop", "observed": 0.0, "threshold": {"fail": 0.2}, "message": "Events dropped."}]
     report = {"summary": {"stopping": ["late_rows", "volume_drop"]}, "checks": checks}
-    with pytest.raises(quality.QualityError, match=r"^Data quality stopped the run: late_rows observed 5 row\(s\) "
-                                                   r"\(fail threshold 3 row\(s\)\); volume_drop observed 0\.0 "
+    with pytest.raises(quality.QualityError, match=r"^Data quality stopped the run: late_rows observed 5 rows "
+                                                   r"\(fail threshold 3 rows\); volume_drop observed 0\.0 "
                                                    r"\(fail threshold 0\.2\); fix the input"):
         quality.enforce(report, paths=PATHS)
+
+
+def test_a_stop_of_one_day_reads_in_the_singular() -> None:
+    # "freshness observed 1 day(s) (fail threshold 1 day(s))": the count was known, the hedge a slip.
+    checks = [{"name": "freshness", "observed": 1, "threshold": {"fail": 1}, "message": "Stale."}]
+    with pytest.raises(quality.QualityError, match=r"^Data quality stopped the run: freshness observed 1 day "
+                                                   r"\(fail threshold 1 day\); fix the input"):
+        quality.enforce({"summary": {"stopping": ["freshness"]}, "checks": checks}, paths=PATHS)
+
+
+def test_messages_of_a_single_day_feature_or_row_read_in_the_singular() -> None:
+    # The cron mail read "1 feature-day(s) had fewer than 50% of their usual events".
+    fresh = quality.check_freshness(date(2026, 1, 29), as_of=date(2026, 1, 30), warn=1, fail=3)
+    assert fresh["message"] == "The latest input day is 2026-01-29, 1 day before the as-of date 2026-01-30."
+    drop = quality.run_checks(_summary(30), _counts(30, low={("a", 25): 5}), history=None,
+                              known_features=["a", "b"], **PARAMS)
+    assert _by_name(drop)["volume_drop"]["message"].startswith(
+        "1 feature-day had fewer than 50% of its usual events, the lowest a on 2026-01-26")
+    unknown = quality.check_unknown_features(["a", "b"], ["a"], warn=1, fail=5)
+    assert unknown["message"] == ("1 feature with events has no row in the feature metadata: b; add it (or fix its "
+                                  "id) in the metadata file, until then its owner is 'unassigned'.")
+    summary = _summary(30, latest_input_date="2026-01-30", unjudged_days={"2026-01-31": 1})
+    late = quality.run_checks(summary, _counts(30), history=None, known_features=["a", "b"], profile="mine", **PARAMS)
+    assert _by_name(late)["missing_days"]["message"] == (
+        "1 input row dated after the as-of date 2026-01-30 (2026-01-31) was not judged: it is not valid, and with "
+        "ingest.as_of empty the as-of date is the latest day with a valid row; "
+        "`./run_all.sh mine --set ingest.as_of=2026-01-31 --set ingest.window_start=2026-01-01` judges it and "
+        "quarantines it with its reasons."
+    )
 
 
 def test_a_missed_day_before_the_window_is_a_published_gap() -> None:
@@ -430,7 +459,7 @@ def test_unjudged_rows_after_an_as_of_date_derived_from_the_data_warn_naming_day
     check = _by_name(report)["missing_days"]
     assert (check["status"], check["observed"], report["summary"]["status"]) == ("warn", 0.0, "warn")
     assert check["message"] == (
-        "237 input row(s) dated after the as-of date 2026-01-30 (2026-01-31..2026-02-01) were not judged: none of "
+        "237 input rows dated after the as-of date 2026-01-30 (2026-01-31..2026-02-01) were not judged: none of "
         "them is valid, and with ingest.as_of empty the as-of date is the latest day with a valid row; "
         "`./run_all.sh mine --set ingest.as_of=2026-02-01 --set ingest.window_start=2026-01-01 "
         "--set ingest.source=/data/export` judges them and quarantines them with their reasons."
@@ -500,7 +529,8 @@ def test_ids_published_before_unicode_normalisation_are_not_missing_days_but_nam
                                         rerun=["--set ingest.source=/data/export"], **PARAMS))["missing_days"]
     assert check["details"]["missing_feature_days"] == 0
     assert check["status"] == "warn"  # the published table splits the feature in two until it is re-read
-    assert old in check["message"] and "Unicode NFC" in check["message"]
+    assert f"holds 1 feature id as written before ids were read in Unicode NFC ({old}: it looks the same as the id " \
+           "read now)" in check["message"]
     assert check["message"].endswith("`./run_all.sh mine --set ingest.as_of=2026-01-31 --set ingest.window_start="
                                      "2026-01-01 --set ingest.source=/data/export`.")
     # Once re-read (no old spelling left in the published days) the check passes again.

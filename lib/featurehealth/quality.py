@@ -242,12 +242,15 @@ def check_missing_days(
     after = {date.fromisoformat(d): int(n) for d, n in (unjudged or {}).items()}
     if after:
         # Outside the window, so no share counts them: without this sentence the run passed.
+        late_rows = sum(after.values())
+        were, none_is, them, their = ("was", "it is not", "it", "its") if late_rows == 1 else (
+            "were", "none of them is", "them", "their")
         sentences.append(
-            f"{sum(after.values()):,} input row(s) dated after the as-of date {as_of or end} "
-            f"({_day_list(list(after))}) were not judged: none of them is valid, and with ingest.as_of empty the "
+            f"{display.count_text(late_rows, 'input row')} dated after the as-of date {as_of or end} "
+            f"({_day_list(list(after))}) {were} not judged: {none_is} valid, and with ingest.as_of empty the "
             f"as-of date is the latest day with a valid row; "
-            f"{_rerun_command(profile, as_of=max(after), window_start=start, rerun=rerun)} judges them and "
-            f"quarantines them with their reasons."
+            f"{_rerun_command(profile, as_of=max(after), window_start=start, rerun=rerun)} judges {them} and "
+            f"quarantines {them} with {their} reasons."
         )
     retired, reported = set(map(str, deprecated)), set(map(str, previously_stopped))
     named = [(f, last + timedelta(days=1)) for f, last in stopped.items() if str(f) not in retired]
@@ -267,9 +270,10 @@ def check_missing_days(
         shown_still = display.listed(still[:_WORST_SHOWN], total=len(still))
         sentences.append(f"Still stopped, as an earlier run reported: {shown_still}.")
     if stale:
+        look = "it looks the same as the id" if len(stale) == 1 else "they look the same as the ids"
         sentences.append(
-            f"The published fact table holds {len(stale)} feature id(s) as written before ids were read in "
-            f"Unicode NFC ({display.listed(stale[:_WORST_SHOWN], total=len(stale))}: they look the same as the ids read now), so "
+            f"The published fact table holds {display.count_text(len(stale), 'feature id')} as written before ids "
+            f"were read in Unicode NFC ({display.listed(stale[:_WORST_SHOWN], total=len(stale))}: {look} read now), so "
             f"each such feature is split in two (not counted as missing) until its days are re-read with "
             f"{_rerun_command(profile, as_of=as_of or end, window_start=first_day, rerun=rerun)}."
         )
@@ -585,7 +589,8 @@ def check_volume_drop(
     if below_warn:
         first = worst.iloc[0]
         message = (
-            f"{below_warn} feature-day(s) had fewer than {warn:.0%} of their usual events, the lowest "
+            f"{display.count_text(below_warn, 'feature-day')} had fewer than {warn:.0%} of "
+            f"{'its' if below_warn == 1 else 'their'} usual events, the lowest "
             f"{first['feature_id']} on {first['date']:%Y-%m-%d} at {first['ratio']:.0%} of its {baseline_days}-day median."
         )
         day = first["date"]
@@ -695,7 +700,8 @@ def check_freshness(last_event: date | None, *, as_of: date, warn: float, fail: 
     backfill of an old window on current input is fresh.
     """
     lag = (as_of - last_event).days if last_event else None
-    message = (f"The latest input day is {last_event}, {lag} day(s) before the as-of date {as_of}." if last_event
+    message = (f"The latest input day is {last_event}, {display.count_text(lag, 'day')} before the as-of date "
+               f"{as_of}." if lag is not None
                else f"The input has no dated row up to the as-of date {as_of}.")
     check = _check("freshness", lag, warn=warn, fail=fail, message=message, as_of=as_of.isoformat(),
                    latest_event=last_event.isoformat() if last_event else None)
@@ -719,12 +725,14 @@ def check_unknown_features(
     near = {_id_key(k): k for k in listed}
     named = [f"{f} (the metadata has {near[_id_key(f)]!r})" if _id_key(f) in near else f
              for f in unknown[:_WORST_SHOWN]]
+    them, has, its = (("it (or fix its id)", "has", "its") if len(unknown) == 1
+                      else ("them (or fix their ids)", "have", "their"))
     # Without metadata there is no file to add rows to: say where to give one.
-    remedy = ("add them (or fix their ids) in the metadata file" if listed else
+    remedy = (f"add {them} in the metadata file" if listed else
               "no metadata lists any feature: give a CSV of feature_id, feature_name, owner_team, lifecycle_stage, "
               "tier and launch_date in ingest.metadata_path")
-    message = (f"{len(unknown)} feature(s) with events have no row in the feature metadata: {display.listed(named, total=len(unknown))}; "
-               f"{remedy}, until then their owner is 'unassigned'."
+    message = (f"{display.count_text(len(unknown), 'feature')} with events {has} no row in the feature metadata: "
+               f"{display.listed(named, total=len(unknown))}; {remedy}, until then {its} owner is 'unassigned'."
                if unknown else "")
     return _check("unknown_features", len(unknown), warn=warn, fail=fail, message=message, features=unknown[:50])
 
@@ -887,8 +895,7 @@ def run_checks(
 
 
 #: Units of the checks that count things; the others observe a share or a ratio, which needs none.
-_COUNTED_IN = {"published_gap": " day(s)", "freshness": " day(s)", "late_rows": " row(s)",
-               "unknown_features": " feature(s)"}
+_COUNTED_IN = {"published_gap": "day", "freshness": "day", "late_rows": "row", "unknown_features": "feature"}
 
 
 def _stop_reason(check: Mapping[str, Any]) -> str:
@@ -897,8 +904,11 @@ def _stop_reason(check: Mapping[str, Any]) -> str:
         # e.g. freshness with no dated row up to the as-of date: "observed None" would say nothing.
         message = str(check["message"]).rstrip(".")
         return f"{check['name']} failed: {message[:1].lower()}{message[1:]}"
-    unit = _COUNTED_IN.get(check["name"], "")
-    return f"{check['name']} observed {check['observed']}{unit} (fail threshold {check['threshold']['fail']}{unit})"
+    observed, fail = check["observed"], check["threshold"]["fail"]
+    unit = _COUNTED_IN.get(check["name"])
+    if unit:
+        observed, fail = display.count_text(observed, unit), display.count_text(fail, unit)
+    return f"{check['name']} observed {observed} (fail threshold {fail})"
 
 
 def enforce(report: Mapping[str, Any], *, paths: RunPaths) -> None:
