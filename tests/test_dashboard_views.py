@@ -740,12 +740,12 @@ def test_degradation_note_says_the_metrics_were_measured_under_other_rules() -> 
 def test_quality_findings_quote_the_checks_own_words_failures_first() -> None:
     report = {"as_of": "2026-06-29", "summary": {"status": "fail", "warn": 1, "fail": 1}, "checks": [
         {"name": "missing_days", "status": "pass", "message": "Every day has events."},
-        {"name": "volume_drop", "status": "warn", "message": "7 feature-day(s) had fewer than 50% of their usual events."},
+        {"name": "volume_drop", "status": "warn", "message": "7 feature-days had fewer than 50% of their usual events."},
         {"name": "late_rows", "status": "not_judged", "message": "Not judged: no day before the window."},
         {"name": "freshness", "status": "fail", "observed": 3}, "junk"]}
     assert views.quality_findings(report) == [
         ("bad", "data freshness (fail): observed 3"),
-        ("warn", "drop in events (warn): 7 feature-day(s) had fewer than 50% of their usual events."),
+        ("warn", "drop in events (warn): 7 feature-days had fewer than 50% of their usual events."),
         ("neutral", "rows that arrived late: Not judged: no day before the window.")]
     assert views.quality_findings({"checks": [{"name": "x", "status": "pass"}]}) == []
     assert views.quality_caption(report) == "Data-quality checks of the data up to 2026-06-29: fail"
@@ -839,9 +839,10 @@ def test_signals_note_reads_the_driver_names() -> None:
     assert note == (
         "usage_count_z7: mean of the last 7 days against the feature's usual level (z-score); "
         "crash_rate_level: value of the day; "
-        "error_excess_z1: count of the last 1 day(s) above what the usual rate predicts (z-score). "
+        "error_excess_z1: count of the last 1 day above what the usual rate predicts (z-score). "
         "A z-score counts standard deviations from the usual level (0 = usual).")
     assert views.signals_note(["p95_latency_slope7"]) == "p95_latency_slope7: trend over the last 7 days."
+    assert views.signals_note(["error_excess_z3"]).startswith("error_excess_z3: count of the last 3 days above")
     assert views.signals_note(["mystery"]) == "" and views.signals_note([]) == ""
 
 

@@ -1111,7 +1111,7 @@ SIGNAL_ENDINGS = (
     (r"_evidence$", "{subject} warning pattern", "strength of a known warning pattern (z-scores that move together)"),
     (r"^worst_shift_z$", "strongest warning pattern", "strength of a known warning pattern (z-scores that move together)"),
     (r"_excess_z(\d+)$", "{subject} count above expected, last {days} (z-score)",
-     "count of the last {n} day(s) above what the usual rate predicts (z-score)"),
+     "count of the last {days} above what the usual rate predicts (z-score)"),
     (r"_ratio(\d+)$", "{subject} rate over older versions', last {days}",
      "crash rate of the newest app version over the older versions', last {days}"),
     (r"_z(\d+)$", "{subject}, {n}-day mean against usual (z-score)",
