@@ -707,10 +707,15 @@ def test_another_source_may_only_replace_every_published_day() -> None:
     previous = {"source_identity": "/data/a.csv"}
     assert ingest.check_same_source(_window("2026-01-01", "2026-01-05"), previous=previous, identity="/data/b.csv",
                                     published_days=days, published="/out/p")  # replaces them all
-    with pytest.raises(ingest.InputError, match=r"outputs in /out/p hold 2 day\(s\) \(2026-01-01..2026-01-02\) outside this run's window "
+    with pytest.raises(ingest.InputError, match=r"outputs in /out/p hold 2 days \(2026-01-01..2026-01-02\) outside this run's window "
                                                 r"2026-01-03..2026-01-05 that were read from /data/a.csv, and this run "
                                                 r"reads /data/b.csv; give the new source a profile of its own"):
         ingest.check_same_source(_window("2026-01-03", "2026-01-05"), previous=previous, identity="/data/b.csv",
+                                 published_days=days, published="/out/p")
+    # One day kept read "1 day(s) (2026-01-01..2026-01-01)".
+    with pytest.raises(ingest.InputError, match=r"outputs in /out/p hold 1 day \(2026-01-01\) outside this run's "
+                                                r"window .* that covers that day, "):
+        ingest.check_same_source(_window("2026-01-02", "2026-01-05"), previous=previous, identity="/data/b.csv",
                                  published_days=days, published="/out/p")
 
 
@@ -769,6 +774,21 @@ def test_side_files_are_read_with_the_separator_of_their_header(tmp_path: Path, 
     incidents = ingest.read_incidents(_write(tmp_path / "i.csv", delimiter.join(["feature_id", "start", "end"]) + "\n"
                                              + delimiter.join(["a", "2026-01-01", "2026-01-02"]) + "\n"))
     assert incidents[["feature_id", "start"]].values.tolist() == [["a", date(2026, 1, 1)]]
+
+
+def test_bad_side_file_rows_are_counted_in_the_singular_for_one(tmp_path: Path) -> None:
+    # "(1 row(s) in all)" and "has 1 row(s) with no feature_id ...; fix them or remove those rows".
+    meta = "feature_id,tier\na,gold\nb,critical\n"
+    with pytest.raises(ingest.InputError, match=r"tier 'gold' on line 2 \(1 row in all\); allowed"):
+        ingest.read_metadata(_write(tmp_path / "m.csv", meta))
+    with pytest.raises(ingest.InputError, match=r"tier 'gold' on line 2 \(2 rows in all\); allowed"):
+        ingest.read_metadata(_write(tmp_path / "m.csv", meta + "c,silver\n"))
+    incidents = "feature_id,start,end\n,2026-01-01,2026-01-02\n"
+    with pytest.raises(ingest.InputError, match=r"has 1 row with no feature_id, first on line 2 "
+                                                r"\(2026-01-01 to 2026-01-02\); fix it or remove that row\.$"):
+        ingest.read_incidents(_write(tmp_path / "i.csv", incidents))
+    with pytest.raises(ingest.InputError, match=r"has 2 rows with no feature_id, .*; fix them or remove those rows\.$"):
+        ingest.read_incidents(_write(tmp_path / "i.csv", incidents + ",2026-01-03,2026-01-04\n"))
 
 
 def test_read_metadata_and_incidents_file_errors(tmp_path: Path) -> None:

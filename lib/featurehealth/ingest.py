@@ -34,7 +34,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-from featurehealth import config, runlog
+from featurehealth import config, display, runlog
 from featurehealth.warehouse import sql_path, sql_string
 
 if TYPE_CHECKING:
@@ -480,11 +480,12 @@ def check_same_source(
     kept = sorted({day for day in published_days if not window.start <= day <= window.end})
     if not kept:
         return True
+    days, those = (f"{kept[0]}", "that day") if len(kept) == 1 else (f"{kept[0]}..{kept[-1]}", "those days")
     raise InputError(
-        f"The published outputs in {published} hold {len(kept)} day(s) ({kept[0]}..{kept[-1]}) "
+        f"The published outputs in {published} hold {display.count_text(len(kept), 'day')} ({days}) "
         f"outside this run's window {window.start}..{window.end} that were read from "
         f"{_describe_source(str(before), identity)}; "
-        f"give the new source a profile of its own, re-run over a window that covers those days, "
+        f"give the new source a profile of its own, re-run over a window that covers {those}, "
         f"or move {published} away to start the profile afresh."
     )
 
@@ -1728,7 +1729,7 @@ def read_metadata(path: str | os.PathLike[str]) -> "pd.DataFrame":
             raise InputError(
                 f"The feature metadata file {path} has {column} '{frame[column].iloc[first]}' "
                 f"on line {frame.index[first]} "
-                f"({int(rows.sum())} row(s) in all); allowed: {allowed} or empty."
+                f"({display.count_text(int(rows.sum()), 'row')} in all); allowed: {allowed} or empty."
             )
     frame = frame.assign(
         launch_date=[d.date() if pd.notna(d) else None for d in launch],
@@ -1771,11 +1772,12 @@ def read_incidents(path: str | os.PathLike[str]) -> "pd.DataFrame":
     }
     for problem, rows in problems.items():
         if rows.any():
-            first = int(rows.argmax())
+            first, bad = int(rows.argmax()), int(rows.sum())
+            fix = "fix it or remove that row" if bad == 1 else "fix them or remove those rows"
             raise InputError(
-                f"The incidents file {path} has {int(rows.sum())} row(s) with {problem}, "
+                f"The incidents file {path} has {display.count_text(bad, 'row')} with {problem}, "
                 f"first on line {frame.index[first]} "
-                f"({frame['start'].iloc[first]} to {frame['end'].iloc[first]}); fix them or remove those rows."
+                f"({frame['start'].iloc[first]} to {frame['end'].iloc[first]}); {fix}."
             )
     frame = frame.assign(
         start=[d.date() for d in start],
