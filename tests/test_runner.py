@@ -250,6 +250,27 @@ def test_a_run_folder_that_cannot_be_removed_is_reported_as_kept(tmp_path: Path,
     assert sorted(p.name for p in runs.iterdir()) == [stuck, current]
 
 
+def test_pruning_of_one_run_folder_is_told_in_the_singular(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The run's closing lines read "removed 1 old run folder(s)" and "could not remove 1 old run folder(s)".
+    runs = project / "outputs" / "default" / "runs"
+    stuck, old, kept = "20260101T000000Z-0000000a", "20260102T000000Z-0000000a", "20260103T000000Z-0000000a"
+    for name in (stuck, old, kept):
+        (runs / name).mkdir(parents=True)
+    remove = shutil.rmtree
+
+    def refuse_stuck(path: Path, *args: object, **kwargs: object) -> None:
+        if Path(path).name == stuck:
+            raise PermissionError(13, "Permission denied")
+        remove(path, *args, **kwargs)
+
+    monkeypatch.setattr(runner.shutil, "rmtree", refuse_stuck)
+    lines: list[str] = []
+    runner.run_pipeline("default", notebooks=["a.ipynb"], overrides=["run.keep_runs=2"], progress=lines.append)
+    assert "removed 1 old run folder beyond run.keep_runs=2" in lines
+    assert f"could not remove 1 old run folder under {runs} (first: {stuck} (Permission denied)); remove it by hand" \
+        in lines
+
+
 #: A model step that trains ("new") only with retrain=always, and a drift step advising to retrain the "old" one.
 MODEL_STEP_CELL = (
     "from featurehealth import config, runlog\n"

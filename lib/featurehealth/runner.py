@@ -1365,10 +1365,11 @@ def run_pipeline(
                      "the next run copies the published one there")
         removed, failed = prune_runs(published / "runs", keep=run_options["keep_runs"], current=run_id)
         if removed:
-            progress(f"removed {len(removed)} old run folder(s) beyond run.keep_runs={run_options['keep_runs']}")
+            progress(f"removed {display.count_text(len(removed), 'old run folder')} "
+                     f"beyond run.keep_runs={run_options['keep_runs']}")
         if failed:
-            progress(f"could not remove {len(failed)} old run folder(s) under {published / 'runs'} "
-                     f"(first: {failed[0]}); remove them by hand")
+            progress(f"could not remove {display.count_text(len(failed), 'old run folder')} under {published / 'runs'} "
+                     f"(first: {failed[0]}); remove {'it' if len(failed) == 1 else 'them'} by hand")
         # The last HTML copies here, not on leaving the executor, so that the closing lines come
         # while signals are still held back: one raised as they print would call a published run interrupted.
         renderer.shutdown(wait=True)
