@@ -111,7 +111,7 @@ def test_a_run_that_would_mix_two_sources_is_refused(ci_run: dict, tmp_path: Pat
     monkeypatch.setenv("FEATUREHEALTH_OUTPUT_ROOT", str(tmp_path / "outputs"))
     monkeypatch.setenv("FEATUREHEALTH_DATA_ROOT", str(tmp_path / "data"))
     before = runner.artifact_hashes(tmp_path / "outputs" / "ci")
-    with pytest.raises(runner.RunFailed, match=r"01_ingest.*outputs in \S+/outputs/ci hold 60 day\(s\) \(2026-03-02..2026-04-30\) outside this "
+    with pytest.raises(runner.RunFailed, match=r"01_ingest.*outputs in \S+/outputs/ci hold 60 days \(2026-03-02..2026-04-30\) outside this "
                                                r"run's window .* other simulate parameters \(n_days 120 -> 60\)"):
         runner.run_pipeline("ci", overrides=["simulate.n_days=60"], progress=lambda _line: None)
     assert runner.artifact_hashes(tmp_path / "outputs" / "ci") == before
