@@ -232,20 +232,25 @@ def test_pruning_removes_only_run_folders(tmp_path: Path) -> None:
     assert sorted(p.name for p in runs.iterdir()) == ["+keep", new, current, "notes"]
 
 
+def _refuse_removing(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    """Make the runner's ``shutil.rmtree`` fail with EACCES on a folder called ``name``."""
+    remove = shutil.rmtree
+
+    def refuse(path: Path, *args: object, **kwargs: object) -> None:
+        if Path(path).name == name:
+            raise PermissionError(13, "Permission denied")
+        remove(path, *args, **kwargs)
+
+    monkeypatch.setattr(runner.shutil, "rmtree", refuse)
+
+
 def test_a_run_folder_that_cannot_be_removed_is_reported_as_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # Removal errors were ignored and the folder still counted as removed: the disk filled unseen.
     runs = tmp_path / "runs"
     stuck, old, current = "20260101T000000Z-0123abcd", "20260102T000000Z-0123abcd", "20260103T000000Z-0123abcd"
     for name in (stuck, old, current):
         (runs / name).mkdir(parents=True)
-    remove = shutil.rmtree
-
-    def refuse_stuck(path: Path, *args: object, **kwargs: object) -> None:
-        if Path(path).name == stuck:
-            raise PermissionError(13, "Permission denied")
-        remove(path, *args, **kwargs)
-
-    monkeypatch.setattr(runner.shutil, "rmtree", refuse_stuck)
+    _refuse_removing(monkeypatch, stuck)
     assert runner.prune_runs(runs, keep=1, current=current) == ([old], [f"{stuck} (Permission denied)"])
     assert sorted(p.name for p in runs.iterdir()) == [stuck, current]
 
@@ -256,14 +261,7 @@ def test_pruning_of_one_run_folder_is_told_in_the_singular(project: Path, monkey
     stuck, old, kept = "20260101T000000Z-0000000a", "20260102T000000Z-0000000a", "20260103T000000Z-0000000a"
     for name in (stuck, old, kept):
         (runs / name).mkdir(parents=True)
-    remove = shutil.rmtree
-
-    def refuse_stuck(path: Path, *args: object, **kwargs: object) -> None:
-        if Path(path).name == stuck:
-            raise PermissionError(13, "Permission denied")
-        remove(path, *args, **kwargs)
-
-    monkeypatch.setattr(runner.shutil, "rmtree", refuse_stuck)
+    _refuse_removing(monkeypatch, stuck)
     lines: list[str] = []
     runner.run_pipeline("default", notebooks=["a.ipynb"], overrides=["run.keep_runs=2"], progress=lines.append)
     assert "removed 1 old run folder beyond run.keep_runs=2" in lines
