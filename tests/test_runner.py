@@ -317,14 +317,14 @@ def test_retraining_on_drift_says_why(project: Path) -> None:
             "with retrain=always") in lines
 
 
-def test_drift_advice_does_not_retrain_over_a_version_put_in_use_by_hand(tmp_path: Path) -> None:
-    runlog.write_json(tmp_path / "reports" / "retrain.json", {"retrain_recommended": True})
+def test_drift_advice_does_not_retrain_over_a_version_put_in_use_by_hand() -> None:
+    advice = {"retrain_recommended": True}
     report = {"steps": [{"step": "03_model", "trained": False}]}
     params = {"model": {"retrain": "auto", "use_version": None}}
-    assert runner._retrain_advised(tmp_path, params, {"retrain_on_drift": True}, report)
+    assert runner._retrain_advised(advice, params, {"retrain_on_drift": True}, report)
     # Re-running 03_model with retrain=always would replace the version the operator just chose.
     params = {"model": {"retrain": "auto", "use_version": "20260301-cd34"}}
-    assert not runner._retrain_advised(tmp_path, params, {"retrain_on_drift": True}, report)
+    assert not runner._retrain_advised(advice, params, {"retrain_on_drift": True}, report)
 
 
 def test_retrain_steps_rerun_drift_only_when_the_run_has_it() -> None:

@@ -1302,10 +1302,11 @@ def run_pipeline(
             writes_to = space_needed_under(simulated=(params.get("ingest") or {}).get("source") == "simulated")
             _run_steps(steps, staging=staging, run_dir=run_dir, report=report, progress=progress, render=render,
                        writes_to=writes_to)
-            if "03_model.ipynb" in plan and _retrain_advised(staging, params, run_options, report):
+            advice = runlog.read_json_if_present(staging / "reports" / "retrain.json") or {}
+            if "03_model.ipynb" in plan and _retrain_advised(advice, params, run_options, report):
                 again = retrain_steps(plan, model=params["model"])
                 # Said now: the retraining's drift step replaces the advice, and with it the reasons.
-                reasons = (runlog.read_json_if_present(staging / "reports" / "retrain.json") or {}).get("reasons")
+                reasons = advice.get("reasons")
                 why = f" ({'; '.join(map(str, reasons))})" if isinstance(reasons, list) and reasons else ""
                 progress(f"drift recommends retraining{why}: re-running {' and '.join(p.stem for p, _ in again)} "
                          f"with retrain=always")
@@ -1428,10 +1429,10 @@ def _close_stopped_run(
 
 
 def _retrain_advised(
-    staging: Path, params: dict[str, Any], run_options: dict[str, Any], report: dict[str, Any]
+    advice: dict[str, Any], params: dict[str, Any], run_options: dict[str, Any], report: dict[str, Any]
 ) -> bool:
-    """Whether drift advised retraining, the profile lets the runner act, and no model was just trained."""
-    advice = runlog.read_json_if_present(staging / "reports" / "retrain.json") or {}
+    """Whether drift advised retraining (``advice``, the run's ``reports/retrain.json``), the profile lets
+    the runner act, and no model was just trained."""
     trained_now = any(s.get("step") == "03_model" and s.get("trained") for s in report["steps"])
     return bool(
         advice.get("retrain_recommended")
