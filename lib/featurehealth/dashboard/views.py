@@ -598,7 +598,7 @@ def html_table(
         words = _escaped(said)
         target = str(value if raw is None else raw)
         if key and target and said != missing:
-            words = f"<a href='{html.escape(link_query(key, target), quote=True)}'>{words}</a>"
+            words = _anchor_html(link_query(key, target), words)
         return words + (f" <span class='fh-id'>{_escaped(grey)}</span>" if grey else "")
 
     rows = shown.astype(object)
@@ -831,6 +831,11 @@ def link_query(key: str, value: str) -> str:
     return "?" + urlencode({key: value})
 
 
+def _anchor_html(query: str, text_html: str) -> str:
+    """A link to ``query`` (:func:`link_query`) around ``text_html``, already escaped."""
+    return f"<a href='{html.escape(query, quote=True)}'>{text_html}</a>"
+
+
 def feature_link_html(feature_id: str, *, profile: str, home: str) -> str:
     """The drill-down's "Link to this view: ?feature=F042" line, the query a link (:func:`link_query`),
     to copy and share.
@@ -841,7 +846,7 @@ def feature_link_html(feature_id: str, *, profile: str, home: str) -> str:
     query = link_query("feature", feature_id)
     other = f" (the link opens profile {home}: choose {profile} in Profile there)" if profile != home else ""
     return (f"<div class='fh-note {NO_MATH_CLASS}' style='color:{TONE_COLOURS['neutral']}'>Link to this view: "
-            f"<a href='{html.escape(query, quote=True)}'>{_escaped(query)}</a>{_escaped(other)}</div>")
+            f"{_anchor_html(query, _escaped(query))}{_escaped(other)}</div>")
 
 
 def incidents_note(
