@@ -442,7 +442,7 @@ def test_a_card_without_signal_definitions_is_not_retrained_for_that_alone_and_s
             f"signal definitions it was trained with (an older featurehealth wrote it), so whether this run "
             f"computes its signals as its training did could not be checked: model.retrain=always retrains with "
             f"this run's."
-        ), "kept": f"{'nothing to retrain' if retrain == 'auto' else 'model.retrain is ' + repr(retrain)}; its signal "
+        ), "kept": f"{'same settings, retraining not advised before this run' if retrain == 'auto' else 'model.retrain is ' + repr(retrain)}; its signal "
                    f"definitions could not be checked"}
     # Other changes still retrain it.
     other_rules = registry.training_settings(PARAMS, {**DEGRADATION, "min_usage": 10}, signals=SIGNALS)
@@ -1251,7 +1251,7 @@ def test_a_run_that_keeps_the_model_in_use_says_why_in_a_few_words(paths: config
     # The runner's summary prints it; the full reason was only in 03_model's output.
     dataset = _dataset()
     registry.register(paths, _report(dataset), dataset, params=PARAMS, degradation=DEGRADATION)
-    assert registry.decide_training(paths, retrain="auto", settings=SETTINGS)["kept"] == "nothing to retrain"
+    assert registry.decide_training(paths, retrain="auto", settings=SETTINGS)["kept"] == "same settings, retraining not advised before this run"
     assert registry.decide_training(paths, retrain="never", settings=SETTINGS)["kept"] == "model.retrain is 'never'"
     deeper = {**SETTINGS, "model": {**SETTINGS["model"], "max_depth": 4}}
     assert registry.decide_training(paths, retrain="never", settings=deeper)["kept"] == (

@@ -1002,8 +1002,8 @@ def test_a_run_whose_training_days_hold_one_class_says_not_trained_and_why(tmp_p
     runlog.write_json(steps / "03_model.json", {"trained": True, "model_version": "v1"})
     assert runner.outcome_lines(tmp_path) == []
     # Nothing trained, the model in use kept: why, in a few words (the full reason is in 03_model's output).
-    runlog.write_json(steps / "03_model.json", {"trained": False, "model_version": "v1", "kept": "nothing to retrain"})
-    assert runner.outcome_lines(tmp_path) == ["model: kept v1 (nothing to retrain)"]
+    runlog.write_json(steps / "03_model.json", {"trained": False, "model_version": "v1", "kept": "same settings, retraining not advised before this run"})
+    assert runner.outcome_lines(tmp_path) == ["model: kept v1 (same settings, retraining not advised before this run)"]
 
 
 def test_outcome_drift_line_says_how_many_cells_had_too_little_data(tmp_path: Path) -> None:

@@ -613,7 +613,7 @@ def decide_training(
                 f"trained with them, was {'set aside by hand' if by_hand else 'refused by the holdout comparison'})")
         return {"train": False, "kept": f"{kept_because}{unchecked_kept}",
                 "reason": f"{scoring}, {', and '.join(full for full, _ in differences)}{unchecked}; {then}."}
-    kept = "nothing to retrain" if retrain == "auto" else f"model.retrain is {retrain!r}"
+    kept = "same settings, retraining not advised before this run" if retrain == "auto" else f"model.retrain is {retrain!r}"
     if redefined is None:
         return {"train": False, "kept": f"{kept}{unchecked_kept}",
                 "reason": f"{scoring}{unchecked}: model.retrain=always retrains with this run's."}
