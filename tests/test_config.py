@@ -923,3 +923,86 @@ def test_socket_parent_moves_to_tmp_only_where_the_sockets_would_not_bind(tmp_pa
     folder = f"{tmp_path}/"
     with socket.socket(socket.AF_UNIX) as unix:
         unix.bind(folder + "s" * (config.MAX_SOCKET_PATH - len(folder)))
+
+
+def _documented_parameters(doc: str) -> list[str] | None:
+    """The names of a numpydoc ``Parameters`` section in order (``x, y : int`` gives both), None without one."""
+    section = re.search(r"^Parameters\n-+\n(.*?)(?=^\w[\w ]*\n-+\n|\Z)", doc, flags=re.S | re.M)
+    if section is None:
+        return None
+    heads = [line.split(" : ")[0] for line in section[1].splitlines() if line and not line[0].isspace()]
+    return [name.strip().lstrip("*") for head in heads for name in head.split(",")]
+
+
+def _public_callables() -> list[tuple[str, object]]:
+    """Every public function, class and public method defined in a module of ``featurehealth``."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    import featurehealth
+
+    found = []
+    for info in pkgutil.walk_packages(featurehealth.__path__, "featurehealth."):
+        module = importlib.import_module(info.name)
+        for name, obj in vars(module).items():
+            if name.startswith("_") or getattr(obj, "__module__", None) != info.name:
+                continue
+            if inspect.isfunction(obj) or inspect.isclass(obj):
+                found.append((f"{info.name}.{name}", obj))
+            if inspect.isclass(obj):
+                found += [(f"{info.name}.{name}.{attr}", getattr(obj, attr)) for attr, member in vars(obj).items()
+                          if not attr.startswith("_")
+                          and (inspect.isfunction(member) or isinstance(member, (staticmethod, classmethod)))]
+    return found
+
+
+def _parameter_mismatch(obj: object) -> str:
+    """How the ``Parameters`` section of ``obj``'s docstring differs from its signature, "" when it does not.
+
+    A function whose summary says "keyword names = the ``<group>`` group" may leave out keywords
+    that are keys of that group of params/default.yaml, which documents them.
+    """
+    import inspect
+
+    doc = inspect.getdoc(obj) or ""
+    documented = _documented_parameters(doc)
+    if documented is None:
+        return ""
+    real = [p for p in inspect.signature(obj).parameters if p not in ("self", "cls")]
+    group = re.search(r"keyword names = the ``(\w+)`` group", doc.split("\n", 1)[0])
+    keys = set(config.load_profile("default")[group[1]]) if group else set()
+    extra = [name for name in documented if name not in real]
+    missing = [name for name in real if name not in documented and name not in keys]
+    if extra or missing:
+        return f"documents {extra} that it does not take, omits {missing} that it takes"
+    order = [name for name in real if name in documented]
+    return "" if documented == order else f"documents {documented} in another order than {order}"
+
+
+def test_documented_parameters_are_read_from_a_numpydoc_section() -> None:
+    doc = "Summary.\n\nParameters\n----------\nx, y : int\n    Both.\n**kwargs\n    More.\n\nReturns\n-------\nint\n    Sum.\n"
+    assert _documented_parameters(doc) == ["x", "y", "kwargs"]
+    assert _documented_parameters("Summary without sections.") is None
+
+    def grouped(a: int, *, b: int, **facts: int) -> None:
+        """Summary.
+
+        Parameters
+        ----------
+        a : int
+            One.
+        gone : int
+            A parameter that was removed.
+        """
+
+    assert _parameter_mismatch(grouped) == "documents ['gone'] that it does not take, omits ['b', 'facts'] that it takes"
+
+
+def test_every_documented_parameter_list_matches_its_signature() -> None:
+    # Signatures moved on and docstrings did not: check_threshold_pair documented its positional
+    # parameters as (warn_key, fail_key, warn, fail), calling order (warn_key, warn, fail_key, fail).
+    callables = _public_callables()
+    assert len(callables) > 400
+    mismatched = {name: problem for name, obj in callables if (problem := _parameter_mismatch(obj))}
+    assert mismatched == {}

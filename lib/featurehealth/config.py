@@ -845,10 +845,14 @@ def check_threshold_pair(warn_key: str, warn: Any, fail_key: str, fail: Any, *, 
 
     Parameters
     ----------
-    warn_key, fail_key : str
-        Dotted keys, for the message.
-    warn, fail : number
-        Their values (already checked to be numbers).
+    warn_key : str
+        Dotted key of the warn threshold, for the message.
+    warn : number
+        Its value (already checked to be a number).
+    fail_key : str
+        Dotted key of the fail (or alert) threshold, for the message.
+    fail : number
+        Its value (already checked to be a number).
     below : bool
         Low values are bad (``quality.grade(below=True)``): warn must not be under fail.
     """
