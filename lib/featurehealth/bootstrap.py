@@ -82,6 +82,11 @@ def circular_block_draws(n_days: int, *, block_days: int, resamples: int, rng: n
     -------
     ndarray
         Shape (resamples, n_days); each row sums to ``n_days``.
+
+    Raises
+    ------
+    ValueError
+        If ``block_days`` is not a whole number >= 1.
     """
     if isinstance(block_days, bool) or not isinstance(block_days, (int, np.integer)) or block_days < 1:
         raise ValueError(f"block_days must be a whole number >= 1; got {block_days!r}.")

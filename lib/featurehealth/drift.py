@@ -191,7 +191,15 @@ def ks_tests(pairs: Sequence[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray
 
 @dataclass(frozen=True)
 class Thresholds:
-    """Numeric limits of the profile's ``drift`` group that decide statuses and retraining."""
+    """Numeric limits of the profile's ``drift`` group that decide statuses and retraining.
+
+    Raises
+    ------
+    ValueError
+        If a warn limit exceeds its alert limit, the p-values break
+        ``0 < ks_pvalue_alert <= ks_pvalue_warn <= 1``, ``min_samples`` is below 2 or
+        ``prediction_min_rows_per_bin`` below 1.
+    """
 
     min_samples: int
     psi_warn: float
@@ -447,6 +455,11 @@ def bin_edges(values: np.ndarray, *, n_bins: int) -> np.ndarray:
     the reference maximum (a tie there, or a constant reference) gets an edge just below it
     (``numpy.nextafter``), so the maximum has a bin of its own: otherwise every reference value
     lies in the bins up to it and a fall from the maximum moves no value between bins.
+
+    Raises
+    ------
+    ValueError
+        If ``n_bins`` is below 2.
     """
     if n_bins < 2:
         raise ValueError(f"drift.n_bins must be >= 2, got {n_bins}.")
@@ -467,6 +480,11 @@ def psi_bin_count(n_ref: int, n_cur: int, *, n_bins: int, max_chance_psi: float)
     Few values per bin also keeps a bin from being empty by chance, which the ``1e-4`` floor
     would turn into a term of about ``p * ln(p / 1e-4)``. ``n_ref`` 0 gives ``n_bins`` (no edges
     are drawn from no values anyway).
+
+    Raises
+    ------
+    ValueError
+        If ``n_bins`` is below 2.
     """
     if n_bins < 2:
         raise ValueError(f"drift.n_bins must be >= 2, got {n_bins}.")
@@ -701,6 +719,11 @@ def apply_persistence(daily: Sequence[pd.DataFrame], *, short: pd.DataFrame | No
         evaluations at alert, counting back from today), ``short_status`` and the final
         ``status``; ``triggered`` stays that of ``raw_status``, so an alert reported as a warn
         names the effect sizes at their alert limits.
+
+    Raises
+    ------
+    ValueError
+        If ``daily`` is empty.
     """
     if not daily:
         raise ValueError("daily needs at least today's evaluation.")
@@ -1321,6 +1344,11 @@ def most_severe(matrix: pd.DataFrame, *, max_rows: int) -> pd.DataFrame:
 
     Features are ranked by their count of alerts, then warnings, then cells with too little
     data, ties by feature id; the rows keep that order.
+
+    Raises
+    ------
+    ValueError
+        If ``max_rows`` is below 1.
     """
     if max_rows < 1:
         raise ValueError(f"max_rows must be >= 1, got {max_rows!r}.")

@@ -240,6 +240,11 @@ def chance_share_warned(flagged_share: float, *, window_days: Sequence[int]) -> 
     -------
     float or None
         The mean over the incidents of ``1 - (1 - flagged_share) ** days``; None without incidents.
+
+    Raises
+    ------
+    ValueError
+        If ``flagged_share`` is not in [0, 1].
     """
     if not 0 <= flagged_share <= 1:
         raise ValueError(f"flagged_share must be in [0, 1], got {flagged_share!r}.")
@@ -440,6 +445,12 @@ def rule_at_model_load(
         ``threshold`` (the rule's score flagging the ``flagged_share`` highest-scored healthy
         feature-days, ties included; None when it flags none), :data:`RULE_AT_LOAD_FIGURES` and
         ``by_kind`` (incidents warned >= 1 day ahead per incident kind).
+
+    Raises
+    ------
+    ValueError
+        If ``predictions`` lack ``rule_score`` or ``is_degraded``, or ``flagged_share`` is not in
+        [0, 1].
     """
     missing = sorted({"rule_score", "is_degraded"} - set(predictions.columns))
     if missing:

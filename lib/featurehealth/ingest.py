@@ -572,6 +572,11 @@ def arrow_durations(con: "duckdb.DuckDBPyConnection", paths: Sequence[Path]) -> 
     pandas and pyarrow write a Timedelta column as a plain INT64 count of its unit and keep the
     unit in that schema only: DuckDB reads the count, 250 ms of ``duration[us]`` as 250000.
     Each distinct schema is decoded once.
+
+    Raises
+    ------
+    InputError
+        If a file's Arrow schema cannot be decoded (the units of its columns are unknown).
     """
     import base64
 

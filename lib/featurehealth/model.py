@@ -215,6 +215,11 @@ def make_forest(params: Mapping[str, Any], *, n_rows: int) -> Any:
     Each tree draws ``max_samples`` of the ``n_rows`` training rows, but at least
     ``min_rows_per_tree`` of them (all when there are fewer): on a year of data a small share
     keeps fitting fast, while a small data set needs every row to grow useful trees.
+
+    Raises
+    ------
+    ValueError
+        If ``n_rows`` is below 1.
     """
     from sklearn.ensemble import RandomForestClassifier
 
@@ -677,6 +682,11 @@ def classification_metrics(y_true: np.ndarray, score: np.ndarray, *, threshold: 
     AUCs are None when ``y_true`` holds one class only; precision is None when nothing is flagged,
     recall None when nothing degrades, F1 None when neither happens (0/0: there is nothing to
     score, and a 0 would read as every alert wrong or every degradation missed).
+
+    Raises
+    ------
+    ValueError
+        If ``y_true`` is empty.
     """
     from sklearn.metrics import (
         average_precision_score, brier_score_loss, precision_recall_fscore_support, roc_auc_score,

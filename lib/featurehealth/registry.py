@@ -892,7 +892,13 @@ def _write_index(paths: "RunPaths", current: str) -> Path:
 
 
 def promote(paths: "RunPaths", version: str) -> Path:
-    """Make ``version`` the model in use: copy its model file and card to the top of ``models/``."""
+    """Make ``version`` the model in use: copy its model file and card to the top of ``models/``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``version`` has no model file under ``models/``.
+    """
     folder = paths.models / version
     if not (folder / MODEL_FILE).is_file():
         raise FileNotFoundError(f"Model version {version} does not exist under {paths.models}.")

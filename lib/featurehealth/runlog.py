@@ -125,6 +125,11 @@ def record_step(paths: "RunPaths", step: str, **facts: Any) -> Path:
     -------
     Path
         The file written, ``reports/steps/<step>.json``.
+
+    Raises
+    ------
+    ValueError
+        If ``step`` is empty.
     """
     if not step:
         raise ValueError("step must be a non-empty notebook stem such as '01_ingest'.")

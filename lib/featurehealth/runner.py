@@ -285,6 +285,13 @@ def profile_lock(profile: str) -> Iterator[None]:
     """Hold an exclusive lock for one profile so two runs never publish over each other.
 
     A notebook run by hand on the published folder probes it and stops (:func:`config.run_in_progress`).
+
+    Raises
+    ------
+    RunBusy
+        If another run of ``profile`` holds the lock (after :data:`PROBE_PATIENCE_S` seconds).
+    RunFailed
+        If the lock file cannot be created (:func:`not_writable`).
     """
     lock_path = config.profile_lock_path(profile)
     try:
@@ -556,7 +563,15 @@ def _copy_or_stop(source: str, target: str, *, follow_symlinks: bool = True) -> 
 
 
 def prepare_staging(published: Path, staging: Path) -> None:
-    """Make ``staging`` a copy of the published outputs without run history or hand-over files."""
+    """Make ``staging`` a copy of the published outputs without run history or hand-over files.
+
+    Raises
+    ------
+    OSError
+        The first error of the copy (a full disk, a folder that is not writable), with its errno.
+    RunFailed
+        If a published entry is a symbolic link whose target does not exist.
+    """
     if staging.exists():
         shutil.rmtree(staging)
     if published.is_dir():

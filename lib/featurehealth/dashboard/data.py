@@ -348,7 +348,12 @@ def run_history(profile: str, *, limit: int = 20) -> tuple["pd.DataFrame | None"
     tuple
         A frame with :data:`RUN_COLUMNS` (newest first) and a message naming the run folders met
         on the way without a report yet (a run in progress) and those whose report is unreadable;
-        ``(None, message)`` when there is no run at all.
+        ``(None, message)`` when no run has a readable report (or ``profile`` has no outputs).
+
+    Raises
+    ------
+    ValueError
+        If ``limit`` is below 1.
     """
     import pandas as pd
 

@@ -92,7 +92,13 @@ def _figure(width: float, height: float, *, rows: int = 1, cols: int = 1, **kwar
 
 
 def figure_png(fig: "Figure", *, dpi: int = DPI) -> bytes:
-    """PNG bytes of ``fig``."""
+    """PNG bytes of ``fig``.
+
+    Raises
+    ------
+    ValueError
+        If ``dpi`` is below 20.
+    """
     if dpi < 20:
         raise ValueError(f"dpi must be >= 20, got {dpi!r}.")
     buffer = io.BytesIO()
@@ -516,7 +522,13 @@ def calibration_bins(y_true: "np.ndarray", probability: "np.ndarray", *, n_bins:
 
 def calibration_figure(predictions: "pd.DataFrame", *, n_bins: int = 10) -> "Figure":
     """Reliability diagram of the model's probability (quantile bins, their sizes in the legend) above a
-    histogram of the predictions, which shows how many feature-days each stretch of the curve rests on."""
+    histogram of the predictions, which shows how many feature-days each stretch of the curve rests on.
+
+    Raises
+    ------
+    ValueError
+        If ``n_bins`` is below 2.
+    """
     if n_bins < 2:
         raise ValueError(f"n_bins must be >= 2, got {n_bins!r}.")
     labelled = predictions[predictions["y_true"].notna()]
@@ -546,6 +558,11 @@ def importance_figure(importance: "pd.DataFrame", *, top: int = 15) -> "Figure":
     :func:`featurehealth.dashboard.views.signal_ids_note`).
 
     When no signal has one (no test day followed by a degraded day), the panel says so.
+
+    Raises
+    ------
+    ValueError
+        If ``top`` is below 1.
     """
     if top < 1:
         raise ValueError(f"top must be >= 1, got {top!r}.")

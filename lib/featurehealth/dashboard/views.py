@@ -67,7 +67,13 @@ def metric_name(metric: Any) -> str:
 
 @dataclass(frozen=True)
 class Tile:
-    """One Overview tile: a label, the headline value, a detail line and a tone for its colour."""
+    """One Overview tile: a label, the headline value, a detail line and a tone for its colour.
+
+    Raises
+    ------
+    ValueError
+        If ``tone`` is not one of :data:`TONES`.
+    """
 
     label: str
     value: str
@@ -573,6 +579,12 @@ def html_table(
     ``links`` maps a column to a link key (one of :data:`LINK_KEYS`): each of its lines with an id (its
     :func:`id_column` id, else its own value) becomes a link to ``?<key>=<id>`` (:func:`link_query`),
     the line's text the link's, so ``{"feature": "feature"}`` opens each feature's drill-down.
+
+    Raises
+    ------
+    ValueError
+        If ``max_rows`` is below 1, a ``wrap`` or ``links`` column is not in ``frame``, or a link
+        key is not one of :data:`LINK_KEYS`.
     """
     if max_rows < 1:
         raise ValueError(f"max_rows must be >= 1, got {max_rows!r}.")
@@ -1728,7 +1740,13 @@ QUARANTINE_COLUMNS = {
 def quarantine_examples(rows: "pd.DataFrame", *, per_reason: int = 2) -> "pd.DataFrame":
     """The first ``per_reason`` quarantined rows of each reason, with those of
     :data:`QUARANTINE_COLUMNS` that hold a value in any of them, headed in its words; the reason and
-    the field at fault in words too (:data:`QUARANTINE_REASONS`, :data:`INPUT_FIELDS`)."""
+    the field at fault in words too (:data:`QUARANTINE_REASONS`, :data:`INPUT_FIELDS`).
+
+    Raises
+    ------
+    ValueError
+        If ``per_reason`` is below 1.
+    """
     if per_reason < 1:
         raise ValueError(f"per_reason must be >= 1, got {per_reason!r}.")
     columns = [c for c in QUARANTINE_COLUMNS if c in rows.columns]
@@ -2000,7 +2018,13 @@ TONE_MARKS = {"ok": ("✓", "fine"), "warn": ("!", "worth a look"), "bad": ("✕
 
 
 def status_html(message: str, *, tone: str = "neutral") -> str:
-    """A message for a status or note area, escaped and coloured by ``tone`` (one of :data:`TONES`)."""
+    """A message for a status or note area, escaped and coloured by ``tone``.
+
+    Raises
+    ------
+    ValueError
+        If ``tone`` is not one of :data:`TONES`.
+    """
     if tone not in TONE_COLOURS:
         raise ValueError(f"tone must be one of {', '.join(TONES)}, got {tone!r}.")
     return f"<div class='fh-note {NO_MATH_CLASS}' style='color:{TONE_COLOURS[tone]}'>{_escaped(message)}</div>"
