@@ -79,8 +79,9 @@ def aggregate_sql(relation: str) -> str:
     Parameters
     ----------
     relation : str
-        Table, view or table function with the canonical event columns, e.g. ``valid_events``
-        or ``read_parquet('events/*.parquet')``. Every event of a day must be in it, since the
+        Table, table function or parenthesised SELECT with the canonical event columns, e.g.
+        :func:`featurehealth.validate.valid_sql` of a partition (what the engine passes) or
+        ``read_parquet('events/*.parquet')``. Every event of a day must be in it, since the
         newest version is the day's.
 
     Returns
@@ -144,7 +145,7 @@ def feature_day_sql(relation: str) -> str:
     Parameters
     ----------
     relation : str
-        Table, view or table function with the canonical event columns.
+        Table, table function or parenthesised SELECT with the canonical event columns.
 
     Returns
     -------
