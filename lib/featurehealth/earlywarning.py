@@ -503,8 +503,8 @@ def precursor_visibility(signal_rows: pd.DataFrame, incidents: pd.DataFrame, *, 
     -------
     dict
         ``available`` (False, with ``reason``, without ground truth or ordinary days); ``quantiles``;
-        per kind with a judged incident that has a precursor: the
-        evidence signal, ``n_with_precursor`` and ``visible_q95`` / ``visible_q99``, the shares
+        ``by_kind``, per kind with a judged incident that has a precursor: the ``evidence``
+        signal, ``n_with_precursor`` and ``visible_q95`` / ``visible_q99``, the shares
         whose largest evidence on a precursor day in the period reaches that percentile of
         ordinary days (feature-days not degraded and outside every incident's precursor and
         incident days).
