@@ -85,6 +85,31 @@ def test_write_tables_keeps_other_tables_and_builds_the_database(tmp_path: Path)
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
 
 
+
+def _leave_write_ahead_log(database: Path) -> None:
+    """Leave beside ``database`` the write-ahead log of a read-write connection that wrote and is still open
+    (or was killed): DuckDB removes it when the connection closes, so it is put back."""
+    import duckdb
+
+    con = duckdb.connect(str(database))
+    con.execute("CREATE TABLE my_scratch AS SELECT 1 AS x")
+    log = warehouse.wal_file(database).read_bytes()
+    con.close()
+    warehouse.wal_file(database).write_bytes(log)
+
+
+def test_a_rebuilt_database_is_readable_though_a_writer_left_a_log_beside_the_old_one(tmp_path: Path) -> None:
+    # An analyst's default (read-write) connection that created a table left featurehealth.duckdb.wal;
+    # the rebuilt database beside it failed to open ("WAL does not match database file"), and
+    # 02_aggregate with it.
+    paths = config.RunPaths(tmp_path).ensure()
+    warehouse.write_tables(paths, fact_feature_metrics=_fact(), dim_feature_metadata=_dim())
+    _leave_write_ahead_log(paths.warehouse)
+    warehouse.write_tables(paths, fact_feature_metrics=_fact().assign(risk_probability=[0.1, 0.9]))
+    assert warehouse.query(paths, "SELECT max(risk_probability) AS p FROM feature_day")["p"].tolist() == [0.9]
+    assert not warehouse.wal_file(paths.warehouse).exists()
+
+
 def test_a_table_given_as_none_is_removed(tmp_path: Path) -> None:
     # 02_aggregate hands over incidents=None when the run has none (a profile moved from the
     # simulator to CSV without an incidents file): the last run's table stayed, and 03_model

@@ -85,6 +85,12 @@ def spill_folder() -> Path:
     return Path(tempfile.gettempdir()) / f"featurehealth-duckdb-{os.getuid()}"
 
 
+def wal_file(database: str | os.PathLike[str]) -> Path:
+    """DuckDB's write-ahead log of ``database``: ``<database>.wal``, beside it while a read-write
+    connection holds writes not yet checkpointed into the file (or was killed holding them)."""
+    return Path(f"{os.fspath(database)}.wal")
+
+
 def sql_string(value: str) -> str:
     """``value`` as a single-quoted SQL string literal."""
     return "'" + str(value).replace("'", "''") + "'"
@@ -222,6 +228,9 @@ def query(paths: "RunPaths", sql: str) -> "pd.DataFrame":
 def build_database(paths: "RunPaths") -> Path:
     """Rebuild ``paths.warehouse`` from all ``tables/*.parquet`` under a temporary name, then swap it in.
 
+    The old database's write-ahead log (:func:`wal_file`) is removed with it: what a read-write
+    connection wrote into the warehouse is not kept, as the database holds the Parquet tables alone.
+
     Returns
     -------
     Path
@@ -240,7 +249,10 @@ def build_database(paths: "RunPaths") -> Path:
             con.execute("CHECKPOINT")
         finally:
             con.close()
-            Path(f"{tmp}.wal").unlink(missing_ok=True)
+            wal_file(tmp).unlink(missing_ok=True)
+    # A log left by an analyst's read-write connection that wrote belongs to the database just
+    # replaced: beside the new one, DuckDB refuses to open it ("WAL does not match database file").
+    wal_file(paths.warehouse).unlink(missing_ok=True)
     return paths.warehouse
 
 
