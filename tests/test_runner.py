@@ -854,6 +854,31 @@ def test_publish_killed_half_way_is_undone_by_the_next_run(project: Path, monkey
     assert [p.name for p in (project / "outputs" / ".staging").iterdir()] == ["default.lock"]
 
 
+def test_publishing_the_warehouse_removes_the_log_a_writer_left_beside_the_published_one(tmp_path: Path) -> None:
+    # An analyst's read-write connection wrote to the published featurehealth.duckdb after the run
+    # made its staging copy: its .wal stayed beside the new database, which nobody could open then
+    # ("WAL does not match database file"), and, left by a killed kernel, after every later run too.
+    import duckdb
+
+    from featurehealth import warehouse
+
+    staging, published = tmp_path / "staging", tmp_path / "ci"
+    for folder, value in ((published, 1), (staging, 2)):
+        folder.mkdir()
+        con = duckdb.connect(str(folder / "featurehealth.duckdb"))
+        con.execute(f"CREATE TABLE t AS SELECT {value} AS v")
+        con.close()
+    con = duckdb.connect(str(published / "featurehealth.duckdb"))
+    con.execute("CREATE TABLE my_scratch AS SELECT 1 AS x")
+    log = warehouse.wal_file(published / "featurehealth.duckdb").read_bytes()
+    con.close()
+    warehouse.wal_file(published / "featurehealth.duckdb").write_bytes(log)
+    runner.publish(staging, published, tmp_path / "ci.publish.json")
+    assert sorted(p.name for p in published.iterdir()) == ["featurehealth.duckdb"]
+    reader = duckdb.connect(str(published / "featurehealth.duckdb"), read_only=True)
+    assert reader.sql("SELECT v FROM t").fetchall() == [(2,)]
+
+
 def test_a_run_killed_writing_its_publish_journal_leaves_no_temporary_journal_behind(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -37,6 +37,8 @@ _MODEL_VERSION = re.compile(r"[0-9]{8}-[0-9a-f]{12}")
 RUN_ID_PATTERN = r"\d{8}T\d{6}Z-[0-9a-f]{8}"
 #: The start time's format in a run id (the part before its first "-").
 RUN_ID_TIME = "%Y%m%dT%H%M%SZ"
+#: The star schema's DuckDB database in an outputs folder (:attr:`RunPaths.warehouse`).
+WAREHOUSE_FILE = "featurehealth.duckdb"
 #: Longest path of a Unix socket on every system (macOS's sun_path holds 104 bytes with a closing NUL).
 MAX_SOCKET_PATH = 103
 _MISSING = object()
@@ -170,7 +172,7 @@ class RunPaths:
     @property
     def warehouse(self) -> Path:
         """Embedded DuckDB database holding the star schema for SQL access."""
-        return self._folder("featurehealth.duckdb")
+        return self._folder(WAREHOUSE_FILE)
 
     def ensure(self) -> "RunPaths":
         """Create the standard sub-folders and return self.

@@ -39,7 +39,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from featurehealth import config, display, runlog
+from featurehealth import config, display, runlog, warehouse
 
 #: Parameter groups read by the runner itself rather than by a notebook.
 RUNNER_GROUPS = ("run",)
@@ -601,7 +601,7 @@ def publish(staging: Path, published: Path, journal: Path) -> None:
     and a publish killed half-way, or whose undo failed too (the swap's error is raised and the
     journal kept), is put back by the next run (:func:`recover_publish`). Once
     complete, the published ``work/`` (hand-over files of a notebook run by hand) is removed: it
-    no longer matches the published reports. The caller removes what is left: ``staging``
+    no longer matches the published reports; so is the write-ahead log of the replaced warehouse. The caller removes what is left: ``staging``
     (hand-over files) and the old versions in ``<staging>.old``.
     """
     published.mkdir(parents=True, exist_ok=True)
@@ -625,6 +625,9 @@ def publish(staging: Path, published: Path, journal: Path) -> None:
         raise
     # The publish is complete once the journal is gone.
     journal.unlink()
+    # A log that an analyst's read-write connection wrote beside the replaced warehouse after the
+    # staging copy would stop DuckDB opening the new one ("WAL does not match database file").
+    warehouse.wal_file(published / config.WAREHOUSE_FILE).unlink(missing_ok=True)
     # Hand-over files a notebook run by hand left (01_ingest's work/) describe another ingest than
     # the reports just published: 02_aggregate run by hand would read them with this run's summary.
     shutil.rmtree(published / "work", ignore_errors=True)
