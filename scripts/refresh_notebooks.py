@@ -18,8 +18,12 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from featurehealth.config import NOTEBOOKS_DIR, PIPELINE_NOTEBOOKS, pipeline_order_problem
+
+if TYPE_CHECKING:
+    import nbformat
 
 
 def refresh(names: list[str]) -> None:
@@ -54,10 +58,24 @@ def refresh(names: list[str]) -> None:
                 # A kernel the client did not create is left running by it.
                 if kernel.has_kernel:
                     kernel.shutdown_kernel(now=True)
-            for cell in notebook.cells:
-                cell.metadata.pop("execution", None)
-            notebook.metadata.pop("widgets", None)
-            nbformat.write(notebook, path)
+            save(notebook, path)
+
+
+def save(notebook: "nbformat.NotebookNode", path: Path) -> None:
+    """Write ``notebook`` to ``path`` without its execution times and widget state, replacing the file whole.
+
+    A run of ``./run_all.sh`` may be reading the notebook: written in place, it would read empty
+    or cut short for a moment.
+    """
+    import nbformat
+
+    from featurehealth import runlog
+
+    for cell in notebook.cells:
+        cell.metadata.pop("execution", None)
+    notebook.metadata.pop("widgets", None)
+    with runlog.replacing(path) as tmp:
+        nbformat.write(notebook, tmp)
 
 
 def argument_problem(names: list[str]) -> str | None:

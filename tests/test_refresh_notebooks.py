@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from featurehealth import config
@@ -38,3 +40,24 @@ def test_a_pipeline_notebook_alone_names_the_ones_to_run_before_it(tmp_path: Pat
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "01_ingest.ipynb, 02_aggregate.ipynb, 03_model.ipynb" in result.stderr
+
+
+def test_a_notebook_is_replaced_whole_so_a_run_reading_it_meanwhile_gets_one_version(tmp_path: Path) -> None:
+    # A run of ./run_all.sh reads the notebooks while a refresh saves them: saved in place, the
+    # file read empty or cut short for a moment ("Notebook does not appear to be JSON").
+    spec = importlib.util.spec_from_file_location("refresh_notebooks", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    path = tmp_path / "01_ingest.ipynb"
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1", execution_count=1)])
+    nbformat.write(notebook, path)
+    old = path.read_text()
+    notebook.cells[0].outputs = [nbformat.v4.new_output("stream", text="refreshed\n")]
+    notebook.cells[0].metadata["execution"] = {"iopub.status.busy": "2026-11-29T00:00:00Z"}
+    with open(path, encoding="utf-8") as reader:  # a run that opened the notebook just before
+        script.save(notebook, path)
+        assert reader.read() == old
+    saved = nbformat.read(path, as_version=4)
+    assert saved.cells[0].outputs[0].text == "refreshed\n" and "execution" not in saved.cells[0].metadata
+    assert [p.name for p in tmp_path.iterdir()] == ["01_ingest.ipynb"]
