@@ -1006,3 +1006,16 @@ def test_every_documented_parameter_list_matches_its_signature() -> None:
     assert len(callables) > 400
     mismatched = {name: problem for name, obj in callables if (problem := _parameter_mismatch(obj))}
     assert mismatched == {}
+
+
+@pytest.mark.parametrize(("text", "problem"), [
+    (None, "it does not exist"),
+    ("{not json", "it is not valid JSON (Expecting property name enclosed in double quotes: line 1, column 2)"),
+    ("[]", f"it lacks {', '.join(config.PUBLISH_JOURNAL_KEYS)}"),
+], ids=["missing", "cut", "list"])
+def test_an_unreadable_publish_journal_s_problem_is_said_in_words(tmp_path: Path, text: str | None, problem: str) -> None:
+    # The runner's message quoted "(JSONDecodeError: Expecting ...)", Python's class name for a cut file.
+    journal = tmp_path / "default.publish.json"
+    if text is not None:
+        journal.write_text(text, encoding="utf-8")
+    assert config.read_publish_journal(journal) == (None, problem)

@@ -802,8 +802,11 @@ def test_an_unreadable_version_card_is_named_in_one_sentence(paths: config.RunPa
     # A damaged models/<version>/card.json stopped 04_drift with a bare JSONDecodeError naming no file.
     _fake_card(paths, "old", test_end="2026-03-01")
     (paths.models / "old" / registry.CARD_FILE).write_text('{"version": "old", trunc', encoding="utf-8")
-    with pytest.raises(registry.ModelIntegrityError, match=r"models/old/card\.json.*restore it.*remove the folder"):
+    with pytest.raises(registry.ModelIntegrityError, match=r"models/old/card\.json.*restore it.*remove the folder") as cut:
         registry.version_cards(paths)
+    # It said "(JSONDecodeError: Expecting property name ...)", Python's class name for a cut file.
+    assert "models/old/card.json is not valid JSON (Expecting property name" in str(cut.value)
+    assert "Error" not in str(cut.value)
     runlog.write_json(paths.models / "old" / registry.CARD_FILE, {"version": "old"})  # valid JSON, no training window
     with pytest.raises(registry.ModelIntegrityError, match=r"models/old/card\.json"):
         registry.version_cards(paths)
@@ -814,7 +817,7 @@ def test_never_with_a_model_file_but_no_card_names_the_missing_card_not_a_missin
     dataset = _dataset()
     registry.register(paths, _report(dataset), dataset, params=PARAMS, degradation=DEGRADATION)
     (paths.models / registry.CURRENT_CARD).unlink()
-    with pytest.raises(registry.ModelIntegrityError, match=r"risk_model\.card\.json is missing.*retrain"):
+    with pytest.raises(registry.ModelIntegrityError, match=r"risk_model\.card\.json does not exist.*retrain"):
         registry.decide_training(paths, retrain="never", settings=SETTINGS)
     assert registry.decide_training(paths, retrain="auto", settings=SETTINGS)["train"]  # auto replaces it
 
@@ -1117,7 +1120,7 @@ def test_a_version_card_lacking_what_is_read_off_it_is_named_with_the_key(
     # training end was not a date failed later with "Invalid isoformat string" or a TypeError.
     folder = _fake_card(paths, "old", test_end="2026-03-01")
     runlog.write_json(folder / registry.CARD_FILE, {**runlog.read_json(folder / registry.CARD_FILE), key: value})
-    with pytest.raises(registry.ModelIntegrityError, match=rf"models/old/card\.json cannot be read \(it has no valid {key}"):
+    with pytest.raises(registry.ModelIntegrityError, match=rf"models/old/card\.json has no valid {key}"):
         registry.version_cards(paths)
 
 
@@ -1155,7 +1158,7 @@ def test_a_version_folder_whose_card_names_another_version_is_named_in_one_sente
         (paths.models / second["version"] / registry.CARD_FILE).read_bytes())
     with pytest.raises(registry.ModelIntegrityError) as error:
         registry.version_cards(paths)
-    assert f"models/{first['version']}/card.json cannot be read (it names version {second['version']}" in str(error.value)
+    assert f"models/{first['version']}/card.json names version {second['version']}" in str(error.value)
     assert _sentences(str(error.value)) == 1
 
 
@@ -1320,3 +1323,27 @@ def test_library_check_gives_the_model_in_use_s_changed_libraries_unless_a_newer
     assert registry.library_check({}, newest={}) == {"library_changes": None, "saved_here_not_in_use": None}
     bare = {k: v for k, v in card.items() if k != "library_versions"}
     assert registry.library_check(bare, newest=bare)["library_changes"] is None
+
+
+@pytest.mark.parametrize(("card_text", "problem"), [
+    (None, "its card {card} does not exist;"),
+    ('{"file_sha', "its card {card} is not valid JSON (Unterminated string starting at: line 1, column 2);"),
+    ("[]", "its card {card} is not a JSON object;"),
+    ('{"version": "x"}', "its card {card} has no file_sha256;"),
+    ('{"file_sha256": "abc"}', "its card {card} has file_sha256 'abc', not a sha256 (64 hex digits);"),
+], ids=["missing", "cut", "list", "no-hash", "short-hash"])
+def test_a_card_that_cannot_vouch_for_its_model_says_which_problem_it_has(
+    tmp_path: Path, card_text: str | None, problem: str
+) -> None:
+    # "its card ... is missing, not valid JSON or has no file_sha256 (KeyError: 'file_sha256')" left the
+    # user to guess which of the three, in Python's words.
+    model_path, card_path = tmp_path / registry.MODEL_FILE, tmp_path / registry.CURRENT_CARD
+    model_path.write_bytes(b"never unpickled")
+    if card_text is not None:
+        card_path.write_text(card_text, encoding="utf-8")
+    with pytest.raises(registry.ModelIntegrityError) as refused:
+        registry.load_model(model_path, card_path)
+    message = str(refused.value)
+    assert problem.format(card=card_path) in message
+    assert message.endswith("restore both files or retrain with model.retrain=always, which replaces them.")
+    assert not re.search(r"[A-Z]\w*Error", message) and _sentences(message) == 1

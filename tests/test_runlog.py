@@ -69,3 +69,22 @@ def test_written_bytes_reach_the_disk_before_the_rename(tmp_path: Path, monkeypa
     target = runlog.write_parquet(pd.DataFrame({"x": [1]}), tmp_path / "t.parquet")
     inode = target.stat().st_ino
     assert events[:2] == [("fsync", inode), ("replace", inode)]
+
+
+@pytest.mark.parametrize(("content", "problem"), [
+    (None, "does not exist"),
+    ("{\n  \"a\": 1,\n", "is not valid JSON (Expecting property name enclosed in double quotes: line 3, column 1)"),
+    (b"\xff{}", "is not UTF-8 text"),
+], ids=["missing", "cut", "binary"])
+def test_json_problem_says_why_a_json_file_cannot_be_read_in_words(
+    tmp_path: Path, content: str | bytes | None, problem: str
+) -> None:
+    # Messages quoted the exception instead: "(JSONDecodeError: ...)", "(KeyError: 'file_sha256')".
+    path = tmp_path / "r.json"
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    elif content is not None:
+        path.write_text(content, encoding="utf-8")
+    with pytest.raises((OSError, ValueError)) as failed:
+        runlog.read_json(path)
+    assert runlog.json_problem(failed.value) == problem

@@ -231,10 +231,12 @@ def read_publish_journal(journal: Path) -> tuple[dict[str, Any] | None, str]:
     tuple
         The plan (:data:`PUBLISH_JOURNAL_KEYS`) and ""; or None and the problem (the error, or the keys missing).
     """
+    from featurehealth import runlog
+
     try:
-        plan = json.loads(journal.read_text(encoding="utf-8"))
+        plan = runlog.read_json(journal)
     except (OSError, ValueError) as exc:
-        return None, f"{type(exc).__name__}: {exc}"
+        return None, f"it {runlog.json_problem(exc)}"
     missing = [k for k in PUBLISH_JOURNAL_KEYS if not isinstance(plan, dict) or k not in plan]
     return (None, f"it lacks {', '.join(missing)}") if missing else (plan, "")
 

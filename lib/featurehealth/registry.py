@@ -326,16 +326,17 @@ def load_model(
         )
     try:
         card = runlog.read_json(card_path)
-        expected = card["file_sha256"]
-        if not (isinstance(expected, str) and _SHA256.fullmatch(expected)):
-            raise ValueError(f"file_sha256 is {expected!r}, not 64 hex digits")
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError) as exc:
+        problem = runlog.json_problem(exc)
+    else:
+        problem = _sha256_problem(card)
+    if problem:
         raise ModelIntegrityError(
             f"Refusing to load {shown}, since loading a pickle runs code and only files a card vouches for are "
-            f"loaded: its card {shown_card} is missing, not valid JSON or has no file_sha256 "
-            f"({type(exc).__name__}: {exc}); "
+            f"loaded: its card {shown_card} {problem}; "
             f"{way_out or 'restore both files or retrain with model.retrain=always, which replaces them'}."
-        ) from None
+        )
+    expected = card["file_sha256"]
     data = model_path.read_bytes()
     actual = hashlib.sha256(data).hexdigest()
     if actual != expected.lower():
@@ -362,6 +363,18 @@ def load_model(
             f"{way_out or 'retrain with model.retrain=always, which replaces it'}."
         )
     return loaded, card
+
+
+def _sha256_problem(card: Any) -> str:
+    """What keeps ``card`` from vouching for its model file ("has no file_sha256", ...), or ""."""
+    if not isinstance(card, dict):
+        return "is not a JSON object"
+    if "file_sha256" not in card:
+        return "has no file_sha256"
+    expected = card["file_sha256"]
+    if not (isinstance(expected, str) and _SHA256.fullmatch(expected)):
+        return f"has file_sha256 {expected!r}, not a sha256 (64 hex digits)"
+    return ""
 
 
 def _changed_versions(card: Mapping[str, Any]) -> list[str] | None:
@@ -464,7 +477,7 @@ def _current_card(paths: "RunPaths") -> dict[str, Any]:
         card = runlog.read_json(card_path)
     except ValueError as exc:
         raise ModelIntegrityError(
-            f"The card {config.published_path(card_path)} of the model in use is not valid JSON ({exc}); restore "
+            f"The card {config.published_path(card_path)} of the model in use {runlog.json_problem(exc)}; restore "
             f"it or retrain with model.retrain=always, which replaces it."
         ) from None
     return _checked_current_card(card, card_path)
@@ -669,18 +682,17 @@ def _version_card(path: Path) -> dict[str, Any] | None:
     try:
         card = runlog.read_json(path)
     except (OSError, ValueError) as exc:
-        problem = f"{type(exc).__name__}: {exc}"
+        problem = runlog.json_problem(exc)
     else:
         problem = _card_problem(card)
-        problem = problem and f"it {problem}"
         if not problem and card["version"] != path.parent.name:
             if not config.is_model_version(path.parent.name):
                 # A copy kept under another name (models/backup/, "<version> copy") is no version of its own.
                 return None
-            problem = f"it names version {card['version']}, not its folder's"
+            problem = f"names version {card['version']}, not its folder's"
     if problem:
         raise ModelIntegrityError(
-            f"The model card {config.published_path(path)} cannot be read ({problem}); restore it "
+            f"The model card {config.published_path(path)} {problem}; restore it "
             f"(the model in use's is also models/{CURRENT_CARD}), or remove the folder "
             f"{config.published_path(path.parent)} if it is not the model in use (models/registry.json names that one)."
         )

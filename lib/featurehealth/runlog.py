@@ -81,6 +81,21 @@ def read_json(path: str | os.PathLike[str]) -> Any:
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
+def json_problem(exc: OSError | ValueError) -> str:
+    """Why :func:`read_json` failed, as a predicate of the file: "does not exist", "is not valid JSON (...)".
+
+    Messages about a damaged report or card say it in these words, not in Python's
+    (``JSONDecodeError: ...``), which a notebook user cannot act on.
+    """
+    if isinstance(exc, FileNotFoundError):
+        return "does not exist"
+    if isinstance(exc, UnicodeDecodeError):
+        return "is not UTF-8 text"
+    if isinstance(exc, json.JSONDecodeError):
+        return f"is not valid JSON ({exc.msg}: line {exc.lineno}, column {exc.colno})"
+    return f"cannot be read ({exc.strerror or exc})" if isinstance(exc, OSError) else f"cannot be read ({exc})"
+
+
 def read_json_if_present(path: str | os.PathLike[str]) -> Any:
     """:func:`read_json`, or None when the file is missing or not JSON (an optional report)."""
     try:
