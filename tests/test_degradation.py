@@ -115,8 +115,11 @@ def test_flag_degraded_returns_a_new_frame_and_checks_params() -> None:
     frame = _history(crash_rate={2: 0.2})
     flagged = degradation.flag_degraded(frame, **PARAMS)
     assert "is_degraded" not in frame.columns and flagged["is_degraded"].sum() == 1
-    with pytest.raises(ValueError, match="relative multiples"):
+    # It said "min_usage and min_feedback must be >= 0 and the relative multiples > 0", naming no value.
+    with pytest.raises(ValueError, match=r"^degradation: p95_latency_rel must be > 0; got 0\.$"):
         degradation.flag_degraded(frame, **{**PARAMS, "p95_latency_rel": 0})
+    with pytest.raises(ValueError, match=r"^degradation: min_feedback must be >= 0; got -1\.$"):
+        degradation.flag_degraded(frame, **{**PARAMS, "min_feedback": -1})
 
 
 @pytest.mark.parametrize(("baseline_days", "min_baseline_days"), [(28, 40), (28, 0), (0, 0)])

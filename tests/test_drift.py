@@ -308,8 +308,15 @@ def test_triggered_names_the_effects_at_the_limit_of_the_status() -> None:
 def test_thresholds_are_checked() -> None:
     with pytest.raises(ValueError, match="lacks ks_pvalue_warn"):
         drift.Thresholds.from_params({k: v for k, v in _settings().items() if k != "ks_pvalue_warn"})
-    with pytest.raises(ValueError, match="psi_warn must not exceed"):
+    # "drift.psi_warn must not exceed drift.psi_alert." and "drift p-values must satisfy 0 < ks_pvalue_alert
+    # <= ks_pvalue_warn <= 1." named no value; a run's own check of the profile says them (config).
+    with pytest.raises(ValueError, match=r"^drift\.psi_warn 0\.5 is above drift\.psi_alert 0\.25; set the warn "
+                                         r"threshold at or below the alert one"):
         _thresholds(psi_warn=0.5, psi_alert=0.25)
+    with pytest.raises(ValueError, match=r"^drift\.ks_pvalue_warn 0\.001 is below drift\.ks_pvalue_alert 0\.01; "):
+        _thresholds(ks_pvalue_warn=0.001, ks_pvalue_alert=0.01)
+    with pytest.raises(ValueError, match=r"^drift\.ks_pvalue_alert 0 is not valid; use a p-value in \(0, 1\]\.$"):
+        _thresholds(ks_pvalue_alert=0)
     with pytest.raises(ValueError, match="prediction_min_rows_per_bin must be >= 1"):
         _thresholds(prediction_min_rows_per_bin=0)
 

@@ -165,8 +165,13 @@ def degradation_rules(
             "degradation: need 1 <= min_baseline_days <= baseline_days; "
             f"got baseline_days={baseline_days}, min_baseline_days={min_baseline_days}."
         )
-    if min_usage < 0 or min_feedback < 0 or p95_latency_rel <= 0 or crash_rate_rel <= 0 or feedback_rel_drop <= 0:
-        raise ValueError("degradation: min_usage and min_feedback must be >= 0 and the relative multiples > 0.")
+    for key, value in {"min_usage": min_usage, "min_feedback": min_feedback}.items():
+        if value < 0:
+            raise ValueError(f"degradation: {key} must be >= 0; got {value}.")
+    for key, value in {"p95_latency_rel": p95_latency_rel, "crash_rate_rel": crash_rate_rel,
+                       "feedback_rel_drop": feedback_rel_drop}.items():
+        if value <= 0:
+            raise ValueError(f"degradation: {key} must be > 0; got {value}.")
     judged = fact["usage_count"] >= min_usage
     rated = judged & (fact["feedback_count"] >= min_feedback) & fact["avg_feedback"].notna()
     # Baselines only learn from days that could themselves be judged.

@@ -223,11 +223,14 @@ class Thresholds:
             )
         if self.min_samples < 2:
             raise ValueError(f"drift.min_samples must be >= 2 (a spread needs two values), got {self.min_samples}.")
-        for name in ("psi", "mean_change", "wasserstein"):
-            if getattr(self, f"{name}_warn") > getattr(self, f"{name}_alert"):
-                raise ValueError(f"drift.{name}_warn must not exceed drift.{name}_alert.")
-        if not 0 < self.ks_pvalue_alert <= self.ks_pvalue_warn <= 1:
-            raise ValueError("drift p-values must satisfy 0 < ks_pvalue_alert <= ks_pvalue_warn <= 1.")
+        for level in ("warn", "alert"):
+            pvalue = getattr(self, f"ks_pvalue_{level}")
+            if not 0 < pvalue <= 1:
+                raise ValueError(f"drift.ks_pvalue_{level} {pvalue!r} is not valid; use a p-value in (0, 1].")
+        # The profile's own check (config), so the API and a run word it alike.
+        for name, below in (("psi", False), ("mean_change", False), ("wasserstein", False), ("ks_pvalue", True)):
+            config.check_threshold_pair(f"drift.{name}_warn", getattr(self, f"{name}_warn"),
+                                        f"drift.{name}_alert", getattr(self, f"{name}_alert"), below=below)
 
     @classmethod
     def from_params(cls, drift: Mapping[str, Any]) -> Thresholds:
