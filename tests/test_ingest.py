@@ -741,11 +741,26 @@ def test_a_side_file_that_is_a_folder_a_pipe_or_a_broken_link_says_what_it_is(tm
         ingest.read_metadata(tmp_path / "link.csv")
     # A side file is no entry of the telemetry input: the sentence names the file it stands for
     # and the parameter to change, not "remove it from the input".
+    # It said "set its path in the ingest parameters": the sentence names the one to set.
     for caught, what in ((pipe, "incidents"), (link, "metadata")):
-        assert what in str(caught.value) and "ingest parameters" in str(caught.value)
+        assert what in str(caught.value) and f"set ingest.{what}_path to the CSV file" in str(caught.value)
         assert "from the input" not in str(caught.value)
-    with pytest.raises(ingest.InputError, match="does not exist; create it"):
+    with pytest.raises(ingest.InputError, match=r"is a folder; set ingest\.metadata_path to the CSV file\.$"):
+        ingest.read_metadata(tmp_path / "meta.csv")
+    with pytest.raises(ingest.InputError, match=r"absent\.csv does not exist; create it or set ingest\.metadata_path\.$"):
         ingest.read_metadata(tmp_path / "absent.csv")
+
+
+@pytest.mark.parametrize(("content", "problem"), [
+    (b"", "is empty; re-export it with a header row."),
+    (b"feature_id,start,end\n\xff\xfe,2026-01-01,2026-01-02\n", "is not valid UTF-8; re-save it as UTF-8."),
+], ids=["empty", "not-utf8"])
+def test_an_empty_or_undecodable_side_file_is_named_with_the_fix(tmp_path: Path, content: bytes, problem: str) -> None:
+    path = tmp_path / "side.csv"
+    path.write_bytes(content)
+    with pytest.raises(ingest.InputError) as caught:
+        ingest.read_incidents(path)
+    assert str(caught.value) == f"The incidents file {path} {problem}"
 
 
 def test_read_metadata_normalises_and_keeps_first_row(tmp_path: Path) -> None:

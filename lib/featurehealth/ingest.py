@@ -1641,8 +1641,12 @@ def _numbered_records(handle: IO[str], *, delimiter: str) -> list[tuple[int, lis
     return records
 
 
-def _read_small_csv(path: Path, *, what: str, required: Sequence[str], columns: Sequence[str]) -> "pd.DataFrame":
+def _read_small_csv(
+    path: Path, *, what: str, key: str, required: Sequence[str], columns: Sequence[str]
+) -> "pd.DataFrame":
     """A small side file (metadata, incidents) as strings (trimmed, NFC), with file-level errors as InputError.
+
+    The errors name the file as ``what`` and the parameter ``key`` that sets its path.
 
     Its separator is found from its header line as the events' is (:func:`csv_delimiter`). The
     frame's index is the line each row starts on; a row with fewer values than the header has
@@ -1654,12 +1658,11 @@ def _read_small_csv(path: Path, *, what: str, required: Sequence[str], columns: 
     import pandas as pd
 
     if path.is_dir():
-        raise InputError(f"The {what} path {path} is a folder; set its path in the ingest parameters to the CSV file.")
-    if problem := unreadable_entry(path, named=f"The {what} file",
-                                   otherwise="set its path in the ingest parameters to the CSV file"):
+        raise InputError(f"The {what} path {path} is a folder; set {key} to the CSV file.")
+    if problem := unreadable_entry(path, named=f"The {what} file", otherwise=f"set {key} to the CSV file"):
         raise InputError(problem)
     if not path.is_file():
-        raise InputError(f"The {what} file {path} does not exist; create it or set its path in the ingest parameters.")
+        raise InputError(f"The {what} file {path} does not exist; create it or set {key}.")
     try:
         with path.open(encoding="utf-8-sig", newline="") as handle:
             # The separators of the events files: a semicolon export's side files use it too.
@@ -1721,7 +1724,9 @@ def read_metadata(path: str | os.PathLike[str]) -> "pd.DataFrame":
     """
     import pandas as pd
 
-    frame = _read_small_csv(Path(path), what="feature metadata", required=["feature_id"], columns=METADATA_COLUMNS)
+    frame = _read_small_csv(
+        Path(path), what="feature metadata", key="ingest.metadata_path", required=["feature_id"], columns=METADATA_COLUMNS
+    )
     frame = frame.assign(**{column: frame[column].str.strip().str.lower() for column in METADATA_VALUES})
     launch = pd.to_datetime(frame["launch_date"].str.strip(), errors="coerce", format="%Y-%m-%d")
     problems = {
@@ -1765,7 +1770,8 @@ def read_incidents(path: str | os.PathLike[str]) -> "pd.DataFrame":
     import pandas as pd
 
     frame = _read_small_csv(
-        Path(path), what="incidents", required=["feature_id", "start", "end"], columns=INCIDENT_COLUMNS
+        Path(path), what="incidents", key="ingest.incidents_path", required=["feature_id", "start", "end"],
+        columns=INCIDENT_COLUMNS,
     )
     start = pd.to_datetime(frame["start"].str.strip(), errors="coerce", format="%Y-%m-%d")
     end = pd.to_datetime(frame["end"].str.strip(), errors="coerce", format="%Y-%m-%d")
