@@ -96,6 +96,23 @@ def test_merge_window_replaces_days_and_appends_new_ones() -> None:
     assert rebuilt["date"].tolist() == [date(2026, 3, 2), date(2026, 3, 3)] and "error_rate" in rebuilt
 
 
+def test_a_damaged_published_fact_table_is_named_with_the_way_to_rebuild_it() -> None:
+    # A published day with a negative count stopped 02_aggregate with "fact_feature_metrics breaks its
+    # contract: a count is negative.": no table, no column, no way out.
+    previous = _fact([("a", "2026-03-01", 5), ("b", "2026-03-01", 6), ("a", "2026-03-02", 5)]).assign(crash_count=[-1, -2, 0])
+    new = _fact([("a", "2026-03-02", 9)]).drop(columns="is_degraded")
+    with pytest.raises(ValueError) as damaged:
+        aggregate.merge_window(previous, new, start=date(2026, 3, 2), end=date(2026, 3, 2))
+    assert str(damaged.value) == (
+        "The published fact table breaks its contract on days outside the window 2026-03-02..2026-03-02 "
+        "(crash_count is negative on 2 rows); re-run with ingest.window_start and ingest.window_end empty "
+        "to rebuild it from every input day."
+    )
+    # Within the window the published rows are replaced, whatever they held.
+    merged = aggregate.merge_window(previous, new, start=date(2026, 3, 1), end=date(2026, 3, 2))
+    assert merged["usage_count"].tolist() == [9]
+
+
 def test_merge_window_rejects_new_days_outside_the_window() -> None:
     new = _fact([("a", "2026-03-05", 1)])
     with pytest.raises(ValueError, match="outside the window"):
@@ -358,7 +375,7 @@ def test_check_fact_rejects_a_repeated_feature_day_negative_counts_and_missing_k
     fact = _fact([("a", "2026-03-01", 2), ("a", "2026-03-02", 3)])
     with pytest.raises(ValueError, match="more than once"):
         aggregate.check_fact(fact.assign(date=[date(2026, 3, 1)] * 2))  # same day, different counts
-    with pytest.raises(ValueError, match="a count is negative"):
+    with pytest.raises(ValueError, match=r"crash_count is negative on 1 row\.$"):
         aggregate.check_fact(fact.assign(crash_count=[0, -1]))
     with pytest.raises(ValueError, match="a feature_id or date is missing"):
         aggregate.check_fact(fact.assign(feature_id=["a", None]))

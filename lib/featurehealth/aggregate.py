@@ -397,7 +397,8 @@ def merge_window(previous: "pd.DataFrame | None", new: "pd.DataFrame", *, start:
     ------
     ValueError
         If ``new`` has days outside the window, ``start`` > ``end``, or ``previous`` keeps days
-        outside the window but lacks fact columns ``new`` has (an older version built it).
+        outside the window but lacks fact columns ``new`` has (an older version built it) or
+        breaks :func:`check_fact`'s contract on them (a negative count, say).
     """
     import pandas as pd
 
@@ -422,8 +423,38 @@ def merge_window(previous: "pd.DataFrame | None", new: "pd.DataFrame", *, start:
                 f"on days outside the window {start}..{end}; re-run with ingest.window_start and "
                 f"ingest.window_end empty to rebuild it from every input day."
             )
+        # Kept days are published as they are: a damaged one is the published table's fault, not the run's.
+        damaged = _contract_problems(kept) if len(kept) else []
+        if damaged:
+            raise ValueError(
+                f"The published fact table breaks its contract on days outside the window {start}..{end} "
+                f"({'; '.join(damaged)}); re-run with ingest.window_start and ingest.window_end empty to rebuild "
+                f"it from every input day."
+            )
         merged = pd.concat([kept, new], ignore_index=True) if len(kept) else new
     return merged.sort_values(list(FACT_KEY), kind="stable").reset_index(drop=True)
+
+
+def _contract_problems(fact: "pd.DataFrame") -> list[str]:
+    """The broken rules of :func:`check_fact`'s contract on ``fact`` (dates as datetime.date), keys aside."""
+    problems = []
+    if fact.duplicated(list(FACT_KEY)).any():
+        problems.append("a feature-day appears more than once")
+    counts = ["usage_count", "active_users", "crash_count", "feedback_count"]
+    # A missing value compares False with every bound, so it is named as missing rather than
+    # read as out of range (or, for a count, let through).
+    for column in [*counts, "crash_rate"]:
+        n_missing = int(fact[column].isna().sum())
+        if n_missing:
+            problems.append(f"{column} is missing on {display.count_text(n_missing, 'row')}")
+    for column in counts:
+        n_negative = int((fact[column] < 0).sum())
+        if n_negative:
+            problems.append(f"{column} is negative on {display.count_text(n_negative, 'row')}")
+    n_outside = int((fact["crash_rate"].notna() & ~fact["crash_rate"].between(0, 1)).sum())
+    if n_outside:
+        problems.append(f"crash_rate is outside [0, 1] on {display.count_text(n_outside, 'row')}")
+    return problems
 
 
 def check_fact(frame: "pd.DataFrame") -> "pd.DataFrame":
@@ -451,25 +482,10 @@ def check_fact(frame: "pd.DataFrame") -> "pd.DataFrame":
         raise ValueError(
             f"fact_feature_metrics lacks column(s) {', '.join(missing)}; expected {', '.join(FACT_COLUMNS)}."
         )
-    problems = []
-    if frame["feature_id"].isna().any() or frame["date"].isna().any():
-        problems.append("a feature_id or date is missing")
     dates = pd.Series(as_dates(frame["date"].fillna(date(1970, 1, 1))), index=frame.index, dtype="object")
     fact = frame.assign(date=dates)
-    if fact.duplicated(list(FACT_KEY)).any():
-        problems.append("a feature-day appears more than once")
-    counts = ["usage_count", "active_users", "crash_count", "feedback_count"]
-    # A missing value compares False with every bound, so it is named as missing rather than
-    # read as out of range (or, for a count, let through).
-    for column in [*counts, "crash_rate"]:
-        n_missing = int(fact[column].isna().sum())
-        if n_missing:
-            problems.append(f"{column} is missing on {display.count_text(n_missing, 'row')}")
-    if (fact[counts] < 0).any().any():
-        problems.append("a count is negative")
-    n_outside = int((fact["crash_rate"].notna() & ~fact["crash_rate"].between(0, 1)).sum())
-    if n_outside:
-        problems.append(f"crash_rate is outside [0, 1] on {display.count_text(n_outside, 'row')}")
+    missing_key = frame[list(FACT_KEY)].isna().any().any()
+    problems = [*(["a feature_id or date is missing"] if missing_key else []), *_contract_problems(fact)]
     if problems:
         raise ValueError(f"fact_feature_metrics breaks its contract: {'; '.join(problems)}.")
     ordered = [*FACT_COLUMNS, *(c for c in fact.columns if c not in FACT_COLUMNS)]
