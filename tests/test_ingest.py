@@ -85,6 +85,8 @@ def test_a_missing_relative_source_names_the_absolute_path_and_the_repository_ro
         (lambda d: (_write(d / "m" / "a.csv", HEADER), _write(d / "m" / "b.parquet", ""))[0].parent,
          "mixes CSV and Parquet"),
         (lambda d: " ", "ingest.source is empty"),
+        (lambda d: _write(d / "f" / "notes.txt", "x").parent,
+         r"^Folder .*/f holds no \.csv or \.parquet file; point ingest\.source at the telemetry files\.$"),
     ],
 )
 def test_resolve_sources_errors_name_the_fix(tmp_path: Path, make, message: str) -> None:

@@ -1347,3 +1347,17 @@ def test_a_card_that_cannot_vouch_for_its_model_says_which_problem_it_has(
     assert problem.format(card=card_path) in message
     assert message.endswith("restore both files or retrain with model.retrain=always, which replaces them.")
     assert not re.search(r"[A-Z]\w*Error", message) and _sentences(message) == 1
+
+
+def test_a_vouched_file_that_holds_no_risk_model_is_refused_with_the_way_out(tmp_path: Path) -> None:
+    # A model file swapped for another pickle together with its card's hash loads, but is no model.
+    import joblib
+
+    model_path, card_path = tmp_path / registry.MODEL_FILE, tmp_path / registry.CURRENT_CARD
+    joblib.dump({"not": "a model"}, model_path)
+    runlog.write_json(card_path, {"file_sha256": runlog.sha256_file(model_path)})
+    with pytest.raises(registry.ModelIntegrityError) as refused:
+        registry.load_model(model_path, card_path)
+    assert str(refused.value) == (
+        f"{model_path} does not hold a featurehealth RiskModel; retrain with model.retrain=always, which replaces it."
+    )
