@@ -1080,3 +1080,58 @@ def test_names_from_an_export_are_never_typeset_as_math(outputs: Path) -> None:
         parser.open = []
         parser.feed(m)
     assert parser.exposed == []
+
+
+def _css_rules(style: str) -> list[tuple[list[str], str]]:
+    """``(selectors, declarations)`` of each rule of ``style``, those inside an at-rule included."""
+    return [([s.strip() for s in selectors.split(",")], body)
+            for selectors, body in re.findall(r"([^{}<>]+)\{([^{}]*)\}", re.sub(r"@media[^{]*\{", "", style))]
+
+
+def _media_block(style: str, query: str) -> str:
+    """The rules inside ``@media <query>{...}`` of ``style`` ("" if it has none)."""
+    start = style.find(f"@media {query}{{")
+    if start < 0:
+        return ""
+    depth, begin = 0, style.index("{", start)
+    for at in range(begin, len(style)):
+        depth += {"{": 1, "}": -1}.get(style[at], 0)
+        if depth == 0:
+            return style[begin + 1:at]
+    raise AssertionError(f"@media {query} is not closed")
+
+
+def test_every_row_of_controls_wraps_and_no_control_is_wider_than_the_page(outputs: Path) -> None:
+    """In a phone's 320 px the Drift tab's Score list (360 px) ran past the tab's edge, cut without its arrow,
+    and the "only features with a warn or alert" box beside it was hidden altogether; the drill-down's Feature
+    list was cut too, and a status message beside the Profile list read one word a line."""
+    dashboard = app.Dashboard(profile="ci")
+    for slug in app.TABS:
+        _select(dashboard, slug)
+    rows = [w for w in _widgets(dashboard.widget) if isinstance(w, app.widgets.HBox)]
+    assert len(rows) >= 4  # profile and status, ranking filters, drill-down finder, drift score, drift cell
+    assert [w.layout.flex_flow for w in rows] == ["row wrap"] * len(rows)
+    # A fixed width is a most: a list or box is never wider than the tab it sits in.
+    assert any("max-width:calc(100% - " in body for selectors, body in _css_rules(app._STYLE)
+               if ".fh-app .widget-inline-hbox" in selectors)
+
+
+def test_the_page_prints_whole_on_paper() -> None:
+    """Printed (A4), the Overview was one page cut at the right (the Drift alerts tile, the why column) and the
+    Risk ranking stopped at its 11th row: the page's frame is as wide and high as the window, in pixels, and
+    clips what is beyond; the tables' boxes were 70 % of a sheet high and scrolled. Then each output, kept on one
+    sheet by JupyterLab, moved whole to the next: a sheet with the heading alone, then the tiles and a blank half."""
+    printed = _media_block(app._STYLE, "print")
+    rules = _css_rules(printed)
+
+    def declared(selector: str) -> str:
+        return ";".join(body for selectors, body in rules if selector in selectors)
+
+    frame = declared(":has(.fh-app)")  # every element the app sits in, the page's frame included
+    for value in ("position:static", "width:auto", "height:auto", "overflow:visible", "contain:none", "break-inside:auto"):
+        assert f"{value} !important" in frame, value
+    assert "break-inside:auto" in declared(".fh-app .jp-OutputArea-child")  # JupyterLab's avoid-page left blank sheets
+    assert "overflow:visible !important" in declared(".fh-app *")  # a table's box, the tab's
+    assert "max-height:none !important" in declared(".fh-app .fh-scroll")
+    assert "max-width:100% !important" in declared(".fh-app img.fh-figure")  # a wide heatmap too
+    assert "break-inside:avoid" in declared(".fh-app tr") and "break-inside:avoid" in declared(".fh-app img")

@@ -334,6 +334,41 @@ def test_an_800_px_window_shows_text_at_its_size_and_tables_whole(page, shots: P
         page.set_viewport_size({"width": 1280, "height": 900})
 
 
+def test_a_phone_s_320_px_show_every_control_and_print_shows_every_row(page, shots: Path) -> None:
+    """At 320 px the Drift tab's Score list ran past the tab's edge and the box beside it was hidden; printed,
+    the ranking stopped where the window did (the page's frame and the table's box clipped the rest)."""
+    page.set_viewport_size({"width": 320, "height": 700})
+    try:
+        for tab, title in (("drift", "Drift"), ("drilldown", "Feature drill-down")):
+            _open_tab(page, title)
+            page.locator(f".fh-tab-{tab} .widget-output img").first.wait_for(timeout=30_000)
+            page.screenshot(path=shots / f"{tab}_320.png")
+            # The page scrolls in Voila's #rendered_cells; a list or figure past the tab's edge is cut.
+            sideways, cut = page.locator(f".fh-tab-{tab}").evaluate(
+                "box => { const page = document.getElementById('rendered_cells'),"
+                " edge = box.getBoundingClientRect().right;"
+                " return [page.scrollWidth - page.clientWidth, [...box.querySelectorAll('.widget-inline-hbox, img')]"
+                ".filter(e => e.getBoundingClientRect().right > edge)"
+                ".map(e => e.alt || (e.querySelector('label') || e).innerText)]; }")
+            assert sideways == 0 and cut == [], f"{tab}: the page scrolls {sideways} px sideways; cut: {cut}"
+    finally:
+        page.set_viewport_size({"width": 1280, "height": 900})
+    _open_tab(page, "Risk ranking")
+    last = page.locator(".fh-tab-ranking table.fh-table tbody tr").last
+    last.wait_for(timeout=30_000)
+    page.emulate_media(media="print")
+    try:
+        # What clips the last row: the page's frame (the window's 900 px) or the table's scrolling box.
+        clipping = last.evaluate(
+            "row => { const r = row.getBoundingClientRect(), out = [];"
+            " for (let e = row.parentElement; e; e = e.parentElement) {"
+            " const s = getComputedStyle(e), b = e.getBoundingClientRect();"
+            " if (s.overflowY !== 'visible' && b.bottom < r.bottom - 1) out.push(e.id || e.className); } return out; }")
+    finally:
+        page.emulate_media(media="screen")
+    assert clipping == []
+
+
 def test_every_figure_says_what_it_shows_without_sight(page) -> None:
     """The figures were image/png outputs, which the page draws as an <img> without alt text: a
     screen reader passed over each in silence. Each now carries an alt text saying what it shows."""

@@ -66,7 +66,22 @@ _STYLE = (
     ".fh-app select:focus-visible,.fh-app input:focus-visible,.fh-app button:focus-visible,"
     ".fh-app .lm-TabBar-tab:focus-visible,.fh-app .fh-scroll:focus-visible,.fh-app a:focus-visible"
     "{outline:2px solid #1565c0 !important;"
-    "outline-offset:1px}</style>"
+    "outline-offset:1px}"
+    # Lists and boxes have a width in pixels (360 px): in a phone's 320 px they ran past the tab's edge, cut.
+    # Their margin is outside the width, so 100 % alone left them 2 px too wide, and the tab scrolling.
+    ".fh-app .widget-inline-hbox{max-width:calc(100% - 2 * var(--jp-widgets-margin))}"
+    # Printed, the page's frame kept the window's size in pixels and clipped the rest (one A4 sheet, cut at
+    # the right and after the window's height), and a table's box scrolled: the page flows over the sheets.
+    "@media print{:has(.fh-app){position:static !important;width:auto !important;height:auto !important;"
+    "overflow:visible !important;contain:none !important;break-inside:auto !important}"
+    # Nothing scrolls on paper: a box that would (a table's, the tab's) shows all it holds.
+    ".fh-app,.fh-app *{overflow:visible !important}.fh-app .fh-scroll{max-height:none !important}"
+    # The early warning's ten columns ran past the tab's edge on A4: the tab's padding leaves them room.
+    ".fh-app .widget-tab-contents{padding:4px}"
+    ".fh-app img.fh-figure{max-width:100% !important}.fh-app table.fh-table th{position:static}"
+    # JupyterLab keeps each output on one sheet: the whole app, then each table, moved on and left blank sheets.
+    ".fh-app .jp-OutputArea-child{break-inside:auto}"
+    ".fh-app tr,.fh-app img,.fh-app .fh-tile{break-inside:avoid}}</style>"
 )
 
 
@@ -127,7 +142,8 @@ class Dashboard:
         self.home = chosen
         #: The feature a link asks the drill-down to open on (:meth:`follow_link`).
         self.linked: str | None = None
-        self.status = widgets.HTML(layout=widgets.Layout(min_height="1.5em"))
+        # Beside the Profile list while 20em fit there; else below it, in the page's width.
+        self.status = widgets.HTML(layout=widgets.Layout(min_height="1.5em", flex="1 1 20em"))
         self.status.add_class("fh-status")
         self.profile = widgets.Dropdown(
             options=data.profile_options() if chosen else [], value=chosen,
@@ -142,7 +158,7 @@ class Dashboard:
         self._stamp: tuple[int, int] | None = None
         self.widget = widgets.VBox([
             widgets.HTML(_STYLE),  # the page's title is the notebook's heading
-            widgets.HBox([self.profile, self.status]),
+            widgets.HBox([self.profile, self.status], layout=widgets.Layout(flex_flow="row wrap")),
             self.tabs,
         ])
         self.widget.add_class("fh-app")
@@ -553,7 +569,8 @@ class Dashboard:
         redraw_details({})
         cell = widgets.HBox([search, feature, metric, note],
                             layout=widgets.Layout(flex_flow="row wrap", align_items="center"))
-        return header, widgets.HBox([score, flagged_only]), heatmap, cell, details
+        scores = widgets.HBox([score, flagged_only], layout=widgets.Layout(flex_flow="row wrap"))
+        return header, scores, heatmap, cell, details
 
     def model(self) -> tuple[widgets.Widget, ...]:
         """Model versions, metrics beside the baselines, ROC/PR, calibration, importance and lead times,
