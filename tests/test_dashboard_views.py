@@ -1099,6 +1099,14 @@ def test_tiles_say_their_tone_without_colour() -> None:
     assert len(set(shown.values())) == 3
 
 
+def test_tiles_keep_their_edges_in_forced_colours() -> None:
+    """With forced colours (Windows high contrast) the browser drops the tiles' backgrounds, their only
+    edge: the six tiles ran together as loose text. A transparent border, drawn in the system's colour
+    there, keeps each one a card (and shows nothing otherwise)."""
+    tile = views.tiles_html([views.Tile("Drift alerts", "1", tone="bad")])
+    assert "border:1px solid transparent" in tile.split("class='fh-tile'")[1].split(">")[0]
+
+
 def test_long_text_columns_wrap_instead_of_running_off_the_box() -> None:
     """The drift details' meaning column ran past the table box at 1280 px wide ("feedback 1 t"),
     its sentences readable only by scrolling sideways: named columns now wrap."""

@@ -2042,9 +2042,11 @@ def tiles_html(tiles: Sequence[Tile]) -> str:
         return (f"<span class='fh-tile-mark' role='img' aria-label='{words}' title='{words}' "
                 f"style='color:{TONE_COLOURS[tone]};font-weight:700'>{symbol}</span> ")
 
+    # The border shows only with forced colours, where the browser drops the background, the tile's only edge.
     cards = "".join(
-        f"<div class='fh-tile' style='background:{backgrounds[t.tone]};padding:10px 14px;border-radius:6px;"
-        f"flex:1 1 150px;min-width:150px'><div style='font-size:12px;color:#555'>{mark(t.tone)}{_escaped(t.label)}</div>"
+        f"<div class='fh-tile' style='background:{backgrounds[t.tone]};border:1px solid transparent;"
+        f"padding:10px 14px;border-radius:6px;flex:1 1 150px;min-width:150px'>"
+        f"<div style='font-size:12px;color:#555'>{mark(t.tone)}{_escaped(t.label)}</div>"
         f"<div class='fh-tile-value' style='font-size:26px;font-weight:600'>{_escaped(t.value)}</div>"
         f"<div style='font-size:11px;color:#666'>{_escaped(t.detail)}</div></div>"
         for t in tiles
