@@ -733,3 +733,40 @@ def test_a_new_feed_with_a_horizon_of_one_day_is_told_it_in_the_singular() -> No
     reason = model._too_few_days_reason(dates, params={**PARAMS, "horizon_days": 1})
     assert "a day's target needs the 1 day after it (model.horizon_days)" in reason
     assert "followed by a degraded day within 1 day and some are not" in reason
+
+
+def test_a_threshold_above_every_score_raises_no_false_alert() -> None:
+    dates = pd.Series(pd.date_range("2026-01-01", periods=4))
+    rate = model.false_alert_rate(np.full(4, 0.4), np.zeros(4), np.array(["A"] * 4), dates, threshold=0.5)
+    assert rate == 0.0
+
+
+def test_without_calibration_the_fixed_threshold_scores_with_the_forest_alone(trained) -> None:
+    _, dataset, _ = trained
+    result = model.train_model(dataset, params={**PARAMS, "calibrate": False, "operating_threshold": 0.4})
+    assert result.operating_threshold == 0.4 and result.threshold_rule == model.THRESHOLD_RULES["fixed"]
+    assert result.model.calibration == "none" and result.n_calibration_rows == 0
+    rows = dataset[dataset["target"].notna()].head(50)
+    assert np.array_equal(result.model.predict_proba(rows), result.model.raw_proba(rows))
+
+
+def test_importance_on_a_sample_of_one_class_uses_every_test_row(trained) -> None:
+    # A sample of 1 row holds one class, for which PR-AUC is undefined: all rows are used instead.
+    _, dataset, report = trained
+    test_rows = dataset[dataset["date"] >= report.result.split.test_start]
+    kwargs = {"random_state": 3, "n_repeats": 1}
+    sampled = model.feature_importance(report.result, test_rows, max_rows=1, **kwargs)
+    assert sampled["permutation_importance"].notna().all()
+    pd.testing.assert_frame_equal(sampled, model.feature_importance(report.result, test_rows, max_rows=10**6, **kwargs))
+
+
+def test_ranking_adds_the_metadata_columns_it_is_given(trained) -> None:
+    fact, dataset, report = trained
+    latest = dataset[dataset["date"] == dataset["date"].max()]
+    metadata = pd.DataFrame({"feature_id": ["f0", "f0", "f1"], "feature_name": ["Search", "Search again", "Login"],
+                             "tier": [1, 1, 2], "notes": ["x", "y", "z"]})
+    ranking = model.risk_ranking(report.result.model, latest, fact, metadata, cutoffs=(0.3, 0.6), top_signals=1)
+    assert len(ranking) == len(latest)  # one row per feature: a repeated metadata row is dropped
+    assert list(ranking.columns[7:10]) == ["feature_name", "tier", "driver_1"]
+    names = dict(zip(ranking["feature_id"], ranking["feature_name"], strict=True))
+    assert names["f0"] == "Search" and names["f1"] == "Login" and pd.isna(names["f2"])
