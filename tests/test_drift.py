@@ -1119,3 +1119,40 @@ def test_retrain_reasons_with_a_count_of_one_say_it_in_the_singular() -> None:
     advice = drift.retrain_recommendation(drifted_share=None, prediction=calm, model_age_days=1, training_days=None,
                                           thresholds=_thresholds(max_model_age_days=0))
     assert advice["reasons"] == ["newest model built 1 day of data ago (limit 0)"]
+
+
+def test_a_metric_without_a_finite_reference_value_gets_no_bins() -> None:
+    frame = _fact(n_features=2, weeks=2)
+    frame.loc[frame["feature_id"] == "f1", "avg_feedback"] = np.nan  # a feature without feedback
+    stats = drift.fit_reference(frame, metrics=["avg_feedback"], n_bins=10, current_days=14,
+                                max_chance_psi=0.05).stats.set_index("feature_id")
+    assert stats.loc["f1", "count"] == 0 and stats.loc["f1", "bin_edges"] == [] and np.isnan(stats.loc["f1", "mean"])
+    assert len(stats.loc["f0", "bin_edges"]) > 0
+    # No reference value: the most bins, for no edges are drawn anyway (and 1/0 is no chance PSI).
+    assert drift.psi_bin_count(0, 14, n_bins=10, max_chance_psi=0.05) == 10
+    assert drift.psi_bin_count(56, 0, n_bins=10, max_chance_psi=0.05) == 10
+
+
+def test_without_a_short_window_a_persistent_alert_needs_no_confirmation() -> None:
+    fact = _fact(n_features=2, weeks=12, seed=5)
+    last = fact["date"].max()
+    # Every current window (14 days ending on each of the last 3 days) is in alert; the last 7 days are not.
+    earlier = (fact["date"] > last - pd.Timedelta(days=16)) & (fact["date"] <= last - pd.Timedelta(days=7))
+    shifted = fact.assign(p95_latency=fact["p95_latency"].where(~earlier, fact["p95_latency"] * 3))
+    confirmed = drift.monitor(shifted, settings=_settings()).cells.set_index(["feature_id", "metric"])
+    assert confirmed.loc[("f0", "p95_latency"), ["raw_status", "status", "short_status"]].tolist() == ["alert", "warn", "ok"]
+    off = drift.monitor(shifted, settings=_settings(short_window_days=0)).cells.set_index(["feature_id", "metric"])
+    assert off.loc[("f0", "p95_latency"), "status"] == "alert" and off["short_status"].isna().all()
+
+
+def test_prediction_drift_without_a_score_column_or_reference_rows() -> None:
+    options = _prediction_options()
+    current, history = _scores("2026-06-17", 14, 0.2), _scores("2026-05-01", 40, 0.2)
+    unscored = drift.prediction_drift(current, history.drop(columns="risk_probability"), **options)
+    assert unscored == {"available": False, "reason": "test predictions lack one of risk_probability, probability"}
+    renamed = drift.prediction_drift(current, history.rename(columns={"risk_probability": "probability"}), **options)
+    assert renamed == drift.prediction_drift(current, history, **options) and renamed["available"]
+    # Held-out scores all inside the current window: no reference, so the bins it would have are counted.
+    late = drift.prediction_drift(current, _scores("2026-06-17", 14, 0.2), **options)
+    assert late["n_ref"] == 0 and late["n_bins"] == 10 and late["status"] == "insufficient_data"
+    assert late["reason"] == "0 scored rows in the reference window: fewer than 10 per bin x 10 bins"
