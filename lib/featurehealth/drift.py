@@ -993,7 +993,6 @@ def prediction_drift(
     windows: DriftWindows,
     n_bins: int,
     thresholds: Thresholds,
-    n_permutations: int | None = None,
     seed: int = PERMUTATION_SEED,
     model_in_use: bool = True,
 ) -> dict[str, Any]:
@@ -1010,8 +1009,8 @@ def prediction_drift(
     raises them for days), so a test counting rows as independent (KS) calls the chance timing
     of a few incidents drift. The p-value here is a block permutation test
     (:func:`block_permutation_psi`: whole feature-weeks shuffled between the windows
-    ``n_permutations`` times, drawn from ``seed``; by default :data:`PERMUTATIONS`, or more for an
-    ``ks_pvalue_alert`` below 0.01, see :data:`PERMUTATIONS_PER_ALERT_LEVEL`). A status also needs the
+    :data:`PERMUTATIONS` times, or more for an ``ks_pvalue_alert`` below 0.01 (see
+    :data:`PERMUTATIONS_PER_ALERT_LEVEL`), drawn from ``seed``). A status also needs the
     mean change or the Wasserstein distance at its limit (:func:`prediction_status`).
     ``insufficient_data`` (never an alert) when either window has fewer than
     ``prediction_min_rows_per_bin`` rows per PSI bin, or when the feature-weeks allow too few
@@ -1025,20 +1024,8 @@ def prediction_drift(
         ``mean_change``, ``psi``, ``wasserstein_norm``, ``psi_null_median`` (PSI expected with no
         change at these sizes), ``psi_pvalue``, ``status`` (ok|warn|alert|insufficient_data) and
         ``reason`` (why the data is insufficient, else None).
-
-    Raises
-    ------
-    ValueError
-        If ``n_permutations`` is too few for a p-value below ``ks_pvalue_alert``.
     """
-    alert_level = thresholds.ks_pvalue_alert
-    if n_permutations is None:
-        n_permutations = max(PERMUTATIONS, math.ceil(PERMUTATIONS_PER_ALERT_LEVEL / alert_level) - 1)
-    elif 1 / (1 + n_permutations) >= alert_level:
-        raise ValueError(
-            f"n_permutations {n_permutations} cannot give a p-value below ks_pvalue_alert {alert_level}; "
-            f"pass at least {math.floor(1 / alert_level)}, or leave it out."
-        )
+    n_permutations = max(PERMUTATIONS, math.ceil(PERMUTATIONS_PER_ALERT_LEVEL / thresholds.ks_pvalue_alert) - 1)
     if not model_in_use:
         return {"available": False, "reason": "no model (the model step trained none: reports/metrics.json says why)"}
     if test_predictions is None:
@@ -1362,9 +1349,9 @@ def most_severe(matrix: pd.DataFrame, *, max_rows: int) -> pd.DataFrame:
     return matrix.loc[ranked["feature"].iloc[:max_rows]]
 
 
-def plot_status_heatmap(cells: pd.DataFrame, *, ax: Axes | None = None, max_rows: int = 30) -> Axes:
-    """Heatmap of :func:`status_matrix`, one colour per status and the status written in each cell
-    that is not ok, on ``ax`` (a new figure if None).
+def plot_status_heatmap(cells: pd.DataFrame, *, max_rows: int = 30) -> Axes:
+    """Heatmap of :func:`status_matrix` on a new figure, one colour per status and the status
+    written in each cell that is not ok.
 
     Rows are ordered most pressing first (:func:`most_severe`). With more than ``max_rows``
     features only the most pressing are drawn and the title says so: a row per feature of a
@@ -1381,8 +1368,7 @@ def plot_status_heatmap(cells: pd.DataFrame, *, ax: Axes | None = None, max_rows
     matrix = most_severe(full, max_rows=max_rows)
     colours = [STATUS_COLOURS[s] for s in STATUSES]
     codes = matrix.apply(lambda column: column.map(STATUSES.index)).to_numpy(dtype=float)
-    if ax is None:
-        _, ax = plt.subplots(figsize=(1.2 * matrix.shape[1] + 3, 0.25 * matrix.shape[0] + 1.5))
+    _, ax = plt.subplots(figsize=(1.2 * matrix.shape[1] + 3, 0.25 * matrix.shape[0] + 1.5))
     ax.imshow(codes, cmap=ListedColormap(colours), vmin=-0.5, vmax=len(STATUSES) - 0.5, aspect="auto")
     # Feature ids are the export's text: drawn as written, never as mathtext (which can fail the run).
     ax.set_xticks(range(matrix.shape[1]), [plain_label(c) for c in matrix.columns], rotation=30, ha="right")
