@@ -389,3 +389,6 @@ def test_drop_days_before_removes_published_days_before_the_date_and_names_them(
     assert dropped == ["2019-05-03"]
     assert aggregate.drop_days_before(published, day="")[0] is published
     assert aggregate.drop_days_before(None, day="2026-01-01") == (None, [])
+    # Left set on later runs, after the stray day is gone: nothing to drop, the table itself.
+    kept_again, dropped_again = aggregate.drop_days_before(kept, day="2026-01-01")
+    assert kept_again is kept and dropped_again == []

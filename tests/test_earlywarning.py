@@ -469,3 +469,12 @@ def test_visibility_compares_with_healthy_ordinary_days_and_counts_reaching_the_
     rows.loc[sick, ["degraded_today", "latency_evidence"]] = [1.0, 10.0]
     entry = earlywarning.precursor_visibility(rows, incidents, horizon_days=5)["by_kind"]["latency_creep"]
     assert entry["visible_q99"] == 1.0
+
+
+def test_without_a_scored_row_no_incident_lies_in_the_period() -> None:
+    # Rows without a probability are not scored: with none scored there is no period to judge in.
+    unscored = _predictions({"a": []}).assign(probability=float("nan"))
+    inside = _incidents(("a", "2026-03-16", "2026-03-17", "creep"))
+    summary, warnings = earlywarning.evaluate_early_warning(unscored, inside, threshold=0.5, horizon_days=5)
+    assert warnings.empty and summary["n_incidents_not_judged"] == 0
+    assert summary["note"] == "no incident starts in the period"
