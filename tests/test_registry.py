@@ -1361,3 +1361,28 @@ def test_a_vouched_file_that_holds_no_risk_model_is_refused_with_the_way_out(tmp
     assert str(refused.value) == (
         f"{model_path} does not hold a featurehealth RiskModel; retrain with model.retrain=always, which replaces it."
     )
+
+
+def test_a_version_keeps_the_per_incident_table_of_its_own_training_only(paths: config.RunPaths) -> None:
+    dataset = _dataset()
+    with_truth = _report(dataset)
+    with_truth.incident_warnings = pd.DataFrame({"feature_id": ["a"], "lead_days": [2.0]})
+    card = registry.save_version(paths, with_truth, params=PARAMS, degradation=DEGRADATION)
+    table = paths.models / card["version"] / registry.REPORTS_DIR / "early_warning_incidents.csv"
+    assert pd.read_csv(table).to_dict("list") == {"feature_id": ["a"], "lead_days": [2.0]}
+    # The same version saved again without ground truth leaves no stale table behind.
+    registry.save_version(paths, _report(dataset), params=PARAMS, degradation=DEGRADATION)
+    assert not table.exists()
+
+
+def test_a_model_in_use_of_another_horizon_is_not_comparable() -> None:
+    dataset = _dataset()
+    report = _report(dataset)
+    split = report.result.split
+    card = {"horizon_days": PARAMS["horizon_days"] + 2, "training_window": {"end": "2026-01-10"}}
+    other = registry.compare_on_holdout(
+        report.result.model, (report.result.model, card), dataset, test_start=split.test_start,
+        test_end=split.test_end, horizon_days=PARAMS["horizon_days"], min_positives=1, seed=7,
+    )
+    assert other == {"comparable": False,
+                     "reason": f"the model in use predicts a {PARAMS['horizon_days'] + 2}-day horizon"}
