@@ -351,6 +351,27 @@ def test_open_events_unions_parquet_files_with_different_layouts(tmp_path: Path)
     assert rows == [("a", "u1", None, 0), ("b", "u2", 3, 1)]
 
 
+def test_files_of_one_layout_between_others_keep_their_own_file_ids(tmp_path: Path) -> None:
+    # Days 1 and 3 share a layout, day 2 has another: layout groups are not runs of consecutive files.
+    times = pa.array(pd.to_datetime(["2026-03-01T10:00:00Z"]), pa.timestamp("us", tz="UTC"))
+    (tmp_path / "p").mkdir()
+    for day, feature in ((1, "a"), (2, "b"), (3, "c")):
+        columns = {"event_time": times, "feature_id": [feature], "user_id": ["u"], "latency_ms": [1.0],
+                   "is_crash": [False]}
+        if day == 2:
+            columns["error_count"] = pa.array([3], pa.int64())
+        pq.write_table(pa.table(columns), tmp_path / "p" / f"day{day}.parquet")
+    con = warehouse.connect()
+    raw = ingest.open_events(con, tmp_path / "p", column_map={})
+    assert [indices for _layout, indices in raw.layouts] == [(0, 2), (1,)]
+    assert con.sql(f"SELECT feature_id, file_id FROM {raw.relation} ORDER BY 1").fetchall() == [
+        ("a", 0), ("b", 1), ("c", 2)]
+    # A subset of the files, as the engine reads a partition of days in another session.
+    for ids, expected in (([1], [("b", 1)]), ([0, 2], [("a", 0), ("c", 2)]), ([2], [("c", 2)])):
+        relation = ingest.parquet_relation(raw, ids)
+        assert con.sql(f"SELECT feature_id, file_id FROM ({relation}) ORDER BY 1").fetchall() == expected
+
+
 
 def test_parquet_event_time_as_epoch_numbers_is_refused_in_one_sentence(tmp_path: Path) -> None:
     rows = {"feature_id": ["a"], "user_id": ["u1"], "latency_ms": [1.0], "crash": pa.array([0], pa.int8())}
@@ -439,6 +460,18 @@ def test_a_parquet_file_with_a_damaged_data_page_is_named_in_one_sentence(tmp_pa
         raw = ingest.open_events(con, tmp_path / "in", column_map={})
         engine.validate_and_aggregate(con, raw, quarantine_dir=tmp_path / "q", work_dir=tmp_path,
                                       now=datetime(2026, 6, 1, tzinfo=UTC))
+
+
+def test_of_several_parquet_files_the_one_not_parquet_is_named(tmp_path: Path) -> None:
+    # The reader's error on the batch names no file: each is probed, so the first file is not blamed.
+    table = pa.table({"event_time": pa.array(pd.to_datetime(["2026-03-01T10:00:00Z"]), pa.timestamp("us", tz="UTC")),
+                      "feature_id": ["a"], "user_id": ["u"], "latency_ms": [1.0], "is_crash": [False]})
+    (tmp_path / "in").mkdir()
+    pq.write_table(table, tmp_path / "in" / "a_good.parquet")
+    (tmp_path / "in" / "b_bad.parquet").write_bytes(b"PAR1 not parquet inside PAR1")
+    pq.write_table(table, tmp_path / "in" / "c_good.parquet")
+    with pytest.raises(ingest.InputError, match=r"^File b_bad.parquet cannot be read as Parquet "):
+        ingest.open_events(warehouse.connect(), tmp_path / "in", column_map={})
 
 
 def test_an_empty_parquet_file_is_not_asked_for_a_header_row(tmp_path: Path) -> None:
@@ -1021,3 +1054,22 @@ def test_a_csv_column_named_file_row_number_is_an_extra_column_like_any_other(tm
     _write(tmp_path / "a.csv", "file_row_number," + HEADER + "7,2026-03-01T10:00:00Z,a,u1,1,0\n")
     raw = ingest.open_events(warehouse.connect(), tmp_path / "a.csv", column_map={})
     assert raw.extra_columns == ("file_row_number",)
+
+
+def test_footer_stats_read_a_date_column_and_skip_row_groups_without_a_value(tmp_path: Path) -> None:
+    day_us = 86_400_000_000
+    dated = tmp_path / "dated.parquet"
+    pq.write_table(pa.table({"event_time": pa.array([date(2026, 3, 1), None, date(2026, 3, 3)], pa.date32())}), dated)
+    stats = ingest.footer_stats(dated, "event_time")
+    first = (date(2026, 3, 1) - date(1970, 1, 1)).days
+    assert (stats.rows, stats.nulls, stats.low_us, stats.high_us) == (3, 1, first * day_us, (first + 2) * day_us)
+    # A row group of nulls has no min or max: the other groups give the range, its nulls still count.
+    times = pa.array([None, None, datetime(2026, 3, 2, 12)], pa.timestamp("us"))
+    grouped = tmp_path / "grouped.parquet"
+    pq.write_table(pa.table({"event_time": times}), grouped, row_group_size=2)
+    stats = ingest.footer_stats(grouped, "event_time")
+    assert (stats.rows, stats.nulls, stats.low_us) == (3, 2, (first + 1) * day_us + 12 * 3_600_000_000)
+    # No value at all: no range to judge the file by.
+    empty = tmp_path / "empty.parquet"
+    pq.write_table(pa.table({"event_time": pa.array([None, None], pa.timestamp("us"))}), empty)
+    assert ingest.footer_stats(empty, "event_time") is None
