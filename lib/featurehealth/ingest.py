@@ -1540,7 +1540,8 @@ def physical_lines(blocks: Iterable[bytes], positions: Sequence[int]) -> list[in
     DuckDB's own ``line`` counts records, so a quoted value with line breaks earlier in the file
     shifts it; the byte position does not. In a CRLF file the position is the ``\\n`` ending the
     line before, so it is moved onto the line it reports. ``blocks`` are the text DuckDB parsed,
-    in order (see :func:`_parsed_blocks`): only one is held at a time, whatever the file's size.
+    in order and none empty (see :func:`_parsed_blocks`): only one is held at a time, whatever
+    the file's size.
     """
     import numpy as np
 
@@ -1550,8 +1551,6 @@ def physical_lines(blocks: Iterable[bytes], positions: Sequence[int]) -> list[in
     lines = np.empty(len(wanted), dtype=np.int64)
     offset, seen, done, last = 0, 0, 0, -1  # bytes and line breaks before the block, positions numbered, its last byte
     for block in blocks:
-        if not block:
-            continue
         view = np.frombuffer(block, dtype=np.uint8)
         breaks = np.flatnonzero(view == 10)
         upto = int(np.searchsorted(ordered, offset + len(view), side="left"))
