@@ -87,6 +87,22 @@ def test_invalid_yaml_is_one_line_naming_file_line_and_problem(params_dir: Path)
     assert "at line 3, column 1" in message and message.endswith("; fix the file.")
 
 
+def test_a_character_yaml_does_not_read_is_one_line_naming_it(params_dir: Path) -> None:
+    # The reader's error has no problem and mark of its own: its text, on one line.
+    message = _profile_error(params_dir, "bell", "extends: default\nmodel:\n  horizon_days: 3\x07\n")
+    assert "\n" not in message and message.endswith("; fix the file.")
+    assert "is not valid YAML: unacceptable character #x0007" in message
+
+
+def test_an_empty_profile_or_a_yaml_merge_key_loads(params_dir: Path) -> None:
+    (params_dir / "empty.yaml").write_text("# nothing changed yet\n")
+    assert config.load_profile("empty") == config.load_profile("default")
+    # A merge key is no key of the mapping: the key it merges may be written beside it.
+    (params_dir / "merged.yaml").write_text(
+        "extends: default\nmodel:\n  <<: {horizon_days: 3, risk_buckets: [0.3, 0.6]}\n  risk_buckets: [0.1, 0.2]\n")
+    assert config.load_profile("merged")["model"] == {"horizon_days": 3, "risk_buckets": [0.1, 0.2]}
+
+
 @pytest.mark.parametrize("bad", ["../etc/passwd", "a b", "", "x/y"])
 def test_profile_names_cannot_escape_params_dir(bad: str) -> None:
     with pytest.raises(config.ProfileError, match="not valid"):
@@ -303,7 +319,9 @@ def test_override_that_is_not_yaml_names_the_key_and_what_to_write(params_dir: P
 @pytest.mark.parametrize(
     ("value", "fixed"),
     [("[0.2, 0.5", [0.2, 0.5]), ("[1,2", [1, 2]), ("{horizon", {"horizon": None}), ("'abc", "abc"), ('"abc', "abc"),
-     ("[0.2, 'a", [0.2, "a"])],
+     ("[0.2, 'a", [0.2, "a"]),
+     # Closed quotes, with a quote inside each ('' and \"), and their brackets are not what is left open.
+     ("['it''s [', \"a\\\"{\", [1", ["it's [", 'a"{', [1]])],
 )
 def test_an_unclosed_bracket_or_quote_says_how_to_close_it(params_dir: Path, value: str, fixed: object) -> None:
     # "not valid YAML (did not find expected ',' or ']' at line 2, column 1)" named neither the key
