@@ -556,6 +556,10 @@ def test_rerun_overrides_repeat_what_differs_from_the_profile_but_the_window() -
     assert config.rerun_overrides(profile, {name: profile[name] for name in ("simulate", "ingest")}) == []
     assert config.rerun_overrides({"ingest": {"source": "simulated"}}, {"ingest": {"source": "true"}}) == [
         "--set 'ingest.source=\"true\"'"]
+    # Text YAML cannot read at all (a leading @ is reserved) is quoted too, and reads back as itself.
+    item = config.rerun_overrides({"ingest": {"source": "simulated"}}, {"ingest": {"source": "@exports/day"}})
+    assert item == ["--set 'ingest.source=\"@exports/day\"'"]
+    assert config.apply_overrides(profile, [shlex.split(item[0])[1]])["ingest"]["source"] == "@exports/day"
 
 
 @pytest.mark.parametrize(
@@ -572,6 +576,8 @@ def test_rerun_overrides_repeat_what_differs_from_the_profile_but_the_window() -
          r"^quality\.freshness_warn_days 5 is above quality\.freshness_fail_days 3; set the warn threshold at or "
          r"below the fail one, so a value warns before it fails "),
         (["drift.psi_warn=-0.1"], r"^drift\.psi_warn -0\.1 is not valid; use a number >= 0"),
+        # Infinity is a float but no number to suggest writing: no "write inf" hint.
+        (["drift.psi_warn=inf"], r"^drift\.psi_warn 'inf' is not valid; use a number >= 0 \(from --set drift\.psi_warn=inf\)\.$"),
         (["drift.psi_warn=0.3"], r"^drift\.psi_warn 0\.3 is above drift\.psi_alert 0\.25; "),
         (["drift.ks_pvalue_alert=0"], r"^drift\.ks_pvalue_alert 0 is not valid; use a p-value in \(0, 1\]"),
         (["drift.ks_pvalue_alert=0.1"], r"^drift\.ks_pvalue_warn 0\.05 is below drift\.ks_pvalue_alert 0\.1; .*\(from --set drift\.ks_pvalue_alert=0\.1\)\.$"),
