@@ -631,3 +631,19 @@ def test_each_file_s_rows_count_its_malformed_lines_as_rows_read_does(tmp_path: 
     result, _ = _validate(tmp_path, text)
     assert result.summary["files"] == [{"name": "events.csv", "rows": 2}]
     assert sum(f["rows"] for f in result.summary["files"]) == result.summary["rows_read"]
+
+
+def test_parquet_ids_stored_as_bytes_are_read_as_their_text(tmp_path: Path) -> None:
+    # A BLOB is none of the families a cleaning rule knows: it is cast to text, not refused.
+    assert validate.kind_of("BLOB") == "other"
+    (tmp_path / "in").mkdir()
+    pq.write_table(pa.table({
+        "event_time": pa.array(pd.date_range("2026-03-01T10:00:00Z", periods=3, freq="min"), pa.timestamp("us", tz="UTC")),
+        "feature_id": ["f"] * 3, "user_id": pa.array([b"u1", b"u2", b"u1"], pa.binary()),
+        "latency_ms": [1.0] * 3, "is_crash": [False] * 3,
+    }), tmp_path / "in" / "e.parquet")
+    con = warehouse.connect()
+    raw = ingest.open_events(con, tmp_path / "in", column_map={})
+    result = engine.validate_and_aggregate(con, raw, quarantine_dir=tmp_path / "q", work_dir=tmp_path, now=NOW)
+    assert result.summary["rows_valid"] == 3
+    assert aggregate.read_window_fact(tmp_path)[["usage_count", "active_users"]].values.tolist() == [[3, 2]]
