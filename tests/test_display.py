@@ -23,6 +23,9 @@ def test_readable_rounds_floats_and_leaves_counts_and_text() -> None:
     assert frame["value"].iloc[0] == 0.013889  # the input is not changed
     # numpy's float32 is no Python float, but as much a float to round.
     assert display.readable(pd.Series([np.float32(0.123456), 7], dtype=object)).tolist() == [0.123, 7]
+    # A column of counts or flags keeps its dtype (a table's integer column is not made object).
+    counts = pd.DataFrame({"rows": [3, 4], "fired": [True, False]})
+    assert display.readable(counts).dtypes.to_dict() == counts.dtypes.to_dict()
     with pytest.raises(ValueError, match="digits"):
         display.readable(frame, digits=-1)
 
