@@ -1686,3 +1686,34 @@ def test_a_run_under_umask_0_writes_nothing_others_can_change(capsys: pytest.Cap
     finally:
         os.umask(previous)
     capsys.readouterr()
+
+
+def test_stale_kernel_folders_are_told_from_what_is_not_a_dead_run_s(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old = time.time() - 2 * runner._UNOWNED_FOLDER_GRACE_S
+    unowned = tmp_path / "featurehealth-kernels-old"  # no owner named, and older than the grace period
+    unowned.mkdir()
+    os.utime(unowned, (old, old))
+    garbled = tmp_path / "featurehealth-kernels-garbled"  # an owner file naming no process
+    garbled.mkdir()
+    (garbled / runner.SOCKET_FOLDER_OWNER).write_text("not a pid\n")
+    a_file = tmp_path / "featurehealth-kernels-file"
+    a_file.write_text("kept")
+    target = tmp_path / "elsewhere"
+    target.mkdir()
+    linked = tmp_path / "featurehealth-kernels-link"
+    linked.symlink_to(target, target_is_directory=True)
+    os.utime(target, (old, old))
+    assert set(runner.remove_stale_socket_folders(tmp_path)) == {unowned, garbled}
+    assert a_file.is_file() and linked.is_symlink() and target.is_dir()
+    # An owner the kernel will not signal (another user's process) is alive: its folder is kept.
+    other_user = tmp_path / "featurehealth-kernels-other"
+    other_user.mkdir()
+    (other_user / runner.SOCKET_FOLDER_OWNER).write_text("4242 17\n")
+
+    def refuse(_pid: int, _signal: int) -> None:
+        raise PermissionError("not yours")
+
+    monkeypatch.setattr(runner.os, "kill", refuse)
+    assert runner.remove_stale_socket_folders(tmp_path) == [] and other_user.is_dir()
