@@ -438,3 +438,9 @@ def test_encoding_a_day_in_an_unknown_format_is_refused(file_format: str) -> Non
     # Anything but "parquet" used to be written as CSV without a word.
     with pytest.raises(ValueError, match=f"file_format must be one of parquet, csv; got '{re.escape(file_format)}'"):
         simulate.encode_events(simulate.EVENT_SCHEMA.empty_table(), file_format=file_format)
+
+
+def test_no_incident_a_year_places_no_episode() -> None:
+    # A healthy platform: neither incidents nor decoys (a rate of 0 has no mean wait).
+    plan = simulate.build_plan(simulate.check_parameters(**{**SMALL, "incidents_per_feature_year": 0}))
+    assert plan.episodes == []
