@@ -204,6 +204,9 @@ def test_run_history_newest_first_with_unreadable_reports_named(outputs: Path) -
     assert runs["days"].iloc[0] == "2026-03-16" and pd.isna(runs["days"].iloc[1])  # stopped before ingest read any
     assert message == "Run report(s) not readable: 20260103T000000Z-0000000c."
     assert data.run_history("ci", limit=1)[0]["run_id"].tolist() == ["20260102T000000Z-0000000b"]
+    # JSON that is no report (a list, not an object) is not readable either.
+    (outputs / "ci" / "runs" / "20260103T000000Z-0000000c" / "run_report.json").write_text("[]")
+    assert data.run_history("ci")[1] == "Run report(s) not readable: 20260103T000000Z-0000000c."
 
 
 @pytest.mark.parametrize(

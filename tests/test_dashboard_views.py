@@ -272,6 +272,9 @@ def test_feature_status_says_since_when_a_feature_has_no_data() -> None:
     assert not views.feature_status(back, meta=None, cutoff=None).startswith("No data")
     assert views.drilldown_alt(series, incidents=None, label="Pay (C)").startswith(
         "Pay (C), 2026-06-01 .. 2026-06-10 (no data since 2026-06-04): p95 latency")
+    # A fact table without the degraded flag (written before it existed) says so rather than "no degraded day".
+    unflagged = views.drilldown_alt(series.drop(columns="is_degraded"), incidents=None, label="Pay (C)")
+    assert ", degraded days not available, and the risk score" in unflagged
 
 
 def test_feature_status_says_one_day_not_1_days() -> None:
@@ -1137,6 +1140,9 @@ def test_figure_alt_texts_say_what_the_figures_show() -> None:
     importance = pd.DataFrame({"signal": ["a", "b", "c"], "permutation_importance": [0.01, 0.05, float("nan")]})
     assert views.importance_alt(importance, top=2) == (
         "Drop in PR-AUC when each signal is shuffled, top 2: b 0.05, a 0.01.")
+    # A calm test period leaves every permutation importance missing (the impurity alone ranks them).
+    assert views.importance_alt(importance.assign(permutation_importance=float("nan"))) == (
+        "Signal importance not available: no test day is followed by a degraded day within the horizon.")
     named = pd.DataFrame({"signal": ["p95_latency_slope7", "mystery", "crash_rate_z"],
                           "permutation_importance": [0.05, 0.03, 0.01]})
     assert views.importance_alt(named, top=2) == (
