@@ -1363,16 +1363,19 @@ def test_a_vouched_file_that_holds_no_risk_model_is_refused_with_the_way_out(tmp
     )
 
 
-def test_a_version_keeps_the_per_incident_table_of_its_own_training_only(paths: config.RunPaths) -> None:
+def test_a_version_keeps_the_per_incident_table_and_lead_times_of_its_own_training_only(paths: config.RunPaths) -> None:
     dataset = _dataset()
     with_truth = _report(dataset)
     with_truth.incident_warnings = pd.DataFrame({"feature_id": ["a"], "lead_days": [2.0]})
+    with_truth.metrics["early_warning"] = {"available": True, "lead_times_days": [2.0]}
     card = registry.save_version(paths, with_truth, params=PARAMS, degradation=DEGRADATION)
-    table = paths.models / card["version"] / registry.REPORTS_DIR / "early_warning_incidents.csv"
+    reports = paths.models / card["version"] / registry.REPORTS_DIR
+    table, lead_times = reports / "early_warning_incidents.csv", reports / "lead_times.png"
     assert pd.read_csv(table).to_dict("list") == {"feature_id": ["a"], "lead_days": [2.0]}
-    # The same version saved again without ground truth leaves no stale table behind.
+    assert lead_times.read_bytes().startswith(b"\x89PNG")
+    # The same version saved again without ground truth leaves no stale table or figure behind.
     registry.save_version(paths, _report(dataset), params=PARAMS, degradation=DEGRADATION)
-    assert not table.exists()
+    assert not table.exists() and not lead_times.exists() and (reports / "model_curves.png").is_file()
 
 
 def test_a_model_in_use_of_another_horizon_is_not_comparable() -> None:
