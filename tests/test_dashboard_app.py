@@ -1135,3 +1135,13 @@ def test_the_page_prints_whole_on_paper() -> None:
     assert "max-height:none !important" in declared(".fh-app .fh-scroll")
     assert "max-width:100% !important" in declared(".fh-app img.fh-figure")  # a wide heatmap too
     assert "break-inside:avoid" in declared(".fh-app tr") and "break-inside:avoid" in declared(".fh-app img")
+
+
+def test_an_error_in_a_callback_is_a_status_line_naming_the_action(outputs: Path) -> None:
+    dashboard = app.Dashboard(profile="ci")
+
+    def broken() -> None:
+        raise RuntimeError("the report moved")
+
+    dashboard.guarded("opening the tab", broken)()  # the widget's callback: no traceback escapes it
+    assert "Error while opening the tab: RuntimeError: the report moved" in dashboard.status.value
