@@ -274,6 +274,20 @@ def test_a_generation_killed_half_way_keeps_the_previous_data_set_and_its_leftov
     assert _folders(tmp_path) == ["data"]
 
 
+def test_the_staging_folder_of_a_generation_under_way_is_not_removed_as_a_leftover(tmp_path: Path) -> None:
+    out = tmp_path / "data"
+    tiny = {"n_features": 3, "n_days": 3, "events_per_day": 300}
+    before = simulate.ensure_simulation(out, **tiny)
+    staging = tmp_path / ".data.tmp-abcd1234"  # another process generating (it holds the lock)
+    staging.mkdir()
+    with simulate._generation_lock(out):
+        assert simulate.ensure_simulation(out, **tiny) == before
+        assert staging.is_dir()
+    # Once no one generates, it is a killed generation's leftover.
+    assert simulate.ensure_simulation(out, **tiny) == before
+    assert not staging.exists()
+
+
 def test_a_folder_without_its_summary_is_generated_again(tmp_path: Path) -> None:
     out = tmp_path / "data"
     tiny = {"n_features": 3, "n_days": 3, "events_per_day": 300}
