@@ -243,6 +243,16 @@ def test_refused_addresses_leave_no_dask_event_loop_running() -> None:
     assert [t.name for t in threading.enumerate() if t.name == "IO loop"] == []
 
 
+def test_dask_without_a_scheduler_address_starts_a_local_cluster_and_closes_it() -> None:
+    # Placed before the tests of dask_scheduler, whose scheduler would hold port 8787 (distributed warns).
+    import multiprocessing
+
+    with engine.open_engine(name="dask", n_workers=1, threads_per_worker=1) as (mapper, threads):
+        assert mapper(abs, [-1, 2]) == [1, 2] and threads == 1
+        assert multiprocessing.active_children()  # the cluster's worker process
+    assert not multiprocessing.active_children()
+
+
 @pytest.fixture(scope="module")
 def dask_scheduler(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A scheduler and two workers on 127.0.0.1, started with the dask CLI and stopped after the tests."""
@@ -382,12 +392,3 @@ def test_an_output_folder_named_like_a_pattern_reads_only_its_own_files(tmp_path
     beside = _ingest(source, tmp_path / "out?")
     assert beside[0] == alone[0] and beside[1] == alone[1]
     pd.testing.assert_frame_equal(beside[2], alone[2], check_exact=True)
-
-
-def test_dask_without_a_scheduler_address_starts_a_local_cluster_and_closes_it() -> None:
-    import multiprocessing
-
-    with engine.open_engine(name="dask", n_workers=1, threads_per_worker=1) as (mapper, threads):
-        assert mapper(abs, [-1, 2]) == [1, 2] and threads == 1
-        assert multiprocessing.active_children()  # the cluster's worker process
-    assert not multiprocessing.active_children()
