@@ -320,8 +320,8 @@ def test_override_that_is_not_yaml_names_the_key_and_what_to_write(params_dir: P
     ("value", "fixed"),
     [("[0.2, 0.5", [0.2, 0.5]), ("[1,2", [1, 2]), ("{horizon", {"horizon": None}), ("'abc", "abc"), ('"abc', "abc"),
      ("[0.2, 'a", [0.2, "a"]),
-     # Closed quotes, with a quote inside each ('' and \"), and their brackets are not what is left open.
-     ("['it''s [', \"a\\\"{\", [1", ["it's [", 'a"{', [1]])],
+     # Closed quotes (a quote inside each: '' and \"), the brackets in them and a closed list are not left open.
+     ("['it''s [', \"a\\\"{\", [1], [2", ["it's [", 'a"{', [1], [2]])],
 )
 def test_an_unclosed_bracket_or_quote_says_how_to_close_it(params_dir: Path, value: str, fixed: object) -> None:
     # "not valid YAML (did not find expected ',' or ']' at line 2, column 1)" named neither the key
