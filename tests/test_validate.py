@@ -464,7 +464,9 @@ def test_resolve_window_rules() -> None:
     with pytest.raises(ValueError, match="window_start 2026-01-10 is after ingest.window_end 2025-12-01"):
         validate.resolve_window(first_day=date(2026, 1, 1), last_day=date(2026, 1, 31), window_start="2026-01-10",
                                 window_end="2025-12-01")
-    with pytest.raises(ValueError, match="no as-of date"):
+    # Without a dated row, setting the window cannot help (check_some_dated says so too): no advice to set it.
+    with pytest.raises(ValueError, match=r"no as-of date; fix event_time \(or ingest.column_map\): setting the window "
+                                         r"cannot help"):
         validate.resolve_window(first_day=None, last_day=None)
 
 

@@ -374,7 +374,7 @@ def resolve_window(
     if as_of_day is None or start is None:
         raise ValueError(
             "No event has a usable event_time, so the run has no as-of date; fix event_time "
-            "(or ingest.column_map) or set ingest.as_of and ingest.window_start."
+            "(or ingest.column_map): setting the window cannot help, as every row would be quarantined."
         )
     end = parse_day(window_end, name="window_end") or as_of_day
     # An as-of date the operator did not set comes from the data: say so, or "swap the dates" puzzles.
