@@ -44,6 +44,22 @@ def test_run_locally_keeps_order() -> None:
     assert engine.run_locally(lambda x: x * 2, [3, 1, 2]) == [6, 2, 4]
 
 
+def test_each_aggregated_partition_reports_its_days_rows_and_time(tmp_path: Path) -> None:
+    # A year-long backfill printed nothing while its partitions ran: "half done" read as "stuck".
+    con = warehouse.connect()
+    raw = ingest.open_events(con, _write_days(tmp_path / "in"), column_map={})
+    lines: list[str] = []
+    result = engine.validate_and_aggregate(con, raw, quarantine_dir=tmp_path, work_dir=tmp_path, now=NOW,
+                                           partition_days=2, progress=lines.append)
+    # Two-day blocks on a fixed grid (the first is 2026-02-28..03-01), named by the days they hold;
+    # the first also reads the undated and the future rows.
+    assert [re.sub(r"after \d+ s$", "after N s", line) for line in lines] == [
+        "aggregated partition 1 of 2 (2026-03-01): 4 rows, after N s",
+        "aggregated partition 2 of 2 (2026-03-02..2026-03-03): 4 rows, after N s",
+    ]
+    assert result.summary["rows_read"] == 8
+
+
 def test_plan_partitions_keeps_days_whole_and_places_undated_rows_once() -> None:
     index = _index([
         (0, 10, 5), (0, None, 1),   # days 10, plus an undated row
@@ -359,17 +375,24 @@ def _mixed_forms(folder: Path) -> dict[str, Path]:
 
 def test_dask_engine_normalises_text_as_the_local_one(dask_scheduler: str, tmp_path: Path) -> None:
     for fmt, source in _mixed_forms(tmp_path / "in").items():
-        results = {}
+        results, reported = {}, {}
         for name in engine.ENGINES:
             out = tmp_path / fmt / name
             out.mkdir(parents=True)
             settings = {"scheduler_address": dask_scheduler} if name == "dask" else {}
+            lines: list[str] = []
             with engine.open_engine(name=name, partition_days=1, **settings) as (mapper, threads):
                 con = warehouse.connect()
                 raw = ingest.open_events(con, source, column_map={})
                 result = engine.validate_and_aggregate(con, raw, quarantine_dir=out, work_dir=out, now=NOW,
-                                                       mapper=mapper, threads=threads, partition_days=1)
+                                                       mapper=mapper, threads=threads, partition_days=1,
+                                                       progress=lines.append)
             results[name] = (result.summary, result.quarantine_path.read_bytes(), aggregate.read_window_fact(out))
+            # Dask's partitions finish in any order: the count goes up, each names its own days.
+            assert [line.split(" (")[0] for line in lines] == ["aggregated partition 1 of 2", "aggregated partition 2 of 2"]
+            reported[name] = sorted(re.sub(r".* \(|\)|, after \d+ s$", "", line) for line in lines)
+        assert reported["dask"] == reported["local"] == [f"2026-03-01: {3 if fmt == 'csv' else 2} rows",
+                                                          "2026-03-02: 2 rows"]
         (local_summary, local_quarantine, local_fact), (summary, quarantine, fact) = results["local"], results["dask"]
         assert summary == local_summary and quarantine == local_quarantine
         pd.testing.assert_frame_equal(fact, local_fact, check_exact=True)

@@ -21,7 +21,9 @@ are not read at all (their row counts come from the footer). CSV input is always
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -39,8 +41,10 @@ if TYPE_CHECKING:
 ENGINES = ("local", "dask")
 #: Staged copy of CSV input (as read, with ``file_id`` and ``row_no``) under the run's work folder.
 STAGED_CSV_FILE = "raw_csv.parquet"
-#: A function mapping a one-argument function over items, returning the results in order.
-Mapper = Callable[[Callable[[Any], Any], Sequence[Any]], list[Any]]
+#: Called with (item's position, its result) as each item is done, in the order they finish.
+Done = Callable[[int, Any], None]
+#: A function mapping a one-argument function over items (``done``: see :data:`Done`), returning the results in order.
+Mapper = Callable[..., list[Any]]
 
 
 class EngineError(RuntimeError):
@@ -99,14 +103,30 @@ def check_engine(
     }
 
 
-def run_locally(function: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
+def _ignore(_position: int, _result: Any) -> None:
+    pass
+
+
+def run_locally(function: Callable[[Any], Any], items: Sequence[Any], *, done: Done = _ignore) -> list[Any]:
     """The local engine: call ``function`` on each item in this process, in order."""
-    return [function(item) for item in items]
+    results = []
+    for position, item in enumerate(items):
+        results.append(function(item))
+        done(position, results[-1])
+    return results
 
 
 def _dask_mapper(client: Any) -> Mapper:
-    def run(function: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
-        return client.gather(client.map(function, list(items), pure=False))
+    from distributed import as_completed
+
+    def run(function: Callable[[Any], Any], items: Sequence[Any], *, done: Done = _ignore) -> list[Any]:
+        futures = client.map(function, list(items), pure=False)
+        positions = {future.key: position for position, future in enumerate(futures)}
+        results: list[Any] = [None] * len(futures)
+        for future, result in as_completed(futures, with_results=True):
+            results[positions[future.key]] = result
+            done(positions[future.key], result)
+        return results
 
     return run
 
@@ -418,6 +438,29 @@ def _event_time_example(rows: pa.Table, files: Sequence[str]) -> tuple[str, str]
     return files[int(row["file_id"])], str(row["event_time"])
 
 
+def partition_line(*, number: int, total: int, lo: int, hi: int, rows: int, seconds: float) -> str:
+    """What :func:`validate_and_aggregate` reports as a partition is done, e.g.
+    ``aggregated partition 5 of 12 (2026-03-01..2026-03-31): 1,234,567 rows, after 38 s``.
+
+    ``number`` counts the partitions done so far; ``lo``..``hi`` are the first and last day (day
+    numbers; lo > hi: none) it holds rows of, ``rows`` the rows it read (valid or not), ``seconds``
+    the time since the validation started.
+    """
+    first, last = (str(date(1970, 1, 1) + timedelta(days=day)) for day in (lo, hi))
+    days = "no day" if lo > hi else first if lo == hi else f"{first}..{last}"
+    return f"aggregated partition {number} of {total} ({days}): {rows:,} rows, after {seconds:.0f} s"
+
+
+def _dated_span(index: "pd.DataFrame", *, lo: int, hi: int) -> tuple[int, int]:
+    """The first and last day of ``index`` (:func:`file_index`) within ``lo``..``hi``; (lo, hi) when none."""
+    days = index["day"][index["day"].between(lo, hi)]
+    return (int(days.min()), int(days.max())) if len(days) else (lo, hi)
+
+
+def _silent(_line: str) -> None:
+    pass
+
+
 def validate_and_aggregate(
     con: "duckdb.DuckDBPyConnection",
     raw: ingest.RawEvents,
@@ -433,6 +476,7 @@ def validate_and_aggregate(
     partition_days: int = 31,
     check_window: Callable[[validate.Window], bool] | None = None,
     watch_days: Sequence[date] = (),
+    progress: Callable[[str], None] = _silent,
 ) -> validate.ValidationResult:
     """Apply the row rules, write the quarantine and the window's aggregates, count everything.
 
@@ -467,6 +511,9 @@ def validate_and_aggregate(
         Days earlier runs found without any valid event: those outside the window and the day
         before it are counted exactly (their files are scanned, not skipped by their footers) in
         the summary's ``empty_days_now``, so that rows delivered since are noticed.
+    progress : callable, optional
+        Called with a line (:func:`partition_line`) as each partition is done, in the order they
+        finish; silent by default (01_ingest passes ``print``).
 
     Returns
     -------
@@ -480,7 +527,9 @@ def validate_and_aggregate(
         If the counts do not account for every row (a bug, never bad data).
     """
     import pyarrow as pa
+    import pyarrow.compute as pc
 
+    started = time.perf_counter()
     validate.install_macros(con)
     start = validate.parse_day(window_start, name="window_start")
     end = validate.parse_day(window_end, name="window_end") or validate.parse_day(as_of, name="as_of")
@@ -493,8 +542,18 @@ def validate_and_aggregate(
         index = file_index(con, raw, now=now, lo=None if lo is None else lo - 1, hi=hi,
                            keep=[validate.day_number(day) for day in watch_days])
         plan = plan_partitions(index, lo=lo, hi=hi, partition_days=partition_days)
+        # Named by the days they hold: a block of the grid may start long before the input does.
+        spans = [_dated_span(index, lo=a, hi=b) for a, b, _files, _owned in plan]
+        numbers = itertools.count(1)
+
+        def report(position: int, result: PartitionResult) -> None:
+            progress(partition_line(number=next(numbers), total=len(plan), lo=spans[position][0],
+                                    hi=spans[position][1], rows=pc.sum(result.counts["rows"]).as_py() or 0,
+                                    seconds=time.perf_counter() - started))
+
         try:
-            results = mapper(run_partition, _partitions(con, raw, plan, now=now, threads=threads, work=Path(work_dir)))
+            results = mapper(run_partition, _partitions(con, raw, plan, now=now, threads=threads, work=Path(work_dir)),
+                             done=report)
         finally:
             # Only the partitions read this copy of the CSV input; left in work/, it took room for nothing.
             (Path(work_dir) / STAGED_CSV_FILE).unlink(missing_ok=True)
