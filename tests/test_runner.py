@@ -6,6 +6,7 @@ import contextlib
 import copy
 import csv
 import errno
+import functools
 import json
 import os
 import re
@@ -1646,6 +1647,47 @@ def test_heartbeat_names_the_running_cell_and_stays_quiet_on_a_quick_step() -> N
     with runner.Heartbeat("02_aggregate", progress=quiet.append, started=0.0, interval=60):
         pass
     assert quiet == []
+
+
+def test_heartbeat_adds_the_running_cell_s_last_printed_line() -> None:
+    # A long ingest's partition lines, or the simulator's wait for its lock, never reached the terminal.
+    lines: list[str] = []
+    heartbeat = runner.Heartbeat("01_ingest", progress=lines.append, started=0.0, interval=0.01)
+    heartbeat.cell_started(nbformat.v4.new_code_cell("result = run()"), 10)
+    heartbeat.write("aggregated partition 1 of 12 (2026-01-01..2026-01-31): 1,234 rows, after 3 s\n")
+    heartbeat.write("aggregated partition 12 of 12 (2026-12-01..2026-12-31): 56,789,012 rows, after 380 s\n\n")
+    heartbeat.flush()
+    with heartbeat:
+        deadline = runner.time.perf_counter() + 10
+        while not lines and runner.time.perf_counter() < deadline:
+            runner.time.sleep(0.01)
+    assert lines[0].endswith("s (cell 11: result = run(); last printed: aggregated partition 12 of 12 "
+                             "(2026-12-01..2026-12-31): 56,789,012 rows, after 380 s)")
+    heartbeat.write("UserWarning: " + "x" * 200)
+    assert heartbeat.printed == "UserWarning: " + "x" * 87 + "..."
+    # A new cell has printed nothing yet.
+    heartbeat.cell_started(nbformat.v4.new_code_cell("report = check()"), 11)
+    assert heartbeat.cell == "cell 12: report = check()" and heartbeat.printed == ""
+
+
+def test_heartbeat_reports_what_the_kernel_prints_to_stderr(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The simulator prints that it waits for another process's lock to the kernel's stderr.
+    seen = project / "seen"
+    _notebook(project / "notebooks" / "wait.ipynb", "import pathlib, sys, time\n"
+              "print('Waiting for another process to finish generating x.parquet ...', file=sys.stderr, flush=True)\n"
+              f"for _ in range(600):\n    if pathlib.Path({str(seen)!r}).exists():\n        break\n"
+              "    time.sleep(0.05)", step="wait")
+    monkeypatch.setattr(runner, "Heartbeat", functools.partial(runner.Heartbeat, interval=0.05))
+    lines: list[str] = []
+
+    def progress(line: str) -> None:
+        lines.append(line)
+        if "last printed: Waiting for another process" in line:
+            seen.touch()
+
+    runner.run_pipeline("default", notebooks=["wait.ipynb"], progress=progress)
+    assert seen.exists()
+    assert not any(line.startswith("Waiting") for line in lines)  # the output itself is not printed
 
 
 def test_outcome_line_names_a_feature_without_metadata_once(tmp_path: Path) -> None:

@@ -1141,17 +1141,20 @@ def _register_engine() -> str:
 
 
 class Heartbeat:
-    """Prints "still running" every ``interval`` seconds while a step runs, naming its current cell.
+    """Prints "still running" every ``interval`` seconds while a step runs, naming its current cell
+    and the last line that cell printed.
 
     ``started`` is the step's start (``time.perf_counter()``); ``cell_started`` is the nbclient
-    ``on_cell_start`` hook. The lines come from a daemon thread, so a quick step prints none.
+    ``on_cell_start`` hook; ``write`` and ``flush`` make it papermill's ``stdout_file`` and
+    ``stderr_file``, which receive the kernel's stream output as it arrives. The lines come from a
+    daemon thread, so a quick step prints none.
     """
 
     def __init__(
         self, step: str, *, progress: Callable[[str], None], started: float, interval: float = HEARTBEAT_SECONDS
     ) -> None:
         self.step, self.progress, self.started, self.interval = step, progress, started, interval
-        self.cell = ""
+        self.cell = self.printed = ""
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._beat, name=f"heartbeat-{step}", daemon=True)
 
@@ -1168,16 +1171,28 @@ class Heartbeat:
         code = next((line.strip() for line in str(cell.source).splitlines()
                      if line.strip() and not line.lstrip().startswith("#")), "")
         self.cell = f"cell {cell_index + 1}: {code[:60]}{'...' if len(code) > 60 else ''}"
+        self.printed = ""
+
+    def write(self, text: str) -> int:
+        """Remember the last non-blank line of ``text`` (kernel output), cut to 100 characters."""
+        # A progress bar redraws its line after a carriage return: the last drawing is the latest.
+        line = next((part.strip() for part in reversed(text.replace("\r", "\n").split("\n")) if part.strip()), "")
+        if line:
+            self.printed = f"{line[:100]}{'...' if len(line) > 100 else ''}"
+        return len(text)
+
+    def flush(self) -> None:
+        """Nothing to flush: the line is read at the next beat."""
 
     def _beat(self) -> None:
         while not self._stopped.wait(self.interval):
             elapsed = time.perf_counter() - self.started
-            self.progress(f"  {self.step} still running after {elapsed:.0f}s" + (f" ({self.cell})" if self.cell else ""))
+            where = "; ".join(filter(None, (self.cell, self.printed and f"last printed: {self.printed}")))
+            self.progress(f"  {self.step} still running after {elapsed:.0f}s" + (f" ({where})" if where else ""))
 
 
 def _execute(
-    notebook: Path, executed: Path, parameters: dict[str, Any], *, kernel: Any,
-    on_cell_start: Callable[..., None] | None = None,
+    notebook: Path, executed: Path, parameters: dict[str, Any], *, kernel: Any, heartbeat: Heartbeat,
 ) -> None:
     import logging
 
@@ -1197,7 +1212,10 @@ def _execute(
         kernel_name=KERNEL_NAME,
         progress_bar=False,
         km=kernel,
-        on_cell_start=on_cell_start,
+        # The kernel's stream output goes to the heartbeat, which shows its last line, never to the terminal.
+        on_cell_start=heartbeat.cell_started,
+        stdout_file=heartbeat,
+        stderr_file=heartbeat,
     )
 
 
@@ -1529,7 +1547,7 @@ def _run_steps(
                 while len(kernels) < min(index + 1 + KERNELS_AHEAD, len(steps)):
                     kernels.append(launch_kernel(steps[len(kernels)][0]))
                 with Heartbeat(step, progress=progress, started=started) as heartbeat:
-                    _execute(notebook, executed, parameters, kernel=kernels[index], on_cell_start=heartbeat.cell_started)
+                    _execute(notebook, executed, parameters, kernel=kernels[index], heartbeat=heartbeat)
             except Exception as exc:  # noqa: BLE001 - every failure becomes one reported line
                 entry.update(status="failed", duration_s=round(time.perf_counter() - started, 3))
                 entry["error"] = named_as_published(_step_error(exc), staging=staging)
