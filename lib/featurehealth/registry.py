@@ -551,21 +551,11 @@ def decide_training(
     if retrain == "always":
         return {"train": True, "reason": "model.retrain is 'always'."}
     if not has_current(paths):
-        if retrain == "never":
-            if (paths.models / MODEL_FILE).exists() or (paths.models / CURRENT_CARD).exists():
-                # Half of the model in use is there: say which half is missing, not "no model".
-                load_current(paths)
-            raise FileNotFoundError(
-                f"model.retrain is 'never' but no model is in use under {paths.models}; "
-                f"run once with model.retrain=auto or always to train one."
-            )
-        return {"train": True, "reason": "no model is in use yet."}
+        return _decision_without_current(paths, retrain=retrain)
     card = _current_card(paths)
     version = card.get("version")
-    advice_path = paths.reports / "retrain.json"
-    advice = runlog.read_json(advice_path) if advice_path.is_file() else {}
-    current_advice = advice.get("model_version") in (None, version)
-    if retrain == "auto" and advice.get("retrain_recommended") and current_advice:
+    advice = _retrain_advice(paths, version=version)
+    if retrain == "auto" and advice is not None:
         reasons = "; ".join(advice.get("reasons", [])) or "see reports/retrain.json"
         return {"train": True, "reason": f"the drift step recommends retraining ({reasons})."}
     changes = _settings_changes(card, settings)
@@ -575,59 +565,110 @@ def decide_training(
     # training: every reason keeping its model says so, not only one with nothing else to say.
     unchecked, unchecked_kept = ((f"; {_UNCHECKED_DEFINITIONS}", "; its signal definitions could not be checked")
                                  if redefined is None else ("", ""))
-    tried: list[str] = []
-    by_hand = False
-    if changes or redefined:
-        # A model in use that needs a signal the data no longer gives cannot score: keeping it for
-        # a refused candidate would stop the run in scoring.
-        lacking = set(_card_settings(card)["signals"]) - set(settings["signals"])
-        by_hand = _put_in_use_by_hand(paths, version)
-        tried = [] if lacking else [c["version"] for c in version_cards(paths)
-                                    if _same_settings(c, settings) and (by_hand or _refused(paths, c["version"]))]
-    if retrain == "auto" and (changes or redefined):
+    if not (changes or redefined):
+        return _kept_same_settings(retrain=retrain, scoring=scoring, unchecked=unchecked,
+                                   unchecked_kept=unchecked_kept)
+    tried, by_hand = _set_aside_versions(paths, card, version=version, settings=settings)
+    if retrain == "auto":
         if not tried:
             return {"train": True, "reason": f"{_trained_otherwise(version, changes, redefined=redefined)}."}
-        if by_hand:
-            return {"train": False, "kept": f"put in use by hand with model.use_version{unchecked_kept}",
-                    "reason": f"{scoring}{unchecked}; version {tried[-1]} has these settings but model {version} was "
-                              f"put in use by hand with model.use_version (see models/registry.json); "
-                              f"model.retrain=always trains them again and lets the holdout comparison decide, "
-                              f"model.use_version={tried[-1]} puts that version back."}
-        if _promotion_record(paths, tried[-1]) is None:
-            # Saying the comparison kept the model in use would claim a comparison nobody recorded.
-            return {"train": False,
-                    "kept": f"version {tried[-1]} with these settings counts as refused{unchecked_kept}",
-                    "reason": f"{scoring}{unchecked}; version {tried[-1]} was trained with these settings before "
-                              f"versions kept their promotion decision (it has no promotion.json), so it counts as "
-                              f"refused by the holdout comparison; model.retrain=always trains them again and lets the "
-                              f"comparison decide and record it."}
+        # Only a version refused by the holdout comparison has a promotion record to look for.
+        recorded = not by_hand and _promotion_record(paths, tried[-1]) is not None
+        return _kept_for_set_aside(version, tried[-1], by_hand=by_hand, recorded=recorded, scoring=scoring,
+                                   unchecked=unchecked, unchecked_kept=unchecked_kept)
+    return _kept_despite_changes(version, changes, redefined=bool(redefined), retrain=retrain, tried=tried,
+                                 by_hand=by_hand, scoring=scoring, unchecked=unchecked, unchecked_kept=unchecked_kept)
+
+
+def _decision_without_current(paths: "RunPaths", *, retrain: str) -> dict[str, Any]:
+    """Train when no model is in use, or under ``never`` raise the error saying what is missing."""
+    if retrain == "never":
+        if (paths.models / MODEL_FILE).exists() or (paths.models / CURRENT_CARD).exists():
+            # Half of the model in use is there: say which half is missing, not "no model".
+            load_current(paths)
+        raise FileNotFoundError(
+            f"model.retrain is 'never' but no model is in use under {paths.models}; "
+            f"run once with model.retrain=auto or always to train one."
+        )
+    return {"train": True, "reason": "no model is in use yet."}
+
+
+def _retrain_advice(paths: "RunPaths", *, version: str | None) -> dict[str, Any] | None:
+    """``reports/retrain.json`` when it recommends retraining model ``version``, else None."""
+    advice_path = paths.reports / "retrain.json"
+    advice = runlog.read_json(advice_path) if advice_path.is_file() else {}
+    current = advice.get("model_version") in (None, version)
+    return advice if advice.get("retrain_recommended") and current else None
+
+
+def _set_aside_versions(
+    paths: "RunPaths", card: Mapping[str, Any], *, version: str, settings: Mapping[str, Any]
+) -> tuple[list[str], bool]:
+    """Versions with ``settings`` refused or set aside by hand, and whether the model in use was put there by hand."""
+    # A model in use that needs a signal the data no longer gives cannot score: keeping it for
+    # a refused candidate would stop the run in scoring.
+    lacking = set(_card_settings(card)["signals"]) - set(settings["signals"])
+    by_hand = _put_in_use_by_hand(paths, version)
+    tried = [] if lacking else [c["version"] for c in version_cards(paths)
+                                if _same_settings(c, settings) and (by_hand or _refused(paths, c["version"]))]
+    return tried, by_hand
+
+
+def _kept_for_set_aside(
+    version: str, tried: str, *, by_hand: bool, recorded: bool, scoring: str, unchecked: str, unchecked_kept: str
+) -> dict[str, Any]:
+    """Under ``auto``, keep model ``version`` because version ``tried`` with this run's settings was set aside."""
+    if by_hand:
+        return {"train": False, "kept": f"put in use by hand with model.use_version{unchecked_kept}",
+                "reason": f"{scoring}{unchecked}; version {tried} has these settings but model {version} was "
+                          f"put in use by hand with model.use_version (see models/registry.json); "
+                          f"model.retrain=always trains them again and lets the holdout comparison decide, "
+                          f"model.use_version={tried} puts that version back."}
+    if not recorded:
+        # Saying the comparison kept the model in use would claim a comparison nobody recorded.
         return {"train": False,
-                "kept": f"the holdout comparison refused version {tried[-1]} with these settings{unchecked_kept}",
-                "reason": f"{scoring}{unchecked}; version {tried[-1]} was already trained with these settings and the "
-                          f"holdout comparison kept the model in use (see models/registry.json); model.retrain=always "
-                          f"trains again, but on the same data gives the same version and comparison "
-                          f"(model.promote_tolerance sets how far below the model in use its PR-AUC may be and still "
-                          f"replace it)."}
-    if changes or redefined:
-        # Under never the model in use stays whatever changed: say what it does not reflect, or a signal
-        # added to featurehealth.signals would go unused, or one computed otherwise misread, without a word.
-        # Each difference in full for the reason and in a few words for the runner's summary.
-        differences = [("on signals computed otherwise than in its training (the signal definitions changed since it "
-                        "was trained: featurehealth upgraded or signals.py edited), which it reads as the old ones "
-                        "until retrained", "the signal definitions changed since it was trained")] if redefined else []
-        if changes:
-            listed = ", ".join(changes)
-            differences.append((f"trained with other settings than this run's ({listed}): it scores as trained, on "
-                                f"its own signals only", f"trained with other settings: {listed}"))
-        kept_because = "; ".join([f"model.retrain is {retrain!r}", *(s for _, s in differences)])
-        # auto keeps the model in use too when a version with this run's settings was refused or set aside.
-        then = ("model.retrain=auto or always trains with this run's" if not tried else
-                f"model.retrain=always trains with this run's (auto keeps model {version}: version {tried[-1]}, "
-                f"trained with them, was {'set aside by hand' if by_hand else 'refused by the holdout comparison'})")
-        return {"train": False, "kept": f"{kept_because}{unchecked_kept}",
-                "reason": f"{scoring}, {', and '.join(full for full, _ in differences)}{unchecked}; {then}."}
+                "kept": f"version {tried} with these settings counts as refused{unchecked_kept}",
+                "reason": f"{scoring}{unchecked}; version {tried} was trained with these settings before "
+                          f"versions kept their promotion decision (it has no promotion.json), so it counts as "
+                          f"refused by the holdout comparison; model.retrain=always trains them again and lets the "
+                          f"comparison decide and record it."}
+    return {"train": False,
+            "kept": f"the holdout comparison refused version {tried} with these settings{unchecked_kept}",
+            "reason": f"{scoring}{unchecked}; version {tried} was already trained with these settings and the "
+                      f"holdout comparison kept the model in use (see models/registry.json); model.retrain=always "
+                      f"trains again, but on the same data gives the same version and comparison "
+                      f"(model.promote_tolerance sets how far below the model in use its PR-AUC may be and still "
+                      f"replace it)."}
+
+
+def _kept_despite_changes(
+    version: str, changes: Sequence[str], *, redefined: bool, retrain: str, tried: Sequence[str], by_hand: bool,
+    scoring: str, unchecked: str, unchecked_kept: str,
+) -> dict[str, Any]:
+    """Under ``never``, keep model ``version`` and say what of this run's settings it does not reflect."""
+    # Under never the model in use stays whatever changed: say what it does not reflect, or a signal
+    # added to featurehealth.signals would go unused, or one computed otherwise misread, without a word.
+    # Each difference in full for the reason and in a few words for the runner's summary.
+    differences = [("on signals computed otherwise than in its training (the signal definitions changed since it "
+                    "was trained: featurehealth upgraded or signals.py edited), which it reads as the old ones "
+                    "until retrained", "the signal definitions changed since it was trained")] if redefined else []
+    if changes:
+        listed = ", ".join(changes)
+        differences.append((f"trained with other settings than this run's ({listed}): it scores as trained, on "
+                            f"its own signals only", f"trained with other settings: {listed}"))
+    kept_because = "; ".join([f"model.retrain is {retrain!r}", *(s for _, s in differences)])
+    # auto keeps the model in use too when a version with this run's settings was refused or set aside.
+    then = ("model.retrain=auto or always trains with this run's" if not tried else
+            f"model.retrain=always trains with this run's (auto keeps model {version}: version {tried[-1]}, "
+            f"trained with them, was {'set aside by hand' if by_hand else 'refused by the holdout comparison'})")
+    return {"train": False, "kept": f"{kept_because}{unchecked_kept}",
+            "reason": f"{scoring}, {', and '.join(full for full, _ in differences)}{unchecked}; {then}."}
+
+
+def _kept_same_settings(*, retrain: str, scoring: str, unchecked: str, unchecked_kept: str) -> dict[str, Any]:
+    """Keep the model in use when this run's settings are the ones it was trained with."""
     kept = "same settings, retraining not advised before this run" if retrain == "auto" else f"model.retrain is {retrain!r}"
-    if redefined is None:
+    if unchecked:
         return {"train": False, "kept": f"{kept}{unchecked_kept}",
                 "reason": f"{scoring}{unchecked}: model.retrain=always retrains with this run's."}
     return {"train": False, "kept": kept, "reason": f"{scoring}."}
