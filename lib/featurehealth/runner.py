@@ -1282,11 +1282,7 @@ def run_pipeline(
     params = config.load_run_params(profile, overrides=overrides)
     run_options = params["run"]
     digest = config.params_hash(params)
-    notebook_paths = [config.NOTEBOOKS_DIR / name for name in notebooks or config.PIPELINE_NOTEBOOKS]
-    missing = [str(p) for p in notebook_paths if not p.is_file()]
-    if missing:
-        raise RunFailed(f"Notebook {missing[0]} does not exist; restore it from git.")
-
+    notebook_paths = _notebook_paths(notebooks)
     published = config.output_root() / profile
     run_id = unused_run_id(published / "runs", digest)
     staging = config.output_root() / ".staging" / f"{profile}-{run_id}"
@@ -1294,17 +1290,7 @@ def run_pipeline(
     # The run's wall time counts from here, beside started_at: the staging copy, stopping the
     # kernels and the checks between steps lie outside the steps' own clocks.
     clock = time.perf_counter()
-    report: dict[str, Any] = {
-        "run_id": run_id,
-        "profile": profile,
-        "params_hash": digest,
-        "overrides": overrides,
-        "params": params,
-        "code_version": code_version(),
-        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "status": "running",
-        "steps": [],
-    }
+    report = _new_report(run_id, profile=profile, digest=digest, overrides=overrides, params=params)
     plan = plan_parameters(
         params, notebook_paths, profile=profile, output_dir=str(staging),
         rerun=config.rerun_overrides(config.load_profile(profile), params),
@@ -1320,93 +1306,41 @@ def run_pipeline(
         # Set once staging holds the copy of the last good outputs.
         inherited: dict[str, tuple[int, int]] | None = None
         try:
-            try:
-                for line in recover_profile(profile, published):
-                    progress(line)
-                run_dir.mkdir(parents=True, exist_ok=True)
-                check_same_file_system(published, staging.parent)
-                prepare_staging(published, staging)
-            except OSError as exc:
-                raise not_writable(exc) from None
+            _prepare_folders(profile, published=published, staging=staging, run_dir=run_dir, progress=progress)
             inherited = file_fingerprints(staging)
             progress(f"run {run_id}: profile '{profile}', {len(notebook_paths)} notebooks -> {published}")
-            steps = [(p, plan[p.name]) for p in notebook_paths]
-            render = (
-                functools.partial(renderer.submit, _render_or_report, progress=progress)
-                if run_options["html"] else None
+            run_steps = functools.partial(
+                _run_steps, staging=staging, run_dir=run_dir, report=report, progress=progress,
+                render=(functools.partial(renderer.submit, _render_or_report, progress=progress)
+                        if run_options["html"] else None),
+                writes_to=space_needed_under(simulated=(params.get("ingest") or {}).get("source") == "simulated"),
             )
-            writes_to = space_needed_under(simulated=(params.get("ingest") or {}).get("source") == "simulated")
-            _run_steps(steps, staging=staging, run_dir=run_dir, report=report, progress=progress, render=render,
-                       writes_to=writes_to)
+            run_steps([(p, plan[p.name]) for p in notebook_paths])
             advice = runlog.read_json_if_present(staging / "reports" / "retrain.json") or {}
-            if "03_model.ipynb" in plan and _retrain_advised(advice, params, run_options, report):
-                again = retrain_steps(plan, model=params["model"])
+            rerun = _drift_rerun(plan, advice=advice, params=params, report=report)
+            if rerun is not None:
+                again, announcement = rerun
                 # Said now: the retraining's drift step replaces the advice, and with it the reasons.
-                reasons = advice.get("reasons")
-                why = f" ({'; '.join(map(str, reasons))})" if isinstance(reasons, list) and reasons else ""
-                progress(f"drift recommends retraining{why}: re-running {' and '.join(p.stem for p, _ in again)} "
-                         f"with retrain=always")
-                _run_steps(
-                    again, staging=staging, run_dir=run_dir, report=report, progress=progress,
-                    render=render, suffix="_retrain", writes_to=writes_to,
-                )
+                progress(announcement)
+                run_steps(again, suffix="_retrain")
             _progress_quality(staging, changed_files(inherited, file_fingerprints(staging)), progress)
-            # The published copy of the report says "succeeded" only once the publish is complete:
-            # it is swapped in with the other outputs, or not at all.
-            report["status"] = "succeeded"
-            _finish_report(report, staging, started=clock)
-            try:
-                runlog.write_json(staging / RUN_REPORT, report)
-            except OSError as exc:
-                # A disk that fills up after the last step: one sentence, not a traceback.
-                raise not_writable(exc) from None
+            _write_succeeded_report(report, staging, started=clock)
             held = decided.enter_context(interrupts_deferred())
-            try:
-                publish(staging, published, journal)
-            except OSError as exc:
-                # A journal left behind is a swap publish could not undo.
-                back = (f"putting the previous outputs back failed too; the next run of profile '{profile}' puts them "
-                        "back" if journal.exists() else "the previous outputs are kept")
-                raise RunFailed(f"Publishing to {published} failed: {exc.strerror or exc}: {exc.filename}; {back}.") from None
+            _publish_or_fail(staging, published, journal=journal, profile=profile)
         except BaseException as stop:
             # Its outcome is decided, as once it publishes: a signal now must not cut its report
             # short nor replace its error.
             decided.enter_context(interrupts_deferred())
             _close_stopped_run(stop, report, staging=staging, run_dir=run_dir, inherited=inherited, progress=progress,
                                started=clock)
-            run_folder = run_dir if run_dir.is_dir() else None
-            if isinstance(stop, RunFailed):
-                raise type(stop)(str(stop), run_dir=run_folder) from None
-            if isinstance(stop, (RunInterrupted, KeyboardInterrupt)):
-                raise RunInterrupted(getattr(stop, "signum", signal.SIGINT), run_dir=run_folder) from None
-            raise  # A bug: its traceback is wanted.
+            error = _stop_error(stop, run_dir=run_dir if run_dir.is_dir() else None)
+            if error is None:
+                raise  # A bug: its traceback is wanted.
+            raise error from None
         finally:
-            # A publish whose undo failed leaves its journal and folders for the next run to undo.
-            if not journal.exists():
-                shutil.rmtree(staging, ignore_errors=True)
-                shutil.rmtree(trash_folder(staging), ignore_errors=True)
-            if report["status"] in ("failed", "interrupted") and not (run_dir / "run_report.json").exists():
-                # A full disk refused it beside the staging copy, now removed: without it the next
-                # run would record this run as killed and lose why it stopped.
-                with contextlib.suppress(OSError):
-                    runlog.write_json(run_dir / "run_report.json", report)
-        # Only once published: a run whose publish fails keeps the previous outputs, which this verdict is not about.
-        for line in outcome_lines(published):
-            progress(line)
-        try:
-            runlog.write_json(run_dir / "run_report.json", report)
-        except OSError as exc:
-            # The outputs are published: a traceback and exit 1 would say otherwise. The next run
-            # gives this run folder the published report (close_unfinished_runs).
-            progress(f"run report not written to {run_dir}: {exc.strerror or exc}; "
-                     "the next run copies the published one there")
-        removed, failed = prune_runs(published / "runs", keep=run_options["keep_runs"], current=run_id)
-        if removed:
-            progress(f"removed {display.count_text(len(removed), 'old run folder')} "
-                     f"beyond run.keep_runs={run_options['keep_runs']}")
-        if failed:
-            progress(f"could not remove {display.count_text(len(failed), 'old run folder')} under {published / 'runs'} "
-                     f"(first: {failed[0]}); remove {'it' if len(failed) == 1 else 'them'} by hand")
+            _leave_staging(report, staging=staging, run_dir=run_dir, journal=journal)
+        _close_published_run(published, report=report, run_dir=run_dir, keep_runs=run_options["keep_runs"],
+                             progress=progress)
         # The last HTML copies here, not on leaving the executor, so that the closing lines come
         # while signals are still held back: one raised as they print would call a published run interrupted.
         renderer.shutdown(wait=True)
@@ -1414,6 +1348,128 @@ def run_pipeline(
             progress(f"{signal.Signals(held[0]).name} arrived while the run was publishing; it finished first")
         progress(f"run {run_id}: succeeded in {report['duration_s']:.1f}s; outputs in {published}")
     return report
+
+
+def _notebook_paths(notebooks: Iterable[str] | None) -> list[Path]:
+    """The paths of the run's notebooks (default the whole pipeline), or RunFailed naming the first missing."""
+    notebook_paths = [config.NOTEBOOKS_DIR / name for name in notebooks or config.PIPELINE_NOTEBOOKS]
+    missing = [str(p) for p in notebook_paths if not p.is_file()]
+    if missing:
+        raise RunFailed(f"Notebook {missing[0]} does not exist; restore it from git.")
+    return notebook_paths
+
+
+def _new_report(
+    run_id: str, *, profile: str, digest: str, overrides: list[str], params: dict[str, Any]
+) -> dict[str, Any]:
+    """The report of a run just started, before any step."""
+    return {
+        "run_id": run_id,
+        "profile": profile,
+        "params_hash": digest,
+        "overrides": overrides,
+        "params": params,
+        "code_version": code_version(),
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "status": "running",
+        "steps": [],
+    }
+
+
+def _prepare_folders(
+    profile: str, *, published: Path, staging: Path, run_dir: Path, progress: Callable[[str], None]
+) -> None:
+    """Undo what an earlier run left, make the run folder and copy the last good outputs into staging."""
+    try:
+        for line in recover_profile(profile, published):
+            progress(line)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        check_same_file_system(published, staging.parent)
+        prepare_staging(published, staging)
+    except OSError as exc:
+        raise not_writable(exc) from None
+
+
+def _drift_rerun(
+    plan: dict[str, dict[str, Any]], *, advice: dict[str, Any], params: dict[str, Any], report: dict[str, Any]
+) -> tuple[list[tuple[Path, dict[str, Any]]], str] | None:
+    """The steps to run again for drift's advice to retrain and the line announcing them (None: no retraining)."""
+    if "03_model.ipynb" not in plan or not _retrain_advised(advice, params, params["run"], report):
+        return None
+    again = retrain_steps(plan, model=params["model"])
+    reasons = advice.get("reasons")
+    why = f" ({'; '.join(map(str, reasons))})" if isinstance(reasons, list) and reasons else ""
+    return again, (f"drift recommends retraining{why}: re-running {' and '.join(p.stem for p, _ in again)} "
+                   f"with retrain=always")
+
+
+def _write_succeeded_report(report: dict[str, Any], staging: Path, *, started: float) -> None:
+    """Mark ``report`` succeeded and write it into staging, to be published with the outputs."""
+    # The published copy of the report says "succeeded" only once the publish is complete:
+    # it is swapped in with the other outputs, or not at all.
+    report["status"] = "succeeded"
+    _finish_report(report, staging, started=started)
+    try:
+        runlog.write_json(staging / RUN_REPORT, report)
+    except OSError as exc:
+        # A disk that fills up after the last step: one sentence, not a traceback.
+        raise not_writable(exc) from None
+
+
+def _publish_or_fail(staging: Path, published: Path, *, journal: Path, profile: str) -> None:
+    """Publish ``staging`` as ``published``, or RunFailed saying whether the previous outputs are in place."""
+    try:
+        publish(staging, published, journal)
+    except OSError as exc:
+        # A journal left behind is a swap publish could not undo.
+        back = (f"putting the previous outputs back failed too; the next run of profile '{profile}' puts them "
+                "back" if journal.exists() else "the previous outputs are kept")
+        raise RunFailed(f"Publishing to {published} failed: {exc.strerror or exc}: {exc.filename}; {back}.") from None
+
+
+def _stop_error(stop: BaseException, *, run_dir: Path | None) -> RunFailed | RunInterrupted | None:
+    """The error a stopped run raises, naming its run folder (None: a bug, raised as it is)."""
+    if isinstance(stop, RunFailed):
+        return type(stop)(str(stop), run_dir=run_dir)
+    if isinstance(stop, (RunInterrupted, KeyboardInterrupt)):
+        return RunInterrupted(getattr(stop, "signum", signal.SIGINT), run_dir=run_dir)
+    return None
+
+
+def _leave_staging(report: dict[str, Any], *, staging: Path, run_dir: Path, journal: Path) -> None:
+    """Remove the staging copy, and make sure a stopped run's folder keeps its report."""
+    # A publish whose undo failed leaves its journal and folders for the next run to undo.
+    if not journal.exists():
+        shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(trash_folder(staging), ignore_errors=True)
+    if report["status"] in ("failed", "interrupted") and not (run_dir / "run_report.json").exists():
+        # A full disk refused it beside the staging copy, now removed: without it the next
+        # run would record this run as killed and lose why it stopped.
+        with contextlib.suppress(OSError):
+            runlog.write_json(run_dir / "run_report.json", report)
+
+
+def _close_published_run(
+    published: Path, *, report: dict[str, Any], run_dir: Path, keep_runs: int, progress: Callable[[str], None]
+) -> None:
+    """Show the published outputs' verdict, write the run's report into its folder and prune old run folders."""
+    # Only once published: a run whose publish fails keeps the previous outputs, which this verdict is not about.
+    for line in outcome_lines(published):
+        progress(line)
+    try:
+        runlog.write_json(run_dir / "run_report.json", report)
+    except OSError as exc:
+        # The outputs are published: a traceback and exit 1 would say otherwise. The next run
+        # gives this run folder the published report (close_unfinished_runs).
+        progress(f"run report not written to {run_dir}: {exc.strerror or exc}; "
+                 "the next run copies the published one there")
+    removed, failed = prune_runs(published / "runs", keep=keep_runs, current=report["run_id"])
+    if removed:
+        progress(f"removed {display.count_text(len(removed), 'old run folder')} "
+                 f"beyond run.keep_runs={keep_runs}")
+    if failed:
+        progress(f"could not remove {display.count_text(len(failed), 'old run folder')} under {published / 'runs'} "
+                 f"(first: {failed[0]}); remove {'it' if len(failed) == 1 else 'them'} by hand")
 
 
 def _progress_quality(staging: Path, written: set[str], progress: Callable[[str], None]) -> None:
