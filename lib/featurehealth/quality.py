@@ -10,7 +10,8 @@ the run is the profile's ``quality.stop_on_fail``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import functools
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -198,37 +199,21 @@ def check_missing_days(
                    if isinstance(f, str) and not unicodedata.is_normalized("NFC", f))
     first_day = min(counts["date"]) if len(counts) else start
     counts = counts[~counts["feature_id"].isin(stale)]
-    first_seen = counts.groupby("feature_id")["date"].min()
-    present = set(zip(counts["feature_id"], counts["date"], strict=True))
     stopped = stopped_features(counts, after_days=stopped_after_days)
     # Only stops the window would otherwise count day after day are named.
     stopped = {f: last for f, last in stopped.items() if last < end}
-    expected = [(f, d) for f, first in first_seen.items()
-                for d in _days(max(first, start), min(end, stopped.get(f, end)))]
-    missing = sorted(key for key in expected if key not in present)
+    expected, missing = _expected_feature_days(counts, start=start, end=end, stopped=stopped)
     with_events = set(counts.loc[counts["date"].between(start, end), "date"])
     empty = [d for d in _days(start, end) if d not in with_events]
     share = _share(len(missing), len(expected)) if expected else float(bool(empty))
     not_yet = [d for d in empty if latest_input is None or d > latest_input]
     no_valid = [d for d in empty if d not in not_yet]
-    latest = f"latest input day {latest_input}" if latest_input else "no dated input row up to the as-of date"
+    rerun_from = functools.partial(_rerun_command, profile, as_of=as_of or end, rerun=rerun)
     sentences = [
-        f"No rows for {_day_list(not_yet)} in the input ({latest}); re-run once the input has them: "
-        f"{_rerun_command(profile, as_of=as_of or end, window_start=not_yet[0], window_end=not_yet[-1], rerun=rerun)}."
-    ] if not_yet else []
-    stray = _stray_first_day(counts, start=start, end=end)
-    if stray:
-        day, events, following = stray
-        last = None if end == (as_of or end) else end
-        command = _rerun_command(profile, as_of=as_of or end, window_start=following, window_end=last,
-                                 drop_before=following, rerun=rerun)
-        sentences.append(
-            f"The window starts on {day} with {display.count_text(events, 'valid event')}, "
-            f"{(following - day).days:,} days before the next day with one, {following}: if that day's rows are "
-            f"stray (a wrong date in the export), start the window on {following} and drop the day this run "
-            f"publishes: {command}; "
-            f"remove them from the input too, or a run whose window starts earlier reads them again."
-        )
+        *_not_yet_sentences(not_yet, latest_input=latest_input, rerun_from=rerun_from),
+        *_stray_sentences(_stray_first_day(counts, start=start, end=end),
+                          window_end=None if end == (as_of or end) else end, rerun_from=rerun_from),
+    ]
     if no_valid:
         sentences.append(f"No valid event on {_day_list(no_valid)}: the input has no row there or only "
                          f"quarantined ones.")
@@ -240,43 +225,15 @@ def check_missing_days(
         sentences.append(f"{besides}{len(scattered)} of {len(expected)} expected feature-days in the window have no "
                          f"valid event (first: {first_f} on {first_d}).")
     after = {date.fromisoformat(d): int(n) for d, n in (unjudged or {}).items()}
-    if after:
-        # Outside the window, so no share counts them: without this sentence the run passed.
-        late_rows = sum(after.values())
-        were, none_is, them, their = ("was", "it is not", "it", "its") if late_rows == 1 else (
-            "were", "none of them is", "them", "their")
-        sentences.append(
-            f"{display.count_text(late_rows, 'input row')} dated after the as-of date {as_of or end} "
-            f"({_day_list(list(after))}) {were} not judged: {none_is} valid, and with ingest.as_of empty the "
-            f"as-of date is the latest day with a valid row; "
-            f"{_rerun_command(profile, as_of=max(after), window_start=start, rerun=rerun)} judges {them} and "
-            f"quarantines {them} with {their} reasons."
-        )
     retired, reported = set(map(str, deprecated)), set(map(str, previously_stopped))
     named = [(f, last + timedelta(days=1)) for f, last in stopped.items() if str(f) not in retired]
     newly_stopped = [(f, day) for f, day in named if str(f) not in reported]
-    if newly_stopped:
-        shown = [f"{f} on {day}" for f, day in newly_stopped[:_WORST_SHOWN]]
-        shown[0] = shown[0].replace(" on ", " stopped sending events on ", 1)
-        its, it = ("its", "it") if len(newly_stopped) == 1 else ("their", "one")
-        sentences.append(
-            f"{display.listed(shown, total=len(newly_stopped))} (no event in the {display.count_text(stopped_after_days, 'day')} up to "
-            f"{max(counts['date'])}, while other features sent some); {its} days since are not counted as missing "
-            f"(if {it} is retired, mark it deprecated in the metadata to leave it out of this message)."
-        )
-    # An earlier run explained the stop: repeating the whole sentence every day would bury news.
-    still = [f"{f} since {day}" for f, day in named if str(f) in reported]
-    if still:
-        shown_still = display.listed(still[:_WORST_SHOWN], total=len(still))
-        sentences.append(f"Still stopped, as an earlier run reported: {shown_still}.")
-    if stale:
-        look = "it looks the same as the id" if len(stale) == 1 else "they look the same as the ids"
-        sentences.append(
-            f"The published fact table holds {display.count_text(len(stale), 'feature id')} as written before ids "
-            f"were read in Unicode NFC ({display.listed(stale[:_WORST_SHOWN], total=len(stale))}: {look} read now), so "
-            f"each such feature is split in two (not counted as missing) until its days are re-read with "
-            f"{_rerun_command(profile, as_of=as_of or end, window_start=first_day, rerun=rerun)}."
-        )
+    sentences += [
+        *_unjudged_sentences(after, as_of=as_of or end, start=start, rerun_from=rerun_from),
+        *_stopped_sentences(newly_stopped, [(f, day) for f, day in named if str(f) in reported],
+                            counts=counts, after_days=stopped_after_days),
+        *_old_spelling_sentences(stale, first_day=first_day, rerun_from=rerun_from),
+    ]
     check = _check(
         "missing_days", share, warn=warn, fail=fail,
         message=" ".join(sentences) or f"Every expected feature-day of {start}..{end} has events.",
@@ -291,6 +248,98 @@ def check_missing_days(
     # A day of the input without any valid event is a lost export or a broken feed, however small its share.
     return {**check, "status": "warn"} if (stale or newly_stopped or no_valid or after) and check["status"] == "pass" \
         else check
+
+
+def _expected_feature_days(
+    counts: "pd.DataFrame", *, start: date, end: date, stopped: Mapping[str, date]
+) -> tuple[list[tuple[str, date]], list[tuple[str, date]]]:
+    """The expected feature-days (each feature from its first day to its stop or ``end``) and those without events."""
+    first_seen = counts.groupby("feature_id")["date"].min()
+    present = set(zip(counts["feature_id"], counts["date"], strict=True))
+    expected = [(f, d) for f, first in first_seen.items()
+                for d in _days(max(first, start), min(end, stopped.get(f, end)))]
+    return expected, sorted(key for key in expected if key not in present)
+
+
+def _not_yet_sentences(
+    not_yet: Sequence[date], *, latest_input: date | None, rerun_from: Callable[..., str]
+) -> list[str]:
+    """The sentence naming the window days after the latest input day, with their re-run (none: no such day)."""
+    if not not_yet:
+        return []
+    latest = f"latest input day {latest_input}" if latest_input else "no dated input row up to the as-of date"
+    return [f"No rows for {_day_list(not_yet)} in the input ({latest}); re-run once the input has them: "
+            f"{rerun_from(window_start=not_yet[0], window_end=not_yet[-1])}."]
+
+
+def _stray_sentences(
+    stray: tuple[date, int, date] | None, *, window_end: date | None, rerun_from: Callable[..., str]
+) -> list[str]:
+    """The sentence naming a stray first day (:func:`_stray_first_day`) and the re-run without it."""
+    if not stray:
+        return []
+    day, events, following = stray
+    command = rerun_from(window_start=following, window_end=window_end, drop_before=following)
+    return [
+        f"The window starts on {day} with {display.count_text(events, 'valid event')}, "
+        f"{(following - day).days:,} days before the next day with one, {following}: if that day's rows are "
+        f"stray (a wrong date in the export), start the window on {following} and drop the day this run "
+        f"publishes: {command}; "
+        f"remove them from the input too, or a run whose window starts earlier reads them again."
+    ]
+
+
+def _unjudged_sentences(
+    after: Mapping[date, int], *, as_of: date, start: date, rerun_from: Callable[..., str]
+) -> list[str]:
+    """The sentence naming the input rows after the as-of date that were not judged, and the run that judges them."""
+    if not after:
+        return []
+    # Outside the window, so no share counts them: without this sentence the run passed.
+    late_rows = sum(after.values())
+    were, none_is, them, their = ("was", "it is not", "it", "its") if late_rows == 1 else (
+        "were", "none of them is", "them", "their")
+    return [
+        f"{display.count_text(late_rows, 'input row')} dated after the as-of date {as_of} "
+        f"({_day_list(list(after))}) {were} not judged: {none_is} valid, and with ingest.as_of empty the "
+        f"as-of date is the latest day with a valid row; "
+        f"{rerun_from(as_of=max(after), window_start=start)} judges {them} and "
+        f"quarantines {them} with {their} reasons."
+    ]
+
+
+def _stopped_sentences(
+    newly: Sequence[tuple[str, date]], still: Sequence[tuple[str, date]], *, counts: "pd.DataFrame", after_days: int
+) -> list[str]:
+    """The sentences naming features found stopped by this run (``newly``) and, briefly, those reported before."""
+    sentences = []
+    if newly:
+        shown = [f"{f} on {day}" for f, day in newly[:_WORST_SHOWN]]
+        shown[0] = shown[0].replace(" on ", " stopped sending events on ", 1)
+        its, it = ("its", "it") if len(newly) == 1 else ("their", "one")
+        sentences.append(
+            f"{display.listed(shown, total=len(newly))} (no event in the {display.count_text(after_days, 'day')} up to "
+            f"{max(counts['date'])}, while other features sent some); {its} days since are not counted as missing "
+            f"(if {it} is retired, mark it deprecated in the metadata to leave it out of this message)."
+        )
+    # An earlier run explained the stop: repeating the whole sentence every day would bury news.
+    if still:
+        shown_still = display.listed([f"{f} since {day}" for f, day in still[:_WORST_SHOWN]], total=len(still))
+        sentences.append(f"Still stopped, as an earlier run reported: {shown_still}.")
+    return sentences
+
+
+def _old_spelling_sentences(stale: Sequence[str], *, first_day: date, rerun_from: Callable[..., str]) -> list[str]:
+    """The sentence naming feature ids published before ids were read in NFC, and the re-run that merges them."""
+    if not stale:
+        return []
+    look = "it looks the same as the id" if len(stale) == 1 else "they look the same as the ids"
+    return [
+        f"The published fact table holds {display.count_text(len(stale), 'feature id')} as written before ids "
+        f"were read in Unicode NFC ({display.listed(stale[:_WORST_SHOWN], total=len(stale))}: {look} read now), so "
+        f"each such feature is split in two (not counted as missing) until its days are re-read with "
+        f"{rerun_from(window_start=first_day)}."
+    ]
 
 
 def _stray_first_day(counts: "pd.DataFrame", *, start: date, end: date) -> tuple[date, int, date] | None:
