@@ -866,29 +866,14 @@ def run_checks(
     ValueError
         If ``stop_on_fail`` names an unknown check.
     """
-    import pandas as pd
-
     unknown = [c for c in stop_on_fail if c not in CHECKS]
     if unknown:
         raise ValueError(f"quality.stop_on_fail names {', '.join(map(repr, unknown))}; allowed: {', '.join(CHECKS)}.")
     start, end = date.fromisoformat(summary["window_start"]), date.fromisoformat(summary["window_end"])
     as_of = date.fromisoformat(summary["as_of"])
-    counts = daily_counts
-    past_days: list[date] = []
-    past = None
-    if history is not None and len(history):
-        past = history.assign(date=aggregate.as_dates(history["date"]))
-        past = past[(past["date"] < start) | (past["date"] > end)]
-        past_days = list(past["date"])
-        counts = pd.concat(
-            [past[["feature_id", "date"]].assign(events=past["usage_count"].to_numpy()), daily_counts],
-            ignore_index=True,
-        )
-    counts = counts.sort_values(["feature_id", "date"], kind="stable").reset_index(drop=True)
+    counts, past = _with_history(daily_counts, history, start=start, end=end)
     rows_in = int(summary["rows_in"])
     by_reason = summary["by_reason"]
-    out_of_range = sum(int(by_reason.get(r, 0)) for r in validate.OUT_OF_RANGE_REASONS)
-    duplicates = int(by_reason.get("duplicate_event", 0))
     # Older summaries lack latest_input_date; their window's last valid day is the nearest figure.
     last_event = summary.get("latest_input_date") or summary.get("last_event_date")
     latest_input = date.fromisoformat(last_event) if last_event else None
@@ -897,17 +882,12 @@ def run_checks(
                                  stopped_after_days=stopped_after_days, deprecated=deprecated_features,
                                  previously_stopped=_previously_stopped(previous), as_of=as_of, profile=profile,
                                  rerun=rerun, unjudged=summary.get("unjudged_days"))
-    read_empty = [d for d in map(date.fromisoformat, missing["details"]["days_without_events"])
-                  if latest_input is not None and d <= latest_input]
-    # Days before ingest.drop_before left the table for good: none is a hole to excuse any more.
-    drop_before = date.fromisoformat(summary["drop_before"]) if summary.get("drop_before") else date.min
-    empty = [d for d in empty_in_input(previous, start=start, end=end, window_empty=read_empty) if d >= drop_before]
-    # A day excused as empty whose file came later (after a backfill over it, say) is a gap again.
-    arrived = {d: n for d, n in late_arrivals(summary.get("empty_days_now")).items() if d in empty}
+    empty, arrived = _excused_empty_days(summary, previous, missing=missing, start=start, end=end,
+                                         latest_input=latest_input)
     checks = [
         missing,
-        check_published_gap(past_days, start=start, end=end, as_of=as_of, profile=profile,
-                            warn=published_gap_warn_days, fail=published_gap_fail_days,
+        check_published_gap([] if past is None else list(past["date"]), start=start, end=end, as_of=as_of,
+                            profile=profile, warn=published_gap_warn_days, fail=published_gap_fail_days,
                             empty=[d for d in empty if d not in arrived], rerun=rerun, latest_input=latest_input,
                             window_days=set(daily_counts.loc[daily_counts["date"].between(start, end), "date"]),
                             arrived=arrived),
@@ -918,29 +898,74 @@ def run_checks(
             min_baseline_days=volume_min_baseline_days, warn=volume_drop_warn, fail=volume_drop_fail,
             as_of=as_of, profile=profile, rerun=rerun,
         ),
-        check_duplicate_events(duplicates, rows_in=rows_in, repeated_files=summary.get("repeated_files"),
+        check_duplicate_events(int(by_reason.get("duplicate_event", 0)), rows_in=rows_in,
+                               repeated_files=summary.get("repeated_files"),
                                warn=duplicate_share_warn, fail=duplicate_share_fail),
         check_null_rate(summary["null_counts"], unreadable_counts=summary.get("unreadable_counts"),
                         malformed=int(by_reason.get("malformed_line", 0)), rows_in=rows_in,
                         warn=null_rate_warn, fail=null_rate_fail),
-        _check("out_of_range", _share(out_of_range, rows_in), warn=out_of_range_warn, fail=out_of_range_fail,
-               rows=out_of_range, reasons=list(validate.OUT_OF_RANGE_REASONS),
-               message=(f"{_rows_share(out_of_range, rows_in)} hold a value outside its allowed range; they are "
-                        f"quarantined (quarantine/ gives each row's reason) and not counted.")),
+        _check_out_of_range(by_reason, rows_in=rows_in, warn=out_of_range_warn, fail=out_of_range_fail),
         check_freshness(latest_input, as_of=as_of, warn=freshness_warn_days, fail=freshness_fail_days),
         check_unknown_features(daily_counts["feature_id"], known_features,
                                warn=unknown_features_warn, fail=unknown_features_fail),
     ]
-    tally = {s: sum(c["status"] == s for c in checks) for s in STATUSES}
-    worst = next((s for s in reversed(STATUSES) if tally[s] and s != NOT_JUDGED), "pass")
-    stopping = [c["name"] for c in checks if c["status"] == "fail" and c["name"] in stop_on_fail]
-    flagged = [f"{c['name']} {s}: {c['message']}" for s in ("fail", "warn") for c in checks if c["status"] == s]
     return {
         "as_of": summary["as_of"],
         "window": {"start": summary["window_start"], "end": summary["window_end"]},
         "checks": checks,
-        "summary": {**tally, "status": worst, "stopping": stopping, "message": " ".join(flagged)},
+        "summary": _checks_summary(checks, stop_on_fail=stop_on_fail),
     }
+
+
+def _with_history(
+    daily_counts: "pd.DataFrame", history: "pd.DataFrame | None", *, start: date, end: date
+) -> tuple["pd.DataFrame", "pd.DataFrame | None"]:
+    """The window's counts joined by the history's days outside it, sorted, and those days (None: no history)."""
+    import pandas as pd
+
+    counts = daily_counts
+    past = None
+    if history is not None and len(history):
+        past = history.assign(date=aggregate.as_dates(history["date"]))
+        past = past[(past["date"] < start) | (past["date"] > end)]
+        counts = pd.concat(
+            [past[["feature_id", "date"]].assign(events=past["usage_count"].to_numpy()), daily_counts],
+            ignore_index=True,
+        )
+    return counts.sort_values(["feature_id", "date"], kind="stable").reset_index(drop=True), past
+
+
+def _excused_empty_days(
+    summary: Mapping[str, Any], previous: Mapping[str, Any] | None, *, missing: Mapping[str, Any], start: date,
+    end: date, latest_input: date | None,
+) -> tuple[list[date], dict[date, int]]:
+    """The days found without any valid event, not to count as gaps, and those of them whose rows came since."""
+    read_empty = [d for d in map(date.fromisoformat, missing["details"]["days_without_events"])
+                  if latest_input is not None and d <= latest_input]
+    # Days before ingest.drop_before left the table for good: none is a hole to excuse any more.
+    drop_before = date.fromisoformat(summary["drop_before"]) if summary.get("drop_before") else date.min
+    empty = [d for d in empty_in_input(previous, start=start, end=end, window_empty=read_empty) if d >= drop_before]
+    # A day excused as empty whose file came later (after a backfill over it, say) is a gap again.
+    arrived = {d: n for d, n in late_arrivals(summary.get("empty_days_now")).items() if d in empty}
+    return empty, arrived
+
+
+def _check_out_of_range(by_reason: Mapping[str, Any], *, rows_in: int, warn: float, fail: float) -> dict[str, Any]:
+    """Share of input rows quarantined for a value outside its allowed range."""
+    out_of_range = sum(int(by_reason.get(r, 0)) for r in validate.OUT_OF_RANGE_REASONS)
+    return _check("out_of_range", _share(out_of_range, rows_in), warn=warn, fail=fail,
+                  rows=out_of_range, reasons=list(validate.OUT_OF_RANGE_REASONS),
+                  message=(f"{_rows_share(out_of_range, rows_in)} hold a value outside its allowed range; they are "
+                           f"quarantined (quarantine/ gives each row's reason) and not counted."))
+
+
+def _checks_summary(checks: Sequence[Mapping[str, Any]], *, stop_on_fail: Sequence[str]) -> dict[str, Any]:
+    """Counts per status, the worst judged status, the failed checks that stop the run and the flagged messages."""
+    tally = {s: sum(c["status"] == s for c in checks) for s in STATUSES}
+    worst = next((s for s in reversed(STATUSES) if tally[s] and s != NOT_JUDGED), "pass")
+    stopping = [c["name"] for c in checks if c["status"] == "fail" and c["name"] in stop_on_fail]
+    flagged = [f"{c['name']} {s}: {c['message']}" for s in ("fail", "warn") for c in checks if c["status"] == s]
+    return {**tally, "status": worst, "stopping": stopping, "message": " ".join(flagged)}
 
 
 #: Units of the checks that count things; the others observe a share or a ratio, which needs none.
