@@ -24,7 +24,7 @@ import contextlib
 import itertools
 import os
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -527,37 +527,13 @@ def validate_and_aggregate(
         If the counts do not account for every row (a bug, never bad data).
     """
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     started = time.perf_counter()
     validate.install_macros(con)
-    start = validate.parse_day(window_start, name="window_start")
-    end = validate.parse_day(window_end, name="window_end") or validate.parse_day(as_of, name="as_of")
-    # Without as_of the run's present is the last valid day, which may lie after window_end.
-    lo = validate.day_number(start) if start else None
-    hi = validate.day_number(end) if end and as_of else None
-    # Files that may hold rows of the day before the window are scanned too (their event_time
-    # column only), so that day's input rows are exact for the data-quality check late_rows.
-    with ingest.naming_damaged_files(raw.paths, raw.files, fmt=raw.file_format):
-        index = file_index(con, raw, now=now, lo=None if lo is None else lo - 1, hi=hi,
-                           keep=[validate.day_number(day) for day in watch_days])
-        plan = plan_partitions(index, lo=lo, hi=hi, partition_days=partition_days)
-        # Named by the days they hold: a block of the grid may start long before the input does.
-        spans = [_dated_span(index, lo=a, hi=b) for a, b, _files, _owned in plan]
-        numbers = itertools.count(1)
-
-        def report(position: int, result: PartitionResult) -> None:
-            progress(partition_line(number=next(numbers), total=len(plan), lo=spans[position][0],
-                                    hi=spans[position][1], rows=pc.sum(result.counts["rows"]).as_py() or 0,
-                                    seconds=time.perf_counter() - started))
-
-        try:
-            results = mapper(run_partition, _partitions(con, raw, plan, now=now, threads=threads, work=Path(work_dir)),
-                             done=report)
-        finally:
-            # Only the partitions read this copy of the CSV input; left in work/, it took room for nothing.
-            (Path(work_dir) / STAGED_CSV_FILE).unlink(missing_ok=True)
-
+    lo, hi = _scan_bounds(as_of=as_of, window_start=window_start, window_end=window_end)
+    index, plan, results = _judge_partitions(con, raw, now=now, lo=lo, hi=hi, watch_days=watch_days, mapper=mapper,
+                                             threads=threads, partition_days=partition_days, work=Path(work_dir),
+                                             progress=progress, started=started)
     counts = _frame([r.counts for r in results])
     rows = pa.concat_tables([r.quarantine for r in results])
     validate.check_some_dated(index, counts, malformed=len(raw.malformed), example=_event_time_example(rows, raw.files),
@@ -575,29 +551,101 @@ def validate_and_aggregate(
     repeated = _frame([r.repeated for r in results])
     repeated = repeated[repeated["day"].between(w_lo, w_hi)]
     malformed = raw.malformed[raw.malformed["file_id"].isin(files)]
-    keep = validate.in_scope(rows.select(["file_id", "day"]).to_pandas(), files=files, lo=w_lo, hi=w_hi)
-    con.register("fh_rows", rows.filter(pa.array(keep.to_numpy())))
-    con.register("fh_malformed", malformed)
-    con.register("fh_fact", pa.concat_tables([r.fact for r in results]))
-    window_quarantine = warehouse.export_parquet(
-        con, validate.quarantine_sql("fh_rows", "fh_malformed"), Path(work_dir) / validate.WINDOW_QUARANTINE_FILE
-    )
-    # Only the window's days: a partition may reach past it while the window is being found.
-    fact_path = warehouse.export_parquet(
-        con,
-        f"SELECT * FROM fh_fact WHERE date BETWEEN DATE '{window.start}' AND DATE '{window.end}' "
-        f"ORDER BY feature_id, date",
-        Path(work_dir) / aggregate.WINDOW_FACT_FILE,
-    )
-    for name in ("fh_rows", "fh_malformed", "fh_fact"):
-        con.unregister(name)
-
+    window_quarantine, fact_path = _write_window(con, rows, malformed, results, window=window, files=files,
+                                                 lo=w_lo, hi=w_hi, work=Path(work_dir))
     # Without ingest.as_of the window ends on the latest valid day: later days' rows went unjudged.
     unjudged = {} if as_of else validate.unjudged_days(index, raw.malformed, files=files, as_of=window.as_of)
     summary = validate.summarise(
         index, scoped, duplicates, malformed=len(malformed), unread=len(raw.malformed), raw=raw, window=window,
         unjudged=unjudged, repeated=repeated,
     )
+    _check_row_accounting(con, window_quarantine, summary)
+    validate.check_some_valid(summary, mapped=raw.mapped, files=raw.files)
+    # Checked before publishing, so a failed check leaves the published quarantine as it was.
+    quarantine_path = merge_quarantine(
+        con, window_quarantine, Path(quarantine_dir) / validate.QUARANTINE_FILE,
+        start=window.start, end=window.end, files=[raw.files[i] for i in files], keep_published=not other_source,
+    )
+    summary = {**summary, "window_files": [raw.files[i] for i in files],
+               **_days_around_window(con, quarantine_path, index, window=window, watch_days=watch_days)}
+    return validate.ValidationResult(
+        summary=summary, daily_counts=validate.daily_counts(scoped, duplicates), quarantine_path=quarantine_path,
+        fact_path=fact_path, files_read=len({f for _lo, _hi, read, _owned in plan for f in read}),
+    )
+
+
+def _scan_bounds(*, as_of: str, window_start: str, window_end: str) -> tuple[int | None, int | None]:
+    """The first and last day numbers the window can hold, as far as the parameters tell (None: open)."""
+    start = validate.parse_day(window_start, name="window_start")
+    end = validate.parse_day(window_end, name="window_end") or validate.parse_day(as_of, name="as_of")
+    # Without as_of the run's present is the last valid day, which may lie after window_end.
+    lo = validate.day_number(start) if start else None
+    hi = validate.day_number(end) if end and as_of else None
+    return lo, hi
+
+
+def _judge_partitions(
+    con: "duckdb.DuckDBPyConnection", raw: ingest.RawEvents, *, now: datetime, lo: int | None, hi: int | None,
+    watch_days: Sequence[date], mapper: Mapper, threads: int | None, partition_days: int, work: Path,
+    progress: Callable[[str], None], started: float,
+) -> tuple["pd.DataFrame", list[tuple[int, int, list[int], list[int]]], list[PartitionResult]]:
+    """Index the files, plan the partitions between ``lo`` and ``hi`` and judge their rows: index, plan, results."""
+    import pyarrow.compute as pc
+
+    # Files that may hold rows of the day before the window are scanned too (their event_time
+    # column only), so that day's input rows are exact for the data-quality check late_rows.
+    with ingest.naming_damaged_files(raw.paths, raw.files, fmt=raw.file_format):
+        index = file_index(con, raw, now=now, lo=None if lo is None else lo - 1, hi=hi,
+                           keep=[validate.day_number(day) for day in watch_days])
+        plan = plan_partitions(index, lo=lo, hi=hi, partition_days=partition_days)
+        # Named by the days they hold: a block of the grid may start long before the input does.
+        spans = [_dated_span(index, lo=a, hi=b) for a, b, _files, _owned in plan]
+        numbers = itertools.count(1)
+
+        def report(position: int, result: PartitionResult) -> None:
+            progress(partition_line(number=next(numbers), total=len(plan), lo=spans[position][0],
+                                    hi=spans[position][1], rows=pc.sum(result.counts["rows"]).as_py() or 0,
+                                    seconds=time.perf_counter() - started))
+
+        try:
+            results = mapper(run_partition, _partitions(con, raw, plan, now=now, threads=threads, work=work),
+                             done=report)
+        finally:
+            # Only the partitions read this copy of the CSV input; left in work/, it took room for nothing.
+            (work / STAGED_CSV_FILE).unlink(missing_ok=True)
+    return index, plan, results
+
+
+def _write_window(
+    con: "duckdb.DuckDBPyConnection", rows: "pa.Table", malformed: "pd.DataFrame", results: Sequence[PartitionResult],
+    *, window: validate.Window, files: Sequence[int], lo: int, hi: int, work: Path,
+) -> tuple[Path, Path]:
+    """Write the window's (days ``lo``..``hi``) quarantined rows and aggregates under ``work``; return their paths."""
+    import pyarrow as pa
+
+    keep = validate.in_scope(rows.select(["file_id", "day"]).to_pandas(), files=files, lo=lo, hi=hi)
+    con.register("fh_rows", rows.filter(pa.array(keep.to_numpy())))
+    con.register("fh_malformed", malformed)
+    con.register("fh_fact", pa.concat_tables([r.fact for r in results]))
+    window_quarantine = warehouse.export_parquet(
+        con, validate.quarantine_sql("fh_rows", "fh_malformed"), work / validate.WINDOW_QUARANTINE_FILE
+    )
+    # Only the window's days: a partition may reach past it while the window is being found.
+    fact_path = warehouse.export_parquet(
+        con,
+        f"SELECT * FROM fh_fact WHERE date BETWEEN DATE '{window.start}' AND DATE '{window.end}' "
+        f"ORDER BY feature_id, date",
+        work / aggregate.WINDOW_FACT_FILE,
+    )
+    for name in ("fh_rows", "fh_malformed", "fh_fact"):
+        con.unregister(name)
+    return window_quarantine, fact_path
+
+
+def _check_row_accounting(
+    con: "duckdb.DuckDBPyConnection", window_quarantine: Path, summary: Mapping[str, Any]
+) -> None:
+    """Raise RuntimeError unless the window's quarantine and valid rows account for every input row."""
     written = con.execute(
         f"SELECT count(*) FROM read_parquet({warehouse.sql_path(window_quarantine)})"
     ).fetchall()[0][0]
@@ -606,20 +654,16 @@ def validate_and_aggregate(
             f"Row accounting failed: {summary['rows_in']} rows in, {summary['rows_valid']} valid, "
             f"{written} in quarantine (expected {summary['rows_quarantined']}); please report this bug."
         )
-    validate.check_some_valid(summary, mapped=raw.mapped, files=raw.files)
-    # Checked before publishing, so a failed check leaves the published quarantine as it was.
-    quarantine_path = merge_quarantine(
-        con, window_quarantine, Path(quarantine_dir) / validate.QUARANTINE_FILE,
-        start=window.start, end=window.end, files=[raw.files[i] for i in files], keep_published=not other_source,
-    )
+
+
+def _days_around_window(
+    con: "duckdb.DuckDBPyConnection", quarantine_path: Path, index: "pd.DataFrame", *, window: validate.Window,
+    watch_days: Sequence[date],
+) -> dict[str, Any]:
+    """The summary's input rows of the day before the window and of the watched days outside it."""
     # The files whose undated rows this run judged: the dashboard's examples of the window's quarantine.
     quarantined = con.execute(f"SELECT event_date, count(*) AS rows FROM read_parquet("
                               f"{warehouse.sql_path(quarantine_path)}) GROUP BY ALL").df()
     watched = sorted(d for d in set(watch_days) if not window.start - timedelta(days=1) <= d <= window.end)
-    summary = {**summary, "window_files": [raw.files[i] for i in files],
-               "day_before_window": validate.day_before_window(index, quarantined, window=window),
-               "empty_days_now": {d.isoformat(): validate.day_rows(index, quarantined, day=d) for d in watched}}
-    return validate.ValidationResult(
-        summary=summary, daily_counts=validate.daily_counts(scoped, duplicates), quarantine_path=quarantine_path,
-        fact_path=fact_path, files_read=len({f for _lo, _hi, read, _owned in plan for f in read}),
-    )
+    return {"day_before_window": validate.day_before_window(index, quarantined, window=window),
+            "empty_days_now": {d.isoformat(): validate.day_rows(index, quarantined, day=d) for d in watched}}
