@@ -1294,9 +1294,6 @@ def open_events(
     InputError
         For a file-level problem (see the module docstring).
     """
-    import duckdb
-    import pandas as pd
-
     if encoding not in ENCODINGS:
         raise ValueError(f"ingest.encoding {encoding!r} is not supported; allowed: {', '.join(ENCODINGS)}.")
     paths = resolve_sources(source)
@@ -1307,63 +1304,23 @@ def open_events(
     else:
         columns = [csv_columns(path, name=name, encoding=encoding) for path, name in zip(paths, names, strict=True)]
     _check_map_keys(column_map, [types for types, _delimiter in columns], names)
-    described = []
-    extras: set[str] = set()
-    for path, name, (types, delimiter) in zip(paths, names, columns, strict=True):
-        check_reader_columns(types, fmt=fmt, file=name)
-        mapping = map_columns(list(types), column_map=column_map, file=name)
-        check_event_time_type(types[mapping["event_time"]], column=mapping["event_time"], file=name)
-        extras.update(c for c in types if c not in mapping.values())
-        described.append((path, delimiter, types, mapping))
+    described, extras = _described_files(paths, names, columns, fmt=fmt, column_map=column_map)
     groups = _group_files(described)
     unified = _unified_types([layout for _d, layout, _i in groups], fmt)
 
     con.execute(f"CREATE OR REPLACE TABLE {FILES_TABLE} (file_id INTEGER, source_file VARCHAR)")
     con.executemany(f"INSERT INTO {FILES_TABLE} VALUES (?, ?)", list(enumerate(names)))
     layouts = tuple((layout, tuple(indices)) for _d, layout, indices in groups) if fmt == "parquet" else ()
-    malformed = []
+    malformed: list[pd.DataFrame] = []
     census: dict[int, int] = {}
     with tempfile.TemporaryDirectory(prefix="featurehealth-csv-") as scratch:
-        for number, (delimiter, layout, indices) in enumerate(groups):
+        for number, group in enumerate(groups):
             if fmt == "parquet":
                 continue
-            header = list(described[indices[0]][2])
-            group_paths, renumbered = [], {}
-            for i in indices:
-                census[i], recut = csv_line_census(paths[i], name=names[i], encoding=encoding, delimiter=delimiter)
-                if not recut:
-                    group_paths.append(paths[i])
-                    continue
-                # A quote left open would swallow the lines after it into one record (and DuckDB
-                # 2.0 can drop that record's reject in multi-file reads): judge each line alone.
-                # The copy ends every line in LF, which also reads a file of mixed line breaks.
-                copy = Path(scratch) / f"{i}.csv"
-                split = _split_copy(paths[i], names[i], copy, encoding=encoding, delimiter=delimiter, n_fields=len(header))
-                group_paths.append(copy)
-                renumbered[i], census[i] = split, split.records + len(split.malformed)
-                frame = pd.DataFrame(split.malformed, columns=["line", "raw_line", "error"]).astype({"line": "int64"})
-                malformed.append(frame.assign(file_id=i)[["file_id", "line", "raw_line", "error"]])
-            rejects = f"fh_rejects_{number}"
-            # The reader adds to reject tables left by an earlier input opened in this session.
-            con.execute(f"DROP TABLE IF EXISTS {rejects}; DROP TABLE IF EXISTS {rejects}_scan")
-            reader = _reader(fmt, group_paths, encoding=encoding, delimiter=delimiter, header=header, rejects=rejects)
-            select = _group_select(layout, reader, types=unified, indices=indices)
-            statement = (
-                f"CREATE OR REPLACE TABLE {CSV_TABLE} AS {select}" if number == 0
-                else f"INSERT INTO {CSV_TABLE} {select}"
-            )
-            try:
-                con.execute(statement)
-            except duckdb.Error as exc:
-                # Under latin-1 the reader refuses a whole group for bytes it does not decode, naming no file.
-                for i in indices if encoding == "latin-1" else []:
-                    if (line := _undecodable_line(paths[i], encoding=encoding)) is not None:
-                        raise _undecodable_error(names[i], encoding, line=line) from None
-                raise _read_error(names[indices[0]], fmt, encoding, exc) from None
-            read = dict(zip(indices, group_paths, strict=True))
-            found = _rejects(con, rejects, indices=indices, names=names, read=read, encoding=encoding)
-            found = _file_lines(found, read, encoding=encoding)
-            malformed.append(_original_lines(found, renumbered))
+            lines, counted = _load_csv_group(con, number, group, described=described, paths=paths, names=names,
+                                             types=unified, fmt=fmt, encoding=encoding, scratch=Path(scratch))
+            malformed += lines
+            census.update(counted)
     # rowid follows the order of insertion, that is of the files' lines.
     union = (
         _parquet_union(layouts, paths, unified, range(len(paths)))
@@ -1371,14 +1328,7 @@ def open_events(
         else f"SELECT *, rowid AS row_no FROM {CSV_TABLE}"
     )
     con.execute(f"CREATE OR REPLACE VIEW {RAW_RELATION} AS {union}")
-    bad_lines = (
-        pd.concat(malformed, ignore_index=True)
-        .astype({"file_id": "int64", "line": "int64"})
-        .sort_values(["file_id", "line"], kind="stable", ignore_index=True)
-        if malformed
-        else pd.DataFrame({"file_id": pd.Series(dtype="int64"), "line": pd.Series(dtype="int64"),
-                           "raw_line": pd.Series(dtype="str"), "error": pd.Series(dtype="str")})
-    )
+    bad_lines = _malformed_lines(malformed)
     if fmt != "parquet":
         _check_census(con, census, bad_lines, names)
     with naming_damaged_files(paths, names, fmt=fmt):
@@ -1398,6 +1348,98 @@ def open_events(
         malformed=bad_lines,
         layouts=layouts,
     )
+
+
+def _described_files(
+    paths: Sequence[Path], names: Sequence[str], columns: Sequence[tuple[dict[str, str], str]], *, fmt: str,
+    column_map: Mapping[str, str],
+) -> tuple[list[tuple[Path, str, dict[str, str], dict[str, str]]], set[str]]:
+    """Each file's path, delimiter, column types and canonical mapping, checked, and the columns no mapping reads."""
+    described = []
+    extras: set[str] = set()
+    for path, name, (types, delimiter) in zip(paths, names, columns, strict=True):
+        check_reader_columns(types, fmt=fmt, file=name)
+        mapping = map_columns(list(types), column_map=column_map, file=name)
+        check_event_time_type(types[mapping["event_time"]], column=mapping["event_time"], file=name)
+        extras.update(c for c in types if c not in mapping.values())
+        described.append((path, delimiter, types, mapping))
+    return described, extras
+
+
+def _load_csv_group(
+    con: "duckdb.DuckDBPyConnection", number: int, group: tuple[str, Layout, list[int]], *,
+    described: Sequence[tuple[Path, str, dict[str, str], dict[str, str]]], paths: Sequence[Path],
+    names: Sequence[str], types: Mapping[str, str], fmt: str, encoding: str, scratch: Path,
+) -> tuple[list["pd.DataFrame"], dict[int, int]]:
+    """Read one group of CSV files sharing a layout into :data:`CSV_TABLE`: their malformed lines and line census."""
+    import duckdb
+
+    delimiter, layout, indices = group
+    header = list(described[indices[0]][2])
+    group_paths, renumbered, census, malformed = _split_where_needed(
+        paths, names, indices=indices, scratch=scratch, encoding=encoding, delimiter=delimiter, n_fields=len(header)
+    )
+    rejects = f"fh_rejects_{number}"
+    # The reader adds to reject tables left by an earlier input opened in this session.
+    con.execute(f"DROP TABLE IF EXISTS {rejects}; DROP TABLE IF EXISTS {rejects}_scan")
+    reader = _reader(fmt, group_paths, encoding=encoding, delimiter=delimiter, header=header, rejects=rejects)
+    select = _group_select(layout, reader, types=types, indices=indices)
+    statement = (
+        f"CREATE OR REPLACE TABLE {CSV_TABLE} AS {select}" if number == 0
+        else f"INSERT INTO {CSV_TABLE} {select}"
+    )
+    try:
+        con.execute(statement)
+    except duckdb.Error as exc:
+        # Under latin-1 the reader refuses a whole group for bytes it does not decode, naming no file.
+        for i in indices if encoding == "latin-1" else []:
+            if (line := _undecodable_line(paths[i], encoding=encoding)) is not None:
+                raise _undecodable_error(names[i], encoding, line=line) from None
+        raise _read_error(names[indices[0]], fmt, encoding, exc) from None
+    read = dict(zip(indices, group_paths, strict=True))
+    found = _rejects(con, rejects, indices=indices, names=names, read=read, encoding=encoding)
+    found = _file_lines(found, read, encoding=encoding)
+    return [*malformed, _original_lines(found, renumbered)], census
+
+
+def _split_where_needed(
+    paths: Sequence[Path], names: Sequence[str], *, indices: Sequence[int], scratch: Path, encoding: str,
+    delimiter: str, n_fields: int,
+) -> tuple[list[Path], dict[int, SplitCsv], dict[int, int], list["pd.DataFrame"]]:
+    """The files to read (split copies where needed), the copies' numbering, each file's records, unsplit lines."""
+    import pandas as pd
+
+    group_paths: list[Path] = []
+    renumbered: dict[int, SplitCsv] = {}
+    census: dict[int, int] = {}
+    malformed = []
+    for i in indices:
+        census[i], recut = csv_line_census(paths[i], name=names[i], encoding=encoding, delimiter=delimiter)
+        if not recut:
+            group_paths.append(paths[i])
+            continue
+        # A quote left open would swallow the lines after it into one record (and DuckDB
+        # 2.0 can drop that record's reject in multi-file reads): judge each line alone.
+        # The copy ends every line in LF, which also reads a file of mixed line breaks.
+        copy = scratch / f"{i}.csv"
+        split = _split_copy(paths[i], names[i], copy, encoding=encoding, delimiter=delimiter, n_fields=n_fields)
+        group_paths.append(copy)
+        renumbered[i], census[i] = split, split.records + len(split.malformed)
+        frame = pd.DataFrame(split.malformed, columns=["line", "raw_line", "error"]).astype({"line": "int64"})
+        malformed.append(frame.assign(file_id=i)[["file_id", "line", "raw_line", "error"]])
+    return group_paths, renumbered, census, malformed
+
+
+def _malformed_lines(malformed: Sequence["pd.DataFrame"]) -> "pd.DataFrame":
+    """The input's malformed lines (``file_id``, ``line``, ``raw_line``, ``error``) in file and line order."""
+    import pandas as pd
+
+    if not malformed:
+        return pd.DataFrame({"file_id": pd.Series(dtype="int64"), "line": pd.Series(dtype="int64"),
+                             "raw_line": pd.Series(dtype="str"), "error": pd.Series(dtype="str")})
+    return (pd.concat(malformed, ignore_index=True)
+            .astype({"file_id": "int64", "line": "int64"})
+            .sort_values(["file_id", "line"], kind="stable", ignore_index=True))
 
 
 def _parquet_union(
