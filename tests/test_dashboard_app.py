@@ -866,7 +866,7 @@ def test_a_corrupt_run_report_gives_no_limits_rather_than_the_profile_s(outputs:
     _select(dashboard, "drilldown")
     _, _, plot = dashboard.tabs.children[2].children
     assert ("Degradation limits and risk buckets not available: reports/run_report.json could not be read "
-            "(JSONDecodeError); re-run ./run_all.sh ci.") in _html(plot)
+            "(not valid JSON, line 1, column 12); re-run ./run_all.sh ci.") in _html(plot)
     assert dashboard.status.value == ""
 
 

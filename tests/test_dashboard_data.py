@@ -98,7 +98,7 @@ def test_load_reads_json_and_csv(outputs: Path) -> None:
     ("name", "required", "expected"),
     [
         ("drift", (), "reports/data_drift.json is not available: run ./run_all.sh ci"),
-        ("fact", (), "tables/fact_feature_metrics.parquet could not be read"),
+        ("fact", (), "tables/fact_feature_metrics.parquet could not be read (not a readable Parquet file); re-run"),
         ("metrics", ("baselines",), "reports/metrics.json lacks key(s) baselines"),
         ("ranking", ("impact",), "reports/risk_ranking.csv lacks column(s) impact"),
         ("nonsense", (), "Unknown artifact 'nonsense'"),
@@ -109,6 +109,24 @@ def test_unusable_artifacts_give_a_message_not_an_exception(
 ) -> None:
     value, message = data.load_artifact("ci", name, required=required)
     assert value is None and message.startswith(expected)
+
+
+def test_an_unreadable_file_is_said_why_in_a_reader_s_words(tmp_path: Path) -> None:
+    # The note read "could not be read (JSONDecodeError)": Python's class name, nothing a stakeholder can use.
+    cut = tmp_path / "metrics.json"
+    cut.write_text('{"model": {"pr_a')
+    garbled = tmp_path / "ranking.csv"
+    garbled.write_bytes(b"\xff\xfe feature")
+    reasons = {}
+    for path in (cut, garbled):
+        try:
+            json.loads(path.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            reasons[path.name] = data.unreadable_because(path, exc)
+    assert reasons == {"metrics.json": "not valid JSON, line 1, column 12", "ranking.csv": "not UTF-8 text"}
+    assert data.unreadable_because(tmp_path / "t.parquet", OSError("Invalid: magic bytes")) == (
+        "not a readable Parquet file")
+    assert data.unreadable_because(tmp_path / "t.png", PermissionError(13, "Permission denied")) == "permission denied"
 
 
 def test_without_a_model_its_artifacts_say_so_and_why_not_to_run_again(outputs: Path) -> None:

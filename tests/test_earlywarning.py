@@ -222,7 +222,7 @@ def test_the_rule_at_no_load_flags_nothing_and_needs_its_scores() -> None:
 
 def test_rejects_missing_columns_and_bad_horizon() -> None:
     predictions = _predictions({"a": []})
-    with pytest.raises(ValueError, match="probability"):
+    with pytest.raises(ValueError, match=r"^Missing columns probability: predictions need "):
         earlywarning.incident_warnings(
             predictions.drop(columns="probability"), _incidents(), threshold=0.5, horizon_days=3
         )

@@ -179,8 +179,9 @@ def test_crashes_on_a_new_version_stand_out_before_the_totals_do() -> None:
 
 
 def test_build_signals_rejects_bad_fact() -> None:
-    with pytest.raises(ValueError, match="lacks columns"):
-        signals.build_signals(_fact().drop(columns="p95_latency"), degradation=DEGRADATION)
+    # Named as a reader writes them, not as a Python list (['p95_latency']).
+    with pytest.raises(ValueError, match=r"^fact table lacks columns p95_latency, p99_latency; required: "):
+        signals.build_signals(_fact().drop(columns=["p95_latency", "p99_latency"]), degradation=DEGRADATION)
     fact = _fact()
     with pytest.raises(ValueError, match="more than one row"):
         signals.build_signals(pd.concat([fact, fact.head(1)]), degradation=DEGRADATION)
@@ -207,7 +208,7 @@ def test_target_looks_exactly_horizon_days_ahead() -> None:
 def test_target_rejects_bad_horizon() -> None:
     with pytest.raises(ValueError, match="horizon_days"):
         signals.build_target(_fact(), horizon_days=0)
-    with pytest.raises(ValueError, match="is_degraded"):
+    with pytest.raises(ValueError, match=r"^fact table lacks columns is_degraded; required: feature_id, date"):
         signals.build_target(_fact().drop(columns="is_degraded"), horizon_days=3)
 
 

@@ -81,7 +81,7 @@ def _check_inputs(predictions: pd.DataFrame, incidents: pd.DataFrame, horizon_da
     missing += [c for c in INCIDENT_COLUMNS if c not in incidents.columns]
     if missing:
         raise ValueError(
-            f"Missing columns {missing}: predictions need feature_id, date, probability; "
+            f"Missing columns {', '.join(missing)}: predictions need feature_id, date, probability; "
             f"incidents need {', '.join(INCIDENT_COLUMNS)}."
         )
     if horizon_days < 1:

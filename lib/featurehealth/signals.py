@@ -97,7 +97,7 @@ def _check_fact(fact: pd.DataFrame) -> None:
     missing = [c for c in REQUIRED_FACT_COLUMNS if c not in fact.columns]
     if missing:
         raise ValueError(
-            f"fact table lacks columns {missing}; required: {', '.join(REQUIRED_FACT_COLUMNS)}."
+            f"fact table lacks columns {', '.join(missing)}; required: {', '.join(REQUIRED_FACT_COLUMNS)}."
         )
     _check_not_empty(fact)
     if fact.duplicated(list(KEYS)).any():
@@ -640,7 +640,7 @@ def build_target(fact: pd.DataFrame, *, horizon_days: int) -> pd.DataFrame:
         raise ValueError(f"horizon_days must be an integer >= 1, got {horizon_days!r}.")
     missing = [c for c in (*KEYS, "is_degraded") if c not in fact.columns]
     if missing:
-        raise ValueError(f"fact table lacks columns {missing}; required: feature_id, date, is_degraded.")
+        raise ValueError(f"fact table lacks columns {', '.join(missing)}; required: feature_id, date, is_degraded.")
     _check_not_empty(fact)
     rows = fact.assign(date=normalise_dates(fact["date"]), feature_id=fact["feature_id"].astype(str))
     days = pd.date_range(rows["date"].min(), rows["date"].max(), freq="D")

@@ -147,6 +147,20 @@ def artifact_path(profile: str, name: str) -> Path:
     return _inside(profile_root(profile) / ARTIFACTS[name], config.output_root())
 
 
+FORMAT_NAMES = {".json": "JSON", ".csv": "CSV", ".parquet": "Parquet", ".png": "PNG"}
+
+
+def unreadable_because(path: Path, exc: BaseException) -> str:
+    """Why ``path`` could not be read, in a reader's words (a stakeholder cannot act on ``JSONDecodeError``)."""
+    if isinstance(exc, json.JSONDecodeError):
+        return f"not valid JSON, line {exc.lineno}, column {exc.colno}"
+    if isinstance(exc, UnicodeDecodeError):
+        return "not UTF-8 text"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror.lower()
+    return f"not a readable {FORMAT_NAMES.get(path.suffix, path.suffix.lstrip('.'))} file"
+
+
 def _read(path: Path) -> Any:
     import pandas as pd
 
@@ -218,7 +232,7 @@ def load_artifact(profile: str, name: str, *, required: tuple[str, ...] = ()) ->
     try:
         value = _read(path)
     except Exception as exc:  # noqa: BLE001 - any unreadable file becomes a message, never a traceback
-        return None, f"{relative} could not be read ({type(exc).__name__}); re-run ./run_all.sh {profile}."
+        return None, f"{relative} could not be read ({unreadable_because(path, exc)}); re-run ./run_all.sh {profile}."
     problem = _problem(value, required=required)
     if problem:
         return None, f"{relative} {problem}; re-run ./run_all.sh {profile}."
