@@ -88,10 +88,12 @@ def test_invalid_yaml_is_one_line_naming_file_line_and_problem(params_dir: Path)
 
 
 def test_a_character_yaml_does_not_read_is_one_line_naming_it(params_dir: Path) -> None:
-    # The reader's error has no problem and mark of its own: its text, on one line.
+    # The reader's error has no problem and mark of its own, and its text gave a character offset
+    # ("position 42"), which an editor does not show: the line and column are counted here.
     message = _profile_error(params_dir, "bell", "extends: default\nmodel:\n  horizon_days: 3\x07\n")
     assert "\n" not in message and message.endswith("; fix the file.")
-    assert "is not valid YAML: unacceptable character #x0007" in message
+    assert "is not valid YAML: unacceptable character #x0007 (control characters are not allowed) at line 3, " \
+           "column 18;" in message
 
 
 def test_an_empty_profile_or_a_yaml_merge_key_loads(params_dir: Path) -> None:

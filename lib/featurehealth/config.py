@@ -396,11 +396,18 @@ def _loader() -> type:
     return Loader
 
 
-def _yaml_problem(exc: Exception) -> str:
-    """A YAML parse error on one line: what is wrong and where (PyYAML's own text spans four)."""
+def _yaml_problem(exc: Exception, *, text: str) -> str:
+    """A YAML parse error of ``text`` on one line: what is wrong and where (PyYAML's own text spans four)."""
+    import yaml
+
     problem, mark = getattr(exc, "problem", None), getattr(exc, "problem_mark", None)
     if problem and mark is not None:
         return f"{problem} at line {mark.line + 1}, column {mark.column + 1}"
+    if isinstance(exc, yaml.reader.ReaderError) and isinstance(exc.character, int):
+        # The reader gives a character offset, which no editor shows.
+        line, line_start = text.count("\n", 0, exc.position) + 1, text.rfind("\n", 0, exc.position) + 1
+        return (f"unacceptable character #x{exc.character:04x} ({exc.reason}) at line {line}, "
+                f"column {exc.position - line_start + 1}")
     return " ".join(str(exc).split())
 
 
@@ -434,10 +441,11 @@ def _read_yaml(path: Path) -> dict[str, Any]:
             f"Profile file {path} does not exist; available profiles: "
             f"{', '.join(available_profiles()) or 'none'}."
         )
+    text = path.read_text(encoding="utf-8")
     try:
-        loaded = yaml.load(path.read_text(encoding="utf-8"), Loader=_loader())
+        loaded = yaml.load(text, Loader=_loader())
     except yaml.YAMLError as exc:
-        raise ProfileError(f"Profile file {path} is not valid YAML: {_yaml_problem(exc)}; fix the file.") from exc
+        raise ProfileError(f"Profile file {path} is not valid YAML: {_yaml_problem(exc, text=text)}; fix the file.") from exc
     if _expands_beyond(loaded, limit=MAX_YAML_VALUES):
         raise ProfileError(f"Profile file {path} holds more than {MAX_YAML_VALUES:,} values once its YAML aliases "
                            f"are expanded; write the values out.")
