@@ -399,6 +399,38 @@ def test_dask_engine_normalises_text_as_the_local_one(dask_scheduler: str, tmp_p
         assert set(fact["feature_id"]) == {"Reglages", "R\u00e9glages"}  # one Réglages whatever its spelling
 
 
+def test_a_partition_cancelled_on_dask_stops_the_mapper(dask_scheduler: str, tmp_path: Path) -> None:
+    # Dask cancels every future when the client loses its scheduler: a cancelled partition must raise,
+    # not come back as an exception object among the results.
+    from concurrent.futures import CancelledError
+
+    from distributed import Client
+
+    release = tmp_path / "release"
+
+    def wait_unless_first(item: int) -> int:
+        while item and not release.exists():
+            time.sleep(0.05)
+        return item
+
+    with Client(dask_scheduler, timeout=30) as client:
+        mapped: list = []
+
+        class Recording:
+            def map(self, *args: object, **kwargs: object) -> list:
+                mapped[:] = client.map(*args, **kwargs)
+                return mapped
+
+        def cancel_the_rest(position: int, _result: object) -> None:
+            client.cancel([f for i, f in enumerate(mapped) if i != position])
+
+        try:
+            with pytest.raises(CancelledError):
+                engine._dask_mapper(Recording())(wait_unless_first, [0, 1], done=cancel_the_rest)
+        finally:
+            release.touch()
+
+
 def test_the_staged_copy_of_csv_input_is_removed_once_the_partitions_are_read(tmp_path: Path) -> None:
     # It stayed in work/ (the published one, for 01_ingest run by hand): a fifth of the CSV's size
     # again, as Parquet, read by nothing after the partitions.

@@ -123,9 +123,12 @@ def _dask_mapper(client: Any) -> Mapper:
         futures = client.map(function, list(items), pure=False)
         positions = {future.key: position for position, future in enumerate(futures)}
         results: list[Any] = [None] * len(futures)
-        for future, result in as_completed(futures, with_results=True):
-            results[positions[future.key]] = result
-            done(positions[future.key], result)
+        # result() raises for a cancelled future too (a lost scheduler cancels them all), which
+        # as_completed(with_results=True) would hand over as if it were the partition's result.
+        for future in as_completed(futures):
+            position = positions[future.key]
+            results[position] = future.result()
+            done(position, results[position])
         return results
 
     return run
