@@ -880,6 +880,19 @@ def test_publishing_the_warehouse_removes_the_log_a_writer_left_beside_the_publi
     assert reader.sql("SELECT v FROM t").fetchall() == [(2,)]
 
 
+def test_a_log_that_cannot_be_removed_after_the_swap_does_not_undo_a_complete_publish(tmp_path: Path) -> None:
+    # The swap is done and the journal gone: an error removing the log made the run report "Publishing
+    # failed; the previous outputs are kept" over the new outputs. The next run's rebuild removes it.
+    staging, published = tmp_path / "staging", tmp_path / "ci"
+    (staging / "reports").mkdir(parents=True)
+    (staging / "reports" / "new.json").write_text("{}")
+    (published / "featurehealth.duckdb.wal").mkdir(parents=True)  # unlink() fails on a folder
+    (published / "featurehealth.duckdb.wal" / "held").write_text("")
+    runner.publish(staging, published, tmp_path / "ci.publish.json")
+    assert (published / "reports" / "new.json").is_file()
+    assert not (tmp_path / "ci.publish.json").exists()
+
+
 def test_a_run_killed_writing_its_publish_journal_leaves_no_temporary_journal_behind(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

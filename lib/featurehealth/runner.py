@@ -599,10 +599,11 @@ def publish(staging: Path, published: Path, journal: Path) -> None:
     old or the new version of a folder, never a half-written one. The plan is written to
     ``journal`` first: if a swap fails the swapped entries are put back (:func:`undo_publish`),
     and a publish killed half-way, or whose undo failed too (the swap's error is raised and the
-    journal kept), is put back by the next run (:func:`recover_publish`). Once
-    complete, the published ``work/`` (hand-over files of a notebook run by hand) is removed: it
-    no longer matches the published reports; so is the write-ahead log of the replaced warehouse. The caller removes what is left: ``staging``
-    (hand-over files) and the old versions in ``<staging>.old``.
+    journal kept), is put back by the next run (:func:`recover_publish`). Once complete, the
+    published ``work/`` (hand-over files of a notebook run by hand) is removed, as it no longer
+    matches the published reports, and so is the write-ahead log of the replaced warehouse. The
+    caller removes what is left: ``staging`` (hand-over files) and the old versions in
+    ``<staging>.old``.
     """
     published.mkdir(parents=True, exist_ok=True)
     trash = trash_folder(staging)
@@ -626,8 +627,10 @@ def publish(staging: Path, published: Path, journal: Path) -> None:
     # The publish is complete once the journal is gone.
     journal.unlink()
     # A log that an analyst's read-write connection wrote beside the replaced warehouse after the
-    # staging copy would stop DuckDB opening the new one ("WAL does not match database file").
-    warehouse.wal_file(published / config.WAREHOUSE_FILE).unlink(missing_ok=True)
+    # staging copy would stop DuckDB opening the new one ("WAL does not match database file"). Failing
+    # to remove it must not report this complete publish as failed: the next run's rebuild removes it.
+    with contextlib.suppress(OSError):
+        warehouse.wal_file(published / config.WAREHOUSE_FILE).unlink(missing_ok=True)
     # Hand-over files a notebook run by hand left (01_ingest's work/) describe another ingest than
     # the reports just published: 02_aggregate run by hand would read them with this run's summary.
     shutil.rmtree(published / "work", ignore_errors=True)
