@@ -15,6 +15,7 @@ runs them, and only their outputs change on disk.
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -74,8 +75,12 @@ def save(notebook: "nbformat.NotebookNode", path: Path) -> None:
     for cell in notebook.cells:
         cell.metadata.pop("execution", None)
     notebook.metadata.pop("widgets", None)
-    with runlog.replacing(path) as tmp:
+    # The file a link points to is replaced, in its mode: the link and a group's write access stay.
+    target = path.resolve()
+    with runlog.replacing(target) as tmp:
         nbformat.write(notebook, tmp)
+        if target.exists():
+            shutil.copymode(target, tmp)
 
 
 def argument_problem(names: list[str]) -> str | None:

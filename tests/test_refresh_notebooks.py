@@ -61,3 +61,19 @@ def test_a_notebook_is_replaced_whole_so_a_run_reading_it_meanwhile_gets_one_ver
     saved = nbformat.read(path, as_version=4)
     assert saved.cells[0].outputs[0].text == "refreshed\n" and "execution" not in saved.cells[0].metadata
     assert [p.name for p in tmp_path.iterdir()] == ["01_ingest.ipynb"]
+
+
+def test_a_refreshed_notebook_keeps_its_mode_and_a_linked_one_its_link(tmp_path: Path) -> None:
+    # Replaced by a new file, a notebook took the umask's mode, and a symlinked one became a copy.
+    spec = importlib.util.spec_from_file_location("refresh_notebooks", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")])
+    shared = tmp_path / "shared.ipynb"
+    nbformat.write(notebook, shared)
+    shared.chmod(0o664)
+    link = tmp_path / "02_aggregate.ipynb"
+    link.symlink_to(shared.name)
+    script.save(notebook, link)
+    assert link.is_symlink() and shared.stat().st_mode & 0o777 == 0o664
