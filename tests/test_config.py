@@ -1034,6 +1034,142 @@ def test_every_documented_parameter_list_matches_its_signature() -> None:
     assert mismatched == {}
 
 
+#: Each (file under lib/featurehealth, function, parameter) that changes the object passed as that parameter
+#: on purpose, and why. Anything else a function writes into, it must copy or build anew first.
+DELIBERATE_INPUT_MUTATIONS = {
+    ("dashboard/app.py", "Dashboard.fill", "out"): "its job: replace what the Output widget it is given shows",
+    ("runner.py", "_register_engine.LaunchedKernelEngine.execute_managed_notebook", "nb_man"):
+        "papermill's engine hook; output_path is set aside for the run and put back in a finally",
+    ("runner.py", "_write_succeeded_report", "report"): "the run's report is one dict its helpers complete in turn",
+    ("runner.py", "_close_stopped_run", "report"): "the run's report is one dict its helpers complete in turn",
+    ("runner.py", "_run_steps", "report"): "the run's report is one dict its helpers complete in turn",
+    ("runner.py", "_finish_report", "report"): "the run's report is one dict its helpers complete in turn",
+}
+
+#: Methods that change the object they are called on (list, dict, set and DataFrame ones).
+_MUTATING_METHODS = {"append", "extend", "update", "pop", "clear", "sort", "setdefault", "insert", "remove",
+                     "popitem", "add", "discard"}
+
+
+def _root_name(node: object) -> str | None:
+    """The name that ``a.b[c].d`` starts from, None when it starts from anything else (a call's result)."""
+    import ast
+
+    while isinstance(node, (ast.Attribute, ast.Subscript)):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def _names_changed_by(node: object) -> list[str | None]:
+    """The names whose objects ``node`` writes into (``x[k] = v``, ``x.a = v``, ``x.update()``, ``inplace=True`` ...)."""
+    import ast
+
+    if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete)):
+        targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
+        return [_root_name(sub) for target in targets for sub in ast.walk(target)
+                if isinstance(sub, (ast.Attribute, ast.Subscript)) and isinstance(sub.ctx, (ast.Store, ast.Del))]
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        inplace = any(k.arg == "inplace" and not (isinstance(k.value, ast.Constant) and k.value.value is False)
+                      for k in node.keywords)
+        if node.func.attr in _MUTATING_METHODS or inplace:
+            return [_root_name(node.func.value)]
+    return []
+
+
+def _input_mutations(source: str) -> list[tuple[str, str, int]]:
+    """(function, parameter, line) of each statement of ``source`` that changes an object passed to its function.
+
+    A parameter counts until its name is bound anew (``frame = frame.copy()``), in the order of the
+    lines; ``self`` and ``cls`` of a method do not count. A nested function is checked on its own.
+    """
+    import ast
+
+    found = []
+
+    def own_nodes(function: ast.AST) -> list[ast.AST]:
+        nodes, stack = [], list(reversed(function.body))
+        while stack:
+            nodes.append(node := stack.pop())
+            if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+                stack.extend(reversed(list(ast.iter_child_nodes(node))))
+        return nodes
+
+    def visit(node: ast.AST, prefix: str, in_class: bool) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.ClassDef):
+                visit(child, f"{prefix}{child.name}.", True)
+            elif isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                a = child.args
+                names = [arg.arg for arg in [*a.posonlyargs, *a.args, *a.kwonlyargs, a.vararg, a.kwarg] if arg]
+                static = any(isinstance(d, ast.Name) and d.id == "staticmethod" for d in child.decorator_list)
+                params = set(names[1:] if in_class and not static else names)
+                for sub in own_nodes(child):
+                    found.extend((prefix + child.name, name, sub.lineno) for name in _names_changed_by(sub)
+                                 if name in params)
+                    if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store):
+                        params.discard(sub.id)
+                visit(child, f"{prefix}{child.name}.", False)
+            else:
+                visit(child, prefix, in_class)
+
+    visit(ast.parse(source), "", False)
+    return found
+
+
+def test_the_input_mutation_check_finds_each_way_to_change_a_parameter() -> None:
+    source = '''
+def change(df, d, items, s, *, other=None):
+    df["x"] = 1
+    df.loc[0, "a"] = 2
+    df.attrs["k"] = 1
+    del df["x"]
+    df.insert(0, "c", 1)
+    df.pop("c")
+    df.sort_values("a", inplace=True)
+    df.index.name = "i"
+    df.columns = ["a"]
+    d.update({})
+    d.setdefault("a", 1)
+    items.append(1)
+    items.sort()
+    s.name = "x"
+    other.attr = 2
+
+def copy_first(df, d):
+    df = df.copy()
+    df["x"] = 1
+    df.sort_values("a", inplace=False)
+    d.copy().update({})
+
+class Holder:
+    def __init__(self, x):
+        self.x = x
+
+    def set(self, x):
+        self.x = x
+        x.owner = self
+'''
+    found = _input_mutations(source)
+    assert [(function, parameter) for function, parameter, _ in found] == (
+        [("change", "df")] * 9 + [("change", "d")] * 2 + [("change", "items")] * 2
+        + [("change", "s"), ("change", "other"), ("Holder.set", "x")])
+    assert [line for _, _, line in found] == [*range(3, 18), 31]
+
+
+def test_no_function_changes_a_frame_or_mapping_passed_to_it_but_the_deliberate_ones() -> None:
+    # The style returns new frames: a notebook user's frame changed by a call to the library
+    # is a silent bug, which pandas' copy-on-write does not prevent for the frame passed in.
+    package = Path(config.__file__).parent
+    found: dict[tuple[str, str, str], list[str]] = {}
+    for path in sorted(package.rglob("*.py")):
+        file = path.relative_to(package).as_posix()
+        for function, parameter, line in _input_mutations(path.read_text(encoding="utf-8")):
+            found.setdefault((file, function, parameter), []).append(f"{file}:{line}")
+    assert {key: lines for key, lines in found.items() if key not in DELIBERATE_INPUT_MUTATIONS} == {}
+    # An entry whose function changed or went stays allowed for nothing.
+    assert set(DELIBERATE_INPUT_MUTATIONS) <= set(found)
+
+
 @pytest.mark.parametrize(("text", "problem"), [
     (None, "it does not exist"),
     ("{not json", "it is not valid JSON (Expecting property name enclosed in double quotes: line 1, column 2)"),
