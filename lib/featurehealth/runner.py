@@ -1497,7 +1497,8 @@ def _close_stopped_run(
 
     It quotes only what the run itself wrote (nothing its staging copy inherited) and lists no
     artifacts, since it published nothing. Writing is best effort: the run's own error matters more.
-    ``started`` is the run's start (``time.perf_counter()``), for its ``duration_s``.
+    ``report`` (the run's own) is completed in place. ``started`` is the run's start
+    (``time.perf_counter()``), for its ``duration_s``.
     """
     interrupted = isinstance(stop, (RunInterrupted, KeyboardInterrupt))
     # A run stopped while publishing has shown its quality line already.
@@ -1585,6 +1586,7 @@ def _run_steps(
     ``render`` (None: no HTML) is handed each executed notebook, failed ones included, but for
     a step a full disk stopped; ``writes_to`` (the folders the run writes under,
     :func:`space_needed_under`) are named in its failure (:func:`no_space_failure`).
+    Each step's entry is appended to ``report["steps"]`` (the run's own report) as the step starts.
     """
     kernels: list[Any] = []
     try:
