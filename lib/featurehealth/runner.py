@@ -1157,7 +1157,8 @@ class Heartbeat:
         self, step: str, *, progress: Callable[[str], None], started: float, interval: float = HEARTBEAT_SECONDS
     ) -> None:
         self.step, self.progress, self.started, self.interval = step, progress, started, interval
-        self.cell = self.printed = ""
+        # (cell, its last printed line), replaced whole: a beat never pairs a new cell with the old one's line.
+        self._now = ("", "")
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._beat, name=f"heartbeat-{step}", daemon=True)
 
@@ -1173,16 +1174,25 @@ class Heartbeat:
         """Remember the cell now running: its number and its first line of code."""
         code = next((line.strip() for line in str(cell.source).splitlines()
                      if line.strip() and not line.lstrip().startswith("#")), "")
-        self.cell = f"cell {cell_index + 1}: {code[:60]}{'...' if len(code) > 60 else ''}"
-        self.printed = ""
+        self._now = (f"cell {cell_index + 1}: {code[:60]}{'...' if len(code) > 60 else ''}", "")
 
     def write(self, text: str) -> int:
         """Remember the last non-blank line of ``text`` (kernel output), cut to 100 characters."""
         # A progress bar redraws its line after a carriage return: the last drawing is the latest.
         line = next((part.strip() for part in reversed(text.replace("\r", "\n").split("\n")) if part.strip()), "")
         if line:
-            self.printed = f"{line[:100]}{'...' if len(line) > 100 else ''}"
+            self._now = (self._now[0], f"{line[:100]}{'...' if len(line) > 100 else ''}")
         return len(text)
+
+    @property
+    def cell(self) -> str:
+        """The running cell's number and first line of code ("" before the first cell)."""
+        return self._now[0]
+
+    @property
+    def printed(self) -> str:
+        """The running cell's last printed line ("" until it prints)."""
+        return self._now[1]
 
     def flush(self) -> None:
         """Nothing to flush: the line is read at the next beat."""
@@ -1190,7 +1200,8 @@ class Heartbeat:
     def _beat(self) -> None:
         while not self._stopped.wait(self.interval):
             elapsed = time.perf_counter() - self.started
-            where = "; ".join(filter(None, (self.cell, self.printed and f"last printed: {self.printed}")))
+            cell, printed = self._now
+            where = "; ".join(filter(None, (cell, printed and f"last printed: {printed}")))
             self.progress(f"  {self.step} still running after {elapsed:.0f}s" + (f" ({where})" if where else ""))
 
 
