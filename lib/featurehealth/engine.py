@@ -449,7 +449,7 @@ def partition_line(*, number: int, total: int, lo: int, hi: int, rows: int, seco
     numbers; lo > hi: none) it holds rows of, ``rows`` the rows it read (valid or not), ``seconds``
     the time since the validation started.
     """
-    first, last = (str(date(1970, 1, 1) + timedelta(days=day)) for day in (lo, hi))
+    first, last = (str(validate.day_from_number(day)) for day in (lo, hi))
     days = "no day" if lo > hi else first if lo == hi else f"{first}..{last}"
     return f"aggregated partition {number} of {total} ({days}): {rows:,} rows, after {seconds:.0f} s"
 

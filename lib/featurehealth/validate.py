@@ -539,10 +539,11 @@ def first_and_last(counts: "pd.DataFrame", index: "pd.DataFrame") -> tuple[date 
     days = valid if not valid.empty else index["day"].dropna()
     if days.empty:
         return None, None
-    return _from_day_number(days.min()), _from_day_number(days.max())
+    return day_from_number(days.min()), day_from_number(days.max())
 
 
-def _from_day_number(day: float) -> date:
+def day_from_number(day: float) -> date:
+    """The date of a day number (:func:`day_number`'s inverse)."""
     return date(1970, 1, 1) + timedelta(days=int(day))
 
 
@@ -637,7 +638,7 @@ def daily_counts(scoped: "pd.DataFrame", duplicates: "pd.DataFrame") -> "pd.Data
     events = merged["rows"] - merged["n"].fillna(0).astype("int64")
     frame = pd.DataFrame({
         "feature_id": merged["feature_id"].astype("str"),
-        "date": [_from_day_number(d) for d in merged["day"]],
+        "date": [day_from_number(d) for d in merged["day"]],
         "events": events.astype("int64"),
     })
     return frame[frame["events"] > 0].sort_values(["feature_id", "date"], kind="stable").reset_index(drop=True)
@@ -788,7 +789,7 @@ def unjudged_days(
     by_day = after.groupby("day")["rows"].sum().add(
         (undated.reindex(outside.index, fill_value=0) + lines.reindex(outside.index, fill_value=0))
         .groupby(outside).sum(), fill_value=0)
-    return {_from_day_number(day).isoformat(): int(rows) for day, rows in by_day.sort_index().items()}
+    return {day_from_number(day).isoformat(): int(rows) for day, rows in by_day.sort_index().items()}
 
 
 def summarise(
@@ -839,10 +840,10 @@ def summarise(
         "as_of": window.as_of.isoformat(),
         "window_start": window.start.isoformat(),
         "window_end": window.end.isoformat(),
-        "first_event_date": _from_day_number(valid_days.min()).isoformat() if len(valid_days) else None,
-        "last_event_date": _from_day_number(valid_days.max()).isoformat() if len(valid_days) else None,
+        "first_event_date": day_from_number(valid_days.min()).isoformat() if len(valid_days) else None,
+        "last_event_date": day_from_number(valid_days.max()).isoformat() if len(valid_days) else None,
         # The feed's freshness, wherever the window lies: a backfill of old days on current input is fresh.
-        "latest_input_date": _from_day_number(input_days.max()).isoformat() if len(input_days) else None,
+        "latest_input_date": day_from_number(input_days.max()).isoformat() if len(input_days) else None,
         "rows_read": rows_read,
         "rows_outside_window": rows_read - rows_in,
         "unjudged_days": dict(unjudged),
